@@ -1,0 +1,36 @@
+// Storage: one reference-counted block of memory on one device. Tensors are views into a Storage
+// (shape, strides, offset), so reshape/transpose/slices share memory. CPU blocks are 64-byte aligned.
+// A Storage can also wrap memory it does not own (a NumPy array), kept alive by its deleter.
+#pragma once
+#include <cstddef>
+#include <functional>
+#include <memory>
+
+#include "core/device.h"
+
+namespace pycnn {
+
+class Storage {
+ public:
+  // Allocates nbytes on `device` (uninitialised).
+  Storage(size_t nbytes, Device device);
+  // Wraps foreign memory; `release` runs when the last tensor viewing it goes away.
+  Storage(void* data, size_t nbytes, Device device, std::function<void()> release);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  size_t nbytes() const { return nbytes_; }
+  Device device() const { return device_; }
+
+ private:
+  void* data_ = nullptr;
+  size_t nbytes_ = 0;
+  Device device_;
+  std::function<void()> release_;
+};
+
+constexpr size_t kCpuAlignment = 64;
+
+}  // namespace pycnn
