@@ -75,7 +75,12 @@ Tensor argmax(const Tensor& x, int64_t dim);        // int64 indices of the firs
 // ---- softmax and losses (ops/loss.cpp) ----
 Tensor log_softmax_forward(const Tensor& x, int64_t dim);
 Tensor log_softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim);  // y = log_softmax(x)
+Tensor softmax_forward(const Tensor& x, int64_t dim);
+Tensor softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim);  // y = softmax(x)
 enum class Reduction { None, Mean, Sum };
+// Negative log-likelihood of log_probs (N, C) at int64 class indices target (N,).
+Tensor nll_loss_forward(const Tensor& log_probs, const Tensor& target, Reduction reduction);
+Tensor nll_loss_backward(const Tensor& dout, const Tensor& log_probs, const Tensor& target, Reduction reduction);
 // logits (N, C), target (N,) int64 class indices -> (loss, log_probs); loss is (N,) for None, () else.
 std::tuple<Tensor, Tensor> cross_entropy_forward(const Tensor& logits, const Tensor& target, Reduction reduction);
 // Fused gradient: softmax(logits) - onehot(target), scaled by dout (and 1/N for Mean).

@@ -23,3 +23,56 @@ void gemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T a
                 const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
 }  // namespace pycnn::cpu
+
+namespace pycnn::cpu {
+
+// ---- activation.cpp: flat arrays of n elements ----
+template <typename T> void relu_forward(const T* x, T* y, int64_t n);
+template <typename T> void relu_backward(const T* dout, const T* y, T* dx, int64_t n);
+
+// ---- elementwise.cpp: a and b are broadcast views with out's shape ----
+template <typename T> void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
+
+// ---- reduce.cpp: x contiguous (A, R, B), reduce over R, out (A, B) ----
+template <typename T> void sum_arb(const T* x, T* out, int64_t A, int64_t R, int64_t B);
+template <typename T> void argmax_arb(const T* x, int64_t* out, int64_t A, int64_t R, int64_t B);
+
+// ---- loss.cpp ----
+// log picks log_softmax over softmax
+template <typename T> void softmax_forward(const T* x, T* y, int64_t A, int64_t R, int64_t B, bool log);
+template <typename T>
+void softmax_backward(const T* dout, const T* y, T* dx, int64_t A, int64_t R, int64_t B, bool log);
+template <typename T>
+void nll_forward(const T* log_probs, const int64_t* target, T* loss, int64_t N, int64_t C, Reduction reduction);
+template <typename T>
+void nll_backward(const T* dout, const int64_t* target, T* dx, int64_t N, int64_t C, Reduction reduction);
+template <typename T>
+void cross_entropy_backward(const T* dout, const T* log_probs, const int64_t* target, T* dx, int64_t N, int64_t C,
+                            Reduction reduction);
+
+// ---- conv2d.cpp: contiguous x (N, C, H, W), w (OC, C/groups, KH, KW), b (OC,) or undefined ----
+template <typename T>
+void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const Conv2dArgs& args);
+// dx / dw may be undefined (not wanted); both are fully written when defined
+template <typename T>
+void conv2d_backward(const Tensor& dout, const Tensor& x, const Tensor& w, const Tensor& dx, const Tensor& dw,
+                     const Conv2dArgs& args);
+
+// ---- pool2d.cpp: contiguous planes of (H, W), planes = N*C ----
+template <typename T>
+void max_pool2d_forward(const T* x, T* y, int64_t* indices, int64_t planes, int64_t H, int64_t W, int64_t OH,
+                        int64_t OW, const Pool2dArgs& args);
+template <typename T>
+void max_pool2d_backward(const T* dout, const int64_t* indices, T* dx, int64_t planes, int64_t HW, int64_t OHW);
+template <typename T>
+void avg_pool2d_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                        const Pool2dArgs& args);
+template <typename T>
+void avg_pool2d_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                         const Pool2dArgs& args);
+
+// ---- optim.cpp: in-place update of n elements; buf is null without momentum ----
+template <typename T>
+void sgd_step(T* param, const T* grad, T* buf, int64_t n, const SgdArgs& args, bool first_step);
+
+}  // namespace pycnn::cpu

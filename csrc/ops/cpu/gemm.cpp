@@ -1,8 +1,206 @@
-// CPU GEMM. Placeholder: a cache-friendly loop order; the packed AVX2 version replaces it.
-#include "core/parallel.h"
+// CPU GEMM, GotoBLAS/BLIS style: C is cut into nc-wide column blocks, K into kc-deep slices; each slice
+// of op(B) is packed into NR-wide panels, each mc-row block of op(A) into MR-row panels, and the
+// macro-kernel (simd/gemm_kernel.cpp, baseline or AVX2 copy picked by simd_level()) runs the register
+// tiles over them. Threads each take a rectangle of C and run that whole loop nest on it. gemm_naive, the
+// triple loop at the end, is the reference for tests.
+#include <omp.h>  // defines: omp_in_parallel
+
+#include <cstdlib>
+#include <new>
+
+#include "core/cpu_features.h"   // defines: simd_level
+#include "core/parallel.h"       // defines: parallel_for, get_num_threads
 #include "ops/cpu/cpu_ops.h"
+#include "ops/cpu/simd/simd.h"   // defines: GemmTile, base::/avx2:: gemm_pack_a, gemm_pack_b, gemm_macro_kernel
 
 namespace pycnn::cpu {
+
+namespace {
+
+// Cache blocking (Zen3: 32 KiB L1d, 1 MiB L2 per core here, 32 MiB shared L3).
+//  kc = 256: a B micro-panel (kc x NR) is 16 KiB and an A micro-panel (kc x MR) 6-12 KiB, together well
+//            inside L1 while the micro-kernel runs; deeper slices also amortise writing C.
+//  mc: the packed A block (mc x kc) lives in L2: 192 x 256 floats = 192 KiB, 96 x 256 doubles = 192 KiB,
+//      a fifth of L2, leaving room for the B panel's lines streaming through. Multiples of MR.
+//  nc: the packed B slice (kc x nc) sits in L3: 4080 x 256 floats = 4 MiB. Multiples of NR.
+template <typename T>
+struct GemmBlocking;
+template <>
+struct GemmBlocking<float> {
+  static constexpr int64_t mc = 192, kc = 256, nc = 4080;
+};
+template <>
+struct GemmBlocking<double> {
+  static constexpr int64_t mc = 96, kc = 256, nc = 4080;
+};
+
+template <typename T>
+struct GemmKernels {
+  void (*pack_a)(bool, int64_t, int64_t, const T*, int64_t, T*);
+  void (*pack_b)(bool, int64_t, int64_t, const T*, int64_t, T*);
+  void (*macro)(int64_t, int64_t, int64_t, T, const T*, const T*, T, T*, int64_t, int64_t);
+};
+
+template <typename T>
+GemmKernels<T> select_kernels() {
+  if (simd_level() == SimdLevel::AVX2) return {avx2::gemm_pack_a, avx2::gemm_pack_b, avx2::gemm_macro_kernel};
+  return {base::gemm_pack_a, base::gemm_pack_b, base::gemm_macro_kernel};
+}
+
+// A grow-only, 64-byte aligned scratch buffer. One per thread (thread_local), so OpenMP's pooled threads
+// keep theirs across calls and small GEMMs do no allocation at all after the first. (Huge pages for the
+// 2-4 MiB B slice were tried: no measurable gain.)
+class PackBuffer {
+ public:
+  ~PackBuffer() { release(); }
+  void* get(size_t bytes) {
+    if (bytes > capacity_) {
+      release();
+      data_ = ::operator new(bytes, std::align_val_t{64});
+      capacity_ = bytes;
+    }
+    return data_;
+  }
+
+ private:
+  void release() {
+    if (data_) ::operator delete(data_, std::align_val_t{64});
+    data_ = nullptr;
+    capacity_ = 0;
+  }
+  void* data_ = nullptr;
+  size_t capacity_ = 0;
+};
+
+thread_local PackBuffer tl_pack_a;
+thread_local PackBuffer tl_pack_b;
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// Splits `total` into the fewest blocks of at most `max_block`, of even size rounded up to `unit`: K = 300
+// becomes 2 x 150 rather than 256 + 44, so no slice is too thin to amortise its C update.
+inline int64_t even_block(int64_t total, int64_t max_block, int64_t unit) {
+  return min64(max_block, round_up(ceil_div(total, ceil_div(total, max_block)), unit));
+}
+
+// C = beta * C on an M x N view (beta == 0 writes zeros, ignoring NaN in C).
+template <typename T>
+void scale_c(int64_t M, int64_t N, T beta, T* C, int64_t rs_c, int64_t cs_c) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      T* p = C + i * rs_c + j * cs_c;
+      *p = beta == T(0) ? T(0) : beta * *p;
+    }
+}
+
+// The blocked loop nest for one thread's rectangle of C; A and B point at op(A)(0, 0) and op(B)(0, 0).
+template <typename T>
+void gemm_blocked(const GemmKernels<T>& kern, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                  T alpha, const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t rs_c,
+                  int64_t cs_c) {
+  constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
+  static const int64_t tmc = getenv("TMC") ? atoll(getenv("TMC")) : GemmBlocking<T>::mc;
+  static const int64_t tkc = getenv("TKC") ? atoll(getenv("TKC")) : GemmBlocking<T>::kc;
+  static const int64_t tnc = getenv("TNC") ? atoll(getenv("TNC")) : GemmBlocking<T>::nc;
+  const int64_t mc = even_block(M, tmc, MR);
+  const int64_t kc = even_block(K, tkc, 1);
+  const int64_t nc = even_block(N, tnc, NR);
+  T* pack_a = static_cast<T*>(tl_pack_a.get(sizeof(T) * round_up(mc, MR) * kc));
+  T* pack_b = static_cast<T*>(tl_pack_b.get(sizeof(T) * round_up(nc, NR) * kc));
+
+  for (int64_t jc = 0; jc < N; jc += nc) {
+    const int64_t n = min64(nc, N - jc);
+    for (int64_t pc = 0; pc < K; pc += kc) {
+      const int64_t k = min64(kc, K - pc);
+      kern.pack_b(trans_b, k, n, trans_b ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, pack_b);
+      // Later K slices accumulate onto the first one's result.
+      const T beta_slice = pc == 0 ? beta : T(1);
+      for (int64_t ic = 0; ic < M; ic += mc) {
+        const int64_t m = min64(mc, M - ic);
+        kern.pack_a(trans_a, m, k, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda, pack_a);
+        kern.macro(m, n, k, alpha, pack_a, pack_b, beta_slice, C + ic * rs_c + jc * cs_c, rs_c, cs_c);
+      }
+    }
+  }
+}
+
+// Fraction of the computed MR x NR tiles' area that is real output.
+template <typename T>
+double tile_efficiency(int64_t M, int64_t N) {
+  constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
+  return double(M) / double(round_up(M, MR)) * double(N) / double(round_up(N, NR));
+}
+
+// Below this many multiply-adds (~10-20 us of one core) a second thread's start-up and the duplicated
+// packing cost more than they save.
+constexpr double kMinMacsPerThread = 1 << 19;
+
+}  // namespace
+
+template <typename T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+          const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
+  if (M <= 0 || N <= 0) return;
+  int64_t rs_c = ldc, cs_c = 1;
+  if (K <= 0 || alpha == T(0)) {
+    scale_c(M, N, beta, C, rs_c, cs_c);
+    return;
+  }
+  // A narrow C (N = 6 output channels, say) would waste most of each 16-wide tile: compute C^T = op(B)^T
+  // op(A)^T instead, which is the same memory written with swapped strides.
+  if (N < NR && tile_efficiency<T>(N, M) > 1.25 * tile_efficiency<T>(M, N)) {
+    const T* t = A;
+    A = B;
+    B = t;
+    int64_t l = lda;
+    lda = ldb;
+    ldb = l;
+    bool ta = trans_a;
+    trans_a = !trans_b;
+    trans_b = !ta;
+    l = M;
+    M = N;
+    N = l;
+    rs_c = 1;
+    cs_c = ldc;
+  }
+  const GemmKernels<T> kern = select_kernels<T>();
+
+  // Threads split C into a tm x tn grid of rectangles (tm * tn = threads) aligned to the tiles; each packs
+  // its own panels, so there is no synchronisation at all. The grid is the one with the smallest
+  // per-thread rectangle, counting its packing work (proportional to its perimeter) too.
+  const double macs = double(M) * double(N) * double(K);
+  int threads = omp_in_parallel() ? 1 : get_num_threads();
+  if (threads > 1 && macs < kMinMacsPerThread * threads) threads = static_cast<int>(macs / kMinMacsPerThread);
+  if (threads <= 1) {
+    gemm_blocked(kern, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, rs_c, cs_c);
+    return;
+  }
+  int64_t best_tm = 1, best_m = M, best_n = N;
+  double best_cost = -1;
+  for (int tm = 1; tm <= threads; ++tm) {
+    if (threads % tm) continue;
+    const int64_t tn = threads / tm;
+    const int64_t m = round_up(ceil_div(M, tm), MR), n = round_up(ceil_div(N, tn), NR);
+    const double cost = double(m) * double(n) + 8.0 * double(m + n);
+    if (best_cost < 0 || cost < best_cost) best_cost = cost, best_tm = tm, best_m = m, best_n = n;
+  }
+  const int64_t tn = threads / best_tm;
+  parallel_for(threads, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t i0 = (t / tn) * best_m, j0 = (t % tn) * best_n;
+      if (i0 >= M || j0 >= N) continue;
+      const int64_t m = min64(best_m, M - i0), n = min64(best_n, N - j0);
+      const T* a = trans_a ? A + i0 : A + i0 * lda;
+      const T* b = trans_b ? B + j0 * ldb : B + j0;
+      gemm_blocked(kern, trans_a, trans_b, m, n, K, alpha, a, lda, b, ldb, beta, C + i0 * rs_c + j0 * cs_c,
+                   rs_c, cs_c);
+    }
+  });
+}
 
 template <typename T>
 void gemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
@@ -17,26 +215,6 @@ void gemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T a
       }
       C[i * ldc + j] = alpha * acc + (beta == T(0) ? T(0) : beta * C[i * ldc + j]);
     }
-}
-
-template <typename T>
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
-  parallel_for(M, 8, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      T* c = C + i * ldc;
-      for (int64_t j = 0; j < N; ++j) c[j] = beta == T(0) ? T(0) : beta * c[j];
-      for (int64_t k = 0; k < K; ++k) {
-        T a = alpha * (trans_a ? A[k * lda + i] : A[i * lda + k]);
-        if (trans_b) {
-          for (int64_t j = 0; j < N; ++j) c[j] += a * B[j * ldb + k];
-        } else {
-          const T* b = B + k * ldb;
-          for (int64_t j = 0; j < N; ++j) c[j] += a * b[j];
-        }
-      }
-    }
-  });
 }
 
 #define PYCNN_INSTANTIATE_GEMM(T)                                                                          \

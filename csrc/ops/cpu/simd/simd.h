@@ -1,14 +1,52 @@
 // The kernels compiled twice (baseline and AVX2+FMA). Each copy lives in pycnn::cpu::<PYCNN_KNS>;
 // ops/cpu/*.cpp pick one through simd_level(). Keep these TUs free of out-of-line std:: templates:
 // two copies built with different -m flags would break the one-definition rule.
+// GEMM pieces (simd/gemm_kernel.cpp): panel packing and the macro-kernel over packed panels; the
+// blocking loops and threads around them are in ops/cpu/gemm.cpp.
 #pragma once
 #include <cstdint>
 
 namespace pycnn::cpu {
+
+// Register blocking of the GEMM micro-kernels: a MR x NR tile of C stays in registers. Both copies use
+// the same values so that the packed layouts, and the driver in ops/cpu/gemm.cpp, are shared.
+// float 6x16 = 12 ymm accumulators + 2 for B + 1 for A's broadcast, within AVX2's 16 registers;
+// double 6x8 is the same tile in bytes.
+template <typename T>
+struct GemmTile;
+template <>
+struct GemmTile<float> {
+  static constexpr int mr = 6, nr = 16;
+};
+template <>
+struct GemmTile<double> {
+  static constexpr int mr = 6, nr = 8;
+};
+
+// Packed layouts (what gemm_macro_kernel reads):
+//   gemm_pack_a: op(A)'s mc x kc block as ceil(mc/MR) panels, each kc steps of MR values
+//                (rows past mc are zero). a points at op(A)(0,0); trans: A is stored (K, M).
+//   gemm_pack_b: op(B)'s kc x nc block as ceil(nc/NR) panels, each kc steps of NR values
+//                (columns past nc are zero). trans: B is stored (N, K).
+// gemm_macro_kernel: C(mc, nc) = alpha * packA @ packB + beta * C, with C element (i, j) at
+//   c[i * rs_c + j * cs_c]; beta == 0 writes C without reading it.
+#define PYCNN_DECLARE_GEMM_KERNELS(T)                                                                     \
+  void gemm_pack_a(bool trans, int64_t mc, int64_t kc, const T* a, int64_t lda, T* dst);                  \
+  void gemm_pack_b(bool trans, int64_t kc, int64_t nc, const T* b, int64_t ldb, T* dst);                  \
+  void gemm_macro_kernel(int64_t mc, int64_t nc, int64_t kc, T alpha, const T* pa, const T* pb, T beta, T* c, \
+                         int64_t rs_c, int64_t cs_c);
+
 namespace base {
 const char* kernel_set_name();
-}
+PYCNN_DECLARE_GEMM_KERNELS(float)
+PYCNN_DECLARE_GEMM_KERNELS(double)
+}  // namespace base
 namespace avx2 {
 const char* kernel_set_name();
-}
+PYCNN_DECLARE_GEMM_KERNELS(float)
+PYCNN_DECLARE_GEMM_KERNELS(double)
+}  // namespace avx2
+
+#undef PYCNN_DECLARE_GEMM_KERNELS
+
 }  // namespace pycnn::cpu

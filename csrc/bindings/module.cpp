@@ -1,0 +1,32 @@
+// The pycnn._C extension module: exception mapping and the init_* of each binding file.
+#include "bindings/common.h"
+#include "core/cpu_features.h"
+#include "core/parallel.h"
+#include "ops/cuda_backend.h"
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "pycnn's C++ core (private: use the pycnn package)";
+  // pycnn::TypeError derives from std::invalid_argument (which pybind11 maps to ValueError): map it first.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const pycnn::TypeError& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    }
+  });
+  pycnn::bindings::init_tensor(m);
+  pycnn::bindings::init_ops(m);
+
+  m.def("set_num_threads", &pycnn::set_num_threads, "Threads used by every CPU kernel.");
+  m.def("get_num_threads", &pycnn::get_num_threads);
+  m.def("simd_level", &pycnn::simd_level_name, "The SIMD kernel set chosen at start-up: 'avx2' or 'baseline'.");
+  m.def("force_baseline_simd", [](bool on) {
+    pycnn::force_simd_level(on ? pycnn::SimdLevel::Baseline : pycnn::SimdLevel::AVX2);
+  });
+  m.def("cuda_is_built", &pycnn::cuda::is_built);
+  m.def("cuda_device_count", &pycnn::cuda::device_count);
+  m.def("cuda_device_name", &pycnn::cuda::device_name);
+#ifdef PYCNN_VERSION
+  m.attr("__version__") = PYCNN_VERSION;
+#endif
+}

@@ -1,0 +1,108 @@
+// pycnn._C.Tensor: the core tensor with NumPy's buffer protocol (np.asarray(t) shares memory),
+// from_numpy (shares the array's memory, keeping the array alive), views and factories.
+#include <pybind11/numpy.h>  // defines: py::array, py::buffer_info
+
+#include "bindings/common.h"
+
+namespace pycnn::bindings {
+
+DType parse_dtype(const std::string& name) {
+  if (name == "float32") return DType::Float32;
+  if (name == "float64") return DType::Float64;
+  if (name == "int64") return DType::Int64;
+  throw TypeError("[dtype] unsupported dtype '" + name + "' (pycnn has float32, float64 and int64)");
+}
+
+Device parse_device(const std::string& name) {
+  if (name == "cpu") return Device{};
+  if (name == "cuda") return Device{DeviceType::CUDA, 0};
+  if (name.rfind("cuda:", 0) == 0) {
+    try {
+      return Device{DeviceType::CUDA, std::stoi(name.substr(5))};
+    } catch (const std::exception&) {
+    }
+  }
+  throw ValueError("[device] expected 'cpu', 'cuda' or 'cuda:N', got '" + name + "'");
+}
+
+static std::string numpy_format(DType t) {
+  switch (t) {
+    case DType::Float32: return py::format_descriptor<float>::format();
+    case DType::Float64: return py::format_descriptor<double>::format();
+    default: return py::format_descriptor<int64_t>::format();
+  }
+}
+
+// Wraps a NumPy array's memory; the array stays alive as long as any tensor views it.
+static Tensor from_numpy(py::array arr) {
+  DType dtype;
+  if (py::isinstance<py::array_t<float>>(arr)) dtype = DType::Float32;
+  else if (py::isinstance<py::array_t<double>>(arr)) dtype = DType::Float64;
+  else if (py::isinstance<py::array_t<int64_t>>(arr)) dtype = DType::Int64;
+  else throw TypeError("[from_numpy] unsupported array dtype " + py::str(arr.dtype()).cast<std::string>() +
+                       " (pycnn has float32, float64 and int64)");
+  const int64_t item = static_cast<int64_t>(dtype_size(dtype));
+  Shape shape(arr.ndim()), strides(arr.ndim());
+  for (py::ssize_t i = 0; i < arr.ndim(); ++i) {
+    shape[i] = arr.shape(i);
+    PYCNN_CHECK(arr.strides(i) >= 0 && arr.strides(i) % item == 0,
+                "[from_numpy] arrays with negative or unaligned strides are not supported; use np.ascontiguousarray");
+    strides[i] = arr.strides(i) / item;
+  }
+  if (!arr.writeable()) arr = arr.attr("copy")();  // never write through a read-only array
+  auto* owner = new py::object(arr);
+  auto storage = std::make_shared<Storage>(const_cast<void*>(arr.data()), static_cast<size_t>(arr.nbytes()),
+                                           Device{}, [owner] {
+                                             py::gil_scoped_acquire gil;  // tensors may die in a GIL-free op
+                                             delete owner;
+                                           });
+  return Tensor(std::move(storage), shape, strides, 0, dtype);
+}
+
+void init_tensor(py::module_& m) {
+  py::class_<Tensor>(m, "Tensor", py::buffer_protocol())
+      .def_buffer([](const Tensor& t) -> py::buffer_info {
+        PYCNN_CHECK_RUNTIME(t.device().is_cpu(), "[numpy] the tensor is on ", t.device().str(),
+                            "; copy it with .cpu() first");
+        std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides;
+        for (int64_t s : t.strides()) strides.push_back(s * static_cast<py::ssize_t>(t.itemsize()));
+        return py::buffer_info(t.raw_data(), t.itemsize(), numpy_format(t.dtype()), t.dim(), shape, strides);
+      })
+      .def_property_readonly("shape", [](const Tensor& t) { return py::tuple(py::cast(t.shape())); })
+      .def_property_readonly("strides", [](const Tensor& t) { return py::tuple(py::cast(t.strides())); })
+      .def_property_readonly("offset", &Tensor::offset)
+      .def_property_readonly("dtype", [](const Tensor& t) { return dtype_name(t.dtype()); })
+      .def_property_readonly("device", [](const Tensor& t) { return t.device().str(); })
+      .def_property_readonly("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw_data()); })
+      .def("dim", &Tensor::dim)
+      .def("numel", &Tensor::numel)
+      .def("is_contiguous", &Tensor::is_contiguous)
+      .def("item", &Tensor::item)
+      .def("contiguous", &Tensor::contiguous)
+      .def("clone", &Tensor::clone)
+      .def("view", &Tensor::view)
+      .def("reshape", &Tensor::reshape)
+      .def("transpose", &Tensor::transpose)
+      .def("permute", &Tensor::permute)
+      .def("expand", &Tensor::expand)
+      .def("select", &Tensor::select)
+      .def("narrow", &Tensor::narrow)
+      .def("to_device", [](const Tensor& t, const std::string& d) { return t.to(parse_device(d)); })
+      .def("to_dtype", [](const Tensor& t, const std::string& d) { return t.to(parse_dtype(d)); })
+      .def("shares_storage", [](const Tensor& a, const Tensor& b) { return a.storage() == b.storage(); });
+
+  m.def("from_numpy", &from_numpy, "A tensor sharing the array's memory (float32, float64 or int64).");
+  m.def("empty", [](const Shape& shape, const std::string& dtype, const std::string& device) {
+    return Tensor::empty(shape, parse_dtype(dtype), parse_device(device));
+  });
+  m.def("full", [](const Shape& shape, double value, const std::string& dtype, const std::string& device) {
+    return Tensor::full(shape, value, parse_dtype(dtype), parse_device(device));
+  });
+  m.def("copy_", [](Tensor& dst, const Tensor& src) {
+    py::gil_scoped_release nogil;
+    copy_(dst, src);
+  }, "dst[...] = src (same shape, src may be broadcast), converting the dtype.");
+  m.def("fill_", [](Tensor& dst, double v) { fill_(dst, v); });
+}
+
+}  // namespace pycnn::bindings

@@ -1,0 +1,73 @@
+// 2-D convolution (cross-correlation, as in every framework): forward, input gradient, weight and
+// bias gradients. x (N, C, H, W), w (OC, C/groups, KH, KW), b (OC,) -> y (N, OC, OH, OW) with
+// OH = (H + 2*pad_h - dilation_h*(KH-1) - 1) / stride_h + 1. The CPU kernels use im2col + GEMM.
+#include "ops/checks.h"
+#include "ops/cpu/cpu_ops.h"
+#include "ops/ops.h"
+
+namespace pycnn {
+
+static Shape conv2d_output_shape(const Tensor& x, const Tensor& w, const Conv2dArgs& a, const char* op) {
+  check_floating(x, op, "input");
+  check_same(x, w, op, "input", "weight");
+  check_rank(x, 4, op, "input", "(N, C, H, W)");
+  check_rank(w, 4, op, "weight", "(out_channels, in_channels/groups, kH, kW)");
+  PYCNN_CHECK(a.stride_h > 0 && a.stride_w > 0, "[", op, "] stride must be positive, got (", a.stride_h, ", ",
+              a.stride_w, ")");
+  PYCNN_CHECK(a.pad_h >= 0 && a.pad_w >= 0, "[", op, "] padding must be non-negative, got (", a.pad_h, ", ", a.pad_w,
+              ")");
+  PYCNN_CHECK(a.dilation_h > 0 && a.dilation_w > 0, "[", op, "] dilation must be positive, got (", a.dilation_h,
+              ", ", a.dilation_w, ")");
+  PYCNN_CHECK(a.groups > 0, "[", op, "] groups must be positive, got ", a.groups);
+  const int64_t C = x.size(1), OC = w.size(0);
+  PYCNN_CHECK(OC % a.groups == 0, "[", op, "] out_channels ", OC, " is not divisible by groups ", a.groups);
+  PYCNN_CHECK(w.size(1) * a.groups == C, "[", op, "] expected input of shape (N, C, H, W) with C=",
+              w.size(1) * a.groups, " (weight ", shape_str(w.shape()), ", groups=", a.groups, "), got ",
+              shape_str(x.shape()));
+  PYCNN_CHECK(w.size(2) > 0 && w.size(3) > 0, "[", op, "] kernel size must be positive, weight is ",
+              shape_str(w.shape()));
+  const int64_t eff_h = a.dilation_h * (w.size(2) - 1) + 1, eff_w = a.dilation_w * (w.size(3) - 1) + 1;
+  const int64_t ph = x.size(2) + 2 * a.pad_h, pw = x.size(3) + 2 * a.pad_w;
+  PYCNN_CHECK(ph >= eff_h && pw >= eff_w, "[", op, "] input ", shape_str(x.shape()), " (padded to ", ph, "x", pw,
+              ") is smaller than the kernel (", eff_h, "x", eff_w, " with dilation)");
+  return {x.size(0), OC, (ph - eff_h) / a.stride_h + 1, (pw - eff_w) / a.stride_w + 1};
+}
+
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& args) {
+  Shape out_shape = conv2d_output_shape(x, w, args, "conv2d");
+  if (b.defined()) {
+    check_same(x, b, "conv2d", "input", "bias");
+    PYCNN_CHECK(b.dim() == 1 && b.size(0) == w.size(0), "[conv2d] expected bias of shape (", w.size(0), ",), got ",
+                shape_str(b.shape()));
+  }
+  check_cpu(x, "conv2d");
+  Tensor xc = x.contiguous(), wc = w.contiguous(), bc = b.defined() ? b.contiguous() : b;
+  Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
+  dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
+    using T = decltype(tag);
+    cpu::conv2d_forward<T>(xc, wc, bc, y, args);
+  });
+  return y;
+}
+
+std::tuple<Tensor, Tensor, Tensor> conv2d_backward(const Tensor& dout, const Tensor& x, const Tensor& w,
+                                                   const Conv2dArgs& args, bool need_dx, bool need_dw,
+                                                   bool need_db) {
+  Shape out_shape = conv2d_output_shape(x, w, args, "conv2d_backward");
+  check_same(dout, x, "conv2d_backward", "grad_output", "input");
+  PYCNN_CHECK(dout.shape() == out_shape, "[conv2d_backward] expected grad_output of shape ", shape_str(out_shape),
+              ", got ", shape_str(dout.shape()));
+  check_cpu(x, "conv2d_backward");
+  Tensor dc = dout.contiguous(), xc = x.contiguous(), wc = w.contiguous();
+  Tensor dx, dw, db;
+  if (need_dx) dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (need_dw) dw = Tensor::empty(w.shape(), w.dtype(), w.device());
+  if (need_db) db = sum(dc, {0, 2, 3}, false);
+  dispatch_floating(x.dtype(), "conv2d_backward", [&](auto tag) {
+    using T = decltype(tag);
+    cpu::conv2d_backward<T>(dc, xc, wc, dx, dw, args);
+  });
+  return {dx, dw, db};
+}
+
+}  // namespace pycnn

@@ -1,0 +1,81 @@
+// add/sub/mul/div with NumPy broadcasting, forward and backward. The backward reduces each gradient back
+// to its input's shape with sum_to (the rule for broadcasting: a broadcast input receives the sum).
+#include "ops/checks.h"
+#include "ops/cpu/cpu_ops.h"
+#include "ops/ops.h"
+
+namespace pycnn {
+
+static const char* binary_name(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Add: return "add";
+    case BinaryOp::Sub: return "sub";
+    case BinaryOp::Mul: return "mul";
+    default: return "div";
+  }
+}
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  size_t rank = std::max(a.size(), b.size());
+  Shape out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    PYCNN_CHECK(da == db || da == 1 || db == 1, "[", op, "] shapes ", shape_str(a), " and ", shape_str(b),
+                " cannot be broadcast together");
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  const char* name = binary_name(op);
+  check_floating(a, name, "the first operand");
+  check_same(a, b, name, "the first operand", "the second operand");
+  check_cpu(a, name);
+  Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
+  Tensor out = Tensor::empty(shape, a.dtype(), a.device());
+  dispatch_floating(a.dtype(), name, [&](auto tag) {
+    using T = decltype(tag);
+    cpu::binary<T>(op, a.expand(shape), b.expand(shape), out);
+  });
+  return out;
+}
+
+std::tuple<Tensor, Tensor> binary_backward(BinaryOp op, const Tensor& dout, const Tensor& a, const Tensor& b,
+                                           bool need_da, bool need_db) {
+  const char* name = binary_name(op);
+  check_same(a, b, name, "the first operand", "the second operand");
+  check_same(dout, a, name, "grad_output", "the first operand");
+  PYCNN_CHECK(dout.shape() == broadcast_shapes(a.shape(), b.shape(), name), "[", name, "_backward] grad_output ",
+              shape_str(dout.shape()), " does not match the broadcast of ", shape_str(a.shape()), " and ",
+              shape_str(b.shape()));
+  Tensor da, db;
+  const Tensor minus_one = Tensor::scalar(-1.0, dout.dtype(), dout.device());
+  switch (op) {
+    case BinaryOp::Add:
+      if (need_da) da = sum_to(dout, a.shape());
+      if (need_db) db = sum_to(dout, b.shape());
+      break;
+    case BinaryOp::Sub:
+      if (need_da) da = sum_to(dout, a.shape());
+      if (need_db) db = binary(BinaryOp::Mul, sum_to(dout, b.shape()), minus_one);
+      break;
+    case BinaryOp::Mul:
+      if (need_da) da = sum_to(binary(BinaryOp::Mul, dout, b), a.shape());
+      if (need_db) db = sum_to(binary(BinaryOp::Mul, dout, a), b.shape());
+      break;
+    case BinaryOp::Div: {
+      Tensor dout_over_b = binary(BinaryOp::Div, dout, b);
+      if (need_da) da = sum_to(dout_over_b, a.shape());
+      // d(a/b)/db = -a/b^2 = -(dout/b) * (a/b)
+      if (need_db)
+        db = sum_to(binary(BinaryOp::Mul, binary(BinaryOp::Mul, dout_over_b, binary(BinaryOp::Div, a, b)), minus_one),
+                    b.shape());
+      break;
+    }
+  }
+  return {da, db};
+}
+
+}  // namespace pycnn

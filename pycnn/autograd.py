@@ -1,0 +1,168 @@
+"""Reverse-mode autograd: a graph of Function nodes, walked in reverse topological order.
+
+Gradient convention: kernels *write* their outputs (every backward returns fresh gradient tensors);
+the engine *accumulates* them (``grad = g if grad is None else grad + g``). A Function's ``forward`` and
+``backward`` sit together and each calls one core op (``pycnn._C``); they see core tensors (``_C.Tensor``),
+never pycnn.Tensor, so the per-op Python cost is one wrapper and one call.
+"""
+import threading
+
+from . import _C
+
+_state = threading.local()
+
+
+def is_grad_enabled():
+    return getattr(_state, "enabled", True)
+
+
+def set_grad_enabled(mode):
+    _state.enabled = bool(mode)
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode and restores the previous one."""
+
+    mode = True
+
+    def __enter__(self):
+        self._prev = is_grad_enabled()
+        set_grad_enabled(self.mode)
+
+    def __exit__(self, *exc):
+        set_grad_enabled(self._prev)
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Disables graph recording: ``with pycnn.no_grad(): ...`` or ``@pycnn.no_grad()``."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    mode = True
+
+
+class Function:
+    """One differentiable op. Subclasses define static ``forward(ctx, *args)`` and ``backward(ctx, *grads)``.
+
+    ``forward`` receives core tensors in place of pycnn Tensors and returns a core tensor (or a tuple whose
+    first item is the differentiable output). ``backward`` returns one gradient per forward argument (None
+    for non-tensors or inputs that need none). ``ctx.needs_input_grad`` tells which are wanted.
+    """
+
+    __slots__ = ("inputs", "saved", "needs_input_grad", "__dict__")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from .tensor import Tensor
+
+        ctx = cls()
+        needs = [isinstance(a, Tensor) and a.requires_grad for a in args]
+        record = is_grad_enabled() and any(needs)
+        ctx.needs_input_grad = needs
+        raw = [a._impl if isinstance(a, Tensor) else a for a in args]
+        out = cls.forward(ctx, *raw, **kwargs)
+        if record:
+            ctx.inputs = [a if n else None for a, n in zip(args, needs)]
+        if isinstance(out, tuple):
+            first = Tensor._make(out[0], record, ctx if record else None)
+            return (first,) + tuple(Tensor._make(o, False, None) for o in out[1:])
+        return Tensor._make(out, record, ctx if record else None)
+
+    def save_for_backward(self, *tensors):
+        self.saved = tensors
+
+    @property
+    def saved_tensors(self):
+        return self.saved
+
+    def __repr__(self):
+        return f"<{type(self).__name__}Backward>"
+
+
+def _topological_order(root):
+    """Nodes reachable from root, each before all of its inputs' nodes (iterative DFS, no recursion limit)."""
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        for t in node.inputs:
+            if t is not None and t.grad_fn is not None and id(t.grad_fn) not in visited:
+                stack.append((t.grad_fn, False))
+    order.reverse()
+    return order
+
+
+def backward(tensor, gradient=None, retain_graph=False):
+    """Accumulates d tensor / d leaf into every leaf's ``.grad`` that requires grad."""
+    from .tensor import Tensor
+
+    if not tensor.requires_grad:
+        raise RuntimeError("[backward] the tensor does not require grad and has no grad_fn")
+    if gradient is None:
+        if tensor.numel() != 1:
+            raise RuntimeError(f"[backward] grad can be implicitly created only for scalar outputs, got shape "
+                               f"{tensor.shape}; pass a gradient")
+        g = _C.full(list(tensor._impl.shape), 1.0, tensor._impl.dtype, tensor._impl.device)
+    else:
+        g = gradient._impl if isinstance(gradient, Tensor) else Tensor(gradient, dtype=tensor.dtype)._impl
+        if tuple(g.shape) != tensor.shape:
+            raise ValueError(f"[backward] gradient of shape {tuple(g.shape)} does not match the tensor's shape "
+                             f"{tensor.shape}")
+    if tensor.grad_fn is None:  # a leaf
+        _accumulate_leaf(tensor, g, copy=True)
+        return
+    grads = {id(tensor.grad_fn): g}
+    for node in _topological_order(tensor.grad_fn):
+        g = grads.pop(id(node), None)
+        if g is None:
+            continue
+        if not hasattr(node, "inputs"):
+            raise RuntimeError("[backward] trying to backward through the graph a second time; pass "
+                               "retain_graph=True the first time")
+        in_grads = node.backward(node, g)
+        if not isinstance(in_grads, tuple):
+            in_grads = (in_grads,)
+        for t, ig in zip(node.inputs, in_grads):
+            if t is None or ig is None:
+                continue
+            if tuple(ig.shape) != t.shape:
+                raise RuntimeError(f"[backward] {type(node).__name__} returned a gradient of shape "
+                                   f"{tuple(ig.shape)} for an input of shape {t.shape}")
+            if t.grad_fn is None:
+                _accumulate_leaf(t, ig, copy=ig is g)
+            else:
+                key = id(t.grad_fn)
+                prev = grads.get(key)
+                grads[key] = ig if prev is None else _C.binary("add", prev, ig)
+        if not retain_graph:
+            del node.inputs
+            node.saved = None
+
+
+def _accumulate_leaf(t, g, copy):
+    from .tensor import Tensor
+
+    if t.grad is None:
+        # A gradient passed straight through (x + y, say) is the caller's tensor: keep a copy of it.
+        t.grad = Tensor._make(g.clone() if copy else g, False, None)
+    else:
+        t.grad = Tensor._make(_C.binary("add", t.grad._impl, g), False, None)

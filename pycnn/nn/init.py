@@ -1,0 +1,143 @@
+"""Parameter initialisation schemes with PyTorch's names, formulas and defaults.
+
+Every function fills its tensor in place under no_grad using the tensor's own uniform_/normal_, which
+draw from pycnn's seeded generator: after pc.manual_seed(s) the same model gets the same weights.
+Fan-in/fan-out follow PyTorch: for a weight of shape (out, in, *kernel), fan_in = in * prod(kernel).
+"""
+import math
+import warnings
+
+__all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "ones_", "zeros_", "xavier_uniform_",
+           "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
+
+_LINEAR_FNS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+               "conv_transpose3d")
+
+
+def no_grad():
+    # Late import: pycnn/__init__.py imports nn, so pycnn may be half-initialised when this file loads.
+    from .. import no_grad as _no_grad
+    return _no_grad()
+
+
+def calculate_gain(nonlinearity, param=None):
+    """Recommended gain for a nonlinearity (1 for linear/conv/sigmoid, 5/3 tanh, sqrt(2) relu, ...).
+
+    Args:
+        nonlinearity (str): name of the function, e.g. "relu", "leaky_relu", "tanh".
+        param (float, optional): the negative slope for "leaky_relu" (default 0.01).
+    """
+    if nonlinearity in _LINEAR_FNS or nonlinearity == "sigmoid":
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif not isinstance(param, bool) and isinstance(param, (int, float)):
+            slope = param
+        else:
+            raise ValueError(f"negative_slope {param} not a valid number")
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+
+
+def _calculate_fan_in_and_fan_out(tensor):
+    """Return (fan_in, fan_out) of a weight of shape (out, in, *kernel)."""
+    if tensor.dim() < 2:
+        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
+    shape = tuple(tensor.shape)
+    receptive_field = math.prod(shape[2:]) if len(shape) > 2 else 1
+    return shape[1] * receptive_field, shape[0] * receptive_field
+
+
+def _calculate_correct_fan(tensor, mode):
+    mode = mode.lower()
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"Mode {mode} not supported, please use one of ['fan_in', 'fan_out']")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def _gen_kwargs(generator):
+    # Only forward `generator` when given, so tensors whose uniform_/normal_ lack the keyword still work.
+    return {} if generator is None else {"generator": generator}
+
+
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    """Fill `tensor` with values drawn from U(a, b); returns it."""
+    with no_grad():
+        tensor.uniform_(a, b, **_gen_kwargs(generator))
+    return tensor
+
+
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    """Fill `tensor` with values drawn from N(mean, std^2); returns it."""
+    with no_grad():
+        tensor.normal_(mean, std, **_gen_kwargs(generator))
+    return tensor
+
+
+def constant_(tensor, val):
+    """Fill `tensor` with `val`; returns it."""
+    with no_grad():
+        tensor.fill_(val)
+    return tensor
+
+
+def ones_(tensor):
+    return constant_(tensor, 1.0)
+
+
+def zeros_(tensor):
+    with no_grad():
+        tensor.zero_()
+    return tensor
+
+
+def xavier_uniform_(tensor, gain=1.0, generator=None):
+    """Glorot uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    bound = math.sqrt(3.0) * std  # a uniform on [-b, b] has std b / sqrt(3)
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def xavier_normal_(tensor, gain=1.0, generator=None):
+    """Glorot normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    return normal_(tensor, 0.0, std, generator)
+
+
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """He uniform: U(-bound, bound) with bound = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a).
+
+    Args:
+        tensor: weight of shape (out, in, *kernel).
+        a (float): negative slope of the leaky ReLU that follows (PyTorch layers use sqrt(5), which gives
+            bound = 1 / sqrt(fan_in)).
+        mode (str): "fan_in" preserves the forward variance, "fan_out" the backward one.
+        nonlinearity (str): "relu" or "leaky_relu" (the default).
+    """
+    if 0 in tuple(tensor.shape):
+        warnings.warn("Initializing zero-element tensors is a no-op")
+        return tensor
+    fan = _calculate_correct_fan(tensor, mode)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    bound = math.sqrt(3.0) * std
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """He normal: N(0, std^2) with std = gain / sqrt(fan)."""
+    if 0 in tuple(tensor.shape):
+        warnings.warn("Initializing zero-element tensors is a no-op")
+        return tensor
+    fan = _calculate_correct_fan(tensor, mode)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    return normal_(tensor, 0.0, std, generator)

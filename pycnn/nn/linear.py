@@ -1,0 +1,98 @@
+"""Fully connected and shape-only layers: Linear, Flatten, Identity.
+
+Linear keeps PyTorch's layout (weight is (out_features, in_features), y = x @ weight.T + bias) and its
+default initialisation, so weights copied from torch.nn.Linear give the same outputs.
+"""
+import math
+
+from . import functional as F
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["Linear", "Flatten", "Identity"]
+
+
+def _new_param(shape, dtype, device):
+    """An uninitialised Parameter of `shape` (filled by reset_parameters right after)."""
+    from .. import empty  # late import: pycnn/__init__ imports nn
+
+    t = empty(*shape, dtype=dtype)
+    if device is not None:
+        t = t.to(device)
+    return Parameter(t)
+
+
+class Linear(Module):
+    """Affine map y = x W^T + b.
+
+    Args:
+        in_features (int): size of the last input dimension.
+        out_features (int): size of the last output dimension.
+        bias (bool): learn an additive bias. Default: True.
+        device, dtype: where and in which floating dtype to create the parameters (default: CPU, float32).
+    Shapes:
+        input (*, in_features) -> output (*, out_features); weight (out_features, in_features),
+        bias (out_features,).
+    """
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"[Linear] {name} must be a non-negative int, got {value!r}")
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = _new_param((out_features, in_features), dtype, device)
+        if bias:
+            self.bias = _new_param((out_features,), dtype, device)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """PyTorch's default: weight ~ kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(fan_in)), bias the same."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Flatten(Module):
+    """Flatten dimensions start_dim..end_dim into one.
+
+    Args:
+        start_dim (int): first dimension to flatten. Default: 1 (keeps the batch dimension).
+        end_dim (int): last dimension to flatten. Default: -1.
+    Shapes:
+        (N, C, H, W) -> (N, C*H*W) with the defaults.
+    """
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, x):
+        return F.flatten(x, self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder, e.g. to remove a layer). Arguments are ignored."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x

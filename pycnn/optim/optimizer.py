@@ -1,0 +1,239 @@
+"""Optimizer: the base class that owns param_groups and per-parameter state.
+
+A subclass defines only the per-parameter update, ``_update(param, grad, state, group)``, which calls a C++
+kernel; step() loops over groups and parameters once. state_dict() uses PyTorch's layout (state keyed by
+the parameter's integer index across all groups; each group's 'params' is a list of indices), so a
+checkpoint maps one to one onto torch's.
+"""
+from collections.abc import MutableMapping
+import copy
+
+import numpy as np
+
+from ..tensor import Tensor
+
+__all__ = ["Optimizer", "required"]
+
+
+class _RequiredParameter:
+    """Sentinel for a hyper-parameter that has no default (it must be given per group or globally)."""
+
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+class _StateDict(MutableMapping):
+    """param -> dict of state, keyed by identity.
+
+    Tensors are not hashed by value (their == may be elementwise), so we key on id() and keep the param
+    alive alongside its state. Missing params get a fresh {} on access, like torch's defaultdict(dict).
+    """
+
+    def __init__(self):
+        self._data = {}  # id(param) -> (param, state)
+
+    def __getitem__(self, param):
+        entry = self._data.get(id(param))
+        if entry is None:
+            entry = self._data[id(param)] = (param, {})
+        return entry[1]
+
+    def __setitem__(self, param, value):
+        self._data[id(param)] = (param, value)
+
+    def __delitem__(self, param):
+        del self._data[id(param)]
+
+    def __contains__(self, param):
+        return id(param) in self._data
+
+    def __iter__(self):
+        return (param for param, _ in self._data.values())
+
+    def __len__(self):
+        return len(self._data)
+
+    def __repr__(self):
+        return "{" + ", ".join(f"<param {tuple(p.shape)}>: {s}" for p, s in self._data.values()) + "}"
+
+
+def _clone_value(value, like):
+    """Copy a state value for load_state_dict: tensors/arrays become new Tensors with `like`'s float dtype."""
+    from .. import tensor as make_tensor  # late import: pycnn/__init__ imports optim
+
+    if isinstance(value, (Tensor, np.ndarray)):
+        t = value.detach().clone() if isinstance(value, Tensor) else make_tensor(np.asarray(value))
+        if np.dtype(t.dtype.numpy).kind == "f" and t.dtype != like.dtype:
+            t = t.to(like.dtype)
+        if t.device.type != like.device.type:
+            t = t.to(like.device)
+        return t
+    if isinstance(value, dict):
+        return {k: _clone_value(v, like) for k, v in value.items()}
+    return copy.deepcopy(value)
+
+
+class Optimizer:
+    """Base class for optimizers.
+
+    Args:
+        params (iterable): Parameters (Tensors with requires_grad) or dicts defining parameter groups,
+            each with a 'params' entry and optional per-group options.
+        defaults (dict): default values of the options, used where a group doesn't set them.
+    """
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or "
+                            f"dicts, but got {type(params).__name__}")
+        self.state = _StateDict()
+        self.param_groups = []
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, param_group):
+        """Add a group of parameters with its own options (e.g. a different lr for a fine-tuned head).
+
+        Args:
+            param_group (dict): 'params' (a Tensor or iterable of Tensors) plus option overrides.
+        """
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but the "
+                            "ordering of tensors in sets will change between runs. Please use a list "
+                            "instead.")
+        else:
+            params = list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
+                                f"{type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+        group = {"params": params}
+        for key, value in param_group.items():
+            if key != "params":
+                group[key] = value
+        for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ValueError("parameter group didn't specify a value of required optimization "
+                                 f"parameter {name}")
+            group.setdefault(name, default)
+
+        ids = {id(p) for p in params}
+        if len(ids) != len(params):
+            raise ValueError("optimizer contains a parameter group with duplicate parameters")
+        for other in self.param_groups:
+            if any(id(p) in ids for p in other["params"]):
+                raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none=True):
+        """Reset the gradients of all optimized parameters: to None (default) or to zeros in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.zero_()
+
+    def _update(self, param, grad, state, group):
+        """Update one parameter in place from its gradient; `state` is its (mutable) per-param dict."""
+        raise NotImplementedError
+
+    def step(self, closure=None):
+        """Perform one optimization step over every parameter that has a gradient.
+
+        Args:
+            closure (callable, optional): re-evaluates the model and returns the loss (run with grad
+                enabled before the update).
+        Returns:
+            the closure's loss, or None.
+        """
+        from .. import enable_grad, no_grad
+
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    self._update(p, p.grad, self.state[p], group)
+        return loss
+
+    # ---------------------------------------------------------- checkpoints
+    def state_dict(self):
+        """Return {'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]} (torch's layout).
+
+        State tensors are returned by reference; save or clone them before further steps if needed.
+        """
+        index_of = {}
+        packed_groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            indices = []
+            for p in group["params"]:
+                if id(p) not in index_of:
+                    index_of[id(p)] = len(index_of)
+                indices.append(index_of[id(p)])
+            packed_groups.append({"params": indices, **packed})
+        packed_state = {index_of[id(p)]: s for p, s in self.state.items() if id(p) in index_of}
+        return {"state": packed_state, "param_groups": packed_groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore options and state saved by state_dict() (from pycnn or torch.optim with the same layout).
+
+        State tensors are copied and cast to each parameter's floating dtype and device.
+        """
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        for ours, theirs in zip(self.param_groups, saved_groups):
+            if len(ours["params"]) != len(theirs["params"]):
+                raise ValueError("loaded state dict contains a parameter group that doesn't match the size "
+                                 "of optimizer's group")
+        id_map = {}
+        for ours, theirs in zip(self.param_groups, saved_groups):
+            for index, p in zip(theirs["params"], ours["params"]):
+                id_map[index] = p
+
+        new_state = _StateDict()
+        for index, value in state_dict["state"].items():
+            if index in id_map:
+                p = id_map[index]
+                new_state[p] = {k: _clone_value(v, p) for k, v in value.items()}
+        new_groups = []
+        for ours, theirs in zip(self.param_groups, saved_groups):
+            group = {k: copy.deepcopy(v) for k, v in theirs.items() if k != "params"}
+            group = {"params": ours["params"], **group}
+            new_groups.append(group)
+        self.state = new_state
+        self.param_groups = new_groups
+
+    def __repr__(self):
+        lines = [type(self).__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(group):
+                if key != "params":
+                    lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)

@@ -1,0 +1,63 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov, weight decay and maximize.
+
+The update rule is PyTorch's (see SGD below); the arithmetic for one parameter is a single call to the
+C++ kernel pycnn._C.sgd_step_, which updates the parameter and its momentum buffer in place.
+"""
+from .optimizer import Optimizer
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, PyTorch's rule. For each parameter p with gradient g:
+
+        g = -g if maximize else g
+        g = g + weight_decay * p
+        if momentum != 0:
+            buf = g                                        on the first step
+            buf = momentum * buf + (1 - dampening) * g     afterwards
+            g = g + momentum * buf if nesterov else buf
+        p = p - lr * g
+
+    Args:
+        params (iterable): parameters or parameter-group dicts.
+        lr (float): learning rate. Default: 1e-3.
+        momentum (float): momentum factor. Default: 0.
+        dampening (float): dampening of the momentum. Default: 0.
+        weight_decay (float): L2 penalty. Default: 0.
+        nesterov (bool): Nesterov momentum (needs momentum > 0 and dampening = 0). Default: False.
+        maximize (bool): ascend instead of descend. Default: False.
+
+    State per parameter (only when momentum != 0): 'momentum_buffer', a Tensor shaped like the parameter.
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+                 maximize=False):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _update(self, param, grad, state, group):
+        from .. import _C, zeros_like  # late import: pycnn/__init__ imports optim
+
+        momentum = group["momentum"]
+        buf_impl = None
+        first_step = False
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                # The kernel overwrites it with g on the first step (first_step=True), as torch does.
+                buf = state["momentum_buffer"] = zeros_like(param)
+                first_step = True
+            buf_impl = buf._impl
+        _C.sgd_step_(param._impl, grad._impl, buf_impl, float(group["lr"]), float(momentum),
+                     float(group["dampening"]), float(group["weight_decay"]), bool(group["nesterov"]),
+                     bool(group["maximize"]), first_step)

@@ -1,0 +1,292 @@
+"""save/load of state dicts in the safetensors format, with our own small writer and reader.
+
+File layout (https://github.com/huggingface/safetensors): 8-byte little-endian header length N, then N
+bytes of UTF-8 JSON {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
+"__metadata__": {str: str}} padded with spaces to a multiple of 8, then the raw little-endian tensor
+bytes, packed back to back (offsets are relative to the end of the header). save() is atomic: it writes
+a temporary file in the same directory, fsyncs it and renames it over the target.
+"""
+from collections import OrderedDict
+from collections.abc import Mapping
+import json
+import math
+import os
+import tempfile
+
+import numpy as np
+
+__all__ = ["save", "load", "load_metadata"]
+
+# safetensors dtype name <-> little-endian numpy dtype. BF16 has no numpy dtype: read as raw uint16.
+_NAME_TO_NUMPY = {
+    "F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "F16": np.dtype("<f2"), "BF16": np.dtype("<u2"),
+    "I64": np.dtype("<i8"), "I32": np.dtype("<i4"), "I16": np.dtype("<i2"), "I8": np.dtype("i1"),
+    "U64": np.dtype("<u8"), "U32": np.dtype("<u4"), "U16": np.dtype("<u2"), "U8": np.dtype("u1"),
+    "BOOL": np.dtype("?"),
+}
+_NUMPY_TO_NAME = {np.dtype(k): v for k, v in {
+    "f8": "F64", "f4": "F32", "f2": "F16", "i8": "I64", "i4": "I32", "i2": "I16", "i1": "I8",
+    "u8": "U64", "u4": "U32", "u2": "U16", "u1": "U8", "?": "BOOL"}.items()}
+
+# Same cap as the safetensors library: a larger header is a corrupt (or hostile) file, not a big model.
+_MAX_HEADER_BYTES = 100_000_000
+
+
+def _canonical(dtype):
+    """The native-byte-order numpy dtype of the same kind and size (np.dtype('>f4') -> float32)."""
+    return np.dtype(dtype.type)
+
+
+def _to_numpy(name, value):
+    """A C-contiguous little-endian numpy view/copy of a Tensor or array; TypeError for anything else."""
+    from .tensor import Tensor  # late import: pycnn/__init__ imports this module
+
+    if isinstance(value, Tensor):
+        # contiguous() first so non-contiguous views (transposes, slices) are written in logical order.
+        arr = value.detach().cpu().contiguous().numpy()
+    elif isinstance(value, np.ndarray):
+        arr = value
+    else:
+        raise TypeError(f"[save] value for key {name!r} must be a pycnn Tensor or numpy array, "
+                        f"got {type(value).__name__}")
+    if _canonical(arr.dtype) not in _NUMPY_TO_NAME:
+        raise TypeError(f"[save] tensor {name!r} has unsupported dtype {arr.dtype}")
+    # No copy when the array is already contiguous and little-endian (the common case).
+    little = _canonical(arr.dtype).newbyteorder("<")
+    return np.ascontiguousarray(arr.astype(little, copy=False))
+
+
+def _dtype_name(arr):
+    return _NUMPY_TO_NAME[_canonical(arr.dtype)]
+
+
+def _data_layout(arrays):
+    """Order in which tensor bytes are written: widest itemsize first (stable), like the safetensors
+    library, so every tensor starts at a multiple of its own itemsize (the data section is 8-aligned)."""
+    return sorted(arrays, key=lambda name: -arrays[name].dtype.itemsize)
+
+
+def _build_header(arrays, metadata):
+    offsets, offset = {}, 0
+    for name in _data_layout(arrays):
+        offsets[name] = [offset, offset + arrays[name].nbytes]
+        offset += arrays[name].nbytes
+    header = {}
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    # The JSON keeps the caller's order (load returns that order); only the byte layout is sorted.
+    for name, arr in arrays.items():
+        header[name] = {"dtype": _dtype_name(arr), "shape": [int(s) for s in arr.shape],
+                        "data_offsets": offsets[name]}
+    raw = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    # Pad with spaces (valid JSON whitespace) so the tensor data starts 8-byte aligned.
+    return raw + b" " * (-len(raw) % 8)
+
+
+def _write_tensor_bytes(f, arr):
+    """Write one array's bytes (a view as uint8 of the contiguous array, so no extra copy)."""
+    f.write(arr.reshape(-1).view(np.uint8).data)
+
+
+def _default_file_mode(path):
+    """The permissions a plain open(path, 'wb') would give: the old file's, else 0o666 minus umask."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def save(obj, path, metadata=None):
+    """Save a state dict (str -> Tensor or numpy array) to `path` in the safetensors format, atomically.
+
+    Args:
+        obj (Mapping[str, Tensor | numpy.ndarray]): e.g. model.state_dict(). Tensors may be
+            non-contiguous and on any device; they are written in their logical order, in insertion order.
+        path (str or os.PathLike): destination file (conventionally *.safetensors).
+        metadata (Mapping[str, str], optional): free-form text stored under "__metadata__".
+    Raises:
+        TypeError: obj is not a mapping, a key is not a str, a value is not a Tensor/array, or metadata is
+            not str -> str.
+    A crash or an exception during the write leaves any previous file at `path` untouched.
+    """
+    if not isinstance(obj, Mapping):
+        raise TypeError("[save] expected a mapping of str -> Tensor (e.g. a state dict), "
+                        f"got {type(obj).__name__}")
+    arrays = OrderedDict()
+    for name, value in obj.items():
+        if not isinstance(name, str):
+            raise TypeError(f"[save] keys must be str, got {type(name).__name__} ({name!r})")
+        if name == "__metadata__":
+            raise ValueError("[save] the key '__metadata__' is reserved by the safetensors format")
+        arrays[name] = _to_numpy(name, value)
+    if metadata is not None:
+        if not isinstance(metadata, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+            raise TypeError("[save] metadata must be a mapping of str -> str")
+        metadata = dict(metadata)
+    header = _build_header(arrays, metadata)
+
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    mode = _default_file_mode(path)
+    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(len(header).to_bytes(8, "little"))
+            f.write(header)
+            for name in _data_layout(arrays):
+                _write_tensor_bytes(f, arrays[name])
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp_path, mode)
+        os.replace(tmp_path, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_path)
+        except OSError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory):
+    # Makes the rename itself durable; not possible on every platform/filesystem, so best effort.
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def _corrupt(path, why):
+    return ValueError(f"[load] {path!r} is not a valid safetensors file: {why}")
+
+
+def _parse_header(path, raw, data_len):
+    """Validate the JSON header; return (metadata, [(name, dtype, shape, begin, end)]) sorted by offset."""
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _corrupt(path, f"header is not valid UTF-8 JSON ({exc})") from None
+    if not isinstance(header, dict):
+        raise _corrupt(path, "header is not a JSON object")
+    metadata = header.pop("__metadata__", None)
+    if metadata is not None and not (isinstance(metadata, dict)
+                                     and all(isinstance(v, str) for v in metadata.values())):
+        raise _corrupt(path, "__metadata__ must be an object of str -> str")
+    entries = []
+    for name, info in header.items():
+        if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= info.keys():
+            raise _corrupt(path, f"entry {name!r} needs dtype, shape and data_offsets")
+        dtype_name, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+        if dtype_name not in _NAME_TO_NUMPY:
+            raise _corrupt(path, f"entry {name!r} has unknown dtype {dtype_name!r}")
+        if not isinstance(shape, list) or not all(type(s) is int and s >= 0 for s in shape):
+            raise _corrupt(path, f"entry {name!r} has an invalid shape {shape!r}")
+        if not (isinstance(offsets, list) and len(offsets) == 2
+                and all(type(o) is int for o in offsets) and 0 <= offsets[0] <= offsets[1]):
+            raise _corrupt(path, f"entry {name!r} has invalid data_offsets {offsets!r}")
+        nbytes = math.prod(shape) * _NAME_TO_NUMPY[dtype_name].itemsize
+        if offsets[1] - offsets[0] != nbytes:
+            raise _corrupt(path, f"entry {name!r}: data_offsets {offsets} span {offsets[1] - offsets[0]} "
+                                 f"bytes but dtype {dtype_name} and shape {shape} need {nbytes}")
+        entries.append((name, dtype_name, tuple(shape), offsets[0], offsets[1]))
+    # The format packs tensors back to back with no holes; anything else means a damaged file.
+    entries.sort(key=lambda e: (e[3], e[4]))
+    expected = 0
+    for name, _, _, begin, end in entries:
+        if begin != expected:
+            raise _corrupt(path, f"entry {name!r} starts at byte {begin}, expected {expected} "
+                                 "(overlapping tensors or a gap)")
+        expected = end
+    if expected > data_len:
+        raise _corrupt(path, f"file is truncated: tensor data needs {expected} bytes, "
+                             f"only {data_len} present")
+    if expected != data_len:
+        raise _corrupt(path, f"{data_len - expected} unexpected trailing bytes after the tensor data")
+    return metadata, entries
+
+
+def _to_supported(arr, dtype_name):
+    """Convert dtypes pycnn tensors don't hold to the nearest supported one (lossless where possible)."""
+    if dtype_name in ("F32", "F64", "I64"):
+        return arr.astype(_canonical(arr.dtype), copy=False)
+    if dtype_name == "BF16":
+        # bfloat16 is the top half of a float32.
+        return (arr.astype(np.uint32) << 16).view(np.float32)
+    if dtype_name == "F16":
+        return arr.astype(np.float32)
+    return arr.astype(np.int64)  # integer and bool types (U64 above 2**63 would wrap)
+
+
+def _read_array(f, path, name, dtype, shape):
+    """Read one tensor's bytes from the current file position straight into a new array (one copy)."""
+    arr = np.empty(shape, dtype=dtype)
+    if arr.nbytes:
+        got = f.readinto(memoryview(arr.reshape(-1).view(np.uint8)))
+        if got != arr.nbytes:
+            # The size was checked up front, so this means the file changed under us.
+            raise _corrupt(path, f"short read for tensor {name!r} ({got} of {arr.nbytes} bytes)")
+    return arr
+
+
+def load(path, device="cpu"):
+    """Load a safetensors file written by save() (or any safetensors writer).
+
+    Args:
+        path (str or os.PathLike): the file.
+        device (str): where to place the tensors. Default: "cpu".
+    Returns:
+        OrderedDict[str, Tensor] in the order of the file's header (for files from save(): the order of
+        the saved dict). F32/F64/I64 keep their dtype; F16/BF16
+        become float32 and other integer/bool types int64, since pycnn tensors hold only those dtypes.
+    Raises:
+        ValueError naming the file if it is truncated or corrupt.
+    """
+    from . import from_numpy  # late import: pycnn/__init__ imports this module
+
+    path = os.fspath(path)
+    result = OrderedDict()
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size < 8:
+            raise _corrupt(path, f"file is {size} bytes, shorter than the 8-byte header length")
+        header_len = int.from_bytes(f.read(8), "little")
+        if header_len > _MAX_HEADER_BYTES:
+            raise _corrupt(path, f"header length {header_len} exceeds the {_MAX_HEADER_BYTES}-byte limit")
+        if 8 + header_len > size:
+            raise _corrupt(path, f"file is truncated: header needs {header_len} bytes, "
+                                 f"only {size - 8} present")
+        raw = f.read(header_len)
+        _, entries = _parse_header(path, raw, size - 8 - header_len)
+        # Entries are sorted by offset and packed without gaps, so one sequential pass reads them all;
+        # the result is then put back in header order.
+        header_order = list(json.loads(raw.decode("utf-8")))
+        for name, dtype_name, shape, _, _ in entries:
+            arr = _to_supported(_read_array(f, path, name, _NAME_TO_NUMPY[dtype_name], shape), dtype_name)
+            t = from_numpy(np.ascontiguousarray(arr))  # arr is ours alone: share it instead of copying
+            if device is not None and str(device) != "cpu":
+                t = t.to(device)
+            result[name] = t
+    return OrderedDict((name, result[name]) for name in header_order if name != "__metadata__")
+
+
+def load_metadata(path):
+    """Return the "__metadata__" dict (str -> str) of a safetensors file, or {} if it has none."""
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size < 8:
+            raise _corrupt(path, f"file is {size} bytes, shorter than the 8-byte header length")
+        header_len = int.from_bytes(f.read(8), "little")
+        if header_len > _MAX_HEADER_BYTES or 8 + header_len > size:
+            raise _corrupt(path, f"invalid header length {header_len} for a {size}-byte file")
+        metadata, _ = _parse_header(path, f.read(header_len), size - 8 - header_len)
+    return metadata or {}

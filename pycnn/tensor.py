@@ -1,0 +1,451 @@
+"""pycnn.Tensor: a core tensor (``_C.Tensor``, the memory and numerics) plus what autograd needs
+(``requires_grad``, ``grad``, ``grad_fn``). Differentiable methods go through Functions in
+``pycnn.functional``; in-place initialisers and conversions work on the memory directly.
+"""
+import builtins
+
+import numpy as np
+
+from . import _C
+from . import functional as fn
+from ._types import as_device, as_dtype, device, float32, int64, _DTYPES
+from .autograd import backward as _backward
+from .random import _numpy_generator
+
+
+class Tensor:
+    """An n-dimensional array with autograd. Create with ``pycnn.tensor``, ``pycnn.from_numpy``,
+    ``pycnn.zeros``, ``pycnn.randn``...; ``Tensor(data)`` is ``pycnn.tensor(data)``."""
+
+    __slots__ = ("_impl", "requires_grad", "grad", "grad_fn", "__weakref__", "__dict__")
+    __array_priority__ = 1000  # numpy_scalar * tensor dispatches to Tensor.__rmul__
+
+    def __init__(self, data, dtype=None, requires_grad=False, device=None):
+        if isinstance(data, _C.Tensor):
+            impl = data
+        else:
+            impl = _impl_from_data(data, dtype, device)
+        self._impl = impl
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self.grad_fn = None
+        if requires_grad and not as_dtype(impl.dtype).is_floating_point:
+            raise TypeError("[tensor] only floating point tensors can require gradients")
+
+    @classmethod
+    def _make(cls, impl, requires_grad=False, grad_fn=None):
+        t = object.__new__(Tensor)
+        t._impl = impl
+        t.requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = grad_fn
+        return t
+
+    # ---- properties ----
+    @property
+    def shape(self):
+        return self._impl.shape
+
+    def size(self, dim=None):
+        return self._impl.shape if dim is None else self._impl.shape[dim]
+
+    @property
+    def ndim(self):
+        return self._impl.dim()
+
+    def dim(self):
+        return self._impl.dim()
+
+    def numel(self):
+        return self._impl.numel()
+
+    def __len__(self):
+        if self._impl.dim() == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._impl.shape[0]
+
+    @property
+    def dtype(self):
+        return _DTYPES[self._impl.dtype]
+
+    @property
+    def device(self):
+        return device(self._impl.device)
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def is_cuda(self):
+        return self._impl.device != "cpu"
+
+    def is_contiguous(self):
+        return self._impl.is_contiguous()
+
+    def stride(self, dim=None):
+        return self._impl.strides if dim is None else self._impl.strides[dim]
+
+    def data_ptr(self):
+        return self._impl.data_ptr
+
+    # ---- NumPy interop and values ----
+    def numpy(self):
+        """A NumPy array sharing this tensor's memory (CPU only; the tensor must not require grad)."""
+        if self.requires_grad:
+            raise RuntimeError("[numpy] can't call numpy() on a tensor that requires grad; use detach().numpy()")
+        return np.asarray(self._impl)
+
+    def __array__(self, dtype=None, copy=None):
+        a = np.asarray(self._impl)
+        return a if dtype is None else a.astype(dtype, copy=False)
+
+    def item(self):
+        v = self._impl.item()
+        return int(v) if self._impl.dtype == "int64" else v
+
+    def tolist(self):
+        return np.asarray(self._impl).tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"[bool] the truth value of a tensor of shape {self.shape} is ambiguous")
+        return bool(self.item())
+
+    def __repr__(self):
+        body = np.array2string(np.asarray(self._impl.to_device("cpu")), separator=", ", precision=4,
+                               prefix="tensor(")
+        extras = []
+        if self._impl.dtype != "float32" and not (self._impl.dtype == "int64"):
+            extras.append(f"dtype={self.dtype}")
+        if self._impl.device != "cpu":
+            extras.append(f"device='{self._impl.device}'")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # ---- autograd ----
+    def backward(self, gradient=None, retain_graph=False):
+        """Accumulates gradients into the ``.grad`` of every leaf this tensor depends on."""
+        _backward(self, gradient, retain_graph)
+
+    def detach(self):
+        """The same memory, cut out of the graph."""
+        return Tensor._make(self._impl)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and not self.dtype.is_floating_point:
+            raise TypeError("[requires_grad_] only floating point tensors can require gradients")
+        if not self.is_leaf and not requires_grad:
+            raise RuntimeError("[requires_grad_] can't change requires_grad of a non-leaf tensor; use detach()")
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def data(self):
+        """A detached alias of this tensor (same memory)."""
+        return Tensor._make(self._impl)
+
+    @data.setter
+    def data(self, other):
+        if tuple(other.shape) != self.shape or other.dtype != self.dtype:
+            raise ValueError(f"[data] expected a {self.dtype.name} tensor of shape {self.shape}, got "
+                             f"{other.dtype.name} {tuple(other.shape)}")
+        self._impl = other._impl
+
+    # ---- in-place writes (no autograd: use under no_grad, for initialisation and updates) ----
+    def _check_inplace(self, op):
+        from .autograd import is_grad_enabled
+
+        if self.requires_grad and self.is_leaf and is_grad_enabled():
+            raise RuntimeError(f"[{op}] a leaf tensor that requires grad is used in an in-place operation; "
+                               "wrap it in pycnn.no_grad()")
+
+    def copy_(self, src):
+        """Copies src (a Tensor or array broadcastable to this shape) into this tensor, converting the dtype."""
+        self._check_inplace("copy_")
+        src_impl = src._impl if isinstance(src, Tensor) else _C.from_numpy(
+            np.ascontiguousarray(np.asarray(src, dtype=self.dtype.numpy)))
+        if tuple(src_impl.shape) != self.shape:
+            src_impl = src_impl.expand(list(self.shape))
+        _C.copy_(self._impl, src_impl)
+        return self
+
+    def fill_(self, value):
+        self._check_inplace("fill_")
+        if self._impl.is_contiguous():
+            _C.fill_(self._impl, float(value))
+        else:
+            _C.copy_(self._impl, _C.full([], float(value), self._impl.dtype, "cpu").expand(list(self.shape)))
+        return self
+
+    def zero_(self):
+        return self.fill_(0.0)
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        """Fills with U(a, b) from the seeded generator (``pycnn.manual_seed``)."""
+        self._check_inplace("uniform_")
+        values = _numpy_generator(generator).uniform(a, b, size=self.shape)
+        return self._write_numpy(values)
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        self._check_inplace("normal_")
+        values = _numpy_generator(generator).normal(mean, std, size=self.shape)
+        return self._write_numpy(values)
+
+    def _write_numpy(self, values):
+        _C.copy_(self._impl, _C.from_numpy(np.ascontiguousarray(values, dtype=self.dtype.numpy)))
+        return self
+
+    # ---- conversions ----
+    def to(self, *args, dtype=None, device=None):
+        """``t.to(pycnn.float64)``, ``t.to("cpu")``, ``t.to(other_tensor)`` or keywords."""
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, str) or hasattr(a, "index"):
+                try:
+                    device = as_device(a)
+                except ValueError:
+                    dtype = as_dtype(a)
+            else:
+                dtype = as_dtype(a)
+        out = self
+        if dtype is not None and as_dtype(dtype).name != self._impl.dtype:
+            dtype = as_dtype(dtype)
+            # casting to int64 ends the graph: integers carry no gradient
+            out = fn.Cast.apply(out, dtype.name) if dtype.is_floating_point else \
+                Tensor._make(out._impl.to_dtype(dtype.name))
+        if device is not None and str(as_device(device)) != out._impl.device:
+            out = fn.ToDevice.apply(out, str(as_device(device)))
+        return out
+
+    def float(self):
+        return self.to(float32)
+
+    def double(self):
+        return self.to(_DTYPES["float64"])
+
+    def long(self):
+        return self.to(int64)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else f"cuda:{int(device)}")
+
+    def clone(self):
+        return fn.Clone.apply(self)
+
+    def contiguous(self):
+        return self if self._impl.is_contiguous() else fn.Clone.apply(self)
+
+    # ---- shape ----
+    def view(self, *shape):
+        return fn.Reshape.apply(self, _shape_arg(shape), True)
+
+    def reshape(self, *shape):
+        return fn.Reshape.apply(self, _shape_arg(shape), False)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        shape = self.shape
+        if not shape:
+            return self.reshape(1)
+        s = start_dim % len(shape)
+        e = end_dim % len(shape)
+        if s > e:
+            raise ValueError(f"[flatten] start_dim {start_dim} comes after end_dim {end_dim}")
+        n = 1
+        for d in shape[s:e + 1]:
+            n *= d
+        return self.reshape(*shape[:s], n, *shape[e + 1:])
+
+    def unsqueeze(self, dim):
+        shape = list(self.shape)
+        dim = dim + len(shape) + 1 if dim < 0 else dim
+        shape.insert(dim, 1)
+        return self.reshape(*shape)
+
+    def squeeze(self, dim=None):
+        shape = self.shape
+        if dim is None:
+            new = [d for d in shape if d != 1]
+        else:
+            dim %= max(len(shape), 1)
+            new = [d for i, d in enumerate(shape) if i != dim or d != 1]
+        return self.reshape(*new)
+
+    def transpose(self, dim0, dim1):
+        n = self.ndim
+        perm = list(range(n))
+        perm[dim0 % n], perm[dim1 % n] = perm[dim1 % n], perm[dim0 % n]
+        return fn.Permute.apply(self, perm)
+
+    def t(self):
+        if self.ndim > 2:
+            raise ValueError(f"[t] expects a tensor with <= 2 dims, got shape {self.shape}")
+        return self if self.ndim < 2 else self.transpose(0, 1)
+
+    @property
+    def T(self):
+        return fn.Permute.apply(self, list(range(self.ndim))[::-1])
+
+    def permute(self, *dims):
+        return fn.Permute.apply(self, list(_shape_arg(dims)))
+
+    def expand(self, *shape):
+        shape = list(_shape_arg(shape))
+        lead = len(shape) - self.ndim
+        shape = [self.shape[i - lead] if s == -1 else s for i, s in enumerate(shape)]
+        return fn.Expand.apply(self, shape)
+
+    # ---- math ----
+    def sum(self, dim=None, keepdim=False):
+        return fn.Sum.apply(self, _dims_arg(dim), keepdim)
+
+    def mean(self, dim=None, keepdim=False):
+        dims = _dims_arg(dim)
+        count = 1
+        for d in (dims if dims else range(self.ndim)):
+            count *= self.shape[d]
+        return fn.Sum.apply(self, dims, keepdim) * (1.0 / count if count else float("nan"))
+
+    def argmax(self, dim=None, keepdim=False):
+        if dim is None:
+            return Tensor._make(_C.argmax(self._impl.reshape([-1]), 0))
+        out = Tensor._make(_C.argmax(self._impl, dim))
+        return out.unsqueeze(dim) if keepdim else out
+
+    def relu(self):
+        return fn.ReLU.apply(self)
+
+    def log_softmax(self, dim):
+        return fn.LogSoftmax.apply(self, dim)
+
+    def softmax(self, dim):
+        from .nn import functional as F
+
+        return F.softmax(self, dim)
+
+    def matmul(self, other):
+        return fn.MatMul.apply(self, other)
+
+    __matmul__ = matmul
+
+    def __rmatmul__(self, other):
+        return fn.MatMul.apply(_as_tensor(other, self), self)
+
+    def _binary(self, op, other, reverse=False):
+        other = _as_tensor(other, self)
+        return fn.Binary.apply(other, self, op) if reverse else fn.Binary.apply(self, other, op)
+
+    def __add__(self, other):
+        return self._binary("add", other)
+
+    def __radd__(self, other):
+        return self._binary("add", other, True)
+
+    def __sub__(self, other):
+        return self._binary("sub", other)
+
+    def __rsub__(self, other):
+        return self._binary("sub", other, True)
+
+    def __mul__(self, other):
+        return self._binary("mul", other)
+
+    def __rmul__(self, other):
+        return self._binary("mul", other, True)
+
+    def __truediv__(self, other):
+        return self._binary("div", other)
+
+    def __rtruediv__(self, other):
+        return self._binary("div", other, True)
+
+    def __neg__(self):
+        return self._binary("mul", -1.0)
+
+    def __pos__(self):
+        return self
+
+    add = __add__
+    sub = __sub__
+    mul = __mul__
+    div = __truediv__
+
+    def neg(self):
+        return -self
+
+    # Comparisons return plain (non-differentiable) results computed by NumPy: used for metrics only.
+    def _compare(self, other, op):
+        b = np.asarray(other._impl) if isinstance(other, Tensor) else other
+        return Tensor._make(_C.from_numpy(np.ascontiguousarray(op(np.asarray(self._impl), b), dtype=np.int64)))
+
+    def eq(self, other):
+        return self._compare(other, np.equal)
+
+    __eq__ = eq
+    __hash__ = object.__hash__
+
+    def ne(self, other):
+        return self._compare(other, np.not_equal)
+
+    __ne__ = ne
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return [int(s) for s in shape]
+
+
+def _dims_arg(dim):
+    if dim is None:
+        return []
+    if isinstance(dim, int):
+        return [dim]
+    return [int(d) for d in dim]
+
+
+def _as_tensor(value, like):
+    """Python scalars and arrays in arithmetic take the other operand's dtype and device, as in torch."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (builtins.int, builtins.float, np.number)):
+        return Tensor._make(_C.full([], float(value), like._impl.dtype, like._impl.device))
+    return Tensor._make(_impl_from_data(value, like.dtype, like.device))
+
+
+def _impl_from_data(data, dtype=None, device=None):
+    """A new core tensor holding a copy of data (array, list, scalar or Tensor)."""
+    if isinstance(data, Tensor):
+        impl = data._impl.clone()
+        if dtype is not None and as_dtype(dtype).name != impl.dtype:
+            impl = impl.to_dtype(as_dtype(dtype).name)
+    else:
+        is_array = isinstance(data, np.ndarray)
+        arr = np.array(data)
+        if dtype is not None:
+            arr = arr.astype(as_dtype(dtype).numpy, copy=False)
+        elif arr.dtype.kind in "biu":
+            arr = arr.astype(np.int64, copy=False)
+        elif arr.dtype.kind == "f" and arr.dtype not in (np.float32, np.float64):
+            arr = arr.astype(np.float32)
+        elif arr.dtype == np.float64 and not is_array:
+            arr = arr.astype(np.float32)  # Python floats become float32, as in torch
+        elif arr.dtype.kind not in "f":
+            raise TypeError(f"[tensor] can't make a tensor from data of dtype {arr.dtype}")
+        impl = _C.from_numpy(np.ascontiguousarray(arr))  # arr is our own copy: sharing it is safe
+    if device is not None and str(as_device(device)) != "cpu":
+        impl = impl.to_device(str(as_device(device)))
+    return impl
