@@ -9,8 +9,6 @@ import os
 import sys
 import time
 
-import numpy as np
-
 
 def _all_cores():
     """CPU cores this process may run on (respects taskset/cgroup affinity where the OS reports it)."""
@@ -30,20 +28,26 @@ def build_parser():
         "train", help="train LeNet-5 on the bundled MNIST subset",
         description="Train LeNet-5 on the bundled 5,000-digit MNIST subset (4,000 train / 1,000 test) "
                     "with SGD + momentum and a cosine learning-rate schedule stepped once per epoch; "
-                    "prints per-epoch loss, accuracies and speed, then the final test accuracy.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    train.add_argument("--epochs", type=int, default=12, help="number of passes over the training split")
-    train.add_argument("--batch-size", type=int, default=64, help="training images per SGD step")
+                    "prints per-epoch loss, accuracies and speed, then the final test accuracy.")
+    train.add_argument("--epochs", type=int, default=12,
+                       help="passes over the training split (default: %(default)s)")
+    train.add_argument("--batch-size", type=int, default=64,
+                       help="training images per SGD step (default: %(default)s)")
     train.add_argument("--lr", type=float, default=0.05,
-                       help="initial learning rate (cosine-annealed to 0 over --epochs)")
-    train.add_argument("--momentum", type=float, default=0.9, help="SGD momentum")
-    train.add_argument("--weight-decay", type=float, default=5e-4, help="SGD L2 weight decay")
+                       help="initial learning rate, cosine-annealed to 0 over --epochs "
+                            "(default: %(default)s)")
+    train.add_argument("--momentum", type=float, default=0.9,
+                       help="SGD momentum (default: %(default)s)")
+    train.add_argument("--weight-decay", type=float, default=5e-4,
+                       help="SGD L2 weight decay (default: %(default)s)")
     train.add_argument("--seed", type=int, default=0,
-                       help="seeds the weight init and the shuffle order: same seed, same result")
+                       help="seeds the weight init and the shuffle order: same seed, same result "
+                            "(default: %(default)s)")
     train.add_argument("--threads", type=int, default=None,
                        help=f"CPU threads for the core (default: all cores, here {_all_cores()})")
     train.add_argument("--out", default=None, metavar="PATH",
-                       help="save the trained weights (state dict) as safetensors to PATH")
+                       help="save the trained weights (state dict) as safetensors to PATH "
+                            "(default: not saved)")
     train.add_argument("--no-progress", action="store_true", help="hide the per-epoch tqdm progress bar")
     return parser
 
@@ -67,9 +71,6 @@ def train(args):
     from tqdm import tqdm
 
     import pycnn as pc
-    import pycnn.data  # noqa: F401  (subpackages pycnn's __init__ may not import eagerly)
-    import pycnn.models  # noqa: F401
-    import pycnn.optim  # noqa: F401
     from pycnn.datasets import mnist_subset
 
     for name in ("epochs", "batch_size", "threads"):

@@ -173,7 +173,7 @@ class Tensor:
         """Copies src (a Tensor or array broadcastable to this shape) into this tensor, converting the dtype."""
         self._check_inplace("copy_")
         src_impl = src._impl if isinstance(src, Tensor) else _C.from_numpy(
-            np.ascontiguousarray(np.asarray(src, dtype=self.dtype.numpy)))
+            _c_contiguous(np.asarray(src, dtype=self.dtype.numpy)))
         if tuple(src_impl.shape) != self.shape:
             src_impl = src_impl.expand(list(self.shape))
         _C.copy_(self._impl, src_impl)
@@ -202,7 +202,7 @@ class Tensor:
         return self._write_numpy(values)
 
     def _write_numpy(self, values):
-        _C.copy_(self._impl, _C.from_numpy(np.ascontiguousarray(values, dtype=self.dtype.numpy)))
+        _C.copy_(self._impl, _C.from_numpy(_c_contiguous(np.asarray(values, dtype=self.dtype.numpy))))
         return self
 
     # ---- conversions ----
@@ -389,7 +389,7 @@ class Tensor:
     # Comparisons return plain (non-differentiable) results computed by NumPy: used for metrics only.
     def _compare(self, other, op):
         b = np.asarray(other._impl) if isinstance(other, Tensor) else other
-        return Tensor._make(_C.from_numpy(np.ascontiguousarray(op(np.asarray(self._impl), b), dtype=np.int64)))
+        return Tensor._make(_C.from_numpy(_c_contiguous(np.asarray(op(np.asarray(self._impl), b), dtype=np.int64))))
 
     def eq(self, other):
         return self._compare(other, np.equal)
@@ -426,6 +426,11 @@ def _as_tensor(value, like):
     return Tensor._make(_impl_from_data(value, like.dtype, like.device))
 
 
+def _c_contiguous(arr):
+    """arr in C order, copied only when it isn't. (np.ascontiguousarray would turn a 0-d array into 1-d.)"""
+    return arr if arr.flags.c_contiguous else np.array(arr, order="C")
+
+
 def _impl_from_data(data, dtype=None, device=None):
     """A new core tensor holding a copy of data (array, list, scalar or Tensor)."""
     if isinstance(data, Tensor):
@@ -445,7 +450,7 @@ def _impl_from_data(data, dtype=None, device=None):
             arr = arr.astype(np.float32)  # Python floats become float32, as in torch
         elif arr.dtype.kind not in "f":
             raise TypeError(f"[tensor] can't make a tensor from data of dtype {arr.dtype}")
-        impl = _C.from_numpy(np.ascontiguousarray(arr))  # arr is our own copy: sharing it is safe
+        impl = _C.from_numpy(_c_contiguous(arr))  # arr is our own copy: sharing it is safe
     if device is not None and str(as_device(device)) != "cpu":
         impl = impl.to_device(str(as_device(device)))
     return impl

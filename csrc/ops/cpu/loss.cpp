@@ -21,8 +21,10 @@ void softmax_forward(const T* x, T* y, int64_t A, int64_t R, int64_t B, bool log
       double s = 0;
       for (int64_t r = 0; r < R; ++r) s += std::exp(static_cast<double>(p[r * B] - m));
       if (log) {
-        const T lse = m + static_cast<T>(std::log(s));
-        for (int64_t r = 0; r < R; ++r) q[r * B] = p[r * B] - lse;
+        // (x - max) - log(s), not x - (max + log(s)): with |x| ~ 1e4 in float32, max + log(s) would round
+        // to the ulp of max (~1e-3) and take that error into every output.
+        const T log_s = static_cast<T>(std::log(s));
+        for (int64_t r = 0; r < R; ++r) q[r * B] = (p[r * B] - m) - log_s;
       } else {
         const double inv = 1.0 / s;
         for (int64_t r = 0; r < R; ++r) q[r * B] = static_cast<T>(std::exp(static_cast<double>(p[r * B] - m)) * inv);

@@ -1,0 +1,81 @@
+"""Convolution and pooling layers, pycnn vs PyTorch, forward and forward + backward, on the layer
+workloads of shared/BENCHMARKS.md (float32, NCHW). GFLOP/s count 2 x MACs; fwd+bwd counts 3 x fwd.
+Run: python benchmarks/bench_conv.py [--threads 2]
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import median_time, print_table, set_threads, try_import_torch  # noqa: E402
+
+import pycnn as pc  # noqa: E402
+
+# name: (N, C, H, W, OC, K, stride, padding, groups)
+CONVS = {
+    "conv_lenet_c1": (64, 1, 28, 28, 6, 5, 1, 0, 1),
+    "conv_lenet_c2": (64, 6, 12, 12, 16, 5, 1, 0, 1),
+    "conv_r18_64x32": (32, 64, 32, 32, 64, 3, 1, 1, 1),
+    "conv_r18_128x16": (32, 128, 16, 16, 128, 3, 1, 1, 1),
+    "conv_r18_256x8": (32, 256, 8, 8, 256, 3, 1, 1, 1),
+    "conv_r18_512x4": (32, 512, 4, 4, 512, 3, 1, 1, 1),
+    "conv_r18_down_64to128": (32, 64, 32, 32, 128, 3, 2, 1, 1),
+    "conv_1x1_256to64x8": (32, 256, 8, 8, 64, 1, 1, 0, 1),
+    "conv_alexnet_c1": (8, 3, 224, 224, 64, 11, 4, 2, 1),
+    "conv_dw3x3_128x16": (32, 128, 16, 16, 128, 3, 1, 1, 128),
+}
+
+
+def conv_case(lib, F, spec, rng):
+    n, c, h, w, oc, k, s, p, g = spec
+    x = lib.from_numpy(rng.standard_normal((n, c, h, w)).astype(np.float32)).requires_grad_()
+    wt = lib.from_numpy((rng.standard_normal((oc, c // g, k, k)) * 0.1).astype(np.float32)).requires_grad_()
+    b = lib.from_numpy(rng.standard_normal(oc).astype(np.float32)).requires_grad_()
+
+    def fwd():
+        with lib.no_grad():
+            F.conv2d(x, wt, b, stride=s, padding=p, groups=g)
+
+    def fwd_bwd():
+        F.conv2d(x, wt, b, stride=s, padding=p, groups=g).sum().backward()
+        x.grad = wt.grad = b.grad = None
+
+    oh = (h + 2 * p - k) // s + 1
+    flops = 2 * n * oc * oh * oh * (c // g) * k * k
+    return fwd, fwd_bwd, flops
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    torch = try_import_torch()
+    set_threads(args.threads, torch)
+    rows = []
+    for name, spec in CONVS.items():
+        res = {}
+        libs = [("pycnn", pc, pc.nn.functional)]
+        if torch:
+            libs.append(("torch", torch, torch.nn.functional))
+        for lib_name, lib, F in libs:
+            fwd, fwd_bwd, flops = conv_case(lib, F, spec, np.random.default_rng(0))
+            tf = median_time(fwd, args.repeats, 3, warmup=2)
+            tb = median_time(fwd_bwd, args.repeats, 2, warmup=1)
+            res[lib_name] = (tf, tb, flops)
+        tf, tb, flops = res["pycnn"]
+        row = [name, f"{tf * 1e3:.2f} / {tb * 1e3:.2f}", f"{flops / tf / 1e9:.0f} / {3 * flops / tb / 1e9:.0f}"]
+        if torch:
+            ttf, ttb, _ = res["torch"]
+            row += [f"{ttf * 1e3:.2f} / {ttb * 1e3:.2f}", f"{ttf / tf:.2f}x / {ttb / tb:.2f}x"]
+        rows.append(row)
+    header = ["layer", "pycnn ms fwd / fwd+bwd", "pycnn GFLOP/s"]
+    if torch:
+        header += ["torch ms fwd / fwd+bwd", "speed vs torch"]
+    print_table(f"Convolution, {args.threads} threads (x = pycnn speed / torch speed)", header, rows)
+
+
+if __name__ == "__main__":
+    main()
