@@ -91,6 +91,15 @@ class Function:
         return f"<{type(self).__name__}Backward>"
 
 
+def _inputs_of(node):
+    """A node's inputs; backward frees them (without retain_graph), so a second walk is an error."""
+    inputs = getattr(node, "inputs", None)
+    if inputs is None:
+        raise RuntimeError("[backward] trying to backward through the graph a second time; pass "
+                           "retain_graph=True the first time")
+    return inputs
+
+
 def _topological_order(root):
     """Nodes reachable from root, each before all of its inputs' nodes (iterative DFS, no recursion limit)."""
     order, visited = [], set()
@@ -104,7 +113,7 @@ def _topological_order(root):
             continue
         visited.add(id(node))
         stack.append((node, True))
-        for t in node.inputs:
+        for t in _inputs_of(node):
             if t is not None and t.grad_fn is not None and id(t.grad_fn) not in visited:
                 stack.append((t.grad_fn, False))
     order.reverse()
@@ -135,13 +144,11 @@ def backward(tensor, gradient=None, retain_graph=False):
         g = grads.pop(id(node), None)
         if g is None:
             continue
-        if not hasattr(node, "inputs"):
-            raise RuntimeError("[backward] trying to backward through the graph a second time; pass "
-                               "retain_graph=True the first time")
+        inputs = _inputs_of(node)
         in_grads = node.backward(node, g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
-        for t, ig in zip(node.inputs, in_grads):
+        for t, ig in zip(inputs, in_grads):
             if t is None or ig is None:
                 continue
             if tuple(ig.shape) != t.shape:

@@ -53,7 +53,7 @@ def _to_numpy(name, value):
         raise TypeError(f"[save] tensor {name!r} has unsupported dtype {arr.dtype}")
     # No copy when the array is already contiguous and little-endian (the common case).
     little = _canonical(arr.dtype).newbyteorder("<")
-    return np.ascontiguousarray(arr.astype(little, copy=False))
+    return np.asarray(arr.astype(little, copy=False), order="C")
 
 
 def _dtype_name(arr):
@@ -271,7 +271,7 @@ def load(path, device="cpu"):
         header_order = list(json.loads(raw.decode("utf-8")))
         for name, dtype_name, shape, _, _ in entries:
             arr = _to_supported(_read_array(f, path, name, _NAME_TO_NUMPY[dtype_name], shape), dtype_name)
-            t = from_numpy(np.ascontiguousarray(arr))  # arr is ours alone: share it instead of copying
+            t = from_numpy(np.asarray(arr, order="C"))  # arr is ours alone: share it instead of copying
             if device is not None and str(device) != "cpu":
                 t = t.to(device)
             result[name] = t

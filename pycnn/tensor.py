@@ -100,6 +100,17 @@ class Tensor:
         a = np.asarray(self._impl)
         return a if dtype is None else a.astype(dtype, copy=False)
 
+    def __reduce__(self):
+        # pickle / deepcopy through a NumPy copy of the values (CPU) and the device to return to
+        return (_rebuild_tensor, (np.array(self._impl.to_device("cpu")), self._impl.device, self.requires_grad))
+
+    def __deepcopy__(self, memo):
+        t = _rebuild_tensor(np.array(self._impl.to_device("cpu")), self._impl.device, self.requires_grad)
+        if self.grad is not None:
+            t.grad = self.grad.__deepcopy__(memo)
+        memo[id(self)] = t
+        return t
+
     def item(self):
         v = self._impl.item()
         return int(v) if self._impl.dtype == "int64" else v
@@ -173,7 +184,7 @@ class Tensor:
         """Copies src (a Tensor or array broadcastable to this shape) into this tensor, converting the dtype."""
         self._check_inplace("copy_")
         src_impl = src._impl if isinstance(src, Tensor) else _C.from_numpy(
-            _c_contiguous(np.asarray(src, dtype=self.dtype.numpy)))
+            np.asarray(src, dtype=self.dtype.numpy, order="C"))
         if tuple(src_impl.shape) != self.shape:
             src_impl = src_impl.expand(list(self.shape))
         _C.copy_(self._impl, src_impl)
@@ -202,7 +213,7 @@ class Tensor:
         return self._write_numpy(values)
 
     def _write_numpy(self, values):
-        _C.copy_(self._impl, _C.from_numpy(_c_contiguous(np.asarray(values, dtype=self.dtype.numpy))))
+        _C.copy_(self._impl, _C.from_numpy(np.asarray(values, dtype=self.dtype.numpy, order="C")))
         return self
 
     # ---- conversions ----
@@ -211,11 +222,10 @@ class Tensor:
         for a in args:
             if isinstance(a, Tensor):
                 dtype, device = a.dtype, a.device
-            elif isinstance(a, str) or hasattr(a, "index"):
-                try:
-                    device = as_device(a)
-                except ValueError:
-                    dtype = as_dtype(a)
+            elif isinstance(a, str) and a not in _DTYPES:
+                device = as_device(a)  # neither a dtype nor a device name: the device error says so
+            elif hasattr(a, "index") and not isinstance(a, str):
+                device = as_device(a)
             else:
                 dtype = as_dtype(a)
         out = self
@@ -389,7 +399,7 @@ class Tensor:
     # Comparisons return plain (non-differentiable) results computed by NumPy: used for metrics only.
     def _compare(self, other, op):
         b = np.asarray(other._impl) if isinstance(other, Tensor) else other
-        return Tensor._make(_C.from_numpy(_c_contiguous(np.asarray(op(np.asarray(self._impl), b), dtype=np.int64))))
+        return Tensor._make(_C.from_numpy(np.asarray(op(np.asarray(self._impl), b), dtype=np.int64, order="C")))
 
     def eq(self, other):
         return self._compare(other, np.equal)
@@ -426,11 +436,6 @@ def _as_tensor(value, like):
     return Tensor._make(_impl_from_data(value, like.dtype, like.device))
 
 
-def _c_contiguous(arr):
-    """arr in C order, copied only when it isn't. (np.ascontiguousarray would turn a 0-d array into 1-d.)"""
-    return arr if arr.flags.c_contiguous else np.array(arr, order="C")
-
-
 def _impl_from_data(data, dtype=None, device=None):
     """A new core tensor holding a copy of data (array, list, scalar or Tensor)."""
     if isinstance(data, Tensor):
@@ -450,7 +455,14 @@ def _impl_from_data(data, dtype=None, device=None):
             arr = arr.astype(np.float32)  # Python floats become float32, as in torch
         elif arr.dtype.kind not in "f":
             raise TypeError(f"[tensor] can't make a tensor from data of dtype {arr.dtype}")
-        impl = _C.from_numpy(_c_contiguous(arr))  # arr is our own copy: sharing it is safe
+        impl = _C.from_numpy(np.asarray(arr, order="C"))  # arr is our own copy: sharing it is safe
     if device is not None and str(as_device(device)) != "cpu":
         impl = impl.to_device(str(as_device(device)))
     return impl
+
+
+def _rebuild_tensor(array, device, requires_grad):
+    impl = _C.from_numpy(np.asarray(array, order="C"))
+    if device != "cpu":
+        impl = impl.to_device(device)
+    return Tensor._make(impl, requires_grad)

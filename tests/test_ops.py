@@ -283,8 +283,9 @@ MAXPOOL_CASES = [
     ((1, 2, 6, 6), (3, 3), (2, 2), (0, 0), (1, 1), True),    # ceil_mode adds a partial window
     ((1, 1, 5, 5), (4, 4), (3, 3), (2, 2), (1, 1), True),    # ceil_mode window that starts in the padding
     ((2, 3, 5, 5), (5, 5), (1, 1), (0, 0), (1, 1), False),   # global
+    ((1, 2, 2, 2), (3, 3), (3, 3), (0, 0), (1, 1), True),    # kernel > input: only ceil_mode gives an output
 ]
-MAXPOOL_IDS = ["2x2", "3x3_pad", "ceil_rect", "dilation", "ceil_partial", "ceil_padding", "global"]
+MAXPOOL_IDS = ["2x2", "3x3_pad", "ceil_rect", "dilation", "ceil_partial", "ceil_padding", "global", "ceil_tiny"]
 
 
 def maxpool_call(kernel, stride, padding, dilation, ceil_mode, return_indices=False):
@@ -337,8 +338,9 @@ AVGPOOL_CASES = [
     ((1, 2, 6, 6), (3, 3), (2, 2), (0, 0), True),
     ((1, 1, 5, 5), (4, 4), (3, 3), (2, 2), True),
     ((2, 1, 5, 6), (2, 3), (1, 2), (1, 1), False),
+    ((1, 2, 2, 2), (3, 3), (3, 3), (0, 0), True),    # kernel > input: only ceil_mode gives an output
 ]
-AVGPOOL_IDS = ["2x2", "3x3_pad", "ceil_rect", "ceil_partial", "ceil_padding", "overlap"]
+AVGPOOL_IDS = ["2x2", "3x3_pad", "ceil_rect", "ceil_partial", "ceil_padding", "overlap", "ceil_tiny"]
 
 
 def avgpool_call(k, s, p, ceil_mode, count_include_pad, divisor_override):

@@ -101,7 +101,7 @@ Tensor nll_loss_backward(const Tensor& dout, const Tensor& log_probs, const Tens
   const int64_t N = log_probs.size(0), C = log_probs.size(1);
   PYCNN_CHECK(dout.numel() == (reduction == Reduction::None ? N : 1), "[nll_loss_backward] grad_output ",
               shape_str(dout.shape()), " does not match the loss");
-  Tensor dc = dout.contiguous(), tc = target.contiguous();
+  Tensor dc = dout.contiguous(), tc = checked_targets(target, C, "nll_loss_backward");  // indexes dx
   Tensor dx = Tensor::zeros(log_probs.shape(), log_probs.dtype(), log_probs.device());
   dispatch_floating(dx.dtype(), "nll_loss_backward", [&](auto tag) {
     using T = decltype(tag);
@@ -124,7 +124,8 @@ Tensor cross_entropy_backward(const Tensor& dout, const Tensor& log_probs, const
   const int64_t N = log_probs.size(0), C = log_probs.size(1);
   PYCNN_CHECK(dout.numel() == (reduction == Reduction::None ? N : 1), "[cross_entropy_backward] grad_output ",
               shape_str(dout.shape()), " does not match the loss");
-  Tensor dc = dout.contiguous(), lp = log_probs.contiguous(), tc = target.contiguous();
+  Tensor dc = dout.contiguous(), lp = log_probs.contiguous();
+  Tensor tc = checked_targets(target, C, "cross_entropy_backward");  // indexes dx
   Tensor dx = Tensor::empty(log_probs.shape(), log_probs.dtype(), log_probs.device());
   dispatch_floating(log_probs.dtype(), "cross_entropy_backward", [&](auto tag) {
     using T = decltype(tag);

@@ -15,6 +15,7 @@ void sgd_step_(Tensor& param, const Tensor& grad, Tensor& momentum_buf, const Sg
   check_cpu(param, "sgd_step");
   const bool use_buf = args.momentum != 0;
   if (use_buf) {
+    check_defined(momentum_buf, "sgd_step", "momentum_buffer");  // an undefined one has no memory to update
     check_same(param, momentum_buf, "sgd_step", "param", "momentum_buffer");
     PYCNN_CHECK(momentum_buf.shape() == param.shape() && momentum_buf.is_contiguous(),
                 "[sgd_step] momentum_buffer must be a contiguous tensor of shape ", shape_str(param.shape()),

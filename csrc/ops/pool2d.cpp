@@ -1,15 +1,21 @@
 // Max and average pooling over (N, C, H, W), forward and backward, with PyTorch's output-size rule:
 // OH = floor_or_ceil((H + 2*pad - dilation*(k-1) - 1) / stride) + 1, and in ceil mode the last window
 // must start inside the input or the left padding.
+#include <algorithm>  // defines: std::equal
+
 #include "ops/checks.h"
 #include "ops/cpu/cpu_ops.h"
 #include "ops/ops.h"
 
 namespace pycnn {
 
+// Division rounding toward minus infinity: a kernel larger than the input makes the span negative, and
+// C++'s truncation toward zero would then give a 1-wide output where PyTorch gives none.
+static int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
 int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation, bool ceil_mode) {
   const int64_t span = in + 2 * pad - dilation * (kernel - 1) - 1;
-  int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  int64_t out = floor_div(ceil_mode ? span + stride - 1 : span, stride) + 1;
   if (ceil_mode && (out - 1) * stride >= in + pad) --out;
   return out;
 }
@@ -56,13 +62,18 @@ Tensor max_pool2d_backward(const Tensor& dout, const Tensor& indices, const Shap
   check_floating(dout, "max_pool2d_backward", "grad_output");
   PYCNN_CHECK_TYPE(indices.dtype() == DType::Int64, "[max_pool2d_backward] indices must be int64");
   PYCNN_CHECK(dout.shape() == indices.shape() && dout.dim() == static_cast<int64_t>(x_shape.size()) &&
-                  dout.dim() >= 3,
+                  dout.dim() >= 3 && std::equal(x_shape.begin(), x_shape.end() - 2, dout.shape().begin()),
               "[max_pool2d_backward] grad_output ", shape_str(dout.shape()), ", indices ",
               shape_str(indices.shape()), " and input ", shape_str(x_shape), " do not match");
   check_cpu(dout, "max_pool2d_backward");
   Tensor dc = dout.contiguous(), ic = indices.contiguous();
   Tensor dx = Tensor::empty(x_shape, dout.dtype(), dout.device());
   const int64_t HW = x_shape[x_shape.size() - 2] * x_shape.back();
+  // The kernel scatters to these positions: one that no forward could have produced would write outside dx.
+  const int64_t* ip = ic.data<int64_t>();
+  for (int64_t i = 0; i < ic.numel(); ++i)
+    PYCNN_CHECK(ip[i] >= -1 && ip[i] < HW, "[max_pool2d_backward] index ", ip[i], " at position ", i,
+                " is out of range for an input of shape ", shape_str(x_shape));
   const int64_t OHW = dout.size(-2) * dout.size(-1);
   const int64_t planes = shape_numel(x_shape) / std::max<int64_t>(HW, 1);
   dispatch_floating(dout.dtype(), "max_pool2d_backward", [&](auto tag) {

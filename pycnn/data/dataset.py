@@ -51,7 +51,7 @@ def _to_tensor(a):
         a = a.astype(np.float32)
     elif a.dtype.kind not in "f":
         raise TypeError(f"[collate] cannot make a pc.Tensor from an array of dtype {a.dtype}")
-    return pc.from_numpy(np.ascontiguousarray(a))
+    return pc.from_numpy(np.asarray(a, order="C"))
 
 
 class TensorDataset(Dataset):

@@ -69,6 +69,6 @@ def mnist_subset(split="train", normalize=True, dtype=None):
     images = arrays["images"][idx].astype(np.float64)[:, None, :, :] / 255.0
     if normalize:
         images = (images - arrays["mean"]) / arrays["std"]
-    images = np.ascontiguousarray(images, dtype=np_dtype)
+    images = np.asarray(images, dtype=np_dtype, order="C")
     labels = arrays["labels"][idx].astype(np.int64)
     return TensorDataset(images, labels)

@@ -315,7 +315,7 @@ class Module:
                                   f"is {_shape_str(own.shape)}.")
                 continue
             if isinstance(value, np.ndarray):
-                value = np.ascontiguousarray(value)
+                value = np.asarray(value, order="C")
             try:
                 with no_grad():
                     own.copy_(value)

@@ -6,23 +6,6 @@ a leaf of the autograd graph, and requires grad by default. Assigning one as a M
 from ..tensor import Tensor
 
 
-def _copy_tensor_state(dst, src):
-    """Make `dst` an alias of `src`: copy the instance state (the core handle, flags) attribute by attribute.
-
-    Works whether Tensor keeps its state in __dict__ or in __slots__ (walks the whole MRO for slots).
-    """
-    if hasattr(src, "__dict__"):
-        dst.__dict__.update(src.__dict__)
-    for klass in type(src).__mro__:
-        for name in getattr(klass, "__slots__", ()):
-            if name in ("__dict__", "__weakref__"):
-                continue
-            try:
-                object.__setattr__(dst, name, object.__getattribute__(src, name))
-            except AttributeError:
-                pass  # slot declared but never set on src
-
-
 class Parameter(Tensor):
     """A learnable tensor of a Module.
 
@@ -39,10 +22,12 @@ class Parameter(Tensor):
             data = empty(0)
         if not isinstance(data, Tensor):
             raise TypeError(f"[Parameter] data must be a pycnn Tensor, got {type(data).__name__}")
-        # detach(): a Parameter is always a leaf, even when built from a non-leaf result.
-        base = data.detach()
+        # Shares data's memory, as a leaf even when data is a non-leaf result.
         obj = object.__new__(cls)
-        _copy_tensor_state(obj, base)
+        obj._impl = data._impl
+        obj.grad = None
+        obj.grad_fn = None
+        obj.requires_grad = False
         obj.requires_grad_(bool(requires_grad))
         return obj
 

@@ -90,12 +90,13 @@ static void run_all(std::mt19937& rng, const char* level, int threads) {
     for (int ta = 0; ta < 2; ++ta) run_case<T>({bool(ta), true, 7, 19, 0, 1.0, beta, 2}, rng, level, threads);
   run_case<T>({false, false, 0, 5, 7, 1.0, 0.0, 0}, rng, level, threads);
   run_case<T>({false, false, 5, 0, 7, 1.0, 0.0, 0}, rng, level, threads);
-  // Sizes that cross the cache blocks (mc, kc = 256, the K split) and go multi-threaded.
+  // Sizes that cross the cache blocks (mc, kc, the even K split) and go multi-threaded.
   const Case big[] = {
       {false, false, 300, 290, 520, 1.0, 0.0, 0}, {true, false, 203, 385, 300, 0.75, 0.5, 5},
       {false, true, 411, 97, 257, 1.0, 1.0, 1},   {true, true, 150, 333, 129, -1.0, 0.0, 3},
       {false, false, 256, 6, 150, 1.0, 0.0, 0},   {true, false, 1000, 3, 64, 1.0, 0.5, 0},
-      {false, true, 2, 700, 300, 1.0, 0.0, 2},
+      {false, true, 5, 900, 300, 1.0, 0.0, 2},    // threads split N
+      {false, true, 2000, 5, 200, 1.0, 0.5, 1},   // computed as C^T, threaded
   };
   for (const Case& cs : big) run_case<T>(cs, rng, level, threads);
 }

@@ -5,6 +5,7 @@
 // With at least as many images as threads, threads take whole images (each GEMM serial, no sync);
 // otherwise images go one at a time and the GEMM itself is threaded. A 1x1, stride-1, unpadded conv
 // needs no im2col: x[n, g] already is the column matrix.
+#include <algorithm>  // defines: std::min
 #include <cstring>
 #include <vector>
 
@@ -162,11 +163,15 @@ void conv2d_backward(const Tensor& dout, const Tensor& x, const Tensor& w, const
     });
   }
 
-  // Weight gradient: a sum over images. Threads take contiguous ranges of images into private
-  // accumulators, added up in thread order afterwards, so the result is the same on every run.
+  // Weight gradient: a sum over images. The images are cut into a fixed number of contiguous chunks
+  // (kWeightGradChunks, never the thread count), each summed in order into its own accumulator, and the
+  // accumulators are added in chunk order: the summation order, hence every bit of dw, is the same for
+  // any number of threads. Chunks run in parallel when there are enough images, else one after another
+  // with threaded GEMMs (which split C, not K, so they give the same bits as serial ones).
   if (pdw) {
-    const int threads = g.N >= get_num_threads() ? get_num_threads() : 1;
-    std::vector<T> partial(static_cast<size_t>(threads > 1 ? threads - 1 : 0) * wsize);
+    constexpr int64_t kWeightGradChunks = 8;
+    const int64_t chunks = std::min<int64_t>(g.N, kWeightGradChunks);
+    std::vector<T> partial(static_cast<size_t>(chunks > 1 ? chunks - 1 : 0) * wsize);
     auto accumulate = [&](int64_t n, T* acc, bool first) {
       T* col = scratch<T>(g.K * g.P);
       for (int64_t grp = 0; grp < g.G; ++grp) {
@@ -177,21 +182,22 @@ void conv2d_backward(const Tensor& dout, const Tensor& x, const Tensor& w, const
                 acc + grp * g.OCg * g.K, g.K);
       }
     };
-    if (threads > 1) {
-      parallel_for(threads, 1, [&](int64_t t0, int64_t t1) {
-        for (int64_t t = t0; t < t1; ++t) {
-          const int64_t n0 = g.N * t / threads, n1 = g.N * (t + 1) / threads;
-          T* acc = t == 0 ? pdw : partial.data() + (t - 1) * wsize;
-          for (int64_t n = n0; n < n1; ++n) accumulate(n, acc, n == n0);
-        }
+    auto run_chunk = [&](int64_t c) {
+      const int64_t n0 = g.N * c / chunks, n1 = g.N * (c + 1) / chunks;
+      T* acc = c == 0 ? pdw : partial.data() + (c - 1) * wsize;
+      for (int64_t n = n0; n < n1; ++n) accumulate(n, acc, n == n0);
+    };
+    if (g.N == 0) std::memset(pdw, 0, wsize * sizeof(T));
+    if (g.N >= get_num_threads()) {
+      parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
+        for (int64_t c = c0; c < c1; ++c) run_chunk(c);
       });
-      for (int t = 1; t < threads; ++t) {
-        const T* p = partial.data() + (t - 1) * wsize;
-        for (int64_t i = 0; i < wsize; ++i) pdw[i] += p[i];
-      }
     } else {
-      if (g.N == 0) std::memset(pdw, 0, wsize * sizeof(T));
-      for (int64_t n = 0; n < g.N; ++n) accumulate(n, pdw, n == 0);
+      for (int64_t c = 0; c < chunks; ++c) run_chunk(c);
+    }
+    for (int64_t c = 1; c < chunks; ++c) {
+      const T* p = partial.data() + (c - 1) * wsize;
+      for (int64_t i = 0; i < wsize; ++i) pdw[i] += p[i];
     }
   }
 }

@@ -1,12 +1,12 @@
 // CPU GEMM, GotoBLAS/BLIS style: C is cut into nc-wide column blocks, K into kc-deep slices; each slice
 // of op(B) is packed into NR-wide panels, each mc-row block of op(A) into MR-row panels, and the
 // macro-kernel (simd/gemm_kernel.cpp, baseline or AVX2 copy picked by simd_level()) runs the register
-// tiles over them. Threads each take a rectangle of C and run that whole loop nest on it. gemm_naive, the
-// triple loop at the end, is the reference for tests.
+// tiles over them. Threads each take a rectangle of C and run that whole loop nest on it; a narrow C is
+// computed transposed. gemm_naive, the triple loop at the end, is the reference for tests.
 #include <omp.h>  // defines: omp_in_parallel
 
-#include <cstdlib>
-#include <new>
+#include <new>      // defines: aligned operator new
+#include <utility>  // defines: std::swap
 
 #include "core/cpu_features.h"   // defines: simd_level
 #include "core/parallel.h"       // defines: parallel_for, get_num_threads
@@ -152,18 +152,12 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   // A narrow C (N = 6 output channels, say) would waste most of each 16-wide tile: compute C^T = op(B)^T
   // op(A)^T instead, which is the same memory written with swapped strides.
   if (N < NR && tile_efficiency<T>(N, M) > 1.25 * tile_efficiency<T>(M, N)) {
-    const T* t = A;
-    A = B;
-    B = t;
-    int64_t l = lda;
-    lda = ldb;
-    ldb = l;
-    bool ta = trans_a;
-    trans_a = !trans_b;
-    trans_b = !ta;
-    l = M;
-    M = N;
-    N = l;
+    std::swap(A, B);
+    std::swap(lda, ldb);
+    std::swap(M, N);
+    std::swap(trans_a, trans_b);
+    trans_a = !trans_a;
+    trans_b = !trans_b;
     rs_c = 1;
     cs_c = ldc;
   }

@@ -160,8 +160,8 @@ void pack_b(bool trans, int64_t kc, int64_t nc, const T* b, int64_t ldb, T* dst)
         for (int64_t j = n; j < NR; ++j) d[j] = T(0);
       }
     } else {
-      // Stored (N, K): walk each of the n source rows contiguously and scatter with stride NR; the
-      // destination panel (kc * NR values) stays in L1/L2 while it is filled.
+      // Stored (N, K): full panels go 8 k at a time through pack_b_trans_simd (AVX2 copy); the rest walk
+      // each source row contiguously and scatter with stride NR into the panel, which stays in L1/L2.
       const int64_t k0 = n == NR ? pack_b_trans_simd(b + j0 * ldb, ldb, kc, dst) : 0;
       for (int64_t j = 0; j < n; ++j) {
         const T* s = b + (j0 + j) * ldb;
@@ -174,15 +174,25 @@ void pack_b(bool trans, int64_t kc, int64_t nc, const T* b, int64_t ldb, T* dst)
 }
 
 // ---- writing a finished tile --------------------------------------------------------------------------
-// tile is the MR x NR product (row-major, already times alpha); only its m x n corner lands in C.
+// tile is the MR x NR product (row-major, already times alpha); only its m x n corner lands in C. When C
+// is walked transposed (gemm computing C^T, rs_c == 1) the columns are the contiguous runs, so they go
+// outermost; the beta test is hoisted out of the loops.
 template <typename T>
 void store_tile_scalar(const T* tile, int m, int n, T beta, T* c, int64_t rs_c, int64_t cs_c) {
   constexpr int NR = GemmTile<T>::nr;
-  for (int i = 0; i < m; ++i)
-    for (int j = 0; j < n; ++j) {
-      T* p = c + i * rs_c + j * cs_c;
-      *p = beta == T(0) ? tile[i * NR + j] : tile[i * NR + j] + beta * *p;
+  const bool by_column = rs_c == 1 && cs_c != 1;
+  const int outer = by_column ? n : m, inner = by_column ? m : n;
+  const int64_t s_out = by_column ? cs_c : rs_c, s_in = by_column ? rs_c : cs_c;
+  const int t_out = by_column ? 1 : NR, t_in = by_column ? NR : 1;  // the same walk through tile
+  for (int o = 0; o < outer; ++o) {
+    T* p = c + o * s_out;
+    const T* t = tile + o * t_out;
+    if (beta == T(0)) {
+      for (int i = 0; i < inner; ++i) p[i * s_in] = t[i * t_in];
+    } else {
+      for (int i = 0; i < inner; ++i) p[i * s_in] = t[i * t_in] + beta * p[i * s_in];
     }
+  }
 }
 
 #ifdef PYCNN_HAVE_AVX2
