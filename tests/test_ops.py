@@ -284,8 +284,23 @@ MAXPOOL_CASES = [
     ((1, 1, 5, 5), (4, 4), (3, 3), (2, 2), (1, 1), True),    # ceil_mode window that starts in the padding
     ((2, 3, 5, 5), (5, 5), (1, 1), (0, 0), (1, 1), False),   # global
     ((1, 2, 2, 2), (3, 3), (3, 3), (0, 0), (1, 1), True),    # kernel > input: only ceil_mode gives an output
+    ((2, 3, 6, 36), (2, 2), (2, 2), (0, 0), (1, 1), False),  # 2x2 wide rows: SIMD blocks of 8 + a tail
+    ((1, 2, 5, 35), (2, 2), (2, 2), (0, 0), (1, 1), False),  # odd height and width: the last row/col unused
 ]
-MAXPOOL_IDS = ["2x2", "3x3_pad", "ceil_rect", "dilation", "ceil_partial", "ceil_padding", "global", "ceil_tiny"]
+MAXPOOL_IDS = ["2x2", "3x3_pad", "ceil_rect", "dilation", "ceil_partial", "ceil_padding", "global", "ceil_tiny",
+               "2x2_wide", "2x2_odd"]
+
+
+@pytest.mark.parametrize("kernel", [2, 3])
+def test_max_pool2d_nan_wins_like_torch(kernel):
+    """A NaN in a window is the window's max, with its index (torch's rule), in the SIMD and scalar paths."""
+    torch = pytest.importorskip("torch")
+    x = randn(2, 3, 8, 40, seed=11)
+    x[0, 0, 1, 3] = x[1, 2, 4, 17] = x[1, 1, 6, 30] = np.nan
+    y, idx = F.max_pool2d(pc.tensor(x), kernel, return_indices=True)
+    ty, tidx = torch.nn.functional.max_pool2d(torch.from_numpy(x), kernel, return_indices=True)
+    np.testing.assert_array_equal(y.numpy(), ty.numpy())  # NaN positions compare equal here
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
 
 
 def maxpool_call(kernel, stride, padding, dilation, ceil_mode, return_indices=False):

@@ -5,40 +5,76 @@
 #include <cstring>
 #include <limits>
 
+#include "core/cpu_features.h"
 #include "core/parallel.h"
+#include "ops/cpu/simd/simd.h"
 #include "ops/cpu/cpu_ops.h"
 
 namespace pycnn::cpu {
 
+namespace {
+// The taps k in [k0, k1) of a pooling window starting at `start` whose position start + k*dilation lies
+// inside [0, size): clipping once per window keeps bounds checks out of the inner loop.
+inline void valid_taps(int64_t start, int64_t kernel, int64_t dilation, int64_t size, int64_t& k0, int64_t& k1) {
+  k0 = start < 0 ? (-start + dilation - 1) / dilation : 0;
+  k1 = start >= size ? 0 : std::min(kernel, (size - 1 - start) / dilation + 1);
+  if (k1 < k0) k1 = k0;
+}
+
+template <typename T>
+using RowKernel = void (*)(const T*, const T*, int64_t, int64_t, int64_t, T*, int64_t*);
+
+// Keeps the larger value and its index without a branch (random data mispredicts half of them).
+// A NaN always wins, as in torch.
+template <typename T>
+inline void keep_max(T v, int64_t i, T& best, int64_t& best_i) {
+  const bool take = v > best || v != v;
+  best = take ? v : best;
+  best_i = take ? i : best_i;
+}
+}  // namespace
+
 template <typename T>
 void max_pool2d_forward(const T* x, T* y, int64_t* idx, int64_t planes, int64_t H, int64_t W, int64_t OH,
                         int64_t OW, const Pool2dArgs& a) {
-  parallel_for(planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(OH * OW, 1)), [&](int64_t p0, int64_t p1) {
+  const bool two_by_two = a.kernel_h == 2 && a.kernel_w == 2 && a.stride_h == 2 && a.stride_w == 2 &&
+                          a.pad_h == 0 && a.pad_w == 0 && a.dilation_h == 1 && a.dilation_w == 1 &&
+                          2 * OH <= H && 2 * OW <= W;
+  auto row_kernel = simd_level() == SimdLevel::AVX2 ? static_cast<RowKernel<T>>(avx2::max_pool_2x2_row)
+                                                    : static_cast<RowKernel<T>>(base::max_pool_2x2_row);
+  parallel_for(planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(OH * OW, 1)), [=](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       const T* in = x + p * H * W;
       T* out = y + p * OH * OW;
       int64_t* oi = idx + p * OH * OW;
+      if (two_by_two) {  // the common case: a SIMD kernel per output row
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          const int64_t r0 = 2 * oh * W;
+          row_kernel(in + r0, in + r0 + W, r0, W, OW, out + oh * OW, oi + oh * OW);
+        }
+        continue;
+      }
       for (int64_t oh = 0; oh < OH; ++oh) {
         const int64_t h0 = oh * a.stride_h - a.pad_h;
+        int64_t kh0, kh1;
+        valid_taps(h0, a.kernel_h, a.dilation_h, H, kh0, kh1);
         for (int64_t ow = 0; ow < OW; ++ow) {
           const int64_t w0 = ow * a.stride_w - a.pad_w;
+          int64_t kw0, kw1;
+          valid_taps(w0, a.kernel_w, a.dilation_w, W, kw0, kw1);
           T best = -std::numeric_limits<T>::infinity();
           int64_t best_i = -1;
-          for (int64_t kh = 0; kh < a.kernel_h; ++kh) {
-            const int64_t h = h0 + kh * a.dilation_h;
-            if (h < 0 || h >= H) continue;
-            for (int64_t kw = 0; kw < a.kernel_w; ++kw) {
-              const int64_t w = w0 + kw * a.dilation_w;
-              if (w < 0 || w >= W) continue;
-              const T v = in[h * W + w];
-              if (v > best || std::isnan(v) || best_i < 0) {
-                best = v;
-                best_i = h * W + w;
-                if (std::isnan(v)) goto done;
-              }
+          if (kh0 < kh1 && kw0 < kw1) {  // start from the first tap, so an all -inf window has an index
+            best_i = (h0 + kh0 * a.dilation_h) * W + w0 + kw0 * a.dilation_w;
+            best = in[best_i];
+          }
+          for (int64_t kh = kh0; kh < kh1; ++kh) {
+            const int64_t row = (h0 + kh * a.dilation_h) * W + w0;
+            for (int64_t kw = kw0; kw < kw1; ++kw) {
+              const int64_t i = row + kw * a.dilation_w;
+              keep_max(in[i], i, best, best_i);
             }
           }
-        done:
           out[oh * OW + ow] = best;
           oi[oh * OW + ow] = best_i;
         }
@@ -49,7 +85,7 @@ void max_pool2d_forward(const T* x, T* y, int64_t* idx, int64_t planes, int64_t 
 
 template <typename T>
 void max_pool2d_backward(const T* dout, const int64_t* idx, T* dx, int64_t planes, int64_t HW, int64_t OHW) {
-  parallel_for(planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(HW, 1)), [&](int64_t p0, int64_t p1) {
+  parallel_for(planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(HW, 1)), [=](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       T* d = dx + p * HW;
       std::memset(d, 0, HW * sizeof(T));
@@ -84,7 +120,7 @@ AvgWindow avg_window(int64_t oh, int64_t ow, int64_t H, int64_t W, const Pool2dA
 template <typename T>
 void avg_pool2d_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
                         const Pool2dArgs& a) {
-  parallel_for(planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(OH * OW, 1)), [&](int64_t p0, int64_t p1) {
+  parallel_for(planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(OH * OW, 1)), [=](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       const T* in = x + p * H * W;
       T* out = y + p * OH * OW;
@@ -103,7 +139,7 @@ void avg_pool2d_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, 
 template <typename T>
 void avg_pool2d_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
                          const Pool2dArgs& a) {
-  parallel_for(planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(H * W, 1)), [&](int64_t p0, int64_t p1) {
+  parallel_for(planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(H * W, 1)), [=](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       T* d = dx + p * H * W;
       std::memset(d, 0, H * W * sizeof(T));

@@ -36,17 +36,27 @@ struct GemmTile<double> {
   void gemm_macro_kernel(int64_t mc, int64_t nc, int64_t kc, T alpha, const T* pa, const T* pb, T beta, T* c, \
                          int64_t rs_c, int64_t cs_c);
 
+// Max pooling 2x2 / stride 2 (simd/pool_kernel.cpp): one output row from input rows r0 and r1 = r0 + W;
+// base is r0's flat index in the plane; writes OW values and torch-style flat h*W+w indices.
+#define PYCNN_DECLARE_POOL_KERNELS(T) \
+  void max_pool_2x2_row(const T* r0, const T* r1, int64_t base, int64_t W, int64_t OW, T* out, int64_t* idx);
+
 namespace base {
 const char* kernel_set_name();
 PYCNN_DECLARE_GEMM_KERNELS(float)
 PYCNN_DECLARE_GEMM_KERNELS(double)
+PYCNN_DECLARE_POOL_KERNELS(float)
+PYCNN_DECLARE_POOL_KERNELS(double)
 }  // namespace base
 namespace avx2 {
 const char* kernel_set_name();
 PYCNN_DECLARE_GEMM_KERNELS(float)
 PYCNN_DECLARE_GEMM_KERNELS(double)
+PYCNN_DECLARE_POOL_KERNELS(float)
+PYCNN_DECLARE_POOL_KERNELS(double)
 }  // namespace avx2
 
 #undef PYCNN_DECLARE_GEMM_KERNELS
+#undef PYCNN_DECLARE_POOL_KERNELS
 
 }  // namespace pycnn::cpu
