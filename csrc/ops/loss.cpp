@@ -76,7 +76,8 @@ static void check_targets(const Tensor& logits, const Tensor& target, const char
 static Tensor checked_targets(const Tensor& target, int64_t C, const char* op) {
   Tensor tc = target.contiguous();
   const int64_t* t = tc.data<int64_t>();
-  for (int64_t i = 0; i < tc.numel(); ++i)
+  const int64_t n = tc.numel();
+  for (int64_t i = 0; i < n; ++i)
     PYCNN_CHECK(t[i] >= 0 && t[i] < C, "[", op, "] target ", t[i], " at position ", i, " is out of range for ", C,
                 " classes");
   return tc;

@@ -71,7 +71,10 @@ Tensor max_pool2d_backward(const Tensor& dout, const Tensor& indices, const Shap
   const int64_t HW = x_shape[x_shape.size() - 2] * x_shape.back();
   // The kernel scatters to these positions: one that no forward could have produced would write outside dx.
   const int64_t* ip = ic.data<int64_t>();
-  for (int64_t i = 0; i < ic.numel(); ++i)
+  const int64_t n = ic.numel();
+  bool in_range = true;
+  for (int64_t i = 0; i < n; ++i) in_range &= ip[i] >= -1 && ip[i] < HW;  // vectorises; find the culprit after
+  for (int64_t i = 0; !in_range && i < n; ++i)
     PYCNN_CHECK(ip[i] >= -1 && ip[i] < HW, "[max_pool2d_backward] index ", ip[i], " at position ", i,
                 " is out of range for an input of shape ", shape_str(x_shape));
   const int64_t OHW = dout.size(-2) * dout.size(-1);

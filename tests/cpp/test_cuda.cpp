@@ -13,17 +13,10 @@
 #include "ops/cpu/cpu_ops.h"    // defines: cpu::gemm_naive (the reference)
 #include "ops/cuda_backend.h"   // defines: cuda::device_count, device_malloc, copy_between_devices, gemm
 #include "ops/ops.h"            // defines: matmul
+#include "expect.h"       // defines: EXPECT, failures
 
 using namespace pycnn;
 
-static int failures = 0;
-#define EXPECT(cond)                                                  \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      std::printf("FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond);   \
-      ++failures;                                                     \
-    }                                                                 \
-  } while (0)
 
 // True when f() throws a std::runtime_error (a pycnn::ValueError would be the wrong kind of error).
 template <typename F>

@@ -14,17 +14,10 @@
 #include "core/parallel.h"  // defines: parallel_for, set_num_threads, get_num_threads, in_forked_child
 #include "core/tensor.h"
 #include "ops/ops.h"        // defines: matmul
+#include "expect.h"       // defines: EXPECT, failures
 
 using namespace pycnn;
 
-static int failures = 0;
-#define EXPECT(cond)                                                  \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      std::printf("FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond);   \
-      ++failures;                                                     \
-    }                                                                 \
-  } while (0)
 
 // Sums 0..n-1 with parallel_for; returns how many OpenMP threads took part.
 static int parallel_sum(int64_t n, int64_t* sum) {

@@ -4,17 +4,10 @@
 
 #include "core/tensor.h"
 #include "ops/ops.h"
+#include "expect.h"       // defines: EXPECT, failures
 
 using namespace pycnn;
 
-static int failures = 0;
-#define EXPECT(cond)                                                  \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      std::printf("FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond);   \
-      ++failures;                                                     \
-    }                                                                 \
-  } while (0)
 
 int main() {
   Tensor a = Tensor::empty({2, 3}, DType::Float32);

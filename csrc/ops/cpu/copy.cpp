@@ -1,11 +1,11 @@
-// Strided copy with dtype conversion, and fill. The copy walks the destination in row-major order with
-// an index counter over the outer dims; the innermost dim is a plain strided loop (contiguous when it
-// matters most: clone() of a transposed view, expand() for broadcasting).
+// Strided copy with dtype conversion, and fill. The copy walks the destination row by row
+// (strided.h); the innermost dim is a plain strided loop (contiguous when it matters most: clone() of a
+// transposed view, expand() for broadcasting).
 #include <cstring>
-#include <vector>
 
 #include "core/parallel.h"
 #include "ops/cpu/cpu_ops.h"
+#include "ops/cpu/strided.h"
 
 namespace pycnn::cpu {
 
@@ -28,35 +28,15 @@ void copy_typed(const Tensor& dst, const Tensor& src) {
     *out = static_cast<D>(*in);
     return;
   }
-  const auto& shape = dst.shape();
-  const int64_t inner = shape[rank - 1];
+  const int64_t inner = dst.shape()[rank - 1];
   const int64_t ds = dst.strides()[rank - 1], ss = src.strides()[rank - 1];
-  const int64_t rows = n / inner;
-  // Each thread takes a range of rows and decodes the starting row's multi-index once.
-  parallel_for(rows, std::max<int64_t>(1, 32768 / std::max<int64_t>(inner, 1)), [&](int64_t r0, int64_t r1) {
-    std::vector<int64_t> idx(rank, 0);
-    int64_t rem = r0;
-    for (int64_t d = rank - 2; d >= 0; --d) {
-      idx[d] = rem % shape[d];
-      rem /= shape[d];
-    }
-    for (int64_t r = r0; r < r1; ++r) {
-      int64_t doff = 0, soff = 0;
-      for (int64_t d = 0; d < rank - 1; ++d) {
-        doff += idx[d] * dst.strides()[d];
-        soff += idx[d] * src.strides()[d];
-      }
-      D* o = out + doff;
-      const S* s = in + soff;
-      if (ds == 1 && ss == 1) {
-        for (int64_t i = 0; i < inner; ++i) o[i] = static_cast<D>(s[i]);
-      } else {
-        for (int64_t i = 0; i < inner; ++i) o[i * ds] = static_cast<D>(s[i * ss]);
-      }
-      for (int64_t d = rank - 2; d >= 0; --d) {  // advance the multi-index
-        if (++idx[d] < shape[d]) break;
-        idx[d] = 0;
-      }
+  for_each_row<2>(dst.shape(), {&dst.strides(), &src.strides()}, 32768, [&](int64_t, const auto& off) {
+    D* o = out + off[0];
+    const S* s = in + off[1];
+    if (ds == 1 && ss == 1) {
+      for (int64_t i = 0; i < inner; ++i) o[i] = static_cast<D>(s[i]);
+    } else {
+      for (int64_t i = 0; i < inner; ++i) o[i * ds] = static_cast<D>(s[i * ss]);
     }
   });
 }

@@ -1,10 +1,8 @@
 // CPU binary arithmetic. Inputs arrive as broadcast views of the output's shape (stride 0 on broadcast
-// dims). Fast paths: everything contiguous, or one side a single value; otherwise rows of the last dim
-// with a multi-index over the outer dims.
-#include <vector>
-
+// dims). Fast paths: everything contiguous, or one side a single value; otherwise row by row (strided.h).
 #include "core/parallel.h"
 #include "ops/cpu/cpu_ops.h"
+#include "ops/cpu/strided.h"
 
 namespace pycnn::cpu {
 
@@ -38,31 +36,13 @@ void apply(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
     return;
   }
   const int64_t rank = out.dim();
-  const auto& shape = out.shape();
-  const int64_t inner = shape[rank - 1];
+  const int64_t inner = out.shape()[rank - 1];
   const int64_t sa = a.strides()[rank - 1], sb = b.strides()[rank - 1];
-  parallel_for(n / inner, std::max<int64_t>(1, grain / inner), [&](int64_t r0, int64_t r1) {
-    std::vector<int64_t> idx(rank, 0);
-    int64_t rem = r0;
-    for (int64_t d = rank - 2; d >= 0; --d) {
-      idx[d] = rem % shape[d];
-      rem /= shape[d];
-    }
-    for (int64_t r = r0; r < r1; ++r) {
-      int64_t oa = 0, ob = 0;
-      for (int64_t d = 0; d < rank - 1; ++d) {
-        oa += idx[d] * a.strides()[d];
-        ob += idx[d] * b.strides()[d];
-      }
-      T* o = po + r * inner;
-      const T* xa = pa + oa;
-      const T* xb = pb + ob;
-      for (int64_t i = 0; i < inner; ++i) o[i] = f(xa[i * sa], xb[i * sb]);
-      for (int64_t d = rank - 2; d >= 0; --d) {
-        if (++idx[d] < shape[d]) break;
-        idx[d] = 0;
-      }
-    }
+  for_each_row<2>(out.shape(), {&a.strides(), &b.strides()}, grain, [&](int64_t r, const auto& off) {
+    T* o = po + r * inner;
+    const T* xa = pa + off[0];
+    const T* xb = pb + off[1];
+    for (int64_t i = 0; i < inner; ++i) o[i] = f(xa[i * sa], xb[i * sb]);
   });
 }
 
