@@ -10,6 +10,7 @@ import threading
 from . import _C
 
 _state = threading.local()
+Tensor = None  # pycnn.tensor.Tensor, set by tensor.py once defined (the two modules need each other)
 
 
 def is_grad_enabled():
@@ -65,8 +66,6 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from .tensor import Tensor
-
         ctx = cls()
         needs = [isinstance(a, Tensor) and a.requires_grad for a in args]
         record = is_grad_enabled() and any(needs)
@@ -122,8 +121,6 @@ def _topological_order(root):
 
 def backward(tensor, gradient=None, retain_graph=False):
     """Accumulates d tensor / d leaf into every leaf's ``.grad`` that requires grad."""
-    from .tensor import Tensor
-
     if not tensor.requires_grad:
         raise RuntimeError("[backward] the tensor does not require grad and has no grad_fn")
     if gradient is None:
@@ -166,8 +163,6 @@ def backward(tensor, gradient=None, retain_graph=False):
 
 
 def _accumulate_leaf(t, g, copy):
-    from .tensor import Tensor
-
     if t.grad is None:
         # A gradient passed straight through (x + y, say) is the caller's tensor: keep a copy of it.
         t.grad = Tensor._make(g.clone() if copy else g, False, None)

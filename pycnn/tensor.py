@@ -7,6 +7,7 @@ import builtins
 import numpy as np
 
 from . import _C
+from . import autograd
 from . import functional as fn
 from ._types import as_device, as_dtype, device, float32, int64, _DTYPES
 from .autograd import backward as _backward
@@ -411,6 +412,9 @@ class Tensor:
         return self._compare(other, np.not_equal)
 
     __ne__ = ne
+
+
+autograd.Tensor = Tensor
 
 
 def _shape_arg(shape):
