@@ -17,26 +17,6 @@ namespace pycnn::cpu {
 
 namespace {
 
-// Cache blocking (Zen3: 32 KiB L1d, 1 MiB L2 per core here, 32 MiB shared L3).
-//  kc: the depth of one packed slice. For float 384: the B micro-panel (kc x NR, 24 KiB) stays in L1
-//      while A's micro-panels stream past it, and a deeper slice amortises each C tile's load and store
-//      over more FMAs; 384 measured ~2-3% faster than 256 at n = 1024..2048. For double the same bytes
-//      would overflow L1 (8 x 384 doubles = 24 KiB plus 18 KiB of A), so 256.
-//  mc: the packed A block (mc x kc) lives in L2: 120 x 384 floats = 180 KiB, 96 x 256 doubles = 192 KiB,
-//      a fifth of L2, leaving room for the B panel's lines streaming through. Multiples of MR; 96..192
-//      were all within noise of each other, 120 the most consistent.
-//  nc: the packed B slice (kc x nc) sits in L3: 4080 x 384 floats = 6 MiB of its 32. Multiples of NR.
-template <typename T>
-struct GemmBlocking;
-template <>
-struct GemmBlocking<float> {
-  static constexpr int64_t mc = 120, kc = 384, nc = 4080;
-};
-template <>
-struct GemmBlocking<double> {
-  static constexpr int64_t mc = 96, kc = 256, nc = 4080;
-};
-
 template <typename T>
 struct GemmKernels {
   void (*pack_a)(bool, int64_t, int64_t, const T*, int64_t, T*);
