@@ -1,19 +1,74 @@
 // Storage allocation: aligned host memory on the CPU, cudaMalloc (through the CUDA backend) on a GPU.
+// Large host blocks are recycled through a small cache (see HostBlockCache).
 #include "core/storage.h"
 
 #include <cstdlib>
+#include <mutex>
 #include <new>
+#include <unordered_map>
+#include <vector>
 
 #include "core/check.h"
+#include "core/parallel.h"     // defines: in_forked_child
 #include "ops/cuda_backend.h"  // defines: cuda::device_malloc / device_free
 
 namespace pycnn {
 
-Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
+namespace {
+
+// Freed host blocks of at least kMinBytes are kept for reuse, by exact size, up to kMaxBytes in all.
+// Training allocates the same activation sizes every step; handing large blocks back to the OS and
+// faulting fresh zeroed pages in again cost ~10% of a LeNet-5 training step. Bypassed in a forked child
+// (the mutex may have been held by a thread that fork did not copy).
+class HostBlockCache {
+ public:
+  static constexpr size_t kMinBytes = size_t(64) << 10, kMaxBytes = size_t(256) << 20;
+
+  void* take(size_t nbytes) {
+    if (nbytes < kMinBytes || in_forked_child()) return nullptr;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = free_.find(nbytes);
+    if (it == free_.end() || it->second.empty()) return nullptr;
+    void* p = it->second.back();
+    it->second.pop_back();
+    cached_ -= nbytes;
+    return p;
+  }
+
+  // True when the cache took the block; the caller frees it otherwise.
+  bool give(void* p, size_t nbytes) {
+    if (nbytes < kMinBytes || in_forked_child()) return false;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cached_ + nbytes > kMaxBytes) return false;
+    free_[nbytes].push_back(p);
+    cached_ += nbytes;
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+  size_t cached_ = 0;
+};
+
+// Never destroyed: storages may still be freed during static destruction at exit.
+HostBlockCache& host_cache() {
+  static HostBlockCache* cache = new HostBlockCache;
+  return *cache;
+}
+
+size_t padded_size(size_t nbytes) {
   size_t padded = (nbytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
-  if (padded == 0) padded = kCpuAlignment;  // keep a valid pointer for empty tensors
+  return padded == 0 ? kCpuAlignment : padded;  // keep a valid pointer for empty tensors
+}
+
+}  // namespace
+
+Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
+  const size_t padded = padded_size(nbytes);
   if (device.is_cpu()) {
-    data_ = std::aligned_alloc(kCpuAlignment, padded);
+    data_ = host_cache().take(padded);
+    if (!data_) data_ = std::aligned_alloc(kCpuAlignment, padded);
     if (!data_) throw std::bad_alloc();
   } else {
     data_ = cuda::device_malloc(padded, device.index);
@@ -27,7 +82,7 @@ Storage::~Storage() {
   if (release_) {
     release_();
   } else if (device_.is_cpu()) {
-    std::free(data_);
+    if (!host_cache().give(data_, padded_size(nbytes_))) std::free(data_);
   } else {
     cuda::device_free(data_, device_.index);
   }

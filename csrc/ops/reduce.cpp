@@ -72,6 +72,16 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
   check_floating(x, "sum", "input");
   check_cpu(x, "sum");
   std::vector<int64_t> dims = normalize_dims(dims_in, x.dim(), "sum");
+  const bool consecutive = dims.empty() || dims.back() - dims.front() + 1 == static_cast<int64_t>(dims.size());
+  if (!consecutive) {
+    // Reduce the innermost run of dims first, then the others: (N, C, H, W) over {0, 2, 3} (a bias
+    // gradient) becomes two passes over contiguous memory instead of a permuted copy.
+    size_t run = dims.size() - 1;
+    while (run > 0 && dims[run - 1] == dims[run] - 1) --run;
+    std::vector<int64_t> inner(dims.begin() + run, dims.end()), outer(dims.begin(), dims.begin() + run);
+    Tensor partial = sum(sum(x, inner, true), outer, true);
+    return partial.view(reduced_shape(x.shape(), dims, keepdim));
+  }
   int64_t A, R, B;
   Tensor xc = to_arb(x, dims, A, R, B);
   Tensor out = Tensor::empty(reduced_shape(x.shape(), dims, keepdim), x.dtype(), x.device());
