@@ -7,12 +7,12 @@
 // are enough, else split one image's output tile. conv2d_forward_naive (the 7-loop) is the reference.
 #include <algorithm>  // defines: std::min, std::max
 #include <cstring>    // defines: std::memset
-#include <new>        // defines: aligned operator new
 #include <vector>
 
 #include "core/cpu_features.h"  // defines: simd_level
 #include "core/parallel.h"      // defines: parallel_for, get_num_threads
 #include "ops/cpu/cpu_ops.h"
+#include "ops/cpu/gemm_blocks.h"  // defines: GemmKernels, ScratchBuffer, even_block, ceil_div
 #include "ops/cpu/simd/simd.h"  // defines: GemmTile, GemmBlocking, base::/avx2:: gemm_pack_a/_b, gemm_macro_kernel
 
 namespace pycnn::cpu {
@@ -34,54 +34,7 @@ ConvGeometry geometry(const Tensor& x, const Tensor& w, const Shape& y_shape, co
   return g;
 }
 
-inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
-
-// As in gemm.cpp: the fewest blocks of at most max_block, of even size rounded up to unit.
-inline int64_t even_block(int64_t total, int64_t max_block, int64_t unit) {
-  if (total <= 0) return unit;
-  return std::min(max_block, round_up(ceil_div(total, ceil_div(total, max_block)), unit));
-}
-
-template <typename T>
-struct Kernels {
-  void (*pack_a)(bool, int64_t, int64_t, const T*, int64_t, T*);
-  void (*pack_b)(bool, int64_t, int64_t, const T*, int64_t, T*);
-  void (*macro)(int64_t, int64_t, int64_t, T, const T*, const T*, T, T*, int64_t, int64_t);
-};
-
-template <typename T>
-Kernels<T> kernels() {
-  if (simd_level() == SimdLevel::AVX2) return {avx2::gemm_pack_a, avx2::gemm_pack_b, avx2::gemm_macro_kernel};
-  return {base::gemm_pack_a, base::gemm_pack_b, base::gemm_macro_kernel};
-}
-
-// A grow-only, 64-byte aligned per-thread buffer (the macro-kernel reads B panels with aligned loads).
-// thread_local, so OpenMP's pooled threads keep theirs across calls: no allocation per image.
-class Scratch {
- public:
-  ~Scratch() { release(); }
-  template <typename T>
-  T* get(int64_t count) {
-    const size_t bytes = sizeof(T) * static_cast<size_t>(std::max<int64_t>(count, 1));
-    if (bytes > capacity_) {
-      release();
-      data_ = ::operator new(bytes, std::align_val_t{64});
-      capacity_ = bytes;
-    }
-    return static_cast<T*>(data_);
-  }
-
- private:
-  void release() {
-    if (data_) ::operator delete(data_, std::align_val_t{64});
-    data_ = nullptr;
-    capacity_ = 0;
-  }
-  void* data_ = nullptr;
-  size_t capacity_ = 0;
-};
-thread_local Scratch tl_pack_a, tl_pack_b, tl_work;
+thread_local ScratchBuffer tl_pack_a, tl_pack_b, tl_work;
 
 // ---- im2col into any row-major or panelled destination ----------------------------------------------
 
@@ -217,7 +170,7 @@ constexpr double kMinMacsPerThread = 1 << 19;
 // slice: slice pc's panels start at dst + round_up(M, MR) * pc, and rows [ic, ic + mc) of it at
 // + (ic / MR) * k * MR, exactly what gemm_pack_a gives for that block alone.
 template <typename T>
-void pack_a_slices(const Kernels<T>& kern, bool trans, int64_t M, int64_t K, int64_t kc, const T* a,
+void pack_a_slices(const GemmKernels<T>& kern, bool trans, int64_t M, int64_t K, int64_t kc, const T* a,
                    int64_t lda, T* dst) {
   const int64_t Mp = round_up(M, GemmTile<T>::mr);
   for (int64_t pc = 0; pc < K; pc += kc)
@@ -270,7 +223,7 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Ten
       for (int64_t p = 0; p < g.P; ++p) py[i * g.P + p] = pb ? pb[i % g.OC] : T(0);
     return;
   }
-  const Kernels<T> kern = kernels<T>();
+  const GemmKernels<T> kern = select_gemm_kernels<T>();
   const int64_t kc = even_block(g.K, GemmBlocking<T>::kc, 1);
   const int64_t mc = even_block(g.OCg, GemmBlocking<T>::mc, MR);
   const int64_t nc = even_block(g.P, GemmBlocking<T>::nc, NR);
@@ -344,7 +297,7 @@ void conv2d_backward(const Tensor& dout, const Tensor& x, const Tensor& w, const
   const T* pw = w.data<T>();
   T* pdx = dx.defined() ? dx.data<T>() : nullptr;
   T* pdw = dw.defined() ? dw.data<T>() : nullptr;
-  const Kernels<T> kern = kernels<T>();
+  const GemmKernels<T> kern = select_gemm_kernels<T>();
   const int threads = get_num_threads();
 
   // Input gradient: col (K, P) = w[g]^T (K, OCg) @ dout[n, g] (OCg, P), independent per image. w^T is

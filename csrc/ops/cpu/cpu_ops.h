@@ -53,6 +53,9 @@ void cross_entropy_backward(const T* dout, const T* log_probs, const int64_t* ta
 // ---- conv2d.cpp: contiguous x (N, C, H, W), w (OC, C/groups, KH, KW), b (OC,) or undefined ----
 template <typename T>
 void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const Conv2dArgs& args);
+// The direct 7-loop convolution: the reference the fast one is tested against (tests/cpp/test_conv.cpp).
+template <typename T>
+void conv2d_forward_naive(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const Conv2dArgs& args);
 // dx / dw may be undefined (not wanted); both are fully written when defined
 template <typename T>
 void conv2d_backward(const Tensor& dout, const Tensor& x, const Tensor& w, const Tensor& dx, const Tensor& dw,

@@ -5,68 +5,22 @@
 // computed transposed. gemm_naive, the triple loop at the end, is the reference for tests.
 #include <omp.h>  // defines: omp_in_parallel
 
-#include <new>      // defines: aligned operator new
 #include <utility>  // defines: std::swap
 
 #include "core/cpu_features.h"   // defines: simd_level
 #include "core/parallel.h"       // defines: parallel_for, get_num_threads
 #include "ops/cpu/cpu_ops.h"
+#include "ops/cpu/gemm_blocks.h"   // defines: GemmKernels, ScratchBuffer, even_block
 #include "ops/cpu/simd/simd.h"   // defines: GemmTile, base::/avx2:: gemm_pack_a, gemm_pack_b, gemm_macro_kernel
 
 namespace pycnn::cpu {
 
 namespace {
 
-template <typename T>
-struct GemmKernels {
-  void (*pack_a)(bool, int64_t, int64_t, const T*, int64_t, T*);
-  void (*pack_b)(bool, int64_t, int64_t, const T*, int64_t, T*);
-  void (*macro)(int64_t, int64_t, int64_t, T, const T*, const T*, T, T*, int64_t, int64_t);
-};
+thread_local ScratchBuffer tl_pack_a;
+thread_local ScratchBuffer tl_pack_b;
 
-template <typename T>
-GemmKernels<T> select_kernels() {
-  if (simd_level() == SimdLevel::AVX2) return {avx2::gemm_pack_a, avx2::gemm_pack_b, avx2::gemm_macro_kernel};
-  return {base::gemm_pack_a, base::gemm_pack_b, base::gemm_macro_kernel};
-}
-
-// A grow-only, 64-byte aligned scratch buffer. One per thread (thread_local), so OpenMP's pooled threads
-// keep theirs across calls and small GEMMs do no allocation at all after the first. (Huge pages for the
-// 2-4 MiB B slice were tried: no measurable gain.)
-class PackBuffer {
- public:
-  ~PackBuffer() { release(); }
-  void* get(size_t bytes) {
-    if (bytes > capacity_) {
-      release();
-      data_ = ::operator new(bytes, std::align_val_t{64});
-      capacity_ = bytes;
-    }
-    return data_;
-  }
-
- private:
-  void release() {
-    if (data_) ::operator delete(data_, std::align_val_t{64});
-    data_ = nullptr;
-    capacity_ = 0;
-  }
-  void* data_ = nullptr;
-  size_t capacity_ = 0;
-};
-
-thread_local PackBuffer tl_pack_a;
-thread_local PackBuffer tl_pack_b;
-
-inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
-// Splits `total` into the fewest blocks of at most `max_block`, of even size rounded up to `unit`: K = 300
-// becomes 2 x 150 rather than 256 + 44, so no slice is too thin to amortise its C update.
-inline int64_t even_block(int64_t total, int64_t max_block, int64_t unit) {
-  return min64(max_block, round_up(ceil_div(total, ceil_div(total, max_block)), unit));
-}
 
 // C = beta * C on an M x N view (beta == 0 writes zeros, ignoring NaN in C).
 template <typename T>
@@ -87,8 +41,8 @@ void gemm_blocked(const GemmKernels<T>& kern, bool trans_a, bool trans_b, int64_
   const int64_t mc = even_block(M, GemmBlocking<T>::mc, MR);
   const int64_t kc = even_block(K, GemmBlocking<T>::kc, 1);
   const int64_t nc = even_block(N, GemmBlocking<T>::nc, NR);
-  T* pack_a = static_cast<T*>(tl_pack_a.get(sizeof(T) * round_up(mc, MR) * kc));
-  T* pack_b = static_cast<T*>(tl_pack_b.get(sizeof(T) * round_up(nc, NR) * kc));
+  T* pack_a = tl_pack_a.get<T>(round_up(mc, MR) * kc);
+  T* pack_b = tl_pack_b.get<T>(round_up(nc, NR) * kc);
 
   for (int64_t jc = 0; jc < N; jc += nc) {
     const int64_t n = min64(nc, N - jc);
@@ -141,7 +95,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
     rs_c = 1;
     cs_c = ldc;
   }
-  const GemmKernels<T> kern = select_kernels<T>();
+  const GemmKernels<T> kern = select_gemm_kernels<T>();
 
   // Threads split C into a tm x tn grid of rectangles (tm * tn = threads) aligned to the tiles; each packs
   // its own panels, so there is no synchronisation at all. The grid is the one with the smallest
