@@ -8,7 +8,11 @@
 """
 import numpy as _np
 
-from . import _C
+try:
+    from . import _C
+except ImportError as _e:  # the source tree, or a build that failed: say what to do
+    raise ImportError(f"pycnn's compiled core (pycnn._C) was not found next to {__file__}. Install the package "
+                      "(pip install .), or for development pip install -e . --no-build-isolation") from _e
 from ._types import dtype, device, float32, float64, int64, float, double, long  # noqa: A004
 from ._types import as_dtype as _as_dtype, as_device as _as_device
 from .autograd import no_grad, enable_grad, is_grad_enabled, set_grad_enabled, Function
