@@ -47,6 +47,33 @@ def conv_case(lib, F, spec, rng):
     return fwd, fwd_bwd, flops
 
 
+def pool_rows(torch, repeats):
+    """Max pooling 2x2/2 on N32 C64 32x32: pycnn (NCHW) vs torch NCHW and torch channels-last."""
+    x_np = np.random.default_rng(0).standard_normal((32, 64, 32, 32)).astype(np.float32)
+    cases = [("pycnn NCHW", pc, pc.nn.functional, pc.from_numpy(x_np))]
+    if torch:
+        tx = torch.from_numpy(x_np)
+        cases += [("torch NCHW", torch, torch.nn.functional, tx),
+                  ("torch channels-last", torch, torch.nn.functional, tx.contiguous(memory_format=torch.channels_last))]
+    rows = []
+    nbytes = x_np.nbytes * 1.25  # read x, write y (a quarter of x)
+    for name, lib, F, x in cases:
+        x = x.detach().requires_grad_()
+
+        def fwd():
+            with lib.no_grad():
+                F.max_pool2d(x, 2)
+
+        def fwd_bwd():
+            F.max_pool2d(x, 2).sum().backward()
+            x.grad = None
+
+        tf = median_time(fwd, repeats, 5, warmup=2)
+        tb = median_time(fwd_bwd, repeats, 3, warmup=1)
+        rows.append([name, f"{tf * 1e3:.2f} / {tb * 1e3:.2f}", f"{nbytes / tf / 1e9:.1f}"])
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--threads", type=int, default=2)
@@ -75,6 +102,8 @@ def main():
     if torch:
         header += ["torch ms fwd / fwd+bwd", "speed vs torch"]
     print_table(f"Convolution, {args.threads} threads (x = pycnn speed / torch speed)", header, rows)
+    print_table(f"Max pooling 2x2/2, N32 C64 32x32, {args.threads} threads",
+                ["implementation", "ms fwd / fwd+bwd", "fwd GB/s"], pool_rows(torch, args.repeats))
 
 
 if __name__ == "__main__":
