@@ -97,4 +97,16 @@ struct SgdArgs {
 // momentum == 0.
 void sgd_step_(Tensor& param, const Tensor& grad, Tensor& momentum_buf, const SgdArgs& args, bool first_step);
 
+// ---- nonlinearities and elementwise math (ops/activation.cpp) ----
+// @activation-ops
+
+// ---- normalisation and regularisation (ops/norm.cpp) ----
+// @norm-ops
+
+// ---- pooling variants and upsampling (ops/resize.cpp) ----
+// @resize-ops
+
+// ---- losses (ops/losses.cpp) ----
+// @losses-ops
+
 }  // namespace pycnn

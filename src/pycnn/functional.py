@@ -245,3 +245,16 @@ class CrossEntropy(Function):
     def backward(ctx, dout):
         log_probs, target = ctx.saved
         return _C.cross_entropy_backward(dout, log_probs, target, ctx.reduction), None
+
+
+# ---- nonlinearities and elementwise math ----
+# @activation-functions
+
+# ---- normalisation and regularisation ----
+# @norm-functions
+
+# ---- pooling variants and upsampling ----
+# @resize-functions
+
+# ---- losses ----
+# @losses-functions

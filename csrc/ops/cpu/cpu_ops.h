@@ -78,4 +78,16 @@ void avg_pool2d_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_
 template <typename T>
 void sgd_step(T* param, const T* grad, T* buf, int64_t n, const SgdArgs& args, bool first_step);
 
+// ---- nonlinearities and elementwise math (activation.cpp) ----
+// @activation-kernels
+
+// ---- normalisation and regularisation (norm.cpp) ----
+// @norm-kernels
+
+// ---- pooling variants and upsampling (resize.cpp) ----
+// @resize-kernels
+
+// ---- losses (losses.cpp) ----
+// @losses-kernels
+
 }  // namespace pycnn::cpu

@@ -127,3 +127,16 @@ def nll_loss(input, target, reduction="mean"):
     _check_target(target, "nll_loss")
     _check_reduction(reduction, "nll_loss")
     return fn.NLLLoss.apply(input, target, reduction)
+
+
+# ---- nonlinearities and elementwise math ----
+# @activation-functional
+
+# ---- normalisation and regularisation ----
+# @norm-functional
+
+# ---- pooling variants and upsampling ----
+# @resize-functional
+
+# ---- losses ----
+# @losses-functional
