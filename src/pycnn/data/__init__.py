@@ -3,8 +3,8 @@
 Bundled datasets (the MNIST subset) live in pycnn.datasets.
 """
 from .dataset import Dataset, Subset, TensorDataset, random_split
-from .dataloader import (BatchSampler, DataLoader, RandomSampler, Sampler, SequentialSampler,
-                         default_collate)
+from .collate import default_collate
+from .dataloader import BatchSampler, DataLoader, RandomSampler, Sampler, SequentialSampler
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "Sampler",
            "SequentialSampler", "RandomSampler", "BatchSampler", "default_collate"]

@@ -1,16 +1,15 @@
-"""DataLoader, samplers and default_collate (PyTorch names and argument order).
+"""DataLoader and samplers (PyTorch names and argument order); default_collate lives in collate.py.
 
 Indices flow sampler -> BatchSampler -> dataset -> collate. When the dataset has `__getitems__` and no
 collate_fn is given, a batch is one NumPy fancy-index per field wrapped with pc.from_numpy (no per-sample
 Python), so loading never limits training speed. Shuffling is reproducible: see DataLoader.
 """
-import collections.abc
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 
-import pycnn as pc  # attributes are looked up at call time, so importing inside pycnn's own init is fine
-from .dataset import _numpy_rng, _to_tensor
+from .collate import _to_tensor, default_collate
+from .dataset import _numpy_rng
 
 __all__ = ["DataLoader", "Sampler", "SequentialSampler", "RandomSampler", "BatchSampler",
            "default_collate"]
@@ -120,47 +119,6 @@ class BatchSampler(Sampler):
                 batch = []
         if batch and not self.drop_last:
             yield batch
-
-
-# ---------------------------------------------------------------------------------------------- collate
-
-def default_collate(batch):
-    """Stack a list of samples into a batch.
-
-    pc.Tensors and NumPy arrays of shape S become one pc.Tensor of shape (B, *S); Python ints become int64
-    and floats float32 tensors of shape (B,); integer arrays become int64. Tuples, lists, namedtuples and
-    dicts are collated field by field; strings are returned as a list.
-    """
-    if not isinstance(batch, collections.abc.Sequence) or len(batch) == 0:
-        raise TypeError("[default_collate] expects a non-empty list of samples")
-    elem = batch[0]
-    if isinstance(elem, pc.Tensor):
-        return _to_tensor(np.stack([_plain(t) for t in batch]))
-    if isinstance(elem, (np.ndarray, np.generic)):
-        return _to_tensor(np.stack([np.asarray(a) for a in batch]))
-    if isinstance(elem, bool) or isinstance(elem, Integral):
-        return _to_tensor(np.asarray(batch, dtype=np.int64))
-    if isinstance(elem, Real):
-        return _to_tensor(np.asarray(batch, dtype=np.float32))
-    if isinstance(elem, (str, bytes)):
-        return list(batch)
-    if isinstance(elem, collections.abc.Mapping):
-        return {key: default_collate([sample[key] for sample in batch]) for key in elem}
-    if isinstance(elem, collections.abc.Sequence):
-        if any(len(sample) != len(elem) for sample in batch):
-            raise RuntimeError("[default_collate] every sample in a batch needs the same number of fields")
-        fields = [default_collate(list(column)) for column in zip(*batch)]
-        if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-            return type(elem)(*fields)
-        return tuple(fields) if isinstance(elem, tuple) else fields
-    raise TypeError(f"[default_collate] cannot collate samples of type {type(elem).__name__}")
-
-
-def _plain(t):
-    """NumPy view of a pc.Tensor, detached from autograd if it requires grad."""
-    if getattr(t, "requires_grad", False) and hasattr(t, "detach"):
-        t = t.detach()
-    return t.numpy()
 
 
 # ---------------------------------------------------------------------------------------------- loader

@@ -10,6 +10,7 @@ from numbers import Integral
 import numpy as np
 
 import pycnn as pc  # attributes are looked up at call time, so importing inside pycnn's own init is fine
+from .collate import _to_tensor, default_collate
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split"]
 
@@ -34,24 +35,6 @@ def _as_array(x, what):
     if isinstance(x, (list, tuple)):
         return np.asarray(x)
     raise TypeError(f"[{what}] expected pc.Tensor or numpy.ndarray, got {type(x).__name__}")
-
-
-def _to_tensor(a):
-    """pc.Tensor from a gathered NumPy batch: integers/bools -> int64, float16 -> float32, else kept.
-
-    Shares memory with `a` when it is already contiguous and of a supported dtype (the usual case: the
-    result of a fancy-index), otherwise copies once.
-    """
-    if isinstance(a, pc.Tensor):
-        return a
-    a = np.asarray(a)
-    if a.dtype.kind in "biu":
-        a = a.astype(np.int64, copy=False)
-    elif a.dtype.kind == "f" and a.dtype not in (np.float32, np.float64):
-        a = a.astype(np.float32)
-    elif a.dtype.kind not in "f":
-        raise TypeError(f"[collate] cannot make a pc.Tensor from an array of dtype {a.dtype}")
-    return pc.from_numpy(np.asarray(a, order="C"))
 
 
 class TensorDataset(Dataset):
@@ -122,7 +105,6 @@ class Subset(Dataset):
         mapped = self._idx[np.asarray(indices, dtype=np.int64)]
         if hasattr(self.dataset, "__getitems__"):
             return self.dataset.__getitems__(mapped)
-        from .dataloader import default_collate  # local: dataloader imports this module
         return default_collate([self.dataset[int(i)] for i in mapped])
 
 
