@@ -54,7 +54,9 @@ int main() {
       {2, 8, 9, 11, 5, 3, 3, {1, 1, 1, 1, 1, 1, 1}},        // odd sizes, padding
       {2, 4, 10, 10, 6, 3, 3, {2, 2, 1, 1, 1, 1, 1}},       // stride 2
       {1, 6, 13, 9, 4, 3, 2, {1, 2, 2, 0, 2, 1, 2}},        // rectangular kernel, dilation, groups
-      {2, 8, 7, 7, 8, 3, 3, {1, 1, 1, 1, 1, 1, 8}},         // depthwise
+      {2, 8, 7, 7, 8, 3, 3, {1, 1, 1, 1, 1, 1, 8}},         // depthwise (direct kernel)
+      {2, 4, 9, 10, 8, 3, 3, {2, 2, 1, 1, 1, 1, 4}},        // depthwise, multiplier 2, stride 2
+      {1, 3, 11, 8, 3, 5, 3, {1, 1, 2, 1, 2, 1, 3}},        // depthwise, dilation, uneven padding
       {2, 16, 6, 5, 12, 1, 1, {}},                          // pointwise
       {1, 70, 9, 9, 20, 3, 3, {1, 1, 1, 1, 1, 1, 1}},       // K = 630 > one K slice
   };

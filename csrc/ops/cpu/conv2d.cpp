@@ -4,7 +4,8 @@
 //   weight grad dw[g] (OCg, K) = sum over n of dout[n, g] (OCg, P) @ col(x[n, g])^T (P, K)
 // The weights (A) are packed once per call, and im2col writes straight into the packed-B panel layout,
 // so no column matrix is built and nothing is re-packed per image. Threads take whole images when there
-// are enough, else split one image's output tile. conv2d_forward_naive (the 7-loop) is the reference.
+// are enough, else split one image's output tile. Depthwise convolutions (one input channel per group)
+// take direct kernels instead. conv2d_forward_naive (the 7-loop) is the reference.
 #include <algorithm>  // defines: std::min, std::max
 #include <cstring>    // defines: std::memset
 #include <vector>
@@ -177,6 +178,121 @@ void pack_a_slices(const GemmKernels<T>& kern, bool trans, int64_t M, int64_t K,
     kern.pack_a(trans, M, std::min(kc, K - pc), trans ? a + pc * lda : a + pc, lda, dst + Mp * pc);
 }
 
+// ---- depthwise: one input channel per group (Cg == 1) -----------------------------------------------
+// The GEMM path would run 1-row tiles here (~5% useful work), so these convolve planes directly: every
+// output plane (n, oc) reads input plane (n, oc / OCg) through KH*KW taps, each tap an axpy over the valid
+// span of an output row (contiguous at stride 1, so it vectorises). Forward and input gradient run in
+// parallel over planes; the weight gradient over output channels, summing images in order (deterministic).
+
+// The output columns ow whose input column ow*stride + off lies in [0, W).
+inline void valid_cols(int64_t off, int64_t stride, int64_t W, int64_t OW, int64_t& lo, int64_t& hi) {
+  lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+  hi = W - 1 - off < 0 ? 0 : std::min(OW, (W - 1 - off) / stride + 1);
+  if (hi < lo) hi = lo;
+}
+
+template <typename T>
+void depthwise_forward(const ConvGeometry& g, const Conv2dArgs& a, const T* x, const T* w, const T* b, T* y) {
+  parallel_for(g.N * g.OC, 1, [=](int64_t q0, int64_t q1) {
+    for (int64_t q = q0; q < q1; ++q) {
+      const int64_t n = q / g.OC, oc = q % g.OC;
+      const T* in = x + (n * g.C + oc / g.OCg) * g.H * g.W;
+      const T* wk = w + oc * g.KH * g.KW;
+      T* out = y + q * g.P;
+      const T bias = b ? b[oc] : T(0);
+      for (int64_t i = 0; i < g.P; ++i) out[i] = bias;
+      for (int64_t oh = 0; oh < g.OH; ++oh) {
+        T* orow = out + oh * g.OW;
+        for (int64_t kh = 0; kh < g.KH; ++kh) {
+          const int64_t ih = oh * a.stride_h - a.pad_h + kh * a.dilation_h;
+          if (ih < 0 || ih >= g.H) continue;
+          const T* irow = in + ih * g.W;
+          for (int64_t kw = 0; kw < g.KW; ++kw) {
+            const int64_t off = kw * a.dilation_w - a.pad_w;
+            int64_t lo, hi;
+            valid_cols(off, a.stride_w, g.W, g.OW, lo, hi);
+            const T wv = wk[kh * g.KW + kw];
+            const T* src = irow + off;
+            if (a.stride_w == 1) {
+              for (int64_t ow = lo; ow < hi; ++ow) orow[ow] += wv * src[ow];
+            } else {
+              for (int64_t ow = lo; ow < hi; ++ow) orow[ow] += wv * src[ow * a.stride_w];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// dx plane (n, c) gathers from its OCg output planes: the same taps run backwards (scatter into a row).
+template <typename T>
+void depthwise_input_grad(const ConvGeometry& g, const Conv2dArgs& a, const T* dout, const T* w, T* dx) {
+  parallel_for(g.N * g.C, 1, [=](int64_t q0, int64_t q1) {
+    for (int64_t q = q0; q < q1; ++q) {
+      const int64_t n = q / g.C, c = q % g.C;
+      T* din = dx + q * g.H * g.W;
+      for (int64_t i = 0; i < g.H * g.W; ++i) din[i] = T(0);
+      for (int64_t m = 0; m < g.OCg; ++m) {
+        const int64_t oc = c * g.OCg + m;
+        const T* d = dout + (n * g.OC + oc) * g.P;
+        const T* wk = w + oc * g.KH * g.KW;
+        for (int64_t oh = 0; oh < g.OH; ++oh) {
+          const T* drow = d + oh * g.OW;
+          for (int64_t kh = 0; kh < g.KH; ++kh) {
+            const int64_t ih = oh * a.stride_h - a.pad_h + kh * a.dilation_h;
+            if (ih < 0 || ih >= g.H) continue;
+            T* xrow = din + ih * g.W;
+            for (int64_t kw = 0; kw < g.KW; ++kw) {
+              const int64_t off = kw * a.dilation_w - a.pad_w;
+              int64_t lo, hi;
+              valid_cols(off, a.stride_w, g.W, g.OW, lo, hi);
+              const T wv = wk[kh * g.KW + kw];
+              T* dst = xrow + off;
+              if (a.stride_w == 1) {
+                for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += wv * drow[ow];
+              } else {
+                for (int64_t ow = lo; ow < hi; ++ow) dst[ow * a.stride_w] += wv * drow[ow];
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// dw[oc, kh, kw] = sum over n, oh, ow of dout[n, oc, oh, ow] * x[n, oc / OCg, ih, iw].
+template <typename T>
+void depthwise_weight_grad(const ConvGeometry& g, const Conv2dArgs& a, const T* dout, const T* x, T* dw) {
+  parallel_for(g.OC, 1, [=](int64_t c0, int64_t c1) {
+    for (int64_t oc = c0; oc < c1; ++oc) {
+      T* dk = dw + oc * g.KH * g.KW;
+      for (int64_t kh = 0; kh < g.KH; ++kh)
+        for (int64_t kw = 0; kw < g.KW; ++kw) {
+          const int64_t off = kw * a.dilation_w - a.pad_w;
+          int64_t lo, hi;
+          valid_cols(off, a.stride_w, g.W, g.OW, lo, hi);
+          T acc = 0;
+          for (int64_t n = 0; n < g.N; ++n) {
+            const T* in = x + (n * g.C + oc / g.OCg) * g.H * g.W;
+            const T* d = dout + (n * g.OC + oc) * g.P;
+            for (int64_t oh = 0; oh < g.OH; ++oh) {
+              const int64_t ih = oh * a.stride_h - a.pad_h + kh * a.dilation_h;
+              if (ih < 0 || ih >= g.H) continue;
+              const T* src = in + ih * g.W + off;
+              const T* drow = d + oh * g.OW;
+              T row = 0;
+              for (int64_t ow = lo; ow < hi; ++ow) row += drow[ow] * src[ow * a.stride_w];
+              acc += row;
+            }
+          }
+          dk[kh * g.KW + kw] = acc;
+        }
+    }
+  });
+}
+
 }  // namespace
 
 template <typename T>
@@ -223,6 +339,7 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Ten
       for (int64_t p = 0; p < g.P; ++p) py[i * g.P + p] = pb ? pb[i % g.OC] : T(0);
     return;
   }
+  if (g.Cg == 1 && g.G > 1) return depthwise_forward(g, a, px, w.data<T>(), pb, py);
   const GemmKernels<T> kern = select_gemm_kernels<T>();
   const int64_t kc = even_block(g.K, GemmBlocking<T>::kc, 1);
   const int64_t mc = even_block(g.OCg, GemmBlocking<T>::mc, MR);
@@ -297,6 +414,11 @@ void conv2d_backward(const Tensor& dout, const Tensor& x, const Tensor& w, const
   const T* pw = w.data<T>();
   T* pdx = dx.defined() ? dx.data<T>() : nullptr;
   T* pdw = dw.defined() ? dw.data<T>() : nullptr;
+  if (g.Cg == 1 && g.G > 1) {  // depthwise: direct kernels (see above)
+    if (pdx) depthwise_input_grad(g, a, pd, pw, pdx);
+    if (pdw) depthwise_weight_grad(g, a, pd, px, pdw);
+    return;
+  }
   const GemmKernels<T> kern = select_gemm_kernels<T>();
   const int threads = get_num_threads();
 
