@@ -179,44 +179,57 @@ void pack_a_slices(const GemmKernels<T>& kern, bool trans, int64_t M, int64_t K,
 }
 
 // ---- depthwise: one input channel per group (Cg == 1) -----------------------------------------------
-// The GEMM path would run 1-row tiles here (~5% useful work), so these convolve planes directly: every
-// output plane (n, oc) reads input plane (n, oc / OCg) through KH*KW taps, each tap an axpy over the valid
-// span of an output row (contiguous at stride 1, so it vectorises). Forward and input gradient run in
-// parallel over planes; the weight gradient over output channels, summing images in order (deterministic).
+// The GEMM path would run 1-row tiles here (~5% useful work), so these convolve planes directly: output
+// plane (n, oc) reads input plane (n, oc / OCg) through KH*KW taps. Each input (or input-gradient) plane
+// is first copied into a zero-padded scratch plane, so every tap is a bounds-free axpy or dot product over
+// a contiguous row (at stride 1), which vectorises. Forward and input gradient run in parallel over
+// planes; the weight gradient over output channels, summing images in order (deterministic).
 
-// The output columns ow whose input column ow*stride + off lies in [0, W).
-inline void valid_cols(int64_t off, int64_t stride, int64_t W, int64_t OW, int64_t& lo, int64_t& hi) {
-  lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
-  hi = W - 1 - off < 0 ? 0 : std::min(OW, (W - 1 - off) / stride + 1);
-  if (hi < lo) hi = lo;
+thread_local ScratchBuffer tl_plane;
+
+// The padded plane's geometry: Hp x Wp with the image at (pad_h, pad_w).
+struct PaddedPlane {
+  int64_t Hp, Wp;
+  PaddedPlane(const ConvGeometry& g, const Conv2dArgs& a)
+      : Hp(std::max(g.H + 2 * a.pad_h, (g.OH - 1) * a.stride_h + (g.KH - 1) * a.dilation_h + 1)),
+        Wp(std::max(g.W + 2 * a.pad_w, (g.OW - 1) * a.stride_w + (g.KW - 1) * a.dilation_w + 1)) {}
+};
+
+template <typename T>
+void pad_plane(const T* in, const ConvGeometry& g, const Conv2dArgs& a, const PaddedPlane& pp, T* out) {
+  for (int64_t i = 0; i < pp.Hp * pp.Wp; ++i) out[i] = T(0);
+  for (int64_t h = 0; h < g.H; ++h) {
+    T* dst = out + (h + a.pad_h) * pp.Wp + a.pad_w;
+    const T* src = in + h * g.W;
+    for (int64_t w = 0; w < g.W; ++w) dst[w] = src[w];
+  }
 }
 
 template <typename T>
 void depthwise_forward(const ConvGeometry& g, const Conv2dArgs& a, const T* x, const T* w, const T* b, T* y) {
+  const PaddedPlane pp(g, a);
   parallel_for(g.N * g.OC, 1, [=](int64_t q0, int64_t q1) {
+    T* xp = tl_plane.get<T>(pp.Hp * pp.Wp);
+    int64_t padded = -1;  // the input plane now in xp (consecutive output channels share one)
     for (int64_t q = q0; q < q1; ++q) {
-      const int64_t n = q / g.OC, oc = q % g.OC;
-      const T* in = x + (n * g.C + oc / g.OCg) * g.H * g.W;
+      const int64_t n = q / g.OC, oc = q % g.OC, plane = n * g.C + oc / g.OCg;
+      if (plane != padded) pad_plane(x + plane * g.H * g.W, g, a, pp, xp);
+      padded = plane;
       const T* wk = w + oc * g.KH * g.KW;
       T* out = y + q * g.P;
       const T bias = b ? b[oc] : T(0);
-      for (int64_t i = 0; i < g.P; ++i) out[i] = bias;
       for (int64_t oh = 0; oh < g.OH; ++oh) {
-        T* orow = out + oh * g.OW;
+        T* __restrict orow = out + oh * g.OW;
+        for (int64_t ow = 0; ow < g.OW; ++ow) orow[ow] = bias;
         for (int64_t kh = 0; kh < g.KH; ++kh) {
-          const int64_t ih = oh * a.stride_h - a.pad_h + kh * a.dilation_h;
-          if (ih < 0 || ih >= g.H) continue;
-          const T* irow = in + ih * g.W;
+          const T* irow = xp + (oh * a.stride_h + kh * a.dilation_h) * pp.Wp;
           for (int64_t kw = 0; kw < g.KW; ++kw) {
-            const int64_t off = kw * a.dilation_w - a.pad_w;
-            int64_t lo, hi;
-            valid_cols(off, a.stride_w, g.W, g.OW, lo, hi);
             const T wv = wk[kh * g.KW + kw];
-            const T* src = irow + off;
+            const T* __restrict src = irow + kw * a.dilation_w;
             if (a.stride_w == 1) {
-              for (int64_t ow = lo; ow < hi; ++ow) orow[ow] += wv * src[ow];
+              for (int64_t ow = 0; ow < g.OW; ++ow) orow[ow] += wv * src[ow];
             } else {
-              for (int64_t ow = lo; ow < hi; ++ow) orow[ow] += wv * src[ow * a.stride_w];
+              for (int64_t ow = 0; ow < g.OW; ++ow) orow[ow] += wv * src[ow * a.stride_w];
             }
           }
         }
@@ -225,70 +238,84 @@ void depthwise_forward(const ConvGeometry& g, const Conv2dArgs& a, const T* x, c
   });
 }
 
-// dx plane (n, c) gathers from its OCg output planes: the same taps run backwards (scatter into a row).
+// dx plane (n, c) collects from its OCg output planes: the taps run backwards into a padded plane, whose
+// interior is then dx.
 template <typename T>
 void depthwise_input_grad(const ConvGeometry& g, const Conv2dArgs& a, const T* dout, const T* w, T* dx) {
+  const PaddedPlane pp(g, a);
   parallel_for(g.N * g.C, 1, [=](int64_t q0, int64_t q1) {
+    T* dp = tl_plane.get<T>(pp.Hp * pp.Wp);
     for (int64_t q = q0; q < q1; ++q) {
       const int64_t n = q / g.C, c = q % g.C;
-      T* din = dx + q * g.H * g.W;
-      for (int64_t i = 0; i < g.H * g.W; ++i) din[i] = T(0);
+      for (int64_t i = 0; i < pp.Hp * pp.Wp; ++i) dp[i] = T(0);
       for (int64_t m = 0; m < g.OCg; ++m) {
         const int64_t oc = c * g.OCg + m;
         const T* d = dout + (n * g.OC + oc) * g.P;
         const T* wk = w + oc * g.KH * g.KW;
         for (int64_t oh = 0; oh < g.OH; ++oh) {
-          const T* drow = d + oh * g.OW;
+          const T* __restrict drow = d + oh * g.OW;
           for (int64_t kh = 0; kh < g.KH; ++kh) {
-            const int64_t ih = oh * a.stride_h - a.pad_h + kh * a.dilation_h;
-            if (ih < 0 || ih >= g.H) continue;
-            T* xrow = din + ih * g.W;
+            T* prow = dp + (oh * a.stride_h + kh * a.dilation_h) * pp.Wp;
             for (int64_t kw = 0; kw < g.KW; ++kw) {
-              const int64_t off = kw * a.dilation_w - a.pad_w;
-              int64_t lo, hi;
-              valid_cols(off, a.stride_w, g.W, g.OW, lo, hi);
               const T wv = wk[kh * g.KW + kw];
-              T* dst = xrow + off;
+              T* __restrict dst = prow + kw * a.dilation_w;
               if (a.stride_w == 1) {
-                for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += wv * drow[ow];
+                for (int64_t ow = 0; ow < g.OW; ++ow) dst[ow] += wv * drow[ow];
               } else {
-                for (int64_t ow = lo; ow < hi; ++ow) dst[ow * a.stride_w] += wv * drow[ow];
+                for (int64_t ow = 0; ow < g.OW; ++ow) dst[ow * a.stride_w] += wv * drow[ow];
               }
             }
           }
         }
       }
+      T* din = dx + q * g.H * g.W;
+      for (int64_t h = 0; h < g.H; ++h) {
+        const T* src = dp + (h + a.pad_h) * pp.Wp + a.pad_w;
+        for (int64_t w2 = 0; w2 < g.W; ++w2) din[h * g.W + w2] = src[w2];
+      }
     }
   });
 }
 
-// dw[oc, kh, kw] = sum over n, oh, ow of dout[n, oc, oh, ow] * x[n, oc / OCg, ih, iw].
+// dw[oc, kh, kw] = sum over n, oh, ow of dout[n, oc, oh, ow] * xpadded[n, oc / OCg, ...]: per image, one
+// padded plane; each tap accumulates elementwise products into a row of OW partial sums (a vectorisable
+// multiply-add; a scalar running sum would not vectorise), summed once at the end.
+thread_local ScratchBuffer tl_rows;
+
 template <typename T>
 void depthwise_weight_grad(const ConvGeometry& g, const Conv2dArgs& a, const T* dout, const T* x, T* dw) {
+  const PaddedPlane pp(g, a);
+  const int64_t taps = g.KH * g.KW;
   parallel_for(g.OC, 1, [=](int64_t c0, int64_t c1) {
+    T* xp = tl_plane.get<T>(pp.Hp * pp.Wp);
+    T* rows = tl_rows.get<T>(taps * g.OW);
     for (int64_t oc = c0; oc < c1; ++oc) {
-      T* dk = dw + oc * g.KH * g.KW;
-      for (int64_t kh = 0; kh < g.KH; ++kh)
-        for (int64_t kw = 0; kw < g.KW; ++kw) {
-          const int64_t off = kw * a.dilation_w - a.pad_w;
-          int64_t lo, hi;
-          valid_cols(off, a.stride_w, g.W, g.OW, lo, hi);
-          T acc = 0;
-          for (int64_t n = 0; n < g.N; ++n) {
-            const T* in = x + (n * g.C + oc / g.OCg) * g.H * g.W;
-            const T* d = dout + (n * g.OC + oc) * g.P;
-            for (int64_t oh = 0; oh < g.OH; ++oh) {
-              const int64_t ih = oh * a.stride_h - a.pad_h + kh * a.dilation_h;
-              if (ih < 0 || ih >= g.H) continue;
-              const T* src = in + ih * g.W + off;
-              const T* drow = d + oh * g.OW;
-              T row = 0;
-              for (int64_t ow = lo; ow < hi; ++ow) row += drow[ow] * src[ow * a.stride_w];
-              acc += row;
+      for (int64_t i = 0; i < taps * g.OW; ++i) rows[i] = T(0);
+      for (int64_t n = 0; n < g.N; ++n) {
+        pad_plane(x + (n * g.C + oc / g.OCg) * g.H * g.W, g, a, pp, xp);
+        const T* d = dout + (n * g.OC + oc) * g.P;
+        for (int64_t oh = 0; oh < g.OH; ++oh) {
+          const T* __restrict drow = d + oh * g.OW;
+          for (int64_t kh = 0; kh < g.KH; ++kh) {
+            const T* prow = xp + (oh * a.stride_h + kh * a.dilation_h) * pp.Wp;
+            for (int64_t kw = 0; kw < g.KW; ++kw) {
+              T* __restrict acc = rows + (kh * g.KW + kw) * g.OW;
+              const T* __restrict src = prow + kw * a.dilation_w;
+              if (a.stride_w == 1) {
+                for (int64_t ow = 0; ow < g.OW; ++ow) acc[ow] += drow[ow] * src[ow];
+              } else {
+                for (int64_t ow = 0; ow < g.OW; ++ow) acc[ow] += drow[ow] * src[ow * a.stride_w];
+              }
             }
           }
-          dk[kh * g.KW + kw] = acc;
         }
+      }
+      T* dk = dw + oc * taps;
+      for (int64_t t = 0; t < taps; ++t) {
+        T sum = 0;
+        for (int64_t ow = 0; ow < g.OW; ++ow) sum += rows[t * g.OW + ow];
+        dk[t] = sum;
+      }
     }
   });
 }
