@@ -397,7 +397,7 @@ def test_linear_relu_flatten_pool_loss_match_numpy():
     with pytest.raises(ValueError):
         nn.CrossEntropyLoss(reduction="avg")
     with pytest.raises(NotImplementedError):
-        nn.CrossEntropyLoss(label_smoothing=0.1)
+        nn.CrossEntropyLoss(size_average=True)
 
 
 # ---------------------------------------------------------------- torch parity

@@ -1,9 +1,113 @@
-// Bindings of the losses ops (ops/ops.h); same conventions as bindings/ops.cpp.
+// Bindings of the losses ops (ops/ops.h, ops/loss.cpp); same conventions as bindings/ops.cpp: arguments are
+// converted, the GIL is released while the core runs, absent optionals are None.
 #include "bindings/common.h"
 
 namespace pycnn::bindings {
 
+using OptTensor = std::optional<Tensor>;
+
+// 'batchmean' (kl_div only) is a sum divided by the batch size.
+static Reduction parse_loss_reduction(const std::string& r, bool* batchmean = nullptr) {
+  if (batchmean) *batchmean = r == "batchmean";
+  if (r == "mean") return Reduction::Mean;
+  if (r == "sum") return Reduction::Sum;
+  if (r == "none") return Reduction::None;
+  if (r == "batchmean" && batchmean) return Reduction::Mean;
+  throw ValueError("[reduction] expected 'none', 'mean' or 'sum', got '" + r + "'");
+}
+
+static PointwiseLoss parse_pointwise(const std::string& k) {
+  if (k == "mse") return PointwiseLoss::MSE;
+  if (k == "l1") return PointwiseLoss::L1;
+  if (k == "smooth_l1") return PointwiseLoss::SmoothL1;
+  if (k == "huber") return PointwiseLoss::Huber;
+  if (k == "bce") return PointwiseLoss::BCE;
+  if (k == "bce_with_logits") return PointwiseLoss::BCEWithLogits;
+  if (k == "kl_div") return PointwiseLoss::KLDiv;
+  if (k == "kl_div_log_target") return PointwiseLoss::KLDivLogTarget;
+  if (k == "margin_ranking") return PointwiseLoss::MarginRanking;
+  throw ValueError("[pointwise_loss] unknown loss '" + k + "'");
+}
+
+static ClassLossArgs class_args(const std::string& reduction, int64_t ignore_index, double label_smoothing) {
+  return ClassLossArgs{parse_loss_reduction(reduction), ignore_index, label_smoothing};
+}
+
+static PointwiseLossArgs pointwise_args(const std::string& kind, const std::string& reduction, double param) {
+  PointwiseLossArgs a;
+  a.kind = parse_pointwise(kind);
+  a.reduction = parse_loss_reduction(reduction, &a.batchmean);
+  a.param = param;
+  PYCNN_CHECK(!a.batchmean || a.kind == PointwiseLoss::KLDiv || a.kind == PointwiseLoss::KLDivLogTarget,
+              "[reduction] 'batchmean' is only valid for kl_div");
+  return a;
+}
+
 void init_losses(py::module_& m) {
+  m.def("cross_entropy_nd_forward", [](const Tensor& logits, const Tensor& target, const OptTensor& weight,
+                                       const std::string& reduction, int64_t ignore_index, double label_smoothing) {
+    ClassLossArgs a = class_args(reduction, ignore_index, label_smoothing);
+    py::gil_scoped_release nogil;
+    return cross_entropy_nd_forward(logits, target, undefined_if_none(weight), a);
+  }, "-> (loss, log_probs); target int64 indices (N, d1, ...) or float probabilities of logits' shape");
+  m.def("cross_entropy_nd_backward", [](const Tensor& dout, const Tensor& log_probs, const Tensor& target,
+                                        const OptTensor& weight, const std::string& reduction, int64_t ignore_index,
+                                        double label_smoothing, bool need_dtarget) {
+    ClassLossArgs a = class_args(reduction, ignore_index, label_smoothing);
+    std::tuple<Tensor, Tensor> r;
+    {
+      py::gil_scoped_release nogil;
+      r = cross_entropy_nd_backward(dout, log_probs, target, undefined_if_none(weight), a, need_dtarget);
+    }
+    return py::make_tuple(std::get<0>(r), none_if_undefined(std::get<1>(r)));
+  }, "-> (dlogits, dtarget or None)");
+  m.def("nll_loss_nd_forward", [](const Tensor& log_probs, const Tensor& target, const OptTensor& weight,
+                                  const std::string& reduction, int64_t ignore_index) {
+    ClassLossArgs a = class_args(reduction, ignore_index, 0.0);
+    py::gil_scoped_release nogil;
+    return nll_loss_nd_forward(log_probs, target, undefined_if_none(weight), a);
+  });
+  m.def("nll_loss_nd_backward", [](const Tensor& dout, const Tensor& log_probs, const Tensor& target,
+                                   const OptTensor& weight, const std::string& reduction, int64_t ignore_index) {
+    ClassLossArgs a = class_args(reduction, ignore_index, 0.0);
+    py::gil_scoped_release nogil;
+    return nll_loss_nd_backward(dout, log_probs, target, undefined_if_none(weight), a);
+  });
+
+  m.def("pointwise_loss_forward", [](const std::string& kind, const Tensor& input, const Tensor& target,
+                                     const OptTensor& weight, const OptTensor& pos_weight,
+                                     const std::string& reduction, double param) {
+    PointwiseLossArgs a = pointwise_args(kind, reduction, param);
+    py::gil_scoped_release nogil;
+    return pointwise_loss_forward(input, target, undefined_if_none(weight), undefined_if_none(pos_weight), a);
+  }, "kind: mse, l1, smooth_l1, huber, bce, bce_with_logits, kl_div, kl_div_log_target, margin_ranking");
+  m.def("pointwise_loss_backward", [](const std::string& kind, const Tensor& dout, const Tensor& input,
+                                      const Tensor& target, const OptTensor& weight, const OptTensor& pos_weight,
+                                      const std::string& reduction, double param, bool need_dinput,
+                                      bool need_dtarget) {
+    PointwiseLossArgs a = pointwise_args(kind, reduction, param);
+    std::tuple<Tensor, Tensor> r;
+    {
+      py::gil_scoped_release nogil;
+      r = pointwise_loss_backward(dout, input, target, undefined_if_none(weight), undefined_if_none(pos_weight), a,
+                                  need_dinput, need_dtarget);
+    }
+    return py::make_tuple(none_if_undefined(std::get<0>(r)), none_if_undefined(std::get<1>(r)));
+  }, "-> (dinput or None, dtarget or None)");
+
+  m.def("multi_margin_loss_forward", [](const Tensor& input, const Tensor& target, const OptTensor& weight, int64_t p,
+                                        double margin, const std::string& reduction) {
+    Reduction r = parse_loss_reduction(reduction);
+    py::gil_scoped_release nogil;
+    return multi_margin_loss_forward(input, target, undefined_if_none(weight), p, margin, r);
+  });
+  m.def("multi_margin_loss_backward", [](const Tensor& dout, const Tensor& input, const Tensor& target,
+                                         const OptTensor& weight, int64_t p, double margin,
+                                         const std::string& reduction) {
+    Reduction r = parse_loss_reduction(reduction);
+    py::gil_scoped_release nogil;
+    return multi_margin_loss_backward(dout, input, target, undefined_if_none(weight), p, margin, r);
+  });
 }
 
 }  // namespace pycnn::bindings

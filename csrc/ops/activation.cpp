@@ -1,4 +1,10 @@
-// ReLU forward and backward. The backward uses the output's sign (y > 0), so x need not be kept.
+// The nonlinearities: ReLU, the elementwise unary family (sigmoid, gelu, exp, pow, clamp, ...), PReLU and
+// Maxout. ReLU's backward uses the output's sign (y > 0), so x need not be kept; the unary family uses x or
+// y as unary_grad_uses_output says.
+#include <algorithm>  // defines: std::max
+#include <cmath>      // defines: std::isfinite, std::isnan
+#include <string>
+
 #include "ops/checks.h"
 #include "ops/cpu/cpu_ops.h"
 #include "ops/ops.h"
@@ -28,6 +34,185 @@ Tensor relu_backward(const Tensor& dout, const Tensor& y) {
   dispatch_floating(y.dtype(), "relu_backward", [&](auto tag) {
     using T = decltype(tag);
     cpu::relu_backward<T>(dc.data<T>(), yc.data<T>(), dx.data<T>(), y.numel());
+  });
+  return dx;
+}
+
+}  // namespace pycnn
+
+// ---- the elementwise unary family, PReLU and Maxout (kernels in cpu/activation.cpp) ----
+namespace pycnn {
+
+namespace {
+
+const char* unary_name(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Sigmoid: return "sigmoid";
+    case UnaryOp::Tanh: return "tanh";
+    case UnaryOp::ReLU6: return "relu6";
+    case UnaryOp::LeakyReLU: return "leaky_relu";
+    case UnaryOp::ELU: return "elu";
+    case UnaryOp::SELU: return "selu";
+    case UnaryOp::SiLU: return "silu";
+    case UnaryOp::GELU: return "gelu";
+    case UnaryOp::GELUTanh: return "gelu_tanh";
+    case UnaryOp::Softplus: return "softplus";
+    case UnaryOp::Hardswish: return "hardswish";
+    case UnaryOp::Hardsigmoid: return "hardsigmoid";
+    case UnaryOp::Exp: return "exp";
+    case UnaryOp::Log: return "log";
+    case UnaryOp::Sqrt: return "sqrt";
+    case UnaryOp::Abs: return "abs";
+    case UnaryOp::Neg: return "neg";
+    case UnaryOp::Pow: return "pow";
+    case UnaryOp::Clamp: return "clamp";
+  }
+  return "unary";
+}
+
+void check_unary_args(UnaryOp op, double alpha, double beta, const char* name) {
+  if (op == UnaryOp::Softplus)
+    PYCNN_CHECK(alpha != 0 && std::isfinite(alpha), "[", name, "] beta must be a finite nonzero number, got ", alpha);
+  if (op == UnaryOp::Clamp)
+    PYCNN_CHECK(!std::isnan(alpha) && !std::isnan(beta), "[", name, "] min and max must not be NaN");
+}
+
+}  // namespace
+
+bool unary_grad_uses_output(UnaryOp op) {
+  return op == UnaryOp::Sigmoid || op == UnaryOp::Tanh || op == UnaryOp::Exp || op == UnaryOp::Sqrt;
+}
+
+Tensor unary_forward(UnaryOp op, const Tensor& x, double alpha, double beta) {
+  const char* name = unary_name(op);
+  check_floating(x, name, "input");
+  check_cpu(x, name);
+  check_unary_args(op, alpha, beta, name);
+  Tensor xc = x.contiguous();
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  dispatch_floating(x.dtype(), name, [&](auto tag) {
+    using T = decltype(tag);
+    cpu::unary_forward<T>(op, xc.data<T>(), y.data<T>(), x.numel(), alpha, beta);
+  });
+  return y;
+}
+
+Tensor unary_backward(UnaryOp op, const Tensor& dout, const Tensor& x, const Tensor& y, double alpha, double beta) {
+  const std::string name = std::string(unary_name(op)) + "_backward";
+  const bool from_y = unary_grad_uses_output(op);
+  const Tensor& v = from_y ? y : x;
+  const char* v_name = from_y ? "output" : "input";
+  check_floating(dout, name.c_str(), "grad_output");
+  check_defined(v, name.c_str(), v_name);
+  check_same(dout, v, name.c_str(), "grad_output", v_name);
+  PYCNN_CHECK(dout.shape() == v.shape(), "[", name, "] grad_output ", shape_str(dout.shape()), " does not match ",
+              v_name, " ", shape_str(v.shape()));
+  check_cpu(v, name.c_str());
+  check_unary_args(op, alpha, beta, name.c_str());
+  Tensor dc = dout.contiguous(), vc = v.contiguous();
+  Tensor dx = Tensor::empty(v.shape(), v.dtype(), v.device());
+  dispatch_floating(v.dtype(), name.c_str(), [&](auto tag) {
+    using T = decltype(tag);
+    cpu::unary_backward<T>(op, dc.data<T>(), vc.data<T>(), dx.data<T>(), v.numel(), alpha, beta);
+  });
+  return dx;
+}
+
+// PReLU's layout: (outer, C, inner) with C the weight's length along dim 1; a single weight covers everything.
+static void prelu_layout(const Tensor& x, const Tensor& weight, const char* op, int64_t& outer, int64_t& C,
+                         int64_t& inner) {
+  check_floating(x, op, "input");
+  check_same(x, weight, op, "input", "weight");
+  PYCNN_CHECK(weight.dim() == 1 && weight.numel() >= 1, "[", op, "] expected weight of shape (num_parameters,), got ",
+              shape_str(weight.shape()));
+  C = weight.numel();
+  if (C == 1) {
+    outer = 1;
+    inner = x.numel();
+    return;
+  }
+  PYCNN_CHECK(x.dim() >= 2 && x.size(1) == C, "[", op, "] weight ", shape_str(weight.shape()),
+              " needs input with ", C, " channels in dim 1, got input ", shape_str(x.shape()));
+  outer = x.size(0);
+  inner = x.numel() / std::max<int64_t>(outer * C, 1);
+}
+
+Tensor prelu_forward(const Tensor& x, const Tensor& weight) {
+  int64_t outer, C, inner;
+  prelu_layout(x, weight, "prelu", outer, C, inner);
+  check_cpu(x, "prelu");
+  Tensor xc = x.contiguous(), wc = weight.contiguous();
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  dispatch_floating(x.dtype(), "prelu", [&](auto tag) {
+    using T = decltype(tag);
+    cpu::prelu_forward<T>(xc.data<T>(), wc.data<T>(), y.data<T>(), outer, C, inner);
+  });
+  return y;
+}
+
+std::tuple<Tensor, Tensor> prelu_backward(const Tensor& dout, const Tensor& x, const Tensor& weight, bool need_dx,
+                                          bool need_dweight) {
+  int64_t outer, C, inner;
+  prelu_layout(x, weight, "prelu_backward", outer, C, inner);
+  check_same(x, dout, "prelu_backward", "input", "grad_output");
+  PYCNN_CHECK(dout.shape() == x.shape(), "[prelu_backward] grad_output ", shape_str(dout.shape()),
+              " does not match input ", shape_str(x.shape()));
+  check_cpu(x, "prelu_backward");
+  Tensor dc = dout.contiguous(), xc = x.contiguous(), wc = weight.contiguous();
+  Tensor dx = need_dx ? Tensor::empty(x.shape(), x.dtype(), x.device()) : Tensor();
+  Tensor dw = need_dweight ? Tensor::empty(weight.shape(), weight.dtype(), weight.device()) : Tensor();
+  dispatch_floating(x.dtype(), "prelu_backward", [&](auto tag) {
+    using T = decltype(tag);
+    cpu::prelu_backward<T>(dc.data<T>(), xc.data<T>(), wc.data<T>(), need_dx ? dx.data<T>() : nullptr,
+                           need_dweight ? dw.data<T>() : nullptr, outer, C, inner);
+  });
+  return {dx, dw};
+}
+
+std::tuple<Tensor, Tensor> maxout_forward(const Tensor& x, int64_t pieces) {
+  check_floating(x, "maxout", "input");
+  PYCNN_CHECK(pieces >= 1, "[maxout] pieces must be positive, got ", pieces);
+  PYCNN_CHECK(x.dim() >= 2 && x.size(1) % pieces == 0, "[maxout] expected input of shape (N, C*", pieces,
+              ", *) with dim 1 divisible by pieces=", pieces, ", got ", shape_str(x.shape()));
+  check_cpu(x, "maxout");
+  Shape out_shape = x.shape();
+  out_shape[1] /= pieces;
+  const int64_t N = x.size(0), C = out_shape[1];
+  const int64_t inner = x.numel() / std::max<int64_t>(N * x.size(1), 1);
+  Tensor xc = x.contiguous();
+  Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
+  Tensor indices = Tensor::empty(out_shape, DType::Int64, x.device());
+  dispatch_floating(x.dtype(), "maxout", [&](auto tag) {
+    using T = decltype(tag);
+    cpu::maxout_forward<T>(xc.data<T>(), y.data<T>(), indices.data<int64_t>(), N, C, pieces, inner);
+  });
+  return {y, indices};
+}
+
+Tensor maxout_backward(const Tensor& dout, const Tensor& indices, int64_t pieces) {
+  check_floating(dout, "maxout_backward", "grad_output");
+  PYCNN_CHECK_TYPE(indices.dtype() == DType::Int64, "[maxout_backward] indices must be int64");
+  PYCNN_CHECK(pieces >= 1, "[maxout_backward] pieces must be positive, got ", pieces);
+  PYCNN_CHECK(dout.dim() >= 2 && dout.shape() == indices.shape(), "[maxout_backward] grad_output ",
+              shape_str(dout.shape()), " and indices ", shape_str(indices.shape()), " do not match");
+  check_cpu(dout, "maxout_backward");
+  Tensor dc = dout.contiguous(), ic = indices.contiguous();
+  // An index outside [0, pieces) could come from no forward; it would leave its gradient unwritten.
+  const int64_t* ip = ic.data<int64_t>();
+  const int64_t n = ic.numel();
+  bool in_range = true;
+  for (int64_t i = 0; i < n; ++i) in_range &= ip[i] >= 0 && ip[i] < pieces;
+  for (int64_t i = 0; !in_range && i < n; ++i)
+    PYCNN_CHECK(ip[i] >= 0 && ip[i] < pieces, "[maxout_backward] index ", ip[i], " at position ", i,
+                " is out of range for pieces=", pieces);
+  Shape x_shape = dout.shape();
+  x_shape[1] *= pieces;
+  const int64_t N = dout.size(0), C = dout.size(1);
+  const int64_t inner = dout.numel() / std::max<int64_t>(N * C, 1);
+  Tensor dx = Tensor::empty(x_shape, dout.dtype(), dout.device());
+  dispatch_floating(dout.dtype(), "maxout_backward", [&](auto tag) {
+    using T = decltype(tag);
+    cpu::maxout_backward<T>(dc.data<T>(), ic.data<int64_t>(), dx.data<T>(), N, C, pieces, inner);
   });
   return dx;
 }

@@ -99,14 +99,142 @@ void sgd_step_(Tensor& param, const Tensor& grad, Tensor& momentum_buf, const Sg
 
 // ---- nonlinearities and elementwise math (ops/activation.cpp) ----
 // @activation-ops
+// Elementwise unary ops, one forward/backward pair for the family. alpha/beta are the op's scalars:
+// LeakyReLU alpha = negative_slope; ELU alpha; Softplus alpha = beta, beta = threshold; Pow alpha = exponent;
+// Clamp alpha = min, beta = max (+-inf for none); the rest ignore them.
+enum class UnaryOp {
+  Sigmoid, Tanh, ReLU6, LeakyReLU, ELU, SELU, SiLU, GELU, GELUTanh, Softplus, Hardswish, Hardsigmoid,
+  Exp, Log, Sqrt, Abs, Neg, Pow, Clamp
+};
+Tensor unary_forward(UnaryOp op, const Tensor& x, double alpha, double beta);
+// The gradient is computed from y = op(x) when unary_grad_uses_output(op), else from x; the other may be
+// undefined.
+Tensor unary_backward(UnaryOp op, const Tensor& dout, const Tensor& x, const Tensor& y, double alpha, double beta);
+bool unary_grad_uses_output(UnaryOp op);
+// PReLU: y = x > 0 ? x : w[c] * x, channel c along dim 1 (w has 1 element or x.size(1) elements).
+Tensor prelu_forward(const Tensor& x, const Tensor& weight);
+// returns (dx, dweight), each undefined unless asked for; dweight sums over every dim but the channel's
+std::tuple<Tensor, Tensor> prelu_backward(const Tensor& dout, const Tensor& x, const Tensor& weight, bool need_dx,
+                                          bool need_dweight);
+// Maxout: x (N, C*k, *) -> (y (N, C, *), indices int64 (N, C, *) in [0, k)): y[n, c] = max over the k adjacent
+// channels c*k .. c*k+k-1 (the first maximum; NaN wins).
+std::tuple<Tensor, Tensor> maxout_forward(const Tensor& x, int64_t pieces);
+Tensor maxout_backward(const Tensor& dout, const Tensor& indices, int64_t pieces);
 
 // ---- normalisation and regularisation (ops/norm.cpp) ----
 // @norm-ops
+// Batch norm over x (N, C), (N, C, L) or (N, C, H, W); weight/bias (C,) or undefined; running_mean/var
+// (C,) or undefined (then training is required). Training normalises with the batch statistics and, when
+// given, moves the running stats by momentum (running_var gets the unbiased variance); eval uses them.
+// Returns (y, save_mean, save_invstd), the statistics the backward needs.
+std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                                      Tensor& running_mean, Tensor& running_var, bool training,
+                                                      double momentum, double eps);
+// returns (dx, dweight, dbias), each undefined unless asked for (dweight/dbias need weight)
+std::tuple<Tensor, Tensor, Tensor> batch_norm_backward(const Tensor& dout, const Tensor& x, const Tensor& weight,
+                                                       const Tensor& save_mean, const Tensor& save_invstd,
+                                                       bool training, bool need_dx, bool need_dw, bool need_db);
+// Group norm over x (N, C, *): C split into `groups`, each (n, group) normalised over its C/groups * S
+// elements; weight/bias (C,) or undefined. Instance norm is groups == C. Returns (y, mean, invstd) with
+// mean/invstd (N, groups).
+std::tuple<Tensor, Tensor, Tensor> group_norm_forward(const Tensor& x, int64_t groups, const Tensor& weight,
+                                                      const Tensor& bias, double eps);
+std::tuple<Tensor, Tensor, Tensor> group_norm_backward(const Tensor& dout, const Tensor& x, int64_t groups,
+                                                       const Tensor& weight, const Tensor& mean,
+                                                       const Tensor& invstd, bool need_dx, bool need_dw,
+                                                       bool need_db);
+// Layer norm over the last `normalized_ndim` dims of x; weight/bias have those dims' shape or are
+// undefined. Returns (y, mean, invstd), mean/invstd of shape x.shape[:-normalized_ndim].
+std::tuple<Tensor, Tensor, Tensor> layer_norm_forward(const Tensor& x, int64_t normalized_ndim, const Tensor& weight,
+                                                      const Tensor& bias, double eps);
+std::tuple<Tensor, Tensor, Tensor> layer_norm_backward(const Tensor& dout, const Tensor& x, int64_t normalized_ndim,
+                                                       const Tensor& weight, const Tensor& mean,
+                                                       const Tensor& invstd, bool need_dx, bool need_dw,
+                                                       bool need_db);
+// Local response norm across channels of x (N, C, *), torch's definition.
+Tensor local_response_norm_forward(const Tensor& x, int64_t size, double alpha, double beta, double k);
+Tensor local_response_norm_backward(const Tensor& dout, const Tensor& x, int64_t size, double alpha, double beta,
+                                    double k);
+// Dropout (ops/dropout.cpp): the keep mask of group i (group = 1 element for dropout, one channel's
+// product(shape[2:]) elements for dropout2d) is a pure function of (seed, i). alpha selects AlphaDropout.
+// The backward regenerates the mask from the seed.
+Tensor dropout_forward(const Tensor& x, double p, uint64_t seed, bool channelwise, bool alpha);
+Tensor dropout_backward(const Tensor& dout, double p, uint64_t seed, bool channelwise, bool alpha);
+// nn.utils helpers: sum |x|^p as a double (p = inf: max |x|), its gradient, and clamping in place.
+double lp_sum(const Tensor& x, double p);
+Tensor lp_sum_backward(const Tensor& dout, const Tensor& x, double p);
+void clamp_(Tensor& x, double min, double max);
 
 // ---- pooling variants and upsampling (ops/resize.cpp) ----
 // @resize-ops
+// All of these take (N, C, H, W) or (C, H, W) (pixel shuffles: (*, C, H, W)); the leading dims are planes.
+// Adaptive pooling: output cell i covers rows [floor(i*H/OH), ceil((i+1)*H/OH)), as torch does.
+Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t OH, int64_t OW);
+Tensor adaptive_avg_pool2d_backward(const Tensor& dout, const Shape& x_shape);
+// -> (y, indices): indices hold the flat h*W+w position of each max, like max_pool2d's
+std::tuple<Tensor, Tensor> adaptive_max_pool2d_forward(const Tensor& x, int64_t OH, int64_t OW);
+Tensor adaptive_max_pool2d_backward(const Tensor& dout, const Tensor& indices, const Shape& x_shape);
+// (*, C*r*r, H, W) <-> (*, C, H*r, W*r); each is the other's backward
+Tensor pixel_shuffle(const Tensor& x, int64_t upscale_factor);
+Tensor pixel_unshuffle(const Tensor& x, int64_t downscale_factor);
+// Resampling to (OH, OW) with torch's coordinate rules. scale_h/scale_w are the user's scale factors
+// (output/input) or 0 when the size was given (then input/output is used).
+enum class InterpMode { Nearest, NearestExact, Bilinear };
+struct InterpolateArgs {
+  InterpMode mode = InterpMode::Nearest;
+  bool align_corners = false;  // bilinear only
+  double scale_h = 0, scale_w = 0;
+};
+Tensor interpolate_forward(const Tensor& x, int64_t OH, int64_t OW, const InterpolateArgs& args);
+Tensor interpolate_backward(const Tensor& dout, const Shape& x_shape, const InterpolateArgs& args);
+// Places x at the flat indices (of max_pool2d) of zeroed (.., OH, OW) planes; backward gathers from them.
+Tensor max_unpool2d_forward(const Tensor& x, const Tensor& indices, int64_t OH, int64_t OW);
+Tensor max_unpool2d_backward(const Tensor& dout, const Tensor& indices);
 
-// ---- losses (ops/losses.cpp) ----
+// ---- losses (ops/loss.cpp) ----
 // @losses-ops
+// Cross-entropy / NLL in full (torch semantics). input (N, C) or (N, C, d1, ...); target either int64
+// class indices (N, d1, ...) or, for cross-entropy only, float probabilities of input's shape.
+// weight (C,) non-negative or undefined. Mean divides by the summed weight of the non-ignored targets
+// (class indices) or by N * d1 * ... (probabilities).
+struct ClassLossArgs {
+  Reduction reduction = Reduction::Mean;
+  int64_t ignore_index = -100;
+  double label_smoothing = 0;
+};
+// -> (loss, log_probs); loss has target's index shape for None, () otherwise.
+std::tuple<Tensor, Tensor> cross_entropy_nd_forward(const Tensor& logits, const Tensor& target, const Tensor& weight,
+                                                    const ClassLossArgs& args);
+// Fused softmax backward -> (dlogits, dtarget); dtarget only for probability targets when need_dtarget.
+std::tuple<Tensor, Tensor> cross_entropy_nd_backward(const Tensor& dout, const Tensor& log_probs,
+                                                     const Tensor& target, const Tensor& weight,
+                                                     const ClassLossArgs& args, bool need_dtarget);
+Tensor nll_loss_nd_forward(const Tensor& log_probs, const Tensor& target, const Tensor& weight,
+                           const ClassLossArgs& args);
+Tensor nll_loss_nd_backward(const Tensor& dout, const Tensor& log_probs, const Tensor& target, const Tensor& weight,
+                            const ClassLossArgs& args);
+
+// Elementwise losses l(x, y) of same-shape input and target, then reduced. param: beta (SmoothL1), delta
+// (Huber), margin (MarginRanking, where x = x1 - x2 and y = +-1). weight (BCE, BCEWithLogits) and
+// pos_weight (BCEWithLogits) broadcast to input's shape or are undefined. batchmean: sum / input.size(0).
+enum class PointwiseLoss { MSE, L1, SmoothL1, Huber, BCE, BCEWithLogits, KLDiv, KLDivLogTarget, MarginRanking };
+struct PointwiseLossArgs {
+  PointwiseLoss kind = PointwiseLoss::MSE;
+  Reduction reduction = Reduction::Mean;
+  double param = 0;
+  bool batchmean = false;
+};
+Tensor pointwise_loss_forward(const Tensor& input, const Tensor& target, const Tensor& weight,
+                              const Tensor& pos_weight, const PointwiseLossArgs& args);
+// -> (dinput, dtarget), each undefined unless asked for
+std::tuple<Tensor, Tensor> pointwise_loss_backward(const Tensor& dout, const Tensor& input, const Tensor& target,
+                                                   const Tensor& weight, const Tensor& pos_weight,
+                                                   const PointwiseLossArgs& args, bool need_dinput,
+                                                   bool need_dtarget);
+// Multi-class hinge: input (N, C), target (N,) int64, weight (C,) or undefined, p 1 or 2.
+Tensor multi_margin_loss_forward(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t p,
+                                 double margin, Reduction reduction);
+Tensor multi_margin_loss_backward(const Tensor& dout, const Tensor& input, const Tensor& target,
+                                  const Tensor& weight, int64_t p, double margin, Reduction reduction);
 
 }  // namespace pycnn

@@ -171,6 +171,34 @@ def relu(x):
     return x.relu()
 
 
+def exp(x):
+    return x.exp()
+
+
+def log(x):
+    return x.log()
+
+
+def sqrt(x):
+    return x.sqrt()
+
+
+def abs(x):  # noqa: A001
+    return x.abs()
+
+
+def clamp(x, min=None, max=None):  # noqa: A002
+    return x.clamp(min, max)
+
+
+def sigmoid(x):
+    return x.sigmoid()
+
+
+def tanh(x):
+    return x.tanh()
+
+
 def flatten(x, start_dim=0, end_dim=-1):
     return x.flatten(start_dim, end_dim)
 

@@ -249,12 +249,307 @@ class CrossEntropy(Function):
 
 # ---- nonlinearities and elementwise math ----
 # @activation-functions
+class Unary(Function):
+    """y = op(x) elementwise for the unary family of the core (sigmoid, gelu, exp, pow, clamp, ...).
+
+    alpha/beta are the op's scalars (csrc/ops/ops.h). Backward needs y for sigmoid/tanh/exp/sqrt and x
+    for the rest: only that one is kept.
+    """
+
+    @staticmethod
+    def forward(ctx, x, op, alpha=0.0, beta=0.0):
+        y = _C.unary_forward(op, x, alpha, beta)
+        ctx.args = (op, alpha, beta)
+        ctx.save_for_backward(y if op in _UNARY_FROM_OUTPUT else x)
+        return y
+
+    @staticmethod
+    def backward(ctx, dout):
+        op, alpha, beta = ctx.args
+        v = ctx.saved[0]
+        if op in _UNARY_FROM_OUTPUT:
+            return _C.unary_backward(op, dout, None, v, alpha, beta)
+        return _C.unary_backward(op, dout, v, None, alpha, beta)
+
+
+_UNARY_FROM_OUTPUT = frozenset(op for op in ("sigmoid", "tanh", "relu6", "leaky_relu", "elu", "selu", "silu",
+                                             "gelu", "gelu_tanh", "softplus", "hardswish", "hardsigmoid", "exp",
+                                             "log", "sqrt", "abs", "neg", "pow", "clamp")
+                               if _C.unary_grad_uses_output(op))
+
+
+class PReLU(Function):
+    """x > 0 ? x : weight[c] * x, c along dim 1; weight (1,) or (C,)."""
+
+    @staticmethod
+    def forward(ctx, x, weight):
+        ctx.save_for_backward(x, weight)
+        return _C.prelu_forward(x, weight)
+
+    @staticmethod
+    def backward(ctx, dout):
+        x, weight = ctx.saved
+        need = ctx.needs_input_grad
+        return _C.prelu_backward(dout, x, weight, need[0], need[1])
+
+
+class Maxout(Function):
+    """(N, C*k, *) -> (N, C, *): the max over k adjacent channels; returns (y, indices)."""
+
+    @staticmethod
+    def forward(ctx, x, pieces):
+        y, indices = _C.maxout_forward(x, pieces)
+        ctx.save_for_backward(indices)
+        ctx.pieces = pieces
+        return y, indices
+
+    @staticmethod
+    def backward(ctx, dout):
+        return _C.maxout_backward(dout, ctx.saved[0], ctx.pieces)
 
 # ---- normalisation and regularisation ----
 # @norm-functions
+class BatchNorm(Function):
+    """Batch norm over (N, C, *); the running stats (core tensors or None) are updated in place when
+    training. Saves the batch (or running) mean and invstd for the fused backward."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, running_mean, running_var, training, momentum, eps):
+        y, mean, invstd = _C.batch_norm_forward(x, w, b, running_mean, running_var, training, momentum, eps)
+        ctx.save_for_backward(x, w, mean, invstd)
+        ctx.training = training
+        return y
+
+    @staticmethod
+    def backward(ctx, dout):
+        x, w, mean, invstd = ctx.saved
+        need = ctx.needs_input_grad
+        dx, dw, db = _C.batch_norm_backward(dout, x, w, mean, invstd, ctx.training, need[0],
+                                            w is not None and need[1], need[2])
+        return dx, dw, db, None, None
+
+
+class GroupNorm(Function):
+    """Group norm over (N, C, *) (instance norm: groups == C); saves mean/invstd (N, groups)."""
+
+    @staticmethod
+    def forward(ctx, x, groups, w, b, eps):
+        y, mean, invstd = _C.group_norm_forward(x, groups, w, b, eps)
+        ctx.save_for_backward(x, w, mean, invstd)
+        ctx.groups = groups
+        return y
+
+    @staticmethod
+    def backward(ctx, dout):
+        x, w, mean, invstd = ctx.saved
+        need = ctx.needs_input_grad
+        dx, dw, db = _C.group_norm_backward(dout, x, ctx.groups, w, mean, invstd, need[0],
+                                            w is not None and need[2], need[3])
+        return dx, None, dw, db
+
+
+class LayerNorm(Function):
+    """Layer norm over the last normalized_ndim dims."""
+
+    @staticmethod
+    def forward(ctx, x, normalized_ndim, w, b, eps):
+        y, mean, invstd = _C.layer_norm_forward(x, normalized_ndim, w, b, eps)
+        ctx.save_for_backward(x, w, mean, invstd)
+        ctx.nd = normalized_ndim
+        return y
+
+    @staticmethod
+    def backward(ctx, dout):
+        x, w, mean, invstd = ctx.saved
+        need = ctx.needs_input_grad
+        dx, dw, db = _C.layer_norm_backward(dout, x, ctx.nd, w, mean, invstd, need[0],
+                                            w is not None and need[2], need[3])
+        return dx, None, dw, db
+
+
+class LocalResponseNorm(Function):
+    @staticmethod
+    def forward(ctx, x, size, alpha, beta, k):
+        ctx.save_for_backward(x)
+        ctx.args = (size, alpha, beta, k)
+        return _C.local_response_norm_forward(x, size, alpha, beta, k)
+
+    @staticmethod
+    def backward(ctx, dout):
+        return _C.local_response_norm_backward(dout, ctx.saved[0], *ctx.args)
+
+
+class Dropout(Function):
+    """Dropout / Dropout2d (channelwise) / AlphaDropout (alpha); the mask is regenerated from the seed."""
+
+    @staticmethod
+    def forward(ctx, x, p, seed, channelwise, alpha):
+        ctx.args = (p, seed, channelwise, alpha)
+        return _C.dropout_forward(x, p, seed, channelwise, alpha)
+
+    @staticmethod
+    def backward(ctx, dout):
+        return _C.dropout_backward(dout, *ctx.args)
+
+
+class LpSum(Function):
+    """sum |x|^p (p >= 1): the differentiable core of the L1 / L2 penalties."""
+
+    @staticmethod
+    def forward(ctx, x, p):
+        ctx.save_for_backward(x)
+        ctx.p = p
+        return _C.full([], _C.lp_sum(x, p), x.dtype, x.device)
+
+    @staticmethod
+    def backward(ctx, dout):
+        return _C.lp_sum_backward(dout, ctx.saved[0], ctx.p)
+
 
 # ---- pooling variants and upsampling ----
 # @resize-functions
+class AdaptiveAvgPool2d(Function):
+    @staticmethod
+    def forward(ctx, x, output_size):
+        ctx.x_shape = list(x.shape)
+        return _C.adaptive_avg_pool2d_forward(x, output_size)
+
+    @staticmethod
+    def backward(ctx, dout):
+        return _C.adaptive_avg_pool2d_backward(dout, ctx.x_shape)
+
+
+class AdaptiveMaxPool2d(Function):
+    """Returns (y, indices); only y is differentiable."""
+
+    @staticmethod
+    def forward(ctx, x, output_size):
+        y, indices = _C.adaptive_max_pool2d_forward(x, output_size)
+        ctx.save_for_backward(indices)
+        ctx.x_shape = list(x.shape)
+        return y, indices
+
+    @staticmethod
+    def backward(ctx, dout):
+        return _C.adaptive_max_pool2d_backward(dout, ctx.saved[0], ctx.x_shape)
+
+
+class PixelShuffle(Function):
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r); a permutation, so backward is the inverse shuffle."""
+
+    @staticmethod
+    def forward(ctx, x, r):
+        ctx.r = r
+        return _C.pixel_shuffle(x, r)
+
+    @staticmethod
+    def backward(ctx, dout):
+        return _C.pixel_unshuffle(dout, ctx.r)
+
+
+class PixelUnshuffle(Function):
+    @staticmethod
+    def forward(ctx, x, r):
+        ctx.r = r
+        return _C.pixel_unshuffle(x, r)
+
+    @staticmethod
+    def backward(ctx, dout):
+        return _C.pixel_shuffle(dout, ctx.r)
+
+
+class Interpolate(Function):
+    """Nearest / bilinear resampling to size; scales are the user's factors, (0, 0) when size was given."""
+
+    @staticmethod
+    def forward(ctx, x, size, mode, align_corners, scales):
+        ctx.x_shape = list(x.shape)
+        ctx.args = (mode, align_corners, scales)
+        return _C.interpolate_forward(x, size, mode, align_corners, scales)
+
+    @staticmethod
+    def backward(ctx, dout):
+        return _C.interpolate_backward(dout, ctx.x_shape, *ctx.args)
+
+
+class MaxUnpool2d(Function):
+    @staticmethod
+    def forward(ctx, x, indices, output_size):
+        ctx.save_for_backward(indices)
+        return _C.max_unpool2d_forward(x, indices, output_size)
+
+    @staticmethod
+    def backward(ctx, dout):
+        return _C.max_unpool2d_backward(dout, ctx.saved[0]), None
+
 
 # ---- losses ----
 # @losses-functions
+class CrossEntropyND(Function):
+    """Cross-entropy of (N, C, *) logits against int64 indices (N, *) or float probabilities (N, C, *), with
+    class weights, ignore_index and label smoothing; the backward is the fused softmax gradient."""
+
+    @staticmethod
+    def forward(ctx, logits, target, weight, reduction, ignore_index, label_smoothing):
+        loss, log_probs = _C.cross_entropy_nd_forward(logits, target, weight, reduction, ignore_index,
+                                                      label_smoothing)
+        ctx.save_for_backward(log_probs, target, weight)
+        ctx.args = (reduction, ignore_index, label_smoothing)
+        return loss
+
+    @staticmethod
+    def backward(ctx, dout):
+        log_probs, target, weight = ctx.saved
+        need_dtarget = len(ctx.needs_input_grad) > 1 and bool(ctx.needs_input_grad[1])
+        dx, dtarget = _C.cross_entropy_nd_backward(dout, log_probs, target, weight, *ctx.args, need_dtarget)
+        return dx, dtarget, None
+
+
+class NLLLossND(Function):
+    """Negative log-likelihood of (N, C, *) log-probabilities at int64 indices (N, *), weights, ignore_index."""
+
+    @staticmethod
+    def forward(ctx, log_probs, target, weight, reduction, ignore_index):
+        ctx.save_for_backward(log_probs, target, weight)
+        ctx.args = (reduction, ignore_index)
+        return _C.nll_loss_nd_forward(log_probs, target, weight, reduction, ignore_index)
+
+    @staticmethod
+    def backward(ctx, dout):
+        log_probs, target, weight = ctx.saved
+        return _C.nll_loss_nd_backward(dout, log_probs, target, weight, *ctx.args), None, None
+
+
+class PointwiseLoss(Function):
+    """Elementwise losses l(input, target) (mse, l1, smooth_l1, huber, bce, bce_with_logits, kl_div,
+    kl_div_log_target, margin_ranking), reduced; gradients w.r.t. input and target."""
+
+    @staticmethod
+    def forward(ctx, input, target, weight, pos_weight, kind, reduction, param):
+        ctx.save_for_backward(input, target, weight, pos_weight)
+        ctx.args = (kind, reduction, param)
+        return _C.pointwise_loss_forward(kind, input, target, weight, pos_weight, reduction, param)
+
+    @staticmethod
+    def backward(ctx, dout):
+        input, target, weight, pos_weight = ctx.saved
+        kind, reduction, param = ctx.args
+        need = ctx.needs_input_grad
+        dx, dy = _C.pointwise_loss_backward(kind, dout, input, target, weight, pos_weight, reduction, param,
+                                            bool(need[0]), bool(need[1]))
+        return dx, dy, None, None
+
+
+class MultiMarginLoss(Function):
+    """Multi-class hinge loss of (N, C) scores at int64 indices (N,)."""
+
+    @staticmethod
+    def forward(ctx, input, target, weight, p, margin, reduction):
+        ctx.save_for_backward(input, target, weight)
+        ctx.args = (p, margin, reduction)
+        return _C.multi_margin_loss_forward(input, target, weight, p, margin, reduction)
+
+    @staticmethod
+    def backward(ctx, dout):
+        input, target, weight = ctx.saved
+        return _C.multi_margin_loss_backward(dout, input, target, weight, *ctx.args), None, None

@@ -339,13 +339,51 @@ class Tensor:
     def relu(self):
         return fn.ReLU.apply(self)
 
+    # elementwise math of the unary family (csrc/ops/activation.cpp)
+    def exp(self):
+        return fn.Unary.apply(self, "exp", 0.0, 0.0)
+
+    def log(self):
+        return fn.Unary.apply(self, "log", 0.0, 0.0)
+
+    def sqrt(self):
+        return fn.Unary.apply(self, "sqrt", 0.0, 0.0)
+
+    def abs(self):
+        return fn.Unary.apply(self, "abs", 0.0, 0.0)
+
+    def sigmoid(self):
+        return fn.Unary.apply(self, "sigmoid", 0.0, 0.0)
+
+    def tanh(self):
+        return fn.Unary.apply(self, "tanh", 0.0, 0.0)
+
+    def pow(self, exponent):
+        """self ** exponent for a scalar exponent."""
+        if isinstance(exponent, bool) or not isinstance(exponent, (builtins.int, builtins.float, np.number)):
+            raise TypeError(f"[pow] expected a scalar exponent, got {type(exponent).__name__}")
+        return fn.Unary.apply(self, "pow", float(exponent), 0.0)
+
+    __pow__ = pow
+
+    def clamp(self, min=None, max=None):  # noqa: A002  (torch's names)
+        """Values limited to [min, max]; either bound may be None (not both)."""
+        if min is None and max is None:
+            raise ValueError("[clamp] at least one of min and max must be given")
+        for name, v in (("min", min), ("max", max)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (builtins.int, builtins.float, np.number))):
+                raise TypeError(f"[clamp] expected {name} to be a number or None, got {type(v).__name__}")
+        lo = -float("inf") if min is None else float(min)
+        hi = float("inf") if max is None else float(max)
+        return fn.Unary.apply(self, "clamp", lo, hi)
+
+    clip = clamp
+
     def log_softmax(self, dim):
         return fn.LogSoftmax.apply(self, dim)
 
     def softmax(self, dim):
-        from .nn import functional as F
-
-        return F.softmax(self, dim)
+        return fn.Softmax.apply(self, dim)
 
     def matmul(self, other):
         return fn.MatMul.apply(self, other)

@@ -80,14 +80,115 @@ void sgd_step(T* param, const T* grad, T* buf, int64_t n, const SgdArgs& args, b
 
 // ---- nonlinearities and elementwise math (activation.cpp) ----
 // @activation-kernels
+// Flat arrays of n elements; y = op(x), dx = dout * op'(v) with v = y or x (unary_grad_uses_output).
+template <typename T> void unary_forward(UnaryOp op, const T* x, T* y, int64_t n, double alpha, double beta);
+template <typename T>
+void unary_backward(UnaryOp op, const T* dout, const T* v, T* dx, int64_t n, double alpha, double beta);
+// x (outer, C, inner), w (C,) (C = 1: one weight for all); dx / dw may be null (not wanted)
+template <typename T> void prelu_forward(const T* x, const T* w, T* y, int64_t outer, int64_t C, int64_t inner);
+template <typename T>
+void prelu_backward(const T* dout, const T* x, const T* w, T* dx, T* dw, int64_t outer, int64_t C, int64_t inner);
+// x (N, C*k, inner) -> y, indices (N, C, inner); dx (N, C*k, inner) fully written
+template <typename T>
+void maxout_forward(const T* x, T* y, int64_t* indices, int64_t N, int64_t C, int64_t k, int64_t inner);
+template <typename T>
+void maxout_backward(const T* dout, const int64_t* indices, T* dx, int64_t N, int64_t C, int64_t k, int64_t inner);
 
 // ---- normalisation and regularisation (norm.cpp) ----
 // @norm-kernels
+// norm.cpp. Batch norm: x, y (N, C, S); w, b (C,) or null; mean / invstd (C,) saved for the backward
+// (training: this batch's; eval: from run_mean / run_var, which training updates when not null).
+template <typename T>
+void batch_norm_forward(const T* x, const T* w, const T* b, T* y, T* save_mean, T* save_invstd, T* run_mean,
+                        T* run_var, int64_t N, int64_t C, int64_t S, bool training, double momentum, double eps);
+template <typename T>  // dx / dw / db may be null (not wanted)
+void batch_norm_backward(const T* dout, const T* x, const T* w, const T* mean, const T* invstd, T* dx, T* dw,
+                         T* db, int64_t N, int64_t C, int64_t S, bool training);
+// Rows (R, D = Cg * S), row r in group r % G, normalised over its D elements; the affine index of
+// element (r, j, s) is (r % G) * Cg + j. mean / invstd (R,).
+template <typename T>
+void rownorm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* invstd, int64_t R, int64_t G,
+                     int64_t Cg, int64_t S, double eps);
+template <typename T>
+void rownorm_backward(const T* dout, const T* x, const T* w, const T* mean, const T* invstd, T* dx, T* dw, T* db,
+                      int64_t R, int64_t G, int64_t Cg, int64_t S);
+// Local response norm across channels of x (N, C, S).
+template <typename T>
+void lrn_forward(const T* x, T* y, int64_t N, int64_t C, int64_t S, int64_t size, double alpha, double beta,
+                 double k);
+template <typename T>
+void lrn_backward(const T* dout, const T* x, T* dx, int64_t N, int64_t C, int64_t S, int64_t size, double alpha,
+                  double beta, double k);
+template <typename T> double lp_sum(const T* x, int64_t n, double p);  // sum |x|^p; p = inf: max |x|
+template <typename T> void lp_sum_backward(T dout, const T* x, T* dx, int64_t n, double p);
+template <typename T> void clamp_inplace(T* x, int64_t n, T lo, T hi);
+// dropout.cpp: y = x * mul + add per group of `group` elements, (mul, add) chosen by a keep mask that is
+// a pure function of (seed, group index).
+template <typename T>
+void dropout_apply(const T* x, T* y, int64_t n, int64_t group, double p, uint64_t seed, T keep_mul, T keep_add,
+                   T drop_mul, T drop_add);
 
 // ---- pooling variants and upsampling (resize.cpp) ----
 // @resize-kernels
+// x is (planes, H, W) contiguous, y (planes, OH, OW)
+template <typename T>
+void adaptive_avg_pool2d_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW);
+template <typename T>
+void adaptive_avg_pool2d_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH,
+                                  int64_t OW);
+template <typename T>
+void adaptive_max_pool2d_forward(const T* x, T* y, int64_t* indices, int64_t planes, int64_t H, int64_t W,
+                                 int64_t OH, int64_t OW);
+// x is (outer, C*r*r, H, W) -> y (outer, C, H*r, W*r); inverse = false. inverse = true maps y back to x.
+template <typename T>
+void pixel_shuffle(const T* src, T* dst, int64_t outer, int64_t C, int64_t H, int64_t W, int64_t r, bool inverse);
+template <typename T>
+void interpolate_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                         const InterpolateArgs& args);
+template <typename T>
+void interpolate_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                          const InterpolateArgs& args);
+// indices are already range-checked against OH*OW
+template <typename T>
+void max_unpool2d_forward(const T* x, const int64_t* indices, T* y, int64_t planes, int64_t HW, int64_t OHW);
+template <typename T>
+void max_unpool2d_backward(const T* dout, const int64_t* indices, T* dx, int64_t planes, int64_t HW, int64_t OHW);
 
-// ---- losses (losses.cpp) ----
+// ---- losses (loss.cpp) ----
 // @losses-kernels
+// Class losses over contiguous (N, C, S) log-probabilities (S = d1 * d2 * ...), one element per (n, s).
+// g is the upstream gradient of element i at g[i * gstride] * gscale (gstride 0 for a reduced loss).
+// class_loss_forward writes each element's loss (0 where ignored) and its weight in the mean's denominator.
+template <typename T>
+void class_loss_forward(const T* lp, const int64_t* target, const T* weight, T* loss, T* denom, int64_t N, int64_t C,
+                        int64_t S, int64_t ignore_index, double smoothing);
+// fused: dx is the gradient w.r.t. the logits (lp = log_softmax(logits)); else w.r.t. lp (NLL).
+template <typename T>
+void class_loss_backward(const T* g, int64_t gstride, T gscale, const T* lp, const int64_t* target, const T* weight,
+                         T* dx, int64_t N, int64_t C, int64_t S, int64_t ignore_index, double smoothing, bool fused);
+template <typename T>
+void prob_loss_forward(const T* lp, const T* target, const T* weight, T* loss, int64_t N, int64_t C, int64_t S,
+                       double smoothing);
+// dtarget may be null
+template <typename T>
+void prob_loss_backward(const T* g, int64_t gstride, T gscale, const T* lp, const T* target, const T* weight, T* dx,
+                        T* dtarget, int64_t N, int64_t C, int64_t S, double smoothing);
+// x, y, loss have n elements; w / pw are null or have n elements.
+template <typename T>
+void pointwise_loss_forward(const PointwiseLossArgs& args, const T* x, const T* y, const T* w, const T* pw, T* loss,
+                            int64_t n);
+// dx / dy may be null
+template <typename T>
+void pointwise_loss_backward(const PointwiseLossArgs& args, const T* g, int64_t gstride, T gscale, const T* x,
+                             const T* y, const T* w, const T* pw, T* dx, T* dy, int64_t n);
+// x (N, C), target (N,), w null or (C,); loss (N,)
+template <typename T>
+void multi_margin_forward(const T* x, const int64_t* target, const T* w, T* loss, int64_t N, int64_t C, int64_t p,
+                          double margin);
+template <typename T>
+void multi_margin_backward(const T* g, int64_t gstride, T gscale, const T* x, const int64_t* target, const T* w,
+                           T* dx, int64_t N, int64_t C, int64_t p, double margin);
+// Serial double-precision sum (deterministic for any thread count).
+template <typename T> double sum_serial(const T* x, int64_t n);
 
 }  // namespace pycnn::cpu

@@ -1,7 +1,9 @@
-// CPU softmax and log-softmax (x is contiguous (A, R, B), the softmax runs over R) and the cross-entropy pieces.
+// CPU softmax and log-softmax (x is contiguous (A, R, B), the softmax runs over R), the class losses
+// (cross-entropy / NLL over (N, C, S)), the elementwise losses and the multi-class hinge.
 // log_softmax(x) = x - max - log(sum(exp(x - max))): subtracting the max keeps exp from overflowing.
 #include <cmath>
 #include <limits>
+#include <utility>  // defines: std::pair
 
 #include "core/parallel.h"
 #include "ops/cpu/cpu_ops.h"
@@ -86,12 +88,301 @@ void cross_entropy_backward(const T* dout, const T* log_probs, const int64_t* ta
   });
 }
 
+// ---- class losses over (N, C, S): element i = (n, s) reads lp[n*C*S + c*S + s] ----
+// Per element with target y and smoothing e: loss = (1-e) w_y (-lp_y) + e/C sum_c w_c (-lp_c); an ignored
+// element has loss 0 and weight 0 (so it drops out of the mean's denominator too).
+template <typename T>
+void class_loss_forward(const T* lp, const int64_t* target, const T* weight, T* loss, T* denom, int64_t N, int64_t C,
+                        int64_t S, int64_t ignore_index, double smoothing) {
+  const double keep = 1.0 - smoothing, spread = smoothing / static_cast<double>(C);
+  parallel_for(N * S, std::max<int64_t>(1, 4096 / std::max<int64_t>(C, 1)), [=](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n = i / S, s = i % S, y = target[i];
+      if (y == ignore_index) {  // the targets were range-checked: any other value indexes a class
+        loss[i] = 0, denom[i] = 0;
+        continue;
+      }
+      const T* row = lp + n * C * S + s;
+      const double wy = weight ? static_cast<double>(weight[y]) : 1.0;
+      double l = -keep * wy * row[y * S];
+      if (spread != 0) {
+        double sm = 0;
+        for (int64_t c = 0; c < C; ++c) sm -= (weight ? static_cast<double>(weight[c]) : 1.0) * row[c * S];
+        l += spread * sm;
+      }
+      loss[i] = static_cast<T>(l), denom[i] = static_cast<T>(wy);
+    }
+  });
+}
+
+// d loss / d lp_c = -(1-e) w_y [c == y] - e/C w_c =: a_c. Fused through log_softmax (dx = a - p * sum(a),
+// p = exp(lp)): dx_c = g (a_c + p_c ((1-e) w_y + e/C sum_c w_c)), with no softmax recomputation.
+template <typename T>
+void class_loss_backward(const T* g, int64_t gstride, T gscale, const T* lp, const int64_t* target, const T* weight,
+                         T* dx, int64_t N, int64_t C, int64_t S, int64_t ignore_index, double smoothing, bool fused) {
+  const double keep = 1.0 - smoothing, spread = smoothing / static_cast<double>(C);
+  double wsum = static_cast<double>(C);
+  if (weight) {
+    wsum = 0;
+    for (int64_t c = 0; c < C; ++c) wsum += weight[c];
+  }
+  parallel_for(N * S, std::max<int64_t>(1, 4096 / std::max<int64_t>(C, 1)), [=](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n = i / S, s = i % S, y = target[i];
+      const T* row = lp + n * C * S + s;
+      T* drow = dx + n * C * S + s;
+      if (y == ignore_index) {
+        for (int64_t c = 0; c < C; ++c) drow[c * S] = 0;
+        continue;
+      }
+      const double gi = static_cast<double>(g[i * gstride]) * gscale;
+      const double wy = weight ? static_cast<double>(weight[y]) : 1.0;
+      // dx_c = a p_c - b w_c, then the target's own term; the row-constant branches stay out of the c loops
+      const T a = static_cast<T>(gi * (keep * wy + spread * wsum)), b = static_cast<T>(gi * spread);
+      if (fused) {
+        for (int64_t c = 0; c < C; ++c) drow[c * S] = a * std::exp(row[c * S]);
+      } else {
+        for (int64_t c = 0; c < C; ++c) drow[c * S] = 0;
+      }
+      if (b != 0) {
+        if (weight) {
+          for (int64_t c = 0; c < C; ++c) drow[c * S] -= b * weight[c];
+        } else {
+          for (int64_t c = 0; c < C; ++c) drow[c * S] -= b;
+        }
+      }
+      drow[y * S] -= static_cast<T>(gi * keep * wy);
+    }
+  });
+}
+
+// Probability targets t' = (1-e) t + e/C: loss = -sum_c w_c t'_c lp_c.
+template <typename T>
+void prob_loss_forward(const T* lp, const T* target, const T* weight, T* loss, int64_t N, int64_t C, int64_t S,
+                       double smoothing) {
+  const double keep = 1.0 - smoothing, spread = smoothing / static_cast<double>(C);
+  parallel_for(N * S, std::max<int64_t>(1, 4096 / std::max<int64_t>(C, 1)), [=](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t off = (i / S) * C * S + i % S;
+      double l = 0;
+      for (int64_t c = 0; c < C; ++c) {
+        const double wc = weight ? static_cast<double>(weight[c]) : 1.0;
+        l -= wc * (keep * target[off + c * S] + spread) * lp[off + c * S];
+      }
+      loss[i] = static_cast<T>(l);
+    }
+  });
+}
+
+// dx_c = g (p_c sum_c' w_c' t'_c' - w_c t'_c) (fused softmax); dt_c = -g (1-e) w_c lp_c.
+template <typename T>
+void prob_loss_backward(const T* g, int64_t gstride, T gscale, const T* lp, const T* target, const T* weight, T* dx,
+                        T* dtarget, int64_t N, int64_t C, int64_t S, double smoothing) {
+  const double keep = 1.0 - smoothing, spread = smoothing / static_cast<double>(C);
+  parallel_for(N * S, std::max<int64_t>(1, 4096 / std::max<int64_t>(C, 1)), [=](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t off = (i / S) * C * S + i % S;
+      const double gi = static_cast<double>(g[i * gstride]) * gscale;
+      double total = 0;
+      for (int64_t c = 0; c < C; ++c)
+        total += (weight ? static_cast<double>(weight[c]) : 1.0) * (keep * target[off + c * S] + spread);
+      for (int64_t c = 0; c < C; ++c) {
+        const int64_t k = off + c * S;
+        const double wc = weight ? static_cast<double>(weight[c]) : 1.0;
+        dx[k] = static_cast<T>(gi * (std::exp(lp[k]) * total - wc * (keep * target[k] + spread)));
+        if (dtarget) dtarget[k] = static_cast<T>(-gi * keep * wc * lp[k]);
+      }
+    }
+  });
+}
+
+// ---- elementwise losses: one loop per kind, the kind switch stays outside the loop ----
+template <typename F>
+static void for_each_elem(int64_t n, const F& f) {
+  parallel_for(n, 16384, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) f(i);
+  });
+}
+
+template <typename T> static T sign_of(T d) { return static_cast<T>((d > 0) - (d < 0)); }
+
+// softplus(-x) = log(1 + exp(-x)) = max(-x, 0) + log1p(exp(-|x|)): never overflows.
+template <typename T> static T softplus_neg(T x) { return std::max(-x, T(0)) + std::log1p(std::exp(-std::abs(x))); }
+
+template <typename T>
+void pointwise_loss_forward(const PointwiseLossArgs& args, const T* x, const T* y, const T* w, const T* pw, T* loss,
+                            int64_t n) {
+  const T param = static_cast<T>(args.param);
+  switch (args.kind) {
+    case PointwiseLoss::MSE: for_each_elem(n, [=](int64_t i) { loss[i] = (x[i] - y[i]) * (x[i] - y[i]); }); break;
+    case PointwiseLoss::L1: for_each_elem(n, [=](int64_t i) { loss[i] = std::abs(x[i] - y[i]); }); break;
+    case PointwiseLoss::SmoothL1:  // beta == 0 is L1 (0.5 d^2 / beta would divide by zero)
+      for_each_elem(n, [=](int64_t i) {
+        const T a = std::abs(x[i] - y[i]);
+        loss[i] = a < param ? T(0.5) * a * a / param : a - T(0.5) * param;
+      });
+      break;
+    case PointwiseLoss::Huber:
+      for_each_elem(n, [=](int64_t i) {
+        const T a = std::abs(x[i] - y[i]);
+        loss[i] = a < param ? T(0.5) * a * a : param * (a - T(0.5) * param);
+      });
+      break;
+    case PointwiseLoss::BCE:  // logs clamped at -100 as torch does, so x = 0 or 1 gives a finite loss
+      for_each_elem(n, [=](int64_t i) {
+        const T lx = std::max(std::log(x[i]), T(-100)), l1x = std::max(std::log1p(-x[i]), T(-100));
+        loss[i] = -(w ? w[i] : T(1)) * (y[i] * lx + (1 - y[i]) * l1x);
+      });
+      break;
+    case PointwiseLoss::BCEWithLogits:  // (1-y) x + (1 + (pw-1) y) softplus(-x)
+      for_each_elem(n, [=](int64_t i) {
+        const T lw = pw ? 1 + (pw[i] - 1) * y[i] : T(1);
+        loss[i] = (w ? w[i] : T(1)) * ((1 - y[i]) * x[i] + lw * softplus_neg(x[i]));
+      });
+      break;
+    case PointwiseLoss::KLDiv:  // y (log y - x), 0 where y == 0 (xlogy)
+      for_each_elem(n, [=](int64_t i) {
+        loss[i] = y[i] > 0 ? y[i] * (std::log(y[i]) - x[i]) : (y[i] == 0 ? -y[i] * x[i] : NAN);
+      });
+      break;
+    case PointwiseLoss::KLDivLogTarget:
+      for_each_elem(n, [=](int64_t i) { loss[i] = std::exp(y[i]) * (y[i] - x[i]); });
+      break;
+    case PointwiseLoss::MarginRanking:  // x = x1 - x2
+      for_each_elem(n, [=](int64_t i) { loss[i] = std::max(T(0), -y[i] * x[i] + param); });
+      break;
+  }
+}
+
+template <typename T>
+void pointwise_loss_backward(const PointwiseLossArgs& args, const T* g, int64_t gstride, T gscale, const T* x,
+                             const T* y, const T* w, const T* pw, T* dx, T* dy, int64_t n) {
+  const T param = static_cast<T>(args.param);
+  // f(i) returns (dl/dx, dl/dy) for element i; the writes are shared
+  auto run = [=](auto f) {
+    for_each_elem(n, [=](int64_t i) {
+      const T gi = g[i * gstride] * gscale;
+      const auto d = f(i);
+      if (dx) dx[i] = gi * d.first;
+      if (dy) dy[i] = gi * d.second;
+    });
+  };
+  using P = std::pair<T, T>;
+  switch (args.kind) {
+    case PointwiseLoss::MSE: run([=](int64_t i) { const T d = 2 * (x[i] - y[i]); return P{d, -d}; }); break;
+    case PointwiseLoss::L1: run([=](int64_t i) { const T d = sign_of(x[i] - y[i]); return P{d, -d}; }); break;
+    case PointwiseLoss::SmoothL1:
+      run([=](int64_t i) {
+        const T e = x[i] - y[i];
+        const T d = std::abs(e) < param ? e / param : sign_of(e);
+        return P{d, -d};
+      });
+      break;
+    case PointwiseLoss::Huber:
+      run([=](int64_t i) {
+        const T e = x[i] - y[i];
+        const T d = std::abs(e) < param ? e : param * sign_of(e);
+        return P{d, -d};
+      });
+      break;
+    case PointwiseLoss::BCE:  // dx = w (x - y) / max(x (1 - x), 1e-12); dy = w (log(1-x) - log x), clamped logs
+      run([=](int64_t i) {
+        const T wi = w ? w[i] : T(1);
+        const T lx = std::max(std::log(x[i]), T(-100)), l1x = std::max(std::log1p(-x[i]), T(-100));
+        return P{wi * (x[i] - y[i]) / std::max(x[i] * (1 - x[i]), T(1e-12)), wi * (l1x - lx)};
+      });
+      break;
+    case PointwiseLoss::BCEWithLogits:  // d softplus(-x) / dx = -sigmoid(-x)
+      run([=](int64_t i) {
+        const T wi = w ? w[i] : T(1), p = pw ? pw[i] : T(1);
+        const T lw = 1 + (p - 1) * y[i];
+        const T sig_neg = 1 / (1 + std::exp(x[i]));
+        return P{wi * ((1 - y[i]) - lw * sig_neg), wi * (-x[i] + (p - 1) * softplus_neg(x[i]))};
+      });
+      break;
+    case PointwiseLoss::KLDiv:
+      run([=](int64_t i) { return P{-y[i], y[i] > 0 ? std::log(y[i]) + 1 - x[i] : T(0)}; });
+      break;
+    case PointwiseLoss::KLDivLogTarget:
+      run([=](int64_t i) { const T e = std::exp(y[i]); return P{-e, e * (y[i] - x[i] + 1)}; });
+      break;
+    case PointwiseLoss::MarginRanking:
+      run([=](int64_t i) {
+        const T on = -y[i] * x[i] + param > 0 ? T(1) : T(0);
+        return P{-y[i] * on, -x[i] * on};
+      });
+      break;
+  }
+}
+
+// loss_n = sum_{c != y} w_y max(0, margin - x_y + x_c)^p / C
+template <typename T>
+void multi_margin_forward(const T* x, const int64_t* target, const T* w, T* loss, int64_t N, int64_t C, int64_t p,
+                          double margin) {
+  parallel_for(N, std::max<int64_t>(1, 4096 / std::max<int64_t>(C, 1)), [=](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const T* row = x + i * C;
+      const int64_t y = target[i];
+      double l = 0;
+      for (int64_t c = 0; c < C; ++c) {
+        const double z = std::max(0.0, margin - row[y] + row[c]);
+        l += c == y ? 0.0 : (p == 1 ? z : z * z);
+      }
+      loss[i] = static_cast<T>(l * (w ? static_cast<double>(w[y]) : 1.0) / static_cast<double>(C));
+    }
+  });
+}
+
+template <typename T>
+void multi_margin_backward(const T* g, int64_t gstride, T gscale, const T* x, const int64_t* target, const T* w,
+                           T* dx, int64_t N, int64_t C, int64_t p, double margin) {
+  parallel_for(N, std::max<int64_t>(1, 4096 / std::max<int64_t>(C, 1)), [=](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const T* row = x + i * C;
+      T* drow = dx + i * C;
+      const int64_t y = target[i];
+      const double scale = static_cast<double>(g[i * gstride]) * gscale * (w ? static_cast<double>(w[y]) : 1.0) /
+                           static_cast<double>(C);
+      double dy = 0;
+      for (int64_t c = 0; c < C; ++c) {
+        const double z = margin - row[y] + row[c];
+        const double d = c == y || z <= 0 ? 0.0 : (p == 1 ? 1.0 : 2.0 * z) * scale;
+        drow[c] = static_cast<T>(d);
+        dy -= d;
+      }
+      drow[y] = static_cast<T>(dy);
+    }
+  });
+}
+
+template <typename T>
+double sum_serial(const T* x, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += x[i];
+  return s;
+}
+
 #define PYCNN_INSTANTIATE_LOSS(T)                                                                  \
   template void softmax_forward<T>(const T*, T*, int64_t, int64_t, int64_t, bool);                 \
   template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t, bool);      \
   template void nll_forward<T>(const T*, const int64_t*, T*, int64_t, int64_t, Reduction);         \
   template void nll_backward<T>(const T*, const int64_t*, T*, int64_t, int64_t, Reduction);        \
-  template void cross_entropy_backward<T>(const T*, const T*, const int64_t*, T*, int64_t, int64_t, Reduction);
+  template void cross_entropy_backward<T>(const T*, const T*, const int64_t*, T*, int64_t, int64_t, Reduction); \
+  template void class_loss_forward<T>(const T*, const int64_t*, const T*, T*, T*, int64_t, int64_t, int64_t,        \
+                                      int64_t, double);                                                            \
+  template void class_loss_backward<T>(const T*, int64_t, T, const T*, const int64_t*, const T*, T*, int64_t,       \
+                                       int64_t, int64_t, int64_t, double, bool);                                   \
+  template void prob_loss_forward<T>(const T*, const T*, const T*, T*, int64_t, int64_t, int64_t, double);         \
+  template void prob_loss_backward<T>(const T*, int64_t, T, const T*, const T*, const T*, T*, T*, int64_t, int64_t, \
+                                      int64_t, double);                                                            \
+  template void pointwise_loss_forward<T>(const PointwiseLossArgs&, const T*, const T*, const T*, const T*, T*,     \
+                                          int64_t);                                                                \
+  template void pointwise_loss_backward<T>(const PointwiseLossArgs&, const T*, int64_t, T, const T*, const T*,      \
+                                           const T*, const T*, T*, T*, int64_t);                                   \
+  template void multi_margin_forward<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t, int64_t, double); \
+  template void multi_margin_backward<T>(const T*, int64_t, T, const T*, const int64_t*, const T*, T*, int64_t,     \
+                                         int64_t, int64_t, double);                                                \
+  template double sum_serial<T>(const T*, int64_t);
 PYCNN_INSTANTIATE_LOSS(float)
 PYCNN_INSTANTIATE_LOSS(double)
 

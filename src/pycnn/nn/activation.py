@@ -1,8 +1,12 @@
-"""Activation layers; stateless Modules around pycnn.nn.functional."""
+"""Activation layers: Modules around pycnn.nn.functional, with torch.nn's names, arguments and reprs.
+Stateless except PReLU (learnable slopes) and Swish(learnable=True) (a learnable beta).
+"""
 from . import functional as F
 from .module import Module
+from .parameter import Parameter
 
-__all__ = ["ReLU"]
+__all__ = ["ReLU", "Sigmoid", "Tanh", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "SiLU", "Swish", "GELU",
+           "Softplus", "Hardswish", "Hardsigmoid", "Softmax", "LogSoftmax", "Maxout"]
 
 
 class ReLU(Module):
@@ -22,3 +26,257 @@ class ReLU(Module):
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
+
+
+class _Elementwise(Module):
+    """A parameter-free elementwise activation: forward = F.<fn>(x, **args); any shape in, same shape out."""
+
+    _fn = None
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace  # accepted for torch compatibility; the result is always a new tensor
+
+    def forward(self, x):
+        return type(self)._fn(x)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x)), elementwise."""
+
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class ReLU6(_Elementwise):
+    """min(max(x, 0), 6), elementwise."""
+
+    _fn = staticmethod(F.relu6)
+
+
+class SELU(_Elementwise):
+    """scale * (x if x > 0 else alpha * (exp(x) - 1)), alpha ~ 1.6733, scale ~ 1.0507 (self-normalising)."""
+
+    _fn = staticmethod(F.selu)
+
+
+class SiLU(_Elementwise):
+    """x * sigmoid(x), elementwise."""
+
+    _fn = staticmethod(F.silu)
+
+
+class Hardswish(_Elementwise):
+    """x * relu6(x + 3) / 6, elementwise."""
+
+    _fn = staticmethod(F.hardswish)
+
+
+class Hardsigmoid(_Elementwise):
+    """relu6(x + 3) / 6, elementwise."""
+
+    _fn = staticmethod(F.hardsigmoid)
+
+
+class LeakyReLU(Module):
+    """x if x > 0 else negative_slope * x.
+
+    Args:
+        negative_slope (float): slope for negative inputs. Default: 0.01.
+    """
+
+    def __init__(self, negative_slope=0.01, inplace=False):
+        super().__init__()
+        self.negative_slope = negative_slope
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
+
+class ELU(Module):
+    """x if x > 0 else alpha * (exp(x) - 1).
+
+    Args:
+        alpha (float): the saturation value for negative inputs is -alpha. Default: 1.0.
+    """
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha = alpha
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class GELU(Module):
+    """x * Phi(x), Phi the standard normal CDF.
+
+    Args:
+        approximate (str): 'none' (erf, exact) or 'tanh' (the tanh approximation). Default: 'none'.
+    """
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"[GELU] approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(x, approximate=self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class Softplus(Module):
+    """log(1 + exp(beta * x)) / beta, linear where beta * x > threshold.
+
+    Args:
+        beta (float): sharpness. Default: 1.0.
+        threshold (float): above it the function is the identity. Default: 20.0.
+    """
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta = beta
+        self.threshold = threshold
+
+    def forward(self, x):
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class PReLU(Module):
+    """x if x > 0 else a * x with a learnable slope a, one shared or one per channel (dim 1).
+
+    Args:
+        num_parameters (int): 1, or the number of channels C of inputs (N, C, *). Default: 1.
+        init (float): initial slope. Default: 0.25.
+    Shape: any (num_parameters=1) or (N, C, *); the output has the input's shape. weight: (num_parameters,).
+    """
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        from .. import full  # late import: pycnn/__init__ imports nn
+
+        if isinstance(num_parameters, bool) or not isinstance(num_parameters, int) or num_parameters < 1:
+            raise ValueError(f"[PReLU] num_parameters must be a positive int, got {num_parameters!r}")
+        self.num_parameters = num_parameters
+        self.init = init
+        self.weight = Parameter(full((num_parameters,), float(init), dtype=dtype, device=device or "cpu"))
+
+    def forward(self, x):
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+
+class Swish(Module):
+    """x * sigmoid(beta * x) (Ramachandran et al.); beta = 1 is SiLU.
+
+    Args:
+        beta (float): initial value of beta. Default: 1.0.
+        learnable (bool): make beta a Parameter of shape (1,), trained with the model. Default: False.
+    """
+
+    def __init__(self, beta=1.0, learnable=False, device=None, dtype=None):
+        super().__init__()
+        from .. import full  # late import: pycnn/__init__ imports nn
+
+        self.learnable = learnable
+        if learnable:
+            self.beta = Parameter(full((1,), float(beta), dtype=dtype, device=device or "cpu"))
+        else:
+            self.beta = float(beta)
+
+    def forward(self, x):
+        if not self.learnable and self.beta == 1.0:
+            return F.silu(x)
+        # a composite of differentiable ops: autograd gives d/dx and, when learnable, d/dbeta
+        return x * F.sigmoid(x * self.beta)
+
+    def extra_repr(self):
+        beta = self.beta.item() if self.learnable else self.beta
+        return f"beta={beta}, learnable={self.learnable}"
+
+
+def _softmax_dim(ndim):
+    # torch's choice when dim is not given (a deprecated implicit dim): 0 for 0-, 1- and 3-d inputs, else 1
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+class Softmax(Module):
+    """exp(x) / sum(exp(x)) along dim.
+
+    Args:
+        dim (int): the dim that sums to 1. None picks torch's legacy implicit dim.
+    """
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.softmax(x, _softmax_dim(x.ndim) if self.dim is None else self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """log(softmax(x)) along dim, computed stably.
+
+    Args:
+        dim (int): the dim to normalise over. None picks torch's legacy implicit dim.
+    """
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.log_softmax(x, _softmax_dim(x.ndim) if self.dim is None else self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Maxout(Module):
+    """Maxout (Goodfellow et al. 2013): the max over each group of `pieces` adjacent channels.
+
+    Args:
+        pieces (int): k, the group size.
+    Shape: (N, C*k, H, W) -> (N, C, H, W) for conv features, (N, F*k) -> (N, F) for linear features (any
+        (N, C*k, *) works). Channel c of the output is the max of input channels c*k .. c*k+k-1.
+    """
+
+    def __init__(self, pieces):
+        super().__init__()
+        if isinstance(pieces, bool) or not isinstance(pieces, int) or pieces < 1:
+            raise ValueError(f"[Maxout] pieces must be a positive int, got {pieces!r}")
+        self.pieces = pieces
+
+    def forward(self, x):
+        return F.maxout(x, self.pieces)
+
+    def extra_repr(self):
+        return f"pieces={self.pieces}"

@@ -113,30 +113,472 @@ def _check_target(target, op):
                         "(use target.long())")
 
 
-def cross_entropy(input, target, reduction="mean"):
-    """Cross-entropy of logits (N, C) against class indices (N,) int64: log_softmax + nll_loss, fused."""
-    _check_tensor(input, "cross_entropy")
-    _check_target(target, "cross_entropy")
+def _class_loss_args(input, target, weight, op):
+    """(input, target, squeeze): an unbatched (C,) input with a 0-d target becomes a batch of one."""
+    _check_tensor(input, op)
+    _check_tensor(target, op, "target")
+    if weight is not None:
+        _check_tensor(weight, op, "weight")
+    if target.dtype != int64 and tuple(target.shape) != tuple(input.shape):
+        raise TypeError(f"[{op}] expected int64 class indices or probabilities of input's shape "
+                        f"{tuple(input.shape)}, got a {target.dtype.name} target of shape {tuple(target.shape)} "
+                        "(use target.long() for class indices)")
+    if input.ndim == 1:
+        if target.dtype == int64 and target.ndim != 0:
+            raise ValueError(f"[{op}] an unbatched input {tuple(input.shape)} needs a 0-d target, got "
+                             f"{tuple(target.shape)}")
+        return input.unsqueeze(0), target.reshape(1) if target.dtype == int64 else target.unsqueeze(0), True
+    return input, target, False
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """Cross-entropy of logits against class indices or class probabilities (log_softmax + nll, fused).
+
+    Args:
+        input: logits (N, C), (N, C, d1, ...) or unbatched (C,).
+        target: int64 class indices (N,) / (N, d1, ...) / (), or float probabilities of input's shape.
+        weight: optional (C,) non-negative class weights.
+        ignore_index (int): index targets equal to it add nothing (to the loss nor to the mean's denominator).
+        reduction (str): 'none' | 'mean' | 'sum'. Mean divides by the summed weight of the kept targets for
+            index targets, by N * d1 * ... for probabilities.
+        label_smoothing (float): in [0, 1]; mixes the target with the uniform distribution.
+    """
+    if size_average is not None or reduce is not None:
+        raise NotImplementedError("[cross_entropy] size_average and reduce are deprecated; use reduction=")
     _check_reduction(reduction, "cross_entropy")
-    return fn.CrossEntropy.apply(input, target, reduction)
+    input, target, squeeze = _class_loss_args(input, target, weight, "cross_entropy")
+    out = fn.CrossEntropyND.apply(input, target, weight, reduction, int(ignore_index), float(label_smoothing))
+    return out.reshape(()) if squeeze and reduction == "none" else out
 
 
-def nll_loss(input, target, reduction="mean"):
-    """Negative log-likelihood of log-probabilities (N, C) at class indices (N,) int64."""
-    _check_tensor(input, "nll_loss")
-    _check_target(target, "nll_loss")
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    """Negative log-likelihood of log-probabilities (N, C) / (N, C, d1, ...) / (C,) at int64 class indices
+    (N,) / (N, d1, ...) / (), with optional (C,) class weights and ignore_index (as cross_entropy)."""
+    if size_average is not None or reduce is not None:
+        raise NotImplementedError("[nll_loss] size_average and reduce are deprecated; use reduction=")
     _check_reduction(reduction, "nll_loss")
-    return fn.NLLLoss.apply(input, target, reduction)
+    _check_target(target, "nll_loss")
+    input, target, squeeze = _class_loss_args(input, target, weight, "nll_loss")
+    out = fn.NLLLossND.apply(input, target, weight, reduction, int(ignore_index))
+    return out.reshape(()) if squeeze and reduction == "none" else out
 
 
 # ---- nonlinearities and elementwise math ----
 # @activation-functional
+def _unary(input, op, alpha=0.0, beta=0.0):
+    _check_tensor(input, op)
+    return fn.Unary.apply(input, op, float(alpha), float(beta))
+
+
+def sigmoid(input):
+    """1 / (1 + exp(-x)), computed without overflow for any x."""
+    return _unary(input, "sigmoid")
+
+
+def tanh(input):
+    return _unary(input, "tanh")
+
+
+def relu6(input, inplace=False):
+    """min(max(x, 0), 6)."""
+    return _unary(input, "relu6")
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x for x > 0, negative_slope * x otherwise."""
+    return _unary(input, "leaky_relu", negative_slope)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    return _unary(input, "elu", alpha)
+
+
+def selu(input, inplace=False):
+    """scale * elu(x, alpha) with the self-normalising constants alpha ~ 1.6733, scale ~ 1.0507."""
+    return _unary(input, "selu")
+
+
+def silu(input, inplace=False):
+    """x * sigmoid(x) (also called swish)."""
+    return _unary(input, "silu")
+
+
+def gelu(input, approximate="none"):
+    """x * Phi(x) with Phi the standard normal CDF (erf); approximate='tanh' uses the tanh formula."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"[gelu] approximate must be 'none' or 'tanh', got {approximate!r}")
+    return _unary(input, "gelu" if approximate == "none" else "gelu_tanh")
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold."""
+    return _unary(input, "softplus", beta, threshold)
+
+
+def hardswish(input, inplace=False):
+    """x * relu6(x + 3) / 6."""
+    return _unary(input, "hardswish")
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6."""
+    return _unary(input, "hardsigmoid")
+
+
+def prelu(input, weight):
+    """x for x > 0, weight[c] * x otherwise; weight (1,) or (C,) with C = input.shape[1]."""
+    _check_tensor(input, "prelu")
+    _check_tensor(weight, "prelu", "weight")
+    return fn.PReLU.apply(input, weight)
+
+
+def maxout(input, pieces, return_indices=False):
+    """Max over groups of `pieces` adjacent channels: (N, C*pieces, *) -> (N, C, *).
+
+    Works for conv features (N, C*k, H, W) and linear features (N, F*k). Not in torch.
+    """
+    _check_tensor(input, "maxout")
+    if isinstance(pieces, bool) or not isinstance(pieces, int) or pieces < 1:
+        raise ValueError(f"[maxout] pieces must be a positive int, got {pieces!r}")
+    y, indices = fn.Maxout.apply(input, pieces)
+    return (y, indices) if return_indices else y
 
 # ---- normalisation and regularisation ----
 # @norm-functional
+def _check_p(p, op):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"[{op}] dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _dropout_seed():
+    """A 64-bit seed drawn from pycnn's global generator (so pc.manual_seed reproduces the mask)."""
+    from ..random import default_generator
+
+    return int(default_generator().numpy.integers(0, 2**63))
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zeroes each element with probability p and scales the rest by 1/(1-p); identity when not training."""
+    _check_tensor(input, "dropout")
+    _check_p(p, "dropout")
+    if not training or p == 0:
+        return input
+    return fn.Dropout.apply(input, float(p), _dropout_seed(), False, False)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zeroes whole channels of (N, C, H, W) (or (N, C, L)) with probability p, scaling the rest by 1/(1-p)."""
+    _check_tensor(input, "dropout2d")
+    _check_p(p, "dropout2d")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"[dropout2d] expected input of shape (N, C, H, W) or (N, C, L), got {input.shape}")
+    if not training or p == 0:
+        return input
+    return fn.Dropout.apply(input, float(p), _dropout_seed(), True, False)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout that keeps SELU's zero mean and unit variance (torch's formula); identity when not training."""
+    _check_tensor(input, "alpha_dropout")
+    _check_p(p, "alpha_dropout")
+    if not training or p == 0:
+        return input
+    return fn.Dropout.apply(input, float(p), _dropout_seed(), False, True)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Batch norm over (N, C), (N, C, L) or (N, C, H, W), per channel C.
+
+    training=True normalises with the batch statistics and, when running_mean/running_var are given, updates
+    them in place: running = (1 - momentum) * running + momentum * batch (running_var gets the unbiased
+    variance). training=False normalises with the running statistics.
+    """
+    _check_tensor(input, "batch_norm")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("[batch_norm] running_mean and running_var must both be given or both be None")
+    rm = running_mean._impl if running_mean is not None else None
+    rv = running_var._impl if running_var is not None else None
+    if momentum is None:
+        momentum = 0.0
+    return fn.BatchNorm.apply(input, weight, bias, rm, rv, bool(training), float(momentum), float(eps))
+
+
+def _normalized_ndim(normalized_shape, input, op):
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if len(shape) == 0 or tuple(input.shape[-len(shape):]) != shape or len(shape) > input.ndim:
+        raise ValueError(f"[{op}] input of shape {input.shape} does not end in normalized_shape {shape}")
+    return len(shape)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalises over the trailing dims given by normalized_shape; weight/bias have that shape."""
+    _check_tensor(input, "layer_norm")
+    nd = _normalized_ndim(normalized_shape, input, "layer_norm")
+    return fn.LayerNorm.apply(input, nd, weight, bias, float(eps))
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Splits the C channels of (N, C, *) into num_groups groups, each normalised per sample."""
+    _check_tensor(input, "group_norm")
+    return fn.GroupNorm.apply(input, int(num_groups), weight, bias, float(eps))
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Normalises every (sample, channel) plane of (N, C, *) by its own statistics (use_input_stats=True,
+    updating the given running stats with the batch average of the per-instance ones), or by the running
+    statistics (use_input_stats=False)."""
+    _check_tensor(input, "instance_norm")
+    if input.ndim < 3:
+        raise ValueError(f"[instance_norm] expected input of shape (N, C, *) with spatial dims, got {input.shape}")
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError("[instance_norm] use_input_stats=False needs running_mean and running_var")
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    C = input.shape[1]
+    y = fn.GroupNorm.apply(input, C, weight, bias, float(eps))
+    if running_mean is not None and running_var is not None:
+        _update_instance_running_stats(input, running_mean, running_var, momentum)
+    return y
+
+
+def _update_instance_running_stats(input, running_mean, running_var, momentum):
+    """running = (1 - m) running + m * mean over samples of the per-instance mean / unbiased variance
+    (torch's rule), computed by the batch norm kernel on the (1, N*C, S) view."""
+    from .. import _C
+
+    N, C = input.shape[0], input.shape[1]
+    x = input.detach()._impl.contiguous()
+    flat = x.view([1, N * C, -1])
+    m_rep = _C.full([N * C], 0.0, x.dtype, x.device)
+    v_rep = _C.full([N * C], 1.0, x.dtype, x.device)
+    # momentum 1: the "running" stats become exactly this batch's per-instance mean / unbiased variance
+    _C.batch_norm_forward(flat, None, None, m_rep, v_rep, True, 1.0, 0.0)
+    mean_c = _C.sum(m_rep.view([N, C]), [0], False)
+    var_c = _C.sum(v_rep.view([N, C]), [0], False)
+    scale = _C.full([], momentum / N, x.dtype, x.device)
+    keep = _C.full([], 1.0 - momentum, x.dtype, x.device)
+    for buf, stat in ((running_mean, mean_c), (running_var, var_c)):
+        new = _C.binary("add", _C.binary("mul", buf._impl, keep), _C.binary("mul", stat, scale))
+        _C.copy_(buf._impl, new)
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """b_c = a_c / (k + alpha / size * sum of a^2 over the `size` channels around c) ** beta, zero padded."""
+    _check_tensor(input, "local_response_norm")
+    if input.ndim < 3:
+        raise ValueError(f"[local_response_norm] expected input with 3 or more dims (N, C, *), got {input.shape}")
+    return fn.LocalResponseNorm.apply(input, int(size), float(alpha), float(beta), float(k))
+
 
 # ---- pooling variants and upsampling ----
 # @resize-functional
+def _adaptive_size(input, output_size, op):
+    """output_size as an (OH, OW) pair of ints; None entries keep the input's size."""
+    _check_tensor(input, op)
+    if input.ndim not in (3, 4):
+        raise ValueError(f"[{op}] expected input of shape (N, C, H, W) or (C, H, W), got {input.shape}")
+    size = (output_size, output_size) if output_size is None or isinstance(output_size, int) else tuple(output_size)
+    if len(size) != 2 or not all(s is None or isinstance(s, int) for s in size):
+        raise ValueError(f"[{op}] output_size must be an int, None or a pair of them, got {output_size!r}")
+    return tuple(input.shape[-2 + i] if s is None else s for i, s in enumerate(size))
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Mean over torch's adaptive windows: (N, C, H, W) or (C, H, W) -> (.., OH, OW)."""
+    return fn.AdaptiveAvgPool2d.apply(input, _adaptive_size(input, output_size, "adaptive_avg_pool2d"))
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max over torch's adaptive windows; indices are flat h*W+w positions, as max_pool2d's."""
+    y, indices = fn.AdaptiveMaxPool2d.apply(input, _adaptive_size(input, output_size, "adaptive_max_pool2d"))
+    return (y, indices) if return_indices else y
+
+
+def _positive_int(v, name, op):
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise TypeError(f"[{op}] {name} must be an int, got {type(v).__name__}")
+    if v <= 0:
+        raise ValueError(f"[{op}] {name} must be positive, got {v}")
+    return v
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r), r = upscale_factor."""
+    _check_tensor(input, "pixel_shuffle")
+    return fn.PixelShuffle.apply(input, _positive_int(upscale_factor, "upscale_factor", "pixel_shuffle"))
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W), r = downscale_factor."""
+    _check_tensor(input, "pixel_unshuffle")
+    return fn.PixelUnshuffle.apply(input, _positive_int(downscale_factor, "downscale_factor", "pixel_unshuffle"))
+
+
+_INTERP_MODES = ("nearest", "nearest-exact", "bilinear")
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resamples (N, C, H, W) to size, or to floor(H * scale_factor) x floor(W * scale_factor).
+
+    Args:
+        size (int or (int, int)): output size; exactly one of size and scale_factor is given.
+        scale_factor (float or (float, float)): multiplier of the spatial size; unless recompute_scale_factor,
+            it (not the rounded size ratio) sets the source coordinates, as in torch.
+        mode (str): 'nearest', 'nearest-exact' or 'bilinear'.
+        align_corners (bool): bilinear only; True maps corner pixel centres onto each other. Default False.
+    """
+    _check_tensor(input, "interpolate")
+    if mode not in _INTERP_MODES:
+        raise ValueError(f"[interpolate] mode must be one of {_INTERP_MODES}, got {mode!r}")
+    if input.ndim != 4:
+        raise ValueError(f"[interpolate] expected input of shape (N, C, H, W) (only 2-D resampling is "
+                         f"supported), got {input.shape}")
+    if antialias:
+        raise ValueError("[interpolate] antialias=True is not supported")
+    if align_corners is not None and mode != "bilinear":
+        raise ValueError("[interpolate] align_corners can only be set with mode='bilinear'")
+    align_corners = bool(align_corners)
+    if (size is None) == (scale_factor is None):
+        raise ValueError("[interpolate] exactly one of size and scale_factor must be given")
+    in_size = input.shape[2:]
+    if size is not None:
+        if recompute_scale_factor:
+            raise ValueError("[interpolate] recompute_scale_factor is not meaningful with an explicit size")
+        out = _pair(size, "size", "interpolate")
+        scales = (0.0, 0.0)
+    else:
+        sf = (scale_factor, scale_factor) if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
+        if len(sf) != 2 or not all(isinstance(f, (int, float)) and not isinstance(f, bool) for f in sf):
+            raise ValueError(f"[interpolate] scale_factor must be a number or a pair of numbers, got {scale_factor!r}")
+        if not all(f > 0 for f in sf):
+            raise ValueError(f"[interpolate] scale_factor must be positive, got {scale_factor!r}")
+        out = tuple(int(float(n) * float(f)) for n, f in zip(in_size, sf))  # floor: both are positive
+        scales = (0.0, 0.0) if recompute_scale_factor else (float(sf[0]), float(sf[1]))
+    if any(o <= 0 for o in out):
+        raise ValueError(f"[interpolate] output size {out} for input {input.shape} must be positive")
+    return fn.Interpolate.apply(input, out, mode, align_corners, scales)
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Deprecated in torch in favour of interpolate; the same thing."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling: (sum over the window of x^p)^(1/p), p = norm_type (torch's formula: avg_pool2d
+    of x^p times the window area, to the power 1/p; a composite, so it needs no backward of its own).
+    Negative inputs with a fractional or odd p give NaN, as in torch."""
+    _check_tensor(input, "lp_pool2d")
+    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)) or norm_type == 0:
+        raise ValueError(f"[lp_pool2d] norm_type must be a nonzero number, got {norm_type!r}")
+    kh, kw = _pair(kernel_size, "kernel_size", "lp_pool2d")
+    out = avg_pool2d(input.pow(norm_type), (kh, kw), stride, 0, ceil_mode)
+    return (out * float(kh * kw)).pow(1.0 / norm_type)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Inverse of max_pool2d: input's values go to the flat indices of zeroed (.., OH, OW) planes.
+
+    The default output size is (H - 1) * stride - 2 * padding + kernel_size; output_size (the last two
+    entries count) may pick another within stride of it, as torch allows.
+    """
+    _check_tensor(input, "max_unpool2d")
+    _check_tensor(indices, "max_unpool2d", "indices")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"[max_unpool2d] expected input of shape (N, C, H, W) or (C, H, W), got {input.shape}")
+    kernel = _pair(kernel_size, "kernel_size", "max_unpool2d")
+    stride = kernel if stride is None or stride == [] else _pair(stride, "stride", "max_unpool2d")
+    padding = _pair(padding, "padding", "max_unpool2d")
+    default = tuple((input.shape[-2 + d] - 1) * stride[d] - 2 * padding[d] + kernel[d] for d in range(2))
+    if output_size is None:
+        out = default
+    else:
+        out = tuple(output_size)
+        if len(out) not in (2, input.ndim):
+            raise ValueError(f"[max_unpool2d] output_size should have 2 or {input.ndim} entries, got {output_size!r}")
+        out = tuple(int(o) for o in out[-2:])
+        for d in range(2):
+            if not default[d] - stride[d] < out[d] < default[d] + stride[d]:
+                raise ValueError(f"[max_unpool2d] invalid output_size {tuple(output_size)!r}: each spatial size "
+                                 f"must lie strictly between {tuple(s - t for s, t in zip(default, stride))} and "
+                                 f"{tuple(s + t for s, t in zip(default, stride))}")
+    return fn.MaxUnpool2d.apply(input, indices, out)
+
 
 # ---- losses ----
 # @losses-functional
+def _pointwise(kind, input, target, reduction, op, weight=None, pos_weight=None, param=0.0):
+    _check_tensor(input, op)
+    _check_tensor(target, op, "target")
+    if reduction not in ("none", "mean", "sum") and not (reduction == "batchmean" and kind.startswith("kl_div")):
+        raise ValueError(f"[{op}] reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+    return fn.PointwiseLoss.apply(input, target, weight, pos_weight, kind, reduction, float(param))
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """mean((input - target)^2); input and target of the same shape."""
+    return _pointwise("mse", input, target, reduction, "mse_loss")
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """mean(|input - target|)."""
+    return _pointwise("l1", input, target, reduction, "l1_loss")
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target); beta = 0 is L1."""
+    return _pointwise("smooth_l1", input, target, reduction, "smooth_l1_loss", param=beta)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
+    return _pointwise("huber", input, target, reduction, "huber_loss", param=delta)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """-w (t log x + (1 - t) log(1 - x)) for probabilities x in [0, 1]; logs are clamped at -100 as torch."""
+    return _pointwise("bce", input, target, reduction, "binary_cross_entropy", weight=weight)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
+                                     pos_weight=None):
+    """BCE of sigmoid(input) in the stable form (1 - t) x + (1 + (p - 1) t) softplus(-x), times weight.
+    pos_weight (broadcast along the last dim, e.g. (C,)) weighs the positive term."""
+    return _pointwise("bce_with_logits", input, target, reduction, "binary_cross_entropy_with_logits",
+                      weight=weight, pos_weight=pos_weight)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """target * (log target - input) with input log-probabilities (target log-probabilities too when
+    log_target). 'mean' averages over every element (torch's default); 'batchmean' divides by input.size(0)."""
+    return _pointwise("kl_div_log_target" if log_target else "kl_div", input, target, reduction, "kl_div")
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    """max(0, -target * (input1 - input2) + margin), target +-1; the three of the same shape."""
+    _check_tensor(input1, "margin_ranking_loss", "input1")
+    _check_tensor(input2, "margin_ranking_loss", "input2")
+    if tuple(input1.shape) != tuple(input2.shape):
+        raise ValueError(f"[margin_ranking_loss] input1 {tuple(input1.shape)} and input2 {tuple(input2.shape)} "
+                         "must have the same shape")
+    return _pointwise("margin_ranking", input1 - input2, target, reduction, "margin_ranking_loss", param=margin)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean"):
+    """Multi-class hinge: sum_{c != y} w_y max(0, margin - x_y + x_c)^p / C per sample; input (N, C) or
+    (C,), target (N,) or () int64, p 1 or 2."""
+    _check_reduction(reduction, "multi_margin_loss")
+    _check_tensor(input, "multi_margin_loss")
+    _check_target(target, "multi_margin_loss")
+    if p not in (1, 2):
+        raise ValueError(f"[multi_margin_loss] only p == 1 and p == 2 are supported, got {p}")
+    squeeze = input.ndim == 1
+    if squeeze:
+        input, target = input.unsqueeze(0), target.reshape(1)
+    out = fn.MultiMarginLoss.apply(input, target, weight, int(p), float(margin), reduction)
+    return out.reshape(()) if squeeze and reduction == "none" else out

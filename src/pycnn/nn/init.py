@@ -7,8 +7,11 @@ Fan-in/fan-out follow PyTorch: for a weight of shape (out, in, *kernel), fan_in 
 import math
 import warnings
 
+import numpy as np
+
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "ones_", "zeros_", "xavier_uniform_",
-           "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
+           "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "eye_", "dirac_", "lecun_uniform_",
+           "lecun_normal_", "orthogonal_", "trunc_normal_"]
 
 _LINEAR_FNS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
                "conv_transpose3d")
@@ -141,3 +144,90 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
     fan = _calculate_correct_fan(tensor, mode)
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return normal_(tensor, 0.0, std, generator)
+
+
+def _numpy_generator(generator):
+    # Late import for the same reason as no_grad: the seeded generator behind Tensor.uniform_/normal_.
+    from ..random import _numpy_generator as gen
+    return gen(generator)
+
+
+def _write(tensor, values):
+    with no_grad():
+        tensor.copy_(np.asarray(values))
+    return tensor
+
+
+def eye_(tensor):
+    """Fill a 2-D tensor with the identity (ones on the main diagonal of a rectangular matrix too)."""
+    if tensor.dim() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    return _write(tensor, np.eye(*tuple(tensor.shape)))
+
+
+def dirac_(tensor, groups=1):
+    """Fill a 3-, 4- or 5-D convolution weight (out, in, *kernel) with the Dirac delta: the convolution then
+    keeps its input channels (per group: out channel g*out_per_group + d copies in channel d)."""
+    shape = tuple(tensor.shape)
+    if len(shape) not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    if groups < 1 or shape[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    out_per_group = shape[0] // groups
+    values = np.zeros(shape)
+    centre = tuple(k // 2 for k in shape[2:])
+    for g in range(groups):
+        for d in range(min(out_per_group, shape[1])):
+            values[(g * out_per_group + d, d) + centre] = 1
+    return _write(tensor, values)
+
+
+def lecun_uniform_(tensor, generator=None):
+    """LeCun uniform: U(-b, b) with b = sqrt(3 / fan_in), i.e. variance 1 / fan_in."""
+    fan_in, _ = _calculate_fan_in_and_fan_out(tensor)
+    bound = math.sqrt(3.0 / fan_in)
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def lecun_normal_(tensor, generator=None):
+    """LeCun normal: N(0, 1 / fan_in) (the initialisation SELU networks assume)."""
+    fan_in, _ = _calculate_fan_in_and_fan_out(tensor)
+    return normal_(tensor, 0.0, 1.0 / math.sqrt(fan_in), generator)
+
+
+def orthogonal_(tensor, gain=1.0, generator=None):
+    """A (semi-)orthogonal matrix scaled by gain: the tensor viewed as (size(0), numel / size(0)) gets
+    orthonormal rows (or columns, whichever are fewer), from the QR of a standard normal matrix with the
+    signs of R's diagonal folded into Q so that the result is uniformly (Haar) distributed."""
+    if tensor.dim() < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tuple(tensor.shape)[0]
+    cols = tensor.numel() // rows
+    flat = _numpy_generator(generator).normal(0.0, 1.0, size=(rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))  # without it Q's column signs are biased by the QR convention
+    if rows < cols:
+        q = q.T
+    return _write(tensor, (gain * q).reshape(tuple(tensor.shape)))
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """N(mean, std^2) truncated to [a, b] (absolute bounds, as torch): values outside are redrawn."""
+    if not a < b:
+        raise ValueError(f"trunc_normal_ needs a < b, got a={a}, b={b}")
+    rng = _numpy_generator(generator)
+    n = tensor.numel()
+    values = rng.normal(mean, std, size=n)
+    bad = (values < a) | (values > b)
+    for _ in range(1000):  # each round keeps the accepted fraction: (1 - P(accept))^1000 is negligible
+        if not bad.any():
+            break
+        values[bad] = rng.normal(mean, std, size=int(bad.sum()))
+        bad = (values < a) | (values > b)
+    else:
+        raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] is too far from N({mean}, {std}^2) to sample")
+    return _write(tensor, values.reshape(tuple(tensor.shape)))

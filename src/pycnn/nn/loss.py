@@ -1,63 +1,171 @@
-"""Loss layers: CrossEntropyLoss and NLLLoss, Modules around functional.cross_entropy / nll_loss.
+"""Loss layers with torch.nn's names, arguments and defaults; each forward calls one pycnn.nn.functional loss.
 
-Class weights, ignore_index and label smoothing are not implemented yet; asking for them raises
-NotImplementedError rather than silently computing something else.
+Class weights (weight, pos_weight) are buffers, as in torch: in state_dict and moved by .to(), not learnt.
 """
 from . import functional as F
 from .module import Module
 
-__all__ = ["CrossEntropyLoss", "NLLLoss"]
+__all__ = ["CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss", "SmoothL1Loss",
+           "HuberLoss", "KLDivLoss", "MarginRankingLoss", "MultiMarginLoss"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
 
 class _Loss(Module):
-    def __init__(self, name, weight, size_average, ignore_index, reduce, reduction, label_smoothing=0.0):
+    def __init__(self, name, size_average=None, reduce=None, reduction="mean", extra=()):
         super().__init__()
         if size_average is not None or reduce is not None:
             raise NotImplementedError(f"[{name}] size_average and reduce are deprecated in torch and not "
                                       "supported; use reduction=")
-        if reduction not in _REDUCTIONS:
+        if reduction not in _REDUCTIONS + tuple(extra):
             raise ValueError(f"[{name}] {reduction} is not a valid value for reduction "
-                             f"(one of {_REDUCTIONS})")
-        if weight is not None:
-            raise NotImplementedError(f"[{name}] class weights are not implemented yet")
-        if ignore_index != -100:
-            raise NotImplementedError(f"[{name}] ignore_index is not implemented yet")
-        if label_smoothing != 0.0:
-            raise NotImplementedError(f"[{name}] label_smoothing is not implemented yet")
+                             f"(one of {_REDUCTIONS + tuple(extra)})")
         self.reduction = reduction
 
 
 class CrossEntropyLoss(_Loss):
-    """Softmax cross-entropy between logits and class indices: mean_n(-log softmax(input_n)[target_n]).
+    """Softmax cross-entropy between logits and class indices or class probabilities.
 
     Args:
+        weight (Tensor, optional): (C,) non-negative class weights.
+        ignore_index (int): index targets to skip (default -100).
         reduction (str): 'mean' (default), 'sum' or 'none'.
+        label_smoothing (float): in [0, 1].
     Shapes:
-        input (N, C) float logits, target (N,) int64 class indices in [0, C) -> scalar, or (N,) for 'none'.
+        input (N, C) / (N, C, d1, ...) / (C,) logits; target int64 (N,) / (N, d1, ...) / () in [0, C), or
+        float probabilities of input's shape -> scalar, or target's index shape for 'none'.
     """
 
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
                  label_smoothing=0.0):
-        super().__init__("CrossEntropyLoss", weight, size_average, ignore_index, reduce, reduction,
-                         label_smoothing)
+        super().__init__("CrossEntropyLoss", size_average, reduce, reduction)
+        self.register_buffer("weight", weight)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, reduction=self.reduction)
+        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
 class NLLLoss(_Loss):
-    """Negative log-likelihood of log-probabilities: mean_n(-input[n, target_n]).
+    """Negative log-likelihood of log-probabilities: -w[y] input[n, y] per element.
 
     Args:
-        reduction (str): 'mean' (default), 'sum' or 'none'.
+        weight (Tensor, optional): (C,) class weights; ignore_index (int): default -100;
+        reduction (str): 'mean' (divides by the summed weight of the kept targets), 'sum' or 'none'.
     Shapes:
-        input (N, C) log-probabilities (e.g. from log_softmax), target (N,) int64 -> scalar or (N,).
+        input (N, C) / (N, C, d1, ...) log-probabilities, target int64 (N,) / (N, d1, ...).
     """
 
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
-        super().__init__("NLLLoss", weight, size_average, ignore_index, reduce, reduction)
+        super().__init__("NLLLoss", size_average, reduce, reduction)
+        self.register_buffer("weight", weight)
+        self.ignore_index = ignore_index
 
     def forward(self, input, target):
-        return F.nll_loss(input, target, reduction=self.reduction)
+        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities input in [0, 1]; weight broadcasts to input's shape."""
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
+        super().__init__("BCELoss", size_average, reduce, reduction)
+        self.register_buffer("weight", weight)
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Sigmoid + binary cross-entropy in one numerically stable step; pos_weight weighs positives."""
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None):
+        super().__init__("BCEWithLogitsLoss", size_average, reduce, reduction)
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)
+
+
+class MSELoss(_Loss):
+    """Squared error (input - target)^2, reduced."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+        super().__init__("MSELoss", size_average, reduce, reduction)
+
+    def forward(self, input, target):
+        return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(_Loss):
+    """Absolute error |input - target|, reduced."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+        super().__init__("L1Loss", size_average, reduce, reduction)
+
+    def forward(self, input, target):
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """Quadratic below beta, linear above (0.5 d^2 / beta, |d| - 0.5 beta)."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
+        super().__init__("SmoothL1Loss", size_average, reduce, reduction)
+        self.beta = beta
+
+    def forward(self, input, target):
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """Quadratic below delta, linear above (0.5 d^2, delta (|d| - 0.5 delta))."""
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__("HuberLoss", None, None, reduction)
+        self.delta = delta
+
+    def forward(self, input, target):
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class KLDivLoss(_Loss):
+    """KL divergence target * (log target - input), input log-probabilities; reduction may be 'batchmean'
+    (the mathematically correct KL per sample) besides 'mean' (per element, torch's default)."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
+        super().__init__("KLDivLoss", size_average, reduce, reduction, extra=("batchmean",))
+        self.log_target = log_target
+
+    def forward(self, input, target):
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
+class MarginRankingLoss(_Loss):
+    """max(0, -y (x1 - x2) + margin) for y = +-1."""
+
+    def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+        super().__init__("MarginRankingLoss", size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input1, input2, target):
+        return F.margin_ranking_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
+
+
+class MultiMarginLoss(_Loss):
+    """Multi-class hinge loss; p 1 or 2, margin, optional (C,) class weights."""
+
+    def __init__(self, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction="mean"):
+        super().__init__("MultiMarginLoss", size_average, reduce, reduction)
+        if p not in (1, 2):
+            raise ValueError(f"[MultiMarginLoss] only p == 1 and p == 2 are supported, got {p}")
+        self.p, self.margin = p, margin
+        self.register_buffer("weight", weight)
+
+    def forward(self, input, target):
+        return F.multi_margin_loss(input, target, p=self.p, margin=self.margin, weight=self.weight,
+                                   reduction=self.reduction)

@@ -1,11 +1,12 @@
-"""2-D pooling layers (NCHW): MaxPool2d and AvgPool2d with torch.nn's arguments and repr.
+"""2-D pooling layers (NCHW): MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, MaxUnpool2d and
+LPPool2d with torch.nn's arguments and repr.
 
-Both are stateless wrappers around functional.max_pool2d / avg_pool2d; stride defaults to kernel_size.
+All are stateless wrappers around pycnn.nn.functional; stride defaults to kernel_size.
 """
 from . import functional as F
 from .module import Module
 
-__all__ = ["MaxPool2d", "AvgPool2d"]
+__all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "MaxUnpool2d", "LPPool2d"]
 
 
 class MaxPool2d(Module):
@@ -72,3 +73,94 @@ class AvgPool2d(Module):
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Mean over windows chosen so that the output is output_size: cell i covers input rows
+    [floor(i * H / OH), ceil((i + 1) * H / OH)).
+
+    Args:
+        output_size (int, None or (int or None, int or None)): (OH, OW); None keeps the input's size.
+    Shapes:
+        (N, C, H, W) or (C, H, W) -> (.., OH, OW)
+    """
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(Module):
+    """Max over the same windows as AdaptiveAvgPool2d.
+
+    Args:
+        output_size (int, None or (int or None, int or None)): (OH, OW); None keeps the input's size.
+        return_indices (bool): also return the flat (H*W) argmax indices (for MaxUnpool2d).
+    """
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, x):
+        return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class MaxUnpool2d(Module):
+    """Partial inverse of MaxPool2d: puts each value back at its max's position, zeros elsewhere.
+
+    Args:
+        kernel_size, stride, padding: those of the MaxPool2d being inverted (stride defaults to kernel_size).
+    forward(input, indices, output_size=None): indices from MaxPool2d(return_indices=True).
+    Shapes:
+        (N, C, H, W) -> (N, C, H_out, W_out), H_out = (H - 1) * stride - 2 * padding + kernel_size.
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+
+    def forward(self, input, indices, output_size=None):
+        return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class LPPool2d(Module):
+    """Power-average pooling: each output is (sum of x^p over the window)^(1/p).
+
+    Args:
+        norm_type (float): p; p = 1 is sum pooling, large p approaches max pooling.
+        kernel_size (int or (int, int)): window size.
+        stride (int or (int, int), optional): Default: kernel_size.
+        ceil_mode (bool): use ceil instead of floor for the output size.
+    Shapes:
+        (N, C, H, W) or (C, H, W) -> (.., H_out, W_out), H_out = floor((H - kH) / stride + 1).
+    """
+
+    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+        super().__init__()
+        self.norm_type = norm_type
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.ceil_mode = ceil_mode
+
+    def forward(self, x):
+        return F.lp_pool2d(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+    def extra_repr(self):
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"ceil_mode={self.ceil_mode}")

@@ -1,0 +1,65 @@
+// Dropout, Dropout2d and AlphaDropout. The mask is never stored: it is a pure function of (seed, group
+// index) (ops/cpu/dropout.cpp), so the backward regenerates it from the same seed. Every variant is
+// y = x * mul + add with (mul, add) picked per group by the mask:
+//   dropout:        kept (1/(1-p), 0), dropped (0, 0); backward the same map applied to dout.
+//   alpha dropout:  torch's formula with alpha' = -lambda * alpha of SELU, a = ((1-p)(1 + p alpha'^2))^-1/2,
+//                   b = -a alpha' p: kept (a, b), dropped (0, a alpha' + b); backward kept (a, 0), dropped (0, 0).
+#include <cmath>
+
+#include "ops/checks.h"
+#include "ops/cpu/cpu_ops.h"
+#include "ops/ops.h"
+
+namespace pycnn {
+
+namespace {
+
+constexpr double kSeluAlphaPrime = 1.7580993408473766;  // SELU scale * SELU alpha (torch names it alpha)
+
+struct Coefs {
+  double keep_mul, keep_add, drop_mul, drop_add;
+};
+
+Coefs coefficients(double p, bool alpha, bool backward) {
+  if (p >= 1) return {0, 0, 0, 0};  // torch: input * 0 for every variant
+  if (!alpha) return {1.0 / (1.0 - p), 0, 0, 0};
+  const double a = 1.0 / std::sqrt((kSeluAlphaPrime * kSeluAlphaPrime * p + 1) * (1 - p));
+  if (backward) return {a, 0, 0, 0};
+  const double b = kSeluAlphaPrime * a * p;  // torch: (mask - 1) * alpha' * a + alpha' * a * p
+  return {a, b, 0, b - kSeluAlphaPrime * a};
+}
+
+Tensor apply(const char* op, const Tensor& x, double p, uint64_t seed, bool channelwise, bool alpha, bool backward) {
+  check_floating(x, op, "input");
+  check_cpu(x, op);
+  PYCNN_CHECK(p >= 0 && p <= 1, "[", op, "] dropout probability has to be between 0 and 1, but got ", p);
+  int64_t group = 1;
+  if (channelwise) {
+    PYCNN_CHECK(x.dim() >= 2, "[", op, "] channel-wise dropout expects input of shape (N, C, *), got ",
+                shape_str(x.shape()));
+    for (int64_t d = 2; d < x.dim(); ++d) group *= x.size(d);
+  }
+  Tensor xc = x.contiguous();
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (x.numel() == 0) return y;
+  const Coefs k = coefficients(p, alpha, backward);
+  dispatch_floating(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    cpu::dropout_apply<T>(xc.data<T>(), y.data<T>(), x.numel(), group, p, seed, static_cast<T>(k.keep_mul),
+                          static_cast<T>(k.keep_add), static_cast<T>(k.drop_mul), static_cast<T>(k.drop_add));
+  });
+  return y;
+}
+
+}  // namespace
+
+Tensor dropout_forward(const Tensor& x, double p, uint64_t seed, bool channelwise, bool alpha) {
+  return apply(alpha ? "alpha_dropout" : (channelwise ? "dropout2d" : "dropout"), x, p, seed, channelwise, alpha,
+               false);
+}
+
+Tensor dropout_backward(const Tensor& dout, double p, uint64_t seed, bool channelwise, bool alpha) {
+  return apply("dropout_backward", dout, p, seed, channelwise, alpha, true);
+}
+
+}  // namespace pycnn

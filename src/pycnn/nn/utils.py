@@ -1,0 +1,107 @@
+"""pycnn.nn.utils: gradient clipping and weight penalties.
+
+clip_grad_norm_ / clip_grad_value_ follow torch.nn.utils. l1_penalty / l2_penalty have no torch
+counterpart: they return sum |w| and sum w^2 over a model's *weights* as a differentiable scalar, to add
+to a loss. By default biases and normalisation parameters are left out (the usual CNN-course weight decay
+penalises only the multiplicative weights of conv / linear layers): a parameter counts when its name ends
+in "weight", it has 2 or more dims, and it does not belong to a normalisation layer. include_all=True
+penalises every parameter.
+"""
+import math
+
+from .. import _C
+from .. import functional as fn
+from ..autograd import no_grad
+from ..tensor import Tensor
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "l1_penalty", "l2_penalty"]
+
+
+def _as_list(parameters):
+    if isinstance(parameters, Tensor):
+        return [parameters]
+    return list(parameters)
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """Scales the gradients of `parameters` in place so that their joint norm is at most max_norm.
+
+    Args:
+        parameters: a Tensor or an iterable of Tensors (those without .grad are skipped).
+        max_norm (float): the largest allowed total norm.
+        norm_type (float): p of the p-norm; float('inf') for the max norm. Default: 2.
+        error_if_nonfinite (bool): raise when the total norm is nan or inf. Default: False.
+    Returns:
+        the total norm of all the gradients (as if concatenated into one vector), a 0-d Tensor.
+    """
+    from .. import tensor as make_tensor
+
+    norm_type = float(norm_type)
+    if not norm_type > 0:
+        raise ValueError(f"[clip_grad_norm_] norm_type must be positive, got {norm_type}")
+    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
+    if not grads:
+        return make_tensor(0.0)
+    dtype = grads[0].dtype
+    if math.isinf(norm_type):
+        total = max(_C.lp_sum(g._impl, norm_type) for g in grads)
+    else:
+        total = sum(_C.lp_sum(g._impl, norm_type) for g in grads) ** (1.0 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"[clip_grad_norm_] the total norm of order {norm_type} of the gradients is "
+                           f"non-finite ({total}), so it cannot be clipped; pass error_if_nonfinite=False to "
+                           "scale them anyway")
+    coef = float(max_norm) / (total + 1e-6)
+    if coef < 1.0:  # torch clamps the coefficient to 1: gradients are only ever scaled down
+        with no_grad():
+            for g in grads:
+                scaled = _C.binary("mul", g._impl, _C.full([], coef, g._impl.dtype, g._impl.device))
+                _C.copy_(g._impl, scaled)
+    return make_tensor(total, dtype=dtype)
+
+
+def clip_grad_value_(parameters, clip_value):
+    """Clamps every gradient of `parameters` to [-clip_value, clip_value] in place."""
+    clip_value = float(clip_value)
+    if clip_value < 0:
+        raise ValueError(f"[clip_grad_value_] clip_value must be non-negative, got {clip_value}")
+    for p in _as_list(parameters):
+        if p.grad is None:
+            continue
+        if not p.grad._impl.is_contiguous():
+            p.grad = p.grad.contiguous()
+        _C.clamp_(p.grad._impl, -clip_value, clip_value)
+
+
+def _penalised(model, include_all):
+    from .normalization import GroupNorm, LayerNorm, _NormBase
+
+    norm_types = (_NormBase, LayerNorm, GroupNorm)
+    for mod_name, module in model.named_modules():
+        for name, p in module.named_parameters(recurse=False):
+            if p is None:
+                continue
+            if include_all or (name.endswith("weight") and p.ndim >= 2 and not isinstance(module, norm_types)):
+                yield p
+
+
+def _penalty(model, p, include_all):
+    terms = [fn.LpSum.apply(w, p) for w in _penalised(model, include_all)]
+    if not terms:
+        from .. import tensor as make_tensor
+
+        return make_tensor(0.0)
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total
+
+
+def l1_penalty(model, include_all=False):
+    """sum |w| over the model's weights (see the module docstring for which), a differentiable scalar."""
+    return _penalty(model, 1.0, include_all)
+
+
+def l2_penalty(model, include_all=False):
+    """sum w^2 over the model's weights (no 1/2 factor), a differentiable scalar."""
+    return _penalty(model, 2.0, include_all)
