@@ -178,7 +178,7 @@ def test_loss_bad_reduction(op):
 
 def test_core_bad_reduction_string():
     expect(ValueError, "reduction", lambda: pc._C.cross_entropy_forward(t(2, 3)._impl, pc.tensor([0, 1])._impl,
-                                                                         "mean_sum"), "'mean_sum'")
+                                                                         None, "mean_sum", -100, 0.0), "'mean_sum'")
 
 
 # ---------------------------------------------------------------- tensors and devices ----
@@ -217,9 +217,9 @@ _CRASH_SCRIPT = textwrap.dedent("""
         "max_pool2d_backward negative indices": lambda: _C.max_pool2d_backward(
             T(1, 1, 2, 2), pc.tensor(np.full((1, 1, 2, 2), -7, dtype=np.int64))._impl, [1, 1, 4, 4]),
         "nll_loss_backward bad target": lambda: _C.nll_loss_backward(
-            T(), T(2, 3), pc.tensor([0, 10**9])._impl, "mean"),
+            T(), T(2, 3), pc.tensor([0, 10**9])._impl, None, "mean", -100),
         "cross_entropy_backward bad target": lambda: _C.cross_entropy_backward(
-            T(), T(2, 3), pc.tensor([-5, 1])._impl, "sum"),
+            T(), T(2, 3), pc.tensor([-5, 1])._impl, None, "sum", -100, 0.0, False),
         "sgd_step_ without a momentum buffer": lambda: _C.sgd_step_(
             T(), T(), None, 0.1, 0.9, 0.0, 0.0, False, False, False),
         "sgd_step_ shape mismatch": lambda: _C.sgd_step_(T(3), T(4), None, 0.1, 0.0, 0.0, 0.0, False, False, True),

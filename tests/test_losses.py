@@ -421,7 +421,7 @@ def test_class_losses_reject_bad_input():
     bad(ValueError, "out of range", lambda: F.cross_entropy(x, pc.tensor(np.array([0, -1, 1]))))
     bad(ValueError, "out of range", lambda: F.nll_loss(x, pc.tensor(np.array([0, 7, 1]))))
     bad(TypeError, "probabilities of input.s shape", lambda: F.cross_entropy(x, pc.tensor(randn(3, 5))))
-    bad(ValueError, "probability target", lambda: pc._C.cross_entropy_nd_forward(x._impl, pc.tensor(randn(3, 5))._impl,
+    bad(ValueError, "probability target", lambda: pc._C.cross_entropy_forward(x._impl, pc.tensor(randn(3, 5))._impl,
                                                                                 None, "mean", -100, 0.0))
     bad(TypeError, "float64", lambda: F.cross_entropy(x, pc.tensor(randn(3, 4, dtype=np.float32))))
     bad(ValueError, "non-negative", lambda: F.cross_entropy(x, t, weight=pc.tensor(np.array([1.0, -1, 1, 1]))))
@@ -458,7 +458,7 @@ def test_pointwise_losses_reject_bad_input():
 
 def test_grad_output_mismatch_is_rejected_by_the_core():
     lp, t = pc.tensor(randn(3, 4))._impl, pc.tensor(np.array([0, 1, 2]))._impl
-    bad(ValueError, "grad_output", lambda: pc._C.cross_entropy_nd_backward(pc.tensor(randn(2))._impl, lp, t, None,
+    bad(ValueError, "grad_output", lambda: pc._C.cross_entropy_backward(pc.tensor(randn(2))._impl, lp, t, None,
                                                                           "none", -100, 0.0, False))
     bad(ValueError, "grad_output", lambda: pc._C.pointwise_loss_backward("mse", pc.tensor(randn(2))._impl, lp, lp,
                                                                         None, None, "none", 0.0, True, True))

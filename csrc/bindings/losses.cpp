@@ -44,34 +44,34 @@ static PointwiseLossArgs pointwise_args(const std::string& kind, const std::stri
 }
 
 void init_losses(py::module_& m) {
-  m.def("cross_entropy_nd_forward", [](const Tensor& logits, const Tensor& target, const OptTensor& weight,
+  m.def("cross_entropy_forward", [](const Tensor& logits, const Tensor& target, const OptTensor& weight,
                                        const std::string& reduction, int64_t ignore_index, double label_smoothing) {
     ClassLossArgs a = class_args(reduction, ignore_index, label_smoothing);
     py::gil_scoped_release nogil;
-    return cross_entropy_nd_forward(logits, target, undefined_if_none(weight), a);
+    return cross_entropy_forward(logits, target, undefined_if_none(weight), a);
   }, "-> (loss, log_probs); target int64 indices (N, d1, ...) or float probabilities of logits' shape");
-  m.def("cross_entropy_nd_backward", [](const Tensor& dout, const Tensor& log_probs, const Tensor& target,
+  m.def("cross_entropy_backward", [](const Tensor& dout, const Tensor& log_probs, const Tensor& target,
                                         const OptTensor& weight, const std::string& reduction, int64_t ignore_index,
                                         double label_smoothing, bool need_dtarget) {
     ClassLossArgs a = class_args(reduction, ignore_index, label_smoothing);
     std::tuple<Tensor, Tensor> r;
     {
       py::gil_scoped_release nogil;
-      r = cross_entropy_nd_backward(dout, log_probs, target, undefined_if_none(weight), a, need_dtarget);
+      r = cross_entropy_backward(dout, log_probs, target, undefined_if_none(weight), a, need_dtarget);
     }
     return py::make_tuple(std::get<0>(r), none_if_undefined(std::get<1>(r)));
   }, "-> (dlogits, dtarget or None)");
-  m.def("nll_loss_nd_forward", [](const Tensor& log_probs, const Tensor& target, const OptTensor& weight,
+  m.def("nll_loss_forward", [](const Tensor& log_probs, const Tensor& target, const OptTensor& weight,
                                   const std::string& reduction, int64_t ignore_index) {
     ClassLossArgs a = class_args(reduction, ignore_index, 0.0);
     py::gil_scoped_release nogil;
-    return nll_loss_nd_forward(log_probs, target, undefined_if_none(weight), a);
+    return nll_loss_forward(log_probs, target, undefined_if_none(weight), a);
   });
-  m.def("nll_loss_nd_backward", [](const Tensor& dout, const Tensor& log_probs, const Tensor& target,
+  m.def("nll_loss_backward", [](const Tensor& dout, const Tensor& log_probs, const Tensor& target,
                                    const OptTensor& weight, const std::string& reduction, int64_t ignore_index) {
     ClassLossArgs a = class_args(reduction, ignore_index, 0.0);
     py::gil_scoped_release nogil;
-    return nll_loss_nd_backward(dout, log_probs, target, undefined_if_none(weight), a);
+    return nll_loss_backward(dout, log_probs, target, undefined_if_none(weight), a);
   });
 
   m.def("pointwise_loss_forward", [](const std::string& kind, const Tensor& input, const Tensor& target,

@@ -4,13 +4,6 @@
 
 namespace pycnn::bindings {
 
-static Reduction parse_reduction(const std::string& r) {
-  if (r == "mean") return Reduction::Mean;
-  if (r == "sum") return Reduction::Sum;
-  if (r == "none") return Reduction::None;
-  throw ValueError("[reduction] expected 'none', 'mean' or 'sum', got '" + r + "'");
-}
-
 static BinaryOp parse_binary(const std::string& op) {
   if (op == "add") return BinaryOp::Add;
   if (op == "sub") return BinaryOp::Sub;
@@ -156,29 +149,6 @@ void init_ops(py::module_& m) {
     py::gil_scoped_release nogil;
     return softmax_backward(dout, y, dim);
   });
-  m.def("nll_loss_forward", [](const Tensor& log_probs, const Tensor& target, const std::string& reduction) {
-    Reduction r = parse_reduction(reduction);
-    py::gil_scoped_release nogil;
-    return nll_loss_forward(log_probs, target, r);
-  });
-  m.def("nll_loss_backward", [](const Tensor& dout, const Tensor& log_probs, const Tensor& target,
-                                const std::string& reduction) {
-    Reduction r = parse_reduction(reduction);
-    py::gil_scoped_release nogil;
-    return nll_loss_backward(dout, log_probs, target, r);
-  });
-  m.def("cross_entropy_forward", [](const Tensor& logits, const Tensor& target, const std::string& reduction) {
-    Reduction r = parse_reduction(reduction);
-    py::gil_scoped_release nogil;
-    return cross_entropy_forward(logits, target, r);
-  }, "-> (loss, log_probs)");
-  m.def("cross_entropy_backward", [](const Tensor& dout, const Tensor& log_probs, const Tensor& target,
-                                     const std::string& reduction) {
-    Reduction r = parse_reduction(reduction);
-    py::gil_scoped_release nogil;
-    return cross_entropy_backward(dout, log_probs, target, r);
-  });
-
   m.def("sgd_step_", [](Tensor& param, const Tensor& grad, OptTensor momentum_buf, double lr, double momentum,
                         double dampening, double weight_decay, bool nesterov, bool maximize, bool first_step) {
     Tensor buf = undefined_if_none(momentum_buf);

@@ -1,8 +1,8 @@
 // Softmax / log-softmax over any dim, and the losses. Cross-entropy has a fused backward:
 // d loss / d logits = (softmax - onehot(target)) * dout (/ N for the mean), computed from the saved
-// log-probabilities, so the backward is a single pass with no softmax recomputation. The first part holds the
-// original 2-D entry points (bindings/ops.cpp); below them the full class losses (weights, ignore_index,
-// label smoothing, probability targets, (N, C, d1, ...)), the elementwise losses and the multi-class hinge.
+// log-probabilities, so the backward is a single pass with no softmax recomputation. The class losses take
+// (N, C, d1, ...) inputs, class weights, ignore_index, label smoothing and probability targets; then come
+// the elementwise losses and the multi-class hinge.
 #include <cmath>
 #include <cstdint>  // defines: INT64_MIN
 
@@ -62,88 +62,8 @@ Tensor softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim) {
   return softmax_any_backward(dout, y, dim, false, "softmax_backward");
 }
 
-static void check_targets(const Tensor& logits, const Tensor& target, const char* op) {
-  check_floating(logits, op, "input");
-  check_defined(target, op, "target");
-  PYCNN_CHECK(logits.dim() == 2, "[", op, "] expected input of shape (N, C), got ", shape_str(logits.shape()));
-  PYCNN_CHECK_TYPE(target.dtype() == DType::Int64, "[", op, "] expected target to hold int64 class indices, got ",
-                   dtype_name(target.dtype()));
-  PYCNN_CHECK(target.dim() == 1 && target.size(0) == logits.size(0), "[", op, "] expected target of shape (",
-              logits.size(0), ",) for input ", shape_str(logits.shape()), ", got ", shape_str(target.shape()));
-  PYCNN_CHECK(logits.size(1) > 0, "[", op, "] input has no classes: ", shape_str(logits.shape()));
-  check_cpu(logits, op);
-  check_cpu(target, op);
-}
-
-// Checks every class index is in [0, C): an out-of-range index would read outside the row.
-static Tensor checked_targets(const Tensor& target, int64_t C, const char* op) {
-  Tensor tc = target.contiguous();
-  const int64_t* t = tc.data<int64_t>();
-  const int64_t n = tc.numel();
-  for (int64_t i = 0; i < n; ++i)
-    PYCNN_CHECK(t[i] >= 0 && t[i] < C, "[", op, "] target ", t[i], " at position ", i, " is out of range for ", C,
-                " classes");
-  return tc;
-}
-
-Tensor nll_loss_forward(const Tensor& log_probs, const Tensor& target, Reduction reduction) {
-  check_targets(log_probs, target, "nll_loss");
-  const int64_t N = log_probs.size(0), C = log_probs.size(1);
-  Tensor tc = checked_targets(target, C, "nll_loss");
-  Tensor lp = log_probs.contiguous();
-  Tensor loss = Tensor::empty(reduction == Reduction::None ? Shape{N} : Shape{}, lp.dtype(), lp.device());
-  dispatch_floating(lp.dtype(), "nll_loss", [&](auto tag) {
-    using T = decltype(tag);
-    cpu::nll_forward<T>(lp.data<T>(), tc.data<int64_t>(), loss.data<T>(), N, C, reduction);
-  });
-  return loss;
-}
-
-Tensor nll_loss_backward(const Tensor& dout, const Tensor& log_probs, const Tensor& target, Reduction reduction) {
-  check_targets(log_probs, target, "nll_loss_backward");
-  check_same(dout, log_probs, "nll_loss_backward", "grad_output", "input");
-  const int64_t N = log_probs.size(0), C = log_probs.size(1);
-  PYCNN_CHECK(dout.numel() == (reduction == Reduction::None ? N : 1), "[nll_loss_backward] grad_output ",
-              shape_str(dout.shape()), " does not match the loss");
-  Tensor dc = dout.contiguous(), tc = checked_targets(target, C, "nll_loss_backward");  // indexes dx
-  Tensor dx = Tensor::zeros(log_probs.shape(), log_probs.dtype(), log_probs.device());
-  dispatch_floating(dx.dtype(), "nll_loss_backward", [&](auto tag) {
-    using T = decltype(tag);
-    cpu::nll_backward<T>(dc.data<T>(), tc.data<int64_t>(), dx.data<T>(), N, C, reduction);
-  });
-  return dx;
-}
-
-std::tuple<Tensor, Tensor> cross_entropy_forward(const Tensor& logits, const Tensor& target, Reduction reduction) {
-  check_targets(logits, target, "cross_entropy");
-  checked_targets(target, logits.size(1), "cross_entropy");
-  Tensor log_probs = log_softmax_forward(logits, 1);
-  return {nll_loss_forward(log_probs, target, reduction), log_probs};
-}
-
-Tensor cross_entropy_backward(const Tensor& dout, const Tensor& log_probs, const Tensor& target,
-                              Reduction reduction) {
-  check_targets(log_probs, target, "cross_entropy_backward");
-  check_same(dout, log_probs, "cross_entropy_backward", "grad_output", "log_probs");
-  const int64_t N = log_probs.size(0), C = log_probs.size(1);
-  PYCNN_CHECK(dout.numel() == (reduction == Reduction::None ? N : 1), "[cross_entropy_backward] grad_output ",
-              shape_str(dout.shape()), " does not match the loss");
-  Tensor dc = dout.contiguous(), lp = log_probs.contiguous();
-  Tensor tc = checked_targets(target, C, "cross_entropy_backward");  // indexes dx
-  Tensor dx = Tensor::empty(log_probs.shape(), log_probs.dtype(), log_probs.device());
-  dispatch_floating(log_probs.dtype(), "cross_entropy_backward", [&](auto tag) {
-    using T = decltype(tag);
-    cpu::cross_entropy_backward<T>(dc.data<T>(), lp.data<T>(), tc.data<int64_t>(), dx.data<T>(), N, C, reduction);
-  });
-  return dx;
-}
-
-}  // namespace pycnn
-
-// ---- the full class losses: (N, C, d1, ...) inputs, class weights, ignore_index, label smoothing,
-// probability targets. The input is viewed as contiguous (N, C, S), S = d1 * d2 * ...; the older 2-D
-// entry points above stay for their existing callers. ----
-namespace pycnn {
+// ---- the class losses: (N, C, d1, ...) inputs, class weights, ignore_index, label smoothing,
+// probability targets. The input is viewed as contiguous (N, C, S), S = d1 * d2 * .... ----
 
 static void split_ncs(const Tensor& x, int64_t& N, int64_t& C, int64_t& S) {
   N = x.size(0), C = x.size(1), S = 1;
@@ -280,28 +200,28 @@ static std::tuple<Tensor, Tensor> class_backward(const Tensor& dout, const Tenso
   return {dx, dtarget};
 }
 
-std::tuple<Tensor, Tensor> cross_entropy_nd_forward(const Tensor& logits, const Tensor& target, const Tensor& weight,
+std::tuple<Tensor, Tensor> cross_entropy_forward(const Tensor& logits, const Tensor& target, const Tensor& weight,
                                                     const ClassLossArgs& args) {
   check_class_loss(logits, target, weight, args, true, "cross_entropy");
   Tensor log_probs = log_softmax_forward(logits, 1);
   return {class_forward(log_probs, target, weight, args, "cross_entropy"), log_probs};
 }
 
-std::tuple<Tensor, Tensor> cross_entropy_nd_backward(const Tensor& dout, const Tensor& log_probs,
+std::tuple<Tensor, Tensor> cross_entropy_backward(const Tensor& dout, const Tensor& log_probs,
                                                      const Tensor& target, const Tensor& weight,
                                                      const ClassLossArgs& args, bool need_dtarget) {
   check_class_loss(log_probs, target, weight, args, true, "cross_entropy_backward");
   return class_backward(dout, log_probs, target, weight, args, true, need_dtarget, "cross_entropy_backward");
 }
 
-Tensor nll_loss_nd_forward(const Tensor& log_probs, const Tensor& target, const Tensor& weight,
+Tensor nll_loss_forward(const Tensor& log_probs, const Tensor& target, const Tensor& weight,
                            const ClassLossArgs& args) {
   check_class_loss(log_probs, target, weight, args, false, "nll_loss");
   PYCNN_CHECK(args.label_smoothing == 0, "[nll_loss] has no label_smoothing");
   return class_forward(log_probs.contiguous(), target, weight, args, "nll_loss");
 }
 
-Tensor nll_loss_nd_backward(const Tensor& dout, const Tensor& log_probs, const Tensor& target, const Tensor& weight,
+Tensor nll_loss_backward(const Tensor& dout, const Tensor& log_probs, const Tensor& target, const Tensor& weight,
                             const ClassLossArgs& args) {
   check_class_loss(log_probs, target, weight, args, false, "nll_loss_backward");
   return std::get<0>(class_backward(dout, log_probs, target, weight, args, false, false, "nll_loss_backward"));

@@ -77,15 +77,7 @@ Tensor log_softmax_forward(const Tensor& x, int64_t dim);
 Tensor log_softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim);  // y = log_softmax(x)
 Tensor softmax_forward(const Tensor& x, int64_t dim);
 Tensor softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim);  // y = softmax(x)
-enum class Reduction { None, Mean, Sum };
-// Negative log-likelihood of log_probs (N, C) at int64 class indices target (N,).
-Tensor nll_loss_forward(const Tensor& log_probs, const Tensor& target, Reduction reduction);
-Tensor nll_loss_backward(const Tensor& dout, const Tensor& log_probs, const Tensor& target, Reduction reduction);
-// logits (N, C), target (N,) int64 class indices -> (loss, log_probs); loss is (N,) for None, () else.
-std::tuple<Tensor, Tensor> cross_entropy_forward(const Tensor& logits, const Tensor& target, Reduction reduction);
-// Fused gradient: softmax(logits) - onehot(target), scaled by dout (and 1/N for Mean).
-Tensor cross_entropy_backward(const Tensor& dout, const Tensor& log_probs, const Tensor& target,
-                              Reduction reduction);
+enum class Reduction { None, Mean, Sum };  // the losses themselves are below, in @losses-ops
 
 // ---- optimizer updates, in place (ops/optim.cpp) ----
 struct SgdArgs {
@@ -203,15 +195,15 @@ struct ClassLossArgs {
   double label_smoothing = 0;
 };
 // -> (loss, log_probs); loss has target's index shape for None, () otherwise.
-std::tuple<Tensor, Tensor> cross_entropy_nd_forward(const Tensor& logits, const Tensor& target, const Tensor& weight,
+std::tuple<Tensor, Tensor> cross_entropy_forward(const Tensor& logits, const Tensor& target, const Tensor& weight,
                                                     const ClassLossArgs& args);
 // Fused softmax backward -> (dlogits, dtarget); dtarget only for probability targets when need_dtarget.
-std::tuple<Tensor, Tensor> cross_entropy_nd_backward(const Tensor& dout, const Tensor& log_probs,
+std::tuple<Tensor, Tensor> cross_entropy_backward(const Tensor& dout, const Tensor& log_probs,
                                                      const Tensor& target, const Tensor& weight,
                                                      const ClassLossArgs& args, bool need_dtarget);
-Tensor nll_loss_nd_forward(const Tensor& log_probs, const Tensor& target, const Tensor& weight,
+Tensor nll_loss_forward(const Tensor& log_probs, const Tensor& target, const Tensor& weight,
                            const ClassLossArgs& args);
-Tensor nll_loss_nd_backward(const Tensor& dout, const Tensor& log_probs, const Tensor& target, const Tensor& weight,
+Tensor nll_loss_backward(const Tensor& dout, const Tensor& log_probs, const Tensor& target, const Tensor& weight,
                             const ClassLossArgs& args);
 
 // Elementwise losses l(x, y) of same-shape input and target, then reduced. param: beta (SmoothL1), delta

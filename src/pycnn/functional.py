@@ -160,19 +160,6 @@ class Softmax(Function):
         return _C.softmax_backward(dout, ctx.saved[0], ctx.dim)
 
 
-class NLLLoss(Function):
-    @staticmethod
-    def forward(ctx, log_probs, target, reduction):
-        ctx.save_for_backward(log_probs, target)
-        ctx.reduction = reduction
-        return _C.nll_loss_forward(log_probs, target, reduction)
-
-    @staticmethod
-    def backward(ctx, dout):
-        log_probs, target = ctx.saved
-        return _C.nll_loss_backward(dout, log_probs, target, ctx.reduction), None
-
-
 class Linear(Function):
     """y = x @ w^T + b."""
 
@@ -231,24 +218,6 @@ class AvgPool2d(Function):
         return _C.avg_pool2d_backward(dout, ctx.x_shape, *ctx.args)
 
 
-class CrossEntropy(Function):
-    """Cross-entropy of (N, C) logits against int64 class indices, with the fused softmax backward."""
-
-    @staticmethod
-    def forward(ctx, logits, target, reduction):
-        loss, log_probs = _C.cross_entropy_forward(logits, target, reduction)
-        ctx.save_for_backward(log_probs, target)
-        ctx.reduction = reduction
-        return loss
-
-    @staticmethod
-    def backward(ctx, dout):
-        log_probs, target = ctx.saved
-        return _C.cross_entropy_backward(dout, log_probs, target, ctx.reduction), None
-
-
-# ---- nonlinearities and elementwise math ----
-# @activation-functions
 class Unary(Function):
     """y = op(x) elementwise for the unary family of the core (sigmoid, gelu, exp, pow, clamp, ...).
 
@@ -485,13 +454,13 @@ class MaxUnpool2d(Function):
 
 # ---- losses ----
 # @losses-functions
-class CrossEntropyND(Function):
+class CrossEntropy(Function):
     """Cross-entropy of (N, C, *) logits against int64 indices (N, *) or float probabilities (N, C, *), with
     class weights, ignore_index and label smoothing; the backward is the fused softmax gradient."""
 
     @staticmethod
     def forward(ctx, logits, target, weight, reduction, ignore_index, label_smoothing):
-        loss, log_probs = _C.cross_entropy_nd_forward(logits, target, weight, reduction, ignore_index,
+        loss, log_probs = _C.cross_entropy_forward(logits, target, weight, reduction, ignore_index,
                                                       label_smoothing)
         ctx.save_for_backward(log_probs, target, weight)
         ctx.args = (reduction, ignore_index, label_smoothing)
@@ -501,23 +470,23 @@ class CrossEntropyND(Function):
     def backward(ctx, dout):
         log_probs, target, weight = ctx.saved
         need_dtarget = len(ctx.needs_input_grad) > 1 and bool(ctx.needs_input_grad[1])
-        dx, dtarget = _C.cross_entropy_nd_backward(dout, log_probs, target, weight, *ctx.args, need_dtarget)
+        dx, dtarget = _C.cross_entropy_backward(dout, log_probs, target, weight, *ctx.args, need_dtarget)
         return dx, dtarget, None
 
 
-class NLLLossND(Function):
+class NLLLoss(Function):
     """Negative log-likelihood of (N, C, *) log-probabilities at int64 indices (N, *), weights, ignore_index."""
 
     @staticmethod
     def forward(ctx, log_probs, target, weight, reduction, ignore_index):
         ctx.save_for_backward(log_probs, target, weight)
         ctx.args = (reduction, ignore_index)
-        return _C.nll_loss_nd_forward(log_probs, target, weight, reduction, ignore_index)
+        return _C.nll_loss_forward(log_probs, target, weight, reduction, ignore_index)
 
     @staticmethod
     def backward(ctx, dout):
         log_probs, target, weight = ctx.saved
-        return _C.nll_loss_nd_backward(dout, log_probs, target, weight, *ctx.args), None, None
+        return _C.nll_loss_backward(dout, log_probs, target, weight, *ctx.args), None, None
 
 
 class PointwiseLoss(Function):

@@ -42,13 +42,6 @@ template <typename T> void argmax_arb(const T* x, int64_t* out, int64_t A, int64
 template <typename T> void softmax_forward(const T* x, T* y, int64_t A, int64_t R, int64_t B, bool log);
 template <typename T>
 void softmax_backward(const T* dout, const T* y, T* dx, int64_t A, int64_t R, int64_t B, bool log);
-template <typename T>
-void nll_forward(const T* log_probs, const int64_t* target, T* loss, int64_t N, int64_t C, Reduction reduction);
-template <typename T>
-void nll_backward(const T* dout, const int64_t* target, T* dx, int64_t N, int64_t C, Reduction reduction);
-template <typename T>
-void cross_entropy_backward(const T* dout, const T* log_probs, const int64_t* target, T* dx, int64_t N, int64_t C,
-                            Reduction reduction);
 
 // ---- conv2d.cpp: contiguous x (N, C, H, W), w (OC, C/groups, KH, KW), b (OC,) or undefined ----
 template <typename T>

@@ -54,40 +54,6 @@ void softmax_backward(const T* dout, const T* y, T* dx, int64_t A, int64_t R, in
   });
 }
 
-template <typename T>
-void nll_forward(const T* log_probs, const int64_t* target, T* loss, int64_t N, int64_t C, Reduction reduction) {
-  if (reduction == Reduction::None) {
-    for (int64_t i = 0; i < N; ++i) loss[i] = -log_probs[i * C + target[i]];
-    return;
-  }
-  double s = 0;
-  for (int64_t i = 0; i < N; ++i) s -= log_probs[i * C + target[i]];
-  if (reduction == Reduction::Mean) s /= static_cast<double>(N);  // N == 0 gives NaN, as in torch
-  *loss = static_cast<T>(s);
-}
-
-// dx is zero on entry; only the target entries get -dout (/ N for the mean).
-template <typename T>
-void nll_backward(const T* dout, const int64_t* target, T* dx, int64_t N, int64_t C, Reduction reduction) {
-  const T scale = reduction == Reduction::Mean ? dout[0] / static_cast<T>(N) : dout[0];
-  for (int64_t i = 0; i < N; ++i) dx[i * C + target[i]] = -(reduction == Reduction::None ? dout[i] : scale);
-}
-
-template <typename T>
-void cross_entropy_backward(const T* dout, const T* log_probs, const int64_t* target, T* dx, int64_t N, int64_t C,
-                            Reduction reduction) {
-  const T scale = reduction == Reduction::Mean ? dout[0] / static_cast<T>(N) : dout[0];
-  parallel_for(N, std::max<int64_t>(1, 8192 / std::max<int64_t>(C, 1)), [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const T g = reduction == Reduction::None ? dout[i] : scale;
-      const T* lp = log_probs + i * C;
-      T* d = dx + i * C;
-      for (int64_t c = 0; c < C; ++c) d[c] = g * std::exp(lp[c]);
-      d[target[i]] -= g;
-    }
-  });
-}
-
 // ---- class losses over (N, C, S): element i = (n, s) reads lp[n*C*S + c*S + s] ----
 // Per element with target y and smoothing e: loss = (1-e) w_y (-lp_y) + e/C sum_c w_c (-lp_c); an ignored
 // element has loss 0 and weight 0 (so it drops out of the mean's denominator too).
@@ -365,9 +331,6 @@ double sum_serial(const T* x, int64_t n) {
 #define PYCNN_INSTANTIATE_LOSS(T)                                                                  \
   template void softmax_forward<T>(const T*, T*, int64_t, int64_t, int64_t, bool);                 \
   template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t, bool);      \
-  template void nll_forward<T>(const T*, const int64_t*, T*, int64_t, int64_t, Reduction);         \
-  template void nll_backward<T>(const T*, const int64_t*, T*, int64_t, int64_t, Reduction);        \
-  template void cross_entropy_backward<T>(const T*, const T*, const int64_t*, T*, int64_t, int64_t, Reduction); \
   template void class_loss_forward<T>(const T*, const int64_t*, const T*, T*, T*, int64_t, int64_t, int64_t,        \
                                       int64_t, double);                                                            \
   template void class_loss_backward<T>(const T*, int64_t, T, const T*, const int64_t*, const T*, T*, int64_t,       \

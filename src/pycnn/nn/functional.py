@@ -148,7 +148,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise NotImplementedError("[cross_entropy] size_average and reduce are deprecated; use reduction=")
     _check_reduction(reduction, "cross_entropy")
     input, target, squeeze = _class_loss_args(input, target, weight, "cross_entropy")
-    out = fn.CrossEntropyND.apply(input, target, weight, reduction, int(ignore_index), float(label_smoothing))
+    out = fn.CrossEntropy.apply(input, target, weight, reduction, int(ignore_index), float(label_smoothing))
     return out.reshape(()) if squeeze and reduction == "none" else out
 
 
@@ -160,7 +160,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     _check_reduction(reduction, "nll_loss")
     _check_target(target, "nll_loss")
     input, target, squeeze = _class_loss_args(input, target, weight, "nll_loss")
-    out = fn.NLLLossND.apply(input, target, weight, reduction, int(ignore_index))
+    out = fn.NLLLoss.apply(input, target, weight, reduction, int(ignore_index))
     return out.reshape(()) if squeeze and reduction == "none" else out
 
 
