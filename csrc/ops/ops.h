@@ -77,7 +77,7 @@ Tensor log_softmax_forward(const Tensor& x, int64_t dim);
 Tensor log_softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim);  // y = log_softmax(x)
 Tensor softmax_forward(const Tensor& x, int64_t dim);
 Tensor softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim);  // y = softmax(x)
-enum class Reduction { None, Mean, Sum };  // the losses themselves are below, in @losses-ops
+enum class Reduction { None, Mean, Sum };  // the losses themselves are in the "losses" section below
 
 // ---- optimizer updates, in place (ops/optim.cpp) ----
 struct SgdArgs {
@@ -90,7 +90,6 @@ struct SgdArgs {
 void sgd_step_(Tensor& param, const Tensor& grad, Tensor& momentum_buf, const SgdArgs& args, bool first_step);
 
 // ---- nonlinearities and elementwise math (ops/activation.cpp) ----
-// @activation-ops
 // Elementwise unary ops, one forward/backward pair for the family. alpha/beta are the op's scalars:
 // LeakyReLU alpha = negative_slope; ELU alpha; Softplus alpha = beta, beta = threshold; Pow alpha = exponent;
 // Clamp alpha = min, beta = max (+-inf for none); the rest ignore them.
@@ -114,7 +113,6 @@ std::tuple<Tensor, Tensor> maxout_forward(const Tensor& x, int64_t pieces);
 Tensor maxout_backward(const Tensor& dout, const Tensor& indices, int64_t pieces);
 
 // ---- normalisation and regularisation (ops/norm.cpp) ----
-// @norm-ops
 // Batch norm over x (N, C), (N, C, L) or (N, C, H, W); weight/bias (C,) or undefined; running_mean/var
 // (C,) or undefined (then training is required). Training normalises with the batch statistics and, when
 // given, moves the running stats by momentum (running_var gets the unbiased variance); eval uses them.
@@ -158,7 +156,6 @@ Tensor lp_sum_backward(const Tensor& dout, const Tensor& x, double p);
 void clamp_(Tensor& x, double min, double max);
 
 // ---- pooling variants and upsampling (ops/resize.cpp) ----
-// @resize-ops
 // All of these take (N, C, H, W) or (C, H, W) (pixel shuffles: (*, C, H, W)); the leading dims are planes.
 // Adaptive pooling: output cell i covers rows [floor(i*H/OH), ceil((i+1)*H/OH)), as torch does.
 Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t OH, int64_t OW);
@@ -184,7 +181,6 @@ Tensor max_unpool2d_forward(const Tensor& x, const Tensor& indices, int64_t OH, 
 Tensor max_unpool2d_backward(const Tensor& dout, const Tensor& indices);
 
 // ---- losses (ops/loss.cpp) ----
-// @losses-ops
 // Cross-entropy / NLL in full (torch semantics). input (N, C) or (N, C, d1, ...); target either int64
 // class indices (N, d1, ...) or, for cross-entropy only, float probabilities of input's shape.
 // weight (C,) non-negative or undefined. Mean divides by the summed weight of the non-ignored targets

@@ -277,7 +277,6 @@ class Maxout(Function):
         return _C.maxout_backward(dout, ctx.saved[0], ctx.pieces)
 
 # ---- normalisation and regularisation ----
-# @norm-functions
 class BatchNorm(Function):
     """Batch norm over (N, C, *); the running stats (core tensors or None) are updated in place when
     training. Saves the batch (or running) mean and invstd for the fused backward."""
@@ -376,7 +375,6 @@ class LpSum(Function):
 
 
 # ---- pooling variants and upsampling ----
-# @resize-functions
 class AdaptiveAvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, output_size):
@@ -453,7 +451,6 @@ class MaxUnpool2d(Function):
 
 
 # ---- losses ----
-# @losses-functions
 class CrossEntropy(Function):
     """Cross-entropy of (N, C, *) logits against int64 indices (N, *) or float probabilities (N, C, *), with
     class weights, ignore_index and label smoothing; the backward is the fused softmax gradient."""

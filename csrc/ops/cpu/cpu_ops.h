@@ -72,7 +72,6 @@ template <typename T>
 void sgd_step(T* param, const T* grad, T* buf, int64_t n, const SgdArgs& args, bool first_step);
 
 // ---- nonlinearities and elementwise math (activation.cpp) ----
-// @activation-kernels
 // Flat arrays of n elements; y = op(x), dx = dout * op'(v) with v = y or x (unary_grad_uses_output).
 template <typename T> void unary_forward(UnaryOp op, const T* x, T* y, int64_t n, double alpha, double beta);
 template <typename T>
@@ -88,7 +87,6 @@ template <typename T>
 void maxout_backward(const T* dout, const int64_t* indices, T* dx, int64_t N, int64_t C, int64_t k, int64_t inner);
 
 // ---- normalisation and regularisation (norm.cpp) ----
-// @norm-kernels
 // norm.cpp. Batch norm: x, y (N, C, S); w, b (C,) or null; mean / invstd (C,) saved for the backward
 // (training: this batch's; eval: from run_mean / run_var, which training updates when not null).
 template <typename T>
@@ -122,7 +120,6 @@ void dropout_apply(const T* x, T* y, int64_t n, int64_t group, double p, uint64_
                    T drop_mul, T drop_add);
 
 // ---- pooling variants and upsampling (resize.cpp) ----
-// @resize-kernels
 // x is (planes, H, W) contiguous, y (planes, OH, OW)
 template <typename T>
 void adaptive_avg_pool2d_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW);
@@ -148,7 +145,6 @@ template <typename T>
 void max_unpool2d_backward(const T* dout, const int64_t* indices, T* dx, int64_t planes, int64_t HW, int64_t OHW);
 
 // ---- losses (loss.cpp) ----
-// @losses-kernels
 // Class losses over contiguous (N, C, S) log-probabilities (S = d1 * d2 * ...), one element per (n, s).
 // g is the upstream gradient of element i at g[i * gstride] * gscale (gstride 0 for a reduced loss).
 // class_loss_forward writes each element's loss (0 where ignored) and its weight in the mean's denominator.

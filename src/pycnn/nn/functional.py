@@ -165,7 +165,6 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 
 # ---- nonlinearities and elementwise math ----
-# @activation-functional
 def _unary(input, op, alpha=0.0, beta=0.0):
     _check_tensor(input, op)
     return fn.Unary.apply(input, op, float(alpha), float(beta))
@@ -246,7 +245,6 @@ def maxout(input, pieces, return_indices=False):
     return (y, indices) if return_indices else y
 
 # ---- normalisation and regularisation ----
-# @norm-functional
 def _check_p(p, op):
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"[{op}] dropout probability has to be between 0 and 1, but got {p}")
@@ -374,7 +372,6 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
 
 
 # ---- pooling variants and upsampling ----
-# @resize-functional
 def _adaptive_size(input, output_size, op):
     """output_size as an (OH, OW) pair of ints; None entries keep the input's size."""
     _check_tensor(input, op)
@@ -510,7 +507,6 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 
 # ---- losses ----
-# @losses-functional
 def _pointwise(kind, input, target, reduction, op, weight=None, pos_weight=None, param=0.0):
     _check_tensor(input, op)
     _check_tensor(target, op, "target")
