@@ -24,5 +24,7 @@ void init_activation(py::module_& m);
 void init_norm(py::module_& m);
 void init_resize(py::module_& m);
 void init_losses(py::module_& m);
+void init_tensor_ops(py::module_& m);
+void init_convs(py::module_& m);
 
 }  // namespace pycnn::bindings

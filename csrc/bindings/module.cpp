@@ -20,6 +20,8 @@ PYBIND11_MODULE(_C, m) {
   pycnn::bindings::init_norm(m);
   pycnn::bindings::init_resize(m);
   pycnn::bindings::init_losses(m);
+  pycnn::bindings::init_tensor_ops(m);
+  pycnn::bindings::init_convs(m);
 
   m.def("set_num_threads", &pycnn::set_num_threads, "Threads used by every CPU kernel.");
   m.def("get_num_threads", &pycnn::get_num_threads);

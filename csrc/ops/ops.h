@@ -225,4 +225,10 @@ Tensor multi_margin_loss_forward(const Tensor& input, const Tensor& target, cons
 Tensor multi_margin_loss_backward(const Tensor& dout, const Tensor& input, const Tensor& target,
                                   const Tensor& weight, int64_t p, double margin, Reduction reduction);
 
+// ---- tensor operations: joining, splitting, indexing, reductions with indices ----
+// @tensor_ops-ops
+
+// ---- convolution family: conv1d, transposed convolution, padding ----
+// @convs-ops
+
 }  // namespace pycnn

@@ -519,3 +519,11 @@ class MultiMarginLoss(Function):
     def backward(ctx, dout):
         input, target, weight = ctx.saved
         return _C.multi_margin_loss_backward(dout, input, target, weight, *ctx.args), None, None
+
+
+# ---- tensor operations: joining, splitting, indexing, reductions with indices ----
+# @tensor_ops-functions
+
+
+# ---- convolution family: conv1d, transposed convolution, padding ----
+# @convs-functions

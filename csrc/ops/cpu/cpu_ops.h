@@ -180,4 +180,10 @@ void multi_margin_backward(const T* g, int64_t gstride, T gscale, const T* x, co
 // Serial double-precision sum (deterministic for any thread count).
 template <typename T> double sum_serial(const T* x, int64_t n);
 
+// ---- tensor operations: joining, splitting, indexing, reductions with indices ----
+// @tensor_ops-kernels
+
+// ---- convolution family: conv1d, transposed convolution, padding ----
+// @convs-kernels
+
 }  // namespace pycnn::cpu

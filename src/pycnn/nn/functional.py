@@ -578,3 +578,11 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         input, target = input.unsqueeze(0), target.reshape(1)
     out = fn.MultiMarginLoss.apply(input, target, weight, int(p), float(margin), reduction)
     return out.reshape(()) if squeeze and reduction == "none" else out
+
+
+# ---- tensor operations: joining, splitting, indexing, reductions with indices ----
+# @tensor_ops-functional
+
+
+# ---- convolution family: conv1d, transposed convolution, padding ----
+# @convs-functional
