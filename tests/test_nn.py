@@ -236,8 +236,6 @@ def test_conv2d_argument_validation():
         nn.Conv2d(4, 6, 3, groups=4)
     with pytest.raises(ValueError, match="groups"):
         nn.Conv2d(4, 4, 3, groups=0)
-    with pytest.raises(NotImplementedError):
-        nn.Conv2d(1, 1, 3, padding_mode="reflect")
     with pytest.raises(ValueError):
         nn.Conv2d(1, 1, 3, padding_mode="mirror")
     with pytest.raises(ValueError):

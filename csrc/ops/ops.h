@@ -226,9 +226,62 @@ Tensor multi_margin_loss_backward(const Tensor& dout, const Tensor& input, const
                                   const Tensor& weight, int64_t p, double margin, Reduction reduction);
 
 // ---- tensor operations: joining, splitting, indexing, reductions with indices ----
-// @tensor_ops-ops
+// Joining: cat along an existing dim, stack along a new one (backward: one copy per input, in one call).
+Tensor cat_forward(const std::vector<Tensor>& xs, int64_t dim);
+std::vector<Tensor> cat_backward(const Tensor& dout, int64_t dim, const std::vector<int64_t>& sizes);
+Tensor stack_forward(const std::vector<Tensor>& xs, int64_t dim);
+std::vector<Tensor> stack_backward(const Tensor& dout, int64_t dim);
+// Basic indexing as one strided view: per dim of x a start, positive step, length and keep (0 = an integer
+// index, the dim is dropped); then size-1 dims inserted at the output positions new_axes (None).
+Tensor index_view(const Tensor& x, const std::vector<int64_t>& starts, const std::vector<int64_t>& steps,
+                  const std::vector<int64_t>& lengths, const std::vector<int64_t>& keep,
+                  const std::vector<int64_t>& new_axes);
+Tensor index_view_backward(const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& starts,
+                           const std::vector<int64_t>& steps, const std::vector<int64_t>& lengths,
+                           const std::vector<int64_t>& keep, const std::vector<int64_t>& new_axes);
+// Gathers: index (K,) int64 (negative counts from the end); backward scatter-adds (repeats accumulate).
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
+Tensor index_select_backward(const Tensor& dout, const Shape& x_shape, int64_t dim, const Tensor& index);
+Tensor masked_select(const Tensor& x, const Tensor& mask);  // mask int64 0/1 of x's shape -> 1-D
+Tensor masked_select_backward(const Tensor& dout, const Tensor& mask);
+// (values, int64 indices) of the first max (min) along dim; NaN wins
+std::tuple<Tensor, Tensor> minmax_dim(const Tensor& x, int64_t dim, bool keepdim, bool is_min);
+Tensor minmax_dim_backward(const Tensor& dout, const Tensor& indices, const Shape& x_shape, int64_t dim);
+// Comparisons give int64 0/1 (pycnn has no bool); where selects a where cond != 0. All broadcast.
+enum class CompareOp { Gt, Lt, Ge, Le, Eq, Ne };
+Tensor compare(CompareOp op, const Tensor& a, const Tensor& b);
+Tensor where_forward(const Tensor& cond, const Tensor& a, const Tensor& b);
+std::tuple<Tensor, Tensor> where_backward(const Tensor& dout, const Tensor& cond, const Shape& a_shape,
+                                          const Shape& b_shape, bool need_da, bool need_db);
+// Variance over dims (all when empty), divided by count - correction; backward 2 (x - mean) / (count - c).
+Tensor var_forward(const Tensor& x, const std::vector<int64_t>& dims, double correction, bool keepdim);
+Tensor var_backward(const Tensor& dout, const Tensor& x, const std::vector<int64_t>& dims, double correction,
+                    bool keepdim);
+// (..., M, K) @ (..., K, N) -> (batch..., M, N), batch dims broadcast; one GEMM per batch item.
+// Backward returns (da, db) summed back to a's and b's shapes, each undefined unless asked for.
+Tensor bmm_forward(const Tensor& a, const Tensor& b);
+std::tuple<Tensor, Tensor> bmm_backward(const Tensor& dout, const Tensor& a, const Tensor& b, bool need_da,
+                                        bool need_db);
+// Elementwise max (is_min: min) with broadcasting; NaN propagates; a tie splits the gradient in halves.
+Tensor maximum_forward(const Tensor& a, const Tensor& b, bool is_min);
+std::tuple<Tensor, Tensor> maximum_backward(const Tensor& dout, const Tensor& a, const Tensor& b, bool is_min,
+                                            bool need_da, bool need_db);
 
 // ---- convolution family: conv1d, transposed convolution, padding ----
-// @convs-ops
+// pad (ops/convs.cpp): pads in torch order (last dim first: left, right, top, bottom, ...); mode is
+// "constant" (any number of trailing dims, negative pads crop) or "reflect"/"replicate"/"circular"
+// (last one or two dims, non-negative pads).
+Tensor pad_forward(const Tensor& x, const std::vector<int64_t>& pads, const std::string& mode, double value);
+Tensor pad_backward(const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& pads,
+                    const std::string& mode);
+// Transposed convolution: x (N, C, H, W), w (C, OC/groups, KH, KW), b (OC,) or undefined ->
+// (N, OC, OH, OW), OH = (H-1)*stride_h - 2*pad_h + dilation_h*(KH-1) + output_padding_h + 1. It is
+// conv2d's input gradient; its backward is conv2d forward (dx) and conv2d's weight gradient (dw).
+Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& args,
+                                int64_t output_padding_h, int64_t output_padding_w);
+// returns (dx, dw, db), each undefined unless asked for
+std::tuple<Tensor, Tensor, Tensor> conv_transpose2d_backward(const Tensor& dout, const Tensor& x, const Tensor& w,
+                                                             const Conv2dArgs& args, bool need_dx, bool need_dw,
+                                                             bool need_db);
 
 }  // namespace pycnn

@@ -151,7 +151,7 @@ def arange(start, end=None, step=1, dtype=None):
 
 
 def matmul(a, b):
-    """(M, K) @ (K, N) -> (M, N)."""
+    """(M, K) @ (K, N) -> (M, N); also batched (..., M, K) @ (..., K, N) with broadcasting and 1-D operands."""
     return a.matmul(b)
 
 
@@ -165,6 +165,50 @@ def mean(x, dim=None, keepdim=False):
 
 def argmax(x, dim=None, keepdim=False):
     return x.argmax(dim, keepdim)
+
+
+# tensor operations (pycnn/_tensor_ops.py)
+from ._tensor_ops import cat, stack, split, chunk, narrow, where  # noqa: E402
+
+
+def concat(tensors, dim=0):
+    return cat(tensors, dim)
+
+
+def max(x, dim=None, keepdim=False):  # noqa: A001
+    return x.max(dim, keepdim)
+
+
+def min(x, dim=None, keepdim=False):  # noqa: A001
+    return x.min(dim, keepdim)
+
+
+def argmin(x, dim=None, keepdim=False):
+    return x.argmin(dim, keepdim)
+
+
+def index_select(x, dim, index):
+    return x.index_select(dim, index)
+
+
+def masked_select(x, mask):
+    return x.masked_select(mask)
+
+
+def maximum(input, other):  # noqa: A002
+    return input.maximum(other)
+
+
+def minimum(input, other):  # noqa: A002
+    return input.minimum(other)
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=1):
+    return x.var(dim, unbiased, keepdim, correction=correction)
+
+
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=1):
+    return x.std(dim, unbiased, keepdim, correction=correction)
 
 
 def relu(x):
@@ -205,3 +249,4 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 from . import nn, optim, data, datasets, models  # noqa: E402  (they build on the names above)
 from .serialization import save, load  # noqa: E402
+from .summary import summary  # noqa: E402

@@ -522,8 +522,171 @@ class MultiMarginLoss(Function):
 
 
 # ---- tensor operations: joining, splitting, indexing, reductions with indices ----
-# @tensor_ops-functions
+class Cat(Function):
+    """Concatenation along an existing dim: Cat.apply(dim, *tensors); backward: the slices of dout."""
+
+    @staticmethod
+    def forward(ctx, dim, *xs):
+        out = _C.cat_forward(list(xs), dim)  # validates dim first
+        ctx.args = (dim, [x.shape[dim] for x in xs])
+        return out
+
+    @staticmethod
+    def backward(ctx, dout):
+        return (None, *_C.cat_backward(dout, *ctx.args))
+
+
+class Stack(Function):
+    """Joining along a new dim: Stack.apply(dim, *tensors); backward: dout's slices along dim."""
+
+    @staticmethod
+    def forward(ctx, dim, *xs):
+        out = _C.stack_forward(list(xs), dim)
+        ctx.dim = dim % out.dim()
+        return out
+
+    @staticmethod
+    def backward(ctx, dout):
+        return (None, *_C.stack_backward(dout, ctx.dim))
+
+
+class IndexView(Function):
+    """Basic indexing (ints, slices with steps, None) as one strided view; spec = (starts, steps, lengths,
+    keep, new_axes), see ops.h: index_view. Backward writes dout into that view of a zero tensor."""
+
+    @staticmethod
+    def forward(ctx, x, spec):
+        ctx.args = (list(x.shape), *spec)
+        return _C.index_view(x, *spec)
+
+    @staticmethod
+    def backward(ctx, dout):
+        return _C.index_view_backward(dout, *ctx.args), None
+
+
+class IndexSelect(Function):
+    """Gather along dim with an int64 (K,) index; backward scatter-adds."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.args = (list(x.shape), dim, index)
+        return _C.index_select(x, dim, index)
+
+    @staticmethod
+    def backward(ctx, dout):
+        return _C.index_select_backward(dout, *ctx.args), None, None
+
+
+class MaskedSelect(Function):
+    @staticmethod
+    def forward(ctx, x, mask):
+        ctx.mask = mask
+        return _C.masked_select(x, mask)
+
+    @staticmethod
+    def backward(ctx, dout):
+        return _C.masked_select_backward(dout, ctx.mask), None
+
+
+class MinMax(Function):
+    """(values, indices) of the max (is_min: min) along dim; the gradient goes to the selected positions."""
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim, is_min):
+        values, indices = _C.minmax_dim(x, dim, keepdim, is_min)
+        ctx.args = (indices, list(x.shape), dim)
+        return values, indices
+
+    @staticmethod
+    def backward(ctx, dout):
+        return _C.minmax_dim_backward(dout, *ctx.args), None, None, None
+
+
+class Where(Function):
+    """cond ? a : b with broadcasting; cond is int64 0/1 (not differentiable)."""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.args = (cond, list(a.shape), list(b.shape))
+        return _C.where_forward(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, dout):
+        need = ctx.needs_input_grad
+        return (None, *_C.where_backward(dout, *ctx.args, need[1], need[2]))
+
+
+class Var(Function):
+    """Variance over dims with torch's correction (1 = unbiased)."""
+
+    @staticmethod
+    def forward(ctx, x, dims, correction, keepdim):
+        ctx.save_for_backward(x)
+        ctx.args = (dims, correction, keepdim)
+        return _C.var_forward(x, dims, correction, keepdim)
+
+    @staticmethod
+    def backward(ctx, dout):
+        return _C.var_backward(dout, ctx.saved[0], *ctx.args), None, None, None
+
+
+class BatchedMatMul(Function):
+    """(..., M, K) @ (..., K, N) with broadcast batch dims; backward sums over the broadcast dims."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return _C.bmm_forward(a, b)
+
+    @staticmethod
+    def backward(ctx, dout):
+        a, b = ctx.saved
+        need = ctx.needs_input_grad
+        return _C.bmm_backward(dout, a, b, need[0], need[1])
+
+
+class Maximum(Function):
+    """Elementwise max (is_min: min) with broadcasting; a tie gives each input half the gradient."""
+
+    @staticmethod
+    def forward(ctx, a, b, is_min):
+        ctx.save_for_backward(a, b)
+        ctx.is_min = is_min
+        return _C.maximum_forward(a, b, is_min)
+
+    @staticmethod
+    def backward(ctx, dout):
+        a, b = ctx.saved
+        need = ctx.needs_input_grad
+        return (*_C.maximum_backward(dout, a, b, ctx.is_min, need[0], need[1]), None)
+
 
 
 # ---- convolution family: conv1d, transposed convolution, padding ----
-# @convs-functions
+class Pad(Function):
+    """pads in torch order (last dim first); mode 'constant', 'reflect', 'replicate' or 'circular'."""
+    @staticmethod
+    def forward(ctx, x, pads, mode, value):
+        ctx.x_shape = list(x.shape)
+        ctx.args = (pads, mode)
+        return _C.pad_forward(x, pads, mode, value)
+
+    @staticmethod
+    def backward(ctx, dout):
+        return _C.pad_backward(dout, ctx.x_shape, *ctx.args)
+
+
+class ConvTranspose2d(Function):
+    """x (N, C, H, W), w (C, OC/groups, kH, kW): conv2d's input gradient, as a forward op."""
+    @staticmethod
+    def forward(ctx, x, w, b, stride, padding, output_padding, dilation, groups):
+        ctx.save_for_backward(x, w)
+        ctx.args = (stride, padding, dilation, groups)
+        ctx.has_bias = b is not None
+        return _C.conv_transpose2d_forward(x, w, b, stride, padding, output_padding, dilation, groups)
+
+    @staticmethod
+    def backward(ctx, dout):
+        x, w = ctx.saved
+        need = ctx.needs_input_grad
+        return _C.conv_transpose2d_backward(dout, x, w, *ctx.args, need[0], need[1], ctx.has_bias and need[2])

@@ -12,6 +12,7 @@ from . import functional as fn
 from ._types import as_device, as_dtype, device, float32, int64, _DTYPES
 from .autograd import backward as _backward
 from .random import _numpy_generator
+from . import _tensor_ops as _tops
 
 
 class Tensor:
@@ -386,12 +387,12 @@ class Tensor:
         return fn.Softmax.apply(self, dim)
 
     def matmul(self, other):
-        return fn.MatMul.apply(self, other)
+        return _tops.matmul(self, _as_tensor(other, self))  # 2-D, batched and 1-D (pycnn/_tensor_ops.py)
 
     __matmul__ = matmul
 
     def __rmatmul__(self, other):
-        return fn.MatMul.apply(_as_tensor(other, self), self)
+        return _tops.matmul(_as_tensor(other, self), self)
 
     def _binary(self, op, other, reverse=False):
         other = _as_tensor(other, self)
@@ -450,6 +451,64 @@ class Tensor:
         return self._compare(other, np.not_equal)
 
     __ne__ = ne
+
+    # ---- tensor operations (pycnn/_tensor_ops.py): comparisons in the core, indexing, splitting, max/min ----
+    def gt(self, other):
+        return _tops.compare(self, other, "gt")
+
+    def lt(self, other):
+        return _tops.compare(self, other, "lt")
+
+    def ge(self, other):
+        return _tops.compare(self, other, "ge")
+
+    def le(self, other):
+        return _tops.compare(self, other, "le")
+
+    __gt__, __lt__, __ge__, __le__ = gt, lt, ge, le
+
+    def __getitem__(self, key):
+        return _tops.getitem(self, key)
+
+    def __setitem__(self, key, value):
+        _tops.setitem(self, key, value)
+
+    def narrow(self, dim, start, length):
+        return _tops.narrow(self, dim, start, length)
+
+    def split(self, split_size_or_sections, dim=0):
+        return _tops.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        return _tops.chunk(self, chunks, dim)
+
+    def index_select(self, dim, index):
+        return fn.IndexSelect.apply(self, dim, index)
+
+    def masked_select(self, mask):
+        return fn.MaskedSelect.apply(self, mask)
+
+    def max(self, dim=None, keepdim=False):
+        """The maximum (no dim) or (values, indices) along dim; the gradient goes to the first maximum."""
+        return _tops.minmax(self, dim, keepdim, False)
+
+    def min(self, dim=None, keepdim=False):
+        return _tops.minmax(self, dim, keepdim, True)
+
+    def argmin(self, dim=None, keepdim=False):
+        return _tops.argminmax(self, dim, keepdim, True)
+
+    def maximum(self, other):
+        return fn.Maximum.apply(self, _as_tensor(other, self), False)
+
+    def minimum(self, other):
+        return fn.Maximum.apply(self, _as_tensor(other, self), True)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=1):
+        return _tops.var(self, dim, correction, keepdim, unbiased)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=1):
+        return _tops.std(self, dim, correction, keepdim, unbiased)
 
 
 autograd.Tensor = Tensor

@@ -181,9 +181,28 @@ void multi_margin_backward(const T* g, int64_t gstride, T gscale, const T* x, co
 template <typename T> double sum_serial(const T* x, int64_t n);
 
 // ---- tensor operations: joining, splitting, indexing, reductions with indices ----
-// @tensor_ops-kernels
+// tensor operations (cpu/tensor_ops.cpp); (A, N, B) / (A, R, B) are contiguous views around one dim
+template <typename T> void index_select_anb(const T* x, const int64_t* index, T* out, int64_t A, int64_t N, int64_t K, int64_t B);
+template <typename T> void index_add_anb(const T* dout, const int64_t* index, T* dx, int64_t A, int64_t N, int64_t K, int64_t B);
+template <typename T> void masked_select(const T* x, const int64_t* mask, T* out, int64_t n);
+template <typename T> void masked_scatter(const T* src, const int64_t* mask, T* dx, int64_t n);
+template <typename T> void minmax_arb(const T* x, T* values, int64_t* indices, int64_t A, int64_t R, int64_t B, bool is_min);
+template <typename T> void scatter_arb(const T* dout, const int64_t* indices, T* dx, int64_t A, int64_t R, int64_t B);
+template <typename T> void compare(int op, const T* a, const T* b, int64_t* out, int64_t n);
+template <typename T> void where(const int64_t* cond, const T* a, const T* b, T* out, int64_t n);
+template <typename T> void where_grad(const int64_t* cond, const T* dout, T* da, T* db, int64_t n);
+template <typename T> void maximum(const T* a, const T* b, T* out, int64_t n, bool is_min);
+template <typename T> void maximum_grad(const T* a, const T* b, const T* dout, T* da, T* db, int64_t n, bool is_min);
 
 // ---- convolution family: conv1d, transposed convolution, padding ----
-// @convs-kernels
+// convs.cpp: y (N, C, HW) += b (C,)
+template <typename T> void add_channel_bias(T* y, const T* b, int64_t N, int64_t C, int64_t HW);
+// convs.cpp: x (planes, H, W), y (planes, OH, OW); y[p, oh, ow] = x[p, mh[oh], mw[ow]]; backward accumulates
+template <typename T>
+void pad_index_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                       const int64_t* mh, const int64_t* mw);
+template <typename T>
+void pad_index_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                        const int64_t* mh, const int64_t* mw);
 
 }  // namespace pycnn::cpu

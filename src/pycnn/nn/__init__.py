@@ -9,6 +9,7 @@ from .module import Module
 from .container import Sequential, ModuleList
 from .linear import Linear, Flatten, Identity
 from .conv import Conv2d
+from .conv import Conv1d, ConvTranspose1d, ConvTranspose2d
 from .activation import (ReLU, Sigmoid, Tanh, ReLU6, LeakyReLU, PReLU, ELU, SELU, SiLU, Swish, GELU, Softplus,
                          Hardswish, Hardsigmoid, Softmax, LogSoftmax, Maxout)
 from .pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, MaxUnpool2d, LPPool2d
@@ -21,6 +22,7 @@ from .loss import (CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, MSELos
 __all__ = [
     "functional", "init", "utils", "Parameter", "Module", "Sequential", "ModuleList", "Linear", "Flatten",
     "Identity", "Conv2d",
+    "Conv1d", "ConvTranspose1d", "ConvTranspose2d",
     "ReLU", "Sigmoid", "Tanh", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "SiLU", "Swish", "GELU", "Softplus",
     "Hardswish", "Hardsigmoid", "Softmax", "LogSoftmax", "Maxout",
     "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "MaxUnpool2d", "LPPool2d",

@@ -1,7 +1,9 @@
-"""2-D convolution layer (NCHW), a thin Module around functional.conv2d.
+"""Convolution layers (NCHW / NCL): Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, thin Modules
+around the functional ops (1-D layers run the 2-D ops on (N, C, 1, L) views).
 
-Parameter names, shapes and default initialisation follow torch.nn.Conv2d:
-weight (out_channels, in_channels // groups, kH, kW), bias (out_channels,).
+Parameter names, shapes and default initialisation follow torch.nn: Conv weight
+(out_channels, in_channels // groups, *kernel_size), ConvTranspose weight
+(in_channels, out_channels // groups, *kernel_size), bias (out_channels,).
 """
 import math
 
@@ -10,84 +12,80 @@ from . import init
 from .linear import _new_param
 from .module import Module
 
-__all__ = ["Conv2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
 
-def _pair(value, name):
-    """Normalise an int or 2-sequence of ints to a 2-tuple."""
+def _ntuple(value, n, name, cls):
+    """Normalise an int or n-sequence of ints to an n-tuple."""
     if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"[Conv2d] {name} must be an int or a pair of ints, got {value!r}")
+        if len(value) != n:
+            raise ValueError(f"[{cls}] {name} must be an int or {n} ints, got {value!r}")
         out = tuple(value)
     else:
-        out = (value, value)
+        out = (value,) * n
     for v in out:
         if isinstance(v, bool) or not isinstance(v, int):
-            raise TypeError(f"[Conv2d] {name} must be an int or a pair of ints, got {value!r}")
+            raise TypeError(f"[{cls}] {name} must be an int or {n} ints, got {value!r}")
     return out
 
 
-class Conv2d(Module):
-    """2-D convolution over an (N, C_in, H, W) input.
+class _ConvNd(Module):
+    """Shared argument checks, parameters, initialisation and repr of the conv layers (n = 1 or 2)."""
 
-    Args:
-        in_channels (int): C_in.
-        out_channels (int): C_out.
-        kernel_size (int or (int, int)): kernel height and width.
-        stride (int or (int, int)): Default: 1.
-        padding (int, (int, int), 'valid' or 'same'): zero padding on each side. 'same' needs stride 1
-            and an even total padding dilation * (k - 1) per dimension. Default: 0.
-        dilation (int or (int, int)): Default: 1.
-        groups (int): in_channels and out_channels must both be divisible by it. Default: 1.
-        bias (bool): learn a per-output-channel bias. Default: True.
-        padding_mode (str): only 'zeros' is implemented; 'reflect', 'replicate' and 'circular' raise
-            NotImplementedError.
-        device, dtype: where and in which floating dtype to create the parameters.
-    Shapes:
-        input (N, C_in, H, W) -> output (N, C_out, H_out, W_out) with
-        H_out = floor((H + 2 * padding[0] - dilation[0] * (kH - 1) - 1) / stride[0] + 1), same for W.
-    """
+    _n = 2
+    _transposed = False
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                 padding_mode, output_padding=0, device=None, dtype=None):
         super().__init__()
+        cls, n = type(self).__name__, self._n
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"[Conv2d] {name} must be a positive int, got {value!r}")
+                raise ValueError(f"[{cls}] {name} must be a positive int, got {value!r}")
         if isinstance(groups, bool) or not isinstance(groups, int) or groups <= 0:
-            raise ValueError(f"[Conv2d] groups must be a positive integer, got {groups!r}")
+            raise ValueError(f"[{cls}] groups must be a positive integer, got {groups!r}")
         if in_channels % groups != 0:
-            raise ValueError(f"[Conv2d] in_channels must be divisible by groups (in_channels={in_channels}, "
+            raise ValueError(f"[{cls}] in_channels must be divisible by groups (in_channels={in_channels}, "
                              f"groups={groups})")
         if out_channels % groups != 0:
-            raise ValueError("[Conv2d] out_channels must be divisible by groups "
+            raise ValueError(f"[{cls}] out_channels must be divisible by groups "
                              f"(out_channels={out_channels}, groups={groups})")
         valid_modes = ("zeros", "reflect", "replicate", "circular")
         if padding_mode not in valid_modes:
-            raise ValueError(f"[Conv2d] padding_mode must be one of {valid_modes}, but got "
+            raise ValueError(f"[{cls}] padding_mode must be one of {valid_modes}, but got "
                              f"padding_mode='{padding_mode}'")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"[Conv2d] padding_mode='{padding_mode}' is not implemented yet; "
-                                      "only 'zeros' is supported")
+        if self._transposed and padding_mode != "zeros":
+            raise ValueError(f'[{cls}] Only "zeros" padding mode is supported for {cls}')
 
-        kernel_size = _pair(kernel_size, "kernel_size")
-        stride = _pair(stride, "stride")
-        dilation = _pair(dilation, "dilation")
+        kernel_size = _ntuple(kernel_size, n, "kernel_size", cls)
+        stride = _ntuple(stride, n, "stride", cls)
+        dilation = _ntuple(dilation, n, "dilation", cls)
         if min(kernel_size) <= 0 or min(stride) <= 0 or min(dilation) <= 0:
-            raise ValueError(f"[Conv2d] kernel_size, stride and dilation must be positive, got "
+            raise ValueError(f"[{cls}] kernel_size, stride and dilation must be positive, got "
                              f"kernel_size={kernel_size}, stride={stride}, dilation={dilation}")
         if isinstance(padding, str):
+            if self._transposed:
+                raise ValueError(f"[{cls}] padding must be an int or {n} ints, got {padding!r}")
             if padding not in ("valid", "same"):
-                raise ValueError(f"[Conv2d] Invalid padding string {padding!r}, should be one of "
+                raise ValueError(f"[{cls}] Invalid padding string {padding!r}, should be one of "
                                  "{'valid', 'same'}")
-            if padding == "same" and stride != (1, 1):
-                raise ValueError("[Conv2d] padding='same' is not supported for strided convolutions")
-            self._padding_pair = self._same_padding(kernel_size, dilation) if padding == "same" else (0, 0)
+            if padding == "same" and any(s != 1 for s in stride):
+                raise ValueError(f"[{cls}] padding='same' is not supported for strided convolutions")
+            # (left, right) per dim, torch's split: the odd extra pixel goes right/bottom
+            totals = [d * (k - 1) if padding == "same" else 0 for k, d in zip(kernel_size, dilation)]
+            self._pads = [(t // 2, t - t // 2) for t in totals]
         else:
-            self._padding_pair = _pair(padding, "padding")
-            if min(self._padding_pair) < 0:
-                raise ValueError(f"[Conv2d] padding must be non-negative, got {padding!r}")
-            padding = self._padding_pair
+            padding = _ntuple(padding, n, "padding", cls)
+            if min(padding) < 0:
+                raise ValueError(f"[{cls}] padding must be non-negative, got {padding!r}")
+            self._pads = [(p, p) for p in padding]
+        if self._transposed:
+            output_padding = _ntuple(output_padding, n, "output_padding", cls)
+            for op, s, d in zip(output_padding, stride, dilation):
+                if op < 0 or (op >= s and op >= d):
+                    raise ValueError(f"[{cls}] output_padding {output_padding} must be non-negative and smaller "
+                                     f"than either stride {stride} or dilation {dilation}")
+            self.output_padding = output_padding
 
         self.in_channels = in_channels
         self.out_channels = out_channels
@@ -97,24 +95,16 @@ class Conv2d(Module):
         self.dilation = dilation
         self.groups = groups
         self.padding_mode = padding_mode
-        self.weight = _new_param((out_channels, in_channels // groups) + kernel_size, dtype, device)
+        if self._transposed:
+            shape = (in_channels, out_channels // groups) + kernel_size
+        else:
+            shape = (out_channels, in_channels // groups) + kernel_size
+        self.weight = _new_param(shape, dtype, device)
         if bias:
             self.bias = _new_param((out_channels,), dtype, device)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
-
-    @staticmethod
-    def _same_padding(kernel_size, dilation):
-        pads = []
-        for k, d in zip(kernel_size, dilation):
-            total = d * (k - 1)
-            # torch pads the odd extra pixel on the bottom/right; our kernel pads symmetrically only.
-            if total % 2 != 0:
-                raise NotImplementedError("[Conv2d] padding='same' with an even effective kernel size needs "
-                                          "asymmetric padding, which is not implemented")
-            pads.append(total // 2)
-        return tuple(pads)
 
     def reset_parameters(self):
         """PyTorch's default: weight ~ kaiming_uniform(a=sqrt(5)), bias ~ U(+-1/sqrt(fan_in))."""
@@ -125,16 +115,26 @@ class Conv2d(Module):
                 bound = 1 / math.sqrt(fan_in)
                 init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x):
-        return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self._padding_pair,
-                        dilation=self.dilation, groups=self.groups)
+    def _padded_input(self, x):
+        """For padding_mode other than 'zeros': pad x explicitly (torch order: last dim first)."""
+        pads = [p for lr in reversed(self._pads) for p in lr]
+        return F.pad(x, pads, mode=self.padding_mode)
+
+    def _conv_padding(self):
+        """The padding argument of the functional op for padding_mode='zeros'."""
+        if isinstance(self.padding, str):
+            return self.padding
+        return tuple(lr[0] for lr in self._pads)
 
     def extra_repr(self):
+        n = self._n
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
+        if self.padding != (0,) * n:
             s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
+        if self.dilation != (1,) * n:
             s += f", dilation={self.dilation}"
+        if self._transposed and self.output_padding != (0,) * n:
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
@@ -142,3 +142,126 @@ class Conv2d(Module):
         if self.padding_mode != "zeros":
             s += f", padding_mode={self.padding_mode}"
         return s
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution over an (N, C_in, H, W) or (C_in, H, W) input.
+
+    Args:
+        in_channels (int): C_in.
+        out_channels (int): C_out.
+        kernel_size (int or (int, int)): kernel height and width.
+        stride (int or (int, int)): Default: 1.
+        padding (int, (int, int), 'valid' or 'same'): padding on each side. 'same' needs stride 1; an odd
+            total padding dilation * (k - 1) puts the extra pixel on the bottom/right, as torch. Default: 0.
+        dilation (int or (int, int)): Default: 1.
+        groups (int): in_channels and out_channels must both be divisible by it. Default: 1.
+        bias (bool): learn a per-output-channel bias. Default: True.
+        padding_mode (str): 'zeros', 'reflect', 'replicate' or 'circular'. Default: 'zeros'.
+        device, dtype: where and in which floating dtype to create the parameters.
+    Shapes:
+        input (N, C_in, H, W) -> output (N, C_out, H_out, W_out) with
+        H_out = floor((H + 2 * padding[0] - dilation[0] * (kH - 1) - 1) / stride[0] + 1), same for W.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device=device, dtype=dtype)
+
+    def forward(self, x):
+        if self.padding_mode != "zeros":
+            return F.conv2d(self._padded_input(x), self.weight, self.bias, stride=self.stride, padding=0,
+                            dilation=self.dilation, groups=self.groups)
+        return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self._conv_padding(),
+                        dilation=self.dilation, groups=self.groups)
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over an (N, C_in, L) or (C_in, L) input; the arguments are Conv2d's with single
+    ints (kernel_size, stride, padding (int, 'valid' or 'same'), dilation). weight (C_out, C_in/groups, K).
+
+    Shapes:
+        input (N, C_in, L) -> output (N, C_out, L_out), L_out = floor((L + 2*padding - dilation*(K-1) - 1)
+        / stride + 1).
+    """
+
+    _n = 1
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device=device, dtype=dtype)
+
+    def forward(self, x):
+        if self.padding_mode != "zeros":
+            return F.conv1d(self._padded_input(x), self.weight, self.bias, stride=self.stride, padding=0,
+                            dilation=self.dilation, groups=self.groups)
+        return F.conv1d(x, self.weight, self.bias, stride=self.stride, padding=self._conv_padding(),
+                        dilation=self.dilation, groups=self.groups)
+
+
+class _ConvTransposeNd(_ConvNd):
+    _transposed = True
+
+    def _output_padding(self, x, output_size):
+        """torch's rule: output_size (the last n sizes, or with N and C in front) picks output_padding in
+        [0, stride) per dim."""
+        n, cls = self._n, type(self).__name__
+        if output_size is None:
+            return self.output_padding
+        output_size = list(output_size)
+        if len(output_size) == n + 2:
+            output_size = output_size[2:]
+        if len(output_size) != n:
+            raise ValueError(f"[{cls}] output_size must have {n} or {n + 2} elements (got {len(output_size)})")
+        pads = []
+        for i in range(n):
+            size_in = x.shape[x.ndim - n + i]
+            k, s, d, p = self.kernel_size[i], self.stride[i], self.dilation[i], self._pads[i][0]
+            lo = (size_in - 1) * s - 2 * p + d * (k - 1) + 1
+            hi = lo + s - 1
+            if not lo <= output_size[i] <= hi:
+                raise ValueError(f"[{cls}] requested an output size of {output_size}, but valid sizes range from "
+                                 f"{lo} to {hi} (for an input of {tuple(x.shape[x.ndim - n:])})")
+            pads.append(output_size[i] - lo)
+        return tuple(pads)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-D convolution (conv2d's input gradient) over (N, C_in, H, W) or (C_in, H, W).
+
+    Args as torch.nn.ConvTranspose2d: in_channels, out_channels, kernel_size, stride=1, padding=0,
+    output_padding=0 (each < stride or < dilation), groups=1, bias=True, dilation=1, padding_mode='zeros'.
+    weight (C_in, C_out/groups, kH, kW), bias (C_out,).
+    Shapes:
+        H_out = (H - 1)*stride[0] - 2*padding[0] + dilation[0]*(kH - 1) + output_padding[0] + 1, same for W.
+        forward(input, output_size=None): output_size picks output_padding (see torch).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, output_padding, device=device, dtype=dtype)
+
+    def forward(self, x, output_size=None):
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(x, output_size), self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-D convolution over (N, C_in, L) or (C_in, L); ConvTranspose2d's arguments as single
+    ints. weight (C_in, C_out/groups, K). L_out = (L-1)*stride - 2*padding + dilation*(K-1) +
+    output_padding + 1.
+    """
+
+    _n = 1
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, output_padding, device=device, dtype=dtype)
+
+    def forward(self, x, output_size=None):
+        return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(x, output_size), self.groups, self.dilation)

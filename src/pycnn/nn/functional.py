@@ -49,9 +49,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             if stride != (1, 1):
                 raise ValueError("[conv2d] padding='same' is not supported for strided convolutions")
             total = [dilation[i] * (weight.shape[2 + i] - 1) for i in range(2)]
-            if any(t % 2 for t in total):
-                raise ValueError("[conv2d] padding='same' needs an odd effective kernel size here")
             padding = (total[0] // 2, total[1] // 2)
+            if any(t % 2 for t in total):
+                # an odd total: torch puts the extra pixel on the bottom/right, which the kernel's symmetric
+                # padding cannot express, so pad explicitly first
+                input = pad(input, [padding[1], total[1] - padding[1], padding[0], total[0] - padding[0]])
+                padding = (0, 0)
         else:
             raise ValueError(f"[conv2d] padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
     padding = _pair(padding, "padding", "conv2d")
@@ -581,8 +584,84 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
 
 
 # ---- tensor operations: joining, splitting, indexing, reductions with indices ----
-# @tensor_ops-functional
 
 
 # ---- convolution family: conv1d, transposed convolution, padding ----
-# @convs-functional
+def _ntuple(v, n, name, op):
+    """An int or an n-sequence of ints -> an n-tuple."""
+    if isinstance(v, (tuple, list)):
+        v = tuple(v)
+        if len(v) == 1:
+            v = v * n
+    else:
+        v = (v,) * n
+    if len(v) != n or not all(isinstance(i, int) and not isinstance(i, bool) for i in v):
+        raise ValueError(f"[{op}] {name} must be an int or a sequence of {n} ints, got {v!r}")
+    return v
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pads the trailing dims of input. pad is (left, right) for the last dim, then (top, bottom) for the
+    one before, and so on, as in torch. mode 'constant' pads any number of dims (negative pads crop);
+    'reflect', 'replicate' and 'circular' pad the last 1 (input (C, W) or (N, C, W)) or last 2 dims
+    (input (C, H, W) or (N, C, H, W)).
+    """
+    _check_tensor(input, "pad")
+    if isinstance(pad, int) or not all(isinstance(p, int) and not isinstance(p, bool) for p in pad):
+        raise TypeError(f"[pad] pad must be a sequence of ints, got {pad!r}")
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise ValueError(f"[pad] mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+    if value is None:
+        value = 0.0
+    elif mode != "constant" and value != 0:
+        raise ValueError(f"[pad] padding value {value} is only used with mode='constant', got mode={mode!r}")
+    return fn.Pad.apply(input, list(pad), mode, float(value))
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Transposed 2-D convolution (the gradient of conv2d with respect to its input).
+
+    input (N, C_in, H, W) or (C_in, H, W), weight (C_in, C_out/groups, kH, kW), bias (C_out,) ->
+    (N, C_out, H_out, W_out), H_out = (H-1)*stride - 2*padding + dilation*(kH-1) + output_padding + 1.
+    """
+    _check_tensor(input, "conv_transpose2d")
+    args = [_ntuple(v, 2, name, "conv_transpose2d") for v, name in
+            ((stride, "stride"), (padding, "padding"), (output_padding, "output_padding"), (dilation, "dilation"))]
+    if input.ndim == 3:
+        return fn.ConvTranspose2d.apply(input.unsqueeze(0), weight, bias, *args[:3], args[3], groups).squeeze(0)
+    return fn.ConvTranspose2d.apply(input, weight, bias, *args[:3], args[3], groups)
+
+
+def _conv1d_check(input, weight, op):
+    _check_tensor(input, op)
+    _check_tensor(weight, op, "weight")
+    if input.ndim not in (2, 3):
+        raise ValueError(f"[{op}] expected input of shape (N, C, L) or (C, L), got {tuple(input.shape)}")
+    if weight.ndim != 3:
+        raise ValueError(f"[{op}] expected a 3-D weight, got {tuple(weight.shape)}")
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution, as conv2d over (N, C, 1, L). input (N, C, L) or (C, L), weight (OC, C/groups, K),
+    bias (OC,). padding is an int, 'valid' or 'same' (stride 1; an odd total pads the extra on the right).
+    """
+    _conv1d_check(input, weight, "conv1d")
+    stride, dilation = _ntuple(stride, 1, "stride", "conv1d"), _ntuple(dilation, 1, "dilation", "conv1d")
+    if not isinstance(padding, str):
+        padding = (0, _ntuple(padding, 1, "padding", "conv1d")[0])
+    batched = input.ndim == 3
+    x = (input if batched else input.unsqueeze(0)).unsqueeze(2)
+    y = conv2d(x, weight.unsqueeze(2), bias, (1, stride[0]), padding, (1, dilation[0]), groups).squeeze(2)
+    return y if batched else y.squeeze(0)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Transposed 1-D convolution, as conv_transpose2d over (N, C, 1, L). weight (C_in, C_out/groups, K)."""
+    _conv1d_check(input, weight, "conv_transpose1d")
+    s, p, op, d = (_ntuple(v, 1, name, "conv_transpose1d")[0] for v, name in
+                   ((stride, "stride"), (padding, "padding"), (output_padding, "output_padding"),
+                    (dilation, "dilation")))
+    batched = input.ndim == 3
+    x = (input if batched else input.unsqueeze(0)).unsqueeze(2)
+    y = conv_transpose2d(x, weight.unsqueeze(2), bias, (1, s), (0, p), (0, op), groups, (1, d)).squeeze(2)
+    return y if batched else y.squeeze(0)

@@ -1,0 +1,259 @@
+// The convolution family built on conv2d's kernels: padding (constant, reflect, replicate, circular)
+// and transposed convolution. conv_transpose2d's forward is conv2d's input gradient with the roles of
+// input and output swapped; its backward is conv2d forward (dx) and conv2d's weight gradient (dw), so
+// no new convolution kernel exists here (see ops/cpu/conv2d.cpp).
+#include <algorithm>  // defines: std::max
+#include <string>
+#include <vector>
+
+#include "ops/checks.h"
+#include "ops/cpu/cpu_ops.h"
+#include "ops/ops.h"
+
+namespace pycnn {
+
+namespace {
+
+enum class PadMode { Constant, Reflect, Replicate, Circular };
+
+PadMode parse_pad_mode(const std::string& mode) {
+  if (mode == "constant") return PadMode::Constant;
+  if (mode == "reflect") return PadMode::Reflect;
+  if (mode == "replicate") return PadMode::Replicate;
+  if (mode == "circular") return PadMode::Circular;
+  throw ValueError("[pad] mode must be 'constant', 'reflect', 'replicate' or 'circular', got '" + mode + "'");
+}
+
+// Validates x_shape against pads and returns the padded shape.
+Shape pad_output_shape(const Shape& xs, const std::vector<int64_t>& pads, PadMode mode, const std::string& mname) {
+  const int64_t nd = static_cast<int64_t>(pads.size()) / 2;
+  PYCNN_CHECK(!pads.empty() && pads.size() % 2 == 0, "[pad] pad must have an even, non-zero length, got ",
+              pads.size());
+  const int64_t rank = static_cast<int64_t>(xs.size());
+  PYCNN_CHECK(nd <= rank, "[pad] pad of length ", pads.size(), " pads ", nd, " dims but the input ",
+              shape_str(xs), " has ", rank);
+  if (mode != PadMode::Constant) {
+    PYCNN_CHECK(nd <= 2, "[pad] mode '", mname, "' pads the last 1 or 2 dims here, got a pad of length ",
+                pads.size());
+    PYCNN_CHECK(rank == nd + 1 || rank == nd + 2, "[pad] mode '", mname, "' with a pad of length ", pads.size(),
+                " expects a ", nd + 1, "-D or ", nd + 2, "-D input, got ", shape_str(xs));
+  }
+  Shape out = xs;
+  for (int64_t i = 0; i < nd; ++i) {
+    const int64_t d = rank - 1 - i, lo = pads[2 * i], hi = pads[2 * i + 1], n = xs[d];
+    if (mode != PadMode::Constant) {
+      PYCNN_CHECK(lo >= 0 && hi >= 0, "[pad] mode '", mname, "' needs non-negative pads, got (", lo, ", ", hi,
+                  ") for dim ", d);
+      PYCNN_CHECK(n > 0, "[pad] mode '", mname, "' cannot pad the empty dim ", d, " of ", shape_str(xs));
+    }
+    if (mode == PadMode::Reflect)
+      PYCNN_CHECK(lo < n && hi < n, "[pad] reflect padding (", lo, ", ", hi, ") must be smaller than dim ", d,
+                  " of size ", n, " (input ", shape_str(xs), ")");
+    if (mode == PadMode::Circular)
+      PYCNN_CHECK(lo <= n && hi <= n, "[pad] circular padding (", lo, ", ", hi, ") must not exceed dim ", d,
+                  " of size ", n, " (input ", shape_str(xs), ")");
+    out[d] = n + lo + hi;
+    PYCNN_CHECK(out[d] >= 0, "[pad] padding (", lo, ", ", hi, ") leaves dim ", d, " of ", shape_str(xs),
+                " with a negative size ", out[d]);
+  }
+  return out;
+}
+
+// For each output position o of a dim of size n padded by lo in front, the input index it copies.
+std::vector<int64_t> pad_index_map(int64_t n, int64_t lo, int64_t out, PadMode mode) {
+  std::vector<int64_t> m(static_cast<size_t>(out));
+  for (int64_t o = 0; o < out; ++o) {
+    int64_t i = o - lo;
+    if (mode == PadMode::Reflect) {
+      if (i < 0) i = -i;
+      if (i >= n) i = 2 * (n - 1) - i;
+    } else if (mode == PadMode::Replicate) {
+      i = std::min(std::max(i, int64_t{0}), n - 1);
+    } else {  // circular: pads never exceed n, so one wrap is enough
+      i = ((i % n) + n) % n;
+    }
+    m[static_cast<size_t>(o)] = i;
+  }
+  return m;
+}
+
+// For constant padding: the overlap of x and y along each padded dim, as narrowed views of both.
+void constant_overlap(Tensor& xv, Tensor& yv, const std::vector<int64_t>& pads) {
+  const int64_t rank = xv.dim(), nd = static_cast<int64_t>(pads.size()) / 2;
+  for (int64_t i = 0; i < nd; ++i) {
+    const int64_t d = rank - 1 - i, lo = pads[2 * i], hi = pads[2 * i + 1];
+    const int64_t len = xv.size(d) - std::max(-lo, int64_t{0}) - std::max(-hi, int64_t{0});
+    xv = xv.narrow(d, std::max(-lo, int64_t{0}), std::max(len, int64_t{0}));
+    yv = yv.narrow(d, std::max(lo, int64_t{0}), std::max(len, int64_t{0}));
+  }
+}
+
+// Runs an index-map pad kernel (forward or backward) over x_shape's last two dims.
+template <typename F>
+void run_index_pad(const Shape& xs, const Shape& ys, const std::vector<int64_t>& pads, PadMode mode, F&& kernel) {
+  const int64_t rank = static_cast<int64_t>(xs.size()), nd = static_cast<int64_t>(pads.size()) / 2;
+  const int64_t W = xs[rank - 1], OW = ys[rank - 1];
+  const int64_t H = nd == 2 ? xs[rank - 2] : 1, OH = nd == 2 ? ys[rank - 2] : 1;
+  int64_t planes = 1;
+  for (int64_t d = 0; d < rank - nd; ++d) planes *= xs[d];
+  std::vector<int64_t> mw = pad_index_map(W, pads[0], OW, mode);
+  std::vector<int64_t> mh = nd == 2 ? pad_index_map(H, pads[2], OH, mode) : std::vector<int64_t>{0};
+  kernel(planes, H, W, OH, OW, mh.data(), mw.data());
+}
+
+}  // namespace
+
+Tensor pad_forward(const Tensor& x, const std::vector<int64_t>& pads, const std::string& mode_name, double value) {
+  const PadMode mode = parse_pad_mode(mode_name);
+  check_defined(x, "pad", "input");
+  const Shape out_shape = pad_output_shape(x.shape(), pads, mode, mode_name);
+  check_cpu(x, "pad");
+  if (mode == PadMode::Constant) {
+    Tensor y = Tensor::full(out_shape, value, x.dtype(), x.device());
+    Tensor xv = x, yv = y;
+    constant_overlap(xv, yv, pads);
+    if (xv.numel() > 0) cpu::copy_strided(yv, xv);
+    return y;
+  }
+  check_floating(x, "pad", "input");
+  Tensor xc = x.contiguous();
+  Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
+  if (y.numel() == 0) return y;
+  dispatch_floating(x.dtype(), "pad", [&](auto tag) {
+    using T = decltype(tag);
+    run_index_pad(x.shape(), out_shape, pads, mode, [&](int64_t P, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                                       const int64_t* mh, const int64_t* mw) {
+      cpu::pad_index_forward<T>(xc.data<T>(), y.data<T>(), P, H, W, OH, OW, mh, mw);
+    });
+  });
+  return y;
+}
+
+Tensor pad_backward(const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& pads,
+                    const std::string& mode_name) {
+  const PadMode mode = parse_pad_mode(mode_name);
+  check_defined(dout, "pad_backward", "grad_output");
+  const Shape out_shape = pad_output_shape(x_shape, pads, mode, mode_name);
+  PYCNN_CHECK(dout.shape() == out_shape, "[pad_backward] expected grad_output of shape ", shape_str(out_shape),
+              ", got ", shape_str(dout.shape()));
+  check_cpu(dout, "pad_backward");
+  if (mode == PadMode::Constant) {
+    Tensor dx = Tensor::zeros(x_shape, dout.dtype(), dout.device());
+    Tensor xv = dx, yv = dout;
+    constant_overlap(xv, yv, pads);
+    if (xv.numel() > 0) cpu::copy_strided(xv, yv);
+    return dx;
+  }
+  check_floating(dout, "pad_backward", "grad_output");
+  Tensor dc = dout.contiguous();
+  Tensor dx = Tensor::zeros(x_shape, dout.dtype(), dout.device());
+  if (dc.numel() == 0) return dx;
+  dispatch_floating(dout.dtype(), "pad_backward", [&](auto tag) {
+    using T = decltype(tag);
+    run_index_pad(x_shape, out_shape, pads, mode, [&](int64_t P, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                                     const int64_t* mh, const int64_t* mw) {
+      cpu::pad_index_backward<T>(dc.data<T>(), dx.data<T>(), P, H, W, OH, OW, mh, mw);
+    });
+  });
+  return dx;
+}
+
+// ---- transposed convolution ----
+
+namespace {
+
+// The smallest output size (output_padding 0) of a transposed conv along one dim.
+int64_t transpose_base_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dilation) {
+  return (in - 1) * stride - 2 * pad + dilation * (k - 1) + 1;
+}
+
+void check_transpose_args(const Tensor& x, const Tensor& w, const Conv2dArgs& a, const char* op) {
+  check_floating(x, op, "input");
+  check_same(x, w, op, "input", "weight");
+  check_rank(x, 4, op, "input", "(N, C, H, W)");
+  check_rank(w, 4, op, "weight", "(in_channels, out_channels/groups, kH, kW)");
+  PYCNN_CHECK(a.stride_h > 0 && a.stride_w > 0, "[", op, "] stride must be positive, got (", a.stride_h, ", ",
+              a.stride_w, ")");
+  PYCNN_CHECK(a.pad_h >= 0 && a.pad_w >= 0, "[", op, "] padding must be non-negative, got (", a.pad_h, ", ", a.pad_w,
+              ")");
+  PYCNN_CHECK(a.dilation_h > 0 && a.dilation_w > 0, "[", op, "] dilation must be positive, got (", a.dilation_h,
+              ", ", a.dilation_w, ")");
+  PYCNN_CHECK(a.groups > 0, "[", op, "] groups must be positive, got ", a.groups);
+  PYCNN_CHECK(w.size(0) == x.size(1), "[", op, "] expected input of shape (N, C, H, W) with C=", w.size(0),
+              " (weight ", shape_str(w.shape()), "), got ", shape_str(x.shape()));
+  PYCNN_CHECK(x.size(1) % a.groups == 0, "[", op, "] in_channels ", x.size(1), " is not divisible by groups ",
+              a.groups);
+  PYCNN_CHECK(w.size(2) > 0 && w.size(3) > 0, "[", op, "] kernel size must be positive, weight is ",
+              shape_str(w.shape()));
+}
+
+}  // namespace
+
+Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& args,
+                                int64_t op_h, int64_t op_w) {
+  const char* op = "conv_transpose2d";
+  check_transpose_args(x, w, args, op);
+  PYCNN_CHECK(op_h >= 0 && op_w >= 0, "[conv_transpose2d] output_padding must be non-negative, got (", op_h, ", ",
+              op_w, ")");
+  PYCNN_CHECK((op_h < args.stride_h || op_h < args.dilation_h) && (op_w < args.stride_w || op_w < args.dilation_w),
+              "[conv_transpose2d] output_padding (", op_h, ", ", op_w,
+              ") must be smaller than either stride or dilation, got stride (", args.stride_h, ", ", args.stride_w,
+              ") and dilation (", args.dilation_h, ", ", args.dilation_w, ")");
+  const int64_t OC = w.size(1) * args.groups;
+  const int64_t OH = transpose_base_size(x.size(2), w.size(2), args.stride_h, args.pad_h, args.dilation_h) + op_h;
+  const int64_t OW = transpose_base_size(x.size(3), w.size(3), args.stride_w, args.pad_w, args.dilation_w) + op_w;
+  PYCNN_CHECK(OH > 0 && OW > 0, "[conv_transpose2d] input ", shape_str(x.shape()), " with weight ",
+              shape_str(w.shape()), " gives a non-positive output size ", OH, "x", OW);
+  if (b.defined()) {
+    check_same(x, b, op, "input", "bias");
+    PYCNN_CHECK(b.dim() == 1 && b.size(0) == OC, "[conv_transpose2d] expected bias of shape (", OC, ",), got ",
+                shape_str(b.shape()));
+  }
+  check_cpu(x, op);
+  Tensor xc = x.contiguous(), wc = w.contiguous();
+  Tensor y = Tensor::zeros({x.size(0), OC, OH, OW}, x.dtype(), x.device());
+  if (y.numel() == 0) return y;
+  dispatch_floating(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    // conv2d of y-shaped input with weight w maps OC -> C channels; its input gradient for dout = x is
+    // exactly this op. y stands in for conv2d's input too: only its shape is read when dw is not wanted.
+    if (xc.numel() > 0) cpu::conv2d_backward<T>(xc, y, wc, y, Tensor(), args);
+    if (b.defined()) {
+      Tensor bc = b.contiguous();
+      cpu::add_channel_bias<T>(y.data<T>(), bc.data<T>(), y.size(0), OC, OH * OW);
+    }
+  });
+  return y;
+}
+
+std::tuple<Tensor, Tensor, Tensor> conv_transpose2d_backward(const Tensor& dout, const Tensor& x, const Tensor& w,
+                                                             const Conv2dArgs& args, bool need_dx, bool need_dw,
+                                                             bool need_db) {
+  const char* op = "conv_transpose2d_backward";
+  check_transpose_args(x, w, args, op);
+  check_same(dout, x, op, "grad_output", "input");
+  const int64_t OC = w.size(1) * args.groups;
+  const int64_t bh = transpose_base_size(x.size(2), w.size(2), args.stride_h, args.pad_h, args.dilation_h);
+  const int64_t bw = transpose_base_size(x.size(3), w.size(3), args.stride_w, args.pad_w, args.dilation_w);
+  const int64_t mh = std::max(args.stride_h, args.dilation_h), mw = std::max(args.stride_w, args.dilation_w);
+  PYCNN_CHECK(dout.dim() == 4 && dout.size(0) == x.size(0) && dout.size(1) == OC && dout.size(2) >= bh &&
+                  dout.size(2) < bh + mh && dout.size(3) >= bw && dout.size(3) < bw + mw,
+              "[conv_transpose2d_backward] grad_output ", shape_str(dout.shape()), " does not match input ",
+              shape_str(x.shape()), " and weight ", shape_str(w.shape()));
+  check_cpu(x, op);
+  Tensor dc = dout.contiguous(), xc = x.contiguous(), wc = w.contiguous();
+  Tensor dx, dw, db;
+  if (need_dx) dx = Tensor::zeros(x.shape(), x.dtype(), x.device());
+  if (need_dw) dw = Tensor::zeros(w.shape(), w.dtype(), w.device());
+  if (need_db) db = sum(dc, {0, 2, 3}, false);
+  if (dc.numel() == 0 || xc.numel() == 0) return {dx, dw, db};
+  dispatch_floating(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    // dx = conv2d(dout, w); dw = conv2d's weight gradient with dout as its input and x as its grad_output.
+    if (need_dx) cpu::conv2d_forward<T>(dc, wc, Tensor(), dx, args);
+    if (need_dw) cpu::conv2d_backward<T>(xc, dc, wc, Tensor(), dw, args);
+  });
+  return {dx, dw, db};
+}
+
+}  // namespace pycnn

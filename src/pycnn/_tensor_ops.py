@@ -1,0 +1,327 @@
+"""The Python side of the tensor operations (cat/stack, split/chunk, indexing, max/min, comparisons,
+where): argument handling in torch's terms, then one Function of ``pycnn.functional`` per op. Tensor
+methods and the top-level ``pycnn`` functions delegate here.
+
+Indexing: ints, slices (positive steps), None and Ellipsis become one strided view (IndexView); one
+integer-array index (list / int64 tensor / NumPy ints) adds a gather along its dim (IndexSelect); a
+boolean mask of the tensor's shape (a NumPy bool array, a list of bools, or the int64 0/1 result of a
+comparison such as ``x > 0``) selects a 1-D result (MaskedSelect). pycnn has no bool dtype, so a
+comparison's result carries a mark that makes it index as a mask, as torch's bool tensors do.
+"""
+import builtins
+from collections import namedtuple
+
+import numpy as np
+
+from . import _C
+from . import functional as fn
+
+# torch.return_types.max / min: a tuple with .values and .indices
+MinMaxResult = namedtuple("MinMaxResult", ["values", "indices"])
+
+
+def _tensor_cls():
+    from .tensor import Tensor
+
+    return Tensor
+
+
+def _check_tensors(tensors, op):
+    Tensor = _tensor_cls()
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"[{op}] expected a list or tuple of tensors, got {type(tensors).__name__}")
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"[{op}] expected a list of tensors, got an element of type {type(t).__name__}")
+    return list(tensors)
+
+
+def cat(tensors, dim=0):
+    return fn.Cat.apply(int(dim), *_check_tensors(tensors, "cat"))
+
+
+def stack(tensors, dim=0):
+    return fn.Stack.apply(int(dim), *_check_tensors(tensors, "stack"))
+
+
+def _wrap(dim, ndim, op):
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"[{op}] dim {dim} is out of range for a tensor with {ndim} dims")
+    return dim % ndim
+
+
+def narrow(x, dim, start, length):
+    """The view x[..., start:start+length, ...] along dim (differentiable)."""
+    dim = _wrap(dim, x.ndim, "narrow")
+    size = x.shape[dim]
+    if start < 0:
+        start += size
+    if not (0 <= start <= size and 0 <= length and start + length <= size):
+        raise IndexError(f"[narrow] start {start} + length {length} exceeds dim {dim} of size {size}")
+    spec = _identity_spec(x.shape)
+    spec[0][dim], spec[2][dim] = start, length
+    return fn.IndexView.apply(x, spec)
+
+
+def _identity_spec(shape):
+    n = len(shape)
+    return [[0] * n, [1] * n, list(shape), [1] * n, []]
+
+
+def split(x, split_size_or_sections, dim=0):
+    """Views of consecutive pieces along dim: equal pieces of split_size_or_sections (the last may be
+    smaller) or the given list of sizes."""
+    if x.ndim == 0:
+        raise RuntimeError("[split] a 0-d tensor cannot be split")
+    dim = _wrap(dim, x.ndim, "split")
+    size = x.shape[dim]
+    if isinstance(split_size_or_sections, (list, tuple)):
+        sizes = [int(s) for s in split_size_or_sections]
+        if builtins.sum(sizes) != size or builtins.any(s < 0 for s in sizes):
+            raise ValueError(f"[split] split sizes {sizes} do not sum to dim {dim}'s size {size}")
+    else:
+        step = int(split_size_or_sections)
+        if step <= 0 and not (step == 0 and size == 0):
+            raise ValueError(f"[split] split_size must be positive, got {step}")
+        sizes = [min(step, size - s) for s in range(0, size, step)] if size else [0]
+    out, start = [], 0
+    for s in sizes:
+        out.append(narrow(x, dim, start, s))
+        start += s
+    return tuple(out)
+
+
+def chunk(x, chunks, dim=0):
+    """At most `chunks` views along dim, each of ceil(size / chunks) (torch's rule)."""
+    chunks = int(chunks)
+    if chunks <= 0:
+        raise ValueError(f"[chunk] chunks must be positive, got {chunks}")
+    if x.ndim == 0:
+        raise RuntimeError("[chunk] a 0-d tensor cannot be chunked")
+    size = x.shape[_wrap(dim, x.ndim, "chunk")]
+    return split(x, builtins.max(1, -(-size // chunks)), dim)
+
+
+# ---- indexing ----
+def _is_int(k):
+    return isinstance(k, (builtins.int, np.integer)) and not isinstance(k, (builtins.bool, np.bool_))
+
+
+def _as_index_array(k):
+    """An advanced index as ("mask", int64 0/1 impl) or ("index", int64 impl)."""
+    Tensor = _tensor_cls()
+    if isinstance(k, Tensor):
+        if k.dtype.name != "int64":
+            raise TypeError(f"[index] tensors used as indices must be int64, got {k.dtype.name}")
+        return ("mask" if getattr(k, "_is_mask", False) else "index"), k._impl
+    a = np.asarray(k)
+    if a.dtype == np.bool_:
+        return "mask", _C.from_numpy(np.ascontiguousarray(a.astype(np.int64)))
+    if a.dtype.kind not in "iu" and a.size:
+        raise TypeError(f"[index] only integers, slices, None, Ellipsis and integer or boolean arrays are "
+                        f"valid indices, got an array of {a.dtype}")
+    return "index", _C.from_numpy(np.ascontiguousarray(a.astype(np.int64)))
+
+
+def _parse_key(shape, key):
+    """-> (spec for IndexView, advanced) where advanced is None or (output dim, kind, impl)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    ndim = len(shape)
+    if builtins.sum(1 for k in key if k is Ellipsis) > 1:
+        raise IndexError("[index] an index can only have a single ellipsis ('...')")
+    consuming = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
+    if consuming > ndim:
+        raise IndexError(f"[index] too many indices for a tensor of shape {tuple(shape)}: {consuming} given")
+    items = []
+    for k in key:
+        if k is Ellipsis:
+            items.extend([slice(None)] * (ndim - consuming))
+        else:
+            items.append(k)
+    if not builtins.any(k is Ellipsis for k in key):
+        items.extend([slice(None)] * (ndim - consuming))
+    starts, steps, lengths, keep, new_axes = [], [], [], [], []
+    advanced = None
+    d = out = 0
+    for k in items:
+        if k is None:
+            new_axes.append(out)
+            out += 1
+            continue
+        size = shape[d]
+        if _is_int(k):
+            i = int(k)
+            if not -size <= i < size:
+                raise IndexError(f"[index] index {i} is out of bounds for dim {d} with size {size}")
+            starts.append(i % size)
+            steps.append(1)
+            lengths.append(1)
+            keep.append(0)
+        elif isinstance(k, slice):
+            start, stop, step = k.indices(size)
+            if step <= 0:
+                raise ValueError(f"[index] slice step must be positive, got {step}")
+            length = len(range(start, stop, step))
+            starts.append(start if length else 0)
+            steps.append(step)
+            lengths.append(length)
+            keep.append(1)
+            out += 1
+        else:
+            if advanced is not None:
+                raise IndexError("[index] only one integer-array or mask index per indexing is supported")
+            kind, impl = _as_index_array(k)
+            if kind == "mask" and len(key) != 1:
+                raise IndexError("[index] a boolean mask must be the only index (x[mask])")
+            advanced = (out, kind, impl)
+            starts.append(0)
+            steps.append(1)
+            lengths.append(size)
+            keep.append(1)
+            out += 1
+        d += 1
+    return [starts, steps, lengths, keep, new_axes], advanced
+
+
+def getitem(x, key):
+    spec, advanced = _parse_key(x.shape, key)
+    if advanced is not None and advanced[1] == "mask":
+        mask = advanced[2]
+        if tuple(mask.shape) != x.shape:
+            raise IndexError(f"[index] the mask of shape {tuple(mask.shape)} does not match the indexed "
+                             f"tensor's shape {x.shape}")
+        return fn.MaskedSelect.apply(x, _tensor_cls()._make(mask))
+    trivial = spec == _identity_spec(x.shape)
+    y = x if trivial else fn.IndexView.apply(x, spec)
+    if advanced is None:
+        return y
+    dim, _, index = advanced
+    flat = index.reshape([-1])
+    z = fn.IndexSelect.apply(y, dim, _tensor_cls()._make(flat))
+    if index.dim() == 1:
+        return z
+    shape = list(y.shape)
+    return z.reshape(*(shape[:dim] + list(index.shape) + shape[dim + 1:]))
+
+
+def setitem(x, key, value):
+    """x[key] = value in place (no autograd): basic indices write through a view, arrays through NumPy."""
+    Tensor = _tensor_cls()
+    x._check_inplace("setitem")
+    spec, advanced = _parse_key(x.shape, key)
+    if advanced is None:
+        target = _C.index_view(x._impl, *spec)
+        src = value._impl if isinstance(value, Tensor) else _C.from_numpy(
+            np.ascontiguousarray(np.asarray(value, dtype=x.dtype.numpy)))
+        if src.dtype != target.dtype:
+            src = src.to_dtype(target.dtype)
+        if tuple(src.shape) != tuple(target.shape):
+            try:
+                src = src.expand(list(target.shape))
+            except Exception:
+                raise ValueError(f"[setitem] value of shape {tuple(src.shape)} cannot be broadcast to the "
+                                 f"indexed shape {tuple(target.shape)}") from None
+        _C.copy_(target, src)
+        return
+    if x._impl.device != "cpu":
+        raise RuntimeError("[setitem] array and mask indices are only supported on the CPU")
+    np_key = key if isinstance(key, tuple) else (key,)
+    np_key = tuple(np.asarray(k._impl).astype(bool if getattr(k, "_is_mask", False) else np.int64)
+                   if isinstance(k, Tensor) else k for k in np_key)
+    arr = np.asarray(x._impl)  # shares the tensor's memory
+    arr[np_key] = np.asarray(value._impl) if isinstance(value, Tensor) else value
+
+
+# ---- max / min ----
+def minmax(x, dim, keepdim, is_min):
+    op = "min" if is_min else "max"
+    if not x.dtype.is_floating_point:
+        raise TypeError(f"[{op}] expected a float32 or float64 tensor, got {x.dtype.name}")
+    if dim is None:
+        values, _ = fn.MinMax.apply(x.reshape(-1), 0, False, is_min)
+        return values
+    values, indices = fn.MinMax.apply(x, int(dim), bool(keepdim), is_min)
+    return MinMaxResult(values, indices)
+
+
+def argminmax(x, dim, keepdim, is_min):
+    if dim is None:
+        return fn.MinMax.apply(x.detach().reshape(-1), 0, False, is_min)[1]
+    return fn.MinMax.apply(x.detach(), int(dim), bool(keepdim), is_min)[1]
+
+
+# ---- comparisons and where ----
+def compare(x, other, op):
+    """int64 0/1 result of x (op) other, computed in the core; marked to index as a mask."""
+    Tensor = _tensor_cls()
+    a = x._impl
+    if isinstance(other, Tensor):
+        b = other._impl
+        if a.dtype != b.dtype:  # compare in the wider type, as torch's type promotion would
+            wide = "float64" if "float64" in (a.dtype, b.dtype) else "float32"
+            a, b = (a if a.dtype == wide else a.to_dtype(wide)), (b if b.dtype == wide else b.to_dtype(wide))
+    elif isinstance(other, (builtins.int, builtins.float, np.number)) and not isinstance(other, builtins.bool):
+        if a.dtype == "int64" and not float(other).is_integer():
+            a = a.to_dtype("float64")
+        b = _C.full([], float(other), a.dtype, a.device)
+    else:
+        b = Tensor(other, dtype=x.dtype)._impl
+    out = Tensor._make(_C.compare(op, a, b))
+    out._is_mask = True
+    return out
+
+
+def where(condition, input, other):  # noqa: A002  (torch's names)
+    """input where condition is nonzero, else other (broadcasting); condition is an int64 0/1 tensor
+    (a comparison's result, say). Scalars take the tensor operand's dtype."""
+    Tensor = _tensor_cls()
+    if not isinstance(condition, Tensor) or condition.dtype.name != "int64":
+        raise TypeError("[where] condition must be an int64 0/1 tensor (a comparison's result), got "
+                        f"{getattr(condition, 'dtype', type(condition).__name__)}")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("[where] at least one of input and other must be a tensor")
+    like = input if isinstance(input, Tensor) else other
+    scalar = (builtins.int, builtins.float, np.number)
+    if isinstance(input, scalar):
+        input = Tensor._make(_C.full([], float(input), like._impl.dtype, like._impl.device))
+    if isinstance(other, scalar):
+        other = Tensor._make(_C.full([], float(other), like._impl.dtype, like._impl.device))
+    return fn.Where.apply(condition, input, other)
+
+
+# ---- var / std ----
+def var(x, dim=None, correction=1, keepdim=False, unbiased=None):
+    """Variance over dim (all dims when None), divided by N - correction (torch's default: 1)."""
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    if not x.dtype.is_floating_point:
+        raise TypeError(f"[var] expected a float32 or float64 tensor, got {x.dtype.name}")
+    dims = [] if dim is None else ([int(dim)] if isinstance(dim, (builtins.int, np.integer)) else [int(d) for d in dim])
+    return fn.Var.apply(x, dims, float(correction), bool(keepdim))
+
+
+def std(x, dim=None, correction=1, keepdim=False, unbiased=None):
+    return var(x, dim, correction, keepdim, unbiased).sqrt()
+
+
+# ---- matmul ----
+def matmul(a, b):
+    """torch.matmul: 2-D @ 2-D, batched (..., M, K) @ (..., K, N) with broadcast batch dims, and 1-D
+    operands (a vector is a row on the left, a column on the right; its dim is removed again)."""
+    Tensor = _tensor_cls()
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        raise TypeError("[matmul] expected two tensors")
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"[matmul] both arguments need at least 1 dim, got shapes {a.shape} and {b.shape}")
+    if a.ndim == 2 and b.ndim == 2:
+        return fn.MatMul.apply(a, b)
+    if a.ndim == 1 and b.ndim == 1:
+        if a.shape != b.shape:
+            raise ValueError(f"[matmul] 1-D shapes {a.shape} and {b.shape} differ")
+        return fn.BatchedMatMul.apply(a.reshape(1, -1), b.reshape(-1, 1)).reshape(())
+    if a.ndim == 1:
+        return fn.BatchedMatMul.apply(a.unsqueeze(0), b).squeeze(-2)
+    if b.ndim == 1:
+        return fn.BatchedMatMul.apply(a, b.unsqueeze(1)).squeeze(-1)
+    return fn.BatchedMatMul.apply(a, b)
