@@ -116,11 +116,11 @@ def _as_index_array(k):
         return ("mask" if getattr(k, "_is_mask", False) else "index"), k._impl
     a = np.asarray(k)
     if a.dtype == np.bool_:
-        return "mask", _C.from_numpy(np.ascontiguousarray(a.astype(np.int64)))
+        return "mask", _C.from_numpy(np.asarray(a, dtype=np.int64, order="C"))
     if a.dtype.kind not in "iu" and a.size:
         raise TypeError(f"[index] only integers, slices, None, Ellipsis and integer or boolean arrays are "
                         f"valid indices, got an array of {a.dtype}")
-    return "index", _C.from_numpy(np.ascontiguousarray(a.astype(np.int64)))
+    return "index", _C.from_numpy(np.asarray(a, dtype=np.int64, order="C"))
 
 
 def _parse_key(shape, key):
@@ -213,7 +213,7 @@ def setitem(x, key, value):
     if advanced is None:
         target = _C.index_view(x._impl, *spec)
         src = value._impl if isinstance(value, Tensor) else _C.from_numpy(
-            np.ascontiguousarray(np.asarray(value, dtype=x.dtype.numpy)))
+            np.asarray(value, dtype=x.dtype.numpy, order="C"))
         if src.dtype != target.dtype:
             src = src.to_dtype(target.dtype)
         if tuple(src.shape) != tuple(target.shape):
