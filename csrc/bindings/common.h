@@ -26,5 +26,6 @@ void init_resize(py::module_& m);
 void init_losses(py::module_& m);
 void init_tensor_ops(py::module_& m);
 void init_convs(py::module_& m);
+void init_deform(py::module_& m);
 
 }  // namespace pycnn::bindings

@@ -22,6 +22,7 @@ PYBIND11_MODULE(_C, m) {
   pycnn::bindings::init_losses(m);
   pycnn::bindings::init_tensor_ops(m);
   pycnn::bindings::init_convs(m);
+  pycnn::bindings::init_deform(m);
 
   m.def("set_num_threads", &pycnn::set_num_threads, "Threads used by every CPU kernel.");
   m.def("get_num_threads", &pycnn::get_num_threads);

@@ -284,4 +284,18 @@ std::tuple<Tensor, Tensor, Tensor> conv_transpose2d_backward(const Tensor& dout,
                                                              const Conv2dArgs& args, bool need_dx, bool need_dw,
                                                              bool need_db);
 
+// ---- deformable convolution (ops/deform_conv.cpp), torchvision.ops.deform_conv2d's semantics ----
+// x (N, C, H, W), offset (N, 2*offset_groups*KH*KW, OH, OW) as (dy, dx) pairs per tap, mask
+// (N, offset_groups*KH*KW, OH, OW) or undefined (v1), w (OC, C/groups, KH, KW), b (OC,) or undefined.
+// groups = C / w.size(1); offset_groups = offset.size(1) / (2*KH*KW).
+struct DeformConv2dArgs {
+  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1;
+};
+Tensor deform_conv2d_forward(const Tensor& x, const Tensor& offset, const Tensor& mask, const Tensor& w,
+                             const Tensor& b, const DeformConv2dArgs& args);
+// returns (dx, doffset, dmask, dw, db), each undefined unless asked for (dmask also when mask is undefined)
+std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> deform_conv2d_backward(
+    const Tensor& dout, const Tensor& x, const Tensor& offset, const Tensor& mask, const Tensor& w,
+    const DeformConv2dArgs& args, bool need_dx, bool need_doffset, bool need_dmask, bool need_dw, bool need_db);
+
 }  // namespace pycnn

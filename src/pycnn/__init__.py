@@ -248,5 +248,6 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 
 from . import nn, optim, data, datasets, models  # noqa: E402  (they build on the names above)
+from . import ops  # noqa: E402
 from .serialization import save, load  # noqa: E402
 from .summary import summary  # noqa: E402

@@ -690,3 +690,21 @@ class ConvTranspose2d(Function):
         x, w = ctx.saved
         need = ctx.needs_input_grad
         return _C.conv_transpose2d_backward(dout, x, w, *ctx.args, need[0], need[1], ctx.has_bias and need[2])
+
+
+class DeformConv2d(Function):
+    """Deformable convolution (torchvision.ops.deform_conv2d): x (N, C, H, W), offset, mask or None,
+    weight (OC, C/groups, kH, kW), bias or None."""
+    @staticmethod
+    def forward(ctx, x, offset, mask, w, b, stride, padding, dilation):
+        ctx.save_for_backward(x, offset, mask, w)
+        ctx.args = (stride, padding, dilation)
+        ctx.has_bias = b is not None
+        return _C.deform_conv2d_forward(x, offset, mask, w, b, stride, padding, dilation)
+
+    @staticmethod
+    def backward(ctx, dout):
+        x, offset, mask, w = ctx.saved
+        need = ctx.needs_input_grad
+        return _C.deform_conv2d_backward(dout, x, offset, mask, w, *ctx.args, need[0], need[1],
+                                         mask is not None and need[2], need[3], ctx.has_bias and need[4])

@@ -205,4 +205,27 @@ template <typename T>
 void pad_index_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
                         const int64_t* mh, const int64_t* mw);
 
+// ---- deformable convolution (deform_conv.cpp); per-image buffers: x (C, H, W), offset
+// (2*offset_groups*KK, L), mask (offset_groups*KK, L) or nullptr, col (C*KK, L), KK = KH*KW, L = OH*OW ----
+struct DeformGeometry {
+  int64_t C, H, W, KH, KW, OH, OW, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, offset_groups;
+};
+// col[c*KK + k, l] = mask * bilinear sample of x[c] at tap k of output l, moved by its offset
+template <typename T> void deform_im2col(const T* x, const T* offset, const T* mask, T* col, const DeformGeometry& g);
+// dx += the transpose of deform_im2col applied to dcol (bilinear scatter)
+template <typename T> void deform_col2im(const T* dcol, const T* offset, const T* mask, T* dx, const DeformGeometry& g);
+// writes doffset (or nullptr) and dmask (or nullptr) from dcol
+template <typename T>
+void deform_col2coord(const T* dcol, const T* x, const T* offset, const T* mask, T* doffset, T* dmask,
+                      const DeformGeometry& g);
+// whole batch: y (N, OC, L); b may be nullptr
+template <typename T>
+void deform_conv2d_forward(const T* x, const T* offset, const T* mask, const T* w, const T* b, T* y, int64_t N,
+                           int64_t OC, int64_t groups, const DeformGeometry& g);
+// dx, doffset, dmask, dw zeroed by the caller (or nullptr when not needed); db (or nullptr) is written
+template <typename T>
+void deform_conv2d_backward(const T* dout, const T* x, const T* offset, const T* mask, const T* w, T* dx,
+                            T* doffset, T* dmask, T* dw, T* db, int64_t N, int64_t OC, int64_t groups,
+                            const DeformGeometry& g);
+
 }  // namespace pycnn::cpu

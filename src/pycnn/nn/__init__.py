@@ -16,6 +16,7 @@ from .pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d,
 from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d, PixelShuffle, PixelUnshuffle
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, InstanceNorm2d, LocalResponseNorm
 from .dropout import Dropout, Dropout2d, AlphaDropout
+from .nonlocal_block import NonLocalBlock2d
 from .loss import (CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, MSELoss, L1Loss, SmoothL1Loss,
                    HuberLoss, KLDivLoss, MarginRankingLoss, MultiMarginLoss)
 
@@ -29,6 +30,7 @@ __all__ = [
     "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm2d", "LocalResponseNorm",
     "Dropout", "Dropout2d", "AlphaDropout",
+    "NonLocalBlock2d",
     "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss", "SmoothL1Loss",
     "HuberLoss", "KLDivLoss", "MarginRankingLoss", "MultiMarginLoss",
 ]

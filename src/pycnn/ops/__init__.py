@@ -1,0 +1,88 @@
+"""Vision ops with torchvision.ops names and semantics: deform_conv2d and the DeformConv2d layer.
+
+    offset = conv_offset(x)                          # (N, 2*offset_groups*kH*kW, OH, OW)
+    y = pycnn.ops.DeformConv2d(C, OC, 3, padding=1)(x, offset)
+"""
+import math
+
+from .. import functional as fn
+from ..nn import init
+from ..nn.functional import _check_tensor, _pair
+from ..nn.linear import _new_param
+from ..nn.module import Module
+
+__all__ = ["deform_conv2d", "DeformConv2d"]
+
+
+def deform_conv2d(input, offset, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), mask=None):
+    """Deformable convolution v1 (mask None) and v2, as torchvision.ops.deform_conv2d.
+
+    input (N, C, H, W); offset (N, 2*offset_groups*kH*kW, OH, OW), a (dy, dx) pair per kernel tap, offset
+    groups splitting the channels; mask (N, offset_groups*kH*kW, OH, OW) or None; weight
+    (OC, C/groups, kH, kW), groups = C / weight.shape[1]; bias (OC,) or None. Samples are bilinear, zero
+    outside the image.
+    """
+    op = "deform_conv2d"
+    _check_tensor(input, op)
+    _check_tensor(offset, op, "offset")
+    _check_tensor(weight, op, "weight")
+    if mask is not None:
+        _check_tensor(mask, op, "mask")
+    if bias is not None:
+        _check_tensor(bias, op, "bias")
+    stride = _pair(stride, "stride", op)
+    padding = _pair(padding, "padding", op)
+    dilation = _pair(dilation, "dilation", op)
+    return fn.DeformConv2d.apply(input, offset, mask, weight, bias, stride, padding, dilation)
+
+
+class DeformConv2d(Module):
+    """The layer of deform_conv2d, as torchvision.ops.DeformConv2d: forward(input, offset, mask=None).
+
+    weight (out_channels, in_channels // groups, kH, kW) ~ kaiming_uniform(a=sqrt(5)), bias (out_channels,)
+    ~ U(+-1/sqrt(fan_in)).
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, dtype=None, device=None):
+        super().__init__()
+        op = "DeformConv2d"
+        if groups <= 0:
+            raise ValueError(f"[{op}] groups must be positive, got {groups}")
+        if in_channels % groups != 0:
+            raise ValueError(f"[{op}] in_channels {in_channels} must be divisible by groups {groups}")
+        if out_channels % groups != 0:
+            raise ValueError(f"[{op}] out_channels {out_channels} must be divisible by groups {groups}")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = _pair(kernel_size, "kernel_size", op)
+        self.stride = _pair(stride, "stride", op)
+        self.padding = _pair(padding, "padding", op)
+        self.dilation = _pair(dilation, "dilation", op)
+        self.groups = groups
+        self.weight = _new_param((out_channels, in_channels // groups) + self.kernel_size, dtype, device)
+        if bias:
+            self.bias = _new_param((out_channels,), dtype, device)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input, offset, mask=None):
+        return deform_conv2d(input, offset, self.weight, self.bias, stride=self.stride, padding=self.padding,
+                             dilation=self.dilation, mask=mask)
+
+    def extra_repr(self):
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+             f"padding={self.padding}, dilation={self.dilation}")
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
