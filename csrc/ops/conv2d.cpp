@@ -8,24 +8,12 @@
 namespace pycnn {
 
 static Shape conv2d_output_shape(const Tensor& x, const Tensor& w, const Conv2dArgs& a, const char* op) {
-  check_floating(x, op, "input");
-  check_same(x, w, op, "input", "weight");
-  check_rank(x, 4, op, "input", "(N, C, H, W)");
-  check_rank(w, 4, op, "weight", "(out_channels, in_channels/groups, kH, kW)");
-  PYCNN_CHECK(a.stride_h > 0 && a.stride_w > 0, "[", op, "] stride must be positive, got (", a.stride_h, ", ",
-              a.stride_w, ")");
-  PYCNN_CHECK(a.pad_h >= 0 && a.pad_w >= 0, "[", op, "] padding must be non-negative, got (", a.pad_h, ", ", a.pad_w,
-              ")");
-  PYCNN_CHECK(a.dilation_h > 0 && a.dilation_w > 0, "[", op, "] dilation must be positive, got (", a.dilation_h,
-              ", ", a.dilation_w, ")");
-  PYCNN_CHECK(a.groups > 0, "[", op, "] groups must be positive, got ", a.groups);
+  check_conv_args(x, w, a, op, "(out_channels, in_channels/groups, kH, kW)");
   const int64_t C = x.size(1), OC = w.size(0);
   PYCNN_CHECK(OC % a.groups == 0, "[", op, "] out_channels ", OC, " is not divisible by groups ", a.groups);
   PYCNN_CHECK(w.size(1) * a.groups == C, "[", op, "] expected input of shape (N, C, H, W) with C=",
               w.size(1) * a.groups, " (weight ", shape_str(w.shape()), ", groups=", a.groups, "), got ",
               shape_str(x.shape()));
-  PYCNN_CHECK(w.size(2) > 0 && w.size(3) > 0, "[", op, "] kernel size must be positive, weight is ",
-              shape_str(w.shape()));
   const int64_t eff_h = a.dilation_h * (w.size(2) - 1) + 1, eff_w = a.dilation_w * (w.size(3) - 1) + 1;
   const int64_t ph = x.size(2) + 2 * a.pad_h, pw = x.size(3) + 2 * a.pad_w;
   PYCNN_CHECK(ph >= eff_h && pw >= eff_w, "[", op, "] input ", shape_str(x.shape()), " (padded to ", ph, "x", pw,

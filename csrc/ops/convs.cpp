@@ -168,23 +168,11 @@ int64_t transpose_base_size(int64_t in, int64_t k, int64_t stride, int64_t pad, 
 }
 
 void check_transpose_args(const Tensor& x, const Tensor& w, const Conv2dArgs& a, const char* op) {
-  check_floating(x, op, "input");
-  check_same(x, w, op, "input", "weight");
-  check_rank(x, 4, op, "input", "(N, C, H, W)");
-  check_rank(w, 4, op, "weight", "(in_channels, out_channels/groups, kH, kW)");
-  PYCNN_CHECK(a.stride_h > 0 && a.stride_w > 0, "[", op, "] stride must be positive, got (", a.stride_h, ", ",
-              a.stride_w, ")");
-  PYCNN_CHECK(a.pad_h >= 0 && a.pad_w >= 0, "[", op, "] padding must be non-negative, got (", a.pad_h, ", ", a.pad_w,
-              ")");
-  PYCNN_CHECK(a.dilation_h > 0 && a.dilation_w > 0, "[", op, "] dilation must be positive, got (", a.dilation_h,
-              ", ", a.dilation_w, ")");
-  PYCNN_CHECK(a.groups > 0, "[", op, "] groups must be positive, got ", a.groups);
+  check_conv_args(x, w, a, op, "(in_channels, out_channels/groups, kH, kW)");
   PYCNN_CHECK(w.size(0) == x.size(1), "[", op, "] expected input of shape (N, C, H, W) with C=", w.size(0),
               " (weight ", shape_str(w.shape()), "), got ", shape_str(x.shape()));
   PYCNN_CHECK(x.size(1) % a.groups == 0, "[", op, "] in_channels ", x.size(1), " is not divisible by groups ",
               a.groups);
-  PYCNN_CHECK(w.size(2) > 0 && w.size(3) > 0, "[", op, "] kernel size must be positive, weight is ",
-              shape_str(w.shape()));
 }
 
 }  // namespace
