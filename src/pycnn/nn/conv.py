@@ -115,6 +115,15 @@ class _ConvNd(Module):
                 bound = 1 / math.sqrt(fan_in)
                 init.uniform_(self.bias, -bound, bound)
 
+    def forward(self, x):
+        # conv2d or conv1d; a non-zero padding mode pads first and convolves unpadded, as torch does
+        conv = F.conv2d if self._n == 2 else F.conv1d
+        if self.padding_mode != "zeros":
+            return conv(self._padded_input(x), self.weight, self.bias, stride=self.stride, padding=0,
+                        dilation=self.dilation, groups=self.groups)
+        return conv(x, self.weight, self.bias, stride=self.stride, padding=self._conv_padding(),
+                    dilation=self.dilation, groups=self.groups)
+
     def _padded_input(self, x):
         """For padding_mode other than 'zeros': pad x explicitly (torch order: last dim first)."""
         pads = [p for lr in reversed(self._pads) for p in lr]
@@ -169,12 +178,6 @@ class Conv2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device=device, dtype=dtype)
 
-    def forward(self, x):
-        if self.padding_mode != "zeros":
-            return F.conv2d(self._padded_input(x), self.weight, self.bias, stride=self.stride, padding=0,
-                            dilation=self.dilation, groups=self.groups)
-        return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self._conv_padding(),
-                        dilation=self.dilation, groups=self.groups)
 
 
 class Conv1d(_ConvNd):
@@ -193,12 +196,6 @@ class Conv1d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device=device, dtype=dtype)
 
-    def forward(self, x):
-        if self.padding_mode != "zeros":
-            return F.conv1d(self._padded_input(x), self.weight, self.bias, stride=self.stride, padding=0,
-                            dilation=self.dilation, groups=self.groups)
-        return F.conv1d(x, self.weight, self.bias, stride=self.stride, padding=self._conv_padding(),
-                        dilation=self.dilation, groups=self.groups)
 
 
 class _ConvTransposeNd(_ConvNd):
