@@ -247,7 +247,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     return x.flatten(start_dim, end_dim)
 
 
-from . import nn, optim, data, datasets, models  # noqa: E402  (they build on the names above)
+from . import nn, optim, data, datasets, models, metrics, train  # noqa: E402  (they build on the names above)
 from . import ops  # noqa: E402
 from .serialization import save, load  # noqa: E402
 from .summary import summary  # noqa: E402
