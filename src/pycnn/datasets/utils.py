@@ -1,0 +1,138 @@
+"""Getting dataset files onto disk: checksummed downloads and safe archive extraction.
+
+download_file() streams a URL into a temporary file next to its destination, checks the MD5 published for
+it, and only then renames it into place, so an interrupted or corrupted download never looks like a
+dataset. extract_archive() unpacks .tar(.gz) archives refusing links, devices and paths that leave the
+destination. _fetch() is the only function that touches the network (tests replace it or use file:// URLs).
+"""
+import hashlib
+import os
+from pathlib import Path, PurePosixPath
+import shutil
+import sys
+import tarfile
+import tempfile
+import urllib.parse
+import urllib.request
+import zlib
+
+__all__ = ["calculate_md5", "check_integrity", "download_file", "extract_archive"]
+
+_CHUNK = 1 << 20
+_SCHEMES = ("https", "file")  # file:// serves local mirrors (and the tests)
+
+
+def calculate_md5(path):
+    """Hex MD5 digest of the file at `path`, read in 1 MiB chunks."""
+    md5 = hashlib.md5(usedforsecurity=False)  # the published checksums are MD5; this is integrity only
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            md5.update(chunk)
+    return md5.hexdigest()
+
+
+def check_integrity(path, md5=None):
+    """True when `path` is a file and, if `md5` is given, its digest matches."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    return md5 is None or calculate_md5(path) == md5
+
+
+def _fetch(url, path, timeout=60):
+    """Stream `url` into the file `path` (which exists and is overwritten)."""
+    scheme = urllib.parse.urlsplit(url).scheme
+    if scheme not in _SCHEMES:
+        raise RuntimeError(f"[download] only {' and '.join(_SCHEMES)} URLs are fetched, got {url!r}")
+    request = urllib.request.Request(url, headers={"User-Agent": "pycnn"})
+    with urllib.request.urlopen(request, timeout=timeout) as response, open(path, "wb") as f:
+        shutil.copyfileobj(response, f, _CHUNK)
+
+
+def download_file(urls, folder, filename, md5, name="download"):
+    """Download `filename` into `folder`, trying each URL in turn, and verify its MD5.
+
+    The bytes go to a temporary file in `folder` that is renamed to `filename` only once its checksum
+    matches; a file whose checksum does not match is deleted.
+
+    Args:
+        urls: a URL or a list of mirror URLs of the same file.
+        folder: destination folder (created if missing).
+        filename: name of the file in `folder`.
+        md5: expected hex MD5 digest.
+        name: prefix for messages (the dataset's name).
+
+    Returns:
+        Path of the verified file.
+    """
+    urls = [urls] if isinstance(urls, str) else list(urls)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / filename
+    errors = []
+    for url in urls:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".part")
+        os.close(fd)
+        try:
+            print(f"[{name}] downloading {url} to {dest}", file=sys.stderr, flush=True)
+            _fetch(url, tmp)
+            actual = calculate_md5(tmp)
+            if actual != md5:
+                errors.append(f"{url}: checksum mismatch, expected MD5 {md5}, got {actual} (file deleted)")
+                continue
+            os.replace(tmp, dest)
+            return dest
+        except (OSError, ValueError) as e:  # URLError and HTTPError are OSErrors
+            errors.append(f"{url}: {e}")
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    raise RuntimeError(f"[{name}] could not download {filename}:\n  " + "\n  ".join(errors))
+
+
+def _checked_members(tar, archive, name):
+    """The members of `tar`, after refusing anything that could write outside the destination."""
+    members = tar.getmembers()
+    for m in members:
+        parts = PurePosixPath(m.name).parts
+        if m.name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+            raise RuntimeError(f"[{name}] refusing to extract {archive}: member {m.name!r} would be "
+                               "written outside the destination folder")
+        if not (m.isfile() or m.isdir()):
+            raise RuntimeError(f"[{name}] refusing to extract {archive}: member {m.name!r} is a link or a "
+                               "special file (only regular files and folders are extracted)")
+    return members
+
+
+def extract_archive(archive, dest, name="extract"):
+    """Unpack a .tar, .tar.gz, .tgz, .tar.bz2 or .tar.xz archive into `dest`.
+
+    Every member is checked first (no absolute paths, no '..', only regular files and folders). The
+    archive is unpacked into a temporary folder inside `dest` and its files are then moved into place,
+    so a corrupt archive leaves no half-extracted dataset behind.
+
+    Returns:
+        Path of `dest`.
+    """
+    archive, dest = Path(archive), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dest, prefix=".extract-"))
+    try:
+        try:
+            with tarfile.open(archive, "r:*") as tar:
+                members = _checked_members(tar, archive, name)
+                if hasattr(tarfile, "data_filter"):  # Python's own safety net where it exists
+                    tar.extractall(tmp, members=members, filter="data")
+                else:
+                    tar.extractall(tmp, members=members)
+        except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
+            raise RuntimeError(f"[{name}] cannot extract {archive}: the archive is corrupt or truncated "
+                               f"({type(e).__name__}: {e})") from None
+        for dirpath, _, filenames in os.walk(tmp):
+            target_dir = dest / Path(dirpath).relative_to(tmp)
+            target_dir.mkdir(parents=True, exist_ok=True)
+            for filename in filenames:
+                os.replace(Path(dirpath) / filename, target_dir / filename)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
