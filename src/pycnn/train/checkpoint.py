@@ -1,2 +1,268 @@
-"""(being written)"""
-__all__ = []
+"""Full training checkpoints in one safetensors file: everything needed to resume a run bit for bit.
+
+Tensors go in as safetensors entries: the model's state dict as 'model.<name>', the optimizer's state as
+'optimizer.state.<index>.<key>' and any array found in scheduler/callback/extra state under its path.
+Everything else is one JSON document in the `__metadata__` entry: optimizer param_groups and non-tensor
+state (like 'step'), scheduler.state_dict(), RNG states (pc.default_generator() and the train loader's
+shuffle), epoch, global_step, history, each callback's state_dict() and the pycnn version. Read
+save_checkpoint / load_checkpoint first; _pack / _unpack are the JSON encoding (tuples, Counters and
+non-str dict keys survive the round trip, floats are exact).
+"""
+from collections import Counter
+import json
+import os
+
+import numpy as np
+
+import pycnn as pc  # attributes are looked up at call time, so importing inside pycnn's own init is fine
+
+__all__ = ["save_checkpoint", "load_checkpoint", "checkpoint_state"]
+
+FORMAT = "pycnn.checkpoint"
+FORMAT_VERSION = 1
+
+# Tags of the JSON encoding. A dict whose keys are all str and none of them is a tag stays a plain object.
+_TENSOR, _TUPLE, _SET, _ITEMS, _COUNTER = "__tensor__", "__tuple__", "__set__", "__items__", "__counter__"
+_TAGS = {_TENSOR, _TUPLE, _SET, _ITEMS, _COUNTER}
+
+
+# ---------------------------------------------------------------------------------------- encoding
+
+def _pack(value, name, tensors):
+    """JSON-able form of `value`; Tensors/arrays move into `tensors` under `name` (their dotted path)."""
+    if isinstance(value, (pc.Tensor, np.ndarray)):
+        if name in tensors:
+            raise ValueError(f"[save_checkpoint] two tensors map to the same entry name {name!r}")
+        tensors[name] = value.detach() if isinstance(value, pc.Tensor) else value
+        return {_TENSOR: name}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):  # numpy scalars: np.float32(0.5) -> 0.5 exactly (as float64)
+        return value.item()
+    if isinstance(value, tuple):
+        return {_TUPLE: [_pack(v, f"{name}.{i}", tensors) for i, v in enumerate(value)]}
+    if isinstance(value, list):
+        return [_pack(v, f"{name}.{i}", tensors) for i, v in enumerate(value)]
+    if isinstance(value, (set, frozenset)):
+        return {_SET: [_pack(v, f"{name}.{i}", tensors) for i, v in enumerate(sorted(value, key=repr))]}
+    if isinstance(value, dict):
+        items = [[_pack(k, f"{name}.key{i}", tensors), _pack(v, f"{name}.{k}", tensors)]
+                 for i, (k, v) in enumerate(value.items())]
+        if isinstance(value, Counter):
+            return {_COUNTER: items}
+        if all(isinstance(k, str) for k in value) and not _TAGS.intersection(value):
+            return {k: v for (k, _), (_, v) in zip(value.items(), items)}
+        return {_ITEMS: items}  # int keys (optimizer state indices) must come back as ints
+    raise TypeError(f"[save_checkpoint] cannot store {name!r} of type {type(value).__name__}: checkpoint "
+                    "state must be made of None/bool/int/float/str, lists, tuples, dicts, sets, numpy "
+                    "arrays and pycnn Tensors")
+
+
+def _unpack(value, tensors):
+    """Inverse of _pack: tagged objects become tuples/sets/Counters/int-keyed dicts, refs become Tensors."""
+    if isinstance(value, list):
+        return [_unpack(v, tensors) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        (tag, body), = value.items()
+        if tag == _TENSOR:
+            return tensors[body]
+        if tag == _TUPLE:
+            return tuple(_unpack(v, tensors) for v in body)
+        if tag == _SET:
+            return {_unpack(v, tensors) for v in body}
+        if tag == _ITEMS:
+            return {_hashable(_unpack(k, tensors)): _unpack(v, tensors) for k, v in body}
+        if tag == _COUNTER:
+            return Counter({_hashable(_unpack(k, tensors)): _unpack(v, tensors) for k, v in body})
+    return {k: _unpack(v, tensors) for k, v in value.items()}
+
+
+def _hashable(key):
+    return tuple(key) if isinstance(key, list) else key
+
+
+# ---------------------------------------------------------------------------------------- RNG state
+
+def _loader_rng_state(loader):
+    """The train loader's shuffle state: DataLoader.state_dict() when it has one, else its generator's
+    (a loader with neither, e.g. a plain list of batches, has no randomness to save)."""
+    if loader is None:
+        return None
+    if callable(getattr(loader, "state_dict", None)):
+        return {"kind": "state_dict", "state": loader.state_dict()}
+    generator = getattr(loader, "generator", None)
+    if generator is not None and callable(getattr(generator, "get_state", None)):
+        return {"kind": "generator", "state": generator.get_state()}
+    return None
+
+
+def _restore_loader_rng_state(loader, saved):
+    if loader is None or saved is None:
+        return
+    if saved["kind"] == "state_dict" and callable(getattr(loader, "load_state_dict", None)):
+        loader.load_state_dict(saved["state"])
+    elif saved["kind"] == "generator" and getattr(loader, "generator", None) is not None:
+        loader.generator.set_state(saved["state"])
+    else:
+        raise RuntimeError(f"[load_checkpoint] the checkpoint holds the train loader's shuffle state as "
+                           f"{saved['kind']!r}, but this loader ({type(loader).__name__}) cannot take it: "
+                           "build it the same way as the saved run (e.g. with generator=pc.Generator())")
+
+
+def restore_rng_state(checkpoint, train_loader=None):
+    """Put pc.default_generator() (and the train loader's shuffle) back where the checkpoint was taken."""
+    rng = checkpoint.get("rng") or {}
+    if rng.get("default_generator") is not None:
+        pc.default_generator().set_state(rng["default_generator"])
+    _restore_loader_rng_state(train_loader, rng.get("train_loader"))
+
+
+# ---------------------------------------------------------------------------------------- save
+
+def checkpoint_state(model, optimizer=None, scheduler=None, epoch=None, extra=None, trainer=None):
+    """Build the (tensors, metadata) pair save_checkpoint writes, without writing it.
+
+    ModelCheckpoint uses it to serialise once and write the same content to several files.
+    Returns:
+        (dict name -> Tensor/array, dict str -> str) ready for pc.save(tensors, path, metadata).
+    """
+    if trainer is not None:
+        model = model if model is not None else trainer.model
+        optimizer = optimizer if optimizer is not None else trainer.optimizer
+        scheduler = scheduler if scheduler is not None else trainer.scheduler
+        epoch = epoch if epoch is not None else trainer.epoch
+    if model is None:
+        raise ValueError("[save_checkpoint] needs a model (or a trainer holding one)")
+
+    tensors = {}
+    for name, value in model.state_dict().items():
+        tensors["model." + name] = value
+    doc = {"epoch": epoch, "pycnn_version": pc.__version__}
+    if optimizer is not None:
+        doc["optimizer"] = _pack(optimizer.state_dict(), "optimizer", tensors)
+    if scheduler is not None:
+        doc["scheduler"] = _pack(scheduler.state_dict(), "scheduler", tensors)
+    rng = {"default_generator": pc.default_generator().get_state()}
+    if trainer is not None:
+        doc["global_step"] = trainer.global_step
+        doc["history"] = _pack([dict(logs) for logs in trainer.history], "history", tensors)
+        doc["callbacks"] = [
+            {"class": type(cb).__name__,
+             "state": _pack(cb.state_dict(), f"callbacks.{i}", tensors)}
+            for i, cb in enumerate(trainer.callbacks)]
+        rng["train_loader"] = _loader_rng_state(trainer.train_loader)
+    doc["rng"] = _pack(rng, "rng", tensors)
+    if extra is not None:
+        doc["extra"] = _pack(extra, "extra", tensors)
+    metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "pycnn_version": pc.__version__,
+                "checkpoint": json.dumps(doc)}
+    return tensors, metadata
+
+
+def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=None, extra=None, trainer=None):
+    """Write a full checkpoint to `path` (one safetensors file), atomically.
+
+    Args:
+        path (str or os.PathLike): destination, conventionally *.safetensors. A crash during the write
+            leaves any previous file at `path` intact (pc.save writes a temporary file and renames it).
+        model (nn.Module): its state_dict() (parameters and buffers) is stored as 'model.<name>'.
+        optimizer (Optimizer, optional): state tensors as 'optimizer.state.<index>.<key>', the rest (param
+            groups, step counts) in the JSON metadata.
+        scheduler (optional): its state_dict(), in the JSON metadata.
+        epoch (int, optional): the last completed epoch (1-based).
+        extra (dict, optional): anything else made of JSON values, arrays and Tensors.
+        trainer (Trainer, optional): fills model/optimizer/scheduler/epoch when they are None and adds
+            global_step, history, every callback's state_dict() and the train loader's shuffle state.
+    pc.default_generator()'s state is always stored, so dropout and data order continue identically.
+    """
+    tensors, metadata = checkpoint_state(model, optimizer, scheduler, epoch, extra, trainer)
+    pc.save(tensors, os.fspath(path), metadata=metadata)
+
+
+# ---------------------------------------------------------------------------------------- load
+
+def _strip(tensors, prefix):
+    return {name[len(prefix):]: t for name, t in tensors.items() if name.startswith(prefix)}
+
+
+def load_checkpoint(path, model=None, optimizer=None, scheduler=None, trainer=None, map_location=None):
+    """Read a checkpoint written by save_checkpoint and restore whichever objects are given.
+
+    Args:
+        path (str or os.PathLike): the file.
+        model, optimizer, scheduler (optional): restored in place (model strictly: every key must match).
+        trainer (Trainer, optional): restores its model/optimizer/scheduler (when not given separately),
+            epoch, global_step, history, callback states and the RNG states, ready to continue training.
+            (Trainer(resume=path) does this itself, in the right order around on_fit_begin.)
+        map_location (str, optional): device for the loaded tensors (default: where the model is, else CPU).
+    Returns:
+        dict with 'epoch', 'global_step', 'history' (list of log dicts), 'model' (name -> Tensor),
+        'optimizer' and 'scheduler' (state dicts or None), 'callbacks' (list of {'class', 'state'}),
+        'rng', 'extra' and 'pycnn_version'.
+    Raises:
+        ValueError when the file is not a pycnn checkpoint (e.g. a bare state dict saved with pc.save).
+    """
+    path = os.fspath(path)
+    metadata = pc.serialization.load_metadata(path)
+    if metadata.get("format") != FORMAT or "checkpoint" not in metadata:
+        raise ValueError(f"[load_checkpoint] {path!r} is not a pycnn checkpoint (no '{FORMAT}' metadata); "
+                         "a plain state dict saved with pc.save loads with model.load_state_dict(pc.load(path))")
+    if int(metadata.get("format_version", "0")) > FORMAT_VERSION:
+        raise ValueError(f"[load_checkpoint] {path!r} has checkpoint format version "
+                         f"{metadata['format_version']}, newer than this pycnn reads ({FORMAT_VERSION})")
+    if trainer is not None:
+        model = model if model is not None else trainer.model
+        optimizer = optimizer if optimizer is not None else trainer.optimizer
+        scheduler = scheduler if scheduler is not None else trainer.scheduler
+    if map_location is None and model is not None:
+        first = next(iter(model.parameters()), None)
+        map_location = str(first.device) if first is not None else None
+    tensors = pc.load(path, device=map_location or "cpu")
+    doc = _unpack(json.loads(metadata["checkpoint"]), tensors)
+
+    checkpoint = {
+        "epoch": doc.get("epoch"),
+        "global_step": doc.get("global_step"),
+        "history": doc.get("history", []),
+        "model": _strip(tensors, "model."),
+        "optimizer": doc.get("optimizer"),
+        "scheduler": doc.get("scheduler"),
+        "callbacks": doc.get("callbacks", []),
+        "rng": doc.get("rng", {}),
+        "extra": doc.get("extra"),
+        "pycnn_version": doc.get("pycnn_version"),
+    }
+    if model is not None:
+        model.load_state_dict(checkpoint["model"])
+    if optimizer is not None:
+        if checkpoint["optimizer"] is None:
+            raise ValueError(f"[load_checkpoint] {path!r} holds no optimizer state to restore")
+        optimizer.load_state_dict(checkpoint["optimizer"])
+    if scheduler is not None:
+        if checkpoint["scheduler"] is None:
+            raise ValueError(f"[load_checkpoint] {path!r} holds no scheduler state to restore")
+        scheduler.load_state_dict(checkpoint["scheduler"])
+    if trainer is not None:
+        trainer._restore_progress(checkpoint)
+        restore_callback_states(trainer.callbacks, checkpoint["callbacks"])
+        restore_rng_state(checkpoint, trainer.train_loader)
+    return checkpoint
+
+
+def restore_callback_states(callbacks, saved):
+    """Give each callback the state saved for the callback of the same class and the same rank among its
+    class (the 2nd EarlyStopping gets the 2nd saved EarlyStopping state), so adding or removing, say, a
+    logger between runs doesn't shift the others."""
+    by_class = {}
+    for entry in saved:
+        by_class.setdefault(entry["class"], []).append(entry["state"])
+    seen = {}
+    for cb in callbacks:
+        name = type(cb).__name__
+        rank = seen.get(name, 0)
+        seen[name] = rank + 1
+        states = by_class.get(name, [])
+        if rank < len(states):
+            cb.load_state_dict(states[rank])
