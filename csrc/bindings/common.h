@@ -20,6 +20,7 @@ inline Tensor undefined_if_none(const std::optional<Tensor>& t) { return t ? *t 
 
 void init_tensor(py::module_& m);
 void init_ops(py::module_& m);
+void init_optim(py::module_& m);
 void init_activation(py::module_& m);
 void init_norm(py::module_& m);
 void init_resize(py::module_& m);

@@ -16,6 +16,7 @@ PYBIND11_MODULE(_C, m) {
   });
   pycnn::bindings::init_tensor(m);
   pycnn::bindings::init_ops(m);
+  pycnn::bindings::init_optim(m);
   pycnn::bindings::init_activation(m);
   pycnn::bindings::init_norm(m);
   pycnn::bindings::init_resize(m);

@@ -149,13 +149,6 @@ void init_ops(py::module_& m) {
     py::gil_scoped_release nogil;
     return softmax_backward(dout, y, dim);
   });
-  m.def("sgd_step_", [](Tensor& param, const Tensor& grad, OptTensor momentum_buf, double lr, double momentum,
-                        double dampening, double weight_decay, bool nesterov, bool maximize, bool first_step) {
-    Tensor buf = undefined_if_none(momentum_buf);
-    SgdArgs args{lr, momentum, dampening, weight_decay, nesterov, maximize};
-    py::gil_scoped_release nogil;
-    sgd_step_(param, grad, buf, args, first_step);
-  }, "PyTorch's SGD update of param (and the momentum buffer), in place");
 }
 
 }  // namespace pycnn::bindings

@@ -89,6 +89,38 @@ struct SgdArgs {
 // momentum == 0.
 void sgd_step_(Tensor& param, const Tensor& grad, Tensor& momentum_buf, const SgdArgs& args, bool first_step);
 
+// The optimizers below follow PyTorch's single-tensor update rules operation for operation (see the
+// kernels in ops/cpu/optim.cpp). State tensors have param's shape and dtype, are contiguous and are updated
+// in place; `step` is the step count after this update's increment (1 on the first update).
+struct AdamArgs {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+  bool amsgrad = false, maximize = false, decoupled_weight_decay = false;  // decoupled: AdamW
+};
+// max_exp_avg_sq is used only (and must be defined only) with amsgrad.
+void adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, Tensor& max_exp_avg_sq,
+                const AdamArgs& args, double step);
+
+struct RmspropArgs {
+  double lr = 1e-2, alpha = 0.99, eps = 1e-8, weight_decay = 0, momentum = 0;
+  bool centered = false, maximize = false;
+};
+// grad_avg is used only when centered, momentum_buffer only when momentum > 0.
+void rmsprop_step_(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor& grad_avg, Tensor& momentum_buffer,
+                   const RmspropArgs& args);
+
+struct AdagradArgs {
+  double lr = 1e-2, lr_decay = 0, weight_decay = 0, eps = 1e-10;
+  bool maximize = false;
+};
+void adagrad_step_(Tensor& param, const Tensor& grad, Tensor& state_sum, const AdagradArgs& args, double step);
+
+struct AdadeltaArgs {
+  double lr = 1.0, rho = 0.9, eps = 1e-6, weight_decay = 0;
+  bool maximize = false;
+};
+void adadelta_step_(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor& acc_delta,
+                    const AdadeltaArgs& args);
+
 // ---- nonlinearities and elementwise math (ops/activation.cpp) ----
 // Elementwise unary ops, one forward/backward pair for the family. alpha/beta are the op's scalars:
 // LeakyReLU alpha = negative_slope; ELU alpha; Softplus alpha = beta, beta = threshold; Pow alpha = exponent;

@@ -70,6 +70,17 @@ void avg_pool2d_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_
 // ---- optim.cpp: in-place update of n elements; buf is null without momentum ----
 template <typename T>
 void sgd_step(T* param, const T* grad, T* buf, int64_t n, const SgdArgs& args, bool first_step);
+// State pointers that the options don't use (max_exp_avg_sq without amsgrad, ...) may be null.
+template <typename T>
+void adam_step(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, int64_t n,
+               const AdamArgs& args, double step);
+template <typename T>
+void rmsprop_step(T* param, const T* grad, T* square_avg, T* grad_avg, T* momentum_buffer, int64_t n,
+                  const RmspropArgs& args);
+template <typename T>
+void adagrad_step(T* param, const T* grad, T* state_sum, int64_t n, const AdagradArgs& args, double step);
+template <typename T>
+void adadelta_step(T* param, const T* grad, T* square_avg, T* acc_delta, int64_t n, const AdadeltaArgs& args);
 
 // ---- nonlinearities and elementwise math (activation.cpp) ----
 // Flat arrays of n elements; y = op(x), dx = dout * op'(v) with v = y or x (unary_grad_uses_output).

@@ -1,0 +1,27 @@
+"""Small pieces shared by the optimizers in this package: the step counter and state-tensor creation.
+
+State values stay Tensors and plain Python numbers (what pycnn.save and the train checkpoints store).
+"""
+
+__all__ = ["next_step", "state_like"]
+
+
+def next_step(state):
+    """Increment and return state['step'] as a Python float.
+
+    torch keeps 'step' as a 0-d float tensor; a torch state dict loaded through numpy arrives as a 0-d
+    Tensor, which becomes a float again on the next step. Floats count exactly up to 2**53 steps.
+    """
+    step = state.get("step", 0.0)
+    if not isinstance(step, (int, float)):
+        step = step.item()  # a 0-d Tensor or numpy array
+    step = float(step) + 1.0
+    state["step"] = step
+    return step
+
+
+def state_like(param, fill_value=0.0):
+    """A new state tensor with param's shape, dtype and device, filled with fill_value."""
+    from .. import full  # late import: pycnn/__init__ imports optim
+
+    return full(tuple(param.shape), float(fill_value), dtype=param.dtype, device=param.device)

@@ -1,0 +1,54 @@
+"""Adadelta, PyTorch's update rule; the arithmetic for one parameter is one call to the C++ kernel
+pycnn._C.adadelta_step_ (csrc/ops/cpu/optim.cpp).
+"""
+from ._utils import next_step, state_like
+from .optimizer import Optimizer
+
+__all__ = ["Adadelta"]
+
+
+class Adadelta(Optimizer):
+    r"""Adadelta (Zeiler, 2012), PyTorch's rule. For each parameter p with gradient g:
+
+        g = -g if maximize else g
+        g = g + weight_decay * p
+        v = rho * v + (1 - rho) * g * g
+        delta = sqrt(u + eps) / sqrt(v + eps) * g
+        u = rho * u + (1 - rho) * delta * delta
+        p = p - lr * delta
+
+    Args:
+        params (iterable): parameters or parameter-group dicts.
+        lr (float): coefficient that scales delta before it is applied. Default: 1.0.
+        rho (float): decay rate of the running averages. Default: 0.9.
+        eps (float): added inside the square roots for stability. Default: 1e-6.
+        weight_decay (float): L2 penalty. Default: 0.
+        maximize (bool): ascend instead of descend. Default: False.
+
+    State per parameter: 'step' (float), 'square_avg' (v) and 'acc_delta' (u), Tensors shaped like the
+    parameter: the keys of torch.optim.Adadelta.
+    """
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _update(self, param, grad, state, group):
+        from .. import _C  # late import: pycnn/__init__ imports optim
+
+        if "square_avg" not in state:
+            state["step"] = 0.0
+            state["square_avg"] = state_like(param)
+            state["acc_delta"] = state_like(param)
+        next_step(state)  # Adadelta's rule doesn't use it; kept for torch's state layout
+        _C.adadelta_step_(param._impl, grad._impl, state["square_avg"]._impl, state["acc_delta"]._impl,
+                          float(group["lr"]), float(group["rho"]), float(group["eps"]),
+                          float(group["weight_decay"]), bool(group["maximize"]))
