@@ -1,13 +1,22 @@
-"""The `pycnn` command line: `pycnn train` (or `python -m pycnn train`).
+"""The `pycnn` command line (also `python -m pycnn`): `train`, `evaluate` and `summary`.
 
-`train` fits LeNet-5 on the bundled MNIST subset with SGD + momentum and a cosine schedule, printing one
-line per epoch and the final held-out accuracy. The loop is deliberately plain Python; read it top to
-bottom as the reference training recipe.
+`pycnn train` with no flags fits LeNet-5 on the bundled MNIST subset (the quick start). Every choice a
+CNN course teaches is a flag: model, dataset, optimizer, schedule, augmentation, validation split, early
+stopping. The recipe is assembled here from the library's public pieces (pycnn.datasets, .data.transforms,
+.models, .optim, .train, .metrics); read train() top to bottom as the reference training script.
 """
 import argparse
+import json
 import os
+from pathlib import Path
 import sys
 import time
+
+MODELS = ("lenet5", "alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg16", "resnet18", "resnet20", "resnet32",
+          "resnet56", "nin", "mobilenet_v2", "squeezenet1_1", "googlenet", "densenet121")
+DATASETS = ("mnist-subset", "mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100", "folder:PATH")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+SCHEDULES = ("cosine", "step", "multistep", "exponential", "onecycle", "plateau", "warm-restarts", "none")
 
 
 def _all_cores():
@@ -18,6 +27,22 @@ def _all_cores():
         return os.cpu_count() or 1
 
 
+def _positive(kind):
+    def parse(text):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+    return parse
+
+
+def _fraction(text):
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
 def build_parser():
     """argparse parser for the `pycnn` command and its subcommands."""
     parser = argparse.ArgumentParser(
@@ -25,120 +50,385 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = sub.add_parser(
-        "train", help="train LeNet-5 on the bundled MNIST subset",
-        description="Train LeNet-5 on the bundled 5,000-digit MNIST subset (4,000 train / 1,000 test) "
-                    "with SGD + momentum and a cosine learning-rate schedule stepped once per epoch; "
-                    "prints per-epoch loss, accuracies and speed, then the final test accuracy.")
-    train.add_argument("--epochs", type=int, default=12,
-                       help="passes over the training split (default: %(default)s)")
-    train.add_argument("--batch-size", type=int, default=64,
-                       help="training images per SGD step (default: %(default)s)")
-    train.add_argument("--lr", type=float, default=0.05,
-                       help="initial learning rate, cosine-annealed to 0 over --epochs "
-                            "(default: %(default)s)")
-    train.add_argument("--momentum", type=float, default=0.9,
-                       help="SGD momentum (default: %(default)s)")
+        "train", help="train a CNN (default: LeNet-5 on the bundled MNIST subset)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Train a CNN. Holds out --val-split of the training set for validation (model "
+                    "selection, early stopping, plateau schedules); the test set is used once, at the end. "
+                    "Prints one line per epoch and the final test accuracy; --out DIR keeps the "
+                    "checkpoints, CSV/JSON logs, a TensorBoard run and PNG figures.")
+    train.add_argument("--model", default="lenet5", choices=MODELS, metavar="NAME",
+                       help="architecture: " + ", ".join(MODELS))
+    train.add_argument("--dataset", default="mnist-subset", metavar="NAME",
+                       help="dataset: " + ", ".join(DATASETS) + " (a folder of class sub-folders, with "
+                            "train/ and test/ inside or split from one folder)")
+    train.add_argument("--data-root", default=None, metavar="DIR",
+                       help="where the dataset's files are (default: the dataset's usual place; "
+                            "fashion-mnist finds Debian's dataset-fashion-mnist package by itself)")
+    train.add_argument("--download", action="store_true",
+                       help="download the dataset into --data-root if it is missing (checksummed)")
+    train.add_argument("--epochs", type=_positive(int), default=12, help="passes over the training split")
+    train.add_argument("--batch-size", type=_positive(int), default=64, help="images per optimizer step")
+    train.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS, help="update rule")
+    train.add_argument("--lr", type=_positive(float), default=None,
+                       help="initial (peak, for onecycle) learning rate (default: 0.05 for sgd, 1e-3 for "
+                            "adam/adamw/rmsprop, 0.01 for adagrad)")
+    train.add_argument("--momentum", type=float, default=0.9, help="SGD / RMSprop momentum")
     train.add_argument("--weight-decay", type=float, default=5e-4,
-                       help="SGD L2 weight decay (default: %(default)s)")
+                       help="L2 penalty (decoupled for adamw)")
+    train.add_argument("--schedule", default="cosine", choices=SCHEDULES,
+                       help="learning-rate schedule over --epochs (plateau watches the validation loss)")
+    train.add_argument("--warmup", type=int, default=0, metavar="EPOCHS",
+                       help="linear warm-up epochs before the schedule")
+    train.add_argument("--augment", action="store_true",
+                       help="random crops (+ flips where they keep the label meaning) on the training split")
+    train.add_argument("--val-split", type=_fraction, default=0.1, metavar="FRACTION",
+                       help="stratified fraction of the training set held out for validation (0: none)")
+    train.add_argument("--early-stop", type=int, default=0, metavar="PATIENCE",
+                       help="stop when the validation loss has not improved for PATIENCE epochs and "
+                            "keep the best weights (0: off)")
+    train.add_argument("--clip-grad", type=_positive(float), default=None, metavar="MAX_NORM",
+                       help="clip the gradients' global L2 norm")
+    train.add_argument("--image-size", type=_positive(int), default=None, metavar="PIXELS",
+                       help="resize images to PIXELS x PIXELS (default: the dataset's own size; "
+                            "folder datasets: 64)")
     train.add_argument("--seed", type=int, default=0,
-                       help="seeds the weight init and the shuffle order: same seed, same result "
-                            "(default: %(default)s)")
-    train.add_argument("--threads", type=int, default=None,
+                       help="seeds weights, split, shuffle and augmentation: same seed, same result")
+    train.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    train.add_argument("--threads", type=_positive(int), default=None,
                        help=f"CPU threads for the core (default: all cores, here {_all_cores()})")
-    train.add_argument("--out", default=None, metavar="PATH",
-                       help="save the trained weights (state dict) as safetensors to PATH "
-                            "(default: not saved)")
-    train.add_argument("--no-progress", action="store_true", help="hide the per-epoch tqdm progress bar")
+    train.add_argument("--device", default="cpu", help="cpu or cuda")
+    train.add_argument("--out", default=None, metavar="DIR",
+                       help="directory for checkpoints (best/last .safetensors), logs, TensorBoard run "
+                            "and PNG figures (default: nothing is written)")
+    train.add_argument("--resume", default=None, metavar="CKPT",
+                       help="continue an interrupted run from its checkpoint (same flags)")
+    train.add_argument("--no-progress", action="store_true", help="hide the tqdm progress bar")
+
+    evaluate = sub.add_parser(
+        "evaluate", help="evaluate a checkpoint written by `pycnn train --out`",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Load a checkpoint from `pycnn train --out DIR` (it records the model, dataset and "
+                    "normalisation) and report test accuracy, per-class precision/recall/F1 and the "
+                    "confusion matrix.")
+    evaluate.add_argument("checkpoint", metavar="CKPT", help="a .safetensors checkpoint from pycnn train")
+    evaluate.add_argument("--dataset", default=None, help="evaluate on another dataset of the same shape")
+    evaluate.add_argument("--data-root", default=None, metavar="DIR", help="where the dataset's files are")
+    evaluate.add_argument("--batch-size", type=_positive(int), default=500, help="images per batch")
+    evaluate.add_argument("--threads", type=_positive(int), default=None, help="CPU threads")
+    evaluate.add_argument("--device", default="cpu", help="cpu or cuda")
+    evaluate.add_argument("--out", default=None, metavar="DIR",
+                          help="write the confusion matrix and misclassified-images PNGs and a JSON report")
+
+    summary = sub.add_parser(
+        "summary", help="print a model's layers, output shapes, parameters and FLOPs",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    summary.add_argument("model", metavar="MODEL", choices=MODELS, help="architecture: " + ", ".join(MODELS))
+    summary.add_argument("--input-shape", default=None, metavar="C,H,W",
+                         help="one input's shape (default: the model's usual input, e.g. 1,28,28 for lenet5)")
+    summary.add_argument("--num-classes", type=_positive(int), default=10, help="output logits")
     return parser
 
 
-def evaluate(model, loader):
-    """Accuracy of `model` over `loader`; leaves the model in eval mode, builds no graph."""
+# ---------------------------------------------------------------------------------------------- pieces
+
+def build_model(name, num_classes, in_channels, image_size):
+    """The architecture `name` for (in_channels, image_size, image_size) inputs and num_classes logits.
+
+    Small images (< 64 pixels) get the CIFAR variants where one exists (3x3 stride-1 stem for resnet18);
+    models written for 3-channel input get their first convolution rebuilt for in_channels.
+    """
     import pycnn as pc
 
-    model.eval()
-    correct = total = 0
-    with pc.no_grad():
-        for images, labels in loader:
-            pred = model(images).argmax(1).numpy()
-            correct += int((pred == labels.numpy()).sum())
-            total += pred.shape[0]
-    return correct / total
+    if name == "lenet5":
+        return pc.models.lenet5(num_classes=num_classes, in_channels=in_channels, input_size=image_size)
+    if name == "resnet18" and image_size < 64:
+        model = pc.models.resnet18_cifar(num_classes=num_classes)
+    elif name == "googlenet":
+        model = pc.models.googlenet(num_classes=num_classes, aux_logits=False)
+    elif name == "alexnet" and image_size < 63:
+        raise SystemExit(f"pycnn: alexnet needs images of at least 63x63 pixels (its 11x11 stride-4 stem and "
+                         f"three pools), got {image_size}; pass --image-size 64 or more")
+    else:
+        model = getattr(pc.models, name)(num_classes=num_classes)
+    if in_channels != 3:
+        _rebuild_first_conv(model, in_channels)
+    return model
 
+
+def _rebuild_first_conv(model, in_channels):
+    """Replace the first Conv2d of a 3-channel model by one taking in_channels (same options)."""
+    import pycnn as pc
+
+    for parent in model.modules():
+        for child_name, child in parent.named_children():
+            if isinstance(child, pc.nn.Conv2d):
+                setattr(parent, child_name, pc.nn.Conv2d(
+                    in_channels, child.out_channels, child.kernel_size, stride=child.stride,
+                    padding=child.padding, dilation=child.dilation, groups=1, bias=child.bias is not None))
+                return
+    raise SystemExit("pycnn: the model has no Conv2d to adapt to the input channels")
+
+
+def default_lr(optimizer):
+    return {"sgd": 0.05, "adagrad": 0.01}.get(optimizer, 1e-3)
+
+
+def build_optimizer(name, params, lr, momentum, weight_decay):
+    import pycnn as pc
+
+    if name == "sgd":
+        return pc.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay,
+                            nesterov=momentum > 0)
+    if name == "adam":
+        return pc.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return pc.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if name == "rmsprop":
+        return pc.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    return pc.optim.Adagrad(params, lr=lr, weight_decay=weight_decay)
+
+
+def build_scheduler(name, optimizer, epochs, steps_per_epoch, warmup):
+    """(scheduler, interval): the schedule over `epochs`, after `warmup` linear warm-up epochs."""
+    from pycnn.optim import lr_scheduler as S
+
+    if name == "none" and not warmup:
+        return None, "epoch"
+    if name == "onecycle":  # its own warm-up (pct_start), stepped every batch
+        max_lr = [g["lr"] for g in optimizer.param_groups]
+        return S.OneCycleLR(optimizer, max_lr=max_lr, epochs=epochs, steps_per_epoch=steps_per_epoch), "batch"
+    if name == "plateau":
+        if warmup:
+            raise SystemExit("pycnn train: --warmup does not combine with --schedule plateau")
+        return S.ReduceLROnPlateau(optimizer, mode="min", factor=0.1, patience=2), "epoch"
+    span = max(1, epochs - warmup)
+    main = {
+        "cosine": lambda: S.CosineAnnealingLR(optimizer, T_max=span),
+        "step": lambda: S.StepLR(optimizer, step_size=max(1, span // 3), gamma=0.1),
+        "multistep": lambda: S.MultiStepLR(optimizer, milestones=[span // 2, span * 3 // 4], gamma=0.1),
+        "exponential": lambda: S.ExponentialLR(optimizer, gamma=0.01 ** (1 / span)),
+        "warm-restarts": lambda: S.CosineAnnealingWarmRestarts(optimizer, T_0=max(1, span // 3)),
+        "none": lambda: S.ConstantLR(optimizer, factor=1.0, total_iters=0),
+    }[name]
+    if not warmup:
+        return main(), "epoch"
+    warm = S.LinearLR(optimizer, start_factor=0.1, end_factor=1.0, total_iters=warmup)
+    return S.SequentialLR(optimizer, [warm, main()], milestones=[warmup]), "epoch"
+
+
+def build_transforms(spec, augment, mean, std):
+    """(train transform, eval transform) for images of `spec` (channels, size, flippable, native size)."""
+    from pycnn.data import transforms as T
+
+    size = spec["image_size"]
+    resize = [] if size == spec["native_size"] else [T.Resize(size), T.CenterCrop(size)]
+    normalize = T.Normalize(mean, std)
+    train = list(resize)
+    if augment:
+        if spec["native_size"] is None:  # photos of any size: the ImageNet-style crop
+            train = [T.RandomResizedCrop(size, scale=(0.35, 1.0))]
+        else:
+            pad = int(os.environ.get("PYCNN_PAD", "4" if size >= 32 else "2"))
+            if pad:
+                train.append(T.RandomCrop(size, padding=pad, padding_mode="reflect"
+                                          if spec["channels"] == 3 else "constant"))
+        if spec["flippable"]:
+            train.append(T.RandomHorizontalFlip())
+    return T.Compose(train + [normalize]), T.Compose(resize + [normalize])
+
+
+def _dataset_spec(name, image_size):
+    """Facts the recipe needs about a dataset name: channels, native size, whether a flip keeps labels."""
+    digits = name in ("mnist-subset", "mnist", "kmnist")  # flipped characters are other characters
+    gray = ("mnist-subset", "mnist", "fashion-mnist", "kmnist")
+    native = {"mnist-subset": 28, "mnist": 28, "fashion-mnist": 28, "kmnist": 28, "cifar10": 32, "cifar100": 32}
+    if name not in native and not name.startswith("folder:"):
+        raise SystemExit(f"pycnn: unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
+    native_size = native.get(name)  # None: a folder of images of any size
+    return {"channels": 1 if name in gray else 3,
+            "native_size": native_size, "image_size": image_size or native_size or 64,
+            "flippable": not digits}
+
+
+def _load_splits(args, spec, seed):
+    """Train, validation and test datasets; train gets the augmenting transform, the others not."""
+    import numpy as np
+
+    import pycnn as pc
+    from pycnn.data import transforms as T
+
+    def load(train, transform):
+        return pc.datasets.get_dataset(args.dataset, root=args.data_root, train=train, transform=transform,
+                                       download=getattr(args, "download", False))
+
+    # Normalisation statistics come from the training images only (after resizing).
+    resize = None if spec["image_size"] == spec["native_size"] else T.Compose(
+        [T.Resize(spec["image_size"]), T.CenterCrop(spec["image_size"])])
+    raw_train = load(True, resize)
+    split_gen = pc.Generator(seed)
+    if args.val_split > 0:
+        train_part, val_part = pc.data.stratified_split(raw_train, args.val_split, generator=split_gen)
+        train_idx, val_idx = np.asarray(train_part.indices), np.asarray(val_part.indices)
+    else:
+        train_idx, val_idx = np.arange(len(raw_train)), None
+    mean, std = T.compute_mean_std(pc.data.Subset(raw_train, train_idx))
+    train_tf, eval_tf = build_transforms(spec, args.augment, mean, std)
+
+    train_full, eval_full = load(True, train_tf), load(True, eval_tf)
+    train_set = pc.data.Subset(train_full, train_idx)
+    val_set = pc.data.Subset(eval_full, val_idx) if val_idx is not None else None
+    test_set = load(False, eval_tf)
+    return train_set, val_set, test_set, raw_train.classes, [float(m) for m in mean], [float(s) for s in std]
+
+
+def _report(out_dir, model, test_loader, test_set, classes, mean, std, device):
+    """Test-set metrics (printed) and, with out_dir, the confusion-matrix / misclassified PNGs + JSON."""
+    import numpy as np
+
+    import pycnn as pc
+
+    logits, targets = pc.train.predict(model, test_loader, device=device, return_targets=True)
+    pred = logits.argmax(1)
+    accuracy = float((pred == targets).mean())
+    print(pc.metrics.classification_report(pred, targets, class_names=list(classes)), flush=True)
+    if out_dir is None:
+        return accuracy
+    cm = pc.metrics.confusion_matrix(pred, targets, num_classes=len(classes))
+    pc.train.plot_confusion_matrix(cm, list(classes), out_dir / "confusion_matrix.png")
+    wrong = np.flatnonzero(pred != targets)
+    if len(wrong):
+        wrong = wrong[np.unique(np.linspace(0, len(wrong) - 1, 25).astype(int))]  # spread over the classes
+        images = np.stack([np.asarray(test_set[int(i)][0]) for i in wrong])
+        pc.train.plot_misclassified(images, pred[wrong], targets[wrong], list(classes),
+                                    out_dir / "misclassified.png", mean=mean, std=std)
+    p, r, f1 = pc.metrics.precision_recall_f1(pred, targets, average="macro", num_classes=len(classes))
+    report = {"test_accuracy": accuracy, "macro_precision": p, "macro_recall": r, "macro_f1": f1,
+              "confusion_matrix": cm.tolist(), "classes": list(classes)}
+    (out_dir / "test_metrics.json").write_text(json.dumps(report, indent=1) + "\n")
+    return accuracy
+
+
+# ---------------------------------------------------------------------------------------------- commands
 
 def train(args):
-    """Run the `train` subcommand; returns the final test accuracy."""
-    from tqdm import tqdm
-
+    """Run `pycnn train`; returns the final test accuracy (a fraction)."""
     import pycnn as pc
-    from pycnn.datasets import mnist_subset
 
-    for name in ("epochs", "batch_size", "threads"):
-        value = getattr(args, name)
-        if value is not None and value <= 0:
-            raise SystemExit(f"pycnn train: --{name.replace('_', '-')} must be positive, got {value}")
     pc.set_num_threads(args.threads or _all_cores())
+    spec = _dataset_spec(args.dataset, args.image_size)
+    train_set, val_set, test_set, classes, mean, std = _load_splits(args, spec, args.seed)
+    lr = args.lr or default_lr(args.optimizer)
 
-    train_set, test_set = mnist_subset("train"), mnist_subset("test")
     pc.manual_seed(args.seed)
-    model = pc.models.lenet5(num_classes=10)
-    shuffle_gen = pc.Generator()
-    shuffle_gen.manual_seed(args.seed)
-    train_loader = pc.data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
-                                      generator=shuffle_gen)
+    model = build_model(args.model, len(classes), spec["channels"], spec["image_size"]).to(args.device)
+    loader_gen = pc.Generator(args.seed)
+    train_loader = pc.data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=loader_gen,
+                                      num_workers=args.workers)
+    val_loader = pc.data.DataLoader(val_set, batch_size=500) if val_set is not None else None
     test_loader = pc.data.DataLoader(test_set, batch_size=500)
-    criterion = pc.nn.CrossEntropyLoss()
-    optimizer = pc.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
-                             weight_decay=args.weight_decay)
-    scheduler = pc.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    optimizer = build_optimizer(args.optimizer, model.parameters(), lr, args.momentum, args.weight_decay)
+    scheduler, interval = build_scheduler(args.schedule, optimizer, args.epochs, len(train_loader), args.warmup)
+    if args.schedule == "plateau" and val_loader is None:
+        raise SystemExit("pycnn train: --schedule plateau needs a validation split (--val-split > 0)")
+    if args.early_stop and val_loader is None:
+        raise SystemExit("pycnn train: --early-stop needs a validation split (--val-split > 0)")
 
-    print(f"LeNet-5 on the MNIST subset: {len(train_set)} train / {len(test_set)} test images, "
-          f"{args.epochs} epochs, batch {args.batch_size}, lr {args.lr}, momentum {args.momentum}, "
-          f"weight decay {args.weight_decay}, seed {args.seed}, {pc.get_num_threads()} threads", flush=True)
+    out_dir = Path(args.out) if args.out else None
+    run_info = {"model": args.model, "dataset": args.dataset, "num_classes": len(classes),
+                "classes": list(classes), "in_channels": spec["channels"], "image_size": spec["image_size"],
+                "mean": mean, "std": std, "args": {k: v for k, v in vars(args).items() if k != "func"}}
+    monitor = "val_loss" if val_loader is not None else "train_loss"
+    callbacks = [pc.train.ProgressBar(disable=args.no_progress), pc.train.NaNGuard()]
+    if args.clip_grad:
+        callbacks.append(pc.train.GradientClipping(max_norm=args.clip_grad))
+    if args.early_stop:
+        callbacks.append(pc.train.EarlyStopping(monitor="val_loss", patience=args.early_stop))
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "run.json").write_text(json.dumps(run_info, indent=1) + "\n")
+        callbacks += [
+            # best.safetensors (by the monitor), last.safetensors and the last two epochs' files.
+            pc.train.ModelCheckpoint(out_dir, filename="epoch{epoch:03d}.safetensors", monitor=monitor,
+                                     keep_last_k=2, extra=run_info),
+            pc.train.CSVLogger(out_dir / "log.csv"), pc.train.JSONLogger(out_dir / "log.jsonl"),
+            pc.train.FigureWriter(out_dir),
+        ]
+        try:
+            callbacks.append(pc.train.TensorBoardLogger(out_dir / "tensorboard"))
+        except ImportError as e:
+            print(f"note: no TensorBoard run written ({e})", file=sys.stderr)
+
+    print(f"{args.model} on {args.dataset}: {len(train_set)} train / "
+          f"{len(val_set) if val_set is not None else 0} val / {len(test_set)} test images, "
+          f"{args.epochs} epochs, batch {args.batch_size}, {args.optimizer} lr {lr}, {args.schedule} schedule"
+          f"{', augmented' if args.augment else ''}, seed {args.seed}, {pc.get_num_threads()} threads",
+          flush=True)
     start = time.perf_counter()
-    test_acc = 0.0
-    for epoch in range(1, args.epochs + 1):
-        model.train()
-        loss_sum = correct = seen = 0
-        epoch_start = time.perf_counter()
-        bar = tqdm(train_loader, desc=f"epoch {epoch}/{args.epochs}", leave=False, unit="batch",
-                   disable=args.no_progress, file=sys.stderr, dynamic_ncols=True)
-        for images, labels in bar:
-            logits = model(images)
-            loss = criterion(logits, labels)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+    trainer = pc.train.Trainer(model, train_loader, val_loader, pc.nn.CrossEntropyLoss(), optimizer,
+                               args.epochs, scheduler=scheduler, scheduler_interval=interval,
+                               callbacks=callbacks, device=args.device, resume=args.resume)
+    trainer.fit()
+    train_time = time.perf_counter() - start
+    if trainer.stop_reason:
+        print(f"stopped early: {trainer.stop_reason}", flush=True)
 
-            n = labels.shape[0]
-            batch_loss = loss.item()
-            loss_sum += batch_loss * n
-            correct += int((logits.argmax(1).numpy() == labels.numpy()).sum())
-            seen += n
-            bar.set_postfix(loss=f"{batch_loss:.4f}", refresh=False)
-        bar.close()
-        train_time = time.perf_counter() - epoch_start
-        scheduler.step()
-
-        test_acc = evaluate(model, test_loader)
-        print(f"epoch {epoch:3d}/{args.epochs}  train loss {loss_sum / seen:.4f}  "
-              f"train acc {100 * correct / seen:6.2f}%  test acc {100 * test_acc:6.2f}%  "
-              f"{seen / train_time:8.0f} train img/s", flush=True)
-
-    total = time.perf_counter() - start
-    print(f"final test accuracy {100 * test_acc:.2f}%  total time {total:.1f} s", flush=True)
-    if args.out:
-        pc.save(model.state_dict(), args.out)
-        print(f"saved weights to {args.out}", flush=True)
+    test_acc = _report(out_dir, model, test_loader, test_set, classes, mean, std, args.device)
+    print(f"final test accuracy {100 * test_acc:.2f}%  total time {train_time:.1f} s", flush=True)
+    if out_dir is not None:
+        print(f"wrote checkpoints, logs and figures to {out_dir}", flush=True)
     return test_acc
+
+
+def evaluate(args):
+    """Run `pycnn evaluate CKPT`; returns the test accuracy."""
+    import pycnn as pc
+    from pycnn.data import transforms as T
+
+    pc.set_num_threads(args.threads or _all_cores())
+    info = pc.train.load_checkpoint(args.checkpoint)["extra"]
+    model = build_model(info["model"], info["num_classes"], info["in_channels"], info["image_size"])
+    pc.train.load_checkpoint(args.checkpoint, model=model)
+    model.to(args.device)
+    name = args.dataset or info["dataset"]
+    spec = _dataset_spec(name, info["image_size"])
+    resize = [] if spec["image_size"] == spec["native_size"] else [T.Resize(spec["image_size"]),
+                                                                   T.CenterCrop(spec["image_size"])]
+    test_set = pc.datasets.get_dataset(name, root=args.data_root, train=False,
+                                       transform=T.Compose(resize + [T.Normalize(info["mean"], info["std"])]))
+    loader = pc.data.DataLoader(test_set, batch_size=args.batch_size)
+    out_dir = Path(args.out) if args.out else None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    print(f"{info['model']} from {args.checkpoint} on the {name} test set ({len(test_set)} images)", flush=True)
+    acc = _report(out_dir, model, loader, test_set, info["classes"], info["mean"], info["std"], args.device)
+    print(f"test accuracy {100 * acc:.2f}%", flush=True)
+    return acc
+
+
+def summary(args):
+    import pycnn as pc
+
+    if args.input_shape:
+        try:
+            shape = tuple(int(v) for v in args.input_shape.split(","))
+        except ValueError:
+            shape = ()
+        if len(shape) != 3 or min(shape) <= 0:
+            raise SystemExit(f"pycnn summary: --input-shape must be C,H,W, got {args.input_shape!r}")
+    else:
+        shape = {"lenet5": (1, 28, 28), "resnet20": (3, 32, 32), "resnet32": (3, 32, 32),
+                 "resnet56": (3, 32, 32), "nin": (3, 32, 32)}.get(args.model, (3, 224, 224))
+    model = build_model(args.model, args.num_classes, shape[0], shape[1])
+    pc.summary(model, shape)
 
 
 def main(argv=None):
     """Entry point of `pycnn` and `python -m pycnn`; returns the process exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "train":
-        train(args)
-        return 0
-    parser.print_help()
-    return 2
+    commands = {"train": train, "evaluate": evaluate, "summary": summary}
+    if args.command not in commands:
+        parser.print_help()
+        return 2
+    commands[args.command](args)
+    return 0

@@ -267,6 +267,8 @@ class ModelCheckpoint(Callback):
         save_best (bool), save_last (bool): maintain best.safetensors / last.safetensors. Default: True.
         every_n_epochs (int): only consider epochs divisible by n. Default: 1.
         verbose (bool): print a line per save. Default: False.
+        extra (dict, optional): JSON-able data stored in every checkpoint (e.g. how to rebuild the model);
+            load_checkpoint returns it as 'extra'.
     Attributes: best (monitor value), best_epoch, best_model_path, last_model_path, saved (list of
     {'filename', 'epoch', 'score'} for the per-epoch files on disk, oldest first).
     """
@@ -275,7 +277,7 @@ class ModelCheckpoint(Callback):
 
     def __init__(self, dirpath, filename="epoch{epoch:03d}-{val_loss:.4f}.safetensors", monitor="val_loss",
                  mode="auto", save_best_only=False, save_top_k=None, keep_last_k=None, save_best=True,
-                 save_last=True, every_n_epochs=1, verbose=False):
+                 save_last=True, every_n_epochs=1, verbose=False, extra=None):
         for name, k in (("save_top_k", save_top_k), ("keep_last_k", keep_last_k)):
             if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
                 raise ValueError(f"[ModelCheckpoint] {name} must be None or an int >= 1, got {k!r}")
@@ -295,6 +297,7 @@ class ModelCheckpoint(Callback):
         self.save_last = save_last
         self.every_n_epochs = every_n_epochs
         self.verbose = verbose
+        self.extra = extra
         self.best = None
         self.best_epoch = None
         self.saved = []
@@ -365,7 +368,7 @@ class ModelCheckpoint(Callback):
             targets.append("last.safetensors")
         try:
             os.makedirs(self.dirpath, exist_ok=True)
-            tensors, metadata = checkpoint_state(None, trainer=trainer)
+            tensors, metadata = checkpoint_state(None, extra=self.extra, trainer=trainer)
             for target in targets:
                 pc.save(tensors, os.path.join(self.dirpath, target), metadata=metadata)
         except BaseException:
