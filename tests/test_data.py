@@ -249,8 +249,10 @@ def test_loader_bad_arguments():
         DataLoader(ds, batch_sampler=[[0]], batch_size=4)
     with pytest.raises(ValueError):
         DataLoader(ds, num_workers=-1)
-    with pytest.raises(NotImplementedError, match="num_workers"):
-        DataLoader(ds, num_workers=2)
+    with pytest.raises(ValueError, match="persistent_workers"):
+        DataLoader(ds, num_workers=0, persistent_workers=True)
+    with pytest.raises(ValueError, match="prefetch_factor"):
+        DataLoader(ds, num_workers=0, prefetch_factor=2)
     with pytest.raises(TypeError):
         DataLoader(ds, collate_fn=3)
     with pytest.raises(ValueError):

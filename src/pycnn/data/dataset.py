@@ -1,9 +1,11 @@
-"""Map-style datasets: Dataset, TensorDataset, Subset and random_split (PyTorch names and semantics).
+"""Datasets: Dataset, IterableDataset, TensorDataset, Subset, ConcatDataset, random_split and
+stratified_split (PyTorch names and semantics; stratified_split is a pycnn addition).
 
 Samples are stored as NumPy arrays. Besides per-sample `__getitem__`, a dataset may define
 `__getitems__(indices)`, which returns a whole batch already gathered: a tuple holding one batched array
 (or pc.Tensor) per field. DataLoader uses it so a batch costs one NumPy fancy-index per field.
 """
+import bisect
 import math
 from numbers import Integral
 
@@ -12,17 +14,43 @@ import numpy as np
 import pycnn as pc  # attributes are looked up at call time, so importing inside pycnn's own init is fine
 from .collate import _to_tensor, default_collate
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "random_split"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
+           "stratified_split"]
 
 
 class Dataset:
-    """Base class of map-style datasets: subclasses define `__getitem__(i)` and `__len__()`."""
+    """Base class of map-style datasets: subclasses define `__getitem__(i)` and `__len__()`.
+
+    `a + b` is ConcatDataset([a, b]).
+    """
 
     def __getitem__(self, index):
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
 
     def __len__(self):
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def __add__(self, other):
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """Base class of datasets read as a stream: subclasses define `__iter__()` (and optionally __len__).
+
+    The DataLoader batches what `iter(dataset)` yields. With num_workers > 0 every worker iterates its own
+    copy of the dataset, so each would yield everything: split the stream in `__iter__` with
+    `pycnn.data.get_worker_info()` (None in the main process; else .id and .num_workers), e.g. keep the
+    items whose position % num_workers == id. Batches then arrive from the workers in turn.
+    """
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __getitem__(self, index):
+        raise TypeError(f"[{type(self).__name__}] an IterableDataset is read by iterating, not by index")
+
+    def __add__(self, other):
+        raise TypeError("[IterableDataset] ConcatDataset needs map-style datasets; chain iterables instead")
 
 
 def _as_array(x, what):
@@ -108,6 +136,78 @@ class Subset(Dataset):
         return default_collate([self.dataset[int(i)] for i in mapped])
 
 
+class ConcatDataset(Dataset):
+    """The samples of several map-style datasets one after another.
+
+    Args:
+        datasets: non-empty sequence of map-style datasets.
+
+    Attributes:
+        datasets: the list of parts. cumulative_sizes: running totals of their lengths (torch's name).
+
+    `__getitems__` gathers a batch part by part with the parts' own `__getitems__` when every part has
+    one (the loader's fast path), and sample by sample otherwise.
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("[ConcatDataset] needs at least one dataset")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise TypeError("[ConcatDataset] does not take an IterableDataset")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def _locate(self, index):
+        """(part number, index inside that part) of a global index; negative indices count from the end."""
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"[ConcatDataset] index {index} out of range for {n} samples")
+        index = index + n if index < 0 else index
+        part = bisect.bisect_right(self.cumulative_sizes, index)
+        return part, index - (self.cumulative_sizes[part - 1] if part else 0)
+
+    def __getitem__(self, index):
+        part, local = self._locate(int(index))
+        return self.datasets[part][local]
+
+    def __getitems__(self, indices):
+        """Gather a batch: a tuple of arrays of shape (len(indices), ...), one per field."""
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        n = len(self)
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            raise IndexError(f"[ConcatDataset] indices out of range for {n} samples")
+        idx = np.where(idx < 0, idx + n, idx)
+        if not all(hasattr(d, "__getitems__") for d in self.datasets):
+            return default_collate([self[int(i)] for i in idx])
+        parts = np.searchsorted(self.cumulative_sizes, idx, side="right")
+        starts = np.concatenate([[0], self.cumulative_sizes[:-1]])
+        pieces = []  # (positions in the batch, that part's gathered fields)
+        for p in np.unique(parts):
+            where = np.flatnonzero(parts == p)
+            fields = self.datasets[p].__getitems__(idx[where] - starts[p])
+            pieces.append((where, fields))
+        if len(pieces) == 1:
+            return pieces[0][1]
+        single = not isinstance(pieces[0][1], (tuple, list))
+        columns = [[_as_array(f, "ConcatDataset")] if single else [_as_array(x, "ConcatDataset") for x in f]
+                   for _, f in pieces]
+        if any(len(c) != len(columns[0]) for c in columns):
+            raise RuntimeError("[ConcatDataset] the parts' batches have different numbers of fields")
+        out = []
+        for k in range(len(columns[0])):
+            first = columns[0][k]
+            dtype = np.result_type(*[c[k].dtype for c in columns])
+            field = np.empty((len(idx),) + first.shape[1:], dtype=dtype)
+            for (where, _), c in zip(pieces, columns):
+                field[where] = c[k]
+            out.append(field)
+        return out[0] if single else tuple(out)
+
+
 def _numpy_rng(generator):
     """The numpy.random.Generator behind a pc.Generator (or the default one when None)."""
     if generator is None:
@@ -153,3 +253,71 @@ def random_split(dataset, lengths, generator=None):
     perm = _numpy_rng(generator).permutation(n)
     bounds = np.cumsum([0] + lengths)
     return [Subset(dataset, perm[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def _labels_of(dataset, name):
+    """Class labels of every sample as an int64 array: dataset.targets, a Subset's view of its parent's
+    targets, or else the second field of each sample."""
+    targets = getattr(dataset, "targets", None)
+    if targets is not None:
+        return _as_array(targets, name).reshape(-1)
+    if isinstance(dataset, Subset):
+        parent = getattr(dataset.dataset, "targets", None)
+        if parent is not None:
+            return _as_array(parent, name).reshape(-1)[dataset._idx]
+    labels = []
+    for i in range(len(dataset)):
+        sample = dataset[i]
+        if not isinstance(sample, (tuple, list)) or len(sample) < 2:
+            raise ValueError(f"[{name}] cannot find labels: the dataset has no `targets` and its samples are "
+                             "not (input, label, ...) tuples; pass labels=")
+        label = sample[1]
+        labels.append(_as_array(label, name) if isinstance(label, pc.Tensor) else np.asarray(label))
+    return np.asarray(labels).reshape(-1)
+
+
+def stratified_split(dataset, val_fraction, generator=None, labels=None):
+    """Split `dataset` at random into (train, validation) Subsets with the same class proportions.
+
+    Each class c with n_c samples sends floor(n_c * val_fraction) samples to validation; the
+    round(N * val_fraction) - sum(floors) samples still owed go one each to the classes with the largest
+    remainders n_c * val_fraction - floor(...) (ties: the smaller label first). So every class holds
+    floor or ceil of its share, and the validation set has round(N * val_fraction) samples.
+
+    Args:
+        dataset: map-style dataset of size N.
+        val_fraction: fraction of the samples for validation, 0 < val_fraction < 1.
+        generator: pc.Generator choosing which samples of each class go to validation;
+            default pc.default_generator().
+        labels: N class labels; default: dataset.targets when it exists (also through a Subset),
+            else the second field of every sample (reads the whole dataset once).
+
+    Returns:
+        (train Subset, validation Subset), each with its indices in increasing order.
+    """
+    name = "stratified_split"
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) \
+            or not 0 < val_fraction < 1:
+        raise ValueError(f"[{name}] val_fraction must be a number in (0, 1), got {val_fraction!r}")
+    n = len(dataset)
+    y = _labels_of(dataset, name) if labels is None else _as_array(labels, name).reshape(-1)
+    if len(y) != n:
+        raise ValueError(f"[{name}] got {len(y)} labels for a dataset of {n} samples")
+    classes, y_codes = np.unique(y, return_inverse=True)
+    counts = np.bincount(y_codes, minlength=len(classes))
+    share = counts * float(val_fraction)
+    n_val = np.floor(share).astype(np.int64)
+    owed = int(round(n * float(val_fraction))) - int(n_val.sum())
+    # Largest remainders first; a stable sort keeps the smaller label first among ties.
+    order = np.argsort(-(share - n_val), kind="stable")
+    n_val[order[:owed]] += 1
+
+    rng = _numpy_rng(generator)
+    val_idx = []
+    for c in range(len(classes)):
+        members = np.flatnonzero(y_codes == c)
+        val_idx.append(rng.permutation(members)[:n_val[c]])
+    val_idx = np.sort(np.concatenate(val_idx)).astype(np.int64)
+    is_val = np.zeros(n, dtype=bool)
+    is_val[val_idx] = True
+    return Subset(dataset, np.flatnonzero(~is_val)), Subset(dataset, val_idx)
