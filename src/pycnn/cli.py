@@ -422,7 +422,7 @@ def summary(args):
         shape = {"lenet5": (1, 28, 28), "resnet20": (3, 32, 32), "resnet32": (3, 32, 32),
                  "resnet56": (3, 32, 32), "nin": (3, 32, 32)}.get(args.model, (3, 224, 224))
     model = build_model(args.model, args.num_classes, shape[0], shape[1])
-    pc.summary(model, shape)
+    pc.summary(model, (1,) + shape)
 
 
 def main(argv=None):
