@@ -300,10 +300,12 @@ def _report(out_dir, model, test_loader, test_set, classes, mean, std, device):
     pc.train.plot_confusion_matrix(cm, list(classes), out_dir / "confusion_matrix.png")
     wrong = np.flatnonzero(pred != targets)
     if len(wrong):
-        wrong = wrong[np.unique(np.linspace(0, len(wrong) - 1, 25).astype(int))]  # spread over the classes
-        images = np.stack([np.asarray(test_set[int(i)][0]) for i in wrong])
-        pc.train.plot_misclassified(images, pred[wrong], targets[wrong], list(classes),
-                                    out_dir / "misclassified.png", mean=mean, std=std)
+        shown = wrong[np.unique(np.linspace(0, len(wrong) - 1, 25).astype(int))]  # spread over the set
+        images = np.stack([np.asarray(test_set[int(i)][0]) for i in shown])
+        pc.train.plot_misclassified(
+            images, pred[shown], targets[shown], list(classes), out_dir / "misclassified.png", mean=mean,
+            std=std, title=f"Misclassified test images (true -> predicted): {len(shown)} of the "
+                           f"{len(wrong)} wrong among {len(targets)}")
     p, r, f1 = pc.metrics.precision_recall_f1(pred, targets, average="macro", num_classes=len(classes))
     report = {"test_accuracy": accuracy, "macro_precision": p, "macro_recall": r, "macro_f1": f1,
               "confusion_matrix": cm.tolist(), "classes": list(classes)}

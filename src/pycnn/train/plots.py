@@ -280,8 +280,10 @@ def _broadcast_channel_stat(value, channels, name, what):
     return v.reshape(1, -1, 1, 1)
 
 
-def plot_misclassified(images, predictions, targets, class_names, path, max_images=25, mean=None, std=None):
-    """A grid of misclassified images, each titled "true -> predicted" (the first max_images, in order).
+def plot_misclassified(images, predictions, targets, class_names, path, max_images=25, mean=None, std=None,
+                       title=None):
+    """A grid of misclassified images, each titled "true -> predicted" (max_images of them, spread evenly
+    over the misclassified ones in order, so a set sorted by class shows several classes).
 
     Args:
         images (Tensor or array): (N, C, H, W) floats, as fed to the model.
@@ -291,6 +293,7 @@ def plot_misclassified(images, predictions, targets, class_names, path, max_imag
         max_images (int): at most this many images are drawn.
         mean, std (float or per-channel sequence, optional): the normalisation to undo (x * std + mean)
             before display. Without them each image is min-max scaled on its own.
+        title (str, optional): the figure's title (default: counts of wrong, all and shown images).
     Returns:
         str: path.
     """
@@ -307,7 +310,7 @@ def plot_misclassified(images, predictions, targets, class_names, path, max_imag
         raise ValueError(f"[{name}] max_images must be a positive int, got {max_images!r}")
     channels = x.shape[1]
     wrong = np.flatnonzero(pred != true)
-    shown = wrong[:max_images]
+    shown = wrong[np.unique(np.linspace(0, len(wrong) - 1, max_images).astype(np.int64))] if len(wrong) else wrong
 
     x = x[shown]
     if mean is not None or std is not None:
@@ -340,7 +343,7 @@ def plot_misclassified(images, predictions, targets, class_names, path, max_imag
                 ax.imshow(img[0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
             ax.set_title(f"{_class_label(class_names, int(true[idx]))} -> "
                          f"{_class_label(class_names, int(pred[idx]))}", fontsize=9)
-    fig.suptitle(f"Misclassified (true -> predicted): {len(wrong)} of {len(true)} wrong, {n} shown")
+    fig.suptitle(title or f"Misclassified (true -> predicted): {len(wrong)} of {len(true)} wrong, {n} shown")
     fig.tight_layout()
     return _save(fig, path)
 
