@@ -546,3 +546,18 @@ def test_non_contiguous_gradient():
     p.grad = pc.tensor(g).transpose(0, 1)  # a strided view of shape (3, 4)
     opt.step()
     np.testing.assert_allclose(_np(p), _adam_ref(p0, [np.ascontiguousarray(g.T)], lr=0.1)[0], **TOL[np.float64])
+
+
+def test_load_state_dict_fills_options_an_older_checkpoint_lacks():
+    # A state dict saved before an option existed (here: AdamW's 'decoupled_weight_decay', 'maximize')
+    # loads with that option at the optimizer's default instead of dropping it.
+    p = pc.tensor(np.random.default_rng(0).standard_normal(5), requires_grad=True)
+    opt = pc.optim.AdamW([p], lr=0.01)
+    sd = opt.state_dict()
+    for key in ("decoupled_weight_decay", "maximize"):
+        del sd["param_groups"][0][key]
+    fresh = pc.optim.AdamW([p], lr=0.5)
+    fresh.load_state_dict(sd)
+    group = fresh.param_groups[0]
+    assert group["lr"] == 0.01 and group["maximize"] is False
+    assert group["decoupled_weight_decay"] == fresh.defaults["decoupled_weight_decay"]

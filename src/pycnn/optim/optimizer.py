@@ -224,6 +224,8 @@ class Optimizer:
         for ours, theirs in zip(self.param_groups, saved_groups):
             group = {k: copy.deepcopy(v) for k, v in theirs.items() if k != "params"}
             group = {"params": ours["params"], **group}
+            for name, default in self.defaults.items():  # options a saved group predates keep our default
+                group.setdefault(name, default)
             new_groups.append(group)
         self.state = new_state
         self.param_groups = new_groups
