@@ -142,3 +142,65 @@ def test_train_same_seed_same_result():
         return re.findall(r"train loss [0-9.]+|val acc +[0-9.]+%|final test accuracy [0-9.]+%", stdout)
 
     assert losses_and_acc(first.stdout) and losses_and_acc(first.stdout) == losses_and_acc(second.stdout)
+
+
+# ------------------------------------------------------------------ other datasets and models, tiny files
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["lenet5", "resnet20"])
+def test_train_cifar10_python_format(tmp_path, model):
+    # 30 train / 6 test random images in CIFAR-10's python format: checks the 3-channel 32x32 path
+    # (LeNet-5 at input_size 32, the CIFAR ResNet), reflected-shift + flip augmentation and evaluate.
+    from test_datasets_real import make_cifar10_python
+
+    make_cifar10_python(tmp_path / "data", np.random.default_rng(0), per_batch=6)
+    out = tmp_path / "run"
+    result = run_cli("train", "--dataset", "cifar10", "--data-root", str(tmp_path / "data"), "--model", model,
+                     "--epochs", "1", "--batch-size", "8", "--augment", "--val-split", "0.2", "--threads", "1",
+                     "--no-progress", "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "30 train" not in result.stdout and "6 test" in result.stdout  # 20% of 30 held out
+    info = json.loads((out / "run.json").read_text())
+    assert info["in_channels"] == 3 and info["image_size"] == 32 and info["classes"][0] == "airplane"
+    evaluated = run_cli("evaluate", str(out / "last.safetensors"), "--data-root", str(tmp_path / "data"),
+                        "--threads", "1")
+    assert evaluated.returncode == 0, evaluated.stdout + evaluated.stderr
+    assert final_accuracy(result.stdout) == pytest.approx(
+        float(re.search(r"test accuracy\s+([0-9.]+)%", evaluated.stdout).group(1)), abs=1e-9)
+
+
+@pytest.mark.slow
+def test_train_grayscale_idx_with_a_three_channel_model(tmp_path):
+    # NiN is written for RGB: its first convolution is rebuilt for MNIST's one channel.
+    from test_datasets_real import make_mnist
+
+    make_mnist(tmp_path / "data", np.random.default_rng(1), n_train=30, n_test=10)
+    result = run_cli("train", "--dataset", "mnist", "--data-root", str(tmp_path / "data"), "--model", "nin",
+                     "--epochs", "1", "--batch-size", "10", "--optimizer", "adamw", "--schedule", "plateau",
+                     "--threads", "1", "--no-progress")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert 0.0 <= final_accuracy(result.stdout) <= 100.0
+
+
+@pytest.mark.slow
+def test_train_image_folder(tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+    rng = np.random.default_rng(2)
+    for split, n in (("train", 12), ("test", 4)):
+        for cls in ("circles", "squares"):
+            for i in range(n):
+                size = tuple(int(v) for v in rng.integers(20, 40, size=2))
+                path = tmp_path / "imgs" / split / cls / f"{i}.png"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(rng.integers(0, 256, size=size + (3,), dtype=np.uint8)).save(path)
+    result = run_cli("train", "--dataset", f"folder:{tmp_path / 'imgs'}", "--model", "lenet5", "--image-size",
+                     "32", "--epochs", "1", "--batch-size", "8", "--augment", "--threads", "1", "--no-progress",
+                     "--warmup", "1", "--schedule", "step")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "8 test" in result.stdout and "circles" in result.stdout
+
+
+def test_alexnet_on_small_images_fails_clearly():
+    result = run_cli("train", "--model", "alexnet", "--epochs", "1")
+    assert result.returncode != 0
+    assert "63x63" in result.stderr and "Traceback" not in result.stderr
