@@ -43,6 +43,16 @@ def _fraction(text):
     return value
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Appends "(default: X)" to an option's help unless the help already says it or there is none."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return text + " (default: %(default)s)"
+
+
 def build_parser():
     """argparse parser for the `pycnn` command and its subcommands."""
     parser = argparse.ArgumentParser(
@@ -51,7 +61,7 @@ def build_parser():
 
     train = sub.add_parser(
         "train", help="train a CNN (default: LeNet-5 on the bundled MNIST subset)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
         description="Train a CNN. Holds out --val-split of the training set for validation (model "
                     "selection, early stopping, plateau schedules); the test set is used once, at the end. "
                     "Prints one line per epoch and the final test accuracy; --out DIR keeps the "
@@ -101,14 +111,14 @@ def build_parser():
     train.add_argument("--device", default="cpu", help="cpu or cuda")
     train.add_argument("--out", default=None, metavar="DIR",
                        help="directory for checkpoints (best/last .safetensors), logs, TensorBoard run "
-                            "and PNG figures (default: nothing is written)")
+                            "and PNG figures (without it nothing is written)")
     train.add_argument("--resume", default=None, metavar="CKPT",
                        help="continue an interrupted run from its checkpoint (same flags)")
     train.add_argument("--no-progress", action="store_true", help="hide the tqdm progress bar")
 
     evaluate = sub.add_parser(
         "evaluate", help="evaluate a checkpoint written by `pycnn train --out`",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
         description="Load a checkpoint from `pycnn train --out DIR` (it records the model, dataset and "
                     "normalisation) and report test accuracy, per-class precision/recall/F1 and the "
                     "confusion matrix.")
@@ -123,7 +133,7 @@ def build_parser():
 
     summary = sub.add_parser(
         "summary", help="print a model's layers, output shapes, parameters and FLOPs",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_HelpFormatter)
     summary.add_argument("model", metavar="MODEL", choices=MODELS, help="architecture: " + ", ".join(MODELS))
     summary.add_argument("--input-shape", default=None, metavar="C,H,W",
                          help="one input's shape (default: the model's usual input, e.g. 1,28,28 for lenet5)")
