@@ -113,8 +113,6 @@ OPTIMIZERS = {
 @pytest.mark.parametrize("opt_name", sorted(OPTIMIZERS))
 @pytest.mark.parametrize("net", ["lenet", "bn_dropout"])
 def test_leaves_no_trace(mnist_loader_factory, net, opt_name):
-    if opt_name == "adam" and not hasattr(pc.optim, "Adam"):
-        pytest.skip("pycnn.optim.Adam is not there yet")
     pc.manual_seed(1)
     model = pc.models.lenet5() if net == "lenet" else _small_bn_net()
     optimizer = OPTIMIZERS[opt_name](model.parameters())

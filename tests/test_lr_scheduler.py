@@ -211,8 +211,6 @@ def test_momentum_cycling_on_betas(name):
 
 def test_onecycle_cycles_betas_of_pycnn_adam():
     torch = pytest.importorskip("torch")
-    if not hasattr(pc.optim, "Adam"):
-        pytest.skip("pycnn.optim.Adam is not there yet")
     p = nn.Parameter(pc.ones(3))
     opt = pc.optim.Adam([p], lr=0.01, betas=(0.9, 0.98))
     lrs, moms = _record(lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=40), opt, 40)
