@@ -233,7 +233,7 @@ def build_transforms(spec, augment, mean, std):
     from pycnn.data import transforms as T
 
     size = spec["image_size"]
-    resize = [] if size == spec["native_size"] else [T.Resize(size), T.CenterCrop(size)]
+    resize = _resize(spec)
     normalize = T.Normalize(mean, std)
     train = list(resize)
     if augment:
@@ -248,6 +248,14 @@ def build_transforms(spec, augment, mean, std):
         if spec["flippable"]:
             train.append(T.RandomHorizontalFlip())
     return T.Compose(train + [normalize]), T.Compose(resize + [normalize])
+
+
+def _resize(spec):
+    """The transforms that bring the dataset's images to spec's image_size: [] at the native size."""
+    from pycnn.data import transforms as T
+
+    size = spec["image_size"]
+    return [] if size == spec["native_size"] else [T.Resize(size), T.CenterCrop(size)]
 
 
 def _dataset_spec(name, image_size):
@@ -275,9 +283,8 @@ def _load_splits(args, spec, seed):
                                        download=getattr(args, "download", False))
 
     # Normalisation statistics come from the training images only (after resizing).
-    resize = None if spec["image_size"] == spec["native_size"] else T.Compose(
-        [T.Resize(spec["image_size"]), T.CenterCrop(spec["image_size"])])
-    raw_train = load(True, resize)
+    resize = _resize(spec)
+    raw_train = load(True, T.Compose(resize) if resize else None)
     split_gen = pc.Generator(seed)
     if args.val_split > 0:
         train_part, val_part = pc.data.stratified_split(raw_train, args.val_split, generator=split_gen)
@@ -302,11 +309,12 @@ def _report(out_dir, model, test_loader, test_set, classes, mean, std, device):
 
     logits, targets = pc.train.predict(model, test_loader, device=device, return_targets=True)
     pred = logits.argmax(1)
-    accuracy = float((pred == targets).mean())
-    print(pc.metrics.classification_report(pred, targets, class_names=list(classes)), flush=True)
+    counts = pc.metrics.ConfusionMatrix(len(classes))  # every score below comes from these counts
+    counts.update(pred, targets)
+    print(counts.report(class_names=list(classes)), flush=True)
     if out_dir is None:
-        return accuracy
-    cm = pc.metrics.confusion_matrix(pred, targets, num_classes=len(classes))
+        return counts.accuracy
+    cm = counts.compute()
     pc.train.plot_confusion_matrix(cm, list(classes), out_dir / "confusion_matrix.png")
     wrong = np.flatnonzero(pred != targets)
     if len(wrong):
@@ -316,11 +324,11 @@ def _report(out_dir, model, test_loader, test_set, classes, mean, std, device):
             images, pred[shown], targets[shown], list(classes), out_dir / "misclassified.png", mean=mean,
             std=std, title=f"Misclassified test images (true -> predicted): {len(shown)} of the "
                            f"{len(wrong)} wrong among {len(targets)}")
-    p, r, f1 = pc.metrics.precision_recall_f1(pred, targets, average="macro", num_classes=len(classes))
-    report = {"test_accuracy": accuracy, "macro_precision": p, "macro_recall": r, "macro_f1": f1,
-              "confusion_matrix": cm.tolist(), "classes": list(classes)}
+    report = {"test_accuracy": counts.accuracy, "macro_precision": counts.precision,
+              "macro_recall": counts.recall, "macro_f1": counts.f1, "confusion_matrix": cm.tolist(),
+              "classes": list(classes)}
     (out_dir / "test_metrics.json").write_text(json.dumps(report, indent=1) + "\n")
-    return accuracy
+    return counts.accuracy
 
 
 # ---------------------------------------------------------------------------------------------- commands
@@ -406,10 +414,8 @@ def evaluate(args):
     model.to(args.device)
     name = args.dataset or info["dataset"]
     spec = _dataset_spec(name, info["image_size"])
-    resize = [] if spec["image_size"] == spec["native_size"] else [T.Resize(spec["image_size"]),
-                                                                   T.CenterCrop(spec["image_size"])]
     test_set = pc.datasets.get_dataset(name, root=args.data_root, train=False,
-                                       transform=T.Compose(resize + [T.Normalize(info["mean"], info["std"])]))
+                                       transform=T.Compose(_resize(spec) + [T.Normalize(info["mean"], info["std"])]))
     loader = pc.data.DataLoader(test_set, batch_size=args.batch_size)
     out_dir = Path(args.out) if args.out else None
     if out_dir is not None:

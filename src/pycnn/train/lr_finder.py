@@ -8,12 +8,12 @@ trace; LRFinderResult holds the curve and draws it (matplotlib, imported only wh
 import copy
 from dataclasses import dataclass, field
 import math
-import os
 
 import numpy as np
 
 from ..random import default_generator
 from ..tensor import Tensor
+from .plots import _new_figure, _save
 
 __all__ = ["lr_find", "LRFinderResult"]
 
@@ -50,7 +50,7 @@ class LRFinderResult:
         """
         if not self.lrs:
             raise RuntimeError("[LRFinderResult.plot] nothing to plot: the sweep recorded no step")
-        figure = _new_figure()
+        figure = _new_figure(7, 4.5, owner="lr_find")
         ax = figure.add_subplot(1, 1, 1)
         ax.plot(self.lrs, self.raw_losses, color="tab:blue", alpha=0.3, linewidth=1, label="batch loss")
         ax.plot(self.lrs, self.losses, color="tab:blue", linewidth=2, label="smoothed loss")
@@ -73,21 +73,7 @@ class LRFinderResult:
         ax.grid(True, which="major", alpha=0.3)
         ax.legend()
         figure.tight_layout()
-        path = os.fspath(path)
-        figure.savefig(path, format="png")
-        return path
-
-
-def _new_figure():
-    """A matplotlib Figure on the Agg canvas, without pyplot (no global backend switch, never shown)."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as exc:
-        raise ImportError('[lr_find] plotting needs matplotlib: pip install "pycnn[plot]"') from exc
-    figure = Figure(figsize=(7, 4.5), dpi=100)
-    FigureCanvasAgg(figure)
-    return figure
+        return _save(figure, path)
 
 
 def _lr_schedule(start_lr, end_lr, num_iter, step_mode):

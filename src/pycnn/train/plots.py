@@ -120,14 +120,14 @@ def _filter_grid(weight, scale=1, padding=1, pad_value=1.0, name="plot_filters")
 # matplotlib plumbing
 # ----------------------------------------------------------------------------------------------------------
 
-def _new_figure(width, height):
-    """A matplotlib Figure bound to the Agg canvas (no pyplot state, nothing is ever shown)."""
+def _new_figure(width, height, owner="pycnn.train.plots"):
+    """A matplotlib Figure bound to the Agg canvas (no pyplot state, nothing is ever shown); `owner` names
+    the caller in the ImportError raised when matplotlib is missing."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise ImportError('[pycnn.train.plots] drawing figures needs matplotlib: pip install "pycnn[plot]"') \
-            from exc
+        raise ImportError(f'[{owner}] drawing figures needs matplotlib: pip install "pycnn[plot]"') from exc
     fig = Figure(figsize=(width, height), dpi=_DPI)
     FigureCanvasAgg(fig)
     return fig

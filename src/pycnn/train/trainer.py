@@ -11,6 +11,7 @@ import time
 import numpy as np
 
 import pycnn as pc  # attributes are looked up at call time, so importing inside pycnn's own init is fine
+from ..metrics import ConfusionMatrix, _as_numpy
 from .callbacks import LRSchedulerCallback
 from .checkpoint import load_checkpoint, restore_callback_states, restore_rng_state
 
@@ -42,21 +43,17 @@ def _split_batch(batch, owner):
                     f"{type(batch).__name__}{length}")
 
 
-def _numpy(t):
-    return t.numpy() if t.device.type == "cpu" else t.cpu().numpy()
-
-
 def _predicted_and_true(outputs, targets, owner):
     """Class predictions and true classes as NumPy int arrays: argmax over dim 1 of (N, C, ...) logits;
     targets are class indices (N, ...) or one-hot / probabilities shaped like the outputs."""
     if outputs.ndim < 2:
         raise ValueError(f"[{owner}] accuracy needs logits of shape (N, C), got outputs of shape "
                          f"{tuple(outputs.shape)}; pass metrics=() for other tasks")
-    predicted = _numpy(outputs.argmax(1))
+    predicted = _as_numpy(outputs.argmax(1), owner, "outputs")
     if targets.ndim == outputs.ndim:
-        true = _numpy(targets.argmax(1))
+        true = _as_numpy(targets.argmax(1), owner, "targets")
     elif targets.ndim == outputs.ndim - 1 and not targets.dtype.is_floating_point:
-        true = _numpy(targets)
+        true = _as_numpy(targets, owner, "targets")
     else:
         raise ValueError(f"[{owner}] accuracy needs class-index targets of shape {tuple(outputs.shape[:1])} "
                          f"or one-hot targets of shape {tuple(outputs.shape)}, got {targets.dtype} targets "
@@ -103,7 +100,7 @@ def _evaluate_loop(model, loader, loss_fn, device, want_accuracy, metric_fns, nu
     want_accuracy=None decides on the first batch: accuracy only for class-index targets."""
     seen, loss_sum, correct = 0, 0.0, 0
     sums = {name: 0.0 for name, _ in metric_fns}
-    confusion = np.zeros((num_classes, num_classes), dtype=np.int64) if num_classes else None
+    confusion = ConfusionMatrix(num_classes) if num_classes else None
     with _Modes(model):
         for batch in loader:
             inputs, targets = _split_batch(batch, owner)
@@ -124,8 +121,7 @@ def _evaluate_loop(model, loader, loss_fn, device, want_accuracy, metric_fns, nu
                     if true.min() < 0 or true.max() >= num_classes or predicted.max() >= num_classes:
                         raise ValueError(f"[{owner}] num_classes={num_classes} but the classes seen span "
                                          f"{min(true.min(), predicted.min())}..{max(true.max(), predicted.max())}")
-                    confusion += np.bincount(num_classes * true.ravel() + predicted.ravel(),
-                                             minlength=num_classes * num_classes).reshape(num_classes, -1)
+                    confusion.update(predicted, true)
             for name, metric in metric_fns:
                 sums[name] += float(metric(outputs, targets)) * n
     if seen == 0:
@@ -138,7 +134,7 @@ def _evaluate_loop(model, loader, loss_fn, device, want_accuracy, metric_fns, nu
     for name in sums:
         result[name] = sums[name] / seen
     if confusion is not None:
-        result["confusion_matrix"] = confusion
+        result["confusion_matrix"] = confusion.compute()
     return result
 
 
@@ -413,7 +409,7 @@ def predict(model, loader, device=None, return_targets=False):
                 if return_targets:
                     if len(batch) < 2:
                         raise ValueError("[predict] return_targets=True needs (inputs, targets) batches")
-                    targets.append(np.array(_numpy(batch[1])))
+                    targets.append(np.array(_as_numpy(batch[1], "predict", "targets")))
             else:
                 if return_targets:
                     raise ValueError("[predict] return_targets=True needs (inputs, targets) batches, got "
@@ -421,7 +417,7 @@ def predict(model, loader, device=None, return_targets=False):
                 inputs = batch
             if device is not None:
                 inputs = inputs.to(device)
-            outputs.append(np.array(_numpy(model(inputs))))
+            outputs.append(np.array(_as_numpy(model(inputs), "predict", "outputs")))
     if not outputs:
         raise RuntimeError("[predict] the loader yielded no batches")
     logits = np.concatenate(outputs)
