@@ -62,7 +62,7 @@ def default_collate(batch):
 
 
 def _plain(t):
-    """NumPy view of a pc.Tensor, detached from autograd if it requires grad."""
+    """NumPy view of a pc.Tensor, detached from autograd if it requires grad (pycnn.data's one helper)."""
     if getattr(t, "requires_grad", False) and hasattr(t, "detach"):
         t = t.detach()
     return t.numpy()

@@ -12,7 +12,7 @@ from numbers import Integral
 import numpy as np
 
 import pycnn as pc  # attributes are looked up at call time, so importing inside pycnn's own init is fine
-from .collate import _to_tensor, default_collate
+from .collate import _plain, _to_tensor, default_collate
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
            "stratified_split"]
@@ -58,8 +58,7 @@ def _as_array(x, what):
     if isinstance(x, np.ndarray):
         return x
     if isinstance(x, pc.Tensor):
-        detach = getattr(x, "detach", None)  # .numpy() of a tensor that requires grad may refuse
-        return (detach() if detach is not None and getattr(x, "requires_grad", False) else x).numpy()
+        return _plain(x)
     if isinstance(x, (list, tuple)):
         return np.asarray(x)
     raise TypeError(f"[{what}] expected pc.Tensor or numpy.ndarray, got {type(x).__name__}")

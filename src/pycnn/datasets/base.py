@@ -2,8 +2,8 @@
 
 Images stay uint8 (N, C, H, W) in memory and become float32 in [0, 1] only when asked for, one sample
 (`ds[i]`) or one batch (`ds.__getitems__(indices)`, the DataLoader's fast path) at a time. Transforms
-receive those float32 arrays. Read ArrayImageDataset top to bottom; the two helpers below it are shared
-with ImageFolder.
+receive those float32 arrays (the uint8 -> float32 conversion is ToTensor's, data/transforms/_image.py).
+Read ArrayImageDataset top to bottom; to_float_image above it is shared with ImageFolder.
 """
 from numbers import Integral
 
@@ -11,17 +11,9 @@ import numpy as np
 
 from ..data import Dataset
 from ..data.dataset import _as_array
+from ..data.transforms._image import pil_to_array, uint8_to_float
 
 __all__ = ["ArrayImageDataset", "to_float_image"]
-
-
-def _uint8_to_float(images):
-    """float32 copy of uint8 `images` (any shape) scaled to [0, 1], C-contiguous."""
-    out = np.empty(images.shape, dtype=np.float32)
-    # Divide in float32 (rather than multiply by 1/255): each pixel becomes the correctly rounded i / 255,
-    # the value torchvision's ToTensor gives, whatever the batch.
-    np.divide(images, np.float32(255.0), out=out)
-    return out
 
 
 def to_float_image(image, name="image"):
@@ -34,8 +26,7 @@ def to_float_image(image, name="image"):
     """
     image = np.asarray(image)
     if image.dtype == np.uint8 and image.ndim in (2, 3):
-        chw = image[None] if image.ndim == 2 else image.transpose(2, 0, 1)
-        return _uint8_to_float(chw)
+        return pil_to_array(image, name)  # ToTensor's conversion of a decoded image
     if image.dtype.kind == "f" and image.ndim == 3:
         return image.astype(np.float32, copy=False)
     raise TypeError(f"[{name}] expected a uint8 image (H, W) or (H, W, C) or a float (C, H, W) array, "
@@ -158,7 +149,7 @@ class ArrayImageDataset(Dataset):
     def __getitem__(self, index):
         """Sample `index`: (float32 (C, H, W) image in [0, 1], int target), transforms applied."""
         i = self._check_index(index)
-        image = _uint8_to_float(self._images[i])
+        image = uint8_to_float(self._images[i])
         target = int(self.targets[i])
         if self.transform is not None:
             image = self.transform(image)
@@ -173,7 +164,7 @@ class ArrayImageDataset(Dataset):
         if idx.size and (idx.min() < -n or idx.max() >= n):
             raise IndexError(f"[{self._name}] indices must lie in [{-n}, {n}), got values in "
                              f"[{idx.min()}, {idx.max()}]")
-        images = _uint8_to_float(self._images[idx])
+        images = uint8_to_float(self._images[idx])
         targets = self.targets[idx]
         if self.transform is not None:
             if hasattr(self.transform, "batch"):

@@ -13,6 +13,10 @@ from numbers import Integral, Real
 import numpy as np
 
 import pycnn as pc  # attributes are looked up at call time, so importing inside pycnn's own init is fine
+# The NumPy Generator to draw from, looked up at each call: None -> pc.default_generator() (so the
+# DataLoader's per-batch reseeding reaches the transforms). One helper for all of pycnn.data.
+from ..dataset import _numpy_rng as numpy_rng  # noqa: F401 (re-exported to the transform modules)
+from ..collate import _plain
 
 
 class InterpolationMode(str, enum.Enum):
@@ -35,10 +39,19 @@ def _is_pil(img):
     return type(img).__module__.startswith("PIL.") and hasattr(img, "getbands")
 
 
+def uint8_to_float(images):
+    """float32 copy of uint8 `images` (any shape) scaled to [0, 1], C-contiguous (also the datasets')."""
+    out = np.empty(images.shape, dtype=np.float32)
+    # Divide in float32 (rather than multiply by 1/255): each pixel becomes the correctly rounded i / 255,
+    # the value torchvision's ToTensor gives, whatever the batch.
+    np.divide(images, np.float32(255.0), out=out)
+    return out
+
+
 def _scale_integers(a, op):
     """uint8 / uint16 / bool arrays -> float32 in [0, 1]; float arrays keep float32 / float64."""
     if a.dtype == np.uint8:
-        return a.astype(np.float32) / np.float32(255)
+        return uint8_to_float(a)
     if a.dtype == np.uint16:
         return a.astype(np.float32) / np.float32(65535)
     if a.dtype == np.bool_:
@@ -53,8 +66,8 @@ def pil_to_array(pic, op):
     a = np.asarray(pic)
     if a.dtype.kind == "i":  # mode 'I' (int32): no natural range, kept as floats like mode 'F'
         a = a.astype(np.float32)
-    a = _scale_integers(a, op).astype(np.float32, copy=False)
-    return np.ascontiguousarray(a[None] if a.ndim == 2 else a.transpose(2, 0, 1))
+    a = a[None] if a.ndim == 2 else a.transpose(2, 0, 1)  # transposed first: uint8 is then scaled in one pass
+    return np.ascontiguousarray(_scale_integers(a, op), dtype=np.float32)
 
 
 def _looks_hwc(a):
@@ -79,11 +92,8 @@ def array_to_chw(a, op, hwc=None):
 
 
 def _tensor_to_array(t):
-    if getattr(t, "requires_grad", False):
-        t = t.detach()
-    if str(t.device) != "cpu":
-        t = t.to("cpu")
-    return t.numpy()
+    """NumPy view of a pc.Tensor detached from autograd (a CPU copy first when it lives elsewhere)."""
+    return _plain(t if str(t.device) == "cpu" else t.to("cpu"))
 
 
 def _restore(kind, device):
@@ -221,8 +231,3 @@ def number_range(value, name, op, center=None, bound=(-math.inf, math.inf), non_
         raise ValueError(f"[{op}] {name} range must satisfy {bound[0]} <= min <= max <= {bound[1]}, got "
                          f"({lo}, {hi})")
     return (lo, hi)
-
-
-def numpy_rng(generator):
-    """The NumPy Generator to draw from, looked up now: None -> pc.default_generator() at call time."""
-    return (generator if generator is not None else pc.default_generator()).numpy
