@@ -204,3 +204,21 @@ def test_alexnet_on_small_images_fails_clearly():
     result = run_cli("train", "--model", "alexnet", "--epochs", "1")
     assert result.returncode != 0
     assert "63x63" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_out_without_the_optional_extras_still_trains(tmp_path):
+    # A plain `pip install .` has no matplotlib / TensorBoard: --out keeps checkpoints and logs and says
+    # which figures it could not draw, instead of failing mid-run.
+    code = ("import sys\n"
+            "for name in ('matplotlib', 'tensorboardX', 'tensorboard'):\n"
+            "    sys.modules[name] = None\n"
+            "from pycnn.cli import main\n"
+            f"main(['train', '--epochs', '1', '--threads', '1', '--no-progress', '--out', {str(tmp_path)!r}])\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert 'pip install "pycnn[plot]"' in result.stderr and 'pip install "pycnn[tensorboard]"' in result.stderr
+    assert final_accuracy(result.stdout) > 50.0
+    for name in ("last.safetensors", "log.csv", "test_metrics.json"):
+        assert (tmp_path / name).is_file()
+    assert not list(tmp_path.glob("*.png"))

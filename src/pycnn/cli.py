@@ -315,8 +315,13 @@ def _report(out_dir, model, test_loader, test_set, classes, mean, std, device):
     if out_dir is None:
         return counts.accuracy
     cm = counts.compute()
-    pc.train.plot_confusion_matrix(cm, list(classes), out_dir / "confusion_matrix.png")
-    wrong = np.flatnonzero(pred != targets)
+    try:
+        pc.train.plot_confusion_matrix(cm, list(classes), out_dir / "confusion_matrix.png")
+    except ImportError as e:  # matplotlib is an optional extra
+        print(f"note: no test-set figures written ({e})", file=sys.stderr)
+        wrong = []
+    else:
+        wrong = np.flatnonzero(pred != targets)
     if len(wrong):
         shown = wrong[np.unique(np.linspace(0, len(wrong) - 1, 25).astype(int))]  # spread over the set
         images = np.stack([np.asarray(test_set[int(i)][0]) for i in shown])
@@ -374,12 +379,14 @@ def train(args):
             pc.train.ModelCheckpoint(out_dir, filename="epoch{epoch:03d}.safetensors", monitor=monitor,
                                      keep_last_k=2, extra=run_info),
             pc.train.CSVLogger(out_dir / "log.csv"), pc.train.JSONLogger(out_dir / "log.jsonl"),
-            pc.train.FigureWriter(out_dir),
         ]
-        try:
-            callbacks.append(pc.train.TensorBoardLogger(out_dir / "tensorboard"))
-        except ImportError as e:
-            print(f"note: no TensorBoard run written ({e})", file=sys.stderr)
+        # Figures and TensorBoard need optional extras: without them the run goes on and says what is missing.
+        for what, make in (("figures", lambda: pc.train.FigureWriter(out_dir)),
+                           ("TensorBoard run", lambda: pc.train.TensorBoardLogger(out_dir / "tensorboard"))):
+            try:
+                callbacks.append(make())
+            except ImportError as e:
+                print(f"note: no {what} written ({e})", file=sys.stderr)
 
     print(f"{args.model} on {args.dataset}: {len(train_set)} train / "
           f"{len(val_set) if val_set is not None else 0} val / {len(test_set)} test images, "
