@@ -1,0 +1,39 @@
+"""The README's Python tutorial runs as written (one epoch instead of five, in a temporary directory).
+
+It reads Debian's Fashion-MNIST (apt-get install dataset-fashion-mnist); without that package the test
+is skipped, as the README says the data must be there.
+"""
+from pathlib import Path
+import re
+
+import pytest
+
+import pycnn as pc
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def python_tutorial():
+    text = README.read_text()
+    start = text.index("The same run from Python")
+    block = re.search(r"```python\n(.*?)```", text[start:], re.S)
+    assert block, "the README lost its Python tutorial block"
+    return block.group(1)
+
+
+@pytest.mark.slow
+def test_readme_python_tutorial_runs(tmp_path, monkeypatch, capsys):
+    if not Path("/usr/share/datasets/fashion-mnist").is_dir():
+        pytest.skip("Debian's dataset-fashion-mnist is not installed")
+    code = python_tutorial()
+    assert "epochs=5" in code and "T_max=5" in code
+    code = code.replace("epochs=5", "epochs=1").replace("T_max=5", "T_max=1")
+    monkeypatch.chdir(tmp_path)
+    pc.set_num_threads(2)
+    exec(compile(code, str(README), "exec"), {})
+    out = capsys.readouterr().out
+    accuracy = float(re.search(r"test accuracy ([0-9.]+)%", out).group(1))
+    assert accuracy > 75.0  # one epoch of LeNet-5 on Fashion-MNIST lands near 83%
+    assert (tmp_path / "runs" / "py" / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "runs" / "py" / "best.safetensors").is_file()
+    assert len((tmp_path / "runs" / "py" / "log.csv").read_text().splitlines()) == 2
