@@ -222,3 +222,15 @@ def test_out_without_the_optional_extras_still_trains(tmp_path):
     for name in ("last.safetensors", "log.csv", "test_metrics.json"):
         assert (tmp_path / name).is_file()
     assert not list(tmp_path.glob("*.png"))
+
+
+@pytest.mark.parametrize("args, message", [
+    (("evaluate", "no-such-checkpoint.safetensors"), "No such file"),
+    (("train", "--dataset", "cifar10", "--data-root", "{tmp}", "--epochs", "1"), "[CIFAR10] dataset not found"),
+    (("train", "--device", "tpu", "--epochs", "1"), "expected 'cpu' or 'cuda'"),
+])
+def test_user_errors_print_a_message_not_a_traceback(tmp_path, args, message):
+    result = run_cli(*(a.format(tmp=tmp_path) for a in args), cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"pycnn {args[0]}: error:" in result.stderr and message in result.stderr
+    assert "Traceback" not in result.stderr

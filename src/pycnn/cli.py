@@ -458,5 +458,13 @@ def main(argv=None):
     if args.command not in commands:
         parser.print_help()
         return 2
-    commands[args.command](args)
+    try:
+        commands[args.command](args)
+    except (OSError, ValueError, RuntimeError, ImportError) as e:
+        # Bad input (a missing file or dataset, no GPU, a wrong shape) gets its message without a
+        # traceback; PYCNN_DEBUG=1 shows the traceback too.
+        if os.environ.get("PYCNN_DEBUG"):
+            raise
+        print(f"pycnn {args.command}: error: {e}", file=sys.stderr)
+        return 1
     return 0
