@@ -6,6 +6,7 @@ stopping. The recipe is assembled here from the library's public pieces (pycnn.d
 .models, .optim, .train, .metrics); read train() top to bottom as the reference training script.
 """
 import argparse
+import copy
 import json
 import os
 from pathlib import Path
@@ -294,7 +295,9 @@ def _load_splits(args, spec, seed):
     mean, std = T.compute_mean_std(pc.data.Subset(raw_train, train_idx))
     train_tf, eval_tf = build_transforms(spec, args.augment, mean, std)
 
-    train_full, eval_full = load(True, train_tf), load(True, eval_tf)
+    # The training images are read once: the augmenting and the plain view share them (shallow copies).
+    train_full, eval_full = copy.copy(raw_train), copy.copy(raw_train)
+    train_full.transform, eval_full.transform = train_tf, eval_tf
     train_set = pc.data.Subset(train_full, train_idx)
     val_set = pc.data.Subset(eval_full, val_idx) if val_idx is not None else None
     test_set = load(False, eval_tf)
