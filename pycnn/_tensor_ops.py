@@ -1,6 +1,8 @@
 """The Python side of the tensor operations (cat/stack, split/chunk, indexing, max/min, comparisons,
-where): argument handling in torch's terms, then one Function of ``pycnn.functional`` per op. Tensor
-methods and the top-level ``pycnn`` functions delegate here.
+where, var/std, matmul): argument handling in torch's terms, then one Function of ``pycnn.autograd_ops``
+per op. Tensor methods delegate here, and the top-level ``pycnn`` functions (``pycnn.cat``, ``pycnn.sum``,
+...) are defined here. This module sits below tensor.py: it knows tensors as ``autograd.TensorBase`` and
+makes new ones with ``like._make``.
 
 Indexing: ints, slices (positive steps), None and Ellipsis become one strided view (IndexView); one
 integer-array index (list / int64 tensor / NumPy ints) adds a gather along its dim (IndexSelect); a
@@ -14,34 +16,29 @@ from collections import namedtuple
 import numpy as np
 
 from . import _C
-from . import functional as fn
+from . import autograd_ops as ag
+from ._convert import impl_from_data, scalar_like
+from .autograd import TensorBase  # pycnn.Tensor derives from it (this module sits below tensor.py)
 
 # torch.return_types.max / min: a tuple with .values and .indices
 MinMaxResult = namedtuple("MinMaxResult", ["values", "indices"])
 
 
-def _tensor_cls():
-    from .tensor import Tensor
-
-    return Tensor
-
-
 def _check_tensors(tensors, op):
-    Tensor = _tensor_cls()
-    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+    if isinstance(tensors, TensorBase) or not isinstance(tensors, (list, tuple)):
         raise TypeError(f"[{op}] expected a list or tuple of tensors, got {type(tensors).__name__}")
     for t in tensors:
-        if not isinstance(t, Tensor):
+        if not isinstance(t, TensorBase):
             raise TypeError(f"[{op}] expected a list of tensors, got an element of type {type(t).__name__}")
     return list(tensors)
 
 
 def cat(tensors, dim=0):
-    return fn.Cat.apply(int(dim), *_check_tensors(tensors, "cat"))
+    return ag.CatFn.apply(int(dim), *_check_tensors(tensors, "cat"))
 
 
 def stack(tensors, dim=0):
-    return fn.Stack.apply(int(dim), *_check_tensors(tensors, "stack"))
+    return ag.StackFn.apply(int(dim), *_check_tensors(tensors, "stack"))
 
 
 def _wrap(dim, ndim, op):
@@ -60,7 +57,7 @@ def narrow(x, dim, start, length):
         raise IndexError(f"[narrow] start {start} + length {length} exceeds dim {dim} of size {size}")
     spec = _identity_spec(x.shape)
     spec[0][dim], spec[2][dim] = start, length
-    return fn.IndexView.apply(x, spec)
+    return ag.IndexViewFn.apply(x, spec)
 
 
 def _identity_spec(shape):
@@ -83,7 +80,7 @@ def split(x, split_size_or_sections, dim=0):
         step = int(split_size_or_sections)
         if step <= 0 and not (step == 0 and size == 0):
             raise ValueError(f"[split] split_size must be positive, got {step}")
-        sizes = [min(step, size - s) for s in range(0, size, step)] if size else [0]
+        sizes = [builtins.min(step, size - s) for s in range(0, size, step)] if size else [0]
     out, start = [], 0
     for s in sizes:
         out.append(narrow(x, dim, start, s))
@@ -109,8 +106,7 @@ def _is_int(k):
 
 def _as_index_array(k):
     """An advanced index as ("mask", int64 0/1 impl) or ("index", int64 impl)."""
-    Tensor = _tensor_cls()
-    if isinstance(k, Tensor):
+    if isinstance(k, TensorBase):
         if k.dtype.name != "int64":
             raise TypeError(f"[index] tensors used as indices must be int64, got {k.dtype.name}")
         return ("mask" if getattr(k, "_is_mask", False) else "index"), k._impl
@@ -191,14 +187,14 @@ def getitem(x, key):
         if tuple(mask.shape) != x.shape:
             raise IndexError(f"[index] the mask of shape {tuple(mask.shape)} does not match the indexed "
                              f"tensor's shape {x.shape}")
-        return fn.MaskedSelect.apply(x, _tensor_cls()._make(mask))
+        return ag.MaskedSelectFn.apply(x, x._make(mask))
     trivial = spec == _identity_spec(x.shape)
-    y = x if trivial else fn.IndexView.apply(x, spec)
+    y = x if trivial else ag.IndexViewFn.apply(x, spec)
     if advanced is None:
         return y
     dim, _, index = advanced
     flat = index.reshape([-1])
-    z = fn.IndexSelect.apply(y, dim, _tensor_cls()._make(flat))
+    z = ag.IndexSelectFn.apply(y, dim, x._make(flat))
     if index.dim() == 1:
         return z
     shape = list(y.shape)
@@ -207,12 +203,11 @@ def getitem(x, key):
 
 def setitem(x, key, value):
     """x[key] = value in place (no autograd): basic indices write through a view, arrays through NumPy."""
-    Tensor = _tensor_cls()
     x._check_inplace("setitem")
     spec, advanced = _parse_key(x.shape, key)
     if advanced is None:
         target = _C.index_view(x._impl, *spec)
-        src = value._impl if isinstance(value, Tensor) else _C.from_numpy(
+        src = value._impl if isinstance(value, TensorBase) else _C.from_numpy(
             np.asarray(value, dtype=x.dtype.numpy, order="C"))
         if src.dtype != target.dtype:
             src = src.to_dtype(target.dtype)
@@ -228,9 +223,9 @@ def setitem(x, key, value):
         raise RuntimeError("[setitem] array and mask indices are only supported on the CPU")
     np_key = key if isinstance(key, tuple) else (key,)
     np_key = tuple(np.asarray(k._impl).astype(bool if getattr(k, "_is_mask", False) else np.int64)
-                   if isinstance(k, Tensor) else k for k in np_key)
+                   if isinstance(k, TensorBase) else k for k in np_key)
     arr = np.asarray(x._impl)  # shares the tensor's memory
-    arr[np_key] = np.asarray(value._impl) if isinstance(value, Tensor) else value
+    arr[np_key] = np.asarray(value._impl) if isinstance(value, TensorBase) else value
 
 
 # ---- max / min ----
@@ -239,24 +234,23 @@ def minmax(x, dim, keepdim, is_min):
     if not x.dtype.is_floating_point:
         raise TypeError(f"[{op}] expected a float32 or float64 tensor, got {x.dtype.name}")
     if dim is None:
-        values, _ = fn.MinMax.apply(x.reshape(-1), 0, False, is_min)
+        values, _ = ag.MinMaxFn.apply(x.reshape(-1), 0, False, is_min)
         return values
-    values, indices = fn.MinMax.apply(x, int(dim), bool(keepdim), is_min)
+    values, indices = ag.MinMaxFn.apply(x, int(dim), bool(keepdim), is_min)
     return MinMaxResult(values, indices)
 
 
 def argminmax(x, dim, keepdim, is_min):
     if dim is None:
-        return fn.MinMax.apply(x.detach().reshape(-1), 0, False, is_min)[1]
-    return fn.MinMax.apply(x.detach(), int(dim), bool(keepdim), is_min)[1]
+        return ag.MinMaxFn.apply(x.detach().reshape(-1), 0, False, is_min)[1]
+    return ag.MinMaxFn.apply(x.detach(), int(dim), bool(keepdim), is_min)[1]
 
 
 # ---- comparisons and where ----
 def compare(x, other, op):
     """int64 0/1 result of x (op) other, computed in the core; marked to index as a mask."""
-    Tensor = _tensor_cls()
     a = x._impl
-    if isinstance(other, Tensor):
+    if isinstance(other, TensorBase):
         b = other._impl
         if a.dtype != b.dtype:  # compare in the wider type, as torch's type promotion would
             wide = "float64" if "float64" in (a.dtype, b.dtype) else "float32"
@@ -264,10 +258,10 @@ def compare(x, other, op):
     elif isinstance(other, (builtins.int, builtins.float, np.number)) and not isinstance(other, builtins.bool):
         if a.dtype == "int64" and not float(other).is_integer():
             a = a.to_dtype("float64")
-        b = _C.full([], float(other), a.dtype, a.device)
+        b = scalar_like(other, a)
     else:
-        b = Tensor(other, dtype=x.dtype)._impl
-    out = Tensor._make(_C.compare(op, a, b))
+        b = impl_from_data(other, x.dtype)
+    out = x._make(_C.compare(op, a, b))
     out._is_mask = True
     return out
 
@@ -275,53 +269,132 @@ def compare(x, other, op):
 def where(condition, input, other):  # noqa: A002  (torch's names)
     """input where condition is nonzero, else other (broadcasting); condition is an int64 0/1 tensor
     (a comparison's result, say). Scalars take the tensor operand's dtype."""
-    Tensor = _tensor_cls()
-    if not isinstance(condition, Tensor) or condition.dtype.name != "int64":
+    if not isinstance(condition, TensorBase) or condition.dtype.name != "int64":
         raise TypeError("[where] condition must be an int64 0/1 tensor (a comparison's result), got "
                         f"{getattr(condition, 'dtype', type(condition).__name__)}")
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+    if not isinstance(input, TensorBase) and not isinstance(other, TensorBase):
         raise TypeError("[where] at least one of input and other must be a tensor")
-    like = input if isinstance(input, Tensor) else other
+    like = input if isinstance(input, TensorBase) else other
     scalar = (builtins.int, builtins.float, np.number)
     if isinstance(input, scalar):
-        input = Tensor._make(_C.full([], float(input), like._impl.dtype, like._impl.device))
+        input = like._make(scalar_like(input, like._impl))
     if isinstance(other, scalar):
-        other = Tensor._make(_C.full([], float(other), like._impl.dtype, like._impl.device))
-    return fn.Where.apply(condition, input, other)
+        other = like._make(scalar_like(other, like._impl))
+    return ag.WhereFn.apply(condition, input, other)
 
 
 # ---- var / std ----
-def var(x, dim=None, correction=1, keepdim=False, unbiased=None):
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=1):
     """Variance over dim (all dims when None), divided by N - correction (torch's default: 1)."""
     if unbiased is not None:
         correction = 1 if unbiased else 0
     if not x.dtype.is_floating_point:
         raise TypeError(f"[var] expected a float32 or float64 tensor, got {x.dtype.name}")
     dims = [] if dim is None else ([int(dim)] if isinstance(dim, (builtins.int, np.integer)) else [int(d) for d in dim])
-    return fn.Var.apply(x, dims, float(correction), bool(keepdim))
+    return ag.VarFn.apply(x, dims, float(correction), bool(keepdim))
 
 
-def std(x, dim=None, correction=1, keepdim=False, unbiased=None):
-    return var(x, dim, correction, keepdim, unbiased).sqrt()
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=1):
+    return var(x, dim, unbiased, keepdim, correction=correction).sqrt()
 
 
 # ---- matmul ----
 def matmul(a, b):
     """torch.matmul: 2-D @ 2-D, batched (..., M, K) @ (..., K, N) with broadcast batch dims, and 1-D
     operands (a vector is a row on the left, a column on the right; its dim is removed again)."""
-    Tensor = _tensor_cls()
-    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+    if not isinstance(a, TensorBase) or not isinstance(b, TensorBase):
         raise TypeError("[matmul] expected two tensors")
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"[matmul] both arguments need at least 1 dim, got shapes {a.shape} and {b.shape}")
     if a.ndim == 2 and b.ndim == 2:
-        return fn.MatMul.apply(a, b)
+        return ag.MatMulFn.apply(a, b)
     if a.ndim == 1 and b.ndim == 1:
         if a.shape != b.shape:
             raise ValueError(f"[matmul] 1-D shapes {a.shape} and {b.shape} differ")
-        return fn.BatchedMatMul.apply(a.reshape(1, -1), b.reshape(-1, 1)).reshape(())
+        return ag.BatchedMatMulFn.apply(a.reshape(1, -1), b.reshape(-1, 1)).reshape(())
     if a.ndim == 1:
-        return fn.BatchedMatMul.apply(a.unsqueeze(0), b).squeeze(-2)
+        return ag.BatchedMatMulFn.apply(a.unsqueeze(0), b).squeeze(-2)
     if b.ndim == 1:
-        return fn.BatchedMatMul.apply(a, b.unsqueeze(1)).squeeze(-1)
-    return fn.BatchedMatMul.apply(a, b)
+        return ag.BatchedMatMulFn.apply(a, b.unsqueeze(1)).squeeze(-1)
+    return ag.BatchedMatMulFn.apply(a, b)
+
+
+# ---- torch's top-level function forms of Tensor methods: pycnn.sum(x) is x.sum() ----
+def sum(x, dim=None, keepdim=False):  # noqa: A001
+    return x.sum(dim, keepdim)
+
+
+def mean(x, dim=None, keepdim=False):
+    return x.mean(dim, keepdim)
+
+
+def argmax(x, dim=None, keepdim=False):
+    return x.argmax(dim, keepdim)
+
+
+def concat(tensors, dim=0):
+    return cat(tensors, dim)
+
+
+def max(x, dim=None, keepdim=False):  # noqa: A001
+    return x.max(dim, keepdim)
+
+
+def min(x, dim=None, keepdim=False):  # noqa: A001
+    return x.min(dim, keepdim)
+
+
+def argmin(x, dim=None, keepdim=False):
+    return x.argmin(dim, keepdim)
+
+
+def index_select(x, dim, index):
+    return x.index_select(dim, index)
+
+
+def masked_select(x, mask):
+    return x.masked_select(mask)
+
+
+def maximum(input, other):  # noqa: A002
+    return input.maximum(other)
+
+
+def minimum(input, other):  # noqa: A002
+    return input.minimum(other)
+
+
+def relu(x):
+    return x.relu()
+
+
+def exp(x):
+    return x.exp()
+
+
+def log(x):
+    return x.log()
+
+
+def sqrt(x):
+    return x.sqrt()
+
+
+def abs(x):  # noqa: A001
+    return x.abs()
+
+
+def clamp(x, min=None, max=None):  # noqa: A002
+    return x.clamp(min, max)
+
+
+def sigmoid(x):
+    return x.sigmoid()
+
+
+def tanh(x):
+    return x.tanh()
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    return x.flatten(start_dim, end_dim)

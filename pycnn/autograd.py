@@ -5,12 +5,12 @@ the engine *accumulates* them (``grad = g if grad is None else grad + g``). A Fu
 ``backward`` sit together and each calls one core op (``pycnn._C``); they see core tensors (``_C.Tensor``),
 never pycnn.Tensor, so the per-op Python cost is one wrapper and one call.
 """
+import functools
 import threading
 
 from . import _C
 
 _state = threading.local()
-Tensor = None  # pycnn.tensor.Tensor, set by tensor.py once defined (the two modules need each other)
 
 
 def is_grad_enabled():
@@ -34,8 +34,6 @@ class _GradMode:
         set_grad_enabled(self._prev)
 
     def __call__(self, fn):
-        import functools
-
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             with self.__class__():
@@ -54,6 +52,20 @@ class enable_grad(_GradMode):
     mode = True
 
 
+class TensorBase:
+    """What the graph needs of a tensor: its core memory (``_impl``), ``requires_grad``, ``grad`` and
+    ``grad_fn``. ``pycnn.Tensor`` (tensor.py) derives from it, adds the user API and defines ``_make``, which
+    the graph uses to wrap the core tensors that ops return; so this module never imports tensor.py.
+    """
+
+    __slots__ = ("_impl", "requires_grad", "grad", "grad_fn", "__weakref__", "__dict__")
+
+    @classmethod
+    def _make(cls, impl, requires_grad=False, grad_fn=None):
+        """A new tensor (always a plain ``pycnn.Tensor``, also when called on a subclass) around ``impl``."""
+        raise NotImplementedError
+
+
 class Function:
     """One differentiable op. Subclasses define static ``forward(ctx, *args)`` and ``backward(ctx, *grads)``.
 
@@ -67,17 +79,19 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         ctx = cls()
-        needs = [isinstance(a, Tensor) and a.requires_grad for a in args]
+        is_tensor = [isinstance(a, TensorBase) for a in args]
+        needs = [t and a.requires_grad for a, t in zip(args, is_tensor)]
         record = is_grad_enabled() and any(needs)
         ctx.needs_input_grad = needs
-        raw = [a._impl if isinstance(a, Tensor) else a for a in args]
+        raw = [a._impl if t else a for a, t in zip(args, is_tensor)]
         out = cls.forward(ctx, *raw, **kwargs)
+        make = args[is_tensor.index(True)]._make  # every op has a tensor argument
         if record:
             ctx.inputs = [a if n else None for a, n in zip(args, needs)]
         if isinstance(out, tuple):
-            first = Tensor._make(out[0], record, ctx if record else None)
-            return (first,) + tuple(Tensor._make(o, False, None) for o in out[1:])
-        return Tensor._make(out, record, ctx if record else None)
+            first = make(out[0], record, ctx if record else None)
+            return (first,) + tuple(make(o, False, None) for o in out[1:])
+        return make(out, record, ctx if record else None)
 
     def save_for_backward(self, *tensors):
         self.saved = tensors
@@ -86,8 +100,8 @@ class Function:
     def saved_tensors(self):
         return self.saved
 
-    def __repr__(self):
-        return f"<{type(self).__name__}Backward>"
+    def __repr__(self):  # Conv2dFn -> <Conv2dBackward>, as torch names its nodes
+        return f"<{type(self).__name__.removesuffix('Fn')}Backward>"
 
 
 def _inputs_of(node):
@@ -120,19 +134,20 @@ def _topological_order(root):
 
 
 def backward(tensor, gradient=None, retain_graph=False):
-    """Accumulates d tensor / d leaf into every leaf's ``.grad`` that requires grad."""
+    """Accumulates d tensor / d leaf into every leaf's ``.grad`` that requires grad. ``gradient`` is a core
+    tensor of tensor's shape, or None for a one-element tensor (then 1)."""
     if not tensor.requires_grad:
         raise RuntimeError("[backward] the tensor does not require grad and has no grad_fn")
     if gradient is None:
-        if tensor.numel() != 1:
+        if tensor._impl.numel() != 1:
             raise RuntimeError(f"[backward] grad can be implicitly created only for scalar outputs, got shape "
-                               f"{tensor.shape}; pass a gradient")
+                               f"{tuple(tensor._impl.shape)}; pass a gradient")
         g = _C.full(list(tensor._impl.shape), 1.0, tensor._impl.dtype, tensor._impl.device)
     else:
-        g = gradient._impl if isinstance(gradient, Tensor) else Tensor(gradient, dtype=tensor.dtype)._impl
-        if tuple(g.shape) != tensor.shape:
+        g = gradient
+        if g.shape != tensor._impl.shape:
             raise ValueError(f"[backward] gradient of shape {tuple(g.shape)} does not match the tensor's shape "
-                             f"{tensor.shape}")
+                             f"{tuple(tensor._impl.shape)}")
     if tensor.grad_fn is None:  # a leaf
         _accumulate_leaf(tensor, g, copy=True)
         return
@@ -148,9 +163,9 @@ def backward(tensor, gradient=None, retain_graph=False):
         for t, ig in zip(inputs, in_grads):
             if t is None or ig is None:
                 continue
-            if tuple(ig.shape) != t.shape:
+            if ig.shape != t._impl.shape:
                 raise RuntimeError(f"[backward] {type(node).__name__} returned a gradient of shape "
-                                   f"{tuple(ig.shape)} for an input of shape {t.shape}")
+                                   f"{tuple(ig.shape)} for an input of shape {tuple(t._impl.shape)}")
             if t.grad_fn is None:
                 _accumulate_leaf(t, ig, copy=ig is g)
             else:
@@ -165,6 +180,6 @@ def backward(tensor, gradient=None, retain_graph=False):
 def _accumulate_leaf(t, g, copy):
     if t.grad is None:
         # A gradient passed straight through (x + y, say) is the caller's tensor: keep a copy of it.
-        t.grad = Tensor._make(g.clone() if copy else g, False, None)
+        t.grad = t._make(g.clone() if copy else g)
     else:
-        t.grad = Tensor._make(_C.binary("add", t.grad._impl, g), False, None)
+        t.grad = t._make(_C.binary("add", t.grad._impl, g))

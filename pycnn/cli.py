@@ -13,6 +13,21 @@ from pathlib import Path
 import sys
 import time
 
+import numpy as np
+
+from . import models
+from .data import transforms as T
+from .data import DataLoader, stratified_split, Subset
+from .datasets import get_dataset
+from .metrics import ConfusionMatrix
+from .nn import Conv2d, CrossEntropyLoss
+from .optim import Adagrad, Adam, AdamW, RMSprop, SGD
+from .random import Generator, manual_seed
+from .threads import get_num_threads, set_num_threads
+from .train import CSVLogger, EarlyStopping, FigureWriter, GradientClipping, JSONLogger, load_checkpoint, ModelCheckpoint, NaNGuard, plot_confusion_matrix, plot_misclassified, predict, ProgressBar, TensorBoardLogger, Trainer
+from .optim import lr_scheduler as S
+from .summary import summary as print_summary
+
 MODELS = ("lenet5", "alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg16", "resnet18", "resnet20", "resnet32",
           "resnet56", "nin", "mobilenet_v2", "squeezenet1_1", "googlenet", "densenet121")
 DATASETS = ("mnist-subset", "mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100", "folder:PATH")
@@ -46,7 +61,6 @@ def _fraction(text):
 
 class _HelpFormatter(argparse.HelpFormatter):
     """Appends "(default: X)" to an option's help unless the help already says it or there is none."""
-
     def _get_help_string(self, action):
         text = action.help or ""
         if "default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
@@ -150,19 +164,17 @@ def build_model(name, num_classes, in_channels, image_size):
     Small images (< 64 pixels) get the CIFAR variants where one exists (3x3 stride-1 stem for resnet18);
     models written for 3-channel input get their first convolution rebuilt for in_channels.
     """
-    import pycnn as pc
-
     if name == "lenet5":
-        return pc.models.lenet5(num_classes=num_classes, in_channels=in_channels, input_size=image_size)
+        return models.lenet5(num_classes=num_classes, in_channels=in_channels, input_size=image_size)
     if name == "resnet18" and image_size < 64:
-        model = pc.models.resnet18_cifar(num_classes=num_classes)
+        model = models.resnet18_cifar(num_classes=num_classes)
     elif name == "googlenet":
-        model = pc.models.googlenet(num_classes=num_classes, aux_logits=False)
+        model = models.googlenet(num_classes=num_classes, aux_logits=False)
     elif name == "alexnet" and image_size < 63:
         raise SystemExit(f"pycnn: alexnet needs images of at least 63x63 pixels (its 11x11 stride-4 stem and "
                          f"three pools), got {image_size}; pass --image-size 64 or more")
     else:
-        model = getattr(pc.models, name)(num_classes=num_classes)
+        model = getattr(models, name)(num_classes=num_classes)
     if in_channels != 3:
         _rebuild_first_conv(model, in_channels)
     return model
@@ -170,12 +182,10 @@ def build_model(name, num_classes, in_channels, image_size):
 
 def _rebuild_first_conv(model, in_channels):
     """Replace the first Conv2d of a 3-channel model by one taking in_channels (same options)."""
-    import pycnn as pc
-
     for parent in model.modules():
         for child_name, child in parent.named_children():
-            if isinstance(child, pc.nn.Conv2d):
-                setattr(parent, child_name, pc.nn.Conv2d(
+            if isinstance(child, Conv2d):
+                setattr(parent, child_name, Conv2d(
                     in_channels, child.out_channels, child.kernel_size, stride=child.stride,
                     padding=child.padding, dilation=child.dilation, groups=1, bias=child.bias is not None))
                 return
@@ -187,24 +197,20 @@ def default_lr(optimizer):
 
 
 def build_optimizer(name, params, lr, momentum, weight_decay):
-    import pycnn as pc
-
     if name == "sgd":
-        return pc.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay,
+        return SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay,
                             nesterov=momentum > 0)
     if name == "adam":
-        return pc.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        return Adam(params, lr=lr, weight_decay=weight_decay)
     if name == "adamw":
-        return pc.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+        return AdamW(params, lr=lr, weight_decay=weight_decay)
     if name == "rmsprop":
-        return pc.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    return pc.optim.Adagrad(params, lr=lr, weight_decay=weight_decay)
+        return RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    return Adagrad(params, lr=lr, weight_decay=weight_decay)
 
 
 def build_scheduler(name, optimizer, epochs, steps_per_epoch, warmup):
     """(scheduler, interval): the schedule over `epochs`, after `warmup` linear warm-up epochs."""
-    from pycnn.optim import lr_scheduler as S
-
     if name == "none" and not warmup:
         return None, "epoch"
     if name == "onecycle":  # its own warm-up (pct_start), stepped every batch
@@ -231,8 +237,6 @@ def build_scheduler(name, optimizer, epochs, steps_per_epoch, warmup):
 
 def build_transforms(spec, augment, mean, std):
     """(train transform, eval transform) for images of `spec` (channels, size, flippable, native size)."""
-    from pycnn.data import transforms as T
-
     size = spec["image_size"]
     resize = _resize(spec)
     normalize = T.Normalize(mean, std)
@@ -253,8 +257,6 @@ def build_transforms(spec, augment, mean, std):
 
 def _resize(spec):
     """The transforms that bring the dataset's images to spec's image_size: [] at the native size."""
-    from pycnn.data import transforms as T
-
     size = spec["image_size"]
     return [] if size == spec["native_size"] else [T.Resize(size), T.CenterCrop(size)]
 
@@ -274,52 +276,45 @@ def _dataset_spec(name, image_size):
 
 def _load_splits(args, spec, seed):
     """Train, validation and test datasets; train gets the augmenting transform, the others not."""
-    import numpy as np
-
-    import pycnn as pc
-    from pycnn.data import transforms as T
 
     def load(train, transform):
-        return pc.datasets.get_dataset(args.dataset, root=args.data_root, train=train, transform=transform,
+        return get_dataset(args.dataset, root=args.data_root, train=train, transform=transform,
                                        download=getattr(args, "download", False))
 
     # Normalisation statistics come from the training images only (after resizing).
     resize = _resize(spec)
     raw_train = load(True, T.Compose(resize) if resize else None)
-    split_gen = pc.Generator(seed)
+    split_gen = Generator(seed)
     if args.val_split > 0:
-        train_part, val_part = pc.data.stratified_split(raw_train, args.val_split, generator=split_gen)
+        train_part, val_part = stratified_split(raw_train, args.val_split, generator=split_gen)
         train_idx, val_idx = np.asarray(train_part.indices), np.asarray(val_part.indices)
     else:
         train_idx, val_idx = np.arange(len(raw_train)), None
-    mean, std = T.compute_mean_std(pc.data.Subset(raw_train, train_idx))
+    mean, std = T.compute_mean_std(Subset(raw_train, train_idx))
     train_tf, eval_tf = build_transforms(spec, args.augment, mean, std)
 
     # The training images are read once: the augmenting and the plain view share them (shallow copies).
     train_full, eval_full = copy.copy(raw_train), copy.copy(raw_train)
     train_full.transform, eval_full.transform = train_tf, eval_tf
-    train_set = pc.data.Subset(train_full, train_idx)
-    val_set = pc.data.Subset(eval_full, val_idx) if val_idx is not None else None
+    train_set = Subset(train_full, train_idx)
+    val_set = Subset(eval_full, val_idx) if val_idx is not None else None
     test_set = load(False, eval_tf)
     return train_set, val_set, test_set, raw_train.classes, [float(m) for m in mean], [float(s) for s in std]
 
 
 def _report(out_dir, model, test_loader, test_set, classes, mean, std, device):
     """Test-set metrics (printed) and, with out_dir, the confusion-matrix / misclassified PNGs + JSON."""
-    import numpy as np
 
-    import pycnn as pc
-
-    logits, targets = pc.train.predict(model, test_loader, device=device, return_targets=True)
+    logits, targets = predict(model, test_loader, device=device, return_targets=True)
     pred = logits.argmax(1)
-    counts = pc.metrics.ConfusionMatrix(len(classes))  # every score below comes from these counts
+    counts = ConfusionMatrix(len(classes))  # every score below comes from these counts
     counts.update(pred, targets)
     print(counts.report(class_names=list(classes)), flush=True)
     if out_dir is None:
         return counts.accuracy
     cm = counts.compute()
     try:
-        pc.train.plot_confusion_matrix(cm, list(classes), out_dir / "confusion_matrix.png")
+        plot_confusion_matrix(cm, list(classes), out_dir / "confusion_matrix.png")
     except ImportError as e:  # matplotlib is an optional extra
         print(f"note: no test-set figures written ({e})", file=sys.stderr)
         wrong = []
@@ -328,7 +323,7 @@ def _report(out_dir, model, test_loader, test_set, classes, mean, std, device):
     if len(wrong):
         shown = wrong[np.unique(np.linspace(0, len(wrong) - 1, 25).astype(int))]  # spread over the set
         images = np.stack([np.asarray(test_set[int(i)][0]) for i in shown])
-        pc.train.plot_misclassified(
+        plot_misclassified(
             images, pred[shown], targets[shown], list(classes), out_dir / "misclassified.png", mean=mean,
             std=std, title=f"Misclassified test images (true -> predicted): {len(shown)} of the "
                            f"{len(wrong)} wrong among {len(targets)}")
@@ -343,20 +338,18 @@ def _report(out_dir, model, test_loader, test_set, classes, mean, std, device):
 
 def train(args):
     """Run `pycnn train`; returns the final test accuracy (a fraction)."""
-    import pycnn as pc
-
-    pc.set_num_threads(args.threads or _all_cores())
+    set_num_threads(args.threads or _all_cores())
     spec = _dataset_spec(args.dataset, args.image_size)
     train_set, val_set, test_set, classes, mean, std = _load_splits(args, spec, args.seed)
     lr = args.lr or default_lr(args.optimizer)
 
-    pc.manual_seed(args.seed)
+    manual_seed(args.seed)
     model = build_model(args.model, len(classes), spec["channels"], spec["image_size"]).to(args.device)
-    loader_gen = pc.Generator(args.seed)
-    train_loader = pc.data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=loader_gen,
+    loader_gen = Generator(args.seed)
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=loader_gen,
                                       num_workers=args.workers)
-    val_loader = pc.data.DataLoader(val_set, batch_size=500) if val_set is not None else None
-    test_loader = pc.data.DataLoader(test_set, batch_size=500)
+    val_loader = DataLoader(val_set, batch_size=500) if val_set is not None else None
+    test_loader = DataLoader(test_set, batch_size=500)
     optimizer = build_optimizer(args.optimizer, model.parameters(), lr, args.momentum, args.weight_decay)
     scheduler, interval = build_scheduler(args.schedule, optimizer, args.epochs, len(train_loader), args.warmup)
     if args.schedule == "plateau" and val_loader is None:
@@ -369,23 +362,23 @@ def train(args):
                 "classes": list(classes), "in_channels": spec["channels"], "image_size": spec["image_size"],
                 "mean": mean, "std": std, "args": {k: v for k, v in vars(args).items() if k != "func"}}
     monitor = "val_loss" if val_loader is not None else "train_loss"
-    callbacks = [pc.train.ProgressBar(disable=args.no_progress), pc.train.NaNGuard()]
+    callbacks = [ProgressBar(disable=args.no_progress), NaNGuard()]
     if args.clip_grad:
-        callbacks.append(pc.train.GradientClipping(max_norm=args.clip_grad))
+        callbacks.append(GradientClipping(max_norm=args.clip_grad))
     if args.early_stop:
-        callbacks.append(pc.train.EarlyStopping(monitor="val_loss", patience=args.early_stop))
+        callbacks.append(EarlyStopping(monitor="val_loss", patience=args.early_stop))
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "run.json").write_text(json.dumps(run_info, indent=1) + "\n")
         callbacks += [
             # best.safetensors (by the monitor), last.safetensors and the last two epochs' files.
-            pc.train.ModelCheckpoint(out_dir, filename="epoch{epoch:03d}.safetensors", monitor=monitor,
+            ModelCheckpoint(out_dir, filename="epoch{epoch:03d}.safetensors", monitor=monitor,
                                      keep_last_k=2, extra=run_info),
-            pc.train.CSVLogger(out_dir / "log.csv"), pc.train.JSONLogger(out_dir / "log.jsonl"),
+            CSVLogger(out_dir / "log.csv"), JSONLogger(out_dir / "log.jsonl"),
         ]
         # Figures and TensorBoard need optional extras: without them the run goes on and says what is missing.
-        for what, make in (("figures", lambda: pc.train.FigureWriter(out_dir)),
-                           ("TensorBoard run", lambda: pc.train.TensorBoardLogger(out_dir / "tensorboard"))):
+        for what, make in (("figures", lambda: FigureWriter(out_dir)),
+                           ("TensorBoard run", lambda: TensorBoardLogger(out_dir / "tensorboard"))):
             try:
                 callbacks.append(make())
             except ImportError as e:
@@ -394,10 +387,10 @@ def train(args):
     print(f"{args.model} on {args.dataset}: {len(train_set)} train / "
           f"{len(val_set) if val_set is not None else 0} val / {len(test_set)} test images, "
           f"{args.epochs} epochs, batch {args.batch_size}, {args.optimizer} lr {lr}, {args.schedule} schedule"
-          f"{', augmented' if args.augment else ''}, seed {args.seed}, {pc.get_num_threads()} threads",
+          f"{', augmented' if args.augment else ''}, seed {args.seed}, {get_num_threads()} threads",
           flush=True)
     start = time.perf_counter()
-    trainer = pc.train.Trainer(model, train_loader, val_loader, pc.nn.CrossEntropyLoss(), optimizer,
+    trainer = Trainer(model, train_loader, val_loader, CrossEntropyLoss(), optimizer,
                                args.epochs, scheduler=scheduler, scheduler_interval=interval,
                                callbacks=callbacks, device=args.device, resume=args.resume)
     trainer.fit()
@@ -414,19 +407,16 @@ def train(args):
 
 def evaluate(args):
     """Run `pycnn evaluate CKPT`; returns the test accuracy."""
-    import pycnn as pc
-    from pycnn.data import transforms as T
-
-    pc.set_num_threads(args.threads or _all_cores())
-    info = pc.train.load_checkpoint(args.checkpoint)["extra"]
+    set_num_threads(args.threads or _all_cores())
+    info = load_checkpoint(args.checkpoint)["extra"]
     model = build_model(info["model"], info["num_classes"], info["in_channels"], info["image_size"])
-    pc.train.load_checkpoint(args.checkpoint, model=model)
+    load_checkpoint(args.checkpoint, model=model)
     model.to(args.device)
     name = args.dataset or info["dataset"]
     spec = _dataset_spec(name, info["image_size"])
-    test_set = pc.datasets.get_dataset(name, root=args.data_root, train=False,
+    test_set = get_dataset(name, root=args.data_root, train=False,
                                        transform=T.Compose(_resize(spec) + [T.Normalize(info["mean"], info["std"])]))
-    loader = pc.data.DataLoader(test_set, batch_size=args.batch_size)
+    loader = DataLoader(test_set, batch_size=args.batch_size)
     out_dir = Path(args.out) if args.out else None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -437,8 +427,6 @@ def evaluate(args):
 
 
 def summary(args):
-    import pycnn as pc
-
     if args.input_shape:
         try:
             shape = tuple(int(v) for v in args.input_shape.split(","))
@@ -450,7 +438,7 @@ def summary(args):
         shape = {"lenet5": (1, 28, 28), "resnet20": (3, 32, 32), "resnet32": (3, 32, 32),
                  "resnet56": (3, 32, 32), "nin": (3, 32, 32)}.get(args.model, (3, 224, 224))
     model = build_model(args.model, args.num_classes, shape[0], shape[1])
-    pc.summary(model, (1,) + shape)
+    print_summary(model, (1,) + shape)
 
 
 def main(argv=None):

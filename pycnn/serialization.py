@@ -15,6 +15,9 @@ import tempfile
 
 import numpy as np
 
+from .creation import from_numpy
+from .tensor import Tensor
+
 __all__ = ["save", "load", "load_metadata"]
 
 # safetensors dtype name <-> little-endian numpy dtype. BF16 has no numpy dtype: read as raw uint16.
@@ -39,8 +42,6 @@ def _canonical(dtype):
 
 def _to_numpy(name, value):
     """A C-contiguous little-endian numpy view/copy of a Tensor or array; TypeError for anything else."""
-    from .tensor import Tensor  # late import: pycnn/__init__ imports this module
-
     if isinstance(value, Tensor):
         # contiguous() first so non-contiguous views (transposes, slices) are written in logical order.
         arr = value.detach().cpu().contiguous().numpy()
@@ -250,8 +251,6 @@ def load(path, device="cpu"):
     Raises:
         ValueError naming the file if it is truncated or corrupt.
     """
-    from . import from_numpy  # late import: pycnn/__init__ imports this module
-
     path = os.fspath(path)
     result = OrderedDict()
     with open(path, "rb") as f:

@@ -12,6 +12,10 @@ input batch, so pass batch size 1 for per-image FLOPs (ResNet-18 at 224x224: 3.6
 """
 import numpy as np
 
+from .autograd import no_grad
+from .creation import randn
+from .nn import Conv2d, Linear, Module
+
 __all__ = ["summary"]
 
 
@@ -23,12 +27,11 @@ def _shape_of(out):
 
 
 def _flops(module, out_shape):
-    from . import nn
-    if isinstance(module, nn.Conv2d) and isinstance(out_shape, tuple):
+    if isinstance(module, Conv2d) and isinstance(out_shape, tuple):
         kh, kw = module.weight.shape[2], module.weight.shape[3]
         macs = int(np.prod(out_shape)) * (module.in_channels // module.groups) * kh * kw
         return 2 * macs
-    if isinstance(module, nn.Linear) and isinstance(out_shape, tuple):
+    if isinstance(module, Linear) and isinstance(out_shape, tuple):
         return 2 * int(np.prod(out_shape)) * module.in_features
     return 0
 
@@ -64,9 +67,7 @@ def summary(model, input_shape, dtype=None, device=None, print_table=True):
         list of dicts, one per leaf-module call: name (dotted path), type, output_shape (tuple, or a list for
         tuple outputs), params (the layer's own parameters; a layer called twice shows them twice), flops.
     """
-    import pycnn
-    from . import nn
-    if not isinstance(model, nn.Module):
+    if not isinstance(model, Module):
         raise TypeError(f"[summary] expected an nn.Module, got {type(model).__name__}")
     if isinstance(input_shape, int) or not all(isinstance(s, (int, np.integer)) and s > 0 for s in input_shape):
         raise ValueError(f"[summary] input_shape must be a tuple of positive ints (with the batch), "
@@ -81,8 +82,8 @@ def summary(model, input_shape, dtype=None, device=None, print_table=True):
             wrapped.append((m, had_own, m.__dict__.get("forward")))
             m.__dict__["forward"] = _wrap(m, name or type(m).__name__, rows)
         model.eval()
-        x = pycnn.randn(*[int(s) for s in input_shape], dtype=dtype, device=device or "cpu")
-        with pycnn.no_grad():
+        x = randn(*[int(s) for s in input_shape], dtype=dtype, device=device or "cpu")
+        with no_grad():
             model(x)
     finally:
         for m, had_own, own in wrapped:

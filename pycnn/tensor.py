@@ -1,32 +1,33 @@
 """pycnn.Tensor: a core tensor (``_C.Tensor``, the memory and numerics) plus what autograd needs
-(``requires_grad``, ``grad``, ``grad_fn``). Differentiable methods go through Functions in
-``pycnn.functional``; in-place initialisers and conversions work on the memory directly.
+(``requires_grad``, ``grad``, ``grad_fn``, from ``autograd.TensorBase``). Differentiable methods go through
+the Functions of ``pycnn.autograd_ops``; in-place initialisers and conversions work on the memory directly.
 """
 import builtins
 
 import numpy as np
 
 from . import _C
-from . import autograd
-from . import functional as fn
-from ._types import as_device, as_dtype, device, float32, int64, _DTYPES
+from . import _tensor_ops as _tops
+from . import autograd_ops as ag
+from ._convert import impl_from_data, scalar_like
+from ._types import _DTYPES, as_device, as_dtype, device, float32, int64
+from .autograd import TensorBase, is_grad_enabled
 from .autograd import backward as _backward
 from .random import _numpy_generator
-from . import _tensor_ops as _tops
 
 
-class Tensor:
+class Tensor(TensorBase):
     """An n-dimensional array with autograd. Create with ``pycnn.tensor``, ``pycnn.from_numpy``,
     ``pycnn.zeros``, ``pycnn.randn``...; ``Tensor(data)`` is ``pycnn.tensor(data)``."""
 
-    __slots__ = ("_impl", "requires_grad", "grad", "grad_fn", "__weakref__", "__dict__")
+    __slots__ = ()
     __array_priority__ = 1000  # numpy_scalar * tensor dispatches to Tensor.__rmul__
 
     def __init__(self, data, dtype=None, requires_grad=False, device=None):
         if isinstance(data, _C.Tensor):
             impl = data
         else:
-            impl = _impl_from_data(data, dtype, device)
+            impl = impl_from_data(data, dtype, device)
         self._impl = impl
         self.requires_grad = bool(requires_grad)
         self.grad = None
@@ -148,6 +149,8 @@ class Tensor:
     # ---- autograd ----
     def backward(self, gradient=None, retain_graph=False):
         """Accumulates gradients into the ``.grad`` of every leaf this tensor depends on."""
+        if gradient is not None:
+            gradient = gradient._impl if isinstance(gradient, Tensor) else impl_from_data(gradient, self.dtype)
         _backward(self, gradient, retain_graph)
 
     def detach(self):
@@ -176,8 +179,6 @@ class Tensor:
 
     # ---- in-place writes (no autograd: use under no_grad, for initialisation and updates) ----
     def _check_inplace(self, op):
-        from .autograd import is_grad_enabled
-
         if self.requires_grad and self.is_leaf and is_grad_enabled():
             raise RuntimeError(f"[{op}] a leaf tensor that requires grad is used in an in-place operation; "
                                "wrap it in pycnn.no_grad()")
@@ -197,7 +198,7 @@ class Tensor:
         if self._impl.is_contiguous():
             _C.fill_(self._impl, float(value))
         else:
-            _C.copy_(self._impl, _C.full([], float(value), self._impl.dtype, "cpu").expand(list(self.shape)))
+            _C.copy_(self._impl, scalar_like(value, self._impl).expand(list(self.shape)))
         return self
 
     def zero_(self):
@@ -234,10 +235,10 @@ class Tensor:
         if dtype is not None and as_dtype(dtype).name != self._impl.dtype:
             dtype = as_dtype(dtype)
             # casting to int64 ends the graph: integers carry no gradient
-            out = fn.Cast.apply(out, dtype.name) if dtype.is_floating_point else \
+            out = ag.CastFn.apply(out, dtype.name) if dtype.is_floating_point else \
                 Tensor._make(out._impl.to_dtype(dtype.name))
         if device is not None and str(as_device(device)) != out._impl.device:
-            out = fn.ToDevice.apply(out, str(as_device(device)))
+            out = ag.ToDeviceFn.apply(out, str(as_device(device)))
         return out
 
     def float(self):
@@ -256,17 +257,17 @@ class Tensor:
         return self.to("cuda" if device is None else f"cuda:{int(device)}")
 
     def clone(self):
-        return fn.Clone.apply(self)
+        return ag.CloneFn.apply(self)
 
     def contiguous(self):
-        return self if self._impl.is_contiguous() else fn.Clone.apply(self)
+        return self if self._impl.is_contiguous() else ag.CloneFn.apply(self)
 
     # ---- shape ----
     def view(self, *shape):
-        return fn.Reshape.apply(self, _shape_arg(shape), True)
+        return ag.ReshapeFn.apply(self, _shape_arg(shape), True)
 
     def reshape(self, *shape):
-        return fn.Reshape.apply(self, _shape_arg(shape), False)
+        return ag.ReshapeFn.apply(self, _shape_arg(shape), False)
 
     def flatten(self, start_dim=0, end_dim=-1):
         shape = self.shape
@@ -300,7 +301,7 @@ class Tensor:
         n = self.ndim
         perm = list(range(n))
         perm[dim0 % n], perm[dim1 % n] = perm[dim1 % n], perm[dim0 % n]
-        return fn.Permute.apply(self, perm)
+        return ag.PermuteFn.apply(self, perm)
 
     def t(self):
         if self.ndim > 2:
@@ -309,27 +310,27 @@ class Tensor:
 
     @property
     def T(self):
-        return fn.Permute.apply(self, list(range(self.ndim))[::-1])
+        return ag.PermuteFn.apply(self, list(range(self.ndim))[::-1])
 
     def permute(self, *dims):
-        return fn.Permute.apply(self, list(_shape_arg(dims)))
+        return ag.PermuteFn.apply(self, list(_shape_arg(dims)))
 
     def expand(self, *shape):
         shape = list(_shape_arg(shape))
         lead = len(shape) - self.ndim
         shape = [self.shape[i - lead] if s == -1 else s for i, s in enumerate(shape)]
-        return fn.Expand.apply(self, shape)
+        return ag.ExpandFn.apply(self, shape)
 
     # ---- math ----
     def sum(self, dim=None, keepdim=False):
-        return fn.Sum.apply(self, _dims_arg(dim), keepdim)
+        return ag.SumFn.apply(self, _dims_arg(dim), keepdim)
 
     def mean(self, dim=None, keepdim=False):
         dims = _dims_arg(dim)
         count = 1
         for d in (dims if dims else range(self.ndim)):
             count *= self.shape[d]
-        return fn.Sum.apply(self, dims, keepdim) * (1.0 / count if count else float("nan"))
+        return ag.SumFn.apply(self, dims, keepdim) * (1.0 / count if count else float("nan"))
 
     def argmax(self, dim=None, keepdim=False):
         if dim is None:
@@ -338,32 +339,32 @@ class Tensor:
         return out.unsqueeze(dim) if keepdim else out
 
     def relu(self):
-        return fn.ReLU.apply(self)
+        return ag.ReLUFn.apply(self)
 
     # elementwise math of the unary family (csrc/ops/activation.cpp)
     def exp(self):
-        return fn.Unary.apply(self, "exp", 0.0, 0.0)
+        return ag.UnaryFn.apply(self, "exp", 0.0, 0.0)
 
     def log(self):
-        return fn.Unary.apply(self, "log", 0.0, 0.0)
+        return ag.UnaryFn.apply(self, "log", 0.0, 0.0)
 
     def sqrt(self):
-        return fn.Unary.apply(self, "sqrt", 0.0, 0.0)
+        return ag.UnaryFn.apply(self, "sqrt", 0.0, 0.0)
 
     def abs(self):
-        return fn.Unary.apply(self, "abs", 0.0, 0.0)
+        return ag.UnaryFn.apply(self, "abs", 0.0, 0.0)
 
     def sigmoid(self):
-        return fn.Unary.apply(self, "sigmoid", 0.0, 0.0)
+        return ag.UnaryFn.apply(self, "sigmoid", 0.0, 0.0)
 
     def tanh(self):
-        return fn.Unary.apply(self, "tanh", 0.0, 0.0)
+        return ag.UnaryFn.apply(self, "tanh", 0.0, 0.0)
 
     def pow(self, exponent):
         """self ** exponent for a scalar exponent."""
         if isinstance(exponent, bool) or not isinstance(exponent, (builtins.int, builtins.float, np.number)):
             raise TypeError(f"[pow] expected a scalar exponent, got {type(exponent).__name__}")
-        return fn.Unary.apply(self, "pow", float(exponent), 0.0)
+        return ag.UnaryFn.apply(self, "pow", float(exponent), 0.0)
 
     __pow__ = pow
 
@@ -376,15 +377,15 @@ class Tensor:
                 raise TypeError(f"[clamp] expected {name} to be a number or None, got {type(v).__name__}")
         lo = -float("inf") if min is None else float(min)
         hi = float("inf") if max is None else float(max)
-        return fn.Unary.apply(self, "clamp", lo, hi)
+        return ag.UnaryFn.apply(self, "clamp", lo, hi)
 
     clip = clamp
 
     def log_softmax(self, dim):
-        return fn.LogSoftmax.apply(self, dim)
+        return ag.LogSoftmaxFn.apply(self, dim)
 
     def softmax(self, dim):
-        return fn.Softmax.apply(self, dim)
+        return ag.SoftmaxFn.apply(self, dim)
 
     def matmul(self, other):
         return _tops.matmul(self, _as_tensor(other, self))  # 2-D, batched and 1-D (pycnn/_tensor_ops.py)
@@ -396,7 +397,7 @@ class Tensor:
 
     def _binary(self, op, other, reverse=False):
         other = _as_tensor(other, self)
-        return fn.Binary.apply(other, self, op) if reverse else fn.Binary.apply(self, other, op)
+        return ag.BinaryFn.apply(other, self, op) if reverse else ag.BinaryFn.apply(self, other, op)
 
     def __add__(self, other):
         return self._binary("add", other)
@@ -483,10 +484,10 @@ class Tensor:
         return _tops.chunk(self, chunks, dim)
 
     def index_select(self, dim, index):
-        return fn.IndexSelect.apply(self, dim, index)
+        return ag.IndexSelectFn.apply(self, dim, index)
 
     def masked_select(self, mask):
-        return fn.MaskedSelect.apply(self, mask)
+        return ag.MaskedSelectFn.apply(self, mask)
 
     def max(self, dim=None, keepdim=False):
         """The maximum (no dim) or (values, indices) along dim; the gradient goes to the first maximum."""
@@ -499,19 +500,17 @@ class Tensor:
         return _tops.argminmax(self, dim, keepdim, True)
 
     def maximum(self, other):
-        return fn.Maximum.apply(self, _as_tensor(other, self), False)
+        return ag.MaximumFn.apply(self, _as_tensor(other, self), False)
 
     def minimum(self, other):
-        return fn.Maximum.apply(self, _as_tensor(other, self), True)
+        return ag.MaximumFn.apply(self, _as_tensor(other, self), True)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=1):
-        return _tops.var(self, dim, correction, keepdim, unbiased)
+        return _tops.var(self, dim, unbiased, keepdim, correction=correction)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=1):
-        return _tops.std(self, dim, correction, keepdim, unbiased)
+        return _tops.std(self, dim, unbiased, keepdim, correction=correction)
 
-
-autograd.Tensor = Tensor
 
 
 def _shape_arg(shape):
@@ -533,33 +532,8 @@ def _as_tensor(value, like):
     if isinstance(value, Tensor):
         return value
     if isinstance(value, (builtins.int, builtins.float, np.number)):
-        return Tensor._make(_C.full([], float(value), like._impl.dtype, like._impl.device))
-    return Tensor._make(_impl_from_data(value, like.dtype, like.device))
-
-
-def _impl_from_data(data, dtype=None, device=None):
-    """A new core tensor holding a copy of data (array, list, scalar or Tensor)."""
-    if isinstance(data, Tensor):
-        impl = data._impl.clone()
-        if dtype is not None and as_dtype(dtype).name != impl.dtype:
-            impl = impl.to_dtype(as_dtype(dtype).name)
-    else:
-        is_array = isinstance(data, np.ndarray)
-        arr = np.array(data)
-        if dtype is not None:
-            arr = arr.astype(as_dtype(dtype).numpy, copy=False)
-        elif arr.dtype.kind in "biu":
-            arr = arr.astype(np.int64, copy=False)
-        elif arr.dtype.kind == "f" and arr.dtype not in (np.float32, np.float64):
-            arr = arr.astype(np.float32)
-        elif arr.dtype == np.float64 and not is_array:
-            arr = arr.astype(np.float32)  # Python floats become float32, as in torch
-        elif arr.dtype.kind not in "f":
-            raise TypeError(f"[tensor] can't make a tensor from data of dtype {arr.dtype}")
-        impl = _C.from_numpy(np.asarray(arr, order="C"))  # arr is our own copy: sharing it is safe
-    if device is not None and str(as_device(device)) != "cpu":
-        impl = impl.to_device(str(as_device(device)))
-    return impl
+        return Tensor._make(scalar_like(value, like._impl))
+    return Tensor._make(impl_from_data(value, like.dtype, like.device))
 
 
 def _rebuild_tensor(array, device, requires_grad):

@@ -336,10 +336,10 @@ def test_weight_penalties_exclude_biases_and_norms_by_default():
 
 
 def test_lp_penalty_gradcheck():
-    from pycnn import functional as fn
+    from pycnn import autograd_ops as ag
 
-    gradcheck(lambda w: fn.LpSum.apply(w, 2.0), [randn(3, 4, seed=103)])
-    gradcheck(lambda w: fn.LpSum.apply(w, 1.0), [randn(3, 4, seed=104, away_from_zero=0.1)])
+    gradcheck(lambda w: ag.LpSumFn.apply(w, 2.0), [randn(3, 4, seed=103)])
+    gradcheck(lambda w: ag.LpSumFn.apply(w, 1.0), [randn(3, 4, seed=104, away_from_zero=0.1)])
 
 
 # ---------------------------------------------------------------- bad input ----

@@ -509,7 +509,8 @@ VALUES = [0.5, 0.3, 0.4, 0.2, 0.6]
 def test_model_checkpoint_top_k_and_best(tmp_path, monkeypatch):
     written = []
     save = pc.save
-    monkeypatch.setattr(pc, "save", lambda obj, path, metadata=None: (written.append(os.path.basename(path)),
+    # ModelCheckpoint writes through the save its module imported
+    monkeypatch.setattr(pc.train.callbacks, "save", lambda obj, path, metadata=None: (written.append(os.path.basename(path)),
                                                                        save(obj, path, metadata))[1])
     files, snapshots, cb = run_checkpointing(tmp_path, VALUES, save_top_k=2)
     # epoch 5 (0.6) is worse than the two kept (0.2, 0.3): never written; epoch 3 (0.4) was, then removed

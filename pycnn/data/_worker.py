@@ -19,7 +19,9 @@ import weakref
 
 import numpy as np
 
-import pycnn as pc  # attributes are looked up at call time, so importing inside pycnn's own init is fine
+from ..creation import from_numpy
+from ..random import default_generator
+from ..tensor import Tensor
 
 __all__ = ["WorkerInfo", "get_worker_info"]
 
@@ -59,7 +61,7 @@ def get_worker_info():
 # ---------------------------------------------------------------------------------------------- batches
 
 def batch_seed(base_seed, batch_index):
-    """The seed pc.default_generator() is reset to before batch `batch_index` is loaded."""
+    """The seed default_generator() is reset to before batch `batch_index` is loaded."""
     return (int(base_seed) + int(batch_index)) % (1 << 63)
 
 
@@ -79,7 +81,7 @@ def fetch_iterable(iterator, batch_size, drop_last, collate_fn):
 
 
 class _TensorBox:
-    """A pc.Tensor in transit: its values as a NumPy array (sent out of band), rebuilt with from_numpy."""
+    """A Tensor in transit: its values as a NumPy array (sent out of band), rebuilt with from_numpy."""
 
     __slots__ = ("array",)
 
@@ -92,7 +94,7 @@ class _TensorBox:
 
 def pack(obj):
     """Replace the pc.Tensors in a batch (through tuples, lists, namedtuples, dicts) by _TensorBoxes."""
-    if isinstance(obj, pc.Tensor):
+    if isinstance(obj, Tensor):
         try:
             return _TensorBox(obj.detach().numpy())
         except Exception:  # not on the CPU: let the tensor pickle itself
@@ -109,7 +111,7 @@ def pack(obj):
 def unpack(obj):
     """Inverse of pack, in the main process: _TensorBoxes become pc.Tensors sharing the received memory."""
     if isinstance(obj, _TensorBox):
-        return pc.from_numpy(obj.array)
+        return from_numpy(obj.array)
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):
         return type(obj)(*[unpack(x) for x in obj])
     if isinstance(obj, (tuple, list)):
@@ -231,7 +233,7 @@ def _worker_loop(worker_id, num_workers, dataset, iterable, fast, collate_fn, ba
         # generator is also reset per batch below (the rule the DataLoader documents).
         random.seed(seed)
         np.random.seed(seed % (1 << 32))
-        pc.default_generator().manual_seed(seed)
+        default_generator().manual_seed(seed)
         _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
         init_error = None
         if worker_init_fn is not None:
@@ -251,7 +253,7 @@ def _worker_loop(worker_id, num_workers, dataset, iterable, fast, collate_fn, ba
                 if init_error is not None:
                     reply = (epoch, task_id, "error", init_error)
                 else:
-                    pc.default_generator().manual_seed(seed)
+                    default_generator().manual_seed(seed)
                     if not iterable:
                         batch = fetch_map(dataset, indices, fast, collate_fn)
                     else:

@@ -6,18 +6,19 @@ from numbers import Integral, Real
 
 import numpy as np
 
-import pycnn as pc  # attributes are looked up at call time, so importing inside pycnn's own init is fine
+from ..creation import from_numpy
+from ..tensor import Tensor
 
 __all__ = ["default_collate"]
 
 
 def _to_tensor(a):
-    """pc.Tensor from a gathered NumPy batch: integers/bools -> int64, float16 -> float32, else kept.
+    """Tensor from a gathered NumPy batch: integers/bools -> int64, float16 -> float32, else kept.
 
     Shares memory with `a` when it is already contiguous and of a supported dtype (the usual case: the
     result of a fancy-index), otherwise copies once.
     """
-    if isinstance(a, pc.Tensor):
+    if isinstance(a, Tensor):
         return a
     a = np.asarray(a)
     if a.dtype.kind in "biu":
@@ -25,21 +26,21 @@ def _to_tensor(a):
     elif a.dtype.kind == "f" and a.dtype not in (np.float32, np.float64):
         a = a.astype(np.float32)
     elif a.dtype.kind not in "f":
-        raise TypeError(f"[collate] cannot make a pc.Tensor from an array of dtype {a.dtype}")
-    return pc.from_numpy(np.asarray(a, order="C"))
+        raise TypeError(f"[collate] cannot make a Tensor from an array of dtype {a.dtype}")
+    return from_numpy(np.asarray(a, order="C"))
 
 
 def default_collate(batch):
     """Stack a list of samples into a batch.
 
-    pc.Tensors and NumPy arrays of shape S become one pc.Tensor of shape (B, *S); Python ints become int64
+    pc.Tensors and NumPy arrays of shape S become one Tensor of shape (B, *S); Python ints become int64
     and floats float32 tensors of shape (B,); integer arrays become int64. Tuples, lists, namedtuples and
     dicts are collated field by field; strings are returned as a list.
     """
     if not isinstance(batch, collections.abc.Sequence) or len(batch) == 0:
         raise TypeError("[default_collate] expects a non-empty list of samples")
     elem = batch[0]
-    if isinstance(elem, pc.Tensor):
+    if isinstance(elem, Tensor):
         return _to_tensor(np.stack([_plain(t) for t in batch]))
     if isinstance(elem, (np.ndarray, np.generic)):
         return _to_tensor(np.stack([np.asarray(a) for a in batch]))
@@ -62,7 +63,7 @@ def default_collate(batch):
 
 
 def _plain(t):
-    """NumPy view of a pc.Tensor, detached from autograd if it requires grad (pycnn.data's one helper)."""
+    """NumPy view of a Tensor, detached from autograd if it requires grad (pycnn.data's one helper)."""
     if getattr(t, "requires_grad", False) and hasattr(t, "detach"):
         t = t.detach()
     return t.numpy()

@@ -2,9 +2,9 @@
 argument order). Samplers live in sampler.py, the worker side and the transport in _worker.py.
 
 One epoch (one iter()): draw base_seed and the order from the loader's generator; then for batch b,
-indices -> reseed pc.default_generator() to base_seed + b -> dataset -> collate. When the dataset has
+indices -> reseed default_generator() to base_seed + b -> dataset -> collate. When the dataset has
 `__getitems__` and no collate_fn is given, a batch is one NumPy fancy-index per field wrapped with
-pc.from_numpy (no per-sample Python). Read DataLoader, then _MultiProcessIter, then _WorkerPool.
+from_numpy (no per-sample Python). Read DataLoader, then _MultiProcessIter, then _WorkerPool.
 """
 import copy
 import itertools
@@ -18,7 +18,8 @@ from multiprocessing import connection as mp_connection
 from numbers import Integral, Real
 
 
-import pycnn as pc  # attributes are looked up at call time, so importing inside pycnn's own init is fine
+from ..creation import from_numpy
+from ..random import default_generator, Generator, initial_seed, manual_seed
 from ._worker import (_worker_loop, batch_seed, encode_message, fetch_iterable, fetch_map, main_ends, recv_message,
                       unpack)
 from .collate import _to_tensor, default_collate
@@ -53,24 +54,24 @@ class DataLoader:
         multiprocessing_context: start method name ('fork', 'spawn', 'forkserver') or context; default
             'fork' on Linux (workers share the dataset's memory and start in milliseconds), else 'spawn'
             (the dataset, collate_fn and worker_init_fn must then be picklable).
-        generator: pc.Generator that the per-epoch base seed and shuffle order are drawn from.
+        generator: Generator that the per-epoch base seed and shuffle order are drawn from.
         prefetch_factor: batches each worker keeps in flight (default 2; only with num_workers > 0).
         persistent_workers: keep the workers between epochs instead of starting them every epoch.
         seed: int seeding a private generator instead of `generator` (keyword only; a pycnn addition).
-            With neither, the private generator's seed is drawn from pc.default_generator() when the
-            loader is built with shuffle=True (so pc.manual_seed(s) first fixes the order), and is
-            pc.initial_seed() otherwise (building a non-shuffling loader draws nothing).
+            With neither, the private generator's seed is drawn from default_generator() when the
+            loader is built with shuffle=True (so manual_seed(s) first fixes the order), and is
+            initial_seed() otherwise (building a non-shuffling loader draws nothing).
 
     Randomness, the same whatever num_workers is:
         Each iter() draws base_seed = generator.numpy.integers(0, 2**63 - 1), then the shuffle order.
-        Before batch b of the epoch (b = 0, 1, ...) is loaded, pc.default_generator() is re-seeded with
+        Before batch b of the epoch (b = 0, 1, ...) is loaded, default_generator() is re-seeded with
         manual_seed((base_seed + b) % 2**63), in the main process and in a worker alike, so random
-        transforms that draw from pc.default_generator() (pycnn.data.transforms do) give the same
+        transforms that draw from default_generator() (pycnn.data.transforms do) give the same
         batches for num_workers = 0, 1, 2, ... and the same seed. In the main process the global
         generator's own stream is put back after each batch, so model-side draws (init, dropout) do not
         depend on loading. Workers also seed Python's `random` and NumPy's legacy `np.random` with
         base_seed + worker_id, as torch does; those draws repeat only for a fixed num_workers.
-        With num_workers=0 the swap of pc.default_generator()'s stream happens in the iterating thread:
+        With num_workers=0 the swap of default_generator()'s stream happens in the iterating thread:
         do not iterate such a loader in a background thread while another thread draws from it.
 
     Resuming: state_dict() / load_state_dict() save and restore the generator (and a sampler's or
@@ -110,8 +111,8 @@ class DataLoader:
 
         if generator is None:
             if seed is None:
-                seed = int(_numpy_rng(None).integers(0, 2**63 - 1)) if shuffle else pc.initial_seed()
-            self._generator = pc.Generator(seed)
+                seed = int(_numpy_rng(None).integers(0, 2**63 - 1)) if shuffle else initial_seed()
+            self._generator = Generator(seed)
         else:
             _numpy_rng(generator)  # type check
             self._generator = generator
@@ -319,12 +320,12 @@ class _Epoch:
 
 
 def _load_seeded(seed, fetch, *args):
-    """fetch(*args) with pc.default_generator() drawing from a stream seeded by `seed`; afterwards the
+    """fetch(*args) with default_generator() drawing from a stream seeded by `seed`; afterwards the
     generator's own stream object is put back untouched, so the caller's random sequence goes on as if
     nothing had been loaded."""
-    gen = pc.default_generator()
+    gen = default_generator()
     saved = gen.numpy
-    gen.numpy = pc.Generator(seed).numpy  # the stream gen.manual_seed(seed) gives, as workers do
+    gen.numpy = Generator(seed).numpy  # the stream gen.manual_seed(seed) gives, as workers do
     try:
         return fetch(*args)
     finally:

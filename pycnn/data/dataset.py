@@ -3,7 +3,7 @@ stratified_split (PyTorch names and semantics; stratified_split is a pycnn addit
 
 Samples are stored as NumPy arrays. Besides per-sample `__getitem__`, a dataset may define
 `__getitems__(indices)`, which returns a whole batch already gathered: a tuple holding one batched array
-(or pc.Tensor) per field. DataLoader uses it so a batch costs one NumPy fancy-index per field.
+(or Tensor) per field. DataLoader uses it so a batch costs one NumPy fancy-index per field.
 """
 import bisect
 import math
@@ -11,7 +11,9 @@ from numbers import Integral
 
 import numpy as np
 
-import pycnn as pc  # attributes are looked up at call time, so importing inside pycnn's own init is fine
+from ..creation import tensor as make_tensor
+from ..random import default_generator, Generator
+from ..tensor import Tensor
 from .collate import _plain, _to_tensor, default_collate
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
@@ -54,14 +56,14 @@ class IterableDataset(Dataset):
 
 
 def _as_array(x, what):
-    """A NumPy view of a pc.Tensor or array-like (no copy where the memory allows it)."""
+    """A NumPy view of a Tensor or array-like (no copy where the memory allows it)."""
     if isinstance(x, np.ndarray):
         return x
-    if isinstance(x, pc.Tensor):
+    if isinstance(x, Tensor):
         return _plain(x)
     if isinstance(x, (list, tuple)):
         return np.asarray(x)
-    raise TypeError(f"[{what}] expected pc.Tensor or numpy.ndarray, got {type(x).__name__}")
+    raise TypeError(f"[{what}] expected Tensor or numpy.ndarray, got {type(x).__name__}")
 
 
 class TensorDataset(Dataset):
@@ -70,9 +72,9 @@ class TensorDataset(Dataset):
     Sample i is `tuple(t[i] for t in tensors)`.
 
     Args:
-        *tensors: pc.Tensor or numpy.ndarray, each of shape (N, ...); kept without copying.
+        *tensors: Tensor or numpy.ndarray, each of shape (N, ...); kept without copying.
 
-    `ds[i]` returns pc.Tensors for fields given as pc.Tensor and NumPy values for fields given as arrays;
+    `ds[i]` returns pc.Tensors for fields given as Tensor and NumPy values for fields given as arrays;
     `ds.__getitems__(idx)` gathers a batch as a tuple of NumPy arrays, one fancy-index per field.
     """
 
@@ -80,7 +82,7 @@ class TensorDataset(Dataset):
         if not tensors:
             raise ValueError("[TensorDataset] needs at least one tensor")
         self.arrays = tuple(_as_array(t, "TensorDataset") for t in tensors)
-        self._is_tensor = tuple(isinstance(t, pc.Tensor) for t in tensors)
+        self._is_tensor = tuple(isinstance(t, Tensor) for t in tensors)
         for a in self.arrays:
             if a.ndim == 0:
                 raise ValueError("[TensorDataset] tensors need a first (sample) dimension, got a scalar")
@@ -97,7 +99,7 @@ class TensorDataset(Dataset):
         return self.arrays[0].shape[0]
 
     def __getitem__(self, index):
-        return tuple(pc.tensor(np.asarray(a[index])) if is_t else a[index]
+        return tuple(make_tensor(np.asarray(a[index])) if is_t else a[index]
                      for a, is_t in zip(self.arrays, self._is_tensor))
 
     def __getitems__(self, indices):
@@ -208,14 +210,14 @@ class ConcatDataset(Dataset):
 
 
 def _numpy_rng(generator):
-    """The numpy.random.Generator behind a pc.Generator (or the default one when None)."""
+    """The numpy.random.Generator behind a Generator (or the default one when None)."""
     if generator is None:
-        generator = pc.default_generator()
+        generator = default_generator()
     rng = getattr(generator, "numpy", None)
     if rng is None and isinstance(generator, np.random.Generator):
         rng = generator
     if rng is None:
-        raise TypeError(f"expected a pc.Generator, got {type(generator).__name__}")
+        raise TypeError(f"expected a Generator, got {type(generator).__name__}")
     return rng
 
 
@@ -226,7 +228,7 @@ def random_split(dataset, lengths, generator=None):
         dataset: map-style dataset of size N.
         lengths: ints summing to N, or fractions summing to 1 (each floor(N * f), the remainder handed
             out one by one from the first subset on, as PyTorch does).
-        generator: pc.Generator drawing the permutation; default: pc.default_generator().
+        generator: Generator drawing the permutation; default: default_generator().
 
     Returns:
         list of Subset, one per length.
@@ -271,7 +273,7 @@ def _labels_of(dataset, name):
             raise ValueError(f"[{name}] cannot find labels: the dataset has no `targets` and its samples are "
                              "not (input, label, ...) tuples; pass labels=")
         label = sample[1]
-        labels.append(_as_array(label, name) if isinstance(label, pc.Tensor) else np.asarray(label))
+        labels.append(_as_array(label, name) if isinstance(label, Tensor) else np.asarray(label))
     return np.asarray(labels).reshape(-1)
 
 
@@ -286,8 +288,8 @@ def stratified_split(dataset, val_fraction, generator=None, labels=None):
     Args:
         dataset: map-style dataset of size N.
         val_fraction: fraction of the samples for validation, 0 < val_fraction < 1.
-        generator: pc.Generator choosing which samples of each class go to validation;
-            default pc.default_generator().
+        generator: Generator choosing which samples of each class go to validation;
+            default default_generator().
         labels: N class labels; default: dataset.targets when it exists (also through a Subset),
             else the second field of every sample (reads the whole dataset once).
 

@@ -11,7 +11,7 @@ import zlib
 
 import numpy as np
 
-import pycnn as pc  # attributes are looked up at call time, so importing inside pycnn's own init is fine
+from .._types import as_dtype, float32
 from ..data import TensorDataset
 from .base import ArrayImageDataset
 from .utils import download_file
@@ -36,17 +36,13 @@ def load_mnist_subset_arrays():
 
 def _numpy_float_dtype(dtype):
     """np.float32 / np.float64 for pc.float32 / pc.float64 (or the NumPy equivalents)."""
-    for name in ("float32", "float64"):
-        pc_dtype = getattr(pc, name, None)
-        if pc_dtype is not None and (dtype is pc_dtype or dtype == pc_dtype):
-            return np.dtype(name)
     try:
-        np_dtype = None if dtype is None else np.dtype(dtype)  # np.dtype(None) would mean float64
+        d = None if dtype is None else as_dtype(dtype)
     except TypeError:
-        np_dtype = None
-    if np_dtype is None or np_dtype.name not in ("float32", "float64"):
+        d = None
+    if d is None or not d.is_floating_point:
         raise ValueError(f"[mnist_subset] dtype must be pc.float32 or pc.float64, got {dtype!r}")
-    return np_dtype
+    return d.numpy
 
 
 def mnist_subset(split="train", normalize=True, dtype=None):
@@ -70,7 +66,7 @@ def mnist_subset(split="train", normalize=True, dtype=None):
         idx = np.arange(arrays["labels"].shape[0])
     else:
         raise ValueError(f"[mnist_subset] split must be 'train', 'test' or 'all', got {split!r}")
-    np_dtype = _numpy_float_dtype(pc.float32 if dtype is None else dtype)
+    np_dtype = _numpy_float_dtype(float32 if dtype is None else dtype)
 
     # Compute in float64 so float32 and float64 datasets hold the same values up to rounding.
     images = arrays["images"][idx].astype(np.float64)[:, None, :, :] / 255.0

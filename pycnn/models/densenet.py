@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 from .. import nn
 from ..nn import functional as F
-from .. import cat
+from .._tensor_ops import cat
 
 __all__ = ["DenseNet", "densenet121", "densenet161", "densenet169", "densenet201"]
 

@@ -13,7 +13,7 @@ GoogLeNetOutputs, and plain logits in eval mode.
 """
 from .. import nn
 from ..nn import functional as F
-from .. import cat
+from .._tensor_ops import cat
 
 __all__ = ["BasicConv2d", "Inception", "InceptionAux", "GoogLeNet", "googlenet"]
 

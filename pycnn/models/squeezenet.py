@@ -8,7 +8,7 @@ Shapes: (N, 3, 224, 224) -> features (N, 512, 13, 13) -> (N, num_classes).
 """
 from .. import nn
 from ..nn import functional as F
-from .. import cat
+from .._tensor_ops import cat
 
 __all__ = ["Fire", "SqueezeNet", "squeezenet1_0", "squeezenet1_1"]
 

@@ -3,7 +3,8 @@ Stateless except PReLU (learnable slopes) and Swish(learnable=True) (a learnable
 """
 from . import functional as F
 from .module import Module
-from .parameter import Parameter
+from ._arguments import positive_int
+from .parameter import new_parameter
 
 __all__ = ["ReLU", "Sigmoid", "Tanh", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "SiLU", "Swish", "GELU",
            "Softplus", "Hardswish", "Hardsigmoid", "Softmax", "LogSoftmax", "Maxout"]
@@ -175,13 +176,9 @@ class PReLU(Module):
 
     def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
         super().__init__()
-        from .. import full  # late import: pycnn/__init__ imports nn
-
-        if isinstance(num_parameters, bool) or not isinstance(num_parameters, int) or num_parameters < 1:
-            raise ValueError(f"[PReLU] num_parameters must be a positive int, got {num_parameters!r}")
-        self.num_parameters = num_parameters
+        self.num_parameters = positive_int(num_parameters, "num_parameters", "PReLU")
         self.init = init
-        self.weight = Parameter(full((num_parameters,), float(init), dtype=dtype, device=device or "cpu"))
+        self.weight = new_parameter((num_parameters,), dtype, device, float(init))
 
     def forward(self, x):
         return F.prelu(x, self.weight)
@@ -200,11 +197,9 @@ class Swish(Module):
 
     def __init__(self, beta=1.0, learnable=False, device=None, dtype=None):
         super().__init__()
-        from .. import full  # late import: pycnn/__init__ imports nn
-
         self.learnable = learnable
         if learnable:
-            self.beta = Parameter(full((1,), float(beta), dtype=dtype, device=device or "cpu"))
+            self.beta = new_parameter((1,), dtype, device, float(beta))
         else:
             self.beta = float(beta)
 

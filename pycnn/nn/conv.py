@@ -5,28 +5,13 @@ Parameter names, shapes and default initialisation follow torch.nn: Conv weight
 (out_channels, in_channels // groups, *kernel_size), ConvTranspose weight
 (in_channels, out_channels // groups, *kernel_size), bias (out_channels,).
 """
-import math
-
 from . import functional as F
 from . import init
-from .linear import _new_param
+from ._arguments import conv_padding, ntuple, positive_int
 from .module import Module
+from .parameter import new_parameter
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
-
-
-def _ntuple(value, n, name, cls):
-    """Normalise an int or n-sequence of ints to an n-tuple."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != n:
-            raise ValueError(f"[{cls}] {name} must be an int or {n} ints, got {value!r}")
-        out = tuple(value)
-    else:
-        out = (value,) * n
-    for v in out:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise TypeError(f"[{cls}] {name} must be an int or {n} ints, got {value!r}")
-    return out
 
 
 class _ConvNd(Module):
@@ -39,11 +24,8 @@ class _ConvNd(Module):
                  padding_mode, output_padding=0, device=None, dtype=None):
         super().__init__()
         cls, n = type(self).__name__, self._n
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"[{cls}] {name} must be a positive int, got {value!r}")
-        if isinstance(groups, bool) or not isinstance(groups, int) or groups <= 0:
-            raise ValueError(f"[{cls}] groups must be a positive integer, got {groups!r}")
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            positive_int(value, name, cls)
         if in_channels % groups != 0:
             raise ValueError(f"[{cls}] in_channels must be divisible by groups (in_channels={in_channels}, "
                              f"groups={groups})")
@@ -57,30 +39,19 @@ class _ConvNd(Module):
         if self._transposed and padding_mode != "zeros":
             raise ValueError(f'[{cls}] Only "zeros" padding mode is supported for {cls}')
 
-        kernel_size = _ntuple(kernel_size, n, "kernel_size", cls)
-        stride = _ntuple(stride, n, "stride", cls)
-        dilation = _ntuple(dilation, n, "dilation", cls)
+        kernel_size = ntuple(kernel_size, n, "kernel_size", cls)
+        stride = ntuple(stride, n, "stride", cls)
+        dilation = ntuple(dilation, n, "dilation", cls)
         if min(kernel_size) <= 0 or min(stride) <= 0 or min(dilation) <= 0:
             raise ValueError(f"[{cls}] kernel_size, stride and dilation must be positive, got "
                              f"kernel_size={kernel_size}, stride={stride}, dilation={dilation}")
-        if isinstance(padding, str):
-            if self._transposed:
-                raise ValueError(f"[{cls}] padding must be an int or {n} ints, got {padding!r}")
-            if padding not in ("valid", "same"):
-                raise ValueError(f"[{cls}] Invalid padding string {padding!r}, should be one of "
-                                 "{'valid', 'same'}")
-            if padding == "same" and any(s != 1 for s in stride):
-                raise ValueError(f"[{cls}] padding='same' is not supported for strided convolutions")
-            # (left, right) per dim, torch's split: the odd extra pixel goes right/bottom
-            totals = [d * (k - 1) if padding == "same" else 0 for k, d in zip(kernel_size, dilation)]
-            self._pads = [(t // 2, t - t // 2) for t in totals]
-        else:
-            padding = _ntuple(padding, n, "padding", cls)
-            if min(padding) < 0:
-                raise ValueError(f"[{cls}] padding must be non-negative, got {padding!r}")
-            self._pads = [(p, p) for p in padding]
+        if isinstance(padding, str) and self._transposed:
+            raise ValueError(f"[{cls}] padding must be an int or {n} ints, got {padding!r}")
+        self._pads = conv_padding(padding, kernel_size, stride, dilation, cls)  # (before, after) per dim
+        if not isinstance(padding, str):
+            padding = ntuple(padding, n, "padding", cls)
         if self._transposed:
-            output_padding = _ntuple(output_padding, n, "output_padding", cls)
+            output_padding = ntuple(output_padding, n, "output_padding", cls)
             for op, s, d in zip(output_padding, stride, dilation):
                 if op < 0 or (op >= s and op >= d):
                     raise ValueError(f"[{cls}] output_padding {output_padding} must be non-negative and smaller "
@@ -99,21 +70,15 @@ class _ConvNd(Module):
             shape = (in_channels, out_channels // groups) + kernel_size
         else:
             shape = (out_channels, in_channels // groups) + kernel_size
-        self.weight = _new_param(shape, dtype, device)
+        self.weight = new_parameter(shape, dtype, device)
         if bias:
-            self.bias = _new_param((out_channels,), dtype, device)
+            self.bias = new_parameter((out_channels,), dtype, device)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
 
     def reset_parameters(self):
-        """PyTorch's default: weight ~ kaiming_uniform(a=sqrt(5)), bias ~ U(+-1/sqrt(fan_in))."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        init.layer_default_(self.weight, self.bias)
 
     def forward(self, x):
         # conv2d or conv1d; a non-zero padding mode pads first and convolves unpadded, as torch does

@@ -1,36 +1,22 @@
 """pycnn.nn.functional: PyTorch's functional API (names, argument order, defaults), each a thin
-argument-parsing layer over one Function of ``pycnn.functional``. Shapes are NCHW.
+argument-parsing layer over one Function of ``pycnn.autograd_ops``. Shapes are NCHW.
 """
-from .. import functional as fn
+from .. import _C
+from .. import autograd_ops as ag
 from .._types import int64
-from ..tensor import Tensor
-
-
-def _pair(v, name, op):
-    if isinstance(v, int):
-        return (v, v)
-    v = tuple(v)
-    if len(v) == 1:
-        return (v[0], v[0])
-    if len(v) != 2 or not all(isinstance(i, int) for i in v):
-        raise ValueError(f"[{op}] {name} must be an int or a pair of ints, got {v!r}")
-    return v
-
-
-def _check_tensor(x, op, name="input"):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"[{op}] expected {name} to be a pycnn.Tensor, got {type(x).__name__}")
+from ..random import default_generator
+from ._arguments import check_tensor, conv_padding, ntuple, pair, positive_int
 
 
 def linear(input, weight, bias=None):
     """y = input @ weight^T + bias. input (N, in_features) or (*, in_features), weight (out, in)."""
-    _check_tensor(input, "linear")
+    check_tensor(input, "linear")
     if input.ndim == 2:
-        return fn.Linear.apply(input, weight, bias)
+        return ag.LinearFn.apply(input, weight, bias)
     if input.ndim == 0:
         raise ValueError("[linear] expected input of shape (*, in_features), got a 0-d tensor")
     lead = input.shape[:-1]
-    y = fn.Linear.apply(input.reshape(-1, input.shape[-1]), weight, bias)
+    y = ag.LinearFn.apply(input.reshape(-1, input.shape[-1]), weight, bias)
     return y.reshape(*lead, weight.shape[0])
 
 
@@ -39,65 +25,58 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
     padding may be an int, a pair, 'valid' (no padding) or 'same' (output size = input size; stride 1).
     """
-    _check_tensor(input, "conv2d")
-    stride = _pair(stride, "stride", "conv2d")
-    dilation = _pair(dilation, "dilation", "conv2d")
-    if isinstance(padding, str):
-        if padding == "valid":
-            padding = (0, 0)
-        elif padding == "same":
-            if stride != (1, 1):
-                raise ValueError("[conv2d] padding='same' is not supported for strided convolutions")
-            total = [dilation[i] * (weight.shape[2 + i] - 1) for i in range(2)]
-            padding = (total[0] // 2, total[1] // 2)
-            if any(t % 2 for t in total):
-                # an odd total: torch puts the extra pixel on the bottom/right, which the kernel's symmetric
-                # padding cannot express, so pad explicitly first
-                input = pad(input, [padding[1], total[1] - padding[1], padding[0], total[0] - padding[0]])
-                padding = (0, 0)
-        else:
-            raise ValueError(f"[conv2d] padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
-    padding = _pair(padding, "padding", "conv2d")
+    check_tensor(input, "conv2d")
+    check_tensor(weight, "conv2d", "weight")
+    stride = pair(stride, "stride", "conv2d")
+    dilation = pair(dilation, "dilation", "conv2d")
+    kernel = tuple(weight.shape[2:]) if weight.ndim == 4 else (1, 1)  # a bad weight: the core names it
+    pads = conv_padding(padding, kernel, stride, dilation, "conv2d")
+    if any(before != after for before, after in pads):
+        # 'same' with an odd total: the kernel's symmetric padding cannot put the extra pixel on the
+        # bottom/right, so pad explicitly first
+        input = pad(input, [p for lr in reversed(pads) for p in lr])
+        pads = [(0, 0), (0, 0)]
+    padding = (pads[0][0], pads[1][0])
     if input.ndim == 3:
-        return fn.Conv2d.apply(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
-    return fn.Conv2d.apply(input, weight, bias, stride, padding, dilation, groups)
+        return ag.Conv2dFn.apply(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    return ag.Conv2dFn.apply(input, weight, bias, stride, padding, dilation, groups)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Max pooling over (N, C, H, W) or (C, H, W); stride defaults to kernel_size."""
-    _check_tensor(input, "max_pool2d")
-    kernel = _pair(kernel_size, "kernel_size", "max_pool2d")
-    stride = kernel if stride is None or stride == [] else _pair(stride, "stride", "max_pool2d")
-    y, indices = fn.MaxPool2d.apply(input, kernel, stride, _pair(padding, "padding", "max_pool2d"),
-                                    _pair(dilation, "dilation", "max_pool2d"), bool(ceil_mode))
+    check_tensor(input, "max_pool2d")
+    kernel = pair(kernel_size, "kernel_size", "max_pool2d")
+    stride = kernel if stride is None or stride == [] else pair(stride, "stride", "max_pool2d")
+    y, indices = ag.MaxPool2dFn.apply(input, kernel, stride, pair(padding, "padding", "max_pool2d"),
+                                    pair(dilation, "dilation", "max_pool2d"), bool(ceil_mode))
     return (y, indices) if return_indices else y
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """Average pooling over (N, C, H, W) or (C, H, W); stride defaults to kernel_size."""
-    _check_tensor(input, "avg_pool2d")
-    kernel = _pair(kernel_size, "kernel_size", "avg_pool2d")
-    stride = kernel if stride is None or stride == [] else _pair(stride, "stride", "avg_pool2d")
+    check_tensor(input, "avg_pool2d")
+    kernel = pair(kernel_size, "kernel_size", "avg_pool2d")
+    stride = kernel if stride is None or stride == [] else pair(stride, "stride", "avg_pool2d")
     if divisor_override is not None and divisor_override <= 0:
         raise ValueError(f"[avg_pool2d] divisor_override must be positive, got {divisor_override}")
-    return fn.AvgPool2d.apply(input, kernel, stride, _pair(padding, "padding", "avg_pool2d"), bool(ceil_mode),
+    return ag.AvgPool2dFn.apply(input, kernel, stride, pair(padding, "padding", "avg_pool2d"), bool(ceil_mode),
                               bool(count_include_pad), int(divisor_override or 0))
 
 
 def relu(input, inplace=False):
-    _check_tensor(input, "relu")
-    return fn.ReLU.apply(input)
+    check_tensor(input, "relu")
+    return ag.ReLUFn.apply(input)
 
 
 def log_softmax(input, dim):
-    _check_tensor(input, "log_softmax")
-    return fn.LogSoftmax.apply(input, dim)
+    check_tensor(input, "log_softmax")
+    return ag.LogSoftmaxFn.apply(input, dim)
 
 
 def softmax(input, dim):
-    _check_tensor(input, "softmax")
-    return fn.Softmax.apply(input, dim)
+    check_tensor(input, "softmax")
+    return ag.SoftmaxFn.apply(input, dim)
 
 
 def flatten(input, start_dim=0, end_dim=-1):
@@ -110,7 +89,7 @@ def _check_reduction(reduction, op):
 
 
 def _check_target(target, op):
-    _check_tensor(target, op, "target")
+    check_tensor(target, op, "target")
     if target.dtype != int64:
         raise TypeError(f"[{op}] expected target to hold int64 class indices, got {target.dtype.name} "
                         "(use target.long())")
@@ -118,10 +97,10 @@ def _check_target(target, op):
 
 def _class_loss_args(input, target, weight, op):
     """(input, target, squeeze): an unbatched (C,) input with a 0-d target becomes a batch of one."""
-    _check_tensor(input, op)
-    _check_tensor(target, op, "target")
+    check_tensor(input, op)
+    check_tensor(target, op, "target")
     if weight is not None:
-        _check_tensor(weight, op, "weight")
+        check_tensor(weight, op, "weight")
     if target.dtype != int64 and tuple(target.shape) != tuple(input.shape):
         raise TypeError(f"[{op}] expected int64 class indices or probabilities of input's shape "
                         f"{tuple(input.shape)}, got a {target.dtype.name} target of shape {tuple(target.shape)} "
@@ -151,7 +130,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise NotImplementedError("[cross_entropy] size_average and reduce are deprecated; use reduction=")
     _check_reduction(reduction, "cross_entropy")
     input, target, squeeze = _class_loss_args(input, target, weight, "cross_entropy")
-    out = fn.CrossEntropy.apply(input, target, weight, reduction, int(ignore_index), float(label_smoothing))
+    out = ag.CrossEntropyFn.apply(input, target, weight, reduction, int(ignore_index), float(label_smoothing))
     return out.reshape(()) if squeeze and reduction == "none" else out
 
 
@@ -163,14 +142,14 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     _check_reduction(reduction, "nll_loss")
     _check_target(target, "nll_loss")
     input, target, squeeze = _class_loss_args(input, target, weight, "nll_loss")
-    out = fn.NLLLoss.apply(input, target, weight, reduction, int(ignore_index))
+    out = ag.NLLLossFn.apply(input, target, weight, reduction, int(ignore_index))
     return out.reshape(()) if squeeze and reduction == "none" else out
 
 
 # ---- nonlinearities and elementwise math ----
 def _unary(input, op, alpha=0.0, beta=0.0):
-    _check_tensor(input, op)
-    return fn.Unary.apply(input, op, float(alpha), float(beta))
+    check_tensor(input, op)
+    return ag.UnaryFn.apply(input, op, float(alpha), float(beta))
 
 
 def sigmoid(input):
@@ -231,9 +210,9 @@ def hardsigmoid(input, inplace=False):
 
 def prelu(input, weight):
     """x for x > 0, weight[c] * x otherwise; weight (1,) or (C,) with C = input.shape[1]."""
-    _check_tensor(input, "prelu")
-    _check_tensor(weight, "prelu", "weight")
-    return fn.PReLU.apply(input, weight)
+    check_tensor(input, "prelu")
+    check_tensor(weight, "prelu", "weight")
+    return ag.PReLUFn.apply(input, weight)
 
 
 def maxout(input, pieces, return_indices=False):
@@ -241,10 +220,10 @@ def maxout(input, pieces, return_indices=False):
 
     Works for conv features (N, C*k, H, W) and linear features (N, F*k). Not in torch.
     """
-    _check_tensor(input, "maxout")
+    check_tensor(input, "maxout")
     if isinstance(pieces, bool) or not isinstance(pieces, int) or pieces < 1:
         raise ValueError(f"[maxout] pieces must be a positive int, got {pieces!r}")
-    y, indices = fn.Maxout.apply(input, pieces)
+    y, indices = ag.MaxoutFn.apply(input, pieces)
     return (y, indices) if return_indices else y
 
 # ---- normalisation and regularisation ----
@@ -255,38 +234,36 @@ def _check_p(p, op):
 
 def _dropout_seed():
     """A 64-bit seed drawn from pycnn's global generator (so pc.manual_seed reproduces the mask)."""
-    from ..random import default_generator
-
     return int(default_generator().numpy.integers(0, 2**63))
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zeroes each element with probability p and scales the rest by 1/(1-p); identity when not training."""
-    _check_tensor(input, "dropout")
+    check_tensor(input, "dropout")
     _check_p(p, "dropout")
     if not training or p == 0:
         return input
-    return fn.Dropout.apply(input, float(p), _dropout_seed(), False, False)
+    return ag.DropoutFn.apply(input, float(p), _dropout_seed(), False, False)
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zeroes whole channels of (N, C, H, W) (or (N, C, L)) with probability p, scaling the rest by 1/(1-p)."""
-    _check_tensor(input, "dropout2d")
+    check_tensor(input, "dropout2d")
     _check_p(p, "dropout2d")
     if input.ndim not in (3, 4):
         raise ValueError(f"[dropout2d] expected input of shape (N, C, H, W) or (N, C, L), got {input.shape}")
     if not training or p == 0:
         return input
-    return fn.Dropout.apply(input, float(p), _dropout_seed(), True, False)
+    return ag.DropoutFn.apply(input, float(p), _dropout_seed(), True, False)
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Dropout that keeps SELU's zero mean and unit variance (torch's formula); identity when not training."""
-    _check_tensor(input, "alpha_dropout")
+    check_tensor(input, "alpha_dropout")
     _check_p(p, "alpha_dropout")
     if not training or p == 0:
         return input
-    return fn.Dropout.apply(input, float(p), _dropout_seed(), False, True)
+    return ag.DropoutFn.apply(input, float(p), _dropout_seed(), False, True)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
@@ -296,14 +273,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     them in place: running = (1 - momentum) * running + momentum * batch (running_var gets the unbiased
     variance). training=False normalises with the running statistics.
     """
-    _check_tensor(input, "batch_norm")
+    check_tensor(input, "batch_norm")
     if (running_mean is None) != (running_var is None):
         raise ValueError("[batch_norm] running_mean and running_var must both be given or both be None")
     rm = running_mean._impl if running_mean is not None else None
     rv = running_var._impl if running_var is not None else None
     if momentum is None:
         momentum = 0.0
-    return fn.BatchNorm.apply(input, weight, bias, rm, rv, bool(training), float(momentum), float(eps))
+    return ag.BatchNormFn.apply(input, weight, bias, rm, rv, bool(training), float(momentum), float(eps))
 
 
 def _normalized_ndim(normalized_shape, input, op):
@@ -315,15 +292,15 @@ def _normalized_ndim(normalized_shape, input, op):
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalises over the trailing dims given by normalized_shape; weight/bias have that shape."""
-    _check_tensor(input, "layer_norm")
+    check_tensor(input, "layer_norm")
     nd = _normalized_ndim(normalized_shape, input, "layer_norm")
-    return fn.LayerNorm.apply(input, nd, weight, bias, float(eps))
+    return ag.LayerNormFn.apply(input, nd, weight, bias, float(eps))
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Splits the C channels of (N, C, *) into num_groups groups, each normalised per sample."""
-    _check_tensor(input, "group_norm")
-    return fn.GroupNorm.apply(input, int(num_groups), weight, bias, float(eps))
+    check_tensor(input, "group_norm")
+    return ag.GroupNormFn.apply(input, int(num_groups), weight, bias, float(eps))
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
@@ -331,7 +308,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     """Normalises every (sample, channel) plane of (N, C, *) by its own statistics (use_input_stats=True,
     updating the given running stats with the batch average of the per-instance ones), or by the running
     statistics (use_input_stats=False)."""
-    _check_tensor(input, "instance_norm")
+    check_tensor(input, "instance_norm")
     if input.ndim < 3:
         raise ValueError(f"[instance_norm] expected input of shape (N, C, *) with spatial dims, got {input.shape}")
     if not use_input_stats:
@@ -339,7 +316,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             raise ValueError("[instance_norm] use_input_stats=False needs running_mean and running_var")
         return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
     C = input.shape[1]
-    y = fn.GroupNorm.apply(input, C, weight, bias, float(eps))
+    y = ag.GroupNormFn.apply(input, C, weight, bias, float(eps))
     if running_mean is not None and running_var is not None:
         _update_instance_running_stats(input, running_mean, running_var, momentum)
     return y
@@ -348,8 +325,6 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 def _update_instance_running_stats(input, running_mean, running_var, momentum):
     """running = (1 - m) running + m * mean over samples of the per-instance mean / unbiased variance
     (torch's rule), computed by the batch norm kernel on the (1, N*C, S) view."""
-    from .. import _C
-
     N, C = input.shape[0], input.shape[1]
     x = input.detach()._impl.contiguous()
     flat = x.view([1, N * C, -1])
@@ -368,16 +343,16 @@ def _update_instance_running_stats(input, running_mean, running_var, momentum):
 
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     """b_c = a_c / (k + alpha / size * sum of a^2 over the `size` channels around c) ** beta, zero padded."""
-    _check_tensor(input, "local_response_norm")
+    check_tensor(input, "local_response_norm")
     if input.ndim < 3:
         raise ValueError(f"[local_response_norm] expected input with 3 or more dims (N, C, *), got {input.shape}")
-    return fn.LocalResponseNorm.apply(input, int(size), float(alpha), float(beta), float(k))
+    return ag.LocalResponseNormFn.apply(input, int(size), float(alpha), float(beta), float(k))
 
 
 # ---- pooling variants and upsampling ----
 def _adaptive_size(input, output_size, op):
     """output_size as an (OH, OW) pair of ints; None entries keep the input's size."""
-    _check_tensor(input, op)
+    check_tensor(input, op)
     if input.ndim not in (3, 4):
         raise ValueError(f"[{op}] expected input of shape (N, C, H, W) or (C, H, W), got {input.shape}")
     size = (output_size, output_size) if output_size is None or isinstance(output_size, int) else tuple(output_size)
@@ -388,33 +363,25 @@ def _adaptive_size(input, output_size, op):
 
 def adaptive_avg_pool2d(input, output_size):
     """Mean over torch's adaptive windows: (N, C, H, W) or (C, H, W) -> (.., OH, OW)."""
-    return fn.AdaptiveAvgPool2d.apply(input, _adaptive_size(input, output_size, "adaptive_avg_pool2d"))
+    return ag.AdaptiveAvgPool2dFn.apply(input, _adaptive_size(input, output_size, "adaptive_avg_pool2d"))
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Max over torch's adaptive windows; indices are flat h*W+w positions, as max_pool2d's."""
-    y, indices = fn.AdaptiveMaxPool2d.apply(input, _adaptive_size(input, output_size, "adaptive_max_pool2d"))
+    y, indices = ag.AdaptiveMaxPool2dFn.apply(input, _adaptive_size(input, output_size, "adaptive_max_pool2d"))
     return (y, indices) if return_indices else y
-
-
-def _positive_int(v, name, op):
-    if not isinstance(v, int) or isinstance(v, bool):
-        raise TypeError(f"[{op}] {name} must be an int, got {type(v).__name__}")
-    if v <= 0:
-        raise ValueError(f"[{op}] {name} must be positive, got {v}")
-    return v
 
 
 def pixel_shuffle(input, upscale_factor):
     """(*, C*r*r, H, W) -> (*, C, H*r, W*r), r = upscale_factor."""
-    _check_tensor(input, "pixel_shuffle")
-    return fn.PixelShuffle.apply(input, _positive_int(upscale_factor, "upscale_factor", "pixel_shuffle"))
+    check_tensor(input, "pixel_shuffle")
+    return ag.PixelShuffleFn.apply(input, positive_int(upscale_factor, "upscale_factor", "pixel_shuffle"))
 
 
 def pixel_unshuffle(input, downscale_factor):
     """(*, C, H*r, W*r) -> (*, C*r*r, H, W), r = downscale_factor."""
-    _check_tensor(input, "pixel_unshuffle")
-    return fn.PixelUnshuffle.apply(input, _positive_int(downscale_factor, "downscale_factor", "pixel_unshuffle"))
+    check_tensor(input, "pixel_unshuffle")
+    return ag.PixelUnshuffleFn.apply(input, positive_int(downscale_factor, "downscale_factor", "pixel_unshuffle"))
 
 
 _INTERP_MODES = ("nearest", "nearest-exact", "bilinear")
@@ -431,7 +398,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         mode (str): 'nearest', 'nearest-exact' or 'bilinear'.
         align_corners (bool): bilinear only; True maps corner pixel centres onto each other. Default False.
     """
-    _check_tensor(input, "interpolate")
+    check_tensor(input, "interpolate")
     if mode not in _INTERP_MODES:
         raise ValueError(f"[interpolate] mode must be one of {_INTERP_MODES}, got {mode!r}")
     if input.ndim != 4:
@@ -448,7 +415,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if size is not None:
         if recompute_scale_factor:
             raise ValueError("[interpolate] recompute_scale_factor is not meaningful with an explicit size")
-        out = _pair(size, "size", "interpolate")
+        out = pair(size, "size", "interpolate")
         scales = (0.0, 0.0)
     else:
         sf = (scale_factor, scale_factor) if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
@@ -460,7 +427,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         scales = (0.0, 0.0) if recompute_scale_factor else (float(sf[0]), float(sf[1]))
     if any(o <= 0 for o in out):
         raise ValueError(f"[interpolate] output size {out} for input {input.shape} must be positive")
-    return fn.Interpolate.apply(input, out, mode, align_corners, scales)
+    return ag.InterpolateFn.apply(input, out, mode, align_corners, scales)
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
@@ -472,10 +439,10 @@ def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """Power-average pooling: (sum over the window of x^p)^(1/p), p = norm_type (torch's formula: avg_pool2d
     of x^p times the window area, to the power 1/p; a composite, so it needs no backward of its own).
     Negative inputs with a fractional or odd p give NaN, as in torch."""
-    _check_tensor(input, "lp_pool2d")
+    check_tensor(input, "lp_pool2d")
     if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)) or norm_type == 0:
         raise ValueError(f"[lp_pool2d] norm_type must be a nonzero number, got {norm_type!r}")
-    kh, kw = _pair(kernel_size, "kernel_size", "lp_pool2d")
+    kh, kw = pair(kernel_size, "kernel_size", "lp_pool2d")
     out = avg_pool2d(input.pow(norm_type), (kh, kw), stride, 0, ceil_mode)
     return (out * float(kh * kw)).pow(1.0 / norm_type)
 
@@ -486,13 +453,13 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     The default output size is (H - 1) * stride - 2 * padding + kernel_size; output_size (the last two
     entries count) may pick another within stride of it, as torch allows.
     """
-    _check_tensor(input, "max_unpool2d")
-    _check_tensor(indices, "max_unpool2d", "indices")
+    check_tensor(input, "max_unpool2d")
+    check_tensor(indices, "max_unpool2d", "indices")
     if input.ndim not in (3, 4):
         raise ValueError(f"[max_unpool2d] expected input of shape (N, C, H, W) or (C, H, W), got {input.shape}")
-    kernel = _pair(kernel_size, "kernel_size", "max_unpool2d")
-    stride = kernel if stride is None or stride == [] else _pair(stride, "stride", "max_unpool2d")
-    padding = _pair(padding, "padding", "max_unpool2d")
+    kernel = pair(kernel_size, "kernel_size", "max_unpool2d")
+    stride = kernel if stride is None or stride == [] else pair(stride, "stride", "max_unpool2d")
+    padding = pair(padding, "padding", "max_unpool2d")
     default = tuple((input.shape[-2 + d] - 1) * stride[d] - 2 * padding[d] + kernel[d] for d in range(2))
     if output_size is None:
         out = default
@@ -506,16 +473,16 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
                 raise ValueError(f"[max_unpool2d] invalid output_size {tuple(output_size)!r}: each spatial size "
                                  f"must lie strictly between {tuple(s - t for s, t in zip(default, stride))} and "
                                  f"{tuple(s + t for s, t in zip(default, stride))}")
-    return fn.MaxUnpool2d.apply(input, indices, out)
+    return ag.MaxUnpool2dFn.apply(input, indices, out)
 
 
 # ---- losses ----
 def _pointwise(kind, input, target, reduction, op, weight=None, pos_weight=None, param=0.0):
-    _check_tensor(input, op)
-    _check_tensor(target, op, "target")
+    check_tensor(input, op)
+    check_tensor(target, op, "target")
     if reduction not in ("none", "mean", "sum") and not (reduction == "batchmean" and kind.startswith("kl_div")):
         raise ValueError(f"[{op}] reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
-    return fn.PointwiseLoss.apply(input, target, weight, pos_weight, kind, reduction, float(param))
+    return ag.PointwiseLossFn.apply(input, target, weight, pos_weight, kind, reduction, float(param))
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
@@ -559,8 +526,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
     """max(0, -target * (input1 - input2) + margin), target +-1; the three of the same shape."""
-    _check_tensor(input1, "margin_ranking_loss", "input1")
-    _check_tensor(input2, "margin_ranking_loss", "input2")
+    check_tensor(input1, "margin_ranking_loss", "input1")
+    check_tensor(input2, "margin_ranking_loss", "input2")
     if tuple(input1.shape) != tuple(input2.shape):
         raise ValueError(f"[margin_ranking_loss] input1 {tuple(input1.shape)} and input2 {tuple(input2.shape)} "
                          "must have the same shape")
@@ -572,14 +539,14 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     """Multi-class hinge: sum_{c != y} w_y max(0, margin - x_y + x_c)^p / C per sample; input (N, C) or
     (C,), target (N,) or () int64, p 1 or 2."""
     _check_reduction(reduction, "multi_margin_loss")
-    _check_tensor(input, "multi_margin_loss")
+    check_tensor(input, "multi_margin_loss")
     _check_target(target, "multi_margin_loss")
     if p not in (1, 2):
         raise ValueError(f"[multi_margin_loss] only p == 1 and p == 2 are supported, got {p}")
     squeeze = input.ndim == 1
     if squeeze:
         input, target = input.unsqueeze(0), target.reshape(1)
-    out = fn.MultiMarginLoss.apply(input, target, weight, int(p), float(margin), reduction)
+    out = ag.MultiMarginLossFn.apply(input, target, weight, int(p), float(margin), reduction)
     return out.reshape(()) if squeeze and reduction == "none" else out
 
 
@@ -587,26 +554,13 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
 
 
 # ---- convolution family: conv1d, transposed convolution, padding ----
-def _ntuple(v, n, name, op):
-    """An int or an n-sequence of ints -> an n-tuple."""
-    if isinstance(v, (tuple, list)):
-        v = tuple(v)
-        if len(v) == 1:
-            v = v * n
-    else:
-        v = (v,) * n
-    if len(v) != n or not all(isinstance(i, int) and not isinstance(i, bool) for i in v):
-        raise ValueError(f"[{op}] {name} must be an int or a sequence of {n} ints, got {v!r}")
-    return v
-
-
 def pad(input, pad, mode="constant", value=None):
     """Pads the trailing dims of input. pad is (left, right) for the last dim, then (top, bottom) for the
     one before, and so on, as in torch. mode 'constant' pads any number of dims (negative pads crop);
     'reflect', 'replicate' and 'circular' pad the last 1 (input (C, W) or (N, C, W)) or last 2 dims
     (input (C, H, W) or (N, C, H, W)).
     """
-    _check_tensor(input, "pad")
+    check_tensor(input, "pad")
     if isinstance(pad, int) or not all(isinstance(p, int) and not isinstance(p, bool) for p in pad):
         raise TypeError(f"[pad] pad must be a sequence of ints, got {pad!r}")
     if mode not in ("constant", "reflect", "replicate", "circular"):
@@ -615,7 +569,7 @@ def pad(input, pad, mode="constant", value=None):
         value = 0.0
     elif mode != "constant" and value != 0:
         raise ValueError(f"[pad] padding value {value} is only used with mode='constant', got mode={mode!r}")
-    return fn.Pad.apply(input, list(pad), mode, float(value))
+    return ag.PadFn.apply(input, list(pad), mode, float(value))
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
@@ -624,17 +578,17 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     input (N, C_in, H, W) or (C_in, H, W), weight (C_in, C_out/groups, kH, kW), bias (C_out,) ->
     (N, C_out, H_out, W_out), H_out = (H-1)*stride - 2*padding + dilation*(kH-1) + output_padding + 1.
     """
-    _check_tensor(input, "conv_transpose2d")
-    args = [_ntuple(v, 2, name, "conv_transpose2d") for v, name in
+    check_tensor(input, "conv_transpose2d")
+    args = [ntuple(v, 2, name, "conv_transpose2d") for v, name in
             ((stride, "stride"), (padding, "padding"), (output_padding, "output_padding"), (dilation, "dilation"))]
     if input.ndim == 3:
-        return fn.ConvTranspose2d.apply(input.unsqueeze(0), weight, bias, *args[:3], args[3], groups).squeeze(0)
-    return fn.ConvTranspose2d.apply(input, weight, bias, *args[:3], args[3], groups)
+        return ag.ConvTranspose2dFn.apply(input.unsqueeze(0), weight, bias, *args[:3], args[3], groups).squeeze(0)
+    return ag.ConvTranspose2dFn.apply(input, weight, bias, *args[:3], args[3], groups)
 
 
 def _conv1d_check(input, weight, op):
-    _check_tensor(input, op)
-    _check_tensor(weight, op, "weight")
+    check_tensor(input, op)
+    check_tensor(weight, op, "weight")
     if input.ndim not in (2, 3):
         raise ValueError(f"[{op}] expected input of shape (N, C, L) or (C, L), got {tuple(input.shape)}")
     if weight.ndim != 3:
@@ -646,9 +600,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     bias (OC,). padding is an int, 'valid' or 'same' (stride 1; an odd total pads the extra on the right).
     """
     _conv1d_check(input, weight, "conv1d")
-    stride, dilation = _ntuple(stride, 1, "stride", "conv1d"), _ntuple(dilation, 1, "dilation", "conv1d")
+    stride, dilation = ntuple(stride, 1, "stride", "conv1d"), ntuple(dilation, 1, "dilation", "conv1d")
     if not isinstance(padding, str):
-        padding = (0, _ntuple(padding, 1, "padding", "conv1d")[0])
+        padding = (0, ntuple(padding, 1, "padding", "conv1d")[0])
     batched = input.ndim == 3
     x = (input if batched else input.unsqueeze(0)).unsqueeze(2)
     y = conv2d(x, weight.unsqueeze(2), bias, (1, stride[0]), padding, (1, dilation[0]), groups).squeeze(2)
@@ -658,7 +612,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """Transposed 1-D convolution, as conv_transpose2d over (N, C, 1, L). weight (C_in, C_out/groups, K)."""
     _conv1d_check(input, weight, "conv_transpose1d")
-    s, p, op, d = (_ntuple(v, 1, name, "conv_transpose1d")[0] for v, name in
+    s, p, op, d = (ntuple(v, 1, name, "conv_transpose1d")[0] for v, name in
                    ((stride, "stride"), (padding, "padding"), (output_padding, "output_padding"),
                     (dilation, "dilation")))
     batched = input.ndim == 3

@@ -9,18 +9,15 @@ import warnings
 
 import numpy as np
 
+from ..autograd import no_grad
+from ..random import _numpy_generator
+
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "ones_", "zeros_", "xavier_uniform_",
-           "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "eye_", "dirac_", "lecun_uniform_",
+           "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "layer_default_", "eye_", "dirac_", "lecun_uniform_",
            "lecun_normal_", "orthogonal_", "trunc_normal_"]
 
 _LINEAR_FNS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
                "conv_transpose3d")
-
-
-def no_grad():
-    # Late import: pycnn/__init__.py imports nn, so pycnn may be half-initialised when this file loads.
-    from .. import no_grad as _no_grad
-    return _no_grad()
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -136,6 +133,17 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
     return uniform_(tensor, -bound, bound, generator)
 
 
+def layer_default_(weight, bias=None, generator=None):
+    """torch's default initialisation of Linear and the conv layers: weight ~ kaiming_uniform(a=sqrt(5)),
+    i.e. U(+-1/sqrt(fan_in)), and bias ~ U(+-1/sqrt(fan_in)) (zeros when fan_in is 0)."""
+    kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        uniform_(bias, -bound, bound, generator)
+    return weight
+
+
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He normal: N(0, std^2) with std = gain / sqrt(fan)."""
     if 0 in tuple(tensor.shape):
@@ -144,12 +152,6 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
     fan = _calculate_correct_fan(tensor, mode)
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return normal_(tensor, 0.0, std, generator)
-
-
-def _numpy_generator(generator):
-    # Late import for the same reason as no_grad: the seeded generator behind Tensor.uniform_/normal_.
-    from ..random import _numpy_generator as gen
-    return gen(generator)
 
 
 def _write(tensor, values):

@@ -3,24 +3,12 @@
 Linear keeps PyTorch's layout (weight is (out_features, in_features), y = x @ weight.T + bias) and its
 default initialisation, so weights copied from torch.nn.Linear give the same outputs.
 """
-import math
-
 from . import functional as F
 from . import init
 from .module import Module
-from .parameter import Parameter
+from .parameter import new_parameter
 
 __all__ = ["Linear", "Flatten", "Identity"]
-
-
-def _new_param(shape, dtype, device):
-    """An uninitialised Parameter of `shape` (filled by reset_parameters right after)."""
-    from .. import empty  # late import: pycnn/__init__ imports nn
-
-    t = empty(*shape, dtype=dtype)
-    if device is not None:
-        t = t.to(device)
-    return Parameter(t)
 
 
 class Linear(Module):
@@ -43,20 +31,15 @@ class Linear(Module):
                 raise ValueError(f"[Linear] {name} must be a non-negative int, got {value!r}")
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = _new_param((out_features, in_features), dtype, device)
+        self.weight = new_parameter((out_features, in_features), dtype, device)
         if bias:
-            self.bias = _new_param((out_features,), dtype, device)
+            self.bias = new_parameter((out_features,), dtype, device)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
 
     def reset_parameters(self):
-        """PyTorch's default: weight ~ kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(fan_in)), bias the same."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.layer_default_(self.weight, self.bias)
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias)

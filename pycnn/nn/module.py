@@ -10,6 +10,8 @@ import itertools
 
 import numpy as np
 
+from .._types import float32, float64
+from ..autograd import no_grad
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -291,8 +293,6 @@ class Module:
         return destination
 
     def _load_own_state(self, state_dict, prefix, missing, unexpected_prefixes_used, error_msgs):
-        from .. import no_grad
-
         persistent_buffers = {k: v for k, v in self._buffers.items()
                               if k not in self._non_persistent_buffers_set}
         local = itertools.chain(self._parameters.items(), persistent_buffers.items())
@@ -450,11 +450,9 @@ class Module:
         return self._apply_to_tensors(convert)
 
     def float(self):
-        from .. import float32
         return self.to(float32)
 
     def double(self):
-        from .. import float64
         return self.to(float64)
 
     def cpu(self):

@@ -5,7 +5,7 @@
 Built from existing differentiable ops (1x1 convolutions, reshape/permute, batched matmul, softmax, cat),
 so autograd differentiates it with no extra backward code.
 """
-from .. import cat, matmul
+from .._tensor_ops import cat, matmul
 from . import functional as F
 from . import init
 from .conv import Conv2d

@@ -4,31 +4,19 @@ Parameter and buffer names, shapes and defaults follow torch.nn (weight, bias, r
 num_batches_tracked), so state dicts map one to one. Every forward is one fused C++ kernel
 (csrc/ops/cpu/norm.cpp) and so is its backward.
 """
+from .._types import int64
+from ..creation import full
 from . import functional as F
 from . import init
+from ._arguments import positive_int
 from .module import Module
-from .parameter import Parameter
+from .parameter import new_parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm2d", "LocalResponseNorm"]
 
 
-def _param(shape, value, dtype, device):
-    from .. import full  # late import: pycnn/__init__ imports nn
-
-    t = full(shape, value, dtype=dtype)
-    return Parameter(t if device is None else t.to(device))
-
-
 def _buffer(shape, value, dtype, device):
-    from .. import full
-
-    t = full(shape, value, dtype=dtype)
-    return t if device is None else t.to(device)
-
-
-def _positive_int(value, name, owner):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"[{owner}] {name} must be a positive int, got {value!r}")
+    return full(shape, value, dtype=dtype, device="cpu" if device is None else device)
 
 
 class _NormBase(Module):
@@ -37,7 +25,7 @@ class _NormBase(Module):
     def __init__(self, num_features, eps, momentum, affine, track_running_stats, device, dtype):
         super().__init__()
         name = type(self).__name__
-        _positive_int(num_features, "num_features", name)
+        positive_int(num_features, "num_features", name)
         if eps < 0:
             raise ValueError(f"[{name}] eps must be non-negative, got {eps}")
         self.num_features = num_features
@@ -46,14 +34,12 @@ class _NormBase(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         if affine:
-            self.weight = _param((num_features,), 1.0, dtype, device)
-            self.bias = _param((num_features,), 0.0, dtype, device)
+            self.weight = new_parameter((num_features,), dtype, device, 1.0)
+            self.bias = new_parameter((num_features,), dtype, device, 0.0)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            from .._types import int64
-
             self.register_buffer("running_mean", _buffer((num_features,), 0.0, dtype, device))
             self.register_buffer("running_var", _buffer((num_features,), 1.0, dtype, device))
             self.register_buffer("num_batches_tracked", _buffer((), 0, int64, device))
@@ -171,14 +157,14 @@ class LayerNorm(Module):
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         for s in shape:
-            _positive_int(s, "normalized_shape", "LayerNorm")
+            positive_int(s, "normalized_shape", "LayerNorm")
         self.normalized_shape = shape
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
-            self.weight = _param(shape, 1.0, dtype, device)
+            self.weight = new_parameter(shape, dtype, device, 1.0)
             if bias:
-                self.bias = _param(shape, 0.0, dtype, device)
+                self.bias = new_parameter(shape, dtype, device, 0.0)
             else:
                 self.register_parameter("bias", None)
         else:
@@ -204,8 +190,8 @@ class GroupNorm(Module):
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None):
         super().__init__()
-        _positive_int(num_groups, "num_groups", "GroupNorm")
-        _positive_int(num_channels, "num_channels", "GroupNorm")
+        positive_int(num_groups, "num_groups", "GroupNorm")
+        positive_int(num_channels, "num_channels", "GroupNorm")
         if num_channels % num_groups != 0:
             raise ValueError(f"[GroupNorm] num_channels ({num_channels}) must be divisible by num_groups "
                              f"({num_groups})")
@@ -214,8 +200,8 @@ class GroupNorm(Module):
         self.eps = eps
         self.affine = affine
         if affine:
-            self.weight = _param((num_channels,), 1.0, dtype, device)
-            self.bias = _param((num_channels,), 0.0, dtype, device)
+            self.weight = new_parameter((num_channels,), dtype, device, 1.0)
+            self.bias = new_parameter((num_channels,), dtype, device, 0.0)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -234,7 +220,7 @@ class LocalResponseNorm(Module):
 
     def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
         super().__init__()
-        _positive_int(size, "size", "LocalResponseNorm")
+        positive_int(size, "size", "LocalResponseNorm")
         self.size = size
         self.alpha = alpha
         self.beta = beta

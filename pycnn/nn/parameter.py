@@ -3,6 +3,7 @@
 A Parameter is a pc.Tensor subclass that shares its storage with the tensor it was made from (no copy), is
 a leaf of the autograd graph, and requires grad by default. Assigning one as a Module attribute registers it.
 """
+from ..creation import empty, full
 from ..tensor import Tensor
 
 
@@ -16,8 +17,6 @@ class Parameter(Tensor):
     """
 
     def __new__(cls, data=None, requires_grad=True):
-        from .. import empty  # late import: pycnn/__init__ imports nn
-
         if data is None:
             data = empty(0)
         if not isinstance(data, Tensor):
@@ -48,3 +47,12 @@ class Parameter(Tensor):
         result = Parameter(self.detach().clone(), self.requires_grad)
         memo[id(self)] = result
         return result
+
+
+def new_parameter(shape, dtype=None, device=None, fill_value=None):
+    """A Parameter of ``shape`` on ``device`` (default: CPU, the default dtype), filled with fill_value, or left
+    uninitialised for the layer's reset_parameters to fill."""
+    device = "cpu" if device is None else device
+    if fill_value is None:
+        return Parameter(empty(*shape, dtype=dtype, device=device))
+    return Parameter(full(shape, fill_value, dtype=dtype, device=device))

@@ -10,9 +10,11 @@ penalises every parameter.
 import math
 
 from .. import _C
-from .. import functional as fn
+from .. import autograd_ops as ag
 from ..autograd import no_grad
+from ..creation import tensor as make_tensor
 from ..tensor import Tensor
+from .normalization import GroupNorm, LayerNorm, _NormBase
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "l1_penalty", "l2_penalty"]
 
@@ -34,8 +36,6 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     Returns:
         the total norm of all the gradients (as if concatenated into one vector), a 0-d Tensor.
     """
-    from .. import tensor as make_tensor
-
     norm_type = float(norm_type)
     if not norm_type > 0:
         raise ValueError(f"[clip_grad_norm_] norm_type must be positive, got {norm_type}")
@@ -74,8 +74,6 @@ def clip_grad_value_(parameters, clip_value):
 
 
 def _penalised(model, include_all):
-    from .normalization import GroupNorm, LayerNorm, _NormBase
-
     norm_types = (_NormBase, LayerNorm, GroupNorm)
     for mod_name, module in model.named_modules():
         for name, p in module.named_parameters(recurse=False):
@@ -86,10 +84,8 @@ def _penalised(model, include_all):
 
 
 def _penalty(model, p, include_all):
-    terms = [fn.LpSum.apply(w, p) for w in _penalised(model, include_all)]
+    terms = [ag.LpSumFn.apply(w, p) for w in _penalised(model, include_all)]
     if not terms:
-        from .. import tensor as make_tensor
-
         return make_tensor(0.0)
     total = terms[0]
     for t in terms[1:]:

@@ -3,13 +3,11 @@
     offset = conv_offset(x)                          # (N, 2*offset_groups*kH*kW, OH, OW)
     y = pycnn.ops.DeformConv2d(C, OC, 3, padding=1)(x, offset)
 """
-import math
-
-from .. import functional as fn
+from .. import autograd_ops as ag
 from ..nn import init
-from ..nn.functional import _check_tensor, _pair
-from ..nn.linear import _new_param
+from ..nn._arguments import check_tensor, pair, positive_int
 from ..nn.module import Module
+from ..nn.parameter import new_parameter
 
 __all__ = ["deform_conv2d", "DeformConv2d"]
 
@@ -23,17 +21,17 @@ def deform_conv2d(input, offset, weight, bias=None, stride=(1, 1), padding=(0, 0
     outside the image.
     """
     op = "deform_conv2d"
-    _check_tensor(input, op)
-    _check_tensor(offset, op, "offset")
-    _check_tensor(weight, op, "weight")
+    check_tensor(input, op)
+    check_tensor(offset, op, "offset")
+    check_tensor(weight, op, "weight")
     if mask is not None:
-        _check_tensor(mask, op, "mask")
+        check_tensor(mask, op, "mask")
     if bias is not None:
-        _check_tensor(bias, op, "bias")
-    stride = _pair(stride, "stride", op)
-    padding = _pair(padding, "padding", op)
-    dilation = _pair(dilation, "dilation", op)
-    return fn.DeformConv2d.apply(input, offset, mask, weight, bias, stride, padding, dilation)
+        check_tensor(bias, op, "bias")
+    stride = pair(stride, "stride", op)
+    padding = pair(padding, "padding", op)
+    dilation = pair(dilation, "dilation", op)
+    return ag.DeformConv2dFn.apply(input, offset, mask, weight, bias, stride, padding, dilation)
 
 
 class DeformConv2d(Module):
@@ -47,32 +45,27 @@ class DeformConv2d(Module):
                  bias=True, dtype=None, device=None):
         super().__init__()
         op = "DeformConv2d"
-        if groups <= 0:
-            raise ValueError(f"[{op}] groups must be positive, got {groups}")
+        positive_int(groups, "groups", op)
         if in_channels % groups != 0:
             raise ValueError(f"[{op}] in_channels {in_channels} must be divisible by groups {groups}")
         if out_channels % groups != 0:
             raise ValueError(f"[{op}] out_channels {out_channels} must be divisible by groups {groups}")
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = _pair(kernel_size, "kernel_size", op)
-        self.stride = _pair(stride, "stride", op)
-        self.padding = _pair(padding, "padding", op)
-        self.dilation = _pair(dilation, "dilation", op)
+        self.kernel_size = pair(kernel_size, "kernel_size", op)
+        self.stride = pair(stride, "stride", op)
+        self.padding = pair(padding, "padding", op)
+        self.dilation = pair(dilation, "dilation", op)
         self.groups = groups
-        self.weight = _new_param((out_channels, in_channels // groups) + self.kernel_size, dtype, device)
+        self.weight = new_parameter((out_channels, in_channels // groups) + self.kernel_size, dtype, device)
         if bias:
-            self.bias = _new_param((out_channels,), dtype, device)
+            self.bias = new_parameter((out_channels,), dtype, device)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in)
-            init.uniform_(self.bias, -bound, bound)
+        init.layer_default_(self.weight, self.bias)
 
     def forward(self, input, offset, mask=None):
         return deform_conv2d(input, offset, self.weight, self.bias, stride=self.stride, padding=self.padding,

@@ -2,6 +2,7 @@
 
 State values stay Tensors and plain Python numbers (what pycnn.save and the train checkpoints store).
 """
+from ..creation import full
 
 __all__ = ["next_step", "state_like"]
 
@@ -22,6 +23,4 @@ def next_step(state):
 
 def state_like(param, fill_value=0.0):
     """A new state tensor with param's shape, dtype and device, filled with fill_value."""
-    from .. import full  # late import: pycnn/__init__ imports optim
-
     return full(tuple(param.shape), float(fill_value), dtype=param.dtype, device=param.device)

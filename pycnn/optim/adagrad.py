@@ -1,6 +1,7 @@
 """Adagrad, PyTorch's update rule (dense gradients); the arithmetic for one parameter is one call to the
 C++ kernel pycnn._C.adagrad_step_ (csrc/ops/cpu/optim.cpp).
 """
+from .. import _C
 from ._utils import next_step, state_like
 from .optimizer import Optimizer
 
@@ -54,8 +55,6 @@ class Adagrad(Optimizer):
         state["sum"] = state_like(param, group["initial_accumulator_value"])
 
     def _update(self, param, grad, state, group):
-        from .. import _C  # late import: pycnn/__init__ imports optim
-
         if "sum" not in state:  # a parameter added by add_param_group after construction
             self._init_state(state, param, group)
         step = next_step(state)

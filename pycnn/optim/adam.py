@@ -3,6 +3,7 @@ pycnn._C.adam_step_ (csrc/ops/cpu/optim.cpp), which updates the parameter and it
 
 AdamW is Adam with decoupled weight decay (decoupled_weight_decay=True), exactly as in torch.optim.
 """
+from .. import _C
 from ._utils import next_step, state_like
 from .optimizer import Optimizer
 
@@ -58,8 +59,6 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, param, grad, state, group):
-        from .. import _C  # late import: pycnn/__init__ imports optim
-
         if "exp_avg" not in state:
             state["step"] = 0.0
             state["exp_avg"] = state_like(param)

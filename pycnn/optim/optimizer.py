@@ -10,6 +10,8 @@ import copy
 
 import numpy as np
 
+from ..autograd import enable_grad, no_grad
+from ..creation import tensor as make_tensor
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "required"]
@@ -62,8 +64,6 @@ class _StateDict(MutableMapping):
 
 def _clone_value(value, like):
     """Copy a state value for load_state_dict: tensors/arrays become new Tensors with `like`'s float dtype."""
-    from .. import tensor as make_tensor  # late import: pycnn/__init__ imports optim
-
     if isinstance(value, (Tensor, np.ndarray)):
         t = value.detach().clone() if isinstance(value, Tensor) else make_tensor(np.asarray(value))
         if np.dtype(t.dtype.numpy).kind == "f" and t.dtype != like.dtype:
@@ -165,8 +165,6 @@ class Optimizer:
         Returns:
             the closure's loss, or None.
         """
-        from .. import enable_grad, no_grad
-
         loss = None
         if closure is not None:
             with enable_grad():

@@ -1,6 +1,7 @@
 """RMSprop, PyTorch's update rule (centered variant and momentum included); the arithmetic for one
 parameter is one call to the C++ kernel pycnn._C.rmsprop_step_ (csrc/ops/cpu/optim.cpp).
 """
+from .. import _C
 from ._utils import next_step, state_like
 from .optimizer import Optimizer
 
@@ -49,8 +50,6 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, param, grad, state, group):
-        from .. import _C  # late import: pycnn/__init__ imports optim
-
         if "square_avg" not in state:
             state["step"] = 0.0
             state["square_avg"] = state_like(param)

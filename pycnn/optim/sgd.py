@@ -3,6 +3,8 @@
 The update rule is PyTorch's (see SGD below); the arithmetic for one parameter is a single call to the
 C++ kernel pycnn._C.sgd_step_, which updates the parameter and its momentum buffer in place.
 """
+from .. import _C
+from ._utils import state_like
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -46,8 +48,6 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, param, grad, state, group):
-        from .. import _C, zeros_like  # late import: pycnn/__init__ imports optim
-
         momentum = group["momentum"]
         buf_impl = None
         first_step = False
@@ -55,7 +55,7 @@ class SGD(Optimizer):
             buf = state.get("momentum_buffer")
             if buf is None:
                 # The kernel overwrites it with g on the first step (first_step=True), as torch does.
-                buf = state["momentum_buffer"] = zeros_like(param)
+                buf = state["momentum_buffer"] = state_like(param)
                 first_step = True
             buf_impl = buf._impl
         _C.sgd_step_(param._impl, grad._impl, buf_impl, float(group["lr"]), float(momentum),

@@ -10,9 +10,14 @@ GradientClipping and NaNGuard (with find_nonfinite_layer, its forward replay).
 import math
 import os
 
-import pycnn as pc  # attributes are looked up at call time, so importing inside pycnn's own init is fine
 from .. import _C
+from ..autograd import no_grad
+from ..nn.utils import clip_grad_norm_, clip_grad_value_
+from ..optim.lr_scheduler import ReduceLROnPlateau
+from ..random import default_generator
+from ..serialization import save
 from ..tensor import Tensor
+from .checkpoint import checkpoint_state
 
 __all__ = ["Callback", "LRSchedulerCallback", "EarlyStopping", "ModelCheckpoint", "GradientClipping",
            "NaNGuard", "TerminateOnNaN", "find_nonfinite_layer"]
@@ -161,10 +166,7 @@ class LRSchedulerCallback(Callback):
 
 
 def _is_plateau_scheduler(scheduler):
-    from ..optim import lr_scheduler
-
-    plateau_class = getattr(lr_scheduler, "ReduceLROnPlateau", None)
-    if plateau_class is not None and isinstance(scheduler, plateau_class):
+    if isinstance(scheduler, ReduceLROnPlateau):
         return True
     return type(scheduler).__name__ == "ReduceLROnPlateau"  # torch's, or a user's duck-typed one
 
@@ -252,7 +254,7 @@ class ModelCheckpoint(Callback):
         best.safetensors                           the best epoch by `monitor` so far (save_best)
         last.safetensors                           the most recent save (save_last); resume from it
     A file is removed only after the new one is safely on disk, and a crash while writing leaves the
-    previous file intact (pc.save writes a temporary file and renames it).
+    previous file intact (save writes a temporary file and renames it).
 
     Args:
         dirpath (str or os.PathLike): directory, created if needed.
@@ -339,8 +341,6 @@ class ModelCheckpoint(Callback):
         return [e for e in entries if e["filename"] in keep]
 
     def on_epoch_end(self, trainer):
-        from .checkpoint import checkpoint_state
-
         if trainer.epoch % self.every_n_epochs != 0:
             return
         current = _monitored(trainer.logs, self.monitor, "ModelCheckpoint") if self.monitor else None
@@ -370,7 +370,7 @@ class ModelCheckpoint(Callback):
             os.makedirs(self.dirpath, exist_ok=True)
             tensors, metadata = checkpoint_state(None, extra=self.extra, trainer=trainer)
             for target in targets:
-                pc.save(tensors, os.path.join(self.dirpath, target), metadata=metadata)
+                save(tensors, os.path.join(self.dirpath, target), metadata=metadata)
         except BaseException:
             self.load_state_dict(previous)  # nothing was deleted; the previous files are intact
             raise
@@ -418,7 +418,6 @@ class GradientClipping(Callback):
         self._params = list(trainer.model.parameters())
 
     def on_after_backward(self, trainer):
-        from ..nn.utils import clip_grad_norm_, clip_grad_value_
 
         if self._params is None:
             self._params = list(trainer.model.parameters())
@@ -466,7 +465,7 @@ class NaNGuard(Callback):
 
     def on_batch_begin(self, trainer):
         if self.find_layer:
-            self._rng_state = pc.default_generator().get_state()  # so the rerun draws the same dropout masks
+            self._rng_state = default_generator().get_state()  # so the rerun draws the same dropout masks
 
     def on_after_backward(self, trainer):
         where = f"epoch {trainer.epoch}, batch {trainer.batch_index} (global step {trainer.global_step})"
@@ -517,7 +516,7 @@ def find_nonfinite_layer(model, inputs, rng_state=None):
 
     Args:
         model (nn.Module), inputs (Tensor): the batch to replay, in the model's current mode.
-        rng_state: pc.default_generator() state to replay from (the one the failing forward started with).
+        rng_state: default_generator() state to replay from (the one the failing forward started with).
     """
     found = []
 
@@ -533,7 +532,7 @@ def find_nonfinite_layer(model, inputs, rng_state=None):
 
         return forward
 
-    generator = pc.default_generator()
+    generator = default_generator()
     saved_rng = generator.get_state()
     saved_buffers = [(b, b.detach().clone()) for b in model.buffers()]
     wrapped = []
@@ -543,7 +542,7 @@ def find_nonfinite_layer(model, inputs, rng_state=None):
             module.__dict__["forward"] = wrap(name, module)
         if rng_state is not None:
             generator.set_state(rng_state)
-        with pc.no_grad():
+        with no_grad():
             model(inputs)
     finally:
         for module, own in wrapped:
@@ -552,7 +551,7 @@ def find_nonfinite_layer(model, inputs, rng_state=None):
             else:
                 module.__dict__.pop("forward", None)
         generator.set_state(saved_rng)
-        with pc.no_grad():
+        with no_grad():
             for buffer, copy in saved_buffers:
                 buffer.copy_(copy)
     return found[0] if found else None

@@ -3,7 +3,7 @@
 Tensors go in as safetensors entries: the model's state dict as 'model.<name>', the optimizer's state as
 'optimizer.state.<index>.<key>' and any array found in scheduler/callback/extra state under its path.
 Everything else is one JSON document in the `__metadata__` entry: optimizer param_groups and non-tensor
-state (like 'step'), scheduler.state_dict(), RNG states (pc.default_generator() and the train loader's
+state (like 'step'), scheduler.state_dict(), RNG states (default_generator() and the train loader's
 shuffle), epoch, global_step, history, each callback's state_dict() and the pycnn version. Read
 save_checkpoint / load_checkpoint first; _pack / _unpack are the JSON encoding (tuples, Counters and
 non-str dict keys survive the round trip, floats are exact).
@@ -14,7 +14,10 @@ import os
 
 import numpy as np
 
-import pycnn as pc  # attributes are looked up at call time, so importing inside pycnn's own init is fine
+from ..random import default_generator, Generator
+from ..serialization import load, load_metadata, save
+from ..tensor import Tensor
+from ..version import __version__
 
 __all__ = ["save_checkpoint", "load_checkpoint", "checkpoint_state"]
 
@@ -30,10 +33,10 @@ _TAGS = {_TENSOR, _TUPLE, _SET, _ITEMS, _COUNTER}
 
 def _pack(value, name, tensors):
     """JSON-able form of `value`; Tensors/arrays move into `tensors` under `name` (their dotted path)."""
-    if isinstance(value, (pc.Tensor, np.ndarray)):
+    if isinstance(value, (Tensor, np.ndarray)):
         if name in tensors:
             raise ValueError(f"[save_checkpoint] two tensors map to the same entry name {name!r}")
-        tensors[name] = value.detach() if isinstance(value, pc.Tensor) else value
+        tensors[name] = value.detach() if isinstance(value, Tensor) else value
         return {_TENSOR: name}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
@@ -108,14 +111,14 @@ def _restore_loader_rng_state(loader, saved):
     else:
         raise RuntimeError(f"[load_checkpoint] the checkpoint holds the train loader's shuffle state as "
                            f"{saved['kind']!r}, but this loader ({type(loader).__name__}) cannot take it: "
-                           "build it the same way as the saved run (e.g. with generator=pc.Generator())")
+                           "build it the same way as the saved run (e.g. with generator=Generator())")
 
 
 def restore_rng_state(checkpoint, train_loader=None):
-    """Put pc.default_generator() (and the train loader's shuffle) back where the checkpoint was taken."""
+    """Put default_generator() (and the train loader's shuffle) back where the checkpoint was taken."""
     rng = checkpoint.get("rng") or {}
     if rng.get("default_generator") is not None:
-        pc.default_generator().set_state(rng["default_generator"])
+        default_generator().set_state(rng["default_generator"])
     _restore_loader_rng_state(train_loader, rng.get("train_loader"))
 
 
@@ -126,7 +129,7 @@ def checkpoint_state(model, optimizer=None, scheduler=None, epoch=None, extra=No
 
     ModelCheckpoint uses it to serialise once and write the same content to several files.
     Returns:
-        (dict name -> Tensor/array, dict str -> str) ready for pc.save(tensors, path, metadata).
+        (dict name -> Tensor/array, dict str -> str) ready for save(tensors, path, metadata).
     """
     if trainer is not None:
         model = model if model is not None else trainer.model
@@ -139,12 +142,12 @@ def checkpoint_state(model, optimizer=None, scheduler=None, epoch=None, extra=No
     tensors = {}
     for name, value in model.state_dict().items():
         tensors["model." + name] = value
-    doc = {"epoch": epoch, "pycnn_version": pc.__version__}
+    doc = {"epoch": epoch, "pycnn_version": __version__}
     if optimizer is not None:
         doc["optimizer"] = _pack(optimizer.state_dict(), "optimizer", tensors)
     if scheduler is not None:
         doc["scheduler"] = _pack(scheduler.state_dict(), "scheduler", tensors)
-    rng = {"default_generator": pc.default_generator().get_state()}
+    rng = {"default_generator": default_generator().get_state()}
     if trainer is not None:
         doc["global_step"] = trainer.global_step
         doc["history"] = _pack([dict(logs) for logs in trainer.history], "history", tensors)
@@ -156,7 +159,7 @@ def checkpoint_state(model, optimizer=None, scheduler=None, epoch=None, extra=No
     doc["rng"] = _pack(rng, "rng", tensors)
     if extra is not None:
         doc["extra"] = _pack(extra, "extra", tensors)
-    metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "pycnn_version": pc.__version__,
+    metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "pycnn_version": __version__,
                 "checkpoint": json.dumps(doc)}
     return tensors, metadata
 
@@ -166,7 +169,7 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=None, ext
 
     Args:
         path (str or os.PathLike): destination, conventionally *.safetensors. A crash during the write
-            leaves any previous file at `path` intact (pc.save writes a temporary file and renames it).
+            leaves any previous file at `path` intact (save writes a temporary file and renames it).
         model (nn.Module): its state_dict() (parameters and buffers) is stored as 'model.<name>'.
         optimizer (Optimizer, optional): state tensors as 'optimizer.state.<index>.<key>', the rest (param
             groups, step counts) in the JSON metadata.
@@ -175,10 +178,10 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=None, ext
         extra (dict, optional): anything else made of JSON values, arrays and Tensors.
         trainer (Trainer, optional): fills model/optimizer/scheduler/epoch when they are None and adds
             global_step, history, every callback's state_dict() and the train loader's shuffle state.
-    pc.default_generator()'s state is always stored, so dropout and data order continue identically.
+    default_generator()'s state is always stored, so dropout and data order continue identically.
     """
     tensors, metadata = checkpoint_state(model, optimizer, scheduler, epoch, extra, trainer)
-    pc.save(tensors, os.fspath(path), metadata=metadata)
+    save(tensors, os.fspath(path), metadata=metadata)
 
 
 # ---------------------------------------------------------------------------------------- load
@@ -202,13 +205,13 @@ def load_checkpoint(path, model=None, optimizer=None, scheduler=None, trainer=No
         'optimizer' and 'scheduler' (state dicts or None), 'callbacks' (list of {'class', 'state'}),
         'rng', 'extra' and 'pycnn_version'.
     Raises:
-        ValueError when the file is not a pycnn checkpoint (e.g. a bare state dict saved with pc.save).
+        ValueError when the file is not a pycnn checkpoint (e.g. a bare state dict saved with save).
     """
     path = os.fspath(path)
-    metadata = pc.serialization.load_metadata(path)
+    metadata = load_metadata(path)
     if metadata.get("format") != FORMAT or "checkpoint" not in metadata:
         raise ValueError(f"[load_checkpoint] {path!r} is not a pycnn checkpoint (no '{FORMAT}' metadata); "
-                         "a plain state dict saved with pc.save loads with model.load_state_dict(pc.load(path))")
+                         "a plain state dict saved with save loads with model.load_state_dict(load(path))")
     if int(metadata.get("format_version", "0")) > FORMAT_VERSION:
         raise ValueError(f"[load_checkpoint] {path!r} has checkpoint format version "
                          f"{metadata['format_version']}, newer than this pycnn reads ({FORMAT_VERSION})")
@@ -219,7 +222,7 @@ def load_checkpoint(path, model=None, optimizer=None, scheduler=None, trainer=No
     if map_location is None and model is not None:
         first = next(iter(model.parameters()), None)
         map_location = str(first.device) if first is not None else None
-    tensors = pc.load(path, device=map_location or "cpu")
+    tensors = load(path, device=map_location or "cpu")
     doc = _unpack(json.loads(metadata["checkpoint"]), tensors)
 
     checkpoint = {

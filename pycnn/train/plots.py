@@ -12,6 +12,7 @@ import tempfile
 
 import numpy as np
 
+from ..nn import Conv2d
 from .callbacks import Callback
 
 __all__ = ["plot_history", "plot_confusion_matrix", "plot_filters", "plot_misclassified", "FigureWriter"]
@@ -66,8 +67,6 @@ def _as_numpy(x, name, what):
 
 def _first_conv2d(model):
     """(qualified name, module) of the first nn.Conv2d in model.named_modules() order, or (None, None)."""
-    from ..nn import Conv2d  # late import: pycnn.train is imported while pycnn initialises
-
     for name, module in model.named_modules():
         if isinstance(module, Conv2d):
             return name, module

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-import pycnn as pc  # attributes are looked up at call time, so importing inside pycnn's own init is fine
+from ..autograd import no_grad
 from ..metrics import ConfusionMatrix, _as_numpy
 from .callbacks import LRSchedulerCallback
 from .checkpoint import load_checkpoint, restore_callback_states, restore_rng_state
@@ -84,7 +84,7 @@ class _Modes:
     def __enter__(self):
         self.saved = [(m, m.training) for m in self.model.modules()]
         self.model.eval()
-        self.no_grad = pc.no_grad()
+        self.no_grad = no_grad()
         self.no_grad.__enter__()
         return self
 
@@ -369,7 +369,7 @@ def fit(model, train_loader, val_loader, loss_fn, optimizer, epochs, scheduler=N
 def evaluate(model, loader, loss_fn=None, device=None, num_classes=None):
     """Evaluate `model` on every batch of `loader` (e.g. the test set, once, at the end).
 
-    Runs in eval mode under pc.no_grad(); each module's training flag is restored afterwards.
+    Runs in eval mode under no_grad(); each module's training flag is restored afterwards.
 
     Args:
         model (nn.Module): already on `device`.
@@ -391,7 +391,7 @@ def evaluate(model, loader, loss_fn=None, device=None, num_classes=None):
 def predict(model, loader, device=None, return_targets=False):
     """The model's outputs for every sample of `loader`, in order, as one NumPy array.
 
-    Runs in eval mode under pc.no_grad(); each module's training flag is restored afterwards.
+    Runs in eval mode under no_grad(); each module's training flag is restored afterwards.
 
     Args:
         model (nn.Module): already on `device`.

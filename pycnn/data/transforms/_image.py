@@ -2,8 +2,8 @@
 
 A transform computes on float NumPy arrays laid out (C, H, W) (one image) or (N, C, H, W) (a batch).
 `as_image` / `as_batch` turn whatever the caller gave (float CHW array, uint8 or float HW / HWC array,
-PIL image, pc.Tensor) into that layout and return a `restore` function that turns the result back into
-the caller's kind: ndarray in -> ndarray out, pc.Tensor in -> pc.Tensor out (same device), PIL in ->
+PIL image, Tensor) into that layout and return a `restore` function that turns the result back into
+the caller's kind: ndarray in -> ndarray out, Tensor in -> Tensor out (same device), PIL in ->
 float32 CHW ndarray out (the ToTensor conversion, as the datasets hand out).
 """
 import enum
@@ -12,8 +12,10 @@ from numbers import Integral, Real
 
 import numpy as np
 
-import pycnn as pc  # attributes are looked up at call time, so importing inside pycnn's own init is fine
-# The NumPy Generator to draw from, looked up at each call: None -> pc.default_generator() (so the
+from ...creation import from_numpy
+from ...random import default_generator
+from ...tensor import Tensor
+# The NumPy Generator to draw from, looked up at each call: None -> default_generator() (so the
 # DataLoader's per-batch reseeding reaches the transforms). One helper for all of pycnn.data.
 from ..dataset import _numpy_rng as numpy_rng  # noqa: F401 (re-exported to the transform modules)
 from ..collate import _plain
@@ -92,7 +94,7 @@ def array_to_chw(a, op, hwc=None):
 
 
 def _tensor_to_array(t):
-    """NumPy view of a pc.Tensor detached from autograd (a CPU copy first when it lives elsewhere)."""
+    """NumPy view of a Tensor detached from autograd (a CPU copy first when it lives elsewhere)."""
     return _plain(t if str(t.device) == "cpu" else t.to("cpu"))
 
 
@@ -102,7 +104,7 @@ def _restore(kind, device):
             out = np.asarray(out)
             if out.dtype not in (np.float32, np.float64):
                 out = out.astype(np.float32)
-            t = pc.from_numpy(np.ascontiguousarray(out))
+            t = from_numpy(np.ascontiguousarray(out))
             return t if device == "cpu" else t.to(device)
         return out
     return restore
@@ -112,21 +114,21 @@ def as_image(img, op):
     """(float (C, H, W) array, restore). Raises "[op] ..." for anything that is not one image."""
     if isinstance(img, np.ndarray):
         return array_to_chw(img, op), _restore("ndarray", None)
-    if isinstance(img, pc.Tensor):
+    if isinstance(img, Tensor):
         a = _tensor_to_array(img)
         if a.ndim == 2:
             a = a[None]
         if a.ndim != 3:
-            raise ValueError(f"[{op}] expected a pc.Tensor image of shape (C, H, W) or (H, W), got shape "
+            raise ValueError(f"[{op}] expected a Tensor image of shape (C, H, W) or (H, W), got shape "
                              f"{tuple(a.shape)}" + ("; use .batch() for a batch (N, C, H, W)" if a.ndim == 4 else ""))
         return _scale_integers(a, op), _restore("tensor", str(img.device))
     if _is_pil(img):
         return pil_to_array(img, op), _restore("ndarray", None)
-    raise TypeError(f"[{op}] expected a numpy.ndarray, pc.Tensor or PIL image, got {type(img).__name__}")
+    raise TypeError(f"[{op}] expected a numpy.ndarray, Tensor or PIL image, got {type(img).__name__}")
 
 
 def as_batch(imgs, op):
-    """(float (N, C, H, W) array, restore) from a float (N, C, H, W) array or pc.Tensor, a float (N, H, W)
+    """(float (N, C, H, W) array, restore) from a float (N, C, H, W) array or Tensor, a float (N, H, W)
     one (one channel), a uint8 (N, H, W, C) / (N, H, W) one (scaled as ToTensor does), or a list of images."""
     if isinstance(imgs, (list, tuple)):
         if not imgs:
@@ -135,15 +137,15 @@ def as_batch(imgs, op):
         shapes = {a.shape for a in arrays}
         if len(shapes) > 1:
             raise ValueError(f"[{op}] batch() needs images of one shape, got {sorted(shapes)}")
-        kind = "tensor" if isinstance(imgs[0], pc.Tensor) else "ndarray"
+        kind = "tensor" if isinstance(imgs[0], Tensor) else "ndarray"
         device = str(imgs[0].device) if kind == "tensor" else None
         return np.stack(arrays), _restore(kind, device)
-    if isinstance(imgs, pc.Tensor):
+    if isinstance(imgs, Tensor):
         a, kind, device = _tensor_to_array(imgs), "tensor", str(imgs.device)
     elif isinstance(imgs, np.ndarray):
         a, kind, device = imgs, "ndarray", None
     else:
-        raise TypeError(f"[{op}] batch() expects a numpy.ndarray or pc.Tensor of shape (N, C, H, W) or a list "
+        raise TypeError(f"[{op}] batch() expects a numpy.ndarray or Tensor of shape (N, C, H, W) or a list "
                         f"of images, got {type(imgs).__name__}")
     if a.ndim == 3:
         a = a[:, None]

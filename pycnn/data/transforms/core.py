@@ -10,7 +10,8 @@ from numbers import Real
 
 import numpy as np
 
-import pycnn as pc
+from ...random import default_generator, Generator
+from ...tensor import Tensor
 from . import functional as F
 from ._image import as_batch, as_image, check_p, numpy_rng, _tensor_to_array
 
@@ -28,7 +29,7 @@ class Transform:
         return restore(self.forward(x))
 
     def batch(self, imgs):
-        """The transform on every image of a batch (N, C, H, W) (ndarray or pc.Tensor, or a list of images);
+        """The transform on every image of a batch (N, C, H, W) (ndarray or Tensor, or a list of images);
         random transforms draw independent parameters per sample."""
         x, restore = as_batch(imgs, type(self).__name__)
         return restore(self.forward_batch(x))
@@ -59,7 +60,7 @@ class RandomTransform(Transform):
     on one image is a batch of one.
 
     Args:
-        generator (pc.Generator): the stream to draw from; None means pc.default_generator(), looked up at
+        generator (Generator): the stream to draw from; None means default_generator(), looked up at
             every call (so the DataLoader's per-worker reseeding takes effect).
     """
 
@@ -84,12 +85,12 @@ class RandomTransform(Transform):
 
 def _loop_batch(fn, imgs, op):
     """Applies a per-sample callable to each image of a batch; samples are handed over (and results taken
-    back) in the batch's own kind, ndarray or pc.Tensor."""
+    back) in the batch's own kind, ndarray or Tensor."""
     x, restore = as_batch(imgs, op)
     outs = []
     for xi in x:
         out = fn(restore(xi))
-        outs.append(_tensor_to_array(out) if isinstance(out, pc.Tensor) else np.asarray(out))
+        outs.append(_tensor_to_array(out) if isinstance(out, Tensor) else np.asarray(out))
     return restore(_stack(outs, op))
 
 
@@ -192,7 +193,7 @@ class RandomApply(RandomTransform):
 
 
 def _as_numpy(a):
-    return _tensor_to_array(a) if isinstance(a, pc.Tensor) else a
+    return _tensor_to_array(a) if isinstance(a, Tensor) else a
 
 
 class RandomChoice(RandomTransform):
@@ -276,7 +277,7 @@ class Normalize(Transform):
 
     Args:
         mean, std: sequences with one value per channel (or one value for all).
-        inplace (bool): write into the given float array / pc.Tensor instead of a new one.
+        inplace (bool): write into the given float array / Tensor instead of a new one.
     """
 
     def __init__(self, mean, std, inplace=False):
@@ -293,8 +294,8 @@ class Normalize(Transform):
         return F.normalize(img, self.mean, self.std, self.inplace)
 
     def batch(self, imgs):
-        if isinstance(imgs, (np.ndarray, pc.Tensor)) and imgs.ndim == 4 and \
-                (isinstance(imgs, pc.Tensor) or imgs.dtype.kind == "f"):
+        if isinstance(imgs, (np.ndarray, Tensor)) and imgs.ndim == 4 and \
+                (isinstance(imgs, Tensor) or imgs.dtype.kind == "f"):
             return F.normalize(imgs, self.mean, self.std, self.inplace)
         x, restore = as_batch(imgs, "Normalize")
         return restore(F._normalize_array(x, self.mean, self.std, False, "Normalize"))
@@ -304,8 +305,8 @@ class Normalize(Transform):
 
 
 def _chunk_images(data, start, stop):
-    """Images start..stop-1 of an array, pc.Tensor or dataset as a float (n, C, H, W) array."""
-    if isinstance(data, (np.ndarray, pc.Tensor)):
+    """Images start..stop-1 of an array, Tensor or dataset as a float (n, C, H, W) array."""
+    if isinstance(data, (np.ndarray, Tensor)):
         return as_batch(data[start:stop], "compute_mean_std")[0]
     indices = list(range(start, stop))
     getitems = getattr(data, "__getitems__", None)
@@ -327,7 +328,7 @@ def compute_mean_std(dataset_or_array, batch_size=1024):
     """Per-channel mean and standard deviation of all pixels of a dataset, for Normalize.
 
     Args:
-        dataset_or_array: an (N, C, H, W) array / pc.Tensor, or a dataset whose samples are images or
+        dataset_or_array: an (N, C, H, W) array / Tensor, or a dataset whose samples are images or
             (image, ...) tuples; it is read in chunks of batch_size through __getitems__ when it has one.
         batch_size (int): images per chunk.
     Returns:

@@ -2,7 +2,7 @@
 torchvision.transforms.functional's names, arguments and conventions.
 
 Read it in two layers. The public functions take one image (float (C, H, W) array, uint8/float HW or HWC
-array, PIL image or pc.Tensor) or a float batch (N, C, H, W) that shares the same parameters, and return
+array, PIL image or Tensor) or a float batch (N, C, H, W) that shares the same parameters, and return
 the caller's kind. Under them, the private `_*_per_sample` kernels work on float (N, C, H, W) arrays with
 one set of parameters PER SAMPLE (arrays of shape (N,)): a random transform's .batch() draws those and
 calls the kernel once for the whole batch, so no Python loop runs over samples.
@@ -12,7 +12,7 @@ from numbers import Real
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-import pycnn as pc
+from ...tensor import Tensor
 from ._image import (InterpolationMode, array_to_chw, as_batch, as_image, fill_values, interpolation_mode,
                      padding_ltrb, pil_to_array, size_pair, _is_pil)
 
@@ -26,7 +26,7 @@ _LUMA = (0.2989, 0.587, 0.114)
 
 def _is_batch(img):
     return (isinstance(img, np.ndarray) and img.ndim == 4 and img.dtype.kind == "f") or \
-        (isinstance(img, pc.Tensor) and img.ndim == 4)
+        (isinstance(img, Tensor) and img.ndim == 4)
 
 
 def _apply(img, op, fn):
@@ -65,15 +65,15 @@ def to_tensor(pic):
     """A PIL image or (H, W) / (H, W, C) array -> float32 (C, H, W) array in [0, 1] (uint8 divided by 255).
 
     A float array that is already (C, H, W) (the datasets' layout) passes through as float32, so ToTensor
-    may sit in a torchvision-style recipe. A pc.Tensor stays a pc.Tensor.
+    may sit in a torchvision-style recipe. A Tensor stays a Tensor.
     """
     if _is_pil(pic):
         return pil_to_array(pic, "ToTensor")
-    if isinstance(pic, pc.Tensor):
+    if isinstance(pic, Tensor):
         x, restore = as_image(pic, "ToTensor")
         return restore(x.astype(np.float32, copy=False))
     if not isinstance(pic, np.ndarray):
-        raise TypeError(f"[ToTensor] expected a PIL image, numpy.ndarray or pc.Tensor, got {type(pic).__name__}")
+        raise TypeError(f"[ToTensor] expected a PIL image, numpy.ndarray or Tensor, got {type(pic).__name__}")
     return np.ascontiguousarray(array_to_chw(pic, "ToTensor"), dtype=np.float32)
 
 
@@ -101,11 +101,11 @@ def _normalize_array(x, mean, std, inplace, op):
 def normalize(tensor, mean, std, inplace=False):
     """(x - mean[c]) / std[c] for every channel c of a float (C, H, W) image or (N, C, H, W) batch.
 
-    inplace=True writes into the given float array (or pc.Tensor's memory) and returns it.
+    inplace=True writes into the given float array (or Tensor's memory) and returns it.
     """
     if inplace and isinstance(tensor, np.ndarray) and tensor.dtype.kind == "f" and tensor.ndim in (3, 4):
         return _normalize_array(tensor, mean, std, True, "Normalize")
-    if inplace and isinstance(tensor, pc.Tensor) and str(tensor.device) == "cpu" and not tensor.requires_grad \
+    if inplace and isinstance(tensor, Tensor) and str(tensor.device) == "cpu" and not tensor.requires_grad \
             and tensor.ndim in (3, 4):
         _normalize_array(tensor.numpy(), mean, std, True, "Normalize")
         return tensor

@@ -6,7 +6,7 @@ from . import _C
 from .autograd import Function
 
 
-class Binary(Function):
+class BinaryFn(Function):
     """a (op) b with broadcasting, op in add/sub/mul/div."""
 
     @staticmethod
@@ -25,7 +25,7 @@ class Binary(Function):
         return _C.binary_backward(ctx.op, dout, a, b, need[0], need[1])
 
 
-class MatMul(Function):
+class MatMulFn(Function):
     """(M, K) @ (K, N); backward: da = dout @ b^T, db = a^T @ dout."""
 
     @staticmethod
@@ -41,7 +41,7 @@ class MatMul(Function):
         return da, db
 
 
-class Sum(Function):
+class SumFn(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.args = (list(x.shape), dims, keepdim)
@@ -52,7 +52,7 @@ class Sum(Function):
         return _C.sum_backward(dout, *ctx.args)
 
 
-class Reshape(Function):
+class ReshapeFn(Function):
     """view (must not copy) or reshape (copies when the layout needs it); backward reshapes back."""
 
     @staticmethod
@@ -65,7 +65,7 @@ class Reshape(Function):
         return dout.reshape(ctx.shape)
 
 
-class Permute(Function):
+class PermuteFn(Function):
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
@@ -79,7 +79,7 @@ class Permute(Function):
         return dout.permute(inverse)
 
 
-class Expand(Function):
+class ExpandFn(Function):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = list(x.shape)
@@ -90,7 +90,7 @@ class Expand(Function):
         return _C.sum_to(dout, ctx.shape)
 
 
-class Clone(Function):
+class CloneFn(Function):
     @staticmethod
     def forward(ctx, x):
         return x.clone()
@@ -100,7 +100,7 @@ class Clone(Function):
         return dout
 
 
-class Cast(Function):
+class CastFn(Function):
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.dtype = x.dtype
@@ -111,7 +111,7 @@ class Cast(Function):
         return dout.to_dtype(ctx.dtype)
 
 
-class ToDevice(Function):
+class ToDeviceFn(Function):
     @staticmethod
     def forward(ctx, x, device):
         ctx.device = x.device
@@ -122,7 +122,7 @@ class ToDevice(Function):
         return dout.to_device(ctx.device)
 
 
-class ReLU(Function):
+class ReLUFn(Function):
     @staticmethod
     def forward(ctx, x):
         y = _C.relu_forward(x)
@@ -134,7 +134,7 @@ class ReLU(Function):
         return _C.relu_backward(dout, ctx.saved[0])
 
 
-class LogSoftmax(Function):
+class LogSoftmaxFn(Function):
     @staticmethod
     def forward(ctx, x, dim):
         y = _C.log_softmax_forward(x, dim)
@@ -147,7 +147,7 @@ class LogSoftmax(Function):
         return _C.log_softmax_backward(dout, ctx.saved[0], ctx.dim)
 
 
-class Softmax(Function):
+class SoftmaxFn(Function):
     @staticmethod
     def forward(ctx, x, dim):
         y = _C.softmax_forward(x, dim)
@@ -160,7 +160,7 @@ class Softmax(Function):
         return _C.softmax_backward(dout, ctx.saved[0], ctx.dim)
 
 
-class Linear(Function):
+class LinearFn(Function):
     """y = x @ w^T + b."""
 
     @staticmethod
@@ -176,7 +176,7 @@ class Linear(Function):
         return dx, (dw if ctx.needs_input_grad[1] else None), db
 
 
-class Conv2d(Function):
+class Conv2dFn(Function):
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, dilation, groups):
         ctx.save_for_backward(x, w)
@@ -191,7 +191,7 @@ class Conv2d(Function):
         return _C.conv2d_backward(dout, x, w, *ctx.args, need[0], need[1], ctx.has_bias and need[2])
 
 
-class MaxPool2d(Function):
+class MaxPool2dFn(Function):
     """Returns (y, indices); only y is differentiable."""
 
     @staticmethod
@@ -206,7 +206,7 @@ class MaxPool2d(Function):
         return _C.max_pool2d_backward(dout, ctx.saved[0], ctx.x_shape)
 
 
-class AvgPool2d(Function):
+class AvgPool2dFn(Function):
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
         ctx.x_shape = list(x.shape)
@@ -218,7 +218,7 @@ class AvgPool2d(Function):
         return _C.avg_pool2d_backward(dout, ctx.x_shape, *ctx.args)
 
 
-class Unary(Function):
+class UnaryFn(Function):
     """y = op(x) elementwise for the unary family of the core (sigmoid, gelu, exp, pow, clamp, ...).
 
     alpha/beta are the op's scalars (csrc/ops/ops.h). Backward needs y for sigmoid/tanh/exp/sqrt and x
@@ -247,7 +247,7 @@ _UNARY_FROM_OUTPUT = frozenset(op for op in ("sigmoid", "tanh", "relu6", "leaky_
                                if _C.unary_grad_uses_output(op))
 
 
-class PReLU(Function):
+class PReLUFn(Function):
     """x > 0 ? x : weight[c] * x, c along dim 1; weight (1,) or (C,)."""
 
     @staticmethod
@@ -262,7 +262,7 @@ class PReLU(Function):
         return _C.prelu_backward(dout, x, weight, need[0], need[1])
 
 
-class Maxout(Function):
+class MaxoutFn(Function):
     """(N, C*k, *) -> (N, C, *): the max over k adjacent channels; returns (y, indices)."""
 
     @staticmethod
@@ -277,7 +277,7 @@ class Maxout(Function):
         return _C.maxout_backward(dout, ctx.saved[0], ctx.pieces)
 
 # ---- normalisation and regularisation ----
-class BatchNorm(Function):
+class BatchNormFn(Function):
     """Batch norm over (N, C, *); the running stats (core tensors or None) are updated in place when
     training. Saves the batch (or running) mean and invstd for the fused backward."""
 
@@ -297,7 +297,7 @@ class BatchNorm(Function):
         return dx, dw, db, None, None
 
 
-class GroupNorm(Function):
+class GroupNormFn(Function):
     """Group norm over (N, C, *) (instance norm: groups == C); saves mean/invstd (N, groups)."""
 
     @staticmethod
@@ -316,7 +316,7 @@ class GroupNorm(Function):
         return dx, None, dw, db
 
 
-class LayerNorm(Function):
+class LayerNormFn(Function):
     """Layer norm over the last normalized_ndim dims."""
 
     @staticmethod
@@ -335,7 +335,7 @@ class LayerNorm(Function):
         return dx, None, dw, db
 
 
-class LocalResponseNorm(Function):
+class LocalResponseNormFn(Function):
     @staticmethod
     def forward(ctx, x, size, alpha, beta, k):
         ctx.save_for_backward(x)
@@ -347,7 +347,7 @@ class LocalResponseNorm(Function):
         return _C.local_response_norm_backward(dout, ctx.saved[0], *ctx.args)
 
 
-class Dropout(Function):
+class DropoutFn(Function):
     """Dropout / Dropout2d (channelwise) / AlphaDropout (alpha); the mask is regenerated from the seed."""
 
     @staticmethod
@@ -360,7 +360,7 @@ class Dropout(Function):
         return _C.dropout_backward(dout, *ctx.args)
 
 
-class LpSum(Function):
+class LpSumFn(Function):
     """sum |x|^p (p >= 1): the differentiable core of the L1 / L2 penalties."""
 
     @staticmethod
@@ -375,7 +375,7 @@ class LpSum(Function):
 
 
 # ---- pooling variants and upsampling ----
-class AdaptiveAvgPool2d(Function):
+class AdaptiveAvgPool2dFn(Function):
     @staticmethod
     def forward(ctx, x, output_size):
         ctx.x_shape = list(x.shape)
@@ -386,7 +386,7 @@ class AdaptiveAvgPool2d(Function):
         return _C.adaptive_avg_pool2d_backward(dout, ctx.x_shape)
 
 
-class AdaptiveMaxPool2d(Function):
+class AdaptiveMaxPool2dFn(Function):
     """Returns (y, indices); only y is differentiable."""
 
     @staticmethod
@@ -401,7 +401,7 @@ class AdaptiveMaxPool2d(Function):
         return _C.adaptive_max_pool2d_backward(dout, ctx.saved[0], ctx.x_shape)
 
 
-class PixelShuffle(Function):
+class PixelShuffleFn(Function):
     """(*, C*r*r, H, W) -> (*, C, H*r, W*r); a permutation, so backward is the inverse shuffle."""
 
     @staticmethod
@@ -414,7 +414,7 @@ class PixelShuffle(Function):
         return _C.pixel_unshuffle(dout, ctx.r)
 
 
-class PixelUnshuffle(Function):
+class PixelUnshuffleFn(Function):
     @staticmethod
     def forward(ctx, x, r):
         ctx.r = r
@@ -425,7 +425,7 @@ class PixelUnshuffle(Function):
         return _C.pixel_shuffle(dout, ctx.r)
 
 
-class Interpolate(Function):
+class InterpolateFn(Function):
     """Nearest / bilinear resampling to size; scales are the user's factors, (0, 0) when size was given."""
 
     @staticmethod
@@ -439,7 +439,7 @@ class Interpolate(Function):
         return _C.interpolate_backward(dout, ctx.x_shape, *ctx.args)
 
 
-class MaxUnpool2d(Function):
+class MaxUnpool2dFn(Function):
     @staticmethod
     def forward(ctx, x, indices, output_size):
         ctx.save_for_backward(indices)
@@ -451,7 +451,7 @@ class MaxUnpool2d(Function):
 
 
 # ---- losses ----
-class CrossEntropy(Function):
+class CrossEntropyFn(Function):
     """Cross-entropy of (N, C, *) logits against int64 indices (N, *) or float probabilities (N, C, *), with
     class weights, ignore_index and label smoothing; the backward is the fused softmax gradient."""
 
@@ -471,7 +471,7 @@ class CrossEntropy(Function):
         return dx, dtarget, None
 
 
-class NLLLoss(Function):
+class NLLLossFn(Function):
     """Negative log-likelihood of (N, C, *) log-probabilities at int64 indices (N, *), weights, ignore_index."""
 
     @staticmethod
@@ -486,7 +486,7 @@ class NLLLoss(Function):
         return _C.nll_loss_backward(dout, log_probs, target, weight, *ctx.args), None, None
 
 
-class PointwiseLoss(Function):
+class PointwiseLossFn(Function):
     """Elementwise losses l(input, target) (mse, l1, smooth_l1, huber, bce, bce_with_logits, kl_div,
     kl_div_log_target, margin_ranking), reduced; gradients w.r.t. input and target."""
 
@@ -506,7 +506,7 @@ class PointwiseLoss(Function):
         return dx, dy, None, None
 
 
-class MultiMarginLoss(Function):
+class MultiMarginLossFn(Function):
     """Multi-class hinge loss of (N, C) scores at int64 indices (N,)."""
 
     @staticmethod
@@ -522,7 +522,7 @@ class MultiMarginLoss(Function):
 
 
 # ---- tensor operations: joining, splitting, indexing, reductions with indices ----
-class Cat(Function):
+class CatFn(Function):
     """Concatenation along an existing dim: Cat.apply(dim, *tensors); backward: the slices of dout."""
 
     @staticmethod
@@ -536,7 +536,7 @@ class Cat(Function):
         return (None, *_C.cat_backward(dout, *ctx.args))
 
 
-class Stack(Function):
+class StackFn(Function):
     """Joining along a new dim: Stack.apply(dim, *tensors); backward: dout's slices along dim."""
 
     @staticmethod
@@ -550,7 +550,7 @@ class Stack(Function):
         return (None, *_C.stack_backward(dout, ctx.dim))
 
 
-class IndexView(Function):
+class IndexViewFn(Function):
     """Basic indexing (ints, slices with steps, None) as one strided view; spec = (starts, steps, lengths,
     keep, new_axes), see ops.h: index_view. Backward writes dout into that view of a zero tensor."""
 
@@ -564,7 +564,7 @@ class IndexView(Function):
         return _C.index_view_backward(dout, *ctx.args), None
 
 
-class IndexSelect(Function):
+class IndexSelectFn(Function):
     """Gather along dim with an int64 (K,) index; backward scatter-adds."""
 
     @staticmethod
@@ -577,7 +577,7 @@ class IndexSelect(Function):
         return _C.index_select_backward(dout, *ctx.args), None, None
 
 
-class MaskedSelect(Function):
+class MaskedSelectFn(Function):
     @staticmethod
     def forward(ctx, x, mask):
         ctx.mask = mask
@@ -588,7 +588,7 @@ class MaskedSelect(Function):
         return _C.masked_select_backward(dout, ctx.mask), None
 
 
-class MinMax(Function):
+class MinMaxFn(Function):
     """(values, indices) of the max (is_min: min) along dim; the gradient goes to the selected positions."""
 
     @staticmethod
@@ -602,7 +602,7 @@ class MinMax(Function):
         return _C.minmax_dim_backward(dout, *ctx.args), None, None, None
 
 
-class Where(Function):
+class WhereFn(Function):
     """cond ? a : b with broadcasting; cond is int64 0/1 (not differentiable)."""
 
     @staticmethod
@@ -616,7 +616,7 @@ class Where(Function):
         return (None, *_C.where_backward(dout, *ctx.args, need[1], need[2]))
 
 
-class Var(Function):
+class VarFn(Function):
     """Variance over dims with torch's correction (1 = unbiased)."""
 
     @staticmethod
@@ -630,7 +630,7 @@ class Var(Function):
         return _C.var_backward(dout, ctx.saved[0], *ctx.args), None, None, None
 
 
-class BatchedMatMul(Function):
+class BatchedMatMulFn(Function):
     """(..., M, K) @ (..., K, N) with broadcast batch dims; backward sums over the broadcast dims."""
 
     @staticmethod
@@ -645,7 +645,7 @@ class BatchedMatMul(Function):
         return _C.bmm_backward(dout, a, b, need[0], need[1])
 
 
-class Maximum(Function):
+class MaximumFn(Function):
     """Elementwise max (is_min: min) with broadcasting; a tie gives each input half the gradient."""
 
     @staticmethod
@@ -663,7 +663,7 @@ class Maximum(Function):
 
 
 # ---- convolution family: conv1d, transposed convolution, padding ----
-class Pad(Function):
+class PadFn(Function):
     """pads in torch order (last dim first); mode 'constant', 'reflect', 'replicate' or 'circular'."""
     @staticmethod
     def forward(ctx, x, pads, mode, value):
@@ -676,7 +676,7 @@ class Pad(Function):
         return _C.pad_backward(dout, ctx.x_shape, *ctx.args)
 
 
-class ConvTranspose2d(Function):
+class ConvTranspose2dFn(Function):
     """x (N, C, H, W), w (C, OC/groups, kH, kW): conv2d's input gradient, as a forward op."""
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, output_padding, dilation, groups):
@@ -692,7 +692,7 @@ class ConvTranspose2d(Function):
         return _C.conv_transpose2d_backward(dout, x, w, *ctx.args, need[0], need[1], ctx.has_bias and need[2])
 
 
-class DeformConv2d(Function):
+class DeformConv2dFn(Function):
     """Deformable convolution (torchvision.ops.deform_conv2d): x (N, C, H, W), offset, mask or None,
     weight (OC, C/groups, kH, kW), bias or None."""
     @staticmethod

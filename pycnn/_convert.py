@@ -1,0 +1,39 @@
+"""Python values to core tensors (``_C.Tensor``), with torch's dtype rules: NumPy arrays keep their dtype,
+Python floats become float32 and ints int64. Used by the Tensor constructor and by ops that accept
+scalars or array-likes beside tensors.
+"""
+import numpy as np
+
+from . import _C
+from ._types import as_device, as_dtype
+from .autograd import TensorBase
+
+
+def impl_from_data(data, dtype=None, device=None):
+    """A new core tensor holding a copy of data (array, list, scalar or Tensor)."""
+    if isinstance(data, TensorBase):
+        impl = data._impl.clone()
+        if dtype is not None and as_dtype(dtype).name != impl.dtype:
+            impl = impl.to_dtype(as_dtype(dtype).name)
+    else:
+        is_array = isinstance(data, np.ndarray)
+        arr = np.array(data)
+        if dtype is not None:
+            arr = arr.astype(as_dtype(dtype).numpy, copy=False)
+        elif arr.dtype.kind in "biu":
+            arr = arr.astype(np.int64, copy=False)
+        elif arr.dtype.kind == "f" and arr.dtype not in (np.float32, np.float64):
+            arr = arr.astype(np.float32)
+        elif arr.dtype == np.float64 and not is_array:
+            arr = arr.astype(np.float32)  # Python floats become float32, as in torch
+        elif arr.dtype.kind not in "f":
+            raise TypeError(f"[tensor] can't make a tensor from data of dtype {arr.dtype}")
+        impl = _C.from_numpy(np.asarray(arr, order="C"))  # arr is our own copy: sharing it is safe
+    if device is not None and str(as_device(device)) != "cpu":
+        impl = impl.to_device(str(as_device(device)))
+    return impl
+
+
+def scalar_like(value, like):
+    """A 0-d core tensor holding value, with the dtype and device of the core tensor ``like``."""
+    return _C.full([], float(value), like.dtype, like.device)

@@ -1,0 +1,125 @@
+"""Tensor creation, as torch's factories: ``tensor``, ``from_numpy``, ``as_tensor``, ``zeros``, ``ones``,
+``full``, ``empty``, ``*_like``, ``randn``, ``rand``, ``randint``, ``randperm``, ``arange``, and the default
+floating dtype they use. Random values come from pycnn's seeded generator (``pycnn.manual_seed``).
+"""
+import numpy as np
+
+from . import _C
+from ._types import as_device, as_dtype, float32, int64
+from .random import _numpy_generator
+from .tensor import Tensor
+
+_default_dtype = float32
+
+
+def get_default_dtype():
+    return _default_dtype
+
+
+def set_default_dtype(d):
+    global _default_dtype
+    d = as_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f"[set_default_dtype] expected a floating point dtype, got {d}")
+    _default_dtype = d
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new tensor holding a copy of data (array, nested lists, scalar). NumPy arrays keep their dtype;
+    Python floats become float32 and ints int64, as in torch."""
+    return Tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def from_numpy(array):
+    """A tensor sharing the array's memory (float32, float64 or int64)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"[from_numpy] expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor._make(_C.from_numpy(array))
+
+
+def as_tensor(data, dtype=None):
+    if isinstance(data, Tensor) and (dtype is None or as_dtype(dtype) == data.dtype):
+        return data
+    if isinstance(data, np.ndarray) and (dtype is None or as_dtype(dtype).numpy == data.dtype) \
+            and data.dtype in (np.float32, np.float64, np.int64):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype)
+
+
+def _size(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    size = [int(s) for s in size]
+    if any(s < 0 for s in size):
+        raise ValueError(f"[factory] negative dimension in size {tuple(size)}")
+    return size
+
+
+def _factory(impl, requires_grad):
+    return Tensor._make(impl).requires_grad_(requires_grad) if requires_grad else Tensor._make(impl)
+
+
+def full(size, fill_value, dtype=None, device="cpu", requires_grad=False):
+    d = as_dtype(dtype) if dtype is not None else (int64 if isinstance(fill_value, int) and
+                                                     not isinstance(fill_value, bool) else _default_dtype)
+    impl = _C.full(_size((size,) if isinstance(size, int) else (size,)), fill_value, d.name, "cpu")
+    if str(as_device(device)) != "cpu":
+        impl = impl.to_device(str(as_device(device)))
+    return _factory(impl, requires_grad)
+
+
+def zeros(*size, dtype=None, device="cpu", requires_grad=False):
+    return full(_size(size), 0.0, dtype or _default_dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device="cpu", requires_grad=False):
+    return full(_size(size), 1.0, dtype or _default_dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device="cpu", requires_grad=False):
+    d = as_dtype(dtype or _default_dtype)
+    impl = _C.empty(_size(size), d.name, "cpu")
+    if str(as_device(device)) != "cpu":
+        impl = impl.to_device(str(as_device(device)))
+    return _factory(impl, requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad=False):
+    return zeros(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False):
+    return ones(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+
+
+def randn(*size, dtype=None, device="cpu", requires_grad=False, generator=None):
+    """Standard normal samples from the seeded generator."""
+    d = as_dtype(dtype or _default_dtype)
+    values = _numpy_generator(generator).standard_normal(_size(size))
+    return tensor(values.astype(d.numpy), device=device, requires_grad=requires_grad)
+
+
+def rand(*size, dtype=None, device="cpu", requires_grad=False, generator=None):
+    """Uniform [0, 1) samples from the seeded generator."""
+    d = as_dtype(dtype or _default_dtype)
+    values = _numpy_generator(generator).random(_size(size))
+    return tensor(values.astype(d.numpy), device=device, requires_grad=requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=int64, generator=None):
+    if high is None:
+        low, high = 0, low
+    return tensor(_numpy_generator(generator).integers(low, high, size=tuple(size)), dtype=dtype)
+
+
+def randperm(n, generator=None):
+    return tensor(_numpy_generator(generator).permutation(n).astype(np.int64))
+
+
+def arange(start, end=None, step=1, dtype=None):
+    if end is None:
+        start, end = 0, start
+    values = np.arange(start, end, step)
+    if dtype is None and values.dtype.kind == "f":
+        dtype = _default_dtype
+    return tensor(values, dtype=dtype)
