@@ -151,3 +151,63 @@ def check_torch(pycnn_fn, torch_fn, inputs, atol=1e-6, rtol=1e-5, grad_atol=None
 
 
 check_op = check_torch  # the name STYLE.md uses
+
+
+def conv2d_ref(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+    """Direct 2-D convolution in float64: x (N, C, H, W), w (OC, C/groups, KH, KW), symmetric padding."""
+    x, w = x.astype(np.float64), w.astype(np.float64)
+    N, C, H, W = x.shape
+    OC, Cg, KH, KW = w.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    OH = (H + 2 * ph - dh * (KH - 1) - 1) // sh + 1
+    OW = (W + 2 * pw - dw * (KW - 1) - 1) // sw + 1
+    OCg = OC // groups
+    y = np.zeros((N, OC, OH, OW))
+    for g in range(groups):
+        xs, ws = xp[:, g * Cg:(g + 1) * Cg], w[g * OCg:(g + 1) * OCg]
+        for i in range(OH):
+            for j in range(OW):
+                patch = xs[:, :, i * sh:i * sh + dh * (KH - 1) + 1:dh, j * sw:j * sw + dw * (KW - 1) + 1:dw]
+                y[:, g * OCg:(g + 1) * OCg, i, j] = np.einsum("nckl,ockl->no", patch, ws)
+    if b is not None:
+        y += b.astype(np.float64)[None, :, None, None]
+    return y
+
+
+def torch_module_like(ours, theirs):
+    """Copies our module's parameters into the torch module (their state_dict keys and shapes must match)."""
+    torch = pytest.importorskip("torch")
+    sd = ours.state_dict()
+    tsd = theirs.state_dict()
+    assert list(sd.keys()) == list(tsd.keys())
+    for k in sd:
+        assert tuple(sd[k].shape) == tuple(tsd[k].shape), k
+    theirs.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in sd.items()})
+    return theirs
+
+
+def module_parity(ours, theirs, x, rtol, atol, output_size=None):
+    """Forward values and input / parameter gradients of our module and a torch module given our parameters."""
+    torch = pytest.importorskip("torch")
+    theirs = torch_module_like(ours, theirs)
+    xp, xt = pc.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    yp = ours(xp) if output_size is None else ours(xp, output_size=output_size)
+    yt = theirs(xt) if output_size is None else theirs(xt, output_size=output_size)
+    np.testing.assert_allclose(np.asarray(yp.detach()), yt.detach().numpy(), rtol=rtol, atol=atol)
+    dout = randn(*yt.shape, dtype=x.dtype, seed=9)
+    yp.backward(pc.tensor(dout))
+    yt.backward(torch.tensor(dout))
+    np.testing.assert_allclose(np.asarray(xp.grad), xt.grad.numpy(), rtol=rtol, atol=atol)
+    for (name, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(np.asarray(p.grad), tp.grad.numpy(), err_msg=name, rtol=rtol, atol=atol)
+
+
+def expect_error(exc, op, fn, *names):
+    """fn() raises exc, the message starts with [op] and contains every one of names (shapes, values)."""
+    with pytest.raises(exc) as info:
+        fn()
+    msg = str(info.value)
+    assert msg.startswith(f"[{op}]"), msg
+    for name in names:
+        assert str(name) in msg, f"{name!r} not in {msg!r}"

@@ -9,7 +9,7 @@ import pytest
 import pycnn as pc
 import pycnn.nn as nn
 import pycnn.nn.functional as F
-from helpers import check_torch, gradcheck, randn
+from helpers import check_torch, conv2d_ref, gradcheck, module_parity, randn
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -57,26 +57,6 @@ def pad_backward_ref(dout, x_shape, pads, mode):
         src = pad_ref(idx, pads, mode).astype(np.int64)
     return np.bincount(src.ravel(), weights=dout.astype(np.float64).ravel(), minlength=idx.size + 1)[:idx.size] \
         .reshape(x_shape)
-
-
-def conv2d_ref(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
-    x, w = x.astype(np.float64), w.astype(np.float64)
-    N, C, H, W = x.shape
-    OC, Cg, KH, KW = w.shape
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    OH, OW = (H + 2 * ph - dh * (KH - 1) - 1) // sh + 1, (W + 2 * pw - dw * (KW - 1) - 1) // sw + 1
-    OCg = OC // groups
-    y = np.zeros((N, OC, OH, OW))
-    for g in range(groups):
-        xs, ws = xp[:, g * Cg:(g + 1) * Cg], w[g * OCg:(g + 1) * OCg]
-        for i in range(OH):
-            for j in range(OW):
-                patch = xs[:, :, i * sh:i * sh + dh * (KH - 1) + 1:dh, j * sw:j * sw + dw * (KW - 1) + 1:dw]
-                y[:, g * OCg:(g + 1) * OCg, i, j] = np.einsum("nckl,ockl->no", patch, ws)
-    if b is not None:
-        y += b.astype(np.float64)[None, :, None, None]
-    return y
 
 
 def conv_transpose2d_ref(x, w, b=None, stride=(1, 1), padding=(0, 0), output_padding=(0, 0), dilation=(1, 1),
@@ -202,80 +182,6 @@ def test_pad_bad_input():
         F.pad(np.zeros((2, 2)), [1, 1])
 
 
-# ---------------------------------------------------------------- conv2d: padding modes, asymmetric 'same' ----
-
-def _torch_module_like(ours, theirs):
-    """Copies our module's parameters into the torch module (their state_dict keys and shapes must match)."""
-    sd = ours.state_dict()
-    tsd = theirs.state_dict()
-    assert list(sd.keys()) == list(tsd.keys())
-    for k in sd:
-        assert tuple(sd[k].shape) == tuple(tsd[k].shape), k
-    theirs.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in sd.items()})
-    return theirs
-
-
-def _module_parity(ours, theirs, x, dtype, output_size=None):
-    """Forward values and input / parameter gradients of two modules with the same parameters."""
-    theirs = _torch_module_like(ours, theirs)
-    xp, xt = pc.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    yp = ours(xp) if output_size is None else ours(xp, output_size=output_size)
-    yt = theirs(xt) if output_size is None else theirs(xt, output_size=output_size)
-    np.testing.assert_allclose(np.asarray(yp.detach()), yt.detach().numpy(), **tol(dtype))
-    dout = randn(*yt.shape, dtype=dtype, seed=9)
-    yp.backward(pc.tensor(dout))
-    yt.backward(torch.tensor(dout))
-    np.testing.assert_allclose(np.asarray(xp.grad), xt.grad.numpy(), **tol(dtype))
-    for (name, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
-        np.testing.assert_allclose(np.asarray(p.grad), tp.grad.numpy(), err_msg=name, **tol(dtype))
-
-
-@pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note on its own zero-padded copy
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kernel,dilation", [((2, 4), (1, 1)), ((3, 2), (2, 3)), ((4, 5), (1, 2))])
-def test_conv2d_same_even_kernels(kernel, dilation, dtype):
-    x = randn(2, 4, 7, 6, dtype=dtype, seed=1)
-    w, b = randn(6, 2, *kernel, dtype=dtype, seed=2), randn(6, dtype=dtype, seed=3)
-    total = [d * (k - 1) for k, d in zip(kernel, dilation)]
-    xp = np.pad(x, ((0, 0), (0, 0), (total[0] // 2, total[0] - total[0] // 2),
-                    (total[1] // 2, total[1] - total[1] // 2)))
-    ref = conv2d_ref(xp, w, b, dilation=dilation, groups=2)
-    y = run(lambda x, w, b: F.conv2d(x, w, b, padding="same", dilation=dilation, groups=2), x, w, b)
-    assert y.shape == (2, 6, 7, 6)
-    np.testing.assert_allclose(y, ref, **tol(dtype))
-    check_torch(lambda x, w, b: F.conv2d(x, w, b, padding="same", dilation=dilation, groups=2),
-                lambda x, w, b: TF.conv2d(x, w, b, padding="same", dilation=dilation, groups=2), [x, w, b],
-                **tol(dtype))
-
-
-def test_conv2d_same_even_gradcheck_unbatched():
-    gradcheck(lambda x, w, b: F.conv2d(x, w, b, padding="same"),
-              [randn(2, 5, 4, seed=1), randn(3, 2, 2, 3, seed=2), randn(3, seed=3)])
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular", "zeros"])
-@pytest.mark.parametrize("kw", [dict(kernel_size=3, padding=1), dict(kernel_size=(3, 2), padding=(2, 1), stride=2),
-                                dict(kernel_size=(2, 4), padding="same", dilation=(2, 1), groups=2),
-                                dict(kernel_size=3, padding="valid")])
-def test_conv2d_padding_modes_module(mode, kw, dtype):
-    tdtype = torch.float64 if dtype == np.float64 else torch.float32
-    pdtype = pc.float64 if dtype == np.float64 else pc.float32
-    ours = nn.Conv2d(4, 6, padding_mode=mode, dtype=pdtype, **kw)
-    theirs = torch.nn.Conv2d(4, 6, padding_mode=mode, dtype=tdtype, **kw)
-    assert ours.padding == theirs.padding
-    _module_parity(ours, theirs, randn(2, 4, 7, 6, dtype=dtype, seed=1), dtype)
-
-
-def test_conv2d_padding_mode_reference_and_gradcheck():
-    conv = nn.Conv2d(2, 3, (3, 2), padding=(2, 1), padding_mode="reflect", dtype=pc.float64)
-    x = randn(1, 2, 5, 4, seed=1)
-    w, b = np.asarray(conv.weight.detach()), np.asarray(conv.bias.detach())
-    ref = conv2d_ref(np.pad(x, ((0, 0), (0, 0), (2, 2), (1, 1)), mode="reflect"), w, b)
-    np.testing.assert_allclose(run(conv, x), ref, rtol=1e-10, atol=1e-10)
-    gradcheck(lambda x, w, b: F.conv2d(F.pad(x, [1, 1, 2, 2], "circular"), w, b), [x, w, b])
-
-
 # ---------------------------------------------------------------- conv_transpose2d ----
 
 # (x shape, w shape, stride, padding, output_padding, dilation, groups, bias)
@@ -348,14 +254,14 @@ def test_conv_transpose2d_module(kw, dtype):
     ours = nn.ConvTranspose2d(4, 6, (3, 2), dtype=pdtype, **kw)
     theirs = torch.nn.ConvTranspose2d(4, 6, (3, 2), dtype=tdtype, **kw)
     assert ours.weight.shape == theirs.weight.shape == (4, 6 // kw.get("groups", 1), 3, 2)
-    _module_parity(ours, theirs, randn(2, 4, 5, 4, dtype=dtype, seed=1), dtype)
+    module_parity(ours, theirs, randn(2, 4, 5, 4, dtype=dtype, seed=1), **tol(dtype))
 
 
 @pytest.mark.parametrize("output_size", [(13, 7), [2, 6, 14, 8], (15, 8)])
 def test_conv_transpose2d_output_size(output_size):
     ours = nn.ConvTranspose2d(4, 6, 3, stride=(3, 2), padding=1, dtype=pc.float64)
     theirs = torch.nn.ConvTranspose2d(4, 6, 3, stride=(3, 2), padding=1, dtype=torch.float64)
-    _module_parity(ours, theirs, randn(2, 4, 5, 4, seed=1), np.float64, output_size=output_size)
+    module_parity(ours, theirs, randn(2, 4, 5, 4, seed=1), **tol(np.float64), output_size=output_size)
     with pytest.raises(ValueError, match=r"^\[ConvTranspose2d\] requested an output size of \[16, 8\], but valid "
                                          r"sizes range from 13 to 15"):
         ours(pc.tensor(randn(2, 4, 5, 4)), output_size=[16, 8])
@@ -444,7 +350,7 @@ def test_conv1d_module(mode, kw, dtype):
     ours = nn.Conv1d(4, 6, padding_mode=mode, dtype=pdtype, **kw)
     theirs = torch.nn.Conv1d(4, 6, padding_mode=mode, dtype=tdtype, **kw)
     assert ours.padding == theirs.padding and ours.kernel_size == theirs.kernel_size
-    _module_parity(ours, theirs, randn(2, 4, 9, dtype=dtype, seed=1), dtype)
+    module_parity(ours, theirs, randn(2, 4, 9, dtype=dtype, seed=1), **tol(dtype))
     y = ours(pc.tensor(randn(4, 9, dtype=dtype, seed=1)))  # unbatched
     assert y.shape == tuple(theirs(torch.tensor(randn(4, 9, dtype=dtype, seed=1))).shape)
 
@@ -456,7 +362,7 @@ def test_conv_transpose1d(kw, dtype):
     pdtype = pc.float64 if dtype == np.float64 else pc.float32
     ours = nn.ConvTranspose1d(4, 6, 3, dtype=pdtype, **kw)
     theirs = torch.nn.ConvTranspose1d(4, 6, 3, dtype=tdtype, **kw)
-    _module_parity(ours, theirs, randn(2, 4, 7, dtype=dtype, seed=1), dtype)
+    module_parity(ours, theirs, randn(2, 4, 7, dtype=dtype, seed=1), **tol(dtype))
     gradcheck(lambda x, w, b: F.conv_transpose1d(x, w, b, kw.get("stride", 1), kw.get("padding", 0),
                                                  kw.get("output_padding", 0), kw.get("groups", 1),
                                                  kw.get("dilation", 1)),

@@ -31,27 +31,6 @@ def run(fn, *arrays, device="cpu"):
 
 # ---------------------------------------------------------------- NumPy references ----
 
-def conv2d_ref(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
-    x, w = x.astype(np.float64), w.astype(np.float64)
-    N, C, H, W = x.shape
-    OC, Cg, KH, KW = w.shape
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    OH = (H + 2 * ph - dh * (KH - 1) - 1) // sh + 1
-    OW = (W + 2 * pw - dw * (KW - 1) - 1) // sw + 1
-    OCg = OC // groups
-    y = np.zeros((N, OC, OH, OW))
-    for g in range(groups):
-        xs, ws = xp[:, g * Cg:(g + 1) * Cg], w[g * OCg:(g + 1) * OCg]
-        for i in range(OH):
-            for j in range(OW):
-                patch = xs[:, :, i * sh:i * sh + dh * (KH - 1) + 1:dh, j * sw:j * sw + dw * (KW - 1) + 1:dw]
-                y[:, g * OCg:(g + 1) * OCg, i, j] = np.einsum("nckl,ockl->no", patch, ws)
-    if b is not None:
-        y += b.astype(np.float64)[None, :, None, None]
-    return y
-
-
 def pool_out(size, k, s, p, d, ceil_mode):
     span = size + 2 * p - d * (k - 1) - 1
     out = (-(-span // s) if ceil_mode else span // s) + 1
@@ -171,105 +150,6 @@ def test_matmul_torch(dtype):
     torch = pytest.importorskip("torch")
     check_torch(pc.matmul, torch.matmul, [randn(7, 12, dtype=dtype, seed=1), randn(12, 5, dtype=dtype, seed=2)],
                 **tol(dtype, sums=True))
-
-
-# ---------------------------------------------------------------- conv2d ----
-
-# (x shape, w shape, stride, padding, dilation, groups, bias)
-CONV_CASES = [
-    ((2, 3, 7, 7), (4, 3, 3, 3), (1, 1), (0, 0), (1, 1), 1, True),
-    ((2, 3, 8, 9), (5, 3, 3, 3), (2, 2), (1, 1), (1, 1), 1, True),      # stride > 1, padding
-    ((1, 2, 9, 8), (3, 2, 3, 2), (2, 3), (2, 1), (1, 1), 1, False),     # batch 1, uneven everything, no bias
-    ((2, 2, 9, 9), (2, 2, 3, 3), (1, 1), (2, 2), (2, 2), 1, True),      # dilation
-    ((2, 4, 6, 5), (6, 2, 3, 3), (1, 1), (1, 1), (1, 1), 2, True),      # groups
-    ((2, 3, 7, 6), (3, 1, 3, 3), (1, 2), (1, 1), (1, 1), 3, True),      # depthwise
-    ((2, 3, 5, 5), (6, 1, 3, 3), (1, 1), (1, 1), (1, 1), 3, False),     # depthwise, channel multiplier 2
-    ((3, 4, 5, 7), (2, 4, 1, 1), (1, 1), (0, 0), (1, 1), 1, True),      # 1x1 pointwise
-    ((2, 4, 5, 7), (3, 4, 1, 1), (2, 2), (1, 1), (1, 1), 1, False),     # 1x1 with stride and padding
-    ((1, 1, 5, 5), (1, 1, 5, 5), (1, 1), (0, 0), (1, 1), 1, True),      # kernel == input: 1x1 output
-    ((2, 3, 11, 13), (4, 3, 5, 3), (3, 2), (2, 0), (1, 2), 1, True),    # odd sizes
-]
-CONV_IDS = ["basic", "stride_pad", "batch1_nobias", "dilation", "groups", "depthwise", "depthwise_mult",
-            "pointwise", "pointwise_strided", "full_kernel", "odd"]
-
-
-def conv_call(stride, padding, dilation, groups):
-    return lambda x, w, b=None: F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation,
-                                         groups=groups)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
-def test_conv2d_reference(case, dtype):
-    xs, ws, stride, padding, dilation, groups, bias = case
-    x, w, b = randn(*xs, dtype=dtype, seed=1), randn(*ws, dtype=dtype, seed=2), randn(ws[0], dtype=dtype, seed=3)
-    fn = conv_call(stride, padding, dilation, groups)
-    y = run(fn, x, w, b) if bias else run(fn, x, w)
-    assert y.dtype == dtype
-    np.testing.assert_allclose(y, conv2d_ref(x, w, b if bias else None, stride, padding, dilation, groups),
-                               **tol(dtype, sums=True))
-
-
-def test_conv2d_unbatched_input():
-    x, w, b = randn(3, 6, 6, seed=1), randn(2, 3, 3, 3, seed=2), randn(2, seed=3)
-    y = run(lambda x, w, b: F.conv2d(x, w, b, padding=1), x, w, b)
-    assert y.shape == (2, 6, 6)
-    np.testing.assert_allclose(y, conv2d_ref(x[None], w, b, padding=(1, 1))[0], rtol=1e-10, atol=1e-12)
-
-
-@pytest.mark.parametrize("padding", ["same", "valid"])
-def test_conv2d_padding_strings(padding):
-    x, w = randn(1, 2, 6, 7, seed=1), randn(3, 2, 3, 5, seed=2)
-    y = run(lambda x, w: F.conv2d(x, w, padding=padding), x, w)
-    ref = conv2d_ref(x, w, padding=(1, 2) if padding == "same" else (0, 0))
-    np.testing.assert_allclose(y, ref, rtol=1e-10, atol=1e-12)
-    if padding == "same":
-        assert y.shape[2:] == x.shape[2:]
-
-
-@pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
-def test_conv2d_gradcheck(case):
-    xs, ws, stride, padding, dilation, groups, bias = case
-    xs = (min(xs[0], 2),) + xs[1:]
-    x, w, b = randn(*xs, seed=1), randn(*ws, seed=2), randn(ws[0], seed=3)
-    fn = conv_call(stride, padding, dilation, groups)
-    gradcheck(fn, [x, w, b] if bias else [x, w])
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
-def test_conv2d_torch(case, dtype):
-    torch = pytest.importorskip("torch")
-    xs, ws, stride, padding, dilation, groups, bias = case
-    x, w, b = randn(*xs, dtype=dtype, seed=1), randn(*ws, dtype=dtype, seed=2), randn(ws[0], dtype=dtype, seed=3)
-
-    def tfn(x, w, b=None):
-        return torch.nn.functional.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
-
-    check_torch(conv_call(stride, padding, dilation, groups), tfn, [x, w, b] if bias else [x, w],
-                **tol(dtype, sums=True))
-
-
-def test_conv2d_larger_torch():
-    """A LeNet/ResNet-sized layer, large enough that the GEMM blocking and threading paths are exercised."""
-    torch = pytest.importorskip("torch")
-    x, w, b = randn(4, 16, 20, 20, dtype=np.float32, seed=1), randn(32, 16, 3, 3, dtype=np.float32, seed=2), \
-        randn(32, dtype=np.float32, seed=3)
-    check_torch(lambda x, w, b: F.conv2d(x, w, b, padding=1),
-                lambda x, w, b: torch.nn.functional.conv2d(x, w, b, padding=1), [x, w, b], rtol=1e-4, atol=1e-4)
-
-
-def test_conv2d_gradients_of_some_inputs_only():
-    """Only the inputs that require grad get one (need_dx / need_dw / need_db)."""
-    x = pc.tensor(randn(1, 2, 5, 5, seed=1))
-    w = pc.tensor(randn(3, 2, 3, 3, seed=2), requires_grad=True)
-    b = pc.tensor(randn(3, seed=3))
-    F.conv2d(x, w, b).sum().backward()
-    assert x.grad is None and b.grad is None and w.grad is not None
-    x.requires_grad_()
-    w.grad = None
-    F.conv2d(x, w.detach(), b).sum().backward()
-    assert x.grad is not None and w.grad is None
 
 
 # ---------------------------------------------------------------- max_pool2d ----

@@ -12,20 +12,12 @@ import pytest
 import pycnn as pc
 import pycnn.data.transforms as T
 import pycnn.data.transforms.functional as F
+from helpers import expect_error
 
 
 def rand_image(*shape, seed=0, dtype=np.float32):
     """Values in (0.05, 0.95): never zero, and clipping in colour ops is not hit by accident."""
     return (0.05 + 0.9 * np.random.default_rng(seed).random(shape)).astype(dtype)
-
-
-def expect(exc, name, fn, *fragments):
-    with pytest.raises(exc) as info:
-        fn()
-    msg = str(info.value)
-    assert msg.startswith(f"[{name}]"), msg
-    for f in fragments:
-        assert f in msg, msg
 
 
 def torch_or_skip():
@@ -218,13 +210,13 @@ def test_random_crop_pad_if_needed_and_errors():
     assert out.shape == (1, 7, 6)
     # the whole image is inside the crop's padded surroundings: its values all appear
     assert np.isin(x, out).all()
-    expect(ValueError, "RandomCrop", lambda: T.RandomCrop(6)(x), "larger than the input image size")
-    expect(ValueError, "RandomCrop", lambda: T.RandomCrop(3)(np.zeros((2, 3, 4, 5, 6), np.float32)), "shape")
-    expect(ValueError, "RandomCrop", lambda: T.RandomCrop(3, padding_mode="wrap"), "padding_mode")
-    expect(ValueError, "RandomCrop", lambda: T.RandomCrop(-2), "positive")
-    expect(ValueError, "RandomCrop", lambda: T.RandomCrop(3, padding=-1), "non-negative")
-    expect(ValueError, "RandomCrop", lambda: T.RandomCrop(2).batch(np.zeros((2, 3), np.float32)), "(N, C, H, W)")
-    expect(TypeError, "RandomCrop", lambda: T.RandomCrop(2)("image"), "str")
+    expect_error(ValueError, "RandomCrop", lambda: T.RandomCrop(6)(x), "larger than the input image size")
+    expect_error(ValueError, "RandomCrop", lambda: T.RandomCrop(3)(np.zeros((2, 3, 4, 5, 6), np.float32)), "shape")
+    expect_error(ValueError, "RandomCrop", lambda: T.RandomCrop(3, padding_mode="wrap"), "padding_mode")
+    expect_error(ValueError, "RandomCrop", lambda: T.RandomCrop(-2), "positive")
+    expect_error(ValueError, "RandomCrop", lambda: T.RandomCrop(3, padding=-1), "non-negative")
+    expect_error(ValueError, "RandomCrop", lambda: T.RandomCrop(2).batch(np.zeros((2, 3), np.float32)), "(N, C, H, W)")
+    expect_error(TypeError, "RandomCrop", lambda: T.RandomCrop(2)("image"), "str")
 
 
 def test_center_crop_reference():
@@ -300,8 +292,8 @@ def test_resize_int_size_max_size_and_kinds():
     # a single image and the batch path agree
     batch = rand_image(4, 3, 20, 30, seed=2)
     np.testing.assert_array_equal(T.Resize((9, 11)).batch(batch), np.stack([T.Resize((9, 11))(b) for b in batch]))
-    expect(ValueError, "Resize", lambda: T.Resize(10, interpolation="bicubic"), "interpolation")
-    expect(ValueError, "Resize", lambda: T.Resize((10, 12), max_size=20), "max_size")
+    expect_error(ValueError, "Resize", lambda: T.Resize(10, interpolation="bicubic"), "interpolation")
+    expect_error(ValueError, "Resize", lambda: T.Resize((10, 12), max_size=20), "max_size")
 
 
 def test_random_resized_crop_params_and_output():
@@ -452,10 +444,10 @@ def test_random_rotation_and_affine_batch_consistency():
     angle, (tx, ty), s, (shx, shy) = T.RandomAffine.get_params((-5, 5), (0.1, 0.1), (0.9, 1.1), (-3, 3),
                                                                (14, 12), generator=g)
     assert -5 <= angle <= 5 and abs(tx) <= 1.4 and abs(ty) <= 1.2 and 0.9 <= s <= 1.1 and shy == 0
-    expect(ValueError, "RandomRotation", lambda: T.RandomRotation(45, expand=True, generator=g).batch(x),
+    expect_error(ValueError, "RandomRotation", lambda: T.RandomRotation(45, expand=True, generator=g).batch(x),
            "expand=True")
-    expect(ValueError, "RandomRotation", lambda: T.RandomRotation(-3), "non-negative")
-    expect(ValueError, "RandomAffine", lambda: T.RandomAffine(0, translate=(1.5, 0)), "translate")
+    expect_error(ValueError, "RandomRotation", lambda: T.RandomRotation(-3), "non-negative")
+    expect_error(ValueError, "RandomAffine", lambda: T.RandomAffine(0, translate=(1.5, 0)), "translate")
 
 
 # ---- colour ----
@@ -512,10 +504,10 @@ def test_color_jitter_channels():
     gray = rand_image(1, 6, 6)
     out = T.ColorJitter(brightness=0.5, contrast=0.5, generator=pc.Generator(0))(gray)
     assert out.shape == (1, 6, 6) and not np.array_equal(out, gray)
-    expect(ValueError, "ColorJitter", lambda: T.ColorJitter(saturation=0.5)(gray), "3 channels")
-    expect(ValueError, "ColorJitter", lambda: T.ColorJitter(hue=0.1).batch(gray[None]), "3 channels")
-    expect(ValueError, "ColorJitter", lambda: T.ColorJitter(hue=0.7), "hue")
-    expect(ValueError, "ColorJitter", lambda: T.ColorJitter(brightness=-1), "non-negative")
+    expect_error(ValueError, "ColorJitter", lambda: T.ColorJitter(saturation=0.5)(gray), "3 channels")
+    expect_error(ValueError, "ColorJitter", lambda: T.ColorJitter(hue=0.1).batch(gray[None]), "3 channels")
+    expect_error(ValueError, "ColorJitter", lambda: T.ColorJitter(hue=0.7), "hue")
+    expect_error(ValueError, "ColorJitter", lambda: T.ColorJitter(brightness=-1), "non-negative")
     x = rand_image(3, 4, 4)
     np.testing.assert_array_equal(T.ColorJitter()(x), x)   # everything off: identity
 
@@ -563,8 +555,8 @@ def test_random_erasing_area_and_batch_consistency():
     assert (noisy[:, changed] < 0).any()                  # noise, not image values
     i, j, eh, ew, v = T.RandomErasing.get_params(img, (0.1, 0.2), (0.5, 2.0), value=[0.0], generator=g)
     assert 0 <= i and i + eh <= h and 0 <= j and j + ew <= w and v.shape[0] == 3
-    expect(ValueError, "RandomErasing", lambda: T.RandomErasing(value="noise"), "value")
-    expect(ValueError, "RandomErasing", lambda: T.RandomErasing(scale=(0.5, 0.1)), "min <= max")
+    expect_error(ValueError, "RandomErasing", lambda: T.RandomErasing(value="noise"), "value")
+    expect_error(ValueError, "RandomErasing", lambda: T.RandomErasing(scale=(0.5, 0.1)), "min <= max")
     np.testing.assert_array_equal(T.RandomErasing(p=0.0)(img), img)
 
 
@@ -668,18 +660,18 @@ def test_compose_lambda_random_apply_choice():
 
 
 def test_bad_probabilities_and_arguments():
-    expect(ValueError, "RandomHorizontalFlip", lambda: T.RandomHorizontalFlip(p=-0.1), "p must be")
-    expect(ValueError, "RandomVerticalFlip", lambda: T.RandomVerticalFlip(p=1.5), "p must be")
-    expect(ValueError, "RandomErasing", lambda: T.RandomErasing(p=2), "p must be")
-    expect(ValueError, "RandomApply", lambda: T.RandomApply([T.Pad(1)], p=-1), "p must be")
-    expect(ValueError, "Normalize", lambda: T.Normalize((0.5, 0.5), (0.2, 0.0)), "std")
-    expect(ValueError, "Normalize", lambda: T.Normalize((0.5, 0.5), (0.2, 0.3))(rand_image(3, 4, 4)), "2")
-    expect(ValueError, "Pad", lambda: T.Pad(5, padding_mode="reflect")(rand_image(1, 3, 3)), "reflect")
-    expect(ValueError, "Grayscale", lambda: T.Grayscale(2), "num_output_channels")
-    expect(ValueError, "RandomResizedCrop", lambda: T.RandomResizedCrop(8, scale=(0.9, 0.1)), "min <= max")
-    expect(TypeError, "ToTensor", lambda: T.ToTensor()([1, 2, 3]), "list")
-    expect(TypeError, "CenterCrop", lambda: T.CenterCrop(2)(np.zeros((3, 4, 4), np.int32)), "int32")
-    expect(ValueError, "compute_mean_std", lambda: T.compute_mean_std(rand_image(2, 1, 2, 2), batch_size=0),
+    expect_error(ValueError, "RandomHorizontalFlip", lambda: T.RandomHorizontalFlip(p=-0.1), "p must be")
+    expect_error(ValueError, "RandomVerticalFlip", lambda: T.RandomVerticalFlip(p=1.5), "p must be")
+    expect_error(ValueError, "RandomErasing", lambda: T.RandomErasing(p=2), "p must be")
+    expect_error(ValueError, "RandomApply", lambda: T.RandomApply([T.Pad(1)], p=-1), "p must be")
+    expect_error(ValueError, "Normalize", lambda: T.Normalize((0.5, 0.5), (0.2, 0.0)), "std")
+    expect_error(ValueError, "Normalize", lambda: T.Normalize((0.5, 0.5), (0.2, 0.3))(rand_image(3, 4, 4)), "2")
+    expect_error(ValueError, "Pad", lambda: T.Pad(5, padding_mode="reflect")(rand_image(1, 3, 3)), "reflect")
+    expect_error(ValueError, "Grayscale", lambda: T.Grayscale(2), "num_output_channels")
+    expect_error(ValueError, "RandomResizedCrop", lambda: T.RandomResizedCrop(8, scale=(0.9, 0.1)), "min <= max")
+    expect_error(TypeError, "ToTensor", lambda: T.ToTensor()([1, 2, 3]), "list")
+    expect_error(TypeError, "CenterCrop", lambda: T.CenterCrop(2)(np.zeros((3, 4, 4), np.int32)), "int32")
+    expect_error(ValueError, "compute_mean_std", lambda: T.compute_mean_std(rand_image(2, 1, 2, 2), batch_size=0),
            "batch_size")
 
 
