@@ -3,6 +3,7 @@
 Figures on a shared 2-core machine are noisy: every benchmark runs pycnn and the reference in the same
 process, interleaved, and reports medians and their ratio.
 """
+
 import statistics
 import time
 
@@ -23,6 +24,7 @@ def median_time(fn, repeats=5, inner=10, warmup=3):
 def try_import_torch():
     try:
         import torch
+
         return torch
     except ImportError:
         return None
@@ -36,6 +38,7 @@ def set_threads(n, torch=None):
         torch.set_num_threads(n)
     try:
         from threadpoolctl import threadpool_limits
+
         threadpool_limits(n)
     except ImportError:
         pass

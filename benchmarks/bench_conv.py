@@ -2,6 +2,7 @@
 workloads of shared/BENCHMARKS.md (float32, NCHW). GFLOP/s count 2 x MACs; fwd+bwd counts 3 x fwd.
 Run: python benchmarks/bench_conv.py [--threads 2]
 """
+
 import argparse
 import os
 import sys
@@ -9,9 +10,9 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import median_time, print_table, set_threads, try_import_torch  # noqa: E402
+import pycnn as pc
 
-import pycnn as pc  # noqa: E402
+from _common import median_time, print_table, set_threads, try_import_torch
 
 # name: (N, C, H, W, OC, K, stride, padding, groups)
 CONVS = {
@@ -53,8 +54,10 @@ def pool_rows(torch, repeats):
     cases = [("pycnn NCHW", pc, pc.nn.functional, pc.from_numpy(x_np))]
     if torch:
         tx = torch.from_numpy(x_np)
-        cases += [("torch NCHW", torch, torch.nn.functional, tx),
-                  ("torch channels-last", torch, torch.nn.functional, tx.contiguous(memory_format=torch.channels_last))]
+        cases += [
+            ("torch NCHW", torch, torch.nn.functional, tx),
+            ("torch channels-last", torch, torch.nn.functional, tx.contiguous(memory_format=torch.channels_last)),
+        ]
     rows = []
     nbytes = x_np.nbytes * 1.25  # read x, write y (a quarter of x)
     for name, lib, F, x in cases:
@@ -102,8 +105,11 @@ def main():
     if torch:
         header += ["torch ms fwd / fwd+bwd", "speed vs torch"]
     print_table(f"Convolution, {args.threads} threads (x = pycnn speed / torch speed)", header, rows)
-    print_table(f"Max pooling 2x2/2, N32 C64 32x32, {args.threads} threads",
-                ["implementation", "ms fwd / fwd+bwd", "fwd GB/s"], pool_rows(torch, args.repeats))
+    print_table(
+        f"Max pooling 2x2/2, N32 C64 32x32, {args.threads} threads",
+        ["implementation", "ms fwd / fwd+bwd", "fwd GB/s"],
+        pool_rows(torch, args.repeats),
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ LeNet-5's training rate (the loader must never be the bottleneck); plus a heavie
 where workers can pay off given free cores. Also the worker-to-main transport options the DataLoader
 chose between. Run: python benchmarks/bench_dataloader.py [--quick]
 """
+
 import argparse
 import multiprocessing as mp
 import os
@@ -17,11 +18,11 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import median_time, print_table, try_import_torch  # noqa: E402
+import pycnn as pc
+from pycnn.data import DataLoader, Dataset, TensorDataset
+from pycnn.data._worker import encode_message, recv_message, send_message
 
-import pycnn as pc  # noqa: E402
-from pycnn.data import DataLoader, Dataset, TensorDataset  # noqa: E402
-from pycnn.data._worker import encode_message, recv_message, send_message  # noqa: E402
+from _common import median_time, print_table, try_import_torch
 
 BATCH = 64
 
@@ -46,9 +47,9 @@ class RandomFlip(Dataset):
 def crop_and_blur(img, top, left):
     """A heavier per-sample transform (~0.2 ms): pad 2, 28x28 crop at (top, left) in [0, 4], 3x3 box blur."""
     padded = np.pad(img, ((0, 0), (2, 2), (2, 2)))
-    out = padded[:, top:top + 28, left:left + 28]
+    out = padded[:, top : top + 28, left : left + 28]
     p = np.pad(out, ((0, 0), (1, 1), (1, 1)), mode="edge")
-    out = sum(p[:, i:i + 28, j:j + 28] for i in range(3) for j in range(3)) / np.float32(9)
+    out = sum(p[:, i : i + 28, j : j + 28] for i in range(3) for j in range(3)) / np.float32(9)
     return out.astype(np.float32)
 
 
@@ -60,6 +61,7 @@ class RandomCropBlur(RandomFlip):
 
 def torch_datasets(torch, x, y):
     """torch's TensorDataset and the two transforms over the same arrays (NumPy's global stream)."""
+
     class TorchTransformed(torch.utils.data.Dataset):
         def __init__(self, heavy):
             self.heavy = heavy
@@ -75,8 +77,11 @@ def torch_datasets(torch, x, y):
                 img = np.ascontiguousarray(img[..., ::-1])
             return img, y[i]
 
-    return [torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), TorchTransformed(False),
-            TorchTransformed(True)]
+    return [
+        torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
+        TorchTransformed(False),
+        TorchTransformed(True),
+    ]
 
 
 def images_per_s(make_loader, n_images, repeats, min_batches):
@@ -115,6 +120,7 @@ def lenet_training_rate(repeats):
 
 
 # ---------------------------------------------------------------------------------------------- transport
+
 
 def _send_socket(sock, batch, n):
     for i in range(n):
@@ -157,6 +163,7 @@ def transport_rates(repeats, n=1000):
 
 # ---------------------------------------------------------------------------------------------- main
 
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="one repeat, fewer batches (a smoke run)")
@@ -164,9 +171,11 @@ def main():
     args = ap.parse_args()
     repeats, min_batches = (1, 60) if args.quick else (3, 300)
     torch = try_import_torch()
-    print(f"# pycnn DataLoader vs torch {torch.__version__ if torch else '(absent)'} on "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; MNIST subset train split, "
-          f"batch {BATCH}, shuffle; medians of {repeats}")
+    print(
+        f"# pycnn DataLoader vs torch {torch.__version__ if torch else '(absent)'} on "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; MNIST subset train split, "
+        f"batch {BATCH}, shuffle; medians of {repeats}"
+    )
 
     mnist = pc.datasets.mnist_subset("train")
     x, y = mnist.arrays
@@ -184,34 +193,54 @@ def main():
         batches = 1 if transform == names[2] else min_batches  # the heavy transform: one epoch per repeat
         for nw in args.workers:
             extra = {"persistent_workers": True} if nw else {}
-            rate = images_per_s(lambda: DataLoader(ds, batch_size=BATCH, shuffle=True, seed=0, num_workers=nw,
-                                                   **extra), n, repeats, batches)
+            rate = images_per_s(
+                lambda: DataLoader(ds, batch_size=BATCH, shuffle=True, seed=0, num_workers=nw, **extra),
+                n,
+                repeats,
+                batches,
+            )
             row = [transform, nw, f"{rate / BATCH:,.0f}", f"{rate:,.0f}", f"{rate / train_rate:.1f}x"]
             if torch:
                 tds = torch_sets[transform]
-                trate = images_per_s(lambda: torch.utils.data.DataLoader(
-                    tds, batch_size=BATCH, shuffle=True, num_workers=nw, **extra), n, repeats, batches)
+                trate = images_per_s(
+                    lambda: torch.utils.data.DataLoader(tds, batch_size=BATCH, shuffle=True, num_workers=nw, **extra),
+                    n,
+                    repeats,
+                    batches,
+                )
                 row += [f"{trate:,.0f}", f"{rate / trate:.2f}x"]
             rows.append(row)
     header = ["transform", "workers", "batches/s", "images/s", "vs LeNet-5 training"]
     if torch:
         header += ["torch images/s", "pycnn / torch"]
-    print(f"\nLeNet-5 training (pycnn, batch {BATCH}, {pc.get_num_threads() if hasattr(pc, 'get_num_threads') else '?'}"
-          f" threads): {train_rate:,.0f} images/s")
+    print(
+        f"\nLeNet-5 training (pycnn, batch {BATCH}, {pc.get_num_threads() if hasattr(pc, 'get_num_threads') else '?'}"
+        f" threads): {train_rate:,.0f} images/s"
+    )
     print_table("DataLoader throughput (workers > 0 are persistent; an epoch is 63 batches)", header, rows)
 
     # What starting workers costs per epoch without persistent_workers.
     ds = datasets["none (fast path)"]
     for nw in [w for w in args.workers if w]:
-        persistent = images_per_s(lambda: DataLoader(ds, batch_size=BATCH, shuffle=True, seed=0, num_workers=nw,
-                                                     persistent_workers=True), n, repeats, min_batches)
-        fresh = images_per_s(lambda: DataLoader(ds, batch_size=BATCH, shuffle=True, seed=0, num_workers=nw),
-                             n, repeats, min_batches)
-        print(f"start-up: {nw} worker(s), fast path: {n / fresh * 1e3:.1f} ms per epoch when started every epoch "
-              f"vs {n / persistent * 1e3:.1f} ms persistent")
+        persistent = images_per_s(
+            lambda: DataLoader(ds, batch_size=BATCH, shuffle=True, seed=0, num_workers=nw, persistent_workers=True),
+            n,
+            repeats,
+            min_batches,
+        )
+        fresh = images_per_s(
+            lambda: DataLoader(ds, batch_size=BATCH, shuffle=True, seed=0, num_workers=nw), n, repeats, min_batches
+        )
+        print(
+            f"start-up: {nw} worker(s), fast path: {n / fresh * 1e3:.1f} ms per epoch when started every epoch "
+            f"vs {n / persistent * 1e3:.1f} ms persistent"
+        )
 
-    print_table("Worker -> main transport, one process, batches of 64 MNIST images (batches/s)",
-                ["method", "batches/s"], [[k, f"{v:,.0f}"] for k, v in transport_rates(repeats).items()])
+    print_table(
+        "Worker -> main transport, one process, batches of 64 MNIST images (batches/s)",
+        ["method", "batches/s"],
+        [[k, f"{v:,.0f}"] for k, v in transport_rates(repeats).items()],
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Run as   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_ge
 thread count is set with threadpoolctl when installed, otherwise each thread count runs in a child
 process started with OPENBLAS_NUM_THREADS/OMP_NUM_THREADS/MKL_NUM_THREADS.
 """
+
 import argparse
 import json
 import os
@@ -35,7 +36,7 @@ except ImportError as e:  # the module may not be built yet
 
 def time_gflops(fn, n, repeats, min_time=0.05):
     """Median GFLOP/s of `repeats` timed runs; each run repeats fn until min_time seconds have passed."""
-    flops = 2.0 * n ** 3
+    flops = 2.0 * n**3
     fn()  # warm-up: buffers, thread pools
     calls = 1
     while True:  # calibrate calls per run
@@ -79,8 +80,16 @@ def measure_in_child(threads, sizes, repeats):
     env = dict(os.environ)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", str(threads), "--repeats", str(repeats),
-           "--sizes", *map(str, sizes)]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--child",
+        str(threads),
+        "--repeats",
+        str(repeats),
+        "--sizes",
+        *map(str, sizes),
+    ]
     res = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
     data = json.loads(res.stdout.strip().splitlines()[-1])
     return {lib: {int(n): v for n, v in d.items()} for lib, d in data.items()}
@@ -100,16 +109,19 @@ def main():
 
     slow_vars = [v for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ]
     if slow_vars:
-        print(f"note: {' and '.join(slow_vars)} set in the environment: NumPy's OpenBLAS may run slower "
-              "kernels than it would by default. For a fair comparison run\n"
-              "      env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_gemm.py\n")
+        print(
+            f"note: {' and '.join(slow_vars)} set in the environment: NumPy's OpenBLAS may run slower "
+            "kernels than it would by default. For a fair comparison run\n"
+            "      env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_gemm.py\n"
+        )
     if pc is None:
         print(f"note: pycnn is not importable ({_pc_error}); timing NumPy/torch only\n")
     if threadpoolctl is not None:
         for info in threadpoolctl.threadpool_info():
             if info.get("user_api") == "blas":
-                print(f"numpy BLAS: {info.get('internal_api')} {info.get('version')} "
-                      f"({info.get('architecture')} kernels)")
+                print(
+                    f"numpy BLAS: {info.get('internal_api')} {info.get('version')} ({info.get('architecture')} kernels)"
+                )
     else:
         print("threadpoolctl not installed: NumPy threads set through the environment in child processes")
     print(f"float32 n x n @ n x n, GFLOP/s, median of {args.repeats} runs\n")

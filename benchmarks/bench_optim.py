@@ -5,6 +5,7 @@ torch runs with its defaults (on CPU: one tensor at a time, several passes per s
 one, its fused CPU kernel. Memory ceiling on the project machine: ~31 GB/s (shared/BENCHMARKS.md).
 Run: python benchmarks/bench_optim.py [--threads 2] [--repeats 5]
 """
+
 import argparse
 import os
 import statistics
@@ -14,20 +15,20 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import print_table, set_threads, try_import_torch  # noqa: E402
+import pycnn as pc
 
-import pycnn as pc  # noqa: E402
+from _common import print_table, set_threads, try_import_torch
 
 # 4 x 512x512x3x3 + 3 x 256x256x3x3 = 11,206,656 parameters: ResNet-18 without its classifier
 SHAPES = [(512, 512, 3, 3)] * 4 + [(256, 256, 3, 3)] * 3
 
 # name: (constructor name, options, state tensors per parameter); torch's defaults for the rest
 OPTIMIZERS = {
-    "SGD momentum": ("SGD", dict(lr=0.01, momentum=0.9), 1),
-    "Adam": ("Adam", dict(lr=1e-3), 2),
-    "AdamW": ("AdamW", dict(lr=1e-3), 2),
-    "RMSprop": ("RMSprop", dict(lr=1e-3), 1),
-    "Adagrad": ("Adagrad", dict(lr=1e-2), 1),
+    "SGD momentum": ("SGD", {"lr": 0.01, "momentum": 0.9}, 1),
+    "Adam": ("Adam", {"lr": 1e-3}, 2),
+    "AdamW": ("AdamW", {"lr": 1e-3}, 2),
+    "RMSprop": ("RMSprop", {"lr": 1e-3}, 1),
+    "Adagrad": ("Adagrad", {"lr": 1e-2}, 1),
 }
 FUSED = {"SGD", "Adam", "AdamW", "Adagrad"}  # torch optimizers with a fused CPU kernel
 
@@ -89,8 +90,12 @@ def main():
     header = ["optimizer", "MB/step", "pycnn ms", "pycnn GB/s"]
     if torch:
         header += ["torch ms", "torch GB/s", "speed vs torch", "torch fused ms", "speed vs fused"]
-    print_table(f"Optimizer step, {n / 1e6:.1f}M float32 params in {len(SHAPES)} tensors, {args.threads} threads, "
-                f"medians of {args.repeats} (x = pycnn speed / torch speed)", header, rows)
+    print_table(
+        f"Optimizer step, {n / 1e6:.1f}M float32 params in {len(SHAPES)} tensors, {args.threads} threads, "
+        f"medians of {args.repeats} (x = pycnn speed / torch speed)",
+        header,
+        rows,
+    )
 
 
 if __name__ == "__main__":

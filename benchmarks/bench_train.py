@@ -3,6 +3,7 @@ LeNet-5 (batch 64) and VGG-small (batch 64) on a fixed synthetic batch, SGD mome
 cross-entropy, at 2 and 1 threads; plus the per-op overhead in microseconds (small networks are
 overhead-bound). Run: python benchmarks/bench_train.py [--quick]
 """
+
 import argparse
 import os
 import platform
@@ -11,22 +12,43 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import median_time, print_table, set_threads, try_import_torch  # noqa: E402
+import pycnn as pc
 
-import pycnn as pc  # noqa: E402
+from _common import median_time, print_table, set_threads, try_import_torch
 
 
 def lenet(nn):
-    return nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
-                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84),
-                         nn.ReLU(), nn.Linear(84, 10))
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(256, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, 10),
+    )
 
 
 def vgg_small(nn):
-    return nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
-                         nn.MaxPool2d(2), nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(),
-                         nn.Conv2d(128, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                         nn.Linear(128 * 8 * 8, 10))
+    return nn.Sequential(
+        nn.Conv2d(3, 64, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(64, 64, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(64, 128, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(128, 128, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(128 * 8 * 8, 10),
+    )
 
 
 WORKLOADS = {  # name: (builder, input shape)
@@ -84,8 +106,10 @@ def main():
     args = ap.parse_args()
     torch = try_import_torch()
     repeats = 3 if args.quick else 5
-    print(f"# pycnn {pc.__version__} ({pc._C.simd_level()}) vs torch {torch.__version__ if torch else '(absent)'}"
-          f" on {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
+    print(
+        f"# pycnn {pc.__version__} ({pc._C.simd_level()}) vs torch {torch.__version__ if torch else '(absent)'}"
+        f" on {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
+    )
     rows = []
     for name, (builder, shape) in WORKLOADS.items():
         for threads in args.threads:
@@ -96,8 +120,10 @@ def main():
             inner = max(1, int(20 / (shape[1] * 4))) if name != "LeNet-5" else 20
             res = {}
             for lib, (train, infer) in steps.items():
-                res[lib] = (shape[0] / median_time(train, repeats, inner, warmup=2),
-                            shape[0] / median_time(infer, repeats, inner, warmup=2))
+                res[lib] = (
+                    shape[0] / median_time(train, repeats, inner, warmup=2),
+                    shape[0] / median_time(infer, repeats, inner, warmup=2),
+                )
             pt, pi = res["pycnn"]
             row = [name, threads, f"{pt:,.0f}", f"{pi:,.0f}"]
             if torch:
@@ -109,8 +135,11 @@ def main():
         header += ["torch train img/s", "torch infer img/s", "train ratio", "infer ratio"]
     print_table("Throughput (synthetic fixed batch, SGD momentum 0.9, cross-entropy)", header, rows)
     set_threads(1, torch)
-    print_table("Per-op overhead, microseconds (1 thread, 4-element tensors)",
-                ["library", "a + b (graph)", "a + b (no_grad)", "(a * b).sum().backward()"], op_overhead(torch))
+    print_table(
+        "Per-op overhead, microseconds (1 thread, 4-element tensors)",
+        ["library", "a + b (graph)", "a + b (no_grad)", "(a * b).sum().backward()"],
+        op_overhead(torch),
+    )
 
 
 if __name__ == "__main__":

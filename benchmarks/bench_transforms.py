@@ -2,6 +2,7 @@
 on one batch, for the usual recipes. Milliseconds per batch, medians of repeats; NumPy only, one thread.
 Run: python benchmarks/bench_transforms.py [--threads 1]
 """
+
 import argparse
 import os
 import sys
@@ -9,17 +10,19 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import median_time, print_table, set_threads  # noqa: E402
+import pycnn as pc
+import pycnn.data.transforms as T
 
-import pycnn as pc  # noqa: E402
-import pycnn.data.transforms as T  # noqa: E402
+from _common import median_time, print_table, set_threads
 
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.247, 0.243, 0.261)
 
 # name: (batch shape, transform)
 CASES = {
-    "cifar: crop32 pad4 + hflip + normalize": ((256, 3, 32, 32), T.Compose([
-        T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.Normalize(CIFAR_MEAN, CIFAR_STD)])),
+    "cifar: crop32 pad4 + hflip + normalize": (
+        (256, 3, 32, 32),
+        T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.Normalize(CIFAR_MEAN, CIFAR_STD)]),
+    ),
     "RandomCrop(32, padding=4)": ((256, 3, 32, 32), T.RandomCrop(32, padding=4)),
     "RandomHorizontalFlip": ((256, 3, 32, 32), T.RandomHorizontalFlip()),
     "Normalize": ((256, 3, 32, 32), T.Normalize(CIFAR_MEAN, CIFAR_STD)),
@@ -28,10 +31,14 @@ CASES = {
     "RandomRotation(15, bilinear)": ((256, 3, 32, 32), T.RandomRotation(15, interpolation="bilinear")),
     "RandomAffine(10, (.1, .1), (.9, 1.1))": ((256, 3, 32, 32), T.RandomAffine(10, (0.1, 0.1), (0.9, 1.1))),
     "RandomErasing(p=0.5)": ((256, 3, 32, 32), T.RandomErasing()),
-    "mnist: RandomAffine + Normalize": ((256, 1, 28, 28), T.Compose([
-        T.RandomAffine(10, (0.1, 0.1)), T.Normalize((0.1307,), (0.3081,))])),
-    "imagenet-ish: RRC224 + hflip on 256x256": ((32, 3, 256, 256), T.Compose([
-        T.RandomResizedCrop(224), T.RandomHorizontalFlip()])),
+    "mnist: RandomAffine + Normalize": (
+        (256, 1, 28, 28),
+        T.Compose([T.RandomAffine(10, (0.1, 0.1)), T.Normalize((0.1307,), (0.3081,))]),
+    ),
+    "imagenet-ish: RRC224 + hflip on 256x256": (
+        (32, 3, 256, 256),
+        T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip()]),
+    ),
 }
 
 
@@ -47,10 +54,14 @@ def main():
         x = rng.random(shape, dtype=np.float32)
         loop = median_time(lambda: np.stack([t(img) for img in x]), repeats=3, inner=1, warmup=1)
         batch = median_time(lambda: t.batch(x), repeats=7, inner=3, warmup=2)
-        rows.append((name, "x".join(map(str, shape)), f"{loop * 1e3:.2f}", f"{batch * 1e3:.2f}",
-                     f"{loop / batch:.1f}x"))
-    print_table("transforms: per-image loop vs .batch (ms per batch)",
-                ("transform", "batch", "loop ms", "batch ms", "speed-up"), rows)
+        rows.append(
+            (name, "x".join(map(str, shape)), f"{loop * 1e3:.2f}", f"{batch * 1e3:.2f}", f"{loop / batch:.1f}x")
+        )
+    print_table(
+        "transforms: per-image loop vs .batch (ms per batch)",
+        ("transform", "batch", "loop ms", "batch ms", "speed-up"),
+        rows,
+    )
 
 
 if __name__ == "__main__":

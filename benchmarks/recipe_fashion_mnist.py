@@ -8,14 +8,15 @@ epoch, test once at the end. Both read Debian's dataset-fashion-mnist files (/us
 
     python benchmarks/recipe_fashion_mnist.py [--threads 2] [--seeds 0 1 2]
 """
+
 import argparse
 import gzip
-from pathlib import Path
 import re
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -26,7 +27,7 @@ def read_idx(path):
     with gzip.open(path, "rb") as f:
         raw = f.read()
     ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
@@ -51,7 +52,7 @@ def augment(images, rng):
 
 def torch_recipe(seed, threads, epochs=5, batch_size=64, lr=0.05):
     import torch
-    import torch.nn as nn
+    from torch import nn
 
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
@@ -64,13 +65,24 @@ def torch_recipe(seed, threads, epochs=5, batch_size=64, lr=0.05):
     train_idx, val_idx = stratified_split(y_all, 0.1, rng)
     mean, std = x_all[train_idx].mean(), x_all[train_idx].std()
     x_train, y_train = x_all[train_idx], y_all[train_idx]
-    norm = lambda a: torch.from_numpy((a - mean) / std)  # noqa: E731
+    norm = lambda a: torch.from_numpy((a - mean) / std)
     x_val, x_test_t = norm(x_all[val_idx]), norm(x_test)
     y_val, y_test_t = torch.from_numpy(y_all[val_idx]), torch.from_numpy(y_test)
 
-    model = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
-                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84),
-                          nn.ReLU(), nn.Linear(84, 10))
+    model = nn.Sequential(
+        nn.Conv2d(1, 6, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(256, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, 10),
+    )
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     loss_fn = nn.CrossEntropyLoss()
@@ -86,7 +98,7 @@ def torch_recipe(seed, threads, epochs=5, batch_size=64, lr=0.05):
         xs = norm(augment(x_train[perm], rng))
         ys = torch.from_numpy(y_train[perm])
         for lo in range(0, len(xs), batch_size):
-            loss = loss_fn(model(xs[lo:lo + batch_size]), ys[lo:lo + batch_size])
+            loss = loss_fn(model(xs[lo : lo + batch_size]), ys[lo : lo + batch_size])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -96,8 +108,24 @@ def torch_recipe(seed, threads, epochs=5, batch_size=64, lr=0.05):
 
 
 def pycnn_recipe(seed, threads):
-    cmd = [sys.executable, "-m", "pycnn", "train", "--model", "lenet5", "--dataset", "fashion-mnist",
-           "--epochs", "5", "--augment", "--seed", str(seed), "--threads", str(threads), "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pycnn",
+        "train",
+        "--model",
+        "lenet5",
+        "--dataset",
+        "fashion-mnist",
+        "--epochs",
+        "5",
+        "--augment",
+        "--seed",
+        str(seed),
+        "--threads",
+        str(threads),
+        "--no-progress",
+    ]
     start = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     wall = time.perf_counter() - start
@@ -122,8 +150,11 @@ def main():
         except ImportError:
             t_acc = t_wall = float("nan")
         rows.append((seed, p_acc, p_wall, t_acc, t_wall))
-        print(f"seed {seed}: pycnn {100 * p_acc:.2f}% in {p_wall:.1f} s (whole command) | "
-              f"torch {100 * t_acc:.2f}% in {t_wall:.1f} s (load + train + test)", flush=True)
+        print(
+            f"seed {seed}: pycnn {100 * p_acc:.2f}% in {p_wall:.1f} s (whole command) | "
+            f"torch {100 * t_acc:.2f}% in {t_wall:.1f} s (load + train + test)",
+            flush=True,
+        )
     if len(rows) > 1:
         med = [statistics.median(r[i] for r in rows) for i in range(1, 5)]
         print(f"median: pycnn {100 * med[0]:.2f}% {med[1]:.1f} s | torch {100 * med[2]:.2f}% {med[3]:.1f} s")

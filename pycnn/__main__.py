@@ -2,6 +2,7 @@
 
 The commands themselves live in pycnn/cli.py.
 """
+
 import sys
 
 from pycnn.cli import main

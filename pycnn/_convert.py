@@ -2,6 +2,7 @@
 Python floats become float32 and ints int64. Used by the Tensor constructor and by ops that accept
 scalars or array-likes beside tensors.
 """
+
 import numpy as np
 
 from . import _C

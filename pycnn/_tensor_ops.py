@@ -10,6 +10,7 @@ boolean mask of the tensor's shape (a NumPy bool array, a list of bools, or the 
 comparison such as ``x > 0``) selects a 1-D result (MaskedSelect). pycnn has no bool dtype, so a
 comparison's result carries a mark that makes it index as a mask, as torch's bool tensors do.
 """
+
 import builtins
 from collections import namedtuple
 
@@ -114,8 +115,10 @@ def _as_index_array(k):
     if a.dtype == np.bool_:
         return "mask", _C.from_numpy(np.asarray(a, dtype=np.int64, order="C"))
     if a.dtype.kind not in "iu" and a.size:
-        raise TypeError(f"[index] only integers, slices, None, Ellipsis and integer or boolean arrays are "
-                        f"valid indices, got an array of {a.dtype}")
+        raise TypeError(
+            f"[index] only integers, slices, None, Ellipsis and integer or boolean arrays are "
+            f"valid indices, got an array of {a.dtype}"
+        )
     return "index", _C.from_numpy(np.asarray(a, dtype=np.int64, order="C"))
 
 
@@ -185,8 +188,9 @@ def getitem(x, key):
     if advanced is not None and advanced[1] == "mask":
         mask = advanced[2]
         if tuple(mask.shape) != x.shape:
-            raise IndexError(f"[index] the mask of shape {tuple(mask.shape)} does not match the indexed "
-                             f"tensor's shape {x.shape}")
+            raise IndexError(
+                f"[index] the mask of shape {tuple(mask.shape)} does not match the indexed tensor's shape {x.shape}"
+            )
         return ag.MaskedSelectFn.apply(x, x._make(mask))
     trivial = spec == _identity_spec(x.shape)
     y = x if trivial else ag.IndexViewFn.apply(x, spec)
@@ -198,7 +202,7 @@ def getitem(x, key):
     if index.dim() == 1:
         return z
     shape = list(y.shape)
-    return z.reshape(*(shape[:dim] + list(index.shape) + shape[dim + 1:]))
+    return z.reshape(*(shape[:dim] + list(index.shape) + shape[dim + 1 :]))
 
 
 def setitem(x, key, value):
@@ -207,23 +211,32 @@ def setitem(x, key, value):
     spec, advanced = _parse_key(x.shape, key)
     if advanced is None:
         target = _C.index_view(x._impl, *spec)
-        src = value._impl if isinstance(value, TensorBase) else _C.from_numpy(
-            np.asarray(value, dtype=x.dtype.numpy, order="C"))
+        src = (
+            value._impl
+            if isinstance(value, TensorBase)
+            else _C.from_numpy(np.asarray(value, dtype=x.dtype.numpy, order="C"))
+        )
         if src.dtype != target.dtype:
             src = src.to_dtype(target.dtype)
         if tuple(src.shape) != tuple(target.shape):
             try:
                 src = src.expand(list(target.shape))
-            except Exception:
-                raise ValueError(f"[setitem] value of shape {tuple(src.shape)} cannot be broadcast to the "
-                                 f"indexed shape {tuple(target.shape)}") from None
+            except ValueError:
+                raise ValueError(
+                    f"[setitem] value of shape {tuple(src.shape)} cannot be broadcast to the "
+                    f"indexed shape {tuple(target.shape)}"
+                ) from None
         _C.copy_(target, src)
         return
     if x._impl.device != "cpu":
         raise RuntimeError("[setitem] array and mask indices are only supported on the CPU")
     np_key = key if isinstance(key, tuple) else (key,)
-    np_key = tuple(np.asarray(k._impl).astype(bool if getattr(k, "_is_mask", False) else np.int64)
-                   if isinstance(k, TensorBase) else k for k in np_key)
+    np_key = tuple(
+        np.asarray(k._impl).astype(bool if getattr(k, "_is_mask", False) else np.int64)
+        if isinstance(k, TensorBase)
+        else k
+        for k in np_key
+    )
     arr = np.asarray(x._impl)  # shares the tensor's memory
     arr[np_key] = np.asarray(value._impl) if isinstance(value, TensorBase) else value
 
@@ -266,12 +279,14 @@ def compare(x, other, op):
     return out
 
 
-def where(condition, input, other):  # noqa: A002  (torch's names)
+def where(condition, input, other):
     """input where condition is nonzero, else other (broadcasting); condition is an int64 0/1 tensor
     (a comparison's result, say). Scalars take the tensor operand's dtype."""
     if not isinstance(condition, TensorBase) or condition.dtype.name != "int64":
-        raise TypeError("[where] condition must be an int64 0/1 tensor (a comparison's result), got "
-                        f"{getattr(condition, 'dtype', type(condition).__name__)}")
+        raise TypeError(
+            "[where] condition must be an int64 0/1 tensor (a comparison's result), got "
+            f"{getattr(condition, 'dtype', type(condition).__name__)}"
+        )
     if not isinstance(input, TensorBase) and not isinstance(other, TensorBase):
         raise TypeError("[where] at least one of input and other must be a tensor")
     like = input if isinstance(input, TensorBase) else other
@@ -320,7 +335,7 @@ def matmul(a, b):
 
 
 # ---- torch's top-level function forms of Tensor methods: pycnn.sum(x) is x.sum() ----
-def sum(x, dim=None, keepdim=False):  # noqa: A001
+def sum(x, dim=None, keepdim=False):
     return x.sum(dim, keepdim)
 
 
@@ -336,11 +351,11 @@ def concat(tensors, dim=0):
     return cat(tensors, dim)
 
 
-def max(x, dim=None, keepdim=False):  # noqa: A001
+def max(x, dim=None, keepdim=False):
     return x.max(dim, keepdim)
 
 
-def min(x, dim=None, keepdim=False):  # noqa: A001
+def min(x, dim=None, keepdim=False):
     return x.min(dim, keepdim)
 
 
@@ -356,11 +371,11 @@ def masked_select(x, mask):
     return x.masked_select(mask)
 
 
-def maximum(input, other):  # noqa: A002
+def maximum(input, other):
     return input.maximum(other)
 
 
-def minimum(input, other):  # noqa: A002
+def minimum(input, other):
     return input.minimum(other)
 
 
@@ -380,11 +395,11 @@ def sqrt(x):
     return x.sqrt()
 
 
-def abs(x):  # noqa: A001
+def abs(x):
     return x.abs()
 
 
-def clamp(x, min=None, max=None):  # noqa: A002
+def clamp(x, min=None, max=None):
     return x.clamp(min, max)
 
 

@@ -3,13 +3,14 @@
 The core names dtypes and devices with strings ("float32", "cuda:0"); these small classes map those
 strings to objects users can compare, print and pass around.
 """
+
 import numpy as np
 
 
 class dtype:
     """An element type. Instances: pycnn.float32, pycnn.float64, pycnn.int64."""
 
-    __slots__ = ("name", "numpy", "itemsize", "is_floating_point")
+    __slots__ = ("is_floating_point", "itemsize", "name", "numpy")
 
     def __init__(self, name, np_type):
         self.name = name
@@ -27,7 +28,7 @@ class dtype:
 float32 = dtype("float32", np.float32)
 float64 = dtype("float64", np.float64)
 int64 = dtype("int64", np.int64)
-float = float32  # noqa: A001  (torch's aliases)
+float = float32
 double = float64
 long = int64
 
@@ -54,9 +55,9 @@ def as_dtype(d):
 class device:
     """Where a tensor lives: ``device("cpu")``, ``device("cuda")``, ``device("cuda", 1)``, ``device("cuda:1")``."""
 
-    __slots__ = ("type", "index")
+    __slots__ = ("index", "type")
 
-    def __init__(self, type, index=None):  # noqa: A002  (torch's argument name)
+    def __init__(self, type, index=None):
         if isinstance(type, device):
             type, index = type.type, type.index
         elif ":" in type:

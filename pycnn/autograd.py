@@ -5,6 +5,7 @@ the engine *accumulates* them (``grad = g if grad is None else grad + g``). A Fu
 ``backward`` sit together and each calls one core op (``pycnn._C``); they see core tensors (``_C.Tensor``),
 never pycnn.Tensor, so the per-op Python cost is one wrapper and one call.
 """
+
 import functools
 import threading
 
@@ -58,7 +59,7 @@ class TensorBase:
     the graph uses to wrap the core tensors that ops return; so this module never imports tensor.py.
     """
 
-    __slots__ = ("_impl", "requires_grad", "grad", "grad_fn", "__weakref__", "__dict__")
+    __slots__ = ("__dict__", "__weakref__", "_impl", "grad", "grad_fn", "requires_grad")
 
     @classmethod
     def _make(cls, impl, requires_grad=False, grad_fn=None):
@@ -74,7 +75,7 @@ class Function:
     for non-tensors or inputs that need none). ``ctx.needs_input_grad`` tells which are wanted.
     """
 
-    __slots__ = ("inputs", "saved", "needs_input_grad", "__dict__")
+    __slots__ = ("__dict__", "inputs", "needs_input_grad", "saved")
 
     @classmethod
     def apply(cls, *args, **kwargs):
@@ -108,8 +109,9 @@ def _inputs_of(node):
     """A node's inputs; backward frees them (without retain_graph), so a second walk is an error."""
     inputs = getattr(node, "inputs", None)
     if inputs is None:
-        raise RuntimeError("[backward] trying to backward through the graph a second time; pass "
-                           "retain_graph=True the first time")
+        raise RuntimeError(
+            "[backward] trying to backward through the graph a second time; pass retain_graph=True the first time"
+        )
     return inputs
 
 
@@ -140,14 +142,18 @@ def backward(tensor, gradient=None, retain_graph=False):
         raise RuntimeError("[backward] the tensor does not require grad and has no grad_fn")
     if gradient is None:
         if tensor._impl.numel() != 1:
-            raise RuntimeError(f"[backward] grad can be implicitly created only for scalar outputs, got shape "
-                               f"{tuple(tensor._impl.shape)}; pass a gradient")
+            raise RuntimeError(
+                f"[backward] grad can be implicitly created only for scalar outputs, got shape "
+                f"{tuple(tensor._impl.shape)}; pass a gradient"
+            )
         g = _C.full(list(tensor._impl.shape), 1.0, tensor._impl.dtype, tensor._impl.device)
     else:
         g = gradient
         if g.shape != tensor._impl.shape:
-            raise ValueError(f"[backward] gradient of shape {tuple(g.shape)} does not match the tensor's shape "
-                             f"{tuple(tensor._impl.shape)}")
+            raise ValueError(
+                f"[backward] gradient of shape {tuple(g.shape)} does not match the tensor's shape "
+                f"{tuple(tensor._impl.shape)}"
+            )
     if tensor.grad_fn is None:  # a leaf
         _accumulate_leaf(tensor, g, copy=True)
         return
@@ -164,8 +170,10 @@ def backward(tensor, gradient=None, retain_graph=False):
             if t is None or ig is None:
                 continue
             if ig.shape != t._impl.shape:
-                raise RuntimeError(f"[backward] {type(node).__name__} returned a gradient of shape "
-                                   f"{tuple(ig.shape)} for an input of shape {tuple(t._impl.shape)}")
+                raise RuntimeError(
+                    f"[backward] {type(node).__name__} returned a gradient of shape "
+                    f"{tuple(ig.shape)} for an input of shape {tuple(t._impl.shape)}"
+                )
             if t.grad_fn is None:
                 _accumulate_leaf(t, ig, copy=ig is g)
             else:

@@ -2,6 +2,7 @@
 into the core (``pycnn._C``). Arguments arrive as core tensors; ``ctx`` carries what backward needs.
 User-facing signatures (PyTorch's) live in ``pycnn.nn.functional`` and ``pycnn.Tensor``.
 """
+
 from . import _C
 from .autograd import Function
 
@@ -241,10 +242,31 @@ class UnaryFn(Function):
         return _C.unary_backward(op, dout, v, None, alpha, beta)
 
 
-_UNARY_FROM_OUTPUT = frozenset(op for op in ("sigmoid", "tanh", "relu6", "leaky_relu", "elu", "selu", "silu",
-                                             "gelu", "gelu_tanh", "softplus", "hardswish", "hardsigmoid", "exp",
-                                             "log", "sqrt", "abs", "neg", "pow", "clamp")
-                               if _C.unary_grad_uses_output(op))
+_UNARY_FROM_OUTPUT = frozenset(
+    op
+    for op in (
+        "sigmoid",
+        "tanh",
+        "relu6",
+        "leaky_relu",
+        "elu",
+        "selu",
+        "silu",
+        "gelu",
+        "gelu_tanh",
+        "softplus",
+        "hardswish",
+        "hardsigmoid",
+        "exp",
+        "log",
+        "sqrt",
+        "abs",
+        "neg",
+        "pow",
+        "clamp",
+    )
+    if _C.unary_grad_uses_output(op)
+)
 
 
 class PReLUFn(Function):
@@ -276,6 +298,7 @@ class MaxoutFn(Function):
     def backward(ctx, dout):
         return _C.maxout_backward(dout, ctx.saved[0], ctx.pieces)
 
+
 # ---- normalisation and regularisation ----
 class BatchNormFn(Function):
     """Batch norm over (N, C, *); the running stats (core tensors or None) are updated in place when
@@ -292,8 +315,9 @@ class BatchNormFn(Function):
     def backward(ctx, dout):
         x, w, mean, invstd = ctx.saved
         need = ctx.needs_input_grad
-        dx, dw, db = _C.batch_norm_backward(dout, x, w, mean, invstd, ctx.training, need[0],
-                                            w is not None and need[1], need[2])
+        dx, dw, db = _C.batch_norm_backward(
+            dout, x, w, mean, invstd, ctx.training, need[0], w is not None and need[1], need[2]
+        )
         return dx, dw, db, None, None
 
 
@@ -311,8 +335,9 @@ class GroupNormFn(Function):
     def backward(ctx, dout):
         x, w, mean, invstd = ctx.saved
         need = ctx.needs_input_grad
-        dx, dw, db = _C.group_norm_backward(dout, x, ctx.groups, w, mean, invstd, need[0],
-                                            w is not None and need[2], need[3])
+        dx, dw, db = _C.group_norm_backward(
+            dout, x, ctx.groups, w, mean, invstd, need[0], w is not None and need[2], need[3]
+        )
         return dx, None, dw, db
 
 
@@ -330,8 +355,9 @@ class LayerNormFn(Function):
     def backward(ctx, dout):
         x, w, mean, invstd = ctx.saved
         need = ctx.needs_input_grad
-        dx, dw, db = _C.layer_norm_backward(dout, x, ctx.nd, w, mean, invstd, need[0],
-                                            w is not None and need[2], need[3])
+        dx, dw, db = _C.layer_norm_backward(
+            dout, x, ctx.nd, w, mean, invstd, need[0], w is not None and need[2], need[3]
+        )
         return dx, None, dw, db
 
 
@@ -457,8 +483,7 @@ class CrossEntropyFn(Function):
 
     @staticmethod
     def forward(ctx, logits, target, weight, reduction, ignore_index, label_smoothing):
-        loss, log_probs = _C.cross_entropy_forward(logits, target, weight, reduction, ignore_index,
-                                                      label_smoothing)
+        loss, log_probs = _C.cross_entropy_forward(logits, target, weight, reduction, ignore_index, label_smoothing)
         ctx.save_for_backward(log_probs, target, weight)
         ctx.args = (reduction, ignore_index, label_smoothing)
         return loss
@@ -501,8 +526,9 @@ class PointwiseLossFn(Function):
         input, target, weight, pos_weight = ctx.saved
         kind, reduction, param = ctx.args
         need = ctx.needs_input_grad
-        dx, dy = _C.pointwise_loss_backward(kind, dout, input, target, weight, pos_weight, reduction, param,
-                                            bool(need[0]), bool(need[1]))
+        dx, dy = _C.pointwise_loss_backward(
+            kind, dout, input, target, weight, pos_weight, reduction, param, bool(need[0]), bool(need[1])
+        )
         return dx, dy, None, None
 
 
@@ -661,10 +687,10 @@ class MaximumFn(Function):
         return (*_C.maximum_backward(dout, a, b, ctx.is_min, need[0], need[1]), None)
 
 
-
 # ---- convolution family: conv1d, transposed convolution, padding ----
 class PadFn(Function):
     """pads in torch order (last dim first); mode 'constant', 'reflect', 'replicate' or 'circular'."""
+
     @staticmethod
     def forward(ctx, x, pads, mode, value):
         ctx.x_shape = list(x.shape)
@@ -678,6 +704,7 @@ class PadFn(Function):
 
 class ConvTranspose2dFn(Function):
     """x (N, C, H, W), w (C, OC/groups, kH, kW): conv2d's input gradient, as a forward op."""
+
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, output_padding, dilation, groups):
         ctx.save_for_backward(x, w)
@@ -695,6 +722,7 @@ class ConvTranspose2dFn(Function):
 class DeformConv2dFn(Function):
     """Deformable convolution (torchvision.ops.deform_conv2d): x (N, C, H, W), offset, mask or None,
     weight (OC, C/groups, kH, kW), bias or None."""
+
     @staticmethod
     def forward(ctx, x, offset, mask, w, b, stride, padding, dilation):
         ctx.save_for_backward(x, offset, mask, w)
@@ -706,5 +734,16 @@ class DeformConv2dFn(Function):
     def backward(ctx, dout):
         x, offset, mask, w = ctx.saved
         need = ctx.needs_input_grad
-        return _C.deform_conv2d_backward(dout, x, offset, mask, w, *ctx.args, need[0], need[1],
-                                         mask is not None and need[2], need[3], ctx.has_bias and need[4])
+        return _C.deform_conv2d_backward(
+            dout,
+            x,
+            offset,
+            mask,
+            w,
+            *ctx.args,
+            need[0],
+            need[1],
+            mask is not None and need[2],
+            need[3],
+            ctx.has_bias and need[4],
+        )

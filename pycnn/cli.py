@@ -5,31 +5,62 @@ CNN course teaches is a flag: model, dataset, optimizer, schedule, augmentation,
 stopping. The recipe is assembled here from the library's public pieces (pycnn.datasets, .data.transforms,
 .models, .optim, .train, .metrics); read train() top to bottom as the reference training script.
 """
+
 import argparse
 import copy
 import json
 import os
-from pathlib import Path
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 from . import models
+from .data import DataLoader, Subset, stratified_split
 from .data import transforms as T
-from .data import DataLoader, stratified_split, Subset
 from .datasets import get_dataset
 from .metrics import ConfusionMatrix
 from .nn import Conv2d, CrossEntropyLoss
-from .optim import Adagrad, Adam, AdamW, RMSprop, SGD
-from .random import Generator, manual_seed
-from .threads import get_num_threads, set_num_threads
-from .train import CSVLogger, EarlyStopping, FigureWriter, GradientClipping, JSONLogger, load_checkpoint, ModelCheckpoint, NaNGuard, plot_confusion_matrix, plot_misclassified, predict, ProgressBar, TensorBoardLogger, Trainer
+from .optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from .optim import lr_scheduler as S
+from .random import Generator, manual_seed
 from .summary import summary as print_summary
+from .threads import get_num_threads, set_num_threads
+from .train import (
+    CSVLogger,
+    EarlyStopping,
+    FigureWriter,
+    GradientClipping,
+    JSONLogger,
+    ModelCheckpoint,
+    NaNGuard,
+    ProgressBar,
+    TensorBoardLogger,
+    Trainer,
+    load_checkpoint,
+    plot_confusion_matrix,
+    plot_misclassified,
+    predict,
+)
 
-MODELS = ("lenet5", "alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg16", "resnet18", "resnet20", "resnet32",
-          "resnet56", "nin", "mobilenet_v2", "squeezenet1_1", "googlenet", "densenet121")
+MODELS = (
+    "lenet5",
+    "alexnet",
+    "vgg11",
+    "vgg11_bn",
+    "vgg13",
+    "vgg16",
+    "resnet18",
+    "resnet20",
+    "resnet32",
+    "resnet56",
+    "nin",
+    "mobilenet_v2",
+    "squeezenet1_1",
+    "googlenet",
+    "densenet121",
+)
 DATASETS = ("mnist-subset", "mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100", "folder:PATH")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 SCHEDULES = ("cosine", "step", "multistep", "exponential", "onecycle", "plateau", "warm-restarts", "none")
@@ -49,6 +80,7 @@ def _positive(kind):
         if value <= 0:
             raise argparse.ArgumentTypeError(f"must be positive, got {text}")
         return value
+
     return parse
 
 
@@ -61,6 +93,7 @@ def _fraction(text):
 
 class _HelpFormatter(argparse.HelpFormatter):
     """Appends "(default: X)" to an option's help unless the help already says it or there is none."""
+
     def _get_help_string(self, action):
         text = action.help or ""
         if "default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
@@ -71,92 +104,155 @@ class _HelpFormatter(argparse.HelpFormatter):
 def build_parser():
     """argparse parser for the `pycnn` command and its subcommands."""
     parser = argparse.ArgumentParser(
-        prog="pycnn", description="pycnn: convolutional networks with a C++ core and a PyTorch-like API.")
+        prog="pycnn", description="pycnn: convolutional networks with a C++ core and a PyTorch-like API."
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = sub.add_parser(
-        "train", help="train a CNN (default: LeNet-5 on the bundled MNIST subset)",
+        "train",
+        help="train a CNN (default: LeNet-5 on the bundled MNIST subset)",
         formatter_class=_HelpFormatter,
         description="Train a CNN. Holds out --val-split of the training set for validation (model "
-                    "selection, early stopping, plateau schedules); the test set is used once, at the end. "
-                    "Prints one line per epoch and the final test accuracy; --out DIR keeps the "
-                    "checkpoints, CSV/JSON logs, a TensorBoard run and PNG figures.")
-    train.add_argument("--model", default="lenet5", choices=MODELS, metavar="NAME",
-                       help="architecture: " + ", ".join(MODELS))
-    train.add_argument("--dataset", default="mnist-subset", metavar="NAME",
-                       help="dataset: " + ", ".join(DATASETS) + " (a folder of class sub-folders, with "
-                            "train/ and test/ inside or split from one folder)")
-    train.add_argument("--data-root", default=None, metavar="DIR",
-                       help="where the dataset's files are (default: the dataset's usual place; "
-                            "fashion-mnist finds Debian's dataset-fashion-mnist package by itself)")
-    train.add_argument("--download", action="store_true",
-                       help="download the dataset into --data-root if it is missing (checksummed)")
+        "selection, early stopping, plateau schedules); the test set is used once, at the end. "
+        "Prints one line per epoch and the final test accuracy; --out DIR keeps the "
+        "checkpoints, CSV/JSON logs, a TensorBoard run and PNG figures.",
+    )
+    train.add_argument(
+        "--model", default="lenet5", choices=MODELS, metavar="NAME", help="architecture: " + ", ".join(MODELS)
+    )
+    train.add_argument(
+        "--dataset",
+        default="mnist-subset",
+        metavar="NAME",
+        help="dataset: " + ", ".join(DATASETS) + " (a folder of class sub-folders, with "
+        "train/ and test/ inside or split from one folder)",
+    )
+    train.add_argument(
+        "--data-root",
+        default=None,
+        metavar="DIR",
+        help="where the dataset's files are (default: the dataset's usual place; "
+        "fashion-mnist finds Debian's dataset-fashion-mnist package by itself)",
+    )
+    train.add_argument(
+        "--download", action="store_true", help="download the dataset into --data-root if it is missing (checksummed)"
+    )
     train.add_argument("--epochs", type=_positive(int), default=12, help="passes over the training split")
     train.add_argument("--batch-size", type=_positive(int), default=64, help="images per optimizer step")
     train.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS, help="update rule")
-    train.add_argument("--lr", type=_positive(float), default=None,
-                       help="initial (peak, for onecycle) learning rate (default: 0.05 for sgd, 1e-3 for "
-                            "adam/adamw/rmsprop, 0.01 for adagrad)")
+    train.add_argument(
+        "--lr",
+        type=_positive(float),
+        default=None,
+        help="initial (peak, for onecycle) learning rate (default: 0.05 for sgd, 1e-3 for "
+        "adam/adamw/rmsprop, 0.01 for adagrad)",
+    )
     train.add_argument("--momentum", type=float, default=0.9, help="SGD / RMSprop momentum")
-    train.add_argument("--weight-decay", type=float, default=5e-4,
-                       help="L2 penalty (decoupled for adamw)")
-    train.add_argument("--schedule", default="cosine", choices=SCHEDULES,
-                       help="learning-rate schedule over --epochs (plateau watches the validation loss)")
-    train.add_argument("--warmup", type=int, default=0, metavar="EPOCHS",
-                       help="linear warm-up epochs before the schedule")
-    train.add_argument("--augment", action="store_true",
-                       help="augment the training split: digits get random 2-pixel shifts, Fashion-MNIST "
-                            "horizontal flips, CIFAR 4-pixel reflected shifts + flips, image folders "
-                            "random resized crops + flips")
-    train.add_argument("--val-split", type=_fraction, default=0.1, metavar="FRACTION",
-                       help="stratified fraction of the training set held out for validation (0: none)")
-    train.add_argument("--early-stop", type=int, default=0, metavar="PATIENCE",
-                       help="stop when the validation loss has not improved for PATIENCE epochs and "
-                            "keep the best weights (0: off)")
-    train.add_argument("--clip-grad", type=_positive(float), default=None, metavar="MAX_NORM",
-                       help="clip the gradients' global L2 norm")
-    train.add_argument("--image-size", type=_positive(int), default=None, metavar="PIXELS",
-                       help="resize images to PIXELS x PIXELS (default: the dataset's own size; "
-                            "folder datasets: 64)")
-    train.add_argument("--seed", type=int, default=0,
-                       help="seeds weights, split, shuffle and augmentation: same seed, same result")
+    train.add_argument("--weight-decay", type=float, default=5e-4, help="L2 penalty (decoupled for adamw)")
+    train.add_argument(
+        "--schedule",
+        default="cosine",
+        choices=SCHEDULES,
+        help="learning-rate schedule over --epochs (plateau watches the validation loss)",
+    )
+    train.add_argument(
+        "--warmup", type=int, default=0, metavar="EPOCHS", help="linear warm-up epochs before the schedule"
+    )
+    train.add_argument(
+        "--augment",
+        action="store_true",
+        help="augment the training split: digits get random 2-pixel shifts, Fashion-MNIST "
+        "horizontal flips, CIFAR 4-pixel reflected shifts + flips, image folders "
+        "random resized crops + flips",
+    )
+    train.add_argument(
+        "--val-split",
+        type=_fraction,
+        default=0.1,
+        metavar="FRACTION",
+        help="stratified fraction of the training set held out for validation (0: none)",
+    )
+    train.add_argument(
+        "--early-stop",
+        type=int,
+        default=0,
+        metavar="PATIENCE",
+        help="stop when the validation loss has not improved for PATIENCE epochs and keep the best weights (0: off)",
+    )
+    train.add_argument(
+        "--clip-grad",
+        type=_positive(float),
+        default=None,
+        metavar="MAX_NORM",
+        help="clip the gradients' global L2 norm",
+    )
+    train.add_argument(
+        "--image-size",
+        type=_positive(int),
+        default=None,
+        metavar="PIXELS",
+        help="resize images to PIXELS x PIXELS (default: the dataset's own size; folder datasets: 64)",
+    )
+    train.add_argument(
+        "--seed", type=int, default=0, help="seeds weights, split, shuffle and augmentation: same seed, same result"
+    )
     train.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
-    train.add_argument("--threads", type=_positive(int), default=None,
-                       help=f"CPU threads for the core (default: all cores, here {_all_cores()})")
+    train.add_argument(
+        "--threads",
+        type=_positive(int),
+        default=None,
+        help=f"CPU threads for the core (default: all cores, here {_all_cores()})",
+    )
     train.add_argument("--device", default="cpu", help="cpu or cuda")
-    train.add_argument("--out", default=None, metavar="DIR",
-                       help="directory for checkpoints (best/last .safetensors), logs, TensorBoard run "
-                            "and PNG figures (without it nothing is written)")
-    train.add_argument("--resume", default=None, metavar="CKPT",
-                       help="continue an interrupted run from its checkpoint (same flags)")
+    train.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="directory for checkpoints (best/last .safetensors), logs, TensorBoard run "
+        "and PNG figures (without it nothing is written)",
+    )
+    train.add_argument(
+        "--resume", default=None, metavar="CKPT", help="continue an interrupted run from its checkpoint (same flags)"
+    )
     train.add_argument("--no-progress", action="store_true", help="hide the tqdm progress bar")
 
     evaluate = sub.add_parser(
-        "evaluate", help="evaluate a checkpoint written by `pycnn train --out`",
+        "evaluate",
+        help="evaluate a checkpoint written by `pycnn train --out`",
         formatter_class=_HelpFormatter,
         description="Load a checkpoint from `pycnn train --out DIR` (it records the model, dataset and "
-                    "normalisation) and report test accuracy, per-class precision/recall/F1 and the "
-                    "confusion matrix.")
+        "normalisation) and report test accuracy, per-class precision/recall/F1 and the "
+        "confusion matrix.",
+    )
     evaluate.add_argument("checkpoint", metavar="CKPT", help="a .safetensors checkpoint from pycnn train")
     evaluate.add_argument("--dataset", default=None, help="evaluate on another dataset of the same shape")
     evaluate.add_argument("--data-root", default=None, metavar="DIR", help="where the dataset's files are")
     evaluate.add_argument("--batch-size", type=_positive(int), default=500, help="images per batch")
     evaluate.add_argument("--threads", type=_positive(int), default=None, help="CPU threads")
     evaluate.add_argument("--device", default="cpu", help="cpu or cuda")
-    evaluate.add_argument("--out", default=None, metavar="DIR",
-                          help="write the confusion matrix and misclassified-images PNGs and a JSON report")
+    evaluate.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="write the confusion matrix and misclassified-images PNGs and a JSON report",
+    )
 
     summary = sub.add_parser(
-        "summary", help="print a model's layers, output shapes, parameters and FLOPs",
-        formatter_class=_HelpFormatter)
+        "summary", help="print a model's layers, output shapes, parameters and FLOPs", formatter_class=_HelpFormatter
+    )
     summary.add_argument("model", metavar="MODEL", choices=MODELS, help="architecture: " + ", ".join(MODELS))
-    summary.add_argument("--input-shape", default=None, metavar="C,H,W",
-                         help="one input's shape (default: the model's usual input, e.g. 1,28,28 for lenet5)")
+    summary.add_argument(
+        "--input-shape",
+        default=None,
+        metavar="C,H,W",
+        help="one input's shape (default: the model's usual input, e.g. 1,28,28 for lenet5)",
+    )
     summary.add_argument("--num-classes", type=_positive(int), default=10, help="output logits")
     return parser
 
 
 # ---------------------------------------------------------------------------------------------- pieces
+
 
 def build_model(name, num_classes, in_channels, image_size):
     """The architecture `name` for (in_channels, image_size, image_size) inputs and num_classes logits.
@@ -171,8 +267,10 @@ def build_model(name, num_classes, in_channels, image_size):
     elif name == "googlenet":
         model = models.googlenet(num_classes=num_classes, aux_logits=False)
     elif name == "alexnet" and image_size < 63:
-        raise SystemExit(f"pycnn: alexnet needs images of at least 63x63 pixels (its 11x11 stride-4 stem and "
-                         f"three pools), got {image_size}; pass --image-size 64 or more")
+        raise SystemExit(
+            f"pycnn: alexnet needs images of at least 63x63 pixels (its 11x11 stride-4 stem and "
+            f"three pools), got {image_size}; pass --image-size 64 or more"
+        )
     else:
         model = getattr(models, name)(num_classes=num_classes)
     if in_channels != 3:
@@ -185,9 +283,20 @@ def _rebuild_first_conv(model, in_channels):
     for parent in model.modules():
         for child_name, child in parent.named_children():
             if isinstance(child, Conv2d):
-                setattr(parent, child_name, Conv2d(
-                    in_channels, child.out_channels, child.kernel_size, stride=child.stride,
-                    padding=child.padding, dilation=child.dilation, groups=1, bias=child.bias is not None))
+                setattr(
+                    parent,
+                    child_name,
+                    Conv2d(
+                        in_channels,
+                        child.out_channels,
+                        child.kernel_size,
+                        stride=child.stride,
+                        padding=child.padding,
+                        dilation=child.dilation,
+                        groups=1,
+                        bias=child.bias is not None,
+                    ),
+                )
                 return
     raise SystemExit("pycnn: the model has no Conv2d to adapt to the input channels")
 
@@ -198,8 +307,7 @@ def default_lr(optimizer):
 
 def build_optimizer(name, params, lr, momentum, weight_decay):
     if name == "sgd":
-        return SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay,
-                            nesterov=momentum > 0)
+        return SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=momentum > 0)
     if name == "adam":
         return Adam(params, lr=lr, weight_decay=weight_decay)
     if name == "adamw":
@@ -269,17 +377,25 @@ def _dataset_spec(name, image_size):
     if name not in native and not name.startswith("folder:"):
         raise SystemExit(f"pycnn: unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
     native_size = native.get(name)  # None: a folder of images of any size
-    return {"channels": 1 if name in gray else 3,
-            "native_size": native_size, "image_size": image_size or native_size or 64,
-            "flippable": not digits}
+    return {
+        "channels": 1 if name in gray else 3,
+        "native_size": native_size,
+        "image_size": image_size or native_size or 64,
+        "flippable": not digits,
+    }
 
 
 def _load_splits(args, spec, seed):
     """Train, validation and test datasets; train gets the augmenting transform, the others not."""
 
     def load(train, transform):
-        return get_dataset(args.dataset, root=args.data_root, train=train, transform=transform,
-                                       download=getattr(args, "download", False))
+        return get_dataset(
+            args.dataset,
+            root=args.data_root,
+            train=train,
+            transform=transform,
+            download=getattr(args, "download", False),
+        )
 
     # Normalisation statistics come from the training images only (after resizing).
     resize = _resize(spec)
@@ -324,17 +440,30 @@ def _report(out_dir, model, test_loader, test_set, classes, mean, std, device):
         shown = wrong[np.unique(np.linspace(0, len(wrong) - 1, 25).astype(int))]  # spread over the set
         images = np.stack([np.asarray(test_set[int(i)][0]) for i in shown])
         plot_misclassified(
-            images, pred[shown], targets[shown], list(classes), out_dir / "misclassified.png", mean=mean,
-            std=std, title=f"Misclassified test images (true -> predicted): {len(shown)} of the "
-                           f"{len(wrong)} wrong among {len(targets)}")
-    report = {"test_accuracy": counts.accuracy, "macro_precision": counts.precision,
-              "macro_recall": counts.recall, "macro_f1": counts.f1, "confusion_matrix": cm.tolist(),
-              "classes": list(classes)}
+            images,
+            pred[shown],
+            targets[shown],
+            list(classes),
+            out_dir / "misclassified.png",
+            mean=mean,
+            std=std,
+            title=f"Misclassified test images (true -> predicted): {len(shown)} of the "
+            f"{len(wrong)} wrong among {len(targets)}",
+        )
+    report = {
+        "test_accuracy": counts.accuracy,
+        "macro_precision": counts.precision,
+        "macro_recall": counts.recall,
+        "macro_f1": counts.f1,
+        "confusion_matrix": cm.tolist(),
+        "classes": list(classes),
+    }
     (out_dir / "test_metrics.json").write_text(json.dumps(report, indent=1) + "\n")
     return counts.accuracy
 
 
 # ---------------------------------------------------------------------------------------------- commands
+
 
 def train(args):
     """Run `pycnn train`; returns the final test accuracy (a fraction)."""
@@ -346,8 +475,9 @@ def train(args):
     manual_seed(args.seed)
     model = build_model(args.model, len(classes), spec["channels"], spec["image_size"]).to(args.device)
     loader_gen = Generator(args.seed)
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=loader_gen,
-                                      num_workers=args.workers)
+    train_loader = DataLoader(
+        train_set, batch_size=args.batch_size, shuffle=True, generator=loader_gen, num_workers=args.workers
+    )
     val_loader = DataLoader(val_set, batch_size=500) if val_set is not None else None
     test_loader = DataLoader(test_set, batch_size=500)
     optimizer = build_optimizer(args.optimizer, model.parameters(), lr, args.momentum, args.weight_decay)
@@ -358,9 +488,17 @@ def train(args):
         raise SystemExit("pycnn train: --early-stop needs a validation split (--val-split > 0)")
 
     out_dir = Path(args.out) if args.out else None
-    run_info = {"model": args.model, "dataset": args.dataset, "num_classes": len(classes),
-                "classes": list(classes), "in_channels": spec["channels"], "image_size": spec["image_size"],
-                "mean": mean, "std": std, "args": {k: v for k, v in vars(args).items() if k != "func"}}
+    run_info = {
+        "model": args.model,
+        "dataset": args.dataset,
+        "num_classes": len(classes),
+        "classes": list(classes),
+        "in_channels": spec["channels"],
+        "image_size": spec["image_size"],
+        "mean": mean,
+        "std": std,
+        "args": {k: v for k, v in vars(args).items() if k != "func"},
+    }
     monitor = "val_loss" if val_loader is not None else "train_loss"
     callbacks = [ProgressBar(disable=args.no_progress), NaNGuard()]
     if args.clip_grad:
@@ -372,27 +510,43 @@ def train(args):
         (out_dir / "run.json").write_text(json.dumps(run_info, indent=1) + "\n")
         callbacks += [
             # best.safetensors (by the monitor), last.safetensors and the last two epochs' files.
-            ModelCheckpoint(out_dir, filename="epoch{epoch:03d}.safetensors", monitor=monitor,
-                                     keep_last_k=2, extra=run_info),
-            CSVLogger(out_dir / "log.csv"), JSONLogger(out_dir / "log.jsonl"),
+            ModelCheckpoint(
+                out_dir, filename="epoch{epoch:03d}.safetensors", monitor=monitor, keep_last_k=2, extra=run_info
+            ),
+            CSVLogger(out_dir / "log.csv"),
+            JSONLogger(out_dir / "log.jsonl"),
         ]
         # Figures and TensorBoard need optional extras: without them the run goes on and says what is missing.
-        for what, make in (("figures", lambda: FigureWriter(out_dir)),
-                           ("TensorBoard run", lambda: TensorBoardLogger(out_dir / "tensorboard"))):
+        for what, make in (
+            ("figures", lambda: FigureWriter(out_dir)),
+            ("TensorBoard run", lambda: TensorBoardLogger(out_dir / "tensorboard")),
+        ):
             try:
                 callbacks.append(make())
             except ImportError as e:
                 print(f"note: no {what} written ({e})", file=sys.stderr)
 
-    print(f"{args.model} on {args.dataset}: {len(train_set)} train / "
-          f"{len(val_set) if val_set is not None else 0} val / {len(test_set)} test images, "
-          f"{args.epochs} epochs, batch {args.batch_size}, {args.optimizer} lr {lr}, {args.schedule} schedule"
-          f"{', augmented' if args.augment else ''}, seed {args.seed}, {get_num_threads()} threads",
-          flush=True)
+    print(
+        f"{args.model} on {args.dataset}: {len(train_set)} train / "
+        f"{len(val_set) if val_set is not None else 0} val / {len(test_set)} test images, "
+        f"{args.epochs} epochs, batch {args.batch_size}, {args.optimizer} lr {lr}, {args.schedule} schedule"
+        f"{', augmented' if args.augment else ''}, seed {args.seed}, {get_num_threads()} threads",
+        flush=True,
+    )
     start = time.perf_counter()
-    trainer = Trainer(model, train_loader, val_loader, CrossEntropyLoss(), optimizer,
-                               args.epochs, scheduler=scheduler, scheduler_interval=interval,
-                               callbacks=callbacks, device=args.device, resume=args.resume)
+    trainer = Trainer(
+        model,
+        train_loader,
+        val_loader,
+        CrossEntropyLoss(),
+        optimizer,
+        args.epochs,
+        scheduler=scheduler,
+        scheduler_interval=interval,
+        callbacks=callbacks,
+        device=args.device,
+        resume=args.resume,
+    )
     trainer.fit()
     train_time = time.perf_counter() - start
     if trainer.stop_reason:
@@ -414,8 +568,12 @@ def evaluate(args):
     model.to(args.device)
     name = args.dataset or info["dataset"]
     spec = _dataset_spec(name, info["image_size"])
-    test_set = get_dataset(name, root=args.data_root, train=False,
-                                       transform=T.Compose(_resize(spec) + [T.Normalize(info["mean"], info["std"])]))
+    test_set = get_dataset(
+        name,
+        root=args.data_root,
+        train=False,
+        transform=T.Compose(_resize(spec) + [T.Normalize(info["mean"], info["std"])]),
+    )
     loader = DataLoader(test_set, batch_size=args.batch_size)
     out_dir = Path(args.out) if args.out else None
     if out_dir is not None:
@@ -435,8 +593,13 @@ def summary(args):
         if len(shape) != 3 or min(shape) <= 0:
             raise SystemExit(f"pycnn summary: --input-shape must be C,H,W, got {args.input_shape!r}")
     else:
-        shape = {"lenet5": (1, 28, 28), "resnet20": (3, 32, 32), "resnet32": (3, 32, 32),
-                 "resnet56": (3, 32, 32), "nin": (3, 32, 32)}.get(args.model, (3, 224, 224))
+        shape = {
+            "lenet5": (1, 28, 28),
+            "resnet20": (3, 32, 32),
+            "resnet32": (3, 32, 32),
+            "resnet56": (3, 32, 32),
+            "nin": (3, 32, 32),
+        }.get(args.model, (3, 224, 224))
     model = build_model(args.model, args.num_classes, shape[0], shape[1])
     print_summary(model, (1,) + shape)
 

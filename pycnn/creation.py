@@ -2,6 +2,7 @@
 ``full``, ``empty``, ``*_like``, ``randn``, ``rand``, ``randint``, ``randperm``, ``arange``, and the default
 floating dtype they use. Random values come from pycnn's seeded generator (``pycnn.manual_seed``).
 """
+
 import numpy as np
 
 from . import _C
@@ -40,8 +41,11 @@ def from_numpy(array):
 def as_tensor(data, dtype=None):
     if isinstance(data, Tensor) and (dtype is None or as_dtype(dtype) == data.dtype):
         return data
-    if isinstance(data, np.ndarray) and (dtype is None or as_dtype(dtype).numpy == data.dtype) \
-            and data.dtype in (np.float32, np.float64, np.int64):
+    if (
+        isinstance(data, np.ndarray)
+        and (dtype is None or as_dtype(dtype).numpy == data.dtype)
+        and data.dtype in (np.float32, np.float64, np.int64)
+    ):
         return from_numpy(data)
     return tensor(data, dtype=dtype)
 
@@ -60,9 +64,12 @@ def _factory(impl, requires_grad):
 
 
 def full(size, fill_value, dtype=None, device="cpu", requires_grad=False):
-    d = as_dtype(dtype) if dtype is not None else (int64 if isinstance(fill_value, int) and
-                                                     not isinstance(fill_value, bool) else _default_dtype)
-    impl = _C.full(_size((size,) if isinstance(size, int) else (size,)), fill_value, d.name, "cpu")
+    d = (
+        as_dtype(dtype)
+        if dtype is not None
+        else (int64 if isinstance(fill_value, int) and not isinstance(fill_value, bool) else _default_dtype)
+    )
+    impl = _C.full(_size((size,)), fill_value, d.name, "cpu")  # size: an int or a sequence of ints
     if str(as_device(device)) != "cpu":
         impl = impl.to_device(str(as_device(device)))
     return _factory(impl, requires_grad)

@@ -1,6 +1,7 @@
 """CUDA device queries. Without a CUDA build, a driver or a GPU, is_available() is False and
 device_count() is 0; nothing raises until a CUDA tensor is actually requested.
 """
+
 from . import _C
 
 

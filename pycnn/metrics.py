@@ -6,17 +6,28 @@ as pycnn Tensors or NumPy arrays; extra trailing dimensions (N, C, d1, ...) vs (
 as in the losses. Everything goes through one confusion matrix cm[true, predicted] (sklearn's layout), so
 the one-shot functions and the accumulator agree by construction.
 """
+
 import numpy as np
 
 from .tensor import Tensor
 
-__all__ = ["accuracy", "top_k_accuracy", "confusion_matrix", "precision", "recall", "f1_score",
-           "precision_recall_f1", "classification_report", "ConfusionMatrix"]
+__all__ = [
+    "ConfusionMatrix",
+    "accuracy",
+    "classification_report",
+    "confusion_matrix",
+    "f1_score",
+    "precision",
+    "precision_recall_f1",
+    "recall",
+    "top_k_accuracy",
+]
 
 _AVERAGES = ("macro", "micro", "weighted", None)
 
 
 # ------------------------------------------------------------------ input handling
+
 
 def _as_numpy(x, name, what):
     if isinstance(x, Tensor):
@@ -31,8 +42,9 @@ def _as_numpy(x, name, what):
 
 def _check_integer(array, name, what):
     if array.dtype.kind not in "iub":
-        raise TypeError(f"[{name}] {what} must hold integer class indices, got dtype {array.dtype} "
-                        f"(shape {array.shape})")
+        raise TypeError(
+            f"[{name}] {what} must hold integer class indices, got dtype {array.dtype} (shape {array.shape})"
+        )
 
 
 def _targets(target, name):
@@ -48,9 +60,11 @@ def _logits(output, target, name):
     output = _as_numpy(output, name, "output")
     target = _targets(target, name)
     if output.ndim != target.ndim + 1 or output.shape[:1] + output.shape[2:] != target.shape:
-        raise ValueError(f"[{name}] expected logits of shape (N, C) for target of shape (N,) (or "
-                         f"(N, C, d1, ...) for (N, d1, ...)), got output {output.shape} and target "
-                         f"{target.shape}")
+        raise ValueError(
+            f"[{name}] expected logits of shape (N, C) for target of shape (N,) (or "
+            f"(N, C, d1, ...) for (N, d1, ...)), got output {output.shape} and target "
+            f"{target.shape}"
+        )
     scores = np.moveaxis(output, 1, -1).reshape(-1, output.shape[1])
     return scores, target.reshape(-1)
 
@@ -65,8 +79,10 @@ def _predictions(output, target, name):
             raise ValueError(f"[{name}] output has no classes (shape {output_np.shape})")
         return scores.argmax(axis=1), labels, scores.shape[1]
     if output_np.shape != target_np.shape:
-        raise ValueError(f"[{name}] output must be logits (N, C) or predictions (N,) matching target "
-                         f"{target_np.shape}, got output {output_np.shape}")
+        raise ValueError(
+            f"[{name}] output must be logits (N, C) or predictions (N,) matching target "
+            f"{target_np.shape}, got output {output_np.shape}"
+        )
     _check_integer(output_np, name, "predictions (an output with the target's shape)")
     return output_np.reshape(-1), target_np.reshape(-1), None
 
@@ -84,18 +100,22 @@ def _matrix(output, target, num_classes, name):
     elif not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
         raise ValueError(f"[{name}] num_classes must be a positive integer, got {num_classes!r}")
     elif logit_classes is not None and logit_classes != num_classes:
-        raise ValueError(f"[{name}] output has {logit_classes} classes (logits shape "
-                         f"(N, {logit_classes})) but num_classes={num_classes}")
+        raise ValueError(
+            f"[{name}] output has {logit_classes} classes (logits shape "
+            f"(N, {logit_classes})) but num_classes={num_classes}"
+        )
     for values, what in ((labels, "target"), (pred, "predictions")):
         if values.size and (values.min() < 0 or values.max() >= num_classes):
             bad = values[(values < 0) | (values >= num_classes)]
-            raise ValueError(f"[{name}] {what} contains labels outside [0, {num_classes}): "
-                             f"{np.unique(bad)[:10].tolist()}")
+            raise ValueError(
+                f"[{name}] {what} contains labels outside [0, {num_classes}): {np.unique(bad)[:10].tolist()}"
+            )
     flat = labels.astype(np.int64) * num_classes + pred.astype(np.int64)
     return np.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 
 
 # ------------------------------------------------------------------ scores from a confusion matrix
+
 
 def _check_options(average, zero_division, name):
     if average not in _AVERAGES:
@@ -132,7 +152,7 @@ def _scores(cm, average, zero_division, name):
         raise ValueError(f"[{name}] no samples: the confusion matrix is empty")
     tp = np.diag(cm).astype(np.float64)
     predicted = cm.sum(axis=0).astype(np.float64)  # tp + fp
-    support = cm.sum(axis=1).astype(np.float64)    # tp + fn
+    support = cm.sum(axis=1).astype(np.float64)  # tp + fn
     if average == "micro":
         tp, predicted, support = tp.sum(), predicted.sum(), support.sum()
     p = _divide(tp, predicted, zero_division)
@@ -147,6 +167,7 @@ def _scores(cm, average, zero_division, name):
 
 
 # ------------------------------------------------------------------ public functions
+
 
 def accuracy(output, target):
     """Fraction of samples whose predicted class (argmax of the logits) equals the target.
@@ -178,8 +199,9 @@ def top_k_accuracy(output, target, k=5):
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"[top_k_accuracy] k must be a positive integer, got {k!r}")
     if k > num_classes:
-        raise ValueError(f"[top_k_accuracy] k={k} is larger than the number of classes C={num_classes} "
-                         f"(output shape {scores.shape})")
+        raise ValueError(
+            f"[top_k_accuracy] k={k} is larger than the number of classes C={num_classes} (output shape {scores.shape})"
+        )
     if labels.size == 0:
         raise ValueError("[top_k_accuracy] no samples (empty target)")
     if labels.min() < 0 or labels.max() >= num_classes:
@@ -282,6 +304,7 @@ def classification_report(output, target, class_names=None, num_classes=None, di
 
 
 # ------------------------------------------------------------------ streaming accumulator
+
 
 class ConfusionMatrix:
     """Accumulates a confusion matrix over batches; the metrics are read from the running counts.

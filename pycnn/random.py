@@ -1,6 +1,7 @@
 """Random number generation: a seeded NumPy PCG64 stream behind ``manual_seed``, ``randn``, ``rand``,
 ``Tensor.uniform_/normal_`` and every initialiser, so one seed fixes a whole training run.
 """
+
 import numpy as np
 
 

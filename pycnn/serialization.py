@@ -6,30 +6,54 @@ bytes of UTF-8 JSON {"name": {"dtype": "F32", "shape": [..], "data_offsets": [be
 bytes, packed back to back (offsets are relative to the end of the header). save() is atomic: it writes
 a temporary file in the same directory, fsyncs it and renames it over the target.
 """
-from collections import OrderedDict
-from collections.abc import Mapping
+
 import json
 import math
 import os
 import tempfile
+from collections import OrderedDict
+from collections.abc import Mapping
 
 import numpy as np
 
 from .creation import from_numpy
 from .tensor import Tensor
 
-__all__ = ["save", "load", "load_metadata"]
+__all__ = ["load", "load_metadata", "save"]
 
 # safetensors dtype name <-> little-endian numpy dtype. BF16 has no numpy dtype: read as raw uint16.
 _NAME_TO_NUMPY = {
-    "F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "F16": np.dtype("<f2"), "BF16": np.dtype("<u2"),
-    "I64": np.dtype("<i8"), "I32": np.dtype("<i4"), "I16": np.dtype("<i2"), "I8": np.dtype("i1"),
-    "U64": np.dtype("<u8"), "U32": np.dtype("<u4"), "U16": np.dtype("<u2"), "U8": np.dtype("u1"),
+    "F64": np.dtype("<f8"),
+    "F32": np.dtype("<f4"),
+    "F16": np.dtype("<f2"),
+    "BF16": np.dtype("<u2"),
+    "I64": np.dtype("<i8"),
+    "I32": np.dtype("<i4"),
+    "I16": np.dtype("<i2"),
+    "I8": np.dtype("i1"),
+    "U64": np.dtype("<u8"),
+    "U32": np.dtype("<u4"),
+    "U16": np.dtype("<u2"),
+    "U8": np.dtype("u1"),
     "BOOL": np.dtype("?"),
 }
-_NUMPY_TO_NAME = {np.dtype(k): v for k, v in {
-    "f8": "F64", "f4": "F32", "f2": "F16", "i8": "I64", "i4": "I32", "i2": "I16", "i1": "I8",
-    "u8": "U64", "u4": "U32", "u2": "U16", "u1": "U8", "?": "BOOL"}.items()}
+_NUMPY_TO_NAME = {
+    np.dtype(k): v
+    for k, v in {
+        "f8": "F64",
+        "f4": "F32",
+        "f2": "F16",
+        "i8": "I64",
+        "i4": "I32",
+        "i2": "I16",
+        "i1": "I8",
+        "u8": "U64",
+        "u4": "U32",
+        "u2": "U16",
+        "u1": "U8",
+        "?": "BOOL",
+    }.items()
+}
 
 # Same cap as the safetensors library: a larger header is a corrupt (or hostile) file, not a big model.
 _MAX_HEADER_BYTES = 100_000_000
@@ -48,8 +72,9 @@ def _to_numpy(name, value):
     elif isinstance(value, np.ndarray):
         arr = value
     else:
-        raise TypeError(f"[save] value for key {name!r} must be a pycnn Tensor or numpy array, "
-                        f"got {type(value).__name__}")
+        raise TypeError(
+            f"[save] value for key {name!r} must be a pycnn Tensor or numpy array, got {type(value).__name__}"
+        )
     if _canonical(arr.dtype) not in _NUMPY_TO_NAME:
         raise TypeError(f"[save] tensor {name!r} has unsupported dtype {arr.dtype}")
     # No copy when the array is already contiguous and little-endian (the common case).
@@ -77,8 +102,7 @@ def _build_header(arrays, metadata):
         header["__metadata__"] = metadata
     # The JSON keeps the caller's order (load returns that order); only the byte layout is sorted.
     for name, arr in arrays.items():
-        header[name] = {"dtype": _dtype_name(arr), "shape": [int(s) for s in arr.shape],
-                        "data_offsets": offsets[name]}
+        header[name] = {"dtype": _dtype_name(arr), "shape": [int(s) for s in arr.shape], "data_offsets": offsets[name]}
     raw = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     # Pad with spaces (valid JSON whitespace) so the tensor data starts 8-byte aligned.
     return raw + b" " * (-len(raw) % 8)
@@ -113,8 +137,7 @@ def save(obj, path, metadata=None):
     A crash or an exception during the write leaves any previous file at `path` untouched.
     """
     if not isinstance(obj, Mapping):
-        raise TypeError("[save] expected a mapping of str -> Tensor (e.g. a state dict), "
-                        f"got {type(obj).__name__}")
+        raise TypeError(f"[save] expected a mapping of str -> Tensor (e.g. a state dict), got {type(obj).__name__}")
     arrays = OrderedDict()
     for name, value in obj.items():
         if not isinstance(name, str):
@@ -124,7 +147,8 @@ def save(obj, path, metadata=None):
         arrays[name] = _to_numpy(name, value)
     if metadata is not None:
         if not isinstance(metadata, Mapping) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+        ):
             raise TypeError("[save] metadata must be a mapping of str -> str")
         metadata = dict(metadata)
     header = _build_header(arrays, metadata)
@@ -179,8 +203,7 @@ def _parse_header(path, raw, data_len):
     if not isinstance(header, dict):
         raise _corrupt(path, "header is not a JSON object")
     metadata = header.pop("__metadata__", None)
-    if metadata is not None and not (isinstance(metadata, dict)
-                                     and all(isinstance(v, str) for v in metadata.values())):
+    if metadata is not None and not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
         raise _corrupt(path, "__metadata__ must be an object of str -> str")
     entries = []
     for name, info in header.items():
@@ -191,25 +214,32 @@ def _parse_header(path, raw, data_len):
             raise _corrupt(path, f"entry {name!r} has unknown dtype {dtype_name!r}")
         if not isinstance(shape, list) or not all(type(s) is int and s >= 0 for s in shape):
             raise _corrupt(path, f"entry {name!r} has an invalid shape {shape!r}")
-        if not (isinstance(offsets, list) and len(offsets) == 2
-                and all(type(o) is int for o in offsets) and 0 <= offsets[0] <= offsets[1]):
+        if not (
+            isinstance(offsets, list)
+            and len(offsets) == 2
+            and all(type(o) is int for o in offsets)
+            and 0 <= offsets[0] <= offsets[1]
+        ):
             raise _corrupt(path, f"entry {name!r} has invalid data_offsets {offsets!r}")
         nbytes = math.prod(shape) * _NAME_TO_NUMPY[dtype_name].itemsize
         if offsets[1] - offsets[0] != nbytes:
-            raise _corrupt(path, f"entry {name!r}: data_offsets {offsets} span {offsets[1] - offsets[0]} "
-                                 f"bytes but dtype {dtype_name} and shape {shape} need {nbytes}")
+            raise _corrupt(
+                path,
+                f"entry {name!r}: data_offsets {offsets} span {offsets[1] - offsets[0]} "
+                f"bytes but dtype {dtype_name} and shape {shape} need {nbytes}",
+            )
         entries.append((name, dtype_name, tuple(shape), offsets[0], offsets[1]))
     # The format packs tensors back to back with no holes; anything else means a damaged file.
     entries.sort(key=lambda e: (e[3], e[4]))
     expected = 0
     for name, _, _, begin, end in entries:
         if begin != expected:
-            raise _corrupt(path, f"entry {name!r} starts at byte {begin}, expected {expected} "
-                                 "(overlapping tensors or a gap)")
+            raise _corrupt(
+                path, f"entry {name!r} starts at byte {begin}, expected {expected} (overlapping tensors or a gap)"
+            )
         expected = end
     if expected > data_len:
-        raise _corrupt(path, f"file is truncated: tensor data needs {expected} bytes, "
-                             f"only {data_len} present")
+        raise _corrupt(path, f"file is truncated: tensor data needs {expected} bytes, only {data_len} present")
     if expected != data_len:
         raise _corrupt(path, f"{data_len - expected} unexpected trailing bytes after the tensor data")
     return metadata, entries
@@ -261,8 +291,7 @@ def load(path, device="cpu"):
         if header_len > _MAX_HEADER_BYTES:
             raise _corrupt(path, f"header length {header_len} exceeds the {_MAX_HEADER_BYTES}-byte limit")
         if 8 + header_len > size:
-            raise _corrupt(path, f"file is truncated: header needs {header_len} bytes, "
-                                 f"only {size - 8} present")
+            raise _corrupt(path, f"file is truncated: header needs {header_len} bytes, only {size - 8} present")
         raw = f.read(header_len)
         _, entries = _parse_header(path, raw, size - 8 - header_len)
         # Entries are sorted by offset and packed without gaps, so one sequential pass reads them all;

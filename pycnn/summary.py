@@ -10,6 +10,7 @@ one add each); bias additions, normalisation, activations, pooling and residual 
 (C_in / groups) * KH * KW; Linear MACs = (elements of the output) * in_features. Numbers are for the whole
 input batch, so pass batch size 1 for per-image FLOPs (ResNet-18 at 224x224: 3.63 GFLOPs = 1.81 GMACs).
 """
+
 import numpy as np
 
 from .autograd import no_grad
@@ -42,13 +43,15 @@ def _wrap(module, name, rows):
     def forward(*args, **kwargs):
         out = original(*args, **kwargs)
         shape = _shape_of(out)
-        rows.append({
-            "name": name,
-            "type": type(module).__name__,
-            "output_shape": shape,
-            "params": sum(p.numel() for p in module.parameters(recurse=False)),
-            "flops": _flops(module, shape),
-        })
+        rows.append(
+            {
+                "name": name,
+                "type": type(module).__name__,
+                "output_shape": shape,
+                "params": sum(p.numel() for p in module.parameters(recurse=False)),
+                "flops": _flops(module, shape),
+            }
+        )
         return out
 
     return forward
@@ -70,8 +73,9 @@ def summary(model, input_shape, dtype=None, device=None, print_table=True):
     if not isinstance(model, Module):
         raise TypeError(f"[summary] expected an nn.Module, got {type(model).__name__}")
     if isinstance(input_shape, int) or not all(isinstance(s, (int, np.integer)) and s > 0 for s in input_shape):
-        raise ValueError(f"[summary] input_shape must be a tuple of positive ints (with the batch), "
-                         f"got {input_shape!r}")
+        raise ValueError(
+            f"[summary] input_shape must be a tuple of positive ints (with the batch), got {input_shape!r}"
+        )
     rows = []
     leaves = [(name, m) for name, m in model.named_modules() if all(c is None for c in m._modules.values())]
     training = [(m, m.training) for m in model.modules()]
@@ -106,11 +110,15 @@ def _print(model, rows):
     header = f"{'Layer (type)':<{name_w}}  {'Output shape':<22}  {'Params':>12}  {'FLOPs':>15}"
     lines = [header, "=" * len(header)]
     for r in rows:
-        lines.append(f"{r['name'] + ' (' + r['type'] + ')':<{name_w}}  {str(r['output_shape']):<22}  "
-                     f"{r['params']:>12,}  {r['flops']:>15,}")
-    lines += ["=" * len(header),
-              f"Total params: {total_params:,}",
-              f"Trainable params: {trainable:,}",
-              f"Non-trainable params: {total_params - trainable:,}",
-              f"Total FLOPs (2 x MACs, conv/linear only): {total_flops:,} ({total_flops / 1e9:.2f} G)"]
+        lines.append(
+            f"{r['name'] + ' (' + r['type'] + ')':<{name_w}}  {r['output_shape']!s:<22}  "
+            f"{r['params']:>12,}  {r['flops']:>15,}"
+        )
+    lines += [
+        "=" * len(header),
+        f"Total params: {total_params:,}",
+        f"Trainable params: {trainable:,}",
+        f"Non-trainable params: {total_params - trainable:,}",
+        f"Total FLOPs (2 x MACs, conv/linear only): {total_flops:,} ({total_flops / 1e9:.2f} G)",
+    ]
     print("\n".join(lines))

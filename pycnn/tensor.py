@@ -2,6 +2,7 @@
 (``requires_grad``, ``grad``, ``grad_fn``, from ``autograd.TensorBase``). Differentiable methods go through
 the Functions of ``pycnn.autograd_ops``; in-place initialisers and conversions work on the memory directly.
 """
+
 import builtins
 
 import numpy as np
@@ -133,10 +134,9 @@ class Tensor(TensorBase):
         return bool(self.item())
 
     def __repr__(self):
-        body = np.array2string(np.asarray(self._impl.to_device("cpu")), separator=", ", precision=4,
-                               prefix="tensor(")
+        body = np.array2string(np.asarray(self._impl.to_device("cpu")), separator=", ", precision=4, prefix="tensor(")
         extras = []
-        if self._impl.dtype != "float32" and not (self._impl.dtype == "int64"):
+        if self._impl.dtype != "float32" and self._impl.dtype != "int64":
             extras.append(f"dtype={self.dtype}")
         if self._impl.device != "cpu":
             extras.append(f"device='{self._impl.device}'")
@@ -173,21 +173,25 @@ class Tensor(TensorBase):
     @data.setter
     def data(self, other):
         if tuple(other.shape) != self.shape or other.dtype != self.dtype:
-            raise ValueError(f"[data] expected a {self.dtype.name} tensor of shape {self.shape}, got "
-                             f"{other.dtype.name} {tuple(other.shape)}")
+            raise ValueError(
+                f"[data] expected a {self.dtype.name} tensor of shape {self.shape}, got "
+                f"{other.dtype.name} {tuple(other.shape)}"
+            )
         self._impl = other._impl
 
     # ---- in-place writes (no autograd: use under no_grad, for initialisation and updates) ----
     def _check_inplace(self, op):
         if self.requires_grad and self.is_leaf and is_grad_enabled():
-            raise RuntimeError(f"[{op}] a leaf tensor that requires grad is used in an in-place operation; "
-                               "wrap it in pycnn.no_grad()")
+            raise RuntimeError(
+                f"[{op}] a leaf tensor that requires grad is used in an in-place operation; wrap it in pycnn.no_grad()"
+            )
 
     def copy_(self, src):
         """Copies src (a Tensor or array broadcastable to this shape) into this tensor, converting the dtype."""
         self._check_inplace("copy_")
-        src_impl = src._impl if isinstance(src, Tensor) else _C.from_numpy(
-            np.asarray(src, dtype=self.dtype.numpy, order="C"))
+        src_impl = (
+            src._impl if isinstance(src, Tensor) else _C.from_numpy(np.asarray(src, dtype=self.dtype.numpy, order="C"))
+        )
         if tuple(src_impl.shape) != self.shape:
             src_impl = src_impl.expand(list(self.shape))
         _C.copy_(self._impl, src_impl)
@@ -235,8 +239,11 @@ class Tensor(TensorBase):
         if dtype is not None and as_dtype(dtype).name != self._impl.dtype:
             dtype = as_dtype(dtype)
             # casting to int64 ends the graph: integers carry no gradient
-            out = ag.CastFn.apply(out, dtype.name) if dtype.is_floating_point else \
-                Tensor._make(out._impl.to_dtype(dtype.name))
+            out = (
+                ag.CastFn.apply(out, dtype.name)
+                if dtype.is_floating_point
+                else Tensor._make(out._impl.to_dtype(dtype.name))
+            )
         if device is not None and str(as_device(device)) != out._impl.device:
             out = ag.ToDeviceFn.apply(out, str(as_device(device)))
         return out
@@ -278,9 +285,9 @@ class Tensor(TensorBase):
         if s > e:
             raise ValueError(f"[flatten] start_dim {start_dim} comes after end_dim {end_dim}")
         n = 1
-        for d in shape[s:e + 1]:
+        for d in shape[s : e + 1]:
             n *= d
-        return self.reshape(*shape[:s], n, *shape[e + 1:])
+        return self.reshape(*shape[:s], n, *shape[e + 1 :])
 
     def unsqueeze(self, dim):
         shape = list(self.shape)
@@ -328,7 +335,7 @@ class Tensor(TensorBase):
     def mean(self, dim=None, keepdim=False):
         dims = _dims_arg(dim)
         count = 1
-        for d in (dims if dims else range(self.ndim)):
+        for d in dims if dims else range(self.ndim):
             count *= self.shape[d]
         return ag.SumFn.apply(self, dims, keepdim) * (1.0 / count if count else float("nan"))
 
@@ -368,7 +375,7 @@ class Tensor(TensorBase):
 
     __pow__ = pow
 
-    def clamp(self, min=None, max=None):  # noqa: A002  (torch's names)
+    def clamp(self, min=None, max=None):
         """Values limited to [min, max]; either bound may be None (not both)."""
         if min is None and max is None:
             raise ValueError("[clamp] at least one of min and max must be given")
@@ -510,7 +517,6 @@ class Tensor(TensorBase):
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=1):
         return _tops.std(self, dim, unbiased, keepdim, correction=correction)
-
 
 
 def _shape_arg(shape):

@@ -1,4 +1,5 @@
 """The CPU kernels' thread count (OpenMP), as torch.set_num_threads / get_num_threads."""
+
 from . import _C
 
 

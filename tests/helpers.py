@@ -6,6 +6,7 @@ check_torch(pfn, tfn, ins) the same inputs through pycnn and PyTorch: forward va
                            must agree (tinygrad's helper_test_op). Skips when torch is not installed.
 randn / distinct           non-trivial random inputs: never zeros, and for max-like ops no near-ties.
 """
+
 import numpy as np
 import pytest
 
@@ -94,19 +95,22 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-5, seed=0, max_kink_fract
             forward, backward = (fp - f0) / eps, (f0 - fm) / eps
             # smooth: the one-sided slopes differ by O(eps * f''); at a kink by O(1)
             kflat[i] = abs(forward - backward) > 1e-3 * (1.0 + abs(nflat[i]))
-        assert kinks.mean() <= max_kink_fraction, \
+        assert kinks.mean() <= max_kink_fraction, (
             f"input {k}: {kinks.sum()} of {kinks.size} points sit on kinks; choose inputs away from them"
+        )
         ok = ~kinks
-        np.testing.assert_allclose(analytic[ok], numeric[ok], atol=atol, rtol=rtol,
-                                   err_msg=f"gradcheck: input {k} (shape {a.shape})")
+        np.testing.assert_allclose(
+            analytic[ok], numeric[ok], atol=atol, rtol=rtol, err_msg=f"gradcheck: input {k} (shape {a.shape})"
+        )
 
 
 def _outputs(out):
     return list(out) if isinstance(out, (tuple, list)) else [out]
 
 
-def check_torch(pycnn_fn, torch_fn, inputs, atol=1e-6, rtol=1e-5, grad_atol=None, grad_rtol=None,
-                check_grad=True, seed=0):
+def check_torch(
+    pycnn_fn, torch_fn, inputs, atol=1e-6, rtol=1e-5, grad_atol=None, grad_rtol=None, check_grad=True, seed=0
+):
     """Runs the same inputs through pycnn_fn and torch_fn and compares forward values and gradients.
 
     inputs are NumPy arrays: floating ones become differentiable tensors of the same dtype in both
@@ -144,10 +148,13 @@ def check_torch(pycnn_fn, torch_fn, inputs, atol=1e-6, rtol=1e-5, grad_atol=None
         if not _is_float_array(a):
             continue
         assert p.grad is not None, f"input {k}: pycnn computed no gradient"
-        np.testing.assert_allclose(np.asarray(p.grad), t.grad.numpy(),
-                                   atol=atol if grad_atol is None else grad_atol,
-                                   rtol=rtol if grad_rtol is None else grad_rtol,
-                                   err_msg=f"gradient of input {k} differs from torch")
+        np.testing.assert_allclose(
+            np.asarray(p.grad),
+            t.grad.numpy(),
+            atol=atol if grad_atol is None else grad_atol,
+            rtol=rtol if grad_rtol is None else grad_rtol,
+            err_msg=f"gradient of input {k} differs from torch",
+        )
 
 
 check_op = check_torch  # the name STYLE.md uses
@@ -156,7 +163,7 @@ check_op = check_torch  # the name STYLE.md uses
 def conv2d_ref(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
     """Direct 2-D convolution in float64: x (N, C, H, W), w (OC, C/groups, KH, KW), symmetric padding."""
     x, w = x.astype(np.float64), w.astype(np.float64)
-    N, C, H, W = x.shape
+    N, _C, H, W = x.shape
     OC, Cg, KH, KW = w.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
@@ -165,11 +172,11 @@ def conv2d_ref(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), gro
     OCg = OC // groups
     y = np.zeros((N, OC, OH, OW))
     for g in range(groups):
-        xs, ws = xp[:, g * Cg:(g + 1) * Cg], w[g * OCg:(g + 1) * OCg]
+        xs, ws = xp[:, g * Cg : (g + 1) * Cg], w[g * OCg : (g + 1) * OCg]
         for i in range(OH):
             for j in range(OW):
-                patch = xs[:, :, i * sh:i * sh + dh * (KH - 1) + 1:dh, j * sw:j * sw + dw * (KW - 1) + 1:dw]
-                y[:, g * OCg:(g + 1) * OCg, i, j] = np.einsum("nckl,ockl->no", patch, ws)
+                patch = xs[:, :, i * sh : i * sh + dh * (KH - 1) + 1 : dh, j * sw : j * sw + dw * (KW - 1) + 1 : dw]
+                y[:, g * OCg : (g + 1) * OCg, i, j] = np.einsum("nckl,ockl->no", patch, ws)
     if b is not None:
         y += b.astype(np.float64)[None, :, None, None]
     return y

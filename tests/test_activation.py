@@ -3,14 +3,16 @@ Swish, Maxout and the activation modules. Each op is checked against a plain Num
 float64, awkward shapes), by float64 finite-difference gradcheck, against PyTorch (values and gradients),
 for overflow / NaN at |x| = 1e4, and with bad input. Ends with SELU's self-normalisation over 20 layers.
 """
+
 import math
 
 import numpy as np
 import pytest
 
 import pycnn as pc
-import pycnn.nn as nn
 import pycnn.nn.functional as F
+from pycnn import nn
+
 from helpers import check_torch, distinct, gradcheck, randn
 
 DTYPES = [np.float32, np.float64]
@@ -20,7 +22,7 @@ _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
 def tol(dtype):
-    return dict(rtol=1e-12, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-6, atol=2e-6)
+    return {"rtol": 1e-12, "atol": 1e-12} if dtype == np.float64 else {"rtol": 2e-6, "atol": 2e-6}
 
 
 def np_sigmoid(x):
@@ -28,7 +30,7 @@ def np_sigmoid(x):
 
 
 def np_gelu_tanh(x):
-    return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
 
 
 def _torch():
@@ -40,38 +42,72 @@ UNARY = {
     "sigmoid": (F.sigmoid, np_sigmoid, lambda t: t.sigmoid, "any"),
     "tanh": (F.tanh, np.tanh, lambda t: t.tanh, "any"),
     "relu6": (F.relu6, lambda x: np.clip(x, 0, 6), lambda t: t.nn.functional.relu6, "any"),
-    "leaky_relu": (lambda x: F.leaky_relu(x, 0.2), lambda x: np.where(x > 0, x, 0.2 * x),
-                   lambda t: (lambda x: t.nn.functional.leaky_relu(x, 0.2)), "any"),
-    "elu": (lambda x: F.elu(x, 0.7), lambda x: np.where(x > 0, x, 0.7 * np.expm1(np.minimum(x, 0))),
-            lambda t: (lambda x: t.nn.functional.elu(x, 0.7)), "any"),
-    "selu": (F.selu, lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0))),
-             lambda t: t.nn.functional.selu, "any"),
+    "leaky_relu": (
+        lambda x: F.leaky_relu(x, 0.2),
+        lambda x: np.where(x > 0, x, 0.2 * x),
+        lambda t: lambda x: t.nn.functional.leaky_relu(x, 0.2),
+        "any",
+    ),
+    "elu": (
+        lambda x: F.elu(x, 0.7),
+        lambda x: np.where(x > 0, x, 0.7 * np.expm1(np.minimum(x, 0))),
+        lambda t: lambda x: t.nn.functional.elu(x, 0.7),
+        "any",
+    ),
+    "selu": (
+        F.selu,
+        lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0))),
+        lambda t: t.nn.functional.selu,
+        "any",
+    ),
     "silu": (F.silu, lambda x: x * np_sigmoid(x), lambda t: t.nn.functional.silu, "any"),
     "gelu": (F.gelu, lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2))), lambda t: t.nn.functional.gelu, "any"),
-    "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), np_gelu_tanh,
-                  lambda t: (lambda x: t.nn.functional.gelu(x, approximate="tanh")), "any"),
-    "softplus": (lambda x: F.softplus(x, beta=1.5, threshold=3.0),
-                 lambda x: np.where(1.5 * x > 3.0, x, np.log1p(np.exp(1.5 * x)) / 1.5),
-                 lambda t: (lambda x: t.nn.functional.softplus(x, beta=1.5, threshold=3.0)), "any"),
-    "softplus_default": (F.softplus, lambda x: np.where(x > 20, x, np.log1p(np.exp(np.minimum(x, 20)))),
-                         lambda t: t.nn.functional.softplus, "any"),
+    "gelu_tanh": (
+        lambda x: F.gelu(x, approximate="tanh"),
+        np_gelu_tanh,
+        lambda t: lambda x: t.nn.functional.gelu(x, approximate="tanh"),
+        "any",
+    ),
+    "softplus": (
+        lambda x: F.softplus(x, beta=1.5, threshold=3.0),
+        lambda x: np.where(1.5 * x > 3.0, x, np.log1p(np.exp(1.5 * x)) / 1.5),
+        lambda t: lambda x: t.nn.functional.softplus(x, beta=1.5, threshold=3.0),
+        "any",
+    ),
+    "softplus_default": (
+        F.softplus,
+        lambda x: np.where(x > 20, x, np.log1p(np.exp(np.minimum(x, 20)))),
+        lambda t: t.nn.functional.softplus,
+        "any",
+    ),
     "hardswish": (F.hardswish, lambda x: x * np.clip(x + 3, 0, 6) / 6, lambda t: t.nn.functional.hardswish, "any"),
-    "hardsigmoid": (F.hardsigmoid, lambda x: np.clip(x + 3, 0, 6) / 6, lambda t: t.nn.functional.hardsigmoid,
-                    "any"),
+    "hardsigmoid": (F.hardsigmoid, lambda x: np.clip(x + 3, 0, 6) / 6, lambda t: t.nn.functional.hardsigmoid, "any"),
     "exp": (lambda x: x.exp(), np.exp, lambda t: t.exp, "any"),
     "log": (lambda x: x.log(), np.log, lambda t: t.log, "positive"),
     "sqrt": (lambda x: x.sqrt(), np.sqrt, lambda t: t.sqrt, "positive"),
     "abs": (lambda x: x.abs(), np.abs, lambda t: t.abs, "any"),
-    "pow2": (lambda x: x ** 2, lambda x: x ** 2, lambda t: (lambda x: x ** 2), "any"),
-    "pow3": (lambda x: x.pow(3), lambda x: x ** 3, lambda t: (lambda x: x.pow(3)), "any"),
-    "pow_frac": (lambda x: x ** 1.7, lambda x: x ** 1.7, lambda t: (lambda x: x ** 1.7), "positive"),
-    "pow_neg": (lambda x: x ** -0.5, lambda x: x ** -0.5, lambda t: (lambda x: x ** -0.5), "positive"),
-    "clamp": (lambda x: x.clamp(-0.5, 0.8), lambda x: np.clip(x, -0.5, 0.8),
-              lambda t: (lambda x: x.clamp(-0.5, 0.8)), "any"),
-    "clamp_min": (lambda x: x.clamp(min=0.3), lambda x: np.maximum(x, 0.3),
-                  lambda t: (lambda x: x.clamp(min=0.3)), "any"),
-    "clamp_max": (lambda x: pc.clamp(x, max=-0.2), lambda x: np.minimum(x, -0.2),
-                  lambda t: (lambda x: t.clamp(x, max=-0.2)), "any"),
+    "pow2": (lambda x: x**2, lambda x: x**2, lambda t: lambda x: x**2, "any"),
+    "pow3": (lambda x: x.pow(3), lambda x: x**3, lambda t: lambda x: x.pow(3), "any"),
+    "pow_frac": (lambda x: x**1.7, lambda x: x**1.7, lambda t: lambda x: x**1.7, "positive"),
+    "pow_neg": (lambda x: x**-0.5, lambda x: x**-0.5, lambda t: lambda x: x**-0.5, "positive"),
+    "clamp": (
+        lambda x: x.clamp(-0.5, 0.8),
+        lambda x: np.clip(x, -0.5, 0.8),
+        lambda t: lambda x: x.clamp(-0.5, 0.8),
+        "any",
+    ),
+    "clamp_min": (
+        lambda x: x.clamp(min=0.3),
+        lambda x: np.maximum(x, 0.3),
+        lambda t: lambda x: x.clamp(min=0.3),
+        "any",
+    ),
+    "clamp_max": (
+        lambda x: pc.clamp(x, max=-0.2),
+        lambda x: np.minimum(x, -0.2),
+        lambda t: lambda x: t.clamp(x, max=-0.2),
+        "any",
+    ),
 }
 
 
@@ -119,8 +155,21 @@ def test_unary_non_contiguous_input():
     np.testing.assert_allclose(np.asarray(F.sigmoid(t)), np_sigmoid(x.T), rtol=1e-12)
 
 
-STABLE = ["sigmoid", "tanh", "softplus", "softplus_default", "silu", "elu", "selu", "gelu", "gelu_tanh",
-          "leaky_relu", "hardswish", "hardsigmoid", "relu6"]
+STABLE = [
+    "sigmoid",
+    "tanh",
+    "softplus",
+    "softplus_default",
+    "silu",
+    "elu",
+    "selu",
+    "gelu",
+    "gelu_tanh",
+    "leaky_relu",
+    "hardswish",
+    "hardsigmoid",
+    "relu6",
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -152,39 +201,58 @@ def test_unary_nan_propagates_like_torch(dtype):
     x = np.array([np.nan, -1.0, 2.0], dtype=dtype)
     for name in ["sigmoid", "relu6", "clamp", "hardswish", "gelu", "softplus_default", "silu"]:
         fn, _, tfn, _ = UNARY[name]
-        np.testing.assert_array_equal(np.isnan(np.asarray(fn(pc.tensor(x)))),
-                                      np.isnan(tfn(torch)(torch.tensor(x)).numpy()), err_msg=name)
+        np.testing.assert_array_equal(
+            np.isnan(np.asarray(fn(pc.tensor(x)))), np.isnan(tfn(torch)(torch.tensor(x)).numpy()), err_msg=name
+        )
 
 
 def test_unary_kinks_match_torch_gradients():
     """The gradient exactly at the kinks (0, 6, +-3, clamp bounds) is torch's choice."""
     torch = _torch()
     x = np.array([-3.0, 0.0, 3.0, 6.0, -0.5, 0.8, 0.3, -0.2], dtype=np.float64)
-    for name in ["relu6", "leaky_relu", "elu", "selu", "hardswish", "hardsigmoid", "abs", "clamp", "clamp_min",
-                 "clamp_max", "pow2", "pow3"]:
+    for name in [
+        "relu6",
+        "leaky_relu",
+        "elu",
+        "selu",
+        "hardswish",
+        "hardsigmoid",
+        "abs",
+        "clamp",
+        "clamp_min",
+        "clamp_max",
+        "pow2",
+        "pow3",
+    ]:
         fn, _, tfn, _ = UNARY[name]
         gt = 1e-7 if name == "hardsigmoid" else 1e-12  # torch's float32 1/6, see test_unary_torch
         check_torch(fn, tfn(torch), [x], atol=1e-12, rtol=1e-12, grad_atol=gt, grad_rtol=gt)
 
 
 def test_pow_special_exponents_match_torch():
-    torch = _torch()
+    _torch()
     x = np.array([0.0, 1.5, -2.0, 3.0])
     for p in [0, 0.0, 1, 2, -1, -2.0]:
-        check_torch(lambda t: t ** p, lambda t: t ** p, [x], atol=1e-12, rtol=1e-12)
+        check_torch(lambda t, p=p: t**p, lambda t, p=p: t**p, [x], atol=1e-12, rtol=1e-12)
 
 
 def test_tensor_methods_and_top_level_functions():
     x = unary_input("positive", (2, 3), np.float64, seed=4)
     t = pc.tensor(x)
-    for method, ref in [("exp", np.exp), ("log", np.log), ("sqrt", np.sqrt), ("abs", np.abs),
-                        ("sigmoid", np_sigmoid), ("tanh", np.tanh)]:
+    for method, ref in [
+        ("exp", np.exp),
+        ("log", np.log),
+        ("sqrt", np.sqrt),
+        ("abs", np.abs),
+        ("sigmoid", np_sigmoid),
+        ("tanh", np.tanh),
+    ]:
         np.testing.assert_allclose(np.asarray(getattr(t, method)()), ref(x), rtol=1e-12)
         np.testing.assert_allclose(np.asarray(getattr(pc, method)(t)), ref(x), rtol=1e-12)
     np.testing.assert_allclose(np.asarray(pc.clamp(t, 0.5, 1.0)), np.clip(x, 0.5, 1.0))
     np.testing.assert_allclose(np.asarray(t.clamp(min=1.0, max=0.5)), np.full_like(x, 0.5))  # torch: max wins
-    np.testing.assert_allclose(np.asarray(t.pow(2.5)), x ** 2.5, rtol=1e-12)
-    np.testing.assert_allclose(np.asarray(t ** np.float64(2)), x ** 2, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(t.pow(2.5)), x**2.5, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(t ** np.float64(2)), x**2, rtol=1e-12)
 
 
 def test_unary_chain_gradcheck():
@@ -194,6 +262,7 @@ def test_unary_chain_gradcheck():
 
 
 # ---------------------------------------------------------------- PReLU ----
+
 
 def prelu_ref(x, w):
     if w.size == 1:
@@ -259,6 +328,7 @@ def test_prelu_weight_gradient_is_thread_count_independent():
 
 # ---------------------------------------------------------------- Swish ----
 
+
 def test_swish_fixed_beta():
     x = randn(3, 4, seed=14)
     np.testing.assert_allclose(np.asarray(nn.Swish()(pc.tensor(x))), x * np_sigmoid(x), rtol=1e-12)
@@ -280,6 +350,7 @@ def test_swish_learnable_beta_gradient():
 
 
 # ---------------------------------------------------------------- Maxout ----
+
 
 def maxout_ref(x, k):
     N, Ck = x.shape[:2]
@@ -324,14 +395,20 @@ def test_maxout_module_conv_and_linear_features():
 # ---------------------------------------------------------------- modules ----
 
 MODULES = [
-    (lambda: nn.Sigmoid(), "Sigmoid", {}), (lambda: nn.Tanh(), "Tanh", {}), (lambda: nn.ReLU6(), "ReLU6", {}),
+    (lambda: nn.Sigmoid(), "Sigmoid", {}),
+    (lambda: nn.Tanh(), "Tanh", {}),
+    (lambda: nn.ReLU6(), "ReLU6", {}),
     (lambda: nn.LeakyReLU(0.3), "LeakyReLU", {"negative_slope": 0.3}),
-    (lambda: nn.ELU(alpha=0.5), "ELU", {"alpha": 0.5}), (lambda: nn.SELU(), "SELU", {}),
-    (lambda: nn.SiLU(), "SiLU", {}), (lambda: nn.GELU(), "GELU", {}),
+    (lambda: nn.ELU(alpha=0.5), "ELU", {"alpha": 0.5}),
+    (lambda: nn.SELU(), "SELU", {}),
+    (lambda: nn.SiLU(), "SiLU", {}),
+    (lambda: nn.GELU(), "GELU", {}),
     (lambda: nn.GELU(approximate="tanh"), "GELU", {"approximate": "tanh"}),
     (lambda: nn.Softplus(beta=2.0, threshold=5.0), "Softplus", {"beta": 2.0, "threshold": 5.0}),
-    (lambda: nn.Hardswish(), "Hardswish", {}), (lambda: nn.Hardsigmoid(), "Hardsigmoid", {}),
-    (lambda: nn.Softmax(dim=1), "Softmax", {"dim": 1}), (lambda: nn.LogSoftmax(dim=-1), "LogSoftmax", {"dim": -1}),
+    (lambda: nn.Hardswish(), "Hardswish", {}),
+    (lambda: nn.Hardsigmoid(), "Hardsigmoid", {}),
+    (lambda: nn.Softmax(dim=1), "Softmax", {"dim": 1}),
+    (lambda: nn.LogSoftmax(dim=-1), "LogSoftmax", {"dim": -1}),
     (lambda: nn.Softmax(), "Softmax", {}),
 ]
 
@@ -367,6 +444,7 @@ def test_selu_keeps_activations_normalised_through_20_layers():
 
 
 # ---------------------------------------------------------------- bad input ----
+
 
 def test_bad_input():
     ints = pc.tensor(np.arange(6).reshape(2, 3))

@@ -4,6 +4,7 @@ torchvision numbers, output shapes on small inputs, and torchvision-compatible s
 torch.nn with torchvision's structure: the key sets and shapes must agree and, after copying our weights,
 so must the outputs.
 """
+
 import numpy as np
 import pytest
 
@@ -20,18 +21,27 @@ def _state_shapes(model):
 
 
 # Published / torchvision parameter counts for 1000 classes (torchvision's model tables).
-@pytest.mark.parametrize("name,expected", [
-    ("resnet18", 11_689_512), ("resnet34", 21_797_672), ("resnet50", 25_557_032),
-    ("alexnet", 61_100_840), ("squeezenet1_0", 1_248_424), ("squeezenet1_1", 1_235_496),
-    ("mobilenet_v2", 3_504_872), ("googlenet", 6_624_904), ("densenet121", 7_978_856),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("resnet18", 11_689_512),
+        ("resnet34", 21_797_672),
+        ("resnet50", 25_557_032),
+        ("alexnet", 61_100_840),
+        ("squeezenet1_0", 1_248_424),
+        ("squeezenet1_1", 1_235_496),
+        ("mobilenet_v2", 3_504_872),
+        ("googlenet", 6_624_904),
+        ("densenet121", 7_978_856),
+    ],
+)
 def test_parameter_counts_imagenet(name, expected):
     assert _count(getattr(models, name)()) == expected
 
 
 @pytest.mark.parametrize("name,expected", [("vgg11", 132_863_336), ("vgg16", 138_357_544)])
 def test_parameter_counts_vgg(name, expected):
-    model = getattr(models, name)(init_weights=False)   # default layer init: quicker to build
+    model = getattr(models, name)(init_weights=False)  # default layer init: quicker to build
     assert _count(model) == expected
 
 
@@ -58,13 +68,21 @@ def test_parameter_counts_cifar():
         models.CifarResNet(21)
 
 
-@pytest.mark.parametrize("name,shape,classes", [
-    ("resnet18", (2, 3, 224, 224), 1000), ("alexnet", (1, 3, 224, 224), 1000),
-    ("alexnet_original", (1, 3, 227, 227), 1000), ("alexnet_original", (1, 3, 224, 224), 1000),
-    ("zfnet", (1, 3, 224, 224), 1000), ("mobilenet_v2", (1, 3, 224, 224), 1000),
-    ("resnet18_cifar", (2, 3, 32, 32), 10), ("resnet20", (2, 3, 32, 32), 10), ("resnet56", (2, 3, 32, 32), 10),
-    ("nin", (2, 3, 32, 32), 10),
-])
+@pytest.mark.parametrize(
+    "name,shape,classes",
+    [
+        ("resnet18", (2, 3, 224, 224), 1000),
+        ("alexnet", (1, 3, 224, 224), 1000),
+        ("alexnet_original", (1, 3, 227, 227), 1000),
+        ("alexnet_original", (1, 3, 224, 224), 1000),
+        ("zfnet", (1, 3, 224, 224), 1000),
+        ("mobilenet_v2", (1, 3, 224, 224), 1000),
+        ("resnet18_cifar", (2, 3, 32, 32), 10),
+        ("resnet20", (2, 3, 32, 32), 10),
+        ("resnet56", (2, 3, 32, 32), 10),
+        ("nin", (2, 3, 32, 32), 10),
+    ],
+)
 def test_output_shapes(name, shape, classes):
     pc.manual_seed(0)
     model = getattr(models, name)().eval()
@@ -96,12 +114,19 @@ def test_resnet18_state_dict_matches_torchvision_names():
     # 62 parameters + 60 BN buffers (running_mean, running_var, num_batches_tracked for 20 BNs).
     assert len(shapes) == 122
     expected = {
-        "conv1.weight": (64, 3, 7, 7), "bn1.weight": (64,), "bn1.running_mean": (64,),
-        "bn1.num_batches_tracked": (), "layer1.0.conv1.weight": (64, 64, 3, 3),
-        "layer1.1.bn2.running_var": (64,), "layer2.0.downsample.0.weight": (128, 64, 1, 1),
-        "layer2.0.downsample.1.bias": (128,), "layer3.1.conv2.weight": (256, 256, 3, 3),
-        "layer4.0.downsample.0.weight": (512, 256, 1, 1), "layer4.1.bn2.weight": (512,),
-        "fc.weight": (1000, 512), "fc.bias": (1000,),
+        "conv1.weight": (64, 3, 7, 7),
+        "bn1.weight": (64,),
+        "bn1.running_mean": (64,),
+        "bn1.num_batches_tracked": (),
+        "layer1.0.conv1.weight": (64, 64, 3, 3),
+        "layer1.1.bn2.running_var": (64,),
+        "layer2.0.downsample.0.weight": (128, 64, 1, 1),
+        "layer2.0.downsample.1.bias": (128,),
+        "layer3.1.conv2.weight": (256, 256, 3, 3),
+        "layer4.0.downsample.0.weight": (512, 256, 1, 1),
+        "layer4.1.bn2.weight": (512,),
+        "fc.weight": (1000, 512),
+        "fc.bias": (1000,),
     }
     for key, shape in expected.items():
         assert shapes[key] == shape, key
@@ -111,12 +136,17 @@ def test_resnet18_state_dict_matches_torchvision_names():
 
 def test_vgg16_state_dict_matches_torchvision_names():
     shapes = _state_shapes(models.vgg16(init_weights=False))
-    assert len(shapes) == 32   # 13 conv + 3 linear layers, weight and bias each
+    assert len(shapes) == 32  # 13 conv + 3 linear layers, weight and bias each
     expected = {
-        "features.0.weight": (64, 3, 3, 3), "features.2.weight": (64, 64, 3, 3),
-        "features.5.weight": (128, 64, 3, 3), "features.28.weight": (512, 512, 3, 3),
-        "features.28.bias": (512,), "classifier.0.weight": (4096, 25088), "classifier.3.weight": (4096, 4096),
-        "classifier.6.weight": (1000, 4096), "classifier.6.bias": (1000,),
+        "features.0.weight": (64, 3, 3, 3),
+        "features.2.weight": (64, 64, 3, 3),
+        "features.5.weight": (128, 64, 3, 3),
+        "features.28.weight": (512, 512, 3, 3),
+        "features.28.bias": (512,),
+        "classifier.0.weight": (4096, 25088),
+        "classifier.3.weight": (4096, 4096),
+        "classifier.6.weight": (1000, 4096),
+        "classifier.6.bias": (1000,),
     }
     for key, shape in expected.items():
         assert shapes[key] == shape, key
@@ -125,7 +155,7 @@ def test_vgg16_state_dict_matches_torchvision_names():
 def test_other_torchvision_layouts():
     mb = _state_shapes(models.mobilenet_v2())
     assert mb["features.0.0.weight"] == (32, 3, 3, 3)
-    assert mb["features.1.conv.0.0.weight"] == (32, 1, 3, 3)        # t=1 block: depthwise first
+    assert mb["features.1.conv.0.0.weight"] == (32, 1, 3, 3)  # t=1 block: depthwise first
     assert mb["features.1.conv.1.weight"] == (16, 32, 1, 1)
     assert mb["features.2.conv.0.0.weight"] == (96, 16, 1, 1)
     assert mb["features.2.conv.3.running_mean"] == (24,)
@@ -152,7 +182,7 @@ def test_other_torchvision_layouts():
     ax = _state_shapes(models.alexnet())
     assert ax["features.10.weight"] == (256, 256, 3, 3) and ax["classifier.1.weight"] == (4096, 9216)
     ao = _state_shapes(models.alexnet_original())
-    assert ao["features.4.weight"] == (256, 48, 5, 5)               # groups=2: each half sees 48 channels
+    assert ao["features.4.weight"] == (256, 48, 5, 5)  # groups=2: each half sees 48 channels
     assert ao["features.12.weight"] == (256, 192, 3, 3)
 
 
@@ -179,8 +209,9 @@ def _torch_resnet18(torch):
             self.bn2 = tnn.BatchNorm2d(planes)
             self.downsample = None
             if stride != 1 or inplanes != planes:
-                self.downsample = tnn.Sequential(tnn.Conv2d(inplanes, planes, 1, stride, bias=False),
-                                                 tnn.BatchNorm2d(planes))
+                self.downsample = tnn.Sequential(
+                    tnn.Conv2d(inplanes, planes, 1, stride, bias=False), tnn.BatchNorm2d(planes)
+                )
 
         def forward(self, x):
             identity = x if self.downsample is None else self.downsample(x)
@@ -219,7 +250,7 @@ def test_resnet18_matches_torch_structure_and_outputs():
     rng = np.random.default_rng(0)
     state = ours.state_dict()
     for key, value in state.items():
-        if key.endswith("running_mean") or key.endswith("bias"):
+        if key.endswith(("running_mean", "bias")):
             value.numpy()[...] = rng.normal(0, 0.1, value.shape)
         elif key.endswith("running_var"):
             value.numpy()[...] = rng.uniform(0.5, 1.5, value.shape)
@@ -233,10 +264,15 @@ def test_resnet18_matches_torch_structure_and_outputs():
 
 
 # ---- multi-branch models (channel concatenation with pycnn.cat) ----
-@pytest.mark.parametrize("name,shape", [
-    ("squeezenet1_1", (1, 3, 224, 224)), ("squeezenet1_0", (1, 3, 96, 96)),
-    ("googlenet", (1, 3, 64, 64)), ("densenet121", (1, 3, 64, 64)),
-])
+@pytest.mark.parametrize(
+    "name,shape",
+    [
+        ("squeezenet1_1", (1, 3, 224, 224)),
+        ("squeezenet1_0", (1, 3, 96, 96)),
+        ("googlenet", (1, 3, 64, 64)),
+        ("densenet121", (1, 3, 64, 64)),
+    ],
+)
 def test_concat_models_output_shapes(name, shape):
     pc.manual_seed(0)
     model = getattr(models, name)(num_classes=11).eval()
@@ -247,6 +283,7 @@ def test_concat_models_output_shapes(name, shape):
 
 def test_block_shapes_and_gradients_through_concatenation():
     from pycnn.models.squeezenet import Fire
+
     fire = Fire(8, 4, 6, 10)
     x = pc.randn(2, 8, 5, 5, requires_grad=True)
     y = fire(x)
@@ -256,6 +293,7 @@ def test_block_shapes_and_gradients_through_concatenation():
     assert fire.expand1x1.weight.grad is not None and fire.expand3x3.weight.grad is not None
     from pycnn.models.densenet import _DenseBlock
     from pycnn.models.googlenet import Inception
+
     inc = Inception(16, 4, 4, 6, 2, 3, 5)
     assert inc(pc.randn(1, 16, 7, 7)).shape == (1, 4 + 6 + 3 + 5, 7, 7)
     block = _DenseBlock(3, 8, 2, 4, 0.0)

@@ -1,6 +1,7 @@
 """The autograd engine (pycnn/autograd.py): chain rule, accumulation, shared subexpressions, grad modes,
 detach, graph freeing, non-scalar outputs, deep graphs and broadcasting reductions.
 """
+
 import threading
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 import pycnn as pc
 import pycnn.nn.functional as F
+
 from helpers import gradcheck, randn
 
 
@@ -64,8 +66,8 @@ def test_leaf_grad_is_not_aliased():
 def test_shared_subexpression():
     """x used twice and an intermediate used twice: the gradients from both paths add up."""
     x = leaf([0.5, -1.5, 2.0])
-    y = x * x + x          # dy/dx = 2x + 1
-    z = (y * y).sum()      # dz/dx = 2y (2x + 1)
+    y = x * x + x  # dy/dx = 2x + 1
+    z = (y * y).sum()  # dz/dx = 2y (2x + 1)
     z.backward()
     xv = np.array([0.5, -1.5, 2.0])
     np.testing.assert_allclose(grad(x), 2 * (xv * xv + xv) * (2 * xv + 1), rtol=1e-12)
@@ -94,9 +96,8 @@ def test_no_grad():
         return t * 3.0
 
     assert not f(x).requires_grad
-    with pc.no_grad():
-        with pc.enable_grad():
-            assert (x * 2.0).requires_grad
+    with pc.no_grad(), pc.enable_grad():
+        assert (x * 2.0).requires_grad
     pc.set_grad_enabled(False)
     try:
         assert not (x + 1.0).requires_grad
@@ -202,7 +203,7 @@ def test_deep_graph_has_no_recursion_limit():
     for _ in range(5000):
         y = y * 1.0001 + 0.0
     y.sum().backward()
-    np.testing.assert_allclose(grad(x), [1.0001 ** 5000] * 2, rtol=1e-10)
+    np.testing.assert_allclose(grad(x), [1.0001**5000] * 2, rtol=1e-10)
 
 
 def test_deep_graph_freed_without_recursion():
@@ -214,8 +215,10 @@ def test_deep_graph_freed_without_recursion():
     del y
 
 
-@pytest.mark.parametrize("shape_a, shape_b", [((3, 4), (4,)), ((2, 3, 4), (3, 1)), ((3, 1), (1, 4)),
-                                               ((2, 3), ()), ((1, 1), (2, 3)), ((5, 1, 3), (1, 4, 1))])
+@pytest.mark.parametrize(
+    "shape_a, shape_b",
+    [((3, 4), (4,)), ((2, 3, 4), (3, 1)), ((3, 1), (1, 4)), ((2, 3), ()), ((1, 1), (2, 3)), ((5, 1, 3), (1, 4, 1))],
+)
 def test_broadcast_gradients_reduced_to_input_shape(shape_a, shape_b):
     a, b = randn(*shape_a, seed=1), randn(*shape_b, seed=2, away_from_zero=0.5)
     ta, tb = leaf(a), leaf(b)
@@ -224,9 +227,12 @@ def test_broadcast_gradients_reduced_to_input_shape(shape_a, shape_b):
     assert ta.grad.shape == shape_a and tb.grad.shape == shape_b
     full = np.broadcast_shapes(shape_a, shape_b)
     da = np.broadcast_to(b + 1 / b, full)
-    db = np.broadcast_to(a - a / b ** 2, full) - 1
-    sum_to = lambda g, s: g.sum(axis=tuple(range(g.ndim - len(s)))).sum(  # noqa: E731
-        axis=tuple(i for i, d in enumerate(s) if d == 1), keepdims=True).reshape(s)
+    db = np.broadcast_to(a - a / b**2, full) - 1
+    sum_to = lambda g, s: (
+        g.sum(axis=tuple(range(g.ndim - len(s))))
+        .sum(axis=tuple(i for i, d in enumerate(s) if d == 1), keepdims=True)
+        .reshape(s)
+    )
     np.testing.assert_allclose(grad(ta), sum_to(da, shape_a), rtol=1e-12)
     np.testing.assert_allclose(grad(tb), sum_to(db, shape_b), rtol=1e-12)
 
@@ -256,8 +262,9 @@ def test_custom_function():
         @staticmethod
         def backward(ctx, dout):
             (x,) = ctx.saved_tensors
-            return pc._C.binary("mul", dout, pc._C.binary("mul", pc._C.binary("mul", x, x),
-                                                          pc._C.full([], 3.0, x.dtype, "cpu")))
+            return pc._C.binary(
+                "mul", dout, pc._C.binary("mul", pc._C.binary("mul", x, x), pc._C.full([], 3.0, x.dtype, "cpu"))
+            )
 
     gradcheck(Cube.apply, [randn(4, seed=3)])
 

@@ -6,6 +6,7 @@ resumes from the checkpoint and trains 2 more: weights and history must be bitwi
 does the resume in a fresh Python process. The rest: what a checkpoint file holds, the JSON round trip of
 odd state (tuples, Counters, int keys, arrays), and a crash in the middle of a save.
 """
+
 import json
 import os
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 
 import pycnn as pc
 from pycnn.datasets import mnist_subset
-from pycnn.train import (Callback, EarlyStopping, ModelCheckpoint, fit, load_checkpoint, save_checkpoint)
+from pycnn.train import Callback, EarlyStopping, ModelCheckpoint, fit, load_checkpoint, save_checkpoint
 
 OPTIMIZERS = ["sgd"] + (["adam"] if hasattr(pc.optim, "Adam") else [])
 LOADERS = ["generator"] + (["default"] if hasattr(pc.data.DataLoader, "state_dict") else [])
@@ -25,9 +26,21 @@ VOLATILE = ("epoch_time", "train_images_per_s")  # wall-clock timings differ bet
 
 def lenet5_dropout():
     nn = pc.nn
-    return nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
-                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Dropout(0.3),
-                         nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(256, 120),
+        nn.ReLU(),
+        nn.Dropout(0.3),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, 10),
+    )
 
 
 class Snapshots(Callback):
@@ -57,8 +70,9 @@ def setup_run(seed, loader_seed, optimizer, checkpoint_dir, loader_kind="generat
     train_set, val_set = pc.data.Subset(data, range(512)), pc.data.Subset(data, range(512, 768))
     model = lenet5_dropout()
     if loader_kind == "generator":
-        train = pc.data.DataLoader(train_set, batch_size=64, shuffle=True,
-                                   generator=pc.Generator().manual_seed(loader_seed))
+        train = pc.data.DataLoader(
+            train_set, batch_size=64, shuffle=True, generator=pc.Generator().manual_seed(loader_seed)
+        )
     else:  # seeded from pc.default_generator() at construction; only its state_dict() can restore it
         train = pc.data.DataLoader(train_set, batch_size=64, shuffle=True)
     val = pc.data.DataLoader(val_set, batch_size=128)
@@ -69,19 +83,22 @@ def setup_run(seed, loader_seed, optimizer, checkpoint_dir, loader_kind="generat
     sched = pc.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4)
     # val_score peaks at epoch 2, so EarlyStopping's best weights come from before the resume and must
     # travel in the checkpoint; ModelCheckpoint's top-k bookkeeping must too.
-    callbacks = [Feeder("val_score", [0.1, 0.9, 0.5, 0.3]),
-                 EarlyStopping(monitor="val_score", patience=10, verbose=False),
-                 ModelCheckpoint(checkpoint_dir, save_top_k=2), Snapshots()]
+    callbacks = [
+        Feeder("val_score", [0.1, 0.9, 0.5, 0.3]),
+        EarlyStopping(monitor="val_score", patience=10, verbose=False),
+        ModelCheckpoint(checkpoint_dir, save_top_k=2),
+        Snapshots(),
+    ]
     return model, train, val, opt, sched, callbacks
 
 
 def run(seed, loader_seed, optimizer, checkpoint_dir, epochs, resume=None, loader_kind="generator"):
-    model, train, val, opt, sched, callbacks = setup_run(seed, loader_seed, optimizer, checkpoint_dir,
-                                                         loader_kind)
+    model, train, val, opt, sched, callbacks = setup_run(seed, loader_seed, optimizer, checkpoint_dir, loader_kind)
     if resume is not None:
         pc.randn(100)  # stir the global generator further: the checkpoint must set it back
-    history = fit(model, train, val, pc.nn.CrossEntropyLoss(), opt, epochs, scheduler=sched,
-                  callbacks=callbacks, resume=resume)
+    history = fit(
+        model, train, val, pc.nn.CrossEntropyLoss(), opt, epochs, scheduler=sched, callbacks=callbacks, resume=resume
+    )
     return model, history, callbacks[-1].weights
 
 
@@ -98,18 +115,20 @@ def assert_same_weights(a, b):
 @pytest.mark.parametrize("loader_kind", LOADERS)
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_resume_is_bitwise_identical_to_a_straight_run(tmp_path, optimizer, loader_kind):
-    straight_model, straight_history, straight_epochs = run(0, 7, optimizer, tmp_path / "straight", 4,
-                                                            loader_kind=loader_kind)
-    _, first_history, first_epochs = run(0, 7, optimizer, tmp_path / "resumed", 2, loader_kind=loader_kind)
+    straight_model, straight_history, straight_epochs = run(
+        0, 7, optimizer, tmp_path / "straight", 4, loader_kind=loader_kind
+    )
+    _, _first_history, first_epochs = run(0, 7, optimizer, tmp_path / "resumed", 2, loader_kind=loader_kind)
     assert_same_weights(first_epochs[2], straight_epochs[2])
 
     last = tmp_path / "resumed" / "last.safetensors"
-    model, history, epochs = run(1234, 99, optimizer, tmp_path / "resumed", 4, resume=last,
-                                 loader_kind=loader_kind)
+    model, history, epochs = run(1234, 99, optimizer, tmp_path / "resumed", 4, resume=last, loader_kind=loader_kind)
     assert sorted(epochs) == [3, 4]  # only the two remaining epochs ran
     assert_same_weights(epochs[4], straight_epochs[4])  # the training itself, before any restore
-    assert_same_weights({k: v.numpy() for k, v in model.state_dict().items()},
-                        {k: v.numpy() for k, v in straight_model.state_dict().items()})
+    assert_same_weights(
+        {k: v.numpy() for k, v in model.state_dict().items()},
+        {k: v.numpy() for k, v in straight_model.state_dict().items()},
+    )
     # and EarlyStopping restored the epoch-2 weights in both runs (its copy came through the checkpoint)
     assert_same_weights({k: v.numpy() for k, v in model.state_dict().items()}, straight_epochs[2])
     assert stable(history) == stable(straight_history) and len(history) == 4
@@ -135,7 +154,9 @@ pc.save({{k: v for k, v in epochs[4].items()}}, {str(tmp_path / "epoch4.safetens
 print(json.dumps(stable(history)))
 """
     env = dict(os.environ, OMP_NUM_THREADS=str(pc.get_num_threads()))
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     history = json.loads(done.stdout.strip().splitlines()[-1])
     assert history == stable(straight_history)
@@ -145,11 +166,15 @@ print(json.dumps(stable(history)))
 
 # ------------------------------------------------------------------------------------------------ file contents
 
+
 def small_setup(seed):
     pc.manual_seed(seed)
     model = pc.nn.Sequential(pc.nn.Linear(5, 4), pc.nn.BatchNorm1d(4), pc.nn.Linear(4, 3))
-    opt = pc.optim.Adam(model.parameters(), lr=0.01, betas=(0.8, 0.95)) if hasattr(pc.optim, "Adam") \
+    opt = (
+        pc.optim.Adam(model.parameters(), lr=0.01, betas=(0.8, 0.95))
+        if hasattr(pc.optim, "Adam")
         else pc.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    )
     sched = pc.optim.lr_scheduler.MultiStepLR(opt, milestones=[2, 2, 5], gamma=0.5)  # a Counter inside
     return model, opt, sched
 
@@ -180,8 +205,13 @@ def as_plain(value):
 def test_checkpoint_file_layout_and_round_trip(tmp_path):
     model, opt, sched = small_setup(0)
     train_steps(model, opt, sched, 3, seed=1)
-    extra = {"note": "lenet run", "array": np.arange(5, dtype=np.int64), "by_class": {3: (2.5, None)},
-             "flag": True, "nan": float("nan")}
+    extra = {
+        "note": "lenet run",
+        "array": np.arange(5, dtype=np.int64),
+        "by_class": {3: (2.5, None)},
+        "flag": True,
+        "nan": float("nan"),
+    }
     path = tmp_path / "ckpt.safetensors"
     save_checkpoint(path, model, opt, sched, epoch=3, extra=extra)
 
@@ -213,7 +243,7 @@ def test_checkpoint_file_layout_and_round_trip(tmp_path):
     train_steps(fresh_model, fresh_opt, fresh_sched, 3, seed=2)
     for (name, a), (_, b) in zip(model.state_dict().items(), fresh_model.state_dict().items()):
         assert np.array_equal(a.numpy(), b.numpy()), name
-    assert fresh_opt.param_groups[0]["lr"] == opt.param_groups[0]["lr"] == 0.01 * 0.5 ** 3
+    assert fresh_opt.param_groups[0]["lr"] == opt.param_groups[0]["lr"] == 0.01 * 0.5**3
 
 
 def test_load_checkpoint_refuses_a_plain_state_dict(tmp_path):
@@ -227,8 +257,9 @@ def test_load_checkpoint_refuses_a_plain_state_dict(tmp_path):
 
 # ------------------------------------------------------------------------------------------------ crash safety
 
+
 def test_a_crash_mid_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
-    import pycnn.serialization as serialization
+    from pycnn import serialization
 
     original = serialization._write_tensor_bytes
     armed = {"on": False}
@@ -237,7 +268,7 @@ def test_a_crash_mid_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
         if not armed["on"]:
             return original(f, arr)
         raw = arr.reshape(-1).view(np.uint8)
-        f.write(raw[:len(raw) // 2].data)
+        f.write(raw[: len(raw) // 2].data)
         raise OSError("disk full (simulated)")
 
     class Arm(Callback):
@@ -249,12 +280,12 @@ def test_a_crash_mid_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((40, 6)).astype(np.float32), rng.integers(0, 3, 40)
     model = pc.nn.Sequential(pc.nn.Linear(6, 8), pc.nn.ReLU(), pc.nn.Linear(8, 3))
-    loader = pc.data.DataLoader(pc.data.TensorDataset(x, y), batch_size=8, shuffle=True,
-                                generator=pc.Generator().manual_seed(0))
+    loader = pc.data.DataLoader(
+        pc.data.TensorDataset(x, y), batch_size=8, shuffle=True, generator=pc.Generator().manual_seed(0)
+    )
     opt = pc.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     snapshots = Snapshots()
-    checkpoints = ModelCheckpoint(tmp_path, keep_last_k=1, monitor="train_loss",
-                                  filename="epoch{epoch}.safetensors")
+    checkpoints = ModelCheckpoint(tmp_path, keep_last_k=1, monitor="train_loss", filename="epoch{epoch}.safetensors")
     with pytest.raises(OSError, match="disk full"):
         fit(model, loader, None, pc.nn.CrossEntropyLoss(), opt, 3, callbacks=[Arm(), snapshots, checkpoints])
 
@@ -271,10 +302,16 @@ def test_a_crash_mid_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     # and training resumes from it once the disk is fine again
     armed["on"] = False
     monkeypatch.setattr(serialization, "_write_tensor_bytes", original)
-    history = fit(model, loader, None, pc.nn.CrossEntropyLoss(), opt, 3,
-                  callbacks=[ModelCheckpoint(tmp_path, keep_last_k=1, monitor="train_loss",
-                                             filename="epoch{epoch}.safetensors")],
-                  resume=tmp_path / "last.safetensors")
+    history = fit(
+        model,
+        loader,
+        None,
+        pc.nn.CrossEntropyLoss(),
+        opt,
+        3,
+        callbacks=[ModelCheckpoint(tmp_path, keep_last_k=1, monitor="train_loss", filename="epoch{epoch}.safetensors")],
+        resume=tmp_path / "last.safetensors",
+    )
     assert [logs["epoch"] for logs in history] == [1, 2, 3]
     assert sorted(os.listdir(tmp_path)) == ["best.safetensors", "epoch3.safetensors", "last.safetensors"]
 
@@ -283,8 +320,9 @@ def test_load_checkpoint_into_a_trainer(tmp_path):
     model, train, val, opt, sched, callbacks = setup_run(0, 7, "sgd", tmp_path / "a")
     fit(model, train, val, pc.nn.CrossEntropyLoss(), opt, 2, scheduler=sched, callbacks=callbacks)
     model, train, val, opt, sched, callbacks = setup_run(5, 8, "sgd", tmp_path / "b")
-    trainer = pc.train.Trainer(model, train, val, pc.nn.CrossEntropyLoss(), opt, 4, scheduler=sched,
-                               callbacks=callbacks)
+    trainer = pc.train.Trainer(
+        model, train, val, pc.nn.CrossEntropyLoss(), opt, 4, scheduler=sched, callbacks=callbacks
+    )
     checkpoint = load_checkpoint(tmp_path / "a" / "last.safetensors", trainer=trainer)
     assert (trainer.epoch, trainer.start_epoch, trainer.global_step) == (2, 3, 16)  # 512 / 64 = 8 steps an epoch
     assert [logs["epoch"] for logs in trainer.history] == [1, 2] and trainer.history == checkpoint["history"]

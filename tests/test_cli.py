@@ -3,6 +3,7 @@
 The training runs are short (1-3 epochs of the 4,000-digit MNIST subset) but end to end: data, split,
 transforms, LeNet-5, optimizer, schedule, callbacks, checkpoints, figures, evaluation and resume.
 """
+
 import json
 import os
 import re
@@ -14,17 +15,44 @@ import pytest
 
 import pycnn as pc
 
-TRAIN_FLAGS = ["--model", "--dataset", "--epochs", "--batch-size", "--optimizer", "--lr", "--schedule",
-               "--augment", "--val-split", "--early-stop", "--out", "--resume", "--threads", "--device",
-               "--seed", "--momentum", "--weight-decay", "--warmup", "--clip-grad", "--workers", "--data-root"]
+TRAIN_FLAGS = [
+    "--model",
+    "--dataset",
+    "--epochs",
+    "--batch-size",
+    "--optimizer",
+    "--lr",
+    "--schedule",
+    "--augment",
+    "--val-split",
+    "--early-stop",
+    "--out",
+    "--resume",
+    "--threads",
+    "--device",
+    "--seed",
+    "--momentum",
+    "--weight-decay",
+    "--warmup",
+    "--clip-grad",
+    "--workers",
+    "--data-root",
+]
 TIMEOUT_S = 600
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def run_cli(*args, cwd=None):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.run([sys.executable, "-m", "pycnn", *args], capture_output=True, text=True,
-                          timeout=TIMEOUT_S, cwd=cwd, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "pycnn", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        cwd=cwd,
+        env=env,
+        check=False,
+    )
 
 
 def final_accuracy(stdout):
@@ -54,11 +82,19 @@ def test_no_command_prints_usage():
     assert "usage" in (result.stdout + result.stderr).lower()
 
 
-@pytest.mark.parametrize("args", [
-    ("train", "--epochs", "zero"), ("train", "--batch-size", "0"), ("train", "--val-split", "1.5"),
-    ("train", "--model", "nosuchnet"), ("train", "--optimizer", "lbfgs"), ("train", "--schedule", "sawtooth"),
-    ("train", "--dataset", "imagenet-22k", "--epochs", "1"), ("summary", "lenet5", "--input-shape", "1,28"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("train", "--epochs", "zero"),
+        ("train", "--batch-size", "0"),
+        ("train", "--val-split", "1.5"),
+        ("train", "--model", "nosuchnet"),
+        ("train", "--optimizer", "lbfgs"),
+        ("train", "--schedule", "sawtooth"),
+        ("train", "--dataset", "imagenet-22k", "--epochs", "1"),
+        ("summary", "lenet5", "--input-shape", "1,28"),
+    ],
+)
 def test_bad_flag_value_fails(args):
     result = run_cli(*args)
     assert result.returncode != 0
@@ -78,8 +114,21 @@ def test_summary_prints_parameters():
 @pytest.mark.slow
 def test_train_writes_everything_and_evaluate_agrees(tmp_path):
     out = tmp_path / "run"
-    result = run_cli("train", "--epochs", "2", "--augment", "--optimizer", "adam", "--schedule", "onecycle",
-                     "--out", str(out), "--no-progress", "--threads", "1")
+    result = run_cli(
+        "train",
+        "--epochs",
+        "2",
+        "--augment",
+        "--optimizer",
+        "adam",
+        "--schedule",
+        "onecycle",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--threads",
+        "1",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = epoch_lines(result.stdout)
     assert len(lines) == 2
@@ -88,8 +137,7 @@ def test_train_writes_everything_and_evaluate_agrees(tmp_path):
         assert "test" not in line  # the test set is used once, after training
     acc = final_accuracy(result.stdout)
     assert acc > 80.0
-    for name in ("best.safetensors", "last.safetensors", "log.csv", "log.jsonl", "run.json",
-                 "test_metrics.json"):
+    for name in ("best.safetensors", "last.safetensors", "log.csv", "log.jsonl", "run.json", "test_metrics.json"):
         assert (out / name).is_file(), f"{name} missing from {sorted(p.name for p in out.iterdir())}"
     for png in ("history.png", "filters.png", "confusion_matrix.png", "misclassified.png"):
         assert (out / png).read_bytes()[:8] == PNG_SIGNATURE, png
@@ -146,6 +194,7 @@ def test_train_same_seed_same_result():
 
 # ------------------------------------------------------------------ other datasets and models, tiny files
 
+
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["lenet5", "resnet20"])
 def test_train_cifar10_python_format(tmp_path, model):
@@ -155,18 +204,38 @@ def test_train_cifar10_python_format(tmp_path, model):
 
     make_cifar10_python(tmp_path / "data", np.random.default_rng(0), per_batch=6)
     out = tmp_path / "run"
-    result = run_cli("train", "--dataset", "cifar10", "--data-root", str(tmp_path / "data"), "--model", model,
-                     "--epochs", "1", "--batch-size", "8", "--augment", "--val-split", "0.2", "--threads", "1",
-                     "--no-progress", "--out", str(out))
+    result = run_cli(
+        "train",
+        "--dataset",
+        "cifar10",
+        "--data-root",
+        str(tmp_path / "data"),
+        "--model",
+        model,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--augment",
+        "--val-split",
+        "0.2",
+        "--threads",
+        "1",
+        "--no-progress",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "30 train" not in result.stdout and "6 test" in result.stdout  # 20% of 30 held out
     info = json.loads((out / "run.json").read_text())
     assert info["in_channels"] == 3 and info["image_size"] == 32 and info["classes"][0] == "airplane"
-    evaluated = run_cli("evaluate", str(out / "last.safetensors"), "--data-root", str(tmp_path / "data"),
-                        "--threads", "1")
+    evaluated = run_cli(
+        "evaluate", str(out / "last.safetensors"), "--data-root", str(tmp_path / "data"), "--threads", "1"
+    )
     assert evaluated.returncode == 0, evaluated.stdout + evaluated.stderr
     assert final_accuracy(result.stdout) == pytest.approx(
-        float(re.search(r"test accuracy\s+([0-9.]+)%", evaluated.stdout).group(1)), abs=1e-9)
+        float(re.search(r"test accuracy\s+([0-9.]+)%", evaluated.stdout).group(1)), abs=1e-9
+    )
 
 
 @pytest.mark.slow
@@ -175,9 +244,26 @@ def test_train_grayscale_idx_with_a_three_channel_model(tmp_path):
     from test_datasets_real import make_mnist
 
     make_mnist(tmp_path / "data", np.random.default_rng(1), n_train=30, n_test=10)
-    result = run_cli("train", "--dataset", "mnist", "--data-root", str(tmp_path / "data"), "--model", "nin",
-                     "--epochs", "1", "--batch-size", "10", "--optimizer", "adamw", "--schedule", "plateau",
-                     "--threads", "1", "--no-progress")
+    result = run_cli(
+        "train",
+        "--dataset",
+        "mnist",
+        "--data-root",
+        str(tmp_path / "data"),
+        "--model",
+        "nin",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "10",
+        "--optimizer",
+        "adamw",
+        "--schedule",
+        "plateau",
+        "--threads",
+        "1",
+        "--no-progress",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert 0.0 <= final_accuracy(result.stdout) <= 100.0
 
@@ -193,9 +279,27 @@ def test_train_image_folder(tmp_path):
                 path = tmp_path / "imgs" / split / cls / f"{i}.png"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 Image.fromarray(rng.integers(0, 256, size=size + (3,), dtype=np.uint8)).save(path)
-    result = run_cli("train", "--dataset", f"folder:{tmp_path / 'imgs'}", "--model", "lenet5", "--image-size",
-                     "32", "--epochs", "1", "--batch-size", "8", "--augment", "--threads", "1", "--no-progress",
-                     "--warmup", "1", "--schedule", "step")
+    result = run_cli(
+        "train",
+        "--dataset",
+        f"folder:{tmp_path / 'imgs'}",
+        "--model",
+        "lenet5",
+        "--image-size",
+        "32",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--augment",
+        "--threads",
+        "1",
+        "--no-progress",
+        "--warmup",
+        "1",
+        "--schedule",
+        "step",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "8 test" in result.stdout and "circles" in result.stdout
 
@@ -210,12 +314,16 @@ def test_alexnet_on_small_images_fails_clearly():
 def test_out_without_the_optional_extras_still_trains(tmp_path):
     # A plain `pip install .` has no matplotlib / TensorBoard: --out keeps checkpoints and logs and says
     # which figures it could not draw, instead of failing mid-run.
-    code = ("import sys\n"
-            "for name in ('matplotlib', 'tensorboardX', 'tensorboard'):\n"
-            "    sys.modules[name] = None\n"
-            "from pycnn.cli import main\n"
-            f"main(['train', '--epochs', '1', '--threads', '1', '--no-progress', '--out', {str(tmp_path)!r}])\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT_S)
+    code = (
+        "import sys\n"
+        "for name in ('matplotlib', 'tensorboardX', 'tensorboard'):\n"
+        "    sys.modules[name] = None\n"
+        "from pycnn.cli import main\n"
+        f"main(['train', '--epochs', '1', '--threads', '1', '--no-progress', '--out', {str(tmp_path)!r}])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT_S, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert 'pip install "pycnn[plot]"' in result.stderr and 'pip install "pycnn[tensorboard]"' in result.stderr
     assert final_accuracy(result.stdout) > 50.0
@@ -224,11 +332,14 @@ def test_out_without_the_optional_extras_still_trains(tmp_path):
     assert not list(tmp_path.glob("*.png"))
 
 
-@pytest.mark.parametrize("args, message", [
-    (("evaluate", "no-such-checkpoint.safetensors"), "No such file"),
-    (("train", "--dataset", "cifar10", "--data-root", "{tmp}", "--epochs", "1"), "[CIFAR10] dataset not found"),
-    (("train", "--device", "tpu", "--epochs", "1"), "expected 'cpu' or 'cuda'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("evaluate", "no-such-checkpoint.safetensors"), "No such file"),
+        (("train", "--dataset", "cifar10", "--data-root", "{tmp}", "--epochs", "1"), "[CIFAR10] dataset not found"),
+        (("train", "--device", "tpu", "--epochs", "1"), "expected 'cpu' or 'cuda'"),
+    ],
+)
 def test_user_errors_print_a_message_not_a_traceback(tmp_path, args, message):
     result = run_cli(*(a.format(tmp=tmp_path) for a in args), cwd=tmp_path)
     assert result.returncode == 1

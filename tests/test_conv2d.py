@@ -4,12 +4,14 @@ finite-difference gradcheck, PyTorch parity of values and gradients; 'same' / 'v
 padding modes; nn.Conv2d; bad input. The kernels: csrc/ops/conv2d.cpp (entry point) and
 csrc/ops/cpu/conv2d.cpp; docs/architecture.md traces the whole path.
 """
+
 import numpy as np
 import pytest
 
 import pycnn as pc
-import pycnn.nn as nn
 import pycnn.nn.functional as F
+from pycnn import nn
+
 from helpers import check_torch, conv2d_ref, expect_error, gradcheck, module_parity, randn
 
 DTYPES = [np.float32, np.float64]
@@ -17,7 +19,7 @@ DTYPES = [np.float32, np.float64]
 
 def tol(dtype):
     """(rtol, atol) against a float64 reference; convolutions sum many products."""
-    return dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-4)
+    return {"rtol": 1e-10, "atol": 1e-10} if dtype == np.float64 else {"rtol": 1e-5, "atol": 1e-4}
 
 
 def run(fn, *arrays, device="cpu"):
@@ -39,24 +41,34 @@ def _np(x):
 # (x shape, w shape, stride, padding, dilation, groups, bias)
 CONV_CASES = [
     ((2, 3, 7, 7), (4, 3, 3, 3), (1, 1), (0, 0), (1, 1), 1, True),
-    ((2, 3, 8, 9), (5, 3, 3, 3), (2, 2), (1, 1), (1, 1), 1, True),      # stride > 1, padding
-    ((1, 2, 9, 8), (3, 2, 3, 2), (2, 3), (2, 1), (1, 1), 1, False),     # batch 1, uneven everything, no bias
-    ((2, 2, 9, 9), (2, 2, 3, 3), (1, 1), (2, 2), (2, 2), 1, True),      # dilation
-    ((2, 4, 6, 5), (6, 2, 3, 3), (1, 1), (1, 1), (1, 1), 2, True),      # groups
-    ((2, 3, 7, 6), (3, 1, 3, 3), (1, 2), (1, 1), (1, 1), 3, True),      # depthwise
-    ((2, 3, 5, 5), (6, 1, 3, 3), (1, 1), (1, 1), (1, 1), 3, False),     # depthwise, channel multiplier 2
-    ((3, 4, 5, 7), (2, 4, 1, 1), (1, 1), (0, 0), (1, 1), 1, True),      # 1x1 pointwise
-    ((2, 4, 5, 7), (3, 4, 1, 1), (2, 2), (1, 1), (1, 1), 1, False),     # 1x1 with stride and padding
-    ((1, 1, 5, 5), (1, 1, 5, 5), (1, 1), (0, 0), (1, 1), 1, True),      # kernel == input: 1x1 output
-    ((2, 3, 11, 13), (4, 3, 5, 3), (3, 2), (2, 0), (1, 2), 1, True),    # odd sizes
+    ((2, 3, 8, 9), (5, 3, 3, 3), (2, 2), (1, 1), (1, 1), 1, True),  # stride > 1, padding
+    ((1, 2, 9, 8), (3, 2, 3, 2), (2, 3), (2, 1), (1, 1), 1, False),  # batch 1, uneven everything, no bias
+    ((2, 2, 9, 9), (2, 2, 3, 3), (1, 1), (2, 2), (2, 2), 1, True),  # dilation
+    ((2, 4, 6, 5), (6, 2, 3, 3), (1, 1), (1, 1), (1, 1), 2, True),  # groups
+    ((2, 3, 7, 6), (3, 1, 3, 3), (1, 2), (1, 1), (1, 1), 3, True),  # depthwise
+    ((2, 3, 5, 5), (6, 1, 3, 3), (1, 1), (1, 1), (1, 1), 3, False),  # depthwise, channel multiplier 2
+    ((3, 4, 5, 7), (2, 4, 1, 1), (1, 1), (0, 0), (1, 1), 1, True),  # 1x1 pointwise
+    ((2, 4, 5, 7), (3, 4, 1, 1), (2, 2), (1, 1), (1, 1), 1, False),  # 1x1 with stride and padding
+    ((1, 1, 5, 5), (1, 1, 5, 5), (1, 1), (0, 0), (1, 1), 1, True),  # kernel == input: 1x1 output
+    ((2, 3, 11, 13), (4, 3, 5, 3), (3, 2), (2, 0), (1, 2), 1, True),  # odd sizes
 ]
-CONV_IDS = ["basic", "stride_pad", "batch1_nobias", "dilation", "groups", "depthwise", "depthwise_mult",
-            "pointwise", "pointwise_strided", "full_kernel", "odd"]
+CONV_IDS = [
+    "basic",
+    "stride_pad",
+    "batch1_nobias",
+    "dilation",
+    "groups",
+    "depthwise",
+    "depthwise_mult",
+    "pointwise",
+    "pointwise_strided",
+    "full_kernel",
+    "odd",
+]
 
 
 def conv_call(stride, padding, dilation, groups):
-    return lambda x, w, b=None: F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation,
-                                         groups=groups)
+    return lambda x, w, b=None: F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -67,8 +79,9 @@ def test_conv2d_reference(case, dtype, device):
     fn = conv_call(stride, padding, dilation, groups)
     y = run(fn, x, w, b, device=device) if bias else run(fn, x, w, device=device)
     assert y.dtype == dtype
-    np.testing.assert_allclose(y, conv2d_ref(x, w, b if bias else None, stride, padding, dilation, groups),
-                               **tol(dtype))
+    np.testing.assert_allclose(
+        y, conv2d_ref(x, w, b if bias else None, stride, padding, dilation, groups), **tol(dtype)
+    )
 
 
 def test_conv2d_unbatched_input():
@@ -107,17 +120,24 @@ def test_conv2d_torch(case, dtype):
     def tfn(x, w, b=None):
         return torch.nn.functional.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
 
-    check_torch(conv_call(stride, padding, dilation, groups), tfn, [x, w, b] if bias else [x, w],
-                **tol(dtype))
+    check_torch(conv_call(stride, padding, dilation, groups), tfn, [x, w, b] if bias else [x, w], **tol(dtype))
 
 
 def test_conv2d_larger_torch():
     """A LeNet/ResNet-sized layer, large enough that the GEMM blocking and threading paths are exercised."""
     torch = pytest.importorskip("torch")
-    x, w, b = randn(4, 16, 20, 20, dtype=np.float32, seed=1), randn(32, 16, 3, 3, dtype=np.float32, seed=2), \
-        randn(32, dtype=np.float32, seed=3)
-    check_torch(lambda x, w, b: F.conv2d(x, w, b, padding=1),
-                lambda x, w, b: torch.nn.functional.conv2d(x, w, b, padding=1), [x, w, b], rtol=1e-4, atol=1e-4)
+    x, w, b = (
+        randn(4, 16, 20, 20, dtype=np.float32, seed=1),
+        randn(32, 16, 3, 3, dtype=np.float32, seed=2),
+        randn(32, dtype=np.float32, seed=3),
+    )
+    check_torch(
+        lambda x, w, b: F.conv2d(x, w, b, padding=1),
+        lambda x, w, b: torch.nn.functional.conv2d(x, w, b, padding=1),
+        [x, w, b],
+        rtol=1e-4,
+        atol=1e-4,
+    )
 
 
 def test_conv2d_gradients_of_some_inputs_only():
@@ -135,6 +155,7 @@ def test_conv2d_gradients_of_some_inputs_only():
 
 # ---------------------------------------------------------------- padding strings and modes ----
 
+
 @pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note on its own zero-padded copy
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kernel,dilation", [((2, 4), (1, 1)), ((3, 2), (2, 3)), ((4, 5), (1, 2))])
@@ -143,27 +164,39 @@ def test_conv2d_same_even_kernels(kernel, dilation, dtype):
     x = randn(2, 4, 7, 6, dtype=dtype, seed=1)
     w, b = randn(6, 2, *kernel, dtype=dtype, seed=2), randn(6, dtype=dtype, seed=3)
     total = [d * (k - 1) for k, d in zip(kernel, dilation)]
-    xp = np.pad(x, ((0, 0), (0, 0), (total[0] // 2, total[0] - total[0] // 2),
-                    (total[1] // 2, total[1] - total[1] // 2)))
+    xp = np.pad(
+        x, ((0, 0), (0, 0), (total[0] // 2, total[0] - total[0] // 2), (total[1] // 2, total[1] - total[1] // 2))
+    )
     ref = conv2d_ref(xp, w, b, dilation=dilation, groups=2)
     y = run(lambda x, w, b: F.conv2d(x, w, b, padding="same", dilation=dilation, groups=2), x, w, b)
     assert y.shape == (2, 6, 7, 6)
     np.testing.assert_allclose(y, ref, **tol(dtype))
-    check_torch(lambda x, w, b: F.conv2d(x, w, b, padding="same", dilation=dilation, groups=2),
-                lambda x, w, b: torch.nn.functional.conv2d(x, w, b, padding="same", dilation=dilation, groups=2), [x, w, b],
-                **tol(dtype))
+    check_torch(
+        lambda x, w, b: F.conv2d(x, w, b, padding="same", dilation=dilation, groups=2),
+        lambda x, w, b: torch.nn.functional.conv2d(x, w, b, padding="same", dilation=dilation, groups=2),
+        [x, w, b],
+        **tol(dtype),
+    )
 
 
 def test_conv2d_same_even_gradcheck_unbatched():
-    gradcheck(lambda x, w, b: F.conv2d(x, w, b, padding="same"),
-              [randn(2, 5, 4, seed=1), randn(3, 2, 2, 3, seed=2), randn(3, seed=3)])
+    gradcheck(
+        lambda x, w, b: F.conv2d(x, w, b, padding="same"),
+        [randn(2, 5, 4, seed=1), randn(3, 2, 2, 3, seed=2), randn(3, seed=3)],
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular", "zeros"])
-@pytest.mark.parametrize("kw", [dict(kernel_size=3, padding=1), dict(kernel_size=(3, 2), padding=(2, 1), stride=2),
-                                dict(kernel_size=(2, 4), padding="same", dilation=(2, 1), groups=2),
-                                dict(kernel_size=3, padding="valid")])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"kernel_size": 3, "padding": 1},
+        {"kernel_size": (3, 2), "padding": (2, 1), "stride": 2},
+        {"kernel_size": (2, 4), "padding": "same", "dilation": (2, 1), "groups": 2},
+        {"kernel_size": 3, "padding": "valid"},
+    ],
+)
 def test_conv2d_padding_modes_module(mode, kw, dtype):
     torch = pytest.importorskip("torch")
     tdtype = torch.float64 if dtype == np.float64 else torch.float32
@@ -185,18 +218,22 @@ def test_conv2d_padding_mode_reference_and_gradcheck():
 
 # ---------------------------------------------------------------- nn.Conv2d ----
 
+
 @pytest.mark.parametrize("stride, padding, dilation, groups", [(1, 0, 1, 1), (2, 1, 1, 1), (1, 2, 2, 2)])
 def test_conv2d_layer_matches_numpy(stride, padding, dilation, groups):
     pc.manual_seed(0)
     layer = nn.Conv2d(4, 6, 3, stride=stride, padding=padding, dilation=dilation, groups=groups).double()
     x = np.random.default_rng(0).standard_normal((2, 4, 9, 8))
     y = layer(pc.tensor(x))
-    ref = conv2d_ref(x, _np(layer.weight), _np(layer.bias), (stride, stride), (padding, padding), (dilation, dilation), groups)
+    ref = conv2d_ref(
+        x, _np(layer.weight), _np(layer.bias), (stride, stride), (padding, padding), (dilation, dilation), groups
+    )
     assert y.shape == ref.shape
     np.testing.assert_allclose(_np(y), ref, rtol=1e-10, atol=1e-10)
 
 
 # ---------------------------------------------------------------- bad input ----
+
 
 def test_conv2d_wrong_ranks():
     expect_error(ValueError, "conv2d", lambda: F.conv2d(t(3, 8), t(4, 3, 3, 3)), "(3, 8)")
@@ -220,9 +257,17 @@ def test_conv2d_kernel_larger_than_input():
     expect_error(ValueError, "conv2d", lambda: F.conv2d(t(1, 1, 5, 5), t(1, 1, 3, 3), dilation=3), "7x7")
 
 
-@pytest.mark.parametrize("kwargs, needle", [(dict(stride=0), "stride"), (dict(stride=(1, -2)), "stride"),
-                                            (dict(padding=-1), "padding"), (dict(dilation=0), "dilation"),
-                                            (dict(groups=0), "groups"), (dict(groups=-1), "groups")])
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        ({"stride": 0}, "stride"),
+        ({"stride": (1, -2)}, "stride"),
+        ({"padding": -1}, "padding"),
+        ({"dilation": 0}, "dilation"),
+        ({"groups": 0}, "groups"),
+        ({"groups": -1}, "groups"),
+    ],
+)
 def test_conv2d_nonpositive_arguments(kwargs, needle):
     expect_error(ValueError, "conv2d", lambda: F.conv2d(t(1, 2, 6, 6), t(2, 2, 3, 3), **kwargs), needle)
 
@@ -240,7 +285,8 @@ def test_conv2d_bad_padding_strings():
 
 def test_conv2d_wrong_dtypes():
     expect_error(TypeError, "conv2d", lambda: F.conv2d(pc.ones(1, 2, 6, 6, dtype=pc.int64), t(2, 2, 3, 3)), "int64")
-    expect_error(TypeError, "conv2d", lambda: F.conv2d(t(1, 2, 6, 6), t(2, 2, 3, 3, dtype=np.float64)), "float32",
-           "float64")
+    expect_error(
+        TypeError, "conv2d", lambda: F.conv2d(t(1, 2, 6, 6), t(2, 2, 3, 3, dtype=np.float64)), "float32", "float64"
+    )
     expect_error(TypeError, "conv2d", lambda: F.conv2d(t(1, 2, 6, 6), t(2, 2, 3, 3), t(2, dtype=np.float64)), "bias")
     expect_error(TypeError, "conv2d", lambda: F.conv2d(np.zeros((1, 2, 6, 6)), t(2, 2, 3, 3)), "ndarray")

@@ -3,12 +3,14 @@ conv2d's padding modes and asymmetric 'same', conv_transpose2d / ConvTranspose2d
 conv_transpose1d / ConvTranspose1d. Each against a plain NumPy reference (float32 and float64), a float64
 finite-difference gradcheck, PyTorch parity of forward values and gradients, and bad input.
 """
+
 import numpy as np
 import pytest
 
 import pycnn as pc
-import pycnn.nn as nn
 import pycnn.nn.functional as F
+from pycnn import nn
+
 from helpers import check_torch, conv2d_ref, gradcheck, module_parity, randn
 
 torch = pytest.importorskip("torch")
@@ -19,7 +21,7 @@ NP_MODE = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "c
 
 def tol(dtype):
     """(rtol, atol) against a float64 reference; convolutions sum many products."""
-    return dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-4)
+    return {"rtol": 1e-10, "atol": 1e-10} if dtype == np.float64 else {"rtol": 1e-5, "atol": 1e-4}
 
 
 def run(fn, *arrays):
@@ -28,6 +30,7 @@ def run(fn, *arrays):
 
 
 # ---------------------------------------------------------------- NumPy references ----
+
 
 def np_pad_width(ndim, pads):
     """torch's pad tuple (last dim first, may be negative) -> (np.pad widths >= 0, crop slices)."""
@@ -55,12 +58,12 @@ def pad_backward_ref(dout, x_shape, pads, mode):
         src = np.pad(idx[crop], width, constant_values=idx.size)
     else:
         src = pad_ref(idx, pads, mode).astype(np.int64)
-    return np.bincount(src.ravel(), weights=dout.astype(np.float64).ravel(), minlength=idx.size + 1)[:idx.size] \
-        .reshape(x_shape)
+    return np.bincount(src.ravel(), weights=dout.astype(np.float64).ravel(), minlength=idx.size + 1)[
+        : idx.size
+    ].reshape(x_shape)
 
 
-def conv_transpose2d_ref(x, w, b=None, stride=(1, 1), padding=(0, 0), output_padding=(0, 0), dilation=(1, 1),
-                         groups=1):
+def conv_transpose2d_ref(x, w, b=None, stride=(1, 1), padding=(0, 0), output_padding=(0, 0), dilation=(1, 1), groups=1):
     """Scatter form: every input pixel adds its weighted kernel into the (uncropped) output, then crop."""
     x, w = x.astype(np.float64), w.astype(np.float64)
     N, C, H, W = x.shape
@@ -76,9 +79,10 @@ def conv_transpose2d_ref(x, w, b=None, stride=(1, 1), padding=(0, 0), output_pad
                 for j in range(W):
                     for kh in range(KH):
                         for kw in range(KW):
-                            full[:, g * OCg:(g + 1) * OCg, i * sh + kh * dh, j * sw + kw * dw] += \
+                            full[:, g * OCg : (g + 1) * OCg, i * sh + kh * dh, j * sw + kw * dw] += (
                                 x[:, c, i, j, None] * w[c, :, kh, kw][None]
-    y = full[:, :, ph:ph + OH, pw:pw + OW]
+                            )
+    y = full[:, :, ph : ph + OH, pw : pw + OW]
     if b is not None:
         y = y + b.astype(np.float64)[None, :, None, None]
     return y
@@ -94,18 +98,18 @@ def conv1d_ref(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
 PAD_CASES = [
     ((2, 3, 4, 5), [1, 2], "constant"),
     ((2, 3, 4, 5), [2, 0, 1, 3], "constant"),
-    ((2, 3, 4, 5), [1, 1, 0, 2, 1, 0], "constant"),      # three dims
-    ((2, 3, 4, 5), [-1, 2, 1, -2], "constant"),          # negative pads crop
+    ((2, 3, 4, 5), [1, 1, 0, 2, 1, 0], "constant"),  # three dims
+    ((2, 3, 4, 5), [-1, 2, 1, -2], "constant"),  # negative pads crop
     ((3, 7), [3, -4], "constant"),
     ((3, 7), [2, 3], "reflect"),
-    ((2, 3, 7), [6, 1], "reflect"),                      # pad up to size - 1
+    ((2, 3, 7), [6, 1], "reflect"),  # pad up to size - 1
     ((2, 3, 4, 5), [2, 1, 3, 0], "reflect"),
     ((1, 2, 5, 3), [2, 2, 4, 1], "reflect"),
-    ((3, 4, 5), [1, 0, 2, 3], "reflect"),                # unbatched 2-D
+    ((3, 4, 5), [1, 0, 2, 3], "reflect"),  # unbatched 2-D
     ((2, 3, 7), [3, 5], "replicate"),
     ((2, 3, 4, 5), [4, 1, 0, 6], "replicate"),
     ((1, 1, 1, 1), [2, 3, 1, 2], "replicate"),
-    ((2, 3, 7), [7, 2], "circular"),                     # pad up to size
+    ((2, 3, 7), [7, 2], "circular"),  # pad up to size
     ((2, 3, 4, 5), [5, 2, 1, 4], "circular"),
     ((1, 2, 3, 3), [0, 3, 3, 0], "circular"),
 ]
@@ -138,8 +142,12 @@ def test_pad_gradcheck(case):
 def test_pad_torch(case, dtype):
     shape, pads, mode = case
     value = -2.0 if mode == "constant" else None
-    check_torch(lambda x: F.pad(x, pads, mode, value), lambda x: TF.pad(x, pads, mode, value),
-                [randn(*shape, dtype=dtype, seed=4)], **tol(dtype))
+    check_torch(
+        lambda x: F.pad(x, pads, mode, value),
+        lambda x: TF.pad(x, pads, mode, value),
+        [randn(*shape, dtype=dtype, seed=4)],
+        **tol(dtype),
+    )
 
 
 def test_pad_same_result_for_one_and_two_threads():
@@ -189,14 +197,17 @@ CT_CASES = [
     ((2, 3, 4, 5), (3, 2, 3, 3), (1, 1), (0, 0), (0, 0), (1, 1), 1, True),
     ((1, 4, 5, 3), (4, 3, 3, 2), (2, 3), (1, 0), (1, 2), (1, 1), 1, True),
     ((2, 4, 3, 4), (4, 2, 2, 3), (2, 2), (1, 1), (0, 1), (1, 2), 2, False),
-    ((3, 6, 4, 4), (6, 1, 3, 3), (3, 1), (2, 1), (2, 0), (2, 1), 3, True),   # groups, output_padding 2 < stride 3
-    ((1, 4, 3, 3), (4, 3, 2, 2), (1, 1), (0, 0), (2, 1), (3, 2), 2, True),   # output_padding < dilation only
-    ((2, 2, 1, 1), (2, 5, 4, 1), (2, 1), (0, 0), (1, 0), (1, 1), 1, True),   # 1x1 input
-    ((2, 8, 5, 5), (8, 1, 3, 3), (2, 2), (1, 1), (1, 1), (1, 1), 8, True),   # depthwise
-    ((1, 3, 6, 7), (3, 4, 1, 1), (1, 1), (0, 0), (0, 0), (1, 1), 1, True),   # pointwise
+    ((3, 6, 4, 4), (6, 1, 3, 3), (3, 1), (2, 1), (2, 0), (2, 1), 3, True),  # groups, output_padding 2 < stride 3
+    ((1, 4, 3, 3), (4, 3, 2, 2), (1, 1), (0, 0), (2, 1), (3, 2), 2, True),  # output_padding < dilation only
+    ((2, 2, 1, 1), (2, 5, 4, 1), (2, 1), (0, 0), (1, 0), (1, 1), 1, True),  # 1x1 input
+    ((2, 8, 5, 5), (8, 1, 3, 3), (2, 2), (1, 1), (1, 1), (1, 1), 8, True),  # depthwise
+    ((1, 3, 6, 7), (3, 4, 1, 1), (1, 1), (0, 0), (0, 0), (1, 1), 1, True),  # pointwise
 ]
-CT_IDS = [f"x{'x'.join(map(str, c[0]))}-w{'x'.join(map(str, c[1]))}-s{c[2][0]}{c[2][1]}-p{c[3][0]}{c[3][1]}"
-          f"-op{c[4][0]}{c[4][1]}-d{c[5][0]}{c[5][1]}-g{c[6]}" for c in CT_CASES]
+CT_IDS = [
+    f"x{'x'.join(map(str, c[0]))}-w{'x'.join(map(str, c[1]))}-s{c[2][0]}{c[2][1]}-p{c[3][0]}{c[3][1]}"
+    f"-op{c[4][0]}{c[4][1]}-d{c[5][0]}{c[5][1]}-g{c[6]}"
+    for c in CT_CASES
+]
 
 
 def ct_call(stride, padding, output_padding, dilation, groups):
@@ -238,16 +249,27 @@ def test_conv_transpose2d_torch(case, dtype):
 
 def test_conv_transpose2d_unbatched_and_gradients_of_some_inputs():
     x, w = randn(3, 4, 5, seed=1), randn(3, 2, 3, 3, seed=2)
-    check_torch(lambda x, w: F.conv_transpose2d(x, w, stride=2), lambda x, w: TF.conv_transpose2d(x, w, stride=2),
-                [x, w], rtol=1e-10, atol=1e-10)
+    check_torch(
+        lambda x, w: F.conv_transpose2d(x, w, stride=2),
+        lambda x, w: TF.conv_transpose2d(x, w, stride=2),
+        [x, w],
+        rtol=1e-10,
+        atol=1e-10,
+    )
     xt, wt = pc.tensor(randn(2, 3, 4, 5, seed=1), requires_grad=True), pc.tensor(w)
     F.conv_transpose2d(xt, wt, pc.tensor(randn(2, seed=3)), stride=2).sum().backward()
     assert xt.grad is not None and wt.grad is None
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1, output_padding=1),
-                                dict(stride=(3, 2), padding=(1, 0), groups=2, dilation=(1, 2), bias=False)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"stride": 2, "padding": 1, "output_padding": 1},
+        {"stride": (3, 2), "padding": (1, 0), "groups": 2, "dilation": (1, 2), "bias": False},
+    ],
+)
 def test_conv_transpose2d_module(kw, dtype):
     tdtype = torch.float64 if dtype == np.float64 else torch.float32
     pdtype = pc.float64 if dtype == np.float64 else pc.float32
@@ -262,8 +284,11 @@ def test_conv_transpose2d_output_size(output_size):
     ours = nn.ConvTranspose2d(4, 6, 3, stride=(3, 2), padding=1, dtype=pc.float64)
     theirs = torch.nn.ConvTranspose2d(4, 6, 3, stride=(3, 2), padding=1, dtype=torch.float64)
     module_parity(ours, theirs, randn(2, 4, 5, 4, seed=1), **tol(np.float64), output_size=output_size)
-    with pytest.raises(ValueError, match=r"^\[ConvTranspose2d\] requested an output size of \[16, 8\], but valid "
-                                         r"sizes range from 13 to 15"):
+    with pytest.raises(
+        ValueError,
+        match=r"^\[ConvTranspose2d\] requested an output size of \[16, 8\], but valid "
+        r"sizes range from 13 to 15",
+    ):
         ours(pc.tensor(randn(2, 4, 5, 4)), output_size=[16, 8])
     with pytest.raises(ValueError, match=r"^\[ConvTranspose2d\] output_size must have 2 or 4"):
         ours(pc.tensor(randn(2, 4, 5, 4)), output_size=[11])
@@ -271,8 +296,11 @@ def test_conv_transpose2d_output_size(output_size):
 
 def test_conv_transpose2d_bad_input():
     x, w = pc.tensor(randn(2, 4, 5, 5)), pc.tensor(randn(4, 3, 3, 3))
-    with pytest.raises(ValueError, match=r"^\[conv_transpose2d\] output_padding \(2, 2\) must be smaller than "
-                                         r"either stride or dilation"):
+    with pytest.raises(
+        ValueError,
+        match=r"^\[conv_transpose2d\] output_padding \(2, 2\) must be smaller than "
+        r"either stride or dilation",
+    ):
         F.conv_transpose2d(x, w, stride=2, output_padding=2)
     with pytest.raises(ValueError, match=r"^\[conv_transpose2d\] expected input of shape \(N, C, H, W\) with C=4"):
         F.conv_transpose2d(pc.tensor(randn(2, 3, 5, 5)), w)
@@ -286,7 +314,10 @@ def test_conv_transpose2d_bad_input():
         F.conv_transpose2d(x, w, stride=0)
     with pytest.raises(ValueError, match=r"^\[conv_transpose2d\] padding must be non-negative"):
         F.conv_transpose2d(x, w, padding=-1)
-    with pytest.raises(ValueError, match=r"^\[conv_transpose2d\] expected weight of shape \(in_channels, out_channels/groups, kH, kW\), got \(4, 3, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"^\[conv_transpose2d\] expected weight of shape \(in_channels, out_channels/groups, kH, kW\), got \(4, 3, 3\)",
+    ):
         F.conv_transpose2d(x, pc.tensor(randn(4, 3, 3)))
     with pytest.raises(TypeError, match=r"^\[conv_transpose2d\]"):
         F.conv_transpose2d(x, pc.tensor(randn(4, 3, 3, 3).astype(np.float32)))
@@ -329,21 +360,33 @@ def test_conv1d_reference_and_torch(case, dtype):
     y = run(fn, x, w, *([b] if bias else []))
     assert y.shape == ref.shape
     np.testing.assert_allclose(y, ref, **tol(dtype))
-    check_torch(fn, lambda x, w, b=None: TF.conv1d(x, w, b, stride, padding, dilation, groups),
-                [x, w] + ([b] if bias else []), **tol(dtype))
+    check_torch(
+        fn,
+        lambda x, w, b=None: TF.conv1d(x, w, b, stride, padding, dilation, groups),
+        [x, w] + ([b] if bias else []),
+        **tol(dtype),
+    )
 
 
 @pytest.mark.parametrize("case", C1_CASES)
 def test_conv1d_gradcheck(case):
     xs, ws, stride, padding, dilation, groups, bias = case
-    gradcheck(c1_call(stride, padding, dilation, groups),
-              [randn(*xs, seed=1), randn(*ws, seed=2)] + ([randn(ws[0], seed=3)] if bias else []))
+    gradcheck(
+        c1_call(stride, padding, dilation, groups),
+        [randn(*xs, seed=1), randn(*ws, seed=2)] + ([randn(ws[0], seed=3)] if bias else []),
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
-@pytest.mark.parametrize("kw", [dict(kernel_size=3, padding=1), dict(kernel_size=4, padding="same", dilation=2),
-                                dict(kernel_size=2, stride=2, padding=2, groups=2, bias=False)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"kernel_size": 3, "padding": 1},
+        {"kernel_size": 4, "padding": "same", "dilation": 2},
+        {"kernel_size": 2, "stride": 2, "padding": 2, "groups": 2, "bias": False},
+    ],
+)
 def test_conv1d_module(mode, kw, dtype):
     tdtype = torch.float64 if dtype == np.float64 else torch.float32
     pdtype = pc.float64 if dtype == np.float64 else pc.float32
@@ -356,17 +399,26 @@ def test_conv1d_module(mode, kw, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kw", [dict(), dict(stride=3, padding=1, output_padding=2, groups=2, dilation=2)])
+@pytest.mark.parametrize("kw", [{}, {"stride": 3, "padding": 1, "output_padding": 2, "groups": 2, "dilation": 2}])
 def test_conv_transpose1d(kw, dtype):
     tdtype = torch.float64 if dtype == np.float64 else torch.float32
     pdtype = pc.float64 if dtype == np.float64 else pc.float32
     ours = nn.ConvTranspose1d(4, 6, 3, dtype=pdtype, **kw)
     theirs = torch.nn.ConvTranspose1d(4, 6, 3, dtype=tdtype, **kw)
     module_parity(ours, theirs, randn(2, 4, 7, dtype=dtype, seed=1), **tol(dtype))
-    gradcheck(lambda x, w, b: F.conv_transpose1d(x, w, b, kw.get("stride", 1), kw.get("padding", 0),
-                                                 kw.get("output_padding", 0), kw.get("groups", 1),
-                                                 kw.get("dilation", 1)),
-              [randn(1, 4, 5, seed=1), randn(4, 6 // kw.get("groups", 1), 3, seed=2), randn(6, seed=3)])
+    gradcheck(
+        lambda x, w, b: F.conv_transpose1d(
+            x,
+            w,
+            b,
+            kw.get("stride", 1),
+            kw.get("padding", 0),
+            kw.get("output_padding", 0),
+            kw.get("groups", 1),
+            kw.get("dilation", 1),
+        ),
+        [randn(1, 4, 5, seed=1), randn(4, 6 // kw.get("groups", 1), 3, seed=2), randn(6, seed=3)],
+    )
 
 
 def test_conv1d_bad_input():
@@ -385,10 +437,12 @@ def test_conv1d_bad_input():
 
 
 def test_state_dicts_match_torch():
-    for ours, theirs in [(nn.Conv1d(4, 6, 3, groups=2), torch.nn.Conv1d(4, 6, 3, groups=2)),
-                         (nn.Conv2d(4, 6, (3, 2), bias=False), torch.nn.Conv2d(4, 6, (3, 2), bias=False)),
-                         (nn.ConvTranspose2d(4, 6, (3, 2), groups=2), torch.nn.ConvTranspose2d(4, 6, (3, 2), groups=2)),
-                         (nn.ConvTranspose1d(4, 6, 5), torch.nn.ConvTranspose1d(4, 6, 5))]:
+    for ours, theirs in [
+        (nn.Conv1d(4, 6, 3, groups=2), torch.nn.Conv1d(4, 6, 3, groups=2)),
+        (nn.Conv2d(4, 6, (3, 2), bias=False), torch.nn.Conv2d(4, 6, (3, 2), bias=False)),
+        (nn.ConvTranspose2d(4, 6, (3, 2), groups=2), torch.nn.ConvTranspose2d(4, 6, (3, 2), groups=2)),
+        (nn.ConvTranspose1d(4, 6, 5), torch.nn.ConvTranspose1d(4, 6, 5)),
+    ]:
         sd, tsd = ours.state_dict(), theirs.state_dict()
         assert list(sd.keys()) == list(tsd.keys())
         assert [tuple(v.shape) for v in sd.values()] == [tuple(v.shape) for v in tsd.values()]

@@ -3,12 +3,22 @@
 Everything runs on small in-memory arrays whose values encode their own index, so order and coverage
 can be checked exactly.
 """
+
 import numpy as np
 import pytest
 
 import pycnn as pc
-from pycnn.data import (BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler, Subset,
-                        TensorDataset, default_collate, random_split)
+from pycnn.data import (
+    BatchSampler,
+    DataLoader,
+    Dataset,
+    RandomSampler,
+    SequentialSampler,
+    Subset,
+    TensorDataset,
+    default_collate,
+    random_split,
+)
 
 
 def make_dataset(n=10):
@@ -40,6 +50,7 @@ class PlainDataset(Dataset):
 
 # ---------------------------------------------------------------------------------------------- datasets
 
+
 def test_tensor_dataset_numpy_and_tensors():
     ds = make_dataset(5)
     assert len(ds) == 5
@@ -51,8 +62,9 @@ def test_tensor_dataset_numpy_and_tensors():
     np.testing.assert_array_equal(ys, [1, 0, 2])
 
     # pc.Tensors are accepted too, and give pc.Tensors back per sample.
-    tds = TensorDataset(pc.tensor(np.arange(8, dtype=np.float32).reshape(4, 2)),
-                        pc.tensor(np.arange(4, dtype=np.int64)))
+    tds = TensorDataset(
+        pc.tensor(np.arange(8, dtype=np.float32).reshape(4, 2)), pc.tensor(np.arange(4, dtype=np.int64))
+    )
     x, y = tds[2]
     assert isinstance(x, pc.Tensor) and isinstance(y, pc.Tensor)
     np.testing.assert_array_equal(x.numpy(), [4, 5])
@@ -81,7 +93,7 @@ def test_subset():
     np.testing.assert_array_equal(ys, [0, 1])
     # A Subset of a dataset without __getitems__ still gathers a batch (sample by sample).
     plain = Subset(PlainDataset(6), np.array([5, 1]))
-    xb, ib, fb = plain.__getitems__([1, 0])
+    _xb, ib, _fb = plain.__getitems__([1, 0])
     np.testing.assert_array_equal(ib.numpy(), [1, 5])
 
 
@@ -114,6 +126,7 @@ def test_random_split_bad_lengths():
 
 # ---------------------------------------------------------------------------------------------- samplers
 
+
 def test_samplers():
     ds = make_dataset(7)
     assert list(SequentialSampler(ds)) == list(range(7))
@@ -130,6 +143,7 @@ def test_samplers():
 
 
 # ---------------------------------------------------------------------------------------------- collate
+
 
 def test_default_collate_dtypes():
     xb, ib, fb = default_collate([PlainDataset(4)[i] for i in range(3)])
@@ -150,13 +164,14 @@ def test_default_collate_dtypes():
 
 # ---------------------------------------------------------------------------------------------- loader
 
-@pytest.mark.parametrize("n,batch_size,drop_last,expected", [
-    (10, 3, False, 4), (10, 3, True, 3), (9, 3, False, 3), (9, 3, True, 3), (2, 5, False, 1),
-    (2, 5, True, 0)])
+
+@pytest.mark.parametrize(
+    "n,batch_size,drop_last,expected",
+    [(10, 3, False, 4), (10, 3, True, 3), (9, 3, False, 3), (9, 3, True, 3), (2, 5, False, 1), (2, 5, True, 0)],
+)
 def test_loader_batch_counts(n, batch_size, drop_last, expected):
     for shuffle in (False, True):
-        loader = DataLoader(make_dataset(n), batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
-                            seed=0)
+        loader = DataLoader(make_dataset(n), batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=0)
         batches = list(loader)
         assert len(loader) == expected == len(batches)
         sizes = [xb.shape[0] for xb, _ in batches]

@@ -4,6 +4,7 @@ Datasets are small and encode each sample's index in its values, so order and co
 exactly; random "augmentations" draw from pc.default_generator() like pycnn.data.transforms do. Worker
 tests also check that no worker process (not even a zombie) outlives its iterator.
 """
+
 import gc
 import json
 import multiprocessing as mp
@@ -17,9 +18,21 @@ import numpy as np
 import pytest
 
 import pycnn as pc
-from pycnn.data import (BatchSampler, ConcatDataset, DataLoader, Dataset, IterableDataset, RandomSampler,
-                        SequentialSampler, Subset, SubsetRandomSampler, TensorDataset, WeightedRandomSampler,
-                        get_worker_info, stratified_split)
+from pycnn.data import (
+    BatchSampler,
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    RandomSampler,
+    SequentialSampler,
+    Subset,
+    SubsetRandomSampler,
+    TensorDataset,
+    WeightedRandomSampler,
+    get_worker_info,
+    stratified_split,
+)
 
 
 def make_dataset(n=40):
@@ -105,6 +118,7 @@ class NoisyBatchDataset(NoisyDataset):
 
 # ---------------------------------------------------------------------------------------------- workers
 
+
 @pytest.mark.parametrize("dataset_fn", [make_dataset, PlainDataset], ids=["getitems", "per-sample"])
 def test_workers_give_the_main_process_batches_in_order(dataset_fn):
     ds = dataset_fn(37)
@@ -112,8 +126,7 @@ def test_workers_give_the_main_process_batches_in_order(dataset_fn):
         ref = as_numpy(DataLoader(ds, batch_size=5, shuffle=True, seed=4, drop_last=drop_last))
         assert len(ref) == (7 if drop_last else 8)
         for nw in (1, 2, 3):
-            got = as_numpy(DataLoader(ds, batch_size=5, shuffle=True, seed=4, drop_last=drop_last,
-                                      num_workers=nw))
+            got = as_numpy(DataLoader(ds, batch_size=5, shuffle=True, seed=4, drop_last=drop_last, num_workers=nw))
             assert_same_batches(ref, got)
     # Sequential order comes back in sampler order too, whatever worker finished first; at most
     # prefetch_factor * num_workers batches are in flight.
@@ -126,8 +139,9 @@ def test_workers_give_the_main_process_batches_in_order(dataset_fn):
 
 
 def test_worker_batches_are_writable_tensors_of_the_right_dtype():
-    ds = TensorDataset(np.random.default_rng(0).standard_normal((20, 3)).astype(np.float32),
-                       np.arange(20, dtype=np.uint8))
+    ds = TensorDataset(
+        np.random.default_rng(0).standard_normal((20, 3)).astype(np.float32), np.arange(20, dtype=np.uint8)
+    )
     xb, yb = next(iter(DataLoader(ds, batch_size=8, num_workers=1)))
     assert xb.dtype == pc.float32 and yb.dtype == pc.int64
     np.testing.assert_array_equal(yb.numpy(), np.arange(8))
@@ -181,10 +195,9 @@ def test_seeding_rule_matches_its_documentation():
     expected = []
     for b, lo in enumerate(range(0, n, bs)):
         noise = np.random.Generator(np.random.PCG64((base + b) % 2**63))
-        expected.extend(i + noise.random() for i in perm[lo:lo + bs])
+        expected.extend(i + noise.random() for i in perm[lo : lo + bs])
     for nw in (0, 2):
-        loader = DataLoader(NoisyDataset(n), batch_size=bs, shuffle=True, generator=pc.Generator(5),
-                            num_workers=nw)
+        loader = DataLoader(NoisyDataset(n), batch_size=bs, shuffle=True, generator=pc.Generator(5), num_workers=nw)
         got = np.concatenate([x.numpy() for x, _ in loader])
         np.testing.assert_allclose(got, expected, rtol=0, atol=0)
 
@@ -212,8 +225,9 @@ class InfoDataset(Dataset):
         info = get_worker_info()
         if info is None:
             return np.array([-1, 0, 0, 0, os.getpid()])
-        return np.array([info.id, info.num_workers, info.seed - info.id, isinstance(info.dataset, InfoDataset),
-                         os.getpid()])
+        return np.array(
+            [info.id, info.num_workers, info.seed - info.id, isinstance(info.dataset, InfoDataset), os.getpid()]
+        )
 
 
 _INIT_CALLS = []
@@ -237,16 +251,17 @@ def test_get_worker_info_and_worker_init_fn():
     assert (rows[:, 0] == -1).all()
 
     rows = np.concatenate([b.numpy() for b in DataLoader(InfoDataset(), batch_size=2, num_workers=3)])
-    assert sorted(set(rows[:, 0].tolist())) == [0, 1, 2]     # every worker loaded something
+    assert sorted(set(rows[:, 0].tolist())) == [0, 1, 2]  # every worker loaded something
     assert (rows[:, 1] == 3).all() and (rows[:, 3] == 1).all()
-    assert len(set(rows[:, 2].tolist())) == 1               # seed = base_seed + id, one base per epoch
+    assert len(set(rows[:, 2].tolist())) == 1  # seed = base_seed + id, one base per epoch
     assert len(set(rows[:, 4].tolist())) == 3 and os.getpid() not in rows[:, 4]
 
-    rows = np.concatenate([b.numpy() for b in DataLoader(InitCheckDataset(), batch_size=2, num_workers=2,
-                                                          worker_init_fn=record_init)])
-    np.testing.assert_array_equal(rows[:, 1], 1)            # called once per worker, before loading
-    np.testing.assert_array_equal(rows[:, 2], rows[:, 0])   # with the worker's id
-    assert _INIT_CALLS == []                                # and not in the main process
+    rows = np.concatenate(
+        [b.numpy() for b in DataLoader(InitCheckDataset(), batch_size=2, num_workers=2, worker_init_fn=record_init)]
+    )
+    np.testing.assert_array_equal(rows[:, 1], 1)  # called once per worker, before loading
+    np.testing.assert_array_equal(rows[:, 2], rows[:, 0])  # with the worker's id
+    assert _INIT_CALLS == []  # and not in the main process
 
 
 def test_workers_shut_down_when_exhausted_or_deleted():
@@ -255,7 +270,7 @@ def test_workers_shut_down_when_exhausted_or_deleted():
     pids = worker_pids(it)
     assert len(pids) == 2 and not any(gone(p) for p in pids)
     assert len(list(it)) == 10
-    assert all(gone(p) for p in pids)                       # joined: not even zombies
+    assert all(gone(p) for p in pids)  # joined: not even zombies
 
     it = iter(loader)
     pids = worker_pids(it)
@@ -318,7 +333,7 @@ def test_worker_exception_is_raised_in_main_with_traceback():
             seen.append(batch.numpy())
     text = str(info.value)
     assert "cannot decode sample 13" in text and "worker process" in text
-    assert "Traceback" in text and "__getitem__" in text      # the worker's traceback, as text
+    assert "Traceback" in text and "__getitem__" in text  # the worker's traceback, as text
     assert np.concatenate(seen).tolist() == list(range(12))  # every batch before the bad one, in order
     assert wait_gone(pids)
     with pytest.raises(StopIteration):
@@ -336,7 +351,7 @@ def test_worker_init_fn_error_and_unpicklable_batch():
     with pytest.raises(RuntimeError, match="worker_init_fn"):  # a KeyError would repr() the message
         list(DataLoader(make_dataset(8), batch_size=2, num_workers=1, worker_init_fn=failing_init))
     with pytest.raises(Exception, match="worker process"):
-        list(DataLoader(make_dataset(8), batch_size=2, num_workers=1, collate_fn=lambda s: (lambda: s)))
+        list(DataLoader(make_dataset(8), batch_size=2, num_workers=1, collate_fn=lambda s: lambda: s))
 
 
 class DyingDataset(Dataset):
@@ -396,8 +411,7 @@ def test_failing_batch_sampler_leaves_no_workers():
 def test_spawn_start_method():
     ds = make_dataset(17)
     ref = as_numpy(DataLoader(ds, batch_size=5, shuffle=True, seed=1))
-    got = as_numpy(DataLoader(ds, batch_size=5, shuffle=True, seed=1, num_workers=1,
-                              multiprocessing_context="spawn"))
+    got = as_numpy(DataLoader(ds, batch_size=5, shuffle=True, seed=1, num_workers=1, multiprocessing_context="spawn"))
     assert_same_batches(ref, got)
 
 
@@ -415,6 +429,7 @@ def test_worker_argument_checks():
 
 
 # ---------------------------------------------------------------------------------------------- resume
+
 
 def test_state_dict_resumes_at_an_epoch_boundary():
     ds = NoisyBatchDataset(19)
@@ -467,12 +482,13 @@ def test_state_dict_includes_a_user_samplers_stream():
 
 # ---------------------------------------------------------------------------------------------- samplers
 
+
 def test_random_sampler_replacement_and_num_samples():
     ds = make_dataset(10)
     s = RandomSampler(ds, True, 25, seed=0)  # torch's positional order
     draws = np.array(list(s))
     assert len(s) == 25 and len(draws) == 25 and draws.min() >= 0 and draws.max() < 10
-    assert len(set(draws.tolist())) < 25     # repeats happen: 25 draws from 10 values
+    assert len(set(draws.tolist())) < 25  # repeats happen: 25 draws from 10 values
 
     s = RandomSampler(ds, num_samples=25, seed=0)  # without replacement: whole permutations, then a part
     draws = np.array(list(s))
@@ -513,7 +529,7 @@ def test_weighted_random_sampler_follows_the_weights():
         draw = list(s)
         assert len(set(draw)) == 4 and 1 not in draw
     with pytest.raises(ValueError):
-        WeightedRandomSampler(w, 5, replacement=False)   # only 4 non-zero weights
+        WeightedRandomSampler(w, 5, replacement=False)  # only 4 non-zero weights
     with pytest.raises(ValueError):
         WeightedRandomSampler([1.0, -1.0], 2)
     with pytest.raises(ValueError):
@@ -526,8 +542,12 @@ def test_weighted_random_sampler_follows_the_weights():
 
 
 def test_sampler_state_dict_round_trip():
-    for s in (RandomSampler(range(9), seed=1), SubsetRandomSampler([4, 5, 6], seed=2),
-              WeightedRandomSampler([1, 2, 3], 6, seed=3), BatchSampler(RandomSampler(range(9), seed=4), 2)):
+    for s in (
+        RandomSampler(range(9), seed=1),
+        SubsetRandomSampler([4, 5, 6], seed=2),
+        WeightedRandomSampler([1, 2, 3], 6, seed=3),
+        BatchSampler(RandomSampler(range(9), seed=4), 2),
+    ):
         state = json.loads(json.dumps(s.state_dict()))
         first = list(s)
         s.load_state_dict(state)
@@ -537,10 +557,13 @@ def test_sampler_state_dict_round_trip():
 
 # ---------------------------------------------------------------------------------------------- datasets
 
+
 def test_concat_dataset():
     a, b = make_dataset(5), PlainDataset(3)
-    b_arrays = TensorDataset(np.full((3, 2, 3), 100, np.float32) + np.arange(3, dtype=np.float32)[:, None, None],
-                             np.array([7, 8, 9], dtype=np.int64))
+    b_arrays = TensorDataset(
+        np.full((3, 2, 3), 100, np.float32) + np.arange(3, dtype=np.float32)[:, None, None],
+        np.array([7, 8, 9], dtype=np.int64),
+    )
     cat = ConcatDataset([a, b_arrays])
     assert len(cat) == 8 and cat.cumulative_sizes == [5, 8]
     assert float(cat[6][0][0, 0]) == 101 and int(cat[-1][1]) == 9 and float(cat[4][0][0, 0]) == 4
@@ -582,9 +605,11 @@ class TargetsDataset(Dataset):
 def test_stratified_split_preserves_class_proportions():
     rng = np.random.default_rng(0)
     labels = rng.permutation(np.repeat([0, 1, 2, 3], [50, 30, 17, 3]))  # 100 samples, uneven classes
-    for ds in (TargetsDataset(labels),
-               TensorDataset(np.arange(100, dtype=np.float32)[:, None], labels),   # labels from samples
-               Subset(TargetsDataset(np.concatenate([labels, [9] * 5])), np.arange(100))):
+    for ds in (
+        TargetsDataset(labels),
+        TensorDataset(np.arange(100, dtype=np.float32)[:, None], labels),  # labels from samples
+        Subset(TargetsDataset(np.concatenate([labels, [9] * 5])), np.arange(100)),
+    ):
         train, val = stratified_split(ds, 0.2, generator=pc.Generator(1))
         tr, va = np.asarray(train.indices), np.asarray(val.indices)
         assert len(va) == 20 and len(tr) == 80
@@ -606,6 +631,7 @@ def test_stratified_split_preserves_class_proportions():
 
 
 # ---------------------------------------------------------------------------------------------- iterable
+
 
 def shard_range(n, info):
     """Items of range(n) for this worker: every num_workers-th, starting at its id."""
@@ -694,8 +720,9 @@ def test_workers_leave_when_the_main_process_is_killed():
         print("PIDS", *(p.pid for p in it._pool.processes), flush=True)
         time.sleep(60)
     """)
-    main = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True)
+    main = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     try:
         line = ""
         while not line.startswith("PIDS"):  # importing pycnn may print build messages first

@@ -3,6 +3,7 @@
 They check the digits are real (plausible ink statistics, distinct images, class means that differ),
 so a corrupted or placeholder file cannot pass.
 """
+
 import numpy as np
 import pytest
 

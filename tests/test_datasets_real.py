@@ -6,29 +6,42 @@ Every file is written here, in tmp_path, in the real on-disk format by code inde
 then read back. Nothing is downloaded: the download path runs on file:// URLs. When Debian's
 dataset-fashion-mnist is installed, the real 70,000 Fashion-MNIST images are checked too.
 """
+
 import gzip
 import hashlib
 import io
 import os
-from pathlib import Path
 import pickle
 import shutil
 import struct
 import tarfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import pycnn as pc
 from pycnn.data import DataLoader, Subset
-from pycnn.datasets import (CIFAR10, CIFAR100, KMNIST, MNIST, FashionMNIST, ImageFolder, MNISTSubset,
-                            extract_archive, get_dataset, load_mnist_subset_arrays, read_idx)
+from pycnn.datasets import (
+    CIFAR10,
+    CIFAR100,
+    KMNIST,
+    MNIST,
+    FashionMNIST,
+    ImageFolder,
+    MNISTSubset,
+    extract_archive,
+    get_dataset,
+    load_mnist_subset_arrays,
+    read_idx,
+)
 from pycnn.datasets import utils as dl_utils
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
 # ------------------------------------------------------------------------------------- file writers
+
 
 def idx_bytes(array, code):
     """An IDX file's bytes, written from the format's definition (not with the reader's code)."""
@@ -70,15 +83,18 @@ def make_cifar10_python(root, rng, per_batch=6, protocol=2):
     for i, name in enumerate(names):
         data = rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8)
         labels = [int(v) for v in rng.integers(0, 10, size=per_batch)]
-        batch = {b"batch_label": f"batch {i + 1}".encode(), b"labels": labels, b"data": data,
-                 b"filenames": [f"img_{i}_{j}.png".encode() for j in range(per_batch)]}
+        batch = {
+            b"batch_label": f"batch {i + 1}".encode(),
+            b"labels": labels,
+            b"data": data,
+            b"filenames": [f"img_{i}_{j}.png".encode() for j in range(per_batch)],
+        }
         with open(folder / name, "wb") as f:
             pickle.dump(batch, f, protocol=protocol)
         split = "test" if name == "test_batch" else "train"
         out[split][0].append(data)
         out[split][1].extend(labels)
-    meta = {b"num_cases_per_batch": per_batch, b"label_names": [n.encode() for n in CIFAR10_NAMES],
-            b"num_vis": 3072}
+    meta = {b"num_cases_per_batch": per_batch, b"label_names": [n.encode() for n in CIFAR10_NAMES], b"num_vis": 3072}
     with open(folder / "batches.meta", "wb") as f:
         pickle.dump(meta, f, protocol=protocol)
     return {k: (np.concatenate(v[0]), np.asarray(v[1])) for k, v in out.items()}
@@ -117,8 +133,13 @@ def make_cifar100(root, rng, binary, n=9):
             records = b"".join(bytes([coarse[j], fine[j]]) + data[j].tobytes() for j in range(n))
             (folder / f"{split}.bin").write_bytes(records)
         else:
-            batch = {b"filenames": [b"x.png"] * n, b"batch_label": split.encode(),
-                     b"fine_labels": fine.tolist(), b"coarse_labels": coarse.tolist(), b"data": data}
+            batch = {
+                b"filenames": [b"x.png"] * n,
+                b"batch_label": split.encode(),
+                b"fine_labels": fine.tolist(),
+                b"coarse_labels": coarse.tolist(),
+                b"data": data,
+            }
             with open(folder / split, "wb") as f:
                 pickle.dump(batch, f, protocol=2)
         out[split] = (data, fine, coarse)
@@ -127,8 +148,14 @@ def make_cifar100(root, rng, binary, n=9):
         (folder / "coarse_label_names.txt").write_text("\n".join(COARSE_NAMES) + "\n")
     else:
         with open(folder / "meta", "wb") as f:
-            pickle.dump({b"fine_label_names": [s.encode() for s in FINE_NAMES],
-                         b"coarse_label_names": [s.encode() for s in COARSE_NAMES]}, f, protocol=2)
+            pickle.dump(
+                {
+                    b"fine_label_names": [s.encode() for s in FINE_NAMES],
+                    b"coarse_label_names": [s.encode() for s in COARSE_NAMES],
+                },
+                f,
+                protocol=2,
+            )
     return out
 
 
@@ -136,7 +163,7 @@ def cifar_reference(data):
     """(N, 3072) CIFAR rows -> float32 (N, 3, 32, 32): 1024 red, then green, then blue, rows of 32."""
     out = np.empty((len(data), 3, 32, 32), dtype=np.float32)
     for c in range(3):
-        out[:, c] = data[:, c * 1024:(c + 1) * 1024].reshape(-1, 32, 32) / np.float32(255)
+        out[:, c] = data[:, c * 1024 : (c + 1) * 1024].reshape(-1, 32, 32) / np.float32(255)
     return out
 
 
@@ -181,8 +208,11 @@ class Double:
 
 # ---------------------------------------------------------------------------------------------- IDX
 
-@pytest.mark.parametrize("code,dtype", [(0x08, np.uint8), (0x09, np.int8), (0x0B, np.int16),
-                                        (0x0C, np.int32), (0x0D, np.float32), (0x0E, np.float64)])
+
+@pytest.mark.parametrize(
+    "code,dtype",
+    [(0x08, np.uint8), (0x09, np.int8), (0x0B, np.int16), (0x0C, np.int32), (0x0D, np.float32), (0x0E, np.float64)],
+)
 @pytest.mark.parametrize("gz", [False, True])
 def test_read_idx_types(tmp_path, rng, code, dtype, gz):
     if np.dtype(dtype).kind == "f":
@@ -204,8 +234,20 @@ def test_read_idx_gzip_detected_by_content(tmp_path, rng):
     np.testing.assert_array_equal(read_idx(tmp_path / "labels-no-gz-suffix"), labels)
 
 
-@pytest.mark.parametrize("case", ["magic", "type-code", "zero-dims", "short", "truncated-header",
-                                  "truncated-data", "trailing", "corrupt-gzip", "truncated-gzip"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "magic",
+        "type-code",
+        "zero-dims",
+        "short",
+        "truncated-header",
+        "truncated-data",
+        "trailing",
+        "corrupt-gzip",
+        "truncated-gzip",
+    ],
+)
 def test_read_idx_rejects_bad_files(tmp_path, rng, case):
     good = idx_bytes(rng.integers(0, 256, size=(4, 28, 28), dtype=np.uint8), 0x08)
     bad = {
@@ -256,8 +298,10 @@ def test_mnist_rejects_inconsistent_files(tmp_path, rng):
 
 # -------------------------------------------------------------------------------------- MNIST family
 
-@pytest.mark.parametrize("layout,gz,dotted", [("root", True, False), ("raw", False, False),
-                                              ("classdir", True, False), ("root", False, True)])
+
+@pytest.mark.parametrize(
+    "layout,gz,dotted", [("root", True, False), ("raw", False, False), ("classdir", True, False), ("root", False, True)]
+)
 def test_mnist_reads_idx_files(tmp_path, rng, layout, gz, dotted):
     folder = {"root": tmp_path, "raw": tmp_path / "MNIST" / "raw", "classdir": tmp_path / "MNIST"}[layout]
     arrays = make_mnist(folder, rng, gz=gz, dotted=dotted)
@@ -348,7 +392,7 @@ def test_mnist_through_dataloader(tmp_path, rng):
     np.testing.assert_array_equal(got[:, 0], arrays["train"][0] / np.float32(255))
     # Subsets (random_split, validation splits) keep the batched path.
     sub = Subset(ds, [3, 1, 18])
-    xb, yb = next(iter(DataLoader(sub, batch_size=3)))
+    _xb, yb = next(iter(DataLoader(sub, batch_size=3)))
     np.testing.assert_array_equal(yb.numpy(), arrays["train"][1][[3, 1, 18]])
 
 
@@ -366,13 +410,24 @@ def test_fashion_and_kmnist_classes(tmp_path, rng):
     arrays = make_mnist(tmp_path / "FashionMNIST" / "raw", rng)
     ds = FashionMNIST(tmp_path, train=False)
     np.testing.assert_array_equal(ds.data, arrays["t10k"][0])
-    assert ds.classes == ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                          "Sneaker", "Bag", "Ankle boot"]
+    assert ds.classes == [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ]
     make_mnist(tmp_path / "KMNIST" / "raw", rng)
     assert KMNIST(tmp_path).classes == ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"]
 
 
 # ---------------------------------------------------------------------------------------- downloads
+
 
 def serve(tmp_path, files):
     """Copy `files` into a 'mirror' folder and return its file:// URL (with the trailing slash)."""
@@ -437,6 +492,7 @@ def test_download_constants_are_wellformed():
 
 # -------------------------------------------------------------------------------------------- CIFAR
 
+
 @pytest.mark.parametrize("protocol", [2, pickle.HIGHEST_PROTOCOL])
 def test_cifar10_python(tmp_path, rng, protocol):
     ref = make_cifar10_python(tmp_path, rng, protocol=protocol)
@@ -450,7 +506,7 @@ def test_cifar10_python(tmp_path, rng, protocol):
         assert ds.data[2, 5, 7, 1] == data[2, 1024 + 5 * 32 + 7]
         np.testing.assert_array_equal(ds.targets, labels)
         assert ds.image_shape == (3, 32, 32) and ds.num_channels == 3
-        xb, yb = ds.__getitems__(np.arange(len(ds)))
+        xb, _yb = ds.__getitems__(np.arange(len(ds)))
         np.testing.assert_array_equal(xb, cifar_reference(data))
         x, y = ds[4]
         np.testing.assert_array_equal(x, cifar_reference(data[4:5])[0])
@@ -584,11 +640,16 @@ def _tar_with(path, member, data=b"x", kind=tarfile.REGTYPE, linkname=""):
         tar.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
 
 
-@pytest.mark.parametrize("member,kind,linkname", [("../evil.txt", tarfile.REGTYPE, ""),
-                                                  ("/tmp/evil.txt", tarfile.REGTYPE, ""),
-                                                  ("a/../../evil.txt", tarfile.REGTYPE, ""),
-                                                  ("link", tarfile.SYMTYPE, "/etc/passwd"),
-                                                  ("hard", tarfile.LNKTYPE, "../outside")])
+@pytest.mark.parametrize(
+    "member,kind,linkname",
+    [
+        ("../evil.txt", tarfile.REGTYPE, ""),
+        ("/tmp/evil.txt", tarfile.REGTYPE, ""),
+        ("a/../../evil.txt", tarfile.REGTYPE, ""),
+        ("link", tarfile.SYMTYPE, "/etc/passwd"),
+        ("hard", tarfile.LNKTYPE, "../outside"),
+    ],
+)
 def test_extract_archive_refuses_unsafe_members(tmp_path, member, kind, linkname):
     archive = tmp_path / "bad.tar.gz"
     _tar_with(archive, member, kind=kind, linkname=linkname)
@@ -628,21 +689,24 @@ def test_cifar_download(tmp_path, rng, monkeypatch, local_only):
 
 # -------------------------------------------------------------------------------------- ImageFolder
 
+
 @pytest.fixture
 def image_tree(tmp_path, rng):
     """root/{bird,cat,dog}/ with RGB and grayscale PNGs of different sizes, JPEGs, and a stray text file."""
     Image = pytest.importorskip("PIL.Image")
     root = tmp_path / "images"
     arrays = {}
-    spec = {"cat": [("c1.png", (9, 7, 3)), ("c0.png", (5, 6, 3)), ("gray.png", (8, 8))],
-            "dog": [("d0.jpg", (16, 16, 3)), ("sub/d1.png", (4, 10, 3))],
-            "bird": [("b0.BMP", (6, 6, 3)), ("b1.jpeg", (12, 12, 3))]}
+    spec = {
+        "cat": [("c1.png", (9, 7, 3)), ("c0.png", (5, 6, 3)), ("gray.png", (8, 8))],
+        "dog": [("d0.jpg", (16, 16, 3)), ("sub/d1.png", (4, 10, 3))],
+        "bird": [("b0.BMP", (6, 6, 3)), ("b1.jpeg", (12, 12, 3))],
+    }
     for cls, files in spec.items():
         for name, shape in files:
             path = root / cls / name
             path.parent.mkdir(parents=True, exist_ok=True)
             if name.endswith(("jpg", "jpeg")):  # smooth content, so JPEG's loss stays small
-                y, x = np.mgrid[0:shape[0], 0:shape[1]]
+                y, x = np.mgrid[0 : shape[0], 0 : shape[1]]
                 a = np.stack([(x * 12 + 30), (y * 10 + 60), (x + y) * 5 + 90], axis=-1).astype(np.uint8)
             else:
                 a = rng.integers(0, 256, size=shape, dtype=np.uint8)
@@ -657,8 +721,15 @@ def test_image_folder_listing_and_pixels(image_tree):
     ds = ImageFolder(root)
     assert ds.classes == ["bird", "cat", "dog"] and ds.class_to_idx == {"bird": 0, "cat": 1, "dog": 2}
     rel = [Path(p).relative_to(root).as_posix() for p, _ in ds.samples]
-    assert rel == ["bird/b0.BMP", "bird/b1.jpeg", "cat/c0.png", "cat/c1.png", "cat/gray.png",
-                   "dog/d0.jpg", "dog/sub/d1.png"]
+    assert rel == [
+        "bird/b0.BMP",
+        "bird/b1.jpeg",
+        "cat/c0.png",
+        "cat/c1.png",
+        "cat/gray.png",
+        "dog/d0.jpg",
+        "dog/sub/d1.png",
+    ]
     np.testing.assert_array_equal(ds.targets, [0, 0, 1, 1, 1, 2, 2])
     assert ds.targets.dtype == np.int64 and ds.imgs is ds.samples and len(ds) == 7
     assert ds.num_channels == 3 and ds.image_shape == (3, 6, 6)
@@ -687,14 +758,13 @@ def test_image_folder_modes_and_transforms(image_tree):
     crop = ImageFolder(root, transform=lambda im: im[:, :4, :4] * 2)
     xb, yb = next(iter(DataLoader(crop, batch_size=7)))  # per-sample collation of equal-size crops
     assert tuple(xb.shape) == (7, 3, 4, 4) and yb.numpy().tolist() == [0, 0, 1, 1, 1, 2, 2]
-    np.testing.assert_allclose(xb.numpy()[2], arrays["cat/c0.png"][:4, :4].transpose(2, 0, 1) / 255 * 2,
-                               rtol=1e-6)
+    np.testing.assert_allclose(xb.numpy()[2], arrays["cat/c0.png"][:4, :4].transpose(2, 0, 1) / 255 * 2, rtol=1e-6)
     with pytest.raises(ValueError, match=r"\[ImageFolder\] mode"):
         ImageFolder(root, mode="CMYK")
 
 
 def test_image_folder_selection_and_loader(image_tree):
-    root, arrays = image_tree
+    root, _arrays = image_tree
     png_only = ImageFolder(root, extensions=(".png",), allow_empty=True)
     assert len(png_only) == 4 and sorted(set(png_only.targets.tolist())) == [1, 2]
     with pytest.raises(RuntimeError, match=r"\[ImageFolder\] no valid image files .*\['bird'\]"):
@@ -704,6 +774,7 @@ def test_image_folder_selection_and_loader(image_tree):
 
     def loader(path):  # custom loaders may return uint8 (H, W) arrays
         return np.full((3, 5), 51, dtype=np.uint8)
+
     custom = ImageFolder(root, loader=loader)
     np.testing.assert_allclose(custom[0][0], np.full((1, 3, 5), 0.2, np.float32))
 
@@ -725,6 +796,7 @@ def test_image_folder_errors(tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------------------------- get_dataset
+
 
 def test_get_dataset_mnist_subset():
     raw = load_mnist_subset_arrays()
@@ -771,6 +843,7 @@ def test_get_dataset_folder(image_tree, tmp_path):
 
 
 # --------------------------------------------------------------------- the real Fashion-MNIST (Debian)
+
 
 @pytest.fixture(scope="module")
 def fashion():

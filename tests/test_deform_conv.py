@@ -3,6 +3,7 @@ equal conv2d; random offsets and masks against a NumPy reference with explicit b
 and float64); float64 finite-difference gradcheck of input, offset, mask, weight and bias; determinism
 across thread counts; bad input. torchvision is not installed, so there is no parity test against it.
 """
+
 import math
 
 import numpy as np
@@ -12,13 +13,14 @@ import pycnn as pc
 import pycnn.nn.functional as F
 import pycnn.ops
 from pycnn.ops import DeformConv2d, deform_conv2d
+
 from helpers import gradcheck, randn
 
 DTYPES = [np.float32, np.float64]
 
 
 def tol(dtype):
-    return dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-4)
+    return {"rtol": 1e-10, "atol": 1e-10} if dtype == np.float64 else {"rtol": 1e-5, "atol": 1e-4}
 
 
 def out_size(n, k, s, p, d):
@@ -33,6 +35,7 @@ def smooth_offsets(shape, seed):
 
 
 # ---------------------------------------------------------------- NumPy reference ----
+
 
 def np_bilinear(im, y, x):
     """torchvision's sample: 0 outside (-1, H) x (-1, W), corners outside the image count as 0."""
@@ -50,9 +53,9 @@ def np_bilinear(im, y, x):
 
 def np_deform_conv2d(x, offset, w, b, stride, padding, dilation, mask):
     x, offset, w = (np.asarray(a, np.float64) for a in (x, offset, w))
-    N, C, H, W = x.shape
+    N, C, _H, _W = x.shape
     OC, Cg, KH, KW = w.shape
-    groups, OCg = C // Cg, OC // (C // Cg)
+    OCg = OC // (C // Cg)
     OH, OW = offset.shape[2:]
     og = offset.shape[1] // (2 * KH * KW)
     cpg = C // og
@@ -76,7 +79,7 @@ def np_deform_conv2d(x, offset, w, b, stride, padding, dilation, mask):
                             col[c, i, j] = v
                 for o in range(OC):
                     gi = o // OCg
-                    y[n, o, oh, ow] = np.sum(w[o] * col[gi * Cg:(gi + 1) * Cg])
+                    y[n, o, oh, ow] = np.sum(w[o] * col[gi * Cg : (gi + 1) * Cg])
                     if b is not None:
                         y[n, o, oh, ow] += b[o]
     return y
@@ -104,12 +107,12 @@ def make_inputs(case, dtype, seed=0, with_mask=True, with_bias=True):
 
 def call(x, offset, mask, w, b, case):
     stride, padding, dilation = case[7], case[8], case[9]
-    t = lambda a: None if a is None else pc.tensor(a)  # noqa: E731
-    return deform_conv2d(t(x), t(offset), t(w), t(b), stride=stride, padding=padding, dilation=dilation,
-                         mask=t(mask))
+    t = lambda a: None if a is None else pc.tensor(a)
+    return deform_conv2d(t(x), t(offset), t(w), t(b), stride=stride, padding=padding, dilation=dilation, mask=t(mask))
 
 
 # ---------------------------------------------------------------- forward ----
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CASES)
@@ -118,8 +121,9 @@ def test_zero_offsets_equal_conv2d(case, dtype):
     offset = np.zeros_like(offset)
     stride, padding, dilation, groups = case[7], case[8], case[9], case[10]
     got = call(x, offset, None, w, b, case).numpy()
-    want = F.conv2d(pc.tensor(x), pc.tensor(w), pc.tensor(b), stride=stride, padding=padding, dilation=dilation,
-                    groups=groups).numpy()
+    want = F.conv2d(
+        pc.tensor(x), pc.tensor(w), pc.tensor(b), stride=stride, padding=padding, dilation=dilation, groups=groups
+    ).numpy()
     assert got.dtype == dtype
     np.testing.assert_allclose(got, want, **tol(dtype))
     # a mask of ones is v1
@@ -150,17 +154,19 @@ def test_samples_outside_the_image_are_zero():
 
 # ---------------------------------------------------------------- gradients ----
 
+
 @pytest.mark.parametrize("with_mask", [False, True])
 @pytest.mark.parametrize("case", CASES)
 def test_gradcheck(case, with_mask):
     x, offset, mask, w, b = make_inputs(case, np.float64, seed=11, with_mask=with_mask)
     stride, padding, dilation = case[7], case[8], case[9]
     if with_mask:
-        gradcheck(lambda x_, o_, m_, w_, b_: deform_conv2d(x_, o_, w_, b_, stride, padding, dilation, mask=m_),
-                  [x, offset, mask, w, b])
+        gradcheck(
+            lambda x_, o_, m_, w_, b_: deform_conv2d(x_, o_, w_, b_, stride, padding, dilation, mask=m_),
+            [x, offset, mask, w, b],
+        )
     else:
-        gradcheck(lambda x_, o_, w_, b_: deform_conv2d(x_, o_, w_, b_, stride, padding, dilation),
-                  [x, offset, w, b])
+        gradcheck(lambda x_, o_, w_, b_: deform_conv2d(x_, o_, w_, b_, stride, padding, dilation), [x, offset, w, b])
 
 
 def test_gradients_only_where_asked_and_deterministic_across_threads():
@@ -187,6 +193,7 @@ def test_gradients_only_where_asked_and_deterministic_across_threads():
 
 # ---------------------------------------------------------------- module ----
 
+
 def test_module_parameters_init_and_forward():
     pc.manual_seed(0)
     m = DeformConv2d(4, 6, 3, stride=1, padding=1, groups=2)
@@ -207,6 +214,7 @@ def test_module_parameters_init_and_forward():
 
 # ---------------------------------------------------------------- bad input ----
 
+
 def good():
     x = pc.randn(1, 4, 5, 5)
     offset = pc.zeros(1, 18, 3, 3)
@@ -214,22 +222,25 @@ def good():
     return x, offset, w
 
 
-@pytest.mark.parametrize("mutate, exc, text", [
-    (lambda x, o, w: (x.reshape(4, 5, 5), o, w, {}), ValueError, "input of shape"),
-    (lambda x, o, w: (x, pc.zeros(1, 17, 3, 3), w, {}), ValueError, "offset of shape"),
-    (lambda x, o, w: (x, pc.zeros(1, 18, 4, 3), w, {}), ValueError, "offset of shape"),
-    (lambda x, o, w: (x, pc.zeros(1, 18 * 3, 3, 3), w, {}), ValueError, "offset_groups"),
-    (lambda x, o, w: (x, o, pc.randn(2, 3, 3, 3), {}), ValueError, "multiple of weight"),
-    (lambda x, o, w: (x, o, pc.randn(3, 2, 3, 3), {}), ValueError, "divisible by groups"),
-    (lambda x, o, w: (x, o, w, {"mask": pc.ones(1, 8, 3, 3)}), ValueError, "mask of shape"),
-    (lambda x, o, w: (x, o, w, {"bias": pc.randn(3)}), ValueError, "bias of shape"),
-    (lambda x, o, w: (x, o, w, {"stride": 0}), ValueError, "stride"),
-    (lambda x, o, w: (x, o, w, {"padding": -1}), ValueError, "padding"),
-    (lambda x, o, w: (x, o, pc.randn(2, 4, 7, 7), {}), ValueError, "larger than the padded input"),
-    (lambda x, o, w: (x, o.double(), w, {}), TypeError, "offset is float64"),
-    (lambda x, o, w: (pc.zeros(1, 4, 5, 5, dtype=pc.int64), o, w, {}), TypeError, "float32 or float64"),
-    (lambda x, o, w: (x.numpy(), o, w, {}), TypeError, "pycnn.Tensor"),
-])
+@pytest.mark.parametrize(
+    "mutate, exc, text",
+    [
+        (lambda x, o, w: (x.reshape(4, 5, 5), o, w, {}), ValueError, "input of shape"),
+        (lambda x, o, w: (x, pc.zeros(1, 17, 3, 3), w, {}), ValueError, "offset of shape"),
+        (lambda x, o, w: (x, pc.zeros(1, 18, 4, 3), w, {}), ValueError, "offset of shape"),
+        (lambda x, o, w: (x, pc.zeros(1, 18 * 3, 3, 3), w, {}), ValueError, "offset_groups"),
+        (lambda x, o, w: (x, o, pc.randn(2, 3, 3, 3), {}), ValueError, "multiple of weight"),
+        (lambda x, o, w: (x, o, pc.randn(3, 2, 3, 3), {}), ValueError, "divisible by groups"),
+        (lambda x, o, w: (x, o, w, {"mask": pc.ones(1, 8, 3, 3)}), ValueError, "mask of shape"),
+        (lambda x, o, w: (x, o, w, {"bias": pc.randn(3)}), ValueError, "bias of shape"),
+        (lambda x, o, w: (x, o, w, {"stride": 0}), ValueError, "stride"),
+        (lambda x, o, w: (x, o, w, {"padding": -1}), ValueError, "padding"),
+        (lambda x, o, w: (x, o, pc.randn(2, 4, 7, 7), {}), ValueError, "larger than the padded input"),
+        (lambda x, o, w: (x, o.double(), w, {}), TypeError, "offset is float64"),
+        (lambda x, o, w: (pc.zeros(1, 4, 5, 5, dtype=pc.int64), o, w, {}), TypeError, "float32 or float64"),
+        (lambda x, o, w: (x.numpy(), o, w, {}), TypeError, "pycnn.Tensor"),
+    ],
+)
 def test_bad_input(mutate, exc, text):
     x, o, w, kw = mutate(*good())
     bias = kw.pop("bias", None)

@@ -2,11 +2,13 @@
 reproducibility under pc.manual_seed, independence from the thread count, the backward reusing the
 forward's mask (checked against a NumPy reference built from the forward's output), and bad input.
 """
+
 import numpy as np
 import pytest
 
 import pycnn as pc
 import pycnn.nn.functional as F
+
 from helpers import gradcheck, randn
 
 DTYPES = [np.float32, np.float64]
@@ -67,7 +69,7 @@ def test_alpha_dropout_keeps_selu_moments_and_formula(dtype):
     y.backward(pc.tensor(g))
     y = np.asarray(y.detach()).astype(np.float64)
     assert abs(y.mean()) < 0.01 and abs(y.std() - 1) < 0.01
-    a = 1 / np.sqrt((SELU_ALPHA ** 2 * p + 1) * (1 - p))
+    a = 1 / np.sqrt((SELU_ALPHA**2 * p + 1) * (1 - p))
     b = SELU_ALPHA * a * p
     dropped_value = -SELU_ALPHA * a + b
     dropped = np.isclose(y, dropped_value, rtol=0, atol=1e-6) & ~np.isclose(a * x + b, dropped_value, atol=1e-3)
@@ -96,8 +98,9 @@ def test_p_one_zeroes_everything():
     np.testing.assert_array_equal(np.asarray(F.alpha_dropout(x, 1.0, training=True)), 0)
 
 
-@pytest.mark.parametrize("fn", [lambda x: F.dropout(x, 0.5), lambda x: F.dropout2d(x, 0.5),
-                                lambda x: F.alpha_dropout(x, 0.5, True)])
+@pytest.mark.parametrize(
+    "fn", [lambda x: F.dropout(x, 0.5), lambda x: F.dropout2d(x, 0.5), lambda x: F.alpha_dropout(x, 0.5, True)]
+)
 def test_reproducible_with_manual_seed_and_thread_count(fn):
     x = pc.randn(16, 32, 9, 9)
     outs = []
@@ -122,6 +125,7 @@ def test_gradcheck_with_fixed_seed():
         def f(x):
             pc.manual_seed(7)
             return fn(x)
+
         return f
 
     gradcheck(run(lambda x: F.dropout(x, 0.3)), [randn(4, 5, seed=8)])

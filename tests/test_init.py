@@ -2,6 +2,7 @@
 orthogonal_ gives W W^T = gain^2 I, eye_ / dirac_ are exact, calculate_gain matches torch, and all are
 reproducible under pc.manual_seed.
 """
+
 import math
 
 import numpy as np
@@ -46,7 +47,7 @@ def test_uniform_normal_constant(dtype):
 @pytest.mark.parametrize("gain", [1.0, 2.5])
 def test_xavier_variance(gain):
     pc.manual_seed(1)
-    var = gain ** 2 * 2.0 / (FAN_IN + FAN_OUT)
+    var = gain**2 * 2.0 / (FAN_IN + FAN_OUT)
     t = init.xavier_uniform_(fresh(), gain=gain)
     assert_variance(t, var)
     assert np.abs(np.asarray(t)).max() <= math.sqrt(3 * var) * (1 + 1e-6)
@@ -54,8 +55,10 @@ def test_xavier_variance(gain):
 
 
 @pytest.mark.parametrize("mode,fan", [("fan_in", FAN_IN), ("fan_out", FAN_OUT)])
-@pytest.mark.parametrize("nonlinearity,a", [("relu", 0), ("leaky_relu", 0), ("leaky_relu", 0.2),
-                                             ("leaky_relu", math.sqrt(5)), ("tanh", 0), ("selu", 0)])
+@pytest.mark.parametrize(
+    "nonlinearity,a",
+    [("relu", 0), ("leaky_relu", 0), ("leaky_relu", 0.2), ("leaky_relu", math.sqrt(5)), ("tanh", 0), ("selu", 0)],
+)
 def test_kaiming_variance(mode, fan, nonlinearity, a):
     pc.manual_seed(2)
     var = init.calculate_gain(nonlinearity, a) ** 2 / fan
@@ -79,11 +82,11 @@ def test_trunc_normal_moments_and_bounds(mean, std, a, b):
     t = init.trunc_normal_(fresh(dtype=pc.float64), mean=mean, std=std, a=a, b=b)
     # moments of the truncated normal, from the standard normal pdf phi and cdf Phi
     alpha, beta = (a - mean) / std, (b - mean) / std
-    phi = lambda x: math.exp(-x * x / 2) / math.sqrt(2 * math.pi)  # noqa: E731
-    Phi = lambda x: 0.5 * (1 + math.erf(x / math.sqrt(2)))  # noqa: E731
+    phi = lambda x: math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+    Phi = lambda x: 0.5 * (1 + math.erf(x / math.sqrt(2)))
     Z = Phi(beta) - Phi(alpha)
     tmean = mean + std * (phi(alpha) - phi(beta)) / Z
-    tvar = std ** 2 * (1 + (alpha * phi(alpha) - beta * phi(beta)) / Z - ((phi(alpha) - phi(beta)) / Z) ** 2)
+    tvar = std**2 * (1 + (alpha * phi(alpha) - beta * phi(beta)) / Z - ((phi(alpha) - phi(beta)) / Z) ** 2)
     assert_variance(t, tvar, mean=tmean)
     _, _, lo, hi = stats(t)
     assert a <= lo and hi <= b
@@ -98,9 +101,9 @@ def test_orthogonal(shape, gain):
     w = np.asarray(init.orthogonal_(fresh(shape, pc.float64), gain=gain)).reshape(shape[0], -1)
     rows, cols = w.shape
     if rows <= cols:
-        np.testing.assert_allclose(w @ w.T, gain ** 2 * np.eye(rows), atol=1e-12)
+        np.testing.assert_allclose(w @ w.T, gain**2 * np.eye(rows), atol=1e-12)
     else:
-        np.testing.assert_allclose(w.T @ w, gain ** 2 * np.eye(cols), atol=1e-12)
+        np.testing.assert_allclose(w.T @ w, gain**2 * np.eye(cols), atol=1e-12)
     with pytest.raises(ValueError):
         init.orthogonal_(fresh((4,)))
 
@@ -120,8 +123,9 @@ def test_eye_and_dirac_are_exact():
     np.testing.assert_array_equal(w, ref)
     # a dirac-initialised convolution is the identity on its input
     x = pc.randn(2, 3, 5, 5)
-    np.testing.assert_allclose(np.asarray(pc.nn.functional.conv2d(x, init.dirac_(fresh((3, 3, 3, 3))), padding=1)),
-                               np.asarray(x), atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(pc.nn.functional.conv2d(x, init.dirac_(fresh((3, 3, 3, 3))), padding=1)), np.asarray(x), atol=1e-6
+    )
     with pytest.raises(ValueError):
         init.eye_(fresh((2, 2, 2)))
     with pytest.raises(ValueError):
@@ -132,8 +136,20 @@ def test_eye_and_dirac_are_exact():
 
 def test_calculate_gain_matches_torch():
     torch = pytest.importorskip("torch")
-    names = ["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
-             "sigmoid", "tanh", "relu", "leaky_relu", "selu"]
+    names = [
+        "linear",
+        "conv1d",
+        "conv2d",
+        "conv3d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+        "sigmoid",
+        "tanh",
+        "relu",
+        "leaky_relu",
+        "selu",
+    ]
     for name in names:
         assert init.calculate_gain(name) == pytest.approx(torch.nn.init.calculate_gain(name))
     assert init.calculate_gain("leaky_relu", 0.3) == pytest.approx(torch.nn.init.calculate_gain("leaky_relu", 0.3))
@@ -144,9 +160,21 @@ def test_calculate_gain_matches_torch():
         init.calculate_gain("leaky_relu", "x")
 
 
-@pytest.mark.parametrize("fn", [init.uniform_, init.normal_, init.xavier_uniform_, init.xavier_normal_,
-                                init.kaiming_uniform_, init.kaiming_normal_, init.lecun_uniform_, init.lecun_normal_,
-                                init.orthogonal_, init.trunc_normal_])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        init.uniform_,
+        init.normal_,
+        init.xavier_uniform_,
+        init.xavier_normal_,
+        init.kaiming_uniform_,
+        init.kaiming_normal_,
+        init.lecun_uniform_,
+        init.lecun_normal_,
+        init.orthogonal_,
+        init.trunc_normal_,
+    ],
+)
 def test_reproducible_under_manual_seed(fn):
     pc.manual_seed(42)
     a = np.asarray(fn(fresh((16, 8, 3))))

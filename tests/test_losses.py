@@ -3,12 +3,14 @@ targets, (N, C, d1, ...) inputs) and the elementwise / margin losses. Each is ch
 reference, a float64 finite-difference gradcheck (w.r.t. input and, where torch has one, target), torch
 for every option combination, and bad input.
 """
+
 import numpy as np
 import pytest
 
 import pycnn as pc
-import pycnn.nn as nn
 import pycnn.nn.functional as F
+from pycnn import nn
+
 from helpers import check_torch, gradcheck, randn
 
 pytestmark = pytest.mark.filterwarnings("ignore:reduction. .mean. divides:UserWarning")  # torch kl_div
@@ -18,7 +20,7 @@ DTYPES = [np.float32, np.float64]
 
 
 def tol(dtype):
-    return dict(atol=1e-5, rtol=1e-4) if dtype == np.float32 else dict(atol=1e-10, rtol=1e-9)
+    return {"atol": 1e-5, "rtol": 1e-4} if dtype == np.float32 else {"atol": 1e-10, "rtol": 1e-9}
 
 
 def reduce_np(per, reduction, denominator=None):
@@ -72,8 +74,13 @@ def test_cross_entropy_matches_numpy(dtype, shape, reduction, weighted, smoothin
     x = randn(*shape, dtype=dtype)
     t = class_targets((shape[0],) + shape[2:], shape[1], ignore=-100)
     w = np.random.default_rng(2).random(shape[1]).astype(dtype) + 0.1 if weighted else None
-    out = F.cross_entropy(pc.tensor(x), pc.tensor(t), weight=None if w is None else pc.tensor(w),
-                          reduction=reduction, label_smoothing=smoothing)
+    out = F.cross_entropy(
+        pc.tensor(x),
+        pc.tensor(t),
+        weight=None if w is None else pc.tensor(w),
+        reduction=reduction,
+        label_smoothing=smoothing,
+    )
     ref = nll_np(log_softmax_np(x.astype(np.float64)), t, w, reduction, -100, smoothing)
     assert out.dtype == pc.tensor(x).dtype
     np.testing.assert_allclose(np.asarray(out), ref, **tol(dtype))
@@ -90,8 +97,9 @@ def test_cross_entropy_probability_targets_match_numpy(dtype, shape, reduction, 
     p = np.random.default_rng(3).random(shape)
     p = (p / p.sum(axis=1, keepdims=True)).astype(dtype)
     w = np.random.default_rng(4).random(shape[1]).astype(dtype) + 0.5
-    out = F.cross_entropy(pc.tensor(x), pc.tensor(p), weight=pc.tensor(w), reduction=reduction,
-                          label_smoothing=smoothing)
+    out = F.cross_entropy(
+        pc.tensor(x), pc.tensor(p), weight=pc.tensor(w), reduction=reduction, label_smoothing=smoothing
+    )
     ref = prob_ce_np(x.astype(np.float64), p.astype(np.float64), w.astype(np.float64), reduction, smoothing)
     np.testing.assert_allclose(np.asarray(out), ref, **tol(dtype))
 
@@ -103,18 +111,22 @@ def test_cross_entropy_gradcheck(weighted, smoothing, reduction):
     x = randn(3, 4, 2)
     t = class_targets((3, 2), 4, ignore=-1)
     w = pc.tensor(np.linspace(0.5, 2.0, 4)) if weighted else None
-    gradcheck(lambda a: F.cross_entropy(a, pc.tensor(t), weight=w, ignore_index=-1, reduction=reduction,
-                                        label_smoothing=smoothing).reshape(-1), [x])
-    gradcheck(lambda a: F.nll_loss(a, pc.tensor(t), weight=w, ignore_index=-1, reduction=reduction).reshape(-1),
-              [x])
+    gradcheck(
+        lambda a: F.cross_entropy(
+            a, pc.tensor(t), weight=w, ignore_index=-1, reduction=reduction, label_smoothing=smoothing
+        ).reshape(-1),
+        [x],
+    )
+    gradcheck(lambda a: F.nll_loss(a, pc.tensor(t), weight=w, ignore_index=-1, reduction=reduction).reshape(-1), [x])
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_cross_entropy_probability_gradcheck_input_and_target(reduction):
     x, p = randn(3, 4), np.random.default_rng(5).random((3, 4))
     w = pc.tensor(np.linspace(0.5, 2.0, 4))
-    gradcheck(lambda a, b: F.cross_entropy(a, b, weight=w, reduction=reduction, label_smoothing=0.1).reshape(-1),
-              [x, p])
+    gradcheck(
+        lambda a, b: F.cross_entropy(a, b, weight=w, reduction=reduction, label_smoothing=0.1).reshape(-1), [x, p]
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -130,15 +142,22 @@ def test_cross_entropy_and_nll_match_torch(dtype, shape, reduction, weighted, ig
     w = np.random.default_rng(2).random(shape[1]).astype(dtype) + 0.1 if weighted else None
     pw = None if w is None else pc.tensor(w)
     tw = None if w is None else torch.tensor(w)
-    check_torch(lambda a, b: F.cross_entropy(a, b, weight=pw, ignore_index=ignore_index, reduction=reduction,
-                                             label_smoothing=smoothing),
-                lambda a, b: torch.nn.functional.cross_entropy(a, b, weight=tw, ignore_index=ignore_index,
-                                                               reduction=reduction, label_smoothing=smoothing),
-                [x, t], **tol(dtype))
-    check_torch(lambda a, b: F.nll_loss(a, b, weight=pw, ignore_index=ignore_index, reduction=reduction),
-                lambda a, b: torch.nn.functional.nll_loss(a, b, weight=tw, ignore_index=ignore_index,
-                                                          reduction=reduction),
-                [x, t], **tol(dtype))
+    check_torch(
+        lambda a, b: F.cross_entropy(
+            a, b, weight=pw, ignore_index=ignore_index, reduction=reduction, label_smoothing=smoothing
+        ),
+        lambda a, b: torch.nn.functional.cross_entropy(
+            a, b, weight=tw, ignore_index=ignore_index, reduction=reduction, label_smoothing=smoothing
+        ),
+        [x, t],
+        **tol(dtype),
+    )
+    check_torch(
+        lambda a, b: F.nll_loss(a, b, weight=pw, ignore_index=ignore_index, reduction=reduction),
+        lambda a, b: torch.nn.functional.nll_loss(a, b, weight=tw, ignore_index=ignore_index, reduction=reduction),
+        [x, t],
+        **tol(dtype),
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -151,18 +170,26 @@ def test_cross_entropy_probabilities_match_torch(dtype, shape, reduction, weight
     x = randn(*shape, dtype=dtype)
     p = np.random.default_rng(3).random(shape).astype(dtype)
     w = np.random.default_rng(2).random(shape[1]).astype(dtype) + 0.1 if weighted else None
-    check_torch(lambda a, b: F.cross_entropy(a, b, weight=None if w is None else pc.tensor(w), reduction=reduction,
-                                             label_smoothing=smoothing),
-                lambda a, b: torch.nn.functional.cross_entropy(a, b, weight=None if w is None else torch.tensor(w),
-                                                               reduction=reduction, label_smoothing=smoothing),
-                [x, p], **tol(dtype))
+    check_torch(
+        lambda a, b: F.cross_entropy(
+            a, b, weight=None if w is None else pc.tensor(w), reduction=reduction, label_smoothing=smoothing
+        ),
+        lambda a, b: torch.nn.functional.cross_entropy(
+            a, b, weight=None if w is None else torch.tensor(w), reduction=reduction, label_smoothing=smoothing
+        ),
+        [x, p],
+        **tol(dtype),
+    )
 
 
 def test_cross_entropy_unbatched_and_modules_match_torch():
     torch = pytest.importorskip("torch")
     x, w = randn(5), np.linspace(0.5, 1.5, 5)
-    check_torch(lambda a: F.cross_entropy(a, pc.tensor(np.int64(2)), reduction="none"),
-                lambda a: torch.nn.functional.cross_entropy(a, torch.tensor(2), reduction="none"), [x])
+    check_torch(
+        lambda a: F.cross_entropy(a, pc.tensor(np.int64(2)), reduction="none"),
+        lambda a: torch.nn.functional.cross_entropy(a, torch.tensor(2), reduction="none"),
+        [x],
+    )
     x2, t2 = randn(4, 5), class_targets((4,), 5)
     m = nn.CrossEntropyLoss(weight=pc.tensor(w), ignore_index=3, label_smoothing=0.1)
     tm = torch.nn.CrossEntropyLoss(weight=torch.tensor(w), ignore_index=3, label_smoothing=0.1)
@@ -259,8 +286,18 @@ def call_pointwise(F_, kind, a, b, reduction, param):
     raise AssertionError(kind)
 
 
-POINTWISE = [("mse", None), ("l1", None), ("smooth_l1", 0.5), ("smooth_l1", 1.0), ("huber", 0.5), ("huber", 1.5),
-             ("bce", None), ("bce_logits", None), ("kl", None), ("kl_log", None)]
+POINTWISE = [
+    ("mse", None),
+    ("l1", None),
+    ("smooth_l1", 0.5),
+    ("smooth_l1", 1.0),
+    ("huber", 0.5),
+    ("huber", 1.5),
+    ("bce", None),
+    ("bce_logits", None),
+    ("kl", None),
+    ("kl_log", None),
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -287,8 +324,12 @@ def test_pointwise_losses_gradcheck_input_and_target(kind, param, reduction):
 def test_pointwise_losses_match_torch(dtype, kind, param, reduction):
     torch = pytest.importorskip("torch")
     x, y = pointwise_inputs(kind, (4, 3, 5), dtype, seed=11)
-    check_torch(lambda a, b: call_pointwise(F, kind, a, b, reduction, param),
-                lambda a, b: call_pointwise(torch.nn.functional, kind, a, b, reduction, param), [x, y], **tol(dtype))
+    check_torch(
+        lambda a, b: call_pointwise(F, kind, a, b, reduction, param),
+        lambda a, b: call_pointwise(torch.nn.functional, kind, a, b, reduction, param),
+        [x, y],
+        **tol(dtype),
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -302,30 +343,41 @@ def test_bce_weights_match_numpy_and_torch(dtype, reduction, weight_shape, pos_w
     p = 1 / (1 + np.exp(-x.astype(np.float64)))
     w = None if weight_shape is None else np.random.default_rng(2).random(weight_shape).astype(dtype) + 0.1
     pw = np.array([0.5, 2.0, 3.0], dtype=dtype) if pos_weight else None
-    T = lambda a: None if a is None else torch.tensor(a)  # noqa: E731
-    P = lambda a: None if a is None else pc.tensor(a)  # noqa: E731
-    out = F.binary_cross_entropy_with_logits(pc.tensor(x), pc.tensor(y), weight=P(w), pos_weight=P(pw),
-                                             reduction=reduction)
+    T = lambda a: None if a is None else torch.tensor(a)
+    P = lambda a: None if a is None else pc.tensor(a)
+    out = F.binary_cross_entropy_with_logits(
+        pc.tensor(x), pc.tensor(y), weight=P(w), pos_weight=P(pw), reduction=reduction
+    )
     ref = reduce_np(pointwise_np("bce_logits", x.astype(np.float64), y, None, w, pw), reduction)
     np.testing.assert_allclose(np.asarray(out), ref, **tol(dtype))
-    check_torch(lambda a, b: F.binary_cross_entropy_with_logits(a, b, weight=P(w), pos_weight=P(pw),
-                                                                reduction=reduction),
-                lambda a, b: torch.nn.functional.binary_cross_entropy_with_logits(a, b, weight=T(w), pos_weight=T(pw),
-                                                                                  reduction=reduction),
-                [x, y], **tol(dtype))
-    check_torch(lambda a, b: F.binary_cross_entropy(a, b, weight=P(w), reduction=reduction),
-                lambda a, b: torch.nn.functional.binary_cross_entropy(a, b, weight=T(w), reduction=reduction),
-                [p.astype(dtype), y], **tol(dtype))
+    check_torch(
+        lambda a, b: F.binary_cross_entropy_with_logits(a, b, weight=P(w), pos_weight=P(pw), reduction=reduction),
+        lambda a, b: torch.nn.functional.binary_cross_entropy_with_logits(
+            a, b, weight=T(w), pos_weight=T(pw), reduction=reduction
+        ),
+        [x, y],
+        **tol(dtype),
+    )
+    check_torch(
+        lambda a, b: F.binary_cross_entropy(a, b, weight=P(w), reduction=reduction),
+        lambda a, b: torch.nn.functional.binary_cross_entropy(a, b, weight=T(w), reduction=reduction),
+        [p.astype(dtype), y],
+        **tol(dtype),
+    )
     ref = reduce_np(pointwise_np("bce", p, y.astype(np.float64), None, w), reduction)
-    np.testing.assert_allclose(np.asarray(F.binary_cross_entropy(pc.tensor(p.astype(dtype)), pc.tensor(y), weight=P(w),
-                                                                 reduction=reduction)), ref, **tol(dtype))
+    np.testing.assert_allclose(
+        np.asarray(F.binary_cross_entropy(pc.tensor(p.astype(dtype)), pc.tensor(y), weight=P(w), reduction=reduction)),
+        ref,
+        **tol(dtype),
+    )
 
 
 def test_bce_clamps_log_at_minus_100_and_logits_are_stable():
     out = F.binary_cross_entropy(pc.tensor(np.array([0.0, 1.0])), pc.tensor(np.array([1.0, 0.0])), reduction="none")
     np.testing.assert_allclose(np.asarray(out), [100.0, 100.0])
-    big = F.binary_cross_entropy_with_logits(pc.tensor(np.array([1e4, -1e4])), pc.tensor(np.array([0.0, 1.0])),
-                                             reduction="none")
+    big = F.binary_cross_entropy_with_logits(
+        pc.tensor(np.array([1e4, -1e4])), pc.tensor(np.array([0.0, 1.0])), reduction="none"
+    )
     np.testing.assert_allclose(np.asarray(big), [1e4, 1e4])
 
 
@@ -334,12 +386,16 @@ def test_bce_clamps_log_at_minus_100_and_logits_are_stable():
 def test_kl_div_batchmean_matches_torch(log_target, dtype):
     torch = pytest.importorskip("torch")
     x, y = pointwise_inputs("kl_log" if log_target else "kl", (4, 6), dtype)
-    check_torch(lambda a, b: F.kl_div(a, b, reduction="batchmean", log_target=log_target),
-                lambda a, b: torch.nn.functional.kl_div(a, b, reduction="batchmean", log_target=log_target),
-                [x, y], **tol(dtype))
+    check_torch(
+        lambda a, b: F.kl_div(a, b, reduction="batchmean", log_target=log_target),
+        lambda a, b: torch.nn.functional.kl_div(a, b, reduction="batchmean", log_target=log_target),
+        [x, y],
+        **tol(dtype),
+    )
     ref = pointwise_np("kl_log" if log_target else "kl", x.astype(np.float64), y.astype(np.float64)).sum() / 4
-    np.testing.assert_allclose(nn.KLDivLoss(reduction="batchmean", log_target=log_target)(
-        pc.tensor(x), pc.tensor(y)).item(), ref, **tol(dtype))
+    np.testing.assert_allclose(
+        nn.KLDivLoss(reduction="batchmean", log_target=log_target)(pc.tensor(x), pc.tensor(y)).item(), ref, **tol(dtype)
+    )
 
 
 def test_kl_div_zero_target_contributes_nothing():
@@ -357,11 +413,18 @@ def test_margin_ranking_loss(dtype, reduction, margin):
     ref = reduce_np(np.maximum(0, -y * (x1.astype(np.float64) - x2) + margin), reduction)
     out = nn.MarginRankingLoss(margin=margin, reduction=reduction)(pc.tensor(x1), pc.tensor(x2), pc.tensor(y))
     np.testing.assert_allclose(np.asarray(out), ref, **tol(dtype))
-    check_torch(lambda a, b, c: F.margin_ranking_loss(a, b, c, margin=margin, reduction=reduction),
-                lambda a, b, c: torch.nn.functional.margin_ranking_loss(a, b, c, margin=margin, reduction=reduction),
-                [x1, x2, y], **tol(dtype))
-    gradcheck(lambda a, b: F.margin_ranking_loss(a, b, pc.tensor(y.astype(np.float64)), margin=margin,
-                                                 reduction=reduction).reshape(-1), [x1, x2])
+    check_torch(
+        lambda a, b, c: F.margin_ranking_loss(a, b, c, margin=margin, reduction=reduction),
+        lambda a, b, c: torch.nn.functional.margin_ranking_loss(a, b, c, margin=margin, reduction=reduction),
+        [x1, x2, y],
+        **tol(dtype),
+    )
+    gradcheck(
+        lambda a, b: F.margin_ranking_loss(
+            a, b, pc.tensor(y.astype(np.float64)), margin=margin, reduction=reduction
+        ).reshape(-1),
+        [x1, x2],
+    )
 
 
 def multi_margin_np(x, t, p, margin, w, reduction):
@@ -385,22 +448,36 @@ def test_multi_margin_loss(dtype, reduction, p, margin, weighted):
     m = nn.MultiMarginLoss(p=p, margin=margin, weight=None if w is None else pc.tensor(w), reduction=reduction)
     np.testing.assert_allclose(np.asarray(m(pc.tensor(x), pc.tensor(t))), ref, **tol(dtype))
     tw = None if w is None else torch.tensor(w)
-    check_torch(lambda a, b: m(a, b),
-                lambda a, b: torch.nn.functional.multi_margin_loss(a, b, p=p, margin=margin, weight=tw,
-                                                                   reduction=reduction), [x, t], **tol(dtype))
-    xg = (np.random.default_rng(4).permutation(30).reshape(6, 5) * 0.13 + 0.05)  # hinge kinks well away
-    gradcheck(lambda a: F.multi_margin_loss(a, pc.tensor(t), p=p, margin=margin, reduction=reduction,
-                                            weight=None if w is None else pc.tensor(w.astype(np.float64))).reshape(-1),
-              [xg])
+    check_torch(
+        lambda a, b: m(a, b),
+        lambda a, b: torch.nn.functional.multi_margin_loss(a, b, p=p, margin=margin, weight=tw, reduction=reduction),
+        [x, t],
+        **tol(dtype),
+    )
+    xg = np.random.default_rng(4).permutation(30).reshape(6, 5) * 0.13 + 0.05  # hinge kinks well away
+    gradcheck(
+        lambda a: F.multi_margin_loss(
+            a,
+            pc.tensor(t),
+            p=p,
+            margin=margin,
+            reduction=reduction,
+            weight=None if w is None else pc.tensor(w.astype(np.float64)),
+        ).reshape(-1),
+        [xg],
+    )
 
 
 def test_loss_modules_match_functional():
     x, y = pointwise_inputs("mse", (3, 4), np.float64)
     a, b = pc.tensor(x), pc.tensor(y)
-    for m, f in [(nn.MSELoss(reduction="sum"), F.mse_loss(a, b, reduction="sum")), (nn.L1Loss(), F.l1_loss(a, b)),
-                 (nn.SmoothL1Loss(beta=0.5), F.smooth_l1_loss(a, b, beta=0.5)),
-                 (nn.HuberLoss(delta=2.0), F.huber_loss(a, b, delta=2.0)),
-                 (nn.BCEWithLogitsLoss(), F.binary_cross_entropy_with_logits(a, pc.tensor(np.abs(y) % 1)))]:
+    for m, f in [
+        (nn.MSELoss(reduction="sum"), F.mse_loss(a, b, reduction="sum")),
+        (nn.L1Loss(), F.l1_loss(a, b)),
+        (nn.SmoothL1Loss(beta=0.5), F.smooth_l1_loss(a, b, beta=0.5)),
+        (nn.HuberLoss(delta=2.0), F.huber_loss(a, b, delta=2.0)),
+        (nn.BCEWithLogitsLoss(), F.binary_cross_entropy_with_logits(a, pc.tensor(np.abs(y) % 1))),
+    ]:
         target = pc.tensor(np.abs(y) % 1) if isinstance(m, nn.BCEWithLogitsLoss) else b
         np.testing.assert_allclose(np.asarray(m(a, target)), np.asarray(f))
     p = pc.tensor(np.clip(np.abs(x) % 1, 0.05, 0.95))
@@ -421,8 +498,11 @@ def test_class_losses_reject_bad_input():
     bad(ValueError, "out of range", lambda: F.cross_entropy(x, pc.tensor(np.array([0, -1, 1]))))
     bad(ValueError, "out of range", lambda: F.nll_loss(x, pc.tensor(np.array([0, 7, 1]))))
     bad(TypeError, "probabilities of input.s shape", lambda: F.cross_entropy(x, pc.tensor(randn(3, 5))))
-    bad(ValueError, "probability target", lambda: pc._C.cross_entropy_forward(x._impl, pc.tensor(randn(3, 5))._impl,
-                                                                                None, "mean", -100, 0.0))
+    bad(
+        ValueError,
+        "probability target",
+        lambda: pc._C.cross_entropy_forward(x._impl, pc.tensor(randn(3, 5))._impl, None, "mean", -100, 0.0),
+    )
     bad(TypeError, "float64", lambda: F.cross_entropy(x, pc.tensor(randn(3, 4, dtype=np.float32))))
     bad(ValueError, "non-negative", lambda: F.cross_entropy(x, t, weight=pc.tensor(np.array([1.0, -1, 1, 1]))))
     bad(ValueError, "weight", lambda: F.cross_entropy(x, t, weight=pc.tensor(np.ones(3))))
@@ -458,10 +538,18 @@ def test_pointwise_losses_reject_bad_input():
 
 def test_grad_output_mismatch_is_rejected_by_the_core():
     lp, t = pc.tensor(randn(3, 4))._impl, pc.tensor(np.array([0, 1, 2]))._impl
-    bad(ValueError, "grad_output", lambda: pc._C.cross_entropy_backward(pc.tensor(randn(2))._impl, lp, t, None,
-                                                                          "none", -100, 0.0, False))
-    bad(ValueError, "grad_output", lambda: pc._C.pointwise_loss_backward("mse", pc.tensor(randn(2))._impl, lp, lp,
-                                                                        None, None, "none", 0.0, True, True))
+    bad(
+        ValueError,
+        "grad_output",
+        lambda: pc._C.cross_entropy_backward(pc.tensor(randn(2))._impl, lp, t, None, "none", -100, 0.0, False),
+    )
+    bad(
+        ValueError,
+        "grad_output",
+        lambda: pc._C.pointwise_loss_backward(
+            "mse", pc.tensor(randn(2))._impl, lp, lp, None, None, "none", 0.0, True, True
+        ),
+    )
     bad(ValueError, "unknown loss", lambda: pc._C.pointwise_loss_forward("foo", lp, lp, None, None, "mean", 0.0))
 
 
@@ -477,9 +565,14 @@ def test_loss_weights_are_buffers_in_state_dict():
 def test_unbatched_probabilities_and_empty_batch():
     torch = pytest.importorskip("torch")
     x, p = randn(5), np.random.default_rng(6).random(5)
-    check_torch(lambda a, b: F.cross_entropy(a, b, reduction="none", label_smoothing=0.1),
-                lambda a, b: torch.nn.functional.cross_entropy(a, b, reduction="none", label_smoothing=0.1), [x, p])
+    check_torch(
+        lambda a, b: F.cross_entropy(a, b, reduction="none", label_smoothing=0.1),
+        lambda a, b: torch.nn.functional.cross_entropy(a, b, reduction="none", label_smoothing=0.1),
+        [x, p],
+    )
     empty = F.cross_entropy(pc.tensor(np.zeros((0, 3))), pc.tensor(np.zeros(0, np.int64)), reduction="sum")
     assert empty.item() == 0.0
-    assert np.asarray(F.mse_loss(pc.tensor(np.zeros((0, 2))), pc.tensor(np.zeros((0, 2))), reduction="none")).shape \
-        == (0, 2)
+    assert np.asarray(F.mse_loss(pc.tensor(np.zeros((0, 2))), pc.tensor(np.zeros((0, 2))), reduction="none")).shape == (
+        0,
+        2,
+    )

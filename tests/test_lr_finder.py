@@ -3,13 +3,15 @@ losses, then divergence at a high lr; the suggestion inside the sweep and below 
 smoothing and lr schedule written out here, bitwise restoration of everything the sweep touches, and
 the PNG figure.
 """
+
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import pycnn as pc
-import pycnn.nn as nn
+from pycnn import nn
 from pycnn.train import LRFinderResult, lr_find
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -24,6 +26,7 @@ def mnist_loader_factory():
 
     def make(batch_size=32, shuffle=True):
         return pc.data.DataLoader(subset, batch_size=batch_size, shuffle=shuffle)
+
     return make
 
 
@@ -37,8 +40,16 @@ def _lenet_and_sgd(seed=0, lr=0.01):
 def test_sweep_diverges_and_suggests_an_lr_below_the_blow_up(mnist_loader_factory, tmp_path):
     model, optimizer = _lenet_and_sgd()
     png = tmp_path / "finder.png"
-    result = lr_find(model, mnist_loader_factory(), nn.CrossEntropyLoss(), optimizer, start_lr=1e-6,
-                     end_lr=10, num_iter=100, plot=str(png))
+    result = lr_find(
+        model,
+        mnist_loader_factory(),
+        nn.CrossEntropyLoss(),
+        optimizer,
+        start_lr=1e-6,
+        end_lr=10,
+        num_iter=100,
+        plot=str(png),
+    )
     assert isinstance(result, LRFinderResult)
     n = len(result.lrs)
     assert len(result.losses) == len(result.raw_losses) == n
@@ -58,7 +69,7 @@ def test_sweep_diverges_and_suggests_an_lr_below_the_blow_up(mnist_loader_factor
     assert abs(result.raw_losses[0] - np.log(10)) < 0.2
     assert result.diverged and n < 100 and result.lrs[-1] < 10
     assert result.losses[-1] > 5 * min(result.losses[:-1])
-    assert all(s <= 5 * min(result.losses[:i + 1]) for i, s in enumerate(result.losses[:-1]))
+    assert all(s <= 5 * min(result.losses[: i + 1]) for i, s in enumerate(result.losses[:-1]))
 
     suggestion = result.suggested_lr
     assert suggestion in result.lrs
@@ -67,7 +78,7 @@ def test_sweep_diverges_and_suggests_an_lr_below_the_blow_up(mnist_loader_factor
     # It is the steepest point of the smoothed curve against log lr (before the minimum).
     slopes = np.gradient(result.losses, np.log10(result.lrs))
     i = result.lrs.index(suggestion)
-    assert slopes[i] == pytest.approx(min(slopes[1:int(np.argmin(result.losses)) + 1]))
+    assert slopes[i] == pytest.approx(min(slopes[1 : int(np.argmin(result.losses)) + 1]))
     assert slopes[i] < 0
 
     data = png.read_bytes()
@@ -76,8 +87,10 @@ def test_sweep_diverges_and_suggests_an_lr_below_the_blow_up(mnist_loader_factor
 
 def _snapshot(model, optimizer):
     params = {k: v.numpy().copy() for k, v in model.state_dict().items()}
-    state = {i: {k: (v.numpy().copy() if isinstance(v, pc.Tensor) else v) for k, v in s.items()}
-             for i, s in optimizer.state_dict()["state"].items()}
+    state = {
+        i: {k: (v.numpy().copy() if isinstance(v, pc.Tensor) else v) for k, v in s.items()}
+        for i, s in optimizer.state_dict()["state"].items()
+    }
     groups = [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups]
     grads = [None if p.grad is None else p.grad.numpy().copy() for p in model.parameters()]
     flags = [m.training for m in model.modules()]
@@ -100,8 +113,15 @@ def _assert_bitwise_equal(a, b):
 
 
 def _small_bn_net():
-    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                         nn.Dropout(0.3), nn.Linear(4 * 13 * 13, 10))
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.3),
+        nn.Linear(4 * 13 * 13, 10),
+    )
 
 
 OPTIMIZERS = {
@@ -140,6 +160,7 @@ def test_leaves_no_trace(mnist_loader_factory, net, opt_name):
 def test_training_after_the_finder_is_unchanged(mnist_loader_factory):
     """Restoring the weights, optimizer and global generator makes a later run identical to one that
     never called lr_find (same shuffles, same dropout masks, same updates)."""
+
     def train(with_finder):
         pc.manual_seed(7)
         model = _small_bn_net()
@@ -162,8 +183,17 @@ def test_linear_mode_and_loader_cycling(mnist_loader_factory):
     model, optimizer = _lenet_and_sgd()
     loader = mnist_loader_factory(batch_size=128)  # 3 batches: the sweep restarts it several times
     assert len(loader) == 3
-    result = lr_find(model, loader, nn.CrossEntropyLoss(), optimizer, start_lr=1e-4, end_lr=0.02,
-                     num_iter=12, step_mode="linear", smooth_f=1.0)
+    result = lr_find(
+        model,
+        loader,
+        nn.CrossEntropyLoss(),
+        optimizer,
+        start_lr=1e-4,
+        end_lr=0.02,
+        num_iter=12,
+        step_mode="linear",
+        smooth_f=1.0,
+    )
     assert not result.diverged and len(result.lrs) == 12
     np.testing.assert_allclose(result.lrs, np.linspace(1e-4, 0.02, 12), rtol=1e-12)
     assert result.losses == result.raw_losses  # smooth_f = 1: no smoothing
@@ -172,10 +202,11 @@ def test_linear_mode_and_loader_cycling(mnist_loader_factory):
 
 def test_plot_method_and_missing_matplotlib(mnist_loader_factory, tmp_path, monkeypatch):
     model, optimizer = _lenet_and_sgd()
-    result = lr_find(model, mnist_loader_factory(), nn.CrossEntropyLoss(), optimizer, num_iter=20,
-                     start_lr=1e-3, end_lr=0.5)
+    result = lr_find(
+        model, mnist_loader_factory(), nn.CrossEntropyLoss(), optimizer, num_iter=20, start_lr=1e-3, end_lr=0.5
+    )
     path = result.plot(tmp_path / "curve.png")
-    data = open(path, "rb").read()
+    data = Path(path).read_bytes()
     assert data[:8] == PNG_SIGNATURE and len(data) > 1024
 
     for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
@@ -186,14 +217,17 @@ def test_plot_method_and_missing_matplotlib(mnist_loader_factory, tmp_path, monk
         LRFinderResult().plot(tmp_path / "empty.png")
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(start_lr=0.0), "start_lr must be > 0"),
-    (dict(start_lr=1e-3, end_lr=1e-4), "end_lr must be larger"),
-    (dict(num_iter=1), "num_iter must be an integer >= 2"),
-    (dict(step_mode="cos"), "step_mode must be 'exp' or 'linear'"),
-    (dict(smooth_f=0.0), r"smooth_f must be in \(0, 1\]"),
-    (dict(diverge_th=1.0), "diverge_th must be > 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"start_lr": 0.0}, "start_lr must be > 0"),
+        ({"start_lr": 1e-3, "end_lr": 1e-4}, "end_lr must be larger"),
+        ({"num_iter": 1}, "num_iter must be an integer >= 2"),
+        ({"step_mode": "cos"}, "step_mode must be 'exp' or 'linear'"),
+        ({"smooth_f": 0.0}, r"smooth_f must be in \(0, 1\]"),
+        ({"diverge_th": 1.0}, "diverge_th must be > 1"),
+    ],
+)
 def test_bad_arguments(kwargs, match):
     model, optimizer = _lenet_and_sgd()
     loader = [(pc.randn(2, 1, 28, 28), pc.tensor(np.array([0, 1])))]

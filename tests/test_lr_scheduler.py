@@ -3,6 +3,7 @@
 three param groups with different lrs, ReduceLROnPlateau on a metric sequence, closed forms written out
 here, state-dict round trips in the middle of a schedule, and torch's argument errors.
 """
+
 import copy
 import math
 import warnings
@@ -11,24 +12,30 @@ import numpy as np
 import pytest
 
 import pycnn as pc
-import pycnn.nn as nn
+from pycnn import nn
 from pycnn.optim import SGD, Optimizer, lr_scheduler
 
 BASE_LRS = (0.1, 0.03, 0.5)
 
 
 def _pc_sgd(momentum=0.9):
-    groups = [{"params": [nn.Parameter(pc.ones(2))]},
-              {"params": [nn.Parameter(pc.ones(2))], "lr": BASE_LRS[1]},
-              {"params": [nn.Parameter(pc.ones(2))], "lr": BASE_LRS[2], "momentum": 0.5}]
+    groups = [
+        {"params": [nn.Parameter(pc.ones(2))]},
+        {"params": [nn.Parameter(pc.ones(2))], "lr": BASE_LRS[1]},
+        {"params": [nn.Parameter(pc.ones(2))], "lr": BASE_LRS[2], "momentum": 0.5},
+    ]
     return SGD(groups, lr=BASE_LRS[0], momentum=momentum)
 
 
 def _torch_sgd(torch, momentum=0.9):
     def param():
         return torch.nn.Parameter(torch.ones(2))
-    groups = [{"params": [param()]}, {"params": [param()], "lr": BASE_LRS[1]},
-              {"params": [param()], "lr": BASE_LRS[2], "momentum": 0.5}]
+
+    groups = [
+        {"params": [param()]},
+        {"params": [param()], "lr": BASE_LRS[1]},
+        {"params": [param()], "lr": BASE_LRS[2], "momentum": 0.5},
+    ]
     return torch.optim.SGD(groups, lr=BASE_LRS[0], momentum=momentum)
 
 
@@ -37,22 +44,30 @@ class _BetaOptimizer(Optimizer):
     schedulers' betas[0] path be tested whether or not pycnn has Adam."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999)):
-        super().__init__(params, dict(lr=lr, betas=betas))
+        super().__init__(params, {"lr": lr, "betas": betas})
 
     def _update(self, param, grad, state, group):
         pass
 
 
 def _pc_beta_opt():
-    return _BetaOptimizer([{"params": [nn.Parameter(pc.ones(2))]},
-                           {"params": [nn.Parameter(pc.ones(2))], "lr": BASE_LRS[1], "betas": (0.8, 0.99)}],
-                          lr=BASE_LRS[0])
+    return _BetaOptimizer(
+        [
+            {"params": [nn.Parameter(pc.ones(2))]},
+            {"params": [nn.Parameter(pc.ones(2))], "lr": BASE_LRS[1], "betas": (0.8, 0.99)},
+        ],
+        lr=BASE_LRS[0],
+    )
 
 
 def _torch_adam(torch):
-    return torch.optim.Adam([{"params": [torch.nn.Parameter(torch.ones(2))]},
-                             {"params": [torch.nn.Parameter(torch.ones(2))], "lr": BASE_LRS[1],
-                              "betas": (0.8, 0.99)}], lr=BASE_LRS[0])
+    return torch.optim.Adam(
+        [
+            {"params": [torch.nn.Parameter(torch.ones(2))]},
+            {"params": [torch.nn.Parameter(torch.ones(2))], "lr": BASE_LRS[1], "betas": (0.8, 0.99)},
+        ],
+        lr=BASE_LRS[0],
+    )
 
 
 def _momenta(opt):
@@ -87,35 +102,64 @@ CASES = {
     "warm_restarts": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=5),
     "warm_restarts_mult": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.001),
     "cyclic_triangular": lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.2, step_size_up=4),
-    "cyclic_triangular2": lambda m, o: m.CyclicLR(o, base_lr=[0.01, 0.001, 0.05], max_lr=[0.2, 0.02, 0.9],
-                                                  step_size_up=3, step_size_down=5, mode="triangular2",
-                                                  base_momentum=0.7, max_momentum=[0.9, 0.95, 0.8]),
-    "cyclic_exp_range": lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.3, step_size_up=6,
-                                                mode="exp_range", gamma=0.97),
-    "cyclic_custom_iterations": lambda m, o: m.CyclicLR(o, base_lr=0.02, max_lr=0.1, step_size_up=5,
-                                                        scale_fn=lambda x: 1.0 / (1.0 + 0.1 * x),
-                                                        scale_mode="iterations", cycle_momentum=False),
+    "cyclic_triangular2": lambda m, o: m.CyclicLR(
+        o,
+        base_lr=[0.01, 0.001, 0.05],
+        max_lr=[0.2, 0.02, 0.9],
+        step_size_up=3,
+        step_size_down=5,
+        mode="triangular2",
+        base_momentum=0.7,
+        max_momentum=[0.9, 0.95, 0.8],
+    ),
+    "cyclic_exp_range": lambda m, o: m.CyclicLR(
+        o, base_lr=0.01, max_lr=0.3, step_size_up=6, mode="exp_range", gamma=0.97
+    ),
+    "cyclic_custom_iterations": lambda m, o: m.CyclicLR(
+        o,
+        base_lr=0.02,
+        max_lr=0.1,
+        step_size_up=5,
+        scale_fn=lambda x: 1.0 / (1.0 + 0.1 * x),
+        scale_mode="iterations",
+        cycle_momentum=False,
+    ),
     "onecycle": lambda m, o: m.OneCycleLR(o, max_lr=1.0, total_steps=60),
-    "onecycle_epochs_linear": lambda m, o: m.OneCycleLR(o, max_lr=[0.4, 0.05, 2.0], epochs=6,
-                                                        steps_per_epoch=10, anneal_strategy="linear",
-                                                        pct_start=0.25, div_factor=10.0,
-                                                        final_div_factor=100.0),
-    "onecycle_three_phase": lambda m, o: m.OneCycleLR(o, max_lr=0.8, total_steps=64, three_phase=True,
-                                                      base_momentum=[0.8, 0.85, 0.7], max_momentum=0.99),
-    "onecycle_no_momentum": lambda m, o: m.OneCycleLR(o, max_lr=0.5, total_steps=70, pct_start=0.4,
-                                                      cycle_momentum=False),
+    "onecycle_epochs_linear": lambda m, o: m.OneCycleLR(
+        o,
+        max_lr=[0.4, 0.05, 2.0],
+        epochs=6,
+        steps_per_epoch=10,
+        anneal_strategy="linear",
+        pct_start=0.25,
+        div_factor=10.0,
+        final_div_factor=100.0,
+    ),
+    "onecycle_three_phase": lambda m, o: m.OneCycleLR(
+        o, max_lr=0.8, total_steps=64, three_phase=True, base_momentum=[0.8, 0.85, 0.7], max_momentum=0.99
+    ),
+    "onecycle_no_momentum": lambda m, o: m.OneCycleLR(
+        o, max_lr=0.5, total_steps=70, pct_start=0.4, cycle_momentum=False
+    ),
     "sequential_warmup_cosine": lambda m, o: m.SequentialLR(
-        o, [m.LinearLR(o, start_factor=0.1, total_iters=5), m.CosineAnnealingLR(o, T_max=20, eta_min=0.001)],
-        milestones=[5]),
+        o,
+        [m.LinearLR(o, start_factor=0.1, total_iters=5), m.CosineAnnealingLR(o, T_max=20, eta_min=0.001)],
+        milestones=[5],
+    ),
     "sequential_three": lambda m, o: m.SequentialLR(
-        o, [m.ConstantLR(o, factor=0.2, total_iters=10), m.ExponentialLR(o, gamma=0.9),
-            m.StepLR(o, step_size=4, gamma=0.5)], milestones=[4, 15]),
+        o,
+        [
+            m.ConstantLR(o, factor=0.2, total_iters=10),
+            m.ExponentialLR(o, gamma=0.9),
+            m.StepLR(o, step_size=4, gamma=0.5),
+        ],
+        milestones=[4, 15],
+    ),
     "sequential_single": lambda m, o: m.SequentialLR(o, [m.PolynomialLR(o, total_iters=30)], milestones=[]),
-    "chained": lambda m, o: m.ChainedScheduler([m.ExponentialLR(o, gamma=0.95),
-                                                m.StepLR(o, step_size=10, gamma=0.5)]),
+    "chained": lambda m, o: m.ChainedScheduler([m.ExponentialLR(o, gamma=0.95), m.StepLR(o, step_size=10, gamma=0.5)]),
     "chained_warmup_multistep": lambda m, o: m.ChainedScheduler(
-        [m.LinearLR(o, start_factor=0.2, total_iters=8), m.MultiStepLR(o, milestones=[20, 35], gamma=0.3)],
-        optimizer=o),
+        [m.LinearLR(o, start_factor=0.2, total_iters=8), m.MultiStepLR(o, milestones=[20, 35], gamma=0.3)], optimizer=o
+    ),
 }
 
 STEPS = 60
@@ -187,10 +231,10 @@ def test_onecycle_closed_form_and_momentum():
 
 BETA_CASES = {
     "onecycle": lambda m, o: m.OneCycleLR(o, max_lr=1.0, total_steps=60),
-    "onecycle_three_phase": lambda m, o: m.OneCycleLR(o, max_lr=[0.8, 0.1], total_steps=64, three_phase=True,
-                                                      base_momentum=[0.8, 0.7], max_momentum=0.97),
-    "cyclic_triangular2": lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.2, step_size_up=3,
-                                                  mode="triangular2"),
+    "onecycle_three_phase": lambda m, o: m.OneCycleLR(
+        o, max_lr=[0.8, 0.1], total_steps=64, three_phase=True, base_momentum=[0.8, 0.7], max_momentum=0.97
+    ),
+    "cyclic_triangular2": lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.2, step_size_up=3, mode="triangular2"),
 }
 
 
@@ -291,21 +335,30 @@ def test_step_with_epoch_uses_closed_form_like_torch(name):
 
 # ---------------------------------------------------------------- ReduceLROnPlateau
 
+
 def _plateau_metrics(n=60, seed=0):
     """A loss-like curve: falls, then plateaus with noise, then falls again, then plateaus."""
     rng = np.random.default_rng(seed)
-    base = np.concatenate([np.linspace(2.0, 1.0, 12), np.full(18, 1.0), np.linspace(1.0, 0.5, 10),
-                           np.full(n - 40, 0.5)])
+    base = np.concatenate(
+        [np.linspace(2.0, 1.0, 12), np.full(18, 1.0), np.linspace(1.0, 0.5, 10), np.full(n - 40, 0.5)]
+    )
     return base + 0.003 * rng.standard_normal(n)
 
 
 PLATEAU_CASES = [
-    dict(patience=2),
-    dict(patience=0, factor=0.5),
-    dict(mode="max", factor=0.5, patience=3, threshold=0.01, threshold_mode="abs", cooldown=2,
-         min_lr=[0.02, 0.001, 0.3]),
-    dict(patience=1, cooldown=3, min_lr=0.01, threshold=0.05),
-    dict(patience=1, factor=0.9, eps=0.006),  # reductions smaller than eps are skipped
+    {"patience": 2},
+    {"patience": 0, "factor": 0.5},
+    {
+        "mode": "max",
+        "factor": 0.5,
+        "patience": 3,
+        "threshold": 0.01,
+        "threshold_mode": "abs",
+        "cooldown": 2,
+        "min_lr": [0.02, 0.001, 0.3],
+    },
+    {"patience": 1, "cooldown": 3, "min_lr": 0.01, "threshold": 0.05},
+    {"patience": 1, "factor": 0.9, "eps": 0.006},  # reductions smaller than eps are skipped
 ]
 
 
@@ -388,8 +441,9 @@ def test_state_dict_resume_mid_schedule(name):
     np.testing.assert_allclose(_advance(name, sched2, opt2, 30, 23), expected, rtol=1e-13, atol=1e-17)
 
 
-@pytest.mark.parametrize("name", ["cyclic_triangular", "onecycle", "warm_restarts_mult", "linear_warmup",
-                                  "sequential_three", "chained"])
+@pytest.mark.parametrize(
+    "name", ["cyclic_triangular", "onecycle", "warm_restarts_mult", "linear_warmup", "sequential_three", "chained"]
+)
 def test_state_dict_keys_match_torch(name):
     """Same layout as torch's (minus torch's private get_lr warning flag), so checkpoints map one to one."""
     torch = pytest.importorskip("torch")
@@ -466,10 +520,10 @@ BAD = {
     "plateau_threshold_mode": lambda m, o: m.ReduceLROnPlateau(o, threshold_mode="relative"),
     "plateau_min_lr_len": lambda m, o: m.ReduceLROnPlateau(o, min_lr=[0.1]),
     "sequential_empty": lambda m, o: m.SequentialLR(o, [], milestones=[]),
-    "sequential_milestones": lambda m, o: m.SequentialLR(o, [m.ConstantLR(o), m.ExponentialLR(o, 0.9)],
-                                                         milestones=[3, 6]),
-    "sequential_plateau": lambda m, o: m.SequentialLR(o, [m.ConstantLR(o), m.ReduceLROnPlateau(o)],
-                                                      milestones=[3]),
+    "sequential_milestones": lambda m, o: m.SequentialLR(
+        o, [m.ConstantLR(o), m.ExponentialLR(o, 0.9)], milestones=[3, 6]
+    ),
+    "sequential_plateau": lambda m, o: m.SequentialLR(o, [m.ConstantLR(o), m.ReduceLROnPlateau(o)], milestones=[3]),
     "chained_empty": lambda m, o: m.ChainedScheduler([]),
     "multiplicative_len": lambda m, o: m.MultiplicativeLR(o, [lambda e: 1.0]),
 }
@@ -486,7 +540,7 @@ def test_bad_arguments_raise_value_error_like_torch(name):
 
 def test_other_argument_errors():
     opt = _pc_sgd()
-    plain = Optimizer([nn.Parameter(pc.ones(1))], dict(lr=0.1))  # neither momentum nor betas
+    plain = Optimizer([nn.Parameter(pc.ones(1))], {"lr": 0.1})  # neither momentum nor betas
     with pytest.raises(ValueError, match="must support momentum or beta1"):
         lr_scheduler.OneCycleLR(plain, max_lr=0.1, total_steps=10)
     with pytest.raises(ValueError, match="must support momentum or beta1"):

@@ -2,6 +2,7 @@
 written here (and sklearn when it happens to be installed), the streaming ConfusionMatrix against the
 one-shot functions, edge cases (classes never predicted or absent, zero_division) and error messages.
 """
+
 import numpy as np
 import pytest
 
@@ -55,9 +56,13 @@ def test_hand_example(form):
 
 
 def test_top_k_hand_example():
-    logits = np.array([[0.1, 0.5, 0.3, 0.2],     # target 2: only 0.5 is higher -> rank 1
-                       [0.9, 0.05, 0.03, 0.02],  # target 3: three classes higher -> rank 3
-                       [0.2, 0.2, 0.6, 0.0]])    # target 1: 0.6 higher, class 0 ties, lower index -> rank 2
+    logits = np.array(
+        [
+            [0.1, 0.5, 0.3, 0.2],  # target 2: only 0.5 is higher -> rank 1
+            [0.9, 0.05, 0.03, 0.02],  # target 3: three classes higher -> rank 3
+            [0.2, 0.2, 0.6, 0.0],
+        ]
+    )  # target 1: 0.6 higher, class 0 ties, lower index -> rank 2
     target = np.array([2, 3, 1])
     # correct when rank < k: k=1 none, k=2 one (sample 0), k=3 two (samples 0, 2), k=4 all.
     expected = {1: 0.0, 2: 1 / 3, 3: 2 / 3, 4: 1.0}
@@ -105,10 +110,14 @@ def test_random_against_numpy_reference(seed):
         got = metrics.precision_recall_f1(output, target, average=None, num_classes=num_classes)
         for values, want in zip(got, per_class):
             np.testing.assert_allclose(values, want, rtol=1e-12)
-        np.testing.assert_allclose(metrics.precision_recall_f1(output, target, num_classes=num_classes),
-                                   macro, rtol=1e-12)
-        np.testing.assert_allclose(metrics.precision_recall_f1(output, target, average="weighted",
-                                                               num_classes=num_classes), weighted, rtol=1e-12)
+        np.testing.assert_allclose(
+            metrics.precision_recall_f1(output, target, num_classes=num_classes), macro, rtol=1e-12
+        )
+        np.testing.assert_allclose(
+            metrics.precision_recall_f1(output, target, average="weighted", num_classes=num_classes),
+            weighted,
+            rtol=1e-12,
+        )
         acc = np.mean(pred == target)
         assert metrics.accuracy(output, target) == pytest.approx(acc)
         # Single-label multi-class: micro precision = micro recall = micro F1 = accuracy; weighted recall too.
@@ -136,17 +145,18 @@ def test_against_sklearn(seed):
     rng = np.random.default_rng(seed)
     target = rng.integers(0, 5, 150)
     pred = np.where(rng.random(150) < 0.5, target, rng.integers(0, 4, 150))
-    np.testing.assert_array_equal(metrics.confusion_matrix(pred, target, num_classes=5),
-                                  sk.confusion_matrix(target, pred, labels=range(5)))
+    np.testing.assert_array_equal(
+        metrics.confusion_matrix(pred, target, num_classes=5), sk.confusion_matrix(target, pred, labels=range(5))
+    )
     for average in ("macro", "micro", "weighted", None):
         for zero_division in (0.0, 1.0):
             ours = metrics.precision_recall_f1(pred, target, average=average, zero_division=zero_division)
-            theirs = sk.precision_recall_fscore_support(target, pred, average=average,
-                                                        zero_division=zero_division)[:3]
+            theirs = sk.precision_recall_fscore_support(target, pred, average=average, zero_division=zero_division)[:3]
             np.testing.assert_allclose(np.array(ours, dtype=float), np.array(theirs, dtype=float), rtol=1e-12)
     names = ["airplane", "car", "bird", "cat", "deer"]
-    assert metrics.classification_report(pred, target, class_names=names) == \
-        sk.classification_report(target, pred, target_names=names, digits=4, zero_division=0)
+    assert metrics.classification_report(pred, target, class_names=names) == sk.classification_report(
+        target, pred, target_names=names, digits=4, zero_division=0
+    )
 
 
 def test_streaming_equals_one_shot():
@@ -176,10 +186,11 @@ def test_streaming_equals_one_shot():
     acc.reset()
     assert acc.num_samples == 0 and acc.compute().sum() == 0
     with pytest.raises(RuntimeError, match=r"\[ConfusionMatrix\] no samples"):
-        acc.accuracy
+        _ = acc.accuracy
     acc.update(logits[:10], target[:10])
-    np.testing.assert_array_equal(acc.compute(), metrics.confusion_matrix(logits[:10], target[:10],
-                                                                          num_classes=num_classes))
+    np.testing.assert_array_equal(
+        acc.compute(), metrics.confusion_matrix(logits[:10], target[:10], num_classes=num_classes)
+    )
 
 
 def test_spatial_outputs_are_flattened():
@@ -188,10 +199,10 @@ def test_spatial_outputs_are_flattened():
     logits = rng.standard_normal((2, 4, 3, 5)).astype(np.float32)
     target = rng.integers(0, 4, (2, 3, 5))
     flat_logits = logits.transpose(0, 2, 3, 1).reshape(-1, 4)
-    np.testing.assert_array_equal(metrics.confusion_matrix(logits, target),
-                                  metrics.confusion_matrix(flat_logits, target.reshape(-1)))
-    assert metrics.top_k_accuracy(logits, target, k=2) == \
-        metrics.top_k_accuracy(flat_logits, target.ravel(), k=2)
+    np.testing.assert_array_equal(
+        metrics.confusion_matrix(logits, target), metrics.confusion_matrix(flat_logits, target.reshape(-1))
+    )
+    assert metrics.top_k_accuracy(logits, target, k=2) == metrics.top_k_accuracy(flat_logits, target.ravel(), k=2)
 
 
 def test_zero_division_and_absent_classes():
@@ -241,8 +252,11 @@ def test_errors():
     target = np.array([0, 1, 2, 1])
     with pytest.raises(ValueError, match=r"^\[confusion_matrix\] .*\(4, 3\).*\(5,\)"):
         metrics.confusion_matrix(logits, np.array([0, 1, 2, 1, 0]))
-    with pytest.raises(ValueError, match=r"^\[confusion_matrix\] target contains labels outside "
-                                         r"\[0, 3\): \[3\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"^\[confusion_matrix\] target contains labels outside "
+        r"\[0, 3\): \[3\]",
+    ):
         metrics.confusion_matrix(logits, np.array([0, 1, 3, 1]))
     with pytest.raises(ValueError, match=r"^\[confusion_matrix\] target contains labels outside"):
         metrics.confusion_matrix(np.array([0, 1, 1, 1]), np.array([0, -1, 2, 1]), num_classes=3)

@@ -1,6 +1,7 @@
 """Tests for pycnn.models: LeNet-5 shapes, parameter count, state dict names, and parity with an
 equivalent torch model when torch is installed.
 """
+
 import numpy as np
 import pytest
 
@@ -15,10 +16,12 @@ def _np(t):
 def _torch_lenet(torch, num_classes=10, in_channels=1):
     tnn = torch.nn
     m = tnn.Module()
-    m.features = tnn.Sequential(tnn.Conv2d(in_channels, 6, 5), tnn.ReLU(), tnn.MaxPool2d(2),
-                                tnn.Conv2d(6, 16, 5), tnn.ReLU(), tnn.MaxPool2d(2))
-    m.classifier = tnn.Sequential(tnn.Linear(256, 120), tnn.ReLU(), tnn.Linear(120, 84), tnn.ReLU(),
-                                  tnn.Linear(84, num_classes))
+    m.features = tnn.Sequential(
+        tnn.Conv2d(in_channels, 6, 5), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Conv2d(6, 16, 5), tnn.ReLU(), tnn.MaxPool2d(2)
+    )
+    m.classifier = tnn.Sequential(
+        tnn.Linear(256, 120), tnn.ReLU(), tnn.Linear(120, 84), tnn.ReLU(), tnn.Linear(84, num_classes)
+    )
     return m
 
 
@@ -41,9 +44,18 @@ def test_lenet5_parameter_count():
 
 def test_lenet5_state_dict_keys():
     keys = list(models.lenet5().state_dict())
-    assert keys == ["features.0.weight", "features.0.bias", "features.3.weight", "features.3.bias",
-                    "classifier.0.weight", "classifier.0.bias", "classifier.2.weight", "classifier.2.bias",
-                    "classifier.4.weight", "classifier.4.bias"]
+    assert keys == [
+        "features.0.weight",
+        "features.0.bias",
+        "features.3.weight",
+        "features.3.bias",
+        "classifier.0.weight",
+        "classifier.0.bias",
+        "classifier.2.weight",
+        "classifier.2.bias",
+        "classifier.4.weight",
+        "classifier.4.bias",
+    ]
     shapes = {k: tuple(v.shape) for k, v in models.lenet5().state_dict().items()}
     assert shapes["features.3.weight"] == (16, 6, 5, 5) and shapes["classifier.0.weight"] == (120, 256)
 

@@ -5,6 +5,7 @@ MNIST digits that exposes the Trainer's attributes on a SimpleNamespace and reco
 losses, logs, parameters and last-batch gradients). The outputs are then read back independently: event
 files with TensorBoard's own EventAccumulator, CSV with the csv module, PNGs with Pillow.
 """
+
 import csv
 import io
 import json
@@ -27,6 +28,7 @@ TB_BACKENDS = ("tensorboardX", "tensorboard")
 # A hand-written loop with the Trainer's interface
 # ----------------------------------------------------------------------------------------------------------
 
+
 def fake_fit(callbacks, epochs=2, n_train=160, n_val=64, batch_size=64, seed=0):
     """Train LeNet-5 with SGD, calling the callbacks' hooks where the Trainer does.
 
@@ -37,14 +39,30 @@ def fake_fit(callbacks, epochs=2, n_train=160, n_val=64, batch_size=64, seed=0):
     model = pc.models.lenet5()
     data = mnist_subset("train")
     train_loader = pc.data.DataLoader(pc.data.Subset(data, list(range(n_train))), batch_size=batch_size)
-    val_loader = pc.data.DataLoader(pc.data.Subset(data, list(range(n_train, n_train + n_val))),
-                                    batch_size=batch_size)
+    val_loader = pc.data.DataLoader(pc.data.Subset(data, list(range(n_train, n_train + n_val))), batch_size=batch_size)
     opt = pc.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     loss_fn = pc.nn.CrossEntropyLoss()
     t = types.SimpleNamespace(
-        model=model, optimizer=opt, scheduler=None, loss_fn=loss_fn, train_loader=train_loader,
-        val_loader=val_loader, epochs=epochs, device="cpu", epoch=0, global_step=0, batch_index=0, batch=None,
-        outputs=None, loss=None, batch_logs={}, logs={}, history=[], stop_training=False, stop_reason=None)
+        model=model,
+        optimizer=opt,
+        scheduler=None,
+        loss_fn=loss_fn,
+        train_loader=train_loader,
+        val_loader=val_loader,
+        epochs=epochs,
+        device="cpu",
+        epoch=0,
+        global_step=0,
+        batch_index=0,
+        batch=None,
+        outputs=None,
+        loss=None,
+        batch_logs={},
+        logs={},
+        history=[],
+        stop_training=False,
+        stop_reason=None,
+    )
     record = types.SimpleNamespace(step_loss={}, step_lr={}, step_sizes={}, params={}, grads={})
 
     def call(hook):
@@ -89,10 +107,16 @@ def fake_fit(callbacks, epochs=2, n_train=160, n_val=64, batch_size=64, seed=0):
                 val_loss += loss_fn(out, y).item() * len(y)
                 val_right += int((out.argmax(1).numpy() == y.numpy()).sum())
                 val_seen += len(y)
-        t.logs = {"epoch": epoch, "train_loss": loss_sum / seen, "train_acc": correct / seen,
-                  "val_loss": val_loss / val_seen, "val_acc": val_right / val_seen,
-                  "lr": opt.param_groups[0]["lr"], "epoch_time": 0.37 + 1.1 * epoch,
-                  "train_images_per_s": 1234.5 * epoch}
+        t.logs = {
+            "epoch": epoch,
+            "train_loss": loss_sum / seen,
+            "train_acc": correct / seen,
+            "val_loss": val_loss / val_seen,
+            "val_acc": val_right / val_seen,
+            "lr": opt.param_groups[0]["lr"],
+            "epoch_time": 0.37 + 1.1 * epoch,
+            "train_images_per_s": 1234.5 * epoch,
+        }
         record.params[epoch] = {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
         call("on_epoch_end")
         t.history.append(dict(t.logs))
@@ -119,10 +143,12 @@ def run(tmp_path_factory):
 # TensorBoard
 # ----------------------------------------------------------------------------------------------------------
 
+
 def _accumulator(log_dir):
     ea_module = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
-    ea = ea_module.EventAccumulator(str(log_dir), size_guidance={
-        ea_module.SCALARS: 0, ea_module.HISTOGRAMS: 0, ea_module.IMAGES: 0})  # 0: keep every event
+    ea = ea_module.EventAccumulator(
+        str(log_dir), size_guidance={ea_module.SCALARS: 0, ea_module.HISTOGRAMS: 0, ea_module.IMAGES: 0}
+    )  # 0: keep every event
     ea.Reload()
     return ea
 
@@ -150,9 +176,15 @@ def test_tensorboard_event_file(run, backend):
     assert rec.step_lr[2] != rec.step_lr[6]  # the lr really changed between epochs
 
     # Per-epoch scalars, x axis = epoch.
-    epoch_tags = {"train_loss": "train/loss", "train_acc": "train/acc", "val_loss": "val/loss",
-                  "val_acc": "val/acc", "lr": "lr", "train_images_per_s": "throughput/img_per_s",
-                  "epoch_time": "time/epoch_s"}
+    epoch_tags = {
+        "train_loss": "train/loss",
+        "train_acc": "train/acc",
+        "val_loss": "val/loss",
+        "val_acc": "val/acc",
+        "lr": "lr",
+        "train_images_per_s": "throughput/img_per_s",
+        "epoch_time": "time/epoch_s",
+    }
     for key, tag in epoch_tags.items():
         assert {e.step: e.value for e in ea.Scalars(tag)} == {h["epoch"]: _f32(h[key]) for h in history}, tag
     assert sorted(tags["scalars"]) == sorted(["train/loss_step", "train/lr", *epoch_tags.values()])
@@ -186,10 +218,10 @@ def test_tensorboard_event_file(run, backend):
     for f in range(6):
         row, col = divmod(f, 3)
         top, left = 2 + row * 42, 2 + col * 42
-        cell = pixels[top:top + 40, left:left + 40, 0]
+        cell = pixels[top : top + 40, left : left + 40, 0]
         expected = np.kron(_minmax(weight[f, 0].astype(np.float64)), np.ones((8, 8))) * 255
         np.testing.assert_allclose(cell, expected, atol=1.0)
-        assert np.array_equal(pixels[top:top + 40, left:left + 40, 1], cell)  # gray: R == G == B
+        assert np.array_equal(pixels[top : top + 40, left : left + 40, 1], cell)  # gray: R == G == B
 
 
 def test_tensorboard_backend_choice_and_missing(monkeypatch, tmp_path):
@@ -221,6 +253,7 @@ def test_tensorboard_bad_arguments(tmp_path):
 # CSV and JSON Lines
 # ----------------------------------------------------------------------------------------------------------
 
+
 def _read_csv(path):
     with open(path, newline="") as f:
         reader = csv.reader(f)
@@ -246,8 +279,11 @@ def _logs(rng, epoch, keys):
 def test_csv_header_grows_and_append(tmp_path):
     rng = np.random.default_rng(1)
     path = tmp_path / "sub" / "m.csv"
-    fed = [_logs(rng, 1, ["train_loss"]), _logs(rng, 2, ["train_loss", "val_loss"]),
-           _logs(rng, 3, ["train_loss", "val_loss"])]
+    fed = [
+        _logs(rng, 1, ["train_loss"]),
+        _logs(rng, 2, ["train_loss", "val_loss"]),
+        _logs(rng, 3, ["train_loss", "val_loss"]),
+    ]
     logger = pt.CSVLogger(path)
     t = types.SimpleNamespace(logs=None)
     logger.on_fit_begin(t)
@@ -362,9 +398,11 @@ def test_json_append_and_non_finite(tmp_path):
 # Progress bar
 # ----------------------------------------------------------------------------------------------------------
 
-SUMMARY = re.compile(r"^epoch (\d+)/2  train loss (\d+\.\d{4})  train acc (\d+\.\d{2})%  "
-                     r"val loss (\d+\.\d{4})  val acc (\d+\.\d{2})%  lr ([\d.e-]+)  ([\d,]+) img/s  "
-                     r"(\d+\.\d) s$")
+SUMMARY = re.compile(
+    r"^epoch (\d+)/2  train loss (\d+\.\d{4})  train acc (\d+\.\d{2})%  "
+    r"val loss (\d+\.\d{4})  val acc (\d+\.\d{2})%  lr ([\d.e-]+)  ([\d,]+) img/s  "
+    r"(\d+\.\d) s$"
+)
 
 
 def test_progress_bar_summary_and_postfix(capsys):
@@ -400,6 +438,7 @@ def test_progress_bar_summary_and_postfix(capsys):
 # ----------------------------------------------------------------------------------------------------------
 # Figures
 # ----------------------------------------------------------------------------------------------------------
+
 
 def _check_png(path, min_size, max_size):
     Image = pytest.importorskip("PIL.Image")
@@ -480,10 +519,10 @@ def test_filter_grid_layout():
     # 5 filters -> 3 columns, 2 rows; cells of 4 x 6 pixels with 1 pixel of padding around each.
     assert grid.shape == (2 * (4 + 1) + 1, 3 * (6 + 1) + 1, 3)
     f = 4  # row 1, column 1
-    cell = grid[1 + 5:1 + 5 + 4, 1 + 7:1 + 7 + 6]
+    cell = grid[1 + 5 : 1 + 5 + 4, 1 + 7 : 1 + 7 + 6]
     expected = np.kron(_minmax(w[f]).transpose(1, 2, 0), np.ones((2, 2, 1)))
     np.testing.assert_allclose(cell, expected)
-    assert np.all(grid[1 + 5:, 1 + 2 * 7:] == 1.0)  # the empty sixth cell is background
+    assert np.all(grid[1 + 5 :, 1 + 2 * 7 :] == 1.0)  # the empty sixth cell is background
 
 
 def test_plot_misclassified(tmp_path):
@@ -494,8 +533,9 @@ def test_plot_misclassified(tmp_path):
     preds = targets.copy()
     preds[::3] = (preds[::3] + 1) % 10  # 14 wrong
     path = tmp_path / "wrong.png"
-    pt.plot_misclassified(pc.tensor(images), preds, targets, [str(i) for i in range(10)], path,
-                          max_images=9, mean=0.1307, std=0.3081)
+    pt.plot_misclassified(
+        pc.tensor(images), preds, targets, [str(i) for i in range(10)], path, max_images=9, mean=0.1307, std=0.3081
+    )
     _check_png(path, (300, 300), (1500, 1500))
     # RGB images, no denormalisation, and the "nothing wrong" case all draw.
     rgb = rng.standard_normal((4, 3, 16, 16))
@@ -521,6 +561,7 @@ def test_plots_need_matplotlib(monkeypatch, tmp_path):
 # With the real Trainer
 # ----------------------------------------------------------------------------------------------------------
 
+
 class _LastGradients(pt.Callback):
     """Records every parameter's gradient at the epoch's last on_after_backward (after the loggers)."""
 
@@ -537,8 +578,12 @@ class _LastGradients(pt.Callback):
 
 def _loaders(seed, n_train=160, n_val=64):
     data = mnist_subset("train")
-    train = pc.data.DataLoader(pc.data.Subset(data, list(range(n_train))), batch_size=64, shuffle=True,
-                               generator=pc.Generator().manual_seed(seed))
+    train = pc.data.DataLoader(
+        pc.data.Subset(data, list(range(n_train))),
+        batch_size=64,
+        shuffle=True,
+        generator=pc.Generator().manual_seed(seed),
+    )
     val = pc.data.DataLoader(pc.data.Subset(data, list(range(n_train, n_train + n_val))), batch_size=64)
     return train, val
 
@@ -551,13 +596,18 @@ def test_fit_with_every_monitoring_callback(tmp_path, capsys):
     opt = pc.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     sched = pc.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
     recorder = _LastGradients()
-    callbacks = [pt.ProgressBar(leave=True), pt.CSVLogger(tmp_path / "m.csv"),
-                 pt.JSONLogger(tmp_path / "m.jsonl", per_step=True),
-                 pt.TensorBoardLogger(tmp_path / "tb", log_every_n_steps=1),
-                 pt.FigureWriter(tmp_path / "fig"),
-                 pt.GradientClipping(max_norm=1.0), recorder]
-    history = pt.fit(model, train_loader, val_loader, pc.nn.CrossEntropyLoss(), opt, epochs=2,
-                     scheduler=sched, callbacks=callbacks)
+    callbacks = [
+        pt.ProgressBar(leave=True),
+        pt.CSVLogger(tmp_path / "m.csv"),
+        pt.JSONLogger(tmp_path / "m.jsonl", per_step=True),
+        pt.TensorBoardLogger(tmp_path / "tb", log_every_n_steps=1),
+        pt.FigureWriter(tmp_path / "fig"),
+        pt.GradientClipping(max_norm=1.0),
+        recorder,
+    ]
+    history = pt.fit(
+        model, train_loader, val_loader, pc.nn.CrossEntropyLoss(), opt, epochs=2, scheduler=sched, callbacks=callbacks
+    )
     history = [dict(h) for h in history]
     assert [h["epoch"] for h in history] == [1, 2] and history[1]["lr"] == 0.025
 
@@ -578,14 +628,12 @@ def test_fit_with_every_monitoring_callback(tmp_path, capsys):
 
     # TensorBoard: the same numbers, the (clipped) last-batch gradients, the filter grid.
     ea = _accumulator(tmp_path / "tb")
-    assert {e.step: e.value for e in ea.Scalars("train/loss")} == {h["epoch"]: _f32(h["train_loss"])
-                                                                    for h in history}
-    assert {e.step: e.value for e in ea.Scalars("val/acc")} == {h["epoch"]: _f32(h["val_acc"])
-                                                                 for h in history}
-    assert [(e.step, e.value) for e in ea.Scalars("train/loss_step")] == [(o["step"], _f32(o["loss"]))
-                                                                          for o in steps]
-    assert [(e.step, e.value) for e in ea.Scalars("train/grad_norm")] == [(o["step"], _f32(o["grad_norm"]))
-                                                                          for o in steps]
+    assert {e.step: e.value for e in ea.Scalars("train/loss")} == {h["epoch"]: _f32(h["train_loss"]) for h in history}
+    assert {e.step: e.value for e in ea.Scalars("val/acc")} == {h["epoch"]: _f32(h["val_acc"]) for h in history}
+    assert [(e.step, e.value) for e in ea.Scalars("train/loss_step")] == [(o["step"], _f32(o["loss"])) for o in steps]
+    assert [(e.step, e.value) for e in ea.Scalars("train/grad_norm")] == [
+        (o["step"], _f32(o["grad_norm"])) for o in steps
+    ]
     for name, _ in model.named_parameters():
         for e in ea.Histograms(f"grads/{name}"):
             values = recorder.grads[e.step][name].astype(np.float64).reshape(-1)
@@ -607,10 +655,24 @@ def test_fit_resume_continues_the_logs(tmp_path):
         model = pc.models.lenet5()
         train_loader, val_loader = _loaders(1)
         opt = pc.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-        callbacks = [pt.CSVLogger(tmp_path / "m.csv"), pt.JSONLogger(tmp_path / "m.jsonl"),
-                     pt.ModelCheckpoint(ckpt_dir, filename=None, every_n_epochs=2)]
-        return [dict(h) for h in pt.fit(model, train_loader, val_loader, pc.nn.CrossEntropyLoss(), opt,
-                                         epochs=epochs, callbacks=callbacks, resume=resume)]
+        callbacks = [
+            pt.CSVLogger(tmp_path / "m.csv"),
+            pt.JSONLogger(tmp_path / "m.jsonl"),
+            pt.ModelCheckpoint(ckpt_dir, filename=None, every_n_epochs=2),
+        ]
+        return [
+            dict(h)
+            for h in pt.fit(
+                model,
+                train_loader,
+                val_loader,
+                pc.nn.CrossEntropyLoss(),
+                opt,
+                epochs=epochs,
+                callbacks=callbacks,
+                resume=resume,
+            )
+        ]
 
     first = run(3)  # the checkpoint holds epoch 2; epoch 3 is logged, then "lost"
     _, rows = _read_csv(tmp_path / "m.csv")

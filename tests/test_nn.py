@@ -3,6 +3,7 @@
 Layer outputs are checked against plain NumPy references written here; when torch is installed the same
 layers are also compared with torch.nn (outputs and gradients, with copied weights).
 """
+
 import math
 from collections import OrderedDict
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 import pycnn as pc
-import pycnn.nn as nn
+from pycnn import nn
 from pycnn.nn import init
 
 
@@ -63,7 +64,7 @@ def test_setattr_rules():
     del m.fc
     assert "fc" not in dict(m.named_children())
     with pytest.raises(AttributeError):
-        m.does_not_exist
+        _ = m.does_not_exist
     with pytest.raises(KeyError):
         m.register_buffer("a.b", pc.zeros(1))
 
@@ -153,8 +154,11 @@ def test_load_state_dict_errors():
     bad = OrderedDict(sd)
     bad["2.weight"] = pc.zeros(2, 3)
     for strict in (True, False):  # shape mismatches are errors even when not strict, as in torch
-        with pytest.raises(RuntimeError, match=r"size mismatch for 2.weight: copying a param with shape "
-                                               r"\(2, 3\) from checkpoint, the shape in current model is \(1, 3\)"):
+        with pytest.raises(
+            RuntimeError,
+            match=r"size mismatch for 2.weight: copying a param with shape "
+            r"\(2, 3\) from checkpoint, the shape in current model is \(1, 3\)",
+        ):
             m.load_state_dict(bad, strict=strict)
     with pytest.raises(RuntimeError, match="Error"):
         m.load_state_dict({**sd, "0.weight": "not a tensor"})
@@ -199,8 +203,14 @@ def test_to_double_keeps_parameter_identity():
 
 
 def test_repr_matches_torch_format():
-    seq = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                        nn.Sequential(nn.Linear(864, 10, bias=False)), nn.CrossEntropyLoss())
+    seq = nn.Sequential(
+        nn.Conv2d(1, 6, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Sequential(nn.Linear(864, 10, bias=False)),
+        nn.CrossEntropyLoss(),
+    )
     expected = (
         "Sequential(\n"
         "  (0): Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))\n"
@@ -215,15 +225,21 @@ def test_repr_matches_torch_format():
     )
     assert repr(seq) == expected
     conv = nn.Conv2d(4, 8, (3, 1), stride=2, padding=1, dilation=2, groups=2, bias=False)
-    assert repr(conv) == ("Conv2d(4, 8, kernel_size=(3, 1), stride=(2, 2), padding=(1, 1), dilation=(2, 2), "
-                          "groups=2, bias=False)")
+    assert repr(conv) == (
+        "Conv2d(4, 8, kernel_size=(3, 1), stride=(2, 2), padding=(1, 1), dilation=(2, 2), groups=2, bias=False)"
+    )
     assert repr(nn.AvgPool2d(3, 1, 1)) == "AvgPool2d(kernel_size=3, stride=1, padding=1)"
     assert repr(nn.ReLU(inplace=True)) == "ReLU(inplace=True)"
 
     torch = pytest.importorskip("torch")
-    tseq = torch.nn.Sequential(torch.nn.Conv2d(1, 6, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-                               torch.nn.Flatten(), torch.nn.Sequential(torch.nn.Linear(864, 10, bias=False)),
-                               torch.nn.CrossEntropyLoss())
+    tseq = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 6, 5),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Sequential(torch.nn.Linear(864, 10, bias=False)),
+        torch.nn.CrossEntropyLoss(),
+    )
     assert repr(seq) == repr(tseq)
     tconv = torch.nn.Conv2d(4, 8, (3, 1), stride=2, padding=1, dilation=2, groups=2, bias=False)
     assert repr(conv) == repr(tconv)
@@ -261,17 +277,23 @@ def test_calculate_gain_and_fans():
         init._calculate_fan_in_and_fan_out(pc.empty(5))
 
 
-@pytest.mark.parametrize("name, fn, expected_std", [
-    ("kaiming_normal", lambda t: init.kaiming_normal_(t, nonlinearity="relu"), math.sqrt(2 / 400)),
-    ("kaiming_normal_fan_out", lambda t: init.kaiming_normal_(t, mode="fan_out", nonlinearity="relu"),
-     math.sqrt(2 / 300)),
-    ("kaiming_uniform", lambda t: init.kaiming_uniform_(t, nonlinearity="relu"), math.sqrt(2 / 400)),
-    ("kaiming_uniform_a5", lambda t: init.kaiming_uniform_(t, a=math.sqrt(5)), 1 / math.sqrt(3 * 400)),
-    ("xavier_uniform", lambda t: init.xavier_uniform_(t), math.sqrt(2 / 700)),
-    ("xavier_normal", lambda t: init.xavier_normal_(t, gain=2.0), 2 * math.sqrt(2 / 700)),
-    ("normal", lambda t: init.normal_(t, 0.0, 0.3), 0.3),
-    ("uniform", lambda t: init.uniform_(t, -1.0, 1.0), 1 / math.sqrt(3)),
-])
+@pytest.mark.parametrize(
+    "name, fn, expected_std",
+    [
+        ("kaiming_normal", lambda t: init.kaiming_normal_(t, nonlinearity="relu"), math.sqrt(2 / 400)),
+        (
+            "kaiming_normal_fan_out",
+            lambda t: init.kaiming_normal_(t, mode="fan_out", nonlinearity="relu"),
+            math.sqrt(2 / 300),
+        ),
+        ("kaiming_uniform", lambda t: init.kaiming_uniform_(t, nonlinearity="relu"), math.sqrt(2 / 400)),
+        ("kaiming_uniform_a5", lambda t: init.kaiming_uniform_(t, a=math.sqrt(5)), 1 / math.sqrt(3 * 400)),
+        ("xavier_uniform", lambda t: init.xavier_uniform_(t), math.sqrt(2 / 700)),
+        ("xavier_normal", lambda t: init.xavier_normal_(t, gain=2.0), 2 * math.sqrt(2 / 700)),
+        ("normal", lambda t: init.normal_(t, 0.0, 0.3), 0.3),
+        ("uniform", lambda t: init.uniform_(t, -1.0, 1.0), 1 / math.sqrt(3)),
+    ],
+)
 def test_init_std_matches_formula(name, fn, expected_std):
     pc.manual_seed(0)
     t = pc.empty(300, 400, dtype=pc.float64)  # fan_in 400, fan_out 300
@@ -297,10 +319,13 @@ def test_constant_zeros_ones_and_seed_reproducibility():
         np.testing.assert_array_equal(x, y)
 
 
-@pytest.mark.parametrize("make, fan_in", [
-    (lambda: nn.Linear(200, 300), 200),
-    (lambda: nn.Conv2d(8, 300, 5), 8 * 25),
-])
+@pytest.mark.parametrize(
+    "make, fan_in",
+    [
+        (lambda: nn.Linear(200, 300), 200),
+        (lambda: nn.Conv2d(8, 300, 5), 8 * 25),
+    ],
+)
 def test_default_init_bounds(make, fan_in):
     pc.manual_seed(0)
     layer = make()
@@ -315,8 +340,10 @@ def test_default_init_matches_torch_statistics():
     torch = _torch()
     torch.manual_seed(0)
     pc.manual_seed(0)
-    for ours, theirs in [(nn.Linear(120, 84), torch.nn.Linear(120, 84)),
-                         (nn.Conv2d(6, 16, 5), torch.nn.Conv2d(6, 16, 5))]:
+    for ours, theirs in [
+        (nn.Linear(120, 84), torch.nn.Linear(120, 84)),
+        (nn.Conv2d(6, 16, 5), torch.nn.Conv2d(6, 16, 5)),
+    ]:
         for (n1, p1), (n2, p2) in zip(ours.named_parameters(), theirs.named_parameters()):
             assert n1 == n2 and tuple(p1.shape) == tuple(p2.shape)
             a, t = _np(p1), p2.detach().numpy()
@@ -328,9 +355,9 @@ def test_default_init_matches_torch_statistics():
 
 
 def _pool_windows(x, k, s):
-    n, c, h, w = x.shape
+    _n, _c, h, w = x.shape
     oh, ow = (h - k) // s + 1, (w - k) // s + 1
-    return np.stack([x[:, :, i:i + s * oh:s, j:j + s * ow:s] for i in range(k) for j in range(k)], axis=0)
+    return np.stack([x[:, :, i : i + s * oh : s, j : j + s * ow : s] for i in range(k) for j in range(k)], axis=0)
 
 
 def test_linear_relu_flatten_pool_loss_match_numpy():
@@ -346,8 +373,7 @@ def test_linear_relu_flatten_pool_loss_match_numpy():
     np.testing.assert_array_equal(_np(nn.Flatten(0, 1)(pc.tensor(img))), img.reshape(6, 8, 8))
     np.testing.assert_allclose(_np(nn.MaxPool2d(2)(pc.tensor(img))), _pool_windows(img, 2, 2).max(0))
     np.testing.assert_allclose(_np(nn.MaxPool2d(3, 2)(pc.tensor(img))), _pool_windows(img, 3, 2).max(0))
-    np.testing.assert_allclose(_np(nn.AvgPool2d(2)(pc.tensor(img))), _pool_windows(img, 2, 2).mean(0),
-                               rtol=1e-12)
+    np.testing.assert_allclose(_np(nn.AvgPool2d(2)(pc.tensor(img))), _pool_windows(img, 2, 2).mean(0), rtol=1e-12)
 
     logits = rng.standard_normal((6, 4))
     target = np.array([0, 3, 1, 1, 2, 0])
@@ -387,8 +413,10 @@ def test_layers_match_torch_forward_and_backward(case):
         "conv_groups": (lambda m: m.Conv2d(4, 6, (3, 2), dilation=(1, 2), groups=2, bias=False), (2, 4, 7, 8)),
         "maxpool": (lambda m: m.MaxPool2d(3, stride=2, padding=1), (2, 3, 9, 9)),
         "avgpool": (lambda m: m.AvgPool2d(2, padding=1, count_include_pad=False), (2, 3, 7, 7)),
-        "net": (lambda m: m.Sequential(m.Conv2d(2, 3, 3), m.ReLU(), m.MaxPool2d(2), m.Flatten(),
-                                       m.Linear(3 * 3 * 3, 4)), (3, 2, 8, 8)),
+        "net": (
+            lambda m: m.Sequential(m.Conv2d(2, 3, 3), m.ReLU(), m.MaxPool2d(2), m.Flatten(), m.Linear(3 * 3 * 3, 4)),
+            (3, 2, 8, 8),
+        ),
     }
     build, shape = builders[case]
     ours, theirs = build(nn).double(), build(tnn).double()
@@ -423,11 +451,13 @@ def test_cross_entropy_matches_torch():
 def test_state_dict_keys_match_torch():
     torch = _torch()
     ours = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(864, 10))
-    theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 6, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-                                 torch.nn.Flatten(), torch.nn.Linear(864, 10))
+    theirs = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 6, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(864, 10)
+    )
     assert list(ours.state_dict()) == list(theirs.state_dict())
     # a torch state dict (as numpy) loads into the pycnn model and gives the same outputs
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     x = np.random.default_rng(5).standard_normal((2, 1, 28, 28)).astype(np.float32)
-    np.testing.assert_allclose(_np(ours(pc.tensor(x))), theirs(torch.from_numpy(x)).detach().numpy(),
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        _np(ours(pc.tensor(x))), theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-4, atol=1e-5
+    )

@@ -3,10 +3,12 @@
 (d) float64 finite-difference gradcheck w.r.t. the input for every mode; (e) torch parity of a
 hand-written embedded-Gaussian block with copied weights; (f) bad input raises a clear error.
 """
+
 import numpy as np
 import pytest
 
 import pycnn as pc
+
 from helpers import gradcheck, randn
 
 MODES = ["embedded_gaussian", "gaussian", "dot_product", "concatenation"]
@@ -52,6 +54,7 @@ def nonlocal_ref(x, p, mode):
 
 # ---------------------------------------------------------------- shapes and initialisation ----
 
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("sub_sample", [False, True])
 @pytest.mark.parametrize("bn_layer", [False, True])
@@ -87,6 +90,7 @@ def test_identity_at_init(mode, sub_sample, bn_layer):
 
 # ---------------------------------------------------------------- NumPy reference ----
 
+
 @pytest.mark.parametrize("mode", ["embedded_gaussian", "dot_product"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_forward_matches_numpy(mode, dtype):
@@ -98,17 +102,17 @@ def test_forward_matches_numpy(mode, dtype):
     y = np.asarray(block(pc.tensor(x)))
     assert y.dtype == dtype
     ref = nonlocal_ref(x.astype(np.float64), _np_params(block), mode)
-    tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
+    tol = {"rtol": 1e-10, "atol": 1e-10} if dtype == np.float64 else {"rtol": 1e-4, "atol": 1e-5}
     np.testing.assert_allclose(y, ref, **tol)
 
 
 # ---------------------------------------------------------------- gradients ----
 
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("sub_sample", [False, True])
 def test_gradcheck(mode, sub_sample):
-    block = _randomise(pc.nn.NonLocalBlock2d(4, mode=mode, sub_sample=sub_sample, bn_layer=False).double(),
-                       seed=5)
+    block = _randomise(pc.nn.NonLocalBlock2d(4, mode=mode, sub_sample=sub_sample, bn_layer=False).double(), seed=5)
     shape = (1, 4, 4, 4) if sub_sample else (1, 4, 3, 3)
     gradcheck(block, [randn(*shape, seed=6)])
 
@@ -120,6 +124,7 @@ def test_gradcheck_with_bn(mode):
 
 
 # ---------------------------------------------------------------- torch parity ----
+
 
 @pytest.mark.parametrize("sub_sample", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -134,7 +139,7 @@ def test_torch_embedded_gaussian(sub_sample, dtype):
     x = randn(2, 6, 4, 6, dtype=dtype, seed=10)
 
     def torch_block(t):
-        b, c, h, w = t.shape
+        b, _c, h, w = t.shape
         theta = tF.conv2d(t, tp["theta.weight"], tp["theta.bias"]).reshape(b, 3, -1).permute(0, 2, 1)
         phi = tF.conv2d(t, tp["phi.weight"], tp["phi.bias"])
         g = tF.conv2d(t, tp["g.weight"], tp["g.bias"])
@@ -149,7 +154,7 @@ def test_torch_embedded_gaussian(sub_sample, dtype):
     xp = pc.tensor(x, requires_grad=True)
     xt = torch.tensor(x, requires_grad=True)
     yp, yt = block(xp), torch_block(xt)
-    tol = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4)
+    tol = {"rtol": 1e-10, "atol": 1e-10} if dtype == np.float64 else {"rtol": 1e-4, "atol": 1e-4}
     np.testing.assert_allclose(np.asarray(yp.detach()), yt.detach().numpy(), **tol)
     cot = randn(*x.shape, dtype=dtype, seed=11)
     yp.backward(pc.tensor(cot))
@@ -157,11 +162,13 @@ def test_torch_embedded_gaussian(sub_sample, dtype):
     np.testing.assert_allclose(np.asarray(xp.grad), xt.grad.numpy(), **tol)
     # parameter gradients too: the whole graph is connected
     for name in ("theta.weight", "phi.bias", "g.weight", "W_z.weight", "bn.weight"):
-        np.testing.assert_allclose(np.asarray(dict(block.named_parameters())[name].grad),
-                                   tp[name].grad.numpy(), err_msg=name, **tol)
+        np.testing.assert_allclose(
+            np.asarray(dict(block.named_parameters())[name].grad), tp[name].grad.numpy(), err_msg=name, **tol
+        )
 
 
 # ---------------------------------------------------------------- bad input ----
+
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="mode"):

@@ -3,6 +3,7 @@
 gradcheck; (c) torch parity of outputs, gradients, running statistics over several steps, eval mode and
 state_dict keys; (d) bad input raises a clear error.
 """
+
 import math
 
 import numpy as np
@@ -10,13 +11,14 @@ import pytest
 
 import pycnn as pc
 import pycnn.nn.functional as F
+
 from helpers import check_torch, gradcheck, randn
 
 DTYPES = [np.float32, np.float64]
 
 
 def tol(dtype):
-    return dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
+    return {"rtol": 1e-10, "atol": 1e-10} if dtype == np.float64 else {"rtol": 1e-4, "atol": 1e-5}
 
 
 def pc_dtype(dtype):
@@ -24,6 +26,7 @@ def pc_dtype(dtype):
 
 
 # ---------------------------------------------------------------- NumPy references ----
+
 
 def batch_norm_ref(x, w=None, b=None, eps=1e-5):
     x = x.astype(np.float64)
@@ -68,6 +71,7 @@ def lrn_ref(x, size, alpha=1e-4, beta=0.75, k=1.0):
 
 
 # ---------------------------------------------------------------- forward vs NumPy ----
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(5, 3), (4, 3, 7), (3, 5, 6, 7), (2, 17, 3, 5)])
@@ -140,28 +144,36 @@ def test_local_response_norm_matches_numpy(dtype, size):
 
 # ---------------------------------------------------------------- gradcheck ----
 
+
 @pytest.mark.parametrize("shape", [(5, 3), (3, 2, 4), (2, 3, 3, 2)])
 def test_batch_norm_gradcheck_training(shape):
-    gradcheck(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
-              [randn(*shape, seed=20), randn(shape[1], seed=21), randn(shape[1], seed=22)])
+    gradcheck(
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        [randn(*shape, seed=20), randn(shape[1], seed=21), randn(shape[1], seed=22)],
+    )
 
 
 def test_batch_norm_gradcheck_eval():
     rm, rv = pc.tensor(randn(3, seed=23), dtype=pc.float64), pc.tensor(np.abs(randn(3, seed=24)) + 1)
     rv = rv.double()
-    gradcheck(lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=False),
-              [randn(2, 3, 2, 2, seed=25), randn(3, seed=26), randn(3, seed=27)])
+    gradcheck(
+        lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=False),
+        [randn(2, 3, 2, 2, seed=25), randn(3, seed=26), randn(3, seed=27)],
+    )
 
 
 def test_group_and_instance_norm_gradcheck():
-    gradcheck(lambda x, w, b: F.group_norm(x, 2, w, b), [randn(2, 4, 3, 2, seed=28), randn(4, seed=29),
-                                                          randn(4, seed=30)])
+    gradcheck(
+        lambda x, w, b: F.group_norm(x, 2, w, b), [randn(2, 4, 3, 2, seed=28), randn(4, seed=29), randn(4, seed=30)]
+    )
     gradcheck(lambda x: F.instance_norm(x), [randn(2, 3, 2, 3, seed=31)])
 
 
 def test_layer_norm_gradcheck():
-    gradcheck(lambda x, w, b: F.layer_norm(x, (3, 4), w, b), [randn(2, 3, 4, seed=32), randn(3, 4, seed=33),
-                                                               randn(3, 4, seed=34)])
+    gradcheck(
+        lambda x, w, b: F.layer_norm(x, (3, 4), w, b),
+        [randn(2, 3, 4, seed=32), randn(3, 4, seed=33), randn(3, 4, seed=34)],
+    )
     gradcheck(lambda x: F.layer_norm(x, 5), [randn(3, 5, seed=35)])
 
 
@@ -172,22 +184,40 @@ def test_local_response_norm_gradcheck():
 
 # ---------------------------------------------------------------- torch parity ----
 
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_functional_norms_match_torch(dtype):
     torch = pytest.importorskip("torch")
     tF = torch.nn.functional
-    t = dict(atol=1e-5, rtol=1e-4) if dtype == np.float32 else dict(atol=1e-10, rtol=1e-9)
-    x, w, b = randn(3, 4, 5, 6, dtype=dtype, seed=40) * 2 + 1, randn(4, dtype=dtype, seed=41), randn(4, dtype=dtype, seed=42)
-    check_torch(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
-                lambda x, w, b: tF.batch_norm(x, None, None, w, b, training=True), [x, w, b], **t)
+    t = {"atol": 1e-5, "rtol": 1e-4} if dtype == np.float32 else {"atol": 1e-10, "rtol": 1e-9}
+    x, w, b = (
+        randn(3, 4, 5, 6, dtype=dtype, seed=40) * 2 + 1,
+        randn(4, dtype=dtype, seed=41),
+        randn(4, dtype=dtype, seed=42),
+    )
+    check_torch(
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        lambda x, w, b: tF.batch_norm(x, None, None, w, b, training=True),
+        [x, w, b],
+        **t,
+    )
     check_torch(lambda x, w, b: F.group_norm(x, 2, w, b), lambda x, w, b: tF.group_norm(x, 2, w, b), [x, w, b], **t)
-    check_torch(lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
-                lambda x, w, b: tF.instance_norm(x, weight=w, bias=b), [x, w, b], **t)
+    check_torch(
+        lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
+        lambda x, w, b: tF.instance_norm(x, weight=w, bias=b),
+        [x, w, b],
+        **t,
+    )
     lw, lb = randn(5, 6, dtype=dtype, seed=43), randn(5, 6, dtype=dtype, seed=44)
-    check_torch(lambda x, w, b: F.layer_norm(x, (5, 6), w, b), lambda x, w, b: tF.layer_norm(x, (5, 6), w, b),
-                [x, lw, lb], **t)
-    check_torch(lambda x: F.local_response_norm(x, 3, 0.1, 0.75, 1.0),
-                lambda x: tF.local_response_norm(x, 3, 0.1, 0.75, 1.0), [x], **t)
+    check_torch(
+        lambda x, w, b: F.layer_norm(x, (5, 6), w, b), lambda x, w, b: tF.layer_norm(x, (5, 6), w, b), [x, lw, lb], **t
+    )
+    check_torch(
+        lambda x: F.local_response_norm(x, 3, 0.1, 0.75, 1.0),
+        lambda x: tF.local_response_norm(x, 3, 0.1, 0.75, 1.0),
+        [x],
+        **t,
+    )
 
 
 def _copy_params(p_mod, t_mod):
@@ -197,8 +227,15 @@ def _copy_params(p_mod, t_mod):
             dict(t_mod.named_parameters())[name].copy_(torch.tensor(np.asarray(p.detach())))
 
 
-@pytest.mark.parametrize("cls,shape,momentum", [("BatchNorm2d", (4, 3, 5, 5), 0.1), ("BatchNorm2d", (2, 3, 4, 3), None),
-                                                ("BatchNorm1d", (6, 5), 0.3), ("BatchNorm1d", (3, 4, 7), 0.1)])
+@pytest.mark.parametrize(
+    "cls,shape,momentum",
+    [
+        ("BatchNorm2d", (4, 3, 5, 5), 0.1),
+        ("BatchNorm2d", (2, 3, 4, 3), None),
+        ("BatchNorm1d", (6, 5), 0.3),
+        ("BatchNorm1d", (3, 4, 7), 0.1),
+    ],
+)
 def test_batch_norm_module_matches_torch_over_steps(cls, shape, momentum):
     torch = pytest.importorskip("torch")
     p_mod = getattr(pc.nn, cls)(shape[1], momentum=momentum)
@@ -225,14 +262,17 @@ def test_batch_norm_module_matches_torch_over_steps(cls, shape, momentum):
     p_mod.eval()
     t_mod.eval()
     x = randn(*shape, dtype=np.float32, seed=70)
-    np.testing.assert_allclose(np.asarray(p_mod(pc.tensor(x)).detach()), t_mod(torch.tensor(x)).detach().numpy(),
-                               atol=1e-5, rtol=1e-4)
+    np.testing.assert_allclose(
+        np.asarray(p_mod(pc.tensor(x)).detach()), t_mod(torch.tensor(x)).detach().numpy(), atol=1e-5, rtol=1e-4
+    )
 
 
 def test_batch_norm_without_running_stats_and_affine():
     torch = pytest.importorskip("torch")
-    p_mod, t_mod = pc.nn.BatchNorm2d(3, affine=False, track_running_stats=False), \
-        torch.nn.BatchNorm2d(3, affine=False, track_running_stats=False)
+    p_mod, t_mod = (
+        pc.nn.BatchNorm2d(3, affine=False, track_running_stats=False),
+        torch.nn.BatchNorm2d(3, affine=False, track_running_stats=False),
+    )
     assert list(p_mod.state_dict().keys()) == list(t_mod.state_dict().keys()) == []
     p_mod.eval()
     t_mod.eval()
@@ -247,20 +287,30 @@ def test_instance_norm_running_stats_match_torch():
     assert list(p_mod.state_dict().keys()) == list(t_mod.state_dict().keys())
     for step in range(3):
         x = randn(2, 3, 4, 5, dtype=np.float32, seed=80 + step) + step
-        np.testing.assert_allclose(np.asarray(p_mod(pc.tensor(x))), t_mod(torch.tensor(x)).detach().numpy(),
-                                   atol=1e-5, rtol=1e-4)
+        np.testing.assert_allclose(
+            np.asarray(p_mod(pc.tensor(x))), t_mod(torch.tensor(x)).detach().numpy(), atol=1e-5, rtol=1e-4
+        )
     np.testing.assert_allclose(np.asarray(p_mod.running_mean), t_mod.running_mean.numpy(), atol=1e-6)
     np.testing.assert_allclose(np.asarray(p_mod.running_var), t_mod.running_var.numpy(), atol=1e-5)
     p_mod.eval()
     t_mod.eval()
     x = randn(2, 3, 4, 5, dtype=np.float32, seed=90)
-    np.testing.assert_allclose(np.asarray(p_mod(pc.tensor(x)).detach()), t_mod(torch.tensor(x)).detach().numpy(),
-                               atol=1e-5, rtol=1e-4)
+    np.testing.assert_allclose(
+        np.asarray(p_mod(pc.tensor(x)).detach()), t_mod(torch.tensor(x)).detach().numpy(), atol=1e-5, rtol=1e-4
+    )
 
 
-@pytest.mark.parametrize("make", [lambda nn: nn.LayerNorm((4, 5)), lambda nn: nn.GroupNorm(2, 4),
-                                  lambda nn: nn.InstanceNorm2d(4), lambda nn: nn.LocalResponseNorm(3),
-                                  lambda nn: nn.BatchNorm1d(4), lambda nn: nn.LayerNorm(5, elementwise_affine=False)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda nn: nn.LayerNorm((4, 5)),
+        lambda nn: nn.GroupNorm(2, 4),
+        lambda nn: nn.InstanceNorm2d(4),
+        lambda nn: nn.LocalResponseNorm(3),
+        lambda nn: nn.BatchNorm1d(4),
+        lambda nn: nn.LayerNorm(5, elementwise_affine=False),
+    ],
+)
 def test_module_state_dict_keys_and_shapes_match_torch(make):
     torch = pytest.importorskip("torch")
     sd_p, sd_t = make(pc.nn).state_dict(), make(torch.nn).state_dict()
@@ -288,6 +338,7 @@ def test_same_result_for_1_and_2_threads():
 
 
 # ---------------------------------------------------------------- nn.utils ----
+
 
 def test_clip_grad_norm_matches_torch():
     torch = pytest.importorskip("torch")
@@ -327,7 +378,7 @@ def test_weight_penalties_exclude_biases_and_norms_by_default():
     conv_w, lin_w = np.asarray(model[0].weight.detach()), np.asarray(model[3].weight.detach())
     l1, l2 = pc.nn.utils.l1_penalty(model), pc.nn.utils.l2_penalty(model)
     np.testing.assert_allclose(float(l1), np.abs(conv_w).sum() + np.abs(lin_w).sum(), rtol=1e-5)
-    np.testing.assert_allclose(float(l2), (conv_w ** 2).sum() + (lin_w ** 2).sum(), rtol=1e-5)
+    np.testing.assert_allclose(float(l2), (conv_w**2).sum() + (lin_w**2).sum(), rtol=1e-5)
     (l1 + l2).backward()
     np.testing.assert_allclose(np.asarray(model[0].weight.grad), np.sign(conv_w) + 2 * conv_w, rtol=1e-5)
     assert model[0].bias.grad is None and model[1].weight.grad is None
@@ -343,6 +394,7 @@ def test_lp_penalty_gradcheck():
 
 
 # ---------------------------------------------------------------- bad input ----
+
 
 def test_bad_input():
     x = pc.randn(2, 3, 4, 4)

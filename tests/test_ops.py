@@ -3,11 +3,13 @@ conv/pool), in float32 and float64, on random non-trivial inputs; (b) float64 fi
 (c) forward and gradient parity with PyTorch when it is installed. Plus numerical stability of
 log_softmax / cross_entropy at |logits| = 1e4.
 """
+
 import numpy as np
 import pytest
 
 import pycnn as pc
 import pycnn.nn.functional as F
+
 from helpers import check_torch, distinct, gradcheck, randn
 
 DTYPES = [np.float32, np.float64]
@@ -16,8 +18,8 @@ DTYPES = [np.float32, np.float64]
 def tol(dtype, sums=False):
     """(rtol, atol) for comparing against a float64 reference."""
     if dtype == np.float64:
-        return dict(rtol=1e-10, atol=1e-10)
-    return dict(rtol=1e-5, atol=1e-4 if sums else 1e-5)
+        return {"rtol": 1e-10, "atol": 1e-10}
+    return {"rtol": 1e-5, "atol": 1e-4 if sums else 1e-5}
 
 
 def run(fn, *arrays, device="cpu"):
@@ -30,6 +32,7 @@ def run(fn, *arrays, device="cpu"):
 
 
 # ---------------------------------------------------------------- NumPy references ----
+
 
 def pool_out(size, k, s, p, d, ceil_mode):
     span = size + 2 * p - d * (k - 1) - 1
@@ -97,6 +100,7 @@ def nll_ref(logp, t, reduction):
 
 # ---------------------------------------------------------------- linear / matmul ----
 
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("bias", [True, False])
 def test_linear_reference(dtype, bias):
@@ -148,8 +152,12 @@ def test_matmul_gradcheck():
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_matmul_torch(dtype):
     torch = pytest.importorskip("torch")
-    check_torch(pc.matmul, torch.matmul, [randn(7, 12, dtype=dtype, seed=1), randn(12, 5, dtype=dtype, seed=2)],
-                **tol(dtype, sums=True))
+    check_torch(
+        pc.matmul,
+        torch.matmul,
+        [randn(7, 12, dtype=dtype, seed=1), randn(12, 5, dtype=dtype, seed=2)],
+        **tol(dtype, sums=True),
+    )
 
 
 # ---------------------------------------------------------------- max_pool2d ----
@@ -157,18 +165,28 @@ def test_matmul_torch(dtype):
 # (x shape, kernel, stride, padding, dilation, ceil_mode)
 MAXPOOL_CASES = [
     ((2, 3, 8, 8), (2, 2), (2, 2), (0, 0), (1, 1), False),
-    ((2, 2, 7, 9), (3, 3), (2, 2), (1, 1), (1, 1), False),   # overlapping windows, padding
-    ((1, 2, 7, 7), (3, 2), (2, 1), (1, 0), (1, 1), True),    # ceil_mode, rectangular
-    ((2, 1, 9, 8), (2, 3), (3, 2), (0, 1), (2, 1), False),   # dilation
-    ((1, 2, 6, 6), (3, 3), (2, 2), (0, 0), (1, 1), True),    # ceil_mode adds a partial window
-    ((1, 1, 5, 5), (4, 4), (3, 3), (2, 2), (1, 1), True),    # ceil_mode window that starts in the padding
-    ((2, 3, 5, 5), (5, 5), (1, 1), (0, 0), (1, 1), False),   # global
-    ((1, 2, 2, 2), (3, 3), (3, 3), (0, 0), (1, 1), True),    # kernel > input: only ceil_mode gives an output
+    ((2, 2, 7, 9), (3, 3), (2, 2), (1, 1), (1, 1), False),  # overlapping windows, padding
+    ((1, 2, 7, 7), (3, 2), (2, 1), (1, 0), (1, 1), True),  # ceil_mode, rectangular
+    ((2, 1, 9, 8), (2, 3), (3, 2), (0, 1), (2, 1), False),  # dilation
+    ((1, 2, 6, 6), (3, 3), (2, 2), (0, 0), (1, 1), True),  # ceil_mode adds a partial window
+    ((1, 1, 5, 5), (4, 4), (3, 3), (2, 2), (1, 1), True),  # ceil_mode window that starts in the padding
+    ((2, 3, 5, 5), (5, 5), (1, 1), (0, 0), (1, 1), False),  # global
+    ((1, 2, 2, 2), (3, 3), (3, 3), (0, 0), (1, 1), True),  # kernel > input: only ceil_mode gives an output
     ((2, 3, 6, 36), (2, 2), (2, 2), (0, 0), (1, 1), False),  # 2x2 wide rows: SIMD blocks of 8 + a tail
     ((1, 2, 5, 35), (2, 2), (2, 2), (0, 0), (1, 1), False),  # odd height and width: the last row/col unused
 ]
-MAXPOOL_IDS = ["2x2", "3x3_pad", "ceil_rect", "dilation", "ceil_partial", "ceil_padding", "global", "ceil_tiny",
-               "2x2_wide", "2x2_odd"]
+MAXPOOL_IDS = [
+    "2x2",
+    "3x3_pad",
+    "ceil_rect",
+    "dilation",
+    "ceil_partial",
+    "ceil_padding",
+    "global",
+    "ceil_tiny",
+    "2x2_wide",
+    "2x2_odd",
+]
 
 
 @pytest.mark.parametrize("kernel", [2, 3])
@@ -233,7 +251,7 @@ AVGPOOL_CASES = [
     ((1, 2, 6, 6), (3, 3), (2, 2), (0, 0), True),
     ((1, 1, 5, 5), (4, 4), (3, 3), (2, 2), True),
     ((2, 1, 5, 6), (2, 3), (1, 2), (1, 1), False),
-    ((1, 2, 2, 2), (3, 3), (3, 3), (0, 0), True),    # kernel > input: only ceil_mode gives an output
+    ((1, 2, 2, 2), (3, 3), (3, 3), (0, 0), True),  # kernel > input: only ceil_mode gives an output
 ]
 AVGPOOL_IDS = ["2x2", "3x3_pad", "ceil_rect", "ceil_partial", "ceil_padding", "overlap", "ceil_tiny"]
 
@@ -251,8 +269,9 @@ def test_avg_pool2d_reference(case, count_include_pad, divisor_override, dtype):
     x = randn(*xs, dtype=dtype, seed=1)
     y = run(avgpool_call(k, s, p, ceil_mode, count_include_pad, divisor_override), x)
     assert y.dtype == dtype
-    np.testing.assert_allclose(y, avg_pool2d_ref(x, k, s, p, ceil_mode, count_include_pad, divisor_override),
-                               **tol(dtype))
+    np.testing.assert_allclose(
+        y, avg_pool2d_ref(x, k, s, p, ceil_mode, count_include_pad, divisor_override), **tol(dtype)
+    )
 
 
 @pytest.mark.parametrize("divisor_override", [None, 3])
@@ -274,11 +293,16 @@ def test_avg_pool2d_torch(case, count_include_pad, divisor_override, dtype):
     def tfn(x):
         return torch.nn.functional.avg_pool2d(x, k, s, p, ceil_mode, count_include_pad, divisor_override)
 
-    check_torch(avgpool_call(k, s, p, ceil_mode, count_include_pad, divisor_override), tfn,
-                [randn(*xs, dtype=dtype, seed=3)], **tol(dtype))
+    check_torch(
+        avgpool_call(k, s, p, ceil_mode, count_include_pad, divisor_override),
+        tfn,
+        [randn(*xs, dtype=dtype, seed=3)],
+        **tol(dtype),
+    )
 
 
 # ---------------------------------------------------------------- relu ----
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_relu_reference(dtype, device):
@@ -313,8 +337,16 @@ def test_relu_torch(dtype):
 
 # ---------------------------------------------------------------- add / sub / mul / div ----
 
-BINARY_SHAPES = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 4), (3, 1)), ((), (2, 3)), ((2, 3), ()),
-                 ((5, 1, 3), (1, 4, 1)), ((1,), (2, 2, 2)), ((4, 1), (1, 1))]
+BINARY_SHAPES = [
+    ((3, 4), (3, 4)),
+    ((3, 4), (4,)),
+    ((2, 1, 4), (3, 1)),
+    ((), (2, 3)),
+    ((2, 3), ()),
+    ((5, 1, 3), (1, 4, 1)),
+    ((1,), (2, 2, 2)),
+    ((4, 1), (1, 1)),
+]
 BINARY_OPS = {
     "add": (lambda a, b: a + b, np.add),
     "sub": (lambda a, b: a - b, np.subtract),
@@ -379,8 +411,9 @@ REDUCE_DIMS = [None, 0, 1, -1, (0, 2), (1, 2), (0, 1, 2), (2, 0)]
 def test_reduce_reference(op, dim, keepdim, dtype):
     x = randn(3, 4, 5, dtype=dtype, seed=1)
     y = run(lambda t: getattr(t, op)(dim, keepdim), x)
-    ref = getattr(np, op)(x.astype(np.float64), axis=dim if dim is None or isinstance(dim, int) else tuple(dim),
-                          keepdims=keepdim)
+    ref = getattr(np, op)(
+        x.astype(np.float64), axis=dim if dim is None or isinstance(dim, int) else tuple(dim), keepdims=keepdim
+    )
     assert y.dtype == dtype
     np.testing.assert_allclose(y, ref, **tol(dtype))
     assert y.shape == np.shape(ref)
@@ -401,8 +434,12 @@ def test_reduce_gradcheck(op, dim, keepdim):
 @pytest.mark.parametrize("op", ["sum", "mean"])
 def test_reduce_torch(op, dim, keepdim, dtype):
     pytest.importorskip("torch")
-    check_torch(lambda t: getattr(t, op)(dim, keepdim), lambda t: getattr(t, op)(dim, keepdim),
-                [randn(3, 4, 5, dtype=dtype, seed=3)], **tol(dtype))
+    check_torch(
+        lambda t: getattr(t, op)(dim, keepdim),
+        lambda t: getattr(t, op)(dim, keepdim),
+        [randn(3, 4, 5, dtype=dtype, seed=3)],
+        **tol(dtype),
+    )
 
 
 def test_sum_long_rows_float32_accuracy():
@@ -412,6 +449,7 @@ def test_sum_long_rows_float32_accuracy():
 
 
 # ---------------------------------------------------------------- softmax / log_softmax ----
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("dim", [0, 1, 2, -1, -3])
@@ -438,8 +476,12 @@ def test_softmax_gradcheck(op, dim):
 @pytest.mark.parametrize("op", ["log_softmax", "softmax"])
 def test_softmax_torch(op, dim, dtype):
     torch = pytest.importorskip("torch")
-    check_torch(lambda t: getattr(F, op)(t, dim), lambda t: getattr(torch.nn.functional, op)(t, dim),
-                [randn(4, 6, 3, dtype=dtype, seed=3) * 3], **tol(dtype))
+    check_torch(
+        lambda t: getattr(F, op)(t, dim),
+        lambda t: getattr(torch.nn.functional, op)(t, dim),
+        [randn(4, 6, 3, dtype=dtype, seed=3) * 3],
+        **tol(dtype),
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -458,8 +500,9 @@ def test_softmax_extreme_logits(op, dtype):
     y.backward(pc.tensor(randn(5, 7, dtype=dtype, seed=6)))
     assert np.all(np.isfinite(np.asarray(pt.grad)))
     torch = pytest.importorskip("torch")
-    check_torch(lambda t: getattr(F, op)(t, 1), lambda t: getattr(torch.nn.functional, op)(t, 1), [x],
-                rtol=1e-6, atol=1e-5)
+    check_torch(
+        lambda t: getattr(F, op)(t, 1), lambda t: getattr(torch.nn.functional, op)(t, 1), [x], rtol=1e-6, atol=1e-5
+    )
 
 
 # ---------------------------------------------------------------- cross_entropy / nll_loss ----
@@ -512,8 +555,12 @@ def test_nll_of_log_softmax_equals_cross_entropy():
 def test_loss_torch(op, reduction, dtype):
     torch = pytest.importorskip("torch")
     x, t = randn(8, 6, dtype=dtype, seed=5), targets(8, 6, seed=5)
-    check_torch(lambda x, t: getattr(F, op)(x, t, reduction=reduction),
-                lambda x, t: getattr(torch.nn.functional, op)(x, t, reduction=reduction), [x, t], **tol(dtype))
+    check_torch(
+        lambda x, t: getattr(F, op)(x, t, reduction=reduction),
+        lambda x, t: getattr(torch.nn.functional, op)(x, t, reduction=reduction),
+        [x, t],
+        **tol(dtype),
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -531,12 +578,17 @@ def test_cross_entropy_extreme_logits(reduction, dtype):
     loss.backward(pc.ones_like(loss.detach()) if reduction == "none" else None)
     assert np.all(np.isfinite(np.asarray(pt.grad)))
     torch = pytest.importorskip("torch")
-    check_torch(lambda x, t: F.cross_entropy(x, t, reduction=reduction),
-                lambda x, t: torch.nn.functional.cross_entropy(x, t, reduction=reduction), [x, t],
-                rtol=1e-6, atol=1e-6)
+    check_torch(
+        lambda x, t: F.cross_entropy(x, t, reduction=reduction),
+        lambda x, t: torch.nn.functional.cross_entropy(x, t, reduction=reduction),
+        [x, t],
+        rtol=1e-6,
+        atol=1e-6,
+    )
 
 
 # ---------------------------------------------------------------- argmax ----
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("dim", [None, 0, 1, 2, -1])

@@ -1,6 +1,7 @@
 """Tests for pycnn.optim: SGD against a NumPy implementation of PyTorch's rule (and torch.optim.SGD when
 installed), optimizer state dicts, argument checks, and lr schedulers against torch's lr sequences.
 """
+
 import copy
 import math
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 import pycnn as pc
-import pycnn.nn as nn
+from pycnn import nn
 from pycnn.optim import SGD, lr_scheduler
 
 
@@ -17,18 +18,17 @@ def _np(t):
 
 
 SGD_CONFIGS = [
-    dict(lr=0.1),
-    dict(lr=0.05, momentum=0.9),
-    dict(lr=0.05, momentum=0.9, dampening=0.3),
-    dict(lr=0.05, momentum=0.8, nesterov=True),
-    dict(lr=0.02, momentum=0.9, weight_decay=0.01),
-    dict(lr=0.02, momentum=0.9, weight_decay=0.05, nesterov=True, maximize=True),
-    dict(lr=0.03, weight_decay=0.1, maximize=True),
+    {"lr": 0.1},
+    {"lr": 0.05, "momentum": 0.9},
+    {"lr": 0.05, "momentum": 0.9, "dampening": 0.3},
+    {"lr": 0.05, "momentum": 0.8, "nesterov": True},
+    {"lr": 0.02, "momentum": 0.9, "weight_decay": 0.01},
+    {"lr": 0.02, "momentum": 0.9, "weight_decay": 0.05, "nesterov": True, "maximize": True},
+    {"lr": 0.03, "weight_decay": 0.1, "maximize": True},
 ]
 
 
-def _sgd_reference(p, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
-                   maximize=False):
+def _sgd_reference(p, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False):
     """PyTorch's SGD rule, written out plainly."""
     p = p.copy()
     buf = None
@@ -140,8 +140,12 @@ def test_optimizer_state_dict_layout_and_round_trip():
     assert sd["param_groups"][0]["params"] == [0] and sd["param_groups"][1]["params"] == [1]
     assert sd["param_groups"][1]["lr"] == 0.01 and sd["param_groups"][0]["nesterov"] is True
     assert set(sd["state"]) == {0, 1} and list(sd["state"][0]) == ["momentum_buffer"]
-    sd = copy.deepcopy({"state": {k: {n: _np(v) for n, v in s.items()} for k, s in sd["state"].items()},
-                        "param_groups": sd["param_groups"]})  # numpy state loads too
+    sd = copy.deepcopy(
+        {
+            "state": {k: {n: _np(v) for n, v in s.items()} for k, s in sd["state"].items()},
+            "param_groups": sd["param_groups"],
+        }
+    )  # numpy state loads too
 
     p2, q2, opt2 = make()
     with pc.no_grad():
@@ -173,25 +177,31 @@ def test_optimizer_state_dict_matches_torch_layout():
     sd, tsd = opt.state_dict(), topt.state_dict()
     assert list(sd["state"]) == list(tsd["state"])
     assert list(sd["state"][0]) == list(tsd["state"][0])
-    np.testing.assert_allclose(_np(sd["state"][0]["momentum_buffer"]),
-                               tsd["state"][0]["momentum_buffer"].numpy())
+    np.testing.assert_allclose(_np(sd["state"][0]["momentum_buffer"]), tsd["state"][0]["momentum_buffer"].numpy())
     ours_group, their_group = sd["param_groups"][0], tsd["param_groups"][0]
     for key in ("params", "lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"):
         assert ours_group[key] == their_group[key], key
     # a torch optimizer state dict (tensors as numpy) loads into ours
     opt2 = SGD([nn.Parameter(pc.tensor(p0))], lr=1.0)
-    opt2.load_state_dict({"state": {0: {"momentum_buffer": tsd["state"][0]["momentum_buffer"].numpy()}},
-                          "param_groups": tsd["param_groups"]})
+    opt2.load_state_dict(
+        {
+            "state": {0: {"momentum_buffer": tsd["state"][0]["momentum_buffer"].numpy()}},
+            "param_groups": tsd["param_groups"],
+        }
+    )
     assert opt2.param_groups[0]["lr"] == 0.1
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(lr=-0.1), "Invalid learning rate"),
-    (dict(lr=0.1, momentum=-0.5), "Invalid momentum"),
-    (dict(lr=0.1, weight_decay=-1), "Invalid weight_decay"),
-    (dict(lr=0.1, nesterov=True), "Nesterov momentum requires"),
-    (dict(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "Nesterov momentum requires"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"lr": -0.1}, "Invalid learning rate"),
+        ({"lr": 0.1, "momentum": -0.5}, "Invalid momentum"),
+        ({"lr": 0.1, "weight_decay": -1}, "Invalid weight_decay"),
+        ({"lr": 0.1, "nesterov": True}, "Nesterov momentum requires"),
+        ({"lr": 0.1, "momentum": 0.9, "dampening": 0.1, "nesterov": True}, "Nesterov momentum requires"),
+    ],
+)
 def test_sgd_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SGD([nn.Parameter(pc.zeros(1))], **kwargs)
@@ -219,16 +229,16 @@ SCHEDULERS = {
     "exponential": lambda m, opt: m.ExponentialLR(opt, gamma=0.9),
     "cosine": lambda m, opt: m.CosineAnnealingLR(opt, T_max=10, eta_min=0.01),
     "cosine_no_min": lambda m, opt: m.CosineAnnealingLR(opt, T_max=7),
-    "lambda": lambda m, opt: m.LambdaLR(opt, lambda epoch: 0.95 ** epoch + 0.01 * epoch),
+    "lambda": lambda m, opt: m.LambdaLR(opt, lambda epoch: 0.95**epoch + 0.01 * epoch),
 }
 
 CLOSED_FORMS = {
     "step": lambda base, e: base * 0.5 ** (e // 7),
     "multistep": lambda base, e: base * 0.3 ** sum(1 for m in [5, 12, 12, 20] if m <= e),
-    "exponential": lambda base, e: base * 0.9 ** e,
+    "exponential": lambda base, e: base * 0.9**e,
     "cosine": lambda base, e: 0.01 + (base - 0.01) * (1 + math.cos(math.pi * e / 10)) / 2,
     "cosine_no_min": lambda base, e: base * (1 + math.cos(math.pi * e / 7)) / 2,
-    "lambda": lambda base, e: base * (0.95 ** e + 0.01 * e),
+    "lambda": lambda base, e: base * (0.95**e + 0.01 * e),
 }
 
 
@@ -242,8 +252,7 @@ def _lr_sequence(sched, opt, steps=30):
 
 
 def _two_group_sgd():
-    return SGD([{"params": [nn.Parameter(pc.zeros(1))]}, {"params": [nn.Parameter(pc.zeros(1))], "lr": 0.3}],
-               lr=0.1)
+    return SGD([{"params": [nn.Parameter(pc.zeros(1))]}, {"params": [nn.Parameter(pc.zeros(1))], "lr": 0.3}], lr=0.1)
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULERS))
@@ -262,8 +271,10 @@ def test_scheduler_matches_torch(name):
     torch = pytest.importorskip("torch")
     opt = _two_group_sgd()
     ours = _lr_sequence(SCHEDULERS[name](lr_scheduler, opt), opt)
-    topt = torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))]},
-                            {"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.3}], lr=0.1)
+    topt = torch.optim.SGD(
+        [{"params": [torch.nn.Parameter(torch.zeros(1))]}, {"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.3}],
+        lr=0.1,
+    )
     theirs = _lr_sequence(SCHEDULERS[name](torch.optim.lr_scheduler, topt), topt)
     np.testing.assert_allclose(ours, theirs, rtol=1e-14, atol=0)
 

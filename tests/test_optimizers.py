@@ -5,18 +5,18 @@ of PyTorch's rule (written below, operation for operation) and as torch.optim (w
 param groups, add_param_group, zero_grad, state dicts (our round trip and torch's), bad input, and a
 short LeNet training run. Read the NumPy references first: they are the specification.
 """
+
 import copy
 
 import numpy as np
 import pytest
 
 import pycnn as pc
-import pycnn.nn as nn
-from pycnn import optim
-
+from pycnn import nn, optim
 
 # ---------------------------------------------------------------- NumPy references of torch's rules
 # Scalars stay Python floats, so NumPy rounds them to the array's dtype as torch does (NEP 50).
+
 
 def _lerp(a, b, w):
     """torch.lerp with a scalar weight, which torch rounds to the tensor's dtype first."""
@@ -24,8 +24,18 @@ def _lerp(a, b, w):
     return a + w * (b - a) if abs(w) < 0.5 else b - (b - a) * (a.dtype.type(1) - w)
 
 
-def _adam_ref(p, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,
-              maximize=False, decoupled_weight_decay=False, state=None):
+def _adam_ref(
+    p,
+    grads,
+    lr=1e-3,
+    betas=(0.9, 0.999),
+    eps=1e-8,
+    weight_decay=0,
+    amsgrad=False,
+    maximize=False,
+    decoupled_weight_decay=False,
+    state=None,
+):
     beta1, beta2 = betas
     p = p.copy()
     st = state or {"step": 0.0, "exp_avg": np.zeros_like(p), "exp_avg_sq": np.zeros_like(p)}
@@ -46,19 +56,22 @@ def _adam_ref(p, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, a
         second = st["exp_avg_sq"]
         if amsgrad:
             st["max_exp_avg_sq"] = second = np.maximum(st["max_exp_avg_sq"], second)
-        denom = np.sqrt(second) / (1 - beta2 ** t) ** 0.5 + eps
-        p = p + (-(lr / (1 - beta1 ** t))) * st["exp_avg"] / denom
+        denom = np.sqrt(second) / (1 - beta2**t) ** 0.5 + eps
+        p = p + (-(lr / (1 - beta1**t))) * st["exp_avg"] / denom
     return p, st
 
 
-def _adamw_ref(p, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
-               maximize=False, state=None):
-    return _adam_ref(p, grads, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay=True,
-                     state=state)
+def _adamw_ref(
+    p, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, maximize=False, state=None
+):
+    return _adam_ref(
+        p, grads, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay=True, state=state
+    )
 
 
-def _rmsprop_ref(p, grads, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
-                 maximize=False, state=None):
+def _rmsprop_ref(
+    p, grads, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, maximize=False, state=None
+):
     p = p.copy()
     st = state or {"step": 0.0, "square_avg": np.zeros_like(p)}
     st = {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in st.items()}
@@ -85,8 +98,9 @@ def _rmsprop_ref(p, grads, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, moment
     return p, st
 
 
-def _adagrad_ref(p, grads, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
-                 maximize=False, state=None):
+def _adagrad_ref(
+    p, grads, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, maximize=False, state=None
+):
     p = p.copy()
     st = state or {"step": 0.0, "sum": np.full_like(p, initial_accumulator_value)}
     st = {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in st.items()}
@@ -117,29 +131,34 @@ def _adadelta_ref(p, grads, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=
     return p, st
 
 
-REFERENCES = {"Adam": _adam_ref, "AdamW": _adamw_ref, "RMSprop": _rmsprop_ref, "Adagrad": _adagrad_ref,
-              "Adadelta": _adadelta_ref}
+REFERENCES = {
+    "Adam": _adam_ref,
+    "AdamW": _adamw_ref,
+    "RMSprop": _rmsprop_ref,
+    "Adagrad": _adagrad_ref,
+    "Adadelta": _adadelta_ref,
+}
 
 CONFIGS = [
-    ("Adam", dict(lr=0.01)),
-    ("Adam", dict(lr=0.01, amsgrad=True)),
-    ("Adam", dict(lr=0.02, weight_decay=0.1)),
-    ("Adam", dict(lr=0.01, betas=(0.3, 0.8), eps=1e-3, maximize=True)),  # lerp's large-weight branch
-    ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.05, maximize=True)),
-    ("Adam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
-    ("AdamW", dict(lr=0.01)),
-    ("AdamW", dict(lr=0.01, weight_decay=0.3, amsgrad=True)),
-    ("AdamW", dict(lr=0.01, weight_decay=0.0, maximize=True)),
-    ("RMSprop", dict(lr=0.01)),
-    ("RMSprop", dict(lr=0.01, momentum=0.9)),
-    ("RMSprop", dict(lr=0.01, centered=True)),
-    ("RMSprop", dict(lr=0.005, alpha=0.9, momentum=0.5, centered=True, weight_decay=0.1)),
-    ("RMSprop", dict(lr=0.01, alpha=0.3, centered=True, maximize=True)),  # lerp's large-weight branch
-    ("Adagrad", dict(lr=0.1)),
-    ("Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.1)),
-    ("Adagrad", dict(lr=0.05, initial_accumulator_value=0.5, eps=1e-3, maximize=True)),
-    ("Adadelta", dict()),
-    ("Adadelta", dict(lr=0.5, rho=0.5, weight_decay=0.1, maximize=True)),
+    ("Adam", {"lr": 0.01}),
+    ("Adam", {"lr": 0.01, "amsgrad": True}),
+    ("Adam", {"lr": 0.02, "weight_decay": 0.1}),
+    ("Adam", {"lr": 0.01, "betas": (0.3, 0.8), "eps": 1e-3, "maximize": True}),  # lerp's large-weight branch
+    ("Adam", {"lr": 0.01, "amsgrad": True, "weight_decay": 0.05, "maximize": True}),
+    ("Adam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("AdamW", {"lr": 0.01}),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.3, "amsgrad": True}),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.0, "maximize": True}),
+    ("RMSprop", {"lr": 0.01}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9}),
+    ("RMSprop", {"lr": 0.01, "centered": True}),
+    ("RMSprop", {"lr": 0.005, "alpha": 0.9, "momentum": 0.5, "centered": True, "weight_decay": 0.1}),
+    ("RMSprop", {"lr": 0.01, "alpha": 0.3, "centered": True, "maximize": True}),  # lerp's large-weight branch
+    ("Adagrad", {"lr": 0.1}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.1}),
+    ("Adagrad", {"lr": 0.05, "initial_accumulator_value": 0.5, "eps": 1e-3, "maximize": True}),
+    ("Adadelta", {}),
+    ("Adadelta", {"lr": 0.5, "rho": 0.5, "weight_decay": 0.1, "maximize": True}),
 ]
 
 
@@ -181,8 +200,8 @@ def _state_np(state):
 
 # float64: the kernels and the references perform the same operations, so only compiler contraction could
 # separate them; float32 rounds each operation to 24 bits, and near-cancelling elements drift more.
-TOL = {np.float64: dict(rtol=1e-12, atol=1e-14), np.float32: dict(rtol=1e-5, atol=1e-6)}
-TORCH_TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-4, atol=1e-5)}
+TOL = {np.float64: {"rtol": 1e-12, "atol": 1e-14}, np.float32: {"rtol": 1e-5, "atol": 1e-6}}
+TORCH_TOL = {np.float64: {"rtol": 1e-10, "atol": 1e-12}, np.float32: {"rtol": 1e-4, "atol": 1e-5}}
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
@@ -241,8 +260,13 @@ def test_large_tensor_with_threads(case):
 
 # ---------------------------------------------------------------- groups, add_param_group, zero_grad
 
-GROUP_CASES = [("Adam", dict(amsgrad=True)), ("AdamW", dict()), ("RMSprop", dict(momentum=0.9, centered=True)),
-               ("Adagrad", dict(lr_decay=0.01)), ("Adadelta", dict())]
+GROUP_CASES = [
+    ("Adam", {"amsgrad": True}),
+    ("AdamW", {}),
+    ("RMSprop", {"momentum": 0.9, "centered": True}),
+    ("Adagrad", {"lr_decay": 0.01}),
+    ("Adadelta", {}),
+]
 
 
 @pytest.mark.parametrize("case", GROUP_CASES, ids=_cfg_id)
@@ -251,8 +275,7 @@ def test_param_groups_have_their_own_options(case):
     a0, b0 = np.random.default_rng(1).standard_normal(6), np.random.default_rng(2).standard_normal((2, 3))
     ga, gb = _grads(a0.shape, seed=4), _grads(b0.shape, seed=5)
     a, b = nn.Parameter(pc.tensor(a0)), nn.Parameter(pc.tensor(b0))
-    opt = getattr(optim, name)([{"params": [a]}, {"params": [b], "lr": 0.003, "weight_decay": 0.2}],
-                               lr=0.02, **cfg)
+    opt = getattr(optim, name)([{"params": [a]}, {"params": [b], "lr": 0.003, "weight_decay": 0.2}], lr=0.02, **cfg)
     assert opt.param_groups[0]["lr"] == 0.02 and opt.param_groups[1]["lr"] == 0.003
     assert opt.param_groups[1]["weight_decay"] == 0.2
     for i in range(20):
@@ -312,6 +335,7 @@ def test_zero_grad(name):
 
 # ---------------------------------------------------------------- state dicts
 
+
 def _make_two_param_opt(name, cfg, p0, q0):
     p, q = nn.Parameter(pc.tensor(p0)), nn.Parameter(pc.tensor(q0))
     opt = getattr(optim, name)([{"params": [p]}, {"params": [q], "lr": 0.004}], lr=0.01, **cfg)
@@ -320,9 +344,15 @@ def _make_two_param_opt(name, cfg, p0, q0):
 
 def _to_numpy_state_dict(sd):
     """A state dict whose tensors are numpy arrays: what a checkpoint file gives back."""
-    return copy.deepcopy({"state": {i: {k: (_np(v) if isinstance(v, pc.Tensor) else v) for k, v in s.items()}
-                                    for i, s in sd["state"].items()},
-                          "param_groups": sd["param_groups"]})
+    return copy.deepcopy(
+        {
+            "state": {
+                i: {k: (_np(v) if isinstance(v, pc.Tensor) else v) for k, v in s.items()}
+                for i, s in sd["state"].items()
+            },
+            "param_groups": sd["param_groups"],
+        }
+    )
 
 
 @pytest.mark.parametrize("case", CONFIGS[1::2], ids=_cfg_id)
@@ -374,8 +404,10 @@ def test_state_dict_maps_onto_torch_both_ways(case):
         assert sd["param_groups"][0][key] == tsd["param_groups"][0][key], key
 
     # torch -> pycnn: tensors converted with .numpy() ('step' becomes a 0-d array), then 10 more steps each
-    converted = {"state": {i: {k: v.numpy() for k, v in s.items()} for i, s in tsd["state"].items()},
-                 "param_groups": copy.deepcopy(tsd["param_groups"])}
+    converted = {
+        "state": {i: {k: v.numpy() for k, v in s.items()} for i, s in tsd["state"].items()},
+        "param_groups": copy.deepcopy(tsd["param_groups"]),
+    }
     p2 = nn.Parameter(pc.tensor(tp.detach().numpy().copy()))
     opt2 = getattr(optim, name)([p2], lr=123.0)  # the loaded groups replace these options
     opt2.load_state_dict(converted)
@@ -383,9 +415,15 @@ def test_state_dict_maps_onto_torch_both_ways(case):
     # pycnn -> torch: our step is a float, which torch accepts as well
     tp2 = torch.nn.Parameter(torch.from_numpy(_np(p)))
     topt2 = getattr(torch.optim, name)([tp2])
-    topt2.load_state_dict({"state": {i: {k: (torch.from_numpy(_np(v)) if isinstance(v, pc.Tensor) else v)
-                                         for k, v in s.items()} for i, s in sd["state"].items()},
-                           "param_groups": copy.deepcopy(sd["param_groups"])})
+    topt2.load_state_dict(
+        {
+            "state": {
+                i: {k: (torch.from_numpy(_np(v)) if isinstance(v, pc.Tensor) else v) for k, v in s.items()}
+                for i, s in sd["state"].items()
+            },
+            "param_groups": copy.deepcopy(sd["param_groups"]),
+        }
+    )
     for g in grads[10:]:
         tp.grad, p2.grad, tp2.grad = torch.from_numpy(g.copy()), pc.tensor(g), torch.from_numpy(g.copy())
         topt.step()
@@ -416,10 +454,20 @@ def test_adagrad_creates_state_at_construction():
 
 # ---------------------------------------------------------------- bad input
 
-OPS = {"Adam": "adam_step", "AdamW": "adam_step", "RMSprop": "rmsprop_step", "Adagrad": "adagrad_step",
-       "Adadelta": "adadelta_step"}
-BAD_CASES = [("Adam", dict(amsgrad=True)), ("AdamW", dict()), ("RMSprop", dict(momentum=0.9, centered=True)),
-             ("Adagrad", dict()), ("Adadelta", dict())]
+OPS = {
+    "Adam": "adam_step",
+    "AdamW": "adam_step",
+    "RMSprop": "rmsprop_step",
+    "Adagrad": "adagrad_step",
+    "Adadelta": "adadelta_step",
+}
+BAD_CASES = [
+    ("Adam", {"amsgrad": True}),
+    ("AdamW", {}),
+    ("RMSprop", {"momentum": 0.9, "centered": True}),
+    ("Adagrad", {}),
+    ("Adadelta", {}),
+]
 
 
 @pytest.mark.parametrize("case", BAD_CASES, ids=_cfg_id)
@@ -442,8 +490,9 @@ def test_bad_gradients_raise_with_the_kernel_name(case):
         getattr(optim, name)([q]).step()
 
 
-@pytest.mark.parametrize("name, key", [("Adam", "exp_avg"), ("RMSprop", "square_avg"), ("Adagrad", "sum"),
-                                       ("Adadelta", "acc_delta")])
+@pytest.mark.parametrize(
+    "name, key", [("Adam", "exp_avg"), ("RMSprop", "square_avg"), ("Adagrad", "sum"), ("Adadelta", "acc_delta")]
+)
 def test_bad_state_raises_with_the_kernel_name(name, key):
     p = nn.Parameter(pc.tensor(np.ones((3, 4))))
     opt = getattr(optim, name)([p])
@@ -452,25 +501,31 @@ def test_bad_state_raises_with_the_kernel_name(name, key):
     sd = _to_numpy_state_dict(opt.state_dict())
     sd["state"][0][key] = np.ones((4, 3))  # a checkpoint of some other model
     opt.load_state_dict(sd)
-    with pytest.raises(ValueError, match=rf"\[{OPS[name]}\] {key} must be a contiguous tensor of shape \(3, 4\), "
-                                         r"got \(4, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=rf"\[{OPS[name]}\] {key} must be a contiguous tensor of shape \(3, 4\), "
+        r"got \(4, 3\)",
+    ):
         opt.step()
 
 
-@pytest.mark.parametrize("name, kwargs, match", [
-    ("Adam", dict(lr=-1.0), "Invalid learning rate: -1.0"),
-    ("Adam", dict(eps=-1e-8), "Invalid epsilon value"),
-    ("Adam", dict(betas=(1.0, 0.999)), "Invalid beta parameter at index 0: 1.0"),
-    ("AdamW", dict(betas=(0.9, -0.1)), "Invalid beta parameter at index 1: -0.1"),
-    ("AdamW", dict(weight_decay=-0.1), "Invalid weight_decay value"),
-    ("RMSprop", dict(lr=-0.1), "Invalid learning rate"),
-    ("RMSprop", dict(alpha=-0.5), "Invalid alpha value"),
-    ("RMSprop", dict(momentum=-0.5), "Invalid momentum value"),
-    ("Adagrad", dict(lr_decay=-1), "Invalid lr_decay value"),
-    ("Adagrad", dict(initial_accumulator_value=-1), "Invalid initial_accumulator_value value"),
-    ("Adadelta", dict(rho=1.5), "Invalid rho value: 1.5"),
-    ("Adadelta", dict(eps=-1), "Invalid epsilon value"),
-])
+@pytest.mark.parametrize(
+    "name, kwargs, match",
+    [
+        ("Adam", {"lr": -1.0}, "Invalid learning rate: -1.0"),
+        ("Adam", {"eps": -1e-8}, "Invalid epsilon value"),
+        ("Adam", {"betas": (1.0, 0.999)}, "Invalid beta parameter at index 0: 1.0"),
+        ("AdamW", {"betas": (0.9, -0.1)}, "Invalid beta parameter at index 1: -0.1"),
+        ("AdamW", {"weight_decay": -0.1}, "Invalid weight_decay value"),
+        ("RMSprop", {"lr": -0.1}, "Invalid learning rate"),
+        ("RMSprop", {"alpha": -0.5}, "Invalid alpha value"),
+        ("RMSprop", {"momentum": -0.5}, "Invalid momentum value"),
+        ("Adagrad", {"lr_decay": -1}, "Invalid lr_decay value"),
+        ("Adagrad", {"initial_accumulator_value": -1}, "Invalid initial_accumulator_value value"),
+        ("Adadelta", {"rho": 1.5}, "Invalid rho value: 1.5"),
+        ("Adadelta", {"eps": -1}, "Invalid epsilon value"),
+    ],
+)
 def test_bad_hyperparameters(name, kwargs, match):
     with pytest.raises(ValueError, match=match):
         getattr(optim, name)([nn.Parameter(pc.zeros(1))], **kwargs)
@@ -489,6 +544,7 @@ def test_defaults_are_torchs():
 
 
 # ---------------------------------------------------------------- end to end
+
 
 @pytest.mark.slow
 def test_lenet_adam_on_mnist_subset_loss_decreases():

@@ -2,13 +2,14 @@
 source tree without its core fails with an ImportError that says what to do, and the module graph keeps
 its shape (imports at the top of each module, from the module that defines the name; no import circle).
 """
+
 import ast
 import importlib.metadata
 import json
 import os
-from pathlib import Path
 import subprocess
 import sys
+from pathlib import Path
 
 import pycnn
 
@@ -45,7 +46,7 @@ def test_source_tree_without_core_says_what_to_do(tmp_path):
     (tmp_path / "csrc").mkdir()
     (src / "__init__.py").write_text((PACKAGE / "__init__.py").read_text())
     code = f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import pycnn"
-    res = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    res = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False)
     assert res.returncode != 0
     last = res.stderr.strip().splitlines()[-1]
     assert last.startswith("ImportError: pycnn's compiled core (pycnn._C) could not be imported"), res.stderr
@@ -69,7 +70,7 @@ def _targets(node, module, is_package, known):
         return [a.name for a in node.names if a.name.split(".")[0] == "pycnn"]
     base = module.split(".") if is_package else module.split(".")[:-1]
     if node.level:
-        base = base[:len(base) - node.level + 1]
+        base = base[: len(base) - node.level + 1]
         name = ".".join(base + ([node.module] if node.module else []))
     else:
         name = node.module or ""
@@ -90,9 +91,9 @@ def test_imports_are_at_the_top_and_never_of_the_package_root():
                 targets = _targets(node, name, is_package, modules)
                 if targets and not (name == "pycnn" and targets == ["pycnn._C"]):  # the guarded core import
                     late.append(f"{name}:{node.lineno} imports {targets}")
-            if isinstance(node, (ast.Import, ast.ImportFrom)) and name != "pycnn":
-                if "pycnn" in _targets(node, name, is_package, modules):
-                    late.append(f"{name}:{node.lineno} imports names from the package root")
+            is_import = isinstance(node, (ast.Import, ast.ImportFrom))
+            if is_import and name != "pycnn" and "pycnn" in _targets(node, name, is_package, modules):
+                late.append(f"{name}:{node.lineno} imports names from the package root")
     assert not late, "\n".join(late)
 
 
@@ -115,7 +116,7 @@ def test_no_import_circle():
         stack.append(n)
         for d in sorted(graph.get(n, ())):
             if state.get(d) == "open":
-                cycle = stack[stack.index(d):] + [d]
+                cycle = stack[stack.index(d) :] + [d]
                 raise AssertionError("import circle: " + " -> ".join(cycle))
             if d not in state:
                 visit(d)

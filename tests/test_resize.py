@@ -3,19 +3,21 @@
 (a) a plain NumPy reference written here, float32 and float64, awkward shapes; (b) float64
 finite-difference gradcheck; (c) forward and gradient parity with PyTorch. Plus bad input and threading.
 """
+
 import numpy as np
 import pytest
 
 import pycnn as pc
-import pycnn.nn as nn
 import pycnn.nn.functional as F
+from pycnn import nn
+
 from helpers import check_torch, distinct, expect_error, gradcheck, randn
 
 DTYPES = [np.float32, np.float64]
 
 
 def tol(dtype):
-    return dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-5)
+    return {"rtol": 1e-10, "atol": 1e-10} if dtype == np.float64 else {"rtol": 1e-5, "atol": 1e-5}
 
 
 def run(fn, *arrays):
@@ -24,6 +26,7 @@ def run(fn, *arrays):
 
 
 # ---------------------------------------------------------------- NumPy references ----
+
 
 def adaptive_bounds(i, out, size):
     return (i * size) // out, -(-((i + 1) * size) // out)
@@ -100,8 +103,9 @@ def interpolate_ref(x, out_hw, mode, align_corners=False, scales=(None, None)):
     y = np.zeros(x.shape[:2] + tuple(out_hw))
     for i, (a0, a1, la0, la1) in enumerate(th):
         for j, (b0, b1, lb0, lb1) in enumerate(tw):
-            y[:, :, i, j] = (la0 * (lb0 * x[:, :, a0, b0] + lb1 * x[:, :, a0, b1]) +
-                             la1 * (lb0 * x[:, :, a1, b0] + lb1 * x[:, :, a1, b1]))
+            y[:, :, i, j] = la0 * (lb0 * x[:, :, a0, b0] + lb1 * x[:, :, a0, b1]) + la1 * (
+                lb0 * x[:, :, a1, b0] + lb1 * x[:, :, a1, b1]
+            )
     return y
 
 
@@ -119,13 +123,13 @@ def max_unpool_ref(x, idx, out_hw):
 
 ADAPTIVE_CASES = [  # (input shape, output_size argument, resolved (OH, OW))
     ((2, 3, 7, 9), (3, 4), (3, 4)),
-    ((2, 3, 7, 9), 1, (1, 1)),          # global pooling
-    ((1, 2, 5, 5), (5, 5), (5, 5)),     # identity windows
-    ((2, 2, 6, 10), (4, 3), (4, 3)),    # overlapping windows
-    ((1, 3, 3, 4), (5, 7), (5, 7)),     # output larger than input
+    ((2, 3, 7, 9), 1, (1, 1)),  # global pooling
+    ((1, 2, 5, 5), (5, 5), (5, 5)),  # identity windows
+    ((2, 2, 6, 10), (4, 3), (4, 3)),  # overlapping windows
+    ((1, 3, 3, 4), (5, 7), (5, 7)),  # output larger than input
     ((2, 3, 8, 6), (None, 2), (8, 2)),  # None keeps the input size
-    ((3, 13, 11), (2, 5), (2, 5)),      # unbatched (C, H, W)
-    ((1, 4, 33, 35), 1, (1, 1)),        # global, longer than the 8-wide partial sums
+    ((3, 13, 11), (2, 5), (2, 5)),  # unbatched (C, H, W)
+    ((1, 4, 33, 35), 1, (1, 1)),  # global, longer than the 8-wide partial sums
 ]
 
 
@@ -163,10 +167,19 @@ def test_adaptive_pool2d_torch(case, dtype):
     torch = pytest.importorskip("torch")
     shape, size, _ = case
     x = randn(*shape, dtype=dtype, seed=4)
-    check_torch(lambda t: F.adaptive_avg_pool2d(t, size), lambda t: torch.nn.functional.adaptive_avg_pool2d(t, size),
-                [x], **tol(dtype))
-    check_torch(lambda t: F.adaptive_max_pool2d(t, size, True),
-                lambda t: torch.nn.functional.adaptive_max_pool2d(t, size, True), [x], rtol=0, atol=0)
+    check_torch(
+        lambda t: F.adaptive_avg_pool2d(t, size),
+        lambda t: torch.nn.functional.adaptive_avg_pool2d(t, size),
+        [x],
+        **tol(dtype),
+    )
+    check_torch(
+        lambda t: F.adaptive_max_pool2d(t, size, True),
+        lambda t: torch.nn.functional.adaptive_max_pool2d(t, size, True),
+        [x],
+        rtol=0,
+        atol=0,
+    )
 
 
 def test_adaptive_max_pool2d_nan_like_torch():
@@ -181,8 +194,12 @@ def test_adaptive_max_pool2d_nan_like_torch():
 
 def test_adaptive_modules():
     x = randn(2, 3, 9, 7, seed=6)
-    np.testing.assert_allclose(np.asarray(nn.AdaptiveAvgPool2d((2, None))(pc.tensor(x))),
-                               adaptive_pool_ref(x, (2, 7), "avg"), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(nn.AdaptiveAvgPool2d((2, None))(pc.tensor(x))),
+        adaptive_pool_ref(x, (2, 7), "avg"),
+        rtol=1e-12,
+        atol=1e-12,
+    )
     y, idx = nn.AdaptiveMaxPool2d(3, return_indices=True)(pc.tensor(x))
     assert y.shape == (2, 3, 3, 3) and idx.shape == (2, 3, 3, 3)
     assert "output_size=3" in repr(nn.AdaptiveMaxPool2d(3))
@@ -226,18 +243,18 @@ def test_pixel_shuffle_torch(case, dtype):
 
 MODES = [("nearest", None), ("nearest-exact", None), ("bilinear", False), ("bilinear", True)]
 RESIZES = [  # keyword arguments of interpolate, on a (2, 3, 7, 9) input
-    dict(size=(14, 18)),             # exact 2x
-    dict(size=(5, 13)),              # down in H, up in W
-    dict(size=(3, 4)),               # down in both
-    dict(size=(7, 9)),               # identity
-    dict(size=(1, 1)),               # a single output pixel
-    dict(size=11),                   # int size
-    dict(scale_factor=2),            # integer scale
-    dict(scale_factor=1.7),          # non-integer upsampling
-    dict(scale_factor=0.6),          # non-integer downsampling
-    dict(scale_factor=(0.5, 2.3)),   # a pair, mixed
-    dict(scale_factor=3.3, recompute_scale_factor=True),
-    dict(scale_factor=(1.25, 0.75), recompute_scale_factor=True),
+    {"size": (14, 18)},  # exact 2x
+    {"size": (5, 13)},  # down in H, up in W
+    {"size": (3, 4)},  # down in both
+    {"size": (7, 9)},  # identity
+    {"size": (1, 1)},  # a single output pixel
+    {"size": 11},  # int size
+    {"scale_factor": 2},  # integer scale
+    {"scale_factor": 1.7},  # non-integer upsampling
+    {"scale_factor": 0.6},  # non-integer downsampling
+    {"scale_factor": (0.5, 2.3)},  # a pair, mixed
+    {"scale_factor": 3.3, "recompute_scale_factor": True},
+    {"scale_factor": (1.25, 0.75), "recompute_scale_factor": True},
 ]
 
 
@@ -267,8 +284,9 @@ def test_interpolate_reference(mode, align_corners, kw, dtype):
     np.testing.assert_allclose(y, interpolate_ref(x, out, mode, bool(align_corners), scales), **tol(dtype))
 
 
-@pytest.mark.parametrize("kw", [dict(size=(5, 13)), dict(scale_factor=1.7), dict(scale_factor=(0.5, 2.3)),
-                                dict(size=(3, 4))])
+@pytest.mark.parametrize(
+    "kw", [{"size": (5, 13)}, {"scale_factor": 1.7}, {"scale_factor": (0.5, 2.3)}, {"size": (3, 4)}]
+)
 @pytest.mark.parametrize("mode,align_corners", MODES)
 def test_interpolate_gradcheck(mode, align_corners, kw):
     gradcheck(interp_call(mode, align_corners, kw), [randn(2, 2, 5, 6, seed=11)])
@@ -280,9 +298,12 @@ def test_interpolate_gradcheck(mode, align_corners, kw):
 def test_interpolate_torch(mode, align_corners, kw, dtype):
     torch = pytest.importorskip("torch")
     x = randn(2, 3, 7, 9, dtype=dtype, seed=12)
-    check_torch(interp_call(mode, align_corners, kw),
-                lambda t: torch.nn.functional.interpolate(t, mode=mode, align_corners=align_corners, **kw),
-                [x], **tol(dtype))
+    check_torch(
+        interp_call(mode, align_corners, kw),
+        lambda t: torch.nn.functional.interpolate(t, mode=mode, align_corners=align_corners, **kw),
+        [x],
+        **tol(dtype),
+    )
 
 
 @pytest.mark.parametrize("scale", [1.1, 2.5, 0.3, 4.0 / 3.0, 0.51])
@@ -294,23 +315,32 @@ def test_interpolate_torch_larger_images(mode, scale):
     torch = pytest.importorskip("torch")
     x = randn(1, 2, 61, 97, dtype=np.float32, seed=13)
     atol = 0 if mode == "nearest" else 1e-4
-    check_torch(lambda t: F.interpolate(t, scale_factor=scale, mode=mode),
-                lambda t: torch.nn.functional.interpolate(t, scale_factor=scale, mode=mode), [x], rtol=0,
-                atol=atol, grad_atol=1e-4, grad_rtol=1e-5)
+    check_torch(
+        lambda t: F.interpolate(t, scale_factor=scale, mode=mode),
+        lambda t: torch.nn.functional.interpolate(t, scale_factor=scale, mode=mode),
+        [x],
+        rtol=0,
+        atol=atol,
+        grad_atol=1e-4,
+        grad_rtol=1e-5,
+    )
 
 
 def test_upsample_modules():
     torch = pytest.importorskip("torch")
     x = randn(1, 2, 4, 5, seed=14)
-    pairs = [(nn.Upsample(scale_factor=2), torch.nn.Upsample(scale_factor=2)),
-             (nn.Upsample(size=(6, 3), mode="bilinear"), torch.nn.Upsample(size=(6, 3), mode="bilinear")),
-             (nn.UpsamplingNearest2d(scale_factor=1.5), torch.nn.UpsamplingNearest2d(scale_factor=1.5)),
-             (nn.UpsamplingBilinear2d(size=7), torch.nn.UpsamplingBilinear2d(size=7))]
+    pairs = [
+        (nn.Upsample(scale_factor=2), torch.nn.Upsample(scale_factor=2)),
+        (nn.Upsample(size=(6, 3), mode="bilinear"), torch.nn.Upsample(size=(6, 3), mode="bilinear")),
+        (nn.UpsamplingNearest2d(scale_factor=1.5), torch.nn.UpsamplingNearest2d(scale_factor=1.5)),
+        (nn.UpsamplingBilinear2d(size=7), torch.nn.UpsamplingBilinear2d(size=7)),
+    ]
     for ours, theirs in pairs:
         check_torch(ours, theirs, [x], rtol=1e-12, atol=1e-12)
     assert "mode='bilinear'" in repr(nn.Upsample(size=3, mode="bilinear"))
-    np.testing.assert_array_equal(np.asarray(F.upsample(pc.tensor(x), scale_factor=2)),
-                                  np.asarray(F.interpolate(pc.tensor(x), scale_factor=2)))
+    np.testing.assert_array_equal(
+        np.asarray(F.upsample(pc.tensor(x), scale_factor=2)), np.asarray(F.interpolate(pc.tensor(x), scale_factor=2))
+    )
 
 
 # ---------------------------------------------------------------- max unpooling ----
@@ -318,9 +348,9 @@ def test_upsample_modules():
 UNPOOL_CASES = [  # (input shape, kernel, stride, padding, output_size argument)
     ((2, 3, 8, 10), 2, None, 0, None),
     ((1, 2, 7, 7), 3, 2, 1, None),
-    ((2, 2, 9, 8), (3, 2), (2, 2), (1, 0), (9, 8)),       # recovers an odd size max_pool2d floored away
-    ((2, 2, 9, 8), 2, 2, 0, (2, 2, 9, 9)),                # full-shape output_size
-    ((3, 6, 6), 2, None, 0, None),                        # unbatched
+    ((2, 2, 9, 8), (3, 2), (2, 2), (1, 0), (9, 8)),  # recovers an odd size max_pool2d floored away
+    ((2, 2, 9, 8), 2, 2, 0, (2, 2, 9, 9)),  # full-shape output_size
+    ((3, 6, 6), 2, None, 0, None),  # unbatched
 ]
 
 
@@ -332,7 +362,7 @@ def pooled(case, dtype, seed):
 
 
 def unpool_out(case, pooled_shape):
-    shape, k, s, p, size = case
+    _shape, k, s, p, size = case
     if size is not None:
         return tuple(size[-2:])
     k = (k, k) if isinstance(k, int) else k
@@ -369,19 +399,27 @@ def test_max_unpool2d_torch(case, dtype):
     torch = pytest.importorskip("torch")
     _, k, s, p, size = case
     _, y, idx = pooled(case, dtype, seed=18)
-    check_torch(lambda a, i: nn.MaxUnpool2d(k, s, p)(a, i, size),
-                lambda a, i: torch.nn.MaxUnpool2d(k, s, p)(a, i, size), [y, idx], rtol=0, atol=0)
+    check_torch(
+        lambda a, i: nn.MaxUnpool2d(k, s, p)(a, i, size),
+        lambda a, i: torch.nn.MaxUnpool2d(k, s, p)(a, i, size),
+        [y, idx],
+        rtol=0,
+        atol=0,
+    )
 
 
 # ---------------------------------------------------------------- threads ----
 
+
 def test_same_result_for_one_and_two_threads():
     x = randn(4, 5, 23, 19, dtype=np.float32, seed=19)
     cot = randn(4, 5, 31, 11, dtype=np.float32, seed=20)
-    ops = [lambda t: F.interpolate(t, size=(31, 11), mode="bilinear"),
-           lambda t: F.interpolate(t, size=(31, 11)),
-           lambda t: F.adaptive_avg_pool2d(t, (31, 11)),
-           lambda t: F.adaptive_max_pool2d(t, (31, 11))]
+    ops = [
+        lambda t: F.interpolate(t, size=(31, 11), mode="bilinear"),
+        lambda t: F.interpolate(t, size=(31, 11)),
+        lambda t: F.adaptive_avg_pool2d(t, (31, 11)),
+        lambda t: F.adaptive_max_pool2d(t, (31, 11)),
+    ]
     before = pc.get_num_threads()
     try:
         results = []
@@ -402,6 +440,7 @@ def test_same_result_for_one_and_two_threads():
 
 # ---------------------------------------------------------------- bad input ----
 
+
 def t4(*shape, dtype=np.float32):
     return pc.tensor(np.random.default_rng(0).standard_normal(shape).astype(dtype))
 
@@ -411,8 +450,9 @@ def test_adaptive_bad_input():
     expect_error(ValueError, "adaptive_avg_pool2d", lambda: F.adaptive_avg_pool2d(t4(1, 2, 4, 4), (2, 2, 2)))
     expect_error(ValueError, "adaptive_max_pool2d", lambda: F.adaptive_max_pool2d(t4(1, 2, 4, 4), 0), "(0, 0)")
     expect_error(ValueError, "adaptive_avg_pool2d", lambda: F.adaptive_avg_pool2d(t4(1, 2, 0, 4), 2), "(1, 2, 0, 4)")
-    expect_error(TypeError, "adaptive_avg_pool2d", lambda: F.adaptive_avg_pool2d(pc.tensor(np.ones((1, 1, 2, 2),
-                                                                                           np.int64)), 1))
+    expect_error(
+        TypeError, "adaptive_avg_pool2d", lambda: F.adaptive_avg_pool2d(pc.tensor(np.ones((1, 1, 2, 2), np.int64)), 1)
+    )
     expect_error(TypeError, "adaptive_avg_pool2d", lambda: F.adaptive_avg_pool2d(np.ones((1, 1, 2, 2)), 1))
 
 
@@ -424,54 +464,78 @@ def test_pixel_shuffle_bad_input():
     expect_error(ValueError, "pixel_unshuffle", lambda: F.pixel_unshuffle(t4(1, 1, 4, 5), 2), "(1, 1, 4, 5)")
 
 
-@pytest.mark.parametrize("kwargs,needle", [
-    (dict(), "exactly one"),
-    (dict(size=4, scale_factor=2), "exactly one"),
-    (dict(size=4, mode="bicubic"), "mode"),
-    (dict(size=4, align_corners=True), "align_corners"),
-    (dict(scale_factor=-1.0), "positive"),
-    (dict(scale_factor=0.1), "output size"),
-    (dict(size=(0, 3)), "output size"),
-    (dict(size=(2, 3, 4)), "size"),
-    (dict(size=4, recompute_scale_factor=True), "recompute_scale_factor"),
-    (dict(size=4, antialias=True), "antialias"),
-])
+@pytest.mark.parametrize(
+    "kwargs,needle",
+    [
+        ({}, "exactly one"),
+        ({"size": 4, "scale_factor": 2}, "exactly one"),
+        ({"size": 4, "mode": "bicubic"}, "mode"),
+        ({"size": 4, "align_corners": True}, "align_corners"),
+        ({"scale_factor": -1.0}, "positive"),
+        ({"scale_factor": 0.1}, "output size"),
+        ({"size": (0, 3)}, "output size"),
+        ({"size": (2, 3, 4)}, "size"),
+        ({"size": 4, "recompute_scale_factor": True}, "recompute_scale_factor"),
+        ({"size": 4, "antialias": True}, "antialias"),
+    ],
+)
 def test_interpolate_bad_arguments(kwargs, needle):
     expect_error(ValueError, "interpolate", lambda: F.interpolate(t4(1, 2, 5, 5), **kwargs), needle)
 
 
 def test_interpolate_bad_input():
     expect_error(ValueError, "interpolate", lambda: F.interpolate(t4(2, 5, 5), size=3), "(2, 5, 5)")
-    expect_error(TypeError, "interpolate", lambda: F.interpolate(pc.tensor(np.ones((1, 1, 2, 2), np.int64)), size=3),
-           "int64")
+    expect_error(
+        TypeError, "interpolate", lambda: F.interpolate(pc.tensor(np.ones((1, 1, 2, 2), np.int64)), size=3), "int64"
+    )
 
 
 def test_max_unpool2d_bad_input():
     x = t4(1, 2, 3, 3)
     idx = pc.tensor(np.zeros((1, 2, 3, 3), dtype=np.int64))
     expect_error(ValueError, "max_unpool2d", lambda: F.max_unpool2d(x, idx, 2, output_size=(9, 9)), "(9, 9)")
-    expect_error(ValueError, "max_unpool2d", lambda: F.max_unpool2d(x, pc.tensor(np.zeros((1, 2, 3, 2), np.int64)), 2),
-           "(1, 2, 3, 2)", "(1, 2, 3, 3)")
-    expect_error(ValueError, "max_unpool2d", lambda: F.max_unpool2d(x, pc.tensor(np.full((1, 2, 3, 3), 36, np.int64)), 2),
-           "36")
-    expect_error(ValueError, "max_unpool2d", lambda: F.max_unpool2d(x, pc.tensor(np.full((1, 2, 3, 3), -1, np.int64)), 2),
-           "-1")
+    expect_error(
+        ValueError,
+        "max_unpool2d",
+        lambda: F.max_unpool2d(x, pc.tensor(np.zeros((1, 2, 3, 2), np.int64)), 2),
+        "(1, 2, 3, 2)",
+        "(1, 2, 3, 3)",
+    )
+    expect_error(
+        ValueError, "max_unpool2d", lambda: F.max_unpool2d(x, pc.tensor(np.full((1, 2, 3, 3), 36, np.int64)), 2), "36"
+    )
+    expect_error(
+        ValueError, "max_unpool2d", lambda: F.max_unpool2d(x, pc.tensor(np.full((1, 2, 3, 3), -1, np.int64)), 2), "-1"
+    )
     expect_error(TypeError, "max_unpool2d", lambda: F.max_unpool2d(x, t4(1, 2, 3, 3), 2), "int64")
 
 
 def test_backward_entry_points_check_shapes():
     """The raw _C backward calls validate too (they are reachable from Python)."""
     from pycnn import _C
+
     g = t4(1, 2, 3, 3)._impl
-    expect_error(ValueError, "interpolate_backward", lambda: _C.interpolate_backward(g, [1, 3, 4, 4], "bilinear", False,
-                                                                               (0.0, 0.0)), "(1, 3, 4, 4)")
-    expect_error(ValueError, "adaptive_max_pool2d_backward",
-           lambda: _C.adaptive_max_pool2d_backward(g, pc.tensor(np.full((1, 2, 3, 3), 99, np.int64))._impl,
-                                                   [1, 2, 4, 4]), "99")
-    expect_error(ValueError, "max_unpool2d_backward",
-           lambda: _C.max_unpool2d_backward(g, pc.tensor(np.full((1, 2, 2, 2), 9, np.int64))._impl), "9")
-    expect_error(ValueError, "interpolate", lambda: _C.interpolate_forward(g, (2, 2), "linear", False, (0.0, 0.0)),
-           "linear")
+    expect_error(
+        ValueError,
+        "interpolate_backward",
+        lambda: _C.interpolate_backward(g, [1, 3, 4, 4], "bilinear", False, (0.0, 0.0)),
+        "(1, 3, 4, 4)",
+    )
+    expect_error(
+        ValueError,
+        "adaptive_max_pool2d_backward",
+        lambda: _C.adaptive_max_pool2d_backward(g, pc.tensor(np.full((1, 2, 3, 3), 99, np.int64))._impl, [1, 2, 4, 4]),
+        "99",
+    )
+    expect_error(
+        ValueError,
+        "max_unpool2d_backward",
+        lambda: _C.max_unpool2d_backward(g, pc.tensor(np.full((1, 2, 2, 2), 9, np.int64))._impl),
+        "9",
+    )
+    expect_error(
+        ValueError, "interpolate", lambda: _C.interpolate_forward(g, (2, 2), "linear", False, (0.0, 0.0)), "linear"
+    )
 
 
 # ---------------------------------------------------------------- max/avg pooling sweeps ----
@@ -479,8 +543,14 @@ def test_backward_entry_points_check_shapes():
 # wide rows, so interior and clipped border columns both occur, with ties and NaNs for the index rules.
 
 SWEEP_CASES = [  # (kernel, stride, padding, dilation, ceil_mode)
-    (3, 1, 1, 1, False), (3, 2, 1, 1, False), (3, 2, 0, 1, True), ((5, 3), (1, 2), (2, 1), 1, False),
-    (3, 3, 1, 2, True), ((2, 4), (3, 1), (1, 2), (2, 1), True), (7, 2, 3, 1, False), (1, 1, 0, 1, False),
+    (3, 1, 1, 1, False),
+    (3, 2, 1, 1, False),
+    (3, 2, 0, 1, True),
+    ((5, 3), (1, 2), (2, 1), 1, False),
+    (3, 3, 1, 2, True),
+    ((2, 4), (3, 1), (1, 2), (2, 1), True),
+    (7, 2, 3, 1, False),
+    (1, 1, 0, 1, False),
 ]
 
 
@@ -507,9 +577,12 @@ def test_avg_pool2d_sweep_matches_torch(case, count_include_pad, divisor_overrid
     torch = pytest.importorskip("torch")
     k, s, p, _, ceil_mode = case
     x = randn(2, 3, 23, 37, dtype=dtype, seed=23)
-    check_torch(lambda t: F.avg_pool2d(t, k, s, p, ceil_mode, count_include_pad, divisor_override),
-                lambda t: torch.nn.functional.avg_pool2d(t, k, s, p, ceil_mode, count_include_pad, divisor_override),
-                [x], **tol(dtype))
+    check_torch(
+        lambda t: F.avg_pool2d(t, k, s, p, ceil_mode, count_include_pad, divisor_override),
+        lambda t: torch.nn.functional.avg_pool2d(t, k, s, p, ceil_mode, count_include_pad, divisor_override),
+        [x],
+        **tol(dtype),
+    )
 
 
 def test_pool_sweeps_same_for_one_and_two_threads():
@@ -535,7 +608,9 @@ def test_pool_sweeps_same_for_one_and_two_threads():
 # ---------------------------------------------------------------- LPPool2d ----
 
 LP_CASES = [  # (input shape, norm_type, kernel, stride, ceil_mode)
-    ((2, 3, 7, 9), 2, 2, None, False), ((2, 2, 8, 7), 3, (3, 2), (2, 1), False), ((3, 7, 7), 1.5, 3, 2, True),
+    ((2, 3, 7, 9), 2, 2, None, False),
+    ((2, 2, 8, 7), 3, (3, 2), (2, 1), False),
+    ((3, 7, 7), 1.5, 3, 2, True),
     ((1, 2, 6, 6), 1, 2, 1, False),
 ]
 
@@ -554,7 +629,7 @@ def lp_pool_ref(x, p, k, s, ceil_mode):
     xp = x.astype(np.float64) ** p
     for i in range(OH):
         for j in range(OW):
-            win = xp[..., i * s[0]:i * s[0] + k[0], j * s[1]:j * s[1] + k[1]]
+            win = xp[..., i * s[0] : i * s[0] + k[0], j * s[1] : j * s[1] + k[1]]
             y[..., i, j] = win.sum(axis=(-2, -1)) ** (1.0 / p)
     return y
 
@@ -565,12 +640,20 @@ def test_lp_pool2d_reference_and_torch(case, dtype):
     shape, p, k, s, ceil_mode = case
     x = np.abs(randn(*shape, dtype=dtype, seed=25)) + 0.1  # positive: x^p is real for any p
     y = run(lambda t: nn.LPPool2d(p, k, s, ceil_mode)(t), x)
-    np.testing.assert_allclose(y, lp_pool_ref(x, p, k, s, ceil_mode), rtol=1e-5 if dtype == np.float32 else 1e-10,
-                               atol=1e-5 if dtype == np.float32 else 1e-10)
+    np.testing.assert_allclose(
+        y,
+        lp_pool_ref(x, p, k, s, ceil_mode),
+        rtol=1e-5 if dtype == np.float32 else 1e-10,
+        atol=1e-5 if dtype == np.float32 else 1e-10,
+    )
     torch = pytest.importorskip("torch")
-    check_torch(lambda t: F.lp_pool2d(t, p, k, s, ceil_mode),
-                lambda t: torch.nn.functional.lp_pool2d(t, p, k, s, ceil_mode), [x],
-                rtol=1e-5 if dtype == np.float32 else 1e-10, atol=1e-5 if dtype == np.float32 else 1e-10)
+    check_torch(
+        lambda t: F.lp_pool2d(t, p, k, s, ceil_mode),
+        lambda t: torch.nn.functional.lp_pool2d(t, p, k, s, ceil_mode),
+        [x],
+        rtol=1e-5 if dtype == np.float32 else 1e-10,
+        atol=1e-5 if dtype == np.float32 else 1e-10,
+    )
 
 
 @pytest.mark.parametrize("case", LP_CASES)

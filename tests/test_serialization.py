@@ -1,6 +1,7 @@
 """Tests for pycnn.serialization: safetensors round trips, byte-level format, interop with the
 `safetensors` package, atomic saves, and errors on corrupt files.
 """
+
 import json
 import os
 import struct
@@ -21,15 +22,17 @@ def _np(t):
 def _sample_state():
     rng = np.random.default_rng(0)
     base = pc.tensor(rng.standard_normal((3, 5)))
-    return OrderedDict([
-        ("f32", pc.tensor(rng.standard_normal((2, 3, 4)).astype(np.float32))),
-        ("f64", pc.tensor(rng.standard_normal(7))),
-        ("i64", pc.tensor(np.arange(-5, 7, dtype=np.int64).reshape(3, 4))),
-        ("scalar", pc.tensor(np.float32(2.5))),
-        ("empty", pc.zeros(0, 3)),
-        ("transposed", base.t()),  # non-contiguous: must be written in logical (row-major) order
-        ("numpy_i32", np.arange(6, dtype=np.int32).reshape(2, 3)),
-    ])
+    return OrderedDict(
+        [
+            ("f32", pc.tensor(rng.standard_normal((2, 3, 4)).astype(np.float32))),
+            ("f64", pc.tensor(rng.standard_normal(7))),
+            ("i64", pc.tensor(np.arange(-5, 7, dtype=np.int64).reshape(3, 4))),
+            ("scalar", pc.tensor(np.float32(2.5))),
+            ("empty", pc.zeros(0, 3)),
+            ("transposed", base.t()),  # non-contiguous: must be written in logical (row-major) order
+            ("numpy_i32", np.arange(6, dtype=np.int32).reshape(2, 3)),
+        ]
+    )
 
 
 def test_round_trip_dtypes_shapes_values(tmp_path):
@@ -50,19 +53,22 @@ def test_round_trip_dtypes_shapes_values(tmp_path):
 
 def test_file_layout(tmp_path):
     path = tmp_path / "t.safetensors"
-    save(OrderedDict([("a", pc.zeros(3)), ("b", pc.ones(2, 2, dtype=pc.float64))]), path,
-         metadata={"format": "pt", "epoch": "3"})
+    save(
+        OrderedDict([("a", pc.zeros(3)), ("b", pc.ones(2, 2, dtype=pc.float64))]),
+        path,
+        metadata={"format": "pt", "epoch": "3"},
+    )
     raw = path.read_bytes()
     (n,) = struct.unpack("<Q", raw[:8])
     assert n % 8 == 0  # tensor data starts 8-byte aligned
-    header = json.loads(raw[8:8 + n])
+    header = json.loads(raw[8 : 8 + n])
     assert header["__metadata__"] == {"format": "pt", "epoch": "3"}
     assert list(header) == ["__metadata__", "a", "b"]  # the caller's order...
     # ...but the bytes are laid out widest dtype first, so each tensor is aligned to its itemsize.
     assert header["a"] == {"dtype": "F32", "shape": [3], "data_offsets": [32, 44]}
     assert header["b"] == {"dtype": "F64", "shape": [2, 2], "data_offsets": [0, 32]}
     assert len(raw) == 8 + n + 44
-    assert np.frombuffer(raw[8 + n:8 + n + 32], "<f8").tolist() == [1.0] * 4
+    assert np.frombuffer(raw[8 + n : 8 + n + 32], "<f8").tolist() == [1.0] * 4
     assert list(load(path)) == ["a", "b"]
     assert serialization.load_metadata(path) == {"format": "pt", "epoch": "3"}
 
@@ -157,26 +163,43 @@ def _valid_bytes():
     return struct.pack("<Q", len(header)) + header + np.ones(2, np.float32).tobytes(), len(header)
 
 
-@pytest.mark.parametrize("case", ["tiny", "huge_header_len", "header_cut", "data_cut", "trailing",
-                                  "bad_json", "bad_dtype", "bad_offsets", "overlap", "not_object"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "tiny",
+        "huge_header_len",
+        "header_cut",
+        "data_cut",
+        "trailing",
+        "bad_json",
+        "bad_dtype",
+        "bad_offsets",
+        "overlap",
+        "not_object",
+    ],
+)
 def test_corrupt_files_raise_value_error_naming_the_file(tmp_path, case):
     good, n = _valid_bytes()
 
     def with_header(obj):
         h = json.dumps(obj).encode()
-        return struct.pack("<Q", len(h)) + h + good[8 + n:]
+        return struct.pack("<Q", len(h)) + h + good[8 + n :]
 
     data = {
         "tiny": b"\x01\x02",
         "huge_header_len": struct.pack("<Q", 1 << 60) + good[8:],
-        "header_cut": good[:8 + n // 2],
+        "header_cut": good[: 8 + n // 2],
         "data_cut": good[:-3],
         "trailing": good + b"\x00" * 4,
-        "bad_json": struct.pack("<Q", 8) + b"{nope!!}" + good[8 + n:],
+        "bad_json": struct.pack("<Q", 8) + b"{nope!!}" + good[8 + n :],
         "bad_dtype": with_header({"x": {"dtype": "F7", "shape": [2], "data_offsets": [0, 8]}}),
         "bad_offsets": with_header({"x": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}),
-        "overlap": with_header({"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
-                                "y": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}),
+        "overlap": with_header(
+            {
+                "x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+                "y": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+            }
+        ),
         "not_object": with_header([1, 2]),
     }[case]
     path = _write(tmp_path / f"{case}.safetensors", data)

@@ -1,6 +1,7 @@
 """Tests for pycnn.summary: rows (names, output shapes, parameter counts, FLOPs) checked against hand
 counts, the printed totals, and that the temporary forward wrappers and training flags are always restored.
 """
+
 import pytest
 
 import pycnn as pc
@@ -8,17 +9,30 @@ from pycnn import models, nn
 
 
 def _small_net():
-    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(8, 8, 3, padding=1, groups=2, bias=False), nn.Flatten(), nn.Linear(8 * 4 * 4, 5))
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 8, 3, padding=1, groups=2, bias=False),
+        nn.Flatten(),
+        nn.Linear(8 * 4 * 4, 5),
+    )
 
 
 def test_rows_shapes_params_flops(capsys):
     rows = pc.summary(_small_net(), (2, 3, 8, 8))
     assert [r["name"] for r in rows] == ["0", "1", "2", "3", "4", "5", "6"]
-    assert [r["type"] for r in rows] == ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "Conv2d", "Flatten",
-                                         "Linear"]
-    assert [r["output_shape"] for r in rows] == [(2, 8, 8, 8), (2, 8, 8, 8), (2, 8, 8, 8), (2, 8, 4, 4),
-                                                 (2, 8, 4, 4), (2, 128), (2, 5)]
+    assert [r["type"] for r in rows] == ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "Conv2d", "Flatten", "Linear"]
+    assert [r["output_shape"] for r in rows] == [
+        (2, 8, 8, 8),
+        (2, 8, 8, 8),
+        (2, 8, 8, 8),
+        (2, 8, 4, 4),
+        (2, 8, 4, 4),
+        (2, 128),
+        (2, 5),
+    ]
     assert [r["params"] for r in rows] == [8 * 27 + 8, 16, 0, 0, 8 * 4 * 9, 0, 128 * 5 + 5]
     # conv: 2 * N*C_out*H*W * (C_in/groups)*KH*KW; linear: 2 * N*out * in.
     assert rows[0]["flops"] == 2 * (2 * 8 * 8 * 8) * 3 * 9
@@ -33,7 +47,7 @@ def test_rows_shapes_params_flops(capsys):
 def test_resnet18_totals_and_dotted_names(capsys):
     rows = pc.summary(models.resnet18(), (1, 3, 224, 224), print_table=False)
     assert capsys.readouterr().out == ""
-    assert sum(r["flops"] for r in rows) == 3_628_146_688      # 1.81 GMACs, the usual published figure
+    assert sum(r["flops"] for r in rows) == 3_628_146_688  # 1.81 GMACs, the usual published figure
     assert sum(r["params"] for r in rows) == 11_689_512
     names = [r["name"] for r in rows]
     assert names[0] == "conv1" and names[-1] == "fc" and "layer2.0.downsample.0" in names
@@ -60,8 +74,8 @@ def test_forward_and_training_restored_after_success_and_error():
     pc.summary(net, (1, 3, 8, 8), print_table=False)
     assert all("forward" not in m.__dict__ for m in net.modules())
     assert net.training and not net[1].training and net[0].training
-    with pytest.raises(Exception):
-        pc.summary(net, (1, 5, 8, 8), print_table=False)   # wrong channel count: conv 0 raises
+    with pytest.raises(ValueError, match=r"^\[conv2d\]"):
+        pc.summary(net, (1, 5, 8, 8), print_table=False)  # wrong channel count: conv 0 raises
     assert all("forward" not in m.__dict__ for m in net.modules())
     assert net.training and not net[1].training
     y = net(pc.randn(1, 3, 8, 8))

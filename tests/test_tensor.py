@@ -1,15 +1,17 @@
 """pycnn.Tensor: factories, dtypes, NumPy interop (shared memory both ways), views, non-contiguous inputs
 into every op, conversions, repr and seeding.
 """
+
 import numpy as np
 import pytest
 
 import pycnn as pc
 import pycnn.nn.functional as F
+
 from helpers import distinct, gradcheck, randn
 
-
 # ---------------------------------------------------------------- factories and dtypes ----
+
 
 @pytest.mark.parametrize("factory, value", [(pc.zeros, 0.0), (pc.ones, 1.0)])
 def test_zeros_ones(factory, value):
@@ -54,10 +56,10 @@ def test_arange_rand_randint_randperm():
 
 
 def test_tensor_dtype_inference():
-    assert pc.tensor([1.0, 2.0]).dtype == pc.float32            # Python floats: float32, as in torch
+    assert pc.tensor([1.0, 2.0]).dtype == pc.float32  # Python floats: float32, as in torch
     assert pc.tensor([1, 2]).dtype == pc.int64
     assert pc.tensor([True, False]).dtype == pc.int64
-    assert pc.tensor(np.zeros(3)).dtype == pc.float64           # arrays keep their dtype
+    assert pc.tensor(np.zeros(3)).dtype == pc.float64  # arrays keep their dtype
     assert pc.tensor(np.zeros(3, dtype=np.float32)).dtype == pc.float32
     assert pc.tensor(np.zeros(3, dtype=np.float16)).dtype == pc.float32
     assert pc.tensor(np.zeros(3, dtype=np.int32)).dtype == pc.int64
@@ -101,15 +103,16 @@ def test_tensor_from_fortran_and_strided_arrays():
 
 # ---------------------------------------------------------------- NumPy interop ----
 
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
 def test_from_numpy_shares_memory_both_ways(dtype):
     a = np.arange(12, dtype=dtype).reshape(3, 4)
     t = pc.from_numpy(a)
     assert t.dtype.numpy == a.dtype and t.shape == (3, 4)
-    a[1, 2] = 42               # NumPy writes are seen by the tensor
+    a[1, 2] = 42  # NumPy writes are seen by the tensor
     assert t.tolist()[1][2] == 42
     with pc.no_grad():
-        t.fill_(7)             # tensor writes are seen by the array
+        t.fill_(7)  # tensor writes are seen by the array
     assert np.all(a == 7)
     assert np.shares_memory(np.asarray(t), a)
 
@@ -136,6 +139,7 @@ def test_from_numpy_rejects():
 def test_from_numpy_keeps_array_alive():
     t = pc.from_numpy(np.arange(1000.0))
     import gc
+
     gc.collect()
     assert t.sum().item() == sum(range(1000))
 
@@ -173,6 +177,7 @@ def test_item_tolist():
 
 # ---------------------------------------------------------------- conversions ----
 
+
 def test_to_dtype():
     a = np.array([[-1.7, 0.2], [2.9, 3.5]])
     t = pc.tensor(a, dtype=pc.float32)
@@ -191,8 +196,9 @@ def test_to_dtype():
 
 def test_to_dtype_is_differentiable():
     # a linear function of x: large steps are exact, and float32's rounding stays below the tolerance
-    gradcheck(lambda x: x.to(pc.float32).to(pc.float64) * 3.0, [np.array([0.5, -1.25, 2.0])], eps=1e-2,
-              atol=1e-4, rtol=1e-4)
+    gradcheck(
+        lambda x: x.to(pc.float32).to(pc.float64) * 3.0, [np.array([0.5, -1.25, 2.0])], eps=1e-2, atol=1e-4, rtol=1e-4
+    )
     x = pc.tensor([1.0, 2.0], dtype=pc.float64, requires_grad=True)
     y = x.float()
     y.sum().backward()
@@ -213,9 +219,18 @@ def test_clone_contiguous_detach():
 
 
 def test_repr_does_not_crash():
-    cases = [pc.randn(2, 3), pc.tensor(1.5), pc.tensor([1, 2]), pc.zeros(0, 3), pc.randn(2, dtype=pc.float64),
-             pc.randn(2, requires_grad=True), pc.randn(2, requires_grad=True) * 2, pc.randn(40, 40),
-             pc.randn(4, 5).transpose(0, 1), pc.randn(1, 3).expand(4, 3)]
+    cases = [
+        pc.randn(2, 3),
+        pc.tensor(1.5),
+        pc.tensor([1, 2]),
+        pc.zeros(0, 3),
+        pc.randn(2, dtype=pc.float64),
+        pc.randn(2, requires_grad=True),
+        pc.randn(2, requires_grad=True) * 2,
+        pc.randn(40, 40),
+        pc.randn(4, 5).transpose(0, 1),
+        pc.randn(1, 3).expand(4, 3),
+    ]
     for t in cases:
         s = repr(t)
         assert s.startswith("tensor(")
@@ -235,6 +250,7 @@ def test_properties():
 
 
 # ---------------------------------------------------------------- seeding ----
+
 
 def test_manual_seed_reproducibility():
     pc.manual_seed(123)
@@ -261,6 +277,7 @@ def test_manual_seed_reproduces_layer_init():
 
 
 # ---------------------------------------------------------------- views ----
+
 
 def test_view_and_reshape():
     a = np.arange(24.0).reshape(2, 3, 4)
@@ -337,6 +354,7 @@ def test_view_gradients():
 
 # ---------------------------------------------------------------- non-contiguous inputs into every op ----
 
+
 def _reversed_view(t):
     return t.permute(*reversed(range(t.ndim)))
 
@@ -359,11 +377,15 @@ def _expanded(arr):
 NONCONTIG_OPS = {
     "linear": (lambda x, w, b: F.linear(x, w, b), [randn(5, 7, seed=1), randn(3, 7, seed=2), randn(1, 3, seed=3)[0]]),
     "matmul": (lambda a, b: a @ b, [randn(4, 6, seed=1), randn(6, 5, seed=2)]),
-    "conv2d": (lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1),
-               [randn(2, 3, 7, 8, seed=1), randn(4, 3, 3, 3, seed=2), randn(1, 4, seed=3)[0]]),
+    "conv2d": (
+        lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1),
+        [randn(2, 3, 7, 8, seed=1), randn(4, 3, 3, 3, seed=2), randn(1, 4, seed=3)[0]],
+    ),
     "conv2d_pointwise": (lambda x, w: F.conv2d(x, w), [randn(2, 3, 5, 6, seed=1), randn(4, 3, 1, 1, seed=2)]),
-    "conv2d_depthwise": (lambda x, w: F.conv2d(x, w, padding=1, groups=3),
-                         [randn(2, 3, 5, 6, seed=1), randn(3, 1, 3, 3, seed=2)]),
+    "conv2d_depthwise": (
+        lambda x, w: F.conv2d(x, w, padding=1, groups=3),
+        [randn(2, 3, 5, 6, seed=1), randn(3, 1, 3, 3, seed=2)],
+    ),
     "max_pool2d": (lambda x: F.max_pool2d(x, 2), [distinct(2, 3, 6, 8, seed=1)]),
     "avg_pool2d": (lambda x: F.avg_pool2d(x, 3, 2, 1), [randn(2, 3, 7, 6, seed=1)]),
     "relu": (F.relu, [randn(3, 4, 5, seed=1, away_from_zero=0.01)]),
@@ -394,8 +416,9 @@ def test_noncontiguous_inputs(name, make):
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
     # and the gradients flow back through the strided views
     if make is _noncontig:
-        gradcheck(lambda *ts: fn(*[_reversed_view(_reversed_view(t).contiguous()) if t.ndim >= 2 else t
-                                   for t in ts]), arrays)
+        gradcheck(
+            lambda *ts: fn(*[_reversed_view(_reversed_view(t).contiguous()) if t.ndim >= 2 else t for t in ts]), arrays
+        )
 
 
 def test_noncontiguous_target():
@@ -404,5 +427,6 @@ def test_noncontiguous_target():
     assert not strided.is_contiguous()
     x = pc.tensor(randn(4, 3, seed=5))
     for op in (F.cross_entropy, F.nll_loss):
-        np.testing.assert_array_equal(np.asarray(op(x, strided, reduction="none")),
-                                      np.asarray(op(x, pc.tensor([0, 2, 1, 1]), reduction="none")))
+        np.testing.assert_array_equal(
+            np.asarray(op(x, strided, reduction="none")), np.asarray(op(x, pc.tensor([0, 2, 1, 1]), reduction="none"))
+        )

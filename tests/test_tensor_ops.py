@@ -2,10 +2,12 @@
 indexing (basic views, integer arrays, masks, assignment), max/min with indices, comparisons and where.
 Each against NumPy in float32 and float64, float64 gradcheck, torch parity, and bad input.
 """
+
 import numpy as np
 import pytest
 
 import pycnn as pc
+
 from helpers import check_torch, distinct, gradcheck, randn
 
 DTYPES = [np.float32, np.float64]
@@ -16,6 +18,7 @@ def arr(t):
 
 
 # ---------------------------------------------------------------- cat / stack ----
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("dim", [0, 1, -1])
@@ -46,10 +49,16 @@ def test_cat_stack_gradcheck():
 
 
 def test_cat_stack_torch():
-    check_torch(lambda a, b: pc.cat([a, b], -1), lambda a, b: __import__("torch").cat([a, b], -1),
-                [randn(2, 3, 4), randn(2, 3, 2, seed=1)])
-    check_torch(lambda a, b: pc.stack([a, b], 1), lambda a, b: __import__("torch").stack([a, b], 1),
-                [randn(2, 3, 4, dtype=np.float32), randn(2, 3, 4, dtype=np.float32, seed=1)])
+    check_torch(
+        lambda a, b: pc.cat([a, b], -1),
+        lambda a, b: __import__("torch").cat([a, b], -1),
+        [randn(2, 3, 4), randn(2, 3, 2, seed=1)],
+    )
+    check_torch(
+        lambda a, b: pc.stack([a, b], 1),
+        lambda a, b: __import__("torch").stack([a, b], 1),
+        [randn(2, 3, 4, dtype=np.float32), randn(2, 3, 4, dtype=np.float32, seed=1)],
+    )
 
 
 def test_cat_stack_bad_input():
@@ -69,6 +78,7 @@ def test_cat_stack_bad_input():
 
 
 # ---------------------------------------------------------------- split / chunk / narrow ----
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_split_chunk_match_numpy(dtype):
@@ -106,9 +116,17 @@ def test_split_bad_input():
 # ---------------------------------------------------------------- indexing ----
 
 BASIC_KEYS = [
-    1, -1, (slice(None), 2), (slice(1, None, 2), slice(None, None, 3)), (Ellipsis, -2),
-    (None, 0, Ellipsis, None), (slice(-3, -1), None, slice(None, None, 2)), (0, 1, 2),
-    (slice(5, 2),), (Ellipsis,), (slice(None, None, -1 + 3), 1, slice(-100, 100)),
+    1,
+    -1,
+    (slice(None), 2),
+    (slice(1, None, 2), slice(None, None, 3)),
+    (Ellipsis, -2),
+    (None, 0, Ellipsis, None),
+    (slice(-3, -1), None, slice(None, None, 2)),
+    (0, 1, 2),
+    (slice(5, 2),),
+    (Ellipsis,),
+    (slice(None, None, -1 + 3), 1, slice(-100, 100)),
 ]
 
 
@@ -199,6 +217,7 @@ def test_indexing_bad_input():
 
 # ---------------------------------------------------------------- max / min ----
 
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("dim,keepdim", [(0, False), (1, True), (-1, False)])
 def test_max_min_dim_match_numpy(dtype, dim, keepdim):
@@ -230,8 +249,9 @@ def test_max_min_gradients():
     gradcheck(lambda x: x.max() * x.min(), [distinct(2, 3)])
     torch = pytest.importorskip("torch")
     check_torch(lambda x: x.max(-1), lambda x: x.max(-1), [distinct(2, 3, 4)])
-    check_torch(lambda x: x.min(1, keepdim=True), lambda x: x.min(1, keepdim=True),
-                [distinct(2, 3, 4, dtype=np.float32)])
+    check_torch(
+        lambda x: x.min(1, keepdim=True), lambda x: x.min(1, keepdim=True), [distinct(2, 3, 4, dtype=np.float32)]
+    )
     check_torch(lambda x: x.max(), lambda x: x.max(), [distinct(3, 5)])
     check_torch(lambda x: x.argmin(0), lambda x: x.argmin(0), [distinct(3, 5)], check_grad=False)
     assert torch is not None
@@ -248,14 +268,22 @@ def test_max_bad_input():
 
 # ---------------------------------------------------------------- comparisons / where ----
 
+
 @pytest.mark.parametrize("dtype", DTYPES + [np.int64])
 def test_comparisons_match_numpy(dtype):
     a = (randn(3, 4, seed=0) * 3).astype(dtype)
     b = (randn(4, seed=1) * 3).astype(dtype)
     a[0, :] = b  # equal values
     ta, tb = pc.tensor(a), pc.tensor(b)
-    for got, want in ((ta > tb, a > b), (ta < tb, a < b), (ta >= tb, a >= b), (ta <= tb, a <= b),
-                      (ta > 0.5, a > 0.5), (ta <= 1, a <= 1), (ta.ge(tb), a >= b)):
+    for got, want in (
+        (ta > tb, a > b),
+        (ta < tb, a < b),
+        (ta >= tb, a >= b),
+        (ta <= tb, a <= b),
+        (ta > 0.5, a > 0.5),
+        (ta <= 1, a <= 1),
+        (ta.ge(tb), a >= b),
+    ):
         assert got.dtype == pc.int64
         np.testing.assert_array_equal(arr(got), want.astype(np.int64))
 
@@ -274,8 +302,11 @@ def test_where_gradients():
     cond = (randn(5, 4, seed=2) > 0).astype(np.int64)
     gradcheck(lambda a, b: pc.where(pc.tensor(cond), a, b), [randn(3, 1, 4), randn(5, 1, seed=1)])
     torch = pytest.importorskip("torch")
-    check_torch(lambda c, a, b: pc.where(c, a, b), lambda c, a, b: torch.where(c.bool(), a, b),
-                [cond, randn(3, 1, 4), randn(4, seed=1)])
+    check_torch(
+        lambda c, a, b: pc.where(c, a, b),
+        lambda c, a, b: torch.where(c.bool(), a, b),
+        [cond, randn(3, 1, 4), randn(4, seed=1)],
+    )
 
 
 def test_where_bad_input():
@@ -287,10 +318,11 @@ def test_where_bad_input():
     with pytest.raises(TypeError, match=r"\[where\] input is float32 but other is float64"):
         pc.where(a > 0, a, pc.zeros(2, 3, dtype=pc.float64))
     with pytest.raises(ValueError, match=r"\[compare\]"):
-        pc.zeros(2) > pc.zeros(3)
+        _ = pc.zeros(2) > pc.zeros(3)
 
 
 # ---------------------------------------------------------------- var / std ----
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("dim,keepdim,correction", [(None, False, 1), (1, True, 0), ((0, 2), False, 1), (-1, False, 2)])
@@ -324,8 +356,16 @@ def test_var_bad_input():
 
 # ---------------------------------------------------------------- batched matmul ----
 
-MATMUL_SHAPES = [((2, 3, 4), (2, 4, 5)), ((3, 4), (2, 4, 5)), ((2, 1, 3, 4), (5, 4, 2)), ((4,), (2, 4, 3)),
-                 ((2, 3, 4), (4,)), ((4,), (4,)), ((3,), (3, 2)), ((2, 3), (3,))]
+MATMUL_SHAPES = [
+    ((2, 3, 4), (2, 4, 5)),
+    ((3, 4), (2, 4, 5)),
+    ((2, 1, 3, 4), (5, 4, 2)),
+    ((4,), (2, 4, 3)),
+    ((2, 3, 4), (4,)),
+    ((4,), (4,)),
+    ((3,), (3, 2)),
+    ((2, 3), (3,)),
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -358,6 +398,7 @@ def test_matmul_batched_bad_input():
 
 
 # ---------------------------------------------------------------- maximum / minimum ----
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_maximum_minimum_match_numpy(dtype):

@@ -2,6 +2,7 @@
 deterministic by default), the baseline SIMD kernels against AVX2, and fork safety: a process forked
 after OpenMP ran must still compute (libgomp's pool does not survive fork; pycnn then runs serially).
 """
+
 import multiprocessing
 import os
 import signal
@@ -12,6 +13,7 @@ import pytest
 
 import pycnn as pc
 import pycnn.nn.functional as F
+
 from helpers import randn
 
 
@@ -31,7 +33,7 @@ def test_set_get_num_threads(restore_threads):
             pc.set_num_threads(bad)
     assert pc.get_num_threads() == 3  # a rejected value changes nothing
     with pytest.raises(ValueError, match=r"^\[set_num_threads\]"):
-        pc._C.set_num_threads(0)      # the core checks too
+        pc._C.set_num_threads(0)  # the core checks too
 
 
 def _conv_step(n, dtype):
@@ -110,6 +112,7 @@ def test_baseline_simd_matches_avx2(dtype):
 
 # ---------------------------------------------------------------- fork safety ----
 
+
 def _child_work():
     """conv2d + matmul in a forked child; True when the results are right."""
     x, w = randn(2, 3, 12, 12, seed=1), randn(4, 3, 3, 3, seed=2)
@@ -148,7 +151,7 @@ def test_fork_after_threads_does_not_hang(restore_threads):
         code = 1
         try:
             code = 0 if _child_work() else 2
-        except BaseException:
+        except BaseException:  # noqa: BLE001  (a forked child must reach os._exit, whatever happens)
             code = 3
         finally:
             os._exit(code)

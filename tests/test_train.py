@@ -6,6 +6,7 @@ feeder callback that writes the metric into the real loop's logs) whose outcome 
 comments; the loop's numbers are checked against plain NumPy recomputations. Checkpoint files and bitwise
 resume are in test_checkpoint_resume.py.
 """
+
 import math
 import os
 import types
@@ -15,11 +16,23 @@ import pytest
 
 import pycnn as pc
 from pycnn.datasets import mnist_subset
-from pycnn.train import (Callback, EarlyStopping, GradientClipping, LRSchedulerCallback, ModelCheckpoint,
-                         NaNGuard, Trainer, evaluate, find_nonfinite_layer, fit, load_checkpoint, predict)
-
+from pycnn.train import (
+    Callback,
+    EarlyStopping,
+    GradientClipping,
+    LRSchedulerCallback,
+    ModelCheckpoint,
+    NaNGuard,
+    Trainer,
+    evaluate,
+    find_nonfinite_layer,
+    fit,
+    load_checkpoint,
+    predict,
+)
 
 # ------------------------------------------------------------------------------------------------ helpers
+
 
 def tiny_problem(n=48, features=8, classes=3, batch_size=16, seed=0):
     """A small random classification set: (train_loader, val_loader, model, optimizer, loss_fn)."""
@@ -28,8 +41,9 @@ def tiny_problem(n=48, features=8, classes=3, batch_size=16, seed=0):
     y = rng.integers(0, classes, n).astype(np.int64)
     pc.manual_seed(seed)
     model = pc.nn.Sequential(pc.nn.Linear(features, 16), pc.nn.ReLU(), pc.nn.Linear(16, classes))
-    train = pc.data.DataLoader(pc.data.TensorDataset(x, y), batch_size=batch_size, shuffle=True,
-                               generator=pc.Generator().manual_seed(seed))
+    train = pc.data.DataLoader(
+        pc.data.TensorDataset(x, y), batch_size=batch_size, shuffle=True, generator=pc.Generator().manual_seed(seed)
+    )
     val = pc.data.DataLoader(pc.data.TensorDataset(x[:24], y[:24]), batch_size=10)
     opt = pc.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     return train, val, model, opt, pc.nn.CrossEntropyLoss()
@@ -97,8 +111,9 @@ class Feeder(Callback):
 
 
 def fake_trainer(model=None):
-    return types.SimpleNamespace(model=model, logs={}, epoch=0, stop_training=False, stop_reason=None,
-                                 batch_logs={}, global_step=0)
+    return types.SimpleNamespace(
+        model=model, logs={}, epoch=0, stop_training=False, stop_reason=None, batch_logs={}, global_step=0
+    )
 
 
 def weights(model):
@@ -113,12 +128,14 @@ def numpy_cross_entropy(logits, labels):
 
 # ------------------------------------------------------------------------------------------------ fit
 
+
 def test_fit_learns_mnist_and_history_matches_a_numpy_recount():
     pc.manual_seed(0)
     data = mnist_subset("train")
     train_set, val_set = pc.data.random_split(data, [3000, 1000], generator=pc.Generator().manual_seed(0))
-    train = Counting(pc.data.DataLoader(train_set, batch_size=64, shuffle=True,
-                                        generator=pc.Generator().manual_seed(1)))
+    train = Counting(
+        pc.data.DataLoader(train_set, batch_size=64, shuffle=True, generator=pc.Generator().manual_seed(1))
+    )
     val = Counting(pc.data.DataLoader(val_set, batch_size=500))
     test = Counting(pc.data.DataLoader(mnist_subset("test"), batch_size=500))
     model = pc.models.lenet5()
@@ -130,8 +147,16 @@ def test_fit_learns_mnist_and_history_matches_a_numpy_recount():
     # fit touched train and val once per epoch and never the test set
     assert (train.passes, val.passes, test.passes) == (4, 4, 0)
     assert [logs["epoch"] for logs in history] == [1, 2, 3, 4]
-    assert list(history[0]) == ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "epoch_time",
-                                "train_images_per_s"]
+    assert list(history[0]) == [
+        "epoch",
+        "lr",
+        "train_loss",
+        "train_acc",
+        "val_loss",
+        "val_acc",
+        "epoch_time",
+        "train_images_per_s",
+    ]
     columns = history.as_dict()
     assert columns["epoch"] == [1, 2, 3, 4] and len(columns["val_acc"]) == 4
     assert columns["train_loss"][3] < 0.5 * columns["train_loss"][0]
@@ -141,7 +166,7 @@ def test_fit_learns_mnist_and_history_matches_a_numpy_recount():
     # train_loss / train_acc are the sample-weighted means of the per-batch values of the epoch
     per_epoch = len(train)
     for epoch in range(4):
-        batches = recorder.batch_logs[epoch * per_epoch:(epoch + 1) * per_epoch]
+        batches = recorder.batch_logs[epoch * per_epoch : (epoch + 1) * per_epoch]
         sizes = np.array([n for n, _ in batches])
         assert sizes.sum() == 3000
         loss = np.sum(sizes * np.array([b["loss"] for _, b in batches])) / 3000
@@ -153,8 +178,7 @@ def test_fit_learns_mnist_and_history_matches_a_numpy_recount():
     logits, labels = predict(model, val.loader, return_targets=True)
     assert logits.shape == (1000, 10)
     assert history[-1]["val_acc"] == pytest.approx(np.mean(logits.argmax(1) == labels), abs=1e-12)
-    assert history[-1]["val_loss"] == pytest.approx(numpy_cross_entropy(logits.astype(np.float64), labels),
-                                                    rel=1e-5)
+    assert history[-1]["val_loss"] == pytest.approx(numpy_cross_entropy(logits.astype(np.float64), labels), rel=1e-5)
 
     # the test set, once, at the end
     result = evaluate(model, test, pc.nn.CrossEntropyLoss(), num_classes=10)
@@ -171,8 +195,7 @@ def test_hook_order_and_trainer_attributes():
     history = trainer.fit()
     expected = ["fit_begin"]
     step = 0
-    keys = sorted(["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "epoch_time",
-                   "train_images_per_s"])
+    keys = sorted(["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "epoch_time", "train_images_per_s"])
     for epoch in (1, 2):
         expected.append(("epoch_begin", epoch))
         for index in range(3):
@@ -272,6 +295,7 @@ def test_bad_arguments_raise_with_the_name():
 
 # ------------------------------------------------------------------------------------------------ scheduler
 
+
 def test_scheduler_stepped_per_epoch():
     train, val, model, opt, loss_fn = tiny_problem()
     sched = pc.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
@@ -285,8 +309,7 @@ def test_scheduler_stepped_per_batch():
     train, val, model, opt, loss_fn = tiny_problem()
     sched = pc.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0 / (1 + step))
     recorder = Recorder()
-    fit(model, train, val, loss_fn, opt, epochs=2, scheduler=sched, scheduler_interval="batch",
-        callbacks=[recorder])
+    fit(model, train, val, loss_fn, opt, epochs=2, scheduler=sched, scheduler_interval="batch", callbacks=[recorder])
     lrs = [logs["lr"] for _, logs in recorder.batch_logs]
     assert lrs == pytest.approx([0.1 / (1 + k) for k in range(6)], rel=1e-15)
 
@@ -315,8 +338,9 @@ def test_plateau_scheduler_gets_the_monitored_value():
         sched = real(opt, mode="min", factor=0.5, patience=0)
         # val_loss 1, 1, 1: epoch 1 sets the best; epochs 2 and 3 do not improve and patience is 0, so each
         # halves the lr at its end
-        history = fit(model, train, val, loss_fn, opt, epochs=3, scheduler=sched,
-                      callbacks=[Feeder("val_loss", [1.0, 1.0, 1.0])])
+        history = fit(
+            model, train, val, loss_fn, opt, epochs=3, scheduler=sched, callbacks=[Feeder("val_loss", [1.0, 1.0, 1.0])]
+        )
         assert history.as_dict()["lr"] == [0.1, 0.1, 0.05]
         assert opt.param_groups[0]["lr"] == 0.025
 
@@ -325,13 +349,13 @@ def test_scheduler_given_twice_is_refused():
     train, val, model, opt, loss_fn = tiny_problem()
     sched = pc.optim.lr_scheduler.StepLR(opt, step_size=1)
     with pytest.raises(ValueError, match="stepped twice"):
-        Trainer(model, train, val, loss_fn, opt, epochs=1, scheduler=sched,
-                callbacks=[LRSchedulerCallback(sched)])
+        Trainer(model, train, val, loss_fn, opt, epochs=1, scheduler=sched, callbacks=[LRSchedulerCallback(sched)])
     trainer = Trainer(model, train, val, loss_fn, opt, epochs=1, callbacks=[LRSchedulerCallback(sched)])
     assert trainer.scheduler is sched  # so checkpoints still hold it
 
 
 # ------------------------------------------------------------------------------------------------ evaluate / predict
+
 
 class GradProbe(pc.nn.Module):
     def __init__(self):
@@ -349,8 +373,7 @@ def test_evaluate_and_predict_restore_modes_and_match_numpy():
     y = rng.integers(0, 4, 30).astype(np.int64)
     pc.manual_seed(3)
     probe = GradProbe()
-    model = pc.nn.Sequential(pc.nn.Linear(6, 12), pc.nn.BatchNorm1d(12), pc.nn.Dropout(0.5), probe,
-                             pc.nn.Linear(12, 4))
+    model = pc.nn.Sequential(pc.nn.Linear(6, 12), pc.nn.BatchNorm1d(12), pc.nn.Dropout(0.5), probe, pc.nn.Linear(12, 4))
     model.train()
     model[1].eval()  # a mixed state, which must come back exactly as it was
     modes = [m.training for m in model.modules()]
@@ -408,6 +431,7 @@ def test_start_epoch():
 
 # ------------------------------------------------------------------------------------------------ EarlyStopping
 
+
 def feed(callback, trainer, values, key="val_loss"):
     """Run on_epoch_end over a metric sequence until the callback stops; returns the stop epoch or None."""
     for epoch, value in enumerate(values, start=1):
@@ -418,18 +442,21 @@ def feed(callback, trainer, values, key="val_loss"):
     return None
 
 
-@pytest.mark.parametrize("values, kwargs, stop_epoch, best_epoch", [
-    # min, patience 2: improvements at epochs 1, 2; epochs 3 and 4 do not improve -> stop at 4
-    ([1.0, 0.8, 0.85, 0.9, 0.7], dict(patience=2), 4, 2),
-    # min_delta 0.1: 0.95 and 0.94 are within 0.1 of the best (1.0) -> no improvement; stop at 3
-    ([1.0, 0.95, 0.94, 0.5], dict(patience=2, min_delta=0.1), 3, 1),
-    # without min_delta the same sequence keeps improving
-    ([1.0, 0.95, 0.94, 0.5], dict(patience=2), None, 4),
-    # patience 0: the first epoch without improvement stops
-    ([1.0, 0.9, 0.9], dict(patience=0), 3, 2),
-    # a NaN never improves
-    ([1.0, float("nan"), float("nan")], dict(patience=2), 3, 1),
-])
+@pytest.mark.parametrize(
+    "values, kwargs, stop_epoch, best_epoch",
+    [
+        # min, patience 2: improvements at epochs 1, 2; epochs 3 and 4 do not improve -> stop at 4
+        ([1.0, 0.8, 0.85, 0.9, 0.7], {"patience": 2}, 4, 2),
+        # min_delta 0.1: 0.95 and 0.94 are within 0.1 of the best (1.0) -> no improvement; stop at 3
+        ([1.0, 0.95, 0.94, 0.5], {"patience": 2, "min_delta": 0.1}, 3, 1),
+        # without min_delta the same sequence keeps improving
+        ([1.0, 0.95, 0.94, 0.5], {"patience": 2}, None, 4),
+        # patience 0: the first epoch without improvement stops
+        ([1.0, 0.9, 0.9], {"patience": 0}, 3, 2),
+        # a NaN never improves
+        ([1.0, float("nan"), float("nan")], {"patience": 2}, 3, 1),
+    ],
+)
 def test_early_stopping_on_a_metric_sequence(values, kwargs, stop_epoch, best_epoch):
     cb = EarlyStopping(restore_best_weights=False, verbose=False, **kwargs)
     trainer = fake_trainer()
@@ -476,8 +503,15 @@ def test_early_stopping_in_fit():
     recorder = Recorder()
     # score (higher is better): best at epoch 2, then 3 epochs without improvement -> stop at epoch 5
     cb = EarlyStopping(monitor="val_score", patience=3, verbose=False)
-    trainer = Trainer(model, train, val, loss_fn, opt, epochs=20,
-                      callbacks=[Feeder("val_score", [0.1, 0.5, 0.2, 0.3, 0.4] + [0.0] * 15), cb, recorder])
+    trainer = Trainer(
+        model,
+        train,
+        val,
+        loss_fn,
+        opt,
+        epochs=20,
+        callbacks=[Feeder("val_score", [0.1, 0.5, 0.2, 0.3, 0.4] + [0.0] * 15), cb, recorder],
+    )
     history = trainer.fit()
     assert len(history) == 5 and trainer.epoch == 5 and "val_score did not improve" in trainer.stop_reason
     assert history[1]["val_score"] == 0.5
@@ -486,6 +520,7 @@ def test_early_stopping_in_fit():
 
 
 # ------------------------------------------------------------------------------------------------ ModelCheckpoint
+
 
 def run_checkpointing(tmp_path, values, **kwargs):
     """Fit 5 epochs with val_loss replaced by `values`; returns (files in tmp_path, weights per epoch)."""
@@ -510,14 +545,21 @@ def test_model_checkpoint_top_k_and_best(tmp_path, monkeypatch):
     written = []
     save = pc.save
     # ModelCheckpoint writes through the save its module imported
-    monkeypatch.setattr(pc.train.callbacks, "save", lambda obj, path, metadata=None: (written.append(os.path.basename(path)),
-                                                                       save(obj, path, metadata))[1])
+    monkeypatch.setattr(
+        pc.train.callbacks,
+        "save",
+        lambda obj, path, metadata=None: (written.append(os.path.basename(path)), save(obj, path, metadata))[1],
+    )
     files, snapshots, cb = run_checkpointing(tmp_path, VALUES, save_top_k=2)
     # epoch 5 (0.6) is worse than the two kept (0.2, 0.3): never written; epoch 3 (0.4) was, then removed
     assert "epoch005-0.6000.safetensors" not in written and "epoch003-0.4000.safetensors" in written
     # the two lowest val_loss: epoch 4 (0.2) and epoch 2 (0.3); best = epoch 4; last = epoch 5
-    assert files == ["best.safetensors", "epoch002-0.3000.safetensors", "epoch004-0.2000.safetensors",
-                     "last.safetensors"]
+    assert files == [
+        "best.safetensors",
+        "epoch002-0.3000.safetensors",
+        "epoch004-0.2000.safetensors",
+        "last.safetensors",
+    ]
     assert_checkpoint_holds(tmp_path / "best.safetensors", 4, snapshots)
     assert_checkpoint_holds(tmp_path / "last.safetensors", 5, snapshots)
     assert_checkpoint_holds(tmp_path / "epoch002-0.3000.safetensors", 2, snapshots)
@@ -529,15 +571,21 @@ def test_model_checkpoint_keep_last_k_union_and_best_only(tmp_path):
     assert files == ["epoch004-0.2000.safetensors", "epoch005-0.6000.safetensors"]
     # both rules: best two (epochs 4, 2) or last one (epoch 5)
     files, _, _ = run_checkpointing(tmp_path / "b", VALUES, save_top_k=2, keep_last_k=1, save_last=False)
-    assert files == ["best.safetensors", "epoch002-0.3000.safetensors", "epoch004-0.2000.safetensors",
-                     "epoch005-0.6000.safetensors"]
+    assert files == [
+        "best.safetensors",
+        "epoch002-0.3000.safetensors",
+        "epoch004-0.2000.safetensors",
+        "epoch005-0.6000.safetensors",
+    ]
     # save_best_only: a file at each improvement (epochs 1, 2, 4), none pruned
-    files, _, _ = run_checkpointing(tmp_path / "c", VALUES, save_best_only=True, save_last=False,
-                                    filename="e{epoch}.safetensors")
+    files, _, _ = run_checkpointing(
+        tmp_path / "c", VALUES, save_best_only=True, save_last=False, filename="e{epoch}.safetensors"
+    )
     assert files == ["best.safetensors", "e1.safetensors", "e2.safetensors", "e4.safetensors"]
     # every 2 epochs: only epochs 2 (0.3) and 4 (0.2) are considered; mode='max' makes epoch 2 the best
-    files, snapshots, _ = run_checkpointing(tmp_path / "d", VALUES, every_n_epochs=2, mode="max",
-                                            filename="e{epoch}-s{step}.safetensors")
+    files, snapshots, _ = run_checkpointing(
+        tmp_path / "d", VALUES, every_n_epochs=2, mode="max", filename="e{epoch}-s{step}.safetensors"
+    )
     assert files == ["best.safetensors", "e2-s6.safetensors", "e4-s12.safetensors", "last.safetensors"]
     assert_checkpoint_holds(tmp_path / "d" / "best.safetensors", 2, snapshots)
     with pytest.raises(ValueError, match=r"^\[ModelCheckpoint\] filename .* uses 'val_f1'"):
@@ -545,6 +593,7 @@ def test_model_checkpoint_keep_last_k_union_and_best_only(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------ GradientClipping
+
 
 def set_grads(params, seed):
     rng = np.random.default_rng(seed)
@@ -626,6 +675,7 @@ def test_gradient_clipping_matches_torch():
 
 # ------------------------------------------------------------------------------------------------ NaNGuard
 
+
 class Exp(pc.nn.Module):
     def forward(self, x):
         return x.exp()
@@ -701,14 +751,20 @@ def test_nan_guard_input_loss_and_raise():
     train, val, _, _, _ = tiny_problem()
     opt = pc.optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(RuntimeError, match=r"^NaNGuard: non-finite loss"):
-        fit(model, train, val, lambda out, t: (out * 0.0).sum().log(), opt, epochs=1,
-            callbacks=[NaNGuard(raise_error=True, verbose=False)])
+        fit(
+            model,
+            train,
+            val,
+            lambda out, t: (out * 0.0).sum().log(),
+            opt,
+            epochs=1,
+            callbacks=[NaNGuard(raise_error=True, verbose=False)],
+        )
     # log(0) in the loss: the outputs are finite, so the message blames the loss function
     train, val, _, _, _ = tiny_problem()
     opt = pc.optim.SGD(model.parameters(), lr=0.1)
     guard = NaNGuard(verbose=False)
-    trainer = Trainer(model, train, val, lambda out, t: (out * 0.0).sum().log(), opt, epochs=1,
-                      callbacks=[guard])
+    trainer = Trainer(model, train, val, lambda out, t: (out * 0.0).sum().log(), opt, epochs=1, callbacks=[guard])
     trainer.fit()
     assert "loss function" in trainer.stop_reason
     # a NaN in the data

@@ -2,6 +2,7 @@
 learns; and the first steps of training match PyTorch's losses step for step (float64, same weights,
 same batches), so every forward, backward and update in the loop agrees with the reference library.
 """
+
 import numpy as np
 import pytest
 
@@ -13,8 +14,9 @@ def train_lenet(seed, steps, batch_size=64, lr=0.05):
     """Trains LeNet-5 for `steps` SGD steps from `seed`; returns (model, losses)."""
     pc.manual_seed(seed)
     model = pc.models.lenet5()
-    loader = pc.data.DataLoader(mnist_subset("train"), batch_size=batch_size, shuffle=True,
-                                generator=pc.Generator().manual_seed(seed))
+    loader = pc.data.DataLoader(
+        mnist_subset("train"), batch_size=batch_size, shuffle=True, generator=pc.Generator().manual_seed(seed)
+    )
     opt = pc.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
     loss_fn = pc.nn.CrossEntropyLoss()
     losses = []
@@ -63,9 +65,19 @@ def test_first_steps_match_torch_losses():
     pc.manual_seed(0)
     model = pc.models.lenet5().double()
     tmodel = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 6, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Conv2d(6, 16, 5),
-        torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(256, 120), torch.nn.ReLU(),
-        torch.nn.Linear(120, 84), torch.nn.ReLU(), torch.nn.Linear(84, 10)).double()
+        torch.nn.Conv2d(1, 6, 5),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(6, 16, 5),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(256, 120),
+        torch.nn.ReLU(),
+        torch.nn.Linear(120, 84),
+        torch.nn.ReLU(),
+        torch.nn.Linear(84, 10),
+    ).double()
     with torch.no_grad():
         for tp, p in zip(tmodel.parameters(), model.parameters()):
             tp.copy_(torch.from_numpy(p.detach().numpy().copy()))
@@ -78,8 +90,9 @@ def test_first_steps_match_torch_losses():
         opt.zero_grad()
         loss.backward()
         opt.step()
-        tloss = torch.nn.functional.cross_entropy(tmodel(torch.from_numpy(images.numpy())),
-                                                  torch.from_numpy(labels.numpy()))
+        tloss = torch.nn.functional.cross_entropy(
+            tmodel(torch.from_numpy(images.numpy())), torch.from_numpy(labels.numpy())
+        )
         topt.zero_grad()
         tloss.backward()
         topt.step()

@@ -3,6 +3,7 @@ against torch's own ops (F.interpolate, affine_grid + grid_sample, F.pad) with t
 random transforms through their drawn parameters (batch result == per-sample functional call), parameter
 distributions, seeding, input kinds, and bad input. torchvision comparisons run only where it is installed.
 """
+
 import colorsys
 import math
 
@@ -12,6 +13,7 @@ import pytest
 import pycnn as pc
 import pycnn.data.transforms as T
 import pycnn.data.transforms.functional as F
+
 from helpers import expect_error
 
 
@@ -68,8 +70,9 @@ def test_normalize_math_inplace_and_kinds():
     np.testing.assert_allclose(t(x), ref, rtol=1e-12)
     assert not np.shares_memory(t(x), x)
     batch = np.stack([x, x[:, ::-1].copy()])
-    np.testing.assert_allclose(t.batch(batch)[1], (x[:, ::-1] - np.array(mean)[:, None, None]) /
-                               np.array(std)[:, None, None], rtol=1e-12)
+    np.testing.assert_allclose(
+        t.batch(batch)[1], (x[:, ::-1] - np.array(mean)[:, None, None]) / np.array(std)[:, None, None], rtol=1e-12
+    )
     # inplace writes into the array given
     y = x.copy()
     out = T.Normalize(mean, std, inplace=True)(y)
@@ -95,12 +98,12 @@ def test_compute_mean_std_array_and_datasets():
         mean, std = T.compute_mean_std(data, batch_size=bs)
         np.testing.assert_allclose(mean, ref_mean, rtol=1e-12)
         np.testing.assert_allclose(std, ref_std, rtol=1e-9)
-    ds = pc.data.TensorDataset(data, np.arange(37))      # has __getitems__
+    ds = pc.data.TensorDataset(data, np.arange(37))  # has __getitems__
     mean, std = T.compute_mean_std(ds, batch_size=10)
     np.testing.assert_allclose(mean, ref_mean, rtol=1e-12)
     np.testing.assert_allclose(std, ref_std, rtol=1e-9)
 
-    class Plain(pc.data.Dataset):                          # __getitem__ only, uint8 HWC images
+    class Plain(pc.data.Dataset):  # __getitem__ only, uint8 HWC images
         def __init__(self):
             self.imgs = rng.integers(0, 256, (11, 6, 5, 3), dtype=np.uint8)
 
@@ -133,7 +136,7 @@ def test_flips_reference_distribution_and_batch_params():
     out = t.batch(batch)
     g.set_state(state)
     flip = t.draw_params(len(batch), batch.shape[1:])["flip"]
-    assert 900 < flip.sum() < 1100                       # Binomial(2000, 0.5): sd 22
+    assert 900 < flip.sum() < 1100  # Binomial(2000, 0.5): sd 22
     flipped = np.all(out == batch[..., ::-1], axis=(1, 2, 3)) & np.any(out != batch, axis=(1, 2, 3))
     kept = np.all(out == batch, axis=(1, 2, 3))
     np.testing.assert_array_equal(flipped, flip)
@@ -148,8 +151,9 @@ def test_pad_modes_vs_numpy_and_torch():
     np.testing.assert_array_equal(F.pad(x, 2), np.pad(x, ((0, 0), (2, 2), (2, 2))))
     np.testing.assert_array_equal(F.pad(x, (1, 3)), np.pad(x, ((0, 0), (3, 3), (1, 1))))
     for mode in ("edge", "reflect", "symmetric"):
-        np.testing.assert_array_equal(F.pad(x, (1, 2, 3, 4), padding_mode=mode),
-                                      np.pad(x, ((0, 0), (2, 4), (1, 3)), mode=mode))
+        np.testing.assert_array_equal(
+            F.pad(x, (1, 2, 3, 4), padding_mode=mode), np.pad(x, ((0, 0), (2, 4), (1, 3)), mode=mode)
+        )
     # per-channel fill
     out = T.Pad((1, 2, 3, 4), fill=(0.1, 0.2, 0.3))(x)
     assert out.shape == (3, 12, 11)
@@ -177,10 +181,10 @@ def test_random_crop_params_bounds_and_batch_consistency():
     assert out.shape == (64, 3, 6, 8)
     assert params["top"].min() >= 0 and params["top"].max() <= 14 - 6
     assert params["left"].min() >= 0 and params["left"].max() <= 16 - 8
-    assert len(np.unique(params["top"])) == 9            # every offset 0..8 occurs in 64 draws
+    assert len(np.unique(params["top"])) == 9  # every offset 0..8 occurs in 64 draws
     for i in range(len(x)):
         tp, lf = params["top"][i], params["left"][i]
-        np.testing.assert_array_equal(out[i], padded[i, :, tp:tp + 6, lf:lf + 8])
+        np.testing.assert_array_equal(out[i], padded[i, :, tp : tp + 6, lf : lf + 8])
         np.testing.assert_array_equal(out[i], F.crop(F.pad(x[i], 2, padding_mode="reflect"), tp, lf, 6, 8))
     # get_params: torchvision's static form
     for _ in range(50):
@@ -200,8 +204,9 @@ def test_random_crop_padding_vs_torch_pad():
         p = t.draw_params(len(x), x.shape[1:])
         padded = torch.nn.functional.pad(torch.from_numpy(x), (3, 3, 3, 3), mode=tmode).numpy()
         for i in range(len(x)):
-            np.testing.assert_array_equal(out[i], padded[i, :, p["top"][i]:p["top"][i] + 9,
-                                                         p["left"][i]:p["left"][i] + 9])
+            np.testing.assert_array_equal(
+                out[i], padded[i, :, p["top"][i] : p["top"][i] + 9, p["left"][i] : p["left"][i] + 9]
+            )
 
 
 def test_random_crop_pad_if_needed_and_errors():
@@ -222,9 +227,9 @@ def test_random_crop_pad_if_needed_and_errors():
 def test_center_crop_reference():
     x = rand_image(2, 9, 10)
     # torchvision: top = round((H - h) / 2), left = round((W - w) / 2), Python rounding
-    for (h, w) in ((4, 4), (5, 7), (9, 10), (8, 3)):
+    for h, w in ((4, 4), (5, 7), (9, 10), (8, 3)):
         top, left = int(round((9 - h) / 2.0)), int(round((10 - w) / 2.0))
-        np.testing.assert_array_equal(T.CenterCrop((h, w))(x), x[:, top:top + h, left:left + w])
+        np.testing.assert_array_equal(T.CenterCrop((h, w))(x), x[:, top : top + h, left : left + w])
     # larger than the image: zero-padded around it
     out = T.CenterCrop((11, 14))(x)
     assert out.shape == (2, 11, 14)
@@ -247,8 +252,9 @@ def bilinear_reference(x, oh, ow):
             x0 = int(sx)
             x1 = min(x0 + 1, w - 1)
             lx = sx - x0
-            out[:, i, j] = ((1 - ly) * ((1 - lx) * x[:, y0, x0] + lx * x[:, y0, x1]) +
-                            ly * ((1 - lx) * x[:, y1, x0] + lx * x[:, y1, x1]))
+            out[:, i, j] = (1 - ly) * ((1 - lx) * x[:, y0, x0] + lx * x[:, y0, x1]) + ly * (
+                (1 - lx) * x[:, y1, x0] + lx * x[:, y1, x1]
+            )
     return out
 
 
@@ -259,21 +265,25 @@ def test_resize_bilinear_reference(in_hw, out_hw):
     np.testing.assert_allclose(out, bilinear_reference(x, *out_hw), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("in_hw,out_hw", [((32, 32), (20, 45)), ((17, 23), (64, 9)), ((50, 40), (7, 13)),
-                                          ((10, 6), (6, 10)), ((120, 97), (31, 64))])
+@pytest.mark.parametrize(
+    "in_hw,out_hw",
+    [((32, 32), (20, 45)), ((17, 23), (64, 9)), ((50, 40), (7, 13)), ((10, 6), (6, 10)), ((120, 97), (31, 64))],
+)
 def test_resize_vs_torch_interpolate(in_hw, out_hw):
     torch = torch_or_skip()
     x = rand_image(2, 3, *in_hw, seed=8, dtype=np.float64)
     for antialias in (False, True):
-        ref = torch.nn.functional.interpolate(torch.from_numpy(x), size=out_hw, mode="bilinear",
-                                              align_corners=False, antialias=antialias).numpy()
+        ref = torch.nn.functional.interpolate(
+            torch.from_numpy(x), size=out_hw, mode="bilinear", align_corners=False, antialias=antialias
+        ).numpy()
         np.testing.assert_allclose(T.Resize(out_hw, antialias=antialias).batch(x), ref, rtol=0, atol=1e-12)
     ref = torch.nn.functional.interpolate(torch.from_numpy(x), size=out_hw, mode="nearest").numpy()
     np.testing.assert_array_equal(T.Resize(out_hw, interpolation="nearest").batch(x), ref)
     # float32 path: same within float32 rounding, dtype kept
     x32 = x.astype(np.float32)
-    ref32 = torch.nn.functional.interpolate(torch.from_numpy(x32), size=out_hw, mode="bilinear",
-                                            align_corners=False, antialias=True).numpy()
+    ref32 = torch.nn.functional.interpolate(
+        torch.from_numpy(x32), size=out_hw, mode="bilinear", align_corners=False, antialias=True
+    ).numpy()
     out32 = T.Resize(out_hw).batch(x32)
     assert out32.dtype == np.float32
     np.testing.assert_allclose(out32, ref32, atol=5e-5)
@@ -281,10 +291,10 @@ def test_resize_vs_torch_interpolate(in_hw, out_hw):
 
 def test_resize_int_size_max_size_and_kinds():
     x = rand_image(3, 20, 30)
-    assert T.Resize(10)(x).shape == (3, 10, 15)           # smaller edge -> 10, aspect kept
+    assert T.Resize(10)(x).shape == (3, 10, 15)  # smaller edge -> 10, aspect kept
     assert T.Resize([10])(x).shape == (3, 10, 15)
     assert T.Resize(10)(rand_image(3, 30, 20)).shape == (3, 15, 10)
-    assert T.Resize(7)(x).shape == (3, 7, 10)             # 7 * 30 / 20 = 10.5 truncated
+    assert T.Resize(7)(x).shape == (3, 7, 10)  # 7 * 30 / 20 = 10.5 truncated
     assert T.Resize(10, max_size=12)(x).shape == (3, 8, 12)
     np.testing.assert_array_equal(T.Resize((20, 30))(x), x)
     out = T.Resize((10, 15))(pc.tensor(x))
@@ -313,14 +323,14 @@ def test_random_resized_crop_params_and_output():
     # (width / height) that were drawn lie in the ranges
     assert np.all((cw + 0.5) * (ch + 0.5) >= 0.2 * h * w) and np.all((cw - 0.5) * (ch - 0.5) <= 0.9 * h * w)
     assert np.all((cw + 0.5) / (ch - 0.5) >= 0.5) and np.all((cw - 0.5) / (ch + 0.5) <= 2.0)
-    assert len(np.unique(ch)) > 10                        # genuinely random sizes
+    assert len(np.unique(ch)) > 10  # genuinely random sizes
     for i in range(0, 300, 37):
-        crop = x[i:i + 1, :, top[i]:top[i] + ch[i], left[i]:left[i] + cw[i]]
-        ref = torch.nn.functional.interpolate(torch.from_numpy(crop), size=(12, 10), mode="bilinear",
-                                              align_corners=False, antialias=True).numpy()[0]
+        crop = x[i : i + 1, :, top[i] : top[i] + ch[i], left[i] : left[i] + cw[i]]
+        ref = torch.nn.functional.interpolate(
+            torch.from_numpy(crop), size=(12, 10), mode="bilinear", align_corners=False, antialias=True
+        ).numpy()[0]
         np.testing.assert_allclose(out[i], ref, atol=1e-12)
-        np.testing.assert_allclose(out[i], F.resized_crop(x[i], top[i], left[i], ch[i], cw[i], (12, 10)),
-                                   atol=1e-12)
+        np.testing.assert_allclose(out[i], F.resized_crop(x[i], top[i], left[i], ch[i], cw[i], (12, 10)), atol=1e-12)
     # torchvision's static get_params
     i, j, hh, ww = T.RandomResizedCrop.get_params(x[0], (0.08, 1.0), (3 / 4, 4 / 3), generator=g)
     assert 0 <= i and 0 <= j and i + hh <= h and j + ww <= w
@@ -338,8 +348,12 @@ def torchvision_style_forward(angle, translate, scale, shear):
     """The closed form of torchvision's rotation-scale-shear matrix (its _get_inverse_affine_matrix docs),
     written independently of the product of matrices the library uses."""
     a, sx, sy = math.radians(angle), math.radians(shear[0]), math.radians(shear[1])
-    m = np.array([[math.cos(a - sy) / math.cos(sy), -math.cos(a - sy) * math.tan(sx) / math.cos(sy) - math.sin(a)],
-                  [math.sin(a - sy) / math.cos(sy), -math.sin(a - sy) * math.tan(sx) / math.cos(sy) + math.cos(a)]])
+    m = np.array(
+        [
+            [math.cos(a - sy) / math.cos(sy), -math.cos(a - sy) * math.tan(sx) / math.cos(sy) - math.sin(a)],
+            [math.sin(a - sy) / math.cos(sy), -math.sin(a - sy) * math.tan(sx) / math.cos(sy) + math.cos(a)],
+        ]
+    )
     return scale * m, np.asarray(translate, dtype=np.float64)
 
 
@@ -352,16 +366,21 @@ def grid_sample_reference(torch, x, angle, translate, scale, shear, mode, center
     center = np.asarray(center, dtype=np.float64)
     off = center - inv @ (center + t)
     # pixel coordinates about the centres -> affine_grid's normalised coordinates
-    theta = np.array([[inv[0, 0] * ow / w, inv[0, 1] * oh / w, off[0] * 2 / w],
-                      [inv[1, 0] * ow / h, inv[1, 1] * oh / h, off[1] * 2 / h]])
+    theta = np.array(
+        [
+            [inv[0, 0] * ow / w, inv[0, 1] * oh / w, off[0] * 2 / w],
+            [inv[1, 0] * ow / h, inv[1, 1] * oh / h, off[1] * 2 / h],
+        ]
+    )
     grid = torch.nn.functional.affine_grid(torch.from_numpy(theta)[None], (1, c, oh, ow), align_corners=False)
-    return torch.nn.functional.grid_sample(torch.from_numpy(x)[None], grid, mode=mode, padding_mode="zeros",
-                                           align_corners=False)[0].numpy()
+    return torch.nn.functional.grid_sample(
+        torch.from_numpy(x)[None], grid, mode=mode, padding_mode="zeros", align_corners=False
+    )[0].numpy()
 
 
 def test_rotate_exact_quarter_turns_and_affine_direction():
     x = rand_image(3, 8, 8, dtype=np.float64)
-    ccw = np.rot90(x, 1, axes=(1, 2))                     # counter-clockwise on screen
+    ccw = np.rot90(x, 1, axes=(1, 2))  # counter-clockwise on screen
     np.testing.assert_array_equal(F.rotate(x, 90), ccw)
     np.testing.assert_allclose(F.rotate(x, 90, interpolation="bilinear"), ccw, atol=1e-12)
     np.testing.assert_array_equal(F.rotate(x, -90), np.rot90(x, -1, axes=(1, 2)))
@@ -441,11 +460,13 @@ def test_random_rotation_and_affine_batch_consistency():
     for i in range(len(x)):
         ref = F.affine(x[i], p["angle"][i], tuple(p["translate"][i]), p["scale"][i], tuple(p["shear"][i]))
         np.testing.assert_array_equal(out[i], ref)
-    angle, (tx, ty), s, (shx, shy) = T.RandomAffine.get_params((-5, 5), (0.1, 0.1), (0.9, 1.1), (-3, 3),
-                                                               (14, 12), generator=g)
+    angle, (tx, ty), s, (_shx, shy) = T.RandomAffine.get_params(
+        (-5, 5), (0.1, 0.1), (0.9, 1.1), (-3, 3), (14, 12), generator=g
+    )
     assert -5 <= angle <= 5 and abs(tx) <= 1.4 and abs(ty) <= 1.2 and 0.9 <= s <= 1.1 and shy == 0
-    expect_error(ValueError, "RandomRotation", lambda: T.RandomRotation(45, expand=True, generator=g).batch(x),
-           "expand=True")
+    expect_error(
+        ValueError, "RandomRotation", lambda: T.RandomRotation(45, expand=True, generator=g).batch(x), "expand=True"
+    )
     expect_error(ValueError, "RandomRotation", lambda: T.RandomRotation(-3), "non-negative")
     expect_error(ValueError, "RandomAffine", lambda: T.RandomAffine(0, translate=(1.5, 0)), "translate")
 
@@ -465,8 +486,8 @@ def test_color_adjustments_reference():
 
 def test_adjust_hue_vs_colorsys():
     x = rand_image(3, 5, 6, seed=15, dtype=np.float64)
-    x[:, 0, 0] = (0.5, 0.5, 0.5)                          # grey: no hue
-    x[:, 0, 1] = (0.9, 0.9, 0.2)                          # ties between the largest channels
+    x[:, 0, 0] = (0.5, 0.5, 0.5)  # grey: no hue
+    x[:, 0, 1] = (0.9, 0.9, 0.2)  # ties between the largest channels
     for shift in (-0.5, -0.27, 0.0, 0.13, 0.5):
         ref = np.empty_like(x)
         for i in range(5):
@@ -509,7 +530,7 @@ def test_color_jitter_channels():
     expect_error(ValueError, "ColorJitter", lambda: T.ColorJitter(hue=0.7), "hue")
     expect_error(ValueError, "ColorJitter", lambda: T.ColorJitter(brightness=-1), "non-negative")
     x = rand_image(3, 4, 4)
-    np.testing.assert_array_equal(T.ColorJitter()(x), x)   # everything off: identity
+    np.testing.assert_array_equal(T.ColorJitter()(x), x)  # everything off: identity
 
 
 def test_random_grayscale():
@@ -532,17 +553,17 @@ def test_random_erasing_area_and_batch_consistency():
     g.set_state(state)
     p = t.draw_params(len(x), x.shape[1:])
     erased = p["height"] > 0
-    assert 300 < erased.sum() < 400                       # p = 0.7 of 500 (sd 10)
+    assert 300 < erased.sum() < 400  # p = 0.7 of 500 (sd 10)
     bh, bw = p["height"][erased], p["width"][erased]
     # sides are the exact ones rounded (off by <= 0.5): the exact area and ratio (height / width) in range
     assert np.all((bh + 0.5) * (bw + 0.5) >= 0.05 * h * w) and np.all((bh - 0.5) * (bw - 0.5) <= 0.3 * h * w)
     assert np.all((bh + 0.5) / (bw - 0.5) >= 0.5) and np.all((bh - 0.5) / (bw + 0.5) <= 2.0)
-    assert np.mean(bh * bw) / (h * w) > 0.1               # spread over the range, not stuck at its low end
+    assert np.mean(bh * bw) / (h * w) > 0.1  # spread over the range, not stuck at its low end
     assert np.all(p["top"] + p["height"] <= h) and np.all(p["left"] + p["width"] <= w)
     for i in range(len(x)):
         ref = x[i].copy()
         i0, j0, hh, ww = p["top"][i], p["left"][i], p["height"][i], p["width"][i]
-        ref[:, i0:i0 + hh, j0:j0 + ww] = np.array([0.1, 0.2, 0.3], np.float32)[:, None, None]
+        ref[:, i0 : i0 + hh, j0 : j0 + ww] = np.array([0.1, 0.2, 0.3], np.float32)[:, None, None]
         np.testing.assert_array_equal(out[i], ref)
         if hh:
             np.testing.assert_array_equal(out[i], F.erase(x[i], i0, j0, hh, ww, (0.1, 0.2, 0.3)))
@@ -552,7 +573,7 @@ def test_random_erasing_area_and_batch_consistency():
     changed = np.any(noisy != img, axis=0)
     rows, cols = np.nonzero(changed)
     assert changed.sum() == (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)  # one full box
-    assert (noisy[:, changed] < 0).any()                  # noise, not image values
+    assert (noisy[:, changed] < 0).any()  # noise, not image values
     i, j, eh, ew, v = T.RandomErasing.get_params(img, (0.1, 0.2), (0.5, 2.0), value=[0.0], generator=g)
     assert 0 <= i and i + eh <= h and 0 <= j and j + ew <= w and v.shape[0] == 3
     expect_error(ValueError, "RandomErasing", lambda: T.RandomErasing(value="noise"), "value")
@@ -562,9 +583,13 @@ def test_random_erasing_area_and_batch_consistency():
 
 # ---- seeding, kinds, composition ----
 def cifar_recipe(generator=None):
-    return T.Compose([T.RandomCrop(32, padding=4, generator=generator),
-                      T.RandomHorizontalFlip(generator=generator),
-                      T.Normalize((0.4914, 0.4822, 0.4465), (0.247, 0.243, 0.261))])
+    return T.Compose(
+        [
+            T.RandomCrop(32, padding=4, generator=generator),
+            T.RandomHorizontalFlip(generator=generator),
+            T.Normalize((0.4914, 0.4822, 0.4465), (0.247, 0.243, 0.261)),
+        ]
+    )
 
 
 def test_seeding_same_state_same_output():
@@ -584,8 +609,14 @@ def test_seeding_same_state_same_output():
     np.testing.assert_array_equal(recipe(x[0]), e)
     pc.manual_seed(124)
     assert not np.array_equal(recipe.batch(x), d)
-    for t in (T.RandomResizedCrop(16), T.ColorJitter(0.3, 0.3, 0.3, 0.1), T.RandomRotation(20),
-              T.RandomAffine(10, (0.1, 0.1)), T.RandomErasing(p=1.0), T.RandomGrayscale(0.5)):
+    for t in (
+        T.RandomResizedCrop(16),
+        T.ColorJitter(0.3, 0.3, 0.3, 0.1),
+        T.RandomRotation(20),
+        T.RandomAffine(10, (0.1, 0.1)),
+        T.RandomErasing(p=1.0),
+        T.RandomGrayscale(0.5),
+    ):
         pc.manual_seed(7)
         first = t.batch(x)
         pc.manual_seed(7)
@@ -594,9 +625,15 @@ def test_seeding_same_state_same_output():
 
 def test_deterministic_single_equals_batch():
     x = rand_image(5, 3, 12, 10, seed=20)
-    for t in (T.Pad((1, 2, 3, 0), padding_mode="symmetric"), T.CenterCrop((7, 9)), T.Resize((8, 15)),
-              T.Resize(6, interpolation="nearest"), T.Grayscale(), T.Normalize(0.5, 0.2),
-              T.Compose([T.CenterCrop(8), T.Resize(5)])):
+    for t in (
+        T.Pad((1, 2, 3, 0), padding_mode="symmetric"),
+        T.CenterCrop((7, 9)),
+        T.Resize((8, 15)),
+        T.Resize(6, interpolation="nearest"),
+        T.Grayscale(),
+        T.Normalize(0.5, 0.2),
+        T.Compose([T.CenterCrop(8), T.Resize(5)]),
+    ):
         np.testing.assert_allclose(t.batch(x), np.stack([t(xi) for xi in x]), atol=1e-7)
 
 
@@ -628,23 +665,25 @@ def test_compose_lambda_random_apply_choice():
 
     lam = T.Lambda(per_sample)
     np.testing.assert_allclose(lam.batch(x[:3]), x[:3] * 2)
-    assert calls == [(1, 4, 4)] * 3                      # one call per sample
+    assert calls == [(1, 4, 4)] * 3  # one call per sample
     batched = T.Lambda(lambda b: b + 1, batched=True)
     np.testing.assert_allclose(batched.batch(x[:3]), x[:3] + 1)
     # a plain function inside Compose runs per sample in .batch
     comp = T.Compose([T.RandomVerticalFlip(p=1.0), lambda img: img[:, :2]])
     np.testing.assert_array_equal(comp.batch(x[:2]), x[:2, :, ::-1][:, :, :2])
 
-    app = T.RandomApply([T.RandomHorizontalFlip(p=1.0), T.Lambda(lambda b: b + 1, batched=True)], p=0.4,
-                        generator=pc.Generator(3))
+    app = T.RandomApply(
+        [T.RandomHorizontalFlip(p=1.0), T.Lambda(lambda b: b + 1, batched=True)], p=0.4, generator=pc.Generator(3)
+    )
     out = app.batch(x)
     applied = np.all(np.isclose(out, x[..., ::-1] + 1), axis=(1, 2, 3))
     skipped = np.all(out == x, axis=(1, 2, 3))
     assert np.all(applied ^ skipped) and 80 < applied.sum() < 160
     np.testing.assert_array_equal(T.RandomApply([T.RandomHorizontalFlip(p=1.0)], p=0.0)(x[0]), x[0])
 
-    choice = T.RandomChoice([T.RandomHorizontalFlip(p=1.0), T.RandomVerticalFlip(p=1.0)], p=[0.25, 0.75],
-                            generator=pc.Generator(8))
+    choice = T.RandomChoice(
+        [T.RandomHorizontalFlip(p=1.0), T.RandomVerticalFlip(p=1.0)], p=[0.25, 0.75], generator=pc.Generator(8)
+    )
     out = choice.batch(x)
     h = np.all(out == x[..., ::-1], axis=(1, 2, 3))
     v = np.all(out == x[..., ::-1, :], axis=(1, 2, 3))
@@ -654,8 +693,10 @@ def test_compose_lambda_random_apply_choice():
     centre = x[:40, :, 1:3, 1:3]
     outs = [order(x[i]) for i in range(40)]
     pad_first = [o.shape == (1, 2, 2) and np.array_equal(o, centre[i]) for i, o in enumerate(outs)]
-    crop_first = [o.shape == (1, 4, 4) and np.array_equal(o, np.pad(centre[i], ((0, 0), (1, 1), (1, 1))))
-                  for i, o in enumerate(outs)]
+    crop_first = [
+        o.shape == (1, 4, 4) and np.array_equal(o, np.pad(centre[i], ((0, 0), (1, 1), (1, 1))))
+        for i, o in enumerate(outs)
+    ]
     assert all(a ^ b for a, b in zip(pad_first, crop_first)) and 5 < sum(pad_first) < 35
 
 
@@ -671,8 +712,9 @@ def test_bad_probabilities_and_arguments():
     expect_error(ValueError, "RandomResizedCrop", lambda: T.RandomResizedCrop(8, scale=(0.9, 0.1)), "min <= max")
     expect_error(TypeError, "ToTensor", lambda: T.ToTensor()([1, 2, 3]), "list")
     expect_error(TypeError, "CenterCrop", lambda: T.CenterCrop(2)(np.zeros((3, 4, 4), np.int32)), "int32")
-    expect_error(ValueError, "compute_mean_std", lambda: T.compute_mean_std(rand_image(2, 1, 2, 2), batch_size=0),
-           "batch_size")
+    expect_error(
+        ValueError, "compute_mean_std", lambda: T.compute_mean_std(rand_image(2, 1, 2, 2), batch_size=0), "batch_size"
+    )
 
 
 def test_reprs():
@@ -680,7 +722,9 @@ def test_reprs():
     assert repr(T.RandomCrop(32, padding=4)) == "RandomCrop(size=(32, 32), padding=4)"
     assert repr(T.Normalize((0.5,), (0.25,))) == "Normalize(mean=[0.5], std=[0.25])"
     assert repr(T.Resize(8)) == "Resize(size=8, interpolation=bilinear, max_size=None, antialias=True)"
-    assert repr(T.Compose([T.CenterCrop(4), T.ToTensor()])) == "Compose(\n    CenterCrop(size=(4, 4))\n    ToTensor()\n)"
+    assert (
+        repr(T.Compose([T.CenterCrop(4), T.ToTensor()])) == "Compose(\n    CenterCrop(size=(4, 4))\n    ToTensor()\n)"
+    )
     assert repr(T.ColorJitter(brightness=0.5)).startswith("ColorJitter(brightness=(0.5, 1.5), contrast=None")
 
 

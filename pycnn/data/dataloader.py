@@ -6,6 +6,8 @@ indices -> reseed default_generator() to base_seed + b -> dataset -> collate. Wh
 `__getitems__` and no collate_fn is given, a batch is one NumPy fancy-index per field wrapped with
 from_numpy (no per-sample Python). Read DataLoader, then _MultiProcessIter, then _WorkerPool.
 """
+
+import contextlib
 import copy
 import itertools
 import multiprocessing as mp
@@ -17,18 +19,31 @@ import time
 from multiprocessing import connection as mp_connection
 from numbers import Integral, Real
 
-
-from ..creation import from_numpy
-from ..random import default_generator, Generator, initial_seed, manual_seed
-from ._worker import (_worker_loop, batch_seed, encode_message, fetch_iterable, fetch_map, main_ends, recv_message,
-                      unpack)
+from ..random import Generator, default_generator, initial_seed
+from ._worker import (
+    _worker_loop,
+    batch_seed,
+    encode_message,
+    fetch_iterable,
+    fetch_map,
+    main_ends,
+    recv_message,
+    unpack,
+)
 from .collate import _to_tensor, default_collate
 from .dataset import IterableDataset, _numpy_rng
-from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
-                      WeightedRandomSampler)
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler, WeightedRandomSampler
 
-__all__ = ["DataLoader", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-           "WeightedRandomSampler", "BatchSampler", "default_collate"]
+__all__ = [
+    "BatchSampler",
+    "DataLoader",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
+    "default_collate",
+]
 
 _GRACE_S = 2.0  # how long shutdown waits for workers to leave on their own before terminating them
 
@@ -89,13 +104,30 @@ class DataLoader:
     3-4x a fresh shared-memory block per batch (benchmarks/bench_dataloader.py).
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None,
-                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
-                 worker_init_fn=None, multiprocessing_context=None, generator=None, *, prefetch_factor=None,
-                 persistent_workers=False, seed=None):
+    def __init__(
+        self,
+        dataset,
+        batch_size=1,
+        shuffle=False,
+        sampler=None,
+        batch_sampler=None,
+        num_workers=0,
+        collate_fn=None,
+        pin_memory=False,
+        drop_last=False,
+        timeout=0,
+        worker_init_fn=None,
+        multiprocessing_context=None,
+        generator=None,
+        *,
+        prefetch_factor=None,
+        persistent_workers=False,
+        seed=None,
+    ):
         shuffle = False if shuffle is None else shuffle
-        self._check_worker_args(num_workers, timeout, worker_init_fn, multiprocessing_context, prefetch_factor,
-                                persistent_workers)
+        self._check_worker_args(
+            num_workers, timeout, worker_init_fn, multiprocessing_context, prefetch_factor, persistent_workers
+        )
         if not isinstance(shuffle, bool):
             raise ValueError(f"[DataLoader] shuffle must be a bool, got {shuffle!r}")
         if sampler is not None and shuffle:
@@ -106,8 +138,9 @@ class DataLoader:
             raise ValueError("[DataLoader] pass either generator or seed, not both")
         self._iterable = isinstance(dataset, IterableDataset)
         if self._iterable and (shuffle or sampler is not None or batch_sampler is not None):
-            raise ValueError("[DataLoader] an IterableDataset sets its own order: shuffle, sampler and "
-                             "batch_sampler are not allowed")
+            raise ValueError(
+                "[DataLoader] an IterableDataset sets its own order: shuffle, sampler and batch_sampler are not allowed"
+            )
 
         if generator is None:
             if seed is None:
@@ -121,15 +154,15 @@ class DataLoader:
         self._user_batch_sampler = batch_sampler is not None
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError("[DataLoader] batch_sampler is mutually exclusive with batch_size, "
-                                 "shuffle, sampler and drop_last")
+                raise ValueError(
+                    "[DataLoader] batch_sampler is mutually exclusive with batch_size, shuffle, sampler and drop_last"
+                )
             batch_size, drop_last = None, False
         elif self._iterable:
             BatchSampler(range(0), batch_size, drop_last)  # validates batch_size and drop_last
         else:
             if sampler is None:
-                sampler = (RandomSampler(dataset, generator=self._generator) if shuffle
-                           else SequentialSampler(dataset))
+                sampler = RandomSampler(dataset, generator=self._generator) if shuffle else SequentialSampler(dataset)
             # BatchSampler validates batch_size and drop_last.
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
 
@@ -147,9 +180,9 @@ class DataLoader:
         self.generator = generator
         self.prefetch_factor = (2 if prefetch_factor is None else int(prefetch_factor)) if num_workers else None
         self.persistent_workers = persistent_workers
-        self._pool = None          # the workers, kept here between epochs when persistent_workers
-        self._epoch = None         # the latest epoch started (for state_dict)
-        self._resume_batches = 0   # batches the next epoch skips (set by load_state_dict)
+        self._pool = None  # the workers, kept here between epochs when persistent_workers
+        self._epoch = None  # the latest epoch started (for state_dict)
+        self._resume_batches = 0  # batches the next epoch skips (set by load_state_dict)
 
     @staticmethod
     def _check_worker_args(num_workers, timeout, worker_init_fn, context, prefetch_factor, persistent_workers):
@@ -161,10 +194,11 @@ class DataLoader:
             raise TypeError(f"[DataLoader] worker_init_fn must be callable, got {type(worker_init_fn).__name__}")
         if prefetch_factor is not None:
             if num_workers == 0:
-                raise ValueError("[DataLoader] prefetch_factor needs num_workers > 0 (num_workers=0 loads each "
-                                 "batch when it is asked for)")
-            if isinstance(prefetch_factor, bool) or not isinstance(prefetch_factor, Integral) \
-                    or prefetch_factor <= 0:
+                raise ValueError(
+                    "[DataLoader] prefetch_factor needs num_workers > 0 (num_workers=0 loads each "
+                    "batch when it is asked for)"
+                )
+            if isinstance(prefetch_factor, bool) or not isinstance(prefetch_factor, Integral) or prefetch_factor <= 0:
                 raise ValueError(f"[DataLoader] prefetch_factor must be a positive int, got {prefetch_factor!r}")
         if not isinstance(persistent_workers, bool):
             raise ValueError(f"[DataLoader] persistent_workers must be a bool, got {persistent_workers!r}")
@@ -172,11 +206,14 @@ class DataLoader:
             raise ValueError("[DataLoader] persistent_workers=True needs num_workers > 0")
         if isinstance(context, str):
             if context not in mp.get_all_start_methods():
-                raise ValueError(f"[DataLoader] multiprocessing_context {context!r} is not one of "
-                                 f"{mp.get_all_start_methods()}")
+                raise ValueError(
+                    f"[DataLoader] multiprocessing_context {context!r} is not one of {mp.get_all_start_methods()}"
+                )
         elif context is not None and not hasattr(context, "Process"):
-            raise TypeError(f"[DataLoader] multiprocessing_context must be a start method name or a "
-                            f"multiprocessing context, got {type(context).__name__}")
+            raise TypeError(
+                f"[DataLoader] multiprocessing_context must be a start method name or a "
+                f"multiprocessing context, got {type(context).__name__}"
+            )
 
     def __len__(self):
         """Number of batches per epoch."""
@@ -185,8 +222,7 @@ class DataLoader:
         try:
             n = len(self.dataset)
         except TypeError:
-            raise TypeError(f"[DataLoader] the IterableDataset {type(self.dataset).__name__} has no len()") \
-                from None
+            raise TypeError(f"[DataLoader] the IterableDataset {type(self.dataset).__name__} has no len()") from None
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     # ------------------------------------------------------------------------------------------ epochs
@@ -202,8 +238,11 @@ class DataLoader:
     def _begin_epoch(self):
         """Record the streams' state, draw the epoch's base seed and order, and skip resumed batches."""
         skip, self._resume_batches = self._resume_batches, 0
-        epoch = _Epoch(start_state=self._stream_states(),
-                       base_seed=int(_numpy_rng(self._generator).integers(0, 2**63 - 1)), skip=skip)
+        epoch = _Epoch(
+            start_state=self._stream_states(),
+            base_seed=int(_numpy_rng(self._generator).integers(0, 2**63 - 1)),
+            skip=skip,
+        )
         if not self._iterable:
             # Skipped batches (a resumed epoch) cost one index slice each, not a load.
             epoch.batches = itertools.islice(enumerate(self._index_batches()), skip, None)
@@ -227,8 +266,9 @@ class DataLoader:
         if self._iterable:
             iterator = iter(self.dataset)
             for b in itertools.count():
-                batch = _load_seeded(batch_seed(epoch.base_seed, b), fetch_iterable, iterator, self.batch_size,
-                                     self.drop_last, collate)
+                batch = _load_seeded(
+                    batch_seed(epoch.base_seed, b), fetch_iterable, iterator, self.batch_size, self.drop_last, collate
+                )
                 if batch is None:
                     break
                 if b < epoch.skip:
@@ -237,8 +277,7 @@ class DataLoader:
                 yield batch
         else:
             for b, indices in epoch.batches:
-                batch = _load_seeded(batch_seed(epoch.base_seed, b), fetch_map, self.dataset, indices, fast,
-                                     collate)
+                batch = _load_seeded(batch_seed(epoch.base_seed, b), fetch_map, self.dataset, indices, fast, collate)
                 epoch.done += 1
                 yield _fields_to_tensors(batch) if fast else batch
         epoch.finished = True
@@ -268,8 +307,7 @@ class DataLoader:
     def load_state_dict(self, state):
         """Restore a state_dict(): the next iter() gives the batches the saved run would have had next."""
         name = "DataLoader.load_state_dict"
-        if not isinstance(state, dict) or not isinstance(state.get("rng"), dict) \
-                or "generator" not in state["rng"]:
+        if not isinstance(state, dict) or not isinstance(state.get("rng"), dict) or "generator" not in state["rng"]:
             raise ValueError(f"[{name}] expected the dict of DataLoader.state_dict(), got {state!r:.100}")
         done = state.get("batches_done", 0)
         if isinstance(done, bool) or not isinstance(done, Integral) or done < 0:
@@ -283,8 +321,10 @@ class DataLoader:
             if key in rng:
                 target = getattr(self, key)
                 if not hasattr(target, "load_state_dict"):
-                    raise ValueError(f"[{name}] the state holds a {key} state but this loader's {key} "
-                                     f"({type(target).__name__}) has no load_state_dict")
+                    raise ValueError(
+                        f"[{name}] the state holds a {key} state but this loader's {key} "
+                        f"({type(target).__name__}) has no load_state_dict"
+                    )
                 target.load_state_dict(rng[key])
         self._resume_batches = int(done)
         self._epoch = None
@@ -301,21 +341,19 @@ class DataLoader:
     def __del__(self):
         pool = getattr(self, "_pool", None)
         if pool is not None:
-            try:
+            with contextlib.suppress(Exception):  # interpreter shutdown: modules may be half torn down
                 pool.shutdown()
-            except Exception:  # interpreter shutdown: modules may be half torn down
-                pass
 
 
 class _Epoch:
     """One pass: the stream states before it (for state_dict), its base seed, its batches, progress."""
 
-    __slots__ = ("start_state", "base_seed", "batches", "skip", "done", "finished")
+    __slots__ = ("base_seed", "batches", "done", "finished", "skip", "start_state")
 
     def __init__(self, start_state, base_seed, skip):
         self.start_state, self.base_seed, self.skip = start_state, base_seed, skip
-        self.batches = None   # iterator of (batch index, indices) for a map-style dataset
-        self.done = skip      # batches of this epoch yielded so far, counting skipped ones
+        self.batches = None  # iterator of (batch index, indices) for a map-style dataset
+        self.done = skip  # batches of this epoch yielded so far, counting skipped ones
         self.finished = False
 
 
@@ -354,10 +392,10 @@ class _MultiProcessIter:
         self._id = pool.epoch  # replies of an abandoned earlier epoch (persistent workers) carry another id
         self._fast, self._iterable = loader._fast_path(), loader._iterable
         self._skip = epoch.skip if self._iterable else 0  # an iterable's resumed batches are loaded, then dropped
-        self._next_task = 0     # id of the next task to send
-        self._next_out = 0      # id of the next reply to hand out
-        self._worker_of = {}    # task id -> worker, for tasks not handed out yet
-        self._ready = {}        # task id -> (kind, payload) received ahead of its turn
+        self._next_task = 0  # id of the next task to send
+        self._next_out = 0  # id of the next reply to hand out
+        self._worker_of = {}  # task id -> worker, for tasks not handed out yet
+        self._ready = {}  # task id -> (kind, payload) received ahead of its turn
         self._active = [True] * loader.num_workers
         self._turn = itertools.cycle(range(loader.num_workers))
         self._sent_all = False
@@ -405,8 +443,10 @@ class _MultiProcessIter:
             if self._pool is None:
                 raise StopIteration
             if self._pool.epoch != self._id:
-                raise RuntimeError("[DataLoader] this iterator was replaced by a newer iter() of its loader "
-                                   "(persistent_workers=True shares the workers); use the newer one")
+                raise RuntimeError(
+                    "[DataLoader] this iterator was replaced by a newer iter() of its loader "
+                    "(persistent_workers=True shares the workers); use the newer one"
+                )
             if self._next_out == self._next_task:  # nothing in flight: the epoch is over
                 self._epoch.finished = True
                 self._finish()
@@ -457,8 +497,10 @@ class _MultiProcessIter:
                 self._worker_died(worker)
             if deadline is not None and time.monotonic() >= deadline:
                 self._finish(failed=True, grace=0.0)
-                raise RuntimeError(f"[DataLoader] timed out after {self._loader.timeout:g} s waiting for batch "
-                                   f"{self._next_out} of the epoch from worker {waiting_for}")
+                raise RuntimeError(
+                    f"[DataLoader] timed out after {self._loader.timeout:g} s waiting for batch "
+                    f"{self._next_out} of the epoch from worker {waiting_for}"
+                )
 
     def _worker_died(self, worker):
         p = self._pool.processes[worker]
@@ -466,8 +508,10 @@ class _MultiProcessIter:
         code = p.exitcode
         self._finish(failed=True, grace=0.5)
         how = "still running" if code is None else (f"killed by signal {-code}" if code < 0 else f"exit code {code}")
-        raise RuntimeError(f"[DataLoader] worker {worker} (pid {p.pid}) exited unexpectedly ({how}); if it was "
-                           "killed for lack of memory, lower batch_size or num_workers")
+        raise RuntimeError(
+            f"[DataLoader] worker {worker} (pid {p.pid}) exited unexpectedly ({how}); if it was "
+            "killed for lack of memory, lower batch_size or num_workers"
+        )
 
     def _finish(self, failed=False, grace=_GRACE_S):
         """Leave the pool: shut it down if this iterator owns it, or if it failed (a persistent pool is
@@ -479,10 +523,8 @@ class _MultiProcessIter:
             pool.shutdown(grace)
 
     def __del__(self):
-        try:
+        with contextlib.suppress(Exception):  # interpreter shutdown: modules may be half torn down
             self._finish()
-        except Exception:  # interpreter shutdown: modules may be half torn down
-            pass
 
 
 class _WorkerPool:
@@ -511,10 +553,24 @@ class _WorkerPool:
                 self.socks.append(main_end)
                 self.pending.append(bytearray())
                 p = ctx.Process(
-                    target=_worker_loop, name=f"pycnn-DataLoader-worker-{worker}", daemon=True,
-                    args=(worker, n, dataset, loader._iterable, loader._fast_path(),
-                          loader.collate_fn or default_collate, loader.batch_size, loader.drop_last,
-                          loader.worker_init_fn, batch_seed(base_seed, worker), worker_end, self._pid))
+                    target=_worker_loop,
+                    name=f"pycnn-DataLoader-worker-{worker}",
+                    daemon=True,
+                    args=(
+                        worker,
+                        n,
+                        dataset,
+                        loader._iterable,
+                        loader._fast_path(),
+                        loader.collate_fn or default_collate,
+                        loader.batch_size,
+                        loader.drop_last,
+                        loader.worker_init_fn,
+                        batch_seed(base_seed, worker),
+                        worker_end,
+                        self._pid,
+                    ),
+                )
                 try:
                     p.start()
                 finally:
@@ -571,10 +627,8 @@ class _WorkerPool:
         return not self.closed and all(p.exitcode is None for p in self.processes)
 
     def __del__(self):  # safety net; iterators and loaders shut their pools down explicitly
-        try:
+        with contextlib.suppress(Exception):  # interpreter shutdown: modules may be half torn down
             self.shutdown(grace=0.0)
-        except Exception:
-            pass
 
     def shutdown(self, grace=_GRACE_S):
         """Stop every worker: signal end-of-file, wait up to `grace` s (reading and dropping what they still
@@ -591,8 +645,9 @@ class _WorkerPool:
         live = [p for p in self.processes if p.exitcode is None]
         socks = list(self.socks)
         while live and time.monotonic() < deadline:
-            ready = mp_connection.wait(socks + [p.sentinel for p in live],
-                                       timeout=max(0.0, deadline - time.monotonic()))
+            ready = mp_connection.wait(
+                socks + [p.sentinel for p in live], timeout=max(0.0, deadline - time.monotonic())
+            )
             for r in ready:
                 if isinstance(r, socket.socket):
                     try:

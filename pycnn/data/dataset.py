@@ -5,6 +5,7 @@ Samples are stored as NumPy arrays. Besides per-sample `__getitem__`, a dataset 
 `__getitems__(indices)`, which returns a whole batch already gathered: a tuple holding one batched array
 (or Tensor) per field. DataLoader uses it so a batch costs one NumPy fancy-index per field.
 """
+
 import bisect
 import math
 from numbers import Integral
@@ -12,12 +13,11 @@ from numbers import Integral
 import numpy as np
 
 from ..creation import tensor as make_tensor
-from ..random import default_generator, Generator
+from ..random import default_generator
 from ..tensor import Tensor
 from .collate import _plain, _to_tensor, default_collate
 
-__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
-           "stratified_split"]
+__all__ = ["ConcatDataset", "Dataset", "IterableDataset", "Subset", "TensorDataset", "random_split", "stratified_split"]
 
 
 class Dataset:
@@ -99,8 +99,9 @@ class TensorDataset(Dataset):
         return self.arrays[0].shape[0]
 
     def __getitem__(self, index):
-        return tuple(make_tensor(np.asarray(a[index])) if is_t else a[index]
-                     for a, is_t in zip(self.arrays, self._is_tensor))
+        return tuple(
+            make_tensor(np.asarray(a[index])) if is_t else a[index] for a, is_t in zip(self.arrays, self._is_tensor)
+        )
 
     def __getitems__(self, indices):
         """Gather a batch: a tuple of arrays of shape (len(indices), ...), one per field."""
@@ -194,8 +195,9 @@ class ConcatDataset(Dataset):
         if len(pieces) == 1:
             return pieces[0][1]
         single = not isinstance(pieces[0][1], (tuple, list))
-        columns = [[_as_array(f, "ConcatDataset")] if single else [_as_array(x, "ConcatDataset") for x in f]
-                   for _, f in pieces]
+        columns = [
+            [_as_array(f, "ConcatDataset")] if single else [_as_array(x, "ConcatDataset") for x in f] for _, f in pieces
+        ]
         if any(len(c) != len(columns[0]) for c in columns):
             raise RuntimeError("[ConcatDataset] the parts' batches have different numbers of fields")
         out = []
@@ -245,8 +247,7 @@ def random_split(dataset, lengths, generator=None):
             counts[i % len(counts)] += 1
         lengths = counts
     else:
-        raise ValueError(f"[random_split] lengths must be ints summing to {n} or fractions summing to 1, "
-                         f"got {lengths}")
+        raise ValueError(f"[random_split] lengths must be ints summing to {n} or fractions summing to 1, got {lengths}")
     if any(x < 0 for x in lengths):
         raise ValueError(f"[random_split] lengths must be non-negative, got {lengths}")
     if sum(lengths) != n:
@@ -270,8 +271,10 @@ def _labels_of(dataset, name):
     for i in range(len(dataset)):
         sample = dataset[i]
         if not isinstance(sample, (tuple, list)) or len(sample) < 2:
-            raise ValueError(f"[{name}] cannot find labels: the dataset has no `targets` and its samples are "
-                             "not (input, label, ...) tuples; pass labels=")
+            raise ValueError(
+                f"[{name}] cannot find labels: the dataset has no `targets` and its samples are "
+                "not (input, label, ...) tuples; pass labels="
+            )
         label = sample[1]
         labels.append(_as_array(label, name) if isinstance(label, Tensor) else np.asarray(label))
     return np.asarray(labels).reshape(-1)
@@ -297,8 +300,7 @@ def stratified_split(dataset, val_fraction, generator=None, labels=None):
         (train Subset, validation Subset), each with its indices in increasing order.
     """
     name = "stratified_split"
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) \
-            or not 0 < val_fraction < 1:
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) or not 0 < val_fraction < 1:
         raise ValueError(f"[{name}] val_fraction must be a number in (0, 1), got {val_fraction!r}")
     n = len(dataset)
     y = _labels_of(dataset, name) if labels is None else _as_array(labels, name).reshape(-1)
@@ -317,7 +319,7 @@ def stratified_split(dataset, val_fraction, generator=None, labels=None):
     val_idx = []
     for c in range(len(classes)):
         members = np.flatnonzero(y_codes == c)
-        val_idx.append(rng.permutation(members)[:n_val[c]])
+        val_idx.append(rng.permutation(members)[: n_val[c]])
     val_idx = np.sort(np.concatenate(val_idx)).astype(np.int64)
     is_val = np.zeros(n, dtype=bool)
     is_val[val_idx] = True

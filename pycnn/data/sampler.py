@@ -5,14 +5,21 @@ once also defines `_index_array()`, so the loader slices batches out of one arra
 Python. Random samplers draw from a pc.Generator (passed in, or a private one) and have state_dict /
 load_state_dict, so a resumed run draws the same orders.
 """
+
 from numbers import Integral
 
 import numpy as np
 
 from .dataset import _numpy_rng
 
-__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
-           "BatchSampler"]
+__all__ = [
+    "BatchSampler",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
+]
 
 
 def _check_positive_int(value, what, name):
@@ -32,7 +39,7 @@ class Sampler:
 
     def _index_array(self):
         """All indices of one pass as an int64 array, or None when the sampler cannot produce one."""
-        return None
+        return
 
 
 class SequentialSampler(Sampler):
@@ -79,8 +86,9 @@ class _RandomStream(Sampler):
     def load_state_dict(self, state):
         """Restore what state_dict returned: the next pass draws what it would have drawn then."""
         if not isinstance(state, dict) or "rng" not in state:
-            raise ValueError(f"[{type(self).__name__}.load_state_dict] expected a dict with key 'rng', "
-                             f"got {state!r:.80}")
+            raise ValueError(
+                f"[{type(self).__name__}.load_state_dict] expected a dict with key 'rng', got {state!r:.80}"
+            )
         self._stream().bit_generator.state = state["rng"]
 
     def __iter__(self):
@@ -174,8 +182,10 @@ class WeightedRandomSampler(_RandomStream):
         if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
             raise ValueError(f"[{name}] weights must be finite, non-negative and not all zero")
         if not replacement and num_samples > np.count_nonzero(w):
-            raise ValueError(f"[{name}] num_samples={num_samples} without replacement needs at least that "
-                             f"many non-zero weights, got {np.count_nonzero(w)}")
+            raise ValueError(
+                f"[{name}] num_samples={num_samples} without replacement needs at least that "
+                f"many non-zero weights, got {np.count_nonzero(w)}"
+            )
         self.weights = w
         self.num_samples = num_samples
         self.replacement = replacement
@@ -227,7 +237,7 @@ class BatchSampler(Sampler):
         if indices is None:
             return (np.asarray(batch, dtype=np.int64) for batch in self)
         stop = len(indices) - len(indices) % self.batch_size if self.drop_last else len(indices)
-        return (indices[lo:lo + self.batch_size] for lo in range(0, stop, self.batch_size))
+        return (indices[lo : lo + self.batch_size] for lo in range(0, stop, self.batch_size))
 
     def __iter__(self):
         batch = []

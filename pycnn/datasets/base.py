@@ -5,6 +5,7 @@ Images stay uint8 (N, C, H, W) in memory and become float32 in [0, 1] only when 
 receive those float32 arrays (the uint8 -> float32 conversion is ToTensor's, data/transforms/_image.py).
 Read ArrayImageDataset top to bottom; to_float_image above it is shared with ImageFolder.
 """
+
 from numbers import Integral
 
 import numpy as np
@@ -29,8 +30,10 @@ def to_float_image(image, name="image"):
         return pil_to_array(image, name)  # ToTensor's conversion of a decoded image
     if image.dtype.kind == "f" and image.ndim == 3:
         return image.astype(np.float32, copy=False)
-    raise TypeError(f"[{name}] expected a uint8 image (H, W) or (H, W, C) or a float (C, H, W) array, "
-                    f"got dtype {image.dtype} and shape {image.shape}")
+    raise TypeError(
+        f"[{name}] expected a uint8 image (H, W) or (H, W, C) or a float (C, H, W) array, "
+        f"got dtype {image.dtype} and shape {image.shape}"
+    )
 
 
 def _stack(items, what):
@@ -68,17 +71,22 @@ class ArrayImageDataset(Dataset):
         images = np.asarray(images)
         targets = np.asarray(targets)
         if images.dtype != np.uint8 or images.ndim != 4:
-            raise ValueError(f"[{self._name}] images must be uint8 (N, C, H, W), got dtype {images.dtype} "
-                             f"and shape {images.shape}")
+            raise ValueError(
+                f"[{self._name}] images must be uint8 (N, C, H, W), got dtype {images.dtype} and shape {images.shape}"
+            )
         if targets.ndim != 1 or targets.dtype.kind not in "iu":
-            raise ValueError(f"[{self._name}] targets must be a 1-D integer array, got dtype {targets.dtype} "
-                             f"and shape {targets.shape}")
+            raise ValueError(
+                f"[{self._name}] targets must be a 1-D integer array, got dtype {targets.dtype} "
+                f"and shape {targets.shape}"
+            )
         if images.shape[0] != targets.shape[0]:
             raise ValueError(f"[{self._name}] {images.shape[0]} images but {targets.shape[0]} targets")
         classes = list(classes)
         if targets.size and (targets.min() < 0 or targets.max() >= len(classes)):
-            raise ValueError(f"[{self._name}] targets must lie in [0, {len(classes)}) (one per class), "
-                             f"found values in [{targets.min()}, {targets.max()}]")
+            raise ValueError(
+                f"[{self._name}] targets must lie in [0, {len(classes)}) (one per class), "
+                f"found values in [{targets.min()}, {targets.max()}]"
+            )
         for what, fn in (("transform", transform), ("target_transform", target_transform)):
             if fn is not None and not callable(fn):
                 raise TypeError(f"[{self._name}] {what} must be callable, got {type(fn).__name__}")
@@ -102,8 +110,10 @@ class ArrayImageDataset(Dataset):
         # torchvision users trim datasets with `ds.data = ds.data[:n]; ds.targets = ds.targets[:n]`.
         images = np.asarray(images)
         if images.dtype != np.uint8 or images.ndim not in (3, 4):
-            raise ValueError(f"[{self._name}] data must be uint8 (N, H, W) or (N, H, W, C), got dtype "
-                             f"{images.dtype} and shape {images.shape}")
+            raise ValueError(
+                f"[{self._name}] data must be uint8 (N, H, W) or (N, H, W, C), got dtype "
+                f"{images.dtype} and shape {images.shape}"
+            )
         chw = images[:, None] if images.ndim == 3 else images.transpose(0, 3, 1, 2)
         self._images = np.ascontiguousarray(chw)
 
@@ -128,8 +138,11 @@ class ArrayImageDataset(Dataset):
         return []
 
     def __repr__(self):
-        lines = [f"Number of datapoints: {len(self)}", f"Image shape (C, H, W): {self.image_shape}",
-                 f"Classes: {len(self.classes)}"] + self.extra_repr()
+        lines = [
+            f"Number of datapoints: {len(self)}",
+            f"Image shape (C, H, W): {self.image_shape}",
+            f"Classes: {len(self.classes)}",
+        ] + self.extra_repr()
         for what in ("transform", "target_transform"):
             if getattr(self, what) is not None:
                 lines.append(f"{what}: {getattr(self, what)!r}")
@@ -162,8 +175,9 @@ class ArrayImageDataset(Dataset):
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
         n = len(self)
         if idx.size and (idx.min() < -n or idx.max() >= n):
-            raise IndexError(f"[{self._name}] indices must lie in [{-n}, {n}), got values in "
-                             f"[{idx.min()}, {idx.max()}]")
+            raise IndexError(
+                f"[{self._name}] indices must lie in [{-n}, {n}), got values in [{idx.min()}, {idx.max()}]"
+            )
         images = uint8_to_float(self._images[idx])
         targets = self.targets[idx]
         if self.transform is not None:

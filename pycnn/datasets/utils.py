@@ -5,9 +5,9 @@ it, and only then renames it into place, so an interrupted or corrupted download
 dataset. extract_archive() unpacks .tar(.gz) archives refusing links, devices and paths that leave the
 destination. _fetch() is the only function that touches the network (tests replace it or use file:// URLs).
 """
+
 import hashlib
 import os
-from pathlib import Path, PurePosixPath
 import shutil
 import sys
 import tarfile
@@ -15,6 +15,7 @@ import tempfile
 import urllib.parse
 import urllib.request
 import zlib
+from pathlib import Path, PurePosixPath
 
 __all__ = ["calculate_md5", "check_integrity", "download_file", "extract_archive"]
 
@@ -96,11 +97,15 @@ def _checked_members(tar, archive, name):
     for m in members:
         parts = PurePosixPath(m.name).parts
         if m.name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
-            raise RuntimeError(f"[{name}] refusing to extract {archive}: member {m.name!r} would be "
-                               "written outside the destination folder")
+            raise RuntimeError(
+                f"[{name}] refusing to extract {archive}: member {m.name!r} would be "
+                "written outside the destination folder"
+            )
         if not (m.isfile() or m.isdir()):
-            raise RuntimeError(f"[{name}] refusing to extract {archive}: member {m.name!r} is a link or a "
-                               "special file (only regular files and folders are extracted)")
+            raise RuntimeError(
+                f"[{name}] refusing to extract {archive}: member {m.name!r} is a link or a "
+                "special file (only regular files and folders are extracted)"
+            )
     return members
 
 
@@ -126,8 +131,9 @@ def extract_archive(archive, dest, name="extract"):
                 else:
                     tar.extractall(tmp, members=members)
         except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
-            raise RuntimeError(f"[{name}] cannot extract {archive}: the archive is corrupt or truncated "
-                               f"({type(e).__name__}: {e})") from None
+            raise RuntimeError(
+                f"[{name}] cannot extract {archive}: the archive is corrupt or truncated ({type(e).__name__}: {e})"
+            ) from None
         for dirpath, _, filenames in os.walk(tmp):
             target_dir = dest / Path(dirpath).relative_to(tmp)
             target_dir.mkdir(parents=True, exist_ok=True)

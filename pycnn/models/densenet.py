@@ -7,11 +7,12 @@ features.{conv0,norm0,denseblockB.denselayerL.{norm1,conv1,norm2,conv2},transiti
 classifier. densenet121: 7,978,856 parameters for 1000 classes.
 Shapes: (N, 3, 224, 224) -> features (N, 1024, 7, 7) -> (N, num_classes).
 """
+
 from collections import OrderedDict
 
 from .. import nn
-from ..nn import functional as F
 from .._tensor_ops import cat
+from ..nn import functional as F
 
 __all__ = ["DenseNet", "densenet121", "densenet161", "densenet169", "densenet201"]
 
@@ -42,8 +43,9 @@ class _DenseBlock(nn.Module):
     def __init__(self, num_layers, num_input_features, bn_size, growth_rate, drop_rate):
         super().__init__()
         for i in range(num_layers):
-            self.add_module(f"denselayer{i + 1}", _DenseLayer(num_input_features + i * growth_rate, growth_rate,
-                                                              bn_size, drop_rate))
+            self.add_module(
+                f"denselayer{i + 1}", _DenseLayer(num_input_features + i * growth_rate, growth_rate, bn_size, drop_rate)
+            )
 
     def forward(self, init_features):
         features = [init_features]
@@ -54,27 +56,40 @@ class _DenseBlock(nn.Module):
 
 class _Transition(nn.Sequential):
     def __init__(self, num_input_features, num_output_features):
-        super().__init__(OrderedDict([
-            ("norm", nn.BatchNorm2d(num_input_features)),
-            ("relu", nn.ReLU(inplace=True)),
-            ("conv", nn.Conv2d(num_input_features, num_output_features, kernel_size=1, stride=1, bias=False)),
-            ("pool", nn.AvgPool2d(kernel_size=2, stride=2)),
-        ]))
+        super().__init__(
+            OrderedDict(
+                [
+                    ("norm", nn.BatchNorm2d(num_input_features)),
+                    ("relu", nn.ReLU(inplace=True)),
+                    ("conv", nn.Conv2d(num_input_features, num_output_features, kernel_size=1, stride=1, bias=False)),
+                    ("pool", nn.AvgPool2d(kernel_size=2, stride=2)),
+                ]
+            )
+        )
 
 
 class DenseNet(nn.Module):
     """Args: growth_rate (32), block_config ((6, 12, 24, 16)), num_init_features (64), bn_size (4),
     drop_rate (0), num_classes (1000)."""
 
-    def __init__(self, growth_rate=32, block_config=(6, 12, 24, 16), num_init_features=64, bn_size=4,
-                 drop_rate=0.0, num_classes=1000):
+    def __init__(
+        self,
+        growth_rate=32,
+        block_config=(6, 12, 24, 16),
+        num_init_features=64,
+        bn_size=4,
+        drop_rate=0.0,
+        num_classes=1000,
+    ):
         super().__init__()
-        layers = OrderedDict([
-            ("conv0", nn.Conv2d(3, num_init_features, kernel_size=7, stride=2, padding=3, bias=False)),
-            ("norm0", nn.BatchNorm2d(num_init_features)),
-            ("relu0", nn.ReLU(inplace=True)),
-            ("pool0", nn.MaxPool2d(kernel_size=3, stride=2, padding=1)),
-        ])
+        layers = OrderedDict(
+            [
+                ("conv0", nn.Conv2d(3, num_init_features, kernel_size=7, stride=2, padding=3, bias=False)),
+                ("norm0", nn.BatchNorm2d(num_init_features)),
+                ("relu0", nn.ReLU(inplace=True)),
+                ("pool0", nn.MaxPool2d(kernel_size=3, stride=2, padding=1)),
+            ]
+        )
         num_features = num_init_features
         for i, num_layers in enumerate(block_config):
             layers[f"denseblock{i + 1}"] = _DenseBlock(num_layers, num_features, bn_size, growth_rate, drop_rate)

@@ -11,11 +11,12 @@ aux_logits defaults to False here (torchvision's default is True, but its pretra
 heads); with aux_logits=True, a forward in training mode returns (logits, aux2, aux1), as torchvision's
 GoogLeNetOutputs, and plain logits in eval mode.
 """
-from .. import nn
-from ..nn import functional as F
-from .._tensor_ops import cat
 
-__all__ = ["BasicConv2d", "Inception", "InceptionAux", "GoogLeNet", "googlenet"]
+from .. import nn
+from .._tensor_ops import cat
+from ..nn import functional as F
+
+__all__ = ["BasicConv2d", "GoogLeNet", "Inception", "InceptionAux", "googlenet"]
 
 
 class BasicConv2d(nn.Module):
@@ -34,12 +35,16 @@ class Inception(nn.Module):
     def __init__(self, in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj):
         super().__init__()
         self.branch1 = BasicConv2d(in_channels, ch1x1, kernel_size=1)
-        self.branch2 = nn.Sequential(BasicConv2d(in_channels, ch3x3red, kernel_size=1),
-                                     BasicConv2d(ch3x3red, ch3x3, kernel_size=3, padding=1))
-        self.branch3 = nn.Sequential(BasicConv2d(in_channels, ch5x5red, kernel_size=1),
-                                     BasicConv2d(ch5x5red, ch5x5, kernel_size=3, padding=1))
-        self.branch4 = nn.Sequential(nn.MaxPool2d(kernel_size=3, stride=1, padding=1, ceil_mode=True),
-                                     BasicConv2d(in_channels, pool_proj, kernel_size=1))
+        self.branch2 = nn.Sequential(
+            BasicConv2d(in_channels, ch3x3red, kernel_size=1), BasicConv2d(ch3x3red, ch3x3, kernel_size=3, padding=1)
+        )
+        self.branch3 = nn.Sequential(
+            BasicConv2d(in_channels, ch5x5red, kernel_size=1), BasicConv2d(ch5x5red, ch5x5, kernel_size=3, padding=1)
+        )
+        self.branch4 = nn.Sequential(
+            nn.MaxPool2d(kernel_size=3, stride=1, padding=1, ceil_mode=True),
+            BasicConv2d(in_channels, pool_proj, kernel_size=1),
+        )
 
     def forward(self, x):
         return cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)

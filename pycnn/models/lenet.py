@@ -5,6 +5,7 @@ Shapes for a (N, 1, 28, 28) input: conv 5x5 -> (N, 6, 24, 24), pool -> (N, 6, 12
 This differs from the 1998 paper's 32x32 input (16*5*5 = 400 features, 61,706 parameters); here the
 model has 44,426 parameters for 10 classes. input_size=32 gives the paper's 400 features (CIFAR-sized inputs).
 """
+
 from .. import nn
 from ..nn import functional as F
 
@@ -51,9 +52,11 @@ class LeNet5(nn.Module):
     def forward(self, x):
         # Check here: otherwise a wrong input size surfaces as a confusing matmul error in classifier.0.
         if x.ndim != 4 or tuple(x.shape[1:]) != (self.in_channels,) + self.input_size:
-            raise ValueError(f"[LeNet5] expected input of shape (N, {self.in_channels}, {self.input_size[0]}, "
-                             f"{self.input_size[1]}), "
-                             f"got {tuple(x.shape)}")
+            raise ValueError(
+                f"[LeNet5] expected input of shape (N, {self.in_channels}, {self.input_size[0]}, "
+                f"{self.input_size[1]}), "
+                f"got {tuple(x.shape)}"
+            )
         x = self.features(x)
         x = F.flatten(x, 1)
         return self.classifier(x)

@@ -6,6 +6,7 @@ features.18 a 1x1 conv-BN-ReLU6 to 1280 channels; then global average pooling an
 (Dropout, Linear). Keys and shapes match torchvision (features.1.conv.0.0.weight, classifier.1.weight, ...).
 3,504,872 parameters for 1000 classes. Shapes: (N, 3, 224, 224) -> (N, 1280, 7, 7) -> (N, num_classes).
 """
+
 from .. import nn
 from ..nn import functional as F
 
@@ -24,8 +25,11 @@ def _make_divisible(v, divisor, min_value=None):
 def conv_bn_relu6(in_planes, out_planes, kernel_size=3, stride=1, groups=1):
     """torchvision's Conv2dNormActivation: Sequential(conv (no bias), BatchNorm2d, ReLU6)."""
     padding = (kernel_size - 1) // 2
-    return nn.Sequential(nn.Conv2d(in_planes, out_planes, kernel_size, stride, padding, groups=groups, bias=False),
-                         nn.BatchNorm2d(out_planes), nn.ReLU6(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(in_planes, out_planes, kernel_size, stride, padding, groups=groups, bias=False),
+        nn.BatchNorm2d(out_planes),
+        nn.ReLU6(inplace=True),
+    )
 
 
 class InvertedResidual(nn.Module):
@@ -41,8 +45,11 @@ class InvertedResidual(nn.Module):
         layers = []
         if expand_ratio != 1:
             layers.append(conv_bn_relu6(inp, hidden_dim, kernel_size=1))
-        layers += [conv_bn_relu6(hidden_dim, hidden_dim, stride=stride, groups=hidden_dim),
-                   nn.Conv2d(hidden_dim, oup, 1, 1, 0, bias=False), nn.BatchNorm2d(oup)]
+        layers += [
+            conv_bn_relu6(hidden_dim, hidden_dim, stride=stride, groups=hidden_dim),
+            nn.Conv2d(hidden_dim, oup, 1, 1, 0, bias=False),
+            nn.BatchNorm2d(oup),
+        ]
         self.conv = nn.Sequential(*layers)
         self.out_channels = oup
 
@@ -53,14 +60,19 @@ class InvertedResidual(nn.Module):
 class MobileNetV2(nn.Module):
     """Args: num_classes (1000), width_mult (1.0), round_nearest (8), dropout (0.2)."""
 
-    def __init__(self, num_classes=1000, width_mult=1.0, inverted_residual_setting=None, round_nearest=8,
-                 dropout=0.2):
+    def __init__(self, num_classes=1000, width_mult=1.0, inverted_residual_setting=None, round_nearest=8, dropout=0.2):
         super().__init__()
         input_channel, last_channel = 32, 1280
         # t (expansion), c (channels), n (repeats), s (first stride)
         setting = inverted_residual_setting or [
-            [1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2],
-            [6, 320, 1, 1]]
+            [1, 16, 1, 1],
+            [6, 24, 2, 2],
+            [6, 32, 3, 2],
+            [6, 64, 4, 2],
+            [6, 96, 3, 1],
+            [6, 160, 3, 2],
+            [6, 320, 1, 1],
+        ]
         if any(len(row) != 4 for row in setting):
             raise ValueError(f"[MobileNetV2] inverted_residual_setting rows must be [t, c, n, s], got {setting}")
         input_channel = _make_divisible(input_channel * width_mult, round_nearest)

@@ -5,6 +5,7 @@ all with ReLU: 192-160-96 (5x5), max-pool 3/2; 192-192-192 (5x5), avg-pool 3/2; 
 then global average pooling replaces fully connected layers. Pools use ceil_mode so 32 -> 16 -> 8, as
 Caffe rounds up. Shapes: (N, 3, 32, 32) -> (N, num_classes); 966,986 parameters for 10 classes.
 """
+
 from .. import nn
 from ..nn import functional as F
 
@@ -12,9 +13,14 @@ __all__ = ["NiN", "nin"]
 
 
 def _mlpconv(in_channels, channels, kernel_size, padding):
-    return [nn.Conv2d(in_channels, channels[0], kernel_size, padding=padding), nn.ReLU(inplace=True),
-            nn.Conv2d(channels[0], channels[1], 1), nn.ReLU(inplace=True),
-            nn.Conv2d(channels[1], channels[2], 1), nn.ReLU(inplace=True)]
+    return [
+        nn.Conv2d(in_channels, channels[0], kernel_size, padding=padding),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(channels[0], channels[1], 1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(channels[1], channels[2], 1),
+        nn.ReLU(inplace=True),
+    ]
 
 
 class NiN(nn.Module):
@@ -22,9 +28,11 @@ class NiN(nn.Module):
         super().__init__()
         self.features = nn.Sequential(
             *_mlpconv(in_channels, (192, 160, 96), 5, 2),
-            nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True), nn.Dropout(dropout),
+            nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True),
+            nn.Dropout(dropout),
             *_mlpconv(96, (192, 192, 192), 5, 2),
-            nn.AvgPool2d(kernel_size=3, stride=2, ceil_mode=True), nn.Dropout(dropout),
+            nn.AvgPool2d(kernel_size=3, stride=2, ceil_mode=True),
+            nn.Dropout(dropout),
             *_mlpconv(192, (192, 192, num_classes), 3, 1),
         )
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))

@@ -6,9 +6,10 @@ global average pooling. Names and shapes match torchvision (features.N.squeeze/e
 classifier.1 = final conv). squeezenet1_1: 1,235,496 parameters for 1000 classes; squeezenet1_0: 1,248,424.
 Shapes: (N, 3, 224, 224) -> features (N, 512, 13, 13) -> (N, num_classes).
 """
+
 from .. import nn
-from ..nn import functional as F
 from .._tensor_ops import cat
+from ..nn import functional as F
 
 __all__ = ["Fire", "SqueezeNet", "squeezenet1_0", "squeezenet1_1"]
 
@@ -28,8 +29,7 @@ class Fire(nn.Module):
 
     def forward(self, x):
         x = self.squeeze_activation(self.squeeze(x))
-        return cat([self.expand1x1_activation(self.expand1x1(x)),
-                    self.expand3x3_activation(self.expand3x3(x))], 1)
+        return cat([self.expand1x1_activation(self.expand1x1(x)), self.expand3x3_activation(self.expand3x3(x))], 1)
 
 
 class SqueezeNet(nn.Module):
@@ -38,27 +38,45 @@ class SqueezeNet(nn.Module):
     def __init__(self, version="1_0", num_classes=1000, dropout=0.5):
         super().__init__()
         self.num_classes = num_classes
-        pool = lambda: nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)  # noqa: E731
+        pool = lambda: nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)
         if version == "1_0":
             self.features = nn.Sequential(
-                nn.Conv2d(3, 96, kernel_size=7, stride=2), nn.ReLU(inplace=True), pool(),
-                Fire(96, 16, 64, 64), Fire(128, 16, 64, 64), Fire(128, 32, 128, 128), pool(),
-                Fire(256, 32, 128, 128), Fire(256, 48, 192, 192), Fire(384, 48, 192, 192),
-                Fire(384, 64, 256, 256), pool(), Fire(512, 64, 256, 256),
+                nn.Conv2d(3, 96, kernel_size=7, stride=2),
+                nn.ReLU(inplace=True),
+                pool(),
+                Fire(96, 16, 64, 64),
+                Fire(128, 16, 64, 64),
+                Fire(128, 32, 128, 128),
+                pool(),
+                Fire(256, 32, 128, 128),
+                Fire(256, 48, 192, 192),
+                Fire(384, 48, 192, 192),
+                Fire(384, 64, 256, 256),
+                pool(),
+                Fire(512, 64, 256, 256),
             )
         elif version == "1_1":
             self.features = nn.Sequential(
-                nn.Conv2d(3, 64, kernel_size=3, stride=2), nn.ReLU(inplace=True), pool(),
-                Fire(64, 16, 64, 64), Fire(128, 16, 64, 64), pool(),
-                Fire(128, 32, 128, 128), Fire(256, 32, 128, 128), pool(),
-                Fire(256, 48, 192, 192), Fire(384, 48, 192, 192), Fire(384, 64, 256, 256),
+                nn.Conv2d(3, 64, kernel_size=3, stride=2),
+                nn.ReLU(inplace=True),
+                pool(),
+                Fire(64, 16, 64, 64),
+                Fire(128, 16, 64, 64),
+                pool(),
+                Fire(128, 32, 128, 128),
+                Fire(256, 32, 128, 128),
+                pool(),
+                Fire(256, 48, 192, 192),
+                Fire(384, 48, 192, 192),
+                Fire(384, 64, 256, 256),
                 Fire(512, 64, 256, 256),
             )
         else:
             raise ValueError(f"[SqueezeNet] unsupported version {version!r}: 1_0 or 1_1 expected")
         final_conv = nn.Conv2d(512, num_classes, kernel_size=1)
-        self.classifier = nn.Sequential(nn.Dropout(p=dropout), final_conv, nn.ReLU(inplace=True),
-                                        nn.AdaptiveAvgPool2d((1, 1)))
+        self.classifier = nn.Sequential(
+            nn.Dropout(p=dropout), final_conv, nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d((1, 1))
+        )
         # torchvision's initialisation: N(0, 0.01) for the final conv, He-uniform for the others, zero biases.
         for m in self.modules():
             if isinstance(m, nn.Conv2d):

@@ -5,6 +5,7 @@ exactly as torchvision's, so keys such as features.0.weight or classifier.6.bias
 converted torchvision checkpoints load. avgpool is AdaptiveAvgPool2d((7, 7)), so inputs other than 224x224
 (>= 32x32) also work. Shapes for (N, 3, 224, 224): features -> (N, 512, 7, 7) -> classifier -> (N, classes).
 """
+
 from .. import nn
 from ..nn import functional as F
 
@@ -49,8 +50,12 @@ class VGG(nn.Module):
         self.features = features
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         self.classifier = nn.Sequential(
-            nn.Linear(512 * 7 * 7, 4096), nn.ReLU(True), nn.Dropout(p=dropout),
-            nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(p=dropout),
+            nn.Linear(512 * 7 * 7, 4096),
+            nn.ReLU(True),
+            nn.Dropout(p=dropout),
+            nn.Linear(4096, 4096),
+            nn.ReLU(True),
+            nn.Dropout(p=dropout),
             nn.Linear(4096, num_classes),
         )
         if init_weights:

@@ -6,6 +6,7 @@ max-pool 3/2 -> 5; AdaptiveAvgPool2d((6, 6)) (as in torchvision's AlexNet) gives
 features the paper's fully connected 4096-4096-classes head expects for any input >= 224. Ungrouped
 convolutions (one GPU), 62,357,608 parameters for 1000 classes.
 """
+
 from .. import nn
 from ..nn import functional as F
 
@@ -16,21 +17,30 @@ class ZFNet(nn.Module):
     def __init__(self, num_classes=1000, dropout=0.5):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 96, kernel_size=7, stride=2, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(3, 96, kernel_size=7, stride=2, padding=1),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(kernel_size=3, stride=2),
             nn.LocalResponseNorm(size=5, alpha=5e-4, beta=0.75, k=2.0),
-            nn.Conv2d(96, 256, kernel_size=5, stride=2), nn.ReLU(inplace=True),
+            nn.Conv2d(96, 256, kernel_size=5, stride=2),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(kernel_size=3, stride=2),
             nn.LocalResponseNorm(size=5, alpha=5e-4, beta=0.75, k=2.0),
-            nn.Conv2d(256, 384, kernel_size=3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(384, 384, kernel_size=3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(256, 384, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(384, 384, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(kernel_size=3, stride=2),
         )
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
         self.classifier = nn.Sequential(
-            nn.Dropout(p=dropout), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),
-            nn.Dropout(p=dropout), nn.Linear(4096, 4096), nn.ReLU(inplace=True),
+            nn.Dropout(p=dropout),
+            nn.Linear(256 * 6 * 6, 4096),
+            nn.ReLU(inplace=True),
+            nn.Dropout(p=dropout),
+            nn.Linear(4096, 4096),
+            nn.ReLU(inplace=True),
             nn.Linear(4096, num_classes),
         )
 

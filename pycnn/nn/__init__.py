@@ -3,34 +3,113 @@
 Layers are Modules (module.py) holding Parameters (parameter.py); their forward calls
 pycnn.nn.functional, whose ops call the C++ core.
 """
+
 from . import functional, init, utils
-from .parameter import Parameter
+from .activation import (
+    ELU,
+    GELU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    LeakyReLU,
+    LogSoftmax,
+    Maxout,
+    PReLU,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Swish,
+    Tanh,
+)
+from .container import ModuleList, Sequential
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .dropout import AlphaDropout, Dropout, Dropout2d
+from .linear import Flatten, Identity, Linear
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MarginRankingLoss,
+    MSELoss,
+    MultiMarginLoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .module import Module
-from .container import Sequential, ModuleList
-from .linear import Linear, Flatten, Identity
-from .conv import Conv2d
-from .conv import Conv1d, ConvTranspose1d, ConvTranspose2d
-from .activation import (ReLU, Sigmoid, Tanh, ReLU6, LeakyReLU, PReLU, ELU, SELU, SiLU, Swish, GELU, Softplus,
-                         Hardswish, Hardsigmoid, Softmax, LogSoftmax, Maxout)
-from .pooling import MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, MaxUnpool2d, LPPool2d
-from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d, PixelShuffle, PixelUnshuffle
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, InstanceNorm2d, LocalResponseNorm
-from .dropout import Dropout, Dropout2d, AlphaDropout
 from .nonlocal_block import NonLocalBlock2d
-from .loss import (CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, MSELoss, L1Loss, SmoothL1Loss,
-                   HuberLoss, KLDivLoss, MarginRankingLoss, MultiMarginLoss)
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm, LocalResponseNorm
+from .parameter import Parameter
+from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, LPPool2d, MaxPool2d, MaxUnpool2d
+from .upsampling import PixelShuffle, PixelUnshuffle, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
-    "functional", "init", "utils", "Parameter", "Module", "Sequential", "ModuleList", "Linear", "Flatten",
-    "Identity", "Conv2d",
-    "Conv1d", "ConvTranspose1d", "ConvTranspose2d",
-    "ReLU", "Sigmoid", "Tanh", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "SiLU", "Swish", "GELU", "Softplus",
-    "Hardswish", "Hardsigmoid", "Softmax", "LogSoftmax", "Maxout",
-    "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "MaxUnpool2d", "LPPool2d",
-    "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle",
-    "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm2d", "LocalResponseNorm",
-    "Dropout", "Dropout2d", "AlphaDropout",
+    "ELU",
+    "GELU",
+    "SELU",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
+    "AlphaDropout",
+    "AvgPool2d",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Dropout2d",
+    "Flatten",
+    "GroupNorm",
+    "Hardsigmoid",
+    "Hardswish",
+    "HuberLoss",
+    "Identity",
+    "InstanceNorm2d",
+    "KLDivLoss",
+    "L1Loss",
+    "LPPool2d",
+    "LayerNorm",
+    "LeakyReLU",
+    "Linear",
+    "LocalResponseNorm",
+    "LogSoftmax",
+    "MSELoss",
+    "MarginRankingLoss",
+    "MaxPool2d",
+    "MaxUnpool2d",
+    "Maxout",
+    "Module",
+    "ModuleList",
+    "MultiMarginLoss",
+    "NLLLoss",
     "NonLocalBlock2d",
-    "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss", "SmoothL1Loss",
-    "HuberLoss", "KLDivLoss", "MarginRankingLoss", "MultiMarginLoss",
+    "PReLU",
+    "Parameter",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "ReLU",
+    "ReLU6",
+    "Sequential",
+    "SiLU",
+    "Sigmoid",
+    "SmoothL1Loss",
+    "Softmax",
+    "Softplus",
+    "Swish",
+    "Tanh",
+    "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
+    "functional",
+    "init",
+    "utils",
 ]

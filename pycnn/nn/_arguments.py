@@ -1,6 +1,7 @@
 """Argument checks and normalisation shared by nn.functional, the layers and pycnn.ops: each rule is
 written once here, with errors that name the op ("[conv2d] stride must be an int or 2 ints, got ...").
 """
+
 from ..tensor import Tensor
 
 

@@ -1,13 +1,31 @@
 """Activation layers: Modules around pycnn.nn.functional, with torch.nn's names, arguments and reprs.
 Stateless except PReLU (learnable slopes) and Swish(learnable=True) (a learnable beta).
 """
+
 from . import functional as F
-from .module import Module
 from ._arguments import positive_int
+from .module import Module
 from .parameter import new_parameter
 
-__all__ = ["ReLU", "Sigmoid", "Tanh", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "SiLU", "Swish", "GELU",
-           "Softplus", "Hardswish", "Hardsigmoid", "Softmax", "LogSoftmax", "Maxout"]
+__all__ = [
+    "ELU",
+    "GELU",
+    "SELU",
+    "Hardsigmoid",
+    "Hardswish",
+    "LeakyReLU",
+    "LogSoftmax",
+    "Maxout",
+    "PReLU",
+    "ReLU",
+    "ReLU6",
+    "SiLU",
+    "Sigmoid",
+    "Softmax",
+    "Softplus",
+    "Swish",
+    "Tanh",
+]
 
 
 class ReLU(Module):

@@ -2,12 +2,13 @@
 
 Children are registered under the names "0", "1", ... so state dict keys match PyTorch's ("0.weight").
 """
-from collections import OrderedDict
+
 import operator
+from collections import OrderedDict
 
 from .module import Module
 
-__all__ = ["Sequential", "ModuleList"]
+__all__ = ["ModuleList", "Sequential"]
 
 
 def _normalize_index(idx, size, kind):

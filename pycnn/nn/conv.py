@@ -5,6 +5,7 @@ Parameter names, shapes and default initialisation follow torch.nn: Conv weight
 (out_channels, in_channels // groups, *kernel_size), ConvTranspose weight
 (in_channels, out_channels // groups, *kernel_size), bias (out_channels,).
 """
+
 from . import functional as F
 from . import init
 from ._arguments import conv_padding, ntuple, positive_int
@@ -20,22 +21,38 @@ class _ConvNd(Module):
     _n = 2
     _transposed = False
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                 padding_mode, output_padding=0, device=None, dtype=None):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride,
+        padding,
+        dilation,
+        groups,
+        bias,
+        padding_mode,
+        output_padding=0,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         cls, n = type(self).__name__, self._n
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
             positive_int(value, name, cls)
         if in_channels % groups != 0:
-            raise ValueError(f"[{cls}] in_channels must be divisible by groups (in_channels={in_channels}, "
-                             f"groups={groups})")
+            raise ValueError(
+                f"[{cls}] in_channels must be divisible by groups (in_channels={in_channels}, groups={groups})"
+            )
         if out_channels % groups != 0:
-            raise ValueError(f"[{cls}] out_channels must be divisible by groups "
-                             f"(out_channels={out_channels}, groups={groups})")
+            raise ValueError(
+                f"[{cls}] out_channels must be divisible by groups (out_channels={out_channels}, groups={groups})"
+            )
         valid_modes = ("zeros", "reflect", "replicate", "circular")
         if padding_mode not in valid_modes:
-            raise ValueError(f"[{cls}] padding_mode must be one of {valid_modes}, but got "
-                             f"padding_mode='{padding_mode}'")
+            raise ValueError(
+                f"[{cls}] padding_mode must be one of {valid_modes}, but got padding_mode='{padding_mode}'"
+            )
         if self._transposed and padding_mode != "zeros":
             raise ValueError(f'[{cls}] Only "zeros" padding mode is supported for {cls}')
 
@@ -43,8 +60,10 @@ class _ConvNd(Module):
         stride = ntuple(stride, n, "stride", cls)
         dilation = ntuple(dilation, n, "dilation", cls)
         if min(kernel_size) <= 0 or min(stride) <= 0 or min(dilation) <= 0:
-            raise ValueError(f"[{cls}] kernel_size, stride and dilation must be positive, got "
-                             f"kernel_size={kernel_size}, stride={stride}, dilation={dilation}")
+            raise ValueError(
+                f"[{cls}] kernel_size, stride and dilation must be positive, got "
+                f"kernel_size={kernel_size}, stride={stride}, dilation={dilation}"
+            )
         if isinstance(padding, str) and self._transposed:
             raise ValueError(f"[{cls}] padding must be an int or {n} ints, got {padding!r}")
         self._pads = conv_padding(padding, kernel_size, stride, dilation, cls)  # (before, after) per dim
@@ -54,8 +73,10 @@ class _ConvNd(Module):
             output_padding = ntuple(output_padding, n, "output_padding", cls)
             for op, s, d in zip(output_padding, stride, dilation):
                 if op < 0 or (op >= s and op >= d):
-                    raise ValueError(f"[{cls}] output_padding {output_padding} must be non-negative and smaller "
-                                     f"than either stride {stride} or dilation {dilation}")
+                    raise ValueError(
+                        f"[{cls}] output_padding {output_padding} must be non-negative and smaller "
+                        f"than either stride {stride} or dilation {dilation}"
+                    )
             self.output_padding = output_padding
 
         self.in_channels = in_channels
@@ -84,10 +105,24 @@ class _ConvNd(Module):
         # conv2d or conv1d; a non-zero padding mode pads first and convolves unpadded, as torch does
         conv = F.conv2d if self._n == 2 else F.conv1d
         if self.padding_mode != "zeros":
-            return conv(self._padded_input(x), self.weight, self.bias, stride=self.stride, padding=0,
-                        dilation=self.dilation, groups=self.groups)
-        return conv(x, self.weight, self.bias, stride=self.stride, padding=self._conv_padding(),
-                    dilation=self.dilation, groups=self.groups)
+            return conv(
+                self._padded_input(x),
+                self.weight,
+                self.bias,
+                stride=self.stride,
+                padding=0,
+                dilation=self.dilation,
+                groups=self.groups,
+            )
+        return conv(
+            x,
+            self.weight,
+            self.bias,
+            stride=self.stride,
+            padding=self._conv_padding(),
+            dilation=self.dilation,
+            groups=self.groups,
+        )
 
     def _padded_input(self, x):
         """For padding_mode other than 'zeros': pad x explicitly (torch order: last dim first)."""
@@ -138,11 +173,33 @@ class Conv2d(_ConvNd):
         H_out = floor((H + 2 * padding[0] - dilation[0] * (kH - 1) - 1) / stride[0] + 1), same for W.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, device=device, dtype=dtype)
-
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=True,
+        padding_mode="zeros",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device=device,
+            dtype=dtype,
+        )
 
 
 class Conv1d(_ConvNd):
@@ -156,11 +213,33 @@ class Conv1d(_ConvNd):
 
     _n = 1
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, device=device, dtype=dtype)
-
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=True,
+        padding_mode="zeros",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device=device,
+            dtype=dtype,
+        )
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -184,8 +263,10 @@ class _ConvTransposeNd(_ConvNd):
             lo = (size_in - 1) * s - 2 * p + d * (k - 1) + 1
             hi = lo + s - 1
             if not lo <= output_size[i] <= hi:
-                raise ValueError(f"[{cls}] requested an output size of {output_size}, but valid sizes range from "
-                                 f"{lo} to {hi} (for an input of {tuple(x.shape[x.ndim - n:])})")
+                raise ValueError(
+                    f"[{cls}] requested an output size of {output_size}, but valid sizes range from "
+                    f"{lo} to {hi} (for an input of {tuple(x.shape[x.ndim - n :])})"
+                )
             pads.append(output_size[i] - lo)
         return tuple(pads)
 
@@ -201,14 +282,47 @@ class ConvTranspose2d(_ConvTransposeNd):
         forward(input, output_size=None): output_size picks output_padding (see torch).
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, output_padding, device=device, dtype=dtype)
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups=1,
+        bias=True,
+        dilation=1,
+        padding_mode="zeros",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            output_padding,
+            device=device,
+            dtype=dtype,
+        )
 
     def forward(self, x, output_size=None):
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(x, output_size), self.groups, self.dilation)
+        return F.conv_transpose2d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(x, output_size),
+            self.groups,
+            self.dilation,
+        )
 
 
 class ConvTranspose1d(_ConvTransposeNd):
@@ -219,11 +333,44 @@ class ConvTranspose1d(_ConvTransposeNd):
 
     _n = 1
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, output_padding, device=device, dtype=dtype)
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups=1,
+        bias=True,
+        dilation=1,
+        padding_mode="zeros",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            output_padding,
+            device=device,
+            dtype=dtype,
+        )
 
     def forward(self, x, output_size=None):
-        return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(x, output_size), self.groups, self.dilation)
+        return F.conv_transpose1d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(x, output_size),
+            self.groups,
+            self.dilation,
+        )

@@ -4,10 +4,11 @@ All are the identity in eval(). In training each call draws a 64-bit seed from p
 the C++ kernel derives the mask from (seed, index), so pc.manual_seed reproduces it and the thread count
 does not change it; the backward regenerates the same mask from the seed.
 """
+
 from . import functional as F
 from .module import Module
 
-__all__ = ["Dropout", "Dropout2d", "AlphaDropout"]
+__all__ = ["AlphaDropout", "Dropout", "Dropout2d"]
 
 
 class _DropoutNd(Module):

@@ -1,6 +1,7 @@
 """pycnn.nn.functional: PyTorch's functional API (names, argument order, defaults), each a thin
 argument-parsing layer over one Function of ``pycnn.autograd_ops``. Shapes are NCHW.
 """
+
 from .. import _C
 from .. import autograd_ops as ag
 from .._types import int64
@@ -47,21 +48,35 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     check_tensor(input, "max_pool2d")
     kernel = pair(kernel_size, "kernel_size", "max_pool2d")
     stride = kernel if stride is None or stride == [] else pair(stride, "stride", "max_pool2d")
-    y, indices = ag.MaxPool2dFn.apply(input, kernel, stride, pair(padding, "padding", "max_pool2d"),
-                                    pair(dilation, "dilation", "max_pool2d"), bool(ceil_mode))
+    y, indices = ag.MaxPool2dFn.apply(
+        input,
+        kernel,
+        stride,
+        pair(padding, "padding", "max_pool2d"),
+        pair(dilation, "dilation", "max_pool2d"),
+        bool(ceil_mode),
+    )
     return (y, indices) if return_indices else y
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
+def avg_pool2d(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
+):
     """Average pooling over (N, C, H, W) or (C, H, W); stride defaults to kernel_size."""
     check_tensor(input, "avg_pool2d")
     kernel = pair(kernel_size, "kernel_size", "avg_pool2d")
     stride = kernel if stride is None or stride == [] else pair(stride, "stride", "avg_pool2d")
     if divisor_override is not None and divisor_override <= 0:
         raise ValueError(f"[avg_pool2d] divisor_override must be positive, got {divisor_override}")
-    return ag.AvgPool2dFn.apply(input, kernel, stride, pair(padding, "padding", "avg_pool2d"), bool(ceil_mode),
-                              bool(count_include_pad), int(divisor_override or 0))
+    return ag.AvgPool2dFn.apply(
+        input,
+        kernel,
+        stride,
+        pair(padding, "padding", "avg_pool2d"),
+        bool(ceil_mode),
+        bool(count_include_pad),
+        int(divisor_override or 0),
+    )
 
 
 def relu(input, inplace=False):
@@ -91,8 +106,9 @@ def _check_reduction(reduction, op):
 def _check_target(target, op):
     check_tensor(target, op, "target")
     if target.dtype != int64:
-        raise TypeError(f"[{op}] expected target to hold int64 class indices, got {target.dtype.name} "
-                        "(use target.long())")
+        raise TypeError(
+            f"[{op}] expected target to hold int64 class indices, got {target.dtype.name} (use target.long())"
+        )
 
 
 def _class_loss_args(input, target, weight, op):
@@ -102,19 +118,23 @@ def _class_loss_args(input, target, weight, op):
     if weight is not None:
         check_tensor(weight, op, "weight")
     if target.dtype != int64 and tuple(target.shape) != tuple(input.shape):
-        raise TypeError(f"[{op}] expected int64 class indices or probabilities of input's shape "
-                        f"{tuple(input.shape)}, got a {target.dtype.name} target of shape {tuple(target.shape)} "
-                        "(use target.long() for class indices)")
+        raise TypeError(
+            f"[{op}] expected int64 class indices or probabilities of input's shape "
+            f"{tuple(input.shape)}, got a {target.dtype.name} target of shape {tuple(target.shape)} "
+            "(use target.long() for class indices)"
+        )
     if input.ndim == 1:
         if target.dtype == int64 and target.ndim != 0:
-            raise ValueError(f"[{op}] an unbatched input {tuple(input.shape)} needs a 0-d target, got "
-                             f"{tuple(target.shape)}")
+            raise ValueError(
+                f"[{op}] an unbatched input {tuple(input.shape)} needs a 0-d target, got {tuple(target.shape)}"
+            )
         return input.unsqueeze(0), target.reshape(1) if target.dtype == int64 else target.unsqueeze(0), True
     return input, target, False
 
 
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
-                  reduction="mean", label_smoothing=0.0):
+def cross_entropy(
+    input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean", label_smoothing=0.0
+):
     """Cross-entropy of logits against class indices or class probabilities (log_softmax + nll, fused).
 
     Args:
@@ -226,6 +246,7 @@ def maxout(input, pieces, return_indices=False):
     y, indices = ag.MaxoutFn.apply(input, pieces)
     return (y, indices) if return_indices else y
 
+
 # ---- normalisation and regularisation ----
 def _check_p(p, op):
     if not 0.0 <= p <= 1.0:
@@ -285,7 +306,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 def _normalized_ndim(normalized_shape, input, op):
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    if len(shape) == 0 or tuple(input.shape[-len(shape):]) != shape or len(shape) > input.ndim:
+    if len(shape) == 0 or tuple(input.shape[-len(shape) :]) != shape or len(shape) > input.ndim:
         raise ValueError(f"[{op}] input of shape {input.shape} does not end in normalized_shape {shape}")
     return len(shape)
 
@@ -303,8 +324,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     return ag.GroupNormFn.apply(input, int(num_groups), weight, bias, float(eps))
 
 
-def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
-                  momentum=0.1, eps=1e-5):
+def instance_norm(
+    input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True, momentum=0.1, eps=1e-5
+):
     """Normalises every (sample, channel) plane of (N, C, *) by its own statistics (use_input_stats=True,
     updating the given running stats with the batch average of the per-instance ones), or by the running
     statistics (use_input_stats=False)."""
@@ -387,8 +409,15 @@ def pixel_unshuffle(input, downscale_factor):
 _INTERP_MODES = ("nearest", "nearest-exact", "bilinear")
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None, antialias=False):
+def interpolate(
+    input,
+    size=None,
+    scale_factor=None,
+    mode="nearest",
+    align_corners=None,
+    recompute_scale_factor=None,
+    antialias=False,
+):
     """Resamples (N, C, H, W) to size, or to floor(H * scale_factor) x floor(W * scale_factor).
 
     Args:
@@ -402,8 +431,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if mode not in _INTERP_MODES:
         raise ValueError(f"[interpolate] mode must be one of {_INTERP_MODES}, got {mode!r}")
     if input.ndim != 4:
-        raise ValueError(f"[interpolate] expected input of shape (N, C, H, W) (only 2-D resampling is "
-                         f"supported), got {input.shape}")
+        raise ValueError(
+            f"[interpolate] expected input of shape (N, C, H, W) (only 2-D resampling is supported), got {input.shape}"
+        )
     if antialias:
         raise ValueError("[interpolate] antialias=True is not supported")
     if align_corners is not None and mode != "bilinear":
@@ -470,9 +500,11 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
         out = tuple(int(o) for o in out[-2:])
         for d in range(2):
             if not default[d] - stride[d] < out[d] < default[d] + stride[d]:
-                raise ValueError(f"[max_unpool2d] invalid output_size {tuple(output_size)!r}: each spatial size "
-                                 f"must lie strictly between {tuple(s - t for s, t in zip(default, stride))} and "
-                                 f"{tuple(s + t for s, t in zip(default, stride))}")
+                raise ValueError(
+                    f"[max_unpool2d] invalid output_size {tuple(output_size)!r}: each spatial size "
+                    f"must lie strictly between {tuple(s - t for s, t in zip(default, stride))} and "
+                    f"{tuple(s + t for s, t in zip(default, stride))}"
+                )
     return ag.MaxUnpool2dFn.apply(input, indices, out)
 
 
@@ -510,12 +542,20 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _pointwise("bce", input, target, reduction, "binary_cross_entropy", weight=weight)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
-                                     pos_weight=None):
+def binary_cross_entropy_with_logits(
+    input, target, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None
+):
     """BCE of sigmoid(input) in the stable form (1 - t) x + (1 + (p - 1) t) softplus(-x), times weight.
     pos_weight (broadcast along the last dim, e.g. (C,)) weighs the positive term."""
-    return _pointwise("bce_with_logits", input, target, reduction, "binary_cross_entropy_with_logits",
-                      weight=weight, pos_weight=pos_weight)
+    return _pointwise(
+        "bce_with_logits",
+        input,
+        target,
+        reduction,
+        "binary_cross_entropy_with_logits",
+        weight=weight,
+        pos_weight=pos_weight,
+    )
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
@@ -529,13 +569,14 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
     check_tensor(input1, "margin_ranking_loss", "input1")
     check_tensor(input2, "margin_ranking_loss", "input2")
     if tuple(input1.shape) != tuple(input2.shape):
-        raise ValueError(f"[margin_ranking_loss] input1 {tuple(input1.shape)} and input2 {tuple(input2.shape)} "
-                         "must have the same shape")
+        raise ValueError(
+            f"[margin_ranking_loss] input1 {tuple(input1.shape)} and input2 {tuple(input2.shape)} "
+            "must have the same shape"
+        )
     return _pointwise("margin_ranking", input1 - input2, target, reduction, "margin_ranking_loss", param=margin)
 
 
-def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
-                      reduction="mean"):
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction="mean"):
     """Multi-class hinge: sum_{c != y} w_y max(0, margin - x_y + x_c)^p / C per sample; input (N, C) or
     (C,), target (N,) or () int64, p 1 or 2."""
     _check_reduction(reduction, "multi_margin_loss")
@@ -579,8 +620,15 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     (N, C_out, H_out, W_out), H_out = (H-1)*stride - 2*padding + dilation*(kH-1) + output_padding + 1.
     """
     check_tensor(input, "conv_transpose2d")
-    args = [ntuple(v, 2, name, "conv_transpose2d") for v, name in
-            ((stride, "stride"), (padding, "padding"), (output_padding, "output_padding"), (dilation, "dilation"))]
+    args = [
+        ntuple(v, 2, name, "conv_transpose2d")
+        for v, name in (
+            (stride, "stride"),
+            (padding, "padding"),
+            (output_padding, "output_padding"),
+            (dilation, "dilation"),
+        )
+    ]
     if input.ndim == 3:
         return ag.ConvTranspose2dFn.apply(input.unsqueeze(0), weight, bias, *args[:3], args[3], groups).squeeze(0)
     return ag.ConvTranspose2dFn.apply(input, weight, bias, *args[:3], args[3], groups)
@@ -612,9 +660,15 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """Transposed 1-D convolution, as conv_transpose2d over (N, C, 1, L). weight (C_in, C_out/groups, K)."""
     _conv1d_check(input, weight, "conv_transpose1d")
-    s, p, op, d = (ntuple(v, 1, name, "conv_transpose1d")[0] for v, name in
-                   ((stride, "stride"), (padding, "padding"), (output_padding, "output_padding"),
-                    (dilation, "dilation")))
+    s, p, op, d = (
+        ntuple(v, 1, name, "conv_transpose1d")[0]
+        for v, name in (
+            (stride, "stride"),
+            (padding, "padding"),
+            (output_padding, "output_padding"),
+            (dilation, "dilation"),
+        )
+    )
     batched = input.ndim == 3
     x = (input if batched else input.unsqueeze(0)).unsqueeze(2)
     y = conv_transpose2d(x, weight.unsqueeze(2), bias, (1, s), (0, p), (0, op), groups, (1, d)).squeeze(2)

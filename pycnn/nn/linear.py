@@ -3,12 +3,13 @@
 Linear keeps PyTorch's layout (weight is (out_features, in_features), y = x @ weight.T + bias) and its
 default initialisation, so weights copied from torch.nn.Linear give the same outputs.
 """
+
 from . import functional as F
 from . import init
 from .module import Module
 from .parameter import new_parameter
 
-__all__ = ["Linear", "Flatten", "Identity"]
+__all__ = ["Flatten", "Identity", "Linear"]
 
 
 class Linear(Module):
@@ -45,8 +46,7 @@ class Linear(Module):
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
 class Flatten(Module):

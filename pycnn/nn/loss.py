@@ -2,11 +2,23 @@
 
 Class weights (weight, pos_weight) are buffers, as in torch: in state_dict and moved by .to(), not learnt.
 """
+
 from . import functional as F
 from .module import Module
 
-__all__ = ["CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss", "SmoothL1Loss",
-           "HuberLoss", "KLDivLoss", "MarginRankingLoss", "MultiMarginLoss"]
+__all__ = [
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "HuberLoss",
+    "KLDivLoss",
+    "L1Loss",
+    "MSELoss",
+    "MarginRankingLoss",
+    "MultiMarginLoss",
+    "NLLLoss",
+    "SmoothL1Loss",
+]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -15,11 +27,13 @@ class _Loss(Module):
     def __init__(self, name, size_average=None, reduce=None, reduction="mean", extra=()):
         super().__init__()
         if size_average is not None or reduce is not None:
-            raise NotImplementedError(f"[{name}] size_average and reduce are deprecated in torch and not "
-                                      "supported; use reduction=")
+            raise NotImplementedError(
+                f"[{name}] size_average and reduce are deprecated in torch and not supported; use reduction="
+            )
         if reduction not in _REDUCTIONS + tuple(extra):
-            raise ValueError(f"[{name}] {reduction} is not a valid value for reduction "
-                             f"(one of {_REDUCTIONS + tuple(extra)})")
+            raise ValueError(
+                f"[{name}] {reduction} is not a valid value for reduction (one of {_REDUCTIONS + tuple(extra)})"
+            )
         self.reduction = reduction
 
 
@@ -36,15 +50,22 @@ class CrossEntropyLoss(_Loss):
         float probabilities of input's shape -> scalar, or target's index shape for 'none'.
     """
 
-    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
-                 label_smoothing=0.0):
+    def __init__(
+        self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean", label_smoothing=0.0
+    ):
         super().__init__("CrossEntropyLoss", size_average, reduce, reduction)
         self.register_buffer("weight", weight)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
-                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+        return F.cross_entropy(
+            input,
+            target,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
 
 
 class NLLLoss(_Loss):
@@ -63,8 +84,7 @@ class NLLLoss(_Loss):
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
-        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
-                          reduction=self.reduction)
+        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
 
 class BCELoss(_Loss):
@@ -87,8 +107,9 @@ class BCEWithLogitsLoss(_Loss):
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input, target):
-        return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, reduction=self.reduction,
-                                                  pos_weight=self.pos_weight)
+        return F.binary_cross_entropy_with_logits(
+            input, target, weight=self.weight, reduction=self.reduction, pos_weight=self.pos_weight
+        )
 
 
 class MSELoss(_Loss):
@@ -167,5 +188,6 @@ class MultiMarginLoss(_Loss):
         self.register_buffer("weight", weight)
 
     def forward(self, input, target):
-        return F.multi_margin_loss(input, target, p=self.p, margin=self.margin, weight=self.weight,
-                                   reduction=self.reduction)
+        return F.multi_margin_loss(
+            input, target, p=self.p, margin=self.margin, weight=self.weight, reduction=self.reduction
+        )

@@ -5,8 +5,9 @@ so parameters(), state_dict() and repr() walk the tree the same way PyTorch does
 names ("features.0.weight"). Subclasses define __init__ (build children) and forward(); calling the
 module runs forward.
 """
-from collections import OrderedDict, namedtuple
+
 import itertools
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
@@ -66,8 +67,7 @@ class Module:
 
     # ------------------------------------------------------------------ forward
     def forward(self, *args, **kwargs):
-        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" '
-                                  "function")
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
@@ -96,8 +96,10 @@ class Module:
         self._check_init("parameters")
         self._check_name(name, "parameter", self)
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
-                            "(pycnn.nn.Parameter or None required)")
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                "(pycnn.nn.Parameter or None required)"
+            )
         if param is not None and param.grad_fn is not None:
             raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'.")
         self._buffers.pop(name, None)
@@ -115,8 +117,9 @@ class Module:
         self._check_init("buffers")
         self._check_name(name, "buffer", self)
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
-                            "(pycnn Tensor or None required)")
+            raise TypeError(
+                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (pycnn Tensor or None required)"
+            )
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         self._buffers[name] = tensor
@@ -151,8 +154,10 @@ class Module:
             params[name] = value
         elif params is not None and name in params:
             if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
-                                "(pycnn.nn.Parameter or None expected)")
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                    "(pycnn.nn.Parameter or None expected)"
+                )
             params[name] = None
         elif isinstance(value, Module):
             if params is None:
@@ -164,13 +169,16 @@ class Module:
             self._modules[name] = value
         elif params is not None and name in self._modules:
             if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
-                                "(pycnn.nn.Module or None expected)")
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                    "(pycnn.nn.Module or None expected)"
+                )
             self._modules[name] = None
         elif params is not None and name in self._buffers:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
-                                "(pycnn Tensor or None expected)")
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as buffer '{name}' (pycnn Tensor or None expected)"
+                )
             self._buffers[name] = value
         else:
             object.__setattr__(self, name, value)
@@ -201,8 +209,7 @@ class Module:
     def _named_members(self, get_members, prefix="", recurse=True, remove_duplicate=True):
         # Identity-based memo: Tensor equality may be elementwise, so never hash/compare tensors by value.
         seen = set()
-        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse \
-            else [(prefix, self)]
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
         for module_prefix, module in modules:
             for name, value in get_members(module):
                 if value is None:
@@ -293,8 +300,7 @@ class Module:
         return destination
 
     def _load_own_state(self, state_dict, prefix, missing, unexpected_prefixes_used, error_msgs):
-        persistent_buffers = {k: v for k, v in self._buffers.items()
-                              if k not in self._non_persistent_buffers_set}
+        persistent_buffers = {k: v for k, v in self._buffers.items() if k not in self._non_persistent_buffers_set}
         local = itertools.chain(self._parameters.items(), persistent_buffers.items())
         for name, own in local:
             if own is None:
@@ -306,23 +312,29 @@ class Module:
             unexpected_prefixes_used.add(key)
             value = state_dict[key]
             if not isinstance(value, (Tensor, np.ndarray)):
-                error_msgs.append(f'While copying the parameter named "{key}", expected a Tensor or numpy '
-                                  f"array from checkpoint but received {type(value).__name__}")
+                error_msgs.append(
+                    f'While copying the parameter named "{key}", expected a Tensor or numpy '
+                    f"array from checkpoint but received {type(value).__name__}"
+                )
                 continue
             if tuple(value.shape) != tuple(own.shape):
-                error_msgs.append(f"size mismatch for {key}: copying a param with shape "
-                                  f"{_shape_str(value.shape)} from checkpoint, the shape in current model "
-                                  f"is {_shape_str(own.shape)}.")
+                error_msgs.append(
+                    f"size mismatch for {key}: copying a param with shape "
+                    f"{_shape_str(value.shape)} from checkpoint, the shape in current model "
+                    f"is {_shape_str(own.shape)}."
+                )
                 continue
             if isinstance(value, np.ndarray):
                 value = np.asarray(value, order="C")
             try:
                 with no_grad():
                     own.copy_(value)
-            except Exception as exc:  # report every failing key at once, like torch
-                error_msgs.append(f'While copying the parameter named "{key}", whose dimensions in the '
-                                  f"model are {_shape_str(own.shape)} and whose dimensions in the checkpoint "
-                                  f"are {_shape_str(value.shape)}, an exception occurred : {exc}.")
+            except Exception as exc:  # noqa: BLE001  (report every failing key at once, like torch)
+                error_msgs.append(
+                    f'While copying the parameter named "{key}", whose dimensions in the '
+                    f"model are {_shape_str(own.shape)} and whose dimensions in the checkpoint "
+                    f"are {_shape_str(value.shape)}, an exception occurred : {exc}."
+                )
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy tensors from `state_dict` into this module's parameters and buffers, in place.
@@ -343,18 +355,19 @@ class Module:
         for prefix_name, module in self.named_modules():
             prefix = prefix_name + "." if prefix_name else ""
             module._load_own_state(state_dict, prefix, missing, used, error_msgs)
-        unexpected = [k for k in state_dict.keys() if k not in used]
+        unexpected = [k for k in state_dict if k not in used]
 
         if strict:
             if unexpected:
-                error_msgs.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in unexpected)))
+                error_msgs.insert(
+                    0, "Unexpected key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in unexpected))
+                )
             if missing:
-                error_msgs.insert(0, "Missing key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in missing)))
+                error_msgs.insert(0, "Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
         if error_msgs:
-            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
-                self._get_name(), "\n\t".join(error_msgs)))
+            raise RuntimeError(
+                "Error(s) in loading state_dict for {}:\n\t{}".format(self._get_name(), "\n\t".join(error_msgs))
+            )
         return _IncompatibleKeys(missing, unexpected)
 
     # ----------------------------------------------------------------- modes
@@ -400,7 +413,7 @@ class Module:
         swapped into the existing Parameter, as torch does with ``param.data = new``. Gradients follow.
         """
         for module in self.modules():
-            for name, p in module._parameters.items():
+            for p in module._parameters.values():
                 if p is None:
                     continue
                 new = convert(p.detach())
@@ -436,8 +449,7 @@ class Module:
             else:
                 device = arg
         if dtype is not None and np.dtype(dtype.numpy).kind != "f":
-            raise TypeError("nn.Module.to only accepts floating point dtypes, but got desired "
-                            f"dtype={dtype.name}")
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype.name}")
 
         def convert(t):
             out = t

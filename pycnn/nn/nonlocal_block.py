@@ -5,6 +5,7 @@
 Built from existing differentiable ops (1x1 convolutions, reshape/permute, batched matmul, softmax, cat),
 so autograd differentiates it with no extra backward code.
 """
+
 from .._tensor_ops import cat, matmul
 from . import functional as F
 from . import init
@@ -40,8 +41,7 @@ class NonLocalBlock2d(Module):
         input (B, C, H, W) -> output (B, C, H, W). With sub_sample, H and W must be at least 2.
     """
 
-    def __init__(self, in_channels, inter_channels=None, mode="embedded_gaussian", sub_sample=False,
-                 bn_layer=True):
+    def __init__(self, in_channels, inter_channels=None, mode="embedded_gaussian", sub_sample=False, bn_layer=True):
         super().__init__()
         if not isinstance(in_channels, int) or isinstance(in_channels, bool) or in_channels < 1:
             raise ValueError(f"[NonLocalBlock2d] in_channels must be a positive int, got {in_channels!r}")
@@ -76,15 +76,15 @@ class NonLocalBlock2d(Module):
     def _pairwise(self, x, b, n):
         """f as a (B, N, Np) tensor, already normalised by C(x)."""
         if self.mode == "gaussian":
-            theta = x.reshape(b, self.in_channels, n).permute(0, 2, 1)              # (B, N, C)
+            theta = x.reshape(b, self.in_channels, n).permute(0, 2, 1)  # (B, N, C)
             phi = self.pool(x) if self.sub_sample else x
-            phi = phi.reshape(b, self.in_channels, -1)                              # (B, C, Np)
+            phi = phi.reshape(b, self.in_channels, -1)  # (B, C, Np)
             return F.softmax(matmul(theta, phi), dim=-1)
-        theta = self.theta(x).reshape(b, self.inter_channels, n)                    # (B, Ci, N)
+        theta = self.theta(x).reshape(b, self.inter_channels, n)  # (B, Ci, N)
         phi = self.phi(x)
         if self.sub_sample:
             phi = self.pool(phi)
-        phi = phi.reshape(b, self.inter_channels, -1)                               # (B, Ci, Np)
+        phi = phi.reshape(b, self.inter_channels, -1)  # (B, Ci, Np)
         n_p = phi.shape[2]
         if self.mode == "embedded_gaussian":
             return F.softmax(matmul(theta.permute(0, 2, 1), phi), dim=-1)
@@ -92,29 +92,33 @@ class NonLocalBlock2d(Module):
             return matmul(theta.permute(0, 2, 1), phi) / n_p
         # concatenation: [theta_i, phi_j] for every pair (i, j) as a (B, 2Ci, N, Np) map, then w_f (1x1)
         ci = self.inter_channels
-        pairs = cat([theta.reshape(b, ci, n, 1).expand(b, ci, n, n_p),
-                     phi.reshape(b, ci, 1, n_p).expand(b, ci, n, n_p)], dim=1)
+        pairs = cat(
+            [theta.reshape(b, ci, n, 1).expand(b, ci, n, n_p), phi.reshape(b, ci, 1, n_p).expand(b, ci, n, n_p)], dim=1
+        )
         return F.relu(self.w_f(pairs)).reshape(b, n, n_p) / n_p
 
     def forward(self, x):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"[NonLocalBlock2d] expected input (B, {self.in_channels}, H, W), "
-                             f"got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"[NonLocalBlock2d] expected input (B, {self.in_channels}, H, W), got shape {tuple(x.shape)}"
+            )
         b, _, h, w = x.shape
         if self.sub_sample and (h < 2 or w < 2):
             raise ValueError(f"[NonLocalBlock2d] sub_sample needs H, W >= 2, got shape {tuple(x.shape)}")
         n = h * w
-        f = self._pairwise(x, b, n)                                                 # (B, N, Np)
+        f = self._pairwise(x, b, n)  # (B, N, Np)
         g = self.g(x)
         if self.sub_sample:
             g = self.pool(g)
-        g = g.reshape(b, self.inter_channels, -1).permute(0, 2, 1)                 # (B, Np, Ci)
-        y = matmul(f, g).permute(0, 2, 1).reshape(b, self.inter_channels, h, w)    # (B, Ci, H, W)
+        g = g.reshape(b, self.inter_channels, -1).permute(0, 2, 1)  # (B, Np, Ci)
+        y = matmul(f, g).permute(0, 2, 1).reshape(b, self.inter_channels, h, w)  # (B, Ci, H, W)
         wy = self.W_z(y)
         if self.bn_layer:
             wy = self.bn(wy)
         return wy + x
 
     def extra_repr(self):
-        return (f"in_channels={self.in_channels}, inter_channels={self.inter_channels}, mode={self.mode!r}, "
-                f"sub_sample={self.sub_sample}, bn_layer={self.bn_layer}")
+        return (
+            f"in_channels={self.in_channels}, inter_channels={self.inter_channels}, mode={self.mode!r}, "
+            f"sub_sample={self.sub_sample}, bn_layer={self.bn_layer}"
+        )

@@ -4,6 +4,7 @@ Parameter and buffer names, shapes and defaults follow torch.nn (weight, bias, r
 num_batches_tracked), so state dicts map one to one. Every forward is one fused C++ kernel
 (csrc/ops/cpu/norm.cpp) and so is its backward.
 """
+
 from .._types import int64
 from ..creation import full
 from . import functional as F
@@ -12,7 +13,7 @@ from ._arguments import positive_int
 from .module import Module
 from .parameter import new_parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm2d", "LocalResponseNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm2d", "LayerNorm", "LocalResponseNorm"]
 
 
 def _buffer(shape, value, dtype, device):
@@ -71,26 +72,32 @@ class _NormBase(Module):
         return self.momentum
 
     def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
 
 
 class _BatchNorm(_NormBase):
     _dims = ()
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
-                 dtype=None):
+    def __init__(
+        self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None, dtype=None
+    ):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
 
     def forward(self, x):
         if x.ndim not in self._dims:
-            raise ValueError(f"[{type(self).__name__}] expected {' or '.join(f'{d}D' for d in self._dims)} input, "
-                             f"got {x.ndim}D input of shape {x.shape}")
+            raise ValueError(
+                f"[{type(self).__name__}] expected {' or '.join(f'{d}D' for d in self._dims)} input, "
+                f"got {x.ndim}D input of shape {x.shape}"
+            )
         factor = self._momentum_for_step()
         # Without running stats, eval still normalises with the batch statistics (as torch does).
         use_batch_stats = self.training or self.running_mean is None
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_batch_stats,
-                            factor, self.eps)
+        return F.batch_norm(
+            x, self.running_mean, self.running_var, self.weight, self.bias, use_batch_stats, factor, self.eps
+        )
 
 
 class BatchNorm1d(_BatchNorm):
@@ -126,8 +133,9 @@ class InstanceNorm2d(_NormBase):
             eval(). Default: False.
     """
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, device=None,
-                 dtype=None):
+    def __init__(
+        self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, device=None, dtype=None
+    ):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
 
     def forward(self, x):
@@ -139,8 +147,9 @@ class InstanceNorm2d(_NormBase):
             raise ValueError(f"[InstanceNorm2d] expected {self.num_features} channels, got input of shape {x.shape}")
         use_input_stats = self.training or not self.track_running_stats
         factor = self._momentum_for_step() if self.track_running_stats else 0.0
-        return F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_input_stats,
-                               factor, self.eps)
+        return F.instance_norm(
+            x, self.running_mean, self.running_var, self.weight, self.bias, use_input_stats, factor, self.eps
+        )
 
 
 class LayerNorm(Module):
@@ -193,8 +202,9 @@ class GroupNorm(Module):
         positive_int(num_groups, "num_groups", "GroupNorm")
         positive_int(num_channels, "num_channels", "GroupNorm")
         if num_channels % num_groups != 0:
-            raise ValueError(f"[GroupNorm] num_channels ({num_channels}) must be divisible by num_groups "
-                             f"({num_groups})")
+            raise ValueError(
+                f"[GroupNorm] num_channels ({num_channels}) must be divisible by num_groups ({num_groups})"
+            )
         self.num_groups = num_groups
         self.num_channels = num_channels
         self.eps = eps

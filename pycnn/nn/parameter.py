@@ -3,6 +3,7 @@
 A Parameter is a pc.Tensor subclass that shares its storage with the tensor it was made from (no copy), is
 a leaf of the autograd graph, and requires grad by default. Assigning one as a Module attribute registers it.
 """
+
 from ..creation import empty, full
 from ..tensor import Tensor
 

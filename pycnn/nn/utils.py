@@ -7,6 +7,7 @@ penalises only the multiplicative weights of conv / linear layers): a parameter 
 in "weight", it has 2 or more dims, and it does not belong to a normalisation layer. include_all=True
 penalises every parameter.
 """
+
 import math
 
 from .. import _C
@@ -48,9 +49,11 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     else:
         total = sum(_C.lp_sum(g._impl, norm_type) for g in grads) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(f"[clip_grad_norm_] the total norm of order {norm_type} of the gradients is "
-                           f"non-finite ({total}), so it cannot be clipped; pass error_if_nonfinite=False to "
-                           "scale them anyway")
+        raise RuntimeError(
+            f"[clip_grad_norm_] the total norm of order {norm_type} of the gradients is "
+            f"non-finite ({total}), so it cannot be clipped; pass error_if_nonfinite=False to "
+            "scale them anyway"
+        )
     coef = float(max_norm) / (total + 1e-6)
     if coef < 1.0:  # torch clamps the coefficient to 1: gradients are only ever scaled down
         with no_grad():
@@ -75,7 +78,7 @@ def clip_grad_value_(parameters, clip_value):
 
 def _penalised(model, include_all):
     norm_types = (_NormBase, LayerNorm, GroupNorm)
-    for mod_name, module in model.named_modules():
+    for _, module in model.named_modules():
         for name, p in module.named_parameters(recurse=False):
             if p is None:
                 continue

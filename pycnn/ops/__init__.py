@@ -1,15 +1,16 @@
 """Vision ops with torchvision.ops names and semantics: deform_conv2d and the DeformConv2d layer.
 
-    offset = conv_offset(x)                          # (N, 2*offset_groups*kH*kW, OH, OW)
-    y = pycnn.ops.DeformConv2d(C, OC, 3, padding=1)(x, offset)
+offset = conv_offset(x)                          # (N, 2*offset_groups*kH*kW, OH, OW)
+y = pycnn.ops.DeformConv2d(C, OC, 3, padding=1)(x, offset)
 """
+
 from .. import autograd_ops as ag
 from ..nn import init
 from ..nn._arguments import check_tensor, pair, positive_int
 from ..nn.module import Module
 from ..nn.parameter import new_parameter
 
-__all__ = ["deform_conv2d", "DeformConv2d"]
+__all__ = ["DeformConv2d", "deform_conv2d"]
 
 
 def deform_conv2d(input, offset, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), mask=None):
@@ -41,8 +42,19 @@ class DeformConv2d(Module):
     ~ U(+-1/sqrt(fan_in)).
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, dtype=None, device=None):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=True,
+        dtype=None,
+        device=None,
+    ):
         super().__init__()
         op = "DeformConv2d"
         positive_int(groups, "groups", op)
@@ -68,12 +80,22 @@ class DeformConv2d(Module):
         init.layer_default_(self.weight, self.bias)
 
     def forward(self, input, offset, mask=None):
-        return deform_conv2d(input, offset, self.weight, self.bias, stride=self.stride, padding=self.padding,
-                             dilation=self.dilation, mask=mask)
+        return deform_conv2d(
+            input,
+            offset,
+            self.weight,
+            self.bias,
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            mask=mask,
+        )
 
     def extra_repr(self):
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
-             f"padding={self.padding}, dilation={self.dilation}")
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"padding={self.padding}, dilation={self.dilation}"
+        )
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:

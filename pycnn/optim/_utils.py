@@ -2,6 +2,7 @@
 
 State values stay Tensors and plain Python numbers (what pycnn.save and the train checkpoints store).
 """
+
 from ..creation import full
 
 __all__ = ["next_step", "state_like"]

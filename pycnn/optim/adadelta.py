@@ -1,6 +1,7 @@
 """Adadelta, PyTorch's update rule; the arithmetic for one parameter is one call to the C++ kernel
 pycnn._C.adadelta_step_ (csrc/ops/cpu/optim.cpp).
 """
+
 from .. import _C
 from ._utils import next_step, state_like
 from .optimizer import Optimizer
@@ -39,7 +40,7 @@ class Adadelta(Optimizer):
             raise ValueError(f"Invalid epsilon value: {eps}")
         if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay, "maximize": maximize}
         super().__init__(params, defaults)
 
     def _update(self, param, grad, state, group):
@@ -48,6 +49,14 @@ class Adadelta(Optimizer):
             state["square_avg"] = state_like(param)
             state["acc_delta"] = state_like(param)
         next_step(state)  # Adadelta's rule doesn't use it; kept for torch's state layout
-        _C.adadelta_step_(param._impl, grad._impl, state["square_avg"]._impl, state["acc_delta"]._impl,
-                          float(group["lr"]), float(group["rho"]), float(group["eps"]),
-                          float(group["weight_decay"]), bool(group["maximize"]))
+        _C.adadelta_step_(
+            param._impl,
+            grad._impl,
+            state["square_avg"]._impl,
+            state["acc_delta"]._impl,
+            float(group["lr"]),
+            float(group["rho"]),
+            float(group["eps"]),
+            float(group["weight_decay"]),
+            bool(group["maximize"]),
+        )

@@ -1,6 +1,7 @@
 """Adagrad, PyTorch's update rule (dense gradients); the arithmetic for one parameter is one call to the
 C++ kernel pycnn._C.adagrad_step_ (csrc/ops/cpu/optim.cpp).
 """
+
 from .. import _C
 from ._utils import next_step, state_like
 from .optimizer import Optimizer
@@ -30,8 +31,9 @@ class Adagrad(Optimizer):
     construction for every parameter as torch.optim.Adagrad does.
     """
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, *,
-                 maximize=False):
+    def __init__(
+        self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, *, maximize=False
+    ):
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= lr_decay:
@@ -42,8 +44,14 @@ class Adagrad(Optimizer):
             raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
         if not 0.0 <= eps:
             raise ValueError(f"Invalid epsilon value: {eps}")
-        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value, maximize=maximize)
+        defaults = {
+            "lr": lr,
+            "lr_decay": lr_decay,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "initial_accumulator_value": initial_accumulator_value,
+            "maximize": maximize,
+        }
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
@@ -58,6 +66,14 @@ class Adagrad(Optimizer):
         if "sum" not in state:  # a parameter added by add_param_group after construction
             self._init_state(state, param, group)
         step = next_step(state)
-        _C.adagrad_step_(param._impl, grad._impl, state["sum"]._impl, float(group["lr"]),
-                         float(group["lr_decay"]), float(group["weight_decay"]), float(group["eps"]),
-                         bool(group["maximize"]), step)
+        _C.adagrad_step_(
+            param._impl,
+            grad._impl,
+            state["sum"]._impl,
+            float(group["lr"]),
+            float(group["lr_decay"]),
+            float(group["weight_decay"]),
+            float(group["eps"]),
+            bool(group["maximize"]),
+            step,
+        )

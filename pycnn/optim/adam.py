@@ -3,6 +3,7 @@ pycnn._C.adam_step_ (csrc/ops/cpu/optim.cpp), which updates the parameter and it
 
 AdamW is Adam with decoupled weight decay (decoupled_weight_decay=True), exactly as in torch.optim.
 """
+
 from .. import _C
 from ._utils import next_step, state_like
 from .optimizer import Optimizer
@@ -50,12 +51,29 @@ class Adam(Optimizer):
     Tensors shaped like the parameter: the keys of torch.optim.Adam.
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
-                 maximize=False, decoupled_weight_decay=False):
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0,
+        amsgrad=False,
+        *,
+        maximize=False,
+        decoupled_weight_decay=False,
+    ):
         betas = tuple(betas)
         _check_adam_args(lr, betas, eps, weight_decay)
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                        maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "maximize": maximize,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
         super().__init__(params, defaults)
 
     def _update(self, param, grad, state, group):
@@ -68,10 +86,22 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = state_like(param)
         step = next_step(state)
         beta1, beta2 = group["betas"]
-        _C.adam_step_(param._impl, grad._impl, state["exp_avg"]._impl, state["exp_avg_sq"]._impl,
-                      state["max_exp_avg_sq"]._impl if amsgrad else None, float(group["lr"]), float(beta1),
-                      float(beta2), float(group["eps"]), float(group["weight_decay"]), amsgrad,
-                      bool(group["maximize"]), bool(group.get("decoupled_weight_decay", False)), step)
+        _C.adam_step_(
+            param._impl,
+            grad._impl,
+            state["exp_avg"]._impl,
+            state["exp_avg_sq"]._impl,
+            state["max_exp_avg_sq"]._impl if amsgrad else None,
+            float(group["lr"]),
+            float(beta1),
+            float(beta2),
+            float(group["eps"]),
+            float(group["weight_decay"]),
+            amsgrad,
+            bool(group["maximize"]),
+            bool(group.get("decoupled_weight_decay", False)),
+            step,
+        )
 
 
 class AdamW(Adam):
@@ -86,10 +116,10 @@ class AdamW(Adam):
     State per parameter: as for Adam.
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
-                 maximize=False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         decoupled_weight_decay=True)
+    def __init__(
+        self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *, maximize=False
+    ):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, decoupled_weight_decay=True)
 
     def load_state_dict(self, state_dict):
         # As torch.optim.AdamW: whatever the saved groups say, AdamW decays the weights decoupled.

@@ -6,27 +6,45 @@ by step (step(epoch) uses the closed forms). Call scheduler.step() after optimiz
 LRScheduler, the per-epoch schedules, the per-batch ones (CosineAnnealingWarmRestarts, CyclicLR,
 OneCycleLR), ReduceLROnPlateau, then the combinators SequentialLR and ChainedScheduler.
 """
-from bisect import bisect_right
-from collections import Counter
-from functools import partial
+
 import math
 import types
 import warnings
+from bisect import bisect_right
+from collections import Counter
+from functools import partial
 
 from .optimizer import Optimizer
 
-__all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
-           "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "CyclicLR",
-           "OneCycleLR", "ReduceLROnPlateau", "SequentialLR", "ChainedScheduler"]
+__all__ = [
+    "ChainedScheduler",
+    "ConstantLR",
+    "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
+    "MultiplicativeLR",
+    "OneCycleLR",
+    "PolynomialLR",
+    "ReduceLROnPlateau",
+    "SequentialLR",
+    "StepLR",
+]
 
 
 def _format_param(owner, name, optimizer, value):
     """One value per param group: a scalar is repeated, a list/tuple must have one entry per group."""
     if isinstance(value, (list, tuple)):
         if len(value) != len(optimizer.param_groups):
-            raise ValueError(f"[{owner}] {name} must have the same length as optimizer.param_groups. "
-                             f"{name} has {len(value)} values, param_groups has "
-                             f"{len(optimizer.param_groups)}.")
+            raise ValueError(
+                f"[{owner}] {name} must have the same length as optimizer.param_groups. "
+                f"{name} has {len(value)} values, param_groups has "
+                f"{len(optimizer.param_groups)}."
+            )
         return list(value)
     return [value] * len(optimizer.param_groups)
 
@@ -62,9 +80,11 @@ class LRScheduler:
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise KeyError(f"[{type(self).__name__}] param 'initial_lr' is not specified in "
-                                   f"param_groups[{i}] when resuming scheduler with last_epoch >= 0 (load "
-                                   "the optimizer's state dict first)")
+                    raise KeyError(
+                        f"[{type(self).__name__}] param 'initial_lr' is not specified in "
+                        f"param_groups[{i}] when resuming scheduler with last_epoch >= 0 (load "
+                        "the optimizer's state dict first)"
+                    )
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._is_initial = False
@@ -92,8 +112,11 @@ class LRScheduler:
         """Advance one epoch (or jump to `epoch` via the closed form; deprecated in torch); set the lrs."""
         self._step_count += 1
         if epoch is not None:
-            warnings.warn("The epoch parameter in scheduler.step() is deprecated (as in torch); call step() "
-                          "without arguments.", UserWarning, stacklevel=2)
+            warnings.warn(
+                "The epoch parameter in scheduler.step() is deprecated (as in torch); call step() without arguments.",
+                UserWarning,
+                stacklevel=2,
+            )
         self._update_lr(epoch)
 
     def _update_lr(self, epoch=None):
@@ -126,8 +149,10 @@ class _LambdaScheduler(LRScheduler):
         self.optimizer = optimizer
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != len(optimizer.param_groups):
-                raise ValueError(f"[{type(self).__name__}] Expected {len(optimizer.param_groups)} "
-                                 f"lr_lambdas, but got {len(lr_lambda)}")
+                raise ValueError(
+                    f"[{type(self).__name__}] Expected {len(optimizer.param_groups)} "
+                    f"lr_lambdas, but got {len(lr_lambda)}"
+                )
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
@@ -140,8 +165,9 @@ class _LambdaScheduler(LRScheduler):
     def state_dict(self):
         """As torch: plain functions/lambdas are not saved (None); callable objects save their __dict__."""
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
-                               for fn in self.lr_lambdas]
+        state["lr_lambdas"] = [
+            None if isinstance(fn, types.FunctionType) else fn.__dict__.copy() for fn in self.lr_lambdas
+        ]
         return state
 
     def load_state_dict(self, state_dict):
@@ -178,14 +204,12 @@ class MultiplicativeLR(_LambdaScheduler):
     def _check_lambdas(self):
         for fn in self.lr_lambdas:
             if not callable(fn):
-                raise TypeError(f"[MultiplicativeLR] lr_lambda should be a function, but got "
-                                f"{type(fn).__name__}")
+                raise TypeError(f"[MultiplicativeLR] lr_lambda should be a function, but got {type(fn).__name__}")
 
     def get_lr(self):
         if self._is_initial:
             return self._current_lrs()
-        return [group["lr"] * fn(self.last_epoch)
-                for fn, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
+        return [group["lr"] * fn(self.last_epoch) for fn, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
 
 
 class StepLR(LRScheduler):
@@ -235,7 +259,7 @@ class MultiStepLR(LRScheduler):
     def _get_closed_form_lr(self):
         milestones = sorted(self.milestones.elements())
         decays = bisect_right(milestones, self.last_epoch)
-        return [base_lr * self.gamma ** decays for base_lr in self.base_lrs]
+        return [base_lr * self.gamma**decays for base_lr in self.base_lrs]
 
 
 class ConstantLR(LRScheduler):
@@ -250,8 +274,9 @@ class ConstantLR(LRScheduler):
 
     def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
         if factor > 1.0 or factor < 0:
-            raise ValueError(f"[ConstantLR] Constant multiplicative factor expected to be between 0 and 1, "
-                             f"got {factor}")
+            raise ValueError(
+                f"[ConstantLR] Constant multiplicative factor expected to be between 0 and 1, got {factor}"
+            )
         self.factor = factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
@@ -264,8 +289,10 @@ class ConstantLR(LRScheduler):
         return [lr * (1.0 / self.factor) for lr in self._current_lrs()]
 
     def _get_closed_form_lr(self):
-        return [base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
-                for base_lr in self.base_lrs]
+        return [
+            base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
+            for base_lr in self.base_lrs
+        ]
 
 
 class LinearLR(LRScheduler):
@@ -284,11 +311,14 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
         if start_factor > 1.0 or start_factor <= 0:
-            raise ValueError("[LinearLR] Starting multiplicative factor expected to be greater than 0 and "
-                             f"less or equal to 1, got {start_factor}")
+            raise ValueError(
+                "[LinearLR] Starting multiplicative factor expected to be greater than 0 and "
+                f"less or equal to 1, got {start_factor}"
+            )
         if end_factor > 1.0 or end_factor < 0:
-            raise ValueError(f"[LinearLR] Ending multiplicative factor expected to be between 0 and 1, "
-                             f"got {end_factor}")
+            raise ValueError(
+                f"[LinearLR] Ending multiplicative factor expected to be between 0 and 1, got {end_factor}"
+            )
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = total_iters
@@ -305,9 +335,14 @@ class LinearLR(LRScheduler):
         return [lr * ratio for lr in self._current_lrs()]
 
     def _get_closed_form_lr(self):
-        return [base_lr * (self.start_factor + (self.end_factor - self.start_factor)
-                           * min(self.total_iters, self.last_epoch) / self.total_iters)
-                for base_lr in self.base_lrs]
+        return [
+            base_lr
+            * (
+                self.start_factor
+                + (self.end_factor - self.start_factor) * min(self.total_iters, self.last_epoch) / self.total_iters
+            )
+            for base_lr in self.base_lrs
+        ]
 
 
 class ExponentialLR(LRScheduler):
@@ -329,7 +364,7 @@ class ExponentialLR(LRScheduler):
         return [lr * self.gamma for lr in self._current_lrs()]
 
     def _get_closed_form_lr(self):
-        return [base_lr * self.gamma ** self.last_epoch for base_lr in self.base_lrs]
+        return [base_lr * self.gamma**self.last_epoch for base_lr in self.base_lrs]
 
 
 class PolynomialLR(LRScheduler):
@@ -350,13 +385,16 @@ class PolynomialLR(LRScheduler):
     def get_lr(self):
         if self._is_initial or self.last_epoch > self.total_iters:
             return self._current_lrs()
-        decay = ((1.0 - self.last_epoch / self.total_iters)
-                 / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
+        decay = (
+            (1.0 - self.last_epoch / self.total_iters) / (1.0 - (self.last_epoch - 1) / self.total_iters)
+        ) ** self.power
         return [lr * decay for lr in self._current_lrs()]
 
     def _get_closed_form_lr(self):
-        return [base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
-                for base_lr in self.base_lrs]
+        return [
+            base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+            for base_lr in self.base_lrs
+        ]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -382,22 +420,29 @@ class CosineAnnealingLR(LRScheduler):
         if self._is_initial:
             return self._current_lrs()
         if self._step_count == 1 and self.last_epoch > 0:
-            return [self.eta_min
-                    + (base_lr - self.eta_min) * (1 + math.cos(self.last_epoch * math.pi / self.T_max)) / 2
-                    for base_lr in self.base_lrs]
+            return [
+                self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(self.last_epoch * math.pi / self.T_max)) / 2
+                for base_lr in self.base_lrs
+            ]
         if (self.last_epoch - 1 - self.T_max) % (2 * self.T_max) == 0:
             # At the trough the ratio form below would divide by ~0; step up by the first increment instead.
-            return [group["lr"] + (base_lr - self.eta_min) * (1 - math.cos(math.pi / self.T_max)) / 2
-                    for base_lr, group in zip(self.base_lrs, groups)]
-        return [(1 + math.cos(math.pi * self.last_epoch / self.T_max))
-                / (1 + math.cos(math.pi * (self.last_epoch - 1) / self.T_max))
-                * (group["lr"] - self.eta_min) + self.eta_min
-                for group in groups]
+            return [
+                group["lr"] + (base_lr - self.eta_min) * (1 - math.cos(math.pi / self.T_max)) / 2
+                for base_lr, group in zip(self.base_lrs, groups)
+            ]
+        return [
+            (1 + math.cos(math.pi * self.last_epoch / self.T_max))
+            / (1 + math.cos(math.pi * (self.last_epoch - 1) / self.T_max))
+            * (group["lr"] - self.eta_min)
+            + self.eta_min
+            for group in groups
+        ]
 
     def _get_closed_form_lr(self):
-        return [self.eta_min
-                + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
-                for base_lr in self.base_lrs]
+        return [
+            self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+            for base_lr in self.base_lrs
+        ]
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
@@ -421,8 +466,10 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         if T_mult < 1 or not isinstance(T_mult, int):
             raise ValueError(f"[CosineAnnealingWarmRestarts] Expected integer T_mult >= 1, but got {T_mult}")
         if not isinstance(eta_min, (float, int)):
-            raise ValueError(f"[CosineAnnealingWarmRestarts] Expected float or int eta_min, but got "
-                             f"{eta_min} of type {type(eta_min).__name__}")
+            raise ValueError(
+                f"[CosineAnnealingWarmRestarts] Expected float or int eta_min, but got "
+                f"{eta_min} of type {type(eta_min).__name__}"
+            )
         self.T_0 = T_0
         self.T_i = T_0
         self.T_mult = T_mult
@@ -431,8 +478,10 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
-                for base_lr in self.base_lrs]
+        return [
+            self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+            for base_lr in self.base_lrs
+        ]
 
     def step(self, epoch=None):
         """Advance one epoch, or go to `epoch` (a float is fine: fractional epochs for per-batch updates)."""
@@ -447,16 +496,15 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i = self.T_i * self.T_mult
         else:
             if epoch < 0:
-                raise ValueError(f"[CosineAnnealingWarmRestarts] Expected non-negative epoch, but got "
-                                 f"{epoch}")
+                raise ValueError(f"[CosineAnnealingWarmRestarts] Expected non-negative epoch, but got {epoch}")
             if epoch >= self.T_0:
                 if self.T_mult == 1:
                     self.T_cur = epoch % self.T_0
                 else:
                     # Index n of the current period: T_0 * (T_mult^n - 1) / (T_mult - 1) <= epoch.
                     n = int(math.log((epoch / self.T_0 * (self.T_mult - 1) + 1), self.T_mult))
-                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
-                    self.T_i = self.T_0 * self.T_mult ** n
+                    self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult**n
             else:
                 self.T_i = self.T_0
                 self.T_cur = epoch
@@ -489,9 +537,22 @@ class CyclicLR(LRScheduler):
         last_epoch (int): index of the last batch. Default: -1.
     """
 
-    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
-                 gamma=1.0, scale_fn=None, scale_mode="cycle", cycle_momentum=True, base_momentum=0.8,
-                 max_momentum=0.9, last_epoch=-1):
+    def __init__(
+        self,
+        optimizer,
+        base_lr,
+        max_lr,
+        step_size_up=2000,
+        step_size_down=None,
+        mode="triangular",
+        gamma=1.0,
+        scale_fn=None,
+        scale_mode="cycle",
+        cycle_momentum=True,
+        base_momentum=0.8,
+        max_momentum=0.9,
+        last_epoch=-1,
+    ):
         _check_optimizer("CyclicLR", optimizer)
         self.optimizer = optimizer
         base_lrs = _format_param("CyclicLR", "base_lr", optimizer, base_lr)
@@ -514,14 +575,16 @@ class CyclicLR(LRScheduler):
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("[CyclicLR] optimizer must support momentum or beta1 with `cycle_momentum` "
-                                 "option enabled")
+                raise ValueError(
+                    "[CyclicLR] optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
+                )
             self.use_beta1 = "betas" in optimizer.defaults
             self.base_momentums = _format_param("CyclicLR", "base_momentum", optimizer, base_momentum)
             self.max_momentums = _format_param("CyclicLR", "max_momentum", optimizer, max_momentum)
             if last_epoch == -1:
-                for m_momentum, b_momentum, group in zip(self.max_momentums, self.base_momentums,
-                                                         optimizer.param_groups):
+                for m_momentum, b_momentum, group in zip(
+                    self.max_momentums, self.base_momentums, optimizer.param_groups
+                ):
                     _set_momentum(group, self.use_beta1, m_momentum)
                     group["max_momentum"] = m_momentum
                     group["base_momentum"] = b_momentum
@@ -555,11 +618,11 @@ class CyclicLR(LRScheduler):
         else:
             scale_factor = (x - 1) / (self.step_ratio - 1)
         scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
-        lrs = [base_lr + (max_lr - base_lr) * scale_factor * scale
-               for base_lr, max_lr in zip(self.base_lrs, self.max_lrs)]
+        lrs = [
+            base_lr + (max_lr - base_lr) * scale_factor * scale for base_lr, max_lr in zip(self.base_lrs, self.max_lrs)
+        ]
         if self.cycle_momentum:
-            for group, base_m, max_m in zip(self.optimizer.param_groups, self.base_momentums,
-                                            self.max_momentums):
+            for group, base_m, max_m in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
                 _set_momentum(group, self.use_beta1, max_m - (max_m - base_m) * scale_factor * scale)
         return lrs
 
@@ -592,7 +655,7 @@ def _triangular2_scale(x):
 
 
 def _exp_range_scale(gamma, x):
-    return gamma ** x
+    return gamma**x
 
 
 class OneCycleLR(LRScheduler):
@@ -618,9 +681,23 @@ class OneCycleLR(LRScheduler):
         last_epoch (int): index of the last batch. Default: -1.
     """
 
-    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
-                 anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
-                 div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
+    def __init__(
+        self,
+        optimizer,
+        max_lr,
+        total_steps=None,
+        epochs=None,
+        steps_per_epoch=None,
+        pct_start=0.3,
+        anneal_strategy="cos",
+        cycle_momentum=True,
+        base_momentum=0.85,
+        max_momentum=0.95,
+        div_factor=25.0,
+        final_div_factor=1e4,
+        three_phase=False,
+        last_epoch=-1,
+    ):
         _check_optimizer("OneCycleLR", optimizer)
         self.optimizer = optimizer
         if total_steps is not None:
@@ -631,35 +708,59 @@ class OneCycleLR(LRScheduler):
             if not isinstance(epochs, int) or epochs <= 0:
                 raise ValueError(f"[OneCycleLR] Expected positive integer epochs, but got {epochs}")
             if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
-                raise ValueError(f"[OneCycleLR] Expected positive integer steps_per_epoch, but got "
-                                 f"{steps_per_epoch}")
+                raise ValueError(f"[OneCycleLR] Expected positive integer steps_per_epoch, but got {steps_per_epoch}")
             self.total_steps = epochs * steps_per_epoch
         else:
-            raise ValueError("[OneCycleLR] You must define either total_steps OR (epochs AND "
-                             "steps_per_epoch)")
+            raise ValueError("[OneCycleLR] You must define either total_steps OR (epochs AND steps_per_epoch)")
         if not isinstance(pct_start, float) or pct_start < 0 or pct_start > 1:
             raise ValueError(f"[OneCycleLR] Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"[OneCycleLR] anneal_strategy must be one of 'cos' or 'linear', instead got "
-                             f"{anneal_strategy}")
+            raise ValueError(
+                f"[OneCycleLR] anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}"
+            )
         self._anneal_func_type = anneal_strategy
 
         # Each phase runs from the previous phase's end_step to its own, between two named group values.
         if three_phase:
             self._schedule_phases = [
-                dict(end_step=float(pct_start * self.total_steps) - 1, start_lr="initial_lr", end_lr="max_lr",
-                     start_momentum="max_momentum", end_momentum="base_momentum"),
-                dict(end_step=float(2 * pct_start * self.total_steps) - 2, start_lr="max_lr",
-                     end_lr="initial_lr", start_momentum="base_momentum", end_momentum="max_momentum"),
-                dict(end_step=self.total_steps - 1, start_lr="initial_lr", end_lr="min_lr",
-                     start_momentum="max_momentum", end_momentum="max_momentum"),
+                {
+                    "end_step": float(pct_start * self.total_steps) - 1,
+                    "start_lr": "initial_lr",
+                    "end_lr": "max_lr",
+                    "start_momentum": "max_momentum",
+                    "end_momentum": "base_momentum",
+                },
+                {
+                    "end_step": float(2 * pct_start * self.total_steps) - 2,
+                    "start_lr": "max_lr",
+                    "end_lr": "initial_lr",
+                    "start_momentum": "base_momentum",
+                    "end_momentum": "max_momentum",
+                },
+                {
+                    "end_step": self.total_steps - 1,
+                    "start_lr": "initial_lr",
+                    "end_lr": "min_lr",
+                    "start_momentum": "max_momentum",
+                    "end_momentum": "max_momentum",
+                },
             ]
         else:
             self._schedule_phases = [
-                dict(end_step=float(pct_start * self.total_steps) - 1, start_lr="initial_lr", end_lr="max_lr",
-                     start_momentum="max_momentum", end_momentum="base_momentum"),
-                dict(end_step=self.total_steps - 1, start_lr="max_lr", end_lr="min_lr",
-                     start_momentum="base_momentum", end_momentum="max_momentum"),
+                {
+                    "end_step": float(pct_start * self.total_steps) - 1,
+                    "start_lr": "initial_lr",
+                    "end_lr": "max_lr",
+                    "start_momentum": "max_momentum",
+                    "end_momentum": "base_momentum",
+                },
+                {
+                    "end_step": self.total_steps - 1,
+                    "start_lr": "max_lr",
+                    "end_lr": "min_lr",
+                    "start_momentum": "base_momentum",
+                    "end_momentum": "max_momentum",
+                },
             ]
 
         max_lrs = _format_param("OneCycleLR", "max_lr", optimizer, max_lr)
@@ -672,14 +773,14 @@ class OneCycleLR(LRScheduler):
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("[OneCycleLR] optimizer must support momentum or beta1 with "
-                                 "`cycle_momentum` option enabled")
+                raise ValueError(
+                    "[OneCycleLR] optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
+                )
             self.use_beta1 = "betas" in optimizer.defaults
             max_momentums = _format_param("OneCycleLR", "max_momentum", optimizer, max_momentum)
             base_momentums = _format_param("OneCycleLR", "base_momentum", optimizer, base_momentum)
             if last_epoch == -1:
-                for m_momentum, b_momentum, group in zip(max_momentums, base_momentums,
-                                                         optimizer.param_groups):
+                for m_momentum, b_momentum, group in zip(max_momentums, base_momentums, optimizer.param_groups):
                     _set_momentum(group, self.use_beta1, m_momentum)
                     group["max_momentum"] = m_momentum
                     group["base_momentum"] = b_momentum
@@ -693,8 +794,10 @@ class OneCycleLR(LRScheduler):
     def get_lr(self):
         step_num = self.last_epoch
         if step_num > self.total_steps:
-            raise ValueError(f"[OneCycleLR] Tried to step {step_num} times. The specified number of total "
-                             f"steps is {self.total_steps}")
+            raise ValueError(
+                f"[OneCycleLR] Tried to step {step_num} times. The specified number of total "
+                f"steps is {self.total_steps}"
+            )
         lrs = []
         for group in self.optimizer.param_groups:
             start_step = 0.0
@@ -704,8 +807,7 @@ class OneCycleLR(LRScheduler):
                     pct = (step_num - start_step) / (end_step - start_step)
                     lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
                     if self.cycle_momentum:
-                        momentum = self._anneal(group[phase["start_momentum"]], group[phase["end_momentum"]],
-                                                pct)
+                        momentum = self._anneal(group[phase["start_momentum"]], group[phase["end_momentum"]], pct)
                         _set_momentum(group, self.use_beta1, momentum)
                     break
                 start_step = phase["end_step"]
@@ -731,8 +833,18 @@ class ReduceLROnPlateau(LRScheduler):
         eps (float): reductions smaller than eps are skipped. Default: 1e-8.
     """
 
-    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
-                 cooldown=0, min_lr=0, eps=1e-8):
+    def __init__(
+        self,
+        optimizer,
+        mode="min",
+        factor=0.1,
+        patience=10,
+        threshold=1e-4,
+        threshold_mode="rel",
+        cooldown=0,
+        min_lr=0,
+        eps=1e-8,
+    ):
         if factor >= 1.0:
             raise ValueError(f"[ReduceLROnPlateau] Factor should be < 1.0, got {factor}")
         self.factor = factor
@@ -740,8 +852,9 @@ class ReduceLROnPlateau(LRScheduler):
         self.optimizer = optimizer
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != len(optimizer.param_groups):
-                raise ValueError(f"[ReduceLROnPlateau] expected {len(optimizer.param_groups)} min_lrs, "
-                                 f"got {len(min_lr)}")
+                raise ValueError(
+                    f"[ReduceLROnPlateau] expected {len(optimizer.param_groups)} min_lrs, got {len(min_lr)}"
+                )
             self.default_min_lr = None
             self.min_lrs = list(min_lr)
         else:
@@ -766,8 +879,11 @@ class ReduceLROnPlateau(LRScheduler):
         if epoch is None:
             epoch = self.last_epoch + 1
         else:
-            warnings.warn("The epoch parameter in scheduler.step() is deprecated (as in torch); call step() "
-                          "without it.", UserWarning, stacklevel=2)
+            warnings.warn(
+                "The epoch parameter in scheduler.step() is deprecated (as in torch); call step() without it.",
+                UserWarning,
+                stacklevel=2,
+            )
         self.last_epoch = epoch
         if self._is_better(current, self.best):
             self.best = current
@@ -786,10 +902,12 @@ class ReduceLROnPlateau(LRScheduler):
     def _reduce_lr(self):
         if len(self.optimizer.param_groups) != len(self.min_lrs):
             if self.default_min_lr is None:
-                raise RuntimeError(f"[ReduceLROnPlateau] The number of param groups in the optimizer "
-                                   f"({len(self.optimizer.param_groups)}) differs from when "
-                                   f"ReduceLROnPlateau was initialized ({len(self.min_lrs)}); update its "
-                                   "min_lrs to match.")
+                raise RuntimeError(
+                    f"[ReduceLROnPlateau] The number of param groups in the optimizer "
+                    f"({len(self.optimizer.param_groups)}) differs from when "
+                    f"ReduceLROnPlateau was initialized ({len(self.min_lrs)}); update its "
+                    "min_lrs to match."
+                )
             self.min_lrs = [self.default_min_lr] * len(self.optimizer.param_groups)
         for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
             old_lr = float(group["lr"])
@@ -831,12 +949,16 @@ def _check_children(owner, optimizer, schedulers):
         if not hasattr(scheduler, "optimizer"):
             raise TypeError(f"[{owner}] at index {i} should have `optimizer` as its attribute.")
         if isinstance(scheduler, ReduceLROnPlateau):
-            raise ValueError(f"[{owner}] does not support `ReduceLROnPlateau` scheduler as it requires "
-                             "additional kwargs to be specified when calling `step`, but got one at index "
-                             f"{i} in the given schedulers sequence.")
+            raise ValueError(
+                f"[{owner}] does not support `ReduceLROnPlateau` scheduler as it requires "
+                "additional kwargs to be specified when calling `step`, but got one at index "
+                f"{i} in the given schedulers sequence."
+            )
         if scheduler.optimizer is not optimizer:
-            raise ValueError(f"[{owner}] expects all schedulers to belong to the same optimizer, but got "
-                             f"scheduler {type(scheduler).__name__} at index {i} with another optimizer.")
+            raise ValueError(
+                f"[{owner}] expects all schedulers to belong to the same optimizer, but got "
+                f"scheduler {type(scheduler).__name__} at index {i} with another optimizer."
+            )
 
 
 class _CombinedScheduler(LRScheduler):
@@ -871,10 +993,12 @@ class SequentialLR(_CombinedScheduler):
             raise ValueError("[SequentialLR] expects at least one scheduler, but got no scheduler.")
         _check_children("SequentialLR", optimizer, schedulers)
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError("[SequentialLR] expects number of schedulers provided to be one more than the "
-                             "number of milestone points, but got number of schedulers "
-                             f"{len(schedulers)} and the number of milestones to be equal to "
-                             f"{len(milestones)}")
+            raise ValueError(
+                "[SequentialLR] expects number of schedulers provided to be one more than the "
+                "number of milestone points, but got number of schedulers "
+                f"{len(schedulers)} and the number of milestones to be equal to "
+                f"{len(milestones)}"
+            )
         self._schedulers = schedulers
         self._milestones = milestones
         self.last_epoch = last_epoch + 1
@@ -918,8 +1042,7 @@ class ChainedScheduler(_CombinedScheduler):
 
     def __init__(self, schedulers, optimizer=None):
         if len(schedulers) < 1:
-            raise ValueError("[ChainedScheduler] expects at least one scheduler to be chained, but got no "
-                             "scheduler.")
+            raise ValueError("[ChainedScheduler] expects at least one scheduler to be chained, but got no scheduler.")
         optimizer = optimizer or schedulers[0].optimizer
         _check_children("ChainedScheduler", optimizer, schedulers)
         self._schedulers = schedulers

@@ -5,8 +5,9 @@ kernel; step() loops over groups and parameters once. state_dict() uses PyTorch'
 the parameter's integer index across all groups; each group's 'params' is a list of indices), so a
 checkpoint maps one to one onto torch's.
 """
-from collections.abc import MutableMapping
+
 import copy
+from collections.abc import MutableMapping
 
 import numpy as np
 
@@ -88,8 +89,10 @@ class Optimizer:
     def __init__(self, params, defaults):
         self.defaults = defaults
         if isinstance(params, Tensor):
-            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or "
-                            f"dicts, but got {type(params).__name__}")
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or "
+                f"dicts, but got {type(params).__name__}"
+            )
         self.state = _StateDict()
         self.param_groups = []
         param_groups = list(params)
@@ -112,15 +115,16 @@ class Optimizer:
         if isinstance(params, Tensor):
             params = [params]
         elif isinstance(params, set):
-            raise TypeError("optimizer parameters need to be organized in ordered collections, but the "
-                            "ordering of tensors in sets will change between runs. Please use a list "
-                            "instead.")
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of tensors in sets will change between runs. Please use a list "
+                "instead."
+            )
         else:
             params = list(params)
         for p in params:
             if not isinstance(p, Tensor):
-                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
-                                f"{type(p).__name__}")
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}")
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
         group = {"params": params}
@@ -129,8 +133,7 @@ class Optimizer:
                 group[key] = value
         for name, default in self.defaults.items():
             if default is required and name not in group:
-                raise ValueError("parameter group didn't specify a value of required optimization "
-                                 f"parameter {name}")
+                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
             group.setdefault(name, default)
 
         ids = {id(p) for p in params}
@@ -206,8 +209,9 @@ class Optimizer:
             raise ValueError("loaded state dict has a different number of parameter groups")
         for ours, theirs in zip(self.param_groups, saved_groups):
             if len(ours["params"]) != len(theirs["params"]):
-                raise ValueError("loaded state dict contains a parameter group that doesn't match the size "
-                                 "of optimizer's group")
+                raise ValueError(
+                    "loaded state dict contains a parameter group that doesn't match the size of optimizer's group"
+                )
         id_map = {}
         for ours, theirs in zip(self.param_groups, saved_groups):
             for index, p in zip(theirs["params"], ours["params"]):

@@ -1,6 +1,7 @@
 """RMSprop, PyTorch's update rule (centered variant and momentum included); the arithmetic for one
 parameter is one call to the C++ kernel pycnn._C.rmsprop_step_ (csrc/ops/cpu/optim.cpp).
 """
+
 from .. import _C
 from ._utils import next_step, state_like
 from .optimizer import Optimizer
@@ -33,8 +34,9 @@ class RMSprop(Optimizer):
     'grad_avg' (centered), Tensors shaped like the parameter: the keys of torch.optim.RMSprop.
     """
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *,
-                 maximize=False):
+    def __init__(
+        self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *, maximize=False
+    ):
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:
@@ -45,8 +47,15 @@ class RMSprop(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if not 0.0 <= alpha:
             raise ValueError(f"Invalid alpha value: {alpha}")
-        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
-                        weight_decay=weight_decay, maximize=maximize)
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "alpha": alpha,
+            "eps": eps,
+            "centered": centered,
+            "weight_decay": weight_decay,
+            "maximize": maximize,
+        }
         super().__init__(params, defaults)
 
     def _update(self, param, grad, state, group):
@@ -59,8 +68,17 @@ class RMSprop(Optimizer):
         if centered and "grad_avg" not in state:
             state["grad_avg"] = state_like(param)
         next_step(state)  # RMSprop's rule doesn't use it; kept for torch's state layout
-        _C.rmsprop_step_(param._impl, grad._impl, state["square_avg"]._impl,
-                         state["grad_avg"]._impl if centered else None,
-                         state["momentum_buffer"]._impl if momentum > 0 else None, float(group["lr"]),
-                         float(group["alpha"]), float(group["eps"]), float(group["weight_decay"]), momentum,
-                         centered, bool(group["maximize"]))
+        _C.rmsprop_step_(
+            param._impl,
+            grad._impl,
+            state["square_avg"]._impl,
+            state["grad_avg"]._impl if centered else None,
+            state["momentum_buffer"]._impl if momentum > 0 else None,
+            float(group["lr"]),
+            float(group["alpha"]),
+            float(group["eps"]),
+            float(group["weight_decay"]),
+            momentum,
+            centered,
+            bool(group["maximize"]),
+        )

@@ -3,6 +3,7 @@
 The update rule is PyTorch's (see SGD below); the arithmetic for one parameter is a single call to the
 C++ kernel pycnn._C.sgd_step_, which updates the parameter and its momentum buffer in place.
 """
+
 from .. import _C
 from ._utils import state_like
 from .optimizer import Optimizer
@@ -33,8 +34,7 @@ class SGD(Optimizer):
     State per parameter (only when momentum != 0): 'momentum_buffer', a Tensor shaped like the parameter.
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
-                 maximize=False):
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False):
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
@@ -43,8 +43,14 @@ class SGD(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                        nesterov=nesterov, maximize=maximize)
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+        }
         super().__init__(params, defaults)
 
     def _update(self, param, grad, state, group):
@@ -58,6 +64,15 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = state_like(param)
                 first_step = True
             buf_impl = buf._impl
-        _C.sgd_step_(param._impl, grad._impl, buf_impl, float(group["lr"]), float(momentum),
-                     float(group["dampening"]), float(group["weight_decay"]), bool(group["nesterov"]),
-                     bool(group["maximize"]), first_step)
+        _C.sgd_step_(
+            param._impl,
+            grad._impl,
+            buf_impl,
+            float(group["lr"]),
+            float(momentum),
+            float(group["dampening"]),
+            float(group["weight_decay"]),
+            bool(group["nesterov"]),
+            bool(group["maximize"]),
+            first_step,
+        )

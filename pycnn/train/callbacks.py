@@ -7,6 +7,7 @@ by their `order`. state_dict()/load_state_dict() carry what a callback must reme
 After the base class come the core callbacks: LRSchedulerCallback, EarlyStopping, ModelCheckpoint,
 GradientClipping and NaNGuard (with find_nonfinite_layer, its forward replay).
 """
+
 import math
 import os
 
@@ -19,8 +20,16 @@ from ..serialization import save
 from ..tensor import Tensor
 from .checkpoint import checkpoint_state
 
-__all__ = ["Callback", "LRSchedulerCallback", "EarlyStopping", "ModelCheckpoint", "GradientClipping",
-           "NaNGuard", "TerminateOnNaN", "find_nonfinite_layer"]
+__all__ = [
+    "Callback",
+    "EarlyStopping",
+    "GradientClipping",
+    "LRSchedulerCallback",
+    "ModelCheckpoint",
+    "NaNGuard",
+    "TerminateOnNaN",
+    "find_nonfinite_layer",
+]
 
 
 class Callback:
@@ -74,6 +83,7 @@ class Callback:
 
 # ------------------------------------------------------------------------------------------------ helpers
 
+
 def _resolve_mode(mode, monitor, owner):
     """'min' or 'max'; 'auto' reads the name: accuracies and scores go up, everything else (losses) down."""
     if mode not in ("min", "max", "auto"):
@@ -87,15 +97,17 @@ def _resolve_mode(mode, monitor, owner):
 def _monitored(logs, monitor, owner):
     """logs[monitor] as a float, or a RuntimeError listing what the logs do hold."""
     if monitor not in logs:
-        raise RuntimeError(f"[{owner}] monitor={monitor!r} is not in the epoch logs; available: "
-                           f"{sorted(logs)} (val_* keys need a val_loader)")
+        raise RuntimeError(
+            f"[{owner}] monitor={monitor!r} is not in the epoch logs; available: "
+            f"{sorted(logs)} (val_* keys need a val_loader)"
+        )
     return float(logs[monitor])
 
 
 def _is_improvement(current, best, mode, min_delta=0.0):
     """current beats best by more than min_delta (NaN never does)."""
     if best is None:
-        return current == current
+        return not math.isnan(current)
     if mode == "min":
         return current < best - min_delta
     return current > best + min_delta
@@ -125,6 +137,7 @@ def _first_tensor(out):
 
 # ------------------------------------------------------------------------------------------------ callbacks
 
+
 class LRSchedulerCallback(Callback):
     """Steps a learning-rate scheduler: after every optimizer step (interval='batch') or at every epoch end.
 
@@ -148,8 +161,9 @@ class LRSchedulerCallback(Callback):
         self.monitor = monitor
         self.is_plateau = _is_plateau_scheduler(scheduler)
         if self.is_plateau and interval == "batch":
-            raise ValueError("[LRSchedulerCallback] ReduceLROnPlateau watches an epoch metric "
-                             f"({monitor!r}); use interval='epoch'")
+            raise ValueError(
+                f"[LRSchedulerCallback] ReduceLROnPlateau watches an epoch metric ({monitor!r}); use interval='epoch'"
+            )
 
     def on_batch_end(self, trainer):
         # A batch whose update was skipped (NaNGuard) must not advance the schedule either.
@@ -185,8 +199,9 @@ class EarlyStopping(Callback):
     Attributes: best, best_epoch, wait (epochs since the best), stopped_epoch (None unless it stopped).
     """
 
-    def __init__(self, monitor="val_loss", mode="auto", patience=5, min_delta=0.0, restore_best_weights=True,
-                 verbose=True):
+    def __init__(
+        self, monitor="val_loss", mode="auto", patience=5, min_delta=0.0, restore_best_weights=True, verbose=True
+    ):
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise ValueError(f"[EarlyStopping] patience must be an int >= 0, got {patience!r}")
         if not min_delta >= 0:
@@ -220,8 +235,10 @@ class EarlyStopping(Callback):
         if self.wait >= self.patience:
             self.stopped_epoch = trainer.epoch
             trainer.stop_training = True
-            trainer.stop_reason = (f"EarlyStopping: {self.monitor} did not improve for {self.wait} epoch(s) "
-                                   f"(best {self.best:.6g} at epoch {self.best_epoch})")
+            trainer.stop_reason = (
+                f"EarlyStopping: {self.monitor} did not improve for {self.wait} epoch(s) "
+                f"(best {self.best:.6g} at epoch {self.best_epoch})"
+            )
             if self.verbose:
                 print(trainer.stop_reason)
 
@@ -229,12 +246,18 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self.best_weights is not None:
             trainer.model.load_state_dict(self.best_weights)
             if self.verbose and self.best_epoch != trainer.epoch:
-                print(f"EarlyStopping: restored the weights of epoch {self.best_epoch} "
-                      f"({self.monitor} = {self.best:.6g})")
+                print(
+                    f"EarlyStopping: restored the weights of epoch {self.best_epoch} ({self.monitor} = {self.best:.6g})"
+                )
 
     def state_dict(self):
-        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
-                "stopped_epoch": self.stopped_epoch, "best_weights": self.best_weights}
+        return {
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "stopped_epoch": self.stopped_epoch,
+            "best_weights": self.best_weights,
+        }
 
     def load_state_dict(self, state):
         self.best = state["best"]
@@ -277,17 +300,30 @@ class ModelCheckpoint(Callback):
 
     order = 10  # last: the checkpoint then holds the other callbacks' state after this epoch's update
 
-    def __init__(self, dirpath, filename="epoch{epoch:03d}-{val_loss:.4f}.safetensors", monitor="val_loss",
-                 mode="auto", save_best_only=False, save_top_k=None, keep_last_k=None, save_best=True,
-                 save_last=True, every_n_epochs=1, verbose=False, extra=None):
+    def __init__(
+        self,
+        dirpath,
+        filename="epoch{epoch:03d}-{val_loss:.4f}.safetensors",
+        monitor="val_loss",
+        mode="auto",
+        save_best_only=False,
+        save_top_k=None,
+        keep_last_k=None,
+        save_best=True,
+        save_last=True,
+        every_n_epochs=1,
+        verbose=False,
+        extra=None,
+    ):
         for name, k in (("save_top_k", save_top_k), ("keep_last_k", keep_last_k)):
             if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
                 raise ValueError(f"[ModelCheckpoint] {name} must be None or an int >= 1, got {k!r}")
         if isinstance(every_n_epochs, bool) or not isinstance(every_n_epochs, int) or every_n_epochs < 1:
             raise ValueError(f"[ModelCheckpoint] every_n_epochs must be an int >= 1, got {every_n_epochs!r}")
         if monitor is None and (save_top_k is not None or save_best_only):
-            raise ValueError("[ModelCheckpoint] save_top_k and save_best_only rank checkpoints by a monitor; "
-                             "monitor is None")
+            raise ValueError(
+                "[ModelCheckpoint] save_top_k and save_best_only rank checkpoints by a monitor; monitor is None"
+            )
         self.dirpath = os.fspath(dirpath)
         self.filename = filename
         self.monitor = monitor
@@ -319,8 +355,10 @@ class ModelCheckpoint(Callback):
         try:
             return self.filename.format(**fields)
         except (KeyError, IndexError) as exc:
-            raise ValueError(f"[ModelCheckpoint] filename {self.filename!r} uses {exc} which is not in the "
-                             f"epoch logs; available: {sorted(fields)}") from None
+            raise ValueError(
+                f"[ModelCheckpoint] filename {self.filename!r} uses {exc} which is not in the "
+                f"epoch logs; available: {sorted(fields)}"
+            ) from None
 
     def _kept(self, entries):
         """The entries the k rules keep (all of them when neither is set), in their original order."""
@@ -328,16 +366,17 @@ class ModelCheckpoint(Callback):
             return list(entries)
         keep = set()
         if self.save_top_k is not None:
+
             def rank(entry):  # best first; NaN scores last; among equal scores the newer file first
                 score = entry["score"]
-                if score != score:
+                if math.isnan(score):
                     return (1, 0.0, -entry["epoch"])
                 return (0, score if self.mode == "min" else -score, -entry["epoch"])
 
             ranked = sorted(entries, key=rank)
-            keep.update(e["filename"] for e in ranked[:self.save_top_k])
+            keep.update(e["filename"] for e in ranked[: self.save_top_k])
         if self.keep_last_k is not None:
-            keep.update(e["filename"] for e in entries[-self.keep_last_k:])
+            keep.update(e["filename"] for e in entries[-self.keep_last_k :])
         return [e for e in entries if e["filename"] in keep]
 
     def on_epoch_end(self, trainer):
@@ -478,8 +517,11 @@ class NaNGuard(Callback):
                 self._named_params = list(trainer.model.named_parameters())
             for name, p in self._named_params:
                 if p.grad is not None and not _is_finite(p.grad):
-                    self._stop(trainer, f"NaNGuard: non-finite gradient at {where}; first parameter with a "
-                                        f"non-finite gradient: '{name}' (shape {tuple(p.shape)})")
+                    self._stop(
+                        trainer,
+                        f"NaNGuard: non-finite gradient at {where}; first parameter with a "
+                        f"non-finite gradient: '{name}' (shape {tuple(p.shape)})",
+                    )
                     return
 
     def _stop(self, trainer, message):

@@ -8,18 +8,19 @@ shuffle), epoch, global_step, history, each callback's state_dict() and the pycn
 save_checkpoint / load_checkpoint first; _pack / _unpack are the JSON encoding (tuples, Counters and
 non-str dict keys survive the round trip, floats are exact).
 """
-from collections import Counter
+
 import json
 import os
+from collections import Counter
 
 import numpy as np
 
-from ..random import default_generator, Generator
+from ..random import default_generator
 from ..serialization import load, load_metadata, save
 from ..tensor import Tensor
 from ..version import __version__
 
-__all__ = ["save_checkpoint", "load_checkpoint", "checkpoint_state"]
+__all__ = ["checkpoint_state", "load_checkpoint", "save_checkpoint"]
 
 FORMAT = "pycnn.checkpoint"
 FORMAT_VERSION = 1
@@ -30,6 +31,7 @@ _TAGS = {_TENSOR, _TUPLE, _SET, _ITEMS, _COUNTER}
 
 
 # ---------------------------------------------------------------------------------------- encoding
+
 
 def _pack(value, name, tensors):
     """JSON-able form of `value`; Tensors/arrays move into `tensors` under `name` (their dotted path)."""
@@ -49,16 +51,20 @@ def _pack(value, name, tensors):
     if isinstance(value, (set, frozenset)):
         return {_SET: [_pack(v, f"{name}.{i}", tensors) for i, v in enumerate(sorted(value, key=repr))]}
     if isinstance(value, dict):
-        items = [[_pack(k, f"{name}.key{i}", tensors), _pack(v, f"{name}.{k}", tensors)]
-                 for i, (k, v) in enumerate(value.items())]
+        items = [
+            [_pack(k, f"{name}.key{i}", tensors), _pack(v, f"{name}.{k}", tensors)]
+            for i, (k, v) in enumerate(value.items())
+        ]
         if isinstance(value, Counter):
             return {_COUNTER: items}
         if all(isinstance(k, str) for k in value) and not _TAGS.intersection(value):
             return {k: v for (k, _), (_, v) in zip(value.items(), items)}
         return {_ITEMS: items}  # int keys (optimizer state indices) must come back as ints
-    raise TypeError(f"[save_checkpoint] cannot store {name!r} of type {type(value).__name__}: checkpoint "
-                    "state must be made of None/bool/int/float/str, lists, tuples, dicts, sets, numpy "
-                    "arrays and pycnn Tensors")
+    raise TypeError(
+        f"[save_checkpoint] cannot store {name!r} of type {type(value).__name__}: checkpoint "
+        "state must be made of None/bool/int/float/str, lists, tuples, dicts, sets, numpy "
+        "arrays and pycnn Tensors"
+    )
 
 
 def _unpack(value, tensors):
@@ -68,7 +74,7 @@ def _unpack(value, tensors):
     if not isinstance(value, dict):
         return value
     if len(value) == 1:
-        (tag, body), = value.items()
+        ((tag, body),) = value.items()
         if tag == _TENSOR:
             return tensors[body]
         if tag == _TUPLE:
@@ -87,6 +93,7 @@ def _hashable(key):
 
 
 # ---------------------------------------------------------------------------------------- RNG state
+
 
 def _loader_rng_state(loader):
     """The train loader's shuffle state: DataLoader.state_dict() when it has one, else its generator's
@@ -109,9 +116,11 @@ def _restore_loader_rng_state(loader, saved):
     elif saved["kind"] == "generator" and getattr(loader, "generator", None) is not None:
         loader.generator.set_state(saved["state"])
     else:
-        raise RuntimeError(f"[load_checkpoint] the checkpoint holds the train loader's shuffle state as "
-                           f"{saved['kind']!r}, but this loader ({type(loader).__name__}) cannot take it: "
-                           "build it the same way as the saved run (e.g. with generator=Generator())")
+        raise RuntimeError(
+            f"[load_checkpoint] the checkpoint holds the train loader's shuffle state as "
+            f"{saved['kind']!r}, but this loader ({type(loader).__name__}) cannot take it: "
+            "build it the same way as the saved run (e.g. with generator=Generator())"
+        )
 
 
 def restore_rng_state(checkpoint, train_loader=None):
@@ -123,6 +132,7 @@ def restore_rng_state(checkpoint, train_loader=None):
 
 
 # ---------------------------------------------------------------------------------------- save
+
 
 def checkpoint_state(model, optimizer=None, scheduler=None, epoch=None, extra=None, trainer=None):
     """Build the (tensors, metadata) pair save_checkpoint writes, without writing it.
@@ -152,15 +162,19 @@ def checkpoint_state(model, optimizer=None, scheduler=None, epoch=None, extra=No
         doc["global_step"] = trainer.global_step
         doc["history"] = _pack([dict(logs) for logs in trainer.history], "history", tensors)
         doc["callbacks"] = [
-            {"class": type(cb).__name__,
-             "state": _pack(cb.state_dict(), f"callbacks.{i}", tensors)}
-            for i, cb in enumerate(trainer.callbacks)]
+            {"class": type(cb).__name__, "state": _pack(cb.state_dict(), f"callbacks.{i}", tensors)}
+            for i, cb in enumerate(trainer.callbacks)
+        ]
         rng["train_loader"] = _loader_rng_state(trainer.train_loader)
     doc["rng"] = _pack(rng, "rng", tensors)
     if extra is not None:
         doc["extra"] = _pack(extra, "extra", tensors)
-    metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "pycnn_version": __version__,
-                "checkpoint": json.dumps(doc)}
+    metadata = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "pycnn_version": __version__,
+        "checkpoint": json.dumps(doc),
+    }
     return tensors, metadata
 
 
@@ -186,8 +200,9 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=None, ext
 
 # ---------------------------------------------------------------------------------------- load
 
+
 def _strip(tensors, prefix):
-    return {name[len(prefix):]: t for name, t in tensors.items() if name.startswith(prefix)}
+    return {name[len(prefix) :]: t for name, t in tensors.items() if name.startswith(prefix)}
 
 
 def load_checkpoint(path, model=None, optimizer=None, scheduler=None, trainer=None, map_location=None):
@@ -210,11 +225,15 @@ def load_checkpoint(path, model=None, optimizer=None, scheduler=None, trainer=No
     path = os.fspath(path)
     metadata = load_metadata(path)
     if metadata.get("format") != FORMAT or "checkpoint" not in metadata:
-        raise ValueError(f"[load_checkpoint] {path!r} is not a pycnn checkpoint (no '{FORMAT}' metadata); "
-                         "a plain state dict saved with save loads with model.load_state_dict(load(path))")
+        raise ValueError(
+            f"[load_checkpoint] {path!r} is not a pycnn checkpoint (no '{FORMAT}' metadata); "
+            "a plain state dict saved with save loads with model.load_state_dict(load(path))"
+        )
     if int(metadata.get("format_version", "0")) > FORMAT_VERSION:
-        raise ValueError(f"[load_checkpoint] {path!r} has checkpoint format version "
-                         f"{metadata['format_version']}, newer than this pycnn reads ({FORMAT_VERSION})")
+        raise ValueError(
+            f"[load_checkpoint] {path!r} has checkpoint format version "
+            f"{metadata['format_version']}, newer than this pycnn reads ({FORMAT_VERSION})"
+        )
     if trainer is not None:
         model = model if model is not None else trainer.model
         optimizer = optimizer if optimizer is not None else trainer.optimizer

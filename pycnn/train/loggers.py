@@ -6,6 +6,7 @@ batch_logs, logs, history, model; see callbacks.py). Files are flushed at every 
 every completed epoch. The TensorBoard writer is tensorboardX when installed, else the tensorboard package's
 own event-file writer (no TensorFlow needed); both are imported only when a TensorBoardLogger is created.
 """
+
 import csv
 import json
 import math
@@ -20,7 +21,7 @@ import numpy as np
 from .callbacks import Callback
 from .plots import _atomic_open, _filter_grid, _first_conv2d
 
-__all__ = ["ProgressBar", "CSVLogger", "JSONLogger", "TensorBoardLogger"]
+__all__ = ["CSVLogger", "JSONLogger", "ProgressBar", "TensorBoardLogger"]
 
 
 def _plain(value):
@@ -69,6 +70,7 @@ def _make_parent(path):
 # Progress bar
 # ----------------------------------------------------------------------------------------------------------
 
+
 class ProgressBar(Callback):
     """A tqdm bar per epoch over the training batches, then one summary line per epoch on stdout.
 
@@ -102,9 +104,13 @@ class ProgressBar(Callback):
         """The one-line epoch summary for a logs dict (see the class docstring)."""
         epoch = logs.get("epoch", "?")
         parts = [f"epoch {epoch}/{epochs}" if epochs else f"epoch {epoch}"]
-        for key, label, fmt in (("train_loss", "train loss", "{:.4f}"), ("train_acc", "train acc", "{:.2%}"),
-                                ("val_loss", "val loss", "{:.4f}"), ("val_acc", "val acc", "{:.2%}"),
-                                ("lr", "lr", "{:.4g}")):
+        for key, label, fmt in (
+            ("train_loss", "train loss", "{:.4f}"),
+            ("train_acc", "train acc", "{:.2%}"),
+            ("val_loss", "val loss", "{:.4f}"),
+            ("val_acc", "val acc", "{:.2%}"),
+            ("lr", "lr", "{:.4g}"),
+        ):
             if logs.get(key) is not None:
                 parts.append(f"{label} {fmt.format(logs[key])}")
         if logs.get("train_images_per_s") is not None:
@@ -125,9 +131,16 @@ class ProgressBar(Callback):
         self._loss_sum = self._acc_sum = 0.0
         self._seen = self._acc_seen = 0
         epochs = getattr(trainer, "epochs", None)
-        self._bar = tqdm(total=_loader_length(trainer.train_loader), desc=f"epoch {trainer.epoch}/{epochs}",
-                         unit="batch", leave=self.leave, file=self.file or sys.stderr, disable=self.disable,
-                         mininterval=self.mininterval, dynamic_ncols=True)
+        self._bar = tqdm(
+            total=_loader_length(trainer.train_loader),
+            desc=f"epoch {trainer.epoch}/{epochs}",
+            unit="batch",
+            leave=self.leave,
+            file=self.file or sys.stderr,
+            disable=self.disable,
+            mininterval=self.mininterval,
+            dynamic_ncols=True,
+        )
 
     def on_batch_end(self, trainer):
         if self._bar is None:
@@ -160,6 +173,7 @@ class ProgressBar(Callback):
 # ----------------------------------------------------------------------------------------------------------
 # CSV and JSON Lines
 # ----------------------------------------------------------------------------------------------------------
+
 
 def _resumed_from_epoch(trainer):
     """The Trainer's first epoch when it resumes a run (start_epoch > 1), else None."""
@@ -299,7 +313,7 @@ class JSONLogger(Callback):
             if kept != lines:
                 with _atomic_open(self.path, "w") as f:
                     f.write("".join(line + "\n" for line in kept))
-        self._file = open(self.path, "a" if keep else "w", encoding="utf-8")
+        self._file = open(self.path, "a" if keep else "w", encoding="utf-8")  # noqa: SIM115  (closed in on_fit_end)
         if keep and self._file.tell() > 0:
             with open(self.path, "rb") as f:
                 f.seek(-1, os.SEEK_END)
@@ -317,8 +331,15 @@ class JSONLogger(Callback):
 
     def on_batch_end(self, trainer):
         if self.per_step:
-            self._write({"epoch": trainer.epoch, "step": trainer.global_step, "batch": trainer.batch_index,
-                         **(trainer.batch_logs or {})}, trainer)
+            self._write(
+                {
+                    "epoch": trainer.epoch,
+                    "step": trainer.global_step,
+                    "batch": trainer.batch_index,
+                    **(trainer.batch_logs or {}),
+                },
+                trainer,
+            )
 
     def on_epoch_end(self, trainer):
         self._write(trainer.logs, trainer)
@@ -339,6 +360,7 @@ class JSONLogger(Callback):
 # TensorBoard
 # ----------------------------------------------------------------------------------------------------------
 
+
 def _encode_png(rgb):
     """(H, W, 3) uint8 -> PNG bytes (8-bit RGB, no filtering), so the fallback writer needs no Pillow."""
     height, width, _ = rgb.shape
@@ -348,8 +370,12 @@ def _encode_png(rgb):
 
     # Every scanline starts with its filter type byte (0: none).
     raw = np.concatenate([np.zeros((height, 1), np.uint8), rgb.reshape(height, width * 3)], axis=1)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6))
+        + chunk(b"IEND", b"")
+    )
 
 
 class _TensorBoardXWriter:
@@ -400,14 +426,20 @@ class _EventFileWriter:
         counts, edges = np.histogram(values, bins=self._BINS)
         # TensorBoard's buckets are (previous limit, limit]: the right edges are the limits.
         histo = self._summary_pb2.HistogramProto(
-            min=float(values.min()), max=float(values.max()), num=float(values.size),
-            sum=float(values.sum()), sum_squares=float(values @ values),
-            bucket_limit=[float(e) for e in edges[1:]], bucket=[float(c) for c in counts])
+            min=float(values.min()),
+            max=float(values.max()),
+            num=float(values.size),
+            sum=float(values.sum()),
+            sum_squares=float(values @ values),
+            bucket_limit=[float(e) for e in edges[1:]],
+            bucket=[float(c) for c in counts],
+        )
         self._add(self._summary_pb2.Summary.Value(tag=tag, histo=histo), step)
 
     def add_image(self, tag, rgb, step):
-        image = self._summary_pb2.Summary.Image(height=rgb.shape[0], width=rgb.shape[1], colorspace=3,
-                                                encoded_image_string=_encode_png(rgb))
+        image = self._summary_pb2.Summary.Image(
+            height=rgb.shape[0], width=rgb.shape[1], colorspace=3, encoded_image_string=_encode_png(rgb)
+        )
         self._add(self._summary_pb2.Summary.Value(tag=tag, image=image), step)
 
     def flush(self):
@@ -425,12 +457,13 @@ def _backend_usable(backend, images):
     try:
         if backend == "tensorboardX":
             import tensorboardX  # noqa: F401
+
             if images:
                 import PIL  # noqa: F401  (tensorboardX encodes images with Pillow)
         else:
-            import tensorboard.compat.proto.summary_pb2  # noqa: F401
+            import tensorboard.compat.proto.summary_pb2
             import tensorboard.summary.writer.event_file_writer  # noqa: F401
-    except Exception as exc:  # ImportError, or a broken install (protobuf version clash, ...)
+    except Exception as exc:  # noqa: BLE001  (ImportError, or a broken install: protobuf version clash, ...)
         return exc
     return None
 
@@ -472,27 +505,29 @@ class TensorBoardLogger(Callback):
             return cls.EPOCH_TAGS[key]
         for split in ("train", "val"):
             if key.startswith(split + "_"):
-                return f"{split}/{key[len(split) + 1:]}"
+                return f"{split}/{key[len(split) + 1 :]}"
         return key
 
     def __init__(self, log_dir, log_every_n_steps=10, histograms=True, images=True, backend="auto"):
         if not isinstance(log_every_n_steps, int) or log_every_n_steps <= 0:
-            raise ValueError(f"[TensorBoardLogger] log_every_n_steps must be a positive int, "
-                             f"got {log_every_n_steps!r}")
+            raise ValueError(f"[TensorBoardLogger] log_every_n_steps must be a positive int, got {log_every_n_steps!r}")
         if backend not in ("auto", *_WRITERS):
-            raise ValueError(f"[TensorBoardLogger] backend must be 'auto', 'tensorboardX' or 'tensorboard', "
-                             f"got {backend!r}")
+            raise ValueError(
+                f"[TensorBoardLogger] backend must be 'auto', 'tensorboardX' or 'tensorboard', got {backend!r}"
+            )
         errors = {}
-        for name in (_WRITERS if backend == "auto" else (backend,)):
+        for name in _WRITERS if backend == "auto" else (backend,):
             errors[name] = _backend_usable(name, images)
             if errors[name] is None:
                 self.backend = name
                 break
         else:
             why = "; ".join(f"{name}: {exc}" for name, exc in errors.items())
-            raise ImportError("[TensorBoardLogger] writing TensorBoard event files needs tensorboardX "
-                              f"(+ Pillow for images) or tensorboard ({why}): "
-                              'pip install "pycnn[tensorboard]"')
+            raise ImportError(
+                "[TensorBoardLogger] writing TensorBoard event files needs tensorboardX "
+                f"(+ Pillow for images) or tensorboard ({why}): "
+                'pip install "pycnn[tensorboard]"'
+            )
         self.log_dir = os.fspath(log_dir)
         self.log_every_n_steps = log_every_n_steps
         self.histograms = histograms
@@ -519,8 +554,11 @@ class TensorBoardLogger(Callback):
         n = _loader_length(trainer.train_loader)
         if n is not None and trainer.batch_index < n - 1:
             return
-        self._grads = {name: p.grad.detach().cpu().numpy().copy()
-                       for name, p in trainer.model.named_parameters() if p.grad is not None}
+        self._grads = {
+            name: p.grad.detach().cpu().numpy().copy()
+            for name, p in trainer.model.named_parameters()
+            if p.grad is not None
+        }
 
     def on_batch_end(self, trainer):
         step = trainer.global_step
@@ -550,8 +588,12 @@ class TensorBoardLogger(Callback):
         if self.images:
             name, conv = _first_conv2d(trainer.model)
             if conv is not None:
-                grid = _filter_grid(conv.weight.detach().cpu().numpy(), scale=self.FILTER_SCALE,
-                                    padding=self.FILTER_PADDING, name="TensorBoardLogger")
+                grid = _filter_grid(
+                    conv.weight.detach().cpu().numpy(),
+                    scale=self.FILTER_SCALE,
+                    padding=self.FILTER_PADDING,
+                    name="TensorBoardLogger",
+                )
                 writer.add_image(f"filters/{name}", (grid * 255.0 + 0.5).astype(np.uint8), epoch)
         writer.flush()
 

@@ -5,9 +5,10 @@ lr_find() does the sweep and then puts the model, the optimizer, the gradients, 
 global random generator and the loader's shuffling state back exactly as they were, so it leaves no
 trace; LRFinderResult holds the curve and draws it (matplotlib, imported only when plotting).
 """
+
 import copy
-from dataclasses import dataclass, field
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from ..random import default_generator
 from ..tensor import Tensor
 from .plots import _new_figure, _save
 
-__all__ = ["lr_find", "LRFinderResult"]
+__all__ = ["LRFinderResult", "lr_find"]
 
 
 @dataclass
@@ -57,8 +58,14 @@ class LRFinderResult:
         if self.suggested_lr is not None:
             at = self.lrs.index(self.suggested_lr)
             ax.axvline(self.suggested_lr, color="tab:red", linestyle="--", linewidth=1)
-            ax.plot([self.suggested_lr], [self.losses[at]], marker="o", color="tab:red", markersize=8,
-                    label=f"suggested lr = {self.suggested_lr:.2e}")
+            ax.plot(
+                [self.suggested_lr],
+                [self.losses[at]],
+                marker="o",
+                color="tab:red",
+                markersize=8,
+                label=f"suggested lr = {self.suggested_lr:.2e}",
+            )
         ax.set_xscale("log")
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss")
@@ -91,7 +98,7 @@ def _suggest(lrs, losses, step_mode):
         return None
     x = np.log10(lrs) if step_mode == "exp" else np.asarray(lrs)
     slope = np.gradient(np.asarray(losses), x)
-    steepest = 1 + int(np.argmin(slope[1:lowest + 1]))
+    steepest = 1 + int(np.argmin(slope[1 : lowest + 1]))
     return lrs[steepest]
 
 
@@ -128,8 +135,7 @@ def _check_args(start_lr, end_lr, num_iter, step_mode, smooth_f, diverge_th):
     if not start_lr > 0:
         raise ValueError(f"[lr_find] start_lr must be > 0, got {start_lr}")
     if not end_lr > start_lr:
-        raise ValueError(f"[lr_find] end_lr must be larger than start_lr, got start_lr={start_lr}, "
-                         f"end_lr={end_lr}")
+        raise ValueError(f"[lr_find] end_lr must be larger than start_lr, got start_lr={start_lr}, end_lr={end_lr}")
     if not isinstance(num_iter, int) or num_iter < 2:
         raise ValueError(f"[lr_find] num_iter must be an integer >= 2, got {num_iter!r}")
     if not 0 < smooth_f <= 1:
@@ -160,8 +166,19 @@ def _split(batch, device):
     return inputs, targets
 
 
-def lr_find(model, train_loader, loss_fn, optimizer, start_lr=1e-7, end_lr=10, num_iter=100, step_mode="exp",
-            smooth_f=0.05, diverge_th=5, plot=None):
+def lr_find(
+    model,
+    train_loader,
+    loss_fn,
+    optimizer,
+    start_lr=1e-7,
+    end_lr=10,
+    num_iter=100,
+    step_mode="exp",
+    smooth_f=0.05,
+    diverge_th=5,
+    plot=None,
+):
     """Learning-rate range test: one optimizer step per batch with the lr swept from start_lr to end_lr.
 
     The lr of every param group is set to the swept value. The loss is smoothed as

@@ -5,6 +5,7 @@ that redraws the curves during fit. matplotlib is imported only when a figure is
 object-oriented API is used (Figure + the Agg canvas): no pyplot, no global backend switch, no window.
 Every PNG is written atomically (temporary file in the same directory, then os.replace).
 """
+
 import contextlib
 import math
 import os
@@ -15,7 +16,7 @@ import numpy as np
 from ..nn import Conv2d
 from .callbacks import Callback
 
-__all__ = ["plot_history", "plot_confusion_matrix", "plot_filters", "plot_misclassified", "FigureWriter"]
+__all__ = ["FigureWriter", "plot_confusion_matrix", "plot_filters", "plot_history", "plot_misclassified"]
 
 _DPI = 100
 
@@ -23,6 +24,7 @@ _DPI = 100
 # ----------------------------------------------------------------------------------------------------------
 # Helpers shared with loggers.py (atomic writes, conv filter grids)
 # ----------------------------------------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def _atomic_open(path, mode="wb", newline=None):
@@ -61,8 +63,7 @@ def _as_numpy(x, name, what):
     try:
         return np.asarray(x)
     except Exception as exc:
-        raise TypeError(f"[{name}] {what} must be a pycnn Tensor or array-like, got {type(x).__name__}") \
-            from exc
+        raise TypeError(f"[{name}] {what} must be a pycnn Tensor or array-like, got {type(x).__name__}") from exc
 
 
 def _first_conv2d(model):
@@ -81,8 +82,9 @@ def _filter_images(weight, name="plot_filters"):
     """
     w = np.asarray(weight, dtype=np.float64)
     if w.ndim != 4 or min(w.shape) == 0:
-        raise ValueError(f"[{name}] expected a conv weight of shape (out_channels, in_channels, kH, kW), "
-                         f"got shape {tuple(w.shape)}")
+        raise ValueError(
+            f"[{name}] expected a conv weight of shape (out_channels, in_channels, kH, kW), got shape {tuple(w.shape)}"
+        )
     w = w if w.shape[1] == 3 else w[:, :1]
     w = np.nan_to_num(w, nan=0.0, posinf=0.0, neginf=0.0)
     lo = w.min(axis=(1, 2, 3), keepdims=True)
@@ -111,13 +113,14 @@ def _filter_grid(weight, scale=1, padding=1, pad_value=1.0, name="plot_filters")
     for i in range(n):
         r, c = divmod(i, ncols)
         top, left = padding + r * (ch + padding), padding + c * (cw + padding)
-        grid[top:top + ch, left:left + cw] = tiles[i]
+        grid[top : top + ch, left : left + cw] = tiles[i]
     return grid
 
 
 # ----------------------------------------------------------------------------------------------------------
 # matplotlib plumbing
 # ----------------------------------------------------------------------------------------------------------
+
 
 def _new_figure(width, height, owner="pycnn.train.plots"):
     """A matplotlib Figure bound to the Agg canvas (no pyplot state, nothing is ever shown); `owner` names
@@ -150,6 +153,7 @@ def _class_label(class_names, index):
 # Public figures
 # ----------------------------------------------------------------------------------------------------------
 
+
 def plot_history(history, path):
     """Loss and accuracy curves (train and validation) against the epoch, in two panels.
 
@@ -171,8 +175,11 @@ def plot_history(history, path):
     panels = ((ax_loss, "loss", 1.0, "loss"), (ax_acc, "acc", 100.0, "accuracy (%)"))
     for ax, key, factor, ylabel in panels:
         for split, style in (("train", "o-"), ("val", "s--")):
-            points = [(e, h[f"{split}_{key}"] * factor) for e, h in zip(epochs, history)
-                      if h.get(f"{split}_{key}") is not None]
+            points = [
+                (e, h[f"{split}_{key}"] * factor)
+                for e, h in zip(epochs, history)
+                if h.get(f"{split}_{key}") is not None
+            ]
             if points:
                 xs, ys = zip(*points)
                 ax.plot(xs, ys, style, markersize=3, label="train" if split == "train" else "validation")
@@ -215,8 +222,9 @@ def plot_confusion_matrix(cm, class_names, path, normalize=False):
     side = min(max(4.0, 0.55 * k + 2.5), 20.0)
     fig = _new_figure(side + 1.0, side)
     ax = fig.subplots()
-    image = ax.imshow(values, cmap="Blues", interpolation="nearest", vmin=0.0,
-                      vmax=1.0 if normalize else max(values.max(), 1.0))
+    image = ax.imshow(
+        values, cmap="Blues", interpolation="nearest", vmin=0.0, vmax=1.0 if normalize else max(values.max(), 1.0)
+    )
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     ax.set_xticks(range(k))
     ax.set_yticks(range(k))
@@ -233,8 +241,15 @@ def plot_confusion_matrix(cm, class_names, path, normalize=False):
         for i in range(k):
             for j in range(k):
                 text = f"{values[i, j]:.2f}" if normalize else f"{int(round(cm[i, j]))}"
-                ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
-                        color="white" if values[i, j] > threshold else "black")
+                ax.text(
+                    j,
+                    i,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=fontsize,
+                    color="white" if values[i, j] > threshold else "black",
+                )
     fig.tight_layout()
     return _save(fig, path)
 
@@ -279,8 +294,7 @@ def _broadcast_channel_stat(value, channels, name, what):
     return v.reshape(1, -1, 1, 1)
 
 
-def plot_misclassified(images, predictions, targets, class_names, path, max_images=25, mean=None, std=None,
-                       title=None):
+def plot_misclassified(images, predictions, targets, class_names, path, max_images=25, mean=None, std=None, title=None):
     """A grid of misclassified images, each titled "true -> predicted" (max_images of them, spread evenly
     over the misclassified ones in order, so a set sorted by class shows several classes).
 
@@ -303,8 +317,10 @@ def plot_misclassified(images, predictions, targets, class_names, path, max_imag
     if x.ndim != 4:
         raise ValueError(f"[{name}] images must be (N, C, H, W), got shape {x.shape}")
     if not (x.shape[0] == pred.shape[0] == true.shape[0]):
-        raise ValueError(f"[{name}] {x.shape[0]} images, {pred.shape[0]} predictions and {true.shape[0]} "
-                         "targets: the counts must match")
+        raise ValueError(
+            f"[{name}] {x.shape[0]} images, {pred.shape[0]} predictions and {true.shape[0]} "
+            "targets: the counts must match"
+        )
     if not isinstance(max_images, int) or max_images <= 0:
         raise ValueError(f"[{name}] max_images must be a positive int, got {max_images!r}")
     channels = x.shape[1]
@@ -313,8 +329,9 @@ def plot_misclassified(images, predictions, targets, class_names, path, max_imag
 
     x = x[shown]
     if mean is not None or std is not None:
-        x = x * _broadcast_channel_stat(1.0 if std is None else std, channels, name, "std") \
-            + _broadcast_channel_stat(0.0 if mean is None else mean, channels, name, "mean")
+        x = x * _broadcast_channel_stat(1.0 if std is None else std, channels, name, "std") + _broadcast_channel_stat(
+            0.0 if mean is None else mean, channels, name, "mean"
+        )
         x = np.clip(x, 0.0, 1.0)
     elif len(x):
         lo = x.min(axis=(1, 2, 3), keepdims=True)
@@ -340,8 +357,10 @@ def plot_misclassified(images, predictions, targets, class_names, path, max_imag
                 ax.imshow(img.transpose(1, 2, 0), interpolation="nearest")
             else:
                 ax.imshow(img[0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
-            ax.set_title(f"{_class_label(class_names, int(true[idx]))} -> "
-                         f"{_class_label(class_names, int(pred[idx]))}", fontsize=9)
+            ax.set_title(
+                f"{_class_label(class_names, int(true[idx]))} -> {_class_label(class_names, int(pred[idx]))}",
+                fontsize=9,
+            )
     fig.suptitle(title or f"Misclassified (true -> predicted): {len(wrong)} of {len(true)} wrong, {n} shown")
     fig.tight_layout()
     return _save(fig, path)

@@ -6,6 +6,7 @@ Everything a callback may read is an attribute of the Trainer (see its docstring
 adds one loss.item() and one argmax to a hand-written loop, nothing else, so it costs no speed.
 evaluate() and predict() are the test-time helpers: eval mode, no_grad, the model's modes restored.
 """
+
 import time
 
 import numpy as np
@@ -15,7 +16,7 @@ from ..metrics import ConfusionMatrix, _as_numpy
 from .callbacks import LRSchedulerCallback
 from .checkpoint import load_checkpoint, restore_callback_states, restore_rng_state
 
-__all__ = ["Trainer", "fit", "evaluate", "predict", "History"]
+__all__ = ["History", "Trainer", "evaluate", "fit", "predict"]
 
 
 class History(list):
@@ -35,29 +36,35 @@ class History(list):
 
 # ------------------------------------------------------------------------------------------------ helpers
 
+
 def _split_batch(batch, owner):
     if isinstance(batch, (tuple, list)) and len(batch) == 2:
         return batch[0], batch[1]
     length = f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else ""
-    raise TypeError(f"[{owner}] expected the loader to yield (inputs, targets) pairs, got a "
-                    f"{type(batch).__name__}{length}")
+    raise TypeError(
+        f"[{owner}] expected the loader to yield (inputs, targets) pairs, got a {type(batch).__name__}{length}"
+    )
 
 
 def _predicted_and_true(outputs, targets, owner):
     """Class predictions and true classes as NumPy int arrays: argmax over dim 1 of (N, C, ...) logits;
     targets are class indices (N, ...) or one-hot / probabilities shaped like the outputs."""
     if outputs.ndim < 2:
-        raise ValueError(f"[{owner}] accuracy needs logits of shape (N, C), got outputs of shape "
-                         f"{tuple(outputs.shape)}; pass metrics=() for other tasks")
+        raise ValueError(
+            f"[{owner}] accuracy needs logits of shape (N, C), got outputs of shape "
+            f"{tuple(outputs.shape)}; pass metrics=() for other tasks"
+        )
     predicted = _as_numpy(outputs.argmax(1), owner, "outputs")
     if targets.ndim == outputs.ndim:
         true = _as_numpy(targets.argmax(1), owner, "targets")
     elif targets.ndim == outputs.ndim - 1 and not targets.dtype.is_floating_point:
         true = _as_numpy(targets, owner, "targets")
     else:
-        raise ValueError(f"[{owner}] accuracy needs class-index targets of shape {tuple(outputs.shape[:1])} "
-                         f"or one-hot targets of shape {tuple(outputs.shape)}, got {targets.dtype} targets "
-                         f"of shape {tuple(targets.shape)}; pass metrics=() for other tasks")
+        raise ValueError(
+            f"[{owner}] accuracy needs class-index targets of shape {tuple(outputs.shape[:1])} "
+            f"or one-hot targets of shape {tuple(outputs.shape)}, got {targets.dtype} targets "
+            f"of shape {tuple(targets.shape)}; pass metrics=() for other tasks"
+        )
     return predicted, true
 
 
@@ -70,8 +77,10 @@ def _parse_metrics(metrics):
         elif callable(metric):
             functions.append((getattr(metric, "__name__", type(metric).__name__), metric))
         else:
-            raise ValueError(f"[fit] unknown metric {metric!r}: use 'accuracy' or a callable "
-                             "fn(outputs, targets) -> float (logged as train_<name> and val_<name>)")
+            raise ValueError(
+                f"[fit] unknown metric {metric!r}: use 'accuracy' or a callable "
+                "fn(outputs, targets) -> float (logged as train_<name> and val_<name>)"
+            )
     return want_accuracy, functions
 
 
@@ -108,8 +117,9 @@ def _evaluate_loop(model, loader, loss_fn, device, want_accuracy, metric_fns, nu
                 inputs, targets = inputs.to(device), targets.to(device)
             outputs = model(inputs)
             if want_accuracy is None:
-                want_accuracy = (outputs.ndim >= 2 and targets.ndim == outputs.ndim - 1
-                                 and not targets.dtype.is_floating_point)
+                want_accuracy = (
+                    outputs.ndim >= 2 and targets.ndim == outputs.ndim - 1 and not targets.dtype.is_floating_point
+                )
             n = len(targets)
             seen += n
             if loss_fn is not None:
@@ -119,8 +129,10 @@ def _evaluate_loop(model, loader, loss_fn, device, want_accuracy, metric_fns, nu
                 correct += int(np.count_nonzero(predicted == true))
                 if confusion is not None:
                     if true.min() < 0 or true.max() >= num_classes or predicted.max() >= num_classes:
-                        raise ValueError(f"[{owner}] num_classes={num_classes} but the classes seen span "
-                                         f"{min(true.min(), predicted.min())}..{max(true.max(), predicted.max())}")
+                        raise ValueError(
+                            f"[{owner}] num_classes={num_classes} but the classes seen span "
+                            f"{min(true.min(), predicted.min())}..{max(true.max(), predicted.max())}"
+                        )
                     confusion.update(predicted, true)
             for name, metric in metric_fns:
                 sums[name] += float(metric(outputs, targets)) * n
@@ -131,14 +143,15 @@ def _evaluate_loop(model, loader, loss_fn, device, want_accuracy, metric_fns, nu
         result["loss"] = loss_sum / seen
     if want_accuracy or confusion is not None:
         result["accuracy"] = correct / seen
-    for name in sums:
-        result[name] = sums[name] / seen
+    for name, total in sums.items():
+        result[name] = total / seen
     if confusion is not None:
         result["confusion_matrix"] = confusion.compute()
     return result
 
 
 # ------------------------------------------------------------------------------------------------ Trainer
+
 
 class Trainer:
     """Runs the training loop of `model` and calls the callbacks' hooks.
@@ -185,9 +198,22 @@ class Trainer:
     A KeyboardInterrupt also stops cleanly (stop_reason says so): on_fit_end runs and fit returns.
     """
 
-    def __init__(self, model, train_loader, val_loader=None, loss_fn=None, optimizer=None, epochs=1,
-                 scheduler=None, callbacks=(), device=None, scheduler_interval="epoch", metrics=("accuracy",),
-                 resume=None, start_epoch=None):
+    def __init__(
+        self,
+        model,
+        train_loader,
+        val_loader=None,
+        loss_fn=None,
+        optimizer=None,
+        epochs=1,
+        scheduler=None,
+        callbacks=(),
+        device=None,
+        scheduler_interval="epoch",
+        metrics=("accuracy",),
+        resume=None,
+        start_epoch=None,
+    ):
         if loss_fn is None or not callable(loss_fn):
             raise TypeError(f"[Trainer] loss_fn must be callable (e.g. pc.nn.CrossEntropyLoss()), got {loss_fn!r}")
         if optimizer is None or not callable(getattr(optimizer, "step", None)):
@@ -195,10 +221,10 @@ class Trainer:
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"[Trainer] epochs must be an int >= 0, got {epochs!r}")
         if resume is not None and start_epoch is not None:
-            raise ValueError("[Trainer] pass resume or start_epoch, not both (a resume starts after the saved "
-                             "epoch)")
-        if start_epoch is not None and (isinstance(start_epoch, bool) or not isinstance(start_epoch, int)
-                                        or start_epoch < 1):
+            raise ValueError("[Trainer] pass resume or start_epoch, not both (a resume starts after the saved epoch)")
+        if start_epoch is not None and (
+            isinstance(start_epoch, bool) or not isinstance(start_epoch, int) or start_epoch < 1
+        ):
             raise ValueError(f"[Trainer] start_epoch must be an int >= 1, got {start_epoch!r}")
         callbacks = list(callbacks or ())
         for cb in callbacks:
@@ -206,8 +232,10 @@ class Trainer:
                 raise TypeError(f"[Trainer] callbacks must be pycnn.train.Callback objects, got {cb!r}")
         if scheduler is not None:
             if any(isinstance(cb, LRSchedulerCallback) and cb.scheduler is scheduler for cb in callbacks):
-                raise ValueError("[Trainer] this scheduler is given both as scheduler= and in an "
-                                 "LRSchedulerCallback: it would be stepped twice")
+                raise ValueError(
+                    "[Trainer] this scheduler is given both as scheduler= and in an "
+                    "LRSchedulerCallback: it would be stepped twice"
+                )
             callbacks.append(LRSchedulerCallback(scheduler, interval=scheduler_interval))
         else:
             # A scheduler given only through its callback is still saved in checkpoints.
@@ -333,11 +361,10 @@ class Trainer:
         logs["train_loss"] = loss_sum / seen
         if want_accuracy:
             logs["train_acc"] = correct / seen
-        for name in sums:
-            logs["train_" + name] = sums[name] / seen
+        for name, total in sums.items():
+            logs["train_" + name] = total / seen
         if self.val_loader is not None:
-            val = _evaluate_loop(model, self.val_loader, loss_fn, device, want_accuracy, metric_fns, None,
-                                 "fit")
+            val = _evaluate_loop(model, self.val_loader, loss_fn, device, want_accuracy, metric_fns, None, "fit")
             logs["val_loss"] = val["loss"]
             if want_accuracy:
                 logs["val_acc"] = val["accuracy"]
@@ -351,8 +378,21 @@ class Trainer:
         return True
 
 
-def fit(model, train_loader, val_loader, loss_fn, optimizer, epochs, scheduler=None, callbacks=(), device=None,
-        scheduler_interval="epoch", metrics=("accuracy",), resume=None, start_epoch=None):
+def fit(
+    model,
+    train_loader,
+    val_loader,
+    loss_fn,
+    optimizer,
+    epochs,
+    scheduler=None,
+    callbacks=(),
+    device=None,
+    scheduler_interval="epoch",
+    metrics=("accuracy",),
+    resume=None,
+    start_epoch=None,
+):
     """Train `model`: builds a Trainer with these arguments (see Trainer) and runs it.
 
     Only train_loader and val_loader are touched; keep the test set for evaluate() at the very end.
@@ -360,9 +400,21 @@ def fit(model, train_loader, val_loader, loss_fn, optimizer, epochs, scheduler=N
         History: one log dict per epoch ('epoch', 'lr', 'train_loss', 'train_acc', 'val_loss', 'val_acc',
         'epoch_time', 'train_images_per_s'); history.as_dict() gives columns.
     """
-    trainer = Trainer(model, train_loader, val_loader, loss_fn, optimizer, epochs, scheduler=scheduler,
-                      callbacks=callbacks, device=device, scheduler_interval=scheduler_interval,
-                      metrics=metrics, resume=resume, start_epoch=start_epoch)
+    trainer = Trainer(
+        model,
+        train_loader,
+        val_loader,
+        loss_fn,
+        optimizer,
+        epochs,
+        scheduler=scheduler,
+        callbacks=callbacks,
+        device=device,
+        scheduler_interval=scheduler_interval,
+        metrics=metrics,
+        resume=resume,
+        start_epoch=start_epoch,
+    )
     return trainer.fit()
 
 
@@ -382,8 +434,9 @@ def evaluate(model, loader, loss_fn=None, device=None, num_classes=None):
         loss_fn) and 'confusion_matrix' (with num_classes: int64 NumPy (C, C), rows are true classes,
         columns predicted ones).
     """
-    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)
-                                    or num_classes < 1):
+    if num_classes is not None and (
+        isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1
+    ):
         raise ValueError(f"[evaluate] num_classes must be a positive int, got {num_classes!r}")
     return _evaluate_loop(model, loader, loss_fn, device, None, [], num_classes, "evaluate")
 
@@ -412,8 +465,10 @@ def predict(model, loader, device=None, return_targets=False):
                     targets.append(np.array(_as_numpy(batch[1], "predict", "targets")))
             else:
                 if return_targets:
-                    raise ValueError("[predict] return_targets=True needs (inputs, targets) batches, got "
-                                     f"{type(batch).__name__} batches")
+                    raise ValueError(
+                        "[predict] return_targets=True needs (inputs, targets) batches, got "
+                        f"{type(batch).__name__} batches"
+                    )
                 inputs = batch
             if device is not None:
                 inputs = inputs.to(device)

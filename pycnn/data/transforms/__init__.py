@@ -6,16 +6,59 @@ one image, `t(img)`, and on a whole batch, `t.batch(imgs)` with imgs (N, C, H, W
 and drawing independent random parameters per sample. Files: core.py (protocol, Compose, ToTensor,
 Normalize, RandomErasing), geometric.py, color.py; the maths is in functional.py.
 """
+
 from . import functional
 from ._image import InterpolationMode
-from .core import (Compose, Lambda, Normalize, RandomApply, RandomChoice, RandomErasing, RandomOrder,
-                   RandomTransform, ToTensor, Transform, compute_mean_std)
-from .geometric import (CenterCrop, Pad, RandomAffine, RandomCrop, RandomHorizontalFlip, RandomResizedCrop,
-                        RandomRotation, RandomVerticalFlip, Resize)
 from .color import ColorJitter, Grayscale, RandomGrayscale
+from .core import (
+    Compose,
+    Lambda,
+    Normalize,
+    RandomApply,
+    RandomChoice,
+    RandomErasing,
+    RandomOrder,
+    RandomTransform,
+    ToTensor,
+    Transform,
+    compute_mean_std,
+)
+from .geometric import (
+    CenterCrop,
+    Pad,
+    RandomAffine,
+    RandomCrop,
+    RandomHorizontalFlip,
+    RandomResizedCrop,
+    RandomRotation,
+    RandomVerticalFlip,
+    Resize,
+)
 
-__all__ = ["Transform", "RandomTransform", "Compose", "Lambda", "RandomApply", "RandomChoice", "RandomOrder",
-           "ToTensor", "Normalize", "compute_mean_std", "RandomErasing",
-           "RandomHorizontalFlip", "RandomVerticalFlip", "Pad", "RandomCrop", "CenterCrop", "Resize",
-           "RandomResizedCrop", "RandomRotation", "RandomAffine",
-           "ColorJitter", "Grayscale", "RandomGrayscale", "InterpolationMode", "functional"]
+__all__ = [
+    "CenterCrop",
+    "ColorJitter",
+    "Compose",
+    "Grayscale",
+    "InterpolationMode",
+    "Lambda",
+    "Normalize",
+    "Pad",
+    "RandomAffine",
+    "RandomApply",
+    "RandomChoice",
+    "RandomCrop",
+    "RandomErasing",
+    "RandomGrayscale",
+    "RandomHorizontalFlip",
+    "RandomOrder",
+    "RandomResizedCrop",
+    "RandomRotation",
+    "RandomTransform",
+    "RandomVerticalFlip",
+    "Resize",
+    "ToTensor",
+    "Transform",
+    "compute_mean_std",
+    "functional",
+]

@@ -6,6 +6,7 @@ PIL image, Tensor) into that layout and return a `restore` function that turns t
 the caller's kind: ndarray in -> ndarray out, Tensor in -> Tensor out (same device), PIL in ->
 float32 CHW ndarray out (the ToTensor conversion, as the datasets hand out).
 """
+
 import enum
 import math
 from numbers import Integral, Real
@@ -13,16 +14,17 @@ from numbers import Integral, Real
 import numpy as np
 
 from ...creation import from_numpy
-from ...random import default_generator
 from ...tensor import Tensor
+from ..collate import _plain
+
 # The NumPy Generator to draw from, looked up at each call: None -> default_generator() (so the
 # DataLoader's per-batch reseeding reaches the transforms). One helper for all of pycnn.data.
 from ..dataset import _numpy_rng as numpy_rng  # noqa: F401 (re-exported to the transform modules)
-from ..collate import _plain
 
 
 class InterpolationMode(str, enum.Enum):
     """torchvision's interpolation names; plain strings 'nearest' / 'bilinear' work everywhere too."""
+
     NEAREST = "nearest"
     BILINEAR = "bilinear"
 
@@ -85,8 +87,10 @@ def array_to_chw(a, op, hwc=None):
     if a.ndim == 2:
         return _scale_integers(a, op)[None]
     if a.ndim != 3:
-        raise ValueError(f"[{op}] expected an image of shape (C, H, W), (H, W) or (H, W, C), got shape "
-                         f"{tuple(a.shape)}" + ("; use .batch() for a batch (N, C, H, W)" if a.ndim == 4 else ""))
+        raise ValueError(
+            f"[{op}] expected an image of shape (C, H, W), (H, W) or (H, W, C), got shape "
+            f"{tuple(a.shape)}" + ("; use .batch() for a batch (N, C, H, W)" if a.ndim == 4 else "")
+        )
     if hwc is None:
         hwc = a.dtype.kind != "f" or _looks_hwc(a)
     a = _scale_integers(a, op)
@@ -107,6 +111,7 @@ def _restore(kind, device):
             t = from_numpy(np.ascontiguousarray(out))
             return t if device == "cpu" else t.to(device)
         return out
+
     return restore
 
 
@@ -119,8 +124,10 @@ def as_image(img, op):
         if a.ndim == 2:
             a = a[None]
         if a.ndim != 3:
-            raise ValueError(f"[{op}] expected a Tensor image of shape (C, H, W) or (H, W), got shape "
-                             f"{tuple(a.shape)}" + ("; use .batch() for a batch (N, C, H, W)" if a.ndim == 4 else ""))
+            raise ValueError(
+                f"[{op}] expected a Tensor image of shape (C, H, W) or (H, W), got shape "
+                f"{tuple(a.shape)}" + ("; use .batch() for a batch (N, C, H, W)" if a.ndim == 4 else "")
+            )
         return _scale_integers(a, op), _restore("tensor", str(img.device))
     if _is_pil(img):
         return pil_to_array(img, op), _restore("ndarray", None)
@@ -145,8 +152,10 @@ def as_batch(imgs, op):
     elif isinstance(imgs, np.ndarray):
         a, kind, device = imgs, "ndarray", None
     else:
-        raise TypeError(f"[{op}] batch() expects a numpy.ndarray or Tensor of shape (N, C, H, W) or a list "
-                        f"of images, got {type(imgs).__name__}")
+        raise TypeError(
+            f"[{op}] batch() expects a numpy.ndarray or Tensor of shape (N, C, H, W) or a list "
+            f"of images, got {type(imgs).__name__}"
+        )
     if a.ndim == 3:
         a = a[:, None]
     elif a.ndim == 4 and a.dtype.kind != "f":
@@ -167,8 +176,11 @@ def size_pair(size, op, name="size"):
     """int or 1/2-sequence of positive ints -> (h, w)."""
     if isinstance(size, Integral) and not isinstance(size, bool):
         size = (int(size), int(size))
-    elif isinstance(size, (tuple, list)) and len(size) in (1, 2) and \
-            all(isinstance(s, Integral) and not isinstance(s, bool) for s in size):
+    elif (
+        isinstance(size, (tuple, list))
+        and len(size) in (1, 2)
+        and all(isinstance(s, Integral) and not isinstance(s, bool) for s in size)
+    ):
         size = (int(size[0]), int(size[-1]))
     else:
         raise ValueError(f"[{op}] {name} must be an int or a sequence of 1 or 2 ints, got {size!r}")
@@ -181,8 +193,11 @@ def padding_ltrb(padding, op):
     """int, (lr, tb) or (left, top, right, bottom) of non-negative ints -> (left, top, right, bottom)."""
     if isinstance(padding, Integral) and not isinstance(padding, bool):
         p = (int(padding),) * 4
-    elif isinstance(padding, (tuple, list)) and len(padding) in (1, 2, 4) and \
-            all(isinstance(v, Integral) and not isinstance(v, bool) for v in padding):
+    elif (
+        isinstance(padding, (tuple, list))
+        and len(padding) in (1, 2, 4)
+        and all(isinstance(v, Integral) and not isinstance(v, bool) for v in padding)
+    ):
         p = tuple(int(v) for v in padding)
         p = p * 4 if len(p) == 1 else (p * 2 if len(p) == 2 else p)
     else:
@@ -224,12 +239,14 @@ def number_range(value, name, op, center=None, bound=(-math.inf, math.inf), non_
         lo, hi = c - float(value), c + float(value)
         if non_negative:
             lo = max(lo, 0.0)
-    elif isinstance(value, (tuple, list)) and len(value) == 2 and \
-            all(isinstance(v, Real) and not isinstance(v, bool) for v in value):
+    elif (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, Real) and not isinstance(v, bool) for v in value)
+    ):
         lo, hi = float(value[0]), float(value[1])
     else:
         raise TypeError(f"[{op}] {name} must be a number or a pair (min, max), got {value!r}")
     if not bound[0] <= lo <= hi <= bound[1]:
-        raise ValueError(f"[{op}] {name} range must satisfy {bound[0]} <= min <= max <= {bound[1]}, got "
-                         f"({lo}, {hi})")
+        raise ValueError(f"[{op}] {name} range must satisfy {bound[0]} <= min <= max <= {bound[1]}, got ({lo}, {hi})")
     return (lo, hi)

@@ -4,6 +4,7 @@ ColorJitter follows torchvision: each image draws a random order of the four adj
 per enabled adjustment; .batch draws all of them as arrays and applies each adjustment to the samples
 that have it at a given position, with per-sample factors broadcast over the pixels.
 """
+
 import numpy as np
 
 from . import functional as F
@@ -13,8 +14,12 @@ from .core import RandomTransform, Transform
 __all__ = ["ColorJitter", "Grayscale", "RandomGrayscale"]
 
 # position in the draw order -> (name, kernel); the index is what get_params' fn_idx holds
-_ADJUSTMENTS = (("brightness", F._brightness), ("contrast", F._contrast), ("saturation", F._saturation),
-                ("hue", F._hue))
+_ADJUSTMENTS = (
+    ("brightness", F._brightness),
+    ("contrast", F._contrast),
+    ("saturation", F._saturation),
+    ("hue", F._hue),
+)
 
 
 class ColorJitter(RandomTransform):
@@ -36,7 +41,7 @@ class ColorJitter(RandomTransform):
     @staticmethod
     def _range(value, name, center=1.0, bound=(0.0, float("inf"))):
         lo, hi = number_range(value, name, "ColorJitter", center=center, bound=bound, non_negative=center == 1.0)
-        return None if lo == hi == center else (lo, hi)   # an identity range switches the adjustment off
+        return None if lo == hi == center else (lo, hi)  # an identity range switches the adjustment off
 
     @staticmethod
     def get_params(brightness, contrast, saturation, hue, generator=None):
@@ -44,8 +49,9 @@ class ColorJitter(RandomTransform):
         a factor for each range that is not None (else None)."""
         rng = numpy_rng(generator)
         order = rng.permutation(4)
-        factors = [None if r is None else float(rng.uniform(r[0], r[1]))
-                   for r in (brightness, contrast, saturation, hue)]
+        factors = [
+            None if r is None else float(rng.uniform(r[0], r[1])) for r in (brightness, contrast, saturation, hue)
+        ]
         return (order, *factors)
 
     def draw_params(self, n, image_shape):
@@ -60,8 +66,10 @@ class ColorJitter(RandomTransform):
     def apply_params(self, x, params):
         c = x.shape[1]
         if (self.saturation is not None or self.hue is not None) and c != 3:
-            raise ValueError(f"[ColorJitter] saturation and hue need RGB images (3 channels), got shape "
-                             f"{tuple(x.shape[1:])}; use brightness/contrast only for {c}-channel images")
+            raise ValueError(
+                f"[ColorJitter] saturation and hue need RGB images (3 channels), got shape "
+                f"{tuple(x.shape[1:])}; use brightness/contrast only for {c}-channel images"
+            )
         if self.contrast is not None and c not in (1, 3):
             raise ValueError(f"[ColorJitter] contrast needs 1 or 3 channels, got shape {tuple(x.shape[1:])}")
         factors = [params[name] for name, _ in _ADJUSTMENTS]
@@ -85,8 +93,10 @@ class ColorJitter(RandomTransform):
         return out
 
     def __repr__(self):
-        return (f"ColorJitter(brightness={self.brightness}, contrast={self.contrast}, "
-                f"saturation={self.saturation}, hue={self.hue})")
+        return (
+            f"ColorJitter(brightness={self.brightness}, contrast={self.contrast}, "
+            f"saturation={self.saturation}, hue={self.hue})"
+        )
 
 
 class Grayscale(Transform):

@@ -6,17 +6,28 @@ A transform is called on one image, `t(img)`, and has `t.batch(imgs)` for a whol
 Random transforms split into draw_params (one vectorised draw of per-sample parameter arrays) and
 apply_params (the vectorised kernel), so single and batch calls share one code path.
 """
+
 from numbers import Real
 
 import numpy as np
 
-from ...random import default_generator, Generator
 from ...tensor import Tensor
 from . import functional as F
-from ._image import as_batch, as_image, check_p, numpy_rng, _tensor_to_array
+from ._image import _tensor_to_array, as_batch, as_image, check_p, numpy_rng
 
-__all__ = ["Transform", "RandomTransform", "Compose", "Lambda", "RandomApply", "RandomChoice", "RandomOrder",
-           "ToTensor", "Normalize", "compute_mean_std", "RandomErasing"]
+__all__ = [
+    "Compose",
+    "Lambda",
+    "Normalize",
+    "RandomApply",
+    "RandomChoice",
+    "RandomErasing",
+    "RandomOrder",
+    "RandomTransform",
+    "ToTensor",
+    "Transform",
+    "compute_mean_std",
+]
 
 
 class Transform:
@@ -47,8 +58,10 @@ class Transform:
 def _stack(outputs, op):
     shapes = {np.shape(o) for o in outputs}
     if len(shapes) > 1:
-        raise ValueError(f"[{op}] batch(): the samples came out with different shapes {sorted(shapes)}; they "
-                         f"cannot be stacked into one batch")
+        raise ValueError(
+            f"[{op}] batch(): the samples came out with different shapes {sorted(shapes)}; they "
+            f"cannot be stacked into one batch"
+        )
     return np.stack(outputs)
 
 
@@ -182,8 +195,10 @@ class RandomApply(RandomTransform):
             return restore(x.copy())
         part = np.asarray(_as_numpy(Compose(self.transforms).batch(x[chosen])))
         if part.shape[1:] != x.shape[1:]:
-            raise ValueError(f"[RandomApply] batch(): the transforms change the image shape {x.shape[1:]} -> "
-                             f"{part.shape[1:]}, so applied and skipped samples cannot share one batch")
+            raise ValueError(
+                f"[RandomApply] batch(): the transforms change the image shape {x.shape[1:]} -> "
+                f"{part.shape[1:]}, so applied and skipped samples cannot share one batch"
+            )
         out = x.astype(np.result_type(x, part), copy=True)
         out[chosen] = part
         return restore(out)
@@ -208,8 +223,10 @@ class RandomChoice(RandomTransform):
         if p is not None:
             p = [float(v) for v in p]
             if len(p) != len(self.transforms) or min(p) < 0 or sum(p) <= 0:
-                raise ValueError(f"[RandomChoice] p must hold one non-negative weight per transform "
-                                 f"({len(self.transforms)}), not all zero, got {p}")
+                raise ValueError(
+                    f"[RandomChoice] p must hold one non-negative weight per transform "
+                    f"({len(self.transforms)}), not all zero, got {p}"
+                )
         self.p = p
 
     def _choose(self, n):
@@ -229,8 +246,10 @@ class RandomChoice(RandomTransform):
             if out is None:
                 out = np.empty((x.shape[0],) + part.shape[1:], dtype=part.dtype)
             elif part.shape[1:] != out.shape[1:]:
-                raise ValueError(f"[RandomChoice] batch(): the transforms give different shapes {out.shape[1:]} "
-                                 f"and {part.shape[1:]}; they cannot share one batch")
+                raise ValueError(
+                    f"[RandomChoice] batch(): the transforms give different shapes {out.shape[1:]} "
+                    f"and {part.shape[1:]}; they cannot share one batch"
+                )
             out[sel] = part
         return restore(out)
 
@@ -284,8 +303,7 @@ class Normalize(Transform):
         self.mean = [float(m) for m in np.asarray(mean, dtype=np.float64).reshape(-1)]
         self.std = [float(s) for s in np.asarray(std, dtype=np.float64).reshape(-1)]
         if not self.mean or len(self.mean) != len(self.std) and 1 not in (len(self.mean), len(self.std)):
-            raise ValueError(f"[Normalize] mean and std need the same number of values, got {self.mean} and "
-                             f"{self.std}")
+            raise ValueError(f"[Normalize] mean and std need the same number of values, got {self.mean} and {self.std}")
         if any(s == 0 for s in self.std):
             raise ValueError(f"[Normalize] std must not contain zeros, got {self.std}")
         self.inplace = bool(inplace)
@@ -294,8 +312,11 @@ class Normalize(Transform):
         return F.normalize(img, self.mean, self.std, self.inplace)
 
     def batch(self, imgs):
-        if isinstance(imgs, (np.ndarray, Tensor)) and imgs.ndim == 4 and \
-                (isinstance(imgs, Tensor) or imgs.dtype.kind == "f"):
+        if (
+            isinstance(imgs, (np.ndarray, Tensor))
+            and imgs.ndim == 4
+            and (isinstance(imgs, Tensor) or imgs.dtype.kind == "f")
+        ):
             return F.normalize(imgs, self.mean, self.std, self.inplace)
         x, restore = as_batch(imgs, "Normalize")
         return restore(F._normalize_array(x, self.mean, self.std, False, "Normalize"))
@@ -313,8 +334,11 @@ def _chunk_images(data, start, stop):
     if getitems is not None:
         got = getitems(indices)
         # datasets return one batched array per field (pycnn) or a list of samples (torch's convention)
-        if isinstance(got, (list, tuple)) and len(got) == len(indices) and \
-                all(isinstance(s, (list, tuple)) for s in got):
+        if (
+            isinstance(got, (list, tuple))
+            and len(got) == len(indices)
+            and all(isinstance(s, (list, tuple)) for s in got)
+        ):
             samples = [s[0] for s in got]
         else:
             return as_batch(got[0] if isinstance(got, (list, tuple)) else got, "compute_mean_std")[0]
@@ -357,7 +381,7 @@ def compute_mean_std(dataset_or_array, batch_size=1024):
         delta = mean_b - mean
         total = count + n_b
         mean = mean + delta * (n_b / total)
-        m2 = m2 + m2_b + delta ** 2 * (count * n_b / total)
+        m2 = m2 + m2_b + delta**2 * (count * n_b / total)
         count = total
     return mean, np.sqrt(m2 / count)
 
@@ -403,7 +427,7 @@ class RandomErasing(RandomTransform):
         bh = np.rint(np.sqrt(erase_area * aspect)).astype(np.int64)
         bw = np.rint(np.sqrt(erase_area / aspect)).astype(np.int64)
         fits = (bh < h) & (bw < w)
-        first = fits.argmax(axis=1)                    # the first of the 10 tries that fits, as torchvision
+        first = fits.argmax(axis=1)  # the first of the 10 tries that fits, as torchvision
         found = fits.any(axis=1)
         rows = np.arange(n)
         bh = np.where(found, bh[rows, first], 0)
@@ -445,9 +469,12 @@ class RandomErasing(RandomTransform):
         return {"top": top, "left": left, "height": bh, "width": bw, "value": value}
 
     def apply_params(self, x, params):
-        return F._erase_per_sample(x, params["top"], params["left"], params["height"], params["width"],
-                                   params["value"], inplace=self.inplace)
+        return F._erase_per_sample(
+            x, params["top"], params["left"], params["height"], params["width"], params["value"], inplace=self.inplace
+        )
 
     def __repr__(self):
-        return (f"RandomErasing(p={self.p}, scale={self.scale}, ratio={self.ratio}, value={self.value}, "
-                f"inplace={self.inplace})")
+        return (
+            f"RandomErasing(p={self.p}, scale={self.scale}, ratio={self.ratio}, value={self.value}, "
+            f"inplace={self.inplace})"
+        )

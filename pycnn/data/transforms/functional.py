@@ -7,26 +7,56 @@ the caller's kind. Under them, the private `_*_per_sample` kernels work on float
 one set of parameters PER SAMPLE (arrays of shape (N,)): a random transform's .batch() draws those and
 calls the kernel once for the whole batch, so no Python loop runs over samples.
 """
+
 from numbers import Real
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ...tensor import Tensor
-from ._image import (InterpolationMode, array_to_chw, as_batch, as_image, fill_values, interpolation_mode,
-                     padding_ltrb, pil_to_array, size_pair, _is_pil)
+from ._image import (
+    InterpolationMode,
+    _is_pil,
+    array_to_chw,
+    as_batch,
+    as_image,
+    fill_values,
+    interpolation_mode,
+    padding_ltrb,
+    pil_to_array,
+    size_pair,
+)
 
-__all__ = ["to_tensor", "normalize", "hflip", "vflip", "pad", "crop", "center_crop", "resize", "resized_crop",
-           "rotate", "affine", "adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue",
-           "rgb_to_grayscale", "erase", "get_dimensions", "InterpolationMode"]
+__all__ = [
+    "InterpolationMode",
+    "adjust_brightness",
+    "adjust_contrast",
+    "adjust_hue",
+    "adjust_saturation",
+    "affine",
+    "center_crop",
+    "crop",
+    "erase",
+    "get_dimensions",
+    "hflip",
+    "normalize",
+    "pad",
+    "resize",
+    "resized_crop",
+    "rgb_to_grayscale",
+    "rotate",
+    "to_tensor",
+    "vflip",
+]
 
 # ITU-R 601-2 luma, the weights torchvision and PIL use for grayscale
 _LUMA = (0.2989, 0.587, 0.114)
 
 
 def _is_batch(img):
-    return (isinstance(img, np.ndarray) and img.ndim == 4 and img.dtype.kind == "f") or \
-        (isinstance(img, Tensor) and img.ndim == 4)
+    return (isinstance(img, np.ndarray) and img.ndim == 4 and img.dtype.kind == "f") or (
+        isinstance(img, Tensor) and img.ndim == 4
+    )
 
 
 def _apply(img, op, fn):
@@ -50,8 +80,8 @@ def _by_chunks(kernel, x, per_sample, *sample_args):
     step = max(1, _CHUNK_ELEMENTS // max(1, per_sample))
     if step >= n:
         return kernel(x, *sample_args)
-    pick = lambda a, i: a[i:i + step] if np.ndim(a) > 0 else a
-    return np.concatenate([kernel(x[i:i + step], *(pick(a, i) for a in sample_args)) for i in range(0, n, step)])
+    pick = lambda a, i: a[i : i + step] if np.ndim(a) > 0 else a
+    return np.concatenate([kernel(x[i : i + step], *(pick(a, i) for a in sample_args)) for i in range(0, n, step)])
 
 
 def get_dimensions(img):
@@ -84,8 +114,9 @@ def _mean_std(mean, std, channels, dtype, op):
         if v.size not in (1, channels):
             raise ValueError(f"[{op}] {name} needs 1 or {channels} values (one per channel), got {v.size}")
     if np.any(std == 0):
-        raise ValueError(f"[{op}] std evaluated to zero after conversion to float, leading to division by zero: "
-                         f"std={std.tolist()}")
+        raise ValueError(
+            f"[{op}] std evaluated to zero after conversion to float, leading to division by zero: std={std.tolist()}"
+        )
     return mean.astype(dtype)[:, None, None], std.astype(dtype)[:, None, None]
 
 
@@ -105,8 +136,13 @@ def normalize(tensor, mean, std, inplace=False):
     """
     if inplace and isinstance(tensor, np.ndarray) and tensor.dtype.kind == "f" and tensor.ndim in (3, 4):
         return _normalize_array(tensor, mean, std, True, "Normalize")
-    if inplace and isinstance(tensor, Tensor) and str(tensor.device) == "cpu" and not tensor.requires_grad \
-            and tensor.ndim in (3, 4):
+    if (
+        inplace
+        and isinstance(tensor, Tensor)
+        and str(tensor.device) == "cpu"
+        and not tensor.requires_grad
+        and tensor.ndim in (3, 4)
+    ):
         _normalize_array(tensor.numpy(), mean, std, True, "Normalize")
         return tensor
     return _apply(tensor, "Normalize", lambda x: _normalize_array(x, mean, std, False, "Normalize"))
@@ -148,17 +184,19 @@ def _pad_array(x, ltrb, fill=0, padding_mode="constant", op="pad"):
         value = fill_values(fill, c, op, x.dtype)[:, None, None]
         # write the border strips only: filling everything first would touch the interior twice
         out[:, :, :top] = value
-        out[:, :, top + h:] = value
-        out[:, :, top:top + h, :left] = value
-        out[:, :, top:top + h, left + w:] = value
-        out[:, :, top:top + h, left:left + w] = x
+        out[:, :, top + h :] = value
+        out[:, :, top : top + h, :left] = value
+        out[:, :, top : top + h, left + w :] = value
+        out[:, :, top : top + h, left : left + w] = x
         return out
     if padding_mode not in _NUMPY_PAD_MODES:
-        raise ValueError(f"[{op}] padding_mode must be 'constant', 'edge', 'reflect' or 'symmetric', got "
-                         f"{padding_mode!r}")
+        raise ValueError(
+            f"[{op}] padding_mode must be 'constant', 'edge', 'reflect' or 'symmetric', got {padding_mode!r}"
+        )
     if padding_mode == "reflect" and (max(top, bottom) >= h or max(left, right) >= w):
-        raise ValueError(f"[{op}] reflect padding {ltrb} (left, top, right, bottom) must be smaller than the "
-                         f"image size {h}x{w}")
+        raise ValueError(
+            f"[{op}] reflect padding {ltrb} (left, top, right, bottom) must be smaller than the image size {h}x{w}"
+        )
     return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), mode=_NUMPY_PAD_MODES[padding_mode])
 
 
@@ -180,7 +218,7 @@ def _crop_array(x, top, left, height, width):
     if any(pads):
         x = _pad_array(x, pads, 0, "constant", "crop")
         top, left = top + pads[1], left + pads[0]
-    return np.ascontiguousarray(x[:, :, top:top + height, left:left + width])
+    return np.ascontiguousarray(x[:, :, top : top + height, left : left + width])
 
 
 def crop(img, top, left, height, width):
@@ -194,20 +232,24 @@ def _crop_per_sample(x, top, left, height, width):
     """x (N, C, H, W); sample n's window starts at (top[n], left[n]); all windows are height x width and
     inside the image. One gather over a strided view of all windows, no copy of the view itself."""
     windows = sliding_window_view(x, (height, width), axis=(2, 3))  # (N, C, H-h+1, W-w+1, h, w)
-    return windows[np.arange(x.shape[0]), :, top, left]            # (N, C, h, w)
+    return windows[np.arange(x.shape[0]), :, top, left]  # (N, C, h, w)
 
 
 def _center_crop_array(x, output_size):
     _, _, h, w = x.shape
     ch, cw = output_size
     if ch > h or cw > w:  # pad with zeros first, as torchvision does
-        pads = ((cw - w) // 2 if cw > w else 0, (ch - h) // 2 if ch > h else 0,
-                (cw - w + 1) // 2 if cw > w else 0, (ch - h + 1) // 2 if ch > h else 0)
+        pads = (
+            (cw - w) // 2 if cw > w else 0,
+            (ch - h) // 2 if ch > h else 0,
+            (cw - w + 1) // 2 if cw > w else 0,
+            (ch - h + 1) // 2 if ch > h else 0,
+        )
         x = _pad_array(x, pads, 0, "constant", "center_crop")
         _, _, h, w = x.shape
     # Python's round (half to even), like torchvision, so odd margins split the same way
     top, left = int(round((h - ch) / 2.0)), int(round((w - cw) / 2.0))
-    return np.ascontiguousarray(x[:, :, top:top + ch, left:left + cw])
+    return np.ascontiguousarray(x[:, :, top : top + ch, left : left + cw])
 
 
 def center_crop(img, output_size):
@@ -259,11 +301,11 @@ def _taps(in_len, out_len, start, length, mode, antialias):
         return start + np.minimum(src, length - 1), np.ones(src.shape)
     scale = length / out_len
     if antialias and np.any(scale > 1):
-        support = np.maximum(scale, 1.0)            # half-width of the stretched triangle, in input pixels
+        support = np.maximum(scale, 1.0)  # half-width of the stretched triangle, in input pixels
         center = scale * (o + 0.5)
         first = np.maximum(np.floor(center - support + 0.5), 0).astype(np.int64)
         k = int(np.ceil(2 * support.max())) + 1
-        idx = first + np.arange(k)                 # (N, out, K), relative to the window
+        idx = first + np.arange(k)  # (N, out, K), relative to the window
         weights = np.maximum(0.0, 1.0 - np.abs(idx + 0.5 - center) / support)
         weights = np.where(idx < length, weights, 0.0)
         weights /= weights.sum(axis=-1, keepdims=True)
@@ -282,7 +324,7 @@ def _gather_rows(x, idx):
         return np.take(x, idx[0], axis=2)
     n = np.arange(x.shape[0])[:, None, None]
     c = np.arange(x.shape[1])[None, :, None]
-    return x[n, c, idx[:, None, :]]                                        # (N, C, out, W)
+    return x[n, c, idx[:, None, :]]  # (N, C, out, W)
 
 
 def _apply_taps(x, idx, weights, axis):
@@ -336,6 +378,7 @@ def resize(img, size, interpolation="bilinear", max_size=None, antialias=True):
         if out == (h, w):
             return x.copy()
         return _resample_per_sample(x, 0, 0, h, w, out, mode, antialias)
+
     return _apply(img, "resize", fn)
 
 
@@ -347,9 +390,11 @@ def resized_crop(img, top, left, height, width, size, interpolation="bilinear", 
     def fn(x):
         _, _, h, w = x.shape
         if not (0 <= top and 0 <= left and 0 < height and 0 < width and top + height <= h and left + width <= w):
-            raise ValueError(f"[resized_crop] the window top={top}, left={left}, {height}x{width} must lie "
-                             f"inside the {h}x{w} image")
+            raise ValueError(
+                f"[resized_crop] the window top={top}, left={left}, {height}x{width} must lie inside the {h}x{w} image"
+            )
         return _resample_per_sample(x, int(top), int(left), int(height), int(width), size, mode, antialias)
+
     return _apply(img, "resized_crop", fn)
 
 
@@ -378,8 +423,9 @@ def _expanded_size(theta, h, w):
     corners under theta, in pixels from the top-left, widened to whole pixels as torchvision does. Values
     are first rounded to 1e-4, so that cos(90 deg) = 6e-17 does not turn 8.0 into 8.00000001 (ceil 9) or
     2.0 into 1.99999999 (floor 1)."""
-    corners = np.array([[-0.5 * w, -0.5 * h, 1.0], [-0.5 * w, 0.5 * h, 1.0],
-                        [0.5 * w, 0.5 * h, 1.0], [0.5 * w, -0.5 * h, 1.0]])
+    corners = np.array(
+        [[-0.5 * w, -0.5 * h, 1.0], [-0.5 * w, 0.5 * h, 1.0], [0.5 * w, 0.5 * h, 1.0], [0.5 * w, -0.5 * h, 1.0]]
+    )
     pts = corners @ theta.T + np.array([0.5 * w, 0.5 * h])
     hi = np.ceil(np.round(pts.max(axis=0), 4))
     lo = np.floor(np.round(pts.min(axis=0), 4))
@@ -417,7 +463,7 @@ def _warp_chunk(x, theta, out_size, interpolation, fill):
     planes = [x.transpose(1, 0, 2, 3)]
     want_coverage = interpolation == InterpolationMode.BILINEAR and np.any(fill != 0)
     if want_coverage:
-        planes.append(np.ones((1, n, h, w), dtype=dt))   # sampled like a channel: the weight inside the image
+        planes.append(np.ones((1, n, h, w), dtype=dt))  # sampled like a channel: the weight inside the image
     flat = _pad_array(np.concatenate(planes), (1, 1, 1, 1)).reshape(len(planes[0]) + want_coverage, -1)
     row = w + 2
     base = (np.arange(n) * (h + 2) * row)[:, None]
@@ -436,8 +482,7 @@ def _warp_chunk(x, theta, out_size, interpolation, fill):
     y0 = np.minimum(np.floor(py), h - 1)
     fx, fy = px - x0, py - y0
     i00 = base + (y0.astype(np.int64) + 1) * row + (x0.astype(np.int64) + 1)
-    taps = ((i00, (1 - fx) * (1 - fy)), (i00 + 1, fx * (1 - fy)),
-            (i00 + row, (1 - fx) * fy), (i00 + row + 1, fx * fy))
+    taps = ((i00, (1 - fx) * (1 - fy)), (i00 + 1, fx * (1 - fy)), (i00 + row, (1 - fx) * fy), (i00 + row + 1, fx * fy))
     sampled = []
     for plane in flat:
         acc = plane[taps[0][0]] * taps[0][1]
@@ -470,10 +515,10 @@ def rotate(img, angle, interpolation="nearest", expand=False, center=None, fill=
     def fn(x):
         n, _, h, w = x.shape
         c = np.broadcast_to(_center_arg(center, h, w, "rotate"), (n, 2))
-        theta = _inverse_affine_matrices(np.full(n, -float(angle)), np.zeros((n, 2)), np.ones(n),
-                                         np.zeros((n, 2)), c)
+        theta = _inverse_affine_matrices(np.full(n, -float(angle)), np.zeros((n, 2)), np.ones(n), np.zeros((n, 2)), c)
         size = _expanded_size(theta[0], h, w) if expand else (h, w)
         return _warp_per_sample(x, theta, size, mode, fill)
+
     return _apply(img, "rotate", fn)
 
 
@@ -494,10 +539,15 @@ def affine(img, angle, translate, scale, shear, interpolation="nearest", fill=No
 
     def fn(x):
         n, _, h, w = x.shape
-        theta = _inverse_affine_matrices(np.full(n, float(angle)), np.tile(np.asarray(translate, float), (n, 1)),
-                                         np.full(n, float(scale)), np.tile(np.asarray(shear), (n, 1)),
-                                         np.broadcast_to(_center_arg(center, h, w, "affine"), (n, 2)))
+        theta = _inverse_affine_matrices(
+            np.full(n, float(angle)),
+            np.tile(np.asarray(translate, float), (n, 1)),
+            np.full(n, float(scale)),
+            np.tile(np.asarray(shear), (n, 1)),
+            np.broadcast_to(_center_arg(center, h, w, "affine"), (n, 2)),
+        )
         return _warp_per_sample(x, theta, (h, w), mode, fill)
+
     return _apply(img, "affine", fn)
 
 
@@ -603,10 +653,10 @@ def rgb_to_grayscale(img, num_output_channels=1):
 def _erase_per_sample(x, top, left, height, width, value, inplace=False):
     """x (N, C, H, W); sets sample n's box (top[n], left[n], height[n], width[n]) to value: (C,) per channel,
     or (N, C, H, W) read at the same positions. height 0 leaves a sample untouched. inplace writes into x."""
-    _, c, h, w = x.shape
-    in_rows = (np.arange(h) >= top[:, None]) & (np.arange(h) < (top + height)[:, None])    # (N, H)
-    in_cols = (np.arange(w) >= left[:, None]) & (np.arange(w) < (left + width)[:, None])   # (N, W)
-    box = in_rows[:, None, :, None] & in_cols[:, None, None, :]                          # (N, 1, H, W)
+    _, _c, h, w = x.shape
+    in_rows = (np.arange(h) >= top[:, None]) & (np.arange(h) < (top + height)[:, None])  # (N, H)
+    in_cols = (np.arange(w) >= left[:, None]) & (np.arange(w) < (left + width)[:, None])  # (N, W)
+    box = in_rows[:, None, :, None] & in_cols[:, None, None, :]  # (N, 1, H, W)
     value = np.asarray(value, dtype=x.dtype)
     if value.ndim == 1:
         value = value.reshape(1, -1, 1, 1)
@@ -618,11 +668,12 @@ def _erase_per_sample(x, top, left, height, width, value, inplace=False):
 def erase(img, i, j, h, w, v, inplace=False):
     """Sets the box rows [i, i+h), cols [j, j+w) to v (a number, one value per channel, or an array
     broadcastable to (C, h, w)). inplace=True writes into the given float array."""
+
     def fn(x, out):
         value = np.asarray(v, dtype=x.dtype)
         if value.ndim == 1 and value.size == x.shape[1]:
             value = value[:, None, None]
-        out[:, :, i:i + h, j:j + w] = value
+        out[:, :, i : i + h, j : j + w] = value
         return out
 
     if inplace and isinstance(img, np.ndarray) and img.dtype.kind == "f" and img.ndim in (3, 4):

@@ -4,17 +4,26 @@ affine family (RandomRotation, RandomAffine), with torchvision's arguments and p
 Each random one exposes torchvision's static get_params (one image) and draw_params / apply_params (a
 batch: one vectorised draw, then one gather or one batched inverse-mapping for all samples).
 """
+
 from numbers import Real
 
 import numpy as np
 
 from . import functional as F
-from ._image import (check_fill, check_p, interpolation_mode, number_range, numpy_rng,
-                     padding_ltrb, size_pair)
+from ._image import check_fill, check_p, interpolation_mode, number_range, numpy_rng, padding_ltrb, size_pair
 from .core import RandomTransform, Transform
 
-__all__ = ["RandomHorizontalFlip", "RandomVerticalFlip", "Pad", "RandomCrop", "CenterCrop", "Resize",
-           "RandomResizedCrop", "RandomRotation", "RandomAffine"]
+__all__ = [
+    "CenterCrop",
+    "Pad",
+    "RandomAffine",
+    "RandomCrop",
+    "RandomHorizontalFlip",
+    "RandomResizedCrop",
+    "RandomRotation",
+    "RandomVerticalFlip",
+    "Resize",
+]
 
 
 class RandomHorizontalFlip(RandomTransform):
@@ -138,8 +147,10 @@ class RandomCrop(RandomTransform):
 def _random_offsets(rng, n, image_hw, crop_hw, op):
     (h, w), (th, tw) = image_hw, crop_hw
     if h < th or w < tw:
-        raise ValueError(f"[{op}] required crop size {(th, tw)} is larger than the input image size {(h, w)} "
-                         f"(after padding); pass pad_if_needed=True or a smaller size")
+        raise ValueError(
+            f"[{op}] required crop size {(th, tw)} is larger than the input image size {(h, w)} "
+            f"(after padding); pass pad_if_needed=True or a smaller size"
+        )
     return rng.integers(0, h - th + 1, size=n), rng.integers(0, w - tw + 1, size=n)
 
 
@@ -192,8 +203,10 @@ class Resize(Transform):
         return F._resample_per_sample(x, 0, 0, h, w, out, self.interpolation, self.antialias)
 
     def __repr__(self):
-        return (f"Resize(size={self.size}, interpolation={self.interpolation.value}, max_size={self.max_size}, "
-                f"antialias={self.antialias})")
+        return (
+            f"Resize(size={self.size}, interpolation={self.interpolation.value}, max_size={self.max_size}, "
+            f"antialias={self.antialias})"
+        )
 
 
 def _pair_range(value, name, op):
@@ -215,8 +228,15 @@ class RandomResizedCrop(RandomTransform):
         interpolation, antialias: as Resize.
     """
 
-    def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0), interpolation="bilinear",
-                 antialias=True, generator=None):
+    def __init__(
+        self,
+        size,
+        scale=(0.08, 1.0),
+        ratio=(3.0 / 4.0, 4.0 / 3.0),
+        interpolation="bilinear",
+        antialias=True,
+        generator=None,
+    ):
         super().__init__(generator)
         self.size = size_pair(size, "RandomResizedCrop")
         self.scale = _pair_range(scale, "scale", "RandomResizedCrop")
@@ -232,7 +252,7 @@ class RandomResizedCrop(RandomTransform):
         log_ratio = np.log(ratio)
         target = area * rng.uniform(scale[0], scale[1], size=(n, 10))
         aspect = np.exp(rng.uniform(log_ratio[0], log_ratio[1], size=(n, 10)))
-        cw = np.rint(np.sqrt(target * aspect)).astype(np.int64)   # rint rounds half to even, as round()
+        cw = np.rint(np.sqrt(target * aspect)).astype(np.int64)  # rint rounds half to even, as round()
         ch = np.rint(np.sqrt(target / aspect)).astype(np.int64)
         fits = (cw > 0) & (cw <= w) & (ch > 0) & (ch <= h)
         first = fits.argmax(axis=1)
@@ -263,18 +283,27 @@ class RandomResizedCrop(RandomTransform):
         return int(top[0]), int(left[0]), int(ch[0]), int(cw[0])
 
     def draw_params(self, n, image_shape):
-        top, left, ch, cw = self._draw_windows(self._rng(), n, image_shape[-2], image_shape[-1],
-                                               self.scale, self.ratio)
+        top, left, ch, cw = self._draw_windows(self._rng(), n, image_shape[-2], image_shape[-1], self.scale, self.ratio)
         return {"top": top, "left": left, "height": ch, "width": cw}
 
     def apply_params(self, x, params):
-        return F._resample_per_sample(x, params["top"], params["left"], params["height"], params["width"],
-                                      self.size, self.interpolation, self.antialias)
+        return F._resample_per_sample(
+            x,
+            params["top"],
+            params["left"],
+            params["height"],
+            params["width"],
+            self.size,
+            self.interpolation,
+            self.antialias,
+        )
 
     def __repr__(self):
-        return (f"RandomResizedCrop(size={self.size}, scale={tuple(round(s, 4) for s in self.scale)}, "
-                f"ratio={tuple(round(r, 4) for r in self.ratio)}, interpolation={self.interpolation.value}, "
-                f"antialias={self.antialias})")
+        return (
+            f"RandomResizedCrop(size={self.size}, scale={tuple(round(s, 4) for s in self.scale)}, "
+            f"ratio={tuple(round(r, 4) for r in self.ratio)}, interpolation={self.interpolation.value}, "
+            f"antialias={self.antialias})"
+        )
 
 
 def _degrees_range(degrees, op):
@@ -319,20 +348,29 @@ class RandomRotation(RandomTransform):
         n, _, h, w = x.shape
         angle = np.asarray(params["angle"], dtype=np.float64)
         # rotate is counter-clockwise, the shared matrix turns clockwise: hence -angle
-        theta = F._inverse_affine_matrices(-angle, np.zeros((n, 2)), np.ones(n), np.zeros((n, 2)),
-                                           _center_offsets(self.center, n, h, w, "RandomRotation"))
+        theta = F._inverse_affine_matrices(
+            -angle,
+            np.zeros((n, 2)),
+            np.ones(n),
+            np.zeros((n, 2)),
+            _center_offsets(self.center, n, h, w, "RandomRotation"),
+        )
         size = (h, w)
         if self.expand:
             sizes = {F._expanded_size(t, h, w) for t in theta}
             if len(sizes) > 1:
-                raise ValueError(f"[RandomRotation] expand=True gives the samples different output sizes "
-                                 f"{sorted(sizes)}; apply it per image (not .batch) or use expand=False")
+                raise ValueError(
+                    f"[RandomRotation] expand=True gives the samples different output sizes "
+                    f"{sorted(sizes)}; apply it per image (not .batch) or use expand=False"
+                )
             size = sizes.pop()
         return F._warp_per_sample(x, theta, size, self.interpolation, self.fill)
 
     def __repr__(self):
-        return (f"RandomRotation(degrees={list(self.degrees)}, interpolation={self.interpolation.value}, "
-                f"expand={self.expand}, center={self.center}, fill={self.fill})")
+        return (
+            f"RandomRotation(degrees={list(self.degrees)}, interpolation={self.interpolation.value}, "
+            f"expand={self.expand}, center={self.center}, fill={self.fill})"
+        )
 
 
 class RandomAffine(RandomTransform):
@@ -347,8 +385,17 @@ class RandomAffine(RandomTransform):
         center: (x, y) in pixels; default the image centre.
     """
 
-    def __init__(self, degrees, translate=None, scale=None, shear=None, interpolation="nearest", fill=0,
-                 center=None, generator=None):
+    def __init__(
+        self,
+        degrees,
+        translate=None,
+        scale=None,
+        shear=None,
+        interpolation="nearest",
+        fill=0,
+        center=None,
+        generator=None,
+    ):
         super().__init__(generator)
         self.degrees = _degrees_range(degrees, "RandomAffine")
         if translate is not None:
@@ -367,8 +414,7 @@ class RandomAffine(RandomTransform):
             elif isinstance(shear, (tuple, list)) and len(shear) in (2, 4):
                 shear = tuple(float(s) for s in shear)
             else:
-                raise TypeError(f"[RandomAffine] shear must be a number or a sequence of 2 or 4 numbers, "
-                                f"got {shear!r}")
+                raise TypeError(f"[RandomAffine] shear must be a number or a sequence of 2 or 4 numbers, got {shear!r}")
         if center is not None and not (isinstance(center, (tuple, list)) and len(center) == 2):
             raise ValueError(f"[RandomAffine] center must be a pair (x, y), got {center!r}")
         self.translate, self.scale, self.shear, self.center = translate, scale, shear, center
@@ -396,19 +442,26 @@ class RandomAffine(RandomTransform):
     @staticmethod
     def get_params(degrees, translate, scale_ranges, shears, img_size, generator=None):
         """(angle, (tx, ty), scale, (shear_x, shear_y)) for an image of img_size = (width, height)."""
-        angle, t, s, sh = RandomAffine._draw(numpy_rng(generator), 1, degrees, translate, scale_ranges, shears,
-                                             img_size)
+        angle, t, s, sh = RandomAffine._draw(
+            numpy_rng(generator), 1, degrees, translate, scale_ranges, shears, img_size
+        )
         return float(angle[0]), (int(t[0, 0]), int(t[0, 1])), float(s[0]), (float(sh[0, 0]), float(sh[0, 1]))
 
     def draw_params(self, n, image_shape):
-        angle, translate, scale, shear = self._draw(self._rng(), n, self.degrees, self.translate, self.scale,
-                                                    self.shear, (image_shape[-1], image_shape[-2]))
+        angle, translate, scale, shear = self._draw(
+            self._rng(), n, self.degrees, self.translate, self.scale, self.shear, (image_shape[-1], image_shape[-2])
+        )
         return {"angle": angle, "translate": translate, "scale": scale, "shear": shear}
 
     def apply_params(self, x, params):
         n, _, h, w = x.shape
-        theta = F._inverse_affine_matrices(params["angle"], params["translate"], params["scale"],
-                                           params["shear"], _center_offsets(self.center, n, h, w, "RandomAffine"))
+        theta = F._inverse_affine_matrices(
+            params["angle"],
+            params["translate"],
+            params["scale"],
+            params["shear"],
+            _center_offsets(self.center, n, h, w, "RandomAffine"),
+        )
         return F._warp_per_sample(x, theta, (h, w), self.interpolation, self.fill)
 
     def __repr__(self):
