@@ -248,43 +248,33 @@ def maxout(input, pieces, return_indices=False):
 
 
 # ---- normalisation and regularisation ----
-def _check_p(p, op):
+def _dropout(input, p, training, op, channelwise=False, alpha=False):
+    """The dropout family on one kernel: the keep mask comes from a 64-bit seed drawn from pycnn's global
+    generator (so pc.manual_seed reproduces it); channelwise drops whole channels, alpha is AlphaDropout."""
+    check_tensor(input, op)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"[{op}] dropout probability has to be between 0 and 1, but got {p}")
-
-
-def _dropout_seed():
-    """A 64-bit seed drawn from pycnn's global generator (so pc.manual_seed reproduces the mask)."""
-    return int(default_generator().numpy.integers(0, 2**63))
+    if channelwise and input.ndim not in (3, 4):
+        raise ValueError(f"[{op}] expected input of shape (N, C, H, W) or (N, C, L), got {input.shape}")
+    if not training or p == 0:
+        return input
+    seed = int(default_generator().numpy.integers(0, 2**63))
+    return ag.DropoutFn.apply(input, float(p), seed, channelwise, alpha)
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zeroes each element with probability p and scales the rest by 1/(1-p); identity when not training."""
-    check_tensor(input, "dropout")
-    _check_p(p, "dropout")
-    if not training or p == 0:
-        return input
-    return ag.DropoutFn.apply(input, float(p), _dropout_seed(), False, False)
+    return _dropout(input, p, training, "dropout")
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zeroes whole channels of (N, C, H, W) (or (N, C, L)) with probability p, scaling the rest by 1/(1-p)."""
-    check_tensor(input, "dropout2d")
-    _check_p(p, "dropout2d")
-    if input.ndim not in (3, 4):
-        raise ValueError(f"[dropout2d] expected input of shape (N, C, H, W) or (N, C, L), got {input.shape}")
-    if not training or p == 0:
-        return input
-    return ag.DropoutFn.apply(input, float(p), _dropout_seed(), True, False)
+    return _dropout(input, p, training, "dropout2d", channelwise=True)
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Dropout that keeps SELU's zero mean and unit variance (torch's formula); identity when not training."""
-    check_tensor(input, "alpha_dropout")
-    _check_p(p, "alpha_dropout")
-    if not training or p == 0:
-        return input
-    return ag.DropoutFn.apply(input, float(p), _dropout_seed(), False, True)
+    return _dropout(input, p, training, "alpha_dropout", alpha=True)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
