@@ -3,7 +3,6 @@ workloads of shared/BENCHMARKS.md (float32, NCHW). GFLOP/s count 2 x MACs; fwd+b
 Run: python benchmarks/bench_conv.py [--threads 2]
 """
 
-import argparse
 import os
 import sys
 
@@ -12,7 +11,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pycnn as pc
 
-from _common import median_time, print_table, set_threads, try_import_torch
+from _common import median_time, print_table, threads_and_repeats
 
 # name: (N, C, H, W, OC, K, stride, padding, groups)
 CONVS = {
@@ -78,12 +77,7 @@ def pool_rows(torch, repeats):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--repeats", type=int, default=5)
-    args = ap.parse_args()
-    torch = try_import_torch()
-    set_threads(args.threads, torch)
+    args, torch = threads_and_repeats(__doc__)
     rows = []
     for name, spec in CONVS.items():
         res = {}

@@ -22,7 +22,7 @@ import pycnn as pc
 from pycnn.data import DataLoader, Dataset, TensorDataset
 from pycnn.data._worker import encode_message, recv_message, send_message
 
-from _common import median_time, print_table, try_import_torch
+from _common import lenet, make_steps, median_time, print_table, try_import_torch
 
 BATCH = 64
 
@@ -102,21 +102,8 @@ def images_per_s(make_loader, n_images, repeats, min_batches):
 
 
 def lenet_training_rate(repeats):
-    from bench_train import lenet
-
-    rng = np.random.default_rng(0)
-    x = pc.from_numpy(rng.standard_normal((BATCH, 1, 28, 28)).astype(np.float32))
-    y = pc.from_numpy(rng.integers(0, 10, BATCH).astype(np.int64))
-    model = lenet(pc.nn)
-    opt = pc.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = pc.nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-        opt.step()
-
-    return BATCH / median_time(step, repeats=repeats, inner=20, warmup=3)
+    train, _ = make_steps(pc, lenet, (BATCH, 1, 28, 28))
+    return BATCH / median_time(train, repeats=repeats, inner=20, warmup=3)
 
 
 # ---------------------------------------------------------------------------------------------- transport

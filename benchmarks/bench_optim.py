@@ -6,7 +6,6 @@ one, its fused CPU kernel. Memory ceiling on the project machine: ~31 GB/s (shar
 Run: python benchmarks/bench_optim.py [--threads 2] [--repeats 5]
 """
 
-import argparse
 import os
 import statistics
 import sys
@@ -17,7 +16,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pycnn as pc
 
-from _common import print_table, set_threads, try_import_torch
+from _common import print_table, threads_and_repeats
 
 # 4 x 512x512x3x3 + 3 x 256x256x3x3 = 11,206,656 parameters: ResNet-18 without its classifier
 SHAPES = [(512, 512, 3, 3)] * 4 + [(256, 256, 3, 3)] * 3
@@ -64,12 +63,7 @@ def interleaved_medians(steps, repeats, inner=3):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--repeats", type=int, default=5)
-    args = ap.parse_args()
-    torch = try_import_torch()
-    set_threads(args.threads, torch)
+    args, torch = threads_and_repeats(__doc__)
     n = sum(int(np.prod(s)) for s in SHAPES)
     rows = []
     for label, (name, opts, n_state) in OPTIMIZERS.items():

@@ -9,29 +9,10 @@ import os
 import platform
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pycnn as pc
 
-from _common import median_time, print_table, set_threads, try_import_torch
-
-
-def lenet(nn):
-    return nn.Sequential(
-        nn.Conv2d(1, 6, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(256, 120),
-        nn.ReLU(),
-        nn.Linear(120, 84),
-        nn.ReLU(),
-        nn.Linear(84, 10),
-    )
+from _common import lenet, make_steps, median_time, print_table, set_threads, try_import_torch
 
 
 def vgg_small(nn):
@@ -55,29 +36,6 @@ WORKLOADS = {  # name: (builder, input shape)
     "LeNet-5": (lenet, (64, 1, 28, 28)),
     "VGG-small": (vgg_small, (64, 3, 32, 32)),
 }
-
-
-def make_steps(lib, builder, shape, seed=0):
-    """(train_step, infer_step) closures for pycnn (lib = pc) or torch (lib = torch)."""
-    rng = np.random.default_rng(seed)
-    x_np = rng.standard_normal(shape).astype(np.float32)
-    y_np = rng.integers(0, 10, size=shape[0]).astype(np.int64)
-    lib.manual_seed(seed)
-    model = builder(lib.nn)
-    x, y = lib.from_numpy(x_np), lib.from_numpy(y_np)
-    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = lib.nn.CrossEntropyLoss()
-
-    def train():
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-        opt.step()
-
-    def infer():
-        with lib.no_grad():
-            model(x)
-
-    return train, infer
 
 
 def op_overhead(torch):

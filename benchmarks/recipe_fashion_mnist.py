@@ -11,6 +11,7 @@ epoch, test once at the end. Both read Debian's dataset-fashion-mnist files (/us
 
 import argparse
 import gzip
+import os
 import re
 import statistics
 import subprocess
@@ -19,6 +20,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import lenet
 
 ROOT = Path("/usr/share/datasets/fashion-mnist")
 
@@ -69,20 +73,7 @@ def torch_recipe(seed, threads, epochs=5, batch_size=64, lr=0.05):
     x_val, x_test_t = norm(x_all[val_idx]), norm(x_test)
     y_val, y_test_t = torch.from_numpy(y_all[val_idx]), torch.from_numpy(y_test)
 
-    model = nn.Sequential(
-        nn.Conv2d(1, 6, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(256, 120),
-        nn.ReLU(),
-        nn.Linear(120, 84),
-        nn.ReLU(),
-        nn.Linear(84, 10),
-    )
+    model = lenet(nn)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     loss_fn = nn.CrossEntropyLoss()

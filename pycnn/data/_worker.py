@@ -96,33 +96,38 @@ class _TensorBox:
         return _TensorBox, (self.array,)
 
 
-def pack(obj):
-    """Replace the pc.Tensors in a batch (through tuples, lists, namedtuples, dicts) by _TensorBoxes."""
+def _map_leaves(fn, obj):
+    """obj rebuilt with fn applied to everything that is not a tuple, list, namedtuple or dict."""
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return type(obj)(*[_map_leaves(fn, x) for x in obj])
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_map_leaves(fn, x) for x in obj)
+    if isinstance(obj, dict):
+        return {k: _map_leaves(fn, v) for k, v in obj.items()}
+    return fn(obj)
+
+
+def _box(obj):
     if isinstance(obj, Tensor):
         try:
             return _TensorBox(obj.detach().numpy())
         except Exception:  # noqa: BLE001  (not on the CPU: let the tensor pickle itself)
             return obj
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return type(obj)(*[pack(x) for x in obj])
-    if isinstance(obj, (tuple, list)):
-        return type(obj)(pack(x) for x in obj)
-    if isinstance(obj, dict):
-        return {k: pack(v) for k, v in obj.items()}
     return obj
+
+
+def _unbox(obj):
+    return from_numpy(obj.array) if isinstance(obj, _TensorBox) else obj
+
+
+def pack(obj):
+    """Replace the pc.Tensors in a batch (through tuples, lists, namedtuples, dicts) by _TensorBoxes."""
+    return _map_leaves(_box, obj)
 
 
 def unpack(obj):
     """Inverse of pack, in the main process: _TensorBoxes become pc.Tensors sharing the received memory."""
-    if isinstance(obj, _TensorBox):
-        return from_numpy(obj.array)
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return type(obj)(*[unpack(x) for x in obj])
-    if isinstance(obj, (tuple, list)):
-        return type(obj)(unpack(x) for x in obj)
-    if isinstance(obj, dict):
-        return {k: unpack(v) for k, v in obj.items()}
-    return obj
+    return _map_leaves(_unbox, obj)
 
 
 class ExceptionWrapper:

@@ -16,6 +16,20 @@ from ..nn import functional as F
 __all__ = ["AlexNet", "AlexNetOriginal", "alexnet", "alexnet_original"]
 
 
+def alexnet_classifier(num_classes, dropout):
+    """The fully connected head on the 256x6x6 features, shared by both AlexNets and ZFNet: (N, 9216) ->
+    dropout, 4096, ReLU, dropout, 4096, ReLU -> (N, num_classes)."""
+    return nn.Sequential(
+        nn.Dropout(p=dropout),
+        nn.Linear(256 * 6 * 6, 4096),
+        nn.ReLU(inplace=True),
+        nn.Dropout(p=dropout),
+        nn.Linear(4096, 4096),
+        nn.ReLU(inplace=True),
+        nn.Linear(4096, num_classes),
+    )
+
+
 class AlexNet(nn.Module):
     """torchvision's AlexNet: (N, 3, 224, 224) -> features (N, 256, 6, 6) -> (N, num_classes)."""
 
@@ -37,15 +51,7 @@ class AlexNet(nn.Module):
             nn.MaxPool2d(kernel_size=3, stride=2),
         )
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
-        self.classifier = nn.Sequential(
-            nn.Dropout(p=dropout),
-            nn.Linear(256 * 6 * 6, 4096),
-            nn.ReLU(inplace=True),
-            nn.Dropout(p=dropout),
-            nn.Linear(4096, 4096),
-            nn.ReLU(inplace=True),
-            nn.Linear(4096, num_classes),
-        )
+        self.classifier = alexnet_classifier(num_classes, dropout)
 
     def forward(self, x):
         x = self.avgpool(self.features(x))
@@ -74,15 +80,7 @@ class AlexNetOriginal(nn.Module):
             nn.ReLU(inplace=True),
             nn.MaxPool2d(kernel_size=3, stride=2),
         )
-        self.classifier = nn.Sequential(
-            nn.Dropout(p=dropout),
-            nn.Linear(256 * 6 * 6, 4096),
-            nn.ReLU(inplace=True),
-            nn.Dropout(p=dropout),
-            nn.Linear(4096, 4096),
-            nn.ReLU(inplace=True),
-            nn.Linear(4096, num_classes),
-        )
+        self.classifier = alexnet_classifier(num_classes, dropout)
 
     def forward(self, x):
         return self.classifier(F.flatten(self.features(x), 1))

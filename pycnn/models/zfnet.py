@@ -9,6 +9,7 @@ convolutions (one GPU), 62,357,608 parameters for 1000 classes.
 
 from .. import nn
 from ..nn import functional as F
+from .alexnet import alexnet_classifier
 
 __all__ = ["ZFNet", "zfnet"]
 
@@ -34,15 +35,7 @@ class ZFNet(nn.Module):
             nn.MaxPool2d(kernel_size=3, stride=2),
         )
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
-        self.classifier = nn.Sequential(
-            nn.Dropout(p=dropout),
-            nn.Linear(256 * 6 * 6, 4096),
-            nn.ReLU(inplace=True),
-            nn.Dropout(p=dropout),
-            nn.Linear(4096, 4096),
-            nn.ReLU(inplace=True),
-            nn.Linear(4096, num_classes),
-        )
+        self.classifier = alexnet_classifier(num_classes, dropout)
 
     def forward(self, x):
         x = self.avgpool(self.features(x))

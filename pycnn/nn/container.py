@@ -1,4 +1,5 @@
-"""Containers: Sequential (runs its children in order) and ModuleList (holds them, no forward).
+"""Containers: Sequential (runs its children in order) and ModuleList (holds them, no forward), on a shared
+base, _ModuleSequence (length, iteration, append, extend, renumbering).
 
 Children are registered under the names "0", "1", ... so state dict keys match PyTorch's ("0.weight").
 """
@@ -18,7 +19,34 @@ def _normalize_index(idx, size, kind):
     return idx + size if idx < 0 else idx
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: children kept in order and indexed by position."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        """Add `module` at the end (named by the current length); returns self."""
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def _renumber(self, modules):
+        """Hold `modules` under the names "0", "1", ..., so indices and names stay aligned after a
+        deletion, as torch does."""
+        self._modules.clear()
+        for i, module in enumerate(modules):
+            self._modules[str(i)] = module
+
+
+class Sequential(_ModuleSequence):
     """A chain of modules: ``forward(x)`` feeds x through each child in registration order.
 
     Args:
@@ -63,30 +91,10 @@ class Sequential(Module):
             targets = [keys[_normalize_index(idx, len(self), "Sequential")]]
         for key in targets:
             del self._modules[key]
-        # Renumber so indices and names stay aligned, as torch does.
-        remaining = list(self._modules.values())
-        self._modules.clear()
-        for i, module in enumerate(remaining):
-            self._modules[str(i)] = module
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        """Add `module` at the end (named by the current length); returns self."""
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for module in modules:
-            self.append(module)
-        return self
+        self._renumber(list(self._modules.values()))
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules whose parameters are registered (use it instead of a Python list in __init__).
 
     Args:
@@ -111,27 +119,10 @@ class ModuleList(Module):
     def __delitem__(self, idx):
         values = list(self._modules.values())
         del values[idx]
-        self._modules.clear()
-        for i, module in enumerate(values):
-            self._modules[str(i)] = module
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+        self._renumber(values)
 
     def __iadd__(self, modules):
         return self.extend(modules)
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for module in modules:
-            self.append(module)
-        return self
 
     def insert(self, index, module):
         values = list(self._modules.values())

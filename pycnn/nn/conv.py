@@ -3,7 +3,9 @@ around the functional ops (1-D layers run the 2-D ops on (N, C, 1, L) views).
 
 Parameter names, shapes and default initialisation follow torch.nn: Conv weight
 (out_channels, in_channels // groups, *kernel_size), ConvTranspose weight
-(in_channels, out_channels // groups, *kernel_size), bias (out_channels,).
+(in_channels, out_channels // groups, *kernel_size), bias (out_channels,). _ConvNd and _ConvTransposeNd
+hold the two public constructors (torch's argument orders differ between the two); the public classes
+only set the number of spatial dims, _n.
 """
 
 from . import functional as F
@@ -15,8 +17,9 @@ from .parameter import new_parameter
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
 
-class _ConvNd(Module):
-    """Shared argument checks, parameters, initialisation and repr of the conv layers (n = 1 or 2)."""
+class _ConvBase(Module):
+    """Shared argument checks, parameters, initialisation and repr of the conv layers: subclasses set _n (1 or
+    2 spatial dims) and _transposed, and pass the already ordered arguments of their public constructor."""
 
     _n = 2
     _transposed = False
@@ -32,9 +35,9 @@ class _ConvNd(Module):
         groups,
         bias,
         padding_mode,
-        output_padding=0,
-        device=None,
-        dtype=None,
+        device,
+        dtype,
+        output_padding=0,  # used by the transposed layers only
     ):
         super().__init__()
         cls, n = type(self).__name__, self._n
@@ -101,40 +104,6 @@ class _ConvNd(Module):
     def reset_parameters(self):
         init.layer_default_(self.weight, self.bias)
 
-    def forward(self, x):
-        # conv2d or conv1d; a non-zero padding mode pads first and convolves unpadded, as torch does
-        conv = F.conv2d if self._n == 2 else F.conv1d
-        if self.padding_mode != "zeros":
-            return conv(
-                self._padded_input(x),
-                self.weight,
-                self.bias,
-                stride=self.stride,
-                padding=0,
-                dilation=self.dilation,
-                groups=self.groups,
-            )
-        return conv(
-            x,
-            self.weight,
-            self.bias,
-            stride=self.stride,
-            padding=self._conv_padding(),
-            dilation=self.dilation,
-            groups=self.groups,
-        )
-
-    def _padded_input(self, x):
-        """For padding_mode other than 'zeros': pad x explicitly (torch order: last dim first)."""
-        pads = [p for lr in reversed(self._pads) for p in lr]
-        return F.pad(x, pads, mode=self.padding_mode)
-
-    def _conv_padding(self):
-        """The padding argument of the functional op for padding_mode='zeros'."""
-        if isinstance(self.padding, str):
-            return self.padding
-        return tuple(lr[0] for lr in self._pads)
-
     def extra_repr(self):
         n = self._n
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -153,25 +122,8 @@ class _ConvNd(Module):
         return s
 
 
-class Conv2d(_ConvNd):
-    """2-D convolution over an (N, C_in, H, W) or (C_in, H, W) input.
-
-    Args:
-        in_channels (int): C_in.
-        out_channels (int): C_out.
-        kernel_size (int or (int, int)): kernel height and width.
-        stride (int or (int, int)): Default: 1.
-        padding (int, (int, int), 'valid' or 'same'): padding on each side. 'same' needs stride 1; an odd
-            total padding dilation * (k - 1) puts the extra pixel on the bottom/right, as torch. Default: 0.
-        dilation (int or (int, int)): Default: 1.
-        groups (int): in_channels and out_channels must both be divisible by it. Default: 1.
-        bias (bool): learn a per-output-channel bias. Default: True.
-        padding_mode (str): 'zeros', 'reflect', 'replicate' or 'circular'. Default: 'zeros'.
-        device, dtype: where and in which floating dtype to create the parameters.
-    Shapes:
-        input (N, C_in, H, W) -> output (N, C_out, H_out, W_out) with
-        H_out = floor((H + 2 * padding[0] - dilation[0] * (kH - 1) - 1) / stride[0] + 1), same for W.
-    """
+class _ConvNd(_ConvBase):
+    """Conv1d and Conv2d: torch's constructor and forward."""
 
     def __init__(
         self,
@@ -188,62 +140,80 @@ class Conv2d(_ConvNd):
         dtype=None,
     ):
         super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            device=device,
-            dtype=dtype,
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, device, dtype
         )
 
-
-class Conv1d(_ConvNd):
-    """1-D convolution over an (N, C_in, L) or (C_in, L) input; the arguments are Conv2d's with single
-    ints (kernel_size, stride, padding (int, 'valid' or 'same'), dilation). weight (C_out, C_in/groups, K).
-
-    Shapes:
-        input (N, C_in, L) -> output (N, C_out, L_out), L_out = floor((L + 2*padding - dilation*(K-1) - 1)
-        / stride + 1).
-    """
-
-    _n = 1
-
-    def __init__(
-        self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups=1,
-        bias=True,
-        padding_mode="zeros",
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            device=device,
-            dtype=dtype,
+    def forward(self, x):
+        # conv2d or conv1d; a non-zero padding mode pads first and convolves unpadded, as torch does
+        conv = F.conv2d if self._n == 2 else F.conv1d
+        if self.padding_mode != "zeros":
+            x, padding = self._padded_input(x), 0
+        else:
+            padding = self._conv_padding()
+        return conv(
+            x, self.weight, self.bias, stride=self.stride, padding=padding, dilation=self.dilation, groups=self.groups
         )
 
+    def _padded_input(self, x):
+        """For padding_mode other than 'zeros': pad x explicitly (torch order: last dim first)."""
+        pads = [p for lr in reversed(self._pads) for p in lr]
+        return F.pad(x, pads, mode=self.padding_mode)
 
-class _ConvTransposeNd(_ConvNd):
+    def _conv_padding(self):
+        """The padding argument of the functional op for padding_mode='zeros'."""
+        if isinstance(self.padding, str):
+            return self.padding
+        return tuple(lr[0] for lr in self._pads)
+
+
+class _ConvTransposeNd(_ConvBase):
+    """ConvTranspose1d and ConvTranspose2d: torch's constructor (output_padding after padding, dilation
+    after bias) and forward(input, output_size=None)."""
+
     _transposed = True
+
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups=1,
+        bias=True,
+        dilation=1,
+        padding_mode="zeros",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+            output_padding,
+        )
+
+    def forward(self, x, output_size=None):
+        conv_transpose = F.conv_transpose2d if self._n == 2 else F.conv_transpose1d
+        return conv_transpose(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(x, output_size),
+            self.groups,
+            self.dilation,
+        )
 
     def _output_padding(self, x, output_size):
         """torch's rule: output_size (the last n sizes, or with N and C in front) picks output_padding in
@@ -271,6 +241,39 @@ class _ConvTransposeNd(_ConvNd):
         return tuple(pads)
 
 
+class Conv2d(_ConvNd):
+    """2-D convolution over an (N, C_in, H, W) or (C_in, H, W) input.
+
+    Args:
+        in_channels (int): C_in.
+        out_channels (int): C_out.
+        kernel_size (int or (int, int)): kernel height and width.
+        stride (int or (int, int)): Default: 1.
+        padding (int, (int, int), 'valid' or 'same'): padding on each side. 'same' needs stride 1; an odd
+            total padding dilation * (k - 1) puts the extra pixel on the bottom/right, as torch. Default: 0.
+        dilation (int or (int, int)): Default: 1.
+        groups (int): in_channels and out_channels must both be divisible by it. Default: 1.
+        bias (bool): learn a per-output-channel bias. Default: True.
+        padding_mode (str): 'zeros', 'reflect', 'replicate' or 'circular'. Default: 'zeros'.
+        device, dtype: where and in which floating dtype to create the parameters.
+    Shapes:
+        input (N, C_in, H, W) -> output (N, C_out, H_out, W_out) with
+        H_out = floor((H + 2 * padding[0] - dilation[0] * (kH - 1) - 1) / stride[0] + 1), same for W.
+    """
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over an (N, C_in, L) or (C_in, L) input; the arguments are Conv2d's with single
+    ints (kernel_size, stride, padding (int, 'valid' or 'same'), dilation). weight (C_out, C_in/groups, K).
+
+    Shapes:
+        input (N, C_in, L) -> output (N, C_out, L_out), L_out = floor((L + 2*padding - dilation*(K-1) - 1)
+        / stride + 1).
+    """
+
+    _n = 1
+
+
 class ConvTranspose2d(_ConvTransposeNd):
     """Transposed 2-D convolution (conv2d's input gradient) over (N, C_in, H, W) or (C_in, H, W).
 
@@ -282,48 +285,6 @@ class ConvTranspose2d(_ConvTransposeNd):
         forward(input, output_size=None): output_size picks output_padding (see torch).
     """
 
-    def __init__(
-        self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=1,
-        padding=0,
-        output_padding=0,
-        groups=1,
-        bias=True,
-        dilation=1,
-        padding_mode="zeros",
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            output_padding,
-            device=device,
-            dtype=dtype,
-        )
-
-    def forward(self, x, output_size=None):
-        return F.conv_transpose2d(
-            x,
-            self.weight,
-            self.bias,
-            self.stride,
-            self.padding,
-            self._output_padding(x, output_size),
-            self.groups,
-            self.dilation,
-        )
-
 
 class ConvTranspose1d(_ConvTransposeNd):
     """Transposed 1-D convolution over (N, C_in, L) or (C_in, L); ConvTranspose2d's arguments as single
@@ -332,45 +293,3 @@ class ConvTranspose1d(_ConvTransposeNd):
     """
 
     _n = 1
-
-    def __init__(
-        self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=1,
-        padding=0,
-        output_padding=0,
-        groups=1,
-        bias=True,
-        dilation=1,
-        padding_mode="zeros",
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            padding_mode,
-            output_padding,
-            device=device,
-            dtype=dtype,
-        )
-
-    def forward(self, x, output_size=None):
-        return F.conv_transpose1d(
-            x,
-            self.weight,
-            self.bias,
-            self.stride,
-            self.padding,
-            self._output_padding(x, output_size),
-            self.groups,
-            self.dilation,
-        )

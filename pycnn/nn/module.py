@@ -47,6 +47,18 @@ def _shape_str(shape):
     return "(" + ", ".join(str(int(s)) for s in shape) + ")"
 
 
+def zero_grads(params, set_to_none=True):
+    """Reset the gradients of `params` (Module.zero_grad and Optimizer.zero_grad): to None, or to zeros in
+    place; a parameter without a gradient is left as it is."""
+    for p in params:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        else:
+            p.grad.zero_()
+
+
 class Module:
     """Base class for all neural network modules.
 
@@ -390,13 +402,7 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Reset the gradients of all parameters: to None (default) or to zeros in place."""
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                p.grad.zero_()
+        zero_grads(self.parameters(), set_to_none)
 
     def apply(self, fn):
         """Call fn(module) on every descendant (children first) and then on self; returns self."""

@@ -20,6 +20,19 @@ def _buffer(shape, value, dtype, device):
     return full(shape, value, dtype=dtype, device="cpu" if device is None else device)
 
 
+def _affine_parameters(module, shape, affine, dtype, device, bias=True):
+    """Register module.weight (ones) and module.bias (zeros) of `shape`; None instead when not affine (the
+    bias also when not bias), as torch's norm layers do."""
+    if affine:
+        module.weight = new_parameter(shape, dtype, device, 1.0)
+    else:
+        module.register_parameter("weight", None)
+    if affine and bias:
+        module.bias = new_parameter(shape, dtype, device, 0.0)
+    else:
+        module.register_parameter("bias", None)
+
+
 class _NormBase(Module):
     """Shared state of batch and instance norm: affine weight/bias (C,) and the running statistics."""
 
@@ -34,12 +47,7 @@ class _NormBase(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = new_parameter((num_features,), dtype, device, 1.0)
-            self.bias = new_parameter((num_features,), dtype, device, 0.0)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, (num_features,), affine, dtype, device)
         if track_running_stats:
             self.register_buffer("running_mean", _buffer((num_features,), 0.0, dtype, device))
             self.register_buffer("running_var", _buffer((num_features,), 1.0, dtype, device))
@@ -170,15 +178,7 @@ class LayerNorm(Module):
         self.normalized_shape = shape
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = new_parameter(shape, dtype, device, 1.0)
-            if bias:
-                self.bias = new_parameter(shape, dtype, device, 0.0)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, shape, elementwise_affine, dtype, device, bias=bias)
 
     def forward(self, x):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -209,12 +209,7 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = new_parameter((num_channels,), dtype, device, 1.0)
-            self.bias = new_parameter((num_channels,), dtype, device, 0.0)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, (num_channels,), affine, dtype, device)
 
     def forward(self, x):
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)

@@ -5,7 +5,7 @@ State values stay Tensors and plain Python numbers (what pycnn.save and the trai
 
 from ..creation import full
 
-__all__ = ["next_step", "state_like"]
+__all__ = ["init_state", "next_step", "state_like"]
 
 
 def next_step(state):
@@ -25,3 +25,13 @@ def next_step(state):
 def state_like(param, fill_value=0.0):
     """A new state tensor with param's shape, dtype and device, filled with fill_value."""
     return full(tuple(param.shape), float(fill_value), dtype=param.dtype, device=param.device)
+
+
+def init_state(state, param, *names):
+    """On a parameter's first update (its state has no names[0] yet): 'step' = 0 and a zero tensor shaped
+    like param under each of names, in this order (torch's key order)."""
+    if names[0] in state:
+        return
+    state["step"] = 0.0
+    for name in names:
+        state[name] = state_like(param)

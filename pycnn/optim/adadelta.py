@@ -3,7 +3,7 @@ pycnn._C.adadelta_step_ (csrc/ops/cpu/optim.cpp).
 """
 
 from .. import _C
-from ._utils import next_step, state_like
+from ._utils import init_state, next_step
 from .optimizer import Optimizer
 
 __all__ = ["Adadelta"]
@@ -44,10 +44,7 @@ class Adadelta(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, param, grad, state, group):
-        if "square_avg" not in state:
-            state["step"] = 0.0
-            state["square_avg"] = state_like(param)
-            state["acc_delta"] = state_like(param)
+        init_state(state, param, "square_avg", "acc_delta")
         next_step(state)  # Adadelta's rule doesn't use it; kept for torch's state layout
         _C.adadelta_step_(
             param._impl,

@@ -5,7 +5,7 @@ AdamW is Adam with decoupled weight decay (decoupled_weight_decay=True), exactly
 """
 
 from .. import _C
-from ._utils import next_step, state_like
+from ._utils import init_state, next_step, state_like
 from .optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
@@ -77,10 +77,7 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, param, grad, state, group):
-        if "exp_avg" not in state:
-            state["step"] = 0.0
-            state["exp_avg"] = state_like(param)
-            state["exp_avg_sq"] = state_like(param)
+        init_state(state, param, "exp_avg", "exp_avg_sq")
         amsgrad = bool(group["amsgrad"])
         if amsgrad and "max_exp_avg_sq" not in state:
             state["max_exp_avg_sq"] = state_like(param)

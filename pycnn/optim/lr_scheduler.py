@@ -62,6 +62,22 @@ def _set_momentum(group, use_beta1, value):
         group["momentum"] = value
 
 
+def _momentum_is_beta1(owner, optimizer):
+    """For cycle_momentum (CyclicLR, OneCycleLR): whether the optimizer's momentum is betas[0] (Adam-style)
+    rather than 'momentum' (SGD-style); an optimizer with neither cannot cycle it."""
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError(f"[{owner}] optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+    return "betas" in optimizer.defaults
+
+
+def _start_momentum_cycle(optimizer, use_beta1, base_momentums, max_momentums):
+    """A fresh cycle (last_epoch == -1): every group starts at its max momentum and records both bounds."""
+    for m_momentum, b_momentum, group in zip(max_momentums, base_momentums, optimizer.param_groups):
+        _set_momentum(group, use_beta1, m_momentum)
+        group["max_momentum"] = m_momentum
+        group["base_momentum"] = b_momentum
+
+
 class LRScheduler:
     """Base class: subclasses implement get_lr() (recursive form) and optionally _get_closed_form_lr().
 
@@ -574,20 +590,11 @@ class CyclicLR(LRScheduler):
 
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(
-                    "[CyclicLR] optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
-                )
-            self.use_beta1 = "betas" in optimizer.defaults
+            self.use_beta1 = _momentum_is_beta1("CyclicLR", optimizer)
             self.base_momentums = _format_param("CyclicLR", "base_momentum", optimizer, base_momentum)
             self.max_momentums = _format_param("CyclicLR", "max_momentum", optimizer, max_momentum)
             if last_epoch == -1:
-                for m_momentum, b_momentum, group in zip(
-                    self.max_momentums, self.base_momentums, optimizer.param_groups
-                ):
-                    _set_momentum(group, self.use_beta1, m_momentum)
-                    group["max_momentum"] = m_momentum
-                    group["base_momentum"] = b_momentum
+                _start_momentum_cycle(optimizer, self.use_beta1, self.base_momentums, self.max_momentums)
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
 
@@ -720,16 +727,18 @@ class OneCycleLR(LRScheduler):
             )
         self._anneal_func_type = anneal_strategy
 
-        # Each phase runs from the previous phase's end_step to its own, between two named group values.
+        # Each phase runs from the previous phase's end_step to its own, between two named group values; both
+        # layouts start with the same warm-up.
+        warm_up = {
+            "end_step": float(pct_start * self.total_steps) - 1,
+            "start_lr": "initial_lr",
+            "end_lr": "max_lr",
+            "start_momentum": "max_momentum",
+            "end_momentum": "base_momentum",
+        }
         if three_phase:
             self._schedule_phases = [
-                {
-                    "end_step": float(pct_start * self.total_steps) - 1,
-                    "start_lr": "initial_lr",
-                    "end_lr": "max_lr",
-                    "start_momentum": "max_momentum",
-                    "end_momentum": "base_momentum",
-                },
+                warm_up,
                 {
                     "end_step": float(2 * pct_start * self.total_steps) - 2,
                     "start_lr": "max_lr",
@@ -747,13 +756,7 @@ class OneCycleLR(LRScheduler):
             ]
         else:
             self._schedule_phases = [
-                {
-                    "end_step": float(pct_start * self.total_steps) - 1,
-                    "start_lr": "initial_lr",
-                    "end_lr": "max_lr",
-                    "start_momentum": "max_momentum",
-                    "end_momentum": "base_momentum",
-                },
+                warm_up,
                 {
                     "end_step": self.total_steps - 1,
                     "start_lr": "max_lr",
@@ -772,18 +775,11 @@ class OneCycleLR(LRScheduler):
 
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(
-                    "[OneCycleLR] optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
-                )
-            self.use_beta1 = "betas" in optimizer.defaults
+            self.use_beta1 = _momentum_is_beta1("OneCycleLR", optimizer)
             max_momentums = _format_param("OneCycleLR", "max_momentum", optimizer, max_momentum)
             base_momentums = _format_param("OneCycleLR", "base_momentum", optimizer, base_momentum)
             if last_epoch == -1:
-                for m_momentum, b_momentum, group in zip(max_momentums, base_momentums, optimizer.param_groups):
-                    _set_momentum(group, self.use_beta1, m_momentum)
-                    group["max_momentum"] = m_momentum
-                    group["base_momentum"] = b_momentum
+                _start_momentum_cycle(optimizer, self.use_beta1, base_momentums, max_momentums)
         super().__init__(optimizer, last_epoch)
 
     def _anneal(self, start, end, pct):

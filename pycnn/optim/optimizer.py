@@ -13,6 +13,7 @@ import numpy as np
 
 from ..autograd import enable_grad, no_grad
 from ..creation import tensor as make_tensor
+from ..nn.module import zero_grads
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "required"]
@@ -147,13 +148,7 @@ class Optimizer:
     def zero_grad(self, set_to_none=True):
         """Reset the gradients of all optimized parameters: to None (default) or to zeros in place."""
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    p.grad.zero_()
+            zero_grads(group["params"], set_to_none)
 
     def _update(self, param, grad, state, group):
         """Update one parameter in place from its gradient; `state` is its (mutable) per-param dict."""

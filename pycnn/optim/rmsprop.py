@@ -3,7 +3,7 @@ parameter is one call to the C++ kernel pycnn._C.rmsprop_step_ (csrc/ops/cpu/opt
 """
 
 from .. import _C
-from ._utils import next_step, state_like
+from ._utils import init_state, next_step, state_like
 from .optimizer import Optimizer
 
 __all__ = ["RMSprop"]
@@ -59,9 +59,7 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, param, grad, state, group):
-        if "square_avg" not in state:
-            state["step"] = 0.0
-            state["square_avg"] = state_like(param)
+        init_state(state, param, "square_avg")
         momentum, centered = float(group["momentum"]), bool(group["centered"])
         if momentum > 0 and "momentum_buffer" not in state:
             state["momentum_buffer"] = state_like(param)

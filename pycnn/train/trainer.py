@@ -37,13 +37,17 @@ class History(list):
 # ------------------------------------------------------------------------------------------------ helpers
 
 
-def _split_batch(batch, owner):
-    if isinstance(batch, (tuple, list)) and len(batch) == 2:
-        return batch[0], batch[1]
-    length = f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else ""
-    raise TypeError(
-        f"[{owner}] expected the loader to yield (inputs, targets) pairs, got a {type(batch).__name__}{length}"
-    )
+def _split_batch(batch, device, owner):
+    """The (inputs, targets) of a loader's batch, moved to `device` when one is given."""
+    if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+        length = f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else ""
+        raise TypeError(
+            f"[{owner}] expected the loader to yield (inputs, targets) pairs, got a {type(batch).__name__}{length}"
+        )
+    inputs, targets = batch[0], batch[1]
+    if device is not None:
+        inputs, targets = inputs.to(device), targets.to(device)
+    return inputs, targets
 
 
 def _predicted_and_true(outputs, targets, owner):
@@ -112,9 +116,7 @@ def _evaluate_loop(model, loader, loss_fn, device, want_accuracy, metric_fns, nu
     confusion = ConfusionMatrix(num_classes) if num_classes else None
     with _Modes(model):
         for batch in loader:
-            inputs, targets = _split_batch(batch, owner)
-            if device is not None:
-                inputs, targets = inputs.to(device), targets.to(device)
+            inputs, targets = _split_batch(batch, device, owner)
             outputs = model(inputs)
             if want_accuracy is None:
                 want_accuracy = (
@@ -322,9 +324,7 @@ class Trainer:
         sums = {name: 0.0 for name, _ in metric_fns}
         start = time.perf_counter()
         for index, batch in enumerate(self.train_loader):
-            inputs, targets = _split_batch(batch, "fit")
-            if device is not None:
-                inputs, targets = inputs.to(device), targets.to(device)
+            inputs, targets = _split_batch(batch, device, "fit")
             self.batch_index, self.batch, self.skip_step = index, (inputs, targets), False
             self._call("on_batch_begin")
 

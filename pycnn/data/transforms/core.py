@@ -65,6 +65,18 @@ def _stack(outputs, op):
     return np.stack(outputs)
 
 
+def random_box_sides(rng, n, area, scale, ratio):
+    """torchvision's box draws of RandomErasing and RandomResizedCrop, 10 tries for each of n images: an
+    area of area * U(scale) and an aspect ratio r = exp(U(log ratio)) give the sides sqrt(area * r) and
+    sqrt(area / r), rounded half to even (as round()); two (n, 10) int64 arrays."""
+    log_ratio = np.log(ratio)
+    target = area * rng.uniform(scale[0], scale[1], size=(n, 10))
+    aspect = np.exp(rng.uniform(log_ratio[0], log_ratio[1], size=(n, 10)))
+    side_times_r = np.rint(np.sqrt(target * aspect)).astype(np.int64)
+    side_over_r = np.rint(np.sqrt(target / aspect)).astype(np.int64)
+    return side_times_r, side_over_r
+
+
 class RandomTransform(Transform):
     """Base class of random transforms.
 
@@ -420,12 +432,7 @@ class RandomErasing(RandomTransform):
     @staticmethod
     def _draw_boxes(rng, n, h, w, scale, ratio):
         """(top, left, height, width) arrays; height = width = 0 where no draw fitted."""
-        area = h * w
-        log_ratio = np.log(ratio)
-        erase_area = area * rng.uniform(scale[0], scale[1], size=(n, 10))
-        aspect = np.exp(rng.uniform(log_ratio[0], log_ratio[1], size=(n, 10)))
-        bh = np.rint(np.sqrt(erase_area * aspect)).astype(np.int64)
-        bw = np.rint(np.sqrt(erase_area / aspect)).astype(np.int64)
+        bh, bw = random_box_sides(rng, n, h * w, scale, ratio)  # ratio is height / width here
         fits = (bh < h) & (bw < w)
         first = fits.argmax(axis=1)  # the first of the 10 tries that fits, as torchvision
         found = fits.any(axis=1)

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import functional as F
 from ._image import check_fill, check_p, interpolation_mode, number_range, numpy_rng, padding_ltrb, size_pair
-from .core import RandomTransform, Transform
+from .core import RandomTransform, Transform, random_box_sides
 
 __all__ = [
     "CenterCrop",
@@ -248,12 +248,7 @@ class RandomResizedCrop(RandomTransform):
 
     @staticmethod
     def _draw_windows(rng, n, h, w, scale, ratio):
-        area = h * w
-        log_ratio = np.log(ratio)
-        target = area * rng.uniform(scale[0], scale[1], size=(n, 10))
-        aspect = np.exp(rng.uniform(log_ratio[0], log_ratio[1], size=(n, 10)))
-        cw = np.rint(np.sqrt(target * aspect)).astype(np.int64)  # rint rounds half to even, as round()
-        ch = np.rint(np.sqrt(target / aspect)).astype(np.int64)
+        cw, ch = random_box_sides(rng, n, h * w, scale, ratio)  # ratio is width / height here
         fits = (cw > 0) & (cw <= w) & (ch > 0) & (ch <= h)
         first = fits.argmax(axis=1)
         found = fits.any(axis=1)
