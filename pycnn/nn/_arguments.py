@@ -39,6 +39,15 @@ def positive_int(value, name, op):
     return value
 
 
+def conv_channels(in_channels, out_channels, groups, op):
+    """A convolution layer's channel counts: positive ints, both divisible by groups."""
+    for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+        positive_int(value, name, op)
+    for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if value % groups != 0:
+            raise ValueError(f"[{op}] {name} must be divisible by groups ({name}={value}, groups={groups})")
+
+
 def conv_padding(padding, kernel_size, stride, dilation, op):
     """A convolution's padding as (before, after) per spatial dim. padding is an int, one int per dim,
     'valid' (none) or 'same' (output size = input size; stride 1 only): its total dilation * (k - 1)

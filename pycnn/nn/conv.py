@@ -10,7 +10,7 @@ only set the number of spatial dims, _n.
 
 from . import functional as F
 from . import init
-from ._arguments import conv_padding, ntuple, positive_int
+from ._arguments import conv_channels, conv_padding, ntuple
 from .module import Module
 from .parameter import new_parameter
 
@@ -41,16 +41,7 @@ class _ConvBase(Module):
     ):
         super().__init__()
         cls, n = type(self).__name__, self._n
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-            positive_int(value, name, cls)
-        if in_channels % groups != 0:
-            raise ValueError(
-                f"[{cls}] in_channels must be divisible by groups (in_channels={in_channels}, groups={groups})"
-            )
-        if out_channels % groups != 0:
-            raise ValueError(
-                f"[{cls}] out_channels must be divisible by groups (out_channels={out_channels}, groups={groups})"
-            )
+        conv_channels(in_channels, out_channels, groups, cls)
         valid_modes = ("zeros", "reflect", "replicate", "circular")
         if padding_mode not in valid_modes:
             raise ValueError(

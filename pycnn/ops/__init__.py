@@ -6,7 +6,7 @@ y = pycnn.ops.DeformConv2d(C, OC, 3, padding=1)(x, offset)
 
 from .. import autograd_ops as ag
 from ..nn import init
-from ..nn._arguments import check_tensor, pair, positive_int
+from ..nn._arguments import check_tensor, conv_channels, pair
 from ..nn.module import Module
 from ..nn.parameter import new_parameter
 
@@ -57,11 +57,7 @@ class DeformConv2d(Module):
     ):
         super().__init__()
         op = "DeformConv2d"
-        positive_int(groups, "groups", op)
-        if in_channels % groups != 0:
-            raise ValueError(f"[{op}] in_channels {in_channels} must be divisible by groups {groups}")
-        if out_channels % groups != 0:
-            raise ValueError(f"[{op}] out_channels {out_channels} must be divisible by groups {groups}")
+        conv_channels(in_channels, out_channels, groups, op)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = pair(kernel_size, "kernel_size", op)
