@@ -7,33 +7,20 @@
 
 namespace pycnn::bindings {
 
-static UnaryOp parse_unary(const std::string& op) {
-  static const std::pair<const char*, UnaryOp> names[] = {
-      {"sigmoid", UnaryOp::Sigmoid},   {"tanh", UnaryOp::Tanh},          {"relu6", UnaryOp::ReLU6},
-      {"leaky_relu", UnaryOp::LeakyReLU}, {"elu", UnaryOp::ELU},         {"selu", UnaryOp::SELU},
-      {"silu", UnaryOp::SiLU},         {"gelu", UnaryOp::GELU},          {"gelu_tanh", UnaryOp::GELUTanh},
-      {"softplus", UnaryOp::Softplus}, {"hardswish", UnaryOp::Hardswish}, {"hardsigmoid", UnaryOp::Hardsigmoid},
-      {"exp", UnaryOp::Exp},           {"log", UnaryOp::Log},            {"sqrt", UnaryOp::Sqrt},
-      {"abs", UnaryOp::Abs},           {"neg", UnaryOp::Neg},            {"pow", UnaryOp::Pow},
-      {"clamp", UnaryOp::Clamp}};
-  for (const auto& [name, value] : names)
-    if (op == name) return value;
-  throw ValueError("[unary] unknown op '" + op + "'");
-}
-
 void init_activation(py::module_& m) {
   m.def("unary_forward", [](const std::string& op, const Tensor& x, double alpha, double beta) {
-    UnaryOp o = parse_unary(op);
+    UnaryOp o = parse_op<UnaryOp>(op);
     py::gil_scoped_release nogil;
     return unary_forward(o, x, alpha, beta);
   }, "y = op(x) elementwise; alpha/beta are the op's scalars (see ops.h)");
   m.def("unary_backward", [](const std::string& op, const Tensor& dout, const std::optional<Tensor>& x,
                              const std::optional<Tensor>& y, double alpha, double beta) {
-    UnaryOp o = parse_unary(op);
+    UnaryOp o = parse_op<UnaryOp>(op);
     py::gil_scoped_release nogil;
     return unary_backward(o, dout, undefined_if_none(x), undefined_if_none(y), alpha, beta);
   }, "dx from x, or from y where unary_grad_uses_output(op)");
-  m.def("unary_grad_uses_output", [](const std::string& op) { return unary_grad_uses_output(parse_unary(op)); });
+  m.def("unary_grad_uses_output", [](const std::string& op) { return unary_grad_uses_output(parse_op<UnaryOp>(op)); });
+  m.def("unary_op_names", &op_names<UnaryOp>, "the unary ops' names, in the order of ops.h's list");
 
   m.def("prelu_forward", [](const Tensor& x, const Tensor& weight) {
     py::gil_scoped_release nogil;

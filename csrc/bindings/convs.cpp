@@ -10,14 +10,17 @@ static Conv2dArgs transpose_args(Pair stride, Pair padding, Pair dilation, int64
 }
 
 void init_convs(py::module_& m) {
+  m.def("pad_mode_names", &op_names<PadMode>, "the padding modes' names, in the order of ops.h's list");
   m.def("pad_forward", [](const Tensor& x, const std::vector<int64_t>& pads, const std::string& mode, double value) {
+    PadMode pm = parse_op<PadMode>(mode);
     py::gil_scoped_release nogil;
-    return pad_forward(x, pads, mode, value);
+    return pad_forward(x, pads, pm, value);
   }, "Pads the trailing dims of x; pads in torch order (last dim first)");
   m.def("pad_backward", [](const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& pads,
                            const std::string& mode) {
+    PadMode pm = parse_op<PadMode>(mode);
     py::gil_scoped_release nogil;
-    return pad_backward(dout, x_shape, pads, mode);
+    return pad_backward(dout, x_shape, pads, pm);
   });
 
   m.def("conv_transpose2d_forward", [](const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, Pair stride,

@@ -7,26 +7,11 @@ namespace pycnn::bindings {
 using OptTensor = std::optional<Tensor>;
 
 // 'batchmean' (kl_div only) is a sum divided by the batch size.
+// 'batchmean' (kl_div only) is a sum divided by the batch size.
 static Reduction parse_loss_reduction(const std::string& r, bool* batchmean = nullptr) {
   if (batchmean) *batchmean = r == "batchmean";
-  if (r == "mean") return Reduction::Mean;
-  if (r == "sum") return Reduction::Sum;
-  if (r == "none") return Reduction::None;
   if (r == "batchmean" && batchmean) return Reduction::Mean;
-  throw ValueError("[reduction] expected 'none', 'mean' or 'sum', got '" + r + "'");
-}
-
-static PointwiseLoss parse_pointwise(const std::string& k) {
-  if (k == "mse") return PointwiseLoss::MSE;
-  if (k == "l1") return PointwiseLoss::L1;
-  if (k == "smooth_l1") return PointwiseLoss::SmoothL1;
-  if (k == "huber") return PointwiseLoss::Huber;
-  if (k == "bce") return PointwiseLoss::BCE;
-  if (k == "bce_with_logits") return PointwiseLoss::BCEWithLogits;
-  if (k == "kl_div") return PointwiseLoss::KLDiv;
-  if (k == "kl_div_log_target") return PointwiseLoss::KLDivLogTarget;
-  if (k == "margin_ranking") return PointwiseLoss::MarginRanking;
-  throw ValueError("[pointwise_loss] unknown loss '" + k + "'");
+  return parse_op<Reduction>(r);
 }
 
 static ClassLossArgs class_args(const std::string& reduction, int64_t ignore_index, double label_smoothing) {
@@ -35,7 +20,7 @@ static ClassLossArgs class_args(const std::string& reduction, int64_t ignore_ind
 
 static PointwiseLossArgs pointwise_args(const std::string& kind, const std::string& reduction, double param) {
   PointwiseLossArgs a;
-  a.kind = parse_pointwise(kind);
+  a.kind = parse_op<PointwiseLoss>(kind);
   a.reduction = parse_loss_reduction(reduction, &a.batchmean);
   a.param = param;
   PYCNN_CHECK(!a.batchmean || a.kind == PointwiseLoss::KLDiv || a.kind == PointwiseLoss::KLDivLogTarget,
@@ -44,6 +29,8 @@ static PointwiseLossArgs pointwise_args(const std::string& kind, const std::stri
 }
 
 void init_losses(py::module_& m) {
+  m.def("reduction_names", &op_names<Reduction>, "the loss reductions' names, in the order of ops.h's list");
+  m.def("pointwise_loss_names", &op_names<PointwiseLoss>, "the pointwise losses' names, in the order of ops.h's list");
   m.def("cross_entropy_forward", [](const Tensor& logits, const Tensor& target, const OptTensor& weight,
                                        const std::string& reduction, int64_t ignore_index, double label_smoothing) {
     ClassLossArgs a = class_args(reduction, ignore_index, label_smoothing);

@@ -4,14 +4,6 @@
 
 namespace pycnn::bindings {
 
-static BinaryOp parse_binary(const std::string& op) {
-  if (op == "add") return BinaryOp::Add;
-  if (op == "sub") return BinaryOp::Sub;
-  if (op == "mul") return BinaryOp::Mul;
-  if (op == "div") return BinaryOp::Div;
-  throw ValueError("[binary] unknown op '" + op + "'");
-}
-
 static Conv2dArgs conv_args(std::pair<int64_t, int64_t> stride, std::pair<int64_t, int64_t> padding,
                             std::pair<int64_t, int64_t> dilation, int64_t groups) {
   return Conv2dArgs{stride.first, stride.second, padding.first, padding.second, dilation.first, dilation.second, groups};
@@ -98,13 +90,13 @@ void init_ops(py::module_& m) {
   });
 
   m.def("binary", [](const std::string& op, const Tensor& a, const Tensor& b) {
-    BinaryOp o = parse_binary(op);
+    BinaryOp o = parse_op<BinaryOp>(op);
     py::gil_scoped_release nogil;
     return binary(o, a, b);
   }, "add/sub/mul/div with broadcasting");
   m.def("binary_backward", [](const std::string& op, const Tensor& dout, const Tensor& a, const Tensor& b,
                               bool need_da, bool need_db) {
-    BinaryOp o = parse_binary(op);
+    BinaryOp o = parse_op<BinaryOp>(op);
     std::tuple<Tensor, Tensor> r;
     {
       py::gil_scoped_release nogil;
@@ -112,6 +104,7 @@ void init_ops(py::module_& m) {
     }
     return py::make_tuple(none_if_undefined(std::get<0>(r)), none_if_undefined(std::get<1>(r)));
   });
+  m.def("binary_op_names", &op_names<BinaryOp>, "the binary ops' names, in the order of ops.h's list");
   m.def("broadcast_shapes", [](const Shape& a, const Shape& b) {
     return py::tuple(py::cast(broadcast_shapes(a, b, "broadcast_shapes")));
   });

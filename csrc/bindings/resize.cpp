@@ -5,16 +5,8 @@
 namespace pycnn::bindings {
 
 namespace {
-InterpMode parse_interp_mode(const std::string& mode) {
-  if (mode == "nearest") return InterpMode::Nearest;
-  if (mode == "nearest-exact") return InterpMode::NearestExact;
-  if (mode == "bilinear") return InterpMode::Bilinear;
-  throw std::invalid_argument("[interpolate] mode must be 'nearest', 'nearest-exact' or 'bilinear', got '" + mode +
-                              "'");
-}
-
 InterpolateArgs interp_args(const std::string& mode, bool align_corners, std::pair<double, double> scales) {
-  return InterpolateArgs{parse_interp_mode(mode), align_corners, scales.first, scales.second};
+  return InterpolateArgs{parse_op<InterpMode>(mode), align_corners, scales.first, scales.second};
 }
 }  // namespace
 
@@ -22,6 +14,7 @@ using Pair = std::pair<int64_t, int64_t>;
 using Scales = std::pair<double, double>;
 
 void init_resize(py::module_& m) {
+  m.def("interp_mode_names", &op_names<InterpMode>, "the interpolation modes' names, in the order of ops.h's list");
   m.def("adaptive_avg_pool2d_forward", [](const Tensor& x, Pair size) {
     py::gil_scoped_release nogil;
     return adaptive_avg_pool2d_forward(x, size.first, size.second);

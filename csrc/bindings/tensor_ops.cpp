@@ -5,17 +5,8 @@ namespace pycnn::bindings {
 
 using Ints = std::vector<int64_t>;
 
-static CompareOp parse_compare(const std::string& op) {
-  if (op == "gt") return CompareOp::Gt;
-  if (op == "lt") return CompareOp::Lt;
-  if (op == "ge") return CompareOp::Ge;
-  if (op == "le") return CompareOp::Le;
-  if (op == "eq") return CompareOp::Eq;
-  if (op == "ne") return CompareOp::Ne;
-  throw ValueError("[compare] unknown op '" + op + "'");
-}
-
 void init_tensor_ops(py::module_& m) {
+  m.def("compare_op_names", &op_names<CompareOp>, "the comparisons' names, in the order of ops.h's list");
   m.def("cat_forward", [](const std::vector<Tensor>& xs, int64_t dim) {
     py::gil_scoped_release nogil;
     return cat_forward(xs, dim);
@@ -66,7 +57,7 @@ void init_tensor_ops(py::module_& m) {
     return minmax_dim_backward(dout, indices, x_shape, dim);
   });
   m.def("compare", [](const std::string& op, const Tensor& a, const Tensor& b) {
-    CompareOp c = parse_compare(op);
+    CompareOp c = parse_op<CompareOp>(op);
     py::gil_scoped_release nogil;
     return compare(c, a, b);
   }, "int64 0/1 result of a (gt|lt|ge|le|eq|ne) b, broadcasting");

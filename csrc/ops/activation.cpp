@@ -45,31 +45,6 @@ namespace pycnn {
 
 namespace {
 
-const char* unary_name(UnaryOp op) {
-  switch (op) {
-    case UnaryOp::Sigmoid: return "sigmoid";
-    case UnaryOp::Tanh: return "tanh";
-    case UnaryOp::ReLU6: return "relu6";
-    case UnaryOp::LeakyReLU: return "leaky_relu";
-    case UnaryOp::ELU: return "elu";
-    case UnaryOp::SELU: return "selu";
-    case UnaryOp::SiLU: return "silu";
-    case UnaryOp::GELU: return "gelu";
-    case UnaryOp::GELUTanh: return "gelu_tanh";
-    case UnaryOp::Softplus: return "softplus";
-    case UnaryOp::Hardswish: return "hardswish";
-    case UnaryOp::Hardsigmoid: return "hardsigmoid";
-    case UnaryOp::Exp: return "exp";
-    case UnaryOp::Log: return "log";
-    case UnaryOp::Sqrt: return "sqrt";
-    case UnaryOp::Abs: return "abs";
-    case UnaryOp::Neg: return "neg";
-    case UnaryOp::Pow: return "pow";
-    case UnaryOp::Clamp: return "clamp";
-  }
-  return "unary";
-}
-
 void check_unary_args(UnaryOp op, double alpha, double beta, const char* name) {
   if (op == UnaryOp::Softplus)
     PYCNN_CHECK(alpha != 0 && std::isfinite(alpha), "[", name, "] beta must be a finite nonzero number, got ", alpha);
@@ -79,12 +54,8 @@ void check_unary_args(UnaryOp op, double alpha, double beta, const char* name) {
 
 }  // namespace
 
-bool unary_grad_uses_output(UnaryOp op) {
-  return op == UnaryOp::Sigmoid || op == UnaryOp::Tanh || op == UnaryOp::Exp || op == UnaryOp::Sqrt;
-}
-
 Tensor unary_forward(UnaryOp op, const Tensor& x, double alpha, double beta) {
-  const char* name = unary_name(op);
+  const char* name = op_name(op);
   check_floating(x, name, "input");
   check_cpu(x, name);
   check_unary_args(op, alpha, beta, name);
@@ -98,7 +69,7 @@ Tensor unary_forward(UnaryOp op, const Tensor& x, double alpha, double beta) {
 }
 
 Tensor unary_backward(UnaryOp op, const Tensor& dout, const Tensor& x, const Tensor& y, double alpha, double beta) {
-  const std::string name = std::string(unary_name(op)) + "_backward";
+  const std::string name = std::string(op_name(op)) + "_backward";
   const bool from_y = unary_grad_uses_output(op);
   const Tensor& v = from_y ? y : x;
   const char* v_name = from_y ? "output" : "input";

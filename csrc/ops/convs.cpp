@@ -14,18 +14,9 @@ namespace pycnn {
 
 namespace {
 
-enum class PadMode { Constant, Reflect, Replicate, Circular };
-
-PadMode parse_pad_mode(const std::string& mode) {
-  if (mode == "constant") return PadMode::Constant;
-  if (mode == "reflect") return PadMode::Reflect;
-  if (mode == "replicate") return PadMode::Replicate;
-  if (mode == "circular") return PadMode::Circular;
-  throw ValueError("[pad] mode must be 'constant', 'reflect', 'replicate' or 'circular', got '" + mode + "'");
-}
-
 // Validates x_shape against pads and returns the padded shape.
-Shape pad_output_shape(const Shape& xs, const std::vector<int64_t>& pads, PadMode mode, const std::string& mname) {
+Shape pad_output_shape(const Shape& xs, const std::vector<int64_t>& pads, PadMode mode) {
+  const char* mname = op_name(mode);
   const int64_t nd = static_cast<int64_t>(pads.size()) / 2;
   PYCNN_CHECK(!pads.empty() && pads.size() % 2 == 0, "[pad] pad must have an even, non-zero length, got ",
               pads.size());
@@ -103,10 +94,9 @@ void run_index_pad(const Shape& xs, const Shape& ys, const std::vector<int64_t>&
 
 }  // namespace
 
-Tensor pad_forward(const Tensor& x, const std::vector<int64_t>& pads, const std::string& mode_name, double value) {
-  const PadMode mode = parse_pad_mode(mode_name);
+Tensor pad_forward(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode, double value) {
   check_defined(x, "pad", "input");
-  const Shape out_shape = pad_output_shape(x.shape(), pads, mode, mode_name);
+  const Shape out_shape = pad_output_shape(x.shape(), pads, mode);
   check_cpu(x, "pad");
   if (mode == PadMode::Constant) {
     Tensor y = Tensor::full(out_shape, value, x.dtype(), x.device());
@@ -129,11 +119,9 @@ Tensor pad_forward(const Tensor& x, const std::vector<int64_t>& pads, const std:
   return y;
 }
 
-Tensor pad_backward(const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& pads,
-                    const std::string& mode_name) {
-  const PadMode mode = parse_pad_mode(mode_name);
+Tensor pad_backward(const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& pads, PadMode mode) {
   check_defined(dout, "pad_backward", "grad_output");
-  const Shape out_shape = pad_output_shape(x_shape, pads, mode, mode_name);
+  const Shape out_shape = pad_output_shape(x_shape, pads, mode);
   PYCNN_CHECK(dout.shape() == out_shape, "[pad_backward] expected grad_output of shape ", shape_str(out_shape),
               ", got ", shape_str(dout.shape()));
   check_cpu(dout, "pad_backward");

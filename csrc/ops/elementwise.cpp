@@ -6,15 +6,6 @@
 
 namespace pycnn {
 
-static const char* binary_name(BinaryOp op) {
-  switch (op) {
-    case BinaryOp::Add: return "add";
-    case BinaryOp::Sub: return "sub";
-    case BinaryOp::Mul: return "mul";
-    default: return "div";
-  }
-}
-
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   size_t rank = std::max(a.size(), b.size());
   Shape out(rank);
@@ -29,7 +20,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 }
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
-  const char* name = binary_name(op);
+  const char* name = op_name(op);
   check_floating(a, name, "the first operand");
   check_same(a, b, name, "the first operand", "the second operand");
   check_cpu(a, name);
@@ -44,7 +35,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
 
 std::tuple<Tensor, Tensor> binary_backward(BinaryOp op, const Tensor& dout, const Tensor& a, const Tensor& b,
                                            bool need_da, bool need_db) {
-  const char* name = binary_name(op);
+  const char* name = op_name(op);
   check_same(a, b, name, "the first operand", "the second operand");
   check_same(dout, a, name, "grad_output", "the first operand");
   PYCNN_CHECK(dout.shape() == broadcast_shapes(a.shape(), b.shape(), name), "[", name, "_backward] grad_output ",

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "ops/op_list.h"  // defines: PYCNN_DEFINE_OP_LIST, op_name, parse_op, op_names
 
 namespace pycnn {
 
@@ -57,7 +58,14 @@ Tensor relu_forward(const Tensor& x);
 Tensor relu_backward(const Tensor& dout, const Tensor& y);  // y = relu(x): the mask is y > 0
 
 // ---- elementwise arithmetic with NumPy broadcasting (ops/elementwise.cpp) ----
-enum class BinaryOp { Add, Sub, Mul, Div };
+// clang-format off
+#define PYCNN_BINARY_OPS(X) \
+  X(Add, "add")             \
+  X(Sub, "sub")             \
+  X(Mul, "mul")             \
+  X(Div, "div")
+// clang-format on
+PYCNN_DEFINE_OP_LIST(BinaryOp, PYCNN_BINARY_OPS, "binary", "op")
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
 // returns (da, db) reduced to a's and b's shapes; each undefined unless asked for
 std::tuple<Tensor, Tensor> binary_backward(BinaryOp op, const Tensor& dout, const Tensor& a, const Tensor& b,
@@ -77,7 +85,6 @@ Tensor log_softmax_forward(const Tensor& x, int64_t dim);
 Tensor log_softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim);  // y = log_softmax(x)
 Tensor softmax_forward(const Tensor& x, int64_t dim);
 Tensor softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim);  // y = softmax(x)
-enum class Reduction { None, Mean, Sum };  // the losses themselves are in the "losses" section below
 
 // ---- optimizer updates, in place (ops/optim.cpp) ----
 struct SgdArgs {
@@ -125,15 +132,41 @@ void adadelta_step_(Tensor& param, const Tensor& grad, Tensor& square_avg, Tenso
 // Elementwise unary ops, one forward/backward pair for the family. alpha/beta are the op's scalars:
 // LeakyReLU alpha = negative_slope; ELU alpha; Softplus alpha = beta, beta = threshold; Pow alpha = exponent;
 // Clamp alpha = min, beta = max (+-inf for none); the rest ignore them.
-enum class UnaryOp {
-  Sigmoid, Tanh, ReLU6, LeakyReLU, ELU, SELU, SiLU, GELU, GELUTanh, Softplus, Hardswish, Hardsigmoid,
-  Exp, Log, Sqrt, Abs, Neg, Pow, Clamp
-};
+// The list: X(enum value, name, whether the gradient is computed from the output y rather than the input x).
+// Each op's math, forward and backward, is the struct of the same name in ops/unary_math.h.
+// clang-format off
+#define PYCNN_UNARY_OPS(X)             \
+  X(Sigmoid,     "sigmoid",     true)  \
+  X(Tanh,        "tanh",        true)  \
+  X(ReLU6,       "relu6",       false) \
+  X(LeakyReLU,   "leaky_relu",  false) \
+  X(ELU,         "elu",         false) \
+  X(SELU,        "selu",        false) \
+  X(SiLU,        "silu",        false) \
+  X(GELU,        "gelu",        false) \
+  X(GELUTanh,    "gelu_tanh",   false) \
+  X(Softplus,    "softplus",    false) \
+  X(Hardswish,   "hardswish",   false) \
+  X(Hardsigmoid, "hardsigmoid", false) \
+  X(Exp,         "exp",         true)  \
+  X(Log,         "log",         false) \
+  X(Sqrt,        "sqrt",        true)  \
+  X(Abs,         "abs",         false) \
+  X(Neg,         "neg",         false) \
+  X(Pow,         "pow",         false) \
+  X(Clamp,       "clamp",       false)
+// clang-format on
+PYCNN_DEFINE_OP_LIST(UnaryOp, PYCNN_UNARY_OPS, "unary", "op")
 Tensor unary_forward(UnaryOp op, const Tensor& x, double alpha, double beta);
 // The gradient is computed from y = op(x) when unary_grad_uses_output(op), else from x; the other may be
 // undefined.
 Tensor unary_backward(UnaryOp op, const Tensor& dout, const Tensor& x, const Tensor& y, double alpha, double beta);
-bool unary_grad_uses_output(UnaryOp op);
+#define PYCNN_UNARY_GRAD_USES_OUTPUT(Name, name, from_output) from_output,
+inline bool unary_grad_uses_output(UnaryOp op) {
+  constexpr bool from_output[] = {PYCNN_UNARY_OPS(PYCNN_UNARY_GRAD_USES_OUTPUT)};
+  return from_output[static_cast<int>(op)];
+}
+#undef PYCNN_UNARY_GRAD_USES_OUTPUT
 // PReLU: y = x > 0 ? x : w[c] * x, channel c along dim 1 (w has 1 element or x.size(1) elements).
 Tensor prelu_forward(const Tensor& x, const Tensor& weight);
 // returns (dx, dweight), each undefined unless asked for; dweight sums over every dim but the channel's
@@ -200,7 +233,13 @@ Tensor pixel_shuffle(const Tensor& x, int64_t upscale_factor);
 Tensor pixel_unshuffle(const Tensor& x, int64_t downscale_factor);
 // Resampling to (OH, OW) with torch's coordinate rules. scale_h/scale_w are the user's scale factors
 // (output/input) or 0 when the size was given (then input/output is used).
-enum class InterpMode { Nearest, NearestExact, Bilinear };
+// clang-format off
+#define PYCNN_INTERP_MODES(X)      \
+  X(Nearest,      "nearest")       \
+  X(NearestExact, "nearest-exact") \
+  X(Bilinear,     "bilinear")
+// clang-format on
+PYCNN_DEFINE_OP_LIST(InterpMode, PYCNN_INTERP_MODES, "interpolate", "mode")
 struct InterpolateArgs {
   InterpMode mode = InterpMode::Nearest;
   bool align_corners = false;  // bilinear only
@@ -217,6 +256,13 @@ Tensor max_unpool2d_backward(const Tensor& dout, const Tensor& indices);
 // class indices (N, d1, ...) or, for cross-entropy only, float probabilities of input's shape.
 // weight (C,) non-negative or undefined. Mean divides by the summed weight of the non-ignored targets
 // (class indices) or by N * d1 * ... (probabilities).
+// clang-format off
+#define PYCNN_REDUCTIONS(X) \
+  X(None, "none")           \
+  X(Mean, "mean")           \
+  X(Sum,  "sum")
+// clang-format on
+PYCNN_DEFINE_OP_LIST(Reduction, PYCNN_REDUCTIONS, "reduction", "reduction")
 struct ClassLossArgs {
   Reduction reduction = Reduction::Mean;
   int64_t ignore_index = -100;
@@ -237,7 +283,19 @@ Tensor nll_loss_backward(const Tensor& dout, const Tensor& log_probs, const Tens
 // Elementwise losses l(x, y) of same-shape input and target, then reduced. param: beta (SmoothL1), delta
 // (Huber), margin (MarginRanking, where x = x1 - x2 and y = +-1). weight (BCE, BCEWithLogits) and
 // pos_weight (BCEWithLogits) broadcast to input's shape or are undefined. batchmean: sum / input.size(0).
-enum class PointwiseLoss { MSE, L1, SmoothL1, Huber, BCE, BCEWithLogits, KLDiv, KLDivLogTarget, MarginRanking };
+// clang-format off
+#define PYCNN_POINTWISE_LOSSES(X)        \
+  X(MSE,            "mse")               \
+  X(L1,             "l1")                \
+  X(SmoothL1,       "smooth_l1")         \
+  X(Huber,          "huber")             \
+  X(BCE,            "bce")               \
+  X(BCEWithLogits,  "bce_with_logits")   \
+  X(KLDiv,          "kl_div")            \
+  X(KLDivLogTarget, "kl_div_log_target") \
+  X(MarginRanking,  "margin_ranking")
+// clang-format on
+PYCNN_DEFINE_OP_LIST(PointwiseLoss, PYCNN_POINTWISE_LOSSES, "pointwise_loss", "loss")
 struct PointwiseLossArgs {
   PointwiseLoss kind = PointwiseLoss::MSE;
   Reduction reduction = Reduction::Mean;
@@ -280,7 +338,16 @@ Tensor masked_select_backward(const Tensor& dout, const Tensor& mask);
 std::tuple<Tensor, Tensor> minmax_dim(const Tensor& x, int64_t dim, bool keepdim, bool is_min);
 Tensor minmax_dim_backward(const Tensor& dout, const Tensor& indices, const Shape& x_shape, int64_t dim);
 // Comparisons give int64 0/1 (pycnn has no bool); where selects a where cond != 0. All broadcast.
-enum class CompareOp { Gt, Lt, Ge, Le, Eq, Ne };
+// clang-format off
+#define PYCNN_COMPARE_OPS(X) \
+  X(Gt, "gt")                \
+  X(Lt, "lt")                \
+  X(Ge, "ge")                \
+  X(Le, "le")                \
+  X(Eq, "eq")                \
+  X(Ne, "ne")
+// clang-format on
+PYCNN_DEFINE_OP_LIST(CompareOp, PYCNN_COMPARE_OPS, "compare", "op")
 Tensor compare(CompareOp op, const Tensor& a, const Tensor& b);
 Tensor where_forward(const Tensor& cond, const Tensor& a, const Tensor& b);
 std::tuple<Tensor, Tensor> where_backward(const Tensor& dout, const Tensor& cond, const Shape& a_shape,
@@ -301,11 +368,18 @@ std::tuple<Tensor, Tensor> maximum_backward(const Tensor& dout, const Tensor& a,
 
 // ---- convolution family: conv1d, transposed convolution, padding ----
 // pad (ops/convs.cpp): pads in torch order (last dim first: left, right, top, bottom, ...); mode is
-// "constant" (any number of trailing dims, negative pads crop) or "reflect"/"replicate"/"circular"
-// (last one or two dims, non-negative pads).
-Tensor pad_forward(const Tensor& x, const std::vector<int64_t>& pads, const std::string& mode, double value);
-Tensor pad_backward(const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& pads,
-                    const std::string& mode);
+// Constant (any number of trailing dims, negative pads crop) or Reflect/Replicate/Circular (last one or two
+// dims, non-negative pads).
+// clang-format off
+#define PYCNN_PAD_MODES(X)  \
+  X(Constant,  "constant")  \
+  X(Reflect,   "reflect")   \
+  X(Replicate, "replicate") \
+  X(Circular,  "circular")
+// clang-format on
+PYCNN_DEFINE_OP_LIST(PadMode, PYCNN_PAD_MODES, "pad", "mode")
+Tensor pad_forward(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode, double value);
+Tensor pad_backward(const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& pads, PadMode mode);
 // Transposed convolution: x (N, C, H, W), w (C, OC/groups, KH, KW), b (OC,) or undefined ->
 // (N, OC, OH, OW), OH = (H-1)*stride_h - 2*pad_h + dilation_h*(KH-1) + output_padding_h + 1. It is
 // conv2d's input gradient; its backward is conv2d forward (dx) and conv2d's weight gradient (dw).

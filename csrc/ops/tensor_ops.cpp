@@ -282,7 +282,7 @@ Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty(shape, DType::Int64, a.device());
   dispatch_all(a.dtype(), "compare", [&](auto tag) {
     using T = decltype(tag);
-    cpu::compare<T>(static_cast<int>(op), ac.data<T>(), bc.data<T>(), out.data<int64_t>(), out.numel());
+    cpu::compare<T>(op, ac.data<T>(), bc.data<T>(), out.data<int64_t>(), out.numel());
   });
   return out;
 }
