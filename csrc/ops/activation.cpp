@@ -1,5 +1,5 @@
-// The nonlinearities: ReLU, the elementwise unary family (sigmoid, gelu, exp, pow, clamp, ...), PReLU and
-// Maxout. ReLU's backward uses the output's sign (y > 0), so x need not be kept; the unary family uses x or
+// The nonlinearities: ReLU, softmax and log_softmax, the elementwise unary family (sigmoid, gelu, exp, pow,
+// clamp, ...), PReLU and Maxout. ReLU's backward uses the output's sign (y > 0), so x need not be kept; the unary family uses x or
 // y as unary_grad_uses_output says.
 #include <algorithm>  // defines: std::max
 #include <cmath>      // defines: std::isfinite, std::isnan
@@ -36,6 +36,58 @@ Tensor relu_backward(const Tensor& dout, const Tensor& y) {
     cpu::relu_backward<T>(dc.data<T>(), yc.data<T>(), dx.data<T>(), y.numel());
   });
   return dx;
+}
+
+// ---- softmax and log_softmax over any dim: x viewed as contiguous (A, R, B), the softmax runs over R ----
+
+// Splits shape around dim into (A, R, B) for a contiguous tensor.
+static void split_at(const Shape& shape, int64_t dim, int64_t& A, int64_t& R, int64_t& B) {
+  A = 1, R = shape.empty() ? 1 : shape[dim], B = 1;
+  for (int64_t i = 0; i < dim; ++i) A *= shape[i];
+  for (int64_t i = dim + 1; i < static_cast<int64_t>(shape.size()); ++i) B *= shape[i];
+}
+
+// softmax and log_softmax share their checks and the (A, R, B) split; `log` picks the form.
+static Tensor softmax_any_forward(const Tensor& x, int64_t dim, bool log, const char* op) {
+  check_floating(x, op, "input");
+  check_cpu(x, op);
+  dim = wrap_dim(dim, x.dim(), op);
+  int64_t A, R, B;
+  split_at(x.shape(), dim, A, R, B);
+  Tensor xc = x.contiguous();
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  dispatch_floating(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    cpu::softmax_forward<T>(xc.data<T>(), y.data<T>(), A, R, B, log);
+  });
+  return y;
+}
+
+static Tensor softmax_any_backward(const Tensor& dout, const Tensor& y, int64_t dim, bool log, const char* op) {
+  check_floating(dout, op, "grad_output");
+  check_same(dout, y, op, "grad_output", "output");
+  PYCNN_CHECK(dout.shape() == y.shape(), "[", op, "] grad_output ", shape_str(dout.shape()), " does not match output ",
+              shape_str(y.shape()));
+  check_cpu(y, op);
+  dim = wrap_dim(dim, y.dim(), op);
+  int64_t A, R, B;
+  split_at(y.shape(), dim, A, R, B);
+  Tensor dc = dout.contiguous(), yc = y.contiguous();
+  Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
+  dispatch_floating(y.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    cpu::softmax_backward<T>(dc.data<T>(), yc.data<T>(), dx.data<T>(), A, R, B, log);
+  });
+  return dx;
+}
+
+Tensor log_softmax_forward(const Tensor& x, int64_t dim) { return softmax_any_forward(x, dim, true, "log_softmax"); }
+Tensor log_softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim) {
+  return softmax_any_backward(dout, y, dim, true, "log_softmax_backward");
+}
+Tensor softmax_forward(const Tensor& x, int64_t dim) { return softmax_any_forward(x, dim, false, "softmax"); }
+Tensor softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim) {
+  return softmax_any_backward(dout, y, dim, false, "softmax_backward");
 }
 
 }  // namespace pycnn

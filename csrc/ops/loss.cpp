@@ -1,4 +1,4 @@
-// Softmax / log-softmax over any dim, and the losses. Cross-entropy has a fused backward:
+// The losses. Cross-entropy (log_softmax, then NLL; ops/activation.cpp has the softmaxes) has a fused backward:
 // d loss / d logits = (softmax - onehot(target)) * dout (/ N for the mean), computed from the saved
 // log-probabilities, so the backward is a single pass with no softmax recomputation. The class losses take
 // (N, C, d1, ...) inputs, class weights, ignore_index, label smoothing and probability targets; then come
@@ -11,56 +11,6 @@
 #include "ops/ops.h"
 
 namespace pycnn {
-
-// Splits shape around dim into (A, R, B) for a contiguous tensor.
-static void split_at(const Shape& shape, int64_t dim, int64_t& A, int64_t& R, int64_t& B) {
-  A = 1, R = shape.empty() ? 1 : shape[dim], B = 1;
-  for (int64_t i = 0; i < dim; ++i) A *= shape[i];
-  for (int64_t i = dim + 1; i < static_cast<int64_t>(shape.size()); ++i) B *= shape[i];
-}
-
-// softmax and log_softmax share their checks and the (A, R, B) split; `log` picks the form.
-static Tensor softmax_any_forward(const Tensor& x, int64_t dim, bool log, const char* op) {
-  check_floating(x, op, "input");
-  check_cpu(x, op);
-  dim = wrap_dim(dim, x.dim(), op);
-  int64_t A, R, B;
-  split_at(x.shape(), dim, A, R, B);
-  Tensor xc = x.contiguous();
-  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  dispatch_floating(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    cpu::softmax_forward<T>(xc.data<T>(), y.data<T>(), A, R, B, log);
-  });
-  return y;
-}
-
-static Tensor softmax_any_backward(const Tensor& dout, const Tensor& y, int64_t dim, bool log, const char* op) {
-  check_floating(dout, op, "grad_output");
-  check_same(dout, y, op, "grad_output", "output");
-  PYCNN_CHECK(dout.shape() == y.shape(), "[", op, "] grad_output ", shape_str(dout.shape()), " does not match output ",
-              shape_str(y.shape()));
-  check_cpu(y, op);
-  dim = wrap_dim(dim, y.dim(), op);
-  int64_t A, R, B;
-  split_at(y.shape(), dim, A, R, B);
-  Tensor dc = dout.contiguous(), yc = y.contiguous();
-  Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
-  dispatch_floating(y.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    cpu::softmax_backward<T>(dc.data<T>(), yc.data<T>(), dx.data<T>(), A, R, B, log);
-  });
-  return dx;
-}
-
-Tensor log_softmax_forward(const Tensor& x, int64_t dim) { return softmax_any_forward(x, dim, true, "log_softmax"); }
-Tensor log_softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim) {
-  return softmax_any_backward(dout, y, dim, true, "log_softmax_backward");
-}
-Tensor softmax_forward(const Tensor& x, int64_t dim) { return softmax_any_forward(x, dim, false, "softmax"); }
-Tensor softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim) {
-  return softmax_any_backward(dout, y, dim, false, "softmax_backward");
-}
 
 // ---- the class losses: (N, C, d1, ...) inputs, class weights, ignore_index, label smoothing,
 // probability targets. The input is viewed as contiguous (N, C, S), S = d1 * d2 * .... ----

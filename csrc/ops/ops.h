@@ -56,79 +56,11 @@ int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad
 // ---- activations (ops/activation.cpp) ----
 Tensor relu_forward(const Tensor& x);
 Tensor relu_backward(const Tensor& dout, const Tensor& y);  // y = relu(x): the mask is y > 0
-
-// ---- elementwise arithmetic with NumPy broadcasting (ops/elementwise.cpp) ----
-// clang-format off
-#define PYCNN_BINARY_OPS(X) \
-  X(Add, "add")             \
-  X(Sub, "sub")             \
-  X(Mul, "mul")             \
-  X(Div, "div")
-// clang-format on
-PYCNN_DEFINE_OP_LIST(BinaryOp, PYCNN_BINARY_OPS, "binary", "op")
-Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
-// returns (da, db) reduced to a's and b's shapes; each undefined unless asked for
-std::tuple<Tensor, Tensor> binary_backward(BinaryOp op, const Tensor& dout, const Tensor& a, const Tensor& b,
-                                           bool need_da, bool need_db);
-Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
-
-// ---- reductions (ops/reduce.cpp) ----
-// Sum over `dims` (all dims when empty); keepdim keeps them as size 1.
-Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim);
-// The gradient of sum: dout broadcast back to x's shape.
-Tensor sum_backward(const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& dims, bool keepdim);
-Tensor sum_to(const Tensor& x, const Shape& shape);  // sums broadcast dims away so that x has `shape`
-Tensor argmax(const Tensor& x, int64_t dim);        // int64 indices of the first maximum along dim
-
-// ---- softmax and losses (ops/loss.cpp) ----
+// softmax / log_softmax over dim
 Tensor log_softmax_forward(const Tensor& x, int64_t dim);
 Tensor log_softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim);  // y = log_softmax(x)
 Tensor softmax_forward(const Tensor& x, int64_t dim);
 Tensor softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim);  // y = softmax(x)
-
-// ---- optimizer updates, in place (ops/optim.cpp) ----
-struct SgdArgs {
-  double lr = 0.01, momentum = 0, dampening = 0, weight_decay = 0;
-  bool nesterov = false, maximize = false;
-};
-// PyTorch's SGD: g = grad + wd*p; buf = g on the first step, else momentum*buf + (1-dampening)*g;
-// g = g + momentum*buf (nesterov) or buf; p -= lr*g. momentum_buf is ignored (may be undefined) when
-// momentum == 0.
-void sgd_step_(Tensor& param, const Tensor& grad, Tensor& momentum_buf, const SgdArgs& args, bool first_step);
-
-// The optimizers below follow PyTorch's single-tensor update rules operation for operation (see the
-// kernels in ops/cpu/optim.cpp). State tensors have param's shape and dtype, are contiguous and are updated
-// in place; `step` is the step count after this update's increment (1 on the first update).
-struct AdamArgs {
-  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
-  bool amsgrad = false, maximize = false, decoupled_weight_decay = false;  // decoupled: AdamW
-};
-// max_exp_avg_sq is used only (and must be defined only) with amsgrad.
-void adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, Tensor& max_exp_avg_sq,
-                const AdamArgs& args, double step);
-
-struct RmspropArgs {
-  double lr = 1e-2, alpha = 0.99, eps = 1e-8, weight_decay = 0, momentum = 0;
-  bool centered = false, maximize = false;
-};
-// grad_avg is used only when centered, momentum_buffer only when momentum > 0.
-void rmsprop_step_(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor& grad_avg, Tensor& momentum_buffer,
-                   const RmspropArgs& args);
-
-struct AdagradArgs {
-  double lr = 1e-2, lr_decay = 0, weight_decay = 0, eps = 1e-10;
-  bool maximize = false;
-};
-void adagrad_step_(Tensor& param, const Tensor& grad, Tensor& state_sum, const AdagradArgs& args, double step);
-
-struct AdadeltaArgs {
-  double lr = 1.0, rho = 0.9, eps = 1e-6, weight_decay = 0;
-  bool maximize = false;
-};
-void adadelta_step_(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor& acc_delta,
-                    const AdadeltaArgs& args);
-
-// ---- nonlinearities and elementwise math (ops/activation.cpp) ----
 // Elementwise unary ops, one forward/backward pair for the family. alpha/beta are the op's scalars:
 // LeakyReLU alpha = negative_slope; ELU alpha; Softplus alpha = beta, beta = threshold; Pow alpha = exponent;
 // Clamp alpha = min, beta = max (+-inf for none); the rest ignore them.
@@ -177,7 +109,72 @@ std::tuple<Tensor, Tensor> prelu_backward(const Tensor& dout, const Tensor& x, c
 std::tuple<Tensor, Tensor> maxout_forward(const Tensor& x, int64_t pieces);
 Tensor maxout_backward(const Tensor& dout, const Tensor& indices, int64_t pieces);
 
-// ---- normalisation and regularisation (ops/norm.cpp) ----
+// ---- elementwise arithmetic with NumPy broadcasting (ops/elementwise.cpp) ----
+// clang-format off
+#define PYCNN_BINARY_OPS(X) \
+  X(Add, "add")             \
+  X(Sub, "sub")             \
+  X(Mul, "mul")             \
+  X(Div, "div")
+// clang-format on
+PYCNN_DEFINE_OP_LIST(BinaryOp, PYCNN_BINARY_OPS, "binary", "op")
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
+// returns (da, db) reduced to a's and b's shapes; each undefined unless asked for
+std::tuple<Tensor, Tensor> binary_backward(BinaryOp op, const Tensor& dout, const Tensor& a, const Tensor& b,
+                                           bool need_da, bool need_db);
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+
+// ---- reductions (ops/reduce.cpp) ----
+// Sum over `dims` (all dims when empty); keepdim keeps them as size 1.
+Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim);
+// The gradient of sum: dout broadcast back to x's shape.
+Tensor sum_backward(const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& dims, bool keepdim);
+Tensor sum_to(const Tensor& x, const Shape& shape);  // sums broadcast dims away so that x has `shape`
+Tensor argmax(const Tensor& x, int64_t dim);        // int64 indices of the first maximum along dim
+
+// ---- optimizer updates, in place (ops/optim.cpp) ----
+struct SgdArgs {
+  double lr = 0.01, momentum = 0, dampening = 0, weight_decay = 0;
+  bool nesterov = false, maximize = false;
+};
+// PyTorch's SGD: g = grad + wd*p; buf = g on the first step, else momentum*buf + (1-dampening)*g;
+// g = g + momentum*buf (nesterov) or buf; p -= lr*g. momentum_buf is ignored (may be undefined) when
+// momentum == 0.
+void sgd_step_(Tensor& param, const Tensor& grad, Tensor& momentum_buf, const SgdArgs& args, bool first_step);
+
+// The optimizers below follow PyTorch's single-tensor update rules operation for operation (see the
+// kernels in ops/cpu/optim.cpp). State tensors have param's shape and dtype, are contiguous and are updated
+// in place; `step` is the step count after this update's increment (1 on the first update).
+struct AdamArgs {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+  bool amsgrad = false, maximize = false, decoupled_weight_decay = false;  // decoupled: AdamW
+};
+// max_exp_avg_sq is used only (and must be defined only) with amsgrad.
+void adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, Tensor& max_exp_avg_sq,
+                const AdamArgs& args, double step);
+
+struct RmspropArgs {
+  double lr = 1e-2, alpha = 0.99, eps = 1e-8, weight_decay = 0, momentum = 0;
+  bool centered = false, maximize = false;
+};
+// grad_avg is used only when centered, momentum_buffer only when momentum > 0.
+void rmsprop_step_(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor& grad_avg, Tensor& momentum_buffer,
+                   const RmspropArgs& args);
+
+struct AdagradArgs {
+  double lr = 1e-2, lr_decay = 0, weight_decay = 0, eps = 1e-10;
+  bool maximize = false;
+};
+void adagrad_step_(Tensor& param, const Tensor& grad, Tensor& state_sum, const AdagradArgs& args, double step);
+
+struct AdadeltaArgs {
+  double lr = 1.0, rho = 0.9, eps = 1e-6, weight_decay = 0;
+  bool maximize = false;
+};
+void adadelta_step_(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor& acc_delta,
+                    const AdadeltaArgs& args);
+
+// ---- normalisation (ops/norm.cpp) ----
 // Batch norm over x (N, C), (N, C, L) or (N, C, H, W); weight/bias (C,) or undefined; running_mean/var
 // (C,) or undefined (then training is required). Training normalises with the batch statistics and, when
 // given, moves the running stats by momentum (running_var gets the unbiased variance); eval uses them.
@@ -210,15 +207,17 @@ std::tuple<Tensor, Tensor, Tensor> layer_norm_backward(const Tensor& dout, const
 Tensor local_response_norm_forward(const Tensor& x, int64_t size, double alpha, double beta, double k);
 Tensor local_response_norm_backward(const Tensor& dout, const Tensor& x, int64_t size, double alpha, double beta,
                                     double k);
-// Dropout (ops/dropout.cpp): the keep mask of group i (group = 1 element for dropout, one channel's
-// product(shape[2:]) elements for dropout2d) is a pure function of (seed, i). alpha selects AlphaDropout.
-// The backward regenerates the mask from the seed.
-Tensor dropout_forward(const Tensor& x, double p, uint64_t seed, bool channelwise, bool alpha);
-Tensor dropout_backward(const Tensor& dout, double p, uint64_t seed, bool channelwise, bool alpha);
 // nn.utils helpers: sum |x|^p as a double (p = inf: max |x|), its gradient, and clamping in place.
 double lp_sum(const Tensor& x, double p);
 Tensor lp_sum_backward(const Tensor& dout, const Tensor& x, double p);
 void clamp_(Tensor& x, double min, double max);
+
+// ---- dropout (ops/dropout.cpp) ----
+// Dropout: the keep mask of group i (group = 1 element for dropout, one channel's
+// product(shape[2:]) elements for dropout2d) is a pure function of (seed, i). alpha selects AlphaDropout.
+// The backward regenerates the mask from the seed.
+Tensor dropout_forward(const Tensor& x, double p, uint64_t seed, bool channelwise, bool alpha);
+Tensor dropout_backward(const Tensor& dout, double p, uint64_t seed, bool channelwise, bool alpha);
 
 // ---- pooling variants and upsampling (ops/resize.cpp) ----
 // All of these take (N, C, H, W) or (C, H, W) (pixel shuffles: (*, C, H, W)); the leading dims are planes.
@@ -315,7 +314,7 @@ Tensor multi_margin_loss_forward(const Tensor& input, const Tensor& target, cons
 Tensor multi_margin_loss_backward(const Tensor& dout, const Tensor& input, const Tensor& target,
                                   const Tensor& weight, int64_t p, double margin, Reduction reduction);
 
-// ---- tensor operations: joining, splitting, indexing, reductions with indices ----
+// ---- tensor operations (ops/tensor_ops.cpp): joining, splitting, indexing, reductions with indices ----
 // Joining: cat along an existing dim, stack along a new one (backward: one copy per input, in one call).
 Tensor cat_forward(const std::vector<Tensor>& xs, int64_t dim);
 std::vector<Tensor> cat_backward(const Tensor& dout, int64_t dim, const std::vector<int64_t>& sizes);
@@ -366,8 +365,8 @@ Tensor maximum_forward(const Tensor& a, const Tensor& b, bool is_min);
 std::tuple<Tensor, Tensor> maximum_backward(const Tensor& dout, const Tensor& a, const Tensor& b, bool is_min,
                                             bool need_da, bool need_db);
 
-// ---- convolution family: conv1d, transposed convolution, padding ----
-// pad (ops/convs.cpp): pads in torch order (last dim first: left, right, top, bottom, ...); mode is
+// ---- convolution family (ops/convs.cpp): padding and transposed convolution ----
+// pad: pads in torch order (last dim first: left, right, top, bottom, ...); mode is
 // Constant (any number of trailing dims, negative pads crop) or Reflect/Replicate/Circular (last one or two
 // dims, non-negative pads).
 // clang-format off

@@ -1,6 +1,8 @@
-// CPU kernels of the nonlinearities: ReLU, the elementwise unary family (sigmoid ... clamp), PReLU and
-// Maxout. Flat loops over contiguous memory, vectorised by the compiler, split across threads.
+// CPU kernels of the nonlinearities: ReLU, softmax and log_softmax, the elementwise unary family (sigmoid ...
+// clamp), PReLU and Maxout. Flat loops over contiguous memory, vectorised by the compiler, split across threads.
 #include <algorithm>  // defines: std::min, std::max
+#include <cmath>      // defines: std::exp, std::log, std::isinf
+#include <limits>     // defines: std::numeric_limits
 
 #include "core/parallel.h"
 #include "ops/cpu/cpu_ops.h"
@@ -31,6 +33,62 @@ template void relu_forward<float>(const float*, float*, int64_t);
 template void relu_forward<double>(const double*, double*, int64_t);
 template void relu_backward<float>(const float*, const float*, float*, int64_t);
 template void relu_backward<double>(const double*, const double*, double*, int64_t);
+
+}  // namespace pycnn::cpu
+
+// ---- softmax and log_softmax: x is contiguous (A, R, B), the softmax runs over R ----
+// log_softmax(x) = x - max - log(sum(exp(x - max))): subtracting the max keeps exp from overflowing.
+
+namespace pycnn::cpu {
+
+template <typename T>
+void softmax_forward(const T* x, T* y, int64_t A, int64_t R, int64_t B, bool log) {
+  parallel_for(A * B, std::max<int64_t>(1, 4096 / std::max<int64_t>(R, 1)), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t a = i / B, b = i % B;
+      const T* p = x + a * R * B + b;
+      T* q = y + a * R * B + b;
+      T m = -std::numeric_limits<T>::infinity();
+      for (int64_t r = 0; r < R; ++r) m = std::max(m, p[r * B]);
+      if (std::isinf(m) && m < 0) m = 0;  // all -inf: avoid inf - inf
+      double s = 0;
+      for (int64_t r = 0; r < R; ++r) s += std::exp(static_cast<double>(p[r * B] - m));
+      if (log) {
+        // (x - max) - log(s), not x - (max + log(s)): with |x| ~ 1e4 in float32, max + log(s) would round
+        // to the ulp of max (~1e-3) and take that error into every output.
+        const T log_s = static_cast<T>(std::log(s));
+        for (int64_t r = 0; r < R; ++r) q[r * B] = (p[r * B] - m) - log_s;
+      } else {
+        const double inv = 1.0 / s;
+        for (int64_t r = 0; r < R; ++r) q[r * B] = static_cast<T>(std::exp(static_cast<double>(p[r * B] - m)) * inv);
+      }
+    }
+  });
+}
+
+// log form: dx = dout - exp(y) * sum(dout); plain form: dx = y * (dout - sum(dout * y)).
+template <typename T>
+void softmax_backward(const T* dout, const T* y, T* dx, int64_t A, int64_t R, int64_t B, bool log) {
+  parallel_for(A * B, std::max<int64_t>(1, 4096 / std::max<int64_t>(R, 1)), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t off = (i / B) * R * B + i % B;
+      double s = 0;
+      if (log) {
+        for (int64_t r = 0; r < R; ++r) s += dout[off + r * B];
+        for (int64_t r = 0; r < R; ++r)
+          dx[off + r * B] = dout[off + r * B] - std::exp(y[off + r * B]) * static_cast<T>(s);
+      } else {
+        for (int64_t r = 0; r < R; ++r) s += static_cast<double>(dout[off + r * B]) * y[off + r * B];
+        for (int64_t r = 0; r < R; ++r) dx[off + r * B] = y[off + r * B] * (dout[off + r * B] - static_cast<T>(s));
+      }
+    }
+  });
+}
+
+template void softmax_forward<float>(const float*, float*, int64_t, int64_t, int64_t, bool);
+template void softmax_forward<double>(const double*, double*, int64_t, int64_t, int64_t, bool);
+template void softmax_backward<float>(const float*, const float*, float*, int64_t, int64_t, int64_t, bool);
+template void softmax_backward<double>(const double*, const double*, double*, int64_t, int64_t, int64_t, bool);
 
 }  // namespace pycnn::cpu
 

@@ -29,6 +29,10 @@ namespace pycnn::cpu {
 // ---- activation.cpp: flat arrays of n elements ----
 template <typename T> void relu_forward(const T* x, T* y, int64_t n);
 template <typename T> void relu_backward(const T* dout, const T* y, T* dx, int64_t n);
+// x, y contiguous (A, R, B), the softmax runs over R; log picks log_softmax over softmax
+template <typename T> void softmax_forward(const T* x, T* y, int64_t A, int64_t R, int64_t B, bool log);
+template <typename T>
+void softmax_backward(const T* dout, const T* y, T* dx, int64_t A, int64_t R, int64_t B, bool log);
 
 // ---- elementwise.cpp: a and b are broadcast views with out's shape ----
 template <typename T> void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
@@ -36,12 +40,6 @@ template <typename T> void binary(BinaryOp op, const Tensor& a, const Tensor& b,
 // ---- reduce.cpp: x contiguous (A, R, B), reduce over R, out (A, B) ----
 template <typename T> void sum_arb(const T* x, T* out, int64_t A, int64_t R, int64_t B);
 template <typename T> void argmax_arb(const T* x, int64_t* out, int64_t A, int64_t R, int64_t B);
-
-// ---- loss.cpp ----
-// log picks log_softmax over softmax
-template <typename T> void softmax_forward(const T* x, T* y, int64_t A, int64_t R, int64_t B, bool log);
-template <typename T>
-void softmax_backward(const T* dout, const T* y, T* dx, int64_t A, int64_t R, int64_t B, bool log);
 
 // ---- conv2d.cpp: contiguous x (N, C, H, W), w (OC, C/groups, KH, KW), b (OC,) or undefined ----
 template <typename T>

@@ -1,58 +1,13 @@
-// CPU softmax and log-softmax (x is contiguous (A, R, B), the softmax runs over R), the class losses
-// (cross-entropy / NLL over (N, C, S)), the elementwise losses and the multi-class hinge.
-// log_softmax(x) = x - max - log(sum(exp(x - max))): subtracting the max keeps exp from overflowing.
+// CPU kernels of the losses: the class losses (cross-entropy / NLL over (N, C, S) log-probabilities), the
+// elementwise losses and the multi-class hinge.
+#include <algorithm>  // defines: std::max
 #include <cmath>
-#include <limits>
 #include <utility>  // defines: std::pair
 
 #include "core/parallel.h"
 #include "ops/cpu/cpu_ops.h"
 
 namespace pycnn::cpu {
-
-template <typename T>
-void softmax_forward(const T* x, T* y, int64_t A, int64_t R, int64_t B, bool log) {
-  parallel_for(A * B, std::max<int64_t>(1, 4096 / std::max<int64_t>(R, 1)), [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t a = i / B, b = i % B;
-      const T* p = x + a * R * B + b;
-      T* q = y + a * R * B + b;
-      T m = -std::numeric_limits<T>::infinity();
-      for (int64_t r = 0; r < R; ++r) m = std::max(m, p[r * B]);
-      if (std::isinf(m) && m < 0) m = 0;  // all -inf: avoid inf - inf
-      double s = 0;
-      for (int64_t r = 0; r < R; ++r) s += std::exp(static_cast<double>(p[r * B] - m));
-      if (log) {
-        // (x - max) - log(s), not x - (max + log(s)): with |x| ~ 1e4 in float32, max + log(s) would round
-        // to the ulp of max (~1e-3) and take that error into every output.
-        const T log_s = static_cast<T>(std::log(s));
-        for (int64_t r = 0; r < R; ++r) q[r * B] = (p[r * B] - m) - log_s;
-      } else {
-        const double inv = 1.0 / s;
-        for (int64_t r = 0; r < R; ++r) q[r * B] = static_cast<T>(std::exp(static_cast<double>(p[r * B] - m)) * inv);
-      }
-    }
-  });
-}
-
-// log form: dx = dout - exp(y) * sum(dout); plain form: dx = y * (dout - sum(dout * y)).
-template <typename T>
-void softmax_backward(const T* dout, const T* y, T* dx, int64_t A, int64_t R, int64_t B, bool log) {
-  parallel_for(A * B, std::max<int64_t>(1, 4096 / std::max<int64_t>(R, 1)), [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t off = (i / B) * R * B + i % B;
-      double s = 0;
-      if (log) {
-        for (int64_t r = 0; r < R; ++r) s += dout[off + r * B];
-        for (int64_t r = 0; r < R; ++r)
-          dx[off + r * B] = dout[off + r * B] - std::exp(y[off + r * B]) * static_cast<T>(s);
-      } else {
-        for (int64_t r = 0; r < R; ++r) s += static_cast<double>(dout[off + r * B]) * y[off + r * B];
-        for (int64_t r = 0; r < R; ++r) dx[off + r * B] = y[off + r * B] * (dout[off + r * B] - static_cast<T>(s));
-      }
-    }
-  });
-}
 
 // ---- class losses over (N, C, S): element i = (n, s) reads lp[n*C*S + c*S + s] ----
 // Per element with target y and smoothing e: loss = (1-e) w_y (-lp_y) + e/C sum_c w_c (-lp_c); an ignored
@@ -329,8 +284,6 @@ double sum_serial(const T* x, int64_t n) {
 }
 
 #define PYCNN_INSTANTIATE_LOSS(T)                                                                  \
-  template void softmax_forward<T>(const T*, T*, int64_t, int64_t, int64_t, bool);                 \
-  template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t, bool);      \
   template void class_loss_forward<T>(const T*, const int64_t*, const T*, T*, T*, int64_t, int64_t, int64_t,        \
                                       int64_t, double);                                                            \
   template void class_loss_backward<T>(const T*, int64_t, T, const T*, const int64_t*, const T*, T*, int64_t,       \
