@@ -1,6 +1,5 @@
-// Bindings of the nonlinearities and elementwise math ops (ops/ops.h); same conventions as bindings/ops.cpp:
-// arguments converted, the GIL released while the kernel runs, unrequested outputs returned as None.
-// The unary family takes its op by name ("sigmoid", "gelu_tanh", "clamp", ...).
+// Bindings of the nonlinearities (ops/activation.cpp): ReLU, softmax and log_softmax, the unary family, PReLU
+// and Maxout; conventions in bindings/common.h. The unary family takes its op by name (ops.h: PYCNN_UNARY_OPS).
 #include <string>
 
 #include "bindings/common.h"
@@ -8,6 +7,32 @@
 namespace pycnn::bindings {
 
 void init_activation(py::module_& m) {
+  m.def("relu_forward", [](const Tensor& x) {
+    py::gil_scoped_release nogil;
+    return relu_forward(x);
+  });
+  m.def("relu_backward", [](const Tensor& dout, const Tensor& y) {
+    py::gil_scoped_release nogil;
+    return relu_backward(dout, y);
+  });
+
+  m.def("log_softmax_forward", [](const Tensor& x, int64_t dim) {
+    py::gil_scoped_release nogil;
+    return log_softmax_forward(x, dim);
+  });
+  m.def("log_softmax_backward", [](const Tensor& dout, const Tensor& y, int64_t dim) {
+    py::gil_scoped_release nogil;
+    return log_softmax_backward(dout, y, dim);
+  });
+  m.def("softmax_forward", [](const Tensor& x, int64_t dim) {
+    py::gil_scoped_release nogil;
+    return softmax_forward(x, dim);
+  });
+  m.def("softmax_backward", [](const Tensor& dout, const Tensor& y, int64_t dim) {
+    py::gil_scoped_release nogil;
+    return softmax_backward(dout, y, dim);
+  });
+
   m.def("unary_forward", [](const std::string& op, const Tensor& x, double alpha, double beta) {
     UnaryOp o = parse_op<UnaryOp>(op);
     py::gil_scoped_release nogil;
@@ -33,7 +58,7 @@ void init_activation(py::module_& m) {
       py::gil_scoped_release nogil;
       r = prelu_backward(dout, x, weight, need_dx, need_dweight);
     }
-    return py::make_tuple(none_if_undefined(std::get<0>(r)), none_if_undefined(std::get<1>(r)));
+    return none_if_undefined(r);
   }, "(dx, dweight), each None unless asked for");
 
   m.def("maxout_forward", [](const Tensor& x, int64_t pieces) {

@@ -1,9 +1,8 @@
-// Bindings of the convolution family: conv1d, transposed convolution, padding (ops/ops.h); same conventions as bindings/ops.cpp.
+// Bindings of the convolution family (ops/convs.cpp): padding, with its mode by name (ops.h: PYCNN_PAD_MODES),
+// and transposed convolution; conventions in bindings/common.h.
 #include "bindings/common.h"
 
 namespace pycnn::bindings {
-
-using Pair = std::pair<int64_t, int64_t>;
 
 static Conv2dArgs transpose_args(Pair stride, Pair padding, Pair dilation, int64_t groups) {
   return Conv2dArgs{stride.first, stride.second, padding.first, padding.second, dilation.first, dilation.second, groups};
@@ -38,8 +37,7 @@ void init_convs(py::module_& m) {
       r = conv_transpose2d_backward(dout, x, w, transpose_args(stride, padding, dilation, groups), need_dx, need_dw,
                                     need_db);
     }
-    return py::make_tuple(none_if_undefined(std::get<0>(r)), none_if_undefined(std::get<1>(r)),
-                          none_if_undefined(std::get<2>(r)));
+    return none_if_undefined(r);
   });
 }
 

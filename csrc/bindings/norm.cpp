@@ -1,17 +1,8 @@
-// Bindings of the normalisation and regularisation ops (ops/ops.h); same conventions as bindings/ops.cpp:
-// each releases the GIL while the kernel runs, and outputs that were not asked for come back as None.
+// Bindings of the normalisations (ops/norm.cpp): batch, group, layer and local response norm, and the
+// nn.utils helpers lp_sum and clamp_; conventions in bindings/common.h.
 #include "bindings/common.h"
 
 namespace pycnn::bindings {
-
-namespace {
-using OptTensor = std::optional<Tensor>;
-
-py::tuple optional_triple(const std::tuple<Tensor, Tensor, Tensor>& r) {
-  return py::make_tuple(none_if_undefined(std::get<0>(r)), none_if_undefined(std::get<1>(r)),
-                        none_if_undefined(std::get<2>(r)));
-}
-}  // namespace
 
 void init_norm(py::module_& m) {
   m.def("batch_norm_forward", [](const Tensor& x, const OptTensor& w, const OptTensor& b, OptTensor running_mean,
@@ -27,7 +18,7 @@ void init_norm(py::module_& m) {
       py::gil_scoped_release nogil;
       r = batch_norm_backward(dout, x, undefined_if_none(w), mean, invstd, training, need_dx, need_dw, need_db);
     }
-    return optional_triple(r);
+    return none_if_undefined(r);
   }, "-> (dx, dweight, dbias)");
 
   m.def("group_norm_forward", [](const Tensor& x, int64_t groups, const OptTensor& w, const OptTensor& b,
@@ -43,7 +34,7 @@ void init_norm(py::module_& m) {
       py::gil_scoped_release nogil;
       r = group_norm_backward(dout, x, groups, undefined_if_none(w), mean, invstd, need_dx, need_dw, need_db);
     }
-    return optional_triple(r);
+    return none_if_undefined(r);
   }, "-> (dx, dweight, dbias)");
 
   m.def("layer_norm_forward", [](const Tensor& x, int64_t normalized_ndim, const OptTensor& w, const OptTensor& b,
@@ -60,7 +51,7 @@ void init_norm(py::module_& m) {
       r = layer_norm_backward(dout, x, normalized_ndim, undefined_if_none(w), mean, invstd, need_dx, need_dw,
                               need_db);
     }
-    return optional_triple(r);
+    return none_if_undefined(r);
   }, "-> (dx, dweight, dbias)");
 
   m.def("local_response_norm_forward", [](const Tensor& x, int64_t size, double alpha, double beta, double k) {
@@ -71,15 +62,6 @@ void init_norm(py::module_& m) {
                                            double beta, double k) {
     py::gil_scoped_release nogil;
     return local_response_norm_backward(dout, x, size, alpha, beta, k);
-  });
-
-  m.def("dropout_forward", [](const Tensor& x, double p, uint64_t seed, bool channelwise, bool alpha) {
-    py::gil_scoped_release nogil;
-    return dropout_forward(x, p, seed, channelwise, alpha);
-  }, "dropout (channelwise: whole channels; alpha: AlphaDropout) with a mask derived from seed");
-  m.def("dropout_backward", [](const Tensor& dout, double p, uint64_t seed, bool channelwise, bool alpha) {
-    py::gil_scoped_release nogil;
-    return dropout_backward(dout, p, seed, channelwise, alpha);
   });
 
   m.def("lp_sum", [](const Tensor& x, double p) {

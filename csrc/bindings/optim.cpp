@@ -1,11 +1,9 @@
-// Bindings of the optimizer updates (ops/ops.h, "optimizer updates"). Each updates param and its state
-// tensors in place and releases the GIL while the kernel runs; state the options don't use may be None.
-// `step` is the optimizer's step count including this update (1 on the first).
+// Bindings of the optimizer updates (ops/optim.cpp); conventions in bindings/common.h. Each updates param and
+// its state tensors in place; state the options don't use may be None. `step` is the optimizer's step count
+// including this update (1 on the first).
 #include "bindings/common.h"
 
 namespace pycnn::bindings {
-
-using OptTensor = std::optional<Tensor>;
 
 void init_optim(py::module_& m) {
   m.def("sgd_step_", [](Tensor& param, const Tensor& grad, OptTensor momentum_buf, double lr, double momentum,

@@ -1,5 +1,5 @@
-// Bindings of the pooling variants and upsampling ops (ops/ops.h); same conventions as bindings/ops.cpp:
-// convert arguments, release the GIL, call the core.
+// Bindings of the pooling variants and upsampling (ops/resize.cpp); conventions in bindings/common.h. The
+// interpolation mode is taken by name (ops.h: PYCNN_INTERP_MODES).
 #include "bindings/common.h"
 
 namespace pycnn::bindings {
@@ -9,8 +9,6 @@ InterpolateArgs interp_args(const std::string& mode, bool align_corners, std::pa
   return InterpolateArgs{parse_op<InterpMode>(mode), align_corners, scales.first, scales.second};
 }
 }  // namespace
-
-using Pair = std::pair<int64_t, int64_t>;
 using Scales = std::pair<double, double>;
 
 void init_resize(py::module_& m) {

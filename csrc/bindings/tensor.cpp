@@ -98,11 +98,6 @@ void init_tensor(py::module_& m) {
   m.def("full", [](const Shape& shape, double value, const std::string& dtype, const std::string& device) {
     return Tensor::full(shape, value, parse_dtype(dtype), parse_device(device));
   });
-  m.def("copy_", [](Tensor& dst, const Tensor& src) {
-    py::gil_scoped_release nogil;
-    copy_(dst, src);
-  }, "dst[...] = src (same shape, src may be broadcast), converting the dtype.");
-  m.def("fill_", [](Tensor& dst, double v) { fill_(dst, v); });
 }
 
 }  // namespace pycnn::bindings

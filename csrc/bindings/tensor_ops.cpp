@@ -1,4 +1,5 @@
-// Bindings of the tensor operations: joining, splitting, indexing, reductions with indices (ops/ops.h); same conventions as bindings/ops.cpp.
+// Bindings of the tensor operations (ops/tensor_ops.cpp): joining, splitting, indexing, reductions with
+// indices, comparisons (by name, ops.h: PYCNN_COMPARE_OPS) and where; conventions in bindings/common.h.
 #include "bindings/common.h"
 
 namespace pycnn::bindings {
@@ -72,7 +73,7 @@ void init_tensor_ops(py::module_& m) {
       py::gil_scoped_release nogil;
       r = where_backward(dout, cond, a_shape, b_shape, need_da, need_db);
     }
-    return py::make_tuple(none_if_undefined(std::get<0>(r)), none_if_undefined(std::get<1>(r)));
+    return none_if_undefined(r);
   });
   m.def("var_forward", [](const Tensor& x, const Ints& dims, double correction, bool keepdim) {
     py::gil_scoped_release nogil;
@@ -92,7 +93,7 @@ void init_tensor_ops(py::module_& m) {
       py::gil_scoped_release nogil;
       r = bmm_backward(dout, a, b, need_da, need_db);
     }
-    return py::make_tuple(none_if_undefined(std::get<0>(r)), none_if_undefined(std::get<1>(r)));
+    return none_if_undefined(r);
   });
   m.def("maximum_forward", [](const Tensor& a, const Tensor& b, bool is_min) {
     py::gil_scoped_release nogil;
@@ -105,7 +106,7 @@ void init_tensor_ops(py::module_& m) {
       py::gil_scoped_release nogil;
       r = maximum_backward(dout, a, b, is_min, need_da, need_db);
     }
-    return py::make_tuple(none_if_undefined(std::get<0>(r)), none_if_undefined(std::get<1>(r)));
+    return none_if_undefined(r);
   });
 }
 

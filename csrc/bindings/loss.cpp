@@ -1,10 +1,8 @@
-// Bindings of the losses ops (ops/ops.h, ops/loss.cpp); same conventions as bindings/ops.cpp: arguments are
-// converted, the GIL is released while the core runs, absent optionals are None.
+// Bindings of the losses (ops/loss.cpp); conventions in bindings/common.h. The reduction and the pointwise
+// loss are taken by name (ops.h: PYCNN_REDUCTIONS, PYCNN_POINTWISE_LOSSES).
 #include "bindings/common.h"
 
 namespace pycnn::bindings {
-
-using OptTensor = std::optional<Tensor>;
 
 // 'batchmean' (kl_div only) is a sum divided by the batch size.
 // 'batchmean' (kl_div only) is a sum divided by the batch size.
@@ -28,7 +26,7 @@ static PointwiseLossArgs pointwise_args(const std::string& kind, const std::stri
   return a;
 }
 
-void init_losses(py::module_& m) {
+void init_loss(py::module_& m) {
   m.def("reduction_names", &op_names<Reduction>, "the loss reductions' names, in the order of ops.h's list");
   m.def("pointwise_loss_names", &op_names<PointwiseLoss>, "the pointwise losses' names, in the order of ops.h's list");
   m.def("cross_entropy_forward", [](const Tensor& logits, const Tensor& target, const OptTensor& weight,
@@ -46,7 +44,7 @@ void init_losses(py::module_& m) {
       py::gil_scoped_release nogil;
       r = cross_entropy_backward(dout, log_probs, target, undefined_if_none(weight), a, need_dtarget);
     }
-    return py::make_tuple(std::get<0>(r), none_if_undefined(std::get<1>(r)));
+    return none_if_undefined(r);
   }, "-> (dlogits, dtarget or None)");
   m.def("nll_loss_forward", [](const Tensor& log_probs, const Tensor& target, const OptTensor& weight,
                                   const std::string& reduction, int64_t ignore_index) {
@@ -79,7 +77,7 @@ void init_losses(py::module_& m) {
       r = pointwise_loss_backward(dout, input, target, undefined_if_none(weight), undefined_if_none(pos_weight), a,
                                   need_dinput, need_dtarget);
     }
-    return py::make_tuple(none_if_undefined(std::get<0>(r)), none_if_undefined(std::get<1>(r)));
+    return none_if_undefined(r);
   }, "-> (dinput or None, dtarget or None)");
 
   m.def("multi_margin_loss_forward", [](const Tensor& input, const Tensor& target, const OptTensor& weight, int64_t p,

@@ -1,16 +1,14 @@
-// Bindings of deformable convolution (ops/ops.h: deform_conv2d_*); same conventions as bindings/ops.cpp.
+// Bindings of deformable convolution (ops/deform_conv.cpp); conventions in bindings/common.h.
 #include "bindings/common.h"
 
 namespace pycnn::bindings {
-
-using Pair = std::pair<int64_t, int64_t>;
 
 static DeformConv2dArgs deform_args(Pair stride, Pair padding, Pair dilation) {
   return DeformConv2dArgs{stride.first, stride.second, padding.first, padding.second, dilation.first,
                           dilation.second};
 }
 
-void init_deform(py::module_& m) {
+void init_deform_conv(py::module_& m) {
   m.def("deform_conv2d_forward", [](const Tensor& x, const Tensor& offset, const std::optional<Tensor>& mask,
                                     const Tensor& w, const std::optional<Tensor>& b, Pair stride, Pair padding,
                                     Pair dilation) {
@@ -28,9 +26,7 @@ void init_deform(py::module_& m) {
       r = deform_conv2d_backward(dout, x, offset, undefined_if_none(mask), w, deform_args(stride, padding, dilation),
                                  need_dx, need_doffset, need_dmask, need_dw, need_db);
     }
-    return py::make_tuple(none_if_undefined(std::get<0>(r)), none_if_undefined(std::get<1>(r)),
-                          none_if_undefined(std::get<2>(r)), none_if_undefined(std::get<3>(r)),
-                          none_if_undefined(std::get<4>(r)));
+    return none_if_undefined(r);
   }, "returns (dx, doffset, dmask, dw, db), None where not asked for");
 }
 
