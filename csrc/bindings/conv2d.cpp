@@ -3,23 +3,18 @@
 
 namespace pycnn::bindings {
 
-static Conv2dArgs conv_args(std::pair<int64_t, int64_t> stride, std::pair<int64_t, int64_t> padding,
-                            std::pair<int64_t, int64_t> dilation, int64_t groups) {
-  return Conv2dArgs{stride.first, stride.second, padding.first, padding.second, dilation.first, dilation.second, groups};
-}
-
 void init_conv2d(py::module_& m) {
   m.def("conv2d_forward", [](const Tensor& x, const Tensor& w, const OptTensor& b, Pair stride, Pair padding,
                              Pair dilation, int64_t groups) {
     py::gil_scoped_release nogil;
-    return conv2d_forward(x, w, undefined_if_none(b), conv_args(stride, padding, dilation, groups));
+    return conv2d_forward(x, w, undefined_if_none(b), conv2d_args(stride, padding, dilation, groups));
   });
   m.def("conv2d_backward", [](const Tensor& dout, const Tensor& x, const Tensor& w, Pair stride, Pair padding,
                               Pair dilation, int64_t groups, bool need_dx, bool need_dw, bool need_db) {
     std::tuple<Tensor, Tensor, Tensor> r;
     {
       py::gil_scoped_release nogil;
-      r = conv2d_backward(dout, x, w, conv_args(stride, padding, dilation, groups), need_dx, need_dw, need_db);
+      r = conv2d_backward(dout, x, w, conv2d_args(stride, padding, dilation, groups), need_dx, need_dw, need_db);
     }
     return none_if_undefined(r);
   });

@@ -4,10 +4,6 @@
 
 namespace pycnn::bindings {
 
-static Conv2dArgs transpose_args(Pair stride, Pair padding, Pair dilation, int64_t groups) {
-  return Conv2dArgs{stride.first, stride.second, padding.first, padding.second, dilation.first, dilation.second, groups};
-}
-
 void init_convs(py::module_& m) {
   m.def("pad_mode_names", &op_names<PadMode>, "the padding modes' names, in the order of ops.h's list");
   m.def("pad_forward", [](const Tensor& x, const std::vector<int64_t>& pads, const std::string& mode, double value) {
@@ -25,7 +21,7 @@ void init_convs(py::module_& m) {
   m.def("conv_transpose2d_forward", [](const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, Pair stride,
                                        Pair padding, Pair output_padding, Pair dilation, int64_t groups) {
     py::gil_scoped_release nogil;
-    return conv_transpose2d_forward(x, w, undefined_if_none(b), transpose_args(stride, padding, dilation, groups),
+    return conv_transpose2d_forward(x, w, undefined_if_none(b), conv2d_args(stride, padding, dilation, groups),
                                     output_padding.first, output_padding.second);
   }, "x (N, C, H, W), w (C, OC/groups, kH, kW) -> (N, OC, OH, OW)");
   m.def("conv_transpose2d_backward", [](const Tensor& dout, const Tensor& x, const Tensor& w, Pair stride,
@@ -34,7 +30,7 @@ void init_convs(py::module_& m) {
     std::tuple<Tensor, Tensor, Tensor> r;
     {
       py::gil_scoped_release nogil;
-      r = conv_transpose2d_backward(dout, x, w, transpose_args(stride, padding, dilation, groups), need_dx, need_dw,
+      r = conv_transpose2d_backward(dout, x, w, conv2d_args(stride, padding, dilation, groups), need_dx, need_dw,
                                     need_db);
     }
     return none_if_undefined(r);

@@ -4,8 +4,11 @@
 namespace pycnn::bindings {
 
 static DeformConv2dArgs deform_args(Pair stride, Pair padding, Pair dilation) {
-  return DeformConv2dArgs{stride.first, stride.second, padding.first, padding.second, dilation.first,
-                          dilation.second};
+  DeformConv2dArgs a;
+  a.stride_h = stride.first, a.stride_w = stride.second;
+  a.pad_h = padding.first, a.pad_w = padding.second;
+  a.dilation_h = dilation.first, a.dilation_w = dilation.second;
+  return a;
 }
 
 void init_deform_conv(py::module_& m) {

@@ -13,7 +13,11 @@ static Reduction parse_loss_reduction(const std::string& r, bool* batchmean = nu
 }
 
 static ClassLossArgs class_args(const std::string& reduction, int64_t ignore_index, double label_smoothing) {
-  return ClassLossArgs{parse_loss_reduction(reduction), ignore_index, label_smoothing};
+  ClassLossArgs a;
+  a.reduction = parse_loss_reduction(reduction);
+  a.ignore_index = ignore_index;
+  a.label_smoothing = label_smoothing;
+  return a;
 }
 
 static PointwiseLossArgs pointwise_args(const std::string& kind, const std::string& reduction, double param) {

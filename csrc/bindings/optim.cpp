@@ -9,7 +9,9 @@ void init_optim(py::module_& m) {
   m.def("sgd_step_", [](Tensor& param, const Tensor& grad, OptTensor momentum_buf, double lr, double momentum,
                         double dampening, double weight_decay, bool nesterov, bool maximize, bool first_step) {
     Tensor buf = undefined_if_none(momentum_buf);
-    SgdArgs args{lr, momentum, dampening, weight_decay, nesterov, maximize};
+    SgdArgs args;
+    args.lr = lr, args.momentum = momentum, args.dampening = dampening, args.weight_decay = weight_decay;
+    args.nesterov = nesterov, args.maximize = maximize;
     py::gil_scoped_release nogil;
     sgd_step_(param, grad, buf, args, first_step);
   }, py::arg("param"), py::arg("grad"), py::arg("momentum_buffer"), py::arg("lr"), py::arg("momentum"),
@@ -20,7 +22,9 @@ void init_optim(py::module_& m) {
                          OptTensor max_exp_avg_sq, double lr, double beta1, double beta2, double eps,
                          double weight_decay, bool amsgrad, bool maximize, bool decoupled_weight_decay, double step) {
     Tensor vmax = undefined_if_none(max_exp_avg_sq);
-    AdamArgs args{lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay};
+    AdamArgs args;
+    args.lr = lr, args.beta1 = beta1, args.beta2 = beta2, args.eps = eps, args.weight_decay = weight_decay;
+    args.amsgrad = amsgrad, args.maximize = maximize, args.decoupled_weight_decay = decoupled_weight_decay;
     py::gil_scoped_release nogil;
     adam_step_(param, grad, exp_avg, exp_avg_sq, vmax, args, step);
   }, py::arg("param"), py::arg("grad"), py::arg("exp_avg"), py::arg("exp_avg_sq"), py::arg("max_exp_avg_sq"),
@@ -33,7 +37,9 @@ void init_optim(py::module_& m) {
                             OptTensor momentum_buffer, double lr, double alpha, double eps, double weight_decay,
                             double momentum, bool centered, bool maximize) {
     Tensor ga = undefined_if_none(grad_avg), buf = undefined_if_none(momentum_buffer);
-    RmspropArgs args{lr, alpha, eps, weight_decay, momentum, centered, maximize};
+    RmspropArgs args;
+    args.lr = lr, args.alpha = alpha, args.eps = eps, args.weight_decay = weight_decay, args.momentum = momentum;
+    args.centered = centered, args.maximize = maximize;
     py::gil_scoped_release nogil;
     rmsprop_step_(param, grad, square_avg, ga, buf, args);
   }, py::arg("param"), py::arg("grad"), py::arg("square_avg"), py::arg("grad_avg"), py::arg("momentum_buffer"),
@@ -43,7 +49,9 @@ void init_optim(py::module_& m) {
 
   m.def("adagrad_step_", [](Tensor& param, const Tensor& grad, Tensor& state_sum, double lr, double lr_decay,
                             double weight_decay, double eps, bool maximize, double step) {
-    AdagradArgs args{lr, lr_decay, weight_decay, eps, maximize};
+    AdagradArgs args;
+    args.lr = lr, args.lr_decay = lr_decay, args.weight_decay = weight_decay, args.eps = eps;
+    args.maximize = maximize;
     py::gil_scoped_release nogil;
     adagrad_step_(param, grad, state_sum, args, step);
   }, py::arg("param"), py::arg("grad"), py::arg("state_sum"), py::arg("lr"), py::arg("lr_decay"),
@@ -52,7 +60,8 @@ void init_optim(py::module_& m) {
 
   m.def("adadelta_step_", [](Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor& acc_delta, double lr,
                              double rho, double eps, double weight_decay, bool maximize) {
-    AdadeltaArgs args{lr, rho, eps, weight_decay, maximize};
+    AdadeltaArgs args;
+    args.lr = lr, args.rho = rho, args.eps = eps, args.weight_decay = weight_decay, args.maximize = maximize;
     py::gil_scoped_release nogil;
     adadelta_step_(param, grad, square_avg, acc_delta, args);
   }, py::arg("param"), py::arg("grad"), py::arg("square_avg"), py::arg("acc_delta"), py::arg("lr"), py::arg("rho"),

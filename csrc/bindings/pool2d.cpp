@@ -3,11 +3,17 @@
 
 namespace pycnn::bindings {
 
-static Pool2dArgs pool_args(std::pair<int64_t, int64_t> kernel, std::pair<int64_t, int64_t> stride,
-                            std::pair<int64_t, int64_t> padding, std::pair<int64_t, int64_t> dilation, bool ceil_mode,
+static Pool2dArgs pool_args(Pair kernel, Pair stride, Pair padding, Pair dilation, bool ceil_mode,
                             bool count_include_pad, int64_t divisor_override) {
-  return Pool2dArgs{kernel.first, kernel.second, stride.first,     stride.second,     padding.first,
-                    padding.second, dilation.first, dilation.second, ceil_mode, count_include_pad, divisor_override};
+  Pool2dArgs a;
+  a.kernel_h = kernel.first, a.kernel_w = kernel.second;
+  a.stride_h = stride.first, a.stride_w = stride.second;
+  a.pad_h = padding.first, a.pad_w = padding.second;
+  a.dilation_h = dilation.first, a.dilation_w = dilation.second;
+  a.ceil_mode = ceil_mode;
+  a.count_include_pad = count_include_pad;
+  a.divisor_override = divisor_override;
+  return a;
 }
 
 void init_pool2d(py::module_& m) {

@@ -6,7 +6,11 @@ namespace pycnn::bindings {
 
 namespace {
 InterpolateArgs interp_args(const std::string& mode, bool align_corners, std::pair<double, double> scales) {
-  return InterpolateArgs{parse_op<InterpMode>(mode), align_corners, scales.first, scales.second};
+  InterpolateArgs a;
+  a.mode = parse_op<InterpMode>(mode);
+  a.align_corners = align_corners;
+  a.scale_h = scales.first, a.scale_w = scales.second;
+  return a;
 }
 }  // namespace
 using Scales = std::pair<double, double>;

@@ -63,9 +63,13 @@ DeformShapes check_deform_args(const Tensor& x, const Tensor& offset, const Tens
                 ") for offset ", shape_str(offset.shape()), ", got ", shape_str(mask.shape()));
   }
   check_cpu(x, op);
-  cpu::DeformGeometry g{C, H, W, KH, KW, OH, OW, a.stride_h, a.stride_w, a.pad_h, a.pad_w,
-                        a.dilation_h, a.dilation_w, offset_groups};
-  return {g, N, OC, groups};
+  DeformShapes s;
+  cpu::DeformGeometry& g = s.geom;
+  g.C = C, g.H = H, g.W = W, g.KH = KH, g.KW = KW, g.OH = OH, g.OW = OW;
+  g.stride_h = a.stride_h, g.stride_w = a.stride_w, g.pad_h = a.pad_h, g.pad_w = a.pad_w;
+  g.dilation_h = a.dilation_h, g.dilation_w = a.dilation_w, g.offset_groups = offset_groups;
+  s.N = N, s.OC = OC, s.groups = groups;
+  return s;
 }
 
 }  // namespace
