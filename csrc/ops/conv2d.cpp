@@ -31,9 +31,10 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
   check_cpu(x, "conv2d");
   Tensor xc = x.contiguous(), wc = w.contiguous(), bc = b.defined() ? b.contiguous() : b;
   Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
+  const cpu::Conv2dGeometry g = cpu::conv2d_geometry(x.shape(), w.shape(), out_shape, args);
   dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
     using T = decltype(tag);
-    cpu::conv2d_forward<T>(xc, wc, bc, y, args);
+    cpu::conv2d_forward<T>(xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, y.data<T>(), g);
   });
   return y;
 }
@@ -51,9 +52,11 @@ std::tuple<Tensor, Tensor, Tensor> conv2d_backward(const Tensor& dout, const Ten
   if (need_dx) dx = Tensor::empty(x.shape(), x.dtype(), x.device());
   if (need_dw) dw = Tensor::empty(w.shape(), w.dtype(), w.device());
   if (need_db) db = sum(dc, {0, 2, 3}, false);
+  const cpu::Conv2dGeometry g = cpu::conv2d_geometry(x.shape(), w.shape(), out_shape, args);
   dispatch_floating(x.dtype(), "conv2d_backward", [&](auto tag) {
     using T = decltype(tag);
-    cpu::conv2d_backward<T>(dc, xc, wc, dx, dw, args);
+    if (need_dx) cpu::conv2d_input_grad<T>(dc.data<T>(), wc.data<T>(), dx.data<T>(), g);
+    if (need_dw) cpu::conv2d_weight_grad<T>(dc.data<T>(), xc.data<T>(), dw.data<T>(), g);
   });
   return {dx, dw, db};
 }

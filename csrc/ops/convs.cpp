@@ -192,8 +192,9 @@ Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     // conv2d of y-shaped input with weight w maps OC -> C channels; its input gradient for dout = x is
-    // exactly this op. y stands in for conv2d's input too: only its shape is read when dw is not wanted.
-    if (xc.numel() > 0) cpu::conv2d_backward<T>(xc, y, wc, y, Tensor(), args);
+    // exactly this op.
+    const cpu::Conv2dGeometry g = cpu::conv2d_geometry(y.shape(), w.shape(), x.shape(), args);
+    if (xc.numel() > 0) cpu::conv2d_input_grad<T>(xc.data<T>(), wc.data<T>(), y.data<T>(), g);
     if (b.defined()) {
       Tensor bc = b.contiguous();
       cpu::add_channel_bias<T>(y.data<T>(), bc.data<T>(), y.size(0), OC, OH * OW);
@@ -226,8 +227,9 @@ std::tuple<Tensor, Tensor, Tensor> conv_transpose2d_backward(const Tensor& dout,
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     // dx = conv2d(dout, w); dw = conv2d's weight gradient with dout as its input and x as its grad_output.
-    if (need_dx) cpu::conv2d_forward<T>(dc, wc, Tensor(), dx, args);
-    if (need_dw) cpu::conv2d_backward<T>(xc, dc, wc, Tensor(), dw, args);
+    const cpu::Conv2dGeometry g = cpu::conv2d_geometry(dc.shape(), w.shape(), x.shape(), args);
+    if (need_dx) cpu::conv2d_forward<T>(dc.data<T>(), wc.data<T>(), nullptr, dx.data<T>(), g);
+    if (need_dw) cpu::conv2d_weight_grad<T>(xc.data<T>(), dc.data<T>(), dw.data<T>(), g);
   });
   return {dx, dw, db};
 }

@@ -47,7 +47,8 @@ static void check_case(const Case& k, std::mt19937& rng, double tol) {
   Tensor b = random_tensor<T>({k.oc}, rng);
   Tensor y = conv2d_forward(x, w, b, k.args);
   Tensor ref = Tensor::empty(y.shape(), y.dtype());
-  cpu::conv2d_forward_naive<T>(x, w, b, ref, k.args);
+  const cpu::Conv2dGeometry g = cpu::conv2d_geometry(x.shape(), w.shape(), y.shape(), k.args);
+  cpu::conv2d_forward_naive<T>(x.data<T>(), w.data<T>(), b.data<T>(), ref.data<T>(), g);
   double worst = 0;
   for (int64_t i = 0; i < y.numel(); ++i) {
     const double r = ref.data<T>()[i];

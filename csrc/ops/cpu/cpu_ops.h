@@ -41,16 +41,28 @@ template <typename T> void binary(BinaryOp op, const Tensor& a, const Tensor& b,
 template <typename T> void sum_arb(const T* x, T* out, int64_t A, int64_t R, int64_t B);
 template <typename T> void argmax_arb(const T* x, int64_t* out, int64_t A, int64_t R, int64_t B);
 
-// ---- conv2d.cpp: contiguous x (N, C, H, W), w (OC, C/groups, KH, KW), b (OC,) or undefined ----
+// ---- conv2d.cpp: contiguous x (N, C, H, W), w (OC, C/groups, KH, KW), b (OC,) or null, y (N, OC, OH, OW) ----
+struct Conv2dGeometry {
+  int64_t N, C, H, W, OC, KH, KW, OH, OW;
+  int64_t G, Cg, OCg;  // groups, input and output channels per group
+  int64_t K, P;        // the implicit GEMM: K = Cg*KH*KW rows of col(x), P = OH*OW columns
+  int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+  bool pointwise;  // 1x1, stride 1, no padding: col(x) == x
+};
+// From shapes the entry point has validated: x (N, C, H, W), w (OC, C/groups, KH, KW), y (N, OC, OH, OW).
+Conv2dGeometry conv2d_geometry(const Shape& x, const Shape& w, const Shape& y, const Conv2dArgs& args);
 template <typename T>
-void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const Conv2dArgs& args);
+void conv2d_forward(const T* x, const T* w, const T* b, T* y, const Conv2dGeometry& g);
 // The direct 7-loop convolution: the reference the fast one is tested against (tests/cpp/test_conv.cpp).
 template <typename T>
-void conv2d_forward_naive(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const Conv2dArgs& args);
-// dx / dw may be undefined (not wanted); both are fully written when defined
+void conv2d_forward_naive(const T* x, const T* w, const T* b, T* y, const Conv2dGeometry& g);
+// dx (N, C, H, W) from dout (N, OC, OH, OW); fully written.
 template <typename T>
-void conv2d_backward(const Tensor& dout, const Tensor& x, const Tensor& w, const Tensor& dx, const Tensor& dw,
-                     const Conv2dArgs& args);
+void conv2d_input_grad(const T* dout, const T* w, T* dx, const Conv2dGeometry& g);
+// dw (OC, C/groups, KH, KW) from dout and x; fully written, summed in an order that does not depend on the
+// thread count.
+template <typename T>
+void conv2d_weight_grad(const T* dout, const T* x, T* dw, const Conv2dGeometry& g);
 
 // ---- pool2d.cpp: contiguous planes of (H, W), planes = N*C ----
 template <typename T>
