@@ -34,4 +34,11 @@ auto dispatch_floating(DType t, const char* op, F&& f) {
   }
 }
 
+// Like dispatch_floating, int64 included: for ops that move or compare values whatever their kind.
+template <typename F>
+auto dispatch_all(DType t, const char* op, F&& f) {
+  if (t == DType::Int64) return f(int64_t{});
+  return dispatch_floating(t, op, f);
+}
+
 }  // namespace pycnn

@@ -69,15 +69,17 @@ Tensor Tensor::scalar(double value, DType dtype, Device device) { return full({}
 
 int64_t Tensor::size(int64_t d) const { return shape_[wrap_dim(d, dim(), "size")]; }
 
-bool Tensor::is_contiguous() const {
+bool is_contiguous(const Shape& shape, const Shape& strides) {
   int64_t expected = 1;
-  for (int64_t i = dim() - 1; i >= 0; --i) {
-    if (shape_[i] == 1) continue;  // the stride of a size-1 dim never matters
-    if (strides_[i] != expected) return false;
-    expected *= shape_[i];
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) {
+    if (shape[i] == 1) continue;  // the stride of a size-1 dim never matters
+    if (strides[i] != expected) return false;
+    expected *= shape[i];
   }
   return true;
 }
+
+bool Tensor::is_contiguous() const { return pycnn::is_contiguous(shape_, strides_); }
 
 // Infers one -1 entry and checks that the element count is kept.
 static Shape infer_shape(const Shape& shape, int64_t numel, const Shape& from, const char* op) {

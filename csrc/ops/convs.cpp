@@ -102,7 +102,7 @@ Tensor pad_forward(const Tensor& x, const std::vector<int64_t>& pads, PadMode mo
     Tensor y = Tensor::full(out_shape, value, x.dtype(), x.device());
     Tensor xv = x, yv = y;
     constant_overlap(xv, yv, pads);
-    if (xv.numel() > 0) cpu::copy_strided(yv, xv);
+    if (xv.numel() > 0) copy_(yv, xv);
     return y;
   }
   check_floating(x, "pad", "input");
@@ -129,7 +129,7 @@ Tensor pad_backward(const Tensor& dout, const Shape& x_shape, const std::vector<
     Tensor dx = Tensor::zeros(x_shape, dout.dtype(), dout.device());
     Tensor xv = dx, yv = dout;
     constant_overlap(xv, yv, pads);
-    if (xv.numel() > 0) cpu::copy_strided(xv, yv);
+    if (xv.numel() > 0) copy_(xv, yv);
     return dx;
   }
   check_floating(dout, "pad_backward", "grad_output");

@@ -13,13 +13,6 @@ namespace pycnn {
 
 namespace {
 
-// Like dispatch_floating but int64 too: joining, gathering and comparing don't care about the kind.
-template <typename F>
-auto dispatch_all(DType t, const char* op, F&& f) {
-  if (t == DType::Int64) return f(int64_t{});
-  return dispatch_floating(t, op, f);
-}
-
 void check_index(const Tensor& index, const char* op) {
   check_defined(index, op, "index");
   PYCNN_CHECK_TYPE(index.dtype() == DType::Int64, "[", op, "] expected an int64 index, got ",
