@@ -21,16 +21,6 @@ Device parse_device(const std::string& name);
 using OptTensor = std::optional<Tensor>;   // an optional tensor argument: None in Python
 using Pair = std::pair<int64_t, int64_t>;  // an (h, w) argument: stride, padding, ...
 
-// Convolution arguments from the (h, w) pairs Python passes, filled by field name.
-inline Conv2dArgs conv2d_args(Pair stride, Pair padding, Pair dilation, int64_t groups) {
-  Conv2dArgs a;
-  a.stride_h = stride.first, a.stride_w = stride.second;
-  a.pad_h = padding.first, a.pad_w = padding.second;
-  a.dilation_h = dilation.first, a.dilation_w = dilation.second;
-  a.groups = groups;
-  return a;
-}
-
 // An undefined tensor (an output that was not asked for) is None in Python.
 inline py::object none_if_undefined(const Tensor& t) { return t.defined() ? py::cast(t) : py::none(); }
 inline Tensor undefined_if_none(const std::optional<Tensor>& t) { return t ? *t : Tensor(); }

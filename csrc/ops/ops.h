@@ -5,6 +5,7 @@
 // Gradient convention: backward functions *return* fresh gradients; the caller accumulates.
 #pragma once
 #include <tuple>
+#include <utility>  // defines: std::pair
 #include <vector>
 
 #include "core/tensor.h"
@@ -31,6 +32,16 @@ std::tuple<Tensor, Tensor, Tensor> linear_backward(const Tensor& dout, const Ten
 struct Conv2dArgs {
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1, groups = 1;
 };
+// Conv2dArgs filled by field name from (h, w) pairs, the form Python passes them in.
+inline Conv2dArgs conv2d_args(std::pair<int64_t, int64_t> stride, std::pair<int64_t, int64_t> padding,
+                              std::pair<int64_t, int64_t> dilation, int64_t groups) {
+  Conv2dArgs a;
+  a.stride_h = stride.first, a.stride_w = stride.second;
+  a.pad_h = padding.first, a.pad_w = padding.second;
+  a.dilation_h = dilation.first, a.dilation_w = dilation.second;
+  a.groups = groups;
+  return a;
+}
 // x (N, C, H, W), w (OC, C/groups, KH, KW), b (OC,) or undefined -> (N, OC, OH, OW)
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& args);
 // returns (dx, dw, db), each undefined unless asked for

@@ -163,6 +163,59 @@ void pack_a_slices(const GemmKernels<T>& kern, bool trans, int64_t M, int64_t K,
     kern.pack_a(trans, M, std::min(kc, K - pc), trans ? a + pc * lda : a + pc, lda, dst + Mp * pc);
 }
 
+// C (M, P) = A (M, D) @ B (D, P) per group, A packed once for all right-hand sides: the forward (A = w[g],
+// B = col(x[n, g])) and the input gradient (A = w[g]^T, B = dout[n, g]) are both this GEMM. Blocks as
+// cpu::gemm does: P in nc-wide blocks (the packed B block kc x nc stays in cache), D in kc-deep slices, M in
+// mc-row blocks of the packed A.
+template <typename T>
+class PackedAGemm {
+ public:
+  // Group grp's A is op(a + grp * group_stride), (M, D) with row stride lda, transposed when trans.
+  PackedAGemm(bool trans, const T* a, int64_t lda, int64_t group_stride, int64_t G, int64_t M, int64_t D, int64_t P)
+      : kern_(select_gemm_kernels<T>()),
+        M_(M),
+        D_(D),
+        P_(P),
+        kc_(even_block(D, GemmBlocking<T>::kc, 1)),
+        mc_(even_block(M, GemmBlocking<T>::mc, GemmTile<T>::mr)),
+        nc_(even_block(P, GemmBlocking<T>::nc, GemmTile<T>::nr)),
+        Mp_(round_up(M, GemmTile<T>::mr)),
+        apack_(static_cast<size_t>(G * Mp_ * D)) {
+    for (int64_t grp = 0; grp < G; ++grp)
+      pack_a_slices(kern_, trans, M, D, kc_, a + grp * group_stride, lda, apack_.data() + grp * Mp_ * D);
+  }
+
+  const GemmKernels<T>& kernels() const { return kern_; }
+
+  // c[m0 : m1, p0 : p1] (row stride P) of group grp; m0 is a multiple of MR. pack_b(d0, kd, p, np, dst) packs
+  // B[d0 : d0 + kd, p : p + np] in gemm_pack_b's layout; done(p, np) runs once columns p .. p + np are final.
+  template <typename PackB, typename Done>
+  void tile(int64_t grp, T* c, int64_t m0, int64_t m1, int64_t p0, int64_t p1, const PackB& pack_b,
+            const Done& done) const {
+    constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
+    const T* ag = apack_.data() + grp * Mp_ * D_;
+    T* bpack = tl_pack_b.get<T>(round_up(std::min(nc_, p1 - p0), NR) * kc_);
+    for (int64_t jc = p0; jc < p1; jc += nc_) {
+      const int64_t ncur = std::min(nc_, p1 - jc);
+      for (int64_t pc = 0; pc < D_; pc += kc_) {
+        const int64_t kcur = std::min(kc_, D_ - pc);
+        pack_b(pc, kcur, jc, ncur, bpack);
+        for (int64_t ic = m0; ic < m1; ic += mc_) {
+          const int64_t m = std::min(mc_, m1 - ic);
+          kern_.macro(m, ncur, kcur, T(1), ag + Mp_ * pc + (ic / MR) * kcur * MR, bpack, pc == 0 ? T(0) : T(1),
+                      c + ic * P_ + jc, P_, 1);
+        }
+      }
+      done(jc, ncur);
+    }
+  }
+
+ private:
+  const GemmKernels<T> kern_;
+  const int64_t M_, D_, P_, kc_, mc_, nc_, Mp_;
+  std::vector<T> apack_;
+};
+
 // ---- depthwise: one input channel per group (Cg == 1) -----------------------------------------------
 // The GEMM path would run 1-row tiles here (~5% useful work), so these convolve planes directly: output
 // plane (n, oc) reads input plane (n, oc / OCg) through KH*KW taps. Each input (or input-gradient) plane
@@ -305,6 +358,32 @@ void depthwise_weight_grad(const Conv2dGeometry& g, const T* dout, const T* x, T
   });
 }
 
+// y[n, grp][oc0 : oc1, p0 : p1] = w[grp] @ col(x[n, grp]) + b; oc0 is a multiple of MR.
+template <typename T>
+void forward_tile(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, const T* x, const T* b, T* y, int64_t n,
+                  int64_t grp, int64_t oc0, int64_t oc1, int64_t p0, int64_t p1) {
+  const T* xg = x + (n * g.C + grp * g.Cg) * g.H * g.W;
+  T* yg = y + (n * g.OC + grp * g.OCg) * g.P;
+  auto pack_b = [&](int64_t k0, int64_t kc, int64_t j0, int64_t nj, T* dst) {
+    if (g.pointwise) {
+      gemm.kernels().pack_b(false, kc, nj, xg + k0 * g.P + j0, g.P, dst);
+    } else {
+      pack_col(xg, g, k0, kc, j0, nj, dst);
+    }
+  };
+  // The bias goes on each block of columns once it is final, while it is still in cache: cheaper than
+  // pre-filling y and having every micro-tile load it back.
+  auto add_bias = [&](int64_t j0, int64_t nj) {
+    if (!b) return;
+    for (int64_t oc = oc0; oc < oc1; ++oc) {
+      const T v = b[grp * g.OCg + oc];
+      T* row = yg + oc * g.P + j0;
+      for (int64_t j = 0; j < nj; ++j) row[j] += v;
+    }
+  };
+  gemm.tile(grp, yg, oc0, oc1, p0, p1, pack_b, add_bias);
+}
+
 }  // namespace
 
 Conv2dGeometry conv2d_geometry(const Shape& x, const Shape& w, const Shape& y, const Conv2dArgs& a) {
@@ -341,8 +420,6 @@ void conv2d_forward_naive(const T* px, const T* pw, const T* pb, T* py, const Co
     }
 }
 
-// Blocks as the GEMM does: P in nc-wide blocks (the packed B block kc x nc stays in cache), K in kc-deep
-// slices, OCg in mc-row blocks of the pre-packed weights.
 template <typename T>
 void conv2d_forward(const T* px, const T* pw, const T* pb, T* py, const Conv2dGeometry& g) {
   constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
@@ -353,47 +430,10 @@ void conv2d_forward(const T* px, const T* pw, const T* pb, T* py, const Conv2dGe
     return;
   }
   if (g.Cg == 1 && g.G > 1) return depthwise_forward(g, px, pw, pb, py);
-  const GemmKernels<T> kern = select_gemm_kernels<T>();
-  const int64_t kc = even_block(g.K, GemmBlocking<T>::kc, 1);
-  const int64_t mc = even_block(g.OCg, GemmBlocking<T>::mc, MR);
-  const int64_t nc = even_block(g.P, GemmBlocking<T>::nc, NR);
-  const int64_t Mp = round_up(g.OCg, MR);
-
   // The weights, packed once for all images.
-  std::vector<T> wpack(static_cast<size_t>(g.G * Mp * g.K));
-  for (int64_t grp = 0; grp < g.G; ++grp)
-    pack_a_slices(kern, false, g.OCg, g.K, kc, pw + grp * g.OCg * g.K, g.K, wpack.data() + grp * Mp * g.K);
-
-  // y[n, grp][oc0 : oc1, p0 : p1]; oc0 is a multiple of MR.
+  const PackedAGemm<T> gemm(false, pw, g.K, g.OCg * g.K, g.G, g.OCg, g.K, g.P);
   auto tile = [&](int64_t n, int64_t grp, int64_t oc0, int64_t oc1, int64_t p0, int64_t p1) {
-    const T* xg = px + (n * g.C + grp * g.Cg) * g.H * g.W;
-    T* yg = py + (n * g.OC + grp * g.OCg) * g.P;
-    const T* wg = wpack.data() + grp * Mp * g.K;
-    T* bpack = tl_pack_b.get<T>(round_up(std::min(nc, p1 - p0), NR) * kc);
-    for (int64_t jc = p0; jc < p1; jc += nc) {
-      const int64_t ncur = std::min(nc, p1 - jc);
-      for (int64_t pc = 0; pc < g.K; pc += kc) {
-        const int64_t kcur = std::min(kc, g.K - pc);
-        if (g.pointwise) {
-          kern.pack_b(false, kcur, ncur, xg + pc * g.P + jc, g.P, bpack);
-        } else {
-          pack_col(xg, g, pc, kcur, jc, ncur, bpack);
-        }
-        for (int64_t ic = oc0; ic < oc1; ic += mc) {
-          const int64_t m = std::min(mc, oc1 - ic);
-          kern.macro(m, ncur, kcur, T(1), wg + Mp * pc + (ic / MR) * kcur * MR, bpack, pc == 0 ? T(0) : T(1),
-                     yg + ic * g.P + jc, g.P, 1);
-        }
-      }
-      // The bias goes on afterwards, while the block is still in cache: cheaper than pre-filling y and
-      // having every micro-tile load it back.
-      if (pb)
-        for (int64_t oc = oc0; oc < oc1; ++oc) {
-          const T v = pb[grp * g.OCg + oc];
-          T* row = yg + oc * g.P + jc;
-          for (int64_t j = 0; j < ncur; ++j) row[j] += v;
-        }
-    }
+    forward_tile(gemm, g, px, pb, py, n, grp, oc0, oc1, p0, p1);
   };
 
   const int threads = get_num_threads();
@@ -424,58 +464,26 @@ void conv2d_forward(const T* px, const T* pw, const T* pb, T* py, const Conv2dGe
 
 namespace {
 
-// The GEMM of the input gradient: the blocking and every group's packed w^T, made once per call.
+// col[k0 : k1, p0 : p1] (rows at stride P) = w[grp]^T @ dout[n, grp] for image n; k0 is a multiple of MR.
 template <typename T>
-class InputGradGemm {
- public:
-  InputGradGemm(const Conv2dGeometry& g, const T* w)
-      : g_(g),
-        kern_(select_gemm_kernels<T>()),
-        kc_(even_block(g.OCg, GemmBlocking<T>::kc, 1)),
-        mc_(even_block(g.K, GemmBlocking<T>::mc, GemmTile<T>::mr)),
-        nc_(even_block(g.P, GemmBlocking<T>::nc, GemmTile<T>::nr)),
-        Kp_(round_up(g.K, GemmTile<T>::mr)),
-        wtpack_(static_cast<size_t>(g.G * Kp_ * g.OCg)) {
-    for (int64_t grp = 0; grp < g.G; ++grp)
-      pack_a_slices(kern_, true, g.K, g.OCg, kc_, w + grp * g.OCg * g.K, g.K, wtpack_.data() + grp * Kp_ * g.OCg);
-  }
-
-  // col[k0 : k1, p0 : p1] (rows at stride P) for image n, group grp; k0 is a multiple of MR.
-  void tile(const T* dout, int64_t n, int64_t grp, T* col, int64_t k0, int64_t k1, int64_t p0, int64_t p1) const {
-    constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
-    const T* dg = dout + (n * g_.OC + grp * g_.OCg) * g_.P;
-    const T* wg = wtpack_.data() + grp * Kp_ * g_.OCg;
-    T* bpack = tl_pack_b.get<T>(round_up(std::min(nc_, p1 - p0), NR) * kc_);
-    for (int64_t jc = p0; jc < p1; jc += nc_) {
-      const int64_t ncur = std::min(nc_, p1 - jc);
-      for (int64_t pc = 0; pc < g_.OCg; pc += kc_) {
-        const int64_t kcur = std::min(kc_, g_.OCg - pc);
-        kern_.pack_b(false, kcur, ncur, dg + pc * g_.P + jc, g_.P, bpack);
-        for (int64_t ic = k0; ic < k1; ic += mc_) {
-          const int64_t m = std::min(mc_, k1 - ic);
-          kern_.macro(m, ncur, kcur, T(1), wg + Kp_ * pc + (ic / MR) * kcur * MR, bpack, pc == 0 ? T(0) : T(1),
-                      col + ic * g_.P + jc, g_.P, 1);
-        }
-      }
-    }
-  }
-
- private:
-  const Conv2dGeometry& g_;
-  const GemmKernels<T> kern_;
-  const int64_t kc_, mc_, nc_, Kp_;
-  std::vector<T> wtpack_;
-};
+void input_grad_tile(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, const T* dout, int64_t n, int64_t grp,
+                     T* col, int64_t k0, int64_t k1, int64_t p0, int64_t p1) {
+  const T* dg = dout + (n * g.OC + grp * g.OCg) * g.P;
+  auto pack_b = [&](int64_t d0, int64_t kd, int64_t j0, int64_t nj, T* dst) {
+    gemm.kernels().pack_b(false, kd, nj, dg + d0 * g.P + j0, g.P, dst);
+  };
+  gemm.tile(grp, col, k0, k1, p0, p1, pack_b, [](int64_t, int64_t) {});
+}
 
 // Many images: each thread takes whole images, with its own col buffer.
 template <typename T>
-void input_grad_by_image(const InputGradGemm<T>& gemm, const Conv2dGeometry& g, const T* dout, T* dx) {
+void input_grad_by_image(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, const T* dout, T* dx) {
   parallel_for(g.N, 1, [&](int64_t n0, int64_t n1) {
     T* col = g.pointwise ? nullptr : tl_work.get<T>(g.K * g.P);
     for (int64_t n = n0; n < n1; ++n)
       for (int64_t grp = 0; grp < g.G; ++grp) {
         T* dxg = dx + (n * g.C + grp * g.Cg) * g.H * g.W;
-        gemm.tile(dout, n, grp, g.pointwise ? dxg : col, 0, g.K, 0, g.P);
+        input_grad_tile(gemm, g, dout, n, grp, g.pointwise ? dxg : col, 0, g.K, 0, g.P);
         if (g.pointwise) continue;
         std::memset(dxg, 0, sizeof(T) * g.Cg * g.H * g.W);
         col2im(col, dxg, g, 0, g.Cg);
@@ -486,7 +494,7 @@ void input_grad_by_image(const InputGradGemm<T>& gemm, const Conv2dGeometry& g, 
 // Few images: threads split the GEMM (along P, or along K when P is narrow), then the channels of col2im;
 // the col buffer is shared, so it is the calling thread's.
 template <typename T>
-void input_grad_within_image(const InputGradGemm<T>& gemm, const Conv2dGeometry& g, const T* dout, T* dx,
+void input_grad_within_image(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, const T* dout, T* dx,
                              int threads) {
   constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
   const bool par = double(g.OCg) * double(g.P) * double(g.K) >= kMinMacsPerThread * 2;
@@ -498,10 +506,10 @@ void input_grad_within_image(const InputGradGemm<T>& gemm, const Conv2dGeometry&
       T* c = g.pointwise ? dxg : col;
       if (by_p) {
         split(par, g.P, round_up(ceil_div(g.P, threads), NR),
-              [&](int64_t p0, int64_t p1) { gemm.tile(dout, n, grp, c, 0, g.K, p0, p1); });
+              [&](int64_t p0, int64_t p1) { input_grad_tile(gemm, g, dout, n, grp, c, 0, g.K, p0, p1); });
       } else {
         split(par, g.K, round_up(ceil_div(g.K, threads), MR),
-              [&](int64_t k0, int64_t k1) { gemm.tile(dout, n, grp, c, k0, k1, 0, g.P); });
+              [&](int64_t k0, int64_t k1) { input_grad_tile(gemm, g, dout, n, grp, c, k0, k1, 0, g.P); });
       }
       if (g.pointwise) continue;
       split(par, g.Cg, 1, [&](int64_t c0, int64_t c1) {
@@ -520,7 +528,7 @@ void conv2d_input_grad(const T* dout, const T* w, T* dx, const Conv2dGeometry& g
     std::memset(dx, 0, sizeof(T) * g.N * g.C * g.H * g.W);
     return;
   }
-  const InputGradGemm<T> gemm(g, w);
+  const PackedAGemm<T> gemm(true, w, g.K, g.OCg * g.K, g.G, g.K, g.OCg, g.P);  // w^T, packed once
   const int threads = get_num_threads();
   if (g.N >= threads) {
     input_grad_by_image(gemm, g, dout, dx);
