@@ -665,7 +665,7 @@ void conv2d_weight_grad(const T* dout, const T* x, T* dw, const Conv2dGeometry& 
     return;
   }
   if (wsize == 0) return;
-  // ...but no more chunks than full kc-deep slices: with tiny images (512 x 4 x 4) eight chunks would each
+  // No more chunks than full kc-deep slices, though: with tiny images (512 x 4 x 4) eight chunks would each
   // write a whole dw for a 64-deep sum. A function of the shape only, so still deterministic.
   const int64_t full_slices = std::max<int64_t>(1, g.N * g.P / GemmBlocking<T>::kc);
   const int64_t chunks = std::min({g.N, kWeightGradChunks, full_slices});
