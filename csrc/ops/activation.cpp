@@ -1,6 +1,6 @@
 // The nonlinearities: ReLU, softmax and log_softmax, the elementwise unary family (sigmoid, gelu, exp, pow,
-// clamp, ...), PReLU and Maxout. ReLU's backward uses the output's sign (y > 0), so x need not be kept; the unary family uses x or
-// y as unary_grad_uses_output says.
+// clamp, ...), PReLU and Maxout. ReLU's backward uses the output's sign (y > 0), so x need not be kept; the
+// unary family uses x or y as unary_grad_uses_output says.
 #include <algorithm>  // defines: std::max
 #include <cmath>      // defines: std::isfinite, std::isnan
 #include <string>

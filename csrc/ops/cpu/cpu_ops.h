@@ -1,9 +1,10 @@
 // CPU kernels behind the op entry points (ops/ops.h), one section per file of ops/cpu/.
-// The convention, for every declaration here: a kernel takes raw pointers to the data plus the sizes it needs,
-// or a geometry struct (Conv2dGeometry, DeformGeometry, StridedViews) that the entry point computes once; never
-// a Tensor. Inputs are validated and, unless a geometry gives their strides, contiguous; outputs are
-// preallocated. No checks happen here. Kernels are templates over the element type T (float, double; int64
-// where noted) and split their work across threads themselves.
+// The convention, for every kernel declared here: it takes raw pointers to the data plus the sizes it needs,
+// or a geometry struct (Conv2dGeometry, DeformGeometry, StridedViews) that the entry point computes once
+// (conv2d_geometry builds Conv2dGeometry from shapes); never a Tensor. Inputs are validated and, unless a
+// geometry gives their strides, contiguous; outputs are preallocated. No checks happen here. Kernels are
+// templates over the element type T (float, double; int64 where noted) and split their work across threads
+// themselves.
 #pragma once
 #include <array>
 #include <cstdint>
