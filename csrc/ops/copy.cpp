@@ -11,9 +11,9 @@ void copy_(Tensor& dst, const Tensor& src) {
                       "[copy_] copies between tensors on ", src.device().str(), " and ", dst.device().str(),
                       " are not supported yet; use .to(device)");
   cpu::StridedViews v;
-  v.shape = dst.shape();
-  v.strides[0] = dst.strides();
-  v.strides[1] = src.strides();
+  v.shape = &dst.shape();
+  v.strides[0] = &dst.strides();
+  v.strides[1] = &src.strides();
   dispatch_all(dst.dtype(), "copy_", [&](auto dst_tag) {
     using D = decltype(dst_tag);
     dispatch_all(src.dtype(), "copy_", [&](auto src_tag) {

@@ -28,9 +28,9 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   const Tensor ae = a.expand(shape), be = b.expand(shape);
   cpu::StridedViews v;
-  v.shape = shape;
-  v.strides[0] = ae.strides();
-  v.strides[1] = be.strides();
+  v.shape = &shape;
+  v.strides[0] = &ae.strides();
+  v.strides[1] = &be.strides();
   dispatch_floating(a.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
     cpu::binary<T>(op, ae.data<T>(), be.data<T>(), out.data<T>(), v);

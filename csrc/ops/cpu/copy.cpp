@@ -12,24 +12,25 @@ namespace pycnn::cpu {
 
 template <typename D, typename S>
 void copy_strided(D* dst, const S* src, const StridedViews& v) {
-  const Shape& dst_strides = v.strides[0];
-  const Shape& src_strides = v.strides[1];
-  const int64_t n = shape_numel(v.shape);
+  const Shape& shape = *v.shape;
+  const Shape& dst_strides = *v.strides[0];
+  const Shape& src_strides = *v.strides[1];
+  const int64_t n = shape_numel(shape);
   if (n == 0) return;
   if constexpr (std::is_same_v<D, S>) {
-    if (is_contiguous(v.shape, dst_strides) && is_contiguous(v.shape, src_strides)) {
+    if (is_contiguous(shape, dst_strides) && is_contiguous(shape, src_strides)) {
       std::memcpy(dst, src, n * sizeof(D));
       return;
     }
   }
-  const int64_t rank = static_cast<int64_t>(v.shape.size());
+  const int64_t rank = static_cast<int64_t>(shape.size());
   if (rank == 0) {
     *dst = static_cast<D>(*src);
     return;
   }
-  const int64_t inner = v.shape[rank - 1];
+  const int64_t inner = shape[rank - 1];
   const int64_t ds = dst_strides[rank - 1], ss = src_strides[rank - 1];
-  for_each_row<2>(v.shape, {&dst_strides, &src_strides}, 32768, [&](int64_t, const auto& off) {
+  for_each_row<2>(shape, v.strides, 32768, [&](int64_t, const auto& off) {
     D* o = dst + off[0];
     const S* s = src + off[1];
     if (ds == 1 && ss == 1) {

@@ -14,11 +14,13 @@
 namespace pycnn::cpu {
 
 // ---- copy.cpp and elementwise.cpp: views with strides ----
-// Two strided views of one shape: strides[t] are view t's element strides, 0 along broadcast dims. Copy: the
+// Two strided views of one shape: *strides[t] are view t's element strides, 0 along broadcast dims. Copy: the
 // destination (0) and the source (1); binary ops: the operands a (0) and b (1), the output being contiguous.
+// It points at the tensors' own shape and strides: these kernels serve tiny tensors too, where copying the
+// vectors would cost more than the work.
 struct StridedViews {
-  Shape shape;
-  std::array<Shape, 2> strides;
+  const Shape* shape = nullptr;
+  std::array<const Shape*, 2> strides = {nullptr, nullptr};
 };
 
 // dst = src converted to D, both walked through their strides; D and S are float, double or int64.

@@ -16,11 +16,12 @@ bool all_zero(const Shape& strides) {
 
 template <typename T, typename F>
 void apply(const T* pa, const T* pb, T* po, const StridedViews& v, F f) {
-  const Shape &a_strides = v.strides[0], &b_strides = v.strides[1];
-  const int64_t n = shape_numel(v.shape);
+  const Shape& shape = *v.shape;
+  const Shape &a_strides = *v.strides[0], &b_strides = *v.strides[1];
+  const int64_t n = shape_numel(shape);
   if (n == 0) return;
   const int64_t grain = 1 << 15;
-  const bool ca = is_contiguous(v.shape, a_strides), cb = is_contiguous(v.shape, b_strides);
+  const bool ca = is_contiguous(shape, a_strides), cb = is_contiguous(shape, b_strides);
   if (ca && cb) {
     parallel_for(n, grain, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) po[i] = f(pa[i], pb[i]); });
     return;
@@ -35,10 +36,10 @@ void apply(const T* pa, const T* pb, T* po, const StridedViews& v, F f) {
     parallel_for(n, grain, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) po[i] = f(va, pb[i]); });
     return;
   }
-  const int64_t rank = static_cast<int64_t>(v.shape.size());
-  const int64_t inner = v.shape[rank - 1];
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  const int64_t inner = shape[rank - 1];
   const int64_t sa = a_strides[rank - 1], sb = b_strides[rank - 1];
-  for_each_row<2>(v.shape, {&a_strides, &b_strides}, grain, [&](int64_t r, const auto& off) {
+  for_each_row<2>(shape, v.strides, grain, [&](int64_t r, const auto& off) {
     T* o = po + r * inner;
     const T* xa = pa + off[0];
     const T* xb = pb + off[1];
