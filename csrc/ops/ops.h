@@ -3,6 +3,8 @@
 // the device to cpu::<op> or cuda::<op>. Forward and backward of an op sit together in ops/<family>.cpp.
 // Layouts: images are NCHW, linear weights (out, in), conv weights (OC, C/groups, KH, KW).
 // Gradient convention: backward functions *return* fresh gradients; the caller accumulates.
+// Ops picked by name (unary ops, binary ops, comparisons, losses, reductions, modes) are one X-macro list per
+// family, PYCNN_<FAMILY>(X), from which ops/op_list.h makes the enum, its names and parse_op.
 #pragma once
 #include <tuple>
 #include <utility>  // defines: std::pair
