@@ -33,17 +33,23 @@ void init_activation(py::module_& m) {
     return softmax_backward(dout, y, dim);
   });
 
-  m.def("unary_forward", [](const std::string& op, const Tensor& x, double alpha, double beta) {
-    UnaryOp o = parse_op<UnaryOp>(op);
-    py::gil_scoped_release nogil;
-    return unary_forward(o, x, alpha, beta);
-  }, "y = op(x) elementwise; alpha/beta are the op's scalars (see ops.h)");
-  m.def("unary_backward", [](const std::string& op, const Tensor& dout, const std::optional<Tensor>& x,
-                             const std::optional<Tensor>& y, double alpha, double beta) {
-    UnaryOp o = parse_op<UnaryOp>(op);
-    py::gil_scoped_release nogil;
-    return unary_backward(o, dout, undefined_if_none(x), undefined_if_none(y), alpha, beta);
-  }, "dx from x, or from y where unary_grad_uses_output(op)");
+  m.def(
+      "unary_forward",
+      [](const std::string& op, const Tensor& x, double alpha, double beta) {
+        UnaryOp o = parse_op<UnaryOp>(op);
+        py::gil_scoped_release nogil;
+        return unary_forward(o, x, alpha, beta);
+      },
+      "y = op(x) elementwise; alpha/beta are the op's scalars (see ops.h)");
+  m.def(
+      "unary_backward",
+      [](const std::string& op, const Tensor& dout, const std::optional<Tensor>& x, const std::optional<Tensor>& y,
+         double alpha, double beta) {
+        UnaryOp o = parse_op<UnaryOp>(op);
+        py::gil_scoped_release nogil;
+        return unary_backward(o, dout, undefined_if_none(x), undefined_if_none(y), alpha, beta);
+      },
+      "dx from x, or from y where unary_grad_uses_output(op)");
   m.def("unary_grad_uses_output", [](const std::string& op) { return unary_grad_uses_output(parse_op<UnaryOp>(op)); });
   m.def("unary_op_names", &op_names<UnaryOp>, "the unary ops' names, in the order of ops.h's list");
 
@@ -51,20 +57,25 @@ void init_activation(py::module_& m) {
     py::gil_scoped_release nogil;
     return prelu_forward(x, weight);
   });
-  m.def("prelu_backward", [](const Tensor& dout, const Tensor& x, const Tensor& weight, bool need_dx,
-                             bool need_dweight) {
-    std::tuple<Tensor, Tensor> r;
-    {
-      py::gil_scoped_release nogil;
-      r = prelu_backward(dout, x, weight, need_dx, need_dweight);
-    }
-    return none_if_undefined(r);
-  }, "(dx, dweight), each None unless asked for");
+  m.def(
+      "prelu_backward",
+      [](const Tensor& dout, const Tensor& x, const Tensor& weight, bool need_dx, bool need_dweight) {
+        std::tuple<Tensor, Tensor> r;
+        {
+          py::gil_scoped_release nogil;
+          r = prelu_backward(dout, x, weight, need_dx, need_dweight);
+        }
+        return none_if_undefined(r);
+      },
+      "(dx, dweight), each None unless asked for");
 
-  m.def("maxout_forward", [](const Tensor& x, int64_t pieces) {
-    py::gil_scoped_release nogil;
-    return maxout_forward(x, pieces);
-  }, "(N, C*k, *) -> (y, int64 indices in [0, k)), both (N, C, *)");
+  m.def(
+      "maxout_forward",
+      [](const Tensor& x, int64_t pieces) {
+        py::gil_scoped_release nogil;
+        return maxout_forward(x, pieces);
+      },
+      "(N, C*k, *) -> (y, int64 indices in [0, k)), both (N, C, *)");
   m.def("maxout_backward", [](const Tensor& dout, const Tensor& indices, int64_t pieces) {
     py::gil_scoped_release nogil;
     return maxout_backward(dout, indices, pieces);

@@ -6,7 +6,8 @@
 #pragma once
 #include <pybind11/pybind11.h>  // defines: py::module_, py::class_, py::gil_scoped_release
 #include <pybind11/stl.h>       // defines: std::vector/std::tuple/std::optional conversions
-#include <tuple>                // defines: std::apply
+
+#include <tuple>  // defines: std::apply
 
 #include "core/tensor.h"
 #include "ops/ops.h"

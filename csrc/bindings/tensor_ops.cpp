@@ -12,10 +12,13 @@ void init_tensor_ops(py::module_& m) {
     py::gil_scoped_release nogil;
     return cat_forward(xs, dim);
   });
-  m.def("cat_backward", [](const Tensor& dout, int64_t dim, const Ints& sizes) {
-    py::gil_scoped_release nogil;
-    return cat_backward(dout, dim, sizes);
-  }, "one gradient per concatenated tensor");
+  m.def(
+      "cat_backward",
+      [](const Tensor& dout, int64_t dim, const Ints& sizes) {
+        py::gil_scoped_release nogil;
+        return cat_backward(dout, dim, sizes);
+      },
+      "one gradient per concatenated tensor");
   m.def("stack_forward", [](const std::vector<Tensor>& xs, int64_t dim) {
     py::gil_scoped_release nogil;
     return stack_forward(xs, dim);
@@ -24,10 +27,11 @@ void init_tensor_ops(py::module_& m) {
     py::gil_scoped_release nogil;
     return stack_backward(dout, dim);
   });
-  m.def("index_view", [](const Tensor& x, const Ints& starts, const Ints& steps, const Ints& lengths,
-                         const Ints& keep, const Ints& new_axes) {
-    return index_view(x, starts, steps, lengths, keep, new_axes);
-  }, "basic indexing as one strided view of x's memory");
+  m.def(
+      "index_view",
+      [](const Tensor& x, const Ints& starts, const Ints& steps, const Ints& lengths, const Ints& keep,
+         const Ints& new_axes) { return index_view(x, starts, steps, lengths, keep, new_axes); },
+      "basic indexing as one strided view of x's memory");
   m.def("index_view_backward", [](const Tensor& dout, const Shape& x_shape, const Ints& starts, const Ints& steps,
                                   const Ints& lengths, const Ints& keep, const Ints& new_axes) {
     py::gil_scoped_release nogil;
@@ -49,19 +53,25 @@ void init_tensor_ops(py::module_& m) {
     py::gil_scoped_release nogil;
     return masked_select_backward(dout, mask);
   });
-  m.def("minmax_dim", [](const Tensor& x, int64_t dim, bool keepdim, bool is_min) {
-    py::gil_scoped_release nogil;
-    return minmax_dim(x, dim, keepdim, is_min);
-  }, "(values, indices) of the first max (min) along dim");
+  m.def(
+      "minmax_dim",
+      [](const Tensor& x, int64_t dim, bool keepdim, bool is_min) {
+        py::gil_scoped_release nogil;
+        return minmax_dim(x, dim, keepdim, is_min);
+      },
+      "(values, indices) of the first max (min) along dim");
   m.def("minmax_dim_backward", [](const Tensor& dout, const Tensor& indices, const Shape& x_shape, int64_t dim) {
     py::gil_scoped_release nogil;
     return minmax_dim_backward(dout, indices, x_shape, dim);
   });
-  m.def("compare", [](const std::string& op, const Tensor& a, const Tensor& b) {
-    CompareOp c = parse_op<CompareOp>(op);
-    py::gil_scoped_release nogil;
-    return compare(c, a, b);
-  }, "int64 0/1 result of a (gt|lt|ge|le|eq|ne) b, broadcasting");
+  m.def(
+      "compare",
+      [](const std::string& op, const Tensor& a, const Tensor& b) {
+        CompareOp c = parse_op<CompareOp>(op);
+        py::gil_scoped_release nogil;
+        return compare(c, a, b);
+      },
+      "int64 0/1 result of a (gt|lt|ge|le|eq|ne) b, broadcasting");
   m.def("where_forward", [](const Tensor& cond, const Tensor& a, const Tensor& b) {
     py::gil_scoped_release nogil;
     return where_forward(cond, a, b);
@@ -83,10 +93,13 @@ void init_tensor_ops(py::module_& m) {
     py::gil_scoped_release nogil;
     return var_backward(dout, x, dims, correction, keepdim);
   });
-  m.def("bmm_forward", [](const Tensor& a, const Tensor& b) {
-    py::gil_scoped_release nogil;
-    return bmm_forward(a, b);
-  }, "(..., M, K) @ (..., K, N) with broadcast batch dims");
+  m.def(
+      "bmm_forward",
+      [](const Tensor& a, const Tensor& b) {
+        py::gil_scoped_release nogil;
+        return bmm_forward(a, b);
+      },
+      "(..., M, K) @ (..., K, N) with broadcast batch dims");
   m.def("bmm_backward", [](const Tensor& dout, const Tensor& a, const Tensor& b, bool need_da, bool need_db) {
     std::tuple<Tensor, Tensor> r;
     {
@@ -99,15 +112,15 @@ void init_tensor_ops(py::module_& m) {
     py::gil_scoped_release nogil;
     return maximum_forward(a, b, is_min);
   });
-  m.def("maximum_backward", [](const Tensor& dout, const Tensor& a, const Tensor& b, bool is_min, bool need_da,
-                               bool need_db) {
-    std::tuple<Tensor, Tensor> r;
-    {
-      py::gil_scoped_release nogil;
-      r = maximum_backward(dout, a, b, is_min, need_da, need_db);
-    }
-    return none_if_undefined(r);
-  });
+  m.def("maximum_backward",
+        [](const Tensor& dout, const Tensor& a, const Tensor& b, bool is_min, bool need_da, bool need_db) {
+          std::tuple<Tensor, Tensor> r;
+          {
+            py::gil_scoped_release nogil;
+            r = maximum_backward(dout, a, b, is_min, need_da, need_db);
+          }
+          return none_if_undefined(r);
+        });
 }
 
 }  // namespace pycnn::bindings

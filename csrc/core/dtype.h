@@ -20,9 +20,15 @@ inline const char* dtype_name(DType t) {
 inline bool is_floating(DType t) { return t != DType::Int64; }
 
 template <typename T> struct dtype_of;
-template <> struct dtype_of<float> { static constexpr DType value = DType::Float32; };
-template <> struct dtype_of<double> { static constexpr DType value = DType::Float64; };
-template <> struct dtype_of<int64_t> { static constexpr DType value = DType::Int64; };
+template <> struct dtype_of<float> {
+  static constexpr DType value = DType::Float32;
+};
+template <> struct dtype_of<double> {
+  static constexpr DType value = DType::Float64;
+};
+template <> struct dtype_of<int64_t> {
+  static constexpr DType value = DType::Int64;
+};
 
 // Calls f(T{}) with T the C++ type of a floating dtype; the op name goes into the error otherwise.
 template <typename F>

@@ -154,8 +154,8 @@ static void prelu_layout(const Tensor& x, const Tensor& weight, const char* op, 
     inner = x.numel();
     return;
   }
-  PYCNN_CHECK(x.dim() >= 2 && x.size(1) == C, "[", op, "] weight ", shape_str(weight.shape()),
-              " needs input with ", C, " channels in dim 1, got input ", shape_str(x.shape()));
+  PYCNN_CHECK(x.dim() >= 2 && x.size(1) == C, "[", op, "] weight ", shape_str(weight.shape()), " needs input with ", C,
+              " channels in dim 1, got input ", shape_str(x.shape()));
   outer = x.size(0);
   inner = x.numel() / std::max<int64_t>(outer * C, 1);
 }

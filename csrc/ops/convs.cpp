@@ -18,14 +18,12 @@ namespace {
 Shape pad_output_shape(const Shape& xs, const std::vector<int64_t>& pads, PadMode mode) {
   const char* mname = op_name(mode);
   const int64_t nd = static_cast<int64_t>(pads.size()) / 2;
-  PYCNN_CHECK(!pads.empty() && pads.size() % 2 == 0, "[pad] pad must have an even, non-zero length, got ",
-              pads.size());
+  PYCNN_CHECK(!pads.empty() && pads.size() % 2 == 0, "[pad] pad must have an even, non-zero length, got ", pads.size());
   const int64_t rank = static_cast<int64_t>(xs.size());
-  PYCNN_CHECK(nd <= rank, "[pad] pad of length ", pads.size(), " pads ", nd, " dims but the input ",
-              shape_str(xs), " has ", rank);
+  PYCNN_CHECK(nd <= rank, "[pad] pad of length ", pads.size(), " pads ", nd, " dims but the input ", shape_str(xs),
+              " has ", rank);
   if (mode != PadMode::Constant) {
-    PYCNN_CHECK(nd <= 2, "[pad] mode '", mname, "' pads the last 1 or 2 dims here, got a pad of length ",
-                pads.size());
+    PYCNN_CHECK(nd <= 2, "[pad] mode '", mname, "' pads the last 1 or 2 dims here, got a pad of length ", pads.size());
     PYCNN_CHECK(rank == nd + 1 || rank == nd + 2, "[pad] mode '", mname, "' with a pad of length ", pads.size(),
                 " expects a ", nd + 1, "-D or ", nd + 2, "-D input, got ", shape_str(xs));
   }
@@ -111,10 +109,10 @@ Tensor pad_forward(const Tensor& x, const std::vector<int64_t>& pads, PadMode mo
   if (y.numel() == 0) return y;
   dispatch_floating(x.dtype(), "pad", [&](auto tag) {
     using T = decltype(tag);
-    run_index_pad(x.shape(), out_shape, pads, mode, [&](int64_t P, int64_t H, int64_t W, int64_t OH, int64_t OW,
-                                                       const int64_t* mh, const int64_t* mw) {
-      cpu::pad_index_forward<T>(xc.data<T>(), y.data<T>(), P, H, W, OH, OW, mh, mw);
-    });
+    run_index_pad(x.shape(), out_shape, pads, mode,
+                  [&](int64_t P, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t* mh, const int64_t* mw) {
+                    cpu::pad_index_forward<T>(xc.data<T>(), y.data<T>(), P, H, W, OH, OW, mh, mw);
+                  });
   });
   return y;
 }
@@ -138,10 +136,10 @@ Tensor pad_backward(const Tensor& dout, const Shape& x_shape, const std::vector<
   if (dc.numel() == 0) return dx;
   dispatch_floating(dout.dtype(), "pad_backward", [&](auto tag) {
     using T = decltype(tag);
-    run_index_pad(x_shape, out_shape, pads, mode, [&](int64_t P, int64_t H, int64_t W, int64_t OH, int64_t OW,
-                                                     const int64_t* mh, const int64_t* mw) {
-      cpu::pad_index_backward<T>(dc.data<T>(), dx.data<T>(), P, H, W, OH, OW, mh, mw);
-    });
+    run_index_pad(x_shape, out_shape, pads, mode,
+                  [&](int64_t P, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t* mh, const int64_t* mw) {
+                    cpu::pad_index_backward<T>(dc.data<T>(), dx.data<T>(), P, H, W, OH, OW, mh, mw);
+                  });
   });
   return dx;
 }
@@ -157,20 +155,20 @@ int64_t transpose_base_size(int64_t in, int64_t k, int64_t stride, int64_t pad, 
 
 void check_transpose_args(const Tensor& x, const Tensor& w, const Conv2dArgs& a, const char* op) {
   check_conv_args(x, w, a, op, "(in_channels, out_channels/groups, kH, kW)");
-  PYCNN_CHECK(w.size(0) == x.size(1), "[", op, "] expected input of shape (N, C, H, W) with C=", w.size(0),
-              " (weight ", shape_str(w.shape()), "), got ", shape_str(x.shape()));
+  PYCNN_CHECK(w.size(0) == x.size(1), "[", op, "] expected input of shape (N, C, H, W) with C=", w.size(0), " (weight ",
+              shape_str(w.shape()), "), got ", shape_str(x.shape()));
   PYCNN_CHECK(x.size(1) % a.groups == 0, "[", op, "] in_channels ", x.size(1), " is not divisible by groups ",
               a.groups);
 }
 
 }  // namespace
 
-Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& args,
-                                int64_t op_h, int64_t op_w) {
+Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& args, int64_t op_h,
+                                int64_t op_w) {
   const char* op = "conv_transpose2d";
   check_transpose_args(x, w, args, op);
-  PYCNN_CHECK(op_h >= 0 && op_w >= 0, "[conv_transpose2d] output_padding must be non-negative, got (", op_h, ", ",
-              op_w, ")");
+  PYCNN_CHECK(op_h >= 0 && op_w >= 0, "[conv_transpose2d] output_padding must be non-negative, got (", op_h, ", ", op_w,
+              ")");
   PYCNN_CHECK((op_h < args.stride_h || op_h < args.dilation_h) && (op_w < args.stride_w || op_w < args.dilation_w),
               "[conv_transpose2d] output_padding (", op_h, ", ", op_w,
               ") must be smaller than either stride or dilation, got stride (", args.stride_h, ", ", args.stride_w,

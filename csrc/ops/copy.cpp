@@ -5,11 +5,10 @@
 namespace pycnn {
 
 void copy_(Tensor& dst, const Tensor& src) {
-  PYCNN_CHECK(dst.shape() == src.shape(), "[copy_] shape mismatch: destination ", shape_str(dst.shape()),
-              ", source ", shape_str(src.shape()));
-  PYCNN_CHECK_RUNTIME(dst.device().is_cpu() && src.device().is_cpu(),
-                      "[copy_] copies between tensors on ", src.device().str(), " and ", dst.device().str(),
-                      " are not supported yet; use .to(device)");
+  PYCNN_CHECK(dst.shape() == src.shape(), "[copy_] shape mismatch: destination ", shape_str(dst.shape()), ", source ",
+              shape_str(src.shape()));
+  PYCNN_CHECK_RUNTIME(dst.device().is_cpu() && src.device().is_cpu(), "[copy_] copies between tensors on ",
+                      src.device().str(), " and ", dst.device().str(), " are not supported yet; use .to(device)");
   cpu::StridedViews v;
   v.shape = &dst.shape();
   v.strides[0] = &dst.strides();

@@ -144,35 +144,34 @@ static std::tuple<Tensor, Tensor> class_backward(const Tensor& dout, const Tenso
         denom += t[i] == args.ignore_index ? 0.0 : (w ? static_cast<double>(w[t[i]]) : 1.0);
       scale = static_cast<T>(1.0 / denom);
     }
-    cpu::class_loss_backward<T>(dc.data<T>(), gstride, scale, lpc.data<T>(), tc.data<int64_t>(), w, dx.data<T>(), N,
-                                C, S, args.ignore_index, args.label_smoothing, fused);
+    cpu::class_loss_backward<T>(dc.data<T>(), gstride, scale, lpc.data<T>(), tc.data<int64_t>(), w, dx.data<T>(), N, C,
+                                S, args.ignore_index, args.label_smoothing, fused);
   });
   return {dx, dtarget};
 }
 
 std::tuple<Tensor, Tensor> cross_entropy_forward(const Tensor& logits, const Tensor& target, const Tensor& weight,
-                                                    const ClassLossArgs& args) {
+                                                 const ClassLossArgs& args) {
   check_class_loss(logits, target, weight, args, true, "cross_entropy");
   Tensor log_probs = log_softmax_forward(logits, 1);
   return {class_forward(log_probs, target, weight, args, "cross_entropy"), log_probs};
 }
 
-std::tuple<Tensor, Tensor> cross_entropy_backward(const Tensor& dout, const Tensor& log_probs,
-                                                     const Tensor& target, const Tensor& weight,
-                                                     const ClassLossArgs& args, bool need_dtarget) {
+std::tuple<Tensor, Tensor> cross_entropy_backward(const Tensor& dout, const Tensor& log_probs, const Tensor& target,
+                                                  const Tensor& weight, const ClassLossArgs& args, bool need_dtarget) {
   check_class_loss(log_probs, target, weight, args, true, "cross_entropy_backward");
   return class_backward(dout, log_probs, target, weight, args, true, need_dtarget, "cross_entropy_backward");
 }
 
 Tensor nll_loss_forward(const Tensor& log_probs, const Tensor& target, const Tensor& weight,
-                           const ClassLossArgs& args) {
+                        const ClassLossArgs& args) {
   check_class_loss(log_probs, target, weight, args, false, "nll_loss");
   PYCNN_CHECK(args.label_smoothing == 0, "[nll_loss] has no label_smoothing");
   return class_forward(log_probs.contiguous(), target, weight, args, "nll_loss");
 }
 
 Tensor nll_loss_backward(const Tensor& dout, const Tensor& log_probs, const Tensor& target, const Tensor& weight,
-                            const ClassLossArgs& args) {
+                         const ClassLossArgs& args) {
   check_class_loss(log_probs, target, weight, args, false, "nll_loss_backward");
   return std::get<0>(class_backward(dout, log_probs, target, weight, args, false, false, "nll_loss_backward"));
 }
@@ -219,8 +218,8 @@ static double pointwise_denominator(const Tensor& input, const PointwiseLossArgs
   return args.batchmean ? static_cast<double>(input.size(0)) : static_cast<double>(input.numel());
 }
 
-Tensor pointwise_loss_forward(const Tensor& input, const Tensor& target, const Tensor& weight,
-                              const Tensor& pos_weight, const PointwiseLossArgs& args) {
+Tensor pointwise_loss_forward(const Tensor& input, const Tensor& target, const Tensor& weight, const Tensor& pos_weight,
+                              const PointwiseLossArgs& args) {
   const char* op = pointwise_name(args.kind);
   check_pointwise(input, target, args, op);
   Tensor x = input.contiguous(), y = target.contiguous();
@@ -232,8 +231,8 @@ Tensor pointwise_loss_forward(const Tensor& input, const Tensor& target, const T
     if (args.kind == PointwiseLoss::BCE) {  // log(x) and log(1 - x) need probabilities
       const T* xd = x.data<T>();
       for (int64_t i = 0; i < x.numel(); ++i)
-        PYCNN_CHECK(xd[i] >= 0 && xd[i] <= 1, "[", op, "] all elements of input should be between 0 and 1, got ",
-                    xd[i], " at position ", i);
+        PYCNN_CHECK(xd[i] >= 0 && xd[i] <= 1, "[", op, "] all elements of input should be between 0 and 1, got ", xd[i],
+                    " at position ", i);
     }
     cpu::pointwise_loss_forward<T>(args, x.data<T>(), y.data<T>(), w.defined() ? w.data<T>() : nullptr,
                                    pw.defined() ? pw.data<T>() : nullptr, per.data<T>(), x.numel());
@@ -243,8 +242,7 @@ Tensor pointwise_loss_forward(const Tensor& input, const Tensor& target, const T
 
 std::tuple<Tensor, Tensor> pointwise_loss_backward(const Tensor& dout, const Tensor& input, const Tensor& target,
                                                    const Tensor& weight, const Tensor& pos_weight,
-                                                   const PointwiseLossArgs& args, bool need_dinput,
-                                                   bool need_dtarget) {
+                                                   const PointwiseLossArgs& args, bool need_dinput, bool need_dtarget) {
   const char* op = pointwise_name(args.kind);
   check_pointwise(input, target, args, op);
   check_dout(dout, input, input.shape(), args.reduction, op);
@@ -256,8 +254,8 @@ std::tuple<Tensor, Tensor> pointwise_loss_backward(const Tensor& dout, const Ten
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T scale = args.reduction == Reduction::Mean ? static_cast<T>(1.0 / pointwise_denominator(x, args)) : T(1);
-    cpu::pointwise_loss_backward<T>(args, dc.data<T>(), args.reduction == Reduction::None ? 1 : 0, scale,
-                                    x.data<T>(), y.data<T>(), w.defined() ? w.data<T>() : nullptr,
+    cpu::pointwise_loss_backward<T>(args, dc.data<T>(), args.reduction == Reduction::None ? 1 : 0, scale, x.data<T>(),
+                                    y.data<T>(), w.defined() ? w.data<T>() : nullptr,
                                     pw.defined() ? pw.data<T>() : nullptr, dx.defined() ? dx.data<T>() : nullptr,
                                     dy.defined() ? dy.data<T>() : nullptr, x.numel());
   });
@@ -293,14 +291,14 @@ Tensor multi_margin_loss_forward(const Tensor& input, const Tensor& target, cons
   Tensor per = Tensor::empty({N}, x.dtype(), x.device());
   return dispatch_floating(x.dtype(), "multi_margin_loss", [&](auto tag) {
     using T = decltype(tag);
-    cpu::multi_margin_forward<T>(x.data<T>(), tc.data<int64_t>(), wc.defined() ? wc.data<T>() : nullptr,
-                                 per.data<T>(), N, C, p, margin);
+    cpu::multi_margin_forward<T>(x.data<T>(), tc.data<int64_t>(), wc.defined() ? wc.data<T>() : nullptr, per.data<T>(),
+                                 N, C, p, margin);
     return reduce_elems<T>(per, {N}, reduction, static_cast<double>(N));
   });
 }
 
-Tensor multi_margin_loss_backward(const Tensor& dout, const Tensor& input, const Tensor& target,
-                                  const Tensor& weight, int64_t p, double margin, Reduction reduction) {
+Tensor multi_margin_loss_backward(const Tensor& dout, const Tensor& input, const Tensor& target, const Tensor& weight,
+                                  int64_t p, double margin, Reduction reduction) {
   Tensor tc = check_multi_margin(input, target, weight, p, "multi_margin_loss_backward");
   const int64_t N = input.size(0), C = input.size(1);
   check_dout(dout, input, {N}, reduction, "multi_margin_loss_backward");

@@ -22,12 +22,12 @@ struct OpList;
 #define PYCNN_OP_LIST_NAME(Name, ...) PYCNN_OP_LIST_FIRST(__VA_ARGS__, ~),
 #define PYCNN_OP_LIST_FIRST(first, ...) first
 
-#define PYCNN_DEFINE_OP_LIST(Enum, LIST, family, what)        \
-  enum class Enum { LIST(PYCNN_OP_LIST_ENUM) };               \
-  template <>                                                  \
-  struct OpList<Enum> {                                        \
-    static constexpr const char* kFamily = family;             \
-    static constexpr const char* kWhat = what;                 \
+#define PYCNN_DEFINE_OP_LIST(Enum, LIST, family, what)                  \
+  enum class Enum { LIST(PYCNN_OP_LIST_ENUM) };                         \
+  template <>                                                           \
+  struct OpList<Enum> {                                                 \
+    static constexpr const char* kFamily = family;                      \
+    static constexpr const char* kWhat = what;                          \
     static constexpr const char* kNames[] = {LIST(PYCNN_OP_LIST_NAME)}; \
   };
 
@@ -53,8 +53,8 @@ E parse_op(const std::string& name) {
     if (name == OpList<E>::kNames[i]) return static_cast<E>(i);
   std::string valid;
   for (size_t i = 0; i < op_count<E>(); ++i) valid += str(i ? ", '" : "'", OpList<E>::kNames[i], "'");
-  throw ValueError(str("[", OpList<E>::kFamily, "] unknown ", OpList<E>::kWhat, " '", name, "'; expected one of ",
-                       valid));
+  throw ValueError(
+      str("[", OpList<E>::kFamily, "] unknown ", OpList<E>::kWhat, " '", name, "'; expected one of ", valid));
 }
 
 }  // namespace pycnn

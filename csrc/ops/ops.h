@@ -27,8 +27,8 @@ Tensor matmul(const Tensor& a, const Tensor& b);  // (M, K) @ (K, N) -> (M, N)
 // ---- linear (ops/linear.cpp): y = x @ w^T + b; x (N, in), w (out, in), b (out,) or undefined ----
 Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b);
 // returns (dx, dw, db); dx undefined unless need_dx, db undefined unless has_bias
-std::tuple<Tensor, Tensor, Tensor> linear_backward(const Tensor& dout, const Tensor& x, const Tensor& w,
-                                                   bool need_dx, bool has_bias);
+std::tuple<Tensor, Tensor, Tensor> linear_backward(const Tensor& dout, const Tensor& x, const Tensor& w, bool need_dx,
+                                                   bool has_bias);
 
 // ---- convolution (ops/conv2d.cpp) ----
 struct Conv2dArgs {
@@ -48,16 +48,15 @@ inline Conv2dArgs conv2d_args(std::pair<int64_t, int64_t> stride, std::pair<int6
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& args);
 // returns (dx, dw, db), each undefined unless asked for
 std::tuple<Tensor, Tensor, Tensor> conv2d_backward(const Tensor& dout, const Tensor& x, const Tensor& w,
-                                                   const Conv2dArgs& args, bool need_dx, bool need_dw,
-                                                   bool need_db);
+                                                   const Conv2dArgs& args, bool need_dx, bool need_dw, bool need_db);
 
 // ---- pooling (ops/pool2d.cpp) ----
 struct Pool2dArgs {
   int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
   int64_t dilation_h = 1, dilation_w = 1;  // max pooling only
   bool ceil_mode = false;
-  bool count_include_pad = true;           // average pooling only
-  int64_t divisor_override = 0;            // average pooling only; 0 = none
+  bool count_include_pad = true;  // average pooling only
+  int64_t divisor_override = 0;   // average pooling only; 0 = none
 };
 // (N, C, H, W) -> (y, indices): indices (int64) hold the flat h*W+w position of each max, as torch does
 std::tuple<Tensor, Tensor> max_pool2d_forward(const Tensor& x, const Pool2dArgs& args);
@@ -143,7 +142,7 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim);
 // The gradient of sum: dout broadcast back to x's shape.
 Tensor sum_backward(const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& dims, bool keepdim);
 Tensor sum_to(const Tensor& x, const Shape& shape);  // sums broadcast dims away so that x has `shape`
-Tensor argmax(const Tensor& x, int64_t dim);        // int64 indices of the first maximum along dim
+Tensor argmax(const Tensor& x, int64_t dim);         // int64 indices of the first maximum along dim
 
 // ---- optimizer updates, in place (ops/optim.cpp) ----
 struct SgdArgs {
@@ -184,8 +183,7 @@ struct AdadeltaArgs {
   double lr = 1.0, rho = 0.9, eps = 1e-6, weight_decay = 0;
   bool maximize = false;
 };
-void adadelta_step_(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor& acc_delta,
-                    const AdadeltaArgs& args);
+void adadelta_step_(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor& acc_delta, const AdadeltaArgs& args);
 
 // ---- normalisation (ops/norm.cpp) ----
 // Batch norm over x (N, C), (N, C, L) or (N, C, H, W); weight/bias (C,) or undefined; running_mean/var
@@ -205,17 +203,15 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_backward(const Tensor& dout, const
 std::tuple<Tensor, Tensor, Tensor> group_norm_forward(const Tensor& x, int64_t groups, const Tensor& weight,
                                                       const Tensor& bias, double eps);
 std::tuple<Tensor, Tensor, Tensor> group_norm_backward(const Tensor& dout, const Tensor& x, int64_t groups,
-                                                       const Tensor& weight, const Tensor& mean,
-                                                       const Tensor& invstd, bool need_dx, bool need_dw,
-                                                       bool need_db);
+                                                       const Tensor& weight, const Tensor& mean, const Tensor& invstd,
+                                                       bool need_dx, bool need_dw, bool need_db);
 // Layer norm over the last `normalized_ndim` dims of x; weight/bias have those dims' shape or are
 // undefined. Returns (y, mean, invstd), mean/invstd of shape x.shape[:-normalized_ndim].
 std::tuple<Tensor, Tensor, Tensor> layer_norm_forward(const Tensor& x, int64_t normalized_ndim, const Tensor& weight,
                                                       const Tensor& bias, double eps);
 std::tuple<Tensor, Tensor, Tensor> layer_norm_backward(const Tensor& dout, const Tensor& x, int64_t normalized_ndim,
-                                                       const Tensor& weight, const Tensor& mean,
-                                                       const Tensor& invstd, bool need_dx, bool need_dw,
-                                                       bool need_db);
+                                                       const Tensor& weight, const Tensor& mean, const Tensor& invstd,
+                                                       bool need_dx, bool need_dw, bool need_db);
 // Local response norm across channels of x (N, C, *), torch's definition.
 Tensor local_response_norm_forward(const Tensor& x, int64_t size, double alpha, double beta, double k);
 Tensor local_response_norm_backward(const Tensor& dout, const Tensor& x, int64_t size, double alpha, double beta,
@@ -282,15 +278,13 @@ struct ClassLossArgs {
 };
 // -> (loss, log_probs); loss has target's index shape for None, () otherwise.
 std::tuple<Tensor, Tensor> cross_entropy_forward(const Tensor& logits, const Tensor& target, const Tensor& weight,
-                                                    const ClassLossArgs& args);
+                                                 const ClassLossArgs& args);
 // Fused softmax backward -> (dlogits, dtarget); dtarget only for probability targets when need_dtarget.
-std::tuple<Tensor, Tensor> cross_entropy_backward(const Tensor& dout, const Tensor& log_probs,
-                                                     const Tensor& target, const Tensor& weight,
-                                                     const ClassLossArgs& args, bool need_dtarget);
-Tensor nll_loss_forward(const Tensor& log_probs, const Tensor& target, const Tensor& weight,
-                           const ClassLossArgs& args);
+std::tuple<Tensor, Tensor> cross_entropy_backward(const Tensor& dout, const Tensor& log_probs, const Tensor& target,
+                                                  const Tensor& weight, const ClassLossArgs& args, bool need_dtarget);
+Tensor nll_loss_forward(const Tensor& log_probs, const Tensor& target, const Tensor& weight, const ClassLossArgs& args);
 Tensor nll_loss_backward(const Tensor& dout, const Tensor& log_probs, const Tensor& target, const Tensor& weight,
-                            const ClassLossArgs& args);
+                         const ClassLossArgs& args);
 
 // Elementwise losses l(x, y) of same-shape input and target, then reduced. param: beta (SmoothL1), delta
 // (Huber), margin (MarginRanking, where x = x1 - x2 and y = +-1). weight (BCE, BCEWithLogits) and
@@ -314,18 +308,17 @@ struct PointwiseLossArgs {
   double param = 0;
   bool batchmean = false;
 };
-Tensor pointwise_loss_forward(const Tensor& input, const Tensor& target, const Tensor& weight,
-                              const Tensor& pos_weight, const PointwiseLossArgs& args);
+Tensor pointwise_loss_forward(const Tensor& input, const Tensor& target, const Tensor& weight, const Tensor& pos_weight,
+                              const PointwiseLossArgs& args);
 // -> (dinput, dtarget), each undefined unless asked for
 std::tuple<Tensor, Tensor> pointwise_loss_backward(const Tensor& dout, const Tensor& input, const Tensor& target,
                                                    const Tensor& weight, const Tensor& pos_weight,
-                                                   const PointwiseLossArgs& args, bool need_dinput,
-                                                   bool need_dtarget);
+                                                   const PointwiseLossArgs& args, bool need_dinput, bool need_dtarget);
 // Multi-class hinge: input (N, C), target (N,) int64, weight (C,) or undefined, p 1 or 2.
 Tensor multi_margin_loss_forward(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t p,
                                  double margin, Reduction reduction);
-Tensor multi_margin_loss_backward(const Tensor& dout, const Tensor& input, const Tensor& target,
-                                  const Tensor& weight, int64_t p, double margin, Reduction reduction);
+Tensor multi_margin_loss_backward(const Tensor& dout, const Tensor& input, const Tensor& target, const Tensor& weight,
+                                  int64_t p, double margin, Reduction reduction);
 
 // ---- tensor operations (ops/tensor_ops.cpp): joining, splitting, indexing, reductions with indices ----
 // Joining: cat along an existing dim, stack along a new one (backward: one copy per input, in one call).
@@ -412,8 +405,10 @@ struct DeformConv2dArgs {
 Tensor deform_conv2d_forward(const Tensor& x, const Tensor& offset, const Tensor& mask, const Tensor& w,
                              const Tensor& b, const DeformConv2dArgs& args);
 // returns (dx, doffset, dmask, dw, db), each undefined unless asked for (dmask also when mask is undefined)
-std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> deform_conv2d_backward(
-    const Tensor& dout, const Tensor& x, const Tensor& offset, const Tensor& mask, const Tensor& w,
-    const DeformConv2dArgs& args, bool need_dx, bool need_doffset, bool need_dmask, bool need_dw, bool need_db);
+std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> deform_conv2d_backward(const Tensor& dout, const Tensor& x,
+                                                                          const Tensor& offset, const Tensor& mask,
+                                                                          const Tensor& w, const DeformConv2dArgs& args,
+                                                                          bool need_dx, bool need_doffset,
+                                                                          bool need_dmask, bool need_dw, bool need_db);
 
 }  // namespace pycnn

@@ -6,9 +6,9 @@
 
 #include "core/cpu_features.h"  // defines: force_simd_level, simd_level
 #include "core/tensor.h"
-#include "ops/cpu/cpu_ops.h"    // defines: cpu::conv2d_forward_naive, cpu::conv2d_geometry
-#include "ops/ops.h"            // defines: conv2d_forward, conv2d_args
-#include "expect.h"             // defines: EXPECT, failures
+#include "expect.h"           // defines: EXPECT, failures
+#include "ops/cpu/cpu_ops.h"  // defines: cpu::conv2d_forward_naive, cpu::conv2d_geometry
+#include "ops/ops.h"          // defines: conv2d_forward, conv2d_args
 
 using namespace pycnn;
 

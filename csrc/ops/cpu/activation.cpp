@@ -182,18 +182,17 @@ void prelu_forward(const T* x, const T* w, T* y, int64_t outer, int64_t C, int64
 template <typename T>
 void prelu_backward(const T* dout, const T* x, const T* w, T* dx, T* dw, int64_t outer, int64_t C, int64_t inner) {
   if (dx) {
-    parallel_for(outer * C, std::max<int64_t>(1, kUnaryGrain / std::max<int64_t>(inner, 1)),
-                 [=](int64_t b, int64_t e) {
-                   for (int64_t r = b; r < e; ++r) {
-                     const T a = w[r % C];
-                     const T *gr = dout + r * inner, *xr = x + r * inner;
-                     T* dr = dx + r * inner;
-                     for (int64_t i = 0; i < inner; ++i) {
-                       const T g = gr[i];
-                       dr[i] = xr[i] > T(0) ? g : a * g;
-                     }
-                   }
-                 });
+    parallel_for(outer * C, std::max<int64_t>(1, kUnaryGrain / std::max<int64_t>(inner, 1)), [=](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        const T a = w[r % C];
+        const T *gr = dout + r * inner, *xr = x + r * inner;
+        T* dr = dx + r * inner;
+        for (int64_t i = 0; i < inner; ++i) {
+          const T g = gr[i];
+          dr[i] = xr[i] > T(0) ? g : a * g;
+        }
+      }
+    });
   }
   if (dw) {
     // dw[c] = sum over n, i of (x < 0 ? x * dout : 0). One task per channel, summed in a fixed order
@@ -217,8 +216,8 @@ template void prelu_forward<float>(const float*, const float*, float*, int64_t, 
 template void prelu_forward<double>(const double*, const double*, double*, int64_t, int64_t, int64_t);
 template void prelu_backward<float>(const float*, const float*, const float*, float*, float*, int64_t, int64_t,
                                     int64_t);
-template void prelu_backward<double>(const double*, const double*, const double*, double*, double*, int64_t,
-                                     int64_t, int64_t);
+template void prelu_backward<double>(const double*, const double*, const double*, double*, double*, int64_t, int64_t,
+                                     int64_t);
 
 // ---- Maxout: x (N, C*k, inner) -> y, indices (N, C, inner) ----
 

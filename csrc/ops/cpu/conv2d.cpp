@@ -14,7 +14,7 @@
 #include "core/parallel.h"      // defines: parallel_for, get_num_threads
 #include "ops/cpu/cpu_ops.h"
 #include "ops/cpu/gemm_blocks.h"  // defines: GemmKernels, ScratchBuffer, even_block, ceil_div
-#include "ops/cpu/simd/simd.h"  // defines: GemmTile, GemmBlocking, base::/avx2:: gemm_pack_a/_b, gemm_macro_kernel
+#include "ops/cpu/simd/simd.h"    // defines: GemmTile, GemmBlocking, base::/avx2:: gemm_pack_a/_b, gemm_macro_kernel
 
 namespace pycnn::cpu {
 
@@ -34,8 +34,8 @@ constexpr int64_t kMaxRows = GemmBlocking<float>::kc;
 // them in an unpadded conv) is copied for every k row without bounds checks, a fixed-length copy when it
 // spans a whole panel or half of one (LeNet: output rows of 8 or 24, panels of 16). Edge runs clip.
 template <typename T>
-void im2col_block(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t nk, int64_t p0,
-                  int64_t np, T* __restrict dst, int64_t pw, int64_t ps, int64_t rs) {
+void im2col_block(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t nk, int64_t p0, int64_t np,
+                  T* __restrict dst, int64_t pw, int64_t ps, int64_t rs) {
   constexpr int NR = GemmTile<T>::nr;
   const int64_t sh = g.stride_h, sw = g.stride_w, plane = g.H * g.W;
   // Per k row: the offset of x(c, kh*dil_h, kw*dil_w), and the input offsets dh, dw of its window.
@@ -104,8 +104,7 @@ void im2col_block(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t nk, i
 // Forward's B block: col(x)[k0 : k0 + kc, p0 : p0 + np] in gemm_pack_b's layout (NR-wide panels of kc
 // steps, columns past np zero).
 template <typename T>
-void pack_col(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t kc, int64_t p0,
-              int64_t np, T* dst) {
+void pack_col(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t kc, int64_t p0, int64_t np, T* dst) {
   constexpr int NR = GemmTile<T>::nr;
   im2col_block(x, g, k0, kc, p0, np, dst, NR, kc * NR, NR);
   if (const int64_t tail = np % NR) {
@@ -156,8 +155,8 @@ constexpr double kMinMacsPerThread = 1 << 19;
 // slice: slice pc's panels start at dst + round_up(M, MR) * pc, and rows [ic, ic + mc) of it at
 // + (ic / MR) * k * MR, exactly what gemm_pack_a gives for that block alone.
 template <typename T>
-void pack_a_slices(const GemmKernels<T>& kern, bool trans, int64_t M, int64_t K, int64_t kc, const T* a,
-                   int64_t lda, T* dst) {
+void pack_a_slices(const GemmKernels<T>& kern, bool trans, int64_t M, int64_t K, int64_t kc, const T* a, int64_t lda,
+                   T* dst) {
   const int64_t Mp = round_up(M, GemmTile<T>::mr);
   for (int64_t pc = 0; pc < K; pc += kc)
     kern.pack_a(trans, M, std::min(kc, K - pc), trans ? a + pc * lda : a + pc, lda, dst + Mp * pc);
@@ -450,9 +449,11 @@ void conv2d_forward(const T* px, const T* pw, const T* pb, T* py, const Conv2dGe
   for (int64_t n = 0; n < g.N; ++n)
     for (int64_t grp = 0; grp < g.G; ++grp) {
       if (by_p) {
-        split(par, g.P, round_up(ceil_div(g.P, threads), NR), [&](int64_t p0, int64_t p1) { tile(n, grp, 0, g.OCg, p0, p1); });
+        split(par, g.P, round_up(ceil_div(g.P, threads), NR),
+              [&](int64_t p0, int64_t p1) { tile(n, grp, 0, g.OCg, p0, p1); });
       } else {
-        split(par, g.OCg, round_up(ceil_div(g.OCg, threads), MR), [&](int64_t o0, int64_t o1) { tile(n, grp, o0, o1, 0, g.P); });
+        split(par, g.OCg, round_up(ceil_div(g.OCg, threads), MR),
+              [&](int64_t o0, int64_t o1) { tile(n, grp, o0, o1, 0, g.P); });
       }
     }
 }
@@ -466,8 +467,8 @@ namespace {
 
 // col[k0 : k1, p0 : p1] (rows at stride P) = w[grp]^T @ dout[n, grp] for image n; k0 is a multiple of MR.
 template <typename T>
-void input_grad_tile(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, const T* dout, int64_t n, int64_t grp,
-                     T* col, int64_t k0, int64_t k1, int64_t p0, int64_t p1) {
+void input_grad_tile(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, const T* dout, int64_t n, int64_t grp, T* col,
+                     int64_t k0, int64_t k1, int64_t p0, int64_t p1) {
   const T* dg = dout + (n * g.OC + grp * g.OCg) * g.P;
   auto pack_b = [&](int64_t d0, int64_t kd, int64_t j0, int64_t nj, T* dst) {
     gemm.kernels().pack_b(false, kd, nj, dg + d0 * g.P + j0, g.P, dst);
@@ -494,8 +495,7 @@ void input_grad_by_image(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, co
 // Few images: threads split the GEMM (along P, or along K when P is narrow), then the channels of col2im;
 // the col buffer is shared, so it is the calling thread's.
 template <typename T>
-void input_grad_within_image(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, const T* dout, T* dx,
-                             int threads) {
+void input_grad_within_image(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, const T* dout, T* dx, int threads) {
   constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
   const bool par = double(g.OCg) * double(g.P) * double(g.K) >= kMinMacsPerThread * 2;
   const bool by_p = ceil_div(g.P, NR) >= threads || g.K <= MR;
@@ -690,10 +690,10 @@ void conv2d_weight_grad(const T* dout, const T* x, T* dw, const Conv2dGeometry& 
   });
 }
 
-#define PYCNN_INSTANTIATE_CONV2D(T)                                                                   \
-  template void conv2d_forward<T>(const T*, const T*, const T*, T*, const Conv2dGeometry&);        \
-  template void conv2d_forward_naive<T>(const T*, const T*, const T*, T*, const Conv2dGeometry&);  \
-  template void conv2d_input_grad<T>(const T*, const T*, T*, const Conv2dGeometry&);               \
+#define PYCNN_INSTANTIATE_CONV2D(T)                                                               \
+  template void conv2d_forward<T>(const T*, const T*, const T*, T*, const Conv2dGeometry&);       \
+  template void conv2d_forward_naive<T>(const T*, const T*, const T*, T*, const Conv2dGeometry&); \
+  template void conv2d_input_grad<T>(const T*, const T*, T*, const Conv2dGeometry&);              \
   template void conv2d_weight_grad<T>(const T*, const T*, T*, const Conv2dGeometry&);
 PYCNN_INSTANTIATE_CONV2D(float)
 PYCNN_INSTANTIATE_CONV2D(double)

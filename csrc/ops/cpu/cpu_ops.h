@@ -36,8 +36,8 @@ template <typename T> void binary(BinaryOp op, const T* a, const T* b, T* out, c
 // stride lda, or (K, M) when trans_a. Packed, cache-blocked, SIMD micro-kernel, OpenMP threads
 // (serial when called inside a parallel region). beta == 0 ignores C's old contents (NaN included).
 template <typename T>
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
+          int64_t ldb, T beta, T* C, int64_t ldc);
 // Triple loop, for tests of the fast one.
 template <typename T>
 void gemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
@@ -109,8 +109,8 @@ template <typename T>
 void sgd_step(T* param, const T* grad, T* buf, int64_t n, const SgdArgs& args, bool first_step);
 // State pointers that the options don't use (max_exp_avg_sq without amsgrad, ...) may be null.
 template <typename T>
-void adam_step(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, int64_t n,
-               const AdamArgs& args, double step);
+void adam_step(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, int64_t n, const AdamArgs& args,
+               double step);
 template <typename T>
 void rmsprop_step(T* param, const T* grad, T* square_avg, T* grad_avg, T* momentum_buffer, int64_t n,
                   const RmspropArgs& args);
@@ -123,23 +123,22 @@ void adadelta_step(T* param, const T* grad, T* square_avg, T* acc_delta, int64_t
 // Batch norm: x, y (N, C, S); w, b (C,) or null; mean / invstd (C,) saved for the backward
 // (training: this batch's; eval: from run_mean / run_var, which training updates when not null).
 template <typename T>
-void batch_norm_forward(const T* x, const T* w, const T* b, T* y, T* save_mean, T* save_invstd, T* run_mean,
-                        T* run_var, int64_t N, int64_t C, int64_t S, bool training, double momentum, double eps);
+void batch_norm_forward(const T* x, const T* w, const T* b, T* y, T* save_mean, T* save_invstd, T* run_mean, T* run_var,
+                        int64_t N, int64_t C, int64_t S, bool training, double momentum, double eps);
 template <typename T>  // dx / dw / db may be null (not wanted)
-void batch_norm_backward(const T* dout, const T* x, const T* w, const T* mean, const T* invstd, T* dx, T* dw,
-                         T* db, int64_t N, int64_t C, int64_t S, bool training);
+void batch_norm_backward(const T* dout, const T* x, const T* w, const T* mean, const T* invstd, T* dx, T* dw, T* db,
+                         int64_t N, int64_t C, int64_t S, bool training);
 // Rows (R, D = Cg * S), row r in group r % G, normalised over its D elements; the affine index of
 // element (r, j, s) is (r % G) * Cg + j. mean / invstd (R,).
 template <typename T>
-void rownorm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* invstd, int64_t R, int64_t G,
-                     int64_t Cg, int64_t S, double eps);
+void rownorm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* invstd, int64_t R, int64_t G, int64_t Cg,
+                     int64_t S, double eps);
 template <typename T>
 void rownorm_backward(const T* dout, const T* x, const T* w, const T* mean, const T* invstd, T* dx, T* dw, T* db,
                       int64_t R, int64_t G, int64_t Cg, int64_t S);
 // Local response norm across channels of x (N, C, S).
 template <typename T>
-void lrn_forward(const T* x, T* y, int64_t N, int64_t C, int64_t S, int64_t size, double alpha, double beta,
-                 double k);
+void lrn_forward(const T* x, T* y, int64_t N, int64_t C, int64_t S, int64_t size, double alpha, double beta, double k);
 template <typename T>
 void lrn_backward(const T* dout, const T* x, T* dx, int64_t N, int64_t C, int64_t S, int64_t size, double alpha,
                   double beta, double k);
@@ -159,11 +158,10 @@ void dropout_apply(const T* x, T* y, int64_t n, int64_t group, double p, uint64_
 template <typename T>
 void adaptive_avg_pool2d_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW);
 template <typename T>
-void adaptive_avg_pool2d_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH,
-                                  int64_t OW);
+void adaptive_avg_pool2d_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW);
 template <typename T>
-void adaptive_max_pool2d_forward(const T* x, T* y, int64_t* indices, int64_t planes, int64_t H, int64_t W,
-                                 int64_t OH, int64_t OW);
+void adaptive_max_pool2d_forward(const T* x, T* y, int64_t* indices, int64_t planes, int64_t H, int64_t W, int64_t OH,
+                                 int64_t OW);
 // x is (outer, C*r*r, H, W) -> y (outer, C, H*r, W*r); inverse = false. inverse = true maps y back to x.
 template <typename T>
 void pixel_shuffle(const T* src, T* dst, int64_t outer, int64_t C, int64_t H, int64_t W, int64_t r, bool inverse);
@@ -210,18 +208,21 @@ template <typename T>
 void multi_margin_forward(const T* x, const int64_t* target, const T* w, T* loss, int64_t N, int64_t C, int64_t p,
                           double margin);
 template <typename T>
-void multi_margin_backward(const T* g, int64_t gstride, T gscale, const T* x, const int64_t* target, const T* w,
-                           T* dx, int64_t N, int64_t C, int64_t p, double margin);
+void multi_margin_backward(const T* g, int64_t gstride, T gscale, const T* x, const int64_t* target, const T* w, T* dx,
+                           int64_t N, int64_t C, int64_t p, double margin);
 // Serial double-precision sum (deterministic for any thread count).
 template <typename T> double sum_serial(const T* x, int64_t n);
 
 // ---- tensor_ops.cpp: joining, splitting, indexing, reductions with indices ----
 // (A, N, B) / (A, R, B) are contiguous views around one dim
-template <typename T> void index_select_anb(const T* x, const int64_t* index, T* out, int64_t A, int64_t N, int64_t K, int64_t B);
-template <typename T> void index_add_anb(const T* dout, const int64_t* index, T* dx, int64_t A, int64_t N, int64_t K, int64_t B);
+template <typename T> void index_select_anb(const T* x, const int64_t* index, T* out, int64_t A, int64_t N, int64_t K,
+                                            int64_t B);
+template <typename T> void index_add_anb(const T* dout, const int64_t* index, T* dx, int64_t A, int64_t N, int64_t K,
+                                         int64_t B);
 template <typename T> void masked_select(const T* x, const int64_t* mask, T* out, int64_t n);
 template <typename T> void masked_scatter(const T* src, const int64_t* mask, T* dx, int64_t n);
-template <typename T> void minmax_arb(const T* x, T* values, int64_t* indices, int64_t A, int64_t R, int64_t B, bool is_min);
+template <typename T> void minmax_arb(const T* x, T* values, int64_t* indices, int64_t A, int64_t R, int64_t B,
+                                      bool is_min);
 template <typename T> void scatter_arb(const T* dout, const int64_t* indices, T* dx, int64_t A, int64_t R, int64_t B);
 template <typename T> void compare(CompareOp op, const T* a, const T* b, int64_t* out, int64_t n);
 template <typename T> void where(const int64_t* cond, const T* a, const T* b, T* out, int64_t n);
@@ -259,8 +260,7 @@ void deform_conv2d_forward(const T* x, const T* offset, const T* mask, const T* 
                            int64_t OC, int64_t groups, const DeformGeometry& g);
 // dx, doffset, dmask, dw zeroed by the caller (or nullptr when not needed); db (or nullptr) is written
 template <typename T>
-void deform_conv2d_backward(const T* dout, const T* x, const T* offset, const T* mask, const T* w, T* dx,
-                            T* doffset, T* dmask, T* dw, T* db, int64_t N, int64_t OC, int64_t groups,
-                            const DeformGeometry& g);
+void deform_conv2d_backward(const T* dout, const T* x, const T* offset, const T* mask, const T* w, T* dx, T* doffset,
+                            T* dmask, T* dw, T* db, int64_t N, int64_t OC, int64_t groups, const DeformGeometry& g);
 
 }  // namespace pycnn::cpu

@@ -23,17 +23,23 @@ void apply(const T* pa, const T* pb, T* po, const StridedViews& v, F f) {
   const int64_t grain = 1 << 15;
   const bool ca = is_contiguous(shape, a_strides), cb = is_contiguous(shape, b_strides);
   if (ca && cb) {
-    parallel_for(n, grain, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) po[i] = f(pa[i], pb[i]); });
+    parallel_for(n, grain, [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) po[i] = f(pa[i], pb[i]);
+    });
     return;
   }
   if (ca && all_zero(b_strides)) {
     const T vb = *pb;
-    parallel_for(n, grain, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) po[i] = f(pa[i], vb); });
+    parallel_for(n, grain, [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) po[i] = f(pa[i], vb);
+    });
     return;
   }
   if (cb && all_zero(a_strides)) {
     const T va = *pa;
-    parallel_for(n, grain, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) po[i] = f(va, pb[i]); });
+    parallel_for(n, grain, [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) po[i] = f(va, pb[i]);
+    });
     return;
   }
   const int64_t rank = static_cast<int64_t>(shape.size());

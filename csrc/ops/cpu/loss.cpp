@@ -190,8 +190,18 @@ void pointwise_loss_backward(const PointwiseLossArgs& args, const T* g, int64_t 
   };
   using P = std::pair<T, T>;
   switch (args.kind) {
-    case PointwiseLoss::MSE: run([=](int64_t i) { const T d = 2 * (x[i] - y[i]); return P{d, -d}; }); break;
-    case PointwiseLoss::L1: run([=](int64_t i) { const T d = sign_of(x[i] - y[i]); return P{d, -d}; }); break;
+    case PointwiseLoss::MSE:
+      run([=](int64_t i) {
+        const T d = 2 * (x[i] - y[i]);
+        return P{d, -d};
+      });
+      break;
+    case PointwiseLoss::L1:
+      run([=](int64_t i) {
+        const T d = sign_of(x[i] - y[i]);
+        return P{d, -d};
+      });
+      break;
     case PointwiseLoss::SmoothL1:
       run([=](int64_t i) {
         const T e = x[i] - y[i];
@@ -225,7 +235,10 @@ void pointwise_loss_backward(const PointwiseLossArgs& args, const T* g, int64_t 
       run([=](int64_t i) { return P{-y[i], y[i] > 0 ? std::log(y[i]) + 1 - x[i] : T(0)}; });
       break;
     case PointwiseLoss::KLDivLogTarget:
-      run([=](int64_t i) { const T e = std::exp(y[i]); return P{-e, e * (y[i] - x[i] + 1)}; });
+      run([=](int64_t i) {
+        const T e = std::exp(y[i]);
+        return P{-e, e * (y[i] - x[i] + 1)};
+      });
       break;
     case PointwiseLoss::MarginRanking:
       run([=](int64_t i) {
@@ -255,15 +268,15 @@ void multi_margin_forward(const T* x, const int64_t* target, const T* w, T* loss
 }
 
 template <typename T>
-void multi_margin_backward(const T* g, int64_t gstride, T gscale, const T* x, const int64_t* target, const T* w,
-                           T* dx, int64_t N, int64_t C, int64_t p, double margin) {
+void multi_margin_backward(const T* g, int64_t gstride, T gscale, const T* x, const int64_t* target, const T* w, T* dx,
+                           int64_t N, int64_t C, int64_t p, double margin) {
   parallel_for(N, std::max<int64_t>(1, 4096 / std::max<int64_t>(C, 1)), [=](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const T* row = x + i * C;
       T* drow = dx + i * C;
       const int64_t y = target[i];
-      const double scale = static_cast<double>(g[i * gstride]) * gscale * (w ? static_cast<double>(w[y]) : 1.0) /
-                           static_cast<double>(C);
+      const double scale =
+          static_cast<double>(g[i * gstride]) * gscale * (w ? static_cast<double>(w[y]) : 1.0) / static_cast<double>(C);
       double dy = 0;
       for (int64_t c = 0; c < C; ++c) {
         const double z = margin - row[y] + row[c];
@@ -283,21 +296,21 @@ double sum_serial(const T* x, int64_t n) {
   return s;
 }
 
-#define PYCNN_INSTANTIATE_LOSS(T)                                                                  \
-  template void class_loss_forward<T>(const T*, const int64_t*, const T*, T*, T*, int64_t, int64_t, int64_t,        \
-                                      int64_t, double);                                                            \
-  template void class_loss_backward<T>(const T*, int64_t, T, const T*, const int64_t*, const T*, T*, int64_t,       \
-                                       int64_t, int64_t, int64_t, double, bool);                                   \
-  template void prob_loss_forward<T>(const T*, const T*, const T*, T*, int64_t, int64_t, int64_t, double);         \
-  template void prob_loss_backward<T>(const T*, int64_t, T, const T*, const T*, const T*, T*, T*, int64_t, int64_t, \
-                                      int64_t, double);                                                            \
-  template void pointwise_loss_forward<T>(const PointwiseLossArgs&, const T*, const T*, const T*, const T*, T*,     \
-                                          int64_t);                                                                \
-  template void pointwise_loss_backward<T>(const PointwiseLossArgs&, const T*, int64_t, T, const T*, const T*,      \
-                                           const T*, const T*, T*, T*, int64_t);                                   \
-  template void multi_margin_forward<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t, int64_t, double); \
-  template void multi_margin_backward<T>(const T*, int64_t, T, const T*, const int64_t*, const T*, T*, int64_t,     \
-                                         int64_t, int64_t, double);                                                \
+#define PYCNN_INSTANTIATE_LOSS(T)                                                                                      \
+  template void class_loss_forward<T>(const T*, const int64_t*, const T*, T*, T*, int64_t, int64_t, int64_t, int64_t,  \
+                                      double);                                                                         \
+  template void class_loss_backward<T>(const T*, int64_t, T, const T*, const int64_t*, const T*, T*, int64_t, int64_t, \
+                                       int64_t, int64_t, double, bool);                                                \
+  template void prob_loss_forward<T>(const T*, const T*, const T*, T*, int64_t, int64_t, int64_t, double);             \
+  template void prob_loss_backward<T>(const T*, int64_t, T, const T*, const T*, const T*, T*, T*, int64_t, int64_t,    \
+                                      int64_t, double);                                                                \
+  template void pointwise_loss_forward<T>(const PointwiseLossArgs&, const T*, const T*, const T*, const T*, T*,        \
+                                          int64_t);                                                                    \
+  template void pointwise_loss_backward<T>(const PointwiseLossArgs&, const T*, int64_t, T, const T*, const T*,         \
+                                           const T*, const T*, T*, T*, int64_t);                                       \
+  template void multi_margin_forward<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t, int64_t, double);    \
+  template void multi_margin_backward<T>(const T*, int64_t, T, const T*, const int64_t*, const T*, T*, int64_t,        \
+                                         int64_t, int64_t, double);                                                    \
   template double sum_serial<T>(const T*, int64_t);
 PYCNN_INSTANTIATE_LOSS(float)
 PYCNN_INSTANTIATE_LOSS(double)
