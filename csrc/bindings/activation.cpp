@@ -1,58 +1,81 @@
-// Bindings of the nonlinearities and elementwise math ops (ops/ops.h); same conventions as bindings/ops.cpp:
-// arguments converted, the GIL released while the kernel runs, unrequested outputs returned as None.
-// The unary family takes its op by name ("sigmoid", "gelu_tanh", "clamp", ...).
+// Bindings of the nonlinearities (ops/activation.cpp): ReLU, softmax and log_softmax, the unary family, PReLU
+// and Maxout; conventions in bindings/common.h. The unary family takes its op by name (ops.h: PYCNN_UNARY_OPS).
 #include <string>
 
 #include "bindings/common.h"
 
 namespace pycnn::bindings {
 
-static UnaryOp parse_unary(const std::string& op) {
-  static const std::pair<const char*, UnaryOp> names[] = {
-      {"sigmoid", UnaryOp::Sigmoid},   {"tanh", UnaryOp::Tanh},          {"relu6", UnaryOp::ReLU6},
-      {"leaky_relu", UnaryOp::LeakyReLU}, {"elu", UnaryOp::ELU},         {"selu", UnaryOp::SELU},
-      {"silu", UnaryOp::SiLU},         {"gelu", UnaryOp::GELU},          {"gelu_tanh", UnaryOp::GELUTanh},
-      {"softplus", UnaryOp::Softplus}, {"hardswish", UnaryOp::Hardswish}, {"hardsigmoid", UnaryOp::Hardsigmoid},
-      {"exp", UnaryOp::Exp},           {"log", UnaryOp::Log},            {"sqrt", UnaryOp::Sqrt},
-      {"abs", UnaryOp::Abs},           {"neg", UnaryOp::Neg},            {"pow", UnaryOp::Pow},
-      {"clamp", UnaryOp::Clamp}};
-  for (const auto& [name, value] : names)
-    if (op == name) return value;
-  throw ValueError("[unary] unknown op '" + op + "'");
-}
-
 void init_activation(py::module_& m) {
-  m.def("unary_forward", [](const std::string& op, const Tensor& x, double alpha, double beta) {
-    UnaryOp o = parse_unary(op);
+  m.def("relu_forward", [](const Tensor& x) {
     py::gil_scoped_release nogil;
-    return unary_forward(o, x, alpha, beta);
-  }, "y = op(x) elementwise; alpha/beta are the op's scalars (see ops.h)");
-  m.def("unary_backward", [](const std::string& op, const Tensor& dout, const std::optional<Tensor>& x,
-                             const std::optional<Tensor>& y, double alpha, double beta) {
-    UnaryOp o = parse_unary(op);
+    return relu_forward(x);
+  });
+  m.def("relu_backward", [](const Tensor& dout, const Tensor& y) {
     py::gil_scoped_release nogil;
-    return unary_backward(o, dout, undefined_if_none(x), undefined_if_none(y), alpha, beta);
-  }, "dx from x, or from y where unary_grad_uses_output(op)");
-  m.def("unary_grad_uses_output", [](const std::string& op) { return unary_grad_uses_output(parse_unary(op)); });
+    return relu_backward(dout, y);
+  });
+
+  m.def("log_softmax_forward", [](const Tensor& x, int64_t dim) {
+    py::gil_scoped_release nogil;
+    return log_softmax_forward(x, dim);
+  });
+  m.def("log_softmax_backward", [](const Tensor& dout, const Tensor& y, int64_t dim) {
+    py::gil_scoped_release nogil;
+    return log_softmax_backward(dout, y, dim);
+  });
+  m.def("softmax_forward", [](const Tensor& x, int64_t dim) {
+    py::gil_scoped_release nogil;
+    return softmax_forward(x, dim);
+  });
+  m.def("softmax_backward", [](const Tensor& dout, const Tensor& y, int64_t dim) {
+    py::gil_scoped_release nogil;
+    return softmax_backward(dout, y, dim);
+  });
+
+  m.def(
+      "unary_forward",
+      [](const std::string& op, const Tensor& x, double alpha, double beta) {
+        UnaryOp o = parse_op<UnaryOp>(op);
+        py::gil_scoped_release nogil;
+        return unary_forward(o, x, alpha, beta);
+      },
+      "y = op(x) elementwise; alpha/beta are the op's scalars (see ops.h)");
+  m.def(
+      "unary_backward",
+      [](const std::string& op, const Tensor& dout, const std::optional<Tensor>& x, const std::optional<Tensor>& y,
+         double alpha, double beta) {
+        UnaryOp o = parse_op<UnaryOp>(op);
+        py::gil_scoped_release nogil;
+        return unary_backward(o, dout, undefined_if_none(x), undefined_if_none(y), alpha, beta);
+      },
+      "dx from x, or from y where unary_grad_uses_output(op)");
+  m.def("unary_grad_uses_output", [](const std::string& op) { return unary_grad_uses_output(parse_op<UnaryOp>(op)); });
+  m.def("unary_op_names", &op_names<UnaryOp>, "the unary ops' names, in the order of ops.h's list");
 
   m.def("prelu_forward", [](const Tensor& x, const Tensor& weight) {
     py::gil_scoped_release nogil;
     return prelu_forward(x, weight);
   });
-  m.def("prelu_backward", [](const Tensor& dout, const Tensor& x, const Tensor& weight, bool need_dx,
-                             bool need_dweight) {
-    std::tuple<Tensor, Tensor> r;
-    {
-      py::gil_scoped_release nogil;
-      r = prelu_backward(dout, x, weight, need_dx, need_dweight);
-    }
-    return py::make_tuple(none_if_undefined(std::get<0>(r)), none_if_undefined(std::get<1>(r)));
-  }, "(dx, dweight), each None unless asked for");
+  m.def(
+      "prelu_backward",
+      [](const Tensor& dout, const Tensor& x, const Tensor& weight, bool need_dx, bool need_dweight) {
+        std::tuple<Tensor, Tensor> r;
+        {
+          py::gil_scoped_release nogil;
+          r = prelu_backward(dout, x, weight, need_dx, need_dweight);
+        }
+        return none_if_undefined(r);
+      },
+      "(dx, dweight), each None unless asked for");
 
-  m.def("maxout_forward", [](const Tensor& x, int64_t pieces) {
-    py::gil_scoped_release nogil;
-    return maxout_forward(x, pieces);
-  }, "(N, C*k, *) -> (y, int64 indices in [0, k)), both (N, C, *)");
+  m.def(
+      "maxout_forward",
+      [](const Tensor& x, int64_t pieces) {
+        py::gil_scoped_release nogil;
+        return maxout_forward(x, pieces);
+      },
+      "(N, C*k, *) -> (y, int64 indices in [0, k)), both (N, C, *)");
   m.def("maxout_backward", [](const Tensor& dout, const Tensor& indices, int64_t pieces) {
     py::gil_scoped_release nogil;
     return maxout_backward(dout, indices, pieces);

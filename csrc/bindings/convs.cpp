@@ -1,42 +1,44 @@
-// Bindings of the convolution family: conv1d, transposed convolution, padding (ops/ops.h); same conventions as bindings/ops.cpp.
+// Bindings of the convolution family (ops/convs.cpp): padding, with its mode by name (ops.h: PYCNN_PAD_MODES),
+// and transposed convolution; conventions in bindings/common.h.
 #include "bindings/common.h"
 
 namespace pycnn::bindings {
 
-using Pair = std::pair<int64_t, int64_t>;
-
-static Conv2dArgs transpose_args(Pair stride, Pair padding, Pair dilation, int64_t groups) {
-  return Conv2dArgs{stride.first, stride.second, padding.first, padding.second, dilation.first, dilation.second, groups};
-}
-
 void init_convs(py::module_& m) {
-  m.def("pad_forward", [](const Tensor& x, const std::vector<int64_t>& pads, const std::string& mode, double value) {
-    py::gil_scoped_release nogil;
-    return pad_forward(x, pads, mode, value);
-  }, "Pads the trailing dims of x; pads in torch order (last dim first)");
-  m.def("pad_backward", [](const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& pads,
-                           const std::string& mode) {
-    py::gil_scoped_release nogil;
-    return pad_backward(dout, x_shape, pads, mode);
-  });
+  m.def("pad_mode_names", &op_names<PadMode>, "the padding modes' names, in the order of ops.h's list");
+  m.def(
+      "pad_forward",
+      [](const Tensor& x, const std::vector<int64_t>& pads, const std::string& mode, double value) {
+        PadMode pm = parse_op<PadMode>(mode);
+        py::gil_scoped_release nogil;
+        return pad_forward(x, pads, pm, value);
+      },
+      "Pads the trailing dims of x; pads in torch order (last dim first)");
+  m.def("pad_backward",
+        [](const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& pads, const std::string& mode) {
+          PadMode pm = parse_op<PadMode>(mode);
+          py::gil_scoped_release nogil;
+          return pad_backward(dout, x_shape, pads, pm);
+        });
 
-  m.def("conv_transpose2d_forward", [](const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, Pair stride,
-                                       Pair padding, Pair output_padding, Pair dilation, int64_t groups) {
-    py::gil_scoped_release nogil;
-    return conv_transpose2d_forward(x, w, undefined_if_none(b), transpose_args(stride, padding, dilation, groups),
-                                    output_padding.first, output_padding.second);
-  }, "x (N, C, H, W), w (C, OC/groups, kH, kW) -> (N, OC, OH, OW)");
-  m.def("conv_transpose2d_backward", [](const Tensor& dout, const Tensor& x, const Tensor& w, Pair stride,
-                                        Pair padding, Pair dilation, int64_t groups, bool need_dx, bool need_dw,
-                                        bool need_db) {
+  m.def(
+      "conv_transpose2d_forward",
+      [](const Tensor& x, const Tensor& w, const std::optional<Tensor>& b, Pair stride, Pair padding,
+         Pair output_padding, Pair dilation, int64_t groups) {
+        py::gil_scoped_release nogil;
+        return conv_transpose2d_forward(x, w, undefined_if_none(b), conv2d_args(stride, padding, dilation, groups),
+                                        output_padding.first, output_padding.second);
+      },
+      "x (N, C, H, W), w (C, OC/groups, kH, kW) -> (N, OC, OH, OW)");
+  m.def("conv_transpose2d_backward", [](const Tensor& dout, const Tensor& x, const Tensor& w, Pair stride, Pair padding,
+                                        Pair dilation, int64_t groups, bool need_dx, bool need_dw, bool need_db) {
     std::tuple<Tensor, Tensor, Tensor> r;
     {
       py::gil_scoped_release nogil;
-      r = conv_transpose2d_backward(dout, x, w, transpose_args(stride, padding, dilation, groups), need_dx, need_dw,
+      r = conv_transpose2d_backward(dout, x, w, conv2d_args(stride, padding, dilation, groups), need_dx, need_dw,
                                     need_db);
     }
-    return py::make_tuple(none_if_undefined(std::get<0>(r)), none_if_undefined(std::get<1>(r)),
-                          none_if_undefined(std::get<2>(r)));
+    return none_if_undefined(r);
   });
 }
 

@@ -1,4 +1,5 @@
-// The pycnn._C extension module: exception mapping and the init_* of each binding file.
+// The pycnn._C extension module: exception mapping, the init_<family> of each binding file (one per
+// ops/<family>.cpp) and the small runtime queries (threads, SIMD level, CUDA devices).
 #include "bindings/common.h"
 #include "core/cpu_features.h"
 #include "core/parallel.h"
@@ -15,22 +16,28 @@ PYBIND11_MODULE(_C, m) {
     }
   });
   pycnn::bindings::init_tensor(m);
-  pycnn::bindings::init_ops(m);
-  pycnn::bindings::init_optim(m);
   pycnn::bindings::init_activation(m);
-  pycnn::bindings::init_norm(m);
-  pycnn::bindings::init_resize(m);
-  pycnn::bindings::init_losses(m);
-  pycnn::bindings::init_tensor_ops(m);
+  pycnn::bindings::init_conv2d(m);
   pycnn::bindings::init_convs(m);
-  pycnn::bindings::init_deform(m);
+  pycnn::bindings::init_copy(m);
+  pycnn::bindings::init_deform_conv(m);
+  pycnn::bindings::init_dropout(m);
+  pycnn::bindings::init_elementwise(m);
+  pycnn::bindings::init_gemm(m);
+  pycnn::bindings::init_linear(m);
+  pycnn::bindings::init_loss(m);
+  pycnn::bindings::init_norm(m);
+  pycnn::bindings::init_optim(m);
+  pycnn::bindings::init_pool2d(m);
+  pycnn::bindings::init_reduce(m);
+  pycnn::bindings::init_resize(m);
+  pycnn::bindings::init_tensor_ops(m);
 
   m.def("set_num_threads", &pycnn::set_num_threads, "Threads used by every CPU kernel.");
   m.def("get_num_threads", &pycnn::get_num_threads);
   m.def("simd_level", &pycnn::simd_level_name, "The SIMD kernel set chosen at start-up: 'avx2' or 'baseline'.");
-  m.def("force_baseline_simd", [](bool on) {
-    pycnn::force_simd_level(on ? pycnn::SimdLevel::Baseline : pycnn::SimdLevel::AVX2);
-  });
+  m.def("force_baseline_simd",
+        [](bool on) { pycnn::force_simd_level(on ? pycnn::SimdLevel::Baseline : pycnn::SimdLevel::AVX2); });
   m.def("cuda_is_built", &pycnn::cuda::is_built);
   m.def("cuda_device_count", &pycnn::cuda::device_count);
   m.def("cuda_device_name", &pycnn::cuda::device_name);

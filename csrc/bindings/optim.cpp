@@ -1,65 +1,86 @@
-// Bindings of the optimizer updates (ops/ops.h, "optimizer updates"). Each updates param and its state
-// tensors in place and releases the GIL while the kernel runs; state the options don't use may be None.
-// `step` is the optimizer's step count including this update (1 on the first).
+// Bindings of the optimizer updates (ops/optim.cpp); conventions in bindings/common.h. Each updates param and
+// its state tensors in place; state the options don't use may be None. `step` is the optimizer's step count
+// including this update (1 on the first).
 #include "bindings/common.h"
 
 namespace pycnn::bindings {
 
-using OptTensor = std::optional<Tensor>;
-
 void init_optim(py::module_& m) {
-  m.def("sgd_step_", [](Tensor& param, const Tensor& grad, OptTensor momentum_buf, double lr, double momentum,
-                        double dampening, double weight_decay, bool nesterov, bool maximize, bool first_step) {
-    Tensor buf = undefined_if_none(momentum_buf);
-    SgdArgs args{lr, momentum, dampening, weight_decay, nesterov, maximize};
-    py::gil_scoped_release nogil;
-    sgd_step_(param, grad, buf, args, first_step);
-  }, py::arg("param"), py::arg("grad"), py::arg("momentum_buffer"), py::arg("lr"), py::arg("momentum"),
-     py::arg("dampening"), py::arg("weight_decay"), py::arg("nesterov"), py::arg("maximize"), py::arg("first_step"),
-     "PyTorch's SGD update of param (and the momentum buffer), in place");
+  m.def(
+      "sgd_step_",
+      [](Tensor& param, const Tensor& grad, OptTensor momentum_buf, double lr, double momentum, double dampening,
+         double weight_decay, bool nesterov, bool maximize, bool first_step) {
+        Tensor buf = undefined_if_none(momentum_buf);
+        SgdArgs args;
+        args.lr = lr, args.momentum = momentum, args.dampening = dampening, args.weight_decay = weight_decay;
+        args.nesterov = nesterov, args.maximize = maximize;
+        py::gil_scoped_release nogil;
+        sgd_step_(param, grad, buf, args, first_step);
+      },
+      py::arg("param"), py::arg("grad"), py::arg("momentum_buffer"), py::arg("lr"), py::arg("momentum"),
+      py::arg("dampening"), py::arg("weight_decay"), py::arg("nesterov"), py::arg("maximize"), py::arg("first_step"),
+      "PyTorch's SGD update of param (and the momentum buffer), in place");
 
-  m.def("adam_step_", [](Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
-                         OptTensor max_exp_avg_sq, double lr, double beta1, double beta2, double eps,
-                         double weight_decay, bool amsgrad, bool maximize, bool decoupled_weight_decay, double step) {
-    Tensor vmax = undefined_if_none(max_exp_avg_sq);
-    AdamArgs args{lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay};
-    py::gil_scoped_release nogil;
-    adam_step_(param, grad, exp_avg, exp_avg_sq, vmax, args, step);
-  }, py::arg("param"), py::arg("grad"), py::arg("exp_avg"), py::arg("exp_avg_sq"), py::arg("max_exp_avg_sq"),
-     py::arg("lr"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"), py::arg("amsgrad"),
-     py::arg("maximize"), py::arg("decoupled_weight_decay"), py::arg("step"),
-     "PyTorch's Adam (decoupled_weight_decay: AdamW) update of param, exp_avg, exp_avg_sq (and max_exp_avg_sq), "
-     "in place");
+  m.def(
+      "adam_step_",
+      [](Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq, OptTensor max_exp_avg_sq, double lr,
+         double beta1, double beta2, double eps, double weight_decay, bool amsgrad, bool maximize,
+         bool decoupled_weight_decay, double step) {
+        Tensor vmax = undefined_if_none(max_exp_avg_sq);
+        AdamArgs args;
+        args.lr = lr, args.beta1 = beta1, args.beta2 = beta2, args.eps = eps, args.weight_decay = weight_decay;
+        args.amsgrad = amsgrad, args.maximize = maximize, args.decoupled_weight_decay = decoupled_weight_decay;
+        py::gil_scoped_release nogil;
+        adam_step_(param, grad, exp_avg, exp_avg_sq, vmax, args, step);
+      },
+      py::arg("param"), py::arg("grad"), py::arg("exp_avg"), py::arg("exp_avg_sq"), py::arg("max_exp_avg_sq"),
+      py::arg("lr"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"), py::arg("amsgrad"),
+      py::arg("maximize"), py::arg("decoupled_weight_decay"), py::arg("step"),
+      "PyTorch's Adam (decoupled_weight_decay: AdamW) update of param, exp_avg, exp_avg_sq (and max_exp_avg_sq), "
+      "in place");
 
-  m.def("rmsprop_step_", [](Tensor& param, const Tensor& grad, Tensor& square_avg, OptTensor grad_avg,
-                            OptTensor momentum_buffer, double lr, double alpha, double eps, double weight_decay,
-                            double momentum, bool centered, bool maximize) {
-    Tensor ga = undefined_if_none(grad_avg), buf = undefined_if_none(momentum_buffer);
-    RmspropArgs args{lr, alpha, eps, weight_decay, momentum, centered, maximize};
-    py::gil_scoped_release nogil;
-    rmsprop_step_(param, grad, square_avg, ga, buf, args);
-  }, py::arg("param"), py::arg("grad"), py::arg("square_avg"), py::arg("grad_avg"), py::arg("momentum_buffer"),
-     py::arg("lr"), py::arg("alpha"), py::arg("eps"), py::arg("weight_decay"), py::arg("momentum"),
-     py::arg("centered"), py::arg("maximize"),
-     "PyTorch's RMSprop update of param, square_avg (and grad_avg, momentum_buffer), in place");
+  m.def(
+      "rmsprop_step_",
+      [](Tensor& param, const Tensor& grad, Tensor& square_avg, OptTensor grad_avg, OptTensor momentum_buffer,
+         double lr, double alpha, double eps, double weight_decay, double momentum, bool centered, bool maximize) {
+        Tensor ga = undefined_if_none(grad_avg), buf = undefined_if_none(momentum_buffer);
+        RmspropArgs args;
+        args.lr = lr, args.alpha = alpha, args.eps = eps, args.weight_decay = weight_decay, args.momentum = momentum;
+        args.centered = centered, args.maximize = maximize;
+        py::gil_scoped_release nogil;
+        rmsprop_step_(param, grad, square_avg, ga, buf, args);
+      },
+      py::arg("param"), py::arg("grad"), py::arg("square_avg"), py::arg("grad_avg"), py::arg("momentum_buffer"),
+      py::arg("lr"), py::arg("alpha"), py::arg("eps"), py::arg("weight_decay"), py::arg("momentum"),
+      py::arg("centered"), py::arg("maximize"),
+      "PyTorch's RMSprop update of param, square_avg (and grad_avg, momentum_buffer), in place");
 
-  m.def("adagrad_step_", [](Tensor& param, const Tensor& grad, Tensor& state_sum, double lr, double lr_decay,
-                            double weight_decay, double eps, bool maximize, double step) {
-    AdagradArgs args{lr, lr_decay, weight_decay, eps, maximize};
-    py::gil_scoped_release nogil;
-    adagrad_step_(param, grad, state_sum, args, step);
-  }, py::arg("param"), py::arg("grad"), py::arg("state_sum"), py::arg("lr"), py::arg("lr_decay"),
-     py::arg("weight_decay"), py::arg("eps"), py::arg("maximize"), py::arg("step"),
-     "PyTorch's Adagrad update of param and its running sum of squared gradients, in place");
+  m.def(
+      "adagrad_step_",
+      [](Tensor& param, const Tensor& grad, Tensor& state_sum, double lr, double lr_decay, double weight_decay,
+         double eps, bool maximize, double step) {
+        AdagradArgs args;
+        args.lr = lr, args.lr_decay = lr_decay, args.weight_decay = weight_decay, args.eps = eps;
+        args.maximize = maximize;
+        py::gil_scoped_release nogil;
+        adagrad_step_(param, grad, state_sum, args, step);
+      },
+      py::arg("param"), py::arg("grad"), py::arg("state_sum"), py::arg("lr"), py::arg("lr_decay"),
+      py::arg("weight_decay"), py::arg("eps"), py::arg("maximize"), py::arg("step"),
+      "PyTorch's Adagrad update of param and its running sum of squared gradients, in place");
 
-  m.def("adadelta_step_", [](Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor& acc_delta, double lr,
-                             double rho, double eps, double weight_decay, bool maximize) {
-    AdadeltaArgs args{lr, rho, eps, weight_decay, maximize};
-    py::gil_scoped_release nogil;
-    adadelta_step_(param, grad, square_avg, acc_delta, args);
-  }, py::arg("param"), py::arg("grad"), py::arg("square_avg"), py::arg("acc_delta"), py::arg("lr"), py::arg("rho"),
-     py::arg("eps"), py::arg("weight_decay"), py::arg("maximize"),
-     "PyTorch's Adadelta update of param, square_avg and acc_delta, in place");
+  m.def(
+      "adadelta_step_",
+      [](Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor& acc_delta, double lr, double rho, double eps,
+         double weight_decay, bool maximize) {
+        AdadeltaArgs args;
+        args.lr = lr, args.rho = rho, args.eps = eps, args.weight_decay = weight_decay, args.maximize = maximize;
+        py::gil_scoped_release nogil;
+        adadelta_step_(param, grad, square_avg, acc_delta, args);
+      },
+      py::arg("param"), py::arg("grad"), py::arg("square_avg"), py::arg("acc_delta"), py::arg("lr"), py::arg("rho"),
+      py::arg("eps"), py::arg("weight_decay"), py::arg("maximize"),
+      "PyTorch's Adadelta update of param, square_avg and acc_delta, in place");
 }
 
 }  // namespace pycnn::bindings

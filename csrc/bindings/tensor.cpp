@@ -36,11 +36,15 @@ static std::string numpy_format(DType t) {
 // Wraps a NumPy array's memory; the array stays alive as long as any tensor views it.
 static Tensor from_numpy(py::array arr) {
   DType dtype;
-  if (py::isinstance<py::array_t<float>>(arr)) dtype = DType::Float32;
-  else if (py::isinstance<py::array_t<double>>(arr)) dtype = DType::Float64;
-  else if (py::isinstance<py::array_t<int64_t>>(arr)) dtype = DType::Int64;
-  else throw TypeError("[from_numpy] unsupported array dtype " + py::str(arr.dtype()).cast<std::string>() +
-                       " (pycnn has float32, float64 and int64)");
+  if (py::isinstance<py::array_t<float>>(arr))
+    dtype = DType::Float32;
+  else if (py::isinstance<py::array_t<double>>(arr))
+    dtype = DType::Float64;
+  else if (py::isinstance<py::array_t<int64_t>>(arr))
+    dtype = DType::Int64;
+  else
+    throw TypeError("[from_numpy] unsupported array dtype " + py::str(arr.dtype()).cast<std::string>() +
+                    " (pycnn has float32, float64 and int64)");
   const int64_t item = static_cast<int64_t>(dtype_size(dtype));
   Shape shape(arr.ndim()), strides(arr.ndim());
   for (py::ssize_t i = 0; i < arr.ndim(); ++i) {
@@ -51,11 +55,11 @@ static Tensor from_numpy(py::array arr) {
   }
   if (!arr.writeable()) arr = arr.attr("copy")();  // never write through a read-only array
   auto* owner = new py::object(arr);
-  auto storage = std::make_shared<Storage>(const_cast<void*>(arr.data()), static_cast<size_t>(arr.nbytes()),
-                                           Device{}, [owner] {
-                                             py::gil_scoped_acquire gil;  // tensors may die in a GIL-free op
-                                             delete owner;
-                                           });
+  auto storage =
+      std::make_shared<Storage>(const_cast<void*>(arr.data()), static_cast<size_t>(arr.nbytes()), Device{}, [owner] {
+        py::gil_scoped_acquire gil;  // tensors may die in a GIL-free op
+        delete owner;
+      });
   return Tensor(std::move(storage), shape, strides, 0, dtype);
 }
 
@@ -98,11 +102,6 @@ void init_tensor(py::module_& m) {
   m.def("full", [](const Shape& shape, double value, const std::string& dtype, const std::string& device) {
     return Tensor::full(shape, value, parse_dtype(dtype), parse_device(device));
   });
-  m.def("copy_", [](Tensor& dst, const Tensor& src) {
-    py::gil_scoped_release nogil;
-    copy_(dst, src);
-  }, "dst[...] = src (same shape, src may be broadcast), converting the dtype.");
-  m.def("fill_", [](Tensor& dst, double v) { fill_(dst, v); });
 }
 
 }  // namespace pycnn::bindings

@@ -1,29 +1,24 @@
-// Bindings of the tensor operations: joining, splitting, indexing, reductions with indices (ops/ops.h); same conventions as bindings/ops.cpp.
+// Bindings of the tensor operations (ops/tensor_ops.cpp): joining, splitting, indexing, reductions with
+// indices, comparisons (by name, ops.h: PYCNN_COMPARE_OPS) and where; conventions in bindings/common.h.
 #include "bindings/common.h"
 
 namespace pycnn::bindings {
 
 using Ints = std::vector<int64_t>;
 
-static CompareOp parse_compare(const std::string& op) {
-  if (op == "gt") return CompareOp::Gt;
-  if (op == "lt") return CompareOp::Lt;
-  if (op == "ge") return CompareOp::Ge;
-  if (op == "le") return CompareOp::Le;
-  if (op == "eq") return CompareOp::Eq;
-  if (op == "ne") return CompareOp::Ne;
-  throw ValueError("[compare] unknown op '" + op + "'");
-}
-
 void init_tensor_ops(py::module_& m) {
+  m.def("compare_op_names", &op_names<CompareOp>, "the comparisons' names, in the order of ops.h's list");
   m.def("cat_forward", [](const std::vector<Tensor>& xs, int64_t dim) {
     py::gil_scoped_release nogil;
     return cat_forward(xs, dim);
   });
-  m.def("cat_backward", [](const Tensor& dout, int64_t dim, const Ints& sizes) {
-    py::gil_scoped_release nogil;
-    return cat_backward(dout, dim, sizes);
-  }, "one gradient per concatenated tensor");
+  m.def(
+      "cat_backward",
+      [](const Tensor& dout, int64_t dim, const Ints& sizes) {
+        py::gil_scoped_release nogil;
+        return cat_backward(dout, dim, sizes);
+      },
+      "one gradient per concatenated tensor");
   m.def("stack_forward", [](const std::vector<Tensor>& xs, int64_t dim) {
     py::gil_scoped_release nogil;
     return stack_forward(xs, dim);
@@ -32,10 +27,11 @@ void init_tensor_ops(py::module_& m) {
     py::gil_scoped_release nogil;
     return stack_backward(dout, dim);
   });
-  m.def("index_view", [](const Tensor& x, const Ints& starts, const Ints& steps, const Ints& lengths,
-                         const Ints& keep, const Ints& new_axes) {
-    return index_view(x, starts, steps, lengths, keep, new_axes);
-  }, "basic indexing as one strided view of x's memory");
+  m.def(
+      "index_view",
+      [](const Tensor& x, const Ints& starts, const Ints& steps, const Ints& lengths, const Ints& keep,
+         const Ints& new_axes) { return index_view(x, starts, steps, lengths, keep, new_axes); },
+      "basic indexing as one strided view of x's memory");
   m.def("index_view_backward", [](const Tensor& dout, const Shape& x_shape, const Ints& starts, const Ints& steps,
                                   const Ints& lengths, const Ints& keep, const Ints& new_axes) {
     py::gil_scoped_release nogil;
@@ -57,19 +53,25 @@ void init_tensor_ops(py::module_& m) {
     py::gil_scoped_release nogil;
     return masked_select_backward(dout, mask);
   });
-  m.def("minmax_dim", [](const Tensor& x, int64_t dim, bool keepdim, bool is_min) {
-    py::gil_scoped_release nogil;
-    return minmax_dim(x, dim, keepdim, is_min);
-  }, "(values, indices) of the first max (min) along dim");
+  m.def(
+      "minmax_dim",
+      [](const Tensor& x, int64_t dim, bool keepdim, bool is_min) {
+        py::gil_scoped_release nogil;
+        return minmax_dim(x, dim, keepdim, is_min);
+      },
+      "(values, indices) of the first max (min) along dim");
   m.def("minmax_dim_backward", [](const Tensor& dout, const Tensor& indices, const Shape& x_shape, int64_t dim) {
     py::gil_scoped_release nogil;
     return minmax_dim_backward(dout, indices, x_shape, dim);
   });
-  m.def("compare", [](const std::string& op, const Tensor& a, const Tensor& b) {
-    CompareOp c = parse_compare(op);
-    py::gil_scoped_release nogil;
-    return compare(c, a, b);
-  }, "int64 0/1 result of a (gt|lt|ge|le|eq|ne) b, broadcasting");
+  m.def(
+      "compare",
+      [](const std::string& op, const Tensor& a, const Tensor& b) {
+        CompareOp c = parse_op<CompareOp>(op);
+        py::gil_scoped_release nogil;
+        return compare(c, a, b);
+      },
+      "int64 0/1 result of a (gt|lt|ge|le|eq|ne) b, broadcasting");
   m.def("where_forward", [](const Tensor& cond, const Tensor& a, const Tensor& b) {
     py::gil_scoped_release nogil;
     return where_forward(cond, a, b);
@@ -81,7 +83,7 @@ void init_tensor_ops(py::module_& m) {
       py::gil_scoped_release nogil;
       r = where_backward(dout, cond, a_shape, b_shape, need_da, need_db);
     }
-    return py::make_tuple(none_if_undefined(std::get<0>(r)), none_if_undefined(std::get<1>(r)));
+    return none_if_undefined(r);
   });
   m.def("var_forward", [](const Tensor& x, const Ints& dims, double correction, bool keepdim) {
     py::gil_scoped_release nogil;
@@ -91,31 +93,34 @@ void init_tensor_ops(py::module_& m) {
     py::gil_scoped_release nogil;
     return var_backward(dout, x, dims, correction, keepdim);
   });
-  m.def("bmm_forward", [](const Tensor& a, const Tensor& b) {
-    py::gil_scoped_release nogil;
-    return bmm_forward(a, b);
-  }, "(..., M, K) @ (..., K, N) with broadcast batch dims");
+  m.def(
+      "bmm_forward",
+      [](const Tensor& a, const Tensor& b) {
+        py::gil_scoped_release nogil;
+        return bmm_forward(a, b);
+      },
+      "(..., M, K) @ (..., K, N) with broadcast batch dims");
   m.def("bmm_backward", [](const Tensor& dout, const Tensor& a, const Tensor& b, bool need_da, bool need_db) {
     std::tuple<Tensor, Tensor> r;
     {
       py::gil_scoped_release nogil;
       r = bmm_backward(dout, a, b, need_da, need_db);
     }
-    return py::make_tuple(none_if_undefined(std::get<0>(r)), none_if_undefined(std::get<1>(r)));
+    return none_if_undefined(r);
   });
   m.def("maximum_forward", [](const Tensor& a, const Tensor& b, bool is_min) {
     py::gil_scoped_release nogil;
     return maximum_forward(a, b, is_min);
   });
-  m.def("maximum_backward", [](const Tensor& dout, const Tensor& a, const Tensor& b, bool is_min, bool need_da,
-                               bool need_db) {
-    std::tuple<Tensor, Tensor> r;
-    {
-      py::gil_scoped_release nogil;
-      r = maximum_backward(dout, a, b, is_min, need_da, need_db);
-    }
-    return py::make_tuple(none_if_undefined(std::get<0>(r)), none_if_undefined(std::get<1>(r)));
-  });
+  m.def("maximum_backward",
+        [](const Tensor& dout, const Tensor& a, const Tensor& b, bool is_min, bool need_da, bool need_db) {
+          std::tuple<Tensor, Tensor> r;
+          {
+            py::gil_scoped_release nogil;
+            r = maximum_backward(dout, a, b, is_min, need_da, need_db);
+          }
+          return none_if_undefined(r);
+        });
 }
 
 }  // namespace pycnn::bindings

@@ -9,8 +9,12 @@
 
 namespace pycnn {
 
-struct ValueError : std::invalid_argument { using std::invalid_argument::invalid_argument; };  // bad shapes/values
-struct TypeError : std::invalid_argument { using std::invalid_argument::invalid_argument; };   // bad dtype
+struct ValueError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};  // bad shapes/values
+struct TypeError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};  // bad dtype
 // Everything else (device not available, internal failures) is std::runtime_error.
 
 namespace detail {
@@ -34,8 +38,8 @@ std::string shape_str(const std::vector<int64_t>& shape);
 
 }  // namespace pycnn
 
-#define PYCNN_CHECK_T(cond, ExcType, ...)                 \
-  do {                                                    \
+#define PYCNN_CHECK_T(cond, ExcType, ...)                  \
+  do {                                                     \
     if (!(cond)) throw ExcType(::pycnn::str(__VA_ARGS__)); \
   } while (0)
 #define PYCNN_CHECK(cond, ...) PYCNN_CHECK_T(cond, ::pycnn::ValueError, __VA_ARGS__)

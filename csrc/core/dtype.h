@@ -20,9 +20,15 @@ inline const char* dtype_name(DType t) {
 inline bool is_floating(DType t) { return t != DType::Int64; }
 
 template <typename T> struct dtype_of;
-template <> struct dtype_of<float> { static constexpr DType value = DType::Float32; };
-template <> struct dtype_of<double> { static constexpr DType value = DType::Float64; };
-template <> struct dtype_of<int64_t> { static constexpr DType value = DType::Int64; };
+template <> struct dtype_of<float> {
+  static constexpr DType value = DType::Float32;
+};
+template <> struct dtype_of<double> {
+  static constexpr DType value = DType::Float64;
+};
+template <> struct dtype_of<int64_t> {
+  static constexpr DType value = DType::Int64;
+};
 
 // Calls f(T{}) with T the C++ type of a floating dtype; the op name goes into the error otherwise.
 template <typename F>
@@ -32,6 +38,13 @@ auto dispatch_floating(DType t, const char* op, F&& f) {
     case DType::Float64: return f(double{});
     default: throw TypeError(str("[", op, "] expected a float32 or float64 tensor, got ", dtype_name(t)));
   }
+}
+
+// Like dispatch_floating, int64 included: for ops that move or compare values whatever their kind.
+template <typename F>
+auto dispatch_all(DType t, const char* op, F&& f) {
+  if (t == DType::Int64) return f(int64_t{});
+  return dispatch_floating(t, op, f);
 }
 
 }  // namespace pycnn

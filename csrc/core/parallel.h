@@ -2,9 +2,9 @@
 // kernels start threads. In a process forked after OpenMP ran (a DataLoader worker), libgomp's pool is
 // unusable and would hang, so the child runs every parallel region serially, as PyTorch does.
 #pragma once
-#include <cstdint>
-
 #include <omp.h>
+
+#include <cstdint>
 
 namespace pycnn {
 

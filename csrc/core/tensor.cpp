@@ -43,12 +43,14 @@ int64_t wrap_dim(int64_t dim, int64_t rank, const char* op) {
 }
 
 static void check_shape(const Shape& shape, const char* op) {
-  for (int64_t d : shape)
-    PYCNN_CHECK(d >= 0, "[", op, "] negative dimension in shape ", shape_str(shape));
+  for (int64_t d : shape) PYCNN_CHECK(d >= 0, "[", op, "] negative dimension in shape ", shape_str(shape));
 }
 
 Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset, DType dtype)
-    : storage_(std::move(storage)), shape_(std::move(shape)), strides_(std::move(strides)), offset_(offset),
+    : storage_(std::move(storage)),
+      shape_(std::move(shape)),
+      strides_(std::move(strides)),
+      offset_(offset),
       dtype_(dtype) {}
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
@@ -69,15 +71,17 @@ Tensor Tensor::scalar(double value, DType dtype, Device device) { return full({}
 
 int64_t Tensor::size(int64_t d) const { return shape_[wrap_dim(d, dim(), "size")]; }
 
-bool Tensor::is_contiguous() const {
+bool is_contiguous(const Shape& shape, const Shape& strides) {
   int64_t expected = 1;
-  for (int64_t i = dim() - 1; i >= 0; --i) {
-    if (shape_[i] == 1) continue;  // the stride of a size-1 dim never matters
-    if (strides_[i] != expected) return false;
-    expected *= shape_[i];
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) {
+    if (shape[i] == 1) continue;  // the stride of a size-1 dim never matters
+    if (strides[i] != expected) return false;
+    expected *= shape[i];
   }
   return true;
 }
+
+bool Tensor::is_contiguous() const { return pycnn::is_contiguous(shape_, strides_); }
 
 // Infers one -1 entry and checks that the element count is kept.
 static Shape infer_shape(const Shape& shape, int64_t numel, const Shape& from, const char* op) {
@@ -103,8 +107,8 @@ static Shape infer_shape(const Shape& shape, int64_t numel, const Shape& from, c
 }
 
 Tensor Tensor::view(const Shape& shape) const {
-  PYCNN_CHECK(is_contiguous(), "[view] needs a contiguous tensor, got shape ", shape_str(shape_),
-              " with strides ", shape_str(strides_), "; use reshape()");
+  PYCNN_CHECK(is_contiguous(), "[view] needs a contiguous tensor, got shape ", shape_str(shape_), " with strides ",
+              shape_str(strides_), "; use reshape()");
   Shape out = infer_shape(shape, numel(), shape_, "view");
   return Tensor(storage_, out, contiguous_strides(out), offset_, dtype_);
 }
@@ -119,8 +123,8 @@ Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
 }
 
 Tensor Tensor::permute(const Shape& dims) const {
-  PYCNN_CHECK(static_cast<int64_t>(dims.size()) == dim(), "[permute] got ", dims.size(),
-              " dims for a tensor of shape ", shape_str(shape_));
+  PYCNN_CHECK(static_cast<int64_t>(dims.size()) == dim(), "[permute] got ", dims.size(), " dims for a tensor of shape ",
+              shape_str(shape_));
   Shape shape(dims.size()), strides(dims.size());
   std::vector<bool> seen(dims.size(), false);
   for (size_t i = 0; i < dims.size(); ++i) {
@@ -141,8 +145,7 @@ Tensor Tensor::expand(const Shape& shape) const {
   for (size_t i = 0; i < shape.size(); ++i) {
     if (i < lead) continue;
     int64_t s = shape_[i - lead];
-    PYCNN_CHECK(s == shape[i] || s == 1, "[expand] cannot expand shape ", shape_str(shape_), " to ",
-                shape_str(shape));
+    PYCNN_CHECK(s == shape[i] || s == 1, "[expand] cannot expand shape ", shape_str(shape_), " to ", shape_str(shape));
     strides[i] = s == 1 ? 0 : strides_[i - lead];
   }
   return Tensor(storage_, shape, strides, offset_, dtype_);
@@ -161,8 +164,8 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
 
 Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
   d = wrap_dim(d, dim(), "narrow");
-  PYCNN_CHECK(start >= 0 && length >= 0 && start + length <= shape_[d], "[narrow] range [", start, ", ",
-              start + length, ") out of bounds for dim ", d, " of shape ", shape_str(shape_));
+  PYCNN_CHECK(start >= 0 && length >= 0 && start + length <= shape_[d], "[narrow] range [", start, ", ", start + length,
+              ") out of bounds for dim ", d, " of shape ", shape_str(shape_));
   Shape shape = shape_;
   shape[d] = length;
   return Tensor(storage_, shape, strides_, offset_ + start * strides_[d], dtype_);

@@ -16,6 +16,7 @@ using Shape = std::vector<int64_t>;
 
 Shape contiguous_strides(const Shape& shape);
 int64_t shape_numel(const Shape& shape);
+bool is_contiguous(const Shape& shape, const Shape& strides);  // row-major, size-1 dims' strides ignored
 
 class Tensor {
  public:
@@ -43,8 +44,8 @@ class Tensor {
   // Pointer to the first element (storage base + offset). T must match the dtype.
   template <typename T>
   T* data() const {
-    PYCNN_CHECK_TYPE(dtype_of<T>::value == dtype_, "[tensor] data<", dtype_name(dtype_of<T>::value),
-                     ">() on a ", dtype_name(dtype_), " tensor");
+    PYCNN_CHECK_TYPE(dtype_of<T>::value == dtype_, "[tensor] data<", dtype_name(dtype_of<T>::value), ">() on a ",
+                     dtype_name(dtype_), " tensor");
     return static_cast<T*>(storage_->data()) + offset_;
   }
   void* raw_data() const { return static_cast<char*>(storage_->data()) + offset_ * itemsize(); }
@@ -54,14 +55,14 @@ class Tensor {
   Tensor reshape(const Shape& shape) const;  // a view when possible, a copy otherwise
   Tensor transpose(int64_t d0, int64_t d1) const;
   Tensor permute(const Shape& dims) const;
-  Tensor expand(const Shape& shape) const;   // broadcast view: size-1 dims get stride 0
+  Tensor expand(const Shape& shape) const;  // broadcast view: size-1 dims get stride 0
   Tensor select(int64_t dim, int64_t index) const;
   Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
-  Tensor contiguous() const;                  // itself when already contiguous
-  Tensor clone() const;                       // always a fresh contiguous copy
+  Tensor contiguous() const;  // itself when already contiguous
+  Tensor clone() const;       // always a fresh contiguous copy
   Tensor to(Device device) const;
   Tensor to(DType dtype) const;
-  double item() const;                        // a one-element tensor's value, as double
+  double item() const;  // a one-element tensor's value, as double
 
  private:
   std::shared_ptr<Storage> storage_;

@@ -1,6 +1,6 @@
-// The nonlinearities: ReLU, the elementwise unary family (sigmoid, gelu, exp, pow, clamp, ...), PReLU and
-// Maxout. ReLU's backward uses the output's sign (y > 0), so x need not be kept; the unary family uses x or
-// y as unary_grad_uses_output says.
+// The nonlinearities: ReLU, softmax and log_softmax, the elementwise unary family (sigmoid, gelu, exp, pow,
+// clamp, ...), PReLU and Maxout. ReLU's backward uses the output's sign (y > 0), so x need not be kept; the
+// unary family uses x or y as unary_grad_uses_output says.
 #include <algorithm>  // defines: std::max
 #include <cmath>      // defines: std::isfinite, std::isnan
 #include <string>
@@ -38,37 +38,64 @@ Tensor relu_backward(const Tensor& dout, const Tensor& y) {
   return dx;
 }
 
+// ---- softmax and log_softmax over any dim: x viewed as contiguous (A, R, B), the softmax runs over R ----
+
+// Splits shape around dim into (A, R, B) for a contiguous tensor.
+static void split_at(const Shape& shape, int64_t dim, int64_t& A, int64_t& R, int64_t& B) {
+  A = 1, R = shape.empty() ? 1 : shape[dim], B = 1;
+  for (int64_t i = 0; i < dim; ++i) A *= shape[i];
+  for (int64_t i = dim + 1; i < static_cast<int64_t>(shape.size()); ++i) B *= shape[i];
+}
+
+// softmax and log_softmax share their checks and the (A, R, B) split; `log` picks the form.
+static Tensor softmax_any_forward(const Tensor& x, int64_t dim, bool log, const char* op) {
+  check_floating(x, op, "input");
+  check_cpu(x, op);
+  dim = wrap_dim(dim, x.dim(), op);
+  int64_t A, R, B;
+  split_at(x.shape(), dim, A, R, B);
+  Tensor xc = x.contiguous();
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  dispatch_floating(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    cpu::softmax_forward<T>(xc.data<T>(), y.data<T>(), A, R, B, log);
+  });
+  return y;
+}
+
+static Tensor softmax_any_backward(const Tensor& dout, const Tensor& y, int64_t dim, bool log, const char* op) {
+  check_floating(dout, op, "grad_output");
+  check_same(dout, y, op, "grad_output", "output");
+  PYCNN_CHECK(dout.shape() == y.shape(), "[", op, "] grad_output ", shape_str(dout.shape()), " does not match output ",
+              shape_str(y.shape()));
+  check_cpu(y, op);
+  dim = wrap_dim(dim, y.dim(), op);
+  int64_t A, R, B;
+  split_at(y.shape(), dim, A, R, B);
+  Tensor dc = dout.contiguous(), yc = y.contiguous();
+  Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
+  dispatch_floating(y.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    cpu::softmax_backward<T>(dc.data<T>(), yc.data<T>(), dx.data<T>(), A, R, B, log);
+  });
+  return dx;
+}
+
+Tensor log_softmax_forward(const Tensor& x, int64_t dim) { return softmax_any_forward(x, dim, true, "log_softmax"); }
+Tensor log_softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim) {
+  return softmax_any_backward(dout, y, dim, true, "log_softmax_backward");
+}
+Tensor softmax_forward(const Tensor& x, int64_t dim) { return softmax_any_forward(x, dim, false, "softmax"); }
+Tensor softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim) {
+  return softmax_any_backward(dout, y, dim, false, "softmax_backward");
+}
+
 }  // namespace pycnn
 
 // ---- the elementwise unary family, PReLU and Maxout (kernels in cpu/activation.cpp) ----
 namespace pycnn {
 
 namespace {
-
-const char* unary_name(UnaryOp op) {
-  switch (op) {
-    case UnaryOp::Sigmoid: return "sigmoid";
-    case UnaryOp::Tanh: return "tanh";
-    case UnaryOp::ReLU6: return "relu6";
-    case UnaryOp::LeakyReLU: return "leaky_relu";
-    case UnaryOp::ELU: return "elu";
-    case UnaryOp::SELU: return "selu";
-    case UnaryOp::SiLU: return "silu";
-    case UnaryOp::GELU: return "gelu";
-    case UnaryOp::GELUTanh: return "gelu_tanh";
-    case UnaryOp::Softplus: return "softplus";
-    case UnaryOp::Hardswish: return "hardswish";
-    case UnaryOp::Hardsigmoid: return "hardsigmoid";
-    case UnaryOp::Exp: return "exp";
-    case UnaryOp::Log: return "log";
-    case UnaryOp::Sqrt: return "sqrt";
-    case UnaryOp::Abs: return "abs";
-    case UnaryOp::Neg: return "neg";
-    case UnaryOp::Pow: return "pow";
-    case UnaryOp::Clamp: return "clamp";
-  }
-  return "unary";
-}
 
 void check_unary_args(UnaryOp op, double alpha, double beta, const char* name) {
   if (op == UnaryOp::Softplus)
@@ -79,12 +106,8 @@ void check_unary_args(UnaryOp op, double alpha, double beta, const char* name) {
 
 }  // namespace
 
-bool unary_grad_uses_output(UnaryOp op) {
-  return op == UnaryOp::Sigmoid || op == UnaryOp::Tanh || op == UnaryOp::Exp || op == UnaryOp::Sqrt;
-}
-
 Tensor unary_forward(UnaryOp op, const Tensor& x, double alpha, double beta) {
-  const char* name = unary_name(op);
+  const char* name = op_name(op);
   check_floating(x, name, "input");
   check_cpu(x, name);
   check_unary_args(op, alpha, beta, name);
@@ -98,7 +121,7 @@ Tensor unary_forward(UnaryOp op, const Tensor& x, double alpha, double beta) {
 }
 
 Tensor unary_backward(UnaryOp op, const Tensor& dout, const Tensor& x, const Tensor& y, double alpha, double beta) {
-  const std::string name = std::string(unary_name(op)) + "_backward";
+  const std::string name = std::string(op_name(op)) + "_backward";
   const bool from_y = unary_grad_uses_output(op);
   const Tensor& v = from_y ? y : x;
   const char* v_name = from_y ? "output" : "input";
@@ -131,8 +154,8 @@ static void prelu_layout(const Tensor& x, const Tensor& weight, const char* op, 
     inner = x.numel();
     return;
   }
-  PYCNN_CHECK(x.dim() >= 2 && x.size(1) == C, "[", op, "] weight ", shape_str(weight.shape()),
-              " needs input with ", C, " channels in dim 1, got input ", shape_str(x.shape()));
+  PYCNN_CHECK(x.dim() >= 2 && x.size(1) == C, "[", op, "] weight ", shape_str(weight.shape()), " needs input with ", C,
+              " channels in dim 1, got input ", shape_str(x.shape()));
   outer = x.size(0);
   inner = x.numel() / std::max<int64_t>(outer * C, 1);
 }

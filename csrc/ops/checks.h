@@ -39,8 +39,8 @@ void check_conv_args(const Tensor& x, const Tensor& w, const Args& a, const char
               a.stride_w, ")");
   PYCNN_CHECK(a.pad_h >= 0 && a.pad_w >= 0, "[", op, "] padding must be non-negative, got (", a.pad_h, ", ", a.pad_w,
               ")");
-  PYCNN_CHECK(a.dilation_h > 0 && a.dilation_w > 0, "[", op, "] dilation must be positive, got (", a.dilation_h,
-              ", ", a.dilation_w, ")");
+  PYCNN_CHECK(a.dilation_h > 0 && a.dilation_w > 0, "[", op, "] dilation must be positive, got (", a.dilation_h, ", ",
+              a.dilation_w, ")");
   PYCNN_CHECK(a.groups > 0, "[", op, "] groups must be positive, got ", a.groups);
   PYCNN_CHECK(w.size(2) > 0 && w.size(3) > 0, "[", op, "] kernel size must be positive, weight is ",
               shape_str(w.shape()));

@@ -11,9 +11,9 @@ static Shape conv2d_output_shape(const Tensor& x, const Tensor& w, const Conv2dA
   check_conv_args(x, w, a, op, "(out_channels, in_channels/groups, kH, kW)");
   const int64_t C = x.size(1), OC = w.size(0);
   PYCNN_CHECK(OC % a.groups == 0, "[", op, "] out_channels ", OC, " is not divisible by groups ", a.groups);
-  PYCNN_CHECK(w.size(1) * a.groups == C, "[", op, "] expected input of shape (N, C, H, W) with C=",
-              w.size(1) * a.groups, " (weight ", shape_str(w.shape()), ", groups=", a.groups, "), got ",
-              shape_str(x.shape()));
+  PYCNN_CHECK(w.size(1) * a.groups == C, "[", op,
+              "] expected input of shape (N, C, H, W) with C=", w.size(1) * a.groups, " (weight ", shape_str(w.shape()),
+              ", groups=", a.groups, "), got ", shape_str(x.shape()));
   const int64_t eff_h = a.dilation_h * (w.size(2) - 1) + 1, eff_w = a.dilation_w * (w.size(3) - 1) + 1;
   const int64_t ph = x.size(2) + 2 * a.pad_h, pw = x.size(3) + 2 * a.pad_w;
   PYCNN_CHECK(ph >= eff_h && pw >= eff_w, "[", op, "] input ", shape_str(x.shape()), " (padded to ", ph, "x", pw,
@@ -31,16 +31,16 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
   check_cpu(x, "conv2d");
   Tensor xc = x.contiguous(), wc = w.contiguous(), bc = b.defined() ? b.contiguous() : b;
   Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
+  const cpu::Conv2dGeometry g = cpu::conv2d_geometry(x.shape(), w.shape(), out_shape, args);
   dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
     using T = decltype(tag);
-    cpu::conv2d_forward<T>(xc, wc, bc, y, args);
+    cpu::conv2d_forward<T>(xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, y.data<T>(), g);
   });
   return y;
 }
 
 std::tuple<Tensor, Tensor, Tensor> conv2d_backward(const Tensor& dout, const Tensor& x, const Tensor& w,
-                                                   const Conv2dArgs& args, bool need_dx, bool need_dw,
-                                                   bool need_db) {
+                                                   const Conv2dArgs& args, bool need_dx, bool need_dw, bool need_db) {
   Shape out_shape = conv2d_output_shape(x, w, args, "conv2d_backward");
   check_same(dout, x, "conv2d_backward", "grad_output", "input");
   PYCNN_CHECK(dout.shape() == out_shape, "[conv2d_backward] expected grad_output of shape ", shape_str(out_shape),
@@ -51,9 +51,11 @@ std::tuple<Tensor, Tensor, Tensor> conv2d_backward(const Tensor& dout, const Ten
   if (need_dx) dx = Tensor::empty(x.shape(), x.dtype(), x.device());
   if (need_dw) dw = Tensor::empty(w.shape(), w.dtype(), w.device());
   if (need_db) db = sum(dc, {0, 2, 3}, false);
+  const cpu::Conv2dGeometry g = cpu::conv2d_geometry(x.shape(), w.shape(), out_shape, args);
   dispatch_floating(x.dtype(), "conv2d_backward", [&](auto tag) {
     using T = decltype(tag);
-    cpu::conv2d_backward<T>(dc, xc, wc, dx, dw, args);
+    if (need_dx) cpu::conv2d_input_grad<T>(dc.data<T>(), wc.data<T>(), dx.data<T>(), g);
+    if (need_dw) cpu::conv2d_weight_grad<T>(dc.data<T>(), xc.data<T>(), dw.data<T>(), g);
   });
   return {dx, dw, db};
 }

@@ -14,27 +14,16 @@ namespace pycnn {
 
 namespace {
 
-enum class PadMode { Constant, Reflect, Replicate, Circular };
-
-PadMode parse_pad_mode(const std::string& mode) {
-  if (mode == "constant") return PadMode::Constant;
-  if (mode == "reflect") return PadMode::Reflect;
-  if (mode == "replicate") return PadMode::Replicate;
-  if (mode == "circular") return PadMode::Circular;
-  throw ValueError("[pad] mode must be 'constant', 'reflect', 'replicate' or 'circular', got '" + mode + "'");
-}
-
 // Validates x_shape against pads and returns the padded shape.
-Shape pad_output_shape(const Shape& xs, const std::vector<int64_t>& pads, PadMode mode, const std::string& mname) {
+Shape pad_output_shape(const Shape& xs, const std::vector<int64_t>& pads, PadMode mode) {
+  const char* mname = op_name(mode);
   const int64_t nd = static_cast<int64_t>(pads.size()) / 2;
-  PYCNN_CHECK(!pads.empty() && pads.size() % 2 == 0, "[pad] pad must have an even, non-zero length, got ",
-              pads.size());
+  PYCNN_CHECK(!pads.empty() && pads.size() % 2 == 0, "[pad] pad must have an even, non-zero length, got ", pads.size());
   const int64_t rank = static_cast<int64_t>(xs.size());
-  PYCNN_CHECK(nd <= rank, "[pad] pad of length ", pads.size(), " pads ", nd, " dims but the input ",
-              shape_str(xs), " has ", rank);
+  PYCNN_CHECK(nd <= rank, "[pad] pad of length ", pads.size(), " pads ", nd, " dims but the input ", shape_str(xs),
+              " has ", rank);
   if (mode != PadMode::Constant) {
-    PYCNN_CHECK(nd <= 2, "[pad] mode '", mname, "' pads the last 1 or 2 dims here, got a pad of length ",
-                pads.size());
+    PYCNN_CHECK(nd <= 2, "[pad] mode '", mname, "' pads the last 1 or 2 dims here, got a pad of length ", pads.size());
     PYCNN_CHECK(rank == nd + 1 || rank == nd + 2, "[pad] mode '", mname, "' with a pad of length ", pads.size(),
                 " expects a ", nd + 1, "-D or ", nd + 2, "-D input, got ", shape_str(xs));
   }
@@ -103,16 +92,15 @@ void run_index_pad(const Shape& xs, const Shape& ys, const std::vector<int64_t>&
 
 }  // namespace
 
-Tensor pad_forward(const Tensor& x, const std::vector<int64_t>& pads, const std::string& mode_name, double value) {
-  const PadMode mode = parse_pad_mode(mode_name);
+Tensor pad_forward(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode, double value) {
   check_defined(x, "pad", "input");
-  const Shape out_shape = pad_output_shape(x.shape(), pads, mode, mode_name);
+  const Shape out_shape = pad_output_shape(x.shape(), pads, mode);
   check_cpu(x, "pad");
   if (mode == PadMode::Constant) {
     Tensor y = Tensor::full(out_shape, value, x.dtype(), x.device());
     Tensor xv = x, yv = y;
     constant_overlap(xv, yv, pads);
-    if (xv.numel() > 0) cpu::copy_strided(yv, xv);
+    if (xv.numel() > 0) copy_(yv, xv);
     return y;
   }
   check_floating(x, "pad", "input");
@@ -121,19 +109,17 @@ Tensor pad_forward(const Tensor& x, const std::vector<int64_t>& pads, const std:
   if (y.numel() == 0) return y;
   dispatch_floating(x.dtype(), "pad", [&](auto tag) {
     using T = decltype(tag);
-    run_index_pad(x.shape(), out_shape, pads, mode, [&](int64_t P, int64_t H, int64_t W, int64_t OH, int64_t OW,
-                                                       const int64_t* mh, const int64_t* mw) {
-      cpu::pad_index_forward<T>(xc.data<T>(), y.data<T>(), P, H, W, OH, OW, mh, mw);
-    });
+    run_index_pad(x.shape(), out_shape, pads, mode,
+                  [&](int64_t P, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t* mh, const int64_t* mw) {
+                    cpu::pad_index_forward<T>(xc.data<T>(), y.data<T>(), P, H, W, OH, OW, mh, mw);
+                  });
   });
   return y;
 }
 
-Tensor pad_backward(const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& pads,
-                    const std::string& mode_name) {
-  const PadMode mode = parse_pad_mode(mode_name);
+Tensor pad_backward(const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& pads, PadMode mode) {
   check_defined(dout, "pad_backward", "grad_output");
-  const Shape out_shape = pad_output_shape(x_shape, pads, mode, mode_name);
+  const Shape out_shape = pad_output_shape(x_shape, pads, mode);
   PYCNN_CHECK(dout.shape() == out_shape, "[pad_backward] expected grad_output of shape ", shape_str(out_shape),
               ", got ", shape_str(dout.shape()));
   check_cpu(dout, "pad_backward");
@@ -141,7 +127,7 @@ Tensor pad_backward(const Tensor& dout, const Shape& x_shape, const std::vector<
     Tensor dx = Tensor::zeros(x_shape, dout.dtype(), dout.device());
     Tensor xv = dx, yv = dout;
     constant_overlap(xv, yv, pads);
-    if (xv.numel() > 0) cpu::copy_strided(xv, yv);
+    if (xv.numel() > 0) copy_(xv, yv);
     return dx;
   }
   check_floating(dout, "pad_backward", "grad_output");
@@ -150,10 +136,10 @@ Tensor pad_backward(const Tensor& dout, const Shape& x_shape, const std::vector<
   if (dc.numel() == 0) return dx;
   dispatch_floating(dout.dtype(), "pad_backward", [&](auto tag) {
     using T = decltype(tag);
-    run_index_pad(x_shape, out_shape, pads, mode, [&](int64_t P, int64_t H, int64_t W, int64_t OH, int64_t OW,
-                                                     const int64_t* mh, const int64_t* mw) {
-      cpu::pad_index_backward<T>(dc.data<T>(), dx.data<T>(), P, H, W, OH, OW, mh, mw);
-    });
+    run_index_pad(x_shape, out_shape, pads, mode,
+                  [&](int64_t P, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t* mh, const int64_t* mw) {
+                    cpu::pad_index_backward<T>(dc.data<T>(), dx.data<T>(), P, H, W, OH, OW, mh, mw);
+                  });
   });
   return dx;
 }
@@ -169,20 +155,20 @@ int64_t transpose_base_size(int64_t in, int64_t k, int64_t stride, int64_t pad, 
 
 void check_transpose_args(const Tensor& x, const Tensor& w, const Conv2dArgs& a, const char* op) {
   check_conv_args(x, w, a, op, "(in_channels, out_channels/groups, kH, kW)");
-  PYCNN_CHECK(w.size(0) == x.size(1), "[", op, "] expected input of shape (N, C, H, W) with C=", w.size(0),
-              " (weight ", shape_str(w.shape()), "), got ", shape_str(x.shape()));
+  PYCNN_CHECK(w.size(0) == x.size(1), "[", op, "] expected input of shape (N, C, H, W) with C=", w.size(0), " (weight ",
+              shape_str(w.shape()), "), got ", shape_str(x.shape()));
   PYCNN_CHECK(x.size(1) % a.groups == 0, "[", op, "] in_channels ", x.size(1), " is not divisible by groups ",
               a.groups);
 }
 
 }  // namespace
 
-Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& args,
-                                int64_t op_h, int64_t op_w) {
+Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& args, int64_t op_h,
+                                int64_t op_w) {
   const char* op = "conv_transpose2d";
   check_transpose_args(x, w, args, op);
-  PYCNN_CHECK(op_h >= 0 && op_w >= 0, "[conv_transpose2d] output_padding must be non-negative, got (", op_h, ", ",
-              op_w, ")");
+  PYCNN_CHECK(op_h >= 0 && op_w >= 0, "[conv_transpose2d] output_padding must be non-negative, got (", op_h, ", ", op_w,
+              ")");
   PYCNN_CHECK((op_h < args.stride_h || op_h < args.dilation_h) && (op_w < args.stride_w || op_w < args.dilation_w),
               "[conv_transpose2d] output_padding (", op_h, ", ", op_w,
               ") must be smaller than either stride or dilation, got stride (", args.stride_h, ", ", args.stride_w,
@@ -204,8 +190,9 @@ Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     // conv2d of y-shaped input with weight w maps OC -> C channels; its input gradient for dout = x is
-    // exactly this op. y stands in for conv2d's input too: only its shape is read when dw is not wanted.
-    if (xc.numel() > 0) cpu::conv2d_backward<T>(xc, y, wc, y, Tensor(), args);
+    // exactly this op.
+    const cpu::Conv2dGeometry g = cpu::conv2d_geometry(y.shape(), w.shape(), x.shape(), args);
+    if (xc.numel() > 0) cpu::conv2d_input_grad<T>(xc.data<T>(), wc.data<T>(), y.data<T>(), g);
     if (b.defined()) {
       Tensor bc = b.contiguous();
       cpu::add_channel_bias<T>(y.data<T>(), bc.data<T>(), y.size(0), OC, OH * OW);
@@ -238,8 +225,9 @@ std::tuple<Tensor, Tensor, Tensor> conv_transpose2d_backward(const Tensor& dout,
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     // dx = conv2d(dout, w); dw = conv2d's weight gradient with dout as its input and x as its grad_output.
-    if (need_dx) cpu::conv2d_forward<T>(dc, wc, Tensor(), dx, args);
-    if (need_dw) cpu::conv2d_backward<T>(xc, dc, wc, Tensor(), dw, args);
+    const cpu::Conv2dGeometry g = cpu::conv2d_geometry(dc.shape(), w.shape(), x.shape(), args);
+    if (need_dx) cpu::conv2d_forward<T>(dc.data<T>(), wc.data<T>(), nullptr, dx.data<T>(), g);
+    if (need_dw) cpu::conv2d_weight_grad<T>(xc.data<T>(), dc.data<T>(), dw.data<T>(), g);
   });
   return {dx, dw, db};
 }

@@ -10,7 +10,7 @@
 namespace pycnn::cuda {
 
 bool is_built();
-int device_count();                 // 0 without a driver or GPU, never throws
+int device_count();  // 0 without a driver or GPU, never throws
 const char* device_name(int index);
 void* device_malloc(size_t nbytes, int index);
 void device_free(void* ptr, int index);
@@ -18,7 +18,7 @@ void copy_between_devices(void* dst, Device dst_device, const void* src, Device 
 
 // Row-major C = alpha * op(A) @ op(B) + beta * C on the current device (same contract as cpu::gemm).
 template <typename T>
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
+          int64_t ldb, T beta, T* C, int64_t ldc);
 
 }  // namespace pycnn::cuda

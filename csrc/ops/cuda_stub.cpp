@@ -5,8 +5,9 @@
 namespace pycnn::cuda {
 
 [[noreturn]] static void not_built(const char* op) {
-  throw std::runtime_error(str("[", op, "] pycnn was built without CUDA; rebuild with nvcc on PATH "
-                                        "(PYCNN_CUDA=ON) to use cuda tensors"));
+  throw std::runtime_error(str("[", op,
+                               "] pycnn was built without CUDA; rebuild with nvcc on PATH "
+                               "(PYCNN_CUDA=ON) to use cuda tensors"));
 }
 
 bool is_built() { return false; }
@@ -20,8 +21,8 @@ template <typename T>
 void gemm(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, T*, int64_t) {
   not_built("gemm");
 }
-template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
-                          int64_t, float, float*, int64_t);
+template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
+                          float, float*, int64_t);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
                            int64_t, double, double*, int64_t);
 

@@ -30,8 +30,8 @@ DeformShapes check_deform_args(const Tensor& x, const Tensor& offset, const Tens
               a.stride_w, ")");
   PYCNN_CHECK(a.pad_h >= 0 && a.pad_w >= 0, "[", op, "] padding must be non-negative, got (", a.pad_h, ", ", a.pad_w,
               ")");
-  PYCNN_CHECK(a.dilation_h > 0 && a.dilation_w > 0, "[", op, "] dilation must be positive, got (", a.dilation_h,
-              ", ", a.dilation_w, ")");
+  PYCNN_CHECK(a.dilation_h > 0 && a.dilation_w > 0, "[", op, "] dilation must be positive, got (", a.dilation_h, ", ",
+              a.dilation_w, ")");
   const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
   const int64_t OC = w.size(0), KH = w.size(2), KW = w.size(3);
   PYCNN_CHECK(KH > 0 && KW > 0 && w.size(1) > 0, "[", op, "] weight ", shape_str(w.shape()),
@@ -43,15 +43,13 @@ DeformShapes check_deform_args(const Tensor& x, const Tensor& offset, const Tens
               ") is not divisible by groups ", groups);
   const int64_t OH = (H + 2 * a.pad_h - (a.dilation_h * (KH - 1) + 1)) / a.stride_h + 1;
   const int64_t OW = (W + 2 * a.pad_w - (a.dilation_w * (KW - 1) + 1)) / a.stride_w + 1;
-  PYCNN_CHECK(H + 2 * a.pad_h >= a.dilation_h * (KH - 1) + 1 && W + 2 * a.pad_w >= a.dilation_w * (KW - 1) + 1,
-              "[", op, "] the dilated kernel ", shape_str(w.shape()), " is larger than the padded input ",
-              shape_str(x.shape()));
+  PYCNN_CHECK(H + 2 * a.pad_h >= a.dilation_h * (KH - 1) + 1 && W + 2 * a.pad_w >= a.dilation_w * (KW - 1) + 1, "[", op,
+              "] the dilated kernel ", shape_str(w.shape()), " is larger than the padded input ", shape_str(x.shape()));
   const int64_t KK = KH * KW;
   PYCNN_CHECK(offset.size(0) == N && offset.size(1) > 0 && offset.size(1) % (2 * KK) == 0 && offset.size(2) == OH &&
                   offset.size(3) == OW,
-              "[", op, "] expected offset of shape (", N, ", 2*offset_groups*", KK, ", ", OH, ", ", OW,
-              ") for input ", shape_str(x.shape()), " and weight ", shape_str(w.shape()), ", got ",
-              shape_str(offset.shape()));
+              "[", op, "] expected offset of shape (", N, ", 2*offset_groups*", KK, ", ", OH, ", ", OW, ") for input ",
+              shape_str(x.shape()), " and weight ", shape_str(w.shape()), ", got ", shape_str(offset.shape()));
   const int64_t offset_groups = offset.size(1) / (2 * KK);
   PYCNN_CHECK(C % offset_groups == 0, "[", op, "] input channels ", C, " are not divisible by offset_groups ",
               offset_groups, " (offset ", shape_str(offset.shape()), ")");
@@ -59,13 +57,17 @@ DeformShapes check_deform_args(const Tensor& x, const Tensor& offset, const Tens
     check_same(x, mask, op, "input", "mask");
     check_rank(mask, 4, op, "mask", "(N, offset_groups*KH*KW, OH, OW)");
     PYCNN_CHECK(mask.size(0) == N && mask.size(1) == offset_groups * KK && mask.size(2) == OH && mask.size(3) == OW,
-                "[", op, "] expected mask of shape (", N, ", ", offset_groups * KK, ", ", OH, ", ", OW,
-                ") for offset ", shape_str(offset.shape()), ", got ", shape_str(mask.shape()));
+                "[", op, "] expected mask of shape (", N, ", ", offset_groups * KK, ", ", OH, ", ", OW, ") for offset ",
+                shape_str(offset.shape()), ", got ", shape_str(mask.shape()));
   }
   check_cpu(x, op);
-  cpu::DeformGeometry g{C, H, W, KH, KW, OH, OW, a.stride_h, a.stride_w, a.pad_h, a.pad_w,
-                        a.dilation_h, a.dilation_w, offset_groups};
-  return {g, N, OC, groups};
+  DeformShapes s;
+  cpu::DeformGeometry& g = s.geom;
+  g.C = C, g.H = H, g.W = W, g.KH = KH, g.KW = KW, g.OH = OH, g.OW = OW;
+  g.stride_h = a.stride_h, g.stride_w = a.stride_w, g.pad_h = a.pad_h, g.pad_w = a.pad_w;
+  g.dilation_h = a.dilation_h, g.dilation_w = a.dilation_w, g.offset_groups = offset_groups;
+  s.N = N, s.OC = OC, s.groups = groups;
+  return s;
 }
 
 }  // namespace
@@ -92,9 +94,11 @@ Tensor deform_conv2d_forward(const Tensor& x, const Tensor& offset, const Tensor
   return y;
 }
 
-std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> deform_conv2d_backward(
-    const Tensor& dout, const Tensor& x, const Tensor& offset, const Tensor& mask, const Tensor& w,
-    const DeformConv2dArgs& args, bool need_dx, bool need_doffset, bool need_dmask, bool need_dw, bool need_db) {
+std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> deform_conv2d_backward(const Tensor& dout, const Tensor& x,
+                                                                          const Tensor& offset, const Tensor& mask,
+                                                                          const Tensor& w, const DeformConv2dArgs& args,
+                                                                          bool need_dx, bool need_doffset,
+                                                                          bool need_dmask, bool need_dw, bool need_db) {
   const char* op = "deform_conv2d_backward";
   const DeformShapes s = check_deform_args(x, offset, mask, w, args, op);
   check_defined(dout, op, "grad_output");
@@ -115,8 +119,8 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> deform_conv2d_backward(
     using T = decltype(tag);
     auto ptr = [](Tensor& t) { return t.defined() ? t.data<T>() : nullptr; };
     cpu::deform_conv2d_backward<T>(dc.data<T>(), xc.data<T>(), oc.data<T>(), mc.defined() ? mc.data<T>() : nullptr,
-                                   wc.data<T>(), ptr(dx), ptr(doff), ptr(dmask), ptr(dw), ptr(db), s.N, s.OC,
-                                   s.groups, s.geom);
+                                   wc.data<T>(), ptr(dx), ptr(doff), ptr(dmask), ptr(dw), ptr(db), s.N, s.OC, s.groups,
+                                   s.geom);
   });
   return {dx, doff, dmask, dw, db};
 }

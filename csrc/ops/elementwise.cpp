@@ -6,15 +6,6 @@
 
 namespace pycnn {
 
-static const char* binary_name(BinaryOp op) {
-  switch (op) {
-    case BinaryOp::Add: return "add";
-    case BinaryOp::Sub: return "sub";
-    case BinaryOp::Mul: return "mul";
-    default: return "div";
-  }
-}
-
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   size_t rank = std::max(a.size(), b.size());
   Shape out(rank);
@@ -29,22 +20,27 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 }
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
-  const char* name = binary_name(op);
+  const char* name = op_name(op);
   check_floating(a, name, "the first operand");
   check_same(a, b, name, "the first operand", "the second operand");
   check_cpu(a, name);
   Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
+  const Tensor ae = a.expand(shape), be = b.expand(shape);
+  cpu::StridedViews v;
+  v.shape = &shape;
+  v.strides[0] = &ae.strides();
+  v.strides[1] = &be.strides();
   dispatch_floating(a.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
-    cpu::binary<T>(op, a.expand(shape), b.expand(shape), out);
+    cpu::binary<T>(op, ae.data<T>(), be.data<T>(), out.data<T>(), v);
   });
   return out;
 }
 
 std::tuple<Tensor, Tensor> binary_backward(BinaryOp op, const Tensor& dout, const Tensor& a, const Tensor& b,
                                            bool need_da, bool need_db) {
-  const char* name = binary_name(op);
+  const char* name = op_name(op);
   check_same(a, b, name, "the first operand", "the second operand");
   check_same(dout, a, name, "grad_output", "the first operand");
   PYCNN_CHECK(dout.shape() == broadcast_shapes(a.shape(), b.shape(), name), "[", name, "_backward] grad_output ",

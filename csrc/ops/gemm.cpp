@@ -6,12 +6,13 @@
 namespace pycnn {
 
 void gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a, const Tensor& b, double beta, Tensor& c) {
-  PYCNN_CHECK(a.dim() == 2 && b.dim() == 2 && c.dim() == 2, "[gemm] expected 2-D tensors, got ",
-              shape_str(a.shape()), ", ", shape_str(b.shape()), ", ", shape_str(c.shape()));
-  PYCNN_CHECK_TYPE(a.dtype() == b.dtype() && a.dtype() == c.dtype(), "[gemm] dtype mismatch: ",
-                   dtype_name(a.dtype()), ", ", dtype_name(b.dtype()), ", ", dtype_name(c.dtype()));
-  PYCNN_CHECK_RUNTIME(a.device() == b.device() && a.device() == c.device(), "[gemm] tensors on different devices: ",
-                      a.device().str(), ", ", b.device().str(), ", ", c.device().str());
+  PYCNN_CHECK(a.dim() == 2 && b.dim() == 2 && c.dim() == 2, "[gemm] expected 2-D tensors, got ", shape_str(a.shape()),
+              ", ", shape_str(b.shape()), ", ", shape_str(c.shape()));
+  PYCNN_CHECK_TYPE(a.dtype() == b.dtype() && a.dtype() == c.dtype(), "[gemm] dtype mismatch: ", dtype_name(a.dtype()),
+                   ", ", dtype_name(b.dtype()), ", ", dtype_name(c.dtype()));
+  PYCNN_CHECK_RUNTIME(a.device() == b.device() && a.device() == c.device(),
+                      "[gemm] tensors on different devices: ", a.device().str(), ", ", b.device().str(), ", ",
+                      c.device().str());
   const int64_t M = trans_a ? a.size(1) : a.size(0), K = trans_a ? a.size(0) : a.size(1);
   const int64_t N = trans_b ? b.size(0) : b.size(1), Kb = trans_b ? b.size(1) : b.size(0);
   PYCNN_CHECK(K == Kb && c.size(0) == M && c.size(1) == N, "[gemm] shapes do not match: op(a) is (", M, ", ", K,

@@ -29,8 +29,8 @@ Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
   return y;
 }
 
-std::tuple<Tensor, Tensor, Tensor> linear_backward(const Tensor& dout, const Tensor& x, const Tensor& w,
-                                                   bool need_dx, bool has_bias) {
+std::tuple<Tensor, Tensor, Tensor> linear_backward(const Tensor& dout, const Tensor& x, const Tensor& w, bool need_dx,
+                                                   bool has_bias) {
   check_linear(x, w, "linear_backward");
   check_same(dout, x, "linear_backward", "grad_output", "input");
   PYCNN_CHECK(dout.dim() == 2 && dout.size(0) == x.size(0) && dout.size(1) == w.size(0),

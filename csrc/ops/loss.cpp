@@ -1,4 +1,4 @@
-// Softmax / log-softmax over any dim, and the losses. Cross-entropy has a fused backward:
+// The losses. Cross-entropy (log_softmax, then NLL; ops/activation.cpp has the softmaxes) has a fused backward:
 // d loss / d logits = (softmax - onehot(target)) * dout (/ N for the mean), computed from the saved
 // log-probabilities, so the backward is a single pass with no softmax recomputation. The class losses take
 // (N, C, d1, ...) inputs, class weights, ignore_index, label smoothing and probability targets; then come
@@ -11,56 +11,6 @@
 #include "ops/ops.h"
 
 namespace pycnn {
-
-// Splits shape around dim into (A, R, B) for a contiguous tensor.
-static void split_at(const Shape& shape, int64_t dim, int64_t& A, int64_t& R, int64_t& B) {
-  A = 1, R = shape.empty() ? 1 : shape[dim], B = 1;
-  for (int64_t i = 0; i < dim; ++i) A *= shape[i];
-  for (int64_t i = dim + 1; i < static_cast<int64_t>(shape.size()); ++i) B *= shape[i];
-}
-
-// softmax and log_softmax share their checks and the (A, R, B) split; `log` picks the form.
-static Tensor softmax_any_forward(const Tensor& x, int64_t dim, bool log, const char* op) {
-  check_floating(x, op, "input");
-  check_cpu(x, op);
-  dim = wrap_dim(dim, x.dim(), op);
-  int64_t A, R, B;
-  split_at(x.shape(), dim, A, R, B);
-  Tensor xc = x.contiguous();
-  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  dispatch_floating(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    cpu::softmax_forward<T>(xc.data<T>(), y.data<T>(), A, R, B, log);
-  });
-  return y;
-}
-
-static Tensor softmax_any_backward(const Tensor& dout, const Tensor& y, int64_t dim, bool log, const char* op) {
-  check_floating(dout, op, "grad_output");
-  check_same(dout, y, op, "grad_output", "output");
-  PYCNN_CHECK(dout.shape() == y.shape(), "[", op, "] grad_output ", shape_str(dout.shape()), " does not match output ",
-              shape_str(y.shape()));
-  check_cpu(y, op);
-  dim = wrap_dim(dim, y.dim(), op);
-  int64_t A, R, B;
-  split_at(y.shape(), dim, A, R, B);
-  Tensor dc = dout.contiguous(), yc = y.contiguous();
-  Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
-  dispatch_floating(y.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    cpu::softmax_backward<T>(dc.data<T>(), yc.data<T>(), dx.data<T>(), A, R, B, log);
-  });
-  return dx;
-}
-
-Tensor log_softmax_forward(const Tensor& x, int64_t dim) { return softmax_any_forward(x, dim, true, "log_softmax"); }
-Tensor log_softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim) {
-  return softmax_any_backward(dout, y, dim, true, "log_softmax_backward");
-}
-Tensor softmax_forward(const Tensor& x, int64_t dim) { return softmax_any_forward(x, dim, false, "softmax"); }
-Tensor softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim) {
-  return softmax_any_backward(dout, y, dim, false, "softmax_backward");
-}
 
 // ---- the class losses: (N, C, d1, ...) inputs, class weights, ignore_index, label smoothing,
 // probability targets. The input is viewed as contiguous (N, C, S), S = d1 * d2 * .... ----
@@ -194,35 +144,34 @@ static std::tuple<Tensor, Tensor> class_backward(const Tensor& dout, const Tenso
         denom += t[i] == args.ignore_index ? 0.0 : (w ? static_cast<double>(w[t[i]]) : 1.0);
       scale = static_cast<T>(1.0 / denom);
     }
-    cpu::class_loss_backward<T>(dc.data<T>(), gstride, scale, lpc.data<T>(), tc.data<int64_t>(), w, dx.data<T>(), N,
-                                C, S, args.ignore_index, args.label_smoothing, fused);
+    cpu::class_loss_backward<T>(dc.data<T>(), gstride, scale, lpc.data<T>(), tc.data<int64_t>(), w, dx.data<T>(), N, C,
+                                S, args.ignore_index, args.label_smoothing, fused);
   });
   return {dx, dtarget};
 }
 
 std::tuple<Tensor, Tensor> cross_entropy_forward(const Tensor& logits, const Tensor& target, const Tensor& weight,
-                                                    const ClassLossArgs& args) {
+                                                 const ClassLossArgs& args) {
   check_class_loss(logits, target, weight, args, true, "cross_entropy");
   Tensor log_probs = log_softmax_forward(logits, 1);
   return {class_forward(log_probs, target, weight, args, "cross_entropy"), log_probs};
 }
 
-std::tuple<Tensor, Tensor> cross_entropy_backward(const Tensor& dout, const Tensor& log_probs,
-                                                     const Tensor& target, const Tensor& weight,
-                                                     const ClassLossArgs& args, bool need_dtarget) {
+std::tuple<Tensor, Tensor> cross_entropy_backward(const Tensor& dout, const Tensor& log_probs, const Tensor& target,
+                                                  const Tensor& weight, const ClassLossArgs& args, bool need_dtarget) {
   check_class_loss(log_probs, target, weight, args, true, "cross_entropy_backward");
   return class_backward(dout, log_probs, target, weight, args, true, need_dtarget, "cross_entropy_backward");
 }
 
 Tensor nll_loss_forward(const Tensor& log_probs, const Tensor& target, const Tensor& weight,
-                           const ClassLossArgs& args) {
+                        const ClassLossArgs& args) {
   check_class_loss(log_probs, target, weight, args, false, "nll_loss");
   PYCNN_CHECK(args.label_smoothing == 0, "[nll_loss] has no label_smoothing");
   return class_forward(log_probs.contiguous(), target, weight, args, "nll_loss");
 }
 
 Tensor nll_loss_backward(const Tensor& dout, const Tensor& log_probs, const Tensor& target, const Tensor& weight,
-                            const ClassLossArgs& args) {
+                         const ClassLossArgs& args) {
   check_class_loss(log_probs, target, weight, args, false, "nll_loss_backward");
   return std::get<0>(class_backward(dout, log_probs, target, weight, args, false, false, "nll_loss_backward"));
 }
@@ -269,8 +218,8 @@ static double pointwise_denominator(const Tensor& input, const PointwiseLossArgs
   return args.batchmean ? static_cast<double>(input.size(0)) : static_cast<double>(input.numel());
 }
 
-Tensor pointwise_loss_forward(const Tensor& input, const Tensor& target, const Tensor& weight,
-                              const Tensor& pos_weight, const PointwiseLossArgs& args) {
+Tensor pointwise_loss_forward(const Tensor& input, const Tensor& target, const Tensor& weight, const Tensor& pos_weight,
+                              const PointwiseLossArgs& args) {
   const char* op = pointwise_name(args.kind);
   check_pointwise(input, target, args, op);
   Tensor x = input.contiguous(), y = target.contiguous();
@@ -282,8 +231,8 @@ Tensor pointwise_loss_forward(const Tensor& input, const Tensor& target, const T
     if (args.kind == PointwiseLoss::BCE) {  // log(x) and log(1 - x) need probabilities
       const T* xd = x.data<T>();
       for (int64_t i = 0; i < x.numel(); ++i)
-        PYCNN_CHECK(xd[i] >= 0 && xd[i] <= 1, "[", op, "] all elements of input should be between 0 and 1, got ",
-                    xd[i], " at position ", i);
+        PYCNN_CHECK(xd[i] >= 0 && xd[i] <= 1, "[", op, "] all elements of input should be between 0 and 1, got ", xd[i],
+                    " at position ", i);
     }
     cpu::pointwise_loss_forward<T>(args, x.data<T>(), y.data<T>(), w.defined() ? w.data<T>() : nullptr,
                                    pw.defined() ? pw.data<T>() : nullptr, per.data<T>(), x.numel());
@@ -293,8 +242,7 @@ Tensor pointwise_loss_forward(const Tensor& input, const Tensor& target, const T
 
 std::tuple<Tensor, Tensor> pointwise_loss_backward(const Tensor& dout, const Tensor& input, const Tensor& target,
                                                    const Tensor& weight, const Tensor& pos_weight,
-                                                   const PointwiseLossArgs& args, bool need_dinput,
-                                                   bool need_dtarget) {
+                                                   const PointwiseLossArgs& args, bool need_dinput, bool need_dtarget) {
   const char* op = pointwise_name(args.kind);
   check_pointwise(input, target, args, op);
   check_dout(dout, input, input.shape(), args.reduction, op);
@@ -306,8 +254,8 @@ std::tuple<Tensor, Tensor> pointwise_loss_backward(const Tensor& dout, const Ten
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T scale = args.reduction == Reduction::Mean ? static_cast<T>(1.0 / pointwise_denominator(x, args)) : T(1);
-    cpu::pointwise_loss_backward<T>(args, dc.data<T>(), args.reduction == Reduction::None ? 1 : 0, scale,
-                                    x.data<T>(), y.data<T>(), w.defined() ? w.data<T>() : nullptr,
+    cpu::pointwise_loss_backward<T>(args, dc.data<T>(), args.reduction == Reduction::None ? 1 : 0, scale, x.data<T>(),
+                                    y.data<T>(), w.defined() ? w.data<T>() : nullptr,
                                     pw.defined() ? pw.data<T>() : nullptr, dx.defined() ? dx.data<T>() : nullptr,
                                     dy.defined() ? dy.data<T>() : nullptr, x.numel());
   });
@@ -343,14 +291,14 @@ Tensor multi_margin_loss_forward(const Tensor& input, const Tensor& target, cons
   Tensor per = Tensor::empty({N}, x.dtype(), x.device());
   return dispatch_floating(x.dtype(), "multi_margin_loss", [&](auto tag) {
     using T = decltype(tag);
-    cpu::multi_margin_forward<T>(x.data<T>(), tc.data<int64_t>(), wc.defined() ? wc.data<T>() : nullptr,
-                                 per.data<T>(), N, C, p, margin);
+    cpu::multi_margin_forward<T>(x.data<T>(), tc.data<int64_t>(), wc.defined() ? wc.data<T>() : nullptr, per.data<T>(),
+                                 N, C, p, margin);
     return reduce_elems<T>(per, {N}, reduction, static_cast<double>(N));
   });
 }
 
-Tensor multi_margin_loss_backward(const Tensor& dout, const Tensor& input, const Tensor& target,
-                                  const Tensor& weight, int64_t p, double margin, Reduction reduction) {
+Tensor multi_margin_loss_backward(const Tensor& dout, const Tensor& input, const Tensor& target, const Tensor& weight,
+                                  int64_t p, double margin, Reduction reduction) {
   Tensor tc = check_multi_margin(input, target, weight, p, "multi_margin_loss_backward");
   const int64_t N = input.size(0), C = input.size(1);
   check_dout(dout, input, {N}, reduction, "multi_margin_loss_backward");

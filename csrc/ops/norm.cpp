@@ -59,14 +59,16 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x, const Ten
     for (const Tensor* t : {&running_mean, &running_var}) {
       const char* name = t == &running_mean ? "running_mean" : "running_var";
       check_same(x, *t, op, "input", name);
-      PYCNN_CHECK(t->shape() == cshape, "[batch_norm] expected ", name, " of shape ", shape_str(cshape),
-                  ", got ", shape_str(t->shape()));
+      PYCNN_CHECK(t->shape() == cshape, "[batch_norm] expected ", name, " of shape ", shape_str(cshape), ", got ",
+                  shape_str(t->shape()));
       PYCNN_CHECK(t->is_contiguous(), "[batch_norm] ", name, " must be contiguous (it is updated in place)");
     }
   }
   PYCNN_CHECK(training || has_running, "[batch_norm] eval mode needs running_mean and running_var");
-  PYCNN_CHECK(!training || N * S > 1, "[batch_norm] expected more than 1 value per channel when training, got "
-              "input of shape ", shape_str(x.shape()));
+  PYCNN_CHECK(!training || N * S > 1,
+              "[batch_norm] expected more than 1 value per channel when training, got "
+              "input of shape ",
+              shape_str(x.shape()));
   Tensor xc = x.contiguous();
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor mean = Tensor::empty(cshape, x.dtype(), x.device());
@@ -75,8 +77,8 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x, const Ten
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     cpu::batch_norm_forward<T>(xc.data<T>(), ptr_or_null<T>(w), ptr_or_null<T>(b), y.data<T>(), mean.data<T>(),
-                               invstd.data<T>(), mut_or_null<T>(running_mean), mut_or_null<T>(running_var), N, C,
-                               S, training, momentum, eps);
+                               invstd.data<T>(), mut_or_null<T>(running_mean), mut_or_null<T>(running_var), N, C, S,
+                               training, momentum, eps);
   });
   return {y, mean, invstd};
 }
@@ -124,9 +126,8 @@ struct RowsForm {
   int64_t R, G, Cg, S;
 };
 
-std::tuple<Tensor, Tensor, Tensor> rows_forward(const char* op, const Tensor& x, const RowsForm& f,
-                                                const Tensor& w, const Tensor& b, const Shape& stat_shape,
-                                                double eps) {
+std::tuple<Tensor, Tensor, Tensor> rows_forward(const char* op, const Tensor& x, const RowsForm& f, const Tensor& w,
+                                                const Tensor& b, const Shape& stat_shape, double eps) {
   Tensor xc = x.contiguous();
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor mean = Tensor::empty(stat_shape, x.dtype(), x.device());
@@ -140,10 +141,9 @@ std::tuple<Tensor, Tensor, Tensor> rows_forward(const char* op, const Tensor& x,
   return {y, mean, invstd};
 }
 
-std::tuple<Tensor, Tensor, Tensor> rows_backward(const char* op, const Tensor& dout, const Tensor& x,
-                                                 const RowsForm& f, const Tensor& w, const Shape& param_shape,
-                                                 const Tensor& mean, const Tensor& invstd, bool need_dx,
-                                                 bool need_dw, bool need_db) {
+std::tuple<Tensor, Tensor, Tensor> rows_backward(const char* op, const Tensor& dout, const Tensor& x, const RowsForm& f,
+                                                 const Tensor& w, const Shape& param_shape, const Tensor& mean,
+                                                 const Tensor& invstd, bool need_dx, bool need_dw, bool need_db) {
   check_same(x, dout, op, "input", "grad_output");
   PYCNN_CHECK(dout.shape() == x.shape(), "[", op, "] grad_output ", shape_str(dout.shape()), " does not match input ",
               shape_str(x.shape()));
@@ -175,8 +175,8 @@ RowsForm group_form(const Tensor& x, int64_t groups, const char* op) {
 }
 
 RowsForm layer_form(const Tensor& x, int64_t nd, const char* op, Shape& param_shape, Shape& stat_shape) {
-  PYCNN_CHECK(nd >= 1 && nd <= x.dim(), "[", op, "] normalized_shape has ", nd,
-              " dims but the input has shape ", shape_str(x.shape()));
+  PYCNN_CHECK(nd >= 1 && nd <= x.dim(), "[", op, "] normalized_shape has ", nd, " dims but the input has shape ",
+              shape_str(x.shape()));
   param_shape.assign(x.shape().end() - nd, x.shape().end());
   stat_shape.assign(x.shape().begin(), x.shape().end() - nd);
   const int64_t D = shape_numel(param_shape);
@@ -198,9 +198,8 @@ std::tuple<Tensor, Tensor, Tensor> group_norm_forward(const Tensor& x, int64_t g
 }
 
 std::tuple<Tensor, Tensor, Tensor> group_norm_backward(const Tensor& dout, const Tensor& x, int64_t groups,
-                                                       const Tensor& weight, const Tensor& mean,
-                                                       const Tensor& invstd, bool need_dx, bool need_dw,
-                                                       bool need_db) {
+                                                       const Tensor& weight, const Tensor& mean, const Tensor& invstd,
+                                                       bool need_dx, bool need_dw, bool need_db) {
   const char* op = "group_norm_backward";
   check_floating(x, op, "input");
   check_cpu(x, op);
@@ -224,9 +223,8 @@ std::tuple<Tensor, Tensor, Tensor> layer_norm_forward(const Tensor& x, int64_t n
 }
 
 std::tuple<Tensor, Tensor, Tensor> layer_norm_backward(const Tensor& dout, const Tensor& x, int64_t normalized_ndim,
-                                                       const Tensor& weight, const Tensor& mean,
-                                                       const Tensor& invstd, bool need_dx, bool need_dw,
-                                                       bool need_db) {
+                                                       const Tensor& weight, const Tensor& mean, const Tensor& invstd,
+                                                       bool need_dx, bool need_dw, bool need_db) {
   const char* op = "layer_norm_backward";
   check_floating(x, op, "input");
   check_cpu(x, op);
@@ -272,8 +270,8 @@ Tensor local_response_norm_backward(const Tensor& dout, const Tensor& x, int64_t
   if (x.numel() == 0) return dx;
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    cpu::lrn_backward<T>(gc.data<T>(), xc.data<T>(), dx.data<T>(), x.size(0), x.size(1), trailing(x, 2), size,
-                         alpha, beta, k);
+    cpu::lrn_backward<T>(gc.data<T>(), xc.data<T>(), dx.data<T>(), x.size(0), x.size(1), trailing(x, 2), size, alpha,
+                         beta, k);
   });
   return dx;
 }
@@ -296,8 +294,7 @@ Tensor lp_sum_backward(const Tensor& dout, const Tensor& x, double p) {
   check_floating(x, op, "input");
   check_cpu(x, op);
   check_same(x, dout, op, "input", "grad_output");
-  PYCNN_CHECK(dout.numel() == 1, "[lp_sum_backward] expected a one-element grad_output, got ",
-              shape_str(dout.shape()));
+  PYCNN_CHECK(dout.numel() == 1, "[lp_sum_backward] expected a one-element grad_output, got ", shape_str(dout.shape()));
   PYCNN_CHECK(p >= 1 && std::isfinite(p), "[lp_sum_backward] needs a finite norm_type >= 1, got ", p);
   Tensor xc = x.contiguous();
   Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());

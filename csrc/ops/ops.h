@@ -3,11 +3,15 @@
 // the device to cpu::<op> or cuda::<op>. Forward and backward of an op sit together in ops/<family>.cpp.
 // Layouts: images are NCHW, linear weights (out, in), conv weights (OC, C/groups, KH, KW).
 // Gradient convention: backward functions *return* fresh gradients; the caller accumulates.
+// Ops picked by name (unary ops, binary ops, comparisons, losses, reductions, modes) are one X-macro list per
+// family, PYCNN_<FAMILY>(X), from which ops/op_list.h makes the enum, its names and parse_op.
 #pragma once
 #include <tuple>
+#include <utility>  // defines: std::pair
 #include <vector>
 
 #include "core/tensor.h"
+#include "ops/op_list.h"  // defines: PYCNN_DEFINE_OP_LIST, op_name, parse_op, op_names
 
 namespace pycnn {
 
@@ -23,27 +27,36 @@ Tensor matmul(const Tensor& a, const Tensor& b);  // (M, K) @ (K, N) -> (M, N)
 // ---- linear (ops/linear.cpp): y = x @ w^T + b; x (N, in), w (out, in), b (out,) or undefined ----
 Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b);
 // returns (dx, dw, db); dx undefined unless need_dx, db undefined unless has_bias
-std::tuple<Tensor, Tensor, Tensor> linear_backward(const Tensor& dout, const Tensor& x, const Tensor& w,
-                                                   bool need_dx, bool has_bias);
+std::tuple<Tensor, Tensor, Tensor> linear_backward(const Tensor& dout, const Tensor& x, const Tensor& w, bool need_dx,
+                                                   bool has_bias);
 
 // ---- convolution (ops/conv2d.cpp) ----
 struct Conv2dArgs {
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1, groups = 1;
 };
+// Conv2dArgs filled by field name from (h, w) pairs, the form Python passes them in.
+inline Conv2dArgs conv2d_args(std::pair<int64_t, int64_t> stride, std::pair<int64_t, int64_t> padding,
+                              std::pair<int64_t, int64_t> dilation, int64_t groups) {
+  Conv2dArgs a;
+  a.stride_h = stride.first, a.stride_w = stride.second;
+  a.pad_h = padding.first, a.pad_w = padding.second;
+  a.dilation_h = dilation.first, a.dilation_w = dilation.second;
+  a.groups = groups;
+  return a;
+}
 // x (N, C, H, W), w (OC, C/groups, KH, KW), b (OC,) or undefined -> (N, OC, OH, OW)
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& args);
 // returns (dx, dw, db), each undefined unless asked for
 std::tuple<Tensor, Tensor, Tensor> conv2d_backward(const Tensor& dout, const Tensor& x, const Tensor& w,
-                                                   const Conv2dArgs& args, bool need_dx, bool need_dw,
-                                                   bool need_db);
+                                                   const Conv2dArgs& args, bool need_dx, bool need_dw, bool need_db);
 
 // ---- pooling (ops/pool2d.cpp) ----
 struct Pool2dArgs {
   int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
   int64_t dilation_h = 1, dilation_w = 1;  // max pooling only
   bool ceil_mode = false;
-  bool count_include_pad = true;           // average pooling only
-  int64_t divisor_override = 0;            // average pooling only; 0 = none
+  bool count_include_pad = true;  // average pooling only
+  int64_t divisor_override = 0;   // average pooling only; 0 = none
 };
 // (N, C, H, W) -> (y, indices): indices (int64) hold the flat h*W+w position of each max, as torch does
 std::tuple<Tensor, Tensor> max_pool2d_forward(const Tensor& x, const Pool2dArgs& args);
@@ -55,9 +68,68 @@ int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad
 // ---- activations (ops/activation.cpp) ----
 Tensor relu_forward(const Tensor& x);
 Tensor relu_backward(const Tensor& dout, const Tensor& y);  // y = relu(x): the mask is y > 0
+// softmax / log_softmax over dim
+Tensor log_softmax_forward(const Tensor& x, int64_t dim);
+Tensor log_softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim);  // y = log_softmax(x)
+Tensor softmax_forward(const Tensor& x, int64_t dim);
+Tensor softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim);  // y = softmax(x)
+// Elementwise unary ops, one forward/backward pair for the family. alpha/beta are the op's scalars:
+// LeakyReLU alpha = negative_slope; ELU alpha; Softplus alpha = beta, beta = threshold; Pow alpha = exponent;
+// Clamp alpha = min, beta = max (+-inf for none); the rest ignore them.
+// The list: X(enum value, name, whether the gradient is computed from the output y rather than the input x).
+// Each op's math, forward and backward, is the struct of the same name in ops/unary_math.h.
+// clang-format off
+#define PYCNN_UNARY_OPS(X)             \
+  X(Sigmoid,     "sigmoid",     true)  \
+  X(Tanh,        "tanh",        true)  \
+  X(ReLU6,       "relu6",       false) \
+  X(LeakyReLU,   "leaky_relu",  false) \
+  X(ELU,         "elu",         false) \
+  X(SELU,        "selu",        false) \
+  X(SiLU,        "silu",        false) \
+  X(GELU,        "gelu",        false) \
+  X(GELUTanh,    "gelu_tanh",   false) \
+  X(Softplus,    "softplus",    false) \
+  X(Hardswish,   "hardswish",   false) \
+  X(Hardsigmoid, "hardsigmoid", false) \
+  X(Exp,         "exp",         true)  \
+  X(Log,         "log",         false) \
+  X(Sqrt,        "sqrt",        true)  \
+  X(Abs,         "abs",         false) \
+  X(Neg,         "neg",         false) \
+  X(Pow,         "pow",         false) \
+  X(Clamp,       "clamp",       false)
+// clang-format on
+PYCNN_DEFINE_OP_LIST(UnaryOp, PYCNN_UNARY_OPS, "unary", "op")
+Tensor unary_forward(UnaryOp op, const Tensor& x, double alpha, double beta);
+// The gradient is computed from y = op(x) when unary_grad_uses_output(op), else from x; the other may be
+// undefined.
+Tensor unary_backward(UnaryOp op, const Tensor& dout, const Tensor& x, const Tensor& y, double alpha, double beta);
+#define PYCNN_UNARY_GRAD_USES_OUTPUT(Name, name, from_output) from_output,
+inline bool unary_grad_uses_output(UnaryOp op) {
+  constexpr bool from_output[] = {PYCNN_UNARY_OPS(PYCNN_UNARY_GRAD_USES_OUTPUT)};
+  return from_output[static_cast<int>(op)];
+}
+#undef PYCNN_UNARY_GRAD_USES_OUTPUT
+// PReLU: y = x > 0 ? x : w[c] * x, channel c along dim 1 (w has 1 element or x.size(1) elements).
+Tensor prelu_forward(const Tensor& x, const Tensor& weight);
+// returns (dx, dweight), each undefined unless asked for; dweight sums over every dim but the channel's
+std::tuple<Tensor, Tensor> prelu_backward(const Tensor& dout, const Tensor& x, const Tensor& weight, bool need_dx,
+                                          bool need_dweight);
+// Maxout: x (N, C*k, *) -> (y (N, C, *), indices int64 (N, C, *) in [0, k)): y[n, c] = max over the k adjacent
+// channels c*k .. c*k+k-1 (the first maximum; NaN wins).
+std::tuple<Tensor, Tensor> maxout_forward(const Tensor& x, int64_t pieces);
+Tensor maxout_backward(const Tensor& dout, const Tensor& indices, int64_t pieces);
 
 // ---- elementwise arithmetic with NumPy broadcasting (ops/elementwise.cpp) ----
-enum class BinaryOp { Add, Sub, Mul, Div };
+// clang-format off
+#define PYCNN_BINARY_OPS(X) \
+  X(Add, "add")             \
+  X(Sub, "sub")             \
+  X(Mul, "mul")             \
+  X(Div, "div")
+// clang-format on
+PYCNN_DEFINE_OP_LIST(BinaryOp, PYCNN_BINARY_OPS, "binary", "op")
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
 // returns (da, db) reduced to a's and b's shapes; each undefined unless asked for
 std::tuple<Tensor, Tensor> binary_backward(BinaryOp op, const Tensor& dout, const Tensor& a, const Tensor& b,
@@ -70,14 +142,7 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim);
 // The gradient of sum: dout broadcast back to x's shape.
 Tensor sum_backward(const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& dims, bool keepdim);
 Tensor sum_to(const Tensor& x, const Shape& shape);  // sums broadcast dims away so that x has `shape`
-Tensor argmax(const Tensor& x, int64_t dim);        // int64 indices of the first maximum along dim
-
-// ---- softmax and losses (ops/loss.cpp) ----
-Tensor log_softmax_forward(const Tensor& x, int64_t dim);
-Tensor log_softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim);  // y = log_softmax(x)
-Tensor softmax_forward(const Tensor& x, int64_t dim);
-Tensor softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim);  // y = softmax(x)
-enum class Reduction { None, Mean, Sum };  // the losses themselves are in the "losses" section below
+Tensor argmax(const Tensor& x, int64_t dim);         // int64 indices of the first maximum along dim
 
 // ---- optimizer updates, in place (ops/optim.cpp) ----
 struct SgdArgs {
@@ -118,33 +183,9 @@ struct AdadeltaArgs {
   double lr = 1.0, rho = 0.9, eps = 1e-6, weight_decay = 0;
   bool maximize = false;
 };
-void adadelta_step_(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor& acc_delta,
-                    const AdadeltaArgs& args);
+void adadelta_step_(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor& acc_delta, const AdadeltaArgs& args);
 
-// ---- nonlinearities and elementwise math (ops/activation.cpp) ----
-// Elementwise unary ops, one forward/backward pair for the family. alpha/beta are the op's scalars:
-// LeakyReLU alpha = negative_slope; ELU alpha; Softplus alpha = beta, beta = threshold; Pow alpha = exponent;
-// Clamp alpha = min, beta = max (+-inf for none); the rest ignore them.
-enum class UnaryOp {
-  Sigmoid, Tanh, ReLU6, LeakyReLU, ELU, SELU, SiLU, GELU, GELUTanh, Softplus, Hardswish, Hardsigmoid,
-  Exp, Log, Sqrt, Abs, Neg, Pow, Clamp
-};
-Tensor unary_forward(UnaryOp op, const Tensor& x, double alpha, double beta);
-// The gradient is computed from y = op(x) when unary_grad_uses_output(op), else from x; the other may be
-// undefined.
-Tensor unary_backward(UnaryOp op, const Tensor& dout, const Tensor& x, const Tensor& y, double alpha, double beta);
-bool unary_grad_uses_output(UnaryOp op);
-// PReLU: y = x > 0 ? x : w[c] * x, channel c along dim 1 (w has 1 element or x.size(1) elements).
-Tensor prelu_forward(const Tensor& x, const Tensor& weight);
-// returns (dx, dweight), each undefined unless asked for; dweight sums over every dim but the channel's
-std::tuple<Tensor, Tensor> prelu_backward(const Tensor& dout, const Tensor& x, const Tensor& weight, bool need_dx,
-                                          bool need_dweight);
-// Maxout: x (N, C*k, *) -> (y (N, C, *), indices int64 (N, C, *) in [0, k)): y[n, c] = max over the k adjacent
-// channels c*k .. c*k+k-1 (the first maximum; NaN wins).
-std::tuple<Tensor, Tensor> maxout_forward(const Tensor& x, int64_t pieces);
-Tensor maxout_backward(const Tensor& dout, const Tensor& indices, int64_t pieces);
-
-// ---- normalisation and regularisation (ops/norm.cpp) ----
+// ---- normalisation (ops/norm.cpp) ----
 // Batch norm over x (N, C), (N, C, L) or (N, C, H, W); weight/bias (C,) or undefined; running_mean/var
 // (C,) or undefined (then training is required). Training normalises with the batch statistics and, when
 // given, moves the running stats by momentum (running_var gets the unbiased variance); eval uses them.
@@ -162,30 +203,30 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_backward(const Tensor& dout, const
 std::tuple<Tensor, Tensor, Tensor> group_norm_forward(const Tensor& x, int64_t groups, const Tensor& weight,
                                                       const Tensor& bias, double eps);
 std::tuple<Tensor, Tensor, Tensor> group_norm_backward(const Tensor& dout, const Tensor& x, int64_t groups,
-                                                       const Tensor& weight, const Tensor& mean,
-                                                       const Tensor& invstd, bool need_dx, bool need_dw,
-                                                       bool need_db);
+                                                       const Tensor& weight, const Tensor& mean, const Tensor& invstd,
+                                                       bool need_dx, bool need_dw, bool need_db);
 // Layer norm over the last `normalized_ndim` dims of x; weight/bias have those dims' shape or are
 // undefined. Returns (y, mean, invstd), mean/invstd of shape x.shape[:-normalized_ndim].
 std::tuple<Tensor, Tensor, Tensor> layer_norm_forward(const Tensor& x, int64_t normalized_ndim, const Tensor& weight,
                                                       const Tensor& bias, double eps);
 std::tuple<Tensor, Tensor, Tensor> layer_norm_backward(const Tensor& dout, const Tensor& x, int64_t normalized_ndim,
-                                                       const Tensor& weight, const Tensor& mean,
-                                                       const Tensor& invstd, bool need_dx, bool need_dw,
-                                                       bool need_db);
+                                                       const Tensor& weight, const Tensor& mean, const Tensor& invstd,
+                                                       bool need_dx, bool need_dw, bool need_db);
 // Local response norm across channels of x (N, C, *), torch's definition.
 Tensor local_response_norm_forward(const Tensor& x, int64_t size, double alpha, double beta, double k);
 Tensor local_response_norm_backward(const Tensor& dout, const Tensor& x, int64_t size, double alpha, double beta,
                                     double k);
-// Dropout (ops/dropout.cpp): the keep mask of group i (group = 1 element for dropout, one channel's
-// product(shape[2:]) elements for dropout2d) is a pure function of (seed, i). alpha selects AlphaDropout.
-// The backward regenerates the mask from the seed.
-Tensor dropout_forward(const Tensor& x, double p, uint64_t seed, bool channelwise, bool alpha);
-Tensor dropout_backward(const Tensor& dout, double p, uint64_t seed, bool channelwise, bool alpha);
 // nn.utils helpers: sum |x|^p as a double (p = inf: max |x|), its gradient, and clamping in place.
 double lp_sum(const Tensor& x, double p);
 Tensor lp_sum_backward(const Tensor& dout, const Tensor& x, double p);
 void clamp_(Tensor& x, double min, double max);
+
+// ---- dropout (ops/dropout.cpp) ----
+// Dropout: the keep mask of group i (group = 1 element for dropout, one channel's
+// product(shape[2:]) elements for dropout2d) is a pure function of (seed, i). alpha selects AlphaDropout.
+// The backward regenerates the mask from the seed.
+Tensor dropout_forward(const Tensor& x, double p, uint64_t seed, bool channelwise, bool alpha);
+Tensor dropout_backward(const Tensor& dout, double p, uint64_t seed, bool channelwise, bool alpha);
 
 // ---- pooling variants and upsampling (ops/resize.cpp) ----
 // All of these take (N, C, H, W) or (C, H, W) (pixel shuffles: (*, C, H, W)); the leading dims are planes.
@@ -200,7 +241,13 @@ Tensor pixel_shuffle(const Tensor& x, int64_t upscale_factor);
 Tensor pixel_unshuffle(const Tensor& x, int64_t downscale_factor);
 // Resampling to (OH, OW) with torch's coordinate rules. scale_h/scale_w are the user's scale factors
 // (output/input) or 0 when the size was given (then input/output is used).
-enum class InterpMode { Nearest, NearestExact, Bilinear };
+// clang-format off
+#define PYCNN_INTERP_MODES(X)      \
+  X(Nearest,      "nearest")       \
+  X(NearestExact, "nearest-exact") \
+  X(Bilinear,     "bilinear")
+// clang-format on
+PYCNN_DEFINE_OP_LIST(InterpMode, PYCNN_INTERP_MODES, "interpolate", "mode")
 struct InterpolateArgs {
   InterpMode mode = InterpMode::Nearest;
   bool align_corners = false;  // bilinear only
@@ -217,6 +264,13 @@ Tensor max_unpool2d_backward(const Tensor& dout, const Tensor& indices);
 // class indices (N, d1, ...) or, for cross-entropy only, float probabilities of input's shape.
 // weight (C,) non-negative or undefined. Mean divides by the summed weight of the non-ignored targets
 // (class indices) or by N * d1 * ... (probabilities).
+// clang-format off
+#define PYCNN_REDUCTIONS(X) \
+  X(None, "none")           \
+  X(Mean, "mean")           \
+  X(Sum,  "sum")
+// clang-format on
+PYCNN_DEFINE_OP_LIST(Reduction, PYCNN_REDUCTIONS, "reduction", "reduction")
 struct ClassLossArgs {
   Reduction reduction = Reduction::Mean;
   int64_t ignore_index = -100;
@@ -224,40 +278,49 @@ struct ClassLossArgs {
 };
 // -> (loss, log_probs); loss has target's index shape for None, () otherwise.
 std::tuple<Tensor, Tensor> cross_entropy_forward(const Tensor& logits, const Tensor& target, const Tensor& weight,
-                                                    const ClassLossArgs& args);
+                                                 const ClassLossArgs& args);
 // Fused softmax backward -> (dlogits, dtarget); dtarget only for probability targets when need_dtarget.
-std::tuple<Tensor, Tensor> cross_entropy_backward(const Tensor& dout, const Tensor& log_probs,
-                                                     const Tensor& target, const Tensor& weight,
-                                                     const ClassLossArgs& args, bool need_dtarget);
-Tensor nll_loss_forward(const Tensor& log_probs, const Tensor& target, const Tensor& weight,
-                           const ClassLossArgs& args);
+std::tuple<Tensor, Tensor> cross_entropy_backward(const Tensor& dout, const Tensor& log_probs, const Tensor& target,
+                                                  const Tensor& weight, const ClassLossArgs& args, bool need_dtarget);
+Tensor nll_loss_forward(const Tensor& log_probs, const Tensor& target, const Tensor& weight, const ClassLossArgs& args);
 Tensor nll_loss_backward(const Tensor& dout, const Tensor& log_probs, const Tensor& target, const Tensor& weight,
-                            const ClassLossArgs& args);
+                         const ClassLossArgs& args);
 
 // Elementwise losses l(x, y) of same-shape input and target, then reduced. param: beta (SmoothL1), delta
 // (Huber), margin (MarginRanking, where x = x1 - x2 and y = +-1). weight (BCE, BCEWithLogits) and
 // pos_weight (BCEWithLogits) broadcast to input's shape or are undefined. batchmean: sum / input.size(0).
-enum class PointwiseLoss { MSE, L1, SmoothL1, Huber, BCE, BCEWithLogits, KLDiv, KLDivLogTarget, MarginRanking };
+// clang-format off
+#define PYCNN_POINTWISE_LOSSES(X)        \
+  X(MSE,            "mse")               \
+  X(L1,             "l1")                \
+  X(SmoothL1,       "smooth_l1")         \
+  X(Huber,          "huber")             \
+  X(BCE,            "bce")               \
+  X(BCEWithLogits,  "bce_with_logits")   \
+  X(KLDiv,          "kl_div")            \
+  X(KLDivLogTarget, "kl_div_log_target") \
+  X(MarginRanking,  "margin_ranking")
+// clang-format on
+PYCNN_DEFINE_OP_LIST(PointwiseLoss, PYCNN_POINTWISE_LOSSES, "pointwise_loss", "loss")
 struct PointwiseLossArgs {
   PointwiseLoss kind = PointwiseLoss::MSE;
   Reduction reduction = Reduction::Mean;
   double param = 0;
   bool batchmean = false;
 };
-Tensor pointwise_loss_forward(const Tensor& input, const Tensor& target, const Tensor& weight,
-                              const Tensor& pos_weight, const PointwiseLossArgs& args);
+Tensor pointwise_loss_forward(const Tensor& input, const Tensor& target, const Tensor& weight, const Tensor& pos_weight,
+                              const PointwiseLossArgs& args);
 // -> (dinput, dtarget), each undefined unless asked for
 std::tuple<Tensor, Tensor> pointwise_loss_backward(const Tensor& dout, const Tensor& input, const Tensor& target,
                                                    const Tensor& weight, const Tensor& pos_weight,
-                                                   const PointwiseLossArgs& args, bool need_dinput,
-                                                   bool need_dtarget);
+                                                   const PointwiseLossArgs& args, bool need_dinput, bool need_dtarget);
 // Multi-class hinge: input (N, C), target (N,) int64, weight (C,) or undefined, p 1 or 2.
 Tensor multi_margin_loss_forward(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t p,
                                  double margin, Reduction reduction);
-Tensor multi_margin_loss_backward(const Tensor& dout, const Tensor& input, const Tensor& target,
-                                  const Tensor& weight, int64_t p, double margin, Reduction reduction);
+Tensor multi_margin_loss_backward(const Tensor& dout, const Tensor& input, const Tensor& target, const Tensor& weight,
+                                  int64_t p, double margin, Reduction reduction);
 
-// ---- tensor operations: joining, splitting, indexing, reductions with indices ----
+// ---- tensor operations (ops/tensor_ops.cpp): joining, splitting, indexing, reductions with indices ----
 // Joining: cat along an existing dim, stack along a new one (backward: one copy per input, in one call).
 Tensor cat_forward(const std::vector<Tensor>& xs, int64_t dim);
 std::vector<Tensor> cat_backward(const Tensor& dout, int64_t dim, const std::vector<int64_t>& sizes);
@@ -280,7 +343,16 @@ Tensor masked_select_backward(const Tensor& dout, const Tensor& mask);
 std::tuple<Tensor, Tensor> minmax_dim(const Tensor& x, int64_t dim, bool keepdim, bool is_min);
 Tensor minmax_dim_backward(const Tensor& dout, const Tensor& indices, const Shape& x_shape, int64_t dim);
 // Comparisons give int64 0/1 (pycnn has no bool); where selects a where cond != 0. All broadcast.
-enum class CompareOp { Gt, Lt, Ge, Le, Eq, Ne };
+// clang-format off
+#define PYCNN_COMPARE_OPS(X) \
+  X(Gt, "gt")                \
+  X(Lt, "lt")                \
+  X(Ge, "ge")                \
+  X(Le, "le")                \
+  X(Eq, "eq")                \
+  X(Ne, "ne")
+// clang-format on
+PYCNN_DEFINE_OP_LIST(CompareOp, PYCNN_COMPARE_OPS, "compare", "op")
 Tensor compare(CompareOp op, const Tensor& a, const Tensor& b);
 Tensor where_forward(const Tensor& cond, const Tensor& a, const Tensor& b);
 std::tuple<Tensor, Tensor> where_backward(const Tensor& dout, const Tensor& cond, const Shape& a_shape,
@@ -299,13 +371,20 @@ Tensor maximum_forward(const Tensor& a, const Tensor& b, bool is_min);
 std::tuple<Tensor, Tensor> maximum_backward(const Tensor& dout, const Tensor& a, const Tensor& b, bool is_min,
                                             bool need_da, bool need_db);
 
-// ---- convolution family: conv1d, transposed convolution, padding ----
-// pad (ops/convs.cpp): pads in torch order (last dim first: left, right, top, bottom, ...); mode is
-// "constant" (any number of trailing dims, negative pads crop) or "reflect"/"replicate"/"circular"
-// (last one or two dims, non-negative pads).
-Tensor pad_forward(const Tensor& x, const std::vector<int64_t>& pads, const std::string& mode, double value);
-Tensor pad_backward(const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& pads,
-                    const std::string& mode);
+// ---- convolution family (ops/convs.cpp): padding and transposed convolution ----
+// pad: pads in torch order (last dim first: left, right, top, bottom, ...); mode is
+// Constant (any number of trailing dims, negative pads crop) or Reflect/Replicate/Circular (last one or two
+// dims, non-negative pads).
+// clang-format off
+#define PYCNN_PAD_MODES(X)  \
+  X(Constant,  "constant")  \
+  X(Reflect,   "reflect")   \
+  X(Replicate, "replicate") \
+  X(Circular,  "circular")
+// clang-format on
+PYCNN_DEFINE_OP_LIST(PadMode, PYCNN_PAD_MODES, "pad", "mode")
+Tensor pad_forward(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode, double value);
+Tensor pad_backward(const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& pads, PadMode mode);
 // Transposed convolution: x (N, C, H, W), w (C, OC/groups, KH, KW), b (OC,) or undefined ->
 // (N, OC, OH, OW), OH = (H-1)*stride_h - 2*pad_h + dilation_h*(KH-1) + output_padding_h + 1. It is
 // conv2d's input gradient; its backward is conv2d forward (dx) and conv2d's weight gradient (dw).
@@ -326,8 +405,10 @@ struct DeformConv2dArgs {
 Tensor deform_conv2d_forward(const Tensor& x, const Tensor& offset, const Tensor& mask, const Tensor& w,
                              const Tensor& b, const DeformConv2dArgs& args);
 // returns (dx, doffset, dmask, dw, db), each undefined unless asked for (dmask also when mask is undefined)
-std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> deform_conv2d_backward(
-    const Tensor& dout, const Tensor& x, const Tensor& offset, const Tensor& mask, const Tensor& w,
-    const DeformConv2dArgs& args, bool need_dx, bool need_doffset, bool need_dmask, bool need_dw, bool need_db);
+std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> deform_conv2d_backward(const Tensor& dout, const Tensor& x,
+                                                                          const Tensor& offset, const Tensor& mask,
+                                                                          const Tensor& w, const DeformConv2dArgs& args,
+                                                                          bool need_dx, bool need_doffset,
+                                                                          bool need_dmask, bool need_dw, bool need_db);
 
 }  // namespace pycnn

@@ -99,8 +99,7 @@ void adadelta_step_(Tensor& param, const Tensor& grad, Tensor& square_avg, Tenso
   check_state(param, acc_delta, op, "acc_delta");
   dispatch_floating(param.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    cpu::adadelta_step<T>(param.data<T>(), g.data<T>(), square_avg.data<T>(), acc_delta.data<T>(), param.numel(),
-                          args);
+    cpu::adadelta_step<T>(param.data<T>(), g.data<T>(), square_avg.data<T>(), acc_delta.data<T>(), param.numel(), args);
   });
 }
 

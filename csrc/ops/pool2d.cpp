@@ -34,8 +34,8 @@ static Shape pool_output_shape(const Shape& x_shape, const Pool2dArgs& a, const 
   const int64_t H = x_shape[x_shape.size() - 2], W = x_shape.back();
   const int64_t OH = pool_output_size(H, a.kernel_h, a.stride_h, a.pad_h, a.dilation_h, a.ceil_mode);
   const int64_t OW = pool_output_size(W, a.kernel_w, a.stride_w, a.pad_w, a.dilation_w, a.ceil_mode);
-  PYCNN_CHECK(OH > 0 && OW > 0, "[", op, "] input ", shape_str(x_shape), " is too small for kernel (", a.kernel_h,
-              ", ", a.kernel_w, "): the output would be ", OH, "x", OW);
+  PYCNN_CHECK(OH > 0 && OW > 0, "[", op, "] input ", shape_str(x_shape), " is too small for kernel (", a.kernel_h, ", ",
+              a.kernel_w, "): the output would be ", OH, "x", OW);
   Shape out = x_shape;
   out[out.size() - 2] = OH;
   out[out.size() - 1] = OW;
@@ -63,8 +63,8 @@ Tensor max_pool2d_backward(const Tensor& dout, const Tensor& indices, const Shap
   PYCNN_CHECK_TYPE(indices.dtype() == DType::Int64, "[max_pool2d_backward] indices must be int64");
   PYCNN_CHECK(dout.shape() == indices.shape() && dout.dim() == static_cast<int64_t>(x_shape.size()) &&
                   dout.dim() >= 3 && std::equal(x_shape.begin(), x_shape.end() - 2, dout.shape().begin()),
-              "[max_pool2d_backward] grad_output ", shape_str(dout.shape()), ", indices ",
-              shape_str(indices.shape()), " and input ", shape_str(x_shape), " do not match");
+              "[max_pool2d_backward] grad_output ", shape_str(dout.shape()), ", indices ", shape_str(indices.shape()),
+              " and input ", shape_str(x_shape), " do not match");
   check_cpu(dout, "max_pool2d_backward");
   Tensor dc = dout.contiguous(), ic = indices.contiguous();
   Tensor dx = Tensor::empty(x_shape, dout.dtype(), dout.device());
@@ -105,8 +105,8 @@ Tensor avg_pool2d_forward(const Tensor& x, const Pool2dArgs& args) {
 Tensor avg_pool2d_backward(const Tensor& dout, const Shape& x_shape, const Pool2dArgs& args) {
   check_floating(dout, "avg_pool2d_backward", "grad_output");
   Shape out_shape = pool_output_shape(x_shape, args, "avg_pool2d_backward");
-  PYCNN_CHECK(dout.shape() == out_shape, "[avg_pool2d_backward] expected grad_output of shape ",
-              shape_str(out_shape), ", got ", shape_str(dout.shape()));
+  PYCNN_CHECK(dout.shape() == out_shape, "[avg_pool2d_backward] expected grad_output of shape ", shape_str(out_shape),
+              ", got ", shape_str(dout.shape()));
   check_cpu(dout, "avg_pool2d_backward");
   Tensor dc = dout.contiguous();
   Tensor dx = Tensor::empty(x_shape, dout.dtype(), dout.device());

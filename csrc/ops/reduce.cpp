@@ -22,8 +22,7 @@ std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t ra
   }
   for (int64_t d : dims) out.push_back(wrap_dim(d, rank, op));
   std::sort(out.begin(), out.end());
-  PYCNN_CHECK(std::adjacent_find(out.begin(), out.end()) == out.end(), "[", op, "] repeated dim in ",
-              shape_str(dims));
+  PYCNN_CHECK(std::adjacent_find(out.begin(), out.end()) == out.end(), "[", op, "] repeated dim in ", shape_str(dims));
   if (rank == 0) out.clear();  // a 0-d tensor has nothing to reduce: dim 0/-1 is accepted as in torch
   return out;
 }
@@ -32,8 +31,10 @@ Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& dims, bool k
   Shape out;
   for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
     bool reduced = std::binary_search(dims.begin(), dims.end(), i);
-    if (!reduced) out.push_back(shape[i]);
-    else if (keepdim) out.push_back(1);
+    if (!reduced)
+      out.push_back(shape[i]);
+    else if (keepdim)
+      out.push_back(1);
   }
   return out;
 }
@@ -58,10 +59,14 @@ Tensor to_arb(const Tensor& x, const std::vector<int64_t>& dims, int64_t& A, int
   xc = xc.contiguous();
   A = 1, R = 1, B = 1;
   for (int64_t i = 0; i < rank; ++i) {
-    if (!block.empty() && i < block.front()) A *= shape[i];
-    else if (!block.empty() && i <= block.back()) R *= shape[i];
-    else if (block.empty()) A *= shape[i];
-    else B *= shape[i];
+    if (!block.empty() && i < block.front())
+      A *= shape[i];
+    else if (!block.empty() && i <= block.back())
+      R *= shape[i];
+    else if (block.empty())
+      A *= shape[i];
+    else
+      B *= shape[i];
   }
   return xc;
 }
@@ -103,8 +108,8 @@ Tensor sum_backward(const Tensor& dout, const Shape& x_shape, const std::vector<
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
-  PYCNN_CHECK(x.dim() >= static_cast<int64_t>(shape.size()), "[sum_to] cannot reduce ", shape_str(x.shape()),
-              " to ", shape_str(shape));
+  PYCNN_CHECK(x.dim() >= static_cast<int64_t>(shape.size()), "[sum_to] cannot reduce ", shape_str(x.shape()), " to ",
+              shape_str(shape));
   const int64_t lead = x.dim() - static_cast<int64_t>(shape.size());
   std::vector<int64_t> dims;
   for (int64_t i = 0; i < x.dim(); ++i) {

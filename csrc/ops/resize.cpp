@@ -12,8 +12,8 @@ namespace pycnn {
 
 namespace {
 void check_image(const Shape& s, const char* op, const char* name) {
-  PYCNN_CHECK(s.size() == 4 || s.size() == 3, "[", op, "] expected ", name,
-              " of shape (N, C, H, W) or (C, H, W), got ", shape_str(s));
+  PYCNN_CHECK(s.size() == 4 || s.size() == 3, "[", op, "] expected ", name, " of shape (N, C, H, W) or (C, H, W), got ",
+              shape_str(s));
 }
 
 Shape with_spatial(Shape s, int64_t h, int64_t w) {
@@ -65,8 +65,8 @@ Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t OH, int64_t OW) {
   Tensor y = Tensor::empty(with_spatial(x.shape(), OH, OW), x.dtype(), x.device());
   dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
-    cpu::adaptive_avg_pool2d_forward<T>(xc.data<T>(), y.data<T>(), planes_of(x.shape()), x.size(-2), x.size(-1),
-                                        OH, OW);
+    cpu::adaptive_avg_pool2d_forward<T>(xc.data<T>(), y.data<T>(), planes_of(x.shape()), x.size(-2), x.size(-1), OH,
+                                        OW);
   });
   return y;
 }
@@ -104,8 +104,8 @@ Tensor adaptive_max_pool2d_backward(const Tensor& dout, const Tensor& indices, c
   check_floating(dout, "adaptive_max_pool2d_backward", "grad_output");
   PYCNN_CHECK_TYPE(indices.dtype() == DType::Int64, "[adaptive_max_pool2d_backward] indices must be int64");
   check_planes_match(dout, x_shape, "adaptive_max_pool2d_backward");
-  PYCNN_CHECK(indices.shape() == dout.shape(), "[adaptive_max_pool2d_backward] indices ",
-              shape_str(indices.shape()), " do not match grad_output ", shape_str(dout.shape()));
+  PYCNN_CHECK(indices.shape() == dout.shape(), "[adaptive_max_pool2d_backward] indices ", shape_str(indices.shape()),
+              " do not match grad_output ", shape_str(dout.shape()));
   check_cpu(dout, "adaptive_max_pool2d_backward");
   Tensor dc = dout.contiguous(), ic = indices.contiguous();
   const int64_t HW = x_shape[x_shape.size() - 2] * x_shape.back();
@@ -160,8 +160,8 @@ Tensor pixel_unshuffle(const Tensor& x, int64_t downscale_factor) { return shuff
 // ---- interpolation ----
 
 static void check_interp_args(const InterpolateArgs& a, const char* op) {
-  PYCNN_CHECK(a.scale_h >= 0 && a.scale_w >= 0, "[", op, "] scale factors must be positive, got (", a.scale_h,
-              ", ", a.scale_w, ")");
+  PYCNN_CHECK(a.scale_h >= 0 && a.scale_w >= 0, "[", op, "] scale factors must be positive, got (", a.scale_h, ", ",
+              a.scale_w, ")");
   PYCNN_CHECK(!a.align_corners || a.mode == InterpMode::Bilinear, "[", op,
               "] align_corners can only be set for the bilinear mode");
 }
@@ -179,8 +179,7 @@ Tensor interpolate_forward(const Tensor& x, int64_t OH, int64_t OW, const Interp
   Tensor y = Tensor::empty(with_spatial(x.shape(), OH, OW), x.dtype(), x.device());
   dispatch_floating(x.dtype(), "interpolate", [&](auto tag) {
     using T = decltype(tag);
-    cpu::interpolate_forward<T>(xc.data<T>(), y.data<T>(), planes_of(x.shape()), x.size(-2), x.size(-1), OH, OW,
-                                args);
+    cpu::interpolate_forward<T>(xc.data<T>(), y.data<T>(), planes_of(x.shape()), x.size(-2), x.size(-1), OH, OW, args);
   });
   return y;
 }
@@ -230,10 +229,10 @@ Tensor max_unpool2d_backward(const Tensor& dout, const Tensor& indices) {
   check_floating(dout, "max_unpool2d_backward", "grad_output");
   check_image(dout.shape(), "max_unpool2d_backward", "grad_output");
   PYCNN_CHECK_TYPE(indices.dtype() == DType::Int64, "[max_unpool2d_backward] indices must be int64");
-  PYCNN_CHECK(indices.dim() == dout.dim() && std::equal(dout.shape().begin(), dout.shape().end() - 2,
-                                                       indices.shape().begin()),
-              "[max_unpool2d_backward] indices ", shape_str(indices.shape()), " do not match grad_output ",
-              shape_str(dout.shape()));
+  PYCNN_CHECK(
+      indices.dim() == dout.dim() && std::equal(dout.shape().begin(), dout.shape().end() - 2, indices.shape().begin()),
+      "[max_unpool2d_backward] indices ", shape_str(indices.shape()), " do not match grad_output ",
+      shape_str(dout.shape()));
   check_cpu(dout, "max_unpool2d_backward");
   Tensor dc = dout.contiguous(), ic = indices.contiguous();
   const int64_t OHW = dout.size(-2) * dout.size(-1);

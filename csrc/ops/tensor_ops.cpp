@@ -13,13 +13,6 @@ namespace pycnn {
 
 namespace {
 
-// Like dispatch_floating but int64 too: joining, gathering and comparing don't care about the kind.
-template <typename F>
-auto dispatch_all(DType t, const char* op, F&& f) {
-  if (t == DType::Int64) return f(int64_t{});
-  return dispatch_floating(t, op, f);
-}
-
 void check_index(const Tensor& index, const char* op) {
   check_defined(index, op, "index");
   PYCNN_CHECK_TYPE(index.dtype() == DType::Int64, "[", op, "] expected an int64 index, got ",
@@ -119,9 +112,10 @@ Tensor index_view(const Tensor& x, const std::vector<int64_t>& starts, const std
   for (size_t d = 0; d < rank; ++d) {
     const int64_t size = x.shape()[d];
     PYCNN_CHECK(steps[d] > 0, "[index] step must be positive, got ", steps[d]);
-    PYCNN_CHECK(lengths[d] >= 0 && (lengths[d] == 0 || (starts[d] >= 0 && starts[d] + (lengths[d] - 1) * steps[d] < size)),
-                "[index] index ", starts[d], " (", lengths[d], " items, step ", steps[d],
-                ") is out of bounds for dim ", d, " of size ", size);
+    PYCNN_CHECK(
+        lengths[d] >= 0 && (lengths[d] == 0 || (starts[d] >= 0 && starts[d] + (lengths[d] - 1) * steps[d] < size)),
+        "[index] index ", starts[d], " (", lengths[d], " items, step ", steps[d], ") is out of bounds for dim ", d,
+        " of size ", size);
     if (lengths[d] > 0) offset += starts[d] * x.strides()[d];
     if (keep[d]) {
       shape.push_back(lengths[d]);
@@ -187,8 +181,8 @@ Tensor index_select_backward(const Tensor& dout, const Shape& x_shape, int64_t d
   Tensor idx = index.contiguous();
   Shape expect = x_shape;
   expect[dim] = idx.numel();
-  PYCNN_CHECK(dout.shape() == expect, "[index_select_backward] grad_output ", shape_str(dout.shape()),
-              " should be ", shape_str(expect));
+  PYCNN_CHECK(dout.shape() == expect, "[index_select_backward] grad_output ", shape_str(dout.shape()), " should be ",
+              shape_str(expect));
   Tensor dc = dout.contiguous();
   Tensor dx = Tensor::zeros(x_shape, dout.dtype(), dout.device());
   dispatch_floating(dout.dtype(), "index_select_backward", [&](auto tag) {
@@ -241,8 +235,10 @@ std::tuple<Tensor, Tensor> minmax_dim(const Tensor& x, int64_t dim, bool keepdim
   split_around(xc.shape(), dim, A, R, B);
   Shape out_shape = x.shape();
   if (x.dim() > 0) {
-    if (keepdim) out_shape[dim] = 1;
-    else out_shape.erase(out_shape.begin() + dim);
+    if (keepdim)
+      out_shape[dim] = 1;
+    else
+      out_shape.erase(out_shape.begin() + dim);
   }
   Tensor values = Tensor::empty(out_shape, x.dtype(), x.device());
   Tensor indices = Tensor::empty(out_shape, DType::Int64, x.device());
@@ -256,8 +252,8 @@ std::tuple<Tensor, Tensor> minmax_dim(const Tensor& x, int64_t dim, bool keepdim
 Tensor minmax_dim_backward(const Tensor& dout, const Tensor& indices, const Shape& x_shape, int64_t dim) {
   check_floating(dout, "max_backward", "grad_output");
   check_index(indices, "max_backward");
-  PYCNN_CHECK(dout.numel() == indices.numel(), "[max_backward] grad_output ", shape_str(dout.shape()),
-              " and indices ", shape_str(indices.shape()), " differ");
+  PYCNN_CHECK(dout.numel() == indices.numel(), "[max_backward] grad_output ", shape_str(dout.shape()), " and indices ",
+              shape_str(indices.shape()), " differ");
   Shape shape = x_shape.empty() ? Shape{1} : x_shape;
   dim = wrap_dim(dim, static_cast<int64_t>(shape.size()), "max_backward");
   int64_t A, R, B;
@@ -282,7 +278,7 @@ Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty(shape, DType::Int64, a.device());
   dispatch_all(a.dtype(), "compare", [&](auto tag) {
     using T = decltype(tag);
-    cpu::compare<T>(static_cast<int>(op), ac.data<T>(), bc.data<T>(), out.data<int64_t>(), out.numel());
+    cpu::compare<T>(op, ac.data<T>(), bc.data<T>(), out.data<int64_t>(), out.numel());
   });
   return out;
 }

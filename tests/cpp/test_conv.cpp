@@ -6,9 +6,9 @@
 
 #include "core/cpu_features.h"  // defines: force_simd_level, simd_level
 #include "core/tensor.h"
-#include "ops/cpu/cpu_ops.h"    // defines: cpu::conv2d_forward_naive
-#include "ops/ops.h"            // defines: conv2d_forward
-#include "expect.h"             // defines: EXPECT, failures
+#include "expect.h"           // defines: EXPECT, failures
+#include "ops/cpu/cpu_ops.h"  // defines: cpu::conv2d_forward_naive, cpu::conv2d_geometry
+#include "ops/ops.h"          // defines: conv2d_forward, conv2d_args
 
 using namespace pycnn;
 
@@ -33,7 +33,8 @@ static void check_case(const Case& k, std::mt19937& rng, double tol) {
   Tensor b = random_tensor<T>({k.oc}, rng);
   Tensor y = conv2d_forward(x, w, b, k.args);
   Tensor ref = Tensor::empty(y.shape(), y.dtype());
-  cpu::conv2d_forward_naive<T>(x, w, b, ref, k.args);
+  const cpu::Conv2dGeometry g = cpu::conv2d_geometry(x.shape(), w.shape(), y.shape(), k.args);
+  cpu::conv2d_forward_naive<T>(x.data<T>(), w.data<T>(), b.data<T>(), ref.data<T>(), g);
   double worst = 0;
   for (int64_t i = 0; i < y.numel(); ++i) {
     const double r = ref.data<T>()[i];
@@ -49,16 +50,16 @@ static void check_case(const Case& k, std::mt19937& rng, double tol) {
 int main() {
   std::mt19937 rng(0);
   const Case cases[] = {
-      {2, 1, 28, 28, 6, 5, 5, {}},                          // LeNet conv1
-      {3, 6, 12, 12, 16, 5, 5, {}},                         // LeNet conv2
-      {2, 8, 9, 11, 5, 3, 3, {1, 1, 1, 1, 1, 1, 1}},        // odd sizes, padding
-      {2, 4, 10, 10, 6, 3, 3, {2, 2, 1, 1, 1, 1, 1}},       // stride 2
-      {1, 6, 13, 9, 4, 3, 2, {1, 2, 2, 0, 2, 1, 2}},        // rectangular kernel, dilation, groups
-      {2, 8, 7, 7, 8, 3, 3, {1, 1, 1, 1, 1, 1, 8}},         // depthwise (direct kernel)
-      {2, 4, 9, 10, 8, 3, 3, {2, 2, 1, 1, 1, 1, 4}},        // depthwise, multiplier 2, stride 2
-      {1, 3, 11, 8, 3, 5, 3, {1, 1, 2, 1, 2, 1, 3}},        // depthwise, dilation, uneven padding
-      {2, 16, 6, 5, 12, 1, 1, {}},                          // pointwise
-      {1, 70, 9, 9, 20, 3, 3, {1, 1, 1, 1, 1, 1, 1}},       // K = 630 > one K slice
+      {2, 1, 28, 28, 6, 5, 5, {}},                                      // LeNet conv1
+      {3, 6, 12, 12, 16, 5, 5, {}},                                     // LeNet conv2
+      {2, 8, 9, 11, 5, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 1)},   // odd sizes, padding
+      {2, 4, 10, 10, 6, 3, 3, conv2d_args({2, 2}, {1, 1}, {1, 1}, 1)},  // stride 2
+      {1, 6, 13, 9, 4, 3, 2, conv2d_args({1, 2}, {2, 0}, {2, 1}, 2)},   // rectangular kernel, dilation, groups
+      {2, 8, 7, 7, 8, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 8)},    // depthwise (direct kernel)
+      {2, 4, 9, 10, 8, 3, 3, conv2d_args({2, 2}, {1, 1}, {1, 1}, 4)},   // depthwise, multiplier 2, stride 2
+      {1, 3, 11, 8, 3, 5, 3, conv2d_args({1, 1}, {2, 1}, {2, 1}, 3)},   // depthwise, dilation, uneven padding
+      {2, 16, 6, 5, 12, 1, 1, {}},                                      // pointwise
+      {1, 70, 9, 9, 20, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 1)},  // K = 630 > one K slice
   };
   const SimdLevel levels[] = {SimdLevel::Baseline, simd_level()};
   for (SimdLevel level : levels) {

@@ -10,13 +10,12 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "ops/cpu/cpu_ops.h"    // defines: cpu::gemm_naive (the reference)
-#include "ops/cuda_backend.h"   // defines: cuda::device_count, device_malloc, copy_between_devices, gemm
-#include "ops/ops.h"            // defines: matmul
-#include "expect.h"       // defines: EXPECT, failures
+#include "expect.h"            // defines: EXPECT, failures
+#include "ops/cpu/cpu_ops.h"   // defines: cpu::gemm_naive (the reference)
+#include "ops/cuda_backend.h"  // defines: cuda::device_count, device_malloc, copy_between_devices, gemm
+#include "ops/ops.h"           // defines: matmul
 
 using namespace pycnn;
-
 
 // True when f() throws a std::runtime_error (a pycnn::ValueError would be the wrong kind of error).
 template <typename F>
@@ -92,8 +91,8 @@ static void check_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T beta
   }
   if (bad) {
     std::printf("FAILED gemm<%s> ta=%d tb=%d M=%lld N=%lld K=%lld beta=%g pad=%lld: %lld wrong, max error %g\n",
-                sizeof(T) == 4 ? "float" : "double", ta, tb, (long long)M, (long long)N, (long long)K,
-                double(beta), (long long)pad, (long long)bad, worst);
+                sizeof(T) == 4 ? "float" : "double", ta, tb, (long long)M, (long long)N, (long long)K, double(beta),
+                (long long)pad, (long long)bad, worst);
     ++failures;
   }
 }
@@ -103,8 +102,8 @@ static void check_with_gpu() {
   EXPECT(throws_runtime_error([] { cuda::device_malloc(256, cuda::device_count()); }));
 
   // Odd sizes straddle the 64x64 (float) and 32x32 (double) tiles and the 16-deep k slices.
-  const int64_t sizes[][3] = {{1, 1, 1},    {7, 13, 5},    {64, 64, 64}, {65, 63, 129},
-                              {130, 257, 33}, {3, 5, 0},   {200, 1, 17}, {1, 300, 17}};
+  const int64_t sizes[][3] = {{1, 1, 1},      {7, 13, 5}, {64, 64, 64}, {65, 63, 129},
+                              {130, 257, 33}, {3, 5, 0},  {200, 1, 17}, {1, 300, 17}};
   for (const auto& s : sizes)
     for (int ta = 0; ta < 2; ++ta)
       for (int tb = 0; tb < 2; ++tb)

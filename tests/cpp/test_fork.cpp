@@ -13,11 +13,10 @@
 
 #include "core/parallel.h"  // defines: parallel_for, set_num_threads, get_num_threads, in_forked_child
 #include "core/tensor.h"
-#include "ops/ops.h"        // defines: matmul
-#include "expect.h"       // defines: EXPECT, failures
+#include "expect.h"   // defines: EXPECT, failures
+#include "ops/ops.h"  // defines: matmul
 
 using namespace pycnn;
-
 
 // Sums 0..n-1 with parallel_for; returns how many OpenMP threads took part.
 static int parallel_sum(int64_t n, int64_t* sum) {
@@ -93,8 +92,10 @@ int main() {
   } else {
     EXPECT(WIFEXITED(status));
     if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-      std::printf("FAILED: child exited with code %d (2: not marked forked, 3: threads != 1, 4: wrong sum, "
-                  "5: wrong matmul)\n", WEXITSTATUS(status));
+      std::printf(
+          "FAILED: child exited with code %d (2: not marked forked, 3: threads != 1, 4: wrong sum, "
+          "5: wrong matmul)\n",
+          WEXITSTATUS(status));
     EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
 

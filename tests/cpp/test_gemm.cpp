@@ -61,10 +61,11 @@ static void run_case(const Case& cs, std::mt19937& rng, const char* level, int t
     }
   if (bad) {
     ++failed;
-    std::printf("FAILED %s %s threads=%d ta=%d tb=%d M=%lld N=%lld K=%lld alpha=%g beta=%g pad=%lld: %lld bad, "
-                "worst err %g (tol %g)\n",
-                sizeof(T) == 4 ? "float" : "double", level, threads, cs.ta, cs.tb, (long long)M, (long long)N,
-                (long long)K, cs.alpha, cs.beta, (long long)cs.pad, (long long)bad, worst, tol);
+    std::printf(
+        "FAILED %s %s threads=%d ta=%d tb=%d M=%lld N=%lld K=%lld alpha=%g beta=%g pad=%lld: %lld bad, "
+        "worst err %g (tol %g)\n",
+        sizeof(T) == 4 ? "float" : "double", level, threads, cs.ta, cs.tb, (long long)M, (long long)N, (long long)K,
+        cs.alpha, cs.beta, (long long)cs.pad, (long long)bad, worst, tol);
   } else {
     ++passed;
   }
@@ -95,8 +96,8 @@ static void run_all(std::mt19937& rng, const char* level, int threads) {
       {false, false, 300, 290, 520, 1.0, 0.0, 0}, {true, false, 203, 385, 300, 0.75, 0.5, 5},
       {false, true, 411, 97, 257, 1.0, 1.0, 1},   {true, true, 150, 333, 129, -1.0, 0.0, 3},
       {false, false, 256, 6, 150, 1.0, 0.0, 0},   {true, false, 1000, 3, 64, 1.0, 0.5, 0},
-      {false, true, 5, 900, 300, 1.0, 0.0, 2},    // threads split N
-      {false, true, 2000, 5, 200, 1.0, 0.5, 1},   // computed as C^T, threaded
+      {false, true, 5, 900, 300, 1.0, 0.0, 2},   // threads split N
+      {false, true, 2000, 5, 200, 1.0, 0.5, 1},  // computed as C^T, threaded
   };
   for (const Case& cs : big) run_case<T>(cs, rng, level, threads);
 }

@@ -3,11 +3,10 @@
 #include <cstdio>
 
 #include "core/tensor.h"
+#include "expect.h"  // defines: EXPECT, failures
 #include "ops/ops.h"
-#include "expect.h"       // defines: EXPECT, failures
 
 using namespace pycnn;
-
 
 int main() {
   Tensor a = Tensor::empty({2, 3}, DType::Float32);

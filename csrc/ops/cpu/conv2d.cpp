@@ -14,26 +14,11 @@
 #include "core/parallel.h"      // defines: parallel_for, get_num_threads
 #include "ops/cpu/cpu_ops.h"
 #include "ops/cpu/gemm_blocks.h"  // defines: GemmKernels, ScratchBuffer, even_block, ceil_div
-#include "ops/cpu/simd/simd.h"  // defines: GemmTile, GemmBlocking, base::/avx2:: gemm_pack_a/_b, gemm_macro_kernel
+#include "ops/cpu/simd/simd.h"    // defines: GemmTile, GemmBlocking, base::/avx2:: gemm_pack_a/_b, gemm_macro_kernel
 
 namespace pycnn::cpu {
 
 namespace {
-
-struct ConvGeometry {
-  int64_t N, C, H, W, OC, KH, KW, OH, OW, G, Cg, OCg, K, P;  // K = Cg*KH*KW rows of col, P = OH*OW columns
-  bool pointwise;                                           // 1x1, stride 1, no padding: col == x
-};
-
-ConvGeometry geometry(const Tensor& x, const Tensor& w, const Shape& y_shape, const Conv2dArgs& a) {
-  ConvGeometry g;
-  g.N = x.size(0), g.C = x.size(1), g.H = x.size(2), g.W = x.size(3);
-  g.OC = w.size(0), g.KH = w.size(2), g.KW = w.size(3), g.OH = y_shape[2], g.OW = y_shape[3];
-  g.G = a.groups, g.Cg = g.C / g.G, g.OCg = g.OC / g.G;
-  g.K = g.Cg * g.KH * g.KW, g.P = g.OH * g.OW;
-  g.pointwise = g.KH == 1 && g.KW == 1 && a.stride_h == 1 && a.stride_w == 1 && a.pad_h == 0 && a.pad_w == 0;
-  return g;
-}
 
 thread_local ScratchBuffer tl_pack_a, tl_pack_b, tl_work;
 
@@ -49,27 +34,27 @@ constexpr int64_t kMaxRows = GemmBlocking<float>::kc;
 // them in an unpadded conv) is copied for every k row without bounds checks, a fixed-length copy when it
 // spans a whole panel or half of one (LeNet: output rows of 8 or 24, panels of 16). Edge runs clip.
 template <typename T>
-void im2col_block(const T* x, const ConvGeometry& g, const Conv2dArgs& a, int64_t k0, int64_t nk, int64_t p0,
-                  int64_t np, T* __restrict dst, int64_t pw, int64_t ps, int64_t rs) {
+void im2col_block(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t nk, int64_t p0, int64_t np,
+                  T* __restrict dst, int64_t pw, int64_t ps, int64_t rs) {
   constexpr int NR = GemmTile<T>::nr;
-  const int64_t sh = a.stride_h, sw = a.stride_w, plane = g.H * g.W;
+  const int64_t sh = g.stride_h, sw = g.stride_w, plane = g.H * g.W;
   // Per k row: the offset of x(c, kh*dil_h, kw*dil_w), and the input offsets dh, dw of its window.
   int64_t koff[kMaxRows], kdh[kMaxRows], kdw[kMaxRows];
   int64_t c = k0 / (g.KH * g.KW), kh = (k0 / g.KW) % g.KH, kw = k0 % g.KW;
   for (int64_t kk = 0; kk < nk; ++kk) {
-    kdh[kk] = kh * a.dilation_h, kdw[kk] = kw * a.dilation_w;
+    kdh[kk] = kh * g.dilation_h, kdw[kk] = kw * g.dilation_w;
     koff[kk] = c * plane + kdh[kk] * g.W + kdw[kk];
     if (++kw == g.KW) {
       kw = 0;
       if (++kh == g.KH) kh = 0, ++c;
     }
   }
-  const int64_t win_h = (g.KH - 1) * a.dilation_h, win_w = (g.KW - 1) * a.dilation_w;
+  const int64_t win_h = (g.KH - 1) * g.dilation_h, win_w = (g.KW - 1) * g.dilation_w;
   int64_t oh = p0 / g.OW, ow = p0 % g.OW;
   for (int64_t j = 0; j < np;) {
     const int64_t len = std::min({g.OW - ow, np - j, pw - j % pw});
     T* d = dst + (j / pw) * ps + j % pw;
-    const int64_t ih0 = oh * sh - a.pad_h, iw0 = ow * sw - a.pad_w;  // input corner for kh = kw = 0
+    const int64_t ih0 = oh * sh - g.pad_h, iw0 = ow * sw - g.pad_w;  // input corner for kh = kw = 0
     const bool inside = ih0 >= 0 && ih0 + win_h < g.H && iw0 >= 0 && (len - 1) * sw + iw0 + win_w < g.W;
     if (inside && sw == 1) {
       const T* s = x + ih0 * g.W + iw0;
@@ -119,10 +104,9 @@ void im2col_block(const T* x, const ConvGeometry& g, const Conv2dArgs& a, int64_
 // Forward's B block: col(x)[k0 : k0 + kc, p0 : p0 + np] in gemm_pack_b's layout (NR-wide panels of kc
 // steps, columns past np zero).
 template <typename T>
-void pack_col(const T* x, const ConvGeometry& g, const Conv2dArgs& a, int64_t k0, int64_t kc, int64_t p0,
-              int64_t np, T* dst) {
+void pack_col(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t kc, int64_t p0, int64_t np, T* dst) {
   constexpr int NR = GemmTile<T>::nr;
-  im2col_block(x, g, a, k0, kc, p0, np, dst, NR, kc * NR, NR);
+  im2col_block(x, g, k0, kc, p0, np, dst, NR, kc * NR, NR);
   if (const int64_t tail = np % NR) {
     T* last = dst + (np / NR) * kc * NR;
     for (int64_t kk = 0; kk < kc; ++kk)
@@ -132,22 +116,22 @@ void pack_col(const T* x, const ConvGeometry& g, const Conv2dArgs& a, int64_t k0
 
 // The adjoint of im2col for channels [c0, c1): dx (Cg, H, W) += scatter of col. dx must be zeroed first.
 template <typename T>
-void col2im(const T* col, T* dx, const ConvGeometry& g, const Conv2dArgs& a, int64_t c0, int64_t c1) {
+void col2im(const T* col, T* dx, const Conv2dGeometry& g, int64_t c0, int64_t c1) {
   for (int64_t c = c0; c < c1; ++c)
     for (int64_t kh = 0; kh < g.KH; ++kh)
       for (int64_t kw = 0; kw < g.KW; ++kw) {
         const T* row = col + ((c * g.KH + kh) * g.KW + kw) * g.P;
         T* plane = dx + c * g.H * g.W;
-        const int64_t dh = kh * a.dilation_h - a.pad_h, dw = kw * a.dilation_w - a.pad_w;
+        const int64_t dh = kh * g.dilation_h - g.pad_h, dw = kw * g.dilation_w - g.pad_w;
         int64_t ow_lo = 0, ow_hi = g.OW;
-        while (ow_lo < g.OW && ow_lo * a.stride_w + dw < 0) ++ow_lo;
-        while (ow_hi > ow_lo && (ow_hi - 1) * a.stride_w + dw >= g.W) --ow_hi;
+        while (ow_lo < g.OW && ow_lo * g.stride_w + dw < 0) ++ow_lo;
+        while (ow_hi > ow_lo && (ow_hi - 1) * g.stride_w + dw >= g.W) --ow_hi;
         for (int64_t oh = 0; oh < g.OH; ++oh) {
-          const int64_t ih = oh * a.stride_h + dh;
+          const int64_t ih = oh * g.stride_h + dh;
           if (ih < 0 || ih >= g.H) continue;
           const T* in = row + oh * g.OW;
           T* out = plane + ih * g.W + dw;
-          for (int64_t ow = ow_lo; ow < ow_hi; ++ow) out[ow * a.stride_w] += in[ow];
+          for (int64_t ow = ow_lo; ow < ow_hi; ++ow) out[ow * g.stride_w] += in[ow];
         }
       }
 }
@@ -171,12 +155,65 @@ constexpr double kMinMacsPerThread = 1 << 19;
 // slice: slice pc's panels start at dst + round_up(M, MR) * pc, and rows [ic, ic + mc) of it at
 // + (ic / MR) * k * MR, exactly what gemm_pack_a gives for that block alone.
 template <typename T>
-void pack_a_slices(const GemmKernels<T>& kern, bool trans, int64_t M, int64_t K, int64_t kc, const T* a,
-                   int64_t lda, T* dst) {
+void pack_a_slices(const GemmKernels<T>& kern, bool trans, int64_t M, int64_t K, int64_t kc, const T* a, int64_t lda,
+                   T* dst) {
   const int64_t Mp = round_up(M, GemmTile<T>::mr);
   for (int64_t pc = 0; pc < K; pc += kc)
     kern.pack_a(trans, M, std::min(kc, K - pc), trans ? a + pc * lda : a + pc, lda, dst + Mp * pc);
 }
+
+// C (M, P) = A (M, D) @ B (D, P) per group, A packed once for all right-hand sides: the forward (A = w[g],
+// B = col(x[n, g])) and the input gradient (A = w[g]^T, B = dout[n, g]) are both this GEMM. Blocks as
+// cpu::gemm does: P in nc-wide blocks (the packed B block kc x nc stays in cache), D in kc-deep slices, M in
+// mc-row blocks of the packed A.
+template <typename T>
+class PackedAGemm {
+ public:
+  // Group grp's A is op(a + grp * group_stride), (M, D) with row stride lda, transposed when trans.
+  PackedAGemm(bool trans, const T* a, int64_t lda, int64_t group_stride, int64_t G, int64_t M, int64_t D, int64_t P)
+      : kern_(select_gemm_kernels<T>()),
+        M_(M),
+        D_(D),
+        P_(P),
+        kc_(even_block(D, GemmBlocking<T>::kc, 1)),
+        mc_(even_block(M, GemmBlocking<T>::mc, GemmTile<T>::mr)),
+        nc_(even_block(P, GemmBlocking<T>::nc, GemmTile<T>::nr)),
+        Mp_(round_up(M, GemmTile<T>::mr)),
+        apack_(static_cast<size_t>(G * Mp_ * D)) {
+    for (int64_t grp = 0; grp < G; ++grp)
+      pack_a_slices(kern_, trans, M, D, kc_, a + grp * group_stride, lda, apack_.data() + grp * Mp_ * D);
+  }
+
+  const GemmKernels<T>& kernels() const { return kern_; }
+
+  // c[m0 : m1, p0 : p1] (row stride P) of group grp; m0 is a multiple of MR. pack_b(d0, kd, p, np, dst) packs
+  // B[d0 : d0 + kd, p : p + np] in gemm_pack_b's layout; done(p, np) runs once columns p .. p + np are final.
+  template <typename PackB, typename Done>
+  void tile(int64_t grp, T* c, int64_t m0, int64_t m1, int64_t p0, int64_t p1, const PackB& pack_b,
+            const Done& done) const {
+    constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
+    const T* ag = apack_.data() + grp * Mp_ * D_;
+    T* bpack = tl_pack_b.get<T>(round_up(std::min(nc_, p1 - p0), NR) * kc_);
+    for (int64_t jc = p0; jc < p1; jc += nc_) {
+      const int64_t ncur = std::min(nc_, p1 - jc);
+      for (int64_t pc = 0; pc < D_; pc += kc_) {
+        const int64_t kcur = std::min(kc_, D_ - pc);
+        pack_b(pc, kcur, jc, ncur, bpack);
+        for (int64_t ic = m0; ic < m1; ic += mc_) {
+          const int64_t m = std::min(mc_, m1 - ic);
+          kern_.macro(m, ncur, kcur, T(1), ag + Mp_ * pc + (ic / MR) * kcur * MR, bpack, pc == 0 ? T(0) : T(1),
+                      c + ic * P_ + jc, P_, 1);
+        }
+      }
+      done(jc, ncur);
+    }
+  }
+
+ private:
+  const GemmKernels<T> kern_;
+  const int64_t M_, D_, P_, kc_, mc_, nc_, Mp_;
+  std::vector<T> apack_;
+};
 
 // ---- depthwise: one input channel per group (Cg == 1) -----------------------------------------------
 // The GEMM path would run 1-row tiles here (~5% useful work), so these convolve planes directly: output
@@ -190,30 +227,30 @@ thread_local ScratchBuffer tl_plane;
 // The padded plane's geometry: Hp x Wp with the image at (pad_h, pad_w).
 struct PaddedPlane {
   int64_t Hp, Wp;
-  PaddedPlane(const ConvGeometry& g, const Conv2dArgs& a)
-      : Hp(std::max(g.H + 2 * a.pad_h, (g.OH - 1) * a.stride_h + (g.KH - 1) * a.dilation_h + 1)),
-        Wp(std::max(g.W + 2 * a.pad_w, (g.OW - 1) * a.stride_w + (g.KW - 1) * a.dilation_w + 1)) {}
+  PaddedPlane(const Conv2dGeometry& g)
+      : Hp(std::max(g.H + 2 * g.pad_h, (g.OH - 1) * g.stride_h + (g.KH - 1) * g.dilation_h + 1)),
+        Wp(std::max(g.W + 2 * g.pad_w, (g.OW - 1) * g.stride_w + (g.KW - 1) * g.dilation_w + 1)) {}
 };
 
 template <typename T>
-void pad_plane(const T* in, const ConvGeometry& g, const Conv2dArgs& a, const PaddedPlane& pp, T* out) {
+void pad_plane(const T* in, const Conv2dGeometry& g, const PaddedPlane& pp, T* out) {
   for (int64_t i = 0; i < pp.Hp * pp.Wp; ++i) out[i] = T(0);
   for (int64_t h = 0; h < g.H; ++h) {
-    T* dst = out + (h + a.pad_h) * pp.Wp + a.pad_w;
+    T* dst = out + (h + g.pad_h) * pp.Wp + g.pad_w;
     const T* src = in + h * g.W;
     for (int64_t w = 0; w < g.W; ++w) dst[w] = src[w];
   }
 }
 
 template <typename T>
-void depthwise_forward(const ConvGeometry& g, const Conv2dArgs& a, const T* x, const T* w, const T* b, T* y) {
-  const PaddedPlane pp(g, a);
+void depthwise_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y) {
+  const PaddedPlane pp(g);
   parallel_for(g.N * g.OC, 1, [=](int64_t q0, int64_t q1) {
     T* xp = tl_plane.get<T>(pp.Hp * pp.Wp);
     int64_t padded = -1;  // the input plane now in xp (consecutive output channels share one)
     for (int64_t q = q0; q < q1; ++q) {
       const int64_t n = q / g.OC, oc = q % g.OC, plane = n * g.C + oc / g.OCg;
-      if (plane != padded) pad_plane(x + plane * g.H * g.W, g, a, pp, xp);
+      if (plane != padded) pad_plane(x + plane * g.H * g.W, g, pp, xp);
       padded = plane;
       const T* wk = w + oc * g.KH * g.KW;
       T* out = y + q * g.P;
@@ -222,14 +259,14 @@ void depthwise_forward(const ConvGeometry& g, const Conv2dArgs& a, const T* x, c
         T* __restrict orow = out + oh * g.OW;
         for (int64_t ow = 0; ow < g.OW; ++ow) orow[ow] = bias;
         for (int64_t kh = 0; kh < g.KH; ++kh) {
-          const T* irow = xp + (oh * a.stride_h + kh * a.dilation_h) * pp.Wp;
+          const T* irow = xp + (oh * g.stride_h + kh * g.dilation_h) * pp.Wp;
           for (int64_t kw = 0; kw < g.KW; ++kw) {
             const T wv = wk[kh * g.KW + kw];
-            const T* __restrict src = irow + kw * a.dilation_w;
-            if (a.stride_w == 1) {
+            const T* __restrict src = irow + kw * g.dilation_w;
+            if (g.stride_w == 1) {
               for (int64_t ow = 0; ow < g.OW; ++ow) orow[ow] += wv * src[ow];
             } else {
-              for (int64_t ow = 0; ow < g.OW; ++ow) orow[ow] += wv * src[ow * a.stride_w];
+              for (int64_t ow = 0; ow < g.OW; ++ow) orow[ow] += wv * src[ow * g.stride_w];
             }
           }
         }
@@ -241,8 +278,8 @@ void depthwise_forward(const ConvGeometry& g, const Conv2dArgs& a, const T* x, c
 // dx plane (n, c) collects from its OCg output planes: the taps run backwards into a padded plane, whose
 // interior is then dx.
 template <typename T>
-void depthwise_input_grad(const ConvGeometry& g, const Conv2dArgs& a, const T* dout, const T* w, T* dx) {
-  const PaddedPlane pp(g, a);
+void depthwise_input_grad(const Conv2dGeometry& g, const T* dout, const T* w, T* dx) {
+  const PaddedPlane pp(g);
   parallel_for(g.N * g.C, 1, [=](int64_t q0, int64_t q1) {
     T* dp = tl_plane.get<T>(pp.Hp * pp.Wp);
     for (int64_t q = q0; q < q1; ++q) {
@@ -255,14 +292,14 @@ void depthwise_input_grad(const ConvGeometry& g, const Conv2dArgs& a, const T* d
         for (int64_t oh = 0; oh < g.OH; ++oh) {
           const T* __restrict drow = d + oh * g.OW;
           for (int64_t kh = 0; kh < g.KH; ++kh) {
-            T* prow = dp + (oh * a.stride_h + kh * a.dilation_h) * pp.Wp;
+            T* prow = dp + (oh * g.stride_h + kh * g.dilation_h) * pp.Wp;
             for (int64_t kw = 0; kw < g.KW; ++kw) {
               const T wv = wk[kh * g.KW + kw];
-              T* __restrict dst = prow + kw * a.dilation_w;
-              if (a.stride_w == 1) {
+              T* __restrict dst = prow + kw * g.dilation_w;
+              if (g.stride_w == 1) {
                 for (int64_t ow = 0; ow < g.OW; ++ow) dst[ow] += wv * drow[ow];
               } else {
-                for (int64_t ow = 0; ow < g.OW; ++ow) dst[ow * a.stride_w] += wv * drow[ow];
+                for (int64_t ow = 0; ow < g.OW; ++ow) dst[ow * g.stride_w] += wv * drow[ow];
               }
             }
           }
@@ -270,7 +307,7 @@ void depthwise_input_grad(const ConvGeometry& g, const Conv2dArgs& a, const T* d
       }
       T* din = dx + q * g.H * g.W;
       for (int64_t h = 0; h < g.H; ++h) {
-        const T* src = dp + (h + a.pad_h) * pp.Wp + a.pad_w;
+        const T* src = dp + (h + g.pad_h) * pp.Wp + g.pad_w;
         for (int64_t w2 = 0; w2 < g.W; ++w2) din[h * g.W + w2] = src[w2];
       }
     }
@@ -283,8 +320,8 @@ void depthwise_input_grad(const ConvGeometry& g, const Conv2dArgs& a, const T* d
 thread_local ScratchBuffer tl_rows;
 
 template <typename T>
-void depthwise_weight_grad(const ConvGeometry& g, const Conv2dArgs& a, const T* dout, const T* x, T* dw) {
-  const PaddedPlane pp(g, a);
+void depthwise_weight_grad(const Conv2dGeometry& g, const T* dout, const T* x, T* dw) {
+  const PaddedPlane pp(g);
   const int64_t taps = g.KH * g.KW;
   parallel_for(g.OC, 1, [=](int64_t c0, int64_t c1) {
     T* xp = tl_plane.get<T>(pp.Hp * pp.Wp);
@@ -292,19 +329,19 @@ void depthwise_weight_grad(const ConvGeometry& g, const Conv2dArgs& a, const T* 
     for (int64_t oc = c0; oc < c1; ++oc) {
       for (int64_t i = 0; i < taps * g.OW; ++i) rows[i] = T(0);
       for (int64_t n = 0; n < g.N; ++n) {
-        pad_plane(x + (n * g.C + oc / g.OCg) * g.H * g.W, g, a, pp, xp);
+        pad_plane(x + (n * g.C + oc / g.OCg) * g.H * g.W, g, pp, xp);
         const T* d = dout + (n * g.OC + oc) * g.P;
         for (int64_t oh = 0; oh < g.OH; ++oh) {
           const T* __restrict drow = d + oh * g.OW;
           for (int64_t kh = 0; kh < g.KH; ++kh) {
-            const T* prow = xp + (oh * a.stride_h + kh * a.dilation_h) * pp.Wp;
+            const T* prow = xp + (oh * g.stride_h + kh * g.dilation_h) * pp.Wp;
             for (int64_t kw = 0; kw < g.KW; ++kw) {
               T* __restrict acc = rows + (kh * g.KW + kw) * g.OW;
-              const T* __restrict src = prow + kw * a.dilation_w;
-              if (a.stride_w == 1) {
+              const T* __restrict src = prow + kw * g.dilation_w;
+              if (g.stride_w == 1) {
                 for (int64_t ow = 0; ow < g.OW; ++ow) acc[ow] += drow[ow] * src[ow];
               } else {
-                for (int64_t ow = 0; ow < g.OW; ++ow) acc[ow] += drow[ow] * src[ow * a.stride_w];
+                for (int64_t ow = 0; ow < g.OW; ++ow) acc[ow] += drow[ow] * src[ow * g.stride_w];
               }
             }
           }
@@ -320,16 +357,48 @@ void depthwise_weight_grad(const ConvGeometry& g, const Conv2dArgs& a, const T* 
   });
 }
 
+// y[n, grp][oc0 : oc1, p0 : p1] = w[grp] @ col(x[n, grp]) + b; oc0 is a multiple of MR.
+template <typename T>
+void forward_tile(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, const T* x, const T* b, T* y, int64_t n,
+                  int64_t grp, int64_t oc0, int64_t oc1, int64_t p0, int64_t p1) {
+  const T* xg = x + (n * g.C + grp * g.Cg) * g.H * g.W;
+  T* yg = y + (n * g.OC + grp * g.OCg) * g.P;
+  auto pack_b = [&](int64_t k0, int64_t kc, int64_t j0, int64_t nj, T* dst) {
+    if (g.pointwise) {
+      gemm.kernels().pack_b(false, kc, nj, xg + k0 * g.P + j0, g.P, dst);
+    } else {
+      pack_col(xg, g, k0, kc, j0, nj, dst);
+    }
+  };
+  // The bias goes on each block of columns once it is final, while it is still in cache: cheaper than
+  // pre-filling y and having every micro-tile load it back.
+  auto add_bias = [&](int64_t j0, int64_t nj) {
+    if (!b) return;
+    for (int64_t oc = oc0; oc < oc1; ++oc) {
+      const T v = b[grp * g.OCg + oc];
+      T* row = yg + oc * g.P + j0;
+      for (int64_t j = 0; j < nj; ++j) row[j] += v;
+    }
+  };
+  gemm.tile(grp, yg, oc0, oc1, p0, p1, pack_b, add_bias);
+}
+
 }  // namespace
 
+Conv2dGeometry conv2d_geometry(const Shape& x, const Shape& w, const Shape& y, const Conv2dArgs& a) {
+  Conv2dGeometry g;
+  g.N = x[0], g.C = x[1], g.H = x[2], g.W = x[3];
+  g.OC = w[0], g.KH = w[2], g.KW = w[3], g.OH = y[2], g.OW = y[3];
+  g.G = a.groups, g.Cg = g.C / g.G, g.OCg = g.OC / g.G;
+  g.K = g.Cg * g.KH * g.KW, g.P = g.OH * g.OW;
+  g.stride_h = a.stride_h, g.stride_w = a.stride_w, g.pad_h = a.pad_h, g.pad_w = a.pad_w;
+  g.dilation_h = a.dilation_h, g.dilation_w = a.dilation_w;
+  g.pointwise = g.KH == 1 && g.KW == 1 && a.stride_h == 1 && a.stride_w == 1 && a.pad_h == 0 && a.pad_w == 0;
+  return g;
+}
+
 template <typename T>
-void conv2d_forward_naive(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y,
-                          const Conv2dArgs& a) {
-  const ConvGeometry g = geometry(x, w, y.shape(), a);
-  const T* px = x.data<T>();
-  const T* pw = w.data<T>();
-  const T* pb = b.defined() ? b.data<T>() : nullptr;
-  T* py = y.data<T>();
+void conv2d_forward_naive(const T* px, const T* pw, const T* pb, T* py, const Conv2dGeometry& g) {
   for (int64_t n = 0; n < g.N; ++n)
     for (int64_t oc = 0; oc < g.OC; ++oc) {
       const int64_t grp = oc / g.OCg;
@@ -339,8 +408,8 @@ void conv2d_forward_naive(const Tensor& x, const Tensor& w, const Tensor& b, con
           for (int64_t c = 0; c < g.Cg; ++c)
             for (int64_t kh = 0; kh < g.KH; ++kh)
               for (int64_t kw = 0; kw < g.KW; ++kw) {
-                const int64_t ih = oh * a.stride_h + kh * a.dilation_h - a.pad_h;
-                const int64_t iw = ow * a.stride_w + kw * a.dilation_w - a.pad_w;
+                const int64_t ih = oh * g.stride_h + kh * g.dilation_h - g.pad_h;
+                const int64_t iw = ow * g.stride_w + kw * g.dilation_w - g.pad_w;
                 if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
                 acc += px[((n * g.C + grp * g.Cg + c) * g.H + ih) * g.W + iw] *
                        pw[((oc * g.Cg + c) * g.KH + kh) * g.KW + kw];
@@ -350,64 +419,20 @@ void conv2d_forward_naive(const Tensor& x, const Tensor& w, const Tensor& b, con
     }
 }
 
-// x (N, C, H, W), w (OC, Cg, KH, KW), b (OC,) or undefined -> y (N, OC, OH, OW).
-// Blocks as the GEMM does: P in nc-wide blocks (the packed B block kc x nc stays in cache), K in kc-deep
-// slices, OCg in mc-row blocks of the pre-packed weights.
 template <typename T>
-void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const Conv2dArgs& a) {
+void conv2d_forward(const T* px, const T* pw, const T* pb, T* py, const Conv2dGeometry& g) {
   constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
-  const ConvGeometry g = geometry(x, w, y.shape(), a);
-  const T* px = x.data<T>();
-  const T* pb = b.defined() ? b.data<T>() : nullptr;
-  T* py = y.data<T>();
   if (g.N == 0 || g.OC == 0 || g.P == 0) return;
   if (g.K == 0) {  // an empty sum: y is the bias
     for (int64_t i = 0; i < g.N * g.OC; ++i)
       for (int64_t p = 0; p < g.P; ++p) py[i * g.P + p] = pb ? pb[i % g.OC] : T(0);
     return;
   }
-  if (g.Cg == 1 && g.G > 1) return depthwise_forward(g, a, px, w.data<T>(), pb, py);
-  const GemmKernels<T> kern = select_gemm_kernels<T>();
-  const int64_t kc = even_block(g.K, GemmBlocking<T>::kc, 1);
-  const int64_t mc = even_block(g.OCg, GemmBlocking<T>::mc, MR);
-  const int64_t nc = even_block(g.P, GemmBlocking<T>::nc, NR);
-  const int64_t Mp = round_up(g.OCg, MR);
-
+  if (g.Cg == 1 && g.G > 1) return depthwise_forward(g, px, pw, pb, py);
   // The weights, packed once for all images.
-  std::vector<T> wpack(static_cast<size_t>(g.G * Mp * g.K));
-  for (int64_t grp = 0; grp < g.G; ++grp)
-    pack_a_slices(kern, false, g.OCg, g.K, kc, w.data<T>() + grp * g.OCg * g.K, g.K, wpack.data() + grp * Mp * g.K);
-
-  // y[n, grp][oc0 : oc1, p0 : p1]; oc0 is a multiple of MR.
+  const PackedAGemm<T> gemm(false, pw, g.K, g.OCg * g.K, g.G, g.OCg, g.K, g.P);
   auto tile = [&](int64_t n, int64_t grp, int64_t oc0, int64_t oc1, int64_t p0, int64_t p1) {
-    const T* xg = px + (n * g.C + grp * g.Cg) * g.H * g.W;
-    T* yg = py + (n * g.OC + grp * g.OCg) * g.P;
-    const T* wg = wpack.data() + grp * Mp * g.K;
-    T* bpack = tl_pack_b.get<T>(round_up(std::min(nc, p1 - p0), NR) * kc);
-    for (int64_t jc = p0; jc < p1; jc += nc) {
-      const int64_t ncur = std::min(nc, p1 - jc);
-      for (int64_t pc = 0; pc < g.K; pc += kc) {
-        const int64_t kcur = std::min(kc, g.K - pc);
-        if (g.pointwise) {
-          kern.pack_b(false, kcur, ncur, xg + pc * g.P + jc, g.P, bpack);
-        } else {
-          pack_col(xg, g, a, pc, kcur, jc, ncur, bpack);
-        }
-        for (int64_t ic = oc0; ic < oc1; ic += mc) {
-          const int64_t m = std::min(mc, oc1 - ic);
-          kern.macro(m, ncur, kcur, T(1), wg + Mp * pc + (ic / MR) * kcur * MR, bpack, pc == 0 ? T(0) : T(1),
-                     yg + ic * g.P + jc, g.P, 1);
-        }
-      }
-      // The bias goes on afterwards, while the block is still in cache: cheaper than pre-filling y and
-      // having every micro-tile load it back.
-      if (pb)
-        for (int64_t oc = oc0; oc < oc1; ++oc) {
-          const T v = pb[grp * g.OCg + oc];
-          T* row = yg + oc * g.P + jc;
-          for (int64_t j = 0; j < ncur; ++j) row[j] += v;
-        }
-    }
+    forward_tile(gemm, g, px, pb, py, n, grp, oc0, oc1, p0, p1);
   };
 
   const int threads = get_num_threads();
@@ -424,211 +449,253 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Ten
   for (int64_t n = 0; n < g.N; ++n)
     for (int64_t grp = 0; grp < g.G; ++grp) {
       if (by_p) {
-        split(par, g.P, round_up(ceil_div(g.P, threads), NR), [&](int64_t p0, int64_t p1) { tile(n, grp, 0, g.OCg, p0, p1); });
+        split(par, g.P, round_up(ceil_div(g.P, threads), NR),
+              [&](int64_t p0, int64_t p1) { tile(n, grp, 0, g.OCg, p0, p1); });
       } else {
-        split(par, g.OCg, round_up(ceil_div(g.OCg, threads), MR), [&](int64_t o0, int64_t o1) { tile(n, grp, o0, o1, 0, g.P); });
+        split(par, g.OCg, round_up(ceil_div(g.OCg, threads), MR),
+              [&](int64_t o0, int64_t o1) { tile(n, grp, o0, o1, 0, g.P); });
       }
     }
 }
+
+// ---- input gradient ------------------------------------------------------------------------------------
+// col (K, P) = w[g]^T (K, OCg) @ dout[n, g] (OCg, P), independent per image. w^T is packed once (A, K rows in
+// mc blocks, OCg deep); dout[n, g] is packed as B. A pointwise conv writes dx[n, g] directly; otherwise col
+// goes to a buffer and col2im scatters it.
+
+namespace {
+
+// col[k0 : k1, p0 : p1] (rows at stride P) = w[grp]^T @ dout[n, grp] for image n; k0 is a multiple of MR.
+template <typename T>
+void input_grad_tile(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, const T* dout, int64_t n, int64_t grp, T* col,
+                     int64_t k0, int64_t k1, int64_t p0, int64_t p1) {
+  const T* dg = dout + (n * g.OC + grp * g.OCg) * g.P;
+  auto pack_b = [&](int64_t d0, int64_t kd, int64_t j0, int64_t nj, T* dst) {
+    gemm.kernels().pack_b(false, kd, nj, dg + d0 * g.P + j0, g.P, dst);
+  };
+  gemm.tile(grp, col, k0, k1, p0, p1, pack_b, [](int64_t, int64_t) {});
+}
+
+// Many images: each thread takes whole images, with its own col buffer.
+template <typename T>
+void input_grad_by_image(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, const T* dout, T* dx) {
+  parallel_for(g.N, 1, [&](int64_t n0, int64_t n1) {
+    T* col = g.pointwise ? nullptr : tl_work.get<T>(g.K * g.P);
+    for (int64_t n = n0; n < n1; ++n)
+      for (int64_t grp = 0; grp < g.G; ++grp) {
+        T* dxg = dx + (n * g.C + grp * g.Cg) * g.H * g.W;
+        input_grad_tile(gemm, g, dout, n, grp, g.pointwise ? dxg : col, 0, g.K, 0, g.P);
+        if (g.pointwise) continue;
+        std::memset(dxg, 0, sizeof(T) * g.Cg * g.H * g.W);
+        col2im(col, dxg, g, 0, g.Cg);
+      }
+  });
+}
+
+// Few images: threads split the GEMM (along P, or along K when P is narrow), then the channels of col2im;
+// the col buffer is shared, so it is the calling thread's.
+template <typename T>
+void input_grad_within_image(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, const T* dout, T* dx, int threads) {
+  constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
+  const bool par = double(g.OCg) * double(g.P) * double(g.K) >= kMinMacsPerThread * 2;
+  const bool by_p = ceil_div(g.P, NR) >= threads || g.K <= MR;
+  T* col = g.pointwise ? nullptr : tl_work.get<T>(g.K * g.P);
+  for (int64_t n = 0; n < g.N; ++n)
+    for (int64_t grp = 0; grp < g.G; ++grp) {
+      T* dxg = dx + (n * g.C + grp * g.Cg) * g.H * g.W;
+      T* c = g.pointwise ? dxg : col;
+      if (by_p) {
+        split(par, g.P, round_up(ceil_div(g.P, threads), NR),
+              [&](int64_t p0, int64_t p1) { input_grad_tile(gemm, g, dout, n, grp, c, 0, g.K, p0, p1); });
+      } else {
+        split(par, g.K, round_up(ceil_div(g.K, threads), MR),
+              [&](int64_t k0, int64_t k1) { input_grad_tile(gemm, g, dout, n, grp, c, k0, k1, 0, g.P); });
+      }
+      if (g.pointwise) continue;
+      split(par, g.Cg, 1, [&](int64_t c0, int64_t c1) {
+        std::memset(dxg + c0 * g.H * g.W, 0, sizeof(T) * (c1 - c0) * g.H * g.W);
+        col2im(col, dxg, g, c0, c1);
+      });
+    }
+}
+
+}  // namespace
 
 template <typename T>
-void conv2d_backward(const Tensor& dout, const Tensor& x, const Tensor& w, const Tensor& dx, const Tensor& dw,
-                     const Conv2dArgs& a) {
-  constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
-  const ConvGeometry g = geometry(x, w, dout.shape(), a);
-  const T* pd = dout.data<T>();
-  const T* px = x.data<T>();
-  const T* pw = w.data<T>();
-  T* pdx = dx.defined() ? dx.data<T>() : nullptr;
-  T* pdw = dw.defined() ? dw.data<T>() : nullptr;
-  if (g.Cg == 1 && g.G > 1) {  // depthwise: direct kernels (see above)
-    if (pdx) depthwise_input_grad(g, a, pd, pw, pdx);
-    if (pdw) depthwise_weight_grad(g, a, pd, px, pdw);
+void conv2d_input_grad(const T* dout, const T* w, T* dx, const Conv2dGeometry& g) {
+  if (g.Cg == 1 && g.G > 1) return depthwise_input_grad(g, dout, w, dx);  // direct kernel (see above)
+  if (g.P == 0 || g.K == 0 || g.OCg == 0) {
+    std::memset(dx, 0, sizeof(T) * g.N * g.C * g.H * g.W);
     return;
   }
-  const GemmKernels<T> kern = select_gemm_kernels<T>();
+  const PackedAGemm<T> gemm(true, w, g.K, g.OCg * g.K, g.G, g.K, g.OCg, g.P);  // w^T, packed once
   const int threads = get_num_threads();
+  if (g.N >= threads) {
+    input_grad_by_image(gemm, g, dout, dx);
+  } else {
+    input_grad_within_image(gemm, g, dout, dx, threads);
+  }
+}
 
-  // Input gradient: col (K, P) = w[g]^T (K, OCg) @ dout[n, g] (OCg, P), independent per image. w^T is
-  // packed once (A, K rows in mc blocks, OCg deep); dout[n, g] is packed as B. A pointwise conv writes
-  // dx[n, g] directly; otherwise col goes to a per-thread buffer and col2im scatters it.
-  if (pdx && g.P > 0 && g.K > 0) {
-    const int64_t kc = even_block(g.OCg, GemmBlocking<T>::kc, 1);
-    const int64_t mc = even_block(g.K, GemmBlocking<T>::mc, MR);
-    const int64_t nc = even_block(g.P, GemmBlocking<T>::nc, NR);
-    const int64_t Kp = round_up(g.K, MR);
-    std::vector<T> wtpack(static_cast<size_t>(g.G * Kp * g.OCg));
-    for (int64_t grp = 0; grp < g.G; ++grp)
-      pack_a_slices(kern, true, g.K, g.OCg, kc, pw + grp * g.OCg * g.K, g.K, wtpack.data() + grp * Kp * g.OCg);
+// ---- weight gradient -----------------------------------------------------------------------------------
+// dw[g] = sum over n, p of dout[n, g][:, p] col_n[:, p]^T, a GEMM whose inner dimension runs over (image, p).
+// The images are cut into a fixed number of contiguous chunks (kWeightGradChunks, never the thread count);
+// within a chunk the inner dimension is the chunk's images' P columns back to back, cut into kc-deep slices,
+// so a small P (LeNet: 64) still fills a deep slice and each dw tile is loaded and stored once per slice, not
+// once per image. dout is packed as A, col^T as B (im2col of NR k rows into a small block, then
+// gemm_pack_b's transposing pack). Each chunk sums into its own accumulator and the accumulators are added
+// in chunk order, so the summation order, hence every bit of dw, is the same for any number of threads;
+// chunks run in parallel when there are enough images, else one after another, their output tile split
+// between threads (never the sum).
 
-    // col[k0 : k1, p0 : p1] (rows at stride P) for image n, group grp; k0 is a multiple of MR.
-    auto tile = [&](int64_t n, int64_t grp, T* col, int64_t k0, int64_t k1, int64_t p0, int64_t p1) {
-      const T* dg = pd + (n * g.OC + grp * g.OCg) * g.P;
-      const T* wg = wtpack.data() + grp * Kp * g.OCg;
-      T* bpack = tl_pack_b.get<T>(round_up(std::min(nc, p1 - p0), NR) * kc);
-      for (int64_t jc = p0; jc < p1; jc += nc) {
-        const int64_t ncur = std::min(nc, p1 - jc);
-        for (int64_t pc = 0; pc < g.OCg; pc += kc) {
-          const int64_t kcur = std::min(kc, g.OCg - pc);
-          kern.pack_b(false, kcur, ncur, dg + pc * g.P + jc, g.P, bpack);
-          for (int64_t ic = k0; ic < k1; ic += mc) {
-            const int64_t m = std::min(mc, k1 - ic);
-            kern.macro(m, ncur, kcur, T(1), wg + Kp * pc + (ic / MR) * kcur * MR, bpack, pc == 0 ? T(0) : T(1),
-                       col + ic * g.P + jc, g.P, 1);
-          }
+namespace {
+
+constexpr int64_t kWeightGradChunks = 8;
+
+// The GEMM of one chunk of images: acc[grp] (OCg, K) = sum over its images of dout[n, grp] @ col_n^T.
+template <typename T>
+class WeightGradGemm {
+ public:
+  WeightGradGemm(const Conv2dGeometry& g, const T* dout, const T* x)
+      : g_(g),
+        kern_(select_gemm_kernels<T>()),
+        mc_(even_block(g.OCg, GemmBlocking<T>::mc, GemmTile<T>::mr)),
+        nc_(even_block(g.K, GemmBlocking<T>::nc, GemmTile<T>::nr)),
+        dout_(dout),
+        x_(x) {}
+
+  // acc[grp][r0 : r1, c0 : c1] = the sum over images n0 .. n1-1; r0 is a multiple of MR, c0 of NR.
+  void tile(int64_t n0, int64_t n1, int64_t grp, T* acc, int64_t r0, int64_t r1, int64_t c0, int64_t c1) const {
+    constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
+    const int64_t inner = (n1 - n0) * g_.P;
+    const int64_t kc = even_block(inner, GemmBlocking<T>::kc, 1);
+    T* apack = tl_pack_a.get<T>(round_up(std::min(mc_, r1 - r0), MR) * kc);
+    T* bpack = tl_pack_b.get<T>(round_up(std::min(nc_, c1 - c0), NR) * kc);
+    T* accg = acc + grp * g_.OCg * g_.K;
+    for (int64_t jc = c0; jc < c1; jc += nc_) {
+      const int64_t ncur = std::min(nc_, c1 - jc);
+      for (int64_t s0 = 0; s0 < inner; s0 += kc) {
+        const int64_t kcur = std::min(kc, inner - s0);
+        pack_col_t(n0, grp, s0, kcur, jc, ncur, bpack);
+        const T beta = s0 == 0 ? T(0) : T(1);
+        for (int64_t ic = r0; ic < r1; ic += mc_) {
+          const int64_t m = std::min(mc_, r1 - ic);
+          pack_dout(n0, grp, s0, kcur, ic, m, apack);
+          kern_.macro(m, ncur, kcur, T(1), apack, bpack, beta, accg + ic * g_.K + jc, g_.K, 1);
         }
       }
-    };
-    auto dx_of = [&](int64_t n, int64_t grp) { return pdx + (n * g.C + grp * g.Cg) * g.H * g.W; };
-    if (g.OCg == 0) {
-      std::memset(pdx, 0, sizeof(T) * g.N * g.C * g.H * g.W);
-    } else if (g.N >= threads) {
-      parallel_for(g.N, 1, [&](int64_t n0, int64_t n1) {
-        T* col = g.pointwise ? nullptr : tl_work.get<T>(g.K * g.P);
-        for (int64_t n = n0; n < n1; ++n)
-          for (int64_t grp = 0; grp < g.G; ++grp) {
-            T* dxg = dx_of(n, grp);
-            tile(n, grp, g.pointwise ? dxg : col, 0, g.K, 0, g.P);
-            if (g.pointwise) continue;
-            std::memset(dxg, 0, sizeof(T) * g.Cg * g.H * g.W);
-            col2im(col, dxg, g, a, 0, g.Cg);
-          }
-      });
-    } else {
-      // Few images: threads split the GEMM (along P, or along K when P is narrow), then the channels of
-      // col2im; the col buffer is shared, so it is the calling thread's.
-      const bool par = double(g.OCg) * double(g.P) * double(g.K) >= kMinMacsPerThread * 2;
-      const bool by_p = ceil_div(g.P, NR) >= threads || g.K <= MR;
-      T* col = g.pointwise ? nullptr : tl_work.get<T>(g.K * g.P);
-      for (int64_t n = 0; n < g.N; ++n)
-        for (int64_t grp = 0; grp < g.G; ++grp) {
-          T* dxg = dx_of(n, grp);
-          T* c = g.pointwise ? dxg : col;
-          if (by_p) {
-            split(par, g.P, round_up(ceil_div(g.P, threads), NR), [&](int64_t p0, int64_t p1) { tile(n, grp, c, 0, g.K, p0, p1); });
-          } else {
-            split(par, g.K, round_up(ceil_div(g.K, threads), MR), [&](int64_t k0, int64_t k1) { tile(n, grp, c, k0, k1, 0, g.P); });
-          }
-          if (g.pointwise) continue;
-          split(par, g.Cg, 1, [&](int64_t c0, int64_t c1) {
-            std::memset(dxg + c0 * g.H * g.W, 0, sizeof(T) * (c1 - c0) * g.H * g.W);
-            col2im(col, dxg, g, a, c0, c1);
-          });
-        }
     }
-  } else if (pdx) {
-    std::memset(pdx, 0, sizeof(T) * g.N * g.C * g.H * g.W);
   }
 
-  // Weight gradient: dw[g] = sum over n, p of dout[n, g][:, p] col_n[:, p]^T, a GEMM whose inner
-  // dimension runs over (image, p). The images are cut into a fixed number of contiguous chunks
-  // (kWeightGradChunks, never the thread count); within a chunk the inner dimension is the chunk's
-  // images' P columns back to back, cut into kc-deep slices, so a small P (LeNet: 64) still fills a deep
-  // slice and each dw tile is loaded and stored once per slice, not once per image. dout is packed as A,
-  // col^T as B (im2col of NR k rows into a small block, then gemm_pack_b's transposing pack). Each chunk
-  // sums into its own accumulator and the accumulators are added in chunk order, so the summation order,
-  // hence every bit of dw, is the same for any number of threads; chunks run in parallel when there are
-  // enough images, else one after another, their output tile split between threads (never the sum).
-  if (pdw) {
-    const int64_t wsize = g.OC * g.K;
-    constexpr int64_t kWeightGradChunks = 8;
-    // ...but no more chunks than full kc-deep slices: with tiny images (512 x 4 x 4) eight chunks would
-    // each write a whole dw for a 64-deep sum. A function of the shape only, so still deterministic.
-    const int64_t full_slices = std::max<int64_t>(1, g.N * g.P / GemmBlocking<T>::kc);
-    const int64_t chunks = std::min({g.N, kWeightGradChunks, full_slices});
-    std::vector<T> partial(static_cast<size_t>(chunks > 1 ? chunks - 1 : 0) * wsize);
-    const int64_t mc = even_block(g.OCg, GemmBlocking<T>::mc, MR);
-    const int64_t nc = even_block(g.K, GemmBlocking<T>::nc, NR);
+ private:
+  // Runs piece(n, p, s, len) over the pieces of inner rows s0 .. s0 + kcur that stay in one image n (from
+  // its column p); the rows span images n0 + s0 / P, ....
+  template <typename F>
+  void for_each_image_piece(int64_t n0, int64_t s0, int64_t kcur, const F& piece) const {
+    for (int64_t s = s0; s < s0 + kcur;) {
+      const int64_t n = n0 + s / g_.P, p = s % g_.P, len = std::min(g_.P - p, s0 + kcur - s);
+      piece(n, p, s, len);
+      s += len;
+    }
+  }
 
-    // acc[grp][r0 : r1, c0 : c1] = the chunk's sum over images n0 .. n1-1; r0 is a multiple of MR, c0 of NR.
-    auto chunk_tile = [&](int64_t n0, int64_t n1, int64_t grp, T* acc, int64_t r0, int64_t r1, int64_t c0,
-                          int64_t c1) {
-      const int64_t inner = (n1 - n0) * g.P;
-      const int64_t kc = even_block(inner, GemmBlocking<T>::kc, 1);
-      T* apack = tl_pack_a.get<T>(round_up(std::min(mc, r1 - r0), MR) * kc);
-      T* bpack = tl_pack_b.get<T>(round_up(std::min(nc, c1 - c0), NR) * kc);
-      T* block = g.pointwise ? nullptr : tl_work.get<T>(NR * kc);
-      T* accg = acc + grp * g.OCg * g.K;
-      for (int64_t jc = c0; jc < c1; jc += nc) {
-        const int64_t ncur = std::min(nc, c1 - jc);
-        for (int64_t s0 = 0; s0 < inner; s0 += kc) {
-          const int64_t kcur = std::min(kc, inner - s0);
-          // B: col^T rows s0 .. s0 + kcur, which span images (n0 + s0 / P ...), piece by piece.
-          for (int64_t s = s0; s < s0 + kcur;) {
-            const int64_t n = n0 + s / g.P, p = s % g.P, len = std::min(g.P - p, s0 + kcur - s);
-            const T* xg = px + (n * g.C + grp * g.Cg) * g.H * g.W;
-            for (int64_t j = 0; j < ncur; j += NR) {
-              const int64_t cols = std::min<int64_t>(NR, ncur - j);
-              T* panel = bpack + (j / NR) * kcur * NR + (s - s0) * NR;
-              if (g.pointwise) {
-                kern.pack_b(true, len, cols, xg + (jc + j) * g.P + p, g.P, panel);
-              } else {
-                im2col_block(xg, g, a, jc + j, cols, p, len, block, len, 0, len);
-                kern.pack_b(true, len, cols, block, len, panel);
-              }
-            }
-            s += len;
-          }
-          const T beta = s0 == 0 ? T(0) : T(1);
-          for (int64_t ic = r0; ic < r1; ic += mc) {
-            const int64_t m = std::min(mc, r1 - ic);
-            // A: dout rows ic .. ic + m over the same inner range, one MR-row panel at a time.
-            for (int64_t s = s0; s < s0 + kcur;) {
-              const int64_t n = n0 + s / g.P, p = s % g.P, len = std::min(g.P - p, s0 + kcur - s);
-              const T* dg = pd + (n * g.OC + grp * g.OCg) * g.P;
-              for (int64_t i = 0; i < m; i += MR)
-                kern.pack_a(false, std::min<int64_t>(MR, m - i), len, dg + (ic + i) * g.P + p, g.P,
-                            apack + (i / MR) * kcur * MR + (s - s0) * MR);
-              s += len;
-            }
-            kern.macro(m, ncur, kcur, T(1), apack, bpack, beta, accg + ic * g.K + jc, g.K, 1);
-          }
-        }
-      }
-    };
-    auto run_chunk = [&](int64_t c, bool par) {
-      const int64_t n0 = g.N * c / chunks, n1 = g.N * (c + 1) / chunks;
-      T* acc = c == 0 ? pdw : partial.data() + (c - 1) * wsize;
-      for (int64_t grp = 0; grp < g.G; ++grp) {
-        if (g.K >= g.OCg) {
-          split(par, g.K, round_up(ceil_div(g.K, threads), NR),
-                [&](int64_t c0, int64_t c1) { chunk_tile(n0, n1, grp, acc, 0, g.OCg, c0, c1); });
+  // B: col^T rows s0 .. s0 + kcur, columns jc .. jc + ncur, in NR-wide panels.
+  void pack_col_t(int64_t n0, int64_t grp, int64_t s0, int64_t kcur, int64_t jc, int64_t ncur, T* bpack) const {
+    constexpr int64_t NR = GemmTile<T>::nr;
+    T* block = g_.pointwise ? nullptr : tl_work.get<T>(NR * kcur);
+    for_each_image_piece(n0, s0, kcur, [&](int64_t n, int64_t p, int64_t s, int64_t len) {
+      const T* xg = x_ + (n * g_.C + grp * g_.Cg) * g_.H * g_.W;
+      for (int64_t j = 0; j < ncur; j += NR) {
+        const int64_t cols = std::min<int64_t>(NR, ncur - j);
+        T* panel = bpack + (j / NR) * kcur * NR + (s - s0) * NR;
+        if (g_.pointwise) {
+          kern_.pack_b(true, len, cols, xg + (jc + j) * g_.P + p, g_.P, panel);
         } else {
-          split(par, g.OCg, round_up(ceil_div(g.OCg, threads), MR),
-                [&](int64_t r0, int64_t r1) { chunk_tile(n0, n1, grp, acc, r0, r1, 0, g.K); });
+          im2col_block(xg, g_, jc + j, cols, p, len, block, len, 0, len);
+          kern_.pack_b(true, len, cols, block, len, panel);
         }
       }
-    };
-    if (g.N == 0 || g.P == 0) std::memset(pdw, 0, wsize * sizeof(T));
-    if (g.N > 0 && g.P > 0 && wsize > 0) {
-      if (chunks >= threads) {
-        parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
-          for (int64_t c = c0; c < c1; ++c) run_chunk(c, false);
-        });
-      } else {
-        const bool par = double(g.OCg) * double(g.K) * double(g.P) * double(g.N) >= kMinMacsPerThread * 2;
-        for (int64_t c = 0; c < chunks; ++c) run_chunk(c, par);
-      }
-      // Element-wise, each element adding chunks in order: threads split the elements, not the order.
-      parallel_for(wsize, 1 << 14, [&](int64_t i0, int64_t i1) {
-        for (int64_t c = 1; c < chunks; ++c) {
-          const T* p = partial.data() + (c - 1) * wsize;
-          for (int64_t i = i0; i < i1; ++i) pdw[i] += p[i];
-        }
-      });
+    });
+  }
+
+  // A: dout rows ic .. ic + m over inner rows s0 .. s0 + kcur, one MR-row panel at a time.
+  void pack_dout(int64_t n0, int64_t grp, int64_t s0, int64_t kcur, int64_t ic, int64_t m, T* apack) const {
+    constexpr int64_t MR = GemmTile<T>::mr;
+    for_each_image_piece(n0, s0, kcur, [&](int64_t n, int64_t p, int64_t s, int64_t len) {
+      const T* dg = dout_ + (n * g_.OC + grp * g_.OCg) * g_.P;
+      for (int64_t i = 0; i < m; i += MR)
+        kern_.pack_a(false, std::min<int64_t>(MR, m - i), len, dg + (ic + i) * g_.P + p, g_.P,
+                     apack + (i / MR) * kcur * MR + (s - s0) * MR);
+    });
+  }
+
+  const Conv2dGeometry& g_;
+  const GemmKernels<T> kern_;
+  const int64_t mc_, nc_;
+  const T* dout_;
+  const T* x_;
+};
+
+// Chunk c of `chunks` (images N*c/chunks .. N*(c+1)/chunks - 1) into acc, every group; with par, threads
+// split each group's output tile (along K, or along OCg when it is the larger).
+template <typename T>
+void weight_grad_chunk(const WeightGradGemm<T>& gemm, const Conv2dGeometry& g, int64_t c, int64_t chunks, T* acc,
+                       bool par, int threads) {
+  constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
+  const int64_t n0 = g.N * c / chunks, n1 = g.N * (c + 1) / chunks;
+  for (int64_t grp = 0; grp < g.G; ++grp) {
+    if (g.K >= g.OCg) {
+      split(par, g.K, round_up(ceil_div(g.K, threads), NR),
+            [&](int64_t c0, int64_t c1) { gemm.tile(n0, n1, grp, acc, 0, g.OCg, c0, c1); });
+    } else {
+      split(par, g.OCg, round_up(ceil_div(g.OCg, threads), MR),
+            [&](int64_t r0, int64_t r1) { gemm.tile(n0, n1, grp, acc, r0, r1, 0, g.K); });
     }
   }
 }
 
-template void conv2d_forward<float>(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Conv2dArgs&);
-template void conv2d_forward<double>(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Conv2dArgs&);
-template void conv2d_forward_naive<float>(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
-                                          const Conv2dArgs&);
-template void conv2d_forward_naive<double>(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
-                                           const Conv2dArgs&);
-template void conv2d_backward<float>(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
-                                     const Conv2dArgs&);
-template void conv2d_backward<double>(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
-                                      const Conv2dArgs&);
+}  // namespace
+
+template <typename T>
+void conv2d_weight_grad(const T* dout, const T* x, T* dw, const Conv2dGeometry& g) {
+  if (g.Cg == 1 && g.G > 1) return depthwise_weight_grad(g, dout, x, dw);  // direct kernel (see above)
+  const int64_t wsize = g.OC * g.K;
+  if (g.N == 0 || g.P == 0) {
+    std::memset(dw, 0, wsize * sizeof(T));
+    return;
+  }
+  if (wsize == 0) return;
+  // No more chunks than full kc-deep slices, though: with tiny images (512 x 4 x 4) eight chunks would each
+  // write a whole dw for a 64-deep sum. A function of the shape only, so still deterministic.
+  const int64_t full_slices = std::max<int64_t>(1, g.N * g.P / GemmBlocking<T>::kc);
+  const int64_t chunks = std::min({g.N, kWeightGradChunks, full_slices});
+  std::vector<T> partial(static_cast<size_t>(chunks > 1 ? chunks - 1 : 0) * wsize);
+  auto acc_of = [&](int64_t c) { return c == 0 ? dw : partial.data() + (c - 1) * wsize; };
+  const WeightGradGemm<T> gemm(g, dout, x);
+  const int threads = get_num_threads();
+  if (chunks >= threads) {
+    parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) weight_grad_chunk(gemm, g, c, chunks, acc_of(c), false, threads);
+    });
+  } else {
+    const bool par = double(g.OCg) * double(g.K) * double(g.P) * double(g.N) >= kMinMacsPerThread * 2;
+    for (int64_t c = 0; c < chunks; ++c) weight_grad_chunk(gemm, g, c, chunks, acc_of(c), par, threads);
+  }
+  // Element-wise, each element adding chunks in order: threads split the elements, not the order.
+  parallel_for(wsize, 1 << 14, [&](int64_t i0, int64_t i1) {
+    for (int64_t c = 1; c < chunks; ++c) {
+      const T* p = partial.data() + (c - 1) * wsize;
+      for (int64_t i = i0; i < i1; ++i) dw[i] += p[i];
+    }
+  });
+}
+
+#define PYCNN_INSTANTIATE_CONV2D(T)                                                               \
+  template void conv2d_forward<T>(const T*, const T*, const T*, T*, const Conv2dGeometry&);       \
+  template void conv2d_forward_naive<T>(const T*, const T*, const T*, T*, const Conv2dGeometry&); \
+  template void conv2d_input_grad<T>(const T*, const T*, T*, const Conv2dGeometry&);              \
+  template void conv2d_weight_grad<T>(const T*, const T*, T*, const Conv2dGeometry&);
+PYCNN_INSTANTIATE_CONV2D(float)
+PYCNN_INSTANTIATE_CONV2D(double)
 
 }  // namespace pycnn::cpu

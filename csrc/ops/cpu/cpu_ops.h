@@ -1,58 +1,70 @@
-// CPU kernels behind the op entry points (ops/ops.h). They take validated, contiguous inputs and
-// preallocated outputs; raw pointers and sizes, no checks. One file per op family in ops/cpu/.
+// CPU kernels behind the op entry points (ops/ops.h), one section per file of ops/cpu/.
+// The convention, for every kernel declared here: it takes raw pointers to the data plus the sizes it needs,
+// or a geometry struct (Conv2dGeometry, DeformGeometry, StridedViews) that the entry point computes once
+// (conv2d_geometry builds Conv2dGeometry from shapes); never a Tensor. Inputs are validated and, unless a
+// geometry gives their strides, contiguous; outputs are preallocated. No checks happen here. Kernels are
+// templates over the element type T (float, double; int64 where noted) and split their work across threads
+// themselves.
 #pragma once
+#include <array>
 #include <cstdint>
 
 #include "ops/ops.h"
 
 namespace pycnn::cpu {
 
-// dst and src have the same shape (src may be a broadcast view); converts dtype.
-void copy_strided(const Tensor& dst, const Tensor& src);
-void fill(const Tensor& dst, double value);  // dst contiguous
+// ---- copy.cpp and elementwise.cpp: views with strides ----
+// Two strided views of one shape: *strides[t] are view t's element strides, 0 along broadcast dims. Copy: the
+// destination (0) and the source (1); binary ops: the operands a (0) and b (1), the output being contiguous.
+// It points at the tensors' own shape and strides: these kernels serve tiny tensors too, where copying the
+// vectors would cost more than the work.
+struct StridedViews {
+  const Shape* shape = nullptr;
+  std::array<const Shape*, 2> strides = {nullptr, nullptr};
+};
 
+// dst = src converted to D, both walked through their strides; D and S are float, double or int64.
+template <typename D, typename S>
+void copy_strided(D* dst, const S* src, const StridedViews& v);
+template <typename T> void fill(T* dst, int64_t n, T value);  // float, double or int64
+
+// out (contiguous, v.shape) = a op b
+template <typename T> void binary(BinaryOp op, const T* a, const T* b, T* out, const StridedViews& v);
+
+// ---- gemm.cpp ----
 // Row-major C = alpha * op(A) @ op(B) + beta * C, op(A) (M, K), op(B) (K, N); A is (M, K) with row
 // stride lda, or (K, M) when trans_a. Packed, cache-blocked, SIMD micro-kernel, OpenMP threads
 // (serial when called inside a parallel region). beta == 0 ignores C's old contents (NaN included).
 template <typename T>
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
+          int64_t ldb, T beta, T* C, int64_t ldc);
 // Triple loop, for tests of the fast one.
 template <typename T>
 void gemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
                 const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
-}  // namespace pycnn::cpu
-
-namespace pycnn::cpu {
-
-// ---- activation.cpp: flat arrays of n elements ----
-template <typename T> void relu_forward(const T* x, T* y, int64_t n);
-template <typename T> void relu_backward(const T* dout, const T* y, T* dx, int64_t n);
-
-// ---- elementwise.cpp: a and b are broadcast views with out's shape ----
-template <typename T> void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
-
-// ---- reduce.cpp: x contiguous (A, R, B), reduce over R, out (A, B) ----
-template <typename T> void sum_arb(const T* x, T* out, int64_t A, int64_t R, int64_t B);
-template <typename T> void argmax_arb(const T* x, int64_t* out, int64_t A, int64_t R, int64_t B);
-
-// ---- loss.cpp ----
-// log picks log_softmax over softmax
-template <typename T> void softmax_forward(const T* x, T* y, int64_t A, int64_t R, int64_t B, bool log);
+// ---- conv2d.cpp: contiguous x (N, C, H, W), w (OC, C/groups, KH, KW), b (OC,) or null, y (N, OC, OH, OW) ----
+struct Conv2dGeometry {
+  int64_t N, C, H, W, OC, KH, KW, OH, OW;
+  int64_t G, Cg, OCg;  // groups, input and output channels per group
+  int64_t K, P;        // the implicit GEMM: K = Cg*KH*KW rows of col(x), P = OH*OW columns
+  int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+  bool pointwise;  // 1x1, stride 1, no padding: col(x) == x
+};
+// From shapes the entry point has validated: x (N, C, H, W), w (OC, C/groups, KH, KW), y (N, OC, OH, OW).
+Conv2dGeometry conv2d_geometry(const Shape& x, const Shape& w, const Shape& y, const Conv2dArgs& args);
 template <typename T>
-void softmax_backward(const T* dout, const T* y, T* dx, int64_t A, int64_t R, int64_t B, bool log);
-
-// ---- conv2d.cpp: contiguous x (N, C, H, W), w (OC, C/groups, KH, KW), b (OC,) or undefined ----
-template <typename T>
-void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const Conv2dArgs& args);
+void conv2d_forward(const T* x, const T* w, const T* b, T* y, const Conv2dGeometry& g);
 // The direct 7-loop convolution: the reference the fast one is tested against (tests/cpp/test_conv.cpp).
 template <typename T>
-void conv2d_forward_naive(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const Conv2dArgs& args);
-// dx / dw may be undefined (not wanted); both are fully written when defined
+void conv2d_forward_naive(const T* x, const T* w, const T* b, T* y, const Conv2dGeometry& g);
+// dx (N, C, H, W) from dout (N, OC, OH, OW); fully written.
 template <typename T>
-void conv2d_backward(const Tensor& dout, const Tensor& x, const Tensor& w, const Tensor& dx, const Tensor& dw,
-                     const Conv2dArgs& args);
+void conv2d_input_grad(const T* dout, const T* w, T* dx, const Conv2dGeometry& g);
+// dw (OC, C/groups, KH, KW) from dout and x; fully written, summed in an order that does not depend on the
+// thread count.
+template <typename T>
+void conv2d_weight_grad(const T* dout, const T* x, T* dw, const Conv2dGeometry& g);
 
 // ---- pool2d.cpp: contiguous planes of (H, W), planes = N*C ----
 template <typename T>
@@ -67,23 +79,14 @@ template <typename T>
 void avg_pool2d_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
                          const Pool2dArgs& args);
 
-// ---- optim.cpp: in-place update of n elements; buf is null without momentum ----
+// ---- activation.cpp: flat arrays of n elements unless stated ----
+template <typename T> void relu_forward(const T* x, T* y, int64_t n);
+template <typename T> void relu_backward(const T* dout, const T* y, T* dx, int64_t n);
+// x, y contiguous (A, R, B), the softmax runs over R; log picks log_softmax over softmax
+template <typename T> void softmax_forward(const T* x, T* y, int64_t A, int64_t R, int64_t B, bool log);
 template <typename T>
-void sgd_step(T* param, const T* grad, T* buf, int64_t n, const SgdArgs& args, bool first_step);
-// State pointers that the options don't use (max_exp_avg_sq without amsgrad, ...) may be null.
-template <typename T>
-void adam_step(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, int64_t n,
-               const AdamArgs& args, double step);
-template <typename T>
-void rmsprop_step(T* param, const T* grad, T* square_avg, T* grad_avg, T* momentum_buffer, int64_t n,
-                  const RmspropArgs& args);
-template <typename T>
-void adagrad_step(T* param, const T* grad, T* state_sum, int64_t n, const AdagradArgs& args, double step);
-template <typename T>
-void adadelta_step(T* param, const T* grad, T* square_avg, T* acc_delta, int64_t n, const AdadeltaArgs& args);
-
-// ---- nonlinearities and elementwise math (activation.cpp) ----
-// Flat arrays of n elements; y = op(x), dx = dout * op'(v) with v = y or x (unary_grad_uses_output).
+void softmax_backward(const T* dout, const T* y, T* dx, int64_t A, int64_t R, int64_t B, bool log);
+// y = op(x), dx = dout * op'(v) with v = y or x (unary_grad_uses_output).
 template <typename T> void unary_forward(UnaryOp op, const T* x, T* y, int64_t n, double alpha, double beta);
 template <typename T>
 void unary_backward(UnaryOp op, const T* dout, const T* v, T* dx, int64_t n, double alpha, double beta);
@@ -97,49 +100,68 @@ void maxout_forward(const T* x, T* y, int64_t* indices, int64_t N, int64_t C, in
 template <typename T>
 void maxout_backward(const T* dout, const int64_t* indices, T* dx, int64_t N, int64_t C, int64_t k, int64_t inner);
 
-// ---- normalisation and regularisation (norm.cpp) ----
-// norm.cpp. Batch norm: x, y (N, C, S); w, b (C,) or null; mean / invstd (C,) saved for the backward
+// ---- reduce.cpp: x contiguous (A, R, B), reduce over R, out (A, B) ----
+template <typename T> void sum_arb(const T* x, T* out, int64_t A, int64_t R, int64_t B);
+template <typename T> void argmax_arb(const T* x, int64_t* out, int64_t A, int64_t R, int64_t B);
+
+// ---- optim.cpp: in-place update of n elements; buf is null without momentum ----
+template <typename T>
+void sgd_step(T* param, const T* grad, T* buf, int64_t n, const SgdArgs& args, bool first_step);
+// State pointers that the options don't use (max_exp_avg_sq without amsgrad, ...) may be null.
+template <typename T>
+void adam_step(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, int64_t n, const AdamArgs& args,
+               double step);
+template <typename T>
+void rmsprop_step(T* param, const T* grad, T* square_avg, T* grad_avg, T* momentum_buffer, int64_t n,
+                  const RmspropArgs& args);
+template <typename T>
+void adagrad_step(T* param, const T* grad, T* state_sum, int64_t n, const AdagradArgs& args, double step);
+template <typename T>
+void adadelta_step(T* param, const T* grad, T* square_avg, T* acc_delta, int64_t n, const AdadeltaArgs& args);
+
+// ---- norm.cpp ----
+// Batch norm: x, y (N, C, S); w, b (C,) or null; mean / invstd (C,) saved for the backward
 // (training: this batch's; eval: from run_mean / run_var, which training updates when not null).
 template <typename T>
-void batch_norm_forward(const T* x, const T* w, const T* b, T* y, T* save_mean, T* save_invstd, T* run_mean,
-                        T* run_var, int64_t N, int64_t C, int64_t S, bool training, double momentum, double eps);
+void batch_norm_forward(const T* x, const T* w, const T* b, T* y, T* save_mean, T* save_invstd, T* run_mean, T* run_var,
+                        int64_t N, int64_t C, int64_t S, bool training, double momentum, double eps);
 template <typename T>  // dx / dw / db may be null (not wanted)
-void batch_norm_backward(const T* dout, const T* x, const T* w, const T* mean, const T* invstd, T* dx, T* dw,
-                         T* db, int64_t N, int64_t C, int64_t S, bool training);
+void batch_norm_backward(const T* dout, const T* x, const T* w, const T* mean, const T* invstd, T* dx, T* dw, T* db,
+                         int64_t N, int64_t C, int64_t S, bool training);
 // Rows (R, D = Cg * S), row r in group r % G, normalised over its D elements; the affine index of
 // element (r, j, s) is (r % G) * Cg + j. mean / invstd (R,).
 template <typename T>
-void rownorm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* invstd, int64_t R, int64_t G,
-                     int64_t Cg, int64_t S, double eps);
+void rownorm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* invstd, int64_t R, int64_t G, int64_t Cg,
+                     int64_t S, double eps);
 template <typename T>
 void rownorm_backward(const T* dout, const T* x, const T* w, const T* mean, const T* invstd, T* dx, T* dw, T* db,
                       int64_t R, int64_t G, int64_t Cg, int64_t S);
 // Local response norm across channels of x (N, C, S).
 template <typename T>
-void lrn_forward(const T* x, T* y, int64_t N, int64_t C, int64_t S, int64_t size, double alpha, double beta,
-                 double k);
+void lrn_forward(const T* x, T* y, int64_t N, int64_t C, int64_t S, int64_t size, double alpha, double beta, double k);
 template <typename T>
 void lrn_backward(const T* dout, const T* x, T* dx, int64_t N, int64_t C, int64_t S, int64_t size, double alpha,
                   double beta, double k);
 template <typename T> double lp_sum(const T* x, int64_t n, double p);  // sum |x|^p; p = inf: max |x|
 template <typename T> void lp_sum_backward(T dout, const T* x, T* dx, int64_t n, double p);
 template <typename T> void clamp_inplace(T* x, int64_t n, T lo, T hi);
-// dropout.cpp: y = x * mul + add per group of `group` elements, (mul, add) chosen by a keep mask that is
+
+// ---- dropout.cpp ----
+// y = x * mul + add per group of `group` elements, (mul, add) chosen by a keep mask that is
 // a pure function of (seed, group index).
 template <typename T>
 void dropout_apply(const T* x, T* y, int64_t n, int64_t group, double p, uint64_t seed, T keep_mul, T keep_add,
                    T drop_mul, T drop_add);
 
-// ---- pooling variants and upsampling (resize.cpp) ----
+// ---- resize.cpp: pooling variants and upsampling ----
 // x is (planes, H, W) contiguous, y (planes, OH, OW)
 template <typename T>
 void adaptive_avg_pool2d_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW);
 template <typename T>
-void adaptive_avg_pool2d_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH,
-                                  int64_t OW);
+void adaptive_avg_pool2d_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW);
 template <typename T>
-void adaptive_max_pool2d_forward(const T* x, T* y, int64_t* indices, int64_t planes, int64_t H, int64_t W,
-                                 int64_t OH, int64_t OW);
+void adaptive_max_pool2d_forward(const T* x, T* y, int64_t* indices, int64_t planes, int64_t H, int64_t W, int64_t OH,
+                                 int64_t OW);
 // x is (outer, C*r*r, H, W) -> y (outer, C, H*r, W*r); inverse = false. inverse = true maps y back to x.
 template <typename T>
 void pixel_shuffle(const T* src, T* dst, int64_t outer, int64_t C, int64_t H, int64_t W, int64_t r, bool inverse);
@@ -155,7 +177,7 @@ void max_unpool2d_forward(const T* x, const int64_t* indices, T* y, int64_t plan
 template <typename T>
 void max_unpool2d_backward(const T* dout, const int64_t* indices, T* dx, int64_t planes, int64_t HW, int64_t OHW);
 
-// ---- losses (loss.cpp) ----
+// ---- loss.cpp ----
 // Class losses over contiguous (N, C, S) log-probabilities (S = d1 * d2 * ...), one element per (n, s).
 // g is the upstream gradient of element i at g[i * gstride] * gscale (gstride 0 for a reduced loss).
 // class_loss_forward writes each element's loss (0 where ignored) and its weight in the mean's denominator.
@@ -186,29 +208,32 @@ template <typename T>
 void multi_margin_forward(const T* x, const int64_t* target, const T* w, T* loss, int64_t N, int64_t C, int64_t p,
                           double margin);
 template <typename T>
-void multi_margin_backward(const T* g, int64_t gstride, T gscale, const T* x, const int64_t* target, const T* w,
-                           T* dx, int64_t N, int64_t C, int64_t p, double margin);
+void multi_margin_backward(const T* g, int64_t gstride, T gscale, const T* x, const int64_t* target, const T* w, T* dx,
+                           int64_t N, int64_t C, int64_t p, double margin);
 // Serial double-precision sum (deterministic for any thread count).
 template <typename T> double sum_serial(const T* x, int64_t n);
 
-// ---- tensor operations: joining, splitting, indexing, reductions with indices ----
-// tensor operations (cpu/tensor_ops.cpp); (A, N, B) / (A, R, B) are contiguous views around one dim
-template <typename T> void index_select_anb(const T* x, const int64_t* index, T* out, int64_t A, int64_t N, int64_t K, int64_t B);
-template <typename T> void index_add_anb(const T* dout, const int64_t* index, T* dx, int64_t A, int64_t N, int64_t K, int64_t B);
+// ---- tensor_ops.cpp: joining, splitting, indexing, reductions with indices ----
+// (A, N, B) / (A, R, B) are contiguous views around one dim
+template <typename T> void index_select_anb(const T* x, const int64_t* index, T* out, int64_t A, int64_t N, int64_t K,
+                                            int64_t B);
+template <typename T> void index_add_anb(const T* dout, const int64_t* index, T* dx, int64_t A, int64_t N, int64_t K,
+                                         int64_t B);
 template <typename T> void masked_select(const T* x, const int64_t* mask, T* out, int64_t n);
 template <typename T> void masked_scatter(const T* src, const int64_t* mask, T* dx, int64_t n);
-template <typename T> void minmax_arb(const T* x, T* values, int64_t* indices, int64_t A, int64_t R, int64_t B, bool is_min);
+template <typename T> void minmax_arb(const T* x, T* values, int64_t* indices, int64_t A, int64_t R, int64_t B,
+                                      bool is_min);
 template <typename T> void scatter_arb(const T* dout, const int64_t* indices, T* dx, int64_t A, int64_t R, int64_t B);
-template <typename T> void compare(int op, const T* a, const T* b, int64_t* out, int64_t n);
+template <typename T> void compare(CompareOp op, const T* a, const T* b, int64_t* out, int64_t n);
 template <typename T> void where(const int64_t* cond, const T* a, const T* b, T* out, int64_t n);
 template <typename T> void where_grad(const int64_t* cond, const T* dout, T* da, T* db, int64_t n);
 template <typename T> void maximum(const T* a, const T* b, T* out, int64_t n, bool is_min);
 template <typename T> void maximum_grad(const T* a, const T* b, const T* dout, T* da, T* db, int64_t n, bool is_min);
 
-// ---- convolution family: conv1d, transposed convolution, padding ----
-// convs.cpp: y (N, C, HW) += b (C,)
+// ---- convs.cpp: the convolution family's own pieces (padding, transposed convolution's bias) ----
+// y (N, C, HW) += b (C,)
 template <typename T> void add_channel_bias(T* y, const T* b, int64_t N, int64_t C, int64_t HW);
-// convs.cpp: x (planes, H, W), y (planes, OH, OW); y[p, oh, ow] = x[p, mh[oh], mw[ow]]; backward accumulates
+// x (planes, H, W), y (planes, OH, OW); y[p, oh, ow] = x[p, mh[oh], mw[ow]]; backward accumulates
 template <typename T>
 void pad_index_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
                        const int64_t* mh, const int64_t* mw);
@@ -216,7 +241,7 @@ template <typename T>
 void pad_index_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
                         const int64_t* mh, const int64_t* mw);
 
-// ---- deformable convolution (deform_conv.cpp); per-image buffers: x (C, H, W), offset
+// ---- deform_conv.cpp; per-image buffers: x (C, H, W), offset
 // (2*offset_groups*KK, L), mask (offset_groups*KK, L) or nullptr, col (C*KK, L), KK = KH*KW, L = OH*OW ----
 struct DeformGeometry {
   int64_t C, H, W, KH, KW, OH, OW, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, offset_groups;
@@ -235,8 +260,7 @@ void deform_conv2d_forward(const T* x, const T* offset, const T* mask, const T* 
                            int64_t OC, int64_t groups, const DeformGeometry& g);
 // dx, doffset, dmask, dw zeroed by the caller (or nullptr when not needed); db (or nullptr) is written
 template <typename T>
-void deform_conv2d_backward(const T* dout, const T* x, const T* offset, const T* mask, const T* w, T* dx,
-                            T* doffset, T* dmask, T* dw, T* db, int64_t N, int64_t OC, int64_t groups,
-                            const DeformGeometry& g);
+void deform_conv2d_backward(const T* dout, const T* x, const T* offset, const T* mask, const T* w, T* dx, T* doffset,
+                            T* dmask, T* dw, T* db, int64_t N, int64_t OC, int64_t groups, const DeformGeometry& g);
 
 }  // namespace pycnn::cpu

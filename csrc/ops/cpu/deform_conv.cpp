@@ -33,8 +33,8 @@ inline Sample<T> bilinear(const T* im, int64_t H, int64_t W, T y, T x) {
   const T v10 = in_y1 && in_x0 ? im[y1 * W + x0] : T(0);
   const T v11 = in_y1 && in_x1 ? im[y1 * W + x1] : T(0);
   return {hy * hx * v00 + hy * lx * v01 + ly * hx * v10 + ly * lx * v11,
-          hx * (v10 - v00) + lx * (v11 - v01),  // d/dy
-          hy * (v01 - v00) + ly * (v11 - v10)}; // d/dx
+          hx * (v10 - v00) + lx * (v11 - v01),   // d/dy
+          hy * (v01 - v00) + ly * (v11 - v10)};  // d/dx
 }
 
 // Adds g times the bilinear weights of (y, x) into the four corners of dim (H, W).
@@ -65,8 +65,8 @@ struct TapPosition {
 
 template <typename T>
 TapPosition<T> tap_position(const T* offset, const DeformGeometry& g) {
-  return {offset, g.KW, g.OW, g.OH * g.OW, g.KH * g.KW, g.stride_h, g.stride_w, g.pad_h, g.pad_w,
-          g.dilation_h, g.dilation_w};
+  return {offset,     g.KW,    g.OW,    g.OH * g.OW,  g.KH * g.KW, g.stride_h,
+          g.stride_w, g.pad_h, g.pad_w, g.dilation_h, g.dilation_w};
 }
 
 }  // namespace
@@ -161,8 +161,8 @@ void deform_conv2d_forward(const T* x, const T* offset, const T* mask, const T* 
     deform_im2col(x + n * x_stride, offset + n * off_stride, mask ? mask + n * mask_stride : nullptr, col.data(), g);
     T* yn = y + n * OC * L;
     for (int64_t gi = 0; gi < groups; ++gi)
-      gemm<T>(false, false, OCg, L, K, T(1), w + gi * OCg * K, K, col.data() + gi * K * L, L, T(0),
-              yn + gi * OCg * L, L);
+      gemm<T>(false, false, OCg, L, K, T(1), w + gi * OCg * K, K, col.data() + gi * K * L, L, T(0), yn + gi * OCg * L,
+              L);
     if (b)
       for (int64_t oc = 0; oc < OC; ++oc)
         for (int64_t l = 0; l < L; ++l) yn[oc * L + l] += b[oc];
@@ -170,9 +170,8 @@ void deform_conv2d_forward(const T* x, const T* offset, const T* mask, const T* 
 }
 
 template <typename T>
-void deform_conv2d_backward(const T* dout, const T* x, const T* offset, const T* mask, const T* w, T* dx,
-                            T* doffset, T* dmask, T* dw, T* db, int64_t N, int64_t OC, int64_t groups,
-                            const DeformGeometry& g) {
+void deform_conv2d_backward(const T* dout, const T* x, const T* offset, const T* mask, const T* w, T* dx, T* doffset,
+                            T* dmask, T* dw, T* db, int64_t N, int64_t OC, int64_t groups, const DeformGeometry& g) {
   const int64_t KK = g.KH * g.KW, L = g.OH * g.OW, Cg = g.C / groups, OCg = OC / groups, K = Cg * KK;
   const int64_t x_stride = g.C * g.H * g.W, off_stride = 2 * g.offset_groups * KK * L;
   const int64_t mask_stride = g.offset_groups * KK * L;
@@ -184,8 +183,8 @@ void deform_conv2d_backward(const T* dout, const T* x, const T* offset, const T*
     const T* dn = dout + n * OC * L;
     if (dx || doffset || dmask) {
       for (int64_t gi = 0; gi < groups; ++gi)  // dcol = W^T @ dout, per group
-        gemm<T>(true, false, K, L, OCg, T(1), w + gi * OCg * K, K, dn + gi * OCg * L, L, T(0),
-                col.data() + gi * K * L, L);
+        gemm<T>(true, false, K, L, OCg, T(1), w + gi * OCg * K, K, dn + gi * OCg * L, L, T(0), col.data() + gi * K * L,
+                L);
       if (dx) deform_col2im(col.data(), on, mn, dx + n * x_stride, g);
       if (doffset || dmask)
         deform_col2coord(col.data(), xn, on, mn, doffset ? doffset + n * off_stride : nullptr,
@@ -194,8 +193,8 @@ void deform_conv2d_backward(const T* dout, const T* x, const T* offset, const T*
     if (dw) {  // dW += dout @ col^T, images in order
       deform_im2col(xn, on, mn, col.data(), g);
       for (int64_t gi = 0; gi < groups; ++gi)
-        gemm<T>(false, true, OCg, K, L, T(1), dn + gi * OCg * L, L, col.data() + gi * K * L, L, T(1),
-                dw + gi * OCg * K, K);
+        gemm<T>(false, true, OCg, K, L, T(1), dn + gi * OCg * L, L, col.data() + gi * K * L, L, T(1), dw + gi * OCg * K,
+                K);
     }
   }
   if (db) {
@@ -209,9 +208,9 @@ void deform_conv2d_backward(const T* dout, const T* x, const T* offset, const T*
 }
 
 #define PYCNN_DEFORM_INSTANTIATE(T)                                                                              \
-  template void deform_im2col<T>(const T*, const T*, const T*, T*, const DeformGeometry&);                      \
-  template void deform_col2im<T>(const T*, const T*, const T*, T*, const DeformGeometry&);                      \
-  template void deform_col2coord<T>(const T*, const T*, const T*, const T*, T*, T*, const DeformGeometry&);     \
+  template void deform_im2col<T>(const T*, const T*, const T*, T*, const DeformGeometry&);                       \
+  template void deform_col2im<T>(const T*, const T*, const T*, T*, const DeformGeometry&);                       \
+  template void deform_col2coord<T>(const T*, const T*, const T*, const T*, T*, T*, const DeformGeometry&);      \
   template void deform_conv2d_forward<T>(const T*, const T*, const T*, const T*, const T*, T*, int64_t, int64_t, \
                                          int64_t, const DeformGeometry&);                                        \
   template void deform_conv2d_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, T*, T*,  \

@@ -8,37 +8,44 @@ namespace pycnn::cpu {
 
 namespace {
 
+bool all_zero(const Shape& strides) {
+  for (int64_t s : strides)
+    if (s != 0) return false;
+  return true;
+}
+
 template <typename T, typename F>
-void apply(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
-  const int64_t n = out.numel();
+void apply(const T* pa, const T* pb, T* po, const StridedViews& v, F f) {
+  const Shape& shape = *v.shape;
+  const Shape &a_strides = *v.strides[0], &b_strides = *v.strides[1];
+  const int64_t n = shape_numel(shape);
   if (n == 0) return;
-  const T* pa = a.data<T>();
-  const T* pb = b.data<T>();
-  T* po = out.data<T>();
   const int64_t grain = 1 << 15;
-  auto all_zero = [](const Tensor& t) {
-    for (int64_t s : t.strides()) if (s != 0) return false;
-    return true;
-  };
-  const bool ca = a.is_contiguous(), cb = b.is_contiguous();
+  const bool ca = is_contiguous(shape, a_strides), cb = is_contiguous(shape, b_strides);
   if (ca && cb) {
-    parallel_for(n, grain, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) po[i] = f(pa[i], pb[i]); });
+    parallel_for(n, grain, [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) po[i] = f(pa[i], pb[i]);
+    });
     return;
   }
-  if (ca && all_zero(b)) {
+  if (ca && all_zero(b_strides)) {
     const T vb = *pb;
-    parallel_for(n, grain, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) po[i] = f(pa[i], vb); });
+    parallel_for(n, grain, [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) po[i] = f(pa[i], vb);
+    });
     return;
   }
-  if (cb && all_zero(a)) {
+  if (cb && all_zero(a_strides)) {
     const T va = *pa;
-    parallel_for(n, grain, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) po[i] = f(va, pb[i]); });
+    parallel_for(n, grain, [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) po[i] = f(va, pb[i]);
+    });
     return;
   }
-  const int64_t rank = out.dim();
-  const int64_t inner = out.shape()[rank - 1];
-  const int64_t sa = a.strides()[rank - 1], sb = b.strides()[rank - 1];
-  for_each_row<2>(out.shape(), {&a.strides(), &b.strides()}, grain, [&](int64_t r, const auto& off) {
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  const int64_t inner = shape[rank - 1];
+  const int64_t sa = a_strides[rank - 1], sb = b_strides[rank - 1];
+  for_each_row<2>(shape, v.strides, grain, [&](int64_t r, const auto& off) {
     T* o = po + r * inner;
     const T* xa = pa + off[0];
     const T* xb = pb + off[1];
@@ -49,16 +56,16 @@ void apply(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
 }  // namespace
 
 template <typename T>
-void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+void binary(BinaryOp op, const T* a, const T* b, T* out, const StridedViews& v) {
   switch (op) {
-    case BinaryOp::Add: return apply<T>(a, b, out, [](T x, T y) { return x + y; });
-    case BinaryOp::Sub: return apply<T>(a, b, out, [](T x, T y) { return x - y; });
-    case BinaryOp::Mul: return apply<T>(a, b, out, [](T x, T y) { return x * y; });
-    case BinaryOp::Div: return apply<T>(a, b, out, [](T x, T y) { return x / y; });
+    case BinaryOp::Add: return apply<T>(a, b, out, v, [](T x, T y) { return x + y; });
+    case BinaryOp::Sub: return apply<T>(a, b, out, v, [](T x, T y) { return x - y; });
+    case BinaryOp::Mul: return apply<T>(a, b, out, v, [](T x, T y) { return x * y; });
+    case BinaryOp::Div: return apply<T>(a, b, out, v, [](T x, T y) { return x / y; });
   }
 }
 
-template void binary<float>(BinaryOp, const Tensor&, const Tensor&, const Tensor&);
-template void binary<double>(BinaryOp, const Tensor&, const Tensor&, const Tensor&);
+template void binary<float>(BinaryOp, const float*, const float*, float*, const StridedViews&);
+template void binary<double>(BinaryOp, const double*, const double*, double*, const StridedViews&);
 
 }  // namespace pycnn::cpu

@@ -7,11 +7,11 @@
 
 #include <utility>  // defines: std::swap
 
-#include "core/cpu_features.h"   // defines: simd_level
-#include "core/parallel.h"       // defines: parallel_for, get_num_threads
+#include "core/cpu_features.h"  // defines: simd_level
+#include "core/parallel.h"      // defines: parallel_for, get_num_threads
 #include "ops/cpu/cpu_ops.h"
-#include "ops/cpu/gemm_blocks.h"   // defines: GemmKernels, ScratchBuffer, even_block
-#include "ops/cpu/simd/simd.h"   // defines: GemmTile, base::/avx2:: gemm_pack_a, gemm_pack_b, gemm_macro_kernel
+#include "ops/cpu/gemm_blocks.h"  // defines: GemmKernels, ScratchBuffer, even_block
+#include "ops/cpu/simd/simd.h"    // defines: GemmTile, base::/avx2:: gemm_pack_a, gemm_pack_b, gemm_macro_kernel
 
 namespace pycnn::cpu {
 
@@ -34,9 +34,8 @@ void scale_c(int64_t M, int64_t N, T beta, T* C, int64_t rs_c, int64_t cs_c) {
 
 // The blocked loop nest for one thread's rectangle of C; A and B point at op(A)(0, 0) and op(B)(0, 0).
 template <typename T>
-void gemm_blocked(const GemmKernels<T>& kern, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
-                  T alpha, const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t rs_c,
-                  int64_t cs_c) {
+void gemm_blocked(const GemmKernels<T>& kern, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
+                  const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t rs_c, int64_t cs_c) {
   constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
   const int64_t mc = even_block(M, GemmBlocking<T>::mc, MR);
   const int64_t kc = even_block(K, GemmBlocking<T>::kc, 1);
@@ -74,8 +73,8 @@ constexpr double kMinMacsPerThread = 1 << 19;
 }  // namespace
 
 template <typename T>
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
+          int64_t ldb, T beta, T* C, int64_t ldc) {
   constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
   if (M <= 0 || N <= 0) return;
   int64_t rs_c = ldc, cs_c = 1;
@@ -125,8 +124,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
       const int64_t m = min64(best_m, M - i0), n = min64(best_n, N - j0);
       const T* a = trans_a ? A + i0 : A + i0 * lda;
       const T* b = trans_b ? B + j0 * ldb : B + j0;
-      gemm_blocked(kern, trans_a, trans_b, m, n, K, alpha, a, lda, b, ldb, beta, C + i0 * rs_c + j0 * cs_c,
-                   rs_c, cs_c);
+      gemm_blocked(kern, trans_a, trans_b, m, n, K, alpha, a, lda, b, ldb, beta, C + i0 * rs_c + j0 * cs_c, rs_c, cs_c);
     }
   });
 }
@@ -146,11 +144,11 @@ void gemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T a
     }
 }
 
-#define PYCNN_INSTANTIATE_GEMM(T)                                                                          \
-  template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, T*, \
-                        int64_t);                                                                          \
-  template void gemm_naive<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, \
-                              T*, int64_t);
+#define PYCNN_INSTANTIATE_GEMM(T)                                                                                    \
+  template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, T*,       \
+                        int64_t);                                                                                    \
+  template void gemm_naive<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, T*, \
+                              int64_t);
 PYCNN_INSTANTIATE_GEMM(float)
 PYCNN_INSTANTIATE_GEMM(double)
 

@@ -4,7 +4,7 @@
 #pragma once
 #include <algorithm>  // defines: std::max, std::min
 #include <cstdint>
-#include <new>        // defines: aligned operator new
+#include <new>  // defines: aligned operator new
 
 #include "core/cpu_features.h"  // defines: simd_level
 #include "ops/cpu/simd/simd.h"  // defines: GemmTile, GemmBlocking, base::/avx2:: gemm_pack_a/_b, gemm_macro_kernel

@@ -1,58 +1,13 @@
-// CPU softmax and log-softmax (x is contiguous (A, R, B), the softmax runs over R), the class losses
-// (cross-entropy / NLL over (N, C, S)), the elementwise losses and the multi-class hinge.
-// log_softmax(x) = x - max - log(sum(exp(x - max))): subtracting the max keeps exp from overflowing.
+// CPU kernels of the losses: the class losses (cross-entropy / NLL over (N, C, S) log-probabilities), the
+// elementwise losses and the multi-class hinge.
+#include <algorithm>  // defines: std::max
 #include <cmath>
-#include <limits>
 #include <utility>  // defines: std::pair
 
 #include "core/parallel.h"
 #include "ops/cpu/cpu_ops.h"
 
 namespace pycnn::cpu {
-
-template <typename T>
-void softmax_forward(const T* x, T* y, int64_t A, int64_t R, int64_t B, bool log) {
-  parallel_for(A * B, std::max<int64_t>(1, 4096 / std::max<int64_t>(R, 1)), [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t a = i / B, b = i % B;
-      const T* p = x + a * R * B + b;
-      T* q = y + a * R * B + b;
-      T m = -std::numeric_limits<T>::infinity();
-      for (int64_t r = 0; r < R; ++r) m = std::max(m, p[r * B]);
-      if (std::isinf(m) && m < 0) m = 0;  // all -inf: avoid inf - inf
-      double s = 0;
-      for (int64_t r = 0; r < R; ++r) s += std::exp(static_cast<double>(p[r * B] - m));
-      if (log) {
-        // (x - max) - log(s), not x - (max + log(s)): with |x| ~ 1e4 in float32, max + log(s) would round
-        // to the ulp of max (~1e-3) and take that error into every output.
-        const T log_s = static_cast<T>(std::log(s));
-        for (int64_t r = 0; r < R; ++r) q[r * B] = (p[r * B] - m) - log_s;
-      } else {
-        const double inv = 1.0 / s;
-        for (int64_t r = 0; r < R; ++r) q[r * B] = static_cast<T>(std::exp(static_cast<double>(p[r * B] - m)) * inv);
-      }
-    }
-  });
-}
-
-// log form: dx = dout - exp(y) * sum(dout); plain form: dx = y * (dout - sum(dout * y)).
-template <typename T>
-void softmax_backward(const T* dout, const T* y, T* dx, int64_t A, int64_t R, int64_t B, bool log) {
-  parallel_for(A * B, std::max<int64_t>(1, 4096 / std::max<int64_t>(R, 1)), [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t off = (i / B) * R * B + i % B;
-      double s = 0;
-      if (log) {
-        for (int64_t r = 0; r < R; ++r) s += dout[off + r * B];
-        for (int64_t r = 0; r < R; ++r)
-          dx[off + r * B] = dout[off + r * B] - std::exp(y[off + r * B]) * static_cast<T>(s);
-      } else {
-        for (int64_t r = 0; r < R; ++r) s += static_cast<double>(dout[off + r * B]) * y[off + r * B];
-        for (int64_t r = 0; r < R; ++r) dx[off + r * B] = y[off + r * B] * (dout[off + r * B] - static_cast<T>(s));
-      }
-    }
-  });
-}
 
 // ---- class losses over (N, C, S): element i = (n, s) reads lp[n*C*S + c*S + s] ----
 // Per element with target y and smoothing e: loss = (1-e) w_y (-lp_y) + e/C sum_c w_c (-lp_c); an ignored
@@ -235,8 +190,18 @@ void pointwise_loss_backward(const PointwiseLossArgs& args, const T* g, int64_t 
   };
   using P = std::pair<T, T>;
   switch (args.kind) {
-    case PointwiseLoss::MSE: run([=](int64_t i) { const T d = 2 * (x[i] - y[i]); return P{d, -d}; }); break;
-    case PointwiseLoss::L1: run([=](int64_t i) { const T d = sign_of(x[i] - y[i]); return P{d, -d}; }); break;
+    case PointwiseLoss::MSE:
+      run([=](int64_t i) {
+        const T d = 2 * (x[i] - y[i]);
+        return P{d, -d};
+      });
+      break;
+    case PointwiseLoss::L1:
+      run([=](int64_t i) {
+        const T d = sign_of(x[i] - y[i]);
+        return P{d, -d};
+      });
+      break;
     case PointwiseLoss::SmoothL1:
       run([=](int64_t i) {
         const T e = x[i] - y[i];
@@ -270,7 +235,10 @@ void pointwise_loss_backward(const PointwiseLossArgs& args, const T* g, int64_t 
       run([=](int64_t i) { return P{-y[i], y[i] > 0 ? std::log(y[i]) + 1 - x[i] : T(0)}; });
       break;
     case PointwiseLoss::KLDivLogTarget:
-      run([=](int64_t i) { const T e = std::exp(y[i]); return P{-e, e * (y[i] - x[i] + 1)}; });
+      run([=](int64_t i) {
+        const T e = std::exp(y[i]);
+        return P{-e, e * (y[i] - x[i] + 1)};
+      });
       break;
     case PointwiseLoss::MarginRanking:
       run([=](int64_t i) {
@@ -300,15 +268,15 @@ void multi_margin_forward(const T* x, const int64_t* target, const T* w, T* loss
 }
 
 template <typename T>
-void multi_margin_backward(const T* g, int64_t gstride, T gscale, const T* x, const int64_t* target, const T* w,
-                           T* dx, int64_t N, int64_t C, int64_t p, double margin) {
+void multi_margin_backward(const T* g, int64_t gstride, T gscale, const T* x, const int64_t* target, const T* w, T* dx,
+                           int64_t N, int64_t C, int64_t p, double margin) {
   parallel_for(N, std::max<int64_t>(1, 4096 / std::max<int64_t>(C, 1)), [=](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const T* row = x + i * C;
       T* drow = dx + i * C;
       const int64_t y = target[i];
-      const double scale = static_cast<double>(g[i * gstride]) * gscale * (w ? static_cast<double>(w[y]) : 1.0) /
-                           static_cast<double>(C);
+      const double scale =
+          static_cast<double>(g[i * gstride]) * gscale * (w ? static_cast<double>(w[y]) : 1.0) / static_cast<double>(C);
       double dy = 0;
       for (int64_t c = 0; c < C; ++c) {
         const double z = margin - row[y] + row[c];
@@ -328,23 +296,21 @@ double sum_serial(const T* x, int64_t n) {
   return s;
 }
 
-#define PYCNN_INSTANTIATE_LOSS(T)                                                                  \
-  template void softmax_forward<T>(const T*, T*, int64_t, int64_t, int64_t, bool);                 \
-  template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t, bool);      \
-  template void class_loss_forward<T>(const T*, const int64_t*, const T*, T*, T*, int64_t, int64_t, int64_t,        \
-                                      int64_t, double);                                                            \
-  template void class_loss_backward<T>(const T*, int64_t, T, const T*, const int64_t*, const T*, T*, int64_t,       \
-                                       int64_t, int64_t, int64_t, double, bool);                                   \
-  template void prob_loss_forward<T>(const T*, const T*, const T*, T*, int64_t, int64_t, int64_t, double);         \
-  template void prob_loss_backward<T>(const T*, int64_t, T, const T*, const T*, const T*, T*, T*, int64_t, int64_t, \
-                                      int64_t, double);                                                            \
-  template void pointwise_loss_forward<T>(const PointwiseLossArgs&, const T*, const T*, const T*, const T*, T*,     \
-                                          int64_t);                                                                \
-  template void pointwise_loss_backward<T>(const PointwiseLossArgs&, const T*, int64_t, T, const T*, const T*,      \
-                                           const T*, const T*, T*, T*, int64_t);                                   \
-  template void multi_margin_forward<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t, int64_t, double); \
-  template void multi_margin_backward<T>(const T*, int64_t, T, const T*, const int64_t*, const T*, T*, int64_t,     \
-                                         int64_t, int64_t, double);                                                \
+#define PYCNN_INSTANTIATE_LOSS(T)                                                                                      \
+  template void class_loss_forward<T>(const T*, const int64_t*, const T*, T*, T*, int64_t, int64_t, int64_t, int64_t,  \
+                                      double);                                                                         \
+  template void class_loss_backward<T>(const T*, int64_t, T, const T*, const int64_t*, const T*, T*, int64_t, int64_t, \
+                                       int64_t, int64_t, double, bool);                                                \
+  template void prob_loss_forward<T>(const T*, const T*, const T*, T*, int64_t, int64_t, int64_t, double);             \
+  template void prob_loss_backward<T>(const T*, int64_t, T, const T*, const T*, const T*, T*, T*, int64_t, int64_t,    \
+                                      int64_t, double);                                                                \
+  template void pointwise_loss_forward<T>(const PointwiseLossArgs&, const T*, const T*, const T*, const T*, T*,        \
+                                          int64_t);                                                                    \
+  template void pointwise_loss_backward<T>(const PointwiseLossArgs&, const T*, int64_t, T, const T*, const T*,         \
+                                           const T*, const T*, T*, T*, int64_t);                                       \
+  template void multi_margin_forward<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t, int64_t, double);    \
+  template void multi_margin_backward<T>(const T*, int64_t, T, const T*, const int64_t*, const T*, T*, int64_t,        \
+                                         int64_t, int64_t, double);                                                    \
   template double sum_serial<T>(const T*, int64_t);
 PYCNN_INSTANTIATE_LOSS(float)
 PYCNN_INSTANTIATE_LOSS(double)

@@ -73,8 +73,8 @@ inline void affine(const T* x, T* y, int64_t n, T scale, T shift) {
 // mean and the *unbiased* variance. Eval: normalises with run_mean / run_var (which must be given) and
 // saves those as mean / invstd for the backward.
 template <typename T>
-void batch_norm_forward(const T* x, const T* w, const T* b, T* y, T* save_mean, T* save_invstd, T* run_mean,
-                        T* run_var, int64_t N, int64_t C, int64_t S, bool training, double momentum, double eps) {
+void batch_norm_forward(const T* x, const T* w, const T* b, T* y, T* save_mean, T* save_invstd, T* run_mean, T* run_var,
+                        int64_t N, int64_t C, int64_t S, bool training, double momentum, double eps) {
   const int64_t M = N * S;
   const int64_t CS = C * S;
   auto finish_channel = [=](int64_t c, double mean, double var) {
@@ -173,8 +173,8 @@ void batch_norm_forward(const T* x, const T* w, const T* b, T* y, T* save_mean, 
 //   eval:     dx = w * invstd * dout                                        (they are constants)
 // dx / dw / db may be null (not wanted).
 template <typename T>
-void batch_norm_backward(const T* dout, const T* x, const T* w, const T* mean, const T* invstd, T* dx, T* dw,
-                         T* db, int64_t N, int64_t C, int64_t S, bool training) {
+void batch_norm_backward(const T* dout, const T* x, const T* w, const T* mean, const T* invstd, T* dx, T* dw, T* db,
+                         int64_t N, int64_t C, int64_t S, bool training) {
   const int64_t M = N * S;
   const int64_t CS = C * S;
   if (S == 1) {
@@ -253,8 +253,8 @@ void batch_norm_backward(const T* dout, const T* x, const T* w, const T* mean, c
 // each S contiguous elements. The affine parameter of element (r, j, s) is w[g*Cg + j] (group and
 // instance norm: S = H*W; layer norm: G = 1, Cg = D, S = 1, so each element has its own).
 template <typename T>
-void rownorm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* invstd, int64_t R, int64_t G,
-                     int64_t Cg, int64_t S, double eps) {
+void rownorm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* invstd, int64_t R, int64_t G, int64_t Cg,
+                     int64_t S, double eps) {
   const int64_t D = Cg * S;
   parallel_for(R, std::max<int64_t>(1, 16384 / std::max<int64_t>(D, 1)), [=](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
@@ -307,7 +307,7 @@ void rownorm_backward(const T* dout, const T* x, const T* w, const T* mean, cons
         const double mu = mean[r], is = invstd[r];
         const int64_t c0 = (r % G) * Cg;
         const bool per_element = S == 1 && w;  // layer norm: one weight per element
-        double sg = 0, sgx = 0;                  // sum(gw), sum(gw * (x - mean))
+        double sg = 0, sgx = 0;                // sum(gw), sum(gw * (x - mean))
         if (per_element) {
           const T* wp = w + c0;
 #pragma omp simd reduction(+ : sg, sgx)
@@ -407,8 +407,7 @@ void lrn_div(const T* x, double* div, int64_t C, int64_t S, int64_t s0, int64_t 
 }  // namespace
 
 template <typename T>
-void lrn_forward(const T* x, T* y, int64_t N, int64_t C, int64_t S, int64_t size, double alpha, double beta,
-                 double k) {
+void lrn_forward(const T* x, T* y, int64_t N, int64_t C, int64_t S, int64_t size, double alpha, double beta, double k) {
   const int64_t nb = (S + kLrnBlock - 1) / kLrnBlock;
   parallel_for(N * nb, 1, [=](int64_t t0, int64_t t1) {
     std::vector<double> div(C * kLrnBlock);
@@ -517,20 +516,19 @@ void clamp_inplace(T* x, int64_t n, T lo, T hi) {
   });
 }
 
-#define PYCNN_NORM_INSTANTIATE(T)                                                                                \
-  template void batch_norm_forward<T>(const T*, const T*, const T*, T*, T*, T*, T*, T*, int64_t, int64_t, int64_t, \
-                                      bool, double, double);                                                      \
-  template void batch_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t,     \
-                                       int64_t, int64_t, bool);                                                   \
-  template void rownorm_forward<T>(const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, int64_t, int64_t,  \
-                                   double);                                                                       \
-  template void rownorm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t,        \
-                                    int64_t, int64_t, int64_t);                                                   \
-  template void lrn_forward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, double, double, double);         \
-  template void lrn_backward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t, int64_t, double, double,       \
-                                double);                                                                          \
-  template double lp_sum<T>(const T*, int64_t, double);                                                           \
-  template void lp_sum_backward<T>(T, const T*, T*, int64_t, double);                                             \
+#define PYCNN_NORM_INSTANTIATE(T)                                                                                      \
+  template void batch_norm_forward<T>(const T*, const T*, const T*, T*, T*, T*, T*, T*, int64_t, int64_t, int64_t,     \
+                                      bool, double, double);                                                           \
+  template void batch_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, \
+                                       int64_t, bool);                                                                 \
+  template void rownorm_forward<T>(const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, int64_t, int64_t,       \
+                                   double);                                                                            \
+  template void rownorm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t,    \
+                                    int64_t, int64_t);                                                                 \
+  template void lrn_forward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, double, double, double);              \
+  template void lrn_backward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t, int64_t, double, double, double);   \
+  template double lp_sum<T>(const T*, int64_t, double);                                                                \
+  template void lp_sum_backward<T>(T, const T*, T*, int64_t, double);                                                  \
   template void clamp_inplace<T>(T*, int64_t, T, T);
 
 PYCNN_NORM_INSTANTIATE(float)

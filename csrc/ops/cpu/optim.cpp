@@ -118,35 +118,37 @@ void adam_step(T* p_, const T* grad_, T* m_, T* v_, T* vmax_, int64_t n, const A
   const T lerp_w = T(w1), lerp_omw = T(1) - T(w1), beta2 = T(a.beta2), omb2 = T(1 - a.beta2), eps = T(a.eps);
   const T neg_step_size = T(-(a.lr / (1 - std::pow(a.beta1, step))));
   const T bc2_sqrt = T(std::pow(1 - std::pow(a.beta2, step), 0.5));
-  dispatch_flags([&](auto amsgrad, auto use_l2, auto small_w) {
-    parallel_for(n, kGrain, [=](int64_t b, int64_t e) {
-      T root[kBlock];
-      for (int64_t b0 = b; b0 < e; b0 += kBlock) {
-        const int64_t len = std::min(kBlock, e - b0);
-        T* __restrict p = p_ + b0;
-        const T* __restrict grad = grad_ + b0;
-        T* __restrict m = m_ + b0;
-        T* __restrict v = v_ + b0;
-        T* __restrict vmax = vmax_ + b0;  // only read with amsgrad (null otherwise)
-        for (int64_t i = 0; i < len; ++i) {
-          T g = sign * grad[i];
-          if constexpr (decltype(use_l2)::value) g = g + wd * p[i];
-          m[i] = lerp<decltype(small_w)::value>(m[i], g, lerp_w, lerp_omw);
-          const T vi = v[i] * beta2 + (omb2 * g) * g;
-          v[i] = vi;
-          if constexpr (decltype(amsgrad)::value) {
-            const T vm = vmax[i] < vi ? vi : vmax[i];
-            vmax[i] = vm;
-            root[i] = vm;
-          } else {
-            root[i] = vi;
+  dispatch_flags(
+      [&](auto amsgrad, auto use_l2, auto small_w) {
+        parallel_for(n, kGrain, [=](int64_t b, int64_t e) {
+          T root[kBlock];
+          for (int64_t b0 = b; b0 < e; b0 += kBlock) {
+            const int64_t len = std::min(kBlock, e - b0);
+            T* __restrict p = p_ + b0;
+            const T* __restrict grad = grad_ + b0;
+            T* __restrict m = m_ + b0;
+            T* __restrict v = v_ + b0;
+            T* __restrict vmax = vmax_ + b0;  // only read with amsgrad (null otherwise)
+            for (int64_t i = 0; i < len; ++i) {
+              T g = sign * grad[i];
+              if constexpr (decltype(use_l2)::value) g = g + wd * p[i];
+              m[i] = lerp<decltype(small_w)::value>(m[i], g, lerp_w, lerp_omw);
+              const T vi = v[i] * beta2 + (omb2 * g) * g;
+              v[i] = vi;
+              if constexpr (decltype(amsgrad)::value) {
+                const T vm = vmax[i] < vi ? vi : vmax[i];
+                vmax[i] = vm;
+                root[i] = vm;
+              } else {
+                root[i] = vi;
+              }
+            }
+            sqrt_block(root, len);
+            for (int64_t i = 0; i < len; ++i) p[i] = p[i] * p_scale + neg_step_size * m[i] / (root[i] / bc2_sqrt + eps);
           }
-        }
-        sqrt_block(root, len);
-        for (int64_t i = 0; i < len; ++i) p[i] = p[i] * p_scale + neg_step_size * m[i] / (root[i] / bc2_sqrt + eps);
-      }
-    });
-  }, a.amsgrad, l2, std::abs(T(w1)) < T(0.5));  // torch makes lerp's choice in T too
+        });
+      },
+      a.amsgrad, l2, std::abs(T(w1)) < T(0.5));  // torch makes lerp's choice in T too
 }
 
 // torch (rmsprop.py, _single_tensor_rmsprop), g = -grad if maximize else grad:
@@ -158,45 +160,47 @@ void rmsprop_step(T* p_, const T* grad_, T* sq_, T* ga_, T* buf_, int64_t n, con
   const double w = 1 - a.alpha;
   const T sign = a.maximize ? T(-1) : T(1), wd = T(a.weight_decay), alpha = T(a.alpha), oma = T(w);
   const T lerp_omw = T(1) - T(w), eps = T(a.eps), mom = T(a.momentum), neg_lr = T(-a.lr);
-  dispatch_flags([&](auto use_wd, auto centered, auto use_mom, auto small_w) {
-    parallel_for(n, kGrain, [=](int64_t b, int64_t e) {
-      T root[kBlock];
-      for (int64_t b0 = b; b0 < e; b0 += kBlock) {
-        const int64_t len = std::min(kBlock, e - b0);
-        T* __restrict p = p_ + b0;
-        const T* __restrict grad = grad_ + b0;
-        T* __restrict sq = sq_ + b0;
-        T* __restrict ga = ga_ + b0;  // only used when centered
-        T* __restrict buf = buf_ + b0;  // only used with momentum
-        for (int64_t i = 0; i < len; ++i) {
-          T g = sign * grad[i];
-          if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
-          const T s = sq[i] * alpha + (oma * g) * g;
-          sq[i] = s;
-          if constexpr (decltype(centered)::value) {
-            const T gai = lerp<decltype(small_w)::value>(ga[i], g, oma, lerp_omw);
-            ga[i] = gai;
-            root[i] = s - gai * gai;
-          } else {
-            root[i] = s;
+  dispatch_flags(
+      [&](auto use_wd, auto centered, auto use_mom, auto small_w) {
+        parallel_for(n, kGrain, [=](int64_t b, int64_t e) {
+          T root[kBlock];
+          for (int64_t b0 = b; b0 < e; b0 += kBlock) {
+            const int64_t len = std::min(kBlock, e - b0);
+            T* __restrict p = p_ + b0;
+            const T* __restrict grad = grad_ + b0;
+            T* __restrict sq = sq_ + b0;
+            T* __restrict ga = ga_ + b0;    // only used when centered
+            T* __restrict buf = buf_ + b0;  // only used with momentum
+            for (int64_t i = 0; i < len; ++i) {
+              T g = sign * grad[i];
+              if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
+              const T s = sq[i] * alpha + (oma * g) * g;
+              sq[i] = s;
+              if constexpr (decltype(centered)::value) {
+                const T gai = lerp<decltype(small_w)::value>(ga[i], g, oma, lerp_omw);
+                ga[i] = gai;
+                root[i] = s - gai * gai;
+              } else {
+                root[i] = s;
+              }
+            }
+            sqrt_block(root, len);
+            for (int64_t i = 0; i < len; ++i) {
+              T g = sign * grad[i];  // recomputed: cheaper than a second scratch block
+              if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
+              const T avg = root[i] + eps;
+              if constexpr (decltype(use_mom)::value) {
+                const T bi = buf[i] * mom + g / avg;
+                buf[i] = bi;
+                p[i] = p[i] + neg_lr * bi;
+              } else {
+                p[i] = p[i] + neg_lr * g / avg;
+              }
+            }
           }
-        }
-        sqrt_block(root, len);
-        for (int64_t i = 0; i < len; ++i) {
-          T g = sign * grad[i];  // recomputed: cheaper than a second scratch block
-          if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
-          const T avg = root[i] + eps;
-          if constexpr (decltype(use_mom)::value) {
-            const T bi = buf[i] * mom + g / avg;
-            buf[i] = bi;
-            p[i] = p[i] + neg_lr * bi;
-          } else {
-            p[i] = p[i] + neg_lr * g / avg;
-          }
-        }
-      }
-    });
-  }, a.weight_decay != 0, a.centered, a.momentum > 0, std::abs(T(w)) < T(0.5));
+        });
+      },
+      a.weight_decay != 0, a.centered, a.momentum > 0, std::abs(T(w)) < T(0.5));
 }
 
 // torch (adagrad.py, _single_tensor_adagrad), g = -grad if maximize else grad:
@@ -205,30 +209,32 @@ template <typename T>
 void adagrad_step(T* p_, const T* grad_, T* sum_, int64_t n, const AdagradArgs& a, double step) {
   const T sign = a.maximize ? T(-1) : T(1), wd = T(a.weight_decay), eps = T(a.eps);
   const T neg_clr = T(-(a.lr / (1 + (step - 1) * a.lr_decay)));
-  dispatch_flags([&](auto use_wd) {
-    parallel_for(n, kGrain, [=](int64_t b, int64_t e) {
-      T root[kBlock];
-      for (int64_t b0 = b; b0 < e; b0 += kBlock) {
-        const int64_t len = std::min(kBlock, e - b0);
-        T* __restrict p = p_ + b0;
-        const T* __restrict grad = grad_ + b0;
-        T* __restrict sum = sum_ + b0;
-        for (int64_t i = 0; i < len; ++i) {
-          T g = sign * grad[i];
-          if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
-          const T s = sum[i] + g * g;
-          sum[i] = s;
-          root[i] = s;
-        }
-        sqrt_block(root, len);
-        for (int64_t i = 0; i < len; ++i) {
-          T g = sign * grad[i];
-          if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
-          p[i] = p[i] + neg_clr * g / (root[i] + eps);
-        }
-      }
-    });
-  }, a.weight_decay != 0);
+  dispatch_flags(
+      [&](auto use_wd) {
+        parallel_for(n, kGrain, [=](int64_t b, int64_t e) {
+          T root[kBlock];
+          for (int64_t b0 = b; b0 < e; b0 += kBlock) {
+            const int64_t len = std::min(kBlock, e - b0);
+            T* __restrict p = p_ + b0;
+            const T* __restrict grad = grad_ + b0;
+            T* __restrict sum = sum_ + b0;
+            for (int64_t i = 0; i < len; ++i) {
+              T g = sign * grad[i];
+              if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
+              const T s = sum[i] + g * g;
+              sum[i] = s;
+              root[i] = s;
+            }
+            sqrt_block(root, len);
+            for (int64_t i = 0; i < len; ++i) {
+              T g = sign * grad[i];
+              if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
+              p[i] = p[i] + neg_clr * g / (root[i] + eps);
+            }
+          }
+        });
+      },
+      a.weight_decay != 0);
 }
 
 // torch (adadelta.py, _single_tensor_adadelta), g = -grad if maximize else grad:
@@ -238,44 +244,46 @@ template <typename T>
 void adadelta_step(T* p_, const T* grad_, T* sq_, T* acc_, int64_t n, const AdadeltaArgs& a) {
   const T sign = a.maximize ? T(-1) : T(1), wd = T(a.weight_decay), rho = T(a.rho), omr = T(1 - a.rho);
   const T eps = T(a.eps), neg_lr = T(-a.lr);
-  dispatch_flags([&](auto use_wd) {
-    parallel_for(n, kGrain, [=](int64_t b, int64_t e) {
-      T root[2 * kBlock];  // sqrt(sq + eps) in the first half, sqrt(acc + eps) in the second
-      for (int64_t b0 = b; b0 < e; b0 += kBlock) {
-        const int64_t len = std::min(kBlock, e - b0);
-        T* __restrict p = p_ + b0;
-        const T* __restrict grad = grad_ + b0;
-        T* __restrict sq = sq_ + b0;
-        T* __restrict acc = acc_ + b0;
-        T* __restrict std_ = root;
-        T* __restrict acc_root = root + kBlock;
-        for (int64_t i = 0; i < len; ++i) {
-          T g = sign * grad[i];
-          if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
-          const T s = sq[i] * rho + (omr * g) * g;
-          sq[i] = s;
-          std_[i] = s + eps;
-          acc_root[i] = acc[i] + eps;
-        }
-        sqrt_block(std_, len);
-        sqrt_block(acc_root, len);
-        for (int64_t i = 0; i < len; ++i) {
-          T g = sign * grad[i];
-          if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
-          const T delta = acc_root[i] / std_[i] * g;
-          acc[i] = acc[i] * rho + (omr * delta) * delta;
-          p[i] = p[i] + neg_lr * delta;
-        }
-      }
-    });
-  }, a.weight_decay != 0);
+  dispatch_flags(
+      [&](auto use_wd) {
+        parallel_for(n, kGrain, [=](int64_t b, int64_t e) {
+          T root[2 * kBlock];  // sqrt(sq + eps) in the first half, sqrt(acc + eps) in the second
+          for (int64_t b0 = b; b0 < e; b0 += kBlock) {
+            const int64_t len = std::min(kBlock, e - b0);
+            T* __restrict p = p_ + b0;
+            const T* __restrict grad = grad_ + b0;
+            T* __restrict sq = sq_ + b0;
+            T* __restrict acc = acc_ + b0;
+            T* __restrict std_ = root;
+            T* __restrict acc_root = root + kBlock;
+            for (int64_t i = 0; i < len; ++i) {
+              T g = sign * grad[i];
+              if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
+              const T s = sq[i] * rho + (omr * g) * g;
+              sq[i] = s;
+              std_[i] = s + eps;
+              acc_root[i] = acc[i] + eps;
+            }
+            sqrt_block(std_, len);
+            sqrt_block(acc_root, len);
+            for (int64_t i = 0; i < len; ++i) {
+              T g = sign * grad[i];
+              if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
+              const T delta = acc_root[i] / std_[i] * g;
+              acc[i] = acc[i] * rho + (omr * delta) * delta;
+              p[i] = p[i] + neg_lr * delta;
+            }
+          }
+        });
+      },
+      a.weight_decay != 0);
 }
 
-#define PYCNN_INSTANTIATE_OPTIM(T)                                                                         \
-  template void sgd_step<T>(T*, const T*, T*, int64_t, const SgdArgs&, bool);                             \
-  template void adam_step<T>(T*, const T*, T*, T*, T*, int64_t, const AdamArgs&, double);                 \
-  template void rmsprop_step<T>(T*, const T*, T*, T*, T*, int64_t, const RmspropArgs&);                   \
-  template void adagrad_step<T>(T*, const T*, T*, int64_t, const AdagradArgs&, double);                   \
+#define PYCNN_INSTANTIATE_OPTIM(T)                                                        \
+  template void sgd_step<T>(T*, const T*, T*, int64_t, const SgdArgs&, bool);             \
+  template void adam_step<T>(T*, const T*, T*, T*, T*, int64_t, const AdamArgs&, double); \
+  template void rmsprop_step<T>(T*, const T*, T*, T*, T*, int64_t, const RmspropArgs&);   \
+  template void adagrad_step<T>(T*, const T*, T*, int64_t, const AdagradArgs&, double);   \
   template void adadelta_step<T>(T*, const T*, T*, T*, int64_t, const AdadeltaArgs&);
 PYCNN_INSTANTIATE_OPTIM(float)
 PYCNN_INSTANTIATE_OPTIM(double)

@@ -10,8 +10,8 @@
 
 #include "core/cpu_features.h"
 #include "core/parallel.h"
-#include "ops/cpu/simd/simd.h"
 #include "ops/cpu/cpu_ops.h"
+#include "ops/cpu/simd/simd.h"
 
 namespace pycnn::cpu {
 
@@ -27,7 +27,7 @@ inline void valid_taps(int64_t start, int64_t kernel, int64_t dilation, int64_t 
 // Output columns [lo, hi) whose whole window (all `kernel` taps) lies inside [0, W): no clipping there.
 inline void interior_cols(int64_t OW, int64_t W, int64_t stride, int64_t pad, int64_t kernel, int64_t dilation,
                           int64_t& lo, int64_t& hi) {
-  lo = (pad + stride - 1) / stride;  // first ow with ow * stride - pad >= 0
+  lo = (pad + stride - 1) / stride;                            // first ow with ow * stride - pad >= 0
   const int64_t last = W - 1 + pad - (kernel - 1) * dilation;  // the last tap must be at most W - 1
   hi = last < 0 ? 0 : std::min(OW, last / stride + 1);
 }
@@ -68,11 +68,10 @@ inline void keep_max(T v, int64_t i, T& best, int64_t& best_i) {
 }  // namespace
 
 template <typename T>
-void max_pool2d_forward(const T* x, T* y, int64_t* idx, int64_t planes, int64_t H, int64_t W, int64_t OH,
-                        int64_t OW, const Pool2dArgs& a) {
-  const bool two_by_two = a.kernel_h == 2 && a.kernel_w == 2 && a.stride_h == 2 && a.stride_w == 2 &&
-                          a.pad_h == 0 && a.pad_w == 0 && a.dilation_h == 1 && a.dilation_w == 1 &&
-                          2 * OH <= H && 2 * OW <= W;
+void max_pool2d_forward(const T* x, T* y, int64_t* idx, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                        const Pool2dArgs& a) {
+  const bool two_by_two = a.kernel_h == 2 && a.kernel_w == 2 && a.stride_h == 2 && a.stride_w == 2 && a.pad_h == 0 &&
+                          a.pad_w == 0 && a.dilation_h == 1 && a.dilation_w == 1 && 2 * OH <= H && 2 * OW <= W;
   auto row_kernel = simd_level() == SimdLevel::AVX2 ? static_cast<RowKernel<T>>(avx2::max_pool_2x2_row)
                                                     : static_cast<RowKernel<T>>(base::max_pool_2x2_row);
   int64_t lo, hi;
@@ -261,10 +260,10 @@ void avg_pool2d_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_
   });
 }
 
-#define PYCNN_INSTANTIATE_POOL(T)                                                                                \
-  template void max_pool2d_forward<T>(const T*, T*, int64_t*, int64_t, int64_t, int64_t, int64_t, int64_t,       \
-                                      const Pool2dArgs&);                                                        \
-  template void max_pool2d_backward<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t);                 \
+#define PYCNN_INSTANTIATE_POOL(T)                                                                                    \
+  template void max_pool2d_forward<T>(const T*, T*, int64_t*, int64_t, int64_t, int64_t, int64_t, int64_t,           \
+                                      const Pool2dArgs&);                                                            \
+  template void max_pool2d_backward<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t);                     \
   template void avg_pool2d_forward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t, const Pool2dArgs&); \
   template void avg_pool2d_backward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t, const Pool2dArgs&);
 PYCNN_INSTANTIATE_POOL(float)

@@ -63,8 +63,7 @@ void adaptive_avg_pool2d_forward(const T* x, T* y, int64_t planes, int64_t H, in
 }
 
 template <typename T>
-void adaptive_avg_pool2d_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH,
-                                  int64_t OW) {
+void adaptive_avg_pool2d_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW) {
   parallel_for(planes, plane_grain(H * W), [=](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       T* d = dx + p * H * W;
@@ -220,8 +219,8 @@ void interpolate_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W,
       const T* bot = x + (p * H + h1[oh]) * W;
       const T a0 = lh0[oh], a1 = lh1[oh];
       for (int64_t ow = 0; ow < OW; ++ow)
-        out[ow] = a0 * (lw0[ow] * top[w0[ow]] + lw1[ow] * top[w1[ow]]) +
-                  a1 * (lw0[ow] * bot[w0[ow]] + lw1[ow] * bot[w1[ow]]);
+        out[ow] =
+            a0 * (lw0[ow] * top[w0[ow]] + lw1[ow] * top[w1[ow]]) + a1 * (lw0[ow] * bot[w0[ow]] + lw1[ow] * bot[w1[ow]]);
     }
   });
 }
@@ -285,17 +284,16 @@ void max_unpool2d_backward(const T* dout, const int64_t* idx, T* dx, int64_t pla
   });
 }
 
-#define PYCNN_INSTANTIATE_RESIZE(T)                                                                             \
-  template void adaptive_avg_pool2d_forward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t);      \
-  template void adaptive_avg_pool2d_backward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t);     \
-  template void adaptive_max_pool2d_forward<T>(const T*, T*, int64_t*, int64_t, int64_t, int64_t, int64_t,      \
-                                               int64_t);                                                        \
-  template void pixel_shuffle<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t, bool);              \
-  template void interpolate_forward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t,               \
-                                       const InterpolateArgs&);                                                 \
-  template void interpolate_backward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t,              \
-                                        const InterpolateArgs&);                                                \
-  template void max_unpool2d_forward<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t);               \
+#define PYCNN_INSTANTIATE_RESIZE(T)                                                                                  \
+  template void adaptive_avg_pool2d_forward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t);           \
+  template void adaptive_avg_pool2d_backward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t);          \
+  template void adaptive_max_pool2d_forward<T>(const T*, T*, int64_t*, int64_t, int64_t, int64_t, int64_t, int64_t); \
+  template void pixel_shuffle<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t, bool);                   \
+  template void interpolate_forward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t,                    \
+                                       const InterpolateArgs&);                                                      \
+  template void interpolate_backward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t,                   \
+                                        const InterpolateArgs&);                                                     \
+  template void max_unpool2d_forward<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t);                    \
   template void max_unpool2d_backward<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t);
 PYCNN_INSTANTIATE_RESIZE(float)
 PYCNN_INSTANTIATE_RESIZE(double)

@@ -87,17 +87,29 @@ void scatter_arb(const T* dout, const int64_t* indices, T* dx, int64_t A, int64_
   });
 }
 
-// op: 0 gt, 1 lt, 2 ge, 3 le, 4 eq, 5 ne (CompareOp's order); a, b, out have n elements
+// a, b, out have n elements
 template <typename T>
-void compare(int op, const T* a, const T* b, int64_t* out, int64_t n) {
+void compare(CompareOp op, const T* a, const T* b, int64_t* out, int64_t n) {
   parallel_for(n, 16384, [=](int64_t i0, int64_t i1) {
     switch (op) {  // one branch per call, not per element
-      case 0: for (int64_t i = i0; i < i1; ++i) out[i] = a[i] > b[i]; break;
-      case 1: for (int64_t i = i0; i < i1; ++i) out[i] = a[i] < b[i]; break;
-      case 2: for (int64_t i = i0; i < i1; ++i) out[i] = a[i] >= b[i]; break;
-      case 3: for (int64_t i = i0; i < i1; ++i) out[i] = a[i] <= b[i]; break;
-      case 4: for (int64_t i = i0; i < i1; ++i) out[i] = a[i] == b[i]; break;
-      default: for (int64_t i = i0; i < i1; ++i) out[i] = a[i] != b[i]; break;
+      case CompareOp::Gt:
+        for (int64_t i = i0; i < i1; ++i) out[i] = a[i] > b[i];
+        break;
+      case CompareOp::Lt:
+        for (int64_t i = i0; i < i1; ++i) out[i] = a[i] < b[i];
+        break;
+      case CompareOp::Ge:
+        for (int64_t i = i0; i < i1; ++i) out[i] = a[i] >= b[i];
+        break;
+      case CompareOp::Le:
+        for (int64_t i = i0; i < i1; ++i) out[i] = a[i] <= b[i];
+        break;
+      case CompareOp::Eq:
+        for (int64_t i = i0; i < i1; ++i) out[i] = a[i] == b[i];
+        break;
+      case CompareOp::Ne:
+        for (int64_t i = i0; i < i1; ++i) out[i] = a[i] != b[i];
+        break;
     }
   });
 }
@@ -145,18 +157,18 @@ void maximum_grad(const T* a, const T* b, const T* dout, T* da, T* db, int64_t n
   });
 }
 
-#define PYCNN_TENSOR_OPS_ALL(T)                                                                   \
+#define PYCNN_TENSOR_OPS_ALL(T)                                                                        \
   template void index_select_anb<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t, int64_t); \
-  template void masked_select<T>(const T*, const int64_t*, T*, int64_t);                          \
-  template void compare<T>(int, const T*, const T*, int64_t*, int64_t);                           \
+  template void masked_select<T>(const T*, const int64_t*, T*, int64_t);                               \
+  template void compare<T>(CompareOp, const T*, const T*, int64_t*, int64_t);                          \
   template void where<T>(const int64_t*, const T*, const T*, T*, int64_t);
-#define PYCNN_TENSOR_OPS_FLOAT(T)                                                                 \
+#define PYCNN_TENSOR_OPS_FLOAT(T)                                                                   \
   template void index_add_anb<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t, int64_t); \
-  template void masked_scatter<T>(const T*, const int64_t*, T*, int64_t);                         \
-  template void minmax_arb<T>(const T*, T*, int64_t*, int64_t, int64_t, int64_t, bool);           \
-  template void scatter_arb<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t);          \
-  template void where_grad<T>(const int64_t*, const T*, T*, T*, int64_t);                        \
-  template void maximum<T>(const T*, const T*, T*, int64_t, bool);                                \
+  template void masked_scatter<T>(const T*, const int64_t*, T*, int64_t);                           \
+  template void minmax_arb<T>(const T*, T*, int64_t*, int64_t, int64_t, int64_t, bool);             \
+  template void scatter_arb<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t);            \
+  template void where_grad<T>(const int64_t*, const T*, T*, T*, int64_t);                           \
+  template void maximum<T>(const T*, const T*, T*, int64_t, bool);                                  \
   template void maximum_grad<T>(const T*, const T*, const T*, T*, T*, int64_t, bool);
 PYCNN_TENSOR_OPS_ALL(float)
 PYCNN_TENSOR_OPS_ALL(double)

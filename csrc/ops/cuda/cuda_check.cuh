@@ -16,17 +16,16 @@ namespace pycnn::cuda {
   // Clear the error so that a caught exception leaves the runtime usable (non-sticky errors only; a
   // sticky one such as an illegal address poisons the context whatever we do).
   cudaGetLastError();
-  throw std::runtime_error(str("[", op, "] CUDA error ", cudaGetErrorName(err), ": ", cudaGetErrorString(err),
-                               " (", call, " at ", file, ":", line, ")"));
+  throw std::runtime_error(str("[", op, "] CUDA error ", cudaGetErrorName(err), ": ", cudaGetErrorString(err), " (",
+                               call, " at ", file, ":", line, ")"));
 }
 
 }  // namespace pycnn::cuda
 
-#define CUDA_CHECK(call, op)                                                                   \
-  do {                                                                                         \
-    cudaError_t pycnn_err_ = (call);                                                           \
-    if (pycnn_err_ != cudaSuccess)                                                             \
-      ::pycnn::cuda::throw_cuda_error(pycnn_err_, (op), #call, __FILE__, __LINE__);            \
+#define CUDA_CHECK(call, op)                                                                                     \
+  do {                                                                                                           \
+    cudaError_t pycnn_err_ = (call);                                                                             \
+    if (pycnn_err_ != cudaSuccess) ::pycnn::cuda::throw_cuda_error(pycnn_err_, (op), #call, __FILE__, __LINE__); \
   } while (0)
 
 #define CUDA_CHECK_LAUNCH(op) CUDA_CHECK(cudaGetLastError(), op)

@@ -44,8 +44,9 @@ class DeviceGuard {
 // Throws unless `index` names a device that exists.
 void check_device(int index, const char* op) {
   int n = device_count();
-  PYCNN_CHECK_RUNTIME(n > 0, "[", op, "] no CUDA device is available (no GPU or no driver found; "
-                                      "pycnn.cuda.is_available() is False)");
+  PYCNN_CHECK_RUNTIME(n > 0, "[", op,
+                      "] no CUDA device is available (no GPU or no driver found; "
+                      "pycnn.cuda.is_available() is False)");
   PYCNN_CHECK_RUNTIME(index >= 0 && index < n, "[", op, "] CUDA device index ", index,
                       " is out of range: this machine has ", n, " CUDA device(s)");
 }
@@ -91,8 +92,7 @@ void* device_malloc(size_t nbytes, int index) {
   cudaError_t err = cudaMalloc(&ptr, nbytes);
   if (err == cudaErrorMemoryAllocation) {
     cudaGetLastError();
-    throw std::runtime_error(str("[cuda.malloc] out of memory on cuda:", index, " allocating ", nbytes,
-                                 " bytes"));
+    throw std::runtime_error(str("[cuda.malloc] out of memory on cuda:", index, " allocating ", nbytes, " bytes"));
   }
   CUDA_CHECK(err, "cuda.malloc");
   return ptr;
@@ -103,13 +103,12 @@ void device_free(void* ptr, int index) {
   // process exit the runtime may already be unloaded; the memory goes with the process then.
   if (ptr == nullptr) return;
   int previous = 0;
-  bool switched = cudaGetDevice(&previous) == cudaSuccess && previous != index &&
-                  cudaSetDevice(index) == cudaSuccess;
+  bool switched = cudaGetDevice(&previous) == cudaSuccess && previous != index && cudaSetDevice(index) == cudaSuccess;
   cudaError_t err = cudaFree(ptr);
   if (switched) cudaSetDevice(previous);
   if (err != cudaSuccess && err != cudaErrorCudartUnloading)
-    std::fprintf(stderr, "[cuda.free] CUDA error %s: %s (cuda:%d)\n", cudaGetErrorName(err),
-                 cudaGetErrorString(err), index);
+    std::fprintf(stderr, "[cuda.free] CUDA error %s: %s (cuda:%d)\n", cudaGetErrorName(err), cudaGetErrorString(err),
+                 index);
   cudaGetLastError();
 }
 

@@ -51,8 +51,8 @@ __host__ __device__ inline void load_tile_b(int tid, TileB<T, BN, BK>& bs, const
 // Strided rather than contiguous ownership: a warp then reads consecutive words of bs (no bank
 // conflicts), a couple of broadcast words of as, and stores consecutive columns of C (coalesced).
 template <typename T, int BM, int BN, int BK, int TM, int TN>
-__host__ __device__ inline void multiply_tile(int tx, int ty, const TileA<T, BM, BK>& as,
-                                              const TileB<T, BN, BK>& bs, T (&acc)[TM][TN]) {
+__host__ __device__ inline void multiply_tile(int tx, int ty, const TileA<T, BM, BK>& as, const TileB<T, BN, BK>& bs,
+                                              T (&acc)[TM][TN]) {
   constexpr int kRowStep = BM / TM, kColStep = BN / TN;
 #pragma unroll
   for (int k = 0; k < BK; ++k) {
@@ -69,8 +69,8 @@ __host__ __device__ inline void multiply_tile(int tx, int ty, const TileA<T, BM,
 }
 
 template <typename T, int BM, int BN, int TM, int TN>
-__host__ __device__ inline void store_tile(int tx, int ty, const T (&acc)[TM][TN], T alpha, T beta, T* C,
-                                           int64_t ldc, int64_t M, int64_t N, int64_t row0, int64_t col0) {
+__host__ __device__ inline void store_tile(int tx, int ty, const T (&acc)[TM][TN], T alpha, T beta, T* C, int64_t ldc,
+                                           int64_t M, int64_t N, int64_t row0, int64_t col0) {
   constexpr int kRowStep = BM / TM, kColStep = BN / TN;
 #pragma unroll
   for (int i = 0; i < TM; ++i) {
@@ -117,8 +117,8 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
 }
 
 template <typename T, int BM, int BN, int BK, int TM, int TN>
-static void launch_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
-                        int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+static void launch_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+                        const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
   static_assert(BM % TM == 0 && BN % TN == 0, "the thread grid must tile the block tile exactly");
   constexpr int kThreads = (BM / TM) * (BN / TN);
   const int64_t tiles_n = (N + BN - 1) / BN, tiles_m = (M + BM - 1) / BM;
@@ -126,14 +126,14 @@ static void launch_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_
   PYCNN_CHECK_RUNTIME(tiles_m <= 65535, "[gemm] M = ", M, " is too large for the CUDA kernel's grid (at most ",
                       int64_t(65535) * BM, " rows)");
   const dim3 grid(static_cast<unsigned>(tiles_n), static_cast<unsigned>(tiles_m));
-  gemm_kernel<T, BM, BN, BK, TM, TN><<<grid, kThreads>>>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta,
-                                                          C, ldc);
+  gemm_kernel<T, BM, BN, BK, TM, TN>
+      <<<grid, kThreads>>>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   CUDA_CHECK_LAUNCH("gemm");
 }
 
 template <typename T>
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
+          int64_t ldb, T beta, T* C, int64_t ldc) {
   PYCNN_CHECK(M >= 0 && N >= 0 && K >= 0, "[gemm] negative size: M = ", M, ", N = ", N, ", K = ", K);
   if (M == 0 || N == 0) return;  // an empty grid is a launch error; K == 0 still scales C by beta below
   PYCNN_CHECK_RUNTIME(device_count() > 0, "[gemm] no CUDA device is available");
@@ -146,8 +146,8 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   }
 }
 
-template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
-                          int64_t, float, float*, int64_t);
+template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
+                          float, float*, int64_t);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
                            int64_t, double, double*, int64_t);
 

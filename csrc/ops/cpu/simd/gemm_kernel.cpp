@@ -233,8 +233,8 @@ struct VecOf<double> {
 // values (32-byte aligned). Each k step is 2 vector loads of B, MR broadcasts of A and 2*MR independent
 // FMAs: 12 chains cover Zen3's 2 FMA pipes x 4-cycle latency with room to spare.
 template <typename T>
-void micro_kernel(int64_t kc, const T* __restrict pa, const T* __restrict pb, T alpha, T beta, T* c,
-                  int64_t rs_c, int64_t cs_c, int m, int n) {
+void micro_kernel(int64_t kc, const T* __restrict pa, const T* __restrict pb, T alpha, T beta, T* c, int64_t rs_c,
+                  int64_t cs_c, int m, int n) {
   using V = typename VecOf<T>::type;
   constexpr int MR = GemmTile<T>::mr, NR = GemmTile<T>::nr, L = NR / 2;
   V c00 = vzero(T()), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
@@ -304,8 +304,8 @@ void micro_kernel(int64_t kc, const T* __restrict pa, const T* __restrict pb, T 
 // for float) plus one B row fit SSE2's 16 registers, so the compiler keeps them there and vectorises the
 // inner j loop; the whole tile at once spilled every k step and ran ~30x slower.
 template <typename T>
-void micro_kernel(int64_t kc, const T* __restrict pa, const T* __restrict pb, T alpha, T beta, T* c,
-                  int64_t rs_c, int64_t cs_c, int m, int n) {
+void micro_kernel(int64_t kc, const T* __restrict pa, const T* __restrict pb, T alpha, T beta, T* c, int64_t rs_c,
+                  int64_t cs_c, int m, int n) {
   constexpr int MR = GemmTile<T>::mr, NR = GemmTile<T>::nr, H = NR / 2;
   alignas(64) T tile[MR * NR];
   for (int half = 0; half < 2; ++half) {
@@ -325,8 +325,8 @@ void micro_kernel(int64_t kc, const T* __restrict pa, const T* __restrict pb, T 
 // Loop over the micro-tiles of one packed block: jr outside, ir inside, so one B micro-panel
 // (kc x NR, ~16 KiB at kc = 256) stays in L1 while the MR-row panels of A stream from L2.
 template <typename T>
-void macro_kernel(int64_t mc, int64_t nc, int64_t kc, T alpha, const T* pa, const T* pb, T beta, T* c,
-                  int64_t rs_c, int64_t cs_c) {
+void macro_kernel(int64_t mc, int64_t nc, int64_t kc, T alpha, const T* pa, const T* pb, T beta, T* c, int64_t rs_c,
+                  int64_t cs_c) {
   constexpr int MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
   for (int64_t jr = 0; jr < nc; jr += NR) {
     const int n = static_cast<int>(min64(NR, nc - jr));
@@ -340,16 +340,16 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, T alpha, const T* pa, cons
 
 }  // namespace
 
-#define PYCNN_DEFINE_GEMM_KERNELS(T)                                                                      \
-  void gemm_pack_a(bool trans, int64_t mc, int64_t kc, const T* a, int64_t lda, T* dst) {                 \
-    pack_a<T>(trans, mc, kc, a, lda, dst);                                                                \
-  }                                                                                                       \
-  void gemm_pack_b(bool trans, int64_t kc, int64_t nc, const T* b, int64_t ldb, T* dst) {                 \
-    pack_b<T>(trans, kc, nc, b, ldb, dst);                                                                \
-  }                                                                                                       \
+#define PYCNN_DEFINE_GEMM_KERNELS(T)                                                                          \
+  void gemm_pack_a(bool trans, int64_t mc, int64_t kc, const T* a, int64_t lda, T* dst) {                     \
+    pack_a<T>(trans, mc, kc, a, lda, dst);                                                                    \
+  }                                                                                                           \
+  void gemm_pack_b(bool trans, int64_t kc, int64_t nc, const T* b, int64_t ldb, T* dst) {                     \
+    pack_b<T>(trans, kc, nc, b, ldb, dst);                                                                    \
+  }                                                                                                           \
   void gemm_macro_kernel(int64_t mc, int64_t nc, int64_t kc, T alpha, const T* pa, const T* pb, T beta, T* c, \
-                         int64_t rs_c, int64_t cs_c) {                                                    \
-    macro_kernel<T>(mc, nc, kc, alpha, pa, pb, beta, c, rs_c, cs_c);                                      \
+                         int64_t rs_c, int64_t cs_c) {                                                        \
+    macro_kernel<T>(mc, nc, kc, alpha, pa, pb, beta, c, rs_c, cs_c);                                          \
   }
 PYCNN_DEFINE_GEMM_KERNELS(float)
 PYCNN_DEFINE_GEMM_KERNELS(double)

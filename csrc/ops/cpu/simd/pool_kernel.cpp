@@ -35,8 +35,7 @@ void max_pool_2x2_scalar(const T* r0, const T* r1, int64_t base, int64_t W, int6
 }
 }  // namespace
 
-void max_pool_2x2_row(const float* r0, const float* r1, int64_t base, int64_t W, int64_t OW, float* out,
-                      int64_t* idx) {
+void max_pool_2x2_row(const float* r0, const float* r1, int64_t base, int64_t W, int64_t OW, float* out, int64_t* idx) {
   int64_t ow = 0;
 #ifdef PYCNN_HAVE_AVX2
   const __m256i order = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);  // undo shuffle_ps's lane interleave

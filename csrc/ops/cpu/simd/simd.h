@@ -51,9 +51,9 @@ struct GemmBlocking<double> {
 //                (columns past nc are zero). trans: B is stored (N, K).
 // gemm_macro_kernel: C(mc, nc) = alpha * packA @ packB + beta * C, with C element (i, j) at
 //   c[i * rs_c + j * cs_c]; beta == 0 writes C without reading it.
-#define PYCNN_DECLARE_GEMM_KERNELS(T)                                                                     \
-  void gemm_pack_a(bool trans, int64_t mc, int64_t kc, const T* a, int64_t lda, T* dst);                  \
-  void gemm_pack_b(bool trans, int64_t kc, int64_t nc, const T* b, int64_t ldb, T* dst);                  \
+#define PYCNN_DECLARE_GEMM_KERNELS(T)                                                                         \
+  void gemm_pack_a(bool trans, int64_t mc, int64_t kc, const T* a, int64_t lda, T* dst);                      \
+  void gemm_pack_b(bool trans, int64_t kc, int64_t nc, const T* b, int64_t ldb, T* dst);                      \
   void gemm_macro_kernel(int64_t mc, int64_t nc, int64_t kc, T alpha, const T* pa, const T* pb, T beta, T* c, \
                          int64_t rs_c, int64_t cs_c);
 
