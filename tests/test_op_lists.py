@@ -1,6 +1,7 @@
 """The op lists of the core (csrc/ops/ops.h, one X-macro list per enum family): _C exports each list's names in
 list order, every listed name is accepted by the ops that take it, and an unknown name is rejected with an
 error that names the family and lists the valid names."""
+
 import re
 
 import numpy as np
@@ -10,12 +11,40 @@ import pycnn as pc
 from pycnn import _C
 
 LISTS = {
-    "unary_op_names": ["sigmoid", "tanh", "relu6", "leaky_relu", "elu", "selu", "silu", "gelu", "gelu_tanh",
-                       "softplus", "hardswish", "hardsigmoid", "exp", "log", "sqrt", "abs", "neg", "pow", "clamp"],
+    "unary_op_names": [
+        "sigmoid",
+        "tanh",
+        "relu6",
+        "leaky_relu",
+        "elu",
+        "selu",
+        "silu",
+        "gelu",
+        "gelu_tanh",
+        "softplus",
+        "hardswish",
+        "hardsigmoid",
+        "exp",
+        "log",
+        "sqrt",
+        "abs",
+        "neg",
+        "pow",
+        "clamp",
+    ],
     "binary_op_names": ["add", "sub", "mul", "div"],
     "compare_op_names": ["gt", "lt", "ge", "le", "eq", "ne"],
-    "pointwise_loss_names": ["mse", "l1", "smooth_l1", "huber", "bce", "bce_with_logits", "kl_div",
-                             "kl_div_log_target", "margin_ranking"],
+    "pointwise_loss_names": [
+        "mse",
+        "l1",
+        "smooth_l1",
+        "huber",
+        "bce",
+        "bce_with_logits",
+        "kl_div",
+        "kl_div_log_target",
+        "margin_ranking",
+    ],
     "reduction_names": ["none", "mean", "sum"],
     "interp_mode_names": ["nearest", "nearest-exact", "bilinear"],
     "pad_mode_names": ["constant", "reflect", "replicate", "circular"],
@@ -49,8 +78,9 @@ def test_every_unary_op_runs_forward_and_backward(op):
 
 def expect_unknown(family, what, name, valid, fn):
     listed = ", ".join(f"'{v}'" for v in valid)
-    with pytest.raises(ValueError, match="^" + re.escape(f"[{family}] unknown {what} '{name}'; expected one of "
-                                                         f"{listed}") + "$"):
+    with pytest.raises(
+        ValueError, match="^" + re.escape(f"[{family}] unknown {what} '{name}'; expected one of {listed}") + "$"
+    ):
         fn()
 
 
@@ -61,15 +91,31 @@ def test_unknown_names_are_rejected_with_the_valid_ones():
     expect_unknown("unary", "op", "cosh", LISTS["unary_op_names"], lambda: _C.unary_grad_uses_output("cosh"))
     expect_unknown("binary", "op", "pow", LISTS["binary_op_names"], lambda: _C.binary("pow", v, v))
     expect_unknown("compare", "op", "gte", LISTS["compare_op_names"], lambda: _C.compare("gte", v, v))
-    expect_unknown("pointwise_loss", "loss", "foo", LISTS["pointwise_loss_names"],
-                   lambda: _C.pointwise_loss_forward("foo", v, v, None, None, "mean", 0.0))
-    expect_unknown("reduction", "reduction", "avg", LISTS["reduction_names"],
-                   lambda: _C.pointwise_loss_forward("mse", v, v, None, None, "avg", 0.0))
-    expect_unknown("interpolate", "mode", "bicubic", LISTS["interp_mode_names"],
-                   lambda: _C.interpolate_forward(x, (8, 8), "bicubic", False, (0.0, 0.0)))
+    expect_unknown(
+        "pointwise_loss",
+        "loss",
+        "foo",
+        LISTS["pointwise_loss_names"],
+        lambda: _C.pointwise_loss_forward("foo", v, v, None, None, "mean", 0.0),
+    )
+    expect_unknown(
+        "reduction",
+        "reduction",
+        "avg",
+        LISTS["reduction_names"],
+        lambda: _C.pointwise_loss_forward("mse", v, v, None, None, "avg", 0.0),
+    )
+    expect_unknown(
+        "interpolate",
+        "mode",
+        "bicubic",
+        LISTS["interp_mode_names"],
+        lambda: _C.interpolate_forward(x, (8, 8), "bicubic", False, (0.0, 0.0)),
+    )
     expect_unknown("pad", "mode", "mirror", LISTS["pad_mode_names"], lambda: _C.pad_forward(x, [1, 1], "mirror", 0.0))
-    expect_unknown("pad", "mode", "mirror", LISTS["pad_mode_names"],
-                   lambda: _C.pad_backward(x, (1, 1, 4, 2), [1, 1], "mirror"))
+    expect_unknown(
+        "pad", "mode", "mirror", LISTS["pad_mode_names"], lambda: _C.pad_backward(x, (1, 1, 4, 2), [1, 1], "mirror")
+    )
 
 
 def test_batchmean_is_only_a_reduction_of_kl_div():
