@@ -242,31 +242,8 @@ class UnaryFn(Function):
         return _C.unary_backward(op, dout, v, None, alpha, beta)
 
 
-_UNARY_FROM_OUTPUT = frozenset(
-    op
-    for op in (
-        "sigmoid",
-        "tanh",
-        "relu6",
-        "leaky_relu",
-        "elu",
-        "selu",
-        "silu",
-        "gelu",
-        "gelu_tanh",
-        "softplus",
-        "hardswish",
-        "hardsigmoid",
-        "exp",
-        "log",
-        "sqrt",
-        "abs",
-        "neg",
-        "pow",
-        "clamp",
-    )
-    if _C.unary_grad_uses_output(op)
-)
+# the unary ops whose gradient is computed from the output y (the core's list says which)
+_UNARY_FROM_OUTPUT = frozenset(op for op in _C.unary_op_names() if _C.unary_grad_uses_output(op))
 
 
 class PReLUFn(Function):

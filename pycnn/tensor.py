@@ -431,7 +431,7 @@ class Tensor(TensorBase):
         return self._binary("div", other, True)
 
     def __neg__(self):
-        return self._binary("mul", -1.0)
+        return ag.UnaryFn.apply(self, "neg", 0.0, 0.0)
 
     def __pos__(self):
         return self

@@ -1,13 +1,26 @@
 """Argument checks and normalisation shared by nn.functional, the layers and pycnn.ops: each rule is
 written once here, with errors that name the op ("[conv2d] stride must be an int or 2 ints, got ...").
+The names an op accepts (reductions, padding and interpolation modes) are the core's lists.
 """
 
+from .. import _C
 from ..tensor import Tensor
+
+REDUCTIONS = tuple(_C.reduction_names())  # "none", "mean", "sum"
+PAD_MODES = tuple(_C.pad_mode_names())  # "constant", "reflect", "replicate", "circular"
+INTERP_MODES = tuple(_C.interp_mode_names())  # "nearest", "nearest-exact", "bilinear"
 
 
 def check_tensor(x, op, name="input"):
     if not isinstance(x, Tensor):
         raise TypeError(f"[{op}] expected {name} to be a pycnn.Tensor, got {type(x).__name__}")
+
+
+def one_of(value, choices, name, op):
+    """value, when it is one of choices; a ValueError that lists them otherwise."""
+    if value not in choices:
+        raise ValueError(f"[{op}] {name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
 
 
 def _is_int(v):

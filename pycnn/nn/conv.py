@@ -10,7 +10,7 @@ only set the number of spatial dims, _n.
 
 from . import functional as F
 from . import init
-from ._arguments import conv_channels, conv_padding, ntuple
+from ._arguments import PAD_MODES, conv_channels, conv_padding, ntuple, one_of
 from .module import Module
 from .parameter import new_parameter
 
@@ -42,11 +42,8 @@ class _ConvBase(Module):
         super().__init__()
         cls, n = type(self).__name__, self._n
         conv_channels(in_channels, out_channels, groups, cls)
-        valid_modes = ("zeros", "reflect", "replicate", "circular")
-        if padding_mode not in valid_modes:
-            raise ValueError(
-                f"[{cls}] padding_mode must be one of {valid_modes}, but got padding_mode='{padding_mode}'"
-            )
+        # torch's names: 'zeros' is F.pad's 'constant' with 0, the other modes are F.pad's own
+        one_of(padding_mode, ("zeros",) + tuple(m for m in PAD_MODES if m != "constant"), "padding_mode", cls)
         if self._transposed and padding_mode != "zeros":
             raise ValueError(f'[{cls}] Only "zeros" padding mode is supported for {cls}')
 

@@ -6,7 +6,17 @@ from .. import _C
 from .. import autograd_ops as ag
 from .._types import int64
 from ..random import default_generator
-from ._arguments import check_tensor, conv_padding, ntuple, pair, positive_int
+from ._arguments import (
+    INTERP_MODES,
+    PAD_MODES,
+    REDUCTIONS,
+    check_tensor,
+    conv_padding,
+    ntuple,
+    one_of,
+    pair,
+    positive_int,
+)
 
 
 def linear(input, weight, bias=None):
@@ -99,8 +109,7 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 
 def _check_reduction(reduction, op):
-    if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"[{op}] reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+    one_of(reduction, REDUCTIONS, "reduction", op)
 
 
 def _check_target(target, op):
@@ -396,9 +405,6 @@ def pixel_unshuffle(input, downscale_factor):
     return ag.PixelUnshuffleFn.apply(input, positive_int(downscale_factor, "downscale_factor", "pixel_unshuffle"))
 
 
-_INTERP_MODES = ("nearest", "nearest-exact", "bilinear")
-
-
 def interpolate(
     input,
     size=None,
@@ -418,8 +424,7 @@ def interpolate(
         align_corners (bool): bilinear only; True maps corner pixel centres onto each other. Default False.
     """
     check_tensor(input, "interpolate")
-    if mode not in _INTERP_MODES:
-        raise ValueError(f"[interpolate] mode must be one of {_INTERP_MODES}, got {mode!r}")
+    one_of(mode, INTERP_MODES, "mode", "interpolate")
     if input.ndim != 4:
         raise ValueError(
             f"[interpolate] expected input of shape (N, C, H, W) (only 2-D resampling is supported), got {input.shape}"
@@ -502,8 +507,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
 def _pointwise(kind, input, target, reduction, op, weight=None, pos_weight=None, param=0.0):
     check_tensor(input, op)
     check_tensor(target, op, "target")
-    if reduction not in ("none", "mean", "sum") and not (reduction == "batchmean" and kind.startswith("kl_div")):
-        raise ValueError(f"[{op}] reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+    one_of(reduction, REDUCTIONS + (("batchmean",) if kind.startswith("kl_div") else ()), "reduction", op)
     return ag.PointwiseLossFn.apply(input, target, weight, pos_weight, kind, reduction, float(param))
 
 
@@ -594,8 +598,7 @@ def pad(input, pad, mode="constant", value=None):
     check_tensor(input, "pad")
     if isinstance(pad, int) or not all(isinstance(p, int) and not isinstance(p, bool) for p in pad):
         raise TypeError(f"[pad] pad must be a sequence of ints, got {pad!r}")
-    if mode not in ("constant", "reflect", "replicate", "circular"):
-        raise ValueError(f"[pad] mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+    one_of(mode, PAD_MODES, "mode", "pad")
     if value is None:
         value = 0.0
     elif mode != "constant" and value != 0:

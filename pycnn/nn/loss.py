@@ -4,6 +4,7 @@ Class weights (weight, pos_weight) are buffers, as in torch: in state_dict and m
 """
 
 from . import functional as F
+from ._arguments import REDUCTIONS, one_of
 from .module import Module
 
 __all__ = [
@@ -20,8 +21,6 @@ __all__ = [
     "SmoothL1Loss",
 ]
 
-_REDUCTIONS = ("none", "mean", "sum")
-
 
 class _Loss(Module):
     def __init__(self, name, size_average=None, reduce=None, reduction="mean", extra=()):
@@ -30,10 +29,7 @@ class _Loss(Module):
             raise NotImplementedError(
                 f"[{name}] size_average and reduce are deprecated in torch and not supported; use reduction="
             )
-        if reduction not in _REDUCTIONS + tuple(extra):
-            raise ValueError(
-                f"[{name}] {reduction} is not a valid value for reduction (one of {_REDUCTIONS + tuple(extra)})"
-            )
+        one_of(reduction, REDUCTIONS + tuple(extra), "reduction", name)
         self.reduction = reduction
 
 
