@@ -2,7 +2,8 @@
 
 ``device`` runs a test once on the CPU and once on CUDA; the CUDA run is skipped unless pycnn was built
 with CUDA and a GPU is present (Caffe's TestDtypesAndDevices, MLX's mlx_tests.py). Tests marked
-``@pytest.mark.cuda`` are skipped the same way. Numerical helpers live in tests/helpers.py.
+``@pytest.mark.cuda`` are skipped the same way. ``simd_level`` runs a test once per CPU kernel set this
+machine can run ("baseline", "avx2", ...). Numerical helpers live in tests/helpers.py.
 """
 
 import pytest
@@ -32,3 +33,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "cuda" in item.keywords and item.get_closest_marker("cuda") is not None:
             item.add_marker(skip_cuda)
+
+
+@pytest.fixture(params=pycnn._C.supported_simd_levels())
+def simd_level(request):
+    """The CPU kernel set a test runs with, for every one this CPU supports; the default comes back after."""
+    default = pycnn._C.simd_level()
+    pycnn._C.set_simd_level(request.param)
+    yield request.param
+    pycnn._C.set_simd_level(default)

@@ -73,7 +73,7 @@ def conv_call(stride, padding, dilation, groups):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
-def test_conv2d_reference(case, dtype, device):
+def test_conv2d_reference(case, dtype, device, simd_level):
     xs, ws, stride, padding, dilation, groups, bias = case
     x, w, b = randn(*xs, dtype=dtype, seed=1), randn(*ws, dtype=dtype, seed=2), randn(ws[0], dtype=dtype, seed=3)
     fn = conv_call(stride, padding, dilation, groups)

@@ -91,23 +91,18 @@ def test_matmul_bitwise_identical_for_1_and_2_threads(restore_threads):
     np.testing.assert_array_equal(np.asarray(pc.tensor(a) @ pc.tensor(b)), one)
 
 
-@pytest.mark.skipif(pc._C.simd_level() != "avx2", reason="this CPU runs the baseline kernels only")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_baseline_simd_matches_avx2(dtype):
+def test_every_kernel_set_matches_the_portable_one(simd_level, dtype):
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     a, b = randn(67, 131, dtype=dtype, seed=1), randn(131, 45, dtype=dtype, seed=2)
-    avx2_mm, avx2_conv = np.asarray(pc.tensor(a) @ pc.tensor(b)).copy(), _conv_step(2, dtype)
-    pc._C.force_baseline_simd(True)
-    try:
-        assert pc._C.simd_level() == "baseline"
-        base_mm, base_conv = np.asarray(pc.tensor(a) @ pc.tensor(b)).copy(), _conv_step(2, dtype)
-    finally:
-        pc._C.force_baseline_simd(False)
-    assert pc._C.simd_level() == "avx2"
-    np.testing.assert_allclose(base_mm, avx2_mm, rtol=rtol, atol=rtol * 10)
-    for a_, b_ in zip(base_conv, avx2_conv):
+    assert pc._C.simd_level() == simd_level
+    simd_mm, simd_conv = np.asarray(pc.tensor(a) @ pc.tensor(b)).copy(), _conv_step(2, dtype)
+    pc._C.set_simd_level("baseline")
+    base_mm, base_conv = np.asarray(pc.tensor(a) @ pc.tensor(b)).copy(), _conv_step(2, dtype)
+    np.testing.assert_allclose(simd_mm, base_mm, rtol=rtol, atol=rtol * 10)
+    for a_, b_ in zip(simd_conv, base_conv):
         np.testing.assert_allclose(a_, b_, rtol=rtol, atol=rtol * 100)
-    np.testing.assert_allclose(base_mm, a.astype(np.float64) @ b.astype(np.float64), rtol=rtol * 10, atol=rtol * 100)
+    np.testing.assert_allclose(simd_mm, a.astype(np.float64) @ b.astype(np.float64), rtol=rtol * 10, atol=rtol * 100)
 
 
 # ---------------------------------------------------------------- fork safety ----

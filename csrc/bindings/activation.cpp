@@ -36,7 +36,7 @@ void init_activation(py::module_& m) {
   m.def(
       "unary_forward",
       [](const std::string& op, const Tensor& x, double alpha, double beta) {
-        UnaryOp o = parse_op<UnaryOp>(op);
+        UnaryOp o = parse_enum<UnaryOp>(op);
         py::gil_scoped_release nogil;
         return unary_forward(o, x, alpha, beta);
       },
@@ -45,13 +45,14 @@ void init_activation(py::module_& m) {
       "unary_backward",
       [](const std::string& op, const Tensor& dout, const std::optional<Tensor>& x, const std::optional<Tensor>& y,
          double alpha, double beta) {
-        UnaryOp o = parse_op<UnaryOp>(op);
+        UnaryOp o = parse_enum<UnaryOp>(op);
         py::gil_scoped_release nogil;
         return unary_backward(o, dout, undefined_if_none(x), undefined_if_none(y), alpha, beta);
       },
       "dx from x, or from y where unary_grad_uses_output(op)");
-  m.def("unary_grad_uses_output", [](const std::string& op) { return unary_grad_uses_output(parse_op<UnaryOp>(op)); });
-  m.def("unary_op_names", &op_names<UnaryOp>, "the unary ops' names, in the order of ops.h's list");
+  m.def("unary_grad_uses_output",
+        [](const std::string& op) { return unary_grad_uses_output(parse_enum<UnaryOp>(op)); });
+  m.def("unary_op_names", &enum_names<UnaryOp>, "the unary ops' names, in the order of ops.h's list");
 
   m.def("prelu_forward", [](const Tensor& x, const Tensor& weight) {
     py::gil_scoped_release nogil;

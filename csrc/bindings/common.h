@@ -2,7 +2,7 @@
 // One binding file per ops/<family>.cpp, of the same name, each with an init_<family>; module.cpp calls them.
 // Conventions: bindings convert arguments and attach docstrings, all logic lives in the core; each releases
 // the GIL while the core runs (so Python threads, a data loader say, keep going); outputs that were not asked
-// for come back as None; ops chosen by name are parsed with parse_op (ops/op_list.h).
+// for come back as None; ops chosen by name are parsed with parse_enum (core/enum_list.h).
 #pragma once
 #include <pybind11/pybind11.h>  // defines: py::module_, py::class_, py::gil_scoped_release
 #include <pybind11/stl.h>       // defines: std::vector/std::tuple/std::optional conversions

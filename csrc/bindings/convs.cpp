@@ -5,18 +5,18 @@
 namespace pycnn::bindings {
 
 void init_convs(py::module_& m) {
-  m.def("pad_mode_names", &op_names<PadMode>, "the padding modes' names, in the order of ops.h's list");
+  m.def("pad_mode_names", &enum_names<PadMode>, "the padding modes' names, in the order of ops.h's list");
   m.def(
       "pad_forward",
       [](const Tensor& x, const std::vector<int64_t>& pads, const std::string& mode, double value) {
-        PadMode pm = parse_op<PadMode>(mode);
+        PadMode pm = parse_enum<PadMode>(mode);
         py::gil_scoped_release nogil;
         return pad_forward(x, pads, pm, value);
       },
       "Pads the trailing dims of x; pads in torch order (last dim first)");
   m.def("pad_backward",
         [](const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& pads, const std::string& mode) {
-          PadMode pm = parse_op<PadMode>(mode);
+          PadMode pm = parse_enum<PadMode>(mode);
           py::gil_scoped_release nogil;
           return pad_backward(dout, x_shape, pads, pm);
         });

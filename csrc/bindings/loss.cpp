@@ -9,7 +9,7 @@ namespace pycnn::bindings {
 static Reduction parse_loss_reduction(const std::string& r, bool* batchmean = nullptr) {
   if (batchmean) *batchmean = r == "batchmean";
   if (r == "batchmean" && batchmean) return Reduction::Mean;
-  return parse_op<Reduction>(r);
+  return parse_enum<Reduction>(r);
 }
 
 static ClassLossArgs class_args(const std::string& reduction, int64_t ignore_index, double label_smoothing) {
@@ -22,7 +22,7 @@ static ClassLossArgs class_args(const std::string& reduction, int64_t ignore_ind
 
 static PointwiseLossArgs pointwise_args(const std::string& kind, const std::string& reduction, double param) {
   PointwiseLossArgs a;
-  a.kind = parse_op<PointwiseLoss>(kind);
+  a.kind = parse_enum<PointwiseLoss>(kind);
   a.reduction = parse_loss_reduction(reduction, &a.batchmean);
   a.param = param;
   PYCNN_CHECK(!a.batchmean || a.kind == PointwiseLoss::KLDiv || a.kind == PointwiseLoss::KLDivLogTarget,
@@ -31,8 +31,9 @@ static PointwiseLossArgs pointwise_args(const std::string& kind, const std::stri
 }
 
 void init_loss(py::module_& m) {
-  m.def("reduction_names", &op_names<Reduction>, "the loss reductions' names, in the order of ops.h's list");
-  m.def("pointwise_loss_names", &op_names<PointwiseLoss>, "the pointwise losses' names, in the order of ops.h's list");
+  m.def("reduction_names", &enum_names<Reduction>, "the loss reductions' names, in the order of ops.h's list");
+  m.def("pointwise_loss_names", &enum_names<PointwiseLoss>,
+        "the pointwise losses' names, in the order of ops.h's list");
   m.def(
       "cross_entropy_forward",
       [](const Tensor& logits, const Tensor& target, const OptTensor& weight, const std::string& reduction,

@@ -35,9 +35,13 @@ PYBIND11_MODULE(_C, m) {
 
   m.def("set_num_threads", &pycnn::set_num_threads, "Threads used by every CPU kernel.");
   m.def("get_num_threads", &pycnn::get_num_threads);
-  m.def("simd_level", &pycnn::simd_level_name, "The SIMD kernel set chosen at start-up: 'avx2' or 'baseline'.");
-  m.def("force_baseline_simd",
-        [](bool on) { pycnn::force_simd_level(on ? pycnn::SimdLevel::Baseline : pycnn::SimdLevel::AVX2); });
+  m.def("simd_level", &pycnn::simd_level_name, "The SIMD kernel set in use: 'avx2' or 'baseline'.");
+  m.def("supported_simd_levels", &pycnn::supported_simd_levels,
+        "The kernel sets this CPU can run, from 'baseline' up.");
+  m.def(
+      "set_simd_level",
+      [](const std::string& name) { pycnn::force_simd_level(pycnn::parse_enum<pycnn::SimdLevel>(name)); },
+      "Use another kernel set this CPU supports (tests run every one).");
   m.def("cuda_is_built", &pycnn::cuda::is_built);
   m.def("cuda_device_count", &pycnn::cuda::device_count);
   m.def("cuda_device_name", &pycnn::cuda::device_name);

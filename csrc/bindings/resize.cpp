@@ -7,7 +7,7 @@ namespace pycnn::bindings {
 namespace {
 InterpolateArgs interp_args(const std::string& mode, bool align_corners, std::pair<double, double> scales) {
   InterpolateArgs a;
-  a.mode = parse_op<InterpMode>(mode);
+  a.mode = parse_enum<InterpMode>(mode);
   a.align_corners = align_corners;
   a.scale_h = scales.first, a.scale_w = scales.second;
   return a;
@@ -16,7 +16,7 @@ InterpolateArgs interp_args(const std::string& mode, bool align_corners, std::pa
 using Scales = std::pair<double, double>;
 
 void init_resize(py::module_& m) {
-  m.def("interp_mode_names", &op_names<InterpMode>, "the interpolation modes' names, in the order of ops.h's list");
+  m.def("interp_mode_names", &enum_names<InterpMode>, "the interpolation modes' names, in the order of ops.h's list");
   m.def(
       "adaptive_avg_pool2d_forward",
       [](const Tensor& x, Pair size) {

@@ -7,7 +7,7 @@ namespace pycnn::bindings {
 using Ints = std::vector<int64_t>;
 
 void init_tensor_ops(py::module_& m) {
-  m.def("compare_op_names", &op_names<CompareOp>, "the comparisons' names, in the order of ops.h's list");
+  m.def("compare_op_names", &enum_names<CompareOp>, "the comparisons' names, in the order of ops.h's list");
   m.def("cat_forward", [](const std::vector<Tensor>& xs, int64_t dim) {
     py::gil_scoped_release nogil;
     return cat_forward(xs, dim);
@@ -67,7 +67,7 @@ void init_tensor_ops(py::module_& m) {
   m.def(
       "compare",
       [](const std::string& op, const Tensor& a, const Tensor& b) {
-        CompareOp c = parse_op<CompareOp>(op);
+        CompareOp c = parse_enum<CompareOp>(op);
         py::gil_scoped_release nogil;
         return compare(c, a, b);
       },

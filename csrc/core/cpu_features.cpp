@@ -1,22 +1,31 @@
-// CPU feature detection with the compiler's cpuid builtins; the env var PYCNN_SIMD=baseline opts out.
+// CPU feature detection with the compiler's cpuid builtins; PYCNN_SIMD=<level> picks a lower kernel set.
 #include "core/cpu_features.h"
 
 #include <atomic>
 #include <cstdlib>
-#include <cstring>
 
 #include "core/check.h"
 
 namespace pycnn {
 
-static SimdLevel detect() {
-  const char* env = std::getenv("PYCNN_SIMD");
-  if (env && std::strcmp(env, "baseline") == 0) return SimdLevel::Baseline;
+// The best kernel set this CPU runs.
+static SimdLevel best_supported() {
 #if defined(PYCNN_X86) && (defined(__GNUC__) || defined(__clang__))
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SimdLevel::AVX2;
 #endif
   return SimdLevel::Baseline;
+}
+
+static bool supported(SimdLevel level) { return static_cast<int>(level) <= static_cast<int>(best_supported()); }
+
+static SimdLevel detect() {
+  const char* env = std::getenv("PYCNN_SIMD");
+  if (env) {
+    const SimdLevel wanted = parse_enum<SimdLevel>(env);  // an unknown name fails loudly at start-up
+    if (supported(wanted)) return wanted;
+  }
+  return best_supported();
 }
 
 static std::atomic<int> g_level{-1};
@@ -30,11 +39,17 @@ SimdLevel simd_level() {
   return static_cast<SimdLevel>(l);
 }
 
-const char* simd_level_name() { return simd_level() == SimdLevel::AVX2 ? "avx2" : "baseline"; }
+const char* simd_level_name() { return enum_name(simd_level()); }
+
+std::vector<std::string> supported_simd_levels() {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < enum_count<SimdLevel>(); ++i)
+    if (supported(static_cast<SimdLevel>(i))) names.push_back(enum_name(static_cast<SimdLevel>(i)));
+  return names;
+}
 
 void force_simd_level(SimdLevel level) {
-  PYCNN_CHECK_RUNTIME(level == SimdLevel::Baseline || detect() == SimdLevel::AVX2,
-                      "[force_simd_level] this CPU has no AVX2+FMA");
+  PYCNN_CHECK_RUNTIME(supported(level), "[simd] this CPU cannot run the '", enum_name(level), "' kernels");
   g_level = static_cast<int>(level);
 }
 

@@ -107,7 +107,7 @@ void check_unary_args(UnaryOp op, double alpha, double beta, const char* name) {
 }  // namespace
 
 Tensor unary_forward(UnaryOp op, const Tensor& x, double alpha, double beta) {
-  const char* name = op_name(op);
+  const char* name = enum_name(op);
   check_floating(x, name, "input");
   check_cpu(x, name);
   check_unary_args(op, alpha, beta, name);
@@ -121,7 +121,7 @@ Tensor unary_forward(UnaryOp op, const Tensor& x, double alpha, double beta) {
 }
 
 Tensor unary_backward(UnaryOp op, const Tensor& dout, const Tensor& x, const Tensor& y, double alpha, double beta) {
-  const std::string name = std::string(op_name(op)) + "_backward";
+  const std::string name = std::string(enum_name(op)) + "_backward";
   const bool from_y = unary_grad_uses_output(op);
   const Tensor& v = from_y ? y : x;
   const char* v_name = from_y ? "output" : "input";

@@ -16,7 +16,7 @@ namespace {
 
 // Validates x_shape against pads and returns the padded shape.
 Shape pad_output_shape(const Shape& xs, const std::vector<int64_t>& pads, PadMode mode) {
-  const char* mname = op_name(mode);
+  const char* mname = enum_name(mode);
   const int64_t nd = static_cast<int64_t>(pads.size()) / 2;
   PYCNN_CHECK(!pads.empty() && pads.size() % 2 == 0, "[pad] pad must have an even, non-zero length, got ", pads.size());
   const int64_t rank = static_cast<int64_t>(xs.size());

@@ -20,7 +20,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 }
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
-  const char* name = op_name(op);
+  const char* name = enum_name(op);
   check_floating(a, name, "the first operand");
   check_same(a, b, name, "the first operand", "the second operand");
   check_cpu(a, name);
@@ -40,7 +40,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
 
 std::tuple<Tensor, Tensor> binary_backward(BinaryOp op, const Tensor& dout, const Tensor& a, const Tensor& b,
                                            bool need_da, bool need_db) {
-  const char* name = op_name(op);
+  const char* name = enum_name(op);
   check_same(a, b, name, "the first operand", "the second operand");
   check_same(dout, a, name, "grad_output", "the first operand");
   PYCNN_CHECK(dout.shape() == broadcast_shapes(a.shape(), b.shape(), name), "[", name, "_backward] grad_output ",

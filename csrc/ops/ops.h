@@ -4,14 +4,14 @@
 // Layouts: images are NCHW, linear weights (out, in), conv weights (OC, C/groups, KH, KW).
 // Gradient convention: backward functions *return* fresh gradients; the caller accumulates.
 // Ops picked by name (unary ops, binary ops, comparisons, losses, reductions, modes) are one X-macro list per
-// family, PYCNN_<FAMILY>(X), from which ops/op_list.h makes the enum, its names and parse_op.
+// family, PYCNN_<FAMILY>(X), from which core/enum_list.h makes the enum, its names and parse_enum.
 #pragma once
 #include <tuple>
 #include <utility>  // defines: std::pair
 #include <vector>
 
+#include "core/enum_list.h"  // defines: PYCNN_DEFINE_ENUM_LIST, enum_name, parse_enum, enum_names
 #include "core/tensor.h"
-#include "ops/op_list.h"  // defines: PYCNN_DEFINE_OP_LIST, op_name, parse_op, op_names
 
 namespace pycnn {
 
@@ -100,7 +100,7 @@ Tensor softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim);  // y
   X(Pow,         "pow",         false) \
   X(Clamp,       "clamp",       false)
 // clang-format on
-PYCNN_DEFINE_OP_LIST(UnaryOp, PYCNN_UNARY_OPS, "unary", "op")
+PYCNN_DEFINE_ENUM_LIST(UnaryOp, PYCNN_UNARY_OPS, "unary", "op")
 Tensor unary_forward(UnaryOp op, const Tensor& x, double alpha, double beta);
 // The gradient is computed from y = op(x) when unary_grad_uses_output(op), else from x; the other may be
 // undefined.
@@ -129,7 +129,7 @@ Tensor maxout_backward(const Tensor& dout, const Tensor& indices, int64_t pieces
   X(Mul, "mul")             \
   X(Div, "div")
 // clang-format on
-PYCNN_DEFINE_OP_LIST(BinaryOp, PYCNN_BINARY_OPS, "binary", "op")
+PYCNN_DEFINE_ENUM_LIST(BinaryOp, PYCNN_BINARY_OPS, "binary", "op")
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
 // returns (da, db) reduced to a's and b's shapes; each undefined unless asked for
 std::tuple<Tensor, Tensor> binary_backward(BinaryOp op, const Tensor& dout, const Tensor& a, const Tensor& b,
@@ -247,7 +247,7 @@ Tensor pixel_unshuffle(const Tensor& x, int64_t downscale_factor);
   X(NearestExact, "nearest-exact") \
   X(Bilinear,     "bilinear")
 // clang-format on
-PYCNN_DEFINE_OP_LIST(InterpMode, PYCNN_INTERP_MODES, "interpolate", "mode")
+PYCNN_DEFINE_ENUM_LIST(InterpMode, PYCNN_INTERP_MODES, "interpolate", "mode")
 struct InterpolateArgs {
   InterpMode mode = InterpMode::Nearest;
   bool align_corners = false;  // bilinear only
@@ -270,7 +270,7 @@ Tensor max_unpool2d_backward(const Tensor& dout, const Tensor& indices);
   X(Mean, "mean")           \
   X(Sum,  "sum")
 // clang-format on
-PYCNN_DEFINE_OP_LIST(Reduction, PYCNN_REDUCTIONS, "reduction", "reduction")
+PYCNN_DEFINE_ENUM_LIST(Reduction, PYCNN_REDUCTIONS, "reduction", "reduction")
 struct ClassLossArgs {
   Reduction reduction = Reduction::Mean;
   int64_t ignore_index = -100;
@@ -301,7 +301,7 @@ Tensor nll_loss_backward(const Tensor& dout, const Tensor& log_probs, const Tens
   X(KLDivLogTarget, "kl_div_log_target") \
   X(MarginRanking,  "margin_ranking")
 // clang-format on
-PYCNN_DEFINE_OP_LIST(PointwiseLoss, PYCNN_POINTWISE_LOSSES, "pointwise_loss", "loss")
+PYCNN_DEFINE_ENUM_LIST(PointwiseLoss, PYCNN_POINTWISE_LOSSES, "pointwise_loss", "loss")
 struct PointwiseLossArgs {
   PointwiseLoss kind = PointwiseLoss::MSE;
   Reduction reduction = Reduction::Mean;
@@ -352,7 +352,7 @@ Tensor minmax_dim_backward(const Tensor& dout, const Tensor& indices, const Shap
   X(Eq, "eq")                \
   X(Ne, "ne")
 // clang-format on
-PYCNN_DEFINE_OP_LIST(CompareOp, PYCNN_COMPARE_OPS, "compare", "op")
+PYCNN_DEFINE_ENUM_LIST(CompareOp, PYCNN_COMPARE_OPS, "compare", "op")
 Tensor compare(CompareOp op, const Tensor& a, const Tensor& b);
 Tensor where_forward(const Tensor& cond, const Tensor& a, const Tensor& b);
 std::tuple<Tensor, Tensor> where_backward(const Tensor& dout, const Tensor& cond, const Shape& a_shape,
@@ -382,7 +382,7 @@ std::tuple<Tensor, Tensor> maximum_backward(const Tensor& dout, const Tensor& a,
   X(Replicate, "replicate") \
   X(Circular,  "circular")
 // clang-format on
-PYCNN_DEFINE_OP_LIST(PadMode, PYCNN_PAD_MODES, "pad", "mode")
+PYCNN_DEFINE_ENUM_LIST(PadMode, PYCNN_PAD_MODES, "pad", "mode")
 Tensor pad_forward(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode, double value);
 Tensor pad_backward(const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& pads, PadMode mode);
 // Transposed convolution: x (N, C, H, W), w (C, OC/groups, KH, KW), b (OC,) or undefined ->
