@@ -31,22 +31,4 @@ py::tuple none_if_undefined(const std::tuple<Ts...>& r) {
   return std::apply([](const auto&... t) { return py::make_tuple(none_if_undefined(t)...); }, r);
 }
 
-void init_tensor(py::module_& m);  // tensor.cpp: the Tensor class, from_numpy and the factories
-void init_activation(py::module_& m);
-void init_conv2d(py::module_& m);
-void init_convs(py::module_& m);
-void init_copy(py::module_& m);
-void init_deform_conv(py::module_& m);
-void init_dropout(py::module_& m);
-void init_elementwise(py::module_& m);
-void init_gemm(py::module_& m);
-void init_linear(py::module_& m);
-void init_loss(py::module_& m);
-void init_norm(py::module_& m);
-void init_optim(py::module_& m);
-void init_pool2d(py::module_& m);
-void init_reduce(py::module_& m);
-void init_resize(py::module_& m);
-void init_tensor_ops(py::module_& m);
-
 }  // namespace pycnn::bindings

@@ -5,6 +5,35 @@
 #include "core/parallel.h"
 #include "ops/cuda_backend.h"
 
+// The binding files: tensor.cpp (the Tensor class, from_numpy, the factories) and one per ops/<family>.cpp,
+// each defining init_<family>(m). A new family is one line here.
+// clang-format off
+#define PYCNN_BINDING_FILES(X) \
+  X(tensor) \
+  X(activation) \
+  X(conv2d) \
+  X(convs) \
+  X(copy) \
+  X(deform_conv) \
+  X(dropout) \
+  X(elementwise) \
+  X(gemm) \
+  X(linear) \
+  X(loss) \
+  X(norm) \
+  X(optim) \
+  X(pool2d) \
+  X(reduce) \
+  X(resize) \
+  X(tensor_ops)
+// clang-format on
+
+#define PYCNN_DECLARE_INIT(family) void init_##family(py::module_& m);
+namespace pycnn::bindings {
+PYCNN_BINDING_FILES(PYCNN_DECLARE_INIT)
+}  // namespace pycnn::bindings
+#define PYCNN_CALL_INIT(family) pycnn::bindings::init_##family(m);
+
 PYBIND11_MODULE(_C, m) {
   m.doc() = "pycnn's C++ core (private: use the pycnn package)";
   // pycnn::TypeError derives from std::invalid_argument (which pybind11 maps to ValueError): map it first.
@@ -15,23 +44,7 @@ PYBIND11_MODULE(_C, m) {
       PyErr_SetString(PyExc_TypeError, e.what());
     }
   });
-  pycnn::bindings::init_tensor(m);
-  pycnn::bindings::init_activation(m);
-  pycnn::bindings::init_conv2d(m);
-  pycnn::bindings::init_convs(m);
-  pycnn::bindings::init_copy(m);
-  pycnn::bindings::init_deform_conv(m);
-  pycnn::bindings::init_dropout(m);
-  pycnn::bindings::init_elementwise(m);
-  pycnn::bindings::init_gemm(m);
-  pycnn::bindings::init_linear(m);
-  pycnn::bindings::init_loss(m);
-  pycnn::bindings::init_norm(m);
-  pycnn::bindings::init_optim(m);
-  pycnn::bindings::init_pool2d(m);
-  pycnn::bindings::init_reduce(m);
-  pycnn::bindings::init_resize(m);
-  pycnn::bindings::init_tensor_ops(m);
+  PYCNN_BINDING_FILES(PYCNN_CALL_INIT)
 
   m.def("set_num_threads", &pycnn::set_num_threads, "Threads used by every CPU kernel.");
   m.def("get_num_threads", &pycnn::get_num_threads);
