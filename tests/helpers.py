@@ -7,10 +7,16 @@ check_torch(pfn, tfn, ins) the same inputs through pycnn and PyTorch: forward va
 randn / distinct           non-trivial random inputs: never zeros, and for max-like ops no near-ties.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import pycnn as pc
+
+# A Python process started in the repository root would import the source tree's pycnn/ (which holds no
+# compiled core) before the installed package: the tests start their subprocesses in this folder instead.
+SUBPROCESS_CWD = Path(__file__).resolve().parent
 
 
 def randn(*shape, dtype=np.float64, seed=0, away_from_zero=0.0):

@@ -13,7 +13,7 @@ import pytest
 import pycnn as pc
 import pycnn.nn.functional as F
 
-from helpers import expect_error
+from helpers import SUBPROCESS_CWD, expect_error
 
 
 def t(*shape, dtype=np.float32):
@@ -216,7 +216,12 @@ _CRASH_SCRIPT = textwrap.dedent("""
 
 def test_bad_core_calls_raise_instead_of_crashing():
     proc = subprocess.run(
-        [sys.executable, "-u", "-c", _CRASH_SCRIPT], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-u", "-c", _CRASH_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=SUBPROCESS_CWD,
     )
     assert proc.returncode == 0 and "ALL-RAISED" in proc.stdout, (
         f"rc={proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-3000:]}"

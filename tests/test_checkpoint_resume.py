@@ -19,6 +19,8 @@ import pycnn as pc
 from pycnn.datasets import mnist_subset
 from pycnn.train import Callback, EarlyStopping, ModelCheckpoint, fit, load_checkpoint, save_checkpoint
 
+from helpers import SUBPROCESS_CWD
+
 OPTIMIZERS = ["sgd"] + (["adam"] if hasattr(pc.optim, "Adam") else [])
 LOADERS = ["generator"] + (["default"] if hasattr(pc.data.DataLoader, "state_dict") else [])
 VOLATILE = ("epoch_time", "train_images_per_s")  # wall-clock timings differ between runs
@@ -155,7 +157,13 @@ print(json.dumps(stable(history)))
 """
     env = dict(os.environ, OMP_NUM_THREADS=str(pc.get_num_threads()))
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120, check=False
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+        cwd=SUBPROCESS_CWD,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     history = json.loads(done.stdout.strip().splitlines()[-1])

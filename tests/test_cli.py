@@ -15,6 +15,8 @@ import pytest
 
 import pycnn as pc
 
+from helpers import SUBPROCESS_CWD
+
 TRAIN_FLAGS = [
     "--model",
     "--dataset",
@@ -42,7 +44,7 @@ TIMEOUT_S = 600
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def run_cli(*args, cwd=None):
+def run_cli(*args, cwd=SUBPROCESS_CWD):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.run(
         [sys.executable, "-m", "pycnn", *args],
@@ -322,7 +324,7 @@ def test_out_without_the_optional_extras_still_trains(tmp_path):
         f"main(['train', '--epochs', '1', '--threads', '1', '--no-progress', '--out', {str(tmp_path)!r}])\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT_S, check=False
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT_S, check=False, cwd=tmp_path
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert 'pip install "pycnn[plot]"' in result.stderr and 'pip install "pycnn[tensorboard]"' in result.stderr

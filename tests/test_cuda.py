@@ -10,7 +10,7 @@ import pytest
 
 import pycnn as pc
 
-from helpers import randn
+from helpers import SUBPROCESS_CWD, randn
 
 HAVE_CUDA = pc.cuda.is_available()
 
@@ -59,7 +59,9 @@ def test_no_gpu_request_does_not_crash_the_interpreter():
         "try:\n    pc.zeros(2).to('cuda')\nexcept RuntimeError as e:\n    print('OK', e)\n"
         "print(pc.cuda.is_available(), pc.cuda.device_count())\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False, cwd=SUBPROCESS_CWD
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "OK" in proc.stdout and "False 0" in proc.stdout
 

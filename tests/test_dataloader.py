@@ -34,6 +34,8 @@ from pycnn.data import (
     stratified_split,
 )
 
+from helpers import SUBPROCESS_CWD
+
 
 def make_dataset(n=40):
     """x[i] is a (2, 3) float32 block filled with i, y[i] = i % 3 (int64)."""
@@ -721,7 +723,7 @@ def test_workers_leave_when_the_main_process_is_killed():
         time.sleep(60)
     """)
     main = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=SUBPROCESS_CWD
     )
     try:
         line = ""
