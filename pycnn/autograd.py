@@ -80,13 +80,18 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         ctx = cls()
-        is_tensor = [isinstance(a, TensorBase) for a in args]
-        needs = [t and a.requires_grad for a, t in zip(args, is_tensor)]
+        raw, needs, make = [], [], None  # one pass over the arguments: this loop is every op's Python cost
+        for a in args:
+            if isinstance(a, TensorBase):
+                raw.append(a._impl)
+                needs.append(a.requires_grad)
+                make = make or a._make  # every op has a tensor argument
+            else:
+                raw.append(a)
+                needs.append(False)
         record = is_grad_enabled() and any(needs)
         ctx.needs_input_grad = needs
-        raw = [a._impl if t else a for a, t in zip(args, is_tensor)]
         out = cls.forward(ctx, *raw, **kwargs)
-        make = args[is_tensor.index(True)]._make  # every op has a tensor argument
         if record:
             ctx.inputs = [a if n else None for a, n in zip(args, needs)]
         if isinstance(out, tuple):
