@@ -26,6 +26,18 @@ inline void check_same(const Tensor& a, const Tensor& b, const char* op, const c
                       " is on ", b.device().str());
 }
 
+// Positive stride and dilation, non-negative padding: the sliding-window arguments of every convolution
+// (Args has stride_h/_w, pad_h/_w, dilation_h/_w).
+template <typename Args>
+void check_stride_pad_dilation(const Args& a, const char* op) {
+  PYCNN_CHECK(a.stride_h > 0 && a.stride_w > 0, "[", op, "] stride must be positive, got (", a.stride_h, ", ",
+              a.stride_w, ")");
+  PYCNN_CHECK(a.pad_h >= 0 && a.pad_w >= 0, "[", op, "] padding must be non-negative, got (", a.pad_h, ", ", a.pad_w,
+              ")");
+  PYCNN_CHECK(a.dilation_h > 0 && a.dilation_w > 0, "[", op, "] dilation must be positive, got (", a.dilation_h, ", ",
+              a.dilation_w, ")");
+}
+
 // What every convolution (plain or transposed) checks first: float 4-D input and weight on one device,
 // positive stride, dilation, groups and kernel, non-negative padding. `weight_layout` names the weight's
 // dims for the message.
@@ -35,12 +47,7 @@ void check_conv_args(const Tensor& x, const Tensor& w, const Args& a, const char
   check_same(x, w, op, "input", "weight");
   check_rank(x, 4, op, "input", "(N, C, H, W)");
   check_rank(w, 4, op, "weight", weight_layout);
-  PYCNN_CHECK(a.stride_h > 0 && a.stride_w > 0, "[", op, "] stride must be positive, got (", a.stride_h, ", ",
-              a.stride_w, ")");
-  PYCNN_CHECK(a.pad_h >= 0 && a.pad_w >= 0, "[", op, "] padding must be non-negative, got (", a.pad_h, ", ", a.pad_w,
-              ")");
-  PYCNN_CHECK(a.dilation_h > 0 && a.dilation_w > 0, "[", op, "] dilation must be positive, got (", a.dilation_h, ", ",
-              a.dilation_w, ")");
+  check_stride_pad_dilation(a, op);
   PYCNN_CHECK(a.groups > 0, "[", op, "] groups must be positive, got ", a.groups);
   PYCNN_CHECK(w.size(2) > 0 && w.size(3) > 0, "[", op, "] kernel size must be positive, weight is ",
               shape_str(w.shape()));

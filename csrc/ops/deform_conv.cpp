@@ -26,12 +26,7 @@ DeformShapes check_deform_args(const Tensor& x, const Tensor& offset, const Tens
   check_rank(x, 4, op, "input", "(N, C, H, W)");
   check_rank(offset, 4, op, "offset", "(N, 2*offset_groups*KH*KW, OH, OW)");
   check_rank(w, 4, op, "weight", "(OC, C/groups, KH, KW)");
-  PYCNN_CHECK(a.stride_h > 0 && a.stride_w > 0, "[", op, "] stride must be positive, got (", a.stride_h, ", ",
-              a.stride_w, ")");
-  PYCNN_CHECK(a.pad_h >= 0 && a.pad_w >= 0, "[", op, "] padding must be non-negative, got (", a.pad_h, ", ", a.pad_w,
-              ")");
-  PYCNN_CHECK(a.dilation_h > 0 && a.dilation_w > 0, "[", op, "] dilation must be positive, got (", a.dilation_h, ", ",
-              a.dilation_w, ")");
+  check_stride_pad_dilation(a, op);
   const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
   const int64_t OC = w.size(0), KH = w.size(2), KW = w.size(3);
   PYCNN_CHECK(KH > 0 && KW > 0 && w.size(1) > 0, "[", op, "] weight ", shape_str(w.shape()),

@@ -17,16 +17,23 @@ namespace {
 constexpr double kSeluAlphaPrime = 1.7580993408473766;  // SELU scale * SELU alpha (torch names it alpha)
 
 struct Coefs {
-  double keep_mul, keep_add, drop_mul, drop_add;
+  double keep_mul = 0, keep_add = 0, drop_mul = 0, drop_add = 0;
 };
 
 Coefs coefficients(double p, bool alpha, bool backward) {
-  if (p >= 1) return {0, 0, 0, 0};  // torch: input * 0 for every variant
-  if (!alpha) return {1.0 / (1.0 - p), 0, 0, 0};
+  Coefs k;
+  if (p >= 1) return k;  // torch: input * 0 for every variant
+  if (!alpha) {
+    k.keep_mul = 1.0 / (1.0 - p);
+    return k;
+  }
   const double a = 1.0 / std::sqrt((kSeluAlphaPrime * kSeluAlphaPrime * p + 1) * (1 - p));
-  if (backward) return {a, 0, 0, 0};
+  k.keep_mul = a;
+  if (backward) return k;
   const double b = kSeluAlphaPrime * a * p;  // torch: (mask - 1) * alpha' * a + alpha' * a * p
-  return {a, b, 0, b - kSeluAlphaPrime * a};
+  k.keep_add = b;
+  k.drop_add = b - kSeluAlphaPrime * a;
+  return k;
 }
 
 Tensor apply(const char* op, const Tensor& x, double p, uint64_t seed, bool channelwise, bool alpha, bool backward) {

@@ -362,6 +362,19 @@ Tensor to_batches(const Tensor& t, const Shape& batch) {
   return t.expand(full).contiguous().reshape({shape_numel(batch), t.size(-2), t.size(-1)});
 }
 
+// out[i] = op(x[i]) @ op(y[i]) for each block i of the (B, r, c) blocks x, y and out (op transposes when the
+// flag says so); returns out, (B, M, N), viewed as (batch..., M, N).
+Tensor gemm_batches(bool trans_x, bool trans_y, const Tensor& x, const Tensor& y, Tensor out, const Shape& batch) {
+  for (int64_t i = 0; i < out.size(0); ++i) {
+    Tensor c = out.select(0, i);
+    gemm(trans_x, trans_y, 1.0, x.select(0, i), y.select(0, i), 0.0, c);
+  }
+  Shape shape = batch;
+  shape.push_back(out.size(1));
+  shape.push_back(out.size(2));
+  return out.view(shape);
+}
+
 }  // namespace
 
 Tensor bmm_forward(const Tensor& a, const Tensor& b) {
@@ -374,16 +387,8 @@ Tensor bmm_forward(const Tensor& a, const Tensor& b) {
               " cannot be multiplied (", a.size(-1), " != ", b.size(-2), ")");
   Shape batch = broadcast_shapes(batch_of(a), batch_of(b), "matmul");
   Tensor ab = to_batches(a, batch), bb = to_batches(b, batch);
-  const int64_t M = a.size(-2), N = b.size(-1);
-  Tensor out = Tensor::empty({shape_numel(batch), M, N}, a.dtype(), a.device());
-  for (int64_t i = 0; i < out.size(0); ++i) {
-    Tensor c = out.select(0, i);
-    gemm(false, false, 1.0, ab.select(0, i), bb.select(0, i), 0.0, c);
-  }
-  Shape out_shape = batch;
-  out_shape.push_back(M);
-  out_shape.push_back(N);
-  return out.view(out_shape);
+  Tensor out = Tensor::empty({shape_numel(batch), a.size(-2), b.size(-1)}, a.dtype(), a.device());
+  return gemm_batches(false, false, ab, bb, out, batch);
 }
 
 // da = dout @ b^T, db = a^T @ dout per batch, then summed over the batch dims a (b) was broadcast along
@@ -396,25 +401,11 @@ std::tuple<Tensor, Tensor> bmm_backward(const Tensor& dout, const Tensor& a, con
   Tensor da, db;
   if (need_da) {
     Tensor full = Tensor::empty({nb, a.size(-2), a.size(-1)}, a.dtype(), a.device());
-    for (int64_t i = 0; i < nb; ++i) {
-      Tensor c = full.select(0, i);
-      gemm(false, true, 1.0, db3.select(0, i), bb.select(0, i), 0.0, c);
-    }
-    Shape s = batch;
-    s.push_back(a.size(-2));
-    s.push_back(a.size(-1));
-    da = sum_to(full.view(s), a.shape());
+    da = sum_to(gemm_batches(false, true, db3, bb, full, batch), a.shape());
   }
   if (need_db) {
     Tensor full = Tensor::empty({nb, b.size(-2), b.size(-1)}, b.dtype(), b.device());
-    for (int64_t i = 0; i < nb; ++i) {
-      Tensor c = full.select(0, i);
-      gemm(true, false, 1.0, ab.select(0, i), db3.select(0, i), 0.0, c);
-    }
-    Shape s = batch;
-    s.push_back(b.size(-2));
-    s.push_back(b.size(-1));
-    db = sum_to(full.view(s), b.shape());
+    db = sum_to(gemm_batches(true, false, ab, db3, full, batch), b.shape());
   }
   return {da, db};
 }

@@ -18,12 +18,13 @@ namespace {
 // The bilinear sample of im (H, W) at (y, x) and its derivatives along y and x.
 template <typename T>
 struct Sample {
-  T value, dy, dx;
+  T value = 0, dy = 0, dx = 0;
 };
 
 template <typename T>
 inline Sample<T> bilinear(const T* im, int64_t H, int64_t W, T y, T x) {
-  if (y <= T(-1) || y >= T(H) || x <= T(-1) || x >= T(W)) return {T(0), T(0), T(0)};
+  Sample<T> s;
+  if (y <= T(-1) || y >= T(H) || x <= T(-1) || x >= T(W)) return s;
   const int64_t y0 = static_cast<int64_t>(std::floor(y)), x0 = static_cast<int64_t>(std::floor(x));
   const int64_t y1 = y0 + 1, x1 = x0 + 1;
   const T ly = y - T(y0), lx = x - T(x0), hy = T(1) - ly, hx = T(1) - lx;
@@ -32,9 +33,10 @@ inline Sample<T> bilinear(const T* im, int64_t H, int64_t W, T y, T x) {
   const T v01 = in_y0 && in_x1 ? im[y0 * W + x1] : T(0);
   const T v10 = in_y1 && in_x0 ? im[y1 * W + x0] : T(0);
   const T v11 = in_y1 && in_x1 ? im[y1 * W + x1] : T(0);
-  return {hy * hx * v00 + hy * lx * v01 + ly * hx * v10 + ly * lx * v11,
-          hx * (v10 - v00) + lx * (v11 - v01),   // d/dy
-          hy * (v01 - v00) + ly * (v11 - v10)};  // d/dx
+  s.value = hy * hx * v00 + hy * lx * v01 + ly * hx * v10 + ly * lx * v11;
+  s.dy = hx * (v10 - v00) + lx * (v11 - v01);
+  s.dx = hy * (v01 - v00) + ly * (v11 - v10);
+  return s;
 }
 
 // Adds g times the bilinear weights of (y, x) into the four corners of dim (H, W).
@@ -65,55 +67,54 @@ struct TapPosition {
 
 template <typename T>
 TapPosition<T> tap_position(const T* offset, const DeformGeometry& g) {
-  return {offset,     g.KW,    g.OW,    g.OH * g.OW,  g.KH * g.KW, g.stride_h,
-          g.stride_w, g.pad_h, g.pad_w, g.dilation_h, g.dilation_w};
+  TapPosition<T> p;
+  p.offset = offset;
+  p.KW = g.KW, p.OW = g.OW, p.L = g.OH * g.OW, p.KK = g.KH * g.KW;
+  p.sh = g.stride_h, p.sw = g.stride_w, p.ph = g.pad_h, p.pw = g.pad_w, p.dh = g.dilation_h, p.dw = g.dilation_w;
+  return p;
 }
 
-}  // namespace
-
-template <typename T>
-void deform_im2col(const T* x, const T* offset, const T* mask, T* col, const DeformGeometry& g) {
-  const int64_t C = g.C, H = g.H, W = g.W, KK = g.KH * g.KW, L = g.OH * g.OW;
-  const int64_t cpg = C / g.offset_groups;
+// The walk of im2col and col2im: calls f(c, i, j, y, x) for every channel c, tap k and output position l,
+// where i = (c * KK + k) * L + l is the entry of the (C * KK, L) columns, j = (og * KK + k) * L + l that of
+// the mask (og: c's offset group), and (y, x) where the tap samples plane c. Threads split the channels:
+// channel c reads or writes only plane c and its own rows of the columns.
+template <typename T, typename F>
+void for_each_sample(const T* offset, const DeformGeometry& g, F f) {
+  const int64_t KK = g.KH * g.KW, L = g.OH * g.OW;
+  const int64_t cpg = g.C / g.offset_groups;
   const TapPosition<T> pos = tap_position(offset, g);
-  parallel_for(C, 1, [=](int64_t c0, int64_t c1) {
+  // f by reference: a copy in the closure made col2im's scatter loop ~7% slower (GCC 12)
+  parallel_for(g.C, 1, [=, &f](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t og = c / cpg;
-      const T* im = x + c * H * W;
       for (int64_t k = 0; k < KK; ++k) {
-        T* row = col + (c * KK + k) * L;
-        const T* m = mask ? mask + (og * KK + k) * L : nullptr;
+        const int64_t i = (c * KK + k) * L, j = (og * KK + k) * L;
         for (int64_t l = 0; l < L; ++l) {
-          T y, xx;
-          pos.at(og, k, l, y, xx);
-          const T v = bilinear(im, H, W, y, xx).value;
-          row[l] = m ? v * m[l] : v;
+          T y, x;
+          pos.at(og, k, l, y, x);
+          f(c, i + l, j + l, y, x);
         }
       }
     }
   });
 }
 
+}  // namespace
+
+template <typename T>
+void deform_im2col(const T* x, const T* offset, const T* mask, T* col, const DeformGeometry& g) {
+  const int64_t H = g.H, W = g.W;
+  for_each_sample(offset, g, [=](int64_t c, int64_t i, int64_t j, T y, T xx) {
+    const T v = bilinear(x + c * H * W, H, W, y, xx).value;
+    col[i] = mask ? v * mask[j] : v;
+  });
+}
+
 template <typename T>
 void deform_col2im(const T* dcol, const T* offset, const T* mask, T* dx, const DeformGeometry& g) {
-  const int64_t C = g.C, H = g.H, W = g.W, KK = g.KH * g.KW, L = g.OH * g.OW;
-  const int64_t cpg = C / g.offset_groups;
-  const TapPosition<T> pos = tap_position(offset, g);
-  // channel c's columns scatter only into plane c: channels are independent
-  parallel_for(C, 1, [=](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      const int64_t og = c / cpg;
-      T* dim = dx + c * H * W;
-      for (int64_t k = 0; k < KK; ++k) {
-        const T* row = dcol + (c * KK + k) * L;
-        const T* m = mask ? mask + (og * KK + k) * L : nullptr;
-        for (int64_t l = 0; l < L; ++l) {
-          T y, xx;
-          pos.at(og, k, l, y, xx);
-          bilinear_scatter(dim, H, W, y, xx, m ? row[l] * m[l] : row[l]);
-        }
-      }
-    }
+  const int64_t H = g.H, W = g.W;
+  for_each_sample(offset, g, [=](int64_t c, int64_t i, int64_t j, T y, T xx) {
+    bilinear_scatter(dx + c * H * W, H, W, y, xx, mask ? dcol[i] * mask[j] : dcol[i]);
   });
 }
 

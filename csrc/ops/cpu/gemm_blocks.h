@@ -20,8 +20,12 @@ struct GemmKernels {
 
 template <typename T>
 GemmKernels<T> select_gemm_kernels() {
-  if (simd_level() == SimdLevel::AVX2) return {avx2::gemm_pack_a, avx2::gemm_pack_b, avx2::gemm_macro_kernel};
-  return {base::gemm_pack_a, base::gemm_pack_b, base::gemm_macro_kernel};
+  GemmKernels<T> k;
+  if (simd_level() == SimdLevel::AVX2)
+    k.pack_a = avx2::gemm_pack_a, k.pack_b = avx2::gemm_pack_b, k.macro = avx2::gemm_macro_kernel;
+  else
+    k.pack_a = base::gemm_pack_a, k.pack_b = base::gemm_pack_b, k.macro = base::gemm_macro_kernel;
+  return k;
 }
 
 // A grow-only, 64-byte aligned scratch buffer (the macro-kernel reads packed panels with aligned loads).

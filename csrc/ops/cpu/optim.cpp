@@ -48,24 +48,38 @@ inline T lerp(T self, T end, T w, T one_minus_w) {
 // 1024 about 20% slower (the block's arrays start to crowd L1).
 constexpr int64_t kBlock = 256;
 
-// x[i] = sqrt(x[i]) for i < n with SIMD square-root instructions (a plain loop over std::sqrt stays scalar).
-inline void sqrt_block(float* x, int64_t n) {
+// x[i] = sqrt(x[i]) for i < n with SIMD square-root instructions (a plain loop over std::sqrt stays scalar):
+// 128-bit vectors of 4 floats or 2 doubles, then the remainder one at a time.
+template <typename T>
+inline void sqrt_block(T* x, int64_t n) {
+  constexpr bool kFloat = std::is_same_v<T, float>;
   int64_t i = 0;
 #if defined(__SSE2__)
-  for (; i + 4 <= n; i += 4) _mm_storeu_ps(x + i, _mm_sqrt_ps(_mm_loadu_ps(x + i)));
+  if constexpr (kFloat)
+    for (; i + 4 <= n; i += 4) _mm_storeu_ps(x + i, _mm_sqrt_ps(_mm_loadu_ps(x + i)));
+  else
+    for (; i + 2 <= n; i += 2) _mm_storeu_pd(x + i, _mm_sqrt_pd(_mm_loadu_pd(x + i)));
 #elif defined(__aarch64__)
-  for (; i + 4 <= n; i += 4) vst1q_f32(x + i, vsqrtq_f32(vld1q_f32(x + i)));
+  if constexpr (kFloat)
+    for (; i + 4 <= n; i += 4) vst1q_f32(x + i, vsqrtq_f32(vld1q_f32(x + i)));
+  else
+    for (; i + 2 <= n; i += 2) vst1q_f64(x + i, vsqrtq_f64(vld1q_f64(x + i)));
 #endif
   for (; i < n; ++i) x[i] = std::sqrt(x[i]);
 }
-inline void sqrt_block(double* x, int64_t n) {
-  int64_t i = 0;
-#if defined(__SSE2__)
-  for (; i + 2 <= n; i += 2) _mm_storeu_pd(x + i, _mm_sqrt_pd(_mm_loadu_pd(x + i)));
-#elif defined(__aarch64__)
-  for (; i + 2 <= n; i += 2) vst1q_f64(x + i, vsqrtq_f64(vld1q_f64(x + i)));
-#endif
-  for (; i < n; ++i) x[i] = std::sqrt(x[i]);
+
+// The updates that take square roots run over blocks of kBlock elements in two vectorised passes, with the
+// square roots in between done by sqrt_block: std::sqrt in a loop keeps it scalar (it may set errno, and
+// the core is not built with -fno-math-errno), and IEEE square roots are correctly rounded either way.
+// for_each_block calls block(b0, len, root) for the blocks [b0, b0 + len) of [0, n), threaded; root is the
+// thread's scratch of kRoots * kBlock elements for the values between the passes. It stays in L1, so the
+// split costs no memory traffic.
+template <typename T, int kRoots = 1, typename Block>
+void for_each_block(int64_t n, Block block) {
+  parallel_for(n, kGrain, [=](int64_t b, int64_t e) {
+    T root[kRoots * kBlock];
+    for (int64_t b0 = b; b0 < e; b0 += kBlock) block(b0, std::min(kBlock, e - b0), root);
+  });
 }
 
 }  // namespace
@@ -100,11 +114,6 @@ void sgd_step(T* p_, const T* grad_, T* buf_, int64_t n, const SgdArgs& args, bo
   });
 }
 
-// Each update loop below runs over blocks of kBlock elements in two vectorised passes, with the square
-// roots in between done by sqrt_block: std::sqrt in a loop keeps it scalar (it may set errno, and the
-// core is not built with -fno-math-errno), and IEEE square roots are correctly rounded either way.
-// root[] stays in L1, so the split costs no memory traffic.
-
 // torch (adam.py, _single_tensor_adam), per element, with g = -grad if maximize else grad:
 //   p = p * (1 - lr*wd)                 decoupled (AdamW)      | g = g + wd*p    L2 (Adam)
 //   m = lerp(m, g, 1 - beta1);  v = v*beta2 + ((1 - beta2)*g)*g;  vmax = max(vmax, v) (amsgrad)
@@ -120,32 +129,28 @@ void adam_step(T* p_, const T* grad_, T* m_, T* v_, T* vmax_, int64_t n, const A
   const T bc2_sqrt = T(std::pow(1 - std::pow(a.beta2, step), 0.5));
   dispatch_flags(
       [&](auto amsgrad, auto use_l2, auto small_w) {
-        parallel_for(n, kGrain, [=](int64_t b, int64_t e) {
-          T root[kBlock];
-          for (int64_t b0 = b; b0 < e; b0 += kBlock) {
-            const int64_t len = std::min(kBlock, e - b0);
-            T* __restrict p = p_ + b0;
-            const T* __restrict grad = grad_ + b0;
-            T* __restrict m = m_ + b0;
-            T* __restrict v = v_ + b0;
-            T* __restrict vmax = vmax_ + b0;  // only read with amsgrad (null otherwise)
-            for (int64_t i = 0; i < len; ++i) {
-              T g = sign * grad[i];
-              if constexpr (decltype(use_l2)::value) g = g + wd * p[i];
-              m[i] = lerp<decltype(small_w)::value>(m[i], g, lerp_w, lerp_omw);
-              const T vi = v[i] * beta2 + (omb2 * g) * g;
-              v[i] = vi;
-              if constexpr (decltype(amsgrad)::value) {
-                const T vm = vmax[i] < vi ? vi : vmax[i];
-                vmax[i] = vm;
-                root[i] = vm;
-              } else {
-                root[i] = vi;
-              }
+        for_each_block<T>(n, [=](int64_t b0, int64_t len, T* __restrict root) {
+          T* __restrict p = p_ + b0;
+          const T* __restrict grad = grad_ + b0;
+          T* __restrict m = m_ + b0;
+          T* __restrict v = v_ + b0;
+          T* __restrict vmax = vmax_ + b0;  // only read with amsgrad (null otherwise)
+          for (int64_t i = 0; i < len; ++i) {
+            T g = sign * grad[i];
+            if constexpr (decltype(use_l2)::value) g = g + wd * p[i];
+            m[i] = lerp<decltype(small_w)::value>(m[i], g, lerp_w, lerp_omw);
+            const T vi = v[i] * beta2 + (omb2 * g) * g;
+            v[i] = vi;
+            if constexpr (decltype(amsgrad)::value) {
+              const T vm = vmax[i] < vi ? vi : vmax[i];
+              vmax[i] = vm;
+              root[i] = vm;
+            } else {
+              root[i] = vi;
             }
-            sqrt_block(root, len);
-            for (int64_t i = 0; i < len; ++i) p[i] = p[i] * p_scale + neg_step_size * m[i] / (root[i] / bc2_sqrt + eps);
           }
+          sqrt_block(root, len);
+          for (int64_t i = 0; i < len; ++i) p[i] = p[i] * p_scale + neg_step_size * m[i] / (root[i] / bc2_sqrt + eps);
         });
       },
       a.amsgrad, l2, std::abs(T(w1)) < T(0.5));  // torch makes lerp's choice in T too
@@ -162,40 +167,36 @@ void rmsprop_step(T* p_, const T* grad_, T* sq_, T* ga_, T* buf_, int64_t n, con
   const T lerp_omw = T(1) - T(w), eps = T(a.eps), mom = T(a.momentum), neg_lr = T(-a.lr);
   dispatch_flags(
       [&](auto use_wd, auto centered, auto use_mom, auto small_w) {
-        parallel_for(n, kGrain, [=](int64_t b, int64_t e) {
-          T root[kBlock];
-          for (int64_t b0 = b; b0 < e; b0 += kBlock) {
-            const int64_t len = std::min(kBlock, e - b0);
-            T* __restrict p = p_ + b0;
-            const T* __restrict grad = grad_ + b0;
-            T* __restrict sq = sq_ + b0;
-            T* __restrict ga = ga_ + b0;    // only used when centered
-            T* __restrict buf = buf_ + b0;  // only used with momentum
-            for (int64_t i = 0; i < len; ++i) {
-              T g = sign * grad[i];
-              if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
-              const T s = sq[i] * alpha + (oma * g) * g;
-              sq[i] = s;
-              if constexpr (decltype(centered)::value) {
-                const T gai = lerp<decltype(small_w)::value>(ga[i], g, oma, lerp_omw);
-                ga[i] = gai;
-                root[i] = s - gai * gai;
-              } else {
-                root[i] = s;
-              }
+        for_each_block<T>(n, [=](int64_t b0, int64_t len, T* __restrict root) {
+          T* __restrict p = p_ + b0;
+          const T* __restrict grad = grad_ + b0;
+          T* __restrict sq = sq_ + b0;
+          T* __restrict ga = ga_ + b0;    // only used when centered
+          T* __restrict buf = buf_ + b0;  // only used with momentum
+          for (int64_t i = 0; i < len; ++i) {
+            T g = sign * grad[i];
+            if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
+            const T s = sq[i] * alpha + (oma * g) * g;
+            sq[i] = s;
+            if constexpr (decltype(centered)::value) {
+              const T gai = lerp<decltype(small_w)::value>(ga[i], g, oma, lerp_omw);
+              ga[i] = gai;
+              root[i] = s - gai * gai;
+            } else {
+              root[i] = s;
             }
-            sqrt_block(root, len);
-            for (int64_t i = 0; i < len; ++i) {
-              T g = sign * grad[i];  // recomputed: cheaper than a second scratch block
-              if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
-              const T avg = root[i] + eps;
-              if constexpr (decltype(use_mom)::value) {
-                const T bi = buf[i] * mom + g / avg;
-                buf[i] = bi;
-                p[i] = p[i] + neg_lr * bi;
-              } else {
-                p[i] = p[i] + neg_lr * g / avg;
-              }
+          }
+          sqrt_block(root, len);
+          for (int64_t i = 0; i < len; ++i) {
+            T g = sign * grad[i];  // recomputed: cheaper than a second scratch block
+            if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
+            const T avg = root[i] + eps;
+            if constexpr (decltype(use_mom)::value) {
+              const T bi = buf[i] * mom + g / avg;
+              buf[i] = bi;
+              p[i] = p[i] + neg_lr * bi;
+            } else {
+              p[i] = p[i] + neg_lr * g / avg;
             }
           }
         });
@@ -211,26 +212,22 @@ void adagrad_step(T* p_, const T* grad_, T* sum_, int64_t n, const AdagradArgs& 
   const T neg_clr = T(-(a.lr / (1 + (step - 1) * a.lr_decay)));
   dispatch_flags(
       [&](auto use_wd) {
-        parallel_for(n, kGrain, [=](int64_t b, int64_t e) {
-          T root[kBlock];
-          for (int64_t b0 = b; b0 < e; b0 += kBlock) {
-            const int64_t len = std::min(kBlock, e - b0);
-            T* __restrict p = p_ + b0;
-            const T* __restrict grad = grad_ + b0;
-            T* __restrict sum = sum_ + b0;
-            for (int64_t i = 0; i < len; ++i) {
-              T g = sign * grad[i];
-              if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
-              const T s = sum[i] + g * g;
-              sum[i] = s;
-              root[i] = s;
-            }
-            sqrt_block(root, len);
-            for (int64_t i = 0; i < len; ++i) {
-              T g = sign * grad[i];
-              if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
-              p[i] = p[i] + neg_clr * g / (root[i] + eps);
-            }
+        for_each_block<T>(n, [=](int64_t b0, int64_t len, T* __restrict root) {
+          T* __restrict p = p_ + b0;
+          const T* __restrict grad = grad_ + b0;
+          T* __restrict sum = sum_ + b0;
+          for (int64_t i = 0; i < len; ++i) {
+            T g = sign * grad[i];
+            if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
+            const T s = sum[i] + g * g;
+            sum[i] = s;
+            root[i] = s;
+          }
+          sqrt_block(root, len);
+          for (int64_t i = 0; i < len; ++i) {
+            T g = sign * grad[i];
+            if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
+            p[i] = p[i] + neg_clr * g / (root[i] + eps);
           }
         });
       },
@@ -246,33 +243,30 @@ void adadelta_step(T* p_, const T* grad_, T* sq_, T* acc_, int64_t n, const Adad
   const T eps = T(a.eps), neg_lr = T(-a.lr);
   dispatch_flags(
       [&](auto use_wd) {
-        parallel_for(n, kGrain, [=](int64_t b, int64_t e) {
-          T root[2 * kBlock];  // sqrt(sq + eps) in the first half, sqrt(acc + eps) in the second
-          for (int64_t b0 = b; b0 < e; b0 += kBlock) {
-            const int64_t len = std::min(kBlock, e - b0);
-            T* __restrict p = p_ + b0;
-            const T* __restrict grad = grad_ + b0;
-            T* __restrict sq = sq_ + b0;
-            T* __restrict acc = acc_ + b0;
-            T* __restrict std_ = root;
-            T* __restrict acc_root = root + kBlock;
-            for (int64_t i = 0; i < len; ++i) {
-              T g = sign * grad[i];
-              if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
-              const T s = sq[i] * rho + (omr * g) * g;
-              sq[i] = s;
-              std_[i] = s + eps;
-              acc_root[i] = acc[i] + eps;
-            }
-            sqrt_block(std_, len);
-            sqrt_block(acc_root, len);
-            for (int64_t i = 0; i < len; ++i) {
-              T g = sign * grad[i];
-              if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
-              const T delta = acc_root[i] / std_[i] * g;
-              acc[i] = acc[i] * rho + (omr * delta) * delta;
-              p[i] = p[i] + neg_lr * delta;
-            }
+        // two roots per element: sqrt(sq + eps) in the first half of root, sqrt(acc + eps) in the second
+        for_each_block<T, 2>(n, [=](int64_t b0, int64_t len, T* root) {
+          T* __restrict p = p_ + b0;
+          const T* __restrict grad = grad_ + b0;
+          T* __restrict sq = sq_ + b0;
+          T* __restrict acc = acc_ + b0;
+          T* __restrict std_ = root;
+          T* __restrict acc_root = root + kBlock;
+          for (int64_t i = 0; i < len; ++i) {
+            T g = sign * grad[i];
+            if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
+            const T s = sq[i] * rho + (omr * g) * g;
+            sq[i] = s;
+            std_[i] = s + eps;
+            acc_root[i] = acc[i] + eps;
+          }
+          sqrt_block(std_, len);
+          sqrt_block(acc_root, len);
+          for (int64_t i = 0; i < len; ++i) {
+            T g = sign * grad[i];
+            if constexpr (decltype(use_wd)::value) g = g + wd * p[i];
+            const T delta = acc_root[i] / std_[i] * g;
+            acc[i] = acc[i] * rho + (omr * delta) * delta;
+            p[i] = p[i] + neg_lr * delta;
           }
         });
       },

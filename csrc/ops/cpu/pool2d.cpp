@@ -198,6 +198,21 @@ double avg_row_factor(int64_t oh, int64_t H, const Pool2dArgs& a) {
   return a.divisor_override > 0 ? double(a.divisor_override)
                                 : avg_axis_factor(oh, a.stride_h, a.pad_h, a.kernel_h, H, a.count_include_pad);
 }
+
+// Calls sweep(at, lo, hi) for each tap of output row oh's windows, in a window loop's order (input rows h,
+// then column taps kw): output columns [lo, hi) hold the tap, and column ow's is element at + ow * stride_w
+// of the plane. Average pooling's forward gathers along these sweeps, its backward scatters.
+template <typename Sweep>
+inline void for_each_row_tap(int64_t oh, int64_t H, int64_t W, int64_t OW, const Pool2dArgs& a, Sweep sweep) {
+  const int64_t h0 = oh * a.stride_h - a.pad_h;
+  const int64_t hs = std::max<int64_t>(h0, 0), he = std::min(h0 + a.kernel_h, H);
+  for (int64_t h = hs; h < he; ++h)
+    for (int64_t kw = 0; kw < a.kernel_w; ++kw) {
+      int64_t lo, hi;
+      tap_cols(OW, W, a.stride_w, a.pad_w, kw, lo, hi);
+      sweep(h * W - a.pad_w + kw, lo, hi);
+    }
+}
 }  // namespace
 
 // Average pooling row by row: for each output row, each valid input row and each column tap kw, one sweep
@@ -207,7 +222,7 @@ template <typename T>
 void avg_pool2d_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
                         const Pool2dArgs& a) {
   parallel_for(planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(OH * OW, 1)), [=](int64_t p0, int64_t p1) {
-    const int64_t sw = a.stride_w, pw = a.pad_w, KW = a.kernel_w;
+    const int64_t sw = a.stride_w;
     const std::vector<double> colf = avg_col_factors(OW, W, a);
     const double* cf = colf.data();
     for (int64_t p = p0; p < p1; ++p) {
@@ -215,14 +230,8 @@ void avg_pool2d_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, 
       for (int64_t oh = 0; oh < OH; ++oh) {
         T* out = y + (p * OH + oh) * OW;
         std::fill(out, out + OW, T(0));
-        const int64_t h0 = oh * a.stride_h - a.pad_h;
-        const int64_t hs = std::max<int64_t>(h0, 0), he = std::min(h0 + a.kernel_h, H);
-        for (int64_t h = hs; h < he; ++h)
-          for (int64_t kw = 0; kw < KW; ++kw) {
-            int64_t lo, hi;
-            tap_cols(OW, W, sw, pw, kw, lo, hi);
-            add_gathered(out, in + h * W - pw + kw, lo, hi, sw);
-          }
+        for_each_row_tap(oh, H, W, OW, a,
+                         [&](int64_t at, int64_t lo, int64_t hi) { add_gathered(out, in + at, lo, hi, sw); });
         const double rf = avg_row_factor(oh, H, a);
         for (int64_t ow = 0; ow < OW; ++ow) out[ow] = static_cast<T>(out[ow] / (rf * cf[ow]));
       }
@@ -235,7 +244,7 @@ template <typename T>
 void avg_pool2d_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
                          const Pool2dArgs& a) {
   parallel_for(planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(H * W, 1)), [=](int64_t p0, int64_t p1) {
-    const int64_t sw = a.stride_w, pw = a.pad_w, KW = a.kernel_w;
+    const int64_t sw = a.stride_w;
     std::vector<T> share(OW);
     T* v = share.data();
     const std::vector<double> colf = avg_col_factors(OW, W, a);
@@ -247,14 +256,8 @@ void avg_pool2d_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_
       for (int64_t oh = 0; oh < OH; ++oh) {
         const double rf = avg_row_factor(oh, H, a);
         for (int64_t ow = 0; ow < OW; ++ow) v[ow] = static_cast<T>(g[oh * OW + ow] / (rf * cf[ow]));
-        const int64_t h0 = oh * a.stride_h - a.pad_h;
-        const int64_t hs = std::max<int64_t>(h0, 0), he = std::min(h0 + a.kernel_h, H);
-        for (int64_t h = hs; h < he; ++h)
-          for (int64_t kw = 0; kw < KW; ++kw) {
-            int64_t lo, hi;
-            tap_cols(OW, W, sw, pw, kw, lo, hi);
-            add_scattered(d + h * W - pw + kw, v, lo, hi, sw);
-          }
+        for_each_row_tap(oh, H, W, OW, a,
+                         [&](int64_t at, int64_t lo, int64_t hi) { add_scattered(d + at, v, lo, hi, sw); });
       }
     }
   });
