@@ -12,19 +12,17 @@ This file only gathers the public names from the modules that define them.
 import os as _os
 
 try:
-    from . import _C  # noqa: F401  (first, so that a missing core fails here, with the message below)
-except ImportError as _e:  # a source tree without its compiled core, or a failed build: say what to do
+    from . import _C  # noqa: F401  (first, so that a missing core fails here, with a message that says why)
+except ImportError as _e:
     _here = _os.path.dirname(_os.path.abspath(__file__))
-    if _os.path.exists(_os.path.join(_here, "..", "csrc")):
-        _hint = (
-            f"you are importing pycnn from its source tree ({_here}), which holds no compiled core. Install "
-            "it (pip install .) and run from another directory, or run `pytest` rather than `python -m "
-            "pytest` (which puts the source tree first on sys.path); for development, "
-            "pip install -e . --no-build-isolation"
-        )
-    else:
-        _hint = "the installation looks broken; reinstall pycnn (pip install --force-reinstall pycnn)"
-    raise ImportError(f"pycnn's compiled core (pycnn._C) could not be imported: {_hint}") from _e
+    if not any(f.startswith("_C.") for f in _os.listdir(_here)) and _os.path.isdir(_os.path.join(_here, "../csrc")):
+        raise ImportError(
+            f"pycnn's compiled core (pycnn._C) could not be imported: you are importing pycnn from its source tree "
+            f"({_here}), which holds no compiled core. Install it (pip install .) and run from another directory, "
+            "or run `pytest` rather than `python -m pytest` (which puts the source tree first on sys.path); for "
+            "development, pip install -e . --no-build-isolation"
+        ) from None
+    raise ImportError(f"pycnn's compiled core (pycnn._C) could not be loaded ({_e}); reinstall pycnn") from _e
 
 from . import cuda, data, datasets, metrics, models, nn, ops, optim, train
 from ._tensor_ops import (
