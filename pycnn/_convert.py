@@ -1,6 +1,6 @@
-"""Python values to core tensors (``_C.Tensor``), with torch's dtype rules: NumPy arrays keep their dtype,
-Python floats become float32 and ints int64. Used by the Tensor constructor and by ops that accept
-scalars or array-likes beside tensors.
+"""Python values to what the core takes: core tensors (``_C.Tensor``), with torch's dtype rules (NumPy arrays
+keep their dtype, Python floats become float32 and ints int64), and shape / dim arguments as lists of ints.
+Used by the Tensor constructor and methods, the factories, and ops that accept scalars or array-likes.
 """
 
 import numpy as np
@@ -33,6 +33,22 @@ def impl_from_data(data, dtype=None, device=None):
     if device is not None and str(as_device(device)) != "cpu":
         impl = impl.to_device(str(as_device(device)))
     return impl
+
+
+def shape_arg(shape):
+    """torch's two spellings of a shape, ``f(2, 3)`` and ``f((2, 3))``: the arguments tuple as a list of ints."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return [int(s) for s in shape]
+
+
+def dims_arg(dim):
+    """A dim argument (None for all dims, an int, or a sequence of ints) as a list of ints ([] for all)."""
+    if dim is None:
+        return []
+    if isinstance(dim, (int, np.integer)):
+        return [int(dim)]
+    return [int(d) for d in dim]
 
 
 def scalar_like(value, like):

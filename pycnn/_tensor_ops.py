@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _C
 from . import autograd_ops as ag
-from ._convert import impl_from_data, scalar_like
+from ._convert import dims_arg, impl_from_data, scalar_like
 from .autograd import TensorBase  # pycnn.Tensor derives from it (this module sits below tensor.py)
 
 # torch.return_types.max / min: a tuple with .values and .indices
@@ -305,7 +305,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=1):
         correction = 1 if unbiased else 0
     if not x.dtype.is_floating_point:
         raise TypeError(f"[var] expected a float32 or float64 tensor, got {x.dtype.name}")
-    dims = [] if dim is None else ([int(dim)] if isinstance(dim, (builtins.int, np.integer)) else [int(d) for d in dim])
+    dims = dims_arg(dim)
     return ag.VarFn.apply(x, dims, float(correction), bool(keepdim))
 
 

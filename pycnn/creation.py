@@ -6,6 +6,7 @@ floating dtype they use. Random values come from pycnn's seeded generator (``pyc
 import numpy as np
 
 from . import _C
+from ._convert import shape_arg
 from ._types import as_device, as_dtype, float32, int64
 from .random import _numpy_generator
 from .tensor import Tensor
@@ -51,9 +52,7 @@ def as_tensor(data, dtype=None):
 
 
 def _size(size):
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = size[0]
-    size = [int(s) for s in size]
+    size = shape_arg(size)
     if any(s < 0 for s in size):
         raise ValueError(f"[factory] negative dimension in size {tuple(size)}")
     return size

@@ -10,7 +10,7 @@ import numpy as np
 from . import _C
 from . import _tensor_ops as _tops
 from . import autograd_ops as ag
-from ._convert import impl_from_data, scalar_like
+from ._convert import dims_arg, impl_from_data, scalar_like, shape_arg
 from ._types import _DTYPES, as_device, as_dtype, device, float32, int64
 from .autograd import TensorBase, is_grad_enabled
 from .autograd import backward as _backward
@@ -271,10 +271,10 @@ class Tensor(TensorBase):
 
     # ---- shape ----
     def view(self, *shape):
-        return ag.ReshapeFn.apply(self, _shape_arg(shape), True)
+        return ag.ReshapeFn.apply(self, shape_arg(shape), True)
 
     def reshape(self, *shape):
-        return ag.ReshapeFn.apply(self, _shape_arg(shape), False)
+        return ag.ReshapeFn.apply(self, shape_arg(shape), False)
 
     def flatten(self, start_dim=0, end_dim=-1):
         shape = self.shape
@@ -320,20 +320,20 @@ class Tensor(TensorBase):
         return ag.PermuteFn.apply(self, list(range(self.ndim))[::-1])
 
     def permute(self, *dims):
-        return ag.PermuteFn.apply(self, list(_shape_arg(dims)))
+        return ag.PermuteFn.apply(self, shape_arg(dims))
 
     def expand(self, *shape):
-        shape = list(_shape_arg(shape))
+        shape = shape_arg(shape)
         lead = len(shape) - self.ndim
         shape = [self.shape[i - lead] if s == -1 else s for i, s in enumerate(shape)]
         return ag.ExpandFn.apply(self, shape)
 
     # ---- math ----
     def sum(self, dim=None, keepdim=False):
-        return ag.SumFn.apply(self, _dims_arg(dim), keepdim)
+        return ag.SumFn.apply(self, dims_arg(dim), keepdim)
 
     def mean(self, dim=None, keepdim=False):
-        dims = _dims_arg(dim)
+        dims = dims_arg(dim)
         count = 1
         for d in dims if dims else range(self.ndim):
             count *= self.shape[d]
@@ -517,20 +517,6 @@ class Tensor(TensorBase):
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=1):
         return _tops.std(self, dim, unbiased, keepdim, correction=correction)
-
-
-def _shape_arg(shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    return [int(s) for s in shape]
-
-
-def _dims_arg(dim):
-    if dim is None:
-        return []
-    if isinstance(dim, int):
-        return [dim]
-    return [int(d) for d in dim]
 
 
 def _as_tensor(value, like):
