@@ -1,15 +1,15 @@
 // The pycnn._C extension module: exception mapping, the init_<family> of each binding file (one per
-// ops/<family>.cpp) and the small runtime queries (threads, SIMD level, CUDA devices).
+// ops/<family>.cpp, and cuda.cpp for the CUDA runtime) and the small runtime queries (threads, SIMD level).
 #include "bindings/common.h"
 #include "core/cpu_features.h"
 #include "core/parallel.h"
-#include "ops/cuda_backend.h"
 
 // The binding files: tensor.cpp (the Tensor class, from_numpy, the factories) and one per ops/<family>.cpp,
 // each defining init_<family>(m). A new family is one line here.
 // clang-format off
 #define PYCNN_BINDING_FILES(X) \
   X(tensor) \
+  X(cuda) \
   X(activation) \
   X(conv2d) \
   X(convs) \
@@ -55,9 +55,6 @@ PYBIND11_MODULE(_C, m) {
       "set_simd_level",
       [](const std::string& name) { pycnn::force_simd_level(pycnn::parse_enum<pycnn::SimdLevel>(name)); },
       "Use another kernel set this CPU supports (tests run every one).");
-  m.def("cuda_is_built", &pycnn::cuda::is_built);
-  m.def("cuda_device_count", &pycnn::cuda::device_count);
-  m.def("cuda_device_name", &pycnn::cuda::device_name);
 #ifdef PYCNN_VERSION
   m.attr("__version__") = PYCNN_VERSION;
 #endif

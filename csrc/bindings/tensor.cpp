@@ -91,7 +91,12 @@ void init_tensor(py::module_& m) {
       .def("expand", &Tensor::expand)
       .def("select", &Tensor::select)
       .def("narrow", &Tensor::narrow)
-      .def("to_device", [](const Tensor& t, const std::string& d) { return t.to(parse_device(d)); })
+      .def(
+          "to_device",
+          [](const Tensor& t, const std::string& d, bool non_blocking) { return t.to(parse_device(d), non_blocking); },
+          py::arg("device"), py::arg("non_blocking") = false)
+      .def("pin_memory", &Tensor::pin_memory)
+      .def("is_pinned", &Tensor::is_pinned)
       .def("to_dtype", [](const Tensor& t, const std::string& d) { return t.to(parse_dtype(d)); })
       .def("shares_storage", [](const Tensor& a, const Tensor& b) { return a.storage() == b.storage(); });
 

@@ -1,4 +1,4 @@
-// Storage allocation: aligned host memory on the CPU, cudaMalloc (through the CUDA backend) on a GPU.
+// Storage allocation: aligned host memory on the CPU, the caching allocator (core/cuda_runtime.h) on a GPU.
 // Large host blocks are recycled through a small cache (see HostBlockCache).
 #include "core/storage.h"
 
@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "core/check.h"
-#include "core/parallel.h"     // defines: in_forked_child
-#include "ops/cuda_backend.h"  // defines: cuda::device_malloc / device_free
+#include "core/cuda_runtime.h"  // defines: cuda::device_malloc / device_free / host_pinned_malloc
+#include "core/parallel.h"      // defines: in_forked_child
 
 namespace pycnn {
 
@@ -64,9 +64,12 @@ size_t padded_size(size_t nbytes) {
 
 }  // namespace
 
-Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
+Storage::Storage(size_t nbytes, Device device, bool pinned) : nbytes_(nbytes), device_(device), pinned_(pinned) {
   const size_t padded = padded_size(nbytes);
-  if (device.is_cpu()) {
+  if (pinned) {
+    PYCNN_CHECK_RUNTIME(device.is_cpu(), "[pin_memory] only host memory can be pinned, not ", device.str());
+    data_ = cuda::host_pinned_malloc(padded);
+  } else if (device.is_cpu()) {
     data_ = host_cache().take(padded);
     if (!data_) data_ = std::aligned_alloc(kCpuAlignment, padded);
     if (!data_) throw std::bad_alloc();
@@ -81,6 +84,8 @@ Storage::Storage(void* data, size_t nbytes, Device device, std::function<void()>
 Storage::~Storage() {
   if (release_) {
     release_();
+  } else if (pinned_) {
+    cuda::host_pinned_free(data_);
   } else if (device_.is_cpu()) {
     if (!host_cache().give(data_, padded_size(nbytes_))) std::free(data_);
   } else {

@@ -1,5 +1,6 @@
 // Storage: one reference-counted block of memory on one device. Tensors are views into a Storage
 // (shape, strides, offset), so reshape/transpose/slices share memory. CPU blocks are 64-byte aligned.
+// Device blocks come from the caching allocator (core/cuda_runtime.h).
 // A Storage can also wrap memory it does not own (a NumPy array), kept alive by its deleter.
 #pragma once
 #include <cstddef>
@@ -12,8 +13,9 @@ namespace pycnn {
 
 class Storage {
  public:
-  // Allocates nbytes on `device` (uninitialised).
-  Storage(size_t nbytes, Device device);
+  // Allocates nbytes on `device` (uninitialised). A pinned block is page-locked host memory (CPU device), which
+  // copies to and from a GPU can use asynchronously.
+  Storage(size_t nbytes, Device device, bool pinned = false);
   // Wraps foreign memory; `release` runs when the last tensor viewing it goes away.
   Storage(void* data, size_t nbytes, Device device, std::function<void()> release);
   ~Storage();
@@ -23,11 +25,13 @@ class Storage {
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
+  bool pinned() const { return pinned_; }
 
  private:
   void* data_ = nullptr;
   size_t nbytes_ = 0;
   Device device_;
+  bool pinned_ = false;
   std::function<void()> release_;
 };
 

@@ -3,10 +3,10 @@
 #include "core/tensor.h"
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 
-#include "ops/cuda_backend.h"
-#include "ops/ops.h"
+#include "core/cuda_runtime.h"
 
 namespace pycnn {
 
@@ -179,11 +179,26 @@ Tensor Tensor::clone() const {
   return out;
 }
 
-Tensor Tensor::to(Device device) const {
+Tensor Tensor::to(Device device, bool non_blocking) const {
   if (device == this->device()) return *this;
   Tensor src = contiguous();
-  Tensor out = empty(shape_, dtype_, device);
-  cuda::copy_between_devices(out.raw_data(), device, src.raw_data(), src.device(), numel() * itemsize());
+  // Pinned on the host side both ways, so that a non-blocking copy back to the CPU can stay asynchronous too.
+  const bool pinned = non_blocking && device.is_cpu() && cuda::is_built() && cuda::device_count() > 0;
+  Tensor out(std::make_shared<Storage>(numel() * itemsize(), device, pinned), shape_, contiguous_strides(shape_), 0,
+             dtype_);
+  cuda::copy_bytes(out.raw_data(), device, src.raw_data(), src.device(), numel() * itemsize(),
+                   src.is_pinned() || out.is_pinned(), non_blocking);
+  return out;
+}
+
+Tensor Tensor::pin_memory() const {
+  PYCNN_CHECK_RUNTIME(device().is_cpu(), "[pin_memory] only CPU tensors can be pinned, this one is on ",
+                      device().str());
+  if (is_pinned()) return *this;
+  Tensor src = contiguous();
+  Tensor out(std::make_shared<Storage>(numel() * itemsize(), Device{}, true), shape_, contiguous_strides(shape_), 0,
+             dtype_);
+  if (numel()) std::memcpy(out.raw_data(), src.raw_data(), numel() * itemsize());
   return out;
 }
 

@@ -60,7 +60,10 @@ class Tensor {
   Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
   Tensor contiguous() const;  // itself when already contiguous
   Tensor clone() const;       // always a fresh contiguous copy
-  Tensor to(Device device) const;
+  // Host<->device copies from or to pinned memory with non_blocking stay queued on the current stream.
+  Tensor to(Device device, bool non_blocking = false) const;
+  Tensor pin_memory() const;  // a copy in page-locked host memory (itself when already pinned)
+  bool is_pinned() const { return storage_ && storage_->pinned(); }
   Tensor to(DType dtype) const;
   double item() const;  // a one-element tensor's value, as double
 
@@ -71,6 +74,12 @@ class Tensor {
   int64_t offset_ = 0;
   DType dtype_ = DType::Float32;
 };
+
+// The data movement every view and conversion above relies on; implemented in ops/copy.cpp, which dispatches
+// on the device like every other op. dst and src have one shape (src may be an expand() view); copy_ converts
+// the dtype.
+void copy_(Tensor& dst, const Tensor& src);
+void fill_(Tensor& dst, double value);
 
 // Resolves a possibly negative dim index against a rank, with an error naming the op.
 int64_t wrap_dim(int64_t dim, int64_t rank, const char* op);

@@ -1,5 +1,5 @@
 // copy_ and fill_: the data movement every view and conversion in core/tensor.cpp relies on.
-#include "ops/cpu/cpu_ops.h"
+#include "ops/dispatch.h"
 #include "ops/ops.h"
 
 namespace pycnn {
@@ -7,9 +7,13 @@ namespace pycnn {
 void copy_(Tensor& dst, const Tensor& src) {
   PYCNN_CHECK(dst.shape() == src.shape(), "[copy_] shape mismatch: destination ", shape_str(dst.shape()), ", source ",
               shape_str(src.shape()));
-  PYCNN_CHECK_RUNTIME(dst.device().is_cpu() && src.device().is_cpu(), "[copy_] copies between tensors on ",
-                      src.device().str(), " and ", dst.device().str(), " are not supported yet; use .to(device)");
-  cpu::StridedViews v;
+  if (src.device() != dst.device()) {
+    // Across devices: move the source's values over (one contiguous transfer), then copy on the destination.
+    Tensor moved = src.to(dst.device());
+    copy_(dst, moved);
+    return;
+  }
+  StridedViews v;
   v.shape = &dst.shape();
   v.strides[0] = &dst.strides();
   v.strides[1] = &src.strides();
@@ -17,17 +21,21 @@ void copy_(Tensor& dst, const Tensor& src) {
     using D = decltype(dst_tag);
     dispatch_all(src.dtype(), "copy_", [&](auto src_tag) {
       using S = decltype(src_tag);
-      cpu::copy_strided<D, S>(dst.data<D>(), src.data<S>(), v);
+      if (dst.device().is_cuda()) {
+        cuda::DeviceGuard guard(dst.device());
+        cuda::copy_strided<D, S>(dst.data<D>(), src.data<S>(), v);
+      } else {
+        cpu::copy_strided<D, S>(dst.data<D>(), src.data<S>(), v);
+      }
     });
   });
 }
 
 void fill_(Tensor& dst, double value) {
-  PYCNN_CHECK_RUNTIME(dst.device().is_cpu(), "[fill_] not supported on ", dst.device().str(), " yet");
   PYCNN_CHECK(dst.is_contiguous(), "[fill_] needs a contiguous tensor");
   dispatch_all(dst.dtype(), "fill_", [&](auto tag) {
     using T = decltype(tag);
-    cpu::fill<T>(dst.data<T>(), dst.numel(), static_cast<T>(value));
+    PYCNN_DISPATCH(dst.device(), fill<T>, dst.data<T>(), dst.numel(), static_cast<T>(value));
   });
 }
 

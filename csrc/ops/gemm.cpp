@@ -1,6 +1,5 @@
 // gemm / matmul entry points: shape checks, then one dispatch on the device.
-#include "ops/cpu/cpu_ops.h"
-#include "ops/cuda_backend.h"
+#include "ops/dispatch.h"
 #include "ops/ops.h"
 
 namespace pycnn {
@@ -33,10 +32,8 @@ void gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a, const Tenso
   const int64_t ldc = std::max<int64_t>(N, 1);
   dispatch_floating(a.dtype(), "gemm", [&](auto tag) {
     using T = decltype(tag);
-    if (c.device().is_cpu())
-      cpu::gemm<T>(ta, tb, M, N, K, T(alpha), A.data<T>(), lda, B.data<T>(), ldb, T(beta), c.data<T>(), ldc);
-    else
-      cuda::gemm<T>(ta, tb, M, N, K, T(alpha), A.data<T>(), lda, B.data<T>(), ldb, T(beta), c.data<T>(), ldc);
+    PYCNN_DISPATCH(c.device(), gemm<T>, ta, tb, M, N, K, T(alpha), A.data<T>(), lda, B.data<T>(), ldb, T(beta),
+                   c.data<T>(), ldc);
   });
 }
 

@@ -15,9 +15,7 @@
 
 namespace pycnn {
 
-// ---- data movement (ops/copy.cpp) ----
-void copy_(Tensor& dst, const Tensor& src);  // same shape (src may be an expand() view), converts dtype
-void fill_(Tensor& dst, double value);
+// ---- data movement (ops/copy.cpp): copy_ and fill_ are declared in core/tensor.h ----
 
 // ---- matrix multiply (ops/gemm.cpp) ----
 // c = alpha * op(a) @ op(b) + beta * c for 2-D tensors, op = transpose when the flag is set.

@@ -10,11 +10,7 @@
 #include <algorithm>  // defines: std::min, std::max
 #include <cmath>      // defines: std::exp, std::expm1, std::log1p, std::erf, std::tanh, std::pow
 
-#if defined(__CUDACC__)
-#define PYCNN_HD __host__ __device__
-#else
-#define PYCNN_HD
-#endif
+#include "core/host_device.h"  // defines: PYCNN_HD
 
 namespace pycnn::unary {
 

@@ -1,7 +1,7 @@
-// C++ test of the CUDA backend (ops/cuda_backend.h). Runs in every build: without CUDA (the stub) or
-// without a GPU it checks that the backend says "0 devices" and that using a device throws a
-// std::runtime_error instead of crashing; with a GPU it compares cuda::gemm against cpu::gemm_naive
-// over dtypes, transposes, odd sizes, padded leading dimensions and beta, and runs matmul on cuda tensors.
+// C++ test of the CUDA backend (core/cuda_runtime.h, ops/cuda/cuda_ops.h). Runs in every build: without CUDA (the stub)
+// or without a GPU it checks that the backend says "0 devices" and that using a device throws a std::runtime_error
+// instead of crashing; with a GPU it compares cuda::gemm against cpu::gemm_naive over dtypes, transposes, odd sizes,
+// padded leading dimensions and beta, and runs matmul on cuda tensors.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "expect.h"            // defines: EXPECT, failures
-#include "ops/cpu/cpu_ops.h"   // defines: cpu::gemm_naive (the reference)
-#include "ops/cuda_backend.h"  // defines: cuda::device_count, device_malloc, copy_between_devices, gemm
-#include "ops/ops.h"           // defines: matmul
+#include "expect.h"             // defines: EXPECT, failures
+#include "ops/cpu/cpu_ops.h"    // defines: cpu::gemm_naive (the reference)
+#include "ops/cuda/cuda_ops.h"  // defines: cuda::device_count, device_malloc, copy_bytes, gemm
+#include "ops/ops.h"            // defines: matmul
 
 using namespace pycnn;
 
@@ -49,12 +49,12 @@ struct DeviceBuffer {
   size_t count = 0;
   explicit DeviceBuffer(const std::vector<T>& host) : count(host.size()) {
     ptr = static_cast<T*>(cuda::device_malloc(count * sizeof(T), 0));
-    cuda::copy_between_devices(ptr, kCuda0, host.data(), Device{}, count * sizeof(T));
+    cuda::copy_bytes(ptr, kCuda0, host.data(), Device{}, count * sizeof(T));
   }
   ~DeviceBuffer() { cuda::device_free(ptr, 0); }
   std::vector<T> to_host() const {
     std::vector<T> host(count);
-    cuda::copy_between_devices(host.data(), Device{}, ptr, kCuda0, count * sizeof(T));
+    cuda::copy_bytes(host.data(), Device{}, ptr, kCuda0, count * sizeof(T));
     return host;
   }
 };

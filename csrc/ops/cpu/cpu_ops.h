@@ -6,23 +6,18 @@
 // templates over the element type T (float, double; int64 where noted) and split their work across threads
 // themselves.
 #pragma once
-#include <array>
 #include <cstdint>
 
+#include "ops/kernel_args.h"  // defines: StridedViews, Conv2dGeometry, DeformGeometry
 #include "ops/ops.h"
 
 namespace pycnn::cpu {
 
-// ---- copy.cpp and elementwise.cpp: views with strides ----
-// Two strided views of one shape: *strides[t] are view t's element strides, 0 along broadcast dims. Copy: the
-// destination (0) and the source (1); binary ops: the operands a (0) and b (1), the output being contiguous.
-// It points at the tensors' own shape and strides: these kernels serve tiny tensors too, where copying the
-// vectors would cost more than the work.
-struct StridedViews {
-  const Shape* shape = nullptr;
-  std::array<const Shape*, 2> strides = {nullptr, nullptr};
-};
+using ::pycnn::Conv2dGeometry;
+using ::pycnn::DeformGeometry;
+using ::pycnn::StridedViews;
 
+// ---- copy.cpp and elementwise.cpp: views with strides ----
 // dst = src converted to D, both walked through their strides; D and S are float, double or int64.
 template <typename D, typename S>
 void copy_strided(D* dst, const S* src, const StridedViews& v);
@@ -44,13 +39,6 @@ void gemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T a
                 const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
 // ---- conv2d.cpp: contiguous x (N, C, H, W), w (OC, C/groups, KH, KW), b (OC,) or null, y (N, OC, OH, OW) ----
-struct Conv2dGeometry {
-  int64_t N, C, H, W, OC, KH, KW, OH, OW;
-  int64_t G, Cg, OCg;  // groups, input and output channels per group
-  int64_t K, P;        // the implicit GEMM: K = Cg*KH*KW rows of col(x), P = OH*OW columns
-  int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
-  bool pointwise;  // 1x1, stride 1, no padding: col(x) == x
-};
 // From shapes the entry point has validated: x (N, C, H, W), w (OC, C/groups, KH, KW), y (N, OC, OH, OW).
 Conv2dGeometry conv2d_geometry(const Shape& x, const Shape& w, const Shape& y, const Conv2dArgs& args);
 template <typename T>
@@ -243,9 +231,6 @@ void pad_index_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t
 
 // ---- deform_conv.cpp; per-image buffers: x (C, H, W), offset
 // (2*offset_groups*KK, L), mask (offset_groups*KK, L) or nullptr, col (C*KK, L), KK = KH*KW, L = OH*OW ----
-struct DeformGeometry {
-  int64_t C, H, W, KH, KW, OH, OW, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, offset_groups;
-};
 // col[c*KK + k, l] = mask * bilinear sample of x[c] at tap k of output l, moved by its offset
 template <typename T> void deform_im2col(const T* x, const T* offset, const T* mask, T* col, const DeformGeometry& g);
 // dx += the transpose of deform_im2col applied to dcol (bilinear scatter)

@@ -5,8 +5,8 @@
 // phases (load tiles, multiply, store), __host__ __device__ so that a test can step them on the CPU.
 #include <cuda_runtime.h>
 
-#include "ops/cuda/cuda_check.cuh"  // defines: CUDA_CHECK_LAUNCH
-#include "ops/cuda_backend.h"
+#include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/launch.cuh"  // defines: stream, CUDA_CHECK_LAUNCH
 
 namespace pycnn::cuda {
 
@@ -127,7 +127,7 @@ static void launch_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_
                       int64_t(65535) * BM, " rows)");
   const dim3 grid(static_cast<unsigned>(tiles_n), static_cast<unsigned>(tiles_m));
   gemm_kernel<T, BM, BN, BK, TM, TN>
-      <<<grid, kThreads>>>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+      <<<grid, kThreads, 0, stream()>>>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   CUDA_CHECK_LAUNCH("gemm");
 }
 
@@ -136,7 +136,6 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
           int64_t ldb, T beta, T* C, int64_t ldc) {
   PYCNN_CHECK(M >= 0 && N >= 0 && K >= 0, "[gemm] negative size: M = ", M, ", N = ", N, ", K = ", K);
   if (M == 0 || N == 0) return;  // an empty grid is a launch error; K == 0 still scales C by beta below
-  PYCNN_CHECK_RUNTIME(device_count() > 0, "[gemm] no CUDA device is available");
   if constexpr (sizeof(T) == 4) {
     // 256 threads, 16 accumulators each; 2 x 16 x 65 floats = 8.3 KB of shared memory per block.
     launch_gemm<T, 64, 64, 16, 4, 4>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

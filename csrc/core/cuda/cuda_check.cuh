@@ -1,7 +1,7 @@
 // CUDA_CHECK(call, op): turns a failed CUDA runtime call into a std::runtime_error whose message starts
 // with "[op]", like every other error in the core, and names the call, file and line.
 // After a kernel launch use CUDA_CHECK_LAUNCH(op): launches report their errors via cudaGetLastError.
-// Only .cu files include this; C++ code sees the backend through ops/cuda_backend.h.
+// Only .cu files include this; C++ code sees the runtime through core/cuda_runtime.h.
 #pragma once
 #include <cuda_runtime.h>  // defines: cudaError_t, cudaGetErrorString, cudaGetLastError
 
