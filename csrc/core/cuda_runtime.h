@@ -47,6 +47,7 @@ class DeviceGuard {
 // A block belongs to the stream that was current when it was allocated; freed, it is reused at once by
 // that stream (stream order makes that safe) and only returned to the driver by empty_cache() or when an
 // allocation would otherwise fail.
+// With PYCNN_CUDA_POISON=1 in the environment, new blocks are filled with NaN bytes (tests of unwritten output).
 void* device_malloc(size_t nbytes, int index);
 void device_free(void* ptr, int index);  // never throws (called from destructors)
 struct MemoryStats {

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -94,6 +95,16 @@ DeviceState& state(int index) {
 }
 
 std::atomic<int64_t> transfers{0};
+
+// PYCNN_CUDA_POISON=1 fills every new device block with all-one bytes (NaN as float or double, -1 as int64), so
+// that a kernel leaving part of its output unwritten shows up in the tests (tools/gpu_check.sh sets it).
+bool poison_new_blocks() {
+  static const bool poison = [] {
+    const char* v = std::getenv("PYCNN_CUDA_POISON");
+    return v && *v && std::strcmp(v, "0") != 0;
+  }();
+  return poison;
+}
 
 }  // namespace
 
