@@ -163,19 +163,22 @@ PYCNN_HD inline void fetch_tile(int tid, T (&regs)[S::kVecs][S::V], const T* X, 
   }
 }
 
-// Writes the vectors fetch_tile loaded into the k-major shared tile.
+// Writes the vectors fetch_tile loaded into the k-major shared tile (16-byte aligned): a k-contiguous vector
+// is transposed into V scalar stores, the other kind is one 16-byte store.
 template <class S, typename T>
 PYCNN_HD inline void stash_tile(int tid, const T (&regs)[S::kVecs][S::V], T* tile, bool k_contig) {
   PYCNN_UNROLL
   for (int s = 0; s < S::kVecs; ++s) {
     int r, k;
     tile_slot<S>(tid, s, k_contig, r, k);
-    PYCNN_UNROLL
-    for (int j = 0; j < S::V; ++j) {
-      if (k_contig)
-        tile[(k + j) * S::LD + r] = regs[s][j];
-      else
-        tile[k * S::LD + r + j] = regs[s][j];
+    if (k_contig) {
+      PYCNN_UNROLL
+      for (int j = 0; j < S::V; ++j) tile[(k + j) * S::LD + r] = regs[s][j];
+    } else {
+      Vec<T, S::V> v;
+      PYCNN_UNROLL
+      for (int j = 0; j < S::V; ++j) v.v[j] = regs[s][j];
+      store_vec<T, S::V>(tile + k * S::LD + r, v);
     }
   }
 }
