@@ -20,30 +20,8 @@ namespace {
 
 // TF32 rounds both inputs to a 10-bit mantissa (relative rounding error up to 2^-11) and accumulates in
 // float, so a TF32 result differs from the float one by up to about 1e-3 * sum_k |a_ik| |b_kj| (torch
-// documents the same). Off by default, as in torch: float GEMMs are then exact float arithmetic.
+// documents the same). Off by default, as in torch: float GEMMs are then float FMAs throughout.
 std::atomic<bool> g_allow_tf32{false};
-
-struct DeviceInfo {
-  int sms = 0, major = 0;
-};
-
-// The current device's SM count and compute capability, asked of the driver once per device.
-DeviceInfo device_info() {
-  constexpr int kMaxDevices = 64;
-  static std::atomic<int> sms[kMaxDevices], major[kMaxDevices];  // 0: not asked yet
-  int dev = 0;
-  CUDA_CHECK(cudaGetDevice(&dev), "gemm");
-  if (dev < kMaxDevices && sms[dev].load(std::memory_order_relaxed) != 0)
-    return {sms[dev].load(std::memory_order_relaxed), major[dev].load(std::memory_order_relaxed)};
-  DeviceInfo info;
-  CUDA_CHECK(cudaDeviceGetAttribute(&info.sms, cudaDevAttrMultiProcessorCount, dev), "gemm");
-  CUDA_CHECK(cudaDeviceGetAttribute(&info.major, cudaDevAttrComputeCapabilityMajor, dev), "gemm");
-  if (dev < kMaxDevices) {
-    major[dev].store(info.major, std::memory_order_relaxed);
-    sms[dev].store(info.sms, std::memory_order_relaxed);
-  }
-  return info;
-}
 
 }  // namespace
 
@@ -187,10 +165,45 @@ __global__ void __launch_bounds__(Cfg::kThreads)
       store_fragment(stage[warp], lane, p, row0 + wr + 16 * i, col0 + wc + 16 * j);
       __syncwarp();  // the next fragment overwrites the staging tile
     }
+#elif defined(__CUDA_ARCH__)
+  __trap();  // never launched: device_info() sees that this device's code has no tensor cores
 #endif
 }
 
 namespace {
+
+struct DeviceInfo {
+  int sms = 0;
+  bool tf32 = false;  // the device has TF32 tensor cores and runs a TF32 kernel compiled for them
+};
+
+// The TF32 kernel is empty when compiled for an architecture below sm_80 (a build for older GPUs only, run on a
+// newer one through PTX JIT); the device then runs the SIMT kernel.
+bool tf32_kernel_usable(int major) {
+  cudaFuncAttributes attr{};
+  return major >= 8 && cudaFuncGetAttributes(&attr, gemm_tf32_kernel<Tf32Large>) == cudaSuccess &&
+         attr.ptxVersion >= 80;
+}
+
+// The current device's SM count and TF32 support, asked of the driver once per device.
+DeviceInfo device_info() {
+  constexpr int kMaxDevices = 64;
+  static std::atomic<int> sms[kMaxDevices], tf32[kMaxDevices];  // sms 0: not asked yet
+  int dev = 0;
+  CUDA_CHECK(cudaGetDevice(&dev), "gemm");
+  if (dev < kMaxDevices && sms[dev].load(std::memory_order_acquire) != 0)
+    return {sms[dev].load(std::memory_order_relaxed), tf32[dev].load(std::memory_order_relaxed) != 0};
+  DeviceInfo info;
+  int major = 0;
+  CUDA_CHECK(cudaDeviceGetAttribute(&info.sms, cudaDevAttrMultiProcessorCount, dev), "gemm");
+  CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev), "gemm");
+  info.tf32 = tf32_kernel_usable(major);
+  if (dev < kMaxDevices) {
+    tf32[dev].store(info.tf32, std::memory_order_relaxed);
+    sms[dev].store(info.sms, std::memory_order_release);
+  }
+  return info;
+}
 
 template <class Cfg, typename T, typename Kernel>
 void launch(Kernel kernel, const GemmProblem<T>& p) {
@@ -207,7 +220,7 @@ bool large_tiles(int64_t M, int64_t N, int sms) { return div_up(M, 128) * div_up
 void run(const GemmProblem<float>& p) {
   const DeviceInfo dev = device_info();
   const bool large = large_tiles(p.M, p.N, dev.sms);
-  if (allow_tf32() && dev.major >= 8) {  // tensor cores with TF32 start at sm_80
+  if (allow_tf32() && dev.tf32) {
     if (large)
       launch<Tf32Large>(gemm_tf32_kernel<Tf32Large>, p);
     else
