@@ -180,9 +180,13 @@ struct DeviceInfo {
 // The TF32 kernel is empty when compiled for an architecture below sm_80 (a build for older GPUs only, run on a
 // newer one through PTX JIT); the device then runs the SIMT kernel.
 bool tf32_kernel_usable(int major) {
+  if (major < 8) return false;
   cudaFuncAttributes attr{};
-  return major >= 8 && cudaFuncGetAttributes(&attr, gemm_tf32_kernel<Tf32Large>) == cudaSuccess &&
-         attr.ptxVersion >= 80;
+  if (cudaFuncGetAttributes(&attr, gemm_tf32_kernel<Tf32Large>) != cudaSuccess) {
+    cudaGetLastError();  // clear it: the next launch check would report it as its own
+    return false;
+  }
+  return attr.ptxVersion >= 80;
 }
 
 // The current device's SM count and TF32 support, asked of the driver once per device.
