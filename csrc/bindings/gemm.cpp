@@ -1,5 +1,7 @@
-// Bindings of matrix multiplication (ops/gemm.cpp); conventions in bindings/common.h.
+// Bindings of matrix multiplication (ops/gemm.cpp) and the TF32 switch of the CUDA GEMM (ops/cuda/gemm.cu);
+// conventions in bindings/common.h.
 #include "bindings/common.h"
+#include "ops/cuda/cuda_ops.h"  // defines: cuda::set_allow_tf32, cuda::allow_tf32
 
 namespace pycnn::bindings {
 
@@ -18,6 +20,9 @@ void init_gemm(py::module_& m) {
         gemm(ta, tb, alpha, a, b, beta, c);
       },
       "c = alpha * op(a) @ op(b) + beta * c, in place");
+  m.def("cuda_set_allow_tf32", &cuda::set_allow_tf32, py::arg("allow"),
+        "let float GEMMs on CUDA use TF32 tensor cores (relative error ~1e-3); off by default");
+  m.def("cuda_allow_tf32", &cuda::allow_tf32, "whether float GEMMs on CUDA may use TF32 tensor cores");
 }
 
 }  // namespace pycnn::bindings

@@ -1,6 +1,9 @@
-// Linear layer: y = x @ w^T + b, x (N, in), w (out, in), b (out,). Backward: dx = dout @ w,
-// dw = dout^T @ x, db = column sums of dout. All three are GEMM calls (or a reduction).
+// Linear layer: y = x @ w^T + b, x (N, in), w (out, in), b (out,). Forward is one GEMM with the bias in its
+// epilogue; backward: dx = dout @ w and dw = dout^T @ x (GEMMs), db = column sums of dout.
+#include <algorithm>  // defines: std::max
+
 #include "ops/checks.h"
+#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
 #include "ops/ops.h"
 
 namespace pycnn {
@@ -16,16 +19,23 @@ static void check_linear(const Tensor& x, const Tensor& w, const char* op) {
 
 Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b) {
   check_linear(x, w, "linear");
-  Tensor y = Tensor::empty({x.size(0), w.size(0)}, x.dtype(), x.device());
+  const int64_t N = x.size(0), in = x.size(1), out = w.size(0);
+  Tensor bc;
   if (b.defined()) {
     check_same(x, b, "linear", "input", "bias");
-    PYCNN_CHECK(b.dim() == 1 && b.size(0) == w.size(0), "[linear] expected bias of shape (", w.size(0), ",), got ",
+    PYCNN_CHECK(b.dim() == 1 && b.size(0) == out, "[linear] expected bias of shape (", out, ",), got ",
                 shape_str(b.shape()));
-    copy_(y, b.expand(y.shape()));  // y = b, then y += x @ w^T
-    gemm(false, true, 1.0, x, w, 1.0, y);
-  } else {
-    gemm(false, true, 1.0, x, w, 0.0, y);
+    bc = b.contiguous();
   }
+  // Contiguous operands (a no-op for the usual ones): the kernel takes row-major matrices.
+  const Tensor xc = x.contiguous(), wc = w.contiguous();
+  Tensor y = Tensor::empty({N, out}, x.dtype(), x.device());
+  dispatch_floating(x.dtype(), "linear", [&](auto tag) {
+    using T = decltype(tag);
+    const int64_t ld = std::max<int64_t>(in, 1), ldy = std::max<int64_t>(out, 1);
+    PYCNN_DISPATCH(x.device(), gemm_bias<T>, false, true, N, out, in, T(1), xc.data<T>(), ld, wc.data<T>(), ld, T(0),
+                   y.data<T>(), ldy, bc.defined() ? bc.data<T>() : nullptr, false, false);
+  });
   return y;
 }
 
@@ -43,7 +53,14 @@ std::tuple<Tensor, Tensor, Tensor> linear_backward(const Tensor& dout, const Ten
   }
   Tensor dw = Tensor::empty(w.shape(), w.dtype(), w.device());
   gemm(true, false, 1.0, dout, x, 0.0, dw);
-  if (has_bias) db = sum(dout, {0}, false);
+  if (has_bias) {
+    const Tensor dc = dout.contiguous();
+    db = Tensor::empty({w.size(0)}, w.dtype(), w.device());
+    dispatch_floating(dout.dtype(), "linear_backward", [&](auto tag) {
+      using T = decltype(tag);
+      PYCNN_DISPATCH(dout.device(), sum_rows<T>, dc.data<T>(), db.data<T>(), dc.size(0), dc.size(1));
+    });
+  }
   return {dx, dw, db};
 }
 

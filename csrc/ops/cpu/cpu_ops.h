@@ -37,6 +37,16 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
 template <typename T>
 void gemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
                 const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+// gemm with an epilogue: C = act(alpha * op(A) @ op(B) + beta * C + bias), bias[i] added to row i when
+// bias_per_row, bias[j] to column j otherwise, or none when null; act is ReLU (NaN stays NaN) when relu.
+// C = beta * C + bias first (bias alone when beta == 0), then gemm with beta = 1: cuda::gemm_bias adds in
+// that order too.
+template <typename T>
+void gemm_bias(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+               const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const T* bias, bool bias_per_row, bool relu);
+// out[j] = sum_i x[i, j] over a contiguous (rows, cols) x: sum_arb with A = 1 (the bias gradient).
+template <typename T>
+void sum_rows(const T* x, T* out, int64_t rows, int64_t cols);
 
 // ---- conv2d.cpp: contiguous x (N, C, H, W), w (OC, C/groups, KH, KW), b (OC,) or null, y (N, OC, OH, OW) ----
 // From shapes the entry point has validated: x (N, C, H, W), w (OC, C/groups, KH, KW), y (N, OC, OH, OW).

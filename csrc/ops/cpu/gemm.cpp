@@ -5,7 +5,8 @@
 // computed transposed. gemm_naive, the triple loop at the end, is the reference for tests.
 #include <omp.h>  // defines: omp_in_parallel
 
-#include <utility>  // defines: std::swap
+#include <algorithm>  // defines: std::max
+#include <utility>    // defines: std::swap
 
 #include "core/cpu_features.h"  // defines: simd_level
 #include "core/parallel.h"      // defines: parallel_for, get_num_threads
@@ -144,11 +145,47 @@ void gemm_naive(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T a
     }
 }
 
+template <typename T>
+void gemm_bias(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+               const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const T* bias, bool bias_per_row, bool relu) {
+  if (M <= 0 || N <= 0) return;
+  const int64_t grain = std::max<int64_t>(1, 32768 / N);  // rows per thread: ~32K elements
+  if (bias != nullptr) {
+    parallel_for(M, grain, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t j = 0; j < N; ++j) {
+          T& c = C[i * ldc + j];
+          const T b = bias[bias_per_row ? i : j];
+          c = beta == T(0) ? b : beta * c + b;
+        }
+    });
+    beta = T(1);
+  }
+  gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (relu) {
+    parallel_for(M, grain, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t j = 0; j < N; ++j) {
+          T& c = C[i * ldc + j];
+          c = c < T(0) ? T(0) : c;  // NaN stays NaN
+        }
+    });
+  }
+}
+
+template <typename T>
+void sum_rows(const T* x, T* out, int64_t rows, int64_t cols) {
+  sum_arb(x, out, 1, rows, cols);
+}
+
 #define PYCNN_INSTANTIATE_GEMM(T)                                                                                    \
   template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, T*,       \
                         int64_t);                                                                                    \
   template void gemm_naive<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, T*, \
-                              int64_t);
+                              int64_t);                                                                              \
+  template void gemm_bias<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, T*,  \
+                             int64_t, const T*, bool, bool);                                                         \
+  template void sum_rows<T>(const T*, T*, int64_t, int64_t);
 PYCNN_INSTANTIATE_GEMM(float)
 PYCNN_INSTANTIATE_GEMM(double)
 

@@ -35,6 +35,28 @@ PYCNN_CUDA_KERNEL(void fill(T* dst, int64_t n, T value))  // float, double or in
 template <typename T>
 PYCNN_CUDA_KERNEL(void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
                             int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc))
+// gemm with a fused epilogue, one launch: C = act(alpha * op(A) @ op(B) + beta * C + bias), bias[i] added to
+// row i when bias_per_row (a convolution's channels), bias[j] to column j otherwise (a linear layer); bias may
+// be null; act is ReLU (NaN stays NaN) when relu, else the identity. The contract of cpu::gemm_bias.
+template <typename T>
+PYCNN_CUDA_KERNEL(void gemm_bias(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+                                 int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const T* bias,
+                                 bool bias_per_row, bool relu))
+// out[j] = sum_i x[i, j] over a contiguous (rows, cols) x (a bias gradient), deterministic: the sums of
+// cpu::sum_rows in the same order.
+template <typename T>
+PYCNN_CUDA_KERNEL(void sum_rows(const T* x, T* out, int64_t rows, int64_t cols))
+// TF32 tensor cores for float GEMMs, off by default (torch's allow_tf32): when on, float results carry a
+// relative error of about 1e-3 of sum_k |a_ik| |b_kj| (10-bit mantissa inputs). Process-wide. Without CUDA
+// setting it does nothing and it reads false.
+#if defined(PYCNN_WITH_CUDA)
+void set_allow_tf32(bool allow);
+bool allow_tf32();
+#else
+inline void set_allow_tf32(bool) {
+}
+inline bool allow_tf32() { return false; }
+#endif
 
 // ---- conv2d.cu, convs.cu, deform_conv.cu ----
 

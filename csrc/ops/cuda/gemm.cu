@@ -1,153 +1,273 @@
-// CUDA GEMM: row-major C = alpha * op(A) @ op(B) + beta * C, the same contract as cpu::gemm
-// (ops/cpu/cpu_ops.h): op(A) is (M, K), op(B) is (K, N), any sizes, beta == 0 ignores C's old contents.
-// One shared-memory tiled kernel, templated on the tile shape: float uses 64x64 block tiles with a 4x4
-// register tile per thread, double 32x32 with 2x2. Read gemm_kernel first; the helpers are its three
-// phases (load tiles, multiply, store), __host__ __device__ so that a test can step them on the CPU.
+// CUDA GEMM: row-major C = act(alpha * op(A) @ op(B) + beta * C + bias), the contract of cpu::gemm and
+// cpu::gemm_bias (ops/cpu/cpu_ops.h): op(A) is (M, K), op(B) is (K, N), any sizes, beta == 0 ignores C's
+// old contents. Two kernels share the phases of ops/cuda/gemm_tiles.h (read that first):
+//   gemm_kernel       SIMT, 128x128 (or 64x64) block tiles, 8x8 (4x4) register tiles, double-buffered shared
+//                     tiles fed by 16-byte loads; float and double.
+//   gemm_tf32_kernel  float on tensor cores in TF32 (wmma m16n16k8), only when set_allow_tf32(true).
+// Also the deterministic column sum of linear_backward's bias gradient.
 #include <cuda_runtime.h>
+#include <mma.h>  // defines: nvcuda::wmma
+
+#include <atomic>  // defines: std::atomic
 
 #include "ops/cuda/cuda_ops.h"
-#include "ops/cuda/launch.cuh"  // defines: stream, CUDA_CHECK_LAUNCH
+#include "ops/cuda/gemm_tiles.h"  // defines: GemmProblem, the configs and the kernel phases
+#include "ops/cuda/launch.cuh"    // defines: stream, for_each, CUDA_CHECK_LAUNCH
 
 namespace pycnn::cuda {
 
-// Shared tiles are stored k-major (tile[k][m] and tile[k][n]) so that the inner product loop reads a
-// row of each; the +1 column of padding spreads the column-wise stores of a transposed load over banks.
-template <typename T, int BM, int BK>
-using TileA = T[BK][BM + 1];
-template <typename T, int BN, int BK>
-using TileB = T[BK][BN + 1];
+namespace {
 
-// Copies op(A)[row0:row0+BM, k0:k0+BK] into `as`, zero-filling past the matrix edge so that the
-// multiply needs no bounds checks. The element order follows A's storage order, so consecutive threads
-// read consecutive addresses (coalesced) whether or not A is transposed.
-template <typename T, int BM, int BK, int kThreads>
-__host__ __device__ inline void load_tile_a(int tid, TileA<T, BM, BK>& as, const T* A, int64_t lda, bool trans_a,
-                                            int64_t M, int64_t K, int64_t row0, int64_t k0) {
-  for (int e = tid; e < BM * BK; e += kThreads) {
-    const int m = trans_a ? e % BM : e / BK;  // A is (K, M) when transposed: m varies fastest
-    const int k = trans_a ? e / BM : e % BK;
-    const int64_t gm = row0 + m, gk = k0 + k;
-    T v = T(0);
-    if (gm < M && gk < K) v = trans_a ? A[gk * lda + gm] : A[gm * lda + gk];
-    as[k][m] = v;
-  }
-}
+// TF32 rounds both inputs to a 10-bit mantissa (relative rounding error up to 2^-11) and accumulates in
+// float, so a TF32 result differs from the float one by up to about 1e-3 * sum_k |a_ik| |b_kj| (torch
+// documents the same). Off by default, as in torch: float GEMMs are then float FMAs throughout.
+std::atomic<bool> g_allow_tf32{false};
 
-// Same for op(B)[k0:k0+BK, col0:col0+BN]; B is (K, N), or (N, K) when transposed.
-template <typename T, int BN, int BK, int kThreads>
-__host__ __device__ inline void load_tile_b(int tid, TileB<T, BN, BK>& bs, const T* B, int64_t ldb, bool trans_b,
-                                            int64_t N, int64_t K, int64_t col0, int64_t k0) {
-  for (int e = tid; e < BN * BK; e += kThreads) {
-    const int n = trans_b ? e / BK : e % BN;
-    const int k = trans_b ? e % BK : e / BN;
-    const int64_t gn = col0 + n, gk = k0 + k;
-    T v = T(0);
-    if (gn < N && gk < K) v = trans_b ? B[gn * ldb + gk] : B[gk * ldb + gn];
-    bs[k][n] = v;
-  }
-}
+}  // namespace
 
-// Thread (ty, tx) owns rows ty + i * (BM / TM) and columns tx + j * (BN / TN) of the block tile.
-// Strided rather than contiguous ownership: a warp then reads consecutive words of bs (no bank
-// conflicts), a couple of broadcast words of as, and stores consecutive columns of C (coalesced).
-template <typename T, int BM, int BN, int BK, int TM, int TN>
-__host__ __device__ inline void multiply_tile(int tx, int ty, const TileA<T, BM, BK>& as, const TileB<T, BN, BK>& bs,
-                                              T (&acc)[TM][TN]) {
-  constexpr int kRowStep = BM / TM, kColStep = BN / TN;
-#pragma unroll
-  for (int k = 0; k < BK; ++k) {
-    T a[TM], b[TN];  // one column of A and one row of B in registers: TM + TN loads for TM * TN FMAs
-#pragma unroll
-    for (int i = 0; i < TM; ++i) a[i] = as[k][ty + i * kRowStep];
-#pragma unroll
-    for (int j = 0; j < TN; ++j) b[j] = bs[k][tx + j * kColStep];
-#pragma unroll
-    for (int i = 0; i < TM; ++i)
-#pragma unroll
-      for (int j = 0; j < TN; ++j) acc[i][j] += a[i] * b[j];
-  }
-}
+void set_allow_tf32(bool allow) { g_allow_tf32.store(allow); }
+bool allow_tf32() { return g_allow_tf32.load(); }
 
-template <typename T, int BM, int BN, int TM, int TN>
-__host__ __device__ inline void store_tile(int tx, int ty, const T (&acc)[TM][TN], T alpha, T beta, T* C, int64_t ldc,
-                                           int64_t M, int64_t N, int64_t row0, int64_t col0) {
-  constexpr int kRowStep = BM / TM, kColStep = BN / TN;
-#pragma unroll
-  for (int i = 0; i < TM; ++i) {
-    const int64_t gm = row0 + ty + i * kRowStep;
-    if (gm >= M) continue;
-#pragma unroll
-    for (int j = 0; j < TN; ++j) {
-      const int64_t gn = col0 + tx + j * kColStep;
-      if (gn >= N) continue;
-      T* c = C + gm * ldc + gn;
-      // beta == 0 must not read C: it may be uninitialised memory holding NaNs.
-      *c = beta == T(0) ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *c;
-    }
-  }
-}
+// Grid: one block per (BM, BN) tile of C, a 1-D grid (tile_coords). Each block sweeps K in BK-deep slices
+// through two shared buffers: while the threads multiply slice t out of one, their loads of slice t + 1 are in
+// flight into registers, then go to the other buffer; one barrier per slice.
+template <class Cfg>
+__global__ void __launch_bounds__(Cfg::kThreads, Cfg::kMinBlocks)
+    gemm_kernel(const GemmProblem<typename Cfg::Scalar> p, int64_t tiles_m, int64_t tiles_n) {
+  using T = typename Cfg::Scalar;
+  using SA = typename Cfg::ShapeA;
+  using SB = typename Cfg::ShapeB;
+  __shared__ __align__(16) T as[2][Cfg::BK * SA::LD];
+  __shared__ __align__(16) T bs[2][Cfg::BK * SB::LD];
 
-// Grid: blockIdx.x walks BN-wide column tiles of C, blockIdx.y BM-tall row tiles; (BM/TM)*(BN/TN)
-// threads per block. Each block sweeps K in BK-deep slices through shared memory.
-template <typename T, int BM, int BN, int BK, int TM, int TN>
-__global__ void __launch_bounds__((BM / TM) * (BN / TN))
-    gemm_kernel(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* __restrict__ A,
-                int64_t lda, const T* __restrict__ B, int64_t ldb, T beta, T* __restrict__ C, int64_t ldc) {
-  constexpr int kThreads = (BM / TM) * (BN / TN);
-  __shared__ TileA<T, BM, BK> as;
-  __shared__ TileB<T, BN, BK> bs;
-  const int tid = threadIdx.x;
-  const int tx = tid % (BN / TN), ty = tid / (BN / TN);
-  const int64_t row0 = int64_t(blockIdx.y) * BM, col0 = int64_t(blockIdx.x) * BN;
+  int64_t tm, tn;
+  tile_coords(blockIdx.x, tiles_m, tiles_n, tm, tn);
+  const int64_t row0 = tm * Cfg::BM, col0 = tn * Cfg::BN;
+  const int tid = threadIdx.x, tx = tid % Cfg::kThreadsN, ty = tid / Cfg::kThreadsN;
+  // A is k-contiguous unless transposed; B (K, N) is k-contiguous only when transposed.
+  const bool a_kc = !p.trans_a, b_kc = p.trans_b;
 
-  T acc[TM][TN];
+  T acc[Cfg::TM][Cfg::TN];
 #pragma unroll
-  for (int i = 0; i < TM; ++i)
+  for (int i = 0; i < Cfg::TM; ++i)
 #pragma unroll
-    for (int j = 0; j < TN; ++j) acc[i][j] = T(0);
+    for (int j = 0; j < Cfg::TN; ++j) acc[i][j] = T(0);
 
-  for (int64_t k0 = 0; k0 < K; k0 += BK) {
-    load_tile_a<T, BM, BK, kThreads>(tid, as, A, lda, trans_a, M, K, row0, k0);
-    load_tile_b<T, BN, BK, kThreads>(tid, bs, B, ldb, trans_b, N, K, col0, k0);
+  T ra[SA::kVecs][SA::V], rb[SB::kVecs][SB::V];
+  const int64_t slices = div_up(p.K, Cfg::BK);
+  if (slices > 0) {
+    fetch_tile<SA>(tid, ra, p.A, p.lda, a_kc, p.vec_a, p.M, p.K, row0, 0);
+    fetch_tile<SB>(tid, rb, p.B, p.ldb, b_kc, p.vec_b, p.N, p.K, col0, 0);
+    stash_tile<SA>(tid, ra, as[0], a_kc);
+    stash_tile<SB>(tid, rb, bs[0], b_kc);
     __syncthreads();
-    multiply_tile<T, BM, BN, BK, TM, TN>(tx, ty, as, bs, acc);
-    __syncthreads();  // everyone is done reading before the next slice overwrites the tiles
   }
-  store_tile<T, BM, BN, TM, TN>(tx, ty, acc, alpha, beta, C, ldc, M, N, row0, col0);
+  for (int64_t t = 0; t < slices; ++t) {
+    const int cur = t & 1;
+    const bool more = t + 1 < slices;
+    if (more) {
+      fetch_tile<SA>(tid, ra, p.A, p.lda, a_kc, p.vec_a, p.M, p.K, row0, (t + 1) * Cfg::BK);
+      fetch_tile<SB>(tid, rb, p.B, p.ldb, b_kc, p.vec_b, p.N, p.K, col0, (t + 1) * Cfg::BK);
+    }
+    multiply_tile<Cfg>(tx, ty, as[cur], bs[cur], acc);
+    if (more) {
+      // The other buffer was last read in slice t - 1, which every thread finished before the barrier.
+      stash_tile<SA>(tid, ra, as[cur ^ 1], a_kc);
+      stash_tile<SB>(tid, rb, bs[cur ^ 1], b_kc);
+    }
+    __syncthreads();
+  }
+  store_tile<Cfg>(tx, ty, acc, p, row0, col0);
 }
 
-template <typename T, int BM, int BN, int BK, int TM, int TN>
-static void launch_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
-                        const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
-  static_assert(BM % TM == 0 && BN % TN == 0, "the thread grid must tile the block tile exactly");
-  constexpr int kThreads = (BM / TM) * (BN / TN);
-  const int64_t tiles_n = (N + BN - 1) / BN, tiles_m = (M + BM - 1) / BM;
-  // gridDim.y is limited to 65535; gridDim.x to 2^31 - 1.
-  PYCNN_CHECK_RUNTIME(tiles_m <= 65535, "[gemm] M = ", M, " is too large for the CUDA kernel's grid (at most ",
-                      int64_t(65535) * BM, " rows)");
-  const dim3 grid(static_cast<unsigned>(tiles_n), static_cast<unsigned>(tiles_m));
-  gemm_kernel<T, BM, BN, BK, TM, TN>
-      <<<grid, kThreads, 0, stream()>>>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+namespace wmma = nvcuda::wmma;
+
+// The TF32 kernel: the SIMT kernel's grid, loads and double buffering; each warp multiplies its (WM, WN) warp
+// tile with wmma fragments (inputs rounded to TF32, float accumulators), then writes C fragment by fragment
+// through a per-warp staging tile, since a fragment's element-to-thread mapping is unspecified.
+template <class Cfg>
+__global__ void __launch_bounds__(Cfg::kThreads)
+    gemm_tf32_kernel(const GemmProblem<float> p, int64_t tiles_m, int64_t tiles_n) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  using SA = typename Cfg::ShapeA;
+  using SB = typename Cfg::ShapeB;
+  using FragA = wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::col_major>;
+  using FragB = wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major>;
+  using FragC = wmma::fragment<wmma::accumulator, 16, 16, 8, float>;
+  // wmma wants 32-byte aligned fragment pointers: every fragment origin is a multiple of 8 floats from here.
+  __shared__ __align__(128) float as[2][Cfg::BK * SA::LD];
+  __shared__ __align__(128) float bs[2][Cfg::BK * SB::LD];
+  __shared__ __align__(128) float stage[Cfg::kWarps][16 * 16];
+
+  int64_t tm, tn;
+  tile_coords(blockIdx.x, tiles_m, tiles_n, tm, tn);
+  const int64_t row0 = tm * Cfg::BM, col0 = tn * Cfg::BN;
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int wr = Cfg::warp_row(warp), wc = Cfg::warp_col(warp);
+  const bool a_kc = !p.trans_a, b_kc = p.trans_b;
+
+  FragC acc[Cfg::FM][Cfg::FN];
+#pragma unroll
+  for (int i = 0; i < Cfg::FM; ++i)
+#pragma unroll
+    for (int j = 0; j < Cfg::FN; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+
+  float ra[SA::kVecs][SA::V], rb[SB::kVecs][SB::V];
+  const int64_t slices = div_up(p.K, Cfg::BK);
+  if (slices > 0) {
+    fetch_tile<SA>(tid, ra, p.A, p.lda, a_kc, p.vec_a, p.M, p.K, row0, 0);
+    fetch_tile<SB>(tid, rb, p.B, p.ldb, b_kc, p.vec_b, p.N, p.K, col0, 0);
+    stash_tile<SA>(tid, ra, as[0], a_kc);
+    stash_tile<SB>(tid, rb, bs[0], b_kc);
+    __syncthreads();
+  }
+  for (int64_t t = 0; t < slices; ++t) {
+    const int cur = t & 1;
+    const bool more = t + 1 < slices;
+    if (more) {
+      fetch_tile<SA>(tid, ra, p.A, p.lda, a_kc, p.vec_a, p.M, p.K, row0, (t + 1) * Cfg::BK);
+      fetch_tile<SB>(tid, rb, p.B, p.ldb, b_kc, p.vec_b, p.N, p.K, col0, (t + 1) * Cfg::BK);
+    }
+#pragma unroll
+    for (int kk = 0; kk < Cfg::BK; kk += 8) {
+      FragA a[Cfg::FM];
+      FragB b[Cfg::FN];
+#pragma unroll
+      for (int i = 0; i < Cfg::FM; ++i) {
+        wmma::load_matrix_sync(a[i], as[cur] + kk * SA::LD + wr + 16 * i, SA::LD);
+#pragma unroll
+        for (int e = 0; e < a[i].num_elements; ++e) a[i].x[e] = wmma::__float_to_tf32(a[i].x[e]);
+      }
+#pragma unroll
+      for (int j = 0; j < Cfg::FN; ++j) {
+        wmma::load_matrix_sync(b[j], bs[cur] + kk * SB::LD + wc + 16 * j, SB::LD);
+#pragma unroll
+        for (int e = 0; e < b[j].num_elements; ++e) b[j].x[e] = wmma::__float_to_tf32(b[j].x[e]);
+      }
+#pragma unroll
+      for (int i = 0; i < Cfg::FM; ++i)
+#pragma unroll
+        for (int j = 0; j < Cfg::FN; ++j) wmma::mma_sync(acc[i][j], a[i], b[j], acc[i][j]);
+    }
+    if (more) {
+      stash_tile<SA>(tid, ra, as[cur ^ 1], a_kc);
+      stash_tile<SB>(tid, rb, bs[cur ^ 1], b_kc);
+    }
+    __syncthreads();
+  }
+
+#pragma unroll
+  for (int i = 0; i < Cfg::FM; ++i)
+#pragma unroll
+    for (int j = 0; j < Cfg::FN; ++j) {
+      wmma::store_matrix_sync(stage[warp], acc[i][j], 16, wmma::mem_row_major);
+      __syncwarp();
+      store_fragment(stage[warp], lane, p, row0 + wr + 16 * i, col0 + wc + 16 * j);
+      __syncwarp();  // the next fragment overwrites the staging tile
+    }
+#elif defined(__CUDA_ARCH__)
+  __trap();  // never launched: device_info() sees that this device's code has no tensor cores
+#endif
+}
+
+namespace {
+
+struct DeviceInfo {
+  int sms = 0;
+  bool tf32 = false;  // the device has TF32 tensor cores and runs a TF32 kernel compiled for them
+};
+
+// The TF32 kernel is empty when compiled for an architecture below sm_80 (a build for older GPUs only, run on a
+// newer one through PTX JIT); the device then runs the SIMT kernel.
+bool tf32_kernel_usable(int major) {
+  if (major < 8) return false;
+  cudaFuncAttributes attr{};
+  if (cudaFuncGetAttributes(&attr, gemm_tf32_kernel<Tf32Large>) != cudaSuccess) {
+    cudaGetLastError();  // clear it: the next launch check would report it as its own
+    return false;
+  }
+  return attr.ptxVersion >= 80;
+}
+
+// The current device's SM count and TF32 support, asked of the driver once per device.
+DeviceInfo device_info() {
+  constexpr int kMaxDevices = 64;
+  static std::atomic<int> sms[kMaxDevices], tf32[kMaxDevices];  // sms 0: not asked yet
+  int dev = 0;
+  CUDA_CHECK(cudaGetDevice(&dev), "gemm");
+  if (dev < kMaxDevices && sms[dev].load(std::memory_order_acquire) != 0)
+    return {sms[dev].load(std::memory_order_relaxed), tf32[dev].load(std::memory_order_relaxed) != 0};
+  DeviceInfo info;
+  int major = 0;
+  CUDA_CHECK(cudaDeviceGetAttribute(&info.sms, cudaDevAttrMultiProcessorCount, dev), "gemm");
+  CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev), "gemm");
+  info.tf32 = tf32_kernel_usable(major);
+  if (dev < kMaxDevices) {
+    tf32[dev].store(info.tf32, std::memory_order_relaxed);
+    sms[dev].store(info.sms, std::memory_order_release);
+  }
+  return info;
+}
+
+template <class Cfg, typename T, typename Kernel>
+void launch(Kernel kernel, const GemmProblem<T>& p) {
+  const int64_t tiles_m = div_up(p.M, Cfg::BM), tiles_n = div_up(p.N, Cfg::BN);
+  PYCNN_CHECK_RUNTIME(tiles_m * tiles_n <= int64_t(0x7fffffff), "[gemm] C of shape (", p.M, ", ", p.N,
+                      ") has too many tiles for one CUDA grid");
+  kernel<<<static_cast<unsigned>(tiles_m * tiles_n), Cfg::kThreads, 0, stream()>>>(p, tiles_m, tiles_n);
   CUDA_CHECK_LAUNCH("gemm");
+}
+
+// 128x128 tiles when they give every SM at least one block; 64x64 otherwise (four times the blocks).
+bool large_tiles(int64_t M, int64_t N, int sms) { return div_up(M, 128) * div_up(N, 128) >= sms; }
+
+void run(const GemmProblem<float>& p) {
+  const DeviceInfo dev = device_info();
+  const bool large = large_tiles(p.M, p.N, dev.sms);
+  if (allow_tf32() && dev.tf32) {
+    if (large)
+      launch<Tf32Large>(gemm_tf32_kernel<Tf32Large>, p);
+    else
+      launch<Tf32Small>(gemm_tf32_kernel<Tf32Small>, p);
+  } else if (large) {
+    launch<SgemmLarge>(gemm_kernel<SgemmLarge>, p);
+  } else {
+    launch<SgemmSmall>(gemm_kernel<SgemmSmall>, p);
+  }
+}
+
+void run(const GemmProblem<double>& p) { launch<Dgemm>(gemm_kernel<Dgemm>, p); }
+
+}  // namespace
+
+template <typename T>
+void gemm_bias(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+               const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const T* bias, bool bias_per_row, bool relu) {
+  PYCNN_CHECK(M >= 0 && N >= 0 && K >= 0, "[gemm] negative size: M = ", M, ", N = ", N, ", K = ", K);
+  if (M == 0 || N == 0) return;  // an empty grid is a launch error; K == 0 still applies the epilogue
+  constexpr int V = 16 / sizeof(T);
+  run(make_gemm_problem<T, V>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, bias_per_row,
+                              relu));
 }
 
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
           int64_t ldb, T beta, T* C, int64_t ldc) {
-  PYCNN_CHECK(M >= 0 && N >= 0 && K >= 0, "[gemm] negative size: M = ", M, ", N = ", N, ", K = ", K);
-  if (M == 0 || N == 0) return;  // an empty grid is a launch error; K == 0 still scales C by beta below
-  if constexpr (sizeof(T) == 4) {
-    // 256 threads, 16 accumulators each; 2 x 16 x 65 floats = 8.3 KB of shared memory per block.
-    launch_gemm<T, 64, 64, 16, 4, 4>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  } else {
-    // Double has a fraction of float's throughput on most GPUs; a smaller tile keeps more blocks busy.
-    launch_gemm<T, 32, 32, 16, 2, 2>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  }
+  gemm_bias<T>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, nullptr, false, false);
 }
 
-template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
-                          float, float*, int64_t);
-template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
-                           int64_t, double, double*, int64_t);
+template <typename T>
+void sum_rows(const T* x, T* out, int64_t rows, int64_t cols) {
+  for_each(cols, ColumnSum<T>{x, out, rows, cols}, "linear_backward");
+}
+
+#define PYCNN_INSTANTIATE_GEMM(T)                                                                                   \
+  template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, T*,      \
+                        int64_t);                                                                                   \
+  template void gemm_bias<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, T*, \
+                             int64_t, const T*, bool, bool);                                                        \
+  template void sum_rows<T>(const T*, T*, int64_t, int64_t);
+PYCNN_INSTANTIATE_GEMM(float)
+PYCNN_INSTANTIATE_GEMM(double)
 
 }  // namespace pycnn::cuda
