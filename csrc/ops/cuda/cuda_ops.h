@@ -37,6 +37,25 @@ PYCNN_CUDA_KERNEL(void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, in
                             int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc))
 
 // ---- conv2d.cu, convs.cu, deform_conv.cu ----
+// Contiguous x (N, C, H, W), w (OC, C/groups, KH, KW), b (OC,) or null, y (N, OC, OH, OW); the contracts of
+// cpu::conv2d_*: every output fully written, sums in an order fixed by the shape (deterministic).
+template <typename T>
+PYCNN_CUDA_KERNEL(void conv2d_forward(const T* x, const T* w, const T* b, T* y, const Conv2dGeometry& g))
+template <typename T>
+PYCNN_CUDA_KERNEL(void conv2d_input_grad(const T* dout, const T* w, T* dx, const Conv2dGeometry& g))
+template <typename T>
+PYCNN_CUDA_KERNEL(void conv2d_weight_grad(const T* dout, const T* x, T* dw, const Conv2dGeometry& g))
+// y (N, C, HW) += b (C,)
+template <typename T>
+PYCNN_CUDA_KERNEL(void add_channel_bias(T* y, const T* b, int64_t N, int64_t C, int64_t HW))
+// x (planes, H, W), y (planes, OH, OW); y[p, oh, ow] = x[p, mh[oh], mw[ow]], mh and mw in device memory;
+// the backward writes every dx element (the sum of the outputs that copied it).
+template <typename T>
+PYCNN_CUDA_KERNEL(void pad_index_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH,
+                                         int64_t OW, const int64_t* mh, const int64_t* mw))
+template <typename T>
+PYCNN_CUDA_KERNEL(void pad_index_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH,
+                                          int64_t OW, const int64_t* mh, const int64_t* mw))
 
 // ---- pool2d.cu, resize.cu ----
 

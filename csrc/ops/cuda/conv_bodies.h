@@ -1,0 +1,383 @@
+// The index arithmetic and per-element bodies of the CUDA convolutions (ops/cuda/conv2d.cu, convs.cu), as
+// plain host/device code so that tests/cpp/test_cuda_conv.cpp runs every one of them on the CPU.
+// Read in order: col(x) addressing; the three implicit GEMMs (forward, input gradient, weight gradient) as
+// "problems" that say what A, B and the output are; the tiled GEMM's phases (load, multiply, store) that
+// the kernel runs on shared-memory tiles; then the direct depthwise kernels, padding and the bias.
+#pragma once
+#include <cstdint>
+
+#include "core/host_device.h"  // defines: PYCNN_HD
+#include "ops/kernel_args.h"   // defines: Conv2dGeometry
+
+// Full unrolling of the register-tile loops under nvcc; the host compiler does without (and would warn).
+#if defined(__CUDACC__)
+#define PYCNN_CONV_UNROLL _Pragma("unroll")
+#else
+#define PYCNN_CONV_UNROLL
+#endif
+
+namespace pycnn::cuda {
+
+// ---- col(x): the (K, N*P) matrix of the implicit GEMM, never materialised --------------------------------
+// Row k = (c, kh, kw) of group grp, column j = (n, oh, ow). The offset of x (N, C, H, W) it reads, or -1 where
+// the window lies in the padding.
+PYCNN_HD inline int64_t col_offset(const Conv2dGeometry& g, int64_t grp, int64_t k, int64_t j) {
+  const int64_t taps = g.KH * g.KW;
+  const int64_t c = k / taps, kh = (k % taps) / g.KW, kw = k % g.KW;
+  const int64_t n = j / g.P, p = j % g.P;
+  const int64_t ih = (p / g.OW) * g.stride_h - g.pad_h + kh * g.dilation_h;
+  const int64_t iw = (p % g.OW) * g.stride_w - g.pad_w + kw * g.dilation_w;
+  if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) return -1;
+  return ((n * g.C + grp * g.Cg + c) * g.H + ih) * g.W + iw;
+}
+
+// The transposed addressing of the input gradient: for dx element (n, h, w) and the tap k = (oc, kh, kw)
+// (oc within the group), the offset of dout (N, OC, OH, OW) whose window put that tap on (h, w), or -1
+// when none did (off the output grid, or between strides). Gathering over these is col2im without atomics.
+PYCNN_HD inline int64_t dout_offset(const Conv2dGeometry& g, int64_t grp, int64_t k, int64_t j) {
+  const int64_t taps = g.KH * g.KW, hw = g.H * g.W;
+  const int64_t oc = k / taps, kh = (k % taps) / g.KW, kw = k % g.KW;
+  const int64_t n = j / hw, h = (j % hw) / g.W, w = j % g.W;
+  const int64_t th = h + g.pad_h - kh * g.dilation_h, tw = w + g.pad_w - kw * g.dilation_w;
+  if (th < 0 || tw < 0 || th % g.stride_h != 0 || tw % g.stride_w != 0) return -1;
+  const int64_t oh = th / g.stride_h, ow = tw / g.stride_w;
+  if (oh >= g.OH || ow >= g.OW) return -1;
+  return ((n * g.OC + grp * g.OCg + oc) * g.OH + oh) * g.OW + ow;
+}
+
+// ---- the three implicit GEMMs, per group: out (M, Ncols) = A (M, R) @ B (R, Ncols) -----------------------
+// a(grp, m, r) and b(grp, r, col) read one element (0 outside the image); store writes one result of split s
+// (a range of the reduction; only the weight gradient splits). a_r_fastest / b_col_fastest say which index
+// runs along memory, so that the tile loaders give consecutive threads consecutive addresses.
+
+// Forward: y[n, grp] (OCg, P) = w[grp] (OCg, K) @ col(x[n, grp]) (K, P) for all n at once (Ncols = N*P),
+// bias added as the result is stored.
+template <typename T>
+struct ConvForwardProblem {
+  Conv2dGeometry g;
+  const T* x;
+  const T* w;
+  const T* b;  // or nullptr
+  T* y;
+  static constexpr bool a_r_fastest = true, b_col_fastest = true;
+  PYCNN_HD int64_t rows() const { return g.OCg; }
+  PYCNN_HD int64_t cols() const { return g.N * g.P; }
+  PYCNN_HD int64_t depth() const { return g.K; }
+  PYCNN_HD T a(int64_t grp, int64_t m, int64_t r) const { return w[(grp * g.OCg + m) * g.K + r]; }
+  PYCNN_HD T b_(int64_t grp, int64_t r, int64_t col) const {
+    const int64_t off = col_offset(g, grp, r, col);
+    return off < 0 ? T(0) : x[off];
+  }
+  PYCNN_HD void store(int64_t grp, int64_t /*split*/, int64_t m, int64_t col, T v) const {
+    const int64_t oc = grp * g.OCg + m, n = col / g.P, p = col % g.P;
+    y[(n * g.OC + oc) * g.P + p] = b ? v + b[oc] : v;
+  }
+};
+
+// Input gradient: dx[n, grp] (Cg, H*W) = w'[grp] (Cg, OCg*KH*KW) @ D (OCg*KH*KW, N*H*W), where w'(c, (oc, kh,
+// kw)) = w[oc, c, kh, kw] and D gathers dout through dout_offset. Each dx element is one output of the GEMM,
+// summed by one thread: deterministic, no atomics.
+template <typename T>
+struct ConvInputGradProblem {
+  Conv2dGeometry g;
+  const T* dout;
+  const T* w;
+  T* dx;
+  static constexpr bool a_r_fastest = true, b_col_fastest = true;
+  PYCNN_HD int64_t rows() const { return g.Cg; }
+  PYCNN_HD int64_t cols() const { return g.N * g.H * g.W; }
+  PYCNN_HD int64_t depth() const { return g.OCg * g.KH * g.KW; }
+  PYCNN_HD T a(int64_t grp, int64_t c, int64_t r) const {
+    const int64_t taps = g.KH * g.KW, oc = grp * g.OCg + r / taps;
+    return w[(oc * g.Cg + c) * taps + r % taps];
+  }
+  PYCNN_HD T b_(int64_t grp, int64_t r, int64_t col) const {
+    const int64_t off = dout_offset(g, grp, r, col);
+    return off < 0 ? T(0) : dout[off];
+  }
+  PYCNN_HD void store(int64_t grp, int64_t /*split*/, int64_t c, int64_t col, T v) const {
+    const int64_t hw = g.H * g.W, n = col / hw;
+    dx[(n * g.C + grp * g.Cg + c) * hw + col % hw] = v;
+  }
+};
+
+// Weight gradient: dw[grp] (OCg, K) = dout[:, grp] (OCg, N*P) @ col(x[:, grp])^T (N*P, K). The reduction runs
+// over N*P; split s sums its own contiguous range of it into out + s * OC*K (out is dw itself when there is
+// one split, else a workspace that SumSplits adds up in split order).
+template <typename T>
+struct ConvWeightGradProblem {
+  Conv2dGeometry g;
+  const T* dout;
+  const T* x;
+  T* out;
+  static constexpr bool a_r_fastest = true, b_col_fastest = false;  // B's row r = (n, p) runs along x's rows
+  PYCNN_HD int64_t rows() const { return g.OCg; }
+  PYCNN_HD int64_t cols() const { return g.K; }
+  PYCNN_HD int64_t depth() const { return g.N * g.P; }
+  PYCNN_HD T a(int64_t grp, int64_t m, int64_t r) const {
+    const int64_t n = r / g.P;
+    return dout[(n * g.OC + grp * g.OCg + m) * g.P + r % g.P];
+  }
+  PYCNN_HD T b_(int64_t grp, int64_t r, int64_t k) const {
+    const int64_t off = col_offset(g, grp, k, r);
+    return off < 0 ? T(0) : x[off];
+  }
+  PYCNN_HD void store(int64_t grp, int64_t split, int64_t m, int64_t k, T v) const {
+    out[split * g.OC * g.K + (grp * g.OCg + m) * g.K + k] = v;
+  }
+};
+
+// dw[i] = the splits' partial sums of element i, added in split order (bitwise the same on every run).
+template <typename T>
+struct SumSplits {
+  const T* partial;
+  T* dw;
+  int64_t splits, size;
+  PYCNN_HD void operator()(int64_t i) const {
+    T acc = partial[i];
+    for (int64_t s = 1; s < splits; ++s) acc += partial[s * size + i];
+    dw[i] = acc;
+  }
+};
+
+// ---- the tiled GEMM's phases ------------------------------------------------------------------------------
+// A block owns a BM x BN tile of one group's output (blockIdx.y, blockIdx.x, group and split in blockIdx.z)
+// and sweeps its reduction range [r_begin, r_end) in BK-deep slices through shared memory. Thread tid =
+// ty * (BN/TN) + tx keeps TM x TN accumulators in registers: rows ty + i*(BM/TM), columns tx + j*(BN/TN)
+// (strided ownership: a warp reads consecutive words of the B tile and stores consecutive columns).
+// Tiles are k-major with one column of padding (spreads the transposing stores over the banks).
+template <typename T, int BM, int BN, int BK, int TM, int TN>
+struct ConvTile {
+  static constexpr int kThreads = (BM / TM) * (BN / TN);
+  using A = T[BK][BM + 1];
+  using B = T[BK][BN + 1];
+
+  // A[r0 : r0+BK] of rows row0 .. row0+BM into as, 0 past the matrix (so that multiply needs no checks).
+  template <typename Problem>
+  PYCNN_HD static void load_a(const Problem& pb, int tid, A& as, int64_t grp, int64_t row0, int64_t r0,
+                              int64_t r_end) {
+    for (int e = tid; e < BM * BK; e += kThreads) {
+      const int m = Problem::a_r_fastest ? e / BK : e % BM;
+      const int r = Problem::a_r_fastest ? e % BK : e / BM;
+      const int64_t gm = row0 + m, gr = r0 + r;
+      as[r][m] = gm < pb.rows() && gr < r_end ? pb.a(grp, gm, gr) : T(0);
+    }
+  }
+
+  template <typename Problem>
+  PYCNN_HD static void load_b(const Problem& pb, int tid, B& bs, int64_t grp, int64_t col0, int64_t r0,
+                              int64_t r_end) {
+    for (int e = tid; e < BN * BK; e += kThreads) {
+      const int n = Problem::b_col_fastest ? e % BN : e / BK;
+      const int r = Problem::b_col_fastest ? e / BN : e % BK;
+      const int64_t gn = col0 + n, gr = r0 + r;
+      bs[r][n] = gn < pb.cols() && gr < r_end ? pb.b_(grp, gr, gn) : T(0);
+    }
+  }
+
+  PYCNN_HD static void multiply(int tid, const A& as, const B& bs, T (&acc)[TM][TN]) {
+    const int tx = tid % (BN / TN), ty = tid / (BN / TN);
+PYCNN_CONV_UNROLL
+    for (int k = 0; k < BK; ++k) {
+      T a[TM], b[TN];  // TM + TN shared loads for TM * TN multiply-adds
+PYCNN_CONV_UNROLL
+      for (int i = 0; i < TM; ++i) a[i] = as[k][ty + i * (BM / TM)];
+PYCNN_CONV_UNROLL
+      for (int j = 0; j < TN; ++j) b[j] = bs[k][tx + j * (BN / TN)];
+PYCNN_CONV_UNROLL
+      for (int i = 0; i < TM; ++i)
+PYCNN_CONV_UNROLL
+        for (int j = 0; j < TN; ++j) acc[i][j] += a[i] * b[j];
+    }
+  }
+
+  template <typename Problem>
+  PYCNN_HD static void store(const Problem& pb, int tid, const T (&acc)[TM][TN], int64_t grp, int64_t split,
+                             int64_t row0, int64_t col0) {
+    const int tx = tid % (BN / TN), ty = tid / (BN / TN);
+PYCNN_CONV_UNROLL
+    for (int i = 0; i < TM; ++i) {
+      const int64_t gm = row0 + ty + i * (BM / TM);
+      if (gm >= pb.rows()) continue;
+PYCNN_CONV_UNROLL
+      for (int j = 0; j < TN; ++j) {
+        const int64_t gn = col0 + tx + j * (BN / TN);
+        if (gn < pb.cols()) pb.store(grp, split, gm, gn, acc[i][j]);
+      }
+    }
+  }
+};
+
+// The tile shapes: float 64x64 tiles with 4x4 registers per thread (256 threads); double has a fraction of
+// float's throughput on most GPUs, so smaller 32x32 tiles keep more blocks busy (as gemm.cu does).
+template <typename T>
+struct ConvTiles;
+template <>
+struct ConvTiles<float> {
+  static constexpr int BM = 64, BN = 64, BK = 16, TM = 4, TN = 4;
+};
+template <>
+struct ConvTiles<double> {
+  static constexpr int BM = 32, BN = 32, BK = 16, TM = 2, TN = 2;
+};
+
+// The reduction range of split s when `depth` is cut into pieces of `chunk` (a multiple of BK).
+struct SplitRange {
+  int64_t begin, end;
+};
+PYCNN_HD inline SplitRange split_range(int64_t depth, int64_t chunk, int64_t s) {
+  const int64_t b = s * chunk, e = b + chunk;
+  return {b < depth ? b : depth, e < depth ? e : depth};
+}
+
+// How the weight gradient cuts its N*P-deep reduction: enough splits to give a large GPU ~kTargetBlocks
+// blocks when the dw tiles alone are few, each at least kMinSplitDepth deep. A function of the shape only
+// (never of the device), so the summation order, hence every bit of dw, is the same everywhere.
+struct SplitPlan {
+  int64_t splits, chunk;
+};
+template <typename T>
+SplitPlan weight_grad_split(const Conv2dGeometry& g) {
+  constexpr int64_t kTargetBlocks = 512, kMinSplitDepth = 512, kMaxSplits = 64;
+  using S = ConvTiles<T>;
+  const int64_t depth = g.N * g.P;
+  const int64_t tiles = g.G * ((g.OCg + S::BM - 1) / S::BM) * ((g.K + S::BN - 1) / S::BN);
+  int64_t splits = tiles > 0 ? (kTargetBlocks + tiles - 1) / tiles : 1;
+  splits = splits < kMaxSplits ? splits : kMaxSplits;
+  splits = splits < depth / kMinSplitDepth ? splits : depth / kMinSplitDepth;
+  if (splits <= 1) return {1, depth > S::BK ? depth : S::BK};
+  const int64_t chunk = ((depth + splits - 1) / splits + S::BK - 1) / S::BK * S::BK;
+  return {(depth + chunk - 1) / chunk, chunk};
+}
+
+// ---- depthwise (one input channel per group): direct kernels --------------------------------------------
+// Output channel oc reads input channel oc / OCg through KH*KW taps; a GEMM would run 1-row tiles here.
+
+// One thread per output element y (N, OC, OH, OW); the bias first, then the taps in order.
+template <typename T>
+struct DepthwiseForward {
+  Conv2dGeometry g;
+  const T* x;
+  const T* w;
+  const T* b;
+  T* y;
+  PYCNN_HD void operator()(int64_t i) const {
+    const int64_t ow = i % g.OW, oh = (i / g.OW) % g.OH, q = i / g.P, oc = q % g.OC, n = q / g.OC;
+    const T* xp = x + (n * g.C + oc / g.OCg) * g.H * g.W;
+    const T* wk = w + oc * g.KH * g.KW;
+    T acc = b ? b[oc] : T(0);
+    for (int64_t kh = 0; kh < g.KH; ++kh) {
+      const int64_t ih = oh * g.stride_h - g.pad_h + kh * g.dilation_h;
+      if (ih < 0 || ih >= g.H) continue;
+      for (int64_t kw = 0; kw < g.KW; ++kw) {
+        const int64_t iw = ow * g.stride_w - g.pad_w + kw * g.dilation_w;
+        if (iw >= 0 && iw < g.W) acc += wk[kh * g.KW + kw] * xp[ih * g.W + iw];
+      }
+    }
+    y[i] = acc;
+  }
+};
+
+// One thread per dx element (N, C, H, W): gathers the taps of its OCg output channels that landed on it.
+template <typename T>
+struct DepthwiseInputGrad {
+  Conv2dGeometry g;
+  const T* dout;
+  const T* w;
+  T* dx;
+  PYCNN_HD void operator()(int64_t i) const {
+    const int64_t iw = i % g.W, ih = (i / g.W) % g.H, q = i / (g.H * g.W), c = q % g.C, n = q / g.C;
+    T acc = T(0);
+    for (int64_t m = 0; m < g.OCg; ++m) {
+      const int64_t oc = c * g.OCg + m;
+      const T* d = dout + (n * g.OC + oc) * g.P;
+      const T* wk = w + oc * g.KH * g.KW;
+      for (int64_t kh = 0; kh < g.KH; ++kh) {
+        const int64_t th = ih + g.pad_h - kh * g.dilation_h;
+        if (th < 0 || th % g.stride_h != 0 || th / g.stride_h >= g.OH) continue;
+        for (int64_t kw = 0; kw < g.KW; ++kw) {
+          const int64_t tw = iw + g.pad_w - kw * g.dilation_w;
+          if (tw < 0 || tw % g.stride_w != 0 || tw / g.stride_w >= g.OW) continue;
+          acc += wk[kh * g.KW + kw] * d[(th / g.stride_h) * g.OW + tw / g.stride_w];
+        }
+      }
+    }
+    dx[i] = acc;
+  }
+};
+
+// dw[oc, kh, kw] = sum over (n, oh, ow) of dout * x at the tap: one block per weight element; thread t of
+// `threads` sums the terms t, t + threads, ... in order, and the block adds the threads' partials up in a
+// fixed tree (launch.cuh's block_reduce).
+template <typename T>
+struct DepthwiseWeightGradPartial {
+  Conv2dGeometry g;
+  const T* dout;
+  const T* x;
+  T* dw;  // the kernel's thread 0 writes the block's sum here
+  PYCNN_HD T operator()(int64_t widx, int64_t t, int64_t threads) const {
+    const int64_t taps = g.KH * g.KW, oc = widx / taps, kh = (widx % taps) / g.KW, kw = widx % g.KW;
+    const int64_t c = oc / g.OCg;
+    T acc = T(0);
+    for (int64_t j = t; j < g.N * g.P; j += threads) {
+      const int64_t n = j / g.P, p = j % g.P;
+      const int64_t ih = (p / g.OW) * g.stride_h - g.pad_h + kh * g.dilation_h;
+      const int64_t iw = (p % g.OW) * g.stride_w - g.pad_w + kw * g.dilation_w;
+      if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+      acc += dout[(n * g.OC + oc) * g.P + p] * x[((n * g.C + c) * g.H + ih) * g.W + iw];
+    }
+    return acc;
+  }
+};
+
+// ---- padding (reflect, replicate, circular) over the last two dims ----------------------------------------
+// x (planes, H, W), y (planes, OH, OW); mh[oh] and mw[ow] (device arrays, the maps ops/convs.cpp builds) give
+// the input row and column that output (oh, ow) copies.
+struct PadMaps {
+  int64_t H, W, OH, OW;
+  const int64_t* mh;
+  const int64_t* mw;
+};
+
+// One thread per output element.
+template <typename T>
+struct PadForward {
+  PadMaps s;
+  const T* x;
+  T* y;
+  PYCNN_HD void operator()(int64_t i) const {
+    const int64_t ow = i % s.OW, oh = (i / s.OW) % s.OH, plane = i / (s.OW * s.OH);
+    y[i] = x[(plane * s.H + s.mh[oh]) * s.W + s.mw[ow]];
+  }
+};
+
+// One thread per dx element gathers every output that copied it: the outputs (oh, ow) with mh[oh] == ih and
+// mw[ow] == iw, rows then columns in order (deterministic, no atomics). A scan of OH + OW map entries.
+template <typename T>
+struct PadBackward {
+  PadMaps s;
+  const T* dout;
+  T* dx;
+  PYCNN_HD void operator()(int64_t i) const {
+    const int64_t iw = i % s.W, ih = (i / s.W) % s.H, plane = i / (s.W * s.H);
+    const T* d = dout + plane * s.OH * s.OW;
+    T acc = T(0);
+    for (int64_t oh = 0; oh < s.OH; ++oh) {
+      if (s.mh[oh] != ih) continue;
+      for (int64_t ow = 0; ow < s.OW; ++ow)
+        if (s.mw[ow] == iw) acc += d[oh * s.OW + ow];
+    }
+    dx[i] = acc;
+  }
+};
+
+// y (N, C, HW) += b (C,)
+template <typename T>
+struct AddChannelBias {
+  T* y;
+  const T* b;
+  int64_t C, HW;
+  PYCNN_HD void operator()(int64_t i) const { y[i] += b[(i / HW) % C]; }
+};
+
+}  // namespace pycnn::cuda

@@ -1,0 +1,36 @@
+// CUDA kernels of the convolution family's own pieces (the convolutions themselves are conv2d.cu's):
+// non-constant padding through the row and column maps of ops/convs.cpp (forward a copy, backward a gather,
+// so deterministic without atomics), and transposed convolution's channel bias. Bodies in conv_bodies.h.
+#include "ops/cuda/conv_bodies.h"  // defines: PadForward, PadBackward, AddChannelBias
+#include "ops/cuda/cuda_ops.h"
+#include "ops/cuda/launch.cuh"  // defines: for_each
+
+namespace pycnn::cuda {
+
+template <typename T>
+void pad_index_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                       const int64_t* mh, const int64_t* mw) {
+  for_each(planes * OH * OW, PadForward<T>{{H, W, OH, OW, mh, mw}, x, y}, "pad");
+}
+
+template <typename T>
+void pad_index_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                        const int64_t* mh, const int64_t* mw) {
+  for_each(planes * H * W, PadBackward<T>{{H, W, OH, OW, mh, mw}, dout, dx}, "pad_backward");
+}
+
+template <typename T>
+void add_channel_bias(T* y, const T* b, int64_t N, int64_t C, int64_t HW) {
+  for_each(N * C * HW, AddChannelBias<T>{y, b, C, HW}, "conv_transpose2d");
+}
+
+#define PYCNN_INSTANTIATE_CONVS(T)                                                                            \
+  template void add_channel_bias<T>(T*, const T*, int64_t, int64_t, int64_t);                                 \
+  template void pad_index_forward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t, const int64_t*, \
+                                     const int64_t*);                                                         \
+  template void pad_index_backward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t, const int64_t*, \
+                                      const int64_t*);
+PYCNN_INSTANTIATE_CONVS(float)
+PYCNN_INSTANTIATE_CONVS(double)
+
+}  // namespace pycnn::cuda

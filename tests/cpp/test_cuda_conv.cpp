@@ -1,0 +1,253 @@
+// The CUDA convolution's index arithmetic and bodies (ops/cuda/conv_bodies.h), run on the CPU. The tiled
+// implicit-GEMM kernel is simulated serially: every block of the grid, every thread of the block, calling
+// the same load / multiply / store phases that conv2d.cu's kernel calls, with both tile shapes (float's and
+// double's) in float64. Results are compared with the CPU kernels (cpu::conv2d_forward_naive,
+// cpu::conv2d_input_grad, cpu::conv2d_weight_grad, the padding and bias kernels) over awkward geometries:
+// odd sizes, strides 2 and 3, dilation, groups, large padding, 1x1, depthwise, non-square. Outputs start
+// as NaN so that an element nobody writes shows.
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "expect.h"                // defines: EXPECT, failures
+#include "ops/cpu/cpu_ops.h"       // defines: cpu::conv2d_*, cpu::pad_index_*, cpu::add_channel_bias
+#include "ops/cuda/conv_bodies.h"  // defines: the bodies under test
+
+using namespace pycnn;
+using namespace pycnn::cuda;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::vector<double> random_vector(int64_t n, std::mt19937& rng) {
+  std::normal_distribution<double> dist(0.0, 1.0);
+  std::vector<double> v(static_cast<size_t>(n));
+  for (double& e : v) e = dist(rng) + 0.1;  // never all zeros, not centred on zero
+  return v;
+}
+
+// The worst relative difference; NaN (an unwritten element) counts as infinite.
+double worst_error(const std::vector<double>& got, const std::vector<double>& ref) {
+  double worst = got.size() == ref.size() ? 0.0 : INFINITY;
+  for (size_t i = 0; i < got.size() && i < ref.size(); ++i) {
+    const double e = std::fabs(got[i] - ref[i]) / (1.0 + std::fabs(ref[i]));
+    if (!(e <= worst)) worst = std::isnan(e) ? INFINITY : e;
+  }
+  return worst;
+}
+
+bool check(const char* what, const std::vector<double>& got, const std::vector<double>& ref, int case_no) {
+  const double worst = worst_error(got, ref);
+  if (!(worst <= 1e-11)) std::printf("case %d, %s: worst relative error %g\n", case_no, what, worst);
+  return worst <= 1e-11;
+}
+
+// conv2d.cu's conv_gemm_kernel, serially: the grid (x: column tiles, y: row tiles, z: group and split),
+// each block's threads taking the same phases in order, a barrier between phases being the loop boundary.
+template <typename S, typename Problem>
+void simulate_conv_gemm(const Problem& pb, int64_t groups, int64_t splits, int64_t chunk) {
+  using Tile = ConvTile<double, S::BM, S::BN, S::BK, S::TM, S::TN>;
+  struct Shared {
+    typename Tile::A as;
+    typename Tile::B bs;
+  };
+  struct Acc {
+    double v[S::TM][S::TN];
+  };
+  auto shared = std::make_unique<Shared>();
+  std::vector<Acc> acc(Tile::kThreads);
+  const int64_t tiles_n = (pb.cols() + S::BN - 1) / S::BN, tiles_m = (pb.rows() + S::BM - 1) / S::BM;
+  for (int64_t z = 0; z < groups * splits; ++z) {
+    const int64_t grp = z / splits, split = z % splits;
+    const SplitRange range = split_range(pb.depth(), chunk, split);
+    for (int64_t by = 0; by < tiles_m; ++by)
+      for (int64_t bx = 0; bx < tiles_n; ++bx) {
+        const int64_t row0 = by * S::BM, col0 = bx * S::BN;
+        for (Acc& a : acc)
+          for (auto& row : a.v)
+            for (double& e : row) e = 0;
+        for (int64_t r0 = range.begin; r0 < range.end; r0 += S::BK) {
+          for (int t = 0; t < Tile::kThreads; ++t) Tile::load_a(pb, t, shared->as, grp, row0, r0, range.end);
+          for (int t = 0; t < Tile::kThreads; ++t) Tile::load_b(pb, t, shared->bs, grp, col0, r0, range.end);
+          for (int t = 0; t < Tile::kThreads; ++t) Tile::multiply(t, shared->as, shared->bs, acc[t].v);
+        }
+        for (int t = 0; t < Tile::kThreads; ++t) Tile::store(pb, t, acc[t].v, grp, split, row0, col0);
+      }
+  }
+}
+
+template <typename Body>
+void run_body(int64_t n, const Body& body) {
+  for (int64_t i = 0; i < n; ++i) body(i);
+}
+
+struct Case {
+  int64_t n, c, h, w, oc, kh, kw;
+  Conv2dArgs args;
+};
+
+// Output size along one dim, as ops/conv2d.cpp computes it.
+int64_t out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
+  return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+}
+
+// The weight gradient through the split plan of tile shape S, and through forced split counts.
+template <typename S>
+void check_weight_grad(const Conv2dGeometry& g, const std::vector<double>& dout, const std::vector<double>& x,
+                       const std::vector<double>& ref, int case_no, const SplitPlan& plan) {
+  const int64_t wsize = g.OC * g.K, depth = g.N * g.P;
+  std::vector<SplitPlan> plans = {plan, {1, depth > S::BK ? depth : S::BK}};
+  for (int64_t forced : {2, 3, 7}) {  // chunks of a multiple of BK, as the kernel needs
+    const int64_t chunk = ((depth + forced - 1) / forced + S::BK - 1) / S::BK * S::BK;
+    if (chunk > 0) plans.push_back({(depth + chunk - 1) / chunk, chunk});
+  }
+  for (const SplitPlan& p : plans) {
+    std::vector<double> partial(static_cast<size_t>(p.splits * wsize), kNaN), dw(static_cast<size_t>(wsize), kNaN);
+    simulate_conv_gemm<S>(ConvWeightGradProblem<double>{g, dout.data(), x.data(), partial.data()}, g.G, p.splits,
+                          p.chunk);
+    run_body(wsize, SumSplits<double>{partial.data(), dw.data(), p.splits, wsize});
+    EXPECT(check("weight grad (tiled, split)", dw, ref, case_no));
+  }
+}
+
+template <typename S>
+void check_tiled(const Conv2dGeometry& g, const std::vector<double>& x, const std::vector<double>& w,
+                 const std::vector<double>& b, const std::vector<double>& dout, const std::vector<double>& y_ref,
+                 const std::vector<double>& dx_ref, const std::vector<double>& dw_ref, int case_no) {
+  std::vector<double> y(y_ref.size(), kNaN), dx(dx_ref.size(), kNaN);
+  simulate_conv_gemm<S>(ConvForwardProblem<double>{g, x.data(), w.data(), b.data(), y.data()}, g.G, 1,
+                        g.K > 0 ? g.K : 1);
+  EXPECT(check("forward (tiled)", y, y_ref, case_no));
+  const ConvInputGradProblem<double> dpb{g, dout.data(), w.data(), dx.data()};
+  simulate_conv_gemm<S>(dpb, g.G, 1, dpb.depth());
+  EXPECT(check("input grad (tiled)", dx, dx_ref, case_no));
+  // The split plan the kernel takes for this shape (float's plan with float's tiles, double's with double's).
+  const SplitPlan plan = S::BM == ConvTiles<float>::BM ? weight_grad_split<float>(g) : weight_grad_split<double>(g);
+  check_weight_grad<S>(g, dout, x, dw_ref, case_no, plan);
+}
+
+void check_case(const Case& k, int case_no, std::mt19937& rng) {
+  const Conv2dArgs& a = k.args;
+  const int64_t OH = out_size(k.h, k.kh, a.stride_h, a.pad_h, a.dilation_h);
+  const int64_t OW = out_size(k.w, k.kw, a.stride_w, a.pad_w, a.dilation_w);
+  const Conv2dGeometry g = cpu::conv2d_geometry({k.n, k.c, k.h, k.w}, {k.oc, k.c / a.groups, k.kh, k.kw},
+                                                {k.n, k.oc, OH, OW}, a);
+  const std::vector<double> x = random_vector(g.N * g.C * g.H * g.W, rng), w = random_vector(g.OC * g.K, rng);
+  const std::vector<double> b = random_vector(g.OC, rng), dout = random_vector(g.N * g.OC * g.P, rng);
+  std::vector<double> y_ref(static_cast<size_t>(g.N * g.OC * g.P)), dx_ref(x.size()), dw_ref(w.size());
+  cpu::conv2d_forward_naive<double>(x.data(), w.data(), b.data(), y_ref.data(), g);
+  cpu::conv2d_input_grad<double>(dout.data(), w.data(), dx_ref.data(), g);
+  cpu::conv2d_weight_grad<double>(dout.data(), x.data(), dw_ref.data(), g);
+
+  check_tiled<ConvTiles<float>>(g, x, w, b, dout, y_ref, dx_ref, dw_ref, case_no);
+  check_tiled<ConvTiles<double>>(g, x, w, b, dout, y_ref, dx_ref, dw_ref, case_no);
+
+  // Without a bias: the forward problem must not read it.
+  std::vector<double> y_nb(y_ref.size(), kNaN), y_nb_ref(y_ref.size());
+  cpu::conv2d_forward_naive<double>(x.data(), w.data(), nullptr, y_nb_ref.data(), g);
+  simulate_conv_gemm<ConvTiles<double>>(ConvForwardProblem<double>{g, x.data(), w.data(), nullptr, y_nb.data()}, g.G,
+                                        1, g.K);
+  EXPECT(check("forward without bias (tiled)", y_nb, y_nb_ref, case_no));
+
+  if (g.Cg != 1) return;
+  // The direct depthwise bodies (conv2d.cu takes them when Cg == 1 and groups > 1).
+  std::vector<double> y(y_ref.size(), kNaN), dx(dx_ref.size(), kNaN), dw(dw_ref.size(), kNaN);
+  run_body(g.N * g.OC * g.P, DepthwiseForward<double>{g, x.data(), w.data(), b.data(), y.data()});
+  EXPECT(check("depthwise forward", y, y_ref, case_no));
+  run_body(g.N * g.C * g.H * g.W, DepthwiseInputGrad<double>{g, dout.data(), w.data(), dx.data()});
+  EXPECT(check("depthwise input grad", dx, dx_ref, case_no));
+  // The block of weight element i: kBlockThreads partials, then summed (the GPU's tree order differs, within
+  // rounding).
+  const DepthwiseWeightGradPartial<double> part{g, dout.data(), x.data(), dw.data()};
+  for (int64_t i = 0; i < g.OC * g.KH * g.KW; ++i) {
+    double sum = 0;
+    for (int64_t t = 0; t < 256; ++t) sum += part(i, t, 256);
+    dw[static_cast<size_t>(i)] = sum;
+  }
+  EXPECT(check("depthwise weight grad", dw, dw_ref, case_no));
+}
+
+// The maps ops/convs.cpp builds (its pad_index_map), for the three non-constant modes.
+std::vector<int64_t> pad_map(int64_t n, int64_t lo, int64_t out, int mode) {
+  std::vector<int64_t> m(static_cast<size_t>(out));
+  for (int64_t o = 0; o < out; ++o) {
+    int64_t i = o - lo;
+    if (mode == 0) {
+      if (i < 0) i = -i;
+      if (i >= n) i = 2 * (n - 1) - i;
+    } else if (mode == 1) {
+      i = i < 0 ? 0 : (i >= n ? n - 1 : i);
+    } else {
+      i = ((i % n) + n) % n;
+    }
+    m[static_cast<size_t>(o)] = i;
+  }
+  return m;
+}
+
+void check_pad(std::mt19937& rng) {
+  struct PadCase {
+    int64_t planes, H, W, top, bottom, left, right;
+  };
+  const PadCase cases[] = {{3, 5, 7, 2, 1, 3, 4}, {2, 1, 9, 0, 0, 8, 5}, {1, 4, 4, 3, 3, 3, 3}, {4, 6, 3, 0, 5, 2, 0}};
+  int case_no = 0;
+  for (const PadCase& pc : cases)
+    for (int mode = 0; mode < 3; ++mode) {
+      ++case_no;
+      const int64_t lim_h = mode == 0 ? pc.H - 1 : pc.H, lim_w = mode == 0 ? pc.W - 1 : pc.W;
+      const int64_t top = std::min(pc.top, lim_h), bottom = std::min(pc.bottom, lim_h);
+      const int64_t left = std::min(pc.left, lim_w), right = std::min(pc.right, lim_w);
+      const int64_t OH = pc.H + top + bottom, OW = pc.W + left + right;
+      const std::vector<int64_t> mh = pad_map(pc.H, top, OH, mode), mw = pad_map(pc.W, left, OW, mode);
+      const std::vector<double> x = random_vector(pc.planes * pc.H * pc.W, rng);
+      const std::vector<double> dout = random_vector(pc.planes * OH * OW, rng);
+      std::vector<double> y(dout.size(), kNaN), y_ref(dout.size()), dx(x.size(), kNaN), dx_ref(x.size());
+      cpu::pad_index_forward<double>(x.data(), y_ref.data(), pc.planes, pc.H, pc.W, OH, OW, mh.data(), mw.data());
+      cpu::pad_index_backward<double>(dout.data(), dx_ref.data(), pc.planes, pc.H, pc.W, OH, OW, mh.data(), mw.data());
+      const PadMaps maps{pc.H, pc.W, OH, OW, mh.data(), mw.data()};
+      run_body(pc.planes * OH * OW, PadForward<double>{maps, x.data(), y.data()});
+      run_body(pc.planes * pc.H * pc.W, PadBackward<double>{maps, dout.data(), dx.data()});
+      EXPECT(check("pad forward", y, y_ref, case_no));
+      EXPECT(check("pad backward", dx, dx_ref, case_no));
+    }
+}
+
+void check_channel_bias(std::mt19937& rng) {
+  const int64_t N = 3, C = 5, HW = 7;
+  const std::vector<double> y0 = random_vector(N * C * HW, rng), b = random_vector(C, rng);
+  std::vector<double> y = y0, y_ref = y0;
+  cpu::add_channel_bias<double>(y_ref.data(), b.data(), N, C, HW);
+  run_body(N * C * HW, AddChannelBias<double>{y.data(), b.data(), C, HW});
+  EXPECT(check("add_channel_bias", y, y_ref, 0));
+}
+
+}  // namespace
+
+int main() {
+  std::mt19937 rng(7);
+  const Case cases[] = {
+      {2, 3, 7, 9, 5, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 1)},     // odd sizes, padding
+      {3, 4, 11, 6, 6, 3, 2, conv2d_args({2, 3}, {2, 1}, {1, 2}, 2)},    // strides 2 and 3, groups, non-square
+      {1, 6, 9, 10, 9, 3, 3, conv2d_args({3, 3}, {2, 2}, {2, 2}, 3)},    // stride 3, dilation 2, groups 3
+      {2, 5, 5, 7, 7, 1, 1, conv2d_args({1, 1}, {0, 0}, {1, 1}, 1)},     // 1x1 (pointwise)
+      {2, 4, 6, 5, 4, 2, 3, conv2d_args({1, 2}, {3, 3}, {1, 1}, 1)},     // padding > kernel / 2
+      {1, 2, 3, 3, 3, 3, 3, conv2d_args({2, 2}, {2, 2}, {1, 1}, 1)},     // output pixels that see only padding
+      {2, 33, 5, 5, 70, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 1)},   // several row tiles and K slices
+      {1, 8, 4, 70, 6, 1, 5, conv2d_args({1, 1}, {0, 2}, {1, 1}, 2)},    // several column tiles
+      {4, 2, 20, 20, 3, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 1)},   // N*P = 1600: the weight grad splits
+      {2, 4, 8, 7, 4, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 4)},     // depthwise
+      {2, 3, 9, 8, 6, 3, 3, conv2d_args({2, 2}, {2, 1}, {1, 1}, 3)},     // depthwise, multiplier 2, stride 2
+      {1, 3, 11, 8, 3, 5, 3, conv2d_args({1, 3}, {4, 1}, {2, 1}, 3)},    // depthwise, dilation, large padding
+      {2, 6, 5, 6, 4, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 2)},     // groups, OCg < Cg
+  };
+  int case_no = 0;
+  for (const Case& k : cases) check_case(k, ++case_no, rng);
+  check_pad(rng);
+  check_channel_bias(rng);
+  std::printf("%d failed\n", failures);
+  return failures ? 1 : 0;
+}
