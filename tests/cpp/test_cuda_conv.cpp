@@ -107,8 +107,8 @@ void check_weight_grad(const Conv2dGeometry& g, const std::vector<double>& dout,
   }
   for (const SplitPlan& p : plans) {
     std::vector<double> partial(static_cast<size_t>(p.splits * wsize), kNaN), dw(static_cast<size_t>(wsize), kNaN);
-    simulate_conv_gemm<S>(ConvWeightGradProblem<double>{g, dout.data(), x.data(), partial.data()}, g.G, p.splits,
-                          p.chunk);
+    simulate_conv_gemm<S>(ConvWeightGradProblem<double>{conv_index(g), dout.data(), x.data(), partial.data()}, g.G,
+                          p.splits, p.chunk);
     run_body(wsize, SumSplits<double>{partial.data(), dw.data(), p.splits, wsize});
     EXPECT(check("weight grad (tiled, split)", dw, ref, case_no));
   }
@@ -119,10 +119,11 @@ void check_tiled(const Conv2dGeometry& g, const std::vector<double>& x, const st
                  const std::vector<double>& b, const std::vector<double>& dout, const std::vector<double>& y_ref,
                  const std::vector<double>& dx_ref, const std::vector<double>& dw_ref, int case_no) {
   std::vector<double> y(y_ref.size(), kNaN), dx(dx_ref.size(), kNaN);
-  simulate_conv_gemm<S>(ConvForwardProblem<double>{g, x.data(), w.data(), b.data(), y.data()}, g.G, 1,
+  const ConvIndex ix = conv_index(g);
+  simulate_conv_gemm<S>(ConvForwardProblem<double>{ix, x.data(), w.data(), b.data(), y.data()}, g.G, 1,
                         g.K > 0 ? g.K : 1);
   EXPECT(check("forward (tiled)", y, y_ref, case_no));
-  const ConvInputGradProblem<double> dpb{g, dout.data(), w.data(), dx.data()};
+  const ConvInputGradProblem<double> dpb{ix, dout.data(), w.data(), dx.data()};
   simulate_conv_gemm<S>(dpb, g.G, 1, dpb.depth());
   EXPECT(check("input grad (tiled)", dx, dx_ref, case_no));
   // The split plan the kernel takes for this shape (float's plan with float's tiles, double's with double's).
@@ -134,14 +135,16 @@ void check_case(const Case& k, int case_no, std::mt19937& rng) {
   const Conv2dArgs& a = k.args;
   const int64_t OH = out_size(k.h, k.kh, a.stride_h, a.pad_h, a.dilation_h);
   const int64_t OW = out_size(k.w, k.kw, a.stride_w, a.pad_w, a.dilation_w);
-  const Conv2dGeometry g = cpu::conv2d_geometry({k.n, k.c, k.h, k.w}, {k.oc, k.c / a.groups, k.kh, k.kw},
-                                                {k.n, k.oc, OH, OW}, a);
+  const Conv2dGeometry g =
+      cpu::conv2d_geometry({k.n, k.c, k.h, k.w}, {k.oc, k.c / a.groups, k.kh, k.kw}, {k.n, k.oc, OH, OW}, a);
   const std::vector<double> x = random_vector(g.N * g.C * g.H * g.W, rng), w = random_vector(g.OC * g.K, rng);
   const std::vector<double> b = random_vector(g.OC, rng), dout = random_vector(g.N * g.OC * g.P, rng);
   std::vector<double> y_ref(static_cast<size_t>(g.N * g.OC * g.P)), dx_ref(x.size()), dw_ref(w.size());
   cpu::conv2d_forward_naive<double>(x.data(), w.data(), b.data(), y_ref.data(), g);
   cpu::conv2d_input_grad<double>(dout.data(), w.data(), dx_ref.data(), g);
   cpu::conv2d_weight_grad<double>(dout.data(), x.data(), dw_ref.data(), g);
+  EXPECT(conv_index_fits(g));
+  const ConvIndex ix = conv_index(g);
 
   check_tiled<ConvTiles<float>>(g, x, w, b, dout, y_ref, dx_ref, dw_ref, case_no);
   check_tiled<ConvTiles<double>>(g, x, w, b, dout, y_ref, dx_ref, dw_ref, case_no);
@@ -149,23 +152,23 @@ void check_case(const Case& k, int case_no, std::mt19937& rng) {
   // Without a bias: the forward problem must not read it.
   std::vector<double> y_nb(y_ref.size(), kNaN), y_nb_ref(y_ref.size());
   cpu::conv2d_forward_naive<double>(x.data(), w.data(), nullptr, y_nb_ref.data(), g);
-  simulate_conv_gemm<ConvTiles<double>>(ConvForwardProblem<double>{g, x.data(), w.data(), nullptr, y_nb.data()}, g.G,
+  simulate_conv_gemm<ConvTiles<double>>(ConvForwardProblem<double>{ix, x.data(), w.data(), nullptr, y_nb.data()}, g.G,
                                         1, g.K);
   EXPECT(check("forward without bias (tiled)", y_nb, y_nb_ref, case_no));
 
   if (g.Cg != 1) return;
   // The direct depthwise bodies (conv2d.cu takes them when Cg == 1 and groups > 1).
   std::vector<double> y(y_ref.size(), kNaN), dx(dx_ref.size(), kNaN), dw(dw_ref.size(), kNaN);
-  run_body(g.N * g.OC * g.P, DepthwiseForward<double>{g, x.data(), w.data(), b.data(), y.data()});
+  run_body(g.N * g.OC * g.P, DepthwiseForward<double>{ix, x.data(), w.data(), b.data(), y.data()});
   EXPECT(check("depthwise forward", y, y_ref, case_no));
-  run_body(g.N * g.C * g.H * g.W, DepthwiseInputGrad<double>{g, dout.data(), w.data(), dx.data()});
+  run_body(g.N * g.C * g.H * g.W, DepthwiseInputGrad<double>{ix, dout.data(), w.data(), dx.data()});
   EXPECT(check("depthwise input grad", dx, dx_ref, case_no));
   // The block of weight element i: kBlockThreads partials, then summed (the GPU's tree order differs, within
   // rounding).
-  const DepthwiseWeightGradPartial<double> part{g, dout.data(), x.data(), dw.data()};
+  const DepthwiseWeightGradPartial<double> part{ix, dout.data(), x.data(), dw.data()};
   for (int64_t i = 0; i < g.OC * g.KH * g.KW; ++i) {
     double sum = 0;
-    for (int64_t t = 0; t < 256; ++t) sum += part(i, t, 256);
+    for (int t = 0; t < 256; ++t) sum += part(static_cast<int>(i), t, 256);
     dw[static_cast<size_t>(i)] = sum;
   }
   EXPECT(check("depthwise weight grad", dw, dw_ref, case_no));
@@ -230,19 +233,19 @@ void check_channel_bias(std::mt19937& rng) {
 int main() {
   std::mt19937 rng(7);
   const Case cases[] = {
-      {2, 3, 7, 9, 5, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 1)},     // odd sizes, padding
-      {3, 4, 11, 6, 6, 3, 2, conv2d_args({2, 3}, {2, 1}, {1, 2}, 2)},    // strides 2 and 3, groups, non-square
-      {1, 6, 9, 10, 9, 3, 3, conv2d_args({3, 3}, {2, 2}, {2, 2}, 3)},    // stride 3, dilation 2, groups 3
-      {2, 5, 5, 7, 7, 1, 1, conv2d_args({1, 1}, {0, 0}, {1, 1}, 1)},     // 1x1 (pointwise)
-      {2, 4, 6, 5, 4, 2, 3, conv2d_args({1, 2}, {3, 3}, {1, 1}, 1)},     // padding > kernel / 2
-      {1, 2, 3, 3, 3, 3, 3, conv2d_args({2, 2}, {2, 2}, {1, 1}, 1)},     // output pixels that see only padding
-      {2, 33, 5, 5, 70, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 1)},   // several row tiles and K slices
-      {1, 8, 4, 70, 6, 1, 5, conv2d_args({1, 1}, {0, 2}, {1, 1}, 2)},    // several column tiles
-      {4, 2, 20, 20, 3, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 1)},   // N*P = 1600: the weight grad splits
-      {2, 4, 8, 7, 4, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 4)},     // depthwise
-      {2, 3, 9, 8, 6, 3, 3, conv2d_args({2, 2}, {2, 1}, {1, 1}, 3)},     // depthwise, multiplier 2, stride 2
-      {1, 3, 11, 8, 3, 5, 3, conv2d_args({1, 3}, {4, 1}, {2, 1}, 3)},    // depthwise, dilation, large padding
-      {2, 6, 5, 6, 4, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 2)},     // groups, OCg < Cg
+      {2, 3, 7, 9, 5, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 1)},    // odd sizes, padding
+      {3, 4, 11, 6, 6, 3, 2, conv2d_args({2, 3}, {2, 1}, {1, 2}, 2)},   // strides 2 and 3, groups, non-square
+      {1, 6, 9, 10, 9, 3, 3, conv2d_args({3, 3}, {2, 2}, {2, 2}, 3)},   // stride 3, dilation 2, groups 3
+      {2, 5, 5, 7, 7, 1, 1, conv2d_args({1, 1}, {0, 0}, {1, 1}, 1)},    // 1x1 (pointwise)
+      {2, 4, 6, 5, 4, 2, 3, conv2d_args({1, 2}, {3, 3}, {1, 1}, 1)},    // padding > kernel / 2
+      {1, 2, 3, 3, 3, 3, 3, conv2d_args({2, 2}, {2, 2}, {1, 1}, 1)},    // output pixels that see only padding
+      {2, 33, 5, 5, 70, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 1)},  // several row tiles and K slices
+      {1, 8, 4, 70, 6, 1, 5, conv2d_args({1, 1}, {0, 2}, {1, 1}, 2)},   // several column tiles
+      {4, 2, 20, 20, 3, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 1)},  // N*P = 1600: the weight grad splits
+      {2, 4, 8, 7, 4, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 4)},    // depthwise
+      {2, 3, 9, 8, 6, 3, 3, conv2d_args({2, 2}, {2, 1}, {1, 1}, 3)},    // depthwise, multiplier 2, stride 2
+      {1, 3, 11, 8, 3, 5, 3, conv2d_args({1, 3}, {4, 1}, {2, 1}, 3)},   // depthwise, dilation, large padding
+      {2, 6, 5, 6, 4, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 2)},    // groups, OCg < Cg
   };
   int case_no = 0;
   for (const Case& k : cases) check_case(k, ++case_no, rng);

@@ -12,21 +12,53 @@
 // Full unrolling of the register-tile loops under nvcc; the host compiler does without (and would warn).
 #if defined(__CUDACC__)
 #define PYCNN_CONV_UNROLL _Pragma("unroll")
+#define PYCNN_CONV_NO_UNROLL _Pragma("unroll 1")
 #else
 #define PYCNN_CONV_UNROLL
+#define PYCNN_CONV_NO_UNROLL
 #endif
 
 namespace pycnn::cuda {
 
+// ---- the geometry in 32-bit ints ------------------------------------------------------------------------
+// The kernels' index math divides a lot, and a 64-bit division is a slow subroutine call on a GPU (whose
+// calling convention also made ptxas spill registers). conv2d.cu checks conv_index_fits first: every
+// tensor, and every padded extent, below 2^31 elements.
+struct ConvIndex {
+  int N, C, H, W, OC, KH, KW, OH, OW;
+  int G, Cg, OCg, K, P;
+  int stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+};
+
+inline bool conv_index_fits(const Conv2dGeometry& g) {
+  constexpr int64_t kMax = (int64_t(1) << 31) - (int64_t(1) << 16);  // room for a tile past the end
+  const int64_t sizes[] = {g.N * g.C * g.H * g.W,
+                           g.N * g.OC * g.P,
+                           g.OC * g.K,
+                           g.OCg * g.KH * g.KW,
+                           g.H + 2 * g.pad_h + g.stride_h + g.dilation_h * g.KH,
+                           g.W + 2 * g.pad_w + g.stride_w + g.dilation_w * g.KW};
+  for (int64_t s : sizes)
+    if (s > kMax) return false;
+  return true;
+}
+
+inline ConvIndex conv_index(const Conv2dGeometry& g) {
+  auto i = [](int64_t v) { return static_cast<int>(v); };
+  return {i(g.N),        i(g.C),        i(g.H),     i(g.W),     i(g.OC),         i(g.KH),        i(g.KW),
+          i(g.OH),       i(g.OW),       i(g.G),     i(g.Cg),    i(g.OCg),        i(g.K),         i(g.P),
+          i(g.stride_h), i(g.stride_w), i(g.pad_h), i(g.pad_w), i(g.dilation_h), i(g.dilation_w)};
+}
+
 // ---- col(x): the (K, N*P) matrix of the implicit GEMM, never materialised --------------------------------
 // Row k = (c, kh, kw) of group grp, column j = (n, oh, ow). The offset of x (N, C, H, W) it reads, or -1 where
 // the window lies in the padding.
-PYCNN_HD inline int64_t col_offset(const Conv2dGeometry& g, int64_t grp, int64_t k, int64_t j) {
-  const int64_t taps = g.KH * g.KW;
-  const int64_t c = k / taps, kh = (k % taps) / g.KW, kw = k % g.KW;
-  const int64_t n = j / g.P, p = j % g.P;
-  const int64_t ih = (p / g.OW) * g.stride_h - g.pad_h + kh * g.dilation_h;
-  const int64_t iw = (p % g.OW) * g.stride_w - g.pad_w + kw * g.dilation_w;
+PYCNN_HD inline int col_offset(const ConvIndex& g, int grp, int k, int j) {
+  const int taps = g.KH * g.KW;
+  const int c = k / taps, kh = (k % taps) / g.KW, kw = k % g.KW;
+  const int n = j / g.P, p = j % g.P;
+  const int ih = (p / g.OW) * g.stride_h - g.pad_h + kh * g.dilation_h;
+  const int iw = (p % g.OW) * g.stride_w - g.pad_w + kw * g.dilation_w;
   if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) return -1;
   return ((n * g.C + grp * g.Cg + c) * g.H + ih) * g.W + iw;
 }
@@ -34,13 +66,13 @@ PYCNN_HD inline int64_t col_offset(const Conv2dGeometry& g, int64_t grp, int64_t
 // The transposed addressing of the input gradient: for dx element (n, h, w) and the tap k = (oc, kh, kw)
 // (oc within the group), the offset of dout (N, OC, OH, OW) whose window put that tap on (h, w), or -1
 // when none did (off the output grid, or between strides). Gathering over these is col2im without atomics.
-PYCNN_HD inline int64_t dout_offset(const Conv2dGeometry& g, int64_t grp, int64_t k, int64_t j) {
-  const int64_t taps = g.KH * g.KW, hw = g.H * g.W;
-  const int64_t oc = k / taps, kh = (k % taps) / g.KW, kw = k % g.KW;
-  const int64_t n = j / hw, h = (j % hw) / g.W, w = j % g.W;
-  const int64_t th = h + g.pad_h - kh * g.dilation_h, tw = w + g.pad_w - kw * g.dilation_w;
+PYCNN_HD inline int dout_offset(const ConvIndex& g, int grp, int k, int j) {
+  const int taps = g.KH * g.KW, hw = g.H * g.W;
+  const int oc = k / taps, kh = (k % taps) / g.KW, kw = k % g.KW;
+  const int n = j / hw, h = (j % hw) / g.W, w = j % g.W;
+  const int th = h + g.pad_h - kh * g.dilation_h, tw = w + g.pad_w - kw * g.dilation_w;
   if (th < 0 || tw < 0 || th % g.stride_h != 0 || tw % g.stride_w != 0) return -1;
-  const int64_t oh = th / g.stride_h, ow = tw / g.stride_w;
+  const int oh = th / g.stride_h, ow = tw / g.stride_w;
   if (oh >= g.OH || ow >= g.OW) return -1;
   return ((n * g.OC + grp * g.OCg + oc) * g.OH + oh) * g.OW + ow;
 }
@@ -54,22 +86,22 @@ PYCNN_HD inline int64_t dout_offset(const Conv2dGeometry& g, int64_t grp, int64_
 // bias added as the result is stored.
 template <typename T>
 struct ConvForwardProblem {
-  Conv2dGeometry g;
+  ConvIndex g;
   const T* x;
   const T* w;
   const T* b;  // or nullptr
   T* y;
   static constexpr bool a_r_fastest = true, b_col_fastest = true;
-  PYCNN_HD int64_t rows() const { return g.OCg; }
-  PYCNN_HD int64_t cols() const { return g.N * g.P; }
-  PYCNN_HD int64_t depth() const { return g.K; }
-  PYCNN_HD T a(int64_t grp, int64_t m, int64_t r) const { return w[(grp * g.OCg + m) * g.K + r]; }
-  PYCNN_HD T b_(int64_t grp, int64_t r, int64_t col) const {
-    const int64_t off = col_offset(g, grp, r, col);
+  PYCNN_HD int rows() const { return g.OCg; }
+  PYCNN_HD int cols() const { return g.N * g.P; }
+  PYCNN_HD int depth() const { return g.K; }
+  PYCNN_HD T a(int grp, int m, int r) const { return w[(grp * g.OCg + m) * g.K + r]; }
+  PYCNN_HD T b_(int grp, int r, int col) const {
+    const int off = col_offset(g, grp, r, col);
     return off < 0 ? T(0) : x[off];
   }
-  PYCNN_HD void store(int64_t grp, int64_t /*split*/, int64_t m, int64_t col, T v) const {
-    const int64_t oc = grp * g.OCg + m, n = col / g.P, p = col % g.P;
+  PYCNN_HD void store(int grp, int /*split*/, int m, int col, T v) const {
+    const int oc = grp * g.OCg + m, n = col / g.P, p = col % g.P;
     y[(n * g.OC + oc) * g.P + p] = b ? v + b[oc] : v;
   }
 };
@@ -79,24 +111,24 @@ struct ConvForwardProblem {
 // summed by one thread: deterministic, no atomics.
 template <typename T>
 struct ConvInputGradProblem {
-  Conv2dGeometry g;
+  ConvIndex g;
   const T* dout;
   const T* w;
   T* dx;
   static constexpr bool a_r_fastest = true, b_col_fastest = true;
-  PYCNN_HD int64_t rows() const { return g.Cg; }
-  PYCNN_HD int64_t cols() const { return g.N * g.H * g.W; }
-  PYCNN_HD int64_t depth() const { return g.OCg * g.KH * g.KW; }
-  PYCNN_HD T a(int64_t grp, int64_t c, int64_t r) const {
-    const int64_t taps = g.KH * g.KW, oc = grp * g.OCg + r / taps;
+  PYCNN_HD int rows() const { return g.Cg; }
+  PYCNN_HD int cols() const { return g.N * g.H * g.W; }
+  PYCNN_HD int depth() const { return g.OCg * g.KH * g.KW; }
+  PYCNN_HD T a(int grp, int c, int r) const {
+    const int taps = g.KH * g.KW, oc = grp * g.OCg + r / taps;
     return w[(oc * g.Cg + c) * taps + r % taps];
   }
-  PYCNN_HD T b_(int64_t grp, int64_t r, int64_t col) const {
-    const int64_t off = dout_offset(g, grp, r, col);
+  PYCNN_HD T b_(int grp, int r, int col) const {
+    const int off = dout_offset(g, grp, r, col);
     return off < 0 ? T(0) : dout[off];
   }
-  PYCNN_HD void store(int64_t grp, int64_t /*split*/, int64_t c, int64_t col, T v) const {
-    const int64_t hw = g.H * g.W, n = col / hw;
+  PYCNN_HD void store(int grp, int /*split*/, int c, int col, T v) const {
+    const int hw = g.H * g.W, n = col / hw;
     dx[(n * g.C + grp * g.Cg + c) * hw + col % hw] = v;
   }
 };
@@ -106,24 +138,24 @@ struct ConvInputGradProblem {
 // one split, else a workspace that SumSplits adds up in split order).
 template <typename T>
 struct ConvWeightGradProblem {
-  Conv2dGeometry g;
+  ConvIndex g;
   const T* dout;
   const T* x;
   T* out;
   static constexpr bool a_r_fastest = true, b_col_fastest = false;  // B's row r = (n, p) runs along x's rows
-  PYCNN_HD int64_t rows() const { return g.OCg; }
-  PYCNN_HD int64_t cols() const { return g.K; }
-  PYCNN_HD int64_t depth() const { return g.N * g.P; }
-  PYCNN_HD T a(int64_t grp, int64_t m, int64_t r) const {
-    const int64_t n = r / g.P;
+  PYCNN_HD int rows() const { return g.OCg; }
+  PYCNN_HD int cols() const { return g.K; }
+  PYCNN_HD int depth() const { return g.N * g.P; }
+  PYCNN_HD T a(int grp, int m, int r) const {
+    const int n = r / g.P;
     return dout[(n * g.OC + grp * g.OCg + m) * g.P + r % g.P];
   }
-  PYCNN_HD T b_(int64_t grp, int64_t r, int64_t k) const {
-    const int64_t off = col_offset(g, grp, k, r);
+  PYCNN_HD T b_(int grp, int r, int k) const {
+    const int off = col_offset(g, grp, k, r);
     return off < 0 ? T(0) : x[off];
   }
-  PYCNN_HD void store(int64_t grp, int64_t split, int64_t m, int64_t k, T v) const {
-    out[split * g.OC * g.K + (grp * g.OCg + m) * g.K + k] = v;
+  PYCNN_HD void store(int grp, int split, int m, int k, T v) const {
+    out[int64_t(split) * g.OC * g.K + (grp * g.OCg + m) * g.K + k] = v;  // the workspace may pass 2^31
   }
 };
 
@@ -154,54 +186,53 @@ struct ConvTile {
 
   // A[r0 : r0+BK] of rows row0 .. row0+BM into as, 0 past the matrix (so that multiply needs no checks).
   template <typename Problem>
-  PYCNN_HD static void load_a(const Problem& pb, int tid, A& as, int64_t grp, int64_t row0, int64_t r0,
-                              int64_t r_end) {
-    for (int e = tid; e < BM * BK; e += kThreads) {
+  PYCNN_HD static void load_a(const Problem& pb, int tid, A& as, int grp, int row0, int r0, int r_end) {
+    PYCNN_CONV_NO_UNROLL  // each element's index math holds many registers; unrolled copies spilled
+        for (int e = tid; e < BM * BK; e += kThreads) {
       const int m = Problem::a_r_fastest ? e / BK : e % BM;
       const int r = Problem::a_r_fastest ? e % BK : e / BM;
-      const int64_t gm = row0 + m, gr = r0 + r;
+      const int gm = row0 + m, gr = r0 + r;
       as[r][m] = gm < pb.rows() && gr < r_end ? pb.a(grp, gm, gr) : T(0);
     }
   }
 
   template <typename Problem>
-  PYCNN_HD static void load_b(const Problem& pb, int tid, B& bs, int64_t grp, int64_t col0, int64_t r0,
-                              int64_t r_end) {
+  PYCNN_HD static void load_b(const Problem& pb, int tid, B& bs, int grp, int col0, int r0, int r_end) {
+    PYCNN_CONV_NO_UNROLL
     for (int e = tid; e < BN * BK; e += kThreads) {
       const int n = Problem::b_col_fastest ? e % BN : e / BK;
       const int r = Problem::b_col_fastest ? e / BN : e % BK;
-      const int64_t gn = col0 + n, gr = r0 + r;
+      const int gn = col0 + n, gr = r0 + r;
       bs[r][n] = gn < pb.cols() && gr < r_end ? pb.b_(grp, gr, gn) : T(0);
     }
   }
 
   PYCNN_HD static void multiply(int tid, const A& as, const B& bs, T (&acc)[TM][TN]) {
     const int tx = tid % (BN / TN), ty = tid / (BN / TN);
-PYCNN_CONV_UNROLL
+    PYCNN_CONV_UNROLL
     for (int k = 0; k < BK; ++k) {
       T a[TM], b[TN];  // TM + TN shared loads for TM * TN multiply-adds
-PYCNN_CONV_UNROLL
+      PYCNN_CONV_UNROLL
       for (int i = 0; i < TM; ++i) a[i] = as[k][ty + i * (BM / TM)];
-PYCNN_CONV_UNROLL
+      PYCNN_CONV_UNROLL
       for (int j = 0; j < TN; ++j) b[j] = bs[k][tx + j * (BN / TN)];
-PYCNN_CONV_UNROLL
-      for (int i = 0; i < TM; ++i)
-PYCNN_CONV_UNROLL
-        for (int j = 0; j < TN; ++j) acc[i][j] += a[i] * b[j];
+      PYCNN_CONV_UNROLL
+      for (int i = 0; i < TM; ++i) PYCNN_CONV_UNROLL
+      for (int j = 0; j < TN; ++j) acc[i][j] += a[i] * b[j];
     }
   }
 
   template <typename Problem>
-  PYCNN_HD static void store(const Problem& pb, int tid, const T (&acc)[TM][TN], int64_t grp, int64_t split,
-                             int64_t row0, int64_t col0) {
+  PYCNN_HD static void store(const Problem& pb, int tid, const T (&acc)[TM][TN], int grp, int split, int row0,
+                             int col0) {
     const int tx = tid % (BN / TN), ty = tid / (BN / TN);
-PYCNN_CONV_UNROLL
+    PYCNN_CONV_UNROLL
     for (int i = 0; i < TM; ++i) {
-      const int64_t gm = row0 + ty + i * (BM / TM);
+      const int gm = row0 + ty + i * (BM / TM);
       if (gm >= pb.rows()) continue;
-PYCNN_CONV_UNROLL
+      PYCNN_CONV_UNROLL
       for (int j = 0; j < TN; ++j) {
-        const int64_t gn = col0 + tx + j * (BN / TN);
+        const int gn = col0 + tx + j * (BN / TN);
         if (gn < pb.cols()) pb.store(grp, split, gm, gn, acc[i][j]);
       }
     }
@@ -223,10 +254,10 @@ struct ConvTiles<double> {
 
 // The reduction range of split s when `depth` is cut into pieces of `chunk` (a multiple of BK).
 struct SplitRange {
-  int64_t begin, end;
+  int begin, end;
 };
-PYCNN_HD inline SplitRange split_range(int64_t depth, int64_t chunk, int64_t s) {
-  const int64_t b = s * chunk, e = b + chunk;
+PYCNN_HD inline SplitRange split_range(int depth, int chunk, int s) {
+  const int b = s * chunk, e = b + chunk;
   return {b < depth ? b : depth, e < depth ? e : depth};
 }
 
@@ -256,21 +287,22 @@ SplitPlan weight_grad_split(const Conv2dGeometry& g) {
 // One thread per output element y (N, OC, OH, OW); the bias first, then the taps in order.
 template <typename T>
 struct DepthwiseForward {
-  Conv2dGeometry g;
+  ConvIndex g;
   const T* x;
   const T* w;
   const T* b;
   T* y;
-  PYCNN_HD void operator()(int64_t i) const {
-    const int64_t ow = i % g.OW, oh = (i / g.OW) % g.OH, q = i / g.P, oc = q % g.OC, n = q / g.OC;
+  PYCNN_HD void operator()(int64_t i64) const {
+    const int i = static_cast<int>(i64);
+    const int ow = i % g.OW, oh = (i / g.OW) % g.OH, q = i / g.P, oc = q % g.OC, n = q / g.OC;
     const T* xp = x + (n * g.C + oc / g.OCg) * g.H * g.W;
     const T* wk = w + oc * g.KH * g.KW;
     T acc = b ? b[oc] : T(0);
-    for (int64_t kh = 0; kh < g.KH; ++kh) {
-      const int64_t ih = oh * g.stride_h - g.pad_h + kh * g.dilation_h;
+    for (int kh = 0; kh < g.KH; ++kh) {
+      const int ih = oh * g.stride_h - g.pad_h + kh * g.dilation_h;
       if (ih < 0 || ih >= g.H) continue;
-      for (int64_t kw = 0; kw < g.KW; ++kw) {
-        const int64_t iw = ow * g.stride_w - g.pad_w + kw * g.dilation_w;
+      for (int kw = 0; kw < g.KW; ++kw) {
+        const int iw = ow * g.stride_w - g.pad_w + kw * g.dilation_w;
         if (iw >= 0 && iw < g.W) acc += wk[kh * g.KW + kw] * xp[ih * g.W + iw];
       }
     }
@@ -281,22 +313,23 @@ struct DepthwiseForward {
 // One thread per dx element (N, C, H, W): gathers the taps of its OCg output channels that landed on it.
 template <typename T>
 struct DepthwiseInputGrad {
-  Conv2dGeometry g;
+  ConvIndex g;
   const T* dout;
   const T* w;
   T* dx;
-  PYCNN_HD void operator()(int64_t i) const {
-    const int64_t iw = i % g.W, ih = (i / g.W) % g.H, q = i / (g.H * g.W), c = q % g.C, n = q / g.C;
+  PYCNN_HD void operator()(int64_t i64) const {
+    const int i = static_cast<int>(i64);
+    const int iw = i % g.W, ih = (i / g.W) % g.H, q = i / (g.H * g.W), c = q % g.C, n = q / g.C;
     T acc = T(0);
-    for (int64_t m = 0; m < g.OCg; ++m) {
-      const int64_t oc = c * g.OCg + m;
+    for (int m = 0; m < g.OCg; ++m) {
+      const int oc = c * g.OCg + m;
       const T* d = dout + (n * g.OC + oc) * g.P;
       const T* wk = w + oc * g.KH * g.KW;
-      for (int64_t kh = 0; kh < g.KH; ++kh) {
-        const int64_t th = ih + g.pad_h - kh * g.dilation_h;
+      for (int kh = 0; kh < g.KH; ++kh) {
+        const int th = ih + g.pad_h - kh * g.dilation_h;
         if (th < 0 || th % g.stride_h != 0 || th / g.stride_h >= g.OH) continue;
-        for (int64_t kw = 0; kw < g.KW; ++kw) {
-          const int64_t tw = iw + g.pad_w - kw * g.dilation_w;
+        for (int kw = 0; kw < g.KW; ++kw) {
+          const int tw = iw + g.pad_w - kw * g.dilation_w;
           if (tw < 0 || tw % g.stride_w != 0 || tw / g.stride_w >= g.OW) continue;
           acc += wk[kh * g.KW + kw] * d[(th / g.stride_h) * g.OW + tw / g.stride_w];
         }
@@ -311,18 +344,18 @@ struct DepthwiseInputGrad {
 // fixed tree (launch.cuh's block_reduce).
 template <typename T>
 struct DepthwiseWeightGradPartial {
-  Conv2dGeometry g;
+  ConvIndex g;
   const T* dout;
   const T* x;
   T* dw;  // the kernel's thread 0 writes the block's sum here
-  PYCNN_HD T operator()(int64_t widx, int64_t t, int64_t threads) const {
-    const int64_t taps = g.KH * g.KW, oc = widx / taps, kh = (widx % taps) / g.KW, kw = widx % g.KW;
-    const int64_t c = oc / g.OCg;
+  PYCNN_HD T operator()(int widx, int t, int threads) const {
+    const int taps = g.KH * g.KW, oc = widx / taps, kh = (widx % taps) / g.KW, kw = widx % g.KW;
+    const int c = oc / g.OCg;
     T acc = T(0);
-    for (int64_t j = t; j < g.N * g.P; j += threads) {
-      const int64_t n = j / g.P, p = j % g.P;
-      const int64_t ih = (p / g.OW) * g.stride_h - g.pad_h + kh * g.dilation_h;
-      const int64_t iw = (p % g.OW) * g.stride_w - g.pad_w + kw * g.dilation_w;
+    for (int j = t; j < g.N * g.P; j += threads) {
+      const int n = j / g.P, p = j % g.P;
+      const int ih = (p / g.OW) * g.stride_h - g.pad_h + kh * g.dilation_h;
+      const int iw = (p % g.OW) * g.stride_w - g.pad_w + kw * g.dilation_w;
       if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
       acc += dout[(n * g.OC + oc) * g.P + p] * x[((n * g.C + c) * g.H + ih) * g.W + iw];
     }

@@ -24,10 +24,10 @@ void add_channel_bias(T* y, const T* b, int64_t N, int64_t C, int64_t HW) {
   for_each(N * C * HW, AddChannelBias<T>{y, b, C, HW}, "conv_transpose2d");
 }
 
-#define PYCNN_INSTANTIATE_CONVS(T)                                                                            \
-  template void add_channel_bias<T>(T*, const T*, int64_t, int64_t, int64_t);                                 \
-  template void pad_index_forward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t, const int64_t*, \
-                                     const int64_t*);                                                         \
+#define PYCNN_INSTANTIATE_CONVS(T)                                                                               \
+  template void add_channel_bias<T>(T*, const T*, int64_t, int64_t, int64_t);                                    \
+  template void pad_index_forward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t, const int64_t*,  \
+                                     const int64_t*);                                                            \
   template void pad_index_backward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, int64_t, const int64_t*, \
                                       const int64_t*);
 PYCNN_INSTANTIATE_CONVS(float)

@@ -51,8 +51,8 @@ PYCNN_CUDA_KERNEL(void add_channel_bias(T* y, const T* b, int64_t N, int64_t C, 
 // x (planes, H, W), y (planes, OH, OW); y[p, oh, ow] = x[p, mh[oh], mw[ow]], mh and mw in device memory;
 // the backward writes every dx element (the sum of the outputs that copied it).
 template <typename T>
-PYCNN_CUDA_KERNEL(void pad_index_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH,
-                                         int64_t OW, const int64_t* mh, const int64_t* mw))
+PYCNN_CUDA_KERNEL(void pad_index_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                         const int64_t* mh, const int64_t* mw))
 template <typename T>
 PYCNN_CUDA_KERNEL(void pad_index_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH,
                                           int64_t OW, const int64_t* mh, const int64_t* mw))
