@@ -2,7 +2,7 @@
 // implicit-GEMM kernel is simulated serially: every block of the grid, every thread of the block, calling
 // the same load / multiply / store phases that conv2d.cu's kernel calls, with both tile shapes (float's and
 // double's) in float64. Results are compared with the CPU kernels (cpu::conv2d_forward_naive,
-// cpu::conv2d_input_grad, cpu::conv2d_weight_grad, the padding and bias kernels) over awkward geometries:
+// cpu::conv2d_input_grad, cpu::conv2d_weight_grad, the padding, bias and deformable kernels) over awkward geometries:
 // odd sizes, strides 2 and 3, dilation, groups, large padding, 1x1, depthwise, non-square. Outputs start
 // as NaN so that an element nobody writes shows.
 #include <cmath>
@@ -228,6 +228,57 @@ void check_channel_bias(std::mt19937& rng) {
   EXPECT(check("add_channel_bias", y, y_ref, 0));
 }
 
+// The deformable convolution's per-image bodies against cpu::deform_im2col / col2im / col2coord, with offsets
+// large enough that samples fall outside the image and on its edges, with and without a mask.
+void check_deform(std::mt19937& rng) {
+  struct DeformCase {
+    int64_t C, H, W, KH, KW, sh, sw, ph, pw, dh, dw, offset_groups;
+  };
+  const DeformCase cases[] = {
+      {4, 7, 6, 3, 2, 1, 2, 1, 0, 1, 2, 2}, {3, 5, 9, 2, 3, 2, 1, 2, 1, 2, 1, 1}, {6, 4, 4, 1, 1, 1, 1, 0, 0, 1, 1, 3}};
+  int case_no = 0;
+  for (const DeformCase& d : cases)
+    for (bool with_mask : {false, true}) {
+      ++case_no;
+      DeformGeometry g{d.C, d.H, d.W, d.KH, d.KW, 0, 0, d.sh, d.sw, d.ph, d.pw, d.dh, d.dw, d.offset_groups};
+      g.OH = out_size(d.H, d.KH, d.sh, d.ph, d.dh), g.OW = out_size(d.W, d.KW, d.sw, d.pw, d.dw);
+      const int64_t KK = g.KH * g.KW, L = g.OH * g.OW;
+      const std::vector<double> x = random_vector(g.C * g.H * g.W, rng);
+      std::vector<double> offset = random_vector(2 * g.offset_groups * KK * L, rng);
+      for (size_t i = 0; i < offset.size(); ++i) offset[i] = i % 7 == 0 ? std::round(offset[i]) : 2.5 * offset[i];
+      const std::vector<double> mask_v = random_vector(g.offset_groups * KK * L, rng);
+      const double* mask = with_mask ? mask_v.data() : nullptr;
+      const std::vector<double> dcol = random_vector(g.C * KK * L, rng), dx0 = random_vector(x.size(), rng);
+
+      std::vector<double> col(dcol.size(), kNaN), col_ref(dcol.size());
+      cpu::deform_im2col<double>(x.data(), offset.data(), mask, col_ref.data(), g);
+      run_body(g.C * KK * L, DeformIm2col<double>{g, x.data(), offset.data(), mask, col.data()});
+      EXPECT(check("deform im2col", col, col_ref, case_no));
+
+      std::vector<double> dx = dx0, dx_ref = dx0;  // col2im accumulates
+      cpu::deform_col2im<double>(dcol.data(), offset.data(), mask, dx_ref.data(), g);
+      run_body(g.C, DeformCol2im<double>{g, dcol.data(), offset.data(), mask, dx.data()});
+      EXPECT(check("deform col2im", dx, dx_ref, case_no));
+
+      std::vector<double> doff(offset.size(), kNaN), doff_ref(offset.size()), dmask(mask_v.size(), kNaN);
+      std::vector<double> dmask_ref(mask_v.size());
+      cpu::deform_col2coord<double>(dcol.data(), x.data(), offset.data(), mask, doff_ref.data(), dmask_ref.data(), g);
+      run_body(g.offset_groups * KK * L,
+               DeformCol2coord<double>{g, dcol.data(), x.data(), offset.data(), mask, doff.data(), dmask.data()});
+      EXPECT(check("deform col2coord (offset)", doff, doff_ref, case_no));
+      EXPECT(check("deform col2coord (mask)", dmask, dmask_ref, case_no));
+    }
+  // The bias gradient: db[oc] sums dout (N, OC, L) over n and l.
+  const int64_t N = 3, OC = 4, L = 5;
+  const std::vector<double> dout = random_vector(N * OC * L, rng);
+  std::vector<double> db(OC, kNaN), db_ref(OC, 0.0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t oc = 0; oc < OC; ++oc)
+      for (int64_t l = 0; l < L; ++l) db_ref[oc] += dout[(n * OC + oc) * L + l];
+  run_body(OC, DeformBiasGrad<double>{dout.data(), db.data(), N, OC, L});
+  EXPECT(check("deform bias grad", db, db_ref, 0));
+}
+
 }  // namespace
 
 int main() {
@@ -251,6 +302,7 @@ int main() {
   for (const Case& k : cases) check_case(k, ++case_no, rng);
   check_pad(rng);
   check_channel_bias(rng);
+  check_deform(rng);
   std::printf("%d failed\n", failures);
   return failures ? 1 : 0;
 }

@@ -1,8 +1,9 @@
-// The index arithmetic and per-element bodies of the CUDA convolutions (ops/cuda/conv2d.cu, convs.cu), as
-// plain host/device code so that tests/cpp/test_cuda_conv.cpp runs every one of them on the CPU.
-// Read in order: col(x) addressing; the three implicit GEMMs (forward, input gradient, weight gradient) as
-// "problems" that say what A, B and the output are; the tiled GEMM's phases (load, multiply, store) that
-// the kernel runs on shared-memory tiles; then the direct depthwise kernels, padding and the bias.
+// The index arithmetic and per-element bodies of the CUDA convolutions (ops/cuda/conv2d.cu, convs.cu,
+// deform_conv.cu), as plain host/device code so that tests/cpp/test_cuda_conv.cpp runs every one of them on
+// the CPU. Read in order: col(x) addressing; the three implicit GEMMs (forward, input gradient, weight
+// gradient) as "problems" that say what A, B and the output are; the tiled GEMM's phases (load, multiply,
+// store) that the kernel runs on shared-memory tiles; then the direct depthwise kernels, padding, the bias,
+// and the deformable convolution's sampling.
 #pragma once
 #include <cstdint>
 
@@ -411,6 +412,141 @@ struct AddChannelBias {
   const T* b;
   int64_t C, HW;
   PYCNN_HD void operator()(int64_t i) const { y[i] += b[(i / HW) % C]; }
+};
+
+// ---- deformable convolution (ops/cuda/deform_conv.cu), per image -------------------------------------------
+// Buffers as in ops/cpu/cpu_ops.h: x (C, H, W), offset (2*offset_groups*KK, L), mask (offset_groups*KK, L) or
+// null, col (C*KK, L), KK = KH*KW, L = OH*OW. Sampling follows torchvision and the CPU kernels: a sample at
+// (y, x) with y <= -1, y >= H, x <= -1 or x >= W is 0; else the four corners are blended, a corner outside
+// the image counting as 0. Same operations in the same order as ops/cpu/deform_conv.cpp.
+template <typename T>
+struct DeformSample {
+  T value, dy, dx;
+};
+
+template <typename T>
+PYCNN_HD DeformSample<T> deform_bilinear(const T* im, int64_t H, int64_t W, T y, T x) {
+  DeformSample<T> s{T(0), T(0), T(0)};
+  if (y <= T(-1) || y >= T(H) || x <= T(-1) || x >= T(W)) return s;
+  // floor without <cmath> (host and device alike): y, x > -1 here, so truncation is floor except in (-1, 0).
+  const int64_t y0 = y < T(0) ? -1 : static_cast<int64_t>(y), x0 = x < T(0) ? -1 : static_cast<int64_t>(x);
+  const int64_t y1 = y0 + 1, x1 = x0 + 1;
+  const T ly = y - T(y0), lx = x - T(x0), hy = T(1) - ly, hx = T(1) - lx;
+  const bool in_y0 = y0 >= 0, in_y1 = y1 < H, in_x0 = x0 >= 0, in_x1 = x1 < W;
+  const T v00 = in_y0 && in_x0 ? im[y0 * W + x0] : T(0);
+  const T v01 = in_y0 && in_x1 ? im[y0 * W + x1] : T(0);
+  const T v10 = in_y1 && in_x0 ? im[y1 * W + x0] : T(0);
+  const T v11 = in_y1 && in_x1 ? im[y1 * W + x1] : T(0);
+  s.value = hy * hx * v00 + hy * lx * v01 + ly * hx * v10 + ly * lx * v11;
+  s.dy = hx * (v10 - v00) + lx * (v11 - v01);
+  s.dx = hy * (v01 - v00) + ly * (v11 - v10);
+  return s;
+}
+
+// Where tap k of output position l samples, for the channels of offset group og.
+template <typename T>
+PYCNN_HD void deform_tap(const DeformGeometry& g, const T* offset, int64_t og, int64_t k, int64_t l, T& y, T& x) {
+  const int64_t L = g.OH * g.OW, KK = g.KH * g.KW;
+  const int64_t i = k / g.KW, j = k % g.KW, oh = l / g.OW, ow = l % g.OW;
+  const T* o = offset + (og * 2 * KK + 2 * k) * L + l;
+  y = T(oh * g.stride_h - g.pad_h + i * g.dilation_h) + o[0];
+  x = T(ow * g.stride_w - g.pad_w + j * g.dilation_w) + o[L];
+}
+
+// col[c*KK + k, l] = mask * the sample of x[c] at tap k of output l; one thread per col element.
+template <typename T>
+struct DeformIm2col {
+  DeformGeometry g;
+  const T* x;
+  const T* offset;
+  const T* mask;  // or nullptr
+  T* col;
+  PYCNN_HD void operator()(int64_t i) const {
+    const int64_t L = g.OH * g.OW, KK = g.KH * g.KW;
+    const int64_t c = i / (KK * L), k = (i / L) % KK, l = i % L, og = c / (g.C / g.offset_groups);
+    T y, xx;
+    deform_tap(g, offset, og, k, l, y, xx);
+    const T v = deform_bilinear(x + c * g.H * g.W, g.H, g.W, y, xx).value;
+    col[i] = mask ? v * mask[(og * KK + k) * L + l] : v;
+  }
+};
+
+// dx[c] += the bilinear scatter of dcol's rows of channel c. Samples land anywhere (the offsets are data), so
+// no gather form exists: one thread per channel scatters its KK*L samples in the CPU kernel's order
+// (deterministic, no atomics; parallel over channels only).
+template <typename T>
+struct DeformCol2im {
+  DeformGeometry g;
+  const T* dcol;
+  const T* offset;
+  const T* mask;  // or nullptr
+  T* dx;
+  PYCNN_HD void operator()(int64_t c) const {
+    const int64_t L = g.OH * g.OW, KK = g.KH * g.KW, H = g.H, W = g.W, og = c / (g.C / g.offset_groups);
+    T* dim = dx + c * H * W;
+    for (int64_t k = 0; k < KK; ++k)
+      for (int64_t l = 0; l < L; ++l) {
+        T y, x;
+        deform_tap(g, offset, og, k, l, y, x);
+        if (y <= T(-1) || y >= T(H) || x <= T(-1) || x >= T(W)) continue;
+        const int64_t i = (c * KK + k) * L + l;
+        const T gv = mask ? dcol[i] * mask[(og * KK + k) * L + l] : dcol[i];
+        const int64_t y0 = y < T(0) ? -1 : static_cast<int64_t>(y), x0 = x < T(0) ? -1 : static_cast<int64_t>(x);
+        const int64_t y1 = y0 + 1, x1 = x0 + 1;
+        const T ly = y - T(y0), lx = x - T(x0), hy = T(1) - ly, hx = T(1) - lx;
+        if (y0 >= 0 && x0 >= 0) dim[y0 * W + x0] += gv * hy * hx;
+        if (y0 >= 0 && x1 < W) dim[y0 * W + x1] += gv * hy * lx;
+        if (y1 < H && x0 >= 0) dim[y1 * W + x0] += gv * ly * hx;
+        if (y1 < H && x1 < W) dim[y1 * W + x1] += gv * ly * lx;
+      }
+  }
+};
+
+// doffset and dmask (either may be null) from dcol: one thread per (offset group, tap, output position),
+// summing over the group's channels in order.
+template <typename T>
+struct DeformCol2coord {
+  DeformGeometry g;
+  const T* dcol;
+  const T* x;
+  const T* offset;
+  const T* mask;  // or nullptr
+  T* doffset;
+  T* dmask;
+  PYCNN_HD void operator()(int64_t i) const {
+    const int64_t L = g.OH * g.OW, KK = g.KH * g.KW, cpg = g.C / g.offset_groups;
+    const int64_t t = i / L, l = i % L, og = t / KK, k = t % KK;
+    T y, xx;
+    deform_tap(g, offset, og, k, l, y, xx);
+    T gy = T(0), gx = T(0), gm = T(0);
+    for (int64_t c = og * cpg; c < (og + 1) * cpg; ++c) {
+      const DeformSample<T> s = deform_bilinear(x + c * g.H * g.W, g.H, g.W, y, xx);
+      const T d = dcol[(c * KK + k) * L + l];
+      gy += d * s.dy;
+      gx += d * s.dx;
+      gm += d * s.value;
+    }
+    const T scale = mask ? mask[t * L + l] : T(1);
+    if (doffset) {
+      doffset[(og * 2 * KK + 2 * k) * L + l] = gy * scale;
+      doffset[(og * 2 * KK + 2 * k + 1) * L + l] = gx * scale;
+    }
+    if (dmask) dmask[t * L + l] = gm;
+  }
+};
+
+// db[oc] = the sum of dout (N, OC, L) over n and l, in double and in order, as the CPU kernel sums it.
+template <typename T>
+struct DeformBiasGrad {
+  const T* dout;
+  T* db;
+  int64_t N, OC, L;
+  PYCNN_HD void operator()(int64_t oc) const {
+    double s = 0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t l = 0; l < L; ++l) s += static_cast<double>(dout[(n * OC + oc) * L + l]);
+    db[oc] = static_cast<T>(s);
+  }
 };
 
 }  // namespace pycnn::cuda

@@ -57,6 +57,16 @@ template <typename T>
 PYCNN_CUDA_KERNEL(void pad_index_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH,
                                           int64_t OW, const int64_t* mh, const int64_t* mw))
 
+// Deformable convolution, whole batch; the buffers of cpu::deform_conv2d_* (ops/cpu/cpu_ops.h). dx, doffset,
+// dmask and dw zeroed by the caller (or null when not needed); db (or null) is written.
+template <typename T>
+PYCNN_CUDA_KERNEL(void deform_conv2d_forward(const T* x, const T* offset, const T* mask, const T* w, const T* b, T* y,
+                                             int64_t N, int64_t OC, int64_t groups, const DeformGeometry& g))
+template <typename T>
+PYCNN_CUDA_KERNEL(void deform_conv2d_backward(const T* dout, const T* x, const T* offset, const T* mask, const T* w,
+                                              T* dx, T* doffset, T* dmask, T* dw, T* db, int64_t N, int64_t OC,
+                                              int64_t groups, const DeformGeometry& g))
+
 // ---- pool2d.cu, resize.cu ----
 
 // ---- activation.cu, elementwise.cu, dropout.cu ----
