@@ -279,10 +279,32 @@ void check_deform(std::mt19937& rng) {
   EXPECT(check("deform bias grad", db, db_ref, 0));
 }
 
+// FastDiv against the division it replaces: small and large divisors, numerators at the edges of the range
+// the kernels use ([0, 2^31)) and random ones.
+void check_fast_div(std::mt19937& rng) {
+  std::vector<int64_t> divisors;
+  for (int64_t d = 1; d <= 300; ++d) divisors.push_back(d);
+  for (int64_t d : {1000, 4096, 4097, 65535, 65536, 12345678, 1 << 30, (1 << 30) + 1, 2147483647})
+    divisors.push_back(d);
+  std::uniform_int_distribution<int> any(0, 2147483647);
+  int bad = 0;
+  for (int64_t d : divisors) {
+    const FastDiv f(d);
+    std::vector<int> ns = {0, 1, static_cast<int>(d - 1), static_cast<int>(d), 2147483647, 2147483646};
+    for (int k = 1; k < 5; ++k) ns.push_back(static_cast<int>(std::min<int64_t>(2147483647, d * k + k - 1)));
+    for (int k = 0; k < 2000; ++k) ns.push_back(any(rng));
+    for (int n : ns)
+      if (f.div(n) != n / d || f.mod(n) != n % d) ++bad;
+  }
+  if (bad) std::printf("FastDiv: %d wrong quotients\n", bad);
+  EXPECT(bad == 0);
+}
+
 }  // namespace
 
 int main() {
   std::mt19937 rng(7);
+  check_fast_div(rng);
   const Case cases[] = {
       {2, 3, 7, 9, 5, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 1)},    // odd sizes, padding
       {3, 4, 11, 6, 6, 3, 2, conv2d_args({2, 3}, {2, 1}, {1, 2}, 2)},   // strides 2 and 3, groups, non-square

@@ -13,28 +13,54 @@
 // Full unrolling of the register-tile loops under nvcc; the host compiler does without (and would warn).
 #if defined(__CUDACC__)
 #define PYCNN_CONV_UNROLL _Pragma("unroll")
-#define PYCNN_CONV_NO_UNROLL _Pragma("unroll 1")
 #else
 #define PYCNN_CONV_UNROLL
-#define PYCNN_CONV_NO_UNROLL
 #endif
 
 namespace pycnn::cuda {
 
-// ---- the geometry in 32-bit ints ------------------------------------------------------------------------
-// The kernels' index math divides a lot, and a 64-bit division is a slow subroutine call on a GPU (whose
-// calling convention also made ptxas spill registers). conv2d.cu checks conv_index_fits first: every
-// tensor, and every padded extent, below 2^31 elements.
+// ---- the geometry in 32-bit ints, with fast division -------------------------------------------------------
+// The kernels' index math divides a lot. A 64-bit division is a slow subroutine call on a GPU (whose calling
+// convention also made ptxas spill registers), and even a 32-bit one is ~20 instructions: so indices are
+// 32-bit and every division by a geometry constant is a multiply-high and a shift (FastDiv). conv2d.cu
+// checks conv_index_fits first: every tensor, and every padded extent, below 2^31 elements.
+
+// n / d for 0 <= n < 2^31 and a fixed d >= 1 (Granlund and Montgomery's method): with s = ceil(log2 d) and
+// m = floor(2^32 * (2^s - d) / d) + 1, n / d = (mulhi(n, m) + n) >> s; the sum cannot overflow 32 bits
+// because mulhi(n, m) <= n < 2^31.
+struct FastDiv {
+  uint32_t d = 1, m = 1;
+  int s = 0;
+  FastDiv() = default;
+  explicit FastDiv(int64_t divisor) : d(static_cast<uint32_t>(divisor)) {
+    while ((uint64_t(1) << s) < d) ++s;
+    m = static_cast<uint32_t>(((uint64_t(1) << 32) * ((uint64_t(1) << s) - d)) / d + 1);
+  }
+  PYCNN_HD int div(int n) const {
+    const uint32_t u = static_cast<uint32_t>(n);
+#if defined(__CUDA_ARCH__)
+    const uint32_t hi = __umulhi(u, m);
+#else
+    const uint32_t hi = static_cast<uint32_t>((uint64_t(u) * m) >> 32);
+#endif
+    return static_cast<int>((hi + u) >> s);
+  }
+  PYCNN_HD int mod(int n) const { return n - div(n) * static_cast<int>(d); }
+};
+
 struct ConvIndex {
   int N, C, H, W, OC, KH, KW, OH, OW;
   int G, Cg, OCg, K, P;
   int stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+  FastDiv by_taps, by_KW, by_P, by_OW, by_HW, by_W, by_stride_h, by_stride_w;  // KH*KW, KW, OH*OW, OW, H*W, ...
 };
 
 inline bool conv_index_fits(const Conv2dGeometry& g) {
   constexpr int64_t kMax = (int64_t(1) << 31) - (int64_t(1) << 16);  // room for a tile past the end
   const int64_t sizes[] = {g.N * g.C * g.H * g.W,
                            g.N * g.OC * g.P,
+                           g.N * g.H * g.W,
+                           g.N * g.P,
                            g.OC * g.K,
                            g.OCg * g.KH * g.KW,
                            g.H + 2 * g.pad_h + g.stride_h + g.dilation_h * g.KH,
@@ -46,20 +72,23 @@ inline bool conv_index_fits(const Conv2dGeometry& g) {
 
 inline ConvIndex conv_index(const Conv2dGeometry& g) {
   auto i = [](int64_t v) { return static_cast<int>(v); };
-  return {i(g.N),        i(g.C),        i(g.H),     i(g.W),     i(g.OC),         i(g.KH),        i(g.KW),
-          i(g.OH),       i(g.OW),       i(g.G),     i(g.Cg),    i(g.OCg),        i(g.K),         i(g.P),
-          i(g.stride_h), i(g.stride_w), i(g.pad_h), i(g.pad_w), i(g.dilation_h), i(g.dilation_w)};
+  auto fd = [](int64_t v) { return FastDiv(v > 0 ? v : 1); };  // empty dims divide nothing
+  return {i(g.N),        i(g.C),        i(g.H),     i(g.W),        i(g.OC),         i(g.KH),         i(g.KW),
+          i(g.OH),       i(g.OW),       i(g.G),     i(g.Cg),       i(g.OCg),        i(g.K),          i(g.P),
+          i(g.stride_h), i(g.stride_w), i(g.pad_h), i(g.pad_w),    i(g.dilation_h), i(g.dilation_w), fd(g.KH * g.KW),
+          fd(g.KW),      fd(g.P),       fd(g.OW),   fd(g.H * g.W), fd(g.W),         fd(g.stride_h),  fd(g.stride_w)};
 }
 
 // ---- col(x): the (K, N*P) matrix of the implicit GEMM, never materialised --------------------------------
 // Row k = (c, kh, kw) of group grp, column j = (n, oh, ow). The offset of x (N, C, H, W) it reads, or -1 where
 // the window lies in the padding.
 PYCNN_HD inline int col_offset(const ConvIndex& g, int grp, int k, int j) {
-  const int taps = g.KH * g.KW;
-  const int c = k / taps, kh = (k % taps) / g.KW, kw = k % g.KW;
-  const int n = j / g.P, p = j % g.P;
-  const int ih = (p / g.OW) * g.stride_h - g.pad_h + kh * g.dilation_h;
-  const int iw = (p % g.OW) * g.stride_w - g.pad_w + kw * g.dilation_w;
+  const int c = g.by_taps.div(k), tap = k - c * g.KH * g.KW;
+  const int kh = g.by_KW.div(tap), kw = tap - kh * g.KW;
+  const int n = g.by_P.div(j), p = j - n * g.P;
+  const int oh = g.by_OW.div(p), ow = p - oh * g.OW;
+  const int ih = oh * g.stride_h - g.pad_h + kh * g.dilation_h;
+  const int iw = ow * g.stride_w - g.pad_w + kw * g.dilation_w;
   if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) return -1;
   return ((n * g.C + grp * g.Cg + c) * g.H + ih) * g.W + iw;
 }
@@ -68,13 +97,14 @@ PYCNN_HD inline int col_offset(const ConvIndex& g, int grp, int k, int j) {
 // (oc within the group), the offset of dout (N, OC, OH, OW) whose window put that tap on (h, w), or -1
 // when none did (off the output grid, or between strides). Gathering over these is col2im without atomics.
 PYCNN_HD inline int dout_offset(const ConvIndex& g, int grp, int k, int j) {
-  const int taps = g.KH * g.KW, hw = g.H * g.W;
-  const int oc = k / taps, kh = (k % taps) / g.KW, kw = k % g.KW;
-  const int n = j / hw, h = (j % hw) / g.W, w = j % g.W;
+  const int oc = g.by_taps.div(k), tap = k - oc * g.KH * g.KW;
+  const int kh = g.by_KW.div(tap), kw = tap - kh * g.KW;
+  const int n = g.by_HW.div(j), hw = j - n * g.H * g.W;
+  const int h = g.by_W.div(hw), w = hw - h * g.W;
   const int th = h + g.pad_h - kh * g.dilation_h, tw = w + g.pad_w - kw * g.dilation_w;
-  if (th < 0 || tw < 0 || th % g.stride_h != 0 || tw % g.stride_w != 0) return -1;
-  const int oh = th / g.stride_h, ow = tw / g.stride_w;
-  if (oh >= g.OH || ow >= g.OW) return -1;
+  if (th < 0 || tw < 0) return -1;
+  const int oh = g.by_stride_h.div(th), ow = g.by_stride_w.div(tw);
+  if (oh * g.stride_h != th || ow * g.stride_w != tw || oh >= g.OH || ow >= g.OW) return -1;
   return ((n * g.OC + grp * g.OCg + oc) * g.OH + oh) * g.OW + ow;
 }
 
@@ -102,7 +132,7 @@ struct ConvForwardProblem {
     return off < 0 ? T(0) : x[off];
   }
   PYCNN_HD void store(int grp, int /*split*/, int m, int col, T v) const {
-    const int oc = grp * g.OCg + m, n = col / g.P, p = col % g.P;
+    const int oc = grp * g.OCg + m, n = g.by_P.div(col), p = col - n * g.P;
     y[(n * g.OC + oc) * g.P + p] = b ? v + b[oc] : v;
   }
 };
@@ -121,16 +151,16 @@ struct ConvInputGradProblem {
   PYCNN_HD int cols() const { return g.N * g.H * g.W; }
   PYCNN_HD int depth() const { return g.OCg * g.KH * g.KW; }
   PYCNN_HD T a(int grp, int c, int r) const {
-    const int taps = g.KH * g.KW, oc = grp * g.OCg + r / taps;
-    return w[(oc * g.Cg + c) * taps + r % taps];
+    const int taps = g.KH * g.KW, q = g.by_taps.div(r), oc = grp * g.OCg + q;
+    return w[(oc * g.Cg + c) * taps + r - q * taps];
   }
   PYCNN_HD T b_(int grp, int r, int col) const {
     const int off = dout_offset(g, grp, r, col);
     return off < 0 ? T(0) : dout[off];
   }
   PYCNN_HD void store(int grp, int /*split*/, int c, int col, T v) const {
-    const int hw = g.H * g.W, n = col / hw;
-    dx[(n * g.C + grp * g.Cg + c) * hw + col % hw] = v;
+    const int hw = g.H * g.W, n = g.by_HW.div(col);
+    dx[(n * g.C + grp * g.Cg + c) * hw + col - n * hw] = v;
   }
 };
 
@@ -148,8 +178,8 @@ struct ConvWeightGradProblem {
   PYCNN_HD int cols() const { return g.K; }
   PYCNN_HD int depth() const { return g.N * g.P; }
   PYCNN_HD T a(int grp, int m, int r) const {
-    const int n = r / g.P;
-    return dout[(n * g.OC + grp * g.OCg + m) * g.P + r % g.P];
+    const int n = g.by_P.div(r);
+    return dout[(n * g.OC + grp * g.OCg + m) * g.P + r - n * g.P];
   }
   PYCNN_HD T b_(int grp, int r, int k) const {
     const int off = col_offset(g, grp, k, r);
@@ -188,8 +218,9 @@ struct ConvTile {
   // A[r0 : r0+BK] of rows row0 .. row0+BM into as, 0 past the matrix (so that multiply needs no checks).
   template <typename Problem>
   PYCNN_HD static void load_a(const Problem& pb, int tid, A& as, int grp, int row0, int r0, int r_end) {
-    PYCNN_CONV_NO_UNROLL  // each element's index math holds many registers; unrolled copies spilled
-        for (int e = tid; e < BM * BK; e += kThreads) {
+    // Unrolled, so that a thread's global loads are all in flight at once rather than one latency each.
+    PYCNN_CONV_UNROLL
+    for (int e = tid; e < BM * BK; e += kThreads) {
       const int m = Problem::a_r_fastest ? e / BK : e % BM;
       const int r = Problem::a_r_fastest ? e % BK : e / BM;
       const int gm = row0 + m, gr = r0 + r;
@@ -199,7 +230,7 @@ struct ConvTile {
 
   template <typename Problem>
   PYCNN_HD static void load_b(const Problem& pb, int tid, B& bs, int grp, int col0, int r0, int r_end) {
-    PYCNN_CONV_NO_UNROLL
+    PYCNN_CONV_UNROLL
     for (int e = tid; e < BN * BK; e += kThreads) {
       const int n = Problem::b_col_fastest ? e % BN : e / BK;
       const int r = Problem::b_col_fastest ? e / BN : e % BK;
@@ -218,8 +249,10 @@ struct ConvTile {
       PYCNN_CONV_UNROLL
       for (int j = 0; j < TN; ++j) b[j] = bs[k][tx + j * (BN / TN)];
       PYCNN_CONV_UNROLL
-      for (int i = 0; i < TM; ++i) PYCNN_CONV_UNROLL
-      for (int j = 0; j < TN; ++j) acc[i][j] += a[i] * b[j];
+      for (int i = 0; i < TM; ++i) {
+        PYCNN_CONV_UNROLL
+        for (int j = 0; j < TN; ++j) acc[i][j] += a[i] * b[j];
+      }
     }
   }
 
@@ -354,9 +387,9 @@ struct DepthwiseWeightGradPartial {
     const int c = oc / g.OCg;
     T acc = T(0);
     for (int j = t; j < g.N * g.P; j += threads) {
-      const int n = j / g.P, p = j % g.P;
-      const int ih = (p / g.OW) * g.stride_h - g.pad_h + kh * g.dilation_h;
-      const int iw = (p % g.OW) * g.stride_w - g.pad_w + kw * g.dilation_w;
+      const int n = g.by_P.div(j), p = j - n * g.P, oh = g.by_OW.div(p), ow = p - oh * g.OW;
+      const int ih = oh * g.stride_h - g.pad_h + kh * g.dilation_h;
+      const int iw = ow * g.stride_w - g.pad_w + kw * g.dilation_w;
       if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
       acc += dout[(n * g.OC + oc) * g.P + p] * x[((n * g.C + c) * g.H + ih) * g.W + iw];
     }
