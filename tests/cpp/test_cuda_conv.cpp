@@ -4,17 +4,22 @@
 // double's) in float64. Results are compared with the CPU kernels (cpu::conv2d_forward_naive,
 // cpu::conv2d_input_grad, cpu::conv2d_weight_grad, the padding, bias and deformable kernels) over awkward geometries:
 // odd sizes, strides 2 and 3, dilation, groups, large padding, 1x1, depthwise, non-square. Outputs start
-// as NaN so that an element nobody writes shows.
+// as NaN so that an element nobody writes shows. With a GPU, it also runs the ops on CUDA tensors against the
+// CPU and twice for bitwise determinism (skipped without one).
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <random>
 #include <vector>
 
+#include "core/cuda_runtime.h"  // defines: cuda::device_count
+#include "core/tensor.h"
 #include "expect.h"                // defines: EXPECT, failures
 #include "ops/cpu/cpu_ops.h"       // defines: cpu::conv2d_*, cpu::pad_index_*, cpu::add_channel_bias
 #include "ops/cuda/conv_bodies.h"  // defines: the bodies under test
+#include "ops/ops.h"               // defines: conv2d_forward, conv_transpose2d_*, pad_*, deform_conv2d_*
 
 using namespace pycnn;
 using namespace pycnn::cuda;
@@ -300,6 +305,121 @@ void check_fast_div(std::mt19937& rng) {
   EXPECT(bad == 0);
 }
 
+// ---- with a GPU: the ops on CUDA tensors against the same ops on the CPU, and run twice for bitwise
+// determinism. Skipped (as GPU-only) where no device is present. ----
+
+// The device the "GPU" side runs on: cuda:0, or the CPU without a GPU, so that the harness itself (shapes,
+// arguments) still runs everywhere, comparing the CPU with itself.
+Device gpu{DeviceType::CUDA, 0};
+
+template <typename T>
+Tensor random_tensor(const Shape& shape, std::mt19937& rng, double scale = 1.0) {
+  Tensor t = Tensor::empty(shape, dtype_of<T>::value);
+  std::normal_distribution<double> dist(0.1, 1.0);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<T>()[i] = static_cast<T>(scale * dist(rng));
+  return t;
+}
+
+// CPU result `ref` against CUDA result `got` (brought back), and `again` (a second CUDA run) bitwise.
+template <typename T>
+void compare_gpu(const char* what, const Tensor& ref, const Tensor& got, const Tensor& again, double tol) {
+  const Tensor g = got.to(Device{}).contiguous(), a = again.to(Device{}).contiguous(), r = ref.contiguous();
+  bool same_shape = g.shape() == r.shape() && a.shape() == r.shape();
+  double worst = same_shape ? 0.0 : INFINITY;
+  bool bitwise = same_shape;
+  for (int64_t i = 0; same_shape && i < r.numel(); ++i) {
+    const double e = std::fabs(double(g.data<T>()[i]) - double(r.data<T>()[i])) / (1.0 + std::fabs(r.data<T>()[i]));
+    if (!(e <= worst)) worst = std::isnan(e) ? INFINITY : e;
+    bitwise = bitwise && std::memcmp(&g.data<T>()[i], &a.data<T>()[i], sizeof(T)) == 0;
+  }
+  if (!(worst <= tol) || !bitwise)
+    std::printf("GPU %s (%s): worst relative error %g, deterministic %d\n", what, dtype_name(dtype_of<T>::value), worst,
+                int(bitwise));
+  EXPECT(worst <= tol);
+  EXPECT(bitwise);
+}
+
+template <typename T>
+void gpu_conv_case(const Case& k, std::mt19937& rng, double tol) {
+  const Tensor x = random_tensor<T>({k.n, k.c, k.h, k.w}, rng),
+               w = random_tensor<T>({k.oc, k.c / k.args.groups, k.kh, k.kw}, rng);
+  const Tensor b = random_tensor<T>({k.oc}, rng);
+  const Tensor xg = x.to(gpu), wg = w.to(gpu), bg = b.to(gpu);
+  const Tensor y = conv2d_forward(x, w, b, k.args);
+  compare_gpu<T>("conv2d", y, conv2d_forward(xg, wg, bg, k.args), conv2d_forward(xg, wg, bg, k.args), tol);
+  const Tensor dout = random_tensor<T>(y.shape(), rng), dg = dout.to(gpu);
+  auto [dx, dw, db] = conv2d_backward(dout, x, w, k.args, true, true, false);
+  auto [dx1, dw1, db1] = conv2d_backward(dg, xg, wg, k.args, true, true, false);
+  auto [dx2, dw2, db2] = conv2d_backward(dg, xg, wg, k.args, true, true, false);
+  compare_gpu<T>("conv2d input grad", dx, dx1, dx2, tol);
+  compare_gpu<T>("conv2d weight grad", dw, dw1, dw2, tol);
+  // The transposed convolution with the same weight: x as its input (C = k.oc channels in y's shape).
+  const Tensor tb = random_tensor<T>({k.c}, rng), tbg = tb.to(gpu);
+  const Tensor ty = conv_transpose2d_forward(dout, w, tb, k.args, 0, 0);
+  compare_gpu<T>("conv_transpose2d", ty, conv_transpose2d_forward(dg, wg, tbg, k.args, 0, 0),
+                 conv_transpose2d_forward(dg, wg, tbg, k.args, 0, 0), tol);
+  const Tensor tdout = random_tensor<T>(ty.shape(), rng), tdg = tdout.to(gpu);
+  auto [tdx, tdw, tdb] = conv_transpose2d_backward(tdout, dout, w, k.args, true, true, false);
+  auto [tdx1, tdw1, tdb1] = conv_transpose2d_backward(tdg, dg, wg, k.args, true, true, false);
+  auto [tdx2, tdw2, tdb2] = conv_transpose2d_backward(tdg, dg, wg, k.args, true, true, false);
+  compare_gpu<T>("conv_transpose2d input grad", tdx, tdx1, tdx2, tol);
+  compare_gpu<T>("conv_transpose2d weight grad", tdw, tdw1, tdw2, tol);
+}
+
+template <typename T>
+void gpu_pad_and_deform(std::mt19937& rng, double tol) {
+  const Tensor x = random_tensor<T>({2, 3, 6, 7}, rng), xg = x.to(gpu);
+  const std::vector<int64_t> pads = {2, 3, 1, 4};
+  for (PadMode mode : {PadMode::Constant, PadMode::Reflect, PadMode::Replicate, PadMode::Circular}) {
+    const Tensor y = pad_forward(x, pads, mode, 0.5);
+    compare_gpu<T>("pad", y, pad_forward(xg, pads, mode, 0.5), pad_forward(xg, pads, mode, 0.5), tol);
+    const Tensor d = random_tensor<T>(y.shape(), rng), dg = d.to(gpu);
+    compare_gpu<T>("pad_backward", pad_backward(d, x.shape(), pads, mode), pad_backward(dg, x.shape(), pads, mode),
+                   pad_backward(dg, x.shape(), pads, mode), tol);
+  }
+  DeformConv2dArgs a;
+  a.stride_h = 2, a.pad_h = 1, a.pad_w = 1, a.dilation_w = 2;
+  const Tensor dx_in = random_tensor<T>({2, 4, 9, 8}, rng), w = random_tensor<T>({6, 2, 3, 3}, rng);
+  const int64_t OH = (9 + 2 - 3) / 2 + 1, OW = (8 + 2 - 5) / 1 + 1;
+  const Tensor off = random_tensor<T>({2, 2 * 2 * 9, OH, OW}, rng, 2.0),
+               mask = random_tensor<T>({2, 2 * 9, OH, OW}, rng);
+  const Tensor b = random_tensor<T>({6}, rng);
+  const Tensor g_x = dx_in.to(gpu), g_off = off.to(gpu), g_mask = mask.to(gpu), g_w = w.to(gpu), g_b = b.to(gpu);
+  const Tensor y = deform_conv2d_forward(dx_in, off, mask, w, b, a);
+  compare_gpu<T>("deform_conv2d", y, deform_conv2d_forward(g_x, g_off, g_mask, g_w, g_b, a),
+                 deform_conv2d_forward(g_x, g_off, g_mask, g_w, g_b, a), tol);
+  const Tensor d = random_tensor<T>(y.shape(), rng), dg = d.to(gpu);
+  auto r = deform_conv2d_backward(d, dx_in, off, mask, w, a, true, true, true, true, true);
+  auto r1 = deform_conv2d_backward(dg, g_x, g_off, g_mask, g_w, a, true, true, true, true, true);
+  auto r2 = deform_conv2d_backward(dg, g_x, g_off, g_mask, g_w, a, true, true, true, true, true);
+  compare_gpu<T>("deform_conv2d dx", std::get<0>(r), std::get<0>(r1), std::get<0>(r2), tol);
+  compare_gpu<T>("deform_conv2d doffset", std::get<1>(r), std::get<1>(r1), std::get<1>(r2), tol);
+  compare_gpu<T>("deform_conv2d dmask", std::get<2>(r), std::get<2>(r1), std::get<2>(r2), tol);
+  compare_gpu<T>("deform_conv2d dw", std::get<3>(r), std::get<3>(r1), std::get<3>(r2), tol);
+  compare_gpu<T>("deform_conv2d db", std::get<4>(r), std::get<4>(r1), std::get<4>(r2), tol);
+}
+
+void check_on_gpu(const Case* cases, size_t count, std::mt19937& rng) {
+  if (cuda::device_count() == 0) {
+    std::printf("no GPU: the CUDA-vs-CPU comparisons of the conv ops run CPU-vs-CPU (a check of the harness)\n");
+    gpu = Device{};
+  }
+  const Case big[] = {{8, 16, 32, 32, 32, 3, 3, conv2d_args({1, 1}, {1, 1}, {1, 1}, 1)},    // split weight grad
+                      {4, 64, 15, 17, 64, 3, 3, conv2d_args({2, 2}, {1, 1}, {1, 1}, 64)}};  // depthwise, larger
+  for (int pass = 0; pass < (gpu.is_cuda() ? 2 : 1); ++pass) {  // twice on a GPU: a warm caching allocator too
+    for (size_t i = 0; i < count; ++i) {
+      gpu_conv_case<double>(cases[i], rng, 1e-11);
+      gpu_conv_case<float>(cases[i], rng, 1e-4);
+    }
+    for (const Case& k : big) {
+      gpu_conv_case<double>(k, rng, 1e-11);
+      gpu_conv_case<float>(k, rng, 1e-4);
+    }
+  }
+  gpu_pad_and_deform<double>(rng, 1e-11);
+  gpu_pad_and_deform<float>(rng, 1e-4);
+}
+
 }  // namespace
 
 int main() {
@@ -325,6 +445,7 @@ int main() {
   check_pad(rng);
   check_channel_bias(rng);
   check_deform(rng);
+  check_on_gpu(cases, sizeof(cases) / sizeof(cases[0]), rng);
   std::printf("%d failed\n", failures);
   return failures ? 1 : 0;
 }
