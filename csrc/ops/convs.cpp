@@ -48,24 +48,6 @@ Shape pad_output_shape(const Shape& xs, const std::vector<int64_t>& pads, PadMod
   return out;
 }
 
-// For each output position o of a dim of size n padded by lo in front, the input index it copies.
-std::vector<int64_t> pad_index_map(int64_t n, int64_t lo, int64_t out, PadMode mode) {
-  std::vector<int64_t> m(static_cast<size_t>(out));
-  for (int64_t o = 0; o < out; ++o) {
-    int64_t i = o - lo;
-    if (mode == PadMode::Reflect) {
-      if (i < 0) i = -i;
-      if (i >= n) i = 2 * (n - 1) - i;
-    } else if (mode == PadMode::Replicate) {
-      i = std::min(std::max(i, int64_t{0}), n - 1);
-    } else {  // circular: pads never exceed n, so one wrap is enough
-      i = ((i % n) + n) % n;
-    }
-    m[static_cast<size_t>(o)] = i;
-  }
-  return m;
-}
-
 // For constant padding: the overlap of x and y along each padded dim, as narrowed views of both.
 void constant_overlap(Tensor& xv, Tensor& yv, const std::vector<int64_t>& pads) {
   const int64_t rank = xv.dim(), nd = static_cast<int64_t>(pads.size()) / 2;
@@ -77,8 +59,8 @@ void constant_overlap(Tensor& xv, Tensor& yv, const std::vector<int64_t>& pads) 
   }
 }
 
-// Runs an index-map pad kernel (forward or backward) over x_shape's last two dims. The maps live where the
-// kernel runs: a CUDA kernel gets them copied to its device (OH + OW integers, one small upload).
+// Runs an index-map pad kernel (forward or backward) over x_shape's last two dims. The row and column maps
+// are built on the kernel's device (no host-to-device copy).
 template <typename F>
 void run_index_pad(const Shape& xs, const Shape& ys, const std::vector<int64_t>& pads, PadMode mode, Device device,
                    F&& kernel) {
@@ -87,13 +69,12 @@ void run_index_pad(const Shape& xs, const Shape& ys, const std::vector<int64_t>&
   const int64_t H = nd == 2 ? xs[rank - 2] : 1, OH = nd == 2 ? ys[rank - 2] : 1;
   int64_t planes = 1;
   for (int64_t d = 0; d < rank - nd; ++d) planes *= xs[d];
-  std::vector<int64_t> mw = pad_index_map(W, pads[0], OW, mode);
-  std::vector<int64_t> mh = nd == 2 ? pad_index_map(H, pads[2], OH, mode) : std::vector<int64_t>{0};
-  Tensor maps = Tensor::empty({OH + OW}, DType::Int64);
-  std::copy(mh.begin(), mh.end(), maps.data<int64_t>());
-  std::copy(mw.begin(), mw.end(), maps.data<int64_t>() + OH);
-  if (device.is_cuda()) maps = maps.to(device);
-  kernel(planes, H, W, OH, OW, maps.data<int64_t>(), maps.data<int64_t>() + OH);
+  Tensor maps = Tensor::empty({OH + OW}, DType::Int64, device);
+  int64_t* mh = maps.data<int64_t>();
+  int64_t* mw = mh + OH;
+  PYCNN_DISPATCH(device, pad_index_map<int64_t>, mh, H, nd == 2 ? pads[2] : 0, OH, mode);  // 1-D: the one row 0
+  PYCNN_DISPATCH(device, pad_index_map<int64_t>, mw, W, pads[0], OW, mode);
+  kernel(planes, H, W, OH, OW, mh, mw);
 }
 
 }  // namespace

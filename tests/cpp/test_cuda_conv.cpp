@@ -179,21 +179,12 @@ void check_case(const Case& k, int case_no, std::mt19937& rng) {
   EXPECT(check("depthwise weight grad", dw, dw_ref, case_no));
 }
 
-// The maps ops/convs.cpp builds (its pad_index_map), for the three non-constant modes.
-std::vector<int64_t> pad_map(int64_t n, int64_t lo, int64_t out, int mode) {
-  std::vector<int64_t> m(static_cast<size_t>(out));
-  for (int64_t o = 0; o < out; ++o) {
-    int64_t i = o - lo;
-    if (mode == 0) {
-      if (i < 0) i = -i;
-      if (i >= n) i = 2 * (n - 1) - i;
-    } else if (mode == 1) {
-      i = i < 0 ? 0 : (i >= n ? n - 1 : i);
-    } else {
-      i = ((i % n) + n) % n;
-    }
-    m[static_cast<size_t>(o)] = i;
-  }
+// The row or column map of one padded dim: the body (PadIndexMap) against cpu::pad_index_map.
+std::vector<int64_t> pad_map(int64_t n, int64_t lo, int64_t out, PadMode mode) {
+  std::vector<int64_t> m(static_cast<size_t>(out), -7), ref(static_cast<size_t>(out));
+  cpu::pad_index_map<int64_t>(ref.data(), n, lo, out, mode);
+  run_body(out, PadIndexMap{m.data(), n, lo, mode});
+  EXPECT(m == ref);
   return m;
 }
 
@@ -204,9 +195,10 @@ void check_pad(std::mt19937& rng) {
   const PadCase cases[] = {{3, 5, 7, 2, 1, 3, 4}, {2, 1, 9, 0, 0, 8, 5}, {1, 4, 4, 3, 3, 3, 3}, {4, 6, 3, 0, 5, 2, 0}};
   int case_no = 0;
   for (const PadCase& pc : cases)
-    for (int mode = 0; mode < 3; ++mode) {
+    for (PadMode mode : {PadMode::Reflect, PadMode::Replicate, PadMode::Circular}) {
       ++case_no;
-      const int64_t lim_h = mode == 0 ? pc.H - 1 : pc.H, lim_w = mode == 0 ? pc.W - 1 : pc.W;
+      const bool reflect = mode == PadMode::Reflect;  // pads below the size; the others up to it
+      const int64_t lim_h = reflect ? pc.H - 1 : pc.H, lim_w = reflect ? pc.W - 1 : pc.W;
       const int64_t top = std::min(pc.top, lim_h), bottom = std::min(pc.bottom, lim_h);
       const int64_t left = std::min(pc.left, lim_w), right = std::min(pc.right, lim_w);
       const int64_t OH = pc.H + top + bottom, OW = pc.W + left + right;

@@ -64,10 +64,9 @@ void launch_conv_gemm(const Problem& pb, int64_t groups, int64_t splits, int64_t
 bool is_depthwise(const Conv2dGeometry& g) { return g.Cg == 1 && g.G > 1; }  // the CPU kernels' choice
 
 ConvIndex index_of(const Conv2dGeometry& g, const char* op) {
-  PYCNN_CHECK_RUNTIME(conv_index_fits(g), "[", op, "] the CUDA kernels index in 32 bits; this convolution (input ", g.N,
-                      "x", g.C, "x", g.H, "x", g.W, ", ", g.OC,
-                      " output channels) has tensors of 2^31 elements "
-                      "or more: split the batch");
+  PYCNN_CHECK_RUNTIME(conv_index_fits(g), "[", op, "] the CUDA kernels index in 32 bits, and this convolution (input ",
+                      g.N, "x", g.C, "x", g.H, "x", g.W, ", ", g.OC,
+                      " output channels) has a tensor of about 2^31 elements or more: split the batch");
   return conv_index(g);
 }
 

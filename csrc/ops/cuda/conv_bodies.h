@@ -8,7 +8,8 @@
 #include <cstdint>
 
 #include "core/host_device.h"  // defines: PYCNN_HD
-#include "ops/kernel_args.h"   // defines: Conv2dGeometry
+#include "ops/kernel_args.h"   // defines: Conv2dGeometry, DeformGeometry
+#include "ops/ops.h"           // defines: PadMode
 
 // Full unrolling of the register-tile loops under nvcc; the host compiler does without (and would warn).
 #if defined(__CUDACC__)
@@ -398,12 +399,31 @@ struct DepthwiseWeightGradPartial {
 };
 
 // ---- padding (reflect, replicate, circular) over the last two dims ----------------------------------------
-// x (planes, H, W), y (planes, OH, OW); mh[oh] and mw[ow] (device arrays, the maps ops/convs.cpp builds) give
-// the input row and column that output (oh, ow) copies.
+// x (planes, H, W), y (planes, OH, OW); mh[oh] and mw[ow] (device arrays built by PadIndexMap) give the input
+// row and column that output (oh, ow) copies.
 struct PadMaps {
   int64_t H, W, OH, OW;
   const int64_t* mh;
   const int64_t* mw;
+};
+
+// map[o] = the input index that output o copies along a dim of size n padded by lo in front (cpu::pad_index_map).
+struct PadIndexMap {
+  int64_t* map;
+  int64_t n, lo;
+  PadMode mode;
+  PYCNN_HD void operator()(int64_t o) const {
+    int64_t i = o - lo;
+    if (mode == PadMode::Reflect) {
+      if (i < 0) i = -i;
+      if (i >= n) i = 2 * (n - 1) - i;
+    } else if (mode == PadMode::Replicate) {
+      i = i < 0 ? 0 : (i >= n ? n - 1 : i);
+    } else {  // circular: pads never exceed n, so one wrap is enough
+      i = ((i % n) + n) % n;
+    }
+    map[o] = i;
+  }
 };
 
 // One thread per output element.

@@ -48,6 +48,10 @@ PYCNN_CUDA_KERNEL(void conv2d_weight_grad(const T* dout, const T* x, T* dw, cons
 // y (N, C, HW) += b (C,)
 template <typename T>
 PYCNN_CUDA_KERNEL(void add_channel_bias(T* y, const T* b, int64_t N, int64_t C, int64_t HW))
+// map (device memory) [o], o < out: the input index that output o copies along a dim of size n padded by lo
+// in front, for the non-constant modes; I is int64_t (a template as every kernel here)
+template <typename I>
+PYCNN_CUDA_KERNEL(void pad_index_map(I* map, int64_t n, int64_t lo, int64_t out, PadMode mode))
 // x (planes, H, W), y (planes, OH, OW); y[p, oh, ow] = x[p, mh[oh], mw[ow]], mh and mw in device memory;
 // the backward writes every dx element (the sum of the outputs that copied it).
 template <typename T>
