@@ -216,6 +216,42 @@ void check_pad(std::mt19937& rng) {
     }
 }
 
+// The pad entry points (ops/convs.cpp: maps built through PYCNN_DISPATCH, then the index kernels) against a
+// plain loop over the maps, for 2-D and 1-D pads: forward, and backward as the adjoint (<dout, pad(x)> equals
+// <pad_backward(dout), x>).
+void check_pad_entry_points(std::mt19937& rng) {
+  struct EntryCase {
+    Shape x;
+    std::vector<int64_t> pads;
+  };
+  const EntryCase cases[] = {{{2, 3, 5, 6}, {2, 3, 1, 4}}, {{3, 7}, {4, 2}}, {{2, 2, 5}, {0, 3}}};
+  for (const EntryCase& ec : cases)
+    for (PadMode mode : {PadMode::Reflect, PadMode::Replicate, PadMode::Circular}) {
+      Tensor x = Tensor::empty(ec.x, DType::Float64);
+      const std::vector<double> xv = random_vector(x.numel(), rng);
+      std::copy(xv.begin(), xv.end(), x.data<double>());
+      const Tensor y = pad_forward(x, ec.pads, mode, 0.0);
+      const int64_t rank = static_cast<int64_t>(ec.x.size()), two_d = ec.pads.size() == 4;
+      const int64_t W = ec.x[rank - 1], H = two_d ? ec.x[rank - 2] : 1;
+      const int64_t OW = y.size(rank - 1), OH = two_d ? y.size(rank - 2) : 1, planes = x.numel() / (H * W);
+      const std::vector<int64_t> mw = pad_map(W, ec.pads[0], OW, mode);
+      const std::vector<int64_t> mh = two_d ? pad_map(H, ec.pads[2], OH, mode) : std::vector<int64_t>{0};
+      std::vector<double> got(y.data<double>(), y.data<double>() + y.numel()), ref(got.size());
+      for (int64_t p = 0; p < planes; ++p)
+        for (int64_t oh = 0; oh < OH; ++oh)
+          for (int64_t ow = 0; ow < OW; ++ow) ref[(p * OH + oh) * OW + ow] = xv[(p * H + mh[oh]) * W + mw[ow]];
+      EXPECT(check("pad entry point", got, ref, 0));
+      Tensor d = Tensor::empty(y.shape(), DType::Float64);
+      const std::vector<double> dv = random_vector(d.numel(), rng);
+      std::copy(dv.begin(), dv.end(), d.data<double>());
+      const Tensor dx = pad_backward(d, x.shape(), ec.pads, mode);
+      double lhs = 0, rhs = 0;
+      for (int64_t i = 0; i < d.numel(); ++i) lhs += dv[i] * ref[i];
+      for (int64_t i = 0; i < x.numel(); ++i) rhs += dx.data<double>()[i] * xv[i];
+      EXPECT(std::fabs(lhs - rhs) <= 1e-10 * (1 + std::fabs(lhs)));
+    }
+}
+
 void check_channel_bias(std::mt19937& rng) {
   const int64_t N = 3, C = 5, HW = 7;
   const std::vector<double> y0 = random_vector(N * C * HW, rng), b = random_vector(C, rng);
@@ -360,15 +396,17 @@ void gpu_conv_case(const Case& k, std::mt19937& rng, double tol) {
 
 template <typename T>
 void gpu_pad_and_deform(std::mt19937& rng, double tol) {
-  const Tensor x = random_tensor<T>({2, 3, 6, 7}, rng), xg = x.to(gpu);
-  const std::vector<int64_t> pads = {2, 3, 1, 4};
-  for (PadMode mode : {PadMode::Constant, PadMode::Reflect, PadMode::Replicate, PadMode::Circular}) {
-    const Tensor y = pad_forward(x, pads, mode, 0.5);
-    compare_gpu<T>("pad", y, pad_forward(xg, pads, mode, 0.5), pad_forward(xg, pads, mode, 0.5), tol);
-    const Tensor d = random_tensor<T>(y.shape(), rng), dg = d.to(gpu);
-    compare_gpu<T>("pad_backward", pad_backward(d, x.shape(), pads, mode), pad_backward(dg, x.shape(), pads, mode),
-                   pad_backward(dg, x.shape(), pads, mode), tol);
-  }
+  // 2-D pads of a 4-D input, 1-D pads of a 3-D one
+  const std::pair<Shape, std::vector<int64_t>> pad_cases[] = {{{2, 3, 6, 7}, {2, 3, 1, 4}}, {{2, 3, 7}, {3, 1}}};
+  for (const auto& [shape, pads] : pad_cases)
+    for (PadMode mode : {PadMode::Constant, PadMode::Reflect, PadMode::Replicate, PadMode::Circular}) {
+      const Tensor x = random_tensor<T>(shape, rng), xg = x.to(gpu);
+      const Tensor y = pad_forward(x, pads, mode, 0.5);
+      compare_gpu<T>("pad", y, pad_forward(xg, pads, mode, 0.5), pad_forward(xg, pads, mode, 0.5), tol);
+      const Tensor d = random_tensor<T>(y.shape(), rng), dg = d.to(gpu);
+      compare_gpu<T>("pad_backward", pad_backward(d, x.shape(), pads, mode), pad_backward(dg, x.shape(), pads, mode),
+                     pad_backward(dg, x.shape(), pads, mode), tol);
+    }
   DeformConv2dArgs a;
   a.stride_h = 2, a.pad_h = 1, a.pad_w = 1, a.dilation_w = 2;
   const Tensor dx_in = random_tensor<T>({2, 4, 9, 8}, rng), w = random_tensor<T>({6, 2, 3, 3}, rng);
@@ -435,6 +473,7 @@ int main() {
   int case_no = 0;
   for (const Case& k : cases) check_case(k, ++case_no, rng);
   check_pad(rng);
+  check_pad_entry_points(rng);
   check_channel_bias(rng);
   check_deform(rng);
   check_on_gpu(cases, sizeof(cases) / sizeof(cases[0]), rng);
