@@ -1,8 +1,9 @@
 // 2-D convolution (cross-correlation, as in every framework): forward, input gradient, weight and
 // bias gradients. x (N, C, H, W), w (OC, C/groups, KH, KW), b (OC,) -> y (N, OC, OH, OW) with
-// OH = (H + 2*pad_h - dilation_h*(KH-1) - 1) / stride_h + 1. The CPU kernels use im2col + GEMM.
+// OH = (H + 2*pad_h - dilation_h*(KH-1) - 1) / stride_h + 1. The kernels are implicit GEMMs on both devices
+// (ops/cpu/conv2d.cpp, ops/cuda/conv2d.cu), with direct kernels for depthwise convolutions.
 #include "ops/checks.h"
-#include "ops/cpu/cpu_ops.h"
+#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
 #include "ops/ops.h"
 
 namespace pycnn {
@@ -28,13 +29,13 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
     PYCNN_CHECK(b.dim() == 1 && b.size(0) == w.size(0), "[conv2d] expected bias of shape (", w.size(0), ",), got ",
                 shape_str(b.shape()));
   }
-  check_cpu(x, "conv2d");
   Tensor xc = x.contiguous(), wc = w.contiguous(), bc = b.defined() ? b.contiguous() : b;
   Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
   const cpu::Conv2dGeometry g = cpu::conv2d_geometry(x.shape(), w.shape(), out_shape, args);
   dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
     using T = decltype(tag);
-    cpu::conv2d_forward<T>(xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, y.data<T>(), g);
+    PYCNN_DISPATCH(x.device(), conv2d_forward<T>, xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr,
+                   y.data<T>(), g);
   });
   return y;
 }
@@ -45,7 +46,6 @@ std::tuple<Tensor, Tensor, Tensor> conv2d_backward(const Tensor& dout, const Ten
   check_same(dout, x, "conv2d_backward", "grad_output", "input");
   PYCNN_CHECK(dout.shape() == out_shape, "[conv2d_backward] expected grad_output of shape ", shape_str(out_shape),
               ", got ", shape_str(dout.shape()));
-  check_cpu(x, "conv2d_backward");
   Tensor dc = dout.contiguous(), xc = x.contiguous(), wc = w.contiguous();
   Tensor dx, dw, db;
   if (need_dx) dx = Tensor::empty(x.shape(), x.dtype(), x.device());
@@ -54,8 +54,8 @@ std::tuple<Tensor, Tensor, Tensor> conv2d_backward(const Tensor& dout, const Ten
   const cpu::Conv2dGeometry g = cpu::conv2d_geometry(x.shape(), w.shape(), out_shape, args);
   dispatch_floating(x.dtype(), "conv2d_backward", [&](auto tag) {
     using T = decltype(tag);
-    if (need_dx) cpu::conv2d_input_grad<T>(dc.data<T>(), wc.data<T>(), dx.data<T>(), g);
-    if (need_dw) cpu::conv2d_weight_grad<T>(dc.data<T>(), xc.data<T>(), dw.data<T>(), g);
+    if (need_dx) PYCNN_DISPATCH(x.device(), conv2d_input_grad<T>, dc.data<T>(), wc.data<T>(), dx.data<T>(), g);
+    if (need_dw) PYCNN_DISPATCH(x.device(), conv2d_weight_grad<T>, dc.data<T>(), xc.data<T>(), dw.data<T>(), g);
   });
   return {dx, dw, db};
 }

@@ -1,13 +1,13 @@
 // The convolution family built on conv2d's kernels: padding (constant, reflect, replicate, circular)
 // and transposed convolution. conv_transpose2d's forward is conv2d's input gradient with the roles of
 // input and output swapped; its backward is conv2d forward (dx) and conv2d's weight gradient (dw), so
-// no new convolution kernel exists here (see ops/cpu/conv2d.cpp).
+// no new convolution kernel exists here (see ops/cpu/conv2d.cpp, ops/cuda/conv2d.cu).
 #include <algorithm>  // defines: std::max
 #include <string>
 #include <vector>
 
 #include "ops/checks.h"
-#include "ops/cpu/cpu_ops.h"
+#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
 #include "ops/ops.h"
 
 namespace pycnn {
@@ -48,24 +48,6 @@ Shape pad_output_shape(const Shape& xs, const std::vector<int64_t>& pads, PadMod
   return out;
 }
 
-// For each output position o of a dim of size n padded by lo in front, the input index it copies.
-std::vector<int64_t> pad_index_map(int64_t n, int64_t lo, int64_t out, PadMode mode) {
-  std::vector<int64_t> m(static_cast<size_t>(out));
-  for (int64_t o = 0; o < out; ++o) {
-    int64_t i = o - lo;
-    if (mode == PadMode::Reflect) {
-      if (i < 0) i = -i;
-      if (i >= n) i = 2 * (n - 1) - i;
-    } else if (mode == PadMode::Replicate) {
-      i = std::min(std::max(i, int64_t{0}), n - 1);
-    } else {  // circular: pads never exceed n, so one wrap is enough
-      i = ((i % n) + n) % n;
-    }
-    m[static_cast<size_t>(o)] = i;
-  }
-  return m;
-}
-
 // For constant padding: the overlap of x and y along each padded dim, as narrowed views of both.
 void constant_overlap(Tensor& xv, Tensor& yv, const std::vector<int64_t>& pads) {
   const int64_t rank = xv.dim(), nd = static_cast<int64_t>(pads.size()) / 2;
@@ -77,17 +59,22 @@ void constant_overlap(Tensor& xv, Tensor& yv, const std::vector<int64_t>& pads) 
   }
 }
 
-// Runs an index-map pad kernel (forward or backward) over x_shape's last two dims.
+// Runs an index-map pad kernel (forward or backward) over x_shape's last two dims. The row and column maps
+// are built on the kernel's device (no host-to-device copy).
 template <typename F>
-void run_index_pad(const Shape& xs, const Shape& ys, const std::vector<int64_t>& pads, PadMode mode, F&& kernel) {
+void run_index_pad(const Shape& xs, const Shape& ys, const std::vector<int64_t>& pads, PadMode mode, Device device,
+                   F&& kernel) {
   const int64_t rank = static_cast<int64_t>(xs.size()), nd = static_cast<int64_t>(pads.size()) / 2;
   const int64_t W = xs[rank - 1], OW = ys[rank - 1];
   const int64_t H = nd == 2 ? xs[rank - 2] : 1, OH = nd == 2 ? ys[rank - 2] : 1;
   int64_t planes = 1;
   for (int64_t d = 0; d < rank - nd; ++d) planes *= xs[d];
-  std::vector<int64_t> mw = pad_index_map(W, pads[0], OW, mode);
-  std::vector<int64_t> mh = nd == 2 ? pad_index_map(H, pads[2], OH, mode) : std::vector<int64_t>{0};
-  kernel(planes, H, W, OH, OW, mh.data(), mw.data());
+  Tensor maps = Tensor::empty({OH + OW}, DType::Int64, device);
+  int64_t* mh = maps.data<int64_t>();
+  int64_t* mw = mh + OH;
+  PYCNN_DISPATCH(device, pad_index_map<int64_t>, mh, H, nd == 2 ? pads[2] : 0, OH, mode);  // 1-D: the one row 0
+  PYCNN_DISPATCH(device, pad_index_map<int64_t>, mw, W, pads[0], OW, mode);
+  kernel(planes, H, W, OH, OW, mh, mw);
 }
 
 }  // namespace
@@ -95,7 +82,6 @@ void run_index_pad(const Shape& xs, const Shape& ys, const std::vector<int64_t>&
 Tensor pad_forward(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode, double value) {
   check_defined(x, "pad", "input");
   const Shape out_shape = pad_output_shape(x.shape(), pads, mode);
-  check_cpu(x, "pad");
   if (mode == PadMode::Constant) {
     Tensor y = Tensor::full(out_shape, value, x.dtype(), x.device());
     Tensor xv = x, yv = y;
@@ -109,9 +95,10 @@ Tensor pad_forward(const Tensor& x, const std::vector<int64_t>& pads, PadMode mo
   if (y.numel() == 0) return y;
   dispatch_floating(x.dtype(), "pad", [&](auto tag) {
     using T = decltype(tag);
-    run_index_pad(x.shape(), out_shape, pads, mode,
+    run_index_pad(x.shape(), out_shape, pads, mode, x.device(),
                   [&](int64_t P, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t* mh, const int64_t* mw) {
-                    cpu::pad_index_forward<T>(xc.data<T>(), y.data<T>(), P, H, W, OH, OW, mh, mw);
+                    PYCNN_DISPATCH(x.device(), pad_index_forward<T>, xc.data<T>(), y.data<T>(), P, H, W, OH, OW, mh,
+                                   mw);
                   });
   });
   return y;
@@ -122,7 +109,6 @@ Tensor pad_backward(const Tensor& dout, const Shape& x_shape, const std::vector<
   const Shape out_shape = pad_output_shape(x_shape, pads, mode);
   PYCNN_CHECK(dout.shape() == out_shape, "[pad_backward] expected grad_output of shape ", shape_str(out_shape),
               ", got ", shape_str(dout.shape()));
-  check_cpu(dout, "pad_backward");
   if (mode == PadMode::Constant) {
     Tensor dx = Tensor::zeros(x_shape, dout.dtype(), dout.device());
     Tensor xv = dx, yv = dout;
@@ -136,9 +122,10 @@ Tensor pad_backward(const Tensor& dout, const Shape& x_shape, const std::vector<
   if (dc.numel() == 0) return dx;
   dispatch_floating(dout.dtype(), "pad_backward", [&](auto tag) {
     using T = decltype(tag);
-    run_index_pad(x_shape, out_shape, pads, mode,
+    run_index_pad(x_shape, out_shape, pads, mode, dout.device(),
                   [&](int64_t P, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t* mh, const int64_t* mw) {
-                    cpu::pad_index_backward<T>(dc.data<T>(), dx.data<T>(), P, H, W, OH, OW, mh, mw);
+                    PYCNN_DISPATCH(dout.device(), pad_index_backward<T>, dc.data<T>(), dx.data<T>(), P, H, W, OH, OW,
+                                   mh, mw);
                   });
   });
   return dx;
@@ -183,7 +170,6 @@ Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
     PYCNN_CHECK(b.dim() == 1 && b.size(0) == OC, "[conv_transpose2d] expected bias of shape (", OC, ",), got ",
                 shape_str(b.shape()));
   }
-  check_cpu(x, op);
   Tensor xc = x.contiguous(), wc = w.contiguous();
   Tensor y = Tensor::zeros({x.size(0), OC, OH, OW}, x.dtype(), x.device());
   if (y.numel() == 0) return y;
@@ -192,10 +178,10 @@ Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
     // conv2d of y-shaped input with weight w maps OC -> C channels; its input gradient for dout = x is
     // exactly this op.
     const cpu::Conv2dGeometry g = cpu::conv2d_geometry(y.shape(), w.shape(), x.shape(), args);
-    if (xc.numel() > 0) cpu::conv2d_input_grad<T>(xc.data<T>(), wc.data<T>(), y.data<T>(), g);
+    if (xc.numel() > 0) PYCNN_DISPATCH(x.device(), conv2d_input_grad<T>, xc.data<T>(), wc.data<T>(), y.data<T>(), g);
     if (b.defined()) {
       Tensor bc = b.contiguous();
-      cpu::add_channel_bias<T>(y.data<T>(), bc.data<T>(), y.size(0), OC, OH * OW);
+      PYCNN_DISPATCH(x.device(), add_channel_bias<T>, y.data<T>(), bc.data<T>(), y.size(0), OC, OH * OW);
     }
   });
   return y;
@@ -215,7 +201,6 @@ std::tuple<Tensor, Tensor, Tensor> conv_transpose2d_backward(const Tensor& dout,
                   dout.size(2) < bh + mh && dout.size(3) >= bw && dout.size(3) < bw + mw,
               "[conv_transpose2d_backward] grad_output ", shape_str(dout.shape()), " does not match input ",
               shape_str(x.shape()), " and weight ", shape_str(w.shape()));
-  check_cpu(x, op);
   Tensor dc = dout.contiguous(), xc = x.contiguous(), wc = w.contiguous();
   Tensor dx, dw, db;
   if (need_dx) dx = Tensor::zeros(x.shape(), x.dtype(), x.device());
@@ -226,8 +211,8 @@ std::tuple<Tensor, Tensor, Tensor> conv_transpose2d_backward(const Tensor& dout,
     using T = decltype(tag);
     // dx = conv2d(dout, w); dw = conv2d's weight gradient with dout as its input and x as its grad_output.
     const cpu::Conv2dGeometry g = cpu::conv2d_geometry(dc.shape(), w.shape(), x.shape(), args);
-    if (need_dx) cpu::conv2d_forward<T>(dc.data<T>(), wc.data<T>(), nullptr, dx.data<T>(), g);
-    if (need_dw) cpu::conv2d_weight_grad<T>(xc.data<T>(), dc.data<T>(), dw.data<T>(), g);
+    if (need_dx) PYCNN_DISPATCH(x.device(), conv2d_forward<T>, dc.data<T>(), wc.data<T>(), nullptr, dx.data<T>(), g);
+    if (need_dw) PYCNN_DISPATCH(x.device(), conv2d_weight_grad<T>, xc.data<T>(), dc.data<T>(), dw.data<T>(), g);
   });
   return {dx, dw, db};
 }

@@ -1,10 +1,11 @@
 // Deformable convolution, torchvision.ops.deform_conv2d's semantics: v1 (offsets) and v2 (offsets and a
 // modulation mask). groups come from the weight (C / weight.size(1)) and offset groups from the offset
-// (offset.size(1) / (2 * KH * KW)), as in torchvision. Kernels in ops/cpu/deform_conv.cpp.
+// (offset.size(1) / (2 * KH * KW)), as in torchvision. Kernels in ops/cpu/deform_conv.cpp and
+// ops/cuda/deform_conv.cu.
 #include <tuple>
 
 #include "ops/checks.h"
-#include "ops/cpu/cpu_ops.h"
+#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
 #include "ops/ops.h"
 
 namespace pycnn {
@@ -55,7 +56,6 @@ DeformShapes check_deform_args(const Tensor& x, const Tensor& offset, const Tens
                 "[", op, "] expected mask of shape (", N, ", ", offset_groups * KK, ", ", OH, ", ", OW, ") for offset ",
                 shape_str(offset.shape()), ", got ", shape_str(mask.shape()));
   }
-  check_cpu(x, op);
   DeformShapes s;
   cpu::DeformGeometry& g = s.geom;
   g.C = C, g.H = H, g.W = W, g.KH = KH, g.KW = KW, g.OH = OH, g.OW = OW;
@@ -83,8 +83,9 @@ Tensor deform_conv2d_forward(const Tensor& x, const Tensor& offset, const Tensor
   Tensor bc = b.defined() ? b.contiguous() : Tensor();
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    cpu::deform_conv2d_forward<T>(xc.data<T>(), oc.data<T>(), mc.defined() ? mc.data<T>() : nullptr, wc.data<T>(),
-                                  bc.defined() ? bc.data<T>() : nullptr, y.data<T>(), s.N, s.OC, s.groups, s.geom);
+    PYCNN_DISPATCH(x.device(), deform_conv2d_forward<T>, xc.data<T>(), oc.data<T>(),
+                   mc.defined() ? mc.data<T>() : nullptr, wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr,
+                   y.data<T>(), s.N, s.OC, s.groups, s.geom);
   });
   return y;
 }
@@ -113,9 +114,9 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> deform_conv2d_backward(const 
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     auto ptr = [](Tensor& t) { return t.defined() ? t.data<T>() : nullptr; };
-    cpu::deform_conv2d_backward<T>(dc.data<T>(), xc.data<T>(), oc.data<T>(), mc.defined() ? mc.data<T>() : nullptr,
-                                   wc.data<T>(), ptr(dx), ptr(doff), ptr(dmask), ptr(dw), ptr(db), s.N, s.OC, s.groups,
-                                   s.geom);
+    PYCNN_DISPATCH(x.device(), deform_conv2d_backward<T>, dc.data<T>(), xc.data<T>(), oc.data<T>(),
+                   mc.defined() ? mc.data<T>() : nullptr, wc.data<T>(), ptr(dx), ptr(doff), ptr(dmask), ptr(dw),
+                   ptr(db), s.N, s.OC, s.groups, s.geom);
   });
   return {dx, doff, dmask, dw, db};
 }

@@ -1,15 +1,32 @@
 // CPU kernels of the convolution family's own pieces (the convolutions themselves are conv2d.cpp's).
 // Padding: the non-constant modes (reflect, replicate, circular) over the last two dims.
 // x is (planes, H, W) contiguous, y is (planes, OH, OW); mh (OH) and mw (OW) give, for each output row
-// and column, the input row and column it copies (built once by ops/convs.cpp, so no per-element
+// and column, the input row and column it copies (built once per call by pad_index_map, so no per-element
 // branches here). The backward scatters dout back through the same maps, accumulating: a plane per
 // thread in a fixed order, so the result does not depend on the thread count.
-#include <cstring>  // defines: std::memset
+#include <algorithm>  // defines: std::min, std::max
+#include <cstring>    // defines: std::memset
 
 #include "core/parallel.h"  // defines: parallel_for
 #include "ops/cpu/cpu_ops.h"
 
 namespace pycnn::cpu {
+
+template <typename I>
+void pad_index_map(I* map, int64_t n, int64_t lo, int64_t out, PadMode mode) {
+  for (int64_t o = 0; o < out; ++o) {
+    int64_t i = o - lo;
+    if (mode == PadMode::Reflect) {
+      if (i < 0) i = -i;
+      if (i >= n) i = 2 * (n - 1) - i;
+    } else if (mode == PadMode::Replicate) {
+      i = std::min(std::max(i, int64_t{0}), n - 1);
+    } else {  // circular: pads never exceed n, so one wrap is enough
+      i = ((i % n) + n) % n;
+    }
+    map[o] = i;
+  }
+}
 
 template <typename T>
 void pad_index_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
@@ -56,6 +73,7 @@ void add_channel_bias(T* y, const T* b, int64_t N, int64_t C, int64_t HW) {
   });
 }
 
+template void pad_index_map<int64_t>(int64_t*, int64_t, int64_t, int64_t, PadMode);
 template void add_channel_bias<float>(float*, const float*, int64_t, int64_t, int64_t);
 template void add_channel_bias<double>(double*, const double*, int64_t, int64_t, int64_t);
 template void pad_index_forward<float>(const float*, float*, int64_t, int64_t, int64_t, int64_t, int64_t,

@@ -231,6 +231,10 @@ template <typename T> void maximum_grad(const T* a, const T* b, const T* dout, T
 // ---- convs.cpp: the convolution family's own pieces (padding, transposed convolution's bias) ----
 // y (N, C, HW) += b (C,)
 template <typename T> void add_channel_bias(T* y, const T* b, int64_t N, int64_t C, int64_t HW);
+// map[o], o < out: the input index that output o copies along a dim of size n padded by lo in front, for the
+// non-constant modes (the tables mh and mw below); I is int64_t
+template <typename I>
+void pad_index_map(I* map, int64_t n, int64_t lo, int64_t out, PadMode mode);
 // x (planes, H, W), y (planes, OH, OW); y[p, oh, ow] = x[p, mh[oh], mw[ow]]; backward accumulates
 template <typename T>
 void pad_index_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,

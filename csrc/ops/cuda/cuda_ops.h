@@ -59,6 +59,39 @@ inline bool allow_tf32() { return false; }
 #endif
 
 // ---- conv2d.cu, convs.cu, deform_conv.cu ----
+// Contiguous x (N, C, H, W), w (OC, C/groups, KH, KW), b (OC,) or null, y (N, OC, OH, OW); the contracts of
+// cpu::conv2d_*: every output fully written, sums in an order fixed by the shape (deterministic).
+template <typename T>
+PYCNN_CUDA_KERNEL(void conv2d_forward(const T* x, const T* w, const T* b, T* y, const Conv2dGeometry& g))
+template <typename T>
+PYCNN_CUDA_KERNEL(void conv2d_input_grad(const T* dout, const T* w, T* dx, const Conv2dGeometry& g))
+template <typename T>
+PYCNN_CUDA_KERNEL(void conv2d_weight_grad(const T* dout, const T* x, T* dw, const Conv2dGeometry& g))
+// y (N, C, HW) += b (C,)
+template <typename T>
+PYCNN_CUDA_KERNEL(void add_channel_bias(T* y, const T* b, int64_t N, int64_t C, int64_t HW))
+// map (device memory) [o], o < out: the input index that output o copies along a dim of size n padded by lo
+// in front, for the non-constant modes; I is int64_t (a template as every kernel here)
+template <typename I>
+PYCNN_CUDA_KERNEL(void pad_index_map(I* map, int64_t n, int64_t lo, int64_t out, PadMode mode))
+// x (planes, H, W), y (planes, OH, OW); y[p, oh, ow] = x[p, mh[oh], mw[ow]], mh and mw in device memory;
+// the backward writes every dx element (the sum of the outputs that copied it).
+template <typename T>
+PYCNN_CUDA_KERNEL(void pad_index_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                         const int64_t* mh, const int64_t* mw))
+template <typename T>
+PYCNN_CUDA_KERNEL(void pad_index_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH,
+                                          int64_t OW, const int64_t* mh, const int64_t* mw))
+
+// Deformable convolution, whole batch; the buffers of cpu::deform_conv2d_* (ops/cpu/cpu_ops.h). dx, doffset,
+// dmask and dw zeroed by the caller (or null when not needed); db (or null) is written.
+template <typename T>
+PYCNN_CUDA_KERNEL(void deform_conv2d_forward(const T* x, const T* offset, const T* mask, const T* w, const T* b, T* y,
+                                             int64_t N, int64_t OC, int64_t groups, const DeformGeometry& g))
+template <typename T>
+PYCNN_CUDA_KERNEL(void deform_conv2d_backward(const T* dout, const T* x, const T* offset, const T* mask, const T* w,
+                                              T* dx, T* doffset, T* dmask, T* dw, T* db, int64_t N, int64_t OC,
+                                              int64_t groups, const DeformGeometry& g))
 
 // ---- pool2d.cu, resize.cu ----
 
