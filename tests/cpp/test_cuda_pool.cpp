@@ -1,0 +1,407 @@
+// C++ test of the CUDA pooling, resampling and tensor-op bodies (ops/cuda/pool_bodies.h,
+// ops/cuda/tensor_ops_bodies.h) on the CPU: each body runs
+// for every index of its launch range over outputs pre-filled with NaN (an unwritten element shows), and
+// the result is compared with the cpu:: kernel on random awkward shapes and every option, in float64 (and
+// float32 where the body promises the CPU's exact bits). The window-bound helpers are checked against a
+// brute-force search over their whole index space.
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "core/parallel.h"               // defines: set_num_threads
+#include "expect.h"                      // defines: EXPECT, failures
+#include "ops/cpu/cpu_ops.h"             // defines: the cpu:: reference kernels
+#include "ops/cuda/pool_bodies.h"        // defines: the pooling bodies under test
+#include "ops/cuda/tensor_ops_bodies.h"  // defines: the tensor-op bodies under test  // defines: the bodies under test
+#include "ops/ops.h"                     // defines: pool_output_size
+
+using namespace pycnn;
+using namespace pycnn::cuda;
+
+static std::mt19937 rng(1234);
+static int64_t rand_int(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
+
+// Values in [-2, 2) that are never zero, with a few repeats (ties) and, when asked, NaNs and -inf.
+template <typename T>
+static std::vector<T> random_values(int64_t n, bool specials = false) {
+  std::vector<T> v(n);
+  std::uniform_real_distribution<double> u(-2, 2);
+  for (auto& x : v) {
+    double d = u(rng);
+    if (std::fabs(d) < 1e-3) d = 0.5;
+    x = static_cast<T>(d);
+  }
+  for (int64_t i = 0; n > 4 && i < n / 8; ++i) v[rand_int(0, n - 1)] = v[rand_int(0, n - 1)];  // ties
+  if (specials && n > 4) {
+    v[rand_int(0, n - 1)] = std::numeric_limits<T>::quiet_NaN();
+    v[rand_int(0, n - 1)] = -std::numeric_limits<T>::infinity();
+  }
+  return v;
+}
+
+template <typename T>
+static std::vector<T> nan_filled(int64_t n) {
+  return std::vector<T>(n, std::numeric_limits<T>::quiet_NaN());
+}
+
+template <typename Body>
+static void run_body(int64_t n, const Body& body) {
+  for (int64_t i = 0; i < n; ++i) body(i);
+}
+
+// Equal up to tol (relative to max(1, |ref|)), NaN where the reference has NaN and nowhere else.
+template <typename T>
+static bool close(const std::vector<T>& got, const std::vector<T>& ref, double tol, const char* what) {
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const double g = got[i], r = ref[i];
+    const bool ok =
+        (std::isnan(r) ? std::isnan(g)
+                       : !std::isnan(g) && (g == r || std::fabs(g - r) <= tol * std::max(1.0, std::fabs(r))));
+    if (!ok) {
+      std::printf("  %s: element %zu is %.17g, expected %.17g\n", what, i, g, r);
+      return false;
+    }
+  }
+  return true;
+}
+
+static bool same_ints(const std::vector<int64_t>& got, const std::vector<int64_t>& ref, const char* what) {
+  for (size_t i = 0; i < ref.size(); ++i)
+    if (got[i] != ref[i]) {
+      std::printf("  %s: index %zu is %lld, expected %lld\n", what, i, (long long)got[i], (long long)ref[i]);
+      return false;
+    }
+  return true;
+}
+
+// ---- index helpers over their whole space ----
+
+static void test_window_helpers() {
+  for (int64_t size = 1; size <= 9; ++size)
+    for (int64_t kernel = 1; kernel <= 5; ++kernel)
+      for (int64_t stride = 1; stride <= 4; ++stride)
+        for (int64_t dil = 1; dil <= 3; ++dil)
+          for (int64_t pad = 0; 2 * pad <= kernel; ++pad)
+            for (int ceil = 0; ceil < 2; ++ceil) {
+              const int64_t out = pool_output_size(size, kernel, stride, pad, dil, ceil);
+              if (out <= 0) continue;
+              for (int64_t o = 0; o < out; ++o) {  // window_taps: exactly the taps inside [0, size)
+                int64_t k0, k1;
+                window_taps(o, stride, pad, dil, kernel, size, k0, k1);
+                for (int64_t k = 0; k < kernel; ++k) {
+                  const int64_t at = o * stride - pad + k * dil;
+                  EXPECT((at >= 0 && at < size) == (k >= k0 && k < k1));
+                }
+              }
+              for (int64_t i = 0; i < size; ++i) {  // windows_holding: a superset holding every window with i
+                int64_t lo, hi;
+                windows_holding(i, stride, pad, dil, kernel, out, lo, hi);
+                for (int64_t o = 0; o < out; ++o) {
+                  const int64_t start = o * stride - pad;
+                  const bool has = start <= i && i <= start + (kernel - 1) * dil && (i - start) % dil == 0;
+                  const bool in_range = o >= lo && o < hi;
+                  EXPECT(!has || in_range);
+                  if (dil == 1) EXPECT(has == in_range);
+                }
+              }
+            }
+  for (int64_t in = 1; in <= 20; ++in)
+    for (int64_t out = 1; out <= 20; ++out)
+      for (int64_t i = 0; i < in; ++i) {
+        int64_t lo, hi;
+        adaptive_cells_holding(i, out, in, lo, hi);
+        for (int64_t o = 0; o < out; ++o)
+          EXPECT((adaptive_start(o, out, in) <= i && i < adaptive_end(o, out, in)) == (o >= lo && o < hi));
+      }
+}
+
+static const InterpMode kModes[] = {InterpMode::Nearest, InterpMode::NearestExact, InterpMode::Bilinear};
+
+static void test_interp_helpers() {
+  for (InterpMode mode : kModes)
+    for (int align = 0; align < 2; ++align) {
+      if (align && mode != InterpMode::Bilinear) continue;
+      for (double scale : {0.0, 1.7, 0.45, 2.0})
+        for (int64_t in = 1; in <= 13; ++in)
+          for (int64_t out = 1; out <= 17; ++out) {
+            InterpolateArgs a;
+            a.mode = mode, a.align_corners = align;
+            for (int64_t i = 0; i < in; ++i) {
+              int64_t lo, hi;
+              outputs_reaching<double>(i, in, out, scale, a, lo, hi);
+              for (int64_t d = 0; d < out; ++d) {
+                const Tap<double> t = axis_tap<double>(d, in, out, scale, a);
+                EXPECT(t.i0 >= 0 && t.i1 < in && t.i0 <= t.i1);
+                if (t.i0 == i || (mode == InterpMode::Bilinear && t.i1 == i)) EXPECT(d >= lo && d < hi);
+              }
+            }
+          }
+    }
+}
+
+// ---- pooling ----
+
+static Pool2dArgs random_pool_args(bool avg) {
+  Pool2dArgs a;
+  a.kernel_h = rand_int(1, 4), a.kernel_w = rand_int(1, 4);
+  a.stride_h = rand_int(1, 3), a.stride_w = rand_int(1, 3);
+  a.pad_h = rand_int(0, a.kernel_h / 2), a.pad_w = rand_int(0, a.kernel_w / 2);
+  a.dilation_h = avg ? 1 : rand_int(1, 2), a.dilation_w = avg ? 1 : rand_int(1, 2);
+  a.ceil_mode = rand_int(0, 1);
+  a.count_include_pad = rand_int(0, 1);
+  a.divisor_override = avg && rand_int(0, 3) == 0 ? rand_int(1, 7) : 0;
+  return a;
+}
+
+// tol: 0 where the body adds in the CPU's order (bitwise), else a few ulps.
+template <typename T>
+static void test_pool_case(int64_t planes, int64_t H, int64_t W, const Pool2dArgs& a, bool avg) {
+  const int64_t OH = pool_output_size(H, a.kernel_h, a.stride_h, a.pad_h, a.dilation_h, a.ceil_mode);
+  const int64_t OW = pool_output_size(W, a.kernel_w, a.stride_w, a.pad_w, a.dilation_w, a.ceil_mode);
+  if (OH <= 0 || OW <= 0) return;
+  const int64_t nx = planes * H * W, ny = planes * OH * OW;
+  const std::vector<T> x = random_values<T>(nx, !avg), g = random_values<T>(ny);
+  if (!avg) {
+    std::vector<T> y = nan_filled<T>(ny), y_ref(ny);
+    std::vector<int64_t> idx(ny, -7), idx_ref(ny);
+    run_body(ny, MaxPoolForward<T>{x.data(), y.data(), idx.data(), H, W, OH, OW, a});
+    cpu::max_pool2d_forward<T>(x.data(), y_ref.data(), idx_ref.data(), planes, H, W, OH, OW, a);
+    EXPECT(close(y, y_ref, 0, "max_pool2d"));
+    EXPECT(same_ints(idx, idx_ref, "max_pool2d indices"));
+    std::vector<T> dx = nan_filled<T>(nx), dx_ref(nx);
+    run_body(planes, MaxPoolBackwardPlane<T>{g.data(), idx_ref.data(), dx.data(), H * W, OH * OW});
+    cpu::max_pool2d_backward<T>(g.data(), idx_ref.data(), dx_ref.data(), planes, H * W, OH * OW);
+    EXPECT(close(dx, dx_ref, 0, "max_pool2d_backward"));
+    return;
+  }
+  std::vector<T> y = nan_filled<T>(ny), y_ref(ny);
+  run_body(ny, AvgPoolForward<T>{x.data(), y.data(), H, W, OH, OW, a});
+  cpu::avg_pool2d_forward<T>(x.data(), y_ref.data(), planes, H, W, OH, OW, a);
+  EXPECT(close(y, y_ref, 0, "avg_pool2d"));
+  std::vector<T> dx = nan_filled<T>(nx), dx_ref(nx);
+  run_body(nx, AvgPoolBackward<T>{g.data(), dx.data(), H, W, OH, OW, a});
+  cpu::avg_pool2d_backward<T>(g.data(), dx_ref.data(), planes, H, W, OH, OW, a);
+  EXPECT(close(dx, dx_ref, 0, "avg_pool2d_backward"));
+}
+
+static void test_pooling() {
+  for (int it = 0; it < 400; ++it) {
+    const bool avg = it % 2;
+    const Pool2dArgs a = random_pool_args(avg);
+    const int64_t planes = rand_int(1, 3), H = rand_int(1, 11), W = rand_int(1, 13);
+    test_pool_case<double>(planes, H, W, a, avg);
+    test_pool_case<float>(planes, H, W, a, avg);
+  }
+  // the CPU's 2x2 SIMD path and its interior sweeps on wider rows
+  Pool2dArgs two;
+  two.kernel_h = two.kernel_w = two.stride_h = two.stride_w = 2;
+  test_pool_case<float>(3, 17, 40, two, false);
+  test_pool_case<double>(2, 16, 33, two, false);
+  Pool2dArgs wide = two;
+  wide.kernel_h = wide.kernel_w = 3, wide.pad_h = wide.pad_w = 1, wide.stride_w = 1;
+  test_pool_case<float>(2, 9, 41, wide, false);
+  test_pool_case<double>(2, 9, 41, wide, true);
+}
+
+// ---- adaptive pooling, pixel shuffle, interpolation, unpooling ----
+
+template <typename T>
+static void test_adaptive_case(int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW) {
+  const int64_t nx = planes * H * W, ny = planes * OH * OW;
+  const std::vector<T> x = random_values<T>(nx, true), g = random_values<T>(ny);
+  std::vector<T> y = nan_filled<T>(ny), y_ref(ny);
+  run_body(ny, AdaptiveAvgForward<T>{x.data(), y.data(), H, W, OH, OW});
+  cpu::adaptive_avg_pool2d_forward<T>(x.data(), y_ref.data(), planes, H, W, OH, OW);
+  EXPECT(close(y, y_ref, 0, "adaptive_avg_pool2d"));
+  std::vector<T> dx = nan_filled<T>(nx), dx_ref(nx);
+  run_body(nx, AdaptiveAvgBackward<T>{g.data(), dx.data(), H, W, OH, OW});
+  cpu::adaptive_avg_pool2d_backward<T>(g.data(), dx_ref.data(), planes, H, W, OH, OW);
+  EXPECT(close(dx, dx_ref, 0, "adaptive_avg_pool2d_backward"));
+  std::vector<T> ym = nan_filled<T>(ny), ym_ref(ny);
+  std::vector<int64_t> idx(ny, -7), idx_ref(ny);
+  run_body(ny, AdaptiveMaxForward<T>{x.data(), ym.data(), idx.data(), H, W, OH, OW});
+  cpu::adaptive_max_pool2d_forward<T>(x.data(), ym_ref.data(), idx_ref.data(), planes, H, W, OH, OW);
+  EXPECT(close(ym, ym_ref, 0, "adaptive_max_pool2d"));
+  EXPECT(same_ints(idx, idx_ref, "adaptive_max_pool2d indices"));
+}
+
+template <typename T>
+static void test_shuffle_case(int64_t outer, int64_t C, int64_t H, int64_t W, int64_t r) {
+  // forward: L (outer, C*r*r, H, W) -> S (outer, C, H*r, W*r); inverse maps S back
+  const int64_t n = outer * C * r * r * H * W;
+  const std::vector<T> l = random_values<T>(n);
+  std::vector<T> s = nan_filled<T>(n), s_ref(n), back = nan_filled<T>(n), back_ref(n);
+  run_body(n, PixelShuffle<T>{l.data(), s.data(), C, H, W, r, false});
+  cpu::pixel_shuffle<T>(l.data(), s_ref.data(), outer, C, H, W, r, false);
+  EXPECT(close(s, s_ref, 0, "pixel_shuffle"));
+  run_body(n, PixelShuffle<T>{s_ref.data(), back.data(), C, H, W, r, true});
+  cpu::pixel_shuffle<T>(s_ref.data(), back_ref.data(), outer, C, H, W, r, true);
+  EXPECT(close(back, back_ref, 0, "pixel_unshuffle"));
+  EXPECT(close(back, l, 0, "pixel_unshuffle(pixel_shuffle(x))"));
+}
+
+// The bilinear gather adds the CPU's products in its order, so the bits agree; FMA contraction by either
+// compiler may still move the last bit, hence the tolerance.
+template <typename T>
+static void test_interp_case(int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW, const InterpolateArgs& a) {
+  const double tol = sizeof(T) == 8 ? 1e-13 : 1e-5;
+  const int64_t nx = planes * H * W, ny = planes * OH * OW;
+  const std::vector<T> x = random_values<T>(nx), g = random_values<T>(ny);
+  std::vector<T> y = nan_filled<T>(ny), y_ref(ny);
+  run_body(ny, InterpForward<T>{x.data(), y.data(), H, W, OH, OW, a});
+  cpu::interpolate_forward<T>(x.data(), y_ref.data(), planes, H, W, OH, OW, a);
+  EXPECT(close(y, y_ref, tol, "interpolate"));
+  std::vector<T> dx = nan_filled<T>(nx), dx_ref(nx);
+  run_body(nx, InterpBackward<T>{g.data(), dx.data(), H, W, OH, OW, a});
+  cpu::interpolate_backward<T>(g.data(), dx_ref.data(), planes, H, W, OH, OW, a);
+  EXPECT(close(dx, dx_ref, tol, "interpolate_backward"));
+}
+
+// Unpooling with the indices of a max pooling with non-overlapping windows (no repeated index).
+template <typename T>
+static void test_unpool_case(int64_t planes, int64_t OH, int64_t OW, int64_t k) {
+  const int64_t H = OH / k, W = OW / k, nx = planes * H * W, ny = planes * OH * OW;
+  if (H == 0 || W == 0) return;
+  std::vector<int64_t> idx(nx);
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t w = 0; w < W; ++w)
+        idx[(p * H + h) * W + w] = (h * k + rand_int(0, k - 1)) * OW + w * k + rand_int(0, k - 1);
+  const std::vector<T> x = random_values<T>(nx), g = random_values<T>(ny);
+  std::vector<T> y(ny, T(0)), y_ref(ny);  // the CUDA wrapper zero-fills before the scatter
+  run_body(nx, UnpoolScatter<T>{x.data(), idx.data(), y.data(), H * W, OH * OW});
+  cpu::max_unpool2d_forward<T>(x.data(), idx.data(), y_ref.data(), planes, H * W, OH * OW);
+  EXPECT(close(y, y_ref, 0, "max_unpool2d"));
+  std::vector<T> dx = nan_filled<T>(nx), dx_ref(nx);
+  run_body(nx, UnpoolGather<T>{g.data(), idx.data(), dx.data(), H * W, OH * OW});
+  cpu::max_unpool2d_backward<T>(g.data(), idx.data(), dx_ref.data(), planes, H * W, OH * OW);
+  EXPECT(close(dx, dx_ref, 0, "max_unpool2d_backward"));
+}
+
+static void test_resize() {
+  for (int it = 0; it < 150; ++it) {
+    const int64_t planes = rand_int(1, 3), H = rand_int(1, 15), W = rand_int(1, 15);
+    const int64_t OH = rand_int(1, 9), OW = rand_int(1, 9);
+    test_adaptive_case<double>(planes, H, W, OH, OW);
+    test_adaptive_case<float>(planes, H, W, OH, OW);
+    test_adaptive_case<double>(planes, H, W, 1, 1);
+    test_shuffle_case<double>(rand_int(1, 3), rand_int(1, 3), rand_int(1, 5), rand_int(1, 5), rand_int(1, 3));
+    for (InterpMode mode : kModes)
+      for (int align = 0; align < (mode == InterpMode::Bilinear ? 2 : 1); ++align)
+        for (double scale : {0.0, 1.5, 2.0, 0.7}) {
+          InterpolateArgs a;
+          a.mode = mode, a.align_corners = align, a.scale_h = scale, a.scale_w = scale > 0 ? scale + 0.25 : 0;
+          const int64_t oh = scale > 0 ? int64_t(std::floor(H * a.scale_h)) : rand_int(1, 20);
+          const int64_t ow = scale > 0 ? int64_t(std::floor(W * a.scale_w)) : rand_int(1, 20);
+          if (oh < 1 || ow < 1) continue;
+          test_interp_case<double>(planes, H, W, oh, ow, a);
+          test_interp_case<float>(planes, H, W, oh, ow, a);
+        }
+    test_unpool_case<double>(planes, rand_int(1, 12), rand_int(1, 12), rand_int(1, 3));
+  }
+  InterpolateArgs up2;  // nearest's out == 2 * in shortcut
+  test_interp_case<double>(2, 5, 7, 10, 14, up2);
+}
+
+// ---- tensor ops ----
+
+template <typename T>
+static void test_tensor_ops_case(int64_t A, int64_t N, int64_t B, int64_t K) {
+  const std::vector<T> x = random_values<T>(A * N * B, true);
+  std::vector<int64_t> index(K);
+  for (auto& k : index) k = rand_int(-N, N - 1);  // negative and repeated indices
+  std::vector<T> out = nan_filled<T>(A * K * B), out_ref(A * K * B);
+  run_body(A * K * B, IndexSelect<T>{x.data(), index.data(), out.data(), N, K, B});
+  cpu::index_select_anb<T>(x.data(), index.data(), out_ref.data(), A, N, K, B);
+  EXPECT(close(out, out_ref, 0, "index_select"));
+  const std::vector<T> g = random_values<T>(A * K * B);
+  std::vector<T> dx(A * N * B, T(0)), dx_ref(A * N * B, T(0));  // the entry point zeroes dx
+  run_body(A * B, IndexAdd<T>{g.data(), index.data(), dx.data(), N, K, B});
+  cpu::index_add_anb<T>(g.data(), index.data(), dx_ref.data(), A, N, K, B);
+  EXPECT(close(dx, dx_ref, 0, "index_select_backward"));
+  for (int is_min = 0; is_min < 2; ++is_min) {
+    std::vector<T> v = nan_filled<T>(A * B), v_ref(A * B);
+    std::vector<int64_t> ix(A * B, -7), ix_ref(A * B);
+    run_body(A * B, MinMax<T>{x.data(), v.data(), ix.data(), N, B, bool(is_min)});
+    cpu::minmax_arb<T>(x.data(), v_ref.data(), ix_ref.data(), A, N, B, is_min);
+    EXPECT(close(v, v_ref, 0, "max/min"));
+    EXPECT(same_ints(ix, ix_ref, "max/min indices"));
+    const std::vector<T> gv = random_values<T>(A * B);
+    std::vector<T> d(A * N * B, T(0)), d_ref(A * N * B, T(0));
+    run_body(A * B, ScatterR<T>{gv.data(), ix_ref.data(), d.data(), N, B});
+    cpu::scatter_arb<T>(gv.data(), ix_ref.data(), d_ref.data(), A, N, B);
+    EXPECT(close(d, d_ref, 0, "max_backward"));
+  }
+}
+
+template <typename T>
+static void test_elementwise_case(int64_t n) {
+  std::vector<T> a = random_values<T>(n, true), b = random_values<T>(n, true);
+  for (int64_t i = 0; i < n; i += 3) b[i] = a[i];  // ties
+  std::vector<int64_t> cond(n);
+  for (auto& c : cond) c = rand_int(0, 1);
+  const std::vector<T> g = random_values<T>(n);
+  for (CompareOp op : {CompareOp::Gt, CompareOp::Lt, CompareOp::Ge, CompareOp::Le, CompareOp::Eq, CompareOp::Ne}) {
+    std::vector<int64_t> out(n, -7), out_ref(n);
+    run_body(n, Compare<T>{op, a.data(), b.data(), out.data()});
+    cpu::compare<T>(op, a.data(), b.data(), out_ref.data(), n);
+    EXPECT(same_ints(out, out_ref, "compare"));
+  }
+  std::vector<T> w = nan_filled<T>(n), w_ref(n);
+  run_body(n, Where<T>{cond.data(), a.data(), b.data(), w.data()});
+  cpu::where<T>(cond.data(), a.data(), b.data(), w_ref.data(), n);
+  EXPECT(close(w, w_ref, 0, "where"));
+  std::vector<T> da = nan_filled<T>(n), db = nan_filled<T>(n), da_ref(n), db_ref(n);
+  run_body(n, WhereGrad<T>{cond.data(), g.data(), da.data(), db.data()});
+  cpu::where_grad<T>(cond.data(), g.data(), da_ref.data(), db_ref.data(), n);
+  EXPECT(close(da, da_ref, 0, "where_backward a") && close(db, db_ref, 0, "where_backward b"));
+  for (int is_min = 0; is_min < 2; ++is_min) {
+    std::vector<T> m = nan_filled<T>(n), m_ref(n);
+    run_body(n, Maximum<T>{a.data(), b.data(), m.data(), bool(is_min)});
+    cpu::maximum<T>(a.data(), b.data(), m_ref.data(), n, is_min);
+    EXPECT(close(m, m_ref, 0, "maximum"));
+    std::vector<T> ga = nan_filled<T>(n), gb = nan_filled<T>(n), ga_ref(n), gb_ref(n);
+    run_body(n, MaximumGrad<T>{a.data(), b.data(), g.data(), ga.data(), gb.data(), bool(is_min)});
+    cpu::maximum_grad<T>(a.data(), b.data(), g.data(), ga_ref.data(), gb_ref.data(), n, is_min);
+    EXPECT(close(ga, ga_ref, 0, "maximum_backward a") && close(gb, gb_ref, 0, "maximum_backward b"));
+  }
+}
+
+// int64 gathers and comparisons (the dtypes dispatch_all reaches)
+static void test_int64_case(int64_t A, int64_t N, int64_t B, int64_t K) {
+  std::vector<int64_t> x(A * N * B), index(K);
+  for (auto& v : x) v = rand_int(-5, 5);
+  for (auto& k : index) k = rand_int(-N, N - 1);
+  std::vector<int64_t> out(A * K * B, -77), out_ref(A * K * B);
+  run_body(A * K * B, IndexSelect<int64_t>{x.data(), index.data(), out.data(), N, K, B});
+  cpu::index_select_anb<int64_t>(x.data(), index.data(), out_ref.data(), A, N, K, B);
+  EXPECT(same_ints(out, out_ref, "index_select int64"));
+  std::vector<int64_t> c(A * N * B, -7), c_ref(A * N * B);
+  run_body(A * N * B, Compare<int64_t>{CompareOp::Le, x.data(), x.data() + 0, c.data()});
+  cpu::compare<int64_t>(CompareOp::Le, x.data(), x.data(), c_ref.data(), A * N * B);
+  EXPECT(same_ints(c, c_ref, "compare int64"));
+}
+
+static void test_tensor_ops() {
+  for (int it = 0; it < 100; ++it) {
+    const int64_t A = rand_int(1, 4), N = rand_int(1, 9), B = rand_int(1, 5), K = rand_int(0, 12);
+    test_tensor_ops_case<double>(A, N, B, K);
+    test_tensor_ops_case<float>(A, N, B, K);
+    test_int64_case(A, N, B, K);
+    test_elementwise_case<double>(rand_int(1, 50));
+    test_elementwise_case<float>(rand_int(1, 50));
+  }
+}
+
+int main() {
+  set_num_threads(1);
+  test_window_helpers();
+  test_interp_helpers();
+  test_pooling();
+  test_resize();
+  test_tensor_ops();
+  std::printf("%s\n", failures ? "FAILED" : "all passed");
+  return failures != 0;
+}
