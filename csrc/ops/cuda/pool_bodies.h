@@ -6,6 +6,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "core/host_device.h"  // defines: PYCNN_HD
 #include "ops/ops.h"           // defines: Pool2dArgs, InterpolateArgs
@@ -377,15 +378,50 @@ struct InterpBackward {
 };
 
 // ---- max unpooling: y[plane, idx[i]] = x[i]; idx is (planes, HW), y (planes, OHW) ----
+// A repeated index keeps the last value (the CPU's serial loop). To get that without a race and without
+// scratch memory, y's own elements first serve as integer slots (an int as wide as T): every input element
+// claims its target with an integer max of its plane-local position (order-independent, so deterministic),
+// then each output element reads its winner's value in place of the slot.
 template <typename T>
-struct UnpoolScatter {
-  const T* x;
+using UnpoolSlot = std::conditional_t<sizeof(T) == 4, int, long long>;
+
+template <typename S>
+PYCNN_HD inline void slot_max(S* slot, S v) {
+#if defined(__CUDA_ARCH__)
+  atomicMax(slot, v);
+#else
+  *slot = *slot > v ? *slot : v;
+#endif
+}
+
+template <typename T>
+struct UnpoolSlotsInit {
+  UnpoolSlot<T>* slots;
+  PYCNN_HD void operator()(int64_t j) const { slots[j] = -1; }
+};
+
+// One call per input element: claims y[plane, idx[i]] for plane-local position i % HW. slots are y's
+// storage, set to -1 beforehand. Out-of-range indices are skipped (no host check on a GPU).
+template <typename T>
+struct UnpoolClaim {
   const int64_t* idx;
-  T* y;
+  UnpoolSlot<T>* slots;
   int64_t HW, OHW;
   PYCNN_HD void operator()(int64_t i) const {
     const int64_t j = idx[i];
-    if (j >= 0 && j < OHW) y[(i / HW) * OHW + j] = x[i];  // out of range: skipped (no host check on a GPU)
+    if (j >= 0 && j < OHW) slot_max(&slots[(i / HW) * OHW + j], static_cast<UnpoolSlot<T>>(i % HW));
+  }
+};
+
+// One call per output element: the slot's winner (or none: 0) becomes the value.
+template <typename T>
+struct UnpoolResolve {
+  const T* x;
+  T* y;
+  int64_t HW, OHW;
+  PYCNN_HD void operator()(int64_t j) const {
+    const auto w = reinterpret_cast<const UnpoolSlot<T>*>(y)[j];
+    y[j] = w >= 0 ? x[(j / OHW) * HW + w] : T(0);
   }
 };
 

@@ -41,12 +41,13 @@ void interpolate_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64
   for_each(planes * H * W, InterpBackward<T>{dout, dx, H, W, OH, OW, a}, "interpolate_backward");
 }
 
-// Zero the output, then one thread per input element stores its value. A repeated index within a plane
-// (overlapping pooling windows) is a race: which value lands is unspecified (the CPU keeps the last).
+// Claim, then resolve (see UnpoolClaim): deterministic, and a repeated index keeps the last value as on the CPU.
 template <typename T>
 void max_unpool2d_forward(const T* x, const int64_t* indices, T* y, int64_t planes, int64_t HW, int64_t OHW) {
-  fill<T>(y, planes * OHW, T(0));
-  for_each(planes * HW, UnpoolScatter<T>{x, indices, y, HW, OHW}, "max_unpool2d");
+  auto* slots = reinterpret_cast<UnpoolSlot<T>*>(y);
+  for_each(planes * OHW, UnpoolSlotsInit<T>{slots}, "max_unpool2d");
+  for_each(planes * HW, UnpoolClaim<T>{indices, slots, HW, OHW}, "max_unpool2d");
+  for_each(planes * OHW, UnpoolResolve<T>{x, y, HW, OHW}, "max_unpool2d");
 }
 
 template <typename T>
