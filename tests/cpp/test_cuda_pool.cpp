@@ -24,7 +24,8 @@
 #include "ops/ops.h"                     // defines: pool_output_size
 
 using namespace pycnn;
-using namespace pycnn::cuda;
+using namespace pycnn::cuda::pool_bodies;
+using namespace pycnn::cuda::tensor_ops_bodies;
 
 static std::mt19937 rng(1234);
 static int64_t rand_int(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }

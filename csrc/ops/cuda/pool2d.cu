@@ -7,6 +7,8 @@
 
 namespace pycnn::cuda {
 
+using namespace pool_bodies;
+
 template <typename T>
 void max_pool2d_forward(const T* x, T* y, int64_t* indices, int64_t planes, int64_t H, int64_t W, int64_t OH,
                         int64_t OW, const Pool2dArgs& a) {

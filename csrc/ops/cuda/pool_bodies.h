@@ -11,7 +11,10 @@
 #include "core/host_device.h"  // defines: PYCNN_HD
 #include "ops/ops.h"           // defines: Pool2dArgs, InterpolateArgs
 
-namespace pycnn::cuda {
+// Its own namespace: the kernels are instantiated per body type (for_each_kernel<Body>), so a body named
+// like another family's (Where, Maximum, ...) in plain pycnn::cuda would be one symbol and the linker
+// would keep only one of the two kernels.
+namespace pycnn::cuda::pool_bodies {
 
 PYCNN_HD inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
 PYCNN_HD inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
@@ -437,4 +440,4 @@ struct UnpoolGather {
   }
 };
 
-}  // namespace pycnn::cuda
+}  // namespace pycnn::cuda::pool_bodies

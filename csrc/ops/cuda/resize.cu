@@ -7,6 +7,8 @@
 
 namespace pycnn::cuda {
 
+using namespace pool_bodies;
+
 template <typename T>
 void adaptive_avg_pool2d_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW) {
   for_each(planes * OH * OW, AdaptiveAvgForward<T>{x, y, H, W, OH, OW}, "adaptive_avg_pool2d");

@@ -8,6 +8,8 @@
 
 namespace pycnn::cuda {
 
+using namespace tensor_ops_bodies;
+
 template <typename T>
 void index_select_anb(const T* x, const int64_t* index, T* out, int64_t A, int64_t N, int64_t K, int64_t B) {
   for_each(A * K * B, IndexSelect<T>{x, index, out, N, K, B}, "index_select");
@@ -22,7 +24,8 @@ void index_add_anb(const T* dout, const int64_t* index, T* dx, int64_t A, int64_
 // ---- masked select / scatter: the output position of element i is the count of set mask entries before
 // it, an exclusive prefix sum. One block walks the tensor in chunks of its size, scanning each chunk with
 // warp shuffles and carrying the running count: no scratch memory, in order, deterministic; but a single
-// block, so it is bandwidth-bound on one SM (fine for masks of up to a few million elements). ----
+// block, so it runs on one SM (fine for masks of up to a few million elements). ----
+namespace {  // file-local: kernel and helper names other families might also use
 constexpr int kScanThreads = 1024;
 
 // The exclusive prefix count of `flag` over the block, plus the block's total in *total; ends synchronised.
@@ -70,6 +73,8 @@ __global__ void masked_kernel(const T* src, const int64_t* mask, T* dst, int64_t
   }
 }
 
+}  // namespace
+
 template <typename T>
 void masked_select(const T* x, const int64_t* mask, T* out, int64_t n) {
   if (n <= 0) return;
@@ -86,6 +91,7 @@ void masked_scatter(const T* src, const int64_t* mask, T* dx, int64_t n) {
 
 // The number of non-zero mask entries into *count (one int64 on the device, zeroed here): per-block
 // counts, then one integer atomicAdd per block (integer addition: the total does not depend on the order).
+namespace {
 __global__ void count_nonzero_kernel(const int64_t* mask, int64_t n, unsigned long long* count) {
   unsigned long long c = 0;
   const int64_t step = int64_t(gridDim.x) * blockDim.x;
@@ -93,6 +99,8 @@ __global__ void count_nonzero_kernel(const int64_t* mask, int64_t n, unsigned lo
   c = block_reduce(c, SumOp{}, 0ull);
   if (threadIdx.x == 0 && c) atomicAdd(count, c);
 }
+
+}  // namespace
 
 void count_nonzero(const int64_t* mask, int64_t n, int64_t* count) {
   CUDA_CHECK(cudaMemsetAsync(count, 0, sizeof(int64_t), stream()), "masked_select");

@@ -9,7 +9,10 @@
 #include "core/host_device.h"  // defines: PYCNN_HD
 #include "ops/ops.h"           // defines: CompareOp
 
-namespace pycnn::cuda {
+// Its own namespace: the kernels are instantiated per body type (for_each_kernel<Body>), so a body named
+// like another family's (Where, Maximum, ...) in plain pycnn::cuda would be one symbol and the linker
+// would keep only one of the two kernels.
+namespace pycnn::cuda::tensor_ops_bodies {
 
 // out (A, K, B) = x (A, N, B) at index (K,) in [-N, N) along the middle dim; one call per output element.
 template <typename T>
@@ -153,4 +156,4 @@ struct MaximumGrad {
   }
 };
 
-}  // namespace pycnn::cuda
+}  // namespace pycnn::cuda::tensor_ops_bodies
