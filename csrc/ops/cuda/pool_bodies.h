@@ -76,8 +76,9 @@ struct MaxPoolForward {
 };
 
 // Max-pooling backward without the window geometry (the entry point has only the indices): one body call
-// per plane adds that plane's gradients in output order, as the CPU does. Deterministic; parallel over
-// planes only. Indices outside [0, HW) (not checked on the host for a GPU tensor) are skipped.
+// per plane adds that plane's gradients, in output order as the CPU does, to dx zeroed beforehand.
+// Deterministic; parallel over planes only. Indices outside [0, HW) (not checked on the host for a GPU
+// tensor) are skipped.
 template <typename T>
 struct MaxPoolBackwardPlane {
   const T* dout;
@@ -86,7 +87,6 @@ struct MaxPoolBackwardPlane {
   int64_t HW, OHW;
   PYCNN_HD void operator()(int64_t p) const {
     T* d = dx + p * HW;
-    for (int64_t j = 0; j < HW; ++j) d[j] = T(0);
     const T* g = dout + p * OHW;
     const int64_t* ix = idx + p * OHW;
     for (int64_t o = 0; o < OHW; ++o)
