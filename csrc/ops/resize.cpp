@@ -1,7 +1,8 @@
 // Pooling variants and resampling, forward and backward: adaptive average/max pooling, pixel (un)shuffle,
 // nearest/bilinear interpolation and max unpooling. Every op works on the last two dims of (N, C, H, W) or
 // (C, H, W) input (pixel shuffles: (*, C, H, W)); the leading dims are flattened into independent planes.
-// Each entry point validates, allocates and dispatches once to the kernels of ops/cpu/resize.cpp.
+// Each entry point validates, allocates and dispatches once to the kernels of ops/cpu/resize.cpp or
+// ops/cuda/resize.cu.
 #include <algorithm>  // defines: std::equal, std::max
 
 #include "ops/checks.h"
