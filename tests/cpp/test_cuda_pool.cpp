@@ -124,6 +124,16 @@ static void test_window_helpers() {
       }
 }
 
+// The runs cover each plane exactly once, with no empty run.
+static void test_backward_runs() {
+  for (int64_t planes : {1, 3, 1000, 200000})
+    for (int64_t HW = 1; HW <= 300; ++HW) {
+      int64_t chunks, chunk;
+      max_pool_backward_runs(planes, HW, chunks, chunk);
+      EXPECT(chunks >= 1 && chunk >= 1 && (chunks - 1) * chunk < HW && chunks * chunk >= HW);
+    }
+}
+
 static const InterpMode kModes[] = {InterpMode::Nearest, InterpMode::NearestExact, InterpMode::Bilinear};
 
 static void test_interp_helpers() {
@@ -177,10 +187,16 @@ static void test_pool_case(int64_t planes, int64_t H, int64_t W, const Pool2dArg
     cpu::max_pool2d_forward<T>(x.data(), y_ref.data(), idx_ref.data(), planes, H, W, OH, OW, a);
     EXPECT(close(y, y_ref, 0, "max_pool2d"));
     EXPECT(same_ints(idx, idx_ref, "max_pool2d indices"));
-    std::vector<T> dx(nx, T(0)), dx_ref(nx);  // the wrapper zeroes dx first
-    run_body(planes, MaxPoolBackwardPlane<T>{g.data(), idx_ref.data(), dx.data(), H * W, OH * OW});
+    std::vector<T> dx_ref(nx);
     cpu::max_pool2d_backward<T>(g.data(), idx_ref.data(), dx_ref.data(), planes, H * W, OH * OW);
-    EXPECT(close(dx, dx_ref, 0, "max_pool2d_backward"));
+    int64_t chunks, chunk;  // the wrapper's run length, then a few others down to one element
+    max_pool_backward_runs(planes, H * W, chunks, chunk);
+    for (int64_t c : {chunk, H * W, int64_t(7), int64_t(1)}) {
+      const int64_t n_runs = (H * W + c - 1) / c;
+      std::vector<T> dx(nx, T(0));  // the wrapper zeroes dx first
+      run_body(planes * n_runs, MaxPoolBackwardRuns<T>{g.data(), idx_ref.data(), dx.data(), H * W, OH * OW, n_runs, c});
+      EXPECT(close(dx, dx_ref, 0, "max_pool2d_backward"));
+    }
     return;
   }
   std::vector<T> y = nan_filled<T>(ny), y_ref(ny);
@@ -578,6 +594,7 @@ static void check_ops_with_gpu() {
 int main() {
   set_num_threads(1);
   test_window_helpers();
+  test_backward_runs();
   test_interp_helpers();
   test_pooling();
   test_resize();

@@ -15,13 +15,14 @@ void max_pool2d_forward(const T* x, T* y, int64_t* indices, int64_t planes, int6
   for_each(planes * OH * OW, MaxPoolForward<T>{x, y, indices, H, W, OH, OW, a}, "max_pool2d");
 }
 
-// The indices carry no window geometry, so a gather per input element is not possible here: each thread
-// adds one plane's gradients in output order (deterministic, parallel over planes only). Also serves
-// adaptive_max_pool2d_backward.
+// The indices carry no window geometry, so no gather over windows: ordered runs (see MaxPoolBackwardRuns).
+// Also serves adaptive_max_pool2d_backward.
 template <typename T>
 void max_pool2d_backward(const T* dout, const int64_t* indices, T* dx, int64_t planes, int64_t HW, int64_t OHW) {
-  fill<T>(dx, planes * HW, T(0));  // coalesced, unlike zeroing plane by plane
-  for_each(planes, MaxPoolBackwardPlane<T>{dout, indices, dx, HW, OHW}, "max_pool2d_backward");
+  fill<T>(dx, planes * HW, T(0));
+  int64_t chunks, chunk;
+  max_pool_backward_runs(planes, HW, chunks, chunk);
+  for_each(planes * chunks, MaxPoolBackwardRuns<T>{dout, indices, dx, HW, OHW, chunks, chunk}, "max_pool2d_backward");
 }
 
 template <typename T>

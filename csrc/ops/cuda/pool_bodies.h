@@ -75,24 +75,36 @@ struct MaxPoolForward {
   }
 };
 
-// Max-pooling backward without the window geometry (the entry point has only the indices): one body call
-// per plane adds that plane's gradients, in output order as the CPU does, to dx zeroed beforehand.
-// Deterministic; parallel over planes only. Indices outside [0, HW) (not checked on the host for a GPU
-// tensor) are skipped.
+// Max-pooling backward without the window geometry (the entry point has only the indices, so no gather
+// over windows): each plane's input is cut into `chunks` runs of `chunk` elements, and one body call per
+// (plane, run) walks all of the plane's outputs in order, adding the gradients whose index falls in its
+// run (dx is zeroed beforehand). Every input element thus gets its gradients in output order, as on the
+// CPU: deterministic and bitwise the same. More runs mean more parallelism for more index reads (the calls
+// of one plane read the same index at once, a broadcast on a GPU); chunks = 1 is one call per plane.
+// Indices outside [0, HW) (not checked on the host for a GPU tensor) are skipped.
 template <typename T>
-struct MaxPoolBackwardPlane {
+struct MaxPoolBackwardRuns {
   const T* dout;
   const int64_t* idx;
   T* dx;
-  int64_t HW, OHW;
-  PYCNN_HD void operator()(int64_t p) const {
+  int64_t HW, OHW, chunks, chunk;
+  PYCNN_HD void operator()(int64_t t) const {
+    const int64_t p = t / chunks, lo = (t % chunks) * chunk, hi = imin(lo + chunk, HW);
     T* d = dx + p * HW;
     const T* g = dout + p * OHW;
     const int64_t* ix = idx + p * OHW;
     for (int64_t o = 0; o < OHW; ++o)
-      if (ix[o] >= 0 && ix[o] < HW) d[ix[o]] += g[o];
+      if (ix[o] >= lo && ix[o] < hi) d[ix[o]] += g[o];
   }
 };
+
+// The runs per plane: enough (plane, run) calls to fill a GPU (about 2^17), runs of at least 16 elements.
+inline void max_pool_backward_runs(int64_t planes, int64_t HW, int64_t& chunks, int64_t& chunk) {
+  const int64_t want = imax(1, (int64_t(1) << 17) / imax(planes, 1));
+  chunks = imax(1, imin(want, (HW + 15) / 16));
+  chunk = imax(1, (HW + chunks - 1) / chunks);
+  chunks = imax(1, (HW + chunk - 1) / chunk);  // no empty run at the end
+}
 
 // Average pooling's divisor factor along one axis (cpu's avg_axis_factor): the padded extent without the
 // ceil-mode overhang, or the part inside the image.
