@@ -341,10 +341,20 @@ static void test_tensor_ops_case(int64_t A, int64_t N, int64_t B, int64_t K) {
   cpu::index_select_anb<T>(x.data(), index.data(), out_ref.data(), A, N, K, B);
   EXPECT(close(out, out_ref, 0, "index_select"));
   const std::vector<T> g = random_values<T>(A * K * B);
-  std::vector<T> dx(A * N * B, T(0)), dx_ref(A * N * B, T(0));  // the entry point zeroes dx
-  run_body(A * B, IndexAdd<T>{g.data(), index.data(), dx.data(), N, K, B});
+  std::vector<T> dx_ref(A * N * B, T(0));  // the entry point zeroes dx
   cpu::index_add_anb<T>(g.data(), index.data(), dx_ref.data(), A, N, K, B);
-  EXPECT(close(dx, dx_ref, 0, "index_select_backward"));
+  int64_t chunks, chunk;  // the wrapper's runs, then one run and single rows
+  index_add_runs(A * B, N, chunks, chunk);
+  for (int64_t c : {chunk, N, int64_t(1), int64_t(2)}) {
+    std::vector<T> dx(A * N * B, T(0));
+    run_body(((N + c - 1) / c) * A * B, IndexAdd<T>{g.data(), index.data(), dx.data(), A, N, K, B, c});
+    EXPECT(close(dx, dx_ref, 0, "index_select_backward"));
+  }
+  for (int64_t columns : {int64_t(1), A * B, int64_t(1) << 20}) {
+    int64_t n_runs, c;
+    index_add_runs(columns, N, n_runs, c);
+    EXPECT(n_runs >= 1 && c >= 1 && (n_runs - 1) * c < N && n_runs * c >= N);
+  }
   for (int is_min = 0; is_min < 2; ++is_min) {
     std::vector<T> v = nan_filled<T>(A * B), v_ref(A * B);
     std::vector<int64_t> ix(A * B, -7), ix_ref(A * B);

@@ -15,10 +15,12 @@ void index_select_anb(const T* x, const int64_t* index, T* out, int64_t A, int64
   for_each(A * K * B, IndexSelect<T>{x, index, out, N, K, B}, "index_select");
 }
 
-// Parallel over the A*B columns only: each walks the K indices in order (see IndexAdd).
+// Ordered runs over the rows (see IndexAdd): deterministic without atomics.
 template <typename T>
 void index_add_anb(const T* dout, const int64_t* index, T* dx, int64_t A, int64_t N, int64_t K, int64_t B) {
-  for_each(A * B, IndexAdd<T>{dout, index, dx, N, K, B}, "index_select_backward");
+  int64_t chunks, chunk;
+  index_add_runs(A * B, N, chunks, chunk);
+  for_each(chunks * A * B, IndexAdd<T>{dout, index, dx, A, N, K, B, chunk}, "index_select_backward");
 }
 
 // ---- masked select / scatter: the output position of element i is the count of set mask entries before

@@ -28,22 +28,33 @@ struct IndexSelect {
   }
 };
 
-// dx (A, N, B), zeroed: dx[a, index[k], b] += dout[a, k, b]. One call per column (a, b) walks k in order, so
-// repeated indices accumulate without atomics and in the CPU's order.
+// dx (A, N, B), zeroed: dx[a, index[k], b] += dout[a, k, b]. The N rows are cut into `chunks` runs of
+// `chunk`; one call per (run, a, b) walks k in order and adds the entries whose row falls in its run, so
+// repeated indices accumulate without atomics and in the CPU's order (bitwise the same). Consecutive calls
+// are consecutive b: coalesced, and reading the same index[k] at once.
 template <typename T>
 struct IndexAdd {
   const T* dout;
   const int64_t* index;
   T* dx;
-  int64_t N, K, B;
-  PYCNN_HD void operator()(int64_t col) const {
-    const int64_t b = col % B, a = col / B;
+  int64_t A, N, K, B, chunk;
+  PYCNN_HD void operator()(int64_t t) const {
+    const int64_t b = t % B, a = (t / B) % A, lo = (t / (B * A)) * chunk, hi = lo + chunk;
     for (int64_t k = 0; k < K; ++k) {
       const int64_t n = index[k] < 0 ? index[k] + N : index[k];
-      dx[(a * N + n) * B + b] += dout[(a * K + k) * B + b];
+      if (n >= lo && n < hi) dx[(a * N + n) * B + b] += dout[(a * K + k) * B + b];
     }
   }
 };
+
+// Runs of the N rows: enough calls to fill a GPU (about 2^17) when A*B alone does not.
+inline void index_add_runs(int64_t columns, int64_t N, int64_t& chunks, int64_t& chunk) {
+  const int64_t want = (int64_t(1) << 17) / (columns > 0 ? columns : 1);
+  chunks = want < 1 ? 1 : (want < N ? want : N);
+  if (chunks < 1) chunks = 1;
+  chunk = N > 0 ? (N + chunks - 1) / chunks : 1;
+  chunks = N > 0 ? (N + chunk - 1) / chunk : 1;  // no empty run at the end
+}
 
 // values, indices (A, B) from x (A, R, B): the first max (min) along R; a NaN wins and stops the search.
 template <typename T>
