@@ -1,7 +1,7 @@
 // Tensor operations on a GPU: gathers and scatters along one dim of (A, N, B), max/min with indices,
 // comparisons, where and maximum/minimum (operands already broadcast and contiguous), and masked
-// select/scatter. Per-element bodies: ops/cuda/tensor_ops_bodies.h. Scatters own their destination column
-// (no atomics), so every result is deterministic.
+// select/scatter. Per-element bodies: ops/cuda/tensor_ops_bodies.h. Scatters own their destinations (no
+// floating-point atomics; the one atomic is masked_select's integer count), so every result is deterministic.
 #include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/launch.cuh"
 #include "ops/cuda/tensor_ops_bodies.h"
