@@ -4,7 +4,7 @@
 #include <algorithm>  // defines: std::equal
 
 #include "ops/checks.h"
-#include "ops/cpu/cpu_ops.h"
+#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
 #include "ops/ops.h"
 
 namespace pycnn {
@@ -45,15 +45,14 @@ static Shape pool_output_shape(const Shape& x_shape, const Pool2dArgs& a, const 
 std::tuple<Tensor, Tensor> max_pool2d_forward(const Tensor& x, const Pool2dArgs& args) {
   check_floating(x, "max_pool2d", "input");
   Shape out_shape = pool_output_shape(x.shape(), args, "max_pool2d");
-  check_cpu(x, "max_pool2d");
   Tensor xc = x.contiguous();
   Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
   Tensor indices = Tensor::empty(out_shape, DType::Int64, x.device());
   const int64_t planes = x.numel() / std::max<int64_t>(x.size(-2) * x.size(-1), 1);
   dispatch_floating(x.dtype(), "max_pool2d", [&](auto tag) {
     using T = decltype(tag);
-    cpu::max_pool2d_forward<T>(xc.data<T>(), y.data<T>(), indices.data<int64_t>(), planes, x.size(-2), x.size(-1),
-                               out_shape[out_shape.size() - 2], out_shape.back(), args);
+    PYCNN_DISPATCH(x.device(), max_pool2d_forward<T>, xc.data<T>(), y.data<T>(), indices.data<int64_t>(), planes,
+                   x.size(-2), x.size(-1), out_shape[out_shape.size() - 2], out_shape.back(), args);
   });
   return {y, indices};
 }
@@ -65,23 +64,28 @@ Tensor max_pool2d_backward(const Tensor& dout, const Tensor& indices, const Shap
                   dout.dim() >= 3 && std::equal(x_shape.begin(), x_shape.end() - 2, dout.shape().begin()),
               "[max_pool2d_backward] grad_output ", shape_str(dout.shape()), ", indices ", shape_str(indices.shape()),
               " and input ", shape_str(x_shape), " do not match");
-  check_cpu(dout, "max_pool2d_backward");
+  PYCNN_CHECK_RUNTIME(indices.device() == dout.device(), "[max_pool2d_backward] grad_output is on ",
+                      dout.device().str(), " but indices are on ", indices.device().str());
   Tensor dc = dout.contiguous(), ic = indices.contiguous();
   Tensor dx = Tensor::empty(x_shape, dout.dtype(), dout.device());
   const int64_t HW = x_shape[x_shape.size() - 2] * x_shape.back();
   // The kernel scatters to these positions: one that no forward could have produced would write outside dx.
-  const int64_t* ip = ic.data<int64_t>();
-  const int64_t n = ic.numel();
-  bool in_range = true;
-  for (int64_t i = 0; i < n; ++i) in_range &= ip[i] >= -1 && ip[i] < HW;  // vectorises; find the culprit after
-  for (int64_t i = 0; !in_range && i < n; ++i)
-    PYCNN_CHECK(ip[i] >= -1 && ip[i] < HW, "[max_pool2d_backward] index ", ip[i], " at position ", i,
-                " is out of range for an input of shape ", shape_str(x_shape));
+  // Only host memory is checked here (a GPU check would cost a device->host read); the CUDA kernel skips them.
+  if (!ic.device().is_cuda()) {
+    const int64_t* ip = ic.data<int64_t>();
+    const int64_t n = ic.numel();
+    bool in_range = true;
+    for (int64_t i = 0; i < n; ++i) in_range &= ip[i] >= -1 && ip[i] < HW;  // vectorises; find the culprit after
+    for (int64_t i = 0; !in_range && i < n; ++i)
+      PYCNN_CHECK(ip[i] >= -1 && ip[i] < HW, "[max_pool2d_backward] index ", ip[i], " at position ", i,
+                  " is out of range for an input of shape ", shape_str(x_shape));
+  }
   const int64_t OHW = dout.size(-2) * dout.size(-1);
   const int64_t planes = shape_numel(x_shape) / std::max<int64_t>(HW, 1);
   dispatch_floating(dout.dtype(), "max_pool2d_backward", [&](auto tag) {
     using T = decltype(tag);
-    cpu::max_pool2d_backward<T>(dc.data<T>(), ic.data<int64_t>(), dx.data<T>(), planes, HW, OHW);
+    PYCNN_DISPATCH(dout.device(), max_pool2d_backward<T>, dc.data<T>(), ic.data<int64_t>(), dx.data<T>(), planes, HW,
+                   OHW);
   });
   return dx;
 }
@@ -90,14 +94,13 @@ Tensor avg_pool2d_forward(const Tensor& x, const Pool2dArgs& args) {
   check_floating(x, "avg_pool2d", "input");
   Shape out_shape = pool_output_shape(x.shape(), args, "avg_pool2d");
   PYCNN_CHECK(args.divisor_override >= 0, "[avg_pool2d] divisor_override must be positive");
-  check_cpu(x, "avg_pool2d");
   Tensor xc = x.contiguous();
   Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
   const int64_t planes = x.numel() / std::max<int64_t>(x.size(-2) * x.size(-1), 1);
   dispatch_floating(x.dtype(), "avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
-    cpu::avg_pool2d_forward<T>(xc.data<T>(), y.data<T>(), planes, x.size(-2), x.size(-1),
-                               out_shape[out_shape.size() - 2], out_shape.back(), args);
+    PYCNN_DISPATCH(x.device(), avg_pool2d_forward<T>, xc.data<T>(), y.data<T>(), planes, x.size(-2), x.size(-1),
+                   out_shape[out_shape.size() - 2], out_shape.back(), args);
   });
   return y;
 }
@@ -107,15 +110,14 @@ Tensor avg_pool2d_backward(const Tensor& dout, const Shape& x_shape, const Pool2
   Shape out_shape = pool_output_shape(x_shape, args, "avg_pool2d_backward");
   PYCNN_CHECK(dout.shape() == out_shape, "[avg_pool2d_backward] expected grad_output of shape ", shape_str(out_shape),
               ", got ", shape_str(dout.shape()));
-  check_cpu(dout, "avg_pool2d_backward");
   Tensor dc = dout.contiguous();
   Tensor dx = Tensor::empty(x_shape, dout.dtype(), dout.device());
   const int64_t H = x_shape[x_shape.size() - 2], W = x_shape.back();
   const int64_t planes = shape_numel(x_shape) / std::max<int64_t>(H * W, 1);
   dispatch_floating(dout.dtype(), "avg_pool2d_backward", [&](auto tag) {
     using T = decltype(tag);
-    cpu::avg_pool2d_backward<T>(dc.data<T>(), dx.data<T>(), planes, H, W, out_shape[out_shape.size() - 2],
-                                out_shape.back(), args);
+    PYCNN_DISPATCH(dout.device(), avg_pool2d_backward<T>, dc.data<T>(), dx.data<T>(), planes, H, W,
+                   out_shape[out_shape.size() - 2], out_shape.back(), args);
   });
   return dx;
 }

@@ -1,11 +1,12 @@
 // Pooling variants and resampling, forward and backward: adaptive average/max pooling, pixel (un)shuffle,
 // nearest/bilinear interpolation and max unpooling. Every op works on the last two dims of (N, C, H, W) or
 // (C, H, W) input (pixel shuffles: (*, C, H, W)); the leading dims are flattened into independent planes.
-// Each entry point validates, allocates and dispatches once to the kernels of ops/cpu/resize.cpp.
+// Each entry point validates, allocates and dispatches once to the kernels of ops/cpu/resize.cpp or
+// ops/cuda/resize.cu.
 #include <algorithm>  // defines: std::equal, std::max
 
 #include "ops/checks.h"
-#include "ops/cpu/cpu_ops.h"
+#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
 #include "ops/ops.h"
 
 namespace pycnn {
@@ -36,8 +37,16 @@ void check_planes_match(const Tensor& dout, const Shape& x_shape, const char* op
               "[", op, "] grad_output ", shape_str(dout.shape()), " does not match input ", shape_str(x_shape));
 }
 
-// Every index must address a cell of a (size)-element plane: the kernels scatter/gather through them.
+// The indices live where the values do.
+void check_same_device(const Tensor& t, const Tensor& indices, const char* op) {
+  PYCNN_CHECK_RUNTIME(indices.device() == t.device(), "[", op, "] the values are on ", t.device().str(),
+                      " but the indices are on ", indices.device().str());
+}
+
+// Every index must address a cell of a (size)-element plane: the kernels scatter/gather through them. Only
+// host memory is checked (a GPU check would cost a device->host read); the CUDA kernels skip bad indices.
 void check_indices(const Tensor& ic, int64_t size, const char* op, const Shape& plane_shape) {
+  if (ic.device().is_cuda()) return;
   const int64_t* ip = ic.data<int64_t>();
   const int64_t n = ic.numel();
   bool in_range = true;
@@ -56,7 +65,6 @@ static void check_adaptive(const Tensor& x, int64_t OH, int64_t OW, const char* 
   PYCNN_CHECK(OH > 0 && OW > 0, "[", op, "] output_size must be positive, got (", OH, ", ", OW, ")");
   PYCNN_CHECK(x.size(-2) > 0 && x.size(-1) > 0, "[", op, "] input ", shape_str(x.shape()),
               " has an empty spatial size");
-  check_cpu(x, op);
 }
 
 Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t OH, int64_t OW) {
@@ -65,8 +73,8 @@ Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t OH, int64_t OW) {
   Tensor y = Tensor::empty(with_spatial(x.shape(), OH, OW), x.dtype(), x.device());
   dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
-    cpu::adaptive_avg_pool2d_forward<T>(xc.data<T>(), y.data<T>(), planes_of(x.shape()), x.size(-2), x.size(-1), OH,
-                                        OW);
+    PYCNN_DISPATCH(x.device(), adaptive_avg_pool2d_forward<T>, xc.data<T>(), y.data<T>(), planes_of(x.shape()),
+                   x.size(-2), x.size(-1), OH, OW);
   });
   return y;
 }
@@ -74,13 +82,12 @@ Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t OH, int64_t OW) {
 Tensor adaptive_avg_pool2d_backward(const Tensor& dout, const Shape& x_shape) {
   check_floating(dout, "adaptive_avg_pool2d_backward", "grad_output");
   check_planes_match(dout, x_shape, "adaptive_avg_pool2d_backward");
-  check_cpu(dout, "adaptive_avg_pool2d_backward");
   Tensor dc = dout.contiguous();
   Tensor dx = Tensor::empty(x_shape, dout.dtype(), dout.device());
   dispatch_floating(dout.dtype(), "adaptive_avg_pool2d_backward", [&](auto tag) {
     using T = decltype(tag);
-    cpu::adaptive_avg_pool2d_backward<T>(dc.data<T>(), dx.data<T>(), planes_of(x_shape), x_shape[x_shape.size() - 2],
-                                         x_shape.back(), dout.size(-2), dout.size(-1));
+    PYCNN_DISPATCH(dout.device(), adaptive_avg_pool2d_backward<T>, dc.data<T>(), dx.data<T>(), planes_of(x_shape),
+                   x_shape[x_shape.size() - 2], x_shape.back(), dout.size(-2), dout.size(-1));
   });
   return dx;
 }
@@ -93,8 +100,8 @@ std::tuple<Tensor, Tensor> adaptive_max_pool2d_forward(const Tensor& x, int64_t 
   Tensor indices = Tensor::empty(out_shape, DType::Int64, x.device());
   dispatch_floating(x.dtype(), "adaptive_max_pool2d", [&](auto tag) {
     using T = decltype(tag);
-    cpu::adaptive_max_pool2d_forward<T>(xc.data<T>(), y.data<T>(), indices.data<int64_t>(), planes_of(x.shape()),
-                                        x.size(-2), x.size(-1), OH, OW);
+    PYCNN_DISPATCH(x.device(), adaptive_max_pool2d_forward<T>, xc.data<T>(), y.data<T>(), indices.data<int64_t>(),
+                   planes_of(x.shape()), x.size(-2), x.size(-1), OH, OW);
   });
   return {y, indices};
 }
@@ -106,15 +113,15 @@ Tensor adaptive_max_pool2d_backward(const Tensor& dout, const Tensor& indices, c
   check_planes_match(dout, x_shape, "adaptive_max_pool2d_backward");
   PYCNN_CHECK(indices.shape() == dout.shape(), "[adaptive_max_pool2d_backward] indices ", shape_str(indices.shape()),
               " do not match grad_output ", shape_str(dout.shape()));
-  check_cpu(dout, "adaptive_max_pool2d_backward");
+  check_same_device(dout, indices, "adaptive_max_pool2d_backward");
   Tensor dc = dout.contiguous(), ic = indices.contiguous();
   const int64_t HW = x_shape[x_shape.size() - 2] * x_shape.back();
   check_indices(ic, HW, "adaptive_max_pool2d_backward", {x_shape[x_shape.size() - 2], x_shape.back()});
   Tensor dx = Tensor::empty(x_shape, dout.dtype(), dout.device());
   dispatch_floating(dout.dtype(), "adaptive_max_pool2d_backward", [&](auto tag) {
     using T = decltype(tag);
-    cpu::max_pool2d_backward<T>(dc.data<T>(), ic.data<int64_t>(), dx.data<T>(), planes_of(x_shape), HW,
-                                dout.size(-2) * dout.size(-1));
+    PYCNN_DISPATCH(dout.device(), max_pool2d_backward<T>, dc.data<T>(), ic.data<int64_t>(), dx.data<T>(),
+                   planes_of(x_shape), HW, dout.size(-2) * dout.size(-1));
   });
   return dx;
 }
@@ -126,7 +133,6 @@ static Tensor shuffle(const Tensor& x, int64_t r, bool inverse) {
   check_floating(x, op, "input");
   PYCNN_CHECK(x.dim() >= 3, "[", op, "] expected input of shape (*, C, H, W), got ", shape_str(x.shape()));
   PYCNN_CHECK(r > 0, "[", op, "] ", inverse ? "downscale_factor" : "upscale_factor", " must be positive, got ", r);
-  check_cpu(x, op);
   Shape s = x.shape();
   const int64_t n = static_cast<int64_t>(s.size());
   const int64_t C = s[n - 3], H = s[n - 2], W = s[n - 1];
@@ -147,9 +153,9 @@ static Tensor shuffle(const Tensor& x, int64_t r, bool inverse) {
     using T = decltype(tag);
     // the kernel is written from the shuffled side's view: (outer, C', H', W') with C' = C/r^2, H' = H*r ...
     if (!inverse)
-      cpu::pixel_shuffle<T>(xc.data<T>(), y.data<T>(), outer, s[n - 3], H, W, r, false);
+      PYCNN_DISPATCH(x.device(), pixel_shuffle<T>, xc.data<T>(), y.data<T>(), outer, s[n - 3], H, W, r, false);
     else
-      cpu::pixel_shuffle<T>(xc.data<T>(), y.data<T>(), outer, C, s[n - 2], s[n - 1], r, true);
+      PYCNN_DISPATCH(x.device(), pixel_shuffle<T>, xc.data<T>(), y.data<T>(), outer, C, s[n - 2], s[n - 1], r, true);
   });
   return y;
 }
@@ -174,12 +180,12 @@ Tensor interpolate_forward(const Tensor& x, int64_t OH, int64_t OW, const Interp
               shape_str(x.shape()));
   PYCNN_CHECK(x.size(-2) > 0 && x.size(-1) > 0, "[interpolate] input ", shape_str(x.shape()),
               " has an empty spatial size");
-  check_cpu(x, "interpolate");
   Tensor xc = x.contiguous();
   Tensor y = Tensor::empty(with_spatial(x.shape(), OH, OW), x.dtype(), x.device());
   dispatch_floating(x.dtype(), "interpolate", [&](auto tag) {
     using T = decltype(tag);
-    cpu::interpolate_forward<T>(xc.data<T>(), y.data<T>(), planes_of(x.shape()), x.size(-2), x.size(-1), OH, OW, args);
+    PYCNN_DISPATCH(x.device(), interpolate_forward<T>, xc.data<T>(), y.data<T>(), planes_of(x.shape()), x.size(-2),
+                   x.size(-1), OH, OW, args);
   });
   return y;
 }
@@ -191,13 +197,12 @@ Tensor interpolate_backward(const Tensor& dout, const Shape& x_shape, const Inte
   PYCNN_CHECK(dout.size(-2) > 0 && dout.size(-1) > 0 && x_shape[x_shape.size() - 2] > 0 && x_shape.back() > 0,
               "[interpolate_backward] empty spatial size: grad_output ", shape_str(dout.shape()), ", input ",
               shape_str(x_shape));
-  check_cpu(dout, "interpolate_backward");
   Tensor dc = dout.contiguous();
   Tensor dx = Tensor::empty(x_shape, dout.dtype(), dout.device());
   dispatch_floating(dout.dtype(), "interpolate_backward", [&](auto tag) {
     using T = decltype(tag);
-    cpu::interpolate_backward<T>(dc.data<T>(), dx.data<T>(), planes_of(x_shape), x_shape[x_shape.size() - 2],
-                                 x_shape.back(), dout.size(-2), dout.size(-1), args);
+    PYCNN_DISPATCH(dout.device(), interpolate_backward<T>, dc.data<T>(), dx.data<T>(), planes_of(x_shape),
+                   x_shape[x_shape.size() - 2], x_shape.back(), dout.size(-2), dout.size(-1), args);
   });
   return dx;
 }
@@ -212,15 +217,14 @@ Tensor max_unpool2d_forward(const Tensor& x, const Tensor& indices, int64_t OH, 
   PYCNN_CHECK(indices.shape() == x.shape(), "[max_unpool2d] indices ", shape_str(indices.shape()),
               " must have the input's shape ", shape_str(x.shape()));
   PYCNN_CHECK(OH > 0 && OW > 0, "[max_unpool2d] output size must be positive, got (", OH, ", ", OW, ")");
-  check_cpu(x, "max_unpool2d");
-  check_cpu(indices, "max_unpool2d");
+  check_same_device(x, indices, "max_unpool2d");
   Tensor xc = x.contiguous(), ic = indices.contiguous();
   check_indices(ic, OH * OW, "max_unpool2d", {OH, OW});
   Tensor y = Tensor::empty(with_spatial(x.shape(), OH, OW), x.dtype(), x.device());
   dispatch_floating(x.dtype(), "max_unpool2d", [&](auto tag) {
     using T = decltype(tag);
-    cpu::max_unpool2d_forward<T>(xc.data<T>(), ic.data<int64_t>(), y.data<T>(), planes_of(x.shape()),
-                                 x.size(-2) * x.size(-1), OH * OW);
+    PYCNN_DISPATCH(x.device(), max_unpool2d_forward<T>, xc.data<T>(), ic.data<int64_t>(), y.data<T>(),
+                   planes_of(x.shape()), x.size(-2) * x.size(-1), OH * OW);
   });
   return y;
 }
@@ -233,15 +237,15 @@ Tensor max_unpool2d_backward(const Tensor& dout, const Tensor& indices) {
       indices.dim() == dout.dim() && std::equal(dout.shape().begin(), dout.shape().end() - 2, indices.shape().begin()),
       "[max_unpool2d_backward] indices ", shape_str(indices.shape()), " do not match grad_output ",
       shape_str(dout.shape()));
-  check_cpu(dout, "max_unpool2d_backward");
+  check_same_device(dout, indices, "max_unpool2d_backward");
   Tensor dc = dout.contiguous(), ic = indices.contiguous();
   const int64_t OHW = dout.size(-2) * dout.size(-1);
   check_indices(ic, OHW, "max_unpool2d_backward", {dout.size(-2), dout.size(-1)});
   Tensor dx = Tensor::empty(indices.shape(), dout.dtype(), dout.device());
   dispatch_floating(dout.dtype(), "max_unpool2d_backward", [&](auto tag) {
     using T = decltype(tag);
-    cpu::max_unpool2d_backward<T>(dc.data<T>(), ic.data<int64_t>(), dx.data<T>(), planes_of(indices.shape()),
-                                  indices.size(-2) * indices.size(-1), OHW);
+    PYCNN_DISPATCH(dout.device(), max_unpool2d_backward<T>, dc.data<T>(), ic.data<int64_t>(), dx.data<T>(),
+                   planes_of(indices.shape()), indices.size(-2) * indices.size(-1), OHW);
   });
   return dx;
 }

@@ -1,12 +1,13 @@
 // Tensor operations: joining (cat, stack), strided views for indexing/splitting (index_view), gathers
 // (index_select, masked_select), reductions with indices (max/min over a dim), comparisons and where.
-// Each entry validates ("[op] ..."), allocates its output and calls a kernel of ops/cpu/tensor_ops.cpp;
+// Each entry validates ("[op] ..."), allocates its output and dispatches once to a kernel of
+// ops/cpu/tensor_ops.cpp or ops/cuda/tensor_ops.cu;
 // the copies reuse copy_ (which walks strided views), so a backward is often "zeros, then copy into a view".
 #include <algorithm>
 #include <cmath>  // defines: NAN
 
 #include "ops/checks.h"
-#include "ops/cpu/cpu_ops.h"
+#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
 #include "ops/ops.h"
 
 namespace pycnn {
@@ -17,7 +18,30 @@ void check_index(const Tensor& index, const char* op) {
   check_defined(index, op, "index");
   PYCNN_CHECK_TYPE(index.dtype() == DType::Int64, "[", op, "] expected an int64 index, got ",
                    dtype_name(index.dtype()));
-  check_cpu(index, op);
+}
+
+// The index lives where the values do.
+void check_index_device(const Tensor& index, const Tensor& t, const char* op) {
+  PYCNN_CHECK_RUNTIME(index.device() == t.device(), "[", op, "] the values are on ", t.device().str(),
+                      " but the index is on ", index.device().str());
+}
+
+// The number of non-zero entries of a contiguous int64 mask. On a GPU the count is computed there and read
+// back: masked_select's output size must be known on the host, an unavoidable device->host read (a sync).
+int64_t count_nonzero(const Tensor& mc) {
+  const int64_t n = mc.numel();
+  if (mc.device().is_cuda()) {
+    Tensor count = Tensor::empty({1}, DType::Int64, mc.device());
+    {
+      cuda::DeviceGuard guard(mc.device());
+      cuda::count_nonzero(mc.data<int64_t>(), n, count.data<int64_t>());
+    }
+    return count.to(Device{}).data<int64_t>()[0];
+  }
+  const int64_t* mp = mc.data<int64_t>();
+  int64_t count = 0;
+  for (int64_t i = 0; i < n; ++i) count += mp[i] != 0;
+  return count;
 }
 
 // x viewed as contiguous (A, N, B) around `dim`
@@ -41,7 +65,6 @@ Tensor cat_forward(const std::vector<Tensor>& xs, int64_t dim) {
   for (size_t i = 0; i < xs.size(); ++i) {
     check_defined(xs[i], "cat", "tensor");
     check_same(first, xs[i], "cat", "tensors[0]", "another tensor");
-    check_cpu(xs[i], "cat");
     bool ok = xs[i].dim() == first.dim();
     for (int64_t d = 0; ok && d < first.dim(); ++d) ok = d == dim || xs[i].size(d) == first.size(d);
     PYCNN_CHECK(ok, "[cat] sizes must match except in dim ", dim, ": got ", shape_str(first.shape()), " and ",
@@ -136,7 +159,6 @@ Tensor index_view_backward(const Tensor& dout, const Shape& x_shape, const std::
                            const std::vector<int64_t>& steps, const std::vector<int64_t>& lengths,
                            const std::vector<int64_t>& keep, const std::vector<int64_t>& new_axes) {
   check_floating(dout, "index_backward", "grad_output");
-  check_cpu(dout, "index_backward");
   Tensor dx = Tensor::zeros(x_shape, dout.dtype(), dout.device());
   Tensor part = index_view(dx, starts, steps, lengths, keep, new_axes);
   PYCNN_CHECK(part.shape() == dout.shape(), "[index_backward] grad_output ", shape_str(dout.shape()),
@@ -149,7 +171,7 @@ Tensor index_view_backward(const Tensor& dout, const Shape& x_shape, const std::
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   check_defined(x, "index_select", "input");
   check_index(index, "index_select");
-  check_cpu(x, "index_select");
+  check_index_device(index, x, "index_select");
   PYCNN_CHECK(x.dim() > 0, "[index_select] cannot index a 0-d tensor");
   PYCNN_CHECK(index.dim() == 1, "[index_select] expected a 1-D index, got ", shape_str(index.shape()));
   dim = wrap_dim(dim, x.dim(), "index_select");
@@ -158,7 +180,8 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   Tensor idx = index.contiguous();
   const int64_t K = idx.numel();
   const int64_t* ip = idx.data<int64_t>();
-  for (int64_t k = 0; k < K; ++k)
+  // only host memory is checked (a GPU check would cost a device->host read)
+  for (int64_t k = 0; !idx.device().is_cuda() && k < K; ++k)
     PYCNN_CHECK(ip[k] >= -N && ip[k] < N, "[index_select] index ", ip[k], " is out of bounds for dim ", dim,
                 " with size ", N);
   Shape out_shape = x.shape();
@@ -167,7 +190,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
   dispatch_all(x.dtype(), "index_select", [&](auto tag) {
     using T = decltype(tag);
-    cpu::index_select_anb<T>(xc.data<T>(), ip, out.data<T>(), A, N, K, B);
+    PYCNN_DISPATCH(x.device(), index_select_anb<T>, xc.data<T>(), ip, out.data<T>(), A, N, K, B);
   });
   return out;
 }
@@ -175,6 +198,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
 Tensor index_select_backward(const Tensor& dout, const Shape& x_shape, int64_t dim, const Tensor& index) {
   check_floating(dout, "index_select_backward", "grad_output");
   check_index(index, "index_select_backward");
+  check_index_device(index, dout, "index_select_backward");
   dim = wrap_dim(dim, static_cast<int64_t>(x_shape.size()), "index_select_backward");
   int64_t A, N, B;
   split_around(x_shape, dim, A, N, B);
@@ -187,7 +211,8 @@ Tensor index_select_backward(const Tensor& dout, const Shape& x_shape, int64_t d
   Tensor dx = Tensor::zeros(x_shape, dout.dtype(), dout.device());
   dispatch_floating(dout.dtype(), "index_select_backward", [&](auto tag) {
     using T = decltype(tag);
-    cpu::index_add_anb<T>(dc.data<T>(), idx.data<int64_t>(), dx.data<T>(), A, N, idx.numel(), B);
+    PYCNN_DISPATCH(dout.device(), index_add_anb<T>, dc.data<T>(), idx.data<int64_t>(), dx.data<T>(), A, N, idx.numel(),
+                   B);
   });
   return dx;
 }
@@ -195,30 +220,32 @@ Tensor index_select_backward(const Tensor& dout, const Shape& x_shape, int64_t d
 Tensor masked_select(const Tensor& x, const Tensor& mask) {
   check_defined(x, "masked_select", "input");
   check_defined(mask, "masked_select", "mask");
-  check_cpu(x, "masked_select");
   PYCNN_CHECK_TYPE(mask.dtype() == DType::Int64, "[masked_select] expected an int64 0/1 mask, got ",
                    dtype_name(mask.dtype()));
   PYCNN_CHECK(mask.shape() == x.shape(), "[masked_select] mask ", shape_str(mask.shape()),
               " must have the input's shape ", shape_str(x.shape()));
+  PYCNN_CHECK_RUNTIME(mask.device() == x.device(), "[masked_select] input is on ", x.device().str(), " but mask is on ",
+                      mask.device().str());
   Tensor xc = x.contiguous(), mc = mask.contiguous();
   const int64_t* mp = mc.data<int64_t>();
-  int64_t count = 0;
-  for (int64_t i = 0; i < mc.numel(); ++i) count += mp[i] != 0;
+  const int64_t count = count_nonzero(mc);
   Tensor out = Tensor::empty({count}, x.dtype(), x.device());
   dispatch_all(x.dtype(), "masked_select", [&](auto tag) {
     using T = decltype(tag);
-    cpu::masked_select<T>(xc.data<T>(), mp, out.data<T>(), xc.numel());
+    PYCNN_DISPATCH(x.device(), masked_select<T>, xc.data<T>(), mp, out.data<T>(), xc.numel());
   });
   return out;
 }
 
 Tensor masked_select_backward(const Tensor& dout, const Tensor& mask) {
   check_floating(dout, "masked_select_backward", "grad_output");
+  PYCNN_CHECK_RUNTIME(mask.device() == dout.device(), "[masked_select_backward] grad_output is on ",
+                      dout.device().str(), " but mask is on ", mask.device().str());
   Tensor mc = mask.contiguous(), dc = dout.contiguous();
   Tensor dx = Tensor::zeros(mask.shape(), dout.dtype(), dout.device());
   dispatch_floating(dout.dtype(), "masked_select_backward", [&](auto tag) {
     using T = decltype(tag);
-    cpu::masked_scatter<T>(dc.data<T>(), mc.data<int64_t>(), dx.data<T>(), mc.numel());
+    PYCNN_DISPATCH(dout.device(), masked_scatter<T>, dc.data<T>(), mc.data<int64_t>(), dx.data<T>(), mc.numel());
   });
   return dx;
 }
@@ -227,7 +254,6 @@ Tensor masked_select_backward(const Tensor& dout, const Tensor& mask) {
 std::tuple<Tensor, Tensor> minmax_dim(const Tensor& x, int64_t dim, bool keepdim, bool is_min) {
   const char* op = is_min ? "min" : "max";
   check_floating(x, op, "input");
-  check_cpu(x, op);
   PYCNN_CHECK(x.numel() > 0, "[", op, "] expected a non-empty tensor, got shape ", shape_str(x.shape()));
   Tensor xc = x.dim() == 0 ? x.reshape({1}) : x.contiguous();
   dim = wrap_dim(dim, xc.dim(), op);
@@ -244,7 +270,7 @@ std::tuple<Tensor, Tensor> minmax_dim(const Tensor& x, int64_t dim, bool keepdim
   Tensor indices = Tensor::empty(out_shape, DType::Int64, x.device());
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    cpu::minmax_arb<T>(xc.data<T>(), values.data<T>(), indices.data<int64_t>(), A, R, B, is_min);
+    PYCNN_DISPATCH(x.device(), minmax_arb<T>, xc.data<T>(), values.data<T>(), indices.data<int64_t>(), A, R, B, is_min);
   });
   return {values, indices};
 }
@@ -252,6 +278,7 @@ std::tuple<Tensor, Tensor> minmax_dim(const Tensor& x, int64_t dim, bool keepdim
 Tensor minmax_dim_backward(const Tensor& dout, const Tensor& indices, const Shape& x_shape, int64_t dim) {
   check_floating(dout, "max_backward", "grad_output");
   check_index(indices, "max_backward");
+  check_index_device(indices, dout, "max_backward");
   PYCNN_CHECK(dout.numel() == indices.numel(), "[max_backward] grad_output ", shape_str(dout.shape()), " and indices ",
               shape_str(indices.shape()), " differ");
   Shape shape = x_shape.empty() ? Shape{1} : x_shape;
@@ -262,7 +289,7 @@ Tensor minmax_dim_backward(const Tensor& dout, const Tensor& indices, const Shap
   Tensor dx = Tensor::zeros(x_shape, dout.dtype(), dout.device());
   dispatch_floating(dout.dtype(), "max_backward", [&](auto tag) {
     using T = decltype(tag);
-    cpu::scatter_arb<T>(dc.data<T>(), ic.data<int64_t>(), dx.data<T>(), A, R, B);
+    PYCNN_DISPATCH(dout.device(), scatter_arb<T>, dc.data<T>(), ic.data<int64_t>(), dx.data<T>(), A, R, B);
   });
   return dx;
 }
@@ -272,13 +299,12 @@ Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
   check_defined(a, "compare", "input");
   check_defined(b, "compare", "other");
   check_same(a, b, "compare", "input", "other");
-  check_cpu(a, "compare");
   Shape shape = broadcast_shapes(a.shape(), b.shape(), "compare");
   Tensor ac = a.expand(shape).contiguous(), bc = b.expand(shape).contiguous();
   Tensor out = Tensor::empty(shape, DType::Int64, a.device());
   dispatch_all(a.dtype(), "compare", [&](auto tag) {
     using T = decltype(tag);
-    cpu::compare<T>(op, ac.data<T>(), bc.data<T>(), out.data<int64_t>(), out.numel());
+    PYCNN_DISPATCH(a.device(), compare<T>, op, ac.data<T>(), bc.data<T>(), out.data<int64_t>(), out.numel());
   });
   return out;
 }
@@ -290,13 +316,14 @@ Tensor where_forward(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_defined(a, "where", "input");
   check_defined(b, "where", "other");
   check_same(a, b, "where", "input", "other");
-  check_cpu(a, "where");
+  PYCNN_CHECK_RUNTIME(cond.device() == a.device(), "[where] input is on ", a.device().str(), " but condition is on ",
+                      cond.device().str());
   Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor cc = cond.expand(shape).contiguous(), ac = a.expand(shape).contiguous(), bc = b.expand(shape).contiguous();
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   dispatch_all(a.dtype(), "where", [&](auto tag) {
     using T = decltype(tag);
-    cpu::where<T>(cc.data<int64_t>(), ac.data<T>(), bc.data<T>(), out.data<T>(), out.numel());
+    PYCNN_DISPATCH(a.device(), where<T>, cc.data<int64_t>(), ac.data<T>(), bc.data<T>(), out.data<T>(), out.numel());
   });
   return out;
 }
@@ -309,7 +336,8 @@ std::tuple<Tensor, Tensor> where_backward(const Tensor& dout, const Tensor& cond
   Tensor db = Tensor::empty(dout.shape(), dout.dtype(), dout.device());
   dispatch_floating(dout.dtype(), "where_backward", [&](auto tag) {
     using T = decltype(tag);
-    cpu::where_grad<T>(cc.data<int64_t>(), dc.data<T>(), da.data<T>(), db.data<T>(), dc.numel());
+    PYCNN_DISPATCH(dout.device(), where_grad<T>, cc.data<int64_t>(), dc.data<T>(), da.data<T>(), db.data<T>(),
+                   dc.numel());
   });
   return {need_da ? sum_to(da, a_shape) : Tensor(), need_db ? sum_to(db, b_shape) : Tensor()};
 }
@@ -329,7 +357,6 @@ Tensor centered(const Tensor& x, const std::vector<int64_t>& dims, int64_t& coun
 
 Tensor var_forward(const Tensor& x, const std::vector<int64_t>& dims, double correction, bool keepdim) {
   check_floating(x, "var", "input");
-  check_cpu(x, "var");
   int64_t count;
   Tensor d = centered(x, dims, count);
   // count - correction <= 0 divides by zero (inf or nan), as torch does
@@ -380,7 +407,6 @@ Tensor gemm_batches(bool trans_x, bool trans_y, const Tensor& x, const Tensor& y
 Tensor bmm_forward(const Tensor& a, const Tensor& b) {
   check_floating(a, "matmul", "input");
   check_same(a, b, "matmul", "input", "other");
-  check_cpu(a, "matmul");
   PYCNN_CHECK(a.dim() >= 2 && b.dim() >= 2, "[matmul] expected tensors with at least 2 dims, got ",
               shape_str(a.shape()), " and ", shape_str(b.shape()));
   PYCNN_CHECK(a.size(-1) == b.size(-2), "[matmul] shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
@@ -415,13 +441,12 @@ Tensor maximum_forward(const Tensor& a, const Tensor& b, bool is_min) {
   const char* op = is_min ? "minimum" : "maximum";
   check_floating(a, op, "input");
   check_same(a, b, op, "input", "other");
-  check_cpu(a, op);
   Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
   Tensor ac = a.expand(shape).contiguous(), bc = b.expand(shape).contiguous();
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   dispatch_floating(a.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    cpu::maximum<T>(ac.data<T>(), bc.data<T>(), out.data<T>(), out.numel(), is_min);
+    PYCNN_DISPATCH(a.device(), maximum<T>, ac.data<T>(), bc.data<T>(), out.data<T>(), out.numel(), is_min);
   });
   return out;
 }
@@ -435,7 +460,8 @@ std::tuple<Tensor, Tensor> maximum_backward(const Tensor& dout, const Tensor& a,
   Tensor db = Tensor::empty(dout.shape(), dout.dtype(), dout.device());
   dispatch_floating(dout.dtype(), "maximum_backward", [&](auto tag) {
     using T = decltype(tag);
-    cpu::maximum_grad<T>(ac.data<T>(), bc.data<T>(), dc.data<T>(), da.data<T>(), db.data<T>(), dc.numel(), is_min);
+    PYCNN_DISPATCH(dout.device(), maximum_grad<T>, ac.data<T>(), bc.data<T>(), dc.data<T>(), da.data<T>(), db.data<T>(),
+                   dc.numel(), is_min);
   });
   return {need_da ? sum_to(da, a.shape()) : Tensor(), need_db ? sum_to(db, b.shape()) : Tensor()};
 }

@@ -94,6 +94,44 @@ PYCNN_CUDA_KERNEL(void deform_conv2d_backward(const T* dout, const T* x, const T
                                               int64_t groups, const DeformGeometry& g))
 
 // ---- pool2d.cu, resize.cu ----
+// The contracts of cpu_ops.h's pool2d and resize sections: x (planes, H, W) contiguous, y (planes, OH, OW).
+// Index inputs are not range-checked on the host for a GPU tensor: out-of-range ones are skipped.
+template <typename T>
+PYCNN_CUDA_KERNEL(void max_pool2d_forward(const T* x, T* y, int64_t* indices, int64_t planes, int64_t H, int64_t W,
+                                          int64_t OH, int64_t OW, const Pool2dArgs& args))
+template <typename T>
+PYCNN_CUDA_KERNEL(void max_pool2d_backward(const T* dout, const int64_t* indices, T* dx, int64_t planes, int64_t HW,
+                                           int64_t OHW))
+template <typename T>
+PYCNN_CUDA_KERNEL(void avg_pool2d_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH,
+                                          int64_t OW, const Pool2dArgs& args))
+template <typename T>
+PYCNN_CUDA_KERNEL(void avg_pool2d_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH,
+                                           int64_t OW, const Pool2dArgs& args))
+template <typename T>
+PYCNN_CUDA_KERNEL(void adaptive_avg_pool2d_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH,
+                                                   int64_t OW))
+template <typename T>
+PYCNN_CUDA_KERNEL(void adaptive_avg_pool2d_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W,
+                                                    int64_t OH, int64_t OW))
+template <typename T>
+PYCNN_CUDA_KERNEL(void adaptive_max_pool2d_forward(const T* x, T* y, int64_t* indices, int64_t planes, int64_t H,
+                                                   int64_t W, int64_t OH, int64_t OW))
+template <typename T>
+PYCNN_CUDA_KERNEL(void pixel_shuffle(const T* src, T* dst, int64_t outer, int64_t C, int64_t H, int64_t W, int64_t r,
+                                     bool inverse))
+template <typename T>
+PYCNN_CUDA_KERNEL(void interpolate_forward(const T* x, T* y, int64_t planes, int64_t H, int64_t W, int64_t OH,
+                                           int64_t OW, const InterpolateArgs& args))
+template <typename T>
+PYCNN_CUDA_KERNEL(void interpolate_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64_t W, int64_t OH,
+                                            int64_t OW, const InterpolateArgs& args))
+template <typename T>
+PYCNN_CUDA_KERNEL(void max_unpool2d_forward(const T* x, const int64_t* indices, T* y, int64_t planes, int64_t HW,
+                                            int64_t OHW))
+template <typename T>
+PYCNN_CUDA_KERNEL(void max_unpool2d_backward(const T* dout, const int64_t* indices, T* dx, int64_t planes, int64_t HW,
+                                             int64_t OHW))
 
 // ---- activation.cu, elementwise.cu, dropout.cu ----
 
@@ -104,5 +142,32 @@ PYCNN_CUDA_KERNEL(void deform_conv2d_backward(const T* dout, const T* x, const T
 // ---- optim.cu ----
 
 // ---- tensor_ops.cu ----
+// The contracts of cpu_ops.h's tensor_ops section; (A, N, B) / (A, R, B) are contiguous views around one dim.
+template <typename T>
+PYCNN_CUDA_KERNEL(void index_select_anb(const T* x, const int64_t* index, T* out, int64_t A, int64_t N, int64_t K,
+                                        int64_t B))
+template <typename T>
+PYCNN_CUDA_KERNEL(void index_add_anb(const T* dout, const int64_t* index, T* dx, int64_t A, int64_t N, int64_t K,
+                                     int64_t B))
+template <typename T>
+PYCNN_CUDA_KERNEL(void masked_select(const T* x, const int64_t* mask, T* out, int64_t n))
+template <typename T>
+PYCNN_CUDA_KERNEL(void masked_scatter(const T* src, const int64_t* mask, T* dx, int64_t n))
+// *count (one int64 on the device) = the number of non-zero entries of mask: masked_select's output size.
+PYCNN_CUDA_KERNEL(void count_nonzero(const int64_t* mask, int64_t n, int64_t* count)) template <typename T>
+PYCNN_CUDA_KERNEL(void minmax_arb(const T* x, T* values, int64_t* indices, int64_t A, int64_t R, int64_t B,
+                                  bool is_min))
+template <typename T>
+PYCNN_CUDA_KERNEL(void scatter_arb(const T* dout, const int64_t* indices, T* dx, int64_t A, int64_t R, int64_t B))
+template <typename T>
+PYCNN_CUDA_KERNEL(void compare(CompareOp op, const T* a, const T* b, int64_t* out, int64_t n))
+template <typename T>
+PYCNN_CUDA_KERNEL(void where(const int64_t* cond, const T* a, const T* b, T* out, int64_t n))
+template <typename T>
+PYCNN_CUDA_KERNEL(void where_grad(const int64_t* cond, const T* dout, T* da, T* db, int64_t n))
+template <typename T>
+PYCNN_CUDA_KERNEL(void maximum(const T* a, const T* b, T* out, int64_t n, bool is_min))
+template <typename T>
+PYCNN_CUDA_KERNEL(void maximum_grad(const T* a, const T* b, const T* dout, T* da, T* db, int64_t n, bool is_min))
 
 }  // namespace pycnn::cuda
