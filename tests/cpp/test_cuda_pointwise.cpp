@@ -14,8 +14,8 @@
 #include "expect.h"                     // defines: EXPECT, failures
 #include "ops/cpu/cpu_ops.h"            // defines: the reference kernels
 #include "ops/cuda/cuda_ops.h"          // defines: OptimTensors
-#include "ops/cuda/pointwise_bodies.h"  // defines: the bodies under test
 #include "ops/cuda/philox.h"            // defines: philox4x32_10
+#include "ops/cuda/pointwise_bodies.h"  // defines: the bodies under test
 #include "ops/ops.h"
 
 using namespace pycnn;
@@ -264,8 +264,14 @@ static void check_binary(BinaryOp op, const Shape& sa, const Shape& sb) {
 template <typename T>
 static void test_binary() {
   const std::vector<std::pair<Shape, Shape>> cases = {
-      {{7}, {7}},          {{3, 5}, {3, 5}},       {{3, 5}, {1}},        {{}, {4, 3}},
-      {{2, 3, 5}, {3, 1}}, {{5, 1, 7}, {1, 4, 1}}, {{2, 1, 3, 1, 5}, {4, 1, 6, 1}}, {{1}, {1}},
+      {{7}, {7}},
+      {{3, 5}, {3, 5}},
+      {{3, 5}, {1}},
+      {{}, {4, 3}},
+      {{2, 3, 5}, {3, 1}},
+      {{5, 1, 7}, {1, 4, 1}},
+      {{2, 1, 3, 1, 5}, {4, 1, 6, 1}},
+      {{1}, {1}},
   };
   for (const auto& [sa, sb] : cases) {
     check_binary<T, AddOp>(BinaryOp::Add, sa, sb);
@@ -349,7 +355,8 @@ struct OptimGroup {
   // A fresh gradient per step (the same for both copies), so the second moments also shrink (amsgrad's max).
   OptimTensors<T> tensors(int c, const std::vector<double>& steps) {
     if (c == 0)
-      for (size_t t = 0; t < sizes.size(); ++t) data[0][1][t] = data[1][1][t] = random_values<T>(sizes[t], 4.0 / (t + 1));
+      for (size_t t = 0; t < sizes.size(); ++t)
+        data[0][1][t] = data[1][1][t] = random_values<T>(sizes[t], 4.0 / (t + 1));
     OptimTensors<T> ts;
     for (size_t t = 0; t < sizes.size(); ++t) {
       for (int k = 0; k < 5; ++k) ts.q[k].push_back(data[c][k][t].empty() ? nullptr : data[c][k][t].data());

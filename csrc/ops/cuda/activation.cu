@@ -146,16 +146,16 @@ void maxout_backward(const T* dout, const int64_t* indices, T* dx, int64_t N, in
   for_each(N * C * k * inner, MaxoutBackward<T>{dout, indices, dx, k, inner}, "maxout_backward");
 }
 
-#define PYCNN_INSTANTIATE_ACTIVATION(T)                                                                  \
-  template void relu_forward<T>(const T*, T*, int64_t);                                                  \
-  template void relu_backward<T>(const T*, const T*, T*, int64_t);                                       \
-  template void softmax_forward<T>(const T*, T*, int64_t, int64_t, int64_t, bool);                       \
-  template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t, bool);            \
-  template void unary_forward<T>(UnaryOp, const T*, T*, int64_t, double, double);                        \
-  template void unary_backward<T>(UnaryOp, const T*, const T*, T*, int64_t, double, double);             \
-  template void prelu_forward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t);                     \
-  template void prelu_backward<T>(const T*, const T*, const T*, T*, T*, int64_t, int64_t, int64_t);      \
-  template void maxout_forward<T>(const T*, T*, int64_t*, int64_t, int64_t, int64_t, int64_t);           \
+#define PYCNN_INSTANTIATE_ACTIVATION(T)                                                             \
+  template void relu_forward<T>(const T*, T*, int64_t);                                             \
+  template void relu_backward<T>(const T*, const T*, T*, int64_t);                                  \
+  template void softmax_forward<T>(const T*, T*, int64_t, int64_t, int64_t, bool);                  \
+  template void softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t, bool);       \
+  template void unary_forward<T>(UnaryOp, const T*, T*, int64_t, double, double);                   \
+  template void unary_backward<T>(UnaryOp, const T*, const T*, T*, int64_t, double, double);        \
+  template void prelu_forward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t);                \
+  template void prelu_backward<T>(const T*, const T*, const T*, T*, T*, int64_t, int64_t, int64_t); \
+  template void maxout_forward<T>(const T*, T*, int64_t*, int64_t, int64_t, int64_t, int64_t);      \
   template void maxout_backward<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t, int64_t);
 PYCNN_INSTANTIATE_ACTIVATION(float)
 PYCNN_INSTANTIATE_ACTIVATION(double)

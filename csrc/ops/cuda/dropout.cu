@@ -17,7 +17,7 @@ void dropout_apply(const T* x, T* y, int64_t n, int64_t group, double p, uint64_
 
 template void dropout_apply<float>(const float*, float*, int64_t, int64_t, double, uint64_t, float, float, float,
                                    float);
-template void dropout_apply<double>(const double*, double*, int64_t, int64_t, double, uint64_t, double, double,
-                                    double, double);
+template void dropout_apply<double>(const double*, double*, int64_t, int64_t, double, uint64_t, double, double, double,
+                                    double);
 
 }  // namespace pycnn::cuda

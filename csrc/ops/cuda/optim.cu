@@ -28,8 +28,12 @@ __global__ void multi_tensor_kernel(TensorTable<T> table, Update update) {
   const int t = blockIdx.y;
   const int64_t n = table.n[t];
   const T s0 = table.s[t][0], s1 = table.s[t][1];
+  // the tensor's pointers copied out: passing the parameter's own array would take its address, which can
+  // move the whole table to local memory
+  T* q[5];
+  for (int k = 0; k < 5; ++k) q[k] = table.q[t][k];
   const int64_t step = int64_t(gridDim.x) * blockDim.x;
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) update(table.q[t], s0, s1, i);
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) update(q, s0, s1, i);
 }
 
 // Launches `update` over every tensor of `ts`; scalars(t, s0, s1) gives tensor t's per-tensor scalars.
@@ -57,8 +61,7 @@ void launch_multi(const OptimTensors<T>& ts, const Update& update, Scalars scala
 
 template <typename T>
 void sgd_step_multi(const OptimTensors<T>& ts, const SgdArgs& args) {
-  launch_multi(
-      ts, sgd_update<T>(args), [&](int64_t t, double& s0, double&) { s0 = ts.step[t]; }, "sgd_step");
+  launch_multi(ts, sgd_update<T>(args), [&](int64_t t, double& s0, double&) { s0 = ts.step[t]; }, "sgd_step");
 }
 
 template <typename T>
@@ -70,8 +73,7 @@ void adam_step_multi(const OptimTensors<T>& ts, const AdamArgs& args) {
 
 template <typename T>
 void rmsprop_step_multi(const OptimTensors<T>& ts, const RmspropArgs& args) {
-  launch_multi(
-      ts, rmsprop_update<T>(args), [](int64_t, double&, double&) {}, "rmsprop_step");
+  launch_multi(ts, rmsprop_update<T>(args), [](int64_t, double&, double&) {}, "rmsprop_step");
 }
 
 template <typename T>
@@ -83,15 +85,14 @@ void adagrad_step_multi(const OptimTensors<T>& ts, const AdagradArgs& args) {
 
 template <typename T>
 void adadelta_step_multi(const OptimTensors<T>& ts, const AdadeltaArgs& args) {
-  launch_multi(
-      ts, adadelta_update<T>(args), [](int64_t, double&, double&) {}, "adadelta_step");
+  launch_multi(ts, adadelta_update<T>(args), [](int64_t, double&, double&) {}, "adadelta_step");
 }
 
-#define PYCNN_INSTANTIATE_OPTIM(T)                                                   \
-  template void sgd_step_multi<T>(const OptimTensors<T>&, const SgdArgs&);           \
-  template void adam_step_multi<T>(const OptimTensors<T>&, const AdamArgs&);         \
-  template void rmsprop_step_multi<T>(const OptimTensors<T>&, const RmspropArgs&);   \
-  template void adagrad_step_multi<T>(const OptimTensors<T>&, const AdagradArgs&);   \
+#define PYCNN_INSTANTIATE_OPTIM(T)                                                 \
+  template void sgd_step_multi<T>(const OptimTensors<T>&, const SgdArgs&);         \
+  template void adam_step_multi<T>(const OptimTensors<T>&, const AdamArgs&);       \
+  template void rmsprop_step_multi<T>(const OptimTensors<T>&, const RmspropArgs&); \
+  template void adagrad_step_multi<T>(const OptimTensors<T>&, const AdagradArgs&); \
   template void adadelta_step_multi<T>(const OptimTensors<T>&, const AdadeltaArgs&);
 PYCNN_INSTANTIATE_OPTIM(float)
 PYCNN_INSTANTIATE_OPTIM(double)

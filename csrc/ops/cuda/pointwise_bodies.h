@@ -7,10 +7,10 @@
 #include <cmath>  // defines: std::exp, std::log, std::sqrt, std::isinf
 #include <cstdint>
 
-#include "core/host_device.h"  // defines: PYCNN_HD
+#include "core/host_device.h"   // defines: PYCNN_HD
 #include "ops/cuda/indexing.h"  // defines: StridedIndexer
 #include "ops/cuda/philox.h"    // defines: philox_bits53
-#include "ops/ops.h"             // defines: SgdArgs, AdamArgs, RmspropArgs, AdagradArgs, AdadeltaArgs
+#include "ops/ops.h"            // defines: SgdArgs, AdamArgs, RmspropArgs, AdagradArgs, AdadeltaArgs
 #include "ops/unary_math.h"     // defines: unary::<Op>
 
 namespace pycnn::cuda {
@@ -382,8 +382,17 @@ AdamUpdate<T> adam_update(const AdamArgs& a) {
   const bool l2 = a.weight_decay != 0 && !a.decoupled_weight_decay;
   const double decay = a.decoupled_weight_decay && a.weight_decay != 0 ? 1 - a.lr * a.weight_decay : 1.0;
   const double w1 = 1 - a.beta1;
-  return {a.maximize ? T(-1) : T(1), T(a.weight_decay), T(decay), T(w1), T(1) - T(w1), T(a.beta2), T(1 - a.beta2),
-          T(a.eps), a.amsgrad, l2, std::abs(T(w1)) < T(0.5)};
+  return {a.maximize ? T(-1) : T(1),
+          T(a.weight_decay),
+          T(decay),
+          T(w1),
+          T(1) - T(w1),
+          T(a.beta2),
+          T(1 - a.beta2),
+          T(a.eps),
+          a.amsgrad,
+          l2,
+          std::abs(T(w1)) < T(0.5)};
 }
 inline void adam_step_scalars(const AdamArgs& a, double step, double& neg_step_size, double& bc2_sqrt) {
   neg_step_size = -(a.lr / (1 - std::pow(a.beta1, step)));
@@ -393,8 +402,18 @@ inline void adam_step_scalars(const AdamArgs& a, double step, double& neg_step_s
 template <typename T>
 RmspropUpdate<T> rmsprop_update(const RmspropArgs& a) {
   const double w = 1 - a.alpha;
-  return {a.maximize ? T(-1) : T(1), T(a.weight_decay), T(a.alpha), T(w), T(1) - T(w), T(a.eps), T(a.momentum),
-          T(-a.lr), a.weight_decay != 0, a.centered, a.momentum > 0, std::abs(T(w)) < T(0.5)};
+  return {a.maximize ? T(-1) : T(1),
+          T(a.weight_decay),
+          T(a.alpha),
+          T(w),
+          T(1) - T(w),
+          T(a.eps),
+          T(a.momentum),
+          T(-a.lr),
+          a.weight_decay != 0,
+          a.centered,
+          a.momentum > 0,
+          std::abs(T(w)) < T(0.5)};
 }
 
 template <typename T>
