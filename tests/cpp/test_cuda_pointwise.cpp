@@ -3,7 +3,8 @@
 // outputs pre-filled with NaN (an unwritten element shows), and is compared with the cpu:: kernel: unary ops,
 // ReLU, PReLU (the weight gradient's per-thread partials added in order, as block_reduce would for any thread
 // count), Maxout, softmax / log_softmax (block rows emulated with several thread counts), broadcast binary
-// ops, the optimizer updates over multi-tensor groups, and the dropout mask. Needs no GPU.
+// ops, the optimizer updates over multi-tensor groups, and the dropout mask. Needs no GPU; with one, it also
+// runs the ops on cuda:0 against the CPU (test_on_gpu).
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -13,7 +14,7 @@
 #include "core/tensor.h"
 #include "expect.h"                     // defines: EXPECT, failures
 #include "ops/cpu/cpu_ops.h"            // defines: the reference kernels
-#include "ops/cuda/cuda_ops.h"          // defines: OptimTensors
+#include "ops/cuda/cuda_ops.h"          // defines: OptimTensors, device_count
 #include "ops/cuda/philox.h"            // defines: philox4x32_10
 #include "ops/cuda/pointwise_bodies.h"  // defines: the bodies under test
 #include "ops/ops.h"
@@ -472,10 +473,118 @@ static void test_all() {
   test_optim<T>();
 }
 
+// ---- on a GPU (skipped without one): the op entry points on cuda:0 against the same ops on the CPU. This
+// covers what the CPU cannot run: the block-reduction kernels (softmax rows, PReLU's weight gradient), the
+// multi-tensor launch (more tensors than one launch takes) and Philox on the device. ----
+static const Device kCuda0{DeviceType::CUDA, 0};
+
+template <typename T>
+static Tensor random_tensor(const Shape& shape, double scale = 3.0) {
+  Tensor t = Tensor::empty(shape, sizeof(T) == 8 ? DType::Float64 : DType::Float32);
+  const std::vector<T> v = random_values<T>(t.numel(), scale);
+  std::copy(v.begin(), v.end(), t.data<T>());
+  return t;
+}
+
+template <typename T>
+static bool same_on_host(const Tensor& gpu, const Tensor& cpu, double rel, const char* what) {
+  const Tensor h = gpu.to(Device{}).contiguous(), c = cpu.contiguous();
+  if (h.shape() != c.shape()) return false;
+  return all_close(std::vector<T>(h.data<T>(), h.data<T>() + h.numel()),
+                   std::vector<T>(c.data<T>(), c.data<T>() + c.numel()), rel, what);
+}
+
+template <typename T>
+static void gpu_checks() {
+  const double rel = sizeof(T) == 8 ? 1e-12 : 1e-5;
+  for (const Shape& shape : std::vector<Shape>{{5, 1000}, {3, 7}, {4, 9, 6}, {2, 3000}, {1, 1}}) {
+    const Tensor x = random_tensor<T>(shape, 8.0), g = random_tensor<T>(shape);
+    const Tensor xg = x.to(kCuda0), gg = g.to(kCuda0);
+    for (int64_t dim : {int64_t(-1), int64_t(0)}) {
+      const Tensor y = softmax_forward(x, dim), yl = log_softmax_forward(x, dim);
+      EXPECT(same_on_host<T>(softmax_forward(xg, dim), y, rel, "gpu softmax"));
+      EXPECT(same_on_host<T>(log_softmax_forward(xg, dim), yl, rel, "gpu log_softmax"));
+      EXPECT(same_on_host<T>(softmax_backward(gg, y.to(kCuda0), dim), softmax_backward(g, y, dim), rel,
+                             "gpu softmax_backward"));
+      EXPECT(same_on_host<T>(log_softmax_backward(gg, yl.to(kCuda0), dim), log_softmax_backward(g, yl, dim), rel,
+                             "gpu log_softmax_backward"));
+    }
+    EXPECT(same_on_host<T>(relu_forward(xg), relu_forward(x), 0, "gpu relu"));
+    for (UnaryOp op : {UnaryOp::GELU, UnaryOp::Softplus, UnaryOp::Pow, UnaryOp::Sigmoid}) {
+      const Tensor y = unary_forward(op, x, 2.0, 20.0);
+      EXPECT(same_on_host<T>(unary_forward(op, xg, 2.0, 20.0), y, rel, "gpu unary"));
+      EXPECT(same_on_host<T>(unary_backward(op, gg, xg, y.to(kCuda0), 2.0, 20.0),
+                             unary_backward(op, g, x, y, 2.0, 20.0), rel, "gpu unary_backward"));
+    }
+  }
+  {  // PReLU, per channel and one weight; Maxout
+    const Tensor x = random_tensor<T>({4, 3, 33, 31}), g = random_tensor<T>({4, 3, 33, 31});
+    for (int64_t C : {int64_t(3), int64_t(1)}) {
+      const Tensor w = random_tensor<T>({C}, 0.5);
+      EXPECT(same_on_host<T>(prelu_forward(x.to(kCuda0), w.to(kCuda0)), prelu_forward(x, w), 0, "gpu prelu"));
+      auto [dx, dw] = prelu_backward(g.to(kCuda0), x.to(kCuda0), w.to(kCuda0), true, true);
+      auto [dx_c, dw_c] = prelu_backward(g, x, w, true, true);
+      EXPECT(same_on_host<T>(dx, dx_c, 0, "gpu prelu dx"));
+      EXPECT(same_on_host<T>(dw, dw_c, rel, "gpu prelu dw"));
+      auto [dx2, dw2] = prelu_backward(g.to(kCuda0), x.to(kCuda0), w.to(kCuda0), true, true);
+      EXPECT(same_on_host<T>(dw2, dw.to(Device{}), 0, "gpu prelu dw rerun"));  // deterministic
+    }
+    auto [y, idx] = maxout_forward(x.to(kCuda0), 3);
+    auto [y_c, idx_c] = maxout_forward(x, 3);
+    EXPECT(same_on_host<T>(y, y_c, 0, "gpu maxout"));
+    const Tensor gy = random_tensor<T>(y_c.shape());
+    EXPECT(same_on_host<T>(maxout_backward(gy.to(kCuda0), idx_c.to(kCuda0), 3), maxout_backward(gy, idx_c, 3), 0,
+                           "gpu maxout_backward"));
+  }
+  // binary ops with broadcasting, contiguous and not
+  for (const auto& [sa, sb] : std::vector<std::pair<Shape, Shape>>{{{7, 5}, {7, 5}}, {{2, 3, 5}, {3, 1}}, {{6}, {}}}) {
+    const Tensor a = random_tensor<T>(sa), b = random_tensor<T>(sb);
+    for (BinaryOp op : {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div})
+      EXPECT(same_on_host<T>(binary(op, a.to(kCuda0), b.to(kCuda0)), binary(op, a, b), 0, "gpu binary"));
+  }
+  {  // dropout: a seed reproduces its mask; backward uses the same mask
+    const Tensor x = random_tensor<T>({3, 4, 17, 9});
+    for (bool channelwise : {false, true}) {
+      const Tensor y1 = dropout_forward(x.to(kCuda0), 0.4, 77, channelwise, false).to(Device{});
+      const Tensor y2 = dropout_forward(x.to(kCuda0), 0.4, 77, channelwise, false).to(Device{});
+      EXPECT(same_on_host<T>(y1, y2, 0, "gpu dropout rerun"));
+      const Tensor d = dropout_backward(x.to(kCuda0), 0.4, 77, channelwise, false).to(Device{});
+      EXPECT(same_on_host<T>(d, y1, 0, "gpu dropout backward mask"));  // dropout's backward map is the forward's
+    }
+  }
+  {  // Adam over 40 tensors (two launches) against the CPU kernel per tensor
+    std::vector<Tensor> p, gr, m, v, vmax, pc, grc, mc, vc, vmaxc;
+    for (int t = 0; t < 40; ++t) {
+      const Shape shape{1 + 37 * t % 101};
+      pc.push_back(random_tensor<T>(shape));
+      grc.push_back(random_tensor<T>(shape));
+      for (auto* l : {&mc, &vc, &vmaxc}) l->push_back(Tensor::zeros(shape, pc.back().dtype()));
+      p.push_back(pc.back().to(kCuda0)), gr.push_back(grc.back().to(kCuda0));
+      m.push_back(mc.back().to(kCuda0)), v.push_back(vc.back().to(kCuda0)), vmax.push_back(vmaxc.back().to(kCuda0));
+    }
+    AdamArgs args;
+    args.amsgrad = true, args.weight_decay = 0.01;
+    const std::vector<double> steps(40, 3.0);
+    adam_step_multi_(p, gr, m, v, vmax, args, steps);
+    adam_step_multi_(pc, grc, mc, vc, vmaxc, args, steps);
+    for (int t = 0; t < 40; ++t) EXPECT(same_on_host<T>(p[t], pc[t], rel, "gpu adam"));
+  }
+}
+
+static void test_on_gpu() {
+  if (cuda::device_count() == 0) {
+    std::printf("no GPU: the device checks are skipped\n");
+    return;
+  }
+  gpu_checks<double>();
+  gpu_checks<float>();
+}
+
 int main() {
   test_philox();
   test_all<double>();
   test_all<float>();
+  test_on_gpu();
   std::printf("%s (%d failures)\n", failures ? "FAILED" : "OK", failures);
   return failures != 0;
 }
