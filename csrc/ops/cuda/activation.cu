@@ -118,7 +118,7 @@ void prelu_forward(const T* x, const T* w, T* y, int64_t outer, int64_t C, int64
 
 // Block c sums channel c: each thread its strided share in double, then block_reduce in a fixed order.
 template <typename T>
-__global__ void prelu_weight_grad_kernel(PreluWeightGrad<T> body, T* dw) {
+__global__ void __launch_bounds__(1024) prelu_weight_grad_kernel(PreluWeightGrad<T> body, T* dw) {
   const double s = block_reduce(body.partial(blockIdx.x, threadIdx.x, blockDim.x), SumOp{}, 0.0);
   if (threadIdx.x == 0) dw[blockIdx.x] = T(s);
 }
@@ -128,7 +128,9 @@ void prelu_backward(const T* dout, const T* x, const T* w, T* dx, T* dw, int64_t
   if (dx) for_each(outer * C * inner, PreluInputGrad<T>{dout, x, w, dx, C, inner}, "prelu_backward");
   if (dw && C > 0) {
     PYCNN_CHECK(C < (int64_t(1) << 31), "[prelu_backward] too many channels for the CUDA kernel: ", C);
-    prelu_weight_grad_kernel<<<static_cast<unsigned>(C), kBlockThreads, 0, stream()>>>(
+    // few channels (one weight: C = 1) get the largest blocks, their only parallelism
+    const int threads = C < 128 ? 1024 : kBlockThreads;
+    prelu_weight_grad_kernel<<<static_cast<unsigned>(C), threads, 0, stream()>>>(
         PreluWeightGrad<T>{dout, x, outer, C, inner}, dw);
     CUDA_CHECK_LAUNCH("prelu_backward");
   }
