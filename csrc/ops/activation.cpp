@@ -6,19 +6,18 @@
 #include <string>
 
 #include "ops/checks.h"
-#include "ops/cpu/cpu_ops.h"
+#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
 #include "ops/ops.h"
 
 namespace pycnn {
 
 Tensor relu_forward(const Tensor& x) {
   check_floating(x, "relu", "input");
-  check_cpu(x, "relu");
   Tensor xc = x.contiguous();
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch_floating(x.dtype(), "relu", [&](auto tag) {
     using T = decltype(tag);
-    cpu::relu_forward<T>(xc.data<T>(), y.data<T>(), x.numel());
+    PYCNN_DISPATCH(x.device(), relu_forward<T>, xc.data<T>(), y.data<T>(), x.numel());
   });
   return y;
 }
@@ -28,12 +27,11 @@ Tensor relu_backward(const Tensor& dout, const Tensor& y) {
   check_same(dout, y, "relu_backward", "grad_output", "output");
   PYCNN_CHECK(dout.shape() == y.shape(), "[relu_backward] grad_output ", shape_str(dout.shape()),
               " does not match output ", shape_str(y.shape()));
-  check_cpu(y, "relu_backward");
   Tensor dc = dout.contiguous(), yc = y.contiguous();
   Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
   dispatch_floating(y.dtype(), "relu_backward", [&](auto tag) {
     using T = decltype(tag);
-    cpu::relu_backward<T>(dc.data<T>(), yc.data<T>(), dx.data<T>(), y.numel());
+    PYCNN_DISPATCH(y.device(), relu_backward<T>, dc.data<T>(), yc.data<T>(), dx.data<T>(), y.numel());
   });
   return dx;
 }
@@ -50,7 +48,6 @@ static void split_at(const Shape& shape, int64_t dim, int64_t& A, int64_t& R, in
 // softmax and log_softmax share their checks and the (A, R, B) split; `log` picks the form.
 static Tensor softmax_any_forward(const Tensor& x, int64_t dim, bool log, const char* op) {
   check_floating(x, op, "input");
-  check_cpu(x, op);
   dim = wrap_dim(dim, x.dim(), op);
   int64_t A, R, B;
   split_at(x.shape(), dim, A, R, B);
@@ -58,7 +55,7 @@ static Tensor softmax_any_forward(const Tensor& x, int64_t dim, bool log, const 
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    cpu::softmax_forward<T>(xc.data<T>(), y.data<T>(), A, R, B, log);
+    PYCNN_DISPATCH(x.device(), softmax_forward<T>, xc.data<T>(), y.data<T>(), A, R, B, log);
   });
   return y;
 }
@@ -68,7 +65,6 @@ static Tensor softmax_any_backward(const Tensor& dout, const Tensor& y, int64_t 
   check_same(dout, y, op, "grad_output", "output");
   PYCNN_CHECK(dout.shape() == y.shape(), "[", op, "] grad_output ", shape_str(dout.shape()), " does not match output ",
               shape_str(y.shape()));
-  check_cpu(y, op);
   dim = wrap_dim(dim, y.dim(), op);
   int64_t A, R, B;
   split_at(y.shape(), dim, A, R, B);
@@ -76,7 +72,7 @@ static Tensor softmax_any_backward(const Tensor& dout, const Tensor& y, int64_t 
   Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
   dispatch_floating(y.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    cpu::softmax_backward<T>(dc.data<T>(), yc.data<T>(), dx.data<T>(), A, R, B, log);
+    PYCNN_DISPATCH(y.device(), softmax_backward<T>, dc.data<T>(), yc.data<T>(), dx.data<T>(), A, R, B, log);
   });
   return dx;
 }
@@ -109,13 +105,12 @@ void check_unary_args(UnaryOp op, double alpha, double beta, const char* name) {
 Tensor unary_forward(UnaryOp op, const Tensor& x, double alpha, double beta) {
   const char* name = enum_name(op);
   check_floating(x, name, "input");
-  check_cpu(x, name);
   check_unary_args(op, alpha, beta, name);
   Tensor xc = x.contiguous();
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch_floating(x.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
-    cpu::unary_forward<T>(op, xc.data<T>(), y.data<T>(), x.numel(), alpha, beta);
+    PYCNN_DISPATCH(x.device(), unary_forward<T>, op, xc.data<T>(), y.data<T>(), x.numel(), alpha, beta);
   });
   return y;
 }
@@ -130,13 +125,12 @@ Tensor unary_backward(UnaryOp op, const Tensor& dout, const Tensor& x, const Ten
   check_same(dout, v, name.c_str(), "grad_output", v_name);
   PYCNN_CHECK(dout.shape() == v.shape(), "[", name, "] grad_output ", shape_str(dout.shape()), " does not match ",
               v_name, " ", shape_str(v.shape()));
-  check_cpu(v, name.c_str());
   check_unary_args(op, alpha, beta, name.c_str());
   Tensor dc = dout.contiguous(), vc = v.contiguous();
   Tensor dx = Tensor::empty(v.shape(), v.dtype(), v.device());
   dispatch_floating(v.dtype(), name.c_str(), [&](auto tag) {
     using T = decltype(tag);
-    cpu::unary_backward<T>(op, dc.data<T>(), vc.data<T>(), dx.data<T>(), v.numel(), alpha, beta);
+    PYCNN_DISPATCH(v.device(), unary_backward<T>, op, dc.data<T>(), vc.data<T>(), dx.data<T>(), v.numel(), alpha, beta);
   });
   return dx;
 }
@@ -163,12 +157,11 @@ static void prelu_layout(const Tensor& x, const Tensor& weight, const char* op, 
 Tensor prelu_forward(const Tensor& x, const Tensor& weight) {
   int64_t outer, C, inner;
   prelu_layout(x, weight, "prelu", outer, C, inner);
-  check_cpu(x, "prelu");
   Tensor xc = x.contiguous(), wc = weight.contiguous();
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch_floating(x.dtype(), "prelu", [&](auto tag) {
     using T = decltype(tag);
-    cpu::prelu_forward<T>(xc.data<T>(), wc.data<T>(), y.data<T>(), outer, C, inner);
+    PYCNN_DISPATCH(x.device(), prelu_forward<T>, xc.data<T>(), wc.data<T>(), y.data<T>(), outer, C, inner);
   });
   return y;
 }
@@ -180,14 +173,13 @@ std::tuple<Tensor, Tensor> prelu_backward(const Tensor& dout, const Tensor& x, c
   check_same(x, dout, "prelu_backward", "input", "grad_output");
   PYCNN_CHECK(dout.shape() == x.shape(), "[prelu_backward] grad_output ", shape_str(dout.shape()),
               " does not match input ", shape_str(x.shape()));
-  check_cpu(x, "prelu_backward");
   Tensor dc = dout.contiguous(), xc = x.contiguous(), wc = weight.contiguous();
   Tensor dx = need_dx ? Tensor::empty(x.shape(), x.dtype(), x.device()) : Tensor();
   Tensor dw = need_dweight ? Tensor::empty(weight.shape(), weight.dtype(), weight.device()) : Tensor();
   dispatch_floating(x.dtype(), "prelu_backward", [&](auto tag) {
     using T = decltype(tag);
-    cpu::prelu_backward<T>(dc.data<T>(), xc.data<T>(), wc.data<T>(), need_dx ? dx.data<T>() : nullptr,
-                           need_dweight ? dw.data<T>() : nullptr, outer, C, inner);
+    PYCNN_DISPATCH(x.device(), prelu_backward<T>, dc.data<T>(), xc.data<T>(), wc.data<T>(),
+                   need_dx ? dx.data<T>() : nullptr, need_dweight ? dw.data<T>() : nullptr, outer, C, inner);
   });
   return {dx, dw};
 }
@@ -197,7 +189,6 @@ std::tuple<Tensor, Tensor> maxout_forward(const Tensor& x, int64_t pieces) {
   PYCNN_CHECK(pieces >= 1, "[maxout] pieces must be positive, got ", pieces);
   PYCNN_CHECK(x.dim() >= 2 && x.size(1) % pieces == 0, "[maxout] expected input of shape (N, C*", pieces,
               ", *) with dim 1 divisible by pieces=", pieces, ", got ", shape_str(x.shape()));
-  check_cpu(x, "maxout");
   Shape out_shape = x.shape();
   out_shape[1] /= pieces;
   const int64_t N = x.size(0), C = out_shape[1];
@@ -207,7 +198,8 @@ std::tuple<Tensor, Tensor> maxout_forward(const Tensor& x, int64_t pieces) {
   Tensor indices = Tensor::empty(out_shape, DType::Int64, x.device());
   dispatch_floating(x.dtype(), "maxout", [&](auto tag) {
     using T = decltype(tag);
-    cpu::maxout_forward<T>(xc.data<T>(), y.data<T>(), indices.data<int64_t>(), N, C, pieces, inner);
+    PYCNN_DISPATCH(x.device(), maxout_forward<T>, xc.data<T>(), y.data<T>(), indices.data<int64_t>(), N, C, pieces,
+                   inner);
   });
   return {y, indices};
 }
@@ -216,18 +208,22 @@ Tensor maxout_backward(const Tensor& dout, const Tensor& indices, int64_t pieces
   check_floating(dout, "maxout_backward", "grad_output");
   PYCNN_CHECK_TYPE(indices.dtype() == DType::Int64, "[maxout_backward] indices must be int64");
   PYCNN_CHECK(pieces >= 1, "[maxout_backward] pieces must be positive, got ", pieces);
+  PYCNN_CHECK_RUNTIME(indices.device() == dout.device(), "[maxout_backward] grad_output is on ", dout.device().str(),
+                      " but indices are on ", indices.device().str());
   PYCNN_CHECK(dout.dim() >= 2 && dout.shape() == indices.shape(), "[maxout_backward] grad_output ",
               shape_str(dout.shape()), " and indices ", shape_str(indices.shape()), " do not match");
-  check_cpu(dout, "maxout_backward");
   Tensor dc = dout.contiguous(), ic = indices.contiguous();
-  // An index outside [0, pieces) could come from no forward; it would leave its gradient unwritten.
-  const int64_t* ip = ic.data<int64_t>();
-  const int64_t n = ic.numel();
-  bool in_range = true;
-  for (int64_t i = 0; i < n; ++i) in_range &= ip[i] >= 0 && ip[i] < pieces;
-  for (int64_t i = 0; !in_range && i < n; ++i)
-    PYCNN_CHECK(ip[i] >= 0 && ip[i] < pieces, "[maxout_backward] index ", ip[i], " at position ", i,
-                " is out of range for pieces=", pieces);
+  // An index outside [0, pieces) could come from no forward; it would leave its gradient unwritten. On a GPU
+  // the check would cost a copy to the host: the CUDA kernel writes zeros for such an index instead.
+  if (ic.device().is_cpu()) {
+    const int64_t* ip = ic.data<int64_t>();
+    const int64_t n = ic.numel();
+    bool in_range = true;
+    for (int64_t i = 0; i < n; ++i) in_range &= ip[i] >= 0 && ip[i] < pieces;
+    for (int64_t i = 0; !in_range && i < n; ++i)
+      PYCNN_CHECK(ip[i] >= 0 && ip[i] < pieces, "[maxout_backward] index ", ip[i], " at position ", i,
+                  " is out of range for pieces=", pieces);
+  }
   Shape x_shape = dout.shape();
   x_shape[1] *= pieces;
   const int64_t N = dout.size(0), C = dout.size(1);
@@ -235,7 +231,8 @@ Tensor maxout_backward(const Tensor& dout, const Tensor& indices, int64_t pieces
   Tensor dx = Tensor::empty(x_shape, dout.dtype(), dout.device());
   dispatch_floating(dout.dtype(), "maxout_backward", [&](auto tag) {
     using T = decltype(tag);
-    cpu::maxout_backward<T>(dc.data<T>(), ic.data<int64_t>(), dx.data<T>(), N, C, pieces, inner);
+    PYCNN_DISPATCH(dout.device(), maxout_backward<T>, dc.data<T>(), ic.data<int64_t>(), dx.data<T>(), N, C, pieces,
+                   inner);
   });
   return dx;
 }

@@ -1,5 +1,7 @@
 // Dropout, Dropout2d and AlphaDropout. The mask is never stored: it is a pure function of (seed, group
-// index) (ops/cpu/dropout.cpp), so the backward regenerates it from the same seed. Every variant is
+// index), so the backward regenerates it from the same seed. The generator is the device's: splitmix64 on
+// the CPU (ops/cpu/dropout.cpp), Philox4x32-10 on CUDA (ops/cuda/philox.h); one seed gives different masks
+// on the two devices, each reproducible run to run. Every variant is
 // y = x * mul + add with (mul, add) picked per group by the mask:
 //   dropout:        kept (1/(1-p), 0), dropped (0, 0); backward the same map applied to dout.
 //   alpha dropout:  torch's formula with alpha' = -lambda * alpha of SELU, a = ((1-p)(1 + p alpha'^2))^-1/2,
@@ -7,7 +9,7 @@
 #include <cmath>
 
 #include "ops/checks.h"
-#include "ops/cpu/cpu_ops.h"
+#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
 #include "ops/ops.h"
 
 namespace pycnn {
@@ -38,7 +40,6 @@ Coefs coefficients(double p, bool alpha, bool backward) {
 
 Tensor apply(const char* op, const Tensor& x, double p, uint64_t seed, bool channelwise, bool alpha, bool backward) {
   check_floating(x, op, "input");
-  check_cpu(x, op);
   PYCNN_CHECK(p >= 0 && p <= 1, "[", op, "] dropout probability has to be between 0 and 1, but got ", p);
   int64_t group = 1;
   if (channelwise) {
@@ -52,8 +53,9 @@ Tensor apply(const char* op, const Tensor& x, double p, uint64_t seed, bool chan
   const Coefs k = coefficients(p, alpha, backward);
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    cpu::dropout_apply<T>(xc.data<T>(), y.data<T>(), x.numel(), group, p, seed, static_cast<T>(k.keep_mul),
-                          static_cast<T>(k.keep_add), static_cast<T>(k.drop_mul), static_cast<T>(k.drop_add));
+    PYCNN_DISPATCH(x.device(), dropout_apply<T>, xc.data<T>(), y.data<T>(), x.numel(), group, p, seed,
+                   static_cast<T>(k.keep_mul), static_cast<T>(k.keep_add), static_cast<T>(k.drop_mul),
+                   static_cast<T>(k.drop_add));
   });
   return y;
 }

@@ -1,7 +1,7 @@
 // add/sub/mul/div with NumPy broadcasting, forward and backward. The backward reduces each gradient back
 // to its input's shape with sum_to (the rule for broadcasting: a broadcast input receives the sum).
 #include "ops/checks.h"
-#include "ops/cpu/cpu_ops.h"
+#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
 #include "ops/ops.h"
 
 namespace pycnn {
@@ -23,17 +23,16 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   const char* name = enum_name(op);
   check_floating(a, name, "the first operand");
   check_same(a, b, name, "the first operand", "the second operand");
-  check_cpu(a, name);
   Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   const Tensor ae = a.expand(shape), be = b.expand(shape);
-  cpu::StridedViews v;
+  StridedViews v;
   v.shape = &shape;
   v.strides[0] = &ae.strides();
   v.strides[1] = &be.strides();
   dispatch_floating(a.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
-    cpu::binary<T>(op, ae.data<T>(), be.data<T>(), out.data<T>(), v);
+    PYCNN_DISPATCH(a.device(), binary<T>, op, ae.data<T>(), be.data<T>(), out.data<T>(), v);
   });
   return out;
 }
@@ -47,7 +46,6 @@ std::tuple<Tensor, Tensor> binary_backward(BinaryOp op, const Tensor& dout, cons
               shape_str(dout.shape()), " does not match the broadcast of ", shape_str(a.shape()), " and ",
               shape_str(b.shape()));
   Tensor da, db;
-  const Tensor minus_one = Tensor::scalar(-1.0, dout.dtype(), dout.device());
   switch (op) {
     case BinaryOp::Add:
       if (need_da) da = sum_to(dout, a.shape());
@@ -55,7 +53,7 @@ std::tuple<Tensor, Tensor> binary_backward(BinaryOp op, const Tensor& dout, cons
       break;
     case BinaryOp::Sub:
       if (need_da) da = sum_to(dout, a.shape());
-      if (need_db) db = binary(BinaryOp::Mul, sum_to(dout, b.shape()), minus_one);
+      if (need_db) db = unary_forward(UnaryOp::Neg, sum_to(dout, b.shape()), 0, 0);
       break;
     case BinaryOp::Mul:
       if (need_da) da = sum_to(binary(BinaryOp::Mul, dout, b), a.shape());
@@ -66,8 +64,8 @@ std::tuple<Tensor, Tensor> binary_backward(BinaryOp op, const Tensor& dout, cons
       if (need_da) da = sum_to(dout_over_b, a.shape());
       // d(a/b)/db = -a/b^2 = -(dout/b) * (a/b)
       if (need_db)
-        db = sum_to(binary(BinaryOp::Mul, binary(BinaryOp::Mul, dout_over_b, binary(BinaryOp::Div, a, b)), minus_one),
-                    b.shape());
+        db = unary_forward(UnaryOp::Neg,
+                           sum_to(binary(BinaryOp::Mul, dout_over_b, binary(BinaryOp::Div, a, b)), b.shape()), 0, 0);
       break;
     }
   }

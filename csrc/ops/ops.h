@@ -183,6 +183,21 @@ struct AdadeltaArgs {
 };
 void adadelta_step_(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor& acc_delta, const AdadeltaArgs& args);
 
+// The same updates for a whole parameter group at once (on CUDA one launch per group): element i of each
+// list belongs to params[i]; a state list the options don't use may be empty. steps / first_step per tensor.
+void sgd_step_multi_(std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                     std::vector<Tensor>& momentum_buffers, const SgdArgs& args, const std::vector<bool>& first_step);
+void adam_step_multi_(std::vector<Tensor>& params, const std::vector<Tensor>& grads, std::vector<Tensor>& exp_avgs,
+                      std::vector<Tensor>& exp_avg_sqs, std::vector<Tensor>& max_exp_avg_sqs, const AdamArgs& args,
+                      const std::vector<double>& steps);
+void rmsprop_step_multi_(std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                         std::vector<Tensor>& square_avgs, std::vector<Tensor>& grad_avgs,
+                         std::vector<Tensor>& momentum_buffers, const RmspropArgs& args);
+void adagrad_step_multi_(std::vector<Tensor>& params, const std::vector<Tensor>& grads, std::vector<Tensor>& state_sums,
+                         const AdagradArgs& args, const std::vector<double>& steps);
+void adadelta_step_multi_(std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                          std::vector<Tensor>& square_avgs, std::vector<Tensor>& acc_deltas, const AdadeltaArgs& args);
+
 // ---- normalisation (ops/norm.cpp) ----
 // Batch norm over x (N, C), (N, C, L) or (N, C, H, W); weight/bias (C,) or undefined; running_mean/var
 // (C,) or undefined (then training is required). Training normalises with the batch statistics and, when

@@ -5,7 +5,7 @@ State values stay Tensors and plain Python numbers (what pycnn.save and the trai
 
 from ..creation import full
 
-__all__ = ["init_state", "next_step", "state_like"]
+__all__ = ["impls", "init_state", "next_step", "state_like"]
 
 
 def next_step(state):
@@ -35,3 +35,8 @@ def init_state(state, param, *names):
     state["step"] = 0.0
     for name in names:
         state[name] = state_like(param)
+
+
+def impls(tensors):
+    """The C++ tensors of a list of Tensors, for the multi-tensor kernels."""
+    return [t._impl for t in tensors]

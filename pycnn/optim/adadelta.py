@@ -1,9 +1,9 @@
-"""Adadelta, PyTorch's update rule; the arithmetic for one parameter is one call to the C++ kernel
-pycnn._C.adadelta_step_ (csrc/ops/cpu/optim.cpp).
+"""Adadelta, PyTorch's update rule; the arithmetic for a parameter group is one call to the C++
+kernel pycnn._C.adadelta_step_multi_ (csrc/ops/optim.cpp).
 """
 
 from .. import _C
-from ._utils import init_state, next_step
+from ._utils import impls, init_state, next_step
 from .optimizer import Optimizer
 
 __all__ = ["Adadelta"]
@@ -43,14 +43,15 @@ class Adadelta(Optimizer):
         defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay, "maximize": maximize}
         super().__init__(params, defaults)
 
-    def _update(self, param, grad, state, group):
-        init_state(state, param, "square_avg", "acc_delta")
-        next_step(state)  # Adadelta's rule doesn't use it; kept for torch's state layout
-        _C.adadelta_step_(
-            param._impl,
-            grad._impl,
-            state["square_avg"]._impl,
-            state["acc_delta"]._impl,
+    def _update_group(self, group, params, grads, states):
+        for param, state in zip(params, states):
+            init_state(state, param, "square_avg", "acc_delta")
+            next_step(state)  # Adadelta's rule doesn't use it; kept for torch's state layout
+        _C.adadelta_step_multi_(
+            impls(params),
+            impls(grads),
+            [s["square_avg"]._impl for s in states],
+            [s["acc_delta"]._impl for s in states],
             float(group["lr"]),
             float(group["rho"]),
             float(group["eps"]),

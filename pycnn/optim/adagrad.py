@@ -1,9 +1,9 @@
-"""Adagrad, PyTorch's update rule (dense gradients); the arithmetic for one parameter is one call to the
-C++ kernel pycnn._C.adagrad_step_ (csrc/ops/cpu/optim.cpp).
+"""Adagrad, PyTorch's update rule (dense gradients); the arithmetic for a parameter group is one call to
+the C++ kernel pycnn._C.adagrad_step_multi_ (csrc/ops/optim.cpp).
 """
 
 from .. import _C
-from ._utils import next_step, state_like
+from ._utils import impls, next_step, state_like
 from .optimizer import Optimizer
 
 __all__ = ["Adagrad"]
@@ -62,18 +62,20 @@ class Adagrad(Optimizer):
         state["step"] = 0.0
         state["sum"] = state_like(param, group["initial_accumulator_value"])
 
-    def _update(self, param, grad, state, group):
-        if "sum" not in state:  # a parameter added by add_param_group after construction
-            self._init_state(state, param, group)
-        step = next_step(state)
-        _C.adagrad_step_(
-            param._impl,
-            grad._impl,
-            state["sum"]._impl,
+    def _update_group(self, group, params, grads, states):
+        steps = []
+        for param, state in zip(params, states):
+            if "sum" not in state:  # a parameter added by add_param_group after construction
+                self._init_state(state, param, group)
+            steps.append(next_step(state))
+        _C.adagrad_step_multi_(
+            impls(params),
+            impls(grads),
+            [s["sum"]._impl for s in states],
             float(group["lr"]),
             float(group["lr_decay"]),
             float(group["weight_decay"]),
             float(group["eps"]),
             bool(group["maximize"]),
-            step,
+            steps,
         )

@@ -1,11 +1,11 @@
-"""Adam and AdamW, PyTorch's update rules; the arithmetic for one parameter is one call to the C++ kernel
-pycnn._C.adam_step_ (csrc/ops/cpu/optim.cpp), which updates the parameter and its moments in place.
+"""Adam and AdamW, PyTorch's update rules; the arithmetic for a parameter group is one call to the C++
+kernel pycnn._C.adam_step_multi_ (csrc/ops/optim.cpp), which updates the parameters and their moments in place.
 
 AdamW is Adam with decoupled weight decay (decoupled_weight_decay=True), exactly as in torch.optim.
 """
 
 from .. import _C
-from ._utils import init_state, next_step, state_like
+from ._utils import impls, init_state, next_step, state_like
 from .optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
@@ -76,19 +76,21 @@ class Adam(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def _update(self, param, grad, state, group):
-        init_state(state, param, "exp_avg", "exp_avg_sq")
+    def _update_group(self, group, params, grads, states):
         amsgrad = bool(group["amsgrad"])
-        if amsgrad and "max_exp_avg_sq" not in state:
-            state["max_exp_avg_sq"] = state_like(param)
-        step = next_step(state)
+        steps = []
+        for param, state in zip(params, states):
+            init_state(state, param, "exp_avg", "exp_avg_sq")
+            if amsgrad and "max_exp_avg_sq" not in state:
+                state["max_exp_avg_sq"] = state_like(param)
+            steps.append(next_step(state))
         beta1, beta2 = group["betas"]
-        _C.adam_step_(
-            param._impl,
-            grad._impl,
-            state["exp_avg"]._impl,
-            state["exp_avg_sq"]._impl,
-            state["max_exp_avg_sq"]._impl if amsgrad else None,
+        _C.adam_step_multi_(
+            impls(params),
+            impls(grads),
+            [s["exp_avg"]._impl for s in states],
+            [s["exp_avg_sq"]._impl for s in states],
+            [s["max_exp_avg_sq"]._impl for s in states] if amsgrad else [],
             float(group["lr"]),
             float(beta1),
             float(beta2),
@@ -97,7 +99,7 @@ class Adam(Optimizer):
             amsgrad,
             bool(group["maximize"]),
             bool(group.get("decoupled_weight_decay", False)),
-            step,
+            steps,
         )
 
 

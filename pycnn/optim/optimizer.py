@@ -1,7 +1,9 @@
 """Optimizer: the base class that owns param_groups and per-parameter state.
 
-A subclass defines only the per-parameter update, ``_update(param, grad, state, group)``, which calls a C++
-kernel; step() loops over groups and parameters once. state_dict() uses PyTorch's layout (state keyed by
+A subclass defines the update of a parameter group, ``_update_group(group, params, grads, states)``, which
+calls one C++ multi-tensor kernel for the whole group (one launch on CUDA); step() calls it once per group
+(per dtype and device within a group). A subclass may instead define the per-parameter ``_update(param, grad,
+state, group)``, which the default ``_update_group`` calls for each parameter. state_dict() uses PyTorch's layout (state keyed by
 the parameter's integer index across all groups; each group's 'params' is a list of indices), so a
 checkpoint maps one to one onto torch's.
 """
@@ -154,6 +156,11 @@ class Optimizer:
         """Update one parameter in place from its gradient; `state` is its (mutable) per-param dict."""
         raise NotImplementedError
 
+    def _update_group(self, group, params, grads, states):
+        """Update params (of one dtype and device) in place from grads; states[i] is params[i]'s state dict."""
+        for param, grad, state in zip(params, grads, states):
+            self._update(param, grad, state, group)
+
     def step(self, closure=None):
         """Perform one optimization step over every parameter that has a gradient.
 
@@ -169,10 +176,13 @@ class Optimizer:
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
+                # the multi-tensor kernels take tensors of one dtype and device: split a mixed group, in order
+                kinds = {}
                 for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    self._update(p, p.grad, self.state[p], group)
+                    if p.grad is not None:
+                        kinds.setdefault((str(p.dtype), str(p.device)), []).append(p)
+                for params in kinds.values():
+                    self._update_group(group, params, [p.grad for p in params], [self.state[p] for p in params])
         return loss
 
     # ---------------------------------------------------------- checkpoints

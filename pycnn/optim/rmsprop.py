@@ -1,9 +1,9 @@
-"""RMSprop, PyTorch's update rule (centered variant and momentum included); the arithmetic for one
-parameter is one call to the C++ kernel pycnn._C.rmsprop_step_ (csrc/ops/cpu/optim.cpp).
+"""RMSprop, PyTorch's update rule (centered variant and momentum included); the arithmetic for a
+parameter group is one call to the C++ kernel pycnn._C.rmsprop_step_multi_ (csrc/ops/optim.cpp).
 """
 
 from .. import _C
-from ._utils import init_state, next_step, state_like
+from ._utils import impls, init_state, next_step, state_like
 from .optimizer import Optimizer
 
 __all__ = ["RMSprop"]
@@ -58,20 +58,21 @@ class RMSprop(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def _update(self, param, grad, state, group):
-        init_state(state, param, "square_avg")
+    def _update_group(self, group, params, grads, states):
         momentum, centered = float(group["momentum"]), bool(group["centered"])
-        if momentum > 0 and "momentum_buffer" not in state:
-            state["momentum_buffer"] = state_like(param)
-        if centered and "grad_avg" not in state:
-            state["grad_avg"] = state_like(param)
-        next_step(state)  # RMSprop's rule doesn't use it; kept for torch's state layout
-        _C.rmsprop_step_(
-            param._impl,
-            grad._impl,
-            state["square_avg"]._impl,
-            state["grad_avg"]._impl if centered else None,
-            state["momentum_buffer"]._impl if momentum > 0 else None,
+        for param, state in zip(params, states):
+            init_state(state, param, "square_avg")
+            if momentum > 0 and "momentum_buffer" not in state:
+                state["momentum_buffer"] = state_like(param)
+            if centered and "grad_avg" not in state:
+                state["grad_avg"] = state_like(param)
+            next_step(state)  # RMSprop's rule doesn't use it; kept for torch's state layout
+        _C.rmsprop_step_multi_(
+            impls(params),
+            impls(grads),
+            [s["square_avg"]._impl for s in states],
+            [s["grad_avg"]._impl for s in states] if centered else [],
+            [s["momentum_buffer"]._impl for s in states] if momentum > 0 else [],
             float(group["lr"]),
             float(group["alpha"]),
             float(group["eps"]),

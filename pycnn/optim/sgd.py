@@ -1,11 +1,11 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov, weight decay and maximize.
 
-The update rule is PyTorch's (see SGD below); the arithmetic for one parameter is a single call to the
-C++ kernel pycnn._C.sgd_step_, which updates the parameter and its momentum buffer in place.
+The update rule is PyTorch's (see SGD below); the arithmetic for a parameter group is a single call to the
+C++ kernel pycnn._C.sgd_step_multi_, which updates the parameters and their momentum buffers in place.
 """
 
 from .. import _C
-from ._utils import state_like
+from ._utils import impls, state_like
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -53,21 +53,20 @@ class SGD(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def _update(self, param, grad, state, group):
+    def _update_group(self, group, params, grads, states):
         momentum = group["momentum"]
-        buf_impl = None
-        first_step = False
+        bufs, first_step = [], [False] * len(params)
         if momentum != 0:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                # The kernel overwrites it with g on the first step (first_step=True), as torch does.
-                buf = state["momentum_buffer"] = state_like(param)
-                first_step = True
-            buf_impl = buf._impl
-        _C.sgd_step_(
-            param._impl,
-            grad._impl,
-            buf_impl,
+            for i, (param, state) in enumerate(zip(params, states)):
+                if state.get("momentum_buffer") is None:
+                    # The kernel overwrites it with g on the first step (first_step), as torch does.
+                    state["momentum_buffer"] = state_like(param)
+                    first_step[i] = True
+                bufs.append(state["momentum_buffer"])
+        _C.sgd_step_multi_(
+            impls(params),
+            impls(grads),
+            impls(bufs),
             float(group["lr"]),
             float(momentum),
             float(group["dampening"]),

@@ -134,12 +134,63 @@ PYCNN_CUDA_KERNEL(void max_unpool2d_backward(const T* dout, const int64_t* indic
                                              int64_t OHW))
 
 // ---- activation.cu, elementwise.cu, dropout.cu ----
+// The contracts of the cpu:: kernels of the same names (ops/cpu/cpu_ops.h): flat arrays of n elements unless
+// stated, softmax over R of contiguous (A, R, B), PReLU x (outer, C, inner), Maxout x (N, C*k, inner).
+template <typename T> PYCNN_CUDA_KERNEL(void relu_forward(const T* x, T* y, int64_t n))
+template <typename T> PYCNN_CUDA_KERNEL(void relu_backward(const T* dout, const T* y, T* dx, int64_t n))
+template <typename T>
+PYCNN_CUDA_KERNEL(void softmax_forward(const T* x, T* y, int64_t A, int64_t R, int64_t B, bool log))
+template <typename T>
+PYCNN_CUDA_KERNEL(void softmax_backward(const T* dout, const T* y, T* dx, int64_t A, int64_t R, int64_t B, bool log))
+template <typename T>
+PYCNN_CUDA_KERNEL(void unary_forward(UnaryOp op, const T* x, T* y, int64_t n, double alpha, double beta))
+template <typename T>
+PYCNN_CUDA_KERNEL(void unary_backward(UnaryOp op, const T* dout, const T* v, T* dx, int64_t n, double alpha,
+                                      double beta))
+template <typename T>
+PYCNN_CUDA_KERNEL(void prelu_forward(const T* x, const T* w, T* y, int64_t outer, int64_t C, int64_t inner))
+// dw is summed per channel in a fixed order (deterministic, not bitwise the CPU's order)
+template <typename T>
+PYCNN_CUDA_KERNEL(void prelu_backward(const T* dout, const T* x, const T* w, T* dx, T* dw, int64_t outer, int64_t C,
+                                      int64_t inner))
+template <typename T>
+PYCNN_CUDA_KERNEL(void maxout_forward(const T* x, T* y, int64_t* indices, int64_t N, int64_t C, int64_t k,
+                                      int64_t inner))
+// An index outside [0, k) zeroes its gradient (the CPU entry point rejects it; here that would need a sync).
+template <typename T>
+PYCNN_CUDA_KERNEL(void maxout_backward(const T* dout, const int64_t* indices, T* dx, int64_t N, int64_t C, int64_t k,
+                                       int64_t inner))
+// out (contiguous, v.shape) = a op b through the views' strides
+template <typename T>
+PYCNN_CUDA_KERNEL(void binary(BinaryOp op, const T* a, const T* b, T* out, const StridedViews& v))
+// y = x * mul + add per group; the keep mask is a Philox4x32-10 function of (seed, group index) (ops/cuda/philox.h),
+// reproducible run to run but not the CPU's mask.
+template <typename T>
+PYCNN_CUDA_KERNEL(void dropout_apply(const T* x, T* y, int64_t n, int64_t group, double p, uint64_t seed, T keep_mul,
+                                     T keep_add, T drop_mul, T drop_add))
 
 // ---- reduce.cu, norm.cu ----
 
 // ---- loss.cu ----
 
 // ---- optim.cu ----
+// Several tensors of one parameter group updated in one launch (multi-tensor apply). For tensor t: q[0][t] is
+// the param, q[1][t] the grad, q[2..4][t] the optimizer's state tensors in the order of the cpu:: kernel's
+// arguments (null where the options don't use one), n[t] its element count and step[t] its step count
+// (SGD: 1 on the momentum buffer's first step, else 0). All on one device, contiguous, of one dtype.
+template <typename T>
+struct OptimTensors {
+  std::vector<T*> q[5];
+  std::vector<int64_t> n;
+  std::vector<double> step;
+  int64_t count() const { return static_cast<int64_t>(n.size()); }
+};
+template <typename T> PYCNN_CUDA_KERNEL(void sgd_step_multi(const OptimTensors<T>& t, const SgdArgs& args))
+template <typename T> PYCNN_CUDA_KERNEL(void adam_step_multi(const OptimTensors<T>& t, const AdamArgs& args))
+template <typename T> PYCNN_CUDA_KERNEL(void rmsprop_step_multi(const OptimTensors<T>& t, const RmspropArgs& args))
+template <typename T> PYCNN_CUDA_KERNEL(void adagrad_step_multi(const OptimTensors<T>& t, const AdagradArgs& args))
+template <typename T>
+PYCNN_CUDA_KERNEL(void adadelta_step_multi(const OptimTensors<T>& t, const AdadeltaArgs& args))
 
 // ---- tensor_ops.cu ----
 // The contracts of cpu_ops.h's tensor_ops section; (A, N, B) / (A, R, B) are contiguous views around one dim.
