@@ -36,6 +36,13 @@ void class_loss_forward(const T* lp, const int64_t* target, const T* weight, T* 
   });
 }
 
+template <typename T>
+void cross_entropy_fused_forward(const T* logits, const int64_t* target, const T* weight, T* lp, T* loss, T* denom,
+                                 int64_t N, int64_t C, int64_t S, int64_t ignore_index, double smoothing) {
+  softmax_forward(logits, lp, N, C, S, true);
+  class_loss_forward(lp, target, weight, loss, denom, N, C, S, ignore_index, smoothing);
+}
+
 // d loss / d lp_c = -(1-e) w_y [c == y] - e/C w_c =: a_c. Fused through log_softmax (dx = a - p * sum(a),
 // p = exp(lp)): dx_c = g (a_c + p_c ((1-e) w_y + e/C sum_c w_c)), with no softmax recomputation.
 template <typename T>
@@ -296,9 +303,26 @@ double sum_serial(const T* x, int64_t n) {
   return s;
 }
 
+template <typename T>
+void loss_reduce(const T* per, const T* denom, int64_t n, double divisor, T* out) {
+  const double s = sum_serial(per, n);
+  out[0] = static_cast<T>(s / (denom ? sum_serial(denom, n) : divisor));
+}
+
+template <typename T>
+void class_grad_scale(const T* dout, const int64_t* target, const T* weight, int64_t n, int64_t C, int64_t ignore_index,
+                      T* out) {
+  double denom = 0;
+  for (int64_t i = 0; i < n; ++i)
+    denom += target[i] == ignore_index ? 0.0 : (weight ? static_cast<double>(weight[target[i]]) : 1.0);
+  out[0] = static_cast<T>(static_cast<double>(dout[0]) * static_cast<double>(static_cast<T>(1.0 / denom)));
+}
+
 #define PYCNN_INSTANTIATE_LOSS(T)                                                                                      \
   template void class_loss_forward<T>(const T*, const int64_t*, const T*, T*, T*, int64_t, int64_t, int64_t, int64_t,  \
                                       double);                                                                         \
+  template void cross_entropy_fused_forward<T>(const T*, const int64_t*, const T*, T*, T*, T*, int64_t, int64_t,       \
+                                               int64_t, int64_t, double);                                              \
   template void class_loss_backward<T>(const T*, int64_t, T, const T*, const int64_t*, const T*, T*, int64_t, int64_t, \
                                        int64_t, int64_t, double, bool);                                                \
   template void prob_loss_forward<T>(const T*, const T*, const T*, T*, int64_t, int64_t, int64_t, double);             \
@@ -311,7 +335,9 @@ double sum_serial(const T* x, int64_t n) {
   template void multi_margin_forward<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t, int64_t, double);    \
   template void multi_margin_backward<T>(const T*, int64_t, T, const T*, const int64_t*, const T*, T*, int64_t,        \
                                          int64_t, int64_t, double);                                                    \
-  template double sum_serial<T>(const T*, int64_t);
+  template double sum_serial<T>(const T*, int64_t);                                                                    \
+  template void loss_reduce<T>(const T*, const T*, int64_t, double, T*);                                               \
+  template void class_grad_scale<T>(const T*, const int64_t*, const T*, int64_t, int64_t, int64_t, T*);
 PYCNN_INSTANTIATE_LOSS(float)
 PYCNN_INSTANTIATE_LOSS(double)
 
