@@ -19,6 +19,19 @@
 
 namespace pycnn::cuda {
 
+// a / b and a % b, in 32 bits when both fit (a 64-bit division costs several times more on a GPU, and the
+// hot bodies do one per element).
+struct DivMod {
+  int64_t q, r;
+};
+PYCNN_HD inline DivMod divmod(int64_t a, int64_t b) {
+  if (((a | b) >> 32) == 0) {
+    const uint32_t ua = static_cast<uint32_t>(a), ub = static_cast<uint32_t>(b), q = ua / ub;
+    return {q, ua - q * ub};
+  }
+  return {a / b, a % b};
+}
+
 struct SumCombine {
   PYCNN_HD static double combine(double a, double b) { return a + b; }
 };
@@ -72,7 +85,8 @@ struct SumSegments {
   T* out;
   int64_t len, B;  // len = R
   PYCNN_HD void term(int64_t i, int64_t r, double (&acc)[1]) const {
-    acc[0] += static_cast<double>(x[(i / B) * len * B + r * B + i % B]);
+    const DivMod ab = divmod(i, B);
+    acc[0] += static_cast<double>(x[ab.q * len * B + r * B + ab.r]);
   }
   PYCNN_HD void finish(int64_t i, double (&acc)[1]) const { out[i] = static_cast<T>(acc[0]); }
 };
@@ -84,7 +98,8 @@ struct SumColumns {
   T* out;
   int64_t R, B;
   PYCNN_HD void operator()(int64_t i) const {
-    const T* p = x + (i / B) * R * B + i % B;
+    const DivMod ab = divmod(i, B);
+    const T* p = x + ab.q * R * B + ab.r;
     double acc = 0;
     for (int64_t r = 0; r < R; ++r) acc += static_cast<double>(p[r * B]);
     out[i] = static_cast<T>(acc);
@@ -123,7 +138,8 @@ struct BatchNormStats {
   int64_t len, C, S;  // len = N * S
   double momentum, eps;
   PYCNN_HD void term(int64_t c, int64_t j, double (&acc)[2]) const {
-    const double d = static_cast<double>(x[(j / S) * C * S + c * S + j % S]) - static_cast<double>(x[c * S]);
+    const DivMod ns = divmod(j, S);
+    const double d = static_cast<double>(x[ns.q * C * S + c * S + ns.r]) - static_cast<double>(x[c * S]);
     acc[0] += d;
     acc[1] += d * d;
   }
@@ -159,7 +175,7 @@ struct BatchNormApply {
   T* y;
   int64_t C, S;
   PYCNN_HD void operator()(int64_t i) const {
-    const int64_t c = (i / S) % C;
+    const int64_t c = divmod(divmod(i, S).q, C).r;
     const double scale = static_cast<double>(invstd[c]) * (w ? static_cast<double>(w[c]) : 1.0);
     const double shift = (b ? static_cast<double>(b[c]) : 0.0) - static_cast<double>(mean[c]) * scale;
     y[i] = x[i] * static_cast<T>(scale) + static_cast<T>(shift);
@@ -177,7 +193,8 @@ struct BatchNormGradSums {
   double* sums;
   int64_t len, C, S;  // len = N * S
   PYCNN_HD void term(int64_t c, int64_t j, double (&acc)[2]) const {
-    const int64_t k = (j / S) * C * S + c * S + j % S;
+    const DivMod ns = divmod(j, S);
+    const int64_t k = ns.q * C * S + c * S + ns.r;
     const double g = static_cast<double>(dout[k]);
     acc[0] += g;
     acc[1] += g * (static_cast<double>(x[k]) - static_cast<double>(mean[c]));
@@ -199,7 +216,7 @@ struct BatchNormGradInput {
   int64_t C, S, M;
   bool training;
   PYCNN_HD void operator()(int64_t i) const {
-    const int64_t c = (i / S) % C;
+    const int64_t c = divmod(divmod(i, S).q, C).r;
     const double is = static_cast<double>(invstd[c]);
     const double k = is * (w ? static_cast<double>(w[c]) : 1.0);
     if (!training) {
@@ -242,7 +259,9 @@ struct RowApply {
   T* y;
   int64_t G, Cg, S;
   PYCNN_HD void operator()(int64_t i) const {
-    const int64_t D = Cg * S, r = i / D, c = (r % G) * Cg + (i % D) / S;
+    const int64_t D = Cg * S;
+    const DivMod rj = divmod(i, D);
+    const int64_t r = rj.q, c = divmod(r, G).r * Cg + divmod(rj.r, S).q;
     if (S == 1 && w) {  // layer norm's per-element affine, in T as the CPU kernel
       const T v = (x[i] - mean[r]) * invstd[r] * w[c];
       y[i] = b ? v + b[c] : v;
@@ -282,7 +301,9 @@ struct RowGradInput {
   T* dx;
   int64_t G, Cg, S;
   PYCNN_HD void operator()(int64_t i) const {
-    const int64_t D = Cg * S, r = i / D, c = (r % G) * Cg + (i % D) / S;
+    const int64_t D = Cg * S;
+    const DivMod rj = divmod(i, D);
+    const int64_t r = rj.q, c = divmod(r, G).r * Cg + divmod(rj.r, S).q;
     const double mu = static_cast<double>(mean[r]), is = static_cast<double>(invstd[r]);
     const double is3 = is * is * is, sg = sums[2 * r], sgx = sums[2 * r + 1];
     const T kx = static_cast<T>(-is3 * sgx / D), k0 = static_cast<T>(-is * sg / D + mu * is3 * sgx / D);
