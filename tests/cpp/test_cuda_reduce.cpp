@@ -384,8 +384,11 @@ static void test_pointwise_and_margin() {
       x[7] = y[7];  // a kink
       std::vector<T> loss = nans<T>(n), loss2 = nans<T>(n);
       cpu::pointwise_loss_forward<T>(args, x.data(), y.data(), ptr(w, weights), ptr(pw, weights), loss.data(), n);
-      run_each(n, PointwiseLossForward<T>{kind, static_cast<T>(args.param), x.data(), y.data(), ptr(w, weights),
-                                          ptr(pw, weights), loss2.data()});
+      const T param = static_cast<T>(args.param);
+      loss_math::with_pointwise_loss(kind, [&](auto math) {
+        run_each(n, PointwiseLossForward<T, decltype(math)>{param, x.data(), y.data(), ptr(w, weights),
+                                                            ptr(pw, weights), loss2.data()});
+      });
       EXPECT(close(loss2, loss, tol_for<T>()));
       std::vector<T> g = random_vec<T>(n);
       for (int want = 1; want < 4; ++want) {
@@ -393,9 +396,11 @@ static void test_pointwise_and_margin() {
         const int64_t gstride = want == 3 ? 0 : 1;
         cpu::pointwise_loss_backward<T>(args, g.data(), gstride, T(0.5), x.data(), y.data(), ptr(w, weights),
                                         ptr(pw, weights), ptr(dx, want & 1), ptr(dy, want & 2), n);
-        run_each(
-            n, PointwiseLossBackward<T>{kind, static_cast<T>(args.param), g.data(), gstride, T(0.5), x.data(), y.data(),
-                                        ptr(w, weights), ptr(pw, weights), ptr(dx2, want & 1), ptr(dy2, want & 2)});
+        loss_math::with_pointwise_loss(kind, [&](auto math) {
+          run_each(n, PointwiseLossBackward<T, decltype(math)>{param, g.data(), gstride, T(0.5), x.data(), y.data(),
+                                                               ptr(w, weights), ptr(pw, weights), ptr(dx2, want & 1),
+                                                               ptr(dy2, want & 2)});
+        });
         EXPECT(close(dx2, dx, tol_for<T>()));
         EXPECT(close(dy2, dy, tol_for<T>()));
       }

@@ -45,14 +45,20 @@ void prob_loss_backward(const T* g, int64_t gstride, T gscale, const T* lp, cons
 template <typename T>
 void pointwise_loss_forward(const PointwiseLossArgs& args, const T* x, const T* y, const T* w, const T* pw, T* loss,
                             int64_t n) {
-  for_each(n, PointwiseLossForward<T>{args.kind, static_cast<T>(args.param), x, y, w, pw, loss}, "pointwise_loss");
+  const T param = static_cast<T>(args.param);
+  loss_math::with_pointwise_loss(args.kind, [&](auto math) {
+    for_each(n, PointwiseLossForward<T, decltype(math)>{param, x, y, w, pw, loss}, "pointwise_loss");
+  });
 }
 
 template <typename T>
 void pointwise_loss_backward(const PointwiseLossArgs& args, const T* g, int64_t gstride, T gscale, const T* x,
                              const T* y, const T* w, const T* pw, T* dx, T* dy, int64_t n) {
-  for_each(n, PointwiseLossBackward<T>{args.kind, static_cast<T>(args.param), g, gstride, gscale, x, y, w, pw, dx, dy},
-           "pointwise_loss_backward");
+  const T param = static_cast<T>(args.param);
+  loss_math::with_pointwise_loss(args.kind, [&](auto math) {
+    for_each(n, PointwiseLossBackward<T, decltype(math)>{param, g, gstride, gscale, x, y, w, pw, dx, dy},
+             "pointwise_loss_backward");
+  });
 }
 
 template <typename T>

@@ -15,7 +15,8 @@
 #include <limits>  // defines: std::numeric_limits
 
 #include "core/host_device.h"  // defines: PYCNN_HD
-#include "ops/ops.h"           // defines: PointwiseLoss
+#include "ops/loss_math.h"     // defines: the pointwise losses' math
+#include "ops/ops.h"
 
 namespace pycnn::cuda {
 
@@ -616,56 +617,19 @@ struct ProbLossBackward {
   }
 };
 
-// The elementwise losses of PYCNN_POINTWISE_LOSSES, per element, in T as the CPU kernels.
-template <typename T>
-PYCNN_HD inline T sign_of(T d) {
-  return static_cast<T>((d > 0) - (d < 0));
-}
-template <typename T>
-PYCNN_HD inline T softplus_neg(T x) {  // log(1 + exp(-x)) without overflow
-  return std::max(-x, T(0)) + std::log1p(std::exp(-std::abs(x)));
-}
-
-template <typename T>
+// The elementwise losses, per element, with the math of ops/loss_math.h (M: one of its structs).
+template <typename T, typename M>
 struct PointwiseLossForward {
-  PointwiseLoss kind;
   T param;
   const T *x, *y, *w, *pw;
   T* loss;
-  PYCNN_HD void operator()(int64_t i) const { loss[i] = value(i); }
-  PYCNN_HD T value(int64_t i) const {
-    const T xi = x[i], yi = y[i];
-    switch (kind) {
-      case PointwiseLoss::MSE: return (xi - yi) * (xi - yi);
-      case PointwiseLoss::L1: return std::abs(xi - yi);
-      case PointwiseLoss::SmoothL1: {
-        const T a = std::abs(xi - yi);
-        return a < param ? T(0.5) * a * a / param : a - T(0.5) * param;
-      }
-      case PointwiseLoss::Huber: {
-        const T a = std::abs(xi - yi);
-        return a < param ? T(0.5) * a * a : param * (a - T(0.5) * param);
-      }
-      case PointwiseLoss::BCE: {
-        const T lx = std::max(std::log(xi), T(-100)), l1x = std::max(std::log1p(-xi), T(-100));
-        return -(w ? w[i] : T(1)) * (yi * lx + (1 - yi) * l1x);
-      }
-      case PointwiseLoss::BCEWithLogits: {
-        const T lw = pw ? 1 + (pw[i] - 1) * yi : T(1);
-        return (w ? w[i] : T(1)) * ((1 - yi) * xi + lw * softplus_neg(xi));
-      }
-      case PointwiseLoss::KLDiv:
-        return yi > 0 ? yi * (std::log(yi) - xi) : (yi == 0 ? -yi * xi : std::numeric_limits<T>::quiet_NaN());
-      case PointwiseLoss::KLDivLogTarget: return std::exp(yi) * (yi - xi);
-      case PointwiseLoss::MarginRanking: return std::max(T(0), -yi * xi + param);
-    }
-    return T(0);
+  PYCNN_HD void operator()(int64_t i) const {
+    loss[i] = M::loss(x[i], y[i], w ? w[i] : T(1), pw ? pw[i] : T(1), param);
   }
 };
 
-template <typename T>
+template <typename T, typename M>
 struct PointwiseLossBackward {
-  PointwiseLoss kind;
   T param;
   const T* g;
   int64_t gstride;
@@ -675,49 +639,9 @@ struct PointwiseLossBackward {
   PYCNN_HD void operator()(int64_t i) const {
     const T gi = g[i * gstride] * gscale;
     T d_x = 0, d_y = 0;
-    derivatives(i, d_x, d_y);
+    M::grad(x[i], y[i], w ? w[i] : T(1), pw ? pw[i] : T(1), param, d_x, d_y);
     if (dx) dx[i] = gi * d_x;
     if (dy) dy[i] = gi * d_y;
-  }
-  PYCNN_HD void derivatives(int64_t i, T& d_x, T& d_y) const {
-    const T xi = x[i], yi = y[i];
-    switch (kind) {
-      case PointwiseLoss::MSE: d_x = 2 * (xi - yi), d_y = -d_x; return;
-      case PointwiseLoss::L1: d_x = sign_of(xi - yi), d_y = -d_x; return;
-      case PointwiseLoss::SmoothL1: {
-        const T e = xi - yi;
-        d_x = std::abs(e) < param ? e / param : sign_of(e), d_y = -d_x;
-        return;
-      }
-      case PointwiseLoss::Huber: {
-        const T e = xi - yi;
-        d_x = std::abs(e) < param ? e : param * sign_of(e), d_y = -d_x;
-        return;
-      }
-      case PointwiseLoss::BCE: {
-        const T wi = w ? w[i] : T(1);
-        const T lx = std::max(std::log(xi), T(-100)), l1x = std::max(std::log1p(-xi), T(-100));
-        d_x = wi * (xi - yi) / std::max(xi * (1 - xi), T(1e-12)), d_y = wi * (l1x - lx);
-        return;
-      }
-      case PointwiseLoss::BCEWithLogits: {
-        const T wi = w ? w[i] : T(1), p = pw ? pw[i] : T(1);
-        const T lw = 1 + (p - 1) * yi, sig_neg = 1 / (1 + std::exp(xi));
-        d_x = wi * ((1 - yi) - lw * sig_neg), d_y = wi * (-xi + (p - 1) * softplus_neg(xi));
-        return;
-      }
-      case PointwiseLoss::KLDiv: d_x = -yi, d_y = yi > 0 ? std::log(yi) + 1 - xi : T(0); return;
-      case PointwiseLoss::KLDivLogTarget: {
-        const T e = std::exp(yi);
-        d_x = -e, d_y = e * (yi - xi + 1);
-        return;
-      }
-      case PointwiseLoss::MarginRanking: {
-        const T on = -yi * xi + param > 0 ? T(1) : T(0);
-        d_x = -yi * on, d_y = -xi * on;
-        return;
-      }
-    }
   }
 };
 
