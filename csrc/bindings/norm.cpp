@@ -85,6 +85,13 @@ void init_norm(py::module_& m) {
         return lp_sum(x, p);
       },
       "sum |x|^p as a float (p = inf: max |x|)");
+  m.def(
+      "lp_sum_tensor",
+      [](const Tensor& x, double p) {
+        py::gil_scoped_release nogil;
+        return lp_sum_tensor(x, p);
+      },
+      "sum |x|^p (p = inf: max |x|) as a 0-d float64 tensor on x's device: no host round trip");
   m.def("lp_sum_backward", [](const Tensor& dout, const Tensor& x, double p) {
     py::gil_scoped_release nogil;
     return lp_sum_backward(dout, x, p);

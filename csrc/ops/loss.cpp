@@ -7,7 +7,7 @@
 #include <cstdint>  // defines: INT64_MIN
 
 #include "ops/checks.h"
-#include "ops/cpu/cpu_ops.h"
+#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
 #include "ops/ops.h"
 
 namespace pycnn {
@@ -33,8 +33,8 @@ static void check_class_loss(const Tensor& input, const Tensor& target, const Te
                              bool allow_probs, const char* op) {
   check_floating(input, op, "input");
   check_defined(target, op, "target");
-  check_cpu(input, op);
-  check_cpu(target, op);
+  PYCNN_CHECK_RUNTIME(target.device() == input.device(), "[", op, "] input is on ", input.device().str(),
+                      " but target is on ", target.device().str());
   PYCNN_CHECK(input.dim() >= 2, "[", op, "] expected input of shape (N, C) or (N, C, d1, ...), got ",
               shape_str(input.shape()));
   PYCNN_CHECK(input.size(1) > 0, "[", op, "] input has no classes: ", shape_str(input.shape()));
@@ -55,9 +55,9 @@ static void check_class_loss(const Tensor& input, const Tensor& target, const Te
   }
   if (weight.defined()) {
     check_same(input, weight, op, "input", "weight");
-    check_cpu(weight, op);
     PYCNN_CHECK(weight.dim() == 1 && weight.size(0) == input.size(1), "[", op, "] expected weight of shape (",
                 input.size(1), ",) for input ", shape_str(input.shape()), ", got ", shape_str(weight.shape()));
+    if (weight.device().is_cuda()) return;  // reading the weights would be a host round trip: not checked there
     Tensor w = weight.contiguous().to(DType::Float64);
     const double* wd = w.data<double>();
     for (int64_t c = 0; c < w.numel(); ++c)
@@ -65,9 +65,11 @@ static void check_class_loss(const Tensor& input, const Tensor& target, const Te
   }
 }
 
-// Every index is ignore_index or in [0, C): anything else would read outside the row.
+// Every index is ignore_index or in [0, C): anything else would read outside the row. Checked on the CPU
+// only: on a GPU it would cost a host round trip, and the kernels give NaN for such a target instead.
 static Tensor checked_indices(const Tensor& target, int64_t C, int64_t ignore_index, const char* op) {
   Tensor tc = target.contiguous();
+  if (tc.device().is_cuda()) return tc;
   const int64_t* t = tc.data<int64_t>();
   for (int64_t i = 0, n = tc.numel(); i < n; ++i)
     PYCNN_CHECK(t[i] == ignore_index || (t[i] >= 0 && t[i] < C), "[", op, "] target ", t[i], " at position ", i,
@@ -82,18 +84,24 @@ static void check_dout(const Tensor& dout, const Tensor& like, const Shape& none
               shape_str(dout.shape()), " does not match the loss");
 }
 
-// Reduces per-element losses: None keeps them (reshaped), Mean divides the sum by `denominator`.
+// Reduces per-element losses: None keeps them (reshaped), Mean divides the sum by the sum of `denom` (the
+// per-element weights) when given, else by `divisor`. The result is a 0-d tensor on per's device. 0 / 0 =
+// NaN for an empty or all-ignored batch, as in torch.
 template <typename T>
-static Tensor reduce_elems(const Tensor& per, const Shape& none_shape, Reduction r, double denominator) {
+static Tensor reduce_elems(const Tensor& per, const Shape& none_shape, Reduction r, const Tensor& denom,
+                           double divisor) {
   if (r == Reduction::None) return per.view(none_shape);
-  double s = cpu::sum_serial<T>(per.data<T>(), per.numel());
-  if (r == Reduction::Mean) s /= denominator;  // 0 / 0 = NaN for an empty or all-ignored batch, as in torch
-  return Tensor::scalar(s, per.dtype(), per.device());
+  const bool mean = r == Reduction::Mean;
+  Tensor out = Tensor::empty(Shape{}, per.dtype(), per.device());
+  PYCNN_DISPATCH(per.device(), loss_reduce<T>, per.data<T>(), mean && denom.defined() ? denom.data<T>() : nullptr,
+                 per.numel(), mean ? divisor : 1.0, out.data<T>());
+  return out;
 }
 
-// The class-index loss (fused: cross-entropy over log_softmax output; else NLL) forward on lp.
+// The class loss forward on lp (cross-entropy over log_softmax output, or NLL). With `logits` defined (index
+// targets only), lp is an output: one launch writes log_softmax(logits) into it and the loss.
 static Tensor class_forward(const Tensor& lp, const Tensor& target, const Tensor& weight, const ClassLossArgs& args,
-                            const char* op) {
+                            const char* op, const Tensor& logits = Tensor()) {
   int64_t N, C, S;
   split_ncs(lp, N, C, S);
   Tensor wc = weight.defined() ? weight.contiguous() : Tensor();
@@ -103,14 +111,19 @@ static Tensor class_forward(const Tensor& lp, const Tensor& target, const Tensor
     const T* w = wc.defined() ? wc.data<T>() : nullptr;
     if (is_prob_target(target)) {
       Tensor tc = target.contiguous();
-      cpu::prob_loss_forward<T>(lp.data<T>(), tc.data<T>(), w, per.data<T>(), N, C, S, args.label_smoothing);
-      return reduce_elems<T>(per, index_shape(lp), args.reduction, static_cast<double>(N * S));
+      PYCNN_DISPATCH(lp.device(), prob_loss_forward<T>, lp.data<T>(), tc.data<T>(), w, per.data<T>(), N, C, S,
+                     args.label_smoothing);
+      return reduce_elems<T>(per, index_shape(lp), args.reduction, Tensor(), static_cast<double>(N * S));
     }
     Tensor tc = checked_indices(target, C, args.ignore_index, op);
     Tensor denom = Tensor::empty({N * S}, lp.dtype(), lp.device());
-    cpu::class_loss_forward<T>(lp.data<T>(), tc.data<int64_t>(), w, per.data<T>(), denom.data<T>(), N, C, S,
-                               args.ignore_index, args.label_smoothing);
-    return reduce_elems<T>(per, index_shape(lp), args.reduction, cpu::sum_serial<T>(denom.data<T>(), N * S));
+    if (logits.defined())
+      PYCNN_DISPATCH(lp.device(), cross_entropy_fused_forward<T>, logits.data<T>(), tc.data<int64_t>(), w, lp.data<T>(),
+                     per.data<T>(), denom.data<T>(), N, C, S, args.ignore_index, args.label_smoothing);
+    else
+      PYCNN_DISPATCH(lp.device(), class_loss_forward<T>, lp.data<T>(), tc.data<int64_t>(), w, per.data<T>(),
+                     denom.data<T>(), N, C, S, args.ignore_index, args.label_smoothing);
+    return reduce_elems<T>(per, index_shape(lp), args.reduction, denom, 0.0);
   });
 }
 
@@ -131,21 +144,19 @@ static std::tuple<Tensor, Tensor> class_backward(const Tensor& dout, const Tenso
       Tensor tc = target.contiguous();
       if (need_dtarget) dtarget = Tensor::empty(lp.shape(), lp.dtype(), lp.device());
       const T scale = args.reduction == Reduction::Mean ? T(1) / static_cast<T>(N * S) : T(1);
-      cpu::prob_loss_backward<T>(dc.data<T>(), gstride, scale, lpc.data<T>(), tc.data<T>(), w, dx.data<T>(),
-                                 need_dtarget ? dtarget.data<T>() : nullptr, N, C, S, args.label_smoothing);
+      PYCNN_DISPATCH(lp.device(), prob_loss_backward<T>, dc.data<T>(), gstride, scale, lpc.data<T>(), tc.data<T>(), w,
+                     dx.data<T>(), need_dtarget ? dtarget.data<T>() : nullptr, N, C, S, args.label_smoothing);
       return;
     }
     Tensor tc = checked_indices(target, C, args.ignore_index, op);
-    T scale = T(1);
-    if (args.reduction == Reduction::Mean) {  // the forward's denominator: summed weight of the kept targets
-      const int64_t* t = tc.data<int64_t>();
-      double denom = 0;
-      for (int64_t i = 0; i < N * S; ++i)
-        denom += t[i] == args.ignore_index ? 0.0 : (w ? static_cast<double>(w[t[i]]) : 1.0);
-      scale = static_cast<T>(1.0 / denom);
+    Tensor g = dc;
+    if (args.reduction == Reduction::Mean) {  // dout / the forward's denominator (summed weight of kept targets)
+      g = Tensor::empty(Shape{}, lp.dtype(), lp.device());
+      PYCNN_DISPATCH(lp.device(), class_grad_scale<T>, dc.data<T>(), tc.data<int64_t>(), w, N * S, C, args.ignore_index,
+                     g.data<T>());
     }
-    cpu::class_loss_backward<T>(dc.data<T>(), gstride, scale, lpc.data<T>(), tc.data<int64_t>(), w, dx.data<T>(), N, C,
-                                S, args.ignore_index, args.label_smoothing, fused);
+    PYCNN_DISPATCH(lp.device(), class_loss_backward<T>, g.data<T>(), gstride, T(1), lpc.data<T>(), tc.data<int64_t>(),
+                   w, dx.data<T>(), N, C, S, args.ignore_index, args.label_smoothing, fused);
   });
   return {dx, dtarget};
 }
@@ -153,8 +164,13 @@ static std::tuple<Tensor, Tensor> class_backward(const Tensor& dout, const Tenso
 std::tuple<Tensor, Tensor> cross_entropy_forward(const Tensor& logits, const Tensor& target, const Tensor& weight,
                                                  const ClassLossArgs& args) {
   check_class_loss(logits, target, weight, args, true, "cross_entropy");
-  Tensor log_probs = log_softmax_forward(logits, 1);
-  return {class_forward(log_probs, target, weight, args, "cross_entropy"), log_probs};
+  if (is_prob_target(target)) {
+    Tensor log_probs = log_softmax_forward(logits, 1);
+    return {class_forward(log_probs, target, weight, args, "cross_entropy"), log_probs};
+  }
+  // index targets: log_softmax and the loss fused into one pass over the logits
+  Tensor log_probs = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
+  return {class_forward(log_probs, target, weight, args, "cross_entropy", logits.contiguous()), log_probs};
 }
 
 std::tuple<Tensor, Tensor> cross_entropy_backward(const Tensor& dout, const Tensor& log_probs, const Tensor& target,
@@ -205,7 +221,6 @@ static void check_pointwise(const Tensor& input, const Tensor& target, const Poi
   check_floating(input, op, "input");
   check_floating(target, op, "target");
   check_same(input, target, op, "input", "target");
-  check_cpu(input, op);
   PYCNN_CHECK(input.shape() == target.shape(), "[", op, "] input ", shape_str(input.shape()), " and target ",
               shape_str(target.shape()), " must have the same shape");
   PYCNN_CHECK(args.kind != PointwiseLoss::SmoothL1 || args.param >= 0, "[", op, "] beta must be >= 0, got ",
@@ -228,15 +243,17 @@ Tensor pointwise_loss_forward(const Tensor& input, const Tensor& target, const T
   Tensor per = Tensor::empty({x.numel()}, x.dtype(), x.device());
   return dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    if (args.kind == PointwiseLoss::BCE) {  // log(x) and log(1 - x) need probabilities
+    if (args.kind == PointwiseLoss::BCE && x.device().is_cpu()) {  // log(x), log(1 - x) need probabilities; a
+      // GPU check would be a host round trip (out-of-range inputs give NaN there)
       const T* xd = x.data<T>();
       for (int64_t i = 0; i < x.numel(); ++i)
         PYCNN_CHECK(xd[i] >= 0 && xd[i] <= 1, "[", op, "] all elements of input should be between 0 and 1, got ", xd[i],
                     " at position ", i);
     }
-    cpu::pointwise_loss_forward<T>(args, x.data<T>(), y.data<T>(), w.defined() ? w.data<T>() : nullptr,
-                                   pw.defined() ? pw.data<T>() : nullptr, per.data<T>(), x.numel());
-    return reduce_elems<T>(per, x.shape(), args.reduction, pointwise_denominator(x, args));
+    PYCNN_DISPATCH(x.device(), pointwise_loss_forward<T>, args, x.data<T>(), y.data<T>(),
+                   w.defined() ? w.data<T>() : nullptr, pw.defined() ? pw.data<T>() : nullptr, per.data<T>(),
+                   x.numel());
+    return reduce_elems<T>(per, x.shape(), args.reduction, Tensor(), pointwise_denominator(x, args));
   });
 }
 
@@ -254,10 +271,10 @@ std::tuple<Tensor, Tensor> pointwise_loss_backward(const Tensor& dout, const Ten
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T scale = args.reduction == Reduction::Mean ? static_cast<T>(1.0 / pointwise_denominator(x, args)) : T(1);
-    cpu::pointwise_loss_backward<T>(args, dc.data<T>(), args.reduction == Reduction::None ? 1 : 0, scale, x.data<T>(),
-                                    y.data<T>(), w.defined() ? w.data<T>() : nullptr,
-                                    pw.defined() ? pw.data<T>() : nullptr, dx.defined() ? dx.data<T>() : nullptr,
-                                    dy.defined() ? dy.data<T>() : nullptr, x.numel());
+    PYCNN_DISPATCH(x.device(), pointwise_loss_backward<T>, args, dc.data<T>(),
+                   args.reduction == Reduction::None ? 1 : 0, scale, x.data<T>(), y.data<T>(),
+                   w.defined() ? w.data<T>() : nullptr, pw.defined() ? pw.data<T>() : nullptr,
+                   dx.defined() ? dx.data<T>() : nullptr, dy.defined() ? dy.data<T>() : nullptr, x.numel());
   });
   return {dx, dy};
 }
@@ -267,7 +284,8 @@ static Tensor check_multi_margin(const Tensor& input, const Tensor& target, cons
                                  const char* op) {
   check_floating(input, op, "input");
   check_defined(target, op, "target");
-  check_cpu(input, op);
+  PYCNN_CHECK_RUNTIME(target.device() == input.device(), "[", op, "] input is on ", input.device().str(),
+                      " but target is on ", target.device().str());
   PYCNN_CHECK(p == 1 || p == 2, "[", op, "] only p == 1 and p == 2 are supported, got ", p);
   check_rank(input, 2, op, "input", "(N, C)");
   PYCNN_CHECK_TYPE(target.dtype() == DType::Int64, "[", op, "] expected target to hold int64 class indices, got ",
@@ -291,9 +309,9 @@ Tensor multi_margin_loss_forward(const Tensor& input, const Tensor& target, cons
   Tensor per = Tensor::empty({N}, x.dtype(), x.device());
   return dispatch_floating(x.dtype(), "multi_margin_loss", [&](auto tag) {
     using T = decltype(tag);
-    cpu::multi_margin_forward<T>(x.data<T>(), tc.data<int64_t>(), wc.defined() ? wc.data<T>() : nullptr, per.data<T>(),
-                                 N, C, p, margin);
-    return reduce_elems<T>(per, {N}, reduction, static_cast<double>(N));
+    PYCNN_DISPATCH(x.device(), multi_margin_forward<T>, x.data<T>(), tc.data<int64_t>(),
+                   wc.defined() ? wc.data<T>() : nullptr, per.data<T>(), N, C, p, margin);
+    return reduce_elems<T>(per, {N}, reduction, Tensor(), static_cast<double>(N));
   });
 }
 
@@ -307,9 +325,9 @@ Tensor multi_margin_loss_backward(const Tensor& dout, const Tensor& input, const
   dispatch_floating(x.dtype(), "multi_margin_loss_backward", [&](auto tag) {
     using T = decltype(tag);
     const T scale = reduction == Reduction::Mean ? static_cast<T>(1.0 / static_cast<double>(N)) : T(1);
-    cpu::multi_margin_backward<T>(dc.data<T>(), reduction == Reduction::None ? 1 : 0, scale, x.data<T>(),
-                                  tc.data<int64_t>(), wc.defined() ? wc.data<T>() : nullptr, dx.data<T>(), N, C, p,
-                                  margin);
+    PYCNN_DISPATCH(x.device(), multi_margin_backward<T>, dc.data<T>(), reduction == Reduction::None ? 1 : 0, scale,
+                   x.data<T>(), tc.data<int64_t>(), wc.defined() ? wc.data<T>() : nullptr, dx.data<T>(), N, C, p,
+                   margin);
   });
   return dx;
 }

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "ops/checks.h"
-#include "ops/cpu/cpu_ops.h"
+#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
 #include "ops/ops.h"
 
 namespace pycnn {
@@ -46,7 +46,6 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x, const Ten
   const char* op = "batch_norm";
   check_floating(x, op, "input");
   PYCNN_CHECK(x.dim() >= 2, "[batch_norm] expected input of shape (N, C, *), got ", shape_str(x.shape()));
-  check_cpu(x, op);
   PYCNN_CHECK(eps >= 0, "[batch_norm] eps must be non-negative, got ", eps);
   const int64_t N = x.size(0), C = x.size(1), S = trailing(x, 2);
   const Shape cshape{C};
@@ -76,9 +75,9 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x, const Ten
   if (x.numel() == 0) return {y, mean, invstd};
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    cpu::batch_norm_forward<T>(xc.data<T>(), ptr_or_null<T>(w), ptr_or_null<T>(b), y.data<T>(), mean.data<T>(),
-                               invstd.data<T>(), mut_or_null<T>(running_mean), mut_or_null<T>(running_var), N, C, S,
-                               training, momentum, eps);
+    PYCNN_DISPATCH(x.device(), batch_norm_forward<T>, xc.data<T>(), ptr_or_null<T>(w), ptr_or_null<T>(b), y.data<T>(),
+                   mean.data<T>(), invstd.data<T>(), mut_or_null<T>(running_mean), mut_or_null<T>(running_var), N, C, S,
+                   training, momentum, eps);
   });
   return {y, mean, invstd};
 }
@@ -92,7 +91,6 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_backward(const Tensor& dout, const
   PYCNN_CHECK(dout.shape() == x.shape(), "[batch_norm_backward] grad_output ", shape_str(dout.shape()),
               " does not match input ", shape_str(x.shape()));
   PYCNN_CHECK(x.dim() >= 2, "[batch_norm_backward] expected input of shape (N, C, *), got ", shape_str(x.shape()));
-  check_cpu(x, op);
   const int64_t N = x.size(0), C = x.size(1), S = trailing(x, 2);
   const Shape cshape{C};
   Tensor w = optional_param(weight, x, cshape, op, "weight");
@@ -111,8 +109,8 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_backward(const Tensor& dout, const
   }
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    cpu::batch_norm_backward<T>(gc.data<T>(), xc.data<T>(), ptr_or_null<T>(w), mean.data<T>(), invstd.data<T>(),
-                                mut_or_null<T>(dx), mut_or_null<T>(dw), mut_or_null<T>(db), N, C, S, training);
+    PYCNN_DISPATCH(x.device(), batch_norm_backward<T>, gc.data<T>(), xc.data<T>(), ptr_or_null<T>(w), mean.data<T>(),
+                   invstd.data<T>(), mut_or_null<T>(dx), mut_or_null<T>(dw), mut_or_null<T>(db), N, C, S, training);
   });
   return {dx, dw, db};
 }
@@ -135,8 +133,8 @@ std::tuple<Tensor, Tensor, Tensor> rows_forward(const char* op, const Tensor& x,
   if (x.numel() == 0) return {y, mean, invstd};
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    cpu::rownorm_forward<T>(xc.data<T>(), ptr_or_null<T>(w), ptr_or_null<T>(b), y.data<T>(), mean.data<T>(),
-                            invstd.data<T>(), f.R, f.G, f.Cg, f.S, eps);
+    PYCNN_DISPATCH(x.device(), rownorm_forward<T>, xc.data<T>(), ptr_or_null<T>(w), ptr_or_null<T>(b), y.data<T>(),
+                   mean.data<T>(), invstd.data<T>(), f.R, f.G, f.Cg, f.S, eps);
   });
   return {y, mean, invstd};
 }
@@ -160,8 +158,8 @@ std::tuple<Tensor, Tensor, Tensor> rows_backward(const char* op, const Tensor& d
   if (x.numel() == 0) return {dx, dw, db};
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    cpu::rownorm_backward<T>(gc.data<T>(), xc.data<T>(), ptr_or_null<T>(w), mc.data<T>(), ic.data<T>(),
-                             mut_or_null<T>(dx), mut_or_null<T>(dw), mut_or_null<T>(db), f.R, f.G, f.Cg, f.S);
+    PYCNN_DISPATCH(x.device(), rownorm_backward<T>, gc.data<T>(), xc.data<T>(), ptr_or_null<T>(w), mc.data<T>(),
+                   ic.data<T>(), mut_or_null<T>(dx), mut_or_null<T>(dw), mut_or_null<T>(db), f.R, f.G, f.Cg, f.S);
   });
   return {dx, dw, db};
 }
@@ -189,7 +187,6 @@ std::tuple<Tensor, Tensor, Tensor> group_norm_forward(const Tensor& x, int64_t g
                                                       const Tensor& bias, double eps) {
   const char* op = "group_norm";
   check_floating(x, op, "input");
-  check_cpu(x, op);
   RowsForm f = group_form(x, groups, op);
   const Shape cshape{x.size(1)};
   Tensor w = optional_param(weight, x, cshape, op, "weight");
@@ -202,7 +199,6 @@ std::tuple<Tensor, Tensor, Tensor> group_norm_backward(const Tensor& dout, const
                                                        bool need_dx, bool need_dw, bool need_db) {
   const char* op = "group_norm_backward";
   check_floating(x, op, "input");
-  check_cpu(x, op);
   RowsForm f = group_form(x, groups, op);
   const Shape cshape{x.size(1)};
   Tensor w = optional_param(weight, x, cshape, op, "weight");
@@ -213,7 +209,6 @@ std::tuple<Tensor, Tensor, Tensor> layer_norm_forward(const Tensor& x, int64_t n
                                                       const Tensor& bias, double eps) {
   const char* op = "layer_norm";
   check_floating(x, op, "input");
-  check_cpu(x, op);
   Shape pshape, sshape;
   RowsForm f = layer_form(x, normalized_ndim, op, pshape, sshape);
   Tensor w = optional_param(weight, x, pshape, op, "weight");
@@ -227,7 +222,6 @@ std::tuple<Tensor, Tensor, Tensor> layer_norm_backward(const Tensor& dout, const
                                                        bool need_dx, bool need_dw, bool need_db) {
   const char* op = "layer_norm_backward";
   check_floating(x, op, "input");
-  check_cpu(x, op);
   Shape pshape, sshape;
   RowsForm f = layer_form(x, normalized_ndim, op, pshape, sshape);
   Tensor w = optional_param(weight, x, pshape, op, "weight");
@@ -239,7 +233,6 @@ std::tuple<Tensor, Tensor, Tensor> layer_norm_backward(const Tensor& dout, const
 namespace {
 void check_lrn(const Tensor& x, int64_t size, const char* op) {
   check_floating(x, op, "input");
-  check_cpu(x, op);
   PYCNN_CHECK(x.dim() >= 3, "[", op, "] expected input of shape (N, C, *) with at least 3 dims, got ",
               shape_str(x.shape()));
   PYCNN_CHECK(size > 0, "[", op, "] size must be positive, got ", size);
@@ -253,7 +246,8 @@ Tensor local_response_norm_forward(const Tensor& x, int64_t size, double alpha, 
   if (x.numel() == 0) return y;
   dispatch_floating(x.dtype(), "local_response_norm", [&](auto tag) {
     using T = decltype(tag);
-    cpu::lrn_forward<T>(xc.data<T>(), y.data<T>(), x.size(0), x.size(1), trailing(x, 2), size, alpha, beta, k);
+    PYCNN_DISPATCH(x.device(), lrn_forward<T>, xc.data<T>(), y.data<T>(), x.size(0), x.size(1), trailing(x, 2), size,
+                   alpha, beta, k);
   });
   return y;
 }
@@ -270,51 +264,53 @@ Tensor local_response_norm_backward(const Tensor& dout, const Tensor& x, int64_t
   if (x.numel() == 0) return dx;
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    cpu::lrn_backward<T>(gc.data<T>(), xc.data<T>(), dx.data<T>(), x.size(0), x.size(1), trailing(x, 2), size, alpha,
-                         beta, k);
+    PYCNN_DISPATCH(x.device(), lrn_backward<T>, gc.data<T>(), xc.data<T>(), dx.data<T>(), x.size(0), x.size(1),
+                   trailing(x, 2), size, alpha, beta, k);
   });
   return dx;
 }
 
 // ------------------------------------------------------------------------------------ nn.utils helpers
 
-double lp_sum(const Tensor& x, double p) {
+Tensor lp_sum_tensor(const Tensor& x, double p) {
   check_floating(x, "lp_sum", "input");
-  check_cpu(x, "lp_sum");
   PYCNN_CHECK(p > 0, "[lp_sum] norm_type must be positive, got ", p);
   Tensor xc = x.contiguous();
-  return dispatch_floating(x.dtype(), "lp_sum", [&](auto tag) {
+  Tensor out = Tensor::empty(Shape{}, DType::Float64, x.device());
+  dispatch_floating(x.dtype(), "lp_sum", [&](auto tag) {
     using T = decltype(tag);
-    return cpu::lp_sum<T>(xc.data<T>(), x.numel(), p);
+    PYCNN_DISPATCH(x.device(), lp_sum_into<T>, xc.data<T>(), x.numel(), p, out.data<double>());
   });
+  return out;
 }
+
+// The host value: on a GPU this is the one device-to-host copy of the result.
+double lp_sum(const Tensor& x, double p) { return lp_sum_tensor(x, p).item(); }
 
 Tensor lp_sum_backward(const Tensor& dout, const Tensor& x, double p) {
   const char* op = "lp_sum_backward";
   check_floating(x, op, "input");
-  check_cpu(x, op);
   check_same(x, dout, op, "input", "grad_output");
   PYCNN_CHECK(dout.numel() == 1, "[lp_sum_backward] expected a one-element grad_output, got ", shape_str(dout.shape()));
   PYCNN_CHECK(p >= 1 && std::isfinite(p), "[lp_sum_backward] needs a finite norm_type >= 1, got ", p);
   Tensor xc = x.contiguous();
   Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
-  const double g = dout.item();
+  Tensor gc = dout.contiguous();
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    cpu::lp_sum_backward<T>(static_cast<T>(g), xc.data<T>(), dx.data<T>(), x.numel(), p);
+    PYCNN_DISPATCH(x.device(), lp_sum_backward<T>, gc.data<T>(), xc.data<T>(), dx.data<T>(), x.numel(), p);
   });
   return dx;
 }
 
 void clamp_(Tensor& x, double min, double max) {
   check_floating(x, "clamp_", "input");
-  check_cpu(x, "clamp_");
   PYCNN_CHECK(x.is_contiguous(), "[clamp_] needs a contiguous tensor (it works in place), got strides ",
               shape_str(x.strides()));
   PYCNN_CHECK(min <= max, "[clamp_] min (", min, ") must not exceed max (", max, ")");
   dispatch_floating(x.dtype(), "clamp_", [&](auto tag) {
     using T = decltype(tag);
-    cpu::clamp_inplace<T>(x.data<T>(), x.numel(), static_cast<T>(min), static_cast<T>(max));
+    PYCNN_DISPATCH(x.device(), clamp_inplace<T>, x.data<T>(), x.numel(), static_cast<T>(min), static_cast<T>(max));
   });
 }
 

@@ -231,6 +231,7 @@ Tensor local_response_norm_backward(const Tensor& dout, const Tensor& x, int64_t
                                     double k);
 // nn.utils helpers: sum |x|^p as a double (p = inf: max |x|), its gradient, and clamping in place.
 double lp_sum(const Tensor& x, double p);
+Tensor lp_sum_tensor(const Tensor& x, double p);  // the same as a 0-d float64 tensor on x's device
 Tensor lp_sum_backward(const Tensor& dout, const Tensor& x, double p);
 void clamp_(Tensor& x, double min, double max);
 

@@ -5,7 +5,7 @@
 #include <numeric>
 
 #include "ops/checks.h"
-#include "ops/cpu/cpu_ops.h"
+#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
 #include "ops/ops.h"
 
 namespace pycnn {
@@ -75,7 +75,6 @@ Tensor to_arb(const Tensor& x, const std::vector<int64_t>& dims, int64_t& A, int
 
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
   check_floating(x, "sum", "input");
-  check_cpu(x, "sum");
   std::vector<int64_t> dims = normalize_dims(dims_in, x.dim(), "sum");
   const bool consecutive = dims.empty() || dims.back() - dims.front() + 1 == static_cast<int64_t>(dims.size());
   if (!consecutive) {
@@ -92,7 +91,7 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
   Tensor out = Tensor::empty(reduced_shape(x.shape(), dims, keepdim), x.dtype(), x.device());
   dispatch_floating(x.dtype(), "sum", [&](auto tag) {
     using T = decltype(tag);
-    cpu::sum_arb<T>(xc.data<T>(), out.data<T>(), A, R, B);
+    PYCNN_DISPATCH(x.device(), sum_arb<T>, xc.data<T>(), out.data<T>(), A, R, B);
   });
   return out;
 }
@@ -128,7 +127,6 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
 
 Tensor argmax(const Tensor& x, int64_t dim) {
   check_floating(x, "argmax", "input");
-  check_cpu(x, "argmax");
   PYCNN_CHECK(x.numel() > 0, "[argmax] expected a non-empty tensor, got shape ", shape_str(x.shape()));
   std::vector<int64_t> dims = normalize_dims({dim}, x.dim(), "argmax");
   int64_t A, R, B;
@@ -136,7 +134,7 @@ Tensor argmax(const Tensor& x, int64_t dim) {
   Tensor out = Tensor::empty(reduced_shape(x.shape(), dims, false), DType::Int64, x.device());
   dispatch_floating(x.dtype(), "argmax", [&](auto tag) {
     using T = decltype(tag);
-    cpu::argmax_arb<T>(xc.data<T>(), out.data<int64_t>(), A, R, B);
+    PYCNN_DISPATCH(x.device(), argmax_arb<T>, xc.data<T>(), out.data<int64_t>(), A, R, B);
   });
   return out;
 }

@@ -141,7 +141,10 @@ template <typename T>
 void lrn_backward(const T* dout, const T* x, T* dx, int64_t N, int64_t C, int64_t S, int64_t size, double alpha,
                   double beta, double k);
 template <typename T> double lp_sum(const T* x, int64_t n, double p);  // sum |x|^p; p = inf: max |x|
-template <typename T> void lp_sum_backward(T dout, const T* x, T* dx, int64_t n, double p);
+// out[0] = lp_sum(x, n, p): the form whose result can stay on a device (cuda::lp_sum_into)
+template <typename T> void lp_sum_into(const T* x, int64_t n, double p, double* out);
+// dout: one element (a device scalar on CUDA)
+template <typename T> void lp_sum_backward(const T* dout, const T* x, T* dx, int64_t n, double p);
 template <typename T> void clamp_inplace(T* x, int64_t n, T lo, T hi);
 
 // ---- dropout.cpp ----
@@ -182,6 +185,10 @@ void max_unpool2d_backward(const T* dout, const int64_t* indices, T* dx, int64_t
 template <typename T>
 void class_loss_forward(const T* lp, const int64_t* target, const T* weight, T* loss, T* denom, int64_t N, int64_t C,
                         int64_t S, int64_t ignore_index, double smoothing);
+// log_softmax of logits (N, C, S) over C into lp, then class_loss_forward on it (one launch on a GPU).
+template <typename T>
+void cross_entropy_fused_forward(const T* logits, const int64_t* target, const T* weight, T* lp, T* loss, T* denom,
+                                 int64_t N, int64_t C, int64_t S, int64_t ignore_index, double smoothing);
 // fused: dx is the gradient w.r.t. the logits (lp = log_softmax(logits)); else w.r.t. lp (NLL).
 template <typename T>
 void class_loss_backward(const T* g, int64_t gstride, T gscale, const T* lp, const int64_t* target, const T* weight,
@@ -210,6 +217,12 @@ void multi_margin_backward(const T* g, int64_t gstride, T gscale, const T* x, co
                            int64_t N, int64_t C, int64_t p, double margin);
 // Serial double-precision sum (deterministic for any thread count).
 template <typename T> double sum_serial(const T* x, int64_t n);
+// out[0] = sum(per) / (denom ? sum(denom) : divisor), sums as sum_serial: a reduced loss as a 0-d tensor.
+template <typename T> void loss_reduce(const T* per, const T* denom, int64_t n, double divisor, T* out);
+// out[0] = dout[0] * (1 / summed weight of the targets that are not ignore_index): a class loss mean's gradient.
+template <typename T>
+void class_grad_scale(const T* dout, const int64_t* target, const T* weight, int64_t n, int64_t C, int64_t ignore_index,
+                      T* out);
 
 // ---- tensor_ops.cpp: joining, splitting, indexing, reductions with indices ----
 // (A, N, B) / (A, R, B) are contiguous views around one dim

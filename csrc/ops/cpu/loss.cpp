@@ -2,10 +2,10 @@
 // elementwise losses and the multi-class hinge.
 #include <algorithm>  // defines: std::max
 #include <cmath>
-#include <utility>  // defines: std::pair
 
 #include "core/parallel.h"
 #include "ops/cpu/cpu_ops.h"
+#include "ops/loss_math.h"  // defines: loss_math::with_pointwise_loss and the per-kind math
 
 namespace pycnn::cpu {
 
@@ -34,6 +34,13 @@ void class_loss_forward(const T* lp, const int64_t* target, const T* weight, T* 
       loss[i] = static_cast<T>(l), denom[i] = static_cast<T>(wy);
     }
   });
+}
+
+template <typename T>
+void cross_entropy_fused_forward(const T* logits, const int64_t* target, const T* weight, T* lp, T* loss, T* denom,
+                                 int64_t N, int64_t C, int64_t S, int64_t ignore_index, double smoothing) {
+  softmax_forward(logits, lp, N, C, S, true);
+  class_loss_forward(lp, target, weight, loss, denom, N, C, S, ignore_index, smoothing);
 }
 
 // d loss / d lp_c = -(1-e) w_y [c == y] - e/C w_c =: a_c. Fused through log_softmax (dx = a - p * sum(a),
@@ -117,7 +124,8 @@ void prob_loss_backward(const T* g, int64_t gstride, T gscale, const T* lp, cons
   });
 }
 
-// ---- elementwise losses: one loop per kind, the kind switch stays outside the loop ----
+// ---- elementwise losses: one loop per kind (the math is ops/loss_math.h, shared with the CUDA bodies); the
+// kind switch stays outside the loop ----
 template <typename F>
 static void for_each_elem(int64_t n, const F& f) {
   parallel_for(n, 16384, [&](int64_t i0, int64_t i1) {
@@ -125,128 +133,30 @@ static void for_each_elem(int64_t n, const F& f) {
   });
 }
 
-template <typename T> static T sign_of(T d) { return static_cast<T>((d > 0) - (d < 0)); }
-
-// softplus(-x) = log(1 + exp(-x)) = max(-x, 0) + log1p(exp(-|x|)): never overflows.
-template <typename T> static T softplus_neg(T x) { return std::max(-x, T(0)) + std::log1p(std::exp(-std::abs(x))); }
-
 template <typename T>
 void pointwise_loss_forward(const PointwiseLossArgs& args, const T* x, const T* y, const T* w, const T* pw, T* loss,
                             int64_t n) {
   const T param = static_cast<T>(args.param);
-  switch (args.kind) {
-    case PointwiseLoss::MSE: for_each_elem(n, [=](int64_t i) { loss[i] = (x[i] - y[i]) * (x[i] - y[i]); }); break;
-    case PointwiseLoss::L1: for_each_elem(n, [=](int64_t i) { loss[i] = std::abs(x[i] - y[i]); }); break;
-    case PointwiseLoss::SmoothL1:  // beta == 0 is L1 (0.5 d^2 / beta would divide by zero)
-      for_each_elem(n, [=](int64_t i) {
-        const T a = std::abs(x[i] - y[i]);
-        loss[i] = a < param ? T(0.5) * a * a / param : a - T(0.5) * param;
-      });
-      break;
-    case PointwiseLoss::Huber:
-      for_each_elem(n, [=](int64_t i) {
-        const T a = std::abs(x[i] - y[i]);
-        loss[i] = a < param ? T(0.5) * a * a : param * (a - T(0.5) * param);
-      });
-      break;
-    case PointwiseLoss::BCE:  // logs clamped at -100 as torch does, so x = 0 or 1 gives a finite loss
-      for_each_elem(n, [=](int64_t i) {
-        const T lx = std::max(std::log(x[i]), T(-100)), l1x = std::max(std::log1p(-x[i]), T(-100));
-        loss[i] = -(w ? w[i] : T(1)) * (y[i] * lx + (1 - y[i]) * l1x);
-      });
-      break;
-    case PointwiseLoss::BCEWithLogits:  // (1-y) x + (1 + (pw-1) y) softplus(-x)
-      for_each_elem(n, [=](int64_t i) {
-        const T lw = pw ? 1 + (pw[i] - 1) * y[i] : T(1);
-        loss[i] = (w ? w[i] : T(1)) * ((1 - y[i]) * x[i] + lw * softplus_neg(x[i]));
-      });
-      break;
-    case PointwiseLoss::KLDiv:  // y (log y - x), 0 where y == 0 (xlogy)
-      for_each_elem(n, [=](int64_t i) {
-        loss[i] = y[i] > 0 ? y[i] * (std::log(y[i]) - x[i]) : (y[i] == 0 ? -y[i] * x[i] : NAN);
-      });
-      break;
-    case PointwiseLoss::KLDivLogTarget:
-      for_each_elem(n, [=](int64_t i) { loss[i] = std::exp(y[i]) * (y[i] - x[i]); });
-      break;
-    case PointwiseLoss::MarginRanking:  // x = x1 - x2
-      for_each_elem(n, [=](int64_t i) { loss[i] = std::max(T(0), -y[i] * x[i] + param); });
-      break;
-  }
+  loss_math::with_pointwise_loss(args.kind, [&](auto math) {
+    using M = decltype(math);
+    for_each_elem(n, [=](int64_t i) { loss[i] = M::loss(x[i], y[i], w ? w[i] : T(1), pw ? pw[i] : T(1), param); });
+  });
 }
 
 template <typename T>
 void pointwise_loss_backward(const PointwiseLossArgs& args, const T* g, int64_t gstride, T gscale, const T* x,
                              const T* y, const T* w, const T* pw, T* dx, T* dy, int64_t n) {
   const T param = static_cast<T>(args.param);
-  // f(i) returns (dl/dx, dl/dy) for element i; the writes are shared
-  auto run = [=](auto f) {
+  loss_math::with_pointwise_loss(args.kind, [&](auto math) {
+    using M = decltype(math);
     for_each_elem(n, [=](int64_t i) {
       const T gi = g[i * gstride] * gscale;
-      const auto d = f(i);
-      if (dx) dx[i] = gi * d.first;
-      if (dy) dy[i] = gi * d.second;
+      T d_x = 0, d_y = 0;
+      M::grad(x[i], y[i], w ? w[i] : T(1), pw ? pw[i] : T(1), param, d_x, d_y);
+      if (dx) dx[i] = gi * d_x;
+      if (dy) dy[i] = gi * d_y;
     });
-  };
-  using P = std::pair<T, T>;
-  switch (args.kind) {
-    case PointwiseLoss::MSE:
-      run([=](int64_t i) {
-        const T d = 2 * (x[i] - y[i]);
-        return P{d, -d};
-      });
-      break;
-    case PointwiseLoss::L1:
-      run([=](int64_t i) {
-        const T d = sign_of(x[i] - y[i]);
-        return P{d, -d};
-      });
-      break;
-    case PointwiseLoss::SmoothL1:
-      run([=](int64_t i) {
-        const T e = x[i] - y[i];
-        const T d = std::abs(e) < param ? e / param : sign_of(e);
-        return P{d, -d};
-      });
-      break;
-    case PointwiseLoss::Huber:
-      run([=](int64_t i) {
-        const T e = x[i] - y[i];
-        const T d = std::abs(e) < param ? e : param * sign_of(e);
-        return P{d, -d};
-      });
-      break;
-    case PointwiseLoss::BCE:  // dx = w (x - y) / max(x (1 - x), 1e-12); dy = w (log(1-x) - log x), clamped logs
-      run([=](int64_t i) {
-        const T wi = w ? w[i] : T(1);
-        const T lx = std::max(std::log(x[i]), T(-100)), l1x = std::max(std::log1p(-x[i]), T(-100));
-        return P{wi * (x[i] - y[i]) / std::max(x[i] * (1 - x[i]), T(1e-12)), wi * (l1x - lx)};
-      });
-      break;
-    case PointwiseLoss::BCEWithLogits:  // d softplus(-x) / dx = -sigmoid(-x)
-      run([=](int64_t i) {
-        const T wi = w ? w[i] : T(1), p = pw ? pw[i] : T(1);
-        const T lw = 1 + (p - 1) * y[i];
-        const T sig_neg = 1 / (1 + std::exp(x[i]));
-        return P{wi * ((1 - y[i]) - lw * sig_neg), wi * (-x[i] + (p - 1) * softplus_neg(x[i]))};
-      });
-      break;
-    case PointwiseLoss::KLDiv:
-      run([=](int64_t i) { return P{-y[i], y[i] > 0 ? std::log(y[i]) + 1 - x[i] : T(0)}; });
-      break;
-    case PointwiseLoss::KLDivLogTarget:
-      run([=](int64_t i) {
-        const T e = std::exp(y[i]);
-        return P{-e, e * (y[i] - x[i] + 1)};
-      });
-      break;
-    case PointwiseLoss::MarginRanking:
-      run([=](int64_t i) {
-        const T on = -y[i] * x[i] + param > 0 ? T(1) : T(0);
-        return P{-y[i] * on, -x[i] * on};
-      });
-      break;
-  }
+  });
 }
 
 // loss_n = sum_{c != y} w_y max(0, margin - x_y + x_c)^p / C
@@ -296,9 +206,26 @@ double sum_serial(const T* x, int64_t n) {
   return s;
 }
 
+template <typename T>
+void loss_reduce(const T* per, const T* denom, int64_t n, double divisor, T* out) {
+  const double s = sum_serial(per, n);
+  out[0] = static_cast<T>(s / (denom ? sum_serial(denom, n) : divisor));
+}
+
+template <typename T>
+void class_grad_scale(const T* dout, const int64_t* target, const T* weight, int64_t n, int64_t C, int64_t ignore_index,
+                      T* out) {
+  double denom = 0;
+  for (int64_t i = 0; i < n; ++i)
+    denom += target[i] == ignore_index ? 0.0 : (weight ? static_cast<double>(weight[target[i]]) : 1.0);
+  out[0] = static_cast<T>(static_cast<double>(dout[0]) * static_cast<double>(static_cast<T>(1.0 / denom)));
+}
+
 #define PYCNN_INSTANTIATE_LOSS(T)                                                                                      \
   template void class_loss_forward<T>(const T*, const int64_t*, const T*, T*, T*, int64_t, int64_t, int64_t, int64_t,  \
                                       double);                                                                         \
+  template void cross_entropy_fused_forward<T>(const T*, const int64_t*, const T*, T*, T*, T*, int64_t, int64_t,       \
+                                               int64_t, int64_t, double);                                              \
   template void class_loss_backward<T>(const T*, int64_t, T, const T*, const int64_t*, const T*, T*, int64_t, int64_t, \
                                        int64_t, int64_t, double, bool);                                                \
   template void prob_loss_forward<T>(const T*, const T*, const T*, T*, int64_t, int64_t, int64_t, double);             \
@@ -311,7 +238,9 @@ double sum_serial(const T* x, int64_t n) {
   template void multi_margin_forward<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t, int64_t, double);    \
   template void multi_margin_backward<T>(const T*, int64_t, T, const T*, const int64_t*, const T*, T*, int64_t,        \
                                          int64_t, int64_t, double);                                                    \
-  template double sum_serial<T>(const T*, int64_t);
+  template double sum_serial<T>(const T*, int64_t);                                                                    \
+  template void loss_reduce<T>(const T*, const T*, int64_t, double, T*);                                               \
+  template void class_grad_scale<T>(const T*, const int64_t*, const T*, int64_t, int64_t, int64_t, T*);
 PYCNN_INSTANTIATE_LOSS(float)
 PYCNN_INSTANTIATE_LOSS(double)
 

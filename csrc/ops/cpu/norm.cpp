@@ -495,7 +495,13 @@ double lp_sum(const T* x, int64_t n, double p) {
 
 // dx = dout * p * |x|^(p-1) * sign(x), sign(0) = 0.
 template <typename T>
-void lp_sum_backward(T dout, const T* x, T* dx, int64_t n, double p) {
+void lp_sum_into(const T* x, int64_t n, double p, double* out) {
+  out[0] = lp_sum(x, n, p);
+}
+
+template <typename T>
+void lp_sum_backward(const T* dout_p, const T* x, T* dx, int64_t n, double p) {
+  const T dout = dout_p[0];
   parallel_for(n, 1 << 16, [=](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       const double v = x[i];
@@ -528,7 +534,8 @@ void clamp_inplace(T* x, int64_t n, T lo, T hi) {
   template void lrn_forward<T>(const T*, T*, int64_t, int64_t, int64_t, int64_t, double, double, double);              \
   template void lrn_backward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t, int64_t, double, double, double);   \
   template double lp_sum<T>(const T*, int64_t, double);                                                                \
-  template void lp_sum_backward<T>(T, const T*, T*, int64_t, double);                                                  \
+  template void lp_sum_into<T>(const T*, int64_t, double, double*);                                                    \
+  template void lp_sum_backward<T>(const T*, const T*, T*, int64_t, double);                                           \
   template void clamp_inplace<T>(T*, int64_t, T, T);
 
 PYCNN_NORM_INSTANTIATE(float)
