@@ -46,8 +46,14 @@ def _split_batch(batch, device, owner):
         )
     inputs, targets = batch[0], batch[1]
     if device is not None:
-        inputs, targets = inputs.to(device), targets.to(device)
+        inputs, targets = _move(inputs, device), _move(targets, device)
     return inputs, targets
+
+
+def _move(t, device):
+    """t on `device`; a batch in pinned memory (DataLoader(pin_memory=True)) is copied without waiting."""
+    pinned = t.is_pinned() if hasattr(t, "is_pinned") else False
+    return t.to(device, non_blocking=True) if pinned else t.to(device)
 
 
 def _predicted_and_true(outputs, targets, owner):
@@ -471,7 +477,7 @@ def predict(model, loader, device=None, return_targets=False):
                     )
                 inputs = batch
             if device is not None:
-                inputs = inputs.to(device)
+                inputs = _move(inputs, device)
             outputs.append(np.array(_as_numpy(model(inputs), "predict", "outputs")))
     if not outputs:
         raise RuntimeError("[predict] the loader yielded no batches")
