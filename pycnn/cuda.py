@@ -6,6 +6,8 @@ CUDA device is available", "... index out of range").
 "cuda" without an index means the current device (set_device, default 0).
 """
 
+import contextlib
+
 from . import _C, _types
 from . import random as _random
 
