@@ -101,3 +101,26 @@ def test_resnet20_memory_is_flat_over_1000_steps():
     pc.cuda.synchronize()
     assert pc.cuda.memory_allocated() == settled
     assert pc.cuda.memory_reserved() <= reserved * 1.1 + (2 << 20)
+
+
+def test_fit_on_cuda_matches_cpu_and_reads_little():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((96, 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, 96).astype(np.int64)
+    ds = pc.data.TensorDataset(pc.tensor(x), pc.tensor(y))
+    histories = {}
+    for device in ("cpu", "cuda"):
+        pc.manual_seed(0)
+        model = pc.models.lenet5()
+        loader = pc.data.DataLoader(ds, batch_size=16, pin_memory=device == "cuda")
+        opt = pc.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        before = pc._C.cuda_host_transfer_count()
+        histories[device] = pc.train.fit(
+            model, loader, None, pc.nn.CrossEntropyLoss(), opt, epochs=2, device=device, log_every=4
+        )
+        transfers = pc._C.cuda_host_transfer_count() - before
+    # per epoch: 6 batches x 2 copies to the device, a loss and an accuracy read at batch 4, two sums
+    assert transfers <= 2 * (6 * 2 + 2 + 2) + 4, transfers
+    for cpu_logs, gpu_logs in zip(histories["cpu"], histories["cuda"]):
+        assert gpu_logs["train_loss"] == pytest.approx(cpu_logs["train_loss"], rel=1e-4)
+        assert gpu_logs["train_acc"] == pytest.approx(cpu_logs["train_acc"], abs=1.5 / 96)

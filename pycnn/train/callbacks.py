@@ -508,7 +508,8 @@ class NaNGuard(Callback):
 
     def on_after_backward(self, trainer):
         where = f"epoch {trainer.epoch}, batch {trainer.batch_index} (global step {trainer.global_step})"
-        if not math.isfinite(trainer.loss):
+        # trainer.loss is None on a GPU batch whose loss was not read back (Trainer's log_every)
+        if trainer.loss is not None and not math.isfinite(trainer.loss):
             culprit = self._find_culprit(trainer) if self.find_layer else "(find_layer=False: not searched)"
             self._stop(trainer, f"NaNGuard: non-finite loss ({trainer.loss}) at {where}; {culprit}")
             return
