@@ -147,10 +147,13 @@ class Stream:
         return f"<pycnn.cuda.Stream device=cuda:{self.device_index} handle={self.handle:#x}>"
 
     def __del__(self):
-        # The allocator may still hold blocks tagged with this stream; the core keeps destroy safe for that.
-        if getattr(self, "_owned", False) and self.handle:
-            # never raise from a destructor (interpreter shutdown included)
-            with contextlib.suppress(Exception):
+        # Drained first: the caching allocator may hand this stream's freed blocks to a later stream that
+        # gets the same handle. A stream still current on its device is left alone (never destroyed in use).
+        if not (getattr(self, "_owned", False) and self.handle):
+            return
+        with contextlib.suppress(Exception):  # never raise from a destructor (interpreter shutdown included)
+            if _C.cuda_current_stream(self.device_index) != self.handle:
+                _C.cuda_stream_synchronize(self.device_index, self.handle)
                 _C.cuda_stream_destroy(self.device_index, self.handle)
 
 

@@ -235,7 +235,9 @@ class Tensor(TensorBase):
         (its dtype and device) or keywords. non_blocking: a copy from pinned host memory to a GPU (or from a
         GPU to the host) is queued on the current stream and not waited for."""
         for a in args:
-            if isinstance(a, Tensor):
+            if isinstance(a, bool):
+                non_blocking = a  # torch's positional to(device, dtype, non_blocking)
+            elif isinstance(a, Tensor):
                 dtype, device = a.dtype, a.device
             elif isinstance(a, str) and a not in _DTYPES:
                 device = as_device(a)  # neither a dtype nor a device name: the device error says so

@@ -114,6 +114,7 @@ def test_fit_on_cuda_matches_cpu_and_reads_little():
         model = pc.models.lenet5()
         loader = pc.data.DataLoader(ds, batch_size=16, pin_memory=device == "cuda")
         opt = pc.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        model.to(device)  # before counting: fit's own move is then a no-op
         before = pc._C.cuda_host_transfer_count()
         histories[device] = pc.train.fit(
             model, loader, None, pc.nn.CrossEntropyLoss(), opt, epochs=2, device=device, log_every=4

@@ -2,9 +2,10 @@
 # The GPU check: on a bare GPU machine (nvcc, PyTorch with CUDA, pybind11, scikit-build-core; no network),
 # build and install pycnn with CUDA for this GPU's architecture only, run every CUDA test and the GPU
 # benchmark, and leave the evidence in OUTDIR:
-#   build.log  spills.txt  junit.xml  pytest.log  failures.txt  [ctest.log]  bench.json  bench.log  summary.json
-# Every stage has a timeout and the script goes on past failures; summary.json is rewritten after each stage,
-# so a run that is cut off still reports what it did. The whole run aims at under 5 minutes on one H100.
+#   build.log  spills.txt  pytest.{log,xml}  pytest_models.{log,xml}  failures.txt  [ctest.log]  bench.{json,log}
+#   nvidia-smi.txt  summary.json
+# Every stage has a timeout (150 + 80 + 60 + 60 s at most, about 6 minutes; typically under 5) and the script
+# goes on past failures; summary.json is rewritten after each stage, so a run cut off still reports.
 # Usage: bash tools/gpu_check.sh OUTDIR     (env: GPU_CHECK_CTEST=1 adds the C++ ctest stage, slower;
 #        GPU_CHECK_FULL_BENCH=1 runs the benchmark without --quick; PYTHON=python3.x picks the interpreter)
 set -u
@@ -79,18 +80,29 @@ write_summary
 
 # ---- 2. build and install pycnn with CUDA for this architecture only ----
 cd "$REPO" || exit 1
-run_stage build 200 "$OUT/build.log" \
+run_stage build 150 "$OUT/build.log" \
   "$PY" -m pip install -v --no-build-isolation --no-deps . \
   -Ccmake.define.PYCNN_CUDA=ON "-Ccmake.define.CMAKE_CUDA_ARCHITECTURES=${ARCH}-real"
 grep -i spill "$OUT/build.log" >"$OUT/spills.txt"
 write_summary
 
-# ---- 3. the CUDA tests: test_cuda*.py and every device-parametrised test's cuda case ----
-# Run from OUTDIR so that the installed pycnn is imported, not the source tree.
-run_stage pytest 150 "$OUT/pytest.log" \
-  bash -c "cd '$OUT' && '$PY' -m pytest -q -rf -p no:cacheprovider -c '$REPO/pyproject.toml' --rootdir '$REPO' \
-    -k cuda --junitxml='$OUT/junit.xml' '$REPO/tests'"
-"$PY" - "$OUT/junit.xml" >"$OUT/failures.txt" 2>/dev/null <<'EOF'
+# ---- 3. the CUDA tests: the device-parametrised tests' cuda cases and tests/test_cuda.py, then the
+# whole-model tests (tests/test_cuda_models.py, slower) apart, so that a timeout in one leaves the other's
+# results. Run from OUTDIR so that the installed pycnn is imported, not the source tree. -v lists every
+# test as it ends: a run cut off by its timeout (no junit xml) still shows which failed.
+pytest_stage() { # NAME TIMEOUT_S SELECTION...
+  local name="$1" limit="$2"
+  shift 2
+  run_stage "$name" "$limit" "$OUT/$name.log" \
+    bash -c "cd '$OUT' && '$PY' -m pytest -v -rf -p no:cacheprovider -c '$REPO/pyproject.toml' --rootdir '$REPO' \
+      --junitxml='$OUT/$name.xml' $*"
+}
+pytest_stage pytest 80 -k cuda --ignore="'$REPO/tests/test_cuda_models.py'" "'$REPO/tests'"
+pytest_stage pytest_models 60 "'$REPO/tests/test_cuda_models.py'"
+: >"$OUT/failures.txt"
+for name in pytest pytest_models; do
+  if [ -f "$OUT/$name.xml" ]; then
+    "$PY" - "$OUT/$name.xml" >>"$OUT/failures.txt" 2>/dev/null <<'EOF'
 import sys
 import xml.etree.ElementTree as ET
 
@@ -99,6 +111,10 @@ for case in ET.parse(sys.argv[1]).getroot().iter("testcase"):
         message = (bad.get("message") or "").splitlines()
         print(f"{case.get('classname')}::{case.get('name')}: {message[0][:300] if message else bad.tag}")
 EOF
+  else # cut off: take the verdicts -v printed so far
+    grep -E ' (FAILED|ERROR)( |$)' "$OUT/$name.log" | sed 's/^/[cut off] /' >>"$OUT/failures.txt"
+  fi
+done
 write_summary
 
 # ---- 4. (optional) C++ tests of a CUDA build: a second full compile, so only when asked ----
@@ -112,16 +128,18 @@ fi
 # ---- 5. the benchmark (writes bench.json after each of its stages) ----
 QUICK="--quick"
 [ "${GPU_CHECK_FULL_BENCH:-0}" = "1" ] && QUICK=""
-run_stage bench 120 "$OUT/bench.log" bash -c "cd '$OUT' && '$PY' '$REPO/benchmarks/bench_gpu.py' $QUICK --out '$OUT/bench.json'"
+run_stage bench 60 "$OUT/bench.log" bash -c "cd '$OUT' && '$PY' '$REPO/benchmarks/bench_gpu.py' $QUICK --out '$OUT/bench.json'"
 
 # ---- the table ----
 echo
 echo "================ pycnn GPU check: ${GPU_NAME:-unknown} (sm_${ARCH}), $(($(date +%s) - START)) s ================"
-printf '%-8s %-16s %8s\n' stage status seconds
+printf '%-14s %-16s %8s\n' stage status seconds
 for s in "${STAGES[@]}"; do
-  printf '%-8s %-16s %8s\n' "$s" "${STATUS[$s]}" "${SECONDS_OF[$s]}"
+  printf '%-14s %-16s %8s\n' "$s" "${STATUS[$s]}" "${SECONDS_OF[$s]}"
 done
-echo "pytest: $(tail -n 1 "$OUT/pytest.log" 2>/dev/null)"
+for name in pytest pytest_models; do
+  echo "$name: $(tail -n 1 "$OUT/$name.log" 2>/dev/null)"
+done
 echo "failed tests: $(grep -c . "$OUT/failures.txt" 2>/dev/null) (failures.txt); spill lines: $(grep -c . "$OUT/spills.txt" 2>/dev/null) (spills.txt)"
 head -n 20 "$OUT/failures.txt" 2>/dev/null
 if [ -f "$OUT/bench.log" ]; then
