@@ -85,7 +85,7 @@ def bench_gemm(torch, sizes, tf32_modes, out):
         if torch is not None:
             ta, tb = torch.from_numpy(a_np).cuda(), torch.from_numpy(b_np).cuda()
         flops = 2.0 * n**3
-        inner = max(1, int(2e11 // flops))  # about 0.2 TFLOP of work per repeat
+        inner = min(50, max(1, int(2e11 // flops)))  # about 0.2 TFLOP of work per repeat, at most 50 calls
         for tf32 in tf32_modes:
             if tf32 and not hasattr(pc._C, "cuda_set_allow_tf32"):
                 continue
