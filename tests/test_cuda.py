@@ -229,6 +229,64 @@ def test_cpu_side_of_the_device_api():
     assert pc.as_tensor(a, device="cpu") is a
 
 
+# The GPU paths of the trainer and of clip_grad_norm_ are device-agnostic code: run them on the CPU here.
+def test_device_clip_path_matches_the_cpu_one():
+    from pycnn.nn.utils import _clip_on_device
+
+    for norm_type in (2.0, 1.0, 3.0, float("inf")):
+        for max_norm in (0.5, 1e6):  # scaled down, and left alone (the coefficient is clamped to 1)
+            grads = [randn(5, 4, dtype=np.float32, seed=30), randn(7, dtype=np.float32, seed=31)]
+            a = [pc.zeros(g.shape, requires_grad=True) for g in grads]
+            b = [pc.zeros(g.shape, requires_grad=True) for g in grads]
+            for p, q, g in zip(a, b, grads):
+                p.grad, q.grad = pc.tensor(g), pc.tensor(g)
+            total_cpu = pc.nn.utils.clip_grad_norm_(a, max_norm, norm_type)
+            total_dev = _clip_on_device([q.grad for q in b], max_norm, norm_type, False)
+            assert float(total_dev) == pytest.approx(float(total_cpu), rel=1e-5)
+            for p, q in zip(a, b):
+                np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_trainer_device_sums_match_the_per_batch_reads(monkeypatch):
+    x = randn(40, 1, 28, 28, dtype=np.float32, seed=32)
+    y = np.random.default_rng(33).integers(0, 10, 40)
+    ds = pc.data.TensorDataset(pc.tensor(x), pc.tensor(y))
+    runs = {}
+    for mode in ("host", "device"):
+        if mode == "device":  # the GPU bookkeeping, on CPU tensors
+            monkeypatch.setattr(pc.train.Trainer, "_on_gpu", lambda self: True)
+        pc.manual_seed(0)
+        model = pc.models.lenet5()
+        opt = pc.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        seen = []
+
+        class Watch(pc.train.Callback):
+            def on_batch_end(self, trainer):
+                seen.append((trainer.loss, trainer.batch_logs.get("acc")))
+
+        loader = pc.data.DataLoader(ds, batch_size=8)
+        callbacks = [Watch(), pc.train.NaNGuard(), pc.train.GradientClipping(max_norm=10.0)]
+        trainer = pc.train.Trainer(
+            model, loader, None, pc.nn.CrossEntropyLoss(), opt, epochs=2, callbacks=callbacks, log_every=2
+        )
+        runs[mode] = (trainer.fit(), seen)
+    (host_hist, host_seen), (dev_hist, dev_seen) = runs["host"], runs["device"]
+    for h, d in zip(host_hist, dev_hist):
+        assert d["train_loss"] == pytest.approx(h["train_loss"], rel=1e-6)
+        assert d["train_acc"] == h["train_acc"]
+    assert all(loss is not None for loss, _ in host_seen)  # the CPU reads every batch
+    for i, ((h_loss, h_acc), (d_loss, d_acc)) in enumerate(zip(host_seen, dev_seen)):
+        if i % 5 % 2 == 1:  # batches 2 and 4 of each 5-batch epoch are read
+            assert d_loss == pytest.approx(h_loss, rel=1e-6) and d_acc == h_acc
+        else:
+            assert d_loss is None and d_acc is None
+
+
+def test_trainer_log_every_is_checked():
+    with pytest.raises(ValueError, match="log_every"):
+        pc.train.Trainer(pc.nn.Linear(2, 2), [], None, pc.nn.MSELoss(), pc.optim.SGD([pc.zeros(1)], lr=0.1), log_every=0)
+
+
 # ---------------------------------------------------------------- the pycnn.cuda API with a GPU ----
 
 cuda = pytest.mark.cuda
