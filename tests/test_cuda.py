@@ -247,6 +247,16 @@ def test_device_clip_path_matches_the_cpu_one():
                 np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 
+class _Watch(pc.train.Callback):
+    """Records what each batch's callbacks see: the loss and the accuracy read back (or None)."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_batch_end(self, trainer):
+        self.seen.append((trainer.loss, trainer.batch_logs.get("acc")))
+
+
 def test_trainer_device_sums_match_the_per_batch_reads(monkeypatch):
     x = randn(40, 1, 28, 28, dtype=np.float32, seed=32)
     y = np.random.default_rng(33).integers(0, 10, 40)
@@ -258,18 +268,13 @@ def test_trainer_device_sums_match_the_per_batch_reads(monkeypatch):
         pc.manual_seed(0)
         model = pc.models.lenet5()
         opt = pc.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-        seen = []
-
-        class Watch(pc.train.Callback):
-            def on_batch_end(self, trainer):
-                seen.append((trainer.loss, trainer.batch_logs.get("acc")))
-
+        watch = _Watch()
         loader = pc.data.DataLoader(ds, batch_size=8)
-        callbacks = [Watch(), pc.train.NaNGuard(), pc.train.GradientClipping(max_norm=10.0)]
+        callbacks = [watch, pc.train.NaNGuard(), pc.train.GradientClipping(max_norm=10.0)]
         trainer = pc.train.Trainer(
             model, loader, None, pc.nn.CrossEntropyLoss(), opt, epochs=2, callbacks=callbacks, log_every=2
         )
-        runs[mode] = (trainer.fit(), seen)
+        runs[mode] = (trainer.fit(), watch.seen)
     (host_hist, host_seen), (dev_hist, dev_seen) = runs["host"], runs["device"]
     for h, d in zip(host_hist, dev_hist):
         assert d["train_loss"] == pytest.approx(h["train_loss"], rel=1e-6)
@@ -284,7 +289,9 @@ def test_trainer_device_sums_match_the_per_batch_reads(monkeypatch):
 
 def test_trainer_log_every_is_checked():
     with pytest.raises(ValueError, match="log_every"):
-        pc.train.Trainer(pc.nn.Linear(2, 2), [], None, pc.nn.MSELoss(), pc.optim.SGD([pc.zeros(1)], lr=0.1), log_every=0)
+        pc.train.Trainer(
+            pc.nn.Linear(2, 2), [], None, pc.nn.MSELoss(), pc.optim.SGD([pc.zeros(1)], lr=0.1), log_every=0
+        )
 
 
 # ---------------------------------------------------------------- the pycnn.cuda API with a GPU ----
