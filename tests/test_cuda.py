@@ -263,28 +263,51 @@ def test_trainer_device_sums_match_the_per_batch_reads(monkeypatch):
     ds = pc.data.TensorDataset(pc.tensor(x), pc.tensor(y))
     runs = {}
     for mode in ("host", "device"):
-        if mode == "device":  # the GPU bookkeeping, on CPU tensors
+        if mode == "device":  # the GPU bookkeeping (training and validation), on CPU tensors
             monkeypatch.setattr(pc.train.Trainer, "_on_gpu", lambda self: True)
+            monkeypatch.setattr(pc.Tensor, "is_cuda", property(lambda self: True))
         pc.manual_seed(0)
         model = pc.models.lenet5()
         opt = pc.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
         watch = _Watch()
         loader = pc.data.DataLoader(ds, batch_size=8)
         callbacks = [watch, pc.train.NaNGuard(), pc.train.GradientClipping(max_norm=10.0)]
+        val_loader = pc.data.DataLoader(ds, batch_size=16)
         trainer = pc.train.Trainer(
-            model, loader, None, pc.nn.CrossEntropyLoss(), opt, epochs=2, callbacks=callbacks, log_every=2
+            model, loader, val_loader, pc.nn.CrossEntropyLoss(), opt, epochs=2, callbacks=callbacks, log_every=2
         )
         runs[mode] = (trainer.fit(), watch.seen)
     (host_hist, host_seen), (dev_hist, dev_seen) = runs["host"], runs["device"]
     for h, d in zip(host_hist, dev_hist):
         assert d["train_loss"] == pytest.approx(h["train_loss"], rel=1e-6)
-        assert d["train_acc"] == h["train_acc"]
+        assert d["train_acc"] == h["train_acc"] and d["val_acc"] == h["val_acc"]
+        assert d["val_loss"] == pytest.approx(h["val_loss"], rel=1e-6)
     assert all(loss is not None for loss, _ in host_seen)  # the CPU reads every batch
     for i, ((h_loss, h_acc), (d_loss, d_acc)) in enumerate(zip(host_seen, dev_seen)):
         if i % 5 % 2 == 1:  # batches 2 and 4 of each 5-batch epoch are read
             assert d_loss == pytest.approx(h_loss, rel=1e-6) and d_acc == h_acc
         else:
             assert d_loss is None and d_acc is None
+
+
+def test_batchnorm_count_mirror_on_cpu_tensors(monkeypatch):
+    monkeypatch.setattr(pc.Tensor, "is_cuda", property(lambda self: True))  # take the GPU path on the CPU
+    bn = pc.nn.BatchNorm2d(3, momentum=None)
+    x = pc.tensor(randn(4, 3, 5, 5, dtype=np.float32, seed=34))
+    for _ in range(3):
+        bn(x)
+    assert bn.num_batches_tracked.item() == 3
+    state = copy.deepcopy(bn.state_dict())
+    bn(x)
+    bn.load_state_dict(state)  # the loaded count replaces the mirrored one
+    bn(x)
+    assert bn.num_batches_tracked.item() == 4
+    bn.num_batches_tracked = pc.tensor(10)  # a replaced buffer is read again
+    bn(x)
+    assert bn.num_batches_tracked.item() == 11
+    bn.reset_running_stats()
+    bn(x)
+    assert bn.num_batches_tracked.item() == 1
 
 
 def test_trainer_log_every_is_checked():

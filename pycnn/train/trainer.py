@@ -80,13 +80,13 @@ def _predicted_and_true(outputs, targets, owner):
     return predicted, true
 
 
-def _correct_on_device(outputs, targets):
+def _correct_on_device(outputs, targets, owner="fit"):
     """The number of correct predictions as a 0-d float64 tensor on the outputs' device (no host read);
     the same rules as _predicted_and_true, whose errors it raises."""
     if outputs.ndim < 2 or not (
         targets.ndim == outputs.ndim or (targets.ndim == outputs.ndim - 1 and not targets.dtype.is_floating_point)
     ):
-        _predicted_and_true(outputs, targets, "fit")  # raises the shape error
+        _predicted_and_true(outputs, targets, owner)  # raises the shape error
     predicted = outputs.argmax(1)
     true = targets.argmax(1) if targets.ndim == outputs.ndim else targets
     return _tops.compare(predicted, true, "eq").to(float64).sum()
@@ -130,8 +130,11 @@ class _Modes:
 
 def _evaluate_loop(model, loader, loss_fn, device, want_accuracy, metric_fns, num_classes, owner):
     """One pass over `loader` in eval mode; sample-weighted means of the loss and metrics.
-    want_accuracy=None decides on the first batch: accuracy only for class-index targets."""
+    want_accuracy=None decides on the first batch: accuracy only for class-index targets. On a GPU the loss
+    and accuracy sums stay on the device and are read once, at the end (a confusion matrix still reads each
+    batch's predictions)."""
     seen, loss_sum, correct = 0, 0.0, 0
+    device_loss_sum = device_correct = None
     sums = {name: 0.0 for name, _ in metric_fns}
     confusion = ConfusionMatrix(num_classes) if num_classes else None
     with _Modes(model):
@@ -144,9 +147,18 @@ def _evaluate_loop(model, loader, loss_fn, device, want_accuracy, metric_fns, nu
                 )
             n = len(targets)
             seen += n
+            on_gpu = outputs.is_cuda
             if loss_fn is not None:
-                loss_sum += float(loss_fn(outputs, targets).item()) * n
-            if want_accuracy or confusion is not None:
+                loss = loss_fn(outputs, targets)
+                if on_gpu:
+                    weighted = loss * float(n)
+                    device_loss_sum = weighted if device_loss_sum is None else device_loss_sum + weighted
+                else:
+                    loss_sum += float(loss.item()) * n
+            if on_gpu and want_accuracy and confusion is None:
+                batch_correct = _correct_on_device(outputs, targets, owner)
+                device_correct = batch_correct if device_correct is None else device_correct + batch_correct
+            elif want_accuracy or confusion is not None:
                 predicted, true = _predicted_and_true(outputs, targets, owner)
                 correct += int(np.count_nonzero(predicted == true))
                 if confusion is not None:
@@ -160,6 +172,10 @@ def _evaluate_loop(model, loader, loss_fn, device, want_accuracy, metric_fns, nu
                 sums[name] += float(metric(outputs, targets)) * n
     if seen == 0:
         raise RuntimeError(f"[{owner}] the loader yielded no batches")
+    if device_loss_sum is not None:
+        loss_sum = float(device_loss_sum.item())
+    if device_correct is not None:
+        correct = int(round(device_correct.item()))
     result = {"num_samples": seen}
     if loss_fn is not None:
         result["loss"] = loss_sum / seen
