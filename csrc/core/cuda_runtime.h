@@ -28,7 +28,7 @@ Stream current_stream(int index);  // the stream every launch and copy on device
 void set_current_stream(int index, Stream stream);
 Stream create_stream(int index);  // non-blocking with respect to the default stream
 void destroy_stream(int index, Stream stream);
-void synchronize(int index);  // waits for all work on the device
+void synchronize(int index);                    // waits for all work on the device
 void synchronize_stream(int index, Stream stream);
 
 // Makes a device current for one scope and restores the caller's afterwards; a no-op for the CPU.

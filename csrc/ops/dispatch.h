@@ -11,6 +11,6 @@
 #include "ops/cuda/cuda_ops.h"
 
 // The guard is a temporary of the full expression: it lives until the kernel call returns.
-#define PYCNN_DISPATCH(device, kernel, ...)                                                        \
+#define PYCNN_DISPATCH(device, kernel, ...)                                                      \
   ((device).is_cuda() ? (::pycnn::cuda::DeviceGuard((device)), ::pycnn::cuda::kernel(__VA_ARGS__)) \
                       : ::pycnn::cpu::kernel(__VA_ARGS__))

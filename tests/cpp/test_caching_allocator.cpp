@@ -117,7 +117,7 @@ static void retries_after_emptying_the_cache() {
   CachingAllocator a(d);
   void* big = a.allocate(size_t(30) << 20, nullptr);
   EXPECT(big != nullptr);
-  a.free(big);                                          // cached: 30 MiB reserved, nothing in use
+  a.free(big);  // cached: 30 MiB reserved, nothing in use
   void* other = a.allocate(size_t(25) << 20, nullptr);  // does not fit beside the cached block...
   EXPECT(other != nullptr);                             // ...so the cache is emptied and the call retried
   EXPECT(d.frees >= 1 || other == big);

@@ -40,7 +40,8 @@ StridedIndexer<N> make_indexer(const Shape& shape, const std::array<const Shape*
     if (shape[d] == 1) continue;
     // Merge into the previous (inner) dim when every view steps over it exactly: stride[d] = stride[inner] * size.
     bool merge = ix.rank > 0;
-    for (int t = 0; t < N && merge; ++t) merge = (*strides[t])[d] == ix.strides[t][ix.rank - 1] * ix.sizes[ix.rank - 1];
+    for (int t = 0; t < N && merge; ++t)
+      merge = (*strides[t])[d] == ix.strides[t][ix.rank - 1] * ix.sizes[ix.rank - 1];
     if (merge) {
       ix.sizes[ix.rank - 1] *= shape[d];
       continue;

@@ -59,15 +59,11 @@ __device__ inline T block_reduce(T v, Op op, T identity) {
 
 struct SumOp {
   template <typename T>
-  __device__ T operator()(T a, T b) const {
-    return a + b;
-  }
+  __device__ T operator()(T a, T b) const { return a + b; }
 };
 struct MaxOp {
   template <typename T>
-  __device__ T operator()(T a, T b) const {
-    return a != a || a > b ? a : b;
-  }  // NaN wins, as in torch
+  __device__ T operator()(T a, T b) const { return a != a || a > b ? a : b; }  // NaN wins, as in torch
 };
 
 }  // namespace pycnn::cuda
