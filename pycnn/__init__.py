@@ -24,7 +24,7 @@ except ImportError as _e:
         ) from None
     raise ImportError(f"pycnn's compiled core (pycnn._C) could not be loaded ({_e}); reinstall pycnn") from _e
 
-from . import cuda, data, datasets, metrics, models, nn, ops, optim, train
+from . import backends, cuda, data, datasets, metrics, models, nn, ops, optim, train
 from ._tensor_ops import (
     abs,
     argmax,
@@ -62,14 +62,18 @@ from .creation import (
     arange,
     as_tensor,
     empty,
+    empty_like,
     from_numpy,
     full,
+    full_like,
     get_default_dtype,
     ones,
     ones_like,
     rand,
+    rand_like,
     randint,
     randn,
+    randn_like,
     randperm,
     set_default_dtype,
     tensor,
@@ -93,6 +97,7 @@ __all__ = [
     "argmax",
     "argmin",
     "as_tensor",
+    "backends",
     "cat",
     "chunk",
     "clamp",
@@ -105,6 +110,7 @@ __all__ = [
     "double",
     "dtype",
     "empty",
+    "empty_like",
     "enable_grad",
     "exp",
     "flatten",
@@ -113,6 +119,7 @@ __all__ = [
     "float64",
     "from_numpy",
     "full",
+    "full_like",
     "get_default_dtype",
     "get_num_threads",
     "index_select",
@@ -140,8 +147,10 @@ __all__ = [
     "ops",
     "optim",
     "rand",
+    "rand_like",
     "randint",
     "randn",
+    "randn_like",
     "randperm",
     "relu",
     "save",

@@ -52,8 +52,22 @@ def as_dtype(d):
     return _DTYPES[name]
 
 
+# The CUDA device "cuda" without an index means (pycnn.cuda.set_device changes it).
+_current_cuda_index = 0
+
+
+def current_cuda_index():
+    return _current_cuda_index
+
+
+def set_current_cuda_index(index):
+    global _current_cuda_index
+    _current_cuda_index = int(index)
+
+
 class device:
-    """Where a tensor lives: ``device("cpu")``, ``device("cuda")``, ``device("cuda", 1)``, ``device("cuda:1")``."""
+    """Where a tensor lives: ``device("cpu")``, ``device("cuda")``, ``device("cuda", 1)``, ``device("cuda:1")``.
+    "cuda" without an index takes the current CUDA device (``pycnn.cuda.set_device``) when it is made."""
 
     __slots__ = ("index", "type")
 
@@ -66,7 +80,7 @@ class device:
         if type not in ("cpu", "cuda"):
             raise ValueError(f"[device] expected 'cpu' or 'cuda', got {type!r}")
         self.type = type
-        self.index = (index or 0) if type == "cuda" else None
+        self.index = (_current_cuda_index if index is None else int(index)) if type == "cuda" else None
 
     def __str__(self):
         return self.type if self.type == "cpu" else f"cuda:{self.index}"

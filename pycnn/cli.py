@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import models
+from ._types import as_device as _as_device
 from .data import DataLoader, Subset, stratified_split
 from .data import transforms as T
 from .datasets import get_dataset
@@ -203,7 +204,7 @@ def build_parser():
         default=None,
         help=f"CPU threads for the core (default: all cores, here {_all_cores()})",
     )
-    train.add_argument("--device", default="cpu", help="cpu or cuda")
+    train.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (CUDA: batches are pinned)")
     train.add_argument(
         "--out",
         default=None,
@@ -229,7 +230,7 @@ def build_parser():
     evaluate.add_argument("--data-root", default=None, metavar="DIR", help="where the dataset's files are")
     evaluate.add_argument("--batch-size", type=_positive(int), default=500, help="images per batch")
     evaluate.add_argument("--threads", type=_positive(int), default=None, help="CPU threads")
-    evaluate.add_argument("--device", default="cpu", help="cpu or cuda")
+    evaluate.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     evaluate.add_argument(
         "--out",
         default=None,
@@ -475,11 +476,17 @@ def train(args):
     manual_seed(args.seed)
     model = build_model(args.model, len(classes), spec["channels"], spec["image_size"]).to(args.device)
     loader_gen = Generator(args.seed)
+    pin = _as_device(args.device).type == "cuda"  # pinned batches reach the GPU without a blocking copy
     train_loader = DataLoader(
-        train_set, batch_size=args.batch_size, shuffle=True, generator=loader_gen, num_workers=args.workers
+        train_set,
+        batch_size=args.batch_size,
+        shuffle=True,
+        generator=loader_gen,
+        num_workers=args.workers,
+        pin_memory=pin,
     )
-    val_loader = DataLoader(val_set, batch_size=500) if val_set is not None else None
-    test_loader = DataLoader(test_set, batch_size=500)
+    val_loader = DataLoader(val_set, batch_size=500, pin_memory=pin) if val_set is not None else None
+    test_loader = DataLoader(test_set, batch_size=500, pin_memory=pin)
     optimizer = build_optimizer(args.optimizer, model.parameters(), lr, args.momentum, args.weight_decay)
     scheduler, interval = build_scheduler(args.schedule, optimizer, args.epochs, len(train_loader), args.warmup)
     if args.schedule == "plateau" and val_loader is None:

@@ -39,16 +39,18 @@ def from_numpy(array):
     return Tensor._make(_C.from_numpy(array))
 
 
-def as_tensor(data, dtype=None):
-    if isinstance(data, Tensor) and (dtype is None or as_dtype(dtype) == data.dtype):
-        return data
+def as_tensor(data, dtype=None, device=None):
+    """data itself when it already is a tensor of that dtype and device; shares a NumPy array's memory when
+    it can (CPU, same dtype); a copy otherwise."""
+    if isinstance(data, Tensor):
+        return data.to(dtype=dtype, device=device)
     if (
         isinstance(data, np.ndarray)
         and (dtype is None or as_dtype(dtype).numpy == data.dtype)
         and data.dtype in (np.float32, np.float64, np.int64)
     ):
-        return from_numpy(data)
-    return tensor(data, dtype=dtype)
+        return from_numpy(data).to(device=device)
+    return tensor(data, dtype=dtype, device=device)
 
 
 def _size(size):
@@ -68,9 +70,8 @@ def full(size, fill_value, dtype=None, device="cpu", requires_grad=False):
         if dtype is not None
         else (int64 if isinstance(fill_value, int) and not isinstance(fill_value, bool) else _default_dtype)
     )
-    impl = _C.full(_size((size,)), fill_value, d.name, "cpu")  # size: an int or a sequence of ints
-    if str(as_device(device)) != "cpu":
-        impl = impl.to_device(str(as_device(device)))
+    # size: an int or a sequence of ints; filled where it lives (fill_ runs on the GPU)
+    impl = _C.full(_size((size,)), fill_value, d.name, _device_name(device))
     return _factory(impl, requires_grad)
 
 
@@ -84,18 +85,37 @@ def ones(*size, dtype=None, device="cpu", requires_grad=False):
 
 def empty(*size, dtype=None, device="cpu", requires_grad=False):
     d = as_dtype(dtype or _default_dtype)
-    impl = _C.empty(_size(size), d.name, "cpu")
-    if str(as_device(device)) != "cpu":
-        impl = impl.to_device(str(as_device(device)))
-    return _factory(impl, requires_grad)
+    return _factory(_C.empty(_size(size), d.name, _device_name(device)), requires_grad)
 
 
-def zeros_like(t, dtype=None, requires_grad=False):
-    return zeros(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+def _device_name(device):
+    """The core's name of a device argument ("cuda" becomes the current CUDA device)."""
+    return "cpu" if device is None else str(as_device(device))
 
 
-def ones_like(t, dtype=None, requires_grad=False):
-    return ones(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+def zeros_like(t, dtype=None, device=None, requires_grad=False):
+    """Zeros with t's shape, and its dtype and device unless given."""
+    return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+
+
+def ones_like(t, dtype=None, device=None, requires_grad=False):
+    return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+
+
+def empty_like(t, dtype=None, device=None, requires_grad=False):
+    return empty(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+
+
+def randn_like(t, dtype=None, device=None, requires_grad=False):
+    return randn(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+
+
+def rand_like(t, dtype=None, device=None, requires_grad=False):
+    return rand(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
 def randn(*size, dtype=None, device="cpu", requires_grad=False, generator=None):
@@ -112,20 +132,21 @@ def rand(*size, dtype=None, device="cpu", requires_grad=False, generator=None):
     return tensor(values.astype(d.numpy), device=device, requires_grad=requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=int64, generator=None):
+# Random and range values are made on the host (pycnn's generator is a NumPy one) and then moved.
+def randint(low, high=None, size=(), dtype=int64, generator=None, device=None):
     if high is None:
         low, high = 0, low
-    return tensor(_numpy_generator(generator).integers(low, high, size=tuple(size)), dtype=dtype)
+    return tensor(_numpy_generator(generator).integers(low, high, size=tuple(size)), dtype=dtype, device=device)
 
 
-def randperm(n, generator=None):
-    return tensor(_numpy_generator(generator).permutation(n).astype(np.int64))
+def randperm(n, generator=None, device=None):
+    return tensor(_numpy_generator(generator).permutation(n).astype(np.int64), device=device)
 
 
-def arange(start, end=None, step=1, dtype=None):
+def arange(start, end=None, step=1, dtype=None, device=None):
     if end is None:
         start, end = 0, start
     values = np.arange(start, end, step)
     if dtype is None and values.dtype.kind == "f":
         dtype = _default_dtype
-    return tensor(values, dtype=dtype)
+    return tensor(values, dtype=dtype, device=device)

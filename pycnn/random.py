@@ -1,5 +1,6 @@
 """Random number generation: a seeded NumPy PCG64 stream behind ``manual_seed``, ``randn``, ``rand``,
-``Tensor.uniform_/normal_`` and every initialiser, so one seed fixes a whole training run.
+``Tensor.uniform_/normal_`` and every initialiser, so one seed fixes a whole training run. A second stream
+gives CUDA dropout its mask seeds (``pycnn.cuda.manual_seed``); ``manual_seed`` seeds both.
 """
 
 import numpy as np
@@ -28,6 +29,7 @@ class Generator:
 
 
 _default = Generator(0)
+_cuda = Generator(0)  # CUDA dropout's seeds (pycnn.cuda.manual_seed), apart so CPU streams do not shift
 
 
 def default_generator():
@@ -36,8 +38,14 @@ def default_generator():
 
 
 def manual_seed(seed):
-    """Seeds the global generator; returns it."""
+    """Seeds the global generator and the CUDA one (as torch.manual_seed does); returns the global one."""
+    _cuda.manual_seed(seed)
     return _default.manual_seed(seed)
+
+
+def cuda_generator():
+    """The generator CUDA dropout draws its mask seeds from (``pycnn.cuda.manual_seed`` seeds it)."""
+    return _cuda
 
 
 def initial_seed():

@@ -94,14 +94,20 @@ class Tensor(TensorBase):
         return self._impl.data_ptr
 
     # ---- NumPy interop and values ----
+    def _host_impl(self):
+        """The core tensor itself on the CPU; a host copy of it on a GPU (the buffer protocol refuses device
+        memory, so NumPy never sees a device pointer)."""
+        return self._impl if self._impl.device == "cpu" else self._impl.to_device("cpu")
+
     def numpy(self):
-        """A NumPy array sharing this tensor's memory (CPU only; the tensor must not require grad)."""
+        """A NumPy array sharing this tensor's memory on the CPU, a host copy for a CUDA tensor (the tensor
+        must not require grad)."""
         if self.requires_grad:
             raise RuntimeError("[numpy] can't call numpy() on a tensor that requires grad; use detach().numpy()")
-        return np.asarray(self._impl)
+        return np.asarray(self._host_impl())
 
     def __array__(self, dtype=None, copy=None):
-        a = np.asarray(self._impl)
+        a = np.asarray(self._host_impl())
         return a if dtype is None else a.astype(dtype, copy=False)
 
     def __reduce__(self):
@@ -120,7 +126,7 @@ class Tensor(TensorBase):
         return int(v) if self._impl.dtype == "int64" else v
 
     def tolist(self):
-        return np.asarray(self._impl).tolist()
+        return np.asarray(self._host_impl()).tolist()
 
     def __float__(self):
         return float(self.item())
@@ -134,7 +140,7 @@ class Tensor(TensorBase):
         return bool(self.item())
 
     def __repr__(self):
-        body = np.array2string(np.asarray(self._impl.to_device("cpu")), separator=", ", precision=4, prefix="tensor(")
+        body = np.array2string(np.asarray(self._host_impl()), separator=", ", precision=4, prefix="tensor(")
         extras = []
         if self._impl.dtype != "float32" and self._impl.dtype != "int64":
             extras.append(f"dtype={self.dtype}")
@@ -224,10 +230,14 @@ class Tensor(TensorBase):
         return self
 
     # ---- conversions ----
-    def to(self, *args, dtype=None, device=None):
-        """``t.to(pycnn.float64)``, ``t.to("cpu")``, ``t.to(other_tensor)`` or keywords."""
+    def to(self, *args, dtype=None, device=None, non_blocking=False):
+        """``t.to(pycnn.float64)``, ``t.to("cuda")``, ``t.to("cuda", pycnn.float64)``, ``t.to(other_tensor)``
+        (its dtype and device) or keywords. non_blocking: a copy from pinned host memory to a GPU (or from a
+        GPU to the host) is queued on the current stream and not waited for."""
         for a in args:
-            if isinstance(a, Tensor):
+            if isinstance(a, bool):
+                non_blocking = a  # torch's positional to(device, dtype, non_blocking)
+            elif isinstance(a, Tensor):
                 dtype, device = a.dtype, a.device
             elif isinstance(a, str) and a not in _DTYPES:
                 device = as_device(a)  # neither a dtype nor a device name: the device error says so
@@ -245,7 +255,11 @@ class Tensor(TensorBase):
                 else Tensor._make(out._impl.to_dtype(dtype.name))
             )
         if device is not None and str(as_device(device)) != out._impl.device:
-            out = ag.ToDeviceFn.apply(out, str(as_device(device)))
+            target = str(as_device(device))
+            if out.requires_grad and is_grad_enabled():
+                out = ag.ToDeviceFn.apply(out, target)  # its backward moves the gradient back
+            else:
+                out = Tensor._make(out._impl.to_device(target, bool(non_blocking)))
         return out
 
     def float(self):
@@ -260,8 +274,23 @@ class Tensor(TensorBase):
     def cpu(self):
         return self.to("cpu")
 
-    def cuda(self, device=None):
-        return self.to("cuda" if device is None else f"cuda:{int(device)}")
+    def cuda(self, device=None, non_blocking=False):
+        """This tensor on a GPU: the current one, or ``device`` (an index, "cuda:N" or a pycnn.device)."""
+        if device is None:
+            device = "cuda"
+        elif isinstance(device, builtins.int) and not isinstance(device, bool):
+            device = f"cuda:{device}"
+        if as_device(device).type != "cuda":
+            raise ValueError(f"[cuda] expected a CUDA device, got {device}")
+        return self.to(device, non_blocking=non_blocking)
+
+    def pin_memory(self):
+        """A copy of this CPU tensor in page-locked host memory (copies from it to a GPU can run
+        asynchronously); raises a RuntimeError without CUDA."""
+        return Tensor._make(self._impl.pin_memory())
+
+    def is_pinned(self):
+        return bool(self._impl.is_pinned())
 
     def clone(self):
         return ag.CloneFn.apply(self)

@@ -16,9 +16,11 @@ import select
 import socket
 import sys
 import time
+import warnings
 from multiprocessing import connection as mp_connection
 from numbers import Integral, Real
 
+from .. import cuda as _cuda
 from ..random import Generator, default_generator, initial_seed
 from ._worker import (
     _worker_loop,
@@ -61,7 +63,8 @@ class DataLoader:
         num_workers: 0 loads in the main process; n > 0 starts n worker processes per epoch (or once,
             with persistent_workers) that load batches ahead while the model trains.
         collate_fn: turns a list of samples into a batch (default: default_collate).
-        pin_memory: accepted for PyTorch compatibility; a no-op (CPU tensors are used directly).
+        pin_memory: put batches in page-locked host memory, so that ``.to("cuda", non_blocking=True)``
+            copies them asynchronously; without a usable GPU it warns once and acts as False (as torch).
         drop_last: drop the last batch if it is smaller than batch_size.
         timeout: seconds to wait for a batch from the workers before raising RuntimeError; 0 waits
             forever (a worker that dies is noticed at once either way).
@@ -173,7 +176,8 @@ class DataLoader:
         self.batch_sampler = batch_sampler
         self.num_workers = int(num_workers)
         self.collate_fn = collate_fn
-        self.pin_memory = pin_memory
+        self.pin_memory = bool(pin_memory)
+        self._pin = self.pin_memory and _pinning_available()
         self.timeout = float(timeout)
         self.worker_init_fn = worker_init_fn
         self.multiprocessing_context = multiprocessing_context
@@ -274,12 +278,13 @@ class DataLoader:
                 if b < epoch.skip:
                     continue
                 epoch.done += 1
-                yield batch
+                yield _pin_batch(batch) if self._pin else batch
         else:
             for b, indices in epoch.batches:
                 batch = _load_seeded(batch_seed(epoch.base_seed, b), fetch_map, self.dataset, indices, fast, collate)
                 epoch.done += 1
-                yield _fields_to_tensors(batch) if fast else batch
+                batch = _fields_to_tensors(batch) if fast else batch
+                yield _pin_batch(batch) if self._pin else batch
         epoch.finished = True
 
     # ------------------------------------------------------------------------------------------ resume
@@ -368,6 +373,38 @@ def _load_seeded(seed, fetch, *args):
         return fetch(*args)
     finally:
         gen.numpy = saved
+
+
+_warned_no_pinning = False
+
+
+def _pinning_available():
+    """pin_memory=True needs a usable GPU; without one, warn once per process and load unpinned."""
+    global _warned_no_pinning
+    if _cuda.is_available():
+        return True
+    if not _warned_no_pinning:
+        _warned_no_pinning = True
+        warnings.warn(
+            "[DataLoader] pin_memory=True but no CUDA device is available (or pycnn was built without CUDA): "
+            "batches are not pinned",
+            UserWarning,
+            stacklevel=3,
+        )
+    return False
+
+
+def _pin_batch(batch):
+    """The batch with every tensor in page-locked memory (the main process pins: workers hand over arrays)."""
+    if hasattr(batch, "pin_memory") and hasattr(batch, "_impl"):
+        return batch.pin_memory()
+    if isinstance(batch, dict):
+        return {k: _pin_batch(v) for k, v in batch.items()}
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):
+        return type(batch)(*(_pin_batch(v) for v in batch))
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(_pin_batch(v) for v in batch)
+    return batch
 
 
 def _fields_to_tensors(fields):
@@ -470,7 +507,8 @@ class _MultiProcessIter:
                 continue
             self._epoch.done += 1
             batch = unpack(payload)
-            return _fields_to_tensors(batch) if self._fast else batch
+            batch = _fields_to_tensors(batch) if self._fast else batch
+            return _pin_batch(batch) if self._loader._pin else batch
 
     def _receive(self):
         """Wait for replies (any worker) and file those of this epoch under their task id."""

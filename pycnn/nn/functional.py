@@ -5,7 +5,7 @@ argument-parsing layer over one Function of ``pycnn.autograd_ops``. Shapes are N
 from .. import _C
 from .. import autograd_ops as ag
 from .._types import int64
-from ..random import default_generator
+from ..random import cuda_generator, default_generator
 from ._arguments import (
     INTERP_MODES,
     PAD_MODES,
@@ -267,7 +267,8 @@ def _dropout(input, p, training, op, channelwise=False, alpha=False):
         raise ValueError(f"[{op}] expected input of shape (N, C, H, W) or (N, C, L), got {input.shape}")
     if not training or p == 0:
         return input
-    seed = int(default_generator().numpy.integers(0, 2**63))
+    generator = cuda_generator() if input.is_cuda else default_generator()
+    seed = int(generator.numpy.integers(0, 2**63))  # a host draw: the mask itself is made on the device
     return ag.DropoutFn.apply(input, float(p), seed, channelwise, alpha)
 
 

@@ -62,6 +62,7 @@ class _NormBase(Module):
             self.running_mean.fill_(0.0)
             self.running_var.fill_(1.0)
             self.num_batches_tracked.fill_(0)
+            self.__dict__.pop("_nbt_mirror", None)
 
     def reset_parameters(self):
         self.reset_running_stats()
@@ -74,10 +75,28 @@ class _NormBase(Module):
         1 / num_batches_tracked (a cumulative moving average)."""
         if not (self.training and self.track_running_stats):
             return 0.0 if self.momentum is None else self.momentum
-        self.num_batches_tracked.fill_(int(self.num_batches_tracked.item()) + 1)
+        count = self._count_batch()
         if self.momentum is None:
-            return 1.0 / float(self.num_batches_tracked.item())
+            return 1.0 / float(count)
         return self.momentum
+
+    def _count_batch(self):
+        """num_batches_tracked += 1; returns the new count. On a GPU the count is mirrored in Python and
+        only written (a fill on the device), so that a training step reads nothing back to the host; the
+        mirror is re-read once after the buffer is replaced (to(), load_state_dict)."""
+        nbt = self.num_batches_tracked
+        if not nbt.is_cuda:
+            count = int(nbt.item()) + 1
+        else:
+            mirror = self.__dict__.get("_nbt_mirror")
+            count = (mirror[1] if mirror is not None and mirror[0] is nbt._impl else int(nbt.item())) + 1
+            self.__dict__["_nbt_mirror"] = (nbt._impl, count)
+        nbt.fill_(count)
+        return count
+
+    def _load_own_state(self, *args, **kwargs):
+        self.__dict__.pop("_nbt_mirror", None)  # the loaded count replaces the mirrored one
+        return super()._load_own_state(*args, **kwargs)
 
     def extra_repr(self):
         return (

@@ -44,6 +44,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not grads:
         return make_tensor(0.0)
     dtype = grads[0].dtype
+    if grads[0].is_cuda:
+        return _clip_on_device(grads, float(max_norm), norm_type, error_if_nonfinite)
     if math.isinf(norm_type):
         total = max(_C.lp_sum(g._impl, norm_type) for g in grads)
     else:
@@ -61,6 +63,43 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
                 scaled = _C.binary("mul", g._impl, _C.full([], coef, g._impl.dtype, g._impl.device))
                 _C.copy_(g._impl, scaled)
     return make_tensor(total, dtype=dtype)
+
+
+def _clip_on_device(grads, max_norm, norm_type, error_if_nonfinite):
+    """clip_grad_norm_ for gradients on a GPU: the norm and the coefficient stay device scalars, so nothing
+    is read back to the host (unless error_if_nonfinite asks to look at the norm)."""
+    with no_grad():
+        if math.isinf(norm_type):
+            parts = [g.detach().abs().max() for g in grads]
+            total = parts[0]
+            for part in parts[1:]:
+                total = total.maximum(part)
+        else:
+            parts = [_lp_sum_tensor(g.detach(), norm_type) for g in grads]
+            total = parts[0]
+            for part in parts[1:]:
+                total = total + part
+            total = total.pow(1.0 / norm_type)
+        if error_if_nonfinite and not math.isfinite(total.item()):
+            raise RuntimeError(
+                f"[clip_grad_norm_] the total norm of order {norm_type} of the gradients is "
+                f"non-finite ({total.item()}), so it cannot be clipped; pass error_if_nonfinite=False to "
+                "scale them anyway"
+            )
+        # torch clamps the coefficient to 1: gradients are only ever scaled down (min(1, c) on the device)
+        coef = ((total + 1e-6).pow(-1.0) * max_norm).clamp(max=1.0)
+        for g in grads:
+            _C.copy_(g._impl, _C.binary("mul", g._impl, coef._impl))
+    return total
+
+
+def _lp_sum_tensor(g, p):
+    """sum |g|^p as a 0-d tensor on g's device."""
+    if p == 2.0:
+        return (g * g).sum()
+    if p == 1.0:
+        return g.abs().sum()
+    return g.abs().pow(p).sum()
 
 
 def clip_grad_value_(parameters, clip_value):

@@ -438,7 +438,8 @@ class GradientClipping(Callback):
         norm_type (float): p of that norm (float('inf') for the max). Default: 2.
         clip_value (float or None): clamp every gradient element to [-clip_value, clip_value] (applied
             before the norm clipping when both are given).
-    The total norm before clipping is logged as trainer.batch_logs['grad_norm'].
+    The total norm before clipping is logged as trainer.batch_logs['grad_norm'] (None on a GPU batch whose
+    loss the trainer does not read back: see Trainer's log_every).
     """
 
     def __init__(self, max_norm=None, norm_type=2.0, clip_value=None):
@@ -464,7 +465,9 @@ class GradientClipping(Callback):
             clip_grad_value_(self._params, self.clip_value)
         if self.max_norm is not None:
             total = clip_grad_norm_(self._params, self.max_norm, self.norm_type)
-            trainer.batch_logs["grad_norm"] = float(total.item())
+            # on a GPU, read back only on the batches whose loss the trainer reads (its log_every)
+            unread = total.is_cuda and trainer.loss is None
+            trainer.batch_logs["grad_norm"] = None if unread else float(total.item())
 
 
 class NaNGuard(Callback):
@@ -508,6 +511,10 @@ class NaNGuard(Callback):
 
     def on_after_backward(self, trainer):
         where = f"epoch {trainer.epoch}, batch {trainer.batch_index} (global step {trainer.global_step})"
+        # trainer.loss is None on a GPU batch whose loss was not read back (Trainer's log_every): checking
+        # it, or the gradients, would read from the device at every step; both are checked at the reads.
+        if trainer.loss is None:
+            return
         if not math.isfinite(trainer.loss):
             culprit = self._find_culprit(trainer) if self.find_layer else "(find_layer=False: not searched)"
             self._stop(trainer, f"NaNGuard: non-finite loss ({trainer.loss}) at {where}; {culprit}")

@@ -11,6 +11,8 @@ import time
 
 import numpy as np
 
+from .. import _tensor_ops as _tops
+from .._types import as_device, float64
 from ..autograd import no_grad
 from ..metrics import ConfusionMatrix, _as_numpy
 from .callbacks import LRSchedulerCallback
@@ -46,8 +48,14 @@ def _split_batch(batch, device, owner):
         )
     inputs, targets = batch[0], batch[1]
     if device is not None:
-        inputs, targets = inputs.to(device), targets.to(device)
+        inputs, targets = _move(inputs, device), _move(targets, device)
     return inputs, targets
+
+
+def _move(t, device):
+    """t on `device`; a batch in pinned memory (DataLoader(pin_memory=True)) is copied without waiting."""
+    pinned = t.is_pinned() if hasattr(t, "is_pinned") else False
+    return t.to(device, non_blocking=True) if pinned else t.to(device)
 
 
 def _predicted_and_true(outputs, targets, owner):
@@ -70,6 +78,18 @@ def _predicted_and_true(outputs, targets, owner):
             f"of shape {tuple(targets.shape)}; pass metrics=() for other tasks"
         )
     return predicted, true
+
+
+def _correct_on_device(outputs, targets, owner="fit"):
+    """The number of correct predictions as a 0-d float64 tensor on the outputs' device (no host read);
+    the same rules as _predicted_and_true, whose errors it raises."""
+    if outputs.ndim < 2 or not (
+        targets.ndim == outputs.ndim or (targets.ndim == outputs.ndim - 1 and not targets.dtype.is_floating_point)
+    ):
+        _predicted_and_true(outputs, targets, owner)  # raises the shape error
+    predicted = outputs.argmax(1)
+    true = targets.argmax(1) if targets.ndim == outputs.ndim else targets
+    return _tops.compare(predicted, true, "eq").to(float64).sum()
 
 
 def _parse_metrics(metrics):
@@ -110,8 +130,11 @@ class _Modes:
 
 def _evaluate_loop(model, loader, loss_fn, device, want_accuracy, metric_fns, num_classes, owner):
     """One pass over `loader` in eval mode; sample-weighted means of the loss and metrics.
-    want_accuracy=None decides on the first batch: accuracy only for class-index targets."""
+    want_accuracy=None decides on the first batch: accuracy only for class-index targets. On a GPU the loss
+    and accuracy sums stay on the device and are read once, at the end (a confusion matrix still reads each
+    batch's predictions)."""
     seen, loss_sum, correct = 0, 0.0, 0
+    device_loss_sum = device_correct = None
     sums = {name: 0.0 for name, _ in metric_fns}
     confusion = ConfusionMatrix(num_classes) if num_classes else None
     with _Modes(model):
@@ -124,9 +147,18 @@ def _evaluate_loop(model, loader, loss_fn, device, want_accuracy, metric_fns, nu
                 )
             n = len(targets)
             seen += n
+            on_gpu = outputs.is_cuda
             if loss_fn is not None:
-                loss_sum += float(loss_fn(outputs, targets).item()) * n
-            if want_accuracy or confusion is not None:
+                loss = loss_fn(outputs, targets)
+                if on_gpu:
+                    weighted = loss * float(n)
+                    device_loss_sum = weighted if device_loss_sum is None else device_loss_sum + weighted
+                else:
+                    loss_sum += float(loss.item()) * n
+            if on_gpu and want_accuracy and confusion is None:
+                batch_correct = _correct_on_device(outputs, targets, owner)
+                device_correct = batch_correct if device_correct is None else device_correct + batch_correct
+            elif want_accuracy or confusion is not None:
                 predicted, true = _predicted_and_true(outputs, targets, owner)
                 correct += int(np.count_nonzero(predicted == true))
                 if confusion is not None:
@@ -140,6 +172,10 @@ def _evaluate_loop(model, loader, loss_fn, device, want_accuracy, metric_fns, nu
                 sums[name] += float(metric(outputs, targets)) * n
     if seen == 0:
         raise RuntimeError(f"[{owner}] the loader yielded no batches")
+    if device_loss_sum is not None:
+        loss_sum = float(device_loss_sum.item())
+    if device_correct is not None:
+        correct = int(round(device_correct.item()))
     result = {"num_samples": seen}
     if loss_fn is not None:
         result["loss"] = loss_sum / seen
@@ -176,6 +212,11 @@ class Trainer:
             model, optimizer, scheduler, RNG and loader shuffle state, history and callback states, and
             continues from the epoch after the saved one, giving bitwise the same run as without the stop.
         start_epoch (int, optional): first epoch to run (default 1, or the checkpoint's epoch + 1).
+        log_every (int, optional): read the batch loss and accuracy back to the host every log_every
+            batches. On a GPU a read waits for the device, so the default there is 50: the epoch's
+            train_loss / train_acc are summed on the device (exact, read once per epoch), and between reads
+            `loss` and batch_logs' 'loss' / 'acc' are None (NaNGuard checks the loss at the reads).
+            Default: 1 on the CPU (reading is free there), 50 on a GPU.
 
     Attributes (the interface callbacks read; they may set the last three):
         model, optimizer, scheduler, loss_fn, train_loader, val_loader, epochs, device, callbacks
@@ -185,7 +226,7 @@ class Trainer:
         batch_index: index of the current batch within the epoch.
         batch: (inputs, targets) of the current step, already on `device`.
         outputs: the model's outputs (logits) for the current batch, detached.
-        loss: the current batch loss as a float.
+        loss: the current batch loss as a float (None on a batch whose loss was not read: see log_every).
         batch_logs: dict of the current batch: 'loss', 'acc' (with the accuracy metric), 'lr' (param group
             0), plus what callbacks add (GradientClipping: 'grad_norm').
         logs: dict of the current epoch, complete at on_epoch_end: 'epoch', 'lr' (at the epoch's start),
@@ -215,7 +256,10 @@ class Trainer:
         metrics=("accuracy",),
         resume=None,
         start_epoch=None,
+        log_every=None,
     ):
+        if log_every is not None and (isinstance(log_every, bool) or not isinstance(log_every, int) or log_every < 1):
+            raise ValueError(f"[Trainer] log_every must be an int >= 1 or None, got {log_every!r}")
         if loss_fn is None or not callable(loss_fn):
             raise TypeError(f"[Trainer] loss_fn must be callable (e.g. pc.nn.CrossEntropyLoss()), got {loss_fn!r}")
         if optimizer is None or not callable(getattr(optimizer, "step", None)):
@@ -255,6 +299,7 @@ class Trainer:
         self.callbacks = sorted(callbacks, key=lambda cb: getattr(cb, "order", 0))  # stable
         self.resumed_from = resume
         self.start_epoch = 1 if start_epoch is None else start_epoch
+        self.log_every = log_every
 
         self.epoch = self.start_epoch - 1
         self.global_step = 0
@@ -311,9 +356,19 @@ class Trainer:
         self._call("on_fit_end")
         return self.history
 
+    def _on_gpu(self):
+        if self.device is not None:
+            return as_device(self.device).type == "cuda"
+        first = next(iter(self.model.parameters()), None)
+        return first is not None and first.is_cuda
+
     def _train_epoch(self):
         """One epoch of training then validation; False when a stop request cut it short."""
         model, optimizer, loss_fn, device = self.model, self.optimizer, self.loss_fn, self.device
+        # On a GPU the epoch's sums stay on the device and the batch values are read every log_every batches.
+        on_gpu = self._on_gpu()
+        log_every = self.log_every or (50 if on_gpu else 1)
+        device_loss_sum = device_correct = None
         want_accuracy, metric_fns = self._want_accuracy, self._metric_fns
         self.logs = logs = {"epoch": self.epoch}
         model.train()
@@ -335,9 +390,19 @@ class Trainer:
 
             n = len(targets)
             self.outputs = outputs.detach()
-            self.loss = loss_value = float(loss.item())
+            read = (index + 1) % log_every == 0
+            self.loss = loss_value = float(loss.item()) if read or not on_gpu else None
+            # the keys stay the same on every batch (CSV loggers); None where nothing was read back
             self.batch_logs = batch_logs = {"loss": loss_value, "lr": optimizer.param_groups[0]["lr"]}
-            if want_accuracy:
+            if on_gpu:
+                with no_grad():
+                    weighted = loss.detach() * float(n)
+                    device_loss_sum = weighted if device_loss_sum is None else device_loss_sum + weighted
+                    if want_accuracy:
+                        batch_correct = _correct_on_device(self.outputs, targets)
+                        device_correct = batch_correct if device_correct is None else device_correct + batch_correct
+                        batch_logs["acc"] = batch_correct.item() / n if read else None
+            elif want_accuracy:
                 predicted, true = _predicted_and_true(self.outputs, targets, "fit")
                 batch_correct = int(np.count_nonzero(predicted == true))
                 correct += batch_correct
@@ -351,12 +416,16 @@ class Trainer:
                 self.global_step += 1
             self._call("on_batch_end")
             seen += n
-            loss_sum += loss_value * n
+            if not on_gpu:
+                loss_sum += loss_value * n
             if self.stop_training and (num_batches is None or index + 1 < num_batches):
                 return False
         train_time = time.perf_counter() - start
         if seen == 0:
             raise RuntimeError("[fit] the train loader yielded no batches")
+        if on_gpu:  # the epoch's one read of its sums
+            loss_sum = float(device_loss_sum.item())
+            correct = int(round(device_correct.item())) if device_correct is not None else 0
 
         logs["train_loss"] = loss_sum / seen
         if want_accuracy:
@@ -392,6 +461,7 @@ def fit(
     metrics=("accuracy",),
     resume=None,
     start_epoch=None,
+    log_every=None,
 ):
     """Train `model`: builds a Trainer with these arguments (see Trainer) and runs it.
 
@@ -414,6 +484,7 @@ def fit(
         metrics=metrics,
         resume=resume,
         start_epoch=start_epoch,
+        log_every=log_every,
     )
     return trainer.fit()
 
@@ -471,7 +542,7 @@ def predict(model, loader, device=None, return_targets=False):
                     )
                 inputs = batch
             if device is not None:
-                inputs = inputs.to(device)
+                inputs = _move(inputs, device)
             outputs.append(np.array(_as_numpy(model(inputs), "predict", "outputs")))
     if not outputs:
         raise RuntimeError("[predict] the loader yielded no batches")
