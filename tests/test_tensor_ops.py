@@ -446,7 +446,7 @@ def _f32(*shape, seed=0):
 TENSOR_OPS_DEVICE_CASES = {
     "cat": (lambda a, b: pc.cat([a, b, a], 1), [_f32(3, 5, 7), _f32(3, 2, 7, seed=1)], (0, 0)),
     "stack": (lambda a, b: pc.stack([a, b], -1), [_f32(5, 33), _f32(5, 33, seed=1)], (0, 0)),
-    "split": (lambda a: pc.cat([p * (i + 1.0) for i, p in enumerate(a.split(3, 1))], 0), [_f32(4, 11)], (0, 0)),
+    "split": (lambda a: pc.cat([p * (i + 1.0) for i, p in enumerate(a.split(3, 1))], 1), [_f32(4, 11)], (0, 0)),
     "index_select": (
         lambda a, i: a.index_select(1, i),
         [_f32(3, 37, 2), np.array([5, 0, 36, 5, 5, 2])],
@@ -463,7 +463,8 @@ TENSOR_OPS_DEVICE_CASES = {
         [(randn(5, 4, seed=7) > 0).astype(np.int64), _f32(3, 1, 4, seed=8), _f32(5, 1, seed=9)],
         (1e-6, 1e-6),  # broadcast inputs' gradients are sums
     ),
-    "compare": (lambda a, b: (a > b) + (a <= 0.25), [_f32(3, 37), _f32(37, seed=1)], (0, 0)),
+    "compare": (lambda a, b: a > b, [_f32(3, 37), _f32(37, seed=1)], (0, 0)),
+    "compare_scalar": (lambda a: a <= 0.25, [_f32(5, 33)], (0, 0)),
     "maximum": (
         lambda a, b: pc.maximum(a, b),
         [distinct(3, 1, 4, dtype=np.float32), _f32(5, 4, seed=1) + 0.01],
