@@ -14,6 +14,8 @@ import pycnn as pc
 from pycnn import nn
 from pycnn.nn import init
 
+from helpers import check_module_device_matches_cpu
+
 
 def _np(t):
     """A copy of t's values on the host, whatever its device."""
@@ -468,3 +470,21 @@ def test_state_dict_keys_match_torch():
     np.testing.assert_allclose(
         _np(ours(pc.tensor(x))), theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-4, atol=1e-5
     )
+
+
+def test_small_cnn_device_matches_cpu(device):
+    """A conv / batch-norm / pool / linear stack moved to the device: output, input and parameter gradients and
+    the running statistics against the same stack on the CPU (float32: sums over a few hundred products)."""
+    pc.manual_seed(3)
+    m = nn.Sequential(
+        nn.Conv2d(3, 5, 3, padding=1),
+        nn.BatchNorm2d(5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(5, 4, (3, 2), stride=(1, 2), groups=1),
+        nn.AvgPool2d(2, ceil_mode=True),
+        nn.Flatten(),
+        nn.Linear(4 * 2 * 1, 7),
+    )
+    x = np.random.default_rng(6).standard_normal((3, 3, 11, 9)).astype(np.float32)
+    check_module_device_matches_cpu(m, x, device, rtol=1e-4, atol=1e-5)

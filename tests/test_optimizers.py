@@ -279,40 +279,40 @@ GROUP_CASES = [
 
 
 @pytest.mark.parametrize("case", GROUP_CASES, ids=_cfg_id)
-def test_param_groups_have_their_own_options(case):
+def test_param_groups_have_their_own_options(case, device):
     name, cfg = case
     a0, b0 = np.random.default_rng(1).standard_normal(6), np.random.default_rng(2).standard_normal((2, 3))
     ga, gb = _grads(a0.shape, seed=4), _grads(b0.shape, seed=5)
-    a, b = nn.Parameter(pc.tensor(a0)), nn.Parameter(pc.tensor(b0))
+    a, b = nn.Parameter(pc.tensor(a0, device=device)), nn.Parameter(pc.tensor(b0, device=device))
     opt = getattr(optim, name)([{"params": [a]}, {"params": [b], "lr": 0.003, "weight_decay": 0.2}], lr=0.02, **cfg)
     assert opt.param_groups[0]["lr"] == 0.02 and opt.param_groups[1]["lr"] == 0.003
     assert opt.param_groups[1]["weight_decay"] == 0.2
     for i in range(20):
-        a.grad, b.grad = pc.tensor(ga[i]), pc.tensor(gb[i])
+        a.grad, b.grad = pc.tensor(ga[i], device=device), pc.tensor(gb[i], device=device)
         opt.step()
     ref = REFERENCES[name]
-    np.testing.assert_allclose(_np(a), ref(a0, ga, lr=0.02, **cfg)[0], **TOL[np.float64])
-    np.testing.assert_allclose(_np(b), ref(b0, gb, lr=0.003, **cfg, weight_decay=0.2)[0], **TOL[np.float64])
+    np.testing.assert_allclose(_np(a), ref(a0, ga, lr=0.02, **cfg)[0], **tol(np.float64, device))
+    np.testing.assert_allclose(_np(b), ref(b0, gb, lr=0.003, **cfg, weight_decay=0.2)[0], **tol(np.float64, device))
 
 
 @pytest.mark.parametrize("case", GROUP_CASES, ids=_cfg_id)
-def test_add_param_group_mid_training(case):
+def test_add_param_group_mid_training(case, device):
     name, cfg = case
     a0, b0 = np.random.default_rng(1).standard_normal(5), np.random.default_rng(2).standard_normal(4)
     ga, gb = _grads(a0.shape, seed=4), _grads(b0.shape, seed=5)
-    a, b = nn.Parameter(pc.tensor(a0)), nn.Parameter(pc.tensor(b0))
+    a, b = nn.Parameter(pc.tensor(a0, device=device)), nn.Parameter(pc.tensor(b0, device=device))
     opt = getattr(optim, name)([a], lr=0.02, **cfg)
     for i in range(20):
         if i == 8:
             opt.add_param_group({"params": [b], "lr": 0.01, "weight_decay": 0.1})
             assert opt.param_groups[1]["lr"] == 0.01 and sorted(opt.param_groups[1]) == sorted(opt.param_groups[0])
-        a.grad = pc.tensor(ga[i])
-        b.grad = pc.tensor(gb[i])
+        a.grad = pc.tensor(ga[i], device=device)
+        b.grad = pc.tensor(gb[i], device=device)
         opt.step()
     ref = REFERENCES[name]
-    np.testing.assert_allclose(_np(a), ref(a0, ga, lr=0.02, **cfg)[0], **TOL[np.float64])
+    np.testing.assert_allclose(_np(a), ref(a0, ga, lr=0.02, **cfg)[0], **tol(np.float64, device))
     # b starts its own state (step 1) when it joins
-    np.testing.assert_allclose(_np(b), ref(b0, gb[8:], lr=0.01, **cfg, weight_decay=0.1)[0], **TOL[np.float64])
+    np.testing.assert_allclose(_np(b), ref(b0, gb[8:], lr=0.01, **cfg, weight_decay=0.1)[0], **tol(np.float64, device))
     assert opt.state[b]["step"] == 12.0 and opt.state[a]["step"] == 20.0
 
 
@@ -345,8 +345,8 @@ def test_zero_grad(name):
 # ---------------------------------------------------------------- state dicts
 
 
-def _make_two_param_opt(name, cfg, p0, q0):
-    p, q = nn.Parameter(pc.tensor(p0)), nn.Parameter(pc.tensor(q0))
+def _make_two_param_opt(name, cfg, p0, q0, device="cpu"):
+    p, q = nn.Parameter(pc.tensor(p0, device=device)), nn.Parameter(pc.tensor(q0, device=device))
     opt = getattr(optim, name)([{"params": [p]}, {"params": [q], "lr": 0.004}], lr=0.01, **cfg)
     return p, q, opt
 
@@ -365,21 +365,21 @@ def _to_numpy_state_dict(sd):
 
 
 @pytest.mark.parametrize("case", CONFIGS[1::2], ids=_cfg_id)
-def test_state_dict_round_trip_is_bitwise(case):
+def test_state_dict_round_trip_is_bitwise(case, device):
     name, cfg = case
     cfg = {k: v for k, v in cfg.items() if k != "lr"}
     p0, q0 = np.random.default_rng(1).standard_normal((3, 2)), np.random.default_rng(2).standard_normal(4)
     gp, gq = _grads(p0.shape, seed=5), _grads(q0.shape, seed=6)
 
-    p, q, opt = _make_two_param_opt(name, cfg, p0, q0)
+    p, q, opt = _make_two_param_opt(name, cfg, p0, q0, device)
     for i in range(20):
-        p.grad, q.grad = pc.tensor(gp[i]), pc.tensor(gq[i])
+        p.grad, q.grad = pc.tensor(gp[i], device=device), pc.tensor(gq[i], device=device)
         opt.step()
     uninterrupted = (_np(p), _np(q))
 
-    p, q, opt = _make_two_param_opt(name, cfg, p0, q0)
+    p, q, opt = _make_two_param_opt(name, cfg, p0, q0, device)
     for i in range(10):
-        p.grad, q.grad = pc.tensor(gp[i]), pc.tensor(gq[i])
+        p.grad, q.grad = pc.tensor(gp[i], device=device), pc.tensor(gq[i], device=device)
         opt.step()
     sd = opt.state_dict()
     # checkpoint-friendly: state values are Tensors and plain numbers only
@@ -389,11 +389,12 @@ def test_state_dict_round_trip_is_bitwise(case):
     saved = _to_numpy_state_dict(sd)
     p_values, q_values = _np(p), _np(q)
 
-    p2, q2, opt2 = _make_two_param_opt(name, cfg, p_values, q_values)
-    opt2.load_state_dict(saved)
+    p2, q2, opt2 = _make_two_param_opt(name, cfg, p_values, q_values, device)
+    opt2.load_state_dict(saved)  # NumPy state goes to its parameter's device
+    assert all(v.device == p2.device for v in opt2.state[p2].values() if isinstance(v, pc.Tensor))
     assert opt2.param_groups[1]["lr"] == 0.004 and opt2.param_groups[0]["params"][0] is p2
     for i in range(10, 20):
-        p2.grad, q2.grad = pc.tensor(gp[i]), pc.tensor(gq[i])
+        p2.grad, q2.grad = pc.tensor(gp[i], device=device), pc.tensor(gq[i], device=device)
         opt2.step()
     np.testing.assert_array_equal(_np(p2), uninterrupted[0])
     np.testing.assert_array_equal(_np(q2), uninterrupted[1])
