@@ -1,7 +1,9 @@
 """Every op of csrc/ops/ops.h, three ways: (a) against a plain NumPy reference written here (loops for
 conv/pool), in float32 and float64, on random non-trivial inputs; (b) float64 finite-difference gradcheck;
 (c) forward and gradient parity with PyTorch when it is installed. Plus numerical stability of
-log_softmax / cross_entropy at |logits| = 1e4.
+log_softmax / cross_entropy at |logits| = 1e4. (a) and (b) run on every device (the `device` fixture), and
+test_device_matches_cpu compares each op's float32 values and gradients on the device, with contiguous and
+strided inputs, against the CPU kernels.
 """
 
 import numpy as np
