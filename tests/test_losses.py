@@ -368,7 +368,7 @@ def test_pointwise_losses_match_torch(dtype, kind, param, reduction):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weight_shape", [None, (4, 3), (3,)])
 @pytest.mark.parametrize("pos_weight", [False, True])
-def test_bce_weights_match_numpy_and_torch(dtype, reduction, weight_shape, pos_weight):
+def test_bce_weights_match_numpy_and_torch(dtype, reduction, weight_shape, pos_weight, device):
     torch = pytest.importorskip("torch")
     x = randn(4, 3, dtype=dtype)
     y = np.random.default_rng(1).random((4, 3)).astype(dtype)
@@ -382,6 +382,19 @@ def test_bce_weights_match_numpy_and_torch(dtype, reduction, weight_shape, pos_w
     )
     ref = reduce_np(pointwise_np("bce_logits", x.astype(np.float64), y, None, w, pw), reduction)
     np.testing.assert_allclose(np.asarray(out), ref, **tol(dtype))
+    if device != "cpu":  # both BCE forms with weights: values and both inputs' gradients against the CPU
+
+        def bce_logits(a, b):
+            return F.binary_cross_entropy_with_logits(a, b, weight=on(w, a), pos_weight=on(pw, a), reduction=reduction)
+
+        check_device_matches_cpu(bce_logits, [x, y], device, **tol(dtype))
+        pr = (0.05 + 0.9 * p).astype(dtype)
+
+        def bce(a, b):
+            return F.binary_cross_entropy(a, b, weight=on(w, a), reduction=reduction)
+
+        check_device_matches_cpu(bce, [pr, y], device, **tol(dtype))
+        return
     check_torch(
         lambda a, b: F.binary_cross_entropy_with_logits(a, b, weight=P(w), pos_weight=P(pw), reduction=reduction),
         lambda a, b: torch.nn.functional.binary_cross_entropy_with_logits(
@@ -466,6 +479,9 @@ def test_margin_ranking_loss(dtype, reduction, margin, device):
         [x1, x2],
         device=device,
     )
+    if dtype == np.float32:  # all three inputs' gradients, and strided inputs, against the CPU kernels
+        fn = lambda a, b, c: F.margin_ranking_loss(a, b, c, margin=margin, reduction=reduction)
+        check_device_matches_cpu(fn, [x1, x2, y], device, rtol=1e-5, atol=1e-6)
 
 
 def multi_margin_np(x, t, p, margin, w, reduction):
@@ -488,6 +504,12 @@ def test_multi_margin_loss(dtype, reduction, p, margin, weighted, device):
     ref = multi_margin_np(x.astype(np.float64), t, p, margin, w, reduction)
     m = nn.MultiMarginLoss(p=p, margin=margin, weight=None if w is None else pc.tensor(w), reduction=reduction)
     np.testing.assert_allclose(np.asarray(m(pc.tensor(x), pc.tensor(t))), ref, **tol(dtype))
+    if dtype == np.float32:  # the gradient too, and a strided input, against the CPU kernels
+
+        def mm(a, b):
+            return F.multi_margin_loss(a, b, p=p, margin=margin, weight=on(w, a), reduction=reduction)
+
+        check_device_matches_cpu(mm, [x, t], device, rtol=1e-5, atol=1e-6)
     tw = None if w is None else torch.tensor(w)
     check_torch(
         lambda a, b: m(a, b),
