@@ -176,7 +176,17 @@ def _run_device(fn, inputs, device, strided, grad, seed):
 
 
 def check_device_matches_cpu(
-    fn, inputs, device, rtol=1e-5, atol=1e-6, grad=True, noncontiguous=True, grad_rtol=None, grad_atol=None, seed=0
+    fn,
+    inputs,
+    device,
+    rtol=1e-5,
+    atol=1e-6,
+    grad=True,
+    noncontiguous=True,
+    grad_rtol=None,
+    grad_atol=None,
+    seed=0,
+    deterministic=True,
 ):
     """fn(*inputs) on `device` (contiguous inputs, and a strided non-contiguous view of each floating input)
     against fn on contiguous CPU inputs: every output (integer ones exactly) and, with grad, the gradient of
@@ -185,7 +195,8 @@ def check_device_matches_cpu(
     inputs are NumPy arrays (floating ones keep their dtype, so float32 inputs test the float32 kernels;
     integer ones become int64 tensors) or other values passed through. rtol/atol are the per-op float32
     tolerances (float64 agrees far tighter). On the CPU only the non-contiguous variant runs: the
-    contiguous one is the reference itself.
+    contiguous one is the reference itself. deterministic: on another device a second run must give bitwise
+    the same values and gradients (no floating-point atomics in sums).
     """
     ref_values, ref_grads = _run_device(fn, inputs, "cpu", False, grad, seed)
     variants = [False, True] if noncontiguous else [False]
@@ -213,6 +224,12 @@ def check_device_matches_cpu(
                 atol=atol if grad_atol is None else grad_atol,
                 err_msg=f"gradient of floating input {k} on {name} differs from the CPU",
             )
+        if deterministic and device != "cpu" and not strided:
+            again_values, again_grads = _run_device(fn, inputs, device, strided, grad, seed)
+            for i, (a, v) in enumerate(zip(again_values, values)):
+                np.testing.assert_array_equal(a, v, err_msg=f"output {i} on {device} differs between two runs")
+            for k, (a, g) in enumerate(zip(again_grads, grads)):
+                np.testing.assert_array_equal(a, g, err_msg=f"gradient {k} on {device} differs between two runs")
 
 
 def check_module_device_matches_cpu(module, x, device, rtol=1e-5, atol=1e-6, seed=0, **call_kwargs):
