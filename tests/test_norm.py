@@ -418,35 +418,35 @@ def test_same_result_for_1_and_2_threads():
 # ---------------------------------------------------------------- nn.utils ----
 
 
-def test_clip_grad_norm_matches_torch():
+def test_clip_grad_norm_matches_torch(device):
     torch = pytest.importorskip("torch")
     for norm_type in (2.0, 1.0, math.inf, 3.0):
         grads = [randn(3, 4, seed=100), randn(5, seed=101)]
-        p_params = [pc.tensor(np.zeros_like(g), requires_grad=True) for g in grads]
+        p_params = [pc.tensor(np.zeros_like(g), requires_grad=True, device=device) for g in grads]
         t_params = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads]
         for pp, tp, g in zip(p_params, t_params, grads):
-            pp.grad = pc.tensor(g)
+            pp.grad = pc.tensor(g, device=device)
             tp.grad = torch.tensor(g)
         total_p = pc.nn.utils.clip_grad_norm_(p_params, 0.5, norm_type)
         total_t = torch.nn.utils.clip_grad_norm_(t_params, 0.5, norm_type)
         assert abs(float(total_p) - float(total_t)) < 1e-10
         for pp, tp in zip(p_params, t_params):
-            np.testing.assert_allclose(np.asarray(pp.grad), tp.grad.numpy(), rtol=1e-10, atol=1e-12)
-    p = pc.tensor(np.zeros(2), requires_grad=True)
-    p.grad = pc.tensor(np.array([0.1, 0.2]))
+            np.testing.assert_allclose(host(pp.grad), tp.grad.numpy(), rtol=1e-10, atol=1e-12)
+    p = pc.tensor(np.zeros(2), requires_grad=True, device=device)
+    p.grad = pc.tensor(np.array([0.1, 0.2]), device=device)
     pc.nn.utils.clip_grad_norm_([p], 10.0)  # under the limit: unchanged
-    np.testing.assert_array_equal(np.asarray(p.grad), [0.1, 0.2])
-    p.grad = pc.tensor(np.array([np.inf, 1.0]))
+    np.testing.assert_array_equal(host(p.grad), [0.1, 0.2])
+    p.grad = pc.tensor(np.array([np.inf, 1.0]), device=device)
     with pytest.raises(RuntimeError, match="non-finite"):
         pc.nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
 
 
-def test_clip_grad_value():
-    p = pc.tensor(np.zeros((2, 3), dtype=np.float32), requires_grad=True)
+def test_clip_grad_value(device):
+    p = pc.tensor(np.zeros((2, 3), dtype=np.float32), requires_grad=True, device=device)
     g = randn(2, 3, dtype=np.float32, seed=102) * 3
-    p.grad = pc.tensor(g)
+    p.grad = pc.tensor(g, device=device)
     pc.nn.utils.clip_grad_value_([p], 1.0)
-    np.testing.assert_array_equal(np.asarray(p.grad), np.clip(g, -1, 1))
+    np.testing.assert_array_equal(host(p.grad), np.clip(g, -1, 1))
     with pytest.raises(ValueError):
         pc.nn.utils.clip_grad_value_([p], -1.0)
 
