@@ -50,8 +50,11 @@ def _is_float_array(a):
     return isinstance(a, np.ndarray) and a.dtype.kind == "f"
 
 
-def host(t):
-    """A tensor's values as a NumPy array on the host, whatever its device."""
+def host(t, device=None):
+    """A tensor's values as a NumPy array on the host, whatever its device; with device, the tensor must be
+    there (an op's result, not silently computed elsewhere)."""
+    if device is not None:
+        _on_device(t, device)
     return np.asarray(t.detach().cpu())
 
 

@@ -18,6 +18,7 @@ from helpers import (
     conv2d_ref,
     expect_error,
     gradcheck,
+    host,
     module_parity,
     randn,
 )
@@ -33,7 +34,7 @@ def tol(dtype):
 def run(fn, *arrays, device="cpu"):
     """fn on pycnn tensors made from arrays (on device); the result as a NumPy array."""
     out = fn(*[pc.tensor(a, device=device) if isinstance(a, np.ndarray) else a for a in arrays])
-    return np.asarray(out.detach().cpu())
+    return host(out, device)
 
 
 def t(*shape, dtype=np.float32):

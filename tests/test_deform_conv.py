@@ -110,7 +110,7 @@ def call(x, offset, mask, w, b, case, device="cpu"):
     stride, padding, dilation = case[7], case[8], case[9]
     t = lambda a: None if a is None else pc.tensor(a, device=device)
     y = deform_conv2d(t(x), t(offset), t(w), t(b), stride=stride, padding=padding, dilation=dilation, mask=t(mask))
-    return host(y)
+    return host(y, device)
 
 
 # ---------------------------------------------------------------- forward ----

@@ -29,7 +29,7 @@ def run(fn, *arrays, device="cpu"):
     tensors = [pc.tensor(a, device=device) if isinstance(a, np.ndarray) else a for a in arrays]
     out = fn(*tensors)
     outs = out if isinstance(out, tuple) else (out,)
-    res = tuple(np.asarray(o.cpu()) for o in outs)
+    res = tuple(host(o, device) for o in outs)
     return res if isinstance(out, tuple) else res[0]
 
 

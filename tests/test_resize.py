@@ -23,7 +23,7 @@ def tol(dtype):
 def run(fn, *arrays, device="cpu"):
     """fn on pycnn tensors made from arrays (on device); the result(s) as NumPy arrays."""
     out = fn(*[pc.tensor(a, device=device) if isinstance(a, np.ndarray) else a for a in arrays])
-    return tuple(host(o) for o in out) if isinstance(out, tuple) else host(out)
+    return tuple(host(o, device) for o in out) if isinstance(out, tuple) else host(out, device)
 
 
 # ---------------------------------------------------------------- NumPy references ----
