@@ -7,7 +7,8 @@ machine can run ("baseline", "avx2", ...). Numerical helpers live in tests/helpe
 
 While the CUDA kernels are being written, a ``device="cuda"`` case whose op raises "[op] has no CUDA kernel
 yet" is reported as skipped with that message (so the missing kernels are listed, not hidden); set
-PYCNN_CUDA_STRICT=1 to make those cases fail instead.
+PYCNN_CUDA_STRICT=1 to make those cases fail instead. PYCNN_TEST_SECOND_DEVICE=cpu:0 runs the "cuda" cases
+on the CPU under another device name, to check the tests' own device code without a GPU.
 """
 
 import os
