@@ -694,3 +694,20 @@ def test_device_matches_cpu(name, device):
     (on the CPU: the strided inputs against the contiguous ones)."""
     fn, inputs, (rtol, atol) = DEVICE_CASES[name]
     check_device_matches_cpu(fn, inputs, device, rtol=rtol, atol=atol)
+
+
+EMPTY_CASES = {
+    "sum_over_empty": lambda t: t.sum(1),  # zeros
+    "mean_over_empty": lambda t: t.mean(1),  # NaN, as in torch
+    "sum_all": lambda t: t.sum(),
+    "relu": F.relu,
+    "mul": lambda t: t * 2.0,
+    "softmax": lambda t: F.softmax(t, 2),
+}
+
+
+@pytest.mark.parametrize("name", list(EMPTY_CASES))
+def test_empty_tensors_device_matches_cpu(name, device):
+    """Zero-size inputs (a launch with no blocks, a reduction over nothing) give the CPU's results and
+    gradients on the device."""
+    check_device_matches_cpu(EMPTY_CASES[name], [np.zeros((3, 0, 4), np.float32)], device, rtol=0, atol=0)
