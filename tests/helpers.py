@@ -1,12 +1,20 @@
 """Numerical test helpers shared by the op tests.
 
-gradcheck(fn, inputs)      float64 central finite differences against pycnn's autograd, for every
-                           floating input (Caffe's test_gradient_check_util.hpp, with its kink tolerance).
+gradcheck(fn, inputs, device=...)
+                           float64 central finite differences against pycnn's autograd, for every
+                           floating input (Caffe's test_gradient_check_util.hpp, with its kink tolerance);
+                           fn runs on `device`, the perturbations are made on a host copy.
+check_device_matches_cpu(fn, inputs, device)
+                           fn on CPU tensors and on device copies (contiguous and a strided,
+                           non-contiguous view): values and input gradients must agree.
+check_module_device_matches_cpu(module, x, device)
+                           the same for a module and its copy moved to the device (parameter gradients too).
 check_torch(pfn, tfn, ins) the same inputs through pycnn and PyTorch: forward values and input gradients
                            must agree (tinygrad's helper_test_op). Skips when torch is not installed.
 randn / distinct           non-trivial random inputs: never zeros, and for max-like ops no near-ties.
 """
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -42,13 +50,31 @@ def _is_float_array(a):
     return isinstance(a, np.ndarray) and a.dtype.kind == "f"
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-5, seed=0, max_kink_fraction=0.1):
+def host(t, device=None):
+    """A tensor's values as a NumPy array on the host, whatever its device; with device, the tensor must be
+    there (an op's result, not silently computed elsewhere)."""
+    if device is not None:
+        _on_device(t, device)
+    return np.asarray(t.detach().cpu())
+
+
+def _on_device(t, device):
+    """Asserts an op's result stayed on the device its inputs came from (no silent trip to the host)."""
+    want = str(pc.device(device)).split(":")[0]
+    got = str(t.device).split(":")[0]
+    assert got == want, f"the result is on {t.device}, its inputs on {device}"
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-5, seed=0, max_kink_fraction=0.1, device="cpu"):
     """Checks pycnn's gradients of fn(*inputs) against float64 central differences.
 
     fn takes pycnn Tensors and returns one Tensor of any shape. inputs are NumPy arrays (floating ones are
     converted to float64 and differentiated; integer ones become int64 tensors passed through) or other
     values passed through unchanged. The scalar checked is sum(cotangent * fn(...)) for a fixed random
     cotangent, so one backward covers the whole Jacobian's action.
+
+    The tensors are made on `device` and fn runs there (forward, backward and every perturbed forward);
+    the perturbations are made on the host arrays, which are copied to the device for each evaluation.
 
     Kinks (ReLU at 0, max-pool ties): where the one-sided differences on either side of a point disagree,
     a kink lies within eps of it and the derivative is undefined there; such points are skipped, and the
@@ -61,9 +87,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-5, seed=0, max_kink_fract
         out = []
         for a in values:
             if _is_float_array(a):
-                out.append(pc.tensor(a, dtype=pc.float64, requires_grad=requires_grad))
+                out.append(pc.tensor(a, dtype=pc.float64, device=device, requires_grad=requires_grad))
             elif isinstance(a, np.ndarray):
-                out.append(pc.tensor(a.astype(np.int64)))
+                out.append(pc.tensor(a.astype(np.int64), device=device))
             else:
                 out.append(a)
         return out
@@ -71,20 +97,22 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-5, seed=0, max_kink_fract
     tensors = make_inputs(arrays, True)
     out = fn(*tensors)
     assert out.dtype == pc.float64, f"gradcheck needs a float64 output, got {out.dtype}"
+    _on_device(out, device)
     cotangent = np.random.default_rng(seed).standard_normal(out.shape)
-    out.backward(pc.tensor(cotangent, dtype=pc.float64))
+    out.backward(pc.tensor(cotangent, dtype=pc.float64, device=device))
 
     def objective(values):
         with pc.no_grad():
             y = fn(*make_inputs(values, False))
-        return float(np.sum(cotangent * np.asarray(y)))
+        return float(np.sum(cotangent * host(y)))
 
     f0 = objective(arrays)
     for k, (a, t) in enumerate(zip(arrays, tensors)):
         if not _is_float_array(a):
             continue
         assert t.grad is not None, f"input {k}: no gradient was computed"
-        analytic = np.asarray(t.grad).astype(np.float64)
+        _on_device(t.grad, device)
+        analytic = host(t.grad).astype(np.float64)
         assert analytic.shape == a.shape, f"input {k}: gradient shape {analytic.shape} != input shape {a.shape}"
         numeric = np.zeros_like(a)
         kinks = np.zeros(a.shape, dtype=bool)
@@ -108,6 +136,128 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-5, seed=0, max_kink_fract
         np.testing.assert_allclose(
             analytic[ok], numeric[ok], atol=atol, rtol=rtol, err_msg=f"gradcheck: input {k} (shape {a.shape})"
         )
+
+
+def _device_input(a, device, requires_grad, strided):
+    """(leaf, argument) for one input. strided: the argument is a non-contiguous view into storage twice as
+    large whose other half is NaN (every stride doubled), so a kernel that ignores strides reads NaN. The
+    view itself is the leaf (cut out of the graph first), so its gradient needs no indexing backward."""
+    if _is_float_array(a):
+        if strided and a.ndim > 0:
+            base = pc.tensor(np.stack([a, np.full_like(a, np.nan)], axis=-1), device=device)
+            view = base[..., 0].detach().requires_grad_(requires_grad)
+            assert a.size <= 1 or not view.is_contiguous()
+            return view, view
+        leaf = pc.tensor(a, device=device, requires_grad=requires_grad)
+        return leaf, leaf
+    if isinstance(a, np.ndarray):
+        return None, pc.tensor(a.astype(np.int64), device=device)
+    return None, a
+
+
+def _run_device(fn, inputs, device, strided, grad, seed):
+    """fn's outputs and its inputs' gradients (for a fixed cotangent on the first output), on the host."""
+    pairs = [_device_input(a, device, grad, strided) for a in inputs]
+    out = _outputs(fn(*[arg for _, arg in pairs]))
+    for o in out:
+        _on_device(o, device)
+    values = [host(o) for o in out]
+    first = out[0]
+    if not grad or not first.dtype.is_floating_point:
+        return values, []
+    cot = np.random.default_rng(seed).standard_normal(first.shape).astype(values[0].dtype)
+    first.backward(pc.tensor(cot, device=device))
+    grads = []
+    for leaf, _ in pairs:
+        if leaf is None:
+            continue
+        assert leaf.grad is not None, "an input got no gradient"
+        _on_device(leaf.grad, device)
+        grads.append(host(leaf.grad))
+    return values, grads
+
+
+def check_device_matches_cpu(
+    fn,
+    inputs,
+    device,
+    rtol=1e-5,
+    atol=1e-6,
+    grad=True,
+    noncontiguous=True,
+    grad_rtol=None,
+    grad_atol=None,
+    seed=0,
+    deterministic=True,
+):
+    """fn(*inputs) on `device` (contiguous inputs, and a strided non-contiguous view of each floating input)
+    against fn on contiguous CPU inputs: every output (integer ones exactly) and, with grad, the gradient of
+    every floating input for a fixed cotangent on the first output.
+
+    inputs are NumPy arrays (floating ones keep their dtype, so float32 inputs test the float32 kernels;
+    integer ones become int64 tensors) or other values passed through. rtol/atol are the per-op float32
+    tolerances (float64 agrees far tighter). On the CPU only the non-contiguous variant runs: the
+    contiguous one is the reference itself. deterministic: on another device a second run must give bitwise
+    the same values and gradients (no floating-point atomics in sums).
+    """
+    ref_values, ref_grads = _run_device(fn, inputs, "cpu", False, grad, seed)
+    variants = [False, True] if noncontiguous else [False]
+    if device == "cpu":
+        variants = [v for v in variants if v]
+    for strided in variants:
+        name = f"{device} {'strided' if strided else 'contiguous'}"
+        values, grads = _run_device(fn, inputs, device, strided, grad, seed)
+        assert len(values) == len(ref_values)
+        for i, (v, r) in enumerate(zip(values, ref_values)):
+            assert v.shape == r.shape and v.dtype == r.dtype, (
+                f"output {i} on {name}: {v.dtype}{v.shape} != {r.dtype}{r.shape}"
+            )
+            if r.dtype.kind in "iub":
+                np.testing.assert_array_equal(v, r, err_msg=f"output {i} on {name} differs from the CPU")
+            else:
+                np.testing.assert_allclose(
+                    v, r, rtol=rtol, atol=atol, err_msg=f"output {i} on {name} differs from the CPU"
+                )
+        for k, (g, r) in enumerate(zip(grads, ref_grads)):
+            np.testing.assert_allclose(
+                g,
+                r,
+                rtol=rtol if grad_rtol is None else grad_rtol,
+                atol=atol if grad_atol is None else grad_atol,
+                err_msg=f"gradient of floating input {k} on {name} differs from the CPU",
+            )
+        if deterministic and device != "cpu" and not strided:
+            again_values, again_grads = _run_device(fn, inputs, device, strided, grad, seed)
+            for i, (a, v) in enumerate(zip(again_values, values)):
+                np.testing.assert_array_equal(a, v, err_msg=f"output {i} on {device} differs between two runs")
+            for k, (a, g) in enumerate(zip(again_grads, grads)):
+                np.testing.assert_array_equal(a, g, err_msg=f"gradient {k} on {device} differs between two runs")
+
+
+def check_module_device_matches_cpu(module, x, device, rtol=1e-5, atol=1e-6, seed=0, **call_kwargs):
+    """module(x) on the CPU against a deep copy of the module moved to `device`: output, the input's
+    gradient, every parameter's gradient (for a fixed cotangent) and the buffers after the call (running
+    statistics), within the per-op float32 tolerances. On the CPU the copy gets a strided view of x."""
+    runs = []
+    for dev, mod in (("cpu", copy.deepcopy(module)), (device, copy.deepcopy(module).to(device))):
+        strided = len(runs) == 1 and device == "cpu" and np.ndim(x) > 0
+        leaf, xt = _device_input(np.asarray(x), dev, True, strided)
+        y = mod(xt, **call_kwargs)
+        _on_device(y, dev)
+        cot = np.random.default_rng(seed).standard_normal(y.shape).astype(host(y).dtype)
+        y.backward(pc.tensor(cot, device=dev))
+        params = {n: host(p.grad) for n, p in mod.named_parameters() if p.grad is not None}
+        buffers = {n: host(b) for n, b in mod.named_buffers()}
+        runs.append((host(y), host(leaf.grad), params, buffers))
+    (y0, g0, p0, b0), (y1, g1, p1, b1) = runs
+    np.testing.assert_allclose(y1, y0, rtol=rtol, atol=atol, err_msg=f"output on {device}")
+    np.testing.assert_allclose(g1, g0, rtol=rtol, atol=atol, err_msg=f"input gradient on {device}")
+    assert p1.keys() == p0.keys()
+    for n in p0:
+        np.testing.assert_allclose(p1[n], p0[n], rtol=rtol, atol=atol, err_msg=f"gradient of {n} on {device}")
+    assert b1.keys() == b0.keys()
+    for n in b0:  # running statistics and counters
+        np.testing.assert_allclose(b1[n], b0[n], rtol=rtol, atol=atol, err_msg=f"buffer {n} on {device}")
 
 
 def _outputs(out):
@@ -200,8 +350,13 @@ def torch_module_like(ours, theirs):
     return theirs
 
 
-def module_parity(ours, theirs, x, rtol, atol, output_size=None):
-    """Forward values and input / parameter gradients of our module and a torch module given our parameters."""
+def module_parity(ours, theirs, x, rtol, atol, output_size=None, device="cpu"):
+    """Forward values and input / parameter gradients of our module and a torch module given our parameters.
+    On another device: a copy of our module moved there against a copy on the CPU (torch is not used)."""
+    if device != "cpu":
+        kwargs = {} if output_size is None else {"output_size": output_size}
+        check_module_device_matches_cpu(ours, x, device, rtol=rtol, atol=atol, **kwargs)
+        return
     torch = pytest.importorskip("torch")
     theirs = torch_module_like(ours, theirs)
     xp, xt = pc.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)

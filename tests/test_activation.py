@@ -13,7 +13,7 @@ import pycnn as pc
 import pycnn.nn.functional as F
 from pycnn import nn
 
-from helpers import check_torch, distinct, gradcheck, randn
+from helpers import check_device_matches_cpu, check_torch, distinct, gradcheck, host, randn
 
 DTYPES = [np.float32, np.float64]
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -130,19 +130,19 @@ def unary_input(domain, shape, dtype, seed=0, scale=2.5):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", list(UNARY))
-def test_unary_reference(name, dtype):
+def test_unary_reference(name, dtype, device):
     fn, ref, _, domain = UNARY[name]
     for shape in [(3, 5, 7), (1,), (), (2, 0, 3), (1031,)]:
         x = unary_input(domain, shape, dtype)
-        y = fn(pc.tensor(x))
+        y = fn(pc.tensor(x, device=device))
         assert y.dtype == pc.tensor(x).dtype and y.shape == shape
-        np.testing.assert_allclose(np.asarray(y), ref(x.astype(np.float64)), **tol(dtype), err_msg=name)
+        np.testing.assert_allclose(host(y), ref(x.astype(np.float64)), **tol(dtype), err_msg=name)
 
 
 @pytest.mark.parametrize("name", list(UNARY))
-def test_unary_gradcheck(name):
+def test_unary_gradcheck(name, device):
     fn, _, _, domain = UNARY[name]
-    gradcheck(fn, [unary_input(domain, (3, 4, 5), np.float64, seed=1)])
+    gradcheck(fn, [unary_input(domain, (3, 4, 5), np.float64, seed=1)], device=device)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -161,6 +161,14 @@ def test_unary_non_contiguous_input():
     x = randn(4, 6, seed=3)
     t = pc.tensor(x).transpose(0, 1)
     np.testing.assert_allclose(np.asarray(F.sigmoid(t)), np_sigmoid(x.T), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(UNARY))
+def test_unary_device_matches_cpu(name, device):
+    """float32 values and gradients on the device (contiguous and strided inputs) against the CPU kernel,
+    on an odd shape; on the CPU the strided input against the contiguous one."""
+    fn, _, _, domain = UNARY[name]
+    check_device_matches_cpu(fn, [unary_input(domain, (3, 37, 5), np.float32, seed=4)], device, rtol=1e-5, atol=1e-6)
 
 
 STABLE = [
@@ -182,40 +190,41 @@ STABLE = [
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", STABLE)
-def test_unary_stable_at_large_inputs(name, dtype):
+def test_unary_stable_at_large_inputs(name, dtype, device):
     """|x| = 1e4 (and 1e30): finite values and gradients, equal to torch's where torch's are finite (its
     float32 tanh-GELU gradient is NaN at 1e30, where x^3 overflows)."""
     torch = _torch()
     fn, _, tfn, _ = UNARY[name]
     x = np.array([-1e30, -1e4, -1e3, -88.0, -30.0, -1.0, 1.0, 30.0, 88.0, 1e3, 1e4, 1e30], dtype=dtype)
-    p = pc.tensor(x, requires_grad=True)
+    p = pc.tensor(x, device=device, requires_grad=True)
     y = fn(p)
     y.sum().backward()
-    assert np.all(np.isfinite(np.asarray(y.detach()))), name
-    assert np.all(np.isfinite(np.asarray(p.grad))), name
+    assert np.all(np.isfinite(host(y))), name
+    assert np.all(np.isfinite(host(p.grad))), name
     tx = torch.tensor(x, requires_grad=True)
     ty = tfn(torch)(tx)
     ty.sum().backward()
-    np.testing.assert_allclose(np.asarray(y.detach()), ty.detach().numpy(), rtol=1e-6, atol=1e-30)
+    np.testing.assert_allclose(host(y), ty.detach().numpy(), rtol=1e-6, atol=1e-30)
     tg = tx.grad.numpy()
     ok = np.isfinite(tg)
     assert ok[1:-1].all(), "torch is finite for |x| <= 1e4"
-    np.testing.assert_allclose(np.asarray(p.grad)[ok], tg[ok], rtol=1e-6, atol=1e-30)
+    np.testing.assert_allclose(host(p.grad)[ok], tg[ok], rtol=1e-6, atol=1e-30)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_unary_nan_propagates_like_torch(dtype):
+def test_unary_nan_propagates_like_torch(dtype, device):
     torch = _torch()
     x = np.array([np.nan, -1.0, 2.0], dtype=dtype)
     for name in ["sigmoid", "relu6", "clamp", "hardswish", "gelu", "softplus_default", "silu"]:
         fn, _, tfn, _ = UNARY[name]
         np.testing.assert_array_equal(
-            np.isnan(np.asarray(fn(pc.tensor(x)))), np.isnan(tfn(torch)(torch.tensor(x)).numpy()), err_msg=name
+            np.isnan(host(fn(pc.tensor(x, device=device)))), np.isnan(tfn(torch)(torch.tensor(x)).numpy()), err_msg=name
         )
 
 
-def test_unary_kinks_match_torch_gradients():
-    """The gradient exactly at the kinks (0, 6, +-3, clamp bounds) is torch's choice."""
+def test_unary_kinks_match_torch_gradients(device):
+    """The gradient exactly at the kinks (0, 6, +-3, clamp bounds) is torch's choice (on another device: the
+    CPU's, exactly)."""
     torch = _torch()
     x = np.array([-3.0, 0.0, 3.0, 6.0, -0.5, 0.8, 0.3, -0.2], dtype=np.float64)
     for name in [
@@ -233,6 +242,9 @@ def test_unary_kinks_match_torch_gradients():
         "pow3",
     ]:
         fn, _, tfn, _ = UNARY[name]
+        if device != "cpu":
+            check_device_matches_cpu(fn, [x], device, rtol=1e-12, atol=1e-12, noncontiguous=False)
+            continue
         gt = 1e-7 if name == "hardsigmoid" else 1e-12  # torch's float32 1/6, see test_unary_torch
         check_torch(fn, tfn(torch), [x], atol=1e-12, rtol=1e-12, grad_atol=gt, grad_rtol=gt)
 
@@ -263,10 +275,10 @@ def test_tensor_methods_and_top_level_functions():
     np.testing.assert_allclose(np.asarray(t ** np.float64(2)), x**2, rtol=1e-12)
 
 
-def test_unary_chain_gradcheck():
+def test_unary_chain_gradcheck(device):
     """Several ops in one graph: the saved x / y of each are the right ones."""
     x = unary_input("any", (5, 3), np.float64, seed=5)
-    gradcheck(lambda t: F.softplus(F.gelu(t).sigmoid() * t.tanh()).exp() + F.elu(t) ** 2, [x])
+    gradcheck(lambda t: F.softplus(F.gelu(t).sigmoid() * t.tanh()).exp() + F.elu(t) ** 2, [x], device=device)
 
 
 # ---------------------------------------------------------------- PReLU ----
@@ -281,17 +293,17 @@ def prelu_ref(x, w):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape,num", [((2, 3, 4, 5), 3), ((2, 3, 4, 5), 1), ((7, 4), 4), ((6,), 1), ((2, 5, 9), 5)])
-def test_prelu_reference(shape, num, dtype):
+def test_prelu_reference(shape, num, dtype, device):
     x = randn(*shape, dtype=dtype, seed=6, away_from_zero=0.01)
     w = randn(num, dtype=dtype, seed=7)
-    y = F.prelu(pc.tensor(x), pc.tensor(w))
-    np.testing.assert_allclose(np.asarray(y), prelu_ref(x.astype(np.float64), w.astype(np.float64)), **tol(dtype))
+    y = F.prelu(pc.tensor(x, device=device), pc.tensor(w, device=device))
+    np.testing.assert_allclose(host(y), prelu_ref(x.astype(np.float64), w.astype(np.float64)), **tol(dtype))
 
 
 @pytest.mark.parametrize("shape,num", [((2, 3, 4, 5), 3), ((2, 3, 4, 5), 1), ((7, 4), 4)])
-def test_prelu_gradcheck(shape, num):
+def test_prelu_gradcheck(shape, num, device):
     x = randn(*shape, seed=8, away_from_zero=0.01)
-    gradcheck(F.prelu, [x, randn(num, seed=9)])
+    gradcheck(F.prelu, [x, randn(num, seed=9)], device=device)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -344,7 +356,7 @@ def test_swish_fixed_beta():
     assert list(nn.Swish(2.0).parameters()) == []
 
 
-def test_swish_learnable_beta_gradient():
+def test_swish_learnable_beta_gradient(device):
     m = nn.Swish(beta=1.3, learnable=True, dtype=pc.float64)
     assert [n for n, _ in m.named_parameters()] == ["beta"]
     x = randn(4, 5, seed=15)
@@ -354,7 +366,7 @@ def test_swish_learnable_beta_gradient():
     y.backward(pc.tensor(cot))
     s = np_sigmoid(1.3 * x)
     np.testing.assert_allclose(np.asarray(m.beta.grad), [np.sum(cot * x * x * s * (1 - s))], rtol=1e-10)
-    gradcheck(lambda t, b: t * F.sigmoid(t * b), [x, np.array([1.3])])
+    gradcheck(lambda t, b: t * F.sigmoid(t * b), [x, np.array([1.3])], device=device)
 
 
 # ---------------------------------------------------------------- Maxout ----
@@ -368,29 +380,29 @@ def maxout_ref(x, k):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape,k", [((2, 6, 5, 7), 3), ((5, 8), 2), ((5, 8), 8), ((3, 4, 9), 1), ((1, 10, 3, 3), 5)])
-def test_maxout_reference(shape, k, dtype):
+def test_maxout_reference(shape, k, dtype, device):
     x = distinct(*shape, dtype=dtype, seed=17)
-    y, idx = F.maxout(pc.tensor(x), k, return_indices=True)
+    y, idx = F.maxout(pc.tensor(x, device=device), k, return_indices=True)
     ry, ridx = maxout_ref(x, k)
-    np.testing.assert_array_equal(np.asarray(y), ry)
-    np.testing.assert_array_equal(np.asarray(idx), ridx)
+    np.testing.assert_array_equal(host(y), ry)
+    np.testing.assert_array_equal(host(idx), ridx)
 
 
 @pytest.mark.parametrize("shape,k", [((2, 6, 3, 4), 3), ((4, 6), 2)])
-def test_maxout_gradcheck(shape, k):
-    gradcheck(lambda t: F.maxout(t, k), [distinct(*shape, seed=18)])
+def test_maxout_gradcheck(shape, k, device):
+    gradcheck(lambda t: F.maxout(t, k), [distinct(*shape, seed=18)], device=device)
 
 
-def test_maxout_backward_scatters_to_the_argmax():
+def test_maxout_backward_scatters_to_the_argmax(device):
     x = np.array([[1.0, 5.0, 2.0, 7.0, 7.0, -1.0]])  # groups of 3: max 5 at 1; tie 7, 7: the first wins
-    t = pc.tensor(x, requires_grad=True)
-    F.maxout(t, 3).backward(pc.tensor(np.array([[10.0, 20.0]])))
-    np.testing.assert_array_equal(np.asarray(t.grad), [[0, 10, 0, 20, 0, 0]])
+    t = pc.tensor(x, device=device, requires_grad=True)
+    F.maxout(t, 3).backward(pc.tensor(np.array([[10.0, 20.0]]), device=device))
+    np.testing.assert_array_equal(host(t.grad), [[0, 10, 0, 20, 0, 0]])
 
 
-def test_maxout_nan_wins():
-    y = F.maxout(pc.tensor(np.array([[1.0, np.nan, 3.0, 2.0]])), 4)
-    assert np.isnan(np.asarray(y)).all()
+def test_maxout_nan_wins(device):
+    y = F.maxout(pc.tensor(np.array([[1.0, np.nan, 3.0, 2.0]]), device=device), 4)
+    assert np.isnan(host(y)).all()
 
 
 def test_maxout_module_conv_and_linear_features():

@@ -10,21 +10,22 @@ import pytest
 import pycnn as pc
 import pycnn.nn.functional as F
 
-from helpers import gradcheck, randn
+from helpers import gradcheck, host, randn
 
 
-def leaf(a, requires_grad=True):
-    return pc.tensor(np.asarray(a, dtype=np.float64), requires_grad=requires_grad)
+def leaf(a, requires_grad=True, device="cpu"):
+    return pc.tensor(np.asarray(a, dtype=np.float64), device=device, requires_grad=requires_grad)
 
 
 def grad(t):
-    return np.asarray(t.grad)
+    """t's gradient on the host, whatever its device."""
+    return host(t.grad)
 
 
-def test_chain_rule_small_graph():
+def test_chain_rule_small_graph(device):
     """y = sum(relu(x @ w + b) * c) / 2, checked by hand and by finite differences."""
     x, w, b, c = randn(3, 4, seed=1), randn(4, 2, seed=2), randn(2, seed=3), randn(3, 2, seed=4)
-    tx, tw, tb, tc = leaf(x), leaf(w), leaf(b), leaf(c)
+    tx, tw, tb, tc = leaf(x, device=device), leaf(w, device=device), leaf(b, device=device), leaf(c, device=device)
     y = ((tx @ tw + tb).relu() * tc).sum() / 2.0
     y.backward()
     h = x @ w + b
@@ -35,11 +36,11 @@ def test_chain_rule_small_graph():
     np.testing.assert_allclose(grad(tw), x.T @ dh, rtol=1e-12)
     np.testing.assert_allclose(grad(tb), dh.sum(0), rtol=1e-12)
     np.testing.assert_allclose(grad(tc), np.maximum(h, 0) / 2, rtol=1e-12)
-    gradcheck(lambda x, w, b, c: ((x @ w + b).relu() * c).sum() / 2.0, [x, w, b, c])
+    gradcheck(lambda x, w, b, c: ((x @ w + b).relu() * c).sum() / 2.0, [x, w, b, c], device=device)
 
 
-def test_gradient_accumulates_across_backward_calls():
-    x = leaf([1.0, 2.0, 3.0])
+def test_gradient_accumulates_across_backward_calls(device):
+    x = leaf([1.0, 2.0, 3.0], device=device)
     (x * 2.0).sum().backward()
     (x * x).sum().backward()
     np.testing.assert_allclose(grad(x), 2.0 + 2 * np.array([1.0, 2.0, 3.0]))
@@ -48,34 +49,34 @@ def test_gradient_accumulates_across_backward_calls():
     np.testing.assert_allclose(grad(x), [3.0, 3.0, 3.0])
 
 
-def test_leaf_grad_is_not_aliased():
+def test_leaf_grad_is_not_aliased(device):
     """A gradient that passes straight through (y = x + 0) must not alias the caller's tensor or another
     leaf's grad: later accumulation would write into it."""
-    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
-    g = pc.tensor(np.array([1.0, 1.0]))
+    a, b = leaf([1.0, 2.0], device=device), leaf([3.0, 4.0], device=device)
+    g = pc.tensor(np.array([1.0, 1.0]), device=device)
     (a + b).backward(g)
     (a + b).backward(g)
     np.testing.assert_array_equal(grad(a), [2.0, 2.0])
     np.testing.assert_array_equal(grad(b), [2.0, 2.0])
-    np.testing.assert_array_equal(np.asarray(g), [1.0, 1.0])
-    x = leaf([5.0])
-    x.backward(pc.tensor(np.array([1.0])))
+    np.testing.assert_array_equal(host(g), [1.0, 1.0])
+    x = leaf([5.0], device=device)
+    x.backward(pc.tensor(np.array([1.0]), device=device))
     assert grad(x).tolist() == [1.0]
 
 
-def test_shared_subexpression():
+def test_shared_subexpression(device):
     """x used twice and an intermediate used twice: the gradients from both paths add up."""
-    x = leaf([0.5, -1.5, 2.0])
+    x = leaf([0.5, -1.5, 2.0], device=device)
     y = x * x + x  # dy/dx = 2x + 1
     z = (y * y).sum()  # dz/dx = 2y (2x + 1)
     z.backward()
     xv = np.array([0.5, -1.5, 2.0])
     np.testing.assert_allclose(grad(x), 2 * (xv * xv + xv) * (2 * xv + 1), rtol=1e-12)
-    gradcheck(lambda x: (x * x + x) * (x * x + x), [xv])
+    gradcheck(lambda x: (x * x + x) * (x * x + x), [xv], device=device)
 
 
-def test_diamond_graph_visits_each_node_once():
-    x = leaf(randn(3, seed=1))
+def test_diamond_graph_visits_each_node_once(device):
+    x = leaf(randn(3, seed=1), device=device)
     h = x * 2.0
     a, b = h + 1.0, h * 3.0
     (a * b).sum().backward()
@@ -141,8 +142,8 @@ def test_requires_grad_():
         y.requires_grad_(False)
 
 
-def test_only_inputs_that_require_grad_get_one():
-    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0], requires_grad=False)
+def test_only_inputs_that_require_grad_get_one(device):
+    a, b = leaf([1.0, 2.0], device=device), leaf([3.0, 4.0], requires_grad=False, device=device)
     (a * b).sum().backward()
     assert b.grad is None
     np.testing.assert_allclose(grad(a), [3.0, 4.0])
@@ -219,9 +220,9 @@ def test_deep_graph_freed_without_recursion():
     "shape_a, shape_b",
     [((3, 4), (4,)), ((2, 3, 4), (3, 1)), ((3, 1), (1, 4)), ((2, 3), ()), ((1, 1), (2, 3)), ((5, 1, 3), (1, 4, 1))],
 )
-def test_broadcast_gradients_reduced_to_input_shape(shape_a, shape_b):
+def test_broadcast_gradients_reduced_to_input_shape(shape_a, shape_b, device):
     a, b = randn(*shape_a, seed=1), randn(*shape_b, seed=2, away_from_zero=0.5)
-    ta, tb = leaf(a), leaf(b)
+    ta, tb = leaf(a, device=device), leaf(b, device=device)
     out = ta * tb + ta / tb - tb
     out.backward(pc.ones_like(out.detach()))
     assert ta.grad.shape == shape_a and tb.grad.shape == shape_b
@@ -252,7 +253,7 @@ def test_intermediate_tensors_have_no_grad_and_are_not_leaves():
     assert y.grad is None
 
 
-def test_custom_function():
+def test_custom_function(device):
     class Cube(pc.Function):
         @staticmethod
         def forward(ctx, x):
@@ -263,10 +264,10 @@ def test_custom_function():
         def backward(ctx, dout):
             (x,) = ctx.saved_tensors
             return pc._C.binary(
-                "mul", dout, pc._C.binary("mul", pc._C.binary("mul", x, x), pc._C.full([], 3.0, x.dtype, "cpu"))
+                "mul", dout, pc._C.binary("mul", pc._C.binary("mul", x, x), pc._C.full([], 3.0, x.dtype, x.device))
             )
 
-    gradcheck(Cube.apply, [randn(4, seed=3)])
+    gradcheck(Cube.apply, [randn(4, seed=3)], device=device)
 
 
 def test_inplace_on_leaf_requiring_grad_raises():

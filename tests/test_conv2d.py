@@ -12,7 +12,16 @@ import pycnn as pc
 import pycnn.nn.functional as F
 from pycnn import nn
 
-from helpers import check_torch, conv2d_ref, expect_error, gradcheck, module_parity, randn
+from helpers import (
+    check_device_matches_cpu,
+    check_torch,
+    conv2d_ref,
+    expect_error,
+    gradcheck,
+    host,
+    module_parity,
+    randn,
+)
 
 DTYPES = [np.float32, np.float64]
 
@@ -25,7 +34,7 @@ def tol(dtype):
 def run(fn, *arrays, device="cpu"):
     """fn on pycnn tensors made from arrays (on device); the result as a NumPy array."""
     out = fn(*[pc.tensor(a, device=device) if isinstance(a, np.ndarray) else a for a in arrays])
-    return np.asarray(out.detach().cpu())
+    return host(out, device)
 
 
 def t(*shape, dtype=np.float32):
@@ -84,17 +93,17 @@ def test_conv2d_reference(case, dtype, device, simd_level):
     )
 
 
-def test_conv2d_unbatched_input():
+def test_conv2d_unbatched_input(device):
     x, w, b = randn(3, 6, 6, seed=1), randn(2, 3, 3, 3, seed=2), randn(2, seed=3)
-    y = run(lambda x, w, b: F.conv2d(x, w, b, padding=1), x, w, b)
+    y = run(lambda x, w, b: F.conv2d(x, w, b, padding=1), x, w, b, device=device)
     assert y.shape == (2, 6, 6)
     np.testing.assert_allclose(y, conv2d_ref(x[None], w, b, padding=(1, 1))[0], rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("padding", ["same", "valid"])
-def test_conv2d_padding_strings(padding):
+def test_conv2d_padding_strings(padding, device):
     x, w = randn(1, 2, 6, 7, seed=1), randn(3, 2, 3, 5, seed=2)
-    y = run(lambda x, w: F.conv2d(x, w, padding=padding), x, w)
+    y = run(lambda x, w: F.conv2d(x, w, padding=padding), x, w, device=device)
     ref = conv2d_ref(x, w, padding=(1, 2) if padding == "same" else (0, 0))
     np.testing.assert_allclose(y, ref, rtol=1e-10, atol=1e-12)
     if padding == "same":
@@ -102,12 +111,26 @@ def test_conv2d_padding_strings(padding):
 
 
 @pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
-def test_conv2d_gradcheck(case):
+def test_conv2d_gradcheck(case, device):
     xs, ws, stride, padding, dilation, groups, bias = case
     xs = (min(xs[0], 2),) + xs[1:]
     x, w, b = randn(*xs, seed=1), randn(*ws, seed=2), randn(ws[0], seed=3)
     fn = conv_call(stride, padding, dilation, groups)
-    gradcheck(fn, [x, w, b] if bias else [x, w])
+    gradcheck(fn, [x, w, b] if bias else [x, w], device=device)
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
+def test_conv2d_device_matches_cpu(case, device):
+    """float32 values and gradients of x, w, b on the device (contiguous and strided inputs) against the CPU
+    kernels; on the CPU the strided inputs against the contiguous ones. Tolerance: sums of C*KH*KW products."""
+    xs, ws, stride, padding, dilation, groups, bias = case
+    x, w, b = (
+        randn(*xs, dtype=np.float32, seed=4),
+        randn(*ws, dtype=np.float32, seed=5),
+        randn(ws[0], dtype=np.float32, seed=6),
+    )
+    fn = conv_call(stride, padding, dilation, groups)
+    check_device_matches_cpu(fn, [x, w, b] if bias else [x, w], device, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -123,14 +146,19 @@ def test_conv2d_torch(case, dtype):
     check_torch(conv_call(stride, padding, dilation, groups), tfn, [x, w, b] if bias else [x, w], **tol(dtype))
 
 
-def test_conv2d_larger_torch():
-    """A LeNet/ResNet-sized layer, large enough that the GEMM blocking and threading paths are exercised."""
-    torch = pytest.importorskip("torch")
+def test_conv2d_larger_torch(device):
+    """A LeNet/ResNet-sized layer, large enough that the GEMM blocking and threading paths are exercised
+    (on another device: its tiled kernels, against the CPU)."""
     x, w, b = (
         randn(4, 16, 20, 20, dtype=np.float32, seed=1),
         randn(32, 16, 3, 3, dtype=np.float32, seed=2),
         randn(32, dtype=np.float32, seed=3),
     )
+    if device != "cpu":
+        fn = conv_call((1, 1), (1, 1), (1, 1), 1)
+        check_device_matches_cpu(fn, [x, w, b], device, rtol=1e-4, atol=1e-4)
+        return
+    torch = pytest.importorskip("torch")
     check_torch(
         lambda x, w, b: F.conv2d(x, w, b, padding=1),
         lambda x, w, b: torch.nn.functional.conv2d(x, w, b, padding=1),
@@ -140,11 +168,11 @@ def test_conv2d_larger_torch():
     )
 
 
-def test_conv2d_gradients_of_some_inputs_only():
+def test_conv2d_gradients_of_some_inputs_only(device):
     """Only the inputs that require grad get one (need_dx / need_dw / need_db)."""
-    x = pc.tensor(randn(1, 2, 5, 5, seed=1))
-    w = pc.tensor(randn(3, 2, 3, 3, seed=2), requires_grad=True)
-    b = pc.tensor(randn(3, seed=3))
+    x = pc.tensor(randn(1, 2, 5, 5, seed=1), device=device)
+    w = pc.tensor(randn(3, 2, 3, 3, seed=2), device=device, requires_grad=True)
+    b = pc.tensor(randn(3, seed=3), device=device)
     F.conv2d(x, w, b).sum().backward()
     assert x.grad is None and b.grad is None and w.grad is not None
     x.requires_grad_()
@@ -159,7 +187,7 @@ def test_conv2d_gradients_of_some_inputs_only():
 @pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note on its own zero-padded copy
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kernel,dilation", [((2, 4), (1, 1)), ((3, 2), (2, 3)), ((4, 5), (1, 2))])
-def test_conv2d_same_even_kernels(kernel, dilation, dtype):
+def test_conv2d_same_even_kernels(kernel, dilation, dtype, device):
     torch = pytest.importorskip("torch")
     x = randn(2, 4, 7, 6, dtype=dtype, seed=1)
     w, b = randn(6, 2, *kernel, dtype=dtype, seed=2), randn(6, dtype=dtype, seed=3)
@@ -168,9 +196,11 @@ def test_conv2d_same_even_kernels(kernel, dilation, dtype):
         x, ((0, 0), (0, 0), (total[0] // 2, total[0] - total[0] // 2), (total[1] // 2, total[1] - total[1] // 2))
     )
     ref = conv2d_ref(xp, w, b, dilation=dilation, groups=2)
-    y = run(lambda x, w, b: F.conv2d(x, w, b, padding="same", dilation=dilation, groups=2), x, w, b)
+    y = run(lambda x, w, b: F.conv2d(x, w, b, padding="same", dilation=dilation, groups=2), x, w, b, device=device)
     assert y.shape == (2, 6, 7, 6)
     np.testing.assert_allclose(y, ref, **tol(dtype))
+    if device != "cpu":
+        return
     check_torch(
         lambda x, w, b: F.conv2d(x, w, b, padding="same", dilation=dilation, groups=2),
         lambda x, w, b: torch.nn.functional.conv2d(x, w, b, padding="same", dilation=dilation, groups=2),
@@ -179,10 +209,11 @@ def test_conv2d_same_even_kernels(kernel, dilation, dtype):
     )
 
 
-def test_conv2d_same_even_gradcheck_unbatched():
+def test_conv2d_same_even_gradcheck_unbatched(device):
     gradcheck(
         lambda x, w, b: F.conv2d(x, w, b, padding="same"),
         [randn(2, 5, 4, seed=1), randn(3, 2, 2, 3, seed=2), randn(3, seed=3)],
+        device=device,
     )
 
 
@@ -197,23 +228,23 @@ def test_conv2d_same_even_gradcheck_unbatched():
         {"kernel_size": 3, "padding": "valid"},
     ],
 )
-def test_conv2d_padding_modes_module(mode, kw, dtype):
+def test_conv2d_padding_modes_module(mode, kw, dtype, device):
     torch = pytest.importorskip("torch")
     tdtype = torch.float64 if dtype == np.float64 else torch.float32
     pdtype = pc.float64 if dtype == np.float64 else pc.float32
     ours = nn.Conv2d(4, 6, padding_mode=mode, dtype=pdtype, **kw)
     theirs = torch.nn.Conv2d(4, 6, padding_mode=mode, dtype=tdtype, **kw)
     assert ours.padding == theirs.padding
-    module_parity(ours, theirs, randn(2, 4, 7, 6, dtype=dtype, seed=1), **tol(dtype))
+    module_parity(ours, theirs, randn(2, 4, 7, 6, dtype=dtype, seed=1), **tol(dtype), device=device)
 
 
-def test_conv2d_padding_mode_reference_and_gradcheck():
+def test_conv2d_padding_mode_reference_and_gradcheck(device):
     conv = nn.Conv2d(2, 3, (3, 2), padding=(2, 1), padding_mode="reflect", dtype=pc.float64)
     x = randn(1, 2, 5, 4, seed=1)
     w, b = np.asarray(conv.weight.detach()), np.asarray(conv.bias.detach())
     ref = conv2d_ref(np.pad(x, ((0, 0), (0, 0), (2, 2), (1, 1)), mode="reflect"), w, b)
-    np.testing.assert_allclose(run(conv, x), ref, rtol=1e-10, atol=1e-10)
-    gradcheck(lambda x, w, b: F.conv2d(F.pad(x, [1, 1, 2, 2], "circular"), w, b), [x, w, b])
+    np.testing.assert_allclose(run(conv.to(device), x, device=device), ref, rtol=1e-10, atol=1e-10)
+    gradcheck(lambda x, w, b: F.conv2d(F.pad(x, [1, 1, 2, 2], "circular"), w, b), [x, w, b], device=device)
 
 
 # ---------------------------------------------------------------- nn.Conv2d ----

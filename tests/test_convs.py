@@ -11,7 +11,7 @@ import pycnn as pc
 import pycnn.nn.functional as F
 from pycnn import nn
 
-from helpers import check_torch, conv2d_ref, gradcheck, module_parity, randn
+from helpers import check_device_matches_cpu, check_torch, conv2d_ref, gradcheck, host, module_parity, randn
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -24,9 +24,10 @@ def tol(dtype):
     return {"rtol": 1e-10, "atol": 1e-10} if dtype == np.float64 else {"rtol": 1e-5, "atol": 1e-4}
 
 
-def run(fn, *arrays):
-    out = fn(*[pc.tensor(a) if isinstance(a, np.ndarray) else a for a in arrays])
-    return np.asarray(out.detach())
+def run(fn, *arrays, device="cpu"):
+    """fn on pycnn tensors made from arrays (on device); the result as a NumPy array."""
+    out = fn(*[pc.tensor(a, device=device) if isinstance(a, np.ndarray) else a for a in arrays])
+    return host(out, device)
 
 
 # ---------------------------------------------------------------- NumPy references ----
@@ -118,23 +119,25 @@ PAD_IDS = [f"{m}-{'x'.join(map(str, s))}-{'_'.join(map(str, p))}" for s, p, m in
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", PAD_CASES, ids=PAD_IDS)
-def test_pad_reference(case, dtype):
+def test_pad_reference(case, dtype, device):
     shape, pads, mode = case
     x = randn(*shape, dtype=dtype, seed=1)
-    xt = pc.tensor(x, requires_grad=True)
+    xt = pc.tensor(x, device=device, requires_grad=True)
     y = F.pad(xt, pads, mode=mode, value=0.0 if mode != "constant" else 1.5)
     ref = pad_ref(x, pads, mode, 1.5)
     assert y.shape == ref.shape and y.dtype == xt.dtype
-    np.testing.assert_array_equal(np.asarray(y.detach()), ref.astype(dtype))
+    np.testing.assert_array_equal(host(y), ref.astype(dtype))
     dout = randn(*ref.shape, dtype=dtype, seed=2)
-    y.backward(pc.tensor(dout))
-    np.testing.assert_allclose(np.asarray(xt.grad), pad_backward_ref(dout, shape, pads, mode), **tol(dtype))
+    y.backward(pc.tensor(dout, device=device))
+    np.testing.assert_allclose(host(xt.grad), pad_backward_ref(dout, shape, pads, mode), **tol(dtype))
+    if len(shape) >= 2:  # and a strided input (the gradient of a strided view too) gives the same
+        check_device_matches_cpu(lambda t: F.pad(t, pads, mode=mode), [x], device, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("case", PAD_CASES[::2], ids=PAD_IDS[::2])
-def test_pad_gradcheck(case):
+def test_pad_gradcheck(case, device):
     shape, pads, mode = case
-    gradcheck(lambda x: F.pad(x, pads, mode), [randn(*shape, seed=3)])
+    gradcheck(lambda x: F.pad(x, pads, mode), [randn(*shape, seed=3)], device=device)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -216,22 +219,25 @@ def ct_call(stride, padding, output_padding, dilation, groups):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CT_CASES, ids=CT_IDS)
-def test_conv_transpose2d_reference(case, dtype):
+def test_conv_transpose2d_reference(case, dtype, device):
     xs, ws, stride, padding, op, dilation, groups, bias = case
     x, w = randn(*xs, dtype=dtype, seed=1), randn(*ws, dtype=dtype, seed=2)
     b = randn(ws[1] * groups, dtype=dtype, seed=3) if bias else None
-    y = run(ct_call(stride, padding, op, dilation, groups), x, w, *([b] if bias else []))
+    y = run(ct_call(stride, padding, op, dilation, groups), x, w, *([b] if bias else []), device=device)
     ref = conv_transpose2d_ref(x, w, b, stride, padding, op, dilation, groups)
     assert y.shape == ref.shape and y.dtype == dtype
     np.testing.assert_allclose(y, ref, **tol(dtype))
+    if dtype == np.float32:  # gradients too, and strided inputs, against the CPU kernels
+        fn = ct_call(stride, padding, op, dilation, groups)
+        check_device_matches_cpu(fn, [x, w] + ([b] if bias else []), device, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("case", CT_CASES, ids=CT_IDS)
-def test_conv_transpose2d_gradcheck(case):
+def test_conv_transpose2d_gradcheck(case, device):
     xs, ws, stride, padding, op, dilation, groups, bias = case
     xs = (1,) + xs[1:]
     inputs = [randn(*xs, seed=1), randn(*ws, seed=2)] + ([randn(ws[1] * groups, seed=3)] if bias else [])
-    gradcheck(ct_call(stride, padding, op, dilation, groups), inputs)
+    gradcheck(ct_call(stride, padding, op, dilation, groups), inputs, device=device)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -270,20 +276,20 @@ def test_conv_transpose2d_unbatched_and_gradients_of_some_inputs():
         {"stride": (3, 2), "padding": (1, 0), "groups": 2, "dilation": (1, 2), "bias": False},
     ],
 )
-def test_conv_transpose2d_module(kw, dtype):
+def test_conv_transpose2d_module(kw, dtype, device):
     tdtype = torch.float64 if dtype == np.float64 else torch.float32
     pdtype = pc.float64 if dtype == np.float64 else pc.float32
     ours = nn.ConvTranspose2d(4, 6, (3, 2), dtype=pdtype, **kw)
     theirs = torch.nn.ConvTranspose2d(4, 6, (3, 2), dtype=tdtype, **kw)
     assert ours.weight.shape == theirs.weight.shape == (4, 6 // kw.get("groups", 1), 3, 2)
-    module_parity(ours, theirs, randn(2, 4, 5, 4, dtype=dtype, seed=1), **tol(dtype))
+    module_parity(ours, theirs, randn(2, 4, 5, 4, dtype=dtype, seed=1), **tol(dtype), device=device)
 
 
 @pytest.mark.parametrize("output_size", [(13, 7), [2, 6, 14, 8], (15, 8)])
-def test_conv_transpose2d_output_size(output_size):
+def test_conv_transpose2d_output_size(output_size, device):
     ours = nn.ConvTranspose2d(4, 6, 3, stride=(3, 2), padding=1, dtype=pc.float64)
     theirs = torch.nn.ConvTranspose2d(4, 6, 3, stride=(3, 2), padding=1, dtype=torch.float64)
-    module_parity(ours, theirs, randn(2, 4, 5, 4, seed=1), **tol(np.float64), output_size=output_size)
+    module_parity(ours, theirs, randn(2, 4, 5, 4, seed=1), **tol(np.float64), output_size=output_size, device=device)
     with pytest.raises(
         ValueError,
         match=r"^\[ConvTranspose2d\] requested an output size of \[16, 8\], but valid "
@@ -347,7 +353,7 @@ def c1_call(stride, padding, dilation, groups):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", C1_CASES)
-def test_conv1d_reference_and_torch(case, dtype):
+def test_conv1d_reference_and_torch(case, dtype, device):
     xs, ws, stride, padding, dilation, groups, bias = case
     x, w = randn(*xs, dtype=dtype, seed=1), randn(*ws, dtype=dtype, seed=2)
     b = randn(ws[0], dtype=dtype, seed=3) if bias else None
@@ -357,9 +363,12 @@ def test_conv1d_reference_and_torch(case, dtype):
     else:
         ref = conv1d_ref(x, w, b, stride, 0 if padding == "valid" else padding, dilation, groups)
     fn = c1_call(stride, padding, dilation, groups)
-    y = run(fn, x, w, *([b] if bias else []))
+    y = run(fn, x, w, *([b] if bias else []), device=device)
     assert y.shape == ref.shape
     np.testing.assert_allclose(y, ref, **tol(dtype))
+    if device != "cpu":
+        check_device_matches_cpu(fn, [x, w] + ([b] if bias else []), device, rtol=1e-5, atol=1e-5)
+        return
     check_torch(
         fn,
         lambda x, w, b=None: TF.conv1d(x, w, b, stride, padding, dilation, groups),
@@ -369,11 +378,12 @@ def test_conv1d_reference_and_torch(case, dtype):
 
 
 @pytest.mark.parametrize("case", C1_CASES)
-def test_conv1d_gradcheck(case):
+def test_conv1d_gradcheck(case, device):
     xs, ws, stride, padding, dilation, groups, bias = case
     gradcheck(
         c1_call(stride, padding, dilation, groups),
         [randn(*xs, seed=1), randn(*ws, seed=2)] + ([randn(ws[0], seed=3)] if bias else []),
+        device=device,
     )
 
 
@@ -387,25 +397,25 @@ def test_conv1d_gradcheck(case):
         {"kernel_size": 2, "stride": 2, "padding": 2, "groups": 2, "bias": False},
     ],
 )
-def test_conv1d_module(mode, kw, dtype):
+def test_conv1d_module(mode, kw, dtype, device):
     tdtype = torch.float64 if dtype == np.float64 else torch.float32
     pdtype = pc.float64 if dtype == np.float64 else pc.float32
     ours = nn.Conv1d(4, 6, padding_mode=mode, dtype=pdtype, **kw)
     theirs = torch.nn.Conv1d(4, 6, padding_mode=mode, dtype=tdtype, **kw)
     assert ours.padding == theirs.padding and ours.kernel_size == theirs.kernel_size
-    module_parity(ours, theirs, randn(2, 4, 9, dtype=dtype, seed=1), **tol(dtype))
+    module_parity(ours, theirs, randn(2, 4, 9, dtype=dtype, seed=1), **tol(dtype), device=device)
     y = ours(pc.tensor(randn(4, 9, dtype=dtype, seed=1)))  # unbatched
     assert y.shape == tuple(theirs(torch.tensor(randn(4, 9, dtype=dtype, seed=1))).shape)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kw", [{}, {"stride": 3, "padding": 1, "output_padding": 2, "groups": 2, "dilation": 2}])
-def test_conv_transpose1d(kw, dtype):
+def test_conv_transpose1d(kw, dtype, device):
     tdtype = torch.float64 if dtype == np.float64 else torch.float32
     pdtype = pc.float64 if dtype == np.float64 else pc.float32
     ours = nn.ConvTranspose1d(4, 6, 3, dtype=pdtype, **kw)
     theirs = torch.nn.ConvTranspose1d(4, 6, 3, dtype=tdtype, **kw)
-    module_parity(ours, theirs, randn(2, 4, 7, dtype=dtype, seed=1), **tol(dtype))
+    module_parity(ours, theirs, randn(2, 4, 7, dtype=dtype, seed=1), **tol(dtype), device=device)
     gradcheck(
         lambda x, w, b: F.conv_transpose1d(
             x,
@@ -418,6 +428,7 @@ def test_conv_transpose1d(kw, dtype):
             kw.get("dilation", 1),
         ),
         [randn(1, 4, 5, seed=1), randn(4, 6 // kw.get("groups", 1), 3, seed=2), randn(6, seed=3)],
+        device=device,
     )
 
 

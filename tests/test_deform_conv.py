@@ -14,7 +14,7 @@ import pycnn.nn.functional as F
 import pycnn.ops
 from pycnn.ops import DeformConv2d, deform_conv2d
 
-from helpers import gradcheck, randn
+from helpers import check_device_matches_cpu, gradcheck, host, randn
 
 DTYPES = [np.float32, np.float64]
 
@@ -105,10 +105,12 @@ def make_inputs(case, dtype, seed=0, with_mask=True, with_bias=True):
     return x, offset, (mask if with_mask else None), w, (b if with_bias else None)
 
 
-def call(x, offset, mask, w, b, case):
+def call(x, offset, mask, w, b, case, device="cpu"):
+    """deform_conv2d of the arrays (tensors made on device); the result as a NumPy array."""
     stride, padding, dilation = case[7], case[8], case[9]
-    t = lambda a: None if a is None else pc.tensor(a)
-    return deform_conv2d(t(x), t(offset), t(w), t(b), stride=stride, padding=padding, dilation=dilation, mask=t(mask))
+    t = lambda a: None if a is None else pc.tensor(a, device=device)
+    y = deform_conv2d(t(x), t(offset), t(w), t(b), stride=stride, padding=padding, dilation=dilation, mask=t(mask))
+    return host(y, device)
 
 
 # ---------------------------------------------------------------- forward ----
@@ -116,11 +118,11 @@ def call(x, offset, mask, w, b, case):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CASES)
-def test_zero_offsets_equal_conv2d(case, dtype):
+def test_zero_offsets_equal_conv2d(case, dtype, device):
     x, offset, _, w, b = make_inputs(case, dtype)
     offset = np.zeros_like(offset)
     stride, padding, dilation, groups = case[7], case[8], case[9], case[10]
-    got = call(x, offset, None, w, b, case).numpy()
+    got = call(x, offset, None, w, b, case, device)
     want = F.conv2d(
         pc.tensor(x), pc.tensor(w), pc.tensor(b), stride=stride, padding=padding, dilation=dilation, groups=groups
     ).numpy()
@@ -128,27 +130,36 @@ def test_zero_offsets_equal_conv2d(case, dtype):
     np.testing.assert_allclose(got, want, **tol(dtype))
     # a mask of ones is v1
     ones = np.ones((x.shape[0], offset.shape[1] // 2) + offset.shape[2:], dtype)
-    np.testing.assert_allclose(call(x, offset, ones, w, b, case).numpy(), want, **tol(dtype))
+    np.testing.assert_allclose(call(x, offset, ones, w, b, case, device), want, **tol(dtype))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("with_mask", [False, True])
 @pytest.mark.parametrize("case", CASES)
-def test_forward_matches_numpy(case, with_mask, dtype):
+def test_forward_matches_numpy(case, with_mask, dtype, device):
     x, offset, mask, w, b = make_inputs(case, dtype, seed=5, with_mask=with_mask)
-    got = call(x, offset, mask, w, b, case).numpy()
+    got = call(x, offset, mask, w, b, case, device)
     want = np_deform_conv2d(x, offset, w, b, case[7], case[8], case[9], mask)
     np.testing.assert_allclose(got, want, **tol(dtype))
+    if dtype == np.float32:  # every input's gradient, and strided inputs, against the CPU kernels
+        stride, padding, dilation = case[7], case[8], case[9]
+        if with_mask:
+            fn = lambda x_, o_, m_, w_, b_: deform_conv2d(x_, o_, w_, b_, stride, padding, dilation, mask=m_)
+            inputs = [x, offset, mask, w, b]
+        else:
+            fn = lambda x_, o_, w_, b_: deform_conv2d(x_, o_, w_, b_, stride, padding, dilation)
+            inputs = [x, offset, w, b]
+        check_device_matches_cpu(fn, inputs, device, rtol=1e-4, atol=1e-5)
 
 
-def test_samples_outside_the_image_are_zero():
+def test_samples_outside_the_image_are_zero(device):
     x = np.ones((1, 1, 3, 3))
     w = np.ones((1, 1, 1, 1))
     offset = np.zeros((1, 2, 3, 3))
     offset[0, 0] = -5.0  # every sample 5 rows up: outside
-    assert np.all(call(x, offset, None, w, None, CASES[2][:7] + ((1, 1), (0, 0), (1, 1), 1, 1)).numpy() == 0)
+    assert np.all(call(x, offset, None, w, None, CASES[2][:7] + ((1, 1), (0, 0), (1, 1), 1, 1), device) == 0)
     offset[0, 0] = -0.5  # half a row up: row 0 blends with the zero row above it
-    got = call(x, offset, None, w, None, CASES[2][:7] + ((1, 1), (0, 0), (1, 1), 1, 1)).numpy()[0, 0]
+    got = call(x, offset, None, w, None, CASES[2][:7] + ((1, 1), (0, 0), (1, 1), 1, 1), device)[0, 0]
     np.testing.assert_allclose(got, [[0.5] * 3, [1.0] * 3, [1.0] * 3])
 
 
@@ -157,16 +168,21 @@ def test_samples_outside_the_image_are_zero():
 
 @pytest.mark.parametrize("with_mask", [False, True])
 @pytest.mark.parametrize("case", CASES)
-def test_gradcheck(case, with_mask):
+def test_gradcheck(case, with_mask, device):
     x, offset, mask, w, b = make_inputs(case, np.float64, seed=11, with_mask=with_mask)
     stride, padding, dilation = case[7], case[8], case[9]
     if with_mask:
         gradcheck(
             lambda x_, o_, m_, w_, b_: deform_conv2d(x_, o_, w_, b_, stride, padding, dilation, mask=m_),
             [x, offset, mask, w, b],
+            device=device,
         )
     else:
-        gradcheck(lambda x_, o_, w_, b_: deform_conv2d(x_, o_, w_, b_, stride, padding, dilation), [x, offset, w, b])
+        gradcheck(
+            lambda x_, o_, w_, b_: deform_conv2d(x_, o_, w_, b_, stride, padding, dilation),
+            [x, offset, w, b],
+            device=device,
+        )
 
 
 def test_gradients_only_where_asked_and_deterministic_across_threads():

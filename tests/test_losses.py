@@ -11,7 +11,7 @@ import pycnn as pc
 import pycnn.nn.functional as F
 from pycnn import nn
 
-from helpers import check_torch, gradcheck, randn
+from helpers import check_device_matches_cpu, check_torch, gradcheck, host, randn
 
 pytestmark = pytest.mark.filterwarnings("ignore:reduction. .mean. divides:UserWarning")  # torch kl_div
 
@@ -21,6 +21,13 @@ DTYPES = [np.float32, np.float64]
 
 def tol(dtype):
     return {"atol": 1e-5, "rtol": 1e-4} if dtype == np.float32 else {"atol": 1e-10, "rtol": 1e-9}
+
+
+def on(value, like):
+    """value (an array or a tensor; None stays None) as a tensor on the device of the tensor `like`."""
+    if value is None:
+        return None
+    return value.to(like.device) if isinstance(value, pc.Tensor) else pc.tensor(value, device=like.device)
 
 
 def reduce_np(per, reduction, denominator=None):
@@ -70,62 +77,84 @@ def prob_ce_np(x, p, w, reduction, smoothing=0.0):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("smoothing", [0.0, 0.2])
-def test_cross_entropy_matches_numpy(dtype, shape, reduction, weighted, smoothing):
+def test_cross_entropy_matches_numpy(dtype, shape, reduction, weighted, smoothing, device):
     x = randn(*shape, dtype=dtype)
     t = class_targets((shape[0],) + shape[2:], shape[1], ignore=-100)
     w = np.random.default_rng(2).random(shape[1]).astype(dtype) + 0.1 if weighted else None
     out = F.cross_entropy(
-        pc.tensor(x),
-        pc.tensor(t),
-        weight=None if w is None else pc.tensor(w),
+        pc.tensor(x, device=device),
+        pc.tensor(t, device=device),
+        weight=None if w is None else pc.tensor(w, device=device),
         reduction=reduction,
         label_smoothing=smoothing,
     )
     ref = nll_np(log_softmax_np(x.astype(np.float64)), t, w, reduction, -100, smoothing)
-    assert out.dtype == pc.tensor(x).dtype
-    np.testing.assert_allclose(np.asarray(out), ref, **tol(dtype))
-    nll = F.nll_loss(pc.tensor(x), pc.tensor(t), weight=None if w is None else pc.tensor(w), reduction=reduction)
-    np.testing.assert_allclose(np.asarray(nll), nll_np(x.astype(np.float64), t, w, reduction), **tol(dtype))
+    assert out.dtype == pc.tensor(x, device=device).dtype
+    np.testing.assert_allclose(host(out), ref, **tol(dtype))
+    nll = F.nll_loss(
+        pc.tensor(x, device=device),
+        pc.tensor(t, device=device),
+        weight=None if w is None else pc.tensor(w, device=device),
+        reduction=reduction,
+    )
+    np.testing.assert_allclose(host(nll), nll_np(x.astype(np.float64), t, w, reduction), **tol(dtype))
+    if dtype == np.float32:  # the gradient too, and a strided input, against the CPU kernels
+
+        def ce(a, tt):
+            return F.cross_entropy(a, tt, weight=on(w, a), reduction=reduction, label_smoothing=smoothing)
+
+        check_device_matches_cpu(ce, [x, t], device, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(6, 4), (2, 3, 5)])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("smoothing", [0.0, 0.25])
-def test_cross_entropy_probability_targets_match_numpy(dtype, shape, reduction, smoothing):
+def test_cross_entropy_probability_targets_match_numpy(dtype, shape, reduction, smoothing, device):
     x = randn(*shape, dtype=dtype)
     p = np.random.default_rng(3).random(shape)
     p = (p / p.sum(axis=1, keepdims=True)).astype(dtype)
     w = np.random.default_rng(4).random(shape[1]).astype(dtype) + 0.5
     out = F.cross_entropy(
-        pc.tensor(x), pc.tensor(p), weight=pc.tensor(w), reduction=reduction, label_smoothing=smoothing
+        pc.tensor(x, device=device),
+        pc.tensor(p, device=device),
+        weight=pc.tensor(w, device=device),
+        reduction=reduction,
+        label_smoothing=smoothing,
     )
     ref = prob_ce_np(x.astype(np.float64), p.astype(np.float64), w.astype(np.float64), reduction, smoothing)
-    np.testing.assert_allclose(np.asarray(out), ref, **tol(dtype))
+    np.testing.assert_allclose(host(out), ref, **tol(dtype))
 
 
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("smoothing", [0.0, 0.3])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_cross_entropy_gradcheck(weighted, smoothing, reduction):
+def test_cross_entropy_gradcheck(weighted, smoothing, reduction, device):
     x = randn(3, 4, 2)
     t = class_targets((3, 2), 4, ignore=-1)
     w = pc.tensor(np.linspace(0.5, 2.0, 4)) if weighted else None
     gradcheck(
         lambda a: F.cross_entropy(
-            a, pc.tensor(t), weight=w, ignore_index=-1, reduction=reduction, label_smoothing=smoothing
+            a, on(t, a), weight=on(w, a), ignore_index=-1, reduction=reduction, label_smoothing=smoothing
         ).reshape(-1),
         [x],
+        device=device,
     )
-    gradcheck(lambda a: F.nll_loss(a, pc.tensor(t), weight=w, ignore_index=-1, reduction=reduction).reshape(-1), [x])
+    gradcheck(
+        lambda a: F.nll_loss(a, on(t, a), weight=on(w, a), ignore_index=-1, reduction=reduction).reshape(-1),
+        [x],
+        device=device,
+    )
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_cross_entropy_probability_gradcheck_input_and_target(reduction):
+def test_cross_entropy_probability_gradcheck_input_and_target(reduction, device):
     x, p = randn(3, 4), np.random.default_rng(5).random((3, 4))
     w = pc.tensor(np.linspace(0.5, 2.0, 4))
     gradcheck(
-        lambda a, b: F.cross_entropy(a, b, weight=w, reduction=reduction, label_smoothing=0.1).reshape(-1), [x, p]
+        lambda a, b: F.cross_entropy(a, b, weight=on(w, a), reduction=reduction, label_smoothing=0.1).reshape(-1),
+        [x, p],
+        device=device,
     )
 
 
@@ -198,8 +227,8 @@ def test_cross_entropy_unbatched_and_modules_match_torch():
     check_torch(lambda a, b: m(a, b), lambda a, b: tm(a, b), [x2, t2])
 
 
-def test_cross_entropy_all_ignored_mean_is_nan_like_torch():
-    out = F.cross_entropy(pc.tensor(randn(2, 3)), pc.tensor(np.array([-100, -100])))
+def test_cross_entropy_all_ignored_mean_is_nan_like_torch(device):
+    out = F.cross_entropy(pc.tensor(randn(2, 3), device=device), pc.tensor(np.array([-100, -100]), device=device))
     assert np.isnan(out.item())
 
 
@@ -303,19 +332,22 @@ POINTWISE = [
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kind,param", POINTWISE)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_pointwise_losses_match_numpy(dtype, kind, param, reduction):
+def test_pointwise_losses_match_numpy(dtype, kind, param, reduction, device):
     x, y = pointwise_inputs(kind, (5, 3, 7), dtype)
-    out = call_pointwise(F, kind, pc.tensor(x), pc.tensor(y), reduction, param)
+    out = call_pointwise(F, kind, pc.tensor(x, device=device), pc.tensor(y, device=device), reduction, param)
     ref = reduce_np(pointwise_np(kind, x.astype(np.float64), y.astype(np.float64), param), reduction)
-    assert out.dtype == pc.tensor(x).dtype
-    np.testing.assert_allclose(np.asarray(out), ref, **tol(dtype))
+    assert out.dtype == pc.tensor(x, device=device).dtype
+    np.testing.assert_allclose(host(out), ref, **tol(dtype))
+    if dtype == np.float32:  # both inputs' gradients too, and strided inputs, against the CPU kernels
+        fn = lambda a, b: call_pointwise(F, kind, a, b, reduction, param)
+        check_device_matches_cpu(fn, [x, y], device, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("kind,param", POINTWISE)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_pointwise_losses_gradcheck_input_and_target(kind, param, reduction):
+def test_pointwise_losses_gradcheck_input_and_target(kind, param, reduction, device):
     x, y = pointwise_inputs(kind, (3, 4), np.float64, seed=3)
-    gradcheck(lambda a, b: call_pointwise(F, kind, a, b, reduction, param).reshape(-1), [x, y])
+    gradcheck(lambda a, b: call_pointwise(F, kind, a, b, reduction, param).reshape(-1), [x, y], device=device)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -336,7 +368,7 @@ def test_pointwise_losses_match_torch(dtype, kind, param, reduction):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weight_shape", [None, (4, 3), (3,)])
 @pytest.mark.parametrize("pos_weight", [False, True])
-def test_bce_weights_match_numpy_and_torch(dtype, reduction, weight_shape, pos_weight):
+def test_bce_weights_match_numpy_and_torch(dtype, reduction, weight_shape, pos_weight, device):
     torch = pytest.importorskip("torch")
     x = randn(4, 3, dtype=dtype)
     y = np.random.default_rng(1).random((4, 3)).astype(dtype)
@@ -350,6 +382,19 @@ def test_bce_weights_match_numpy_and_torch(dtype, reduction, weight_shape, pos_w
     )
     ref = reduce_np(pointwise_np("bce_logits", x.astype(np.float64), y, None, w, pw), reduction)
     np.testing.assert_allclose(np.asarray(out), ref, **tol(dtype))
+    if device != "cpu":  # both BCE forms with weights: values and both inputs' gradients against the CPU
+
+        def bce_logits(a, b):
+            return F.binary_cross_entropy_with_logits(a, b, weight=on(w, a), pos_weight=on(pw, a), reduction=reduction)
+
+        check_device_matches_cpu(bce_logits, [x, y], device, **tol(dtype))
+        pr = (0.05 + 0.9 * p).astype(dtype)
+
+        def bce(a, b):
+            return F.binary_cross_entropy(a, b, weight=on(w, a), reduction=reduction)
+
+        check_device_matches_cpu(bce, [pr, y], device, **tol(dtype))
+        return
     check_torch(
         lambda a, b: F.binary_cross_entropy_with_logits(a, b, weight=P(w), pos_weight=P(pw), reduction=reduction),
         lambda a, b: torch.nn.functional.binary_cross_entropy_with_logits(
@@ -372,13 +417,17 @@ def test_bce_weights_match_numpy_and_torch(dtype, reduction, weight_shape, pos_w
     )
 
 
-def test_bce_clamps_log_at_minus_100_and_logits_are_stable():
-    out = F.binary_cross_entropy(pc.tensor(np.array([0.0, 1.0])), pc.tensor(np.array([1.0, 0.0])), reduction="none")
-    np.testing.assert_allclose(np.asarray(out), [100.0, 100.0])
-    big = F.binary_cross_entropy_with_logits(
-        pc.tensor(np.array([1e4, -1e4])), pc.tensor(np.array([0.0, 1.0])), reduction="none"
+def test_bce_clamps_log_at_minus_100_and_logits_are_stable(device):
+    out = F.binary_cross_entropy(
+        pc.tensor(np.array([0.0, 1.0]), device=device), pc.tensor(np.array([1.0, 0.0]), device=device), reduction="none"
     )
-    np.testing.assert_allclose(np.asarray(big), [1e4, 1e4])
+    np.testing.assert_allclose(host(out), [100.0, 100.0])
+    big = F.binary_cross_entropy_with_logits(
+        pc.tensor(np.array([1e4, -1e4]), device=device),
+        pc.tensor(np.array([0.0, 1.0]), device=device),
+        reduction="none",
+    )
+    np.testing.assert_allclose(host(big), [1e4, 1e4])
 
 
 @pytest.mark.parametrize("log_target", [False, True])
@@ -398,15 +447,19 @@ def test_kl_div_batchmean_matches_torch(log_target, dtype):
     )
 
 
-def test_kl_div_zero_target_contributes_nothing():
-    out = F.kl_div(pc.tensor(np.array([-1.0, -2.0])), pc.tensor(np.array([0.0, 0.5])), reduction="none")
-    np.testing.assert_allclose(np.asarray(out), [0.0, 0.5 * (np.log(0.5) + 2.0)])
+def test_kl_div_zero_target_contributes_nothing(device):
+    out = F.kl_div(
+        pc.tensor(np.array([-1.0, -2.0]), device=device),
+        pc.tensor(np.array([0.0, 0.5]), device=device),
+        reduction="none",
+    )
+    np.testing.assert_allclose(host(out), [0.0, 0.5 * (np.log(0.5) + 2.0)])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("margin", [0.0, 0.7])
-def test_margin_ranking_loss(dtype, reduction, margin):
+def test_margin_ranking_loss(dtype, reduction, margin, device):
     torch = pytest.importorskip("torch")
     x1, x2 = randn(9, dtype=dtype, seed=1), randn(9, dtype=dtype, seed=2)
     y = np.where(np.random.default_rng(3).random(9) < 0.5, -1.0, 1.0).astype(dtype)
@@ -421,10 +474,14 @@ def test_margin_ranking_loss(dtype, reduction, margin):
     )
     gradcheck(
         lambda a, b: F.margin_ranking_loss(
-            a, b, pc.tensor(y.astype(np.float64)), margin=margin, reduction=reduction
+            a, b, on(y.astype(np.float64), a), margin=margin, reduction=reduction
         ).reshape(-1),
         [x1, x2],
+        device=device,
     )
+    if dtype == np.float32:  # all three inputs' gradients, and strided inputs, against the CPU kernels
+        fn = lambda a, b, c: F.margin_ranking_loss(a, b, c, margin=margin, reduction=reduction)
+        check_device_matches_cpu(fn, [x1, x2, y], device, rtol=1e-5, atol=1e-6)
 
 
 def multi_margin_np(x, t, p, margin, w, reduction):
@@ -440,13 +497,19 @@ def multi_margin_np(x, t, p, margin, w, reduction):
 @pytest.mark.parametrize("p", [1, 2])
 @pytest.mark.parametrize("margin", [1.0, 0.3])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_multi_margin_loss(dtype, reduction, p, margin, weighted):
+def test_multi_margin_loss(dtype, reduction, p, margin, weighted, device):
     torch = pytest.importorskip("torch")
     x, t = randn(6, 5, dtype=dtype), class_targets((6,), 5)
     w = np.linspace(0.5, 2.0, 5).astype(dtype) if weighted else None
     ref = multi_margin_np(x.astype(np.float64), t, p, margin, w, reduction)
     m = nn.MultiMarginLoss(p=p, margin=margin, weight=None if w is None else pc.tensor(w), reduction=reduction)
     np.testing.assert_allclose(np.asarray(m(pc.tensor(x), pc.tensor(t))), ref, **tol(dtype))
+    if dtype == np.float32:  # the gradient too, and a strided input, against the CPU kernels
+
+        def mm(a, b):
+            return F.multi_margin_loss(a, b, p=p, margin=margin, weight=on(w, a), reduction=reduction)
+
+        check_device_matches_cpu(mm, [x, t], device, rtol=1e-5, atol=1e-6)
     tw = None if w is None else torch.tensor(w)
     check_torch(
         lambda a, b: m(a, b),
@@ -458,13 +521,14 @@ def test_multi_margin_loss(dtype, reduction, p, margin, weighted):
     gradcheck(
         lambda a: F.multi_margin_loss(
             a,
-            pc.tensor(t),
+            on(t, a),
             p=p,
             margin=margin,
             reduction=reduction,
-            weight=None if w is None else pc.tensor(w.astype(np.float64)),
+            weight=None if w is None else on(w.astype(np.float64), a),
         ).reshape(-1),
         [xg],
+        device=device,
     )
 
 

@@ -14,9 +14,12 @@ import pycnn as pc
 from pycnn import nn
 from pycnn.nn import init
 
+from helpers import check_module_device_matches_cpu
+
 
 def _np(t):
-    return np.array(t.detach().numpy())
+    """A copy of t's values on the host, whatever its device."""
+    return np.array(t.detach().cpu().numpy())
 
 
 def _torch():
@@ -189,17 +192,18 @@ def test_train_eval_zero_grad_apply():
     assert seen == ["Linear", "ReLU", "_Block"]
 
 
-def test_to_double_keeps_parameter_identity():
+def test_to_double_keeps_parameter_identity(device):
     m = nn.Sequential(nn.Linear(3, 2))
     w = m[0].weight
     before = _np(w)
     assert m.double() is m
     assert m[0].weight is w and w.dtype == pc.float64 and m[0].bias.dtype == pc.float64
     np.testing.assert_allclose(_np(w), before)
-    y = m(pc.randn(4, 3, dtype=pc.float64))
+    assert m.to(device) is m and m[0].weight is w  # moving keeps the identity too (optimizers hold it)
+    y = m(pc.randn(4, 3, dtype=pc.float64).to(device))
     assert y.dtype == pc.float64
     m.float()
-    assert w.dtype == pc.float32
+    assert w.dtype == pc.float32 and _np(w).dtype == np.float32
 
 
 def test_repr_matches_torch_format():
@@ -360,20 +364,22 @@ def _pool_windows(x, k, s):
     return np.stack([x[:, :, i : i + s * oh : s, j : j + s * ow : s] for i in range(k) for j in range(k)], axis=0)
 
 
-def test_linear_relu_flatten_pool_loss_match_numpy():
+def test_linear_relu_flatten_pool_loss_match_numpy(device):
     rng = np.random.default_rng(1)
     pc.manual_seed(0)
-    lin = nn.Linear(5, 3).double()
+    lin = nn.Linear(5, 3).double().to(device)
     x = rng.standard_normal((4, 5))
-    np.testing.assert_allclose(_np(lin(pc.tensor(x))), x @ _np(lin.weight).T + _np(lin.bias), rtol=1e-12)
-    np.testing.assert_array_equal(_np(nn.ReLU()(pc.tensor(x))), np.maximum(x, 0))
+    np.testing.assert_allclose(_np(lin(pc.tensor(x, device=device))), x @ _np(lin.weight).T + _np(lin.bias), rtol=1e-12)
+    np.testing.assert_array_equal(_np(nn.ReLU()(pc.tensor(x, device=device))), np.maximum(x, 0))
 
     img = rng.standard_normal((2, 3, 8, 8))
-    assert nn.Flatten()(pc.tensor(img)).shape == (2, 192)
-    np.testing.assert_array_equal(_np(nn.Flatten(0, 1)(pc.tensor(img))), img.reshape(6, 8, 8))
-    np.testing.assert_allclose(_np(nn.MaxPool2d(2)(pc.tensor(img))), _pool_windows(img, 2, 2).max(0))
-    np.testing.assert_allclose(_np(nn.MaxPool2d(3, 2)(pc.tensor(img))), _pool_windows(img, 3, 2).max(0))
-    np.testing.assert_allclose(_np(nn.AvgPool2d(2)(pc.tensor(img))), _pool_windows(img, 2, 2).mean(0), rtol=1e-12)
+    assert nn.Flatten()(pc.tensor(img, device=device)).shape == (2, 192)
+    np.testing.assert_array_equal(_np(nn.Flatten(0, 1)(pc.tensor(img, device=device))), img.reshape(6, 8, 8))
+    np.testing.assert_allclose(_np(nn.MaxPool2d(2)(pc.tensor(img, device=device))), _pool_windows(img, 2, 2).max(0))
+    np.testing.assert_allclose(_np(nn.MaxPool2d(3, 2)(pc.tensor(img, device=device))), _pool_windows(img, 3, 2).max(0))
+    np.testing.assert_allclose(
+        _np(nn.AvgPool2d(2)(pc.tensor(img, device=device))), _pool_windows(img, 2, 2).mean(0), rtol=1e-12
+    )
 
     logits = rng.standard_normal((6, 4))
     target = np.array([0, 3, 1, 1, 2, 0])
@@ -381,9 +387,11 @@ def test_linear_relu_flatten_pool_loss_match_numpy():
     logp = logp - np.log(np.exp(logp).sum(1, keepdims=True))
     per = -logp[np.arange(6), target]
     for reduction, ref in (("mean", per.mean()), ("sum", per.sum()), ("none", per)):
-        out = nn.CrossEntropyLoss(reduction=reduction)(pc.tensor(logits), pc.tensor(target))
+        out = nn.CrossEntropyLoss(reduction=reduction)(
+            pc.tensor(logits, device=device), pc.tensor(target, device=device)
+        )
         np.testing.assert_allclose(_np(out), ref, rtol=1e-12)
-        out = nn.NLLLoss(reduction=reduction)(pc.tensor(logp), pc.tensor(target))
+        out = nn.NLLLoss(reduction=reduction)(pc.tensor(logp, device=device), pc.tensor(target, device=device))
         np.testing.assert_allclose(_np(out), ref, rtol=1e-12)
     with pytest.raises(ValueError):
         nn.CrossEntropyLoss(reduction="avg")
@@ -403,7 +411,7 @@ def _copy_to_torch(ours, theirs):
 
 
 @pytest.mark.parametrize("case", ["linear", "conv", "conv_groups", "maxpool", "avgpool", "net"])
-def test_layers_match_torch_forward_and_backward(case):
+def test_layers_match_torch_forward_and_backward(case, device):
     torch = _torch()
     tnn = torch.nn
     pc.manual_seed(0)
@@ -421,12 +429,13 @@ def test_layers_match_torch_forward_and_backward(case):
     build, shape = builders[case]
     ours, theirs = build(nn).double(), build(tnn).double()
     _copy_to_torch(ours, theirs)
+    ours.to(device)
     x = np.random.default_rng(2).standard_normal(shape)
     g = np.random.default_rng(3).standard_normal(tuple(theirs(torch.from_numpy(x)).shape))
 
-    xp = pc.tensor(x, requires_grad=True)
+    xp = pc.tensor(x, requires_grad=True, device=device)
     yp = ours(xp)
-    (yp * pc.tensor(g)).sum().backward()
+    (yp * pc.tensor(g, device=device)).sum().backward()
     xt = torch.from_numpy(x).requires_grad_(True)
     yt = theirs(xt)
     (yt * torch.from_numpy(g)).sum().backward()
@@ -437,12 +446,12 @@ def test_layers_match_torch_forward_and_backward(case):
         np.testing.assert_allclose(_np(p1.grad), p2.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
 
 
-def test_cross_entropy_matches_torch():
+def test_cross_entropy_matches_torch(device):
     torch = _torch()
     logits = np.random.default_rng(4).standard_normal((5, 7))
     target = np.array([1, 0, 6, 3, 3])
-    lp = pc.tensor(logits, requires_grad=True)
-    nn.CrossEntropyLoss()(lp, pc.tensor(target)).backward()
+    lp = pc.tensor(logits, requires_grad=True, device=device)
+    nn.CrossEntropyLoss()(lp, pc.tensor(target, device=device)).backward()
     lt = torch.from_numpy(logits).requires_grad_(True)
     torch.nn.CrossEntropyLoss()(lt, torch.from_numpy(target)).backward()
     np.testing.assert_allclose(_np(lp.grad), lt.grad.numpy(), rtol=1e-10, atol=1e-14)
@@ -461,3 +470,21 @@ def test_state_dict_keys_match_torch():
     np.testing.assert_allclose(
         _np(ours(pc.tensor(x))), theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-4, atol=1e-5
     )
+
+
+def test_small_cnn_device_matches_cpu(device):
+    """A conv / batch-norm / pool / linear stack moved to the device: output, input and parameter gradients and
+    the running statistics against the same stack on the CPU (float32: sums over a few hundred products)."""
+    pc.manual_seed(3)
+    m = nn.Sequential(
+        nn.Conv2d(3, 5, 3, padding=1),
+        nn.BatchNorm2d(5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(5, 4, (3, 2), stride=(1, 2), groups=1),
+        nn.AvgPool2d(2, ceil_mode=True),
+        nn.Flatten(),
+        nn.Linear(4 * 2 * 1, 7),
+    )
+    x = np.random.default_rng(6).standard_normal((3, 3, 11, 9)).astype(np.float32)
+    check_module_device_matches_cpu(m, x, device, rtol=1e-4, atol=1e-5)

@@ -14,7 +14,8 @@ from pycnn.optim import SGD, lr_scheduler
 
 
 def _np(t):
-    return np.array(t.detach().numpy())
+    """A copy of t's values on the host, whatever its device."""
+    return np.array(t.detach().cpu().numpy())
 
 
 SGD_CONFIGS = [
@@ -47,21 +48,21 @@ def _grad_sequence(shape, steps=20, seed=0):
     return [rng.standard_normal(shape) for _ in range(steps)]
 
 
-def _run_pycnn_sgd(p0, grads, **cfg):
-    p = nn.Parameter(pc.tensor(p0))
+def _run_pycnn_sgd(p0, grads, device="cpu", **cfg):
+    p = nn.Parameter(pc.tensor(p0, device=device))
     opt = SGD([p], **cfg)
     for g in grads:
-        p.grad = pc.tensor(g)
+        p.grad = pc.tensor(g, device=device)
         opt.step()
     buf = opt.state[p].get("momentum_buffer")
     return _np(p), (None if buf is None else _np(buf))
 
 
 @pytest.mark.parametrize("cfg", SGD_CONFIGS, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
-def test_sgd_matches_numpy_rule(cfg):
+def test_sgd_matches_numpy_rule(cfg, device):
     p0 = np.random.default_rng(42).standard_normal((3, 4))
     grads = _grad_sequence(p0.shape)
-    ours, our_buf = _run_pycnn_sgd(p0, grads, **cfg)
+    ours, our_buf = _run_pycnn_sgd(p0, grads, device, **cfg)
     ref, ref_buf = _sgd_reference(p0, grads, **cfg)
     np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
     if cfg.get("momentum", 0):
@@ -104,14 +105,14 @@ def test_sgd_param_groups_skip_missing_grads_and_closure():
     assert a.grad is None and b.grad is None
 
 
-def test_sgd_trains_a_linear_model():
+def test_sgd_trains_a_linear_model(device):
     pc.manual_seed(0)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 3)).astype(np.float32)
     y = (x @ np.array([[1.0], [-2.0], [0.5]]) + 0.3).astype(np.float32)
-    model = nn.Linear(3, 1)
+    model = nn.Linear(3, 1).to(device)
     opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
-    xt, yt = pc.tensor(x), pc.tensor(y)
+    xt, yt = pc.tensor(x, device=device), pc.tensor(y, device=device)
     for _ in range(100):
         opt.zero_grad()
         diff = model(xt) - yt

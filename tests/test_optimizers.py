@@ -168,7 +168,8 @@ def _cfg_id(case):
 
 
 def _np(t):
-    return np.array(t.detach().numpy())
+    """A copy of t's values on the host, whatever its device."""
+    return np.array(t.detach().cpu().numpy())
 
 
 def _grads(shape, steps=20, seed=0, dtype=np.float64):
@@ -176,11 +177,11 @@ def _grads(shape, steps=20, seed=0, dtype=np.float64):
     return [rng.standard_normal(shape).astype(dtype) for _ in range(steps)]
 
 
-def _run_pycnn(name, p0, grads, cfg):
-    p = nn.Parameter(pc.tensor(p0))
+def _run_pycnn(name, p0, grads, cfg, device="cpu"):
+    p = nn.Parameter(pc.tensor(p0, device=device))
     opt = getattr(optim, name)([p], **cfg)
     for g in grads:
-        p.grad = pc.tensor(g)
+        p.grad = pc.tensor(g, device=device)
         opt.step()
     return p, opt
 
@@ -204,23 +205,30 @@ TOL = {np.float64: {"rtol": 1e-12, "atol": 1e-14}, np.float32: {"rtol": 1e-5, "a
 TORCH_TOL = {np.float64: {"rtol": 1e-10, "atol": 1e-12}, np.float32: {"rtol": 1e-4, "atol": 1e-5}}
 
 
+def tol(dtype, device):
+    """On the CPU the kernels repeat the references' operations (TOL); another device's compiler contracts
+    multiply-adds into FMAs and its sqrt/division may round differently over 20 steps: torch's tolerance."""
+    return TOL[dtype] if device == "cpu" else TORCH_TOL[dtype]
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("case", CONFIGS, ids=_cfg_id)
-def test_matches_numpy_reference(case, dtype):
+def test_matches_numpy_reference(case, dtype, device):
     name, cfg = case
     p0 = np.random.default_rng(42).standard_normal((7, 5)).astype(dtype)
     grads = _grads(p0.shape, dtype=dtype)
-    p, opt = _run_pycnn(name, p0, grads, cfg)
+    p, opt = _run_pycnn(name, p0, grads, cfg, device)
     ref_p, ref_state = REFERENCES[name](p0, grads, **cfg)
-    assert p.dtype == (pc.float64 if dtype == np.float64 else pc.float32)
-    np.testing.assert_allclose(_np(p), ref_p, **TOL[dtype])
+    assert p.dtype == (pc.float64 if dtype == np.float64 else pc.float32) and p.device == pc.device(device)
+    np.testing.assert_allclose(_np(p), ref_p, **tol(dtype, device))
     state = _state_np(opt.state[p])
     assert sorted(state) == sorted(ref_state)
     assert state["step"] == 20.0 and isinstance(state["step"], float)
     for key, value in ref_state.items():
         if key != "step":
             assert state[key].dtype == dtype, key
-            np.testing.assert_allclose(state[key], value, **TOL[dtype], err_msg=key)
+            assert opt.state[p][key].device == p.device, key  # the state lives with the parameter
+            np.testing.assert_allclose(state[key], value, **tol(dtype, device), err_msg=key)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
@@ -243,8 +251,9 @@ def test_matches_torch(case, dtype):
 
 
 @pytest.mark.parametrize("case", [c for c in CONFIGS if c[1]][::2], ids=_cfg_id)
-def test_large_tensor_with_threads(case):
-    """Threads split the tensor and the kernels work in blocks: odd sizes must cover every element once."""
+def test_large_tensor_with_threads(case, device):
+    """Threads split the tensor and the kernels work in blocks (on a GPU: thread blocks and a grid-stride
+    loop): odd sizes must cover every element once."""
     name, cfg = case
     n = 3 * 65536 + 1001  # several parallel chunks, a partial block at each chunk's end
     p0 = np.random.default_rng(5).standard_normal(n)
@@ -252,10 +261,10 @@ def test_large_tensor_with_threads(case):
     before = pc.get_num_threads()
     pc.set_num_threads(2)
     try:
-        p, _ = _run_pycnn(name, p0, grads, cfg)
+        p, _ = _run_pycnn(name, p0, grads, cfg, device)
     finally:
         pc.set_num_threads(before)
-    np.testing.assert_allclose(_np(p), REFERENCES[name](p0, grads, **cfg)[0], **TOL[np.float64])
+    np.testing.assert_allclose(_np(p), REFERENCES[name](p0, grads, **cfg)[0], **tol(np.float64, device))
 
 
 # ---------------------------------------------------------------- groups, add_param_group, zero_grad
@@ -270,40 +279,40 @@ GROUP_CASES = [
 
 
 @pytest.mark.parametrize("case", GROUP_CASES, ids=_cfg_id)
-def test_param_groups_have_their_own_options(case):
+def test_param_groups_have_their_own_options(case, device):
     name, cfg = case
     a0, b0 = np.random.default_rng(1).standard_normal(6), np.random.default_rng(2).standard_normal((2, 3))
     ga, gb = _grads(a0.shape, seed=4), _grads(b0.shape, seed=5)
-    a, b = nn.Parameter(pc.tensor(a0)), nn.Parameter(pc.tensor(b0))
+    a, b = nn.Parameter(pc.tensor(a0, device=device)), nn.Parameter(pc.tensor(b0, device=device))
     opt = getattr(optim, name)([{"params": [a]}, {"params": [b], "lr": 0.003, "weight_decay": 0.2}], lr=0.02, **cfg)
     assert opt.param_groups[0]["lr"] == 0.02 and opt.param_groups[1]["lr"] == 0.003
     assert opt.param_groups[1]["weight_decay"] == 0.2
     for i in range(20):
-        a.grad, b.grad = pc.tensor(ga[i]), pc.tensor(gb[i])
+        a.grad, b.grad = pc.tensor(ga[i], device=device), pc.tensor(gb[i], device=device)
         opt.step()
     ref = REFERENCES[name]
-    np.testing.assert_allclose(_np(a), ref(a0, ga, lr=0.02, **cfg)[0], **TOL[np.float64])
-    np.testing.assert_allclose(_np(b), ref(b0, gb, lr=0.003, **cfg, weight_decay=0.2)[0], **TOL[np.float64])
+    np.testing.assert_allclose(_np(a), ref(a0, ga, lr=0.02, **cfg)[0], **tol(np.float64, device))
+    np.testing.assert_allclose(_np(b), ref(b0, gb, lr=0.003, **cfg, weight_decay=0.2)[0], **tol(np.float64, device))
 
 
 @pytest.mark.parametrize("case", GROUP_CASES, ids=_cfg_id)
-def test_add_param_group_mid_training(case):
+def test_add_param_group_mid_training(case, device):
     name, cfg = case
     a0, b0 = np.random.default_rng(1).standard_normal(5), np.random.default_rng(2).standard_normal(4)
     ga, gb = _grads(a0.shape, seed=4), _grads(b0.shape, seed=5)
-    a, b = nn.Parameter(pc.tensor(a0)), nn.Parameter(pc.tensor(b0))
+    a, b = nn.Parameter(pc.tensor(a0, device=device)), nn.Parameter(pc.tensor(b0, device=device))
     opt = getattr(optim, name)([a], lr=0.02, **cfg)
     for i in range(20):
         if i == 8:
             opt.add_param_group({"params": [b], "lr": 0.01, "weight_decay": 0.1})
             assert opt.param_groups[1]["lr"] == 0.01 and sorted(opt.param_groups[1]) == sorted(opt.param_groups[0])
-        a.grad = pc.tensor(ga[i])
-        b.grad = pc.tensor(gb[i])
+        a.grad = pc.tensor(ga[i], device=device)
+        b.grad = pc.tensor(gb[i], device=device)
         opt.step()
     ref = REFERENCES[name]
-    np.testing.assert_allclose(_np(a), ref(a0, ga, lr=0.02, **cfg)[0], **TOL[np.float64])
+    np.testing.assert_allclose(_np(a), ref(a0, ga, lr=0.02, **cfg)[0], **tol(np.float64, device))
     # b starts its own state (step 1) when it joins
-    np.testing.assert_allclose(_np(b), ref(b0, gb[8:], lr=0.01, **cfg, weight_decay=0.1)[0], **TOL[np.float64])
+    np.testing.assert_allclose(_np(b), ref(b0, gb[8:], lr=0.01, **cfg, weight_decay=0.1)[0], **tol(np.float64, device))
     assert opt.state[b]["step"] == 12.0 and opt.state[a]["step"] == 20.0
 
 
@@ -336,8 +345,8 @@ def test_zero_grad(name):
 # ---------------------------------------------------------------- state dicts
 
 
-def _make_two_param_opt(name, cfg, p0, q0):
-    p, q = nn.Parameter(pc.tensor(p0)), nn.Parameter(pc.tensor(q0))
+def _make_two_param_opt(name, cfg, p0, q0, device="cpu"):
+    p, q = nn.Parameter(pc.tensor(p0, device=device)), nn.Parameter(pc.tensor(q0, device=device))
     opt = getattr(optim, name)([{"params": [p]}, {"params": [q], "lr": 0.004}], lr=0.01, **cfg)
     return p, q, opt
 
@@ -356,21 +365,21 @@ def _to_numpy_state_dict(sd):
 
 
 @pytest.mark.parametrize("case", CONFIGS[1::2], ids=_cfg_id)
-def test_state_dict_round_trip_is_bitwise(case):
+def test_state_dict_round_trip_is_bitwise(case, device):
     name, cfg = case
     cfg = {k: v for k, v in cfg.items() if k != "lr"}
     p0, q0 = np.random.default_rng(1).standard_normal((3, 2)), np.random.default_rng(2).standard_normal(4)
     gp, gq = _grads(p0.shape, seed=5), _grads(q0.shape, seed=6)
 
-    p, q, opt = _make_two_param_opt(name, cfg, p0, q0)
+    p, q, opt = _make_two_param_opt(name, cfg, p0, q0, device)
     for i in range(20):
-        p.grad, q.grad = pc.tensor(gp[i]), pc.tensor(gq[i])
+        p.grad, q.grad = pc.tensor(gp[i], device=device), pc.tensor(gq[i], device=device)
         opt.step()
     uninterrupted = (_np(p), _np(q))
 
-    p, q, opt = _make_two_param_opt(name, cfg, p0, q0)
+    p, q, opt = _make_two_param_opt(name, cfg, p0, q0, device)
     for i in range(10):
-        p.grad, q.grad = pc.tensor(gp[i]), pc.tensor(gq[i])
+        p.grad, q.grad = pc.tensor(gp[i], device=device), pc.tensor(gq[i], device=device)
         opt.step()
     sd = opt.state_dict()
     # checkpoint-friendly: state values are Tensors and plain numbers only
@@ -380,11 +389,12 @@ def test_state_dict_round_trip_is_bitwise(case):
     saved = _to_numpy_state_dict(sd)
     p_values, q_values = _np(p), _np(q)
 
-    p2, q2, opt2 = _make_two_param_opt(name, cfg, p_values, q_values)
-    opt2.load_state_dict(saved)
+    p2, q2, opt2 = _make_two_param_opt(name, cfg, p_values, q_values, device)
+    opt2.load_state_dict(saved)  # NumPy state goes to its parameter's device
+    assert all(v.device == p2.device for v in opt2.state[p2].values() if isinstance(v, pc.Tensor))
     assert opt2.param_groups[1]["lr"] == 0.004 and opt2.param_groups[0]["params"][0] is p2
     for i in range(10, 20):
-        p2.grad, q2.grad = pc.tensor(gp[i]), pc.tensor(gq[i])
+        p2.grad, q2.grad = pc.tensor(gp[i], device=device), pc.tensor(gq[i], device=device)
         opt2.step()
     np.testing.assert_array_equal(_np(p2), uninterrupted[0])
     np.testing.assert_array_equal(_np(q2), uninterrupted[1])
@@ -594,14 +604,15 @@ def test_kernels_check_missing_state_and_step():
         _C.adadelta_step_(t(3), t(3), t(3), t(2), 1.0, 0.9, 1e-6, 0.0, False)
 
 
-def test_non_contiguous_gradient():
+def test_non_contiguous_gradient(device):
     p0 = np.random.default_rng(0).standard_normal((3, 4))
     g = np.random.default_rng(1).standard_normal((4, 3))
-    p = nn.Parameter(pc.tensor(p0))
+    p = nn.Parameter(pc.tensor(p0, device=device))
     opt = optim.Adam([p], lr=0.1)
-    p.grad = pc.tensor(g).transpose(0, 1)  # a strided view of shape (3, 4)
+    p.grad = pc.tensor(g, device=device).transpose(0, 1)  # a strided view of shape (3, 4)
     opt.step()
-    np.testing.assert_allclose(_np(p), _adam_ref(p0, [np.ascontiguousarray(g.T)], lr=0.1)[0], **TOL[np.float64])
+    want = _adam_ref(p0, [np.ascontiguousarray(g.T)], lr=0.1)[0]
+    np.testing.assert_allclose(_np(p), want, **tol(np.float64, device))
 
 
 def test_load_state_dict_fills_options_an_older_checkpoint_lacks():

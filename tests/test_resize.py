@@ -11,7 +11,7 @@ import pycnn as pc
 import pycnn.nn.functional as F
 from pycnn import nn
 
-from helpers import check_torch, distinct, expect_error, gradcheck, randn
+from helpers import check_device_matches_cpu, check_torch, distinct, expect_error, gradcheck, host, randn
 
 DTYPES = [np.float32, np.float64]
 
@@ -20,9 +20,10 @@ def tol(dtype):
     return {"rtol": 1e-10, "atol": 1e-10} if dtype == np.float64 else {"rtol": 1e-5, "atol": 1e-5}
 
 
-def run(fn, *arrays):
-    out = fn(*[pc.tensor(a) if isinstance(a, np.ndarray) else a for a in arrays])
-    return tuple(np.asarray(o) for o in out) if isinstance(out, tuple) else np.asarray(out)
+def run(fn, *arrays, device="cpu"):
+    """fn on pycnn tensors made from arrays (on device); the result(s) as NumPy arrays."""
+    out = fn(*[pc.tensor(a, device=device) if isinstance(a, np.ndarray) else a for a in arrays])
+    return tuple(host(o, device) for o in out) if isinstance(out, tuple) else host(out, device)
 
 
 # ---------------------------------------------------------------- NumPy references ----
@@ -135,30 +136,37 @@ ADAPTIVE_CASES = [  # (input shape, output_size argument, resolved (OH, OW))
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", ADAPTIVE_CASES)
-def test_adaptive_avg_pool2d_reference(case, dtype):
+def test_adaptive_avg_pool2d_reference(case, dtype, device):
     shape, size, out_hw = case
     x = randn(*shape, dtype=dtype, seed=1)
-    y = run(lambda t: F.adaptive_avg_pool2d(t, size), x)
+    y = run(lambda t: F.adaptive_avg_pool2d(t, size), x, device=device)
     assert y.dtype == dtype
     np.testing.assert_allclose(y, adaptive_pool_ref(x, out_hw, "avg"), **tol(dtype))
+    if dtype == np.float32:  # both adaptive pools' gradients, and a strided input, against the CPU kernels
+        check_device_matches_cpu(lambda t: F.adaptive_avg_pool2d(t, size), [x], device, rtol=1e-5, atol=1e-6)
+        xd = distinct(*shape, dtype=dtype, seed=2)
+        fn = lambda t: F.adaptive_max_pool2d(t, size, return_indices=True)
+        check_device_matches_cpu(fn, [xd], device, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", ADAPTIVE_CASES)
-def test_adaptive_max_pool2d_reference(case, dtype):
+def test_adaptive_max_pool2d_reference(case, dtype, device):
     shape, size, out_hw = case
     x = distinct(*shape, dtype=dtype, seed=2)
-    y, idx = run(lambda t: F.adaptive_max_pool2d(t, size, return_indices=True), x)
+    y, idx = run(lambda t: F.adaptive_max_pool2d(t, size, return_indices=True), x, device=device)
     ref_y, ref_idx = adaptive_pool_ref(x, out_hw, "max")
     np.testing.assert_array_equal(y, ref_y.astype(dtype))
     np.testing.assert_array_equal(idx, ref_idx)
 
 
 @pytest.mark.parametrize("case", ADAPTIVE_CASES[:7])
-def test_adaptive_pool2d_gradcheck(case):
+def test_adaptive_pool2d_gradcheck(case, device):
     shape, size, _ = case
-    gradcheck(lambda t: F.adaptive_avg_pool2d(t, size), [randn(*shape, seed=3)])
-    gradcheck(lambda t: F.adaptive_max_pool2d(t, size), [distinct(*shape, seed=3)], max_kink_fraction=0.0)
+    gradcheck(lambda t: F.adaptive_avg_pool2d(t, size), [randn(*shape, seed=3)], device=device)
+    gradcheck(
+        lambda t: F.adaptive_max_pool2d(t, size), [distinct(*shape, seed=3)], max_kink_fraction=0.0, device=device
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -182,14 +190,14 @@ def test_adaptive_pool2d_torch(case, dtype):
     )
 
 
-def test_adaptive_max_pool2d_nan_like_torch():
+def test_adaptive_max_pool2d_nan_like_torch(device):
     torch = pytest.importorskip("torch")
     x = randn(1, 2, 5, 6, seed=5)
     x[0, 0, 1, 1] = x[0, 0, 3, 4] = x[0, 1, 4, 5] = np.nan
-    y, idx = F.adaptive_max_pool2d(pc.tensor(x), (2, 3), return_indices=True)
+    y, idx = F.adaptive_max_pool2d(pc.tensor(x, device=device), (2, 3), return_indices=True)
     ty, tidx = torch.nn.functional.adaptive_max_pool2d(torch.from_numpy(x), (2, 3), return_indices=True)
-    np.testing.assert_array_equal(np.asarray(y), ty.numpy())
-    np.testing.assert_array_equal(np.asarray(idx), tidx.numpy())
+    np.testing.assert_array_equal(host(y), ty.numpy())
+    np.testing.assert_array_equal(host(idx), tidx.numpy())
 
 
 def test_adaptive_modules():
@@ -212,20 +220,22 @@ SHUFFLE_CASES = [((2, 12, 3, 5), 2), ((1, 18, 4, 2), 3), ((9, 2, 3), 3), ((2, 3,
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", SHUFFLE_CASES)
-def test_pixel_shuffle_reference(case, dtype):
+def test_pixel_shuffle_reference(case, dtype, device):
     shape, r = case
     x = randn(*shape, dtype=dtype, seed=7)
-    y = run(lambda t: F.pixel_shuffle(t, r), x)
+    y = run(lambda t: F.pixel_shuffle(t, r), x, device=device)
     np.testing.assert_array_equal(y, pixel_shuffle_ref(x, r))
-    np.testing.assert_array_equal(run(lambda t: F.pixel_unshuffle(t, r), y), x)  # round trip
-    np.testing.assert_array_equal(run(lambda t: F.pixel_unshuffle(t, r), y), pixel_unshuffle_ref(y, r))
+    np.testing.assert_array_equal(run(lambda t: F.pixel_unshuffle(t, r), y, device=device), x)  # round trip
+    np.testing.assert_array_equal(run(lambda t: F.pixel_unshuffle(t, r), y, device=device), pixel_unshuffle_ref(y, r))
 
 
 @pytest.mark.parametrize("case", SHUFFLE_CASES[:3])
-def test_pixel_shuffle_gradcheck(case):
+def test_pixel_shuffle_gradcheck(case, device):
     shape, r = case
-    gradcheck(lambda t: F.pixel_shuffle(t, r), [randn(*shape, seed=8)])
-    gradcheck(lambda t: F.pixel_unshuffle(t, r), [randn(*pixel_shuffle_ref(np.zeros(shape), r).shape, seed=8)])
+    gradcheck(lambda t: F.pixel_shuffle(t, r), [randn(*shape, seed=8)], device=device)
+    gradcheck(
+        lambda t: F.pixel_unshuffle(t, r), [randn(*pixel_shuffle_ref(np.zeros(shape), r).shape, seed=8)], device=device
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -276,20 +286,22 @@ def interp_call(mode, align_corners, kw):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kw", RESIZES)
 @pytest.mark.parametrize("mode,align_corners", MODES)
-def test_interpolate_reference(mode, align_corners, kw, dtype):
+def test_interpolate_reference(mode, align_corners, kw, dtype, device):
     x = randn(2, 3, 7, 9, dtype=dtype, seed=10)
     out, scales = resolved(x.shape, kw)
-    y = run(interp_call(mode, align_corners, kw), x)
+    y = run(interp_call(mode, align_corners, kw), x, device=device)
     assert y.dtype == dtype and y.shape == (2, 3) + tuple(out)
     np.testing.assert_allclose(y, interpolate_ref(x, out, mode, bool(align_corners), scales), **tol(dtype))
+    if dtype == np.float32:  # the gradient too, and a strided input, against the CPU kernels
+        check_device_matches_cpu(interp_call(mode, align_corners, kw), [x], device, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize(
     "kw", [{"size": (5, 13)}, {"scale_factor": 1.7}, {"scale_factor": (0.5, 2.3)}, {"size": (3, 4)}]
 )
 @pytest.mark.parametrize("mode,align_corners", MODES)
-def test_interpolate_gradcheck(mode, align_corners, kw):
-    gradcheck(interp_call(mode, align_corners, kw), [randn(2, 2, 5, 6, seed=11)])
+def test_interpolate_gradcheck(mode, align_corners, kw, device):
+    gradcheck(interp_call(mode, align_corners, kw), [randn(2, 2, 5, 6, seed=11)], device=device)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -308,13 +320,18 @@ def test_interpolate_torch(mode, align_corners, kw, dtype):
 
 @pytest.mark.parametrize("scale", [1.1, 2.5, 0.3, 4.0 / 3.0, 0.51])
 @pytest.mark.parametrize("mode", ["nearest", "bilinear"])
-def test_interpolate_torch_larger_images(mode, scale):
+def test_interpolate_torch_larger_images(mode, scale, device):
     """Long axes catch float rounding of the source index: torch computes nearest picks in float32, and we
     must pick the same pixels (exact match). Bilinear float32 coordinates near 100 carry ~1e-5 of rounding
-    (whether the compiler fuses scale * (d + 0.5) - 0.5 into an FMA), hence its looser tolerance."""
-    torch = pytest.importorskip("torch")
+    (whether the compiler fuses scale * (d + 0.5) - 0.5 into an FMA), hence its looser tolerance. On another
+    device the same against the CPU kernels: the same pixels, and bilinear within that rounding."""
     x = randn(1, 2, 61, 97, dtype=np.float32, seed=13)
     atol = 0 if mode == "nearest" else 1e-4
+    if device != "cpu":
+        fn = lambda t: F.interpolate(t, scale_factor=scale, mode=mode)
+        check_device_matches_cpu(fn, [x], device, rtol=0, atol=atol, grad_rtol=1e-5, grad_atol=1e-4)
+        return
+    torch = pytest.importorskip("torch")
     check_torch(
         lambda t: F.interpolate(t, scale_factor=scale, mode=mode),
         lambda t: torch.nn.functional.interpolate(t, scale_factor=scale, mode=mode),
@@ -373,15 +390,15 @@ def unpool_out(case, pooled_shape):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", UNPOOL_CASES)
-def test_max_unpool2d_reference(case, dtype):
+def test_max_unpool2d_reference(case, dtype, device):
     _, k, s, p, size = case
     _, y, idx = pooled(case, dtype, seed=15)
-    out = run(lambda a, i: F.max_unpool2d(a, i, k, s, p, size), y, idx)
+    out = run(lambda a, i: F.max_unpool2d(a, i, k, s, p, size), y, idx, device=device)
     np.testing.assert_array_equal(out, max_unpool_ref(y, idx, unpool_out(case, y.shape)).astype(dtype))
 
 
 @pytest.mark.parametrize("case", UNPOOL_CASES)
-def test_max_unpool2d_gradcheck(case):
+def test_max_unpool2d_gradcheck(case, device):
     """Overlapping windows can repeat an index (the last write wins, and its gradient is then shared, as
     in torch), so the check uses distinct random positions of each output plane."""
     _, k, s, p, size = case
@@ -390,7 +407,7 @@ def test_max_unpool2d_gradcheck(case):
     rng = np.random.default_rng(21)
     planes, hw = int(np.prod(y.shape[:-2])), y.shape[-2] * y.shape[-1]
     idx = np.stack([rng.choice(out[0] * out[1], hw, replace=False) for _ in range(planes)]).reshape(y.shape)
-    gradcheck(lambda a, i: F.max_unpool2d(a, i, k, s, p, size), [randn(*y.shape, seed=17), idx])
+    gradcheck(lambda a, i: F.max_unpool2d(a, i, k, s, p, size), [randn(*y.shape, seed=17), idx], device=device)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -556,27 +573,31 @@ SWEEP_CASES = [  # (kernel, stride, padding, dilation, ceil_mode)
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", SWEEP_CASES)
-def test_max_pool2d_sweep_matches_torch_with_ties_and_nans(case, dtype):
+def test_max_pool2d_sweep_matches_torch_with_ties_and_nans(case, dtype, device):
     torch = pytest.importorskip("torch")
     k, s, p, d, ceil_mode = case
     rng = np.random.default_rng(22)
     x = rng.integers(-3, 4, size=(2, 3, 23, 37)).astype(dtype)  # many ties: the first maximum must win
     x[0, 0, 5, 7] = x[0, 0, 5, 9] = x[1, 2, 20, 30] = np.nan
     x[1, 1, 3:9, 4:12] = -np.inf
-    y, idx = F.max_pool2d(pc.tensor(x), k, s, p, d, ceil_mode, return_indices=True)
+    y, idx = F.max_pool2d(pc.tensor(x, device=device), k, s, p, d, ceil_mode, return_indices=True)
     ty, tidx = torch.nn.functional.max_pool2d(torch.from_numpy(x), k, s, p, d, ceil_mode, return_indices=True)
-    np.testing.assert_array_equal(np.asarray(y), ty.numpy())
-    np.testing.assert_array_equal(np.asarray(idx), tidx.numpy())
+    np.testing.assert_array_equal(host(y), ty.numpy())
+    np.testing.assert_array_equal(host(idx), tidx.numpy())
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("divisor_override", [None, 5])
 @pytest.mark.parametrize("count_include_pad", [True, False])
 @pytest.mark.parametrize("case", [c for c in SWEEP_CASES if c[3] == 1])
-def test_avg_pool2d_sweep_matches_torch(case, count_include_pad, divisor_override, dtype):
-    torch = pytest.importorskip("torch")
+def test_avg_pool2d_sweep_matches_torch(case, count_include_pad, divisor_override, dtype, device):
     k, s, p, _, ceil_mode = case
     x = randn(2, 3, 23, 37, dtype=dtype, seed=23)
+    if device != "cpu":
+        fn = lambda t: F.avg_pool2d(t, k, s, p, ceil_mode, count_include_pad, divisor_override)
+        check_device_matches_cpu(fn, [x], device, **tol(dtype))
+        return
+    torch = pytest.importorskip("torch")
     check_torch(
         lambda t: F.avg_pool2d(t, k, s, p, ceil_mode, count_include_pad, divisor_override),
         lambda t: torch.nn.functional.avg_pool2d(t, k, s, p, ceil_mode, count_include_pad, divisor_override),
@@ -636,16 +657,20 @@ def lp_pool_ref(x, p, k, s, ceil_mode):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", LP_CASES)
-def test_lp_pool2d_reference_and_torch(case, dtype):
+def test_lp_pool2d_reference_and_torch(case, dtype, device):
     shape, p, k, s, ceil_mode = case
     x = np.abs(randn(*shape, dtype=dtype, seed=25)) + 0.1  # positive: x^p is real for any p
-    y = run(lambda t: nn.LPPool2d(p, k, s, ceil_mode)(t), x)
+    y = run(lambda t: nn.LPPool2d(p, k, s, ceil_mode)(t), x, device=device)
     np.testing.assert_allclose(
         y,
         lp_pool_ref(x, p, k, s, ceil_mode),
         rtol=1e-5 if dtype == np.float32 else 1e-10,
         atol=1e-5 if dtype == np.float32 else 1e-10,
     )
+    if device != "cpu":
+        fn = lambda t: F.lp_pool2d(t, p, k, s, ceil_mode)
+        check_device_matches_cpu(fn, [x], device, **tol(dtype))
+        return
     torch = pytest.importorskip("torch")
     check_torch(
         lambda t: F.lp_pool2d(t, p, k, s, ceil_mode),
@@ -657,9 +682,9 @@ def test_lp_pool2d_reference_and_torch(case, dtype):
 
 
 @pytest.mark.parametrize("case", LP_CASES)
-def test_lp_pool2d_gradcheck(case):
+def test_lp_pool2d_gradcheck(case, device):
     shape, p, k, s, ceil_mode = case
-    gradcheck(lambda t: F.lp_pool2d(t, p, k, s, ceil_mode), [np.abs(randn(*shape, seed=26)) + 0.1])
+    gradcheck(lambda t: F.lp_pool2d(t, p, k, s, ceil_mode), [np.abs(randn(*shape, seed=26)) + 0.1], device=device)
 
 
 def test_lp_pool2d_bad_input():

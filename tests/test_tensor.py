@@ -8,7 +8,7 @@ import pytest
 import pycnn as pc
 import pycnn.nn.functional as F
 
-from helpers import distinct, gradcheck, randn
+from helpers import distinct, gradcheck, host, randn
 
 # ---------------------------------------------------------------- factories and dtypes ----
 
@@ -178,26 +178,32 @@ def test_item_tolist():
 # ---------------------------------------------------------------- conversions ----
 
 
-def test_to_dtype():
+def test_to_dtype(device):
     a = np.array([[-1.7, 0.2], [2.9, 3.5]])
-    t = pc.tensor(a, dtype=pc.float32)
+    t = pc.tensor(a, dtype=pc.float32, device=device)
     d = t.to(pc.float64)
-    assert d.dtype == pc.float64
-    np.testing.assert_array_equal(np.asarray(d), a.astype(np.float32).astype(np.float64))
+    assert d.dtype == pc.float64 and d.device == t.device
+    np.testing.assert_array_equal(host(d), a.astype(np.float32).astype(np.float64))
     assert t.double().dtype == pc.float64 and d.float().dtype == pc.float32
     assert t.to("float64").dtype == pc.float64 and t.to(np.float64).dtype == pc.float64
     assert t.to(dtype=pc.float64).dtype == pc.float64
-    assert t.long().tolist() == [[-1, 0], [2, 3]]  # truncation toward zero, as in torch
-    assert pc.tensor([1, 2]).to(pc.float32).tolist() == [1.0, 2.0]
+    assert host(t.long()).tolist() == [[-1, 0], [2, 3]]  # truncation toward zero, as in torch
+    assert host(pc.tensor([1, 2], device=device).to(pc.float32)).tolist() == [1.0, 2.0]
     assert t.to(pc.float32) is t
     assert t.to(d).dtype == pc.float64
-    assert t.to("cpu") is t and t.cpu() is t
+    if device == "cpu":
+        assert t.to("cpu") is t and t.cpu() is t
 
 
-def test_to_dtype_is_differentiable():
+def test_to_dtype_is_differentiable(device):
     # a linear function of x: large steps are exact, and float32's rounding stays below the tolerance
     gradcheck(
-        lambda x: x.to(pc.float32).to(pc.float64) * 3.0, [np.array([0.5, -1.25, 2.0])], eps=1e-2, atol=1e-4, rtol=1e-4
+        lambda x: x.to(pc.float32).to(pc.float64) * 3.0,
+        [np.array([0.5, -1.25, 2.0])],
+        eps=1e-2,
+        atol=1e-4,
+        rtol=1e-4,
+        device=device,
     )
     x = pc.tensor([1.0, 2.0], dtype=pc.float64, requires_grad=True)
     y = x.float()
@@ -205,8 +211,8 @@ def test_to_dtype_is_differentiable():
     assert x.grad.dtype == pc.float64 and x.grad.tolist() == [1.0, 1.0]
 
 
-def test_clone_contiguous_detach():
-    x = pc.randn(3, 4, requires_grad=True)
+def test_clone_contiguous_detach(device):
+    x = pc.randn(3, 4).to(device).requires_grad_()
     c = x.clone()
     assert c.data_ptr() != x.data_ptr() and c.grad_fn is not None
     d = x.detach()
@@ -215,7 +221,7 @@ def test_clone_contiguous_detach():
     xt = x.detach().transpose(0, 1)
     xc = xt.contiguous()
     assert xc.is_contiguous() and xc.data_ptr() != xt.data_ptr()
-    np.testing.assert_array_equal(np.asarray(xc), np.asarray(xt))
+    np.testing.assert_array_equal(host(xc), host(xt))
 
 
 def test_repr_does_not_crash():
@@ -342,14 +348,14 @@ def test_flatten_unsqueeze_squeeze():
         t.flatten(2, 1)
 
 
-def test_view_gradients():
+def test_view_gradients(device):
     x = randn(2, 3, 4, seed=1)
-    gradcheck(lambda t: t.view(6, 4) * 2.0, [x])
-    gradcheck(lambda t: t.transpose(0, 2).reshape(4, 6), [x])
-    gradcheck(lambda t: t.permute(2, 0, 1).flatten(1).unsqueeze(0).squeeze(0), [x])
-    gradcheck(lambda t: t.T * 1.5, [x])
-    gradcheck(lambda t: t.unsqueeze(1).expand(2, 5, 3, 4), [x])
-    gradcheck(lambda t: t.expand(3, 2, 3, 4) * t, [x])
+    gradcheck(lambda t: t.view(6, 4) * 2.0, [x], device=device)
+    gradcheck(lambda t: t.transpose(0, 2).reshape(4, 6), [x], device=device)
+    gradcheck(lambda t: t.permute(2, 0, 1).flatten(1).unsqueeze(0).squeeze(0), [x], device=device)
+    gradcheck(lambda t: t.T * 1.5, [x], device=device)
+    gradcheck(lambda t: t.unsqueeze(1).expand(2, 5, 3, 4), [x], device=device)
+    gradcheck(lambda t: t.expand(3, 2, 3, 4) * t, [x], device=device)
 
 
 # ---------------------------------------------------------------- non-contiguous inputs into every op ----
@@ -359,16 +365,16 @@ def _reversed_view(t):
     return t.permute(*reversed(range(t.ndim)))
 
 
-def _noncontig(arr):
+def _noncontig(arr, device="cpu"):
     """A non-contiguous tensor with arr's values: a column-major copy of arr viewed with reversed axes."""
-    t = _reversed_view(pc.tensor(np.ascontiguousarray(arr.T)))
+    t = _reversed_view(pc.tensor(np.ascontiguousarray(arr.T), device=device))
     assert not t.is_contiguous() and t.shape == arr.shape
     return t
 
 
-def _expanded(arr):
+def _expanded(arr, device="cpu"):
     """arr (with a leading dim of 1 removed from the storage) as a stride-0 broadcast view."""
-    t = pc.tensor(arr[:1]).expand(*arr.shape)
+    t = pc.tensor(arr[:1], device=device).expand(*arr.shape)
     assert t.stride(0) == 0
     return t
 
@@ -398,35 +404,43 @@ NONCONTIG_OPS = {
     "mean": (lambda x: x.mean((0, 2), keepdim=True), [randn(3, 4, 5, seed=1)]),
     "log_softmax": (lambda x: F.log_softmax(x, 1), [randn(3, 4, 5, seed=1)]),
     "softmax": (lambda x: F.softmax(x, -1), [randn(3, 4, 5, seed=1)]),
-    "cross_entropy": (lambda x: F.cross_entropy(x, pc.tensor([0, 2, 1, 2])), [randn(4, 3, seed=1)]),
-    "nll_loss": (lambda x: F.nll_loss(x, pc.tensor([0, 2, 1, 2]), reduction="sum"), [randn(4, 3, seed=1)]),
+    "cross_entropy": (lambda x: F.cross_entropy(x, pc.tensor([0, 2, 1, 2], device=x.device)), [randn(4, 3, seed=1)]),
+    "nll_loss": (
+        lambda x: F.nll_loss(x, pc.tensor([0, 2, 1, 2], device=x.device), reduction="sum"),
+        [randn(4, 3, seed=1)],
+    ),
 }
 
 
 @pytest.mark.parametrize("make", [_noncontig, _expanded], ids=["transposed", "expanded"])
 @pytest.mark.parametrize("name", list(NONCONTIG_OPS))
-def test_noncontiguous_inputs(name, make):
+def test_noncontiguous_inputs(name, make, device):
     fn, arrays = NONCONTIG_OPS[name]
     if make is _expanded:
         arrays = [np.broadcast_to(a[:1], a.shape).copy() if a.ndim >= 2 else a for a in arrays]
-    contiguous = [pc.tensor(a) for a in arrays]
-    strided = [make(a) if a.ndim >= 2 else pc.tensor(a) for a in arrays]
-    expected = np.asarray(fn(*contiguous))
-    got = np.asarray(fn(*strided))
+    contiguous = [pc.tensor(a, device=device) for a in arrays]
+    strided = [make(a, device) if a.ndim >= 2 else pc.tensor(a, device=device) for a in arrays]
+    expected = host(fn(*contiguous))
+    got = host(fn(*strided))
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
     # and the gradients flow back through the strided views
     if make is _noncontig:
         gradcheck(
-            lambda *ts: fn(*[_reversed_view(_reversed_view(t).contiguous()) if t.ndim >= 2 else t for t in ts]), arrays
+            lambda *ts: fn(*[_reversed_view(_reversed_view(t).contiguous()) if t.ndim >= 2 else t for t in ts]),
+            arrays,
+            device=device,
         )
 
 
-def test_noncontiguous_target():
+def test_noncontiguous_target(device):
     """Class indices that come from a strided int64 array work like contiguous ones."""
-    strided = pc.from_numpy(np.array([0, 9, 2, 9, 1, 9, 1, 9], dtype=np.int64)[::2])
+    data = np.array([0, 9, 2, 9, 1, 9, 1, 9], dtype=np.int64)
+    # on the CPU a strided NumPy view shared as is; on another device a strided slice of a device tensor
+    strided = pc.from_numpy(data[::2]) if device == "cpu" else pc.tensor(data, device=device)[::2]
     assert not strided.is_contiguous()
-    x = pc.tensor(randn(4, 3, seed=5))
+    x = pc.tensor(randn(4, 3, seed=5), device=device)
     for op in (F.cross_entropy, F.nll_loss):
         np.testing.assert_array_equal(
-            np.asarray(op(x, strided, reduction="none")), np.asarray(op(x, pc.tensor([0, 2, 1, 1]), reduction="none"))
+            host(op(x, strided, reduction="none")),
+            host(op(x, pc.tensor([0, 2, 1, 1], device=device), reduction="none")),
         )
