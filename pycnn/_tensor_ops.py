@@ -122,8 +122,16 @@ def _as_index_array(k):
     return "index", _C.from_numpy(np.asarray(a, dtype=np.int64, order="C"))
 
 
-def _parse_key(shape, key):
-    """-> (spec for IndexView, advanced) where advanced is None or (output dim, kind, impl)."""
+def _parse_key(x, key):
+    """-> (spec for IndexView, advanced) where advanced is None or (output dim, kind, impl on x's device)."""
+    spec, advanced = _parse_key_for_shape(x.shape, key)
+    if advanced is not None and advanced[2].device != x._impl.device:
+        # Indices given as NumPy arrays, lists or CPU tensors index a CUDA tensor too (as in torch).
+        advanced = (advanced[0], advanced[1], advanced[2].to_device(x._impl.device))
+    return spec, advanced
+
+
+def _parse_key_for_shape(shape, key):
     if not isinstance(key, tuple):
         key = (key,)
     ndim = len(shape)
@@ -184,7 +192,7 @@ def _parse_key(shape, key):
 
 
 def getitem(x, key):
-    spec, advanced = _parse_key(x.shape, key)
+    spec, advanced = _parse_key(x, key)
     if advanced is not None and advanced[1] == "mask":
         mask = advanced[2]
         if tuple(mask.shape) != x.shape:
@@ -208,7 +216,7 @@ def getitem(x, key):
 def setitem(x, key, value):
     """x[key] = value in place (no autograd): basic indices write through a view, arrays through NumPy."""
     x._check_inplace("setitem")
-    spec, advanced = _parse_key(x.shape, key)
+    spec, advanced = _parse_key(x, key)
     if advanced is None:
         target = _C.index_view(x._impl, *spec)
         src = (

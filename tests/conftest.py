@@ -5,10 +5,9 @@ with CUDA and a GPU is present (Caffe's TestDtypesAndDevices, MLX's mlx_tests.py
 ``@pytest.mark.cuda`` are skipped the same way. ``simd_level`` runs a test once per CPU kernel set this
 machine can run ("baseline", "avx2", ...). Numerical helpers live in tests/helpers.py.
 
-While the CUDA kernels are being written, a ``device="cuda"`` case whose op raises "[op] has no CUDA kernel
-yet" is reported as skipped with that message (so the missing kernels are listed, not hidden); set
-PYCNN_CUDA_STRICT=1 to make those cases fail instead. PYCNN_TEST_SECOND_DEVICE=cpu:0 runs the "cuda" cases
-on the CPU under another device name, to check the tests' own device code without a GPU.
+Every op has a CUDA kernel, so a ``device="cuda"`` case that raises "[op] has no CUDA kernel yet" fails.
+PYCNN_TEST_SECOND_DEVICE=cpu:0 runs the "cuda" cases on the CPU under another device name, to check the
+tests' own device code without a GPU.
 """
 
 import os
@@ -56,21 +55,3 @@ def simd_level(request):
     pycnn._C.set_simd_level(request.param)
     yield request.param
     pycnn._C.set_simd_level(default)
-
-
-_NO_KERNEL = "has no CUDA kernel yet"
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    if report.when != "call" or call.excinfo is None or os.environ.get("PYCNN_CUDA_STRICT"):
-        return
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    if params.get("device") != "cuda" or not call.excinfo.errisinstance(RuntimeError):
-        return
-    message = str(call.excinfo.value)
-    if _NO_KERNEL in message:
-        report.outcome = "skipped"
-        report.longrepr = (str(item.path), item.location[1] or 0, "Skipped: " + message.splitlines()[0])
