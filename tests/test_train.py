@@ -276,7 +276,7 @@ def test_fit_on_device(device):
     train, val, model, opt, loss_fn = tiny_problem()
     history = fit(model, train, val, loss_fn, opt, epochs=2, device=device)
     assert len(history) == 2 and all(math.isfinite(h["val_loss"]) for h in history)
-    assert next(model.parameters()).device.type == device
+    assert next(model.parameters()).device.type == pc.device(device).type
 
 
 def test_bad_arguments_raise_with_the_name():
