@@ -72,6 +72,8 @@ Tensor Tensor::scalar(double value, DType dtype, Device device) { return full({}
 int64_t Tensor::size(int64_t d) const { return shape_[wrap_dim(d, dim(), "size")]; }
 
 bool is_contiguous(const Shape& shape, const Shape& strides) {
+  // An empty tensor has no element out of place, whatever view it came from.
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return true;
   int64_t expected = 1;
   for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) {
     if (shape[i] == 1) continue;  // the stride of a size-1 dim never matters

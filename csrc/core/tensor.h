@@ -16,7 +16,7 @@ using Shape = std::vector<int64_t>;
 
 Shape contiguous_strides(const Shape& shape);
 int64_t shape_numel(const Shape& shape);
-bool is_contiguous(const Shape& shape, const Shape& strides);  // row-major, size-1 dims' strides ignored
+bool is_contiguous(const Shape& shape, const Shape& strides);  // row-major, size-1 dims ignored; empty: true
 
 class Tensor {
  public:
