@@ -2,12 +2,11 @@
 # The GPU check: on a bare GPU machine (nvcc, PyTorch with CUDA, pybind11, scikit-build-core; no network),
 # build and install pycnn with CUDA for this GPU's architecture only, run every CUDA test and the GPU
 # benchmark, and leave the evidence in OUTDIR:
-#   build.log  spills.txt  pytest.{log,xml}  pytest_models.{log,xml}  failures.txt  [ctest.log]  bench.{json,log}
+#   build.log  spills.txt  ctest.log  pytest.{log,xml}  pytest_models.{log,xml}  failures.txt  bench.{json,log}
 #   nvidia-smi.txt  summary.json
-# Every stage has a timeout (150 + 120 + 60 + 60 s at most; typically under 5 minutes) and the script
+# Every stage has a timeout (150 + 90 + 120 + 60 + 60 s at most; typically about 5 minutes) and the script
 # goes on past failures; summary.json is rewritten after each stage, so a run cut off still reports.
-# Usage: bash tools/gpu_check.sh OUTDIR     (env: GPU_CHECK_CTEST=1 adds the C++ ctest stage, slower;
-#        GPU_CHECK_FULL_BENCH=1 runs the benchmark without --quick; PYTHON=python3.x picks the interpreter)
+# Usage: bash tools/gpu_check.sh OUTDIR     (env: GPU_CHECK_FULL_BENCH=1 runs the benchmark without --quick; PYTHON=python3.x picks the interpreter)
 set -u
 
 OUT="${1:?usage: tools/gpu_check.sh OUTDIR}"
@@ -78,16 +77,21 @@ echo "GPU: ${GPU_NAME:-unknown}, compute capability ${ARCH}, ${JOBS} cores"
 nvidia-smi >"$OUT/nvidia-smi.txt" 2>&1
 write_summary
 
-# ---- 2. build and install pycnn with CUDA for this architecture only ----
+# ---- 2. build and install pycnn with CUDA for this architecture only; the same build makes the C++ tests,
+# whose GPU parts compare every CUDA kernel with the CPU one (ctest, stage 3) ----
 cd "$REPO" || exit 1
 run_stage build 150 "$OUT/build.log" \
-  "$PY" -m pip install -v --no-build-isolation --no-deps . \
-  -Ccmake.define.PYCNN_CUDA=ON "-Ccmake.define.CMAKE_CUDA_ARCHITECTURES=${ARCH}-real"
-# ptxas says "Registers are spilled" / "N bytes spill stores"; the -warn-spills flag itself must not count.
+  "$PY" -m pip install -v --no-build-isolation --no-deps . "-Cbuild-dir=$OUT/build" \
+  -Ccmake.define.PYCNN_CUDA=ON "-Ccmake.define.CMAKE_CUDA_ARCHITECTURES=${ARCH}-real" \
+  -Ccmake.define.PYCNN_BUILD_TESTS=ON
 grep -iE "spilled|bytes spill (stores|loads)" "$OUT/build.log" | grep -vE " 0 bytes spill stores, 0 bytes spill loads" >"$OUT/spills.txt"
 write_summary
 
-# ---- 3. the CUDA tests: the device-parametrised tests' cuda cases and tests/test_cuda.py, then the
+# ---- 3. the C++ tests of that build: each test_cuda_* runs its kernels on cuda:0 against the CPU kernels ----
+export PYCNN_CUDA_POISON=1  # new device blocks hold NaN, so that output a kernel leaves unwritten shows
+run_stage ctest 90 "$OUT/ctest.log" ctest --test-dir "$OUT/build" --output-on-failure
+
+# ---- 4. the CUDA tests: the device-parametrised tests' cuda cases and tests/test_cuda.py, then the
 # whole-model tests (tests/test_cuda_models.py, slower) apart, so that a timeout in one leaves the other's
 # results. Run from OUTDIR so that the installed pycnn is imported, not the source tree. -v lists every
 # test as it ends: a run cut off by its timeout (no junit xml) still shows which failed.
@@ -98,11 +102,10 @@ pytest_stage() { # NAME TIMEOUT_S SELECTION...
     bash -c "cd '$OUT' && '$PY' -m pytest -v -rf -p no:cacheprovider -c '$REPO/pyproject.toml' --rootdir '$REPO' \
       --junitxml='$OUT/$name.xml' $*"
 }
-# New device blocks are filled with NaN, so that output a kernel leaves unwritten fails the comparisons.
-export PYCNN_CUDA_POISON=1
 pytest_stage pytest 120 -k cuda --ignore="'$REPO/tests/test_cuda_models.py'" "'$REPO/tests'"
 pytest_stage pytest_models 60 "'$REPO/tests/test_cuda_models.py'"
 : >"$OUT/failures.txt"
+grep -E '\*\*\*(Failed|Exception|Timeout)|FAILED' "$OUT/ctest.log" 2>/dev/null | sed 's/^/[ctest] /' >>"$OUT/failures.txt"
 for name in pytest pytest_models; do
   if [ -f "$OUT/$name.xml" ]; then
     "$PY" - "$OUT/$name.xml" >>"$OUT/failures.txt" 2>/dev/null <<'EOF'
@@ -119,14 +122,6 @@ EOF
   fi
 done
 write_summary
-
-# ---- 4. (optional) C++ tests of a CUDA build: a second full compile, so only when asked ----
-if [ "${GPU_CHECK_CTEST:-0}" = "1" ]; then
-  run_stage ctest 240 "$OUT/ctest.log" bash -c \
-    "cmake -S '$REPO' -B '$OUT/build-ctest' -G Ninja -DPYCNN_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=${ARCH}-real \
-       -DPYCNN_BUILD_PYTHON=OFF -DPYCNN_BUILD_TESTS=ON && cmake --build '$OUT/build-ctest' \
-       && ctest --test-dir '$OUT/build-ctest' --output-on-failure"
-fi
 
 # ---- 5. the benchmark (writes bench.json after each of its stages) ----
 QUICK="--quick"
