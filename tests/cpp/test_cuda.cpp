@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>  // defines: std::getenv
 #include <random>
 #include <string>
 #include <tuple>    // defines: structured bindings of linear_backward
@@ -211,6 +212,24 @@ static void check_ops() {
   EXPECT(max_diff(db, db_cpu) == 0);  // the same sums in the same order
 }
 
+// The runtime: with PYCNN_CUDA_POISON=1 (tools/gpu_check.sh) every new device block holds all-one bytes (-1 as
+// int64); a copy between two devices gives the source's values (its source stream then waits for the copy).
+static void check_runtime() {
+  const char* poison = std::getenv("PYCNN_CUDA_POISON");
+  if (poison && *poison && std::string(poison) != "0") {
+    const Tensor fresh = Tensor::empty({1000}, DType::Int64, kCuda0).to(Device{});
+    int64_t unpoisoned = 0;
+    for (int64_t i = 0; i < fresh.numel(); ++i) unpoisoned += fresh.data<int64_t>()[i] != -1;
+    EXPECT(unpoisoned == 0);
+  }
+  if (cuda::device_count() >= 2) {
+    const Tensor a = random_tensor({300, 7}, 7);
+    Tensor on0 = a.to(kCuda0), on1 = on0.to(Device{DeviceType::CUDA, 1});
+    fill_(on0, 0.0);  // queued on cuda:0's stream after the copy
+    EXPECT(max_diff(on1, a) == 0);
+  }
+}
+
 static void check_with_gpu() {
   std::printf("cuda:0 is %s (%d device(s))\n", cuda::device_name(0), cuda::device_count());
   EXPECT(throws_runtime_error([] { cuda::device_malloc(256, cuda::device_count()); }));
@@ -252,6 +271,7 @@ static void check_with_gpu() {
     check_sum_rows<double>(s.first, s.second);
   }
   check_ops();
+  check_runtime();
 }
 
 int main() {

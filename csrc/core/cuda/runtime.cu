@@ -191,11 +191,18 @@ void synchronize_stream(int index, Stream stream) {
 void* device_malloc(size_t nbytes, int index) {
   check_device(index, "cuda.malloc");
   DeviceState& s = state(index);
-  void* p = s.allocator->allocate(nbytes, current_stream(index));
+  const Stream stream = current_stream(index);
+  void* p = s.allocator->allocate(nbytes, stream);
   if (!p) {
     const CachingAllocator::Stats st = s.allocator->stats();
     throw std::runtime_error(str("[cuda.malloc] out of memory on cuda:", index, " allocating ", nbytes, " bytes (",
                                  st.allocated, " bytes in use by tensors, ", st.reserved, " reserved by pycnn)"));
+  }
+  if (poison_new_blocks() && nbytes > 0) {  // queued on the block's stream, so before any kernel that uses it
+    DeviceGuard guard(Device{DeviceType::CUDA, index});
+    const cudaError_t err = cudaMemsetAsync(p, 0xFF, nbytes, static_cast<cudaStream_t>(stream));
+    if (err != cudaSuccess) s.allocator->free(p);
+    CUDA_CHECK(err, "cuda.malloc");
   }
   return p;
 }
@@ -260,8 +267,24 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
   if (dst_device.is_cuda() && src_device.is_cuda()) {
     // Ordered on the destination's current stream; the source device's queued work is waited for first (the
     // runtime stages through the host when the devices have no peer access).
-    if (src_device.index != dst_device.index) synchronize_stream(src_device.index, current_stream(src_device.index));
+    if (src_device.index == dst_device.index) {
+      CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device.index, src, src_device.index, nbytes, stream), op);
+      return;
+    }
+    synchronize_stream(src_device.index, current_stream(src_device.index));
     CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device.index, src, src_device.index, nbytes, stream), op);
+    // The copy still reads src when this returns: the source's stream waits for it, so that later work there
+    // (an in-place op, or the caching allocator handing a freed temporary's block to the next request on that
+    // stream) cannot overwrite src under the copy.
+    cudaEvent_t copied = nullptr;
+    CUDA_CHECK(cudaEventCreateWithFlags(&copied, cudaEventDisableTiming), op);
+    cudaError_t err = cudaEventRecord(copied, stream);
+    if (err == cudaSuccess) {
+      DeviceGuard src_guard(src_device);
+      err = cudaStreamWaitEvent(static_cast<cudaStream_t>(current_stream(src_device.index)), copied, 0);
+    }
+    cudaEventDestroy(copied);  // released once the wait is satisfied
+    CUDA_CHECK(err, op);
     return;
   }
   ++transfers;
