@@ -318,6 +318,30 @@ static void check_epilogue() {
   EXPECT(std::isnan(ep(nan, &c, 1, 2)));  // ReLU keeps NaN, as cpu::relu_forward
 }
 
+// K == 0 with an infinite or NaN alpha: cpu::gemm gives beta * C (it never forms alpha * 0); so must the kernels.
+template <typename T>
+static void check_empty_k_alpha() {
+  const int64_t M = 3, N = 5;
+  for (const T alpha : {std::numeric_limits<T>::infinity(), std::numeric_limits<T>::quiet_NaN()}) {
+    std::vector<T> c0(M * N);
+    for (int64_t i = 0; i < M * N; ++i) c0[i] = T(i) - T(4.5);
+    std::vector<T> want = c0, simt = c0, wmma = c0;
+    cpu::gemm<T>(false, false, M, N, 0, alpha, nullptr, 1, nullptr, N, T(0.5), want.data(), N);
+    auto problem = [&](std::vector<T>& c) {
+      return cuda::make_gemm_problem<T, 16 / sizeof(T)>(false, false, M, N, 0, alpha, nullptr, 1, nullptr, N, T(0.5),
+                                                        c.data(), N, nullptr, false, false);
+    };
+    if constexpr (sizeof(T) == 8)
+      run_simt_grid<cuda::Dgemm>(problem(simt));
+    else
+      run_simt_grid<cuda::SgemmSmall>(problem(simt));
+    run_wmma_grid<cuda::Tf32Small>(problem(wmma));
+    const bool ok = simt == want && wmma == want;
+    if (!ok) std::printf("FAILED K = 0 with alpha %g: the kernels differ from cpu::gemm\n", double(alpha));
+    EXPECT(ok);
+  }
+}
+
 // cpu::gemm_bias (the CPU side of linear's forward) against the same reference as the kernels.
 template <typename T>
 static void check_cpu_gemm_bias() {
@@ -502,6 +526,8 @@ int main() {
   check_wmma<cuda::Tf32Large, double>("Tf32Large<double>");
   check_wmma<cuda::Tf32Small, double>("Tf32Small<double>");
   check_wmma<cuda::Tf32Large, float>("Tf32Large<float>");
+  check_empty_k_alpha<float>();
+  check_empty_k_alpha<double>();
   check_on_gpu();
   std::printf("%d failed\n", failures);
   return failures ? 1 : 0;
