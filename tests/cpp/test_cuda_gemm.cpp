@@ -5,18 +5,25 @@
 // beta 0 over a NaN-filled C and beta != 0, alpha = 0 over NaN inputs, bias per row and column, ReLU. The
 // TF32 kernel's fragment multiply is replaced by exact loops over the same shared tiles (its wmma calls are a
 // GPU-only check). Also: the block -> tile mapping is a bijection, cpu::gemm_bias against the reference, and
-// the bias-gradient column sum against cpu::sum_rows, bit for bit.
+// the bias-gradient column sum against cpu::sum_rows, bit for bit. With a GPU, it also runs gemm and linear on
+// CUDA tensors (the real kernels, TF32 included) against the CPU, and twice for bitwise determinism.
 #include <algorithm>  // defines: std::fill, std::max
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <random>
+#include <tuple>
 #include <vector>
 
+#include "core/cuda_runtime.h"  // defines: cuda::device_count
+#include "core/tensor.h"
 #include "expect.h"               // defines: EXPECT, failures
 #include "ops/cpu/cpu_ops.h"      // defines: cpu::gemm_naive, cpu::gemm_bias, cpu::sum_rows
+#include "ops/cuda/cuda_ops.h"    // defines: cuda::set_allow_tf32
 #include "ops/cuda/gemm_tiles.h"  // defines: the configs and phases under test
+#include "ops/ops.h"              // defines: gemm, linear_forward, linear_backward
 
 using namespace pycnn;
 using cuda::GemmProblem;
@@ -311,6 +318,30 @@ static void check_epilogue() {
   EXPECT(std::isnan(ep(nan, &c, 1, 2)));  // ReLU keeps NaN, as cpu::relu_forward
 }
 
+// K == 0 with an infinite or NaN alpha: cpu::gemm gives beta * C (it never forms alpha * 0); so must the kernels.
+template <typename T>
+static void check_empty_k_alpha() {
+  const int64_t M = 3, N = 5;
+  for (const T alpha : {std::numeric_limits<T>::infinity(), std::numeric_limits<T>::quiet_NaN()}) {
+    std::vector<T> c0(M * N);
+    for (int64_t i = 0; i < M * N; ++i) c0[i] = T(i) - T(4.5);
+    std::vector<T> want = c0, simt = c0, wmma = c0;
+    cpu::gemm<T>(false, false, M, N, 0, alpha, nullptr, 1, nullptr, N, T(0.5), want.data(), N);
+    auto problem = [&](std::vector<T>& c) {
+      return cuda::make_gemm_problem<T, 16 / sizeof(T)>(false, false, M, N, 0, alpha, nullptr, 1, nullptr, N, T(0.5),
+                                                        c.data(), N, nullptr, false, false);
+    };
+    if constexpr (sizeof(T) == 8)
+      run_simt_grid<cuda::Dgemm>(problem(simt));
+    else
+      run_simt_grid<cuda::SgemmSmall>(problem(simt));
+    run_wmma_grid<cuda::Tf32Small>(problem(wmma));
+    const bool ok = simt == want && wmma == want;
+    if (!ok) std::printf("FAILED K = 0 with alpha %g: the kernels differ from cpu::gemm\n", double(alpha));
+    EXPECT(ok);
+  }
+}
+
 // cpu::gemm_bias (the CPU side of linear's forward) against the same reference as the kernels.
 template <typename T>
 static void check_cpu_gemm_bias() {
@@ -344,6 +375,143 @@ static void check_column_sum() {
   }
 }
 
+// ---- with a GPU: the ops on CUDA tensors against the same ops on the CPU ----
+// gemm through the op entry point (so through the real kernels: barriers, 16-byte loads, the 1-D grid, the
+// TF32 fragments), on operands that are plain, transposed views, views shifted by one element (misaligned:
+// the scalar loaders) and views shifted by a row (aligned when the row is), with C a view shifted by a row;
+// each element against the bound |alpha| * sum_k |a_ik b_kj| + |beta c_ij| of the rounding, and run twice
+// for bitwise determinism. Then linear forward and backward (bias gradient bitwise equal to the CPU's).
+// Without a GPU the "GPU" side is the CPU (a check of the harness only).
+Device gpu{DeviceType::CUDA, 0};
+
+static Tensor on_gpu(const Tensor& t) { return gpu.is_cuda() ? t.to(gpu) : t.clone(); }
+
+template <typename T>
+static Tensor random_tensor(const Shape& shape, std::mt19937& rng, T fill_nan = T(0)) {
+  Tensor t = Tensor::empty(shape, dtype_of<T>::value);
+  std::normal_distribution<double> dist(0.1, 1.0);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<T>()[i] = fill_nan != fill_nan ? fill_nan : static_cast<T>(dist(rng));
+  return t;
+}
+
+// A (rows, cols) operand in layout 0: contiguous, 1: a transposed view, 2: shifted by one column (misaligned),
+// 3: shifted by one row; the same view of one base on both devices.
+template <typename T>
+static std::pair<Tensor, Tensor> operand(int64_t rows, int64_t cols, int layout, std::mt19937& rng) {
+  const Shape shapes[] = {{rows, cols}, {cols, rows}, {rows, cols + 1}, {rows + 1, cols}};
+  const Tensor base = random_tensor<T>(shapes[layout], rng), dev = on_gpu(base);
+  auto view = [&](const Tensor& t) {
+    if (layout == 1) return t.transpose(0, 1);
+    if (layout == 2) return t.narrow(1, 1, cols);
+    if (layout == 3) return t.narrow(0, 1, rows);
+    return t;
+  };
+  return {view(base), view(dev)};
+}
+
+static Tensor host(const Tensor& t) { return t.to(Device{}).contiguous(); }
+
+template <typename T>
+static void gpu_gemm_case(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double beta, int la, int lb, bool tf32,
+                          std::mt19937& rng) {
+  const double alpha = 1.25;
+  auto [a, ag] = operand<T>(ta ? K : M, ta ? M : K, la, rng);
+  auto [b, bg] = operand<T>(tb ? N : K, tb ? K : N, lb, rng);
+  // C: rows 1..M of an (M + 1, N) tensor; NaN when beta == 0 (must not be read), row 0 must stay as it is.
+  const Tensor c0 = random_tensor<T>({M + 1, N}, rng, beta == 0 ? std::numeric_limits<T>::quiet_NaN() : T(0));
+  Tensor c = c0.clone().narrow(0, 1, M);
+  gemm(ta, tb, alpha, a, b, beta, c);
+  cuda::set_allow_tf32(tf32);
+  Tensor g1 = on_gpu(c0), g2 = on_gpu(c0);
+  Tensor v1 = g1.narrow(0, 1, M), v2 = g2.narrow(0, 1, M);
+  gemm(ta, tb, alpha, ag, bg, beta, v1);
+  gemm(ta, tb, alpha, ag, bg, beta, v2);
+  cuda::set_allow_tf32(false);
+  const Tensor A = host(ta ? a.transpose(0, 1) : a), B = host(tb ? b.transpose(0, 1) : b);  // (M, K), (K, N)
+  const Tensor got = host(g1), again = host(g2), ref = host(c), old = host(c0);
+  const double eps = std::numeric_limits<T>::epsilon();
+  const double rel = (tf32 ? 3e-3 : 0.0) + 4.0 * eps * double(K + 4);
+  int64_t bad = 0;
+  bool bitwise = std::memcmp(got.data<T>(), again.data<T>(), got.numel() * sizeof(T)) == 0;
+  bool row0 = std::memcmp(got.data<T>(), old.data<T>(), N * sizeof(T)) == 0;
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      double bound = beta == 0 ? 0.0 : std::fabs(beta * double(old.data<T>()[(i + 1) * N + j]));
+      for (int64_t k = 0; k < K; ++k)
+        bound += std::fabs(alpha * double(A.data<T>()[i * K + k]) * double(B.data<T>()[k * N + j]));
+      const double err = std::fabs(double(got.data<T>()[(i + 1) * N + j]) - double(ref.data<T>()[i * N + j]));
+      if (!(err <= rel * bound + 1e-30)) ++bad;  // NaN counts as bad
+    }
+  if (bad || !bitwise || !row0)
+    std::printf(
+        "FAILED GPU gemm<%s> ta=%d tb=%d M=%lld N=%lld K=%lld beta=%g layouts=%d,%d tf32=%d: %lld wrong, "
+        "deterministic %d, row before C kept %d\n",
+        sizeof(T) == 4 ? "float" : "double", ta, tb, (long long)M, (long long)N, (long long)K, beta, la, lb, tf32,
+        (long long)bad, bitwise, row0);
+  EXPECT(bad == 0);
+  EXPECT(bitwise);
+  EXPECT(row0);
+}
+
+template <typename T>
+static bool close(const Tensor& ref, const Tensor& got, double tol) {
+  const Tensor r = host(ref), g = host(got);
+  if (r.shape() != g.shape()) return false;
+  for (int64_t i = 0; i < r.numel(); ++i)
+    if (!(std::fabs(double(g.data<T>()[i]) - double(r.data<T>()[i])) <= tol * (1.0 + std::fabs(r.data<T>()[i]))))
+      return false;
+  return true;
+}
+
+template <typename T>
+static void gpu_linear_case(int64_t N, int64_t in, int64_t out, std::mt19937& rng, double tol) {
+  const Tensor x = random_tensor<T>({N, in}, rng), w = random_tensor<T>({out, in}, rng),
+               b = random_tensor<T>({out}, rng);
+  const Tensor xg = on_gpu(x), wg = on_gpu(w), bg = on_gpu(b);
+  const bool fwd = close<T>(linear_forward(x, w, b), linear_forward(xg, wg, bg), tol);
+  const Tensor dout = random_tensor<T>({N, out}, rng), dg = on_gpu(dout);
+  auto [dx, dw, db] = linear_backward(dout, x, w, true, true);
+  auto [dx1, dw1, db1] = linear_backward(dg, xg, wg, true, true);
+  const bool bwd = close<T>(dx, dx1, tol) && close<T>(dw, dw1, tol);
+  const Tensor r = host(db), g = host(db1);
+  const bool bias = r.numel() == g.numel() && std::memcmp(r.data<T>(), g.data<T>(), r.numel() * sizeof(T)) == 0;
+  if (!fwd || !bwd || !bias)
+    std::printf("FAILED GPU linear<%s> N=%lld in=%lld out=%lld: forward %d, dx/dw %d, bias grad bitwise %d\n",
+                sizeof(T) == 4 ? "float" : "double", (long long)N, (long long)in, (long long)out, fwd, bwd, bias);
+  EXPECT(fwd && bwd && bias);
+}
+
+static void check_on_gpu() {
+  if (cuda::device_count() == 0) {
+    std::printf("no GPU: the CUDA-vs-CPU comparisons of gemm and linear run CPU-vs-CPU (a check of the harness)\n");
+    gpu = Device{};
+  }
+  std::mt19937 rng(11);
+  // Odd sizes, K = 0, single rows and columns, and one C of more 128x128 tiles than an H100 has SMs (the
+  // large-tile kernels; the others take the 64x64 ones).
+  const int64_t sizes[][3] = {{1, 1, 1}, {7, 13, 5},   {65, 63, 129}, {130, 257, 33},
+                              {3, 5, 0}, {200, 1, 17}, {1, 300, 17},  {128, 64, 24}};
+  int n = 0;
+  for (const auto& s : sizes)
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb) {
+        const int e = n++;
+        const int la = e % 4, lb = (e / 4 + ta + 2 * tb) % 4;
+        const double beta = e % 2 ? 0.5 : 0.0;
+        gpu_gemm_case<double>(ta, tb, s[0], s[1], s[2], beta, la, lb, false, rng);
+        gpu_gemm_case<float>(ta, tb, s[0], s[1], s[2], beta, la, lb, false, rng);
+        gpu_gemm_case<float>(ta, tb, s[0], s[1], s[2], beta, (la + 1) % 4, (lb + 3) % 4, true, rng);
+      }
+  for (int layout = 0; layout < 4; ++layout) {
+    gpu_gemm_case<float>(false, layout % 2 == 1, 1536, 1408, 40, 0.0, layout, (layout + 2) % 4, false, rng);
+    gpu_gemm_case<float>(layout % 2 == 0, false, 1536, 1408, 40, 0.5, (layout + 1) % 4, layout, true, rng);
+  }
+  gpu_gemm_case<double>(false, true, 1536, 1408, 24, 0.5, 3, 2, false, rng);
+  gpu_linear_case<double>(37, 29, 11, rng, 1e-12);
+  gpu_linear_case<float>(64, 128, 96, rng, 1e-4);
+  gpu_linear_case<float>(300, 7, 1, rng, 1e-4);
+}
+
 int main() {
   check_tile_coords();
   check_epilogue();
@@ -358,6 +526,9 @@ int main() {
   check_wmma<cuda::Tf32Large, double>("Tf32Large<double>");
   check_wmma<cuda::Tf32Small, double>("Tf32Small<double>");
   check_wmma<cuda::Tf32Large, float>("Tf32Large<float>");
+  check_empty_k_alpha<float>();
+  check_empty_k_alpha<double>();
+  check_on_gpu();
   std::printf("%d failed\n", failures);
   return failures ? 1 : 0;
 }

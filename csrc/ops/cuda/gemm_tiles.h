@@ -77,7 +77,8 @@ struct GemmProblem {
 };
 
 // The kernels' view of a call. alpha == 0 reads neither A nor B (cpu::gemm's rule, so NaNs there do not
-// leak into C): the K loop is skipped.
+// leak into C): the K loop is skipped. With no K loop (K == 0 too) the epilogue's alpha is 0, so that C =
+// beta * C (+ bias) as cpu::gemm gives it even for an infinite or NaN alpha (alpha * 0 would be NaN).
 template <typename T, int V>
 inline GemmProblem<T> make_gemm_problem(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
                                         const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc,
@@ -89,7 +90,7 @@ inline GemmProblem<T> make_gemm_problem(bool trans_a, bool trans_b, int64_t M, i
   p.vec_a = can_vectorize<T, V>(A, lda);
   p.vec_b = can_vectorize<T, V>(B, ldb);
   p.vec_c = can_vectorize<T, V>(C, ldc);
-  p.ep = GemmEpilogue<T>{alpha, beta, bias, bias_per_row, relu};
+  p.ep = GemmEpilogue<T>{p.K == 0 ? T(0) : alpha, beta, bias, bias_per_row, relu};
   return p;
 }
 
