@@ -331,6 +331,8 @@ Tensor where_forward(const Tensor& cond, const Tensor& a, const Tensor& b) {
 std::tuple<Tensor, Tensor> where_backward(const Tensor& dout, const Tensor& cond, const Shape& a_shape,
                                           const Shape& b_shape, bool need_da, bool need_db) {
   check_floating(dout, "where_backward", "grad_output");
+  PYCNN_CHECK_RUNTIME(cond.device() == dout.device(), "[where_backward] grad_output is on ", dout.device().str(),
+                      " but condition is on ", cond.device().str());
   Tensor cc = cond.expand(dout.shape()).contiguous(), dc = dout.contiguous();
   Tensor da = Tensor::empty(dout.shape(), dout.dtype(), dout.device());
   Tensor db = Tensor::empty(dout.shape(), dout.dtype(), dout.device());
@@ -455,6 +457,8 @@ Tensor maximum_forward(const Tensor& a, const Tensor& b, bool is_min) {
 std::tuple<Tensor, Tensor> maximum_backward(const Tensor& dout, const Tensor& a, const Tensor& b, bool is_min,
                                             bool need_da, bool need_db) {
   check_floating(dout, "maximum_backward", "grad_output");
+  check_same(dout, a, "maximum_backward", "grad_output", "input");
+  check_same(dout, b, "maximum_backward", "grad_output", "other");
   Tensor ac = a.expand(dout.shape()).contiguous(), bc = b.expand(dout.shape()).contiguous(), dc = dout.contiguous();
   Tensor da = Tensor::empty(dout.shape(), dout.dtype(), dout.device());
   Tensor db = Tensor::empty(dout.shape(), dout.dtype(), dout.device());

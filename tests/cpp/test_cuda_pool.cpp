@@ -350,6 +350,32 @@ static void test_tensor_ops_case(int64_t A, int64_t N, int64_t B, int64_t K) {
     run_body(((N + c - 1) / c) * A * B, IndexAdd<T>{g.data(), index.data(), dx.data(), A, N, K, B, c});
     EXPECT(close(dx, dx_ref, 0, "index_select_backward"));
   }
+  {  // out-of-range indices (not checked on the host for a GPU tensor): gathered as 0, skipped by the scatter
+     // (the last run may reach past N), never read or written outside x / dx
+    std::vector<int64_t> bad = index;
+    for (int64_t k = 0; k < K; k += 2) bad[k] = k % 4 == 0 ? N + k / 4 : -N - 1 - k / 4;
+    std::vector<int64_t> kept = bad;  // the reference: bad entries pointing at an all-zero row N
+    for (auto& k : kept) k = k >= N || k < -N ? N : (k < 0 ? k + N : k);  // wrapped against N, not N + 1
+    std::vector<T> x1(A * (N + 1) * B, T(0)), ref1(A * K * B);
+    for (int64_t a = 0; a < A; ++a)
+      std::copy(x.begin() + a * N * B, x.begin() + (a + 1) * N * B, x1.begin() + a * (N + 1) * B);
+    cpu::index_select_anb<T>(x1.data(), kept.data(), ref1.data(), A, N + 1, K, B);
+    std::vector<T> got = nan_filled<T>(A * K * B);
+    run_body(A * K * B, IndexSelect<T>{x.data(), bad.data(), got.data(), N, K, B});
+    EXPECT(close(got, ref1, 0, "index_select (out-of-range indices)"));
+    std::vector<T> dx1(A * (N + 1) * B, T(0)), dref(A * N * B);
+    cpu::index_add_anb<T>(g.data(), kept.data(), dx1.data(), A, N + 1, K, B);
+    for (int64_t a = 0; a < A; ++a)
+      std::copy(dx1.begin() + a * (N + 1) * B, dx1.begin() + a * (N + 1) * B + N * B, dref.begin() + a * N * B);
+    for (int64_t c : {N, int64_t(2), int64_t(3)}) {
+      const int64_t runs = (N + c - 1) / c;
+      std::vector<T> dx(A * N * B + 64, T(0));  // slack past the end: a write there shows
+      run_body(runs * A * B, IndexAdd<T>{g.data(), bad.data(), dx.data(), A, N, K, B, c});
+      EXPECT(std::all_of(dx.begin() + A * N * B, dx.end(), [](T v) { return v == T(0); }));
+      dx.resize(A * N * B);
+      EXPECT(close(dx, dref, 0, "index_select_backward (out-of-range indices)"));
+    }
+  }
   for (int64_t columns : {int64_t(1), A * B, int64_t(1) << 20}) {
     int64_t n_runs, c;
     index_add_runs(columns, N, n_runs, c);
@@ -556,7 +582,8 @@ static void check_ops_with_gpu() {
       Tensor u = max_unpool2d_forward(y, idx, 13, 17);
       return std::vector<Tensor>{u, max_unpool2d_backward(u, idx)};
     });
-    check_op("max_unpool2d (repeated indices)", {x, int_tensor({2, 3, 6, 8}, 0, 20)}, 0,
+    // rand_int is inclusive: indices in [0, 4 * 5)
+    check_op("max_unpool2d (repeated indices)", {x, int_tensor({2, 3, 6, 8}, 0, 19)}, 0,
              [&](const std::vector<Tensor>& in) {
                Tensor xs = index_view(in[0], {0, 0, 0, 0}, {1, 1, 1, 1}, {2, 3, 6, 8}, {1, 1, 1, 1}, {}).contiguous();
                return std::vector<Tensor>{max_unpool2d_forward(xs, in[1], 4, 5)};

@@ -459,6 +459,11 @@ static void test_on_gpu() {
       Tensor am = argmax(xg, 1), amc = argmax(x, 1);
       EXPECT(tensors_identical(am, amc));
     }
+    // no outputs but long rows: no segment to chunk (chunks_for divided by the 0 segments)
+    for (const Shape& shape : std::vector<Shape>{{0, 40000}, {0, 40000, 3}}) {
+      Tensor x = Tensor::zeros(shape, dt), xg = x.to(gpu);
+      EXPECT(tensors_close(sum(xg, {1}, false), sum(x, {1}, false), 0));
+    }
     // batch norm, training and eval, and its backward
     for (const Shape& shape : std::vector<Shape>{{8, 3, 5, 7}, {16, 10}, {2, 4, 70000}}) {
       const int64_t C = shape[1];

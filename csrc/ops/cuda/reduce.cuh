@@ -58,6 +58,7 @@ inline int64_t chunks_for(int64_t segments, int64_t len) {
 // Runs seg.finish(g, ...) for every g in [0, segments) with the reduction of its seg.len terms.
 template <typename Seg>
 void reduce_segments(int64_t segments, const Seg& seg, const char* op) {
+  if (segments <= 0) return;  // chunks_for divides by segments
   const int64_t chunks = chunks_for(segments, seg.len);
   if (chunks == 1) return launch_segments(segments, seg, op);
   Tensor partial = device_scratch(segments * chunks * Seg::K);

@@ -1,6 +1,8 @@
 // Adaptive pooling, pixel (un)shuffle, interpolation and max unpooling on a GPU: one thread per output
 // element (forward) or per input element (backward, a gather: deterministic). Bodies: ops/cuda/pool_bodies.h;
 // layouts as the cpu:: kernels: x (planes, H, W) contiguous, y (planes, OH, OW).
+#include <limits>  // defines: std::numeric_limits
+
 #include "ops/cuda/cuda_ops.h"
 #include "ops/cuda/launch.cuh"
 #include "ops/cuda/pool_bodies.h"
@@ -46,6 +48,9 @@ void interpolate_backward(const T* dout, T* dx, int64_t planes, int64_t H, int64
 // Claim, then resolve (see UnpoolClaim): deterministic, and a repeated index keeps the last value as on the CPU.
 template <typename T>
 void max_unpool2d_forward(const T* x, const int64_t* indices, T* y, int64_t planes, int64_t HW, int64_t OHW) {
+  // a slot holds a plane-local input position in an int as wide as T: a float plane must fit in 32 bits
+  PYCNN_CHECK(HW - 1 <= static_cast<int64_t>(std::numeric_limits<UnpoolSlot<T>>::max()),
+              "[max_unpool2d] CUDA kernel takes input planes of at most 2^31 elements for float32, got ", HW);
   auto* slots = reinterpret_cast<UnpoolSlot<T>*>(y);
   for_each(planes * OHW, UnpoolSlotsInit<T>{slots}, "max_unpool2d");
   for_each(planes * HW, UnpoolClaim<T>{indices, slots, HW, OHW}, "max_unpool2d");

@@ -58,7 +58,8 @@ __device__ inline int block_exclusive_count(int flag, int* total) {
 
 // select: out[pos(i)] = x[i]; scatter: dx[i] = src[pos(i)] where the mask is set (dx is zeroed).
 template <typename T>
-__global__ void masked_kernel(const T* src, const int64_t* mask, T* dst, int64_t n, bool scatter) {
+__global__ void __launch_bounds__(kScanThreads)
+    masked_kernel(const T* src, const int64_t* mask, T* dst, int64_t n, bool scatter) {
   int64_t base = 0;
   for (int64_t start = 0; start < n; start += blockDim.x) {
     const int64_t i = start + threadIdx.x;

@@ -15,6 +15,7 @@
 namespace pycnn::cuda::tensor_ops_bodies {
 
 // out (A, K, B) = x (A, N, B) at index (K,) in [-N, N) along the middle dim; one call per output element.
+// An index outside [-N, N) (not checked on the host for a GPU tensor) gives 0 instead of reading outside x.
 template <typename T>
 struct IndexSelect {
   const T* x;
@@ -24,14 +25,15 @@ struct IndexSelect {
   PYCNN_HD void operator()(int64_t i) const {
     const int64_t b = i % B, k = (i / B) % K, a = i / (B * K);
     const int64_t n = index[k] < 0 ? index[k] + N : index[k];
-    out[i] = x[(a * N + n) * B + b];
+    out[i] = n >= 0 && n < N ? x[(a * N + n) * B + b] : T(0);
   }
 };
 
 // dx (A, N, B), zeroed: dx[a, index[k], b] += dout[a, k, b]. The N rows are cut into `chunks` runs of
 // `chunk`; one call per (run, a, b) walks k in order and adds the entries whose row falls in its run, so
 // repeated indices accumulate without atomics and in the CPU's order (bitwise the same). Consecutive calls
-// are consecutive b: coalesced, and reading the same index[k] at once.
+// are consecutive b: coalesced, and reading the same index[k] at once. The last run may reach past N:
+// an index outside [-N, N) (not checked on the host for a GPU tensor) is skipped.
 template <typename T>
 struct IndexAdd {
   const T* dout;
@@ -42,7 +44,7 @@ struct IndexAdd {
     const int64_t b = t % B, a = (t / B) % A, lo = (t / (B * A)) * chunk, hi = lo + chunk;
     for (int64_t k = 0; k < K; ++k) {
       const int64_t n = index[k] < 0 ? index[k] + N : index[k];
-      if (n >= lo && n < hi) dx[(a * N + n) * B + b] += dout[(a * K + k) * B + b];
+      if (n >= lo && n < hi && n < N) dx[(a * N + n) * B + b] += dout[(a * K + k) * B + b];
     }
   }
 };
