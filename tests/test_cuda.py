@@ -620,3 +620,10 @@ def test_a_model_trained_on_the_gpu_path_deepcopies_and_pickles(monkeypatch):
         assert twin.num_batches_tracked.item() == 2
     bn(x)
     assert bn.num_batches_tracked.item() == 2
+
+
+def test_summary_input_goes_where_the_model_is(device):
+    model = pc.models.lenet5().to(device)
+    rows = pc.summary(model, (2, 1, 28, 28), print_table=False)
+    assert rows[-1]["output_shape"] == (2, 10)
+    assert all(p.device == pc.device(device) for p in model.parameters())
