@@ -250,6 +250,12 @@ def bench_train(torch, cases, repeats, out):
             torch.cuda.empty_cache()
             if row.get("pycnn_images_per_s"):
                 row["ratio"] = row["pycnn_images_per_s"] / row["torch_images_per_s"]
+            if row.get("params") is not None and row["params"] != row["torch_params"]:
+                # the torch twin is not the same network: its speed is no reference
+                RESULTS["errors"].append(
+                    {"stage": "train", "case": name, "kind": "error",
+                     "message": f"pycnn has {row['params']} parameters, the torch model {row['torch_params']}"}
+                )  # fmt: skip
         RESULTS["train"].append(row)
         print(f"   train {name}: {_fmt(row.get('pycnn_images_per_s'))} img/s vs {_fmt(row.get('torch_images_per_s'))}")
         save(out)

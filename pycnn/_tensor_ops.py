@@ -281,7 +281,7 @@ def compare(x, other, op):
             a = a.to_dtype("float64")
         b = scalar_like(other, a)
     else:
-        b = impl_from_data(other, x.dtype)
+        b = impl_from_data(other, x.dtype, a.device)  # a list or array compares on x's device
     out = x._make(_C.compare(op, a, b))
     out._is_mask = True
     return out

@@ -11,6 +11,8 @@ one add each); bias additions, normalisation, activations, pooling and residual 
 input batch, so pass batch size 1 for per-image FLOPs (ResNet-18 at 224x224: 3.63 GFLOPs = 1.81 GMACs).
 """
 
+import itertools
+
 import numpy as np
 
 from .autograd import no_grad
@@ -64,7 +66,8 @@ def summary(model, input_shape, dtype=None, device=None, print_table=True):
         model (nn.Module): the network. It runs in eval mode without gradients; its training flags are
             restored afterwards (so BatchNorm running statistics are not changed).
         input_shape (tuple of ints): full input shape including the batch, e.g. (1, 3, 224, 224).
-        dtype, device: of the random input (default: the default dtype, CPU).
+        dtype, device: of the random input (default: the default dtype; the device of the model's first
+            parameter or buffer, so that a model on a GPU gets its input there; CPU for a model without any).
         print_table (bool): print the table and totals. Default: True.
     Returns:
         list of dicts, one per leaf-module call: name (dotted path), type, output_shape (tuple, or a list for
@@ -86,7 +89,10 @@ def summary(model, input_shape, dtype=None, device=None, print_table=True):
             wrapped.append((m, had_own, m.__dict__.get("forward")))
             m.__dict__["forward"] = _wrap(m, name or type(m).__name__, rows)
         model.eval()
-        x = randn(*[int(s) for s in input_shape], dtype=dtype, device=device or "cpu")
+        if device is None:
+            first = next(itertools.chain(model.parameters(), model.buffers()), None)
+            device = first.device if first is not None else "cpu"
+        x = randn(*[int(s) for s in input_shape], dtype=dtype, device=device)
         with no_grad():
             model(x)
     finally:

@@ -156,7 +156,11 @@ class Tensor(TensorBase):
     def backward(self, gradient=None, retain_graph=False):
         """Accumulates gradients into the ``.grad`` of every leaf this tensor depends on."""
         if gradient is not None:
-            gradient = gradient._impl if isinstance(gradient, Tensor) else impl_from_data(gradient, self.dtype)
+            gradient = (
+                gradient._impl
+                if isinstance(gradient, Tensor)
+                else impl_from_data(gradient, self.dtype, self._impl.device)  # on this tensor's device
+            )
         _backward(self, gradient, retain_graph)
 
     def detach(self):
@@ -473,19 +477,27 @@ class Tensor(TensorBase):
     def neg(self):
         return -self
 
-    # Comparisons return plain (non-differentiable) results computed by NumPy: used for metrics only.
-    def _compare(self, other, op):
-        b = np.asarray(other._impl) if isinstance(other, Tensor) else other
-        return Tensor._make(_C.from_numpy(np.asarray(op(np.asarray(self._impl), b), dtype=np.int64, order="C")))
+    # == and != give int64 0/1 (non-differentiable) results, like gt/lt: tensors and numbers are compared by
+    # the core on the tensor's device (a CUDA tensor is never read back, nor its result made on the host);
+    # anything else (None, strings, ...) goes through NumPy on a host copy, as before.
+    def _compare(self, other, op, name):
+        if isinstance(other, Tensor) or (
+            isinstance(other, (builtins.int, builtins.float, np.number)) and not isinstance(other, builtins.bool)
+        ):
+            return _tops.compare(self, other, name)
+        b = np.asarray(other) if isinstance(other, (list, tuple, np.ndarray)) else other
+        values = np.asarray(op(np.asarray(self._host_impl()), b), dtype=np.int64, order="C")
+        impl = _C.from_numpy(values)
+        return Tensor._make(impl if self._impl.device == "cpu" else impl.to_device(self._impl.device))
 
     def eq(self, other):
-        return self._compare(other, np.equal)
+        return self._compare(other, np.equal, "eq")
 
     __eq__ = eq
     __hash__ = object.__hash__
 
     def ne(self, other):
-        return self._compare(other, np.not_equal)
+        return self._compare(other, np.not_equal, "ne")
 
     __ne__ = ne
 

@@ -94,6 +94,13 @@ class _NormBase(Module):
         nbt.fill_(count)
         return count
 
+    def __getstate__(self):
+        # deepcopy / pickle: the mirror holds a core tensor (not picklable) and would not name the copy's
+        # buffer anyway; the copy reads its count once instead
+        state = self.__dict__.copy()
+        state.pop("_nbt_mirror", None)
+        return state
+
     def _load_own_state(self, *args, **kwargs):
         self.__dict__.pop("_nbt_mirror", None)  # the loaded count replaces the mirrored one
         return super()._load_own_state(*args, **kwargs)

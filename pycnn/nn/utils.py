@@ -70,12 +70,13 @@ def _clip_on_device(grads, max_norm, norm_type, error_if_nonfinite):
     is read back to the host (unless error_if_nonfinite asks to look at the norm)."""
     with no_grad():
         if math.isinf(norm_type):
-            parts = [g.detach().abs().max() for g in grads]
+            # on the first gradient's device (as torch does): parameters split over GPUs add up there
+            parts = [g.detach().abs().max().to(grads[0].device) for g in grads]
             total = parts[0]
             for part in parts[1:]:
                 total = total.maximum(part)
         else:
-            parts = [_lp_sum_tensor(g.detach(), norm_type) for g in grads]
+            parts = [_lp_sum_tensor(g.detach(), norm_type).to(grads[0].device) for g in grads]
             total = parts[0]
             for part in parts[1:]:
                 total = total + part
@@ -89,7 +90,7 @@ def _clip_on_device(grads, max_norm, norm_type, error_if_nonfinite):
         # torch clamps the coefficient to 1: gradients are only ever scaled down (min(1, c) on the device)
         coef = ((total + 1e-6).pow(-1.0) * max_norm).clamp(max=1.0)
         for g in grads:
-            _C.copy_(g._impl, _C.binary("mul", g._impl, coef._impl))
+            _C.copy_(g._impl, _C.binary("mul", g._impl, coef.to(g.device)._impl))  # to(): a no-op on one device
     return total
 
 

@@ -72,7 +72,7 @@ def _clone_value(value, like):
         t = value.detach().clone() if isinstance(value, Tensor) else make_tensor(np.asarray(value))
         if np.dtype(t.dtype.numpy).kind == "f" and t.dtype != like.dtype:
             t = t.to(like.dtype)
-        if t.device.type != like.device.type:
+        if t.device != like.device:  # "cuda:0" state for a parameter on cuda:1 moves too
             t = t.to(like.device)
         return t
     if isinstance(value, dict):

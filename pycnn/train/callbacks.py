@@ -15,7 +15,7 @@ from .. import _C
 from ..autograd import no_grad
 from ..nn.utils import clip_grad_norm_, clip_grad_value_
 from ..optim.lr_scheduler import ReduceLROnPlateau
-from ..random import default_generator
+from ..random import cuda_generator, default_generator
 from ..serialization import save
 from ..tensor import Tensor
 from .checkpoint import checkpoint_state
@@ -506,8 +506,8 @@ class NaNGuard(Callback):
         self._named_params = list(trainer.model.named_parameters())
 
     def on_batch_begin(self, trainer):
-        if self.find_layer:
-            self._rng_state = default_generator().get_state()  # so the rerun draws the same dropout masks
+        if self.find_layer:  # so the rerun draws the same dropout masks (CUDA dropout has its own generator)
+            self._rng_state = _dropout_generator(trainer.batch[0]).get_state()
 
     def on_after_backward(self, trainer):
         where = f"epoch {trainer.epoch}, batch {trainer.batch_index} (global step {trainer.global_step})"
@@ -558,6 +558,11 @@ class NaNGuard(Callback):
 TerminateOnNaN = NaNGuard  # Keras' name for the same callback
 
 
+def _dropout_generator(inputs):
+    """The generator dropout on `inputs`' device draws its mask seeds from (pycnn.nn.functional._dropout)."""
+    return cuda_generator() if isinstance(inputs, Tensor) and inputs.is_cuda else default_generator()
+
+
 def find_nonfinite_layer(model, inputs, rng_state=None):
     """Name (from named_modules; '' is the model itself) of the first module whose output is non-finite
     in a forward pass of `inputs` under no_grad, or None. Modules finish in post-order, so the first one
@@ -565,7 +570,8 @@ def find_nonfinite_layer(model, inputs, rng_state=None):
 
     Args:
         model (nn.Module), inputs (Tensor): the batch to replay, in the model's current mode.
-        rng_state: default_generator() state to replay from (the one the failing forward started with).
+        rng_state: the dropout generator's state to replay from (the one the failing forward started with):
+            default_generator()'s for CPU inputs, pycnn.random.cuda_generator()'s for CUDA inputs.
     """
     found = []
 
@@ -581,7 +587,7 @@ def find_nonfinite_layer(model, inputs, rng_state=None):
 
         return forward
 
-    generator = default_generator()
+    generator = _dropout_generator(inputs)
     saved_rng = generator.get_state()
     saved_buffers = [(b, b.detach().clone()) for b in model.buffers()]
     wrapped = []
@@ -603,4 +609,7 @@ def find_nonfinite_layer(model, inputs, rng_state=None):
         with no_grad():
             for buffer, copy in saved_buffers:
                 buffer.copy_(copy)
+        for module in model.modules():
+            # a BatchNorm's count mirror (GPU) counted the replay: the restored buffer is read again instead
+            module.__dict__.pop("_nbt_mirror", None)
     return found[0] if found else None
