@@ -23,6 +23,8 @@ from bench_conv import CONVS
 
 import pycnn as pc
 
+from _common import lenet
+
 RESULTS = {"device": None, "torch": None, "gemm": [], "conv": [], "train": [], "errors": []}
 
 
@@ -155,23 +157,6 @@ def bench_conv(torch, names, repeats, out):
 
 
 # ---------------------------------------------------------------- 3. training ----
-def torch_lenet(nn):
-    return nn.Sequential(
-        nn.Conv2d(1, 6, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(256, 120),
-        nn.ReLU(),
-        nn.Linear(120, 84),
-        nn.ReLU(),
-        nn.Linear(84, 10),
-    )
-
-
 def torch_resnet18_cifar(torch):
     """pycnn.models.resnet18_cifar in torch: 3x3 stride-1 stem, no max-pool, BasicBlocks [2, 2, 2, 2]."""
     nn = torch.nn
@@ -237,7 +222,7 @@ def bench_train(torch, cases, repeats, out):
         pc.cuda.empty_cache()
         if torch is not None:
             torch.manual_seed(0)
-            model = (torch_lenet(torch.nn) if name == "lenet5" else torch_resnet18_cifar(torch)).cuda()
+            model = (lenet(torch.nn) if name == "lenet5" else torch_resnet18_cifar(torch)).cuda()
             row["torch_params"] = sum(p.numel() for p in model.parameters())
             step = train_step(torch, model, shape)
             step()
