@@ -66,19 +66,26 @@ def set_current_cuda_index(index):
 
 
 class device:
-    """Where a tensor lives: ``device("cpu")``, ``device("cuda")``, ``device("cuda", 1)``, ``device("cuda:1")``.
-    "cuda" without an index takes the current CUDA device (``pycnn.cuda.set_device``) when it is made."""
+    """Where a tensor lives: ``device("cpu")``, ``device("cuda")``, ``device("cuda", 1)``, ``device("cuda:1")``,
+    or a CUDA device ordinal ``device(1)`` as in torch. "cuda" without an index takes the current CUDA device
+    (``pycnn.cuda.set_device``) when it is made."""
 
     __slots__ = ("index", "type")
 
     def __init__(self, type, index=None):
         if isinstance(type, device):
             type, index = type.type, type.index
+        elif isinstance(type, int) and not isinstance(type, bool):
+            type, index = "cuda", type
+        elif not isinstance(type, str):
+            raise TypeError(f"[device] expected a device name, a device or a CUDA ordinal, got {type!r}")
         elif ":" in type:
             type, idx = type.split(":", 1)
             index = int(idx)
         if type not in ("cpu", "cuda"):
             raise ValueError(f"[device] expected 'cpu' or 'cuda', got {type!r}")
+        if type == "cuda" and index is not None and int(index) < 0:
+            raise ValueError(f"[device] a CUDA device index must be non-negative, got {index}")
         self.type = type
         self.index = (_current_cuda_index if index is None else int(index)) if type == "cuda" else None
 

@@ -245,8 +245,8 @@ class Tensor(TensorBase):
                 dtype, device = a.dtype, a.device
             elif isinstance(a, str) and a not in _DTYPES:
                 device = as_device(a)  # neither a dtype nor a device name: the device error says so
-            elif hasattr(a, "index") and not isinstance(a, str):
-                device = as_device(a)
+            elif (hasattr(a, "index") and not isinstance(a, str)) or isinstance(a, int):
+                device = as_device(a)  # a device, or a CUDA ordinal as in torch (t.to(0))
             else:
                 dtype = as_dtype(a)
         out = self

@@ -627,3 +627,16 @@ def test_summary_input_goes_where_the_model_is(device):
     rows = pc.summary(model, (2, 1, 28, 28), print_table=False)
     assert rows[-1]["output_shape"] == (2, 10)
     assert all(p.device == pc.device(device) for p in model.parameters())
+
+
+def test_device_accepts_a_cuda_ordinal_as_torch_does():
+    assert pc.device(1) == pc.device("cuda:1") and str(pc.device(0)) == "cuda:0"
+    with pytest.raises(ValueError, match="non-negative"):
+        pc.device(-1)
+    with pytest.raises(ValueError, match="non-negative"):
+        pc.device("cuda:-2")
+    with pytest.raises(TypeError, match="CUDA ordinal"):
+        pc.device(1.5)
+    if not HAVE_CUDA:  # t.to(0) means cuda:0, so it asks for a GPU
+        with pytest.raises(RuntimeError):
+            pc.zeros(2).to(0)

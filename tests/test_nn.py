@@ -204,6 +204,7 @@ def test_to_double_keeps_parameter_identity(device):
     assert y.dtype == pc.float64
     m.float()
     assert w.dtype == pc.float32 and _np(w).dtype == np.float32
+    assert m.to("float64") is m and w.dtype == pc.float64  # a dtype name, as Tensor.to takes it
 
 
 def test_repr_matches_torch_format():

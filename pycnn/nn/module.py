@@ -11,7 +11,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from .._types import float32, float64
+from .._types import _DTYPES, float32, float64
 from ..autograd import no_grad
 from ..tensor import Tensor
 from .parameter import Parameter
@@ -452,6 +452,8 @@ class Module:
                 device, dtype = arg.device, arg.dtype
             elif hasattr(arg, "itemsize") and hasattr(arg, "numpy"):
                 dtype = arg
+            elif isinstance(arg, str) and arg in _DTYPES:  # to("float64"), as Tensor.to takes it
+                dtype = _DTYPES[arg]
             else:
                 device = arg
         if dtype is not None and np.dtype(dtype.numpy).kind != "f":
