@@ -41,6 +41,30 @@ PYCNN_HD inline void windows_holding(int64_t i, int64_t stride, int64_t pad, int
   if (hi < lo) hi = lo;
 }
 
+// The maximum of a W-wide plane over rows r0 + k*dr (k < nr) and columns c0 + k*dc (k < nc), and its flat
+// index: the first maximum wins, the last NaN wins (the CPU kernels' rules). It starts from the first tap, so
+// that an all -inf window has an index; an empty window gives -inf and index -1.
+template <typename T>
+PYCNN_HD inline void window_max(const T* in, int64_t W, int64_t r0, int64_t nr, int64_t dr, int64_t c0, int64_t nc,
+                                int64_t dc, T& best_out, int64_t& index_out) {
+  T best = -INFINITY;
+  int64_t best_i = -1;
+  if (nr > 0 && nc > 0) {
+    best_i = r0 * W + c0;
+    best = in[best_i];
+  }
+  for (int64_t r = 0; r < nr; ++r)
+    for (int64_t c = 0; c < nc; ++c) {
+      const int64_t j = (r0 + r * dr) * W + c0 + c * dc;
+      const T v = in[j];
+      const bool take = v > best || v != v;
+      best = take ? v : best;
+      best_i = take ? j : best_i;
+    }
+  best_out = best;
+  index_out = best_i;
+}
+
 // One max-pooling output: the first maximum wins, the last NaN wins (cpu::max_pool2d_forward's rules).
 template <typename T>
 struct MaxPoolForward {
@@ -56,22 +80,8 @@ struct MaxPoolForward {
     window_taps(oh, a.stride_h, a.pad_h, a.dilation_h, a.kernel_h, H, kh0, kh1);
     window_taps(ow, a.stride_w, a.pad_w, a.dilation_w, a.kernel_w, W, kw0, kw1);
     const int64_t h0 = oh * a.stride_h - a.pad_h, w0 = ow * a.stride_w - a.pad_w;
-    T best = -INFINITY;
-    int64_t best_i = -1;
-    if (kh0 < kh1 && kw0 < kw1) {  // start from the first tap, so that an all -inf window has an index
-      best_i = (h0 + kh0 * a.dilation_h) * W + w0 + kw0 * a.dilation_w;
-      best = in[best_i];
-    }
-    for (int64_t kh = kh0; kh < kh1; ++kh)
-      for (int64_t kw = kw0; kw < kw1; ++kw) {
-        const int64_t j = (h0 + kh * a.dilation_h) * W + w0 + kw * a.dilation_w;
-        const T v = in[j];
-        const bool take = v > best || v != v;
-        best = take ? v : best;
-        best_i = take ? j : best_i;
-      }
-    y[i] = best;
-    idx[i] = best_i;
+    window_max(in, W, h0 + kh0 * a.dilation_h, kh1 - kh0, a.dilation_h, w0 + kw0 * a.dilation_w, kw1 - kw0,
+               a.dilation_w, y[i], idx[i]);
   }
 };
 
@@ -235,18 +245,7 @@ struct AdaptiveMaxForward {
     const T* in = x + p * H * W;
     const int64_t h0 = adaptive_start(oh, OH, H), h1 = adaptive_end(oh, OH, H);
     const int64_t w0 = adaptive_start(ow, OW, W), w1 = adaptive_end(ow, OW, W);
-    int64_t best_i = h0 * W + w0;
-    T best = in[best_i];
-    for (int64_t h = h0; h < h1; ++h)
-      for (int64_t w = w0; w < w1; ++w) {
-        const int64_t j = h * W + w;
-        const T v = in[j];
-        const bool take = v > best || v != v;
-        best = take ? v : best;
-        best_i = take ? j : best_i;
-      }
-    y[i] = best;
-    idx[i] = best_i;
+    window_max(in, W, h0, h1 - h0, 1, w0, w1 - w0, 1, y[i], idx[i]);
   }
 };
 
