@@ -10,34 +10,11 @@
 
 #include "core/parallel.h"
 #include "ops/cpu/cpu_ops.h"
+#include "ops/deform_math.h"  // defines: deform_bilinear, DeformSample
 
 namespace pycnn::cpu {
 
 namespace {
-
-// The bilinear sample of im (H, W) at (y, x) and its derivatives along y and x.
-template <typename T>
-struct Sample {
-  T value = 0, dy = 0, dx = 0;
-};
-
-template <typename T>
-inline Sample<T> bilinear(const T* im, int64_t H, int64_t W, T y, T x) {
-  Sample<T> s;
-  if (y <= T(-1) || y >= T(H) || x <= T(-1) || x >= T(W)) return s;
-  const int64_t y0 = static_cast<int64_t>(std::floor(y)), x0 = static_cast<int64_t>(std::floor(x));
-  const int64_t y1 = y0 + 1, x1 = x0 + 1;
-  const T ly = y - T(y0), lx = x - T(x0), hy = T(1) - ly, hx = T(1) - lx;
-  const bool in_y0 = y0 >= 0, in_y1 = y1 < H, in_x0 = x0 >= 0, in_x1 = x1 < W;
-  const T v00 = in_y0 && in_x0 ? im[y0 * W + x0] : T(0);
-  const T v01 = in_y0 && in_x1 ? im[y0 * W + x1] : T(0);
-  const T v10 = in_y1 && in_x0 ? im[y1 * W + x0] : T(0);
-  const T v11 = in_y1 && in_x1 ? im[y1 * W + x1] : T(0);
-  s.value = hy * hx * v00 + hy * lx * v01 + ly * hx * v10 + ly * lx * v11;
-  s.dy = hx * (v10 - v00) + lx * (v11 - v01);
-  s.dx = hy * (v01 - v00) + ly * (v11 - v10);
-  return s;
-}
 
 // Adds g times the bilinear weights of (y, x) into the four corners of dim (H, W).
 template <typename T>
@@ -105,7 +82,7 @@ template <typename T>
 void deform_im2col(const T* x, const T* offset, const T* mask, T* col, const DeformGeometry& g) {
   const int64_t H = g.H, W = g.W;
   for_each_sample(offset, g, [=](int64_t c, int64_t i, int64_t j, T y, T xx) {
-    const T v = bilinear(x + c * H * W, H, W, y, xx).value;
+    const T v = deform_bilinear(x + c * H * W, H, W, y, xx).value;
     col[i] = mask ? v * mask[j] : v;
   });
 }
@@ -134,7 +111,7 @@ void deform_col2coord(const T* dcol, const T* x, const T* offset, const T* mask,
         pos.at(og, k, l, y, xx);
         T gy = 0, gx = 0, gm = 0;
         for (int64_t c = og * cpg; c < (og + 1) * cpg; ++c) {
-          const Sample<T> s = bilinear(x + c * H * W, H, W, y, xx);
+          const DeformSample<T> s = deform_bilinear(x + c * H * W, H, W, y, xx);
           const T d = dcol[(c * KK + k) * L + l];
           gy += d * s.dy;
           gx += d * s.dx;
