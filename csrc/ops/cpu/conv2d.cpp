@@ -13,8 +13,9 @@
 #include "core/cpu_features.h"  // defines: simd_level
 #include "core/parallel.h"      // defines: parallel_for, get_num_threads
 #include "ops/cpu/cpu_ops.h"
-#include "ops/cpu/gemm_blocks.h"  // defines: GemmKernels, ScratchBuffer, even_block, ceil_div
-#include "ops/cpu/simd/simd.h"    // defines: GemmTile, GemmBlocking, base::/avx2:: gemm_pack_a/_b, gemm_macro_kernel
+#include "ops/cpu/gemm_blocks.h"            // defines: GemmKernels, ScratchBuffer, even_block, ceil_div
+#include "ops/cpu/simd/depthwise_kernel.h"  // defines: DepthwiseWork, base::/avx2:: depthwise_forward, ...
+#include "ops/cpu/simd/simd.h"  // defines: GemmTile, GemmBlocking, base::/avx2:: gemm_pack_a/_b, gemm_macro_kernel
 
 namespace pycnn::cpu {
 
@@ -216,144 +217,69 @@ class PackedAGemm {
 };
 
 // ---- depthwise: one input channel per group (Cg == 1) -----------------------------------------------
-// The GEMM path would run 1-row tiles here (~5% useful work), so these convolve planes directly: output
-// plane (n, oc) reads input plane (n, oc / OCg) through KH*KW taps. Each input (or input-gradient) plane
-// is first copied into a zero-padded scratch plane, so every tap is a bounds-free axpy or dot product over
-// a contiguous row (at stride 1), which vectorises. Forward and input gradient run in parallel over
-// planes; the weight gradient over output channels, summing images in order (deterministic).
+// The GEMM path would run 1-row tiles here (~5% useful work), so these convolve planes directly with the
+// kernels of simd/depthwise_kernel.cpp (one copy per kernel set). Their unit of work is one input channel
+// over a run of images (DepthwiseWork): the forward and the input gradient run every unit in parallel; the
+// weight gradient gives each thread whole channels, whose runs it sums in order (the same bits for any
+// thread count).
 
-thread_local ScratchBuffer tl_plane;
+thread_local ScratchBuffer tl_depthwise;
 
-// The padded plane's geometry: Hp x Wp with the image at (pad_h, pad_w).
-struct PaddedPlane {
-  int64_t Hp, Wp;
-  PaddedPlane(const Conv2dGeometry& g)
-      : Hp(std::max(g.H + 2 * g.pad_h, (g.OH - 1) * g.stride_h + (g.KH - 1) * g.dilation_h + 1)),
-        Wp(std::max(g.W + 2 * g.pad_w, (g.OW - 1) * g.stride_w + (g.KW - 1) * g.dilation_w + 1)) {}
+template <typename T>
+struct DepthwiseKernels {
+  DepthwiseWork (*work)(const Conv2dGeometry&);
+  void (*forward)(const Conv2dGeometry&, const T*, const T*, const T*, T*, int64_t, int64_t, int64_t, T*);
+  void (*input_grad)(const Conv2dGeometry&, const T*, const T*, T*, int64_t, int64_t, int64_t, T*);
+  void (*weight_grad)(const Conv2dGeometry&, const DepthwiseWork&, const T*, const T*, T*, int64_t, T*);
 };
 
 template <typename T>
-void pad_plane(const T* in, const Conv2dGeometry& g, const PaddedPlane& pp, T* out) {
-  for (int64_t i = 0; i < pp.Hp * pp.Wp; ++i) out[i] = T(0);
-  for (int64_t h = 0; h < g.H; ++h) {
-    T* dst = out + (h + g.pad_h) * pp.Wp + g.pad_w;
-    const T* src = in + h * g.W;
-    for (int64_t w = 0; w < g.W; ++w) dst[w] = src[w];
-  }
+DepthwiseKernels<T> depthwise_kernels() {
+  if (simd_level() == SimdLevel::AVX2)
+    return {avx2::depthwise_work, avx2::depthwise_forward, avx2::depthwise_input_grad, avx2::depthwise_weight_grad};
+  return {base::depthwise_work, base::depthwise_forward, base::depthwise_input_grad, base::depthwise_weight_grad};
+}
+
+// Units smaller than this many multiply-adds are grouped so that a thread's share is worth starting it.
+constexpr int64_t kMinDepthwiseMacs = 1 << 15;
+
+// Runs unit(c, n0, n1, scratch) for every input channel c and run of images [n0, n1), in parallel.
+template <typename T, typename F>
+void depthwise_units(const Conv2dGeometry& g, const DepthwiseWork& work, const F& unit) {
+  const int64_t macs = work.images * g.OCg * g.P * g.KH * g.KW;
+  parallel_for(g.C * work.chunks, ceil_div(kMinDepthwiseMacs, std::max<int64_t>(macs, 1)), [&](int64_t u0, int64_t u1) {
+    T* scratch = tl_depthwise.get<T>(work.scratch);
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t c = u / work.chunks, n0 = (u % work.chunks) * work.images;
+      unit(c, n0, std::min(g.N, n0 + work.images), scratch);
+    }
+  });
 }
 
 template <typename T>
 void depthwise_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y) {
-  const PaddedPlane pp(g);
-  parallel_for(g.N * g.OC, 1, [=](int64_t q0, int64_t q1) {
-    T* xp = tl_plane.get<T>(pp.Hp * pp.Wp);
-    int64_t padded = -1;  // the input plane now in xp (consecutive output channels share one)
-    for (int64_t q = q0; q < q1; ++q) {
-      const int64_t n = q / g.OC, oc = q % g.OC, plane = n * g.C + oc / g.OCg;
-      if (plane != padded) pad_plane(x + plane * g.H * g.W, g, pp, xp);
-      padded = plane;
-      const T* wk = w + oc * g.KH * g.KW;
-      T* out = y + q * g.P;
-      const T bias = b ? b[oc] : T(0);
-      for (int64_t oh = 0; oh < g.OH; ++oh) {
-        T* __restrict orow = out + oh * g.OW;
-        for (int64_t ow = 0; ow < g.OW; ++ow) orow[ow] = bias;
-        for (int64_t kh = 0; kh < g.KH; ++kh) {
-          const T* irow = xp + (oh * g.stride_h + kh * g.dilation_h) * pp.Wp;
-          for (int64_t kw = 0; kw < g.KW; ++kw) {
-            const T wv = wk[kh * g.KW + kw];
-            const T* __restrict src = irow + kw * g.dilation_w;
-            if (g.stride_w == 1) {
-              for (int64_t ow = 0; ow < g.OW; ++ow) orow[ow] += wv * src[ow];
-            } else {
-              for (int64_t ow = 0; ow < g.OW; ++ow) orow[ow] += wv * src[ow * g.stride_w];
-            }
-          }
-        }
-      }
-    }
+  const DepthwiseKernels<T> k = depthwise_kernels<T>();
+  depthwise_units<T>(g, k.work(g), [&](int64_t c, int64_t n0, int64_t n1, T* scratch) {
+    k.forward(g, x, w, b, y, c, n0, n1, scratch);
   });
 }
 
-// dx plane (n, c) collects from its OCg output planes: the taps run backwards into a padded plane, whose
-// interior is then dx.
 template <typename T>
 void depthwise_input_grad(const Conv2dGeometry& g, const T* dout, const T* w, T* dx) {
-  const PaddedPlane pp(g);
-  parallel_for(g.N * g.C, 1, [=](int64_t q0, int64_t q1) {
-    T* dp = tl_plane.get<T>(pp.Hp * pp.Wp);
-    for (int64_t q = q0; q < q1; ++q) {
-      const int64_t n = q / g.C, c = q % g.C;
-      for (int64_t i = 0; i < pp.Hp * pp.Wp; ++i) dp[i] = T(0);
-      for (int64_t m = 0; m < g.OCg; ++m) {
-        const int64_t oc = c * g.OCg + m;
-        const T* d = dout + (n * g.OC + oc) * g.P;
-        const T* wk = w + oc * g.KH * g.KW;
-        for (int64_t oh = 0; oh < g.OH; ++oh) {
-          const T* __restrict drow = d + oh * g.OW;
-          for (int64_t kh = 0; kh < g.KH; ++kh) {
-            T* prow = dp + (oh * g.stride_h + kh * g.dilation_h) * pp.Wp;
-            for (int64_t kw = 0; kw < g.KW; ++kw) {
-              const T wv = wk[kh * g.KW + kw];
-              T* __restrict dst = prow + kw * g.dilation_w;
-              if (g.stride_w == 1) {
-                for (int64_t ow = 0; ow < g.OW; ++ow) dst[ow] += wv * drow[ow];
-              } else {
-                for (int64_t ow = 0; ow < g.OW; ++ow) dst[ow * g.stride_w] += wv * drow[ow];
-              }
-            }
-          }
-        }
-      }
-      T* din = dx + q * g.H * g.W;
-      for (int64_t h = 0; h < g.H; ++h) {
-        const T* src = dp + (h + g.pad_h) * pp.Wp + g.pad_w;
-        for (int64_t w2 = 0; w2 < g.W; ++w2) din[h * g.W + w2] = src[w2];
-      }
-    }
+  const DepthwiseKernels<T> k = depthwise_kernels<T>();
+  depthwise_units<T>(g, k.work(g), [&](int64_t c, int64_t n0, int64_t n1, T* scratch) {
+    k.input_grad(g, dout, w, dx, c, n0, n1, scratch);
   });
 }
-
-// dw[oc, kh, kw] = sum over n, oh, ow of dout[n, oc, oh, ow] * xpadded[n, oc / OCg, ...]: per image, one
-// padded plane; each tap accumulates elementwise products into a row of OW partial sums (a vectorisable
-// multiply-add; a scalar running sum would not vectorise), summed once at the end.
-thread_local ScratchBuffer tl_rows;
 
 template <typename T>
 void depthwise_weight_grad(const Conv2dGeometry& g, const T* dout, const T* x, T* dw) {
-  const PaddedPlane pp(g);
-  const int64_t taps = g.KH * g.KW;
-  parallel_for(g.OC, 1, [=](int64_t c0, int64_t c1) {
-    T* xp = tl_plane.get<T>(pp.Hp * pp.Wp);
-    T* rows = tl_rows.get<T>(taps * g.OW);
-    for (int64_t oc = c0; oc < c1; ++oc) {
-      for (int64_t i = 0; i < taps * g.OW; ++i) rows[i] = T(0);
-      for (int64_t n = 0; n < g.N; ++n) {
-        pad_plane(x + (n * g.C + oc / g.OCg) * g.H * g.W, g, pp, xp);
-        const T* d = dout + (n * g.OC + oc) * g.P;
-        for (int64_t oh = 0; oh < g.OH; ++oh) {
-          const T* __restrict drow = d + oh * g.OW;
-          for (int64_t kh = 0; kh < g.KH; ++kh) {
-            const T* prow = xp + (oh * g.stride_h + kh * g.dilation_h) * pp.Wp;
-            for (int64_t kw = 0; kw < g.KW; ++kw) {
-              T* __restrict acc = rows + (kh * g.KW + kw) * g.OW;
-              const T* __restrict src = prow + kw * g.dilation_w;
-              if (g.stride_w == 1) {
-                for (int64_t ow = 0; ow < g.OW; ++ow) acc[ow] += drow[ow] * src[ow];
-              } else {
-                for (int64_t ow = 0; ow < g.OW; ++ow) acc[ow] += drow[ow] * src[ow * g.stride_w];
-              }
-            }
-          }
-        }
-      }
-      T* dk = dw + oc * taps;
-      for (int64_t t = 0; t < taps; ++t) {
-        T sum = 0;
-        for (int64_t ow = 0; ow < g.OW; ++ow) sum += rows[t * g.OW + ow];
-        dk[t] = sum;
-      }
-    }
+  const DepthwiseKernels<T> k = depthwise_kernels<T>();
+  const DepthwiseWork work = k.work(g);
+  const int64_t macs = g.N * g.OCg * g.P * g.KH * g.KW;
+  parallel_for(g.C, ceil_div(kMinDepthwiseMacs, std::max<int64_t>(macs, 1)), [&](int64_t c0, int64_t c1) {
+    T* scratch = tl_depthwise.get<T>(work.scratch);
+    for (int64_t c = c0; c < c1; ++c) k.weight_grad(g, work, dout, x, dw, c, scratch);
   });
 }
 

@@ -1,0 +1,405 @@
+// Depthwise convolution, compiled once per kernel set (declarations in simd/depthwise_kernel.h). Every kernel
+// is one loop over a long contiguous range of outputs o: out[o] = sum over taps t of w_t * src_t[o] (forward,
+// input gradient), or dw_t = sum over o of d[o] * src_t[o] (weight gradient), written with GCC vector types of
+// the set's register width, so a block of outputs stays in registers across all taps. To make each tap one
+// contiguous read at a fixed offset, a run of images of one channel is laid out as one tall padded image:
+//  - image k owns a slot of Hs x Ws padded pixels; the zeros between images and between rows are the bottom
+//    (right) padding of one and the top (left) padding of the next, so little of the range is padding;
+//  - with stride s the padded stack is split into s x s phase planes (rows, columns mod s), so output (oh, ow)
+//    reads tap (kh, kw) in phase (kh*d mod s) at (oh + kh*d / s, ow + kw*d / s): stride 2 de-interleaves
+//    each input row once instead of gathering every other column per tap;
+//  - outputs are computed on the slot grid (Hq x Wq per image, Hq = Hs / s) and the OH x OW valid ones copied
+//    out.
+// The input gradient correlates dout (one zero-padded plane) with the flipped kernel once per phase of dx
+// (dx rows, columns mod s), each phase with only the taps that reach it: no products with inserted zeros.
+#include "ops/cpu/simd/depthwise_kernel.h"
+
+#include <cstring>  // defines: std::memcpy, std::memset
+
+#include "ops/kernel_args.h"  // defines: Conv2dGeometry
+
+namespace pycnn::cpu::PYCNN_KNS {
+
+namespace {
+
+// The register width this set is compiled for (from the -m flags): the vector type of the kernels.
+#if defined(__AVX512F__)
+constexpr int kVecBytes = 64;
+#elif defined(__AVX__)
+constexpr int kVecBytes = 32;
+#else
+constexpr int kVecBytes = 16;
+#endif
+
+template <typename T>
+struct Vec {
+  typedef T type __attribute__((vector_size(kVecBytes)));
+  static constexpr int lanes = kVecBytes / sizeof(T);
+};
+
+template <typename T>
+inline typename Vec<T>::type load(const T* p) {
+  typename Vec<T>::type v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <typename T>
+inline void store(T* p, typename Vec<T>::type v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+// Ranges are rounded up to this many elements (a whole vector of floats at 64 bytes) and buffers to
+// multiples of it, so the kernels run whole vectors only and every buffer stays 64-byte aligned.
+constexpr int64_t kRound = 16;
+// Taps handled per pass over the outputs; kernels with more run several passes.
+constexpr int kMaxTaps = 32;
+// Strides up to this many have their column phases' bounds worked out once per run of images.
+constexpr int64_t kMaxStride = 8;
+// Output vectors per block in the correlation: the accumulators that stay in registers across the taps.
+// Eight independent FMA chains cover the FMA latency of two pipes.
+constexpr int kCorrVecs = 8;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+int64_t max2(int64_t a, int64_t b) { return a > b ? a : b; }
+int64_t min2(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// ---- the two loops ------------------------------------------------------------------------------------
+
+// out[o] = (accumulate ? out[o] : bias) + sum over t < ntaps of wt[t] * src[t][o], for o in [0, n); n is a
+// multiple of kRound. Taps are summed in order.
+template <typename T, int NV>
+inline void correlate_block(int ntaps, const T* const* src, const T* wt, T bias, bool accumulate, T* out) {
+  using V = typename Vec<T>::type;
+  constexpr int64_t L = Vec<T>::lanes;
+  V acc[NV];
+  for (int v = 0; v < NV; ++v) acc[v] = accumulate ? load(out + v * L) : V{} + bias;
+  for (int t = 0; t < ntaps; ++t) {
+    const T w = wt[t];
+    const T* s = src[t];
+    for (int v = 0; v < NV; ++v) acc[v] += load(s + v * L) * w;
+  }
+  for (int v = 0; v < NV; ++v) store(out + v * L, acc[v]);
+}
+
+template <typename T>
+void correlate(int ntaps, const T* const* src, const T* wt, T bias, bool accumulate, T* out, int64_t n) {
+  constexpr int64_t L = Vec<T>::lanes;
+  const T* at[kMaxTaps];  // the taps' pointers advanced to the current block
+  for (int t = 0; t < ntaps; ++t) at[t] = src[t];
+  int64_t o = 0;
+  for (; o + kCorrVecs * L <= n; o += kCorrVecs * L) {
+    correlate_block<T, kCorrVecs>(ntaps, at, wt, bias, accumulate, out + o);
+    for (int t = 0; t < ntaps; ++t) at[t] += kCorrVecs * L;
+  }
+  for (; o < n; o += L) {
+    correlate_block<T, 1>(ntaps, at, wt, bias, accumulate, out + o);
+    for (int t = 0; t < ntaps; ++t) at[t] += L;
+  }
+}
+
+// sums[t] = sum over o in [0, n) of d[o] * src[t][o], for G taps at once (d is loaded once for all G); n is a
+// multiple of kRound. Each tap sums lane by lane over the range, then its lanes in order.
+template <typename T, int G>
+void dot_group(const T* const* src, const T* d, int64_t n, T* sums) {
+  using V = typename Vec<T>::type;
+  constexpr int64_t L = Vec<T>::lanes;
+  V acc[G];
+  for (int j = 0; j < G; ++j) acc[j] = V{};
+  for (int64_t o = 0; o < n; o += L) {
+    const V dv = load(d + o);
+    for (int j = 0; j < G; ++j) acc[j] += dv * load(src[j] + o);
+  }
+  for (int j = 0; j < G; ++j) {
+    T s = T(0);
+    for (int64_t l = 0; l < L; ++l) s += acc[j][l];
+    sums[j] = s;
+  }
+}
+
+// sums[t] for every tap, in groups of 4 (or 3, 2, 1 for the rest: nine taps go 3 + 3 + 3, never 4 + 4 + 1,
+// whose single-tap pass would run one FMA chain).
+template <typename T>
+void dot_taps(int ntaps, const T* const* src, const T* d, int64_t n, T* sums) {
+  for (int t = 0; t < ntaps;) {
+    const int rem = ntaps - t, grp = rem % 4 == 0 ? 4 : (rem < 3 ? rem : 3);
+    switch (grp) {
+      case 4: dot_group<T, 4>(src + t, d, n, sums + t); break;
+      case 3: dot_group<T, 3>(src + t, d, n, sums + t); break;
+      case 2: dot_group<T, 2>(src + t, d, n, sums + t); break;
+      default: dot_group<T, 1>(src + t, d, n, sums + t); break;
+    }
+    t += grp;
+  }
+}
+
+// ---- the forward layout: a run of images of x, stacked and split into phases ----------------------------
+
+// Image k's padded pixel (r, q) of its Hs x Ws slot (data at r = pad_h + h, q = pad_w + w, zeros elsewhere)
+// is stack row k*Hs + r, column q, stored in phase plane (row % sh, col % sw) at (row / sh) * Wq + col / sw.
+// Output (k, oh, ow) is o = (k*Hq + oh) * Wq + ow; its tap (kh, kw) is o + tap_offset in tap_phase.
+struct StackLayout {
+  int64_t sh, sw, Hs, Ws, Hq, Wq;
+  int64_t len;    // outputs computed: the slot grid up to the last image's last output row, rounded
+  int64_t plane;  // elements per phase plane: everything any tap reads for those outputs
+  int64_t phases() const { return sh * sw; }
+  int64_t tap_phase(const Conv2dGeometry& g, int64_t kh, int64_t kw) const {
+    return (kh * g.dilation_h % sh) * sw + kw * g.dilation_w % sw;
+  }
+  int64_t tap_offset(const Conv2dGeometry& g, int64_t kh, int64_t kw) const {
+    return (kh * g.dilation_h / sh) * Wq + kw * g.dilation_w / sw;
+  }
+
+  StackLayout(const Conv2dGeometry& g, int64_t images) : sh(g.stride_h), sw(g.stride_w) {
+    // A slot holds the image, its top/left padding and whatever the last window reads past the bottom/right
+    // edge (the next slot's top padding serves too, so the larger of the two), and at least OH x OW outputs.
+    const int64_t bottom = (g.OH - 1) * sh + (g.KH - 1) * g.dilation_h + 1 - g.pad_h - g.H;
+    const int64_t right = (g.OW - 1) * sw + (g.KW - 1) * g.dilation_w + 1 - g.pad_w - g.W;
+    Hs = round_up(max2(g.H + max2(g.pad_h, bottom), g.OH * sh), sh);
+    Ws = round_up(max2(g.W + max2(g.pad_w, right), g.OW * sw), sw);
+    Hq = Hs / sh, Wq = Ws / sw;
+    len = round_up(((images - 1) * Hq + g.OH) * Wq, kRound);
+    const int64_t reach = tap_offset(g, g.KH - 1, g.KW - 1);
+    plane = round_up(max2(ceil_div(images * Hs + g.pad_h, sh) * Wq, len + reach), kRound);
+  }
+};
+
+// dst[j] = from[j * step] for j < count; stride 2 (MobileNet's) with a constant step, which vectorises.
+template <typename T>
+void gather_every(const T* __restrict from, int64_t step, int64_t count, T* __restrict dst) {
+  if (step == 2) {
+    for (int64_t j = 0; j < count; ++j) dst[j] = from[2 * j];
+  } else {
+    for (int64_t j = 0; j < count; ++j) dst[j] = from[j * step];
+  }
+}
+
+// Writes the phase planes of images [n0, n0 + images) of channel c.
+template <typename T>
+void fill_stack(const Conv2dGeometry& g, const StackLayout& s, const T* x, int64_t c, int64_t n0, int64_t images,
+                T* planes) {
+  std::memset(planes, 0, sizeof(T) * s.phases() * s.plane);
+  // Column phase b takes the columns w with (pad_w + w) % sw == b: count of them, every sw-th from first.
+  int64_t first[kMaxStride], count[kMaxStride], at[kMaxStride];
+  const int64_t phases_w = s.sw < kMaxStride ? s.sw : kMaxStride;
+  for (int64_t b = 0; b < phases_w; ++b) {
+    first[b] = ((b - g.pad_w) % s.sw + s.sw) % s.sw;
+    count[b] = g.W > first[b] ? ceil_div(g.W - first[b], s.sw) : 0;
+    at[b] = b * s.plane + (g.pad_w + first[b]) / s.sw;
+  }
+  for (int64_t k = 0; k < images; ++k) {
+    const T* img = x + ((n0 + k) * g.C + c) * g.H * g.W;
+    int64_t row = k * s.Hs + g.pad_h, phase = row % s.sh, qrow = row / s.sh;
+    for (int64_t h = 0; h < g.H; ++h) {
+      T* dst_row = planes + phase * s.sw * s.plane + qrow * s.Wq;
+      const T* src = img + h * g.W;
+      if (s.sw == 1) {
+        std::memcpy(dst_row + g.pad_w, src, sizeof(T) * g.W);
+      } else if (s.sw <= kMaxStride) {
+        for (int64_t b = 0; b < s.sw; ++b) gather_every(src + first[b], s.sw, count[b], dst_row + at[b]);
+      } else {  // wider strides than any network uses: one column at a time
+        for (int64_t w = 0; w < g.W; ++w) dst_row[(g.pad_w + w) % s.sw * s.plane + (g.pad_w + w) / s.sw] = src[w];
+      }
+      if (++phase == s.sh) phase = 0, ++qrow;
+    }
+  }
+}
+
+// Where taps t0, t0 + 1, ... (at most kMaxTaps; tap t is (t / KW, t % KW)) read the stack; returns how many.
+template <typename T>
+int stack_taps(const Conv2dGeometry& g, const StackLayout& s, const T* planes, int64_t t0, const T** src) {
+  const int64_t n = min2(g.KH * g.KW - t0, kMaxTaps);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t kh = (t0 + i) / g.KW, kw = (t0 + i) % g.KW;
+    src[i] = planes + s.tap_phase(g, kh, kw) * s.plane + s.tap_offset(g, kh, kw);
+  }
+  return static_cast<int>(n);
+}
+
+// ---- the input-gradient layout: a run of images of dout, stacked and padded ---------------------------
+
+// dx's phase (a, b) holds dx[a + sh*u, b + sw*v]. Tap kh reaches row phase a when kh*dh = a + pad_h - e*sh for
+// an integer e (then dx row a + sh*u collects dout row u + e), likewise kw and column phase b with f. dout
+// image k's (i, j) sits at stack row top + k*Hd + i, column left + j (rows of Wd, zeros elsewhere); dx phase
+// output (k, u, v) is o = (k*Hd + u) * Wd + v and reads its tap at o + (top + e) * Wd + left + f.
+struct GradLayout {
+  int64_t top, left, Hd, Wd, Hu, Wv;  // Hu x Wv: the largest phase of dx (phase 0)
+  int64_t len, plane;                 // as in StackLayout
+
+  // Reach of the taps along one axis: e over every phase p < s and tap k with (p + pad - k*d) % s == 0.
+  static void reach(int64_t s, int64_t pad, int64_t K, int64_t d, int64_t& lo, int64_t& hi) {
+    lo = 0, hi = 0;
+    for (int64_t p = 0; p < s; ++p)
+      for (int64_t k = 0; k < K; ++k)
+        if ((p + pad - k * d) % s == 0) {
+          const int64_t e = (p + pad - k * d) / s;
+          lo = min2(lo, e), hi = max2(hi, e);
+        }
+  }
+
+  GradLayout(const Conv2dGeometry& g, int64_t images) {
+    int64_t e_lo, e_hi, f_lo, f_hi;
+    reach(g.stride_h, g.pad_h, g.KH, g.dilation_h, e_lo, e_hi);
+    reach(g.stride_w, g.pad_w, g.KW, g.dilation_w, f_lo, f_hi);
+    Hu = ceil_div(g.H, g.stride_h), Wv = ceil_div(g.W, g.stride_w);
+    // The slot must hold the outputs, and the zeros around an image must cover what its taps read above
+    // (top) and below it (shared with the next image's top zeros).
+    top = -e_lo, left = -f_lo;
+    Hd = max2(g.OH + top, Hu + e_hi);
+    Wd = max2(g.OW + left, Wv + f_hi);
+    len = round_up(((images - 1) * Hd + Hu) * Wd, kRound);
+    const int64_t reach_end = (top + e_hi) * Wd + left + f_hi;
+    plane = round_up(max2((top + images * Hd) * Wd, len + reach_end), kRound);
+  }
+};
+
+template <typename T>
+void fill_grad_stack(const Conv2dGeometry& g, const GradLayout& s, const T* dout, int64_t oc, int64_t n0,
+                     int64_t images, T* plane) {
+  std::memset(plane, 0, sizeof(T) * s.plane);
+  for (int64_t k = 0; k < images; ++k) {
+    const T* img = dout + ((n0 + k) * g.OC + oc) * g.P;
+    for (int64_t i = 0; i < g.OH; ++i)
+      std::memcpy(plane + (s.top + k * s.Hd + i) * s.Wd + s.left, img + i * g.OW, sizeof(T) * g.OW);
+  }
+}
+
+// ---- the three kernels ------------------------------------------------------------------------------
+
+// y[n, oc] for n in [n0, n1) and the OCg output channels oc of input channel c.
+template <typename T>
+void forward_run(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, int64_t c, int64_t n0, int64_t n1,
+                 T* scratch) {
+  const int64_t images = n1 - n0, taps = g.KH * g.KW;
+  const StackLayout s(g, images);
+  T* planes = scratch;
+  T* out = scratch + s.phases() * s.plane;
+  fill_stack(g, s, x, c, n0, images, planes);
+  const T* src[kMaxTaps];
+  T wt[kMaxTaps];
+  for (int64_t oc = c * g.OCg; oc < (c + 1) * g.OCg; ++oc) {
+    for (int64_t t0 = 0; t0 < taps; t0 += kMaxTaps) {
+      const int n = stack_taps(g, s, planes, t0, src);
+      for (int i = 0; i < n; ++i) wt[i] = w[oc * taps + t0 + i];
+      correlate(n, src, wt, b ? b[oc] : T(0), t0 > 0, out, s.len);
+    }
+    if (taps == 0) correlate(0, src, wt, b ? b[oc] : T(0), false, out, s.len);
+    for (int64_t k = 0; k < images; ++k)
+      for (int64_t oh = 0; oh < g.OH; ++oh)
+        std::memcpy(y + ((n0 + k) * g.OC + oc) * g.P + oh * g.OW, out + (k * s.Hq + oh) * s.Wq, sizeof(T) * g.OW);
+  }
+}
+
+// dx[n, c] for n in [n0, n1): phase by phase of dx, the taps of every output channel of c that reach it.
+template <typename T>
+void input_grad_run(const Conv2dGeometry& g, const T* dout, const T* w, T* dx, int64_t c, int64_t n0, int64_t n1,
+                    T* scratch) {
+  const int64_t images = n1 - n0, sh = g.stride_h, sw = g.stride_w, taps = g.KH * g.KW;
+  const GradLayout s(g, images);
+  T* out = scratch + g.OCg * s.plane;
+  for (int64_t m = 0; m < g.OCg; ++m) fill_grad_stack(g, s, dout, c * g.OCg + m, n0, images, scratch + m * s.plane);
+  const T* src[kMaxTaps];
+  T wt[kMaxTaps];
+  for (int64_t a = 0; a < sh; ++a)
+    for (int64_t b = 0; b < sw; ++b) {
+      const int64_t rows = a < g.H ? ceil_div(g.H - a, sh) : 0, cols = b < g.W ? ceil_div(g.W - b, sw) : 0;
+      if (rows == 0 || cols == 0) continue;
+      // The taps reaching this phase, kMaxTaps at a time; none (stride > kernel reach) leaves it zero.
+      int n = 0;
+      bool started = false;
+      auto flush = [&] {
+        correlate(n, src, wt, T(0), started, out, s.len);
+        started = true, n = 0;
+      };
+      for (int64_t m = 0; m < g.OCg; ++m)
+        for (int64_t kh = 0; kh < g.KH; ++kh) {
+          if ((a + g.pad_h - kh * g.dilation_h) % sh != 0) continue;
+          const int64_t e = (a + g.pad_h - kh * g.dilation_h) / sh;
+          for (int64_t kw = 0; kw < g.KW; ++kw) {
+            if ((b + g.pad_w - kw * g.dilation_w) % sw != 0) continue;
+            const int64_t f = (b + g.pad_w - kw * g.dilation_w) / sw;
+            src[n] = scratch + m * s.plane + (s.top + e) * s.Wd + s.left + f;
+            wt[n] = w[(c * g.OCg + m) * taps + kh * g.KW + kw];
+            if (++n == kMaxTaps) flush();
+          }
+        }
+      if (n > 0 || !started) flush();
+      for (int64_t k = 0; k < images; ++k) {
+        T* plane = dx + ((n0 + k) * g.C + c) * g.H * g.W;
+        for (int64_t u = 0; u < rows; ++u) {
+          const T* __restrict from = out + (k * s.Hd + u) * s.Wd;
+          T* __restrict to = plane + (a + u * sh) * g.W + b;
+          if (sw == 1) {
+            std::memcpy(to, from, sizeof(T) * cols);
+          } else {
+            for (int64_t v = 0; v < cols; ++v) to[v * sw] = from[v];
+          }
+        }
+      }
+    }
+}
+
+// dw[oc] for the OCg output channels of input channel c: per run of images, the stack of x and dout laid out
+// on its output grid (zeros off the valid outputs), then one dot product per tap; runs add up in order.
+template <typename T>
+void weight_grad_channel(const Conv2dGeometry& g, const DepthwiseWork& work, const T* dout, const T* x, T* dw,
+                         int64_t c, T* scratch) {
+  const int64_t taps = g.KH * g.KW;
+  for (int64_t i = c * g.OCg * taps; i < (c + 1) * g.OCg * taps; ++i) dw[i] = T(0);
+  const T* src[kMaxTaps];
+  T sums[kMaxTaps];
+  for (int64_t n0 = 0; n0 < g.N; n0 += work.images) {
+    const int64_t images = min2(work.images, g.N - n0);
+    const StackLayout s(g, images);
+    T* planes = scratch;
+    T* d = scratch + s.phases() * s.plane;
+    fill_stack(g, s, x, c, n0, images, planes);
+    for (int64_t oc = c * g.OCg; oc < (c + 1) * g.OCg; ++oc) {
+      std::memset(d, 0, sizeof(T) * s.len);
+      for (int64_t k = 0; k < images; ++k)
+        for (int64_t oh = 0; oh < g.OH; ++oh)
+          std::memcpy(d + (k * s.Hq + oh) * s.Wq, dout + ((n0 + k) * g.OC + oc) * g.P + oh * g.OW, sizeof(T) * g.OW);
+      for (int64_t t0 = 0; t0 < taps; t0 += kMaxTaps) {
+        const int n = stack_taps(g, s, planes, t0, src);
+        dot_taps(n, src, d, s.len, sums);
+        for (int i = 0; i < n; ++i) dw[oc * taps + t0 + i] += sums[i];
+      }
+    }
+  }
+}
+
+}  // namespace
+
+DepthwiseWork depthwise_work(const Conv2dGeometry& g) {
+  // Runs of images whose stack fits in L1 with its output (about 4096 elements each): more images per run
+  // amortise the run's edges (a plane of 2x2 pixels is a 3x3 slot), fewer keep it in cache.
+  const StackLayout one(g, 1);
+  const int64_t per_run = max2(1, min2(g.N, 4096 / max2(1, one.Hs * one.Ws)));
+  DepthwiseWork work;
+  work.chunks = ceil_div(g.N, per_run);
+  work.images = work.chunks ? ceil_div(g.N, work.chunks) : 1;
+  const StackLayout s(g, work.images);
+  const GradLayout d(g, work.images);
+  work.scratch = max2(s.phases() * s.plane + s.len, g.OCg * d.plane + d.len);
+  return work;
+}
+
+#define PYCNN_DEFINE_DEPTHWISE_KERNELS(T)                                                                          \
+  void depthwise_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, int64_t c, int64_t n0, \
+                         int64_t n1, T* scratch) {                                                                 \
+    forward_run(g, x, w, b, y, c, n0, n1, scratch);                                                                \
+  }                                                                                                                \
+  void depthwise_input_grad(const Conv2dGeometry& g, const T* dout, const T* w, T* dx, int64_t c, int64_t n0,      \
+                            int64_t n1, T* scratch) {                                                              \
+    input_grad_run(g, dout, w, dx, c, n0, n1, scratch);                                                            \
+  }                                                                                                                \
+  void depthwise_weight_grad(const Conv2dGeometry& g, const DepthwiseWork& work, const T* dout, const T* x, T* dw, \
+                             int64_t c, T* scratch) {                                                              \
+    weight_grad_channel(g, work, dout, x, dw, c, scratch);                                                         \
+  }
+
+PYCNN_DEFINE_DEPTHWISE_KERNELS(float)
+PYCNN_DEFINE_DEPTHWISE_KERNELS(double)
+
+}  // namespace pycnn::cpu::PYCNN_KNS
