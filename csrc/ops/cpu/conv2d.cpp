@@ -250,7 +250,7 @@ void depthwise_units(const Conv2dGeometry& g, const DepthwiseWork& work, const F
   parallel_for(g.C * work.chunks, ceil_div(kMinDepthwiseMacs, std::max<int64_t>(macs, 1)), [&](int64_t u0, int64_t u1) {
     T* scratch = tl_depthwise.get<T>(work.scratch);
     for (int64_t u = u0; u < u1; ++u) {
-      const int64_t c = u / work.chunks, n0 = (u % work.chunks) * work.images;
+      const int64_t c = u % g.C, n0 = (u / g.C) * work.images;
       unit(c, n0, std::min(g.N, n0 + work.images), scratch);
     }
   });

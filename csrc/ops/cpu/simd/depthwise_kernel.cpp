@@ -14,9 +14,15 @@
 // (dx rows, columns mod s), each phase with only the taps that reach it: no products with inserted zeros.
 #include "ops/cpu/simd/depthwise_kernel.h"
 
-#include <cstring>  // defines: std::memcpy, std::memset
+#include <cstring>  // defines: std::memcpy
 
 #include "ops/kernel_args.h"  // defines: Conv2dGeometry
+
+// The rows copied and zeroed here are short (tens of elements): GCC would turn their element loops into
+// memcpy / memset calls, which cost more than the copies.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
 
 namespace pycnn::cpu::PYCNN_KNS {
 
@@ -49,6 +55,23 @@ inline void store(T* p, typename Vec<T>::type v) {
   std::memcpy(p, &v, sizeof v);
 }
 
+// dst[0, n) = src[0, n) and dst[0, n) = 0: whole vectors, then single elements.
+template <typename T>
+inline void copy_row(const T* __restrict src, int64_t n, T* __restrict dst) {
+  constexpr int64_t L = Vec<T>::lanes;
+  int64_t j = 0;
+  for (; j + L <= n; j += L) store(dst + j, load(src + j));
+  for (; j < n; ++j) dst[j] = src[j];
+}
+
+template <typename T>
+inline void zero_row(int64_t n, T* dst) {
+  constexpr int64_t L = Vec<T>::lanes;
+  int64_t j = 0;
+  for (; j + L <= n; j += L) store(dst + j, typename Vec<T>::type{});
+  for (; j < n; ++j) dst[j] = T(0);
+}
+
 // Ranges are rounded up to this many elements (a whole vector of floats at 64 bytes) and buffers to
 // multiples of it, so the kernels run whole vectors only and every buffer stays 64-byte aligned.
 constexpr int64_t kRound = 16;
@@ -56,6 +79,10 @@ constexpr int64_t kRound = 16;
 constexpr int kMaxTaps = 32;
 // Strides up to this many have their column phases' bounds worked out once per run of images.
 constexpr int64_t kMaxStride = 8;
+#ifndef DW_RUN
+#define DW_RUN 4096
+#endif
+constexpr int64_t kRunElems = DW_RUN;
 // Output vectors per block in the correlation: the accumulators that stay in registers across the taps.
 // Eight independent FMA chains cover the FMA latency of two pipes.
 constexpr int kCorrVecs = 8;
@@ -96,6 +123,64 @@ void correlate(int ntaps, const T* const* src, const T* wt, T bias, bool accumul
   for (; o < n; o += L) {
     correlate_block<T, 1>(ntaps, at, wt, bias, accumulate, out + o);
     for (int t = 0; t < ntaps; ++t) at[t] += L;
+  }
+}
+
+// The same sum written straight into rows of a plane: output row r (V whole vectors) reads the taps at
+// soff + r * sstride and goes to out + r * dstride. R rows x V vectors stay in registers across the taps;
+// this saves copying the slot grid out when the rows are whole vectors.
+template <typename T, int R, int V>
+inline void rows_block(int ntaps, const T* const* src, const T* wt, T bias, int64_t soff, int64_t sstride, T* out,
+                       int64_t dstride) {
+  using Vt = typename Vec<T>::type;
+  constexpr int64_t L = Vec<T>::lanes;
+  Vt acc[R * V];
+  for (int i = 0; i < R * V; ++i) acc[i] = Vt{} + bias;
+  for (int t = 0; t < ntaps; ++t) {
+    const T w = wt[t];
+    const T* s = src[t] + soff;
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < V; ++v) acc[r * V + v] += load(s + r * sstride + v * L) * w;
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v) store(out + r * dstride + v * L, acc[r * V + v]);
+}
+
+// rows [0, rows) in blocks of R (about 8 vectors), then 4, 2, 1 for the rest.
+template <typename T, int V>
+void correlate_rows_v(int ntaps, const T* const* src, const T* wt, T bias, int64_t rows, int64_t soff, int64_t sstride,
+                      T* out, int64_t dstride) {
+  constexpr int R = V == 1 ? 8 : V == 2 ? 4 : 2;
+  int64_t r = 0;
+  for (; r + R <= rows; r += R)
+    rows_block<T, R, V>(ntaps, src, wt, bias, soff + r * sstride, sstride, out + r * dstride, dstride);
+  if (R >= 8 && r + 4 <= rows) {
+    rows_block<T, (R >= 8 ? 4 : 1), V>(ntaps, src, wt, bias, soff + r * sstride, sstride, out + r * dstride, dstride);
+    r += 4;
+  }
+  if (R >= 4 && r + 2 <= rows) {
+    rows_block<T, (R >= 4 ? 2 : 1), V>(ntaps, src, wt, bias, soff + r * sstride, sstride, out + r * dstride, dstride);
+    r += 2;
+  }
+  if (r < rows) rows_block<T, 1, V>(ntaps, src, wt, bias, soff + r * sstride, sstride, out + r * dstride, dstride);
+}
+
+// Rows of `width` elements take correlate_rows when width is 1..4 whole vectors (else the caller goes
+// through the slot grid and copies out).
+template <typename T>
+bool rows_fit(int64_t width, int ntaps) {
+  constexpr int64_t L = Vec<T>::lanes;
+  return width % L == 0 && width > 0 && width <= 4 * L && ntaps <= kMaxTaps;
+}
+
+template <typename T>
+void correlate_rows(int ntaps, const T* const* src, const T* wt, T bias, int64_t rows, int64_t width, int64_t soff,
+                    int64_t sstride, T* out, int64_t dstride) {
+  switch (width / Vec<T>::lanes) {
+    case 1: return correlate_rows_v<T, 1>(ntaps, src, wt, bias, rows, soff, sstride, out, dstride);
+    case 2: return correlate_rows_v<T, 2>(ntaps, src, wt, bias, rows, soff, sstride, out, dstride);
+    case 3: return correlate_rows_v<T, 3>(ntaps, src, wt, bias, rows, soff, sstride, out, dstride);
+    default: return correlate_rows_v<T, 4>(ntaps, src, wt, bias, rows, soff, sstride, out, dstride);
   }
 }
 
@@ -175,34 +260,60 @@ void gather_every(const T* __restrict from, int64_t step, int64_t count, T* __re
   }
 }
 
-// Writes the phase planes of images [n0, n0 + images) of channel c.
+// Writes the phase planes of images [n0, n0 + images) of channel c, every element once (no memset first).
 template <typename T>
 void fill_stack(const Conv2dGeometry& g, const StackLayout& s, const T* x, int64_t c, int64_t n0, int64_t images,
                 T* planes) {
-  std::memset(planes, 0, sizeof(T) * s.phases() * s.plane);
-  // Column phase b takes the columns w with (pad_w + w) % sw == b: count of them, every sw-th from first.
+  if (s.sh == 1 && s.sw == 1) {  // one plane: zeros everywhere, then the image rows (the common case, lean)
+    zero_row(s.plane, planes);
+    for (int64_t k = 0; k < images; ++k) {
+      const T* img = x + ((n0 + k) * g.C + c) * g.H * g.W;
+      T* dst = planes + (k * s.Hs + g.pad_h) * s.Ws + g.pad_w;
+      for (int64_t h = 0; h < g.H; ++h) copy_row(img + h * g.W, g.W, dst + h * s.Ws);
+    }
+    return;
+  }
+  // Column phase b of a data row: zeros, then count[b] columns (every sw-th from first[b]) from at[b], zeros.
   int64_t first[kMaxStride], count[kMaxStride], at[kMaxStride];
-  const int64_t phases_w = s.sw < kMaxStride ? s.sw : kMaxStride;
-  for (int64_t b = 0; b < phases_w; ++b) {
+  const int64_t sw = s.sw < kMaxStride ? s.sw : kMaxStride;
+  for (int64_t b = 0; b < sw; ++b) {
     first[b] = ((b - g.pad_w) % s.sw + s.sw) % s.sw;
     count[b] = g.W > first[b] ? ceil_div(g.W - first[b], s.sw) : 0;
-    at[b] = b * s.plane + (g.pad_w + first[b]) / s.sw;
+    at[b] = (g.pad_w + first[b]) / s.sw;
   }
-  for (int64_t k = 0; k < images; ++k) {
-    const T* img = x + ((n0 + k) * g.C + c) * g.H * g.W;
-    int64_t row = k * s.Hs + g.pad_h, phase = row % s.sh, qrow = row / s.sh;
-    for (int64_t h = 0; h < g.H; ++h) {
-      T* dst_row = planes + phase * s.sw * s.plane + qrow * s.Wq;
-      const T* src = img + h * g.W;
-      if (s.sw == 1) {
-        std::memcpy(dst_row + g.pad_w, src, sizeof(T) * g.W);
-      } else if (s.sw <= kMaxStride) {
-        for (int64_t b = 0; b < s.sw; ++b) gather_every(src + first[b], s.sw, count[b], dst_row + at[b]);
-      } else {  // wider strides than any network uses: one column at a time
-        for (int64_t w = 0; w < g.W; ++w) dst_row[(g.pad_w + w) % s.sw * s.plane + (g.pad_w + w) / s.sw] = src[w];
+  // Row by row down the stack: image k's slot, then the top padding below the last image. The image, the
+  // row in its slot, the phase and the row within the phase planes are counted along: an integer division
+  // per row would cost as much as the copy.
+  const int64_t rows = images * s.Hs + g.pad_h;
+  int64_t k = 0, r = 0, phase = 0, qrow = 0;
+  for (int64_t row = 0; row < rows; ++row) {
+    const int64_t h = r - g.pad_h;
+    T* dst = planes + phase * s.sw * s.plane + qrow * s.Wq;
+    const bool data = k < images && h >= 0 && h < g.H;
+    const T* src = data ? x + (((n0 + k) * g.C + c) * g.H + h) * g.W : nullptr;
+    if (++phase == s.sh) phase = 0, ++qrow;
+    if (++r == s.Hs) r = 0, ++k;
+    if (data && s.sw <= kMaxStride) {
+      for (int64_t b = 0; b < s.sw; ++b) {
+        T* d = dst + b * s.plane;
+        zero_row(at[b], d);
+        if (s.sw == 1) {
+          copy_row(src, g.W, d + at[0]);
+        } else {
+          gather_every(src + first[b], s.sw, count[b], d + at[b]);
+        }
+        zero_row(s.Wq - at[b] - count[b], d + at[b] + count[b]);
       }
-      if (++phase == s.sh) phase = 0, ++qrow;
+    } else {
+      for (int64_t b = 0; b < s.sw; ++b) zero_row(s.Wq, dst + b * s.plane);
+      if (data)  // wider strides than any network uses: one column at a time
+        for (int64_t w = 0; w < g.W; ++w) dst[(g.pad_w + w) % s.sw * s.plane + (g.pad_w + w) / s.sw] = src[w];
     }
+  }
+  // Past the last row: what the taps of the last outputs (and of the rounding) read.
+  for (int64_t a = 0; a < s.sh; ++a) {
+    const int64_t done = ceil_div(rows - a, s.sh) * s.Wq;
+    for (int64_t b = 0; b < s.sw; ++b) zero_row(s.plane - done, planes + (a * s.sw + b) * s.plane + done);
   }
 }
 
@@ -254,15 +365,24 @@ struct GradLayout {
   }
 };
 
+// Writes the stacked dout of images [n0, n0 + images), output channel oc, every element once.
 template <typename T>
 void fill_grad_stack(const Conv2dGeometry& g, const GradLayout& s, const T* dout, int64_t oc, int64_t n0,
                      int64_t images, T* plane) {
-  std::memset(plane, 0, sizeof(T) * s.plane);
-  for (int64_t k = 0; k < images; ++k) {
-    const T* img = dout + ((n0 + k) * g.OC + oc) * g.P;
-    for (int64_t i = 0; i < g.OH; ++i)
-      std::memcpy(plane + (s.top + k * s.Hd + i) * s.Wd + s.left, img + i * g.OW, sizeof(T) * g.OW);
-  }
+  const int64_t rows = s.top + images * s.Hd;
+  zero_row(s.top * s.Wd, plane);
+  for (int64_t k = 0; k < images; ++k)
+    for (int64_t i = 0; i < s.Hd; ++i) {
+      T* dst = plane + (s.top + k * s.Hd + i) * s.Wd;
+      if (i >= g.OH) {
+        zero_row(s.Wd, dst);
+        continue;
+      }
+      zero_row(s.left, dst);
+      copy_row(dout + ((n0 + k) * g.OC + oc) * g.P + i * g.OW, g.OW, dst + s.left);
+      zero_row(s.Wd - s.left - g.OW, dst + s.left + g.OW);
+    }
+  zero_row(s.plane - rows * s.Wd, plane + rows * s.Wd);
 }
 
 // ---- the three kernels ------------------------------------------------------------------------------
@@ -278,7 +398,16 @@ void forward_run(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T*
   fill_stack(g, s, x, c, n0, images, planes);
   const T* src[kMaxTaps];
   T wt[kMaxTaps];
+  const bool rows = rows_fit<T>(g.OW, static_cast<int>(taps));
   for (int64_t oc = c * g.OCg; oc < (c + 1) * g.OCg; ++oc) {
+    if (rows) {
+      const int n = stack_taps(g, s, planes, 0, src);
+      for (int i = 0; i < n; ++i) wt[i] = w[oc * taps + i];
+      for (int64_t k = 0; k < images; ++k)
+        correlate_rows(n, src, wt, b ? b[oc] : T(0), g.OH, g.OW, k * s.Hq * s.Wq, s.Wq,
+                       y + ((n0 + k) * g.OC + oc) * g.P, g.OW);
+      continue;
+    }
     for (int64_t t0 = 0; t0 < taps; t0 += kMaxTaps) {
       const int n = stack_taps(g, s, planes, t0, src);
       for (int i = 0; i < n; ++i) wt[i] = w[oc * taps + t0 + i];
@@ -287,7 +416,7 @@ void forward_run(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T*
     if (taps == 0) correlate(0, src, wt, b ? b[oc] : T(0), false, out, s.len);
     for (int64_t k = 0; k < images; ++k)
       for (int64_t oh = 0; oh < g.OH; ++oh)
-        std::memcpy(y + ((n0 + k) * g.OC + oc) * g.P + oh * g.OW, out + (k * s.Hq + oh) * s.Wq, sizeof(T) * g.OW);
+        copy_row(out + (k * s.Hq + oh) * s.Wq, g.OW, y + ((n0 + k) * g.OC + oc) * g.P + oh * g.OW);
   }
 }
 
@@ -324,6 +453,11 @@ void input_grad_run(const Conv2dGeometry& g, const T* dout, const T* w, T* dx, i
             if (++n == kMaxTaps) flush();
           }
         }
+      if (sh == 1 && sw == 1 && !started && rows_fit<T>(g.W, n)) {  // straight into dx's rows
+        for (int64_t k = 0; k < images; ++k)
+          correlate_rows(n, src, wt, T(0), g.H, g.W, k * s.Hd * s.Wd, s.Wd, dx + ((n0 + k) * g.C + c) * g.H * g.W, g.W);
+        continue;
+      }
       if (n > 0 || !started) flush();
       for (int64_t k = 0; k < images; ++k) {
         T* plane = dx + ((n0 + k) * g.C + c) * g.H * g.W;
@@ -331,7 +465,7 @@ void input_grad_run(const Conv2dGeometry& g, const T* dout, const T* w, T* dx, i
           const T* __restrict from = out + (k * s.Hd + u) * s.Wd;
           T* __restrict to = plane + (a + u * sh) * g.W + b;
           if (sw == 1) {
-            std::memcpy(to, from, sizeof(T) * cols);
+            copy_row(from, cols, to);
           } else {
             for (int64_t v = 0; v < cols; ++v) to[v * sw] = from[v];
           }
@@ -356,10 +490,17 @@ void weight_grad_channel(const Conv2dGeometry& g, const DepthwiseWork& work, con
     T* d = scratch + s.phases() * s.plane;
     fill_stack(g, s, x, c, n0, images, planes);
     for (int64_t oc = c * g.OCg; oc < (c + 1) * g.OCg; ++oc) {
-      std::memset(d, 0, sizeof(T) * s.len);
+      // dout on the output grid, zeros off it (the grid's rows past the last image's OH, then the rounding).
       for (int64_t k = 0; k < images; ++k)
-        for (int64_t oh = 0; oh < g.OH; ++oh)
-          std::memcpy(d + (k * s.Hq + oh) * s.Wq, dout + ((n0 + k) * g.OC + oc) * g.P + oh * g.OW, sizeof(T) * g.OW);
+        for (int64_t oh = 0; oh < s.Hq; ++oh) {
+          T* row = d + (k * s.Hq + oh) * s.Wq;
+          if (row >= d + s.len) break;
+          const int64_t valid = oh < g.OH ? g.OW : 0;
+          if (valid) copy_row(dout + ((n0 + k) * g.OC + oc) * g.P + oh * g.OW, g.OW, row);
+          zero_row(min2(s.Wq, d + s.len - row) - valid, row + valid);
+        }
+      const int64_t grid = images * s.Hq * s.Wq;
+      if (grid < s.len) zero_row(s.len - grid, d + grid);
       for (int64_t t0 = 0; t0 < taps; t0 += kMaxTaps) {
         const int n = stack_taps(g, s, planes, t0, src);
         dot_taps(n, src, d, s.len, sums);
@@ -375,7 +516,7 @@ DepthwiseWork depthwise_work(const Conv2dGeometry& g) {
   // Runs of images whose stack fits in L1 with its output (about 4096 elements each): more images per run
   // amortise the run's edges (a plane of 2x2 pixels is a 3x3 slot), fewer keep it in cache.
   const StackLayout one(g, 1);
-  const int64_t per_run = max2(1, min2(g.N, 4096 / max2(1, one.Hs * one.Ws)));
+  const int64_t per_run = max2(1, min2(g.N, kRunElems / max2(1, one.Hs * one.Ws)));
   DepthwiseWork work;
   work.chunks = ceil_div(g.N, per_run);
   work.images = work.chunks ? ceil_div(g.N, work.chunks) : 1;
