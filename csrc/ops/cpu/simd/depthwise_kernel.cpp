@@ -79,10 +79,8 @@ constexpr int64_t kRound = 16;
 constexpr int kMaxTaps = 32;
 // Strides up to this many have their column phases' bounds worked out once per run of images.
 constexpr int64_t kMaxStride = 8;
-#ifndef DW_RUN
-#define DW_RUN 4096
-#endif
-constexpr int64_t kRunElems = DW_RUN;
+// Elements of one run's stack: with its output it stays in L1 (see depthwise_work).
+constexpr int64_t kRunElems = 4096;
 // Output vectors per block in the correlation: the accumulators that stay in registers across the taps.
 // Eight independent FMA chains cover the FMA latency of two pipes.
 constexpr int kCorrVecs = 8;
@@ -186,21 +184,34 @@ void correlate_rows(int ntaps, const T* const* src, const T* wt, T bias, int64_t
 
 // sums[t] = sum over o in [0, n) of d[o] * src[t][o], for G taps at once (d is loaded once for all G); n is a
 // multiple of kRound. Each tap sums lane by lane over the range, then its lanes in order.
+// sums[j] = the lanes of acc[0][j] + acc[1][j], in order.
+template <typename T, int G>
+inline void reduce_lanes(const typename Vec<T>::type (&acc)[2][G], T* sums) {
+  for (int j = 0; j < G; ++j) {
+    const typename Vec<T>::type a = acc[0][j] + acc[1][j];
+    T sum = T(0);
+    for (int l = 0; l < Vec<T>::lanes; ++l) sum += a[l];
+    sums[j] = sum;
+  }
+}
+
 template <typename T, int G>
 void dot_group(const T* const* src, const T* d, int64_t n, T* sums) {
   using V = typename Vec<T>::type;
   constexpr int64_t L = Vec<T>::lanes;
-  V acc[G];
-  for (int j = 0; j < G; ++j) acc[j] = V{};
-  for (int64_t o = 0; o < n; o += L) {
-    const V dv = load(d + o);
-    for (int j = 0; j < G; ++j) acc[j] += dv * load(src[j] + o);
+  V acc[2][G];  // two vectors per step, each in its own accumulators: 2G FMA chains
+  for (int j = 0; j < G; ++j) acc[0][j] = acc[1][j] = V{};
+  int64_t o = 0;
+  for (; o + 2 * L <= n; o += 2 * L) {
+    const V d0 = load(d + o), d1 = load(d + o + L);
+    for (int j = 0; j < G; ++j) {
+      acc[0][j] += d0 * load(src[j] + o);
+      acc[1][j] += d1 * load(src[j] + o + L);
+    }
   }
-  for (int j = 0; j < G; ++j) {
-    T s = T(0);
-    for (int64_t l = 0; l < L; ++l) s += acc[j][l];
-    sums[j] = s;
-  }
+  if (o < n)
+    for (int j = 0; j < G; ++j) acc[0][j] += load(d + o) * load(src[j] + o);
+  reduce_lanes<T, G>(acc, sums);
 }
 
 // sums[t] for every tap, in groups of 4 (or 3, 2, 1 for the rest: nine taps go 3 + 3 + 3, never 4 + 4 + 1,
@@ -214,6 +225,53 @@ void dot_taps(int ntaps, const T* const* src, const T* d, int64_t n, T* sums) {
       case 3: dot_group<T, 3>(src + t, d, n, sums + t); break;
       case 2: dot_group<T, 2>(src + t, d, n, sums + t); break;
       default: dot_group<T, 1>(src + t, d, n, sums + t); break;
+    }
+    t += grp;
+  }
+}
+
+// The weight gradient's sums with dout read in place, when its rows are whole vectors: sums[t] = sum over
+// images k, rows oh and the OW columns of dout[k](oh, :) * src[t][(k*Hq + oh) * Wq + :]; image k's dout
+// plane is at d + k * dstride.
+template <typename T, int G>
+void dot_rows_group(const T* const* src, const T* d, int64_t dstride, int64_t images, int64_t OH, int64_t OW,
+                    int64_t Hq, int64_t Wq, T* sums) {
+  using V = typename Vec<T>::type;
+  constexpr int64_t L = Vec<T>::lanes;
+  V acc[2][G];  // even and odd rows in their own accumulators: 2G FMA chains
+  for (int j = 0; j < G; ++j) acc[0][j] = acc[1][j] = V{};
+  for (int64_t k = 0; k < images; ++k) {
+    const T* dk = d + k * dstride;
+    int64_t oh = 0;
+    for (; oh + 2 <= OH; oh += 2) {
+      const int64_t soff = (k * Hq + oh) * Wq;
+      for (int64_t v = 0; v < OW; v += L) {
+        const V d0 = load(dk + oh * OW + v), d1 = load(dk + (oh + 1) * OW + v);
+        for (int j = 0; j < G; ++j) {
+          acc[0][j] += d0 * load(src[j] + soff + v);
+          acc[1][j] += d1 * load(src[j] + soff + Wq + v);
+        }
+      }
+    }
+    if (oh < OH)
+      for (int64_t v = 0; v < OW; v += L) {
+        const V d0 = load(dk + oh * OW + v);
+        for (int j = 0; j < G; ++j) acc[0][j] += d0 * load(src[j] + (k * Hq + oh) * Wq + v);
+      }
+  }
+  reduce_lanes<T, G>(acc, sums);
+}
+
+template <typename T>
+void dot_rows_taps(int ntaps, const T* const* src, const T* d, int64_t dstride, int64_t images, int64_t OH, int64_t OW,
+                   int64_t Hq, int64_t Wq, T* sums) {
+  for (int t = 0; t < ntaps;) {
+    const int rem = ntaps - t, grp = rem % 4 == 0 ? 4 : (rem < 3 ? rem : 3);
+    switch (grp) {
+      case 4: dot_rows_group<T, 4>(src + t, d, dstride, images, OH, OW, Hq, Wq, sums + t); break;
+      case 3: dot_rows_group<T, 3>(src + t, d, dstride, images, OH, OW, Hq, Wq, sums + t); break;
+      case 2: dot_rows_group<T, 2>(src + t, d, dstride, images, OH, OW, Hq, Wq, sums + t); break;
+      default: dot_rows_group<T, 1>(src + t, d, dstride, images, OH, OW, Hq, Wq, sums + t); break;
     }
     t += grp;
   }
@@ -490,6 +548,14 @@ void weight_grad_channel(const Conv2dGeometry& g, const DepthwiseWork& work, con
     T* d = scratch + s.phases() * s.plane;
     fill_stack(g, s, x, c, n0, images, planes);
     for (int64_t oc = c * g.OCg; oc < (c + 1) * g.OCg; ++oc) {
+      if (g.OW % Vec<T>::lanes == 0) {  // dout's rows are whole vectors: read in place
+        for (int64_t t0 = 0; t0 < taps; t0 += kMaxTaps) {
+          const int n = stack_taps(g, s, planes, t0, src);
+          dot_rows_taps(n, src, dout + (n0 * g.OC + oc) * g.P, g.OC * g.P, images, g.OH, g.OW, s.Hq, s.Wq, sums);
+          for (int i = 0; i < n; ++i) dw[oc * taps + t0 + i] += sums[i];
+        }
+        continue;
+      }
       // dout on the output grid, zeros off it (the grid's rows past the last image's OH, then the rounding).
       for (int64_t k = 0; k < images; ++k)
         for (int64_t oh = 0; oh < s.Hq; ++oh) {
