@@ -322,7 +322,7 @@ void gather_every(const T* __restrict from, int64_t step, int64_t count, T* __re
 template <typename T>
 void fill_stack(const Conv2dGeometry& g, const StackLayout& s, const T* x, int64_t c, int64_t n0, int64_t images,
                 T* planes) {
-  if (s.sh == 1 && s.sw == 1) {  // one plane: zeros everywhere, then the image rows (the common case, lean)
+  if (s.sh == 1 && s.sw == 1) {  // one plane: zeros everywhere, then the image rows
     zero_row(s.plane, planes);
     for (int64_t k = 0; k < images; ++k) {
       const T* img = x + ((n0 + k) * g.C + c) * g.H * g.W;
@@ -331,7 +331,9 @@ void fill_stack(const Conv2dGeometry& g, const StackLayout& s, const T* x, int64
     }
     return;
   }
-  // Column phase b of a data row: zeros, then count[b] columns (every sw-th from first[b]) from at[b], zeros.
+  // Strided: zeros everywhere, then each image row's column phase b (the columns w with (pad_w + w) % sw ==
+  // b: count[b] of them, every sw-th from first[b]) into its row of phase plane (row % sh, b).
+  zero_row(s.phases() * s.plane, planes);
   int64_t first[kMaxStride], count[kMaxStride], at[kMaxStride];
   const int64_t sw = s.sw < kMaxStride ? s.sw : kMaxStride;
   for (int64_t b = 0; b < sw; ++b) {
@@ -339,39 +341,19 @@ void fill_stack(const Conv2dGeometry& g, const StackLayout& s, const T* x, int64
     count[b] = g.W > first[b] ? ceil_div(g.W - first[b], s.sw) : 0;
     at[b] = (g.pad_w + first[b]) / s.sw;
   }
-  // Row by row down the stack: image k's slot, then the top padding below the last image. The image, the
-  // row in its slot, the phase and the row within the phase planes are counted along: an integer division
-  // per row would cost as much as the copy.
-  const int64_t rows = images * s.Hs + g.pad_h;
-  int64_t k = 0, r = 0, phase = 0, qrow = 0;
-  for (int64_t row = 0; row < rows; ++row) {
-    const int64_t h = r - g.pad_h;
-    T* dst = planes + phase * s.sw * s.plane + qrow * s.Wq;
-    const bool data = k < images && h >= 0 && h < g.H;
-    const T* src = data ? x + (((n0 + k) * g.C + c) * g.H + h) * g.W : nullptr;
-    if (++phase == s.sh) phase = 0, ++qrow;
-    if (++r == s.Hs) r = 0, ++k;
-    if (data && s.sw <= kMaxStride) {
-      for (int64_t b = 0; b < s.sw; ++b) {
-        T* d = dst + b * s.plane;
-        zero_row(at[b], d);
-        if (s.sw == 1) {
-          copy_row(src, g.W, d + at[0]);
-        } else {
-          gather_every(src + first[b], s.sw, count[b], d + at[b]);
-        }
-        zero_row(s.Wq - at[b] - count[b], d + at[b] + count[b]);
-      }
-    } else {
-      for (int64_t b = 0; b < s.sw; ++b) zero_row(s.Wq, dst + b * s.plane);
-      if (data)  // wider strides than any network uses: one column at a time
+  for (int64_t k = 0; k < images; ++k) {
+    const T* img = x + ((n0 + k) * g.C + c) * g.H * g.W;
+    int64_t row = k * s.Hs + g.pad_h, phase = row % s.sh, qrow = row / s.sh;
+    for (int64_t h = 0; h < g.H; ++h) {
+      T* dst = planes + phase * s.sw * s.plane + qrow * s.Wq;
+      const T* src = img + h * g.W;
+      if (s.sw <= kMaxStride) {
+        for (int64_t b = 0; b < s.sw; ++b) gather_every(src + first[b], s.sw, count[b], dst + b * s.plane + at[b]);
+      } else {  // wider strides than any network uses: one column at a time
         for (int64_t w = 0; w < g.W; ++w) dst[(g.pad_w + w) % s.sw * s.plane + (g.pad_w + w) / s.sw] = src[w];
+      }
+      if (++phase == s.sh) phase = 0, ++qrow;
     }
-  }
-  // Past the last row: what the taps of the last outputs (and of the rounding) read.
-  for (int64_t a = 0; a < s.sh; ++a) {
-    const int64_t done = ceil_div(rows - a, s.sh) * s.Wq;
-    for (int64_t b = 0; b < s.sw; ++b) zero_row(s.plane - done, planes + (a * s.sw + b) * s.plane + done);
   }
 }
 
