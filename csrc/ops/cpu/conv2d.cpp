@@ -115,9 +115,15 @@ void pack_col(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t kc, int64
   }
 }
 
-// The adjoint of im2col for channels [c0, c1): dx (Cg, H, W) += scatter of col. dx must be zeroed first.
+// The adjoint of im2col for channels [c0, c1) of dx (Cg, H, W), which it writes fully. Stride 1 scatters
+// col's rows into dx (contiguous adds); a strided conv gathers instead (col2im_strided).
+template <typename T>
+void col2im_strided(const T* col, T* dx, const Conv2dGeometry& g, int64_t c0, int64_t c1);
+
 template <typename T>
 void col2im(const T* col, T* dx, const Conv2dGeometry& g, int64_t c0, int64_t c1) {
+  if (g.stride_h > 1 || g.stride_w > 1) return col2im_strided(col, dx, g, c0, c1);
+  std::memset(dx + c0 * g.H * g.W, 0, sizeof(T) * (c1 - c0) * g.H * g.W);
   for (int64_t c = c0; c < c1; ++c)
     for (int64_t kh = 0; kh < g.KH; ++kh)
       for (int64_t kw = 0; kw < g.KW; ++kw) {
@@ -125,16 +131,63 @@ void col2im(const T* col, T* dx, const Conv2dGeometry& g, int64_t c0, int64_t c1
         T* plane = dx + c * g.H * g.W;
         const int64_t dh = kh * g.dilation_h - g.pad_h, dw = kw * g.dilation_w - g.pad_w;
         int64_t ow_lo = 0, ow_hi = g.OW;
-        while (ow_lo < g.OW && ow_lo * g.stride_w + dw < 0) ++ow_lo;
-        while (ow_hi > ow_lo && (ow_hi - 1) * g.stride_w + dw >= g.W) --ow_hi;
+        while (ow_lo < g.OW && ow_lo + dw < 0) ++ow_lo;
+        while (ow_hi > ow_lo && (ow_hi - 1) + dw >= g.W) --ow_hi;
         for (int64_t oh = 0; oh < g.OH; ++oh) {
-          const int64_t ih = oh * g.stride_h + dh;
+          const int64_t ih = oh + dh;
           if (ih < 0 || ih >= g.H) continue;
           const T* in = row + oh * g.OW;
           T* out = plane + ih * g.W + dw;
-          for (int64_t ow = ow_lo; ow < ow_hi; ++ow) out[ow * g.stride_w] += in[ow];
+          for (int64_t ow = ow_lo; ow < ow_hi; ++ow) out[ow] += in[ow];
         }
       }
+}
+
+// The taps along one axis that reach pixels of phase p (pixel index = p + s * u): tap k does when
+// (p + pad - k * d) is a multiple e * s of the stride; then pixel u reads output u + e.
+struct PhaseTap {
+  int64_t k, e;
+};
+
+std::vector<PhaseTap> phase_taps(int64_t p, int64_t s, int64_t pad, int64_t K, int64_t d) {
+  std::vector<PhaseTap> taps;
+  for (int64_t k = 0; k < K; ++k)
+    if ((p + pad - k * d) % s == 0) taps.push_back({k, (p + pad - k * d) / s});
+  return taps;
+}
+
+thread_local ScratchBuffer tl_col2im_row;
+
+// Strided col2im as a gather, one phase of dx (rows a + sh*u, columns b + sw*v) at a time: each phase row is
+// the sum of the few col rows that reach it (contiguous adds into a row buffer), then stored every sw-th
+// element. The scatter would add into every sw-th element once per tap, which does not vectorise.
+template <typename T>
+void col2im_strided(const T* col, T* dx, const Conv2dGeometry& g, int64_t c0, int64_t c1) {
+  const int64_t sh = g.stride_h, sw = g.stride_w;
+  T* acc = tl_col2im_row.get<T>(ceil_div(g.W, sw));
+  for (int64_t a = 0; a < sh; ++a)
+    for (int64_t b = 0; b < sw; ++b) {
+      const int64_t rows = a < g.H ? ceil_div(g.H - a, sh) : 0, cols = b < g.W ? ceil_div(g.W - b, sw) : 0;
+      const std::vector<PhaseTap> th = phase_taps(a, sh, g.pad_h, g.KH, g.dilation_h);
+      const std::vector<PhaseTap> tw = phase_taps(b, sw, g.pad_w, g.KW, g.dilation_w);
+      for (int64_t c = c0; c < c1; ++c)
+        for (int64_t u = 0; u < rows; ++u) {
+          for (int64_t v = 0; v < cols; ++v) acc[v] = T(0);
+          for (const PhaseTap& h : th) {
+            const int64_t oh = u + h.e;
+            if (oh < 0 || oh >= g.OH) continue;
+            for (const PhaseTap& w : tw) {
+              // columns v with 0 <= v + e < OW
+              const int64_t lo = std::max<int64_t>(0, -w.e), hi = std::min(cols, g.OW - w.e);
+              const T* __restrict src = col + ((c * g.KH + h.k) * g.KW + w.k) * g.P + oh * g.OW + w.e;
+              T* __restrict sum = acc;
+              for (int64_t v = lo; v < hi; ++v) sum[v] += src[v];
+            }
+          }
+          T* out = dx + (c * g.H + a + sh * u) * g.W + b;
+          for (int64_t v = 0; v < cols; ++v) out[v * sw] = acc[v];
+        }
+    }
 }
 
 // Runs body(i0, i1) over [0, n) in parallel pieces (multiples of `unit`) when `parallel`, else as one.
@@ -411,9 +464,7 @@ void input_grad_by_image(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, co
       for (int64_t grp = 0; grp < g.G; ++grp) {
         T* dxg = dx + (n * g.C + grp * g.Cg) * g.H * g.W;
         input_grad_tile(gemm, g, dout, n, grp, g.pointwise ? dxg : col, 0, g.K, 0, g.P);
-        if (g.pointwise) continue;
-        std::memset(dxg, 0, sizeof(T) * g.Cg * g.H * g.W);
-        col2im(col, dxg, g, 0, g.Cg);
+        if (!g.pointwise) col2im(col, dxg, g, 0, g.Cg);
       }
   });
 }
@@ -438,10 +489,7 @@ void input_grad_within_image(const PackedAGemm<T>& gemm, const Conv2dGeometry& g
               [&](int64_t k0, int64_t k1) { input_grad_tile(gemm, g, dout, n, grp, c, k0, k1, 0, g.P); });
       }
       if (g.pointwise) continue;
-      split(par, g.Cg, 1, [&](int64_t c0, int64_t c1) {
-        std::memset(dxg + c0 * g.H * g.W, 0, sizeof(T) * (c1 - c0) * g.H * g.W);
-        col2im(col, dxg, g, c0, c1);
-      });
+      split(par, g.Cg, 1, [&](int64_t c0, int64_t c1) { col2im(col, dxg, g, c0, c1); });
     }
 }
 
