@@ -80,14 +80,16 @@ def test_depthwise_reference_sweep(width, simd_level):
         np.testing.assert_allclose(g, r, err_msg=f"{name} {(xs, ws, s, p, d)}", **tol)
 
 
-# MobileNetV2's depthwise layers at CIFAR sizes (3x3, padding 1, stride 1 and 2), a few channels each.
-@pytest.mark.parametrize("hw, stride", [(32, 1), (32, 2), (16, 2), (8, 1), (4, 2), (2, 1), (2, 2), (1, 1)])
+# MobileNetV2's depthwise layers at CIFAR sizes (3x3, padding 1, stride 1 and 2). Planes of a few pixels take
+# the channel-blocked kernels: 70 channels there (a block of 64 and a rest), 11 images (runs of 8 and a rest).
+@pytest.mark.parametrize("hw, stride", [(32, 1), (32, 2), (16, 2), (8, 1), (8, 2), (4, 1), (4, 2), (2, 1), (2, 2), (1, 1)])
 def test_depthwise_mobilenet_shapes(hw, stride, simd_level):
-    x, w, b = randn(3, 5, hw, hw, dtype=np.float32), randn(5, 1, 3, 3, dtype=np.float32, seed=1), None
-    y_ref = conv2d_ref(x, w, b, (stride, stride), (1, 1), (1, 1), groups=5)
+    n, c = (11, 70) if hw <= 4 else (3, 5)
+    x, w, b = randn(n, c, hw, hw, dtype=np.float32), randn(c, 1, 3, 3, dtype=np.float32, seed=1), randn(c, seed=3)
+    y_ref = conv2d_ref(x, w, b, (stride, stride), (1, 1), (1, 1), groups=c)
     dout = randn(*y_ref.shape, dtype=np.float32, seed=2)
     dx_ref, dw_ref = grads_ref(x, w, dout, (stride, stride), (1, 1), (1, 1))
-    y, dx, dw = run_depthwise(x, w, b, stride, 1, 1, dout)
+    y, dx, dw, _ = run_depthwise(x, w, b.astype(np.float32), stride, 1, 1, dout)
     for g, r in [(y, y_ref), (dx, dx_ref), (dw, dw_ref)]:
         np.testing.assert_allclose(g, r, rtol=1e-5, atol=1e-4)
 

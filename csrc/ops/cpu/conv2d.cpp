@@ -281,9 +281,9 @@ thread_local ScratchBuffer tl_depthwise;
 template <typename T>
 struct DepthwiseKernels {
   DepthwiseWork (*work)(const Conv2dGeometry&);
-  void (*forward)(const Conv2dGeometry&, const T*, const T*, const T*, T*, int64_t, int64_t, int64_t, T*);
-  void (*input_grad)(const Conv2dGeometry&, const T*, const T*, T*, int64_t, int64_t, int64_t, T*);
-  void (*weight_grad)(const Conv2dGeometry&, const DepthwiseWork&, const T*, const T*, T*, int64_t, T*);
+  void (*forward)(const Conv2dGeometry&, const T*, const T*, const T*, T*, int64_t, int64_t, int64_t, int64_t, T*);
+  void (*input_grad)(const Conv2dGeometry&, const T*, const T*, T*, int64_t, int64_t, int64_t, int64_t, T*);
+  void (*weight_grad)(const Conv2dGeometry&, const DepthwiseWork&, const T*, const T*, T*, int64_t, int64_t, T*);
 };
 
 template <typename T>
@@ -296,43 +296,49 @@ DepthwiseKernels<T> depthwise_kernels() {
 // Units smaller than this many multiply-adds are grouped so that a thread's share is worth starting it.
 constexpr int64_t kMinDepthwiseMacs = 1 << 15;
 
-// Runs unit(c, n0, n1, scratch) for every input channel c and run of images [n0, n1), in parallel.
+// Runs unit(c0, c1, n0, n1, scratch) for every block of channels and run of images, in parallel; channels
+// vary fastest, so consecutive units read neighbouring planes.
 template <typename T, typename F>
 void depthwise_units(const Conv2dGeometry& g, const DepthwiseWork& work, const F& unit) {
-  const int64_t macs = work.images * g.OCg * g.P * g.KH * g.KW;
-  parallel_for(g.C * work.chunks, ceil_div(kMinDepthwiseMacs, std::max<int64_t>(macs, 1)), [&](int64_t u0, int64_t u1) {
-    T* scratch = tl_depthwise.get<T>(work.scratch);
-    for (int64_t u = u0; u < u1; ++u) {
-      const int64_t c = u % g.C, n0 = (u / g.C) * work.images;
-      unit(c, n0, std::min(g.N, n0 + work.images), scratch);
-    }
-  });
+  const int64_t blocks = ceil_div(g.C, work.channels);
+  const int64_t macs = work.channels * work.images * g.OCg * g.P * g.KH * g.KW;
+  parallel_for(blocks * work.chunks, ceil_div(kMinDepthwiseMacs, std::max<int64_t>(macs, 1)),
+               [&](int64_t u0, int64_t u1) {
+                 T* scratch = tl_depthwise.get<T>(work.scratch);
+                 for (int64_t u = u0; u < u1; ++u) {
+                   const int64_t c0 = (u % blocks) * work.channels, n0 = (u / blocks) * work.images;
+                   unit(c0, std::min(g.C, c0 + work.channels), n0, std::min(g.N, n0 + work.images), scratch);
+                 }
+               });
 }
 
 template <typename T>
 void depthwise_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y) {
   const DepthwiseKernels<T> k = depthwise_kernels<T>();
-  depthwise_units<T>(g, k.work(g), [&](int64_t c, int64_t n0, int64_t n1, T* scratch) {
-    k.forward(g, x, w, b, y, c, n0, n1, scratch);
+  depthwise_units<T>(g, k.work(g), [&](int64_t c0, int64_t c1, int64_t n0, int64_t n1, T* scratch) {
+    k.forward(g, x, w, b, y, c0, c1, n0, n1, scratch);
   });
 }
 
 template <typename T>
 void depthwise_input_grad(const Conv2dGeometry& g, const T* dout, const T* w, T* dx) {
   const DepthwiseKernels<T> k = depthwise_kernels<T>();
-  depthwise_units<T>(g, k.work(g), [&](int64_t c, int64_t n0, int64_t n1, T* scratch) {
-    k.input_grad(g, dout, w, dx, c, n0, n1, scratch);
+  depthwise_units<T>(g, k.work(g), [&](int64_t c0, int64_t c1, int64_t n0, int64_t n1, T* scratch) {
+    k.input_grad(g, dout, w, dx, c0, c1, n0, n1, scratch);
   });
 }
 
+// Threads take whole blocks of channels, each summing all images in order.
 template <typename T>
 void depthwise_weight_grad(const Conv2dGeometry& g, const T* dout, const T* x, T* dw) {
   const DepthwiseKernels<T> k = depthwise_kernels<T>();
   const DepthwiseWork work = k.work(g);
-  const int64_t macs = g.N * g.OCg * g.P * g.KH * g.KW;
-  parallel_for(g.C, ceil_div(kMinDepthwiseMacs, std::max<int64_t>(macs, 1)), [&](int64_t c0, int64_t c1) {
+  const int64_t blocks = ceil_div(g.C, work.channels);
+  const int64_t macs = work.channels * g.N * g.OCg * g.P * g.KH * g.KW;
+  parallel_for(blocks, ceil_div(kMinDepthwiseMacs, std::max<int64_t>(macs, 1)), [&](int64_t b0, int64_t b1) {
     T* scratch = tl_depthwise.get<T>(work.scratch);
-    for (int64_t c = c0; c < c1; ++c) k.weight_grad(g, work, dout, x, dw, c, scratch);
+    for (int64_t b = b0; b < b1; ++b)
+      k.weight_grad(g, work, dout, x, dw, b * work.channels, std::min(g.C, (b + 1) * work.channels), scratch);
   });
 }
 

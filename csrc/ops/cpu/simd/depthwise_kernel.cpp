@@ -79,6 +79,9 @@ constexpr int64_t kRound = 16;
 constexpr int kMaxTaps = 32;
 // Strides up to this many have their column phases' bounds worked out once per run of images.
 constexpr int64_t kMaxStride = 8;
+// Planes of at most this many pixels (input and output) take the channel-vectorised kernels; their units
+// hold this many channels and images.
+constexpr int64_t kSmallPlane = 16, kSmallChannels = 64, kSmallImages = 8;
 // Elements of one run's stack: with its output it stays in L1 (see depthwise_work).
 constexpr int64_t kRunElems = 4096;
 // Output vectors per block in the correlation: the accumulators that stay in registers across the taps.
@@ -558,14 +561,132 @@ void weight_grad_channel(const Conv2dGeometry& g, const DepthwiseWork& work, con
   }
 }
 
+// ---- small planes: vectorised across channels ---------------------------------------------------------
+// Planes of a few pixels (MobileNet's last layers: 4x4 down to 1x1) leave the stack too little to vectorise
+// and pay its setup per channel. There the kernels run per image on a block of channels transposed to
+// (pixel, channel), so every tap is one multiply-add over the block's contiguous channels. (OCg == 1.)
+
+bool small_planes(const Conv2dGeometry& g) {
+  return g.OCg == 1 && g.H * g.W <= kSmallPlane && g.OH * g.OW <= kSmallPlane;
+}
+
+// to[p * cb + j] = from[j * pixels + p]: a block of cb planes (consecutive in memory) to (pixel, channel).
+template <typename T>
+void to_pixel_major(const T* __restrict from, int64_t cb, int64_t pixels, T* __restrict to) {
+  for (int64_t j = 0; j < cb; ++j)
+    for (int64_t p = 0; p < pixels; ++p) to[p * cb + j] = from[j * pixels + p];
+}
+
+template <typename T>
+void from_pixel_major(const T* __restrict from, int64_t cb, int64_t pixels, T* __restrict to) {
+  for (int64_t j = 0; j < cb; ++j)
+    for (int64_t p = 0; p < pixels; ++p) to[j * pixels + p] = from[p * cb + j];
+}
+
+// acc[j] += a[j] * b[j] over a block of channels.
+template <typename T>
+inline void madd(const T* __restrict a, const T* __restrict b, int64_t cb, T* __restrict acc) {
+  for (int64_t j = 0; j < cb; ++j) acc[j] += a[j] * b[j];
+}
+
+// The input pixel that output (oh, ow) reads through tap (kh, kw), or -1 in the padding.
+inline int64_t tap_pixel(const Conv2dGeometry& g, int64_t oh, int64_t ow, int64_t kh, int64_t kw) {
+  const int64_t ih = oh * g.stride_h - g.pad_h + kh * g.dilation_h, iw = ow * g.stride_w - g.pad_w + kw * g.dilation_w;
+  return ih >= 0 && ih < g.H && iw >= 0 && iw < g.W ? ih * g.W + iw : -1;
+}
+
+// Weights of channels [c0, c0 + cb) as (tap, channel).
+template <typename T>
+void weights_tap_major(const Conv2dGeometry& g, const T* w, int64_t c0, int64_t cb, T* wt) {
+  to_pixel_major(w + c0 * g.KH * g.KW, cb, g.KH * g.KW, wt);
+}
+
+template <typename T>
+void small_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, int64_t c0, int64_t c1,
+                   int64_t n0, int64_t n1, T* scratch) {
+  const int64_t cb = c1 - c0, taps = g.KH * g.KW, HW = g.H * g.W;
+  T* wt = scratch;
+  T* xt = wt + taps * cb;
+  T* yt = xt + HW * cb;
+  weights_tap_major(g, w, c0, cb, wt);
+  for (int64_t n = n0; n < n1; ++n) {
+    to_pixel_major(x + (n * g.C + c0) * HW, cb, HW, xt);
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        T* acc = yt + (oh * g.OW + ow) * cb;
+        for (int64_t j = 0; j < cb; ++j) acc[j] = b ? b[c0 + j] : T(0);
+        for (int64_t kh = 0; kh < g.KH; ++kh)
+          for (int64_t kw = 0; kw < g.KW; ++kw) {
+            const int64_t p = tap_pixel(g, oh, ow, kh, kw);
+            if (p >= 0) madd(wt + (kh * g.KW + kw) * cb, xt + p * cb, cb, acc);
+          }
+      }
+    from_pixel_major(yt, cb, g.P, y + (n * g.OC + c0) * g.P);
+  }
+}
+
+template <typename T>
+void small_input_grad(const Conv2dGeometry& g, const T* dout, const T* w, T* dx, int64_t c0, int64_t c1, int64_t n0,
+                      int64_t n1, T* scratch) {
+  const int64_t cb = c1 - c0, taps = g.KH * g.KW, HW = g.H * g.W;
+  T* wt = scratch;
+  T* dt = wt + taps * cb;
+  T* xt = dt + g.P * cb;
+  weights_tap_major(g, w, c0, cb, wt);
+  for (int64_t n = n0; n < n1; ++n) {
+    to_pixel_major(dout + (n * g.OC + c0) * g.P, cb, g.P, dt);
+    for (int64_t i = 0; i < HW * cb; ++i) xt[i] = T(0);
+    // The forward's taps in the forward's order, each adding into the input pixel it read.
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t ow = 0; ow < g.OW; ++ow)
+        for (int64_t kh = 0; kh < g.KH; ++kh)
+          for (int64_t kw = 0; kw < g.KW; ++kw) {
+            const int64_t p = tap_pixel(g, oh, ow, kh, kw);
+            if (p >= 0) madd(wt + (kh * g.KW + kw) * cb, dt + (oh * g.OW + ow) * cb, cb, xt + p * cb);
+          }
+    from_pixel_major(xt, cb, HW, dx + (n * g.C + c0) * HW);
+  }
+}
+
+// dw for channels [c0, c1), summed over every image in order.
+template <typename T>
+void small_weight_grad(const Conv2dGeometry& g, const T* dout, const T* x, T* dw, int64_t c0, int64_t c1,
+                       T* scratch) {
+  const int64_t cb = c1 - c0, taps = g.KH * g.KW, HW = g.H * g.W;
+  T* acc = scratch;
+  T* dt = acc + taps * cb;
+  T* xt = dt + g.P * cb;
+  for (int64_t i = 0; i < taps * cb; ++i) acc[i] = T(0);
+  for (int64_t n = 0; n < g.N; ++n) {
+    to_pixel_major(dout + (n * g.OC + c0) * g.P, cb, g.P, dt);
+    to_pixel_major(x + (n * g.C + c0) * HW, cb, HW, xt);
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t ow = 0; ow < g.OW; ++ow)
+        for (int64_t kh = 0; kh < g.KH; ++kh)
+          for (int64_t kw = 0; kw < g.KW; ++kw) {
+            const int64_t p = tap_pixel(g, oh, ow, kh, kw);
+            if (p >= 0) madd(dt + (oh * g.OW + ow) * cb, xt + p * cb, cb, acc + (kh * g.KW + kw) * cb);
+          }
+  }
+  from_pixel_major(acc, cb, taps, dw + c0 * taps);
+}
+
 }  // namespace
 
 DepthwiseWork depthwise_work(const Conv2dGeometry& g) {
+  DepthwiseWork work;
+  if (small_planes(g)) {
+    work.channels = min2(g.C, kSmallChannels);
+    work.images = min2(max2(g.N, 1), kSmallImages);
+    work.chunks = ceil_div(g.N, work.images);
+    work.scratch = (g.KH * g.KW + g.H * g.W + g.P) * work.channels;
+    return work;
+  }
   // Runs of images whose stack fits in L1 with its output (about 4096 elements each): more images per run
   // amortise the run's edges (a plane of 2x2 pixels is a 3x3 slot), fewer keep it in cache.
   const StackLayout one(g, 1);
   const int64_t per_run = max2(1, min2(g.N, kRunElems / max2(1, one.Hs * one.Ws)));
-  DepthwiseWork work;
+  work.channels = 1;
   work.chunks = ceil_div(g.N, per_run);
   work.images = work.chunks ? ceil_div(g.N, work.chunks) : 1;
   const StackLayout s(g, work.images);
@@ -574,18 +695,21 @@ DepthwiseWork depthwise_work(const Conv2dGeometry& g) {
   return work;
 }
 
-#define PYCNN_DEFINE_DEPTHWISE_KERNELS(T)                                                                          \
-  void depthwise_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, int64_t c, int64_t n0, \
-                         int64_t n1, T* scratch) {                                                                 \
-    forward_run(g, x, w, b, y, c, n0, n1, scratch);                                                                \
-  }                                                                                                                \
-  void depthwise_input_grad(const Conv2dGeometry& g, const T* dout, const T* w, T* dx, int64_t c, int64_t n0,      \
-                            int64_t n1, T* scratch) {                                                              \
-    input_grad_run(g, dout, w, dx, c, n0, n1, scratch);                                                            \
-  }                                                                                                                \
-  void depthwise_weight_grad(const Conv2dGeometry& g, const DepthwiseWork& work, const T* dout, const T* x, T* dw, \
-                             int64_t c, T* scratch) {                                                              \
-    weight_grad_channel(g, work, dout, x, dw, c, scratch);                                                         \
+#define PYCNN_DEFINE_DEPTHWISE_KERNELS(T)                                                                           \
+  void depthwise_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, int64_t c0, int64_t c1, \
+                         int64_t n0, int64_t n1, T* scratch) {                                                      \
+    if (small_planes(g)) return small_forward(g, x, w, b, y, c0, c1, n0, n1, scratch);                              \
+    for (int64_t c = c0; c < c1; ++c) forward_run(g, x, w, b, y, c, n0, n1, scratch);                               \
+  }                                                                                                                 \
+  void depthwise_input_grad(const Conv2dGeometry& g, const T* dout, const T* w, T* dx, int64_t c0, int64_t c1,      \
+                            int64_t n0, int64_t n1, T* scratch) {                                                   \
+    if (small_planes(g)) return small_input_grad(g, dout, w, dx, c0, c1, n0, n1, scratch);                          \
+    for (int64_t c = c0; c < c1; ++c) input_grad_run(g, dout, w, dx, c, n0, n1, scratch);                           \
+  }                                                                                                                 \
+  void depthwise_weight_grad(const Conv2dGeometry& g, const DepthwiseWork& work, const T* dout, const T* x, T* dw,  \
+                             int64_t c0, int64_t c1, T* scratch) {                                                  \
+    if (small_planes(g)) return small_weight_grad(g, dout, x, dw, c0, c1, scratch);                                 \
+    for (int64_t c = c0; c < c1; ++c) weight_grad_channel(g, work, dout, x, dw, c, scratch);                        \
   }
 
 PYCNN_DEFINE_DEPTHWISE_KERNELS(float)

@@ -1,7 +1,7 @@
 // Depthwise convolution kernels (one input channel per group: x (N, C, H, W), w (OC, 1, KH, KW), OC = C *
 // OCg), compiled once per kernel set like every file in simd/, each copy in pycnn::cpu::<PYCNN_KNS>.
-// ops/cpu/conv2d.cpp picks a set by simd_level() and runs the work units in parallel. A unit is one input
-// channel c over a run of images (DepthwiseWork); simd/depthwise_kernel.cpp says how a unit is computed.
+// ops/cpu/conv2d.cpp picks a set by simd_level() and runs the work units in parallel. A unit is a block of
+// input channels over a run of images (DepthwiseWork); simd/depthwise_kernel.cpp says how it is computed.
 #pragma once
 #include <cstdint>
 
@@ -11,26 +11,27 @@ struct Conv2dGeometry;  // ops/kernel_args.h
 
 namespace pycnn::cpu {
 
-// How the work is cut: each channel's N images in `chunks` runs of at most `images` images, and the scratch
-// one unit needs (elements of the type; 64-byte aligned). A function of the shape only, never of the thread
-// count: the weight gradient sums the runs in order, so its bits do not depend on the threads either.
+// How the work is cut: units of `channels` input channels (1, or a block for planes of a few pixels) and a
+// run of at most `images` images (each channel's N images in `chunks` runs), and the scratch one unit needs
+// (elements of the type; 64-byte aligned). A function of the shape only, never of the thread count: the
+// weight gradient sums the runs in order, so its bits do not depend on the threads either.
 struct DepthwiseWork {
-  int64_t images, chunks, scratch;
+  int64_t channels, images, chunks, scratch;
 };
 
 // depthwise_work: the cut for g.
-// depthwise_forward: y[n, oc] for images n0 .. n1-1 and the OCg output channels of input channel c, bias b
-//   (or null) included.
-// depthwise_input_grad: dx[n, c] for images n0 .. n1-1 from dout's OCg output channels of c.
-// depthwise_weight_grad: dw[oc] (KH*KW taps) for the OCg output channels of c, summed over all images run
-//   by run (work.images at a time).
-#define PYCNN_DECLARE_DEPTHWISE_KERNELS(T)                                                                         \
-  void depthwise_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, int64_t c, int64_t n0, \
-                         int64_t n1, T* scratch);                                                                  \
-  void depthwise_input_grad(const Conv2dGeometry& g, const T* dout, const T* w, T* dx, int64_t c, int64_t n0,      \
-                            int64_t n1, T* scratch);                                                               \
-  void depthwise_weight_grad(const Conv2dGeometry& g, const DepthwiseWork& work, const T* dout, const T* x, T* dw, \
-                             int64_t c, T* scratch);
+// depthwise_forward: y[n, oc] for images n0 .. n1-1 and the output channels oc of input channels c0 .. c1-1,
+//   bias b (or null) included.
+// depthwise_input_grad: dx[n, c] for images n0 .. n1-1 and channels c0 .. c1-1.
+// depthwise_weight_grad: dw[oc] (KH*KW taps) for the output channels of input channels c0 .. c1-1, summed over
+//   all images, run by run (work.images at a time) in order.
+#define PYCNN_DECLARE_DEPTHWISE_KERNELS(T)                                                                          \
+  void depthwise_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, int64_t c0, int64_t c1, \
+                         int64_t n0, int64_t n1, T* scratch);                                                       \
+  void depthwise_input_grad(const Conv2dGeometry& g, const T* dout, const T* w, T* dx, int64_t c0, int64_t c1,      \
+                            int64_t n0, int64_t n1, T* scratch);                                                    \
+  void depthwise_weight_grad(const Conv2dGeometry& g, const DepthwiseWork& work, const T* dout, const T* x, T* dw,  \
+                             int64_t c0, int64_t c1, T* scratch);
 
 namespace base {
 DepthwiseWork depthwise_work(const Conv2dGeometry& g);
