@@ -14,7 +14,8 @@
 // (dx rows, columns mod s), each phase with only the taps that reach it: no products with inserted zeros.
 #include "ops/cpu/simd/depthwise_kernel.h"
 
-#include <cstring>  // defines: std::memcpy
+#include <cstring>      // defines: std::memcpy
+#include <type_traits>  // defines: std::conditional_t
 
 #include "ops/kernel_args.h"  // defines: Conv2dGeometry
 
@@ -79,9 +80,10 @@ constexpr int64_t kRound = 16;
 constexpr int kMaxTaps = 32;
 // Strides up to this many have their column phases' bounds worked out once per run of images.
 constexpr int64_t kMaxStride = 8;
-// Planes of at most this many pixels (input and output) take the channel-vectorised kernels; their units
-// hold this many channels and images.
-constexpr int64_t kSmallPlane = 16, kSmallChannels = 64, kSmallImages = 8;
+// Output planes of at most kSmallOut pixels (from inputs of at most kSmallIn) take the channel-vectorised
+// kernels (measured: 8x8 -> 4x4 at stride 2 runs faster there, 8x8 -> 8x8 slower); their units hold
+// kSmallChannels channels and kSmallImages images.
+constexpr int64_t kSmallOut = 16, kSmallIn = 64, kSmallChannels = 64, kSmallImages = 8;
 // Elements of one run's stack: with its output it stays in L1 (see depthwise_work).
 constexpr int64_t kRunElems = 4096;
 // Output vectors per block in the correlation: the accumulators that stay in registers across the taps.
@@ -321,6 +323,27 @@ void gather_every(const T* __restrict from, int64_t step, int64_t count, T* __re
   }
 }
 
+// even[j] = src[2j], odd[j] = src[2j + 1] for the n elements of src: two vectors in, one shuffle each for
+// the even and the odd lanes (GCC's generic vector shuffle; other compilers take the element loop).
+template <typename T>
+void split_even_odd(const T* __restrict src, int64_t n, T* __restrict even, T* __restrict odd) {
+  int64_t i = 0;
+#if defined(__GNUC__) && !defined(__clang__)
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::lanes;
+  using Index = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+  typedef Index Mask __attribute__((vector_size(kVecBytes)));
+  Mask lo, hi;
+  for (int l = 0; l < L; ++l) lo[l] = 2 * l, hi[l] = 2 * l + 1;
+  for (; i + 2 * L <= n; i += 2 * L) {
+    const V a = load(src + i), b = load(src + i + L);
+    store(even + i / 2, __builtin_shuffle(a, b, lo));
+    store(odd + i / 2, __builtin_shuffle(a, b, hi));
+  }
+#endif
+  for (; i < n; ++i) (i % 2 ? odd : even)[i / 2] = src[i];
+}
+
 // Writes the phase planes of images [n0, n0 + images) of channel c, every element once (no memset first).
 template <typename T>
 void fill_stack(const Conv2dGeometry& g, const StackLayout& s, const T* x, int64_t c, int64_t n0, int64_t images,
@@ -350,7 +373,10 @@ void fill_stack(const Conv2dGeometry& g, const StackLayout& s, const T* x, int64
     for (int64_t h = 0; h < g.H; ++h) {
       T* dst = planes + phase * s.sw * s.plane + qrow * s.Wq;
       const T* src = img + h * g.W;
-      if (s.sw <= kMaxStride) {
+      if (s.sw == 2) {
+        split_even_odd(src, g.W, dst + (g.pad_w % 2) * s.plane + g.pad_w / 2,
+                       dst + (1 - g.pad_w % 2) * s.plane + (g.pad_w + 1) / 2);
+      } else if (s.sw <= kMaxStride) {
         for (int64_t b = 0; b < s.sw; ++b) gather_every(src + first[b], s.sw, count[b], dst + b * s.plane + at[b]);
       } else {  // wider strides than any network uses: one column at a time
         for (int64_t w = 0; w < g.W; ++w) dst[(g.pad_w + w) % s.sw * s.plane + (g.pad_w + w) / s.sw] = src[w];
@@ -566,9 +592,7 @@ void weight_grad_channel(const Conv2dGeometry& g, const DepthwiseWork& work, con
 // and pay its setup per channel. There the kernels run per image on a block of channels transposed to
 // (pixel, channel), so every tap is one multiply-add over the block's contiguous channels. (OCg == 1.)
 
-bool small_planes(const Conv2dGeometry& g) {
-  return g.OCg == 1 && g.H * g.W <= kSmallPlane && g.OH * g.OW <= kSmallPlane;
-}
+bool small_planes(const Conv2dGeometry& g) { return g.OCg == 1 && g.H * g.W <= kSmallIn && g.OH * g.OW <= kSmallOut; }
 
 // to[p * cb + j] = from[j * pixels + p]: a block of cb planes (consecutive in memory) to (pixel, channel).
 template <typename T>
@@ -650,8 +674,7 @@ void small_input_grad(const Conv2dGeometry& g, const T* dout, const T* w, T* dx,
 
 // dw for channels [c0, c1), summed over every image in order.
 template <typename T>
-void small_weight_grad(const Conv2dGeometry& g, const T* dout, const T* x, T* dw, int64_t c0, int64_t c1,
-                       T* scratch) {
+void small_weight_grad(const Conv2dGeometry& g, const T* dout, const T* x, T* dw, int64_t c0, int64_t c1, T* scratch) {
   const int64_t cb = c1 - c0, taps = g.KH * g.KW, HW = g.H * g.W;
   T* acc = scratch;
   T* dt = acc + taps * cb;
