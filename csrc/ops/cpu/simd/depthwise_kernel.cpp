@@ -344,12 +344,14 @@ void split_even_odd(const T* __restrict src, int64_t n, T* __restrict even, T* _
   for (; i < n; ++i) (i % 2 ? odd : even)[i / 2] = src[i];
 }
 
-// Writes the phase planes of images [n0, n0 + images) of channel c, every element once (no memset first).
+// Writes the phase planes of images [n0, n0 + images) of channel c: zeros, then the images. With zeroed, the
+// planes hold the previous run of the same layout (same call, same number of images): its zeros are in
+// place and every image element is overwritten, so only the images are copied.
 template <typename T>
 void fill_stack(const Conv2dGeometry& g, const StackLayout& s, const T* x, int64_t c, int64_t n0, int64_t images,
-                T* planes) {
+                bool zeroed, T* planes) {
   if (s.sh == 1 && s.sw == 1) {  // one plane: zeros everywhere, then the image rows
-    zero_row(s.plane, planes);
+    if (!zeroed) zero_row(s.plane, planes);
     for (int64_t k = 0; k < images; ++k) {
       const T* img = x + ((n0 + k) * g.C + c) * g.H * g.W;
       T* dst = planes + (k * s.Hs + g.pad_h) * s.Ws + g.pad_w;
@@ -359,7 +361,7 @@ void fill_stack(const Conv2dGeometry& g, const StackLayout& s, const T* x, int64
   }
   // Strided: zeros everywhere, then each image row's column phase b (the columns w with (pad_w + w) % sw ==
   // b: count[b] of them, every sw-th from first[b]) into its row of phase plane (row % sh, b).
-  zero_row(s.phases() * s.plane, planes);
+  if (!zeroed) zero_row(s.phases() * s.plane, planes);
   int64_t first[kMaxStride], count[kMaxStride], at[kMaxStride];
   const int64_t sw = s.sw < kMaxStride ? s.sw : kMaxStride;
   for (int64_t b = 0; b < sw; ++b) {
@@ -459,12 +461,12 @@ void fill_grad_stack(const Conv2dGeometry& g, const GradLayout& s, const T* dout
 // y[n, oc] for n in [n0, n1) and the OCg output channels oc of input channel c.
 template <typename T>
 void forward_run(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, int64_t c, int64_t n0, int64_t n1,
-                 T* scratch) {
+                 bool zeroed, T* scratch) {
   const int64_t images = n1 - n0, taps = g.KH * g.KW;
   const StackLayout s(g, images);
   T* planes = scratch;
   T* out = scratch + s.phases() * s.plane;
-  fill_stack(g, s, x, c, n0, images, planes);
+  fill_stack(g, s, x, c, n0, images, zeroed, planes);
   const T* src[kMaxTaps];
   T wt[kMaxTaps];
   const bool rows = rows_fit<T>(g.OW, static_cast<int>(taps));
@@ -547,7 +549,7 @@ void input_grad_run(const Conv2dGeometry& g, const T* dout, const T* w, T* dx, i
 // on its output grid (zeros off the valid outputs), then one dot product per tap; runs add up in order.
 template <typename T>
 void weight_grad_channel(const Conv2dGeometry& g, const DepthwiseWork& work, const T* dout, const T* x, T* dw,
-                         int64_t c, T* scratch) {
+                         int64_t c, int64_t prev_images, T* scratch) {
   const int64_t taps = g.KH * g.KW;
   for (int64_t i = c * g.OCg * taps; i < (c + 1) * g.OCg * taps; ++i) dw[i] = T(0);
   const T* src[kMaxTaps];
@@ -557,7 +559,8 @@ void weight_grad_channel(const Conv2dGeometry& g, const DepthwiseWork& work, con
     const StackLayout s(g, images);
     T* planes = scratch;
     T* d = scratch + s.phases() * s.plane;
-    fill_stack(g, s, x, c, n0, images, planes);
+    fill_stack(g, s, x, c, n0, images, images == prev_images, planes);
+    prev_images = images;
     for (int64_t oc = c * g.OCg; oc < (c + 1) * g.OCg; ++oc) {
       if (g.OW % Vec<T>::lanes == 0) {  // dout's rows are whole vectors: read in place
         for (int64_t t0 = 0; t0 < taps; t0 += kMaxTaps) {
@@ -720,9 +723,10 @@ DepthwiseWork depthwise_work(const Conv2dGeometry& g) {
 
 #define PYCNN_DEFINE_DEPTHWISE_KERNELS(T)                                                                           \
   void depthwise_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, int64_t c0, int64_t c1, \
-                         int64_t n0, int64_t n1, T* scratch) {                                                      \
+                         int64_t n0, int64_t n1, int64_t prev_images, T* scratch) {                                 \
     if (small_planes(g)) return small_forward(g, x, w, b, y, c0, c1, n0, n1, scratch);                              \
-    for (int64_t c = c0; c < c1; ++c) forward_run(g, x, w, b, y, c, n0, n1, scratch);                               \
+    for (int64_t c = c0; c < c1; ++c)                                                                               \
+      forward_run(g, x, w, b, y, c, n0, n1, n1 - n0 == prev_images || c > c0, scratch);                             \
   }                                                                                                                 \
   void depthwise_input_grad(const Conv2dGeometry& g, const T* dout, const T* w, T* dx, int64_t c0, int64_t c1,      \
                             int64_t n0, int64_t n1, T* scratch) {                                                   \
@@ -730,9 +734,11 @@ DepthwiseWork depthwise_work(const Conv2dGeometry& g) {
     for (int64_t c = c0; c < c1; ++c) input_grad_run(g, dout, w, dx, c, n0, n1, scratch);                           \
   }                                                                                                                 \
   void depthwise_weight_grad(const Conv2dGeometry& g, const DepthwiseWork& work, const T* dout, const T* x, T* dw,  \
-                             int64_t c0, int64_t c1, T* scratch) {                                                  \
+                             int64_t c0, int64_t c1, int64_t prev_images, T* scratch) {                             \
     if (small_planes(g)) return small_weight_grad(g, dout, x, dw, c0, c1, scratch);                                 \
-    for (int64_t c = c0; c < c1; ++c) weight_grad_channel(g, work, dout, x, dw, c, scratch);                        \
+    const int64_t last = g.N - (work.chunks - 1) * work.images; /* the images of each channel's last run */         \
+    for (int64_t c = c0; c < c1; ++c)                                                                               \
+      weight_grad_channel(g, work, dout, x, dw, c, c > c0 ? last : prev_images, scratch);                           \
   }
 
 PYCNN_DEFINE_DEPTHWISE_KERNELS(float)
