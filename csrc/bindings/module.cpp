@@ -48,13 +48,15 @@ PYBIND11_MODULE(_C, m) {
 
   m.def("set_num_threads", &pycnn::set_num_threads, "Threads used by every CPU kernel.");
   m.def("get_num_threads", &pycnn::get_num_threads);
-  m.def("simd_level", &pycnn::simd_level_name, "The SIMD kernel set in use: 'avx2' or 'baseline'.");
+  m.def("simd_level", &pycnn::simd_level_name,
+        "The CPU kernel set in use: 'avx512', 'avx2' or 'baseline' (PYCNN_SIMD=<name> picks a lower one).");
   m.def("supported_simd_levels", &pycnn::supported_simd_levels,
-        "The kernel sets this CPU can run, from 'baseline' up.");
+        "The kernel sets this CPU can run (including the test-only portable8/portable16).");
+  m.def("_simd_levels", [] { return pycnn::enum_names<pycnn::SimdLevel>(); }, "Every kernel set pycnn has.");
   m.def(
-      "set_simd_level",
+      "_set_simd_level",
       [](const std::string& name) { pycnn::force_simd_level(pycnn::parse_enum<pycnn::SimdLevel>(name)); },
-      "Use another kernel set this CPU supports (tests run every one).");
+      "Use another kernel set this CPU supports (tests compare every one with the baseline set).");
 #ifdef PYCNN_VERSION
   m.attr("__version__") = PYCNN_VERSION;
 #endif

@@ -13,8 +13,8 @@
 #include "core/cpu_features.h"  // defines: simd_level
 #include "core/parallel.h"      // defines: parallel_for, get_num_threads
 #include "ops/cpu/cpu_ops.h"
-#include "ops/cpu/gemm_blocks.h"  // defines: GemmKernels, ScratchBuffer, even_block, ceil_div
-#include "ops/cpu/simd/simd.h"    // defines: GemmTile, GemmBlocking, base::/avx2:: gemm_pack_a/_b, gemm_macro_kernel
+#include "ops/cpu/gemm_blocks.h"  // defines: ScratchBuffer, even_block, ceil_div
+#include "ops/cpu/simd/simd.h"    // defines: GemmKernels, gemm_kernels, kMaxGemmKc
 
 namespace pycnn::cpu {
 
@@ -24,19 +24,25 @@ thread_local ScratchBuffer tl_pack_a, tl_pack_b, tl_work;
 
 // ---- im2col into any row-major or panelled destination ----------------------------------------------
 
-// The most k rows one im2col_block call handles: one K slice (GemmBlocking<float>::kc is the largest).
-constexpr int64_t kMaxRows = GemmBlocking<float>::kc;
+// The most k rows one im2col_block call handles: one K slice.
+constexpr int64_t kMaxRows = kMaxGemmKc;
+
+// dst[kk * rs + t] = s[koff[kk] + t] for t < Len: a fixed-length copy the compiler turns into vector moves.
+template <int Len, typename T>
+void copy_rows(const T* s, const int64_t* koff, int64_t nk, T* __restrict d, int64_t rs) {
+  for (int64_t kk = 0; kk < nk; ++kk)
+    for (int t = 0; t < Len; ++t) d[kk * rs + t] = s[koff[kk] + t];
+}
 
 // col(x)[k0 : k0 + nk, p0 : p0 + np] for one image's group x (Cg, H, W). Column j (0 <= j < np) of row kk
 // goes to dst[(j / pw) * ps + j % pw + kk * rs]: with pw = NR, ps = kc*NR, rs = NR that is gemm_pack_b's
 // panel layout; with pw = np, rs = np a plain row-major block. Columns are cut into runs that stay in one
 // output row and one panel; a run whose receptive field lies inside the image for every (kh, kw) (all of
-// them in an unpadded conv) is copied for every k row without bounds checks, a fixed-length copy when it
-// spans a whole panel or half of one (LeNet: output rows of 8 or 24, panels of 16). Edge runs clip.
+// them in an unpadded conv) is copied for every k row without bounds checks, a fixed-length copy for the
+// common lengths (panels of 8, 16 or 32; LeNet's output rows of 8 or 24). Edge runs clip.
 template <typename T>
 void im2col_block(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t nk, int64_t p0, int64_t np,
                   T* __restrict dst, int64_t pw, int64_t ps, int64_t rs) {
-  constexpr int NR = GemmTile<T>::nr;
   const int64_t sh = g.stride_h, sw = g.stride_w, plane = g.H * g.W;
   // Per k row: the offset of x(c, kh*dil_h, kw*dil_w), and the input offsets dh, dw of its window.
   int64_t koff[kMaxRows], kdh[kMaxRows], kdw[kMaxRows];
@@ -58,12 +64,14 @@ void im2col_block(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t nk, i
     const bool inside = ih0 >= 0 && ih0 + win_h < g.H && iw0 >= 0 && (len - 1) * sw + iw0 + win_w < g.W;
     if (inside && sw == 1) {
       const T* s = x + ih0 * g.W + iw0;
-      if (len == NR) {
-        for (int64_t kk = 0; kk < nk; ++kk)
-          for (int t = 0; t < NR; ++t) d[kk * rs + t] = s[koff[kk] + t];
-      } else if (len == NR / 2) {
-        for (int64_t kk = 0; kk < nk; ++kk)
-          for (int t = 0; t < NR / 2; ++t) d[kk * rs + t] = s[koff[kk] + t];
+      if (len == 8) {
+        copy_rows<8>(s, koff, nk, d, rs);
+      } else if (len == 16) {
+        copy_rows<16>(s, koff, nk, d, rs);
+      } else if (len == 24) {
+        copy_rows<24>(s, koff, nk, d, rs);
+      } else if (len == 32) {
+        copy_rows<32>(s, koff, nk, d, rs);
       } else {
         for (int64_t kk = 0; kk < nk; ++kk)
           for (int64_t t = 0; t < len; ++t) d[kk * rs + t] = s[koff[kk] + t];
@@ -104,8 +112,8 @@ void im2col_block(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t nk, i
 // Forward's B block: col(x)[k0 : k0 + kc, p0 : p0 + np] in gemm_pack_b's layout (NR-wide panels of kc
 // steps, columns past np zero).
 template <typename T>
-void pack_col(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t kc, int64_t p0, int64_t np, T* dst) {
-  constexpr int NR = GemmTile<T>::nr;
+void pack_col(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t kc, int64_t p0, int64_t np, T* dst,
+              int64_t NR) {
   im2col_block(x, g, k0, kc, p0, np, dst, NR, kc * NR, NR);
   if (const int64_t tail = np % NR) {
     T* last = dst + (np / NR) * kc * NR;
@@ -157,7 +165,7 @@ constexpr double kMinMacsPerThread = 1 << 19;
 template <typename T>
 void pack_a_slices(const GemmKernels<T>& kern, bool trans, int64_t M, int64_t K, int64_t kc, const T* a, int64_t lda,
                    T* dst) {
-  const int64_t Mp = round_up(M, GemmTile<T>::mr);
+  const int64_t Mp = round_up(M, kern.mr);
   for (int64_t pc = 0; pc < K; pc += kc)
     kern.pack_a(trans, M, std::min(kc, K - pc), trans ? a + pc * lda : a + pc, lda, dst + Mp * pc);
 }
@@ -171,14 +179,14 @@ class PackedAGemm {
  public:
   // Group grp's A is op(a + grp * group_stride), (M, D) with row stride lda, transposed when trans.
   PackedAGemm(bool trans, const T* a, int64_t lda, int64_t group_stride, int64_t G, int64_t M, int64_t D, int64_t P)
-      : kern_(select_gemm_kernels<T>()),
+      : kern_(gemm_kernels<T>()),
         M_(M),
         D_(D),
         P_(P),
-        kc_(even_block(D, GemmBlocking<T>::kc, 1)),
-        mc_(even_block(M, GemmBlocking<T>::mc, GemmTile<T>::mr)),
-        nc_(even_block(P, GemmBlocking<T>::nc, GemmTile<T>::nr)),
-        Mp_(round_up(M, GemmTile<T>::mr)),
+        kc_(even_block(D, kern_.kc, 1)),
+        mc_(even_block(M, kern_.mc, kern_.mr)),
+        nc_(even_block(P, kern_.nc, kern_.nr)),
+        Mp_(round_up(M, kern_.mr)),
         apack_(static_cast<size_t>(G * Mp_ * D)) {
     for (int64_t grp = 0; grp < G; ++grp)
       pack_a_slices(kern_, trans, M, D, kc_, a + grp * group_stride, lda, apack_.data() + grp * Mp_ * D);
@@ -191,7 +199,7 @@ class PackedAGemm {
   template <typename PackB, typename Done>
   void tile(int64_t grp, T* c, int64_t m0, int64_t m1, int64_t p0, int64_t p1, const PackB& pack_b,
             const Done& done) const {
-    constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
+    const int64_t MR = kern_.mr, NR = kern_.nr;
     const T* ag = apack_.data() + grp * Mp_ * D_;
     T* bpack = tl_pack_b.get<T>(round_up(std::min(nc_, p1 - p0), NR) * kc_);
     for (int64_t jc = p0; jc < p1; jc += nc_) {
@@ -210,7 +218,7 @@ class PackedAGemm {
   }
 
  private:
-  const GemmKernels<T> kern_;
+  const GemmKernels<T>& kern_;
   const int64_t M_, D_, P_, kc_, mc_, nc_, Mp_;
   std::vector<T> apack_;
 };
@@ -367,7 +375,7 @@ void forward_tile(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, const T* 
     if (g.pointwise) {
       gemm.kernels().pack_b(false, kc, nj, xg + k0 * g.P + j0, g.P, dst);
     } else {
-      pack_col(xg, g, k0, kc, j0, nj, dst);
+      pack_col(xg, g, k0, kc, j0, nj, dst, gemm.kernels().nr);
     }
   };
   // The bias goes on each block of columns once it is final, while it is still in cache: cheaper than
@@ -421,7 +429,7 @@ void conv2d_forward_naive(const T* px, const T* pw, const T* pb, T* py, const Co
 
 template <typename T>
 void conv2d_forward(const T* px, const T* pw, const T* pb, T* py, const Conv2dGeometry& g) {
-  constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
+  const int64_t MR = gemm_kernels<T>().mr, NR = gemm_kernels<T>().nr;
   if (g.N == 0 || g.OC == 0 || g.P == 0) return;
   if (g.K == 0) {  // an empty sum: y is the bias
     for (int64_t i = 0; i < g.N * g.OC; ++i)
@@ -496,7 +504,7 @@ void input_grad_by_image(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, co
 // the col buffer is shared, so it is the calling thread's.
 template <typename T>
 void input_grad_within_image(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, const T* dout, T* dx, int threads) {
-  constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
+  const int64_t MR = gemm.kernels().mr, NR = gemm.kernels().nr;
   const bool par = double(g.OCg) * double(g.P) * double(g.K) >= kMinMacsPerThread * 2;
   const bool by_p = ceil_div(g.P, NR) >= threads || g.K <= MR;
   T* col = g.pointwise ? nullptr : tl_work.get<T>(g.K * g.P);
@@ -558,17 +566,19 @@ class WeightGradGemm {
  public:
   WeightGradGemm(const Conv2dGeometry& g, const T* dout, const T* x)
       : g_(g),
-        kern_(select_gemm_kernels<T>()),
-        mc_(even_block(g.OCg, GemmBlocking<T>::mc, GemmTile<T>::mr)),
-        nc_(even_block(g.K, GemmBlocking<T>::nc, GemmTile<T>::nr)),
+        kern_(gemm_kernels<T>()),
+        mc_(even_block(g.OCg, kern_.mc, kern_.mr)),
+        nc_(even_block(g.K, kern_.nc, kern_.nr)),
         dout_(dout),
         x_(x) {}
 
+  const GemmKernels<T>& kernels() const { return kern_; }
+
   // acc[grp][r0 : r1, c0 : c1] = the sum over images n0 .. n1-1; r0 is a multiple of MR, c0 of NR.
   void tile(int64_t n0, int64_t n1, int64_t grp, T* acc, int64_t r0, int64_t r1, int64_t c0, int64_t c1) const {
-    constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
+    const int64_t MR = kern_.mr, NR = kern_.nr;
     const int64_t inner = (n1 - n0) * g_.P;
-    const int64_t kc = even_block(inner, GemmBlocking<T>::kc, 1);
+    const int64_t kc = even_block(inner, kern_.kc, 1);
     T* apack = tl_pack_a.get<T>(round_up(std::min(mc_, r1 - r0), MR) * kc);
     T* bpack = tl_pack_b.get<T>(round_up(std::min(nc_, c1 - c0), NR) * kc);
     T* accg = acc + grp * g_.OCg * g_.K;
@@ -601,7 +611,7 @@ class WeightGradGemm {
 
   // B: col^T rows s0 .. s0 + kcur, columns jc .. jc + ncur, in NR-wide panels.
   void pack_col_t(int64_t n0, int64_t grp, int64_t s0, int64_t kcur, int64_t jc, int64_t ncur, T* bpack) const {
-    constexpr int64_t NR = GemmTile<T>::nr;
+    const int64_t NR = kern_.nr;
     T* block = g_.pointwise ? nullptr : tl_work.get<T>(NR * kcur);
     for_each_image_piece(n0, s0, kcur, [&](int64_t n, int64_t p, int64_t s, int64_t len) {
       const T* xg = x_ + (n * g_.C + grp * g_.Cg) * g_.H * g_.W;
@@ -620,7 +630,7 @@ class WeightGradGemm {
 
   // A: dout rows ic .. ic + m over inner rows s0 .. s0 + kcur, one MR-row panel at a time.
   void pack_dout(int64_t n0, int64_t grp, int64_t s0, int64_t kcur, int64_t ic, int64_t m, T* apack) const {
-    constexpr int64_t MR = GemmTile<T>::mr;
+    const int64_t MR = kern_.mr;
     for_each_image_piece(n0, s0, kcur, [&](int64_t n, int64_t p, int64_t s, int64_t len) {
       const T* dg = dout_ + (n * g_.OC + grp * g_.OCg) * g_.P;
       for (int64_t i = 0; i < m; i += MR)
@@ -630,7 +640,7 @@ class WeightGradGemm {
   }
 
   const Conv2dGeometry& g_;
-  const GemmKernels<T> kern_;
+  const GemmKernels<T>& kern_;
   const int64_t mc_, nc_;
   const T* dout_;
   const T* x_;
@@ -641,7 +651,7 @@ class WeightGradGemm {
 template <typename T>
 void weight_grad_chunk(const WeightGradGemm<T>& gemm, const Conv2dGeometry& g, int64_t c, int64_t chunks, T* acc,
                        bool par, int threads) {
-  constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
+  const int64_t MR = gemm.kernels().mr, NR = gemm.kernels().nr;
   const int64_t n0 = g.N * c / chunks, n1 = g.N * (c + 1) / chunks;
   for (int64_t grp = 0; grp < g.G; ++grp) {
     if (g.K >= g.OCg) {
@@ -667,7 +677,7 @@ void conv2d_weight_grad(const T* dout, const T* x, T* dw, const Conv2dGeometry& 
   if (wsize == 0) return;
   // No more chunks than full kc-deep slices, though: with tiny images (512 x 4 x 4) eight chunks would each
   // write a whole dw for a 64-deep sum. A function of the shape only, so still deterministic.
-  const int64_t full_slices = std::max<int64_t>(1, g.N * g.P / GemmBlocking<T>::kc);
+  const int64_t full_slices = std::max<int64_t>(1, g.N * g.P / gemm_kernels<T>().kc);
   const int64_t chunks = std::min({g.N, kWeightGradChunks, full_slices});
   std::vector<T> partial(static_cast<size_t>(chunks > 1 ? chunks - 1 : 0) * wsize);
   auto acc_of = [&](int64_t c) { return c == 0 ? dw : partial.data() + (c - 1) * wsize; };

@@ -1,0 +1,19 @@
+// The functions each kernel set's files define, in that set's namespace; simd/kernel_set.cpp gathers them
+// into the set's table (simd.h's KernelSet). Only included by files in ops/cpu/simd/.
+#pragma once
+#include <cstdint>
+
+#include "ops/cpu/simd/simd.h"  // defines: GemmKernels, KernelSet
+
+namespace pycnn::cpu::PYCNN_KNS {
+
+// simd/gemm_kernel.cpp
+GemmKernels<float> gemm_kernels_f32();
+GemmKernels<double> gemm_kernels_f64();
+
+// simd/pool_kernel.cpp
+void max_pool_2x2_row(const float* r0, const float* r1, int64_t base, int64_t W, int64_t OW, float* out, int64_t* idx);
+void max_pool_2x2_row(const double* r0, const double* r1, int64_t base, int64_t W, int64_t OW, double* out,
+                      int64_t* idx);
+
+}  // namespace pycnn::cpu::PYCNN_KNS
