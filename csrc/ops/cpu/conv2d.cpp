@@ -112,8 +112,7 @@ void im2col_block(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t nk, i
 // Forward's B block: col(x)[k0 : k0 + kc, p0 : p0 + np] in gemm_pack_b's layout (NR-wide panels of kc
 // steps, columns past np zero).
 template <typename T>
-void pack_col(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t kc, int64_t p0, int64_t np, T* dst,
-              int64_t NR) {
+void pack_col(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t kc, int64_t p0, int64_t np, T* dst, int64_t NR) {
   im2col_block(x, g, k0, kc, p0, np, dst, NR, kc * NR, NR);
   if (const int64_t tail = np % NR) {
     T* last = dst + (np / NR) * kc * NR;

@@ -8,12 +8,8 @@ namespace pycnn::cpu::PYCNN_KNS {
 
 const KernelSet& kernel_set() {
   static const KernelSet set = {
-      PYCNN_STRINGIFY(PYCNN_KNS),
-      PYCNN_VEC_BYTES,
-      gemm_kernels_f32(),
-      gemm_kernels_f64(),
-      max_pool_2x2_row,
-      max_pool_2x2_row,
+      PYCNN_STRINGIFY(PYCNN_KNS), PYCNN_VEC_BYTES,  gemm_kernels_f32(),
+      gemm_kernels_f64(),         max_pool_2x2_row, max_pool_2x2_row,
   };
   return set;
 }

@@ -29,8 +29,8 @@ constexpr int64_t kMaxGemmKc = 512;
 //           writes C without reading it.
 template <typename T>
 struct GemmKernels {
-  int mr, nr;             // the register tile of C
-  int64_t mc, kc, nc;     // the cache blocks: A block mc x kc in L2, B panel kc x nr in L1, B block in L3
+  int mr, nr;          // the register tile of C
+  int64_t mc, kc, nc;  // the cache blocks: A block mc x kc in L2, B panel kc x nr in L1, B block in L3
   void (*pack_a)(bool trans, int64_t mc, int64_t kc, const T* a, int64_t lda, T* dst);
   void (*pack_b)(bool trans, int64_t kc, int64_t nc, const T* b, int64_t ldb, T* dst);
   void (*macro)(int64_t mc, int64_t nc, int64_t kc, T alpha, const T* pa, const T* pb, T beta, T* c, int64_t rs_c,
@@ -40,8 +40,7 @@ struct GemmKernels {
 // Max pooling 2x2 / stride 2 (simd/pool_kernel.cpp): one output row from input rows r0 and r1 = r0 + W;
 // base is r0's flat index in the plane; writes OW values and torch-style flat h*W+w indices.
 template <typename T>
-using MaxPoolRowKernel = void (*)(const T* r0, const T* r1, int64_t base, int64_t W, int64_t OW, T* out,
-                                  int64_t* idx);
+using MaxPoolRowKernel = void (*)(const T* r0, const T* r1, int64_t base, int64_t W, int64_t OW, T* out, int64_t* idx);
 
 // Everything one kernel set provides.
 struct KernelSet {
