@@ -3,6 +3,7 @@
 #include "bindings/common.h"
 #include "core/cpu_features.h"
 #include "core/parallel.h"
+#include "core/storage.h"  // defines: host_cache_stats
 
 // The binding files: tensor.cpp (the Tensor class, from_numpy, the factories) and one per ops/<family>.cpp,
 // each defining init_<family>(m). A new family is one line here.
@@ -52,6 +53,14 @@ PYBIND11_MODULE(_C, m) {
         "The CPU kernel set in use: 'avx512', 'avx2' or 'baseline' (PYCNN_SIMD=<name> picks a lower one).");
   m.def("supported_simd_levels", &pycnn::supported_simd_levels,
         "The kernel sets this CPU can run (including the test-only portable8/portable16).");
+  m.def(
+      "_host_cache_stats",
+      [] {
+        const pycnn::HostCacheStats s = pycnn::host_cache_stats();
+        return py::dict(py::arg("live") = s.live, py::arg("cached") = s.cached, py::arg("peak_live") = s.peak_live,
+                        py::arg("min_capacity") = s.min_capacity);
+      },
+      "Bytes in the host block cache: live, cached, peak of live, and the least it may cache.");
   m.def("_simd_levels", [] { return pycnn::enum_names<pycnn::SimdLevel>(); }, "Every kernel set pycnn has.");
   m.def(
       "_set_simd_level",

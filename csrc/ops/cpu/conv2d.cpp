@@ -12,6 +12,7 @@
 
 #include "core/cpu_features.h"  // defines: simd_level
 #include "core/parallel.h"      // defines: parallel_for, get_num_threads
+#include "core/storage.h"       // defines: Storage
 #include "ops/cpu/cpu_ops.h"
 #include "ops/cpu/gemm_blocks.h"  // defines: ScratchBuffer, even_block, ceil_div
 #include "ops/cpu/simd/simd.h"    // defines: GemmKernels, gemm_kernels, kMaxGemmKc
@@ -186,9 +187,9 @@ class PackedAGemm {
         mc_(even_block(M, kern_.mc, kern_.mr)),
         nc_(even_block(P, kern_.nc, kern_.nr)),
         Mp_(round_up(M, kern_.mr)),
-        apack_(static_cast<size_t>(G * Mp_ * D)) {
+        apack_(sizeof(T) * static_cast<size_t>(G * Mp_ * D), Device{}) {
     for (int64_t grp = 0; grp < G; ++grp)
-      pack_a_slices(kern_, trans, M, D, kc_, a + grp * group_stride, lda, apack_.data() + grp * Mp_ * D);
+      pack_a_slices(kern_, trans, M, D, kc_, a + grp * group_stride, lda, apack() + grp * Mp_ * D);
   }
 
   const GemmKernels<T>& kernels() const { return kern_; }
@@ -199,7 +200,7 @@ class PackedAGemm {
   void tile(int64_t grp, T* c, int64_t m0, int64_t m1, int64_t p0, int64_t p1, const PackB& pack_b,
             const Done& done) const {
     const int64_t MR = kern_.mr, NR = kern_.nr;
-    const T* ag = apack_.data() + grp * Mp_ * D_;
+    const T* ag = apack() + grp * Mp_ * D_;
     T* bpack = tl_pack_b.get<T>(round_up(std::min(nc_, p1 - p0), NR) * kc_);
     for (int64_t jc = p0; jc < p1; jc += nc_) {
       const int64_t ncur = std::min(nc_, p1 - jc);
@@ -217,9 +218,11 @@ class PackedAGemm {
   }
 
  private:
+  T* apack() const { return static_cast<T*>(apack_.data()); }
+
   const GemmKernels<T>& kern_;
   const int64_t M_, D_, P_, kc_, mc_, nc_, Mp_;
-  std::vector<T> apack_;
+  Storage apack_;  // through the host block cache: no fresh pages per call
 };
 
 // ---- depthwise: one input channel per group (Cg == 1) -----------------------------------------------
@@ -558,6 +561,7 @@ void conv2d_input_grad(const T* dout, const T* w, T* dx, const Conv2dGeometry& g
 namespace {
 
 constexpr int64_t kWeightGradChunks = 8;
+constexpr int64_t kMaxPartialBytes = int64_t(4) << 20;
 
 // The GEMM of one chunk of images: acc[grp] (OCg, K) = sum over its images of dout[n, grp] @ col_n^T.
 template <typename T>
@@ -675,11 +679,15 @@ void conv2d_weight_grad(const T* dout, const T* x, T* dw, const Conv2dGeometry& 
   }
   if (wsize == 0) return;
   // No more chunks than full kc-deep slices, though: with tiny images (512 x 4 x 4) eight chunks would each
-  // write a whole dw for a 64-deep sum. A function of the shape only, so still deterministic.
+  // write a whole dw for a 64-deep sum; and no more partial sums than kMaxPartialBytes: a 512 x 4608 dw
+  // would write and add 66 MB of them, while its own tile already splits well between threads. A
+  // function of the shape only, so still deterministic.
   const int64_t full_slices = std::max<int64_t>(1, g.N * g.P / gemm_kernels<T>().kc);
-  const int64_t chunks = std::min({g.N, kWeightGradChunks, full_slices});
-  std::vector<T> partial(static_cast<size_t>(chunks > 1 ? chunks - 1 : 0) * wsize);
-  auto acc_of = [&](int64_t c) { return c == 0 ? dw : partial.data() + (c - 1) * wsize; };
+  const int64_t by_memory = 1 + kMaxPartialBytes / (wsize * int64_t(sizeof(T)));
+  const int64_t chunks = std::min({g.N, kWeightGradChunks, full_slices, by_memory});
+  Storage partial_sums(sizeof(T) * static_cast<size_t>((chunks - 1) * wsize), Device{});
+  T* partial = static_cast<T*>(partial_sums.data());
+  auto acc_of = [&](int64_t c) { return c == 0 ? dw : partial + (c - 1) * wsize; };
   const WeightGradGemm<T> gemm(g, dout, x);
   const int threads = get_num_threads();
   if (chunks >= threads) {
@@ -693,7 +701,7 @@ void conv2d_weight_grad(const T* dout, const T* x, T* dw, const Conv2dGeometry& 
   // Element-wise, each element adding chunks in order: threads split the elements, not the order.
   parallel_for(wsize, 1 << 14, [&](int64_t i0, int64_t i1) {
     for (int64_t c = 1; c < chunks; ++c) {
-      const T* p = partial.data() + (c - 1) * wsize;
+      const T* p = partial + (c - 1) * wsize;
       for (int64_t i = i0; i < i1; ++i) dw[i] += p[i];
     }
   });
