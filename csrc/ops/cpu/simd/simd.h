@@ -42,6 +42,19 @@ struct GemmKernels {
 template <typename T>
 using MaxPoolRowKernel = void (*)(const T* r0, const T* r1, int64_t base, int64_t W, int64_t OW, T* out, int64_t* idx);
 
+// Contiguous spans of the memory-bound layers (simd/pointwise_kernel.cpp): ReLU forward and backward, and
+// batch norm's passes: shifted sums (s += sum(x - k), ss += sum((x - k)^2)), gradient sums (s += sum(g),
+// sg += sum(g * (x - k))), y = x * scale + shift, and out = a * g + b * x + c.
+template <typename T>
+struct PointwiseKernels {
+  void (*relu_forward)(const T* x, T* y, int64_t n);
+  void (*relu_backward)(const T* dout, const T* y, T* dx, int64_t n);
+  void (*shifted_sums)(const T* x, int64_t n, double k, double* s, double* ss);
+  void (*grad_sums)(const T* g, const T* x, int64_t n, double k, double* s, double* sg);
+  void (*affine)(const T* x, T* y, int64_t n, T scale, T shift);
+  void (*affine2)(const T* g, const T* x, T* out, int64_t n, T a, T b, T c);
+};
+
 // Everything one kernel set provides.
 struct KernelSet {
   const char* name;
@@ -50,6 +63,8 @@ struct KernelSet {
   GemmKernels<double> gemm_f64;
   MaxPoolRowKernel<float> max_pool_2x2_row_f32;
   MaxPoolRowKernel<double> max_pool_2x2_row_f64;
+  PointwiseKernels<float> pointwise_f32;
+  PointwiseKernels<double> pointwise_f64;
 };
 
 #define PYCNN_DECLARE_KERNEL_SET(ns) \
@@ -71,6 +86,15 @@ inline const GemmKernels<float>& gemm_kernels<float>() {
 template <>
 inline const GemmKernels<double>& gemm_kernels<double>() {
   return kernel_set().gemm_f64;
+}
+
+template <typename T>
+const PointwiseKernels<T>& pointwise_kernels() {
+  if constexpr (sizeof(T) == 4) {
+    return kernel_set().pointwise_f32;
+  } else {
+    return kernel_set().pointwise_f64;
+  }
 }
 
 }  // namespace pycnn::cpu
