@@ -122,13 +122,14 @@ void pack_col(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t kc, int64
   }
 }
 
-// The adjoint of im2col for channels [c0, c1): dx (Cg, H, W) += scatter of col. dx must be zeroed first.
+// The adjoint of im2col for channels [c0, c1): dx (Cg, H, W) += scatter of col (K rows of P values, row
+// stride ld). dx must be zeroed first.
 template <typename T>
-void col2im(const T* col, T* dx, const Conv2dGeometry& g, int64_t c0, int64_t c1) {
+void col2im(const T* col, T* dx, const Conv2dGeometry& g, int64_t c0, int64_t c1, int64_t ld) {
   for (int64_t c = c0; c < c1; ++c)
     for (int64_t kh = 0; kh < g.KH; ++kh)
       for (int64_t kw = 0; kw < g.KW; ++kw) {
-        const T* row = col + ((c * g.KH + kh) * g.KW + kw) * g.P;
+        const T* row = col + ((c * g.KH + kh) * g.KW + kw) * ld;
         T* plane = dx + c * g.H * g.W;
         const int64_t dh = kh * g.dilation_h - g.pad_h, dw = kw * g.dilation_w - g.pad_w;
         int64_t ow_lo = 0, ow_hi = g.OW;
@@ -367,6 +368,97 @@ void depthwise_weight_grad(const Conv2dGeometry& g, const T* dout, const T* x, T
   });
 }
 
+// ---- narrow outputs: a block of images as one GEMM ------------------------------------------------------
+// When an image's output is narrower than a register tile (ResNet's last stage: P = 4x4 = 16 columns, the
+// AVX-512 tile is 32 wide) per-image GEMMs compute half-empty tiles. Then a block of images becomes one
+// GEMM per group over all their columns: col (K, nb*P) is built for the block, cpu::gemm (with its own
+// threads) multiplies, and the result is scattered back per image. The block's col is capped at
+// kBatchedColBytes.
+constexpr int64_t kBatchedColBytes = int64_t(32) << 20;
+
+template <typename T>
+bool narrow_outputs(const Conv2dGeometry& g) {
+  return g.N > 1 && g.P < gemm_kernels<T>().nr;
+}
+
+template <typename T>
+int64_t images_per_block(const Conv2dGeometry& g) {
+  return std::max<int64_t>(1, std::min<int64_t>(g.N, kBatchedColBytes / int64_t(sizeof(T) * g.K * g.P)));
+}
+
+// col (K, nb*P): image n0 + i's columns at i*P, for group grp.
+template <typename T>
+void im2col_images(const T* x, const Conv2dGeometry& g, int64_t n0, int64_t nb, int64_t grp, T* col) {
+  const int64_t cols = nb * g.P;
+  parallel_for(nb, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const T* xg = x + ((n0 + i) * g.C + grp * g.Cg) * g.H * g.W;
+      for (int64_t k0 = 0; k0 < g.K; k0 += kMaxRows)
+        im2col_block(xg, g, k0, std::min(kMaxRows, g.K - k0), 0, g.P, col + k0 * cols + i * g.P, g.P, 0, cols);
+    }
+  });
+}
+
+// A block's (rows, nb*P) matrix m and the per-image (rows, P) blocks at t + (n0 + i) * image_stride:
+// for_each_image_row(f) calls f(image row, matrix row, r) for every row of every image, in parallel.
+template <typename T, typename U, typename F>
+void for_each_image_row(T* m, U* t, int64_t rows, int64_t P, int64_t n0, int64_t nb, int64_t image_stride, const F& f) {
+  const int64_t cols = nb * P;
+  parallel_for(nb * rows, std::max<int64_t>(1, 4096 / P), [&](int64_t q0, int64_t q1) {
+    for (int64_t q = q0; q < q1; ++q) {
+      const int64_t i = q / rows, r = q % rows;
+      f(t + (n0 + i) * image_stride + r * P, m + r * cols + i * P, r);
+    }
+  });
+}
+
+template <typename T>
+void forward_batched(const T* x, const T* w, const T* b, T* y, const Conv2dGeometry& g) {
+  const int64_t per_block = images_per_block<T>(g);
+  for (int64_t n0 = 0; n0 < g.N; n0 += per_block) {
+    const int64_t nb = std::min(per_block, g.N - n0), cols = nb * g.P;
+    Storage col(sizeof(T) * static_cast<size_t>(g.K * cols), Device{});
+    Storage out(sizeof(T) * static_cast<size_t>(g.OCg * cols), Device{});
+    T* colp = static_cast<T*>(col.data());
+    T* outp = static_cast<T*>(out.data());
+    for (int64_t grp = 0; grp < g.G; ++grp) {
+      im2col_images(x, g, n0, nb, grp, colp);
+      gemm<T>(false, false, g.OCg, cols, g.K, T(1), w + grp * g.OCg * g.K, g.K, colp, cols, T(0), outp, cols);
+      const T* bg = b ? b + grp * g.OCg : nullptr;
+      for_each_image_row(outp, y + grp * g.OCg * g.P, g.OCg, g.P, n0, nb, g.OC * g.P,
+                         [&](T* img, const T* row, int64_t r) {
+                           const T bias = bg ? bg[r] : T(0);
+                           for (int64_t p = 0; p < g.P; ++p) img[p] = row[p] + bias;
+                         });
+    }
+  }
+}
+
+template <typename T>
+void input_grad_batched(const T* dout, const T* w, T* dx, const Conv2dGeometry& g) {
+  const int64_t per_block = images_per_block<T>(g);
+  for (int64_t n0 = 0; n0 < g.N; n0 += per_block) {
+    const int64_t nb = std::min(per_block, g.N - n0), cols = nb * g.P;
+    Storage col(sizeof(T) * static_cast<size_t>(g.K * cols), Device{});
+    Storage grad(sizeof(T) * static_cast<size_t>(g.OCg * cols), Device{});
+    T* colp = static_cast<T*>(col.data());
+    T* gradp = static_cast<T*>(grad.data());
+    for (int64_t grp = 0; grp < g.G; ++grp) {
+      for_each_image_row(gradp, dout + grp * g.OCg * g.P, g.OCg, g.P, n0, nb, g.OC * g.P,
+                         [&](const T* img, T* row, int64_t) { std::memcpy(row, img, sizeof(T) * g.P); });
+      // col = w[grp]^T (K, OCg) @ dout block (OCg, cols)
+      gemm<T>(true, false, g.K, cols, g.OCg, T(1), w + grp * g.OCg * g.K, g.K, gradp, cols, T(0), colp, cols);
+      parallel_for(nb, 1, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+          T* dxg = dx + ((n0 + i) * g.C + grp * g.Cg) * g.H * g.W;
+          std::memset(dxg, 0, sizeof(T) * g.Cg * g.H * g.W);
+          col2im(colp + i * g.P, dxg, g, 0, g.Cg, cols);
+        }
+      });
+    }
+  }
+}
+
 // y[n, grp][oc0 : oc1, p0 : p1] = w[grp] @ col(x[n, grp]) + b; oc0 is a multiple of MR.
 template <typename T>
 void forward_tile(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, const T* x, const T* b, T* y, int64_t n,
@@ -439,6 +531,7 @@ void conv2d_forward(const T* px, const T* pw, const T* pb, T* py, const Conv2dGe
     return;
   }
   if (g.Cg == 1 && g.G > 1) return depthwise_forward(g, px, pw, pb, py);
+  if (narrow_outputs<T>(g)) return forward_batched(px, pw, pb, py, g);
   // The weights, packed once for all images.
   const PackedAGemm<T> gemm(false, pw, g.K, g.OCg * g.K, g.G, g.OCg, g.K, g.P);
   auto tile = [&](int64_t n, int64_t grp, int64_t oc0, int64_t oc1, int64_t p0, int64_t p1) {
@@ -497,7 +590,7 @@ void input_grad_by_image(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, co
         input_grad_tile(gemm, g, dout, n, grp, g.pointwise ? dxg : col, 0, g.K, 0, g.P);
         if (g.pointwise) continue;
         std::memset(dxg, 0, sizeof(T) * g.Cg * g.H * g.W);
-        col2im(col, dxg, g, 0, g.Cg);
+        col2im(col, dxg, g, 0, g.Cg, g.P);
       }
   });
 }
@@ -524,7 +617,7 @@ void input_grad_within_image(const PackedAGemm<T>& gemm, const Conv2dGeometry& g
       if (g.pointwise) continue;
       split(par, g.Cg, 1, [&](int64_t c0, int64_t c1) {
         std::memset(dxg + c0 * g.H * g.W, 0, sizeof(T) * (c1 - c0) * g.H * g.W);
-        col2im(col, dxg, g, c0, c1);
+        col2im(col, dxg, g, c0, c1, g.P);
       });
     }
 }
@@ -538,6 +631,7 @@ void conv2d_input_grad(const T* dout, const T* w, T* dx, const Conv2dGeometry& g
     std::memset(dx, 0, sizeof(T) * g.N * g.C * g.H * g.W);
     return;
   }
+  if (narrow_outputs<T>(g)) return input_grad_batched(dout, w, dx, g);
   const PackedAGemm<T> gemm(true, w, g.K, g.OCg * g.K, g.G, g.K, g.OCg, g.P);  // w^T, packed once
   const int threads = get_num_threads();
   if (g.N >= threads) {
