@@ -110,6 +110,41 @@ void im2col_block(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t nk, i
   }
 }
 
+// The weight gradient's B panel: col(x)^T rows p0 .. p0 + np (output positions), columns k0 .. k0 + nk
+// (nk <= NR), as dst[t * NR + kk] = col(x)[k0 + kk, p0 + t], columns past nk zero: im2col and the
+// transposing pack in one pass. Each position writes NR contiguous values, read at fixed offsets (koff)
+// from its window's corner; a window inside the image needs no bounds checks.
+template <typename T>
+void im2col_transposed_panel(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t nk, int64_t p0, int64_t np,
+                             T* __restrict dst, int64_t NR) {
+  int64_t koff[kMaxRows], kdh[kMaxRows], kdw[kMaxRows];
+  int64_t c = k0 / (g.KH * g.KW), kh = (k0 / g.KW) % g.KH, kw = k0 % g.KW;
+  for (int64_t kk = 0; kk < nk; ++kk) {
+    kdh[kk] = kh * g.dilation_h, kdw[kk] = kw * g.dilation_w;
+    koff[kk] = c * g.H * g.W + kdh[kk] * g.W + kdw[kk];
+    if (++kw == g.KW) {
+      kw = 0;
+      if (++kh == g.KH) kh = 0, ++c;
+    }
+  }
+  const int64_t win_h = (g.KH - 1) * g.dilation_h, win_w = (g.KW - 1) * g.dilation_w;
+  int64_t oh = p0 / g.OW, ow = p0 % g.OW;
+  for (int64_t t = 0; t < np; ++t, dst += NR) {
+    const int64_t ih0 = oh * g.stride_h - g.pad_h, iw0 = ow * g.stride_w - g.pad_w;
+    const T* corner = x + ih0 * g.W + iw0;
+    if (ih0 >= 0 && ih0 + win_h < g.H && iw0 >= 0 && iw0 + win_w < g.W) {
+      for (int64_t kk = 0; kk < nk; ++kk) dst[kk] = corner[koff[kk]];
+    } else {
+      for (int64_t kk = 0; kk < nk; ++kk) {
+        const int64_t ih = ih0 + kdh[kk], iw = iw0 + kdw[kk];
+        dst[kk] = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W ? corner[koff[kk]] : T(0);
+      }
+    }
+    for (int64_t kk = nk; kk < NR; ++kk) dst[kk] = T(0);
+    if (++ow == g.OW) ow = 0, ++oh;
+  }
+}
+
 // Forward's B block: col(x)[k0 : k0 + kc, p0 : p0 + np] in gemm_pack_b's layout (NR-wide panels of kc
 // steps, columns past np zero).
 template <typename T>
@@ -646,8 +681,8 @@ void conv2d_input_grad(const T* dout, const T* w, T* dx, const Conv2dGeometry& g
 // The images are cut into a fixed number of contiguous chunks (kWeightGradChunks, never the thread count);
 // within a chunk the inner dimension is the chunk's images' P columns back to back, cut into kc-deep slices,
 // so a small P (LeNet: 64) still fills a deep slice and each dw tile is loaded and stored once per slice, not
-// once per image. dout is packed as A, col^T as B (im2col of NR k rows into a small block, then
-// gemm_pack_b's transposing pack). Each chunk sums into its own accumulator and the accumulators are added
+// once per image. dout is packed as A, col^T as B (im2col_transposed_panel writes the panels directly).
+// Each chunk sums into its own accumulator and the accumulators are added
 // in chunk order, so the summation order, hence every bit of dw, is the same for any number of threads;
 // chunks run in parallel when there are enough images, else one after another, their output tile split
 // between threads (never the sum).
@@ -709,7 +744,6 @@ class WeightGradGemm {
   // B: col^T rows s0 .. s0 + kcur, columns jc .. jc + ncur, in NR-wide panels.
   void pack_col_t(int64_t n0, int64_t grp, int64_t s0, int64_t kcur, int64_t jc, int64_t ncur, T* bpack) const {
     const int64_t NR = kern_.nr;
-    T* block = g_.pointwise ? nullptr : tl_work.get<T>(NR * kcur);
     for_each_image_piece(n0, s0, kcur, [&](int64_t n, int64_t p, int64_t s, int64_t len) {
       const T* xg = x_ + (n * g_.C + grp * g_.Cg) * g_.H * g_.W;
       for (int64_t j = 0; j < ncur; j += NR) {
@@ -718,8 +752,7 @@ class WeightGradGemm {
         if (g_.pointwise) {
           kern_.pack_b(true, len, cols, xg + (jc + j) * g_.P + p, g_.P, panel);
         } else {
-          im2col_block(xg, g_, jc + j, cols, p, len, block, len, 0, len);
-          kern_.pack_b(true, len, cols, block, len, panel);
+          im2col_transposed_panel(xg, g_, jc + j, cols, p, len, panel, NR);
         }
       }
     });
