@@ -112,11 +112,12 @@ void im2col_block(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t nk, i
 
 // The weight gradient's B panel: col(x)^T rows p0 .. p0 + np (output positions), columns k0 .. k0 + nk
 // (nk <= NR), as dst[t * NR + kk] = col(x)[k0 + kk, p0 + t], columns past nk zero: im2col and the
-// transposing pack in one pass. Each position writes NR contiguous values, read at fixed offsets (koff)
-// from its window's corner; a window inside the image needs no bounds checks.
+// transposing pack in one pass. At stride 1 a run of positions in one output row whose windows are all
+// inside the image reads each k row contiguously: the kernel set's transpose_rows. Other positions write
+// NR values read at fixed offsets (koff) from the window's corner, bounds-checked at the image's edges.
 template <typename T>
-void im2col_transposed_panel(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t nk, int64_t p0, int64_t np,
-                             T* __restrict dst, int64_t NR) {
+void im2col_transposed_panel(const GemmKernels<T>& kern, const T* x, const Conv2dGeometry& g, int64_t k0, int64_t nk,
+                             int64_t p0, int64_t np, T* __restrict dst, int64_t NR) {
   int64_t koff[kMaxRows], kdh[kMaxRows], kdw[kMaxRows];
   int64_t c = k0 / (g.KH * g.KW), kh = (k0 / g.KW) % g.KH, kw = k0 % g.KW;
   for (int64_t kk = 0; kk < nk; ++kk) {
@@ -132,6 +133,15 @@ void im2col_transposed_panel(const T* x, const Conv2dGeometry& g, int64_t k0, in
   for (int64_t t = 0; t < np; ++t, dst += NR) {
     const int64_t ih0 = oh * g.stride_h - g.pad_h, iw0 = ow * g.stride_w - g.pad_w;
     const T* corner = x + ih0 * g.W + iw0;
+    const int64_t run = std::min({np - t, g.OW - ow, g.W - win_w - iw0});
+    if (g.stride_w == 1 && ih0 >= 0 && ih0 + win_h < g.H && iw0 >= 0 && run > 1) {
+      kern.transpose_rows(corner, koff, nk, run, dst, NR);
+      for (int64_t r = 0; r < run; ++r)
+        for (int64_t kk = nk; kk < NR; ++kk) dst[r * NR + kk] = T(0);
+      t += run - 1, dst += (run - 1) * NR, ow += run - 1;
+      if (++ow == g.OW) ow = 0, ++oh;
+      continue;
+    }
     if (ih0 >= 0 && ih0 + win_h < g.H && iw0 >= 0 && iw0 + win_w < g.W) {
       for (int64_t kk = 0; kk < nk; ++kk) dst[kk] = corner[koff[kk]];
     } else {
@@ -399,6 +409,33 @@ void depthwise_weight_grad(const Conv2dGeometry& g, const T* dout, const T* x, T
         for (int64_t ow = 0; ow < g.OW; ++ow) sum += rows[t * g.OW + ow];
         dk[t] = sum;
       }
+    }
+  });
+}
+
+// The same convolution over an input already padded with zeros: padding 0, the padded sizes.
+inline Conv2dGeometry padded_geometry(const Conv2dGeometry& g) {
+  Conv2dGeometry gp = g;
+  gp.H = g.H + 2 * g.pad_h, gp.W = g.W + 2 * g.pad_w;
+  gp.pad_h = gp.pad_w = 0;
+  return gp;
+}
+
+// xp (N, C, gp.H, gp.W) = x (N, C, H, W) with g's zero padding around each plane.
+template <typename T>
+void pad_images(const T* x, const Conv2dGeometry& g, const Conv2dGeometry& gp, T* xp) {
+  parallel_for(g.N * g.C, std::max<int64_t>(1, 16384 / (gp.H * gp.W)), [&](int64_t q0, int64_t q1) {
+    for (int64_t q = q0; q < q1; ++q) {
+      const T* src = x + q * g.H * g.W;
+      T* dst = xp + q * gp.H * gp.W;
+      std::memset(dst, 0, sizeof(T) * g.pad_h * gp.W);
+      for (int64_t h = 0; h < g.H; ++h) {
+        T* row = dst + (h + g.pad_h) * gp.W;
+        std::memset(row, 0, sizeof(T) * g.pad_w);
+        std::memcpy(row + g.pad_w, src + h * g.W, sizeof(T) * g.W);
+        std::memset(row + g.pad_w + g.W, 0, sizeof(T) * (gp.W - g.pad_w - g.W));
+      }
+      std::memset(dst + (g.pad_h + g.H) * gp.W, 0, sizeof(T) * (gp.H - g.pad_h - g.H) * gp.W);
     }
   });
 }
@@ -752,7 +789,7 @@ class WeightGradGemm {
         if (g_.pointwise) {
           kern_.pack_b(true, len, cols, xg + (jc + j) * g_.P + p, g_.P, panel);
         } else {
-          im2col_transposed_panel(xg, g_, jc + j, cols, p, len, panel, NR);
+          im2col_transposed_panel(kern_, xg, g_, jc + j, cols, p, len, panel, NR);
         }
       }
     });
@@ -799,6 +836,14 @@ void weight_grad_chunk(const WeightGradGemm<T>& gemm, const Conv2dGeometry& g, i
 template <typename T>
 void conv2d_weight_grad(const T* dout, const T* x, T* dw, const Conv2dGeometry& g) {
   if (g.Cg == 1 && g.G > 1) return depthwise_weight_grad(g, dout, x, dw);  // direct kernel (see above)
+  if ((g.pad_h > 0 || g.pad_w > 0) && g.N > 0 && g.P > 0) {
+    // Every window inside the image makes the col^T panels pure transposes (im2col_transposed_panel): the
+    // padded input costs one copy, where the bounds-checked edge positions cost ~15% of the gradient.
+    const Conv2dGeometry gp = padded_geometry(g);
+    Storage xpad(sizeof(T) * static_cast<size_t>(g.N * g.C * gp.H * gp.W), Device{});
+    pad_images(x, g, gp, static_cast<T*>(xpad.data()));
+    return conv2d_weight_grad(dout, static_cast<const T*>(xpad.data()), dw, gp);
+  }
   const int64_t wsize = g.OC * g.K;
   if (g.N == 0 || g.P == 0) {
     std::memset(dw, 0, wsize * sizeof(T));

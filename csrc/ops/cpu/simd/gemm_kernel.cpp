@@ -67,10 +67,35 @@ void pack_a(bool trans, int64_t mc, int64_t kc, const T* a, int64_t lda, T* dst)
   }
 }
 
+// dst[t * ds + r] = base[off[r] + t] for r < nrows, t < len: rows read contiguously, written as columns.
+// Blocks of kLanes rows x kLanes values go through an in-register transpose; the edges are scalar.
+template <typename T>
+void transpose_rows_impl(const T* base, const int64_t* off, int64_t nrows, int64_t len, T* dst, int64_t ds) {
+  constexpr int L = kLanes<T>;
+  int64_t r0 = 0;
+  for (; r0 + L <= nrows; r0 += L) {
+    int64_t t = 0;
+    for (; t + L <= len; t += L) {
+      Vec<T> v[L];
+#pragma GCC unroll 16
+      for (int i = 0; i < L; ++i) v[i] = vload(base + off[r0 + i] + t);
+      vtranspose<T>(v);
+#pragma GCC unroll 16
+      for (int i = 0; i < L; ++i) vstore(dst + (t + i) * ds + r0, v[i]);
+    }
+    for (; t < len; ++t)
+      for (int i = 0; i < L; ++i) dst[t * ds + r0 + i] = base[off[r0 + i] + t];
+  }
+  for (; r0 < nrows; ++r0)
+    for (int64_t t = 0; t < len; ++t) dst[t * ds + r0] = base[off[r0] + t];
+}
+
 // op(B)(k, j) is b[k * ldb + j], or b[j * ldb + k] when trans. Columns past nc are zero.
 template <typename T>
 void pack_b(bool trans, int64_t kc, int64_t nc, const T* b, int64_t ldb, T* dst) {
   constexpr int NR = GemmShape<T>::nr, L = kLanes<T>;
+  int64_t row_off[NR];  // trans: where each of the panel's source rows starts
+  for (int j = 0; j < NR; ++j) row_off[j] = j * ldb;
   for (int64_t j0 = 0; j0 < nc; j0 += NR, dst += kc * NR) {
     const int64_t n = min64(NR, nc - j0);
     if (!trans && n == NR) {
@@ -87,19 +112,8 @@ void pack_b(bool trans, int64_t kc, int64_t nc, const T* b, int64_t ldb, T* dst)
         for (int64_t j = n; j < NR; ++j) d[j] = T(0);
       }
     } else {
-      // Stored (N, K): eight k at a time, each source row read contiguously and scattered with stride NR
-      // into the panel, which stays in L1; the blocks keep the NR source streams few cache lines apart.
-      int64_t k0 = 0;
-      for (; k0 + 8 <= kc; k0 += 8)
-        for (int64_t j = 0; j < n; ++j) {
-          const T* s = b + (j0 + j) * ldb + k0;
-#pragma GCC unroll 8
-          for (int kk = 0; kk < 8; ++kk) dst[(k0 + kk) * NR + j] = s[kk];
-        }
-      for (int64_t j = 0; j < n; ++j) {
-        const T* s = b + (j0 + j) * ldb;
-        for (int64_t k = k0; k < kc; ++k) dst[k * NR + j] = s[k];
-      }
+      // Stored (N, K): the panel is the transpose of n source rows.
+      transpose_rows_impl(b + j0 * ldb, row_off, n, kc, dst, NR);
       for (int64_t j = n; j < NR; ++j)
         for (int64_t k = 0; k < kc; ++k) dst[k * NR + j] = T(0);
     }
@@ -207,7 +221,7 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, T alpha, const T* pa, cons
 template <typename T>
 GemmKernels<T> make_gemm_kernels() {
   using S = GemmShape<T>;
-  return {S::mr, S::nr, S::mc, S::kc, S::nc, pack_a<T>, pack_b<T>, macro_kernel<T>};
+  return {S::mr, S::nr, S::mc, S::kc, S::nc, pack_a<T>, pack_b<T>, macro_kernel<T>, transpose_rows_impl<T>};
 }
 
 }  // namespace

@@ -35,6 +35,9 @@ struct GemmKernels {
   void (*pack_b)(bool trans, int64_t kc, int64_t nc, const T* b, int64_t ldb, T* dst);
   void (*macro)(int64_t mc, int64_t nc, int64_t kc, T alpha, const T* pa, const T* pb, T beta, T* c, int64_t rs_c,
                 int64_t cs_c);
+  // dst[t * ds + r] = base[off[r] + t] for r < nrows, t < len (a transposing pack: conv2d's weight
+  // gradient builds its col^T panels with it).
+  void (*transpose_rows)(const T* base, const int64_t* off, int64_t nrows, int64_t len, T* dst, int64_t ds);
 };
 
 // Max pooling 2x2 / stride 2 (simd/pool_kernel.cpp): one output row from input rows r0 and r1 = r0 + W;

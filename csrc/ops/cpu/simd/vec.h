@@ -6,6 +6,7 @@
 // are the operations the operators do not cover. Only included by files in ops/cpu/simd/.
 #pragma once
 #include <cstdint>
+#include <utility>  // defines: std::integer_sequence (compile time only)
 
 #ifndef PYCNN_VEC_BYTES
 #error "ops/cpu/simd/ files are compiled once per kernel set, with PYCNN_VEC_BYTES and PYCNN_KNS defined"
@@ -47,6 +48,31 @@ PYCNN_VEC_INLINE Vec<T> vbroadcast(T x) {
 template <typename T>
 PYCNN_VEC_INLINE Vec<T> vzero() {
   return Vec<T>{};
+}
+
+// zip<0>(a, b) = a0 b0 a1 b1 ... (the low halves interleaved), zip<1> the high halves: one two-source
+// permute (vpermi2ps on AVX-512).
+template <int Half, typename T, int... I>
+PYCNN_VEC_INLINE Vec<T> vzip(Vec<T> a, Vec<T> b, std::integer_sequence<int, I...>) {
+  return __builtin_shufflevector(a, b, ((I % 2 ? kLanes<T> : 0) + Half * kLanes<T> / 2 + I / 2)...);
+}
+
+// Transposes the kLanes x kLanes block held in v[0..kLanes): log2(kLanes) rounds of zipping row i with
+// row i + kLanes/2 (a perfect shuffle of the rows each round), kLanes permutes per round.
+template <typename T>
+PYCNN_VEC_INLINE void vtranspose(Vec<T>* v) {
+  constexpr int L = kLanes<T>;
+  using Lanes = std::make_integer_sequence<int, L>;
+  for (int round = 1; round < L; round *= 2) {
+    Vec<T> next[L];
+#pragma GCC unroll 16
+    for (int i = 0; i < L / 2; ++i) {
+      next[2 * i] = vzip<0, T>(v[i], v[i + L / 2], Lanes{});
+      next[2 * i + 1] = vzip<1, T>(v[i], v[i + L / 2], Lanes{});
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < L; ++i) v[i] = next[i];
+  }
 }
 
 }  // namespace pycnn::cpu::PYCNN_KNS
