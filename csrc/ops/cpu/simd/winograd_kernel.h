@@ -1,0 +1,30 @@
+// Winograd F(4x4, 3x3) tile transforms (simd/winograd_kernel.cpp), compiled once per kernel set like the
+// kernels of simd/simd.h; ops/cpu/winograd.cpp gathers the tiles, runs the GEMMs and picks the set.
+// Each call transforms a run of up to kWinoLanes horizontally adjacent tiles, one tile per lane, in plain
+// loops over the image row or over lanes that the compiler vectorises at the set's width (no intrinsics).
+#pragma once
+#include <cstdint>
+
+namespace pycnn::cpu {
+
+// The most tiles per transform call (n <= kWinoLanes).
+constexpr int kWinoLanes = 16;
+
+// winograd_input_f43: the six input rows under n adjacent tiles, rows[i * rs + w] for i < 6, w < 4n + 2 (tile
+//   l's 6x6 patch d is columns 4l .. 4l + 5); writes (B^T d B)[i][j] of tile l to v[(i * 6 + j) * v_stride + l].
+// winograd_output_f43: tile l's 36 products at m[xi * m_stride + l]; writes its 4x4 output A^T m A + bias to
+//   rows[r * rs + 4l + c], r, c < 4.
+#define PYCNN_DECLARE_WINOGRAD_KERNELS                                                       \
+  void winograd_input_f43(const float* rows, int64_t rs, int n, float* v, int64_t v_stride); \
+  void winograd_output_f43(const float* m, int64_t m_stride, int n, float bias, float* rows, int64_t rs);
+
+namespace base {
+PYCNN_DECLARE_WINOGRAD_KERNELS
+}  // namespace base
+namespace avx2 {
+PYCNN_DECLARE_WINOGRAD_KERNELS
+}  // namespace avx2
+
+#undef PYCNN_DECLARE_WINOGRAD_KERNELS
+
+}  // namespace pycnn::cpu

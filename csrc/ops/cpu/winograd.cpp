@@ -1,0 +1,334 @@
+// Winograd F(4x4, 3x3) convolution (Lavin & Gray 2016) for stride-1 3x3 float32 layers. The output is cut
+// into 4x4 tiles, each computed from a 6x6 input patch d as Y = A^T [(G g G^T) .* (B^T d B)] A; summed over
+// input channels, the elementwise product becomes, for each of the 36 positions xi of the 6x6 transform,
+// one GEMM  M[xi] (OC, tiles) = U[xi] (OC, C) @ V[xi] (C, tiles).  That is 36 multiply-adds per 16 outputs
+// and input channel instead of 144: a quarter of the GEMM path's work, for three transforms around it.
+// Why F(4x4, 3x3): F(2x2, 3x3) saves only 2.25x, F(6x6, 3x3) 5.1x but its points (+-1/2, +-4) lose about
+// ten times more precision in float32; F(4x4) costs ~4-8x the GEMM path's rounding error (test_winograd.py).
+// Layout: the tiles are taken in blocks of Tp (a multiple of the GEMM's NR) sized so that one block's V and
+// M (36 * (C + OC) * Tp floats) stay in L2. The input transform writes V straight into the packed-B layout
+// of the GEMM kernels (simd/simd.h), the weights U are transformed and packed once per call, and the output
+// transform reads M and adds the bias. Threads take whole blocks when there are enough of them, else split
+// each block's three phases (channels, the 36 GEMMs, output channels): both give every output the same
+// arithmetic, so results do not depend on the thread count.
+#include "ops/cpu/winograd.h"
+
+#include <algorithm>  // defines: std::min, std::max
+#include <atomic>
+#include <cstdlib>  // defines: std::getenv
+#include <vector>
+
+#include "core/cpu_features.h"             // defines: simd_level
+#include "core/parallel.h"                 // defines: parallel_for, get_num_threads
+#include "ops/cpu/cpu_ops.h"               // defines: conv2d_geometry
+#include "ops/cpu/gemm_blocks.h"           // defines: select_gemm_kernels, ScratchBuffer, even_block, round_up
+#include "ops/cpu/simd/simd.h"             // defines: GemmTile, GemmBlocking
+#include "ops/cpu/simd/winograd_kernel.h"  // defines: kWinoLanes, base::/avx2:: winograd_input_f43, _output_f43
+
+namespace pycnn::cpu {
+
+// ---- the choice of algorithm ---------------------------------------------------------------------------
+
+namespace {
+
+Conv2dAlgo algo_from_env() {
+  const char* env = std::getenv("PYCNN_CONV2D_ALGO");
+  return env && *env ? parse_enum<Conv2dAlgo>(env) : Conv2dAlgo::Auto;
+}
+
+// Read from the environment on first use (a bad name raises then, from the first convolution).
+std::atomic<Conv2dAlgo>& algo_setting() {
+  static std::atomic<Conv2dAlgo> algo{algo_from_env()};
+  return algo;
+}
+
+bool winograd_can(const Conv2dGeometry& g, bool input_grad) {
+  const bool shape = g.G == 1 && g.KH == 3 && g.KW == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 &&
+                     g.dilation_w == 1 && g.N > 0 && g.C > 0 && g.OC > 0 && g.OH > 0 && g.OW > 0;
+  // The input gradient pads dout by 2 - pad: a negative padding (a crop) is left to the GEMM path.
+  return shape && (!input_grad || (g.pad_h <= 2 && g.pad_w <= 2));
+}
+
+// The auto rule, from measurements on 2 Zen 5 cores (docs/architecture.md has the table): Winograd wins once
+// both channel counts are large enough for its 36 GEMMs to run near the GEMM kernel's speed, and the image
+// has enough whole tiles that the padding of edge tiles wastes little.
+bool winograd_pays(const Conv2dGeometry& g) { return g.C >= 32 && g.OC >= 32 && g.OH >= 8 && g.OW >= 8; }
+
+}  // namespace
+
+void set_conv2d_algorithm(Conv2dAlgo algo) { algo_setting().store(algo); }
+Conv2dAlgo conv2d_algorithm() { return algo_setting().load(); }
+
+Conv2dAlgo conv2d_algorithm_for(const Conv2dGeometry& g, DType dtype, bool input_grad) {
+  const Conv2dAlgo asked = conv2d_algorithm();
+  if (dtype != DType::Float32 || asked == Conv2dAlgo::Gemm || !winograd_can(g, input_grad)) return Conv2dAlgo::Gemm;
+  if (asked == Conv2dAlgo::Winograd) return Conv2dAlgo::Winograd;
+  // The input gradient is a convolution with the channel counts swapped; the rule is symmetric in them.
+  return winograd_pays(g) ? Conv2dAlgo::Winograd : Conv2dAlgo::Gemm;
+}
+
+Conv2dAlgo conv2d_algorithm_for(const Shape& x, const Shape& w, const Conv2dArgs& a, DType dtype, bool input_grad) {
+  PYCNN_CHECK(x.size() == 4 && w.size() == 4, "[conv2d] expected 4-d input and weight shapes, got ", shape_str(x),
+              " and ", shape_str(w));
+  const int64_t OH = (x[2] + 2 * a.pad_h - a.dilation_h * (w[2] - 1) - 1) / a.stride_h + 1;
+  const int64_t OW = (x[3] + 2 * a.pad_w - a.dilation_w * (w[3] - 1) - 1) / a.stride_w + 1;
+  return conv2d_algorithm_for(conv2d_geometry(x, w, {x[0], w[0], OH, OW}, a), dtype, input_grad);
+}
+
+// ---- the convolution -------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr int L = kWinoLanes;
+constexpr int64_t kTile = 4, kAlpha = 6, kPositions = kAlpha * kAlpha;
+
+// A stride-1 3x3 correlation with zero padding: x (N, C, IH, IW) -> y (N, OC, OH, OW), y[oh, ow] reading
+// x[oh - pad_h + kh, ow - pad_w + kw] (zero outside x). The forward is the conv itself; the input gradient
+// is this with x = dout, y = dx, the channel counts swapped and pad 2 - pad.
+struct Problem {
+  int64_t N, C, IH, IW, OC, OH, OW, pad_h, pad_w;
+  int64_t TH, TW, tiles;  // 4x4 output tiles per column, per row, in all
+  Problem(int64_t n, int64_t c, int64_t ih, int64_t iw, int64_t oc, int64_t oh, int64_t ow, int64_t ph, int64_t pw)
+      : N(n), C(c), IH(ih), IW(iw), OC(oc), OH(oh), OW(ow), pad_h(ph), pad_w(pw) {
+    TH = ceil_div(OH, kTile), TW = ceil_div(OW, kTile), tiles = N * TH * TW;
+  }
+};
+
+// The GEMM kernels of the kernel set in use, with the blocking this file needs from them.
+struct Kernels {
+  GemmKernels<float> gemm;
+  int64_t mr, nr, mc, kc;
+  void (*input)(const float* rows, int64_t rs, int n, float* v, int64_t v_stride);
+  void (*output)(const float* m, int64_t m_stride, int n, float bias, float* rows, int64_t rs);
+};
+
+Kernels kernels_for(const Problem& p) {
+  Kernels k;
+  k.gemm = select_gemm_kernels<float>();
+  k.mr = GemmTile<float>::mr, k.nr = GemmTile<float>::nr;
+  k.mc = even_block(p.OC, GemmBlocking<float>::mc, k.mr);
+  k.kc = even_block(p.C, GemmBlocking<float>::kc, 1);
+  const bool avx2 = simd_level() == SimdLevel::AVX2;
+  k.input = avx2 ? avx2::winograd_input_f43 : base::winograd_input_f43;
+  k.output = avx2 ? avx2::winograd_output_f43 : base::winograd_output_f43;
+  return k;
+}
+
+// A run of horizontally adjacent tiles, the unit the transforms take: tiles t .. t + len - 1 of a block
+// (block-relative), image n, tile row th, columns tw .. tw + len - 1. Runs never cross an NR panel of the
+// packed V, and hold at most kWinoLanes tiles.
+struct Run {
+  int64_t t, n, th, tw;
+  int len;
+};
+
+thread_local ScratchBuffer tl_v, tl_m, tl_upack, tl_wpart, tl_wtile;
+thread_local std::vector<double> tl_wbuf;
+thread_local std::vector<Run> tl_runs;
+
+class Winograd {
+ public:
+  // w_at(o, i, kh, kw) is the problem's weight: output channel o, input channel i.
+  template <typename W>
+  Winograd(const Problem& p, const W& w_at) : p_(p), k_(kernels_for(p)), Mp_(round_up(p.OC, k_.mr)) {
+    // Blocks of tiles: as many as keep V and M of one block within about half of L2 (the other half holds the
+    // packed weight panels streaming through), at least two NR panels so the GEMMs are not all edge.
+    constexpr double kBlockBytes = 1 << 20;
+    const int64_t per_tile = kPositions * (p.C + p.OC) * int64_t(sizeof(float));
+    const int64_t most = std::max<int64_t>(2 * k_.nr, int64_t(kBlockBytes / per_tile) / k_.nr * k_.nr);
+    blocks_ = ceil_div(p.tiles, most);
+    Tp_ = round_up(ceil_div(p.tiles, blocks_), k_.nr);
+    // One position's V and M apart by a multiple of 4 KiB would put the 36 rows a transform touches in one
+    // cache set; a 64-byte offset spreads them.
+    vs_ = p.C * Tp_ + 16, ms_ = p.OC * Tp_ + 16;
+    transform_weights(w_at);
+  }
+
+  void run(const float* x, const float* bias, float* y) const {
+    // Enough blocks: each thread takes whole ones, with its own V and M. Otherwise one block at a time,
+    // its phases split between threads (the parallel_for calls inside run serially in the first case).
+    if (blocks_ >= 2 * get_num_threads()) {
+      parallel_for(blocks_, 1, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) block(b, x, bias, y);
+      });
+    } else {
+      for (int64_t b = 0; b < blocks_; ++b) block(b, x, bias, y);
+    }
+  }
+
+ private:
+  // U[xi] = (G g G^T)[xi] for every (o, i), in float64 then rounded once (G has 1/6, 1/12, 1/24), written
+  // straight into the GEMM's packed-A layout (simd.h: per kc-deep slice, MR-row panels of kcur steps of MR
+  // values, rows past OC zero): xi's (OC, C) matrix at upack + xi * Mp * C, slice pc at + Mp * pc. For one
+  // panel and position the (i, row) pairs are consecutive, so each of the 36 output streams is contiguous.
+  template <typename W>
+  void transform_weights(const W& w_at) {
+    const int64_t OC = p_.OC, C = p_.C, MR = k_.mr;
+    float* upack = tl_upack.get<float>(kPositions * Mp_ * C);
+    const int64_t panels = Mp_ / MR, slices = ceil_div(C, k_.kc);
+    parallel_for(panels * slices, 1, [&](int64_t j0, int64_t j1) {
+      // One panel's slice for all 36 positions, then 36 contiguous copies: written in place, the 36 streams
+      // would lie Mp * C floats apart, in one cache set when that is a multiple of 4 KiB (hence the 16 too).
+      const int64_t stride = k_.kc * MR + 16;
+      float* part = tl_wpart.get<float>(kPositions * stride);
+      double* u = tl_wtile.get<double>(kPositions * k_.kc);
+      for (int64_t j = j0; j < j1; ++j) {
+        const int64_t q = j / slices, pc = j % slices * k_.kc, kcur = std::min(k_.kc, C - pc);
+        for (int64_t r = 0; r < MR; ++r) {
+          const int64_t o = q * MR + r;
+          if (o < OC) weight_tiles(w_at, o, pc, kcur, u);
+          for (int64_t xi = 0; xi < kPositions; ++xi)
+            for (int64_t i = 0; i < kcur; ++i) part[xi * stride + i * MR + r] = o < OC ? float(u[xi * kcur + i]) : 0.0f;
+        }
+        for (int64_t xi = 0; xi < kPositions; ++xi)
+          std::copy(part + xi * stride, part + xi * stride + kcur * MR,
+                    upack + xi * Mp_ * C + Mp_ * pc + q * kcur * MR);
+      }
+    });
+    upack_ = upack;
+  }
+
+  // u[xi * n + k] = (G g G^T)[xi] for the filters g = w_at(o, i0 + k, ., .), k < n, each step a loop over k.
+  // G rows: [1/4 0 0] [-1/6 -1/6 -1/6] [-1/6 1/6 -1/6] [1/24 1/12 1/6] [1/24 -1/12 1/6] [0 0 1].
+  template <typename W>
+  static void weight_tiles(const W& w_at, int64_t o, int64_t i0, int64_t n, double* u) {
+    // out[a * os + k] = (G (x0, x1, x2))[a], x_t[k] = in[t * is + k]
+    auto g6 = [n](const double* in, int64_t is, double* out, int64_t os) {
+      for (int64_t k = 0; k < n; ++k) {
+        const double a = in[k], b = in[is + k], c = in[2 * is + k];
+        const double s = (a + c) / -6.0, t = (a / 4.0 + c) / 6.0;
+        out[k] = a / 4.0;
+        out[os + k] = s - b / 6.0;
+        out[2 * os + k] = s + b / 6.0;
+        out[3 * os + k] = t + b / 12.0;
+        out[4 * os + k] = t - b / 12.0;
+        out[5 * os + k] = c;
+      }
+    };
+    std::vector<double>& buf = tl_wbuf;
+    buf.resize(static_cast<size_t>(27 * n));
+    double *g = buf.data(), *gg = g + 9 * n;  // g: tap (kh, kw) at g + (kh * 3 + kw) * n; gg = G g: (a, kw)
+    for (int64_t k = 0; k < n; ++k)
+      for (int t = 0; t < 9; ++t) g[t * n + k] = w_at(o, i0 + k, t / 3, t % 3);
+    for (int kw = 0; kw < 3; ++kw) g6(g + kw * n, 3 * n, gg + kw * n, 3 * n);
+    for (int a = 0; a < kAlpha; ++a) g6(gg + a * 3 * n, n, u + a * kAlpha * n, n);
+  }
+
+  // One block of tiles, t0 = b * Tp onwards: input transform, 36 GEMMs, output transform.
+  void block(int64_t b, const float* x, const float* bias, float* y) const {
+    std::vector<Run>& runs = tl_runs;
+    block_runs(b * Tp_, runs);
+    float* v = tl_v.get<float>(kPositions * vs_);
+    float* m = tl_m.get<float>(kPositions * ms_);
+    parallel_for(p_.C, 1, [&](int64_t c0, int64_t c1) { input_tiles(x, runs, c0, c1, v); });
+    parallel_for(kPositions, 1, [&](int64_t x0, int64_t x1) { products(v, x0, x1, m); });
+    parallel_for(p_.OC, 1, [&](int64_t o0, int64_t o1) { output_tiles(m, bias, runs, o0, o1, y); });
+  }
+
+  // The runs of the block's real tiles t0 .. (the columns of the last block past the last tile are padding).
+  void block_runs(int64_t t0, std::vector<Run>& runs) const {
+    runs.clear();
+    const int64_t end = std::min(Tp_, p_.tiles - t0), per_image = p_.TH * p_.TW;
+    for (int64_t t = 0; t < end;) {
+      const int64_t tile = t0 + t, r = tile % per_image, tw = r % p_.TW;
+      const int64_t len = std::min({p_.TW - tw, end - t, k_.nr - t % k_.nr, int64_t(L)});
+      runs.push_back({t, tile / per_image, r / p_.TW, tw, static_cast<int>(len)});
+      t += len;
+    }
+  }
+
+  // V[xi] (C, Tp) for channels [c0, c1), in gemm_pack_b's layout slice by slice: column t of channel c in
+  // slice pc (kcur deep) at v + xi * vs + pc * Tp + (t / NR) * kcur * NR + (c - pc) * NR + t % NR.
+  void input_tiles(const float* x, const std::vector<Run>& runs, int64_t c0, int64_t c1, float* v) const {
+    alignas(64) float buf[6 * (4 * L + 2)];  // a run's six input rows, zero-padded, when they leave the image
+    const int64_t vs = vs_, real = runs.empty() ? 0 : runs.back().t + runs.back().len;
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t pc = c / k_.kc * k_.kc, kcur = std::min(k_.kc, p_.C - pc);
+      float* vc = v + pc * Tp_ + (c - pc) * k_.nr;
+      auto at_column = [&](int64_t t) { return vc + t / k_.nr * kcur * k_.nr + t % k_.nr; };
+      for (const Run& r : runs) {
+        const float* plane = x + (r.n * p_.C + c) * p_.IH * p_.IW;
+        const int64_t h0 = r.th * kTile - p_.pad_h, w0 = r.tw * kTile - p_.pad_w, width = 4 * r.len + 2;
+        if (h0 >= 0 && h0 + kAlpha <= p_.IH && w0 >= 0 && w0 + width <= p_.IW) {
+          k_.input(plane + h0 * p_.IW + w0, p_.IW, r.len, at_column(r.t), vs);
+          continue;
+        }
+        // Columns [lo, hi) of the run lie inside the image; rows outside it are all zero.
+        const int64_t lo = std::min(width, std::max<int64_t>(0, -w0)), hi = std::max(lo, std::min(width, p_.IW - w0));
+        for (int64_t i = 0; i < kAlpha; ++i) {
+          float* row = buf + i * width;
+          const int64_t h = h0 + i;
+          const bool inside = h >= 0 && h < p_.IH;
+          const float* src = plane + h * p_.IW + w0;
+          for (int64_t w = 0; w < width; ++w) row[w] = 0.0f;
+          if (inside)
+            for (int64_t w = lo; w < hi; ++w) row[w] = src[w];
+        }
+        k_.input(buf, width, r.len, at_column(r.t), vs);
+      }
+      // Padding columns of the last block: zeros, so that the GEMM reads no stale values.
+      for (int64_t t = real; t < Tp_; ++t)
+        for (int64_t xi = 0; xi < kPositions; ++xi) at_column(t)[xi * vs] = 0.0f;
+    }
+  }
+
+  // M[xi] (OC, Tp) = U[xi] @ V[xi] for xi in [x0, x1), row-major at m + xi * ms.
+  void products(const float* v, int64_t x0, int64_t x1, float* m) const {
+    for (int64_t xi = x0; xi < x1; ++xi) {
+      const float* u = upack_ + xi * Mp_ * p_.C;
+      for (int64_t pc = 0; pc < p_.C; pc += k_.kc) {
+        const int64_t kcur = std::min(k_.kc, p_.C - pc);
+        for (int64_t ic = 0; ic < p_.OC; ic += k_.mc)
+          k_.gemm.macro(std::min(k_.mc, p_.OC - ic), Tp_, kcur, 1.0f, u + Mp_ * pc + ic / k_.mr * kcur * k_.mr,
+                        v + xi * vs_ + pc * Tp_, pc == 0 ? 0.0f : 1.0f, m + xi * ms_ + ic * Tp_, Tp_, 1);
+      }
+    }
+  }
+
+  // y tiles of output channels [o0, o1) = A^T M A + bias, clipped at the image's right and bottom edges.
+  void output_tiles(const float* m, const float* bias, const std::vector<Run>& runs, int64_t o0, int64_t o1,
+                    float* y) const {
+    alignas(64) float buf[4 * 4 * L];  // a run's four output rows, when they would leave the image
+    for (int64_t o = o0; o < o1; ++o) {
+      const float b = bias ? bias[o] : 0.0f;
+      for (const Run& r : runs) {
+        float* plane = y + (r.n * p_.OC + o) * p_.OH * p_.OW;
+        const int64_t h0 = r.th * kTile, w0 = r.tw * kTile, width = 4 * r.len;
+        if (h0 + kTile <= p_.OH && w0 + width <= p_.OW) {
+          k_.output(m + o * Tp_ + r.t, ms_, r.len, b, plane + h0 * p_.OW + w0, p_.OW);
+          continue;
+        }
+        k_.output(m + o * Tp_ + r.t, ms_, r.len, b, buf, width);
+        const int64_t rows = std::min(kTile, p_.OH - h0), cols = std::min(width, p_.OW - w0);
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t j = 0; j < cols; ++j) plane[(h0 + i) * p_.OW + w0 + j] = buf[i * width + j];
+      }
+    }
+  }
+
+  const Problem p_;
+  const Kernels k_;
+  const int64_t Mp_;
+  int64_t blocks_, Tp_, vs_, ms_;  // blocks, tiles per block, floats per position of V and of M
+  float* upack_;                   // the calling thread's tl_upack
+};
+
+}  // namespace
+
+void winograd_conv2d_forward(const float* x, const float* w, const float* b, float* y, const Conv2dGeometry& g) {
+  const Problem p(g.N, g.C, g.H, g.W, g.OC, g.OH, g.OW, g.pad_h, g.pad_w);
+  auto w_at = [&](int64_t o, int64_t i, int kh, int kw) { return double(w[((o * g.C + i) * 3 + kh) * 3 + kw]); };
+  Winograd(p, w_at).run(x, b, y);
+}
+
+// dx[c, h, w] = sum over oc, kh, kw of dout[oc, h + pad - kh, w + pad - kw] w[oc, c, kh, kw]: a correlation
+// of dout with w[oc, c] rotated by 180 degrees, padded by 2 - pad.
+void winograd_conv2d_input_grad(const float* dout, const float* w, float* dx, const Conv2dGeometry& g) {
+  const Problem p(g.N, g.OC, g.OH, g.OW, g.C, g.H, g.W, 2 - g.pad_h, 2 - g.pad_w);
+  auto w_at = [&](int64_t c, int64_t oc, int kh, int kw) {
+    return double(w[((oc * g.C + c) * 3 + 2 - kh) * 3 + 2 - kw]);
+  };
+  Winograd(p, w_at).run(dout, nullptr, dx);
+}
+
+}  // namespace pycnn::cpu
