@@ -56,6 +56,12 @@ def arrays(n, c, h, w, oc, seed=0):
     return x, wt, b
 
 
+def random_dout(shape, padding):
+    """A gradient of conv2d's output for input shape (N, C, H, W, OC) with a 3x3 kernel and this padding."""
+    n, _, h, w, oc = shape
+    return np.random.default_rng(1).standard_normal((n, oc, h + 2 * padding - 2, w + 2 * padding - 2))
+
+
 def conv(x, w, b, padding, need_dx=False, dout=None):
     """y = conv2d(x, w, b) in x's dtype, and dx for dout when asked."""
     xt = pc.from_numpy(x)
@@ -83,7 +89,9 @@ def reference(x, w, b, padding, dout=None):
 
 def assert_within_bound(got, exact, scale, k=K_BOUND):
     err = float(np.abs(got.astype(np.float64) - exact).max())
-    assert err <= k * EPS32 * scale, f"max error {err:.3g} > {k} eps32 * {scale:.3g} ({err / (EPS32 * scale):.2f} eps32 S)"
+    assert err <= k * EPS32 * scale, (
+        f"max error {err:.3g} > {k} eps32 * {scale:.3g} ({err / (EPS32 * scale):.2f} eps32 S)"
+    )
 
 
 def taken(shape, padding, input_grad=False, dtype="float32"):
@@ -109,9 +117,8 @@ def test_forward_matches_float64(case, algo, algorithm):
 @pytest.mark.parametrize("case", RESNET + AWKWARD)
 def test_input_grad_matches_float64(case, algo, algorithm):
     *shape, p = case
-    n, c, h, w_, oc = shape
     x, w, _ = arrays(*shape)
-    dout = np.random.default_rng(1).standard_normal((n, oc, h + 2 * p - 2, w_ + 2 * p - 2))
+    dout = random_dout(shape, p)
     exact, scale = reference(x, w, None, p, dout=dout)
     algorithm(algo)
     assert taken(shape, p, input_grad=True) == algo
@@ -162,7 +169,9 @@ def test_algorithm_choice(algorithm):
 def _algorithm_in_subprocess(value):
     env = dict(os.environ, PYCNN_CONV2D_ALGO=value)
     code = "import pycnn; print(pycnn._C._conv2d_algorithm())"
-    return subprocess.run([sys.executable, "-c", code], env=env, cwd=SUBPROCESS_CWD, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=SUBPROCESS_CWD, capture_output=True, text=True, check=False
+    )
 
 
 def test_environment_override():
@@ -176,9 +185,8 @@ def test_deterministic_across_runs_and_threads(case, algorithm):
     # The first case has many tile blocks (threads take whole blocks), the others few (threads split each
     # block's phases): either way every output's arithmetic is fixed.
     *shape, p = case
-    n, c, h, w_, oc = shape
     x, w, b = (a.astype(np.float32) for a in arrays(*shape))
-    dout = np.random.default_rng(1).standard_normal((n, oc, h + 2 * p - 2, w_ + 2 * p - 2)).astype(np.float32)
+    dout = random_dout(shape, p).astype(np.float32)
     algorithm("winograd")
     threads = pc.get_num_threads()
     results = []
@@ -201,9 +209,7 @@ def test_model_backward_matches_gemm(algorithm):
     def grads(algo):
         algorithm(algo)
         pc.manual_seed(0)
-        model = pc.nn.Sequential(
-            pc.nn.Conv2d(16, 32, 3, padding=1), pc.nn.ReLU(), pc.nn.Conv2d(32, 24, 3, padding=1)
-        )
+        model = pc.nn.Sequential(pc.nn.Conv2d(16, 32, 3, padding=1), pc.nn.ReLU(), pc.nn.Conv2d(32, 24, 3, padding=1))
         x = pc.from_numpy(x_np).requires_grad_()
         (model(x) ** 2).sum().backward()
         return [x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]
