@@ -1,8 +1,11 @@
 // Winograd F(4x4, 3x3) transforms of a row of up to kWinoLanes adjacent tiles (winograd_kernel.h), compiled
-// per kernel set. Both transforms are separable: a 1-D transform down the columns, vectorised along the
-// image row (contiguous), then one along the rows, vectorised across tiles (tile l's columns are 4l .. 4l+5,
-// a stride-4 deinterleave). Each 1-D transform is a fixed combination of six vectors for Lavin & Gray's
-// interpolation points 0, +-1, +-2, infinity. Read bt/at first: they are the 1-D matrices.
+// per kernel set. Both transforms are separable 1-D transforms (bt6, at6: Lavin & Gray's interpolation points
+// 0, +-1, +-2, infinity), applied down the columns and then along the rows of each tile. The input's column
+// pass runs along the image row (contiguous, full vector width); then each group of four tiles is turned
+// into vectors of one column for four tiles by 4x4 transposes (tile l's columns are 4l .. 4l + 5, so
+// neighbours overlap by two) and finished in 4-float vectors, stored straight to V. The output transform
+// works on groups of four tiles throughout and transposes back before storing the 4x4 tiles' rows.
+// GCC vector extensions only (no intrinsics), so every kernel set compiles the same code.
 #include "ops/cpu/simd/winograd_kernel.h"
 
 namespace pycnn::cpu::PYCNN_KNS {
@@ -10,63 +13,114 @@ namespace pycnn::cpu::PYCNN_KNS {
 namespace {
 
 constexpr int L = kWinoLanes;
+constexpr int kRowWidth = 4 * L + 2;  // the input columns under L adjacent tiles
 
-// o[k * os + l] = (B^T z)[k] for the six vectors z[k * zs + l], l < n. B^T rows:
-//   [4 0 -5 0 1 0] [0 -4 -4 1 1 0] [0 4 -4 -1 1 0] [0 -2 -1 2 1 0] [0 2 -1 -2 1 0] [0 4 0 -5 0 1]
-inline void bt(const float* __restrict z, int64_t zs, float* __restrict o, int64_t os, int n) {
-  for (int l = 0; l < n; ++l) {
-    const float z0 = z[l], z1 = z[zs + l], z2 = z[2 * zs + l], z3 = z[3 * zs + l], z4 = z[4 * zs + l],
-                z5 = z[5 * zs + l];
-    const float a = z4 - 4.0f * z2, b = z3 - 4.0f * z1;  // shared by rows 1, 2
-    const float c = z4 - z2, d = 2.0f * (z3 - z1);       // shared by rows 3, 4
-    o[l] = 4.0f * z0 - 5.0f * z2 + z4;
-    o[os + l] = a + b;
-    o[2 * os + l] = a - b;
-    o[3 * os + l] = c + d;
-    o[4 * os + l] = c - d;
-    o[5 * os + l] = 4.0f * z1 - 5.0f * z3 + z5;
-  }
+typedef float V4 __attribute__((vector_size(16)));
+typedef int I4 __attribute__((vector_size(16)));
+
+// o = B^T z. B^T rows: [4 0 -5 0 1 0] [0 -4 -4 1 1 0] [0 4 -4 -1 1 0] [0 -2 -1 2 1 0] [0 2 -1 -2 1 0]
+// [0 4 0 -5 0 1]. X is float or V4.
+template <typename X>
+inline void bt6(const X* z, X* o) {
+  const X a = z[4] - 4.0f * z[2], b = z[3] - 4.0f * z[1];  // rows 1, 2
+  const X c = z[4] - z[2], d = 2.0f * (z[3] - z[1]);       // rows 3, 4
+  o[0] = 4.0f * z[0] - 5.0f * z[2] + z[4];
+  o[1] = a + b;
+  o[2] = a - b;
+  o[3] = c + d;
+  o[4] = c - d;
+  o[5] = 4.0f * z[1] - 5.0f * z[3] + z[5];
 }
 
-// o[k * os + l] = (A^T z)[k] + bias, k < 4, l < n. A^T rows: [1 1 1 1 1 0] [0 1 -1 2 -2 0] [0 1 1 4 4 0]
-// [0 1 -1 8 -8 1].
-inline void at(const float* __restrict z, int64_t zs, float* __restrict o, int64_t os, float bias, int n) {
-  for (int l = 0; l < n; ++l) {
-    const float z0 = z[l], z1 = z[zs + l], z2 = z[2 * zs + l], z3 = z[3 * zs + l], z4 = z[4 * zs + l],
-                z5 = z[5 * zs + l];
-    const float s12 = z1 + z2, d12 = z1 - z2, s34 = z3 + z4, d34 = z3 - z4;
-    o[l] = z0 + s12 + s34 + bias;
-    o[os + l] = d12 + 2.0f * d34 + bias;
-    o[2 * os + l] = s12 + 4.0f * s34 + bias;
-    o[3 * os + l] = d12 + 8.0f * d34 + z5 + bias;
-  }
+// o = A^T z (4 values). A^T rows: [1 1 1 1 1 0] [0 1 -1 2 -2 0] [0 1 1 4 4 0] [0 1 -1 8 -8 1].
+template <typename X>
+inline void at6(const X* z, X* o) {
+  const X s12 = z[1] + z[2], d12 = z[1] - z[2], s34 = z[3] + z[4], d34 = z[3] - z[4];
+  o[0] = z[0] + s12 + s34;
+  o[1] = d12 + 2.0f * d34;
+  o[2] = s12 + 4.0f * s34;
+  o[3] = d12 + 8.0f * d34 + z[5];
 }
 
-constexpr int kRowWidth = 4 * L + 2;  // the input columns of L adjacent tiles
+inline V4 load4(const float* p) {
+  V4 v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store4(float* p, V4 v) { __builtin_memcpy(p, &v, sizeof v); }
+// The first n (< 4) lanes only: the lanes past a run's last tile belong to other tiles. (Not a loop: GCC
+// turns a short copy loop into a call to memcpy.)
+inline void store_first(float* p, V4 v, int n) {
+  if (n > 0) p[0] = v[0];
+  if (n > 1) p[1] = v[1];
+  if (n > 2) p[2] = v[2];
+}
+
+// Rows of a 4x4 block become its columns: r[j][l] = (a, b, c, d)[l][j].
+inline void transpose4(V4 a, V4 b, V4 c, V4 d, V4* r) {
+  const V4 t0 = __builtin_shuffle(a, b, I4{0, 4, 1, 5}), t1 = __builtin_shuffle(a, b, I4{2, 6, 3, 7});
+  const V4 t2 = __builtin_shuffle(c, d, I4{0, 4, 1, 5}), t3 = __builtin_shuffle(c, d, I4{2, 6, 3, 7});
+  r[0] = __builtin_shuffle(t0, t2, I4{0, 1, 4, 5}), r[1] = __builtin_shuffle(t0, t2, I4{2, 3, 6, 7});
+  r[2] = __builtin_shuffle(t1, t3, I4{0, 1, 4, 5}), r[3] = __builtin_shuffle(t1, t3, I4{2, 3, 6, 7});
+}
+
+// z[j][l] = row[4l + j], j < 6, for the four tiles from row: two transposes, of columns 0..3 and 2..5.
+inline void columns_of_four_tiles(const float* row, V4* z) {
+  V4 hi[4];
+  transpose4(load4(row), load4(row + 4), load4(row + 8), load4(row + 12), z);
+  transpose4(load4(row + 2), load4(row + 6), load4(row + 10), load4(row + 14), hi);
+  z[4] = hi[2], z[5] = hi[3];
+}
 
 }  // namespace
 
 void winograd_input_f43(const float* rows, int64_t rs, int n, float* v, int64_t v_stride) {
-  float t[6 * kRowWidth];  // B^T down the columns: row k at t + k * kRowWidth
-  bt(rows, rs, t, kRowWidth, 4 * n + 2);
-  float z[6 * L];  // row k of every tile, column j at z + j * L
-  for (int k = 0; k < 6; ++k) {
-    const float* tk = t + k * kRowWidth;
-    for (int l = 0; l < n; ++l)
-      for (int j = 0; j < 6; ++j) z[j * L + l] = tk[4 * l + j];
-    bt(z, L, v + k * 6 * v_stride, v_stride, n);
+  // Down the columns, along the whole row: t[k][w] = (B^T (rows[0..5][w]))[k]. Columns past the last tile,
+  // up to the end of its group of four, are zero.
+  float t[6][kRowWidth];
+  const int width = 4 * n + 2, padded = 16 * ((n + 3) / 4) + 2;
+  for (int w = 0; w < width; ++w) {
+    float z[6], o[6];
+    for (int i = 0; i < 6; ++i) z[i] = rows[i * rs + w];
+    bt6(z, o);
+    for (int k = 0; k < 6; ++k) t[k][w] = o[k];
+  }
+  for (int w = width; w < padded; w += 2)  // two at a time: GCC makes a one-by-one loop a memset call
+    for (int k = 0; k < 6; ++k) t[k][w] = t[k][w + 1] = 0.0f;
+  // Along the rows, four tiles at a time.
+  for (int l = 0; l < n; l += 4) {
+    for (int k = 0; k < 6; ++k) {
+      V4 z[6], o[6];
+      columns_of_four_tiles(t[k] + 4 * l, z);
+      bt6(z, o);
+      float* out = v + k * 6 * v_stride + l;
+      for (int j = 0; j < 6; ++j) {
+        if (l + 4 <= n) {
+          store4(out + j * v_stride, o[j]);
+        } else {
+          store_first(out + j * v_stride, o[j], n - l);
+        }
+      }
+    }
   }
 }
 
 void winograd_output_f43(const float* m, int64_t m_stride, int n, float bias, float* rows, int64_t rs) {
-  float t[24 * L];  // A^T down the columns: row r, column j at t + (r * 6 + j) * L
-  for (int j = 0; j < 6; ++j) at(m + j * m_stride, 6 * m_stride, t + j * L, 6 * L, 0.0f, n);
-  float o[4 * L];  // output row r, column c of every tile at o + c * L
-  for (int r = 0; r < 4; ++r) {
-    at(t + r * 6 * L, L, o, L, bias, n);
-    float* out = rows + r * rs;
-    for (int l = 0; l < n; ++l)
-      for (int c = 0; c < 4; ++c) out[4 * l + c] = o[c * L + l];
+  for (int l = 0; l < n; l += 4) {  // four tiles at a time (reading past n stays within M's row)
+    V4 t[4][6];                     // A^T m: row r, column j
+    for (int j = 0; j < 6; ++j) {
+      V4 z[6], o[4];
+      for (int i = 0; i < 6; ++i) z[i] = load4(m + (i * 6 + j) * m_stride + l);
+      at6(z, o);
+      for (int r = 0; r < 4; ++r) t[r][j] = o[r];
+    }
+    for (int r = 0; r < 4; ++r) {
+      V4 o[4], tile_rows[4];  // o[c]: column c of row r of the four tiles
+      at6(t[r], o);
+      for (int c = 0; c < 4; ++c) o[c] += bias;
+      transpose4(o[0], o[1], o[2], o[3], tile_rows);
+      for (int q = 0; q < 4 && l + q < n; ++q) store4(rows + r * rs + 4 * (l + q), tile_rows[q]);
+    }
   }
 }
 
