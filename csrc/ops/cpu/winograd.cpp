@@ -100,6 +100,7 @@ struct Kernels {
   int64_t mr, nr, mc, kc;
   void (*input)(const float* rows, int64_t rs, int n, float* v, int64_t v_stride);
   void (*output)(const float* m, int64_t m_stride, int n, float bias, float* rows, int64_t rs);
+  void (*weight)(const float* g, int n, float* u, int64_t u_stride);
 };
 
 Kernels kernels_for(const Problem& p) {
@@ -111,6 +112,7 @@ Kernels kernels_for(const Problem& p) {
   const bool avx2 = simd_level() == SimdLevel::AVX2;
   k.input = avx2 ? avx2::winograd_input_f43 : base::winograd_input_f43;
   k.output = avx2 ? avx2::winograd_output_f43 : base::winograd_output_f43;
+  k.weight = avx2 ? avx2::winograd_weight_f43 : base::winograd_weight_f43;
   return k;
 }
 
@@ -122,8 +124,7 @@ struct Run {
   int len;
 };
 
-thread_local ScratchBuffer tl_v, tl_m, tl_upack, tl_wpart, tl_wtile;
-thread_local std::vector<double> tl_wbuf;
+thread_local ScratchBuffer tl_v, tl_m, tl_upack, tl_filters;
 thread_local std::vector<Run> tl_runs;
 
 class Winograd {
@@ -157,61 +158,28 @@ class Winograd {
   }
 
  private:
-  // U[xi] = (G g G^T)[xi] for every (o, i), in float64 then rounded once (G has 1/6, 1/12, 1/24), written
-  // straight into the GEMM's packed-A layout (simd.h: per kc-deep slice, MR-row panels of kcur steps of MR
-  // values, rows past OC zero): xi's (OC, C) matrix at upack + xi * Mp * C, slice pc at + Mp * pc. For one
-  // panel and position the (i, row) pairs are consecutive, so each of the 36 output streams is contiguous.
+  // U[xi] = (G g G^T)[xi] for every (o, i), written straight into the GEMM's packed-A layout (simd.h: per
+  // kc-deep slice, MR-row panels of kcur steps of MR values, rows past OC zero): xi's (OC, C) matrix at
+  // upack + xi * Mp * C, slice pc at + Mp * pc. Within one panel's slice the (i, row) pairs are consecutive
+  // for every xi, so the kernel transforms them as one run of filters and writes 36 contiguous runs.
   template <typename W>
   void transform_weights(const W& w_at) {
     const int64_t OC = p_.OC, C = p_.C, MR = k_.mr;
     float* upack = tl_upack.get<float>(kPositions * Mp_ * C);
     const int64_t panels = Mp_ / MR, slices = ceil_div(C, k_.kc);
     parallel_for(panels * slices, 1, [&](int64_t j0, int64_t j1) {
-      // One panel's slice for all 36 positions, then 36 contiguous copies: written in place, the 36 streams
-      // would lie Mp * C floats apart, in one cache set when that is a multiple of 4 KiB (hence the 16 too).
-      const int64_t stride = k_.kc * MR + 16;
-      float* part = tl_wpart.get<float>(kPositions * stride);
-      double* u = tl_wtile.get<double>(kPositions * k_.kc);
+      float* g = tl_filters.get<float>(9 * k_.kc * MR);
       for (int64_t j = j0; j < j1; ++j) {
-        const int64_t q = j / slices, pc = j % slices * k_.kc, kcur = std::min(k_.kc, C - pc);
-        for (int64_t r = 0; r < MR; ++r) {
-          const int64_t o = q * MR + r;
-          if (o < OC) weight_tiles(w_at, o, pc, kcur, u);
-          for (int64_t xi = 0; xi < kPositions; ++xi)
-            for (int64_t i = 0; i < kcur; ++i) part[xi * stride + i * MR + r] = o < OC ? float(u[xi * kcur + i]) : 0.0f;
-        }
-        for (int64_t xi = 0; xi < kPositions; ++xi)
-          std::copy(part + xi * stride, part + xi * stride + kcur * MR,
-                    upack + xi * Mp_ * C + Mp_ * pc + q * kcur * MR);
+        const int64_t q = j / slices, pc = j % slices * k_.kc, kcur = std::min(k_.kc, C - pc), n = kcur * MR;
+        for (int64_t i = 0; i < kcur; ++i)
+          for (int64_t r = 0; r < MR; ++r) {
+            const int64_t o = q * MR + r, s = i * MR + r;
+            for (int tap = 0; tap < 9; ++tap) g[tap * n + s] = o < OC ? w_at(o, pc + i, tap / 3, tap % 3) : 0.0f;
+          }
+        k_.weight(g, static_cast<int>(n), upack + Mp_ * pc + q * n, Mp_ * C);
       }
     });
     upack_ = upack;
-  }
-
-  // u[xi * n + k] = (G g G^T)[xi] for the filters g = w_at(o, i0 + k, ., .), k < n, each step a loop over k.
-  // G rows: [1/4 0 0] [-1/6 -1/6 -1/6] [-1/6 1/6 -1/6] [1/24 1/12 1/6] [1/24 -1/12 1/6] [0 0 1].
-  template <typename W>
-  static void weight_tiles(const W& w_at, int64_t o, int64_t i0, int64_t n, double* u) {
-    // out[a * os + k] = (G (x0, x1, x2))[a], x_t[k] = in[t * is + k]
-    auto g6 = [n](const double* in, int64_t is, double* out, int64_t os) {
-      for (int64_t k = 0; k < n; ++k) {
-        const double a = in[k], b = in[is + k], c = in[2 * is + k];
-        const double s = (a + c) / -6.0, t = (a / 4.0 + c) / 6.0;
-        out[k] = a / 4.0;
-        out[os + k] = s - b / 6.0;
-        out[2 * os + k] = s + b / 6.0;
-        out[3 * os + k] = t + b / 12.0;
-        out[4 * os + k] = t - b / 12.0;
-        out[5 * os + k] = c;
-      }
-    };
-    std::vector<double>& buf = tl_wbuf;
-    buf.resize(static_cast<size_t>(27 * n));
-    double *g = buf.data(), *gg = g + 9 * n;  // g: tap (kh, kw) at g + (kh * 3 + kw) * n; gg = G g: (a, kw)
-    for (int64_t k = 0; k < n; ++k)
-      for (int t = 0; t < 9; ++t) g[t * n + k] = w_at(o, i0 + k, t / 3, t % 3);
-    for (int kw = 0; kw < 3; ++kw) g6(g + kw * n, 3 * n, gg + kw * n, 3 * n);
-    for (int a = 0; a < kAlpha; ++a) g6(gg + a * 3 * n, n, u + a * kAlpha * n, n);
   }
 
   // One block of tiles, t0 = b * Tp onwards: input transform, 36 GEMMs, output transform.
@@ -317,7 +285,7 @@ class Winograd {
 
 void winograd_conv2d_forward(const float* x, const float* w, const float* b, float* y, const Conv2dGeometry& g) {
   const Problem p(g.N, g.C, g.H, g.W, g.OC, g.OH, g.OW, g.pad_h, g.pad_w);
-  auto w_at = [&](int64_t o, int64_t i, int kh, int kw) { return double(w[((o * g.C + i) * 3 + kh) * 3 + kw]); };
+  auto w_at = [&](int64_t o, int64_t i, int kh, int kw) { return w[((o * g.C + i) * 3 + kh) * 3 + kw]; };
   Winograd(p, w_at).run(x, b, y);
 }
 
@@ -325,9 +293,7 @@ void winograd_conv2d_forward(const float* x, const float* w, const float* b, flo
 // of dout with w[oc, c] rotated by 180 degrees, padded by 2 - pad.
 void winograd_conv2d_input_grad(const float* dout, const float* w, float* dx, const Conv2dGeometry& g) {
   const Problem p(g.N, g.OC, g.OH, g.OW, g.C, g.H, g.W, 2 - g.pad_h, 2 - g.pad_w);
-  auto w_at = [&](int64_t c, int64_t oc, int kh, int kw) {
-    return double(w[((oc * g.C + c) * 3 + 2 - kh) * 3 + 2 - kw]);
-  };
+  auto w_at = [&](int64_t c, int64_t oc, int kh, int kw) { return w[((oc * g.C + c) * 3 + 2 - kh) * 3 + 2 - kw]; };
   Winograd(p, w_at).run(dout, nullptr, dx);
 }
 

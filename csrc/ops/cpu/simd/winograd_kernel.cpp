@@ -105,6 +105,35 @@ void winograd_input_f43(const float* rows, int64_t rs, int n, float* v, int64_t 
   }
 }
 
+void winograd_weight_f43(const float* g, int n, float* u, int64_t u_stride) {
+  // G rows: [1/4 0 0] [-1/6 -1/6 -1/6] [-1/6 1/6 -1/6] [1/24 1/12 1/6] [1/24 -1/12 1/6] [0 0 1]; in float64,
+  // rounded once at the end, since 1/6, 1/12 and 1/24 are inexact in float32.
+  auto g6 = [](double a, double b, double c, double* o) {
+    const double s = (a + c) / -6.0, t = (a / 4.0 + c) / 6.0;
+    o[0] = a / 4.0, o[1] = s - b / 6.0, o[2] = s + b / 6.0, o[3] = t + b / 12.0, o[4] = t - b / 12.0, o[5] = c;
+  };
+  constexpr int kChunk = 32;
+  for (int s0 = 0; s0 < n; s0 += kChunk) {
+    const int len = n - s0 < kChunk ? n - s0 : kChunk;
+    double gg[6][3][kChunk];  // G g: row a, column kw
+    for (int kw = 0; kw < 3; ++kw)
+      for (int s = 0; s < len; ++s) {
+        double o[6];
+        g6(g[kw * n + s0 + s], g[(3 + kw) * n + s0 + s], g[(6 + kw) * n + s0 + s], o);
+        for (int a = 0; a < 6; ++a) gg[a][kw][s] = o[a];
+      }
+    float out[36][kChunk];  // (G g) G^T; built locally so that the loop writes no runtime-strided memory
+    for (int a = 0; a < 6; ++a)
+      for (int s = 0; s < len; ++s) {
+        double o[6];
+        g6(gg[a][0][s], gg[a][1][s], gg[a][2][s], o);
+        for (int b = 0; b < 6; ++b) out[a * 6 + b][s] = static_cast<float>(o[b]);
+      }
+    for (int xi = 0; xi < 36; ++xi)
+      for (int s = 0; s < len; ++s) u[xi * u_stride + s0 + s] = out[xi][s];
+  }
+}
+
 void winograd_output_f43(const float* m, int64_t m_stride, int n, float bias, float* rows, int64_t rs) {
   for (int l = 0; l < n; l += 4) {  // four tiles at a time (reading past n stays within M's row)
     V4 t[4][6];                     // A^T m: row r, column j
