@@ -156,10 +156,12 @@ def test_algorithm_choice(algorithm):
         got = pc._C._conv2d_algorithm_for(x_shape, w, (stride, stride), (1, 1), (dilation, dilation), groups, "float32")
         assert got == "gemm"
     assert pc._C._conv2d_algorithm_for(x_shape, [4, 4, 5, 5], (1, 1), (1, 1), (1, 1), 1, "float32") == "gemm"
-    algorithm("auto")  # the size rule: a ResNet layer yes, LeNet-sized ones no
-    assert taken((32, 64, 32, 32, 64), 1) == "winograd"
-    assert taken((32, 64, 32, 32, 64), 1, input_grad=True) == "winograd"
-    assert taken((64, 6, 12, 12, 16), 0) == "gemm"
+    algorithm("auto")  # the size rule: ResNet layers yes; few channels or few output pixels no
+    for shape in [(32, 64, 32, 32, 64), (32, 512, 4, 4, 512), (1, 64, 16, 16, 64)]:
+        assert taken(shape, 1) == "winograd" and taken(shape, 1, input_grad=True) == "winograd"
+    for shape in [(64, 6, 12, 12, 16), (32, 3, 32, 32, 64), (1, 256, 8, 8, 256)]:
+        assert taken(shape, 0) == "gemm"
+    assert taken((32, 64, 32, 32, 4), 1) == "gemm" and taken((32, 4, 32, 32, 64), 1, input_grad=True) == "gemm"
     algorithm("gemm")
     assert taken((32, 64, 32, 32, 64), 1) == "gemm"
     with pytest.raises(ValueError, match=r"\[conv2d\] unknown algorithm 'fast'"):

@@ -49,10 +49,14 @@ bool winograd_can(const Conv2dGeometry& g, bool input_grad) {
   return shape && (!input_grad || (g.pad_h <= 2 && g.pad_w <= 2));
 }
 
-// The auto rule, from measurements on 2 Zen 5 cores (docs/architecture.md has the table): Winograd wins once
-// both channel counts are large enough for its 36 GEMMs to run near the GEMM kernel's speed, and the image
-// has enough whole tiles that the padding of edge tiles wastes little.
-bool winograd_pays(const Conv2dGeometry& g) { return g.C >= 32 && g.OC >= 32 && g.OH >= 8 && g.OW >= 8; }
+// The auto rule, from single-thread measurements on Zen 5 (docs/architecture.md): Winograd ran 1.3-3x faster
+// than the GEMM path once the convolution it computes (the input gradient swaps the channel counts) has at
+// least 8 input and 8 output channels and 256 output pixels in all (N * OH * OW): the weight transform
+// costs as much as about 150 output pixels of work, and with fewer channels the transforms outweigh the
+// GEMMs they shrink (a 3-channel stem, LeNet's 1 and 6 channels: 0.5-0.9x).
+bool winograd_pays(int64_t N, int64_t C, int64_t OC, int64_t OH, int64_t OW) {
+  return C >= 8 && OC >= 8 && N * OH * OW >= 256;
+}
 
 }  // namespace
 
@@ -63,8 +67,8 @@ Conv2dAlgo conv2d_algorithm_for(const Conv2dGeometry& g, DType dtype, bool input
   const Conv2dAlgo asked = conv2d_algorithm();
   if (dtype != DType::Float32 || asked == Conv2dAlgo::Gemm || !winograd_can(g, input_grad)) return Conv2dAlgo::Gemm;
   if (asked == Conv2dAlgo::Winograd) return Conv2dAlgo::Winograd;
-  // The input gradient is a convolution with the channel counts swapped; the rule is symmetric in them.
-  return winograd_pays(g) ? Conv2dAlgo::Winograd : Conv2dAlgo::Gemm;
+  const bool pays = input_grad ? winograd_pays(g.N, g.OC, g.C, g.H, g.W) : winograd_pays(g.N, g.C, g.OC, g.OH, g.OW);
+  return pays ? Conv2dAlgo::Winograd : Conv2dAlgo::Gemm;
 }
 
 Conv2dAlgo conv2d_algorithm_for(const Shape& x, const Shape& w, const Conv2dArgs& a, DType dtype, bool input_grad) {
