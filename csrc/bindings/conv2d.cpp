@@ -27,13 +27,14 @@ void init_conv2d(py::module_& m) {
   m.def(
       "_conv2d_algorithm_for",
       [](const Shape& x, const Shape& w, Pair stride, Pair padding, Pair dilation, int64_t groups,
-         const std::string& dtype, bool input_grad) {
+         const std::string& dtype, const std::string& pass) {
         return enum_name(cpu::conv2d_algorithm_for(x, w, conv2d_args(stride, padding, dilation, groups),
-                                                   parse_dtype(dtype), input_grad));
+                                                   parse_dtype(dtype), parse_enum<Conv2dPass>(pass)));
       },
       py::arg("x_shape"), py::arg("w_shape"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
-      py::arg("groups"), py::arg("dtype"), py::arg("input_grad") = false,
-      "'gemm' or 'winograd': the algorithm a CPU conv2d forward (or its input gradient) of these shapes runs now.");
+      py::arg("groups"), py::arg("dtype"), py::arg("pass_") = "forward",
+      "'gemm' or 'winograd': the algorithm that a CPU conv2d pass ('forward', 'input_grad' or 'weight_grad') of "
+      "these shapes runs now.");
 }
 
 }  // namespace pycnn::bindings

@@ -16,7 +16,7 @@
 #include "ops/cpu/cpu_ops.h"
 #include "ops/cpu/gemm_blocks.h"  // defines: GemmKernels, ScratchBuffer, even_block, ceil_div
 #include "ops/cpu/simd/simd.h"    // defines: GemmTile, GemmBlocking, base::/avx2:: gemm_pack_a/_b, gemm_macro_kernel
-#include "ops/cpu/winograd.h"     // defines: conv2d_algorithm_for, winograd_conv2d_forward, _input_grad
+#include "ops/cpu/winograd.h"     // defines: conv2d_algorithm_for, winograd_conv2d_forward, _input_grad, _weight_grad
 
 namespace pycnn::cpu {
 
@@ -432,7 +432,7 @@ void conv2d_forward(const T* px, const T* pw, const T* pb, T* py, const Conv2dGe
   }
   if (g.Cg == 1 && g.G > 1) return depthwise_forward(g, px, pw, pb, py);
   if constexpr (std::is_same_v<T, float>)
-    if (conv2d_algorithm_for(g, DType::Float32, false) == Conv2dAlgo::Winograd)
+    if (conv2d_algorithm_for(g, DType::Float32, Conv2dPass::Forward) == Conv2dAlgo::Winograd)
       return winograd_conv2d_forward(px, pw, pb, py, g);
   // The weights, packed once for all images.
   const PackedAGemm<T> gemm(false, pw, g.K, g.OCg * g.K, g.G, g.OCg, g.K, g.P);
@@ -530,7 +530,7 @@ template <typename T>
 void conv2d_input_grad(const T* dout, const T* w, T* dx, const Conv2dGeometry& g) {
   if (g.Cg == 1 && g.G > 1) return depthwise_input_grad(g, dout, w, dx);  // direct kernel (see above)
   if constexpr (std::is_same_v<T, float>)
-    if (conv2d_algorithm_for(g, DType::Float32, true) == Conv2dAlgo::Winograd)
+    if (conv2d_algorithm_for(g, DType::Float32, Conv2dPass::InputGrad) == Conv2dAlgo::Winograd)
       return winograd_conv2d_input_grad(dout, w, dx, g);
   if (g.P == 0 || g.K == 0 || g.OCg == 0) {
     std::memset(dx, 0, sizeof(T) * g.N * g.C * g.H * g.W);
@@ -667,6 +667,9 @@ void weight_grad_chunk(const WeightGradGemm<T>& gemm, const Conv2dGeometry& g, i
 template <typename T>
 void conv2d_weight_grad(const T* dout, const T* x, T* dw, const Conv2dGeometry& g) {
   if (g.Cg == 1 && g.G > 1) return depthwise_weight_grad(g, dout, x, dw);  // direct kernel (see above)
+  if constexpr (std::is_same_v<T, float>)
+    if (conv2d_algorithm_for(g, DType::Float32, Conv2dPass::WeightGrad) == Conv2dAlgo::Winograd)
+      return winograd_conv2d_weight_grad(dout, x, dw, g);
   const int64_t wsize = g.OC * g.K;
   if (g.N == 0 || g.P == 0) {
     std::memset(dw, 0, wsize * sizeof(T));

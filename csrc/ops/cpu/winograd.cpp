@@ -42,11 +42,11 @@ std::atomic<Conv2dAlgo>& algo_setting() {
   return algo;
 }
 
-bool winograd_can(const Conv2dGeometry& g, bool input_grad) {
+bool winograd_can(const Conv2dGeometry& g, Conv2dPass pass) {
   const bool shape = g.G == 1 && g.KH == 3 && g.KW == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 &&
                      g.dilation_w == 1 && g.N > 0 && g.C > 0 && g.OC > 0 && g.OH > 0 && g.OW > 0;
   // The input gradient pads dout by 2 - pad: a negative padding (a crop) is left to the GEMM path.
-  return shape && (!input_grad || (g.pad_h <= 2 && g.pad_w <= 2));
+  return shape && (pass != Conv2dPass::InputGrad || (g.pad_h <= 2 && g.pad_w <= 2));
 }
 
 // The auto rule, from single-thread measurements on Zen 5 (docs/architecture.md): Winograd ran 1.3-3x faster
@@ -63,20 +63,21 @@ bool winograd_pays(int64_t N, int64_t C, int64_t OC, int64_t OH, int64_t OW) {
 void set_conv2d_algorithm(Conv2dAlgo algo) { algo_setting().store(algo); }
 Conv2dAlgo conv2d_algorithm() { return algo_setting().load(); }
 
-Conv2dAlgo conv2d_algorithm_for(const Conv2dGeometry& g, DType dtype, bool input_grad) {
+Conv2dAlgo conv2d_algorithm_for(const Conv2dGeometry& g, DType dtype, Conv2dPass pass) {
   const Conv2dAlgo asked = conv2d_algorithm();
-  if (dtype != DType::Float32 || asked == Conv2dAlgo::Gemm || !winograd_can(g, input_grad)) return Conv2dAlgo::Gemm;
+  if (dtype != DType::Float32 || asked == Conv2dAlgo::Gemm || !winograd_can(g, pass)) return Conv2dAlgo::Gemm;
   if (asked == Conv2dAlgo::Winograd) return Conv2dAlgo::Winograd;
+  const bool input_grad = pass == Conv2dPass::InputGrad;
   const bool pays = input_grad ? winograd_pays(g.N, g.OC, g.C, g.H, g.W) : winograd_pays(g.N, g.C, g.OC, g.OH, g.OW);
   return pays ? Conv2dAlgo::Winograd : Conv2dAlgo::Gemm;
 }
 
-Conv2dAlgo conv2d_algorithm_for(const Shape& x, const Shape& w, const Conv2dArgs& a, DType dtype, bool input_grad) {
+Conv2dAlgo conv2d_algorithm_for(const Shape& x, const Shape& w, const Conv2dArgs& a, DType dtype, Conv2dPass pass) {
   PYCNN_CHECK(x.size() == 4 && w.size() == 4, "[conv2d] expected 4-d input and weight shapes, got ", shape_str(x),
               " and ", shape_str(w));
   const int64_t OH = (x[2] + 2 * a.pad_h - a.dilation_h * (w[2] - 1) - 1) / a.stride_h + 1;
   const int64_t OW = (x[3] + 2 * a.pad_w - a.dilation_w * (w[3] - 1) - 1) / a.stride_w + 1;
-  return conv2d_algorithm_for(conv2d_geometry(x, w, {x[0], w[0], OH, OW}, a), dtype, input_grad);
+  return conv2d_algorithm_for(conv2d_geometry(x, w, {x[0], w[0], OH, OW}, a), dtype, pass);
 }
 
 // ---- the convolution -------------------------------------------------------------------------------------
@@ -85,6 +86,7 @@ namespace {
 
 constexpr int L = kWinoLanes;
 constexpr int64_t kTile = 4, kAlpha = 6, kPositions = kAlpha * kAlpha;
+constexpr int64_t kWeightGradBlock = 256;  // tiles per block, at least, in the weight gradient
 
 // A stride-1 3x3 correlation with zero padding: x (N, C, IH, IW) -> y (N, OC, OH, OW), y[oh, ow] reading
 // x[oh - pad_h + kh, ow - pad_w + kw] (zero outside x). The forward is the conv itself; the input gradient
@@ -105,6 +107,8 @@ struct Kernels {
   void (*input)(const float* rows, int64_t rs, int n, float* v, int64_t v_stride);
   void (*output)(const float* m, int64_t m_stride, int n, float bias, float* rows, int64_t rs);
   void (*weight)(const float* g, int n, float* u, int64_t u_stride);
+  void (*dout)(const float* rows, int64_t rs, int n, float* m, int64_t m_stride);
+  void (*weight_grad)(const float* du, int64_t du_stride, int n, float* g);
 };
 
 Kernels kernels_for(const Problem& p) {
@@ -117,6 +121,8 @@ Kernels kernels_for(const Problem& p) {
   k.input = avx2 ? avx2::winograd_input_f43 : base::winograd_input_f43;
   k.output = avx2 ? avx2::winograd_output_f43 : base::winograd_output_f43;
   k.weight = avx2 ? avx2::winograd_weight_f43 : base::winograd_weight_f43;
+  k.dout = avx2 ? avx2::winograd_dout_f43 : base::winograd_dout_f43;
+  k.weight_grad = avx2 ? avx2::winograd_weight_grad_f43 : base::winograd_weight_grad_f43;
   return k;
 }
 
@@ -128,28 +134,29 @@ struct Run {
   int len;
 };
 
-thread_local ScratchBuffer tl_v, tl_m, tl_upack, tl_filters;
+thread_local ScratchBuffer tl_v, tl_m, tl_upack, tl_filters, tl_du;
 thread_local std::vector<Run> tl_runs;
 
 class Winograd {
  public:
-  // w_at(o, i, kh, kw) is the problem's weight: output channel o, input channel i.
-  template <typename W>
-  Winograd(const Problem& p, const W& w_at) : p_(p), k_(kernels_for(p)), Mp_(round_up(p.OC, k_.mr)) {
+  // Tiles go in blocks of at least min_block (rounded to NR panels).
+  Winograd(const Problem& p, int64_t min_block) : p_(p), k_(kernels_for(p)), Mp_(round_up(p.OC, k_.mr)) {
     // Blocks of tiles: as many as keep V and M of one block within about half of L2 (the other half holds the
     // packed weight panels streaming through), at least two NR panels so the GEMMs are not all edge.
     constexpr double kBlockBytes = 1 << 20;
     const int64_t per_tile = kPositions * (p.C + p.OC) * int64_t(sizeof(float));
-    const int64_t most = std::max<int64_t>(2 * k_.nr, int64_t(kBlockBytes / per_tile) / k_.nr * k_.nr);
+    const int64_t most = std::max(round_up(min_block, k_.nr), int64_t(kBlockBytes / per_tile) / k_.nr * k_.nr);
     blocks_ = ceil_div(p.tiles, most);
     Tp_ = round_up(ceil_div(p.tiles, blocks_), k_.nr);
     // One position's V and M apart by a multiple of 4 KiB would put the 36 rows a transform touches in one
     // cache set; a 64-byte offset spreads them.
     vs_ = p.C * Tp_ + 16, ms_ = p.OC * Tp_ + 16;
-    transform_weights(w_at);
   }
 
-  void run(const float* x, const float* bias, float* y) const {
+  // y = the convolution of x with the weights w_at(o, i, kh, kw) (output channel o, input channel i), + bias.
+  template <typename W>
+  void forward(const W& w_at, const float* x, const float* bias, float* y) {
+    transform_weights(w_at);
     // Enough blocks: each thread takes whole ones, with its own V and M. Otherwise one block at a time,
     // its phases split between threads (the parallel_for calls inside run serially in the first case).
     if (blocks_ >= 2 * get_num_threads()) {
@@ -159,6 +166,35 @@ class Winograd {
     } else {
       for (int64_t b = 0; b < blocks_; ++b) block(b, x, bias, y);
     }
+  }
+
+  // dw (OC, C, 3, 3) = G^T dU G, dU[xi] (OC, C) = sum over tiles of dM[xi] (A dy A^T of dout's tiles) times
+  // V[xi]^T (the forward's input tiles): the adjoint of the forward's three steps. The blocks are summed one
+  // after another (threads split each block's work, never a sum), so dw does not depend on the thread count.
+  void weight_grad(const float* x, const float* dout, float* dw) const {
+    const int64_t OC = p_.OC, C = p_.C;
+    float* du = tl_du.get<float>(kPositions * OC * C);
+    std::vector<Run>& runs = tl_runs;
+    float* v = tl_v.get<float>(kPositions * vs_);
+    float* m = tl_m.get<float>(kPositions * ms_);
+    for (int64_t b = 0; b < blocks_; ++b) {
+      block_runs(b * Tp_, runs);
+      parallel_for(C, 1, [&](int64_t c0, int64_t c1) { input_tiles(x, runs, c0, c1, v, false); });
+      parallel_for(OC, 1, [&](int64_t o0, int64_t o1) { dout_tiles(dout, runs, o0, o1, m); });
+      parallel_for(kPositions, 1, [&](int64_t x0, int64_t x1) {
+        for (int64_t xi = x0; xi < x1; ++xi)
+          gemm(false, true, OC, C, Tp_, 1.0f, m + xi * ms_, Tp_, v + xi * vs_, Tp_, b == 0 ? 0.0f : 1.0f,
+               du + xi * OC * C, C);
+      });
+    }
+    parallel_for(OC, 1, [&](int64_t o0, int64_t o1) {
+      float* g = tl_filters.get<float>(9 * C);
+      for (int64_t o = o0; o < o1; ++o) {
+        k_.weight_grad(du + o * C, OC * C, static_cast<int>(C), g);
+        for (int64_t i = 0; i < C; ++i)
+          for (int tap = 0; tap < 9; ++tap) dw[(o * C + i) * 9 + tap] = g[tap * C + i];
+      }
+    });
   }
 
  private:
@@ -192,7 +228,7 @@ class Winograd {
     block_runs(b * Tp_, runs);
     float* v = tl_v.get<float>(kPositions * vs_);
     float* m = tl_m.get<float>(kPositions * ms_);
-    parallel_for(p_.C, 1, [&](int64_t c0, int64_t c1) { input_tiles(x, runs, c0, c1, v); });
+    parallel_for(p_.C, 1, [&](int64_t c0, int64_t c1) { input_tiles(x, runs, c0, c1, v, true); });
     parallel_for(kPositions, 1, [&](int64_t x0, int64_t x1) { products(v, x0, x1, m); });
     parallel_for(p_.OC, 1, [&](int64_t o0, int64_t o1) { output_tiles(m, bias, runs, o0, o1, y); });
   }
@@ -209,15 +245,16 @@ class Winograd {
     }
   }
 
-  // V[xi] (C, Tp) for channels [c0, c1), in gemm_pack_b's layout slice by slice: column t of channel c in
-  // slice pc (kcur deep) at v + xi * vs + pc * Tp + (t / NR) * kcur * NR + (c - pc) * NR + t % NR.
-  void input_tiles(const float* x, const std::vector<Run>& runs, int64_t c0, int64_t c1, float* v) const {
+  // V[xi] (C, Tp) for channels [c0, c1) at v + xi * vs: packed, in gemm_pack_b's layout slice by slice
+  // (column t of channel c in slice pc, kcur deep, at + pc * Tp + (t / NR) * kcur * NR + (c - pc) * NR + t % NR),
+  // else row-major (at + c * Tp + t).
+  void input_tiles(const float* x, const std::vector<Run>& runs, int64_t c0, int64_t c1, float* v, bool packed) const {
     alignas(64) float buf[6 * (4 * L + 2)];  // a run's six input rows, zero-padded, when they leave the image
     const int64_t vs = vs_, real = runs.empty() ? 0 : runs.back().t + runs.back().len;
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t pc = c / k_.kc * k_.kc, kcur = std::min(k_.kc, p_.C - pc);
-      float* vc = v + pc * Tp_ + (c - pc) * k_.nr;
-      auto at_column = [&](int64_t t) { return vc + t / k_.nr * kcur * k_.nr + t % k_.nr; };
+      float* vc = packed ? v + pc * Tp_ + (c - pc) * k_.nr : v + c * Tp_;
+      auto at_column = [&](int64_t t) { return packed ? vc + t / k_.nr * kcur * k_.nr + t % k_.nr : vc + t; };
       for (const Run& r : runs) {
         const float* plane = x + (r.n * p_.C + c) * p_.IH * p_.IW;
         const int64_t h0 = r.th * kTile - p_.pad_h, w0 = r.tw * kTile - p_.pad_w, width = 4 * r.len + 2;
@@ -278,6 +315,30 @@ class Winograd {
     }
   }
 
+  // dM[xi] (OC, Tp) for output channels [o0, o1), row-major at m + xi * ms: A dy A^T of dout's 4x4 tiles,
+  // zero past the image's right and bottom edges and in the padding columns of the last block.
+  void dout_tiles(const float* dout, const std::vector<Run>& runs, int64_t o0, int64_t o1, float* m) const {
+    alignas(64) float buf[4 * 4 * L];  // a run's four rows of dout, zero-padded, when they leave the image
+    const int64_t real = runs.empty() ? 0 : runs.back().t + runs.back().len;
+    for (int64_t o = o0; o < o1; ++o) {
+      for (const Run& r : runs) {
+        const float* plane = dout + (r.n * p_.OC + o) * p_.OH * p_.OW;
+        const int64_t h0 = r.th * kTile, w0 = r.tw * kTile, width = 4 * r.len;
+        if (h0 + kTile <= p_.OH && w0 + width <= p_.OW) {
+          k_.dout(plane + h0 * p_.OW + w0, p_.OW, r.len, m + o * Tp_ + r.t, ms_);
+          continue;
+        }
+        const int64_t rows = std::min(kTile, p_.OH - h0), cols = std::min(width, p_.OW - w0);
+        for (int64_t i = 0; i < kTile; ++i)
+          for (int64_t j = 0; j < width; ++j)
+            buf[i * width + j] = i < rows && j < cols ? plane[(h0 + i) * p_.OW + w0 + j] : 0.0f;
+        k_.dout(buf, width, r.len, m + o * Tp_ + r.t, ms_);
+      }
+      for (int64_t t = real; t < Tp_; ++t)
+        for (int64_t xi = 0; xi < kPositions; ++xi) m[xi * ms_ + o * Tp_ + t] = 0.0f;
+    }
+  }
+
   const Problem p_;
   const Kernels k_;
   const int64_t Mp_;
@@ -290,7 +351,7 @@ class Winograd {
 void winograd_conv2d_forward(const float* x, const float* w, const float* b, float* y, const Conv2dGeometry& g) {
   const Problem p(g.N, g.C, g.H, g.W, g.OC, g.OH, g.OW, g.pad_h, g.pad_w);
   auto w_at = [&](int64_t o, int64_t i, int kh, int kw) { return w[((o * g.C + i) * 3 + kh) * 3 + kw]; };
-  Winograd(p, w_at).run(x, b, y);
+  Winograd(p, 1).forward(w_at, x, b, y);
 }
 
 // dx[c, h, w] = sum over oc, kh, kw of dout[oc, h + pad - kh, w + pad - kw] w[oc, c, kh, kw]: a correlation
@@ -298,7 +359,13 @@ void winograd_conv2d_forward(const float* x, const float* w, const float* b, flo
 void winograd_conv2d_input_grad(const float* dout, const float* w, float* dx, const Conv2dGeometry& g) {
   const Problem p(g.N, g.OC, g.OH, g.OW, g.C, g.H, g.W, 2 - g.pad_h, 2 - g.pad_w);
   auto w_at = [&](int64_t c, int64_t oc, int kh, int kw) { return w[((oc * g.C + c) * 3 + 2 - kh) * 3 + 2 - kw]; };
-  Winograd(p, w_at).run(dout, nullptr, dx);
+  Winograd(p, 1).forward(w_at, dout, nullptr, dx);
+}
+
+void winograd_conv2d_weight_grad(const float* dout, const float* x, float* dw, const Conv2dGeometry& g) {
+  const Problem p(g.N, g.C, g.H, g.W, g.OC, g.OH, g.OW, g.pad_h, g.pad_w);
+  // Deeper blocks than the forward's: each block's GEMMs read and write all of dU, and sum over its tiles.
+  Winograd(p, kWeightGradBlock).weight_grad(x, dout, dw);
 }
 
 }  // namespace pycnn::cpu

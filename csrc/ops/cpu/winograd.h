@@ -1,6 +1,7 @@
 // Winograd F(4x4, 3x3) convolution for float32, groups 1, 3x3, stride 1, dilation 1 (ops/cpu/winograd.cpp),
 // and the rule that decides when conv2d.cpp takes it instead of the implicit GEMM. The forward and the input
-// gradient (a full correlation of dout with the flipped, channel-transposed weights) both run it.
+// gradient (a full correlation of dout with the flipped, channel-transposed weights) run it, and the weight
+// gradient runs its adjoint.
 #pragma once
 #include "core/dtype.h"       // defines: DType
 #include "core/enum_list.h"   // defines: PYCNN_DEFINE_ENUM_LIST
@@ -19,6 +20,15 @@ namespace pycnn {
 // clang-format on
 PYCNN_DEFINE_ENUM_LIST(Conv2dAlgo, PYCNN_CONV2D_ALGOS, "conv2d", "algorithm")
 
+// The three computations of a convolution that may each take either algorithm.
+// clang-format off
+#define PYCNN_CONV2D_PASSES(X)      \
+  X(Forward,    "forward")          \
+  X(InputGrad,  "input_grad")       \
+  X(WeightGrad, "weight_grad")
+// clang-format on
+PYCNN_DEFINE_ENUM_LIST(Conv2dPass, PYCNN_CONV2D_PASSES, "conv2d", "pass")
+
 namespace cpu {
 
 // The process-wide choice: PYCNN_CONV2D_ALGO=auto|gemm|winograd at start-up, then set_conv2d_algorithm.
@@ -26,14 +36,14 @@ namespace cpu {
 void set_conv2d_algorithm(Conv2dAlgo algo);
 Conv2dAlgo conv2d_algorithm();
 
-// The algorithm (Gemm or Winograd) that the forward (input_grad false) or the input gradient of this
-// convolution runs now.
-Conv2dAlgo conv2d_algorithm_for(const Conv2dGeometry& g, DType dtype, bool input_grad);
-Conv2dAlgo conv2d_algorithm_for(const Shape& x, const Shape& w, const Conv2dArgs& args, DType dtype, bool input_grad);
+// The algorithm (Gemm or Winograd) that this pass of this convolution runs now.
+Conv2dAlgo conv2d_algorithm_for(const Conv2dGeometry& g, DType dtype, Conv2dPass pass);
+Conv2dAlgo conv2d_algorithm_for(const Shape& x, const Shape& w, const Conv2dArgs& args, DType dtype, Conv2dPass pass);
 
-// The same contracts as conv2d_forward / conv2d_input_grad (cpu_ops.h), for a g that Winograd applies to.
+// The same contracts as conv2d_forward / _input_grad / _weight_grad (cpu_ops.h), for a g Winograd applies to.
 void winograd_conv2d_forward(const float* x, const float* w, const float* b, float* y, const Conv2dGeometry& g);
 void winograd_conv2d_input_grad(const float* dout, const float* w, float* dx, const Conv2dGeometry& g);
+void winograd_conv2d_weight_grad(const float* dout, const float* x, float* dw, const Conv2dGeometry& g);
 
 }  // namespace cpu
 }  // namespace pycnn

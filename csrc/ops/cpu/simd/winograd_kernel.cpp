@@ -42,6 +42,19 @@ inline void at6(const X* z, X* o) {
   o[3] = d12 + 8.0f * d34 + z[5];
 }
 
+// o = A z (6 values from 4), the adjoint of at6: A rows [1 0 0 0] [1 1 1 1] [1 -1 1 -1] [1 2 4 8]
+// [1 -2 4 -8] [0 0 0 1].
+template <typename X>
+inline void a4(const X* z, X* o) {
+  const X s02 = z[0] + z[2], s13 = z[1] + z[3], p02 = z[0] + 4.0f * z[2], p13 = 2.0f * z[1] + 8.0f * z[3];
+  o[0] = z[0];
+  o[1] = s02 + s13;
+  o[2] = s02 - s13;
+  o[3] = p02 + p13;
+  o[4] = p02 - p13;
+  o[5] = z[3];
+}
+
 inline V4 load4(const float* p) {
   V4 v;
   __builtin_memcpy(&v, p, sizeof v);
@@ -131,6 +144,61 @@ void winograd_weight_f43(const float* g, int n, float* u, int64_t u_stride) {
       }
     for (int xi = 0; xi < 36; ++xi)
       for (int s = 0; s < len; ++s) u[xi * u_stride + s0 + s] = out[xi][s];
+  }
+}
+
+void winograd_dout_f43(const float* rows, int64_t rs, int n, float* m, int64_t m_stride) {
+  // Down the columns, along the whole row: t[k][w] = (A (rows[0..3][w]))[k]; columns past the last tile, up
+  // to the end of its group of four, are zero.
+  float t[6][4 * L];
+  const int width = 4 * n, padded = 16 * ((n + 3) / 4);
+  for (int w = 0; w < width; ++w) {
+    float z[4], o[6];
+    for (int i = 0; i < 4; ++i) z[i] = rows[i * rs + w];
+    a4(z, o);
+    for (int k = 0; k < 6; ++k) t[k][w] = o[k];
+  }
+  for (int w = width; w < padded; w += 2)  // two at a time: GCC makes a one-by-one loop a memset call
+    for (int k = 0; k < 6; ++k) t[k][w] = t[k][w + 1] = 0.0f;
+  for (int l = 0; l < n; l += 4)  // along the rows, four tiles at a time (tiles do not overlap here)
+    for (int k = 0; k < 6; ++k) {
+      V4 z[4], o[6];
+      const float* row = t[k] + 4 * l;
+      transpose4(load4(row), load4(row + 4), load4(row + 8), load4(row + 12), z);
+      a4(z, o);
+      float* out = m + k * 6 * m_stride + l;
+      for (int j = 0; j < 6; ++j) {
+        if (l + 4 <= n) {
+          store4(out + j * m_stride, o[j]);
+        } else {
+          store_first(out + j * m_stride, o[j], n - l);
+        }
+      }
+    }
+}
+
+void winograd_weight_grad_f43(const float* du, int64_t du_stride, int n, float* g) {
+  // G^T rows: [1/4 -1/6 -1/6 1/24 1/24 0] [0 -1/6 1/6 1/12 -1/12 0] [0 -1/6 -1/6 1/6 1/6 1], in float64.
+  auto gt = [](const double* z, double* o) {
+    const double s12 = z[1] + z[2], d12 = z[1] - z[2], s34 = z[3] + z[4], d34 = z[3] - z[4];
+    o[0] = z[0] / 4.0 - s12 / 6.0 + s34 / 24.0;
+    o[1] = -d12 / 6.0 + d34 / 12.0;
+    o[2] = -s12 / 6.0 + s34 / 6.0 + z[5];
+  };
+  for (int s = 0; s < n; ++s) {
+    double d[6][6], h[3][6];  // dU of filter s, then G^T dU
+    for (int xi = 0; xi < 36; ++xi) d[xi / 6][xi % 6] = du[xi * du_stride + s];
+    for (int b = 0; b < 6; ++b) {
+      const double z[6] = {d[0][b], d[1][b], d[2][b], d[3][b], d[4][b], d[5][b]};
+      double o[3];
+      gt(z, o);
+      for (int a = 0; a < 3; ++a) h[a][b] = o[a];
+    }
+    for (int a = 0; a < 3; ++a) {
+      double o[3];
+      gt(h[a], o);
+      for (int c = 0; c < 3; ++c) g[(a * 3 + c) * n + s] = static_cast<float>(o[c]);
+    }
   }
 }
 
