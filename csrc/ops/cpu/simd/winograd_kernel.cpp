@@ -178,27 +178,29 @@ void winograd_dout_f43(const float* rows, int64_t rs, int n, float* m, int64_t m
 }
 
 void winograd_weight_grad_f43(const float* du, int64_t du_stride, int n, float* g) {
-  // G^T rows: [1/4 -1/6 -1/6 1/24 1/24 0] [0 -1/6 1/6 1/12 -1/12 0] [0 -1/6 -1/6 1/6 1/6 1], in float64.
-  auto gt = [](const double* z, double* o) {
-    const double s12 = z[1] + z[2], d12 = z[1] - z[2], s34 = z[3] + z[4], d34 = z[3] - z[4];
-    o[0] = z[0] / 4.0 - s12 / 6.0 + s34 / 24.0;
-    o[1] = -d12 / 6.0 + d34 / 12.0;
-    o[2] = -s12 / 6.0 + s34 / 6.0 + z[5];
+  // G^T rows: [1/4 -1/6 -1/6 1/24 1/24 0] [0 -1/6 1/6 1/12 -1/12 0] [0 -1/6 -1/6 1/6 1/6 1], in float64;
+  // each step a loop over a chunk of filters.
+  auto gt = [](const double* z0, const double* z1, const double* z2, const double* z3, const double* z4,
+               const double* z5, double* o0, double* o1, double* o2, int len) {
+    for (int s = 0; s < len; ++s) {
+      const double s12 = z1[s] + z2[s], d12 = z1[s] - z2[s], s34 = z3[s] + z4[s], d34 = z3[s] - z4[s];
+      o0[s] = z0[s] / 4.0 - s12 / 6.0 + s34 / 24.0;
+      o1[s] = -d12 / 6.0 + d34 / 12.0;
+      o2[s] = -s12 / 6.0 + s34 / 6.0 + z5[s];
+    }
   };
-  for (int s = 0; s < n; ++s) {
-    double d[6][6], h[3][6];  // dU of filter s, then G^T dU
-    for (int xi = 0; xi < 36; ++xi) d[xi / 6][xi % 6] = du[xi * du_stride + s];
-    for (int b = 0; b < 6; ++b) {
-      const double z[6] = {d[0][b], d[1][b], d[2][b], d[3][b], d[4][b], d[5][b]};
-      double o[3];
-      gt(z, o);
-      for (int a = 0; a < 3; ++a) h[a][b] = o[a];
-    }
-    for (int a = 0; a < 3; ++a) {
-      double o[3];
-      gt(h[a], o);
-      for (int c = 0; c < 3; ++c) g[(a * 3 + c) * n + s] = static_cast<float>(o[c]);
-    }
+  constexpr int kChunk = 32;
+  for (int s0 = 0; s0 < n; s0 += kChunk) {
+    const int len = n - s0 < kChunk ? n - s0 : kChunk;
+    double d[36][kChunk], h[3][6][kChunk], o[9][kChunk];  // dU, G^T dU (row a, column b), G^T dU G
+    for (int xi = 0; xi < 36; ++xi)
+      for (int s = 0; s < len; ++s) d[xi][s] = du[xi * du_stride + s0 + s];
+    for (int b = 0; b < 6; ++b)
+      gt(d[b], d[6 + b], d[12 + b], d[18 + b], d[24 + b], d[30 + b], h[0][b], h[1][b], h[2][b], len);
+    for (int a = 0; a < 3; ++a)
+      gt(h[a][0], h[a][1], h[a][2], h[a][3], h[a][4], h[a][5], o[a * 3], o[a * 3 + 1], o[a * 3 + 2], len);
+    for (int tap = 0; tap < 9; ++tap)
+      for (int s = 0; s < len; ++s) g[tap * n + s0 + s] = static_cast<float>(o[tap][s]);
   }
 }
 
