@@ -6,8 +6,9 @@
 // so no column matrix is built and nothing is re-packed per image. Threads take whole images when there
 // are enough, else split one image's output tile. Depthwise convolutions (one input channel per group)
 // take direct kernels instead. conv2d_forward_naive (the 7-loop) is the reference.
-#include <algorithm>  // defines: std::min, std::max
-#include <cstring>    // defines: std::memset
+#include <algorithm>    // defines: std::min, std::max
+#include <cstring>      // defines: std::memset
+#include <type_traits>  // defines: std::is_same_v
 #include <vector>
 
 #include "core/cpu_features.h"  // defines: simd_level
@@ -16,6 +17,7 @@
 #include "ops/cpu/cpu_ops.h"
 #include "ops/cpu/gemm_blocks.h"  // defines: ScratchBuffer, even_block, ceil_div
 #include "ops/cpu/simd/simd.h"    // defines: GemmKernels, gemm_kernels, kMaxGemmKc
+#include "ops/cpu/winograd.h"     // defines: conv2d_algorithm_for, winograd_conv2d_forward, _input_grad, _weight_grad
 
 namespace pycnn::cpu {
 
@@ -603,6 +605,9 @@ void conv2d_forward(const T* px, const T* pw, const T* pb, T* py, const Conv2dGe
     return;
   }
   if (g.Cg == 1 && g.G > 1) return depthwise_forward(g, px, pw, pb, py);
+  if constexpr (std::is_same_v<T, float>)
+    if (conv2d_algorithm_for(g, DType::Float32, Conv2dPass::Forward) == Conv2dAlgo::Winograd)
+      return winograd_conv2d_forward(px, pw, pb, py, g);
   if (narrow_outputs<T>(g)) return forward_batched(px, pw, pb, py, g);
   // The weights, packed once for all images.
   const PackedAGemm<T> gemm(false, pw, g.K, g.OCg * g.K, g.G, g.OCg, g.K, g.P);
@@ -699,6 +704,9 @@ void input_grad_within_image(const PackedAGemm<T>& gemm, const Conv2dGeometry& g
 template <typename T>
 void conv2d_input_grad(const T* dout, const T* w, T* dx, const Conv2dGeometry& g) {
   if (g.Cg == 1 && g.G > 1) return depthwise_input_grad(g, dout, w, dx);  // direct kernel (see above)
+  if constexpr (std::is_same_v<T, float>)
+    if (conv2d_algorithm_for(g, DType::Float32, Conv2dPass::InputGrad) == Conv2dAlgo::Winograd)
+      return winograd_conv2d_input_grad(dout, w, dx, g);
   if (g.P == 0 || g.K == 0 || g.OCg == 0) {
     std::memset(dx, 0, sizeof(T) * g.N * g.C * g.H * g.W);
     return;
@@ -836,6 +844,9 @@ void weight_grad_chunk(const WeightGradGemm<T>& gemm, const Conv2dGeometry& g, i
 template <typename T>
 void conv2d_weight_grad(const T* dout, const T* x, T* dw, const Conv2dGeometry& g) {
   if (g.Cg == 1 && g.G > 1) return depthwise_weight_grad(g, dout, x, dw);  // direct kernel (see above)
+  if constexpr (std::is_same_v<T, float>)
+    if (conv2d_algorithm_for(g, DType::Float32, Conv2dPass::WeightGrad) == Conv2dAlgo::Winograd)
+      return winograd_conv2d_weight_grad(dout, x, dw, g);
   if ((g.pad_h > 0 || g.pad_w > 0) && g.N > 0 && g.P > 0) {
     // Every window inside the image makes the col^T panels pure transposes (im2col_transposed_panel): the
     // padded input costs one copy, where the bounds-checked edge positions cost ~15% of the gradient.

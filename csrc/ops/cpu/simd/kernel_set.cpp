@@ -21,9 +21,15 @@ PointwiseKernels<T> pointwise() {
 
 const KernelSet& kernel_set() {
   static const KernelSet set = {
-      PYCNN_STRINGIFY(PYCNN_KNS), PYCNN_VEC_BYTES,  gemm_kernels_f32(), gemm_kernels_f64(),
-      max_pool_2x2_row,           max_pool_2x2_row, pointwise<float>(),
-      pointwise<double>(),  // one entry per line
+      PYCNN_STRINGIFY(PYCNN_KNS),
+      PYCNN_VEC_BYTES,
+      gemm_kernels_f32(),
+      gemm_kernels_f64(),
+      max_pool_2x2_row,
+      max_pool_2x2_row,
+      pointwise<float>(),
+      pointwise<double>(),
+      {winograd_input_f43, winograd_output_f43, winograd_weight_f43, winograd_dout_f43, winograd_weight_grad_f43},
   };
   return set;
 }

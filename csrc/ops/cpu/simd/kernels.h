@@ -3,7 +3,8 @@
 #pragma once
 #include <cstdint>
 
-#include "ops/cpu/simd/simd.h"  // defines: GemmKernels, KernelSet
+#include "ops/cpu/simd/simd.h"             // defines: GemmKernels, KernelSet
+#include "ops/cpu/simd/winograd_kernel.h"  // defines: PYCNN_DECLARE_WINOGRAD_KERNELS
 
 namespace pycnn::cpu::PYCNN_KNS {
 
@@ -27,5 +28,8 @@ void max_pool_2x2_row(const double* r0, const double* r1, int64_t base, int64_t 
 PYCNN_DECLARE_POINTWISE(float)
 PYCNN_DECLARE_POINTWISE(double)
 #undef PYCNN_DECLARE_POINTWISE
+
+// simd/winograd_kernel.cpp
+PYCNN_DECLARE_WINOGRAD_KERNELS
 
 }  // namespace pycnn::cpu::PYCNN_KNS

@@ -58,6 +58,15 @@ struct PointwiseKernels {
   void (*affine2)(const T* g, const T* x, T* out, int64_t n, T a, T b, T c);
 };
 
+// Winograd F(4x4, 3x3) tile transforms, float32 (simd/winograd_kernel.h documents each).
+struct WinogradKernels {
+  void (*input)(const float* rows, int64_t rs, int n, float* v, int64_t v_stride);
+  void (*output)(const float* m, int64_t m_stride, int n, float bias, float* rows, int64_t rs);
+  void (*weight)(const float* g, int n, float* u, int64_t u_stride);
+  void (*dout)(const float* rows, int64_t rs, int n, float* m, int64_t m_stride);
+  void (*weight_grad)(const float* du, int64_t du_stride, int n, float* g);
+};
+
 // Everything one kernel set provides.
 struct KernelSet {
   const char* name;
@@ -68,6 +77,7 @@ struct KernelSet {
   MaxPoolRowKernel<double> max_pool_2x2_row_f64;
   PointwiseKernels<float> pointwise_f32;
   PointwiseKernels<double> pointwise_f64;
+  WinogradKernels winograd_f43;
 };
 
 #define PYCNN_DECLARE_KERNEL_SET(ns) \
