@@ -28,25 +28,33 @@ CONVS = {
     "conv_alexnet_c1": (8, 3, 224, 224, 64, 11, 4, 2, 1),
     "conv_dw3x3_128x16": (32, 128, 16, 16, 128, 3, 1, 1, 128),
 }
+# Transposed convolutions, same fields (C in, OC out); output size (H - 1) * stride - 2 * padding + K.
+CONVTS = {
+    "convT_64to32_4x4s2_16": (32, 64, 16, 16, 32, 4, 2, 1, 1),
+}
 
 
-def conv_case(lib, F, spec, rng):
+def conv_case(lib, F, spec, rng, transposed=False):
     n, c, h, w, oc, k, s, p, g = spec
     x = lib.from_numpy(rng.standard_normal((n, c, h, w)).astype(np.float32)).requires_grad_()
-    wt = lib.from_numpy((rng.standard_normal((oc, c // g, k, k)) * 0.1).astype(np.float32)).requires_grad_()
+    wshape = (c, oc // g, k, k) if transposed else (oc, c // g, k, k)
+    wt = lib.from_numpy((rng.standard_normal(wshape) * 0.1).astype(np.float32)).requires_grad_()
     b = lib.from_numpy(rng.standard_normal(oc).astype(np.float32)).requires_grad_()
+    conv = F.conv_transpose2d if transposed else F.conv2d
 
     def fwd():
         with lib.no_grad():
-            F.conv2d(x, wt, b, stride=s, padding=p, groups=g)
+            conv(x, wt, b, stride=s, padding=p, groups=g)
 
     def fwd_bwd():
-        F.conv2d(x, wt, b, stride=s, padding=p, groups=g).sum().backward()
+        conv(x, wt, b, stride=s, padding=p, groups=g).sum().backward()
         x.grad = wt.grad = b.grad = None
 
-    oh = (h + 2 * p - k) // s + 1
-    flops = 2 * n * oc * oh * oh * (c // g) * k * k
-    return fwd, fwd_bwd, flops
+    # A transposed conv does the MACs of the conv it transposes: one per input pixel, tap and output channel.
+    macs = (
+        n * c * h * w * (oc // g) * k * k if transposed else n * oc * ((h + 2 * p - k) // s + 1) ** 2 * (c // g) * k * k
+    )
+    return fwd, fwd_bwd, 2 * macs
 
 
 def pool_rows(torch, repeats):
@@ -96,6 +104,7 @@ def main():
     algorithms = algorithms_from_argv()
     args, torch = threads_and_repeats(__doc__)
     rows = []
+<<<<<<< HEAD
     for name, spec in CONVS.items():
         if torch:
             ttf, ttb, _ = time_case(torch, torch.nn.functional, spec, args.repeats)
@@ -108,6 +117,27 @@ def main():
                 row += [f"{ttf * 1e3:.2f} / {ttb * 1e3:.2f}", f"{ttf / tf:.2f}x / {ttb / tb:.2f}x"]
             rows.append(row)
     pc._C._set_conv2d_algorithm("auto")
+=======
+    cases = [(name, spec, False) for name, spec in CONVS.items()] + [
+        (name, spec, True) for name, spec in CONVTS.items()
+    ]
+    for name, spec, transposed in cases:
+        res = {}
+        libs = [("pycnn", pc, pc.nn.functional)]
+        if torch:
+            libs.append(("torch", torch, torch.nn.functional))
+        for lib_name, lib, F in libs:
+            fwd, fwd_bwd, flops = conv_case(lib, F, spec, np.random.default_rng(0), transposed)
+            tf = median_time(fwd, args.repeats, 3, warmup=2)
+            tb = median_time(fwd_bwd, args.repeats, 2, warmup=1)
+            res[lib_name] = (tf, tb, flops)
+        tf, tb, flops = res["pycnn"]
+        row = [name, f"{tf * 1e3:.2f} / {tb * 1e3:.2f}", f"{flops / tf / 1e9:.0f} / {3 * flops / tb / 1e9:.0f}"]
+        if torch:
+            ttf, ttb, _ = res["torch"]
+            row += [f"{ttf * 1e3:.2f} / {ttb * 1e3:.2f}", f"{ttf / tf:.2f}x / {ttb / tb:.2f}x"]
+        rows.append(row)
+>>>>>>> i10-dw
     header = ["layer", "pycnn ms fwd / fwd+bwd", "pycnn GFLOP/s"]
     if torch:
         header += ["torch ms fwd / fwd+bwd", "speed vs torch"]

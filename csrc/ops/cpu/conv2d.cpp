@@ -11,12 +11,11 @@
 #include <type_traits>  // defines: std::is_same_v
 #include <vector>
 
-#include "core/cpu_features.h"  // defines: simd_level
 #include "core/parallel.h"      // defines: parallel_for, get_num_threads
 #include "core/storage.h"       // defines: Storage
 #include "ops/cpu/cpu_ops.h"
 #include "ops/cpu/gemm_blocks.h"  // defines: ScratchBuffer, even_block, ceil_div
-#include "ops/cpu/simd/simd.h"    // defines: GemmKernels, gemm_kernels, kMaxGemmKc
+#include "ops/cpu/simd/simd.h"    // defines: GemmKernels, gemm_kernels, kMaxGemmKc, kernel_set
 #include "ops/cpu/winograd.h"     // defines: conv2d_algorithm_for, winograd_conv2d_forward, _input_grad, _weight_grad
 
 namespace pycnn::cpu {
@@ -169,10 +168,16 @@ void pack_col(const T* x, const Conv2dGeometry& g, int64_t k0, int64_t kc, int64
   }
 }
 
-// The adjoint of im2col for channels [c0, c1): dx (Cg, H, W) += scatter of col (K rows of P values, row
-// stride ld). dx must be zeroed first.
+// The adjoint of im2col for channels [c0, c1) of dx (Cg, H, W), which it writes fully; col holds K rows of
+// P values at row stride ld. Stride 1 scatters col's rows into dx (contiguous adds); a strided conv gathers
+// instead (col2im_strided).
+template <typename T>
+void col2im_strided(const T* col, T* dx, const Conv2dGeometry& g, int64_t c0, int64_t c1, int64_t ld);
+
 template <typename T>
 void col2im(const T* col, T* dx, const Conv2dGeometry& g, int64_t c0, int64_t c1, int64_t ld) {
+  if (g.stride_h > 1 || g.stride_w > 1) return col2im_strided(col, dx, g, c0, c1, ld);
+  std::memset(dx + c0 * g.H * g.W, 0, sizeof(T) * (c1 - c0) * g.H * g.W);
   for (int64_t c = c0; c < c1; ++c)
     for (int64_t kh = 0; kh < g.KH; ++kh)
       for (int64_t kw = 0; kw < g.KW; ++kw) {
@@ -180,16 +185,63 @@ void col2im(const T* col, T* dx, const Conv2dGeometry& g, int64_t c0, int64_t c1
         T* plane = dx + c * g.H * g.W;
         const int64_t dh = kh * g.dilation_h - g.pad_h, dw = kw * g.dilation_w - g.pad_w;
         int64_t ow_lo = 0, ow_hi = g.OW;
-        while (ow_lo < g.OW && ow_lo * g.stride_w + dw < 0) ++ow_lo;
-        while (ow_hi > ow_lo && (ow_hi - 1) * g.stride_w + dw >= g.W) --ow_hi;
+        while (ow_lo < g.OW && ow_lo + dw < 0) ++ow_lo;
+        while (ow_hi > ow_lo && (ow_hi - 1) + dw >= g.W) --ow_hi;
         for (int64_t oh = 0; oh < g.OH; ++oh) {
-          const int64_t ih = oh * g.stride_h + dh;
+          const int64_t ih = oh + dh;
           if (ih < 0 || ih >= g.H) continue;
           const T* in = row + oh * g.OW;
           T* out = plane + ih * g.W + dw;
-          for (int64_t ow = ow_lo; ow < ow_hi; ++ow) out[ow * g.stride_w] += in[ow];
+          for (int64_t ow = ow_lo; ow < ow_hi; ++ow) out[ow] += in[ow];
         }
       }
+}
+
+// The taps along one axis that reach pixels of phase p (pixel index = p + s * u): tap k does when
+// (p + pad - k * d) is a multiple e * s of the stride; then pixel u reads output u + e.
+struct PhaseTap {
+  int64_t k, e;
+};
+
+std::vector<PhaseTap> phase_taps(int64_t p, int64_t s, int64_t pad, int64_t K, int64_t d) {
+  std::vector<PhaseTap> taps;
+  for (int64_t k = 0; k < K; ++k)
+    if ((p + pad - k * d) % s == 0) taps.push_back({k, (p + pad - k * d) / s});
+  return taps;
+}
+
+thread_local ScratchBuffer tl_col2im_row;
+
+// Strided col2im as a gather, one phase of dx (rows a + sh*u, columns b + sw*v) at a time: each phase row is
+// the sum of the few col rows that reach it (contiguous adds into a row buffer), then stored every sw-th
+// element. The scatter would add into every sw-th element once per tap, which does not vectorise.
+template <typename T>
+void col2im_strided(const T* col, T* dx, const Conv2dGeometry& g, int64_t c0, int64_t c1, int64_t ld) {
+  const int64_t sh = g.stride_h, sw = g.stride_w;
+  T* acc = tl_col2im_row.get<T>(ceil_div(g.W, sw));
+  for (int64_t a = 0; a < sh; ++a)
+    for (int64_t b = 0; b < sw; ++b) {
+      const int64_t rows = a < g.H ? ceil_div(g.H - a, sh) : 0, cols = b < g.W ? ceil_div(g.W - b, sw) : 0;
+      const std::vector<PhaseTap> th = phase_taps(a, sh, g.pad_h, g.KH, g.dilation_h);
+      const std::vector<PhaseTap> tw = phase_taps(b, sw, g.pad_w, g.KW, g.dilation_w);
+      for (int64_t c = c0; c < c1; ++c)
+        for (int64_t u = 0; u < rows; ++u) {
+          for (int64_t v = 0; v < cols; ++v) acc[v] = T(0);
+          for (const PhaseTap& h : th) {
+            const int64_t oh = u + h.e;
+            if (oh < 0 || oh >= g.OH) continue;
+            for (const PhaseTap& w : tw) {
+              // columns v with 0 <= v + e < OW
+              const int64_t lo = std::max<int64_t>(0, -w.e), hi = std::min(cols, g.OW - w.e);
+              const T* __restrict src = col + ((c * g.KH + h.k) * g.KW + w.k) * ld + oh * g.OW + w.e;
+              T* __restrict sum = acc;
+              for (int64_t v = lo; v < hi; ++v) sum[v] += src[v];
+            }
+          }
+          T* out = dx + (c * g.H + a + sh * u) * g.W + b;
+          for (int64_t v = 0; v < cols; ++v) out[v * sw] = acc[v];
+        }
+    }
 }
 
 // Runs body(i0, i1) over [0, n) in parallel pieces (multiples of `unit`) when `parallel`, else as one.
@@ -274,144 +326,61 @@ class PackedAGemm {
 };
 
 // ---- depthwise: one input channel per group (Cg == 1) -----------------------------------------------
-// The GEMM path would run 1-row tiles here (~5% useful work), so these convolve planes directly: output
-// plane (n, oc) reads input plane (n, oc / OCg) through KH*KW taps. Each input (or input-gradient) plane
-// is first copied into a zero-padded scratch plane, so every tap is a bounds-free axpy or dot product over
-// a contiguous row (at stride 1), which vectorises. Forward and input gradient run in parallel over
-// planes; the weight gradient over output channels, summing images in order (deterministic).
+// The GEMM path would run 1-row tiles here (~5% useful work), so these convolve planes directly with the
+// kernels of simd/depthwise_kernel.cpp (one copy per kernel set). Their unit of work is one input channel
+// over a run of images (DepthwiseWork): the forward and the input gradient run every unit in parallel; the
+// weight gradient gives each thread whole channels, whose runs it sums in order (the same bits for any
+// thread count).
 
-thread_local ScratchBuffer tl_plane;
+thread_local ScratchBuffer tl_depthwise;
 
-// The padded plane's geometry: Hp x Wp with the image at (pad_h, pad_w).
-struct PaddedPlane {
-  int64_t Hp, Wp;
-  PaddedPlane(const Conv2dGeometry& g)
-      : Hp(std::max(g.H + 2 * g.pad_h, (g.OH - 1) * g.stride_h + (g.KH - 1) * g.dilation_h + 1)),
-        Wp(std::max(g.W + 2 * g.pad_w, (g.OW - 1) * g.stride_w + (g.KW - 1) * g.dilation_w + 1)) {}
-};
 
-template <typename T>
-void pad_plane(const T* in, const Conv2dGeometry& g, const PaddedPlane& pp, T* out) {
-  for (int64_t i = 0; i < pp.Hp * pp.Wp; ++i) out[i] = T(0);
-  for (int64_t h = 0; h < g.H; ++h) {
-    T* dst = out + (h + g.pad_h) * pp.Wp + g.pad_w;
-    const T* src = in + h * g.W;
-    for (int64_t w = 0; w < g.W; ++w) dst[w] = src[w];
-  }
+// Units smaller than this many multiply-adds are grouped so that a thread's share is worth starting it.
+constexpr int64_t kMinDepthwiseMacs = 1 << 15;
+
+// Runs unit(c0, c1, n0, n1, scratch) for every block of channels and run of images, in parallel; channels
+// vary fastest, so consecutive units read neighbouring planes.
+template <typename T, typename F>
+void depthwise_units(const Conv2dGeometry& g, const DepthwiseWork& work, const F& unit) {
+  const int64_t blocks = ceil_div(g.C, work.channels);
+  const int64_t macs = work.channels * work.images * g.OCg * g.P * g.KH * g.KW;
+  parallel_for(blocks * work.chunks, ceil_div(kMinDepthwiseMacs, std::max<int64_t>(macs, 1)),
+               [&](int64_t u0, int64_t u1) {
+                 T* scratch = tl_depthwise.get<T>(work.scratch);
+                 for (int64_t u = u0; u < u1; ++u) {
+                   const int64_t c0 = (u % blocks) * work.channels, n0 = (u / blocks) * work.images;
+                   unit(c0, std::min(g.C, c0 + work.channels), n0, std::min(g.N, n0 + work.images), scratch);
+                 }
+               });
 }
 
 template <typename T>
 void depthwise_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y) {
-  const PaddedPlane pp(g);
-  parallel_for(g.N * g.OC, 1, [=](int64_t q0, int64_t q1) {
-    T* xp = tl_plane.get<T>(pp.Hp * pp.Wp);
-    int64_t padded = -1;  // the input plane now in xp (consecutive output channels share one)
-    for (int64_t q = q0; q < q1; ++q) {
-      const int64_t n = q / g.OC, oc = q % g.OC, plane = n * g.C + oc / g.OCg;
-      if (plane != padded) pad_plane(x + plane * g.H * g.W, g, pp, xp);
-      padded = plane;
-      const T* wk = w + oc * g.KH * g.KW;
-      T* out = y + q * g.P;
-      const T bias = b ? b[oc] : T(0);
-      for (int64_t oh = 0; oh < g.OH; ++oh) {
-        T* __restrict orow = out + oh * g.OW;
-        for (int64_t ow = 0; ow < g.OW; ++ow) orow[ow] = bias;
-        for (int64_t kh = 0; kh < g.KH; ++kh) {
-          const T* irow = xp + (oh * g.stride_h + kh * g.dilation_h) * pp.Wp;
-          for (int64_t kw = 0; kw < g.KW; ++kw) {
-            const T wv = wk[kh * g.KW + kw];
-            const T* __restrict src = irow + kw * g.dilation_w;
-            if (g.stride_w == 1) {
-              for (int64_t ow = 0; ow < g.OW; ++ow) orow[ow] += wv * src[ow];
-            } else {
-              for (int64_t ow = 0; ow < g.OW; ++ow) orow[ow] += wv * src[ow * g.stride_w];
-            }
-          }
-        }
-      }
-    }
+  const DepthwiseKernels<T>& k = depthwise_kernels<T>();
+  depthwise_units<T>(g, k.work(g), [&](int64_t c0, int64_t c1, int64_t n0, int64_t n1, T* scratch) {
+    k.forward(g, x, w, b, y, c0, c1, n0, n1, scratch);
   });
 }
 
-// dx plane (n, c) collects from its OCg output planes: the taps run backwards into a padded plane, whose
-// interior is then dx.
 template <typename T>
 void depthwise_input_grad(const Conv2dGeometry& g, const T* dout, const T* w, T* dx) {
-  const PaddedPlane pp(g);
-  parallel_for(g.N * g.C, 1, [=](int64_t q0, int64_t q1) {
-    T* dp = tl_plane.get<T>(pp.Hp * pp.Wp);
-    for (int64_t q = q0; q < q1; ++q) {
-      const int64_t n = q / g.C, c = q % g.C;
-      for (int64_t i = 0; i < pp.Hp * pp.Wp; ++i) dp[i] = T(0);
-      for (int64_t m = 0; m < g.OCg; ++m) {
-        const int64_t oc = c * g.OCg + m;
-        const T* d = dout + (n * g.OC + oc) * g.P;
-        const T* wk = w + oc * g.KH * g.KW;
-        for (int64_t oh = 0; oh < g.OH; ++oh) {
-          const T* __restrict drow = d + oh * g.OW;
-          for (int64_t kh = 0; kh < g.KH; ++kh) {
-            T* prow = dp + (oh * g.stride_h + kh * g.dilation_h) * pp.Wp;
-            for (int64_t kw = 0; kw < g.KW; ++kw) {
-              const T wv = wk[kh * g.KW + kw];
-              T* __restrict dst = prow + kw * g.dilation_w;
-              if (g.stride_w == 1) {
-                for (int64_t ow = 0; ow < g.OW; ++ow) dst[ow] += wv * drow[ow];
-              } else {
-                for (int64_t ow = 0; ow < g.OW; ++ow) dst[ow * g.stride_w] += wv * drow[ow];
-              }
-            }
-          }
-        }
-      }
-      T* din = dx + q * g.H * g.W;
-      for (int64_t h = 0; h < g.H; ++h) {
-        const T* src = dp + (h + g.pad_h) * pp.Wp + g.pad_w;
-        for (int64_t w2 = 0; w2 < g.W; ++w2) din[h * g.W + w2] = src[w2];
-      }
-    }
+  const DepthwiseKernels<T>& k = depthwise_kernels<T>();
+  depthwise_units<T>(g, k.work(g), [&](int64_t c0, int64_t c1, int64_t n0, int64_t n1, T* scratch) {
+    k.input_grad(g, dout, w, dx, c0, c1, n0, n1, scratch);
   });
 }
 
-// dw[oc, kh, kw] = sum over n, oh, ow of dout[n, oc, oh, ow] * xpadded[n, oc / OCg, ...]: per image, one
-// padded plane; each tap accumulates elementwise products into a row of OW partial sums (a vectorisable
-// multiply-add; a scalar running sum would not vectorise), summed once at the end.
-thread_local ScratchBuffer tl_rows;
-
+// Threads take whole blocks of channels, each summing all images in order.
 template <typename T>
 void depthwise_weight_grad(const Conv2dGeometry& g, const T* dout, const T* x, T* dw) {
-  const PaddedPlane pp(g);
-  const int64_t taps = g.KH * g.KW;
-  parallel_for(g.OC, 1, [=](int64_t c0, int64_t c1) {
-    T* xp = tl_plane.get<T>(pp.Hp * pp.Wp);
-    T* rows = tl_rows.get<T>(taps * g.OW);
-    for (int64_t oc = c0; oc < c1; ++oc) {
-      for (int64_t i = 0; i < taps * g.OW; ++i) rows[i] = T(0);
-      for (int64_t n = 0; n < g.N; ++n) {
-        pad_plane(x + (n * g.C + oc / g.OCg) * g.H * g.W, g, pp, xp);
-        const T* d = dout + (n * g.OC + oc) * g.P;
-        for (int64_t oh = 0; oh < g.OH; ++oh) {
-          const T* __restrict drow = d + oh * g.OW;
-          for (int64_t kh = 0; kh < g.KH; ++kh) {
-            const T* prow = xp + (oh * g.stride_h + kh * g.dilation_h) * pp.Wp;
-            for (int64_t kw = 0; kw < g.KW; ++kw) {
-              T* __restrict acc = rows + (kh * g.KW + kw) * g.OW;
-              const T* __restrict src = prow + kw * g.dilation_w;
-              if (g.stride_w == 1) {
-                for (int64_t ow = 0; ow < g.OW; ++ow) acc[ow] += drow[ow] * src[ow];
-              } else {
-                for (int64_t ow = 0; ow < g.OW; ++ow) acc[ow] += drow[ow] * src[ow * g.stride_w];
-              }
-            }
-          }
-        }
-      }
-      T* dk = dw + oc * taps;
-      for (int64_t t = 0; t < taps; ++t) {
-        T sum = 0;
-        for (int64_t ow = 0; ow < g.OW; ++ow) sum += rows[t * g.OW + ow];
-        dk[t] = sum;
-      }
-    }
+  const DepthwiseKernels<T>& k = depthwise_kernels<T>();
+  const DepthwiseWork work = k.work(g);
+  const int64_t blocks = ceil_div(g.C, work.channels);
+  const int64_t macs = work.channels * g.N * g.OCg * g.P * g.KH * g.KW;
+  parallel_for(blocks, ceil_div(kMinDepthwiseMacs, std::max<int64_t>(macs, 1)), [&](int64_t b0, int64_t b1) {
+    T* scratch = tl_depthwise.get<T>(work.scratch);
+    for (int64_t b = b0; b < b1; ++b)
+      k.weight_grad(g, work, dout, x, dw, b * work.channels, std::min(g.C, (b + 1) * work.channels), scratch);
   });
 }
 
@@ -525,7 +494,6 @@ void input_grad_batched(const T* dout, const T* w, T* dx, const Conv2dGeometry& 
       parallel_for(nb, 1, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
           T* dxg = dx + ((n0 + i) * g.C + grp * g.Cg) * g.H * g.W;
-          std::memset(dxg, 0, sizeof(T) * g.Cg * g.H * g.W);
           col2im(colp + i * g.P, dxg, g, 0, g.Cg, cols);
         }
       });
@@ -665,9 +633,7 @@ void input_grad_by_image(const PackedAGemm<T>& gemm, const Conv2dGeometry& g, co
       for (int64_t grp = 0; grp < g.G; ++grp) {
         T* dxg = dx + (n * g.C + grp * g.Cg) * g.H * g.W;
         input_grad_tile(gemm, g, dout, n, grp, g.pointwise ? dxg : col, 0, g.K, 0, g.P);
-        if (g.pointwise) continue;
-        std::memset(dxg, 0, sizeof(T) * g.Cg * g.H * g.W);
-        col2im(col, dxg, g, 0, g.Cg, g.P);
+        if (!g.pointwise) col2im(col, dxg, g, 0, g.Cg, g.P);
       }
   });
 }
@@ -692,10 +658,7 @@ void input_grad_within_image(const PackedAGemm<T>& gemm, const Conv2dGeometry& g
               [&](int64_t k0, int64_t k1) { input_grad_tile(gemm, g, dout, n, grp, c, k0, k1, 0, g.P); });
       }
       if (g.pointwise) continue;
-      split(par, g.Cg, 1, [&](int64_t c0, int64_t c1) {
-        std::memset(dxg + c0 * g.H * g.W, 0, sizeof(T) * (c1 - c0) * g.H * g.W);
-        col2im(col, dxg, g, c0, c1, g.P);
-      });
+      split(par, g.Cg, 1, [&](int64_t c0, int64_t c1) { col2im(col, dxg, g, c0, c1, g.P); });
     }
 }
 

@@ -17,6 +17,14 @@ PointwiseKernels<T> pointwise() {
           static_cast<void (*)(const T*, T*, int64_t, T, T)>(affine),
           static_cast<void (*)(const T*, const T*, T*, int64_t, T, T, T)>(affine2)};
 }
+
+template <typename T>
+DepthwiseKernels<T> depthwise() {
+  using F = DepthwiseKernels<T>;
+  return {depthwise_work, static_cast<decltype(F::forward)>(depthwise_forward),
+          static_cast<decltype(F::input_grad)>(depthwise_input_grad),
+          static_cast<decltype(F::weight_grad)>(depthwise_weight_grad)};
+}
 }  // namespace
 
 const KernelSet& kernel_set() {
@@ -30,6 +38,8 @@ const KernelSet& kernel_set() {
       pointwise<float>(),
       pointwise<double>(),
       {winograd_input_f43, winograd_output_f43, winograd_weight_f43, winograd_dout_f43, winograd_weight_grad_f43},
+      depthwise<float>(),
+      depthwise<double>(),
   };
   return set;
 }

@@ -3,7 +3,8 @@
 #pragma once
 #include <cstdint>
 
-#include "ops/cpu/simd/simd.h"             // defines: GemmKernels, KernelSet
+#include "ops/cpu/simd/depthwise_kernel.h"  // defines: PYCNN_DECLARE_DEPTHWISE_KERNELS
+#include "ops/cpu/simd/simd.h"              // defines: GemmKernels, KernelSet
 #include "ops/cpu/simd/winograd_kernel.h"  // defines: PYCNN_DECLARE_WINOGRAD_KERNELS
 
 namespace pycnn::cpu::PYCNN_KNS {
@@ -31,5 +32,10 @@ PYCNN_DECLARE_POINTWISE(double)
 
 // simd/winograd_kernel.cpp
 PYCNN_DECLARE_WINOGRAD_KERNELS
+
+// simd/depthwise_kernel.cpp
+DepthwiseWork depthwise_work(const Conv2dGeometry& g);
+PYCNN_DECLARE_DEPTHWISE_KERNELS(float)
+PYCNN_DECLARE_DEPTHWISE_KERNELS(double)
 
 }  // namespace pycnn::cpu::PYCNN_KNS

@@ -12,6 +12,10 @@
 #pragma once
 #include <cstdint>
 
+namespace pycnn {
+struct Conv2dGeometry;  // ops/kernel_args.h
+}
+
 namespace pycnn::cpu {
 
 // One line per kernel set: X(namespace). The order matches SimdLevel (core/cpu_features.h).
@@ -67,6 +71,26 @@ struct WinogradKernels {
   void (*weight_grad)(const float* du, int64_t du_stride, int n, float* g);
 };
 
+// Depthwise convolution (simd/depthwise_kernel.h documents each). How the work is cut: units of `channels`
+// input channels (1, or a block for planes of a few pixels) and a run of at most `images` images (each
+// channel's N images in `chunks` runs), and the scratch one unit needs (elements of the type; 64-byte
+// aligned). A function of the shape only, never of the thread count: the weight gradient sums the runs in
+// order, so its bits do not depend on the threads either.
+struct DepthwiseWork {
+  int64_t channels, images, chunks, scratch;
+};
+
+template <typename T>
+struct DepthwiseKernels {
+  DepthwiseWork (*work)(const Conv2dGeometry& g);
+  void (*forward)(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, int64_t c0, int64_t c1,
+                  int64_t n0, int64_t n1, T* scratch);
+  void (*input_grad)(const Conv2dGeometry& g, const T* dout, const T* w, T* dx, int64_t c0, int64_t c1, int64_t n0,
+                     int64_t n1, T* scratch);
+  void (*weight_grad)(const Conv2dGeometry& g, const DepthwiseWork& work, const T* dout, const T* x, T* dw,
+                      int64_t c0, int64_t c1, T* scratch);
+};
+
 // Everything one kernel set provides.
 struct KernelSet {
   const char* name;
@@ -78,6 +102,8 @@ struct KernelSet {
   PointwiseKernels<float> pointwise_f32;
   PointwiseKernels<double> pointwise_f64;
   WinogradKernels winograd_f43;
+  DepthwiseKernels<float> depthwise_f32;
+  DepthwiseKernels<double> depthwise_f64;
 };
 
 #define PYCNN_DECLARE_KERNEL_SET(ns) \
@@ -99,6 +125,15 @@ inline const GemmKernels<float>& gemm_kernels<float>() {
 template <>
 inline const GemmKernels<double>& gemm_kernels<double>() {
   return kernel_set().gemm_f64;
+}
+
+template <typename T>
+const DepthwiseKernels<T>& depthwise_kernels() {
+  if constexpr (sizeof(T) == 4) {
+    return kernel_set().depthwise_f32;
+  } else {
+    return kernel_set().depthwise_f64;
+  }
 }
 
 template <typename T>
