@@ -95,8 +95,8 @@ def algorithms_from_argv():
     return known.algo.split(",")
 
 
-def time_case(lib, F, spec, repeats):
-    fwd, fwd_bwd, flops = conv_case(lib, F, spec, np.random.default_rng(0))
+def time_case(lib, F, spec, repeats, transposed=False):
+    fwd, fwd_bwd, flops = conv_case(lib, F, spec, np.random.default_rng(0), transposed)
     return median_time(fwd, repeats, 3, warmup=2), median_time(fwd_bwd, repeats, 2, warmup=1), flops
 
 
@@ -104,40 +104,21 @@ def main():
     algorithms = algorithms_from_argv()
     args, torch = threads_and_repeats(__doc__)
     rows = []
-<<<<<<< HEAD
-    for name, spec in CONVS.items():
+    cases = [(name, spec, False) for name, spec in CONVS.items()] + [
+        (name, spec, True) for name, spec in CONVTS.items()
+    ]
+    for name, spec, transposed in cases:
         if torch:
-            ttf, ttb, _ = time_case(torch, torch.nn.functional, spec, args.repeats)
+            ttf, ttb, _ = time_case(torch, torch.nn.functional, spec, args.repeats, transposed)
         for algo in algorithms:
             pc._C._set_conv2d_algorithm(algo)
-            tf, tb, flops = time_case(pc, pc.nn.functional, spec, args.repeats)
+            tf, tb, flops = time_case(pc, pc.nn.functional, spec, args.repeats, transposed)
             label = name if algorithms == ["auto"] else f"{name} [{algo}]"
             row = [label, f"{tf * 1e3:.2f} / {tb * 1e3:.2f}", f"{flops / tf / 1e9:.0f} / {3 * flops / tb / 1e9:.0f}"]
             if torch:
                 row += [f"{ttf * 1e3:.2f} / {ttb * 1e3:.2f}", f"{ttf / tf:.2f}x / {ttb / tb:.2f}x"]
             rows.append(row)
     pc._C._set_conv2d_algorithm("auto")
-=======
-    cases = [(name, spec, False) for name, spec in CONVS.items()] + [
-        (name, spec, True) for name, spec in CONVTS.items()
-    ]
-    for name, spec, transposed in cases:
-        res = {}
-        libs = [("pycnn", pc, pc.nn.functional)]
-        if torch:
-            libs.append(("torch", torch, torch.nn.functional))
-        for lib_name, lib, F in libs:
-            fwd, fwd_bwd, flops = conv_case(lib, F, spec, np.random.default_rng(0), transposed)
-            tf = median_time(fwd, args.repeats, 3, warmup=2)
-            tb = median_time(fwd_bwd, args.repeats, 2, warmup=1)
-            res[lib_name] = (tf, tb, flops)
-        tf, tb, flops = res["pycnn"]
-        row = [name, f"{tf * 1e3:.2f} / {tb * 1e3:.2f}", f"{flops / tf / 1e9:.0f} / {3 * flops / tb / 1e9:.0f}"]
-        if torch:
-            ttf, ttb, _ = res["torch"]
-            row += [f"{ttf * 1e3:.2f} / {ttb * 1e3:.2f}", f"{ttf / tf:.2f}x / {ttb / tb:.2f}x"]
-        rows.append(row)
->>>>>>> i10-dw
     header = ["layer", "pycnn ms fwd / fwd+bwd", "pycnn GFLOP/s"]
     if torch:
         header += ["torch ms fwd / fwd+bwd", "speed vs torch"]
