@@ -177,10 +177,6 @@ bool in_forked_child() { return g_forked; }
 bool in_parallel_region() { return tl_in_region; }
 
 namespace detail {
-bool legacy_omp() {  // TEMP-AB
-  static const bool v = std::getenv("PYCNN_LEGACY_OMP") != nullptr;
-  return v;
-}
 void run_on_pool(int64_t n, int64_t chunk, int threads, ChunkBody body, const void* ctx) {
   pool().run(n, chunk, threads, body, ctx);
 }

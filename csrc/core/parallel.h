@@ -26,15 +26,14 @@ constexpr int64_t kChunksPerThread = 4;
 using ChunkBody = void (*)(const void* ctx, int64_t begin, int64_t end);
 // Runs body(ctx, b, e) over [0, n) in chunks of `chunk` items on up to `threads` threads (the caller is
 // one of them) and returns when every chunk is done; rethrows the first exception a chunk threw.
-bool legacy_omp();  // TEMP-AB
 void run_on_pool(int64_t n, int64_t chunk, int threads, ChunkBody body, const void* ctx);
 }  // namespace detail
 
 // Calls f(begin, end) on disjoint chunks of [0, n) that cover it, each at least `grain` items (but the
-// last), on at most get_num_threads() threads. Which thread runs which chunk, and how many chunks there
-// are, varies: f's results must not depend on it. Serial (one call f(0, n)) inside another parallel
-// region, in a forked child, or when n < 2 * grain. An exception thrown by f reaches the caller once every
-// chunk already started has finished (chunks not yet started are skipped).
+// last), on at most get_num_threads() threads. The chunks depend on (n, grain, threads) only, but which
+// thread runs which varies from run to run: f's results must not depend on either. Serial (one call f(0, n)) inside
+// another parallel region, in a forked child, or when n <= grain. An exception thrown by f reaches the caller once
+// every chunk already started has finished (chunks not yet started are skipped).
 template <typename F>
 void parallel_for(int64_t n, int64_t grain, const F& f) {
   if (n <= 0) return;
@@ -44,16 +43,6 @@ void parallel_for(int64_t n, int64_t grain, const F& f) {
   if (threads > max_chunks) threads = static_cast<int>(max_chunks);
   if (threads <= 1 || omp_in_parallel()) {
     f(int64_t{0}, n);
-    return;
-  }
-  if (detail::legacy_omp()) {  // TEMP-AB
-#pragma omp parallel num_threads(threads)
-    {
-      int t = omp_get_thread_num(), nt = omp_get_num_threads();
-      int64_t chunk = (n + nt - 1) / nt;
-      int64_t begin = t * chunk, end = begin + chunk < n ? begin + chunk : n;
-      if (begin < end) f(begin, end);
-    }
     return;
   }
   int64_t chunks = threads * detail::kChunksPerThread;
