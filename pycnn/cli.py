@@ -254,7 +254,7 @@ def build_parser():
 
     bench = sub.add_parser(
         "bench",
-        help="measure this machine: per-layer times, GFLOP/s, % of FMA peak, img/s (optionally vs torch)",
+        help="measure this machine: per-layer times, GFLOP/s, %% of FMA peak, img/s (optionally vs torch)",
         formatter_class=_HelpFormatter,
         description="Benchmark a model on a fixed random batch: the machine (CPU, kernel sets, measured "
         "FMA peak), each layer's forward and backward time, GFLOP/s and % of peak, then training "

@@ -107,6 +107,9 @@ def test_bench_help(capsys):
         main(["bench", "--help"])
     out = capsys.readouterr().out
     assert e.value.code == 0 and "--compare" in out and "mobilenet_v2_cifar" in out
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])  # the subcommand's one-line help goes through %-formatting too
+    assert e.value.code == 0 and "% of FMA peak" in capsys.readouterr().out
 
 
 def test_run_bench_rejects_bad_input():
