@@ -22,6 +22,16 @@ except ImportError:
 LENET_LEAVES = [str(i) for i in range(12)]  # nn.Sequential's children: conv, relu, pool, ..., linear
 
 
+@pytest.fixture(autouse=True)
+def restore_threads():
+    """`pycnn bench --threads` sets pycnn's (and torch's) thread count for the process: put them back."""
+    before = pc.get_num_threads(), torch.get_num_threads() if torch is not None else None
+    yield
+    pc.set_num_threads(before[0])
+    if torch is not None:
+        torch.set_num_threads(before[1])
+
+
 def _run(tmp_path, *extra):
     out = tmp_path / "bench.json"
     code = main(["bench", "--model", "lenet5", "--batch", "8", "--repeats", "1", "--json", str(out), *extra])
