@@ -26,7 +26,8 @@
   X(pool2d) \
   X(reduce) \
   X(resize) \
-  X(tensor_ops)
+  X(tensor_ops) \
+  X(bench)
 // clang-format on
 
 #define PYCNN_DECLARE_INIT(family) void init_##family(py::module_& m);

@@ -11,8 +11,8 @@
 #include <type_traits>  // defines: std::is_same_v
 #include <vector>
 
-#include "core/parallel.h"      // defines: parallel_for, get_num_threads
-#include "core/storage.h"       // defines: Storage
+#include "core/parallel.h"  // defines: parallel_for, get_num_threads
+#include "core/storage.h"   // defines: Storage
 #include "ops/cpu/cpu_ops.h"
 #include "ops/cpu/gemm_blocks.h"  // defines: ScratchBuffer, even_block, ceil_div
 #include "ops/cpu/simd/simd.h"    // defines: GemmKernels, gemm_kernels, kMaxGemmKc, kernel_set
@@ -333,7 +333,6 @@ class PackedAGemm {
 // thread count).
 
 thread_local ScratchBuffer tl_depthwise;
-
 
 // Units smaller than this many multiply-adds are grouped so that a thread's share is worth starting it.
 constexpr int64_t kMinDepthwiseMacs = 1 << 15;

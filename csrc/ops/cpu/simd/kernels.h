@@ -5,7 +5,7 @@
 
 #include "ops/cpu/simd/depthwise_kernel.h"  // defines: PYCNN_DECLARE_DEPTHWISE_KERNELS
 #include "ops/cpu/simd/simd.h"              // defines: GemmKernels, KernelSet
-#include "ops/cpu/simd/winograd_kernel.h"  // defines: PYCNN_DECLARE_WINOGRAD_KERNELS
+#include "ops/cpu/simd/winograd_kernel.h"   // defines: PYCNN_DECLARE_WINOGRAD_KERNELS
 
 namespace pycnn::cpu::PYCNN_KNS {
 
