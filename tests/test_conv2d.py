@@ -159,14 +159,16 @@ def test_conv2d_larger_torch(device):
         check_device_matches_cpu(fn, [x, w, b], device, rtol=1e-4, atol=1e-4)
         return
     torch = pytest.importorskip("torch")
-    # The CPU runs this layer as Winograd (the auto rule), whose float32 error is ~10x the GEMM path's: with
-    # unit-variance weights the input gradient's 288-term sums are off by up to ~2e-4 (tests/test_winograd.py).
+    # The CPU runs this layer as Winograd (the auto rule), whose float32 error is ~10x the GEMM path's
+    # (tests/test_winograd.py): with unit-variance inputs the gradients' sums (288 terms for dx, 1600 for dw,
+    # values up to ~100) are off by up to ~1e-3.
     check_torch(
         lambda x, w, b: F.conv2d(x, w, b, padding=1),
         lambda x, w, b: torch.nn.functional.conv2d(x, w, b, padding=1),
         [x, w, b],
         rtol=1e-4,
-        atol=5e-4,
+        atol=1e-4,
+        grad_atol=3e-3,
     )
 
 
