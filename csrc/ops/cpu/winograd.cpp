@@ -21,12 +21,11 @@
 #include <cstdlib>  // defines: std::getenv
 #include <vector>
 
-#include "core/cpu_features.h"             // defines: simd_level
 #include "core/parallel.h"                 // defines: parallel_for, get_num_threads
 #include "ops/cpu/cpu_ops.h"               // defines: conv2d_geometry
-#include "ops/cpu/gemm_blocks.h"           // defines: select_gemm_kernels, ScratchBuffer, even_block, round_up
-#include "ops/cpu/simd/simd.h"             // defines: GemmTile, GemmBlocking
-#include "ops/cpu/simd/winograd_kernel.h"  // defines: kWinoLanes, base::/avx2:: winograd_input_f43, _output_f43
+#include "ops/cpu/gemm_blocks.h"           // defines: ScratchBuffer, even_block, round_up
+#include "ops/cpu/simd/simd.h"             // defines: gemm_kernels, kernel_set, WinogradKernels
+#include "ops/cpu/simd/winograd_kernel.h"  // defines: kWinoLanes
 
 namespace pycnn::cpu {
 
@@ -118,16 +117,12 @@ struct Kernels {
 
 Kernels kernels_for(const Problem& p) {
   Kernels k;
-  k.gemm = select_gemm_kernels<float>();
-  k.mr = GemmTile<float>::mr, k.nr = GemmTile<float>::nr;
-  k.mc = even_block(p.OC, GemmBlocking<float>::mc, k.mr);
-  k.kc = even_block(p.C, GemmBlocking<float>::kc, 1);
-  const bool avx2 = simd_level() == SimdLevel::AVX2;
-  k.input = avx2 ? avx2::winograd_input_f43 : base::winograd_input_f43;
-  k.output = avx2 ? avx2::winograd_output_f43 : base::winograd_output_f43;
-  k.weight = avx2 ? avx2::winograd_weight_f43 : base::winograd_weight_f43;
-  k.dout = avx2 ? avx2::winograd_dout_f43 : base::winograd_dout_f43;
-  k.weight_grad = avx2 ? avx2::winograd_weight_grad_f43 : base::winograd_weight_grad_f43;
+  k.gemm = gemm_kernels<float>();
+  k.mr = k.gemm.mr, k.nr = k.gemm.nr;
+  k.mc = even_block(p.OC, k.gemm.mc, k.mr);
+  k.kc = even_block(p.C, k.gemm.kc, 1);
+  const WinogradKernels& w = kernel_set().winograd_f43;
+  k.input = w.input, k.output = w.output, k.weight = w.weight, k.dout = w.dout, k.weight_grad = w.weight_grad;
   return k;
 }
 
@@ -370,7 +365,7 @@ void winograd_conv2d_weight_grad(const float* dout, const float* x, float* dw, c
   // Deeper blocks than the forward's: each block's GEMMs read and write all of dU, and sum over its tiles;
   // up to 256 tiles, while a block's V and M stay under kWeightGradBytes.
   const int64_t per_tile = kPositions * (g.C + g.OC) * int64_t(sizeof(float));
-  Winograd(p, std::min<int64_t>(256, kWeightGradBytes / per_tile)).weight_grad(x, dout, dw);
+  Winograd(p, std::clamp<int64_t>(kWeightGradBytes / per_tile, 1, 256)).weight_grad(x, dout, dw);
 }
 
 }  // namespace pycnn::cpu

@@ -1,5 +1,6 @@
-// Winograd F(4x4, 3x3) tile transforms (simd/winograd_kernel.cpp), compiled once per kernel set like the
-// kernels of simd/simd.h; ops/cpu/winograd.cpp gathers the tiles, runs the GEMMs and picks the set.
+// Winograd F(4x4, 3x3) tile transforms (simd/winograd_kernel.cpp), compiled once per kernel set like every
+// file of simd/ (simd/kernels.h declares them per set, simd.h's WinogradKernels holds them); ops/cpu/winograd.cpp
+// gathers the tiles and runs the GEMMs.
 // Each call transforms a run of up to kWinoLanes horizontally adjacent tiles, one tile per lane, in plain
 // loops over the image row or over lanes that the compiler vectorises at the set's width (no intrinsics).
 #pragma once
@@ -27,14 +28,5 @@ constexpr int kWinoLanes = 16;
   void winograd_weight_f43(const float* g, int n, float* u, int64_t u_stride);                            \
   void winograd_dout_f43(const float* rows, int64_t rs, int n, float* m, int64_t m_stride);               \
   void winograd_weight_grad_f43(const float* du, int64_t du_stride, int n, float* g);
-
-namespace base {
-PYCNN_DECLARE_WINOGRAD_KERNELS
-}  // namespace base
-namespace avx2 {
-PYCNN_DECLARE_WINOGRAD_KERNELS
-}  // namespace avx2
-
-#undef PYCNN_DECLARE_WINOGRAD_KERNELS
 
 }  // namespace pycnn::cpu
