@@ -190,6 +190,10 @@ def test_algorithm_choice(algorithm):
         pc._C._set_conv2d_algorithm("fast")
     with pytest.raises(ValueError, match=r"\[conv2d\] unknown pass 'backward'"):
         taken((1, 3, 5, 5, 4), 1, "backward")
+    with pytest.raises(ValueError, match=r"\[conv2d\] expected 4-d input and weight shapes"):
+        pc._C._conv2d_algorithm_for([1, 3, 5], [4, 3, 3, 3], (1, 1), (1, 1), (1, 1), 1, "float32")
+    with pytest.raises(ValueError, match=r"\[conv2d\] stride, dilation and groups must be positive"):
+        pc._C._conv2d_algorithm_for([1, 3, 5, 5], [4, 3, 3, 3], (0, 1), (1, 1), (1, 1), 1, "float32")
 
 
 def _algorithm_in_subprocess(value):

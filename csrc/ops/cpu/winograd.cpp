@@ -2,9 +2,12 @@
 // into 4x4 tiles, each computed from a 6x6 input patch d as Y = A^T [(G g G^T) .* (B^T d B)] A; summed over
 // input channels, the elementwise product becomes, for each of the 36 positions xi of the 6x6 transform,
 // one GEMM  M[xi] (OC, tiles) = U[xi] (OC, C) @ V[xi] (C, tiles).  That is 36 multiply-adds per 16 outputs
-// and input channel instead of 144: a quarter of the GEMM path's work, for three transforms around it.
-// Why F(4x4, 3x3): F(2x2, 3x3) saves only 2.25x, F(6x6, 3x3) 5.1x but its points (+-1/2, +-4) lose about
-// ten times more precision in float32; F(4x4) costs ~4-8x the GEMM path's rounding error (test_winograd.py).
+// and input channel instead of 144: a quarter of the GEMM path's work, for three transforms around it. The
+// weight gradient is the adjoint: dU[xi] = (A dy A^T)[xi] @ V[xi]^T, then dw = G^T dU G.
+// Why F(4x4, 3x3): F(2x2, 3x3) saves only 2.25x; F(6x6, 3x3) saves 5.1x, but needs the points +-1/2, +-4,
+// whose float32 error the literature (Lavin & Gray; Barabasz et al. 2020) puts an order of magnitude above
+// F(4x4)'s, which already measures ~10x the GEMM path's (tests/test_winograd.py). Neither alternative was
+// implemented and timed here.
 // Layout: the tiles are taken in blocks of Tp (a multiple of the GEMM's NR) sized so that one block's V and
 // M (36 * (C + OC) * Tp floats) stay in L2. The input transform writes V straight into the packed-B layout
 // of the GEMM kernels (simd/simd.h), the weights U are transformed and packed once per call, and the output
@@ -74,6 +77,8 @@ Conv2dAlgo conv2d_algorithm_for(const Conv2dGeometry& g, DType dtype, Conv2dPass
 Conv2dAlgo conv2d_algorithm_for(const Shape& x, const Shape& w, const Conv2dArgs& a, DType dtype, Conv2dPass pass) {
   PYCNN_CHECK(x.size() == 4 && w.size() == 4, "[conv2d] expected 4-d input and weight shapes, got ", shape_str(x),
               " and ", shape_str(w));
+  PYCNN_CHECK(a.stride_h > 0 && a.stride_w > 0 && a.dilation_h > 0 && a.dilation_w > 0 && a.groups > 0,
+              "[conv2d] stride, dilation and groups must be positive");
   const int64_t OH = (x[2] + 2 * a.pad_h - a.dilation_h * (w[2] - 1) - 1) / a.stride_h + 1;
   const int64_t OW = (x[3] + 2 * a.pad_w - a.dilation_w * (w[3] - 1) - 1) / a.stride_w + 1;
   return conv2d_algorithm_for(conv2d_geometry(x, w, {x[0], w[0], OH, OW}, a), dtype, pass);
@@ -85,7 +90,7 @@ namespace {
 
 constexpr int L = kWinoLanes;
 constexpr int64_t kTile = 4, kAlpha = 6, kPositions = kAlpha * kAlpha;
-constexpr int64_t kWeightGradBlock = 256;  // tiles per block, at least, in the weight gradient
+constexpr int64_t kWeightGradBytes = 16 << 20;  // the most scratch a weight-gradient block's V and M take
 
 // A stride-1 3x3 correlation with zero padding: x (N, C, IH, IW) -> y (N, OC, OH, OW), y[oh, ow] reading
 // x[oh - pad_h + kh, ow - pad_w + kw] (zero outside x). The forward is the conv itself; the input gradient
@@ -262,11 +267,9 @@ class Winograd {
         for (int64_t i = 0; i < kAlpha; ++i) {
           float* row = buf + i * width;
           const int64_t h = h0 + i;
-          const bool inside = h >= 0 && h < p_.IH;
-          const float* src = plane + h * p_.IW + w0;
           for (int64_t w = 0; w < width; ++w) row[w] = 0.0f;
-          if (inside)
-            for (int64_t w = lo; w < hi; ++w) row[w] = src[w];
+          if (h >= 0 && h < p_.IH)
+            for (int64_t w = lo; w < hi; ++w) row[w] = plane[h * p_.IW + w0 + w];
         }
         k_.input(buf, width, r.len, at_column(r.t), vs);
       }
@@ -359,8 +362,10 @@ void winograd_conv2d_input_grad(const float* dout, const float* w, float* dx, co
 
 void winograd_conv2d_weight_grad(const float* dout, const float* x, float* dw, const Conv2dGeometry& g) {
   const Problem p(g.N, g.C, g.H, g.W, g.OC, g.OH, g.OW, g.pad_h, g.pad_w);
-  // Deeper blocks than the forward's: each block's GEMMs read and write all of dU, and sum over its tiles.
-  Winograd(p, kWeightGradBlock).weight_grad(x, dout, dw);
+  // Deeper blocks than the forward's: each block's GEMMs read and write all of dU, and sum over its tiles;
+  // up to 256 tiles, while a block's V and M stay under kWeightGradBytes.
+  const int64_t per_tile = kPositions * (g.C + g.OC) * int64_t(sizeof(float));
+  Winograd(p, std::clamp<int64_t>(kWeightGradBytes / per_tile, 1, 256)).weight_grad(x, dout, dw);
 }
 
 }  // namespace pycnn::cpu
