@@ -3,8 +3,6 @@
 // macro-kernel (simd/gemm_kernel.cpp, of the kernel set simd_level() picks) runs the register
 // tiles over them. Threads each take a rectangle of C and run that whole loop nest on it; a narrow C is
 // computed transposed. gemm_naive, the triple loop at the end, is the reference for tests.
-#include <omp.h>  // defines: omp_in_parallel
-
 #include <algorithm>  // defines: std::max
 #include <utility>    // defines: std::swap
 
@@ -101,7 +99,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   // per-thread rectangle, counting its packing work (proportional to its perimeter) too; on a tie, rows
   // are split, so that the duplicated packing is B's contiguous copy rather than A's interleave.
   const double macs = double(M) * double(N) * double(K);
-  int threads = omp_in_parallel() ? 1 : get_num_threads();
+  int threads = get_num_threads();  // 1 inside another parallel region
   if (threads > 1 && macs < kMinMacsPerThread * threads) threads = static_cast<int>(macs / kMinMacsPerThread);
   if (threads <= 1) {
     gemm_blocked(kern, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, rs_c, cs_c);
