@@ -454,15 +454,23 @@ void for_each_image_row(T* m, U* t, int64_t rows, int64_t P, int64_t n0, int64_t
   });
 }
 
-template <typename T>
-void forward_batched(const T* x, const T* w, const T* b, T* y, const Conv2dGeometry& g) {
+// Runs body(n0, nb, col, mat) over the blocks of images n0 .. n0 + nb - 1, with buffers col (K, nb*P) and
+// mat (OCg, nb*P).
+template <typename T, typename F>
+void for_each_image_block(const Conv2dGeometry& g, const F& body) {
   const int64_t per_block = images_per_block<T>(g);
   for (int64_t n0 = 0; n0 < g.N; n0 += per_block) {
-    const int64_t nb = std::min(per_block, g.N - n0), cols = nb * g.P;
-    Storage col(sizeof(T) * static_cast<size_t>(g.K * cols), Device{});
-    Storage out(sizeof(T) * static_cast<size_t>(g.OCg * cols), Device{});
-    T* colp = static_cast<T*>(col.data());
-    T* outp = static_cast<T*>(out.data());
+    const int64_t nb = std::min(per_block, g.N - n0);
+    Storage col(sizeof(T) * static_cast<size_t>(g.K * nb * g.P), Device{});
+    Storage mat(sizeof(T) * static_cast<size_t>(g.OCg * nb * g.P), Device{});
+    body(n0, nb, static_cast<T*>(col.data()), static_cast<T*>(mat.data()));
+  }
+}
+
+template <typename T>
+void forward_batched(const T* x, const T* w, const T* b, T* y, const Conv2dGeometry& g) {
+  for_each_image_block<T>(g, [&](int64_t n0, int64_t nb, T* colp, T* outp) {
+    const int64_t cols = nb * g.P;
     for (int64_t grp = 0; grp < g.G; ++grp) {
       im2col_images(x, g, n0, nb, grp, colp);
       gemm<T>(false, false, g.OCg, cols, g.K, T(1), w + grp * g.OCg * g.K, g.K, colp, cols, T(0), outp, cols);
@@ -473,18 +481,13 @@ void forward_batched(const T* x, const T* w, const T* b, T* y, const Conv2dGeome
                            for (int64_t p = 0; p < g.P; ++p) img[p] = row[p] + bias;
                          });
     }
-  }
+  });
 }
 
 template <typename T>
 void input_grad_batched(const T* dout, const T* w, T* dx, const Conv2dGeometry& g) {
-  const int64_t per_block = images_per_block<T>(g);
-  for (int64_t n0 = 0; n0 < g.N; n0 += per_block) {
-    const int64_t nb = std::min(per_block, g.N - n0), cols = nb * g.P;
-    Storage col(sizeof(T) * static_cast<size_t>(g.K * cols), Device{});
-    Storage grad(sizeof(T) * static_cast<size_t>(g.OCg * cols), Device{});
-    T* colp = static_cast<T*>(col.data());
-    T* gradp = static_cast<T*>(grad.data());
+  for_each_image_block<T>(g, [&](int64_t n0, int64_t nb, T* colp, T* gradp) {
+    const int64_t cols = nb * g.P;
     for (int64_t grp = 0; grp < g.G; ++grp) {
       for_each_image_row(gradp, dout + grp * g.OCg * g.P, g.OCg, g.P, n0, nb, g.OC * g.P,
                          [&](const T* img, T* row, int64_t) { std::memcpy(row, img, sizeof(T) * g.P); });
@@ -497,7 +500,7 @@ void input_grad_batched(const T* dout, const T* w, T* dx, const Conv2dGeometry& 
         }
       });
     }
-  }
+  });
 }
 
 // y[n, grp][oc0 : oc1, p0 : p1] = w[grp] @ col(x[n, grp]) + b; oc0 is a multiple of MR.
