@@ -1,5 +1,6 @@
 """Shared by the benchmarks: timing with medians of repeats, thread control, the layer benchmarks'
-command line, the side-by-side table, and the LeNet-5 that several benchmarks train.
+command line, the side-by-side table. The models several benchmarks train (LeNet-5 as `lenet`, VGG-small)
+and `make_steps` live in the package (pycnn.bench, which `pycnn bench` runs) and are re-exported here.
 
 Figures on a shared 2-core machine are noisy: every benchmark runs pycnn and the reference in the same
 process, interleaved, and reports medians and their ratio.
@@ -9,7 +10,8 @@ import argparse
 import statistics
 import time
 
-import numpy as np
+from pycnn.bench import lenet5 as lenet  # noqa: F401  (re-exported for the benchmark scripts)
+from pycnn.bench import make_steps, vgg_small  # noqa: F401
 
 
 def median_time(fn, repeats=5, inner=10, warmup=3):
@@ -67,45 +69,3 @@ def print_table(title, header, rows):
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in rows:
         print("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |")
-
-
-def lenet(nn):
-    """LeNet-5 (ReLU, max-pool) for (N, 1, 28, 28) inputs, built from `nn` (pycnn.nn or torch.nn)."""
-    return nn.Sequential(
-        nn.Conv2d(1, 6, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(256, 120),
-        nn.ReLU(),
-        nn.Linear(120, 84),
-        nn.ReLU(),
-        nn.Linear(84, 10),
-    )
-
-
-def make_steps(lib, builder, shape, seed=0):
-    """(train_step, infer_step) closures for pycnn (lib = pc) or torch (lib = torch): builder(lib.nn) on a
-    fixed random batch of `shape` with 10 classes, SGD momentum 0.9 and cross-entropy."""
-    rng = np.random.default_rng(seed)
-    x_np = rng.standard_normal(shape).astype(np.float32)
-    y_np = rng.integers(0, 10, size=shape[0]).astype(np.int64)
-    lib.manual_seed(seed)
-    model = builder(lib.nn)
-    x, y = lib.from_numpy(x_np), lib.from_numpy(y_np)
-    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = lib.nn.CrossEntropyLoss()
-
-    def train():
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-        opt.step()
-
-    def infer():
-        with lib.no_grad():
-            model(x)
-
-    return train, infer

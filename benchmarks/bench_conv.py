@@ -1,8 +1,10 @@
 """Convolution and pooling layers, pycnn vs PyTorch, forward and forward + backward, on the layer
 workloads of shared/BENCHMARKS.md (float32, NCHW). GFLOP/s count 2 x MACs; fwd+bwd counts 3 x fwd.
-Run: python benchmarks/bench_conv.py [--threads 2]
+Run: python benchmarks/bench_conv.py [--threads 2] [--algo auto|gemm|winograd[,...]]
+--algo times pycnn with each named CPU conv2d algorithm (one row per layer and algorithm; default auto).
 """
 
+import argparse
 import os
 import sys
 
@@ -84,28 +86,39 @@ def pool_rows(torch, repeats):
     return rows
 
 
+def algorithms_from_argv():
+    """Takes --algo (a comma-separated list of conv2d algorithms) off the command line."""
+    ap = argparse.ArgumentParser(add_help=False)
+    ap.add_argument("--algo", default="auto")
+    known, rest = ap.parse_known_args()
+    sys.argv[1:] = rest
+    return known.algo.split(",")
+
+
+def time_case(lib, F, spec, repeats, transposed=False):
+    fwd, fwd_bwd, flops = conv_case(lib, F, spec, np.random.default_rng(0), transposed)
+    return median_time(fwd, repeats, 3, warmup=2), median_time(fwd_bwd, repeats, 2, warmup=1), flops
+
+
 def main():
+    algorithms = algorithms_from_argv()
     args, torch = threads_and_repeats(__doc__)
     rows = []
     cases = [(name, spec, False) for name, spec in CONVS.items()] + [
         (name, spec, True) for name, spec in CONVTS.items()
     ]
     for name, spec, transposed in cases:
-        res = {}
-        libs = [("pycnn", pc, pc.nn.functional)]
         if torch:
-            libs.append(("torch", torch, torch.nn.functional))
-        for lib_name, lib, F in libs:
-            fwd, fwd_bwd, flops = conv_case(lib, F, spec, np.random.default_rng(0), transposed)
-            tf = median_time(fwd, args.repeats, 3, warmup=2)
-            tb = median_time(fwd_bwd, args.repeats, 2, warmup=1)
-            res[lib_name] = (tf, tb, flops)
-        tf, tb, flops = res["pycnn"]
-        row = [name, f"{tf * 1e3:.2f} / {tb * 1e3:.2f}", f"{flops / tf / 1e9:.0f} / {3 * flops / tb / 1e9:.0f}"]
-        if torch:
-            ttf, ttb, _ = res["torch"]
-            row += [f"{ttf * 1e3:.2f} / {ttb * 1e3:.2f}", f"{ttf / tf:.2f}x / {ttb / tb:.2f}x"]
-        rows.append(row)
+            ttf, ttb, _ = time_case(torch, torch.nn.functional, spec, args.repeats, transposed)
+        for algo in algorithms:
+            pc._C._set_conv2d_algorithm(algo)
+            tf, tb, flops = time_case(pc, pc.nn.functional, spec, args.repeats, transposed)
+            label = name if algorithms == ["auto"] else f"{name} [{algo}]"
+            row = [label, f"{tf * 1e3:.2f} / {tb * 1e3:.2f}", f"{flops / tf / 1e9:.0f} / {3 * flops / tb / 1e9:.0f}"]
+            if torch:
+                row += [f"{ttf * 1e3:.2f} / {ttb * 1e3:.2f}", f"{ttf / tf:.2f}x / {ttb / tb:.2f}x"]
+            rows.append(row)
+    pc._C._set_conv2d_algorithm("auto")
     header = ["layer", "pycnn ms fwd / fwd+bwd", "pycnn GFLOP/s"]
     if torch:
         header += ["torch ms fwd / fwd+bwd", "speed vs torch"]

@@ -12,25 +12,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pycnn as pc
 
-from _common import lenet, make_steps, median_time, print_table, set_threads, try_import_torch
-
-
-def vgg_small(nn):
-    return nn.Sequential(
-        nn.Conv2d(3, 64, 3, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(64, 64, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(64, 128, 3, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(128, 128, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(128 * 8 * 8, 10),
-    )
-
+from _common import lenet, make_steps, median_time, print_table, set_threads, try_import_torch, vgg_small
 
 WORKLOADS = {  # name: (builder, input shape)
     "LeNet-5": (lenet, (64, 1, 28, 28)),

@@ -1,4 +1,4 @@
-"""The `pycnn` command line (also `python -m pycnn`): `train`, `evaluate` and `summary`.
+"""The `pycnn` command line (also `python -m pycnn`): `train`, `evaluate`, `summary` and `bench`.
 
 `pycnn train` with no flags fits LeNet-5 on the bundled MNIST subset (the quick start). Every choice a
 CNN course teaches is a flag: model, dataset, optimizer, schedule, augmentation, validation split, early
@@ -18,6 +18,8 @@ import numpy as np
 
 from . import models
 from ._types import as_device as _as_device
+from .bench import MODELS as BENCH_MODELS
+from .bench import format_report, import_torch, run_bench
 from .data import DataLoader, Subset, stratified_split
 from .data import transforms as T
 from .datasets import get_dataset
@@ -249,6 +251,28 @@ def build_parser():
         help="one input's shape (default: the model's usual input, e.g. 1,28,28 for lenet5)",
     )
     summary.add_argument("--num-classes", type=_positive(int), default=10, help="output logits")
+
+    bench = sub.add_parser(
+        "bench",
+        help="measure this machine: per-layer times, GFLOP/s, %% of FMA peak, img/s (optionally vs torch)",
+        formatter_class=_HelpFormatter,
+        description="Benchmark a model on a fixed random batch: the machine (CPU, kernel sets, measured "
+        "FMA peak), each layer's forward and backward time, GFLOP/s and % of peak, then training "
+        "(SGD momentum step) and inference (no_grad) images per second. --compare torch runs "
+        "PyTorch's copy of the model in the same run, interleaved, and reports speed ratios.",
+    )
+    bench.add_argument("--model", default="lenet5", choices=list(BENCH_MODELS), help="the network")
+    bench.add_argument(
+        "--batch", type=_positive(int), default=None, help="images per step (default: 64, 32 for resnet/mobilenet)"
+    )
+    bench.add_argument(
+        "--threads", type=_positive(int), default=None, help=f"CPU threads (default: all cores, here {_all_cores()})"
+    )
+    bench.add_argument("--mode", default="both", choices=("train", "infer", "both"), help="what to time")
+    bench.add_argument("--compare", default=None, choices=("torch",), help="also time PyTorch's copy of the model")
+    bench.add_argument("--json", default=None, metavar="FILE", help="write the full report as JSON")
+    bench.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    bench.add_argument("--repeats", type=_positive(int), default=5, help="timed repeats per measurement (medians)")
     return parser
 
 
@@ -611,11 +635,38 @@ def summary(args):
     print_summary(model, (1,) + shape)
 
 
+def bench(args):
+    """Run `pycnn bench`; returns the report (see pycnn.bench.run_bench)."""
+    compare = args.compare
+    if compare == "torch":
+        try:
+            import_torch()
+        except ImportError as e:
+            print(f"pycnn bench: {e}; timing pycnn alone", file=sys.stderr, flush=True)
+            compare = None
+    report = run_bench(
+        model=args.model,
+        batch=args.batch,
+        threads=args.threads or _all_cores(),
+        mode=args.mode,
+        compare=compare,
+        device=args.device,
+        repeats=args.repeats,
+    )
+    if args.compare and compare is None:
+        report["config"]["compare_skipped"] = "torch is not importable"
+    print(format_report(report), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
+        print(f"wrote {args.json}", flush=True)
+    return report
+
+
 def main(argv=None):
     """Entry point of `pycnn` and `python -m pycnn`; returns the process exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    commands = {"train": train, "evaluate": evaluate, "summary": summary}
+    commands = {"train": train, "evaluate": evaluate, "summary": summary, "bench": bench}
     if args.command not in commands:
         parser.print_help()
         return 2

@@ -97,6 +97,31 @@ def test_batch_norm_training_matches_numpy(dtype, shape, device):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_batch_norm_and_relu_every_kernel_set(simd_level, dtype):
+    """The kernel set's span kernels (sums, affine passes, ReLU) on plane sizes that leave every remainder
+    of 4, 8 and 16 lanes and of the 256-element sum blocks: forward and input gradient against NumPy."""
+    for spatial in [(1, 1), (1, 7), (3, 13), (16, 17), (19, 29)]:
+        shape = (3, 4) + spatial
+        x = randn(*shape, dtype=dtype, seed=1) * 3 + 2
+        w, b = randn(4, dtype=dtype, seed=2), randn(4, dtype=dtype, seed=3)
+        g = randn(*shape, dtype=dtype, seed=4)
+        xt = pc.tensor(x, requires_grad=True)
+        y = F.relu(F.batch_norm(xt, None, None, pc.tensor(w), pc.tensor(b), training=True))
+        y.backward(pc.tensor(g))
+        bn, mean, var = batch_norm_ref(x, w, b)
+        np.testing.assert_allclose(host(y), np.maximum(bn, 0), **tol(dtype))
+        # dx of relu(bn(x)): the batch-norm backward of dy = g where bn > 0
+        dy = np.where(bn > 0, g.astype(np.float64), 0.0)
+        axes, bshape = (0, 2, 3), (1, -1, 1, 1)
+        xhat = (x - mean.reshape(bshape)) / np.sqrt(var.reshape(bshape) + 1e-5)
+        dxhat = dy * w.reshape(bshape)
+        dx = (dxhat - dxhat.mean(axis=axes, keepdims=True) - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True)) / (
+            np.sqrt(var.reshape(bshape) + 1e-5)
+        )
+        np.testing.assert_allclose(host(xt.grad), dx, rtol=tol(dtype)["rtol"] * 10, atol=tol(dtype)["atol"] * 10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_batch_norm_eval_uses_running_stats(dtype, device):
     x = randn(3, 4, 5, 2, dtype=dtype, seed=4)
     rm, rv = randn(4, dtype=dtype, seed=5), np.abs(randn(4, dtype=dtype, seed=6)) + 0.5

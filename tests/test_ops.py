@@ -59,7 +59,7 @@ def max_pool2d_ref(x, k, s, p, d=(1, 1), ceil_mode=False):
                     h, w = i * s[0] - p[0] + a * d[0], j * s[1] - p[1] + b * d[1]
                     if 0 <= h < H and 0 <= w < W:
                         v = x[:, :, h, w]
-                        better = v > best
+                        better = (v > best) | np.isnan(v)  # NaN wins, as in torch
                         best = np.where(better, v, best)
                         best_i = np.where(better, h * W + w, best_i)
             y[:, :, i, j], idx[:, :, i, j] = best, best_i
@@ -202,6 +202,19 @@ def test_max_pool2d_nan_wins_like_torch(kernel, device):
     ty, tidx = torch.nn.functional.max_pool2d(torch.from_numpy(x), kernel, return_indices=True)
     np.testing.assert_array_equal(y, ty.numpy())  # NaN positions compare equal here
     np.testing.assert_array_equal(idx, tidx.numpy())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool2d_2x2_every_kernel_set(simd_level, dtype):
+    """The vectorised 2x2 row kernel of each kernel set, on every width remainder of 8 and 16 lanes, with
+    ties (first maximum wins) and NaNs (last NaN wins), against the reference."""
+    for width in range(2, 70, 3):
+        x = np.round(randn(2, 3, 6, width, dtype=dtype, seed=width) * 2)  # rounding makes ties
+        x[0, 1, 2, width // 2] = x[1, 2, 5, width - 1] = np.nan
+        y, idx = run(maxpool_call(2, 2, 0, 1, False, True), x)
+        ref_y, ref_idx = max_pool2d_ref(x, (2, 2), (2, 2), (0, 0), (1, 1), False)
+        np.testing.assert_array_equal(y, ref_y.astype(dtype))
+        np.testing.assert_array_equal(idx, ref_idx)
 
 
 def maxpool_call(kernel, stride, padding, dilation, ceil_mode, return_indices=False):

@@ -3,6 +3,7 @@
 # build and install pycnn with CUDA for this GPU's architecture only, run every CUDA test and the GPU
 # benchmark, and leave the evidence in OUTDIR:
 #   build.log  spills.txt  ctest.log  pytest.{log,xml}  pytest_models.{log,xml}  failures.txt  bench.{json,log}
+#   pycnn_bench.{json,log}
 #   nvidia-smi.txt  summary.json
 # Every stage has a timeout (150 + 90 + 120 + 60 + 60 s at most; typically about 5 minutes) and the script
 # goes on past failures; summary.json is rewritten after each stage, so a run cut off still reports.
@@ -128,6 +129,8 @@ write_summary
 QUICK="--quick"
 [ "${GPU_CHECK_FULL_BENCH:-0}" = "1" ] && QUICK=""
 run_stage bench 60 "$OUT/bench.log" env -u PYCNN_CUDA_POISON bash -c "cd '$OUT' && '$PY' '$REPO/benchmarks/bench_gpu.py' $QUICK --out '$OUT/bench.json'"
+# ---- 6. the users' benchmark on the GPU: per-layer times and img/s of ResNet-18-CIFAR ----
+run_stage pycnn_bench 60 "$OUT/pycnn_bench.log" env -u PYCNN_CUDA_POISON bash -c "cd '$OUT' && '$PY' -m pycnn bench --device cuda --model resnet18_cifar --batch 64 --repeats 3 --json '$OUT/pycnn_bench.json'"
 
 # ---- the table ----
 echo

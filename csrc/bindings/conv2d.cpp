@@ -1,5 +1,6 @@
 // Bindings of 2-D convolution (ops/conv2d.cpp); conventions in bindings/common.h.
 #include "bindings/common.h"
+#include "ops/cpu/winograd.h"  // defines: Conv2dAlgo, set_conv2d_algorithm, conv2d_algorithm, conv2d_algorithm_for
 
 namespace pycnn::bindings {
 
@@ -18,6 +19,22 @@ void init_conv2d(py::module_& m) {
     }
     return none_if_undefined(r);
   });
+  m.def(
+      "_set_conv2d_algorithm", [](const std::string& name) { cpu::set_conv2d_algorithm(parse_enum<Conv2dAlgo>(name)); },
+      "CPU convolution algorithm: 'auto' (the shape rule), 'gemm' or 'winograd' (wherever it applies); the "
+      "environment's PYCNN_CONV2D_ALGO sets it at start-up.");
+  m.def("_conv2d_algorithm", [] { return enum_name(cpu::conv2d_algorithm()); });
+  m.def(
+      "_conv2d_algorithm_for",
+      [](const Shape& x, const Shape& w, Pair stride, Pair padding, Pair dilation, int64_t groups,
+         const std::string& dtype, const std::string& pass) {
+        return enum_name(cpu::conv2d_algorithm_for(x, w, conv2d_args(stride, padding, dilation, groups),
+                                                   parse_dtype(dtype), parse_enum<Conv2dPass>(pass)));
+      },
+      py::arg("x_shape"), py::arg("w_shape"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
+      py::arg("groups"), py::arg("dtype"), py::arg("pass_") = "forward",
+      "'gemm' or 'winograd': the algorithm that a CPU conv2d pass ('forward', 'input_grad' or 'weight_grad') of "
+      "these shapes runs now.");
 }
 
 }  // namespace pycnn::bindings

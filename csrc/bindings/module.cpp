@@ -3,6 +3,7 @@
 #include "bindings/common.h"
 #include "core/cpu_features.h"
 #include "core/parallel.h"
+#include "core/storage.h"  // defines: host_cache_stats
 
 // The binding files: tensor.cpp (the Tensor class, from_numpy, the factories) and one per ops/<family>.cpp,
 // each defining init_<family>(m). A new family is one line here.
@@ -25,7 +26,8 @@
   X(pool2d) \
   X(reduce) \
   X(resize) \
-  X(tensor_ops)
+  X(tensor_ops) \
+  X(bench)
 // clang-format on
 
 #define PYCNN_DECLARE_INIT(family) void init_##family(py::module_& m);
@@ -48,13 +50,23 @@ PYBIND11_MODULE(_C, m) {
 
   m.def("set_num_threads", &pycnn::set_num_threads, "Threads used by every CPU kernel.");
   m.def("get_num_threads", &pycnn::get_num_threads);
-  m.def("simd_level", &pycnn::simd_level_name, "The SIMD kernel set in use: 'avx2' or 'baseline'.");
+  m.def("simd_level", &pycnn::simd_level_name,
+        "The CPU kernel set in use: 'avx512', 'avx2' or 'baseline' (PYCNN_SIMD=<name> picks a lower one).");
   m.def("supported_simd_levels", &pycnn::supported_simd_levels,
-        "The kernel sets this CPU can run, from 'baseline' up.");
+        "The kernel sets this CPU can run (including the test-only portable8/portable16).");
   m.def(
-      "set_simd_level",
+      "_host_cache_stats",
+      [] {
+        const pycnn::HostCacheStats s = pycnn::host_cache_stats();
+        return py::dict(py::arg("live") = s.live, py::arg("cached") = s.cached, py::arg("peak_live") = s.peak_live,
+                        py::arg("min_capacity") = s.min_capacity);
+      },
+      "Bytes in the host block cache: live, cached, peak of live, and the least it may cache.");
+  m.def("_simd_levels", [] { return pycnn::enum_names<pycnn::SimdLevel>(); }, "Every kernel set pycnn has.");
+  m.def(
+      "_set_simd_level",
       [](const std::string& name) { pycnn::force_simd_level(pycnn::parse_enum<pycnn::SimdLevel>(name)); },
-      "Use another kernel set this CPU supports (tests run every one).");
+      "Use another kernel set this CPU supports (tests compare every one with the baseline set).");
 #ifdef PYCNN_VERSION
   m.attr("__version__") = PYCNN_VERSION;
 #endif

@@ -8,16 +8,27 @@
 
 namespace pycnn {
 
-// The best kernel set this CPU runs.
-static SimdLevel best_supported() {
+static bool cpu_has(SimdLevel level) {
 #if defined(PYCNN_X86) && (defined(__GNUC__) || defined(__clang__))
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SimdLevel::AVX2;
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (level == SimdLevel::AVX2) return avx2;
+  // The set is built with -mavx512f/bw/vl/dq (the Skylake-SP subset: every AVX-512 CPU has it).
+  if (level == SimdLevel::AVX512)
+    return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
 #endif
-  return SimdLevel::Baseline;
+  return level == SimdLevel::Baseline || level == SimdLevel::Portable8 || level == SimdLevel::Portable16;
 }
 
-static bool supported(SimdLevel level) { return static_cast<int>(level) <= static_cast<int>(best_supported()); }
+static bool supported(SimdLevel level) { return cpu_has(level); }
+
+// The best kernel set this CPU runs (the portable sets are for tests only).
+static SimdLevel best_supported() {
+  if (cpu_has(SimdLevel::AVX512)) return SimdLevel::AVX512;
+  if (cpu_has(SimdLevel::AVX2)) return SimdLevel::AVX2;
+  return SimdLevel::Baseline;
+}
 
 static SimdLevel detect() {
   const char* env = std::getenv("PYCNN_SIMD");
@@ -40,6 +51,8 @@ SimdLevel simd_level() {
 }
 
 const char* simd_level_name() { return enum_name(simd_level()); }
+
+bool simd_level_supported(SimdLevel level) { return supported(level); }
 
 std::vector<std::string> supported_simd_levels() {
   std::vector<std::string> names;

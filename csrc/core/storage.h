@@ -37,4 +37,11 @@ class Storage {
 
 constexpr size_t kCpuAlignment = 64;
 
+// The host block cache (storage.cpp): bytes of live and of cached blocks of at least 64 KiB, the peak of
+// live bytes, and the least it may cache; live + cached never exceeds max(peak_live, min_capacity).
+struct HostCacheStats {
+  size_t live, cached, peak_live, min_capacity;
+};
+HostCacheStats host_cache_stats();
+
 }  // namespace pycnn

@@ -104,20 +104,22 @@ static void run_all(std::mt19937& rng, const char* level, int threads) {
 
 int main() {
   std::mt19937 rng(1234);
-  const bool have_avx2 = simd_level() == SimdLevel::AVX2;
-  for (int level = 0; level < 2; ++level) {
-    if (level == 1 && !have_avx2) {
-      std::printf("note: no AVX2+FMA on this CPU, AVX2 kernels not tested\n");
+  const SimdLevel start = simd_level();
+  for (size_t i = 0; i < enum_count<SimdLevel>(); ++i) {
+    const auto level = static_cast<SimdLevel>(i);
+    const char* name = enum_name(level);
+    if (!simd_level_supported(level)) {
+      std::printf("SKIPPED: this CPU cannot run the '%s' kernel set\n", name);
       continue;
     }
-    force_simd_level(level == 0 ? SimdLevel::Baseline : SimdLevel::AVX2);
-    const char* name = level == 0 ? "baseline" : "avx2";
+    force_simd_level(level);
     for (int threads : {1, 2}) {
       set_num_threads(threads);
       run_all<float>(rng, name, threads);
       run_all<double>(rng, name, threads);
     }
   }
+  force_simd_level(start);
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

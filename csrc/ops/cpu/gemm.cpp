@@ -1,18 +1,15 @@
 // CPU GEMM, GotoBLAS/BLIS style: C is cut into nc-wide column blocks, K into kc-deep slices; each slice
 // of op(B) is packed into NR-wide panels, each mc-row block of op(A) into MR-row panels, and the
-// macro-kernel (simd/gemm_kernel.cpp, baseline or AVX2 copy picked by simd_level()) runs the register
+// macro-kernel (simd/gemm_kernel.cpp, of the kernel set simd_level() picks) runs the register
 // tiles over them. Threads each take a rectangle of C and run that whole loop nest on it; a narrow C is
 // computed transposed. gemm_naive, the triple loop at the end, is the reference for tests.
-#include <omp.h>  // defines: omp_in_parallel
-
 #include <algorithm>  // defines: std::max
 #include <utility>    // defines: std::swap
 
-#include "core/cpu_features.h"  // defines: simd_level
-#include "core/parallel.h"      // defines: parallel_for, get_num_threads
+#include "core/parallel.h"  // defines: parallel_for, get_num_threads
 #include "ops/cpu/cpu_ops.h"
-#include "ops/cpu/gemm_blocks.h"  // defines: GemmKernels, ScratchBuffer, even_block
-#include "ops/cpu/simd/simd.h"    // defines: GemmTile, base::/avx2:: gemm_pack_a, gemm_pack_b, gemm_macro_kernel
+#include "ops/cpu/gemm_blocks.h"  // defines: ScratchBuffer, even_block
+#include "ops/cpu/simd/simd.h"    // defines: GemmKernels, gemm_kernels
 
 namespace pycnn::cpu {
 
@@ -37,10 +34,10 @@ void scale_c(int64_t M, int64_t N, T beta, T* C, int64_t rs_c, int64_t cs_c) {
 template <typename T>
 void gemm_blocked(const GemmKernels<T>& kern, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
                   const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t rs_c, int64_t cs_c) {
-  constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
-  const int64_t mc = even_block(M, GemmBlocking<T>::mc, MR);
-  const int64_t kc = even_block(K, GemmBlocking<T>::kc, 1);
-  const int64_t nc = even_block(N, GemmBlocking<T>::nc, NR);
+  const int64_t MR = kern.mr, NR = kern.nr;
+  const int64_t mc = even_block(M, kern.mc, MR);
+  const int64_t kc = even_block(K, kern.kc, 1);
+  const int64_t nc = even_block(N, kern.nc, NR);
   T* pack_a = tl_pack_a.get<T>(round_up(mc, MR) * kc);
   T* pack_b = tl_pack_b.get<T>(round_up(nc, NR) * kc);
 
@@ -62,8 +59,8 @@ void gemm_blocked(const GemmKernels<T>& kern, bool trans_a, bool trans_b, int64_
 
 // Fraction of the computed MR x NR tiles' area that is real output.
 template <typename T>
-double tile_efficiency(int64_t M, int64_t N) {
-  constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
+double tile_efficiency(const GemmKernels<T>& kern, int64_t M, int64_t N) {
+  const int64_t MR = kern.mr, NR = kern.nr;
   return double(M) / double(round_up(M, MR)) * double(N) / double(round_up(N, NR));
 }
 
@@ -76,16 +73,17 @@ constexpr double kMinMacsPerThread = 1 << 19;
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
           int64_t ldb, T beta, T* C, int64_t ldc) {
-  constexpr int64_t MR = GemmTile<T>::mr, NR = GemmTile<T>::nr;
   if (M <= 0 || N <= 0) return;
   int64_t rs_c = ldc, cs_c = 1;
   if (K <= 0 || alpha == T(0)) {
     scale_c(M, N, beta, C, rs_c, cs_c);
     return;
   }
+  const GemmKernels<T>& kern = gemm_kernels<T>();
+  const int64_t MR = kern.mr, NR = kern.nr;
   // A narrow C (N = 6 output channels, say) would waste most of each 16-wide tile: compute C^T = op(B)^T
   // op(A)^T instead, which is the same memory written with swapped strides.
-  if (N < NR && tile_efficiency<T>(N, M) > 1.25 * tile_efficiency<T>(M, N)) {
+  if (N < NR && tile_efficiency(kern, N, M) > 1.25 * tile_efficiency(kern, M, N)) {
     std::swap(A, B);
     std::swap(lda, ldb);
     std::swap(M, N);
@@ -95,14 +93,13 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
     rs_c = 1;
     cs_c = ldc;
   }
-  const GemmKernels<T> kern = select_gemm_kernels<T>();
 
   // Threads split C into a tm x tn grid of rectangles (tm * tn = threads) aligned to the tiles; each packs
   // its own panels, so there is no synchronisation at all. The grid is the one with the smallest
   // per-thread rectangle, counting its packing work (proportional to its perimeter) too; on a tie, rows
   // are split, so that the duplicated packing is B's contiguous copy rather than A's interleave.
   const double macs = double(M) * double(N) * double(K);
-  int threads = omp_in_parallel() ? 1 : get_num_threads();
+  int threads = get_num_threads();  // 1 inside another parallel region
   if (threads > 1 && macs < kMinMacsPerThread * threads) threads = static_cast<int>(macs / kMinMacsPerThread);
   if (threads <= 1) {
     gemm_blocked(kern, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, rs_c, cs_c);

@@ -1,32 +1,14 @@
 // Pieces shared by the two drivers of the packed GEMM kernels (simd/simd.h): cpu::gemm (gemm.cpp) and
-// the implicit-GEMM convolution (conv2d.cpp): the kernel set chosen by simd_level(), per-thread scratch
-// buffers, and the block-size arithmetic.
+// the implicit-GEMM convolution (conv2d.cpp): per-thread scratch buffers and the block-size arithmetic.
+// The kernels and their blocking come from the kernel set in use (gemm_kernels<T>(), simd/simd.h).
 #pragma once
 #include <algorithm>  // defines: std::max, std::min
 #include <cstdint>
 #include <new>  // defines: aligned operator new
 
-#include "core/cpu_features.h"  // defines: simd_level
-#include "ops/cpu/simd/simd.h"  // defines: GemmTile, GemmBlocking, base::/avx2:: gemm_pack_a/_b, gemm_macro_kernel
+#include "ops/cpu/simd/simd.h"  // defines: GemmKernels, gemm_kernels
 
 namespace pycnn::cpu {
-
-template <typename T>
-struct GemmKernels {
-  void (*pack_a)(bool, int64_t, int64_t, const T*, int64_t, T*);
-  void (*pack_b)(bool, int64_t, int64_t, const T*, int64_t, T*);
-  void (*macro)(int64_t, int64_t, int64_t, T, const T*, const T*, T, T*, int64_t, int64_t);
-};
-
-template <typename T>
-GemmKernels<T> select_gemm_kernels() {
-  GemmKernels<T> k;
-  if (simd_level() == SimdLevel::AVX2)
-    k.pack_a = avx2::gemm_pack_a, k.pack_b = avx2::gemm_pack_b, k.macro = avx2::gemm_macro_kernel;
-  else
-    k.pack_a = base::gemm_pack_a, k.pack_b = base::gemm_pack_b, k.macro = base::gemm_macro_kernel;
-  return k;
-}
 
 // A grow-only, 64-byte aligned scratch buffer (the macro-kernel reads packed panels with aligned loads).
 // Used thread_local, so OpenMP's pooled threads keep theirs across calls: small GEMMs and per-image conv

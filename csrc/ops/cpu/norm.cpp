@@ -9,59 +9,25 @@
 
 #include "core/parallel.h"
 #include "ops/cpu/cpu_ops.h"
+#include "ops/cpu/simd/simd.h"  // defines: pointwise_kernels
 
 namespace pycnn::cpu {
 
 namespace {
 
-// Inner sums run in T over blocks of kBlock elements (4- or 8-lane SIMD; float32 over 256 values loses
-// nothing that matters), and the block sums add up in double: the speed of float accumulation with the
-// accuracy of a double one over long rows.
-constexpr int64_t kBlock = 256;
-
-// Shifted sums of n contiguous values: s += sum(x - k), ss += sum((x - k)^2).
+// Batch norm's sums and affine passes over contiguous spans are the kernel set's (simd/pointwise_kernel.cpp):
+// inner sums in T over blocks of 256, the block sums in double.
 template <typename T>
 inline void shifted_sums(const T* x, int64_t n, double k, double& s, double& ss) {
-  const T kt = static_cast<T>(k);
-  for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
-    const int64_t m = std::min(kBlock, n - i0);
-    const T* xb = x + i0;
-    T a = 0, b = 0;
-#pragma omp simd reduction(+ : a, b)
-    for (int64_t i = 0; i < m; ++i) {
-      const T d = xb[i] - kt;
-      a += d;
-      b += d * d;
-    }
-    s += a;
-    ss += b;
-  }
+  pointwise_kernels<T>().shifted_sums(x, n, k, &s, &ss);
 }
-
-// s += sum(g), sg += sum(g * (x - k)) over n contiguous values.
 template <typename T>
 inline void grad_sums(const T* g, const T* x, int64_t n, double k, double& s, double& sg) {
-  const T kt = static_cast<T>(k);
-  for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
-    const int64_t m = std::min(kBlock, n - i0);
-    const T* gb = g + i0;
-    const T* xb = x + i0;
-    T a = 0, b = 0;
-#pragma omp simd reduction(+ : a, b)
-    for (int64_t i = 0; i < m; ++i) {
-      a += gb[i];
-      b += gb[i] * (xb[i] - kt);
-    }
-    s += a;
-    sg += b;
-  }
+  pointwise_kernels<T>().grad_sums(g, x, n, k, &s, &sg);
 }
-
-// y = x * scale + shift over n contiguous values.
 template <typename T>
 inline void affine(const T* x, T* y, int64_t n, T scale, T shift) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale + shift;
+  pointwise_kernels<T>().affine(x, y, n, scale, shift);
 }
 
 }  // namespace
@@ -240,8 +206,7 @@ void batch_norm_backward(const T* dout, const T* x, const T* w, const T* mean, c
         const T* g = dout + n * CS + c * S;
         const T* xr = x + n * CS + c * S;
         T* o = dx + n * CS + c * S;
-#pragma omp simd
-        for (int64_t s = 0; s < S; ++s) o[s] = kk * g[s] + kx * xr[s] + k0;
+        pointwise_kernels<T>().affine2(g, xr, o, S, kk, kx, k0);
       }
     }
   });

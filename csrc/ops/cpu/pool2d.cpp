@@ -8,7 +8,6 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/cpu_features.h"
 #include "core/parallel.h"
 #include "ops/cpu/cpu_ops.h"
 #include "ops/cpu/simd/simd.h"
@@ -54,8 +53,15 @@ inline void max_sweep(T* __restrict best, TapId* __restrict tap, const T* __rest
     for (int64_t i = lo; i < hi; ++i) step(i, src[i * stride]);
 }
 
+// The kernel set's 2x2 row kernel for T.
 template <typename T>
-using RowKernel = void (*)(const T*, const T*, int64_t, int64_t, int64_t, T*, int64_t*);
+MaxPoolRowKernel<T> max_pool_row_kernel() {
+  if constexpr (sizeof(T) == 4) {
+    return kernel_set().max_pool_2x2_row_f32;
+  } else {
+    return kernel_set().max_pool_2x2_row_f64;
+  }
+}
 
 // Keeps the larger value and its index without a branch (random data mispredicts half of them).
 // A NaN always wins, as in torch.
@@ -72,8 +78,7 @@ void max_pool2d_forward(const T* x, T* y, int64_t* idx, int64_t planes, int64_t 
                         const Pool2dArgs& a) {
   const bool two_by_two = a.kernel_h == 2 && a.kernel_w == 2 && a.stride_h == 2 && a.stride_w == 2 && a.pad_h == 0 &&
                           a.pad_w == 0 && a.dilation_h == 1 && a.dilation_w == 1 && 2 * OH <= H && 2 * OW <= W;
-  auto row_kernel = simd_level() == SimdLevel::AVX2 ? static_cast<RowKernel<T>>(avx2::max_pool_2x2_row)
-                                                    : static_cast<RowKernel<T>>(base::max_pool_2x2_row);
+  const MaxPoolRowKernel<T> row_kernel = max_pool_row_kernel<T>();
   int64_t lo, hi;
   interior_cols(OW, W, a.stride_w, a.pad_w, a.kernel_w, a.dilation_w, lo, hi);
   parallel_for(planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(OH * OW, 1)), [=](int64_t p0, int64_t p1) {

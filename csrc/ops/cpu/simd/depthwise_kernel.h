@@ -1,23 +1,14 @@
 // Depthwise convolution kernels (one input channel per group: x (N, C, H, W), w (OC, 1, KH, KW), OC = C *
 // OCg), compiled once per kernel set like every file in simd/, each copy in pycnn::cpu::<PYCNN_KNS>.
-// ops/cpu/conv2d.cpp picks a set by simd_level() and runs the work units in parallel. A unit is a block of
-// input channels over a run of images (DepthwiseWork); simd/depthwise_kernel.cpp says how it is computed.
+// ops/cpu/conv2d.cpp runs the work units of the set in use (simd.h's DepthwiseKernels) in parallel. A unit is
+// a block of input channels over a run of images (DepthwiseWork); simd/depthwise_kernel.cpp says how it is
+// computed. simd/kernels.h declares these per set with the macro below.
 #pragma once
 #include <cstdint>
 
-namespace pycnn {
-struct Conv2dGeometry;  // ops/kernel_args.h
-}
+#include "ops/cpu/simd/simd.h"  // defines: DepthwiseWork, DepthwiseKernels
 
 namespace pycnn::cpu {
-
-// How the work is cut: units of `channels` input channels (1, or a block for planes of a few pixels) and a
-// run of at most `images` images (each channel's N images in `chunks` runs), and the scratch one unit needs
-// (elements of the type; 64-byte aligned). A function of the shape only, never of the thread count: the
-// weight gradient sums the runs in order, so its bits do not depend on the threads either.
-struct DepthwiseWork {
-  int64_t channels, images, chunks, scratch;
-};
 
 // depthwise_work: the cut for g.
 // depthwise_forward: y[n, oc] for images n0 .. n1-1 and the output channels oc of input channels c0 .. c1-1,
@@ -34,18 +25,5 @@ struct DepthwiseWork {
                             int64_t n0, int64_t n1, T* scratch);                                                    \
   void depthwise_weight_grad(const Conv2dGeometry& g, const DepthwiseWork& work, const T* dout, const T* x, T* dw,  \
                              int64_t c0, int64_t c1, int64_t prev_images, T* scratch);
-
-namespace base {
-DepthwiseWork depthwise_work(const Conv2dGeometry& g);
-PYCNN_DECLARE_DEPTHWISE_KERNELS(float)
-PYCNN_DECLARE_DEPTHWISE_KERNELS(double)
-}  // namespace base
-namespace avx2 {
-DepthwiseWork depthwise_work(const Conv2dGeometry& g);
-PYCNN_DECLARE_DEPTHWISE_KERNELS(float)
-PYCNN_DECLARE_DEPTHWISE_KERNELS(double)
-}  // namespace avx2
-
-#undef PYCNN_DECLARE_DEPTHWISE_KERNELS
 
 }  // namespace pycnn::cpu

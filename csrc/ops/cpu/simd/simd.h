@@ -1,83 +1,148 @@
-// The kernels compiled twice (baseline and AVX2+FMA). Each copy lives in pycnn::cpu::<PYCNN_KNS>;
-// ops/cpu/*.cpp pick one through simd_level(). Keep these TUs free of out-of-line std:: templates:
-// two copies built with different -m flags would break the one-definition rule.
-// GEMM pieces (simd/gemm_kernel.cpp): panel packing and the macro-kernel over packed panels; the
-// blocking loops and threads around them are in ops/cpu/gemm.cpp.
+// The CPU kernel sets. Every file in ops/cpu/simd/ is compiled once per set, each copy in its own namespace
+// pycnn::cpu::<PYCNN_KNS>, with PYCNN_VEC_BYTES giving its vector width (simd/vec.h):
+//   base        x86-64 baseline (SSE2), 16-byte vectors
+//   portable8   baseline instructions, 32-byte vectors (8 floats): the avx2 set's logic on any CPU
+//   portable16  baseline instructions, 64-byte vectors (16 floats): the avx512 set's logic on any CPU
+//   avx2        AVX2 + FMA, 32-byte vectors
+//   avx512      AVX-512 F/BW/VL/DQ + FMA, 64-byte vectors
+// The kernels are written once, generic over the vector width, so the portable sets (which the tests run
+// on every machine) exercise the tile sizes, lane counts and remainders of the wide sets. ops/cpu/*.cpp
+// reach a set only through its table (kernel_set()); simd_level() picks the table. Keep these TUs free of
+// out-of-line std:: templates: copies built with different -m flags would break the one-definition rule.
 #pragma once
 #include <cstdint>
 
+namespace pycnn {
+struct Conv2dGeometry;  // ops/kernel_args.h
+}
+
 namespace pycnn::cpu {
 
-// Register blocking of the GEMM micro-kernels: a MR x NR tile of C stays in registers. Both copies use
-// the same values so that the packed layouts, and the driver in ops/cpu/gemm.cpp, are shared.
-// float 6x16 = 12 ymm accumulators + 2 for B + 1 for A's broadcast, within AVX2's 16 registers;
-// double 6x8 is the same tile in bytes.
-template <typename T>
-struct GemmTile;
-template <>
-struct GemmTile<float> {
-  static constexpr int mr = 6, nr = 16;
-};
-template <>
-struct GemmTile<double> {
-  static constexpr int mr = 6, nr = 8;
-};
+// One line per kernel set: X(namespace). The order matches SimdLevel (core/cpu_features.h).
+#define PYCNN_KERNEL_SETS(X) X(base) X(portable8) X(portable16) X(avx2) X(avx512)
 
-// Cache blocking of the GEMM driver (ops/cpu/gemm.cpp; conv2d.cpp drives the same pieces with the same
-// blocks). Zen3: 32 KiB L1d, 1 MiB L2 per core here, 32 MiB shared L3.
-//  kc: the depth of one packed slice. For float 384: the B micro-panel (kc x NR, 24 KiB) stays in L1
-//      while A's micro-panels stream past it, and a deeper slice amortises each C tile's load and store
-//      over more FMAs; 384 measured ~2-3% faster than 256 at n = 1024..2048. For double the same bytes
-//      would overflow L1 (8 x 384 doubles = 24 KiB plus 18 KiB of A), so 256.
-//  mc: the packed A block (mc x kc) lives in L2: 120 x 384 floats = 180 KiB, 96 x 256 doubles = 192 KiB,
-//      a fifth of L2, leaving room for the B panel's lines streaming through. Multiples of MR; 96..192
-//      were all within noise of each other, 120 the most consistent.
-//  nc: the packed B slice (kc x nc) sits in L3: 4080 x 384 floats = 6 MiB of its 32. Multiples of NR.
-template <typename T>
-struct GemmBlocking;
-template <>
-struct GemmBlocking<float> {
-  static constexpr int64_t mc = 120, kc = 384, nc = 4080;
-};
-template <>
-struct GemmBlocking<double> {
-  static constexpr int64_t mc = 96, kc = 256, nc = 4080;
-};
+// The deepest K slice any set's GEMM blocking uses (conv2d.cpp sizes per-slice arrays with it).
+constexpr int64_t kMaxGemmKc = 512;
 
-// Packed layouts (what gemm_macro_kernel reads):
-//   gemm_pack_a: op(A)'s mc x kc block as ceil(mc/MR) panels, each kc steps of MR values
-//                (rows past mc are zero). a points at op(A)(0,0); trans: A is stored (K, M).
-//   gemm_pack_b: op(B)'s kc x nc block as ceil(nc/NR) panels, each kc steps of NR values
-//                (columns past nc are zero). trans: B is stored (N, K).
-// gemm_macro_kernel: C(mc, nc) = alpha * packA @ packB + beta * C, with C element (i, j) at
-//   c[i * rs_c + j * cs_c]; beta == 0 writes C without reading it.
-#define PYCNN_DECLARE_GEMM_KERNELS(T)                                                                         \
-  void gemm_pack_a(bool trans, int64_t mc, int64_t kc, const T* a, int64_t lda, T* dst);                      \
-  void gemm_pack_b(bool trans, int64_t kc, int64_t nc, const T* b, int64_t ldb, T* dst);                      \
-  void gemm_macro_kernel(int64_t mc, int64_t nc, int64_t kc, T alpha, const T* pa, const T* pb, T beta, T* c, \
-                         int64_t rs_c, int64_t cs_c);
+// A set's GEMM pieces and the register / cache blocking they were written for (simd/gemm_kernel.cpp):
+//   pack_a: op(A)'s mc x kc block as ceil(mc/mr) panels, each kc steps of mr values (rows past mc zero);
+//           a points at op(A)(0,0); trans: A is stored (K, M).
+//   pack_b: op(B)'s kc x nc block as ceil(nc/nr) panels, each kc steps of nr values (columns past nc zero);
+//           trans: B is stored (N, K).
+//   macro:  C(mc, nc) = alpha * packA @ packB + beta * C, C(i, j) at c[i * rs_c + j * cs_c]; beta == 0
+//           writes C without reading it.
+template <typename T>
+struct GemmKernels {
+  int mr, nr;          // the register tile of C
+  int64_t mc, kc, nc;  // the cache blocks: A block mc x kc in L2, B panel kc x nr in L1, B block in L3
+  void (*pack_a)(bool trans, int64_t mc, int64_t kc, const T* a, int64_t lda, T* dst);
+  void (*pack_b)(bool trans, int64_t kc, int64_t nc, const T* b, int64_t ldb, T* dst);
+  void (*macro)(int64_t mc, int64_t nc, int64_t kc, T alpha, const T* pa, const T* pb, T beta, T* c, int64_t rs_c,
+                int64_t cs_c);
+  // dst[t * ds + r] = base[off[r] + t] for r < nrows, t < len (a transposing pack: conv2d's weight
+  // gradient builds its col^T panels with it).
+  void (*transpose_rows)(const T* base, const int64_t* off, int64_t nrows, int64_t len, T* dst, int64_t ds);
+};
 
 // Max pooling 2x2 / stride 2 (simd/pool_kernel.cpp): one output row from input rows r0 and r1 = r0 + W;
 // base is r0's flat index in the plane; writes OW values and torch-style flat h*W+w indices.
-#define PYCNN_DECLARE_POOL_KERNELS(T) \
-  void max_pool_2x2_row(const T* r0, const T* r1, int64_t base, int64_t W, int64_t OW, T* out, int64_t* idx);
+template <typename T>
+using MaxPoolRowKernel = void (*)(const T* r0, const T* r1, int64_t base, int64_t W, int64_t OW, T* out, int64_t* idx);
 
-namespace base {
-const char* kernel_set_name();
-PYCNN_DECLARE_GEMM_KERNELS(float)
-PYCNN_DECLARE_GEMM_KERNELS(double)
-PYCNN_DECLARE_POOL_KERNELS(float)
-PYCNN_DECLARE_POOL_KERNELS(double)
-}  // namespace base
-namespace avx2 {
-const char* kernel_set_name();
-PYCNN_DECLARE_GEMM_KERNELS(float)
-PYCNN_DECLARE_GEMM_KERNELS(double)
-PYCNN_DECLARE_POOL_KERNELS(float)
-PYCNN_DECLARE_POOL_KERNELS(double)
-}  // namespace avx2
+// Contiguous spans of the memory-bound layers (simd/pointwise_kernel.cpp): ReLU forward and backward, and
+// batch norm's passes: shifted sums (s += sum(x - k), ss += sum((x - k)^2)), gradient sums (s += sum(g),
+// sg += sum(g * (x - k))), y = x * scale + shift, and out = a * g + b * x + c.
+template <typename T>
+struct PointwiseKernels {
+  void (*relu_forward)(const T* x, T* y, int64_t n);
+  void (*relu_backward)(const T* dout, const T* y, T* dx, int64_t n);
+  void (*shifted_sums)(const T* x, int64_t n, double k, double* s, double* ss);
+  void (*grad_sums)(const T* g, const T* x, int64_t n, double k, double* s, double* sg);
+  void (*affine)(const T* x, T* y, int64_t n, T scale, T shift);
+  void (*affine2)(const T* g, const T* x, T* out, int64_t n, T a, T b, T c);
+};
 
-#undef PYCNN_DECLARE_GEMM_KERNELS
-#undef PYCNN_DECLARE_POOL_KERNELS
+// Winograd F(4x4, 3x3) tile transforms, float32 (simd/winograd_kernel.h documents each).
+struct WinogradKernels {
+  void (*input)(const float* rows, int64_t rs, int n, float* v, int64_t v_stride);
+  void (*output)(const float* m, int64_t m_stride, int n, float bias, float* rows, int64_t rs);
+  void (*weight)(const float* g, int n, float* u, int64_t u_stride);
+  void (*dout)(const float* rows, int64_t rs, int n, float* m, int64_t m_stride);
+  void (*weight_grad)(const float* du, int64_t du_stride, int n, float* g);
+};
+
+// Depthwise convolution (simd/depthwise_kernel.h documents each). How the work is cut: units of `channels`
+// input channels (1, or a block for planes of a few pixels) and a run of at most `images` images (each
+// channel's N images in `chunks` runs), and the scratch one unit needs (elements of the type; 64-byte
+// aligned). A function of the shape only, never of the thread count: the weight gradient sums the runs in
+// order, so its bits do not depend on the threads either.
+struct DepthwiseWork {
+  int64_t channels, images, chunks, scratch;
+};
+
+template <typename T>
+struct DepthwiseKernels {
+  DepthwiseWork (*work)(const Conv2dGeometry& g);
+  void (*forward)(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, int64_t c0, int64_t c1, int64_t n0,
+                  int64_t n1, int64_t prev_images, T* scratch);
+  void (*input_grad)(const Conv2dGeometry& g, const T* dout, const T* w, T* dx, int64_t c0, int64_t c1, int64_t n0,
+                     int64_t n1, T* scratch);
+  void (*weight_grad)(const Conv2dGeometry& g, const DepthwiseWork& work, const T* dout, const T* x, T* dw, int64_t c0,
+                      int64_t c1, int64_t prev_images, T* scratch);
+};
+
+// Everything one kernel set provides.
+struct KernelSet {
+  const char* name;
+  int vector_bytes;
+  GemmKernels<float> gemm_f32;
+  GemmKernels<double> gemm_f64;
+  MaxPoolRowKernel<float> max_pool_2x2_row_f32;
+  MaxPoolRowKernel<double> max_pool_2x2_row_f64;
+  PointwiseKernels<float> pointwise_f32;
+  PointwiseKernels<double> pointwise_f64;
+  WinogradKernels winograd_f43;
+  DepthwiseKernels<float> depthwise_f32;
+  DepthwiseKernels<double> depthwise_f64;
+};
+
+#define PYCNN_DECLARE_KERNEL_SET(ns) \
+  namespace ns {                     \
+  const KernelSet& kernel_set();     \
+  }
+PYCNN_KERNEL_SETS(PYCNN_DECLARE_KERNEL_SET)
+#undef PYCNN_DECLARE_KERNEL_SET
+
+// The table of the set simd_level() names (ops/cpu/kernel_sets.cpp).
+const KernelSet& kernel_set();
+
+template <typename T>
+const GemmKernels<T>& gemm_kernels();
+template <>
+inline const GemmKernels<float>& gemm_kernels<float>() {
+  return kernel_set().gemm_f32;
+}
+template <>
+inline const GemmKernels<double>& gemm_kernels<double>() {
+  return kernel_set().gemm_f64;
+}
+
+template <typename T>
+const DepthwiseKernels<T>& depthwise_kernels() {
+  if constexpr (sizeof(T) == 4) {
+    return kernel_set().depthwise_f32;
+  } else {
+    return kernel_set().depthwise_f64;
+  }
+}
+
+template <typename T>
+const PointwiseKernels<T>& pointwise_kernels() {
+  if constexpr (sizeof(T) == 4) {
+    return kernel_set().pointwise_f32;
+  } else {
+    return kernel_set().pointwise_f64;
+  }
+}
 
 }  // namespace pycnn::cpu
