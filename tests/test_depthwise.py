@@ -162,6 +162,24 @@ def test_depthwise_same_bits_for_one_and_two_threads():
         np.testing.assert_array_equal(one, two)
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+def test_depthwise_runs_of_images(stride):
+    # 37 images of 16x16 make several runs per channel (a short one last): each run reuses the zero padding the
+    # previous one left in the thread's scratch, and the weight gradient adds the runs up in order.
+    x, w, b = randn(37, 3, 16, 16, dtype=np.float32), randn(3, 1, 3, 3, dtype=np.float32, seed=1), None
+    y_ref = conv2d_ref(x, w, b, (stride, stride), (1, 1), (1, 1), groups=3)
+    dout = randn(*y_ref.shape, dtype=np.float32, seed=2)
+    dx_ref, dw_ref = grads_ref(x, w, dout, (stride, stride), (1, 1), (1, 1))
+    old = pc.get_num_threads()
+    try:
+        for threads in (1, 2):
+            pc.set_num_threads(threads)
+            for g, r in zip(run_depthwise(x, w, b, stride, 1, 1, dout), [y_ref, dx_ref, dw_ref]):
+                np.testing.assert_allclose(g, r, rtol=1e-5, atol=1e-4)
+    finally:
+        pc.set_num_threads(old)
+
+
 def test_depthwise_empty_batch():
     y, dx, dw = run_depthwise(
         np.zeros((0, 3, 5, 5), np.float32),

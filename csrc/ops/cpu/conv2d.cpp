@@ -337,8 +337,9 @@ thread_local ScratchBuffer tl_depthwise;
 // Units smaller than this many multiply-adds are grouped so that a thread's share is worth starting it.
 constexpr int64_t kMinDepthwiseMacs = 1 << 15;
 
-// Runs unit(c0, c1, n0, n1, scratch) for every block of channels and run of images, in parallel; channels
-// vary fastest, so consecutive units read neighbouring planes.
+// Runs unit(c0, c1, n0, n1, prev_images, scratch) for every block of channels and run of images, in parallel;
+// channels vary fastest, so consecutive units read neighbouring planes. prev_images: the images of the unit
+// the thread ran just before on the same scratch (0 for its first), whose zero padding the kernel may keep.
 template <typename T, typename F>
 void depthwise_units(const Conv2dGeometry& g, const DepthwiseWork& work, const F& unit) {
   const int64_t blocks = ceil_div(g.C, work.channels);
@@ -346,9 +347,12 @@ void depthwise_units(const Conv2dGeometry& g, const DepthwiseWork& work, const F
   parallel_for(blocks * work.chunks, ceil_div(kMinDepthwiseMacs, std::max<int64_t>(macs, 1)),
                [&](int64_t u0, int64_t u1) {
                  T* scratch = tl_depthwise.get<T>(work.scratch);
+                 int64_t prev = 0;
                  for (int64_t u = u0; u < u1; ++u) {
                    const int64_t c0 = (u % blocks) * work.channels, n0 = (u / blocks) * work.images;
-                   unit(c0, std::min(g.C, c0 + work.channels), n0, std::min(g.N, n0 + work.images), scratch);
+                   const int64_t n1 = std::min(g.N, n0 + work.images);
+                   unit(c0, std::min(g.C, c0 + work.channels), n0, n1, prev, scratch);
+                   prev = n1 - n0;
                  }
                });
 }
@@ -356,15 +360,15 @@ void depthwise_units(const Conv2dGeometry& g, const DepthwiseWork& work, const F
 template <typename T>
 void depthwise_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y) {
   const DepthwiseKernels<T>& k = depthwise_kernels<T>();
-  depthwise_units<T>(g, k.work(g), [&](int64_t c0, int64_t c1, int64_t n0, int64_t n1, T* scratch) {
-    k.forward(g, x, w, b, y, c0, c1, n0, n1, scratch);
+  depthwise_units<T>(g, k.work(g), [&](int64_t c0, int64_t c1, int64_t n0, int64_t n1, int64_t prev, T* scratch) {
+    k.forward(g, x, w, b, y, c0, c1, n0, n1, prev, scratch);
   });
 }
 
 template <typename T>
 void depthwise_input_grad(const Conv2dGeometry& g, const T* dout, const T* w, T* dx) {
   const DepthwiseKernels<T>& k = depthwise_kernels<T>();
-  depthwise_units<T>(g, k.work(g), [&](int64_t c0, int64_t c1, int64_t n0, int64_t n1, T* scratch) {
+  depthwise_units<T>(g, k.work(g), [&](int64_t c0, int64_t c1, int64_t n0, int64_t n1, int64_t, T* scratch) {
     k.input_grad(g, dout, w, dx, c0, c1, n0, n1, scratch);
   });
 }
@@ -378,8 +382,10 @@ void depthwise_weight_grad(const Conv2dGeometry& g, const T* dout, const T* x, T
   const int64_t macs = work.channels * g.N * g.OCg * g.P * g.KH * g.KW;
   parallel_for(blocks, ceil_div(kMinDepthwiseMacs, std::max<int64_t>(macs, 1)), [&](int64_t b0, int64_t b1) {
     T* scratch = tl_depthwise.get<T>(work.scratch);
+    const int64_t last_run = g.N - (work.chunks - 1) * work.images;  // what a block leaves in the scratch
     for (int64_t b = b0; b < b1; ++b)
-      k.weight_grad(g, work, dout, x, dw, b * work.channels, std::min(g.C, (b + 1) * work.channels), scratch);
+      k.weight_grad(g, work, dout, x, dw, b * work.channels, std::min(g.C, (b + 1) * work.channels),
+                    b > b0 ? last_run : 0, scratch);
   });
 }
 

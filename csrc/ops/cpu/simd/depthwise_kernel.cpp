@@ -129,56 +129,67 @@ void correlate(int ntaps, const T* const* src, const T* wt, T bias, bool accumul
   }
 }
 
-// The same sum written straight into rows of a plane: output row r (V whole vectors) reads the taps at
-// soff + r * sstride and goes to out + r * dstride. R rows x V vectors stay in registers across the taps;
+// The same sum written straight into rows of a plane: output row r (V whole vectors of Bytes) reads the taps
+// at soff + r * sstride and goes to out + r * dstride. R rows x V vectors stay in registers across the taps;
 // this saves copying the slot grid out when the rows are whole vectors.
-template <typename T, int R, int V>
+template <typename T, int R, int V, int Bytes>
 inline void rows_block(int ntaps, const T* const* src, const T* wt, T bias, int64_t soff, int64_t sstride, T* out,
                        int64_t dstride) {
-  using Vt = typename Vec<T>::type;
-  constexpr int64_t L = Vec<T>::lanes;
+  typedef T Vt __attribute__((vector_size(Bytes)));
+  constexpr int64_t L = Bytes / sizeof(T);
   Vt acc[R * V];
   for (int i = 0; i < R * V; ++i) acc[i] = Vt{} + bias;
   for (int t = 0; t < ntaps; ++t) {
     const T w = wt[t];
     const T* s = src[t] + soff;
     for (int r = 0; r < R; ++r)
-      for (int v = 0; v < V; ++v) acc[r * V + v] += load(s + r * sstride + v * L) * w;
+      for (int v = 0; v < V; ++v) {
+        Vt x;
+        std::memcpy(&x, s + r * sstride + v * L, sizeof x);
+        acc[r * V + v] += x * w;
+      }
   }
   for (int r = 0; r < R; ++r)
-    for (int v = 0; v < V; ++v) store(out + r * dstride + v * L, acc[r * V + v]);
+    for (int v = 0; v < V; ++v) std::memcpy(out + r * dstride + v * L, &acc[r * V + v], sizeof(Vt));
 }
 
 // rows [0, rows) in blocks of R (about 8 vectors), then 4, 2, 1 for the rest.
-template <typename T, int V>
+template <typename T, int V, int Bytes = kVecBytes>
 void correlate_rows_v(int ntaps, const T* const* src, const T* wt, T bias, int64_t rows, int64_t soff, int64_t sstride,
                       T* out, int64_t dstride) {
   constexpr int R = V == 1 ? 8 : V == 2 ? 4 : 2;
   int64_t r = 0;
   for (; r + R <= rows; r += R)
-    rows_block<T, R, V>(ntaps, src, wt, bias, soff + r * sstride, sstride, out + r * dstride, dstride);
+    rows_block<T, R, V, Bytes>(ntaps, src, wt, bias, soff + r * sstride, sstride, out + r * dstride, dstride);
   if (R >= 8 && r + 4 <= rows) {
-    rows_block<T, (R >= 8 ? 4 : 1), V>(ntaps, src, wt, bias, soff + r * sstride, sstride, out + r * dstride, dstride);
+    rows_block<T, (R >= 8 ? 4 : 1), V, Bytes>(ntaps, src, wt, bias, soff + r * sstride, sstride, out + r * dstride,
+                                              dstride);
     r += 4;
   }
   if (R >= 4 && r + 2 <= rows) {
-    rows_block<T, (R >= 4 ? 2 : 1), V>(ntaps, src, wt, bias, soff + r * sstride, sstride, out + r * dstride, dstride);
+    rows_block<T, (R >= 4 ? 2 : 1), V, Bytes>(ntaps, src, wt, bias, soff + r * sstride, sstride, out + r * dstride,
+                                              dstride);
     r += 2;
   }
-  if (r < rows) rows_block<T, 1, V>(ntaps, src, wt, bias, soff + r * sstride, sstride, out + r * dstride, dstride);
+  if (r < rows)
+    rows_block<T, 1, V, Bytes>(ntaps, src, wt, bias, soff + r * sstride, sstride, out + r * dstride, dstride);
 }
 
-// Rows of `width` elements take correlate_rows when width is 1..4 whole vectors (else the caller goes
-// through the slot grid and copies out).
+// Rows of `width` elements take correlate_rows when width is 1..4 whole vectors, or half of one on sets of 32
+// bytes or more (8 floats on AVX-512); else the caller goes through the slot grid and copies out.
 template <typename T>
 bool rows_fit(int64_t width, int ntaps) {
   constexpr int64_t L = Vec<T>::lanes;
-  return width % L == 0 && width > 0 && width <= 4 * L && ntaps <= kMaxTaps;
+  const bool whole = width % L == 0 && width > 0 && width <= 4 * L, half = kVecBytes >= 32 && 2 * width == L;
+  return (whole || half) && ntaps <= kMaxTaps;
 }
 
 template <typename T>
 void correlate_rows(int ntaps, const T* const* src, const T* wt, T bias, int64_t rows, int64_t width, int64_t soff,
                     int64_t sstride, T* out, int64_t dstride) {
+  constexpr int kHalf = kVecBytes >= 32 ? kVecBytes / 2 : kVecBytes;
+  if (2 * width == Vec<T>::lanes)
+    return correlate_rows_v<T, 1, kHalf>(ntaps, src, wt, bias, rows, soff, sstride, out, dstride);
   switch (width / Vec<T>::lanes) {
     case 1: return correlate_rows_v<T, 1>(ntaps, src, wt, bias, rows, soff, sstride, out, dstride);
     case 2: return correlate_rows_v<T, 2>(ntaps, src, wt, bias, rows, soff, sstride, out, dstride);
@@ -323,33 +334,49 @@ void gather_every(const T* __restrict from, int64_t step, int64_t count, T* __re
   }
 }
 
-// even[j] = src[2j], odd[j] = src[2j + 1] for the n elements of src: two vectors in, one shuffle each for
-// the even and the odd lanes (GCC's generic vector shuffle; other compilers take the element loop).
+#if defined(__GNUC__) && !defined(__clang__)
+// One step of split_even_odd over 2 * (Bytes / sizeof(T)) elements: two vectors of Bytes in, one shuffle each
+// for the even and the odd lanes (GCC's generic vector shuffle).
+template <typename T, int Bytes>
+inline void split_step(const T* src, T* even, T* odd) {
+  constexpr int L = Bytes / sizeof(T);
+  typedef T V __attribute__((vector_size(Bytes)));
+  typedef std::conditional_t<sizeof(T) == 4, int32_t, int64_t> Mask __attribute__((vector_size(Bytes)));
+  Mask lo, hi;
+  for (int l = 0; l < L; ++l) lo[l] = 2 * l, hi[l] = 2 * l + 1;
+  V a, b;
+  std::memcpy(&a, src, sizeof a);
+  std::memcpy(&b, src + L, sizeof b);
+  const V e = __builtin_shuffle(a, b, lo), o = __builtin_shuffle(a, b, hi);
+  std::memcpy(even, &e, sizeof e);
+  std::memcpy(odd, &o, sizeof o);
+}
+#endif
+
+// even[j] = src[2j], odd[j] = src[2j + 1] for the n elements of src: full vectors, then half vectors (a
+// 16-wide row on 16-lane sets), then single elements (other compilers take the element loop).
 template <typename T>
 void split_even_odd(const T* __restrict src, int64_t n, T* __restrict even, T* __restrict odd) {
   int64_t i = 0;
 #if defined(__GNUC__) && !defined(__clang__)
-  using V = typename Vec<T>::type;
-  constexpr int L = Vec<T>::lanes;
-  using Index = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
-  typedef Index Mask __attribute__((vector_size(kVecBytes)));
-  Mask lo, hi;
-  for (int l = 0; l < L; ++l) lo[l] = 2 * l, hi[l] = 2 * l + 1;
-  for (; i + 2 * L <= n; i += 2 * L) {
-    const V a = load(src + i), b = load(src + i + L);
-    store(even + i / 2, __builtin_shuffle(a, b, lo));
-    store(odd + i / 2, __builtin_shuffle(a, b, hi));
+  constexpr int64_t L = Vec<T>::lanes;
+  for (; i + 2 * L <= n; i += 2 * L) split_step<T, kVecBytes>(src + i, even + i / 2, odd + i / 2);
+  if (kVecBytes >= 32 && i + L <= n) {
+    split_step<T, (kVecBytes >= 32 ? kVecBytes / 2 : kVecBytes)>(src + i, even + i / 2, odd + i / 2);
+    i += L;
   }
 #endif
   for (; i < n; ++i) (i % 2 ? odd : even)[i / 2] = src[i];
 }
 
-// Writes the phase planes of images [n0, n0 + images) of channel c, every element once (no memset first).
+// Writes the phase planes of images [n0, n0 + images) of channel c: zeros, then the images. With zeroed, the
+// planes hold the previous run of the same layout (same call, same number of images): its zeros are in
+// place and every image element is overwritten, so only the images are copied.
 template <typename T>
 void fill_stack(const Conv2dGeometry& g, const StackLayout& s, const T* x, int64_t c, int64_t n0, int64_t images,
-                T* planes) {
+                bool zeroed, T* planes) {
   if (s.sh == 1 && s.sw == 1) {  // one plane: zeros everywhere, then the image rows
-    zero_row(s.plane, planes);
+    if (!zeroed) zero_row(s.plane, planes);
     for (int64_t k = 0; k < images; ++k) {
       const T* img = x + ((n0 + k) * g.C + c) * g.H * g.W;
       T* dst = planes + (k * s.Hs + g.pad_h) * s.Ws + g.pad_w;
@@ -359,7 +386,7 @@ void fill_stack(const Conv2dGeometry& g, const StackLayout& s, const T* x, int64
   }
   // Strided: zeros everywhere, then each image row's column phase b (the columns w with (pad_w + w) % sw ==
   // b: count[b] of them, every sw-th from first[b]) into its row of phase plane (row % sh, b).
-  zero_row(s.phases() * s.plane, planes);
+  if (!zeroed) zero_row(s.phases() * s.plane, planes);
   int64_t first[kMaxStride], count[kMaxStride], at[kMaxStride];
   const int64_t sw = s.sw < kMaxStride ? s.sw : kMaxStride;
   for (int64_t b = 0; b < sw; ++b) {
@@ -459,12 +486,12 @@ void fill_grad_stack(const Conv2dGeometry& g, const GradLayout& s, const T* dout
 // y[n, oc] for n in [n0, n1) and the OCg output channels oc of input channel c.
 template <typename T>
 void forward_run(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, int64_t c, int64_t n0, int64_t n1,
-                 T* scratch) {
+                 bool zeroed, T* scratch) {
   const int64_t images = n1 - n0, taps = g.KH * g.KW;
   const StackLayout s(g, images);
   T* planes = scratch;
   T* out = scratch + s.phases() * s.plane;
-  fill_stack(g, s, x, c, n0, images, planes);
+  fill_stack(g, s, x, c, n0, images, zeroed, planes);
   const T* src[kMaxTaps];
   T wt[kMaxTaps];
   const bool rows = rows_fit<T>(g.OW, static_cast<int>(taps));
@@ -547,7 +574,7 @@ void input_grad_run(const Conv2dGeometry& g, const T* dout, const T* w, T* dx, i
 // on its output grid (zeros off the valid outputs), then one dot product per tap; runs add up in order.
 template <typename T>
 void weight_grad_channel(const Conv2dGeometry& g, const DepthwiseWork& work, const T* dout, const T* x, T* dw,
-                         int64_t c, T* scratch) {
+                         int64_t c, int64_t prev_images, T* scratch) {
   const int64_t taps = g.KH * g.KW;
   for (int64_t i = c * g.OCg * taps; i < (c + 1) * g.OCg * taps; ++i) dw[i] = T(0);
   const T* src[kMaxTaps];
@@ -557,7 +584,8 @@ void weight_grad_channel(const Conv2dGeometry& g, const DepthwiseWork& work, con
     const StackLayout s(g, images);
     T* planes = scratch;
     T* d = scratch + s.phases() * s.plane;
-    fill_stack(g, s, x, c, n0, images, planes);
+    fill_stack(g, s, x, c, n0, images, images == prev_images, planes);
+    prev_images = images;
     for (int64_t oc = c * g.OCg; oc < (c + 1) * g.OCg; ++oc) {
       if (g.OW % Vec<T>::lanes == 0) {  // dout's rows are whole vectors: read in place
         for (int64_t t0 = 0; t0 < taps; t0 += kMaxTaps) {
@@ -720,9 +748,10 @@ DepthwiseWork depthwise_work(const Conv2dGeometry& g) {
 
 #define PYCNN_DEFINE_DEPTHWISE_KERNELS(T)                                                                           \
   void depthwise_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, int64_t c0, int64_t c1, \
-                         int64_t n0, int64_t n1, T* scratch) {                                                      \
+                         int64_t n0, int64_t n1, int64_t prev_images, T* scratch) {                                 \
     if (small_planes(g)) return small_forward(g, x, w, b, y, c0, c1, n0, n1, scratch);                              \
-    for (int64_t c = c0; c < c1; ++c) forward_run(g, x, w, b, y, c, n0, n1, scratch);                               \
+    for (int64_t c = c0; c < c1; ++c)                                                                               \
+      forward_run(g, x, w, b, y, c, n0, n1, n1 - n0 == prev_images || c > c0, scratch);                             \
   }                                                                                                                 \
   void depthwise_input_grad(const Conv2dGeometry& g, const T* dout, const T* w, T* dx, int64_t c0, int64_t c1,      \
                             int64_t n0, int64_t n1, T* scratch) {                                                   \
@@ -730,9 +759,11 @@ DepthwiseWork depthwise_work(const Conv2dGeometry& g) {
     for (int64_t c = c0; c < c1; ++c) input_grad_run(g, dout, w, dx, c, n0, n1, scratch);                           \
   }                                                                                                                 \
   void depthwise_weight_grad(const Conv2dGeometry& g, const DepthwiseWork& work, const T* dout, const T* x, T* dw,  \
-                             int64_t c0, int64_t c1, T* scratch) {                                                  \
+                             int64_t c0, int64_t c1, int64_t prev_images, T* scratch) {                             \
     if (small_planes(g)) return small_weight_grad(g, dout, x, dw, c0, c1, scratch);                                 \
-    for (int64_t c = c0; c < c1; ++c) weight_grad_channel(g, work, dout, x, dw, c, scratch);                        \
+    const int64_t last = g.N - (work.chunks - 1) * work.images; /* the images of each channel's last run */         \
+    for (int64_t c = c0; c < c1; ++c)                                                                               \
+      weight_grad_channel(g, work, dout, x, dw, c, c > c0 ? last : prev_images, scratch);                           \
   }
 
 PYCNN_DEFINE_DEPTHWISE_KERNELS(float)

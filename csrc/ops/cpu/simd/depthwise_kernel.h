@@ -16,12 +16,14 @@ namespace pycnn::cpu {
 // depthwise_input_grad: dx[n, c] for images n0 .. n1-1 and channels c0 .. c1-1.
 // depthwise_weight_grad: dw[oc] (KH*KW taps) for the output channels of input channels c0 .. c1-1, summed over
 //   all images, run by run (work.images at a time) in order.
+// prev_images: the images of the unit this thread ran just before with the same scratch in the same call (the
+//   forward's and weight gradient's scratch then still holds that layout's zeros), or 0.
 #define PYCNN_DECLARE_DEPTHWISE_KERNELS(T)                                                                          \
   void depthwise_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, int64_t c0, int64_t c1, \
-                         int64_t n0, int64_t n1, T* scratch);                                                       \
+                         int64_t n0, int64_t n1, int64_t prev_images, T* scratch);                                  \
   void depthwise_input_grad(const Conv2dGeometry& g, const T* dout, const T* w, T* dx, int64_t c0, int64_t c1,      \
                             int64_t n0, int64_t n1, T* scratch);                                                    \
   void depthwise_weight_grad(const Conv2dGeometry& g, const DepthwiseWork& work, const T* dout, const T* x, T* dw,  \
-                             int64_t c0, int64_t c1, T* scratch);
+                             int64_t c0, int64_t c1, int64_t prev_images, T* scratch);
 
 }  // namespace pycnn::cpu

@@ -84,11 +84,11 @@ template <typename T>
 struct DepthwiseKernels {
   DepthwiseWork (*work)(const Conv2dGeometry& g);
   void (*forward)(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, int64_t c0, int64_t c1, int64_t n0,
-                  int64_t n1, T* scratch);
+                  int64_t n1, int64_t prev_images, T* scratch);
   void (*input_grad)(const Conv2dGeometry& g, const T* dout, const T* w, T* dx, int64_t c0, int64_t c1, int64_t n0,
                      int64_t n1, T* scratch);
   void (*weight_grad)(const Conv2dGeometry& g, const DepthwiseWork& work, const T* dout, const T* x, T* dw, int64_t c0,
-                      int64_t c1, T* scratch);
+                      int64_t c1, int64_t prev_images, T* scratch);
 };
 
 // Everything one kernel set provides.
