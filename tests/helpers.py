@@ -14,6 +14,7 @@ check_torch(pfn, tfn, ins) the same inputs through pycnn and PyTorch: forward va
 randn / distinct           non-trivial random inputs: never zeros, and for max-like ops no near-ties.
 """
 
+import contextlib
 import copy
 from pathlib import Path
 
@@ -177,6 +178,22 @@ def _run_device(fn, inputs, device, strided, grad, seed):
     return values, grads
 
 
+@contextlib.contextmanager
+def convolutions_as_on_cuda(device):
+    """For a comparison with another device: the CPU convolutions by implicit GEMM, as CUDA computes them,
+    not Winograd (whose rounding differs by ~10x; tests/test_winograd.py bounds it), so the two differ by
+    summation order only."""
+    if device == "cpu":
+        yield
+        return
+    before = pc._C._conv2d_algorithm()
+    pc._C._set_conv2d_algorithm("gemm")
+    try:
+        yield
+    finally:
+        pc._C._set_conv2d_algorithm(before)
+
+
 def check_device_matches_cpu(
     fn,
     inputs,
@@ -200,6 +217,15 @@ def check_device_matches_cpu(
     contiguous one is the reference itself. deterministic: on another device a second run must give bitwise
     the same values and gradients (no floating-point atomics in sums).
     """
+    with convolutions_as_on_cuda(device):
+        _check_device_matches_cpu(
+            fn, inputs, device, rtol, atol, grad, noncontiguous, grad_rtol, grad_atol, seed, deterministic
+        )
+
+
+def _check_device_matches_cpu(
+    fn, inputs, device, rtol, atol, grad, noncontiguous, grad_rtol, grad_atol, seed, deterministic
+):
     ref_values, ref_grads = _run_device(fn, inputs, "cpu", False, grad, seed)
     variants = [False, True] if noncontiguous else [False]
     if device == "cpu":
@@ -234,10 +260,7 @@ def check_device_matches_cpu(
                 np.testing.assert_array_equal(a, g, err_msg=f"gradient {k} on {device} differs between two runs")
 
 
-def check_module_device_matches_cpu(module, x, device, rtol=1e-5, atol=1e-6, seed=0, **call_kwargs):
-    """module(x) on the CPU against a deep copy of the module moved to `device`: output, the input's
-    gradient, every parameter's gradient (for a fixed cotangent) and the buffers after the call (running
-    statistics), within the per-op float32 tolerances. On the CPU the copy gets a strided view of x."""
+def _module_runs(module, x, device, seed, call_kwargs):
     runs = []
     for dev, mod in (("cpu", copy.deepcopy(module)), (device, copy.deepcopy(module).to(device))):
         strided = len(runs) == 1 and device == "cpu" and np.ndim(x) > 0
@@ -249,6 +272,15 @@ def check_module_device_matches_cpu(module, x, device, rtol=1e-5, atol=1e-6, see
         params = {n: host(p.grad) for n, p in mod.named_parameters() if p.grad is not None}
         buffers = {n: host(b) for n, b in mod.named_buffers()}
         runs.append((host(y), host(leaf.grad), params, buffers))
+    return runs
+
+
+def check_module_device_matches_cpu(module, x, device, rtol=1e-5, atol=1e-6, seed=0, **call_kwargs):
+    """module(x) on the CPU against a deep copy of the module moved to `device`: output, the input's
+    gradient, every parameter's gradient (for a fixed cotangent) and the buffers after the call (running
+    statistics), within the per-op float32 tolerances. On the CPU the copy gets a strided view of x."""
+    with convolutions_as_on_cuda(device):
+        runs = _module_runs(module, x, device, seed, call_kwargs)
     (y0, g0, p0, b0), (y1, g1, p1, b1) = runs
     np.testing.assert_allclose(y1, y0, rtol=rtol, atol=atol, err_msg=f"output on {device}")
     np.testing.assert_allclose(g1, g0, rtol=rtol, atol=atol, err_msg=f"input gradient on {device}")
