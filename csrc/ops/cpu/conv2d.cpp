@@ -810,21 +810,16 @@ void weight_grad_chunk(const WeightGradGemm<T>& gemm, const Conv2dGeometry& g, i
   }
 }
 
-}  // namespace
-
+// The weight gradient as the GEMM above, over an input padded once when the conv pads.
 template <typename T>
-void conv2d_weight_grad(const T* dout, const T* x, T* dw, const Conv2dGeometry& g) {
-  if (g.Cg == 1 && g.G > 1) return depthwise_weight_grad(g, dout, x, dw);  // direct kernel (see above)
-  if constexpr (std::is_same_v<T, float>)
-    if (conv2d_algorithm_for(g, DType::Float32, Conv2dPass::WeightGrad) == Conv2dAlgo::Winograd)
-      return winograd_conv2d_weight_grad(dout, x, dw, g);
+void weight_grad_gemm(const T* dout, const T* x, T* dw, const Conv2dGeometry& g) {
   if ((g.pad_h > 0 || g.pad_w > 0) && g.N > 0 && g.P > 0) {
     // Every window inside the image makes the col^T panels pure transposes (im2col_transposed_panel): the
     // padded input costs one copy, where the bounds-checked edge positions cost ~15% of the gradient.
     const Conv2dGeometry gp = padded_geometry(g);
     Storage xpad(sizeof(T) * static_cast<size_t>(g.N * g.C * gp.H * gp.W), Device{});
     pad_images(x, g, gp, static_cast<T*>(xpad.data()));
-    return conv2d_weight_grad(dout, static_cast<const T*>(xpad.data()), dw, gp);
+    return weight_grad_gemm(dout, static_cast<const T*>(xpad.data()), dw, gp);
   }
   const int64_t wsize = g.OC * g.K;
   if (g.N == 0 || g.P == 0) {
@@ -859,6 +854,17 @@ void conv2d_weight_grad(const T* dout, const T* x, T* dw, const Conv2dGeometry& 
       for (int64_t i = i0; i < i1; ++i) dw[i] += p[i];
     }
   });
+}
+
+}  // namespace
+
+template <typename T>
+void conv2d_weight_grad(const T* dout, const T* x, T* dw, const Conv2dGeometry& g) {
+  if (g.Cg == 1 && g.G > 1) return depthwise_weight_grad(g, dout, x, dw);  // direct kernel (see above)
+  if constexpr (std::is_same_v<T, float>)
+    if (conv2d_algorithm_for(g, DType::Float32, Conv2dPass::WeightGrad) == Conv2dAlgo::Winograd)
+      return winograd_conv2d_weight_grad(dout, x, dw, g);
+  weight_grad_gemm(dout, x, dw, g);
 }
 
 #define PYCNN_INSTANTIATE_CONV2D(T)                                                               \
