@@ -51,6 +51,11 @@ class HostBlockCache {
     return p;
   }
 
+  HostCacheStats stats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return {live_, cached_, peak_live_, kMinCapacity};
+  }
+
   void release(void* p, size_t nbytes) {
     if (nbytes < kMinBytes || in_forked_child()) return std::free(p);
     std::lock_guard<std::mutex> lock(mu_);
@@ -79,12 +84,6 @@ class HostBlockCache {
   std::mutex mu_;
   std::unordered_map<size_t, std::vector<void*>> free_;
   size_t cached_ = 0, live_ = 0, peak_live_ = 0;
-
- public:
-  HostCacheStats stats() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return {live_, cached_, peak_live_, kMinCapacity};
-  }
 };
 
 // Never destroyed: storages may still be freed during static destruction at exit.

@@ -5,11 +5,13 @@
 #include <cstdio>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/cpu_features.h"  // defines: force_simd_level, simd_level
 #include "core/parallel.h"      // defines: set_num_threads
 #include "ops/cpu/cpu_ops.h"    // defines: cpu::gemm, cpu::gemm_naive
+#include "ops/cpu/simd/simd.h"  // defines: cpu::kernel_set
 
 using namespace pycnn;
 
@@ -113,6 +115,10 @@ int main() {
       continue;
     }
     force_simd_level(level);
+    if (std::string(cpu::kernel_set().name) != name) {
+      std::printf("FAILED: level '%s' picked the kernel set '%s'\n", name, cpu::kernel_set().name);
+      ++failed;
+    }
     for (int threads : {1, 2}) {
       set_num_threads(threads);
       run_all<float>(rng, name, threads);

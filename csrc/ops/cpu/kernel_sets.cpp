@@ -5,7 +5,8 @@
 namespace pycnn::cpu {
 
 const KernelSet& kernel_set() {
-  // Indexed by SimdLevel: both lists are in the same order (checked by test_simd_levels).
+  // Indexed by SimdLevel: both lists are in the same order, with the same names (tests/cpp/test_gemm.cpp
+  // checks each set's name against the level that picked it).
 #define PYCNN_KERNEL_SET_ENTRY(ns) &ns::kernel_set,
   static const KernelSet& (*const sets[])() = {PYCNN_KERNEL_SETS(PYCNN_KERNEL_SET_ENTRY)};
 #undef PYCNN_KERNEL_SET_ENTRY

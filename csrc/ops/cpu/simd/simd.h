@@ -1,6 +1,6 @@
 // The CPU kernel sets. Every file in ops/cpu/simd/ is compiled once per set, each copy in its own namespace
 // pycnn::cpu::<PYCNN_KNS>, with PYCNN_VEC_BYTES giving its vector width (simd/vec.h):
-//   base        x86-64 baseline (SSE2), 16-byte vectors
+//   baseline    x86-64 baseline (SSE2), 16-byte vectors
 //   portable8   baseline instructions, 32-byte vectors (8 floats): the avx2 set's logic on any CPU
 //   portable16  baseline instructions, 64-byte vectors (16 floats): the avx512 set's logic on any CPU
 //   avx2        AVX2 + FMA, 32-byte vectors
@@ -19,7 +19,7 @@ struct Conv2dGeometry;  // ops/kernel_args.h
 namespace pycnn::cpu {
 
 // One line per kernel set: X(namespace). The order matches SimdLevel (core/cpu_features.h).
-#define PYCNN_KERNEL_SETS(X) X(base) X(portable8) X(portable16) X(avx2) X(avx512)
+#define PYCNN_KERNEL_SETS(X) X(baseline) X(portable8) X(portable16) X(avx2) X(avx512)
 
 // The deepest K slice any set's GEMM blocking uses (conv2d.cpp sizes per-slice arrays with it).
 constexpr int64_t kMaxGemmKc = 512;
