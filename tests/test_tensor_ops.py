@@ -481,3 +481,25 @@ def test_tensor_ops_device_matches_cpu(name, device):
     against the CPU (on the CPU: strided against contiguous)."""
     fn, inputs, (rtol, atol) = TENSOR_OPS_DEVICE_CASES[name]
     check_device_matches_cpu(fn, inputs, device, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize(
+    "shape, expand_to, permute",
+    [
+        ((1,), (300000,), None),  # a scalar broadcast to one long run (a sum's gradient)
+        ((1, 1, 1), (4, 70, 33), None),
+        ((5, 1, 7), (5, 3, 7), None),
+        ((1, 6, 1), (2, 6, 9), (2, 0, 1)),  # broadcast, then transposed
+        ((3, 4, 5), (3, 4, 5), (1, 0, 2)),  # merge-able inner dims under a transpose
+        ((2, 1, 3, 1), (2, 5, 3, 4), (0, 2, 1, 3)),
+    ],
+)
+def test_contiguous_copy_of_broadcast_and_permuted_views(shape, expand_to, permute):
+    """copy_ merges the dims every view steps over exactly: the result must be NumPy's for any mix of
+    broadcast (stride 0), size-1 and transposed dims."""
+    a = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    t = pc.tensor(a).expand(*expand_to)
+    ref = np.broadcast_to(a, expand_to)
+    if permute:
+        t, ref = t.permute(*permute), ref.transpose(permute)
+    np.testing.assert_array_equal(np.asarray(t.contiguous()), np.ascontiguousarray(ref))

@@ -23,22 +23,31 @@ void copy_strided(D* dst, const S* src, const StridedViews& v) {
       return;
     }
   }
-  const int64_t rank = static_cast<int64_t>(shape.size());
+  // Merged dims: an expand()ed scalar (a sum's gradient) is one row, not a row per innermost run.
+  const MergedViews<2> m = merge_dims<2>(shape, v.strides);
+  const int64_t rank = static_cast<int64_t>(m.shape.size());
   if (rank == 0) {
     *dst = static_cast<D>(*src);
     return;
   }
-  const int64_t inner = shape[rank - 1];
-  const int64_t ds = dst_strides[rank - 1], ss = src_strides[rank - 1];
-  for_each_row<2>(shape, v.strides, 32768, [&](int64_t, const auto& off) {
-    D* o = dst + off[0];
-    const S* s = src + off[1];
+  const int64_t ds = m.strides[0][rank - 1], ss = m.strides[1][rank - 1];
+  auto copy_run = [&](D* o, const S* s, int64_t len) {
     if (ds == 1 && ss == 1) {
-      for (int64_t i = 0; i < inner; ++i) o[i] = static_cast<D>(s[i]);
+      for (int64_t i = 0; i < len; ++i) o[i] = static_cast<D>(s[i]);
+    } else if (ds == 1 && ss == 0) {
+      const D value = static_cast<D>(*s);
+      for (int64_t i = 0; i < len; ++i) o[i] = value;
     } else {
-      for (int64_t i = 0; i < inner; ++i) o[i * ds] = static_cast<D>(s[i * ss]);
+      for (int64_t i = 0; i < len; ++i) o[i * ds] = static_cast<D>(s[i * ss]);
     }
-  });
+  };
+  if (rank == 1) {  // one row: threads split it
+    parallel_for(n, 32768, [&](int64_t b, int64_t e) { copy_run(dst + b * ds, src + b * ss, e - b); });
+    return;
+  }
+  const int64_t inner = m.shape[rank - 1];
+  for_each_row<2>(m.shape, {&m.strides[0], &m.strides[1]}, 32768,
+                  [&](int64_t, const auto& off) { copy_run(dst + off[0], src + off[1], inner); });
 }
 
 template <typename T>

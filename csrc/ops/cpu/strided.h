@@ -10,6 +10,33 @@
 
 namespace pycnn::cpu {
 
+// The same K views with adjacent dims merged wherever every view steps over the outer one exactly
+// (stride[d] == stride[d + 1] * shape[d + 1]) and size-1 dims dropped: a contiguous tensor, or one
+// broadcast to a contiguous one (a sum's gradient: stride 0 everywhere), becomes one long row.
+template <size_t K>
+struct MergedViews {
+  Shape shape;
+  std::array<Shape, K> strides;
+};
+
+template <size_t K>
+MergedViews<K> merge_dims(const Shape& shape, const std::array<const Shape*, K>& strides) {
+  MergedViews<K> m;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1) continue;
+    bool merge = !m.shape.empty();
+    for (size_t t = 0; t < K && merge; ++t) merge = m.strides[t].back() == (*strides[t])[d] * shape[d];
+    if (merge) {
+      m.shape.back() *= shape[d];
+      for (size_t t = 0; t < K; ++t) m.strides[t].back() = (*strides[t])[d];
+      continue;
+    }
+    m.shape.push_back(shape[d]);
+    for (size_t t = 0; t < K; ++t) m.strides[t].push_back((*strides[t])[d]);
+  }
+  return m;
+}
+
 // Calls row(r, off) for every row r of `shape` (all dims but the last), off[t] being the element offset
 // of that row in tensor t (strides[t]). Each thread decodes its first row's multi-index once, then steps.
 template <size_t K, typename F>
