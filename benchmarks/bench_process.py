@@ -1,5 +1,5 @@
 """Training and inference img/s and peak RSS of one library, alone in its process (so the RSS is its own):
-a model of pycnn.bench built from `pycnn.nn` or `torch.nn`, a fixed random batch, SGD momentum 0.9.
+pycnn.bench's Workload (a model built from `pycnn.nn` or `torch.nn`, a fixed random batch, SGD momentum 0.9).
 
 Run: python benchmarks/bench_process.py pycnn|torch MODEL BATCH THREADS [SECONDS]
 (MODEL: lenet5, vgg_small, resnet18_cifar, mobilenet_v2_cifar). Run it once per library, in turn, and
@@ -24,22 +24,7 @@ def main(argv):
         import pycnn as lib
     lib.set_num_threads(threads)
     shape = (batch, 1, 28, 28) if model == "lenet5" else (batch, 3, 32, 32)
-    rng = np.random.default_rng(0)
-    x = lib.from_numpy(rng.standard_normal(shape).astype(np.float32))
-    y = lib.from_numpy(rng.integers(0, 10, size=batch).astype(np.int64))
-    lib.manual_seed(0)
-    net = getattr(bench, model)(lib.nn)
-    opt = lib.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = lib.nn.CrossEntropyLoss()
-
-    def train():
-        opt.zero_grad()
-        loss_fn(net(x), y).backward()
-        opt.step()
-
-    def infer():
-        with lib.no_grad():
-            net(x)
+    work = bench.Workload(lib, getattr(bench, model), shape)
 
     def rate(fn):  # median of timed steps over `seconds` (at least 3), after two warm-up steps
         fn()
@@ -51,11 +36,11 @@ def main(argv):
             runs.append(time.perf_counter() - t0)
         return batch / float(np.median(runs))
 
-    net.train()
-    train_rate = rate(train)
+    work.model.train()
+    train_rate = rate(work.train_step)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    net.eval()
-    infer_rate = rate(infer)
+    work.model.eval()
+    infer_rate = rate(work.infer)
     print(
         f"{libname} {model} batch {batch}, {threads} threads: train {train_rate:,.1f} img/s, "
         f"infer {infer_rate:,.1f} img/s, peak RSS (training) {rss:,.0f} MB"
