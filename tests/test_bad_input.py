@@ -3,6 +3,7 @@ shapes involved; nothing crashes the interpreter. Calls that could write out of 
 kernel (straight into pycnn._C, bypassing the Python checks) run in a subprocess.
 """
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -226,3 +227,60 @@ def test_bad_core_calls_raise_instead_of_crashing():
     assert proc.returncode == 0 and "ALL-RAISED" in proc.stdout, (
         f"rc={proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-3000:]}"
     )
+
+
+# ---------------------------------------------------------------- sizes that overflow 64 bits ----
+# Element counts, byte sizes and output sizes are computed with overflow checks: each of these crashed
+# the interpreter or returned garbage before (issue 11). They run in one child process, so that a
+# regression into a crash fails this test instead of killing the run.
+OVERFLOW_CASES = [
+    # (expression, exception type, text the message must contain)
+    ("pc.zeros(2**61, 2)", "ValueError", "[empty] size too large"),
+    ("pc.empty(2**32, 2**32)[3, 7].item()", "ValueError", "(4294967296, 4294967296) is too large"),
+    ("pc.empty(2**32, 2**32).numel()", "ValueError", "is too large"),
+    ("pc.ones(2**62, 4)", "ValueError", "(4611686018427387904, 4) is too large"),
+    ("pc.randn(1).expand(2**62).sum()", "ValueError", "size too large"),
+    ("F.adaptive_avg_pool2d(pc.randn(1, 1, 4, 4), 2**40)", "ValueError", "is too large"),
+    ("F.conv_transpose2d(pc.randn(1, 1, 2, 2), pc.randn(1, 1, 3, 3), stride=2**62)", "ValueError", "too large"),
+    ("F.conv2d(pc.randn(1, 1, 4, 4), pc.ones(1, 1, 3, 3), dilation=2**62, padding=2**62)", "ValueError", "[conv2d]"),
+    ("F.conv2d(pc.randn(1, 1, 4, 4), pc.randn(1, 1, 3, 3), padding=2**40)", "ValueError", "is too large"),
+    ("F.max_pool2d(pc.randn(1, 1, 4, 4), 3, padding=1, dilation=2**62)", "ValueError", "[pool2d] size too large"),
+    ("pc.zeros(2**40)", "MemoryError", "[empty] cannot allocate 4398046511104 bytes"),
+]
+
+
+def test_sizes_that_overflow_raise_instead_of_crashing():
+    code = textwrap.dedent(
+        """
+        import json, sys
+        import pycnn as pc
+        import pycnn.nn.functional as F
+        out = []
+        for expr in json.loads(sys.argv[1]):
+            try:
+                eval(expr)
+                out.append(["no error", ""])
+            except Exception as e:
+                out.append([type(e).__name__, str(e)])
+        print(json.dumps(out))
+        """
+    )
+
+    exprs = [case[0] for case in OVERFLOW_CASES]
+    proc = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(exprs)],
+        check=False,  # a crash is asserted below, with the child's stderr
+        capture_output=True,
+        text=True,
+        cwd=SUBPROCESS_CWD,
+        timeout=120,
+    )
+    assert proc.returncode == 0, f"the child crashed (rc {proc.returncode}): {proc.stderr[-2000:]}"
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    for (expr, kind, text), (got_kind, message) in zip(OVERFLOW_CASES, results):
+        assert got_kind == kind and text in message, f"{expr}: {got_kind}: {message}"
+
+
+def test_an_empty_tensor_may_have_huge_dims():
+    assert pc.empty(2**32, 2**32, 0).shape == (2**32, 2**32, 0)
+    assert pc.empty(2**32, 2**32, 0).numel() == 0

@@ -44,6 +44,8 @@ PYBIND11_MODULE(_C, m) {
       if (p) std::rethrow_exception(p);
     } catch (const pycnn::TypeError& e) {
       PyErr_SetString(PyExc_TypeError, e.what());
+    } catch (const pycnn::OutOfMemory& e) {
+      PyErr_SetString(PyExc_MemoryError, e.what());
     }
   });
   PYCNN_BINDING_FILES(PYCNN_CALL_INIT)

@@ -15,6 +15,9 @@ struct ValueError : std::invalid_argument {
 struct TypeError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };  // bad dtype
+struct OutOfMemory : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};  // an allocation the machine cannot give (Python's MemoryError), with the size that was asked for
 // Everything else (device not available, internal failures) is std::runtime_error.
 
 namespace detail {
@@ -35,6 +38,18 @@ std::string str(const Args&... args) {
 
 // "(8, 4, 32, 32)", as Python prints a shape.
 std::string shape_str(const std::vector<int64_t>& shape);
+
+// Size arithmetic that cannot wrap around: a + b and a * b of sizes, or a ValueError "[op] ... too large".
+inline int64_t checked_add(int64_t a, int64_t b, const char* op) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) throw ValueError(str("[", op, "] size too large: ", a, " + ", b, " overflows"));
+  return r;
+}
+inline int64_t checked_mul(int64_t a, int64_t b, const char* op) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) throw ValueError(str("[", op, "] size too large: ", a, " * ", b, " overflows"));
+  return r;
+}
 
 }  // namespace pycnn
 

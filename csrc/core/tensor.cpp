@@ -31,8 +31,12 @@ Shape contiguous_strides(const Shape& shape) {
 }
 
 int64_t shape_numel(const Shape& shape) {
+  for (int64_t d : shape)
+    if (d == 0) return 0;  // (2**32, 2**32, 0) is empty, not an overflow
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(n, d, &n))
+      throw ValueError(str("[shape] ", shape_str(shape), " is too large: more than 2^63 - 1 elements"));
   return n;
 }
 
@@ -55,7 +59,14 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   check_shape(shape, "empty");
-  auto storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), device);
+  const int64_t bytes = checked_mul(shape_numel(shape), static_cast<int64_t>(dtype_size(dtype)), "empty");
+  std::shared_ptr<Storage> storage;
+  try {
+    storage = std::make_shared<Storage>(static_cast<size_t>(bytes), device);
+  } catch (const std::bad_alloc&) {
+    throw OutOfMemory(str("[empty] cannot allocate ", bytes, " bytes for a ", dtype_name(dtype), " tensor of shape ",
+                          shape_str(shape), " on ", device.str()));
+  }
   return Tensor(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
 }
 

@@ -15,8 +15,10 @@ static Shape conv2d_output_shape(const Tensor& x, const Tensor& w, const Conv2dA
   PYCNN_CHECK(w.size(1) * a.groups == C, "[", op,
               "] expected input of shape (N, C, H, W) with C=", w.size(1) * a.groups, " (weight ", shape_str(w.shape()),
               ", groups=", a.groups, "), got ", shape_str(x.shape()));
-  const int64_t eff_h = a.dilation_h * (w.size(2) - 1) + 1, eff_w = a.dilation_w * (w.size(3) - 1) + 1;
-  const int64_t ph = x.size(2) + 2 * a.pad_h, pw = x.size(3) + 2 * a.pad_w;
+  const int64_t eff_h = checked_add(checked_mul(a.dilation_h, w.size(2) - 1, op), 1, op);
+  const int64_t eff_w = checked_add(checked_mul(a.dilation_w, w.size(3) - 1, op), 1, op);
+  const int64_t ph = checked_add(x.size(2), checked_mul(2, a.pad_h, op), op);
+  const int64_t pw = checked_add(x.size(3), checked_mul(2, a.pad_w, op), op);
   PYCNN_CHECK(ph >= eff_h && pw >= eff_w, "[", op, "] input ", shape_str(x.shape()), " (padded to ", ph, "x", pw,
               ") is smaller than the kernel (", eff_h, "x", eff_w, " with dilation)");
   return {x.size(0), OC, (ph - eff_h) / a.stride_h + 1, (pw - eff_w) / a.stride_w + 1};

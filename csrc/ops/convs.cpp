@@ -136,8 +136,9 @@ Tensor pad_backward(const Tensor& dout, const Shape& x_shape, const std::vector<
 namespace {
 
 // The smallest output size (output_padding 0) of a transposed conv along one dim.
-int64_t transpose_base_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dilation) {
-  return (in - 1) * stride - 2 * pad + dilation * (k - 1) + 1;
+int64_t transpose_base_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dilation, const char* op) {
+  const int64_t spread = checked_mul(in - 1, stride, op), reach = checked_mul(dilation, k - 1, op);
+  return checked_add(checked_add(spread, reach, op), 1, op) - checked_mul(2, pad, op);
 }
 
 void check_transpose_args(const Tensor& x, const Tensor& w, const Conv2dArgs& a, const char* op) {
@@ -161,8 +162,8 @@ Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
               ") must be smaller than either stride or dilation, got stride (", args.stride_h, ", ", args.stride_w,
               ") and dilation (", args.dilation_h, ", ", args.dilation_w, ")");
   const int64_t OC = w.size(1) * args.groups;
-  const int64_t OH = transpose_base_size(x.size(2), w.size(2), args.stride_h, args.pad_h, args.dilation_h) + op_h;
-  const int64_t OW = transpose_base_size(x.size(3), w.size(3), args.stride_w, args.pad_w, args.dilation_w) + op_w;
+  const int64_t OH = transpose_base_size(x.size(2), w.size(2), args.stride_h, args.pad_h, args.dilation_h, op) + op_h;
+  const int64_t OW = transpose_base_size(x.size(3), w.size(3), args.stride_w, args.pad_w, args.dilation_w, op) + op_w;
   PYCNN_CHECK(OH > 0 && OW > 0, "[conv_transpose2d] input ", shape_str(x.shape()), " with weight ",
               shape_str(w.shape()), " gives a non-positive output size ", OH, "x", OW);
   if (b.defined()) {
@@ -194,8 +195,8 @@ std::tuple<Tensor, Tensor, Tensor> conv_transpose2d_backward(const Tensor& dout,
   check_transpose_args(x, w, args, op);
   check_same(dout, x, op, "grad_output", "input");
   const int64_t OC = w.size(1) * args.groups;
-  const int64_t bh = transpose_base_size(x.size(2), w.size(2), args.stride_h, args.pad_h, args.dilation_h);
-  const int64_t bw = transpose_base_size(x.size(3), w.size(3), args.stride_w, args.pad_w, args.dilation_w);
+  const int64_t bh = transpose_base_size(x.size(2), w.size(2), args.stride_h, args.pad_h, args.dilation_h, op);
+  const int64_t bw = transpose_base_size(x.size(3), w.size(3), args.stride_w, args.pad_w, args.dilation_w, op);
   const int64_t mh = std::max(args.stride_h, args.dilation_h), mw = std::max(args.stride_w, args.dilation_w);
   PYCNN_CHECK(dout.dim() == 4 && dout.size(0) == x.size(0) && dout.size(1) == OC && dout.size(2) >= bh &&
                   dout.size(2) < bh + mh && dout.size(3) >= bw && dout.size(3) < bw + mw,

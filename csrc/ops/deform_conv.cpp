@@ -37,10 +37,13 @@ DeformShapes check_deform_args(const Tensor& x, const Tensor& offset, const Tens
   const int64_t groups = C / w.size(1);
   PYCNN_CHECK(OC % groups == 0, "[", op, "] out_channels ", OC, " (weight ", shape_str(w.shape()),
               ") is not divisible by groups ", groups);
-  const int64_t OH = (H + 2 * a.pad_h - (a.dilation_h * (KH - 1) + 1)) / a.stride_h + 1;
-  const int64_t OW = (W + 2 * a.pad_w - (a.dilation_w * (KW - 1) + 1)) / a.stride_w + 1;
-  PYCNN_CHECK(H + 2 * a.pad_h >= a.dilation_h * (KH - 1) + 1 && W + 2 * a.pad_w >= a.dilation_w * (KW - 1) + 1, "[", op,
-              "] the dilated kernel ", shape_str(w.shape()), " is larger than the padded input ", shape_str(x.shape()));
+  const int64_t ph = checked_add(H, checked_mul(2, a.pad_h, op), op),
+                pw = checked_add(W, checked_mul(2, a.pad_w, op), op);
+  const int64_t eh = checked_mul(a.dilation_h, KH - 1, op) + 1, ew = checked_mul(a.dilation_w, KW - 1, op) + 1;
+  const int64_t OH = (ph - eh) / a.stride_h + 1;
+  const int64_t OW = (pw - ew) / a.stride_w + 1;
+  PYCNN_CHECK(ph >= eh && pw >= ew, "[", op, "] the dilated kernel ", shape_str(w.shape()),
+              " is larger than the padded input ", shape_str(x.shape()));
   const int64_t KK = KH * KW;
   PYCNN_CHECK(offset.size(0) == N && offset.size(1) > 0 && offset.size(1) % (2 * KK) == 0 && offset.size(2) == OH &&
                   offset.size(3) == OW,

@@ -14,7 +14,8 @@ namespace pycnn {
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation, bool ceil_mode) {
-  const int64_t span = in + 2 * pad - dilation * (kernel - 1) - 1;
+  const char* op = "pool2d";
+  const int64_t span = checked_add(in, checked_mul(2, pad, op), op) - checked_mul(dilation, kernel - 1, op) - 1;
   int64_t out = floor_div(ceil_mode ? span + stride - 1 : span, stride) + 1;
   if (ceil_mode && (out - 1) * stride >= in + pad) --out;
   return out;
