@@ -246,6 +246,11 @@ OVERFLOW_CASES = [
     ("F.conv2d(pc.randn(1, 1, 4, 4), pc.randn(1, 1, 3, 3), padding=2**40)", "ValueError", "is too large"),
     ("F.max_pool2d(pc.randn(1, 1, 4, 4), 3, padding=1, dilation=2**62)", "ValueError", "[pool2d] size too large"),
     ("pc.zeros(2**40)", "MemoryError", "[empty] cannot allocate 4398046511104 bytes"),
+    ("F.pad(pc.randn(1, 1, 4, 4), (2**62, 2**62))", "ValueError", "[pad] size too large"),
+    ("F.interpolate(pc.randn(1, 1, 4, 4), size=(2**32, 2**32))", "ValueError", "is too large"),
+    ("F.interpolate(pc.randn(1, 1, 4, 4), scale_factor=1e20)", "ValueError", "[interpolate] scale_factor 1e+20"),
+    ("F.interpolate(pc.randn(1, 1, 4, 4), scale_factor=float('inf'))", "ValueError", "positive and finite"),
+    ("pc.nn.Linear(2**31, 2**31)", "ValueError", "size too large"),
 ]
 
 

@@ -41,7 +41,7 @@ Shape pad_output_shape(const Shape& xs, const std::vector<int64_t>& pads, PadMod
     if (mode == PadMode::Circular)
       PYCNN_CHECK(lo <= n && hi <= n, "[pad] circular padding (", lo, ", ", hi, ") must not exceed dim ", d,
                   " of size ", n, " (input ", shape_str(xs), ")");
-    out[d] = n + lo + hi;
+    out[d] = checked_add(checked_add(n, lo, "pad"), hi, "pad");
     PYCNN_CHECK(out[d] >= 0, "[pad] padding (", lo, ", ", hi, ") leaves dim ", d, " of ", shape_str(xs),
                 " with a negative size ", out[d]);
   }

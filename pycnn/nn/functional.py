@@ -447,9 +447,11 @@ def interpolate(
         sf = (scale_factor, scale_factor) if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
         if len(sf) != 2 or not all(isinstance(f, (int, float)) and not isinstance(f, bool) for f in sf):
             raise ValueError(f"[interpolate] scale_factor must be a number or a pair of numbers, got {scale_factor!r}")
-        if not all(f > 0 for f in sf):
-            raise ValueError(f"[interpolate] scale_factor must be positive, got {scale_factor!r}")
+        if not all(0 < f < float("inf") for f in sf):
+            raise ValueError(f"[interpolate] scale_factor must be positive and finite, got {scale_factor!r}")
         out = tuple(int(float(n) * float(f)) for n, f in zip(in_size, sf))  # floor: both are positive
+        if any(o >= 2**63 for o in out):
+            raise ValueError(f"[interpolate] scale_factor {scale_factor!r} gives output size {out}: too large")
         scales = (0.0, 0.0) if recompute_scale_factor else (float(sf[0]), float(sf[1]))
     if any(o <= 0 for o in out):
         raise ValueError(f"[interpolate] output size {out} for input {input.shape} must be positive")
