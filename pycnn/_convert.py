@@ -51,6 +51,17 @@ def dims_arg(dim):
     return [int(d) for d in dim]
 
 
+def wrap_dim(dim, rank, op):
+    """dim in [-rank, rank) (a scalar counts as rank 1, as in torch) as its non-negative index; the same rule and
+    message as the core's wrap_dim."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"[{op}] dim must be an int, got {dim!r}")
+    r = max(rank, 1)
+    if not -r <= dim < r:
+        raise ValueError(f"[{op}] dim {dim} out of range for a tensor of rank {rank}")
+    return int(dim) % r
+
+
 def scalar_like(value, like):
     """A 0-d core tensor holding value, with the dtype and device of the core tensor ``like``."""
     return _C.full([], float(value), like.dtype, like.device)

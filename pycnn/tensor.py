@@ -10,7 +10,7 @@ import numpy as np
 from . import _C
 from . import _tensor_ops as _tops
 from . import autograd_ops as ag
-from ._convert import dims_arg, impl_from_data, scalar_like, shape_arg
+from ._convert import dims_arg, impl_from_data, scalar_like, shape_arg, wrap_dim
 from ._types import _DTYPES, as_device, as_dtype, device, float32, int64
 from .autograd import TensorBase, is_grad_enabled
 from .autograd import backward as _backward
@@ -313,8 +313,8 @@ class Tensor(TensorBase):
         shape = self.shape
         if not shape:
             return self.reshape(1)
-        s = start_dim % len(shape)
-        e = end_dim % len(shape)
+        s = wrap_dim(start_dim, len(shape), "flatten")
+        e = wrap_dim(end_dim, len(shape), "flatten")
         if s > e:
             raise ValueError(f"[flatten] start_dim {start_dim} comes after end_dim {end_dim}")
         n = 1
@@ -324,8 +324,12 @@ class Tensor(TensorBase):
 
     def unsqueeze(self, dim):
         shape = list(self.shape)
-        dim = dim + len(shape) + 1 if dim < 0 else dim
-        shape.insert(dim, 1)
+        r = len(shape)
+        if isinstance(dim, (int, np.integer)) and not isinstance(dim, bool) and not -r - 1 <= dim <= r:
+            raise ValueError(
+                f"[unsqueeze] dim {dim} out of range for a tensor of rank {r} (the new dim goes at {-r - 1}..{r})"
+            )
+        shape.insert(wrap_dim(dim, r + 1, "unsqueeze"), 1)  # a new dim: rank + 1 places
         return self.reshape(*shape)
 
     def squeeze(self, dim=None):
@@ -333,14 +337,17 @@ class Tensor(TensorBase):
         if dim is None:
             new = [d for d in shape if d != 1]
         else:
-            dim %= max(len(shape), 1)
+            dim = wrap_dim(dim, len(shape), "squeeze")
             new = [d for i, d in enumerate(shape) if i != dim or d != 1]
         return self.reshape(*new)
 
     def transpose(self, dim0, dim1):
         n = self.ndim
+        dim0, dim1 = wrap_dim(dim0, n, "transpose"), wrap_dim(dim1, n, "transpose")
+        if n == 0:
+            return self
         perm = list(range(n))
-        perm[dim0 % n], perm[dim1 % n] = perm[dim1 % n], perm[dim0 % n]
+        perm[dim0], perm[dim1] = perm[dim1], perm[dim0]
         return ag.PermuteFn.apply(self, perm)
 
     def t(self):

@@ -289,3 +289,33 @@ def test_sizes_that_overflow_raise_instead_of_crashing():
 def test_an_empty_tensor_may_have_huge_dims():
     assert pc.empty(2**32, 2**32, 0).shape == (2**32, 2**32, 0)
     assert pc.empty(2**32, 2**32, 0).numel() == 0
+
+
+# ---------------------------------------------------------------- dims out of range ----
+# One rule for every dim argument: [-rank, rank), a scalar counting as rank 1 (unsqueeze: [-rank-1, rank]);
+# these were accepted and did something else before (issue 11).
+@pytest.mark.parametrize(
+    "call, op",
+    [
+        (lambda x: x.transpose(0, 5), "transpose"),
+        (lambda x: x.transpose(2**63 - 1, 0), "transpose"),
+        (lambda x: x.transpose(-3, 0), "transpose"),
+        (lambda x: x.squeeze(5), "squeeze"),
+        (lambda x: x.squeeze(-3), "squeeze"),
+        (lambda x: x.unsqueeze(10), "unsqueeze"),
+        (lambda x: x.unsqueeze(-4), "unsqueeze"),
+        (lambda x: x.flatten(0, 2), "flatten"),
+        (lambda x: x.flatten(-3), "flatten"),
+    ],
+)
+def test_dims_out_of_range(call, op):
+    expect_error(ValueError, op, lambda: call(t(2, 3)), "out of range for a tensor of rank 2")
+
+
+def test_dims_at_the_edges_of_the_range():
+    x = t(2, 3)
+    assert x.unsqueeze(2).shape == (2, 3, 1) and x.unsqueeze(-3).shape == (1, 2, 3)
+    assert x.transpose(-2, -1).shape == (3, 2) and x.squeeze(-2).shape == (2, 3)
+    s = pc.tensor(1.5)
+    assert s.transpose(0, -1).shape == () and s.unsqueeze(-1).shape == (1,) and s.squeeze(0).shape == ()
+    expect_error(TypeError, "transpose", lambda: x.transpose(0, "1"))
