@@ -53,16 +53,6 @@ inline void max_sweep(T* __restrict best, TapId* __restrict tap, const T* __rest
     for (int64_t i = lo; i < hi; ++i) step(i, src[i * stride]);
 }
 
-// The kernel set's 2x2 row kernel for T.
-template <typename T>
-MaxPoolRowKernel<T> max_pool_row_kernel() {
-  if constexpr (sizeof(T) == 4) {
-    return kernel_set().max_pool_2x2_row_f32;
-  } else {
-    return kernel_set().max_pool_2x2_row_f64;
-  }
-}
-
 // Keeps the larger value and its index without a branch (random data mispredicts half of them).
 // A NaN always wins, as in torch.
 template <typename T>
@@ -78,7 +68,7 @@ void max_pool2d_forward(const T* x, T* y, int64_t* idx, int64_t planes, int64_t 
                         const Pool2dArgs& a) {
   const bool two_by_two = a.kernel_h == 2 && a.kernel_w == 2 && a.stride_h == 2 && a.stride_w == 2 && a.pad_h == 0 &&
                           a.pad_w == 0 && a.dilation_h == 1 && a.dilation_w == 1 && 2 * OH <= H && 2 * OW <= W;
-  const MaxPoolRowKernel<T> row_kernel = max_pool_row_kernel<T>();
+  const MaxPoolRowKernel<T> row_kernel = typed_kernels<T>().max_pool_2x2_row;
   int64_t lo, hi;
   interior_cols(OW, W, a.stride_w, a.pad_w, a.kernel_w, a.dilation_w, lo, hi);
   parallel_for(planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(OH * OW, 1)), [=](int64_t p0, int64_t p1) {

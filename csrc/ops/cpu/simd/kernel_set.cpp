@@ -8,6 +8,17 @@ namespace pycnn::cpu::PYCNN_KNS {
 
 namespace {
 template <typename T>
+GemmKernels<T> gemm();
+template <>
+GemmKernels<float> gemm<float>() {
+  return gemm_kernels_f32();
+}
+template <>
+GemmKernels<double> gemm<double>() {
+  return gemm_kernels_f64();
+}
+
+template <typename T>
 PointwiseKernels<T> pointwise() {
   // Overloads: the cast picks the one for T.
   return {static_cast<void (*)(const T*, T*, int64_t)>(relu_forward),
@@ -25,21 +36,20 @@ DepthwiseKernels<T> depthwise() {
           static_cast<decltype(F::input_grad)>(depthwise_input_grad),
           static_cast<decltype(F::weight_grad)>(depthwise_weight_grad)};
 }
+
+template <typename T>
+TypedKernels<T> typed() {
+  return {gemm<T>(), static_cast<MaxPoolRowKernel<T>>(max_pool_2x2_row), pointwise<T>(), depthwise<T>()};
+}
 }  // namespace
 
 const KernelSet& kernel_set() {
   static const KernelSet set = {
       PYCNN_STRINGIFY(PYCNN_KNS),
       PYCNN_VEC_BYTES,
-      gemm_kernels_f32(),
-      gemm_kernels_f64(),
-      max_pool_2x2_row,
-      max_pool_2x2_row,
-      pointwise<float>(),
-      pointwise<double>(),
+      typed<float>(),
+      typed<double>(),
       {winograd_input_f43, winograd_output_f43, winograd_weight_f43, winograd_dout_f43, winograd_weight_grad_f43},
-      depthwise<float>(),
-      depthwise<double>(),
   };
   return set;
 }

@@ -91,19 +91,22 @@ struct DepthwiseKernels {
                       int64_t c1, int64_t prev_images, T* scratch);
 };
 
+// The kernels a set has for one element type.
+template <typename T>
+struct TypedKernels {
+  GemmKernels<T> gemm;
+  MaxPoolRowKernel<T> max_pool_2x2_row;
+  PointwiseKernels<T> pointwise;
+  DepthwiseKernels<T> depthwise;
+};
+
 // Everything one kernel set provides.
 struct KernelSet {
   const char* name;
   int vector_bytes;
-  GemmKernels<float> gemm_f32;
-  GemmKernels<double> gemm_f64;
-  MaxPoolRowKernel<float> max_pool_2x2_row_f32;
-  MaxPoolRowKernel<double> max_pool_2x2_row_f64;
-  PointwiseKernels<float> pointwise_f32;
-  PointwiseKernels<double> pointwise_f64;
-  WinogradKernels winograd_f43;
-  DepthwiseKernels<float> depthwise_f32;
-  DepthwiseKernels<double> depthwise_f64;
+  TypedKernels<float> f32;
+  TypedKernels<double> f64;
+  WinogradKernels winograd_f43;  // float32 only
 };
 
 #define PYCNN_DECLARE_KERNEL_SET(ns) \
@@ -116,33 +119,26 @@ PYCNN_KERNEL_SETS(PYCNN_DECLARE_KERNEL_SET)
 // The table of the set simd_level() names (ops/cpu/kernel_sets.cpp).
 const KernelSet& kernel_set();
 
+// The set in use's kernels for T.
 template <typename T>
-const GemmKernels<T>& gemm_kernels();
-template <>
-inline const GemmKernels<float>& gemm_kernels<float>() {
-  return kernel_set().gemm_f32;
-}
-template <>
-inline const GemmKernels<double>& gemm_kernels<double>() {
-  return kernel_set().gemm_f64;
-}
-
-template <typename T>
-const DepthwiseKernels<T>& depthwise_kernels() {
+const TypedKernels<T>& typed_kernels() {
   if constexpr (sizeof(T) == 4) {
-    return kernel_set().depthwise_f32;
+    return kernel_set().f32;
   } else {
-    return kernel_set().depthwise_f64;
+    return kernel_set().f64;
   }
 }
-
+template <typename T>
+const GemmKernels<T>& gemm_kernels() {
+  return typed_kernels<T>().gemm;
+}
 template <typename T>
 const PointwiseKernels<T>& pointwise_kernels() {
-  if constexpr (sizeof(T) == 4) {
-    return kernel_set().pointwise_f32;
-  } else {
-    return kernel_set().pointwise_f64;
-  }
+  return typed_kernels<T>().pointwise;
+}
+template <typename T>
+const DepthwiseKernels<T>& depthwise_kernels() {
+  return typed_kernels<T>().depthwise;
 }
 
 }  // namespace pycnn::cpu
