@@ -65,3 +65,23 @@ def wrap_dim(dim, rank, op):
 def scalar_like(value, like):
     """A 0-d core tensor holding value, with the dtype and device of the core tensor ``like``."""
     return _C.full([], float(value), like.dtype, like.device)
+
+
+def number_arg(value, op, name="value"):
+    """A Python/NumPy number, a bool or a one-element tensor as a float; a TypeError naming op otherwise."""
+    if isinstance(value, TensorBase) and value._impl.numel() == 1:
+        return value._impl.item()
+    if isinstance(value, (bool, int, float, np.number)):
+        return float(value)
+    raise TypeError(f"[{op}] expected {name} to be a number, got {type(value).__name__} {value!r}")
+
+
+def host_array(value, dtype, op):
+    """value (array, list, number) as a C-contiguous NumPy array of ``dtype`` (a pycnn dtype); a TypeError
+    naming op for what is no array of numbers (None, strings, ragged lists)."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"[{op}] expected a tensor, a number or an array, got {type(value).__name__} {value!r}")
+    try:
+        return np.asarray(value, dtype=dtype.numpy, order="C")
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"[{op}] can't convert {type(value).__name__} {value!r} to a {dtype.name} array: {e}") from None

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _C
 from . import autograd_ops as ag
-from ._convert import dims_arg, impl_from_data, scalar_like
+from ._convert import dims_arg, host_array, impl_from_data, scalar_like
 from .autograd import TensorBase  # pycnn.Tensor derives from it (this module sits below tensor.py)
 
 # torch.return_types.max / min: a tuple with .values and .indices
@@ -219,11 +219,7 @@ def setitem(x, key, value):
     spec, advanced = _parse_key(x, key)
     if advanced is None:
         target = _C.index_view(x._impl, *spec)
-        src = (
-            value._impl
-            if isinstance(value, TensorBase)
-            else _C.from_numpy(np.asarray(value, dtype=x.dtype.numpy, order="C"))
-        )
+        src = value._impl if isinstance(value, TensorBase) else _C.from_numpy(host_array(value, x.dtype, "setitem"))
         if src.dtype != target.dtype:
             src = src.to_dtype(target.dtype)
         if tuple(src.shape) != tuple(target.shape):

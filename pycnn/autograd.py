@@ -73,9 +73,12 @@ class Function:
     ``forward`` receives core tensors in place of pycnn Tensors and returns a core tensor (or a tuple whose
     first item is the differentiable output). ``backward`` returns one gradient per forward argument (None
     for non-tensors or inputs that need none). ``ctx.needs_input_grad`` tells which are wanted.
+
+    A node's ``inputs`` are edges ``(tensor, its grad_fn when recorded)``: an in-place op may later give the
+    tensor a new grad_fn, and this node must still send its gradient to the old one.
     """
 
-    __slots__ = ("__dict__", "inputs", "needs_input_grad", "saved")
+    __slots__ = ("__dict__", "inputs", "needs_input_grad", "saved", "saved_versions")
 
     @classmethod
     def apply(cls, *args, **kwargs):
@@ -93,21 +96,26 @@ class Function:
         ctx.needs_input_grad = needs
         out = cls.forward(ctx, *raw, **kwargs)
         if record:
-            ctx.inputs = [a if n else None for a, n in zip(args, needs)]
+            ctx.inputs = [(a, a.grad_fn) if n else None for a, n in zip(args, needs)]
         if isinstance(out, tuple):
             first = make(out[0], record, ctx if record else None)
             return (first,) + tuple(make(o, False, None) for o in out[1:])
         return make(out, record, ctx if record else None)
 
     def save_for_backward(self, *tensors):
+        """Keeps core tensors (or None) for backward, with their versions: backward refuses one that an
+        in-place op has changed since."""
         self.saved = tensors
+        self.saved_versions = [t._version if isinstance(t, _C.Tensor) else None for t in tensors]
 
     @property
     def saved_tensors(self):
         return self.saved
 
-    def __repr__(self):  # Conv2dFn -> <Conv2dBackward>, as torch names its nodes
-        return f"<{type(self).__name__.removesuffix('Fn')}Backward>"
+    def __repr__(self):  # Conv2dFn -> <Conv2dBackward>, as torch names its nodes; op families by their op
+        op = self.__dict__.get("op")
+        name = op.title().replace("_", "") if isinstance(op, str) else type(self).__name__.removesuffix("Fn")
+        return f"<{name}Backward>"
 
 
 def _inputs_of(node):
@@ -133,9 +141,9 @@ def _topological_order(root):
             continue
         visited.add(id(node))
         stack.append((node, True))
-        for t in _inputs_of(node):
-            if t is not None and t.grad_fn is not None and id(t.grad_fn) not in visited:
-                stack.append((t.grad_fn, False))
+        for edge in _inputs_of(node):
+            if edge is not None and edge[1] is not None and id(edge[1]) not in visited:
+                stack.append((edge[1], False))
     order.reverse()
     return order
 
@@ -168,26 +176,73 @@ def backward(tensor, gradient=None, retain_graph=False):
         if g is None:
             continue
         inputs = _inputs_of(node)
+        _check_saved_versions(node)
         in_grads = node.backward(node, g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
-        for t, ig in zip(inputs, in_grads):
-            if t is None or ig is None:
+        for edge, ig in zip(inputs, in_grads):
+            if edge is None or ig is None:
                 continue
+            t, fn = edge
             if ig.shape != t._impl.shape:
                 raise RuntimeError(
                     f"[backward] {type(node).__name__} returned a gradient of shape "
                     f"{tuple(ig.shape)} for an input of shape {tuple(t._impl.shape)}"
                 )
-            if t.grad_fn is None:
+            if fn is None:
                 _accumulate_leaf(t, ig, copy=ig is g)
             else:
-                key = id(t.grad_fn)
+                key = id(fn)
                 prev = grads.get(key)
                 grads[key] = ig if prev is None else _C.binary("add", prev, ig)
         if not retain_graph:
             del node.inputs
-            node.saved = None
+            node.saved = node.saved_versions = None
+
+
+def check_inplace(tensor, op):
+    """An in-place write to a leaf that requires grad is refused while recording: its gradient would be for
+    values it no longer holds. Under no_grad it is allowed (initialisers, optimizer updates)."""
+    if tensor.requires_grad and tensor.grad_fn is None and is_grad_enabled():
+        raise RuntimeError(
+            f"[{op}] a leaf tensor that requires grad is used in an in-place operation; "
+            "wrap it in pycnn.no_grad(), or use the out-of-place op"
+        )
+
+
+def write_inplace(x, out, op):
+    """The in-place form of an op (``F.relu(x, inplace=True)``): ``out``, computed out of place from x, is
+    written into x's memory and x becomes the op's output in the graph. Returns x."""
+    check_inplace(x, op)
+    node = out.grad_fn
+    if node is not None and x._impl._storage_use_count > 1:
+        raise RuntimeError(
+            f"[{op}] in-place on a tensor whose memory another tensor views (a view or the base of one) is not "
+            "supported while recording gradients: the other tensor's gradient would miss the change; "
+            "use inplace=False"
+        )
+    saved = getattr(node, "saved", None)
+    if saved:  # the node keeps a copy of x's old values, and x itself as its output
+        saved = [x._impl.clone() if s is x._impl else s for s in saved]
+    _C.copy_(x._impl, out._impl)
+    if node is not None:
+        if saved:
+            node.save_for_backward(*(x._impl if s is out._impl else s for s in saved))
+        x.grad_fn, x.requires_grad = node, True
+    return x
+
+
+def _check_saved_versions(node):
+    versions = getattr(node, "saved_versions", None)
+    if not versions:
+        return
+    for i, (t, v) in enumerate(zip(node.saved, versions)):
+        if v is not None and t._version != v:
+            raise RuntimeError(
+                f"[backward] tensor {i} saved by {node!r} for its gradient (a {t.dtype} tensor of shape "
+                f"{tuple(t.shape)}) was modified by an in-place operation: it is at version {t._version}, "
+                f"saved at version {v}; clone() it before changing it, or change it after backward"
+            )
 
 
 def _accumulate_leaf(t, g, copy):

@@ -10,9 +10,9 @@ import numpy as np
 from . import _C
 from . import _tensor_ops as _tops
 from . import autograd_ops as ag
-from ._convert import dims_arg, impl_from_data, scalar_like, shape_arg, wrap_dim
+from ._convert import dims_arg, host_array, impl_from_data, number_arg, scalar_like, shape_arg, wrap_dim
 from ._types import _DTYPES, as_device, as_dtype, device, float32, int64
-from .autograd import TensorBase, is_grad_enabled
+from .autograd import TensorBase, check_inplace, is_grad_enabled
 from .autograd import backward as _backward
 from .random import _numpy_generator
 
@@ -191,26 +191,22 @@ class Tensor(TensorBase):
 
     # ---- in-place writes (no autograd: use under no_grad, for initialisation and updates) ----
     def _check_inplace(self, op):
-        if self.requires_grad and self.is_leaf and is_grad_enabled():
-            raise RuntimeError(
-                f"[{op}] a leaf tensor that requires grad is used in an in-place operation; wrap it in pycnn.no_grad()"
-            )
+        check_inplace(self, op)
 
     def copy_(self, src):
         """Copies src (a Tensor or array broadcastable to this shape) into this tensor, converting the dtype."""
         self._check_inplace("copy_")
-        src_impl = (
-            src._impl if isinstance(src, Tensor) else _C.from_numpy(np.asarray(src, dtype=self.dtype.numpy, order="C"))
-        )
+        src_impl = src._impl if isinstance(src, Tensor) else _C.from_numpy(host_array(src, self.dtype, "copy_"))
         if tuple(src_impl.shape) != self.shape:
             src_impl = src_impl.expand(list(self.shape))
         _C.copy_(self._impl, src_impl)
         return self
 
     def fill_(self, value):
+        value = number_arg(value, "fill_")
         self._check_inplace("fill_")
         if self._impl.is_contiguous():
-            _C.fill_(self._impl, float(value))
+            _C.fill_(self._impl, value)
         else:
             _C.copy_(self._impl, scalar_like(value, self._impl).expand(list(self.shape)))
         return self
@@ -220,11 +216,17 @@ class Tensor(TensorBase):
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
         """Fills with U(a, b) from the seeded generator (``pycnn.manual_seed``)."""
+        a, b = number_arg(a, "uniform_", "a"), number_arg(b, "uniform_", "b")
+        if not a <= b:
+            raise ValueError(f"[uniform_] expected a <= b, got a={a}, b={b}")
         self._check_inplace("uniform_")
         values = _numpy_generator(generator).uniform(a, b, size=self.shape)
         return self._write_numpy(values)
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
+        mean, std = number_arg(mean, "normal_", "mean"), number_arg(std, "normal_", "std")
+        if not std >= 0:
+            raise ValueError(f"[normal_] expected std >= 0, got {std}")
         self._check_inplace("normal_")
         values = _numpy_generator(generator).normal(mean, std, size=self.shape)
         return self._write_numpy(values)
@@ -365,7 +367,13 @@ class Tensor(TensorBase):
     def expand(self, *shape):
         shape = shape_arg(shape)
         lead = len(shape) - self.ndim
-        shape = [self.shape[i - lead] if s == -1 else s for i, s in enumerate(shape)]
+        for i, s in enumerate(shape[:lead]):
+            if s == -1:
+                raise ValueError(
+                    f"[expand] size -1 (keep) is not allowed in the new leading dim {i} of {tuple(shape)} "
+                    f"for a tensor of shape {self.shape}"
+                )
+        shape = [self.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape)]
         return ag.ExpandFn.apply(self, shape)
 
     # ---- math ----
@@ -435,15 +443,15 @@ class Tensor(TensorBase):
         return ag.SoftmaxFn.apply(self, dim)
 
     def matmul(self, other):
-        return _tops.matmul(self, _as_tensor(other, self))  # 2-D, batched and 1-D (pycnn/_tensor_ops.py)
+        return _tops.matmul(self, _as_tensor(other, self, "matmul"))  # 2-D, batched and 1-D (pycnn/_tensor_ops.py)
 
     __matmul__ = matmul
 
     def __rmatmul__(self, other):
-        return _tops.matmul(_as_tensor(other, self), self)
+        return _tops.matmul(_as_tensor(other, self, "matmul"), self)
 
     def _binary(self, op, other, reverse=False):
-        other = _as_tensor(other, self)
+        other = _as_tensor(other, self, op)
         return ag.BinaryFn.apply(other, self, op) if reverse else ag.BinaryFn.apply(self, other, op)
 
     def __add__(self, other):
@@ -555,10 +563,10 @@ class Tensor(TensorBase):
         return _tops.argminmax(self, dim, keepdim, True)
 
     def maximum(self, other):
-        return ag.MaximumFn.apply(self, _as_tensor(other, self), False)
+        return ag.MaximumFn.apply(self, _as_tensor(other, self, "maximum"), False)
 
     def minimum(self, other):
-        return ag.MaximumFn.apply(self, _as_tensor(other, self), True)
+        return ag.MaximumFn.apply(self, _as_tensor(other, self, "minimum"), True)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=1):
         return _tops.var(self, dim, unbiased, keepdim, correction=correction)
@@ -567,13 +575,13 @@ class Tensor(TensorBase):
         return _tops.std(self, dim, unbiased, keepdim, correction=correction)
 
 
-def _as_tensor(value, like):
+def _as_tensor(value, like, op):
     """Python scalars and arrays in arithmetic take the other operand's dtype and device, as in torch."""
     if isinstance(value, Tensor):
         return value
     if isinstance(value, (builtins.int, builtins.float, np.number)):
         return Tensor._make(scalar_like(value, like._impl))
-    return Tensor._make(impl_from_data(value, like.dtype, like.device))
+    return Tensor._make(impl_from_data(host_array(value, like.dtype, op), like.dtype, like.device))
 
 
 def _rebuild_tensor(array, device, requires_grad):

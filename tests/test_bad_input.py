@@ -319,3 +319,37 @@ def test_dims_at_the_edges_of_the_range():
     s = pc.tensor(1.5)
     assert s.transpose(0, -1).shape == () and s.unsqueeze(-1).shape == (1,) and s.squeeze(0).shape == ()
     expect_error(TypeError, "transpose", lambda: x.transpose(0, "1"))
+
+
+# ---------------------------------------------------------------- tensor values and in-place arguments ----
+
+
+def test_non_numbers_in_arithmetic_and_writes_are_type_errors():
+    # None gave an all-NaN result, strings NumPy's "could not convert string to float" (issue 11)
+    x = t(2, 3)
+    expect_error(TypeError, "add", lambda: x + None, "NoneType")
+    expect_error(TypeError, "add", lambda: None + x, "NoneType")
+    expect_error(TypeError, "add", lambda: x + "a", "'a'")
+    expect_error(TypeError, "mul", lambda: x * [[1, 2], [3]], "[[1, 2], [3]]")
+    expect_error(TypeError, "maximum", lambda: x.maximum("s"), "'s'")
+    expect_error(TypeError, "setitem", lambda: x.__setitem__(0, "a"), "'a'")
+    expect_error(TypeError, "copy_", lambda: x.copy_(None), "NoneType")
+    expect_error(TypeError, "fill_", lambda: x.fill_("x"), "'x'")
+    expect_error(TypeError, "uniform_", lambda: x.uniform_("a", 1), "'a'")
+    np.testing.assert_array_equal(np.asarray(x + [1, 2, 3]), np.asarray(x) + np.float32([1, 2, 3]))
+
+
+def test_random_fills_check_their_ranges():
+    x = t(2, 3)
+    expect_error(ValueError, "uniform_", lambda: x.uniform_(1, 0), "a=1.0", "b=0.0")
+    expect_error(ValueError, "normal_", lambda: x.normal_(0, -1), "-1")
+    expect_error(ValueError, "normal_", lambda: x.normal_(0, float("nan")), "nan")
+    assert np.all(np.asarray(x.uniform_(2, 2)) == 2)
+
+
+def test_expand_keeps_only_existing_dims():
+    # torch raises; pycnn gave (3, 2, 3) by reading a size from the end of the shape
+    expect_error(ValueError, "expand", lambda: t(2, 3).expand(-1, -1, -1), "(-1, -1, -1)", "(2, 3)")
+    expect_error(ValueError, "expand", lambda: t(1, 3).expand(-1, 4, 3), "dim 0")
+    assert t(1, 3).expand(2, 4, -1).shape == (2, 4, 3)
+    assert t(1, 3).expand(-1, 3).shape == (1, 3)

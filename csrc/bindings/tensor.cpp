@@ -75,6 +75,9 @@ void init_tensor(py::module_& m) {
       .def_property_readonly("shape", [](const Tensor& t) { return py::tuple(py::cast(t.shape())); })
       .def_property_readonly("strides", [](const Tensor& t) { return py::tuple(py::cast(t.strides())); })
       .def_property_readonly("offset", &Tensor::offset)
+      .def_property_readonly("_version", &Tensor::version)
+      // How many core tensors view this memory (autograd refuses an in-place write to a shared one).
+      .def_property_readonly("_storage_use_count", [](const Tensor& t) { return t.storage().use_count(); })
       .def_property_readonly("dtype", [](const Tensor& t) { return dtype_name(t.dtype()); })
       .def_property_readonly("device", [](const Tensor& t) { return t.device().str(); })
       .def_property_readonly("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw_data()); })

@@ -3,7 +3,9 @@
 // Device blocks come from the caching allocator (core/cuda_runtime.h).
 // A Storage can also wrap memory it does not own (a NumPy array), kept alive by its deleter.
 #pragma once
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -27,12 +29,18 @@ class Storage {
   Device device() const { return device_; }
   bool pinned() const { return pinned_; }
 
+  // Counts in-place writes to this memory, for every view of it: autograd records it when it saves a tensor for
+  // backward and refuses to use the tensor if it has moved since (the values are no longer the ones saved).
+  uint64_t version() const { return version_.load(std::memory_order_relaxed); }
+  void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
+
  private:
   void* data_ = nullptr;
   size_t nbytes_ = 0;
   Device device_;
   bool pinned_ = false;
   std::function<void()> release_;
+  std::atomic<uint64_t> version_{0};
 };
 
 constexpr size_t kCpuAlignment = 64;

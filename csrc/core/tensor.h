@@ -40,6 +40,11 @@ class Tensor {
   const std::shared_ptr<Storage>& storage() const { return storage_; }
   size_t itemsize() const { return dtype_size(dtype_); }
   bool is_contiguous() const;
+  // The in-place write count of the memory this tensor views (shared by all its views; see Storage).
+  uint64_t version() const { return storage_ ? storage_->version() : 0; }
+  void bump_version() const {
+    if (storage_) storage_->bump_version();
+  }
 
   // Pointer to the first element (storage base + offset). T must match the dtype.
   template <typename T>

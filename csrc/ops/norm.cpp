@@ -72,6 +72,10 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x, const Ten
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor mean = Tensor::empty(cshape, x.dtype(), x.device());
   Tensor invstd = Tensor::empty(cshape, x.dtype(), x.device());
+  if (training && has_running) {  // the running statistics are updated in place
+    running_mean.bump_version();
+    running_var.bump_version();
+  }
   if (x.numel() == 0) return {y, mean, invstd};
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
@@ -308,6 +312,7 @@ void clamp_(Tensor& x, double min, double max) {
   PYCNN_CHECK(x.is_contiguous(), "[clamp_] needs a contiguous tensor (it works in place), got strides ",
               shape_str(x.strides()));
   PYCNN_CHECK(min <= max, "[clamp_] min (", min, ") must not exceed max (", max, ")");
+  x.bump_version();
   dispatch_floating(x.dtype(), "clamp_", [&](auto tag) {
     using T = decltype(tag);
     PYCNN_DISPATCH(x.device(), clamp_inplace<T>, x.data<T>(), x.numel(), static_cast<T>(min), static_cast<T>(max));

@@ -98,6 +98,7 @@ Group check_group(const char* op, std::vector<Tensor>& params, const std::vector
     for (size_t k = 0; k < states.size(); ++k)
       if (g.states[k]) check_state(params[i], (*g.states[k])[i], op, states[k].second);
   }
+  for (Tensor& p : params) p.bump_version();  // updated in place: a graph that saved them is stale
   return g;
 }
 

@@ -32,8 +32,8 @@ class ReLU(Module):
     """max(x, 0), elementwise; any shape in, same shape out.
 
     Args:
-        inplace (bool): accepted for torch compatibility (and shown in repr); the result is always a new
-            tensor, because an in-place write would clobber a value autograd may still need.
+        inplace (bool): write the result into the input's memory and return the input (as torch); refused
+            for a leaf that requires grad, and an error at backward if another op saved the old values.
     """
 
     def __init__(self, inplace=False):
@@ -41,7 +41,7 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, x):
-        return F.relu(x)
+        return F.relu(x, self.inplace)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
@@ -54,10 +54,10 @@ class _Elementwise(Module):
 
     def __init__(self, inplace=False):
         super().__init__()
-        self.inplace = inplace  # accepted for torch compatibility; the result is always a new tensor
+        self.inplace = inplace  # the result goes into the input's memory (see ReLU)
 
     def forward(self, x):
-        return type(self)._fn(x)
+        return type(self)._fn(x, inplace=self.inplace)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
@@ -118,7 +118,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope, self.inplace)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -137,7 +137,7 @@ class ELU(Module):
         self.inplace = inplace
 
     def forward(self, x):
-        return F.elu(x, self.alpha)
+        return F.elu(x, self.alpha, self.inplace)
 
     def extra_repr(self):
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")

@@ -27,14 +27,14 @@ class Dropout(_DropoutNd):
     """Zeroes each element with probability p and scales the others by 1/(1-p). Any shape."""
 
     def forward(self, x):
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, self.inplace)
 
 
 class Dropout2d(_DropoutNd):
     """Zeroes whole channels of (N, C, H, W) (or (N, C, L)) with probability p, scaling the rest by 1/(1-p)."""
 
     def forward(self, x):
-        return F.dropout2d(x, self.p, self.training)
+        return F.dropout2d(x, self.p, self.training, self.inplace)
 
 
 class AlphaDropout(_DropoutNd):
@@ -43,4 +43,4 @@ class AlphaDropout(_DropoutNd):
     formula)."""
 
     def forward(self, x):
-        return F.alpha_dropout(x, self.p, self.training)
+        return F.alpha_dropout(x, self.p, self.training, self.inplace)

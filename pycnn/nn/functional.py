@@ -5,6 +5,7 @@ argument-parsing layer over one Function of ``pycnn.autograd_ops``. Shapes are N
 from .. import _C
 from .. import autograd_ops as ag
 from .._types import int64
+from ..autograd import write_inplace
 from ..random import cuda_generator, default_generator
 from ._arguments import (
     INTERP_MODES,
@@ -91,7 +92,7 @@ def avg_pool2d(
 
 def relu(input, inplace=False):
     check_tensor(input, "relu")
-    return ag.ReLUFn.apply(input)
+    return _maybe_inplace(input, ag.ReLUFn.apply(input), inplace, "relu_")
 
 
 def log_softmax(input, dim):
@@ -176,9 +177,14 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 
 # ---- nonlinearities and elementwise math ----
-def _unary(input, op, alpha=0.0, beta=0.0):
+def _unary(input, op, alpha=0.0, beta=0.0, inplace=False):
     check_tensor(input, op)
-    return ag.UnaryFn.apply(input, op, float(alpha), float(beta))
+    return _maybe_inplace(input, ag.UnaryFn.apply(input, op, float(alpha), float(beta)), inplace, op + "_")
+
+
+def _maybe_inplace(input, out, inplace, op):
+    """``inplace=True``: out is written into input's memory, which becomes the result (torch's ``relu_``)."""
+    return write_inplace(input, out, op) if inplace else out
 
 
 def sigmoid(input):
@@ -192,27 +198,27 @@ def tanh(input):
 
 def relu6(input, inplace=False):
     """min(max(x, 0), 6)."""
-    return _unary(input, "relu6")
+    return _unary(input, "relu6", inplace=inplace)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x for x > 0, negative_slope * x otherwise."""
-    return _unary(input, "leaky_relu", negative_slope)
+    return _unary(input, "leaky_relu", negative_slope, inplace=inplace)
 
 
 def elu(input, alpha=1.0, inplace=False):
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
-    return _unary(input, "elu", alpha)
+    return _unary(input, "elu", alpha, inplace=inplace)
 
 
 def selu(input, inplace=False):
     """scale * elu(x, alpha) with the self-normalising constants alpha ~ 1.6733, scale ~ 1.0507."""
-    return _unary(input, "selu")
+    return _unary(input, "selu", inplace=inplace)
 
 
 def silu(input, inplace=False):
     """x * sigmoid(x) (also called swish)."""
-    return _unary(input, "silu")
+    return _unary(input, "silu", inplace=inplace)
 
 
 def gelu(input, approximate="none"):
@@ -229,12 +235,12 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 def hardswish(input, inplace=False):
     """x * relu6(x + 3) / 6."""
-    return _unary(input, "hardswish")
+    return _unary(input, "hardswish", inplace=inplace)
 
 
 def hardsigmoid(input, inplace=False):
     """relu6(x + 3) / 6."""
-    return _unary(input, "hardsigmoid")
+    return _unary(input, "hardsigmoid", inplace=inplace)
 
 
 def prelu(input, weight):
@@ -257,7 +263,7 @@ def maxout(input, pieces, return_indices=False):
 
 
 # ---- normalisation and regularisation ----
-def _dropout(input, p, training, op, channelwise=False, alpha=False):
+def _dropout(input, p, training, op, channelwise=False, alpha=False, inplace=False):
     """The dropout family on one kernel: the keep mask comes from a 64-bit seed drawn from pycnn's global
     generator (so pc.manual_seed reproduces it); channelwise drops whole channels, alpha is AlphaDropout."""
     check_tensor(input, op)
@@ -269,22 +275,22 @@ def _dropout(input, p, training, op, channelwise=False, alpha=False):
         return input
     generator = cuda_generator() if input.is_cuda else default_generator()
     seed = int(generator.numpy.integers(0, 2**63))  # a host draw: the mask itself is made on the device
-    return ag.DropoutFn.apply(input, float(p), seed, channelwise, alpha)
+    return _maybe_inplace(input, ag.DropoutFn.apply(input, float(p), seed, channelwise, alpha), inplace, op + "_")
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zeroes each element with probability p and scales the rest by 1/(1-p); identity when not training."""
-    return _dropout(input, p, training, "dropout")
+    return _dropout(input, p, training, "dropout", inplace=inplace)
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zeroes whole channels of (N, C, H, W) (or (N, C, L)) with probability p, scaling the rest by 1/(1-p)."""
-    return _dropout(input, p, training, "dropout2d", channelwise=True)
+    return _dropout(input, p, training, "dropout2d", channelwise=True, inplace=inplace)
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Dropout that keeps SELU's zero mean and unit variance (torch's formula); identity when not training."""
-    return _dropout(input, p, training, "alpha_dropout", alpha=True)
+    return _dropout(input, p, training, "alpha_dropout", alpha=True, inplace=inplace)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
