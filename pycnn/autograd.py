@@ -7,6 +7,7 @@ never pycnn.Tensor, so the per-op Python cost is one wrapper and one call.
 """
 
 import functools
+import re
 import threading
 
 from . import _C
@@ -94,7 +95,10 @@ class Function:
                 needs.append(False)
         record = is_grad_enabled() and any(needs)
         ctx.needs_input_grad = needs
-        out = cls.forward(ctx, *raw, **kwargs)
+        try:
+            out = cls.forward(ctx, *raw, **kwargs)
+        except (ValueError, MemoryError) as e:
+            raise _named_after(ctx, e) from None
         if record:
             ctx.inputs = [(a, a.grad_fn) if n else None for a, n in zip(args, needs)]
         if isinstance(out, tuple):
@@ -116,6 +120,18 @@ class Function:
         op = self.__dict__.get("op")
         name = op.title().replace("_", "") if isinstance(op, str) else type(self).__name__.removesuffix("Fn")
         return f"<{name}Backward>"
+
+
+def _named_after(node, error):
+    """The core names the allocation ("[empty] cannot allocate ...", "[shape] ... is too large") when an op's
+    result would not fit: the user's error names the op instead (Conv2dFn -> [conv2d], UnaryFn('exp') -> [exp])."""
+    msg = str(error)
+    if not msg.startswith(("[empty] ", "[shape] ")):
+        return error
+    op = node.__dict__.get("op")
+    if not isinstance(op, str):
+        op = re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", "_", type(node).__name__.removesuffix("Fn")).lower()
+    return type(error)(f"[{op}] result: {msg[msg.index(']') + 2 :]}")
 
 
 def _inputs_of(node):

@@ -228,8 +228,8 @@ class UnaryFn(Function):
 
     @staticmethod
     def forward(ctx, x, op, alpha=0.0, beta=0.0):
-        y = _C.unary_forward(op, x, alpha, beta)
         ctx.op = op
+        y = _C.unary_forward(op, x, alpha, beta)
         ctx.args = (op, alpha, beta)
         ctx.save_for_backward(y if op in _UNARY_FROM_OUTPUT else x)
         return y
