@@ -9,6 +9,9 @@ never pycnn.Tensor, so the per-op Python cost is one wrapper and one call.
 import functools
 import re
 import threading
+import weakref
+
+import numpy as np
 
 from . import _C
 
@@ -144,10 +147,10 @@ def _inputs_of(node):
     return inputs
 
 
-def _topological_order(root):
-    """Nodes reachable from root, each before all of its inputs' nodes (iterative DFS, no recursion limit)."""
+def _topological_order(roots):
+    """Nodes reachable from roots, each before all of its inputs' nodes (iterative DFS, no recursion limit)."""
     order, visited = [], set()
-    stack = [(root, False)]
+    stack = [(root, False) for root in reversed(roots)]
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -164,33 +167,84 @@ def _topological_order(root):
     return order
 
 
-def backward(tensor, gradient=None, retain_graph=False):
-    """Accumulates d tensor / d leaf into every leaf's ``.grad`` that requires grad. ``gradient`` is a core
-    tensor of tensor's shape, or None for a one-element tensor (then 1)."""
+def _root_gradient(tensor, gradient, op):
+    """The gradient a walk starts from: ``gradient`` (a core tensor of tensor's shape), or 1 for a one-element
+    tensor."""
     if not tensor.requires_grad:
-        raise RuntimeError("[backward] the tensor does not require grad and has no grad_fn")
+        raise RuntimeError(f"[{op}] the tensor does not require grad and has no grad_fn")
     if gradient is None:
         if tensor._impl.numel() != 1:
             raise RuntimeError(
-                f"[backward] grad can be implicitly created only for scalar outputs, got shape "
+                f"[{op}] grad can be implicitly created only for scalar outputs, got shape "
                 f"{tuple(tensor._impl.shape)}; pass a gradient"
             )
-        g = _C.full(list(tensor._impl.shape), 1.0, tensor._impl.dtype, tensor._impl.device)
-    else:
-        g = gradient
-        if g.shape != tensor._impl.shape:
-            raise ValueError(
-                f"[backward] gradient of shape {tuple(g.shape)} does not match the tensor's shape "
-                f"{tuple(tensor._impl.shape)}"
-            )
-    if tensor.grad_fn is None:  # a leaf
-        _accumulate_leaf(tensor, g, copy=True)
-        return
-    grads = {id(tensor.grad_fn): g}
-    for node in _topological_order(tensor.grad_fn):
+        return _C.full(list(tensor._impl.shape), 1.0, tensor._impl.dtype, tensor._impl.device)
+    if gradient.shape != tensor._impl.shape:
+        raise ValueError(
+            f"[{op}] gradient of shape {tuple(gradient.shape)} does not match the tensor's shape "
+            f"{tuple(tensor._impl.shape)}"
+        )
+    return gradient
+
+
+def backward(tensor, gradient=None, retain_graph=False):
+    """Accumulates d tensor / d leaf into every leaf's ``.grad`` that requires grad. ``gradient`` is a core
+    tensor of tensor's shape, or None for a one-element tensor (then 1)."""
+    _walk([(tensor, _root_gradient(tensor, gradient, "backward"))], retain_graph, _accumulate_leaf)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """The gradients of ``outputs`` (a tensor or a sequence) with respect to ``inputs`` (likewise), as a tuple,
+    without touching any ``.grad`` (torch.autograd.grad). ``grad_outputs``: one tensor per output (None: 1 for
+    a one-element output). An input the outputs do not depend on gives None with ``allow_unused=True``."""
+    if create_graph:
+        raise NotImplementedError("[grad] create_graph=True (gradients of gradients) is not supported")
+    outputs = [outputs] if isinstance(outputs, TensorBase) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, TensorBase) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, TensorBase):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"[grad] got {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, TensorBase) or not t.requires_grad:
+            raise RuntimeError(f"[grad] input {i} is not a tensor that requires grad")
+    roots = [(t, _root_gradient(t, None if g is None else g._impl, "grad")) for t, g in zip(outputs, grad_outputs)]
+    wanted = {(id(t) if t.grad_fn is None else id(t.grad_fn)): None for t in inputs}
+
+    def capture(key, g):
+        if key in wanted:
+            wanted[key] = g if wanted[key] is None else _C.binary("add", wanted[key], g)
+
+    _walk(roots, bool(retain_graph), lambda t, g, copy: capture(id(t), g), capture)
+    out = []
+    for i, t in enumerate(inputs):
+        g = wanted[id(t) if t.grad_fn is None else id(t.grad_fn)]
+        if g is None and not allow_unused:
+            raise RuntimeError(f"[grad] input {i} is not used by the outputs; pass allow_unused=True")
+        out.append(None if g is None else t._make(g))
+    return tuple(out)
+
+
+def _walk(roots, retain_graph, to_leaf, at_node=None):
+    """Runs every node reachable from roots [(tensor, core gradient)] once, in reverse topological order,
+    summing the gradients that reach a node before running it. A leaf's gradient goes to
+    ``to_leaf(tensor, g, copy)``; ``at_node(id(node), g)`` sees each node's total gradient (for grad())."""
+    grads, nodes, hooked = {}, [], _hooks_used
+    for t, g in roots:
+        if t.grad_fn is None:
+            to_leaf(t, _leaf_hooks(t, g) if hooked else g, copy=True)
+        else:
+            key = id(t.grad_fn)
+            grads[key] = g if key not in grads else _C.binary("add", grads[key], g)
+            nodes.append(t.grad_fn)
+    for node in _topological_order(nodes):
         g = grads.pop(id(node), None)
         if g is None:
             continue
+        if hooked:
+            g = _node_hooks(node, g)
+        if at_node is not None:
+            at_node(id(node), g)
         inputs = _inputs_of(node)
         _check_saved_versions(node)
         in_grads = node.backward(node, g)
@@ -206,7 +260,7 @@ def backward(tensor, gradient=None, retain_graph=False):
                     f"{tuple(ig.shape)} for an input of shape {tuple(t._impl.shape)}"
                 )
             if fn is None:
-                _accumulate_leaf(t, ig, copy=ig is g)
+                to_leaf(t, _leaf_hooks(t, ig) if hooked else ig, copy=ig is g)
             else:
                 key = id(fn)
                 prev = grads.get(key)
@@ -214,6 +268,72 @@ def backward(tensor, gradient=None, retain_graph=False):
         if not retain_graph:
             del node.inputs
             node.saved = node.saved_versions = None
+
+
+# ---- hooks: Tensor.register_hook and retain_grad ----
+_hooks_used = False  # until the first hook, backward skips looking for them (a dict lookup per node)
+
+
+class RemovableHandle:
+    """What ``register_hook`` returns: ``handle.remove()`` takes the hook away."""
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def register_hook(tensor, hook):
+    """``hook(grad) -> Tensor or None`` runs when the gradient with respect to ``tensor`` is computed; a
+    returned tensor replaces the gradient. A leaf keeps its hooks; a non-leaf's belong to its node."""
+    if not tensor.requires_grad:
+        raise RuntimeError("[register_hook] cannot register a hook on a tensor that does not require grad")
+    global _hooks_used
+    _hooks_used = True
+    owner = tensor if tensor.grad_fn is None else tensor.grad_fn
+    owner.__dict__["make"] = tensor._make  # how to hand a core gradient to the hook
+    hooks = owner.__dict__.setdefault("grad_hooks", [])
+    hooks.append(hook)
+    return RemovableHandle(hooks, hook)
+
+
+def retain_grad(tensor):
+    """A non-leaf keeps (accumulates) its gradient in ``.grad`` at the next backward; a no-op for a leaf."""
+    global _hooks_used
+    if tensor.grad_fn is not None:
+        _hooks_used = True
+        tensor.grad_fn.__dict__["retains"] = weakref.ref(tensor)
+
+
+def _run_hooks(hooks, make, g):
+    for hook in list(hooks):
+        out = hook(make(g))
+        if out is not None:
+            if tuple(out._impl.shape) != tuple(g.shape):
+                raise RuntimeError(
+                    f"[register_hook] a hook returned a gradient of shape {tuple(out._impl.shape)} for one of "
+                    f"shape {tuple(g.shape)}"
+                )
+            g = out._impl
+    return g
+
+
+def _leaf_hooks(t, g):
+    hooks = t.__dict__.get("grad_hooks")
+    return _run_hooks(hooks, t._make, g) if hooks else g
+
+
+def _node_hooks(node, g):
+    d = node.__dict__
+    retains, hooks = d.get("retains"), d.get("grad_hooks")
+    if hooks:
+        g = _run_hooks(hooks, d["make"], g)
+    if retains is not None and retains() is not None:
+        t = retains()
+        t.grad = t._make(g.clone()) if t.grad is None else t._make(_C.binary("add", t.grad._impl, g))
+    return g
 
 
 def check_inplace(tensor, op):
@@ -267,3 +387,68 @@ def _accumulate_leaf(t, g, copy):
         t.grad = t._make(g.clone() if copy else g)
     else:
         t.grad = t._make(_C.binary("add", t.grad._impl, g))
+
+
+class GradcheckError(RuntimeError):
+    """gradcheck found an analytic gradient that differs from the finite differences."""
+
+
+def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """Checks the gradients of ``func(*inputs)`` (torch.autograd.gradcheck): for every float64 input that
+    requires grad, the Jacobian from backward against central differences of step eps. Returns True, or
+    raises GradcheckError naming the input and output (returns False with ``raise_exception=False``)."""
+    inputs = (inputs,) if isinstance(inputs, TensorBase) else tuple(inputs)
+    wrt = [i for i, t in enumerate(inputs) if isinstance(t, TensorBase) and t.requires_grad]
+    if not wrt:
+        raise ValueError("[gradcheck] no input requires grad")
+    for i in wrt:
+        if inputs[i]._impl.dtype != "float64":
+            raise ValueError(f"[gradcheck] input {i} is {inputs[i]._impl.dtype}: finite differences need float64")
+
+    def outputs():
+        out = func(*inputs)
+        return [o for o in (out if isinstance(out, (tuple, list)) else (out,)) if isinstance(o, TensorBase)]
+
+    def flat(impl):
+        return np.array(impl.to_device("cpu"), dtype=np.float64).reshape(-1)
+
+    with no_grad():
+        sizes = [o._impl.numel() for o in outputs()]
+    numeric = [np.zeros((sum(sizes), inputs[i]._impl.numel())) for i in wrt]
+    for j, i in enumerate(wrt):
+        impl = inputs[i]._impl
+        values = flat(impl)
+        for k in range(values.size):
+            columns = []
+            for step in (eps, -eps):
+                probe = values.copy()
+                probe[k] += step
+                _C.copy_(impl, _C.from_numpy(probe.reshape(impl.shape)).to_device(impl.device))
+                with no_grad():
+                    columns.append(np.concatenate([flat(o._impl) for o in outputs()]))
+            numeric[j][:, k] = (columns[0] - columns[1]) / (2 * eps)
+        _C.copy_(impl, _C.from_numpy(values.reshape(impl.shape)).to_device(impl.device))
+
+    analytic = [np.zeros_like(n) for n in numeric]
+    outs, row = outputs(), 0
+    for o in outs:
+        for e in range(o._impl.numel()):
+            onehot = np.zeros(o._impl.numel())
+            onehot[e] = 1.0
+            seed = o._make(_C.from_numpy(onehot.reshape(o._impl.shape).astype(o._impl.dtype)))
+            if o.requires_grad:
+                gs = grad(o, [inputs[i] for i in wrt], seed, retain_graph=True, allow_unused=True)
+                for j, g in enumerate(gs):
+                    if g is not None:
+                        analytic[j][row] = flat(g._impl)
+            row += 1
+    for j, i in enumerate(wrt):
+        if not np.allclose(analytic[j], numeric[j], rtol=rtol, atol=atol):
+            if not raise_exception:
+                return False
+            worst = np.unravel_index(np.argmax(np.abs(analytic[j] - numeric[j])), numeric[j].shape)
+            raise GradcheckError(
+                f"[gradcheck] Jacobian mismatch for input {i}: d output element {worst[0]} / d input element "
+                f"{worst[1]} is {analytic[j][worst]:.6g} by backward, {numeric[j][worst]:.6g} by finite differences"
+            )
+    return True

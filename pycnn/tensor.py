@@ -14,6 +14,8 @@ from ._convert import dims_arg, host_array, impl_from_data, number_arg, scalar_l
 from ._types import _DTYPES, as_device, as_dtype, device, float32, int64
 from .autograd import TensorBase, check_inplace, is_grad_enabled
 from .autograd import backward as _backward
+from .autograd import register_hook as _register_hook
+from .autograd import retain_grad as _retain_grad
 from .random import _numpy_generator
 
 
@@ -166,6 +168,15 @@ class Tensor(TensorBase):
     def detach(self):
         """The same memory, cut out of the graph."""
         return Tensor._make(self._impl)
+
+    def register_hook(self, hook):
+        """``hook(grad)`` runs when this tensor's gradient is computed; a tensor it returns replaces the gradient.
+        Returns a handle whose ``remove()`` takes the hook away."""
+        return _register_hook(self, hook)
+
+    def retain_grad(self):
+        """Keeps this non-leaf tensor's gradient in ``.grad`` at backward (leaves always keep theirs)."""
+        _retain_grad(self)
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad and not self.dtype.is_floating_point:
