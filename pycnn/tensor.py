@@ -12,7 +12,7 @@ from . import _tensor_ops as _tops
 from . import autograd_ops as ag
 from ._convert import dims_arg, host_array, impl_from_data, number_arg, scalar_like, shape_arg, wrap_dim
 from ._types import _DTYPES, as_device, as_dtype, device, float32, int64
-from .autograd import TensorBase, check_inplace, is_grad_enabled
+from .autograd import TensorBase, check_inplace, is_grad_enabled, write_inplace
 from .autograd import backward as _backward
 from .autograd import register_hook as _register_hook
 from .autograd import retain_grad as _retain_grad
@@ -94,6 +94,39 @@ class Tensor(TensorBase):
 
     def data_ptr(self):
         return self._impl.data_ptr
+
+    def storage_offset(self):
+        """Where this view starts in its memory, in elements."""
+        return self._impl.offset
+
+    def element_size(self):
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return self._impl.numel() * self.dtype.itemsize
+
+    # ---- new tensors like this one (its dtype and device unless given) ----
+    def _new(self, make, size, dtype, device, requires_grad):
+        d = self.dtype if dtype is None else as_dtype(dtype)
+        where = self._impl.device if device is None else str(as_device(device))
+        return Tensor._make(make(shape_arg(size), d.name, where), False).requires_grad_(requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        value = number_arg(fill_value, "new_full", "fill_value")
+        return self._new(lambda *a: _C.full(a[0], value, *a[1:]), (size,), dtype, device, requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(shape_arg(size), 0, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(shape_arg(size), 1, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new(_C.empty, size, dtype, device, requires_grad)
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+        return Tensor(data, dtype or self.dtype, requires_grad, device or self.device)
 
     # ---- NumPy interop and values ----
     def _host_impl(self):
@@ -246,6 +279,30 @@ class Tensor(TensorBase):
         _C.copy_(self._impl, _C.from_numpy(np.asarray(values, dtype=self.dtype.numpy, order="C")))
         return self
 
+    # ---- in-place arithmetic: the out-of-place op for autograd, its result written into this tensor ----
+    def add_(self, other, *, alpha=1):
+        return write_inplace(self, self.add(other, alpha=alpha), "add_")
+
+    def sub_(self, other, *, alpha=1):
+        return write_inplace(self, self.sub(other, alpha=alpha), "sub_")
+
+    def mul_(self, other):
+        return write_inplace(self, self * other, "mul_")
+
+    def div_(self, other):
+        return write_inplace(self, self / other, "div_")
+
+    def clamp_(self, min=None, max=None):
+        return write_inplace(self, self.clamp(min, max), "clamp_")
+
+    def relu_(self):
+        return write_inplace(self, self.relu(), "relu_")
+
+    def detach_(self):
+        """Cuts this tensor out of the graph, in place (it becomes a leaf that does not require grad)."""
+        self.grad_fn, self.requires_grad = None, False
+        return self
+
     # ---- conversions ----
     def to(self, *args, dtype=None, device=None, non_blocking=False):
         """``t.to(pycnn.float64)``, ``t.to("cuda")``, ``t.to("cuda", pycnn.float64)``, ``t.to(other_tensor)``
@@ -278,6 +335,9 @@ class Tensor(TensorBase):
             else:
                 out = Tensor._make(out._impl.to_device(target, bool(non_blocking)))
         return out
+
+    def type_as(self, other):
+        return self.to(other.dtype)
 
     def float(self):
         return self.to(float32)
@@ -375,6 +435,15 @@ class Tensor(TensorBase):
     def permute(self, *dims):
         return ag.PermuteFn.apply(self, shape_arg(dims))
 
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
     def expand(self, *shape):
         shape = shape_arg(shape)
         lead = len(shape) - self.ndim
@@ -468,6 +537,14 @@ class Tensor(TensorBase):
     def __add__(self, other):
         return self._binary("add", other)
 
+    def add(self, other, *, alpha=1):
+        """self + alpha * other."""
+        return self._binary("add", other if alpha == 1 else _as_tensor(other, self, "add") * alpha)
+
+    def sub(self, other, *, alpha=1):
+        """self - alpha * other."""
+        return self._binary("sub", other if alpha == 1 else _as_tensor(other, self, "sub") * alpha)
+
     def __radd__(self, other):
         return self._binary("add", other, True)
 
@@ -495,8 +572,6 @@ class Tensor(TensorBase):
     def __pos__(self):
         return self
 
-    add = __add__
-    sub = __sub__
     mul = __mul__
     div = __truediv__
 

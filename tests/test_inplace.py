@@ -274,3 +274,67 @@ def test_copy_from_an_overlapping_source_reads_it_whole_first(device):
     y = pc.tensor(np.arange(12.0, dtype=np.float32).reshape(3, 4), device=device)
     y.copy_(y.t().reshape(3, 4))
     np.testing.assert_array_equal(host(y), np.arange(12.0).reshape(3, 4).T.reshape(3, 4))
+
+
+# ---------------------------------------------------------------- in-place tensor methods ----
+
+METHODS = {
+    # name: (pycnn call, NumPy reference of the new values)
+    "add_": (lambda t, o: t.add_(o), lambda a, b: a + b),
+    "add_ alpha": (lambda t, o: t.add_(o, alpha=-2.5), lambda a, b: a - 2.5 * b),
+    "sub_": (lambda t, o: t.sub_(o), lambda a, b: a - b),
+    "sub_ alpha": (lambda t, o: t.sub_(o, alpha=0.5), lambda a, b: a - 0.5 * b),
+    "mul_": (lambda t, o: t.mul_(o), lambda a, b: a * b),
+    "div_": (lambda t, o: t.div_(o), lambda a, b: a / b),
+    "clamp_": (lambda t, o: t.clamp_(-0.3, 0.4), lambda a, b: np.clip(a, -0.3, 0.4)),
+    "relu_": (lambda t, o: t.relu_(), lambda a, b: np.maximum(a, 0)),
+}
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_in_place_methods_write_the_values_and_differentiate(name, device):
+    call, ref = METHODS[name]
+    a, b = randn(3, 4, seed=7, away_from_zero=0.1), randn(4, seed=8, away_from_zero=0.5)
+    t = pc.tensor(a, device=device)
+    ptr, version = t.data_ptr(), t._impl._version
+    assert call(t, pc.tensor(b, device=device)) is t
+    assert t.data_ptr() == ptr and t._impl._version == version + 1
+    np.testing.assert_allclose(host(t), ref(a, b), rtol=1e-12)
+    # gradients through the in-place form on a non-leaf
+    if name in ("clamp_", "relu_"):
+        gradcheck(lambda x: call(x * 1.0, None), [a], device=device)
+    else:
+        gradcheck(lambda x, y: call(x * 1.0, y), [a, b], device=device)
+
+
+def test_in_place_methods_refuse_a_leaf_and_may_pull_a_tensor_into_the_graph():
+    x = leaf(3)
+    expect_error(RuntimeError, "add_", lambda: x.add_(1.0), "leaf")
+    expect_error(RuntimeError, "mul_", lambda: x.mul_(2.0), "leaf")
+    buf = pc.zeros(3, dtype=pc.float64)
+    buf.add_(x, alpha=2.0)  # torch: buf now depends on x
+    assert buf.requires_grad and buf.grad_fn is not None
+    buf.sum().backward()
+    np.testing.assert_allclose(host(x.grad), [2.0] * 3)
+
+
+def test_detach_in_place_cuts_the_graph():
+    x = leaf(3)
+    h = x * 2.0
+    assert h.detach_() is h and h.grad_fn is None and not h.requires_grad and h.is_leaf
+
+
+def test_like_and_new_methods():
+    x = pc.tensor(randn(2, 6, dtype=np.float32))
+    assert x.view_as(pc.zeros(3, 4)).shape == (3, 4)
+    assert x.reshape_as(pc.zeros(12)).shape == (12,)
+    assert pc.ones(1, 6).expand_as(x).shape == (2, 6)
+    assert pc.ones(2, dtype=pc.int64).type_as(x).dtype == pc.float32
+    assert x.new_zeros(2, 3).dtype == pc.float32 and host(x.new_zeros((2, 3))).sum() == 0
+    assert host(x.new_ones(4)).sum() == 4 and x.new_empty(5).shape == (5,)
+    assert host(x.new_full((2,), 7)).tolist() == [7.0, 7.0] and x.new_full((2,), 7).dtype == pc.float32
+    assert x.new_tensor([1, 2]).dtype == pc.float32 and x.new_tensor([1, 2], dtype=pc.int64).dtype == pc.int64
+    assert x.element_size() == 4 and x.nbytes == 48 and x[1].storage_offset() == 6
+    assert pc.zeros(3, dtype=pc.float64).element_size() == 8
+    pred, target = pc.tensor([[1], [0], [2]]), pc.tensor([1, 2, 2])
+    assert host(pred.eq(target.view_as(pred))).ravel().tolist() == [1, 0, 1]
