@@ -306,10 +306,10 @@ class Tensor(TensorBase):
 
     # ---- shape ----
     def view(self, *shape):
-        return ag.ReshapeFn.apply(self, shape_arg(shape), True)
+        return ag.ReshapeFn.apply(self, shape_arg(shape, "view"), True)
 
     def reshape(self, *shape):
-        return ag.ReshapeFn.apply(self, shape_arg(shape), False)
+        return ag.ReshapeFn.apply(self, shape_arg(shape, "reshape"), False)
 
     def flatten(self, start_dim=0, end_dim=-1):
         shape = self.shape
@@ -362,7 +362,7 @@ class Tensor(TensorBase):
         return ag.PermuteFn.apply(self, list(range(self.ndim))[::-1])
 
     def permute(self, *dims):
-        return ag.PermuteFn.apply(self, shape_arg(dims))
+        return ag.PermuteFn.apply(self, shape_arg(dims, "permute"))
 
     def expand(self, *shape):
         shape = shape_arg(shape)
@@ -378,10 +378,10 @@ class Tensor(TensorBase):
 
     # ---- math ----
     def sum(self, dim=None, keepdim=False):
-        return ag.SumFn.apply(self, dims_arg(dim), keepdim)
+        return ag.SumFn.apply(self, dims_arg(dim, "sum"), keepdim)
 
     def mean(self, dim=None, keepdim=False):
-        dims = dims_arg(dim)
+        dims = dims_arg(dim, "mean")
         count = 1
         for d in dims if dims else range(self.ndim):
             count *= self.shape[d]

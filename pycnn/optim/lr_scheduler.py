@@ -49,6 +49,21 @@ def _format_param(owner, name, optimizer, value):
     return [value] * len(optimizer.param_groups)
 
 
+def _positive(owner, name, value, integer=True):
+    """A scheduler's period or length: a positive int (a positive number with integer=False)."""
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise TypeError(f"[{owner}] expected {name} to be a positive {'int' if integer else 'number'}, got {value!r}")
+    if not value > 0:  # NaN too
+        raise ValueError(f"[{owner}] expected {name} > 0, got {value}")
+    return value
+
+
+def _check_state(owner, state_dict):
+    if not isinstance(state_dict, dict):
+        raise TypeError(f"[{owner}.load_state_dict] expected a dict from state_dict(), got {type(state_dict).__name__}")
+
+
 def _check_optimizer(owner, optimizer):
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"[{owner}] {type(optimizer).__name__} is not an Optimizer")
@@ -155,6 +170,7 @@ class LRScheduler:
         return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
 
     def load_state_dict(self, state_dict):
+        _check_state(type(self).__name__, state_dict)
         self.__dict__.update(state_dict)
 
 
@@ -176,7 +192,9 @@ class _LambdaScheduler(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _check_lambdas(self):
-        pass
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(f"[{type(self).__name__}] lr_lambda should be a function, but got {fn!r}")
 
     def state_dict(self):
         """As torch: plain functions/lambdas are not saved (None); callable objects save their __dict__."""
@@ -187,6 +205,7 @@ class _LambdaScheduler(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict):
+        _check_state(type(self).__name__, state_dict)
         state = dict(state_dict)
         lr_lambdas = state.pop("lr_lambdas")
         self.__dict__.update(state)
@@ -217,11 +236,6 @@ class MultiplicativeLR(_LambdaScheduler):
         last_epoch (int): Default: -1.
     """
 
-    def _check_lambdas(self):
-        for fn in self.lr_lambdas:
-            if not callable(fn):
-                raise TypeError(f"[MultiplicativeLR] lr_lambda should be a function, but got {type(fn).__name__}")
-
     def get_lr(self):
         if self._is_initial:
             return self._current_lrs()
@@ -239,7 +253,7 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        self.step_size = step_size
+        self.step_size = _positive("StepLR", "step_size", step_size)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -394,7 +408,7 @@ class PolynomialLR(LRScheduler):
     """
 
     def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
-        self.total_iters = total_iters
+        self.total_iters = _positive("PolynomialLR", "total_iters", total_iters)
         self.power = power
         super().__init__(optimizer, last_epoch)
 
@@ -427,7 +441,7 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
-        self.T_max = T_max
+        self.T_max = _positive("CosineAnnealingLR", "T_max", T_max)
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
 
@@ -576,8 +590,11 @@ class CyclicLR(LRScheduler):
             for lr, group in zip(base_lrs, optimizer.param_groups):
                 group["lr"] = lr
         self.max_lrs = _format_param("CyclicLR", "max_lr", optimizer, max_lr)
-        step_size_up = float(step_size_up)
-        step_size_down = float(step_size_down) if step_size_down is not None else step_size_up
+        step_size_up = float(_positive("CyclicLR", "step_size_up", step_size_up, integer=False))
+        if step_size_down is not None:
+            step_size_down = float(_positive("CyclicLR", "step_size_down", step_size_down, integer=False))
+        else:
+            step_size_down = step_size_up
         self.total_size = step_size_up + step_size_down
         self.step_ratio = step_size_up / self.total_size
         if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
@@ -645,6 +662,7 @@ class CyclicLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict):
+        _check_state("CyclicLR", state_dict)
         state = dict(state_dict)
         fn = state.pop("_scale_fn_custom")
         self.__dict__.update(state)
@@ -935,6 +953,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.threshold_mode = threshold_mode
 
     def load_state_dict(self, state_dict):
+        _check_state("ReduceLROnPlateau", state_dict)
         self.__dict__.update(state_dict)
         self._init_is_better(mode=self.mode, threshold=self.threshold, threshold_mode=self.threshold_mode)
 
@@ -966,6 +985,7 @@ class _CombinedScheduler(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict):
+        _check_state(type(self).__name__, state_dict)
         state = dict(state_dict)
         children = state.pop("_schedulers")
         self.__dict__.update(state)
