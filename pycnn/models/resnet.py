@@ -14,6 +14,7 @@ stem and no max-pool (11,173,962 parameters for 10 classes).
 
 from .. import nn
 from ..nn import functional as F
+from ..nn._arguments import positive_int
 
 __all__ = [
     "BasicBlock",
@@ -146,6 +147,9 @@ class ResNet(nn.Module):
         cifar_stem=False,
     ):
         super().__init__()
+        positive_int(num_classes, "num_classes", "ResNet")
+        if not isinstance(layers, (list, tuple)) or len(layers) != 4:
+            raise ValueError(f"[ResNet] expected layers to be 4 block counts, got {layers!r}")
         self._norm_layer = norm_layer or nn.BatchNorm2d
         self.inplanes = 64
         self.dilation = 1
@@ -211,6 +215,7 @@ class CifarResNet(nn.Module):
 
     def __init__(self, depth, num_classes=10):
         super().__init__()
+        positive_int(num_classes, "num_classes", "CifarResNet")
         if (depth - 2) % 6 != 0 or depth < 8:
             raise ValueError(f"[CifarResNet] depth must be 6n+2 (20, 32, 56, ...), got {depth}")
         n = (depth - 2) // 6

@@ -6,6 +6,7 @@ default initialisation, so weights copied from torch.nn.Linear give the same out
 
 from . import functional as F
 from . import init
+from ._arguments import is_int
 from .module import Module
 from .parameter import new_parameter
 
@@ -28,7 +29,9 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            if not is_int(value):
+                raise TypeError(f"[Linear] {name} must be a non-negative int, got {value!r}")
+            if value < 0:
                 raise ValueError(f"[Linear] {name} must be a non-negative int, got {value!r}")
         self.in_features = in_features
         self.out_features = out_features
@@ -61,6 +64,9 @@ class Flatten(Module):
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
+        for name, value in (("start_dim", start_dim), ("end_dim", end_dim)):
+            if not is_int(value):
+                raise TypeError(f"[Flatten] expected {name} to be an int, got {value!r}")
         self.start_dim = start_dim
         self.end_dim = end_dim
 

@@ -230,14 +230,14 @@ class Optimizer:
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
-                f"[{op}] loaded state dict has {len(saved_groups)} parameter groups, the optimizer "
-                f"{len(self.param_groups)}"
+                f"[{op}] loaded state dict has a different number of parameter groups: {len(saved_groups)}, the "
+                f"optimizer has {len(self.param_groups)}"
             )
         for ours, theirs in zip(self.param_groups, saved_groups):
             if len(ours["params"]) != len(theirs["params"]):
                 raise ValueError(
-                    f"[{op}] loaded state dict contains a parameter group of {len(theirs['params'])} parameters, "
-                    f"the optimizer's has {len(ours['params'])}"
+                    f"[{op}] loaded state dict contains a parameter group that doesn't match the size of optimizer's "
+                    f"group: {len(theirs['params'])} parameters, the optimizer's has {len(ours['params'])}"
                 )
         id_map = {}
         for ours, theirs in zip(self.param_groups, saved_groups):
