@@ -18,7 +18,10 @@ def impl_from_data(data, dtype=None, device=None):
             impl = impl.to_dtype(as_dtype(dtype).name)
     else:
         is_array = isinstance(data, np.ndarray)
-        arr = np.array(data)
+        try:
+            arr = np.array(data)
+        except ValueError as e:  # NumPy's "inhomogeneous shape": a ragged nested list
+            raise ValueError(f"[tensor] can't make a tensor from ragged nested sequences ({e})") from None
         if dtype is not None:
             arr = arr.astype(as_dtype(dtype).numpy, copy=False)
         elif arr.dtype.kind in "biu":

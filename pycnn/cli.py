@@ -407,7 +407,7 @@ def _dataset_spec(name, image_size):
     gray = ("mnist-subset", "mnist", "fashion-mnist", "kmnist")
     native = {"mnist-subset": 28, "mnist": 28, "fashion-mnist": 28, "kmnist": 28, "cifar10": 32, "cifar100": 32}
     if name not in native and not name.startswith("folder:"):
-        raise SystemExit(f"pycnn: unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
+        raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
     native_size = native.get(name)  # None: a folder of images of any size
     return {
         "channels": 1 if name in gray else 3,

@@ -51,7 +51,7 @@ class Tensor(TensorBase):
         return self._impl.shape
 
     def size(self, dim=None):
-        return self._impl.shape if dim is None else self._impl.shape[dim]
+        return self._impl.shape if dim is None else self._impl.shape[wrap_dim(dim, self.ndim, "size")]
 
     @property
     def ndim(self):
@@ -88,7 +88,7 @@ class Tensor(TensorBase):
         return self._impl.is_contiguous()
 
     def stride(self, dim=None):
-        return self._impl.strides if dim is None else self._impl.strides[dim]
+        return self._impl.strides if dim is None else self._impl.strides[wrap_dim(dim, self.ndim, "stride")]
 
     def data_ptr(self):
         return self._impl.data_ptr
@@ -384,7 +384,7 @@ class Tensor(TensorBase):
         dims = dims_arg(dim, "mean")
         count = 1
         for d in dims if dims else range(self.ndim):
-            count *= self.shape[d]
+            count *= self.shape[wrap_dim(d, self.ndim, "mean")]
         return ag.SumFn.apply(self, dims, keepdim) * (1.0 / count if count else float("nan"))
 
     def argmax(self, dim=None, keepdim=False):

@@ -436,7 +436,9 @@ def run_forked(fn, timeout=30.0):
                 fn()
                 result = [[], ""]
             except BaseException as e:  # noqa: BLE001  (SystemExit and KeyboardInterrupt are answers too)
-                result = [[c.__name__ for c in type(e).__mro__], str(e)]
+                # str() of a KeyError is the repr of its message: report the message itself
+                message = e.args[0] if isinstance(e, KeyError) and len(e.args) == 1 else str(e)
+                result = [[c.__name__ for c in type(e).__mro__], str(message)]
             with os.fdopen(write_end, "wb") as out:
                 out.write(json.dumps(result, default=str).encode())
             status = 0

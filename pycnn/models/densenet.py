@@ -84,6 +84,7 @@ class DenseNet(nn.Module):
     ):
         super().__init__()
         positive_int(num_classes, "num_classes", "DenseNet")
+        positive_int(growth_rate, "growth_rate", "DenseNet")
         probability(drop_rate, "drop_rate", "DenseNet")
         layers = OrderedDict(
             [

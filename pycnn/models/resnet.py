@@ -59,6 +59,8 @@ class BasicBlock(nn.Module):
         self, inplanes, planes, stride=1, downsample=None, groups=1, base_width=64, dilation=1, norm_layer=None
     ):
         super().__init__()
+        positive_int(inplanes, "inplanes", "BasicBlock")
+        positive_int(planes, "planes", "BasicBlock")
         norm_layer = norm_layer or nn.BatchNorm2d
         if groups != 1 or base_width != 64:
             raise ValueError("[BasicBlock] only supports groups=1 and base_width=64")
@@ -88,6 +90,8 @@ class Bottleneck(nn.Module):
         self, inplanes, planes, stride=1, downsample=None, groups=1, base_width=64, dilation=1, norm_layer=None
     ):
         super().__init__()
+        positive_int(inplanes, "inplanes", "Bottleneck")
+        positive_int(planes, "planes", "Bottleneck")
         norm_layer = norm_layer or nn.BatchNorm2d
         width = int(planes * (base_width / 64.0)) * groups
         self.conv1 = conv1x1(inplanes, width)

@@ -39,6 +39,8 @@ def ntuple(value, n, name, op):
         out = (value,) * n
     if not all(is_int(v) for v in out):
         raise TypeError(f"[{op}] {name} must be an int or {n} ints, got {value!r}")
+    if not all(-(2**63) <= v < 2**63 for v in out):  # the core's int64
+        raise ValueError(f"[{op}] {name} {value!r} is too large: more than 64 bits")
     return out
 
 
@@ -68,13 +70,17 @@ def probability(p, name, op):
     return p
 
 
-def pool_window(op, kernel_size, stride=None, padding=0, dilation=1):
-    """A pooling layer's window, checked where the layer is built: kernel_size, stride (None: kernel_size) and
-    dilation positive, padding non-negative; each an int or a pair of ints."""
+def window(op, kernel_size, stride=None, padding=0, dilation=1, n=2):
+    """A convolution or pooling window, checked where the layer is built: kernel_size, stride and dilation
+    positive, padding non-negative, each an int or n ints; returns them as n-tuples (None stays None)."""
+    out = []
     for name, value, low in (("kernel_size", kernel_size, 1), ("stride", stride, 1), ("padding", padding, 0),
                              ("dilation", dilation, 1)):  # fmt: skip
-        if value is not None and min(pair(value, name, op)) < low:
-            raise ValueError(f"[{op}] {name} must be {'positive' if low else 'non-negative'}, got {value!r}")
+        value = None if value is None else ntuple(value, n, name, op)
+        if value is not None and min(value) < low:
+            raise ValueError(f"[{op}] {name} must be {'positive' if low else 'non-negative'}, got {value}")
+        out.append(value)
+    return out
 
 
 def output_size_arg(output_size, op):

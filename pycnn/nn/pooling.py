@@ -5,7 +5,7 @@ All are stateless wrappers around pycnn.nn.functional; stride defaults to kernel
 """
 
 from . import functional as F
-from ._arguments import number, output_size_arg, pool_window, positive_int
+from ._arguments import number, output_size_arg, positive_int, window
 from .module import Module
 
 __all__ = ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "LPPool2d", "MaxPool2d", "MaxUnpool2d"]
@@ -28,7 +28,7 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
-        pool_window("MaxPool2d", kernel_size, stride, padding, dilation)
+        window("MaxPool2d", kernel_size, stride, padding, dilation)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -72,7 +72,7 @@ class AvgPool2d(Module):
         self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
     ):
         super().__init__()
-        pool_window("AvgPool2d", kernel_size, stride, padding)
+        window("AvgPool2d", kernel_size, stride, padding)
         if divisor_override is not None:
             positive_int(divisor_override, "divisor_override", "AvgPool2d")
         self.kernel_size = kernel_size
@@ -150,7 +150,7 @@ class MaxUnpool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        pool_window("MaxUnpool2d", kernel_size, stride, padding)
+        window("MaxUnpool2d", kernel_size, stride, padding)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -178,7 +178,7 @@ class LPPool2d(Module):
         super().__init__()
         if number(norm_type, "norm_type", "LPPool2d") == 0:
             raise ValueError(f"[LPPool2d] norm_type must be a nonzero number, got {norm_type!r}")
-        pool_window("LPPool2d", kernel_size, stride)
+        window("LPPool2d", kernel_size, stride)
         self.norm_type = norm_type
         self.kernel_size = kernel_size
         self.stride = stride

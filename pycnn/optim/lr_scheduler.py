@@ -277,6 +277,10 @@ class MultiStepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        if not isinstance(milestones, (list, tuple, range)) or not all(
+            isinstance(m, int) and not isinstance(m, bool) for m in milestones
+        ):
+            raise TypeError(f"[MultiStepLR] expected milestones to be a sequence of ints, got {milestones!r}")
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -385,6 +389,8 @@ class ExponentialLR(LRScheduler):
     """
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
+        if isinstance(gamma, bool) or not isinstance(gamma, (int, float)):
+            raise TypeError(f"[ExponentialLR] expected gamma to be a number, got {gamma!r}")
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -889,7 +895,12 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics, epoch=None):
         """Record one epoch's metric (a float or a one-element Tensor) and reduce the lr if it stalled."""
-        current = float(metrics)
+        try:
+            current = float(metrics)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"[ReduceLROnPlateau.step] expected metrics to be a number or a one-element Tensor, got {metrics!r}"
+            ) from None
         if epoch is None:
             epoch = self.last_epoch + 1
         else:
@@ -1059,6 +1070,9 @@ class ChainedScheduler(_CombinedScheduler):
     def __init__(self, schedulers, optimizer=None):
         if len(schedulers) < 1:
             raise ValueError("[ChainedScheduler] expects at least one scheduler to be chained, but got no scheduler.")
+        for i, scheduler in enumerate(schedulers):
+            if not isinstance(scheduler, LRScheduler):
+                raise TypeError(f"[ChainedScheduler] expected schedulers, got {type(scheduler).__name__} at index {i}")
         optimizer = optimizer or schedulers[0].optimizer
         _check_children("ChainedScheduler", optimizer, schedulers)
         self._schedulers = schedulers
