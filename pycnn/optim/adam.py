@@ -14,7 +14,9 @@ __all__ = ["Adam", "AdamW"]
 def _check_adam_args(op, lr, betas, eps, weight_decay):
     check_hyper(op, "learning rate", lr)
     check_hyper(op, "epsilon value", eps)
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+    if not isinstance(betas, (tuple, list)):
+        raise TypeError(f"[{op}] Invalid betas: expected a pair (beta1, beta2), got {betas!r}")
+    if len(betas) != 2:
         raise ValueError(f"[{op}] Invalid betas: expected a pair (beta1, beta2), got {betas!r}")
     for i, beta in enumerate(betas):
         check_hyper(op, f"beta parameter at index {i}", beta, high=1.0, high_open=True)
@@ -58,8 +60,8 @@ class Adam(Optimizer):
         maximize=False,
         decoupled_weight_decay=False,
     ):
-        betas = tuple(betas)
         _check_adam_args(type(self).__name__, lr, betas, eps, weight_decay)
+        betas = tuple(betas)
         defaults = {
             "lr": lr,
             "betas": betas,
