@@ -300,7 +300,7 @@ case(
     xfail=owned("the file-readers helper (serialization.py, datasets/, train/checkpoint.py)"),
 )
 case(
-    "pc.load",
+    "pc.load serialization.load",
     FileNotFoundError,
     "load",
     lambda: pc.load("/nonexistent/pycnn/x.safetensors"),
