@@ -35,7 +35,10 @@ class Linear(Module):
                 raise ValueError(f"[Linear] {name} must be a non-negative int, got {value!r}")
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = new_parameter((out_features, in_features), dtype, device)
+        try:
+            self.weight = new_parameter((out_features, in_features), dtype, device)
+        except (ValueError, MemoryError) as e:  # the core names only its allocation ("[empty] ...")
+            raise type(e)(f"[Linear] weight of shape ({out_features}, {in_features}): {e}") from None
         if bias:
             self.bias = new_parameter((out_features,), dtype, device)
         else:
