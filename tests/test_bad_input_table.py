@@ -932,10 +932,9 @@ case(
 case(
     "nn.Module",
     TypeError,
-    "Module.load_state_dict",
+    "load_state_dict",
     lambda: nn.Linear(2, 2).load_state_dict("x"),
     "str",
-    xfail=unowned("pycnn/nn/module.py load_state_dict"),
 )
 case("nn.Module", TypeError, "dtype", lambda: nn.Linear(2, 2).to(3.5), "3.5")
 case("nn.Module", NotImplementedError, "Module", lambda: nn.Module()(t(2)), "forward")

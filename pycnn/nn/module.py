@@ -361,7 +361,7 @@ class Module:
             mismatches raise even when strict=False, as in PyTorch.
         """
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
-            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
+            raise TypeError(f"[load_state_dict] Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
         missing, error_msgs = [], []
         used = set()
         for prefix_name, module in self.named_modules():
