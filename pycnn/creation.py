@@ -6,7 +6,7 @@ floating dtype they use. Random values come from pycnn's seeded generator (``pyc
 import numpy as np
 
 from . import _C
-from ._convert import int_arg, shape_arg
+from ._convert import int_arg, number_arg, shape_arg
 from ._types import as_device, as_dtype, float32, int64
 from .random import _numpy_generator
 from .tensor import Tensor
@@ -64,19 +64,14 @@ def _size(size, op, itemsize=None):
     return size
 
 
-def _number(value, name, op):
-    """A real number (a bool counts as 0 or 1) for fill values and bounds."""
-    if not isinstance(value, (int, float, np.integer, np.floating, np.bool_)):
-        raise TypeError(f"[{op}] expected {name} to be a number, got {value!r}")
-    return value
-
-
 def _factory(impl, requires_grad):
     return Tensor._make(impl).requires_grad_(requires_grad) if requires_grad else Tensor._make(impl)
 
 
 def _full(size, fill_value, dtype, device, requires_grad, op):
-    fill_value = _number(fill_value, "fill_value", op)
+    number_arg(fill_value, op, "fill_value")
+    if isinstance(fill_value, Tensor):  # a one-element tensor fills with its value
+        fill_value = fill_value.item()
     d = (
         as_dtype(dtype)
         if dtype is not None
@@ -200,7 +195,7 @@ def arange(start, end=None, step=1, dtype=None, device=None):
     if end is None:
         start, end = 0, start
     for name, value in (("start", start), ("end", end), ("step", step)):
-        if not np.isfinite(_number(value, name, "arange")):
+        if not np.isfinite(number_arg(value, "arange", name)):
             raise ValueError(f"[arange] expected a finite {name}, got {value}")
     if step == 0 or (end - start) * step < 0:
         raise ValueError(f"[arange] step {step} cannot go from start {start} to end {end}")

@@ -3,9 +3,8 @@ written once here, with errors that name the op ("[conv2d] stride must be an int
 The names an op accepts (reductions, padding and interpolation modes) are the core's lists.
 """
 
-import numpy as np
-
 from .. import _C
+from .._convert import number_arg
 from ..tensor import Tensor
 
 REDUCTIONS = tuple(_C.reduction_names())  # "none", "mean", "sum"
@@ -56,16 +55,9 @@ def positive_int(value, name, op):
     return value
 
 
-def number(value, name, op):
-    """A real number (int or float, not a bool) as a float: slopes, betas, thresholds, margins."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"[{op}] expected {name} to be a number, got {value!r}")
-    return float(value)
-
-
 def probability(p, name, op):
     """A probability in [0, 1] (dropout rates)."""
-    if not 0.0 <= number(p, name, op) <= 1.0:
+    if not 0.0 <= number_arg(p, op, name) <= 1.0:
         raise ValueError(f"[{op}] {name} probability has to be between 0 and 1, but got {p!r}")
     return p
 

@@ -3,8 +3,9 @@
 Class weights (weight, pos_weight) are buffers, as in torch: in state_dict and moved by .to(), not learnt.
 """
 
+from .._convert import number_arg
 from . import functional as F
-from ._arguments import REDUCTIONS, check_tensor, is_int, number, one_of
+from ._arguments import REDUCTIONS, check_tensor, is_int, one_of
 from .module import Module
 
 __all__ = [
@@ -63,7 +64,7 @@ class CrossEntropyLoss(_Loss):
     ):
         super().__init__("CrossEntropyLoss", size_average, reduce, reduction)
         self._optional_tensor("weight", weight)
-        if not 0.0 <= number(label_smoothing, "label_smoothing", "CrossEntropyLoss") <= 1.0:
+        if not 0.0 <= number_arg(label_smoothing, "CrossEntropyLoss", "label_smoothing") <= 1.0:
             raise ValueError(f"[CrossEntropyLoss] label_smoothing must be in [0, 1], got {label_smoothing}")
         self.ignore_index = _ignore_index(ignore_index, "CrossEntropyLoss")
         self.label_smoothing = label_smoothing
@@ -148,7 +149,7 @@ class SmoothL1Loss(_Loss):
 
     def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
         super().__init__("SmoothL1Loss", size_average, reduce, reduction)
-        if number(beta, "beta", "SmoothL1Loss") < 0:
+        if number_arg(beta, "SmoothL1Loss", "beta") < 0:
             raise ValueError(f"[SmoothL1Loss] beta must be >= 0, got {beta}")
         self.beta = beta
 
@@ -161,7 +162,7 @@ class HuberLoss(_Loss):
 
     def __init__(self, reduction="mean", delta=1.0):
         super().__init__("HuberLoss", None, None, reduction)
-        if not number(delta, "delta", "HuberLoss") > 0:
+        if not number_arg(delta, "HuberLoss", "delta") > 0:
             raise ValueError(f"[HuberLoss] delta must be > 0, got {delta}")
         self.delta = delta
 
@@ -186,7 +187,7 @@ class MarginRankingLoss(_Loss):
 
     def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
         super().__init__("MarginRankingLoss", size_average, reduce, reduction)
-        self.margin = number(margin, "margin", "MarginRankingLoss")
+        self.margin = number_arg(margin, "MarginRankingLoss", "margin")
 
     def forward(self, input1, input2, target):
         return F.margin_ranking_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
@@ -199,7 +200,7 @@ class MultiMarginLoss(_Loss):
         super().__init__("MultiMarginLoss", size_average, reduce, reduction)
         if p not in (1, 2):
             raise ValueError(f"[MultiMarginLoss] only p == 1 and p == 2 are supported, got {p}")
-        self.p, self.margin = p, number(margin, "margin", "MultiMarginLoss")
+        self.p, self.margin = p, number_arg(margin, "MultiMarginLoss", "margin")
         self._optional_tensor("weight", weight)
 
     def forward(self, input, target):

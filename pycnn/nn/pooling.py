@@ -4,8 +4,9 @@ LPPool2d with torch.nn's arguments and repr.
 All are stateless wrappers around pycnn.nn.functional; stride defaults to kernel_size.
 """
 
+from .._convert import number_arg
 from . import functional as F
-from ._arguments import number, output_size_arg, positive_int, window
+from ._arguments import output_size_arg, positive_int, window
 from .module import Module
 
 __all__ = ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "LPPool2d", "MaxPool2d", "MaxUnpool2d"]
@@ -176,7 +177,7 @@ class LPPool2d(Module):
 
     def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
         super().__init__()
-        if number(norm_type, "norm_type", "LPPool2d") == 0:
+        if number_arg(norm_type, "LPPool2d", "norm_type") == 0:
             raise ValueError(f"[LPPool2d] norm_type must be a nonzero number, got {norm_type!r}")
         window("LPPool2d", kernel_size, stride)
         self.norm_type = norm_type

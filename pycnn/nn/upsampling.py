@@ -4,8 +4,9 @@ UpsamplingNearest2d, UpsamplingBilinear2d (align_corners=True, as torch), PixelS
 All are stateless wrappers around pycnn.nn.functional.interpolate / pixel_shuffle / pixel_unshuffle.
 """
 
+from .._convert import number_arg
 from . import functional as F
-from ._arguments import INTERP_MODES, number, one_of, positive_int
+from ._arguments import INTERP_MODES, one_of, positive_int
 from .module import Module
 
 __all__ = ["PixelShuffle", "PixelUnshuffle", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d"]
@@ -35,7 +36,7 @@ class Upsample(Module):
                 positive_int(s, "size", op)
         else:
             for f in scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor,):
-                if not 0 < number(f, "scale_factor", op) < float("inf"):
+                if not 0 < number_arg(f, op, "scale_factor") < float("inf"):
                     raise ValueError(f"[{op}] scale_factor must be positive and finite, got {scale_factor!r}")
         self.size = size
         self.scale_factor = float(scale_factor) if isinstance(scale_factor, (int, float)) else scale_factor

@@ -14,6 +14,8 @@ from bisect import bisect_right
 from collections import Counter
 from functools import partial
 
+from .._convert import number_arg
+from ..nn._arguments import positive_int
 from .optimizer import Optimizer
 
 __all__ = [
@@ -51,10 +53,9 @@ def _format_param(owner, name, optimizer, value):
 
 def _positive(owner, name, value, integer=True):
     """A scheduler's period or length: a positive int (a positive number with integer=False)."""
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        raise TypeError(f"[{owner}] expected {name} to be a positive {'int' if integer else 'number'}, got {value!r}")
-    if not value > 0:  # NaN too
+    if integer:
+        return positive_int(value, name, owner)
+    if not number_arg(value, owner, name) > 0:  # NaN too
         raise ValueError(f"[{owner}] expected {name} > 0, got {value}")
     return value
 
