@@ -18,7 +18,10 @@ def impl_from_data(data, dtype=None, device=None):
             impl = impl.to_dtype(as_dtype(dtype).name)
     else:
         is_array = isinstance(data, np.ndarray)
-        arr = np.array(data)
+        try:
+            arr = np.array(data)
+        except ValueError as e:  # NumPy's "inhomogeneous shape": a ragged nested list
+            raise ValueError(f"[tensor] can't make a tensor from ragged nested sequences ({e})") from None
         if dtype is not None:
             arr = arr.astype(as_dtype(dtype).numpy, copy=False)
         elif arr.dtype.kind in "biu":
@@ -35,20 +38,29 @@ def impl_from_data(data, dtype=None, device=None):
     return impl
 
 
-def shape_arg(shape):
+def int_arg(value, name, op):
+    """value as an int (a Python or NumPy integer, not a bool); a TypeError naming op and the value otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"[{op}] expected {name} to be an int, got {value!r}")
+    return int(value)
+
+
+def shape_arg(shape, op="shape"):
     """torch's two spellings of a shape, ``f(2, 3)`` and ``f((2, 3))``: the arguments tuple as a list of ints."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return [int(s) for s in shape]
+    return [int_arg(s, "each size", op) for s in shape]
 
 
-def dims_arg(dim):
+def dims_arg(dim, op="dim"):
     """A dim argument (None for all dims, an int, or a sequence of ints) as a list of ints ([] for all)."""
     if dim is None:
         return []
-    if isinstance(dim, (int, np.integer)):
-        return [int(dim)]
-    return [int(d) for d in dim]
+    if isinstance(dim, (tuple, list)):
+        return [int_arg(d, "each dim", op) for d in dim]
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"[{op}] expected dim to be None, an int or a sequence of ints, got {dim!r}")
+    return [int(dim)]
 
 
 def wrap_dim(dim, rank, op):

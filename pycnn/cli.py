@@ -250,7 +250,12 @@ def build_parser():
         metavar="C,H,W",
         help="one input's shape (default: the model's usual input, e.g. 1,28,28 for lenet5)",
     )
-    summary.add_argument("--num-classes", type=_positive(int), default=10, help="output logits")
+    summary.add_argument(
+        "--num-classes",
+        type=_positive(int),
+        default=None,
+        help="output logits (default: the model's, e.g. 1000 for resnet18)",
+    )
 
     bench = sub.add_parser(
         "bench",
@@ -280,24 +285,26 @@ def build_parser():
 
 
 def build_model(name, num_classes, in_channels, image_size):
-    """The architecture `name` for (in_channels, image_size, image_size) inputs and num_classes logits.
+    """The architecture `name` for (in_channels, image_size, image_size) inputs and num_classes logits (None:
+    the constructor's default).
 
     Small images (< 64 pixels) get the CIFAR variants where one exists (3x3 stride-1 stem for resnet18);
     models written for 3-channel input get their first convolution rebuilt for in_channels.
     """
+    classes = {} if num_classes is None else {"num_classes": num_classes}
     if name == "lenet5":
-        return models.lenet5(num_classes=num_classes, in_channels=in_channels, input_size=image_size)
+        return models.lenet5(**classes, in_channels=in_channels, input_size=image_size)
     if name == "resnet18" and image_size < 64:
-        model = models.resnet18_cifar(num_classes=num_classes)
+        model = models.resnet18_cifar(**classes)
     elif name == "googlenet":
-        model = models.googlenet(num_classes=num_classes, aux_logits=False)
+        model = models.googlenet(**classes, aux_logits=False)
     elif name == "alexnet" and image_size < 63:
         raise SystemExit(
             f"pycnn: alexnet needs images of at least 63x63 pixels (its 11x11 stride-4 stem and "
             f"three pools), got {image_size}; pass --image-size 64 or more"
         )
     else:
-        model = getattr(models, name)(num_classes=num_classes)
+        model = getattr(models, name)(**classes)
     if in_channels != 3:
         _rebuild_first_conv(model, in_channels)
     return model
@@ -400,7 +407,7 @@ def _dataset_spec(name, image_size):
     gray = ("mnist-subset", "mnist", "fashion-mnist", "kmnist")
     native = {"mnist-subset": 28, "mnist": 28, "fashion-mnist": 28, "kmnist": 28, "cifar10": 32, "cifar100": 32}
     if name not in native and not name.startswith("folder:"):
-        raise SystemExit(f"pycnn: unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
+        raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
     native_size = native.get(name)  # None: a folder of images of any size
     return {
         "channels": 1 if name in gray else 3,
@@ -632,7 +639,9 @@ def summary(args):
             "nin": (3, 32, 32),
         }.get(args.model, (3, 224, 224))
     model = build_model(args.model, args.num_classes, shape[0], shape[1])
-    print_summary(model, (1,) + shape)
+    rows = print_summary(model, (1,) + shape)
+    source = "--num-classes" if args.num_classes else "the model's default"
+    print(f"classes: {rows[-1]['output_shape'][-1]} ({source})")
 
 
 def bench(args):

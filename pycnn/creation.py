@@ -6,7 +6,7 @@ floating dtype they use. Random values come from pycnn's seeded generator (``pyc
 import numpy as np
 
 from . import _C
-from ._convert import shape_arg
+from ._convert import int_arg, number_arg, shape_arg
 from ._types import as_device, as_dtype, float32, int64
 from .random import _numpy_generator
 from .tensor import Tensor
@@ -53,10 +53,14 @@ def as_tensor(data, dtype=None, device=None):
     return tensor(data, dtype=dtype, device=device)
 
 
-def _size(size):
-    size = shape_arg(size)
+def _size(size, op, itemsize=None):
+    """A factory's size arguments as a list of non-negative ints; with itemsize, also refuses a size whose bytes
+    overflow (the factories that make their values in NumPy first, which would say only "array is too big")."""
+    size = shape_arg(size, op)
     if any(s < 0 for s in size):
-        raise ValueError(f"[factory] negative dimension in size {tuple(size)}")
+        raise ValueError(f"[{op}] negative dimension in size {tuple(size)}")
+    if itemsize is not None and 0 not in size and np.prod([float(s) for s in size]) * itemsize >= 2.0**63:
+        raise ValueError(f"[{op}] size {tuple(size)} is too large: more than 2^63 - 1 bytes")
     return size
 
 
@@ -64,28 +68,38 @@ def _factory(impl, requires_grad):
     return Tensor._make(impl).requires_grad_(requires_grad) if requires_grad else Tensor._make(impl)
 
 
-def full(size, fill_value, dtype=None, device="cpu", requires_grad=False):
+def _full(size, fill_value, dtype, device, requires_grad, op):
+    number_arg(fill_value, op, "fill_value")
+    if isinstance(fill_value, Tensor):  # a one-element tensor fills with its value
+        fill_value = fill_value.item()
     d = (
         as_dtype(dtype)
         if dtype is not None
-        else (int64 if isinstance(fill_value, int) and not isinstance(fill_value, bool) else _default_dtype)
+        else (
+            int64 if isinstance(fill_value, (int, np.integer)) and not isinstance(fill_value, bool) else _default_dtype
+        )
     )
-    # size: an int or a sequence of ints; filled where it lives (fill_ runs on the GPU)
-    impl = _C.full(_size((size,)), fill_value, d.name, _device_name(device))
+    # filled where it lives (fill_ runs on the GPU)
+    impl = _C.full(_size(size, op), fill_value, d.name, _device_name(device))
     return _factory(impl, requires_grad)
 
 
+def full(size, fill_value, dtype=None, device="cpu", requires_grad=False):
+    """size: an int or a sequence of ints."""
+    return _full((size,), fill_value, dtype, device, requires_grad, "full")
+
+
 def zeros(*size, dtype=None, device="cpu", requires_grad=False):
-    return full(_size(size), 0.0, dtype or _default_dtype, device, requires_grad)
+    return _full(size, 0.0, dtype or _default_dtype, device, requires_grad, "zeros")
 
 
 def ones(*size, dtype=None, device="cpu", requires_grad=False):
-    return full(_size(size), 1.0, dtype or _default_dtype, device, requires_grad)
+    return _full(size, 1.0, dtype or _default_dtype, device, requires_grad, "ones")
 
 
 def empty(*size, dtype=None, device="cpu", requires_grad=False):
     d = as_dtype(dtype or _default_dtype)
-    return _factory(_C.empty(_size(size), d.name, _device_name(device)), requires_grad)
+    return _factory(_C.empty(_size(size, "empty"), d.name, _device_name(device)), requires_grad)
 
 
 def _device_name(device):
@@ -93,59 +107,99 @@ def _device_name(device):
     return "cpu" if device is None else str(as_device(device))
 
 
+def _like(t, op):
+    """The tensor a *_like factory copies the shape of (a TypeError naming op otherwise)."""
+    if not isinstance(t, Tensor):
+        raise TypeError(f"[{op}] expected a pycnn.Tensor, got {type(t).__name__}")
+    return t
+
+
 def zeros_like(t, dtype=None, device=None, requires_grad=False):
     """Zeros with t's shape, and its dtype and device unless given."""
+    t = _like(t, "zeros_like")
     return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
 def ones_like(t, dtype=None, device=None, requires_grad=False):
+    t = _like(t, "ones_like")
     return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
 def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+    t = _like(t, "full_like")
+    d = dtype or t.dtype
+    return _full((t.shape,), fill_value, d, device or t.device, requires_grad, "full_like")
 
 
 def empty_like(t, dtype=None, device=None, requires_grad=False):
+    t = _like(t, "empty_like")
     return empty(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
 def randn_like(t, dtype=None, device=None, requires_grad=False):
+    t = _like(t, "randn_like")
     return randn(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
 def rand_like(t, dtype=None, device=None, requires_grad=False):
+    t = _like(t, "rand_like")
     return rand(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+
+
+def _float_dtype(dtype, op):
+    d = as_dtype(dtype or _default_dtype)
+    if not d.is_floating_point:
+        raise TypeError(f"[{op}] expected a floating point dtype, got {d}")
+    return d
 
 
 def randn(*size, dtype=None, device="cpu", requires_grad=False, generator=None):
     """Standard normal samples from the seeded generator."""
-    d = as_dtype(dtype or _default_dtype)
-    values = _numpy_generator(generator).standard_normal(_size(size))
+    d = _float_dtype(dtype, "randn")
+    values = _numpy_generator(generator).standard_normal(_size(size, "randn", d.itemsize))
     return tensor(values.astype(d.numpy), device=device, requires_grad=requires_grad)
 
 
 def rand(*size, dtype=None, device="cpu", requires_grad=False, generator=None):
     """Uniform [0, 1) samples from the seeded generator."""
-    d = as_dtype(dtype or _default_dtype)
-    values = _numpy_generator(generator).random(_size(size))
+    d = _float_dtype(dtype, "rand")
+    values = _numpy_generator(generator).random(_size(size, "rand", d.itemsize))
     return tensor(values.astype(d.numpy), device=device, requires_grad=requires_grad)
 
 
 # Random and range values are made on the host (pycnn's generator is a NumPy one) and then moved.
 def randint(low, high=None, size=(), dtype=int64, generator=None, device=None):
+    """Integers uniform in [low, high) (randint(high, size=...) starts at 0), as torch.randint."""
     if high is None:
         low, high = 0, low
-    return tensor(_numpy_generator(generator).integers(low, high, size=tuple(size)), dtype=dtype, device=device)
+    low, high = int_arg(low, "low", "randint"), int_arg(high, "high", "randint")
+    if low >= high:
+        raise ValueError(f"[randint] expected low < high, got low {low} and high {high}")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"[randint] expected size to be a tuple of ints, got {size!r}")
+    shape = _size((tuple(size),), "randint", 8)
+    values = _numpy_generator(generator).integers(low, high, size=tuple(shape))
+    return tensor(values, dtype=dtype, device=device)
 
 
 def randperm(n, generator=None, device=None):
+    n = int_arg(n, "n", "randperm")
+    if n < 0:
+        raise ValueError(f"[randperm] expected n >= 0, got {n}")
+    _size((n,), "randperm", 8)
     return tensor(_numpy_generator(generator).permutation(n).astype(np.int64), device=device)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None):
+    """Values start, start + step, ... below end (above it for a negative step), as torch.arange."""
     if end is None:
         start, end = 0, start
+    for name, value in (("start", start), ("end", end), ("step", step)):
+        if not np.isfinite(number_arg(value, "arange", name)):
+            raise ValueError(f"[arange] expected a finite {name}, got {value}")
+    if step == 0 or (end - start) * step < 0:
+        raise ValueError(f"[arange] step {step} cannot go from start {start} to end {end}")
+    _size((int(np.ceil((end - start) / step)),), "arange", 8)
     values = np.arange(start, end, step)
     if dtype is None and values.dtype.kind == "f":
         dtype = _default_dtype

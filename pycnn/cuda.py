@@ -193,7 +193,7 @@ def default_generator():
 
 def manual_seed(seed):
     """Seeds the generator CUDA dropout takes its seeds from (the same seed gives the same masks)."""
-    _random.cuda_generator().manual_seed(int(seed))
+    _random.cuda_generator().manual_seed(seed)
 
 
 manual_seed_all = manual_seed  # one generator serves every device

@@ -75,7 +75,9 @@ def summary(model, input_shape, dtype=None, device=None, print_table=True):
     """
     if not isinstance(model, Module):
         raise TypeError(f"[summary] expected an nn.Module, got {type(model).__name__}")
-    if isinstance(input_shape, int) or not all(isinstance(s, (int, np.integer)) and s > 0 for s in input_shape):
+    if not isinstance(input_shape, (tuple, list)) or not all(
+        isinstance(s, (int, np.integer)) and s > 0 for s in input_shape
+    ):
         raise ValueError(
             f"[summary] input_shape must be a tuple of positive ints (with the batch), got {input_shape!r}"
         )

@@ -53,7 +53,7 @@ class Tensor(TensorBase):
         return self._impl.shape
 
     def size(self, dim=None):
-        return self._impl.shape if dim is None else self._impl.shape[dim]
+        return self._impl.shape if dim is None else self._impl.shape[wrap_dim(dim, self.ndim, "size")]
 
     @property
     def ndim(self):
@@ -90,7 +90,7 @@ class Tensor(TensorBase):
         return self._impl.is_contiguous()
 
     def stride(self, dim=None):
-        return self._impl.strides if dim is None else self._impl.strides[dim]
+        return self._impl.strides if dim is None else self._impl.strides[wrap_dim(dim, self.ndim, "stride")]
 
     def data_ptr(self):
         return self._impl.data_ptr
@@ -377,10 +377,10 @@ class Tensor(TensorBase):
 
     # ---- shape ----
     def view(self, *shape):
-        return ag.ReshapeFn.apply(self, shape_arg(shape), True)
+        return ag.ReshapeFn.apply(self, shape_arg(shape, "view"), True)
 
     def reshape(self, *shape):
-        return ag.ReshapeFn.apply(self, shape_arg(shape), False)
+        return ag.ReshapeFn.apply(self, shape_arg(shape, "reshape"), False)
 
     def flatten(self, start_dim=0, end_dim=-1):
         shape = self.shape
@@ -433,7 +433,7 @@ class Tensor(TensorBase):
         return ag.PermuteFn.apply(self, list(range(self.ndim))[::-1])
 
     def permute(self, *dims):
-        return ag.PermuteFn.apply(self, shape_arg(dims))
+        return ag.PermuteFn.apply(self, shape_arg(dims, "permute"))
 
     def view_as(self, other):
         return self.view(other.shape)
@@ -458,13 +458,13 @@ class Tensor(TensorBase):
 
     # ---- math ----
     def sum(self, dim=None, keepdim=False):
-        return ag.SumFn.apply(self, dims_arg(dim), keepdim)
+        return ag.SumFn.apply(self, dims_arg(dim, "sum"), keepdim)
 
     def mean(self, dim=None, keepdim=False):
-        dims = dims_arg(dim)
+        dims = dims_arg(dim, "mean")
         count = 1
         for d in dims if dims else range(self.ndim):
-            count *= self.shape[d]
+            count *= self.shape[wrap_dim(d, self.ndim, "mean")]
         return ag.SumFn.apply(self, dims, keepdim) * (1.0 / count if count else float("nan"))
 
     def argmax(self, dim=None, keepdim=False):

@@ -12,10 +12,18 @@ check_module_device_matches_cpu(module, x, device)
 check_torch(pfn, tfn, ins) the same inputs through pycnn and PyTorch: forward values and input gradients
                            must agree (tinygrad's helper_test_op). Skips when torch is not installed.
 randn / distinct           non-trivial random inputs: never zeros, and for max-like ops no near-ties.
+run_forked(fn)             fn() in a forked child: what it raised, as (exception class names, message); a crash
+                           or a hang fails the caller's test instead of killing the run.
 """
 
 import contextlib
 import copy
+import faulthandler
+import json
+import os
+import selectors
+import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -411,3 +419,52 @@ def expect_error(exc, op, fn, *names):
     assert msg.startswith(f"[{op}]"), msg
     for name in names:
         assert str(name) in msg, f"{name!r} not in {msg!r}"
+
+
+def run_forked(fn, timeout=30.0):
+    """fn() in a forked child, with faulthandler on (a crash prints the child's stack): returns what it raised
+    as (names of the exception's classes, most derived first, message), or ([], "") when it raised nothing.
+    A child that dies of a signal or runs past timeout seconds fails the calling test, naming how."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report and leave at once, never returning into pytest
+        status = 3  # unless the report below gets written
+        try:
+            os.close(read_end)
+            faulthandler.enable()
+            try:
+                fn()
+                result = [[], ""]
+            except BaseException as e:  # noqa: BLE001  (SystemExit and KeyboardInterrupt are answers too)
+                # str() of a KeyError is the repr of its message: report the message itself
+                message = e.args[0] if isinstance(e, KeyError) and len(e.args) == 1 else str(e)
+                result = [[c.__name__ for c in type(e).__mro__], str(message)]
+            with os.fdopen(write_end, "wb") as out:
+                out.write(json.dumps(result, default=str).encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    data = _read_until_closed(read_end, pid, timeout)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        pytest.fail(f"the child crashed: signal {signal.Signals(os.WTERMSIG(status)).name}")
+    assert os.WEXITSTATUS(status) == 0 and data, f"the child failed to report (exit status {status})"
+    names, message = json.loads(data)
+    return names, message
+
+
+def _read_until_closed(fd, pid, timeout):
+    chunks = []
+    with selectors.DefaultSelector() as sel, os.fdopen(fd, "rb", buffering=0) as f:
+        sel.register(f, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout
+        while True:
+            if not sel.select(max(0.0, deadline - time.monotonic())):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                pytest.fail(f"the child ran past {timeout} s")
+            chunk = f.read(65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)

@@ -113,6 +113,15 @@ def test_summary_prints_parameters():
     assert f"{272_474 + 90 * 65:,}" in result.stdout
 
 
+def test_summary_uses_the_model_default_classes():
+    # torchvision's ResNet-18 (1000 classes) has 11,689,512 parameters; the 10-class variant 11,181,642.
+    result = run_cli("summary", "resnet18")
+    assert result.returncode == 0, result.stderr
+    assert "11,689,512" in result.stdout and "classes: 1000 (the model's default)" in result.stdout
+    result = run_cli("summary", "resnet18", "--num-classes", "10")
+    assert "11,181,642" in result.stdout and "classes: 10 (--num-classes)" in result.stdout
+
+
 @pytest.mark.slow
 def test_train_writes_everything_and_evaluate_agrees(tmp_path):
     out = tmp_path / "run"

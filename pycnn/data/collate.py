@@ -42,9 +42,9 @@ def default_collate(batch):
         raise TypeError("[default_collate] expects a non-empty list of samples")
     elem = batch[0]
     if isinstance(elem, Tensor):
-        return _to_tensor(np.stack([_plain(t) for t in batch]))
+        return _to_tensor(_stack([_plain(t) for t in batch]))
     if isinstance(elem, (np.ndarray, np.generic)):
-        return _to_tensor(np.stack([np.asarray(a) for a in batch]))
+        return _to_tensor(_stack([np.asarray(a) for a in batch]))
     if isinstance(elem, (bool, Integral)):
         return _to_tensor(np.asarray(batch, dtype=np.int64))
     if isinstance(elem, Real):
@@ -61,6 +61,17 @@ def default_collate(batch):
             return type(elem)(*fields)
         return tuple(fields) if isinstance(elem, tuple) else fields
     raise TypeError(f"[default_collate] cannot collate samples of type {type(elem).__name__}")
+
+
+def _stack(arrays):
+    """np.stack, with an error that names the first sample whose shape differs from the first one's."""
+    for i, a in enumerate(arrays):
+        if a.shape != arrays[0].shape:
+            raise ValueError(
+                f"[default_collate] every sample in a batch needs the same shape: sample 0 has shape "
+                f"{arrays[0].shape}, sample {i} {a.shape}"
+            )
+    return np.stack(arrays)
 
 
 def _plain(t):

@@ -12,6 +12,7 @@ LocalResponseNorm divides alpha by the window size, so alpha=5e-4 is passed to m
 
 from .. import nn
 from ..nn import functional as F
+from ..nn._arguments import positive_int, probability
 
 __all__ = ["AlexNet", "AlexNetOriginal", "alexnet", "alexnet_original"]
 
@@ -35,6 +36,8 @@ class AlexNet(nn.Module):
 
     def __init__(self, num_classes=1000, dropout=0.5):
         super().__init__()
+        positive_int(num_classes, "num_classes", "AlexNet")
+        probability(dropout, "dropout", "AlexNet")
         self.features = nn.Sequential(
             nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2),
             nn.ReLU(inplace=True),
@@ -63,6 +66,8 @@ class AlexNetOriginal(nn.Module):
 
     def __init__(self, num_classes=1000, dropout=0.5):
         super().__init__()
+        positive_int(num_classes, "num_classes", "AlexNetOriginal")
+        probability(dropout, "dropout", "AlexNetOriginal")
         self.features = nn.Sequential(
             nn.Conv2d(3, 96, kernel_size=11, stride=4, padding=2),
             nn.ReLU(inplace=True),

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from .. import nn
 from .._tensor_ops import cat
 from ..nn import functional as F
+from ..nn._arguments import positive_int, probability
 
 __all__ = ["DenseNet", "densenet121", "densenet161", "densenet169", "densenet201"]
 
@@ -82,6 +83,9 @@ class DenseNet(nn.Module):
         num_classes=1000,
     ):
         super().__init__()
+        positive_int(num_classes, "num_classes", "DenseNet")
+        positive_int(growth_rate, "growth_rate", "DenseNet")
+        probability(drop_rate, "drop_rate", "DenseNet")
         layers = OrderedDict(
             [
                 ("conv0", nn.Conv2d(3, num_init_features, kernel_size=7, stride=2, padding=3, bias=False)),

@@ -15,6 +15,7 @@ GoogLeNetOutputs, and plain logits in eval mode.
 from .. import nn
 from .._tensor_ops import cat
 from ..nn import functional as F
+from ..nn._arguments import positive_int, probability
 
 __all__ = ["BasicConv2d", "GoogLeNet", "Inception", "InceptionAux", "googlenet"]
 
@@ -71,6 +72,8 @@ class GoogLeNet(nn.Module):
 
     def __init__(self, num_classes=1000, aux_logits=False, dropout=0.2, dropout_aux=0.7):
         super().__init__()
+        positive_int(num_classes, "num_classes", "GoogLeNet")
+        probability(dropout, "dropout", "GoogLeNet")
         self.aux_logits = aux_logits
         self.conv1 = BasicConv2d(3, 64, kernel_size=7, stride=2, padding=3)
         self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)

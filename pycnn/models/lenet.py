@@ -8,6 +8,7 @@ model has 44,426 parameters for 10 classes. input_size=32 gives the paper's 400 
 
 from .. import nn
 from ..nn import functional as F
+from ..nn._arguments import positive_int
 
 __all__ = ["LeNet5", "lenet5"]
 
@@ -27,6 +28,8 @@ class LeNet5(nn.Module):
 
     def __init__(self, num_classes=10, in_channels=1, input_size=28):
         super().__init__()
+        positive_int(num_classes, "num_classes", "LeNet5")
+        positive_int(in_channels, "in_channels", "LeNet5")
         if input_size < 16:
             raise ValueError(f"[LeNet5] input_size must be at least 16, got {input_size}")
         self.num_classes = num_classes

@@ -8,7 +8,9 @@ features.18 a 1x1 conv-BN-ReLU6 to 1280 channels; then global average pooling an
 """
 
 from .. import nn
+from .._convert import number_arg
 from ..nn import functional as F
+from ..nn._arguments import positive_int, probability
 
 __all__ = ["InvertedResidual", "MobileNetV2", "mobilenet_v2"]
 
@@ -62,6 +64,10 @@ class MobileNetV2(nn.Module):
 
     def __init__(self, num_classes=1000, width_mult=1.0, inverted_residual_setting=None, round_nearest=8, dropout=0.2):
         super().__init__()
+        positive_int(num_classes, "num_classes", "MobileNetV2")
+        if not number_arg(width_mult, "MobileNetV2", "width_mult") > 0:
+            raise ValueError(f"[MobileNetV2] width_mult must be positive, got {width_mult}")
+        probability(dropout, "dropout", "MobileNetV2")
         input_channel, last_channel = 32, 1280
         # t (expansion), c (channels), n (repeats), s (first stride)
         setting = inverted_residual_setting or [

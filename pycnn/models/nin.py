@@ -8,6 +8,7 @@ Caffe rounds up. Shapes: (N, 3, 32, 32) -> (N, num_classes); 966,986 parameters 
 
 from .. import nn
 from ..nn import functional as F
+from ..nn._arguments import positive_int, probability
 
 __all__ = ["NiN", "nin"]
 
@@ -26,6 +27,9 @@ def _mlpconv(in_channels, channels, kernel_size, padding):
 class NiN(nn.Module):
     def __init__(self, num_classes=10, in_channels=3, dropout=0.5):
         super().__init__()
+        positive_int(num_classes, "num_classes", "NiN")
+        probability(dropout, "dropout", "NiN")
+        positive_int(in_channels, "in_channels", "NiN")
         self.features = nn.Sequential(
             *_mlpconv(in_channels, (192, 160, 96), 5, 2),
             nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True),

@@ -14,6 +14,7 @@ stem and no max-pool (11,173,962 parameters for 10 classes).
 
 from .. import nn
 from ..nn import functional as F
+from ..nn._arguments import positive_int
 
 __all__ = [
     "BasicBlock",
@@ -58,6 +59,8 @@ class BasicBlock(nn.Module):
         self, inplanes, planes, stride=1, downsample=None, groups=1, base_width=64, dilation=1, norm_layer=None
     ):
         super().__init__()
+        positive_int(inplanes, "inplanes", "BasicBlock")
+        positive_int(planes, "planes", "BasicBlock")
         norm_layer = norm_layer or nn.BatchNorm2d
         if groups != 1 or base_width != 64:
             raise ValueError("[BasicBlock] only supports groups=1 and base_width=64")
@@ -87,6 +90,8 @@ class Bottleneck(nn.Module):
         self, inplanes, planes, stride=1, downsample=None, groups=1, base_width=64, dilation=1, norm_layer=None
     ):
         super().__init__()
+        positive_int(inplanes, "inplanes", "Bottleneck")
+        positive_int(planes, "planes", "Bottleneck")
         norm_layer = norm_layer or nn.BatchNorm2d
         width = int(planes * (base_width / 64.0)) * groups
         self.conv1 = conv1x1(inplanes, width)
@@ -146,6 +151,9 @@ class ResNet(nn.Module):
         cifar_stem=False,
     ):
         super().__init__()
+        positive_int(num_classes, "num_classes", "ResNet")
+        if not isinstance(layers, (list, tuple)) or len(layers) != 4:
+            raise ValueError(f"[ResNet] expected layers to be 4 block counts, got {layers!r}")
         self._norm_layer = norm_layer or nn.BatchNorm2d
         self.inplanes = 64
         self.dilation = 1
@@ -211,6 +219,7 @@ class CifarResNet(nn.Module):
 
     def __init__(self, depth, num_classes=10):
         super().__init__()
+        positive_int(num_classes, "num_classes", "CifarResNet")
         if (depth - 2) % 6 != 0 or depth < 8:
             raise ValueError(f"[CifarResNet] depth must be 6n+2 (20, 32, 56, ...), got {depth}")
         n = (depth - 2) // 6

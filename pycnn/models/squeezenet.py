@@ -10,6 +10,7 @@ Shapes: (N, 3, 224, 224) -> features (N, 512, 13, 13) -> (N, num_classes).
 from .. import nn
 from .._tensor_ops import cat
 from ..nn import functional as F
+from ..nn._arguments import positive_int, probability
 
 __all__ = ["Fire", "SqueezeNet", "squeezenet1_0", "squeezenet1_1"]
 
@@ -37,6 +38,8 @@ class SqueezeNet(nn.Module):
 
     def __init__(self, version="1_0", num_classes=1000, dropout=0.5):
         super().__init__()
+        positive_int(num_classes, "num_classes", "SqueezeNet")
+        probability(dropout, "dropout", "SqueezeNet")
         self.num_classes = num_classes
         pool = lambda: nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)
         if version == "1_0":

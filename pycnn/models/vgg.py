@@ -8,6 +8,7 @@ converted torchvision checkpoints load. avgpool is AdaptiveAvgPool2d((7, 7)), so
 
 from .. import nn
 from ..nn import functional as F
+from ..nn._arguments import positive_int, probability
 
 __all__ = ["VGG", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]
 
@@ -47,6 +48,10 @@ class VGG(nn.Module):
 
     def __init__(self, features, num_classes=1000, init_weights=True, dropout=0.5):
         super().__init__()
+        positive_int(num_classes, "num_classes", "VGG")
+        probability(dropout, "dropout", "VGG")
+        if not isinstance(features, nn.Module):
+            raise TypeError(f"[VGG] expected features to be an nn.Module, got {type(features).__name__}")
         self.features = features
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         self.classifier = nn.Sequential(

@@ -9,6 +9,7 @@ convolutions (one GPU), 62,357,608 parameters for 1000 classes.
 
 from .. import nn
 from ..nn import functional as F
+from ..nn._arguments import positive_int, probability
 from .alexnet import alexnet_classifier
 
 __all__ = ["ZFNet", "zfnet"]
@@ -17,6 +18,8 @@ __all__ = ["ZFNet", "zfnet"]
 class ZFNet(nn.Module):
     def __init__(self, num_classes=1000, dropout=0.5):
         super().__init__()
+        positive_int(num_classes, "num_classes", "ZFNet")
+        probability(dropout, "dropout", "ZFNet")
         self.features = nn.Sequential(
             nn.Conv2d(3, 96, kernel_size=7, stride=2, padding=1),
             nn.ReLU(inplace=True),

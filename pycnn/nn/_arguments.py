@@ -4,6 +4,7 @@ The names an op accepts (reductions, padding and interpolation modes) are the co
 """
 
 from .. import _C
+from .._convert import number_arg
 from ..tensor import Tensor
 
 REDUCTIONS = tuple(_C.reduction_names())  # "none", "mean", "sum"
@@ -23,7 +24,7 @@ def one_of(value, choices, name, op):
     return value
 
 
-def _is_int(v):
+def is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -35,8 +36,10 @@ def ntuple(value, n, name, op):
             raise ValueError(f"[{op}] {name} must be an int or {n} ints, got {value!r}")
     else:
         out = (value,) * n
-    if not all(_is_int(v) for v in out):
+    if not all(is_int(v) for v in out):
         raise TypeError(f"[{op}] {name} must be an int or {n} ints, got {value!r}")
+    if not all(-(2**63) <= v < 2**63 for v in out):  # the core's int64
+        raise ValueError(f"[{op}] {name} {value!r} is too large: more than 64 bits")
     return out
 
 
@@ -45,11 +48,41 @@ def pair(value, name, op):
 
 
 def positive_int(value, name, op):
-    if not _is_int(value):
+    if not is_int(value):
         raise TypeError(f"[{op}] {name} must be a positive int, got {value!r}")
     if value <= 0:
         raise ValueError(f"[{op}] {name} must be a positive int, got {value}")
     return value
+
+
+def probability(p, name, op):
+    """A probability in [0, 1] (dropout rates)."""
+    if not 0.0 <= number_arg(p, op, name) <= 1.0:
+        raise ValueError(f"[{op}] {name} probability has to be between 0 and 1, but got {p!r}")
+    return p
+
+
+def window(op, kernel_size, stride=None, padding=0, dilation=1, n=2):
+    """A convolution or pooling window, checked where the layer is built: kernel_size, stride and dilation
+    positive, padding non-negative, each an int or n ints; returns them as n-tuples (None stays None)."""
+    out = []
+    for name, value, low in (("kernel_size", kernel_size, 1), ("stride", stride, 1), ("padding", padding, 0),
+                             ("dilation", dilation, 1)):  # fmt: skip
+        value = None if value is None else ntuple(value, n, name, op)
+        if value is not None and min(value) < low:
+            raise ValueError(f"[{op}] {name} must be {'positive' if low else 'non-negative'}, got {value}")
+        out.append(value)
+    return out
+
+
+def output_size_arg(output_size, op):
+    """An adaptive pooling size: a positive int, None (the input's size) or a pair of them."""
+    size = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    if len(size) != 2 or not all(s is None or is_int(s) for s in size):
+        raise TypeError(f"[{op}] output_size must be an int, None or a pair of them, got {output_size!r}")
+    if any(s is not None and s <= 0 for s in size):
+        raise ValueError(f"[{op}] output_size must be positive, got {output_size!r}")
+    return output_size
 
 
 def conv_channels(in_channels, out_channels, groups, op):

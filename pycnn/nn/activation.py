@@ -2,8 +2,9 @@
 Stateless except PReLU (learnable slopes) and Swish(learnable=True) (a learnable beta).
 """
 
+from .._convert import number_arg
 from . import functional as F
-from ._arguments import positive_int
+from ._arguments import is_int, positive_int
 from .module import Module
 from .parameter import new_parameter
 
@@ -114,7 +115,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope = number_arg(negative_slope, "LeakyReLU", "negative_slope")
         self.inplace = inplace
 
     def forward(self, x):
@@ -133,7 +134,7 @@ class ELU(Module):
 
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
-        self.alpha = alpha
+        self.alpha = number_arg(alpha, "ELU", "alpha")
         self.inplace = inplace
 
     def forward(self, x):
@@ -173,8 +174,10 @@ class Softplus(Module):
 
     def __init__(self, beta=1.0, threshold=20.0):
         super().__init__()
+        if number_arg(beta, "Softplus", "beta") == 0:
+            raise ValueError(f"[Softplus] beta must be nonzero, got {beta!r}")
         self.beta = beta
-        self.threshold = threshold
+        self.threshold = number_arg(threshold, "Softplus", "threshold")
 
     def forward(self, x):
         return F.softplus(x, self.beta, self.threshold)
@@ -215,6 +218,7 @@ class Swish(Module):
 
     def __init__(self, beta=1.0, learnable=False, device=None, dtype=None):
         super().__init__()
+        number_arg(beta, "Swish", "beta")
         self.learnable = learnable
         if learnable:
             self.beta = new_parameter((1,), dtype, device, float(beta))
@@ -246,6 +250,8 @@ class Softmax(Module):
 
     def __init__(self, dim=None):
         super().__init__()
+        if dim is not None and not is_int(dim):
+            raise TypeError(f"[Softmax] expected dim to be an int or None, got {dim!r}")
         self.dim = dim
 
     def forward(self, x):
@@ -264,6 +270,8 @@ class LogSoftmax(Module):
 
     def __init__(self, dim=None):
         super().__init__()
+        if dim is not None and not is_int(dim):
+            raise TypeError(f"[LogSoftmax] expected dim to be an int or None, got {dim!r}")
         self.dim = dim
 
     def forward(self, x):

@@ -10,7 +10,7 @@ only set the number of spatial dims, _n.
 
 from . import functional as F
 from . import init
-from ._arguments import PAD_MODES, conv_channels, conv_padding, ntuple, one_of
+from ._arguments import PAD_MODES, conv_channels, conv_padding, ntuple, one_of, window
 from .module import Module
 from .parameter import new_parameter
 
@@ -47,14 +47,7 @@ class _ConvBase(Module):
         if self._transposed and padding_mode != "zeros":
             raise ValueError(f'[{cls}] Only "zeros" padding mode is supported for {cls}')
 
-        kernel_size = ntuple(kernel_size, n, "kernel_size", cls)
-        stride = ntuple(stride, n, "stride", cls)
-        dilation = ntuple(dilation, n, "dilation", cls)
-        if min(kernel_size) <= 0 or min(stride) <= 0 or min(dilation) <= 0:
-            raise ValueError(
-                f"[{cls}] kernel_size, stride and dilation must be positive, got "
-                f"kernel_size={kernel_size}, stride={stride}, dilation={dilation}"
-            )
+        kernel_size, stride, _, dilation = window(cls, kernel_size, stride, None, dilation, n)
         if isinstance(padding, str) and self._transposed:
             raise ValueError(f"[{cls}] padding must be an int or {n} ints, got {padding!r}")
         self._pads = conv_padding(padding, kernel_size, stride, dilation, cls)  # (before, after) per dim

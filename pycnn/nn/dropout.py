@@ -6,6 +6,7 @@ does not change it; the backward regenerates the same mask from the seed.
 """
 
 from . import functional as F
+from ._arguments import probability
 from .module import Module
 
 __all__ = ["AlphaDropout", "Dropout", "Dropout2d"]
@@ -14,8 +15,7 @@ __all__ = ["AlphaDropout", "Dropout", "Dropout2d"]
 class _DropoutNd(Module):
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"[{type(self).__name__}] dropout probability has to be between 0 and 1, but got {p}")
+        probability(p, "dropout", type(self).__name__)
         self.p = p
         self.inplace = inplace
 

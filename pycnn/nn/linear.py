@@ -6,6 +6,7 @@ default initialisation, so weights copied from torch.nn.Linear give the same out
 
 from . import functional as F
 from . import init
+from ._arguments import is_int
 from .module import Module
 from .parameter import new_parameter
 
@@ -28,11 +29,16 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            if not is_int(value):
+                raise TypeError(f"[Linear] {name} must be a non-negative int, got {value!r}")
+            if value < 0:
                 raise ValueError(f"[Linear] {name} must be a non-negative int, got {value!r}")
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = new_parameter((out_features, in_features), dtype, device)
+        try:
+            self.weight = new_parameter((out_features, in_features), dtype, device)
+        except (ValueError, MemoryError) as e:  # the core names only its allocation ("[empty] ...")
+            raise type(e)(f"[Linear] weight of shape ({out_features}, {in_features}): {e}") from None
         if bias:
             self.bias = new_parameter((out_features,), dtype, device)
         else:
@@ -61,6 +67,9 @@ class Flatten(Module):
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
+        for name, value in (("start_dim", start_dim), ("end_dim", end_dim)):
+            if not is_int(value):
+                raise TypeError(f"[Flatten] expected {name} to be an int, got {value!r}")
         self.start_dim = start_dim
         self.end_dim = end_dim
 

@@ -3,8 +3,9 @@
 Class weights (weight, pos_weight) are buffers, as in torch: in state_dict and moved by .to(), not learnt.
 """
 
+from .._convert import number_arg
 from . import functional as F
-from ._arguments import REDUCTIONS, one_of
+from ._arguments import REDUCTIONS, check_tensor, is_int, one_of
 from .module import Module
 
 __all__ = [
@@ -32,6 +33,18 @@ class _Loss(Module):
         one_of(reduction, REDUCTIONS + tuple(extra), "reduction", name)
         self.reduction = reduction
 
+    def _optional_tensor(self, name, value):
+        """A weight-like buffer: a Tensor or None."""
+        if value is not None:
+            check_tensor(value, type(self).__name__, name)
+        self.register_buffer(name, value)
+
+
+def _ignore_index(value, op):
+    if not is_int(value):
+        raise TypeError(f"[{op}] expected ignore_index to be an int, got {value!r}")
+    return value
+
 
 class CrossEntropyLoss(_Loss):
     """Softmax cross-entropy between logits and class indices or class probabilities.
@@ -50,8 +63,11 @@ class CrossEntropyLoss(_Loss):
         self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean", label_smoothing=0.0
     ):
         super().__init__("CrossEntropyLoss", size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
-        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+        self._optional_tensor("weight", weight)
+        if not 0.0 <= number_arg(label_smoothing, "CrossEntropyLoss", "label_smoothing") <= 1.0:
+            raise ValueError(f"[CrossEntropyLoss] label_smoothing must be in [0, 1], got {label_smoothing}")
+        self.ignore_index = _ignore_index(ignore_index, "CrossEntropyLoss")
+        self.label_smoothing = label_smoothing
 
     def forward(self, input, target):
         return F.cross_entropy(
@@ -76,8 +92,8 @@ class NLLLoss(_Loss):
 
     def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
         super().__init__("NLLLoss", size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
-        self.ignore_index = ignore_index
+        self._optional_tensor("weight", weight)
+        self.ignore_index = _ignore_index(ignore_index, "NLLLoss")
 
     def forward(self, input, target):
         return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
@@ -88,7 +104,7 @@ class BCELoss(_Loss):
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
         super().__init__("BCELoss", size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
+        self._optional_tensor("weight", weight)
 
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
@@ -99,8 +115,8 @@ class BCEWithLogitsLoss(_Loss):
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None):
         super().__init__("BCEWithLogitsLoss", size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
-        self.register_buffer("pos_weight", pos_weight)
+        self._optional_tensor("weight", weight)
+        self._optional_tensor("pos_weight", pos_weight)
 
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(
@@ -133,6 +149,8 @@ class SmoothL1Loss(_Loss):
 
     def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
         super().__init__("SmoothL1Loss", size_average, reduce, reduction)
+        if number_arg(beta, "SmoothL1Loss", "beta") < 0:
+            raise ValueError(f"[SmoothL1Loss] beta must be >= 0, got {beta}")
         self.beta = beta
 
     def forward(self, input, target):
@@ -144,6 +162,8 @@ class HuberLoss(_Loss):
 
     def __init__(self, reduction="mean", delta=1.0):
         super().__init__("HuberLoss", None, None, reduction)
+        if not number_arg(delta, "HuberLoss", "delta") > 0:
+            raise ValueError(f"[HuberLoss] delta must be > 0, got {delta}")
         self.delta = delta
 
     def forward(self, input, target):
@@ -167,7 +187,7 @@ class MarginRankingLoss(_Loss):
 
     def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
         super().__init__("MarginRankingLoss", size_average, reduce, reduction)
-        self.margin = margin
+        self.margin = number_arg(margin, "MarginRankingLoss", "margin")
 
     def forward(self, input1, input2, target):
         return F.margin_ranking_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
@@ -180,8 +200,8 @@ class MultiMarginLoss(_Loss):
         super().__init__("MultiMarginLoss", size_average, reduce, reduction)
         if p not in (1, 2):
             raise ValueError(f"[MultiMarginLoss] only p == 1 and p == 2 are supported, got {p}")
-        self.p, self.margin = p, margin
-        self.register_buffer("weight", weight)
+        self.p, self.margin = p, number_arg(margin, "MultiMarginLoss", "margin")
+        self._optional_tensor("weight", weight)
 
     def forward(self, input, target):
         return F.multi_margin_loss(

@@ -79,7 +79,7 @@ class Module:
 
     # ------------------------------------------------------------------ forward
     def forward(self, *args, **kwargs):
-        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+        raise NotImplementedError(f'[{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
@@ -143,7 +143,7 @@ class Module:
     def add_module(self, name, module):
         """Register a child module (or None) under `name`."""
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+            raise TypeError(f"[{type(self).__name__}] {type(module).__name__} is not a Module subclass")
         self._check_init("child modules")
         self._check_name(name, "module", self)
         self._parameters.pop(name, None)
@@ -361,7 +361,7 @@ class Module:
             mismatches raise even when strict=False, as in PyTorch.
         """
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
-            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
+            raise TypeError(f"[load_state_dict] Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
         missing, error_msgs = [], []
         used = set()
         for prefix_name, module in self.named_modules():
@@ -378,7 +378,9 @@ class Module:
                 error_msgs.insert(0, "Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
         if error_msgs:
             raise RuntimeError(
-                "Error(s) in loading state_dict for {}:\n\t{}".format(self._get_name(), "\n\t".join(error_msgs))
+                "[load_state_dict] Error(s) in loading state_dict for {}:\n\t{}".format(
+                    self._get_name(), "\n\t".join(error_msgs)
+                )
             )
         return _IncompatibleKeys(missing, unexpected)
 

@@ -4,7 +4,9 @@ LPPool2d with torch.nn's arguments and repr.
 All are stateless wrappers around pycnn.nn.functional; stride defaults to kernel_size.
 """
 
+from .._convert import number_arg
 from . import functional as F
+from ._arguments import output_size_arg, positive_int, window
 from .module import Module
 
 __all__ = ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "LPPool2d", "MaxPool2d", "MaxUnpool2d"]
@@ -27,6 +29,7 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
+        window("MaxPool2d", kernel_size, stride, padding, dilation)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -70,6 +73,9 @@ class AvgPool2d(Module):
         self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
     ):
         super().__init__()
+        window("AvgPool2d", kernel_size, stride, padding)
+        if divisor_override is not None:
+            positive_int(divisor_override, "divisor_override", "AvgPool2d")
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -104,7 +110,7 @@ class AdaptiveAvgPool2d(Module):
 
     def __init__(self, output_size):
         super().__init__()
-        self.output_size = output_size
+        self.output_size = output_size_arg(output_size, "AdaptiveAvgPool2d")
 
     def forward(self, x):
         return F.adaptive_avg_pool2d(x, self.output_size)
@@ -123,7 +129,7 @@ class AdaptiveMaxPool2d(Module):
 
     def __init__(self, output_size, return_indices=False):
         super().__init__()
-        self.output_size = output_size
+        self.output_size = output_size_arg(output_size, "AdaptiveMaxPool2d")
         self.return_indices = return_indices
 
     def forward(self, x):
@@ -145,6 +151,7 @@ class MaxUnpool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
+        window("MaxUnpool2d", kernel_size, stride, padding)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -170,6 +177,9 @@ class LPPool2d(Module):
 
     def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
         super().__init__()
+        if number_arg(norm_type, "LPPool2d", "norm_type") == 0:
+            raise ValueError(f"[LPPool2d] norm_type must be a nonzero number, got {norm_type!r}")
+        window("LPPool2d", kernel_size, stride)
         self.norm_type = norm_type
         self.kernel_size = kernel_size
         self.stride = stride

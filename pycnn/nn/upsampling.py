@@ -4,7 +4,9 @@ UpsamplingNearest2d, UpsamplingBilinear2d (align_corners=True, as torch), PixelS
 All are stateless wrappers around pycnn.nn.functional.interpolate / pixel_shuffle / pixel_unshuffle.
 """
 
+from .._convert import number_arg
 from . import functional as F
+from ._arguments import INTERP_MODES, one_of, positive_int
 from .module import Module
 
 __all__ = ["PixelShuffle", "PixelUnshuffle", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d"]
@@ -25,6 +27,17 @@ class Upsample(Module):
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None):
         super().__init__()
+        op = type(self).__name__
+        one_of(mode, INTERP_MODES, "mode", op)
+        if (size is None) == (scale_factor is None):
+            raise ValueError(f"[{op}] expected exactly one of size and scale_factor, got {size!r} and {scale_factor!r}")
+        if size is not None:
+            for s in size if isinstance(size, (tuple, list)) else (size,):
+                positive_int(s, "size", op)
+        else:
+            for f in scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor,):
+                if not 0 < number_arg(f, op, "scale_factor") < float("inf"):
+                    raise ValueError(f"[{op}] scale_factor must be positive and finite, got {scale_factor!r}")
         self.size = size
         self.scale_factor = float(scale_factor) if isinstance(scale_factor, (int, float)) else scale_factor
         self.mode = mode
@@ -65,7 +78,7 @@ class PixelShuffle(Module):
 
     def __init__(self, upscale_factor):
         super().__init__()
-        self.upscale_factor = upscale_factor
+        self.upscale_factor = positive_int(upscale_factor, "upscale_factor", "PixelShuffle")
 
     def forward(self, x):
         return F.pixel_shuffle(x, self.upscale_factor)
@@ -79,7 +92,7 @@ class PixelUnshuffle(Module):
 
     def __init__(self, downscale_factor):
         super().__init__()
-        self.downscale_factor = downscale_factor
+        self.downscale_factor = positive_int(downscale_factor, "downscale_factor", "PixelUnshuffle")
 
     def forward(self, x):
         return F.pixel_unshuffle(x, self.downscale_factor)

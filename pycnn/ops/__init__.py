@@ -6,7 +6,7 @@ y = pycnn.ops.DeformConv2d(C, OC, 3, padding=1)(x, offset)
 
 from .. import autograd_ops as ag
 from ..nn import init
-from ..nn._arguments import check_tensor, conv_channels, pair
+from ..nn._arguments import check_tensor, conv_channels, pair, window
 from ..nn.module import Module
 from ..nn.parameter import new_parameter
 
@@ -60,10 +60,7 @@ class DeformConv2d(Module):
         conv_channels(in_channels, out_channels, groups, op)
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = pair(kernel_size, "kernel_size", op)
-        self.stride = pair(stride, "stride", op)
-        self.padding = pair(padding, "padding", op)
-        self.dilation = pair(dilation, "dilation", op)
+        self.kernel_size, self.stride, self.padding, self.dilation = window(op, kernel_size, stride, padding, dilation)
         self.groups = groups
         self.weight = new_parameter((out_channels, in_channels // groups) + self.kernel_size, dtype, device)
         if bias:

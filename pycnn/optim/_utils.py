@@ -3,9 +3,20 @@
 State values stay Tensors and plain Python numbers (what pycnn.save and the train checkpoints store).
 """
 
+from .._convert import number_arg
 from ..creation import full
 
-__all__ = ["impls", "init_state", "next_step", "state_like"]
+__all__ = ["check_hyper", "impls", "init_state", "next_step", "state_like"]
+
+
+def check_hyper(op, label, value, low=0.0, high=None, high_open=False):
+    """A hyper-parameter: a real number in [low, high] ([low, high) with high_open; no upper bound for None),
+    else torch's "Invalid <label>: <value>" prefixed with [op] (a TypeError for a non-number; NaN is out)."""
+    number_arg(value, op, label)
+    below_high = high is None or (value < high if high_open else value <= high)
+    if not (value >= low and below_high):
+        raise ValueError(f"[{op}] Invalid {label}: {value}")
+    return value
 
 
 def next_step(state):

@@ -3,7 +3,7 @@ kernel pycnn._C.adadelta_step_multi_ (csrc/ops/optim.cpp).
 """
 
 from .. import _C
-from ._utils import impls, init_state, next_step
+from ._utils import check_hyper, impls, init_state, next_step
 from .optimizer import Optimizer
 
 __all__ = ["Adadelta"]
@@ -32,14 +32,10 @@ class Adadelta(Optimizer):
     """
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= rho <= 1.0:
-            raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_hyper(type(self).__name__, "learning rate", lr)
+        check_hyper(type(self).__name__, "rho value", rho, high=1.0)
+        check_hyper(type(self).__name__, "epsilon value", eps)
+        check_hyper(type(self).__name__, "weight_decay value", weight_decay)
         defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay, "maximize": maximize}
         super().__init__(params, defaults)
 

@@ -3,7 +3,7 @@ the C++ kernel pycnn._C.adagrad_step_multi_ (csrc/ops/optim.cpp).
 """
 
 from .. import _C
-from ._utils import impls, next_step, state_like
+from ._utils import check_hyper, impls, next_step, state_like
 from .optimizer import Optimizer
 
 __all__ = ["Adagrad"]
@@ -34,16 +34,11 @@ class Adagrad(Optimizer):
     def __init__(
         self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, *, maximize=False
     ):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= lr_decay:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= initial_accumulator_value:
-            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        check_hyper(type(self).__name__, "learning rate", lr)
+        check_hyper(type(self).__name__, "lr_decay value", lr_decay)
+        check_hyper(type(self).__name__, "weight_decay value", weight_decay)
+        check_hyper(type(self).__name__, "initial_accumulator_value value", initial_accumulator_value)
+        check_hyper(type(self).__name__, "epsilon value", eps)
         defaults = {
             "lr": lr,
             "lr_decay": lr_decay,

@@ -5,25 +5,22 @@ AdamW is Adam with decoupled weight decay (decoupled_weight_decay=True), exactly
 """
 
 from .. import _C
-from ._utils import impls, init_state, next_step, state_like
+from ._utils import check_hyper, impls, init_state, next_step, state_like
 from .optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
 
 
-def _check_adam_args(lr, betas, eps, weight_decay):
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
+def _check_adam_args(op, lr, betas, eps, weight_decay):
+    check_hyper(op, "learning rate", lr)
+    check_hyper(op, "epsilon value", eps)
+    if not isinstance(betas, (tuple, list)):
+        raise TypeError(f"[{op}] Invalid betas: expected a pair (beta1, beta2), got {betas!r}")
     if len(betas) != 2:
-        raise ValueError(f"Invalid betas: expected a pair (beta1, beta2), got {betas}")
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        raise ValueError(f"[{op}] Invalid betas: expected a pair (beta1, beta2), got {betas!r}")
+    for i, beta in enumerate(betas):
+        check_hyper(op, f"beta parameter at index {i}", beta, high=1.0, high_open=True)
+    check_hyper(op, "weight_decay value", weight_decay)
 
 
 class Adam(Optimizer):
@@ -63,8 +60,8 @@ class Adam(Optimizer):
         maximize=False,
         decoupled_weight_decay=False,
     ):
+        _check_adam_args(type(self).__name__, lr, betas, eps, weight_decay)
         betas = tuple(betas)
-        _check_adam_args(lr, betas, eps, weight_decay)
         defaults = {
             "lr": lr,
             "betas": betas,

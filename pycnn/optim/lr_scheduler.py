@@ -14,6 +14,8 @@ from bisect import bisect_right
 from collections import Counter
 from functools import partial
 
+from .._convert import number_arg
+from ..nn._arguments import positive_int
 from .optimizer import Optimizer
 
 __all__ = [
@@ -47,6 +49,20 @@ def _format_param(owner, name, optimizer, value):
             )
         return list(value)
     return [value] * len(optimizer.param_groups)
+
+
+def _positive(owner, name, value, integer=True):
+    """A scheduler's period or length: a positive int (a positive number with integer=False)."""
+    if integer:
+        return positive_int(value, name, owner)
+    if not number_arg(value, owner, name) > 0:  # NaN too
+        raise ValueError(f"[{owner}] expected {name} > 0, got {value}")
+    return value
+
+
+def _check_state(owner, state_dict):
+    if not isinstance(state_dict, dict):
+        raise TypeError(f"[{owner}.load_state_dict] expected a dict from state_dict(), got {type(state_dict).__name__}")
 
 
 def _check_optimizer(owner, optimizer):
@@ -155,6 +171,7 @@ class LRScheduler:
         return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
 
     def load_state_dict(self, state_dict):
+        _check_state(type(self).__name__, state_dict)
         self.__dict__.update(state_dict)
 
 
@@ -176,7 +193,9 @@ class _LambdaScheduler(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _check_lambdas(self):
-        pass
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(f"[{type(self).__name__}] lr_lambda should be a function, but got {fn!r}")
 
     def state_dict(self):
         """As torch: plain functions/lambdas are not saved (None); callable objects save their __dict__."""
@@ -187,6 +206,7 @@ class _LambdaScheduler(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict):
+        _check_state(type(self).__name__, state_dict)
         state = dict(state_dict)
         lr_lambdas = state.pop("lr_lambdas")
         self.__dict__.update(state)
@@ -217,11 +237,6 @@ class MultiplicativeLR(_LambdaScheduler):
         last_epoch (int): Default: -1.
     """
 
-    def _check_lambdas(self):
-        for fn in self.lr_lambdas:
-            if not callable(fn):
-                raise TypeError(f"[MultiplicativeLR] lr_lambda should be a function, but got {type(fn).__name__}")
-
     def get_lr(self):
         if self._is_initial:
             return self._current_lrs()
@@ -239,7 +254,7 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        self.step_size = step_size
+        self.step_size = _positive("StepLR", "step_size", step_size)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -263,6 +278,10 @@ class MultiStepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        if not isinstance(milestones, (list, tuple, range)) or not all(
+            isinstance(m, int) and not isinstance(m, bool) for m in milestones
+        ):
+            raise TypeError(f"[MultiStepLR] expected milestones to be a sequence of ints, got {milestones!r}")
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -371,6 +390,8 @@ class ExponentialLR(LRScheduler):
     """
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
+        if isinstance(gamma, bool) or not isinstance(gamma, (int, float)):
+            raise TypeError(f"[ExponentialLR] expected gamma to be a number, got {gamma!r}")
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -394,7 +415,7 @@ class PolynomialLR(LRScheduler):
     """
 
     def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
-        self.total_iters = total_iters
+        self.total_iters = _positive("PolynomialLR", "total_iters", total_iters)
         self.power = power
         super().__init__(optimizer, last_epoch)
 
@@ -427,7 +448,7 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
-        self.T_max = T_max
+        self.T_max = _positive("CosineAnnealingLR", "T_max", T_max)
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
 
@@ -576,8 +597,11 @@ class CyclicLR(LRScheduler):
             for lr, group in zip(base_lrs, optimizer.param_groups):
                 group["lr"] = lr
         self.max_lrs = _format_param("CyclicLR", "max_lr", optimizer, max_lr)
-        step_size_up = float(step_size_up)
-        step_size_down = float(step_size_down) if step_size_down is not None else step_size_up
+        step_size_up = float(_positive("CyclicLR", "step_size_up", step_size_up, integer=False))
+        if step_size_down is not None:
+            step_size_down = float(_positive("CyclicLR", "step_size_down", step_size_down, integer=False))
+        else:
+            step_size_down = step_size_up
         self.total_size = step_size_up + step_size_down
         self.step_ratio = step_size_up / self.total_size
         if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
@@ -645,6 +669,7 @@ class CyclicLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict):
+        _check_state("CyclicLR", state_dict)
         state = dict(state_dict)
         fn = state.pop("_scale_fn_custom")
         self.__dict__.update(state)
@@ -871,7 +896,12 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics, epoch=None):
         """Record one epoch's metric (a float or a one-element Tensor) and reduce the lr if it stalled."""
-        current = float(metrics)
+        try:
+            current = float(metrics)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"[ReduceLROnPlateau.step] expected metrics to be a number or a one-element Tensor, got {metrics!r}"
+            ) from None
         if epoch is None:
             epoch = self.last_epoch + 1
         else:
@@ -935,6 +965,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.threshold_mode = threshold_mode
 
     def load_state_dict(self, state_dict):
+        _check_state("ReduceLROnPlateau", state_dict)
         self.__dict__.update(state_dict)
         self._init_is_better(mode=self.mode, threshold=self.threshold, threshold_mode=self.threshold_mode)
 
@@ -966,6 +997,7 @@ class _CombinedScheduler(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict):
+        _check_state(type(self).__name__, state_dict)
         state = dict(state_dict)
         children = state.pop("_schedulers")
         self.__dict__.update(state)
@@ -1039,6 +1071,9 @@ class ChainedScheduler(_CombinedScheduler):
     def __init__(self, schedulers, optimizer=None):
         if len(schedulers) < 1:
             raise ValueError("[ChainedScheduler] expects at least one scheduler to be chained, but got no scheduler.")
+        for i, scheduler in enumerate(schedulers):
+            if not isinstance(scheduler, LRScheduler):
+                raise TypeError(f"[ChainedScheduler] expected schedulers, got {type(scheduler).__name__} at index {i}")
         optimizer = optimizer or schedulers[0].optimizer
         _check_children("ChainedScheduler", optimizer, schedulers)
         self._schedulers = schedulers

@@ -9,7 +9,7 @@ checkpoint maps one to one onto torch's.
 """
 
 import copy
-from collections.abc import MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 
 import numpy as np
 
@@ -91,16 +91,17 @@ class Optimizer:
 
     def __init__(self, params, defaults):
         self.defaults = defaults
-        if isinstance(params, Tensor):
+        op = type(self).__name__
+        if isinstance(params, Tensor) or not isinstance(params, Iterable):
             raise TypeError(
-                "params argument given to the optimizer should be an iterable of Tensors or "
+                f"[{op}] params argument given to the optimizer should be an iterable of Tensors or "
                 f"dicts, but got {type(params).__name__}"
             )
         self.state = _StateDict()
         self.param_groups = []
         param_groups = list(params)
         if len(param_groups) == 0:
-            raise ValueError("optimizer got an empty parameter list")
+            raise ValueError(f"[{op}] optimizer got an empty parameter list")
         if not isinstance(param_groups[0], dict):
             param_groups = [{"params": param_groups}]
         for group in param_groups:
@@ -112,14 +113,19 @@ class Optimizer:
         Args:
             param_group (dict): 'params' (a Tensor or iterable of Tensors) plus option overrides.
         """
+        op = type(self).__name__
         if not isinstance(param_group, dict):
-            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+            raise TypeError(f"[{op}.add_param_group] param_group must be a dict, but got {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError(
+                f"[{op}.add_param_group] param_group needs a 'params' entry, got keys {sorted(param_group)}"
+            )
         params = param_group["params"]
         if isinstance(params, Tensor):
             params = [params]
         elif isinstance(params, set):
             raise TypeError(
-                "optimizer parameters need to be organized in ordered collections, but the "
+                f"[{op}] optimizer parameters need to be organized in ordered collections, but the "
                 "ordering of tensors in sets will change between runs. Please use a list "
                 "instead."
             )
@@ -127,24 +133,28 @@ class Optimizer:
             params = list(params)
         for p in params:
             if not isinstance(p, Tensor):
-                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}")
+                raise TypeError(
+                    f"[{op}] optimizer can only optimize Tensors, but one of the params is {type(p).__name__}"
+                )
             if not p.is_leaf:
-                raise ValueError("can't optimize a non-leaf Tensor")
+                raise ValueError(f"[{op}] can't optimize a non-leaf Tensor")
         group = {"params": params}
         for key, value in param_group.items():
             if key != "params":
                 group[key] = value
         for name, default in self.defaults.items():
             if default is required and name not in group:
-                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
+                raise ValueError(
+                    f"[{op}] parameter group didn't specify a value of required optimization parameter {name}"
+                )
             group.setdefault(name, default)
 
         ids = {id(p) for p in params}
         if len(ids) != len(params):
-            raise ValueError("optimizer contains a parameter group with duplicate parameters")
+            raise ValueError(f"[{op}.add_param_group] optimizer contains a parameter group with duplicate parameters")
         for other in self.param_groups:
             if any(id(p) in ids for p in other["params"]):
-                raise ValueError("some parameters appear in more than one parameter group")
+                raise ValueError(f"[{op}.add_param_group] some parameters appear in more than one parameter group")
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none=True):
@@ -171,6 +181,8 @@ class Optimizer:
             the closure's loss, or None.
         """
         loss = None
+        if closure is not None and not callable(closure):
+            raise TypeError(f"[{type(self).__name__}.step] expected closure to be callable or None, got {closure!r}")
         if closure is not None:
             with enable_grad():
                 loss = closure()
@@ -209,13 +221,23 @@ class Optimizer:
 
         State tensors are copied and cast to each parameter's floating dtype and device.
         """
+        op = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"[{op}] expected a dict from state_dict(), got {type(state_dict).__name__}")
+        for key in ("state", "param_groups"):
+            if key not in state_dict:
+                raise ValueError(f"[{op}] the state dict has no {key!r} entry (keys: {sorted(state_dict)})")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError("loaded state dict has a different number of parameter groups")
+            raise ValueError(
+                f"[{op}] loaded state dict has a different number of parameter groups: {len(saved_groups)}, the "
+                f"optimizer has {len(self.param_groups)}"
+            )
         for ours, theirs in zip(self.param_groups, saved_groups):
             if len(ours["params"]) != len(theirs["params"]):
                 raise ValueError(
-                    "loaded state dict contains a parameter group that doesn't match the size of optimizer's group"
+                    f"[{op}] loaded state dict contains a parameter group that doesn't match the size of optimizer's "
+                    f"group: {len(theirs['params'])} parameters, the optimizer's has {len(ours['params'])}"
                 )
         id_map = {}
         for ours, theirs in zip(self.param_groups, saved_groups):

@@ -3,7 +3,7 @@ parameter group is one call to the C++ kernel pycnn._C.rmsprop_step_multi_ (csrc
 """
 
 from .. import _C
-from ._utils import impls, init_state, next_step, state_like
+from ._utils import check_hyper, impls, init_state, next_step, state_like
 from .optimizer import Optimizer
 
 __all__ = ["RMSprop"]
@@ -37,16 +37,11 @@ class RMSprop(Optimizer):
     def __init__(
         self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *, maximize=False
     ):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+        check_hyper(type(self).__name__, "learning rate", lr)
+        check_hyper(type(self).__name__, "epsilon value", eps)
+        check_hyper(type(self).__name__, "momentum value", momentum)
+        check_hyper(type(self).__name__, "weight_decay value", weight_decay)
+        check_hyper(type(self).__name__, "alpha value", alpha)
         defaults = {
             "lr": lr,
             "momentum": momentum,

@@ -5,7 +5,7 @@ C++ kernel pycnn._C.sgd_step_multi_, which updates the parameters and their mome
 """
 
 from .. import _C
-from ._utils import impls, state_like
+from ._utils import check_hyper, impls, state_like
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -35,14 +35,14 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_hyper(type(self).__name__, "learning rate", lr)
+        check_hyper(type(self).__name__, "momentum value", momentum)
+        check_hyper(type(self).__name__, "weight_decay value", weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+            raise ValueError(
+                f"[SGD] Nesterov momentum requires a momentum and zero dampening, got momentum {momentum} and "
+                f"dampening {dampening}"
+            )
         defaults = {
             "lr": lr,
             "momentum": momentum,
