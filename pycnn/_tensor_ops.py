@@ -25,6 +25,22 @@ from .autograd import TensorBase  # pycnn.Tensor derives from it (this module si
 MinMaxResult = namedtuple("MinMaxResult", ["values", "indices"])
 
 
+def check_int64(value, name, op):
+    """value, an int the core can take: one past int64 would fail in the bindings with pybind11's
+    'incompatible function arguments' instead of naming the op."""
+    if not -(2**63) <= value < 2**63:
+        raise ValueError(f"[{op}] {name} {value} is out of range: it does not fit in 64 bits")
+    return value
+
+
+def reduce_dims(dim, op):
+    """A reduction's dim argument (None, an int or a sequence of ints) as a list of int64 dims ([] for all)."""
+    dims = dims_arg(dim)
+    for d in dims:
+        check_int64(d, "dim", op)
+    return dims
+
+
 def _check_tensors(tensors, op):
     if isinstance(tensors, TensorBase) or not isinstance(tensors, (list, tuple)):
         raise TypeError(f"[{op}] expected a list or tuple of tensors, got {type(tensors).__name__}")
@@ -166,6 +182,8 @@ def _parse_key_for_shape(shape, key):
             lengths.append(1)
             keep.append(0)
         elif isinstance(k, slice):
+            if k.step == 0:  # slice.indices would say so without naming the op
+                raise ValueError("[index] slice step must be positive, got 0")
             start, stop, step = k.indices(size)
             if step <= 0:
                 raise ValueError(f"[index] slice step must be positive, got {step}")
@@ -257,14 +275,19 @@ def minmax(x, dim, keepdim, is_min):
     if dim is None:
         values, _ = ag.MinMaxFn.apply(x.reshape(-1), 0, False, is_min)
         return values
-    values, indices = ag.MinMaxFn.apply(x, int(dim), bool(keepdim), is_min)
+    values, indices = ag.MinMaxFn.apply(x, check_int64(int(dim), "dim", op), bool(keepdim), is_min)
     return MinMaxResult(values, indices)
 
 
 def argminmax(x, dim, keepdim, is_min):
+    op = "argmin" if is_min else "argmax"
+    # checked here so that the errors are argmin's, not min's
+    d = None if dim is None else _wrap(check_int64(int(dim), "dim", op), builtins.max(x.ndim, 1), op)
+    if x.numel() == 0 and (d is None or x.shape[d] == 0):
+        raise ValueError(f"[{op}] cannot reduce over an empty dim (input {x.shape})")
     if dim is None:
         return ag.MinMaxFn.apply(x.detach().reshape(-1), 0, False, is_min)[1]
-    return ag.MinMaxFn.apply(x.detach(), int(dim), bool(keepdim), is_min)[1]
+    return ag.MinMaxFn.apply(x.detach(), dim, bool(keepdim), is_min)[1]
 
 
 # ---- comparisons and where ----
@@ -313,7 +336,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=1):
         correction = 1 if unbiased else 0
     if not x.dtype.is_floating_point:
         raise TypeError(f"[var] expected a float32 or float64 tensor, got {x.dtype.name}")
-    dims = dims_arg(dim)
+    dims = reduce_dims(dim, "var")
     return ag.VarFn.apply(x, dims, float(correction), bool(keepdim))
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from . import _C
 from . import _tensor_ops as _tops
 from . import autograd_ops as ag
-from ._convert import dims_arg, impl_from_data, scalar_like, shape_arg, wrap_dim
+from ._convert import impl_from_data, scalar_like, shape_arg, wrap_dim
 from ._types import _DTYPES, as_device, as_dtype, device, float32, int64
 from .autograd import TensorBase, is_grad_enabled
 from .autograd import backward as _backward
@@ -370,20 +370,19 @@ class Tensor(TensorBase):
 
     # ---- math ----
     def sum(self, dim=None, keepdim=False):
-        return ag.SumFn.apply(self, dims_arg(dim), keepdim)
+        return ag.SumFn.apply(self, _tops.reduce_dims(dim, "sum"), keepdim)
 
     def mean(self, dim=None, keepdim=False):
-        dims = dims_arg(dim)
-        count = 1
-        for d in dims if dims else range(self.ndim):
-            count *= self.shape[d]
-        return ag.SumFn.apply(self, dims, keepdim) * (1.0 / count if count else float("nan"))
+        total = ag.SumFn.apply(self, _tops.reduce_dims(dim, "mean"), keepdim)
+        # the count of summed values, from the sizes (the dims may be negative; a 0-d tensor has dim 0 too)
+        count = self.numel() // total.numel() if total.numel() else 1
+        return total * (1.0 / count if count else float("nan"))
 
     def argmax(self, dim=None, keepdim=False):
         if dim is None:
             return Tensor._make(_C.argmax(self._impl.reshape([-1]), 0))
-        out = Tensor._make(_C.argmax(self._impl, dim))
-        return out.unsqueeze(dim) if keepdim else out
+        out = Tensor._make(_C.argmax(self._impl, _tops.check_int64(dim, "dim", "argmax")))
+        return out.unsqueeze(dim) if keepdim and self.ndim else out  # a 0-d input keeps 0 dims
 
     def relu(self):
         return ag.ReLUFn.apply(self)

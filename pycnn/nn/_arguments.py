@@ -4,6 +4,7 @@ The names an op accepts (reductions, padding and interpolation modes) are the co
 """
 
 from .. import _C
+from .._tensor_ops import check_int64
 from ..tensor import Tensor
 
 REDUCTIONS = tuple(_C.reduction_names())  # "none", "mean", "sum"
@@ -27,6 +28,13 @@ def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def int_arg(value, name, op):
+    """value, an int that fits in int64 (the core's size type)."""
+    if not _is_int(value):
+        raise TypeError(f"[{op}] {name} must be an int, got {value!r}")
+    return check_int64(value, name, op)
+
+
 def ntuple(value, n, name, op):
     """An int, or a sequence of n ints (or of one, repeated), as an n-tuple of ints."""
     if isinstance(value, (tuple, list)):
@@ -37,6 +45,8 @@ def ntuple(value, n, name, op):
         out = (value,) * n
     if not all(_is_int(v) for v in out):
         raise TypeError(f"[{op}] {name} must be an int or {n} ints, got {value!r}")
+    for v in out:
+        check_int64(v, name, op)
     return out
 
 
