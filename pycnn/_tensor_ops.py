@@ -256,15 +256,18 @@ def setitem(x, key, value):
         return
     if x._impl.device != "cpu":
         raise RuntimeError("[setitem] array and mask indices are only supported on the CPU")
-    np_key = key if isinstance(key, tuple) else (key,)
-    np_key = tuple(
-        np.asarray(k._impl).astype(bool if getattr(k, "_is_mask", False) else np.int64)
-        if isinstance(k, TensorBase)
-        else k
-        for k in np_key
-    )
-    arr = np.asarray(x._impl)  # shares the tensor's memory
-    arr[np_key] = np.asarray(value._impl) if isinstance(value, TensorBase) else value
+    dim, kind, index = advanced
+    if kind == "mask":  # the only index
+        target, np_key = np.asarray(x._impl), np.asarray(index).astype(bool)
+    else:
+        # the basic indices as a view first, then the array along the dim it lands on: torch's order (NumPy
+        # would move that dim to the front when an int and the array are apart, as in x[0, :, [1, 2]])
+        target = np.asarray(_C.index_view(x._impl, *spec))  # shares the tensor's memory
+        np_key = (slice(None),) * dim + (np.asarray(index),)
+    try:
+        target[np_key] = np.asarray(value._impl) if isinstance(value, TensorBase) else value
+    except (ValueError, IndexError) as e:  # NumPy's broadcast and bounds errors, named as ours
+        raise type(e)(f"[setitem] {e}") from None
 
 
 # ---- max / min ----
