@@ -244,7 +244,7 @@ OVERFLOW_CASES = [
     ("F.conv_transpose2d(pc.randn(1, 1, 2, 2), pc.randn(1, 1, 3, 3), stride=2**62)", "ValueError", "too large"),
     ("F.conv2d(pc.randn(1, 1, 4, 4), pc.ones(1, 1, 3, 3), dilation=2**62, padding=2**62)", "ValueError", "[conv2d]"),
     ("F.conv2d(pc.randn(1, 1, 4, 4), pc.randn(1, 1, 3, 3), padding=2**40)", "ValueError", "is too large"),
-    ("F.max_pool2d(pc.randn(1, 1, 4, 4), 3, padding=1, dilation=2**62)", "ValueError", "[pool2d] size too large"),
+    ("F.max_pool2d(pc.randn(1, 1, 4, 4), 3, padding=1, dilation=2**62)", "ValueError", "[max_pool2d] size too large"),
     ("pc.zeros(2**40)", "MemoryError", "[empty] cannot allocate 4398046511104 bytes"),
     ("F.pad(pc.randn(1, 1, 4, 4), (2**62, 2**62))", "ValueError", "[pad] size too large"),
     ("F.interpolate(pc.randn(1, 1, 4, 4), size=(2**32, 2**32))", "ValueError", "is too large"),
