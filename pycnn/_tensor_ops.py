@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _C
 from . import autograd_ops as ag
-from ._convert import dims_arg, impl_from_data, scalar_like
+from ._convert import impl_from_data, scalar_like, wrap_dim
 from .autograd import TensorBase  # pycnn.Tensor derives from it (this module sits below tensor.py)
 
 # torch.return_types.max / min: a tuple with .values and .indices
@@ -33,11 +33,23 @@ def check_int64(value, name, op):
     return value
 
 
-def reduce_dims(dim, op):
-    """A reduction's dim argument (None, an int or a sequence of ints) as a list of int64 dims ([] for all)."""
-    dims = dims_arg(dim)
-    for d in dims:
-        check_int64(d, "dim", op)
+def dim_arg(dim, op):
+    """One dim argument: an int (a float would be truncated silently, a huge int fail in the bindings)."""
+    if not _is_int(dim):
+        raise TypeError(f"[{op}] dim must be an int, got {dim!r}")
+    return check_int64(int(dim), "dim", op)
+
+
+def reduce_dims(dim, op, rank=None):
+    """A reduction's dim argument (None, an int or a sequence of ints) as a list of int64 dims ([] for all);
+    with rank, also checked in range and unrepeated, so that a composite (mean) names itself."""
+    if dim is None:
+        return []
+    if not isinstance(dim, (list, tuple)):
+        return reduce_dims([dim], op, rank)
+    dims = [dim_arg(d, op) for d in dim]
+    if rank is not None and len({wrap_dim(d, rank, op) for d in dims}) != len(dims):
+        raise ValueError(f"[{op}] repeated dim in {tuple(dims)}")
     return dims
 
 
@@ -278,14 +290,14 @@ def minmax(x, dim, keepdim, is_min):
     if dim is None:
         values, _ = ag.MinMaxFn.apply(x.reshape(-1), 0, False, is_min)
         return values
-    values, indices = ag.MinMaxFn.apply(x, check_int64(int(dim), "dim", op), bool(keepdim), is_min)
+    values, indices = ag.MinMaxFn.apply(x, dim_arg(dim, op), bool(keepdim), is_min)
     return MinMaxResult(values, indices)
 
 
 def argminmax(x, dim, keepdim, is_min):
     op = "argmin" if is_min else "argmax"
     # checked here so that the errors are argmin's, not min's
-    d = None if dim is None else _wrap(check_int64(int(dim), "dim", op), builtins.max(x.ndim, 1), op)
+    d = None if dim is None else _wrap(dim_arg(dim, op), builtins.max(x.ndim, 1), op)
     if x.numel() == 0 and (d is None or x.shape[d] == 0):
         raise ValueError(f"[{op}] cannot reduce over an empty dim (input {x.shape})")
     if dim is None:

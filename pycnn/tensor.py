@@ -373,7 +373,7 @@ class Tensor(TensorBase):
         return ag.SumFn.apply(self, _tops.reduce_dims(dim, "sum"), keepdim)
 
     def mean(self, dim=None, keepdim=False):
-        total = ag.SumFn.apply(self, _tops.reduce_dims(dim, "mean"), keepdim)
+        total = ag.SumFn.apply(self, _tops.reduce_dims(dim, "mean", self.ndim), keepdim)
         # the count of summed values, from the sizes (the dims may be negative; a 0-d tensor has dim 0 too)
         count = self.numel() // total.numel() if total.numel() else 1
         return total * (1.0 / count if count else float("nan"))
@@ -381,7 +381,7 @@ class Tensor(TensorBase):
     def argmax(self, dim=None, keepdim=False):
         if dim is None:
             return Tensor._make(_C.argmax(self._impl.reshape([-1]), 0))
-        out = Tensor._make(_C.argmax(self._impl, _tops.check_int64(dim, "dim", "argmax")))
+        out = Tensor._make(_C.argmax(self._impl, _tops.dim_arg(dim, "argmax")))
         return out.unsqueeze(dim) if keepdim and self.ndim else out  # a 0-d input keeps 0 dims
 
     def relu(self):
