@@ -61,8 +61,9 @@ def outcome(ops, fn, valid, reference=None, tol=TOL64):
         return None
     got = fn()
     if reference is not None:
-        want = reference()
-        for g, w in zip(*(v if isinstance(v, tuple) else (v,) for v in (got, want))):
+        gots, wants = ((v if isinstance(v, tuple) else (v,)) for v in (got, reference()))
+        assert len(gots) == len(wants), f"{len(gots)} outputs, reference {len(wants)}"
+        for g, w in zip(gots, wants):
             g = host(g) if isinstance(g, pc.Tensor) else np.asarray(g)
             assert g.shape == np.shape(w), f"shape {g.shape}, reference {np.shape(w)}"
             if g.dtype.kind in "iu":
