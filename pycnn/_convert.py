@@ -38,11 +38,25 @@ def impl_from_data(data, dtype=None, device=None):
     return impl
 
 
+def is_int(value):
+    """A Python or NumPy integer, not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_int64(value, name, op):
+    """value, an int the core can take: one past int64 would fail in the bindings with pybind11's
+    'incompatible function arguments' instead of naming the op."""
+    if not -(2**63) <= value < 2**63:
+        raise ValueError(f"[{op}] {name} {value} is too large: more than 64 bits")
+    return value
+
+
 def int_arg(value, name, op):
-    """value as an int (a Python or NumPy integer, not a bool); a TypeError naming op and the value otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    """value as an int within int64 (a Python or NumPy integer, not a bool); a TypeError or ValueError naming op
+    and the value otherwise."""
+    if not is_int(value):
         raise TypeError(f"[{op}] expected {name} to be an int, got {value!r}")
-    return int(value)
+    return check_int64(int(value), name, op)
 
 
 def shape_arg(shape, op="shape"):
@@ -52,21 +66,26 @@ def shape_arg(shape, op="shape"):
     return [int_arg(s, "each size", op) for s in shape]
 
 
-def dims_arg(dim, op="dim"):
-    """A dim argument (None for all dims, an int, or a sequence of ints) as a list of ints ([] for all)."""
+def dims_arg(dim, op="dim", rank=None):
+    """A dim argument (None for all dims, an int, or a sequence of ints) as a list of ints ([] for all); with
+    rank, also checked in range and unrepeated, so that a composite (mean) names itself."""
     if dim is None:
         return []
     if isinstance(dim, (tuple, list)):
-        return [int_arg(d, "each dim", op) for d in dim]
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        dims = [int_arg(d, "each dim", op) for d in dim]
+    elif is_int(dim):
+        dims = [int_arg(dim, "dim", op)]
+    else:
         raise TypeError(f"[{op}] expected dim to be None, an int or a sequence of ints, got {dim!r}")
-    return [int(dim)]
+    if rank is not None and len({wrap_dim(d, rank, op) for d in dims}) != len(dims):
+        raise ValueError(f"[{op}] repeated dim in {tuple(dims)}")
+    return dims
 
 
 def wrap_dim(dim, rank, op):
     """dim in [-rank, rank) (a scalar counts as rank 1, as in torch) as its non-negative index; the same rule and
     message as the core's wrap_dim."""
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+    if not is_int(dim):
         raise TypeError(f"[{op}] dim must be an int, got {dim!r}")
     r = max(rank, 1)
     if not -r <= dim < r:

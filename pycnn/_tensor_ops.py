@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _C
 from . import autograd_ops as ag
-from ._convert import dims_arg, host_array, impl_from_data, scalar_like
+from ._convert import dims_arg, host_array, impl_from_data, int_arg, is_int, scalar_like, wrap_dim
 from .autograd import TensorBase  # pycnn.Tensor derives from it (this module sits below tensor.py)
 
 # torch.return_types.max / min: a tuple with .values and .indices
@@ -42,15 +42,9 @@ def stack(tensors, dim=0):
     return ag.StackFn.apply(int(dim), *_check_tensors(tensors, "stack"))
 
 
-def _wrap(dim, ndim, op):
-    if not -ndim <= dim < ndim:
-        raise IndexError(f"[{op}] dim {dim} is out of range for a tensor with {ndim} dims")
-    return dim % ndim
-
-
 def narrow(x, dim, start, length):
     """The view x[..., start:start+length, ...] along dim (differentiable)."""
-    dim = _wrap(dim, x.ndim, "narrow")
+    dim = wrap_dim(dim, x.ndim, "narrow")
     size = x.shape[dim]
     if start < 0:
         start += size
@@ -71,7 +65,7 @@ def split(x, split_size_or_sections, dim=0):
     smaller) or the given list of sizes."""
     if x.ndim == 0:
         raise RuntimeError("[split] a 0-d tensor cannot be split")
-    dim = _wrap(dim, x.ndim, "split")
+    dim = wrap_dim(dim, x.ndim, "split")
     size = x.shape[dim]
     if isinstance(split_size_or_sections, (list, tuple)):
         sizes = [int(s) for s in split_size_or_sections]
@@ -96,15 +90,11 @@ def chunk(x, chunks, dim=0):
         raise ValueError(f"[chunk] chunks must be positive, got {chunks}")
     if x.ndim == 0:
         raise RuntimeError("[chunk] a 0-d tensor cannot be chunked")
-    size = x.shape[_wrap(dim, x.ndim, "chunk")]
+    size = x.shape[wrap_dim(dim, x.ndim, "chunk")]
     return split(x, builtins.max(1, -(-size // chunks)), dim)
 
 
 # ---- indexing ----
-def _is_int(k):
-    return isinstance(k, (builtins.int, np.integer)) and not isinstance(k, (builtins.bool, np.bool_))
-
-
 def _as_index_array(k):
     """An advanced index as ("mask", int64 0/1 impl) or ("index", int64 impl)."""
     if isinstance(k, TensorBase):
@@ -157,7 +147,7 @@ def _parse_key_for_shape(shape, key):
             out += 1
             continue
         size = shape[d]
-        if _is_int(k):
+        if is_int(k):
             i = int(k)
             if not -size <= i < size:
                 raise IndexError(f"[index] index {i} is out of bounds for dim {d} with size {size}")
@@ -166,6 +156,8 @@ def _parse_key_for_shape(shape, key):
             lengths.append(1)
             keep.append(0)
         elif isinstance(k, slice):
+            if k.step == 0:  # slice.indices would say so without naming the op
+                raise ValueError("[index] slice step must be positive, got 0")
             start, stop, step = k.indices(size)
             if step <= 0:
                 raise ValueError(f"[index] slice step must be positive, got {step}")
@@ -234,15 +226,18 @@ def setitem(x, key, value):
         return
     if x._impl.device != "cpu":
         raise RuntimeError("[setitem] array and mask indices are only supported on the CPU")
-    np_key = key if isinstance(key, tuple) else (key,)
-    np_key = tuple(
-        np.asarray(k._impl).astype(bool if getattr(k, "_is_mask", False) else np.int64)
-        if isinstance(k, TensorBase)
-        else k
-        for k in np_key
-    )
-    arr = np.asarray(x._impl)  # shares the tensor's memory
-    arr[np_key] = np.asarray(value._impl) if isinstance(value, TensorBase) else value
+    dim, kind, index = advanced
+    if kind == "mask":  # the only index
+        target, np_key = np.asarray(x._impl), np.asarray(index).astype(bool)
+    else:
+        # the basic indices as a view first, then the array along the dim it lands on: torch's order (NumPy
+        # would move that dim to the front when an int and the array are apart, as in x[0, :, [1, 2]])
+        target = np.asarray(_C.index_view(x._impl, *spec))  # shares the tensor's memory
+        np_key = (slice(None),) * dim + (np.asarray(index),)
+    try:
+        target[np_key] = np.asarray(value._impl) if isinstance(value, TensorBase) else value
+    except (ValueError, IndexError) as e:  # NumPy's broadcast and bounds errors, named as ours
+        raise type(e)(f"[setitem] {e}") from None
 
 
 # ---- max / min ----
@@ -253,14 +248,19 @@ def minmax(x, dim, keepdim, is_min):
     if dim is None:
         values, _ = ag.MinMaxFn.apply(x.reshape(-1), 0, False, is_min)
         return values
-    values, indices = ag.MinMaxFn.apply(x, int(dim), bool(keepdim), is_min)
+    values, indices = ag.MinMaxFn.apply(x, int_arg(dim, "dim", op), bool(keepdim), is_min)
     return MinMaxResult(values, indices)
 
 
 def argminmax(x, dim, keepdim, is_min):
+    op = "argmin" if is_min else "argmax"
+    # checked here so that the errors are argmin's, not min's
+    d = None if dim is None else wrap_dim(int_arg(dim, "dim", op), x.ndim, op)
+    if x.numel() == 0 and (d is None or x.shape[d] == 0):
+        raise ValueError(f"[{op}] cannot reduce over an empty dim (input {x.shape})")
     if dim is None:
         return ag.MinMaxFn.apply(x.detach().reshape(-1), 0, False, is_min)[1]
-    return ag.MinMaxFn.apply(x.detach(), int(dim), bool(keepdim), is_min)[1]
+    return ag.MinMaxFn.apply(x.detach(), dim, bool(keepdim), is_min)[1]
 
 
 # ---- comparisons and where ----
@@ -309,7 +309,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=1):
         correction = 1 if unbiased else 0
     if not x.dtype.is_floating_point:
         raise TypeError(f"[var] expected a float32 or float64 tensor, got {x.dtype.name}")
-    dims = dims_arg(dim)
+    dims = dims_arg(dim, "var")
     return ag.VarFn.apply(x, dims, float(correction), bool(keepdim))
 
 

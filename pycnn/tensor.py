@@ -10,7 +10,7 @@ import numpy as np
 from . import _C
 from . import _tensor_ops as _tops
 from . import autograd_ops as ag
-from ._convert import dims_arg, host_array, impl_from_data, number_arg, scalar_like, shape_arg, wrap_dim
+from ._convert import dims_arg, host_array, impl_from_data, int_arg, number_arg, scalar_like, shape_arg, wrap_dim
 from ._types import _DTYPES, as_device, as_dtype, device, float32, int64
 from .autograd import TensorBase, check_inplace, is_grad_enabled, write_inplace
 from .autograd import backward as _backward
@@ -461,17 +461,16 @@ class Tensor(TensorBase):
         return ag.SumFn.apply(self, dims_arg(dim, "sum"), keepdim)
 
     def mean(self, dim=None, keepdim=False):
-        dims = dims_arg(dim, "mean")
-        count = 1
-        for d in dims if dims else range(self.ndim):
-            count *= self.shape[wrap_dim(d, self.ndim, "mean")]
-        return ag.SumFn.apply(self, dims, keepdim) * (1.0 / count if count else float("nan"))
+        total = ag.SumFn.apply(self, dims_arg(dim, "mean", self.ndim), keepdim)
+        # the count of summed values, from the sizes (the dims may be negative; a 0-d tensor has dim 0 too)
+        count = self.numel() // total.numel() if total.numel() else 1
+        return total * (1.0 / count if count else float("nan"))
 
     def argmax(self, dim=None, keepdim=False):
         if dim is None:
             return Tensor._make(_C.argmax(self._impl.reshape([-1]), 0))
-        out = Tensor._make(_C.argmax(self._impl, dim))
-        return out.unsqueeze(dim) if keepdim else out
+        out = Tensor._make(_C.argmax(self._impl, int_arg(dim, "dim", "argmax")))
+        return out.unsqueeze(dim) if keepdim and self.ndim else out  # a 0-d input keeps 0 dims
 
     def relu(self):
         return ag.ReLUFn.apply(self)

@@ -90,7 +90,7 @@ def test_reduction_bad_dims():
     expect_error(ValueError, "sum", lambda: t(2, 3).sum(2), "dim 2", "rank 2")
     expect_error(ValueError, "sum", lambda: t(2, 3).sum(-3), "dim -3")
     expect_error(ValueError, "sum", lambda: t(2, 3).sum((0, 0)), "repeated")
-    expect_error(ValueError, "sum", lambda: t(2, 3).mean((1, -1)), "repeated")
+    expect_error(ValueError, "mean", lambda: t(2, 3).mean((1, -1)), "repeated")
     expect_error(ValueError, "argmax", lambda: t(2, 3).argmax(5), "dim 5")
     expect_error(ValueError, "argmax", lambda: pc.zeros(0, 3).argmax(0), "(0, 3)")
     expect_error(TypeError, "sum", lambda: pc.tensor([1, 2]).sum(), "int64")
@@ -244,7 +244,7 @@ OVERFLOW_CASES = [
     ("F.conv_transpose2d(pc.randn(1, 1, 2, 2), pc.randn(1, 1, 3, 3), stride=2**62)", "ValueError", "too large"),
     ("F.conv2d(pc.randn(1, 1, 4, 4), pc.ones(1, 1, 3, 3), dilation=2**62, padding=2**62)", "ValueError", "[conv2d]"),
     ("F.conv2d(pc.randn(1, 1, 4, 4), pc.randn(1, 1, 3, 3), padding=2**40)", "ValueError", "is too large"),
-    ("F.max_pool2d(pc.randn(1, 1, 4, 4), 3, padding=1, dilation=2**62)", "ValueError", "[pool2d] size too large"),
+    ("F.max_pool2d(pc.randn(1, 1, 4, 4), 3, padding=1, dilation=2**62)", "ValueError", "[max_pool2d] size too large"),
     ("pc.zeros(2**40)", "MemoryError", "[empty] cannot allocate 4398046511104 bytes"),
     ("F.pad(pc.randn(1, 1, 4, 4), (2**62, 2**62))", "ValueError", "[pad] size too large"),
     ("F.interpolate(pc.randn(1, 1, 4, 4), size=(2**32, 2**32))", "ValueError", "is too large"),

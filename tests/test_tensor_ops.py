@@ -261,7 +261,7 @@ def test_max_min_gradients(device):
 
 
 def test_max_bad_input():
-    with pytest.raises(ValueError, match=r"\[max\] expected a non-empty tensor"):
+    with pytest.raises(ValueError, match=r"\[max\] cannot reduce over dim 0 of size 0"):
         pc.zeros(0, 3).max(0)
     with pytest.raises((ValueError, IndexError), match=r"\[min\]"):
         pc.zeros(2, 3).min(2)
@@ -357,7 +357,7 @@ def test_var_std_gradients(device):
 def test_var_bad_input():
     with pytest.raises(TypeError, match=r"\[var\] expected a float32 or float64"):
         pc.tensor([1, 2]).var()
-    with pytest.raises((ValueError, IndexError), match=r"\[sum\]"):
+    with pytest.raises((ValueError, IndexError), match=r"\[var\] dim 2 out of range"):
         pc.zeros(2, 3).var(2)
 
 

@@ -1,5 +1,7 @@
 // Shared input checks for the op entry points; every message starts with "[op]" and names the shapes.
 #pragma once
+#include <algorithm>  // defines: std::find
+
 #include "core/tensor.h"
 
 namespace pycnn {
@@ -51,6 +53,15 @@ void check_conv_args(const Tensor& x, const Tensor& w, const Args& a, const char
   PYCNN_CHECK(a.groups > 0, "[", op, "] groups must be positive, got ", a.groups);
   PYCNN_CHECK(w.size(2) > 0 && w.size(3) > 0, "[", op, "] kernel size must be positive, weight is ",
               shape_str(w.shape()));
+}
+
+// An output shape whose bytes (at 8 per element, the widest dtype) fit in int64, checked before Tensor::empty
+// sees it, so that "too large" names this op rather than the allocator. A shape with a 0 dim holds nothing.
+inline void check_output_shape(const Shape& s, const char* op) {
+  if (std::find(s.begin(), s.end(), 0) != s.end()) return;
+  int64_t bytes = 8;
+  for (int64_t d : s)
+    PYCNN_CHECK(!__builtin_mul_overflow(bytes, d, &bytes), "[", op, "] output shape ", shape_str(s), " is too large");
 }
 
 // Ops without a CUDA kernel yet say so instead of failing somewhere deeper.

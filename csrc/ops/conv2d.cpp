@@ -21,7 +21,9 @@ static Shape conv2d_output_shape(const Tensor& x, const Tensor& w, const Conv2dA
   const int64_t pw = checked_add(x.size(3), checked_mul(2, a.pad_w, op), op);
   PYCNN_CHECK(ph >= eff_h && pw >= eff_w, "[", op, "] input ", shape_str(x.shape()), " (padded to ", ph, "x", pw,
               ") is smaller than the kernel (", eff_h, "x", eff_w, " with dilation)");
-  return {x.size(0), OC, (ph - eff_h) / a.stride_h + 1, (pw - eff_w) / a.stride_w + 1};
+  Shape out = {x.size(0), OC, (ph - eff_h) / a.stride_h + 1, (pw - eff_w) / a.stride_w + 1};
+  check_output_shape(out, op);
+  return out;
 }
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& args) {

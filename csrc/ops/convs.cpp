@@ -45,6 +45,7 @@ Shape pad_output_shape(const Shape& xs, const std::vector<int64_t>& pads, PadMod
     PYCNN_CHECK(out[d] >= 0, "[pad] padding (", lo, ", ", hi, ") leaves dim ", d, " of ", shape_str(xs),
                 " with a negative size ", out[d]);
   }
+  check_output_shape(out, "pad");
   return out;
 }
 
@@ -53,9 +54,10 @@ void constant_overlap(Tensor& xv, Tensor& yv, const std::vector<int64_t>& pads) 
   const int64_t rank = xv.dim(), nd = static_cast<int64_t>(pads.size()) / 2;
   for (int64_t i = 0; i < nd; ++i) {
     const int64_t d = rank - 1 - i, lo = pads[2 * i], hi = pads[2 * i + 1];
-    const int64_t len = xv.size(d) - std::max(-lo, int64_t{0}) - std::max(-hi, int64_t{0});
-    xv = xv.narrow(d, std::max(-lo, int64_t{0}), std::max(len, int64_t{0}));
-    yv = yv.narrow(d, std::max(lo, int64_t{0}), std::max(len, int64_t{0}));
+    const int64_t len = std::max<int64_t>(xv.size(d) - std::max<int64_t>(-lo, 0) - std::max<int64_t>(-hi, 0), 0);
+    // no overlap (a crop past the whole dim): empty views at 0, as a start past the end is out of range
+    xv = xv.narrow(d, len ? std::max<int64_t>(-lo, 0) : 0, len);
+    yv = yv.narrow(d, len ? std::max<int64_t>(lo, 0) : 0, len);
   }
 }
 
@@ -166,6 +168,7 @@ Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
   const int64_t OW = transpose_base_size(x.size(3), w.size(3), args.stride_w, args.pad_w, args.dilation_w, op) + op_w;
   PYCNN_CHECK(OH > 0 && OW > 0, "[conv_transpose2d] input ", shape_str(x.shape()), " with weight ",
               shape_str(w.shape()), " gives a non-positive output size ", OH, "x", OW);
+  check_output_shape({x.size(0), OC, OH, OW}, op);
   if (b.defined()) {
     check_same(x, b, op, "input", "bias");
     PYCNN_CHECK(b.dim() == 1 && b.size(0) == OC, "[conv_transpose2d] expected bias of shape (", OC, ",), got ",

@@ -61,7 +61,8 @@ std::tuple<Tensor, Tensor> max_pool2d_forward(const Tensor& x, const Pool2dArgs&
 Tensor max_pool2d_backward(const Tensor& dout, const Tensor& indices, const Shape& x_shape);
 Tensor avg_pool2d_forward(const Tensor& x, const Pool2dArgs& args);
 Tensor avg_pool2d_backward(const Tensor& dout, const Shape& x_shape, const Pool2dArgs& args);
-int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation, bool ceil_mode);
+int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation, bool ceil_mode,
+                         const char* op = "pool2d");  // op names the "[op] ... too large" error
 
 // ---- activations (ops/activation.cpp) ----
 Tensor relu_forward(const Tensor& x);
@@ -141,6 +142,8 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim);
 Tensor sum_backward(const Tensor& dout, const Shape& x_shape, const std::vector<int64_t>& dims, bool keepdim);
 Tensor sum_to(const Tensor& x, const Shape& shape);  // sums broadcast dims away so that x has `shape`
 Tensor argmax(const Tensor& x, int64_t dim);         // int64 indices of the first maximum along dim
+// Sorted, unique dims wrapped into [0, rank) (all when empty), or a ValueError "[op] ..."
+std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t rank, const char* op);
 
 // ---- optimizer updates, in place (ops/optim.cpp) ----
 struct SgdArgs {

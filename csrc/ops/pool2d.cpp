@@ -13,8 +13,8 @@ namespace pycnn {
 // C++'s truncation toward zero would then give a 1-wide output where PyTorch gives none.
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
-int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation, bool ceil_mode) {
-  const char* op = "pool2d";
+int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation, bool ceil_mode,
+                         const char* op) {
   const int64_t span = checked_add(in, checked_mul(2, pad, op), op) - checked_mul(dilation, kernel - 1, op) - 1;
   int64_t out = floor_div(ceil_mode ? span + stride - 1 : span, stride) + 1;
   if (ceil_mode && (out - 1) * stride >= in + pad) --out;
@@ -29,17 +29,20 @@ static Shape pool_output_shape(const Shape& x_shape, const Pool2dArgs& a, const 
   PYCNN_CHECK(a.stride_h > 0 && a.stride_w > 0, "[", op, "] stride must be positive, got (", a.stride_h, ", ",
               a.stride_w, ")");
   PYCNN_CHECK(a.dilation_h > 0 && a.dilation_w > 0, "[", op, "] dilation must be positive");
-  PYCNN_CHECK(a.pad_h >= 0 && a.pad_w >= 0 && 2 * a.pad_h <= a.kernel_h && 2 * a.pad_w <= a.kernel_w, "[", op,
+  PYCNN_CHECK(a.pad_h >= 0 && a.pad_w >= 0 && a.pad_h <= a.kernel_h / 2 && a.pad_w <= a.kernel_w / 2, "[", op,
               "] padding (", a.pad_h, ", ", a.pad_w, ") should be at most half the kernel size (", a.kernel_h, ", ",
               a.kernel_w, ")");
   const int64_t H = x_shape[x_shape.size() - 2], W = x_shape.back();
-  const int64_t OH = pool_output_size(H, a.kernel_h, a.stride_h, a.pad_h, a.dilation_h, a.ceil_mode);
-  const int64_t OW = pool_output_size(W, a.kernel_w, a.stride_w, a.pad_w, a.dilation_w, a.ceil_mode);
+  // an empty plane with padding would give windows of padding only: -inf and index -1, or 0/0 (torch refuses too)
+  PYCNN_CHECK(H > 0 && W > 0, "[", op, "] expected an input with non-empty H and W, got ", shape_str(x_shape));
+  const int64_t OH = pool_output_size(H, a.kernel_h, a.stride_h, a.pad_h, a.dilation_h, a.ceil_mode, op);
+  const int64_t OW = pool_output_size(W, a.kernel_w, a.stride_w, a.pad_w, a.dilation_w, a.ceil_mode, op);
   PYCNN_CHECK(OH > 0 && OW > 0, "[", op, "] input ", shape_str(x_shape), " is too small for kernel (", a.kernel_h, ", ",
               a.kernel_w, "): the output would be ", OH, "x", OW);
   Shape out = x_shape;
   out[out.size() - 2] = OH;
   out[out.size() - 1] = OW;
+  check_output_shape(out, op);
   return out;
 }
 

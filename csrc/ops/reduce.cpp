@@ -10,8 +10,6 @@
 
 namespace pycnn {
 
-namespace {
-
 // Sorted, unique, wrapped dims; all dims when `dims` is empty.
 std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t rank, const char* op) {
   std::vector<int64_t> out;
@@ -26,6 +24,8 @@ std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t ra
   if (rank == 0) out.clear();  // a 0-d tensor has nothing to reduce: dim 0/-1 is accepted as in torch
   return out;
 }
+
+namespace {
 
 Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& dims, bool keepdim) {
   Shape out;
@@ -127,8 +127,10 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
 
 Tensor argmax(const Tensor& x, int64_t dim) {
   check_floating(x, "argmax", "input");
-  PYCNN_CHECK(x.numel() > 0, "[argmax] expected a non-empty tensor, got shape ", shape_str(x.shape()));
   std::vector<int64_t> dims = normalize_dims({dim}, x.dim(), "argmax");
+  // an empty reduced dim has no argmax; other empty dims just give an empty result (as torch)
+  PYCNN_CHECK(x.numel() > 0 || x.size(dims[0]) > 0, "[argmax] cannot reduce over dim ", dims[0], " of size 0 (input ",
+              shape_str(x.shape()), ")");
   int64_t A, R, B;
   Tensor xc = to_arb(x, dims, A, R, B);
   Tensor out = Tensor::empty(reduced_shape(x.shape(), dims, false), DType::Int64, x.device());

@@ -65,6 +65,7 @@ static void check_adaptive(const Tensor& x, int64_t OH, int64_t OW, const char* 
   PYCNN_CHECK(OH > 0 && OW > 0, "[", op, "] output_size must be positive, got (", OH, ", ", OW, ")");
   PYCNN_CHECK(x.size(-2) > 0 && x.size(-1) > 0, "[", op, "] input ", shape_str(x.shape()),
               " has an empty spatial size");
+  check_output_shape(with_spatial(x.shape(), OH, OW), op);
 }
 
 Tensor adaptive_avg_pool2d_forward(const Tensor& x, int64_t OH, int64_t OW) {
@@ -180,6 +181,7 @@ Tensor interpolate_forward(const Tensor& x, int64_t OH, int64_t OW, const Interp
               shape_str(x.shape()));
   PYCNN_CHECK(x.size(-2) > 0 && x.size(-1) > 0, "[interpolate] input ", shape_str(x.shape()),
               " has an empty spatial size");
+  check_output_shape(with_spatial(x.shape(), OH, OW), "interpolate");
   Tensor xc = x.contiguous();
   Tensor y = Tensor::empty(with_spatial(x.shape(), OH, OW), x.dtype(), x.device());
   dispatch_floating(x.dtype(), "interpolate", [&](auto tag) {
@@ -217,6 +219,7 @@ Tensor max_unpool2d_forward(const Tensor& x, const Tensor& indices, int64_t OH, 
   PYCNN_CHECK(indices.shape() == x.shape(), "[max_unpool2d] indices ", shape_str(indices.shape()),
               " must have the input's shape ", shape_str(x.shape()));
   PYCNN_CHECK(OH > 0 && OW > 0, "[max_unpool2d] output size must be positive, got (", OH, ", ", OW, ")");
+  check_output_shape(with_spatial(x.shape(), OH, OW), "max_unpool2d");
   check_same_device(x, indices, "max_unpool2d");
   Tensor xc = x.contiguous(), ic = indices.contiguous();
   check_indices(ic, OH * OW, "max_unpool2d", {OH, OW});

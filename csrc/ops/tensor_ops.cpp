@@ -254,11 +254,12 @@ Tensor masked_select_backward(const Tensor& dout, const Tensor& mask) {
 std::tuple<Tensor, Tensor> minmax_dim(const Tensor& x, int64_t dim, bool keepdim, bool is_min) {
   const char* op = is_min ? "min" : "max";
   check_floating(x, op, "input");
-  PYCNN_CHECK(x.numel() > 0, "[", op, "] expected a non-empty tensor, got shape ", shape_str(x.shape()));
   Tensor xc = x.dim() == 0 ? x.reshape({1}) : x.contiguous();
   dim = wrap_dim(dim, xc.dim(), op);
   int64_t A, R, B;
   split_around(xc.shape(), dim, A, R, B);
+  // an empty reduced dim has no max; other empty dims just give an empty result (as torch)
+  PYCNN_CHECK(R > 0, "[", op, "] cannot reduce over dim ", dim, " of size 0 (input ", shape_str(x.shape()), ")");
   Shape out_shape = x.shape();
   if (x.dim() > 0) {
     if (keepdim)
@@ -359,6 +360,7 @@ Tensor centered(const Tensor& x, const std::vector<int64_t>& dims, int64_t& coun
 
 Tensor var_forward(const Tensor& x, const std::vector<int64_t>& dims, double correction, bool keepdim) {
   check_floating(x, "var", "input");
+  normalize_dims(dims, x.dim(), "var");  // so that a bad dim is var's error, not the inner sum's
   int64_t count;
   Tensor d = centered(x, dims, count);
   // count - correction <= 0 divides by zero (inf or nan), as torch does

@@ -4,7 +4,7 @@ The names an op accepts (reductions, padding and interpolation modes) are the co
 """
 
 from .. import _C
-from .._convert import number_arg
+from .._convert import int_arg, is_int, number_arg
 from ..tensor import Tensor
 
 REDUCTIONS = tuple(_C.reduction_names())  # "none", "mean", "sum"
@@ -24,10 +24,6 @@ def one_of(value, choices, name, op):
     return value
 
 
-def is_int(v):
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
 def ntuple(value, n, name, op):
     """An int, or a sequence of n ints (or of one, repeated), as an n-tuple of ints."""
     if isinstance(value, (tuple, list)):
@@ -38,8 +34,8 @@ def ntuple(value, n, name, op):
         out = (value,) * n
     if not all(is_int(v) for v in out):
         raise TypeError(f"[{op}] {name} must be an int or {n} ints, got {value!r}")
-    if not all(-(2**63) <= v < 2**63 for v in out):  # the core's int64
-        raise ValueError(f"[{op}] {name} {value!r} is too large: more than 64 bits")
+    for v in out:
+        int_arg(v, name, op)  # within int64
     return out
 
 

@@ -4,6 +4,7 @@ argument-parsing layer over one Function of ``pycnn.autograd_ops``. Shapes are N
 
 from .. import _C
 from .. import autograd_ops as ag
+from .._convert import check_int64
 from .._types import int64
 from ..autograd import write_inplace
 from ..random import cuda_generator, default_generator
@@ -13,6 +14,7 @@ from ._arguments import (
     REDUCTIONS,
     check_tensor,
     conv_padding,
+    int_arg,
     ntuple,
     one_of,
     pair,
@@ -49,6 +51,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         input = pad(input, [p for lr in reversed(pads) for p in lr])
         pads = [(0, 0), (0, 0)]
     padding = (pads[0][0], pads[1][0])
+    groups = int_arg(groups, "groups", "conv2d")
     if input.ndim == 3:
         return ag.Conv2dFn.apply(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
     return ag.Conv2dFn.apply(input, weight, bias, stride, padding, dilation, groups)
@@ -79,6 +82,8 @@ def avg_pool2d(
     stride = kernel if stride is None or stride == [] else pair(stride, "stride", "avg_pool2d")
     if divisor_override is not None and divisor_override <= 0:
         raise ValueError(f"[avg_pool2d] divisor_override must be positive, got {divisor_override}")
+    if divisor_override is not None:
+        check_int64(divisor_override, "divisor_override", "avg_pool2d")
     return ag.AvgPool2dFn.apply(
         input,
         kernel,
@@ -386,7 +391,7 @@ def _adaptive_size(input, output_size, op):
     size = (output_size, output_size) if output_size is None or isinstance(output_size, int) else tuple(output_size)
     if len(size) != 2 or not all(s is None or isinstance(s, int) for s in size):
         raise ValueError(f"[{op}] output_size must be an int, None or a pair of them, got {output_size!r}")
-    return tuple(input.shape[-2 + i] if s is None else s for i, s in enumerate(size))
+    return tuple(input.shape[-2 + i] if s is None else check_int64(s, "output_size", op) for i, s in enumerate(size))
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -607,6 +612,8 @@ def pad(input, pad, mode="constant", value=None):
     check_tensor(input, "pad")
     if isinstance(pad, int) or not all(isinstance(p, int) and not isinstance(p, bool) for p in pad):
         raise TypeError(f"[pad] pad must be a sequence of ints, got {pad!r}")
+    for p in pad:
+        check_int64(p, "pad", "pad")
     one_of(mode, PAD_MODES, "mode", "pad")
     if value is None:
         value = 0.0
@@ -631,6 +638,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
             (dilation, "dilation"),
         )
     ]
+    groups = int_arg(groups, "groups", "conv_transpose2d")
     if input.ndim == 3:
         return ag.ConvTranspose2dFn.apply(input.unsqueeze(0), weight, bias, *args[:3], args[3], groups).squeeze(0)
     return ag.ConvTranspose2dFn.apply(input, weight, bias, *args[:3], args[3], groups)

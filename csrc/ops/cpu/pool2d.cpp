@@ -201,8 +201,11 @@ template <typename Sweep>
 inline void for_each_row_tap(int64_t oh, int64_t H, int64_t W, int64_t OW, const Pool2dArgs& a, Sweep sweep) {
   const int64_t h0 = oh * a.stride_h - a.pad_h;
   const int64_t hs = std::max<int64_t>(h0, 0), he = std::min(h0 + a.kernel_h, H);
+  // only the taps some window puts inside [0, W): a kernel far wider than the padded image (legal with
+  // ceil_mode) would otherwise loop over every one of its empty taps
+  const int64_t kw0 = std::max<int64_t>(0, a.pad_w - (OW - 1) * a.stride_w), kw1 = std::min(a.kernel_w, W + a.pad_w);
   for (int64_t h = hs; h < he; ++h)
-    for (int64_t kw = 0; kw < a.kernel_w; ++kw) {
+    for (int64_t kw = kw0; kw < kw1; ++kw) {
       int64_t lo, hi;
       tap_cols(OW, W, a.stride_w, a.pad_w, kw, lo, hi);
       sweep(h * W - a.pad_w + kw, lo, hi);
