@@ -631,6 +631,31 @@ def test_cifar_python_batch_with_bad_values(tmp_path, rng, case, batch, match):
         CIFAR10(tmp_path, train=False)
 
 
+def test_cifar_pickle_frame_past_maxsize(tmp_path, rng):
+    # A FRAME opcode announcing 2**64 - 1 bytes raised a bare OverflowError (found by tools/fuzz.sh cifar).
+    make_cifar10_python(tmp_path, rng)
+    path = tmp_path / "cifar-10-batches-py" / "batches.meta"
+    path.write_bytes(b"\x80\x04\x95" + struct.pack("<Q", 2**64 - 1))
+    with pytest.raises(RuntimeError, match=r"^\[CIFAR10\] cannot read .*batches.meta: not a valid CIFAR"):
+        CIFAR10(tmp_path, train=False)
+
+
+@pytest.mark.parametrize(
+    "opcodes",
+    [
+        b"\x80\x05\x96" + struct.pack("<Q", 2**56) + b"abc.",  # BYTEARRAY8 of 2**56 bytes: MemoryError before
+        b"\x80\x02}r" + struct.pack("<I", 2**32 - 1) + b".",  # LONG_BINPUT 2**32 - 1: a 32 GB memo
+    ],
+    ids=["bytearray8-2p56", "memo-index-2p32"],
+)
+def test_cifar_pickle_lengths_past_the_file_allocate_nothing(tmp_path, rng, opcodes):
+    # The C unpickler allocates what a length field says before reading it (found by tools/fuzz.sh cifar).
+    make_cifar10_python(tmp_path, rng)
+    (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(opcodes)
+    with pytest.raises(RuntimeError, match=r"^\[CIFAR10\] cannot read .*test_batch: not a valid CIFAR python batch"):
+        CIFAR10(tmp_path, train=False)
+
+
 def test_cifar_meta_names_must_be_text(tmp_path, rng):
     make_cifar10_python(tmp_path, rng)
     (tmp_path / "cifar-10-batches-py" / "batches.meta").write_bytes(pickle.dumps({b"label_names": 10}, protocol=2))

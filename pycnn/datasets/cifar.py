@@ -8,6 +8,7 @@ Whichever is present under root is used; a .tar.gz archive lying in root is extr
 
 import io
 import pickle
+import pickletools
 from pathlib import Path
 
 import numpy as np
@@ -46,10 +47,20 @@ def _text(value):
     return value.decode("latin1") if isinstance(value, bytes) else value
 
 
+def _check_opcodes(raw):
+    """Walk the pickle's opcodes in pure Python first: a length past the end of the data raises ValueError
+    here, where the C unpickler would allocate it before reading (BYTEARRAY8 of 2**56 bytes: MemoryError),
+    and so does a memo index past the number of opcodes, which would grow the memo to that size."""
+    for count, (opcode, arg, _) in enumerate(pickletools.genops(raw)):
+        if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT") and arg > count:
+            raise ValueError(f"memo index {arg} at opcode {count}")
+
+
 def _load_pickle(path, name):
     """The dict stored in a CIFAR python file, with str keys."""
-    raw = Path(path).read_bytes()  # from memory, a length field past the file's end cannot allocate that much
+    raw = Path(path).read_bytes()
     try:
+        _check_opcodes(raw)
         # latin1 maps Python 2 byte strings 1:1 (that is how NumPy arrays pickled by Python 2 load).
         obj = _CifarUnpickler(io.BytesIO(raw), encoding="latin1").load()
     except (
@@ -58,9 +69,9 @@ def _load_pickle(path, name):
         ValueError,
         TypeError,
         AttributeError,
-        IndexError,
-        KeyError,
+        LookupError,  # IndexError, KeyError (memo), an unknown encoding for _codecs.encode
         ImportError,
+        OverflowError,  # a FRAME or length opcode past sys.maxsize
     ) as e:
         raise RuntimeError(
             f"[{name}] cannot read {path}: not a valid CIFAR python batch ({type(e).__name__}: {e})"

@@ -8,6 +8,7 @@ such as Resize makes them batchable. There is no __getitems__: the DataLoader co
 """
 
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +31,19 @@ def _pil_image():
 
 
 def pil_loader(path, mode="RGB"):
-    """Open an image file with Pillow and convert it to `mode` ('RGB', 'L', 'RGBA' or 'LA')."""
+    """Open an image file with Pillow and convert it to `mode` ('RGB', 'L', 'RGBA' or 'LA').
+
+    Raises:
+        RuntimeError naming the file when Pillow cannot decode it. OSError if it cannot be read.
+    """
+    image_module = _pil_image()
     with open(path, "rb") as f:
-        image = _pil_image().open(f)
-        return image.convert(mode)  # convert() decodes now, while the file is open
+        try:
+            return image_module.open(f).convert(mode)  # convert() decodes now, while the file is open
+        # Pillow's decoders raise more than OSError (UnidentifiedImageError, "image file is truncated") on
+        # a damaged file; the bomb error is its refusal of an image of too many pixels.
+        except (OSError, ValueError, SyntaxError, EOFError, struct.error, image_module.DecompressionBombError) as e:
+            raise RuntimeError(f"[ImageFolder] cannot decode {path}: {type(e).__name__}: {e}") from None
 
 
 def find_classes(directory):

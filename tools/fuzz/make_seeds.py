@@ -38,6 +38,20 @@ def _saved(state, metadata=None):
 
 
 def load_seeds():
+    """Whole files (first byte 0) and JSON headers the target builds a file around (first byte 1)."""
+    headers = {
+        "header-small-dtypes": {
+            k: {"dtype": k, "shape": [2], "data_offsets": offsets}
+            for k, offsets in (("U8", [0, 2]), ("BOOL", [2, 4]), ("BF16", [4, 8]))
+        },
+        "header-metadata": {"__metadata__": {"a": "b"}, "x": {"dtype": "F64", "shape": [1, 1], "data_offsets": [0, 8]}},
+    }
+    return {name: b"\x00" + data for name, data in _load_files().items()} | {
+        name: b"\x01" + json.dumps(header).encode() for name, header in headers.items()
+    }
+
+
+def _load_files():
     rng = np.random.default_rng(0)
     return {
         "f32-i64": _saved({"w": pc.tensor(rng.standard_normal((2, 3)).astype(np.float32)), "n": pc.arange(3)}),
@@ -68,7 +82,9 @@ def checkpoint_seeds():
         full = path.read_bytes()
         save_checkpoint(path, model)
         bare = path.read_bytes()
-    return {"adam": full, "model-only": bare}
+    document = {"epoch": 2, "history": [{"loss": 0.5}], "callbacks": [{"class": "EarlyStopping", "state": {}}]}
+    document["extra"] = {"t": {"__tuple__": [1, {"__tensor__": "model.weight"}]}, "c": {"__counter__": [[1, 2]]}}
+    return {"adam": b"\x00" + full, "model-only": b"\x00" + bare, "document": b"\x01" + json.dumps(document).encode()}
 
 
 def _idx(array, code):

@@ -7,6 +7,7 @@ atheris; tests/test_fuzz_corpus.py replays tests/fuzz_corpus/<name>/ through the
 """
 
 import atexit
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -47,10 +48,30 @@ def _fresh(name):
     return folder
 
 
+def _header_file(header):
+    """A safetensors file of the JSON `header` with as many data bytes as its offsets ask (zeros, at most
+    1 MB), so that mutations of the JSON are not all stopped by a header length or file size mismatch."""
+    try:
+        entries = json.loads(header)
+        ends = [e["data_offsets"][1] for e in entries.values() if isinstance(e, dict)]
+        data_len = max([e for e in ends if isinstance(e, int) and 0 <= e <= 1 << 20], default=0)
+    except Exception:  # noqa: BLE001  (any header the reader itself must then reject)
+        data_len = 0
+    return len(header).to_bytes(8, "little") + header + bytes(data_len)
+
+
+def _file_bytes(data):
+    """The file a load-like target reads: the first byte picks the rest as the whole file (even) or as the
+    JSON header of a file built around it (odd)."""
+    if not data:
+        return b""
+    return _header_file(data[1:]) if data[0] % 2 else data[1:]
+
+
 def load(data):
     """pc.load and pc.load_metadata (safetensors); a file that loads must survive save + load unchanged."""
     path = _fresh("load") / "fuzz.safetensors"
-    path.write_bytes(data)
+    path.write_bytes(_file_bytes(data))
     _expect(ValueError, ["load"], path, lambda: load_metadata(path))
     state = _expect(ValueError, ["load"], path, lambda: pc.load(path))
     if state is None:
@@ -64,10 +85,20 @@ def load(data):
         np.testing.assert_array_equal(reloaded[name].numpy(), t.numpy(), err_msg=name)
 
 
+_CHECKPOINT_TENSORS = {"model.weight": np.ones((2, 2), np.float32), "optimizer.state.0.step": np.zeros(1)}
+
+
 def checkpoint(data):
-    """pycnn.train.load_checkpoint of a file (no objects to restore into: the reader alone)."""
+    """pycnn.train.load_checkpoint of a file (no objects to restore into: the reader alone). The first byte
+    picks the rest as the whole file (even) or as the checkpoint's JSON document, saved with two tensors
+    (odd), so that mutations reach the document past the safetensors layer."""
     path = _fresh("checkpoint") / "fuzz.safetensors"
-    path.write_bytes(data)
+    if data and data[0] % 2:
+        document = data[1:].decode("utf-8", errors="replace")
+        metadata = {"format": "pycnn.checkpoint", "format_version": "1", "checkpoint": document}
+        pc.save(_CHECKPOINT_TENSORS, path, metadata=metadata)
+    else:
+        path.write_bytes(data[1:])
     _expect(ValueError, ["load", "load_checkpoint"], path, lambda: load_checkpoint(path))
 
 
