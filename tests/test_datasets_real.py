@@ -313,6 +313,9 @@ def test_mnist_rejects_inconsistent_files(tmp_path, rng):
     write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.full(12, 10, np.uint8), gz=True)
     with pytest.raises(RuntimeError, match=r"label 10"):
         MNIST(tmp_path)
+    write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.full(12, -1, np.int8), 0x09, gz=True)
+    with pytest.raises(RuntimeError, match=r"negative label -1"):  # was accepted (issue 11)
+        MNIST(tmp_path)
     write_idx(tmp_path / "train-labels-idx1-ubyte.gz", arrays["train"][0], gz=True)  # images as labels
     with pytest.raises(RuntimeError, match=r"integer labels \(N,\)"):
         MNIST(tmp_path)
@@ -867,6 +870,18 @@ def test_image_folder_errors(tmp_path, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "PIL", None)  # as if Pillow were not installed
     with pytest.raises(ImportError, match=r'pip install "pycnn\[images\]"'):
         ImageFolder(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"\x89PNG\r\n\x1a\n", b"BM" + b"\xff" * 60], ids=["empty", "png-magic", "bmp-garbage"]
+)
+def test_image_folder_names_an_image_it_cannot_decode(tmp_path, content):
+    # Pillow's UnidentifiedImageError / "truncated" OSError named no op before (found by tools/fuzz.sh image).
+    pytest.importorskip("PIL")
+    (tmp_path / "cat").mkdir()
+    (tmp_path / "cat" / "broken.png").write_bytes(content)
+    with pytest.raises(RuntimeError, match=r"^\[ImageFolder\] cannot decode .*broken.png: "):
+        ImageFolder(tmp_path)[0]
 
 
 # ------------------------------------------------------------------------------------- get_dataset

@@ -12,7 +12,7 @@ if [ $# -lt 2 ]; then
 fi
 name=$1 seconds=$2 seed=${3:-}
 if [ "$name" = all ]; then
-  for target in $(python -c 'import sys; sys.path.insert(0, "tools/fuzz"); import targets; print(*targets.TARGETS)'); do
+  for target in $(python tools/fuzz/targets.py); do
     FUZZ_OUT=${FUZZ_OUT:+$FUZZ_OUT/$target} "$0" "$target" "$seconds" ${seed:+"$seed"}
   done
   exit 0
@@ -26,4 +26,4 @@ python tools/fuzz/fuzz.py "$name" \
   -max_total_time="$seconds" ${seed:+-seed="$seed"} -dict="$dict" \
   -max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix="$out/crashes/" "$out/new" "tests/fuzz_corpus/$name" 2>&1 \
-  | grep -vE '^INFO: Instrumenting|^#[0-9]+\s+(NEW|REDUCE) ' || { echo "tools/fuzz.sh: $name found a bug: see $out/crashes/" >&2; exit 1; }
+  | grep --line-buffered -vE '^INFO: Instrumenting|^#[0-9]+\s+(NEW|REDUCE) ' || { echo "tools/fuzz.sh: $name found a bug: see $out/crashes/" >&2; exit 1; }

@@ -211,6 +211,8 @@ class MNIST(ArrayImageDataset):
             raise RuntimeError(
                 f"[{name}] {files[1]} holds label {labels.max()}, but there are only {len(self.classes)} classes"
             )
+        if labels.size and labels.min() < 0:  # signed IDX types (0x09 and up) can hold them
+            raise RuntimeError(f"[{name}] {files[1]} holds the negative label {labels.min()}")
         super().__init__(images[:, None], labels, type(self).classes, transform, target_transform)
 
     # ---------------------------------------------------------------------------------------- files

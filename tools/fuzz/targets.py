@@ -177,9 +177,13 @@ def replay(name, path):
     TARGETS[name](Path(path).read_bytes())
 
 
-if __name__ == "__main__":  # python tools/fuzz/targets.py NAME FILE...: replay without atheris
+if __name__ == "__main__":
+    # python tools/fuzz/targets.py: the target names; python tools/fuzz/targets.py NAME FILE...: replay
+    # files through a target without atheris.
     import sys
 
+    if len(sys.argv) < 2:
+        print(*TARGETS)
     for file in sys.argv[2:]:
         replay(sys.argv[1], file)
         print(f"{file}: ok", file=sys.stderr)
