@@ -233,8 +233,13 @@ def _fsync_directory(directory):
         os.close(dir_fd)
 
 
+def _clip(text, limit=500):
+    """`text` cut to `limit` characters: a hostile file can make a name, shape or value megabytes long."""
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _corrupt(path, why):
-    return ValueError(f"[load] {path!r} is not a valid safetensors file: {why}")
+    return ValueError(f"[load] {path!r} is not a valid safetensors file: {_clip(why)}")
 
 
 def _parse_json(path, raw):

@@ -16,7 +16,7 @@ from collections import Counter
 import numpy as np
 
 from ..random import default_generator
-from ..serialization import load, load_metadata, save
+from ..serialization import _clip, load, load_metadata, save
 from ..tensor import Tensor
 from ..version import __version__
 
@@ -222,7 +222,7 @@ _DOC_TYPES = {
 
 
 def _corrupt(path, why):
-    return ValueError(f"[load_checkpoint] {path!r} is a damaged pycnn checkpoint: {why}")
+    return ValueError(f"[load_checkpoint] {path!r} is a damaged pycnn checkpoint: {_clip(why)}")
 
 
 def _decode(path, text, tensors):
