@@ -13,12 +13,13 @@ import atheris
 with atheris.instrument_imports(include=["pycnn", "tarfile", "gzip", "pickle", "json", "PIL", "targets"]):
     import targets
 
-    try:
-        from PIL import Image
+    if sys.argv[1:2] == ["image"]:
+        try:
+            from PIL import Image
 
-        Image.init()  # Pillow imports its format plugins on first use: import them here, instrumented
-    except ImportError:  # the image target then fails with ImageFolder's install hint
-        pass
+            Image.init()  # Pillow imports its format plugins on first use: import them here, instrumented
+        except ImportError:  # the target then fails with ImageFolder's install hint
+            pass
 
 
 def main():
