@@ -4,12 +4,16 @@ File layout (https://github.com/huggingface/safetensors): 8-byte little-endian h
 bytes of UTF-8 JSON {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
 "__metadata__": {str: str}} padded with spaces to a multiple of 8, then the raw little-endian tensor
 bytes, packed back to back (offsets are relative to the end of the header). save() is atomic: it writes
-a temporary file in the same directory, fsyncs it and renames it over the target.
+a temporary file `.NAME.pycnn-save-<pid>-<random>.tmp` in the same directory, fsyncs it and renames it over
+the target; a process killed mid-save leaves that file behind, and the next save to NAME removes it.
+load() raises ValueError naming the file for anything that is not a well-formed file it can hold.
 """
 
 import json
 import math
 import os
+import re
+import sys
 import tempfile
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -134,7 +138,8 @@ def save(obj, path, metadata=None):
     Raises:
         TypeError: obj is not a mapping, a key is not a str, a value is not a Tensor/array, or metadata is
             not str -> str.
-    A crash or an exception during the write leaves any previous file at `path` untouched.
+    A crash or an exception during the write leaves any previous file at `path` untouched. A save also
+    deletes the temporaries that earlier saves to `path` left when their process was killed.
     """
     if not isinstance(obj, Mapping):
         raise TypeError(f"[save] expected a mapping of str -> Tensor (e.g. a state dict), got {type(obj).__name__}")
@@ -156,7 +161,8 @@ def save(obj, path, metadata=None):
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     mode = _default_file_mode(path)
-    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    _remove_stale_temporaries(path)
+    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=f"{_temp_prefix(path)}{os.getpid()}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(len(header).to_bytes(8, "little"))
@@ -176,6 +182,43 @@ def save(obj, path, metadata=None):
     _fsync_directory(directory)
 
 
+def _temp_prefix(path):
+    return "." + os.path.basename(path) + ".pycnn-save-"
+
+
+def _process_is_gone(pid):
+    """True only when no process `pid` exists. A pid reused by another process reads as alive: the
+    temporary is then kept, never a live writer's deleted. Pids of another host or container sharing the
+    directory are not ours to judge, but a save to the same file from two places is a race anyway."""
+    if os.name != "posix":  # os.kill(pid, 0) terminates the process on Windows
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError):  # PermissionError: alive, another user's
+        return False
+    return False
+
+
+def _remove_stale_temporaries(path):
+    """Delete the temporaries that saves to `path` killed mid-write left behind (their pid is gone)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    # mkstemp's random part is [a-z0-9_]: a fullmatch cannot mistake another target's temporary for ours.
+    pattern = re.compile(re.escape(_temp_prefix(path)) + r"(\d+)-\w+\.tmp")
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match and _process_is_gone(int(match.group(1))):
+            try:
+                os.unlink(os.path.join(directory, name))
+            except OSError:  # another save removed it first, or the directory is read-only
+                pass
+
+
 def _fsync_directory(directory):
     # Makes the rename itself durable; not possible on every platform/filesystem, so best effort.
     try:
@@ -190,49 +233,66 @@ def _fsync_directory(directory):
         os.close(dir_fd)
 
 
+def _clip(text, limit=500):
+    """`text` cut to `limit` characters: a hostile file can make a name, shape or value megabytes long."""
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _corrupt(path, why):
-    return ValueError(f"[load] {path!r} is not a valid safetensors file: {why}")
+    return ValueError(f"[load] {path!r} is not a valid safetensors file: {_clip(why)}")
+
+
+def _parse_json(path, raw):
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an int past Python's 4300 digits
+        raise _corrupt(path, f"header is not valid UTF-8 JSON ({exc})") from None
+    except RecursionError:  # json recurses once per [ or {: a header of 200,000 of them is hostile
+        raise _corrupt(path, "header nests arrays or objects too deeply") from None
+
+
+def _check_entry(path, name, info):
+    """(dtype name, shape tuple, begin, end) of one header entry, or the ValueError saying what is wrong."""
+    if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= info.keys():
+        raise _corrupt(path, f"entry {name!r} needs dtype, shape and data_offsets")
+    dtype_name, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+    if not isinstance(dtype_name, str) or dtype_name not in _NAME_TO_NUMPY:
+        raise _corrupt(path, f"entry {name!r} has unknown dtype {dtype_name!r}")
+    if not isinstance(shape, list) or not all(type(s) is int and s >= 0 for s in shape):
+        raise _corrupt(path, f"entry {name!r} has an invalid shape {shape!r}")
+    itemsize = _NAME_TO_NUMPY[dtype_name].itemsize
+    # NumPy refuses a shape whose non-zero sizes multiply past its index type, even when another is 0.
+    if math.prod(s for s in shape if s) * itemsize > sys.maxsize:
+        raise _corrupt(path, f"entry {name!r} has shape {shape}: too large for dtype {dtype_name}")
+    if not (
+        isinstance(offsets, list)
+        and len(offsets) == 2
+        and all(type(o) is int for o in offsets)
+        and 0 <= offsets[0] <= offsets[1]
+    ):
+        raise _corrupt(path, f"entry {name!r} has invalid data_offsets {offsets!r}")
+    nbytes = math.prod(shape) * itemsize
+    if offsets[1] - offsets[0] != nbytes:
+        raise _corrupt(
+            path,
+            f"entry {name!r}: data_offsets {offsets} span {offsets[1] - offsets[0]} "
+            f"bytes but dtype {dtype_name} and shape {shape} need {nbytes}",
+        )
+    return dtype_name, tuple(shape), offsets[0], offsets[1]
 
 
 def _parse_header(path, raw, data_len):
-    """Validate the JSON header; return (metadata, [(name, dtype, shape, begin, end)]) sorted by offset."""
-    try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _corrupt(path, f"header is not valid UTF-8 JSON ({exc})") from None
+    """Validate the JSON header; return (metadata, [(name, dtype, shape, begin, end)]) in header order."""
+    header = _parse_json(path, raw)
     if not isinstance(header, dict):
         raise _corrupt(path, "header is not a JSON object")
     metadata = header.pop("__metadata__", None)
     if metadata is not None and not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
         raise _corrupt(path, "__metadata__ must be an object of str -> str")
-    entries = []
-    for name, info in header.items():
-        if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= info.keys():
-            raise _corrupt(path, f"entry {name!r} needs dtype, shape and data_offsets")
-        dtype_name, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-        if dtype_name not in _NAME_TO_NUMPY:
-            raise _corrupt(path, f"entry {name!r} has unknown dtype {dtype_name!r}")
-        if not isinstance(shape, list) or not all(type(s) is int and s >= 0 for s in shape):
-            raise _corrupt(path, f"entry {name!r} has an invalid shape {shape!r}")
-        if not (
-            isinstance(offsets, list)
-            and len(offsets) == 2
-            and all(type(o) is int for o in offsets)
-            and 0 <= offsets[0] <= offsets[1]
-        ):
-            raise _corrupt(path, f"entry {name!r} has invalid data_offsets {offsets!r}")
-        nbytes = math.prod(shape) * _NAME_TO_NUMPY[dtype_name].itemsize
-        if offsets[1] - offsets[0] != nbytes:
-            raise _corrupt(
-                path,
-                f"entry {name!r}: data_offsets {offsets} span {offsets[1] - offsets[0]} "
-                f"bytes but dtype {dtype_name} and shape {shape} need {nbytes}",
-            )
-        entries.append((name, dtype_name, tuple(shape), offsets[0], offsets[1]))
+    entries = [(name, *_check_entry(path, name, info)) for name, info in header.items()]
     # The format packs tensors back to back with no holes; anything else means a damaged file.
-    entries.sort(key=lambda e: (e[3], e[4]))
     expected = 0
-    for name, _, _, begin, end in entries:
+    for name, _, _, begin, end in sorted(entries, key=lambda e: (e[3], e[4])):
         if begin != expected:
             raise _corrupt(
                 path, f"entry {name!r} starts at byte {begin}, expected {expected} (overlapping tensors or a gap)"
@@ -245,8 +305,24 @@ def _parse_header(path, raw, data_len):
     return metadata, entries
 
 
-def _to_supported(arr, dtype_name):
-    """Convert dtypes pycnn tensors don't hold to the nearest supported one (lossless where possible)."""
+def _read_header(f, path):
+    """(metadata, entries) of the open file `f`, left positioned at the start of the tensor data."""
+    size = os.fstat(f.fileno()).st_size
+    if size < 8:
+        raise _corrupt(path, f"file is {size} bytes, shorter than the 8-byte header length")
+    header_len = int.from_bytes(f.read(8), "little")
+    if header_len > _MAX_HEADER_BYTES:
+        raise _corrupt(path, f"header length {header_len} exceeds the {_MAX_HEADER_BYTES}-byte limit")
+    if 8 + header_len > size:
+        raise _corrupt(path, f"file is truncated: header needs {header_len} bytes, only {size - 8} present")
+    return _parse_header(path, f.read(header_len), size - 8 - header_len)
+
+
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def _to_supported(path, name, arr, dtype_name):
+    """Convert dtypes pycnn tensors don't hold to the nearest supported one, exactly or not at all."""
     if dtype_name in ("F32", "F64", "I64"):
         return arr.astype(_canonical(arr.dtype), copy=False)
     if dtype_name == "BF16":
@@ -254,12 +330,20 @@ def _to_supported(arr, dtype_name):
         return (arr.astype(np.uint32) << 16).view(np.float32)
     if dtype_name == "F16":
         return arr.astype(np.float32)
-    return arr.astype(np.int64)  # integer and bool types (U64 above 2**63 would wrap)
+    if dtype_name == "U64" and arr.size and arr.max() > _INT64_MAX:
+        raise ValueError(
+            f"[load] {path!r}: tensor {name!r} (U64) holds {int(arr.max())}, past int64, the widest integer "
+            "type pycnn holds; the value cannot be kept exactly"
+        )
+    return arr.astype(np.int64)  # the other integer types and bool fit exactly
 
 
 def _read_array(f, path, name, dtype, shape):
     """Read one tensor's bytes from the current file position straight into a new array (one copy)."""
-    arr = np.empty(shape, dtype=dtype)
+    try:
+        arr = np.empty(shape, dtype=dtype)
+    except ValueError as exc:  # more dimensions than NumPy allows (32 or 64)
+        raise _corrupt(path, f"tensor {name!r} of shape {list(shape)}: {exc}") from None
     if arr.nbytes:
         got = f.readinto(memoryview(arr.reshape(-1).view(np.uint8)))
         if got != arr.nbytes:
@@ -279,42 +363,31 @@ def load(path, device="cpu"):
         the saved dict). F32/F64/I64 keep their dtype; F16/BF16
         become float32 and other integer/bool types int64, since pycnn tensors hold only those dtypes.
     Raises:
-        ValueError naming the file if it is truncated or corrupt.
+        ValueError naming the file if it is truncated or corrupt, or holds a U64 value past int64 (which
+        int64 cannot keep exactly). OSError if it cannot be read.
     """
     path = os.fspath(path)
     result = OrderedDict()
     with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size < 8:
-            raise _corrupt(path, f"file is {size} bytes, shorter than the 8-byte header length")
-        header_len = int.from_bytes(f.read(8), "little")
-        if header_len > _MAX_HEADER_BYTES:
-            raise _corrupt(path, f"header length {header_len} exceeds the {_MAX_HEADER_BYTES}-byte limit")
-        if 8 + header_len > size:
-            raise _corrupt(path, f"file is truncated: header needs {header_len} bytes, only {size - 8} present")
-        raw = f.read(header_len)
-        _, entries = _parse_header(path, raw, size - 8 - header_len)
-        # Entries are sorted by offset and packed without gaps, so one sequential pass reads them all;
-        # the result is then put back in header order.
-        header_order = list(json.loads(raw.decode("utf-8")))
-        for name, dtype_name, shape, _, _ in entries:
-            arr = _to_supported(_read_array(f, path, name, _NAME_TO_NUMPY[dtype_name], shape), dtype_name)
-            t = from_numpy(np.asarray(arr, order="C"))  # arr is ours alone: share it instead of copying
+        _, entries = _read_header(f, path)
+        # Entries are packed without gaps, so one sequential pass in offset order reads them all; the
+        # result keeps the header's order.
+        for name, dtype_name, shape, _, _ in sorted(entries, key=lambda e: (e[3], e[4])):
+            arr = _read_array(f, path, name, _NAME_TO_NUMPY[dtype_name], shape)
+            t = from_numpy(np.asarray(_to_supported(path, name, arr, dtype_name), order="C"))  # ours: no copy
             if device is not None and str(device) != "cpu":
                 t = t.to(device)
             result[name] = t
-    return OrderedDict((name, result[name]) for name in header_order if name != "__metadata__")
+    return OrderedDict((name, result[name]) for name, *_ in entries)
 
 
 def load_metadata(path):
-    """Return the "__metadata__" dict (str -> str) of a safetensors file, or {} if it has none."""
+    """Return the "__metadata__" dict (str -> str) of a safetensors file, or {} if it has none.
+
+    Raises:
+        ValueError naming the file if its header is truncated or corrupt. OSError if it cannot be read.
+    """
     path = os.fspath(path)
     with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size < 8:
-            raise _corrupt(path, f"file is {size} bytes, shorter than the 8-byte header length")
-        header_len = int.from_bytes(f.read(8), "little")
-        if header_len > _MAX_HEADER_BYTES or 8 + header_len > size:
-            raise _corrupt(path, f"invalid header length {header_len} for a {size}-byte file")
-        metadata, _ = _parse_header(path, f.read(header_len), size - 8 - header_len)
+        metadata, _ = _read_header(f, path)
     return metadata or {}

@@ -337,3 +337,75 @@ def test_load_checkpoint_into_a_trainer(tmp_path):
     early_stopping = next(cb for cb in trainer.callbacks if isinstance(cb, EarlyStopping))
     assert (early_stopping.best, early_stopping.best_epoch) == (0.9, 2)  # Feeder's val_score peaks at epoch 2
     assert sched.last_epoch == 2 and opt.param_groups[0]["lr"] == checkpoint["optimizer"]["param_groups"][0]["lr"]
+
+
+# ------------------------------------------------------------------------------- issue 11: damaged files
+
+
+def _with_document(path, out, document=None, **metadata):
+    """A copy of the checkpoint at `path` with its JSON document (or other metadata entries) replaced."""
+    meta = dict(pc.serialization.load_metadata(path), **metadata)
+    if document is not None:
+        meta["checkpoint"] = document
+    pc.save(pc.load(path), out, metadata=meta)
+    return out
+
+
+@pytest.mark.parametrize(
+    "case,document,metadata,match",
+    [
+        ("deep-json", "[" * 100_000 + "]" * 100_000, {}, "nests too deeply"),
+        ("deep-unpack", "[" * 900 + "]" * 900, {}, "nests too deeply|is a list"),
+        ("bad-json", "{nope", {}, "document is invalid"),
+        ("missing-tensor", '{"extra": {"__tensor__": "nope"}}', {}, "tensor 'nope', which the file does not hold"),
+        ("unhashable-key", '{"extra": {"__items__": [[[[1]], 2]]}}', {}, "document is invalid"),
+        ("bad-items", '{"extra": {"__items__": [1]}}', {}, r"not \[key, value\] pairs"),
+        ("not-object", "[1, 2]", {}, "is a list, not an object"),
+        ("bad-history", '{"history": 5}', {}, "'history' is a int"),
+        ("bad-callbacks", '{"callbacks": [1]}', {}, "a callbacks entry is 1"),
+        ("bad-version", None, {"format_version": "x" * 5000}, "format_version 'xxx.* is not a number"),
+    ],
+    ids=lambda value: value if isinstance(value, str) and len(value) < 40 else "",
+)
+def test_damaged_checkpoints_raise_value_error_naming_the_file(tmp_path, case, document, metadata, match):
+    # These raised RecursionError, KeyError, TypeError or a ValueError naming no file before (issue 11).
+    model, opt, sched = small_setup(0)
+    save_checkpoint(tmp_path / "good.safetensors", model, opt, sched, epoch=1)
+    path = _with_document(tmp_path / "good.safetensors", tmp_path / f"{case}.safetensors", document, **metadata)
+    with pytest.raises(ValueError, match=match) as info:
+        load_checkpoint(path)
+    assert str(info.value).startswith("[load_checkpoint] ") and str(path) in str(info.value)
+
+
+_KILLED_CHECKPOINT = """
+import os, signal, sys
+import numpy as np
+import pycnn as pc
+from pycnn import serialization
+from pycnn.train import save_checkpoint
+
+def half_then_sigkill(f, arr):
+    raw = arr.reshape(-1).view(np.uint8)
+    f.write(raw[: len(raw) // 2].data)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+serialization._write_tensor_bytes = half_then_sigkill
+save_checkpoint(sys.argv[1], pc.nn.Linear(5, 4), epoch=9)
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="kill -9 and pid liveness are POSIX")
+def test_kill_9_during_save_checkpoint_keeps_the_previous_one_and_leaves_no_orphan(tmp_path):
+    model, opt, sched = small_setup(0)
+    path = tmp_path / "last.safetensors"
+    save_checkpoint(path, model, opt, sched, epoch=1)
+    done = subprocess.run(
+        [sys.executable, "-c", _KILLED_CHECKPOINT, str(path)], cwd=SUBPROCESS_CWD, timeout=120, check=False
+    )
+    assert done.returncode == -9
+    (orphan,) = set(os.listdir(tmp_path)) - {path.name}
+    assert orphan.startswith(".last.safetensors.pycnn-save-") and orphan.endswith(".tmp")
+    assert load_checkpoint(path, *small_setup(1))["epoch"] == 1  # the previous checkpoint is intact
+    save_checkpoint(path, model, opt, sched, epoch=2)
+    assert os.listdir(tmp_path) == [path.name]
+    assert load_checkpoint(path)["epoch"] == 2

@@ -274,6 +274,28 @@ def test_read_idx_rejects_bad_files(tmp_path, rng, case):
         read_idx(path, "MNIST")
 
 
+@pytest.mark.parametrize(
+    "case,data,match",
+    [
+        # The product of the dims wraps int64 to the file's own size (issue 11's hex case).
+        ("dims-overflow", bytes.fromhex("00000d06 00000002 00000002 3f800000 40003900 40400000 40800000"), "truncated"),
+        ("dims-255", bytes([0, 0, 8, 255]) + struct.pack(">255I", *([1] * 255)) + b"\x07", "NumPy cannot hold"),
+        (
+            "zero-and-huge",
+            bytes([0, 0, 8, 4]) + struct.pack(">4I", 0, 2**32 - 1, 2**32 - 1, 2**32 - 1),
+            "NumPy cannot hold",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) and len(value) < 40 else "",
+)
+def test_read_idx_dims_numpy_cannot_hold(tmp_path, case, data, match):
+    # Each raised NumPy's ValueError, naming no file, before (issue 11).
+    path = tmp_path / f"{case}-idx-ubyte"
+    path.write_bytes(data)
+    with pytest.raises(RuntimeError, match=rf"^\[MNIST\] .*{case}-idx-ubyte.*{match}"):
+        read_idx(path, "MNIST")
+
+
 def test_mnist_reports_corrupt_file(tmp_path, rng):
     make_mnist(tmp_path, rng)
     images = tmp_path / "train-images-idx3-ubyte.gz"
@@ -290,6 +312,9 @@ def test_mnist_rejects_inconsistent_files(tmp_path, rng):
         MNIST(tmp_path)
     write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.full(12, 10, np.uint8), gz=True)
     with pytest.raises(RuntimeError, match=r"label 10"):
+        MNIST(tmp_path)
+    write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.full(12, -1, np.int8), 0x09, gz=True)
+    with pytest.raises(RuntimeError, match=r"negative label -1"):  # was accepted (issue 11)
         MNIST(tmp_path)
     write_idx(tmp_path / "train-labels-idx1-ubyte.gz", arrays["train"][0], gz=True)  # images as labels
     with pytest.raises(RuntimeError, match=r"integer labels \(N,\)"):
@@ -589,6 +614,58 @@ def test_cifar_missing_and_corrupt(tmp_path, rng):
         CIFAR10(py_root, train=False)
 
 
+@pytest.mark.parametrize(
+    "case,batch,match",
+    [
+        ("ragged-labels", {b"data": np.zeros((2, 3072), np.uint8), b"labels": [[0], [1, 2]]}, "must be a list of ints"),
+        ("text-labels", {b"data": np.zeros((2, 3072), np.uint8), b"labels": ["a", "b"]}, "must be a list of ints"),
+        ("huge-label", {b"data": np.zeros((1, 3072), np.uint8), b"labels": [2**70]}, "must be a list of ints"),
+        ("negative-label", {b"data": np.zeros((1, 3072), np.uint8), b"labels": [-1]}, "negative label -1"),
+        ("list-data", {b"data": [[0] * 3072], b"labels": [0]}, "must be a uint8 array .*got list"),
+    ],
+    ids=lambda value: value if isinstance(value, str) and len(value) < 40 else "",
+)
+def test_cifar_python_batch_with_bad_values(tmp_path, rng, case, batch, match):
+    # A ragged or textual label list raised NumPy's ValueError naming no file, and -1 was a label (issue 11).
+    make_cifar10_python(tmp_path, rng)
+    path = tmp_path / "cifar-10-batches-py" / "test_batch"
+    path.write_bytes(pickle.dumps(batch, protocol=2))
+    with pytest.raises(RuntimeError, match=rf"^\[CIFAR10\] .*test_batch: .*{match}"):
+        CIFAR10(tmp_path, train=False)
+
+
+def test_cifar_pickle_frame_past_maxsize(tmp_path, rng):
+    # A FRAME opcode announcing 2**64 - 1 bytes raised a bare OverflowError (found by tools/fuzz.sh cifar).
+    make_cifar10_python(tmp_path, rng)
+    path = tmp_path / "cifar-10-batches-py" / "batches.meta"
+    path.write_bytes(b"\x80\x04\x95" + struct.pack("<Q", 2**64 - 1))
+    with pytest.raises(RuntimeError, match=r"^\[CIFAR10\] cannot read .*batches.meta: not a valid CIFAR"):
+        CIFAR10(tmp_path, train=False)
+
+
+@pytest.mark.parametrize(
+    "opcodes",
+    [
+        b"\x80\x05\x96" + struct.pack("<Q", 2**56) + b"abc.",  # BYTEARRAY8 of 2**56 bytes: MemoryError before
+        b"\x80\x02}r" + struct.pack("<I", 2**32 - 1) + b".",  # LONG_BINPUT 2**32 - 1: a 32 GB memo
+    ],
+    ids=["bytearray8-2p56", "memo-index-2p32"],
+)
+def test_cifar_pickle_lengths_past_the_file_allocate_nothing(tmp_path, rng, opcodes):
+    # The C unpickler allocates what a length field says before reading it (found by tools/fuzz.sh cifar).
+    make_cifar10_python(tmp_path, rng)
+    (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(opcodes)
+    with pytest.raises(RuntimeError, match=r"^\[CIFAR10\] cannot read .*test_batch: not a valid CIFAR python batch"):
+        CIFAR10(tmp_path, train=False)
+
+
+def test_cifar_meta_names_must_be_text(tmp_path, rng):
+    make_cifar10_python(tmp_path, rng)
+    (tmp_path / "cifar-10-batches-py" / "batches.meta").write_bytes(pickle.dumps({b"label_names": 10}, protocol=2))
+    with pytest.raises(RuntimeError, match=r"^\[CIFAR10\] .*batches.meta: 'label_names' must be a list of class names"):
+        CIFAR10(tmp_path, train=False)
+
+
 class _Exploit:
     """Unpickling this calls os.makedirs(marker): a stand-in for arbitrary code in a malicious pickle."""
 
@@ -793,6 +870,18 @@ def test_image_folder_errors(tmp_path, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "PIL", None)  # as if Pillow were not installed
     with pytest.raises(ImportError, match=r'pip install "pycnn\[images\]"'):
         ImageFolder(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"\x89PNG\r\n\x1a\n", b"BM" + b"\xff" * 60], ids=["empty", "png-magic", "bmp-garbage"]
+)
+def test_image_folder_names_an_image_it_cannot_decode(tmp_path, content):
+    # Pillow's UnidentifiedImageError / "truncated" OSError named no op before (found by tools/fuzz.sh image).
+    pytest.importorskip("PIL")
+    (tmp_path / "cat").mkdir()
+    (tmp_path / "cat" / "broken.png").write_bytes(content)
+    with pytest.raises(RuntimeError, match=r"^\[ImageFolder\] cannot decode .*broken.png: "):
+        ImageFolder(tmp_path)[0]
 
 
 # ------------------------------------------------------------------------------------- get_dataset

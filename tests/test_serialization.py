@@ -4,7 +4,11 @@
 
 import json
 import os
+import re
+import signal
 import struct
+import subprocess
+import sys
 from collections import OrderedDict
 
 import numpy as np
@@ -13,6 +17,8 @@ import pytest
 import pycnn as pc
 from pycnn import models, serialization
 from pycnn.serialization import load, save
+
+from helpers import SUBPROCESS_CWD
 
 
 def _np(t):
@@ -214,3 +220,114 @@ def test_truncated_real_checkpoint(tmp_path):
     path.write_bytes(raw[: len(raw) // 2])
     with pytest.raises(ValueError, match="truncated"):
         load(path)
+
+
+# ------------------------------------------------------------------------- issue 11: hostile and odd files
+
+
+def _header_only(header):
+    raw = json.dumps(header).encode()
+    return struct.pack("<Q", len(raw)) + raw
+
+
+@pytest.mark.parametrize(
+    "case,data,match",
+    [
+        ("nested-arrays", struct.pack("<Q", 200_000) + b"[" * 200_000, "nests arrays or objects too deeply"),
+        ("nested-objects", struct.pack("<Q", 100_000) + b'{"a":' * 20_000, "nests arrays or objects too deeply"),
+        ("long-int", struct.pack("<Q", 5016) + b'{"x":{"shape":[' + b"9" * 5000 + b"]}}", "not valid UTF-8 JSON"),
+        ("list-dtype", _header_only({"x": {"dtype": [], "shape": [], "data_offsets": [0, 4]}}), "unknown dtype"),
+        (
+            "shape-2p32-2p32-0",
+            _header_only({"x": {"dtype": "F32", "shape": [2**32, 2**32, 0], "data_offsets": [0, 0]}}),
+            r"shape \[4294967296, 4294967296, 0\]: too large",
+        ),
+        (
+            "shape-0-2p62-2p62",
+            _header_only({"x": {"dtype": "F32", "shape": [0, 2**62, 2**62], "data_offsets": [0, 0]}}),
+            "too large",
+        ),
+        (
+            "too-many-dims",
+            _header_only({"x": {"dtype": "U8", "shape": [1] * 100, "data_offsets": [0, 1]}}) + b"\x00",
+            "dimension",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) and len(value) < 40 else "",
+)
+def test_hostile_headers_raise_value_error_naming_the_file(tmp_path, case, data, match):
+    # Each raised RecursionError, a bare ValueError/TypeError or NumPy's "array is too big" before (issue 11).
+    path = _write(tmp_path / f"{case}.safetensors", data)
+    for read in (load, serialization.load_metadata):
+        if read is serialization.load_metadata and case == "too-many-dims":
+            continue  # NumPy's dimension limit is met when the tensor is allocated, which load_metadata does not
+        with pytest.raises(ValueError, match=match) as info:
+            read(path)
+        assert str(info.value).startswith("[load] ") and str(path) in str(info.value)
+
+
+def test_shape_with_a_zero_and_large_sizes_loads(tmp_path):
+    path = _write(
+        tmp_path / "z.safetensors", _header_only({"x": {"dtype": "F32", "shape": [0, 2**40], "data_offsets": [0, 0]}})
+    )
+    assert load(path)["x"].shape == (0, 2**40)
+
+
+def test_u64_values_load_exactly_or_not_at_all(tmp_path):
+    # 2**64 - 1 used to load as -1 (issue 11).
+    save({"u": np.array([0, 2**63 - 1], np.uint64)}, tmp_path / "ok.safetensors")
+    assert load(tmp_path / "ok.safetensors")["u"].tolist() == [0, 2**63 - 1]
+    bad = tmp_path / "big.safetensors"
+    save({"u": np.array([1, 2**64 - 1], np.uint64)}, bad)
+    with pytest.raises(ValueError, match=r"^\[load\] .*big.safetensors.*'u' \(U64\) holds 18446744073709551615"):
+        load(bad)
+
+
+# A save killed with SIGKILL after half of its tensor bytes reached the temporary file.
+_KILLED_SAVE = """
+import os, signal, sys
+import numpy as np
+import pycnn as pc
+from pycnn import serialization
+
+def half_then_sigkill(f, arr):
+    raw = arr.reshape(-1).view(np.uint8)
+    f.write(raw[: len(raw) // 2].data)
+    f.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+serialization._write_tensor_bytes = half_then_sigkill
+pc.save({"w": np.zeros(100_000, np.float32)}, sys.argv[1])
+"""
+
+
+def _killed_save(path):
+    done = subprocess.run([sys.executable, "-c", _KILLED_SAVE, str(path)], cwd=SUBPROCESS_CWD, timeout=120, check=False)
+    assert done.returncode == -signal.SIGKILL
+
+
+@pytest.mark.skipif(os.name != "posix", reason="kill -9 and pid liveness are POSIX")
+def test_a_killed_save_leaves_a_named_temporary_that_the_next_save_removes(tmp_path):
+    # 30 killed saves used to leave 30 anonymous temporaries forever (issue 11).
+    path = tmp_path / "ckpt.safetensors"
+    save({"w": pc.ones(4)}, path)
+    before = path.read_bytes()
+    orphans = []
+    for _ in range(3):
+        _killed_save(path)
+        # Each save removes its killed predecessor's temporary: one orphan at most, never 30.
+        (orphan,) = set(os.listdir(tmp_path)) - {path.name}
+        assert re.fullmatch(r"\.ckpt\.safetensors\.pycnn-save-\d+-\w+\.tmp", orphan), orphan
+        assert orphan not in orphans
+        orphans.append(orphan)
+        assert path.read_bytes() == before  # the previous file is never lost
+    dead_pid = int(orphans[0].split("-")[2])
+    # Kept: the temporary of a live process (ours) and another target's temporary.
+    live = tmp_path / f".ckpt.safetensors.pycnn-save-{os.getpid()}-live.tmp"
+    other = tmp_path / f".other.safetensors.pycnn-save-{dead_pid}-x.tmp"
+    lookalike = tmp_path / f".ckpt.safetensors.pycnn-save-{dead_pid}-x.tmp.pycnn-save-{dead_pid}-y.tmp"
+    for kept in (live, other, lookalike):
+        kept.write_bytes(b"x")
+    save({"w": pc.zeros(4)}, path)
+    assert sorted(os.listdir(tmp_path)) == sorted([path.name, live.name, other.name, lookalike.name])
+    np.testing.assert_array_equal(_np(load(path)["w"]), np.zeros(4, np.float32))

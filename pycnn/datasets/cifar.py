@@ -6,7 +6,9 @@ is fixed-size records (label byte(s), then 3072 pixel bytes: 1024 red, 1024 gree
 Whichever is present under root is used; a .tar.gz archive lying in root is extracted first.
 """
 
+import io
 import pickle
+import pickletools
 from pathlib import Path
 
 import numpy as np
@@ -45,21 +47,31 @@ def _text(value):
     return value.decode("latin1") if isinstance(value, bytes) else value
 
 
+def _check_opcodes(raw):
+    """Walk the pickle's opcodes in pure Python first: a length past the end of the data raises ValueError
+    here, where the C unpickler would allocate it before reading (BYTEARRAY8 of 2**56 bytes: MemoryError),
+    and so does a memo index past the number of opcodes, which would grow the memo to that size."""
+    for count, (opcode, arg, _) in enumerate(pickletools.genops(raw)):
+        if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT") and arg > count:
+            raise ValueError(f"memo index {arg} at opcode {count}")
+
+
 def _load_pickle(path, name):
     """The dict stored in a CIFAR python file, with str keys."""
+    raw = Path(path).read_bytes()
     try:
-        with open(path, "rb") as f:
-            # latin1 maps Python 2 byte strings 1:1 (that is how NumPy arrays pickled by Python 2 load).
-            obj = _CifarUnpickler(f, encoding="latin1").load()
+        _check_opcodes(raw)
+        # latin1 maps Python 2 byte strings 1:1 (that is how NumPy arrays pickled by Python 2 load).
+        obj = _CifarUnpickler(io.BytesIO(raw), encoding="latin1").load()
     except (
         pickle.UnpicklingError,
         EOFError,
         ValueError,
         TypeError,
         AttributeError,
-        IndexError,
-        KeyError,
+        LookupError,  # IndexError, KeyError (memo), an unknown encoding for _codecs.encode
         ImportError,
+        OverflowError,  # a FRAME or length opcode past sys.maxsize
     ) as e:
         raise RuntimeError(
             f"[{name}] cannot read {path}: not a valid CIFAR python batch ({type(e).__name__}: {e})"
@@ -75,16 +87,26 @@ def _python_batch(path, label_keys, name):
     missing = [k for k in ("data",) + tuple(label_keys) if k not in batch]
     if missing:
         raise RuntimeError(f"[{name}] {path} lacks the key(s) {missing}; it has {sorted(batch)}")
-    data = np.asarray(batch["data"])
-    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != _PIXELS:
-        raise RuntimeError(
-            f"[{name}] {path}: 'data' must be uint8 (n, {_PIXELS}), got dtype {data.dtype} and shape {data.shape}"
-        )
-    labels = [np.asarray(batch[k], dtype=np.int64).reshape(-1) for k in label_keys]
+    data = batch["data"]
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != _PIXELS:
+        what = f"dtype {data.dtype} and shape {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
+        raise RuntimeError(f"[{name}] {path}: 'data' must be a uint8 array (n, {_PIXELS}), got {what}")
+    labels = [_label_array(batch[k], path, k, name) for k in label_keys]
     for key, lab in zip(label_keys, labels):
         if lab.shape[0] != data.shape[0]:
             raise RuntimeError(f"[{name}] {path}: {data.shape[0]} images but {lab.shape[0]} '{key}'")
     return data.reshape(-1, 3, 32, 32), labels
+
+
+def _label_array(values, path, key, name):
+    """int64 (n,) labels from a batch's list (or array) of non-negative ints."""
+    try:
+        labels = np.asarray(values, dtype=np.int64).reshape(-1)
+    except (ValueError, TypeError, OverflowError) as e:  # strings, ragged lists, ints past int64
+        raise RuntimeError(f"[{name}] {path}: {key!r} must be a list of ints ({type(e).__name__}: {e})") from None
+    if labels.size and labels.min() < 0:
+        raise RuntimeError(f"[{name}] {path}: {key!r} holds the negative label {labels.min()}")
+    return labels
 
 
 def _binary_batch(path, label_bytes, name):
@@ -99,6 +121,13 @@ def _binary_batch(path, label_bytes, name):
     rows = raw.reshape(-1, record)
     labels = [rows[:, i].astype(np.int64) for i in range(label_bytes)]
     return rows[:, label_bytes:].reshape(-1, 3, 32, 32), labels
+
+
+def _class_names(values, path, key, name):
+    """Class names (str) from a python-version meta file's list of str or bytes."""
+    if not isinstance(values, (list, tuple)) or not all(isinstance(v, (str, bytes)) for v in values):
+        raise RuntimeError(f"[{name}] {path}: {key!r} must be a list of class names, got {values!r:.80}")
+    return [_text(v) for v in values]
 
 
 def _text_names(path):
@@ -215,7 +244,7 @@ class CIFAR10(ArrayImageDataset):
                 raise RuntimeError(
                     f"[{name}] {self.folder / spec['meta'][0]} lacks {list(self.meta_keys)}; it has {sorted(meta)}"
                 )
-            names = [[_text(n) for n in meta[k]] for k in self.meta_keys]
+            names = [_class_names(meta[k], self.folder / spec["meta"][0], k, name) for k in self.meta_keys]
         else:
             # Records hold the label bytes in the file's order (CIFAR-100: coarse first); match label_keys.
             labels = self._binary_label_order(labels)

@@ -7,7 +7,9 @@ ArrayImageDataset: float32 (C, H, W) in [0, 1], then the transform. Images may d
 such as Resize makes them batchable. There is no __getitems__: the DataLoader collates per sample.
 """
 
+import contextlib
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -29,11 +31,25 @@ def _pil_image():
     return Image
 
 
+@contextlib.contextmanager
+def _decoding(path):
+    """Turn what Pillow raises on a file it cannot decode into a RuntimeError naming the file. Its decoders
+    raise more than OSError (UnidentifiedImageError, "image file is truncated"); the bomb error is its
+    refusal of an image of too many pixels."""
+    try:
+        yield
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error, _pil_image().DecompressionBombError) as e:
+        raise RuntimeError(f"[ImageFolder] cannot decode {path}: {type(e).__name__}: {e}") from None
+
+
 def pil_loader(path, mode="RGB"):
-    """Open an image file with Pillow and convert it to `mode` ('RGB', 'L', 'RGBA' or 'LA')."""
-    with open(path, "rb") as f:
-        image = _pil_image().open(f)
-        return image.convert(mode)  # convert() decodes now, while the file is open
+    """Open an image file with Pillow and convert it to `mode` ('RGB', 'L', 'RGBA' or 'LA').
+
+    Raises:
+        RuntimeError naming the file when Pillow cannot decode it, or cannot read it.
+    """
+    with _decoding(path), open(path, "rb") as f:
+        return _pil_image().open(f).convert(mode)  # convert() decodes now, while the file is open
 
 
 def find_classes(directory):
@@ -197,7 +213,8 @@ class ImageFolder(DatasetFolder):
     @property
     def image_shape(self):
         """(C, H, W) of the first image (read from its header); other images may differ in size."""
-        with _pil_image().open(self.samples[0][0]) as image:
+        path = self.samples[0][0]
+        with _decoding(path), _pil_image().open(path) as image:
             width, height = image.size
         return (self.num_channels, height, width)
 

@@ -7,6 +7,8 @@ and follow the ArrayImageDataset sample protocol (base.py); MNISTSubset wraps th
 """
 
 import gzip
+import math
+import struct
 import zlib
 from pathlib import Path
 
@@ -104,6 +106,9 @@ def read_idx(path, name="read_idx"):
 
     Returns:
         NumPy array of the file's shape and type (native byte order, writable).
+    Raises:
+        RuntimeError naming the file when it is not a complete IDX file NumPy can hold. OSError if it
+        cannot be read.
     """
     path = Path(path)
     raw = path.read_bytes()
@@ -123,16 +128,20 @@ def read_idx(path, name="read_idx"):
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise RuntimeError(f"[{name}] {path} is truncated: {len(raw)} bytes, shorter than its {header}-byte header")
-    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dims = struct.unpack_from(f">{ndim}I", raw, 4)
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    expected = header + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = header + math.prod(dims) * dtype.itemsize  # Python ints: the product cannot wrap
     if len(raw) != expected:
         problem = "truncated" if len(raw) < expected else "longer than its header says"
         raise RuntimeError(
             f"[{name}] {path} is {problem}: {len(raw)} bytes, but a header of dims {dims} "
             f"and dtype {dtype.name} needs {expected}"
         )
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+    try:
+        values = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+    except ValueError as e:  # more dims than NumPy allows, or sizes past its index type next to a 0
+        raise RuntimeError(f"[{name}] {path}: NumPy cannot hold dims {dims} ({e})") from None
+    return values.astype(dtype.newbyteorder("="))
 
 
 class MNIST(ArrayImageDataset):
@@ -202,6 +211,8 @@ class MNIST(ArrayImageDataset):
             raise RuntimeError(
                 f"[{name}] {files[1]} holds label {labels.max()}, but there are only {len(self.classes)} classes"
             )
+        if labels.size and labels.min() < 0:  # signed IDX types (0x09 and up) can hold them
+            raise RuntimeError(f"[{name}] {files[1]} holds the negative label {labels.min()}")
         super().__init__(images[:, None], labels, type(self).classes, transform, target_transform)
 
     # ---------------------------------------------------------------------------------------- files

@@ -16,7 +16,7 @@ from collections import Counter
 import numpy as np
 
 from ..random import default_generator
-from ..serialization import load, load_metadata, save
+from ..serialization import _clip, load, load_metadata, save
 from ..tensor import Tensor
 from ..version import __version__
 
@@ -68,7 +68,8 @@ def _pack(value, name, tensors):
 
 
 def _unpack(value, tensors):
-    """Inverse of _pack: tagged objects become tuples/sets/Counters/int-keyed dicts, refs become Tensors."""
+    """Inverse of _pack: tagged objects become tuples/sets/Counters/int-keyed dicts, refs become Tensors.
+    A document no _pack wrote raises ValueError or TypeError (an unhashable key)."""
     if isinstance(value, list):
         return [_unpack(v, tensors) for v in value]
     if not isinstance(value, dict):
@@ -76,7 +77,13 @@ def _unpack(value, tensors):
     if len(value) == 1:
         ((tag, body),) = value.items()
         if tag == _TENSOR:
+            if not isinstance(body, str) or body not in tensors:
+                raise ValueError(f"a reference to the tensor {body!r}, which the file does not hold")
             return tensors[body]
+        if tag in _TAGS and not isinstance(body, list):
+            raise ValueError(f"{tag} holds a {type(body).__name__}, not a list")
+        if tag in (_ITEMS, _COUNTER) and not all(isinstance(kv, list) and len(kv) == 2 for kv in body):
+            raise ValueError(f"{tag} holds items that are not [key, value] pairs")
         if tag == _TUPLE:
             return tuple(_unpack(v, tensors) for v in body)
         if tag == _SET:
@@ -201,6 +208,45 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=None, ext
 # ---------------------------------------------------------------------------------------- load
 
 
+# Type of each entry of the document (absent entries read as None, or [] for the lists).
+_DOC_TYPES = {
+    "epoch": (int, type(None)),
+    "global_step": (int, type(None)),
+    "history": (list,),
+    "callbacks": (list,),
+    "rng": (dict,),
+    "optimizer": (dict, type(None)),
+    "scheduler": (dict, type(None)),
+    "pycnn_version": (str, type(None)),
+}
+
+
+def _corrupt(path, why):
+    return ValueError(f"[load_checkpoint] {path!r} is a damaged pycnn checkpoint: {_clip(why)}")
+
+
+def _decode(path, text, tensors):
+    """The checkpoint document in `text` (JSON), its tensor references resolved, its entries type-checked."""
+    try:
+        doc = _unpack(json.loads(text), tensors)
+    except RecursionError:  # json and _unpack recurse per level: a deep document is hostile
+        raise _corrupt(path, "the checkpoint document nests too deeply") from None
+    except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
+        raise _corrupt(path, f"the checkpoint document is invalid ({exc})") from None
+    if not isinstance(doc, dict):
+        raise _corrupt(path, f"the checkpoint document is a {type(doc).__name__}, not an object")
+    for key, types in _DOC_TYPES.items():
+        value = doc.get(key)
+        if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
+            raise _corrupt(path, f"{key!r} is a {type(value).__name__}")
+    for entry in doc.get("callbacks") or []:
+        if not (isinstance(entry, dict) and isinstance(entry.get("class"), str) and "state" in entry):
+            raise _corrupt(path, f"a callbacks entry is {entry!r:.80}, not {{'class': name, 'state': ...}}")
+    if not all(isinstance(logs, dict) for logs in doc.get("history") or []):
+        raise _corrupt(path, "'history' holds something other than dicts of logs")
+    return doc
+
+
 def _strip(tensors, prefix):
     return {name[len(prefix) :]: t for name, t in tensors.items() if name.startswith(prefix)}
 
@@ -220,7 +266,8 @@ def load_checkpoint(path, model=None, optimizer=None, scheduler=None, trainer=No
         'optimizer' and 'scheduler' (state dicts or None), 'callbacks' (list of {'class', 'state'}),
         'rng', 'extra' and 'pycnn_version'.
     Raises:
-        ValueError when the file is not a pycnn checkpoint (e.g. a bare state dict saved with save).
+        ValueError naming the file when it is not a pycnn checkpoint (e.g. a bare state dict saved with
+        save), or a damaged one (load's errors for the safetensors layer). OSError if it cannot be read.
     """
     path = os.fspath(path)
     metadata = load_metadata(path)
@@ -229,10 +276,13 @@ def load_checkpoint(path, model=None, optimizer=None, scheduler=None, trainer=No
             f"[load_checkpoint] {path!r} is not a pycnn checkpoint (no '{FORMAT}' metadata); "
             "a plain state dict saved with save loads with model.load_state_dict(load(path))"
         )
-    if int(metadata.get("format_version", "0")) > FORMAT_VERSION:
+    version = metadata.get("format_version", "0")
+    if not (version.isascii() and version.isdigit() and len(version) < 10):
+        raise _corrupt(path, f"format_version {version[:40]!r} is not a number")
+    if int(version) > FORMAT_VERSION:
         raise ValueError(
             f"[load_checkpoint] {path!r} has checkpoint format version "
-            f"{metadata['format_version']}, newer than this pycnn reads ({FORMAT_VERSION})"
+            f"{version}, newer than this pycnn reads ({FORMAT_VERSION})"
         )
     if trainer is not None:
         model = model if model is not None else trainer.model
@@ -242,17 +292,17 @@ def load_checkpoint(path, model=None, optimizer=None, scheduler=None, trainer=No
         first = next(iter(model.parameters()), None)
         map_location = str(first.device) if first is not None else None
     tensors = load(path, device=map_location or "cpu")
-    doc = _unpack(json.loads(metadata["checkpoint"]), tensors)
+    doc = _decode(path, metadata["checkpoint"], tensors)
 
     checkpoint = {
         "epoch": doc.get("epoch"),
         "global_step": doc.get("global_step"),
-        "history": doc.get("history", []),
+        "history": doc.get("history") or [],
         "model": _strip(tensors, "model."),
         "optimizer": doc.get("optimizer"),
         "scheduler": doc.get("scheduler"),
-        "callbacks": doc.get("callbacks", []),
-        "rng": doc.get("rng", {}),
+        "callbacks": doc.get("callbacks") or [],
+        "rng": doc.get("rng") or {},
         "extra": doc.get("extra"),
         "pycnn_version": doc.get("pycnn_version"),
     }
