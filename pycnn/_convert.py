@@ -66,6 +66,17 @@ def shape_arg(shape, op="shape"):
     return [int_arg(s, "each size", op) for s in shape]
 
 
+def size_arg(size, op, itemsize=None):
+    """A factory's size arguments as a list of non-negative ints; with itemsize, also refuses a size whose bytes
+    overflow (the factories that make their values in NumPy first, which would say only "array is too big")."""
+    size = shape_arg(size, op)
+    if any(s < 0 for s in size):
+        raise ValueError(f"[{op}] negative dimension in size {tuple(size)}")
+    if itemsize is not None and 0 not in size and np.prod([float(s) for s in size]) * itemsize >= 2.0**63:
+        raise ValueError(f"[{op}] size {tuple(size)} is too large: more than 2^63 - 1 bytes")
+    return size
+
+
 def dims_arg(dim, op="dim", rank=None):
     """A dim argument (None for all dims, an int, or a sequence of ints) as a list of ints ([] for all); with
     rank, also checked in range and unrepeated, so that a composite (mean) names itself."""
@@ -116,3 +127,17 @@ def host_array(value, dtype, op):
         return np.asarray(value, dtype=dtype.numpy, order="C")
     except (TypeError, ValueError) as e:
         raise TypeError(f"[{op}] can't convert {type(value).__name__} {value!r} to a {dtype.name} array: {e}") from None
+
+
+def bool_arg(value, name, op):
+    """A flag: a bool (or NumPy bool, or the ints 0 and 1); a TypeError naming op otherwise (a string is truthy)."""
+    if isinstance(value, (bool, np.bool_)) or (is_int(value) and value in (0, 1)):
+        return bool(value)
+    raise TypeError(f"[{op}] expected {name} to be a bool, got {type(value).__name__} {value!r}")
+
+
+def check_tensor(value, op, name="input"):
+    """value itself when it is a pycnn Tensor; a TypeError naming op otherwise."""
+    if not isinstance(value, TensorBase):
+        raise TypeError(f"[{op}] expected {name} to be a pycnn.Tensor, got {type(value).__name__}")
+    return value

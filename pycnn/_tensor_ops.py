@@ -18,7 +18,18 @@ import numpy as np
 
 from . import _C
 from . import autograd_ops as ag
-from ._convert import dims_arg, host_array, impl_from_data, int_arg, is_int, scalar_like, wrap_dim
+from ._convert import (
+    bool_arg,
+    check_tensor,
+    dims_arg,
+    host_array,
+    impl_from_data,
+    int_arg,
+    is_int,
+    number_arg,
+    scalar_like,
+    wrap_dim,
+)
 from .autograd import TensorBase  # pycnn.Tensor derives from it (this module sits below tensor.py)
 
 # torch.return_types.max / min: a tuple with .values and .indices
@@ -85,7 +96,7 @@ def split(x, split_size_or_sections, dim=0):
 
 def chunk(x, chunks, dim=0):
     """At most `chunks` views along dim, each of ceil(size / chunks) (torch's rule)."""
-    chunks = int(chunks)
+    chunks = int_arg(chunks, "chunks", "chunk")
     if chunks <= 0:
         raise ValueError(f"[chunk] chunks must be positive, got {chunks}")
     if x.ndim == 0:
@@ -276,8 +287,8 @@ def compare(x, other, op):
         if a.dtype == "int64" and not float(other).is_integer():
             a = a.to_dtype("float64")
         b = scalar_like(other, a)
-    else:
-        b = impl_from_data(other, x.dtype, a.device)  # a list or array compares on x's device
+    else:  # a list or array compares on x's device
+        b = impl_from_data(host_array(other, x.dtype, op), x.dtype, a.device)
     out = x._make(_C.compare(op, a, b))
     out._is_mask = True
     return out
@@ -294,27 +305,31 @@ def where(condition, input, other):
     if not isinstance(input, TensorBase) and not isinstance(other, TensorBase):
         raise TypeError("[where] at least one of input and other must be a tensor")
     like = input if isinstance(input, TensorBase) else other
-    scalar = (builtins.int, builtins.float, np.number)
-    if isinstance(input, scalar):
+    for name, v in (("input", input), ("other", other)):
+        if not isinstance(v, TensorBase):
+            number_arg(v, "where", name)
+    if not isinstance(input, TensorBase):
         input = like._make(scalar_like(input, like._impl))
-    if isinstance(other, scalar):
+    if not isinstance(other, TensorBase):
         other = like._make(scalar_like(other, like._impl))
     return ag.WhereFn.apply(condition, input, other)
 
 
 # ---- var / std ----
-def var(x, dim=None, unbiased=None, keepdim=False, *, correction=1):
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=1, op="var"):
     """Variance over dim (all dims when None), divided by N - correction (torch's default: 1)."""
+    check_tensor(x, op)
     if unbiased is not None:
         correction = 1 if unbiased else 0
     if not x.dtype.is_floating_point:
-        raise TypeError(f"[var] expected a float32 or float64 tensor, got {x.dtype.name}")
-    dims = dims_arg(dim, "var")
-    return ag.VarFn.apply(x, dims, float(correction), bool(keepdim))
+        raise TypeError(f"[{op}] expected a float32 or float64 tensor, got {x.dtype.name}")
+    dims = dims_arg(dim, op)
+    correction = number_arg(correction, op, "correction")
+    return ag.VarFn.apply(x, dims, correction, bool_arg(keepdim, "keepdim", op))
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=1):
-    return var(x, dim, unbiased, keepdim, correction=correction).sqrt()
+    return var(x, dim, unbiased, keepdim, correction=correction, op="std").sqrt()
 
 
 # ---- matmul ----
@@ -384,35 +399,35 @@ def minimum(input, other):
 
 
 def relu(x):
-    return x.relu()
+    return check_tensor(x, "relu").relu()
 
 
 def exp(x):
-    return x.exp()
+    return check_tensor(x, "exp").exp()
 
 
 def log(x):
-    return x.log()
+    return check_tensor(x, "log").log()
 
 
 def sqrt(x):
-    return x.sqrt()
+    return check_tensor(x, "sqrt").sqrt()
 
 
 def abs(x):
-    return x.abs()
+    return check_tensor(x, "abs").abs()
 
 
 def clamp(x, min=None, max=None):
-    return x.clamp(min, max)
+    return check_tensor(x, "clamp").clamp(min, max)
 
 
 def sigmoid(x):
-    return x.sigmoid()
+    return check_tensor(x, "sigmoid").sigmoid()
 
 
 def tanh(x):
-    return x.tanh()
+    return check_tensor(x, "tanh").tanh()
 
 
 def flatten(x, start_dim=0, end_dim=-1):

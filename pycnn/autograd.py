@@ -23,6 +23,8 @@ def is_grad_enabled():
 
 
 def set_grad_enabled(mode):
+    if not isinstance(mode, (bool, int)) or mode not in (0, 1):
+        raise TypeError(f"[set_grad_enabled] expected a bool, got {type(mode).__name__} {mode!r}")
     _state.enabled = bool(mode)
 
 
@@ -63,7 +65,23 @@ class TensorBase:
     the graph uses to wrap the core tensors that ops return; so this module never imports tensor.py.
     """
 
-    __slots__ = ("__dict__", "__weakref__", "_impl", "grad", "grad_fn", "requires_grad")
+    __slots__ = ("__dict__", "__weakref__", "_grad", "_impl", "grad_fn", "requires_grad")
+
+    @property
+    def grad(self):
+        """The gradient accumulated by backward (None until then); assignable (None, or a tensor of this shape)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, TensorBase):
+                raise TypeError(f"[grad] expected a tensor or None, got {type(value).__name__}")
+            if value._impl.shape != self._impl.shape:
+                raise ValueError(
+                    f"[grad] assigned grad has shape {tuple(value._impl.shape)}, the tensor {tuple(self._impl.shape)}"
+                )
+        self._grad = value
 
     @classmethod
     def _make(cls, impl, requires_grad=False, grad_fn=None):
@@ -108,6 +126,10 @@ class Function:
             first = make(out[0], record, ctx if record else None)
             return (first,) + tuple(make(o, False, None) for o in out[1:])
         return make(out, record, ctx if record else None)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError(f"[{type(ctx).__name__}] defines no backward(ctx, *grads): it cannot be differentiated")
 
     def save_for_backward(self, *tensors):
         """Keeps core tensors (or None) for backward, with their versions: backward refuses one that an
@@ -290,6 +312,8 @@ def register_hook(tensor, hook):
     returned tensor replaces the gradient. A leaf keeps its hooks; a non-leaf's belong to its node."""
     if not tensor.requires_grad:
         raise RuntimeError("[register_hook] cannot register a hook on a tensor that does not require grad")
+    if not callable(hook):
+        raise TypeError(f"[register_hook] expected a callable hook(grad), got {type(hook).__name__}")
     global _hooks_used
     _hooks_used = True
     owner = tensor if tensor.grad_fn is None else tensor.grad_fn
@@ -302,6 +326,8 @@ def register_hook(tensor, hook):
 def retain_grad(tensor):
     """A non-leaf keeps (accumulates) its gradient in ``.grad`` at the next backward; a no-op for a leaf."""
     global _hooks_used
+    if not tensor.requires_grad:
+        raise RuntimeError("[retain_grad] can't retain the gradient of a tensor that does not require grad")
     if tensor.grad_fn is not None:
         _hooks_used = True
         tensor.grad_fn.__dict__["retains"] = weakref.ref(tensor)

@@ -6,7 +6,7 @@ floating dtype they use. Random values come from pycnn's seeded generator (``pyc
 import numpy as np
 
 from . import _C
-from ._convert import int_arg, number_arg, shape_arg
+from ._convert import int_arg, number_arg, size_arg
 from ._types import as_device, as_dtype, float32, int64
 from .random import _numpy_generator
 from .tensor import Tensor
@@ -53,17 +53,6 @@ def as_tensor(data, dtype=None, device=None):
     return tensor(data, dtype=dtype, device=device)
 
 
-def _size(size, op, itemsize=None):
-    """A factory's size arguments as a list of non-negative ints; with itemsize, also refuses a size whose bytes
-    overflow (the factories that make their values in NumPy first, which would say only "array is too big")."""
-    size = shape_arg(size, op)
-    if any(s < 0 for s in size):
-        raise ValueError(f"[{op}] negative dimension in size {tuple(size)}")
-    if itemsize is not None and 0 not in size and np.prod([float(s) for s in size]) * itemsize >= 2.0**63:
-        raise ValueError(f"[{op}] size {tuple(size)} is too large: more than 2^63 - 1 bytes")
-    return size
-
-
 def _factory(impl, requires_grad):
     return Tensor._make(impl).requires_grad_(requires_grad) if requires_grad else Tensor._make(impl)
 
@@ -80,7 +69,7 @@ def _full(size, fill_value, dtype, device, requires_grad, op):
         )
     )
     # filled where it lives (fill_ runs on the GPU)
-    impl = _C.full(_size(size, op), fill_value, d.name, _device_name(device))
+    impl = _C.full(size_arg(size, op), fill_value, d.name, _device_name(device))
     return _factory(impl, requires_grad)
 
 
@@ -99,7 +88,7 @@ def ones(*size, dtype=None, device="cpu", requires_grad=False):
 
 def empty(*size, dtype=None, device="cpu", requires_grad=False):
     d = as_dtype(dtype or _default_dtype)
-    return _factory(_C.empty(_size(size, "empty"), d.name, _device_name(device)), requires_grad)
+    return _factory(_C.empty(size_arg(size, "empty"), d.name, _device_name(device)), requires_grad)
 
 
 def _device_name(device):
@@ -156,14 +145,14 @@ def _float_dtype(dtype, op):
 def randn(*size, dtype=None, device="cpu", requires_grad=False, generator=None):
     """Standard normal samples from the seeded generator."""
     d = _float_dtype(dtype, "randn")
-    values = _numpy_generator(generator).standard_normal(_size(size, "randn", d.itemsize))
+    values = _numpy_generator(generator).standard_normal(size_arg(size, "randn", d.itemsize))
     return tensor(values.astype(d.numpy), device=device, requires_grad=requires_grad)
 
 
 def rand(*size, dtype=None, device="cpu", requires_grad=False, generator=None):
     """Uniform [0, 1) samples from the seeded generator."""
     d = _float_dtype(dtype, "rand")
-    values = _numpy_generator(generator).random(_size(size, "rand", d.itemsize))
+    values = _numpy_generator(generator).random(size_arg(size, "rand", d.itemsize))
     return tensor(values.astype(d.numpy), device=device, requires_grad=requires_grad)
 
 
@@ -177,7 +166,7 @@ def randint(low, high=None, size=(), dtype=int64, generator=None, device=None):
         raise ValueError(f"[randint] expected low < high, got low {low} and high {high}")
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"[randint] expected size to be a tuple of ints, got {size!r}")
-    shape = _size((tuple(size),), "randint", 8)
+    shape = size_arg((tuple(size),), "randint", 8)
     values = _numpy_generator(generator).integers(low, high, size=tuple(shape))
     return tensor(values, dtype=dtype, device=device)
 
@@ -186,7 +175,7 @@ def randperm(n, generator=None, device=None):
     n = int_arg(n, "n", "randperm")
     if n < 0:
         raise ValueError(f"[randperm] expected n >= 0, got {n}")
-    _size((n,), "randperm", 8)
+    size_arg((n,), "randperm", 8)
     return tensor(_numpy_generator(generator).permutation(n).astype(np.int64), device=device)
 
 
@@ -199,7 +188,7 @@ def arange(start, end=None, step=1, dtype=None, device=None):
             raise ValueError(f"[arange] expected a finite {name}, got {value}")
     if step == 0 or (end - start) * step < 0:
         raise ValueError(f"[arange] step {step} cannot go from start {start} to end {end}")
-    _size((int(np.ceil((end - start) / step)),), "arange", 8)
+    size_arg((int(np.ceil((end - start) / step)),), "arange", 8)
     values = np.arange(start, end, step)
     if dtype is None and values.dtype.kind == "f":
         dtype = _default_dtype

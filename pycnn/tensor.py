@@ -10,7 +10,19 @@ import numpy as np
 from . import _C
 from . import _tensor_ops as _tops
 from . import autograd_ops as ag
-from ._convert import dims_arg, host_array, impl_from_data, int_arg, number_arg, scalar_like, shape_arg, wrap_dim
+from ._convert import (
+    bool_arg,
+    check_tensor,
+    dims_arg,
+    host_array,
+    impl_from_data,
+    int_arg,
+    number_arg,
+    scalar_like,
+    shape_arg,
+    size_arg,
+    wrap_dim,
+)
 from ._types import _DTYPES, as_device, as_dtype, device, float32, int64
 from .autograd import TensorBase, check_inplace, is_grad_enabled, write_inplace
 from .autograd import backward as _backward
@@ -33,7 +45,7 @@ class Tensor(TensorBase):
             impl = impl_from_data(data, dtype, device)
         self._impl = impl
         self.requires_grad = bool(requires_grad)
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         if requires_grad and not as_dtype(impl.dtype).is_floating_point:
             raise TypeError("[tensor] only floating point tensors can require gradients")
@@ -43,7 +55,7 @@ class Tensor(TensorBase):
         t = object.__new__(Tensor)
         t._impl = impl
         t.requires_grad = requires_grad
-        t.grad = None
+        t._grad = None
         t.grad_fn = grad_fn
         return t
 
@@ -107,23 +119,25 @@ class Tensor(TensorBase):
         return self._impl.numel() * self.dtype.itemsize
 
     # ---- new tensors like this one (its dtype and device unless given) ----
-    def _new(self, make, size, dtype, device, requires_grad):
+    def _new(self, op, size, value, dtype, device, requires_grad):
         d = self.dtype if dtype is None else as_dtype(dtype)
         where = self._impl.device if device is None else str(as_device(device))
-        return Tensor._make(make(shape_arg(size), d.name, where), False).requires_grad_(requires_grad)
+        shape = size_arg(size, op)
+        impl = _C.empty(shape, d.name, where) if value is None else _C.full(shape, value, d.name, where)
+        return Tensor._make(impl).requires_grad_(requires_grad)
 
     def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
         value = number_arg(fill_value, "new_full", "fill_value")
-        return self._new(lambda *a: _C.full(a[0], value, *a[1:]), (size,), dtype, device, requires_grad)
+        return self._new("new_full", (size,), value, dtype, device, requires_grad)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        return self.new_full(shape_arg(size), 0, dtype=dtype, device=device, requires_grad=requires_grad)
+        return self._new("new_zeros", size, 0.0, dtype, device, requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        return self.new_full(shape_arg(size), 1, dtype=dtype, device=device, requires_grad=requires_grad)
+        return self._new("new_ones", size, 1.0, dtype, device, requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new(_C.empty, size, dtype, device, requires_grad)
+        return self._new("new_empty", size, None, dtype, device, requires_grad)
 
     def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
         return Tensor(data, dtype or self.dtype, requires_grad, device or self.device)
@@ -212,8 +226,11 @@ class Tensor(TensorBase):
         _retain_grad(self)
 
     def requires_grad_(self, requires_grad=True):
+        requires_grad = bool_arg(requires_grad, "requires_grad", "requires_grad_")
         if requires_grad and not self.dtype.is_floating_point:
-            raise TypeError("[requires_grad_] only floating point tensors can require gradients")
+            raise TypeError(
+                f"[requires_grad_] only floating point tensors can require gradients, got {self.dtype.name}"
+            )
         if not self.is_leaf and not requires_grad:
             raise RuntimeError("[requires_grad_] can't change requires_grad of a non-leaf tensor; use detach()")
         self.requires_grad = requires_grad
@@ -226,6 +243,8 @@ class Tensor(TensorBase):
 
     @data.setter
     def data(self, other):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"[data] expected a pycnn.Tensor, got {type(other).__name__}")
         if tuple(other.shape) != self.shape or other.dtype != self.dtype:
             raise ValueError(
                 f"[data] expected a {self.dtype.name} tensor of shape {self.shape}, got "
@@ -242,7 +261,12 @@ class Tensor(TensorBase):
         self._check_inplace("copy_")
         src_impl = src._impl if isinstance(src, Tensor) else _C.from_numpy(host_array(src, self.dtype, "copy_"))
         if tuple(src_impl.shape) != self.shape:
-            src_impl = src_impl.expand(list(self.shape))
+            try:
+                src_impl = src_impl.expand(list(self.shape))
+            except ValueError:
+                raise ValueError(
+                    f"[copy_] a source of shape {tuple(src_impl.shape)} does not broadcast to {self.shape}"
+                ) from None
         _C.copy_(self._impl, src_impl)
         return self
 
@@ -256,6 +280,7 @@ class Tensor(TensorBase):
         return self
 
     def zero_(self):
+        self._check_inplace("zero_")
         return self.fill_(0.0)
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
@@ -337,7 +362,7 @@ class Tensor(TensorBase):
         return out
 
     def type_as(self, other):
-        return self.to(other.dtype)
+        return self.to(check_tensor(other, "type_as", "other").dtype)
 
     def float(self):
         return self.to(float32)
@@ -436,13 +461,13 @@ class Tensor(TensorBase):
         return ag.PermuteFn.apply(self, shape_arg(dims, "permute"))
 
     def view_as(self, other):
-        return self.view(other.shape)
+        return self.view(check_tensor(other, "view_as", "other").shape)
 
     def reshape_as(self, other):
-        return self.reshape(other.shape)
+        return self.reshape(check_tensor(other, "reshape_as", "other").shape)
 
     def expand_as(self, other):
-        return self.expand(other.shape)
+        return self.expand(check_tensor(other, "expand_as", "other").shape)
 
     def expand(self, *shape):
         shape = shape_arg(shape)
@@ -458,10 +483,10 @@ class Tensor(TensorBase):
 
     # ---- math ----
     def sum(self, dim=None, keepdim=False):
-        return ag.SumFn.apply(self, dims_arg(dim, "sum"), keepdim)
+        return ag.SumFn.apply(self, dims_arg(dim, "sum"), bool_arg(keepdim, "keepdim", "sum"))
 
     def mean(self, dim=None, keepdim=False):
-        total = ag.SumFn.apply(self, dims_arg(dim, "mean", self.ndim), keepdim)
+        total = ag.SumFn.apply(self, dims_arg(dim, "mean", self.ndim), bool_arg(keepdim, "keepdim", "mean"))
         # the count of summed values, from the sizes (the dims may be negative; a 0-d tensor has dim 0 too)
         count = self.numel() // total.numel() if total.numel() else 1
         return total * (1.0 / count if count else float("nan"))

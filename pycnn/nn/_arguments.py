@@ -5,16 +5,10 @@ The names an op accepts (reductions, padding and interpolation modes) are the co
 
 from .. import _C
 from .._convert import int_arg, is_int, number_arg
-from ..tensor import Tensor
 
 REDUCTIONS = tuple(_C.reduction_names())  # "none", "mean", "sum"
 PAD_MODES = tuple(_C.pad_mode_names())  # "constant", "reflect", "replicate", "circular"
 INTERP_MODES = tuple(_C.interp_mode_names())  # "nearest", "nearest-exact", "bilinear"
-
-
-def check_tensor(x, op, name="input"):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"[{op}] expected {name} to be a pycnn.Tensor, got {type(x).__name__}")
 
 
 def one_of(value, choices, name, op):

@@ -2,9 +2,9 @@
 Stateless except PReLU (learnable slopes) and Swish(learnable=True) (a learnable beta).
 """
 
-from .._convert import number_arg
+from .._convert import is_int, number_arg
 from . import functional as F
-from ._arguments import is_int, positive_int
+from ._arguments import positive_int
 from .module import Module
 from .parameter import new_parameter
 

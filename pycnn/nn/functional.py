@@ -4,7 +4,7 @@ argument-parsing layer over one Function of ``pycnn.autograd_ops``. Shapes are N
 
 from .. import _C
 from .. import autograd_ops as ag
-from .._convert import check_int64
+from .._convert import check_int64, check_tensor, int_arg, number_arg, shape_arg
 from .._types import int64
 from ..autograd import write_inplace
 from ..random import cuda_generator, default_generator
@@ -12,19 +12,23 @@ from ._arguments import (
     INTERP_MODES,
     PAD_MODES,
     REDUCTIONS,
-    check_tensor,
     conv_padding,
-    int_arg,
     ntuple,
     one_of,
+    output_size_arg,
     pair,
     positive_int,
+    probability,
+    window,
 )
 
 
 def linear(input, weight, bias=None):
     """y = input @ weight^T + bias. input (N, in_features) or (*, in_features), weight (out, in)."""
     check_tensor(input, "linear")
+    check_tensor(weight, "linear", "weight")
+    if bias is not None:
+        check_tensor(bias, "linear", "bias")
     if input.ndim == 2:
         return ag.LinearFn.apply(input, weight, bias)
     if input.ndim == 0:
@@ -102,12 +106,12 @@ def relu(input, inplace=False):
 
 def log_softmax(input, dim):
     check_tensor(input, "log_softmax")
-    return ag.LogSoftmaxFn.apply(input, dim)
+    return ag.LogSoftmaxFn.apply(input, int_arg(dim, "dim", "log_softmax"))
 
 
 def softmax(input, dim):
     check_tensor(input, "softmax")
-    return ag.SoftmaxFn.apply(input, dim)
+    return ag.SoftmaxFn.apply(input, int_arg(dim, "dim", "softmax"))
 
 
 def flatten(input, start_dim=0, end_dim=-1):
@@ -182,9 +186,10 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 
 # ---- nonlinearities and elementwise math ----
-def _unary(input, op, alpha=0.0, beta=0.0, inplace=False):
+def _unary(input, op, alpha=0.0, beta=0.0, inplace=False, names=("alpha", "beta")):
     check_tensor(input, op)
-    return _maybe_inplace(input, ag.UnaryFn.apply(input, op, float(alpha), float(beta)), inplace, op + "_")
+    alpha, beta = number_arg(alpha, op, names[0]), number_arg(beta, op, names[1])
+    return _maybe_inplace(input, ag.UnaryFn.apply(input, op, alpha, beta), inplace, op + "_")
 
 
 def _maybe_inplace(input, out, inplace, op):
@@ -208,7 +213,7 @@ def relu6(input, inplace=False):
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x for x > 0, negative_slope * x otherwise."""
-    return _unary(input, "leaky_relu", negative_slope, inplace=inplace)
+    return _unary(input, "leaky_relu", negative_slope, inplace=inplace, names=("negative_slope", ""))
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -235,7 +240,7 @@ def gelu(input, approximate="none"):
 
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold."""
-    return _unary(input, "softplus", beta, threshold)
+    return _unary(input, "softplus", beta, threshold, names=("beta", "threshold"))
 
 
 def hardswish(input, inplace=False):
@@ -272,8 +277,7 @@ def _dropout(input, p, training, op, channelwise=False, alpha=False, inplace=Fal
     """The dropout family on one kernel: the keep mask comes from a 64-bit seed drawn from pycnn's global
     generator (so pc.manual_seed reproduces it); channelwise drops whole channels, alpha is AlphaDropout."""
     check_tensor(input, op)
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"[{op}] dropout probability has to be between 0 and 1, but got {p}")
+    p = probability(p, "dropout", op)
     if channelwise and input.ndim not in (3, 4):
         raise ValueError(f"[{op}] expected input of shape (N, C, H, W) or (N, C, L), got {input.shape}")
     if not training or p == 0:
@@ -325,6 +329,8 @@ def _normalized_ndim(normalized_shape, input, op):
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalises over the trailing dims given by normalized_shape; weight/bias have that shape."""
     check_tensor(input, "layer_norm")
+    shape = normalized_shape if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
+    shape_arg((shape,), "layer_norm")  # ints, or a TypeError naming the op
     nd = _normalized_ndim(normalized_shape, input, "layer_norm")
     return ag.LayerNormFn.apply(input, nd, weight, bias, float(eps))
 
@@ -349,6 +355,9 @@ def instance_norm(
             raise ValueError("[instance_norm] use_input_stats=False needs running_mean and running_var")
         return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
     C = input.shape[1]
+    for name, param in (("weight", weight), ("bias", bias)):
+        if param is not None and tuple(param.shape) != (C,):
+            raise ValueError(f"[instance_norm] expected {name} of shape ({C},), got {tuple(param.shape)}")
     y = ag.GroupNormFn.apply(input, C, weight, bias, float(eps))
     if running_mean is not None and running_var is not None:
         _update_instance_running_stats(input, running_mean, running_var, momentum)
@@ -388,9 +397,8 @@ def _adaptive_size(input, output_size, op):
     check_tensor(input, op)
     if input.ndim not in (3, 4):
         raise ValueError(f"[{op}] expected input of shape (N, C, H, W) or (C, H, W), got {input.shape}")
-    size = (output_size, output_size) if output_size is None or isinstance(output_size, int) else tuple(output_size)
-    if len(size) != 2 or not all(s is None or isinstance(s, int) for s in size):
-        raise ValueError(f"[{op}] output_size must be an int, None or a pair of them, got {output_size!r}")
+    output_size_arg(output_size, op)
+    size = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
     return tuple(input.shape[-2 + i] if s is None else check_int64(s, "output_size", op) for i, s in enumerate(size))
 
 
@@ -481,7 +489,7 @@ def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     check_tensor(input, "lp_pool2d")
     if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)) or norm_type == 0:
         raise ValueError(f"[lp_pool2d] norm_type must be a nonzero number, got {norm_type!r}")
-    kh, kw = pair(kernel_size, "kernel_size", "lp_pool2d")
+    (kh, kw), stride, _, _ = window("lp_pool2d", kernel_size, stride)
     out = avg_pool2d(input.pow(norm_type), (kh, kw), stride, 0, ceil_mode)
     return (out * float(kh * kw)).pow(1.0 / norm_type)
 
@@ -658,9 +666,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     bias (OC,). padding is an int, 'valid' or 'same' (stride 1; an odd total pads the extra on the right).
     """
     _conv1d_check(input, weight, "conv1d")
-    stride, dilation = ntuple(stride, 1, "stride", "conv1d"), ntuple(dilation, 1, "dilation", "conv1d")
+    _, stride, padding_, dilation = window("conv1d", 1, stride, 0 if isinstance(padding, str) else padding, dilation, 1)
     if not isinstance(padding, str):
-        padding = (0, ntuple(padding, 1, "padding", "conv1d")[0])
+        padding = (0, padding_[0])
     batched = input.ndim == 3
     x = (input if batched else input.unsqueeze(0)).unsqueeze(2)
     y = conv2d(x, weight.unsqueeze(2), bias, (1, stride[0]), padding, (1, dilation[0]), groups).squeeze(2)
@@ -670,15 +678,13 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """Transposed 1-D convolution, as conv_transpose2d over (N, C, 1, L). weight (C_in, C_out/groups, K)."""
     _conv1d_check(input, weight, "conv_transpose1d")
-    s, p, op, d = (
-        ntuple(v, 1, name, "conv_transpose1d")[0]
-        for v, name in (
-            (stride, "stride"),
-            (padding, "padding"),
-            (output_padding, "output_padding"),
-            (dilation, "dilation"),
+    (s,), (p,), (d,) = window("conv_transpose1d", 1, stride, padding, dilation, 1)[1:]
+    (op,) = ntuple(output_padding, 1, "output_padding", "conv_transpose1d")
+    if input.shape[-2] != weight.shape[0]:
+        raise ValueError(
+            f"[conv_transpose1d] expected input with {weight.shape[0]} channels (weight {tuple(weight.shape)}), "
+            f"got {tuple(input.shape)}"
         )
-    )
     batched = input.ndim == 3
     x = (input if batched else input.unsqueeze(0)).unsqueeze(2)
     y = conv_transpose2d(x, weight.unsqueeze(2), bias, (1, s), (0, p), (0, op), groups, (1, d)).squeeze(2)

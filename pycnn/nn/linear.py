@@ -4,9 +4,9 @@ Linear keeps PyTorch's layout (weight is (out_features, in_features), y = x @ we
 default initialisation, so weights copied from torch.nn.Linear give the same outputs.
 """
 
+from .._convert import is_int
 from . import functional as F
 from . import init
-from ._arguments import is_int
 from .module import Module
 from .parameter import new_parameter
 

@@ -3,9 +3,9 @@
 Class weights (weight, pos_weight) are buffers, as in torch: in state_dict and moved by .to(), not learnt.
 """
 
-from .._convert import number_arg
+from .._convert import check_tensor, is_int, number_arg
 from . import functional as F
-from ._arguments import REDUCTIONS, check_tensor, is_int, one_of
+from ._arguments import REDUCTIONS, one_of
 from .module import Module
 
 __all__ = [

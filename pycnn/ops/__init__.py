@@ -5,8 +5,9 @@ y = pycnn.ops.DeformConv2d(C, OC, 3, padding=1)(x, offset)
 """
 
 from .. import autograd_ops as ag
+from .._convert import check_tensor
 from ..nn import init
-from ..nn._arguments import check_tensor, conv_channels, pair, window
+from ..nn._arguments import conv_channels, pair, window
 from ..nn.module import Module
 from ..nn.parameter import new_parameter
 
