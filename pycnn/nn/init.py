@@ -10,8 +10,10 @@ import warnings
 
 import numpy as np
 
+from .._convert import number_arg
 from ..autograd import no_grad
 from ..random import _numpy_generator
+from ._arguments import check_tensor, positive_int
 
 __all__ = [
     "calculate_gain",
@@ -43,6 +45,11 @@ def calculate_gain(nonlinearity, param=None):
         nonlinearity (str): name of the function, e.g. "relu", "leaky_relu", "tanh".
         param (float, optional): the negative slope for "leaky_relu" (default 0.01).
     """
+    return _gain(nonlinearity, param, "calculate_gain")
+
+
+def _gain(nonlinearity, param, op):
+    """calculate_gain with its errors naming op (the kaiming initialisations that call it)."""
     if nonlinearity in _LINEAR_FNS or nonlinearity == "sigmoid":
         return 1.0
     if nonlinearity == "tanh":
@@ -55,28 +62,32 @@ def calculate_gain(nonlinearity, param=None):
         elif not isinstance(param, bool) and isinstance(param, (int, float)):
             slope = param
         else:
-            raise ValueError(f"negative_slope {param} not a valid number")
+            raise ValueError(f"[{op}] negative_slope {param!r} not a valid number")
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
-    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+    raise ValueError(f"[{op}] Unsupported nonlinearity {nonlinearity!r}")
 
 
-def _calculate_fan_in_and_fan_out(tensor):
+def _calculate_fan_in_and_fan_out(tensor, op="calculate_fan_in_and_fan_out"):
     """Return (fan_in, fan_out) of a weight of shape (out, in, *kernel)."""
-    if tensor.dim() < 2:
-        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
+    check_tensor(tensor, op, "tensor")
     shape = tuple(tensor.shape)
+    if len(shape) < 2:
+        raise ValueError(
+            f"[{op}] Fan in and fan out can not be computed for tensor with fewer than 2 dimensions, got shape {shape}"
+        )
     receptive_field = math.prod(shape[2:]) if len(shape) > 2 else 1
     return shape[1] * receptive_field, shape[0] * receptive_field
 
 
-def _calculate_correct_fan(tensor, mode):
-    mode = mode.lower()
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"Mode {mode} not supported, please use one of ['fan_in', 'fan_out']")
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return fan_in if mode == "fan_in" else fan_out
+def _calculate_correct_fan(tensor, mode, op):
+    if not isinstance(mode, str):
+        raise TypeError(f"[{op}] expected mode to be a str, got {type(mode).__name__} {mode!r}")
+    if mode.lower() not in ("fan_in", "fan_out"):
+        raise ValueError(f"[{op}] Mode {mode!r} not supported, please use one of ['fan_in', 'fan_out']")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, op)
+    return fan_in if mode.lower() == "fan_in" else fan_out
 
 
 def _gen_kwargs(generator):
@@ -86,6 +97,7 @@ def _gen_kwargs(generator):
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill `tensor` with values drawn from U(a, b); returns it."""
+    check_tensor(tensor, "uniform_", "tensor")
     with no_grad():
         tensor.uniform_(a, b, **_gen_kwargs(generator))
     return tensor
@@ -93,6 +105,7 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill `tensor` with values drawn from N(mean, std^2); returns it."""
+    check_tensor(tensor, "normal_", "tensor")
     with no_grad():
         tensor.normal_(mean, std, **_gen_kwargs(generator))
     return tensor
@@ -100,34 +113,63 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 def constant_(tensor, val):
     """Fill `tensor` with `val`; returns it."""
+    return _fill(tensor, val, "constant_")
+
+
+def ones_(tensor):
+    return _fill(tensor, 1.0, "ones_")
+
+
+def zeros_(tensor):
+    return _fill(tensor, 0.0, "zeros_")
+
+
+def _fill(tensor, val, op):
+    check_tensor(tensor, op, "tensor")
+    number_arg(val, op, "val")
     with no_grad():
         tensor.fill_(val)
     return tensor
 
 
-def ones_(tensor):
-    return constant_(tensor, 1.0)
+def _uniform_with_std(tensor, std, generator):
+    """Fill with U(-b, b), b = sqrt(3) * std (a uniform on [-b, b] has std b / sqrt(3)); None leaves it as it is."""
+    if std is None:
+        return tensor
+    bound = math.sqrt(3.0) * std
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def zeros_(tensor):
-    with no_grad():
-        tensor.zero_()
-    return tensor
+def _xavier_std(tensor, gain, op):
+    """gain * sqrt(2 / (fan_in + fan_out)); None for a zero-element tensor (nothing to fill)."""
+    gain = number_arg(gain, op, "gain")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor, op)
+    if fan_in + fan_out == 0:
+        return None
+    return gain * math.sqrt(2.0 / float(fan_in + fan_out))
 
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):
     """Glorot uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    bound = math.sqrt(3.0) * std  # a uniform on [-b, b] has std b / sqrt(3)
-    return uniform_(tensor, -bound, bound, generator)
+    return _uniform_with_std(tensor, _xavier_std(tensor, gain, "xavier_uniform_"), generator)
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
     """Glorot normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    std = _xavier_std(tensor, gain, "xavier_normal_")
+    if std is None:
+        return tensor
     return normal_(tensor, 0.0, std, generator)
+
+
+def _kaiming_std(tensor, a, mode, nonlinearity, op):
+    """gain / sqrt(fan); None for a zero-element tensor, which torch leaves as it is (with a warning)."""
+    check_tensor(tensor, op, "tensor")
+    if 0 in tuple(tensor.shape):
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return None
+    fan = _calculate_correct_fan(tensor, mode, op)
+    return _gain(nonlinearity, a, op) / math.sqrt(fan)
 
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
@@ -140,21 +182,19 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
         mode (str): "fan_in" preserves the forward variance, "fan_out" the backward one.
         nonlinearity (str): "relu" or "leaky_relu" (the default).
     """
-    if 0 in tuple(tensor.shape):
-        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
-        return tensor
-    fan = _calculate_correct_fan(tensor, mode)
-    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
-    bound = math.sqrt(3.0) * std
-    return uniform_(tensor, -bound, bound, generator)
+    return _uniform_with_std(tensor, _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_uniform_"), generator)
 
 
 def layer_default_(weight, bias=None, generator=None):
     """torch's default initialisation of Linear and the conv layers: weight ~ kaiming_uniform(a=sqrt(5)),
     i.e. U(+-1/sqrt(fan_in)), and bias ~ U(+-1/sqrt(fan_in)) (zeros when fan_in is 0)."""
-    kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
+    op = "layer_default_"
+    check_tensor(weight, op, "weight")
     if bias is not None:
-        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        check_tensor(bias, op, "bias")
+    _uniform_with_std(weight, _kaiming_std(weight, math.sqrt(5), "fan_in", "leaky_relu", op), generator)
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight, op)
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
         uniform_(bias, -bound, bound, generator)
     return weight
@@ -162,11 +202,9 @@ def layer_default_(weight, bias=None, generator=None):
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He normal: N(0, std^2) with std = gain / sqrt(fan)."""
-    if 0 in tuple(tensor.shape):
-        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
+    std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_normal_")
+    if std is None:
         return tensor
-    fan = _calculate_correct_fan(tensor, mode)
-    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return normal_(tensor, 0.0, std, generator)
 
 
@@ -178,19 +216,22 @@ def _write(tensor, values):
 
 def eye_(tensor):
     """Fill a 2-D tensor with the identity (ones on the main diagonal of a rectangular matrix too)."""
+    check_tensor(tensor, "eye_", "tensor")
     if tensor.dim() != 2:
-        raise ValueError("Only tensors with 2 dimensions are supported")
+        raise ValueError(f"[eye_] Only tensors with 2 dimensions are supported, got shape {tuple(tensor.shape)}")
     return _write(tensor, np.eye(*tuple(tensor.shape)))
 
 
 def dirac_(tensor, groups=1):
     """Fill a 3-, 4- or 5-D convolution weight (out, in, *kernel) with the Dirac delta: the convolution then
     keeps its input channels (per group: out channel g*out_per_group + d copies in channel d)."""
+    check_tensor(tensor, "dirac_", "tensor")
     shape = tuple(tensor.shape)
     if len(shape) not in (3, 4, 5):
-        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
-    if groups < 1 or shape[0] % groups != 0:
-        raise ValueError("dim 0 must be divisible by groups")
+        raise ValueError(f"[dirac_] Only tensors with 3, 4, or 5 dimensions are supported, got shape {shape}")
+    positive_int(groups, "groups", "dirac_")
+    if shape[0] % groups != 0:
+        raise ValueError(f"[dirac_] dim 0 must be divisible by groups, got dim 0 = {shape[0]} and groups = {groups}")
     out_per_group = shape[0] // groups
     values = np.zeros(shape)
     centre = tuple(k // 2 for k in shape[2:])
@@ -202,14 +243,18 @@ def dirac_(tensor, groups=1):
 
 def lecun_uniform_(tensor, generator=None):
     """LeCun uniform: U(-b, b) with b = sqrt(3 / fan_in), i.e. variance 1 / fan_in."""
-    fan_in, _ = _calculate_fan_in_and_fan_out(tensor)
+    fan_in, _ = _calculate_fan_in_and_fan_out(tensor, "lecun_uniform_")
+    if fan_in == 0:  # a zero-element tensor: nothing to fill
+        return tensor
     bound = math.sqrt(3.0 / fan_in)
     return uniform_(tensor, -bound, bound, generator)
 
 
 def lecun_normal_(tensor, generator=None):
     """LeCun normal: N(0, 1 / fan_in) (the initialisation SELU networks assume)."""
-    fan_in, _ = _calculate_fan_in_and_fan_out(tensor)
+    fan_in, _ = _calculate_fan_in_and_fan_out(tensor, "lecun_normal_")
+    if fan_in == 0:  # a zero-element tensor: nothing to fill
+        return tensor
     return normal_(tensor, 0.0, 1.0 / math.sqrt(fan_in), generator)
 
 
@@ -217,8 +262,12 @@ def orthogonal_(tensor, gain=1.0, generator=None):
     """A (semi-)orthogonal matrix scaled by gain: the tensor viewed as (size(0), numel / size(0)) gets
     orthonormal rows (or columns, whichever are fewer), from the QR of a standard normal matrix with the
     signs of R's diagonal folded into Q so that the result is uniformly (Haar) distributed."""
+    check_tensor(tensor, "orthogonal_", "tensor")
+    gain = number_arg(gain, "orthogonal_", "gain")
     if tensor.dim() < 2:
-        raise ValueError("Only tensors with 2 or more dimensions are supported")
+        raise ValueError(
+            f"[orthogonal_] Only tensors with 2 or more dimensions are supported, got shape {tuple(tensor.shape)}"
+        )
     if tensor.numel() == 0:
         return tensor
     rows = next(iter(tensor.shape))
@@ -235,8 +284,14 @@ def orthogonal_(tensor, gain=1.0, generator=None):
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """N(mean, std^2) truncated to [a, b] (absolute bounds, as torch): values outside are redrawn."""
+    op = "trunc_normal_"
+    check_tensor(tensor, op, "tensor")
+    mean, std = number_arg(mean, op, "mean"), number_arg(std, op, "std")
+    a, b = number_arg(a, op, "a"), number_arg(b, op, "b")
     if not a < b:
-        raise ValueError(f"trunc_normal_ needs a < b, got a={a}, b={b}")
+        raise ValueError(f"[{op}] expected a < b, got a={a}, b={b}")
+    if not 0 < std < math.inf:  # torch divides by std (a ZeroDivisionError for 0)
+        raise ValueError(f"[{op}] expected std to be positive and finite, got {std}")
     rng = _numpy_generator(generator)
     n = tensor.numel()
     values = rng.normal(mean, std, size=n)
@@ -247,5 +302,5 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
         values[bad] = rng.normal(mean, std, size=int(bad.sum()))
         bad = (values < a) | (values > b)
     else:
-        raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] is too far from N({mean}, {std}^2) to sample")
+        raise ValueError(f"[{op}] [a, b] = [{a}, {b}] is too far from N({mean}, {std}^2) to sample")
     return _write(tensor, values.reshape(tuple(tensor.shape)))

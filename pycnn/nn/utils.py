@@ -9,21 +9,53 @@ penalises every parameter.
 """
 
 import math
+from collections.abc import Iterable
 
 from .. import _C
 from .. import autograd_ops as ag
+from .._convert import number_arg
 from ..autograd import no_grad
 from ..creation import tensor as make_tensor
 from ..tensor import Tensor
+from .module import Module
 from .normalization import GroupNorm, LayerNorm, _NormBase
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "l1_penalty", "l2_penalty"]
 
 
-def _as_list(parameters):
+def _as_list(parameters, op):
+    """A Tensor or an iterable of Tensors as a list of Tensors; a TypeError naming op otherwise."""
     if isinstance(parameters, Tensor):
         return [parameters]
-    return list(parameters)
+    if not isinstance(parameters, Iterable) or isinstance(parameters, (str, bytes)):
+        raise TypeError(
+            f"[{op}] expected parameters to be a Tensor or an iterable of Tensors, got {type(parameters).__name__}"
+        )
+    out = list(parameters)
+    for p in out:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"[{op}] expected parameters to hold Tensors, got one of type {type(p).__name__}")
+    return out
+
+
+def _norm_type(norm_type, op):
+    """norm_type as a positive float: a number, or a string float() reads ('inf', as torch's float(norm_type))."""
+    if isinstance(norm_type, str):
+        try:
+            norm_type = float(norm_type)
+        except ValueError:
+            raise ValueError(f"[{op}] expected norm_type to be a number or 'inf', got {norm_type!r}") from None
+    norm_type = number_arg(norm_type, op, "norm_type")
+    if not norm_type > 0:
+        raise ValueError(f"[{op}] norm_type must be positive, got {norm_type}")
+    return norm_type
+
+
+def _non_negative(value, name, op):
+    value = number_arg(value, op, name)
+    if not value >= 0:  # NaN is out too
+        raise ValueError(f"[{op}] {name} must be non-negative, got {value}")
+    return value
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
@@ -37,15 +69,16 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     Returns:
         the total norm of all the gradients (as if concatenated into one vector), a 0-d Tensor.
     """
-    norm_type = float(norm_type)
-    if not norm_type > 0:
-        raise ValueError(f"[clip_grad_norm_] norm_type must be positive, got {norm_type}")
-    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
+    op = "clip_grad_norm_"
+    parameters = _as_list(parameters, op)
+    max_norm = _non_negative(max_norm, "max_norm", op)
+    norm_type = _norm_type(norm_type, op)
+    grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return make_tensor(0.0)
     dtype = grads[0].dtype
     if grads[0].is_cuda:
-        return _clip_on_device(grads, float(max_norm), norm_type, error_if_nonfinite)
+        return _clip_on_device(grads, max_norm, norm_type, error_if_nonfinite)
     if math.isinf(norm_type):
         total = max(_C.lp_sum(g._impl, norm_type) for g in grads)
     else:
@@ -56,7 +89,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
             f"non-finite ({total}), so it cannot be clipped; pass error_if_nonfinite=False to "
             "scale them anyway"
         )
-    coef = float(max_norm) / (total + 1e-6)
+    coef = max_norm / (total + 1e-6)
     if coef < 1.0:  # torch clamps the coefficient to 1: gradients are only ever scaled down
         with no_grad():
             for g in grads:
@@ -105,10 +138,9 @@ def _lp_sum_tensor(g, p):
 
 def clip_grad_value_(parameters, clip_value):
     """Clamps every gradient of `parameters` to [-clip_value, clip_value] in place."""
-    clip_value = float(clip_value)
-    if clip_value < 0:
-        raise ValueError(f"[clip_grad_value_] clip_value must be non-negative, got {clip_value}")
-    for p in _as_list(parameters):
+    parameters = _as_list(parameters, "clip_grad_value_")
+    clip_value = _non_negative(clip_value, "clip_value", "clip_grad_value_")
+    for p in parameters:
         if p.grad is None:
             continue
         if not p.grad._impl.is_contiguous():
@@ -126,7 +158,9 @@ def _penalised(model, include_all):
                 yield p
 
 
-def _penalty(model, p, include_all):
+def _penalty(model, p, include_all, op):
+    if not isinstance(model, Module):
+        raise TypeError(f"[{op}] expected model to be a pycnn.nn.Module, got {type(model).__name__}")
     terms = [ag.LpSumFn.apply(w, p) for w in _penalised(model, include_all)]
     if not terms:
         return make_tensor(0.0)
@@ -138,9 +172,9 @@ def _penalty(model, p, include_all):
 
 def l1_penalty(model, include_all=False):
     """sum |w| over the model's weights (see the module docstring for which), a differentiable scalar."""
-    return _penalty(model, 1.0, include_all)
+    return _penalty(model, 1.0, include_all, "l1_penalty")
 
 
 def l2_penalty(model, include_all=False):
     """sum w^2 over the model's weights (no 1/2 factor), a differentiable scalar."""
-    return _penalty(model, 2.0, include_all)
+    return _penalty(model, 2.0, include_all, "l2_penalty")
