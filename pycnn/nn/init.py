@@ -10,10 +10,10 @@ import warnings
 
 import numpy as np
 
-from .._convert import number_arg
+from .._convert import check_tensor, number_arg
 from ..autograd import no_grad
 from ..random import _numpy_generator
-from ._arguments import check_tensor, positive_int
+from ._arguments import positive_int
 
 __all__ = [
     "calculate_gain",
