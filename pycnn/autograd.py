@@ -148,14 +148,19 @@ class Function:
 
 
 def _named_after(node, error):
-    """The core names the allocation ("[empty] cannot allocate ...", "[shape] ... is too large") when an op's
-    result would not fit: the user's error names the op instead (Conv2dFn -> [conv2d], UnaryFn('exp') -> [exp])."""
-    msg = str(error)
-    if not msg.startswith(("[empty] ", "[shape] ")):
-        return error
+    """A node's allocation error named after its op (Conv2dFn -> [conv2d], UnaryFn('exp') -> [exp])."""
     op = node.__dict__.get("op")
     if not isinstance(op, str):
         op = re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", "_", type(node).__name__.removesuffix("Fn")).lower()
+    return renamed_allocation_error(error, op)
+
+
+def renamed_allocation_error(error, op):
+    """The core names the allocation ("[empty] cannot allocate ...", "[shape] ... is too large") when a result
+    would not fit: the user's error names the op that asked for it instead. Other errors pass unchanged."""
+    msg = str(error)
+    if not msg.startswith(("[empty] ", "[shape] ")):
+        return error
     return type(error)(f"[{op}] result: {msg[msg.index(']') + 2 :]}")
 
 

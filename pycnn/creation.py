@@ -8,6 +8,7 @@ import numpy as np
 from . import _C
 from ._convert import int_arg, number_arg, size_arg
 from ._types import as_device, as_dtype, float32, int64
+from .autograd import renamed_allocation_error
 from .random import _numpy_generator
 from .tensor import Tensor
 
@@ -53,7 +54,12 @@ def as_tensor(data, dtype=None, device=None):
     return tensor(data, dtype=dtype, device=device)
 
 
-def _factory(impl, requires_grad):
+def _factory(make, args, requires_grad, op):
+    """A tensor from the core's make(*args), its allocation errors named after the factory op."""
+    try:
+        impl = make(*args)
+    except (ValueError, MemoryError) as e:
+        raise renamed_allocation_error(e, op) from None
     return Tensor._make(impl).requires_grad_(requires_grad) if requires_grad else Tensor._make(impl)
 
 
@@ -69,8 +75,7 @@ def _full(size, fill_value, dtype, device, requires_grad, op):
         )
     )
     # filled where it lives (fill_ runs on the GPU)
-    impl = _C.full(size_arg(size, op), fill_value, d.name, _device_name(device))
-    return _factory(impl, requires_grad)
+    return _factory(_C.full, (size_arg(size, op), fill_value, d.name, _device_name(device)), requires_grad, op)
 
 
 def full(size, fill_value, dtype=None, device="cpu", requires_grad=False):
@@ -88,7 +93,7 @@ def ones(*size, dtype=None, device="cpu", requires_grad=False):
 
 def empty(*size, dtype=None, device="cpu", requires_grad=False):
     d = as_dtype(dtype or _default_dtype)
-    return _factory(_C.empty(size_arg(size, "empty"), d.name, _device_name(device)), requires_grad)
+    return _factory(_C.empty, (size_arg(size, "empty"), d.name, _device_name(device)), requires_grad, "empty")
 
 
 def _device_name(device):

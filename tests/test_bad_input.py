@@ -234,24 +234,30 @@ def test_bad_core_calls_raise_instead_of_crashing():
 # the interpreter or returned garbage before (issue 11). They run in one child process, so that a
 # regression into a crash fails this test instead of killing the run.
 OVERFLOW_CASES = [
-    # (expression, exception type, text the message must contain)
-    ("pc.zeros(2**61, 2)", "ValueError", "[empty] size too large"),
-    ("pc.empty(2**32, 2**32)[3, 7].item()", "ValueError", "(4294967296, 4294967296) is too large"),
-    ("pc.empty(2**32, 2**32).numel()", "ValueError", "is too large"),
-    ("pc.ones(2**62, 4)", "ValueError", "(4611686018427387904, 4) is too large"),
-    ("pc.randn(1).expand(2**62).sum()", "ValueError", "size too large"),
-    ("F.adaptive_avg_pool2d(pc.randn(1, 1, 4, 4), 2**40)", "ValueError", "is too large"),
-    ("F.conv_transpose2d(pc.randn(1, 1, 2, 2), pc.randn(1, 1, 3, 3), stride=2**62)", "ValueError", "too large"),
-    ("F.conv2d(pc.randn(1, 1, 4, 4), pc.ones(1, 1, 3, 3), dilation=2**62, padding=2**62)", "ValueError", "[conv2d]"),
-    ("F.conv2d(pc.randn(1, 1, 4, 4), pc.randn(1, 1, 3, 3), padding=2**40)", "ValueError", "is too large"),
-    ("F.max_pool2d(pc.randn(1, 1, 4, 4), 3, padding=1, dilation=2**62)", "ValueError", "[max_pool2d] size too large"),
-    ("pc.zeros(2**40)", "MemoryError", "[empty] cannot allocate 4398046511104 bytes"),
-    ("F.pad(pc.randn(1, 1, 4, 4), (2**62, 2**62))", "ValueError", "[pad] size too large"),
-    ("F.interpolate(pc.randn(1, 1, 4, 4), size=(2**32, 2**32))", "ValueError", "is too large"),
-    ("F.interpolate(pc.randn(1, 1, 4, 4), scale_factor=1e20)", "ValueError", "[interpolate] scale_factor 1e+20"),
-    ("F.interpolate(pc.randn(1, 1, 4, 4), scale_factor=float('inf'))", "ValueError", "positive and finite"),
-    ("pc.nn.Linear(2**31, 2**31)", "ValueError", "size too large"),
-]
+    # (expression, exception type, the op the message starts with, text it must contain)
+    ("pc.zeros(2**61, 2)", "ValueError", "zeros", "size too large"),
+    ("pc.empty(2**32, 2**32)[3, 7].item()", "ValueError", "empty", "(4294967296, 4294967296) is too large"),
+    ("pc.empty(2**32, 2**32).numel()", "ValueError", "empty", "is too large"),
+    ("pc.ones(2**62, 4)", "ValueError", "ones", "(4611686018427387904, 4) is too large"),
+    ("pc.randn(1).expand(2**62).sum()", "ValueError", "sum", "size too large"),
+    ("F.adaptive_avg_pool2d(pc.randn(1, 1, 4, 4), 2**40)", "ValueError", "adaptive_avg_pool2d", "is too large"),
+    ("F.conv_transpose2d(pc.randn(1, 1, 2, 2), pc.randn(1, 1, 3, 3), stride=2**62)", "ValueError", "conv_transpose2d",
+     "too large"),
+    ("F.conv2d(pc.randn(1, 1, 4, 4), pc.ones(1, 1, 3, 3), dilation=2**62, padding=2**62)", "ValueError", "conv2d",
+     "too large"),
+    ("F.conv2d(pc.randn(1, 1, 4, 4), pc.randn(1, 1, 3, 3), padding=2**40)", "ValueError", "conv2d", "is too large"),
+    ("F.max_pool2d(pc.randn(1, 1, 4, 4), 3, padding=1, dilation=2**62)", "ValueError", "max_pool2d", "size too large"),
+    ("pc.zeros(2**40)", "MemoryError", "zeros", "cannot allocate 4398046511104 bytes"),
+    ("F.pad(pc.randn(1, 1, 4, 4), (2**62, 2**62))", "ValueError", "pad", "size too large"),
+    ("F.pad(pc.randn(1, 1, 4, 4), (2**40, 2**40))", "MemoryError", "pad", "cannot allocate"),
+    ("F.interpolate(pc.randn(1, 1, 4, 4), size=(2**32, 2**32))", "ValueError", "interpolate", "is too large"),
+    ("F.interpolate(pc.randn(1, 1, 4, 4), scale_factor=1e20)", "ValueError", "interpolate", "scale_factor 1e+20"),
+    ("F.interpolate(pc.randn(1, 1, 4, 4), scale_factor=float('inf'))", "ValueError", "interpolate",
+     "positive and finite"),
+    ("pc.nn.Linear(2**31, 2**31)", "ValueError", "Linear", "size too large"),
+    ("pc.randn(2**32, 2**32)", "ValueError", "randn", "is too large"),
+    ("F.conv2d(pc.randn(1, 1, 4, 4), pc.randn(1, 1, 3, 3), padding=2**63)", "ValueError", "conv2d", "64 bits"),
+]  # fmt: skip
 
 
 def test_sizes_that_overflow_raise_instead_of_crashing():
@@ -282,8 +288,8 @@ def test_sizes_that_overflow_raise_instead_of_crashing():
     )
     assert proc.returncode == 0, f"the child crashed (rc {proc.returncode}): {proc.stderr[-2000:]}"
     results = json.loads(proc.stdout.strip().splitlines()[-1])
-    for (expr, kind, text), (got_kind, message) in zip(OVERFLOW_CASES, results):
-        assert got_kind == kind and text in message, f"{expr}: {got_kind}: {message}"
+    for (expr, kind, op, text), (got_kind, message) in zip(OVERFLOW_CASES, results):
+        assert got_kind == kind and message.startswith(f"[{op}]") and text in message, f"{expr}: {got_kind}: {message}"
 
 
 def test_an_empty_tensor_may_have_huge_dims():
