@@ -63,6 +63,34 @@ _NUMPY_TO_NAME = {
 _MAX_HEADER_BYTES = 100_000_000
 
 
+def path_arg(path, op):
+    """path (str, bytes or os.PathLike) as a str; a TypeError naming op and the value otherwise."""
+    try:
+        return os.fsdecode(os.fspath(path))
+    except TypeError:
+        raise TypeError(
+            f"[{op}] expected a path (str, bytes or os.PathLike), got {path!r:.80} ({type(path).__name__})"
+        ) from None
+
+
+def os_error(error, op, what):
+    """A copy of the OSError `error` (same type, so FileNotFoundError stays one, and same errno) whose message
+    is "[op] what: <the system's reason>"."""
+    copy = type(error)(f"[{op}] {what}: {error.strerror or error}")
+    copy.errno = error.errno
+    return copy
+
+
+def open_file(path, mode, op):
+    """open(path, mode) for the op `op`: a TypeError naming op for a non-path, and the OSError open raises
+    (FileNotFoundError, PermissionError, IsADirectoryError, ...) with a message that names op and the file."""
+    path = path_arg(path, op)
+    try:
+        return open(path, mode)
+    except OSError as e:
+        raise os_error(e, op, f"cannot open {path}") from None
+
+
 def _canonical(dtype):
     """The native-byte-order numpy dtype of the same kind and size (np.dtype('>f4') -> float32)."""
     return np.dtype(dtype.type)
@@ -136,13 +164,15 @@ def save(obj, path, metadata=None):
         path (str or os.PathLike): destination file (conventionally *.safetensors).
         metadata (Mapping[str, str], optional): free-form text stored under "__metadata__".
     Raises:
-        TypeError: obj is not a mapping, a key is not a str, a value is not a Tensor/array, or metadata is
-            not str -> str.
+        TypeError: obj is not a mapping, path is not a path, a key is not a str, a value is not a
+            Tensor/array, or metadata is not str -> str.
+        OSError (FileNotFoundError, PermissionError, ...) naming the file: the directory cannot be written.
     A crash or an exception during the write leaves any previous file at `path` untouched. A save also
     deletes the temporaries that earlier saves to `path` left when their process was killed.
     """
     if not isinstance(obj, Mapping):
         raise TypeError(f"[save] expected a mapping of str -> Tensor (e.g. a state dict), got {type(obj).__name__}")
+    path = path_arg(path, "save")
     arrays = OrderedDict()
     for name, value in obj.items():
         if not isinstance(name, str):
@@ -158,11 +188,13 @@ def save(obj, path, metadata=None):
         metadata = dict(metadata)
     header = _build_header(arrays, metadata)
 
-    path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     mode = _default_file_mode(path)
     _remove_stale_temporaries(path)
-    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=f"{_temp_prefix(path)}{os.getpid()}-", suffix=".tmp")
+    try:
+        fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=f"{_temp_prefix(path)}{os.getpid()}-", suffix=".tmp")
+    except OSError as e:  # a missing or read-only directory
+        raise os_error(e, "save", f"cannot write {path}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(len(header).to_bytes(8, "little"))
@@ -364,11 +396,12 @@ def load(path, device="cpu"):
         become float32 and other integer/bool types int64, since pycnn tensors hold only those dtypes.
     Raises:
         ValueError naming the file if it is truncated or corrupt, or holds a U64 value past int64 (which
-        int64 cannot keep exactly). OSError if it cannot be read.
+        int64 cannot keep exactly). TypeError if path is not a path; OSError (FileNotFoundError, ...) naming
+        the file if it cannot be opened.
     """
-    path = os.fspath(path)
     result = OrderedDict()
-    with open(path, "rb") as f:
+    with open_file(path, "rb", "load") as f:
+        path = f.name
         _, entries = _read_header(f, path)
         # Entries are packed without gaps, so one sequential pass in offset order reads them all; the
         # result keeps the header's order.
@@ -385,9 +418,9 @@ def load_metadata(path):
     """Return the "__metadata__" dict (str -> str) of a safetensors file, or {} if it has none.
 
     Raises:
-        ValueError naming the file if its header is truncated or corrupt. OSError if it cannot be read.
+        ValueError naming the file if its header is truncated or corrupt. TypeError if path is not a path;
+        OSError (FileNotFoundError, ...) naming the file if it cannot be opened.
     """
-    path = os.fspath(path)
-    with open(path, "rb") as f:
-        metadata, _ = _read_header(f, path)
+    with open_file(path, "rb", "load_metadata") as f:
+        metadata, _ = _read_header(f, f.name)
     return metadata or {}

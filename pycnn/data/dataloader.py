@@ -21,6 +21,7 @@ from multiprocessing import connection as mp_connection
 from numbers import Integral, Real
 
 from .. import cuda as _cuda
+from ..nn._arguments import positive_int
 from ..random import Generator, default_generator, initial_seed
 from ._worker import (
     _worker_loop,
@@ -150,7 +151,7 @@ class DataLoader:
                 seed = int(_numpy_rng(None).integers(0, 2**63 - 1)) if shuffle else initial_seed()
             self._generator = Generator(seed)
         else:
-            _numpy_rng(generator)  # type check
+            _numpy_rng(generator, "DataLoader")  # type check
             self._generator = generator
 
         self._user_sampler = sampler is not None
@@ -161,13 +162,16 @@ class DataLoader:
                     "[DataLoader] batch_sampler is mutually exclusive with batch_size, shuffle, sampler and drop_last"
                 )
             batch_size, drop_last = None, False
-        elif self._iterable:
-            BatchSampler(range(0), batch_size, drop_last)  # validates batch_size and drop_last
         else:
-            if sampler is None:
-                sampler = RandomSampler(dataset, generator=self._generator) if shuffle else SequentialSampler(dataset)
-            # BatchSampler validates batch_size and drop_last.
-            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+            positive_int(batch_size, "batch_size", "DataLoader")
+            if not isinstance(drop_last, bool):
+                raise ValueError(f"[DataLoader] drop_last must be a bool, got {drop_last!r}")
+            if not self._iterable:
+                if sampler is None:
+                    sampler = (
+                        RandomSampler(dataset, generator=self._generator) if shuffle else SequentialSampler(dataset)
+                    )
+                batch_sampler = BatchSampler(sampler, batch_size, drop_last)
 
         self.dataset = dataset
         self.batch_size = batch_size

@@ -27,10 +27,12 @@ class Dataset:
     """
 
     def __getitem__(self, index):
-        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+        name = type(self).__name__
+        raise NotImplementedError(f"[{name}] {name} must define __getitem__")
 
     def __len__(self):
-        raise NotImplementedError(f"{type(self).__name__} must define __len__")
+        name = type(self).__name__
+        raise NotImplementedError(f"[{name}] {name} must define __len__")
 
     def __add__(self, other):
         return ConcatDataset([self, other])
@@ -46,7 +48,8 @@ class IterableDataset(Dataset):
     """
 
     def __iter__(self):
-        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+        name = type(self).__name__
+        raise NotImplementedError(f"[{name}] {name} must define __iter__")
 
     def __getitem__(self, index):
         raise TypeError(f"[{type(self).__name__}] an IterableDataset is read by iterating, not by index")
@@ -81,6 +84,9 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors):
         if not tensors:
             raise ValueError("[TensorDataset] needs at least one tensor")
+        for t in tensors:
+            if not isinstance(t, (Tensor, np.ndarray)):
+                raise TypeError(f"[TensorDataset] expected Tensor or numpy.ndarray, got {type(t).__name__}")
         self.arrays = tuple(_as_array(t, "TensorDataset") for t in tensors)
         self._is_tensor = tuple(isinstance(t, Tensor) for t in tensors)
         for a in self.arrays:
@@ -118,17 +124,33 @@ class Subset(Dataset):
     """
 
     def __init__(self, dataset, indices):
+        idx = np.asarray(indices)
+        if idx.size and idx.dtype.kind not in "iu":
+            raise TypeError(f"[Subset] indices must be ints, got {indices!r:.80}")
         self.dataset = dataset
         self.indices = indices
-        self._idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        self._idx = idx.astype(np.int64, copy=False).reshape(-1)
+        try:
+            n = len(dataset)
+        except (TypeError, NotImplementedError):  # a dataset without a size: its own __getitem__ checks
+            return
+        if self._idx.size and (self._idx.min() < -n or self._idx.max() >= n):
+            bad = int(self._idx[(self._idx < -n) | (self._idx >= n)][0])
+            raise IndexError(f"[Subset] index {bad} out of range for a dataset of {n} samples")
 
     def __len__(self):
         return len(self._idx)
 
+    def _position(self, i):
+        n = len(self._idx)
+        if not -n <= i < n:
+            raise IndexError(f"[Subset] index {i} out of range for a Subset of {n} samples")
+        return int(self._idx[i])
+
     def __getitem__(self, index):
         if isinstance(index, list):  # torch allows a list of indices here
-            return [self.dataset[int(self._idx[i])] for i in index]
-        return self.dataset[int(self._idx[index])]
+            return [self.dataset[self._position(int(i))] for i in index]
+        return self.dataset[self._position(int(index))]
 
     def __getitems__(self, indices):
         """Gather a batch through the wrapped dataset's `__getitems__`, or sample by sample otherwise."""
@@ -211,15 +233,16 @@ class ConcatDataset(Dataset):
         return out[0] if single else tuple(out)
 
 
-def _numpy_rng(generator):
-    """The numpy.random.Generator behind a Generator (or the default one when None)."""
+def _numpy_rng(generator, op="generator"):
+    """The numpy.random.Generator behind a Generator (or the default one when None); a TypeError naming op
+    for anything else."""
     if generator is None:
         generator = default_generator()
     rng = getattr(generator, "numpy", None)
     if rng is None and isinstance(generator, np.random.Generator):
         rng = generator
-    if rng is None:
-        raise TypeError(f"expected a Generator, got {type(generator).__name__}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"[{op}] expected generator to be a pycnn.Generator, got {generator!r:.80}")
     return rng
 
 
@@ -252,7 +275,7 @@ def random_split(dataset, lengths, generator=None):
         raise ValueError(f"[random_split] lengths must be non-negative, got {lengths}")
     if sum(lengths) != n:
         raise ValueError(f"[random_split] lengths sum to {sum(lengths)}, the dataset has {n} samples")
-    perm = _numpy_rng(generator).permutation(n)
+    perm = _numpy_rng(generator, "random_split").permutation(n)
     bounds = np.cumsum([0] + lengths)
     return [Subset(dataset, perm[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
@@ -315,7 +338,7 @@ def stratified_split(dataset, val_fraction, generator=None, labels=None):
     order = np.argsort(-(share - n_val), kind="stable")
     n_val[order[:owed]] += 1
 
-    rng = _numpy_rng(generator)
+    rng = _numpy_rng(generator, name)
     val_idx = []
     for c in range(len(classes)):
         members = np.flatnonzero(y_codes == c)

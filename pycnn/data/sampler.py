@@ -6,10 +6,9 @@ Python. Random samplers draw from a pc.Generator (passed in, or a private one) a
 load_state_dict, so a resumed run draws the same orders.
 """
 
-from numbers import Integral
-
 import numpy as np
 
+from ..nn._arguments import positive_int
 from .dataset import _numpy_rng
 
 __all__ = [
@@ -22,10 +21,11 @@ __all__ = [
 ]
 
 
-def _check_positive_int(value, what, name):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value <= 0:
-        raise ValueError(f"[{name}] {what} must be a positive int, got {value!r}")
-    return int(value)
+def _check_sized(data_source, name):
+    """data_source, when it has a len() (a map-style dataset or a sequence); a TypeError naming name otherwise."""
+    if not hasattr(type(data_source), "__len__"):
+        raise TypeError(f"[{name}] expected data_source to be a dataset with a len(), got {type(data_source).__name__}")
+    return data_source
 
 
 class Sampler:
@@ -35,7 +35,8 @@ class Sampler:
         pass
 
     def __iter__(self):
-        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+        name = type(self).__name__
+        raise NotImplementedError(f"[{name}] {name} must define __iter__")
 
     def _index_array(self):
         """All indices of one pass as an int64 array, or None when the sampler cannot produce one."""
@@ -46,7 +47,7 @@ class SequentialSampler(Sampler):
     """Yields 0, 1, ..., len(data_source) - 1."""
 
     def __init__(self, data_source):
-        self.data_source = data_source
+        self.data_source = _check_sized(data_source, "SequentialSampler")
 
     def __len__(self):
         return len(self.data_source)
@@ -75,9 +76,11 @@ class _RandomStream(Sampler):
             if seed is None:
                 seed = int(_numpy_rng(None).integers(0, 2**63 - 1))
             self._rng = np.random.default_rng(seed)
+        else:
+            _numpy_rng(generator, type(self).__name__)  # type check
 
     def _stream(self):
-        return self._rng if self.generator is None else _numpy_rng(self.generator)
+        return self._rng if self.generator is None else _numpy_rng(self.generator, type(self).__name__)
 
     def state_dict(self):
         """The stream's state (JSON-serialisable: NumPy's bit_generator.state dict)."""
@@ -111,8 +114,8 @@ class RandomSampler(_RandomStream):
         if not isinstance(replacement, bool):
             raise TypeError(f"[RandomSampler] replacement must be a bool, got {replacement!r}")
         if num_samples is not None:
-            _check_positive_int(num_samples, "num_samples", "RandomSampler")
-        self.data_source = data_source
+            positive_int(num_samples, "num_samples", "RandomSampler")
+        self.data_source = _check_sized(data_source, "RandomSampler")
         self.replacement = replacement
         self._num_samples = num_samples
         self._init_stream(generator, seed)
@@ -148,8 +151,14 @@ class SubsetRandomSampler(_RandomStream):
     """
 
     def __init__(self, indices, generator=None, *, seed=None):
+        idx = np.asarray(indices) if hasattr(type(indices), "__len__") else None
+        if idx is None or idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
+            raise TypeError(
+                f"[SubsetRandomSampler] expected indices to be a sequence of ints, got {type(indices).__name__} "
+                f"{indices!r:.80}"
+            )
         self.indices = indices
-        self._indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        self._indices = idx.astype(np.int64, copy=False)
         self._init_stream(generator, seed)
 
     def __len__(self):
@@ -173,14 +182,20 @@ class WeightedRandomSampler(_RandomStream):
 
     def __init__(self, weights, num_samples, replacement=True, generator=None, *, seed=None):
         name = "WeightedRandomSampler"
-        num_samples = _check_positive_int(num_samples, "num_samples", name)
+        num_samples = int(positive_int(num_samples, "num_samples", name))
         if not isinstance(replacement, bool):
             raise TypeError(f"[{name}] replacement must be a bool, got {replacement!r}")
-        w = np.asarray(weights, dtype=np.float64)
+        try:
+            w = np.asarray(weights, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"[{name}] weights must be a sequence of numbers, got {weights!r:.80}") from None
         if w.ndim != 1 or w.size == 0:
             raise ValueError(f"[{name}] weights must be a non-empty 1-D sequence, got shape {w.shape}")
-        if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-            raise ValueError(f"[{name}] weights must be finite, non-negative and not all zero")
+        bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+        if bad.size:
+            raise ValueError(f"[{name}] weights must be finite and non-negative, got {w[bad[0]]} at index {bad[0]}")
+        if w.sum() <= 0:
+            raise ValueError(f"[{name}] weights must not be all zero")
         if not replacement and num_samples > np.count_nonzero(w):
             raise ValueError(
                 f"[{name}] num_samples={num_samples} without replacement needs at least that "
@@ -210,7 +225,7 @@ class BatchSampler(Sampler):
     """
 
     def __init__(self, sampler, batch_size, drop_last=False):
-        _check_positive_int(batch_size, "batch_size", "BatchSampler")
+        positive_int(batch_size, "batch_size", "BatchSampler")
         if not isinstance(drop_last, bool):
             raise ValueError(f"[BatchSampler] drop_last must be a bool, got {drop_last!r}")
         self.sampler = sampler

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import ArrayImageDataset
+from ..serialization import path_arg
+from .base import ArrayImageDataset, bool_arg
 from .utils import download_file, extract_archive
 
 __all__ = ["CIFAR10", "CIFAR100"]
@@ -178,8 +179,8 @@ class CIFAR10(ArrayImageDataset):
     def __init__(self, root, train=True, transform=None, target_transform=None, download=False):
         if root is None:
             raise ValueError(f"[{type(self).__name__}] root is required: the folder holding the dataset")
-        self.root = Path(root).expanduser()
-        self.train = bool(train)
+        self.root = Path(path_arg(root, type(self).__name__)).expanduser()
+        self.train = bool_arg(train, "train", type(self).__name__)
         self.format, self.folder = self._locate(download)
         images, labels, names = self._read()
         self._labels, self._names = labels, names

@@ -10,11 +10,13 @@ such as Resize makes them batchable. There is no __getitems__: the DataLoader co
 import contextlib
 import os
 import struct
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from ..data import Dataset
+from ..serialization import open_file, path_arg
 from .base import to_float_image
 
 __all__ = ["IMG_EXTENSIONS", "DatasetFolder", "ImageFolder", "find_classes", "make_dataset", "pil_loader"]
@@ -46,21 +48,26 @@ def pil_loader(path, mode="RGB"):
     """Open an image file with Pillow and convert it to `mode` ('RGB', 'L', 'RGBA' or 'LA').
 
     Raises:
-        RuntimeError naming the file when Pillow cannot decode it, or cannot read it.
+        TypeError when path is not a path; FileNotFoundError (or the OSError open raised) naming the file
+        when it cannot be opened; RuntimeError naming the file when Pillow cannot decode it.
     """
-    with _decoding(path), open(path, "rb") as f:
+    with open_file(path, "rb", "pil_loader") as f, _decoding(path):
         return _pil_image().open(f).convert(mode)  # convert() decodes now, while the file is open
 
 
 def find_classes(directory):
     """Sorted class sub-folder names of `directory` and the {name: index} map."""
-    directory = Path(directory)
+    return _find_classes(directory, "find_classes")
+
+
+def _find_classes(directory, op):
+    directory = Path(path_arg(directory, op))
     if not directory.is_dir():
-        raise RuntimeError(f"[ImageFolder] {directory} is not a folder")
+        raise RuntimeError(f"[{op}] {directory} is not a folder")
     classes = sorted(entry.name for entry in os.scandir(directory) if entry.is_dir() and not entry.name.startswith("."))
     if not classes:
         raise RuntimeError(
-            f"[ImageFolder] no class sub-folders found in {directory} (expected {directory}/<class name>/<image files>)"
+            f"[{op}] no class sub-folders found in {directory} (expected {directory}/<class name>/<image files>)"
         )
     return classes, {name: i for i, name in enumerate(classes)}
 
@@ -75,8 +82,21 @@ def make_dataset(directory, class_to_idx, extensions=None, is_valid_file=None, a
         is_valid_file: callable(path) -> bool deciding which files count; excludes extensions.
         allow_empty: allow class folders without any valid file (else RuntimeError).
     """
+    return _make_dataset(directory, class_to_idx, extensions, is_valid_file, allow_empty, "make_dataset")
+
+
+def _make_dataset(directory, class_to_idx, extensions, is_valid_file, allow_empty, op):
     if (extensions is None) == (is_valid_file is None):
-        raise ValueError("[ImageFolder] pass exactly one of extensions and is_valid_file")
+        raise ValueError(f"[{op}] Both extensions and is_valid_file cannot be None or not None at the same time")
+    if is_valid_file is not None and not callable(is_valid_file):
+        raise TypeError(f"[{op}] is_valid_file must be callable, got {type(is_valid_file).__name__}")
+    if extensions is not None:
+        extensions = (extensions,) if isinstance(extensions, str) else tuple(extensions)
+        if not all(isinstance(e, str) for e in extensions):
+            raise TypeError(f"[{op}] extensions must be str or a sequence of str, got {extensions!r}")
+    if not isinstance(class_to_idx, Mapping):
+        raise TypeError(f"[{op}] class_to_idx must be a dict of class name -> index, got {type(class_to_idx).__name__}")
+    directory = path_arg(directory, op)
     if is_valid_file is None:
         endings = tuple(e.lower() for e in extensions)
         is_valid_file = lambda path: str(path).lower().endswith(endings)
@@ -94,9 +114,7 @@ def make_dataset(directory, class_to_idx, extensions=None, is_valid_file=None, a
             empty.append(name)
     if empty and not allow_empty:
         what = f"extensions {', '.join(extensions)}" if extensions is not None else "is_valid_file"
-        raise RuntimeError(
-            f"[ImageFolder] no valid image files (by {what}) in the class folder(s) {empty} of {directory}"
-        )
+        raise RuntimeError(f"[{op}] no valid image files (by {what}) in the class folder(s) {empty} of {directory}")
     return samples
 
 
@@ -133,13 +151,13 @@ class DatasetFolder(Dataset):
         for what, fn in (("transform", transform), ("target_transform", target_transform)):
             if fn is not None and not callable(fn):
                 raise TypeError(f"[{name}] {what} must be callable, got {type(fn).__name__}")
-        self.root = Path(root).expanduser()
+        self.root = Path(path_arg(root, name)).expanduser()
         self.loader = loader
         self.extensions = extensions
         self.transform = transform
         self.target_transform = target_transform
-        self.classes, self.class_to_idx = find_classes(self.root)
-        self.samples = make_dataset(self.root, self.class_to_idx, extensions, is_valid_file, allow_empty)
+        self.classes, self.class_to_idx = _find_classes(self.root, name)
+        self.samples = _make_dataset(self.root, self.class_to_idx, extensions, is_valid_file, allow_empty, name)
         if not self.samples:
             raise RuntimeError(f"[{name}] no image files found under {self.root}")
         self.imgs = self.samples

@@ -16,7 +16,8 @@ import numpy as np
 
 from .._types import as_dtype, float32
 from ..data import TensorDataset
-from .base import ArrayImageDataset
+from ..serialization import open_file, path_arg
+from .base import ArrayImageDataset, bool_arg
 from .utils import download_file
 
 __all__ = [
@@ -107,11 +108,12 @@ def read_idx(path, name="read_idx"):
     Returns:
         NumPy array of the file's shape and type (native byte order, writable).
     Raises:
-        RuntimeError naming the file when it is not a complete IDX file NumPy can hold. OSError if it
-        cannot be read.
+        RuntimeError naming the file when it is not a complete IDX file NumPy can hold. TypeError if path
+        is not a path; OSError (FileNotFoundError, ...) naming the file if it cannot be opened.
     """
-    path = Path(path)
-    raw = path.read_bytes()
+    with open_file(path, "rb", name) as f:
+        raw = f.read()
+    path = Path(f.name)
     if raw[:2] == b"\x1f\x8b":  # gzip magic
         try:
             raw = gzip.decompress(raw)
@@ -184,8 +186,8 @@ class MNIST(ArrayImageDataset):
 
     def __init__(self, root=None, train=True, transform=None, target_transform=None, download=False):
         name = type(self).__name__
-        self.root = None if root is None else Path(root).expanduser()
-        self.train = bool(train)
+        self.root = None if root is None else Path(path_arg(root, name)).expanduser()
+        self.train = bool_arg(train, "train", name)
         files = self.find_files(self.root, self.train)
         if files is None and download:
             self.download()
@@ -318,9 +320,9 @@ class MNISTSubset(ArrayImageDataset):
     """
 
     def __init__(self, train=True, transform=None, target_transform=None):
+        self.train = bool_arg(train, "train", "MNISTSubset")
         arrays = load_mnist_subset_arrays()
         self.root = MNIST_SUBSET_PATH
-        self.train = bool(train)
         idx = arrays["train_idx"] if self.train else arrays["test_idx"]
         super().__init__(
             arrays["images"][idx][:, None], arrays["labels"][idx], MNIST.classes, transform, target_transform

@@ -17,6 +17,8 @@ import urllib.request
 import zlib
 from pathlib import Path, PurePosixPath
 
+from ..serialization import open_file, path_arg
+
 __all__ = ["calculate_md5", "check_integrity", "download_file", "extract_archive"]
 
 _CHUNK = 1 << 20
@@ -24,9 +26,17 @@ _SCHEMES = ("https", "file")  # file:// serves local mirrors (and the tests)
 
 
 def calculate_md5(path):
-    """Hex MD5 digest of the file at `path`, read in 1 MiB chunks."""
+    """Hex MD5 digest of the file at `path`, read in 1 MiB chunks.
+
+    Raises:
+        TypeError if path is not a path; FileNotFoundError (or the OSError open raised) naming the file.
+    """
+    return _md5(path, "calculate_md5")
+
+
+def _md5(path, op):
     md5 = hashlib.md5(usedforsecurity=False)  # the published checksums are MD5; this is integrity only
-    with open(path, "rb") as f:
+    with open_file(path, "rb", op) as f:
         for chunk in iter(lambda: f.read(_CHUNK), b""):
             md5.update(chunk)
     return md5.hexdigest()
@@ -34,10 +44,12 @@ def calculate_md5(path):
 
 def check_integrity(path, md5=None):
     """True when `path` is a file and, if `md5` is given, its digest matches."""
-    path = Path(path)
+    path = Path(path_arg(path, "check_integrity"))
+    if md5 is not None and not isinstance(md5, str):
+        raise TypeError(f"[check_integrity] md5 must be a hex digest str, got {type(md5).__name__}")
     if not path.is_file():
         return False
-    return md5 is None or calculate_md5(path) == md5
+    return md5 is None or _md5(path, "check_integrity") == md5
 
 
 def _fetch(url, path, timeout=60):
@@ -66,8 +78,12 @@ def download_file(urls, folder, filename, md5, name="download"):
     Returns:
         Path of the verified file.
     """
-    urls = [urls] if isinstance(urls, str) else list(urls)
-    folder = Path(folder)
+    urls = [urls] if isinstance(urls, str) else list(urls) if isinstance(urls, (list, tuple)) else urls
+    if not isinstance(urls, list) or not all(isinstance(url, str) for url in urls):
+        raise TypeError(f"[{name}] urls must be a URL str or a list of them, got {urls!r:.200}")
+    if not urls:
+        raise ValueError(f"[{name}] urls is empty: no URL to download {filename} from")
+    folder = Path(path_arg(folder, name))
     folder.mkdir(parents=True, exist_ok=True)
     dest = folder / filename
     errors = []
@@ -77,7 +93,7 @@ def download_file(urls, folder, filename, md5, name="download"):
         try:
             print(f"[{name}] downloading {url} to {dest}", file=sys.stderr, flush=True)
             _fetch(url, tmp)
-            actual = calculate_md5(tmp)
+            actual = _md5(tmp, name)
             if actual != md5:
                 errors.append(f"{url}: checksum mismatch, expected MD5 {md5}, got {actual} (file deleted)")
                 continue

@@ -46,7 +46,8 @@ class Transform:
         return restore(self.forward_batch(x))
 
     def forward(self, x):
-        raise NotImplementedError(f"{type(self).__name__} must define forward(x)")
+        name = type(self).__name__
+        raise NotImplementedError(f"[{name}] {name} must define forward(x) (or override __call__)")
 
     def forward_batch(self, x):
         return _stack([self.forward(xi) for xi in x], type(self).__name__)
@@ -90,10 +91,12 @@ class RandomTransform(Transform):
     """
 
     def __init__(self, generator=None):
+        if generator is not None:
+            numpy_rng(generator, type(self).__name__)  # type check
         self.generator = generator
 
     def _rng(self):
-        return numpy_rng(self.generator)
+        return numpy_rng(self.generator, type(self).__name__)
 
     def forward(self, x):
         return self.forward_batch(x[None])[0]
@@ -124,8 +127,8 @@ def _batch_of(t, imgs, op):
 
 
 def _transform_list(transforms, op):
-    if callable(transforms) and not isinstance(transforms, (list, tuple)):
-        transforms = [transforms]
+    if callable(transforms) or not hasattr(transforms, "__iter__") or isinstance(transforms, (str, bytes)):
+        raise TypeError(f"[{op}] expected a list of transforms, got {type(transforms).__name__}")
     transforms = list(transforms)
     for t in transforms:
         if not callable(t):
