@@ -168,6 +168,8 @@ class stream:
     ``stream(None)`` does nothing, as in torch."""
 
     def __init__(self, s):
+        if s is not None and not isinstance(s, Stream):
+            raise TypeError(f"[stream] expected a pycnn.cuda.Stream or None, got {type(s).__name__}")
         self.stream = s
         self._previous = None
 

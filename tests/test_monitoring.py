@@ -9,7 +9,9 @@ files with TensorBoard's own EventAccumulator, CSV with the csv module, PNGs wit
 import csv
 import io
 import json
+import os
 import re
+import subprocess
 import sys
 import types
 
@@ -19,6 +21,9 @@ import pytest
 import pycnn as pc
 import pycnn.train as pt
 from pycnn.datasets import mnist_subset
+from pycnn.train.plots import _atomic_open
+
+from helpers import SUBPROCESS_CWD
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TB_BACKENDS = ("tensorboardX", "tensorboard")
@@ -392,6 +397,66 @@ def test_json_append_and_non_finite(tmp_path):
     logger.on_epoch_end(t)
     logger.close()
     assert json.loads(path.read_text().splitlines()[-1]) == {"epoch": 3, "train_loss": 0.25}
+
+
+def test_json_resume_drops_a_line_nested_too_deeply(tmp_path):
+    # json.loads recursed past the interpreter's limit on such a line: the resume raised RecursionError.
+    path = tmp_path / "m.jsonl"
+    first = {"epoch": 1, "train_loss": 0.5}
+    path.write_text(json.dumps(first) + "\n" + "[" * 100_000 + "\n" + json.dumps({"epoch": 2}) + "\n")
+    t = types.SimpleNamespace(logs={"epoch": 2, "train_loss": 0.25}, start_epoch=2)
+    logger = pt.JSONLogger(path)
+    logger.on_fit_begin(t)
+    logger.on_epoch_end(t)
+    logger.on_fit_end(t)
+    assert [json.loads(line) for line in path.read_text().splitlines()] == [first, t.logs]
+
+
+def test_csv_resume_of_a_file_csv_cannot_read_raises_value_error(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("epoch,train_loss\n1," + "9" * 200_000 + "\n")  # past csv.field_size_limit()
+    t = types.SimpleNamespace(logs={"epoch": 2, "train_loss": 0.25}, start_epoch=2)
+    with pytest.raises(ValueError, match=r"^\[CSVLogger\] cannot continue the log .*m\.csv"):
+        pt.CSVLogger(path).on_fit_begin(t)
+
+
+def test_loggers_name_themselves_and_the_file_when_it_cannot_be_created(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    for logger in (pt.CSVLogger(blocker / "m.csv"), pt.JSONLogger(blocker / "m.jsonl")):
+        with pytest.raises(OSError, match=rf"^\[{type(logger).__name__}\] cannot .*{re.escape(str(blocker))}"):
+            logger.on_fit_begin(types.SimpleNamespace(logs=None, start_epoch=1))
+    with pytest.raises(TypeError, match=r"^\[JSONLogger\] per_step must be a bool"):
+        pt.JSONLogger(tmp_path / "m.jsonl", per_step="yes")
+
+
+_KILLED_WRITE = """
+import os, signal, sys
+from pycnn.train.plots import _atomic_open
+
+with _atomic_open(sys.argv[1], "w") as f:
+    f.write("half a log")
+    f.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="kill -9 and pid liveness are POSIX")
+def test_kill_9_during_an_atomic_write_leaves_a_temporary_the_next_write_removes(tmp_path):
+    # The temporaries of figures and log rewrites are named like pycnn.save's: the next write cleans up.
+    path = tmp_path / "m.csv"
+    path.write_text("before\n")
+    done = subprocess.run(
+        [sys.executable, "-c", _KILLED_WRITE, str(path)], cwd=SUBPROCESS_CWD, timeout=120, check=False
+    )
+    assert done.returncode == -9
+    (orphan,) = set(os.listdir(tmp_path)) - {path.name}
+    assert orphan.startswith(".m.csv.pycnn-save-") and orphan.endswith(".tmp")
+    assert path.read_text() == "before\n"
+    with _atomic_open(path, "w") as f:
+        f.write("after\n")
+    assert os.listdir(tmp_path) == [path.name]
+    assert path.read_text() == "after\n"
 
 
 # ----------------------------------------------------------------------------------------------------------

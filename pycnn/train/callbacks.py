@@ -11,8 +11,11 @@ GradientClipping and NaNGuard (with find_nonfinite_layer, its forward replay).
 import math
 import os
 
+import numpy as np
+
 from .. import _C
 from ..autograd import no_grad
+from ..nn import Module
 from ..nn.utils import clip_grad_norm_, clip_grad_value_
 from ..optim.lr_scheduler import ReduceLROnPlateau
 from ..random import cuda_generator, default_generator
@@ -82,6 +85,13 @@ class Callback:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+
+
+def _bool_arg(value, name, owner):
+    """value when it is a bool (NumPy's included); a TypeError naming owner otherwise."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"[{owner}] {name} must be a bool, got {value!r}")
+    return bool(value)
 
 
 def _resolve_mode(mode, monitor, owner):
@@ -154,6 +164,11 @@ class LRSchedulerCallback(Callback):
     order = -10
 
     def __init__(self, scheduler, interval="epoch", monitor="val_loss"):
+        if not callable(getattr(scheduler, "step", None)):
+            raise TypeError(
+                "[LRSchedulerCallback] expected a learning-rate scheduler (pycnn.optim.lr_scheduler), "
+                f"got {type(scheduler).__name__}"
+            )
         if interval not in ("epoch", "batch"):
             raise ValueError(f"[LRSchedulerCallback] interval must be 'epoch' or 'batch', got {interval!r}")
         self.scheduler = scheduler
@@ -493,10 +508,11 @@ class NaNGuard(Callback):
     order = -5  # before GradientClipping, which would otherwise hide an inf gradient as nan or zeros
 
     def __init__(self, check_grads=True, find_layer=True, raise_error=False, verbose=True):
-        self.check_grads = check_grads
-        self.find_layer = find_layer
-        self.raise_error = raise_error
-        self.verbose = verbose
+        owner = type(self).__name__
+        self.check_grads = _bool_arg(check_grads, "check_grads", owner)
+        self.find_layer = _bool_arg(find_layer, "find_layer", owner)
+        self.raise_error = _bool_arg(raise_error, "raise_error", owner)
+        self.verbose = _bool_arg(verbose, "verbose", owner)
         self.message = None
         self._rng_state = None
         self._named_params = None
@@ -555,7 +571,8 @@ class NaNGuard(Callback):
         return f"first layer with a non-finite output: {label} ({type(module).__name__})"
 
 
-TerminateOnNaN = NaNGuard  # Keras' name for the same callback
+class TerminateOnNaN(NaNGuard):
+    """Keras' name for NaNGuard: the same callback, with the same arguments."""
 
 
 def _dropout_generator(inputs):
@@ -573,6 +590,10 @@ def find_nonfinite_layer(model, inputs, rng_state=None):
         rng_state: the dropout generator's state to replay from (the one the failing forward started with):
             default_generator()'s for CPU inputs, pycnn.random.cuda_generator()'s for CUDA inputs.
     """
+    if not isinstance(model, Module):
+        raise TypeError(f"[find_nonfinite_layer] expected model to be a pycnn.nn.Module, got {type(model).__name__}")
+    if not isinstance(inputs, Tensor):
+        raise TypeError(f"[find_nonfinite_layer] expected inputs to be a pycnn.Tensor, got {type(inputs).__name__}")
     found = []
 
     def wrap(name, module):

@@ -15,6 +15,8 @@ from collections import Counter
 
 import numpy as np
 
+from .._convert import is_int
+from ..nn import Module
 from ..random import default_generator
 from ..serialization import _clip, load, load_metadata, save
 from ..tensor import Tensor
@@ -141,6 +143,35 @@ def restore_rng_state(checkpoint, train_loader=None):
 # ---------------------------------------------------------------------------------------- save
 
 
+def _path_arg(path, op):
+    """path as a str (os.fspath); a TypeError naming op for anything that is not a path."""
+    try:
+        return os.fspath(path)
+    except TypeError:
+        raise TypeError(f"[{op}] expected path to be a str or os.PathLike, got {type(path).__name__}") from None
+
+
+def _check_objects(op, model, optimizer, scheduler, trainer):
+    """The objects a checkpoint is saved from or restored into: a Module and objects with state dicts."""
+    if model is not None and not isinstance(model, Module):
+        raise TypeError(f"[{op}] expected model to be a pycnn.nn.Module, got {type(model).__name__}")
+    for name, value in (("optimizer", optimizer), ("scheduler", scheduler)):
+        if value is not None and not callable(getattr(value, "state_dict", None)):
+            raise TypeError(f"[{op}] expected {name} to have a state_dict() (or be None), got {type(value).__name__}")
+    if trainer is not None and not hasattr(trainer, "callbacks"):
+        raise TypeError(f"[{op}] expected trainer to be a pycnn.train.Trainer, got {type(trainer).__name__}")
+
+
+def _reraise_os_error(exc, op, path, doing):
+    """exc (an OSError) again, same type, its message prefixed with [op]: what was being done to which file."""
+    message = f"[{op}] cannot {doing} {path!r}: {exc}"
+    try:
+        error = type(exc)(message)
+    except TypeError:  # a subclass whose constructor wants other arguments
+        error = OSError(message)
+    raise error from exc
+
+
 def checkpoint_state(model, optimizer=None, scheduler=None, epoch=None, extra=None, trainer=None):
     """Build the (tensors, metadata) pair save_checkpoint writes, without writing it.
 
@@ -148,13 +179,22 @@ def checkpoint_state(model, optimizer=None, scheduler=None, epoch=None, extra=No
     Returns:
         (dict name -> Tensor/array, dict str -> str) ready for save(tensors, path, metadata).
     """
+    return _checkpoint_state(model, optimizer, scheduler, epoch, extra, trainer, "checkpoint_state")
+
+
+def _checkpoint_state(model, optimizer, scheduler, epoch, extra, trainer, op):
+    _check_objects(op, model, optimizer, scheduler, trainer)
+    if epoch is not None and not is_int(epoch):
+        raise TypeError(f"[{op}] expected epoch to be an int or None, got {epoch!r}")
     if trainer is not None:
         model = model if model is not None else trainer.model
         optimizer = optimizer if optimizer is not None else trainer.optimizer
         scheduler = scheduler if scheduler is not None else trainer.scheduler
         epoch = epoch if epoch is not None else trainer.epoch
     if model is None:
-        raise ValueError("[save_checkpoint] needs a model (or a trainer holding one)")
+        raise ValueError(f"[{op}] needs a model (or a trainer holding one)")
+    if epoch is not None:
+        epoch = int(epoch)
 
     tensors = {}
     for name, value in model.state_dict().items():
@@ -201,8 +241,12 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=None, ext
             global_step, history, every callback's state_dict() and the train loader's shuffle state.
     default_generator()'s state is always stored, so dropout and data order continue identically.
     """
-    tensors, metadata = checkpoint_state(model, optimizer, scheduler, epoch, extra, trainer)
-    save(tensors, os.fspath(path), metadata=metadata)
+    path = _path_arg(path, "save_checkpoint")
+    tensors, metadata = _checkpoint_state(model, optimizer, scheduler, epoch, extra, trainer, "save_checkpoint")
+    try:
+        save(tensors, path, metadata=metadata)
+    except OSError as exc:
+        _reraise_os_error(exc, "save_checkpoint", path, "write")
 
 
 # ---------------------------------------------------------------------------------------- load
@@ -269,8 +313,12 @@ def load_checkpoint(path, model=None, optimizer=None, scheduler=None, trainer=No
         ValueError naming the file when it is not a pycnn checkpoint (e.g. a bare state dict saved with
         save), or a damaged one (load's errors for the safetensors layer). OSError if it cannot be read.
     """
-    path = os.fspath(path)
-    metadata = load_metadata(path)
+    path = _path_arg(path, "load_checkpoint")
+    _check_objects("load_checkpoint", model, optimizer, scheduler, trainer)
+    try:
+        metadata = load_metadata(path)
+    except OSError as exc:
+        _reraise_os_error(exc, "load_checkpoint", path, "read")
     if metadata.get("format") != FORMAT or "checkpoint" not in metadata:
         raise ValueError(
             f"[load_checkpoint] {path!r} is not a pycnn checkpoint (no '{FORMAT}' metadata); "

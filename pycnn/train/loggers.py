@@ -18,7 +18,8 @@ import zlib
 
 import numpy as np
 
-from .callbacks import Callback
+from .callbacks import Callback, _bool_arg
+from .checkpoint import _path_arg, _reraise_os_error
 from .plots import _atomic_open, _filter_grid, _first_conv2d
 
 __all__ = ["CSVLogger", "JSONLogger", "ProgressBar", "TensorBoardLogger"]
@@ -201,17 +202,28 @@ class CSVLogger(Callback):
     Args:
         path (str or os.PathLike): the CSV file (parent directories are created).
         append (bool): keep the rows of an existing file instead of starting afresh.
+    Raises (at on_fit_begin, or the first epoch end):
+        OSError (its own type, the message naming the logger and the file) when the file cannot be created;
+        ValueError when a file to continue cannot be read back as CSV (a field past the csv module's limit).
     """
 
     order = 5  # after the callbacks that add to trainer.logs, before ModelCheckpoint (10)
 
     def __init__(self, path, append=False):
-        self.path = os.fspath(path)
-        self.append = append
+        self.path = _path_arg(path, "CSVLogger")
+        self.append = _bool_arg(append, "append", "CSVLogger")
         self._fieldnames = None
         self._started = False
 
     def _start(self, trainer):
+        try:
+            self._start_file(trainer)
+        except OSError as exc:
+            _reraise_os_error(exc, "CSVLogger", self.path, "start the log")
+        except csv.Error as exc:  # a field past csv's size limit, a NUL byte: not a log this logger wrote
+            raise ValueError(f"[CSVLogger] cannot continue the log {self.path!r}: {exc}") from None
+
+    def _start_file(self, trainer):
         _make_parent(self.path)
         self._fieldnames = None
         self._started = True
@@ -272,10 +284,11 @@ def _json_value(value):
 
 
 def _json_line_kept(line, resumed):
-    """On a resume, keep the complete lines of epochs before the resumed one."""
+    """On a resume, keep the complete lines of epochs before the resumed one. A line that does not parse is
+    dropped: one cut short by the crash, or one nested too deeply for json (no logger wrote it)."""
     try:
         obj = json.loads(line)
-    except ValueError:  # a line cut short by the crash
+    except (ValueError, RecursionError):  # json recurses once per nesting level
         return False
     return not (isinstance(obj, dict) and _epoch_at_or_after(obj.get("epoch"), resumed))
 
@@ -286,7 +299,8 @@ class JSONLogger(Callback):
     Step objects are {"epoch", "step" (global_step), "batch" (index in the epoch), **batch_logs}; epoch
     objects are the epoch's logs as they are and carry no "step" key, which tells the two kinds apart.
     Non-finite numbers (a diverged loss) are written as null. Resuming works as for CSVLogger: the file is
-    continued, without the lines of the epochs that are redone.
+    continued, without the lines of the epochs that are redone (and without lines that do not parse: one cut
+    short by a crash, or one nested too deeply to read).
 
     Args:
         path (str or os.PathLike): the .jsonl file (parent directories are created).
@@ -297,12 +311,18 @@ class JSONLogger(Callback):
     order = 5  # after the callbacks that add to trainer.logs, before ModelCheckpoint (10)
 
     def __init__(self, path, per_step=False, append=False):
-        self.path = os.fspath(path)
-        self.per_step = per_step
-        self.append = append
+        self.path = _path_arg(path, "JSONLogger")
+        self.per_step = _bool_arg(per_step, "per_step", "JSONLogger")
+        self.append = _bool_arg(append, "append", "JSONLogger")
         self._file = None
 
     def _open(self, trainer):
+        try:
+            self._open_file(trainer)
+        except OSError as exc:
+            _reraise_os_error(exc, "JSONLogger", self.path, "open the log")
+
+    def _open_file(self, trainer):
         _make_parent(self.path)
         resumed = _resumed_from_epoch(trainer)
         keep = (self.append or resumed) and os.path.exists(self.path)

@@ -3,7 +3,7 @@
 Plain functions that take NumPy arrays or pycnn Tensors and write one PNG each, plus FigureWriter, a callback
 that redraws the curves during fit. matplotlib is imported only when a figure is drawn, and only its
 object-oriented API is used (Figure + the Agg canvas): no pyplot, no global backend switch, no window.
-Every PNG is written atomically (temporary file in the same directory, then os.replace).
+Every PNG is written atomically (temporary file in the same directory, then os.replace; see _atomic_open).
 """
 
 import contextlib
@@ -14,6 +14,7 @@ import tempfile
 import numpy as np
 
 from ..nn import Conv2d
+from ..serialization import _default_file_mode, _fsync_directory, _remove_stale_temporaries, _temp_prefix
 from .callbacks import Callback
 
 __all__ = ["FigureWriter", "plot_confusion_matrix", "plot_filters", "plot_history", "plot_misclassified"]
@@ -30,27 +31,30 @@ _DPI = 100
 def _atomic_open(path, mode="wb", newline=None):
     """Open a temporary file next to `path`; on a clean exit fsync it and rename it over `path`.
 
-    A crash or exception while writing leaves any previous file at `path` untouched (and no temp file).
+    An exception while writing leaves any previous file at `path` untouched (and no temp file). The temporary
+    is named as pycnn.save names its own (`.NAME.pycnn-save-<pid>-<random>.tmp`): one left by a process
+    killed mid-write (kill -9) is removed by the next write to `path`, once that pid is gone.
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    # mkstemp creates 0o600 files; the figure/log gets the permissions a plain open() would give.
+    file_mode = _default_file_mode(path)
+    _remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{_temp_prefix(path)}{os.getpid()}-", suffix=".tmp")
     try:
         kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": newline}
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        # mkstemp creates 0o600 files; give the figure/log the permissions a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, file_mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _fsync_directory(directory)
 
 
 def _as_numpy(x, name, what):
@@ -164,8 +168,13 @@ def plot_history(history, path):
     Returns:
         str: path.
     """
-    if isinstance(history, dict) or not all(isinstance(h, dict) for h in history):
-        raise TypeError("[plot_history] history must be a list of per-epoch dicts")
+    if not isinstance(history, (list, tuple)):
+        raise TypeError(f"[plot_history] history must be a list of per-epoch dicts, got {type(history).__name__}")
+    bad = [h for h in history if not isinstance(h, dict)]
+    if bad:
+        raise TypeError(
+            f"[plot_history] history must be a list of per-epoch dicts, got an item {type(bad[0]).__name__}"
+        )
     if len(history) == 0:
         raise ValueError("[plot_history] history is empty: nothing to plot")
     epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]

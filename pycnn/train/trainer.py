@@ -12,9 +12,12 @@ import time
 import numpy as np
 
 from .. import _tensor_ops as _tops
+from .._convert import int_arg
 from .._types import as_device, float64
 from ..autograd import no_grad
 from ..metrics import ConfusionMatrix, _as_numpy
+from ..nn import Module
+from ..nn._arguments import one_of
 from .callbacks import LRSchedulerCallback
 from .checkpoint import load_checkpoint, restore_callback_states, restore_rng_state
 
@@ -106,6 +109,18 @@ def _parse_metrics(metrics):
                 "fn(outputs, targets) -> float (logged as train_<name> and val_<name>)"
             )
     return want_accuracy, functions
+
+
+def _check_loop_arguments(epochs, scheduler_interval, op):
+    """The epoch count and scheduler interval of fit / Trainer, checked where they enter."""
+    if int_arg(epochs, "epochs", op) < 0:
+        raise ValueError(f"[{op}] epochs must be an int >= 0, got {epochs!r}")
+    one_of(scheduler_interval, ("epoch", "batch"), "scheduler_interval", op)
+
+
+def _check_model(model, op):
+    if not isinstance(model, Module):
+        raise TypeError(f"[{op}] expected model to be a pycnn.nn.Module, got {type(model).__name__}")
 
 
 class _Modes:
@@ -264,8 +279,8 @@ class Trainer:
             raise TypeError(f"[Trainer] loss_fn must be callable (e.g. pc.nn.CrossEntropyLoss()), got {loss_fn!r}")
         if optimizer is None or not callable(getattr(optimizer, "step", None)):
             raise TypeError(f"[Trainer] optimizer must be an optimizer with step()/zero_grad(), got {optimizer!r}")
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-            raise ValueError(f"[Trainer] epochs must be an int >= 0, got {epochs!r}")
+        _check_loop_arguments(epochs, scheduler_interval, "Trainer")
+        epochs = int(epochs)
         if resume is not None and start_epoch is not None:
             raise ValueError("[Trainer] pass resume or start_epoch, not both (a resume starts after the saved epoch)")
         if start_epoch is not None and (
@@ -470,6 +485,7 @@ def fit(
         History: one log dict per epoch ('epoch', 'lr', 'train_loss', 'train_acc', 'val_loss', 'val_acc',
         'epoch_time', 'train_images_per_s'); history.as_dict() gives columns.
     """
+    _check_loop_arguments(epochs, scheduler_interval, "fit")
     trainer = Trainer(
         model,
         train_loader,
@@ -509,6 +525,7 @@ def evaluate(model, loader, loss_fn=None, device=None, num_classes=None):
         isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1
     ):
         raise ValueError(f"[evaluate] num_classes must be a positive int, got {num_classes!r}")
+    _check_model(model, "evaluate")
     return _evaluate_loop(model, loader, loss_fn, device, None, [], num_classes, "evaluate")
 
 
@@ -525,6 +542,7 @@ def predict(model, loader, device=None, return_targets=False):
     Returns:
         logits as a NumPy array (N, C) (generally (N, ...)), or (logits, targets) with return_targets.
     """
+    _check_model(model, "predict")
     outputs, targets = [], []
     with _Modes(model):
         for batch in loader:
