@@ -11,9 +11,8 @@ GradientClipping and NaNGuard (with find_nonfinite_layer, its forward replay).
 import math
 import os
 
-import numpy as np
-
 from .. import _C
+from .._convert import bool_arg
 from ..autograd import no_grad
 from ..nn import Module
 from ..nn.utils import clip_grad_norm_, clip_grad_value_
@@ -85,13 +84,6 @@ class Callback:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-
-
-def _bool_arg(value, name, owner):
-    """value when it is a bool (NumPy's included); a TypeError naming owner otherwise."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"[{owner}] {name} must be a bool, got {value!r}")
-    return bool(value)
 
 
 def _resolve_mode(mode, monitor, owner):
@@ -509,10 +501,10 @@ class NaNGuard(Callback):
 
     def __init__(self, check_grads=True, find_layer=True, raise_error=False, verbose=True):
         owner = type(self).__name__
-        self.check_grads = _bool_arg(check_grads, "check_grads", owner)
-        self.find_layer = _bool_arg(find_layer, "find_layer", owner)
-        self.raise_error = _bool_arg(raise_error, "raise_error", owner)
-        self.verbose = _bool_arg(verbose, "verbose", owner)
+        self.check_grads = bool_arg(check_grads, "check_grads", owner)
+        self.find_layer = bool_arg(find_layer, "find_layer", owner)
+        self.raise_error = bool_arg(raise_error, "raise_error", owner)
+        self.verbose = bool_arg(verbose, "verbose", owner)
         self.message = None
         self._rng_state = None
         self._named_params = None

@@ -10,7 +10,6 @@ non-str dict keys survive the round trip, floats are exact).
 """
 
 import json
-import os
 from collections import Counter
 
 import numpy as np
@@ -18,7 +17,7 @@ import numpy as np
 from .._convert import is_int
 from ..nn import Module
 from ..random import default_generator
-from ..serialization import _clip, load, load_metadata, save
+from ..serialization import _clip, load, load_metadata, os_error, path_arg, save
 from ..tensor import Tensor
 from ..version import __version__
 
@@ -143,14 +142,6 @@ def restore_rng_state(checkpoint, train_loader=None):
 # ---------------------------------------------------------------------------------------- save
 
 
-def _path_arg(path, op):
-    """path as a str (os.fspath); a TypeError naming op for anything that is not a path."""
-    try:
-        return os.fspath(path)
-    except TypeError:
-        raise TypeError(f"[{op}] expected path to be a str or os.PathLike, got {type(path).__name__}") from None
-
-
 def _check_objects(op, model, optimizer, scheduler, trainer):
     """The objects a checkpoint is saved from or restored into: a Module and objects with state dicts."""
     if model is not None and not isinstance(model, Module):
@@ -160,16 +151,6 @@ def _check_objects(op, model, optimizer, scheduler, trainer):
             raise TypeError(f"[{op}] expected {name} to have a state_dict() (or be None), got {type(value).__name__}")
     if trainer is not None and not hasattr(trainer, "callbacks"):
         raise TypeError(f"[{op}] expected trainer to be a pycnn.train.Trainer, got {type(trainer).__name__}")
-
-
-def _reraise_os_error(exc, op, path, doing):
-    """exc (an OSError) again, same type, its message prefixed with [op]: what was being done to which file."""
-    message = f"[{op}] cannot {doing} {path!r}: {exc}"
-    try:
-        error = type(exc)(message)
-    except TypeError:  # a subclass whose constructor wants other arguments
-        error = OSError(message)
-    raise error from exc
 
 
 def checkpoint_state(model, optimizer=None, scheduler=None, epoch=None, extra=None, trainer=None):
@@ -241,12 +222,12 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=None, ext
             global_step, history, every callback's state_dict() and the train loader's shuffle state.
     default_generator()'s state is always stored, so dropout and data order continue identically.
     """
-    path = _path_arg(path, "save_checkpoint")
+    path = path_arg(path, "save_checkpoint")
     tensors, metadata = _checkpoint_state(model, optimizer, scheduler, epoch, extra, trainer, "save_checkpoint")
     try:
         save(tensors, path, metadata=metadata)
     except OSError as exc:
-        _reraise_os_error(exc, "save_checkpoint", path, "write")
+        raise os_error(exc, "save_checkpoint", f"cannot write {path!r}") from exc
 
 
 # ---------------------------------------------------------------------------------------- load
@@ -313,12 +294,12 @@ def load_checkpoint(path, model=None, optimizer=None, scheduler=None, trainer=No
         ValueError naming the file when it is not a pycnn checkpoint (e.g. a bare state dict saved with
         save), or a damaged one (load's errors for the safetensors layer). OSError if it cannot be read.
     """
-    path = _path_arg(path, "load_checkpoint")
+    path = path_arg(path, "load_checkpoint")
     _check_objects("load_checkpoint", model, optimizer, scheduler, trainer)
     try:
         metadata = load_metadata(path)
     except OSError as exc:
-        _reraise_os_error(exc, "load_checkpoint", path, "read")
+        raise os_error(exc, "load_checkpoint", f"cannot read {path!r}") from exc
     if metadata.get("format") != FORMAT or "checkpoint" not in metadata:
         raise ValueError(
             f"[load_checkpoint] {path!r} is not a pycnn checkpoint (no '{FORMAT}' metadata); "

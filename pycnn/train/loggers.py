@@ -18,8 +18,9 @@ import zlib
 
 import numpy as np
 
-from .callbacks import Callback, _bool_arg
-from .checkpoint import _path_arg, _reraise_os_error
+from .._convert import bool_arg
+from ..serialization import os_error, path_arg
+from .callbacks import Callback
 from .plots import _atomic_open, _filter_grid, _first_conv2d
 
 __all__ = ["CSVLogger", "JSONLogger", "ProgressBar", "TensorBoardLogger"]
@@ -210,8 +211,8 @@ class CSVLogger(Callback):
     order = 5  # after the callbacks that add to trainer.logs, before ModelCheckpoint (10)
 
     def __init__(self, path, append=False):
-        self.path = _path_arg(path, "CSVLogger")
-        self.append = _bool_arg(append, "append", "CSVLogger")
+        self.path = path_arg(path, "CSVLogger")
+        self.append = bool_arg(append, "append", "CSVLogger")
         self._fieldnames = None
         self._started = False
 
@@ -219,7 +220,7 @@ class CSVLogger(Callback):
         try:
             self._start_file(trainer)
         except OSError as exc:
-            _reraise_os_error(exc, "CSVLogger", self.path, "start the log")
+            raise os_error(exc, "CSVLogger", f"cannot start the log {self.path!r}") from exc
         except csv.Error as exc:  # a field past csv's size limit, a NUL byte: not a log this logger wrote
             raise ValueError(f"[CSVLogger] cannot continue the log {self.path!r}: {exc}") from None
 
@@ -311,16 +312,16 @@ class JSONLogger(Callback):
     order = 5  # after the callbacks that add to trainer.logs, before ModelCheckpoint (10)
 
     def __init__(self, path, per_step=False, append=False):
-        self.path = _path_arg(path, "JSONLogger")
-        self.per_step = _bool_arg(per_step, "per_step", "JSONLogger")
-        self.append = _bool_arg(append, "append", "JSONLogger")
+        self.path = path_arg(path, "JSONLogger")
+        self.per_step = bool_arg(per_step, "per_step", "JSONLogger")
+        self.append = bool_arg(append, "append", "JSONLogger")
         self._file = None
 
     def _open(self, trainer):
         try:
             self._open_file(trainer)
         except OSError as exc:
-            _reraise_os_error(exc, "JSONLogger", self.path, "open the log")
+            raise os_error(exc, "JSONLogger", f"cannot open the log {self.path!r}") from exc
 
     def _open_file(self, trainer):
         _make_parent(self.path)
