@@ -426,7 +426,7 @@ def test_loggers_name_themselves_and_the_file_when_it_cannot_be_created(tmp_path
     for logger in (pt.CSVLogger(blocker / "m.csv"), pt.JSONLogger(blocker / "m.jsonl")):
         with pytest.raises(OSError, match=rf"^\[{type(logger).__name__}\] cannot .*{re.escape(str(blocker))}"):
             logger.on_fit_begin(types.SimpleNamespace(logs=None, start_epoch=1))
-    with pytest.raises(TypeError, match=r"^\[JSONLogger\] per_step must be a bool"):
+    with pytest.raises(TypeError, match=r"^\[JSONLogger\] expected per_step to be a bool"):
         pt.JSONLogger(tmp_path / "m.jsonl", per_step="yes")
 
 

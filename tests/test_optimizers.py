@@ -486,7 +486,9 @@ def test_bad_gradients_raise_with_the_kernel_name(case):
     op = OPS[name]
     p = nn.Parameter(pc.tensor(np.ones((3, 4))))
     opt = getattr(optim, name)([p], **cfg)
-    p.grad = pc.tensor(np.ones((4, 3)))
+    with pytest.raises(ValueError, match=r"^\[grad\] assigned grad has shape \(4, 3\)"):
+        p.grad = pc.tensor(np.ones((4, 3)))
+    p._grad = pc.tensor(np.ones((4, 3)))  # past the setter's check: the kernel checks again
     with pytest.raises(ValueError, match=rf"\[{op}\] param \(3, 4\) and grad \(4, 3\) differ in shape"):
         opt.step()
     p.grad = pc.tensor(np.ones((3, 4), dtype=np.float32))

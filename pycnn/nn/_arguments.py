@@ -68,7 +68,9 @@ def window(op, kernel_size, stride=None, padding=0, dilation=1, n=2):
 def output_size_arg(output_size, op):
     """An adaptive pooling size: a positive int, None (the input's size) or a pair of them."""
     size = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
-    if len(size) != 2 or not all(s is None or is_int(s) for s in size):
+    if len(size) != 2:
+        raise ValueError(f"[{op}] output_size must be an int, None or a pair of them, got {output_size!r}")
+    if not all(s is None or is_int(s) for s in size):
         raise TypeError(f"[{op}] output_size must be an int, None or a pair of them, got {output_size!r}")
     if any(s is not None and s <= 0 for s in size):
         raise ValueError(f"[{op}] output_size must be positive, got {output_size!r}")
