@@ -13,7 +13,6 @@ as in NAMESPACES: "pc.zeros", "F.conv2d", "Tensor.view", "cli.train", ...), call
 import contextlib
 import inspect
 import io
-import os
 import types
 
 import numpy as np
@@ -32,19 +31,9 @@ from helpers import run_forked
 CASES = []
 
 
-def case(names, exc, op, call, *texts, xfail=None):
+def case(names, exc, op, call, *texts):
     """One row: call() raises exc with a message starting with [op] (or "op:" for the CLI) holding texts."""
-    CASES.append((names.split(), exc, op, call, texts, xfail))
-
-
-def owned(area):
-    """The xfail of a case that fails because of another engineer's area (the lead drops it on merging)."""
-    return f"owned by {area}, issue 11"
-
-
-def unowned(path):
-    """The xfail of a case that fails in a file no engineer of issue 11 owns (the lead assigns it)."""
-    return f"owned by nobody yet ({path}), issue 11"
+    CASES.append((names.split(), exc, op, call, texts))
 
 
 # ------------------------------------------------------------------------------------------------ inputs --
@@ -1989,16 +1978,12 @@ for _i, (_names, *_rest) in enumerate(CASES):
 
 
 def _params():
-    out = []
-    for case_id, row in zip(TABLE_IDS, CASES):
-        marks = [pytest.mark.xfail(strict=True, reason=row[5])] if row[5] and not os.environ.get("NOXF") else []
-        out.append(pytest.param(row, id=case_id, marks=marks))
-    return out
+    return [pytest.param(row, id=case_id) for case_id, row in zip(TABLE_IDS, CASES)]
 
 
 @pytest.mark.parametrize("row", _params())
 def test_bad_input(row):
-    names, exc, op, call, texts, _ = row
+    names, exc, op, call, texts = row
     raised, message = run_forked(call)
     assert raised, f"{names[0]}: no error was raised"
     assert exc.__name__ in raised, f"{names[0]}: expected {exc.__name__}, got {raised[0]}: {message}"
