@@ -366,8 +366,8 @@ void split_even_odd(const T* __restrict src, int64_t n, T* __restrict even, T* _
     i += L;
   }
 #endif
-  // i is even here. In pairs rather than (i % 2 ? odd : even)[i / 2] per element: GCC 12 at -O2 with
-  // -fsanitize=undefined indexed the even plane with the previous odd i there (a wild write; tools/sanitize.sh).
+  // i is even here. In pairs rather than (i % 2 ? odd : even)[i / 2] per element: GCC 12 -O2 with
+  // -fsanitize=address,undefined indexed the even plane with the previous odd i there (a wild write).
   for (; i + 1 < n; i += 2) even[i / 2] = src[i], odd[i / 2] = src[i + 1];
   if (i < n) even[i / 2] = src[i];
 }
