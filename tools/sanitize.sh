@@ -42,11 +42,11 @@ cd "$build"  # away from the repository root, whose pycnn/ has no _C
 
 # About a minute of the tests that reach the most C++: every op family forward and backward on every kernel
 # set (torch parity included: torch runs fine under ASan), optimizers, serialization, bad input and
-# overflowing sizes (their child processes inherit the preload). --capture=sys: a report written to fd 2
-# must reach the log, not a capture file lost with the aborted process.
+# overflowing sizes (their child processes inherit the preload). -s: a report aborts pytest itself, and what
+# pytest had captured would be lost with it (GCC's UBSan ignores log_path; sys capture breaks faulthandler).
 tests=()
 for name in ops conv2d convs depthwise winograd deform_conv norm losses activation resize tensor tensor_ops \
   dropout autograd nn optim optimizers serialization bad_input init nonlocal threads op_lists host_cache data models; do
   tests+=("$root/tests/test_$name.py")
 done
-"$python" -m pytest -q --capture=sys -p no:cacheprovider "${tests[@]}"
+"$python" -m pytest -q -s -p no:cacheprovider "${tests[@]}"
