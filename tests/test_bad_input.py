@@ -295,6 +295,7 @@ def test_sizes_that_overflow_raise_instead_of_crashing():
 def test_an_empty_tensor_may_have_huge_dims():
     assert pc.empty(2**32, 2**32, 0).shape == (2**32, 2**32, 0)
     assert pc.empty(2**32, 2**32, 0).numel() == 0
+    assert pc.empty(2**32, 2**32, 2**32, 0).stride()[-1] == 1  # strides saturate instead of overflowing
 
 
 # ---------------------------------------------------------------- dims out of range ----
