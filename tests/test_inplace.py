@@ -258,6 +258,9 @@ def test_copy_into_elements_that_share_memory_is_refused(device):
     dst = pc.zeros(1, device=device).expand(4)
     expect_error(ValueError, "copy_", lambda: dst.copy_(pc.arange(4.0, device=device)), "(4,)", "(0,)")
     expect_error(ValueError, "copy_", lambda: pc.zeros(3, 1).expand(3, 2).copy_(pc.ones(3, 2)), "(3, 2)")
+    # an empty one has no elements to share: nothing to write (found by the setitem property)
+    pc.zeros(1, 2, device=device)[:0].expand(0, 2).copy_(pc.ones(0, 2, device=device))
+    pc.zeros(1, device=device).expand(3)[:0].copy_(pc.ones(0, device=device))
     # a strided, non-overlapping destination is fine
     base = pc.zeros(4, 6, device=device)
     base[:, ::2].copy_(pc.ones(4, 3, device=device))

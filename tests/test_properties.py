@@ -537,6 +537,7 @@ def test_getitem_property(case, seed):
 
 @given(index_case(), st.booleans(), st.integers(0, 2**16))
 @example(((2, 3, 4), (0, slice(None), [1, 2])), True, 0)  # bug found: NumPy's (2, 3) order, a bare NumPy error
+@example(((0, 2), ()), False, 0)  # bug found: an empty destination was taken for an overlapping one
 def test_setitem_property(case, as_tensor, seed):
     shape, key = case
     rng = np.random.default_rng(seed)

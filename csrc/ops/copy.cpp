@@ -13,6 +13,7 @@ namespace {
 // Whether two elements of a view may share memory: walking the dims of size > 1 from the smallest stride up,
 // each stride must step past everything the smaller dims reach. (An expand() view fails at its 0 stride.)
 bool may_overlap_itself(const Tensor& t) {
+  if (t.numel() == 0) return false;               // no element, no two sharing a cell
   std::vector<std::pair<int64_t, int64_t>> dims;  // (|stride|, size)
   for (int64_t d = 0; d < t.dim(); ++d)
     if (t.shape()[d] > 1) dims.emplace_back(std::llabs(t.strides()[d]), t.shape()[d]);
