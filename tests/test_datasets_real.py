@@ -15,6 +15,7 @@ import pickle
 import shutil
 import struct
 import tarfile
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -272,6 +273,21 @@ def test_read_idx_rejects_bad_files(tmp_path, rng, case):
         path.write_bytes(bad[case])
     with pytest.raises(RuntimeError, match=r"^\[MNIST\] "):
         read_idx(path, "MNIST")
+
+
+def test_read_idx_stops_at_the_size_its_header_gives(tmp_path):
+    # a gzip bomb: 64 MB of zeros behind a header that says 10 bytes is refused without inflating it all
+    path = tmp_path / "bomb-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(bytes([0, 0, 8, 1]) + struct.pack(">I", 10) + bytes(64 << 20), 9))
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(RuntimeError, match=r"^\[MNIST\] .*bomb-idx1-ubyte.gz is longer than its header says"):
+            read_idx(path, "MNIST")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, peak
 
 
 @pytest.mark.parametrize(

@@ -17,13 +17,6 @@ from ..data.transforms._image import pil_to_array, uint8_to_float
 __all__ = ["ArrayImageDataset", "to_float_image"]
 
 
-def bool_arg(value, name, op):
-    """value as a bool (a Python or NumPy bool); a TypeError naming op and the value otherwise."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"[{op}] {name} must be a bool, got {value!r}")
-    return bool(value)
-
-
 def to_float_image(image, name="image"):
     """A decoded image as float32 (C, H, W) in [0, 1].
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._convert import bool_arg
 from ..serialization import path_arg
-from .base import ArrayImageDataset, bool_arg
+from .base import ArrayImageDataset
 from .utils import download_file, extract_archive
 
 __all__ = ["CIFAR10", "CIFAR100"]

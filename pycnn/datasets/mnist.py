@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .._convert import bool_arg
 from .._types import as_dtype, float32
 from ..data import TensorDataset
 from ..serialization import open_file, path_arg
-from .base import ArrayImageDataset, bool_arg
+from .base import ArrayImageDataset
 from .utils import download_file
 
 __all__ = [
@@ -95,6 +96,27 @@ def mnist_subset(split="train", normalize=True, dtype=None):
 _IDX_DTYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
+def _idx_bytes(stream):
+    """An IDX file's bytes, read no further than one byte past the size its header gives: a small gzip file
+    that inflates to gigabytes is refused by its size check instead of filling memory first."""
+    head = stream.read(4)
+    if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in _IDX_DTYPES:
+        return head  # the magic check names it
+    head += stream.read(4 * head[3])
+    if len(head) < 4 + 4 * head[3]:
+        return head  # truncated header
+    dims = struct.unpack_from(f">{head[3]}I", head, 4)
+    need = math.prod(dims) * np.dtype(_IDX_DTYPES[head[2]]).itemsize + 1
+    chunks = [head]
+    while need > 0:  # in pieces: read(need) would allocate all that a hostile header claims at once
+        chunk = stream.read(min(need, 1 << 24))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        need -= len(chunk)
+    return b"".join(chunks)
+
+
 def read_idx(path, name="read_idx"):
     """Parse an IDX file (the format of MNIST-style datasets), gzipped or not.
 
@@ -112,11 +134,11 @@ def read_idx(path, name="read_idx"):
         is not a path; OSError (FileNotFoundError, ...) naming the file if it cannot be opened.
     """
     with open_file(path, "rb", name) as f:
-        raw = f.read()
-    path = Path(f.name)
-    if raw[:2] == b"\x1f\x8b":  # gzip magic
+        path = Path(f.name)
+        gzipped = f.read(2) == b"\x1f\x8b"  # gzip magic
+        f.seek(0)
         try:
-            raw = gzip.decompress(raw)
+            raw = _idx_bytes(gzip.GzipFile(fileobj=f) if gzipped else f)
         except (OSError, EOFError, zlib.error) as e:
             raise RuntimeError(
                 f"[{name}] cannot decompress {path}: the gzip data is corrupt or truncated ({type(e).__name__}: {e})"
@@ -133,11 +155,10 @@ def read_idx(path, name="read_idx"):
     dims = struct.unpack_from(f">{ndim}I", raw, 4)
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
     expected = header + math.prod(dims) * dtype.itemsize  # Python ints: the product cannot wrap
-    if len(raw) != expected:
-        problem = "truncated" if len(raw) < expected else "longer than its header says"
+    if len(raw) != expected:  # (reading stopped one byte past the expected size)
+        problem = f"truncated: {len(raw)} bytes" if len(raw) < expected else "longer than its header says"
         raise RuntimeError(
-            f"[{name}] {path} is {problem}: {len(raw)} bytes, but a header of dims {dims} "
-            f"and dtype {dtype.name} needs {expected}"
+            f"[{name}] {path} is {problem}, but a header of dims {dims} and dtype {dtype.name} needs {expected} bytes"
         )
     try:
         values = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
