@@ -135,7 +135,10 @@ def _build_header(arrays, metadata):
     # The JSON keeps the caller's order (load returns that order); only the byte layout is sorted.
     for name, arr in arrays.items():
         header[name] = {"dtype": _dtype_name(arr), "shape": [int(s) for s in arr.shape], "data_offsets": offsets[name]}
-    raw = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    try:
+        raw = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate in a name or a metadata string
+        raise ValueError(f"[save] a tensor name or metadata string is not valid UTF-8 text ({exc})") from None
     # Pad with spaces (valid JSON whitespace) so the tensor data starts 8-byte aligned.
     return raw + b" " * (-len(raw) % 8)
 
@@ -276,8 +279,11 @@ def _corrupt(path, why):
 
 def _parse_json(path, raw):
     try:
-        return json.loads(raw.decode("utf-8"))
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an int past Python's 4300 digits
+        header = json.loads(raw.decode("utf-8"))
+        # A JSON escape can spell a lone surrogate ("\ud800"): no UTF-8 text holds it, nor could save() write it.
+        json.dumps(header, ensure_ascii=False).encode("utf-8")
+        return header
+    except ValueError as exc:  # JSONDecodeError, UnicodeError, an int past Python's 4300 digits
         raise _corrupt(path, f"header is not valid UTF-8 JSON ({exc})") from None
     except RecursionError:  # json recurses once per [ or {: a header of 200,000 of them is hostile
         raise _corrupt(path, "header nests arrays or objects too deeply") from None

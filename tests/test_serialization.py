@@ -247,6 +247,13 @@ def _header_only(header):
             _header_only({"x": {"dtype": "F32", "shape": [0, 2**62, 2**62], "data_offsets": [0, 0]}}),
             "too large",
         ),
+        (  # a JSON escape of a lone surrogate: it loaded, and saving it again failed (the fuzzer, issue 11)
+            "surrogate-name",
+            b"\x58\x00\x00\x00\x00\x00\x00\x00"
+            + b'{"x\\ud800": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}}'.ljust(88)
+            + b"\x00",
+            "not valid UTF-8",
+        ),
         (
             "too-many-dims",
             _header_only({"x": {"dtype": "U8", "shape": [1] * 100, "data_offsets": [0, 1]}}) + b"\x00",
@@ -331,3 +338,9 @@ def test_a_killed_save_leaves_a_named_temporary_that_the_next_save_removes(tmp_p
     save({"w": pc.zeros(4)}, path)
     assert sorted(os.listdir(tmp_path)) == sorted([path.name, live.name, other.name, lookalike.name])
     np.testing.assert_array_equal(_np(load(path)["w"]), np.zeros(4, np.float32))
+
+
+def test_save_refuses_names_that_are_not_utf8_text(tmp_path):
+    with pytest.raises(ValueError, match=r"^\[save\] a tensor name or metadata string is not valid UTF-8"):
+        pc.save({"x\ud800": pc.zeros(1)}, tmp_path / "s.safetensors")
+    assert not list(tmp_path.iterdir())  # nothing written, no temporary left

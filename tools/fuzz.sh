@@ -22,8 +22,9 @@ mkdir -p "$out/new" "$out/crashes" "tests/fuzz_corpus/$name"
 dict=tools/fuzz/dict/$name.dict  # the format's tokens: parsers written in C give no coverage to find them
 # libFuzzer writes new inputs to the first corpus folder only, so the committed one stays as it is.
 # -max_len covers the largest seed; -timeout and -rss_limit_mb make hangs and memory blow-ups findings too.
+# FUZZ_RUNS=N stops after N inputs (with a seed, the same inputs every time: what CI uses), SECONDS bounding it.
 python tools/fuzz/fuzz.py "$name" \
-  -max_total_time="$seconds" ${seed:+-seed="$seed"} -dict="$dict" \
+  -max_total_time="$seconds" ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} ${seed:+-seed="$seed"} -dict="$dict" \
   -max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix="$out/crashes/" "$out/new" "tests/fuzz_corpus/$name" 2>&1 \
   | grep --line-buffered -vE '^INFO: Instrumenting|^#[0-9]+\s+(NEW|REDUCE) ' || { echo "tools/fuzz.sh: $name found a bug: see $out/crashes/" >&2; exit 1; }
