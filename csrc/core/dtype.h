@@ -30,6 +30,12 @@ template <> struct dtype_of<int64_t> {
   static constexpr DType value = DType::Int64;
 };
 
+// The C++ types that kernels over "any dtype" are instantiated for (dispatch_all covers the same list), and
+// those of floating kernels (dispatch_floating). Kernels instantiate with these lists, so a dtype added here
+// reaches every kernel that can hold it: a kernel over any dtype must compile for bool, uint8_t and int32_t.
+#define PYCNN_FOR_EACH_VALUE_TYPE(X) X(float) X(double) X(int64_t)
+#define PYCNN_FOR_EACH_FLOAT_TYPE(X) X(float) X(double)
+
 // Calls f(T{}) with T the C++ type of a floating dtype; the op name goes into the error otherwise.
 template <typename F>
 auto dispatch_floating(DType t, const char* op, F&& f) {
