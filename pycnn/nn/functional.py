@@ -5,7 +5,7 @@ argument-parsing layer over one Function of ``pycnn.autograd_ops``. Shapes are N
 from .. import _C
 from .. import autograd_ops as ag
 from .._convert import check_int64, check_tensor, int_arg, number_arg, shape_arg
-from .._types import int64
+from .._types import LOW_PRECISION, int64
 from ..autograd import write_inplace
 from ..random import cuda_generator, default_generator
 from ._arguments import (
@@ -316,7 +316,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     rv = running_var._impl if running_var is not None else None
     if momentum is None:
         momentum = 0.0
-    return ag.BatchNormFn.apply(input, weight, bias, rm, rv, bool(training), float(momentum), float(eps))
+    stored = rm is not None and rm.dtype in LOW_PRECISION  # float16 statistics: updated in float32, stored back
+    if stored:
+        rm, rv = rm.to_dtype("float32"), rv.to_dtype("float32")
+    out = ag.BatchNormFn.apply(input, weight, bias, rm, rv, bool(training), float(momentum), float(eps))
+    if stored and training:
+        _C.copy_(running_mean._impl, rm)
+        _C.copy_(running_var._impl, rv)
+    return out
 
 
 def _normalized_ndim(normalized_shape, input, op):
