@@ -818,7 +818,9 @@ def adaptive_avg_pool1d(input, output_size):
 def mish(input, inplace=False):
     """x * tanh(softplus(x)) (Misra 2019), elementwise."""
     _check_floating(input, "mish")
-    return _maybe_inplace(input, input * tanh(softplus(input)), inplace, "mish_")
+    # in place, the composite's nodes must save a copy: input's memory is about to hold the result
+    x = input.clone() if inplace and is_grad_enabled() and input.requires_grad else input
+    return _maybe_inplace(input, x * tanh(softplus(x)), inplace, "mish_")
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
