@@ -310,6 +310,7 @@ def test_pool1d_bad_input():
     expect_error(TypeError, "avg_pool1d", lambda: F.avg_pool1d(x, 2.5), "2.5")
     expect_error(ValueError, "adaptive_avg_pool1d", lambda: F.adaptive_avg_pool1d(x, 0), "0")
     expect_error(ValueError, "adaptive_avg_pool1d", lambda: F.adaptive_avg_pool1d(pc.zeros(5), 2), "(5,)")
+    expect_error(ValueError, "adaptive_avg_pool1d", lambda: F.adaptive_avg_pool1d(pc.zeros(1, 2, 0), 2), "(1, 2, 0)")
     expect_error(ValueError, "MaxPool1d", lambda: nn.MaxPool1d(2, stride=0), "stride")
     expect_error(ValueError, "AvgPool1d", lambda: nn.AvgPool1d(2, padding=-1), "padding")
     expect_error(ValueError, "AdaptiveAvgPool1d", lambda: nn.AdaptiveAvgPool1d(-2), "-2")

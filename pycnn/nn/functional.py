@@ -807,8 +807,8 @@ def adaptive_avg_pool1d(input, output_size):
     """Mean over torch's adaptive windows along L: (N, C, L) or (C, L) -> (.., output_size)."""
     op = "adaptive_avg_pool1d"
     check_tensor(input, op)
-    if input.ndim not in (2, 3):
-        raise ValueError(f"[{op}] expected input of shape (N, C, L) or (C, L), got {tuple(input.shape)}")
+    if input.ndim not in (2, 3) or input.shape[-1] == 0:
+        raise ValueError(f"[{op}] expected input of shape (N, C, L) or (C, L) with L > 0, got {tuple(input.shape)}")
     (size,) = ntuple(output_size, 1, "output_size", op)
     if size <= 0:
         raise ValueError(f"[{op}] output_size must be positive, got {output_size!r}")
