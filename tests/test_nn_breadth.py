@@ -619,3 +619,32 @@ def test_losses_bad_input():
     expect_error(ValueError, "TripletMarginLoss", lambda: nn.TripletMarginLoss(p=0), "0")
     expect_error(TypeError, "CosineEmbeddingLoss", lambda: nn.CosineEmbeddingLoss(margin="a"), "'a'")
     expect_error(ValueError, "CosineEmbeddingLoss", lambda: nn.CosineEmbeddingLoss(reduction="x"), "'x'")
+
+
+def test_containers_round_trip_state_dicts_and_train():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.heads = nn.ModuleDict({"a": nn.Linear(3, 2), "b": nn.Linear(3, 1)})
+            self.scales = nn.ParameterList([pc.ones(2), pc.ones(1)])
+            self.shifts = nn.ParameterDict({"a": pc.zeros(2), "b": pc.zeros(1)})
+
+        def forward(self, x):
+            return [self.heads[k](x) * self.scales[i] + self.shifts[k] for i, k in enumerate(("a", "b"))]
+
+    pc.manual_seed(0)
+    net, other = Net(), Net()
+    keys = list(net.state_dict())
+    assert keys == ["heads.a.weight", "heads.a.bias", "heads.b.weight", "heads.b.bias", "scales.0", "scales.1",
+                    "shifts.a", "shifts.b"]  # fmt: skip
+    opt = pc.optim.SGD(net.parameters(), lr=0.1)
+    x = pc.tensor(randn(4, 3, dtype=np.float32))
+    before = np.asarray(net.shifts["b"].detach()).copy()
+    sum(y.sum() for y in net(x)).backward()
+    opt.step()
+    assert not np.array_equal(np.asarray(net.shifts["b"].detach()), before)
+    other.load_state_dict(net.state_dict())
+    for (k, a), (_, b) in zip(net.state_dict().items(), other.state_dict().items()):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=k)
+    net.double()
+    assert all(p.dtype == pc.float64 for p in net.parameters())
