@@ -3,8 +3,9 @@ exercises it.
 
 "Exercises" is read statically from the tests' source: a test function (not marked with an unconditional
 skip/xfail, nor `cuda`, which a machine without a GPU skips) whose body or parametrize decorator, or a
-module-level table or helper that those use (the op tables the tests are parametrized over), references the name the way the tests write it: `x.name` (any attribute on something that is not an imported
-module) for Tensor methods; `pc.name` / `pycnn.name` for functions and dtypes; `nn.Name` / `pc.nn.Name` for
+module-level table or helper that those use (the op tables the tests are parametrized over), references the
+name the way the tests write it: `x.name` (any attribute on something that is not an imported module, torch
+from pytest.importorskip included) for Tensor methods; `pc.name` / `pycnn.name` for functions and dtypes; `nn.Name` / `pc.nn.Name` for
 modules; `F.name` / `nn.functional.name` for the functional API; or a name imported from those modules.
 """
 
@@ -37,10 +38,20 @@ _PREFIX = {"Tensor": None, "torch": "pycnn.", "nn": "pycnn.nn.", "nn.functional"
 
 def _import_aliases(tree):
     """Local name -> dotted path, for every import in a file (pc -> pycnn, F -> pycnn.nn.functional,
-    Conv2d -> pycnn.nn.Conv2d, np -> numpy)."""
+    Conv2d -> pycnn.nn.Conv2d, np -> numpy, and torch = pytest.importorskip("torch") -> torch)."""
     aliases = {}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Call)
+            and getattr(node.value.func, "attr", None) == "importorskip"
+            and node.value.args
+            and isinstance(node.value.args[0], ast.Constant)
+        ):
+            aliases[node.targets[0].id] = node.value.args[0].value
+        elif isinstance(node, ast.Import):
             for a in node.names:
                 aliases[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -291,12 +302,16 @@ def test_by_name(op):
 def test_skips_at_once():
     pytest.skip("not yet")
     pc.tril(x)
+
+def test_parity():
+    torch = pytest.importorskip("torch")
+    torch.topk(torch.ones(3), 2)
 """
     dotted, attrs = _scan(ast.parse(source))
     assert {"pycnn.zeros", "pycnn.nn.functional.relu", "pycnn.nn.Linear", "pycnn.nn.Conv2d", "pycnn.ones"} <= dotted
     assert {"pycnn.nn.Embedding", "pycnn.nn.functional.mish", "pycnn.amax", "pycnn.amin"} <= dotted
     assert {"argsort", "cumsum", "round", "clamp_"} <= attrs
-    assert "sort" not in attrs and "flip" not in attrs
+    assert "sort" not in attrs and "flip" not in attrs and "topk" not in attrs and "torch.topk" in dotted
     assert "pycnn.eye" not in dotted and "pycnn.tril" not in dotted
 
 

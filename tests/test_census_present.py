@@ -1,6 +1,6 @@
 """Behaviour tests for census names pycnn had before issue 14 but no test exercised in the form torch users
 write (tests/test_census.py found them): pc.max/var/index_select/relu, the dtype aliases and the default
-dtype, Tensor.lt/le/gt, nn.Identity. NumPy references; torch parity when installed."""
+dtype, Tensor.lt/le/gt/matmul, nn.Identity. NumPy references; torch parity when installed."""
 
 import numpy as np
 import pytest
@@ -109,6 +109,21 @@ def test_ordering_comparison_methods(op, ref):
     np.testing.assert_array_equal(np.asarray(getattr(t, op)(0.0)).astype(bool), ref(x, 0.0))
     assert np.asarray(t.lt(pc.tensor(y))).astype(bool).tolist() == np.less(x, y).tolist()
     assert np.asarray(t.le(0.0)).astype(bool).sum() + np.asarray(t.gt(0.0)).astype(bool).sum() == x.size
+
+
+@pytest.mark.parametrize("shapes", [((5,), (5,)), ((3, 5), (5,)), ((2, 1, 3, 5), (4, 5, 2))])
+def test_matmul_method(shapes):
+    rng = np.random.default_rng(7)
+    a, b = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1])
+    ta, tb = pc.tensor(a, requires_grad=True), pc.tensor(b, requires_grad=True)
+    y = ta.matmul(tb)
+    np.testing.assert_allclose(np.asarray(y.detach()), np.matmul(a, b), rtol=1e-12)
+    y.sum().backward()
+    # d(sum(a @ b))/da = ones @ b^T, summed over broadcast dims: checked against the function form
+    ga, gb = pc.tensor(a, requires_grad=True), pc.tensor(b, requires_grad=True)
+    pc.matmul(ga, gb).sum().backward()
+    np.testing.assert_allclose(np.asarray(ta.grad), np.asarray(ga.grad), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(tb.grad), np.asarray(gb.grad), rtol=1e-12)
 
 
 def test_identity_module():
