@@ -121,6 +121,21 @@ def _dotted(node, aliases):
     return None
 
 
+def _not_a_tensor(receiver, aliases):
+    """Whether x in x.name is plainly something else: what a NumPy/torch/helper function returns
+    (np.isnan(y).all()), t.numpy(), a comparison (NumPy's, in today's tests), a dtype or device (.type)."""
+    if isinstance(receiver, ast.Compare):
+        return True
+    if isinstance(receiver, ast.Attribute) and receiver.attr in ("dtype", "device"):
+        return True
+    if isinstance(receiver, ast.Call):
+        path = _dotted(receiver.func, aliases)
+        if path is not None and path.split(".")[0] != "pycnn":
+            return True
+        return isinstance(receiver.func, ast.Attribute) and receiver.func.attr == "numpy"
+    return False
+
+
 def _references(nodes, aliases):
     """(dotted pycnn paths, attribute names on non-modules) that the code under `nodes` refers to.
 
@@ -133,10 +148,10 @@ def _references(nodes, aliases):
         for node in ast.walk(root):
             if isinstance(node, ast.Attribute):
                 path = _dotted(node, aliases)
-                if path is None:
-                    attrs.add(node.attr)
-                else:
+                if path is not None:
                     dotted.add(path)
+                elif not _not_a_tensor(node.value, aliases):
+                    attrs.add(node.attr)
             elif isinstance(node, ast.Name) and node.id in aliases:
                 dotted.add(aliases[node.id])
             elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
@@ -278,7 +293,7 @@ def _helper():
 
 def test_a():
     x = pc.zeros(2)
-    y = np.sort(x).argsort()
+    y = np.sort(x).argsort() + pc.flatten(x).argsort()
     F.relu(nn.Linear(1, 1)(x)).cumsum(0)
     Conv2d(1, 1, 1)
     _helper()
@@ -306,12 +321,15 @@ def test_skips_at_once():
 def test_parity():
     torch = pytest.importorskip("torch")
     torch.topk(torch.ones(3), 2)
+    assert np.isnan(np.zeros(2)).any() and (np.ones(2) == 1).all() and pc.ones(2).numpy().prod() == 1
+    assert pc.zeros(1).dtype.type is not None and pc.zeros(2).unbind(0)
 """
     dotted, attrs = _scan(ast.parse(source))
     assert {"pycnn.zeros", "pycnn.nn.functional.relu", "pycnn.nn.Linear", "pycnn.nn.Conv2d", "pycnn.ones"} <= dotted
     assert {"pycnn.nn.Embedding", "pycnn.nn.functional.mish", "pycnn.amax", "pycnn.amin"} <= dotted
     assert {"argsort", "cumsum", "round", "clamp_"} <= attrs
     assert "sort" not in attrs and "flip" not in attrs and "topk" not in attrs and "torch.topk" in dotted
+    assert not {"any", "all", "prod", "type"} & attrs and "unbind" in attrs and "pycnn.flatten" in dotted
     assert "pycnn.eye" not in dotted and "pycnn.tril" not in dotted
 
 
