@@ -35,7 +35,7 @@ def impl_from_data(data, dtype=None, device=None):
 
 def _dtype_of_values(arr, is_array):
     """torch's dtype for data without one: arrays keep theirs where pycnn has it (other integers become int64,
-    other floats float32); Python floats become float32, ints int64 and bools bool."""
+    other floats float32); Python floats become the default float dtype, ints int64 and bools bool."""
     kind = arr.dtype.kind
     if kind == "b":
         return as_dtype("bool")
@@ -43,9 +43,11 @@ def _dtype_of_values(arr, is_array):
         return as_dtype(arr.dtype) if arr.dtype in (np.int32, np.uint8) else as_dtype("int64")
     if kind != "f":
         raise TypeError(f"[tensor] can't make a tensor from data of dtype {arr.dtype}")
-    if arr.dtype == np.float64 and is_array or arr.dtype == np.float16:
+    if is_array and arr.dtype in (np.float16, np.float32, np.float64):
         return as_dtype(arr.dtype)
-    return as_dtype("float32")
+    from .creation import get_default_dtype  # creation sits above this module
+
+    return get_default_dtype()
 
 
 def is_int(value):

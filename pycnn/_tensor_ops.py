@@ -255,6 +255,8 @@ def setitem(x, key, value):
 # ---- max / min ----
 def minmax(x, dim, keepdim, is_min):
     op = "min" if is_min else "max"
+    if isinstance(dim, TensorBase):  # torch's max(input, other): the elementwise maximum
+        return x.minimum(dim) if is_min else x.maximum(dim)
     if dim is None:
         values, _ = ag.MinMaxFn.apply(x.reshape(-1), 0, False, is_min)
         return values
