@@ -25,6 +25,7 @@ except ImportError as _e:
     raise ImportError(f"pycnn's compiled core (pycnn._C) could not be loaded ({_e}); reinstall pycnn") from _e
 
 from . import backends, cuda, data, datasets, metrics, models, nn, ops, optim, train
+from ._sort_ops import argsort, cumsum, nonzero, prod, sort, topk, unique
 from ._tensor_ops import (
     abs,
     argmax,
@@ -172,3 +173,4 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+__all__ += ["argsort", "cumsum", "nonzero", "prod", "sort", "topk", "unique"]  # sorting, selection, scans

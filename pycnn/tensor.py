@@ -8,6 +8,7 @@ import builtins
 import numpy as np
 
 from . import _C
+from . import _sort_ops as _sort
 from . import _tensor_ops as _tops
 from . import autograd_ops as ag
 from ._convert import (
@@ -683,6 +684,32 @@ class Tensor(TensorBase):
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=1):
         return _tops.std(self, dim, unbiased, keepdim, correction=correction)
+
+    # ---- sorting, selection and scans (pycnn/_sort_ops.py) ----
+    def sort(self, dim=-1, descending=False, *, stable=False):
+        return _sort.sort(self, dim, descending, stable=stable)
+
+    def argsort(self, dim=-1, descending=False, *, stable=False):
+        return _sort.argsort(self, dim, descending, stable=stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return _sort.topk(self, k, dim, largest, sorted)
+
+    def cumsum(self, dim, *, dtype=None):
+        return _sort.cumsum(self, dim, dtype=dtype)
+
+    def cumsum_(self, dim, *, dtype=None):
+        wrap_dim(dim, self.ndim, "cumsum_")  # so that a bad dim names the in-place op
+        return write_inplace(self, _sort.cumsum(self, dim, dtype=dtype), "cumsum_")
+
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        return _sort.prod(self, dim, keepdim, dtype=dtype)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return _sort.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def nonzero(self, *, as_tuple=False):
+        return _sort.nonzero(self, as_tuple=as_tuple)
 
 
 def _as_tensor(value, like, op):

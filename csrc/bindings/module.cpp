@@ -27,7 +27,8 @@
   X(reduce) \
   X(resize) \
   X(tensor_ops) \
-  X(bench)
+  X(bench) \
+  X(sort)
 // clang-format on
 
 #define PYCNN_DECLARE_INIT(family) void init_##family(py::module_& m);
