@@ -27,8 +27,8 @@
   X(reduce) \
   X(resize) \
   X(tensor_ops) \
-  X(bench) \
-  X(sort)
+  X(sort) \
+  X(bench)
 // clang-format on
 
 #define PYCNN_DECLARE_INIT(family) void init_##family(py::module_& m);
