@@ -99,6 +99,30 @@ def test_sort_large_rows_in_parallel():
         np.testing.assert_array_equal(np.asarray(values), np.sort(a, axis=dim))
 
 
+def test_results_do_not_depend_on_the_thread_count():
+    a = np.random.default_rng(12).integers(-20, 20, size=(64, 700)).astype(np.float64)
+    a[a == 0] = np.nan
+    x = pc.tensor(a)
+    calls = [
+        lambda: pc.sort(x, 0, True),
+        lambda: pc.topk(x, 5, 1),
+        lambda: (pc.cumsum(x, 0), pc.cumsum(x, 1)),
+        lambda: (pc.prod(x / 20, 0), pc.prod(x / 20, 1)),
+        lambda: pc.nonzero(x > 3),
+    ]
+    threads = pc.get_num_threads()
+    try:
+        pc.set_num_threads(1)
+        serial = [[np.asarray(t) for t in call()] for call in calls]
+        pc.set_num_threads(max(threads, 2))
+        parallel = [[np.asarray(t) for t in call()] for call in calls]
+    finally:
+        pc.set_num_threads(threads)
+    for one, many in zip(serial, parallel):
+        for s_out, p_out in zip(one, many):
+            np.testing.assert_array_equal(s_out, p_out)
+
+
 def test_sort_gradient():
     gradcheck(lambda x: pc.sort(x, 1)[0], [distinct(3, 5)])
     gradcheck(lambda x: pc.sort(x.transpose(0, 2), -2, descending=True).values, [distinct(2, 4, 3, seed=1)])
