@@ -42,6 +42,7 @@ from ._logical_ops import (
     logical_xor,
     masked_fill,
 )
+from ._sort_ops import argsort, cumsum, nonzero, prod, sort, topk, unique
 from ._tensor_ops import (
     abs,
     argmax,
@@ -233,3 +234,4 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+__all__ += ["argsort", "cumsum", "nonzero", "prod", "sort", "topk", "unique"]  # sorting, selection, scans

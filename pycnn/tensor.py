@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _C
 from . import _logical_ops as _logical
+from . import _sort_ops as _sort
 from . import _tensor_ops as _tops
 from . import autograd_ops as ag
 from ._convert import (
@@ -848,18 +849,31 @@ class Tensor(TensorBase):
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
+    # ---- sorting, selection and scans (pycnn/_sort_ops.py) ----
+    def sort(self, dim=-1, descending=False, *, stable=False):
+        return _sort.sort(self, dim, descending, stable=stable)
 
-# torch's legacy type names, for Tensor.type()
-_TYPE_NAMES = {
-    "float32": "FloatTensor",
-    "float64": "DoubleTensor",
-    "float16": "HalfTensor",
-    "bfloat16": "BFloat16Tensor",
-    "int64": "LongTensor",
-    "int32": "IntTensor",
-    "uint8": "ByteTensor",
-    "bool": "BoolTensor",
-}
+    def argsort(self, dim=-1, descending=False, *, stable=False):
+        return _sort.argsort(self, dim, descending, stable=stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return _sort.topk(self, k, dim, largest, sorted)
+
+    def cumsum(self, dim, *, dtype=None):
+        return _sort.cumsum(self, dim, dtype=dtype)
+
+    def cumsum_(self, dim, *, dtype=None):
+        wrap_dim(dim, self.ndim, "cumsum_")  # so that a bad dim names the in-place op
+        return write_inplace(self, _sort.cumsum(self, dim, dtype=dtype), "cumsum_")
+
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        return _sort.prod(self, dim, keepdim, dtype=dtype)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        return _sort.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def nonzero(self, *, as_tuple=False):
+        return _sort.nonzero(self, as_tuple=as_tuple)
 
 
 def _as_tensor(value, like, op):
@@ -876,3 +890,16 @@ def _rebuild_tensor(array, device, requires_grad):
     if device != "cpu":
         impl = impl.to_device(device)
     return Tensor._make(impl, requires_grad)
+
+
+# torch's legacy type names, for Tensor.type()
+_TYPE_NAMES = {
+    "float32": "FloatTensor",
+    "float64": "DoubleTensor",
+    "float16": "HalfTensor",
+    "bfloat16": "BFloat16Tensor",
+    "int64": "LongTensor",
+    "int32": "IntTensor",
+    "uint8": "ByteTensor",
+    "bool": "BoolTensor",
+}

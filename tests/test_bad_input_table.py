@@ -2019,6 +2019,20 @@ case("cli.bench", SystemExit, "pycnn bench", lambda: cli_run("bench", "--model",
 case("cli.bench", SystemExit, "pycnn bench", lambda: cli_run("bench", "--threads", "0"), "0")
 case("cli.bench", SystemExit, "pycnn bench", lambda: cli_run("bench", "--mode", "eval"), "'eval'")
 
+# ================================================================ sorting, selection and scans (issue 14) ========
+case("pc.sort Tensor.sort", ValueError, "sort", lambda: t(2, 3).sort(2), "dim 2")
+case("pc.sort", TypeError, "sort", lambda: pc.sort(t(3), descending="yes"), "'yes'")
+case("pc.argsort Tensor.argsort", ValueError, "argsort", lambda: pc.argsort(t(2, 3), -3), "dim -3")
+case("pc.topk Tensor.topk", ValueError, "topk", lambda: pc.topk(t(2, 3), 4), "k 4", "size 3")
+case("Tensor.topk", TypeError, "topk", lambda: t(3).topk(1.5), "1.5")
+case("pc.cumsum Tensor.cumsum", ValueError, "cumsum", lambda: pc.cumsum(t(2, 3), 2), "dim 2")
+case("Tensor.cumsum_", ValueError, "cumsum_", lambda: t(2).cumsum_(1), "dim 1")
+case("pc.prod Tensor.prod", ValueError, "prod", lambda: t(2, 3).prod(-3), "dim -3")
+case("pc.prod", TypeError, "prod", lambda: pc.prod(t(2), 0, keepdim="no"), "'no'")
+case("pc.unique Tensor.unique", ValueError, "unique", lambda: pc.unique(t(2, 3), dim=2), "dim 2")
+case("pc.unique", TypeError, "unique", lambda: pc.unique(t(2), return_counts="yes"), "'yes'")
+case("pc.nonzero Tensor.nonzero", TypeError, "nonzero", lambda: pc.nonzero(t(2), as_tuple=2), "2")
+
 # ================================================================================ the table's tests ========
 TABLE_IDS = []
 for _i, (_names, *_rest) in enumerate(CASES):

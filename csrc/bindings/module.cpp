@@ -27,6 +27,7 @@
   X(reduce) \
   X(resize) \
   X(tensor_ops) \
+  X(sort) \
   X(bench)
 // clang-format on
 

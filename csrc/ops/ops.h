@@ -428,4 +428,24 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> deform_conv2d_backward(const 
                                                                           bool need_dx, bool need_doffset,
                                                                           bool need_dmask, bool need_dw, bool need_db);
 
+// ---- sorting, selection and scans (ops/sort.cpp): sort, topk, cumsum, prod, unique, nonzero ----
+// Any dtype; indices are int64. A 0-d tensor is one element along its dim (0 or -1). Orders are torch's: NaN is
+// the largest value (last ascending, first descending), and equal values keep their order (stable).
+// (values, indices) of x sorted along dim.
+std::tuple<Tensor, Tensor> sort_forward(const Tensor& x, int64_t dim, bool descending);
+// (values, indices) of the k largest (smallest) along dim, in order; 0 <= k <= x.size(dim).
+std::tuple<Tensor, Tensor> topk_forward(const Tensor& x, int64_t k, int64_t dim, bool largest);
+// Backward of sort and topk: zeros of x_shape, and dout put back where indices (from the forward) took it.
+Tensor sort_backward(const Tensor& dout, const Tensor& indices, const Shape& x_shape, int64_t dim);
+// Inclusive running sums along dim, in x's dtype; reverse sums from the end (cumsum's backward).
+Tensor cumsum(const Tensor& x, int64_t dim, bool reverse);
+// Product along dim; backward from exclusive prefix and suffix products (exact with zeros in x).
+Tensor prod_forward(const Tensor& x, int64_t dim, bool keepdim);
+Tensor prod_backward(const Tensor& dout, const Tensor& x, int64_t dim, bool keepdim);
+// The distinct slices of x along dim, sorted lexicographically (a slice holding NaN equals no other):
+// (values, inverse (x.size(dim),) int64, counts (U,) int64).
+std::tuple<Tensor, Tensor, Tensor> unique_dim(const Tensor& x, int64_t dim);
+// (n, x.dim()) int64: the coordinates of x's n non-zero elements (NaN counts), in row-major order.
+Tensor nonzero(const Tensor& x);
+
 }  // namespace pycnn

@@ -275,4 +275,28 @@ template <typename T>
 void deform_conv2d_backward(const T* dout, const T* x, const T* offset, const T* mask, const T* w, T* dx, T* doffset,
                             T* dmask, T* dw, T* db, int64_t N, int64_t OC, int64_t groups, const DeformGeometry& g);
 
+// ---- sort.cpp: sorting, selection and scans along one dim; x (A, N, B) contiguous, a row is one (a, b) ----
+// values, indices (A, K, B): each row's K first elements in order (ascending, or descending), stable, NaN the
+// largest; K == N sorts, K < N selects (topk). Any value type.
+template <typename T>
+void sort_anb(const T* x, T* values, int64_t* indices, int64_t A, int64_t N, int64_t B, int64_t K, bool descending);
+// dx (A, N, B) zeroed; dx[a, indices[a, k, b], b] = dout[a, k, b] (indices distinct per row: sort's or topk's)
+template <typename T>
+void scatter_anb(const T* dout, const int64_t* indices, T* dx, int64_t A, int64_t K, int64_t N, int64_t B);
+// out (A, N, B): running sums along N (from the end when reverse); floats sum in double, integers wrap.
+template <typename T> void cumsum_anb(const T* x, T* out, int64_t A, int64_t N, int64_t B, bool reverse);
+// out (A, B) = product over R of x (A, R, B); backward writes dx (A, R, B) from dout (A, B), zeros allowed.
+template <typename T> void prod_arb(const T* x, T* out, int64_t A, int64_t R, int64_t B);
+template <typename T> void prod_backward_arb(const T* x, const T* dout, T* dx, int64_t A, int64_t R, int64_t B);
+// x (N, M): N rows of M; returns U, the number of distinct rows, and writes first (U,) (a row of each distinct
+// one, in lexicographic order), inverse (N,) (each row's group) and counts (U,). Serial.
+template <typename T>
+int64_t unique_rows(const T* x, int64_t N, int64_t M, int64_t* first, int64_t* inverse, int64_t* counts);
+// x (n,) in chunks of `chunk`: counts[c] = non-zero elements of chunk c; then out (total, ndim) gets their
+// coordinates in x's shape, chunk c from row offsets[c] on (the exclusive prefix sums of counts).
+template <typename T> void nonzero_counts(const T* x, int64_t n, int64_t chunk, int64_t* counts);
+template <typename T>
+void nonzero_coords(const T* x, int64_t n, int64_t chunk, const int64_t* offsets, const int64_t* shape, int64_t ndim,
+                    int64_t* out);
+
 }  // namespace pycnn::cpu
