@@ -25,8 +25,9 @@ from .activation import (
     Tanh,
 )
 from .container import ModuleList, Sequential
-from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d
 from .dropout import AlphaDropout, Dropout, Dropout2d
+from .fold import Fold, Unfold
 from .linear import Flatten, Identity, Linear
 from .loss import (
     BCELoss,
@@ -62,12 +63,14 @@ __all__ = [
     "BatchNorm2d",
     "Conv1d",
     "Conv2d",
+    "Conv3d",
     "ConvTranspose1d",
     "ConvTranspose2d",
     "CrossEntropyLoss",
     "Dropout",
     "Dropout2d",
     "Flatten",
+    "Fold",
     "GroupNorm",
     "Hardsigmoid",
     "Hardswish",
@@ -106,6 +109,7 @@ __all__ = [
     "Softplus",
     "Swish",
     "Tanh",
+    "Unfold",
     "Upsample",
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",

@@ -689,3 +689,8 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     x = (input if batched else input.unsqueeze(0)).unsqueeze(2)
     y = conv_transpose2d(x, weight.unsqueeze(2), bias, (1, s), (0, p), (0, op), groups, (1, d)).squeeze(2)
     return y if batched else y.squeeze(0)
+
+
+# ---- conv3d, unfold, fold (their own modules: nn/_conv3d.py, nn/fold.py) ----
+from ._conv3d import conv3d  # noqa: F401  (re-exported: F.conv3d)
+from .fold import fold, unfold  # noqa: F401  (re-exported: F.fold, F.unfold)
