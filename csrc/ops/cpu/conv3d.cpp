@@ -5,7 +5,7 @@
 // col(x) row (c, kd, kh, kw), column (od, oh, ow) = x[c, od*sd - pd + kd*dd, ...]: for fixed (c, kd, od) that
 // is one input plane's 2-D im2col, so vol2col and col2vol are conv2d.cpp's im2col / col2im per plane.
 // Threads take whole images when there are enough, else split vol2col's channels and the GEMM.
-#include <algorithm>  // defines: std::min
+#include <algorithm>  // defines: std::max
 #include <cstring>    // defines: std::memset
 
 #include "core/parallel.h"  // defines: parallel_for, get_num_threads
