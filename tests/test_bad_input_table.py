@@ -2034,6 +2034,18 @@ case("pc.unique", TypeError, "unique", lambda: pc.unique(t(2), return_counts="ye
 case("pc.nonzero Tensor.nonzero", TypeError, "nonzero", lambda: pc.nonzero(t(2), as_tuple=2), "2")
 
 # ================================================================================ the table's tests ========
+# conv3d and unfold / fold (F.conv3d, F.unfold and F.fold are re-exports, which _public does not enumerate:
+# their own bad-input tests are in test_conv3d.py and test_fold.py)
+case("nn.Conv3d", ValueError, "Conv3d", lambda: nn.Conv3d(3, 4, 3, groups=2), "groups")
+case("nn.Conv3d", ValueError, "Conv3d", lambda: nn.Conv3d(3, 4, (3, 3)), "kernel_size", "3 ints")
+case("nn.Conv3d", ValueError, "Conv3d", lambda: nn.Conv3d(3, 4, 3, padding_mode="circular"), "'circular'")
+case("nn.Conv3d", ValueError, "conv3d", lambda: nn.Conv3d(3, 4, 2)(t(1, 2, 3, 3, 3)), "C=3", "(1, 2, 3, 3, 3)")
+case("nn.Unfold", ValueError, "Unfold", lambda: nn.Unfold((1, 2, 3)), "kernel_size", "(1, 2, 3)")
+case("nn.Unfold", ValueError, "unfold", lambda: nn.Unfold(2)(t(4, 4)), "(4, 4)")
+case("nn.Unfold", ValueError, "unfold", lambda: nn.Unfold(2, stride=0)(x4()), "stride")
+case("nn.Fold", TypeError, "Fold", lambda: nn.Fold(None, 2), "output_size", "None")
+case("nn.Fold", ValueError, "fold", lambda: nn.Fold(4, 2)(t(1, 8, 5)), "sliding blocks", "(1, 8, 5)")
+
 TABLE_IDS = []
 for _i, (_names, *_rest) in enumerate(CASES):
     TABLE_IDS.append(f"{_i:03d}-{_names[0]}")

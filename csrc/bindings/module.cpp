@@ -13,6 +13,7 @@
   X(cuda) \
   X(activation) \
   X(conv2d) \
+  X(conv3d) \
   X(convs) \
   X(copy) \
   X(deform_conv) \

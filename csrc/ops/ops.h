@@ -447,5 +447,22 @@ Tensor prod_backward(const Tensor& dout, const Tensor& x, int64_t dim, bool keep
 std::tuple<Tensor, Tensor, Tensor> unique_dim(const Tensor& x, int64_t dim);
 // (n, x.dim()) int64: the coordinates of x's n non-zero elements (NaN counts), in row-major order.
 Tensor nonzero(const Tensor& x);
+// ---- 3-D convolution (ops/conv3d.cpp) ----
+// x (N, C, D, H, W), w (OC, C/groups, KD, KH, KW), b (OC,) or undefined -> y (N, OC, OD, OH, OW),
+// OD = (D + 2*pad_d - dilation_d*(KD-1) - 1) / stride_d + 1 (same for H, W). CPU only for now.
+struct Conv3dArgs {
+  int64_t stride_d = 1, stride_h = 1, stride_w = 1, pad_d = 0, pad_h = 0, pad_w = 0;
+  int64_t dilation_d = 1, dilation_h = 1, dilation_w = 1, groups = 1;
+};
+Tensor conv3d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv3dArgs& args);
+// returns (dx, dw, db), each undefined unless asked for
+std::tuple<Tensor, Tensor, Tensor> conv3d_backward(const Tensor& dout, const Tensor& x, const Tensor& w,
+                                                   const Conv3dArgs& args, bool need_dx, bool need_dw, bool need_db);
+
+// ---- unfold / fold (ops/fold.cpp): torch.nn.functional.unfold / fold, each the other's backward ----
+// args' stride, padding and dilation (groups unused). unfold: x (N, C, H, W) -> (N, C*KH*KW, L), the sliding
+// blocks as columns, L = OH*OW. fold: col (N, C*KH*KW, L) -> (N, C, H, W), overlapping entries summed.
+Tensor unfold_forward(const Tensor& x, int64_t KH, int64_t KW, const Conv2dArgs& args);
+Tensor fold_forward(const Tensor& col, int64_t H, int64_t W, int64_t KH, int64_t KW, const Conv2dArgs& args);
 
 }  // namespace pycnn

@@ -1,5 +1,5 @@
-"""Convolution layers (NCHW / NCL): Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, thin Modules
-around the functional ops (1-D layers run the 2-D ops on (N, C, 1, L) views).
+"""Convolution layers (NCHW / NCL / NCDHW): Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, thin
+Modules around the functional ops (1-D layers run the 2-D ops on (N, C, 1, L) views).
 
 Parameter names, shapes and default initialisation follow torch.nn: Conv weight
 (out_channels, in_channels // groups, *kernel_size), ConvTranspose weight
@@ -14,12 +14,12 @@ from ._arguments import PAD_MODES, conv_channels, conv_padding, ntuple, one_of, 
 from .module import Module
 from .parameter import new_parameter
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]
 
 
 class _ConvBase(Module):
-    """Shared argument checks, parameters, initialisation and repr of the conv layers: subclasses set _n (1 or
-    2 spatial dims) and _transposed, and pass the already ordered arguments of their public constructor."""
+    """Shared argument checks, parameters, initialisation and repr of the conv layers: subclasses set _n (1, 2
+    or 3 spatial dims) and _transposed, and pass the already ordered arguments of their public constructor."""
 
     _n = 2
     _transposed = False
@@ -46,6 +46,11 @@ class _ConvBase(Module):
         one_of(padding_mode, ("zeros",) + tuple(m for m in PAD_MODES if m != "constant"), "padding_mode", cls)
         if self._transposed and padding_mode != "zeros":
             raise ValueError(f'[{cls}] Only "zeros" padding mode is supported for {cls}')
+        if n == 3 and padding_mode != "zeros":  # F.pad's reflect/replicate/circular pad at most 2 dims
+            raise ValueError(
+                f"[{cls}] padding_mode {padding_mode!r} is not supported yet (pycnn's pad handles "
+                f"the last 1 or 2 dims only); use 'zeros'"
+            )
 
         kernel_size, stride, _, dilation = window(cls, kernel_size, stride, None, dilation, n)
         if isinstance(padding, str) and self._transposed:
@@ -104,7 +109,7 @@ class _ConvBase(Module):
 
 
 class _ConvNd(_ConvBase):
-    """Conv1d and Conv2d: torch's constructor and forward."""
+    """Conv1d, Conv2d and Conv3d: torch's constructor and forward."""
 
     def __init__(
         self,
@@ -125,8 +130,8 @@ class _ConvNd(_ConvBase):
         )
 
     def forward(self, x):
-        # conv2d or conv1d; a non-zero padding mode pads first and convolves unpadded, as torch does
-        conv = F.conv2d if self._n == 2 else F.conv1d
+        # conv1d, conv2d or conv3d; a non-zero padding mode pads first and convolves unpadded, as torch does
+        conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[self._n]
         if self.padding_mode != "zeros":
             x, padding = self._padded_input(x), 0
         else:
@@ -274,3 +279,26 @@ class ConvTranspose1d(_ConvTransposeNd):
     """
 
     _n = 1
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution over an (N, C_in, D, H, W) or (C_in, D, H, W) input.
+
+    Args:
+        in_channels (int), out_channels (int): C_in, C_out.
+        kernel_size (int or (int, int, int)): kernel depth, height and width.
+        stride (int or 3 ints): Default: 1.
+        padding (int, 3 ints, 'valid' or 'same'): padding on each side; 'same' needs stride 1 (an odd total
+            puts the extra voxel after, as torch). Default: 0.
+        dilation (int or 3 ints): Default: 1.
+        groups (int): in_channels and out_channels must both be divisible by it. Default: 1.
+        bias (bool): learn a per-output-channel bias. Default: True.
+        padding_mode (str): only 'zeros' for now (pycnn's pad has no 3-D reflect/replicate/circular).
+        device, dtype: where and in which floating dtype to create the parameters.
+    weight (C_out, C_in/groups, kD, kH, kW), bias (C_out,).
+    Shapes:
+        input (N, C_in, D, H, W) -> output (N, C_out, D_out, H_out, W_out) with
+        D_out = floor((D + 2 * padding[0] - dilation[0] * (kD - 1) - 1) / stride[0] + 1), same for H and W.
+    """
+
+    _n = 3

@@ -964,3 +964,8 @@ def triplet_margin_loss(
     if bool_arg(swap, "swap", op):
         d_neg = d_neg.minimum(pairwise_distance(positive, negative, p, eps))
     return _reduce((d_pos - d_neg + float(margin)).clamp(min=0.0), reduction)
+
+
+# ---- conv3d, unfold, fold (their own modules: nn/_conv3d.py, nn/fold.py) ----
+from ._conv3d import conv3d  # noqa: F401  (re-exported: F.conv3d)
+from .fold import fold, unfold  # noqa: F401  (re-exported: F.fold, F.unfold)

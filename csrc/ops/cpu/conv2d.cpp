@@ -875,4 +875,24 @@ void conv2d_weight_grad(const T* dout, const T* x, T* dw, const Conv2dGeometry& 
 PYCNN_INSTANTIATE_CONV2D(float)
 PYCNN_INSTANTIATE_CONV2D(double)
 
+// ---- im2col / col2im for other ops (fold, unfold, conv3d's vol2col) ----------------------------------
+// The forward's im2col_block and the input gradient's col2im over whole rows; g's image is (Cg, H, W).
+
+template <typename T>
+void im2col_channels(const T* x, T* col, const Conv2dGeometry& g, int64_t c0, int64_t c1, int64_t ld) {
+  const int64_t k1 = c1 * g.KH * g.KW;
+  for (int64_t k0 = c0 * g.KH * g.KW; k0 < k1; k0 += kMaxRows)
+    im2col_block(x, g, k0, std::min(kMaxRows, k1 - k0), 0, g.P, col + k0 * ld, g.P, 0, ld);
+}
+
+template <typename T>
+void col2im_channels(const T* col, T* x, const Conv2dGeometry& g, int64_t c0, int64_t c1, int64_t ld) {
+  col2im(col, x, g, c0, c1, ld);
+}
+
+#define PYCNN_INSTANTIATE_IM2COL(T)                                                                 \
+  template void im2col_channels<T>(const T*, T*, const Conv2dGeometry&, int64_t, int64_t, int64_t); \
+  template void col2im_channels<T>(const T*, T*, const Conv2dGeometry&, int64_t, int64_t, int64_t);
+PYCNN_FOR_EACH_FLOAT_TYPE(PYCNN_INSTANTIATE_IM2COL)
+
 }  // namespace pycnn::cpu

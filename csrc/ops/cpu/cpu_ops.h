@@ -298,5 +298,36 @@ template <typename T> void nonzero_counts(const T* x, int64_t n, int64_t chunk, 
 template <typename T>
 void nonzero_coords(const T* x, int64_t n, int64_t chunk, const int64_t* offsets, const int64_t* shape, int64_t ndim,
                     int64_t* out);
+// ---- conv2d.cpp's im2col and col2im, whole rows, for unfold / fold and conv3d ----
+// g describes one image x (Cg, H, W) (N and G unused); col holds g.K rows of g.P values at row stride ld.
+// im2col_channels writes the rows of channels [c0, c1); col2im_channels overwrites channels [c0, c1) of x
+// with the sum of those rows' entries that read each pixel.
+template <typename T>
+void im2col_channels(const T* x, T* col, const Conv2dGeometry& g, int64_t c0, int64_t c1, int64_t ld);
+template <typename T>
+void col2im_channels(const T* col, T* x, const Conv2dGeometry& g, int64_t c0, int64_t c1, int64_t ld);
+
+// ---- fold.cpp: x contiguous (planes, H, W) <-> col (planes*KH*KW, OH*OW), planes = N*C ----
+// g: N = 1, C = Cg = planes, G = 1 (a whole batch is one image of N*C channels). col fully written.
+template <typename T> void unfold_forward(const T* x, T* col, const Conv2dGeometry& g);
+// x fully written: the sum of every column entry that reads each pixel (overlaps add).
+template <typename T> void fold_forward(const T* col, T* x, const Conv2dGeometry& g);
+
+// ---- conv3d.cpp: contiguous x (N, C, D, H, W), w (OC, C/groups, KD, KH, KW), b (OC,) or null,
+// y (N, OC, OD, OH, OW); vol2col + gemm per image and group ----
+struct Conv3dGeometry {
+  int64_t N, C, D, H, W, OC, KD, KH, KW, OD, OH, OW;
+  int64_t G, Cg, OCg;  // groups, input and output channels per group
+  int64_t K, P;        // the GEMM: K = Cg*KD*KH*KW rows of col(x), P = OD*OH*OW columns
+  int64_t stride_d, stride_h, stride_w, pad_d, pad_h, pad_w, dilation_d, dilation_h, dilation_w;
+};
+template <typename T>
+void conv3d_forward(const T* x, const T* w, const T* b, T* y, const Conv3dGeometry& g);
+// dx (N, C, D, H, W) from dout (N, OC, OD, OH, OW); fully written.
+template <typename T>
+void conv3d_input_grad(const T* dout, const T* w, T* dx, const Conv3dGeometry& g);
+// dw (OC, C/groups, KD, KH, KW) from dout and x; fully written, images summed in order.
+template <typename T>
+void conv3d_weight_grad(const T* dout, const T* x, T* dw, const Conv3dGeometry& g);
 
 }  // namespace pycnn::cpu
