@@ -964,3 +964,7 @@ def triplet_margin_loss(
     if bool_arg(swap, "swap", op):
         d_neg = d_neg.minimum(pairwise_distance(positive, negative, p, eps))
     return _reduce((d_pos - d_neg + float(margin)).clamp(min=0.0), reduction)
+
+
+# ---- spatial transformers (nn/spatial.py) ----
+from .spatial import affine_grid, grid_sample  # noqa: F401 (re-exported)

@@ -275,4 +275,15 @@ template <typename T>
 void deform_conv2d_backward(const T* dout, const T* x, const T* offset, const T* mask, const T* w, T* dx, T* doffset,
                             T* dmask, T* dw, T* db, int64_t N, int64_t OC, int64_t groups, const DeformGeometry& g);
 
+// ---- grid_sample.cpp: x (N, C, H, W), grid (N, Ho, Wo, 2), y and dout (N, C, Ho, Wo), all contiguous ----
+struct GridSampleGeometry {
+  int64_t N, C, H, W, Ho, Wo;
+};
+template <typename T>
+void grid_sample_forward(const T* x, const T* grid, T* y, const GridSampleGeometry& g, const GridSampleArgs& a);
+// dx (zeroed by the caller) accumulates, dgrid is written; either may be nullptr when not needed
+template <typename T>
+void grid_sample_backward(const T* dout, const T* x, const T* grid, T* dx, T* dgrid, const GridSampleGeometry& g,
+                          const GridSampleArgs& a);
+
 }  // namespace pycnn::cpu
