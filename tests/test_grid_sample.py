@@ -181,8 +181,9 @@ def test_nearest_gives_the_grid_no_gradient():
 
 
 def test_backward_does_not_depend_on_the_thread_count():
+    # big enough that both backward passes split: 120 rows for dgrid, 15 planes of 1600 points for dx
     x = randn(3, 5, 6, 7, seed=11)
-    grid = awkward_grid(3, 9, 8, 6, 7, False, seed=12)
+    grid = awkward_grid(3, 40, 40, 6, 7, False, seed=12)
     results = []
     before = pc.get_num_threads()
     try:
