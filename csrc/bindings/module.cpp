@@ -20,6 +20,7 @@
   X(dropout) \
   X(elementwise) \
   X(gemm) \
+  X(grid_sample) \
   X(linear) \
   X(loss) \
   X(norm) \

@@ -464,5 +464,30 @@ std::tuple<Tensor, Tensor, Tensor> conv3d_backward(const Tensor& dout, const Ten
 // blocks as columns, L = OH*OW. fold: col (N, C*KH*KW, L) -> (N, C, H, W), overlapping entries summed.
 Tensor unfold_forward(const Tensor& x, int64_t KH, int64_t KW, const Conv2dArgs& args);
 Tensor fold_forward(const Tensor& col, int64_t H, int64_t W, int64_t KH, int64_t KW, const Conv2dArgs& args);
+// ---- grid sampling (ops/grid_sample.cpp), torch.nn.functional.grid_sample's semantics ----
+// x (N, C, H, W) read at grid (N, Ho, Wo, 2) -> (N, C, Ho, Wo). grid[n, h, w] = (x, y) in [-1, 1] spans the
+// input's width and height: the corner pixels' centres with align_corners, their outer edges without.
+// Points outside are handled by the padding mode (zeros reads 0, border clamps, reflection mirrors).
+// clang-format off
+#define PYCNN_GRID_SAMPLE_MODES(X) \
+  X(Bilinear, "bilinear")          \
+  X(Nearest,  "nearest")           \
+  X(Bicubic,  "bicubic")
+#define PYCNN_GRID_PADDING_MODES(X) \
+  X(Zeros,      "zeros")            \
+  X(Border,     "border")           \
+  X(Reflection, "reflection")
+// clang-format on
+PYCNN_DEFINE_ENUM_LIST(GridSampleMode, PYCNN_GRID_SAMPLE_MODES, "grid_sample", "mode")
+PYCNN_DEFINE_ENUM_LIST(GridPaddingMode, PYCNN_GRID_PADDING_MODES, "grid_sample", "padding_mode")
+struct GridSampleArgs {
+  GridSampleMode mode = GridSampleMode::Bilinear;
+  GridPaddingMode padding = GridPaddingMode::Zeros;
+  bool align_corners = false;
+};
+Tensor grid_sample_forward(const Tensor& x, const Tensor& grid, const GridSampleArgs& args);
+// returns (dx, dgrid), each undefined unless asked for; dgrid is 0 for nearest (piecewise constant)
+std::tuple<Tensor, Tensor> grid_sample_backward(const Tensor& dout, const Tensor& x, const Tensor& grid,
+                                                const GridSampleArgs& args, bool need_dx, bool need_dgrid);
 
 }  // namespace pycnn

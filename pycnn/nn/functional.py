@@ -969,3 +969,6 @@ def triplet_margin_loss(
 # ---- conv3d, unfold, fold (their own modules: nn/_conv3d.py, nn/fold.py) ----
 from ._conv3d import conv3d  # noqa: F401  (re-exported: F.conv3d)
 from .fold import fold, unfold  # noqa: F401  (re-exported: F.fold, F.unfold)
+
+# ---- spatial transformers (nn/spatial.py) ----
+from .spatial import affine_grid, grid_sample  # noqa: F401 (re-exported)

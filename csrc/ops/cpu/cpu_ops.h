@@ -329,5 +329,15 @@ void conv3d_input_grad(const T* dout, const T* w, T* dx, const Conv3dGeometry& g
 // dw (OC, C/groups, KD, KH, KW) from dout and x; fully written, images summed in order.
 template <typename T>
 void conv3d_weight_grad(const T* dout, const T* x, T* dw, const Conv3dGeometry& g);
+// ---- grid_sample.cpp: x (N, C, H, W), grid (N, Ho, Wo, 2), y and dout (N, C, Ho, Wo), all contiguous ----
+struct GridSampleGeometry {
+  int64_t N, C, H, W, Ho, Wo;
+};
+template <typename T>
+void grid_sample_forward(const T* x, const T* grid, T* y, const GridSampleGeometry& g, const GridSampleArgs& a);
+// dx (zeroed by the caller) accumulates, dgrid is written; either may be nullptr when not needed
+template <typename T>
+void grid_sample_backward(const T* dout, const T* x, const T* grid, T* dx, T* dgrid, const GridSampleGeometry& g,
+                          const GridSampleArgs& a);
 
 }  // namespace pycnn::cpu
