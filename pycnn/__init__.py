@@ -94,7 +94,7 @@ from ._types import float32 as float
 from ._types import float64 as double
 from ._types import int32 as int
 from ._types import int64 as long
-from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import Function, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,
     as_tensor,
@@ -170,6 +170,7 @@ __all__ = [
     "get_num_threads",
     "half",
     "index_select",
+    "inference_mode",
     "initial_seed",
     "int",
     "int32",

@@ -6,7 +6,7 @@ Used by the Tensor constructor and methods, the factories, and ops that accept s
 import numpy as np
 
 from . import _C
-from ._types import as_device, as_dtype
+from ._types import as_device, as_dtype, get_default_dtype
 from .autograd import TensorBase
 
 
@@ -45,8 +45,6 @@ def _dtype_of_values(arr, is_array):
         raise TypeError(f"[tensor] can't make a tensor from data of dtype {arr.dtype}")
     if is_array and arr.dtype in (np.float16, np.float32, np.float64):
         return as_dtype(arr.dtype)
-    from .creation import get_default_dtype  # creation sits above this module
-
     return get_default_dtype()
 
 

@@ -289,9 +289,10 @@ def compare(x, other, op):
 
 def promoted(x, other, op):
     """x and other (a tensor or a number) as tensors of their result dtype (torch's type promotion)."""
-    dtype = result_type(x, other)
     if not isinstance(other, TensorBase):
         number_arg(other, op, "other")
+    dtype = result_type(x, other)
+    if not isinstance(other, TensorBase):
         other = x._make(_C.full([], float(other), dtype.name, x._impl.device))
     if x.dtype is not dtype:
         x = x.to(dtype)

@@ -44,6 +44,22 @@ _ALIASES = {"float": float32, "double": float64, "half": float16, "long": int64,
 LOW_PRECISION = ("float16", "bfloat16")  # stored, computed in float32
 
 
+_default_dtype = float32
+
+
+def get_default_dtype():
+    """The dtype of Python floats and of the float factories without a dtype (float32 unless set)."""
+    return _default_dtype
+
+
+def set_default_dtype(d):
+    global _default_dtype
+    d = as_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f"[set_default_dtype] expected a floating point dtype, got {d}")
+    _default_dtype = d
+
+
 def _dtype_by_name(name):
     return _DTYPES[name]
 
@@ -103,8 +119,6 @@ def result_type(*operands):
     """torch.result_type for tensors (``.dtype`` and ``.ndim``) and Python numbers: tensors with dims decide,
     then 0-d tensors, then numbers (an int is int64, a float the default float dtype, a bool bool), each of
     the later ones only when it is of a higher kind."""
-    from .creation import get_default_dtype  # creation sits above this module
-
     dim_result = zero_result = number_result = None
     for x in operands:
         if hasattr(x, "_impl"):

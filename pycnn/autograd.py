@@ -61,6 +61,30 @@ class enable_grad(_GradMode):
     mode = True
 
 
+class inference_mode(_GradMode):
+    """torch.inference_mode: ``with pycnn.inference_mode(): ...`` or ``@pycnn.inference_mode()`` records no
+    graph, as no_grad does (pycnn tensors carry no autograd state that inference could skip beyond that);
+    ``inference_mode(False)`` leaves the grad mode as it is."""
+
+    def __init__(self, mode=True):
+        if not isinstance(mode, bool):
+            raise TypeError(f"[inference_mode] expected mode to be a bool, got {type(mode).__name__} {mode!r}")
+        self.enabled = mode
+
+    def __enter__(self):
+        self._prev = is_grad_enabled()
+        if self.enabled:
+            set_grad_enabled(False)
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(self.enabled):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
 class TensorBase:
     """What the graph needs of a tensor: its core memory (``_impl``), ``requires_grad``, ``grad`` and
     ``grad_fn``. ``pycnn.Tensor`` (tensor.py) derives from it, adds the user API and defines ``_make``, which
@@ -158,8 +182,6 @@ class Function:
 def _apply_in_float32(cls, args, kwargs):
     """cls applied to args with their float16/bfloat16 tensors cast to float32 (differentiable casts), its
     floating outputs cast back to the first low-precision input's dtype, as torch's results keep it."""
-    from .autograd_ops import CastFn  # autograd_ops sits above this module
-
     low = next(a._impl.dtype for a in args if isinstance(a, TensorBase) and a._impl.dtype in LOW_PRECISION)
     up = [
         CastFn.apply(a, "float32") if isinstance(a, TensorBase) and a._impl.dtype in LOW_PRECISION else a for a in args
@@ -167,6 +189,19 @@ def _apply_in_float32(cls, args, kwargs):
     out = cls.apply(*up, **kwargs)
     back = lambda o: CastFn.apply(o, low) if o._impl.dtype == "float32" else o
     return tuple(back(o) for o in out) if isinstance(out, tuple) else back(out)
+
+
+class CastFn(Function):
+    """A dtype conversion; its backward converts the gradient back."""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.dtype = x.dtype
+        return x.to_dtype(dtype)
+
+    @staticmethod
+    def backward(ctx, dout):
+        return dout.to_dtype(ctx.dtype)
 
 
 def _named_after(node, error):

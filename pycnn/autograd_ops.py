@@ -4,7 +4,7 @@ User-facing signatures (PyTorch's) live in ``pycnn.nn.functional`` and ``pycnn.T
 """
 
 from . import _C
-from .autograd import Function
+from .autograd import CastFn, Function  # noqa: F401  (CastFn lives with the graph, which casts float16 ops)
 
 
 class BinaryFn(Function):
@@ -99,17 +99,6 @@ class CloneFn(Function):
     @staticmethod
     def backward(ctx, dout):
         return dout
-
-
-class CastFn(Function):
-    @staticmethod
-    def forward(ctx, x, dtype):
-        ctx.dtype = x.dtype
-        return x.to_dtype(dtype)
-
-    @staticmethod
-    def backward(ctx, dout):
-        return dout.to_dtype(ctx.dtype)
 
 
 class ToDeviceFn(Function):

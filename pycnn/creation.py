@@ -7,24 +7,10 @@ import numpy as np
 
 from . import _C
 from ._convert import int_arg, number_arg, size_arg
-from ._types import as_device, as_dtype, float32, int64
+from ._types import as_device, as_dtype, get_default_dtype, int64, set_default_dtype  # noqa: F401  (re-exported)
 from .autograd import renamed_allocation_error
 from .random import _numpy_generator
 from .tensor import Tensor
-
-_default_dtype = float32
-
-
-def get_default_dtype():
-    return _default_dtype
-
-
-def set_default_dtype(d):
-    global _default_dtype
-    d = as_dtype(d)
-    if not d.is_floating_point:
-        raise TypeError(f"[set_default_dtype] expected a floating point dtype, got {d}")
-    _default_dtype = d
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
@@ -71,7 +57,9 @@ def _full(size, fill_value, dtype, device, requires_grad, op):
         as_dtype(dtype)
         if dtype is not None
         else (
-            int64 if isinstance(fill_value, (int, np.integer)) and not isinstance(fill_value, bool) else _default_dtype
+            int64
+            if isinstance(fill_value, (int, np.integer)) and not isinstance(fill_value, bool)
+            else get_default_dtype()
         )
     )
     # filled where it lives (fill_ runs on the GPU)
@@ -84,15 +72,15 @@ def full(size, fill_value, dtype=None, device="cpu", requires_grad=False):
 
 
 def zeros(*size, dtype=None, device="cpu", requires_grad=False):
-    return _full(size, 0.0, dtype or _default_dtype, device, requires_grad, "zeros")
+    return _full(size, 0.0, dtype or get_default_dtype(), device, requires_grad, "zeros")
 
 
 def ones(*size, dtype=None, device="cpu", requires_grad=False):
-    return _full(size, 1.0, dtype or _default_dtype, device, requires_grad, "ones")
+    return _full(size, 1.0, dtype or get_default_dtype(), device, requires_grad, "ones")
 
 
 def empty(*size, dtype=None, device="cpu", requires_grad=False):
-    d = as_dtype(dtype or _default_dtype)
+    d = as_dtype(dtype or get_default_dtype())
     return _factory(_C.empty, (size_arg(size, "empty"), d.name, _device_name(device)), requires_grad, "empty")
 
 
@@ -141,7 +129,7 @@ def rand_like(t, dtype=None, device=None, requires_grad=False):
 
 
 def _float_dtype(dtype, op):
-    d = as_dtype(dtype or _default_dtype)
+    d = as_dtype(dtype or get_default_dtype())
     if not d.is_floating_point:
         raise TypeError(f"[{op}] expected a floating point dtype, got {d}")
     return d
@@ -196,5 +184,5 @@ def arange(start, end=None, step=1, dtype=None, device=None):
     size_arg((int(np.ceil((end - start) / step)),), "arange", 8)
     values = np.arange(start, end, step)
     if dtype is None and values.dtype.kind == "f":
-        dtype = _default_dtype
+        dtype = get_default_dtype()
     return tensor(values, dtype=dtype, device=device)

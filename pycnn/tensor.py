@@ -32,6 +32,7 @@ from ._types import (
     bool_,
     device,
     float32,
+    get_default_dtype,
     int64,
     result_type,
 )
@@ -577,6 +578,8 @@ class Tensor(TensorBase):
         return ag.UnaryFn.apply(self._float(), "sqrt", 0.0, 0.0)
 
     def abs(self):
+        if self.dtype is bool_:
+            raise TypeError("[abs] is not defined for bool tensors")
         if not self.dtype.is_floating_point:  # integers: no kernel of the unary family
             return self if not self.dtype.is_signed else _tops.where(self < 0, -self, self)
         return ag.UnaryFn.apply(self, "abs", 0.0, 0.0)
@@ -585,8 +588,6 @@ class Tensor(TensorBase):
         """This tensor, integers and bool converted to the default float dtype (the math that torch promotes)."""
         if self.dtype.is_floating_point:
             return self
-        from .creation import get_default_dtype  # creation sits above this module
-
         return self.to(get_default_dtype())
 
     def sigmoid(self):
@@ -637,8 +638,6 @@ class Tensor(TensorBase):
             other = _as_tensor(other, self, op)
         dtype = result_type(self, other)
         if op == "div" and not dtype.is_floating_point:
-            from .creation import get_default_dtype  # creation sits above this module
-
             dtype = get_default_dtype()
         elif op == "sub" and (
             self.dtype is bool_ or getattr(other, "dtype", None) is bool_ or isinstance(other, builtins.bool)

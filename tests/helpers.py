@@ -78,7 +78,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-5, seed=0, max_kink_fract
     """Checks pycnn's gradients of fn(*inputs) against float64 central differences.
 
     fn takes pycnn Tensors and returns one Tensor of any shape. inputs are NumPy arrays (floating ones are
-    converted to float64 and differentiated; integer ones become int64 tensors passed through) or other
+    converted to float64 and differentiated; bool ones stay bool, other integer ones become int64 tensors passed through) or other
     values passed through unchanged. The scalar checked is sum(cotangent * fn(...)) for a fixed random
     cotangent, so one backward covers the whole Jacobian's action.
 
@@ -98,7 +98,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-5, seed=0, max_kink_fract
             if _is_float_array(a):
                 out.append(pc.tensor(a, dtype=pc.float64, device=device, requires_grad=requires_grad))
             elif isinstance(a, np.ndarray):
-                out.append(pc.tensor(a.astype(np.int64), device=device))
+                out.append(pc.tensor(_index_array(a), device=device))
             else:
                 out.append(a)
         return out
@@ -147,6 +147,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-5, seed=0, max_kink_fract
         )
 
 
+def _index_array(a):
+    """A non-float input array as the tests pass it: bool stays bool (a mask), other integers become int64."""
+    return a if a.dtype == np.bool_ else a.astype(np.int64)
+
+
 def _device_input(a, device, requires_grad, strided):
     """(leaf, argument) for one input. strided: the argument is a non-contiguous view into storage twice as
     large whose other half is NaN (every stride doubled), so a kernel that ignores strides reads NaN. The
@@ -160,7 +165,7 @@ def _device_input(a, device, requires_grad, strided):
         leaf = pc.tensor(a, device=device, requires_grad=requires_grad)
         return leaf, leaf
     if isinstance(a, np.ndarray):
-        return None, pc.tensor(a.astype(np.int64), device=device)
+        return None, pc.tensor(_index_array(a), device=device)
     return None, a
 
 
@@ -320,8 +325,9 @@ def check_torch(
             p_in.append(pc.tensor(a, requires_grad=check_grad))
             t_in.append(torch.tensor(a, requires_grad=check_grad))
         elif isinstance(a, np.ndarray):
-            p_in.append(pc.tensor(a.astype(np.int64)))
-            t_in.append(torch.tensor(a.astype(np.int64)))
+            a = _index_array(a)
+            p_in.append(pc.tensor(a))
+            t_in.append(torch.tensor(a))
         else:
             p_in.append(a)
             t_in.append(a)

@@ -49,6 +49,10 @@ def ints(*values):
     return pc.tensor(list(values))
 
 
+def bools(*values):
+    return pc.tensor([bool(v) for v in values])
+
+
 def param(*shape):
     return nn.Parameter(pc.zeros(*shape))
 
@@ -77,7 +81,7 @@ case("pc.zeros", TypeError, "zeros", lambda: pc.zeros(None), "None")
 case("pc.zeros", TypeError, "zeros", lambda: pc.zeros("3"), "'3'")
 case("pc.zeros", ValueError, "zeros", lambda: pc.zeros(2, -1), "-1")
 case("pc.zeros", TypeError, "zeros", lambda: pc.zeros((2, 3.0)), "3.0")
-case("pc.zeros", TypeError, "dtype", lambda: pc.zeros(2, dtype="float16"), "float16")
+case("pc.zeros", TypeError, "dtype", lambda: pc.zeros(2, dtype="complex64"), "complex64")
 case("pc.ones", TypeError, "ones", lambda: pc.ones(2, None), "None")
 case("pc.ones", ValueError, "ones", lambda: pc.ones(-3), "-3")
 case("pc.ones", ValueError, "ones", lambda: pc.ones(2**62, 4), "(4611686018427387904, 4)", "too large")
@@ -122,11 +126,11 @@ case("pc.tensor", TypeError, "dtype", lambda: pc.tensor([1.0], dtype="complex64"
 case("pc.Tensor", TypeError, "tensor", lambda: pc.Tensor(object()), "object")
 case("pc.from_numpy", TypeError, "from_numpy", lambda: pc.from_numpy([1, 2]), "list")
 case("pc.from_numpy", TypeError, "from_numpy", lambda: pc.from_numpy(np.zeros(2, np.complex64)), "complex64")
-case("pc.from_numpy", TypeError, "from_numpy", lambda: pc.from_numpy(np.zeros(2, np.int32)), "int32")
+case("pc.from_numpy", TypeError, "from_numpy", lambda: pc.from_numpy(np.zeros(2, np.int16)), "int16")
 case("pc.as_tensor", TypeError, "tensor", lambda: pc.as_tensor("abc"), "<U3")
 case("pc.as_tensor", TypeError, "dtype", lambda: pc.as_tensor([1], dtype="int8"), "int8")
 case("pc.set_default_dtype", TypeError, "set_default_dtype", lambda: pc.set_default_dtype(pc.int64), "int64")
-case("pc.set_default_dtype", TypeError, "dtype", lambda: pc.set_default_dtype("half"), "half")
+case("pc.set_default_dtype", TypeError, "dtype", lambda: pc.set_default_dtype("quarter"), "quarter")
 
 case("pc.device", ValueError, "device", lambda: pc.device("tpu"), "'tpu'")
 case("pc.device", TypeError, "device", lambda: pc.device(1.5), "1.5")
@@ -188,7 +192,7 @@ case(
     lambda: pc.abs([1.0]),
     "list",
 )
-case("pc.exp", TypeError, "exp", lambda: pc.exp(ints(1, 2)), "int64")
+case("pc.exp", TypeError, "exp", lambda: pc.exp(None), "None")
 case(
     "pc.log",
     TypeError,
@@ -196,9 +200,9 @@ case(
     lambda: pc.log("x"),
     "str",
 )
-case("pc.sqrt", TypeError, "sqrt", lambda: pc.sqrt(ints(4)), "int64")
-case("pc.tanh", TypeError, "tanh", lambda: pc.tanh(ints(1)), "int64")
-case("pc.sigmoid", TypeError, "sigmoid", lambda: pc.sigmoid(ints(1)), "int64")
+case("pc.sqrt", TypeError, "sqrt", lambda: pc.sqrt([4.0]), "list")
+case("pc.tanh", TypeError, "tanh", lambda: pc.tanh(1.0), "float")
+case("pc.sigmoid", TypeError, "sigmoid", lambda: pc.sigmoid("x"), "str")
 case(
     "pc.relu",
     TypeError,
@@ -231,7 +235,8 @@ case("pc.clamp", TypeError, "clamp", lambda: pc.clamp(t(2), min="a"), "min", "st
 case("pc.flatten", ValueError, "flatten", lambda: pc.flatten(t(2, 3), 2), "dim 2")
 case("pc.index_select", ValueError, "index_select", lambda: pc.index_select(t(3), 0, ints(5)), "5")
 case("pc.index_select", TypeError, "index_select", lambda: pc.index_select(t(3), 0, t(1)), "float32")
-case("pc.masked_select", ValueError, "masked_select", lambda: pc.masked_select(t(3), ints(1, 0)), "(2,)")
+case("pc.masked_select", ValueError, "masked_select", lambda: pc.masked_select(t(3), bools(1, 0)), "(2,)")
+case("pc.masked_select", TypeError, "masked_select", lambda: pc.masked_select(t(2), ints(1, 0)), "bool", "int64")
 case("pc.matmul", ValueError, "matmul", lambda: pc.matmul(t(2, 3), t(2, 3)), "(2, 3)")
 case("pc.matmul", ValueError, "matmul", lambda: pc.matmul(pc.tensor(1.0), t(2)), "()", "(2,)")
 case("pc.max", ValueError, "max", lambda: pc.max(t(2, 3), 4), "dim 4")
@@ -240,7 +245,7 @@ case("pc.min", ValueError, "min", lambda: pc.min(t(2, 3), -5), "dim -5")
 case("pc.maximum", ValueError, "maximum", lambda: pc.maximum(t(2), t(3)), "(2,)", "(3,)")
 case("pc.minimum", TypeError, "minimum", lambda: pc.minimum(t(2), ints(1, 2)), "int64")
 case("pc.mean", ValueError, "mean", lambda: pc.mean(t(2, 3), 2), "dim 2", "rank 2")
-case("pc.mean", TypeError, "sum", lambda: pc.mean(ints(1, 2)), "int64")
+case("pc.mean", TypeError, "mean", lambda: pc.mean(ints(1, 2)), "int64")
 case("pc.sum", ValueError, "sum", lambda: pc.sum(t(2, 3), (0, 0)), "repeated")
 case("pc.sum", TypeError, "sum", lambda: pc.sum(t(2, 3), dim="a"), "'a'")
 case("pc.var", ValueError, "var", lambda: pc.var(t(2, 3), 3), "dim 3")
@@ -254,12 +259,13 @@ case(
 case("pc.std", ValueError, "var", lambda: pc.std(t(2, 3), -4), "dim -4")
 case("pc.narrow", IndexError, "narrow", lambda: pc.narrow(t(4), 0, 3, 5), "5")
 case("pc.narrow", IndexError, "narrow", lambda: pc.narrow(t(4), 0, -1, 2), "length 2", "size 4")
-case("pc.where", ValueError, "where", lambda: pc.where(ints(1, 0), t(3), t(3)), "(2,)")
+case("pc.where", ValueError, "where", lambda: pc.where(bools(1, 0), t(3), t(3)), "(2,)")
+case("pc.where", TypeError, "where", lambda: pc.where(ints(1, 0), t(2), t(2)), "bool", "int64")
 case(
     "pc.where",
     TypeError,
     "where",
-    lambda: pc.where(ints(1, 0), t(2), "b"),
+    lambda: pc.where(bools(1, 0), t(2), "b"),
     "str",
 )
 
@@ -371,18 +377,14 @@ case("Tensor.argmin", ValueError, "argmin", lambda: pc.zeros(0, 3).argmin(0), "(
 case("Tensor.softmax", ValueError, "softmax", lambda: t(2, 3).softmax(2), "dim 2")
 case("Tensor.log_softmax", TypeError, "log_softmax", lambda: ints(1, 2).log_softmax(0), "int64")
 case("Tensor.add", ValueError, "add", lambda: t(2, 3).add(t(4)), "(2, 3)", "(4,)")
-case("Tensor.sub", TypeError, "sub", lambda: t(2).sub(t(2, dtype=np.float64)), "float32", "float64")
+case("Tensor.sub", TypeError, "sub", lambda: t(2).sub("a"), "str")
+case("Tensor.sub", TypeError, "sub", lambda: bools(1).sub(bools(0)), "bool")
 case("Tensor.mul", ValueError, "mul", lambda: t(2, 3, 4).mul(t(3, 3, 1)), "(3, 3, 1)")
-case("Tensor.div", TypeError, "div", lambda: ints(1, 2).div(ints(1, 2)), "int64")
+case("Tensor.div", TypeError, "div", lambda: ints(1, 2).div(None), "None")
 case("Tensor.pow", TypeError, "pow", lambda: t(2).pow("a"), "str")
 case("Tensor.pow", TypeError, "pow", lambda: t(2).pow(t(3)), "Tensor")
-case("Tensor.neg", TypeError, "neg", lambda: pc.tensor([True]).neg(), "int64")
-case("Tensor.abs", TypeError, "abs", lambda: pc.tensor([True]).abs(), "int64")
-case("Tensor.exp", TypeError, "exp", lambda: ints(1).exp(), "int64")
-case("Tensor.log", TypeError, "log", lambda: ints(1).log(), "int64")
-case("Tensor.sqrt", TypeError, "sqrt", lambda: ints(1).sqrt(), "int64")
-case("Tensor.tanh", TypeError, "tanh", lambda: ints(1).tanh(), "int64")
-case("Tensor.sigmoid", TypeError, "sigmoid", lambda: ints(1).sigmoid(), "int64")
+case("Tensor.neg", TypeError, "neg", lambda: pc.tensor([True]).neg(), "bool")
+case("Tensor.abs", TypeError, "abs", lambda: pc.tensor([True]).abs(), "bool")
 case("Tensor.relu", TypeError, "relu", lambda: ints(1).relu(), "int64")
 case("Tensor.eq", ValueError, "compare", lambda: t(2).eq(t(3)), "(2,)", "(3,)")
 case("Tensor.ne", ValueError, "compare", lambda: t(2).ne(t(3)), "(3,)")
@@ -404,9 +406,33 @@ case("Tensor.matmul", ValueError, "matmul", lambda: t(2, 3).matmul(t(4, 5)), "(2
 case("Tensor.matmul", TypeError, "gemm", lambda: t(2, 3).matmul(t(3, 2, dtype=np.float64)), "float64")
 case("Tensor.index_select", ValueError, "index_select", lambda: t(3).index_select(0, ints(-5)), "-5")
 case("Tensor.masked_select", TypeError, "masked_select", lambda: t(3).masked_select(t(3)), "float32")
-case("Tensor.to", ValueError, "device", lambda: t(2).to("float16"), "'float16'")
+case("Tensor.to", ValueError, "device", lambda: t(2).to("float8"), "'float8'")
 case("Tensor.to", ValueError, "device", lambda: t(2).to(device="tpu"), "'tpu'")
 case("Tensor.to", TypeError, "dtype", lambda: t(2).to(3.5), "3.5")
+
+# ---- bool results, masks and dtypes (issue 14) ----
+case("pc.all Tensor.all", ValueError, "all", lambda: pc.all(t(2), dim=5), "dim 5")
+case("pc.any Tensor.any", TypeError, "any", lambda: pc.any("x"), "str")
+case("pc.allclose Tensor.allclose", ValueError, "isclose", lambda: pc.allclose(t(2), t(2), rtol=-1), "-1")
+case("pc.isclose Tensor.isclose", TypeError, "isclose", lambda: t(2).isclose(t(2, dtype=np.float64)), "float64")
+case("pc.bincount Tensor.bincount", ValueError, "bincount", lambda: pc.bincount(ints(1, -1)), "-1")
+case("pc.bincount Tensor.bincount", ValueError, "bincount", lambda: ints(1).bincount(minlength=-2), "-2")
+case("pc.can_cast", TypeError, "dtype", lambda: pc.can_cast("x", pc.int64), "'x'")
+case("pc.promote_types", TypeError, "dtype", lambda: pc.promote_types(pc.int64, "x"), "'x'")
+case("pc.result_type", TypeError, "result_type", lambda: pc.result_type(t(2), "a"), "str")
+case("pc.equal Tensor.equal", TypeError, "equal", lambda: pc.equal(t(2), None), "None")
+case("pc.inference_mode", TypeError, "inference_mode", lambda: pc.inference_mode("yes"), "'yes'")
+case("pc.is_floating_point", TypeError, "is_floating_point", lambda: pc.is_floating_point(3), "int")
+case("pc.isnan", TypeError, "isnan", lambda: pc.isnan(None), "None")
+case("pc.isinf", TypeError, "isinf", lambda: pc.isinf([1.0]), "list")
+case("pc.isfinite", TypeError, "isfinite", lambda: pc.isfinite(1.0), "float")
+case("pc.logical_not", TypeError, "logical_not", lambda: pc.logical_not("a"), "str")
+for _name in ("logical_and", "logical_or", "logical_xor"):
+    case(f"pc.{_name} Tensor.{_name}", TypeError, _name, lambda _name=_name: getattr(pc, _name)(t(2), None), "None")
+case("pc.masked_fill Tensor.masked_fill", TypeError, "masked_fill", lambda: t(2).masked_fill(ints(1, 0), 0.0), "int64")
+case("pc.masked_fill", ValueError, "masked_fill", lambda: pc.masked_fill(t(2), bools(1, 0, 1), 0.0), "(3,)")
+case("Tensor.masked_fill_", RuntimeError, "masked_fill_", lambda: param(2).masked_fill_(bools(1, 0), 0.0))
+case("Tensor.type", TypeError, "type", lambda: t(2).type("pycnn.FooTensor"), "FooTensor")
 case("Tensor.cuda", ValueError, "cuda", lambda: t(2).cuda("cpu"), "cpu")
 
 
@@ -2114,6 +2140,13 @@ ALLOWLIST = {
     "pc.double": "a dtype constant",
     "pc.int64": "a dtype constant",
     "pc.long": "a dtype constant",
+    "pc.int": "a dtype constant",
+    "pc.int32": "a dtype constant",
+    "pc.uint8": "a dtype constant",
+    "pc.bool": "a dtype constant",
+    "pc.half": "a dtype constant",
+    "pc.float16": "a dtype constant",
+    "pc.bfloat16": "a dtype constant",
     "datasets.DATASET_NAMES": "a tuple constant",
     "datasets.IMG_EXTENSIONS": "a tuple constant",
     "datasets.MNIST_SUBSET_PATH": "a path constant",
@@ -2143,6 +2176,21 @@ ALLOWLIST = {
     "Tensor.grad_fn": "set by autograd; a read-only property for users",
     "Tensor.dim": "takes no argument",
     "Tensor.numel": "takes no argument",
+    "Tensor.bool": "takes no argument",
+    "Tensor.byte": "takes no argument",
+    "Tensor.int": "takes no argument",
+    "Tensor.half": "takes no argument",
+    "Tensor.bfloat16": "takes no argument",
+    "Tensor.is_floating_point": "takes no argument",
+    "Tensor.isnan": "takes no argument (every dtype is accepted)",
+    "Tensor.isinf": "takes no argument (every dtype is accepted)",
+    "Tensor.isfinite": "takes no argument (every dtype is accepted)",
+    "Tensor.logical_not": "takes no argument (every dtype is accepted)",
+    "Tensor.exp": "takes no argument (every dtype is accepted: integers compute in float)",
+    "Tensor.log": "takes no argument (every dtype is accepted: integers compute in float)",
+    "Tensor.sqrt": "takes no argument (every dtype is accepted: integers compute in float)",
+    "Tensor.tanh": "takes no argument (every dtype is accepted: integers compute in float)",
+    "Tensor.sigmoid": "takes no argument (every dtype is accepted: integers compute in float)",
     "Tensor.is_contiguous": "takes no argument",
     "Tensor.is_pinned": "takes no argument",
     "Tensor.data_ptr": "takes no argument",

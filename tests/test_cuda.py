@@ -591,10 +591,10 @@ def test_replay_of_a_nonfinite_batch_keeps_the_batchnorm_count(monkeypatch):
 @pytest.mark.parametrize("op", ["eq", "ne"])
 def test_eq_ne_are_core_comparisons(device, op):
     t = pc.tensor([1.0, 2.0, 3.0], device=device)
-    want = np.array([0, 1, 0]) if op == "eq" else np.array([1, 0, 1])
+    want = np.array([False, True, False]) if op == "eq" else np.array([True, False, True])
     for other in (2.0, 2, pc.tensor([5.0, 2.0, 7.0], device=device), [5.0, 2.0, 7.0]):
         out = getattr(t, op)(other)
-        assert out.dtype == pc.int64 and out.device == t.device
+        assert out.dtype == pc.bool and out.device == t.device
         np.testing.assert_array_equal(out.numpy(), want)
     np.testing.assert_array_equal(t[t == 2.0].numpy(), [2.0])  # a mask, as torch's bool result
 

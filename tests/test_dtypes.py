@@ -363,3 +363,20 @@ def test_masked_fill_values_and_gradients():
     expect_error(ValueError, "masked_fill", lambda: y.masked_fill(pc.ones(5, dtype=pc.bool), 0.0), "(5,)")
     leaf = pc.tensor(x, requires_grad=True)
     expect_error(RuntimeError, "masked_fill_", lambda: leaf.masked_fill_(pc.tensor(mask), 0.0))
+
+
+def test_inference_mode_records_no_graph_as_context_and_decorator():
+    w = pc.tensor([1.0, 2.0], requires_grad=True)
+    with pc.inference_mode():
+        assert not pc.is_grad_enabled()
+        y = w * 3
+    assert pc.is_grad_enabled() and y.grad_fn is None and not y.requires_grad
+    with pc.inference_mode(False):
+        assert (w * 3).requires_grad
+
+    @pc.inference_mode()
+    def predict(t):
+        return t * 2
+
+    assert not predict(w).requires_grad and pc.is_grad_enabled()
+    expect_error(TypeError, "inference_mode", lambda: pc.inference_mode("yes"))

@@ -54,7 +54,7 @@ def test_round_trip_dtypes_shapes_values(tmp_path):
         assert got.shape == ref.shape, name
         np.testing.assert_array_equal(_np(got), ref, err_msg=name)
     assert loaded["f32"].dtype == pc.float32 and loaded["f64"].dtype == pc.float64
-    assert loaded["i64"].dtype == pc.int64 and loaded["numpy_i32"].dtype == pc.int64
+    assert loaded["i64"].dtype == pc.int64 and loaded["numpy_i32"].dtype == pc.int32
 
 
 def test_file_layout(tmp_path):
@@ -115,7 +115,7 @@ def test_interop_with_safetensors_package(tmp_path):
     assert set(loaded) == set(arrays)
     for name, ref in arrays.items():
         np.testing.assert_array_equal(_np(loaded[name]), ref, err_msg=name)
-    assert loaded["half"].dtype == pc.float32 and loaded["bytes"].dtype == pc.int64
+    assert loaded["half"].dtype == pc.float16 and loaded["bytes"].dtype == pc.uint8
     assert serialization.load_metadata(theirs) == {"source": "safetensors"}
 
 

@@ -58,11 +58,11 @@ def test_arange_rand_randint_randperm():
 def test_tensor_dtype_inference():
     assert pc.tensor([1.0, 2.0]).dtype == pc.float32  # Python floats: float32, as in torch
     assert pc.tensor([1, 2]).dtype == pc.int64
-    assert pc.tensor([True, False]).dtype == pc.int64
+    assert pc.tensor([True, False]).dtype == pc.bool
     assert pc.tensor(np.zeros(3)).dtype == pc.float64  # arrays keep their dtype
     assert pc.tensor(np.zeros(3, dtype=np.float32)).dtype == pc.float32
-    assert pc.tensor(np.zeros(3, dtype=np.float16)).dtype == pc.float32
-    assert pc.tensor(np.zeros(3, dtype=np.int32)).dtype == pc.int64
+    assert pc.tensor(np.zeros(3, dtype=np.float16)).dtype == pc.float16
+    assert pc.tensor(np.zeros(3, dtype=np.int32)).dtype == pc.int32
     assert pc.tensor([1, 2], dtype=pc.float64).dtype == pc.float64
     assert pc.tensor([1.5], dtype="float64").dtype == pc.float64
     with pytest.raises(TypeError):
@@ -131,7 +131,7 @@ def test_from_numpy_rejects():
     with pytest.raises(TypeError, match=r"^\[from_numpy\]"):
         pc.from_numpy([1.0, 2.0])
     with pytest.raises(TypeError, match=r"^\[from_numpy\]"):
-        pc.from_numpy(np.zeros(3, dtype=np.int32))
+        pc.from_numpy(np.zeros(3, dtype=np.int16))
     with pytest.raises(ValueError, match=r"^\[from_numpy\]"):
         pc.from_numpy(np.arange(5.0)[::-1])
 
