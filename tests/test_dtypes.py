@@ -298,6 +298,7 @@ def test_logical_ops_match_numpy():
     for ours, theirs in [
         (pc.logical_and(ta, tb), np.logical_and(a, b)),
         (ta.logical_or(tb), np.logical_or(a, b)),
+        (ta.logical_and(tb), np.logical_and(a, b)),
         (pc.logical_xor(ta, tb), np.logical_xor(a, b)),
         (ta.logical_not(), np.logical_not(a)),
         ((ta > 0) & (tb < 1), (a > 0) & (b < 1)),
@@ -326,6 +327,8 @@ def test_nan_and_inf_tests():
     v = np.array([1.0, np.nan, np.inf, -np.inf, -0.0, 3e38], np.float32)
     t = pc.tensor(v)
     np.testing.assert_array_equal(t.isnan().numpy(), np.isnan(v))
+    np.testing.assert_array_equal(pc.isnan(t).numpy(), np.isnan(v))
+    np.testing.assert_array_equal(t.isfinite().numpy(), np.isfinite(v))
     np.testing.assert_array_equal(pc.isfinite(t).numpy(), np.isfinite(v))
     np.testing.assert_array_equal(pc.isinf(t).numpy(), np.isinf(v))
     assert pc.isfinite(pc.tensor([1, 2])).all().item()
