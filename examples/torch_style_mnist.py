@@ -114,11 +114,11 @@ def main(argv=None):
     train_set, test_set = mnist_subset("train"), mnist_subset("test")
     # The bundled digits are stored class by class: a smaller run takes a random subset, not the first ones.
     if args.train_size is not None:
-        train_set = torch.data.Subset(train_set, torch.randperm(len(train_set))[: args.train_size].tolist())
+        train_set = torch.utils.data.Subset(train_set, torch.randperm(len(train_set))[: args.train_size].tolist())
     if args.test_size is not None:
-        test_set = torch.data.Subset(test_set, torch.randperm(len(test_set))[: args.test_size].tolist())
-    train_loader = torch.data.DataLoader(train_set, **train_kwargs)
-    test_loader = torch.data.DataLoader(test_set, **test_kwargs)
+        test_set = torch.utils.data.Subset(test_set, torch.randperm(len(test_set))[: args.test_size].tolist())
+    train_loader = torch.utils.data.DataLoader(train_set, **train_kwargs)
+    test_loader = torch.utils.data.DataLoader(test_set, **test_kwargs)
 
     model = Net().to(device)
     optimizer = optim.Adadelta(model.parameters(), lr=args.lr)

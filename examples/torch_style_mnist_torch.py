@@ -25,7 +25,6 @@ SWAPS = {
     "import pycnn.optim as optim": "import torch.optim as optim",
     "from pycnn.optim.lr_scheduler import StepLR": "from torch.optim.lr_scheduler import StepLR",
     "from pycnn.datasets import mnist_subset\n": "",
-    "torch.data.": "torch.utils.data.",
 }
 
 

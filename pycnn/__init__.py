@@ -24,7 +24,7 @@ except ImportError as _e:
         ) from None
     raise ImportError(f"pycnn's compiled core (pycnn._C) could not be loaded ({_e}); reinstall pycnn") from _e
 
-from . import backends, cuda, data, datasets, metrics, models, nn, ops, optim, train
+from . import backends, cuda, data, datasets, metrics, models, nn, ops, optim, train, utils
 from ._logical_ops import (
     all,
     allclose,
@@ -230,6 +230,7 @@ __all__ = [
     "tensor",
     "train",
     "uint8",
+    "utils",
     "var",
     "where",
     "zeros",
