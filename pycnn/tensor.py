@@ -8,6 +8,7 @@ import builtins
 import numpy as np
 
 from . import _C
+from . import _index_ops as _iops
 from . import _logical_ops as _logical
 from . import _sort_ops as _sort
 from . import _tensor_ops as _tops
@@ -890,6 +891,22 @@ def _rebuild_tensor(array, device, requires_grad):
     if device != "cpu":
         impl = impl.to_device(device)
     return Tensor._make(impl, requires_grad)
+
+    # ---- indexing: gather / scatter along a dim (pycnn/_index_ops.py) ----
+    def gather(self, dim, index, *, sparse_grad=False):
+        return _iops.gather(self, dim, index, sparse_grad=sparse_grad)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        return _iops.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        return _iops.scatter_(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_add(self, dim, index, src):
+        return _iops.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim, index, src):
+        return _iops.scatter_add_(self, dim, index, src)
 
 
 # torch's legacy type names, for Tensor.type()
