@@ -77,6 +77,12 @@ def test_gather_noncontiguous_input_and_index_and_method():
     np.testing.assert_array_equal(arr(out), ref_gather(x.T, 0, index.T))
 
 
+def test_gather_long_lines_are_split_between_threads():
+    x = randn(3, 50_000, dtype=np.float32)
+    index = rand_index((2, 300_000), 50_000, seed=9)
+    np.testing.assert_array_equal(arr(pc.tensor(x).gather(-1, pc.tensor(index))), ref_gather(x, 1, index))
+
+
 def test_gather_int64_and_scalars():
     x = np.arange(24).reshape(2, 3, 4)
     index = rand_index((2, 3, 5), 4, seed=3)

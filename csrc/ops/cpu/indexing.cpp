@@ -13,19 +13,24 @@ namespace pycnn::cpu {
 
 namespace {
 
-// Calls f(index_base, self_base, src_base), the element offsets of each line's first element along g.dim,
-// lines split between threads. A line's coordinates off dim are decoded once, so the inner loop is a stride.
+// Calls f(index_base, self_base, src_base, k0, k1) for pieces [k0, k1) of every line along g.dim (the
+// offsets are those of the line's first element), pieces split between threads. A line is cut into pieces of
+// `piece` items (K: whole lines, for scatter, whose repeated indices within a line must apply in order).
+// A line's coordinates off dim are decoded once per piece, so the inner loop is a plain stride.
 template <typename F>
-void for_each_line(const IndexGeometry& g, const F& f) {
+void for_each_line(const IndexGeometry& g, int64_t piece, const F& f) {
   const int64_t rank = static_cast<int64_t>(g.shape.size());
   const int64_t K = g.shape[g.dim];
   int64_t lines = 1;
   for (int64_t d = 0; d < rank; ++d)
     if (d != g.dim) lines *= g.shape[d];
   if (K == 0 || lines == 0) return;
-  parallel_for(lines, std::max<int64_t>(1, 4096 / K), [&](int64_t l0, int64_t l1) {
-    for (int64_t l = l0; l < l1; ++l) {
-      int64_t rest = l, io = 0, so = 0, ro = 0;
+  piece = std::min(std::max<int64_t>(piece, 1), K);
+  const int64_t pieces = (K + piece - 1) / piece;
+  parallel_for(lines * pieces, std::max<int64_t>(1, 4096 / piece), [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t p = t % pieces;
+      int64_t rest = t / pieces, io = 0, so = 0, ro = 0;
       for (int64_t d = rank - 1; d >= 0; --d) {
         if (d == g.dim) continue;
         const int64_t c = rest % g.shape[d];
@@ -34,7 +39,7 @@ void for_each_line(const IndexGeometry& g, const F& f) {
         so += c * g.self_strides[d];
         ro += c * g.src_strides[d];
       }
-      f(io, so, ro);
+      f(io, so, ro, p * piece, std::min(K, (p + 1) * piece));
     }
   });
 }
@@ -61,10 +66,10 @@ T mul(T a, T b) {
 // out (index's shape) [p] = self[p with p[dim] = index[p]]
 template <typename T>
 void gather(const T* self, const int64_t* index, T* out, const IndexGeometry& g) {
-  const int64_t K = g.shape[g.dim];
   const int64_t is = g.index_strides[g.dim], ss = g.self_strides[g.dim], os = g.src_strides[g.dim];
-  for_each_line(g, [&](int64_t io, int64_t so, int64_t oo) {
-    for (int64_t k = 0; k < K; ++k) out[oo + k * os] = self[so + index[io + k * is] * ss];
+  // every output element is written once: long lines may be cut between threads too
+  for_each_line(g, 4096, [&](int64_t io, int64_t so, int64_t oo, int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k) out[oo + k * os] = self[so + index[io + k * is] * ss];
   });
 }
 
@@ -73,8 +78,8 @@ template <typename T>
 void scatter(T* self, const int64_t* index, const T* src, ScatterReduce reduce, const IndexGeometry& g) {
   const int64_t K = g.shape[g.dim];
   const int64_t is = g.index_strides[g.dim], ss = g.self_strides[g.dim], rs = g.src_strides[g.dim];
-  for_each_line(g, [&](int64_t io, int64_t so, int64_t ro) {
-    for (int64_t k = 0; k < K; ++k) {
+  for_each_line(g, K, [&](int64_t io, int64_t so, int64_t ro, int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k) {
       T& dst = self[so + index[io + k * is] * ss];
       const T v = src[ro + k * rs];
       switch (reduce) {
