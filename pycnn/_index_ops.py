@@ -140,8 +140,15 @@ def _scatter(input, dim, index, src, value, reduce, op):
         value, src = src, None  # scatter(dim, index, 1.5): a number in src's place is the value
     if src is not None:
         check_tensor(src, op, "src")
-        return ScatterFn.apply(input, dim, index, src, reduce)
-    return ScatterValueFn.apply(input, dim, index, number_arg(value, op), reduce)
+        args = (ScatterFn, src)
+    else:
+        args = (ScatterValueFn, number_arg(value, op))
+    try:
+        return args[0].apply(input, dim, index, args[1], reduce)
+    except (ValueError, TypeError, IndexError) as e:  # the core's checks say [scatter]: name the user's op
+        if op == "scatter" or not str(e).startswith("[scatter]"):
+            raise
+        raise type(e)(f"[{op}]{str(e)[len('[scatter]') :]}") from None
 
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None, out=None):

@@ -269,3 +269,12 @@ def test_matches_torch():
         lambda x, i: x.scatter(1, i, -2.0),
         [randn(4, 6), rand_index((4, 3), 6)],
     )
+
+
+@pytest.mark.cuda
+def test_cuda_tensors_are_refused_until_there_is_a_kernel():
+    """The indexing ops are CPU-only for now (docs/cuda-status.md): a GPU tensor gets a clear error."""
+    x, index = pc.randn(3, 4, device="cuda"), pc.tensor([[0, 1]], device="cuda")
+    expect_error(RuntimeError, "gather", lambda: pc.gather(x, 1, index), "no CUDA kernel yet")
+    expect_error(RuntimeError, "scatter", lambda: x.scatter(1, index, 1.0), "no CUDA kernel yet")
+    expect_error(RuntimeError, "embedding", lambda: pc.nn.functional.embedding(index, x), "no CUDA kernel yet")
