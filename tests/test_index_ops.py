@@ -223,7 +223,7 @@ def test_bad_input():
     expect_error(IndexError, "gather", lambda: pc.gather(x, 1, pc.tensor([[0, 4]])), "4", "size 4")
     expect_error(IndexError, "gather", lambda: pc.gather(x, 0, pc.tensor([[-1]])), "-1", "size 3")
     expect_error(IndexError, "scatter", lambda: x.scatter(0, pc.tensor([[3]]), 1.0), "3", "size 3")
-    expect_error(IndexError, "scatter", lambda: x.scatter_add(1, pc.tensor([[7]]), x), "7", "size 4")
+    expect_error(IndexError, "scatter_add", lambda: x.scatter_add(1, pc.tensor([[7]]), x), "7", "size 4")
     expect_error(TypeError, "gather", lambda: pc.gather(x, 1, pc.tensor([[0.0]])), "int64")
     expect_error(TypeError, "gather", lambda: pc.gather(x, 1, [[0]]), "index")
     expect_error(ValueError, "gather", lambda: pc.gather(x, 0, pc.tensor([0])), "(1,)", "(3, 4)")
