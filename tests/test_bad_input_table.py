@@ -2019,7 +2019,7 @@ case("cli.bench", SystemExit, "pycnn bench", lambda: cli_run("bench", "--model",
 case("cli.bench", SystemExit, "pycnn bench", lambda: cli_run("bench", "--threads", "0"), "0")
 case("cli.bench", SystemExit, "pycnn bench", lambda: cli_run("bench", "--mode", "eval"), "'eval'")
 
-# ================================================================ sorting, selection and scans (issue 14) =
+# ================================================================ sorting, selection and scans (issue 14) ========
 case("pc.sort Tensor.sort", ValueError, "sort", lambda: t(2, 3).sort(2), "dim 2")
 case("pc.sort", TypeError, "sort", lambda: pc.sort(t(3), descending="yes"), "'yes'")
 case("pc.argsort Tensor.argsort", ValueError, "argsort", lambda: pc.argsort(t(2, 3), -3), "dim -3")
@@ -2032,7 +2032,7 @@ case("pc.prod", TypeError, "prod", lambda: pc.prod(t(2), 0, keepdim="no"), "'no'
 case("pc.unique Tensor.unique", ValueError, "unique", lambda: pc.unique(t(2, 3), dim=2), "dim 2")
 case("pc.unique", TypeError, "unique", lambda: pc.unique(t(2), return_counts="yes"), "'yes'")
 case("pc.nonzero Tensor.nonzero", TypeError, "nonzero", lambda: pc.nonzero(t(2), as_tuple=2), "2")
-=======
+
 # ---------------------------------------------------------------- indexing: gather / scatter / Embedding --
 case("pc.gather Tensor.gather", IndexError, "gather", lambda: pc.gather(t(3, 4), 1, ints([0, 4])), "4", "size 4")
 case("pc.gather", TypeError, "gather", lambda: pc.gather(t(3, 4), 1, t(1, 1)), "int64")
