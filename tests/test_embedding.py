@@ -47,6 +47,12 @@ def test_embedding_matches_numpy(ishape, dtype):
     np.testing.assert_allclose(arr(wt.grad), ref_grad(dout, idx, 10), rtol=1e-5, atol=1e-6)
 
 
+def test_int32_indices_are_accepted():
+    w, idx = randn(6, 3), rand_index((2, 4), 6, seed=11)
+    out = F.embedding(pc.tensor(idx).to(pc.int32), pc.tensor(w))
+    np.testing.assert_array_equal(arr(out), w[idx])
+
+
 def test_noncontiguous_table_and_indices():
     w = randn(6, 9)  # the table is the (9, 6) transposed view
     idx = rand_index((5, 4), 9, seed=3)
@@ -183,6 +189,7 @@ def test_bad_input():
     expect_error(IndexError, "embedding", lambda: F.embedding(pc.tensor([1, 5]), w), "5", "num_embeddings 5")
     expect_error(IndexError, "embedding", lambda: F.embedding(pc.tensor([-1]), w), "-1")
     expect_error(TypeError, "embedding", lambda: F.embedding(pc.tensor([1.0]), w), "float32")
+    expect_error(TypeError, "embedding", lambda: F.embedding(pc.tensor([True]), w), "bool")
     expect_error(TypeError, "embedding", lambda: F.embedding([1], w), "input")
     expect_error(ValueError, "embedding", lambda: F.embedding(pc.tensor([1]), pc.randn(5)), "(5,)")
     expect_error(ValueError, "embedding", lambda: F.embedding(pc.tensor([1]), w, padding_idx=5), "padding_idx", "5")

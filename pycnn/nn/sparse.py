@@ -38,9 +38,10 @@ def _padding_idx(padding_idx, num_embeddings, op):
 
 
 def _indices(input, op):
+    """input as the core's int64 indices; int32 is converted, other dtypes refused (as torch)."""
     check_tensor(input, op)
-    if input.dtype.is_floating_point:
-        raise TypeError(f"[{op}] expected input to be a tensor of integer indices, got {input.dtype.name}")
+    if input.dtype.name not in ("int64", "int32"):
+        raise TypeError(f"[{op}] expected input to be an int64 or int32 tensor of indices, got {input.dtype.name}")
     return input if input.dtype == int64 else input.to(int64)
 
 
