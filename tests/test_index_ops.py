@@ -92,6 +92,23 @@ def test_gather_int64_and_scalars():
     np.testing.assert_array_equal(arr(pc.gather(s, -1, pc.tensor([0, 0]))), [5.0, 5.0])
 
 
+@pytest.mark.parametrize("dtype", ["int32", "uint8", "bool", "float16", "bfloat16"])
+def test_other_dtypes(dtype):
+    """Integers and bool run in the core; float16 / bfloat16 in float32 between casts (and stay themselves)."""
+    x = np.arange(12).reshape(3, 4) % 3
+    index = np.array([[2, 0, 1], [1, 1, 3]])
+    t = pc.tensor(x).to(getattr(pc, dtype))
+    out = t.gather(1, pc.tensor(index))
+    assert out.dtype == t.dtype
+    np.testing.assert_array_equal(arr(out.to(pc.int64)), ref_gather(x.astype(bool) if dtype == "bool" else x, 1, index))
+    src = pc.tensor(np.ones((2, 3), np.int64)).to(t.dtype)
+    out = t.scatter_add(1, pc.tensor(index), src)
+    expect = x.copy()
+    np.add.at(expect, (np.array([[0] * 3, [1] * 3]), index), 1)
+    assert out.dtype == t.dtype
+    np.testing.assert_array_equal(arr(out.to(pc.int64)), expect.astype(bool) if dtype == "bool" else expect)
+
+
 def test_gather_gradient_scatter_adds_repeated_indices():
     x = pc.tensor(randn(3, 4), requires_grad=True)
     index = np.array([[0, 0, 3], [1, 1, 1]])
