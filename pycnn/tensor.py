@@ -876,22 +876,6 @@ class Tensor(TensorBase):
     def nonzero(self, *, as_tuple=False):
         return _sort.nonzero(self, as_tuple=as_tuple)
 
-
-def _as_tensor(value, like, op):
-    """Python scalars and arrays in arithmetic take the other operand's dtype and device, as in torch."""
-    if isinstance(value, Tensor):
-        return value
-    if isinstance(value, (builtins.int, builtins.float, np.number)):
-        return Tensor._make(scalar_like(value, like._impl))
-    return Tensor._make(impl_from_data(host_array(value, like.dtype, op), like.dtype, like.device))
-
-
-def _rebuild_tensor(array, device, requires_grad):
-    impl = _C.from_numpy(np.asarray(array, order="C"))
-    if device != "cpu":
-        impl = impl.to_device(device)
-    return Tensor._make(impl, requires_grad)
-
     # ---- indexing: gather / scatter along a dim (pycnn/_index_ops.py) ----
     def gather(self, dim, index, *, sparse_grad=False):
         return _iops.gather(self, dim, index, sparse_grad=sparse_grad)
@@ -907,6 +891,22 @@ def _rebuild_tensor(array, device, requires_grad):
 
     def scatter_add_(self, dim, index, src):
         return _iops.scatter_add_(self, dim, index, src)
+
+
+def _as_tensor(value, like, op):
+    """Python scalars and arrays in arithmetic take the other operand's dtype and device, as in torch."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (builtins.int, builtins.float, np.number)):
+        return Tensor._make(scalar_like(value, like._impl))
+    return Tensor._make(impl_from_data(host_array(value, like.dtype, op), like.dtype, like.device))
+
+
+def _rebuild_tensor(array, device, requires_grad):
+    impl = _C.from_numpy(np.asarray(array, order="C"))
+    if device != "cpu":
+        impl = impl.to_device(device)
+    return Tensor._make(impl, requires_grad)
 
 
 # torch's legacy type names, for Tensor.type()
