@@ -25,6 +25,7 @@ except ImportError as _e:
     raise ImportError(f"pycnn's compiled core (pycnn._C) could not be loaded ({_e}); reinstall pycnn") from _e
 
 from . import backends, cuda, data, datasets, metrics, models, nn, ops, optim, train, utils
+from ._index_ops import gather, scatter, scatter_add
 from ._logical_ops import (
     all,
     allclose,
@@ -166,6 +167,7 @@ __all__ = [
     "from_numpy",
     "full",
     "full_like",
+    "gather",
     "get_default_dtype",
     "get_num_threads",
     "half",
@@ -216,6 +218,8 @@ __all__ = [
     "relu",
     "result_type",
     "save",
+    "scatter",
+    "scatter_add",
     "set_default_dtype",
     "set_grad_enabled",
     "set_num_threads",

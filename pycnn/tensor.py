@@ -8,6 +8,7 @@ import builtins
 import numpy as np
 
 from . import _C
+from . import _index_ops as _iops
 from . import _logical_ops as _logical
 from . import _sort_ops as _sort
 from . import _tensor_ops as _tops
@@ -873,6 +874,22 @@ class Tensor(TensorBase):
 
     def nonzero(self, *, as_tuple=False):
         return _sort.nonzero(self, as_tuple=as_tuple)
+
+    # ---- indexing: gather / scatter along a dim (pycnn/_index_ops.py) ----
+    def gather(self, dim, index, *, sparse_grad=False):
+        return _iops.gather(self, dim, index, sparse_grad=sparse_grad)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        return _iops.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        return _iops.scatter_(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_add(self, dim, index, src):
+        return _iops.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim, index, src):
+        return _iops.scatter_add_(self, dim, index, src)
 
 
 def _as_tensor(value, like, op):

@@ -2059,6 +2059,33 @@ case("pc.unique Tensor.unique", ValueError, "unique", lambda: pc.unique(t(2, 3),
 case("pc.unique", TypeError, "unique", lambda: pc.unique(t(2), return_counts="yes"), "'yes'")
 case("pc.nonzero Tensor.nonzero", TypeError, "nonzero", lambda: pc.nonzero(t(2), as_tuple=2), "2")
 
+# ---------------------------------------------------------------- indexing: gather / scatter / Embedding --
+case("pc.gather Tensor.gather", IndexError, "gather", lambda: pc.gather(t(3, 4), 1, ints([0, 4])), "4", "size 4")
+case("pc.gather", TypeError, "gather", lambda: pc.gather(t(3, 4), 1, t(1, 1)), "int64")
+case(
+    "pc.scatter Tensor.scatter",
+    ValueError,
+    "scatter",
+    lambda: t(3, 4).scatter(1, ints([0]), t(1, 1), reduce="sub"),
+    "'sub'",
+)
+case("Tensor.scatter_", IndexError, "scatter_", lambda: t(3, 4).scatter_(0, ints([3]), 1.0), "3", "size 3")
+case(
+    "pc.scatter_add Tensor.scatter_add",
+    TypeError,
+    "scatter_add",
+    lambda: pc.scatter_add(t(2), 0, ints(0), t(1, dtype=np.float64)),
+    "float64",
+)
+case(
+    "Tensor.scatter_add_",
+    ValueError,
+    "scatter_add_",
+    lambda: t(2, 2).scatter_add_(0, ints([0, 1, 0]), t(2, 2)),
+    "(1, 3)",
+)
+case("nn.Embedding", ValueError, "Embedding", lambda: nn.Embedding(5, 3, padding_idx=5), "padding_idx", "5")
+
 # ================================================================================ the table's tests ========
 # conv3d and unfold / fold (F.conv3d, F.unfold and F.fold are re-exports, which _public does not enumerate:
 # their own bad-input tests are in test_conv3d.py and test_fold.py)

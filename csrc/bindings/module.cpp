@@ -21,6 +21,7 @@
   X(elementwise) \
   X(gemm) \
   X(grid_sample) \
+  X(indexing) \
   X(linear) \
   X(loss) \
   X(norm) \

@@ -489,5 +489,35 @@ Tensor grid_sample_forward(const Tensor& x, const Tensor& grid, const GridSample
 // returns (dx, dgrid), each undefined unless asked for; dgrid is 0 for nearest (piecewise constant)
 std::tuple<Tensor, Tensor> grid_sample_backward(const Tensor& dout, const Tensor& x, const Tensor& grid,
                                                 const GridSampleArgs& args, bool need_dx, bool need_dgrid);
+// ---- indexing (ops/indexing.cpp): gather / scatter along a dim, embedding lookup, one_hot (CPU only) ----
+// torch's gather/scatter: index (int64) has input's rank (a 0-d tensor counts as 1-d), index.size(d) <=
+// input.size(d) for d != dim and, for scatter, index.size(d) <= src.size(d) for every d; index values in
+// [0, input.size(dim)). gather: out (index's shape), out[p] = input[p with p[dim] = index[p]].
+// scatter: out = a copy of input with out[p with p[dim] = index[p]] = src[p] (Add: +=, Multiply: *=); a
+// repeated index takes its writes in index order (the last one wins; sums are deterministic).
+// clang-format off
+#define PYCNN_SCATTER_REDUCES(X) \
+  X(None,     "none")             \
+  X(Add,      "add")              \
+  X(Multiply, "multiply")
+// clang-format on
+PYCNN_DEFINE_ENUM_LIST(ScatterReduce, PYCNN_SCATTER_REDUCES, "scatter", "reduce")
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
+// dx (x_shape) = zeros, then dout scatter-added through index: gather's input gradient
+Tensor gather_backward(const Tensor& dout, const Shape& x_shape, int64_t dim, const Tensor& index);
+Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src, ScatterReduce reduce);
+// scatter with every src value equal to `value` (torch's scatter(dim, index, value))
+Tensor scatter_value(const Tensor& x, int64_t dim, const Tensor& index, double value, ScatterReduce reduce);
+// weight (V, D), indices (int64, any shape) in [0, V) -> (*indices.shape, D): a row gather
+Tensor embedding_forward(const Tensor& weight, const Tensor& indices);
+// dweight (V, D): row v sums the dout rows whose index is v, in index order (deterministic); padding_idx
+// (in [0, V), or -1 for none) gets none; scale_grad_by_freq divides each row by its index's count.
+Tensor embedding_backward(const Tensor& dout, const Tensor& indices, int64_t num_weights, int64_t padding_idx,
+                          bool scale_grad_by_freq);
+// In place: every row of weight that indices name and whose norm_type-norm exceeds max_norm is scaled by
+// max_norm / (norm + 1e-7), as torch's embedding_renorm_.
+void embedding_renorm_(const Tensor& weight, const Tensor& indices, double max_norm, double norm_type);
+// indices (int64, any shape) in [0, num_classes) -> int64 (*indices.shape, num_classes); num_classes -1: max + 1
+Tensor one_hot(const Tensor& indices, int64_t num_classes);
 
 }  // namespace pycnn

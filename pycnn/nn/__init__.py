@@ -62,6 +62,7 @@ from .pooling import (
     MaxPool2d,
     MaxUnpool2d,
 )
+from .sparse import Embedding
 from .upsampling import (
     ChannelShuffle,
     PixelShuffle,
@@ -97,6 +98,7 @@ __all__ = [
     "CrossEntropyLoss",
     "Dropout",
     "Dropout2d",
+    "Embedding",
     "Flatten",
     "Fold",
     "GroupNorm",

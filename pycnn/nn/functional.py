@@ -26,6 +26,7 @@ from ._arguments import (
     probability,
     window,
 )
+from .sparse import embedding, one_hot  # noqa: F401  (F.embedding, F.one_hot live with nn.Embedding)
 
 
 def linear(input, weight, bias=None):

@@ -339,5 +339,28 @@ void grid_sample_forward(const T* x, const T* grid, T* y, const GridSampleGeomet
 template <typename T>
 void grid_sample_backward(const T* dout, const T* x, const T* grid, T* dx, T* dgrid, const GridSampleGeometry& g,
                           const GridSampleArgs& a);
+// ---- indexing.cpp: gather / scatter along a dim, embedding, one_hot ----
+// The walk of gather and scatter: every element of index (shape, index_strides), in lines along dim; the
+// input is addressed through self_strides, the other tensor (gather's out, scatter's src) through
+// src_strides, all in elements. Lines differ off dim, so no two lines touch one element of the output.
+struct IndexGeometry {
+  std::vector<int64_t> shape, index_strides, self_strides, src_strides;
+  int64_t dim = 0;
+};
+template <typename T> void gather(const T* self, const int64_t* index, T* out, const IndexGeometry& g);
+template <typename T>
+void scatter(T* self, const int64_t* index, const T* src, ScatterReduce reduce, const IndexGeometry& g);
+// weight (V, D) with strides (ws0, ws1), indices (n,) in [0, V) -> out (n, D) contiguous
+template <typename T>
+void embedding_forward(const T* weight, int64_t ws0, int64_t ws1, const int64_t* indices, T* out, int64_t n, int64_t D);
+// dout (n, D) contiguous -> dweight (V, D) contiguous, zeroed by the caller
+template <typename T>
+void embedding_backward(const T* dout, const int64_t* indices, T* dweight, int64_t n, int64_t V, int64_t D,
+                        int64_t padding_idx, bool scale_grad_by_freq);
+template <typename T>
+void embedding_renorm(T* weight, int64_t ws0, int64_t ws1, const int64_t* indices, int64_t n, int64_t V, int64_t D,
+                      double max_norm, double norm_type);
+// out (n, C) zeroed by the caller; out[i, indices[i]] = 1
+void one_hot(const int64_t* indices, int64_t* out, int64_t n, int64_t C);
 
 }  // namespace pycnn::cpu
