@@ -35,9 +35,12 @@ def _tensor(array, device=None, requires_grad=False):
     return Tensor._make(impl, requires_grad)
 
 
-def _dtype_or_default(dtype):
+def _dtype_or_default(dtype, out=None):
+    """dtype, else out's (torch's factories with out= take its dtype), else the default one."""
     from .creation import get_default_dtype
 
+    if dtype is None and isinstance(out, TensorBase):
+        return out.dtype
     return get_default_dtype() if dtype is None else as_dtype(dtype)
 
 
@@ -77,7 +80,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, device=None, requires_g
     steps = int_arg(steps, "steps", "linspace")
     if steps < 0:
         raise ValueError(f"[linspace] number of steps must be non-negative, got {steps}")
-    d = _dtype_or_default(out.dtype if dtype is None and isinstance(out, TensorBase) else dtype)
+    d = _dtype_or_default(dtype, out)
     # torch's halves: start + i * step up to the middle, end - (steps - 1 - i) * step after it, so both ends
     # are exact
     i = np.arange(steps, dtype=np.float64)
@@ -92,9 +95,7 @@ def eye(n, m=None, *, out=None, dtype=None, device=None, requires_grad=False):
     m = n if m is None else int_arg(m, "m", "eye")
     if n < 0 or m < 0:
         raise ValueError(f"[eye] n and m must be non-negative, got n={n}, m={m}")
-    values = np.eye(
-        n, m, dtype=_dtype_or_default(out.dtype if dtype is None and isinstance(out, TensorBase) else dtype).numpy
-    )
+    values = np.eye(n, m, dtype=_dtype_or_default(dtype, out).numpy)
     return _write_out(out, _tensor(values, device, requires_grad), "eye")
 
 
@@ -615,7 +616,10 @@ class NormFn(Function):
             num = _C.binary("mul", sign, _C.unary_forward("pow", _C.unary_forward("abs", x, 0.0, 0.0), p - 1, 0.0))
             ratio = _C.binary("div", num, _C.unary_forward("pow", norm, p - 1, 0.0))
         dx = _C.binary("mul", g, ratio)
-        return _C.where_forward(_C.compare("eq", norm, zero), zero, dx), None, None, None
+        dx = _C.where_forward(_C.compare("eq", norm, zero), zero, dx)
+        if p < 1:  # |x|^(p-1) is inf at x = 0, where torch's gradient is 0
+            dx = _C.where_forward(_C.compare("eq", x, zero), zero, dx)
+        return dx, None, None, None
 
 
 def _norm_p(p, op):
@@ -677,10 +681,10 @@ def _unary(x, op, out=None):
     check_tensor(x, op)
     if op in ("floor", "ceil", "round", "trunc") and not x.dtype.is_floating_point:
         result = x.clone()  # integers are already whole, as torch returns them
-    elif op == "sign" and not x.dtype.is_floating_point:
-        result = x.to(float64).sign().to(x.dtype)
-    elif op == "square" and not x.dtype.is_floating_point:
-        result = x * x
+    elif op in ("sign", "square") and not x.dtype.is_floating_point:
+        # through float64 until the core's arithmetic takes integers (exact up to 2^53: sign always, square
+        # for |x| < 9.4e7)
+        result = _unary(x.to(float64), op).to(x.dtype)
     else:
         if not x.dtype.is_floating_point:  # reciprocal, rsqrt of integers: the default float dtype (torch)
             x = x.to(_dtype_or_default(None))

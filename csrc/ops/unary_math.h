@@ -243,11 +243,8 @@ struct Round : ZeroGrad {  // halves to even, as torch: nearbyint in the default
 struct Trunc : ZeroGrad {
   template <typename T> PYCNN_HD static T forward(T x, T, T) { return std::trunc(x); }
 };
-struct Sign : ZeroGrad {  // 0 at 0; NaN stays NaN (torch)
-  template <typename T>
-  PYCNN_HD static T forward(T x, T, T) {
-    return x > T(0) ? T(1) : (x < T(0) ? T(-1) : (x == T(0) ? T(0) : x));
-  }
+struct Sign : ZeroGrad {  // 0 at 0, and at NaN too (torch)
+  template <typename T> PYCNN_HD static T forward(T x, T, T) { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0)); }
 };
 
 struct Reciprocal {
