@@ -49,7 +49,8 @@ def test_unary_forward_matches_numpy(op, dtype):
     x = noncontig(a)
     y = getattr(pc, op)(x)
     assert y.dtype == x.dtype and getattr(x, op)().shape == (3, 5)
-    close(y, UNARY[op](a).astype(dtype), rtol=1e-6)
+    with np.errstate(divide="ignore"):  # 1 / 0 = inf, as in the core
+        close(y, UNARY[op](a).astype(dtype), rtol=1e-6)
 
 
 def test_sign_of_nan_is_zero_and_rounding_functions_keep_integers():
