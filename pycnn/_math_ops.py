@@ -183,11 +183,6 @@ def _parse_einsum(equation, operands):
             labels = labels[:k] + [f".{n - 1 - j}" for j in range(n)] + labels[k + 1 :]
         elif named != t.ndim:
             raise ValueError(f"[einsum] operand '{term}' has {named} labels for a tensor of {t.ndim} dims")
-        if len(set(labels)) != len(labels):
-            raise ValueError(
-                f"[einsum] repeated index in operand '{term}' (a diagonal) is not supported; take the diagonal "
-                "first (pycnn.diag)"
-            )
         parsed.append(labels)
     ell = [f".{ell_rank - 1 - j}" for j in range(ell_rank)]
     if arrow:
@@ -223,6 +218,22 @@ def _term_labels(term, equation):
         else:
             raise ValueError(f"[einsum] invalid character '{term[i]}' in the equation '{equation}'")
     return labels
+
+
+def _take_diagonals(t, labels):
+    """t with the dims of each label repeated within it ('ii') reduced to their diagonal: those k dims of size
+    n moved last and flattened, where the diagonal is every (1 + n + ... + n^(k-1))-th element (a view)."""
+    while len(set(labels)) != len(labels):
+        c = next(c for c in labels if labels.count(c) > 1)
+        dims = [i for i, label in enumerate(labels) if label == c]
+        sizes = sorted({t.shape[i] for i in dims})
+        if len(sizes) > 1:
+            raise ValueError(f"[einsum] index '{c}' repeated within one operand has different sizes {sizes}")
+        n, rest = sizes[0], [i for i in range(t.ndim) if i not in dims]
+        t = t.permute(rest + dims).reshape(*[t.shape[i] for i in rest], n ** len(dims))
+        t = t[..., :: builtins.sum(n**j for j in range(len(dims)))]
+        labels = [labels[i] for i in rest] + [c]
+    return t, labels
 
 
 def _sum_labels(t, labels, keep):
@@ -263,9 +274,9 @@ def _contract(a, la, b, lb, keep):
 
 
 def einsum(equation, *operands):
-    """torch.einsum: explicit ('ij,jk->ik') and implicit ('ij,jk') outputs, '...' for broadcast dims. Operands
-    are contracted left to right, each pair as one batched matmul. Repeated indices within one operand
-    (diagonals) are not supported."""
+    """torch.einsum: explicit ('ij,jk->ik') and implicit ('ij,jk') outputs, '...' for broadcast dims, and
+    indices repeated within one operand ('ii->i', diagonals). Operands are contracted left to right, each pair
+    as one batched matmul."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not operands:
@@ -273,6 +284,7 @@ def einsum(equation, *operands):
     for t in operands:
         check_tensor(t, "einsum", "each operand")
     parsed, out = _parse_einsum(equation, operands)
+    operands, parsed = zip(*[_take_diagonals(t, labels) for t, labels in zip(operands, parsed)])
     t, labels = operands[0], parsed[0]
     for k in range(1, len(operands)):
         keep = set(out).union(*parsed[k + 1 :])

@@ -121,6 +121,17 @@ def test_matrix_product_errors():
     expect_error(TypeError, "mm", lambda: pc.mm(pc.ones(2, 2), np.ones((2, 2))), "ndarray")
 
 
+def test_out_arguments():
+    a, b = randn(2, 3, seed=1), randn(3, 2, seed=2)
+    out = pc.empty(2, 2, dtype=pc.float64)
+    assert pc.mm(t(a), t(b), out=out) is out
+    close(out, a @ b)
+    assert pc.triu(t(a), out=pc.empty(2, 3, dtype=pc.float64)).tolist() == np.triu(a).tolist()
+    expect_error(ValueError, "mm", lambda: pc.mm(t(a), t(b), out=pc.empty(3, dtype=pc.float64)), "(3,)")
+    with pytest.raises(RuntimeError, match=r"^\[mm\] out= does not support automatic differentiation"):
+        pc.mm(t(a, requires_grad=True), t(b), out=out)
+
+
 def test_matrix_product_gradcheck():
     gradcheck(lambda c, a, b: pc.addmm(c, a, b, beta=0.5, alpha=-2.0), [randn(1, 4), randn(3, 2), randn(2, 4)])
     gradcheck(pc.bmm, [randn(2, 3, 2, seed=1), randn(2, 2, 3, seed=2)])
@@ -132,7 +143,11 @@ EINSUM = [
     ("ij,jk->ik", [(3, 4), (4, 2)]),
     ("ij,jk", [(3, 4), (4, 2)]),
     ("bij,bjk->bik", [(2, 3, 4), (2, 4, 2)]),
-    ("ii->i", None),  # diagonals: refused
+    ("ii->i", [(3, 3)]),  # diagonals
+    ("ii", [(3, 3)]),
+    ("iij,jk->ki", [(2, 2, 3), (3, 4)]),
+    ("bjij->bi", [(2, 3, 4, 3)]),
+    ("iii->i", [(2, 2, 2)]),
     ("ij->ji", [(2, 3)]),
     ("ij->", [(2, 3)]),
     ("i,i->", [(4,), (4,)]),
@@ -145,7 +160,7 @@ EINSUM = [
 ]
 
 
-@pytest.mark.parametrize("eq,shapes", [e for e in EINSUM if e[1]])
+@pytest.mark.parametrize("eq,shapes", EINSUM)
 def test_einsum_matches_numpy_and_gradcheck(eq, shapes):
     arrays = [randn(*s, seed=i) for i, s in enumerate(shapes)]
     ref = np.einsum(eq.replace("b...", "bxy"), *arrays)  # NumPy cannot sum over '...' itself
@@ -155,7 +170,7 @@ def test_einsum_matches_numpy_and_gradcheck(eq, shapes):
 
 
 def test_einsum_errors():
-    expect_error(ValueError, "einsum", lambda: pc.einsum("ii->i", pc.ones(2, 2)), "diagonal")
+    expect_error(ValueError, "einsum", lambda: pc.einsum("ii->i", pc.ones(2, 3)), "'i'", "[2, 3]")
     expect_error(ValueError, "einsum", lambda: pc.einsum("ij,jk", pc.ones(2, 3)), "2 operands")
     expect_error(ValueError, "einsum", lambda: pc.einsum("ij->k", pc.ones(2, 3)), "'k'")
     expect_error(ValueError, "einsum", lambda: pc.einsum("ijk", pc.ones(2, 3)), "3 labels")
