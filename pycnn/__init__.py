@@ -26,12 +26,12 @@ except ImportError as _e:
 
 from . import backends, cuda, data, datasets, metrics, models, nn, ops, optim, train
 
-# math and shape functions (pycnn/_math_ops.py)
+# math and shape functions (pycnn/_math_ops.py), factories and random draws (pycnn/_math_creation.py)
+from ._math_creation import bernoulli, eye, linspace, multinomial, normal
 from ._math_ops import (
     addmm,
     amax,
     amin,
-    bernoulli,
     bmm,
     broadcast_tensors,
     cdist,
@@ -39,17 +39,13 @@ from ._math_ops import (
     diag,
     dist,
     einsum,
-    eye,
     flip,
     floor,
     is_tensor,
-    linspace,
     log_softmax,
     meshgrid,
     mm,
-    multinomial,
     norm,
-    normal,
     numel,
     outer,
     permute,
