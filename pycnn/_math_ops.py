@@ -524,7 +524,8 @@ class AmaxFn(Function):
 def _amax(input, dim, keepdim, is_min, out):
     op = "amin" if is_min else "amax"
     check_tensor(input, op)
-    _floating(input, op)
+    if not input.dtype.is_floating_point:  # through float64 until the core's min/max take integers (exact to 2^53)
+        return _write_out(out, _amax(input.to(float64), dim, keepdim, is_min, None).to(input.dtype), op)
     dims = _reduce_dims(dims_arg(dim, op, input.ndim), input.ndim, op)
     for d in dims:
         if input.shape[d] == 0:

@@ -265,6 +265,11 @@ def test_amax_amin_match_numpy(dim, keepdim):
     close(noncontig(a).amin(dim, keepdim), a.min(axis=axis, keepdims=keepdim))
 
 
+def test_amax_amin_of_integers():
+    i = t(np.array([[3, -7, 5], [0, 2, 2]]))
+    assert pc.amax(i, 1).tolist() == [5, 2] and i.amin().tolist() == -7 and i.amax().dtype == pc.int64
+
+
 def test_amax_gradient_is_shared_between_ties():
     x = t(np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]), requires_grad=True)
     pc.amax(x, 1).sum().backward()
