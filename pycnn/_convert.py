@@ -22,20 +22,30 @@ def impl_from_data(data, dtype=None, device=None):
             arr = np.array(data)
         except ValueError as e:  # NumPy's "inhomogeneous shape": a ragged nested list
             raise ValueError(f"[tensor] can't make a tensor from ragged nested sequences ({e})") from None
-        if dtype is not None:
-            arr = arr.astype(as_dtype(dtype).numpy, copy=False)
-        elif arr.dtype.kind in "biu":
-            arr = arr.astype(np.int64, copy=False)
-        elif arr.dtype.kind == "f" and arr.dtype not in (np.float32, np.float64):
-            arr = arr.astype(np.float32)
-        elif arr.dtype == np.float64 and not is_array:
-            arr = arr.astype(np.float32)  # Python floats become float32, as in torch
-        elif arr.dtype.kind not in "f":
-            raise TypeError(f"[tensor] can't make a tensor from data of dtype {arr.dtype}")
+        target = as_dtype(dtype) if dtype is not None else _dtype_of_values(arr, is_array)
+        # bfloat16, which NumPy lacks, is converted by the core from float32
+        arr = arr.astype(target.numpy or np.float32, copy=False)
         impl = _C.from_numpy(np.asarray(arr, order="C"))  # arr is our own copy: sharing it is safe
+        if target.numpy is None:
+            impl = impl.to_dtype(target.name)
     if device is not None and str(as_device(device)) != "cpu":
         impl = impl.to_device(str(as_device(device)))
     return impl
+
+
+def _dtype_of_values(arr, is_array):
+    """torch's dtype for data without one: arrays keep theirs where pycnn has it (other integers become int64,
+    other floats float32); Python floats become float32, ints int64 and bools bool."""
+    kind = arr.dtype.kind
+    if kind == "b":
+        return as_dtype("bool")
+    if kind in "iu":
+        return as_dtype(arr.dtype) if arr.dtype in (np.int32, np.uint8) else as_dtype("int64")
+    if kind != "f":
+        raise TypeError(f"[tensor] can't make a tensor from data of dtype {arr.dtype}")
+    if arr.dtype == np.float64 and is_array or arr.dtype == np.float16:
+        return as_dtype(arr.dtype)
+    return as_dtype("float32")
 
 
 def is_int(value):
@@ -124,7 +134,7 @@ def host_array(value, dtype, op):
     if value is None or isinstance(value, (str, bytes)):
         raise TypeError(f"[{op}] expected a tensor, a number or an array, got {type(value).__name__} {value!r}")
     try:
-        return np.asarray(value, dtype=dtype.numpy, order="C")
+        return np.asarray(value, dtype=dtype.numpy or np.float32, order="C")
     except (TypeError, ValueError) as e:
         raise TypeError(f"[{op}] can't convert {type(value).__name__} {value!r} to a {dtype.name} array: {e}") from None
 

@@ -6,9 +6,8 @@ makes new ones with ``like._make``.
 
 Indexing: ints, slices (positive steps), None and Ellipsis become one strided view (IndexView); one
 integer-array index (list / int64 tensor / NumPy ints) adds a gather along its dim (IndexSelect); a
-boolean mask of the tensor's shape (a NumPy bool array, a list of bools, or the int64 0/1 result of a
-comparison such as ``x > 0``) selects a 1-D result (MaskedSelect). pycnn has no bool dtype, so a
-comparison's result carries a mark that makes it index as a mask, as torch's bool tensors do.
+boolean mask of the tensor's shape (a bool tensor such as the result of ``x > 0``, a NumPy bool array or a
+list of bools) selects a 1-D result (MaskedSelect).
 """
 
 import builtins
@@ -27,9 +26,9 @@ from ._convert import (
     int_arg,
     is_int,
     number_arg,
-    scalar_like,
     wrap_dim,
 )
+from ._types import result_type
 from .autograd import TensorBase  # pycnn.Tensor derives from it (this module sits below tensor.py)
 
 # torch.return_types.max / min: a tuple with .values and .indices
@@ -107,14 +106,16 @@ def chunk(x, chunks, dim=0):
 
 # ---- indexing ----
 def _as_index_array(k):
-    """An advanced index as ("mask", int64 0/1 impl) or ("index", int64 impl)."""
+    """An advanced index as ("mask", bool impl) or ("index", int64 impl)."""
     if isinstance(k, TensorBase):
-        if k.dtype.name != "int64":
-            raise TypeError(f"[index] tensors used as indices must be int64, got {k.dtype.name}")
-        return ("mask" if getattr(k, "_is_mask", False) else "index"), k._impl
+        if k.dtype.name == "bool":
+            return "mask", k._impl
+        if k.dtype.is_floating_point:
+            raise TypeError(f"[index] tensors used as indices must be integer or bool, got {k.dtype.name}")
+        return "index", k._impl if k.dtype.name == "int64" else k._impl.to_dtype("int64")
     a = np.asarray(k)
     if a.dtype == np.bool_:
-        return "mask", _C.from_numpy(np.asarray(a, dtype=np.int64, order="C"))
+        return "mask", _C.from_numpy(np.asarray(a, order="C"))
     if a.dtype.kind not in "iu" and a.size:
         raise TypeError(
             f"[index] only integers, slices, None, Ellipsis and integer or boolean arrays are "
@@ -254,8 +255,6 @@ def setitem(x, key, value):
 # ---- max / min ----
 def minmax(x, dim, keepdim, is_min):
     op = "min" if is_min else "max"
-    if not x.dtype.is_floating_point:
-        raise TypeError(f"[{op}] expected a float32 or float64 tensor, got {x.dtype.name}")
     if dim is None:
         values, _ = ag.MinMaxFn.apply(x.reshape(-1), 0, False, is_min)
         return values
@@ -276,42 +275,43 @@ def argminmax(x, dim, keepdim, is_min):
 
 # ---- comparisons and where ----
 def compare(x, other, op):
-    """int64 0/1 result of x (op) other, computed in the core; marked to index as a mask."""
-    a = x._impl
-    if isinstance(other, TensorBase):
-        b = other._impl
-        if a.dtype != b.dtype:  # compare in the wider type, as torch's type promotion would
-            wide = "float64" if "float64" in (a.dtype, b.dtype) else "float32"
-            a, b = (a if a.dtype == wide else a.to_dtype(wide)), (b if b.dtype == wide else b.to_dtype(wide))
-    elif isinstance(other, (builtins.int, builtins.float, np.number)) and not isinstance(other, builtins.bool):
-        if a.dtype == "int64" and not float(other).is_integer():
-            a = a.to_dtype("float64")
-        b = scalar_like(other, a)
+    """The bool result of x (op) other, computed in the core in the two operands' promoted dtype."""
+    if isinstance(other, TensorBase) or (
+        isinstance(other, (builtins.int, builtins.float, np.number)) and not isinstance(other, builtins.bool)
+    ):
+        a, b = promoted(x, other, op)
     else:  # a list or array compares on x's device
-        b = impl_from_data(host_array(other, x.dtype, op), x.dtype, a.device)
-    out = x._make(_C.compare(op, a, b))
-    out._is_mask = True
-    return out
+        a, b = x, x._make(impl_from_data(host_array(other, x.dtype, op), x.dtype, x._impl.device))
+    return x._make(_C.compare(op, a._impl, b._impl))
+
+
+def promoted(x, other, op):
+    """x and other (a tensor or a number) as tensors of their result dtype (torch's type promotion)."""
+    dtype = result_type(x, other)
+    if not isinstance(other, TensorBase):
+        number_arg(other, op, "other")
+        other = x._make(_C.full([], float(other), dtype.name, x._impl.device))
+    if x.dtype is not dtype:
+        x = x.to(dtype)
+    if other.dtype is not dtype:
+        other = other.to(dtype)
+    return x, other
 
 
 def where(condition, input, other):
-    """input where condition is nonzero, else other (broadcasting); condition is an int64 0/1 tensor
-    (a comparison's result, say). Scalars take the tensor operand's dtype."""
-    if not isinstance(condition, TensorBase) or condition.dtype.name != "int64":
+    """input where the bool condition is set, else other (broadcasting; numbers allowed for input and other,
+    which are promoted to one dtype as torch does)."""
+    if not isinstance(condition, TensorBase) or condition.dtype.name != "bool":
         raise TypeError(
-            "[where] condition must be an int64 0/1 tensor (a comparison's result), got "
+            f"[where] condition must be a bool tensor (a comparison's result), got "
             f"{getattr(condition, 'dtype', type(condition).__name__)}"
         )
     if not isinstance(input, TensorBase) and not isinstance(other, TensorBase):
         raise TypeError("[where] at least one of input and other must be a tensor")
-    like = input if isinstance(input, TensorBase) else other
-    for name, v in (("input", input), ("other", other)):
-        if not isinstance(v, TensorBase):
-            number_arg(v, "where", name)
-    if not isinstance(input, TensorBase):
-        input = like._make(scalar_like(input, like._impl))
-    if not isinstance(other, TensorBase):
-        other = like._make(scalar_like(other, like._impl))
+    if isinstance(input, TensorBase):
+        input, other = promoted(input, other, "where")
+    else:
+        other, input = promoted(other, input, "where")
     return ag.WhereFn.apply(condition, input, other)
 
 

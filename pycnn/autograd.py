@@ -6,6 +6,7 @@ the engine *accumulates* them (``grad = g if grad is None else grad + g``). A Fu
 never pycnn.Tensor, so the per-op Python cost is one wrapper and one call.
 """
 
+import builtins
 import functools
 import re
 import threading
@@ -14,6 +15,7 @@ import weakref
 import numpy as np
 
 from . import _C
+from ._types import LOW_PRECISION, can_cast
 
 _state = threading.local()
 
@@ -120,6 +122,12 @@ class Function:
             out = cls.forward(ctx, *raw, **kwargs)
         except (ValueError, MemoryError) as e:
             raise _named_after(ctx, e) from None
+        except TypeError:
+            # float16 / bfloat16 are stored, not computed: the op runs in float32 between two casts (found
+            # only when the core refuses the dtype, so that other ops pay nothing for it)
+            if not builtins.any(isinstance(a, TensorBase) and a._impl.dtype in LOW_PRECISION for a in args):
+                raise
+            return _apply_in_float32(cls, args, kwargs)
         if record:
             ctx.inputs = [(a, a.grad_fn) if n else None for a, n in zip(args, needs)]
         if isinstance(out, tuple):
@@ -145,6 +153,20 @@ class Function:
         op = self.__dict__.get("op")
         name = op.title().replace("_", "") if isinstance(op, str) else type(self).__name__.removesuffix("Fn")
         return f"<{name}Backward>"
+
+
+def _apply_in_float32(cls, args, kwargs):
+    """cls applied to args with their float16/bfloat16 tensors cast to float32 (differentiable casts), its
+    floating outputs cast back to the first low-precision input's dtype, as torch's results keep it."""
+    from .autograd_ops import CastFn  # autograd_ops sits above this module
+
+    low = next(a._impl.dtype for a in args if isinstance(a, TensorBase) and a._impl.dtype in LOW_PRECISION)
+    up = [
+        CastFn.apply(a, "float32") if isinstance(a, TensorBase) and a._impl.dtype in LOW_PRECISION else a for a in args
+    ]
+    out = cls.apply(*up, **kwargs)
+    back = lambda o: CastFn.apply(o, low) if o._impl.dtype == "float32" else o
+    return tuple(back(o) for o in out) if isinstance(out, tuple) else back(out)
 
 
 def _named_after(node, error):
@@ -381,6 +403,8 @@ def write_inplace(x, out, op):
     """The in-place form of an op (``F.relu(x, inplace=True)``): ``out``, computed out of place from x, is
     written into x's memory and x becomes the op's output in the graph. Returns x."""
     check_inplace(x, op)
+    if out._impl.dtype != x._impl.dtype and not can_cast(out._impl.dtype, x._impl.dtype):
+        raise TypeError(f"[{op}] result type {out._impl.dtype} can't be written into a {x._impl.dtype} tensor in place")
     node = out.grad_fn
     if node is not None and x._impl._storage_use_count > 1:
         raise RuntimeError(

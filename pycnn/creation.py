@@ -34,7 +34,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
 
 
 def from_numpy(array):
-    """A tensor sharing the array's memory (float32, float64 or int64)."""
+    """A tensor sharing the array's memory (float32, float64, float16, int64, int32, uint8 or bool)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"[from_numpy] expected a numpy.ndarray, got {type(array).__name__}")
     return Tensor._make(_C.from_numpy(array))
@@ -48,7 +48,7 @@ def as_tensor(data, dtype=None, device=None):
     if (
         isinstance(data, np.ndarray)
         and (dtype is None or as_dtype(dtype).numpy == data.dtype)
-        and data.dtype in (np.float32, np.float64, np.int64)
+        and data.dtype in (np.float32, np.float64, np.float16, np.int64, np.int32, np.uint8, np.bool_)
     ):
         return from_numpy(data).to(device=device)
     return tensor(data, dtype=dtype, device=device)
@@ -151,14 +151,14 @@ def randn(*size, dtype=None, device="cpu", requires_grad=False, generator=None):
     """Standard normal samples from the seeded generator."""
     d = _float_dtype(dtype, "randn")
     values = _numpy_generator(generator).standard_normal(size_arg(size, "randn", d.itemsize))
-    return tensor(values.astype(d.numpy), device=device, requires_grad=requires_grad)
+    return tensor(values, dtype=d, device=device, requires_grad=requires_grad)
 
 
 def rand(*size, dtype=None, device="cpu", requires_grad=False, generator=None):
     """Uniform [0, 1) samples from the seeded generator."""
     d = _float_dtype(dtype, "rand")
     values = _numpy_generator(generator).random(size_arg(size, "rand", d.itemsize))
-    return tensor(values.astype(d.numpy), device=device, requires_grad=requires_grad)
+    return tensor(values, dtype=d, device=device, requires_grad=requires_grad)
 
 
 # Random and range values are made on the host (pycnn's generator is a NumPy one) and then moved.

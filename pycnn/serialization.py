@@ -20,6 +20,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from . import _C
 from .creation import from_numpy
 from .tensor import Tensor
 
@@ -96,11 +97,18 @@ def _canonical(dtype):
     return np.dtype(dtype.type)
 
 
+# A bfloat16 tensor's bits as uint16, marked so that the header names them BF16 (NumPy has no bfloat16).
+_BF16_BITS = np.dtype("<u2", metadata={"safetensors": "BF16"})
+
+
 def _to_numpy(name, value):
     """A C-contiguous little-endian numpy view/copy of a Tensor or array; TypeError for anything else."""
     if isinstance(value, Tensor):
         # contiguous() first so non-contiguous views (transposes, slices) are written in logical order.
-        arr = value.detach().cpu().contiguous().numpy()
+        value = value.detach().cpu().contiguous()
+        if value.dtype.name == "bfloat16":
+            return np.asarray(value._impl).view(_BF16_BITS)
+        arr = value.numpy()
     elif isinstance(value, np.ndarray):
         arr = value
     else:
@@ -115,6 +123,8 @@ def _to_numpy(name, value):
 
 
 def _dtype_name(arr):
+    if arr.dtype.metadata and "safetensors" in arr.dtype.metadata:
+        return arr.dtype.metadata["safetensors"]
     return _NUMPY_TO_NAME[_canonical(arr.dtype)]
 
 
@@ -359,15 +369,17 @@ def _read_header(f, path):
 _INT64_MAX = np.iinfo(np.int64).max
 
 
-def _to_supported(path, name, arr, dtype_name):
-    """Convert dtypes pycnn tensors don't hold to the nearest supported one, exactly or not at all."""
-    if dtype_name in ("F32", "F64", "I64"):
+def _to_tensor(path, name, arr, dtype_name):
+    """A tensor of the file's dtype; dtypes pycnn does not hold (I8, I16, U16, U32, U64) become int64, exactly
+    or not at all."""
+    if dtype_name == "BF16":  # the bits, viewed as bfloat16 by the core
+        return Tensor._make(_C.from_numpy(np.asarray(arr, dtype=np.uint16, order="C"), "bfloat16"))
+    return from_numpy(np.asarray(_to_held_dtype(path, name, arr, dtype_name), order="C"))  # ours: no copy
+
+
+def _to_held_dtype(path, name, arr, dtype_name):
+    if dtype_name in ("F32", "F64", "F16", "I64", "I32", "U8", "BOOL"):
         return arr.astype(_canonical(arr.dtype), copy=False)
-    if dtype_name == "BF16":
-        # bfloat16 is the top half of a float32.
-        return (arr.astype(np.uint32) << 16).view(np.float32)
-    if dtype_name == "F16":
-        return arr.astype(np.float32)
     if dtype_name == "U64" and arr.size and arr.max() > _INT64_MAX:
         raise ValueError(
             f"[load] {path!r}: tensor {name!r} (U64) holds {int(arr.max())}, past int64, the widest integer "
@@ -398,8 +410,8 @@ def load(path, device="cpu"):
         device (str): where to place the tensors. Default: "cpu".
     Returns:
         OrderedDict[str, Tensor] in the order of the file's header (for files from save(): the order of
-        the saved dict). F32/F64/I64 keep their dtype; F16/BF16
-        become float32 and other integer/bool types int64, since pycnn tensors hold only those dtypes.
+        the saved dict). Every dtype keeps its own (F32, F64, F16, BF16, I64, I32, U8, BOOL) except the
+        integers pycnn does not hold (I8, I16, U16, U32, U64), which become int64.
     Raises:
         ValueError naming the file if it is truncated or corrupt, or holds a U64 value past int64 (which
         int64 cannot keep exactly). TypeError if path is not a path; OSError (FileNotFoundError, ...) naming
@@ -413,7 +425,7 @@ def load(path, device="cpu"):
         # result keeps the header's order.
         for name, dtype_name, shape, _, _ in sorted(entries, key=lambda e: (e[3], e[4])):
             arr = _read_array(f, path, name, _NAME_TO_NUMPY[dtype_name], shape)
-            t = from_numpy(np.asarray(_to_supported(path, name, arr, dtype_name), order="C"))  # ours: no copy
+            t = _to_tensor(path, name, arr, dtype_name)
             if device is not None and str(device) != "cpu":
                 t = t.to(device)
             result[name] = t

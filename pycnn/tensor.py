@@ -8,6 +8,7 @@ import builtins
 import numpy as np
 
 from . import _C
+from . import _logical_ops as _logical
 from . import _math_ops as _mops
 from . import _tensor_ops as _tops
 from . import autograd_ops as ag
@@ -24,7 +25,16 @@ from ._convert import (
     size_arg,
     wrap_dim,
 )
-from ._types import _DTYPES, as_device, as_dtype, device, float32, int64
+from ._types import (
+    _DTYPES,
+    as_device,
+    as_dtype,
+    bool_,
+    device,
+    float32,
+    int64,
+    result_type,
+)
 from .autograd import TensorBase, check_inplace, is_grad_enabled, write_inplace
 from .autograd import backward as _backward
 from .autograd import register_hook as _register_hook
@@ -154,10 +164,20 @@ class Tensor(TensorBase):
         must not require grad)."""
         if self.requires_grad:
             raise RuntimeError("[numpy] can't call numpy() on a tensor that requires grad; use detach().numpy()")
-        return np.asarray(self._host_impl())
+        return np.asarray(self._numpy_impl("numpy"))
+
+    def _numpy_impl(self, op):
+        if self._impl.dtype == "bfloat16":
+            raise TypeError(f"[{op}] NumPy has no bfloat16 dtype; convert first, e.g. t.float().{op}()")
+        return self._host_impl()
+
+    def _values_impl(self):
+        """The host values NumPy can show: bfloat16 as float32 (repr, tolist)."""
+        impl = self._host_impl()
+        return impl.to_dtype("float32") if impl.dtype == "bfloat16" else impl
 
     def __array__(self, dtype=None, copy=None):
-        a = np.asarray(self._host_impl())
+        a = np.asarray(self._numpy_impl("__array__"))
         return a if dtype is None else a.astype(dtype, copy=False)
 
     def __reduce__(self):
@@ -172,11 +192,13 @@ class Tensor(TensorBase):
         return t
 
     def item(self):
-        v = self._impl.item()
-        return int(v) if self._impl.dtype == "int64" else v
+        """The value of a one-element tensor as a Python number (bool for bool, int for integer dtypes)."""
+        if self._impl.numel() != 1:
+            raise ValueError(f"[item] needs a tensor with one element, got shape {self.shape}")
+        return np.asarray(self._values_impl()).reshape(()).item()
 
     def tolist(self):
-        return np.asarray(self._host_impl()).tolist()
+        return np.asarray(self._values_impl()).tolist()
 
     def __float__(self):
         return float(self.item())
@@ -190,9 +212,9 @@ class Tensor(TensorBase):
         return bool(self.item())
 
     def __repr__(self):
-        body = np.array2string(np.asarray(self._host_impl()), separator=", ", precision=4, prefix="tensor(")
+        body = np.array2string(np.asarray(self._values_impl()), separator=", ", precision=4, prefix="tensor(")
         extras = []
-        if self._impl.dtype != "float32" and self._impl.dtype != "int64":
+        if self._impl.dtype not in ("float32", "int64", "bool"):
             extras.append(f"dtype={self.dtype}")
         if self._impl.device != "cpu":
             extras.append(f"device='{self._impl.device}'")
@@ -348,10 +370,10 @@ class Tensor(TensorBase):
         out = self
         if dtype is not None and as_dtype(dtype).name != self._impl.dtype:
             dtype = as_dtype(dtype)
-            # casting to int64 ends the graph: integers carry no gradient
+            # casting to an integer or bool ends the graph: they carry no gradient
             out = (
                 ag.CastFn.apply(out, dtype.name)
-                if dtype.is_floating_point
+                if dtype.is_floating_point and self.dtype.is_floating_point
                 else Tensor._make(out._impl.to_dtype(dtype.name))
             )
         if device is not None and str(as_device(device)) != out._impl.device:
@@ -373,6 +395,38 @@ class Tensor(TensorBase):
 
     def long(self):
         return self.to(int64)
+
+    def int(self):
+        return self.to(_DTYPES["int32"])
+
+    def byte(self):
+        return self.to(_DTYPES["uint8"])
+
+    def bool(self):
+        return self.to(bool_)
+
+    def half(self):
+        return self.to(_DTYPES["float16"])
+
+    def bfloat16(self):
+        return self.to(_DTYPES["bfloat16"])
+
+    def is_floating_point(self):
+        return self.dtype.is_floating_point
+
+    def type(self, dtype=None):
+        """Without an argument, torch's type name ("pycnn.FloatTensor", "pycnn.cuda.LongTensor"); with a dtype
+        (or such a name), this tensor converted to it."""
+        if dtype is None:
+            where = "pycnn." if self._impl.device == "cpu" else "pycnn.cuda."
+            return where + _TYPE_NAMES[self._impl.dtype]
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            names = {v: k for k, v in _TYPE_NAMES.items()}
+            short = dtype.rsplit(".", 1)[-1]
+            if short not in names:
+                raise TypeError(f"[type] unknown tensor type {dtype!r}")
+            return self.to(as_dtype(names[short]), device="cuda" if ".cuda." in dtype else None)
+        return self.to(as_dtype(dtype))
 
     def cpu(self):
         return self.to("cpu")
@@ -483,10 +537,21 @@ class Tensor(TensorBase):
         return ag.ExpandFn.apply(self, shape)
 
     # ---- math ----
-    def sum(self, dim=None, keepdim=False):
-        return ag.SumFn.apply(self, dims_arg(dim, "sum"), bool_arg(keepdim, "keepdim", "sum"))
+    def sum(self, dim=None, keepdim=False, *, dtype=None):
+        """The sum over dim (all dims when None); integers and bool sum in int64, as torch's."""
+        x = self if dtype is None else self.to(dtype)
+        if not x.dtype.is_floating_point and x.dtype is not int64:
+            x = x.to(int64)
+        return ag.SumFn.apply(x, dims_arg(dim, "sum"), bool_arg(keepdim, "keepdim", "sum"))
 
-    def mean(self, dim=None, keepdim=False):
+    def mean(self, dim=None, keepdim=False, *, dtype=None):
+        if dtype is not None:
+            return self.to(dtype).mean(dim, keepdim)
+        if not self.dtype.is_floating_point:
+            raise TypeError(
+                f"[mean] could not infer the output dtype: the input must be floating point, got {self.dtype.name} "
+                "(pass dtype=pycnn.float32)"
+            )
         total = ag.SumFn.apply(self, dims_arg(dim, "mean", self.ndim), bool_arg(keepdim, "keepdim", "mean"))
         # the count of summed values, from the sizes (the dims may be negative; a 0-d tensor has dim 0 too)
         count = self.numel() // total.numel() if total.numel() else 1
@@ -503,28 +568,38 @@ class Tensor(TensorBase):
 
     # elementwise math of the unary family (csrc/ops/activation.cpp)
     def exp(self):
-        return ag.UnaryFn.apply(self, "exp", 0.0, 0.0)
+        return ag.UnaryFn.apply(self._float(), "exp", 0.0, 0.0)
 
     def log(self):
-        return ag.UnaryFn.apply(self, "log", 0.0, 0.0)
+        return ag.UnaryFn.apply(self._float(), "log", 0.0, 0.0)
 
     def sqrt(self):
-        return ag.UnaryFn.apply(self, "sqrt", 0.0, 0.0)
+        return ag.UnaryFn.apply(self._float(), "sqrt", 0.0, 0.0)
 
     def abs(self):
+        if not self.dtype.is_floating_point:  # integers: no kernel of the unary family
+            return self if not self.dtype.is_signed else _tops.where(self < 0, -self, self)
         return ag.UnaryFn.apply(self, "abs", 0.0, 0.0)
 
+    def _float(self):
+        """This tensor, integers and bool converted to the default float dtype (the math that torch promotes)."""
+        if self.dtype.is_floating_point:
+            return self
+        from .creation import get_default_dtype  # creation sits above this module
+
+        return self.to(get_default_dtype())
+
     def sigmoid(self):
-        return ag.UnaryFn.apply(self, "sigmoid", 0.0, 0.0)
+        return ag.UnaryFn.apply(self._float(), "sigmoid", 0.0, 0.0)
 
     def tanh(self):
-        return ag.UnaryFn.apply(self, "tanh", 0.0, 0.0)
+        return ag.UnaryFn.apply(self._float(), "tanh", 0.0, 0.0)
 
     def pow(self, exponent):
         """self ** exponent for a scalar exponent."""
         if isinstance(exponent, bool) or not isinstance(exponent, (builtins.int, builtins.float, np.number)):
             raise TypeError(f"[pow] expected a scalar exponent, got {type(exponent).__name__}")
-        return ag.UnaryFn.apply(self, "pow", float(exponent), 0.0)
+        return ag.UnaryFn.apply(self._float(), "pow", float(exponent), 0.0)
 
     __pow__ = pow
 
@@ -556,8 +631,26 @@ class Tensor(TensorBase):
         return _tops.matmul(_as_tensor(other, self, "matmul"), self)
 
     def _binary(self, op, other, reverse=False):
-        other = _as_tensor(other, self, op)
-        return ag.BinaryFn.apply(other, self, op) if reverse else ag.BinaryFn.apply(self, other, op)
+        """self (op) other with torch's type promotion: the operands meet in their result dtype; / divides
+        integers in the default float dtype; a subtraction with a bool operand is refused (as torch)."""
+        if not isinstance(other, (Tensor, builtins.int, builtins.float, np.number)):
+            other = _as_tensor(other, self, op)
+        dtype = result_type(self, other)
+        if op == "div" and not dtype.is_floating_point:
+            from .creation import get_default_dtype  # creation sits above this module
+
+            dtype = get_default_dtype()
+        elif op == "sub" and (
+            self.dtype is bool_ or getattr(other, "dtype", None) is bool_ or isinstance(other, builtins.bool)
+        ):
+            raise TypeError("[sub] subtraction with a bool tensor is not supported; use logical_xor or ~ (logical_not)")
+        a = self if self.dtype is dtype else self.to(dtype)
+        b = (
+            (other if other.dtype is dtype else other.to(dtype))
+            if isinstance(other, Tensor)
+            else Tensor._make(_C.full([], float(other), dtype.name, self._impl.device))
+        )
+        return ag.BinaryFn.apply(b, a, op) if reverse else ag.BinaryFn.apply(a, b, op)
 
     def __add__(self, other):
         return self._binary("add", other)
@@ -592,6 +685,10 @@ class Tensor(TensorBase):
         return self._binary("div", other, True)
 
     def __neg__(self):
+        if self.dtype is bool_:
+            raise TypeError("[neg] negation of a bool tensor is not supported; use ~ (logical_not)")
+        if not self.dtype.is_floating_point:
+            return 0 - self
         return ag.UnaryFn.apply(self, "neg", 0.0, 0.0)
 
     def __pos__(self):
@@ -603,8 +700,8 @@ class Tensor(TensorBase):
     def neg(self):
         return -self
 
-    # == and != give int64 0/1 (non-differentiable) results, like gt/lt: tensors and numbers are compared by
-    # the core on the tensor's device (a CUDA tensor is never read back, nor its result made on the host);
+    # == and != give bool (non-differentiable) results, like gt/lt: tensors and numbers are compared by the
+    # core on the tensor's device (a CUDA tensor is never read back, nor its result made on the host);
     # anything else (None, strings, ...) goes through NumPy on a host copy, as before.
     def _compare(self, other, op, name):
         if isinstance(other, Tensor) or (
@@ -612,7 +709,7 @@ class Tensor(TensorBase):
         ):
             return _tops.compare(self, other, name)
         b = np.asarray(other) if isinstance(other, (list, tuple, np.ndarray)) else other
-        values = np.asarray(op(np.asarray(self._host_impl()), b), dtype=np.int64, order="C")
+        values = np.asarray(op(np.asarray(self._values_impl()), b), dtype=np.bool_, order="C")
         impl = _C.from_numpy(values)
         return Tensor._make(impl if self._impl.device == "cpu" else impl.to_device(self._impl.device))
 
@@ -684,6 +781,73 @@ class Tensor(TensorBase):
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=1):
         return _tops.std(self, dim, unbiased, keepdim, correction=correction)
+
+    # ---- bool results and masks (pycnn/_logical_ops.py) ----
+    def all(self, dim=None, keepdim=False):
+        return _logical.all(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return _logical.any(self, dim, keepdim)
+
+    def isnan(self):
+        return _logical.isnan(self)
+
+    def isinf(self):
+        return _logical.isinf(self)
+
+    def isfinite(self):
+        return _logical.isfinite(self)
+
+    def logical_not(self):
+        return _logical.logical_not(self)
+
+    def logical_and(self, other):
+        return _logical.logical_and(self, other)
+
+    def logical_or(self, other):
+        return _logical.logical_or(self, other)
+
+    def logical_xor(self, other):
+        return _logical.logical_xor(self, other)
+
+    def equal(self, other):
+        return _logical.equal(self, other)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _logical.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _logical.allclose(self, other, rtol, atol, equal_nan)
+
+    def masked_fill(self, mask, value):
+        return _logical.masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask, value):
+        return write_inplace(self, _logical.masked_fill(self, mask, value), "masked_fill_")
+
+    def bincount(self, weights=None, minlength=0):
+        return _logical.bincount(self, weights, minlength)
+
+    def _bool_operand(self, other, op):
+        if self.dtype is not bool_ or not isinstance(other, (Tensor, builtins.bool)):
+            raise TypeError(f"[{op}] pycnn has bitwise ops for bool tensors only, got {self.dtype.name} and {other!r}")
+        return other if isinstance(other, Tensor) else _logical._bool_full(self, other)
+
+    def __invert__(self):
+        if self.dtype is not bool_:
+            raise TypeError(f"[bitwise_not] pycnn has ~ for bool tensors only, got {self.dtype.name}")
+        return _logical.logical_not(self)
+
+    def __and__(self, other):
+        return _logical.logical_and(self, self._bool_operand(other, "bitwise_and"))
+
+    def __or__(self, other):
+        return _logical.logical_or(self, self._bool_operand(other, "bitwise_or"))
+
+    def __xor__(self, other):
+        return _logical.logical_xor(self, self._bool_operand(other, "bitwise_xor"))
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     # ---- math and shape functions (pycnn/_math_ops.py) ----
     def mm(self, mat2):
@@ -760,6 +924,21 @@ class Tensor(TensorBase):
 
     def reciprocal(self):
         return _mops.reciprocal(self)
+
+
+_TYPE_NAMES = {
+    "float32": "FloatTensor",
+    "float64": "DoubleTensor",
+    "float16": "HalfTensor",
+    "bfloat16": "BFloat16Tensor",
+    "int64": "LongTensor",
+    "int32": "IntTensor",
+    "uint8": "ByteTensor",
+    "bool": "BoolTensor",
+}
+
+
+# torch's legacy type names, for Tensor.type()
 
 
 def _as_tensor(value, like, op):

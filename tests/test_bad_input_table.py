@@ -911,6 +911,54 @@ case("nn.KLDivLoss", ValueError, "KLDivLoss", lambda: nn.KLDivLoss(reduction="av
 case("nn.MarginRankingLoss", TypeError, "MarginRankingLoss", lambda: nn.MarginRankingLoss(margin="a"), "'a'")
 case("nn.MultiMarginLoss", ValueError, "MultiMarginLoss", lambda: nn.MultiMarginLoss(p=3), "3")
 
+# ---- issue 14 (nnmods): containers, composite layers and functionals
+case("nn.ModuleDict", TypeError, "ModuleDict", lambda: nn.ModuleDict(3), "int")
+case("nn.ModuleDict", ValueError, "ModuleDict", lambda: nn.ModuleDict([("a",)]), "#0", "length 1")
+case("nn.ParameterList", TypeError, "ParameterList", lambda: nn.ParameterList(pc.zeros(2)), "Tensor")
+case("nn.ParameterDict", TypeError, "ParameterDict", lambda: nn.ParameterDict({1: param(2)}), "1")
+case("nn.Bilinear", TypeError, "Bilinear", lambda: nn.Bilinear(2, 3.0, 4), "3.0")
+case("nn.Bilinear", ValueError, "bilinear", lambda: nn.Bilinear(2, 3, 4)(t(5, 2), t(5, 4)), "(5, 4)")
+case("nn.Unflatten", TypeError, "Unflatten", lambda: nn.Unflatten(1, 6), "6")
+case("nn.Unflatten", ValueError, "unflatten", lambda: nn.Unflatten(1, (3, 3))(t(2, 6)), "(3, 3)", "6")
+case("nn.MaxPool1d", ValueError, "MaxPool1d", lambda: nn.MaxPool1d(0), "kernel_size")
+case("nn.AvgPool1d", TypeError, "AvgPool1d", lambda: nn.AvgPool1d(2.5), "2.5")
+case("nn.AdaptiveAvgPool1d", ValueError, "AdaptiveAvgPool1d", lambda: nn.AdaptiveAvgPool1d(0), "0")
+case("nn.Mish", TypeError, "mish", lambda: nn.Mish()(ints(1)), "int64")
+case("nn.Hardtanh", ValueError, "Hardtanh", lambda: nn.Hardtanh(1.0, -1.0), "max_val")
+case("nn.ZeroPad2d", ValueError, "ZeroPad2d", lambda: nn.ZeroPad2d((1, 2, 3)), "(1, 2, 3)")
+case("nn.ConstantPad2d", TypeError, "ConstantPad2d", lambda: nn.ConstantPad2d(1, None), "None")
+case("nn.ReflectionPad2d", TypeError, "ReflectionPad2d", lambda: nn.ReflectionPad2d("2"), "'2'")
+case("nn.ReplicationPad2d", ValueError, "ReplicationPad2d", lambda: nn.ReplicationPad2d((1, 1)), "(1, 1)")
+case("nn.ChannelShuffle", ValueError, "ChannelShuffle", lambda: nn.ChannelShuffle(0), "groups")
+case("nn.ChannelShuffle", ValueError, "channel_shuffle", lambda: nn.ChannelShuffle(3)(x4()), "2", "3")
+case("nn.CosineEmbeddingLoss", ValueError, "CosineEmbeddingLoss", lambda: nn.CosineEmbeddingLoss(reduction="x"), "'x'")
+case("nn.TripletMarginLoss", ValueError, "TripletMarginLoss", lambda: nn.TripletMarginLoss(margin=0), "margin")
+case("F.bilinear", ValueError, "bilinear", lambda: F.bilinear(t(2, 3), t(2, 4), t(5, 3)), "(5, 3)")
+case("F.max_pool1d", ValueError, "max_pool1d", lambda: F.max_pool1d(t(1, 2, 5), 2, padding=2), "padding=2")
+case("F.max_pool1d", ValueError, "max_pool1d", lambda: F.max_pool1d(x4(), 2), "(1, 2, 4, 4)")
+case("F.avg_pool1d", ValueError, "avg_pool1d", lambda: F.avg_pool1d(t(1, 2, 3), 5), "kernel_size=5")
+case("F.adaptive_avg_pool1d", TypeError, "adaptive_avg_pool1d", lambda: F.adaptive_avg_pool1d(t(1, 2, 3), 1.5), "1.5")
+case("F.mish", TypeError, "mish", lambda: F.mish("x"), "str")
+case("F.hardtanh", ValueError, "hardtanh", lambda: F.hardtanh(t(2), 2.0, 1.0), "2.0", "1.0")
+case("F.channel_shuffle", ValueError, "channel_shuffle", lambda: F.channel_shuffle(t(2, 6), 2), "(2, 6)")
+case("F.normalize", ValueError, "normalize", lambda: F.normalize(t(2, 3), p=-1), "-1")
+case("F.cosine_similarity", ValueError, "cosine_similarity", lambda: F.cosine_similarity(t(2, 3), t(4)), "(4,)")
+case("F.pairwise_distance", TypeError, "pairwise_distance", lambda: F.pairwise_distance(t(2, 3), ints(1)), "int64")
+case(
+    "F.cosine_embedding_loss",
+    ValueError,
+    "cosine_embedding_loss",
+    lambda: F.cosine_embedding_loss(t(3, 4), t(3, 4), t(3, 1)),
+    "(3, 1)",
+)
+case(
+    "F.triplet_margin_loss",
+    ValueError,
+    "triplet_margin_loss",
+    lambda: F.triplet_margin_loss(t(3, 4), t(3, 4), t(4)),
+    "(4,)",
+)
+
 # ---- nn.init and nn.utils
 case(
     "init.calculate_gain",

@@ -6,11 +6,14 @@
 
 namespace pycnn::bindings {
 
+constexpr DType kDTypes[] = {DType::Float32, DType::Float64, DType::Int64,   DType::Int32,
+                             DType::UInt8,   DType::Bool,    DType::Float16, DType::BFloat16};
+
 DType parse_dtype(const std::string& name) {
-  if (name == "float32") return DType::Float32;
-  if (name == "float64") return DType::Float64;
-  if (name == "int64") return DType::Int64;
-  throw TypeError("[dtype] unsupported dtype '" + name + "' (pycnn has float32, float64 and int64)");
+  for (DType t : kDTypes)
+    if (name == dtype_name(t)) return t;
+  throw TypeError("[dtype] unsupported dtype '" + name +
+                  "' (pycnn has float32, float64, float16, bfloat16, int64, int32, uint8 and bool)");
 }
 
 Device parse_device(const std::string& name) {
@@ -25,26 +28,45 @@ Device parse_device(const std::string& name) {
   throw ValueError("[device] expected 'cpu', 'cuda' or 'cuda:N', got '" + name + "'");
 }
 
+// The buffer format of each dtype. NumPy has no bfloat16: its buffer shows the raw bits as uint16 (pycnn's
+// numpy() refuses it; serialization and repr read the bits).
 static std::string numpy_format(DType t) {
   switch (t) {
     case DType::Float32: return py::format_descriptor<float>::format();
     case DType::Float64: return py::format_descriptor<double>::format();
-    default: return py::format_descriptor<int64_t>::format();
+    case DType::Int64: return py::format_descriptor<int64_t>::format();
+    case DType::Int32: return py::format_descriptor<int32_t>::format();
+    case DType::UInt8: return py::format_descriptor<uint8_t>::format();
+    case DType::Bool: return py::format_descriptor<bool>::format();
+    case DType::Float16: return "e";
+    default: return py::format_descriptor<uint16_t>::format();
   }
 }
 
+// The dtype of a NumPy array's elements (by kind and size, so that int64 is found whatever its C name).
+static DType dtype_of_array(const py::array& arr, const std::string& as) {
+  const char kind = arr.dtype().kind();
+  const auto size = arr.itemsize();
+  if (!as.empty()) {  // bfloat16 from its bits (uint16): NumPy has no bfloat16 type
+    const DType t = parse_dtype(as);
+    PYCNN_CHECK_TYPE(static_cast<size_t>(size) == dtype_size(t), "[from_numpy] cannot view ",
+                     py::str(arr.dtype()).cast<std::string>(), " elements as ", as);
+    return t;
+  }
+  if (kind == 'f' && size == 4) return DType::Float32;
+  if (kind == 'f' && size == 8) return DType::Float64;
+  if (kind == 'f' && size == 2) return DType::Float16;
+  if (kind == 'i' && size == 8) return DType::Int64;
+  if (kind == 'i' && size == 4) return DType::Int32;
+  if (kind == 'u' && size == 1) return DType::UInt8;
+  if (kind == 'b' && size == 1) return DType::Bool;
+  throw TypeError("[from_numpy] unsupported array dtype " + py::str(arr.dtype()).cast<std::string>() +
+                  " (pycnn has float32, float64, float16, int64, int32, uint8 and bool)");
+}
+
 // Wraps a NumPy array's memory; the array stays alive as long as any tensor views it.
-static Tensor from_numpy(py::array arr) {
-  DType dtype;
-  if (py::isinstance<py::array_t<float>>(arr))
-    dtype = DType::Float32;
-  else if (py::isinstance<py::array_t<double>>(arr))
-    dtype = DType::Float64;
-  else if (py::isinstance<py::array_t<int64_t>>(arr))
-    dtype = DType::Int64;
-  else
-    throw TypeError("[from_numpy] unsupported array dtype " + py::str(arr.dtype()).cast<std::string>() +
-                    " (pycnn has float32, float64 and int64)");
+static Tensor from_numpy(py::array arr, const std::string& as) {
+  const DType dtype = dtype_of_array(arr, as);
   const int64_t item = static_cast<int64_t>(dtype_size(dtype));
   Shape shape(arr.ndim()), strides(arr.ndim());
   for (py::ssize_t i = 0; i < arr.ndim(); ++i) {
@@ -103,7 +125,8 @@ void init_tensor(py::module_& m) {
       .def("to_dtype", [](const Tensor& t, const std::string& d) { return t.to(parse_dtype(d)); })
       .def("shares_storage", [](const Tensor& a, const Tensor& b) { return a.storage() == b.storage(); });
 
-  m.def("from_numpy", &from_numpy, "A tensor sharing the array's memory (float32, float64 or int64).");
+  m.def("from_numpy", &from_numpy, py::arg("array"), py::arg("dtype") = "",
+        "A tensor sharing the array's memory; dtype 'bfloat16' views a uint16 array's bits as bfloat16.");
   m.def("empty", [](const Shape& shape, const std::string& dtype, const std::string& device) {
     return Tensor::empty(shape, parse_dtype(dtype), parse_device(device));
   });

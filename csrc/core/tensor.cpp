@@ -226,11 +226,10 @@ Tensor Tensor::to(DType dtype) const {
 double Tensor::item() const {
   PYCNN_CHECK(numel() == 1, "[item] needs a tensor with one element, got shape ", shape_str(shape_));
   Tensor host = to(Device{});
-  switch (dtype_) {
-    case DType::Float32: return *host.data<float>();
-    case DType::Float64: return *host.data<double>();
-    default: return static_cast<double>(*host.data<int64_t>());
-  }
+  return dispatch_storage(dtype_, "item", [&](auto tag) {
+    using T = decltype(tag);
+    return static_cast<double>(*host.data<T>());
+  });
 }
 
 }  // namespace pycnn

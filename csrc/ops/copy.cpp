@@ -72,9 +72,9 @@ void copy_(Tensor& dst, const Tensor& src) {
   v.shape = &dst.shape();
   v.strides[0] = &dst.strides();
   v.strides[1] = &src.strides();
-  dispatch_all(dst.dtype(), "copy_", [&](auto dst_tag) {
+  dispatch_storage(dst.dtype(), "copy_", [&](auto dst_tag) {
     using D = decltype(dst_tag);
-    dispatch_all(src.dtype(), "copy_", [&](auto src_tag) {
+    dispatch_storage(src.dtype(), "copy_", [&](auto src_tag) {
       using S = decltype(src_tag);
       if (dst.device().is_cuda()) {
         cuda::DeviceGuard guard(dst.device());
@@ -89,9 +89,9 @@ void copy_(Tensor& dst, const Tensor& src) {
 void fill_(Tensor& dst, double value) {
   PYCNN_CHECK(dst.is_contiguous(), "[fill_] needs a contiguous tensor");
   dst.bump_version();
-  dispatch_all(dst.dtype(), "fill_", [&](auto tag) {
+  dispatch_storage(dst.dtype(), "fill_", [&](auto tag) {
     using T = decltype(tag);
-    PYCNN_DISPATCH(dst.device(), fill<T>, dst.data<T>(), dst.numel(), static_cast<T>(value));
+    PYCNN_DISPATCH(dst.device(), fill<T>, dst.data<T>(), dst.numel(), convert_value<T>(value));
   });
 }
 

@@ -21,7 +21,11 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   const char* name = enum_name(op);
-  check_floating(a, name, "the first operand");
+  check_defined(a, name, "the first operand");
+  check_defined(b, name, "the second operand");
+  // Integer division would trap on a zero divisor: Python divides integers in float, as torch's / does.
+  PYCNN_CHECK_TYPE(op != BinaryOp::Div || is_floating(a.dtype()), "[div] expected float32 or float64 operands, got ",
+                   dtype_name(a.dtype()));
   check_same(a, b, name, "the first operand", "the second operand");
   Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
@@ -30,7 +34,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   v.shape = &shape;
   v.strides[0] = &ae.strides();
   v.strides[1] = &be.strides();
-  dispatch_floating(a.dtype(), name, [&](auto tag) {
+  dispatch_all(a.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
     PYCNN_DISPATCH(a.device(), binary<T>, op, ae.data<T>(), be.data<T>(), out.data<T>(), v);
   });

@@ -362,12 +362,12 @@ Tensor index_view_backward(const Tensor& dout, const Shape& x_shape, const std::
 // Gathers: index (K,) int64 (negative counts from the end); backward scatter-adds (repeats accumulate).
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
 Tensor index_select_backward(const Tensor& dout, const Shape& x_shape, int64_t dim, const Tensor& index);
-Tensor masked_select(const Tensor& x, const Tensor& mask);  // mask int64 0/1 of x's shape -> 1-D
+Tensor masked_select(const Tensor& x, const Tensor& mask);  // bool mask of x's shape -> 1-D
 Tensor masked_select_backward(const Tensor& dout, const Tensor& mask);
 // (values, int64 indices) of the first max (min) along dim; NaN wins
 std::tuple<Tensor, Tensor> minmax_dim(const Tensor& x, int64_t dim, bool keepdim, bool is_min);
 Tensor minmax_dim_backward(const Tensor& dout, const Tensor& indices, const Shape& x_shape, int64_t dim);
-// Comparisons give int64 0/1 (pycnn has no bool); where selects a where cond != 0. All broadcast.
+// Comparisons give bool; where selects a where the bool cond is set. All broadcast.
 // clang-format off
 #define PYCNN_COMPARE_OPS(X) \
   X(Gt, "gt")                \

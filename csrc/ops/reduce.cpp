@@ -73,8 +73,19 @@ Tensor to_arb(const Tensor& x, const std::vector<int64_t>& dims, int64_t& A, int
 
 }  // namespace
 
+namespace {
+template <typename F>
+void dispatch_sum(DType t, F&& f) {
+  if (t == DType::Int64) return f(int64_t{});
+  dispatch_floating(t, "sum", f);
+}
+}  // namespace
+
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
-  check_floating(x, "sum", "input");
+  check_defined(x, "sum", "input");
+  // Integer sums are int64 (Python converts smaller integers and bool first, as torch's sum promotes them).
+  PYCNN_CHECK_TYPE(is_floating(x.dtype()) || x.dtype() == DType::Int64,
+                   "[sum] expected a float32, float64 or int64 input, got ", dtype_name(x.dtype()));
   std::vector<int64_t> dims = normalize_dims(dims_in, x.dim(), "sum");
   const bool consecutive = dims.empty() || dims.back() - dims.front() + 1 == static_cast<int64_t>(dims.size());
   if (!consecutive) {
@@ -89,7 +100,7 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
   int64_t A, R, B;
   Tensor xc = to_arb(x, dims, A, R, B);
   Tensor out = Tensor::empty(reduced_shape(x.shape(), dims, keepdim), x.dtype(), x.device());
-  dispatch_floating(x.dtype(), "sum", [&](auto tag) {
+  dispatch_sum(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     PYCNN_DISPATCH(x.device(), sum_arb<T>, xc.data<T>(), out.data<T>(), A, R, B);
   });
@@ -126,7 +137,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
 }
 
 Tensor argmax(const Tensor& x, int64_t dim) {
-  check_floating(x, "argmax", "input");
+  check_defined(x, "argmax", "input");
   std::vector<int64_t> dims = normalize_dims({dim}, x.dim(), "argmax");
   // an empty reduced dim has no argmax; other empty dims just give an empty result (as torch)
   PYCNN_CHECK(x.numel() > 0 || x.size(dims[0]) > 0, "[argmax] cannot reduce over dim ", dims[0], " of size 0 (input ",
@@ -134,7 +145,7 @@ Tensor argmax(const Tensor& x, int64_t dim) {
   int64_t A, R, B;
   Tensor xc = to_arb(x, dims, A, R, B);
   Tensor out = Tensor::empty(reduced_shape(x.shape(), dims, false), DType::Int64, x.device());
-  dispatch_floating(x.dtype(), "argmax", [&](auto tag) {
+  dispatch_all(x.dtype(), "argmax", [&](auto tag) {
     using T = decltype(tag);
     PYCNN_DISPATCH(x.device(), argmax_arb<T>, xc.data<T>(), out.data<int64_t>(), A, R, B);
   });

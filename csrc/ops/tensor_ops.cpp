@@ -26,7 +26,13 @@ void check_index_device(const Tensor& index, const Tensor& t, const char* op) {
                       " but the index is on ", index.device().str());
 }
 
-// The number of non-zero entries of a contiguous int64 mask. On a GPU the count is computed there and read
+void check_mask(const Tensor& mask, const char* op, const char* name) {
+  check_defined(mask, op, name);
+  PYCNN_CHECK_TYPE(mask.dtype() == DType::Bool, "[", op, "] expected a bool ", name, ", got ",
+                   dtype_name(mask.dtype()));
+}
+
+// The number of set entries of a contiguous bool mask. On a GPU the count is computed there and read
 // back: masked_select's output size must be known on the host, an unavoidable device->host read (a sync).
 int64_t count_nonzero(const Tensor& mc) {
   const int64_t n = mc.numel();
@@ -34,11 +40,11 @@ int64_t count_nonzero(const Tensor& mc) {
     Tensor count = Tensor::empty({1}, DType::Int64, mc.device());
     {
       cuda::DeviceGuard guard(mc.device());
-      cuda::count_nonzero(mc.data<int64_t>(), n, count.data<int64_t>());
+      cuda::count_nonzero(mc.data<bool>(), n, count.data<int64_t>());
     }
     return count.to(Device{}).data<int64_t>()[0];
   }
-  const int64_t* mp = mc.data<int64_t>();
+  const bool* mp = mc.data<bool>();
   int64_t count = 0;
   for (int64_t i = 0; i < n; ++i) count += mp[i] != 0;
   return count;
@@ -219,15 +225,13 @@ Tensor index_select_backward(const Tensor& dout, const Shape& x_shape, int64_t d
 
 Tensor masked_select(const Tensor& x, const Tensor& mask) {
   check_defined(x, "masked_select", "input");
-  check_defined(mask, "masked_select", "mask");
-  PYCNN_CHECK_TYPE(mask.dtype() == DType::Int64, "[masked_select] expected an int64 0/1 mask, got ",
-                   dtype_name(mask.dtype()));
+  check_mask(mask, "masked_select", "mask");
   PYCNN_CHECK(mask.shape() == x.shape(), "[masked_select] mask ", shape_str(mask.shape()),
               " must have the input's shape ", shape_str(x.shape()));
   PYCNN_CHECK_RUNTIME(mask.device() == x.device(), "[masked_select] input is on ", x.device().str(), " but mask is on ",
                       mask.device().str());
   Tensor xc = x.contiguous(), mc = mask.contiguous();
-  const int64_t* mp = mc.data<int64_t>();
+  const bool* mp = mc.data<bool>();
   const int64_t count = count_nonzero(mc);
   Tensor out = Tensor::empty({count}, x.dtype(), x.device());
   dispatch_all(x.dtype(), "masked_select", [&](auto tag) {
@@ -245,7 +249,7 @@ Tensor masked_select_backward(const Tensor& dout, const Tensor& mask) {
   Tensor dx = Tensor::zeros(mask.shape(), dout.dtype(), dout.device());
   dispatch_floating(dout.dtype(), "masked_select_backward", [&](auto tag) {
     using T = decltype(tag);
-    PYCNN_DISPATCH(dout.device(), masked_scatter<T>, dc.data<T>(), mc.data<int64_t>(), dx.data<T>(), mc.numel());
+    PYCNN_DISPATCH(dout.device(), masked_scatter<T>, dc.data<T>(), mc.data<bool>(), dx.data<T>(), mc.numel());
   });
   return dx;
 }
@@ -253,7 +257,7 @@ Tensor masked_select_backward(const Tensor& dout, const Tensor& mask) {
 // ---- max / min over a dim ----
 std::tuple<Tensor, Tensor> minmax_dim(const Tensor& x, int64_t dim, bool keepdim, bool is_min) {
   const char* op = is_min ? "min" : "max";
-  check_floating(x, op, "input");
+  check_defined(x, op, "input");
   Tensor xc = x.dim() == 0 ? x.reshape({1}) : x.contiguous();
   dim = wrap_dim(dim, xc.dim(), op);
   int64_t A, R, B;
@@ -269,7 +273,7 @@ std::tuple<Tensor, Tensor> minmax_dim(const Tensor& x, int64_t dim, bool keepdim
   }
   Tensor values = Tensor::empty(out_shape, x.dtype(), x.device());
   Tensor indices = Tensor::empty(out_shape, DType::Int64, x.device());
-  dispatch_floating(x.dtype(), op, [&](auto tag) {
+  dispatch_all(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     PYCNN_DISPATCH(x.device(), minmax_arb<T>, xc.data<T>(), values.data<T>(), indices.data<int64_t>(), A, R, B, is_min);
   });
@@ -302,18 +306,16 @@ Tensor compare(CompareOp op, const Tensor& a, const Tensor& b) {
   check_same(a, b, "compare", "input", "other");
   Shape shape = broadcast_shapes(a.shape(), b.shape(), "compare");
   Tensor ac = a.expand(shape).contiguous(), bc = b.expand(shape).contiguous();
-  Tensor out = Tensor::empty(shape, DType::Int64, a.device());
+  Tensor out = Tensor::empty(shape, DType::Bool, a.device());
   dispatch_all(a.dtype(), "compare", [&](auto tag) {
     using T = decltype(tag);
-    PYCNN_DISPATCH(a.device(), compare<T>, op, ac.data<T>(), bc.data<T>(), out.data<int64_t>(), out.numel());
+    PYCNN_DISPATCH(a.device(), compare<T>, op, ac.data<T>(), bc.data<T>(), out.data<bool>(), out.numel());
   });
   return out;
 }
 
 Tensor where_forward(const Tensor& cond, const Tensor& a, const Tensor& b) {
-  check_defined(cond, "where", "condition");
-  PYCNN_CHECK_TYPE(cond.dtype() == DType::Int64, "[where] expected an int64 0/1 condition, got ",
-                   dtype_name(cond.dtype()));
+  check_mask(cond, "where", "condition");
   check_defined(a, "where", "input");
   check_defined(b, "where", "other");
   check_same(a, b, "where", "input", "other");
@@ -324,7 +326,7 @@ Tensor where_forward(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   dispatch_all(a.dtype(), "where", [&](auto tag) {
     using T = decltype(tag);
-    PYCNN_DISPATCH(a.device(), where<T>, cc.data<int64_t>(), ac.data<T>(), bc.data<T>(), out.data<T>(), out.numel());
+    PYCNN_DISPATCH(a.device(), where<T>, cc.data<bool>(), ac.data<T>(), bc.data<T>(), out.data<T>(), out.numel());
   });
   return out;
 }
@@ -339,8 +341,7 @@ std::tuple<Tensor, Tensor> where_backward(const Tensor& dout, const Tensor& cond
   Tensor db = Tensor::empty(dout.shape(), dout.dtype(), dout.device());
   dispatch_floating(dout.dtype(), "where_backward", [&](auto tag) {
     using T = decltype(tag);
-    PYCNN_DISPATCH(dout.device(), where_grad<T>, cc.data<int64_t>(), dc.data<T>(), da.data<T>(), db.data<T>(),
-                   dc.numel());
+    PYCNN_DISPATCH(dout.device(), where_grad<T>, cc.data<bool>(), dc.data<T>(), da.data<T>(), db.data<T>(), dc.numel());
   });
   return {need_da ? sum_to(da, a_shape) : Tensor(), need_db ? sum_to(db, b_shape) : Tensor()};
 }

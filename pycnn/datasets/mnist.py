@@ -53,7 +53,7 @@ def _numpy_float_dtype(dtype):
         d = None if dtype is None else as_dtype(dtype)
     except TypeError:
         d = None
-    if d is None or not d.is_floating_point:
+    if d is None or d.name not in ("float32", "float64"):
         raise ValueError(f"[mnist_subset] dtype must be pc.float32 or pc.float64, got {dtype!r}")
     return d.numpy
 

@@ -11,9 +11,11 @@ from .activation import (
     SELU,
     Hardsigmoid,
     Hardswish,
+    Hardtanh,
     LeakyReLU,
     LogSoftmax,
     Maxout,
+    Mish,
     PReLU,
     ReLU,
     ReLU6,
@@ -24,13 +26,14 @@ from .activation import (
     Swish,
     Tanh,
 )
-from .container import ModuleList, Sequential
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .dropout import AlphaDropout, Dropout, Dropout2d
-from .linear import Flatten, Identity, Linear
+from .linear import Bilinear, Flatten, Identity, Linear, Unflatten
 from .loss import (
     BCELoss,
     BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
     CrossEntropyLoss,
     HuberLoss,
     KLDivLoss,
@@ -40,30 +43,55 @@ from .loss import (
     MultiMarginLoss,
     NLLLoss,
     SmoothL1Loss,
+    TripletMarginLoss,
 )
 from .module import Module
 from .nonlocal_block import NonLocalBlock2d
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm, LocalResponseNorm
+from .padding import ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d
 from .parameter import Parameter
-from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, LPPool2d, MaxPool2d, MaxUnpool2d
-from .upsampling import PixelShuffle, PixelUnshuffle, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
+from .pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    LPPool2d,
+    MaxPool1d,
+    MaxPool2d,
+    MaxUnpool2d,
+)
+from .upsampling import (
+    ChannelShuffle,
+    PixelShuffle,
+    PixelUnshuffle,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
+)
 
 __all__ = [
     "ELU",
     "GELU",
     "SELU",
+    "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool2d",
     "AlphaDropout",
+    "AvgPool1d",
     "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Bilinear",
+    "ChannelShuffle",
+    "ConstantPad2d",
     "Conv1d",
     "Conv2d",
     "ConvTranspose1d",
     "ConvTranspose2d",
+    "CosineEmbeddingLoss",
     "CrossEntropyLoss",
     "Dropout",
     "Dropout2d",
@@ -71,6 +99,7 @@ __all__ = [
     "GroupNorm",
     "Hardsigmoid",
     "Hardswish",
+    "Hardtanh",
     "HuberLoss",
     "Identity",
     "InstanceNorm2d",
@@ -84,20 +113,27 @@ __all__ = [
     "LogSoftmax",
     "MSELoss",
     "MarginRankingLoss",
+    "MaxPool1d",
     "MaxPool2d",
     "MaxUnpool2d",
     "Maxout",
+    "Mish",
     "Module",
+    "ModuleDict",
     "ModuleList",
     "MultiMarginLoss",
     "NLLLoss",
     "NonLocalBlock2d",
     "PReLU",
     "Parameter",
+    "ParameterDict",
+    "ParameterList",
     "PixelShuffle",
     "PixelUnshuffle",
     "ReLU",
     "ReLU6",
+    "ReflectionPad2d",
+    "ReplicationPad2d",
     "Sequential",
     "SiLU",
     "Sigmoid",
@@ -106,9 +142,12 @@ __all__ = [
     "Softplus",
     "Swish",
     "Tanh",
+    "TripletMarginLoss",
+    "Unflatten",
     "Upsample",
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
+    "ZeroPad2d",
     "functional",
     "init",
     "utils",

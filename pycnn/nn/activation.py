@@ -14,9 +14,11 @@ __all__ = [
     "SELU",
     "Hardsigmoid",
     "Hardswish",
+    "Hardtanh",
     "LeakyReLU",
     "LogSoftmax",
     "Maxout",
+    "Mish",
     "PReLU",
     "ReLU",
     "ReLU6",
@@ -301,3 +303,38 @@ class Maxout(Module):
 
     def extra_repr(self):
         return f"pieces={self.pieces}"
+
+
+class Mish(_Elementwise):
+    """x * tanh(softplus(x)), elementwise."""
+
+    _fn = staticmethod(F.mish)
+
+
+class Hardtanh(Module):
+    """x limited to [min_val, max_val], elementwise.
+
+    Args:
+        min_val (float): lower bound. Default: -1.0.
+        max_val (float): upper bound (above min_val). Default: 1.0.
+        inplace (bool): write the result into the input's memory (see ReLU).
+        min_value, max_value: torch's deprecated spellings of min_val and max_val.
+    """
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, min_value=None, max_value=None):
+        super().__init__()
+        min_val = min_val if min_value is None else min_value
+        max_val = max_val if max_value is None else max_value
+        lo, hi = number_arg(min_val, "Hardtanh", "min_val"), number_arg(max_val, "Hardtanh", "max_val")
+        if not hi > lo:
+            raise ValueError(
+                f"[Hardtanh] max_val must be greater than min_val, got min_val={min_val}, max_val={max_val}"
+            )
+        self.min_val, self.max_val = min_val, max_val
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.hardtanh(x, self.min_val, self.max_val, self.inplace)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")

@@ -2,11 +2,16 @@
 argument-parsing layer over one Function of ``pycnn.autograd_ops``. Shapes are NCHW.
 """
 
+import math
+
+import numpy as np
+
 from .. import _C
+from .. import _tensor_ops as _tops
 from .. import autograd_ops as ag
-from .._convert import check_int64, check_tensor, int_arg, number_arg, shape_arg
-from .._types import int64
-from ..autograd import write_inplace
+from .._convert import bool_arg, check_int64, check_tensor, int_arg, number_arg, shape_arg, wrap_dim
+from .._types import LOW_PRECISION, int64
+from ..autograd import is_grad_enabled, write_inplace
 from ..random import cuda_generator, default_generator
 from ._arguments import (
     INTERP_MODES,
@@ -316,7 +321,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     rv = running_var._impl if running_var is not None else None
     if momentum is None:
         momentum = 0.0
-    return ag.BatchNormFn.apply(input, weight, bias, rm, rv, bool(training), float(momentum), float(eps))
+    stored = rm is not None and rm.dtype in LOW_PRECISION  # float16 statistics: updated in float32, stored back
+    if stored:
+        rm, rv = rm.to_dtype("float32"), rv.to_dtype("float32")
+    out = ag.BatchNormFn.apply(input, weight, bias, rm, rv, bool(training), float(momentum), float(eps))
+    if stored and training:
+        _C.copy_(running_mean._impl, rm)
+        _C.copy_(running_var._impl, rv)
+    return out
 
 
 def _normalized_ndim(normalized_shape, input, op):
@@ -689,3 +701,266 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     x = (input if batched else input.unsqueeze(0)).unsqueeze(2)
     y = conv_transpose2d(x, weight.unsqueeze(2), bias, (1, s), (0, p), (0, op), groups, (1, d)).squeeze(2)
     return y if batched else y.squeeze(0)
+
+
+# ---- issue 14 (nnmods): composites of the ops above, so none needs a backward of its own ----
+def _check_floating(input, op, name="input"):
+    check_tensor(input, op, name)
+    if not input.dtype.is_floating_point:
+        raise TypeError(f"[{op}] expected {name} to be a floating tensor, got {input.dtype.name}")
+    return input
+
+
+def _reduce(loss, reduction):
+    return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+
+
+def _norm_p(p, op):
+    """A vector norm's order: a positive number or inf (the orders these composites support)."""
+    p = number_arg(p, op, "p")
+    if not p > 0:
+        raise ValueError(f"[{op}] p must be positive (or inf), got {p}")
+    return p
+
+
+def _vector_norm(x, p, dim, keepdim=False, floor=None):
+    """||x||_p along dim; with floor, max(||x||_p, floor), clamped before the root (max(s, floor^p)^(1/p) is the
+    same value) so that a zero vector gets a zero gradient instead of the root's infinite slope times zero."""
+    if p == float("inf"):
+        n = x.abs().max(dim, keepdim).values
+        return n if floor is None else n.clamp(min=floor)
+    s = (
+        (x * x).sum(dim, keepdim)
+        if p == 2
+        else x.abs().sum(dim, keepdim)
+        if p == 1
+        else x.abs().pow(p).sum(dim, keepdim)
+    )
+    if floor is not None:
+        s = s.clamp(min=floor**p)
+    return s if p == 1 else s.sqrt() if p == 2 else s.pow(1.0 / p)
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """y = x1^T A x2 + b for every out feature: input1 (*, in1), input2 (*, in2), weight (out, in1, in2),
+    bias (out,) -> (*, out). Two matmuls: x1 against A laid out as (in1, out * in2), then a batched
+    (out, in2) @ (in2, 1) per row of x2."""
+    op = "bilinear"
+    for name, t in (("input1", input1), ("input2", input2), ("weight", weight)):
+        _check_floating(t, op, name)
+    if weight.ndim != 3:
+        raise ValueError(f"[{op}] expected weight of shape (out, in1, in2), got {tuple(weight.shape)}")
+    out_f, in1, in2 = weight.shape
+    if input1.ndim == 0 or input2.ndim == 0 or input1.shape[-1] != in1 or input2.shape[-1] != in2:
+        raise ValueError(
+            f"[{op}] expected input1 (*, {in1}) and input2 (*, {in2}) for weight {tuple(weight.shape)}, got "
+            f"{tuple(input1.shape)} and {tuple(input2.shape)}"
+        )
+    lead = tuple(input1.shape[:-1])
+    if lead != tuple(input2.shape[:-1]):
+        raise ValueError(f"[{op}] input batch dims differ: {tuple(input1.shape)} and {tuple(input2.shape)}")
+    if bias is not None and tuple(_check_floating(bias, op, "bias").shape) != (out_f,):
+        raise ValueError(f"[{op}] expected bias of shape ({out_f},), got {tuple(bias.shape)}")
+    rows = math.prod(lead)
+    a = weight.permute(1, 0, 2).reshape(in1, out_f * in2)
+    t = input1.reshape(rows, in1).matmul(a).reshape(rows, out_f, in2)  # t[b, o, j] = sum_i x1[b, i] A[o, i, j]
+    y = t.matmul(input2.reshape(rows, in2, 1)).reshape(rows, out_f)
+    if bias is not None:
+        y = y + bias
+    return y.reshape(*lead, out_f)
+
+
+def _pool1d(input, op, kernel_size, stride, padding, dilation, ceil_mode):
+    """(N, C, L) or (C, L) as (.., C, 1, L) for the 2-D kernels, with the 1-D window checked here so that
+    errors name the 1-D op: returns (input view, kernel, stride, padding, dilation) as ints."""
+    check_tensor(input, op)
+    if input.ndim not in (2, 3):
+        raise ValueError(f"[{op}] expected input of shape (N, C, L) or (C, L), got {tuple(input.shape)}")
+    stride = None if stride is None or stride == [] else stride
+    (k,), s, (p,), (d,) = window(op, kernel_size, stride, padding, dilation, n=1)
+    s = k if s is None else s[0]
+    if p > (d * (k - 1) + 1) // 2:
+        raise ValueError(f"[{op}] padding should be at most half of the effective kernel size, got padding={p}, "
+                         f"kernel_size={k} and dilation={d}")  # fmt: skip
+    span = input.shape[-1] + 2 * p - d * (k - 1) - 1
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s >= input.shape[-1] + p:  # the last window must start inside the input
+        out -= 1
+    if span < 0 or out < 1:
+        raise ValueError(f"[{op}] input of shape {tuple(input.shape)} is too small for kernel_size={k}, "
+                         f"padding={p}, dilation={d}: the output would have length {out}")  # fmt: skip
+    return input.unsqueeze(-2), k, s, p, d
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over windows of (N, C, L) or (C, L); indices (return_indices) are positions along L."""
+    x, k, s, p, d = _pool1d(input, "max_pool1d", kernel_size, stride, padding, dilation, ceil_mode)
+    y, indices = ag.MaxPool2dFn.apply(x, (1, k), (1, s), (0, p), (1, d), bool(ceil_mode))
+    y, indices = y.squeeze(-2), indices.squeeze(-2)
+    return (y, indices) if return_indices else y
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """Mean over windows of (N, C, L) or (C, L); padding is zeros (counted unless count_include_pad=False)."""
+    x, k, s, p, _ = _pool1d(input, "avg_pool1d", kernel_size, stride, padding, 1, ceil_mode)
+    if p > k // 2:
+        raise ValueError(
+            f"[avg_pool1d] padding should be at most half of kernel_size, got padding={p}, kernel_size={k}"
+        )
+    return ag.AvgPool2dFn.apply(x, (1, k), (1, s), (0, p), bool(ceil_mode), bool(count_include_pad), 0).squeeze(-2)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Mean over torch's adaptive windows along L: (N, C, L) or (C, L) -> (.., output_size)."""
+    op = "adaptive_avg_pool1d"
+    check_tensor(input, op)
+    if input.ndim not in (2, 3) or input.shape[-1] == 0:
+        raise ValueError(f"[{op}] expected input of shape (N, C, L) or (C, L) with L > 0, got {tuple(input.shape)}")
+    (size,) = ntuple(output_size, 1, "output_size", op)
+    if size <= 0:
+        raise ValueError(f"[{op}] output_size must be positive, got {output_size!r}")
+    return ag.AdaptiveAvgPool2dFn.apply(input.unsqueeze(-2), (1, size)).squeeze(-2)
+
+
+def mish(input, inplace=False):
+    """x * tanh(softplus(x)) (Misra 2019), elementwise."""
+    _check_floating(input, "mish")
+    # in place, the composite's nodes must save a copy: input's memory is about to hold the result
+    x = input.clone() if inplace and is_grad_enabled() and input.requires_grad else input
+    return _maybe_inplace(input, x * tanh(softplus(x)), inplace, "mish_")
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """x limited to [min_val, max_val], elementwise."""
+    _check_floating(input, "hardtanh")
+    lo, hi = number_arg(min_val, "hardtanh", "min_val"), number_arg(max_val, "hardtanh", "max_val")
+    if lo > hi:
+        raise ValueError(f"[hardtanh] min_val {min_val} must not exceed max_val {max_val}")
+    return _maybe_inplace(input, input.clamp(lo, hi), inplace, "hardtanh_")
+
+
+def channel_shuffle(input, groups):
+    """(N, C, *) with channels in `groups` blocks of C / groups -> channel c * groups + g takes block g's c-th
+    channel (ShuffleNet): a reshape to (N, groups, C / groups, *), a transpose and a reshape back."""
+    op = "channel_shuffle"
+    check_tensor(input, op)
+    positive_int(groups, "groups", op)
+    if input.ndim < 3:
+        raise ValueError(f"[{op}] expected input of shape (N, C, *) with at least 3 dims, got {tuple(input.shape)}")
+    n, c, rest = input.shape[0], input.shape[1], tuple(input.shape[2:])
+    if c % groups:
+        raise ValueError(f"[{op}] the number of channels {c} must be divisible by groups {groups}")
+    return input.reshape(n, groups, c // groups, *rest).transpose(1, 2).reshape(n, c, *rest)
+
+
+def _broadcast_pair(x1, x2, op):
+    """x1 and x2 expanded to their broadcast shape."""
+    try:
+        shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
+    except ValueError:
+        raise ValueError(f"[{op}] shapes {tuple(x1.shape)} and {tuple(x2.shape)} do not broadcast") from None
+    return x1.expand(*shape), x2.expand(*shape)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """input / max(||input||_p along dim, eps): unit vectors along dim (zero vectors stay zero)."""
+    op = "normalize"
+    _check_floating(input, op)
+    p = _norm_p(p, op)
+    dim = wrap_dim(dim, input.ndim, op)
+    x = input if input.ndim else input.reshape(1)
+    y = x / _vector_norm(x, p, dim, True, number_arg(eps, op, "eps"))
+    y = y if input.ndim else y.reshape(())
+    if out is None:
+        return y
+    check_tensor(out, op, "out")
+    if tuple(out.shape) != tuple(y.shape):
+        raise ValueError(f"[{op}] out has shape {tuple(out.shape)}, the result {tuple(y.shape)}")
+    if is_grad_enabled() and (input.requires_grad or out.requires_grad):
+        raise RuntimeError(f"[{op}] out= does not support automatic differentiation (as in torch)")
+    out.copy_(y)
+    return out
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along dim, after broadcasting x1 and x2
+    (each is divided by its own norm first, as torch does, so the result stays within [-1, 1])."""
+    op = "cosine_similarity"
+    _check_floating(x1, op, "x1")
+    _check_floating(x2, op, "x2")
+    x1, x2 = _broadcast_pair(x1, x2, op)
+    dim = wrap_dim(dim, x1.ndim, op)
+    if x1.ndim == 0:
+        x1, x2 = x1.reshape(1), x2.reshape(1)
+    eps = number_arg(eps, op, "eps")
+    return ((x1 / _vector_norm(x1, 2, dim, True, eps)) * (x2 / _vector_norm(x2, 2, dim, True, eps))).sum(dim)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p along the last dim (after broadcasting): (N, D) and (N, D) -> (N,)."""
+    op = "pairwise_distance"
+    _check_floating(x1, op, "x1")
+    _check_floating(x2, op, "x2")
+    p = _norm_p(p, op)
+    x1, x2 = _broadcast_pair(x1, x2, op)
+    d = x1 - x2 + number_arg(eps, op, "eps")
+    scalar = d.ndim == 0
+    n = _vector_norm(d.reshape(1) if scalar else d, p, -1, bool_arg(keepdim, "keepdim", op))
+    return n.reshape(()) if scalar and not keepdim else n
+
+
+def _no_legacy_reduction(size_average, reduce, op):
+    if size_average is not None or reduce is not None:
+        raise NotImplementedError(f"[{op}] size_average and reduce are deprecated; use reduction=")
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    """1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1 (0 elsewhere), with
+    cos = x1.x2 / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12)) (torch's formula). input1/input2 (N, D) with target
+    (N,), or (D,) with a 0-d target."""
+    op = "cosine_embedding_loss"
+    _no_legacy_reduction(size_average, reduce, op)
+    _check_reduction(reduction, op)
+    _check_floating(input1, op, "input1")
+    _check_floating(input2, op, "input2")
+    check_tensor(target, op, "target")
+    margin = number_arg(margin, op, "margin")
+    if target.ndim not in (0, 1):
+        raise ValueError(f"[{op}] expected a 0-d or 1-d target, got {tuple(target.shape)}")
+    want = target.ndim + 1
+    if input1.ndim != want or input2.ndim != want or tuple(input1.shape) != tuple(input2.shape):
+        raise ValueError(
+            f"[{op}] a {target.ndim}-d target expects two {want}-d inputs of the same shape, got "
+            f"{tuple(input1.shape)} and {tuple(input2.shape)}"
+        )
+    if target.ndim == 1 and target.shape[0] != input1.shape[0]:
+        raise ValueError(f"[{op}] target {tuple(target.shape)} and input1 {tuple(input1.shape)} differ in batch size")
+    d = target.ndim
+    dot = (input1 * input2).sum(d)
+    cos = dot / (((input1 * input1).sum(d) + 1e-12) * ((input2 * input2).sum(d) + 1e-12)).sqrt()
+    loss = _tops.where(target == 1, 1.0 - cos, 0.0) + _tops.where(target == -1, (cos - margin).clamp(min=0.0), 0.0)
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(
+    anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None, reduce=None, reduction="mean"
+):
+    """max(0, margin + d(a, p) - d(a, n)) with d the pairwise_distance (p, eps); swap uses min(d(a, n), d(p, n))
+    as the negative distance (Balntas et al. 2016). anchor, positive, negative: (N, D) or (D,)."""
+    op = "triplet_margin_loss"
+    _no_legacy_reduction(size_average, reduce, op)
+    _check_reduction(reduction, op)
+    for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
+        _check_floating(t, op, name)
+    if not number_arg(margin, op, "margin") > 0:
+        raise ValueError(f"[{op}] margin must be greater than 0, got {margin}")
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise ValueError(
+            f"[{op}] anchor, positive and negative must have the same number of dims, got anchor "
+            f"{tuple(anchor.shape)}, positive {tuple(positive.shape)} and negative {tuple(negative.shape)}"
+        )
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if bool_arg(swap, "swap", op):
+        d_neg = d_neg.minimum(pairwise_distance(positive, negative, p, eps))
+    return _reduce((d_pos - d_neg + float(margin)).clamp(min=0.0), reduction)

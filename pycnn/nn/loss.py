@@ -11,6 +11,7 @@ from .module import Module
 __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
+    "CosineEmbeddingLoss",
     "CrossEntropyLoss",
     "HuberLoss",
     "KLDivLoss",
@@ -20,6 +21,7 @@ __all__ = [
     "MultiMarginLoss",
     "NLLLoss",
     "SmoothL1Loss",
+    "TripletMarginLoss",
 ]
 
 
@@ -207,3 +209,50 @@ class MultiMarginLoss(_Loss):
         return F.multi_margin_loss(
             input, target, p=self.p, margin=self.margin, weight=self.weight, reduction=self.reduction
         )
+
+
+class CosineEmbeddingLoss(_Loss):
+    """1 - cos(x1, x2) for target 1, max(0, cos(x1, x2) - margin) for target -1.
+
+    Args:
+        margin (float): in [-1, 1]; 0 to 0.5 is the usual choice. Default: 0.
+        reduction (str): 'mean' (default), 'sum' or 'none'.
+    Shapes:
+        input1, input2 (N, D) with target (N,), or (D,) with a 0-d target -> scalar, or (N,) / () for 'none'.
+    """
+
+    def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+        super().__init__("CosineEmbeddingLoss", size_average, reduce, reduction)
+        self.margin = number_arg(margin, "CosineEmbeddingLoss", "margin")
+
+    def forward(self, input1, input2, target):
+        return F.cosine_embedding_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
+
+
+class TripletMarginLoss(_Loss):
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)), d the p-norm pairwise distance.
+
+    Args:
+        margin (float): positive. Default: 1.0.
+        p (float): the norm's order. Default: 2.
+        eps (float): added to the differences before the norm. Default: 1e-6.
+        swap (bool): use min(d(a, n), d(p, n)) as the negative distance. Default: False.
+        reduction (str): 'mean' (default), 'sum' or 'none'.
+    Shapes:
+        anchor, positive, negative (N, D) or (D,) -> scalar, or (N,) / () for 'none'.
+    """
+
+    def __init__(self, margin=1.0, p=2.0, eps=1e-6, swap=False, size_average=None, reduce=None, reduction="mean"):
+        super().__init__("TripletMarginLoss", size_average, reduce, reduction)
+        if not number_arg(margin, "TripletMarginLoss", "margin") > 0:
+            raise ValueError(f"[TripletMarginLoss] margin must be greater than 0, got {margin}")
+        if not number_arg(p, "TripletMarginLoss", "p") > 0:
+            raise ValueError(f"[TripletMarginLoss] p must be positive (or inf), got {p}")
+        self.margin, self.p, self.swap = margin, p, swap
+        self.eps = number_arg(eps, "TripletMarginLoss", "eps")
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_loss(
+            anchor, positive, negative, margin=self.margin, p=self.p, eps=self.eps, swap=self.swap,
+            reduction=self.reduction,
+        )  # fmt: skip

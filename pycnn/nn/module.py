@@ -40,7 +40,7 @@ def _addindent(text, num_spaces):
 
 
 def _is_floating(t):
-    return np.dtype(t.dtype.numpy).kind == "f"
+    return t.dtype.is_floating_point
 
 
 def _shape_str(shape):
@@ -458,7 +458,7 @@ class Module:
                 dtype = _DTYPES[arg]
             else:
                 device = arg
-        if dtype is not None and np.dtype(dtype.numpy).kind != "f":
+        if dtype is not None and not dtype.is_floating_point:
             raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype.name}")
 
         def convert(t):
@@ -476,6 +476,13 @@ class Module:
 
     def double(self):
         return self.to(float64)
+
+    def half(self):
+        """Parameters and floating buffers in float16 (stored; ops compute in float32 and give float16)."""
+        return self.to(_DTYPES["float16"])
+
+    def bfloat16(self):
+        return self.to(_DTYPES["bfloat16"])
 
     def cpu(self):
         return self.to("cpu")

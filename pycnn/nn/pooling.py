@@ -1,15 +1,26 @@
 """2-D pooling layers (NCHW): MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, MaxUnpool2d and
-LPPool2d with torch.nn's arguments and repr.
+LPPool2d with torch.nn's arguments and repr; 1-D ones (NCL): MaxPool1d, AvgPool1d, AdaptiveAvgPool1d (on the
+2-D kernels through an (N, C, 1, L) view).
 
 All are stateless wrappers around pycnn.nn.functional; stride defaults to kernel_size.
 """
 
 from .._convert import number_arg
 from . import functional as F
-from ._arguments import output_size_arg, positive_int, window
+from ._arguments import ntuple, output_size_arg, positive_int, window
 from .module import Module
 
-__all__ = ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "LPPool2d", "MaxPool2d", "MaxUnpool2d"]
+__all__ = [
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "LPPool2d",
+    "MaxPool1d",
+    "MaxPool2d",
+    "MaxUnpool2d",
+]
 
 
 class MaxPool2d(Module):
@@ -193,3 +204,92 @@ class LPPool2d(Module):
             f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
             f"ceil_mode={self.ceil_mode}"
         )
+
+
+class MaxPool1d(Module):
+    """Max over windows of length kernel_size along L.
+
+    Args:
+        kernel_size (int): window length.
+        stride (int, optional): Default: kernel_size.
+        padding (int): implicit -inf padding on each side (at most half the effective kernel).
+        dilation (int): spacing between window elements. Default: 1.
+        return_indices (bool): also return the argmax positions along L (for MaxUnpool).
+        ceil_mode (bool): use ceil instead of floor for the output length.
+    Shapes:
+        (N, C, L) or (C, L) -> (.., L_out), L_out = floor((L + 2 * padding - dilation * (k - 1) - 1) / stride + 1).
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+        super().__init__()
+        window("MaxPool1d", kernel_size, stride, padding, dilation, n=1)
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.dilation = dilation
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+
+    def forward(self, x):
+        return F.max_pool1d(
+            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, self.return_indices
+        )
+
+    def extra_repr(self):
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
+
+
+class AvgPool1d(Module):
+    """Mean over windows of length kernel_size along L.
+
+    Args:
+        kernel_size (int): window length.
+        stride (int, optional): Default: kernel_size.
+        padding (int): implicit zero padding on each side (at most half the kernel).
+        ceil_mode (bool): use ceil instead of floor for the output length.
+        count_include_pad (bool): count padded zeros in the divisor. Default: True.
+    Shapes:
+        (N, C, L) or (C, L) -> (.., L_out), L_out = floor((L + 2 * padding - k) / stride + 1).
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        super().__init__()
+        window("AvgPool1d", kernel_size, stride, padding, n=1)
+        # stored as 1-tuples, as torch does (its repr shows kernel_size=(3,))
+        self.kernel_size = ntuple(kernel_size, 1, "kernel_size", "AvgPool1d")
+        self.stride = ntuple(stride if stride is not None else kernel_size, 1, "stride", "AvgPool1d")
+        self.padding = ntuple(padding, 1, "padding", "AvgPool1d")
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x):
+        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool1d(Module):
+    """Mean over windows chosen so that the output has length output_size: cell i covers
+    [floor(i * L / n), ceil((i + 1) * L / n)).
+
+    Args:
+        output_size (int): n.
+    Shapes:
+        (N, C, L) or (C, L) -> (.., output_size)
+    """
+
+    def __init__(self, output_size):
+        super().__init__()
+        (size,) = ntuple(output_size, 1, "output_size", "AdaptiveAvgPool1d")
+        positive_int(size, "output_size", "AdaptiveAvgPool1d")
+        self.output_size = output_size
+
+    def forward(self, x):
+        return F.adaptive_avg_pool1d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"

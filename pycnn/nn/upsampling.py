@@ -1,5 +1,6 @@
 """Resampling layers (NCHW) with torch.nn's names and arguments: Upsample (nearest / bilinear),
-UpsamplingNearest2d, UpsamplingBilinear2d (align_corners=True, as torch), PixelShuffle and PixelUnshuffle.
+UpsamplingNearest2d, UpsamplingBilinear2d (align_corners=True, as torch), PixelShuffle and PixelUnshuffle, and
+their channel-rearranging relative ChannelShuffle.
 
 All are stateless wrappers around pycnn.nn.functional.interpolate / pixel_shuffle / pixel_unshuffle.
 """
@@ -9,7 +10,14 @@ from . import functional as F
 from ._arguments import INTERP_MODES, one_of, positive_int
 from .module import Module
 
-__all__ = ["PixelShuffle", "PixelUnshuffle", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d"]
+__all__ = [
+    "ChannelShuffle",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
+]
 
 
 class Upsample(Module):
@@ -99,3 +107,17 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self):
         return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """Interleaves the channels of `groups` blocks (ShuffleNet): (N, C, *) -> (N, C, *), C divisible by groups."""
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = positive_int(groups, "groups", "ChannelShuffle")
+
+    def forward(self, x):
+        return F.channel_shuffle(x, self.groups)
+
+    def extra_repr(self):
+        return f"groups={self.groups}"

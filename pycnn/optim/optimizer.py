@@ -70,7 +70,7 @@ def _clone_value(value, like):
     """Copy a state value for load_state_dict: tensors/arrays become new Tensors with `like`'s float dtype."""
     if isinstance(value, (Tensor, np.ndarray)):
         t = value.detach().clone() if isinstance(value, Tensor) else make_tensor(np.asarray(value))
-        if np.dtype(t.dtype.numpy).kind == "f" and t.dtype != like.dtype:
+        if t.dtype.is_floating_point and t.dtype != like.dtype:
             t = t.to(like.dtype)
         if t.device != like.device:  # "cuda:0" state for a parameter on cuda:1 moves too
             t = t.to(like.device)

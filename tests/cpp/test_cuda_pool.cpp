@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -396,26 +397,45 @@ static void test_tensor_ops_case(int64_t A, int64_t N, int64_t B, int64_t K) {
   }
 }
 
+// A comparison's bool outputs from the CUDA body and the CPU kernel (the body's start set, the kernel's clear,
+// so that an element the body skips shows where the kernel wrote false).
+struct BoolOutputs {
+  int64_t n;
+  std::unique_ptr<bool[]> got, ref;
+  explicit BoolOutputs(int64_t size) : n(size), got(new bool[size]), ref(new bool[size]) {
+    std::fill(got.get(), got.get() + n, true);
+    std::fill(ref.get(), ref.get() + n, false);
+  }
+  bool same(const char* what) const {
+    for (int64_t i = 0; i < n; ++i)
+      if (got[i] != ref[i]) {
+        std::printf("%s: element %lld differs\n", what, static_cast<long long>(i));
+        return false;
+      }
+    return true;
+  }
+};
+
 template <typename T>
 static void test_elementwise_case(int64_t n) {
   std::vector<T> a = random_values<T>(n, true), b = random_values<T>(n, true);
   for (int64_t i = 0; i < n; i += 3) b[i] = a[i];  // ties
-  std::vector<int64_t> cond(n);
-  for (auto& c : cond) c = rand_int(0, 1);
+  std::unique_ptr<bool[]> cond(new bool[n]);
+  for (int64_t i = 0; i < n; ++i) cond[i] = rand_int(0, 1);
   const std::vector<T> g = random_values<T>(n);
   for (CompareOp op : {CompareOp::Gt, CompareOp::Lt, CompareOp::Ge, CompareOp::Le, CompareOp::Eq, CompareOp::Ne}) {
-    std::vector<int64_t> out(n, -7), out_ref(n);
-    run_body(n, Compare<T>{op, a.data(), b.data(), out.data()});
-    cpu::compare<T>(op, a.data(), b.data(), out_ref.data(), n);
-    EXPECT(same_ints(out, out_ref, "compare"));
+    BoolOutputs out(n);
+    run_body(n, Compare<T>{op, a.data(), b.data(), out.got.get()});
+    cpu::compare<T>(op, a.data(), b.data(), out.ref.get(), n);
+    EXPECT(out.same("compare"));
   }
   std::vector<T> w = nan_filled<T>(n), w_ref(n);
-  run_body(n, Where<T>{cond.data(), a.data(), b.data(), w.data()});
-  cpu::where<T>(cond.data(), a.data(), b.data(), w_ref.data(), n);
+  run_body(n, Where<T>{cond.get(), a.data(), b.data(), w.data()});
+  cpu::where<T>(cond.get(), a.data(), b.data(), w_ref.data(), n);
   EXPECT(close(w, w_ref, 0, "where"));
   std::vector<T> da = nan_filled<T>(n), db = nan_filled<T>(n), da_ref(n), db_ref(n);
-  run_body(n, WhereGrad<T>{cond.data(), g.data(), da.data(), db.data()});
-  cpu::where_grad<T>(cond.data(), g.data(), da_ref.data(), db_ref.data(), n);
+  run_body(n, WhereGrad<T>{cond.get(), g.data(), da.data(), db.data()});
+  cpu::where_grad<T>(cond.get(), g.data(), da_ref.data(), db_ref.data(), n);
   EXPECT(close(da, da_ref, 0, "where_backward a") && close(db, db_ref, 0, "where_backward b"));
   for (int is_min = 0; is_min < 2; ++is_min) {
     std::vector<T> m = nan_filled<T>(n), m_ref(n);
@@ -438,10 +458,10 @@ static void test_int64_case(int64_t A, int64_t N, int64_t B, int64_t K) {
   run_body(A * K * B, IndexSelect<int64_t>{x.data(), index.data(), out.data(), N, K, B});
   cpu::index_select_anb<int64_t>(x.data(), index.data(), out_ref.data(), A, N, K, B);
   EXPECT(same_ints(out, out_ref, "index_select int64"));
-  std::vector<int64_t> c(A * N * B, -7), c_ref(A * N * B);
-  run_body(A * N * B, Compare<int64_t>{CompareOp::Le, x.data(), x.data() + 0, c.data()});
-  cpu::compare<int64_t>(CompareOp::Le, x.data(), x.data(), c_ref.data(), A * N * B);
-  EXPECT(same_ints(c, c_ref, "compare int64"));
+  BoolOutputs c(A * N * B);
+  run_body(A * N * B, Compare<int64_t>{CompareOp::Le, x.data(), x.data() + 0, c.got.get()});
+  cpu::compare<int64_t>(CompareOp::Le, x.data(), x.data(), c.ref.get(), A * N * B);
+  EXPECT(c.same("compare int64"));
 }
 
 static void test_tensor_ops() {

@@ -27,18 +27,18 @@ void copy_strided(D* dst, const S* src, const StridedViews& v) {
   const MergedViews<2> m = merge_dims<2>(shape, v.strides);
   const int64_t rank = static_cast<int64_t>(m.shape.size());
   if (rank == 0) {
-    *dst = static_cast<D>(*src);
+    *dst = convert_value<D>(*src);
     return;
   }
   const int64_t ds = m.strides[0][rank - 1], ss = m.strides[1][rank - 1];
   auto copy_run = [&](D* o, const S* s, int64_t len) {
     if (ds == 1 && ss == 1) {
-      for (int64_t i = 0; i < len; ++i) o[i] = static_cast<D>(s[i]);
+      for (int64_t i = 0; i < len; ++i) o[i] = convert_value<D>(s[i]);
     } else if (ds == 1 && ss == 0) {
-      const D value = static_cast<D>(*s);
+      const D value = convert_value<D>(*s);
       for (int64_t i = 0; i < len; ++i) o[i] = value;
     } else {
-      for (int64_t i = 0; i < len; ++i) o[i * ds] = static_cast<D>(s[i * ss]);
+      for (int64_t i = 0; i < len; ++i) o[i * ds] = convert_value<D>(s[i * ss]);
     }
   };
   if (rank == 1) {  // one row: threads split it
@@ -57,13 +57,13 @@ void fill(T* dst, int64_t n, T value) {
   });
 }
 
-#define PYCNN_INSTANTIATE_COPY(D)                                                  \
-  template void copy_strided<D, float>(D*, const float*, const StridedViews&);     \
-  template void copy_strided<D, double>(D*, const double*, const StridedViews&);   \
-  template void copy_strided<D, int64_t>(D*, const int64_t*, const StridedViews&); \
+// Every pair of dtypes (copy_ converts), and fill for each.
+#define PYCNN_COPY_FROM(S, D) template void copy_strided<D, S>(D*, const S*, const StridedViews&);
+#define PYCNN_COPY_TO(D)                              \
+  PYCNN_FOR_EACH_STORAGE_TYPE_ARG(PYCNN_COPY_FROM, D) \
   template void fill<D>(D*, int64_t, D);
-PYCNN_INSTANTIATE_COPY(float)
-PYCNN_INSTANTIATE_COPY(double)
-PYCNN_INSTANTIATE_COPY(int64_t)
+PYCNN_FOR_EACH_STORAGE_TYPE(PYCNN_COPY_TO)
+#undef PYCNN_COPY_TO
+#undef PYCNN_COPY_FROM
 
 }  // namespace pycnn::cpu

@@ -230,14 +230,14 @@ template <typename T> void index_select_anb(const T* x, const int64_t* index, T*
                                             int64_t B);
 template <typename T> void index_add_anb(const T* dout, const int64_t* index, T* dx, int64_t A, int64_t N, int64_t K,
                                          int64_t B);
-template <typename T> void masked_select(const T* x, const int64_t* mask, T* out, int64_t n);
-template <typename T> void masked_scatter(const T* src, const int64_t* mask, T* dx, int64_t n);
+template <typename T> void masked_select(const T* x, const bool* mask, T* out, int64_t n);
+template <typename T> void masked_scatter(const T* src, const bool* mask, T* dx, int64_t n);
 template <typename T> void minmax_arb(const T* x, T* values, int64_t* indices, int64_t A, int64_t R, int64_t B,
                                       bool is_min);
 template <typename T> void scatter_arb(const T* dout, const int64_t* indices, T* dx, int64_t A, int64_t R, int64_t B);
-template <typename T> void compare(CompareOp op, const T* a, const T* b, int64_t* out, int64_t n);
-template <typename T> void where(const int64_t* cond, const T* a, const T* b, T* out, int64_t n);
-template <typename T> void where_grad(const int64_t* cond, const T* dout, T* da, T* db, int64_t n);
+template <typename T> void compare(CompareOp op, const T* a, const T* b, bool* out, int64_t n);
+template <typename T> void where(const bool* cond, const T* a, const T* b, T* out, int64_t n);
+template <typename T> void where_grad(const bool* cond, const T* dout, T* da, T* db, int64_t n);
 template <typename T> void maximum(const T* a, const T* b, T* out, int64_t n, bool is_min);
 template <typename T> void maximum_grad(const T* a, const T* b, const T* dout, T* da, T* db, int64_t n, bool is_min);
 

@@ -1,5 +1,7 @@
 // CPU binary arithmetic. Inputs arrive as broadcast views of the output's shape (stride 0 on broadcast
 // dims). Fast paths: everything contiguous, or one side a single value; otherwise row by row (strided.h).
+#include <type_traits>  // defines: std::is_same_v
+
 #include "core/parallel.h"
 #include "ops/cpu/cpu_ops.h"
 #include "ops/cpu/strided.h"
@@ -55,17 +57,28 @@ void apply(const T* pa, const T* pb, T* po, const StridedViews& v, F f) {
 
 }  // namespace
 
+// Integers: add/sub/mul wrap as torch's; the entry point refuses div (Python divides in float, as torch).
+// On bool, + is or, * is and, - is xor.
 template <typename T>
 void binary(BinaryOp op, const T* a, const T* b, T* out, const StridedViews& v) {
-  switch (op) {
-    case BinaryOp::Add: return apply<T>(a, b, out, v, [](T x, T y) { return x + y; });
-    case BinaryOp::Sub: return apply<T>(a, b, out, v, [](T x, T y) { return x - y; });
-    case BinaryOp::Mul: return apply<T>(a, b, out, v, [](T x, T y) { return x * y; });
-    case BinaryOp::Div: return apply<T>(a, b, out, v, [](T x, T y) { return x / y; });
+  if constexpr (std::is_same_v<T, bool>) {
+    switch (op) {
+      case BinaryOp::Add: return apply<T>(a, b, out, v, [](T x, T y) { return x || y; });
+      case BinaryOp::Mul: return apply<T>(a, b, out, v, [](T x, T y) { return x && y; });
+      default: return apply<T>(a, b, out, v, [](T x, T y) { return x != y; });
+    }
+  } else {
+    switch (op) {
+      case BinaryOp::Add: return apply<T>(a, b, out, v, [](T x, T y) { return static_cast<T>(x + y); });
+      case BinaryOp::Sub: return apply<T>(a, b, out, v, [](T x, T y) { return static_cast<T>(x - y); });
+      case BinaryOp::Mul: return apply<T>(a, b, out, v, [](T x, T y) { return static_cast<T>(x * y); });
+      case BinaryOp::Div: return apply<T>(a, b, out, v, [](T x, T y) { return x / y; });
+    }
   }
 }
 
-template void binary<float>(BinaryOp, const float*, const float*, float*, const StridedViews&);
-template void binary<double>(BinaryOp, const double*, const double*, double*, const StridedViews&);
+#define PYCNN_BINARY(T) template void binary<T>(BinaryOp, const T*, const T*, T*, const StridedViews&);
+PYCNN_FOR_EACH_VALUE_TYPE(PYCNN_BINARY)
+#undef PYCNN_BINARY
 
 }  // namespace pycnn::cpu

@@ -1,5 +1,5 @@
 // CPU reductions over the (A, R, B) form: x is contiguous (A, R, B), out is (A, B).
-// Sums accumulate in double in a fixed order, so results do not depend on the thread count.
+// Sums accumulate in double (int64 in int64) in a fixed order, so results do not depend on the thread count.
 #include <cmath>
 #include <vector>
 
@@ -10,12 +10,13 @@ namespace pycnn::cpu {
 
 template <typename T>
 void sum_arb(const T* x, T* out, int64_t A, int64_t R, int64_t B) {
+  using Acc = sum_accumulator<T>;
   if (B == 1) {
     parallel_for(A, std::max<int64_t>(1, 16384 / std::max<int64_t>(R, 1)), [&](int64_t a0, int64_t a1) {
       for (int64_t a = a0; a < a1; ++a) {
         const T* row = x + a * R;
         // four independent partial sums: vectorisable and more accurate than one running sum
-        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        Acc s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int64_t r = 0;
         for (; r + 4 <= R; r += 4) {
           s0 += row[r];
@@ -34,7 +35,7 @@ void sum_arb(const T* x, T* out, int64_t A, int64_t R, int64_t B) {
   const int64_t kBlock = 256;
   const int64_t nblocks = (B + kBlock - 1) / kBlock;
   parallel_for(A * nblocks, 1, [&](int64_t t0, int64_t t1) {
-    double acc[kBlock];
+    Acc acc[kBlock];
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t a = t / nblocks, b0 = (t % nblocks) * kBlock, nb = std::min(kBlock, B - b0);
       for (int64_t j = 0; j < nb; ++j) acc[j] = 0;
@@ -71,7 +72,9 @@ void argmax_arb(const T* x, int64_t* out, int64_t A, int64_t R, int64_t B) {
 
 template void sum_arb<float>(const float*, float*, int64_t, int64_t, int64_t);
 template void sum_arb<double>(const double*, double*, int64_t, int64_t, int64_t);
-template void argmax_arb<float>(const float*, int64_t*, int64_t, int64_t, int64_t);
-template void argmax_arb<double>(const double*, int64_t*, int64_t, int64_t, int64_t);
+template void sum_arb<int64_t>(const int64_t*, int64_t*, int64_t, int64_t, int64_t);
+#define PYCNN_ARGMAX(T) template void argmax_arb<T>(const T*, int64_t*, int64_t, int64_t, int64_t);
+PYCNN_FOR_EACH_VALUE_TYPE(PYCNN_ARGMAX)
+#undef PYCNN_ARGMAX
 
 }  // namespace pycnn::cpu

@@ -41,14 +41,14 @@ void index_add_anb(const T* dout, const int64_t* index, T* dx, int64_t A, int64_
 
 // out gets x[i] for each i with mask[i] != 0, in order (serial: the output position is a running count)
 template <typename T>
-void masked_select(const T* x, const int64_t* mask, T* out, int64_t n) {
+void masked_select(const T* x, const bool* mask, T* out, int64_t n) {
   int64_t j = 0;
   for (int64_t i = 0; i < n; ++i)
     if (mask[i]) out[j++] = x[i];
 }
 
 template <typename T>
-void masked_scatter(const T* src, const int64_t* mask, T* dx, int64_t n) {
+void masked_scatter(const T* src, const bool* mask, T* dx, int64_t n) {
   int64_t j = 0;
   for (int64_t i = 0; i < n; ++i)
     if (mask[i]) dx[i] = src[j++];
@@ -89,7 +89,7 @@ void scatter_arb(const T* dout, const int64_t* indices, T* dx, int64_t A, int64_
 
 // a, b, out have n elements
 template <typename T>
-void compare(CompareOp op, const T* a, const T* b, int64_t* out, int64_t n) {
+void compare(CompareOp op, const T* a, const T* b, bool* out, int64_t n) {
   parallel_for(n, 16384, [=](int64_t i0, int64_t i1) {
     switch (op) {  // one branch per call, not per element
       case CompareOp::Gt:
@@ -115,7 +115,7 @@ void compare(CompareOp op, const T* a, const T* b, int64_t* out, int64_t n) {
 }
 
 template <typename T>
-void where(const int64_t* cond, const T* a, const T* b, T* out, int64_t n) {
+void where(const bool* cond, const T* a, const T* b, T* out, int64_t n) {
   parallel_for(n, 16384, [=](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) out[i] = cond[i] ? a[i] : b[i];
   });
@@ -123,7 +123,7 @@ void where(const int64_t* cond, const T* a, const T* b, T* out, int64_t n) {
 
 // da = cond ? dout : 0, db = cond ? 0 : dout (before the broadcast dims are summed away)
 template <typename T>
-void where_grad(const int64_t* cond, const T* dout, T* da, T* db, int64_t n) {
+void where_grad(const bool* cond, const T* dout, T* da, T* db, int64_t n) {
   parallel_for(n, 16384, [=](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       da[i] = cond[i] ? dout[i] : T(0);
@@ -159,20 +159,18 @@ void maximum_grad(const T* a, const T* b, const T* dout, T* da, T* db, int64_t n
 
 #define PYCNN_TENSOR_OPS_ALL(T)                                                                        \
   template void index_select_anb<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t, int64_t); \
-  template void masked_select<T>(const T*, const int64_t*, T*, int64_t);                               \
-  template void compare<T>(CompareOp, const T*, const T*, int64_t*, int64_t);                          \
-  template void where<T>(const int64_t*, const T*, const T*, T*, int64_t);
+  template void masked_select<T>(const T*, const bool*, T*, int64_t);                                  \
+  template void compare<T>(CompareOp, const T*, const T*, bool*, int64_t);                             \
+  template void where<T>(const bool*, const T*, const T*, T*, int64_t);                                \
+  template void minmax_arb<T>(const T*, T*, int64_t*, int64_t, int64_t, int64_t, bool);
 #define PYCNN_TENSOR_OPS_FLOAT(T)                                                                   \
   template void index_add_anb<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t, int64_t); \
-  template void masked_scatter<T>(const T*, const int64_t*, T*, int64_t);                           \
-  template void minmax_arb<T>(const T*, T*, int64_t*, int64_t, int64_t, int64_t, bool);             \
+  template void masked_scatter<T>(const T*, const bool*, T*, int64_t);                              \
   template void scatter_arb<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t);            \
-  template void where_grad<T>(const int64_t*, const T*, T*, T*, int64_t);                           \
+  template void where_grad<T>(const bool*, const T*, T*, T*, int64_t);                              \
   template void maximum<T>(const T*, const T*, T*, int64_t, bool);                                  \
   template void maximum_grad<T>(const T*, const T*, const T*, T*, T*, int64_t, bool);
-PYCNN_TENSOR_OPS_ALL(float)
-PYCNN_TENSOR_OPS_ALL(double)
-PYCNN_TENSOR_OPS_ALL(int64_t)
+PYCNN_FOR_EACH_VALUE_TYPE(PYCNN_TENSOR_OPS_ALL)
 PYCNN_TENSOR_OPS_FLOAT(float)
 PYCNN_TENSOR_OPS_FLOAT(double)
 #undef PYCNN_TENSOR_OPS_ALL

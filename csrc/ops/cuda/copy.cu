@@ -12,7 +12,7 @@ struct CopyStrided {
   PYCNN_HD void operator()(int64_t i) const {
     int64_t off[2];
     ix.offsets(i, off);
-    dst[off[0]] = static_cast<D>(src[off[1]]);
+    dst[off[0]] = convert_value<D>(src[off[1]]);
   }
 };
 
@@ -39,13 +39,13 @@ void fill(T* dst, int64_t n, T value) {
   for_each(n, Fill<T>{dst, value}, "fill_");
 }
 
-#define PYCNN_COPY(D, S) template void copy_strided<D, S>(D*, const S*, const StridedViews&);
-#define PYCNN_COPY_FROM(D) PYCNN_COPY(D, float) PYCNN_COPY(D, double) PYCNN_COPY(D, int64_t)
-PYCNN_COPY_FROM(float)
-PYCNN_COPY_FROM(double)
-PYCNN_COPY_FROM(int64_t)
-template void fill<float>(float*, int64_t, float);
-template void fill<double>(double*, int64_t, double);
-template void fill<int64_t>(int64_t*, int64_t, int64_t);
+// Every pair of dtypes (copy_ converts), and fill for each: the instantiations of the cpu:: kernels.
+#define PYCNN_COPY_FROM(S, D) template void copy_strided<D, S>(D*, const S*, const StridedViews&);
+#define PYCNN_COPY_TO(D)                              \
+  PYCNN_FOR_EACH_STORAGE_TYPE_ARG(PYCNN_COPY_FROM, D) \
+  template void fill<D>(D*, int64_t, D);
+PYCNN_FOR_EACH_STORAGE_TYPE(PYCNN_COPY_TO)
+#undef PYCNN_COPY_TO
+#undef PYCNN_COPY_FROM
 
 }  // namespace pycnn::cuda

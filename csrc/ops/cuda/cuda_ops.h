@@ -271,21 +271,21 @@ template <typename T>
 PYCNN_CUDA_KERNEL(void index_add_anb(const T* dout, const int64_t* index, T* dx, int64_t A, int64_t N, int64_t K,
                                      int64_t B))
 template <typename T>
-PYCNN_CUDA_KERNEL(void masked_select(const T* x, const int64_t* mask, T* out, int64_t n))
+PYCNN_CUDA_KERNEL(void masked_select(const T* x, const bool* mask, T* out, int64_t n))
 template <typename T>
-PYCNN_CUDA_KERNEL(void masked_scatter(const T* src, const int64_t* mask, T* dx, int64_t n))
+PYCNN_CUDA_KERNEL(void masked_scatter(const T* src, const bool* mask, T* dx, int64_t n))
 // *count (one int64 on the device) = the number of non-zero entries of mask: masked_select's output size.
-PYCNN_CUDA_KERNEL(void count_nonzero(const int64_t* mask, int64_t n, int64_t* count)) template <typename T>
+PYCNN_CUDA_KERNEL(void count_nonzero(const bool* mask, int64_t n, int64_t* count)) template <typename T>
 PYCNN_CUDA_KERNEL(void minmax_arb(const T* x, T* values, int64_t* indices, int64_t A, int64_t R, int64_t B,
                                   bool is_min))
 template <typename T>
 PYCNN_CUDA_KERNEL(void scatter_arb(const T* dout, const int64_t* indices, T* dx, int64_t A, int64_t R, int64_t B))
 template <typename T>
-PYCNN_CUDA_KERNEL(void compare(CompareOp op, const T* a, const T* b, int64_t* out, int64_t n))
+PYCNN_CUDA_KERNEL(void compare(CompareOp op, const T* a, const T* b, bool* out, int64_t n))
 template <typename T>
-PYCNN_CUDA_KERNEL(void where(const int64_t* cond, const T* a, const T* b, T* out, int64_t n))
+PYCNN_CUDA_KERNEL(void where(const bool* cond, const T* a, const T* b, T* out, int64_t n))
 template <typename T>
-PYCNN_CUDA_KERNEL(void where_grad(const int64_t* cond, const T* dout, T* da, T* db, int64_t n))
+PYCNN_CUDA_KERNEL(void where_grad(const bool* cond, const T* dout, T* da, T* db, int64_t n))
 template <typename T>
 PYCNN_CUDA_KERNEL(void maximum(const T* a, const T* b, T* out, int64_t n, bool is_min))
 template <typename T>

@@ -32,7 +32,8 @@ void binary(BinaryOp op, const T* a, const T* b, T* out, const StridedViews& v) 
   }
 }
 
-template void binary<float>(BinaryOp, const float*, const float*, float*, const StridedViews&);
-template void binary<double>(BinaryOp, const double*, const double*, double*, const StridedViews&);
+#define PYCNN_BINARY(T) template void binary<T>(BinaryOp, const T*, const T*, T*, const StridedViews&);
+PYCNN_FOR_EACH_VALUE_TYPE(PYCNN_BINARY)
+#undef PYCNN_BINARY
 
 }  // namespace pycnn::cuda

@@ -6,6 +6,7 @@
 #pragma once
 #include <cmath>  // defines: std::exp, std::log, std::sqrt, std::isinf
 #include <cstdint>
+#include <type_traits>  // defines: std::is_same_v
 
 #include "core/host_device.h"   // defines: PYCNN_HD
 #include "ops/cuda/indexing.h"  // defines: StridedIndexer
@@ -197,14 +198,30 @@ struct SoftmaxBackwardRows {
 };
 
 // ---- binary arithmetic: out (contiguous) = a op b ----
+// On bool, + is or, * is and and - is xor, as torch's bool arithmetic (pycnn refuses bool - bool, as torch).
 struct AddOp {
-  template <typename T> PYCNN_HD T operator()(T a, T b) const { return a + b; }
+  template <typename T> PYCNN_HD T operator()(T a, T b) const {
+    if constexpr (std::is_same_v<T, bool>)
+      return a || b;
+    else
+      return a + b;
+  }
 };
 struct SubOp {
-  template <typename T> PYCNN_HD T operator()(T a, T b) const { return a - b; }
+  template <typename T> PYCNN_HD T operator()(T a, T b) const {
+    if constexpr (std::is_same_v<T, bool>)
+      return a != b;
+    else
+      return static_cast<T>(a - b);
+  }
 };
 struct MulOp {
-  template <typename T> PYCNN_HD T operator()(T a, T b) const { return a * b; }
+  template <typename T> PYCNN_HD T operator()(T a, T b) const {
+    if constexpr (std::is_same_v<T, bool>)
+      return a && b;
+    else
+      return static_cast<T>(a * b);
+  }
 };
 struct DivOp {
   template <typename T> PYCNN_HD T operator()(T a, T b) const { return a / b; }

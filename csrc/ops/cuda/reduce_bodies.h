@@ -101,8 +101,8 @@ struct SumColumns {
   PYCNN_HD void operator()(int64_t i) const {
     const DivMod ab = divmod(i, B);
     const T* p = x + ab.q * R * B + ab.r;
-    double acc = 0;
-    for (int64_t r = 0; r < R; ++r) acc += static_cast<double>(p[r * B]);
+    sum_accumulator<T> acc = 0;
+    for (int64_t r = 0; r < R; ++r) acc += static_cast<sum_accumulator<T>>(p[r * B]);
     out[i] = static_cast<T>(acc);
   }
 };

@@ -59,7 +59,7 @@ __device__ inline int block_exclusive_count(int flag, int* total) {
 // select: out[pos(i)] = x[i]; scatter: dx[i] = src[pos(i)] where the mask is set (dx is zeroed).
 template <typename T>
 __global__ void __launch_bounds__(kScanThreads)
-    masked_kernel(const T* src, const int64_t* mask, T* dst, int64_t n, bool scatter) {
+    masked_kernel(const T* src, const bool* mask, T* dst, int64_t n, bool scatter) {
   int64_t base = 0;
   for (int64_t start = 0; start < n; start += blockDim.x) {
     const int64_t i = start + threadIdx.x;
@@ -79,14 +79,14 @@ __global__ void __launch_bounds__(kScanThreads)
 }  // namespace
 
 template <typename T>
-void masked_select(const T* x, const int64_t* mask, T* out, int64_t n) {
+void masked_select(const T* x, const bool* mask, T* out, int64_t n) {
   if (n <= 0) return;
   masked_kernel<T><<<1, kScanThreads, 0, stream()>>>(x, mask, out, n, false);
   CUDA_CHECK_LAUNCH("masked_select");
 }
 
 template <typename T>
-void masked_scatter(const T* src, const int64_t* mask, T* dx, int64_t n) {
+void masked_scatter(const T* src, const bool* mask, T* dx, int64_t n) {
   if (n <= 0) return;
   masked_kernel<T><<<1, kScanThreads, 0, stream()>>>(src, mask, dx, n, true);
   CUDA_CHECK_LAUNCH("masked_select_backward");
@@ -95,7 +95,7 @@ void masked_scatter(const T* src, const int64_t* mask, T* dx, int64_t n) {
 // The number of non-zero mask entries into *count (one int64 on the device, zeroed here): per-block
 // counts, then one integer atomicAdd per block (integer addition: the total does not depend on the order).
 namespace {
-__global__ void count_nonzero_kernel(const int64_t* mask, int64_t n, unsigned long long* count) {
+__global__ void count_nonzero_kernel(const bool* mask, int64_t n, unsigned long long* count) {
   unsigned long long c = 0;
   const int64_t step = int64_t(gridDim.x) * blockDim.x;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) c += mask[i] != 0;
@@ -105,7 +105,7 @@ __global__ void count_nonzero_kernel(const int64_t* mask, int64_t n, unsigned lo
 
 }  // namespace
 
-void count_nonzero(const int64_t* mask, int64_t n, int64_t* count) {
+void count_nonzero(const bool* mask, int64_t n, int64_t* count) {
   CUDA_CHECK(cudaMemsetAsync(count, 0, sizeof(int64_t), stream()), "masked_select");
   if (n <= 0) return;
   count_nonzero_kernel<<<blocks_for(n), kBlockThreads, 0, stream()>>>(mask, n,
@@ -126,17 +126,17 @@ void scatter_arb(const T* dout, const int64_t* indices, T* dx, int64_t A, int64_
 
 // ---- elementwise ----
 template <typename T>
-void compare(CompareOp op, const T* a, const T* b, int64_t* out, int64_t n) {
+void compare(CompareOp op, const T* a, const T* b, bool* out, int64_t n) {
   for_each(n, Compare<T>{op, a, b, out}, "compare");
 }
 
 template <typename T>
-void where(const int64_t* cond, const T* a, const T* b, T* out, int64_t n) {
+void where(const bool* cond, const T* a, const T* b, T* out, int64_t n) {
   for_each(n, Where<T>{cond, a, b, out}, "where");
 }
 
 template <typename T>
-void where_grad(const int64_t* cond, const T* dout, T* da, T* db, int64_t n) {
+void where_grad(const bool* cond, const T* dout, T* da, T* db, int64_t n) {
   for_each(n, WhereGrad<T>{cond, dout, da, db}, "where_backward");
 }
 
@@ -153,20 +153,18 @@ void maximum_grad(const T* a, const T* b, const T* dout, T* da, T* db, int64_t n
 // The same instantiations as the cpu:: kernels: the gathers for every dtype, the gradients for floats.
 #define PYCNN_TENSOR_OPS_ALL(T)                                                                        \
   template void index_select_anb<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t, int64_t); \
-  template void masked_select<T>(const T*, const int64_t*, T*, int64_t);                               \
-  template void compare<T>(CompareOp, const T*, const T*, int64_t*, int64_t);                          \
-  template void where<T>(const int64_t*, const T*, const T*, T*, int64_t);
+  template void masked_select<T>(const T*, const bool*, T*, int64_t);                                  \
+  template void compare<T>(CompareOp, const T*, const T*, bool*, int64_t);                             \
+  template void where<T>(const bool*, const T*, const T*, T*, int64_t);                                \
+  template void minmax_arb<T>(const T*, T*, int64_t*, int64_t, int64_t, int64_t, bool);
 #define PYCNN_TENSOR_OPS_FLOAT(T)                                                                   \
   template void index_add_anb<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t, int64_t); \
-  template void masked_scatter<T>(const T*, const int64_t*, T*, int64_t);                           \
-  template void minmax_arb<T>(const T*, T*, int64_t*, int64_t, int64_t, int64_t, bool);             \
+  template void masked_scatter<T>(const T*, const bool*, T*, int64_t);                              \
   template void scatter_arb<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t);            \
-  template void where_grad<T>(const int64_t*, const T*, T*, T*, int64_t);                           \
+  template void where_grad<T>(const bool*, const T*, T*, T*, int64_t);                              \
   template void maximum<T>(const T*, const T*, T*, int64_t, bool);                                  \
   template void maximum_grad<T>(const T*, const T*, const T*, T*, T*, int64_t, bool);
-PYCNN_TENSOR_OPS_ALL(float)
-PYCNN_TENSOR_OPS_ALL(double)
-PYCNN_TENSOR_OPS_ALL(int64_t)
+PYCNN_FOR_EACH_VALUE_TYPE(PYCNN_TENSOR_OPS_ALL)
 PYCNN_TENSOR_OPS_FLOAT(float)
 PYCNN_TENSOR_OPS_FLOAT(double)
 

@@ -101,7 +101,7 @@ struct Compare {
   CompareOp op;
   const T* a;
   const T* b;
-  int64_t* out;
+  bool* out;
   PYCNN_HD void operator()(int64_t i) const {
     const T x = a[i], y = b[i];
     bool r = false;
@@ -119,7 +119,7 @@ struct Compare {
 
 template <typename T>
 struct Where {
-  const int64_t* cond;
+  const bool* cond;
   const T* a;
   const T* b;
   T* out;
@@ -128,7 +128,7 @@ struct Where {
 
 template <typename T>
 struct WhereGrad {
-  const int64_t* cond;
+  const bool* cond;
   const T* dout;
   T* da;
   T* db;
