@@ -106,8 +106,10 @@ def test_mm_bmm_addmm_outer_values():
     close(noncontig(a).mm(t(b)), a @ b)
     A, B = randn(2, 4, 3, seed=3), randn(2, 3, 5, seed=4)
     close(pc.bmm(t(A), t(B)), A @ B)
+    close(t(A).bmm(t(B)), A @ B)
     c = randn(5, seed=5)
     close(pc.addmm(t(c), t(a), t(b), beta=0.5, alpha=2.0), 0.5 * c + 2 * (a @ b))
+    close(t(c).addmm(t(a), t(b), alpha=-1.0), c - a @ b)
     nan = np.full((4, 5), np.nan)
     close(pc.addmm(t(nan), t(a), t(b), beta=0), a @ b)  # beta = 0 ignores input
     close(pc.outer(t(c), t(a[:, 0])), np.outer(c, a[:, 0]))
@@ -192,6 +194,7 @@ def test_shape_functions():
     close(pc.log_softmax(x, 1, dtype=pc.float32), (a - np.log(np.exp(a).sum(1, keepdims=True))), rtol=1e-5)
     close(x.select(-2, 1), a[:, 1])
     close(x.select(0, -1), a[-1])
+    assert [p.shape for p in x.unbind(-1)] == [(2, 3)] * 4
     parts = pc.unbind(x, 1)
     assert len(parts) == 3 and all(p.shape == (2, 4) for p in parts)
     close(parts[2], a[:, 2])
