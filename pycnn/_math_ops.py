@@ -654,10 +654,10 @@ def _unary(x, op, out=None):
     check_tensor(x, op)
     if op in ("floor", "ceil", "round", "trunc") and not x.dtype.is_floating_point:
         result = x.clone()  # integers are already whole, as torch returns them
-    elif op in ("sign", "square") and not x.dtype.is_floating_point:
-        # through float64 until the core's arithmetic takes integers (exact up to 2^53: sign always, square
-        # for |x| < 9.4e7)
-        result = _unary(x.to(float64), op).to(x.dtype)
+    elif op == "square" and not x.dtype.is_floating_point:
+        result = x * x  # the core's integer product: exact, wrapping as torch's
+    elif op == "sign" and not x.dtype.is_floating_point:
+        result = _unary(x.to(float64), op).to(x.dtype)  # the unary family is floating only; exact for sign
     else:
         if not x.dtype.is_floating_point:  # reciprocal, rsqrt of integers: float32, torch's default dtype
             x = x.to(float32)

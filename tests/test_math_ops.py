@@ -59,6 +59,7 @@ def test_sign_of_nan_is_zero_and_rounding_functions_keep_integers():
     for op in ("floor", "ceil", "round", "trunc"):
         assert getattr(pc, op)(i).dtype == pc.int64 and getattr(i, op)().tolist() == [-3, 0, 7]
     assert pc.sign(i).tolist() == [-1, 0, 1] and i.square().tolist() == [9, 0, 49]
+    assert pc.square(t(np.array([3_000_000_001]))).tolist() == [9_000_000_006_000_000_001]  # exact
     assert i.reciprocal().dtype == pc.float32
 
 
