@@ -926,6 +926,7 @@ class Tensor(TensorBase):
         return _mops.reciprocal(self)
 
 
+# torch's legacy type names, for Tensor.type()
 _TYPE_NAMES = {
     "float32": "FloatTensor",
     "float64": "DoubleTensor",
@@ -936,9 +937,6 @@ _TYPE_NAMES = {
     "uint8": "ByteTensor",
     "bool": "BoolTensor",
 }
-
-
-# torch's legacy type names, for Tensor.type()
 
 
 def _as_tensor(value, like, op):
