@@ -10,6 +10,7 @@ import numpy as np
 from . import _C
 from . import _index_ops as _iops
 from . import _logical_ops as _logical
+from . import _math_ops as _mops
 from . import _sort_ops as _sort
 from . import _tensor_ops as _tops
 from . import autograd_ops as ag
@@ -852,6 +853,82 @@ class Tensor(TensorBase):
     # ---- sorting, selection and scans (pycnn/_sort_ops.py) ----
     def sort(self, dim=-1, descending=False, *, stable=False):
         return _sort.sort(self, dim, descending, stable=stable)
+
+    # ---- math and shape functions (pycnn/_math_ops.py) ----
+    def mm(self, mat2):
+        return _mops.mm(self, mat2)
+
+    def bmm(self, mat2):
+        return _mops.bmm(self, mat2)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return _mops.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def outer(self, vec2):
+        return _mops.outer(self, vec2)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        return _mops.norm(self, p, dim, keepdim, dtype=dtype)
+
+    def dist(self, other, p=2):
+        return _mops.dist(self, other, p)
+
+    def amax(self, dim=(), keepdim=False):
+        return _mops.amax(self, dim, keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        return _mops.amin(self, dim, keepdim)
+
+    def flip(self, *dims):
+        return _mops.flip(self, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims)
+
+    def roll(self, shifts, dims=None):
+        return _mops.roll(self, shifts, dims)
+
+    def repeat(self, *sizes):
+        return _mops.repeat(self, *sizes)
+
+    def select(self, dim, index):
+        return _mops.select(self, dim, index)
+
+    def unbind(self, dim=0):
+        return _mops.unbind(self, dim)
+
+    def unflatten(self, dim, sizes):
+        return _mops.unflatten(self, dim, sizes)
+
+    def tril(self, diagonal=0):
+        return _mops.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return _mops.triu(self, diagonal)
+
+    def diag(self, diagonal=0):
+        return _mops.diag(self, diagonal)
+
+    def sign(self):
+        return _mops.sign(self)
+
+    def floor(self):
+        return _mops.floor(self)
+
+    def ceil(self):
+        return _mops.ceil(self)
+
+    def round(self, *, decimals=0):
+        return _mops.round(self, decimals=decimals)
+
+    def trunc(self):
+        return _mops.trunc(self)
+
+    def square(self):
+        return _mops.square(self)
+
+    def rsqrt(self):
+        return _mops.rsqrt(self)
+
+    def reciprocal(self):
+        return _mops.reciprocal(self)
 
     def argsort(self, dim=-1, descending=False, *, stable=False):
         return _sort.argsort(self, dim, descending, stable=stable)

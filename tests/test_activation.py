@@ -109,6 +109,15 @@ UNARY = {
         lambda t: lambda x: t.clamp(x, max=-0.2),
         "any",
     ),
+    # rounding and friends (pycnn/_math_ops.py; more in tests/test_math_ops.py)
+    "floor": (lambda x: x.floor(), np.floor, lambda t: t.floor, "any"),
+    "ceil": (lambda x: x.ceil(), np.ceil, lambda t: t.ceil, "any"),
+    "round": (lambda x: x.round(), np.round, lambda t: t.round, "any"),
+    "trunc": (lambda x: x.trunc(), np.trunc, lambda t: t.trunc, "any"),
+    "sign": (lambda x: x.sign(), np.sign, lambda t: t.sign, "any"),
+    "reciprocal": (lambda x: x.reciprocal(), np.reciprocal, lambda t: t.reciprocal, "positive"),
+    "rsqrt": (lambda x: x.rsqrt(), lambda x: 1 / np.sqrt(x), lambda t: t.rsqrt, "positive"),
+    "square": (lambda x: x.square(), np.square, lambda t: t.square, "any"),
 }
 
 

@@ -97,7 +97,15 @@ Tensor softmax_backward(const Tensor& dout, const Tensor& y, int64_t dim);  // y
   X(Abs,         "abs",         false) \
   X(Neg,         "neg",         false) \
   X(Pow,         "pow",         false) \
-  X(Clamp,       "clamp",       false)
+  X(Clamp,       "clamp",       false) \
+  X(Floor,       "floor",       false) \
+  X(Ceil,        "ceil",        false) \
+  X(Round,       "round",       false) \
+  X(Trunc,       "trunc",       false) \
+  X(Sign,        "sign",        false) \
+  X(Reciprocal,  "reciprocal",  true)  \
+  X(Rsqrt,       "rsqrt",       true)  \
+  X(Square,      "square",      false)
 // clang-format on
 PYCNN_DEFINE_ENUM_LIST(UnaryOp, PYCNN_UNARY_OPS, "unary", "op")
 Tensor unary_forward(UnaryOp op, const Tensor& x, double alpha, double beta);

@@ -8,7 +8,7 @@
 // argument where it could overflow. The gradients at kinks and NaN follow torch.
 #pragma once
 #include <algorithm>  // defines: std::min, std::max
-#include <cmath>      // defines: std::exp, std::expm1, std::log1p, std::erf, std::tanh, std::pow
+#include <cmath>      // defines: std::exp, std::expm1, std::log1p, std::erf, std::tanh, std::pow, std::floor, ...
 
 #include "core/host_device.h"  // defines: PYCNN_HD
 
@@ -225,6 +225,42 @@ struct Clamp {  // alpha = min, beta = max (+-inf for none)
   PYCNN_HD static T backward(T g, T x, T alpha, T beta) {
     return (x >= alpha && x <= beta) ? g : T(0);
   }
+};
+
+// The rounding ops are piecewise constant: torch's gradient is zeros everywhere, jumps included.
+struct ZeroGrad {
+  template <typename T> PYCNN_HD static T backward(T, T, T, T) { return T(0); }
+};
+struct Floor : ZeroGrad {
+  template <typename T> PYCNN_HD static T forward(T x, T, T) { return std::floor(x); }
+};
+struct Ceil : ZeroGrad {
+  template <typename T> PYCNN_HD static T forward(T x, T, T) { return std::ceil(x); }
+};
+struct Round : ZeroGrad {  // halves to even, as torch: nearbyint in the default rounding mode
+  template <typename T> PYCNN_HD static T forward(T x, T, T) { return std::nearbyint(x); }
+};
+struct Trunc : ZeroGrad {
+  template <typename T> PYCNN_HD static T forward(T x, T, T) { return std::trunc(x); }
+};
+struct Sign : ZeroGrad {  // 0 at 0, and at NaN too (torch)
+  template <typename T> PYCNN_HD static T forward(T x, T, T) { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0)); }
+};
+
+struct Reciprocal {
+  template <typename T> PYCNN_HD static T forward(T x, T, T) { return T(1) / x; }
+  template <typename T> PYCNN_HD static T backward(T g, T y, T, T) { return -g * y * y; }  // d(1/x) = -1/x^2
+};
+
+struct Rsqrt {
+  template <typename T> PYCNN_HD static T forward(T x, T, T) { return T(1) / std::sqrt(x); }
+  // d x^(-1/2) = -x^(-3/2) / 2 = -y^3 / 2
+  template <typename T> PYCNN_HD static T backward(T g, T y, T, T) { return T(-0.5) * g * y * y * y; }
+};
+
+struct Square {  // x * x, what torch computes
+  template <typename T> PYCNN_HD static T forward(T x, T, T) { return x * x; }
+  template <typename T> PYCNN_HD static T backward(T g, T x, T, T) { return T(2) * g * x; }
 };
 
 // Which struct a kernel applies, and with which scalars, chosen once per call, never per element:
