@@ -2045,7 +2045,8 @@ case("cli.bench", SystemExit, "pycnn bench", lambda: cli_run("bench", "--model",
 case("cli.bench", SystemExit, "pycnn bench", lambda: cli_run("bench", "--threads", "0"), "0")
 case("cli.bench", SystemExit, "pycnn bench", lambda: cli_run("bench", "--mode", "eval"), "'eval'")
 
-# ================================================================ sorting, selection and scans (issue 14) =case("pc.sort Tensor.sort", ValueError, "sort", lambda: t(2, 3).sort(2), "dim 2")
+# ================================================================ sorting, selection and scans (issue 14) ========
+case("pc.sort Tensor.sort", ValueError, "sort", lambda: t(2, 3).sort(2), "dim 2")
 case("pc.sort", TypeError, "sort", lambda: pc.sort(t(3), descending="yes"), "'yes'")
 case("pc.argsort Tensor.argsort", ValueError, "argsort", lambda: pc.argsort(t(2, 3), -3), "dim -3")
 case("pc.topk Tensor.topk", ValueError, "topk", lambda: pc.topk(t(2, 3), 4), "k 4", "size 3")
