@@ -6,7 +6,7 @@ Used by the Tensor constructor and methods, the factories, and ops that accept s
 import numpy as np
 
 from . import _C
-from ._types import as_device, as_dtype, get_default_dtype
+from ._types import LOW_PRECISION, as_device, as_dtype, get_default_dtype
 from .autograd import TensorBase
 
 
@@ -46,6 +46,12 @@ def _dtype_of_values(arr, is_array):
     if is_array and arr.dtype in (np.float16, np.float32, np.float64):
         return as_dtype(arr.dtype)
     return get_default_dtype()
+
+
+def computable(x):
+    """x itself, or x converted to float32 when its dtype is stored only (float16, bfloat16): for the ops that call
+    the core directly rather than through a Function (Function.apply converts by itself)."""
+    return x.to("float32") if x._impl.dtype in LOW_PRECISION else x
 
 
 def is_int(value):

@@ -71,14 +71,19 @@ def _count_true(x, dim, keepdim, op):
 
 
 def all(x, dim=None, keepdim=False):
-    """True where every value over dim (all dims when None) is non-zero; a bool tensor."""
+    """True where every value over dim (all dims when None) is non-zero; a bool tensor (uint8 for a uint8
+    input, as torch keeps it)."""
     count, size = _count_true(x, dim, keepdim, "all")
-    return count == size
+    return _as_input_kind(count == size, x)
 
 
 def any(x, dim=None, keepdim=False):
     count, _ = _count_true(x, dim, keepdim, "any")
-    return count > 0
+    return _as_input_kind(count > 0, x)
+
+
+def _as_input_kind(result, x):
+    return result.to(x.dtype) if x.dtype.name == "uint8" else result
 
 
 def equal(x, other):

@@ -18,7 +18,7 @@ from . import _C
 from . import _tensor_ops as _tops
 from . import autograd_ops as ag
 from ._convert import bool_arg, check_tensor, dims_arg, int_arg, number_arg, wrap_dim
-from ._types import float32, float64
+from ._types import float64, get_default_dtype
 from .autograd import Function, TensorBase, is_grad_enabled
 
 _INF = float("inf")
@@ -652,6 +652,8 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
 # ---- elementwise rounding and friends (the core's unary family) ----
 def _unary(x, op, out=None):
     check_tensor(x, op)
+    if op in ("floor", "ceil", "round", "trunc") and x.dtype.name == "bool":
+        raise TypeError(f"[{op}] does not take bool tensors (as torch's)")
     if op in ("floor", "ceil", "round", "trunc") and not x.dtype.is_floating_point:
         result = x.clone()  # integers are already whole, as torch returns them
     elif op == "square" and not x.dtype.is_floating_point:
@@ -659,8 +661,8 @@ def _unary(x, op, out=None):
     elif op == "sign" and not x.dtype.is_floating_point:
         result = _unary(x.to(float64), op).to(x.dtype)  # the unary family is floating only; exact for sign
     else:
-        if not x.dtype.is_floating_point:  # reciprocal, rsqrt of integers: float32, torch's default dtype
-            x = x.to(float32)
+        if not x.dtype.is_floating_point:  # reciprocal, rsqrt of integers: the default float dtype, as torch
+            x = x.to(get_default_dtype())
         result = ag.UnaryFn.apply(x, op, 0.0, 0.0)
     return _write_out(out, result, op)
 

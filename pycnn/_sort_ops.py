@@ -11,7 +11,7 @@ argsort, unique and nonzero give integer results outside the graph.
 from collections import namedtuple
 
 from . import _C
-from ._convert import bool_arg, check_tensor, int_arg, wrap_dim
+from ._convert import bool_arg, check_tensor, computable, int_arg, wrap_dim
 from ._types import as_dtype, int64
 from .autograd import Function
 
@@ -116,6 +116,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     """(values, indices) of the k largest (largest=False: smallest) elements along dim, as torch.topk; NaN counts
     as the largest. The results are always in order (sorted=False allows any order, this one included)."""
     check_tensor(input, "topk")
+    if input.dtype.name == "bool":
+        raise TypeError("[topk] does not take bool tensors (as torch's)")
     k = int_arg(k, "k", "topk")
     dim = _dim(input, -1 if dim is None else dim, "topk")
     size = input.shape[dim] if input.ndim else 1
@@ -153,12 +155,13 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     check_tensor(input, "unique")
     for name, value in (("sorted", sorted), ("return_inverse", return_inverse), ("return_counts", return_counts)):
         bool_arg(value, name, "unique")
+    x = computable(input)
     if dim is None:
-        values, inverse, counts = _C.unique_dim(input._impl.reshape([-1]), 0)
+        values, inverse, counts = _C.unique_dim(x._impl.reshape([-1]), 0)
         inverse = inverse.reshape(list(input.shape))
     else:
-        values, inverse, counts = _C.unique_dim(input._impl, _dim(input, dim, "unique"))
-    out = (input._make(values),)
+        values, inverse, counts = _C.unique_dim(x._impl, _dim(input, dim, "unique"))
+    out = (input._make(values).to(input.dtype),)
     if return_inverse:
         out += (input._make(inverse),)
     if return_counts:
@@ -171,6 +174,7 @@ def nonzero(input, *, as_tuple=False):
     torch.nonzero: an (n, input.ndim) tensor, or with as_tuple one 1-D tensor of n per dim (a 0-d input counts
     as 1-D there)."""
     check_tensor(input, "nonzero")
+    input = computable(input)
     if not bool_arg(as_tuple, "as_tuple", "nonzero"):
         return input._make(_C.nonzero(input._impl))
     impl = input._impl if input.ndim else input._impl.reshape([1])

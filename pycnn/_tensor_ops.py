@@ -28,7 +28,7 @@ from ._convert import (
     number_arg,
     wrap_dim,
 )
-from ._types import result_type
+from ._types import LOW_PRECISION, float32, result_type
 from .autograd import TensorBase  # pycnn.Tensor derives from it (this module sits below tensor.py)
 
 # torch.return_types.max / min: a tuple with .values and .indices
@@ -287,11 +287,16 @@ def compare(x, other, op):
     return x._make(_C.compare(op, a._impl, b._impl))
 
 
+COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
+
+
 def promoted(x, other, op):
     """x and other (a tensor or a number) as tensors of their result dtype (torch's type promotion)."""
     if not isinstance(other, TensorBase):
         number_arg(other, op, "other")
     dtype = result_type(x, other)
+    if dtype.name in LOW_PRECISION and op in COMPARISONS:  # compared in float32, which holds both exactly
+        dtype = float32
     if not isinstance(other, TensorBase):
         other = x._make(_C.full([], float(other), dtype.name, x._impl.device))
     if x.dtype is not dtype:

@@ -17,6 +17,7 @@ from . import autograd_ops as ag
 from ._convert import (
     bool_arg,
     check_tensor,
+    computable,
     dims_arg,
     host_array,
     impl_from_data,
@@ -561,12 +562,19 @@ class Tensor(TensorBase):
         return total * (1.0 / count if count else float("nan"))
 
     def argmax(self, dim=None, keepdim=False):
+        if self.dtype is bool_:
+            raise TypeError("[argmax] does not take bool tensors (as torch's)")
+        x = computable(self)
         if dim is None:
-            return Tensor._make(_C.argmax(self._impl.reshape([-1]), 0))
-        out = Tensor._make(_C.argmax(self._impl, int_arg(dim, "dim", "argmax")))
+            return Tensor._make(_C.argmax(x._impl.reshape([-1]), 0))
+        out = Tensor._make(_C.argmax(x._impl, int_arg(dim, "dim", "argmax")))
         return out.unsqueeze(dim) if keepdim and self.ndim else out  # a 0-d input keeps 0 dims
 
     def relu(self):
+        if self.dtype is bool_:
+            raise TypeError("[relu] does not take bool tensors (as torch's)")
+        if not self.dtype.is_floating_point:  # integers: no gradient, no kernel of their own
+            return self if not self.dtype.is_signed else _tops.where(self > 0, self, 0)
         return ag.ReLUFn.apply(self)
 
     # elementwise math of the unary family (csrc/ops/activation.cpp)

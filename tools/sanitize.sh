@@ -46,7 +46,8 @@ cd "$build"  # away from the repository root, whose pycnn/ has no _C
 # pytest had captured would be lost with it (GCC's UBSan ignores log_path; sys capture breaks faulthandler).
 tests=()
 for name in ops conv2d convs depthwise winograd deform_conv norm losses activation resize tensor tensor_ops \
-  dropout autograd nn optim optimizers serialization bad_input init nonlocal threads op_lists host_cache data models; do
+  dropout autograd nn optim optimizers serialization bad_input init nonlocal threads op_lists host_cache data models \
+  dtypes sort_ops index_ops embedding conv3d fold grid_sample math_ops nn_breadth; do
   tests+=("$root/tests/test_$name.py")
 done
 "$python" -m pytest -q -s -p no:cacheprovider "${tests[@]}"

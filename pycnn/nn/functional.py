@@ -107,7 +107,7 @@ def avg_pool2d(
 
 def relu(input, inplace=False):
     check_tensor(input, "relu")
-    return _maybe_inplace(input, ag.ReLUFn.apply(input), inplace, "relu_")
+    return _maybe_inplace(input, input.relu(), inplace, "relu_")
 
 
 def log_softmax(input, dim):
