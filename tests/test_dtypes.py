@@ -405,7 +405,7 @@ DTYPE_OPS = {
     "sqrt": lambda m, x: x.sqrt(),
     "floor": lambda m, x: x.floor(),
     "sign": lambda m, x: x.sign(),
-    "eq": lambda m, x: x == x,
+    "eq": lambda m, x: x == x.flip(0),
     "lt_number": lambda m, x: x < 1,
     "add_number": lambda m, x: x + 1,
     "mul_float": lambda m, x: x * 0.5,
