@@ -403,7 +403,11 @@ def _read_array(f, path, name, dtype, shape):
 
 
 def load(path, device="cpu"):
-    """Load a safetensors file written by save() (or any safetensors writer).
+    """Load a safetensors file written by save() (or any safetensors writer), or a PyTorch checkpoint.
+
+    A file that starts as a zip does (b"PK\\x03\\x04") is read as what `torch.save` writes for a state dict
+    (e.g. "resnet18.pth"), without importing torch: see pycnn.torch_checkpoint.load_torch_state, whose
+    restricted unpickler refuses anything but tensors, storages, ordered dicts and plain values.
 
     Args:
         path (str or os.PathLike): the file.
@@ -420,6 +424,8 @@ def load(path, device="cpu"):
     result = OrderedDict()
     with open_file(path, "rb", "load") as f:
         path = f.name
+        if _is_torch_file(f):
+            return _load_torch(path, device)
         _, entries = _read_header(f, path)
         # Entries are packed without gaps, so one sequential pass in offset order reads them all; the
         # result keeps the header's order.
@@ -430,6 +436,28 @@ def load(path, device="cpu"):
                 t = t.to(device)
             result[name] = t
     return OrderedDict((name, result[name]) for name, *_ in entries)
+
+
+# Legacy torch.save files are a pickle: PROTO 2, then LONG1 of the 10-byte magic number.
+_TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0a"
+
+
+def _is_torch_file(f):
+    """Whether the open file is a torch checkpoint: a zip, or the legacy format (refused there). As a
+    safetensors header length the legacy magic is past _MAX_HEADER_BYTES, and a zip's would be one exact
+    length of 64 MiB of JSON."""
+    head = f.read(4)
+    f.seek(0)
+    return head in (b"PK\x03\x04", _TORCH_LEGACY_MAGIC)
+
+
+def _load_torch(path, device):
+    from .torch_checkpoint import load_torch_state
+
+    state = load_torch_state(path)
+    if device is not None and str(device) != "cpu":
+        state = OrderedDict((k, v.to(device) if isinstance(v, Tensor) else v) for k, v in state.items())
+    return state
 
 
 def load_metadata(path):
