@@ -11,7 +11,9 @@ functions of this module, and refuses every other one before anything is called:
 Tensors are copied out of their storages, so tensors that shared one in torch no longer share memory.
 """
 
+import io
 import pickle
+import pickletools
 import re
 import zipfile
 from collections import OrderedDict
@@ -218,18 +220,27 @@ def load_torch_state(path):
                 return _unpickle(archive, path)
         except CheckpointError as e:
             raise e if str(e).startswith("[load]") else CheckpointError(f"[load] {path}: {e}") from None
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, pickle.UnpicklingError, EOFError, OSError) as e:
+        except (zipfile.BadZipFile, pickle.UnpicklingError, EOFError, OSError, NotImplementedError, RuntimeError) as e:
+            # NotImplementedError, RuntimeError: zipfile's for a compression or version it lacks, encryption.
             raise CheckpointError(f"[load] {path}: corrupt torch checkpoint ({type(e).__name__}: {e})") from None
-        except (TypeError, ValueError, AttributeError, IndexError, KeyError, RecursionError) as e:
-            # A call with arguments of the wrong kind, or an opcode on the wrong object: a malformed pickle.
+        except (TypeError, ValueError, AttributeError, IndexError, KeyError, RecursionError, MemoryError) as e:
+            # A call with arguments of the wrong kind, an opcode on the wrong object, a length field of
+            # gigabytes in a small pickle: a malformed one.
             raise CheckpointError(f"[load] {path}: malformed pickle ({type(e).__name__}: {e})") from None
 
 
 def _unpickle(archive, path):
     name = _data_pkl(archive, path)
     prefix = name[: -len("data.pkl")]
-    with archive.open(name) as pkl:
-        result = _Unpickler(pkl, archive, prefix, path).load()
+    data = archive.read(name)  # a few kB even for a large model
+    # Every opcode's length field checked against the bytes there first: the C unpickler would allocate what
+    # a corrupt one claims (gigabytes), and prints a SystemError when that fails.
+    try:
+        for _ in pickletools.genops(data):
+            pass
+    except ValueError as e:
+        raise CheckpointError(f"corrupt pickle in {name} ({e})") from None
+    result = _Unpickler(io.BytesIO(data), archive, prefix, path).load()
     if not isinstance(result, dict):
         raise CheckpointError(f"holds a {type(result).__name__}, not a state dict")
     return result if isinstance(result, OrderedDict) else OrderedDict(result)

@@ -368,3 +368,30 @@ def test_load_torch_state_refuses_other_files(tmp_path):
     path.write_bytes(b"not a checkpoint at all")
     with pytest.raises(CheckpointError, match=r"^\[load\] .*plain\.bin.*not a zip"):
         load_torch_state(path)
+
+
+def test_random_damage_is_a_named_error_or_a_load(tmp_path):
+    """Bytes flipped anywhere in the file or in the pickle, or the file cut short: a ValueError naming the
+    file (or, where the damage hit bytes that do not matter, a load), never another exception."""
+    data = np.array([1.0, 2.0, 3.0], dtype="<f4").tobytes()
+    pkl = _tensor_pickle_ops(numel=3, size=(3,))
+    whole = _zip(tmp_path, {"a/data.pkl": pkl, "a/data/0": data, "a/byteorder": b"little"}).read_bytes()
+    rng = np.random.default_rng(0)
+    path = tmp_path / "damaged.pth"
+    for trial in range(300):
+        if trial % 3 == 0:
+            damaged = whole[: rng.integers(4, len(whole))]
+        elif trial % 3 == 1:
+            damaged = bytearray(whole)
+            for at in rng.integers(4, len(whole), size=rng.integers(1, 5)):
+                damaged[at] = rng.integers(256)
+        else:  # a well-formed zip around a damaged pickle
+            bad = bytearray(pkl)
+            for at in rng.integers(2, len(pkl), size=rng.integers(1, 4)):
+                bad[at] = rng.integers(256)
+            damaged = _zip(tmp_path, {"a/data.pkl": bytes(bad), "a/data/0": data}, name="tmp.pth").read_bytes()
+        path.write_bytes(bytes(damaged))
+        try:
+            pc.load(path)
+        except ValueError as e:
+            assert str(e).startswith(f"[load] {path}"), str(e)
