@@ -298,6 +298,26 @@ case(
     lambda: pc.load(None),
     "None",
 )
+
+
+def _hostile_torch_checkpoint():
+    """A torch-style zip checkpoint whose pickle calls os.system (refused by the restricted unpickler)."""
+    import zipfile
+
+    path = "/tmp/pycnn-table-hostile.pth"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("ckpt/data.pkl", b"\x80\x02cos\nsystem\nX\x04\x00\x00\x00trueR.")
+    return path
+
+
+case(
+    "pc.load",
+    ValueError,
+    "load",
+    lambda: pc.load(_hostile_torch_checkpoint()),
+    "os.system",
+    "pycnn-table-hostile.pth",
+)
 case("pc.summary", TypeError, "summary", lambda: pc.summary("lenet5", (1, 1, 28, 28)), "str")
 case("pc.summary", ValueError, "LeNet5", lambda: pc.summary(pc.models.lenet5(), (1, 28)), "(1, 28)")
 case("pc.summary", ValueError, "summary", lambda: pc.summary(pc.models.lenet5(), None), "None")
