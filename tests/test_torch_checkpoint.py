@@ -358,7 +358,8 @@ def test_truncated_and_corrupt_zip(tmp_path):
 
 
 def test_legacy_format_is_refused(tmp_path):
-    path = _torch_file(tmp_path, {"x": __import__("torch").ones(2)}, _use_new_zipfile_serialization=False)
+    torch = pytest.importorskip("torch")
+    path = _torch_file(tmp_path, {"x": torch.ones(2)}, _use_new_zipfile_serialization=False)
     with pytest.raises(ValueError, match=r"^\[load\] .*legacy"):
         pc.load(path)
 
