@@ -23,6 +23,7 @@ import numpy as np
 from . import _C
 from .creation import from_numpy
 from .tensor import Tensor
+from .torch_checkpoint import load_torch_state
 
 __all__ = ["load", "load_metadata", "save"]
 
@@ -452,8 +453,6 @@ def _is_torch_file(f):
 
 
 def _load_torch(path, device):
-    from .torch_checkpoint import load_torch_state
-
     state = load_torch_state(path)
     if device is not None and str(device) != "cpu":
         state = OrderedDict((k, v.to(device) if isinstance(v, Tensor) else v) for k, v in state.items())

@@ -22,6 +22,7 @@ import numpy as np
 
 from . import _C
 from .creation import from_numpy
+from .nn.parameter import Parameter
 from .tensor import Tensor
 
 __all__ = ["load_torch_state"]
@@ -105,8 +106,6 @@ def _to_tensor(kind, arr):
 
 
 def _rebuild_parameter(data, requires_grad, backward_hooks):
-    from .nn.parameter import Parameter  # pycnn.nn imports more than loading needs at import time
-
     if not isinstance(data, Tensor):
         raise CheckpointError(f"a Parameter's data is a {type(data).__name__}, not a tensor")
     return Parameter(data, requires_grad=requires_grad is True)
@@ -202,10 +201,7 @@ def load_torch_state(path):
         or its pickle names any global other than tensors, storages and OrderedDict (nothing it names is
         ever called). TypeError if path is not a path; OSError naming the file if it cannot be opened.
     """
-    from .serialization import open_file
-
-    with open_file(path, "rb", "load") as f:
-        path = f.name
+    with open(path, "rb") as f:
         if f.read(4) != b"PK\x03\x04":
             f.seek(0)
             if f.read(4) == b"\x80\x02\x8a\x0a":  # a pickle (PROTO 2) of torch's legacy magic number

@@ -74,8 +74,8 @@ def load(data):
     path.write_bytes(_file_bytes(data))
     _expect(ValueError, ["load"], path, lambda: load_metadata(path))
     state = _expect(ValueError, ["load"], path, lambda: pc.load(path))
-    if state is None:
-        return
+    if state is None or not all(isinstance(t, pc.Tensor) for t in state.values()):
+        return  # a torch checkpoint may hold other values (an epoch number): nothing to save again
     again = path.with_name("again.safetensors")
     pc.save(state, again)
     reloaded = pc.load(again)
