@@ -6,7 +6,6 @@ the engine *accumulates* them (``grad = g if grad is None else grad + g``). A Fu
 never pycnn.Tensor, so the per-op Python cost is one wrapper and one call.
 """
 
-import builtins
 import functools
 import re
 import threading
@@ -149,7 +148,7 @@ class Function:
         except TypeError:
             # float16 / bfloat16 are stored, not computed: the op runs in float32 between two casts (found
             # only when the core refuses the dtype, so that other ops pay nothing for it)
-            if not builtins.any(isinstance(a, TensorBase) and a._impl.dtype in LOW_PRECISION for a in args):
+            if not any(isinstance(a, TensorBase) and a._impl.dtype in LOW_PRECISION for a in args):
                 raise
             return _apply_in_float32(cls, args, kwargs)
         if record:
