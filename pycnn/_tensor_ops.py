@@ -290,13 +290,15 @@ def compare(x, other, op):
 COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")
 
 
-def promoted(x, other, op):
-    """x and other (a tensor or a number) as tensors of their result dtype (torch's type promotion)."""
+def promoted(x, other, op, dtype=None):
+    """x and other (a tensor or a number) as tensors of dtype, by default their result dtype (torch's type
+    promotion)."""
     if not isinstance(other, TensorBase):
         number_arg(other, op, "other")
-    dtype = result_type(x, other)
-    if dtype.name in LOW_PRECISION and op in COMPARISONS:  # compared in float32, which holds both exactly
-        dtype = float32
+    if dtype is None:
+        dtype = result_type(x, other)
+        if dtype.name in LOW_PRECISION and op in COMPARISONS:  # compared in float32, which holds both exactly
+            dtype = float32
     if not isinstance(other, TensorBase):
         other = x._make(_C.full([], float(other), dtype.name, x._impl.device))
     if x.dtype is not dtype:

@@ -653,12 +653,7 @@ class Tensor(TensorBase):
             self.dtype is bool_ or getattr(other, "dtype", None) is bool_ or isinstance(other, builtins.bool)
         ):
             raise TypeError("[sub] subtraction with a bool tensor is not supported; use logical_xor or ~ (logical_not)")
-        a = self if self.dtype is dtype else self.to(dtype)
-        b = (
-            (other if other.dtype is dtype else other.to(dtype))
-            if isinstance(other, Tensor)
-            else Tensor._make(_C.full([], float(other), dtype.name, self._impl.device))
-        )
+        a, b = _tops.promoted(self, other, op, dtype)
         return ag.BinaryFn.apply(b, a, op) if reverse else ag.BinaryFn.apply(a, b, op)
 
     def __add__(self, other):
