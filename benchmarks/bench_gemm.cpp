@@ -8,9 +8,9 @@
 #include <random>
 #include <vector>
 
-#include "core/cpu_features.h"  // defines: simd_level_name
-#include "core/parallel.h"      // defines: set_num_threads
-#include "ops/cpu/cpu_ops.h"    // defines: cpu::gemm
+#include "pycnn/core/cpu_features.h"  // defines: simd_level_name
+#include "pycnn/core/parallel.h"      // defines: set_num_threads
+#include "pycnn/ops/cpu/cpu_ops.h"    // defines: cpu::gemm
 
 using namespace pycnn;
 

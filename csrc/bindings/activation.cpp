@@ -2,7 +2,7 @@
 // and Maxout; conventions in bindings/common.h. The unary family takes its op by name (ops.h: PYCNN_UNARY_OPS).
 #include <string>
 
-#include "bindings/common.h"
+#include "common.h"
 
 namespace pycnn::bindings {
 

@@ -1,7 +1,7 @@
 // Bindings of the benchmark helpers (core/fma_peak.cpp) that `pycnn bench` uses; conventions in
 // bindings/common.h.
-#include "bindings/common.h"
-#include "core/fma_peak.h"  // defines: fma_peak_gflops, fma_peak_isa
+#include "common.h"
+#include "pycnn/core/fma_peak.h"  // defines: fma_peak_gflops, fma_peak_isa
 
 namespace pycnn::bindings {
 

@@ -9,8 +9,8 @@
 
 #include <tuple>  // defines: std::apply
 
-#include "core/tensor.h"
-#include "ops/ops.h"
+#include "pycnn/core/tensor.h"
+#include "pycnn/ops/ops.h"
 
 namespace py = pybind11;
 

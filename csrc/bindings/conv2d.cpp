@@ -1,6 +1,6 @@
 // Bindings of 2-D convolution (ops/conv2d.cpp); conventions in bindings/common.h.
-#include "bindings/common.h"
-#include "ops/cpu/winograd.h"  // defines: Conv2dAlgo, set_conv2d_algorithm, conv2d_algorithm, conv2d_algorithm_for
+#include "common.h"
+#include "pycnn/ops/cpu/winograd.h"  // defines: Conv2dAlgo, set_conv2d_algorithm, conv2d_algorithm, conv2d_algorithm_for
 
 namespace pycnn::bindings {
 

@@ -1,6 +1,6 @@
 // Bindings of 3-D convolution (ops/conv3d.cpp) and of unfold / fold (ops/fold.cpp), its 2-D im2col
 // neighbours; conventions in bindings/common.h. Window arguments come as (d, h, w) triples or (h, w) pairs.
-#include "bindings/common.h"
+#include "common.h"
 
 namespace pycnn::bindings {
 

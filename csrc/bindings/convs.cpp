@@ -1,6 +1,6 @@
 // Bindings of the convolution family (ops/convs.cpp): padding, with its mode by name (ops.h: PYCNN_PAD_MODES),
 // and transposed convolution; conventions in bindings/common.h.
-#include "bindings/common.h"
+#include "common.h"
 
 namespace pycnn::bindings {
 

@@ -1,5 +1,5 @@
 // Bindings of copy_ and fill_ (ops/copy.cpp); conventions in bindings/common.h.
-#include "bindings/common.h"
+#include "common.h"
 
 namespace pycnn::bindings {
 

@@ -1,7 +1,7 @@
 // The CUDA runtime for pycnn.cuda (core/cuda_runtime.h): devices, synchronisation, memory statistics, streams
 // (as integer handles; 0 is the default stream) and the host-transfer counter the tests read.
-#include "bindings/common.h"
-#include "core/cuda_runtime.h"
+#include "common.h"
+#include "pycnn/core/cuda_runtime.h"
 
 namespace pycnn::bindings {
 

@@ -1,5 +1,5 @@
 // Bindings of deformable convolution (ops/deform_conv.cpp); conventions in bindings/common.h.
-#include "bindings/common.h"
+#include "common.h"
 
 namespace pycnn::bindings {
 

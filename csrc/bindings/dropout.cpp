@@ -1,5 +1,5 @@
 // Bindings of dropout, dropout2d and alpha dropout (ops/dropout.cpp); conventions in bindings/common.h.
-#include "bindings/common.h"
+#include "common.h"
 
 namespace pycnn::bindings {
 

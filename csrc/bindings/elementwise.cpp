@@ -1,6 +1,6 @@
 // Bindings of add/sub/mul/div with broadcasting (ops/elementwise.cpp); conventions in bindings/common.h.
 // The op is taken by name (ops.h: PYCNN_BINARY_OPS).
-#include "bindings/common.h"
+#include "common.h"
 
 namespace pycnn::bindings {
 

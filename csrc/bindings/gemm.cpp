@@ -1,7 +1,7 @@
 // Bindings of matrix multiplication (ops/gemm.cpp) and the TF32 switch of the CUDA GEMM (ops/cuda/gemm.cu);
 // conventions in bindings/common.h.
-#include "bindings/common.h"
-#include "ops/cuda/cuda_ops.h"  // defines: cuda::set_allow_tf32, cuda::allow_tf32
+#include "common.h"
+#include "pycnn/ops/cuda/cuda_ops.h"  // defines: cuda::set_allow_tf32, cuda::allow_tf32
 
 namespace pycnn::bindings {
 

@@ -1,6 +1,6 @@
 // Bindings of grid_sample (ops/grid_sample.cpp); conventions in bindings/common.h. The mode and padding mode
 // are taken by name (ops.h: PYCNN_GRID_SAMPLE_MODES, PYCNN_GRID_PADDING_MODES).
-#include "bindings/common.h"
+#include "common.h"
 
 namespace pycnn::bindings {
 

@@ -1,6 +1,6 @@
 // Bindings of the indexing ops (ops/indexing.cpp): gather / scatter (reduce by name: ops.h
 // PYCNN_SCATTER_REDUCES), embedding and one_hot; conventions in bindings/common.h.
-#include "bindings/common.h"
+#include "common.h"
 
 namespace pycnn::bindings {
 

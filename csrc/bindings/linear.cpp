@@ -1,5 +1,5 @@
 // Bindings of the linear layer's forward and backward (ops/linear.cpp); conventions in bindings/common.h.
-#include "bindings/common.h"
+#include "common.h"
 
 namespace pycnn::bindings {
 

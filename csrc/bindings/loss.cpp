@@ -1,6 +1,6 @@
 // Bindings of the losses (ops/loss.cpp); conventions in bindings/common.h. The reduction and the pointwise
 // loss are taken by name (ops.h: PYCNN_REDUCTIONS, PYCNN_POINTWISE_LOSSES).
-#include "bindings/common.h"
+#include "common.h"
 
 namespace pycnn::bindings {
 

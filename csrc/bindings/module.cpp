@@ -1,9 +1,9 @@
 // The pycnn._C extension module: exception mapping, the init_<family> of each binding file (one per
 // ops/<family>.cpp, and cuda.cpp for the CUDA runtime) and the small runtime queries (threads, SIMD level).
-#include "bindings/common.h"
-#include "core/cpu_features.h"
-#include "core/parallel.h"
-#include "core/storage.h"  // defines: host_cache_stats
+#include "common.h"
+#include "pycnn/core/cpu_features.h"
+#include "pycnn/core/parallel.h"
+#include "pycnn/core/storage.h"  // defines: host_cache_stats
 
 // The binding files: tensor.cpp (the Tensor class, from_numpy, the factories) and one per ops/<family>.cpp,
 // each defining init_<family>(m). A new family is one line here.

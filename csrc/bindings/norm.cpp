@@ -1,6 +1,6 @@
 // Bindings of the normalisations (ops/norm.cpp): batch, group, layer and local response norm, and the
 // nn.utils helpers lp_sum and clamp_; conventions in bindings/common.h.
-#include "bindings/common.h"
+#include "common.h"
 
 namespace pycnn::bindings {
 

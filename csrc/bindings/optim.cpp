@@ -2,7 +2,7 @@
 // its state tensors in place; state the options don't use may be None. `step` is the optimizer's step count
 // including this update (1 on the first). The *_multi_ forms update a whole parameter group (lists of
 // tensors, element i of each list belonging to params[i]; unused state lists empty): one launch on CUDA.
-#include "bindings/common.h"
+#include "common.h"
 
 namespace pycnn::bindings {
 

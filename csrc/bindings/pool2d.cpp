@@ -1,5 +1,5 @@
 // Bindings of max and average pooling (ops/pool2d.cpp); conventions in bindings/common.h.
-#include "bindings/common.h"
+#include "common.h"
 
 namespace pycnn::bindings {
 

@@ -1,5 +1,5 @@
 // Bindings of the reductions (ops/reduce.cpp); conventions in bindings/common.h.
-#include "bindings/common.h"
+#include "common.h"
 
 namespace pycnn::bindings {
 

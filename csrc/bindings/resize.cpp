@@ -1,6 +1,6 @@
 // Bindings of the pooling variants and upsampling (ops/resize.cpp); conventions in bindings/common.h. The
 // interpolation mode is taken by name (ops.h: PYCNN_INTERP_MODES).
-#include "bindings/common.h"
+#include "common.h"
 
 namespace pycnn::bindings {
 

@@ -1,5 +1,5 @@
 // Bindings of sorting, selection and scans (ops/sort.cpp); conventions in bindings/common.h.
-#include "bindings/common.h"
+#include "common.h"
 
 namespace pycnn::bindings {
 

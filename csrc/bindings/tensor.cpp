@@ -2,7 +2,7 @@
 // from_numpy (shares the array's memory, keeping the array alive), views and factories.
 #include <pybind11/numpy.h>  // defines: py::array, py::buffer_info
 
-#include "bindings/common.h"
+#include "common.h"
 
 namespace pycnn::bindings {
 

@@ -1,6 +1,6 @@
 // Bindings of the tensor operations (ops/tensor_ops.cpp): joining, splitting, indexing, reductions with
 // indices, comparisons (by name, ops.h: PYCNN_COMPARE_OPS) and where; conventions in bindings/common.h.
-#include "bindings/common.h"
+#include "common.h"
 
 namespace pycnn::bindings {
 

@@ -1,4 +1,4 @@
-#include "core/caching_allocator.h"
+#include "pycnn/core/caching_allocator.h"
 
 #include <algorithm>
 #include <functional>

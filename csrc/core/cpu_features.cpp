@@ -1,10 +1,10 @@
 // CPU feature detection with the compiler's cpuid builtins; PYCNN_SIMD=<level> picks a lower kernel set.
-#include "core/cpu_features.h"
+#include "pycnn/core/cpu_features.h"
 
 #include <atomic>
 #include <cstdlib>
 
-#include "core/check.h"
+#include "pycnn/core/check.h"
 
 namespace pycnn {
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "core/enum_list.h"  // defines: PYCNN_DEFINE_ENUM_LIST, enum_name, parse_enum, enum_names
+#include "pycnn/core/enum_list.h"  // defines: PYCNN_DEFINE_ENUM_LIST, enum_name, parse_enum, enum_names
 
 namespace pycnn {
 

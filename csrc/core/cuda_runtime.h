@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "core/device.h"
+#include "pycnn/core/device.h"
 
 namespace pycnn::cuda {
 

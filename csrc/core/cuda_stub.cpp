@@ -2,8 +2,8 @@
 // so. The kernels need no stub: ops/cuda/cuda_ops.h turns each declaration into a throwing body.
 #include <cstring>
 
-#include "core/check.h"
-#include "core/cuda_runtime.h"
+#include "pycnn/core/check.h"
+#include "pycnn/core/cuda_runtime.h"
 
 namespace pycnn::cuda {
 

@@ -4,8 +4,8 @@
 #include <string>
 #include <type_traits>  // defines: std::is_integral_v, std::is_same_v
 
-#include "core/check.h"
-#include "core/half.h"  // defines: Half, BFloat16
+#include "pycnn/core/check.h"
+#include "pycnn/core/half.h"  // defines: Half, BFloat16
 
 namespace pycnn {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/check.h"  // defines: ValueError, str
+#include "pycnn/core/check.h"  // defines: ValueError, str
 
 namespace pycnn {
 

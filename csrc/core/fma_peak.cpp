@@ -2,7 +2,7 @@
 // __builtin_cpu_supports): kAcc independent accumulators hide the FMA latency, and nothing touches memory,
 // so what it reaches is the arithmetic peak at the clock the cores run under load. Threads are plain
 // std::threads, not parallel_for: the count must be exactly the one asked for.
-#include "core/fma_peak.h"
+#include "pycnn/core/fma_peak.h"
 
 #include <atomic>
 #include <chrono>
@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/check.h"
+#include "pycnn/core/check.h"
 
 namespace pycnn {
 

@@ -3,7 +3,7 @@
 // state word that also holds the job's closed bit and how many workers are inside), everyone claims chunks
 // from one counter, and the caller closes the job once the chunks run out and waits only for workers
 // still inside a chunk. A worker that was asleep or descheduled simply misses the job.
-#include "core/parallel.h"
+#include "pycnn/core/parallel.h"
 
 #include <pthread.h>
 
@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/check.h"
+#include "pycnn/core/check.h"
 
 namespace pycnn {
 

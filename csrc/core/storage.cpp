@@ -1,6 +1,6 @@
 // Storage allocation: aligned host memory on the CPU, the caching allocator (core/cuda_runtime.h) on a GPU.
 // Large host blocks are recycled through a small cache (see HostBlockCache).
-#include "core/storage.h"
+#include "pycnn/core/storage.h"
 
 #include <algorithm>  // defines: std::max, std::min
 #include <cstdlib>
@@ -9,9 +9,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/check.h"
-#include "core/cuda_runtime.h"  // defines: cuda::device_malloc / device_free / host_pinned_malloc
-#include "core/parallel.h"      // defines: in_forked_child
+#include "pycnn/core/check.h"
+#include "pycnn/core/cuda_runtime.h"  // defines: cuda::device_malloc / device_free / host_pinned_malloc
+#include "pycnn/core/parallel.h"      // defines: in_forked_child
 
 namespace pycnn {
 

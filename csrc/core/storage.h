@@ -9,7 +9,7 @@
 #include <functional>
 #include <memory>
 
-#include "core/device.h"
+#include "pycnn/core/device.h"
 
 namespace pycnn {
 

@@ -1,12 +1,12 @@
 // Tensor construction, views and copies. Views only rewrite (shape, strides, offset); anything that
 // moves data goes through ops (copy_, cast) so that it dispatches on the device like every other op.
-#include "core/tensor.h"
+#include "pycnn/core/tensor.h"
 
 #include <algorithm>
 #include <cstring>
 #include <numeric>
 
-#include "core/cuda_runtime.h"
+#include "pycnn/core/cuda_runtime.h"
 
 namespace pycnn {
 

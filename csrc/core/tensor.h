@@ -5,10 +5,10 @@
 #include <memory>
 #include <vector>
 
-#include "core/check.h"
-#include "core/device.h"
-#include "core/dtype.h"
-#include "core/storage.h"
+#include "pycnn/core/check.h"
+#include "pycnn/core/device.h"
+#include "pycnn/core/dtype.h"
+#include "pycnn/core/storage.h"
 
 namespace pycnn {
 

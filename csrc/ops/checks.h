@@ -2,7 +2,7 @@
 #pragma once
 #include <algorithm>  // defines: std::find
 
-#include "core/tensor.h"
+#include "pycnn/core/tensor.h"
 
 namespace pycnn {
 

@@ -2,9 +2,9 @@
 // bias gradients. x (N, C, H, W), w (OC, C/groups, KH, KW), b (OC,) -> y (N, OC, OH, OW) with
 // OH = (H + 2*pad_h - dilation_h*(KH-1) - 1) / stride_h + 1. The kernels are implicit GEMMs on both devices
 // (ops/cpu/conv2d.cpp, ops/cuda/conv2d.cu), with direct kernels for depthwise convolutions.
-#include "ops/checks.h"
-#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
-#include "ops/ops.h"
+#include "pycnn/ops/checks.h"
+#include "pycnn/ops/dispatch.h"  // defines: PYCNN_DISPATCH
+#include "pycnn/ops/ops.h"
 
 namespace pycnn {
 

@@ -4,9 +4,9 @@
 // conv2d's with a third dim; the kernels (ops/cpu/conv3d.cpp) are vol2col + GEMM. No CUDA kernel yet.
 #include <tuple>
 
-#include "ops/checks.h"
-#include "ops/dispatch.h"  // defines: dispatch_floating, cpu:: kernels
-#include "ops/ops.h"
+#include "pycnn/ops/checks.h"
+#include "pycnn/ops/dispatch.h"  // defines: dispatch_floating, cpu:: kernels
+#include "pycnn/ops/ops.h"
 
 namespace pycnn {
 

@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <utility>
 
-#include "ops/dispatch.h"
-#include "ops/ops.h"
+#include "pycnn/ops/dispatch.h"
+#include "pycnn/ops/ops.h"
 
 namespace pycnn {
 

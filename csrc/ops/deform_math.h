@@ -5,7 +5,7 @@
 #pragma once
 #include <cstdint>
 
-#include "core/host_device.h"  // defines: PYCNN_HD
+#include "pycnn/core/host_device.h"  // defines: PYCNN_HD
 
 namespace pycnn {
 

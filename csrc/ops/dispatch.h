@@ -6,9 +6,9 @@
 // build without CUDA the cuda:: side is a body that throws, and unreachable because no tensor can live on a
 // GPU there. An op whose CUDA kernel is not written yet calls check_cpu (ops/checks.h) instead.
 #pragma once
-#include "core/cuda_runtime.h"  // defines: cuda::DeviceGuard
-#include "ops/cpu/cpu_ops.h"
-#include "ops/cuda/cuda_ops.h"
+#include "pycnn/core/cuda_runtime.h"  // defines: cuda::DeviceGuard
+#include "pycnn/ops/cpu/cpu_ops.h"
+#include "pycnn/ops/cuda/cuda_ops.h"
 
 // The guard is a temporary of the full expression: it lives until the kernel call returns.
 #define PYCNN_DISPATCH(device, kernel, ...)                                                        \

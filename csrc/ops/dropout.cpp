@@ -8,9 +8,9 @@
 //                   b = -a alpha' p: kept (a, b), dropped (0, a alpha' + b); backward kept (a, 0), dropped (0, 0).
 #include <cmath>
 
-#include "ops/checks.h"
-#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
-#include "ops/ops.h"
+#include "pycnn/ops/checks.h"
+#include "pycnn/ops/dispatch.h"  // defines: PYCNN_DISPATCH
+#include "pycnn/ops/ops.h"
 
 namespace pycnn {
 

@@ -1,8 +1,8 @@
 // add/sub/mul/div with NumPy broadcasting, forward and backward. The backward reduces each gradient back
 // to its input's shape with sum_to (the rule for broadcasting: a broadcast input receives the sum).
-#include "ops/checks.h"
-#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
-#include "ops/ops.h"
+#include "pycnn/ops/checks.h"
+#include "pycnn/ops/dispatch.h"  // defines: PYCNN_DISPATCH
+#include "pycnn/ops/ops.h"
 
 namespace pycnn {
 

@@ -4,9 +4,9 @@
 // ops/cpu/fold.cpp (conv2d's im2col / col2im). No CUDA kernel yet.
 #include <utility>  // defines: std::pair
 
-#include "ops/checks.h"
-#include "ops/dispatch.h"  // defines: dispatch_floating, cpu:: kernels
-#include "ops/ops.h"
+#include "pycnn/ops/checks.h"
+#include "pycnn/ops/dispatch.h"  // defines: dispatch_floating, cpu:: kernels
+#include "pycnn/ops/ops.h"
 
 namespace pycnn {
 

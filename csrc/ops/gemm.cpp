@@ -1,6 +1,6 @@
 // gemm / matmul entry points: shape checks, then one dispatch on the device.
-#include "ops/dispatch.h"
-#include "ops/ops.h"
+#include "pycnn/ops/dispatch.h"
+#include "pycnn/ops/ops.h"
 
 namespace pycnn {
 

@@ -2,9 +2,9 @@
 // the call into ops/cpu/grid_sample.cpp. There is no CUDA kernel yet: a CUDA tensor is refused by check_cpu.
 #include <tuple>
 
-#include "ops/checks.h"
-#include "ops/cpu/cpu_ops.h"
-#include "ops/ops.h"
+#include "pycnn/ops/checks.h"
+#include "pycnn/ops/cpu/cpu_ops.h"
+#include "pycnn/ops/ops.h"
 
 namespace pycnn {
 

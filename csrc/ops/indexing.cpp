@@ -2,9 +2,9 @@
 // gradient and max_norm renormalisation, and one_hot. Each entry validates ("[op] ...", an index out of
 // range is std::out_of_range, Python's IndexError), allocates and calls its kernel in ops/cpu/indexing.cpp.
 // CPU only for now (check_cpu). gather and scatter read their inputs through their strides (no copies).
-#include "ops/checks.h"
-#include "ops/cpu/cpu_ops.h"
-#include "ops/ops.h"
+#include "pycnn/ops/checks.h"
+#include "pycnn/ops/cpu/cpu_ops.h"
+#include "pycnn/ops/ops.h"
 
 namespace pycnn {
 

@@ -4,7 +4,7 @@
 #include <array>
 #include <cstdint>
 
-#include "core/tensor.h"  // defines: Shape
+#include "pycnn/core/tensor.h"  // defines: Shape
 
 namespace pycnn {
 

@@ -2,9 +2,9 @@
 // epilogue; backward: dx = dout @ w and dw = dout^T @ x (GEMMs), db = column sums of dout.
 #include <algorithm>  // defines: std::max
 
-#include "ops/checks.h"
-#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
-#include "ops/ops.h"
+#include "pycnn/ops/checks.h"
+#include "pycnn/ops/dispatch.h"  // defines: PYCNN_DISPATCH
+#include "pycnn/ops/ops.h"
 
 namespace pycnn {
 

@@ -6,9 +6,9 @@
 #include <cmath>
 #include <cstdint>  // defines: INT64_MIN
 
-#include "ops/checks.h"
-#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
-#include "ops/ops.h"
+#include "pycnn/ops/checks.h"
+#include "pycnn/ops/dispatch.h"  // defines: PYCNN_DISPATCH
+#include "pycnn/ops/ops.h"
 
 namespace pycnn {
 

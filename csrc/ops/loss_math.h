@@ -10,8 +10,8 @@
 #include <cmath>      // defines: std::abs, std::exp, std::log, std::log1p
 #include <limits>     // defines: std::numeric_limits
 
-#include "core/host_device.h"  // defines: PYCNN_HD
-#include "ops/ops.h"           // defines: PointwiseLoss
+#include "pycnn/core/host_device.h"  // defines: PYCNN_HD
+#include "pycnn/ops/ops.h"           // defines: PointwiseLoss
 
 namespace pycnn::loss_math {
 

@@ -3,9 +3,9 @@
 // brings its inputs to the contiguous (N, C, S) or (rows, D) form, allocates and dispatches once.
 #include <cmath>
 
-#include "ops/checks.h"
-#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
-#include "ops/ops.h"
+#include "pycnn/ops/checks.h"
+#include "pycnn/ops/dispatch.h"  // defines: PYCNN_DISPATCH
+#include "pycnn/ops/ops.h"
 
 namespace pycnn {
 

@@ -10,8 +10,8 @@
 #include <utility>  // defines: std::pair
 #include <vector>
 
-#include "core/enum_list.h"  // defines: PYCNN_DEFINE_ENUM_LIST, enum_name, parse_enum, enum_names
-#include "core/tensor.h"
+#include "pycnn/core/enum_list.h"  // defines: PYCNN_DEFINE_ENUM_LIST, enum_name, parse_enum, enum_names
+#include "pycnn/core/tensor.h"
 
 namespace pycnn {
 

@@ -6,9 +6,9 @@
 #include <utility>
 #include <vector>
 
-#include "ops/checks.h"
-#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH, cuda::OptimTensors
-#include "ops/ops.h"
+#include "pycnn/ops/checks.h"
+#include "pycnn/ops/dispatch.h"  // defines: PYCNN_DISPATCH, cuda::OptimTensors
+#include "pycnn/ops/ops.h"
 
 // The CPU side of the multi-tensor dispatch: the single-tensor kernel per tensor.
 namespace pycnn::cpu {

@@ -3,9 +3,9 @@
 // must start inside the input or the left padding.
 #include <algorithm>  // defines: std::equal
 
-#include "ops/checks.h"
-#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
-#include "ops/ops.h"
+#include "pycnn/ops/checks.h"
+#include "pycnn/ops/dispatch.h"  // defines: PYCNN_DISPATCH
+#include "pycnn/ops/ops.h"
 
 namespace pycnn {
 

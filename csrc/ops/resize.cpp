@@ -5,9 +5,9 @@
 // ops/cuda/resize.cu.
 #include <algorithm>  // defines: std::equal, std::max
 
-#include "ops/checks.h"
-#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
-#include "ops/ops.h"
+#include "pycnn/ops/checks.h"
+#include "pycnn/ops/dispatch.h"  // defines: PYCNN_DISPATCH
+#include "pycnn/ops/ops.h"
 
 namespace pycnn {
 

@@ -3,9 +3,9 @@
 // outputs and calls one kernel of ops/cpu/sort.cpp. No CUDA kernels yet: check_cpu says so.
 #include <numeric>  // defines: std::iota
 
-#include "ops/checks.h"
-#include "ops/cpu/cpu_ops.h"
-#include "ops/ops.h"
+#include "pycnn/ops/checks.h"
+#include "pycnn/ops/cpu/cpu_ops.h"
+#include "pycnn/ops/ops.h"
 
 namespace pycnn {
 

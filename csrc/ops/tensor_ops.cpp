@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <cmath>  // defines: NAN
 
-#include "ops/checks.h"
-#include "ops/dispatch.h"  // defines: PYCNN_DISPATCH
-#include "ops/ops.h"
+#include "pycnn/ops/checks.h"
+#include "pycnn/ops/dispatch.h"  // defines: PYCNN_DISPATCH
+#include "pycnn/ops/ops.h"
 
 namespace pycnn {
 

@@ -10,7 +10,7 @@
 #include <algorithm>  // defines: std::min, std::max
 #include <cmath>      // defines: std::exp, std::expm1, std::log1p, std::erf, std::tanh, std::pow, std::floor, ...
 
-#include "core/host_device.h"  // defines: PYCNN_HD
+#include "pycnn/core/host_device.h"  // defines: PYCNN_HD
 
 namespace pycnn::unary {
 

@@ -1,11 +1,11 @@
 // Embedding pycnn in a C++ program: build tensors, run matmul and a linear + ReLU layer through the
-// core's op entry points (ops/ops.h), print the result and check it against values computed by hand.
+// core's op entry points (<pycnn/ops.h>), print the result and check it against values computed by hand.
 // Exits non-zero when a value is wrong, so it doubles as a smoke test of the exported CMake package.
+#include <pycnn/ops.h>     // defines: matmul, linear_forward, relu_forward
+#include <pycnn/tensor.h>  // defines: pycnn::Tensor, DType
+
 #include <cmath>
 #include <cstdio>
-
-#include "core/tensor.h"  // defines: pycnn::Tensor, DType
-#include "ops/ops.h"      // defines: matmul, linear_forward, relu_forward
 
 using pycnn::DType;
 using pycnn::Tensor;

@@ -7,8 +7,8 @@
 #include <set>
 #include <vector>
 
-#include "core/caching_allocator.h"
 #include "expect.h"  // defines: EXPECT, failures
+#include "pycnn/core/caching_allocator.h"
 
 using namespace pycnn;
 

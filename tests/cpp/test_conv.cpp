@@ -4,11 +4,11 @@
 #include <cstdio>
 #include <random>
 
-#include "core/cpu_features.h"  // defines: force_simd_level, simd_level
-#include "core/tensor.h"
-#include "expect.h"           // defines: EXPECT, failures
-#include "ops/cpu/cpu_ops.h"  // defines: cpu::conv2d_forward_naive, cpu::conv2d_geometry
-#include "ops/ops.h"          // defines: conv2d_forward, conv2d_args
+#include "expect.h"                   // defines: EXPECT, failures
+#include "pycnn/core/cpu_features.h"  // defines: force_simd_level, simd_level
+#include "pycnn/core/tensor.h"
+#include "pycnn/ops/cpu/cpu_ops.h"  // defines: cpu::conv2d_forward_naive, cpu::conv2d_geometry
+#include "pycnn/ops/ops.h"          // defines: conv2d_forward, conv2d_args
 
 using namespace pycnn;
 

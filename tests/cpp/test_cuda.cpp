@@ -14,11 +14,11 @@
 #include <utility>  // defines: std::pair
 #include <vector>
 
-#include "core/tensor.h"
-#include "expect.h"             // defines: EXPECT, failures
-#include "ops/cpu/cpu_ops.h"    // defines: cpu::gemm_naive, gemm_bias, sum_rows (the references)
-#include "ops/cuda/cuda_ops.h"  // defines: cuda::device_count, device_malloc, copy_bytes, gemm, gemm_bias, sum_rows
-#include "ops/ops.h"            // defines: matmul, linear_forward, linear_backward
+#include "expect.h"  // defines: EXPECT, failures
+#include "pycnn/core/tensor.h"
+#include "pycnn/ops/cpu/cpu_ops.h"    // defines: cpu::gemm_naive, gemm_bias, sum_rows (the references)
+#include "pycnn/ops/cuda/cuda_ops.h"  // defines: cuda::device_count, device_malloc, copy_bytes, gemm, gemm_bias, sum_rows
+#include "pycnn/ops/ops.h"            // defines: matmul, linear_forward, linear_backward
 
 using namespace pycnn;
 

@@ -14,12 +14,12 @@
 #include <random>
 #include <vector>
 
-#include "core/cuda_runtime.h"  // defines: cuda::device_count
-#include "core/tensor.h"
-#include "expect.h"                // defines: EXPECT, failures
-#include "ops/cpu/cpu_ops.h"       // defines: cpu::conv2d_*, cpu::pad_index_*, cpu::add_channel_bias
-#include "ops/cuda/conv_bodies.h"  // defines: the bodies under test
-#include "ops/ops.h"               // defines: conv2d_forward, conv_transpose2d_*, pad_*, deform_conv2d_*
+#include "expect.h"                   // defines: EXPECT, failures
+#include "pycnn/core/cuda_runtime.h"  // defines: cuda::device_count
+#include "pycnn/core/tensor.h"
+#include "pycnn/ops/cpu/cpu_ops.h"       // defines: cpu::conv2d_*, cpu::pad_index_*, cpu::add_channel_bias
+#include "pycnn/ops/cuda/conv_bodies.h"  // defines: the bodies under test
+#include "pycnn/ops/ops.h"               // defines: conv2d_forward, conv_transpose2d_*, pad_*, deform_conv2d_*
 
 using namespace pycnn;
 using namespace pycnn::cuda;

@@ -17,13 +17,13 @@
 #include <tuple>
 #include <vector>
 
-#include "core/cuda_runtime.h"  // defines: cuda::device_count
-#include "core/tensor.h"
-#include "expect.h"               // defines: EXPECT, failures
-#include "ops/cpu/cpu_ops.h"      // defines: cpu::gemm_naive, cpu::gemm_bias, cpu::sum_rows
-#include "ops/cuda/cuda_ops.h"    // defines: cuda::set_allow_tf32
-#include "ops/cuda/gemm_tiles.h"  // defines: the configs and phases under test
-#include "ops/ops.h"              // defines: gemm, linear_forward, linear_backward
+#include "expect.h"                   // defines: EXPECT, failures
+#include "pycnn/core/cuda_runtime.h"  // defines: cuda::device_count
+#include "pycnn/core/tensor.h"
+#include "pycnn/ops/cpu/cpu_ops.h"      // defines: cpu::gemm_naive, cpu::gemm_bias, cpu::sum_rows
+#include "pycnn/ops/cuda/cuda_ops.h"    // defines: cuda::set_allow_tf32
+#include "pycnn/ops/cuda/gemm_tiles.h"  // defines: the configs and phases under test
+#include "pycnn/ops/ops.h"              // defines: gemm, linear_forward, linear_backward
 
 using namespace pycnn;
 using cuda::GemmProblem;

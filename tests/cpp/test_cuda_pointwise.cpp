@@ -11,13 +11,13 @@
 #include <random>
 #include <vector>
 
-#include "core/tensor.h"
-#include "expect.h"                     // defines: EXPECT, failures
-#include "ops/cpu/cpu_ops.h"            // defines: the reference kernels
-#include "ops/cuda/cuda_ops.h"          // defines: OptimTensors, device_count
-#include "ops/cuda/philox.h"            // defines: philox4x32_10
-#include "ops/cuda/pointwise_bodies.h"  // defines: the bodies under test
-#include "ops/ops.h"
+#include "expect.h"  // defines: EXPECT, failures
+#include "pycnn/core/tensor.h"
+#include "pycnn/ops/cpu/cpu_ops.h"            // defines: the reference kernels
+#include "pycnn/ops/cuda/cuda_ops.h"          // defines: OptimTensors, device_count
+#include "pycnn/ops/cuda/philox.h"            // defines: philox4x32_10
+#include "pycnn/ops/cuda/pointwise_bodies.h"  // defines: the bodies under test
+#include "pycnn/ops/ops.h"
 
 using namespace pycnn;
 using namespace pycnn::cuda;

@@ -16,13 +16,13 @@
 #include <string>
 #include <vector>
 
-#include "core/cuda_runtime.h"           // defines: cuda::device_count
-#include "core/parallel.h"               // defines: set_num_threads
-#include "expect.h"                      // defines: EXPECT, failures
-#include "ops/cpu/cpu_ops.h"             // defines: the cpu:: reference kernels
-#include "ops/cuda/pool_bodies.h"        // defines: the pooling bodies under test
-#include "ops/cuda/tensor_ops_bodies.h"  // defines: the tensor-op bodies under test  // defines: the bodies under test
-#include "ops/ops.h"                     // defines: pool_output_size
+#include "expect.h"                            // defines: EXPECT, failures
+#include "pycnn/core/cuda_runtime.h"           // defines: cuda::device_count
+#include "pycnn/core/parallel.h"               // defines: set_num_threads
+#include "pycnn/ops/cpu/cpu_ops.h"             // defines: the cpu:: reference kernels
+#include "pycnn/ops/cuda/pool_bodies.h"        // defines: the pooling bodies under test
+#include "pycnn/ops/cuda/tensor_ops_bodies.h"  // defines: the tensor-op bodies under test  // defines: the bodies under test
+#include "pycnn/ops/ops.h"                     // defines: pool_output_size
 
 using namespace pycnn;
 using namespace pycnn::cuda::pool_bodies;

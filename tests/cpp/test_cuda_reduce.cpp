@@ -11,13 +11,13 @@
 #include <random>
 #include <vector>
 
-#include "core/cpu_features.h"  // defines: force_simd_level
-#include "core/cuda_runtime.h"  // defines: cuda::device_count
-#include "core/tensor.h"
-#include "expect.h"                  // defines: EXPECT, failures
-#include "ops/cpu/cpu_ops.h"         // the references
-#include "ops/cuda/reduce_bodies.h"  // the bodies under test
-#include "ops/ops.h"
+#include "expect.h"                   // defines: EXPECT, failures
+#include "pycnn/core/cpu_features.h"  // defines: force_simd_level
+#include "pycnn/core/cuda_runtime.h"  // defines: cuda::device_count
+#include "pycnn/core/tensor.h"
+#include "pycnn/ops/cpu/cpu_ops.h"         // the references
+#include "pycnn/ops/cuda/reduce_bodies.h"  // the bodies under test
+#include "pycnn/ops/ops.h"
 
 using namespace pycnn;
 using namespace pycnn::cuda;

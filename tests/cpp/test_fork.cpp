@@ -13,10 +13,10 @@
 #include <set>
 #include <thread>
 
-#include "core/parallel.h"  // defines: parallel_for, set_num_threads, get_num_threads, in_forked_child
-#include "core/tensor.h"
-#include "expect.h"   // defines: EXPECT, failures
-#include "ops/ops.h"  // defines: matmul
+#include "expect.h"               // defines: EXPECT, failures
+#include "pycnn/core/parallel.h"  // defines: parallel_for, set_num_threads, get_num_threads, in_forked_child
+#include "pycnn/core/tensor.h"
+#include "pycnn/ops/ops.h"  // defines: matmul
 
 using namespace pycnn;
 

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "core/cpu_features.h"  // defines: force_simd_level, simd_level
-#include "core/parallel.h"      // defines: set_num_threads
-#include "ops/cpu/cpu_ops.h"    // defines: cpu::gemm, cpu::gemm_naive
-#include "ops/cpu/simd/simd.h"  // defines: cpu::kernel_set
+#include "pycnn/core/cpu_features.h"  // defines: force_simd_level, simd_level
+#include "pycnn/core/parallel.h"      // defines: set_num_threads
+#include "pycnn/ops/cpu/cpu_ops.h"    // defines: cpu::gemm, cpu::gemm_naive
+#include "pycnn/ops/cpu/simd/simd.h"  // defines: cpu::kernel_set
 
 using namespace pycnn;
 

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/parallel.h"  // defines: parallel_for, set_num_threads, get_num_threads, in_parallel_region
-#include "expect.h"         // defines: EXPECT, failures
+#include "expect.h"               // defines: EXPECT, failures
+#include "pycnn/core/parallel.h"  // defines: parallel_for, set_num_threads, get_num_threads, in_parallel_region
 
 using namespace pycnn;
 

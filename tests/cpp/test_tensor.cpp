@@ -2,9 +2,9 @@
 #include <cmath>
 #include <cstdio>
 
-#include "core/tensor.h"
 #include "expect.h"  // defines: EXPECT, failures
-#include "ops/ops.h"
+#include "pycnn/core/tensor.h"
+#include "pycnn/ops/ops.h"
 
 using namespace pycnn;
 

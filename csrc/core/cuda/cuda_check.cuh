@@ -7,7 +7,7 @@
 
 #include <stdexcept>
 
-#include "core/check.h"  // defines: pycnn::str
+#include "pycnn/core/check.h"  // defines: pycnn::str
 
 namespace pycnn::cuda {
 

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "core/caching_allocator.h"
-#include "core/cuda/cuda_check.cuh"  // defines: CUDA_CHECK
-#include "core/cuda_runtime.h"
+#include "pycnn/core/caching_allocator.h"
+#include "pycnn/core/cuda/cuda_check.cuh"  // defines: CUDA_CHECK
+#include "pycnn/core/cuda_runtime.h"
 
 namespace pycnn::cuda {
 

@@ -4,10 +4,10 @@
 #include <cmath>      // defines: std::exp, std::log, std::isinf
 #include <limits>     // defines: std::numeric_limits
 
-#include "core/parallel.h"
-#include "ops/cpu/cpu_ops.h"
-#include "ops/cpu/simd/simd.h"  // defines: pointwise_kernels
-#include "ops/unary_math.h"     // defines: unary::<Op>::forward/backward, unary::Variants
+#include "pycnn/core/parallel.h"
+#include "pycnn/ops/cpu/cpu_ops.h"
+#include "pycnn/ops/cpu/simd/simd.h"  // defines: pointwise_kernels
+#include "pycnn/ops/unary_math.h"     // defines: unary::<Op>::forward/backward, unary::Variants
 
 namespace pycnn::cpu {
 

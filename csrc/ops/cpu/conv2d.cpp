@@ -11,12 +11,12 @@
 #include <type_traits>  // defines: std::is_same_v
 #include <vector>
 
-#include "core/parallel.h"  // defines: parallel_for, get_num_threads
-#include "core/storage.h"   // defines: Storage
-#include "ops/cpu/cpu_ops.h"
-#include "ops/cpu/gemm_blocks.h"  // defines: ScratchBuffer, even_block, ceil_div
-#include "ops/cpu/simd/simd.h"    // defines: GemmKernels, gemm_kernels, kMaxGemmKc, kernel_set
-#include "ops/cpu/winograd.h"     // defines: conv2d_algorithm_for, winograd_conv2d_forward, _input_grad, _weight_grad
+#include "pycnn/core/parallel.h"  // defines: parallel_for, get_num_threads
+#include "pycnn/core/storage.h"   // defines: Storage
+#include "pycnn/ops/cpu/cpu_ops.h"
+#include "pycnn/ops/cpu/gemm_blocks.h"  // defines: ScratchBuffer, even_block, ceil_div
+#include "pycnn/ops/cpu/simd/simd.h"    // defines: GemmKernels, gemm_kernels, kMaxGemmKc, kernel_set
+#include "pycnn/ops/cpu/winograd.h"  // defines: conv2d_algorithm_for, winograd_conv2d_forward, _input_grad, _weight_grad
 
 namespace pycnn::cpu {
 

@@ -8,9 +8,9 @@
 #include <algorithm>  // defines: std::max
 #include <cstring>    // defines: std::memset
 
-#include "core/parallel.h"  // defines: parallel_for, get_num_threads
-#include "ops/cpu/cpu_ops.h"
-#include "ops/cpu/gemm_blocks.h"  // defines: ScratchBuffer
+#include "pycnn/core/parallel.h"  // defines: parallel_for, get_num_threads
+#include "pycnn/ops/cpu/cpu_ops.h"
+#include "pycnn/ops/cpu/gemm_blocks.h"  // defines: ScratchBuffer
 
 namespace pycnn::cpu {
 

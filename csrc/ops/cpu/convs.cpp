@@ -7,8 +7,8 @@
 #include <algorithm>  // defines: std::min, std::max
 #include <cstring>    // defines: std::memset
 
-#include "core/parallel.h"  // defines: parallel_for
-#include "ops/cpu/cpu_ops.h"
+#include "pycnn/core/parallel.h"  // defines: parallel_for
+#include "pycnn/ops/cpu/cpu_ops.h"
 
 namespace pycnn::cpu {
 

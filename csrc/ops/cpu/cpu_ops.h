@@ -8,8 +8,8 @@
 #pragma once
 #include <cstdint>
 
-#include "ops/kernel_args.h"  // defines: StridedViews, Conv2dGeometry, DeformGeometry
-#include "ops/ops.h"
+#include "pycnn/ops/kernel_args.h"  // defines: StridedViews, Conv2dGeometry, DeformGeometry
+#include "pycnn/ops/ops.h"
 
 namespace pycnn::cpu {
 

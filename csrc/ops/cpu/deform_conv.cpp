@@ -8,9 +8,9 @@
 #include <cmath>  // defines: std::floor
 #include <vector>
 
-#include "core/parallel.h"
-#include "ops/cpu/cpu_ops.h"
-#include "ops/deform_math.h"  // defines: deform_bilinear, DeformSample
+#include "pycnn/core/parallel.h"
+#include "pycnn/ops/cpu/cpu_ops.h"
+#include "pycnn/ops/deform_math.h"  // defines: deform_bilinear, DeformSample
 
 namespace pycnn::cpu {
 

@@ -5,8 +5,8 @@
 // result does not depend on how the groups are split across threads.
 #include <cstdint>
 
-#include "core/parallel.h"
-#include "ops/cpu/cpu_ops.h"
+#include "pycnn/core/parallel.h"
+#include "pycnn/ops/cpu/cpu_ops.h"
 
 namespace pycnn::cpu {
 

@@ -2,9 +2,9 @@
 // dims). Fast paths: everything contiguous, or one side a single value; otherwise row by row (strided.h).
 #include <type_traits>  // defines: std::is_same_v
 
-#include "core/parallel.h"
-#include "ops/cpu/cpu_ops.h"
-#include "ops/cpu/strided.h"
+#include "pycnn/core/parallel.h"
+#include "pycnn/ops/cpu/cpu_ops.h"
+#include "pycnn/ops/cpu/strided.h"
 
 namespace pycnn::cpu {
 

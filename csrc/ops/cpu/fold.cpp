@@ -3,8 +3,8 @@
 // threads take whole channels (fold's overlaps stay within a channel, so they never write the same pixel).
 #include <algorithm>  // defines: std::max
 
-#include "core/parallel.h"  // defines: parallel_for
-#include "ops/cpu/cpu_ops.h"
+#include "pycnn/core/parallel.h"  // defines: parallel_for
+#include "pycnn/ops/cpu/cpu_ops.h"
 
 namespace pycnn::cpu {
 

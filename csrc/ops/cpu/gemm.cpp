@@ -6,10 +6,10 @@
 #include <algorithm>  // defines: std::max
 #include <utility>    // defines: std::swap
 
-#include "core/parallel.h"  // defines: parallel_for, get_num_threads
-#include "ops/cpu/cpu_ops.h"
-#include "ops/cpu/gemm_blocks.h"  // defines: ScratchBuffer, even_block
-#include "ops/cpu/simd/simd.h"    // defines: GemmKernels, gemm_kernels
+#include "pycnn/core/parallel.h"  // defines: parallel_for, get_num_threads
+#include "pycnn/ops/cpu/cpu_ops.h"
+#include "pycnn/ops/cpu/gemm_blocks.h"  // defines: ScratchBuffer, even_block
+#include "pycnn/ops/cpu/simd/simd.h"    // defines: GemmKernels, gemm_kernels
 
 namespace pycnn::cpu {
 

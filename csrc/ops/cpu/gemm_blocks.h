@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <new>  // defines: aligned operator new
 
-#include "ops/cpu/simd/simd.h"  // defines: GemmKernels, gemm_kernels
+#include "pycnn/ops/cpu/simd/simd.h"  // defines: GemmKernels, gemm_kernels
 
 namespace pycnn::cpu {
 

@@ -10,8 +10,8 @@
 #include <cmath>      // defines: std::floor, std::fmod, std::nearbyint
 #include <vector>
 
-#include "core/parallel.h"
-#include "ops/cpu/cpu_ops.h"
+#include "pycnn/core/parallel.h"
+#include "pycnn/ops/cpu/cpu_ops.h"
 
 namespace pycnn::cpu {
 

@@ -6,8 +6,8 @@
 #include <type_traits>  // defines: std::is_same_v
 #include <vector>
 
-#include "core/parallel.h"
-#include "ops/cpu/cpu_ops.h"
+#include "pycnn/core/parallel.h"
+#include "pycnn/ops/cpu/cpu_ops.h"
 
 namespace pycnn::cpu {
 

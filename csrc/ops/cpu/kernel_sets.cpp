@@ -1,6 +1,6 @@
 // The kernel set in use: the table of the set simd_level() names (simd/simd.h).
-#include "core/cpu_features.h"  // defines: simd_level, SimdLevel
-#include "ops/cpu/simd/simd.h"  // defines: KernelSet, PYCNN_KERNEL_SETS
+#include "pycnn/core/cpu_features.h"  // defines: simd_level, SimdLevel
+#include "pycnn/ops/cpu/simd/simd.h"  // defines: KernelSet, PYCNN_KERNEL_SETS
 
 namespace pycnn::cpu {
 

@@ -3,9 +3,9 @@
 #include <algorithm>  // defines: std::max
 #include <cmath>
 
-#include "core/parallel.h"
-#include "ops/cpu/cpu_ops.h"
-#include "ops/loss_math.h"  // defines: loss_math::with_pointwise_loss and the per-kind math
+#include "pycnn/core/parallel.h"
+#include "pycnn/ops/cpu/cpu_ops.h"
+#include "pycnn/ops/loss_math.h"  // defines: loss_math::with_pointwise_loss and the per-kind math
 
 namespace pycnn::cpu {
 

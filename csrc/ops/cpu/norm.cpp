@@ -7,9 +7,9 @@
 #include <cmath>
 #include <vector>
 
-#include "core/parallel.h"
-#include "ops/cpu/cpu_ops.h"
-#include "ops/cpu/simd/simd.h"  // defines: pointwise_kernels
+#include "pycnn/core/parallel.h"
+#include "pycnn/ops/cpu/cpu_ops.h"
+#include "pycnn/ops/cpu/simd/simd.h"  // defines: pointwise_kernels
 
 namespace pycnn::cpu {
 

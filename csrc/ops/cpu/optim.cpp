@@ -13,8 +13,8 @@
 #include <arm_neon.h>
 #endif
 
-#include "core/parallel.h"
-#include "ops/cpu/cpu_ops.h"
+#include "pycnn/core/parallel.h"
+#include "pycnn/ops/cpu/cpu_ops.h"
 
 namespace pycnn::cpu {
 namespace {

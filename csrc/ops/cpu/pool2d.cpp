@@ -8,9 +8,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/parallel.h"
-#include "ops/cpu/cpu_ops.h"
-#include "ops/cpu/simd/simd.h"
+#include "pycnn/core/parallel.h"
+#include "pycnn/ops/cpu/cpu_ops.h"
+#include "pycnn/ops/cpu/simd/simd.h"
 
 namespace pycnn::cpu {
 

@@ -8,8 +8,8 @@
 #include <utility>  // defines: std::pair
 #include <vector>
 
-#include "core/parallel.h"
-#include "ops/cpu/cpu_ops.h"
+#include "pycnn/core/parallel.h"
+#include "pycnn/ops/cpu/cpu_ops.h"
 
 namespace pycnn::cpu {
 

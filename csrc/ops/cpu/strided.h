@@ -5,8 +5,8 @@
 #include <array>
 #include <vector>
 
-#include "core/parallel.h"
-#include "core/tensor.h"
+#include "pycnn/core/parallel.h"
+#include "pycnn/core/tensor.h"
 
 namespace pycnn::cpu {
 

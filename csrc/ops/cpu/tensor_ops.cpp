@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/parallel.h"
-#include "ops/cpu/cpu_ops.h"
+#include "pycnn/core/parallel.h"
+#include "pycnn/ops/cpu/cpu_ops.h"
 
 namespace pycnn::cpu {
 

@@ -14,18 +14,18 @@
 // transform reads M and adds the bias. Threads take whole blocks when there are enough of them, else split
 // each block's three phases (channels, the 36 GEMMs, output channels): both give every output the same
 // arithmetic, so results do not depend on the thread count.
-#include "ops/cpu/winograd.h"
+#include "pycnn/ops/cpu/winograd.h"
 
 #include <algorithm>  // defines: std::min, std::max
 #include <atomic>
 #include <cstdlib>  // defines: std::getenv
 #include <vector>
 
-#include "core/parallel.h"                 // defines: parallel_for, get_num_threads
-#include "ops/cpu/cpu_ops.h"               // defines: conv2d_geometry
-#include "ops/cpu/gemm_blocks.h"           // defines: ScratchBuffer, even_block, round_up
-#include "ops/cpu/simd/simd.h"             // defines: gemm_kernels, kernel_set, WinogradKernels
-#include "ops/cpu/simd/winograd_kernel.h"  // defines: kWinoLanes
+#include "pycnn/core/parallel.h"                 // defines: parallel_for, get_num_threads
+#include "pycnn/ops/cpu/cpu_ops.h"               // defines: conv2d_geometry
+#include "pycnn/ops/cpu/gemm_blocks.h"           // defines: ScratchBuffer, even_block, round_up
+#include "pycnn/ops/cpu/simd/simd.h"             // defines: gemm_kernels, kernel_set, WinogradKernels
+#include "pycnn/ops/cpu/simd/winograd_kernel.h"  // defines: kWinoLanes
 
 namespace pycnn::cpu {
 

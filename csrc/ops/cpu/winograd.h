@@ -3,11 +3,11 @@
 // gradient (a full correlation of dout with the flipped, channel-transposed weights) run it, and the weight
 // gradient runs its adjoint.
 #pragma once
-#include "core/dtype.h"       // defines: DType
-#include "core/enum_list.h"   // defines: PYCNN_DEFINE_ENUM_LIST
-#include "core/tensor.h"      // defines: Shape
-#include "ops/kernel_args.h"  // defines: Conv2dGeometry
-#include "ops/ops.h"          // defines: Conv2dArgs
+#include "pycnn/core/dtype.h"       // defines: DType
+#include "pycnn/core/enum_list.h"   // defines: PYCNN_DEFINE_ENUM_LIST
+#include "pycnn/core/tensor.h"      // defines: Shape
+#include "pycnn/ops/kernel_args.h"  // defines: Conv2dGeometry
+#include "pycnn/ops/ops.h"          // defines: Conv2dArgs
 
 namespace pycnn {
 

@@ -2,9 +2,9 @@
 // launcher with the bodies of ops/cuda/pointwise_bodies.h), and softmax / log_softmax over R of (A, R, B):
 // one block per row when the row is contiguous (B == 1), else one thread per row (neighbouring threads take
 // neighbouring b, so the loads coalesce). PReLU's weight gradient is one block per channel.
-#include "ops/cuda/cuda_ops.h"
-#include "ops/cuda/launch.cuh"
-#include "ops/cuda/pointwise_bodies.h"
+#include "pycnn/ops/cuda/cuda_ops.h"
+#include "pycnn/ops/cuda/launch.cuh"
+#include "pycnn/ops/cuda/pointwise_bodies.h"
 
 namespace pycnn::cuda {
 

@@ -9,9 +9,9 @@
 
 #include <algorithm>  // defines: std::max
 
-#include "ops/cuda/conv_bodies.h"  // defines: ConvTile, the problems, the depthwise bodies
-#include "ops/cuda/cuda_ops.h"
-#include "ops/cuda/launch.cuh"  // defines: stream, for_each, block_reduce, CUDA_CHECK_LAUNCH
+#include "pycnn/ops/cuda/conv_bodies.h"  // defines: ConvTile, the problems, the depthwise bodies
+#include "pycnn/ops/cuda/cuda_ops.h"
+#include "pycnn/ops/cuda/launch.cuh"  // defines: stream, for_each, block_reduce, CUDA_CHECK_LAUNCH
 
 namespace pycnn::cuda {
 

@@ -7,10 +7,10 @@
 #pragma once
 #include <cstdint>
 
-#include "core/host_device.h"  // defines: PYCNN_HD
-#include "ops/deform_math.h"   // defines: DeformSample, deform_bilinear
-#include "ops/kernel_args.h"   // defines: Conv2dGeometry, DeformGeometry
-#include "ops/ops.h"           // defines: PadMode
+#include "pycnn/core/host_device.h"  // defines: PYCNN_HD
+#include "pycnn/ops/deform_math.h"   // defines: DeformSample, deform_bilinear
+#include "pycnn/ops/kernel_args.h"   // defines: Conv2dGeometry, DeformGeometry
+#include "pycnn/ops/ops.h"           // defines: PadMode
 
 // Full unrolling of the register-tile loops under nvcc; the host compiler does without (and would warn).
 #if defined(__CUDACC__)

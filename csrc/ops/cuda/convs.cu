@@ -3,9 +3,9 @@
 // so deterministic without atomics), and transposed convolution's channel bias. Bodies in conv_bodies.h.
 #include <type_traits>
 
-#include "ops/cuda/conv_bodies.h"  // defines: PadIndexMap, PadForward, PadBackward, AddChannelBias
-#include "ops/cuda/cuda_ops.h"
-#include "ops/cuda/launch.cuh"  // defines: for_each
+#include "pycnn/ops/cuda/conv_bodies.h"  // defines: PadIndexMap, PadForward, PadBackward, AddChannelBias
+#include "pycnn/ops/cuda/cuda_ops.h"
+#include "pycnn/ops/cuda/launch.cuh"  // defines: for_each
 
 namespace pycnn::cuda {
 

@@ -1,6 +1,6 @@
 // copy_strided and fill on a GPU: the elementwise launcher with one body each.
-#include "ops/cuda/cuda_ops.h"
-#include "ops/cuda/launch.cuh"
+#include "pycnn/ops/cuda/cuda_ops.h"
+#include "pycnn/ops/cuda/launch.cuh"
 
 namespace pycnn::cuda {
 

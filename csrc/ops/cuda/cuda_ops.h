@@ -10,9 +10,9 @@
 #pragma once
 #include <cstdint>
 
-#include "core/cuda_runtime.h"  // defines: kernel_not_built
-#include "ops/kernel_args.h"
-#include "ops/ops.h"
+#include "pycnn/core/cuda_runtime.h"  // defines: kernel_not_built
+#include "pycnn/ops/kernel_args.h"
+#include "pycnn/ops/ops.h"
 
 #if defined(PYCNN_WITH_CUDA)
 #define PYCNN_CUDA_KERNEL(...) __VA_ARGS__;

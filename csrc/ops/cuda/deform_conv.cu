@@ -5,9 +5,9 @@
 // conv_bodies.h. Deterministic: no atomics (col2im scatters one channel per thread).
 #include <cuda_runtime.h>
 
-#include "ops/cuda/conv_bodies.h"  // defines: DeformIm2col, DeformCol2im, DeformCol2coord, DeformBiasGrad
-#include "ops/cuda/cuda_ops.h"     // defines: gemm
-#include "ops/cuda/launch.cuh"     // defines: for_each, CUDA_CHECK
+#include "pycnn/ops/cuda/conv_bodies.h"  // defines: DeformIm2col, DeformCol2im, DeformCol2coord, DeformBiasGrad
+#include "pycnn/ops/cuda/cuda_ops.h"     // defines: gemm
+#include "pycnn/ops/cuda/launch.cuh"     // defines: for_each, CUDA_CHECK
 
 namespace pycnn::cuda {
 

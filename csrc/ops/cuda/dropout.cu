@@ -1,9 +1,9 @@
 // CUDA dropout: y = x * mul + add, (mul, add) picked per group by a keep mask drawn from Philox4x32-10 at
 // counter = group index, key = seed (ops/cuda/philox.h). The mask is a pure function of (seed, group), so the
 // backward regenerates it and a seed reproduces it on every run; it is not the CPU's mask (splitmix64 there).
-#include "ops/cuda/cuda_ops.h"
-#include "ops/cuda/launch.cuh"
-#include "ops/cuda/pointwise_bodies.h"
+#include "pycnn/ops/cuda/cuda_ops.h"
+#include "pycnn/ops/cuda/launch.cuh"
+#include "pycnn/ops/cuda/pointwise_bodies.h"
 
 namespace pycnn::cuda {
 

@@ -1,9 +1,9 @@
 // CUDA binary arithmetic (add/sub/mul/div): out is contiguous with the broadcast shape, a and b are views of
 // that shape (stride 0 along broadcast dims). Both contiguous: a flat loop; otherwise the StridedIndexer maps
 // each output index to the operands' offsets.
-#include "ops/cuda/cuda_ops.h"
-#include "ops/cuda/launch.cuh"
-#include "ops/cuda/pointwise_bodies.h"
+#include "pycnn/ops/cuda/cuda_ops.h"
+#include "pycnn/ops/cuda/launch.cuh"
+#include "pycnn/ops/cuda/pointwise_bodies.h"
 
 namespace pycnn::cuda {
 

@@ -10,9 +10,9 @@
 
 #include <atomic>  // defines: std::atomic
 
-#include "ops/cuda/cuda_ops.h"
-#include "ops/cuda/gemm_tiles.h"  // defines: GemmProblem, the configs and the kernel phases
-#include "ops/cuda/launch.cuh"    // defines: stream, for_each, CUDA_CHECK_LAUNCH
+#include "pycnn/ops/cuda/cuda_ops.h"
+#include "pycnn/ops/cuda/gemm_tiles.h"  // defines: GemmProblem, the configs and the kernel phases
+#include "pycnn/ops/cuda/launch.cuh"    // defines: stream, for_each, CUDA_CHECK_LAUNCH
 
 namespace pycnn::cuda {
 

@@ -7,7 +7,7 @@
 #pragma once
 #include <cstdint>
 
-#include "core/host_device.h"  // defines: PYCNN_HD
+#include "pycnn/core/host_device.h"  // defines: PYCNN_HD
 
 #if defined(__CUDACC__)
 #define PYCNN_UNROLL _Pragma("unroll")

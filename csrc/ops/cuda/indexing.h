@@ -5,9 +5,9 @@
 #include <array>
 #include <cstdint>
 
-#include "core/check.h"
-#include "core/host_device.h"  // defines: PYCNN_HD
-#include "ops/kernel_args.h"   // defines: Shape
+#include "pycnn/core/check.h"
+#include "pycnn/core/host_device.h"  // defines: PYCNN_HD
+#include "pycnn/ops/kernel_args.h"   // defines: Shape
 
 namespace pycnn::cuda {
 

@@ -5,9 +5,9 @@
 #pragma once
 #include <cuda_runtime.h>
 
-#include "core/cuda/cuda_check.cuh"  // defines: CUDA_CHECK, CUDA_CHECK_LAUNCH
-#include "core/cuda_runtime.h"       // defines: current_stream
-#include "ops/cuda/indexing.h"       // defines: StridedIndexer, blocks_for, kBlockThreads
+#include "pycnn/core/cuda/cuda_check.cuh"  // defines: CUDA_CHECK, CUDA_CHECK_LAUNCH
+#include "pycnn/core/cuda_runtime.h"       // defines: current_stream
+#include "pycnn/ops/cuda/indexing.h"       // defines: StridedIndexer, blocks_for, kBlockThreads
 
 namespace pycnn::cuda {
 

@@ -3,8 +3,8 @@
 // one thread per element; the multi-class hinge one thread per row. Reductions ('mean' / 'sum') go into a
 // device scalar through a fixed-order segment reduction (reduce.cuh): no atomics, no host round trip.
 // The bodies are in ops/cuda/reduce_bodies.h.
-#include "ops/cuda/cuda_ops.h"
-#include "ops/cuda/reduce.cuh"
+#include "pycnn/ops/cuda/cuda_ops.h"
+#include "pycnn/ops/cuda/reduce.cuh"
 
 namespace pycnn::cuda {
 

@@ -3,8 +3,8 @@
 // running statistics updated on the device; the rows kernel of layer / group / instance norm over (R, D);
 // local response norm, one thread per element; the Lp-sum (into a device scalar), its backward and clamp_.
 // The bodies and their shapes are in ops/cuda/reduce_bodies.h.
-#include "ops/cuda/cuda_ops.h"
-#include "ops/cuda/reduce.cuh"
+#include "pycnn/ops/cuda/cuda_ops.h"
+#include "pycnn/ops/cuda/reduce.cuh"
 
 namespace pycnn::cuda {
 

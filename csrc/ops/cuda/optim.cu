@@ -5,9 +5,9 @@
 // ops/cuda/pointwise_bodies.h, which mirror the cpu:: kernels.
 #include <algorithm>
 
-#include "ops/cuda/cuda_ops.h"
-#include "ops/cuda/launch.cuh"
-#include "ops/cuda/pointwise_bodies.h"
+#include "pycnn/ops/cuda/cuda_ops.h"
+#include "pycnn/ops/cuda/launch.cuh"
+#include "pycnn/ops/cuda/pointwise_bodies.h"
 
 namespace pycnn::cuda {
 

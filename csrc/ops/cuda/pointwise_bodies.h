@@ -8,11 +8,11 @@
 #include <cstdint>
 #include <type_traits>  // defines: std::is_same_v
 
-#include "core/host_device.h"   // defines: PYCNN_HD
-#include "ops/cuda/indexing.h"  // defines: StridedIndexer
-#include "ops/cuda/philox.h"    // defines: philox_bits53
-#include "ops/ops.h"            // defines: SgdArgs, AdamArgs, RmspropArgs, AdagradArgs, AdadeltaArgs
-#include "ops/unary_math.h"     // defines: unary::<Op>
+#include "pycnn/core/host_device.h"   // defines: PYCNN_HD
+#include "pycnn/ops/cuda/indexing.h"  // defines: StridedIndexer
+#include "pycnn/ops/cuda/philox.h"    // defines: philox_bits53
+#include "pycnn/ops/ops.h"            // defines: SgdArgs, AdamArgs, RmspropArgs, AdagradArgs, AdadeltaArgs
+#include "pycnn/ops/unary_math.h"     // defines: unary::<Op>
 
 namespace pycnn::cuda {
 

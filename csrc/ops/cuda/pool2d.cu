@@ -1,9 +1,9 @@
 // Max and average pooling on a GPU: one thread per output (forward) or per input element (average
 // backward, a gather: deterministic with overlapping windows). The bodies are in ops/cuda/pool_bodies.h.
 // x is (planes, H, W) contiguous, y (planes, OH, OW), as for the cpu:: kernels.
-#include "ops/cuda/cuda_ops.h"
-#include "ops/cuda/launch.cuh"
-#include "ops/cuda/pool_bodies.h"
+#include "pycnn/ops/cuda/cuda_ops.h"
+#include "pycnn/ops/cuda/launch.cuh"
+#include "pycnn/ops/cuda/pool_bodies.h"
 
 namespace pycnn::cuda {
 

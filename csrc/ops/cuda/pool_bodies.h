@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "core/host_device.h"  // defines: PYCNN_HD
-#include "ops/ops.h"           // defines: Pool2dArgs, InterpolateArgs
+#include "pycnn/core/host_device.h"  // defines: PYCNN_HD
+#include "pycnn/ops/ops.h"           // defines: Pool2dArgs, InterpolateArgs
 
 // Its own namespace: the kernels are instantiated per body type (for_each_kernel<Body>), so a body named
 // like another family's (Where, Maximum, ...) in plain pycnn::cuda would be one symbol and the linker

@@ -4,8 +4,8 @@
 // neighbouring columns, so the loads coalesce). Both orders are fixed: the same input gives the same bits.
 #include <type_traits>  // defines: std::is_integral_v
 
-#include "ops/cuda/cuda_ops.h"
-#include "ops/cuda/reduce.cuh"
+#include "pycnn/ops/cuda/cuda_ops.h"
+#include "pycnn/ops/cuda/reduce.cuh"
 
 namespace pycnn::cuda {
 

@@ -5,9 +5,9 @@
 // only, so results are bitwise reproducible. Scratch memory comes from the caching allocator (a Tensor on
 // the current device and stream), never from cudaMalloc, and is freed without a synchronisation.
 #pragma once
-#include "core/tensor.h"             // defines: Tensor (scratch)
-#include "ops/cuda/launch.cuh"       // defines: stream, block_reduce, CUDA_CHECK_LAUNCH
-#include "ops/cuda/reduce_bodies.h"  // defines: ChunkPartials, ChunkTotals
+#include "pycnn/core/tensor.h"             // defines: Tensor (scratch)
+#include "pycnn/ops/cuda/launch.cuh"       // defines: stream, block_reduce, CUDA_CHECK_LAUNCH
+#include "pycnn/ops/cuda/reduce_bodies.h"  // defines: ChunkPartials, ChunkTotals
 
 namespace pycnn::cuda {
 

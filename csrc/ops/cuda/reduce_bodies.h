@@ -14,9 +14,9 @@
 #include <cstdint>
 #include <limits>  // defines: std::numeric_limits
 
-#include "core/host_device.h"  // defines: PYCNN_HD
-#include "ops/loss_math.h"     // defines: the pointwise losses' math
-#include "ops/ops.h"
+#include "pycnn/core/host_device.h"  // defines: PYCNN_HD
+#include "pycnn/ops/loss_math.h"     // defines: the pointwise losses' math
+#include "pycnn/ops/ops.h"
 
 namespace pycnn::cuda {
 

@@ -3,9 +3,9 @@
 // layouts as the cpu:: kernels: x (planes, H, W) contiguous, y (planes, OH, OW).
 #include <limits>  // defines: std::numeric_limits
 
-#include "ops/cuda/cuda_ops.h"
-#include "ops/cuda/launch.cuh"
-#include "ops/cuda/pool_bodies.h"
+#include "pycnn/ops/cuda/cuda_ops.h"
+#include "pycnn/ops/cuda/launch.cuh"
+#include "pycnn/ops/cuda/pool_bodies.h"
 
 namespace pycnn::cuda {
 

@@ -2,9 +2,9 @@
 // comparisons, where and maximum/minimum (operands already broadcast and contiguous), and masked
 // select/scatter. Per-element bodies: ops/cuda/tensor_ops_bodies.h. Scatters own their destinations (no
 // floating-point atomics; the one atomic is masked_select's integer count), so every result is deterministic.
-#include "ops/cuda/cuda_ops.h"
-#include "ops/cuda/launch.cuh"
-#include "ops/cuda/tensor_ops_bodies.h"
+#include "pycnn/ops/cuda/cuda_ops.h"
+#include "pycnn/ops/cuda/launch.cuh"
+#include "pycnn/ops/cuda/tensor_ops_bodies.h"
 
 namespace pycnn::cuda {
 

@@ -6,8 +6,8 @@
 #pragma once
 #include <cstdint>
 
-#include "core/host_device.h"  // defines: PYCNN_HD
-#include "ops/ops.h"           // defines: CompareOp
+#include "pycnn/core/host_device.h"  // defines: PYCNN_HD
+#include "pycnn/ops/ops.h"           // defines: CompareOp
 
 // Its own namespace: the kernels are instantiated per body type (for_each_kernel<Body>), so a body named
 // like another family's (Where, Maximum, ...) in plain pycnn::cuda would be one symbol and the linker

@@ -12,12 +12,12 @@
 //    out.
 // The input gradient correlates dout (one zero-padded plane) with the flipped kernel once per phase of dx
 // (dx rows, columns mod s), each phase with only the taps that reach it: no products with inserted zeros.
-#include "ops/cpu/simd/depthwise_kernel.h"
+#include "pycnn/ops/cpu/simd/depthwise_kernel.h"
 
 #include <cstring>      // defines: std::memcpy
 #include <type_traits>  // defines: std::conditional_t
 
-#include "ops/kernel_args.h"  // defines: Conv2dGeometry
+#include "pycnn/ops/kernel_args.h"  // defines: Conv2dGeometry
 
 // The rows copied and zeroed here are short (tens of elements): GCC would turn their element loops into
 // memcpy / memset calls, which cost more than the copies.

@@ -6,7 +6,7 @@
 #pragma once
 #include <cstdint>
 
-#include "ops/cpu/simd/simd.h"  // defines: DepthwiseWork, DepthwiseKernels
+#include "pycnn/ops/cpu/simd/simd.h"  // defines: DepthwiseWork, DepthwiseKernels
 
 namespace pycnn::cpu {
 

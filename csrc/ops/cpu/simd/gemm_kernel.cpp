@@ -2,8 +2,8 @@
 // the MR x NR tile of C is MR x NV vectors (simd/vec.h) held in registers and updated by FMAs. The tile
 // and the cache blocks follow from the set's vector width (GemmShape below). The blocking loops, buffers
 // and threads are in ops/cpu/gemm.cpp and conv2d.cpp. Read: GemmShape, packing, micro_kernel, macro_kernel.
-#include "ops/cpu/simd/kernels.h"  // defines: the declarations this file implements
-#include "ops/cpu/simd/vec.h"      // defines: Vec, kLanes, vload, vstore, vbroadcast, vzero
+#include "pycnn/ops/cpu/simd/kernels.h"  // defines: the declarations this file implements
+#include "pycnn/ops/cpu/simd/vec.h"      // defines: Vec, kLanes, vload, vstore, vbroadcast, vzero
 
 namespace pycnn::cpu::PYCNN_KNS {
 

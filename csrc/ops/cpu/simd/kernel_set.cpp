@@ -1,5 +1,5 @@
 // This kernel set's table (simd.h's KernelSet), built from the functions its files define.
-#include "ops/cpu/simd/kernels.h"
+#include "pycnn/ops/cpu/simd/kernels.h"
 
 #define PYCNN_STRINGIFY_(x) #x
 #define PYCNN_STRINGIFY(x) PYCNN_STRINGIFY_(x)

@@ -3,9 +3,9 @@
 #pragma once
 #include <cstdint>
 
-#include "ops/cpu/simd/depthwise_kernel.h"  // defines: PYCNN_DECLARE_DEPTHWISE_KERNELS
-#include "ops/cpu/simd/simd.h"              // defines: GemmKernels, KernelSet
-#include "ops/cpu/simd/winograd_kernel.h"   // defines: PYCNN_DECLARE_WINOGRAD_KERNELS
+#include "pycnn/ops/cpu/simd/depthwise_kernel.h"  // defines: PYCNN_DECLARE_DEPTHWISE_KERNELS
+#include "pycnn/ops/cpu/simd/simd.h"              // defines: GemmKernels, KernelSet
+#include "pycnn/ops/cpu/simd/winograd_kernel.h"   // defines: PYCNN_DECLARE_WINOGRAD_KERNELS
 
 namespace pycnn::cpu::PYCNN_KNS {
 

@@ -2,7 +2,7 @@
 // contiguous memory that the compiler vectorises at the set's width (ReLU, and batch norm's sums and
 // affine passes). The threads and the per-channel arithmetic around them are in ops/cpu/activation.cpp
 // and norm.cpp.
-#include "ops/cpu/simd/kernels.h"  // defines: the declarations this file implements
+#include "pycnn/ops/cpu/simd/kernels.h"  // defines: the declarations this file implements
 
 namespace pycnn::cpu::PYCNN_KNS {
 

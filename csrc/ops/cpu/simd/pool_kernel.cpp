@@ -2,8 +2,8 @@
 // branch-free body that the compiler vectorises at the set's width, de-interleaving even and odd columns
 // with shuffles. It keeps the running max and the tap number 0..3, then turns the tap into torch's flat
 // h*W+w index. NaN wins, as in torch's kernel.
-#include "ops/cpu/simd/kernels.h"  // defines: the declarations this file implements
-#include "ops/cpu/simd/vec.h"      // defines: kLanes
+#include "pycnn/ops/cpu/simd/kernels.h"  // defines: the declarations this file implements
+#include "pycnn/ops/cpu/simd/vec.h"      // defines: kLanes
 
 namespace pycnn::cpu::PYCNN_KNS {
 

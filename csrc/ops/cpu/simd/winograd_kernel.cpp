@@ -6,7 +6,7 @@
 // neighbours overlap by two) and finished in 4-float vectors, stored straight to V. The output transform
 // works on groups of four tiles throughout and transposes back before storing the 4x4 tiles' rows.
 // GCC vector extensions only (no intrinsics), so every kernel set compiles the same code.
-#include "ops/cpu/simd/winograd_kernel.h"
+#include "pycnn/ops/cpu/simd/winograd_kernel.h"
 
 namespace pycnn::cpu::PYCNN_KNS {
 
