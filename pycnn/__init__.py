@@ -25,6 +25,7 @@ except ImportError as _e:
     raise ImportError(f"pycnn's compiled core (pycnn._C) could not be loaded ({_e}); reinstall pycnn") from _e
 
 from . import backends, cuda, data, datasets, metrics, models, nn, ops, optim, train, utils
+from ._cmake import cmake_prefix_path
 from ._index_ops import gather, scatter, scatter_add
 from ._logical_ops import (
     all,
@@ -196,6 +197,7 @@ __all__ = [
     "ceil",
     "chunk",
     "clamp",
+    "cmake_prefix_path",
     "concat",
     "cuda",
     "data",

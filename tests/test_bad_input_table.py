@@ -2237,6 +2237,7 @@ ALLOWLIST = {
     "datasets.DATASET_NAMES": "a tuple constant",
     "datasets.IMG_EXTENSIONS": "a tuple constant",
     "datasets.MNIST_SUBSET_PATH": "a path constant",
+    "pc.cmake_prefix_path": "a path constant (the CMake package of the C++ library)",
     "data.WorkerInfo": "a record the DataLoader builds for its workers, never built by a user",
     "data.get_worker_info": "takes no argument",
     # queries with no argument: nothing to get wrong

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# AddressSanitizer + UndefinedBehaviorSanitizer over the C++ core: builds the core, the C++ tests and pycnn._C
-# with PYCNN_SANITIZE=address,undefined (CUDA off) in one build directory, runs ctest, then a quick subset of the
-# Python tests against that _C. Any report aborts its process, so the run fails on the first finding.
+# AddressSanitizer + UndefinedBehaviorSanitizer over the C++ core: builds the core (libpycnn_core.so), the C++
+# tests and pycnn._C with PYCNN_SANITIZE=address,undefined (CUDA off) in one build directory, runs ctest, then a
+# quick subset of the Python tests against that _C. Any report aborts its process, so the run fails on the
+# first finding.
 #   tools/sanitize.sh [BUILD_DIR]     (default build-sanitize; the active Python needs the test extra's packages)
 # No report needed a suppression; one in third-party code (numpy, torch) would go into a suppressions file
 # with its reason, never one in pycnn's code.
@@ -31,14 +32,24 @@ ASAN_OPTIONS="$asan_common:detect_leaks=1" ctest --test-dir "$build" --output-on
 # The Python tests import a copy of pycnn/ that holds the sanitized _C. The interpreter is not instrumented:
 # the ASan runtime must be preloaded to come first, and libstdc++ with it, or ASan finds no __cxa_throw to
 # wrap and aborts at the first C++ exception. The interpreter never frees some of its memory: no leak check.
+# _C links the shared core: the copy keeps its build-tree RUNPATH, so it loads "$build"/libpycnn_core.so,
+# the instrumented one (checked below from the process's own mappings).
 pkg="$build/python"
 rm -rf "$pkg" && mkdir -p "$pkg"
 cp -r pycnn "$pkg/pycnn"
 cp "$build"/_C*.so "$pkg/pycnn/"
+readelf -d "$build"/libpycnn_core.so | grep -q 'NEEDED.*libasan' || { echo "libpycnn_core.so is not instrumented"; exit 1; }
 export PYTHONPATH="$pkg${PYTHONPATH:+:$PYTHONPATH}" ASAN_OPTIONS="$asan_common:detect_leaks=0"
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)"
 cd "$build"  # away from the repository root, whose pycnn/ has no _C
-"$python" -c "import pycnn; assert pycnn._C.__file__.startswith('$pkg/'), pycnn._C.__file__"
+"$python" - "$pkg" "$build" <<'PY'
+import sys
+import pycnn
+pkg, build = sys.argv[1:]
+assert pycnn._C.__file__.startswith(pkg + "/"), pycnn._C.__file__
+cores = {line.split()[-1] for line in open("/proc/self/maps") if "libpycnn_core" in line}
+assert all(c.startswith(build + "/libpycnn_core.so") for c in cores) and cores, cores
+PY
 
 # About a minute of the tests that reach the most C++: every op family forward and backward on every kernel
 # set (torch parity included: torch runs fine under ASan), optimizers, serialization, bad input and

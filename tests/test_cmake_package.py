@@ -1,0 +1,123 @@
+"""The C++ library as an installed pycnn ships it (issue 12): pycnn/lib/libpycnn_core.so, which pycnn._C links
+(the kernels exist once, in the library), the headers under pycnn/include/pycnn/, and the CMake package that
+pycnn.cmake_prefix_path points CMake at. The last test builds examples/embed against that package, as a user
+would, and runs it.
+
+The ELF checks use binutils (readelf, nm) and the build needs cmake and a C++ compiler; each skips without them.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import pycnn as pc
+from pycnn import _C
+
+REPO = Path(__file__).resolve().parents[1]
+PREFIX = Path(pc.cmake_prefix_path)
+CMAKE_DIR = PREFIX / "lib" / "cmake" / "pycnn"
+
+# A developer's copy of _C in the source tree (tests run against it without an install) has no package around.
+pytestmark = pytest.mark.skipif(
+    PREFIX == REPO / "pycnn" and not CMAKE_DIR.is_dir(),
+    reason="pycnn._C is a copy in the source tree, not an installed pycnn (pip install . or -e .)",
+)
+
+
+def _tool(name):
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+def _dynamic(path):
+    """readelf -d: the NEEDED libraries and the RUNPATH/RPATH entries of an ELF file."""
+    out = subprocess.run([_tool("readelf"), "-d", str(path)], capture_output=True, text=True, check=True).stdout
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.*?)\]", out)
+    runpath = re.findall(r"\((?:RUNPATH|RPATH)\)\s+Library (?:runpath|rpath): \[(.*?)\]", out)
+    return needed, runpath
+
+
+def _defined_symbols(path):
+    out = subprocess.run([_tool("nm"), "-D", "-C", "--defined-only", str(path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_cmake_prefix_path_is_the_folder_of_the_compiled_module():
+    assert PREFIX == Path(_C.__file__).resolve().parent
+    assert isinstance(pc.cmake_prefix_path, str) and os.path.isabs(pc.cmake_prefix_path)
+
+
+def test_the_package_holds_the_library_headers_and_cmake_files():
+    lib = PREFIX / "lib"
+    assert (lib / "libpycnn_core.so").exists()
+    versioned = sorted(p.name for p in lib.glob("libpycnn_core.so.*"))
+    assert versioned, f"no versioned libpycnn_core in {lib}: {sorted(p.name for p in lib.iterdir())}"
+    include = PREFIX / "include" / "pycnn"
+    for header in ["tensor.h", "ops.h", "core/tensor.h", "core/check.h", "ops/ops.h"]:
+        assert (include / header).is_file(), include / header
+    for name in ["pycnnConfig.cmake", "pycnnConfigVersion.cmake", "pycnnTargets.cmake"]:
+        assert (CMAKE_DIR / name).is_file(), CMAKE_DIR / name
+
+
+def test_the_exported_target_is_relocatable_and_names_no_cuda_target():
+    targets = "".join(p.read_text() for p in CMAKE_DIR.glob("pycnnTargets*.cmake"))
+    # Every path of the imported target is relative to the package's own location, wherever pip put it.
+    paths = re.findall(r'(?:IMPORTED_LOCATION\w*|INTERFACE_INCLUDE_DIRECTORIES) "([^"]*)"', targets)
+    assert paths and all(p.startswith("${_IMPORT_PREFIX}/") for p in paths), paths
+    # A consumer needs no CUDA toolkit: cudart is private to the library.
+    interface = re.findall(r'INTERFACE_LINK_LIBRARIES "([^"]*)"', targets)
+    assert not any("CUDA::" in s or "cudart" in s for s in interface), interface
+
+
+def test_C_links_the_shared_core_and_holds_no_kernels():
+    core = PREFIX / "lib" / "libpycnn_core.so"
+    needed, runpath = _dynamic(_C.__file__)
+    assert any(n.startswith("libpycnn_core.so") for n in needed), needed
+    assert "$ORIGIN/lib" in ":".join(runpath).split(":"), runpath
+    # The op entry points and the kernels are defined in the library, not in _C (which only converts arguments).
+    in_core, in_c = _defined_symbols(core), _defined_symbols(_C.__file__)
+    for symbol in ["pycnn::conv2d_forward(", "pycnn::matmul(", "pycnn::Tensor::empty("]:
+        assert symbol in in_core, symbol
+        assert symbol not in in_c, f"{symbol} is defined in _C too"
+    assert "pycnn::cpu::" not in in_c
+    # And the process uses the library of this package.
+    with open("/proc/self/maps") as maps:
+        loaded = {line.split()[-1] for line in maps if "libpycnn_core" in line}
+    assert loaded and all(Path(p).resolve().parent == core.resolve().parent for p in loaded), loaded
+
+
+def _compiler():
+    cxx = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
+    if not cxx or not shutil.which(cxx):
+        pytest.skip("no C++ compiler")
+    return cxx
+
+
+def test_embed_example_builds_against_the_installed_package(tmp_path):
+    cmake, cxx = _tool("cmake"), _compiler()
+    generator = ["-G", "Ninja"] if shutil.which("ninja") else []
+    build = tmp_path / "build"
+    configure = [cmake, "-S", str(REPO / "examples" / "embed"), "-B", str(build), *generator]
+    configure += [f"-DCMAKE_PREFIX_PATH={PREFIX}", f"-DCMAKE_CXX_COMPILER={cxx}", "-DCMAKE_BUILD_TYPE=Release"]
+    for command in [configure, [cmake, "--build", str(build)]]:
+        done = subprocess.run(command, capture_output=True, text=True)
+        assert done.returncode == 0, f"{' '.join(command)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    exe = build / "embed"
+    needed, _ = _dynamic(exe)
+    assert any(n.startswith("libpycnn_core.so") for n in needed), needed
+    assert not any(n.startswith("libpython") for n in needed), needed
+    # No LD_LIBRARY_PATH: the executable finds the package's library by itself (CMake's RUNPATH).
+    env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+    run = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=60)
+    assert run.returncode == 0 and "embed: OK" in run.stdout, run.stdout + run.stderr
+    if shutil.which("ldd"):
+        resolved = subprocess.run(["ldd", str(exe)], capture_output=True, text=True, env=env).stdout
+        line = next(x for x in resolved.splitlines() if "libpycnn_core" in x)  # "libpycnn_core.so.0.1 => /path (0x..)"
+        assert Path(line.split("=>")[1].split()[0]).resolve().parent == (PREFIX / "lib").resolve(), line
