@@ -31,6 +31,7 @@
   X(resize) \
   X(tensor_ops) \
   X(sort) \
+  X(program) \
   X(bench)
 // clang-format on
 
