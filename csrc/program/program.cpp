@@ -122,6 +122,17 @@ class Fields {
   const char* noun_;
 };
 
+// An op picked by name (UnaryOp, BinaryOp), with the core's list of names when it is not one.
+template <typename E>
+E parse_named(const Fields& a, const char* key) {
+  const std::string& name = a.string(key);
+  try {
+    return parse_enum<E>(name);
+  } catch (const ValueError& e) {
+    throw ValueError(str("[", kLoad, "] ", a.where(), ": ", e.what()));
+  }
+}
+
 void parse_attrs(Node& n, const Fields& a) {
   switch (n.op) {
     case ProgramOp::Conv2d:
@@ -133,11 +144,11 @@ void parse_attrs(Node& n, const Fields& a) {
       n.eps = a.number("eps");
       break;
     case ProgramOp::Unary:
-      n.unary = parse_enum<UnaryOp>(a.string("op"));
+      n.unary = parse_named<UnaryOp>(a, "op");
       n.alpha = a.number("alpha");
       n.beta = a.number("beta");
       break;
-    case ProgramOp::Binary: n.binary = parse_enum<BinaryOp>(a.string("op")); break;
+    case ProgramOp::Binary: n.binary = parse_named<BinaryOp>(a, "op"); break;
     case ProgramOp::MaxPool2d:
     case ProgramOp::AvgPool2d: {
       const auto kernel = a.pair("kernel"), stride = a.pair("stride"), padding = a.pair("padding");
@@ -308,7 +319,7 @@ Node load_node(const json::Value& v, size_t index, Slots& slots) {
   try {
     n.op = parse_enum<ProgramOp>(op);
   } catch (const ValueError& e) {
-    throw ValueError(str("[", kLoad, "] node ", index, ": ", e.what()));
+    throw ValueError(str(e.what(), " (node ", index, ")"));
   }
   const std::string where = str("node ", index, " (", op, ")");
   const Arity arity = kArity[static_cast<int>(n.op)];
