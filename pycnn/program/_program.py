@@ -2,8 +2,6 @@
 
 import json
 
-import numpy as np
-
 from .. import serialization
 from ..autograd import TensorBase, no_grad
 from ._ops import FUNCTIONS, OPS, SUPPORTED, VAR, signature
@@ -80,7 +78,9 @@ def _check_input(spec, x):
     if not isinstance(x, TensorBase):
         raise TypeError(f"[Program] input {spec['name']} must be a tensor, got {type(x).__name__}")
     want, got = spec["shape"], list(x.shape)
-    fits = len(got) == len(want) and all(g == w or (d == 0 and spec["dynamic_batch"]) for d, (g, w) in enumerate(zip(got, want)))
+    fits = len(got) == len(want) and all(
+        g == w or (d == 0 and spec["dynamic_batch"]) for d, (g, w) in enumerate(zip(got, want))
+    )
     if not fits or x.dtype.name != spec["dtype"]:
         raise ValueError(
             f"[Program] input {spec['name']} must be a {spec['dtype']} tensor of shape {tuple(want)}"
@@ -122,7 +122,9 @@ def _validate(graph, constants, path):
     def bad(why):
         return ValueError(f"[program.load] {path}: {why}")
 
-    if not isinstance(graph, dict) or not all(isinstance(graph.get(k), list) for k in ("inputs", "outputs", "constants", "nodes")):
+    if not isinstance(graph, dict) or not all(
+        isinstance(graph.get(k), list) for k in ("inputs", "outputs", "constants", "nodes")
+    ):
         raise bad("the program needs the lists inputs, outputs, constants and nodes")
     defined = set()
 

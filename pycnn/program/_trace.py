@@ -55,7 +55,9 @@ class _Recorder:
     def _constant(self, impl):
         name = self.names.get(id(impl))
         if name is None or name in self.tensors:
-            name = next(f"constant.{i}" for i in itertools.count(len(self.tensors)) if f"constant.{i}" not in self.tensors)
+            name = next(
+                f"constant.{i}" for i in itertools.count(len(self.tensors)) if f"constant.{i}" not in self.tensors
+            )
         vid = self._define(impl)
         self.constants.append({"id": vid, "tensor": name})
         self.tensors[name] = impl
@@ -162,9 +164,7 @@ def record(model, inputs, input_names, output_names, dynamic_batch):
             model.train()
     outputs = out if isinstance(out, (tuple, list)) else (out,)
     if not outputs or not all(isinstance(o, TensorBase) for o in outputs):
-        raise TypeError(
-            f"[export] the model must return a tensor or a tuple/list of tensors, got {type(out).__name__}"
-        )
+        raise TypeError(f"[export] the model must return a tensor or a tuple/list of tensors, got {type(out).__name__}")
     names = output_names or (["output"] if len(outputs) == 1 else [f"output{i}" for i in range(len(outputs))])
     if len(names) != len(outputs):
         raise ValueError(f"[export] {len(names)} output_names for the model's {len(outputs)} outputs")
