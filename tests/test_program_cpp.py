@@ -67,19 +67,49 @@ def small_cnn(dynamic_batch=True):
     }
     names = list(consts)
     graph = {
-        "inputs": [{"id": 0, "name": "input", "dtype": "float32", "shape": [2, 3, 8, 8], "dynamic_batch": dynamic_batch}],
+        "inputs": [
+            {"id": 0, "name": "input", "dtype": "float32", "shape": [2, 3, 8, 8], "dynamic_batch": dynamic_batch}
+        ],
         "constants": [{"id": 100 + i, "tensor": n} for i, n in enumerate(names)],
         "nodes": [
-            {"op": "conv2d", "inputs": [0, 100, 101], "outputs": [1],
-             "attrs": {"stride": [1, 1], "padding": [1, 1], "dilation": [1, 1], "groups": 1}},
-            {"op": "batch_norm", "inputs": [1, 102, 103, 104, 105], "outputs": [2],
-             "attrs": {"training": False, "momentum": 0.1, "eps": 1e-05}},
+            {
+                "op": "conv2d",
+                "inputs": [0, 100, 101],
+                "outputs": [1],
+                "attrs": {"stride": [1, 1], "padding": [1, 1], "dilation": [1, 1], "groups": 1},
+            },
+            {
+                "op": "batch_norm",
+                "inputs": [1, 102, 103, 104, 105],
+                "outputs": [2],
+                "attrs": {"training": False, "momentum": 0.1, "eps": 1e-05},
+            },
             {"op": "relu", "inputs": [2], "outputs": [3], "attrs": {}},
-            {"op": "max_pool2d", "inputs": [3], "outputs": [4, 5],
-             "attrs": {"kernel": [2, 2], "stride": [2, 2], "padding": [0, 0], "dilation": [1, 1], "ceil_mode": False}},
-            {"op": "avg_pool2d", "inputs": [4], "outputs": [6],
-             "attrs": {"kernel": [3, 3], "stride": [1, 1], "padding": [1, 1], "ceil_mode": False,
-                       "count_include_pad": False, "divisor_override": None}},
+            {
+                "op": "max_pool2d",
+                "inputs": [3],
+                "outputs": [4, 5],
+                "attrs": {
+                    "kernel": [2, 2],
+                    "stride": [2, 2],
+                    "padding": [0, 0],
+                    "dilation": [1, 1],
+                    "ceil_mode": False,
+                },
+            },
+            {
+                "op": "avg_pool2d",
+                "inputs": [4],
+                "outputs": [6],
+                "attrs": {
+                    "kernel": [3, 3],
+                    "stride": [1, 1],
+                    "padding": [1, 1],
+                    "ceil_mode": False,
+                    "count_include_pad": False,
+                    "divisor_override": None,
+                },
+            },
             {"op": "adaptive_avg_pool2d", "inputs": [6], "outputs": [7], "attrs": {"output_size": [2, 4]}},
             {"op": "reshape", "inputs": [7], "outputs": [8], "attrs": {"shape": [0, -1], "view_only": False}},
             {"op": "linear", "inputs": [8, 106, 107], "outputs": [9], "attrs": {}},
@@ -153,6 +183,57 @@ def test_numpy_reference_linear_relu_sub_and_view(tmp_path):
     ref_pre = x.reshape(3, 4).astype(np.float64) @ w.T.astype(np.float64) - b
     np.testing.assert_allclose(pc.Tensor._make(pre).numpy(), ref_pre, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(pc.Tensor._make(y).numpy(), np.maximum(ref_pre, 0) * s, rtol=1e-5, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------- zoo models --
+# (model, input shape) at small sizes: each zoo architecture, traced by pycnn.program and run by _C.Program
+ZOO = [
+    ("lenet5", (2, 1, 28, 28)),
+    ("alexnet", (2, 3, 64, 64)),
+    ("alexnet_original", (1, 3, 224, 224)),
+    ("zfnet", (1, 3, 64, 64)),
+    ("vgg11_bn", (2, 3, 32, 32)),
+    ("nin", (2, 3, 32, 32)),
+    ("googlenet", (1, 3, 64, 64)),
+    ("resnet18", (2, 3, 64, 64)),
+    ("resnet50", (1, 3, 64, 64)),
+    ("resnet18_cifar", (2, 3, 32, 32)),
+    ("densenet121", (1, 3, 64, 64)),
+    ("squeezenet1_1", (2, 3, 64, 64)),
+    ("mobilenet_v2", (2, 3, 32, 32)),
+]
+
+
+def zoo_model(name):
+    """A zoo model in eval mode with running statistics that are not 0 and 1 (a program that ignored them
+    would differ)."""
+    pc.manual_seed(1)
+    model = getattr(pc.models, name)().eval()
+    rng = np.random.default_rng(5)
+    for key, b in model.named_buffers():
+        if key.endswith("running_mean"):
+            b.copy_(pc.tensor(rng.standard_normal(b.shape).astype(np.float32) * 0.1))
+        elif key.endswith("running_var"):
+            b.copy_(pc.tensor(rng.uniform(0.5, 2.0, b.shape).astype(np.float32)))
+    return model
+
+
+def zoo_program(tmp_path, name, shape):
+    model = zoo_model(name)
+    x = pc.tensor(rand(*shape, seed=3))
+    path = str(tmp_path / f"{name}.pycnn")
+    pc.program.trace(model, x).save(path)
+    return model, path
+
+
+@pytest.mark.parametrize(("name", "shape"), ZOO, ids=[z[0] for z in ZOO])
+def test_zoo_model_in_cpp_equals_python_forward_bitwise(tmp_path, name, shape):
+    model, path = zoo_program(tmp_path, name, shape)
+    x = rand(shape[0] + 1, *shape[1:], seed=4)  # another batch size than the traced one
+    with pc.no_grad():
+        want = model(pc.tensor(x)).numpy()
+    (got,) = _C.Program.load(path).run([pc.tensor(x)._impl])
+    np.testing.assert_array_equal(pc.Tensor._make(got).numpy(), want)
 
 
 # ---------------------------------------------------------------------------------------- bad programs --
@@ -231,11 +312,11 @@ def test_bad_program_is_a_clear_load_error(tmp_path, case):
     [
         ({"version": "2"}, "is program version '2'; this pycnn reads version 1 only"),
         ({"format": "onnx"}, "has format 'onnx', expected 'pycnn.program'"),
-        ({"program": "{\"inputs\": [1,]}"}, "invalid JSON: unexpected character ']' at byte 14"),
+        ({"program": '{"inputs": [1,]}'}, "invalid JSON: unexpected character ']' at byte 14"),
         ({"program": "[" * 100 + "]" * 100}, "nesting deeper than 64"),
-        ({"program": "{\"a\": 1, \"a\": 2}"}, "duplicate key"),
-        ({"program": "{\"a\": 99999999999999999999}"}, "integer out of the int64 range"),
-        ({"program": "{\"a\": \"\\ud800\"}"}, "unpaired surrogate"),
+        ({"program": '{"a": 1, "a": 2}'}, "duplicate key"),
+        ({"program": '{"a": 99999999999999999999}'}, "integer out of the int64 range"),
+        ({"program": '{"a": "\\ud800"}'}, "unpaired surrogate"),
     ],
 )
 def test_bad_metadata(tmp_path, meta, text):
@@ -265,10 +346,14 @@ def raw_header_file(header, data=b""):
         (struct.pack("<Q", 1 << 40) + b"{}", "header length 1099511627776 is past the end"),
         (b"\x01\x02", "too short for a safetensors file"),
         (raw_header_file({"w": {"dtype": "F32", "shape": [2**62, 4], "data_offsets": [0, 16]}}), "size too large"),
-        (raw_header_file({"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}}, b"\0" * 8),
-         "are not inside the data area of 8 bytes"),
-        (raw_header_file({"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 12]}}, b"\0" * 16),
-         "hold 12 bytes but float32 of shape (2, 2) needs 16"),
+        (
+            raw_header_file({"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}}, b"\0" * 8),
+            "are not inside the data area of 8 bytes",
+        ),
+        (
+            raw_header_file({"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 12]}}, b"\0" * 16),
+            "hold 12 bytes but float32 of shape (2, 2) needs 16",
+        ),
         (raw_header_file({"w": {"dtype": "F32", "shape": [1], "data_offsets": [8, 4]}}, b"\0" * 16), "not inside"),
         (raw_header_file({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, b"\0" * 4), "shape entries"),
         (raw_header_file({"w": {"dtype": "F32", "shape": [1]}}, b"\0" * 4), "has no 'data_offsets'"),
@@ -312,7 +397,7 @@ def test_truncation_and_corruption_sweeps_never_crash(tmp_path):
             assert str(e).startswith("[Program.run]"), f"{what}: {e}"
 
     def sweep():
-        cuts = list(range(0, header_end + 1)) + list(range(header_end, len(data), 97))
+        cuts = list(range(header_end + 1)) + list(range(header_end, len(data), 97))
         for n in cuts:
             attempt(data[:n], f"truncated at {n}")
         rng = np.random.default_rng(0)
@@ -330,11 +415,19 @@ def test_truncation_and_corruption_sweeps_never_crash(tmp_path):
 @pytest.mark.parametrize(
     ("inputs", "exc", "text"),
     [
-        (lambda: [], ValueError, "got 0 inputs, the program takes 1"),
+        (list, ValueError, "got 0 inputs, the program takes 1"),
         (lambda: [rand(2, 3, 8, 8), rand(2, 3, 8, 8)], ValueError, "got 2 inputs"),
-        (lambda: [rand(2, 3, 8, 9)], ValueError, "input 'input' has shape (2, 3, 8, 9), the program takes (2, 3, 8, 8)"),
+        (
+            lambda: [rand(2, 3, 8, 9)],
+            ValueError,
+            "input 'input' has shape (2, 3, 8, 9), the program takes (2, 3, 8, 8)",
+        ),
         (lambda: [rand(3, 8, 8)], ValueError, "has shape (3, 8, 8)"),
-        (lambda: [rand(2, 3, 8, 8).astype(np.float64)], TypeError, "input 'input' is float64, the program takes float32"),
+        (
+            lambda: [rand(2, 3, 8, 8).astype(np.float64)],
+            TypeError,
+            "input 'input' is float64, the program takes float32",
+        ),
     ],
 )
 def test_bad_inputs_are_clear_run_errors(tmp_path, inputs, exc, text):
@@ -396,7 +489,7 @@ def test_safetensors_round_trip_with_the_safetensors_package(tmp_path):
         "c": np.array([True, False, True]),
         "d": np.array(3.25, dtype=np.float64),
         "e": np.zeros((0, 3), dtype=np.int32),
-        "é \"q\"\n": np.arange(5, dtype=np.uint8),
+        'é "q"\n': np.arange(5, dtype=np.uint8),
     }
     ours = str(tmp_path / "ours.safetensors")
     _C.save_safetensors(ours, [(k, pc.tensor(v)._impl) for k, v in arrays.items()], {"k": "v\u00e9"})
@@ -416,6 +509,13 @@ def test_safetensors_round_trip_with_the_safetensors_package(tmp_path):
 # --------------------------------------------------------------------------------------------- pycnn-run --
 PYCNN_RUN = Path(_C.__file__).parent / "bin" / "pycnn-run"
 needs_runner = pytest.mark.skipif(not PYCNN_RUN.exists(), reason="pycnn-run is not built next to this _C")
+
+
+def pycnn_run(*args, cwd=None):
+    """pycnn-run's CompletedProcess (text output)."""
+    return subprocess.run(
+        [PYCNN_RUN, *map(str, args)], check=False, capture_output=True, text=True, timeout=120, cwd=cwd
+    )
 
 
 def elf_needed(path):
@@ -448,10 +548,7 @@ def test_pycnn_run_matches_the_binding(tmp_path):
     x = rand(3, 3, 8, 8, seed=5)
     inputs, outputs = str(tmp_path / "in.safetensors"), str(tmp_path / "out.safetensors")
     _C.save_safetensors(inputs, [("input", pc.tensor(x)._impl)])
-    r = subprocess.run(
-        [PYCNN_RUN, model, inputs, outputs, "--threads", "2", "--repeat", "3", "--warmup", "1"],
-        capture_output=True, text=True, timeout=60,
-    )
+    r = pycnn_run(model, inputs, outputs, "--threads", 2, "--repeat", 3, "--warmup", 1)
     assert r.returncode == 0, r.stderr
     assert "median" in r.stdout and "2 threads" in r.stdout
     tensors, _ = _C.load_safetensors(outputs)
@@ -472,8 +569,25 @@ def test_pycnn_run_matches_the_binding(tmp_path):
     ],
 )
 def test_pycnn_run_bad_arguments(tmp_path, args, code, text):
-    r = subprocess.run([PYCNN_RUN, *args], capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    r = pycnn_run(*args, cwd=tmp_path)
     assert r.returncode == code and text in r.stderr, r.stderr
+
+
+@needs_runner
+@pytest.mark.parametrize(("name", "shape"), [("lenet5", (2, 1, 28, 28)), ("resnet18_cifar", (2, 3, 32, 32))])
+def test_pycnn_run_zoo_model_equals_python_forward_bitwise(tmp_path, name, shape):
+    """The standalone executable at the Python side's thread count gives the Python forward's bits."""
+    model, path = zoo_program(tmp_path, name, shape)
+    x = rand(*shape, seed=6)
+    inputs, outputs = str(tmp_path / "in.safetensors"), str(tmp_path / "out.safetensors")
+    _C.save_safetensors(inputs, [("input", pc.tensor(x)._impl)])
+    r = pycnn_run(path, inputs, outputs, "--threads", _C.get_num_threads())
+    assert r.returncode == 0, r.stderr
+    with pc.no_grad():
+        want = model(pc.tensor(x)).numpy()
+    ((out_name, got),) = _C.load_safetensors(outputs)[0]
+    assert out_name == "output"
+    np.testing.assert_array_equal(pc.Tensor._make(got).numpy(), want)
 
 
 @needs_runner
@@ -482,5 +596,5 @@ def test_pycnn_run_missing_input_name(tmp_path):
     model = write(tmp_path, program_bytes(graph, consts))
     inputs = str(tmp_path / "in.safetensors")
     _C.save_safetensors(inputs, [("image", pc.tensor(rand(2, 3, 8, 8))._impl)])
-    r = subprocess.run([PYCNN_RUN, model, inputs, str(tmp_path / "o")], capture_output=True, text=True, timeout=30)
+    r = pycnn_run(model, inputs, tmp_path / "o")
     assert r.returncode == 1 and "has no tensor named 'input'" in r.stderr, r.stderr

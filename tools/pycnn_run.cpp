@@ -54,11 +54,16 @@ Options parse_args(int argc, char** argv) {
     }
     if (i + 1 >= argc) throw pycnn::ValueError("[pycnn-run] " + a + " needs a value");
     const char* v = argv[++i];
-    if (a == "--threads") o.threads = static_cast<int>(parse_count(a, v, 1));
-    else if (a == "--device") o.device = parse_device(v);
-    else if (a == "--repeat") o.repeat = parse_count(a, v, 0);
-    else if (a == "--warmup") o.warmup = parse_count(a, v, 0);
-    else throw pycnn::ValueError("[pycnn-run] unknown option " + a);
+    if (a == "--threads")
+      o.threads = static_cast<int>(parse_count(a, v, 1));
+    else if (a == "--device")
+      o.device = parse_device(v);
+    else if (a == "--repeat")
+      o.repeat = parse_count(a, v, 0);
+    else if (a == "--warmup")
+      o.warmup = parse_count(a, v, 0);
+    else
+      throw pycnn::ValueError("[pycnn-run] unknown option " + a);
   }
   if (positional.size() != 3)
     throw pycnn::ValueError(pycnn::str("[pycnn-run] expected 3 file arguments, got ", positional.size()));
@@ -73,8 +78,8 @@ std::vector<pycnn::Tensor> read_inputs(const pycnn::Program& prog, const Options
     const auto it = std::find_if(file.tensors.begin(), file.tensors.end(),
                                  [&](const auto& named) { return named.first == in.name; });
     if (it == file.tensors.end())
-      throw pycnn::ValueError(pycnn::str("[pycnn-run] '", o.inputs, "' has no tensor named '", in.name,
-                                         "', the program's input"));
+      throw pycnn::ValueError(
+          pycnn::str("[pycnn-run] '", o.inputs, "' has no tensor named '", in.name, "', the program's input"));
     inputs.push_back(it->second.to(o.device));
   }
   return inputs;

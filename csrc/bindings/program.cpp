@@ -1,8 +1,9 @@
 // Bindings of pycnn::Program (include/pycnn/program.h), the C++ interpreter of .pycnn files, so that Python
 // tests can compare it with the Python forward; conventions in bindings/common.h. Users run programs through
 // pycnn.program (Python) or from C++.
-#include "common.h"
 #include "pycnn/program.h"
+
+#include "common.h"
 
 namespace pycnn::bindings {
 

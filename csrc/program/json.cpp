@@ -33,7 +33,8 @@ namespace {
 
 class Parser {
  public:
-  Parser(const std::string& text, const char* what) : p_(text.data()), begin_(text.data()), end_(p_ + text.size()), what_(what) {}
+  Parser(const std::string& text, const char* what)
+      : p_(text.data()), begin_(text.data()), end_(p_ + text.size()), what_(what) {}
 
   Value document() {
     Value v = value(0);
@@ -181,10 +182,14 @@ class Parser {
     for (int k = 0; k < 4; ++k, ++p_) {
       const char c = *p_;
       u <<= 4;
-      if (c >= '0' && c <= '9') u |= c - '0';
-      else if (c >= 'a' && c <= 'f') u |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') u |= c - 'A' + 10;
-      else fail("bad hex digit in a \\u escape");
+      if (c >= '0' && c <= '9')
+        u |= c - '0';
+      else if (c >= 'a' && c <= 'f')
+        u |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        u |= c - 'A' + 10;
+      else
+        fail("bad hex digit in a \\u escape");
     }
     return u;
   }

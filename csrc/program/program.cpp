@@ -70,7 +70,8 @@ struct Node {
 // A JSON object's members by name, with errors that say where ("node 3 (conv2d): attribute 'stride' ...").
 class Fields {
  public:
-  Fields(const json::Value& obj, std::string where, const char* noun) : obj_(obj), where_(std::move(where)), noun_(noun) {
+  Fields(const json::Value& obj, std::string where, const char* noun)
+      : obj_(obj), where_(std::move(where)), noun_(noun) {
     PYCNN_CHECK(obj.kind == json::Kind::Object, "[", kLoad, "] ", where_, " is a ", json::kind_name(obj.kind),
                 ", expected an object");
   }
@@ -114,8 +115,8 @@ class Fields {
     return (noun[0] == 'a' || noun[0] == 'i' || noun[0] == 'o' ? "an " : "a ") + noun;
   }
   [[noreturn]] void wrong(const char* key, const json::Value& v, const std::string& expected) const {
-    throw ValueError(str("[", kLoad, "] ", where_, ": ", noun_, " '", key, "' is ", with_article(json::kind_name(v.kind)),
-                         ", expected ", expected));
+    throw ValueError(str("[", kLoad, "] ", where_, ": ", noun_, " '", key, "' is ",
+                         with_article(json::kind_name(v.kind)), ", expected ", expected));
   }
   const json::Value& obj_;
   std::string where_;
@@ -325,11 +326,11 @@ Node load_node(const json::Value& v, size_t index, Slots& slots) {
   const Arity arity = kArity[static_cast<int>(n.op)];
   const auto& ins = f.get("inputs", json::Kind::Array).items;
   const int count = static_cast<int>(ins.size());
-  PYCNN_CHECK(count >= arity.min_inputs && (arity.max_inputs < 0 || count <= arity.max_inputs), "[", kLoad, "] ",
-              where, " has ", count, " inputs, expected ",
-              arity.max_inputs < 0                     ? str("at least ", arity.min_inputs)
+  PYCNN_CHECK(count >= arity.min_inputs && (arity.max_inputs < 0 || count <= arity.max_inputs), "[", kLoad, "] ", where,
+              " has ", count, " inputs, expected ",
+              arity.max_inputs < 0                   ? str("at least ", arity.min_inputs)
               : arity.max_inputs == arity.min_inputs ? str(arity.min_inputs)
-                                                       : str(arity.min_inputs, " to ", arity.max_inputs));
+                                                     : str(arity.min_inputs, " to ", arity.max_inputs));
   for (int i = 0; i < count; ++i) {
     const bool optional = arity.required >= 0 && i >= arity.required;
     if (ins[i].kind == json::Kind::Null) {
@@ -421,8 +422,8 @@ std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) const {
                      ", the program takes ", dtype_name(decl.dtype));
     bool fits = x.dim() == static_cast<int64_t>(decl.shape.size());
     for (int64_t d = decl.dynamic_batch ? 1 : 0; fits && d < x.dim(); ++d) fits = x.size(d) == decl.shape[d];
-    PYCNN_CHECK(fits, "[", kRun, "] input '", decl.name, "' has shape ", shape_str(x.shape()),
-                ", the program takes ", shape_str(decl.shape), decl.dynamic_batch ? " (any dim 0)" : "");
+    PYCNN_CHECK(fits, "[", kRun, "] input '", decl.name, "' has shape ", shape_str(x.shape()), ", the program takes ",
+                shape_str(decl.shape), decl.dynamic_batch ? " (any dim 0)" : "");
     PYCNN_CHECK(x.device() == p.device, "[", kRun, "] input '", decl.name, "' is on ", x.device().str(),
                 ", the program on ", p.device.str(), " (Program::to moves it)");
     env[p.input_slots[i]] = x;

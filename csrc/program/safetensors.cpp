@@ -62,8 +62,8 @@ Entry parse_entry(const std::string& name, const json::Value& v, int64_t data_si
   PYCNN_CHECK(offs.size() == 2 && offs[0].kind == json::Kind::Int && offs[1].kind == json::Kind::Int, "[", kOp,
               "] tensor '", name, "': data_offsets must be two integers");
   const int64_t begin = offs[0].i, end = offs[1].i;
-  PYCNN_CHECK(0 <= begin && begin <= end && end <= data_size, "[", kOp, "] tensor '", name, "': data_offsets [",
-              begin, ", ", end, "] are not inside the data area of ", data_size, " bytes");
+  PYCNN_CHECK(0 <= begin && begin <= end && end <= data_size, "[", kOp, "] tensor '", name, "': data_offsets [", begin,
+              ", ", end, "] are not inside the data area of ", data_size, " bytes");
   PYCNN_CHECK(end - begin == e.nbytes, "[", kOp, "] tensor '", name, "': data_offsets [", begin, ", ", end, "] hold ",
               end - begin, " bytes but ", dtype_name(e.dtype), " of shape ", shape_str(e.shape), " needs ", e.nbytes);
   e.begin = begin;
