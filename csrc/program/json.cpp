@@ -5,6 +5,7 @@
 
 #include <charconv>  // defines: std::from_chars
 #include <cmath>     // defines: INFINITY, NAN
+#include <cstdio>    // defines: std::snprintf
 #include <cstring>   // defines: std::strncmp
 
 #include "pycnn/core/check.h"  // defines: ValueError, str
@@ -21,6 +22,11 @@ const char* kind_name(Kind k) {
     case Kind::Array: return "array";
     default: return "object";
   }
+}
+
+std::string a_kind(Kind k) {
+  const std::string name = kind_name(k);
+  return (k == Kind::Int || k == Kind::Array || k == Kind::Object ? "an " : "a ") + name;
 }
 
 const Value* Value::find(const std::string& key) const {
@@ -51,6 +57,15 @@ class Parser {
 
   [[noreturn]] void fail(const std::string& msg) const {
     throw ValueError(str("[", what_, "] invalid JSON: ", msg, " at byte ", p_ - begin_));
+  }
+  // A byte of the text for an error message: itself when printable ASCII, else its hex value (messages stay
+  // valid UTF-8 whatever the file holds).
+  static std::string describe(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7F) return str("character '", c, "'");
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "byte 0x%02x", u);
+    return buf;
   }
   void skip_ws() {
     while (p_ != end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
@@ -88,7 +103,7 @@ class Parser {
     } else if (c == '-' || (c >= '0' && c <= '9')) {
       v = number();
     } else {
-      fail(str("unexpected character '", c, "'"));
+      fail("unexpected " + describe(c));
     }
     return v;
   }
@@ -212,6 +227,24 @@ class Parser {
     }
   }
 
+  // One multi-byte UTF-8 character, copied to out: a valid lead byte, its continuation bytes, and neither an
+  // overlong form, a surrogate nor a code point past U+10FFFF (the names end up in Python strings).
+  void utf8_sequence(std::string& out) {
+    const auto lead = static_cast<unsigned char>(*p_);
+    const int extra = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : -1;
+    if (extra < 0 || lead > 0xF4 || end_ - p_ <= extra) fail("invalid UTF-8 in a string");
+    unsigned cp = lead & (0x3F >> extra);
+    for (int k = 1; k <= extra; ++k) {
+      const auto b = static_cast<unsigned char>(p_[k]);
+      if ((b & 0xC0) != 0x80) fail("invalid UTF-8 in a string");
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    constexpr unsigned kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000)) fail("invalid UTF-8 in a string");
+    out.append(p_, extra + 1);
+    p_ += extra + 1;
+  }
+
   std::string string() {
     ++p_;  // '"'
     std::string out;
@@ -223,6 +256,10 @@ class Parser {
         return out;
       }
       if (static_cast<unsigned char>(c) < 0x20) fail("control character in a string");
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        utf8_sequence(out);
+        continue;
+      }
       if (c != '\\') {
         out += c;
         ++p_;
@@ -253,7 +290,7 @@ class Parser {
           put_utf8(out, cp);
           break;
         }
-        default: --p_, fail(str("bad escape '\\", e, "'"));
+        default: --p_, fail("bad escape: backslash then " + describe(e));
       }
     }
   }

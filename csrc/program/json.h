@@ -1,7 +1,7 @@
 // A small strict JSON reader for program files (csrc/program/): objects, arrays, strings with every escape
 // (\uXXXX and surrogate pairs included), integers (int64, exact) and doubles, true/false/null, plus Python's
-// NaN/Infinity/-Infinity (json.dumps writes them for a clamp without a bound). Depth and size are bounded and
-// every error is a ValueError "[what] ... at byte N".
+// NaN/Infinity/-Infinity (json.dumps writes them for a clamp without a bound). Strings must be valid UTF-8.
+// Depth and size are bounded and every error is a ValueError "[what] ... at byte N".
 #pragma once
 #include <cstdint>
 #include <string>
@@ -12,6 +12,7 @@ namespace pycnn::json {
 
 enum class Kind { Null, Bool, Int, Double, String, Array, Object };
 const char* kind_name(Kind k);  // "null", "bool", "integer", "number", "string", "array", "object"
+std::string a_kind(Kind k);     // the same with its article: "an integer", "a string", ...
 
 struct Value {
   Kind kind = Kind::Null;

@@ -72,12 +72,12 @@ class Fields {
  public:
   Fields(const json::Value& obj, std::string where, const char* noun)
       : obj_(obj), where_(std::move(where)), noun_(noun) {
-    PYCNN_CHECK(obj.kind == json::Kind::Object, "[", kLoad, "] ", where_, " is a ", json::kind_name(obj.kind),
+    PYCNN_CHECK(obj.kind == json::Kind::Object, "[", kLoad, "] ", where_, " is ", json::a_kind(obj.kind),
                 ", expected an object");
   }
   const json::Value& get(const char* key, json::Kind kind) const {
     const json::Value& v = any(key);
-    if (v.kind != kind) wrong(key, v, with_article(json::kind_name(kind)));
+    if (v.kind != kind) wrong(key, v, json::a_kind(kind));
     return v;
   }
   const json::Value& any(const char* key) const {
@@ -111,12 +111,9 @@ class Fields {
   const std::string& where() const { return where_; }
 
  private:
-  static std::string with_article(const std::string& noun) {
-    return (noun[0] == 'a' || noun[0] == 'i' || noun[0] == 'o' ? "an " : "a ") + noun;
-  }
   [[noreturn]] void wrong(const char* key, const json::Value& v, const std::string& expected) const {
-    throw ValueError(str("[", kLoad, "] ", where_, ": ", noun_, " '", key, "' is ",
-                         with_article(json::kind_name(v.kind)), ", expected ", expected));
+    throw ValueError(
+        str("[", kLoad, "] ", where_, ": ", noun_, " '", key, "' is ", json::a_kind(v.kind), ", expected ", expected));
   }
   const json::Value& obj_;
   std::string where_;
@@ -257,14 +254,14 @@ namespace {
 class Slots {
  public:
   int define(const json::Value& id, const std::string& where) {
-    PYCNN_CHECK(id.kind == json::Kind::Int, "[", kLoad, "] ", where, ": id is a ", json::kind_name(id.kind),
+    PYCNN_CHECK(id.kind == json::Kind::Int, "[", kLoad, "] ", where, ": id is ", json::a_kind(id.kind),
                 ", expected an integer");
     const auto [it, fresh] = slots_.emplace(id.i, static_cast<int>(slots_.size()));
     PYCNN_CHECK(fresh, "[", kLoad, "] ", where, ": id ", id.i, " is defined a second time");
     return it->second;
   }
   int use(const json::Value& id, const std::string& where) const {
-    PYCNN_CHECK(id.kind == json::Kind::Int, "[", kLoad, "] ", where, ": id is a ", json::kind_name(id.kind),
+    PYCNN_CHECK(id.kind == json::Kind::Int, "[", kLoad, "] ", where, ": id is ", json::a_kind(id.kind),
                 ", expected an integer");
     const auto it = slots_.find(id.i);
     PYCNN_CHECK(it != slots_.end(), "[", kLoad, "] ", where, ": id ", id.i, " is used before it is defined");

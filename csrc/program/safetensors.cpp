@@ -34,8 +34,8 @@ DType parse_code(const std::string& code, const std::string& name) {
 const json::Value& member(const json::Value& obj, const char* key, json::Kind kind, const std::string& name) {
   const json::Value* v = obj.find(key);
   PYCNN_CHECK(v, "[", kOp, "] tensor '", name, "' has no '", key, "'");
-  PYCNN_CHECK(v->kind == kind, "[", kOp, "] tensor '", name, "': '", key, "' is a ", json::kind_name(v->kind),
-              ", expected a ", json::kind_name(kind));
+  PYCNN_CHECK(v->kind == kind, "[", kOp, "] tensor '", name, "': '", key, "' is ", json::a_kind(v->kind), ", expected ",
+              json::a_kind(kind));
   return *v;
 }
 
@@ -47,7 +47,7 @@ struct Entry {
 };
 
 Entry parse_entry(const std::string& name, const json::Value& v, int64_t data_size) {
-  PYCNN_CHECK(v.kind == json::Kind::Object, "[", kOp, "] tensor '", name, "' is a ", json::kind_name(v.kind),
+  PYCNN_CHECK(v.kind == json::Kind::Object, "[", kOp, "] tensor '", name, "' is ", json::a_kind(v.kind),
               ", expected an object");
   Entry e{name, parse_code(member(v, "dtype", json::Kind::String, name).s, name), {}, 0, 0};
   int64_t numel = 1;
@@ -110,7 +110,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
   std::string header(header_len, '\0');
   read_exact(f, header.data(), static_cast<int64_t>(header_len), 8, path);
   const json::Value root = json::parse(header, kOp);
-  PYCNN_CHECK(root.kind == json::Kind::Object, "[", kOp, "] the header is a ", json::kind_name(root.kind),
+  PYCNN_CHECK(root.kind == json::Kind::Object, "[", kOp, "] the header is ", json::a_kind(root.kind),
               ", expected an object");
 
   const int64_t data_start = 8 + static_cast<int64_t>(header_len);
@@ -122,11 +122,11 @@ SafetensorsFile load_safetensors(const std::string& path) {
       entries.push_back(parse_entry(name, v, data_size));
       continue;
     }
-    PYCNN_CHECK(v.kind == json::Kind::Object, "[", kOp, "] __metadata__ is a ", json::kind_name(v.kind),
+    PYCNN_CHECK(v.kind == json::Kind::Object, "[", kOp, "] __metadata__ is ", json::a_kind(v.kind),
                 ", expected an object of strings");
     for (const auto& [key, value] : v.members) {
-      PYCNN_CHECK(value.kind == json::Kind::String, "[", kOp, "] __metadata__ '", key, "' is a ",
-                  json::kind_name(value.kind), ", expected a string");
+      PYCNN_CHECK(value.kind == json::Kind::String, "[", kOp, "] __metadata__ '", key, "' is ",
+                  json::a_kind(value.kind), ", expected a string");
       out.metadata[key] = value.s;
     }
   }
