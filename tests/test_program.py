@@ -213,3 +213,15 @@ def test_cli_export_of_a_trained_checkpoint(tmp_path, capsys):
     normalised = (images - info["mean"][0]) / info["std"][0]
     np.testing.assert_allclose(np.asarray(prog(images)), np.asarray(_forward(model, normalised)), rtol=1e-5, atol=1e-5)
     assert cli_main(["export", str(tmp_path / "missing.safetensors"), str(out)]) == 1
+
+
+@pytest.mark.cuda
+def test_program_on_cuda():
+    model = zoo_model("resnet20")
+    x = pc.randn(2, 3, 32, 32)
+    prog = pc.program.trace(model, x).to("cuda")
+    want = _forward(model.to("cuda"), x.to("cuda"))
+    try:
+        assert np.array_equal(np.asarray(prog(x.to("cuda")).cpu()), np.asarray(want.cpu()))
+    finally:
+        model.to("cpu")
