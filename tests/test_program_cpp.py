@@ -17,7 +17,7 @@ import pycnn as pc
 import pycnn.nn.functional as F
 from pycnn import _C
 
-from helpers import run_forked
+from helpers import ZOO, run_forked, zoo_model
 
 DTYPE_CODES = {"float32": "F32", "float64": "F64", "int64": "I64", "int32": "I32", "uint8": "U8", "bool": "BOOL"}
 LOAD_ERRORS = (ValueError, TypeError, RuntimeError, MemoryError)
@@ -186,38 +186,6 @@ def test_numpy_reference_linear_relu_sub_and_view(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------- zoo models --
-# (model, input shape) at small sizes, traced by pycnn.program and run by _C.Program: every zoo family but VGG
-# and AlexNetOriginal, whose 100M-parameter classifiers cost seconds to initialise and write, and whose ops
-# (conv, batch norm, ReLU, max pool, linear, local response norm) the others hold.
-ZOO = [
-    ("lenet5", (2, 1, 28, 28)),
-    ("alexnet", (2, 3, 64, 64)),
-    ("zfnet", (1, 3, 96, 96)),
-    ("nin", (2, 3, 32, 32)),
-    ("googlenet", (1, 3, 64, 64)),
-    ("resnet18", (2, 3, 64, 64)),
-    ("resnet50", (1, 3, 64, 64)),
-    ("resnet18_cifar", (2, 3, 32, 32)),
-    ("densenet121", (1, 3, 64, 64)),
-    ("squeezenet1_1", (2, 3, 64, 64)),
-    ("mobilenet_v2", (2, 3, 32, 32)),
-]
-
-
-def zoo_model(name):
-    """A zoo model in eval mode with running statistics that are not 0 and 1 (a program that ignored them
-    would differ)."""
-    pc.manual_seed(1)
-    model = getattr(pc.models, name)().eval()
-    rng = np.random.default_rng(5)
-    for key, b in model.named_buffers():
-        if key.endswith("running_mean"):
-            b.copy_(pc.tensor(rng.standard_normal(b.shape).astype(np.float32) * 0.1))
-        elif key.endswith("running_var"):
-            b.copy_(pc.tensor(rng.uniform(0.5, 2.0, b.shape).astype(np.float32)))
-    return model
-
-
 def zoo_program(tmp_path, name, shape):
     model = zoo_model(name)
     x = pc.tensor(rand(*shape, seed=3))
@@ -226,6 +194,7 @@ def zoo_program(tmp_path, name, shape):
     return model, path
 
 
+# helpers.ZOO: every zoo family at a small input size
 @pytest.mark.parametrize(("name", "shape"), ZOO, ids=[z[0] for z in ZOO])
 def test_zoo_model_in_cpp_equals_python_forward_bitwise(tmp_path, name, shape):
     model, path = zoo_program(tmp_path, name, shape)
