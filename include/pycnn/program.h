@@ -42,15 +42,16 @@ struct ProgramInput {
 
 class Program {
  public:
-  // Reads and validates the whole file up front (format and version, every node's op, attributes and
-  // arity, ids defined once and before use, constants present with consistent shapes): a Program that
-  // loads runs every node it holds, so errors at run time come only from the inputs.
+  // Reads and validates the whole file up front: the safetensors layout, format and version, every node's op,
+  // attributes (present, of the right JSON type) and arity, ids defined once and before use, constants present.
+  // Shapes are checked by each op when it runs; such an error names the node ("[Program.run] node 7 (linear):
+  // [linear] ...").
   static Program load(const std::string& path);
 
   // Runs the nodes in order, one core op each (the call the Python op makes: bitwise the Python forward's
   // results at the same thread count). Inputs are checked against the declared dtypes and shapes (dim 0 free
   // with dynamic_batch) and must be on the program's device. Intermediate values are freed after their last
-  // use, so peak memory is that of one forward. Thread-safe: run keeps no state between calls.
+  // use, so peak memory is that of one forward. run keeps no state between calls.
   std::vector<Tensor> run(const std::vector<Tensor>& inputs) const;
 
   // Moves the constants to `device`; run then takes inputs on that device.
