@@ -25,6 +25,7 @@ except ImportError as _e:
     raise ImportError(f"pycnn's compiled core (pycnn._C) could not be loaded ({_e}); reinstall pycnn") from _e
 
 from . import backends, cuda, data, datasets, metrics, models, nn, ops, optim, train, utils
+from ._dlpack import from_dlpack
 from ._index_ops import gather, scatter, scatter_add
 from ._logical_ops import (
     all,
@@ -325,3 +326,4 @@ __all__ = [
     "zeros_like",
 ]
 __all__ += ["argsort", "cumsum", "nonzero", "prod", "sort", "topk", "unique"]  # sorting, selection, scans
+__all__ += ["from_dlpack"]  # DLPack exchange (pycnn/_dlpack.py)
