@@ -986,6 +986,8 @@ class Tensor(TensorBase):
                 (ValueError with ``copy=False``; BufferError for a device type pycnn does not have).
             copy: True exports a copy (flagged IS_COPIED), False never copies, None copies only when needed.
         """
+        if self.requires_grad:  # as numpy(): the consumer would write around autograd
+            raise RuntimeError("[__dlpack__] can't export a tensor that requires grad; use detach().__dlpack__()")
         return _C.to_dlpack(self._impl, stream, max_version, dl_device, copy)
 
     def __dlpack_device__(self):

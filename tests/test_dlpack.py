@@ -286,6 +286,9 @@ def test_capsule_names_and_versions():
     legacy = t.__dlpack__()
     assert pc.from_dlpack(legacy).data_ptr() == t.data_ptr() and name_of(legacy) == "used_dltensor"
     assert t.__dlpack_device__() == (1, 0)
+    assert pc.from_dlpack(t).data_ptr() == t.data_ptr()  # pycnn to pycnn, through the protocol
+    with pytest.raises(RuntimeError, match=r"^\[__dlpack__\] can't export a tensor that requires grad"):
+        np.from_dlpack(pc.zeros(2, requires_grad=True))
     for asked, given in [((1, 0), (1, 0)), ((1, 7), (1, 1)), ((2, 0), (1, 1))]:
         capsule = t.__dlpack__(max_version=asked)  # alive while its struct is read
         m = managed_of(capsule)
