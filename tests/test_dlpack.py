@@ -355,6 +355,28 @@ def test_bad_capsules_are_refused_and_not_consumed(fields, exc, message):
     assert made.deleted == 0 and name_of(made.capsule) == fields.get("name", b"dltensor_versioned").decode()
 
 
+class LegacyProducer:
+    """A producer from before DLPack 1.0: __dlpack__ takes only stream, and there is no __dlpack_device__."""
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+        self.calls = []
+
+    def __dlpack__(self, stream=None):
+        self.calls.append(stream)
+        return self.tensor.__dlpack__(stream=stream)
+
+
+def test_a_legacy_producer_gets_the_legacy_call():
+    ours = pc.tensor(rand(3, 4))
+    producer = LegacyProducer(ours)
+    t = pc.from_dlpack(producer)
+    assert producer.calls == [None] and t.data_ptr() == ours.data_ptr()
+    copied = pc.from_dlpack(producer, copy=True)  # a legacy capsule cannot say IS_COPIED: pycnn copies
+    assert copied.data_ptr() != ours.data_ptr()
+    np.testing.assert_array_equal(copied.numpy(), ours.numpy())
+
+
 def test_a_used_capsule_is_refused():
     capsule = pc.tensor(rand(2)).__dlpack__(max_version=(1, 0))
     pc.from_dlpack(capsule)
