@@ -24,7 +24,7 @@ except ImportError as _e:
         ) from None
     raise ImportError(f"pycnn's compiled core (pycnn._C) could not be loaded ({_e}); reinstall pycnn") from _e
 
-from . import backends, cuda, data, datasets, metrics, models, nn, ops, optim, train, utils
+from . import backends, cuda, data, datasets, metrics, models, nn, onnx, ops, optim, train, utils
 from ._index_ops import gather, scatter, scatter_add
 from ._logical_ops import (
     all,
@@ -269,6 +269,7 @@ __all__ = [
     "norm",
     "normal",
     "numel",
+    "onnx",
     "ones",
     "ones_like",
     "ops",
