@@ -31,7 +31,7 @@ MIN_OPSET = 13  # Softmax/LogSoftmax take one axis (not a flattening) and Squeez
 def import_onnx(op):
     """The onnx package, or an ImportError that says how to get it."""
     try:
-        import onnx  # noqa: PLC0415  (optional dependency: pycnn imports without it)
+        import onnx
     except ImportError:
         raise ImportError(f"[{op}] needs the onnx package: pip install onnx") from None
     return onnx
@@ -62,7 +62,7 @@ def _is_program(model):
 
 
 def _trace(model, args, dynamic_batch):
-    from ..program import trace  # noqa: PLC0415  (pycnn.program is being written beside this)
+    from ..program import trace
 
     args = args if isinstance(args, tuple) else (args,)
     return trace(model, args, dynamic_batch=dynamic_batch)
@@ -362,7 +362,9 @@ class _Builder:
 
     def _op_local_response_norm(self, ins, outs, a, node):
         size = int(a["size"])
-        if size % 2 == 0:  # torch's window of an even size is [c - size/2, c + size/2 - 1]; ONNX's starts a channel later
+        if (
+            size % 2 == 0
+        ):  # torch's window of an even size is [c - size/2, c + size/2 - 1]; ONNX's starts a channel later
             self._refuse(f"local_response_norm of even size {size}")
         self._node("LRN", ins, outs, size=size, alpha=float(a["alpha"]), beta=float(a["beta"]), bias=float(a["k"]))
 

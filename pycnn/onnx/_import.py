@@ -128,13 +128,15 @@ class OnnxModule(Module):
 
     def forward(self, *inputs):
         if len(inputs) != len(self._inputs):
-            raise ValueError(f"[onnx.load] the graph takes {len(self._inputs)} inputs {self._inputs}, got {len(inputs)}")
+            raise ValueError(
+                f"[onnx.load] the graph takes {len(self._inputs)} inputs {self._inputs}, got {len(inputs)}"
+            )
         env = {name: getattr(self, slot) for name, slot in self._slots.items()}
         env.update(zip(self._inputs, inputs))
         for n in self._nodes:
             if n["op"] == "Constant":
                 continue
-            args = [env[i] if i in env else None for i in n["inputs"]]
+            args = [env.get(i) for i in n["inputs"]]
             outs = _OPS[n["op"]](self, n, args)
             outs = outs if isinstance(outs, tuple) else (outs,)
             env.update(zip(n["outputs"], outs))
@@ -163,7 +165,13 @@ def _parse(node, onnx):
     attrs = {k: v.decode() if isinstance(v, bytes) else v for k, v in attrs.items()}
     if node.domain not in ("", "ai.onnx"):
         raise NotImplementedError(f"[onnx.load] op {node.domain}.{node.op_type} (node {node.name!r}) is not supported")
-    return {"op": node.op_type, "name": node.name, "inputs": list(node.input), "outputs": list(node.output), "attrs": attrs}
+    return {
+        "op": node.op_type,
+        "name": node.name,
+        "inputs": list(node.input),
+        "outputs": list(node.output),
+        "attrs": attrs,
+    }
 
 
 def _constant_value(node, onnx):
@@ -173,7 +181,9 @@ def _constant_value(node, onnx):
     for key, dtype in (("value_float", np.float32), ("value_floats", np.float32), ("value_int", np.int64), ("value_ints", np.int64)):  # fmt: skip
         if key in a:
             return np.array(a[key], dtype)
-    raise NotImplementedError(f"[onnx.load] Constant (node {node['name']!r}) with attributes {sorted(a)} is not supported")
+    raise NotImplementedError(
+        f"[onnx.load] Constant (node {node['name']!r}) with attributes {sorted(a)} is not supported"
+    )
 
 
 def _refuse(node, what):
