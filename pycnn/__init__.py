@@ -326,3 +326,9 @@ __all__ = [
     "zeros_like",
 ]
 __all__ += ["argsort", "cumsum", "nonzero", "prod", "sort", "topk", "unique"]  # sorting, selection, scans
+
+# Deploy: a model's forward recorded as a program for C++ (pycnn::Program) and ONNX (docs/program-format.md)
+from . import program
+from .program import export
+
+__all__ += ["export", "program"]
