@@ -12,6 +12,7 @@ import tempfile
 
 import numpy as np
 
+from ..program import Program, trace
 from ..serialization import os_error, path_arg
 
 # pycnn dtype name -> ONNX TensorProto data type (the numbers of onnx.proto, stable across versions)
@@ -51,7 +52,11 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     """
     dynamic = _batch_axes(dynamic_axes)
     onnx = import_onnx("onnx.export")
-    program = model if _is_program(model) else _trace(model, args, bool(dynamic))
+    if isinstance(model, Program):
+        program = model
+    else:
+        args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
+        program = trace(model, args, input_names=input_names, output_names=output_names, dynamic_batch=bool(dynamic))
     proto = to_onnx(program, input_names, output_names, dynamic, opset_version, onnx)
     _write(proto.SerializeToString(), f)
     return proto
@@ -343,28 +348,34 @@ class _Builder:
             self._node("GlobalAveragePool", ins, outs)
             return
         h, w = self._spatial(ins[0])
-        if h % oh or w % ow:
-            self._refuse(f"adaptive_avg_pool2d from {h}x{w} to {oh}x{ow} (the input does not divide evenly)")
-        kernel = [h // oh, w // ow]
-        self._node("AveragePool", ins, outs, kernel_shape=kernel, strides=kernel)
+        if h % oh == 0 and w % ow == 0:
+            kernel = [h // oh, w // ow]
+            self._node("AveragePool", ins, outs, kernel_shape=kernel, strides=kernel)
+            return
+        # Overlapping or growing bins: the pooling is separable, y = P_h @ x @ P_w^T with P's rows the bins'
+        # averaging weights, two MatMuls with constant matrices.
+        dtype = _numpy_dtype(self.dtypes[node["inputs"][0]])
+        rows = self._node("MatMul", [self.const(outs[0] + ".rows", _bins(h, oh, dtype)), ins[0]], [outs[0] + ".h"])
+        self._node("MatMul", [rows, self.const(outs[0] + ".cols", _bins(w, ow, dtype).T.copy())], outs)
 
     def _spatial(self, name):
         """The static (H, W) of a value, from ONNX shape inference on the graph built so far."""
-        model = self._model(list(self.outputs) or [], self.inputs, [])
-        model.graph.output.extend([self.onnx.helper.make_empty_tensor_value_info(name)])
-        inferred = self.onnx.shape_inference.infer_shapes(model, strict_mode=True)
-        for v in list(inferred.graph.value_info) + list(inferred.graph.input):
-            if v.name == name:
-                dims = v.type.tensor_type.shape.dim
-                if len(dims) == 4 and all(d.HasField("dim_value") for d in dims[2:]):
-                    return dims[2].dim_value, dims[3].dim_value
+        dims = _dims(self._infer([name]).get(name))
+        if len(dims) == 4 and all(d.HasField("dim_value") for d in dims[2:]):
+            return dims[2].dim_value, dims[3].dim_value
         self._refuse(f"a pool over {name!r}, whose spatial size shape inference cannot tell,")
+
+    def _infer(self, outputs):
+        """Shape inference -> {value name: ValueInfoProto}, on the light graph (below)."""
+        inputs = {i.name for i in self.inputs}
+        bare = [self.onnx.helper.make_empty_tensor_value_info(n) for n in outputs if n not in inputs]
+        inferred = self.onnx.shape_inference.infer_shapes(self._model(bare, [], light=True), strict_mode=True)
+        found = list(inferred.graph.input) + list(inferred.graph.value_info) + list(inferred.graph.output)
+        return {v.name: v for v in found}
 
     def _op_local_response_norm(self, ins, outs, a, node):
         size = int(a["size"])
-        if (
-            size % 2 == 0
-        ):  # torch's window of an even size is [c - size/2, c + size/2 - 1]; ONNX's starts a channel later
+        if size % 2 == 0:  # torch's even window is [c - size/2, c + size/2 - 1], ONNX's one channel later
             self._refuse(f"local_response_norm of even size {size}")
         self._node("LRN", ins, outs, size=size, alpha=float(a["alpha"]), beta=float(a["beta"]), bias=float(a["k"]))
 
@@ -390,19 +401,27 @@ class _Builder:
         self._node("Cast", ins, outs, to=_onnx_dtype(dtype))
 
     # ---- the model
-    def _model(self, outputs, inputs, value_info):
-        onnx = self.onnx
-        graph = onnx.helper.make_graph(self.nodes, "pycnn", inputs, outputs, self.initializers, value_info=value_info)
-        opsets = [onnx.helper.make_opsetid("", self.opset)]
-        ir = onnx.helper.find_min_ir_version_for(opsets)  # the oldest IR that holds the opset: older runtimes read it
-        return onnx.helper.make_model(graph, opset_imports=opsets, ir_version=ir, producer_name="pycnn")
+    def _model(self, outputs, value_info, light=False):
+        """The ModelProto. light: weights enter as typed inputs, not data: shape inference and the checker only
+        need their shapes, and copying hundreds of MB into a throwaway model would dominate the export."""
+        helper, inputs, inits = self.onnx.helper, list(self.inputs), self.initializers
+        if light:
+            big = {name for name, dims in self.shapes.items() if math.prod(dims) > 64}  # shapes and scalars stay
+            inits = [i for i in self.initializers if i.name not in big]
+            inputs += [
+                helper.make_tensor_value_info(i.name, i.data_type, list(i.dims))
+                for i in self.initializers
+                if i.name in big
+            ]
+        graph = helper.make_graph(self.nodes, "pycnn", inputs, outputs, inits, value_info=value_info)
+        opsets = [helper.make_opsetid("", self.opset)]
+        ir = helper.find_min_ir_version_for(opsets)  # the oldest IR that holds the opset: older runtimes read it
+        return helper.make_model(graph, opset_imports=opsets, ir_version=ir, producer_name="pycnn")
 
     def finish(self, out_names, dynamic):
-        """Output types from shape inference (dim 0 symbolic where dynamic_axes asks), then the full check."""
+        """Output types from shape inference (dim 0 symbolic where dynamic_axes asks), checked, then the model."""
         onnx = self.onnx
-        bare = [onnx.helper.make_empty_tensor_value_info(n) for n in self.outputs]
-        inferred = onnx.shape_inference.infer_shapes(self._model(bare, self.inputs, []), strict_mode=True)
-        shapes = {v.name: v for v in list(inferred.graph.value_info) + list(inferred.graph.output)}
+        shapes = self._infer(self.outputs)
         outputs = []
         for vid, name in zip(self.out_ids, out_names):
             dims = [d.dim_value if d.HasField("dim_value") else d.dim_param for d in _dims(shapes.get(name))]
@@ -411,10 +430,19 @@ class _Builder:
                     raise ValueError(f"[onnx.export] dynamic_axes names output {name!r}, which has no axis 0")
                 dims[0] = dynamic[name]
             outputs.append(onnx.helper.make_tensor_value_info(name, _onnx_dtype(self.dtypes[vid]), dims))
-        value_info = [v for v in inferred.graph.value_info if v.name not in set(out_names)]
-        model = self._model(outputs, self.inputs, value_info)
-        onnx.checker.check_model(model, full_check=True)
-        return model
+        known = set(out_names) | {i.name for i in self.inputs} | set(self.shapes)
+        value_info = [v for name, v in shapes.items() if name not in known]
+        onnx.checker.check_model(self._model(outputs, value_info, light=True), full_check=True)
+        return self._model(outputs, value_info)
+
+
+def _bins(size, out, dtype):
+    """(out, size): row i averages adaptive pooling's bin i, [floor(i size / out), ceil((i + 1) size / out))."""
+    p = np.zeros((out, size), dtype)
+    for i in range(out):
+        lo, hi = (i * size) // out, -((-(i + 1) * size) // out)
+        p[i, lo:hi] = 1.0 / (hi - lo)
+    return p
 
 
 def _dims(value_info):
