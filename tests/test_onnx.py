@@ -208,6 +208,61 @@ def test_export_bad_arguments(tmp_path):
         pc.onnx.export(prog, None, tmp_path / "missing" / "net.onnx")
 
 
+# ---- the zoo: traced, exported with a dynamic batch, checked, run in onnxruntime at batches 2 and 3, loaded back
+ZOO = [  # (constructor, input size): the smallest sizes the models take (AlexNetOriginal's head fixes 224)
+    ("lenet5", 28),
+    ("alexnet", 64),
+    ("alexnet_original", 224),
+    ("zfnet", 96),
+    ("vgg11", 32),
+    ("vgg11_bn", 32),
+    ("vgg16", 32),
+    ("vgg16_bn", 32),
+    ("nin", 32),
+    ("googlenet", 32),
+    ("resnet18", 32),
+    ("resnet50", 32),
+    ("resnet20", 32),
+    ("resnet18_cifar", 32),
+    ("densenet121", 32),
+    ("squeezenet1_1", 32),
+    ("mobilenet_v2", 32),
+]
+
+
+@pytest.fixture
+def narrow_heads(monkeypatch):
+    """AlexNet/ZFNet/VGG's 4096-wide heads hold most of their weights and take seconds to initialise: models
+    built under this fixture get 32-wide ones (the same ops, so the same translation).
+    benchmarks/bench_export.py exports the full models."""
+    wide = pc.nn.Linear
+
+    class Narrow(wide):
+        def __init__(self, fin, fout, *args, **kwargs):
+            super().__init__(32 if fin == 4096 else fin, 32 if fout == 4096 else fout, *args, **kwargs)
+
+    monkeypatch.setattr(pc.nn, "Linear", Narrow)
+
+
+@pytest.mark.parametrize("name, size", ZOO, ids=[z[0] for z in ZOO])
+def test_zoo_export_matches_onnxruntime_and_loads_back(name, size, narrow_heads):
+    pc.manual_seed(0)
+    model = getattr(pc.models, name)(num_classes=10).eval()
+    channels = 1 if name == "lenet5" else 3
+    x2 = pc.tensor(rand(2, channels, size, size, seed=1))
+    proto = pc.onnx.export(model, (x2,), io.BytesIO(), dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+    onnx.checker.check_model(proto, full_check=True)
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    loaded = pc.onnx.load(proto).eval()
+    for batch in (2, 3):
+        x = rand(batch, channels, size, size, seed=batch)
+        with pc.no_grad():
+            expected = model(pc.tensor(x)).numpy()
+            np.testing.assert_allclose(loaded(pc.tensor(x)).numpy(), expected, rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(session.run(None, {"input": x})[0], expected, rtol=RTOL, atol=ATOL)
+
+
 # ---- load
 def test_load_round_trip_and_train():
     prog, c = small_net()
