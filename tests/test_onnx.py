@@ -311,6 +311,8 @@ def test_load_refuses_unsupported_and_bad_files(tmp_path):
         pc.onnx.load(bad)
     with pytest.raises(FileNotFoundError, match=r"^\[onnx.load\]"):
         pc.onnx.load(tmp_path / "none.onnx")
+    with pytest.raises(TypeError, match=r"^\[OnnxModule\] expected input 'input' to be a pycnn.Tensor, got ndarray"):
+        pc.onnx.load(good)(rand(2, 3, 8, 8))
 
 
 # ---- a model made in torch, exported by torch, trained in pycnn
@@ -376,6 +378,8 @@ def test_torch_resnet18_loads_matches_and_trains(training_mode):
     np.testing.assert_allclose(model(pc.tensor(x)).detach().numpy(), expected, rtol=1e-4, atol=1e-4)
 
     model.train()
+    stats = {n: b.numpy().copy() for n, b in model.named_buffers() if n.endswith("running_mean")}
+    assert len(stats) == (20 if training_mode == "train" else 0)  # torch folds BatchNorm into the convs in eval
     params = list(model.parameters())
     before = [p.detach().numpy().copy() for p in params]
     opt = pc.optim.SGD(params, lr=0.05)
@@ -388,4 +392,6 @@ def test_torch_resnet18_loads_matches_and_trains(training_mode):
         opt.step()
         losses.append(float(loss.item()))
     assert losses[1] < losses[0], losses
+    # train mode: BatchNormalization normalises with the batch's statistics and updates the running ones
+    assert all(not np.array_equal(v, getattr(model, n).numpy()) for n, v in stats.items())
     assert all(not np.array_equal(b, p.detach().numpy()) for b, p in zip(before, params))

@@ -13,6 +13,7 @@ import re
 import numpy as np
 
 from .. import _tensor_ops as tops
+from .._convert import check_tensor
 from .._types import bool_, float16, float32, float64, int32, int64, uint8
 from ..creation import tensor
 from ..nn import functional as F
@@ -131,6 +132,8 @@ class OnnxModule(Module):
             raise ValueError(
                 f"[onnx.load] the graph takes {len(self._inputs)} inputs {self._inputs}, got {len(inputs)}"
             )
+        for name, x in zip(self._inputs, inputs):
+            check_tensor(x, "OnnxModule", f"input {name!r}")
         env = {name: getattr(self, slot) for name, slot in self._slots.items()}
         env.update(zip(self._inputs, inputs))
         for n in self._nodes:
