@@ -4,6 +4,7 @@ that torch exported.
 """
 
 import io
+import sys
 
 import numpy as np
 import pytest
@@ -395,3 +396,13 @@ def test_torch_resnet18_loads_matches_and_trains(training_mode):
     # train mode: BatchNormalization normalises with the batch's statistics and updates the running ones
     assert all(not np.array_equal(v, getattr(model, n).numpy()) for n, v in stats.items())
     assert all(not np.array_equal(b, p.detach().numpy()) for b, p in zip(before, params))
+
+
+def test_without_onnx_the_functions_say_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "onnx", None)  # `import onnx` now raises ImportError
+    with pytest.raises(ImportError, match=r"^\[onnx.export\] needs the onnx package: pip install onnx"):
+        pc.onnx.export(small_net()[0], None, io.BytesIO())
+    path = tmp_path / "m.onnx"
+    path.write_bytes(b"\x00")
+    with pytest.raises(ImportError, match=r"^\[onnx.load\] needs the onnx package: pip install onnx"):
+        pc.onnx.load(path)
