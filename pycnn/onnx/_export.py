@@ -52,6 +52,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     """
     dynamic = _batch_axes(dynamic_axes)
     onnx = import_onnx("onnx.export")
+    _check_opset(opset_version, onnx)  # before the trace, which can take seconds
     if isinstance(model, Program):
         program = model
     else:
@@ -60,17 +61,6 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     proto = to_onnx(program, input_names, output_names, dynamic, opset_version, onnx)
     _write(proto.SerializeToString(), f)
     return proto
-
-
-def _is_program(model):
-    return hasattr(model, "graph") and hasattr(model, "constants") and isinstance(model.graph, dict)
-
-
-def _trace(model, args, dynamic_batch):
-    from ..program import trace
-
-    args = args if isinstance(args, tuple) else (args,)
-    return trace(model, args, dynamic_batch=dynamic_batch)
 
 
 def _batch_axes(dynamic_axes):
