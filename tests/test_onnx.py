@@ -406,3 +406,37 @@ def test_without_onnx_the_functions_say_what_to_install(monkeypatch, tmp_path):
     path.write_bytes(b"\x00")
     with pytest.raises(ImportError, match=r"^\[onnx.load\] needs the onnx package: pip install onnx"):
         pc.onnx.load(path)
+
+
+def test_torch_export_with_shape_arithmetic_loads():
+    """torch writes F.pad's pads and x.view(x.size(0), -1) as Shape/Gather/Unsqueeze/Concat/Slice/... on
+    shapes: load evaluates those on the host; the rest (relu6 as Clip, ceil-mode pools, Concat) on tensors."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1, self.conv2, self.fc = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(3, 4, 1), nn.Linear(12, 5)
+
+        def forward(self, x):
+            a = nn.functional.avg_pool2d(nn.functional.relu6(self.conv1(x)), 3, 2, 1, True, False)
+            b = nn.functional.max_pool2d(
+                torch.sigmoid(self.conv2(nn.functional.pad(x, (1, 0, 0, 1)))), 3, 2, ceil_mode=True
+            )
+            y = nn.functional.adaptive_avg_pool2d(torch.cat([a, b], 1), 1)
+            return torch.log_softmax(self.fc(y.view(y.size(0), -1)), 1)
+
+    torch.manual_seed(0)
+    net = Net().eval()
+    buf = io.BytesIO()
+    torch.onnx.export(net, (torch.randn(2, 3, 9, 9),), buf, dynamo=False, input_names=["x"], dynamic_axes={"x": [0]})
+    model = pc.onnx.load(io.BytesIO(buf.getvalue()))
+    assert {"Shape", "Gather", "Pad", "ConstantOfShape"} <= {n["op"] for n in model._nodes}
+    x = rand(3, 3, 9, 9, seed=6)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x)).numpy()
+    y = model(pc.tensor(x))
+    np.testing.assert_allclose(y.detach().numpy(), expected, rtol=1e-4, atol=1e-5)
+    y.sum().backward()
+    assert all(p.grad is not None for p in model.parameters())

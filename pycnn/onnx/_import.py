@@ -33,6 +33,9 @@ _STATIC = {
     "Squeeze": {1: "axes"},
     "Unsqueeze": {1: "axes"},
     "Pow": {1: "exponent"},
+    "Gather": {1: "indices"},
+    "Slice": {1: "starts", 2: "ends", 3: "axes", 4: "steps"},
+    "ConstantOfShape": {0: "shape"},
 }
 # inputs that are statistics, not learned: BatchNormalization's running mean and variance
 _BUFFER_INPUTS = {"BatchNormalization": {3, 4}}
@@ -96,10 +99,10 @@ class OnnxModule(Module):
         self._nodes = [_parse(n, onnx) for n in graph.node]
         for n in self._nodes:
             if n["op"] == "Constant":
-                arrays[n["outputs"][0]] = _constant_value(n, onnx)
+                arrays[n["outputs"][0]] = _constant_value(n)
         self._inputs = [i.name for i in graph.input if i.name not in arrays]
         self._outputs = [o.name for o in graph.output]
-        self._static, self._slots = {}, {}
+        self._static, self._slots, self._env = {}, {}, None
         self._register(arrays)
         used = {i for n in self._nodes for i in n["inputs"]} | set(self._outputs)
         for n in self._nodes:
@@ -135,27 +138,57 @@ class OnnxModule(Module):
         for name, x in zip(self._inputs, inputs):
             check_tensor(x, "OnnxModule", f"input {name!r}")
         env = {name: getattr(self, slot) for name, slot in self._slots.items()}
+        env.update((name, v) for name, v in self._static.items() if name not in self._slots)
         env.update(zip(self._inputs, inputs))
+        self._env = env
         for n in self._nodes:
             if n["op"] == "Constant":
                 continue
-            args = [env.get(i) for i in n["inputs"]]
-            outs = _OPS[n["op"]](self, n, args)
+            host = self._host_args(n, env)
+            if host is not None:
+                outs = np.asarray(_HOST_OPS[n["op"]](n, host))
+            else:
+                static = _STATIC.get(n["op"], {})
+                args = [_tensor_arg(env.get(i), pos in static) for pos, i in enumerate(n["inputs"])]
+                outs = _OPS[n["op"]](self, n, args)
             outs = outs if isinstance(outs, tuple) else (outs,)
             env.update(zip(n["outputs"], outs))
-        result = tuple(env[o] for o in self._outputs)
+        self._env = None
+        result = tuple(_tensor_arg(env[o], False) for o in self._outputs)
         return result[0] if len(result) == 1 else result
 
+    def _host_args(self, node, env):
+        """The node's inputs as numpy arrays when it computes on shapes and constants (torch's exports build a
+        Pad's pads or a view's shape from Shape -> Gather -> Unsqueeze -> Concat); None to run it on tensors.
+        Parameters never go to the host: they must stay in the autograd graph."""
+        if node["op"] not in _HOST_OPS:
+            return None
+        if node["op"] == "Shape":
+            return [env[node["inputs"][0]]]
+        values = []
+        for name in node["inputs"]:
+            v = env.get(name)
+            if not name or isinstance(v, np.ndarray):
+                values.append(v)
+            elif name in self._static and not isinstance(v, Parameter):
+                values.append(self._static[name])
+            else:
+                return None
+        return values
+
     def static(self, node, pos, default=None):
-        """Input ``pos`` of ``node`` as a numpy array (an initializer or a Constant), or default if absent."""
+        """Input ``pos`` of ``node`` as a numpy array (a constant, or computed from shapes), or default if absent."""
         names = node["inputs"]
         if pos >= len(names) or not names[pos]:
             return default
+        value = (self._env or {}).get(names[pos])
+        if isinstance(value, np.ndarray):
+            return value
         if names[pos] not in self._static:
             what = _STATIC.get(node["op"], {}).get(pos, f"input {pos}")
             raise NotImplementedError(
-                f"[onnx.load] {node['op']} (node {node['name']!r}): its {what} {names[pos]!r} is computed by the "
-                "graph; only a constant (an initializer or a Constant node) is supported"
+                f"[onnx.load] {node['op']} (node {node['name']!r}): its {what} {names[pos]!r} is computed from "
+                "tensors; only a constant or a value computed from shapes and constants is supported"
             )
         return self._static[names[pos]]
 
@@ -166,6 +199,7 @@ class OnnxModule(Module):
 def _parse(node, onnx):
     attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
     attrs = {k: v.decode() if isinstance(v, bytes) else v for k, v in attrs.items()}
+    attrs = {k: onnx.numpy_helper.to_array(v) if isinstance(v, onnx.TensorProto) else v for k, v in attrs.items()}
     if node.domain not in ("", "ai.onnx"):
         raise NotImplementedError(f"[onnx.load] op {node.domain}.{node.op_type} (node {node.name!r}) is not supported")
     return {
@@ -177,10 +211,10 @@ def _parse(node, onnx):
     }
 
 
-def _constant_value(node, onnx):
+def _constant_value(node):
     a = node["attrs"]
     if "value" in a:
-        return onnx.numpy_helper.to_array(a["value"])
+        return a["value"]
     for key, dtype in (("value_float", np.float32), ("value_floats", np.float32), ("value_int", np.int64), ("value_ints", np.int64)):  # fmt: skip
         if key in a:
             return np.array(a[key], dtype)
@@ -363,6 +397,85 @@ def _unary(fn):
     return lambda m, n, args: fn(args[0])
 
 
+def _tensor_arg(value, static):
+    """A numpy value (a constant, or computed from shapes) as a tensor where a tensor op reads it."""
+    return tensor(np.ascontiguousarray(value)) if isinstance(value, np.ndarray) and not static else value
+
+
+def _host_only(m, n, args):
+    _refuse(n, "computing on tensors (only on shapes and constants, as torch's exports do)")
+
+
+def _host_axes(n, args, pos=1):
+    axes = args[pos] if len(args) > pos and args[pos] is not None else n["attrs"].get("axes")
+    return None if axes is None else [int(d) for d in np.atleast_1d(axes)]
+
+
+def _host_unsqueeze(n, a):
+    rank = a[0].ndim + len(_host_axes(n, a))
+    return np.expand_dims(a[0], tuple(sorted(d % rank for d in _host_axes(n, a))))
+
+
+def _host_squeeze(n, a):
+    axes = _host_axes(n, a)
+    return np.squeeze(a[0]) if axes is None else np.squeeze(a[0], tuple(d % a[0].ndim for d in axes))
+
+
+def _host_slice(n, a):
+    data, starts, ends = a[0], a[1], a[2]
+    axes = a[3] if len(a) > 3 and a[3] is not None else range(len(starts))
+    steps = a[4] if len(a) > 4 and a[4] is not None else [1] * len(starts)
+    index = [slice(None)] * data.ndim
+    for axis, start, end, step in zip(axes, starts, ends, steps):
+        index[int(axis) % data.ndim] = slice(int(start), int(end), int(step))
+    return data[tuple(index)]
+
+
+def _host_reshape(n, a):
+    shape = [int(d) for d in a[1]]
+    if not n["attrs"].get("allowzero", 0):
+        shape = [a[0].shape[i] if d == 0 else d for i, d in enumerate(shape)]
+    return a[0].reshape(shape)
+
+
+def _host_div(n, a):
+    if a[0].dtype.kind in "iu":  # ONNX's integer division truncates
+        return np.trunc(a[0] / a[1]).astype(a[0].dtype)
+    return a[0] / a[1]
+
+
+def _host_constant_of_shape(n, a):
+    value = n["attrs"].get("value")
+    fill = np.zeros(1, np.float32) if value is None else value
+    return np.full([int(d) for d in a[0]], fill.reshape(-1)[0], fill.dtype)
+
+
+def _host_shape(n, a):
+    shape = np.array(a[0].shape, np.int64)
+    return shape[n["attrs"].get("start", 0) : n["attrs"].get("end", len(shape))]
+
+
+# numpy versions of the ops torch's exports apply to shapes: (node, numpy inputs) -> numpy
+_HOST_OPS = {
+    "Shape": _host_shape,
+    "Gather": lambda n, a: np.take(a[0], a[1], axis=n["attrs"].get("axis", 0)),
+    "Unsqueeze": _host_unsqueeze,
+    "Squeeze": _host_squeeze,
+    "Concat": lambda n, a: np.concatenate([np.atleast_1d(v) for v in a], n["attrs"]["axis"]),
+    "ConstantOfShape": _host_constant_of_shape,
+    "Slice": _host_slice,
+    "Reshape": _host_reshape,
+    "Transpose": lambda n, a: np.transpose(a[0], n["attrs"].get("perm")),
+    "Cast": lambda n, a: a[0].astype(_NUMPY_TYPES[n["attrs"]["to"]]),
+    "Equal": lambda n, a: np.equal(a[0], a[1]),
+    "Add": lambda n, a: a[0] + a[1],
+    "Sub": lambda n, a: a[0] - a[1],
+    "Mul": lambda n, a: a[0] * a[1],
+    "Div": _host_div,
+    "Identity": lambda n, a: a[0],
+}
+_NUMPY_TYPES = {1: np.float32, 2: np.uint8, 6: np.int32, 7: np.int64, 9: np.bool_, 10: np.float16, 11: np.float64}
+
 _OPS = {
     "Conv": _conv,
     "Gemm": _gemm,
@@ -406,4 +519,9 @@ _OPS = {
     "Pad": _pad,
     "Cast": lambda m, n, args: args[0].to(_DTYPES[n["attrs"]["to"]]),
     "Constant": None,  # evaluated at load
+    "Shape": None,  # on the host (below)
+    "Gather": _host_only,
+    "ConstantOfShape": _host_only,
+    "Slice": _host_only,
+    "Equal": _host_only,
 }
