@@ -97,20 +97,20 @@ class OnnxModule(Module):
             raise ValueError("[onnx.load] the model imports no version of the default ONNX opset")
         arrays = {i.name: onnx.numpy_helper.to_array(i) for i in graph.initializer}
         self._nodes = [_parse(n, onnx) for n in graph.node]
-        for n in self._nodes:
-            if n["op"] == "Constant":
-                arrays[n["outputs"][0]] = _constant_value(n)
+        constants = {n["outputs"][0]: _constant_value(n) for n in self._nodes if n["op"] == "Constant"}
+        arrays.update(constants)
         self._inputs = [i.name for i in graph.input if i.name not in arrays]
         self._outputs = [o.name for o in graph.output]
         self._static, self._slots, self._env = {}, {}, None
-        self._register(arrays)
+        self._register(arrays, set(constants))
         used = {i for n in self._nodes for i in n["inputs"]} | set(self._outputs)
         for n in self._nodes:
             _check_node(n, self._opset, used)
 
-    def _register(self, arrays):
-        """Each initializer/Constant: a Parameter, a buffer, or (read only as a Python value) static."""
-        static_only, buffer_use, taken = set(arrays), set(), set()
+    def _register(self, arrays, constants):
+        """Each initializer/Constant: a Parameter (a float initializer), a buffer (BatchNorm statistics, integer
+        tensors, Constant nodes' values), or a numpy value only (read only as a shape, a bound, ...)."""
+        static_only, buffer_use, taken = set(arrays), set(constants), set(dir(self))
         for n in self._nodes:
             for pos, name in enumerate(n["inputs"]):
                 if name in arrays and pos not in _STATIC.get(n["op"], {}):
@@ -119,8 +119,8 @@ class OnnxModule(Module):
                     buffer_use.add(name)
         static_only -= set(self._outputs)
         for name, array in arrays.items():
-            self._static[name] = array
             if name in static_only:
+                self._static[name] = array
                 continue
             slot = _sanitize(name, taken)
             self._slots[name] = slot
@@ -128,6 +128,8 @@ class OnnxModule(Module):
             if array.dtype.kind == "f" and name not in buffer_use:
                 self.register_parameter(slot, Parameter(t))
             else:
+                if array.dtype.kind != "f" or name in constants:  # also read as a shape, an index, a bound
+                    self._static[name] = array
                 self.register_buffer(slot, t)
 
     def forward(self, *inputs):
@@ -160,7 +162,7 @@ class OnnxModule(Module):
     def _host_args(self, node, env):
         """The node's inputs as numpy arrays when it computes on shapes and constants (torch's exports build a
         Pad's pads or a view's shape from Shape -> Gather -> Unsqueeze -> Concat); None to run it on tensors.
-        Parameters never go to the host: they must stay in the autograd graph."""
+        Parameters (absent from _static) never go to the host: they must stay in the autograd graph."""
         if node["op"] not in _HOST_OPS:
             return None
         if node["op"] == "Shape":
@@ -170,7 +172,7 @@ class OnnxModule(Module):
             v = env.get(name)
             if not name or isinstance(v, np.ndarray):
                 values.append(v)
-            elif name in self._static and not isinstance(v, Parameter):
+            elif name in self._static:
                 values.append(self._static[name])
             else:
                 return None
