@@ -128,6 +128,7 @@ def test_export_to_file_object_and_names_and_static_batch():
         ("abs", 0.0, 0.0, lambda x: x.abs()),
         ("square", 0.0, 0.0, lambda x: x * x),
         ("pow", 3.0, 0.0, lambda x: x.pow(3.0)),
+        ("softplus", 2.0, 20.0, lambda x: F.softplus(x, 2.0)),
     ],
 )
 def test_export_unary(op, alpha, beta, fn):

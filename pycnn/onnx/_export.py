@@ -283,8 +283,14 @@ class _Builder:
             self._node("LeakyRelu" if op == "leaky_relu" else "Elu", [x], [y], alpha=alpha)
         elif op == "hardsigmoid":
             self._node("HardSigmoid", [x], [y], alpha=1.0 / 6.0, beta=0.5)
-        elif op == "hardswish" and self.opset >= 14:
+        elif op == "hardswish":
+            if self.opset < 14:
+                self._refuse(f"hardswish at opset {self.opset} (HardSwish is opset 14)")
             self._node("HardSwish", [x], [y])
+        elif op == "softplus" and beta >= 20.0:  # past torch's threshold the two differ by log1p(e^-20) ~ 2e-9
+            scaled = self._node("Mul", [x, self.const(y + ".beta", np.array(alpha, dtype))], [y + ".bx"])
+            soft = self._node("Softplus", [scaled], [y + ".sp"])
+            self._node("Div", [soft, self.const(y + ".divisor", np.array(alpha, dtype))], [y])
         elif op == "silu":
             self._node("Mul", [x, self._node("Sigmoid", [x], [y + ".sigmoid"])], [y])
         elif op == "square":
