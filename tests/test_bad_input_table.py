@@ -269,6 +269,39 @@ case(
     "str",
 )
 
+
+# ---- programs (pc.export, pycnn.program)
+def _plain_safetensors():
+    pc.save({"a": t(2)}, "/tmp/pycnn-table-plain.safetensors")
+    return "/tmp/pycnn-table-plain.safetensors"
+
+
+case(
+    "pc.export program.export",
+    TypeError,
+    "export",
+    lambda: pc.export(nn.Linear(2, 2), [1.0, 2.0], "/tmp/pycnn-table.pycnn"),
+    "example_inputs",
+    "list",
+)
+case("program.trace", NotImplementedError, "export", lambda: pc.program.trace(lambda x: x.sort()[0], t(3)), "Sort")
+case(
+    "program.trace",
+    ValueError,
+    "export",
+    lambda: pc.program.trace(nn.Linear(2, 2), t(1, 2), input_names=["a", "b"]),
+    "input_names",
+    "['a', 'b']",
+)
+case("program.load", ValueError, "program.load", lambda: pc.program.load(_plain_safetensors()), "not a pycnn program")
+case(
+    "program.Program",
+    TypeError,
+    "Program",
+    lambda: pc.program.trace(nn.Linear(2, 2), t(1, 2))(np.ones((1, 2), np.float32)),
+    "ndarray",
+)
+
 # ---- save / load / summary
 case(
     "pc.save serialization.save",
@@ -2077,6 +2110,14 @@ case("cli.train", SystemExit, "pycnn train", lambda: cli_run("train", "--device"
 case("cli.evaluate", SystemExit, "pycnn evaluate", lambda: cli_run("evaluate", _NOWHERE + "/m.safetensors"), _NOWHERE)
 case("cli.evaluate", SystemExit, "pycnn evaluate", lambda: cli_run("evaluate", "x", "--batch-size", "0"), "0")
 case(
+    "cli.export",
+    SystemExit,
+    "pycnn export",
+    lambda: cli_run("export", _NOWHERE + "/m.safetensors", "m.pycnn"),
+    _NOWHERE,
+)
+case("cli.export", SystemExit, "pycnn export", lambda: cli_run("export", "x", "y", "--batch-size", "0"), "0")
+case(
     "cli.summary", SystemExit, "pycnn summary", lambda: cli_run("summary", "lenet5", "--input-shape", "1,28"), "'1,28'"
 )
 case("cli.summary", SystemExit, "pycnn summary", lambda: cli_run("summary", "resnet9"), "'resnet9'")
@@ -2234,6 +2275,7 @@ NAMESPACES = {
     "metrics": pc.metrics,
     "cuda": pc.cuda,
     "backends": pc.backends,
+    "program": pc.program,
     "onnx": pc.onnx,
 }
 
@@ -2242,6 +2284,7 @@ NAMESPACES = {
 ALLOWLIST = {
     # constants and types that take no argument a user passes
     "pc.__version__": "a string constant",
+    "program.runner_path": "takes no argument",
     "pc.float": "a dtype constant",
     "pc.float32": "a dtype constant",
     "pc.float64": "a dtype constant",

@@ -50,6 +50,11 @@ class Program:
         outs = tuple(values[o["id"]] for o in self.graph["outputs"])
         return outs[0] if len(outs) == 1 else outs
 
+    def to(self, device):
+        """Moves the constants to ``device`` (in place, as Module.to); returns the program."""
+        self.constants = {name: t.to(device) for name, t in self.constants.items()}
+        return self
+
     def save(self, path):
         """Writes the program file (safetensors: the constants, and the graph in the metadata), atomically."""
         metadata = {"format": FORMAT, "version": VERSION, "program": json.dumps(self.graph, separators=(",", ":"))}
