@@ -208,6 +208,12 @@ def test_export_bad_arguments(tmp_path):
         pc.onnx.export(fixed, None, io.BytesIO(), dynamic_axes={"input": [0]})
     with pytest.raises(FileNotFoundError, match=r"^\[onnx.export\]"):
         pc.onnx.export(prog, None, tmp_path / "missing" / "net.onnx")
+    with pytest.raises(TypeError, match=r"^\[onnx.export\] f must be a path or a binary file object"):
+        pc.onnx.export(prog, None, io.StringIO())
+    with pytest.raises(NotImplementedError, match=r"^\[onnx.export\].*hardswish at opset 13"):
+        pc.onnx.export(
+            program([node("unary", [0], [1], op="hardswish")], {}, (1, 2), 1), None, io.BytesIO(), opset_version=13
+        )
 
 
 # ---- the zoo: traced, exported with a dynamic batch, checked, run in onnxruntime at batches 2 and 3, loaded back
@@ -407,6 +413,20 @@ def test_without_onnx_the_functions_say_what_to_install(monkeypatch, tmp_path):
     path.write_bytes(b"\x00")
     with pytest.raises(ImportError, match=r"^\[onnx.load\] needs the onnx package: pip install onnx"):
         pc.onnx.load(path)
+
+
+def test_load_external_weights(tmp_path):
+    """Weights saved beside the model (onnx's external data, for models over 2 GB) are read from its folder."""
+    prog, c = small_net()
+    proto = pc.onnx.export(prog, None, io.BytesIO())
+    onnx.save_model(proto, tmp_path / "net.onnx", save_as_external_data=True, location="net.weights", size_threshold=0)
+    x = rand(2, 3, 8, 8, seed=7)
+    np.testing.assert_allclose(pc.onnx.load(tmp_path / "net.onnx")(pc.tensor(x)).detach().numpy(), small_net_reference(x, c), rtol=RTOL, atol=ATOL)  # fmt: skip
+    with pytest.raises(ValueError, match=r"^\[onnx.load\] initializer 'conv.weight' is stored in an external file"):
+        pc.onnx.load(onnx.load(tmp_path / "net.onnx", load_external_data=False))
+    (tmp_path / "net.weights").unlink()
+    with pytest.raises(ValueError, match=r"^\[onnx.load\] cannot read the external weights.*net.weights"):
+        pc.onnx.load(tmp_path / "net.onnx")
 
 
 def test_torch_export_with_shape_arithmetic_loads():

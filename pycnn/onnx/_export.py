@@ -89,7 +89,10 @@ def _batch_axes(dynamic_axes):
 def _write(data, f):
     """data to a binary file object, or to a path atomically (a temporary in the same directory, renamed)."""
     if hasattr(f, "write"):
-        f.write(data)
+        try:
+            f.write(data)
+        except TypeError:  # a file opened in text mode
+            raise TypeError(f"[onnx.export] f must be a path or a binary file object, got {f!r:.80}") from None
         return
     path = path_arg(f, "onnx.export")
     directory = os.path.dirname(os.path.abspath(path))

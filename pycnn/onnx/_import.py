@@ -8,6 +8,7 @@ or attribute fails at load, naming itself. ``forward`` then runs the nodes in or
 """
 
 import math
+import os
 import re
 
 import numpy as np
@@ -19,7 +20,7 @@ from ..creation import tensor
 from ..nn import functional as F
 from ..nn.module import Module
 from ..nn.parameter import Parameter
-from ..serialization import open_file
+from ..serialization import open_file, os_error, path_arg
 from ._export import import_onnx
 
 _DTYPES = {1: float32, 2: uint8, 6: int32, 7: int64, 9: bool_, 10: float16, 11: float64}
@@ -47,7 +48,7 @@ def load(f):
     The graph runs in pycnn: its float initializers are Parameters (under sanitized names: ``layer1.0.weight``
     -> ``layer1_0_weight``), BatchNormalization's mean/var are buffers. ``model.train()`` makes
     BatchNormalization use batch statistics and update its running ones (as nn.BatchNorm2d, with torch's
-    momentum = 1 - ONNX's) and Dropout drop; ``model.eval()`` is ONNX's inference meaning.
+    momentum = 1 - ONNX's) and Dropout drop; the module starts in eval mode, ONNX's inference meaning.
     """
     if hasattr(f, "SerializeToString"):
         return OnnxModule(f)
@@ -65,7 +66,20 @@ def load(f):
         raise ValueError(f"[onnx.load] {f!r:.100} is not an ONNX model ({len(data)} bytes): {e}") from None
     if not proto.graph.node:
         raise ValueError(f"[onnx.load] {f!r:.100} holds no ONNX graph ({len(data)} bytes)")
+    external = any(t.data_location == onnx.TensorProto.EXTERNAL for t in proto.graph.initializer)
+    if external and not hasattr(f, "read"):
+        _load_external(proto, path_arg(f, "onnx.load"), onnx)
     return OnnxModule(proto)
+
+
+def _load_external(proto, path, onnx):
+    """Weights saved beside the model (models over 2 GB): read from the model's folder."""
+    try:
+        onnx.external_data_helper.load_external_data_for_model(proto, os.path.dirname(os.path.abspath(path)))
+    except OSError as e:
+        raise os_error(e, "onnx.load", f"cannot read the external weights of {path}") from None
+    except Exception as e:  # noqa: BLE001  (onnx's checker refuses a missing or misplaced weights file)
+        raise ValueError(f"[onnx.load] cannot read the external weights of {path}: {e}") from None
 
 
 def _sanitize(name, taken):
@@ -95,7 +109,7 @@ class OnnxModule(Module):
         self._opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
         if self._opset is None:
             raise ValueError("[onnx.load] the model imports no version of the default ONNX opset")
-        arrays = {i.name: onnx.numpy_helper.to_array(i) for i in graph.initializer}
+        arrays = {i.name: _initializer(i, onnx) for i in graph.initializer}
         self._nodes = [_parse(n, onnx) for n in graph.node]
         constants = {n["outputs"][0]: _constant_value(n) for n in self._nodes if n["op"] == "Constant"}
         arrays.update(constants)
@@ -106,6 +120,7 @@ class OnnxModule(Module):
         used = {i for n in self._nodes for i in n["inputs"]} | set(self._outputs)
         for n in self._nodes:
             _check_node(n, self._opset, used)
+        self.eval()  # an ONNX graph means inference; model.train() to fine-tune
 
     def _register(self, arrays, constants):
         """Each initializer/Constant: a Parameter (a float initializer), a buffer (BatchNorm statistics, integer
@@ -196,6 +211,15 @@ class OnnxModule(Module):
 
     def extra_repr(self):
         return f"inputs={self._inputs}, outputs={self._outputs}, nodes={len(self._nodes)}, opset={self._opset}"
+
+
+def _initializer(t, onnx):
+    if t.data_location == onnx.TensorProto.EXTERNAL:
+        raise ValueError(f"[onnx.load] initializer {t.name!r} is stored in an external file: pass the model's path")
+    try:
+        return onnx.numpy_helper.to_array(t)
+    except Exception as e:  # noqa: BLE001  (a damaged tensor: onnx raises ValueError, numpy TypeError, ...)
+        raise ValueError(f"[onnx.load] initializer {t.name!r} cannot be read: {e}") from None
 
 
 def _parse(node, onnx):
