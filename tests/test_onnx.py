@@ -461,3 +461,19 @@ def test_torch_export_with_shape_arithmetic_loads():
     np.testing.assert_allclose(y.detach().numpy(), expected, rtol=1e-4, atol=1e-5)
     y.sum().backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_load_of_damaged_files_raises_named_errors():
+    """Truncated files and random byte changes: each load (and run) succeeds or raises an error naming
+    onnx.load / OnnxModule, never an unnamed KeyError or AttributeError from inside the interpreter."""
+    data = pc.onnx.export(small_net()[0], None, io.BytesIO()).SerializeToString()
+    rng = np.random.default_rng(0)
+    x = pc.tensor(rand(2, 3, 8, 8))
+    for k in range(150):
+        damaged = bytearray(data[: rng.integers(0, len(data))] if k % 2 else data)
+        for _ in range(0 if k % 2 else rng.integers(1, 4)):
+            damaged[rng.integers(0, len(damaged))] = rng.integers(0, 256)
+        try:
+            pc.onnx.load(io.BytesIO(bytes(damaged)))(x)
+        except (ValueError, TypeError, NotImplementedError, IndexError, RuntimeError) as e:
+            assert str(e).startswith(("[onnx.load]", "[OnnxModule]")), (k, repr(e))

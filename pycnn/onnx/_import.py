@@ -118,8 +118,13 @@ class OnnxModule(Module):
         self._static, self._slots, self._env = {}, {}, None
         self._register(arrays, set(constants))
         used = {i for n in self._nodes for i in n["inputs"]} | set(self._outputs)
+        defined = set(self._inputs) | set(arrays)
         for n in self._nodes:
-            _check_node(n, self._opset, used)
+            _check_node(n, self._opset, used, defined)
+            defined.update(n["outputs"])
+        missing = [o for o in self._outputs if o not in defined]
+        if missing:
+            raise ValueError(f"[onnx.load] the graph's outputs {missing} are not computed by any node")
         self.eval()  # an ONNX graph means inference; model.train() to fine-tune
 
     def _register(self, arrays, constants):
@@ -161,18 +166,23 @@ class OnnxModule(Module):
         for n in self._nodes:
             if n["op"] == "Constant":
                 continue
-            host = self._host_args(n, env)
-            if host is not None:
-                outs = np.asarray(_HOST_OPS[n["op"]](n, host))
-            else:
-                static = _STATIC.get(n["op"], {})
-                args = [_tensor_arg(env.get(i), pos in static) for pos, i in enumerate(n["inputs"])]
-                outs = _OPS[n["op"]](self, n, args)
+            try:
+                outs = self._run(n, env)
+            except (ValueError, TypeError, IndexError, RuntimeError) as e:  # an op refusing its arguments
+                raise type(e)(f"[OnnxModule] node {n['name']!r} ({n['op']}): {e}") from e
             outs = outs if isinstance(outs, tuple) else (outs,)
             env.update(zip(n["outputs"], outs))
         self._env = None
         result = tuple(_tensor_arg(env[o], False) for o in self._outputs)
         return result[0] if len(result) == 1 else result
+
+    def _run(self, n, env):
+        host = self._host_args(n, env)
+        if host is not None:
+            return np.asarray(_HOST_OPS[n["op"]](n, host))
+        static = _STATIC.get(n["op"], {})
+        args = [_tensor_arg(env.get(i), pos in static) for pos, i in enumerate(n["inputs"])]
+        return _OPS[n["op"]](self, n, args)
 
     def _host_args(self, node, env):
         """The node's inputs as numpy arrays when it computes on shapes and constants (torch's exports build a
@@ -253,13 +263,23 @@ def _refuse(node, what):
     raise NotImplementedError(f"[onnx.load] {node['op']} (node {node['name']!r}): {what} is not supported")
 
 
-def _check_node(n, opset, used):
-    """Load-time refusals: an unknown op, an attribute value the handler would get wrong, a used extra output."""
+def _check_node(n, opset, used, defined):
+    """Load-time refusals: an unknown op, a value read before it is made, a missing input or attribute, an
+    attribute value the handler would get wrong, a used extra output."""
     op, a = n["op"], n["attrs"]
     if op not in _OPS:
         raise NotImplementedError(
             f"[onnx.load] op {op!r} (node {n['name']!r}) is not supported; supported: {sorted(_OPS)}"
         )
+    undefined = [i for i in n["inputs"] if i and i not in defined]
+    if undefined:
+        raise ValueError(f"[onnx.load] {op} (node {n['name']!r}) reads {undefined}, which nothing before it defines")
+    need = _MIN_INPUTS.get(op, 0 if op == "Constant" else 1)
+    if len(n["inputs"]) < need or not all(n["inputs"][:need]):
+        raise ValueError(f"[onnx.load] {op} (node {n['name']!r}) needs {need} inputs, got {n['inputs']}")
+    absent = [k for k in _REQUIRED_ATTRS.get(op, ()) if k not in a]
+    if absent:
+        raise ValueError(f"[onnx.load] {op} (node {n['name']!r}) lacks its attribute(s) {absent}")
     extra = [o for o in n["outputs"][1:] if o and o in used]
     if extra and op in ("MaxPool", "Dropout", "BatchNormalization"):
         _refuse(n, f"reading its extra outputs {extra}")
@@ -280,6 +300,14 @@ def _check_node(n, opset, used):
         _refuse(n, f"mode={a['mode']!r}")
     if op == "Cast" and a["to"] not in _DTYPES:
         _refuse(n, f"cast to ONNX type {a['to']}")
+
+
+_MIN_INPUTS = {
+    **dict.fromkeys(["Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Pow", "Reshape", "Gather", "Equal"], 2),
+    "Slice": 3,
+    "BatchNormalization": 5,
+}
+_REQUIRED_ATTRS = {"MaxPool": ["kernel_shape"], "AveragePool": ["kernel_shape"], "Concat": ["axis"], "LRN": ["size"], "Cast": ["to"]}  # fmt: skip
 
 
 def _asymmetric(pads):
@@ -374,7 +402,7 @@ _PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "replicate"}
 
 
 def _pad(m, n, args):
-    x, pads = args[0], [int(p) for p in m.static(n, 1)]
+    x, pads = args[0], [int(p) for p in m.static(n, 1, n["attrs"].get("pads", []))]
     axes = m.static(n, 3)
     axes = list(range(x.ndim)) if axes is None else [int(d) % x.ndim for d in axes]
     begin, end = dict(zip(axes, pads[: len(axes)])), dict(zip(axes, pads[len(axes) :]))
