@@ -208,6 +208,9 @@ def test_export_bad_arguments(tmp_path):
         pc.onnx.export(fixed, None, io.BytesIO(), dynamic_axes={"input": [0]})
     with pytest.raises(FileNotFoundError, match=r"^\[onnx.export\]"):
         pc.onnx.export(prog, None, tmp_path / "missing" / "net.onnx")
+    no_stride = {k: v for k, v in CONV.items() if k != "stride"}
+    with pytest.raises(ValueError, match=r"^\[onnx.export\] node 0 \(conv2d\): a missing .*'stride'"):
+        pc.onnx.export(program([node("conv2d", [0, 1, None], [2], **no_stride)], {"w": rand(2, 3, 1, 1)}, (1, 3, 2, 2), 2), None, io.BytesIO())  # fmt: skip
     with pytest.raises(TypeError, match=r"^\[onnx.export\] f must be a path or a binary file object"):
         pc.onnx.export(prog, None, io.StringIO())
     with pytest.raises(NotImplementedError, match=r"^\[onnx.export\].*hardswish at opset 13"):

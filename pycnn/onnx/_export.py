@@ -235,7 +235,12 @@ class _Builder:
         dtype = self.dtypes[ins[0]] if ins and ins[0] is not None else "float32"
         for vid, name in zip(node["outputs"], outs):
             self._set(vid, name, dtype, rank)
-        handler([None if i is None else self.names[i] for i in ins], outs, node.get("attrs", {}), node)
+        try:
+            handler([None if i is None else self.names[i] for i in ins], outs, node.get("attrs", {}), node)
+        except (KeyError, TypeError, ValueError) as e:
+            if str(e).startswith("[onnx.export]"):
+                raise
+            raise ValueError(f"[onnx.export] {self.where}: a missing or malformed attribute or input ({e!r})") from None
 
     def _refuse(self, what):
         raise NotImplementedError(f"[onnx.export] {self.where}: {what} has no ONNX translation")
