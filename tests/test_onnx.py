@@ -327,6 +327,10 @@ def test_load_refuses_unsupported_and_bad_files(tmp_path):
 
 
 # ---- a model made in torch, exported by torch, trained in pycnn
+# torch's legacy (dynamo=False) exporter warns that it is legacy, and about constant folding in PRESERVE mode
+TORCH_EXPORT_WARNINGS = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+
+
 def _torch_resnet18(torch):
     nn = torch.nn
 
@@ -365,6 +369,7 @@ def _torch_resnet18(torch):
     return ResNet18()
 
 
+@TORCH_EXPORT_WARNINGS
 @pytest.mark.parametrize("training_mode", ["eval", "train"])
 def test_torch_resnet18_loads_matches_and_trains(training_mode):
     torch = pytest.importorskip("torch")
@@ -432,6 +437,7 @@ def test_load_external_weights(tmp_path):
         pc.onnx.load(tmp_path / "net.onnx")
 
 
+@TORCH_EXPORT_WARNINGS
 def test_torch_export_with_shape_arithmetic_loads():
     """torch writes F.pad's pads and x.view(x.size(0), -1) as Shape/Gather/Unsqueeze/Concat/Slice/... on
     shapes: load evaluates those on the host; the rest (relu6 as Clip, ceil-mode pools, Concat) on tensors."""
