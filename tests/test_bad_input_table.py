@@ -380,6 +380,26 @@ case(
     "3",
 )
 
+# ---- pc.onnx (these refusals come before onnx is imported: they hold without it)
+case(
+    "onnx.export",
+    ValueError,
+    "onnx.export",
+    lambda: pc.onnx.export(nn.Linear(2, 2), t(1, 2), io.BytesIO(), dynamic_axes={"input": {1: "features"}}),
+    "{1: 'features'}",
+    "only axis 0",
+)
+case(
+    "onnx.export",
+    TypeError,
+    "onnx.export",
+    lambda: pc.onnx.export(nn.Linear(2, 2), t(1, 2), "/tmp/x", dynamic_axes=[0]),
+    "list",
+)
+case("onnx.load", TypeError, "onnx.load", lambda: pc.onnx.load(3.5), "3.5")
+case("onnx.load", FileNotFoundError, "onnx.load", lambda: pc.onnx.load("/nonexistent/m.onnx"), "/nonexistent/m.onnx")
+case("onnx.OnnxModule", TypeError, "OnnxModule", lambda: pc.onnx.OnnxModule("model.onnx"), "str", "pc.onnx.load")
+
 # ========================================================================================= Tensor ========
 case("Tensor.view", ValueError, "view", lambda: t(2, 3).view(4, 2), "(4, 2)", "(2, 3)")
 case("Tensor.view", TypeError, "view", lambda: t(2, 3).view("a"), "'a'")
@@ -2267,6 +2287,7 @@ NAMESPACES = {
     "cuda": pc.cuda,
     "backends": pc.backends,
     "program": pc.program,
+    "onnx": pc.onnx,
 }
 
 # Public names with no bad-input case, each with the reason. Submodules are not listed: the namespaces
