@@ -1,4 +1,4 @@
-// The DLPack ABI (https://dmlc.github.io/dlpack, versions 1.0 and 1.1): the C structs two libraries pass
+// The DLPack ABI (versions 1.0 and 1.1 of the public specification): the C structs two libraries pass
 // through a PyCapsule to share a tensor's memory without copying. Written from the public specification; only
 // the layout matters (other libraries compile the same structs from their own dlpack.h), so the names keep
 // the spec's and live in pycnn::dlpack to stay clear of a dlpack.h another header may bring in.
