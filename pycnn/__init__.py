@@ -24,7 +24,8 @@ except ImportError as _e:
         ) from None
     raise ImportError(f"pycnn's compiled core (pycnn._C) could not be loaded ({_e}); reinstall pycnn") from _e
 
-from . import backends, cuda, data, datasets, metrics, models, nn, ops, optim, train, utils
+from . import backends, cuda, data, datasets, metrics, models, nn, onnx, ops, optim, program, train, utils
+from ._dlpack import from_dlpack
 from ._index_ops import gather, scatter, scatter_add
 from ._logical_ops import (
     all,
@@ -160,6 +161,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
+from .program import export
 from .random import Generator, default_generator, initial_seed, manual_seed
 from .serialization import load, save
 from .summary import summary
@@ -271,6 +273,7 @@ __all__ = [
     "numel",
     "ones",
     "ones_like",
+    "onnx",
     "ops",
     "optim",
     "outer",
@@ -325,9 +328,5 @@ __all__ = [
     "zeros_like",
 ]
 __all__ += ["argsort", "cumsum", "nonzero", "prod", "sort", "topk", "unique"]  # sorting, selection, scans
-
-# Deploy: a model's forward recorded as a program for C++ (pycnn::Program) and ONNX (docs/program-format.md)
-from . import program
-from .program import export
-
-__all__ += ["export", "program"]
+__all__ += ["from_dlpack"]  # DLPack exchange (pycnn/_dlpack.py)
+__all__ += ["export", "program"]  # deploy: a forward recorded as a program for C++ and ONNX (pycnn/program)

@@ -986,6 +986,29 @@ class Tensor(TensorBase):
     def scatter_add_(self, dim, index, src):
         return _iops.scatter_add_(self, dim, index, src)
 
+    # DLPack
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """The tensor as a DLPack capsule, without copying (the Python array API's protocol; ``np.from_dlpack``
+        and ``torch.from_dlpack`` call it). A ``"dltensor_versioned"`` capsule when ``max_version`` (the
+        consumer's newest DLPack, a ``(major, minor)`` tuple) is 1.0 or later, else the legacy ``"dltensor"``;
+        the capsule keeps this memory alive until its consumer is done. Non-contiguous views go out as they are.
+
+        Args:
+            stream: for a CUDA tensor, the consumer's stream (None or 1: legacy default, 2: per-thread default,
+                -1: no synchronisation, else a ``cudaStream_t``); pycnn's pending work is waited for first. Must
+                be None for a CPU tensor.
+            dl_device: ``(device_type, device_id)`` to export to; another device than the tensor's copies
+                (ValueError with ``copy=False``; BufferError for a device type pycnn does not have).
+            copy: True exports a copy (flagged IS_COPIED), False never copies, None copies only when needed.
+        """
+        if self.requires_grad:  # as numpy(): the consumer would write around autograd
+            raise RuntimeError("[__dlpack__] can't export a tensor that requires grad; use detach().__dlpack__()")
+        return _C.to_dlpack(self._impl, stream, max_version, dl_device, copy)
+
+    def __dlpack_device__(self):
+        """``(device_type, device_id)`` in DLPack's terms: ``(1, 0)`` on the CPU, ``(2, index)`` on CUDA."""
+        return _C.dlpack_device(self._impl)
+
 
 def _python_value(t, op):
     """Refuses, while pycnn.program traces a forward, to turn a tensor that depends on the traced inputs into a

@@ -61,6 +61,12 @@ def sgd():
     return pc.optim.SGD([param(2)], lr=0.1)
 
 
+def _read_only():
+    a = np.zeros(3, np.float32)
+    a.flags.writeable = False
+    return a
+
+
 def cli_run(*argv):
     """pycnn's main(argv) with stderr captured: a non-zero exit becomes SystemExit(the last stderr line)."""
     err = io.StringIO()
@@ -128,6 +134,11 @@ case("pc.from_numpy", TypeError, "from_numpy", lambda: pc.from_numpy([1, 2]), "l
 case("pc.from_numpy", TypeError, "from_numpy", lambda: pc.from_numpy(np.zeros(2, np.complex64)), "complex64")
 case("pc.from_numpy", TypeError, "from_numpy", lambda: pc.from_numpy(np.zeros(2, np.int16)), "int16")
 case("pc.as_tensor", TypeError, "tensor", lambda: pc.as_tensor("abc"), "<U3")
+case("pc.from_dlpack", TypeError, "from_dlpack", lambda: pc.from_dlpack([1, 2]), "list")
+case("pc.from_dlpack", TypeError, "from_dlpack", lambda: pc.from_dlpack(np.zeros(2, np.complex64)), "code=5, bits=64")
+case("pc.from_dlpack", ValueError, "from_dlpack", lambda: pc.from_dlpack(np.zeros(4, np.float32)[::-1]), "stride -1")
+case("pc.from_dlpack", TypeError, "from_dlpack", lambda: pc.from_dlpack(np.zeros(2), copy="no"), "'no'")
+case("pc.from_dlpack", BufferError, "from_dlpack", lambda: pc.from_dlpack(_read_only(), copy=False), "read-only")
 case("pc.as_tensor", TypeError, "dtype", lambda: pc.as_tensor([1], dtype="int8"), "int8")
 case("pc.set_default_dtype", TypeError, "set_default_dtype", lambda: pc.set_default_dtype(pc.int64), "int64")
 case("pc.set_default_dtype", TypeError, "dtype", lambda: pc.set_default_dtype("quarter"), "quarter")
@@ -368,6 +379,26 @@ case(
     lambda: serialization.load_metadata(3),
     "3",
 )
+
+# ---- pc.onnx (these refusals come before onnx is imported: they hold without it)
+case(
+    "onnx.export",
+    ValueError,
+    "onnx.export",
+    lambda: pc.onnx.export(nn.Linear(2, 2), t(1, 2), io.BytesIO(), dynamic_axes={"input": {1: "features"}}),
+    "{1: 'features'}",
+    "only axis 0",
+)
+case(
+    "onnx.export",
+    TypeError,
+    "onnx.export",
+    lambda: pc.onnx.export(nn.Linear(2, 2), t(1, 2), "/tmp/x", dynamic_axes=[0]),
+    "list",
+)
+case("onnx.load", TypeError, "onnx.load", lambda: pc.onnx.load(3.5), "3.5")
+case("onnx.load", FileNotFoundError, "onnx.load", lambda: pc.onnx.load("/nonexistent/m.onnx"), "/nonexistent/m.onnx")
+case("onnx.OnnxModule", TypeError, "OnnxModule", lambda: pc.onnx.OnnxModule("model.onnx"), "str", "pc.onnx.load")
 
 # ========================================================================================= Tensor ========
 case("Tensor.view", ValueError, "view", lambda: t(2, 3).view(4, 2), "(4, 2)", "(2, 3)")
@@ -2256,6 +2287,7 @@ NAMESPACES = {
     "cuda": pc.cuda,
     "backends": pc.backends,
     "program": pc.program,
+    "onnx": pc.onnx,
 }
 
 # Public names with no bad-input case, each with the reason. Submodules are not listed: the namespaces

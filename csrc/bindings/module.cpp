@@ -17,6 +17,7 @@
   X(convs) \
   X(copy) \
   X(deform_conv) \
+  X(dlpack) \
   X(dropout) \
   X(elementwise) \
   X(gemm) \
