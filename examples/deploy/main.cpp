@@ -1,8 +1,8 @@
 // Classifies one handwritten digit with a LeNet-5 program, as an application would ship it:
 //   deploy MODEL.pycnn DIGIT.pgm [--mean M] [--std S]
-// The image is an 8-bit binary PGM (P5) of 28x28 pixels. It is scaled to [0, 1] and normalised as pycnn
-// train's MNIST transform does, (x / 255 - mean) / std, with MNIST's statistics unless --mean/--std give the
-// checkpoint's; a program from `pycnn export` normalises by itself, so pass --mean 0 --std 1 for one.
+// The image is an 8-bit binary PGM (P5) of 28x28 pixels, scaled to [0, 1] as ToTensor does. A program from
+// `pycnn export` normalises its input itself; for one exported without that (`pycnn export --no-normalize`,
+// or pc.export of the bare model) pass the training set's statistics, --mean 0.1307 --std 0.3081 for MNIST.
 // Prints the predicted class and the ten probabilities (softmax over the program's logits).
 #include <pycnn/ops.h>      // defines: softmax_forward
 #include <pycnn/program.h>  // defines: pycnn::Program
@@ -71,16 +71,18 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: deploy MODEL.pycnn DIGIT.pgm [--mean M] [--std S]\n");
     return 2;
   }
-  float mean = 0.1307f, std_dev = 0.3081f;  // MNIST's training-set statistics
-  for (int i = 3; i + 1 < argc; i += 2) {
+  float mean = 0.0f, std_dev = 1.0f;  // a program from `pycnn export` takes [0, 1] pixels as they are
+  for (int i = 3; i < argc; i += 2) {
     const std::string flag = argv[i];
-    const float v = std::strtof(argv[i + 1], nullptr);
-    if (flag == "--mean")
+    char* end = nullptr;
+    const float v = i + 1 < argc ? std::strtof(argv[i + 1], &end) : 0.0f;
+    const bool number = end && end != argv[i + 1] && *end == '\0';
+    if (flag == "--mean" && number)
       mean = v;
-    else if (flag == "--std" && v != 0)
+    else if (flag == "--std" && number && v > 0)
       std_dev = v;
     else {
-      std::fprintf(stderr, "deploy: bad option %s %s\n", argv[i], argv[i + 1]);
+      std::fprintf(stderr, "deploy: bad option %s %s\n", argv[i], i + 1 < argc ? argv[i + 1] : "(no value)");
       return 2;
     }
   }
