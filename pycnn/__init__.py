@@ -24,8 +24,9 @@ except ImportError as _e:
         ) from None
     raise ImportError(f"pycnn's compiled core (pycnn._C) could not be loaded ({_e}); reinstall pycnn") from _e
 
-from . import backends, cuda, data, datasets, metrics, models, nn, ops, optim, train, utils
+from . import backends, cuda, data, datasets, metrics, models, nn, onnx, ops, optim, program, train, utils
 from ._cmake import cmake_prefix_path
+from ._dlpack import from_dlpack
 from ._index_ops import gather, scatter, scatter_add
 from ._logical_ops import (
     all,
@@ -161,6 +162,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
+from .program import export
 from .random import Generator, default_generator, initial_seed, manual_seed
 from .serialization import load, save
 from .summary import summary
@@ -273,6 +275,7 @@ __all__ = [
     "numel",
     "ones",
     "ones_like",
+    "onnx",
     "ops",
     "optim",
     "outer",
@@ -327,3 +330,5 @@ __all__ = [
     "zeros_like",
 ]
 __all__ += ["argsort", "cumsum", "nonzero", "prod", "sort", "topk", "unique"]  # sorting, selection, scans
+__all__ += ["from_dlpack"]  # DLPack exchange (pycnn/_dlpack.py)
+__all__ += ["export", "program"]  # deploy: a forward recorded as a program for C++ and ONNX (pycnn/program)

@@ -18,6 +18,10 @@ from ._types import LOW_PRECISION, can_cast
 
 _state = threading.local()
 
+# The recorder of pycnn.program.trace while a trace runs (None otherwise): Function.apply reports each op it
+# ran, write_inplace each in-place result, and Tensor's value accessors refuse traced tensors.
+_tracer = None
+
 
 def is_grad_enabled():
     return getattr(_state, "enabled", True)
@@ -151,6 +155,8 @@ class Function:
             if not any(isinstance(a, TensorBase) and a._impl.dtype in LOW_PRECISION for a in args):
                 raise
             return _apply_in_float32(cls, args, kwargs)
+        if _tracer is not None:
+            _tracer.record(cls, args, kwargs, out)
         if record:
             ctx.inputs = [(a, a.grad_fn) if n else None for a, n in zip(args, needs)]
         if isinstance(out, tuple):
@@ -450,6 +456,8 @@ def write_inplace(x, out, op):
     if saved:  # the node keeps a copy of x's old values, and x itself as its output
         saved = [x._impl.clone() if s is x._impl else s for s in saved]
     _C.copy_(x._impl, out._impl)
+    if _tracer is not None:
+        _tracer.rebind(x._impl, out._impl)
     if node is not None:
         if saved:
             node.save_for_backward(*(x._impl if s is out._impl else s for s in saved))

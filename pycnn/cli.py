@@ -20,13 +20,15 @@ from . import models
 from ._types import as_device as _as_device
 from .bench import MODELS as BENCH_MODELS
 from .bench import format_report, import_torch, run_bench
+from .creation import rand, tensor
 from .data import DataLoader, Subset, stratified_split
 from .data import transforms as T
 from .datasets import get_dataset
 from .metrics import ConfusionMatrix
-from .nn import Conv2d, CrossEntropyLoss
+from .nn import Conv2d, CrossEntropyLoss, Module
 from .optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from .optim import lr_scheduler as S
+from .program import export as export_program
 from .random import Generator, manual_seed
 from .summary import summary as print_summary
 from .threads import get_num_threads, set_num_threads
@@ -239,6 +241,19 @@ def build_parser():
         metavar="DIR",
         help="write the confusion matrix and misclassified-images PNGs and a JSON report",
     )
+
+    export = sub.add_parser(
+        "export",
+        help="export a checkpoint of `pycnn train --out` as a program for C++ (pycnn-run, pycnn::Program)",
+        formatter_class=_HelpFormatter,
+        description="Trace the checkpoint's model and write a .pycnn program (docs/program-format.md) that "
+        "takes images as `pycnn train` reads them before normalising: float32 (N, C, H, W) in [0, 1]; the "
+        "program normalises them with the checkpoint's mean and std and returns the logits.",
+    )
+    export.add_argument("checkpoint", metavar="CKPT", help="a .safetensors checkpoint from pycnn train")
+    export.add_argument("out", metavar="OUT", help="the program file to write (e.g. model.pycnn)")
+    export.add_argument("--batch-size", type=_positive(int), default=1, help="the example batch traced")
+    export.add_argument("--no-normalize", action="store_true", help="leave normalising the inputs to the caller")
 
     summary = sub.add_parser(
         "summary", help="print a model's layers, output shapes, parameters and FLOPs", formatter_class=_HelpFormatter
@@ -622,6 +637,39 @@ def evaluate(args):
     return acc
 
 
+class _Normalized(Module):
+    """model((x - mean) / std), the checkpoint's input normalisation as part of the exported program."""
+
+    def __init__(self, model, mean, std):
+        super().__init__()
+        self.model = model
+        shape = (1, len(mean), 1, 1)
+        self.register_buffer("mean", tensor(np.asarray(mean, np.float32).reshape(shape)))
+        self.register_buffer("std", tensor(np.asarray(std, np.float32).reshape(shape)))
+
+    def forward(self, x):
+        return self.model((x - self.mean) / self.std)
+
+
+def export(args):
+    """Run `pycnn export CKPT OUT`; returns the Program."""
+    info = load_checkpoint(args.checkpoint)["extra"]
+    model = build_model(info["model"], info["num_classes"], info["in_channels"], info["image_size"])
+    load_checkpoint(args.checkpoint, model=model)
+    if not args.no_normalize:
+        model = _Normalized(model, info["mean"], info["std"])
+    size = info["image_size"]
+    example = rand(args.batch_size, info["in_channels"], size, size)
+    prog = export_program(model, example, args.out, input_names=["image"], output_names=["logits"])
+    what = "float32 images in [0, 1]" if not args.no_normalize else "normalised float32 images"
+    print(
+        f"exported {info['model']} from {args.checkpoint} to {args.out}: {len(prog.graph['nodes'])} ops, "
+        f"input 'image' (N, {info['in_channels']}, {size}, {size}) {what}, output 'logits' (N, {info['num_classes']})",
+        flush=True,
+    )
+    return prog
+
+
 def summary(args):
     if args.input_shape:
         try:
@@ -675,7 +723,7 @@ def main(argv=None):
     """Entry point of `pycnn` and `python -m pycnn`; returns the process exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    commands = {"train": train, "evaluate": evaluate, "summary": summary, "bench": bench}
+    commands = {"train": train, "evaluate": evaluate, "export": export, "summary": summary, "bench": bench}
     if args.command not in commands:
         parser.print_help()
         return 2

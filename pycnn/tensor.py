@@ -13,6 +13,7 @@ from . import _logical_ops as _logical
 from . import _math_ops as _mops
 from . import _sort_ops as _sort
 from . import _tensor_ops as _tops
+from . import autograd as _autograd
 from . import autograd_ops as ag
 from ._convert import (
     bool_arg,
@@ -166,6 +167,7 @@ class Tensor(TensorBase):
     def numpy(self):
         """A NumPy array sharing this tensor's memory on the CPU, a host copy for a CUDA tensor (the tensor
         must not require grad)."""
+        _python_value(self, "Tensor.numpy")
         if self.requires_grad:
             raise RuntimeError("[numpy] can't call numpy() on a tensor that requires grad; use detach().numpy()")
         return np.asarray(self._numpy_impl("numpy"))
@@ -181,6 +183,7 @@ class Tensor(TensorBase):
         return impl.to_dtype("float32") if impl.dtype == "bfloat16" else impl
 
     def __array__(self, dtype=None, copy=None):
+        _python_value(self, "Tensor.__array__")
         a = np.asarray(self._numpy_impl("__array__"))
         return a if dtype is None else a.astype(dtype, copy=False)
 
@@ -197,23 +200,35 @@ class Tensor(TensorBase):
 
     def item(self):
         """The value of a one-element tensor as a Python number (bool for bool, int for integer dtypes)."""
+        _python_value(self, "Tensor.item")
         if self._impl.numel() != 1:
             raise ValueError(f"[item] needs a tensor with one element, got shape {self.shape}")
         return np.asarray(self._values_impl()).reshape(()).item()
 
     def tolist(self):
+        _python_value(self, "Tensor.tolist")
         return np.asarray(self._values_impl()).tolist()
 
     def __float__(self):
+        _python_value(self, "float()")
         return float(self.item())
 
     def __int__(self):
+        _python_value(self, "int()")
         return int(self.item())
 
     def __bool__(self):
+        _python_value(self, "bool()")
         if self.numel() != 1:
             raise RuntimeError(f"[bool] the truth value of a tensor of shape {self.shape} is ambiguous")
         return bool(self.item())
+
+    def __iter__(self):
+        """Iterates over dim 0 (views, as torch does)."""
+        _python_value(self, "iteration")
+        if self.ndim == 0:
+            raise TypeError("[iter] iteration over a 0-d tensor")
+        return iter(self.unbind(0))
 
     def __repr__(self):
         body = np.array2string(np.asarray(self._values_impl()), separator=", ", precision=4, prefix="tensor(")
@@ -970,6 +985,36 @@ class Tensor(TensorBase):
 
     def scatter_add_(self, dim, index, src):
         return _iops.scatter_add_(self, dim, index, src)
+
+    # DLPack
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """The tensor as a DLPack capsule, without copying (the Python array API's protocol; ``np.from_dlpack``
+        and ``torch.from_dlpack`` call it). A ``"dltensor_versioned"`` capsule when ``max_version`` (the
+        consumer's newest DLPack, a ``(major, minor)`` tuple) is 1.0 or later, else the legacy ``"dltensor"``;
+        the capsule keeps this memory alive until its consumer is done. Non-contiguous views go out as they are.
+
+        Args:
+            stream: for a CUDA tensor, the consumer's stream (None or 1: legacy default, 2: per-thread default,
+                -1: no synchronisation, else a ``cudaStream_t``); pycnn's pending work is waited for first. Must
+                be None for a CPU tensor.
+            dl_device: ``(device_type, device_id)`` to export to; another device than the tensor's copies
+                (ValueError with ``copy=False``; BufferError for a device type pycnn does not have).
+            copy: True exports a copy (flagged IS_COPIED), False never copies, None copies only when needed.
+        """
+        if self.requires_grad:  # as numpy(): the consumer would write around autograd
+            raise RuntimeError("[__dlpack__] can't export a tensor that requires grad; use detach().__dlpack__()")
+        return _C.to_dlpack(self._impl, stream, max_version, dl_device, copy)
+
+    def __dlpack_device__(self):
+        """``(device_type, device_id)`` in DLPack's terms: ``(1, 0)`` on the CPU, ``(2, index)`` on CUDA."""
+        return _C.dlpack_device(self._impl)
+
+
+def _python_value(t, op):
+    """Refuses, while pycnn.program traces a forward, to turn a tensor that depends on the traced inputs into a
+    Python value: what the program would do next could not be recorded."""
+    if _autograd._tracer is not None:
+        _autograd._tracer.refuse_value(t, op)
 
 
 def _as_tensor(value, like, op):

@@ -19,6 +19,7 @@ run_forked(fn)             fn() in a forked child: what it raised, as (exception
 import contextlib
 import copy
 import faulthandler
+import functools
 import json
 import os
 import selectors
@@ -474,3 +475,38 @@ def _read_until_closed(fd, pid, timeout):
             if not chunk:
                 return b"".join(chunks)
             chunks.append(chunk)
+
+
+# The deploy issue's zoo (model, a small input shape it accepts): shared by the program, C++ and ONNX tests
+ZOO = [
+    ("lenet5", (2, 1, 28, 28)),
+    ("alexnet", (2, 3, 64, 64)),
+    ("alexnet_original", (1, 3, 224, 224)),
+    ("zfnet", (1, 3, 112, 112)),
+    ("vgg11", (2, 3, 32, 32)),
+    ("vgg16_bn", (2, 3, 32, 32)),
+    ("nin", (2, 3, 32, 32)),
+    ("googlenet", (2, 3, 64, 64)),
+    ("resnet18", (2, 3, 64, 64)),
+    ("resnet50", (1, 3, 64, 64)),
+    ("resnet20", (2, 3, 32, 32)),
+    ("densenet121", (1, 3, 64, 64)),
+    ("squeezenet1_1", (2, 3, 64, 64)),
+    ("mobilenet_v2", (2, 3, 32, 32)),
+]
+
+
+@functools.cache
+def zoo_model(name):
+    """pc.models.<name>() in eval mode with random BatchNorm running statistics (not 0 and 1, so that a
+    program that ignored them would differ), built once per test session: VGG's and AlexNet's 60-140 M
+    weights take seconds to initialise. Tests must not change it."""
+    pc.manual_seed(1)
+    model = getattr(pc.models, name)().eval()
+    rng = np.random.default_rng(5)
+    for buffer_name, b in model.named_buffers():
+        if buffer_name.endswith("running_mean"):
+            b.copy_(pc.tensor(rng.standard_normal(b.shape).astype(np.float32) * 0.1))
+        elif buffer_name.endswith("running_var"):
+            b.copy_(pc.tensor(rng.uniform(0.5, 2.0, b.shape).astype(np.float32)))
+    return model

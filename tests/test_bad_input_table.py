@@ -61,6 +61,12 @@ def sgd():
     return pc.optim.SGD([param(2)], lr=0.1)
 
 
+def _read_only():
+    a = np.zeros(3, np.float32)
+    a.flags.writeable = False
+    return a
+
+
 def cli_run(*argv):
     """pycnn's main(argv) with stderr captured: a non-zero exit becomes SystemExit(the last stderr line)."""
     err = io.StringIO()
@@ -128,6 +134,11 @@ case("pc.from_numpy", TypeError, "from_numpy", lambda: pc.from_numpy([1, 2]), "l
 case("pc.from_numpy", TypeError, "from_numpy", lambda: pc.from_numpy(np.zeros(2, np.complex64)), "complex64")
 case("pc.from_numpy", TypeError, "from_numpy", lambda: pc.from_numpy(np.zeros(2, np.int16)), "int16")
 case("pc.as_tensor", TypeError, "tensor", lambda: pc.as_tensor("abc"), "<U3")
+case("pc.from_dlpack", TypeError, "from_dlpack", lambda: pc.from_dlpack([1, 2]), "list")
+case("pc.from_dlpack", TypeError, "from_dlpack", lambda: pc.from_dlpack(np.zeros(2, np.complex64)), "code=5, bits=64")
+case("pc.from_dlpack", ValueError, "from_dlpack", lambda: pc.from_dlpack(np.zeros(4, np.float32)[::-1]), "stride -1")
+case("pc.from_dlpack", TypeError, "from_dlpack", lambda: pc.from_dlpack(np.zeros(2), copy="no"), "'no'")
+case("pc.from_dlpack", BufferError, "from_dlpack", lambda: pc.from_dlpack(_read_only(), copy=False), "read-only")
 case("pc.as_tensor", TypeError, "dtype", lambda: pc.as_tensor([1], dtype="int8"), "int8")
 case("pc.set_default_dtype", TypeError, "set_default_dtype", lambda: pc.set_default_dtype(pc.int64), "int64")
 case("pc.set_default_dtype", TypeError, "dtype", lambda: pc.set_default_dtype("quarter"), "quarter")
@@ -269,6 +280,39 @@ case(
     "str",
 )
 
+
+# ---- programs (pc.export, pycnn.program)
+def _plain_safetensors():
+    pc.save({"a": t(2)}, "/tmp/pycnn-table-plain.safetensors")
+    return "/tmp/pycnn-table-plain.safetensors"
+
+
+case(
+    "pc.export program.export",
+    TypeError,
+    "export",
+    lambda: pc.export(nn.Linear(2, 2), [1.0, 2.0], "/tmp/pycnn-table.pycnn"),
+    "example_inputs",
+    "list",
+)
+case("program.trace", NotImplementedError, "export", lambda: pc.program.trace(lambda x: x.sort()[0], t(3)), "Sort")
+case(
+    "program.trace",
+    ValueError,
+    "export",
+    lambda: pc.program.trace(nn.Linear(2, 2), t(1, 2), input_names=["a", "b"]),
+    "input_names",
+    "['a', 'b']",
+)
+case("program.load", ValueError, "program.load", lambda: pc.program.load(_plain_safetensors()), "not a pycnn program")
+case(
+    "program.Program",
+    TypeError,
+    "Program",
+    lambda: pc.program.trace(nn.Linear(2, 2), t(1, 2))(np.ones((1, 2), np.float32)),
+    "ndarray",
+)
+
 # ---- save / load / summary
 case(
     "pc.save serialization.save",
@@ -335,6 +379,26 @@ case(
     lambda: serialization.load_metadata(3),
     "3",
 )
+
+# ---- pc.onnx (these refusals come before onnx is imported: they hold without it)
+case(
+    "onnx.export",
+    ValueError,
+    "onnx.export",
+    lambda: pc.onnx.export(nn.Linear(2, 2), t(1, 2), io.BytesIO(), dynamic_axes={"input": {1: "features"}}),
+    "{1: 'features'}",
+    "only axis 0",
+)
+case(
+    "onnx.export",
+    TypeError,
+    "onnx.export",
+    lambda: pc.onnx.export(nn.Linear(2, 2), t(1, 2), "/tmp/x", dynamic_axes=[0]),
+    "list",
+)
+case("onnx.load", TypeError, "onnx.load", lambda: pc.onnx.load(3.5), "3.5")
+case("onnx.load", FileNotFoundError, "onnx.load", lambda: pc.onnx.load("/nonexistent/m.onnx"), "/nonexistent/m.onnx")
+case("onnx.OnnxModule", TypeError, "OnnxModule", lambda: pc.onnx.OnnxModule("model.onnx"), "str", "pc.onnx.load")
 
 # ========================================================================================= Tensor ========
 case("Tensor.view", ValueError, "view", lambda: t(2, 3).view(4, 2), "(4, 2)", "(2, 3)")
@@ -2057,6 +2121,14 @@ case("cli.train", SystemExit, "pycnn train", lambda: cli_run("train", "--device"
 case("cli.evaluate", SystemExit, "pycnn evaluate", lambda: cli_run("evaluate", _NOWHERE + "/m.safetensors"), _NOWHERE)
 case("cli.evaluate", SystemExit, "pycnn evaluate", lambda: cli_run("evaluate", "x", "--batch-size", "0"), "0")
 case(
+    "cli.export",
+    SystemExit,
+    "pycnn export",
+    lambda: cli_run("export", _NOWHERE + "/m.safetensors", "m.pycnn"),
+    _NOWHERE,
+)
+case("cli.export", SystemExit, "pycnn export", lambda: cli_run("export", "x", "y", "--batch-size", "0"), "0")
+case(
     "cli.summary", SystemExit, "pycnn summary", lambda: cli_run("summary", "lenet5", "--input-shape", "1,28"), "'1,28'"
 )
 case("cli.summary", SystemExit, "pycnn summary", lambda: cli_run("summary", "resnet9"), "'resnet9'")
@@ -2214,6 +2286,8 @@ NAMESPACES = {
     "metrics": pc.metrics,
     "cuda": pc.cuda,
     "backends": pc.backends,
+    "program": pc.program,
+    "onnx": pc.onnx,
 }
 
 # Public names with no bad-input case, each with the reason. Submodules are not listed: the namespaces
@@ -2221,6 +2295,7 @@ NAMESPACES = {
 ALLOWLIST = {
     # constants and types that take no argument a user passes
     "pc.__version__": "a string constant",
+    "program.runner_path": "takes no argument",
     "pc.float": "a dtype constant",
     "pc.float32": "a dtype constant",
     "pc.float64": "a dtype constant",

@@ -17,6 +17,7 @@
   X(convs) \
   X(copy) \
   X(deform_conv) \
+  X(dlpack) \
   X(dropout) \
   X(elementwise) \
   X(gemm) \
@@ -31,6 +32,7 @@
   X(resize) \
   X(tensor_ops) \
   X(sort) \
+  X(program) \
   X(bench)
 // clang-format on
 

@@ -1,0 +1,117 @@
+"""Export of the zoo: per model, the seconds pc.onnx.export takes, the file's size, and the largest difference
+between pycnn's outputs and onnxruntime's (batch 1, 224x224 for the ImageNet models, 32x32 for the CIFAR ones,
+28x28 for LeNet-5).
+
+    python benchmarks/bench_export.py [--models resnet18,vgg16] [--threads 2]
+
+The table is COLUMNS, a list of (header, function(case) -> cell): add a column by appending one. A case is a
+dict holding name, model (eval mode), x (the input), dir (a temporary folder) and whatever earlier columns
+stored in it (``onnx_path`` after the export column, ``expected``: pycnn's output).
+"""
+
+import argparse
+import os
+import tempfile
+import time
+
+import numpy as np
+
+import pycnn as pc
+
+from _common import print_table
+
+MODELS = {  # name -> input size
+    "lenet5": 28,
+    "alexnet": 224,
+    "alexnet_original": 224,
+    "zfnet": 224,
+    "vgg11": 224,
+    "vgg11_bn": 224,
+    "vgg16": 224,
+    "vgg16_bn": 224,
+    "nin": 224,
+    "googlenet": 224,
+    "resnet18": 224,
+    "resnet50": 224,
+    "resnet20": 32,
+    "resnet18_cifar": 32,
+    "densenet121": 224,
+    "squeezenet1_1": 224,
+    "mobilenet_v2": 224,
+}
+
+
+def onnx_export(case):
+    case["onnx_path"] = os.path.join(case["dir"], case["name"] + ".onnx")
+    t0 = time.perf_counter()
+    pc.onnx.export(case["model"], (case["x"],), case["onnx_path"], dynamic_axes={"input": [0], "output": [0]})
+    return f"{time.perf_counter() - t0:.2f}"
+
+
+def onnx_megabytes(case):
+    return f"{os.path.getsize(case['onnx_path']) / 2**20:.1f}"
+
+
+def onnx_max_diff(case):
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(case["onnx_path"], providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": case["x"].numpy()})[0]
+    return f"{float(np.abs(got - expected(case)).max()):.2e}"
+
+
+def output_scale(case):
+    return f"{float(np.abs(expected(case)).max()):.2e}"
+
+
+def expected(case):
+    if "expected" not in case:
+        with pc.no_grad():
+            case["expected"] = case["model"](case["x"]).numpy()
+    return case["expected"]
+
+
+COLUMNS = [
+    ("onnx export (s)", onnx_export),
+    ("onnx MB", onnx_megabytes),
+    ("max |pycnn - onnxruntime|", onnx_max_diff),
+    ("max |pycnn|", output_scale),
+]
+
+
+def excite(model, seed=0):
+    """He-normal weights and random BatchNorm statistics, as tests/test_onnx.py: at their own
+    initialisation GoogLeNet and MobileNetV2 output nearly their last bias, which would compare nothing."""
+    rng = np.random.default_rng(seed)
+    with pc.no_grad():
+        for m in model.modules():
+            if isinstance(m, (pc.nn.Conv2d, pc.nn.Linear)):
+                std = np.sqrt(2.0 / m.weight[0].numel())
+                m.weight.copy_(pc.tensor((rng.standard_normal(m.weight.shape) * std).astype(np.float32)))
+            elif isinstance(m, pc.nn.BatchNorm2d):
+                for t, lo, hi in ((m.running_mean, -0.2, 0.2), (m.running_var, 0.5, 1.5), (m.weight, 0.5, 1), (m.bias, -0.2, 0.2)):  # fmt: skip
+                    t.copy_(pc.tensor(rng.uniform(lo, hi, m.num_features).astype(np.float32)))
+    return model
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated zoo names")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    pc.set_num_threads(args.threads)
+    rows = []
+    for name in args.models.split(","):
+        size = MODELS[name]
+        pc.manual_seed(0)
+        model = excite(getattr(pc.models, name)()).eval()
+        x = pc.randn(1, 1 if name == "lenet5" else 3, size, size)
+        with tempfile.TemporaryDirectory() as tmp:
+            case = {"name": name, "model": model, "x": x, "dir": tmp}
+            rows.append([f"{name} ({size}x{size})"] + [fn(case) for _, fn in COLUMNS])
+        print(" | ".join(rows[-1]), flush=True)
+    print_table(f"zoo export, batch 1, {args.threads} threads", ["model"] + [h for h, _ in COLUMNS], rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,227 @@
+"""pycnn.program: tracing a forward into a program, running it, its file, and `pycnn export`.
+
+The C++ interpreter of the same files is tested in test_program_cpp.py; ONNX in test_onnx.py.
+"""
+
+import json
+import struct
+
+import numpy as np
+import pytest
+
+import pycnn as pc
+from pycnn import nn
+from pycnn.cli import main as cli_main
+
+from helpers import ZOO, expect_error, zoo_model
+
+
+def _forward(model, *xs):
+    model.eval()
+    with pc.no_grad():
+        return model(*xs)
+
+
+@pytest.mark.parametrize("name, shape", ZOO, ids=[z[0] for z in ZOO])
+def test_zoo_program_equals_forward_bitwise(tmp_path, name, shape):
+    model = zoo_model(name)
+    x = pc.randn(*shape)
+    pc.export(model, x, tmp_path / "m.pycnn")  # checks a second input and batch size itself
+    prog = pc.program.load(tmp_path / "m.pycnn")
+    want = _forward(model, x)
+    assert np.array_equal(np.asarray(prog(x)), np.asarray(want))
+    # any batch size: every reshape keeps dim 0
+    x3 = pc.randn(shape[0] + 2, *shape[1:])
+    assert np.array_equal(np.asarray(prog(x3)), np.asarray(_forward(model, x3)))
+
+
+def test_program_records_parameter_names_and_attrs(tmp_path):
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten()
+    )
+    prog = pc.program.trace(model, pc.randn(2, 3, 8, 8))
+    assert [n["op"] for n in prog.graph["nodes"]] == ["conv2d", "batch_norm", "relu", "reshape"]
+    conv = prog.graph["nodes"][0]
+    assert conv["attrs"] == {"stride": [2, 2], "padding": [1, 1], "dilation": [1, 1], "groups": 1}
+    assert conv["inputs"][2] is None  # no bias
+    names = {c["tensor"] for c in prog.graph["constants"]}
+    assert names == {"0.weight", "1.weight", "1.bias", "1.running_mean", "1.running_var"}
+    assert prog.graph["nodes"][3]["attrs"]["shape"] == [0, 64]  # the batch dim kept
+    assert prog.graph["inputs"] == [
+        {"id": 0, "name": "input", "dtype": "float32", "shape": [2, 3, 8, 8], "dynamic_batch": True}
+    ]
+    assert model.training  # trace ran in eval mode and restored the mode
+
+
+def test_file_is_safetensors_with_the_program_in_its_metadata(tmp_path):
+    model = nn.Sequential(nn.Linear(5, 3), nn.Tanh())
+    pc.export(model, pc.randn(4, 5), tmp_path / "m.pycnn", input_names=["features"], output_names=["score"])
+    meta = pc.serialization.load_metadata(tmp_path / "m.pycnn")
+    assert meta["format"] == "pycnn.program" and meta["version"] == "1"
+    graph = json.loads(meta["program"])
+    assert [i["name"] for i in graph["inputs"]] == ["features"] and graph["outputs"][0]["name"] == "score"
+    assert graph["nodes"][1] == {
+        "op": "unary",
+        "inputs": [3],
+        "outputs": [4],
+        "attrs": {"op": "tanh", "alpha": 0.0, "beta": 0.0},
+    }
+    weights = pc.load(tmp_path / "m.pycnn")  # any safetensors reader opens the weights
+    assert np.array_equal(np.asarray(weights["0.weight"]), np.asarray(model[0].weight.detach()))
+
+
+def test_in_place_ops_and_several_inputs_and_outputs():
+    class TwoHeads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(4, 3), nn.Linear(2, 3)
+
+        def forward(self, x, y):
+            h = self.a(x)
+            h.relu_()
+            h += self.b(y)
+            return h, pc.softmax(h * 2.5, dim=1)
+
+    model = TwoHeads()
+    x, y = pc.randn(3, 4), pc.randn(3, 2)
+    prog = pc.program.trace(model, (x, y))
+    assert prog.input_names == ["input0", "input1"] and prog.output_names == ["output0", "output1"]
+    got, want = prog(x, y), model(x, y)
+    for g, w in zip(got, want):
+        assert np.array_equal(np.asarray(g), np.asarray(w.detach()))
+
+
+@pytest.mark.parametrize(
+    "use, what",
+    [
+        (lambda y: y if y else -y, "bool()"),
+        (lambda y: y * y.item(), "Tensor.item"),
+        (lambda y: y * float(y), "float()"),
+        (lambda y: y * int(y), "int()"),
+        (lambda y: y * len(y.tolist()), "Tensor.tolist"),
+        (lambda y: pc.tensor(y.numpy()), "Tensor.numpy"),
+        (lambda y: pc.tensor(np.asarray(y)), "Tensor.__array__"),
+        (lambda y: pc.cat([r for r in y]), "iteration"),
+    ],
+)
+def test_python_values_of_traced_tensors_are_refused(use, what):
+    class DataDependent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 1)
+
+        def forward(self, x):
+            return use(self.fc(x))
+
+    expect_error(RuntimeError, "export", lambda: pc.program.trace(DataDependent(), pc.randn(1, 4)), what)
+    # the same accessors on parameters (not computed from the input) stay allowed
+    model = DataDependent()
+    assert isinstance(model.fc.bias.item(), float)
+
+
+def test_unsupported_op_names_itself():
+    class Sorts(nn.Module):
+        def forward(self, x):
+            return pc.sort(x, dim=1)[0]
+
+    expect_error(NotImplementedError, "export", lambda: pc.program.trace(Sorts(), pc.randn(2, 3)), "op Sort", "conv2d")
+
+
+def test_export_check_finds_what_the_trace_could_not_see(tmp_path):
+    class Noisy(nn.Module):
+        def forward(self, x):
+            return x * 2.0 + pc.randn(*x.shape)  # a new value every call, frozen into the program
+
+    expect_error(ValueError, "export", lambda: pc.export(Noisy(), pc.randn(2, 3), tmp_path / "n.pycnn"), "differs")
+    assert not (tmp_path / "n.pycnn").exists()
+
+    class FixedBatch(nn.Module):
+        def forward(self, x):
+            return x.reshape(6) * 2.0  # the batch is not kept: another batch size cannot run
+
+    expect_error(
+        ValueError,
+        "export",
+        lambda: pc.export(FixedBatch(), pc.randn(2, 3), tmp_path / "f.pycnn"),
+        "dynamic_batch=False",
+    )
+    prog = pc.export(FixedBatch(), pc.randn(2, 3), tmp_path / "f.pycnn", dynamic_batch=False)
+    expect_error(ValueError, "Program", lambda: prog(pc.randn(3, 3)), "(2, 3)", "(3, 3)")
+
+
+def test_program_input_checks():
+    prog = pc.program.trace(nn.Linear(4, 2), pc.randn(3, 4))
+    assert prog(pc.randn(7, 4)).shape == (7, 2)
+    expect_error(ValueError, "Program", lambda: prog(pc.randn(3, 5)), "(3, 4)", "(3, 5)")
+    expect_error(ValueError, "Program", lambda: prog(pc.randn(3, 4, dtype=pc.float64)), "float32", "float64")
+    expect_error(TypeError, "Program", lambda: prog(np.zeros((3, 4), np.float32)), "ndarray")
+    expect_error(TypeError, "Program", lambda: prog(pc.randn(3, 4), pc.randn(3, 4)), "takes 1 inputs, got 2")
+
+
+def _rewrite(src, dst, edit):
+    """Copies a program file with its program JSON (or whole metadata) changed by edit(meta)."""
+    meta = pc.serialization.load_metadata(src)
+    meta["program"] = json.loads(meta["program"])
+    edit(meta)
+    meta["program"] = json.dumps(meta["program"])
+    pc.save(pc.load(src), dst, metadata=meta)
+
+
+@pytest.mark.parametrize(
+    "edit, words",
+    [
+        (lambda m: m.update(version="2"), ["version '2'", "version 1"]),
+        (lambda m: m.update(format="other"), ["not a pycnn program"]),
+        (lambda m: m["program"]["nodes"][0].update(op="conv9d"), ["node 0", "unknown op 'conv9d'"]),
+        (lambda m: m["program"]["nodes"][0]["attrs"].pop("groups"), ["node 0 (conv2d)", "groups"]),
+        (lambda m: m["program"]["nodes"][0].update(inputs=[99, 1, 2]), ["node 0 (conv2d)", "value 99"]),
+        (lambda m: m["program"]["nodes"][0].update(inputs=[0, 1]), ["node 0 (conv2d)", "2 inputs, needs 3"]),
+        (lambda m: m["program"]["constants"][0].update(tensor="nope"), ["names no tensor"]),
+        (lambda m: m["program"]["nodes"][1].update(outputs=[0]), ["node 1", "value id 0"]),
+        (lambda m: m["program"]["outputs"][0].update(id=1000), ["output", "not a defined value"]),
+    ],
+)
+def test_bad_program_files(tmp_path, edit, words):
+    src = tmp_path / "good.pycnn"
+    pc.export(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU()), pc.randn(1, 1, 5, 5), src)
+    _rewrite(src, tmp_path / "bad.pycnn", edit)
+    expect_error(ValueError, "program.load", lambda: pc.program.load(tmp_path / "bad.pycnn"), *words)
+
+
+def test_truncated_program_file(tmp_path):
+    src = tmp_path / "good.pycnn"
+    pc.export(nn.Linear(3, 2), pc.randn(1, 3), src)
+    data = src.read_bytes()
+    header = struct.unpack("<Q", data[:8])[0]
+    for cut in (4, 8 + header // 2, len(data) - 3):
+        (tmp_path / "cut.pycnn").write_bytes(data[:cut])
+        with pytest.raises(ValueError):
+            pc.program.load(tmp_path / "cut.pycnn")
+
+
+def test_cli_export_of_a_trained_checkpoint(tmp_path, capsys):
+    assert cli_main(["train", "--epochs", "1", "--no-progress", "--out", str(tmp_path / "run")]) == 0
+    out = tmp_path / "lenet.pycnn"
+    assert cli_main(["export", str(tmp_path / "run" / "best.safetensors"), str(out)]) == 0
+    assert "input 'image' (N, 1, 28, 28)" in capsys.readouterr().out
+    prog = pc.program.load(out)
+    # the program takes [0, 1] images and normalises them as `pycnn train` did
+    info = pc.train.load_checkpoint(tmp_path / "run" / "best.safetensors")["extra"]
+    model = pc.cli.build_model(info["model"], info["num_classes"], info["in_channels"], info["image_size"])
+    pc.train.load_checkpoint(tmp_path / "run" / "best.safetensors", model=model)
+    images = pc.rand(3, 1, 28, 28)
+    normalised = (images - info["mean"][0]) / info["std"][0]
+    np.testing.assert_allclose(np.asarray(prog(images)), np.asarray(_forward(model, normalised)), rtol=1e-5, atol=1e-5)
+    assert cli_main(["export", str(tmp_path / "missing.safetensors"), str(out)]) == 1
+
+
+@pytest.mark.cuda
+def test_program_on_cuda():
+    model = zoo_model("resnet20")
+    x = pc.randn(2, 3, 32, 32)
+    prog = pc.program.trace(model, x).to("cuda")
+    want = _forward(model.to("cuda"), x.to("cuda"))
+    try:
+        assert np.array_equal(np.asarray(prog(x.to("cuda")).cpu()), np.asarray(want.cpu()))
+    finally:
+        model.to("cpu")
