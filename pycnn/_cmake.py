@@ -5,7 +5,8 @@
 
 The wheel installs the core library, its headers and the CMake package next to the compiled module
 (pycnn/lib/, pycnn/include/, pycnn/lib/cmake/pycnn/), so the prefix is the folder that holds _C. Taken from
-_C.__file__, not from this file: an editable install keeps its compiled files in the build folder.
+_C.__file__, not from this file: an editable install keeps its compiled files in the build folder (and its
+rebuild on import prints a line on stdout first: SKBUILD_EDITABLE_VERBOSE=0 silences it for a $(...) capture).
 """
 
 import os
