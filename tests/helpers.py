@@ -22,8 +22,11 @@ import faulthandler
 import functools
 import json
 import os
+import re
 import selectors
+import shutil
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -510,3 +513,35 @@ def zoo_model(name):
         elif buffer_name.endswith("running_var"):
             b.copy_(pc.tensor(rng.uniform(0.5, 2.0, b.shape).astype(np.float32)))
     return model
+
+
+# ---- C++ programs built against the installed package (the deploy and embedding examples)
+def tool(name):
+    """The path of a command-line tool, or a skip when it is not installed."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+def elf_dynamic(path):
+    """readelf -d: the NEEDED libraries and the RUNPATH/RPATH entries of an ELF file."""
+    out = subprocess.run([tool("readelf"), "-d", str(path)], capture_output=True, text=True, check=True).stdout
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.*?)\]", out)
+    runpath = re.findall(r"\((?:RUNPATH|RPATH)\)\s+Library (?:runpath|rpath): \[(.*?)\]", out)
+    return needed, runpath
+
+
+def cmake_build(source, build):
+    """Configures and builds a CMake project against this pycnn's CMake package (pycnn.cmake_prefix_path), as a
+    user's application would; skips without cmake or a C++ compiler."""
+    cmake = tool("cmake")
+    cxx = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
+    if not cxx or not shutil.which(cxx):
+        pytest.skip("no C++ compiler")
+    generator = ["-G", "Ninja"] if shutil.which("ninja") else []
+    configure = [cmake, "-S", str(source), "-B", str(build), *generator, "-DCMAKE_BUILD_TYPE=Release"]
+    configure += [f"-DCMAKE_PREFIX_PATH={pc.cmake_prefix_path}", f"-DCMAKE_CXX_COMPILER={cxx}"]
+    for command in [configure, [cmake, "--build", str(build)]]:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, f"{' '.join(command)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"

@@ -11,7 +11,6 @@ import pytest
 
 import pycnn as pc
 from pycnn import nn
-from pycnn.cli import main as cli_main
 
 from helpers import ZOO, expect_error, zoo_model
 
@@ -197,22 +196,6 @@ def test_truncated_program_file(tmp_path):
         (tmp_path / "cut.pycnn").write_bytes(data[:cut])
         with pytest.raises(ValueError):
             pc.program.load(tmp_path / "cut.pycnn")
-
-
-def test_cli_export_of_a_trained_checkpoint(tmp_path, capsys):
-    assert cli_main(["train", "--epochs", "1", "--no-progress", "--out", str(tmp_path / "run")]) == 0
-    out = tmp_path / "lenet.pycnn"
-    assert cli_main(["export", str(tmp_path / "run" / "best.safetensors"), str(out)]) == 0
-    assert "input 'image' (N, 1, 28, 28)" in capsys.readouterr().out
-    prog = pc.program.load(out)
-    # the program takes [0, 1] images and normalises them as `pycnn train` did
-    info = pc.train.load_checkpoint(tmp_path / "run" / "best.safetensors")["extra"]
-    model = pc.cli.build_model(info["model"], info["num_classes"], info["in_channels"], info["image_size"])
-    pc.train.load_checkpoint(tmp_path / "run" / "best.safetensors", model=model)
-    images = pc.rand(3, 1, 28, 28)
-    normalised = (images - info["mean"][0]) / info["std"][0]
-    np.testing.assert_allclose(np.asarray(prog(images)), np.asarray(_forward(model, normalised)), rtol=1e-5, atol=1e-5)
-    assert cli_main(["export", str(tmp_path / "missing.safetensors"), str(out)]) == 1
 
 
 @pytest.mark.cuda
