@@ -1,4 +1,4 @@
-"""The C++ library as an installed pycnn ships it (issue 12): pycnn/lib/libpycnn_core.so, which pycnn._C links
+"""The C++ library as an installed pycnn ships it (issue 12): pycnn/lib/libpycnn_core.so.0.1, which pycnn._C links
 (the kernels exist once, in the library), the headers under pycnn/include/pycnn/, and the CMake package that
 pycnn.cmake_prefix_path points CMake at. The last test builds examples/embed against that package, as a user
 would, and runs it.
@@ -17,6 +17,8 @@ import pytest
 import pycnn as pc
 from pycnn import _C
 
+from helpers import cmake_build, elf_dynamic, tool
+
 REPO = Path(__file__).resolve().parents[1]
 PREFIX = Path(pc.cmake_prefix_path)
 CMAKE_DIR = PREFIX / "lib" / "cmake" / "pycnn"
@@ -28,24 +30,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _tool(name):
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} is not installed")
-    return path
-
-
-def _dynamic(path):
-    """readelf -d: the NEEDED libraries and the RUNPATH/RPATH entries of an ELF file."""
-    out = subprocess.run([_tool("readelf"), "-d", str(path)], capture_output=True, text=True, check=True).stdout
-    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.*?)\]", out)
-    runpath = re.findall(r"\((?:RUNPATH|RPATH)\)\s+Library (?:runpath|rpath): \[(.*?)\]", out)
-    return needed, runpath
-
-
 def _defined_symbols(path):
     return subprocess.run(
-        [_tool("nm"), "-D", "-C", "--defined-only", str(path)], capture_output=True, text=True, check=True
+        [tool("nm"), "-D", "-C", "--defined-only", str(path)], capture_output=True, text=True, check=True
     ).stdout
 
 
@@ -77,7 +64,7 @@ def test_the_exported_target_is_relocatable_and_names_no_cuda_target():
 
 def test_C_links_the_shared_core_and_holds_no_kernels():
     (core,) = (PREFIX / "lib").glob("libpycnn_core.so*")
-    needed, runpath = _dynamic(_C.__file__)
+    needed, runpath = elf_dynamic(_C.__file__)
     assert core.name in needed, needed
     assert "$ORIGIN/lib" in ":".join(runpath).split(":"), runpath
     # The op entry points and the kernels are defined in the library, not in _C (which only converts arguments).
@@ -92,24 +79,11 @@ def test_C_links_the_shared_core_and_holds_no_kernels():
     assert loaded and all(Path(p).resolve().parent == core.resolve().parent for p in loaded), loaded
 
 
-def _compiler():
-    cxx = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
-    if not cxx or not shutil.which(cxx):
-        pytest.skip("no C++ compiler")
-    return cxx
-
-
 def test_embed_example_builds_against_the_installed_package(tmp_path):
-    cmake, cxx = _tool("cmake"), _compiler()
-    generator = ["-G", "Ninja"] if shutil.which("ninja") else []
     build = tmp_path / "build"
-    configure = [cmake, "-S", str(REPO / "examples" / "embed"), "-B", str(build), *generator]
-    configure += [f"-DCMAKE_PREFIX_PATH={PREFIX}", f"-DCMAKE_CXX_COMPILER={cxx}", "-DCMAKE_BUILD_TYPE=Release"]
-    for command in [configure, [cmake, "--build", str(build)]]:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        assert done.returncode == 0, f"{' '.join(command)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    cmake_build(REPO / "examples" / "embed", build)
     exe = build / "embed"
-    needed, _ = _dynamic(exe)
+    needed, _ = elf_dynamic(exe)
     assert any(n.startswith("libpycnn_core.so") for n in needed), needed
     assert not any(n.startswith("libpython") for n in needed), needed
     # No LD_LIBRARY_PATH: the executable finds the package's library by itself (CMake's RUNPATH).
