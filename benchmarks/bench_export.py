@@ -16,6 +16,7 @@ stored in it (``onnx_path`` after the export column, ``expected``: pycnn's outpu
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 
@@ -24,6 +25,9 @@ import numpy as np
 import pycnn as pc
 
 from _common import print_table
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from helpers import excite
 
 MODELS = {  # name -> input size
     "lenet5": 28,
@@ -136,21 +140,6 @@ COLUMNS = [
     ("max |pycnn - onnxruntime|", onnx_max_diff),
     ("max |pycnn|", output_scale),
 ]
-
-
-def excite(model, seed=0):
-    """He-normal weights and random BatchNorm statistics, as tests/test_onnx.py: at their own
-    initialisation GoogLeNet and MobileNetV2 output nearly their last bias, which would compare nothing."""
-    rng = np.random.default_rng(seed)
-    with pc.no_grad():
-        for m in model.modules():
-            if isinstance(m, (pc.nn.Conv2d, pc.nn.Linear)):
-                std = np.sqrt(2.0 / m.weight[0].numel())
-                m.weight.copy_(pc.tensor((rng.standard_normal(m.weight.shape) * std).astype(np.float32)))
-            elif isinstance(m, pc.nn.BatchNorm2d):
-                for t, lo, hi in ((m.running_mean, -0.2, 0.2), (m.running_var, 0.5, 1.5), (m.weight, 0.5, 1), (m.bias, -0.2, 0.2)):  # fmt: skip
-                    t.copy_(pc.tensor(rng.uniform(lo, hi, m.num_features).astype(np.float32)))
-    return model
 
 
 def main():

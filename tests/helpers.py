@@ -501,17 +501,25 @@ ZOO = [
 
 @functools.cache
 def zoo_model(name):
-    """pc.models.<name>() in eval mode with random BatchNorm running statistics (not 0 and 1, so that a
-    program that ignored them would differ), built once per test session: VGG's and AlexNet's 60-140 M
+    """pc.models.<name>() in eval mode with excite's weights and statistics, built once per test session: VGG's and AlexNet's 60-140 M
     weights take seconds to initialise. Tests must not change it."""
     pc.manual_seed(1)
-    model = getattr(pc.models, name)().eval()
-    rng = np.random.default_rng(5)
-    for buffer_name, b in model.named_buffers():
-        if buffer_name.endswith("running_mean"):
-            b.copy_(pc.tensor(rng.standard_normal(b.shape).astype(np.float32) * 0.1))
-        elif buffer_name.endswith("running_var"):
-            b.copy_(pc.tensor(rng.uniform(0.5, 2.0, b.shape).astype(np.float32)))
+    return excite(getattr(pc.models, name)()).eval()
+
+
+def excite(model, seed=0):
+    """He-normal weights and random BatchNorm statistics and affine parameters: at their own initialisation
+    some zoo models (GoogLeNet, MobileNetV2) output nearly their last bias, whatever the input, which would
+    compare nothing; and a program that ignored the running statistics would differ."""
+    rng = np.random.default_rng(seed)
+    with pc.no_grad():
+        for m in model.modules():
+            if isinstance(m, (pc.nn.Conv2d, pc.nn.Linear)):
+                std = np.sqrt(2.0 / m.weight[0].numel())
+                m.weight.copy_(pc.tensor((rng.standard_normal(m.weight.shape) * std).astype(np.float32)))
+            elif isinstance(m, pc.nn.BatchNorm2d):
+                for t, lo, hi in ((m.running_mean, -0.2, 0.2), (m.running_var, 0.5, 1.5), (m.weight, 0.5, 1), (m.bias, -0.2, 0.2)):  # fmt: skip
+                    t.copy_(pc.tensor(rng.uniform(lo, hi, m.num_features).astype(np.float32)))
     return model
 
 

@@ -13,6 +13,8 @@ import pycnn as pc
 import pycnn.nn.functional as F
 from pycnn.program import Program
 
+from helpers import excite
+
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
@@ -253,21 +255,6 @@ def narrow_heads(monkeypatch):
             super().__init__(32 if fin == 4096 else fin, 32 if fout == 4096 else fout, *args, **kwargs)
 
     monkeypatch.setattr(pc.nn, "Linear", Narrow)
-
-
-def excite(model, seed=0):
-    """He-normal weights and random BatchNorm statistics: at their own initialisation some zoo models
-    (GoogLeNet, MobileNetV2) output nearly their last bias, whatever the input, which would compare nothing."""
-    rng = np.random.default_rng(seed)
-    with pc.no_grad():
-        for m in model.modules():
-            if isinstance(m, (pc.nn.Conv2d, pc.nn.Linear)):
-                std = np.sqrt(2.0 / m.weight[0].numel())
-                m.weight.copy_(pc.tensor((rng.standard_normal(m.weight.shape) * std).astype(np.float32)))
-            elif isinstance(m, pc.nn.BatchNorm2d):
-                for t, lo, hi in ((m.running_mean, -0.2, 0.2), (m.running_var, 0.5, 1.5), (m.weight, 0.5, 1), (m.bias, -0.2, 0.2)):  # fmt: skip
-                    t.copy_(pc.tensor(rng.uniform(lo, hi, m.num_features).astype(np.float32)))
-    return model
 
 
 @pytest.mark.parametrize("name, size", ZOO, ids=[z[0] for z in ZOO])
