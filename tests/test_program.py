@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import pycnn as pc
+import pycnn.nn.functional as F
 from pycnn import nn
 
 from helpers import ZOO, expect_error, zoo_model
@@ -208,3 +209,40 @@ def test_program_on_cuda():
         assert np.array_equal(np.asarray(prog(x.to("cuda")).cpu()), np.asarray(want.cpu()))
     finally:
         model.to("cpu")
+
+
+class _BeyondTheZoo(nn.Module):
+    """The ops past the zoo's: PReLU, reflect pad, bilinear and nearest resize, transposed conv, layer and
+    group norm, adaptive max pool, pixel shuffle, mean (sum), permute, clone, matmul."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.prelu = nn.Conv2d(3, 8, 3, padding=1), nn.PReLU(8)
+        self.up = nn.ConvTranspose2d(8, 4, 2, stride=2, output_padding=0)
+        self.ln, self.gn = nn.LayerNorm([4, 16, 16]), nn.GroupNorm(2, 4)
+        self.fc = nn.Linear(4, 3)
+        self.mix = nn.Parameter(pc.randn(3, 3))
+
+    def forward(self, x):
+        y = F.pad(self.prelu(self.conv(x)), (1, 1, 1, 1), mode="reflect")
+        y = self.up(F.interpolate(y, size=(8, 8), mode="bilinear", align_corners=False))
+        y = self.gn(self.ln(y))
+        y = F.adaptive_max_pool2d(y, 2) + F.interpolate(F.adaptive_avg_pool2d(y, 1), scale_factor=2, mode="nearest")
+        y = F.pixel_shuffle(pc.cat([y, y * 2.0, y, y], 1), 2)
+        z = y.mean((2, 3)).permute(1, 0).clone().permute(1, 0)
+        return pc.matmul(self.fc(z), self.mix)
+
+
+def test_ops_beyond_the_zoo_in_python_and_cpp(tmp_path):
+    model = _BeyondTheZoo()
+    x = pc.randn(2, 3, 16, 16)
+    prog = pc.export(model, x, tmp_path / "m.pycnn")
+    ops = {n["op"] for n in prog.graph["nodes"]}
+    want_ops = {"prelu", "pad", "interpolate", "conv_transpose2d", "layer_norm", "group_norm", "adaptive_max_pool2d"}
+    assert want_ops | {"pixel_shuffle", "sum", "permute", "clone", "matmul"} <= ops
+    cpp = pc._C.Program.load(str(tmp_path / "m.pycnn"))
+    for batch in (2, 5):
+        xb = pc.randn(batch, 3, 16, 16)
+        want = np.asarray(_forward(model, xb))
+        assert np.array_equal(np.asarray(pc.program.load(tmp_path / "m.pycnn")(xb)), want)
+        assert np.array_equal(np.asarray(pc.Tensor._make(cpp.run([xb._impl])[0])), want)

@@ -29,7 +29,19 @@ namespace pycnn {
   X(Reshape,           "reshape",             1,  1, 1, 1)                        \
   X(Softmax,           "softmax",             1,  1, 1, 1)                        \
   X(LogSoftmax,        "log_softmax",         1,  1, 1, 1)                        \
-  X(Cast,              "cast",                1,  1, 1, 1)
+  X(Cast,              "cast",                1,  1, 1, 1)                        \
+  X(Sum,               "sum",                 1,  1, 1, 1)                        \
+  X(Permute,           "permute",             1,  1, 1, 1)                        \
+  X(Clone,             "clone",               1,  1, 1, 1)                        \
+  X(MatMul,            "matmul",              2,  2, 2, 1)                        \
+  X(PReLU,             "prelu",               2,  2, 2, 1)                        \
+  X(ConvTranspose2d,   "conv_transpose2d",    2,  3, 2, 1)                        \
+  X(AdaptiveMaxPool2d, "adaptive_max_pool2d", 1,  1, 1, 2)                        \
+  X(Interpolate,       "interpolate",         1,  1, 1, 1)                        \
+  X(Pad,               "pad",                 1,  1, 1, 1)                        \
+  X(LayerNorm,         "layer_norm",          1,  3, 1, 1)                        \
+  X(GroupNorm,         "group_norm",          1,  3, 1, 1)                        \
+  X(PixelShuffle,      "pixel_shuffle",       1,  1, 1, 1)
 // clang-format on
 PYCNN_DEFINE_ENUM_LIST(ProgramOp, PYCNN_PROGRAM_OPS, "Program.load", "op")
 
@@ -62,9 +74,14 @@ struct Node {
   BinaryOp binary = BinaryOp::Add;
   double alpha = 0, beta = 0, k = 0, momentum = 0, eps = 0;
   int64_t size = 0, dim = 0, oh = 0, ow = 0;
-  Shape shape;
-  bool view_only = false, training = false;
+  int64_t count = 0;  // group_norm's groups, layer_norm's normalized dims, pixel_shuffle's upscale factor
+  int64_t output_padding_h = 0, output_padding_w = 0;
+  Shape shape, dims;  // reshape's shape; sum's and permute's dims, pad's pads
+  bool view_only = false, training = false, keepdim = false;
   DType dtype = DType::Float32;
+  InterpolateArgs interp;
+  PadMode pad_mode = PadMode::Constant;
+  double value = 0;
 };
 
 // A JSON object's members by name, with errors that say where ("node 3 (conv2d): attribute 'stride' ...").
@@ -101,6 +118,11 @@ class Fields {
       out.push_back(d.i);
     }
     return out;
+  }
+  std::pair<double, double> number_pair(const char* key) const {
+    const json::Value& v = get(key, json::Kind::Array);
+    if (v.items.size() != 2 || !v.items[0].is_number() || !v.items[1].is_number()) wrong(key, v, "a pair of numbers");
+    return {v.items[0].as_double(), v.items[1].as_double()};
   }
   std::pair<int64_t, int64_t> pair(const char* key) const {
     const Shape v = ints(key);
@@ -183,8 +205,50 @@ void parse_attrs(Node& n, const Fields& a) {
       n.view_only = a.boolean("view_only");
       break;
     case ProgramOp::Cast: n.dtype = parse_dtype_name(a.string("dtype"), a.where()); break;
+    case ProgramOp::Sum:
+      n.dims = a.ints("dims");
+      n.keepdim = a.boolean("keepdim");
+      break;
+    case ProgramOp::Permute: n.dims = a.ints("dims"); break;
+    case ProgramOp::ConvTranspose2d: {
+      n.conv = conv2d_args(a.pair("stride"), a.pair("padding"), a.pair("dilation"), a.integer("groups"));
+      const auto output_padding = a.pair("output_padding");
+      n.output_padding_h = output_padding.first, n.output_padding_w = output_padding.second;
+      break;
+    }
+    case ProgramOp::AdaptiveMaxPool2d: {
+      const auto size = a.pair("output_size");
+      n.oh = size.first, n.ow = size.second;
+      break;
+    }
+    case ProgramOp::Interpolate: {
+      const auto size = a.pair("size");
+      const auto scales = a.number_pair("scales");
+      n.oh = size.first, n.ow = size.second;
+      n.interp.mode = parse_named<InterpMode>(a, "mode");
+      n.interp.align_corners = a.boolean("align_corners");
+      n.interp.scale_h = scales.first, n.interp.scale_w = scales.second;
+      break;
+    }
+    case ProgramOp::Pad:
+      n.dims = a.ints("pads");
+      n.pad_mode = parse_named<PadMode>(a, "mode");
+      n.value = a.number("value");
+      break;
+    case ProgramOp::LayerNorm:
+      n.count = a.integer("normalized_ndim");
+      n.eps = a.number("eps");
+      break;
+    case ProgramOp::GroupNorm:
+      n.count = a.integer("groups");
+      n.eps = a.number("eps");
+      break;
+    case ProgramOp::PixelShuffle: n.count = a.integer("r"); break;
     case ProgramOp::Linear:
-    case ProgramOp::ReLU: break;
+    case ProgramOp::ReLU:
+    case ProgramOp::Clone:
+    case ProgramOp::MatMul:
+    case ProgramOp::PReLU: break;
   }
 }
 
@@ -216,6 +280,22 @@ std::vector<Tensor> execute(const Node& n, const std::vector<Tensor>& in) {
     case ProgramOp::Softmax: return {softmax_forward(in[0], n.dim)};
     case ProgramOp::LogSoftmax: return {log_softmax_forward(in[0], n.dim)};
     case ProgramOp::Cast: return {in[0].to(n.dtype)};
+    case ProgramOp::Sum: return {sum(in[0], n.dims, n.keepdim)};
+    case ProgramOp::Permute: return {in[0].permute(n.dims)};
+    case ProgramOp::Clone: return {in[0].clone()};
+    case ProgramOp::MatMul: return {matmul(in[0], in[1])};
+    case ProgramOp::PReLU: return {prelu_forward(in[0], in[1])};
+    case ProgramOp::ConvTranspose2d:
+      return {conv_transpose2d_forward(in[0], in[1], in[2], n.conv, n.output_padding_h, n.output_padding_w)};
+    case ProgramOp::AdaptiveMaxPool2d: {
+      auto [y, indices] = adaptive_max_pool2d_forward(in[0], n.oh, n.ow);
+      return {y, indices};
+    }
+    case ProgramOp::Interpolate: return {interpolate_forward(in[0], n.oh, n.ow, n.interp)};
+    case ProgramOp::Pad: return {pad_forward(in[0], n.dims, n.pad_mode, n.value)};
+    case ProgramOp::LayerNorm: return {std::get<0>(layer_norm_forward(in[0], n.count, in[1], in[2], n.eps))};
+    case ProgramOp::GroupNorm: return {std::get<0>(group_norm_forward(in[0], n.count, in[1], in[2], n.eps))};
+    case ProgramOp::PixelShuffle: return {pixel_shuffle(in[0], n.count)};
   }
   throw std::logic_error("[Program.run] unhandled op");  // unreachable: load() accepts only listed ops
 }

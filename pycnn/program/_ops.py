@@ -23,6 +23,19 @@ OPS = {
     ag.SoftmaxFn: ("softmax", ("x",)),
     ag.LogSoftmaxFn: ("log_softmax", ("x",)),
     CastFn: ("cast", ("x",)),
+    # beyond the zoo: what custom CNNs' forwards commonly run (x.mean(dims), upsampling, transposed convs, ...)
+    ag.SumFn: ("sum", ("x",)),
+    ag.PermuteFn: ("permute", ("x",)),
+    ag.CloneFn: ("clone", ("x",)),
+    ag.MatMulFn: ("matmul", ("a", "b")),
+    ag.PReLUFn: ("prelu", ("x", "weight")),
+    ag.ConvTranspose2dFn: ("conv_transpose2d", ("x", "w", "b")),
+    ag.AdaptiveMaxPool2dFn: ("adaptive_max_pool2d", ("x",)),
+    ag.InterpolateFn: ("interpolate", ("x",)),
+    ag.PadFn: ("pad", ("x",)),
+    ag.LayerNormFn: ("layer_norm", ("x", "w", "b")),
+    ag.GroupNormFn: ("group_norm", ("x", "w", "b")),
+    ag.PixelShuffleFn: ("pixel_shuffle", ("x",)),
 }
 FUNCTIONS = {name: fn for fn, (name, _) in OPS.items()}
 SUPPORTED = ", ".join(sorted(FUNCTIONS))
