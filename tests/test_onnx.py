@@ -473,3 +473,41 @@ def test_load_of_damaged_files_raises_named_errors():
             pc.onnx.load(io.BytesIO(bytes(damaged)))(x)
         except (ValueError, TypeError, NotImplementedError, IndexError, RuntimeError) as e:
             assert str(e).startswith(("[onnx.load]", "[OnnxModule]")), (k, repr(e))
+
+
+class _BeyondTheZoo(pc.nn.Module):
+    """The program ops past the zoo's that ONNX translates: PReLU, reflect and constant pads, bilinear and
+    nearest resize (by size and by scale factor), transposed conv, layer norm, adaptive max pool, pixel
+    shuffle, mean (sum), permute, clone, matmul."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.prelu = pc.nn.Conv2d(3, 8, 3, padding=1), pc.nn.PReLU(8)
+        self.up = pc.nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1)
+        self.ln, self.fc = pc.nn.LayerNorm([4, 14, 14]), pc.nn.Linear(4, 3)
+        self.mix = pc.nn.Parameter(pc.randn(3, 3))
+
+    def forward(self, x):
+        y = F.pad(self.prelu(self.conv(x)), (1, 1, 2, 0), mode="reflect")  # 18x18: the pool's bins are static
+        y = F.adaptive_max_pool2d(y, 2) + F.interpolate(F.adaptive_max_pool2d(y, 1), scale_factor=2.0, mode="nearest")
+        y = F.pad(F.interpolate(y, size=(6, 7), mode="bilinear", align_corners=False), (0, 0, 1, 0), value=0.5)
+        y = self.ln(self.up(y))
+        y = F.interpolate(y, size=(3, 5), mode="bilinear", align_corners=True)
+        y = F.pixel_shuffle(pc.cat([y, y * 2.0, y, y], 1), 2)
+        z = y.mean((2, 3)).permute(1, 0).clone().permute(1, 0)
+        return pc.matmul(self.fc(z), self.mix)
+
+
+def test_export_of_ops_past_the_zoo():
+    pc.manual_seed(3)
+    model = _BeyondTheZoo().eval()
+    proto = pc.onnx.export(model, pc.randn(2, 3, 16, 16), io.BytesIO(), dynamic_axes={"input": {0: "batch"}})
+    onnx.checker.check_model(proto, full_check=True)
+    for batch in (2, 3):
+        x = pc.randn(batch, 3, 16, 16)
+        with pc.no_grad():
+            want = np.asarray(model(x))
+        np.testing.assert_allclose(run_ort(proto, x.numpy()), want, rtol=1e-4, atol=1e-5)
+    gn = pc.nn.Sequential(pc.nn.Conv2d(3, 4, 1), pc.nn.GroupNorm(2, 4))
+    with pytest.raises(NotImplementedError, match=r"\[onnx.export\] node 1 \(group_norm\)"):
+        pc.onnx.export(gn, pc.randn(1, 3, 4, 4), io.BytesIO())

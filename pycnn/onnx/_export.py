@@ -404,6 +404,115 @@ class _Builder:
         self.dtypes[node["outputs"][0]] = dtype
         self._node("Cast", ins, outs, to=_onnx_dtype(dtype))
 
+    # ---- ops past the zoo's
+    def _op_sum(self, ins, outs, a, node):
+        rank = self.ranks[node["inputs"][0]]
+        dims = sorted({int(d) % rank for d in a["dims"]}) if rank else []
+        dims = dims or list(range(rank))  # no dims: all of them
+        keep = bool(a["keepdim"])
+        self.ranks[node["outputs"][0]] = rank if keep else rank - len(dims)
+        axes = self.const(outs[0] + ".axes", np.array(dims, np.int64))
+        self._node("ReduceSum", [ins[0], axes], outs, keepdims=int(keep))
+
+    def _op_permute(self, ins, outs, a, node):
+        rank = self.ranks[node["inputs"][0]]
+        self._node("Transpose", ins, outs, perm=[int(d) % rank for d in a["dims"]])
+
+    def _op_clone(self, ins, outs, a, node):
+        self._node("Identity", ins, outs)
+
+    def _op_matmul(self, ins, outs, a, node):
+        self._node("MatMul", ins, outs)
+
+    def _op_prelu(self, ins, outs, a, node):
+        # pycnn's weight (C,) runs along dim 1; ONNX's slope broadcasts from the right, so (C, 1, ..., 1)
+        rank, slope = self.ranks[node["inputs"][0]], ins[1]
+        if rank > 2:
+            shape = self.const(outs[0] + ".slope_shape", np.array([-1] + [1] * (rank - 2), np.int64))
+            slope = self._node("Reshape", [slope, shape], [outs[0] + ".slope"])
+        self._node("PRelu", [ins[0], slope], outs)
+
+    def _op_conv_transpose2d(self, ins, outs, a, node):
+        (ph, pw), w = a["padding"], self._constant_shape(node["inputs"][1])
+        kernel = {"kernel_shape": list(w[2:])} if w else {}
+        self._node(
+            "ConvTranspose", [n for n in ins if n is not None], outs, strides=list(a["stride"]),
+            pads=[ph, pw, ph, pw], dilations=list(a["dilation"]), group=int(a["groups"]),
+            output_padding=list(a["output_padding"]), **kernel,
+        )  # fmt: skip
+
+    def _op_adaptive_max_pool2d(self, ins, outs, a, node):
+        if len(node["outputs"]) > 1 and node["outputs"][1] in self.used:
+            self._refuse("adaptive_max_pool2d whose indices are used")
+        self.dtypes[node["outputs"][-1]] = "int64"
+        oh, ow = a["output_size"]
+        if (oh, ow) == (1, 1):
+            self._node("GlobalMaxPool", ins, outs[:1])
+            return
+        h, w = self._spatial(ins[0])
+        if h % oh or w % ow:
+            self._refuse(f"adaptive_max_pool2d from {h}x{w} to {oh}x{ow} (bins of different sizes)")
+        kernel = [h // oh, w // ow]
+        self._node("MaxPool", ins, outs[:1], kernel_shape=kernel, strides=kernel)
+
+    # pycnn's interpolate mode -> ONNX Resize's mode, coordinate transformation, nearest rounding
+    _RESIZE = {
+        "nearest": ("nearest", "asymmetric", "floor"),
+        "nearest-exact": ("nearest", "half_pixel", "round_prefer_ceil"),
+        "bilinear": ("linear", "pytorch_half_pixel", "floor"),
+    }
+
+    def _op_interpolate(self, ins, outs, a, node):
+        if a["mode"] not in self._RESIZE or self.ranks[node["inputs"][0]] != 4:
+            self._refuse(f"interpolate of mode {a['mode']!r} on a rank-{self.ranks[node['inputs'][0]]} input")
+        mode, transform, rounding = self._RESIZE[a["mode"]]
+        align, (sh, sw), y = bool(a["align_corners"]), a["scales"], outs[0]
+        if align:
+            transform = "align_corners"
+        if sh and sw and not align:  # the user's scale factors: torch maps back with them, as Resize's scales do
+            scales, sizes = self.const(y + ".scales", np.array([1, 1, sh, sw], np.float32)), ""
+        else:  # (N, C) of the input (the batch may be dynamic), then the output size
+            shape = self._node("Shape", [ins[0]], [y + ".shape"])
+            ends = [self.const(y + ".from", np.array([0], np.int64)), self.const(y + ".to", np.array([2], np.int64))]
+            nc = self._node("Slice", [shape, *ends], [y + ".nc"])
+            size = self.const(y + ".hw", np.array(a["size"], np.int64))
+            scales, sizes = "", self._node("Concat", [nc, size], [y + ".sizes"], axis=0)
+        self._node(
+            "Resize", [ins[0], "", scales, sizes], outs, mode=mode, coordinate_transformation_mode=transform,
+            nearest_mode=rounding,
+        )  # fmt: skip
+
+    def _op_pad(self, ins, outs, a, node):
+        modes = {"constant": "constant", "reflect": "reflect", "replicate": "edge"}
+        pads, rank = [int(p) for p in a["pads"]], self.ranks[node["inputs"][0]]
+        if a["mode"] not in modes or min(pads, default=0) < 0:
+            self._refuse(f"pad of mode {a['mode']!r} with pads {pads}")
+        begins, ends = [0] * rank, [0] * rank
+        for i in range(len(pads) // 2):  # torch's order: the last dim first, (before, after) each
+            begins[rank - 1 - i], ends[rank - 1 - i] = pads[2 * i], pads[2 * i + 1]
+        inputs = [ins[0], self.const(outs[0] + ".pads", np.array(begins + ends, np.int64))]
+        if a["mode"] == "constant":
+            dtype = _numpy_dtype(self.dtypes[node["inputs"][0]])
+            inputs.append(self.const(outs[0] + ".value", np.array(a["value"], dtype)))
+        self._node("Pad", inputs, outs, mode=modes[a["mode"]])
+
+    def _op_layer_norm(self, ins, outs, a, node):
+        x, w, b = (ins + [None] * 3)[:3]
+        if self.opset < 17 or w is None:
+            self._refuse(f"layer_norm {'without weight' if w is None else f'at opset {self.opset}'} (LayerNormalization is opset 17, with a scale)")  # fmt: skip
+        if b is None:
+            dtype = _numpy_dtype(self.dtypes[node["inputs"][0]])
+            b = self.const(outs[0] + ".bias", np.zeros(self._constant_shape(node["inputs"][1]), dtype))
+        self._node("LayerNormalization", [x, w, b], outs, axis=-int(a["normalized_ndim"]), epsilon=float(a["eps"]))
+
+    def _op_group_norm(self, ins, outs, a, node):
+        self._refuse("group_norm (ONNX's GroupNormalization scales per group before opset 21, torch per channel)")
+
+    def _op_pixel_shuffle(self, ins, outs, a, node):
+        if self.ranks[node["inputs"][0]] != 4:
+            self._refuse(f"pixel_shuffle of a rank-{self.ranks[node['inputs'][0]]} input")
+        self._node("DepthToSpace", ins, outs, blocksize=int(a["r"]), mode="CRD")
+
     # ---- the model
     def _model(self, outputs, value_info, light=False):
         """The ModelProto. light: weights enter as typed inputs, not data: shape inference and the checker only
