@@ -553,3 +553,51 @@ def cmake_build(source, build):
     for command in [configure, [cmake, "--build", str(build)]]:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         assert done.returncode == 0, f"{' '.join(command)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+
+def torch_resnet18(torch, num_classes=1000, width=64):
+    """ResNet-18 in plain torch.nn with torchvision's module names (torchvision does not install beside torch
+    2.13 here); width scales every stage (64: torchvision's; narrower ones make quick tests)."""
+    tnn = torch.nn
+
+    class BasicBlock(tnn.Module):
+        def __init__(self, inplanes, planes, stride):
+            super().__init__()
+            self.conv1 = tnn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+            self.bn1 = tnn.BatchNorm2d(planes)
+            self.relu = tnn.ReLU()
+            self.conv2 = tnn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+            self.bn2 = tnn.BatchNorm2d(planes)
+            self.downsample = None
+            if stride != 1 or inplanes != planes:
+                self.downsample = tnn.Sequential(
+                    tnn.Conv2d(inplanes, planes, 1, stride, bias=False), tnn.BatchNorm2d(planes)
+                )
+
+        def forward(self, x):
+            identity = x if self.downsample is None else self.downsample(x)
+            out = self.relu(self.bn1(self.conv1(x)))
+            return self.relu(self.bn2(self.conv2(out)) + identity)
+
+    class ResNet(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = tnn.Conv2d(3, width, 7, 2, 3, bias=False)
+            self.bn1 = tnn.BatchNorm2d(width)
+            self.relu = tnn.ReLU()
+            self.maxpool = tnn.MaxPool2d(3, 2, 1)
+            inplanes = width
+            for i in range(4):
+                planes = width << i
+                blocks = [BasicBlock(inplanes, planes, 1 if i == 0 else 2), BasicBlock(planes, planes, 1)]
+                setattr(self, f"layer{i + 1}", tnn.Sequential(*blocks))
+                inplanes = planes
+            self.avgpool = tnn.AdaptiveAvgPool2d((1, 1))
+            self.fc = tnn.Linear(inplanes, num_classes)
+
+        def forward(self, x):
+            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+            return self.fc(torch.flatten(self.avgpool(x), 1))
+
+    return ResNet()

@@ -11,6 +11,8 @@ import pytest
 import pycnn as pc
 from pycnn import models
 
+from helpers import torch_resnet18
+
 
 def _count(model):
     return sum(p.numel() for p in model.parameters())
@@ -195,55 +197,10 @@ def test_state_dict_round_trip_between_instances():
         np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
 
 
-def _torch_resnet18(torch):
-    """ResNet-18 in plain torch.nn with torchvision's module names (torchvision itself is not installed)."""
-    tnn = torch.nn
-
-    class Block(tnn.Module):
-        def __init__(self, inplanes, planes, stride):
-            super().__init__()
-            self.conv1 = tnn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
-            self.bn1 = tnn.BatchNorm2d(planes)
-            self.relu = tnn.ReLU()
-            self.conv2 = tnn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-            self.bn2 = tnn.BatchNorm2d(planes)
-            self.downsample = None
-            if stride != 1 or inplanes != planes:
-                self.downsample = tnn.Sequential(
-                    tnn.Conv2d(inplanes, planes, 1, stride, bias=False), tnn.BatchNorm2d(planes)
-                )
-
-        def forward(self, x):
-            identity = x if self.downsample is None else self.downsample(x)
-            out = self.relu(self.bn1(self.conv1(x)))
-            return self.relu(self.bn2(self.conv2(out)) + identity)
-
-    class Net(tnn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = tnn.Conv2d(3, 64, 7, 2, 3, bias=False)
-            self.bn1 = tnn.BatchNorm2d(64)
-            self.relu = tnn.ReLU()
-            self.maxpool = tnn.MaxPool2d(3, 2, 1)
-            self.layer1 = tnn.Sequential(Block(64, 64, 1), Block(64, 64, 1))
-            self.layer2 = tnn.Sequential(Block(64, 128, 2), Block(128, 128, 1))
-            self.layer3 = tnn.Sequential(Block(128, 256, 2), Block(256, 256, 1))
-            self.layer4 = tnn.Sequential(Block(256, 512, 2), Block(512, 512, 1))
-            self.avgpool = tnn.AdaptiveAvgPool2d((1, 1))
-            self.fc = tnn.Linear(512, 1000)
-
-        def forward(self, x):
-            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-            return self.fc(torch.flatten(self.avgpool(x), 1))
-
-    return Net()
-
-
 def test_resnet18_matches_torch_structure_and_outputs():
     torch = pytest.importorskip("torch")
     ours = models.resnet18().eval()
-    ref = _torch_resnet18(torch).eval()
+    ref = torch_resnet18(torch).eval()
     ref_shapes = {k: tuple(v.shape) for k, v in ref.state_dict().items()}
     assert _state_shapes(ours) == ref_shapes
     # Give the BN layers non-trivial statistics, then copy everything into the torch model.

@@ -13,7 +13,7 @@ import pycnn as pc
 import pycnn.nn.functional as F
 from pycnn.program import Program
 
-from helpers import excite
+from helpers import excite, torch_resnet18
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -318,50 +318,12 @@ def test_load_refuses_unsupported_and_bad_files(tmp_path):
 TORCH_EXPORT_WARNINGS = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
 
-def _torch_resnet18(torch):
-    nn = torch.nn
-
-    class Block(nn.Module):
-        def __init__(self, cin, cout, stride):
-            super().__init__()
-            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(cout)
-            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(cout)
-            self.down = None
-            if stride != 1 or cin != cout:
-                self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-        def forward(self, x):
-            y = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
-            return torch.relu(y + (x if self.down is None else self.down(x)))
-
-    class ResNet18(nn.Module):
-        def __init__(self, width=8, classes=10):
-            super().__init__()
-            w = [width, 2 * width, 4 * width, 8 * width]
-            self.stem = nn.Sequential(nn.Conv2d(3, w[0], 7, 2, 3, bias=False), nn.BatchNorm2d(w[0]), nn.ReLU())
-            self.pool = nn.MaxPool2d(3, 2, 1)
-            blocks, cin = [], w[0]
-            for i, cout in enumerate(w):
-                blocks += [Block(cin, cout, 1 if i == 0 else 2), Block(cout, cout, 1)]
-                cin = cout
-            self.layers = nn.Sequential(*blocks)
-            self.fc = nn.Linear(w[3], classes)
-
-        def forward(self, x):
-            x = self.layers(self.pool(self.stem(x)))
-            return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
-
-    return ResNet18()
-
-
 @TORCH_EXPORT_WARNINGS
 @pytest.mark.parametrize("training_mode", ["eval", "train"])
 def test_torch_resnet18_loads_matches_and_trains(training_mode):
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
-    net = _torch_resnet18(torch)
+    net = torch_resnet18(torch, num_classes=10, width=8)
     with torch.no_grad():  # non-trivial statistics, so eval-mode BatchNorm is not an identity
         for m in net.modules():
             if isinstance(m, torch.nn.BatchNorm2d):

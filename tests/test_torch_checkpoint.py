@@ -13,6 +13,8 @@ import pytest
 import pycnn as pc
 from pycnn.torch_checkpoint import CheckpointError, load_torch_state
 
+from helpers import torch_resnet18
+
 
 def _as_numpy(t):
     """A pycnn or torch tensor's values as numpy (bfloat16 widened to float32, which holds it exactly)."""
@@ -159,59 +161,10 @@ def test_device_argument_keeps_cpu(tmp_path):
 # ---- a torch ResNet-18 with torchvision's module names -> pycnn's resnet18 --------------------------------
 
 
-def _torch_resnet18(torch, num_classes):
-    nn = torch.nn
-
-    class BasicBlock(nn.Module):
-        def __init__(self, inplanes, planes, stride):
-            super().__init__()
-            self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(planes)
-            self.relu = nn.ReLU(inplace=True)
-            self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(planes)
-            self.downsample = None
-            if stride != 1 or inplanes != planes:
-                self.downsample = nn.Sequential(
-                    nn.Conv2d(inplanes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes)
-                )
-
-        def forward(self, x):
-            identity = x if self.downsample is None else self.downsample(x)
-            out = self.relu(self.bn1(self.conv1(x)))
-            return self.relu(self.bn2(self.conv2(out)) + identity)
-
-    class ResNet(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
-            self.bn1 = nn.BatchNorm2d(64)
-            self.relu = nn.ReLU(inplace=True)
-            self.maxpool = nn.MaxPool2d(3, 2, 1)
-            widths, inplanes = [64, 128, 256, 512], 64
-            for i, planes in enumerate(widths):
-                stride = 1 if i == 0 else 2
-                setattr(
-                    self,
-                    f"layer{i + 1}",
-                    nn.Sequential(BasicBlock(inplanes, planes, stride), BasicBlock(planes, planes, 1)),
-                )
-                inplanes = planes
-            self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-            self.fc = nn.Linear(512, num_classes)
-
-        def forward(self, x):
-            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-            return self.fc(torch.flatten(self.avgpool(x), 1))
-
-    return ResNet()
-
-
 def test_torch_resnet18_checkpoint_gives_torchs_outputs(tmp_path):
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
-    tm = _torch_resnet18(torch, num_classes=10)
+    tm = torch_resnet18(torch, num_classes=10)
     with torch.no_grad():  # trained-looking BatchNorm statistics, so eval mode uses them
         for m in tm.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
