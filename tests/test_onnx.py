@@ -175,7 +175,9 @@ def test_export_binary_cat_softmax_cast():
     "nodes, shape, message",
     [
         ([node("unary", [0], [1], op="trunc", alpha=0.0, beta=0.0)], (1, 2), "unary op 'trunc'"),
-        ([node("interpolate", [0], [1])], (1, 2), "op 'interpolate'"),
+        ([node("conv3d", [0], [1])], (1, 2), "op 'conv3d'"),
+        ([node("group_norm", [0, None, None], [1], groups=1, eps=1e-5)], (1, 2, 2, 2), "group_norm"),
+        ([node("pad", [0], [1], pads=[1, 1], mode="circular", value=0.0)], (1, 2), "mode 'circular'"),
         ([node("max_pool2d", [0], [1, 2], **POOL), node("binary", [1, 2], [3], op="add")], (1, 1, 4, 4), "indices"),
         (
             [node("avg_pool2d", [0], [1], **{**POOL, "count_include_pad": True, "divisor_override": 3})],
