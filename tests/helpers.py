@@ -601,3 +601,47 @@ def torch_resnet18(torch, num_classes=1000, width=64):
             return self.fc(torch.flatten(self.avgpool(x), 1))
 
     return ResNet()
+
+
+# ---- multi-process runs under MPI (the distributed tests) ----
+def mpi_launcher():
+    """mpirun (Open MPI) or mpiexec (MPICH) beside this Python or on PATH; skips the test when mpi4py or a
+    launcher is missing (CI installs both through the test extra)."""
+    pytest.importorskip("mpi4py")
+    here = Path(os.sys.executable).parent
+    for name in ("mpirun", "mpiexec"):
+        path = here / name if (here / name).exists() else shutil.which(name)
+        if path:
+            return str(path)
+    pytest.skip("no MPI launcher (mpirun or mpiexec) is installed")
+
+
+@functools.cache
+def _is_open_mpi(launcher):
+    done = subprocess.run([launcher, "--version"], capture_output=True, text=True, check=False, timeout=60)
+    return "open mpi" in (done.stdout + done.stderr).lower() or "prte" in (done.stdout + done.stderr).lower()
+
+
+def mpirun(args, n=2, timeout=180, env=None, cwd=SUBPROCESS_CWD):
+    """`mpirun -n n python args...` with one CPU thread per rank; returns the CompletedProcess (text output).
+    Open MPI refuses to run as root and to start more ranks than it counts cores unless told; a run that
+    outlives timeout seconds is killed with its ranks and fails the test."""
+    launcher = mpi_launcher()
+    command = [launcher, "-n", str(n)]
+    if _is_open_mpi(launcher):
+        command += ["--oversubscribe", "--bind-to", "none"]
+        if os.geteuid() == 0:
+            command.append("--allow-run-as-root")
+    command += [os.sys.executable, *map(str, args)]
+    full_env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", **(env or {})}
+    with subprocess.Popen(
+        command, cwd=cwd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    ) as proc:  # fmt: skip
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            pytest.fail(f"{' '.join(command)} ran past {timeout} s\n{out[-3000:]}\n{err[-3000:]}")
+    return subprocess.CompletedProcess(command, proc.returncode, out, err)

@@ -98,6 +98,8 @@ void init_tensor(py::module_& m) {
       .def_property_readonly("strides", [](const Tensor& t) { return py::tuple(py::cast(t.strides())); })
       .def_property_readonly("offset", &Tensor::offset)
       .def_property_readonly("_version", &Tensor::version)
+      // For writers that bypass the core (MPI, NCCL write into the memory in place): saved tensors see the change.
+      .def("_bump_version", &Tensor::bump_version)
       // How many core tensors view this memory (autograd refuses an in-place write to a shared one).
       .def_property_readonly("_storage_use_count", [](const Tensor& t) { return t.storage().use_count(); })
       .def_property_readonly("dtype", [](const Tensor& t) { return dtype_name(t.dtype()); })
