@@ -108,8 +108,8 @@ class Work:
     """What a collective called with ``async_op=True`` returns: ``wait()`` blocks until it has completed (or
     raises DistributedError after the process group's timeout); ``is_completed()`` tests without blocking."""
 
-    def __init__(self, group, backend, request, finish, op_name):
-        self._group, self._backend, self._request = group, backend, request
+    def __init__(self, group, backend, request, finish, op_name, buffers):
+        self._group, self._backend, self._request, self._buffers = group, backend, request, buffers
         self._finish, self._op_name, self._done = finish, op_name, False
 
     def is_completed(self):
@@ -132,6 +132,7 @@ class Work:
     def _complete(self):
         self._done = True
         self._finish()
+        self._buffers = None
 
 
 def _deadline_in(timeout):
@@ -190,12 +191,18 @@ def _written(target, buf):
         _C.copy_(target, buf)
 
 
-def _run(group, backend, op_name, call, finish, async_op):
+def _run(group, backend, op_name, call, finish, async_op, buffers):
+    """call(async_op) moves the data, finish() writes the results where they belong. The buffers the backend
+    reads and writes live until then (the Work holds them while a non-blocking call runs)."""
     if not async_op:
-        call(False)
+        group.current_call = (op_name, group.deadline())  # for the watchdog
+        try:
+            call(False)
+        finally:
+            group.current_call = None
         finish()
         return None
-    return Work(group, backend, call(True), finish, op_name)
+    return Work(group, backend, call(True), finish, op_name, buffers)
 
 
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
@@ -212,7 +219,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
             _C.copy_(buf, _C.binary("div", buf, _C.full([], float(pg.size), buf.dtype, buf.device)))
         _written(impl, buf)
 
-    return _run(pg, backend, "all_reduce", lambda a: backend.all_reduce(buf, native, a), finish, async_op)
+    return _run(pg, backend, "all_reduce", lambda a: backend.all_reduce(buf, native, a), finish, async_op, (buf,))
 
 
 def broadcast(tensor, src=0, group=None, async_op=False):
@@ -224,7 +231,13 @@ def broadcast(tensor, src=0, group=None, async_op=False):
     backend = pg.backend_for(impl, "broadcast")
     buf = _staged(impl, backend)
     return _run(
-        pg, backend, "broadcast", lambda a: backend.broadcast(buf, src, a), lambda: _written(impl, buf), async_op
+        pg,
+        backend,
+        "broadcast",
+        lambda a: backend.broadcast(buf, src, a),
+        lambda: _written(impl, buf),
+        async_op,
+        (buf,),
     )
 
 
@@ -258,7 +271,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
         for r, out in enumerate(outs):
             _C.copy_(out, buf.select(0, r))
 
-    return _run(pg, backend, "all_gather", lambda a: backend.all_gather(buf, src, a), finish, async_op)
+    return _run(pg, backend, "all_gather", lambda a: backend.all_gather(buf, src, a), finish, async_op, (buf, src))
 
 
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
@@ -270,7 +283,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
     backend = pg.backend_for(impl, "all_gather_into_tensor")
     src, buf = _staged(impl, backend), _staged(out, backend)
     call = lambda a: backend.all_gather(buf, src, a)
-    return _run(pg, backend, "all_gather_into_tensor", call, lambda: _written(out, buf), async_op)
+    return _run(pg, backend, "all_gather_into_tensor", call, lambda: _written(out, buf), async_op, (buf, src))
 
 
 def _stacked_shape(op_name, big, small, size):
@@ -314,7 +327,9 @@ def _reduce_scatter(op_name, pg, impl, big, op, async_op):
             _C.copy_(buf, _C.binary("div", buf, _C.full([], float(pg.size), buf.dtype, buf.device)))
         _written(impl, buf)
 
-    return _run(pg, backend, op_name, lambda a: backend.reduce_scatter(buf, src, native, a), finish, async_op)
+    return _run(
+        pg, backend, op_name, lambda a: backend.reduce_scatter(buf, src, native, a), finish, async_op, (buf, src)
+    )
 
 
 # ---- Python objects (pickled; for metrics and decisions, not for tensors) ----

@@ -1,22 +1,23 @@
 """The default process group: MPI's world, its rank and size, the backends, and the check every collective
 makes before it moves data.
 
-The check: each rank sends a small description of its call (which collective, its sequence number, dtype,
-shape, reduce op, root) to rank 0, which compares them and answers every rank with one verdict. A rank
-that does not arrive within the timeout, or arrives with a different call, is then named in the same
-error on every rank that is still running, instead of the job hanging in MPI or reducing mismatched
-memory. It costs one small message each way (a few microseconds between ranks on one machine).
+The check: the ranks all-gather a small description of their calls (which collective, its sequence number,
+dtype, shape, reduce op, root) and each compares them all, so a rank whose call differs is named in the same
+error on every rank, instead of the job hanging in MPI or reducing mismatched memory. When the gather does not
+complete within the timeout, the ranks still there report to rank 0, which names the first rank missing. The
+check costs one small collective (a few microseconds between ranks on one machine).
 """
 
 import os
 import sys
+import threading
 import time
 from datetime import timedelta
 
 import numpy as np
 
 from .. import threads
-from . import _mpi
+from . import _mpi, _nccl
 
 DEFAULT_TIMEOUT = 1800.0  # seconds, torch.distributed's default; PYCNN_DIST_TIMEOUT or timeout= change it
 
@@ -25,7 +26,7 @@ DTYPES = ["float32", "float64", "float16", "bfloat16", "int32", "int64", "uint8"
 REDUCE_OPS = ["", "sum", "avg", "product", "min", "max"]
 _MAX_DIMS = 8
 _META = 8 + _MAX_DIMS  # seq, collective, dtype, op, root, ndim, numel, device, dims
-_OK, _MISMATCH, _TIMEOUT = 0, 1, 2
+_MISMATCH, _TIMEOUT = 1, 2
 _TAG_CALL, _TAG_VERDICT = 11, 12
 
 
@@ -61,6 +62,25 @@ class ProcessGroup:
         self.check_comm = world.Dup()
         self.mpi = _mpi.MpiBackend(MPI, world.Dup())
         self.nccl = None  # created at the first CUDA tensor (backend "nccl" or "auto")
+        self._meta, self._calls = np.zeros(_META, np.int64), np.zeros((self.size, _META), np.int64)
+        # A watchdog for the data movement itself, which MPI cannot time out: a rank that arrives after the others
+        # gave up on it completes the check and then waits in the collective for ranks that are gone.
+        self.current_call = None  # (op name, deadline) while a blocking collective moves data
+        self._closed = threading.Event()
+        if self.size > 1:
+            threading.Thread(target=self._watch, name="pycnn-dist-watchdog", daemon=True).start()
+
+    def _watch(self):
+        while not self._closed.wait(min(10.0, max(0.05, self.timeout / 4))):
+            call = self.current_call
+            if call is not None and time.monotonic() > call[1]:
+                sys.stderr.write(
+                    f"[pycnn.distributed] rank {self.rank} of {self.size}: {call[0]} (call #{self.seq}) did not "
+                    f"finish within {self.timeout:g} s (the process group's timeout): another rank died, gave up "
+                    "waiting, or runs other code; aborting all ranks\n"
+                )
+                sys.stderr.flush()
+                self.MPI.COMM_WORLD.Abort(1)
 
     def deadline(self):
         return time.monotonic() + self.timeout
@@ -70,51 +90,48 @@ class ProcessGroup:
         if self.broken:
             raise DistributedError(f"[{op_name}] the process group is broken by an earlier error: {self.broken}")
         self.seq += 1
-        meta = np.zeros(_META, np.int64)
+        meta = self._meta
+        meta[:] = 0
         meta[0], meta[1 : 1 + len(call)] = self.seq, call
         if self.size == 1:
             return
-        verdict = self._check_as_root(meta) if self.rank == 0 else self._check_as_member(meta)
-        if verdict[0] != _OK:
-            self.broken = self._message(op_name, verdict)
+        # Every rank gathers every call and compares them all itself: the same verdict everywhere, at the cost
+        # of one small collective. Only when it times out do the ranks find out, through rank 0, who is missing.
+        request = self.check_comm.Iallgather(meta, self._calls)
+        if _mpi.wait(self.MPI, [request], self.deadline()):
+            differ = np.flatnonzero((self._calls != self._calls[0]).any(axis=1))
+            verdict = (_MISMATCH, int(differ[0]), self._calls[0], self._calls[differ[0]]) if differ.size else None
+        else:
+            verdict = self._find_missing(meta)
+        if verdict is not None:
+            self.broken = self._message(verdict)
             raise DistributedError(f"[{op_name}] {self.broken}")
 
-    def _check_as_member(self, meta):
-        comm, verdict = self.check_comm, np.zeros(2 + 2 * _META, np.int64)
-        requests = [comm.Isend(meta, 0, _TAG_CALL), comm.Irecv(verdict, 0, _TAG_VERDICT)]
-        if not _mpi.wait(self.MPI, requests, self.deadline()):
-            verdict[:2] = (_TIMEOUT, 0)
-            verdict[2 : 2 + _META] = meta
-        return verdict
-
-    def _check_as_root(self, meta):
-        comm, calls = self.check_comm, np.zeros((self.size, _META), np.int64)
-        calls[0] = meta
+    def _find_missing(self, meta):
+        """After a timeout: the ranks still here report to rank 0, which names the first one that did not and
+        tells the others (waiting at most the timeout again, and at most 10 s)."""
+        comm, grace = self.check_comm, time.monotonic() + min(self.timeout, 10.0)
+        if self.rank != 0:
+            answer = np.zeros(1, np.int64)
+            requests = [comm.Isend(meta, 0, _TAG_CALL), comm.Irecv(answer, 0, _TAG_VERDICT)]
+            late = int(answer[0]) if _mpi.wait(self.MPI, requests, grace) else 0
+            return (_TIMEOUT, late, meta, meta)
+        calls = np.zeros((self.size, _META), np.int64)
         requests = [comm.Irecv(calls[r], r, _TAG_CALL) for r in range(1, self.size)]
-        verdict = np.zeros(2 + 2 * _META, np.int64)
-        verdict[2 : 2 + _META] = meta
-        arrived = _mpi.wait(self.MPI, requests, self.deadline())
-        if not arrived:
-            late = next(r for r, q in zip(range(1, self.size), requests) if not q.Test())
-            verdict[:2] = (_TIMEOUT, late)
-        else:
-            for r in range(1, self.size):
-                if not np.array_equal(calls[r], meta):
-                    verdict[:2] = (_MISMATCH, r)
-                    verdict[2 + _META :] = calls[r]
-                    break
-        for r in range(1, self.size):  # answers every rank that asked (a late one's request is not waited for)
-            if arrived or requests[r - 1].Test():
-                comm.Send(verdict, r, _TAG_VERDICT)
-        return verdict
+        _mpi.wait(self.MPI, requests, grace)
+        here = [r for r, q in enumerate(requests, 1) if q.Test()]
+        late = next(r for r in range(1, self.size) if r not in here)
+        for r in here:
+            comm.Send(np.array([late], np.int64), r, _TAG_VERDICT)
+        return (_TIMEOUT, late, meta, meta)
 
-    def _message(self, op_name, verdict):
-        status, bad, mine = int(verdict[0]), int(verdict[1]), verdict[2 : 2 + _META]
-        if status == _TIMEOUT and bad == 0 and self.rank != 0:
+    def _message(self, verdict):
+        status, bad, mine, theirs = verdict
+        if status == _TIMEOUT and bad == 0:
             return (
-                f"rank 0, which checks every collective call, did not answer {describe(mine)} within "
-                f"{self.timeout:g} s (the process group's timeout, seen on rank {self.rank} of {self.size}): it "
-                "died, hangs, gave up waiting for another rank, or runs other code"
+                f"rank 0, which collects the ranks' calls when one is missing, did not answer {describe(mine)} "
+                f"within {self.timeout:g} s (the process group's timeout, seen on rank {self.rank} of {self.size}): "
+                "it died, hangs, or runs other code"
             )
         if status == _TIMEOUT:
             return (
@@ -123,7 +140,7 @@ class ProcessGroup:
                 "init_process_group(timeout=...) or PYCNN_DIST_TIMEOUT changes the timeout"
             )
         return (
-            f"rank {bad} called {describe(verdict[2 + _META :])} where rank 0 called {describe(mine)}: every "
+            f"rank {bad} called {describe(theirs)} where rank 0 called {describe(mine)}: every "
             "rank must make the same collective calls in the same order with the same shapes and dtypes"
         )
 
@@ -136,12 +153,11 @@ class ProcessGroup:
                 "takes CPU tensors; use init_process_group(backend='nccl') or 'auto' for CUDA tensors"
             )
         if self.nccl is None:
-            from . import _nccl  # loads libnccl at run time, only when a CUDA tensor is reduced
-
             self.nccl = _nccl.NcclBackend(self.MPI, self.mpi.comm, impl.device)
         return self.nccl
 
     def close(self):
+        self._closed.set()
         for backend in (self.nccl, self.mpi):
             if backend is not None:
                 backend.close()
