@@ -367,7 +367,7 @@ def test_async_requests_wait_then_abort_at_the_deadline(fake):
     assert backend.wait(request, deadline=start + 0.05) is False
     assert time.monotonic() - start < 2.0
     assert fake.calls[-1] == ("ncclCommAbort", (FakeNccl.COMM,), 1)
-    with pytest.raises(dist.DistributedError, match=r"^\[nccl\] ncclAllReduce: the NCCL communicator is closed"):
+    with pytest.raises(RuntimeError, match=r"^\[nccl\] ncclAllReduce: the NCCL communicator is closed"):
         backend.all_reduce(x, "sum")
     backend.close()
     assert cuda.released and "ncclCommDestroy" not in [c[0] for c in fake.calls]
@@ -378,7 +378,7 @@ def test_async_nccl_error_aborts_and_raises(fake):
     FakeCuda.last.ready_after = None
     request = backend.all_reduce(OnCuda(_tensor("int64", (5,), seed=5)), "max", async_op=True)
     fake.async_error = 6
-    with pytest.raises(dist.DistributedError, match=r"^\[nccl\] an earlier NCCL collective failed: remote process"):
+    with pytest.raises(RuntimeError, match=r"^\[nccl\] an earlier NCCL collective failed: remote process"):
         backend.wait(request, deadline=time.monotonic() + 5)
     assert fake.calls[-1][0] == "ncclCommAbort"
 
@@ -545,6 +545,36 @@ print(f"rank {rank}: done")
 """
 
 needs_nccl = pytest.mark.skipif(not _nccl.is_available(), reason="NCCL is not installed (pip install nvidia-nccl-cu13)")
+
+
+@pytest.mark.cuda
+@needs_nccl
+def test_gpu_backend_at_world_size_1_without_mpi():
+    """The backend alone on real CUDA tensors, with a one-rank stand-in for the MPI communicator (runs where
+    mpi4py is not installed)."""
+    backend = _nccl.NcclBackend(None, FakeComm(), "cuda:0")
+    try:
+        for seed, dtype in enumerate(sorted(backend.dtypes)):
+            host = _tensor("bool" if dtype == "bool" else "int64", (3, 5), seed)  # exact in every dtype
+            want = host.numpy().astype(np.float64)
+            x = host.to(getattr(pc, dtype)).to("cuda:0")
+            ops = [op for op in backend.native_ops if op != "avg" or dtype.startswith(("float", "bfloat"))]
+            for op in ops:
+                assert backend.all_reduce(x._impl, op) is None
+                request = backend.all_reduce(x._impl, op, async_op=True)
+                assert backend.wait(request, deadline=time.monotonic() + 60) is True
+            assert backend.broadcast(x._impl, 0) is None
+            gathered = pc.zeros(1, 3, 5, dtype=getattr(pc, dtype), device="cuda:0")
+            backend.all_gather(gathered._impl, x._impl)
+            scattered = pc.zeros(3, 5, dtype=getattr(pc, dtype), device="cuda:0")
+            request = backend.reduce_scatter(scattered._impl, gathered._impl, "sum", async_op=True)
+            assert backend.wait(request, deadline=time.monotonic() + 60) is True
+            for t in (x, gathered[0], scattered):
+                np.testing.assert_array_equal(t.to(pc.float64).cpu().numpy(), want, err_msg=dtype)
+        pc.cuda.synchronize()
+    finally:
+        backend.close()
+    assert backend.cuda is None
 
 
 @pytest.mark.cuda

@@ -10,8 +10,7 @@ import importlib.util
 import os
 import time
 
-from .. import _C
-from ._group import DistributedError
+from .. import _C  # errors are RuntimeErrors: _group imports this module, so this one imports nothing of it
 
 LIBRARY_ENV = "PYCNN_NCCL_LIBRARY"
 INSTALL_HINT = "pip install nvidia-nccl-cu13 (or pycnn[nccl])"
@@ -381,13 +380,13 @@ class NcclBackend:
 
     def _usable(self, name):
         if self._comm is None:
-            raise DistributedError(f"[nccl] {name}: the NCCL communicator is closed or aborted ({self.broken})")
+            raise RuntimeError(f"[nccl] {name}: the NCCL communicator is closed or aborted ({self.broken})")
         error = ctypes.c_int()
         _check(self.lib, "ncclCommGetAsyncError", self.lib.ncclCommGetAsyncError(self._comm, ctypes.byref(error)))
         if error.value not in (0, _NCCL_IN_PROGRESS):
             message = _failure(self.lib, "an earlier NCCL collective", error.value, self._comm)
             self.abort(message)
-            raise DistributedError(f"{message}; the NCCL communicator of rank {self.rank} is aborted")
+            raise RuntimeError(f"{message}; the NCCL communicator of rank {self.rank} is aborted")
 
     def abort(self, reason):
         """Stops the communicator's pending collectives and frees it; every later call raises ``reason``."""
