@@ -43,6 +43,19 @@ def _local_stats(x, dims, count):
     return row
 
 
+def _gather_stats(row, C):
+    """Every rank's row, stacked (world, 2C+1)."""
+    rows = _C.empty([dist.get_world_size(), row.shape[0]], row.dtype, row.device)
+    try:
+        dist.all_gather_into_tensor(Tensor._make(rows), Tensor._make(row))
+    except dist.DistributedError as e:  # the call check names the rank; say what the gathered rows are
+        raise dist.DistributedError(
+            f"[SyncBatchNorm] gathering the batch statistics of {C} channels (a row of {2 * C + 1} values: count, "
+            f"means, variances) failed; every rank's input must have the same channel count: {e}"
+        ) from None
+    return rows
+
+
 def _global_stats(rows, C, shape):
     """(total count, mean (C,), biased variance (C,)) of the union of the ranks' batches, from the gathered
     rows (world, 2C+1): each rank's variance plus its mean's spread around the global mean, count-weighted."""
@@ -84,8 +97,7 @@ class SyncBatchNormFn(Function):
             raise TypeError(f"[SyncBatchNorm] computes in float32 or float64, got {x.dtype}")
         C = x.shape[1]
         dims = [0] + list(range(2, x.dim()))
-        rows = _C.empty([dist.get_world_size(), 2 * C + 1], _STATS_DTYPE, x.device)
-        dist.all_gather_into_tensor(Tensor._make(rows), Tensor._make(_local_stats(x, dims, x.numel() // C)))
+        rows = _gather_stats(_local_stats(x, dims, x.numel() // C), C)
         total, mean, var = _global_stats(rows, C, x.shape)
         if running_mean is not None:
             _update_running(running_mean, mean, momentum)
