@@ -1,9 +1,11 @@
 """nn.SyncBatchNorm and SyncBatchNorm.convert_sync_batchnorm.
 
 In one process the layer must be BatchNorm, bit for bit. Under mpirun (helpers.mpirun) the ranks hold unequal
-parts of one batch: a script launched once per world size saves what each rank computed (outputs, input
-gradients, all-reduced weight gradients, running statistics, finite differences of the global loss, error
-messages) into npz files, and the tests compare them with one BatchNorm over the whole batch here.
+parts of one batch: a script (launched once for all cases, in a module fixture) saves what each rank computed
+(outputs, input gradients, all-reduced weight gradients, running statistics, finite differences of the global
+loss, error messages) into npz files, and the tests compare them with one BatchNorm over the whole batch here.
+A second launch trains ResNet-20 under DistributedDataParallel; a third runs the Function on one rank. MPI is
+never initialised in the pytest process itself.
 """
 
 import os

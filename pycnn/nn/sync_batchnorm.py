@@ -115,7 +115,7 @@ class SyncBatchNormFn(Function):
         need = ctx.needs_input_grad
         # eval-mode backward: dx = dout * w * invstd, dw = sum(dout * x_hat), db = sum(dout), all local
         dx, dw, db = _C.batch_norm_backward(dout, x, w, mean, invstd, False, need[0], True, True)
-        if need[0]:
+        if need[0]:  # every rank's input needs a gradient or none does (the same model): all reduce, or none
             dx = _coupled_input_grad(dx, x, w, mean, invstd, db, dw, ctx.total)
         return dx, dw if w is not None and need[1] else None, db if need[2] else None, None, None
 
@@ -191,9 +191,10 @@ class SyncBatchNorm(_BatchNorm):
 
     @classmethod
     def convert_sync_batchnorm(cls, module, process_group=None):
-        """``module`` with every BatchNorm1d/2d in its tree replaced by a SyncBatchNorm that shares its
-        weight, bias, running statistics and num_batches_tracked (so requires_grad carries over) and keeps
-        its training mode; ``module`` itself is returned when it holds none, as torch's.
+        """Replaces every BatchNorm1d/2d in ``module``'s tree by a SyncBatchNorm that shares its weight, bias,
+        running statistics and num_batches_tracked (so requires_grad carries over) and keeps its training
+        mode. As torch's, the tree is changed in place and returned; a batch norm layer passed itself
+        returns its replacement.
 
         Args:
             module (Module): a model, or a batch norm layer.
