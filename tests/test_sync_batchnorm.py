@@ -506,7 +506,10 @@ def test_resnet20_on_two_ranks_float32_is_as_accurate_as_one_process(resnet_runs
     single = _one_process_resnet(resnet_runs, "float32", "float32")
     ours = _steps(resnet_runs, "float32")
     for key in (k for k in truth[0] if k.endswith(("running_mean", "running_var"))):
-        assert _relative(ours[0][key], truth[0][key]) <= 1e-6, key  # one process's: up to 5e-7
+        # measured here: up to 5e-7 (one process's float32: as much); a CPU whose float32 kernels err more
+        # than that moves the bar with them
+        ours_error, single_error = _relative(ours[0][key], truth[0][key]), _relative(single[0][key], truth[0][key])
+        assert ours_error <= max(1e-6, 2 * single_error), (key, ours_error, single_error)
 
     def error(state, step):
         return max(np.abs(state[k] - v).max() for k, v in truth[step].items())
