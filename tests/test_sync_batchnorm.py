@@ -309,7 +309,8 @@ def test_one_process_is_batchnorm_bit_for_bit(cls, shape, kwargs, dtype):
         ours.load_state_dict({"weight": pc.tensor([0.7, -1.2, 1.9]), "bias": pc.tensor([0.1, 0.5, -0.3])}, strict=False)
         theirs.load_state_dict(ours.state_dict())
     for train in (True, True, False):
-        ours.train(train), theirs.train(train)
+        ours.train(train)
+        theirs.train(train)
         x = (rng.standard_normal(shape) * 2.0 + 0.7).astype(dtype.name)
         cot = rng.standard_normal(shape).astype(dtype.name)
         for a, b in zip(_step(ours, x, cot), _step(theirs, x, cot), strict=True):
