@@ -191,7 +191,7 @@ LEFT_OUT = {
     "automatic mixed precision (autocast, GradScaler): not in pycnn": """
         *autocast* GradScaler""",
     "multi-process and multi-GPU training": """
-        DataParallel SyncBatchNorm is_distributed share_memory_ is_shared record_stream""",
+        DataParallel is_distributed share_memory_ is_shared record_stream""",
     "devices other than the CPU and CUDA": """
         ipu xpu mtia is_ipu is_xpu is_mps is_maia is_mtia is_vulkan* is_xla is_meta get_device_module AcceleratorError""",
     "nested and jagged tensors": """

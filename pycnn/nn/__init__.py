@@ -63,6 +63,7 @@ from .pooling import (
     MaxUnpool2d,
 )
 from .sparse import Embedding
+from .sync_batchnorm import SyncBatchNorm
 from .upsampling import (
     ChannelShuffle,
     PixelShuffle,
@@ -146,6 +147,7 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Swish",
+    "SyncBatchNorm",
     "Tanh",
     "TripletMarginLoss",
     "Unflatten",
