@@ -24,7 +24,7 @@ except ImportError as _e:
         ) from None
     raise ImportError(f"pycnn's compiled core (pycnn._C) could not be loaded ({_e}); reinstall pycnn") from _e
 
-from . import backends, cuda, data, datasets, metrics, models, nn, onnx, ops, optim, program, train, utils
+from . import backends, cuda, data, datasets, distributed, metrics, models, nn, onnx, ops, optim, program, train, utils
 from ._cmake import cmake_prefix_path
 from ._dlpack import from_dlpack
 from ._index_ops import gather, scatter, scatter_add

@@ -279,7 +279,13 @@ def _root_gradient(tensor, gradient, op):
 def backward(tensor, gradient=None, retain_graph=False):
     """Accumulates d tensor / d leaf into every leaf's ``.grad`` that requires grad. ``gradient`` is a core
     tensor of tensor's shape, or None for a one-element tensor (then 1)."""
-    _walk([(tensor, _root_gradient(tensor, gradient, "backward"))], retain_graph, _accumulate_leaf)
+    outer, _state.callbacks = getattr(_state, "callbacks", None), []
+    try:
+        _walk([(tensor, _root_gradient(tensor, gradient, "backward"))], retain_graph, _accumulate_leaf, post=True)
+        while _state.callbacks:  # a callback may queue another
+            _state.callbacks.pop(0)()
+    finally:
+        _state.callbacks = outer
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
@@ -314,21 +320,28 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(out)
 
 
-def _walk(roots, retain_graph, to_leaf, at_node=None):
+def _walk(roots, retain_graph, to_leaf, at_node=None, post=False):
     """Runs every node reachable from roots [(tensor, core gradient)] once, in reverse topological order,
     summing the gradients that reach a node before running it. A leaf's gradient goes to
-    ``to_leaf(tensor, g, copy)``; ``at_node(id(node), g)`` sees each node's total gradient (for grad())."""
+    ``to_leaf(tensor, g, copy)``; ``at_node(id(node), g)`` sees each node's total gradient (for grad()).
+    With ``post``, a leaf's post-accumulate-grad hooks run once its last gradient of this walk is in."""
     grads, nodes, hooked = {}, [], _hooks_used
     for t, g in roots:
         if t.grad_fn is None:
             to_leaf(t, _leaf_hooks(t, g) if hooked else g, copy=True)
+            if post and _post_hooks_used:
+                _run_post_hooks(t)
         else:
             key = id(t.grad_fn)
             grads[key] = g if key not in grads else _C.binary("add", grads[key], g)
             nodes.append(t.grad_fn)
-    for node in _topological_order(nodes):
+    order = _topological_order(nodes)
+    pending = _leaf_edge_counts(order) if post and _post_hooks_used else None
+    for node in order:
         g = grads.pop(id(node), None)
         if g is None:
+            if pending:
+                _leaf_edges_done(node, pending)
             continue
         if hooked:
             g = _node_hooks(node, g)
@@ -354,6 +367,8 @@ def _walk(roots, retain_graph, to_leaf, at_node=None):
                 key = id(fn)
                 prev = grads.get(key)
                 grads[key] = ig if prev is None else _C.binary("add", prev, ig)
+        if pending:
+            _leaf_edges_done(node, pending)
         if not retain_graph:
             del node.inputs
             node.saved = node.saved_versions = None
@@ -361,6 +376,7 @@ def _walk(roots, retain_graph, to_leaf, at_node=None):
 
 # ---- hooks: Tensor.register_hook and retain_grad ----
 _hooks_used = False  # until the first hook, backward skips looking for them (a dict lookup per node)
+_post_hooks_used = False  # likewise for post-accumulate-grad hooks (a count of leaf edges per backward)
 
 
 class RemovableHandle:
@@ -398,6 +414,63 @@ def retain_grad(tensor):
     if tensor.grad_fn is not None:
         _hooks_used = True
         tensor.grad_fn.__dict__["retains"] = weakref.ref(tensor)
+
+
+def register_post_accumulate_grad_hook(tensor, hook):
+    """``hook(tensor)`` runs during backward once the leaf's ``.grad`` holds all of this backward's gradient
+    (torch's register_post_accumulate_grad_hook; DistributedDataParallel starts reducing a gradient there)."""
+    op = "register_post_accumulate_grad_hook"
+    if not tensor.requires_grad or tensor.grad_fn is not None:
+        raise RuntimeError(f"[{op}] only a leaf tensor that requires grad accumulates a gradient")
+    if not callable(hook):
+        raise TypeError(f"[{op}] expected a callable hook(tensor), got {type(hook).__name__}")
+    global _post_hooks_used
+    _post_hooks_used = True
+    hooks = tensor.__dict__.setdefault("post_accumulate_hooks", [])
+    hooks.append(hook)
+    return RemovableHandle(hooks, hook)
+
+
+def queue_callback(callback):
+    """``callback()`` runs once the current backward pass has finished (called from a hook during backward)."""
+    callbacks = getattr(_state, "callbacks", None)  # this thread's backward's (None outside one)
+    if callbacks is None:
+        raise RuntimeError("[queue_callback] can only be called during a backward pass (from a hook)")
+    if not callable(callback):
+        raise TypeError(f"[queue_callback] expected a callable, got {type(callback).__name__}")
+    callbacks.append(callback)
+
+
+def _post_hooks_of(t):
+    return t.__dict__.get("post_accumulate_hooks")
+
+
+def _leaf_edge_counts(order):
+    """{id(leaf): how many edges of this walk reach it} for the leaves that have post-accumulate hooks."""
+    counts = {}
+    for node in order:
+        for edge in _inputs_of(node):
+            if edge is not None and edge[1] is None and _post_hooks_of(edge[0]):
+                counts[id(edge[0])] = counts.get(id(edge[0]), 0) + 1
+    return counts
+
+
+def _leaf_edges_done(node, pending):
+    """node has sent its gradients: a leaf none of whose edges are left has its complete gradient."""
+    for edge in node.inputs:
+        if edge is not None and edge[1] is None and id(edge[0]) in pending:
+            key = id(edge[0])
+            pending[key] -= 1
+            if pending[key] == 0:
+                del pending[key]
+                _run_post_hooks(edge[0])
+
+
+def _run_post_hooks(t):
+    hooks = _post_hooks_of(t)
+    if hooks and t.grad is not None:
+        for hook in list(hooks):
+            hook(t)
 
 
 def _run_hooks(hooks, make, g):

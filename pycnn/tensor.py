@@ -43,6 +43,7 @@ from ._types import (
 from .autograd import TensorBase, check_inplace, is_grad_enabled, write_inplace
 from .autograd import backward as _backward
 from .autograd import register_hook as _register_hook
+from .autograd import register_post_accumulate_grad_hook as _register_post_accumulate_grad_hook
 from .autograd import retain_grad as _retain_grad
 from .random import _numpy_generator
 
@@ -262,6 +263,11 @@ class Tensor(TensorBase):
         """``hook(grad)`` runs when this tensor's gradient is computed; a tensor it returns replaces the gradient.
         Returns a handle whose ``remove()`` takes the hook away."""
         return _register_hook(self, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """``hook(tensor)`` runs during backward once this leaf's ``.grad`` holds all of that backward's
+        gradient. Returns a handle whose ``remove()`` takes the hook away."""
+        return _register_post_accumulate_grad_hook(self, hook)
 
     def retain_grad(self):
         """Keeps this non-leaf tensor's gradient in ``.grad`` at backward (leaves always keep theirs)."""

@@ -60,7 +60,8 @@ class MpiBackend:
         return (self.bool_ops if impl.dtype == "bool" else self.ops)[op]
 
     def _call(self, name, async_op, *args):
-        return getattr(self.comm, ("I" + name) if async_op else name)(*args)
+        # mpi4py's non-blocking forms: Allreduce -> Iallreduce, Bcast -> Ibcast, ...
+        return getattr(self.comm, ("I" + name[0].lower() + name[1:]) if async_op else name)(*args)
 
     def all_reduce(self, impl, op, async_op=False):
         return self._call("Allreduce", async_op, self.MPI.IN_PLACE, np.asarray(impl), self._op(impl, op))

@@ -4,7 +4,7 @@ Layers are Modules (module.py) holding Parameters (parameter.py); their forward 
 pycnn.nn.functional, whose ops call the C++ core.
 """
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .activation import (
     ELU,
     GELU,
