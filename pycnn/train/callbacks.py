@@ -12,6 +12,7 @@ import math
 import os
 
 from .. import _C
+from .. import distributed as dist
 from .._convert import bool_arg
 from ..autograd import no_grad
 from ..nn import Module
@@ -526,7 +527,7 @@ class NaNGuard(Callback):
     def on_after_backward(self, trainer):
         where = f"epoch {trainer.epoch}, batch {trainer.batch_index} (global step {trainer.global_step})"
         if _distributed.active():  # only the rank that saw it prints: say which one
-            where += f" on rank {_distributed.dist.get_rank()}"
+            where += f" on rank {dist.get_rank()}"
         # trainer.loss is None on a GPU batch whose loss was not read back (Trainer's log_every): checking
         # it, or the gradients, would read from the device at every step; both are checked at the reads.
         if trainer.loss is None:
