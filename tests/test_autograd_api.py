@@ -118,3 +118,61 @@ def test_retain_grad_keeps_a_non_leaf_gradient():
     assert k.grad is None
     x.retain_grad()  # a no-op on a leaf
     np.testing.assert_allclose(host(x.grad), 3 * np.exp(host(x.detach())) + 1, rtol=1e-12)
+
+
+# ---- what DistributedDataParallel builds on: post-accumulate-grad hooks and queue_callback ----
+def test_post_accumulate_hook_runs_once_with_the_whole_gradient(device):
+    w, b = leaf(3, device=device), leaf(3, seed=1, device=device)
+    w.grad = pc.ones(3, dtype=pc.float64, device=device)  # earlier accumulation stays in
+    seen = []
+    handle = w.register_post_accumulate_grad_hook(lambda t: seen.append(("w", host(t.grad))))
+    b.register_post_accumulate_grad_hook(lambda t: seen.append(("b", host(t.grad))))
+    # w reaches the loss through three paths, so three gradients are summed into w.grad before its hook
+    y = (w * 2.0 + w * w + b).sum() + (w * 3.0).sum()
+    y.backward()
+    wv = host(w.detach())
+    assert [name for name, _ in seen] == ["b", "w"]
+    np.testing.assert_allclose(seen[1][1], 1 + 2 + 2 * wv + 3, rtol=1e-12)
+    np.testing.assert_allclose(seen[0][1], np.ones(3), rtol=1e-12)
+    handle.remove()
+    (w * 1.0).sum().backward()
+    assert len(seen) == 2
+
+
+def test_post_accumulate_hook_skips_grad_and_unreached_leaves():
+    x, unused = leaf(2), leaf(2, seed=2)
+    calls = []
+    x.register_post_accumulate_grad_hook(lambda t: calls.append("x"))
+    unused.register_post_accumulate_grad_hook(lambda t: calls.append("unused"))
+    pc.autograd.grad((x * x).sum(), [x])  # autograd.grad accumulates nothing: no hook (as torch)
+    assert calls == []
+    (x * x).sum().backward()
+    assert calls == ["x"]
+    x.sum().backward()  # a leaf that is itself the root
+    assert calls == ["x", "x"]
+
+
+def test_post_accumulate_hook_refuses_non_leaves_and_non_callables():
+    x = leaf(2)
+    with pytest.raises(RuntimeError, match=r"^\[register_post_accumulate_grad_hook\] only a leaf"):
+        (x * 2.0).register_post_accumulate_grad_hook(print)
+    with pytest.raises(RuntimeError, match=r"^\[register_post_accumulate_grad_hook\]"):
+        pc.ones(2).register_post_accumulate_grad_hook(print)
+    with pytest.raises(TypeError, match=r"^\[register_post_accumulate_grad_hook\] expected a callable"):
+        x.register_post_accumulate_grad_hook(3)
+
+
+def test_queued_callbacks_run_after_backward_in_order():
+    x = leaf(3)
+    order = []
+
+    def hook(t):
+        order.append("hook")
+        pc.autograd.queue_callback(lambda: order.append(("first", t.grad is not None)))
+        pc.autograd.queue_callback(lambda: pc.autograd.queue_callback(lambda: order.append("queued by a callback")))
+
+    x.register_post_accumulate_grad_hook(hook)
+    (x * x).sum().backward()
+    assert order == ["hook", ("first", True), "queued by a callback"]
+    with pytest.raises(RuntimeError, match=r"^\[queue_callback\] can only be called during a backward"):
+        pc.autograd.queue_callback(print)

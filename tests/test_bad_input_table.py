@@ -2246,6 +2246,173 @@ case("nn.Unfold", ValueError, "unfold", lambda: nn.Unfold(2, stride=0)(x4()), "s
 case("nn.Fold", TypeError, "Fold", lambda: nn.Fold(None, 2), "output_size", "None")
 case("nn.Fold", ValueError, "fold", lambda: nn.Fold(4, 2)(t(1, 8, 5)), "sliding blocks", "(1, 8, 5)")
 
+# ---- pycnn.distributed and DistributedDataParallel (one rank: each case runs in its own forked child, where
+# init_process_group starts a singleton MPI process; the pytest process itself never starts MPI) ----
+dist = pc.distributed
+
+
+def _grouped(call):
+    """call() with the default process group initialised (world size 1) in the forked child."""
+
+    def run():
+        pytest.importorskip("mpi4py")
+        dist.init_process_group(backend="mpi", timeout=30)
+        return call()
+
+    return run
+
+
+case("distributed.get_rank", RuntimeError, "get_rank", lambda: dist.get_rank(), "init_process_group")
+case("distributed.get_world_size", RuntimeError, "get_world_size", lambda: dist.get_world_size(), "not initialized")
+case("distributed.get_backend", RuntimeError, "get_backend", lambda: dist.get_backend(), "not initialized")
+case("distributed.barrier", RuntimeError, "barrier", lambda: dist.barrier(), "not initialized")
+case("distributed.all_reduce", RuntimeError, "all_reduce", lambda: dist.all_reduce(t(2)), "init_process_group")
+case(
+    "distributed.init_process_group",
+    ValueError,
+    "init_process_group",
+    lambda: dist.init_process_group("gloo"),
+    "'gloo'",
+)
+case(
+    "distributed.init_process_group",
+    ValueError,
+    "init_process_group",
+    lambda: dist.init_process_group(init_method="tcp://h:1"),
+    "tcp://h:1",
+)
+case(
+    "distributed.init_process_group",
+    ValueError,
+    "init_process_group",
+    lambda: dist.init_process_group(timeout=-5),
+    "-5",
+)
+case(
+    "distributed.init_process_group",
+    ValueError,
+    "init_process_group",
+    _grouped(lambda: (dist.destroy_process_group(), dist.init_process_group(world_size=4))),
+    "world_size=4",
+    "1",
+)
+case(
+    "distributed.init_process_group",
+    RuntimeError,
+    "init_process_group",
+    _grouped(lambda: dist.init_process_group()),
+    "already initialized",
+)
+case("distributed.all_reduce", TypeError, "all_reduce", _grouped(lambda: dist.all_reduce([1.0, 2.0])), "list")
+case("distributed.all_reduce", ValueError, "all_reduce", _grouped(lambda: dist.all_reduce(t(2), op="mean")), "'mean'")
+case(
+    "distributed.all_reduce",
+    TypeError,
+    "all_reduce",
+    _grouped(lambda: dist.all_reduce(pc.ones(2, dtype=pc.int64), op=dist.ReduceOp.AVG)),
+    "int64",
+)
+case(
+    "distributed.all_reduce",
+    NotImplementedError,
+    "all_reduce",
+    _grouped(lambda: dist.all_reduce(t(2), group="g")),
+    "group=None",
+)
+case("distributed.broadcast", ValueError, "broadcast", _grouped(lambda: dist.broadcast(t(2), src=1)), "[0, 1)", "1")
+case(
+    "distributed.all_gather",
+    ValueError,
+    "all_gather",
+    _grouped(lambda: dist.all_gather([t(2), t(2)], t(2))),
+    "world_size=1",
+    "2",
+)
+case(
+    "distributed.all_gather", ValueError, "all_gather", _grouped(lambda: dist.all_gather([t(3)], t(2))), "(3,)", "(2,)"
+)
+case(
+    "distributed.all_gather_into_tensor",
+    ValueError,
+    "all_gather_into_tensor",
+    _grouped(lambda: dist.all_gather_into_tensor(t(3, 2), t(2, 2))),
+    "(3, 2)",
+    "(2, 2)",
+)
+case(
+    "distributed.reduce_scatter",
+    ValueError,
+    "reduce_scatter",
+    _grouped(lambda: dist.reduce_scatter(t(2), [t(2, dtype=np.float64)])),
+    "float64",
+    "float32",
+)
+case(
+    "distributed.reduce_scatter_tensor",
+    ValueError,
+    "reduce_scatter_tensor",
+    _grouped(lambda: dist.reduce_scatter_tensor(t(2), t(5))),
+    "(5,)",
+)
+case(
+    "distributed.broadcast_object_list",
+    TypeError,
+    "broadcast_object_list",
+    _grouped(lambda: dist.broadcast_object_list((1, 2))),
+    "tuple",
+)
+case(
+    "distributed.all_gather_object",
+    ValueError,
+    "all_gather_object",
+    _grouped(lambda: dist.all_gather_object([None, None], 1)),
+    "world_size=1",
+)
+case(
+    "distributed.is_initialized",
+    RuntimeError,
+    "all_reduce",
+    _grouped(lambda: (dist.destroy_process_group(), dist.is_initialized() or dist.all_reduce(t(2)))),
+    "not initialized",
+)
+case(
+    "parallel.DistributedDataParallel",
+    RuntimeError,
+    "DistributedDataParallel",
+    lambda: nn.parallel.DistributedDataParallel(nn.Linear(2, 2)),
+    "init_process_group",
+)
+case(
+    "parallel.DistributedDataParallel",
+    TypeError,
+    "DistributedDataParallel",
+    _grouped(lambda: nn.parallel.DistributedDataParallel(lambda x: x)),
+    "function",
+)
+case(
+    "parallel.DistributedDataParallel",
+    ValueError,
+    "DistributedDataParallel",
+    _grouped(lambda: nn.parallel.DistributedDataParallel(nn.Linear(2, 2), bucket_cap_mb=0)),
+    "bucket_cap_mb",
+    "0",
+)
+case(
+    "Tensor.register_post_accumulate_grad_hook",
+    RuntimeError,
+    "register_post_accumulate_grad_hook",
+    lambda: t(2).register_post_accumulate_grad_hook(print),
+    "leaf",
+)
+case(
+    "Tensor.register_post_accumulate_grad_hook",
+    TypeError,
+    "register_post_accumulate_grad_hook",
+    lambda: t(2).requires_grad_().register_post_accumulate_grad_hook(1),
+    "int",
+)
+
+
 TABLE_IDS = []
 for _i, (_names, *_rest) in enumerate(CASES):
     TABLE_IDS.append(f"{_i:03d}-{_names[0]}")
@@ -2303,6 +2470,8 @@ NAMESPACES = {
     "backends": pc.backends,
     "program": pc.program,
     "onnx": pc.onnx,
+    "distributed": pc.distributed,
+    "parallel": nn.parallel,
 }
 
 # Public names with no bad-input case, each with the reason. Submodules are not listed: the namespaces
@@ -2405,6 +2574,12 @@ ALLOWLIST = {
     "train.LRFinderResult": "a dataclass of results that lr_find builds",
     "train.Callback": "a base class with no arguments; its hooks do nothing",
     "train.History": "a record of a run that fit builds",
+    "distributed.DistributedError": "an exception type",
+    "distributed.ReduceOp": "a namespace of constants",
+    "distributed.Work": "built by the collectives (async_op=True), never by users",
+    "distributed.destroy_process_group": "takes no argument (a no-op without a group)",
+    "distributed.is_available": "takes no argument",
+    "distributed.is_nccl_available": "takes no argument",
 }
 
 

@@ -110,6 +110,12 @@ class ProcessGroup:
 
     def _message(self, op_name, verdict):
         status, bad, mine = int(verdict[0]), int(verdict[1]), verdict[2 : 2 + _META]
+        if status == _TIMEOUT and bad == 0 and self.rank != 0:
+            return (
+                f"rank 0, which checks every collective call, did not answer {describe(mine)} within "
+                f"{self.timeout:g} s (the process group's timeout, seen on rank {self.rank} of {self.size}): it "
+                "died, hangs, gave up waiting for another rank, or runs other code"
+            )
         if status == _TIMEOUT:
             return (
                 f"rank {bad} did not reach {describe(mine)} within {self.timeout:g} s (the process group's "

@@ -111,7 +111,8 @@ class DistributedDataParallel(Module):
         self._mpi = MpiBackend(pg.MPI, pg.mpi.comm.Dup()) if pg.size > 1 else None
         self._lock = threading.Lock()  # MPI forbids testing one request from two threads at once
         self._sync_next = False
-        self._pending = False
+        self._pending = self._finishing = False
+        self._progress_thread = None
         self.timeline = {}
         self._hooks = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in self._params]
 
@@ -159,47 +160,48 @@ class DistributedDataParallel(Module):
             with self._lock:
                 bucket.request = self._backend(bucket).all_reduce(bucket.flat, "sum", True)
             self._next_launch += 1
-            if self._next_launch == 1:
-                threading.Thread(target=self._progress, name="pycnn-ddp-progress", daemon=True).start()
+            if self._progress_thread is None:
+                self._progress_thread = threading.Thread(target=self._progress, name="pycnn-ddp", daemon=True)
+                self._progress_thread.start()
 
     def _backend(self, bucket):
         return self._mpi if bucket.flat.device == "cpu" else self._group.backend_for(bucket.flat, "DDP")
 
     def _progress(self):
-        """Tests the started buckets until all have completed, so that MPI moves them during backward."""
-        while True:
+        """While backward runs: tests the started buckets, so that MPI moves them in the meantime."""
+        while not self._finishing:
             with self._lock:
-                waiting = [b for b in self._buckets if b.request is not None and b.completed is None]
-                for b in waiting:
-                    if self._backend(b).wait(b.request, 0.0):
+                for b in self._buckets:
+                    if b.request is not None and b.completed is None and self._backend(b).wait(b.request, 0.0):
                         b.completed = time.perf_counter()
-                done = all(b.completed is not None for b in self._buckets) or not self._pending
-            if done:
-                return
             time.sleep(_POLL_SECONDS)
+
+    def _stop_progress(self):
+        self._finishing = True
+        if self._progress_thread is not None:
+            self._progress_thread.join()
+            self._progress_thread = None
 
     def _finish(self):
         """After backward: every bucket started and finished, averaged and written to .grad."""
         self.timeline["backward_end"] = time.perf_counter()
         try:
             self._launch_ready(force=True)
+            self._stop_progress()  # from here on this thread alone tests the requests, without pauses
             deadline = self._group.deadline()
             for b in self._buckets:
-                while b.completed is None:
-                    with self._lock:
-                        if b.completed is None and self._backend(b).wait(b.request, 0.0):
-                            b.completed = time.perf_counter()
-                    if b.completed is None:
-                        if time.monotonic() > deadline:
-                            raise dist.DistributedError(
-                                f"[DistributedDataParallel] a gradient bucket did not finish within "
-                                f"{self._group.timeout:g} s on rank {self._group.rank}: another rank died or "
-                                "stopped training"
-                            )
-                        time.sleep(_POLL_SECONDS / 4)
+                if b.completed is None:
+                    if not self._backend(b).wait(b.request, deadline):
+                        raise dist.DistributedError(
+                            f"[DistributedDataParallel] a gradient bucket did not finish within "
+                            f"{self._group.timeout:g} s on rank {self._group.rank}: another rank died or "
+                            "stopped training"
+                        )
+                    b.completed = time.perf_counter()
             self._average_into_grads()
         finally:
-            self._pending = False
+            self._stop_progress()
+            self._pending = self._finishing = False
         self.timeline["synced"] = time.perf_counter()
         self.timeline["buckets"] = [(b.launched, b.completed, b.flat.numel()) for b in self._buckets]
 
