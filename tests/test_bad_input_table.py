@@ -1532,6 +1532,21 @@ case(
 )
 case("data.RandomSampler", TypeError, "RandomSampler", lambda: pc.data.RandomSampler([1, 2], replacement="no"), "'no'")
 case(
+    "data.DistributedSampler",
+    ValueError,
+    "DistributedSampler",
+    lambda: pc.data.DistributedSampler([1, 2], num_replicas=2, rank=2),
+    "rank",
+    "2",
+)
+case(
+    "data.DistributedSampler",
+    RuntimeError,
+    "DistributedSampler",
+    lambda: pc.data.DistributedSampler([1, 2]),
+    "init_process_group",
+)
+case(
     "data.SequentialSampler",
     TypeError,
     "SequentialSampler",

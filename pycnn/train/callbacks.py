@@ -12,6 +12,7 @@ import math
 import os
 
 from .. import _C
+from .. import distributed as dist
 from .._convert import bool_arg
 from ..autograd import no_grad
 from ..nn import Module
@@ -20,6 +21,7 @@ from ..optim.lr_scheduler import ReduceLROnPlateau
 from ..random import cuda_generator, default_generator
 from ..serialization import save
 from ..tensor import Tensor
+from . import _distributed
 from .checkpoint import checkpoint_state
 
 __all__ = [
@@ -49,9 +51,13 @@ class Callback:
     scheduler callback uses -10 so later callbacks see the stepped lr, ModelCheckpoint 10 so it saves
     everyone's updated state). A resumed fit calls load_state_dict() right after on_fit_begin, so a
     callback may reset itself in on_fit_begin.
+
+    In distributed training a callback with rank_zero_only = True (the progress bar, loggers, figures and
+    checkpoints) runs on rank 0 alone; the others run on every rank, where trainer.logs are the same.
     """
 
     order = 0
+    rank_zero_only = False
 
     def on_fit_begin(self, trainer):
         pass
@@ -246,13 +252,13 @@ class EarlyStopping(Callback):
                 f"EarlyStopping: {self.monitor} did not improve for {self.wait} epoch(s) "
                 f"(best {self.best:.6g} at epoch {self.best_epoch})"
             )
-            if self.verbose:
+            if self.verbose and _distributed.is_main_process():  # every rank decides alike; one says so
                 print(trainer.stop_reason)
 
     def on_fit_end(self, trainer):
         if self.restore_best_weights and self.best_weights is not None:
             trainer.model.load_state_dict(self.best_weights)
-            if self.verbose and self.best_epoch != trainer.epoch:
+            if self.verbose and self.best_epoch != trainer.epoch and _distributed.is_main_process():
                 print(
                     f"EarlyStopping: restored the weights of epoch {self.best_epoch} ({self.monitor} = {self.best:.6g})"
                 )
@@ -306,6 +312,7 @@ class ModelCheckpoint(Callback):
     """
 
     order = 10  # last: the checkpoint then holds the other callbacks' state after this epoch's update
+    rank_zero_only = True  # in distributed training every rank holds the same weights: rank 0 writes them
 
     def __init__(
         self,
@@ -519,6 +526,8 @@ class NaNGuard(Callback):
 
     def on_after_backward(self, trainer):
         where = f"epoch {trainer.epoch}, batch {trainer.batch_index} (global step {trainer.global_step})"
+        if _distributed.active():  # only the rank that saw it prints: say which one
+            where += f" on rank {dist.get_rank()}"
         # trainer.loss is None on a GPU batch whose loss was not read back (Trainer's log_every): checking
         # it, or the gradients, would read from the device at every step; both are checked at the reads.
         if trainer.loss is None:

@@ -88,7 +88,11 @@ class ProgressBar(Callback):
         disable (bool, optional): True hides the bar (the summary lines are still printed). None or False
             shows it, also when the output is not a terminal.
         mininterval (float): minimum seconds between two redraws of the bar.
+    In distributed training it runs on rank 0 only, showing rank 0's batches and the epoch's logs, which
+    are summed over all ranks.
     """
+
+    rank_zero_only = True
 
     def __init__(self, leave=False, file=None, disable=None, mininterval=0.1):
         if mininterval < 0:
@@ -209,6 +213,7 @@ class CSVLogger(Callback):
     """
 
     order = 5  # after the callbacks that add to trainer.logs, before ModelCheckpoint (10)
+    rank_zero_only = True  # one file per run, written by rank 0 in distributed training
 
     def __init__(self, path, append=False):
         self.path = path_arg(path, "CSVLogger")
@@ -310,6 +315,7 @@ class JSONLogger(Callback):
     """
 
     order = 5  # after the callbacks that add to trainer.logs, before ModelCheckpoint (10)
+    rank_zero_only = True  # one file per run, written by rank 0 in distributed training
 
     def __init__(self, path, per_step=False, append=False):
         self.path = path_arg(path, "JSONLogger")
@@ -515,6 +521,7 @@ class TensorBoardLogger(Callback):
     """
 
     order = 5  # after the callbacks that add to the logs (and clip gradients), before ModelCheckpoint (10)
+    rank_zero_only = True  # one file per run, written by rank 0 in distributed training
     FILTER_SCALE = 8
     FILTER_PADDING = 2
     EPOCH_TAGS = {"train_images_per_s": "throughput/img_per_s", "epoch_time": "time/epoch_s", "epoch": None}

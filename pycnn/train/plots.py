@@ -388,6 +388,7 @@ class FigureWriter(Callback):
     """
 
     order = 5  # with the loggers: after the callbacks that add to the logs
+    rank_zero_only = True  # one set of figures per run, drawn by rank 0 in distributed training
     HISTORY_FILE = "history.png"
     FILTERS_FILE = "filters.png"
 

@@ -5,6 +5,8 @@ optimizer step, with callback hooks in between (callbacks.py holds the contract)
 Everything a callback may read is an attribute of the Trainer (see its docstring). Per batch the loop
 adds one loss.item() and one argmax to a hand-written loop, nothing else, so it costs no speed.
 evaluate() and predict() are the test-time helpers: eval mode, no_grad, the model's modes restored.
+In a process group of several ranks (pycnn.distributed) the same loop trains data-parallel; _distributed.py
+holds the few collectives it adds, and Trainer's docstring says what changes.
 """
 
 import time
@@ -15,9 +17,12 @@ from .. import _tensor_ops as _tops
 from .._convert import int_arg
 from .._types import as_device, float64
 from ..autograd import no_grad
+from ..data import DistributedSampler
 from ..metrics import ConfusionMatrix, _as_numpy
 from ..nn import Module
 from ..nn._arguments import one_of
+from ..nn.parallel import DistributedDataParallel
+from . import _distributed
 from .callbacks import LRSchedulerCallback
 from .checkpoint import load_checkpoint, restore_callback_states, restore_rng_state
 
@@ -143,11 +148,12 @@ class _Modes:
         return False
 
 
-def _evaluate_loop(model, loader, loss_fn, device, want_accuracy, metric_fns, num_classes, owner):
+def _evaluate_loop(model, loader, loss_fn, device, want_accuracy, metric_fns, num_classes, owner, reduce=False):
     """One pass over `loader` in eval mode; sample-weighted means of the loss and metrics.
     want_accuracy=None decides on the first batch: accuracy only for class-index targets. On a GPU the loss
     and accuracy sums stay on the device and are read once, at the end (a confusion matrix still reads each
-    batch's predictions)."""
+    batch's predictions). reduce=True sums the counts over the ranks of the process group first (every
+    rank must call it), so each rank returns the metrics of all the ranks' shards together."""
     seen, loss_sum, correct = 0, 0.0, 0
     device_loss_sum = device_correct = None
     sums = {name: 0.0 for name, _ in metric_fns}
@@ -185,12 +191,17 @@ def _evaluate_loop(model, loader, loss_fn, device, want_accuracy, metric_fns, nu
                     confusion.update(predicted, true)
             for name, metric in metric_fns:
                 sums[name] += float(metric(outputs, targets)) * n
-    if seen == 0:
-        raise RuntimeError(f"[{owner}] the loader yielded no batches")
     if device_loss_sum is not None:
         loss_sum = float(device_loss_sum.item())
     if device_correct is not None:
         correct = int(round(device_correct.item()))
+    if reduce:  # a rank with an empty shard still takes part (and learns want_accuracy from the others)
+        names = list(sums)
+        totals = _distributed.sum_over_ranks([seen, loss_sum, correct, bool(want_accuracy), *sums.values()])
+        seen, loss_sum, correct, want_accuracy = int(totals[0]), totals[1], int(totals[2]), totals[3] > 0
+        sums = dict(zip(names, totals[4:]))
+    if seen == 0:
+        raise RuntimeError(f"[{owner}] the loader yielded no batches")
     result = {"num_samples": seen}
     if loss_fn is not None:
         result["loss"] = loss_sum / seen
@@ -199,7 +210,8 @@ def _evaluate_loop(model, loader, loss_fn, device, want_accuracy, metric_fns, nu
     for name, total in sums.items():
         result[name] = total / seen
     if confusion is not None:
-        result["confusion_matrix"] = confusion.compute()
+        matrix = confusion.compute()
+        result["confusion_matrix"] = _distributed.sum_array_over_ranks(matrix) if reduce else matrix
     return result
 
 
@@ -254,6 +266,25 @@ class Trainer:
         stop_reason (str or None): why training stopped early; set it along with stop_training.
         skip_step (bool): set it in on_after_backward to skip this batch's optimizer step (NaNGuard does).
     A KeyboardInterrupt also stops cleanly (stop_reason says so): on_fit_end runs and fit returns.
+
+    Distributed (data-parallel) training: when pycnn.distributed's process group has more than one rank, fit
+    runs the same loop on every rank (launch with mpirun -n N; see the README's "Distributed training"):
+        - the model is wrapped in nn.parallel.DistributedDataParallel (kept as trainer.ddp_model; pass your
+          own wrapper as model to choose its options). trainer.model stays the unwrapped module, so
+          checkpoints load into a single-process model.
+        - train_loader must shard the data with a pycnn.data.DistributedSampler (a ValueError says so
+          otherwise); fit calls its set_epoch(epoch) before every epoch (also in one process).
+        - the epoch's loss sums, correct counts, sample counts and metric sums are summed over the ranks
+          before they are logged, and the times are the slowest rank's: every rank has the same logs and
+          history. Validation sums over the ranks too: shard val_loader with DistributedSampler(val_set,
+          shuffle=False, pad=False) for exact counts (with the default padding a few samples count twice,
+          as in torch); an unsharded val_loader is evaluated whole on every rank.
+        - callbacks whose rank_zero_only attribute is True (ProgressBar, the loggers, FigureWriter,
+          ModelCheckpoint) run on rank 0 only, so one process prints and writes files.
+        - decisions stay the same on every rank: a stop request (stop_training) on any rank stops all of
+          them at the same batch or epoch, with the first rank's stop_reason, and a skip_step on any rank
+          skips the step everywhere. The ranks also meet after every epoch's callbacks, so a resume on
+          every rank reads the checkpoint rank 0 has finished writing.
     """
 
     def __init__(
@@ -302,6 +333,9 @@ class Trainer:
             # A scheduler given only through its callback is still saved in checkpoints.
             scheduler = next((cb.scheduler for cb in callbacks if isinstance(cb, LRSchedulerCallback)), None)
         self._want_accuracy, self._metric_fns = _parse_metrics(metrics)
+        self.ddp_model = None
+        if isinstance(model, DistributedDataParallel):  # the user's own wrapper: train through it
+            self.ddp_model, model = model, model.module
 
         self.model = model
         self.train_loader = train_loader
@@ -312,6 +346,9 @@ class Trainer:
         self.epochs = epochs
         self.device = device
         self.callbacks = sorted(callbacks, key=lambda cb: getattr(cb, "order", 0))  # stable
+        self._active = self.callbacks  # those this rank runs (fit drops rank_zero_only ones on ranks > 0)
+        self._distributed = False
+        self._train_model = None
         self.resumed_from = resume
         self.start_epoch = 1 if start_epoch is None else start_epoch
         self.log_every = log_every
@@ -330,8 +367,28 @@ class Trainer:
         self.skip_step = False
 
     def _call(self, hook):
-        for cb in self.callbacks:
+        for cb in self._active:
             getattr(cb, hook)(self)
+
+    def _agree_stop(self):
+        """In a process group: every rank stops when any rank asked to, with the same stop_reason."""
+        if not self._distributed:
+            return
+        (stop,) = _distributed.agree([self.stop_training])
+        if stop:
+            self.stop_reason = _distributed.first_reason(self.stop_reason if self.stop_training else None)
+            self.stop_training = True
+
+    def _prepare_ranks(self):
+        """The model the training forward goes through, and the callbacks this rank runs."""
+        self._distributed = _distributed.active()
+        if self._distributed:
+            _distributed.check_train_sampler(self.train_loader, "fit")
+            if self.ddp_model is None:
+                self.ddp_model = DistributedDataParallel(self.model)
+        main = _distributed.is_main_process()
+        self._active = [cb for cb in self.callbacks if main or not getattr(cb, "rank_zero_only", False)]
+        self._train_model = self.ddp_model if self.ddp_model is not None else self.model
 
     def _restore_progress(self, checkpoint):
         """Counters and history from a checkpoint: the next epoch is the one after the saved one."""
@@ -345,9 +402,10 @@ class Trainer:
         if self.device is not None:
             self.model.to(self.device)  # before a resume, so the optimizer state loads onto the device
         checkpoint = None
-        if self.resumed_from is not None:
+        if self.resumed_from is not None:  # in a process group every rank reads the same file
             checkpoint = load_checkpoint(self.resumed_from, self.model, self.optimizer, self.scheduler)
             self._restore_progress(checkpoint)
+        self._prepare_ranks()
         self.stop_training = False
         self.stop_reason = None
         self._call("on_fit_begin")
@@ -355,6 +413,7 @@ class Trainer:
             # After on_fit_begin, where callbacks reset themselves; RNG last, just before the first batch.
             restore_callback_states(self.callbacks, checkpoint["callbacks"])
             restore_rng_state(checkpoint, self.train_loader)
+        self._agree_stop()
         try:
             for epoch in range(self.start_epoch, self.epochs + 1):
                 if self.stop_training:
@@ -367,7 +426,8 @@ class Trainer:
             self.stop_training = True
             self.stop_reason = f"interrupted by the user (KeyboardInterrupt) during epoch {self.epoch}"
             self.epoch -= 1
-            print(self.stop_reason)
+            if _distributed.is_main_process():
+                print(self.stop_reason)
         self._call("on_fit_end")
         return self.history
 
@@ -379,13 +439,14 @@ class Trainer:
 
     def _train_epoch(self):
         """One epoch of training then validation; False when a stop request cut it short."""
-        model, optimizer, loss_fn, device = self.model, self.optimizer, self.loss_fn, self.device
+        model, optimizer, loss_fn, device = self._train_model, self.optimizer, self.loss_fn, self.device
         # On a GPU the epoch's sums stay on the device and the batch values are read every log_every batches.
         on_gpu = self._on_gpu()
         log_every = self.log_every or (50 if on_gpu else 1)
         device_loss_sum = device_correct = None
         want_accuracy, metric_fns = self._want_accuracy, self._metric_fns
         self.logs = logs = {"epoch": self.epoch}
+        _distributed.set_epoch(self.train_loader, self.epoch)
         model.train()
         self._call("on_epoch_begin")
         logs["lr"] = optimizer.param_groups[0]["lr"]
@@ -426,6 +487,8 @@ class Trainer:
                 batch_logs[name] = value = float(metric(self.outputs, targets))
                 sums[name] += value * n
             self._call("on_after_backward")
+            if self._distributed:  # one rank skipping the step alone would leave the replicas different
+                (self.skip_step,) = _distributed.agree([self.skip_step])
             if not self.skip_step:
                 optimizer.step()
                 self.global_step += 1
@@ -433,14 +496,20 @@ class Trainer:
             seen += n
             if not on_gpu:
                 loss_sum += loss_value * n
+            self._agree_stop()
             if self.stop_training and (num_batches is None or index + 1 < num_batches):
                 return False
         train_time = time.perf_counter() - start
-        if seen == 0:
-            raise RuntimeError("[fit] the train loader yielded no batches")
-        if on_gpu:  # the epoch's one read of its sums
+        if on_gpu and seen:  # the epoch's one read of its sums
             loss_sum = float(device_loss_sum.item())
             correct = int(round(device_correct.item())) if device_correct is not None else 0
+        if self._distributed:  # the logs describe every rank's samples, and are the same on every rank
+            names = list(sums)
+            totals = _distributed.sum_over_ranks([seen, loss_sum, correct, *sums.values()])
+            seen, loss_sum, correct = int(totals[0]), totals[1], int(totals[2])
+            sums = dict(zip(names, totals[3:]))
+        if seen == 0:
+            raise RuntimeError("[fit] the train loader yielded no batches")
 
         logs["train_loss"] = loss_sum / seen
         if want_accuracy:
@@ -448,17 +517,23 @@ class Trainer:
         for name, total in sums.items():
             logs["train_" + name] = total / seen
         if self.val_loader is not None:
-            val = _evaluate_loop(model, self.val_loader, loss_fn, device, want_accuracy, metric_fns, None, "fit")
+            val = _evaluate_loop(
+                self.model, self.val_loader, loss_fn, device, want_accuracy, metric_fns, None, "fit", self._distributed
+            )
             logs["val_loss"] = val["loss"]
             if want_accuracy:
                 logs["val_acc"] = val["accuracy"]
             for name, _ in metric_fns:
                 logs["val_" + name] = val[name]
-        logs["epoch_time"] = time.perf_counter() - start
+        epoch_time = time.perf_counter() - start
+        if self._distributed:
+            train_time, epoch_time = _distributed.max_over_ranks([train_time, epoch_time])
+        logs["epoch_time"] = epoch_time
         logs["train_images_per_s"] = seen / train_time if train_time > 0 else float("inf")
         # The same dict object: what callbacks add to trainer.logs at on_epoch_end lands in the history.
         self.history.append(logs)
         self._call("on_epoch_end")
+        self._agree_stop()  # also where every rank waits for rank 0's checkpoint to be written
         return True
 
 
@@ -520,13 +595,19 @@ def evaluate(model, loader, loss_fn=None, device=None, num_classes=None):
         dict: 'num_samples', 'accuracy' (for class-index targets, or one-hot with num_classes), 'loss' (with
         loss_fn) and 'confusion_matrix' (with num_classes: int64 NumPy (C, C), rows are true classes,
         columns predicted ones).
+    In a process group, a loader sharded by a DistributedSampler (use shuffle=False, pad=False for exact
+    counts) makes evaluate a collective: every rank must call it, and each gets the results over all the
+    shards. Any other loader is evaluated on this rank alone.
     """
     if num_classes is not None and (
         isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1
     ):
         raise ValueError(f"[evaluate] num_classes must be a positive int, got {num_classes!r}")
     _check_model(model, "evaluate")
-    return _evaluate_loop(model, loader, loss_fn, device, None, [], num_classes, "evaluate")
+    if isinstance(model, DistributedDataParallel):
+        model = model.module  # its forward would broadcast buffers in training mode; evaluation needs none of it
+    reduce = _distributed.active() and isinstance(_distributed.sampler_of(loader), DistributedSampler)
+    return _evaluate_loop(model, loader, loss_fn, device, None, [], num_classes, "evaluate", reduce)
 
 
 def predict(model, loader, device=None, return_targets=False):
@@ -541,6 +622,7 @@ def predict(model, loader, device=None, return_targets=False):
         return_targets (bool): also return the targets (needs (inputs, targets) batches).
     Returns:
         logits as a NumPy array (N, C) (generally (N, ...)), or (logits, targets) with return_targets.
+    In a process group each rank predicts what its own loader yields; nothing is gathered.
     """
     _check_model(model, "predict")
     outputs, targets = [], []
