@@ -122,6 +122,11 @@ def _overlap(timeline):
 
 
 # ---- the driver ----
+def _read(path):
+    with open(path) as f:
+        return json.load(f)
+
+
 def _mpirun(ranks, args, threads=1):
     bindir = os.path.dirname(sys.executable)
     launcher = next((os.path.join(bindir, n) for n in ("mpirun", "mpiexec") if os.path.exists(os.path.join(bindir, n))), "mpirun")  # fmt: skip
@@ -155,7 +160,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "allreduce.json")
         _mpirun(args.ranks, ["--worker", "allreduce", args.sizes, out])
-        report = json.load(open(out))
+        report = _read(out)
         p, rows = report["ranks"], []
         for nbytes, ours, theirs in report["rows"]:
             busbw = lambda t: nbytes * 2 * (p - 1) / p / t / 1e9
@@ -170,7 +175,7 @@ def main():
             one, many = os.path.join(tmp, f"{name}-1.json"), os.path.join(tmp, f"{name}-n.json")
             _single(["--worker", "train", name, str(args.batch), str(args.steps), one], threads=args.ranks)
             _mpirun(args.ranks, ["--worker", "train", name, str(args.batch), str(args.steps), many])
-            a, b = json.load(open(one)), json.load(open(many))
+            a, b = _read(one), _read(many)
             share = b["hidden"] / max(1e-12, b["hidden"] + b["exposed"])
             rows.append((
                 name, f"{a['images_per_s']:.0f}", f"{b['images_per_s']:.0f}", f"{b['images_per_s'] / a['images_per_s']:.2f}",

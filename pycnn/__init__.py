@@ -208,6 +208,7 @@ __all__ = [
     "device",
     "diag",
     "dist",
+    "distributed",
     "double",
     "dtype",
     "einsum",

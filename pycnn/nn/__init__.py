@@ -158,5 +158,6 @@ __all__ = [
     "ZeroPad2d",
     "functional",
     "init",
+    "parallel",
     "utils",
 ]
