@@ -11,6 +11,8 @@ import pytest
 
 import pycnn as pc
 
+from helpers import mpirun
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
@@ -38,3 +40,15 @@ def test_readme_python_tutorial_runs(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "runs" / "py" / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "runs" / "py" / "best.safetensors").is_file()
     assert len((tmp_path / "runs" / "py" / "log.csv").read_text().splitlines()) == 2
+
+
+def test_readme_distributed_script_runs_on_two_ranks(tmp_path):
+    text = README.read_text()
+    start = text.index("In a script, the torch recipe")
+    code = re.search(r"```python\n(.*?)```", text[start:], re.DOTALL).group(1)
+    assert "range(5)" in code
+    (tmp_path / "script.py").write_text(code.replace("range(5)", "range(1)"))
+    done = mpirun([tmp_path / "script.py"], n=2, timeout=240, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    state = pc.load(str(tmp_path / "model.safetensors"))
+    assert set(state) == set(pc.models.lenet5().state_dict())
