@@ -551,25 +551,16 @@ def _train_loaders(args, train_set, val_set, pin, distributed):
     """The training and validation loaders; in a distributed job each rank gets its shard of both (the
     validation shards without padding, so the summed metrics count every image once)."""
     loader_gen = Generator(args.seed)
-    if distributed:
-        shard = DistributedSampler(train_set, seed=args.seed)
-        train_loader = DataLoader(
-            train_set,
-            batch_size=args.batch_size,
-            sampler=shard,
-            generator=loader_gen,
-            num_workers=args.workers,
-            pin_memory=pin,
-        )
-    else:
-        train_loader = DataLoader(
-            train_set,
-            batch_size=args.batch_size,
-            shuffle=True,
-            generator=loader_gen,
-            num_workers=args.workers,
-            pin_memory=pin,
-        )
+    shard = DistributedSampler(train_set, seed=args.seed) if distributed else None
+    train_loader = DataLoader(
+        train_set,
+        batch_size=args.batch_size,
+        shuffle=shard is None,
+        sampler=shard,
+        generator=loader_gen,
+        num_workers=args.workers,
+        pin_memory=pin,
+    )
     if val_set is None:
         return train_loader, None
     val_shard = DistributedSampler(val_set, shuffle=False, pad=False) if distributed else None

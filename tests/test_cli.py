@@ -30,6 +30,7 @@ TRAIN_FLAGS = [
     "--early-stop",
     "--out",
     "--resume",
+    "--distributed",
     "--threads",
     "--device",
     "--seed",
