@@ -2,9 +2,12 @@
 
     python benchmarks/bench_distributed.py [--ranks 2] [--steps 20] [--sizes 4096,...]
 
-1. all_reduce (float32 sum, in place) against mpi4py's own Allreduce(IN_PLACE) on a NumPy buffer of the same
-   size, interleaved call by call on the same ranks: median microseconds, the bus bandwidth
-   (bytes x 2(p-1)/p / time, the bytes each rank sends in a ring all-reduce) and pycnn's overhead.
+1. all_reduce (float32 sum, in place) against mpi4py's own Allreduce on a NumPy buffer of the same size, in
+   place (the same semantics) and out of place (the OSU benchmark's form), interleaved call by call on the
+   same ranks: median microseconds, the bus bandwidth (bytes x 2(p-1)/p / time, the bytes each rank sends
+   in a ring all-reduce) and pycnn's overhead over the in-place call, with and without the call check
+   (PYCNN_DIST_CHECK=0). Each call runs back to back on its own buffer in blocks, the three alternating;
+   the table gives each one's fastest block (a shared machine's other work only ever slows a block).
 2. Training throughput (images/s, SGD with momentum): LeNet-5 (batch 64) and ResNet-20 (batch 64, 32x32) in
    one process on all the cores (threads = ranks) against DistributedDataParallel on `ranks` processes of one
    thread with batch 64/ranks each: the same global batch.
@@ -45,25 +48,44 @@ def worker_allreduce(sizes, out):
     for nbytes in sizes:
         n = nbytes // 4
         t = pc.tensor(np.random.default_rng(0).standard_normal(n).astype(np.float32))
-        raw = np.random.default_rng(1).standard_normal(n).astype(np.float32)
-        repeats = max(5, min(200, (64 << 20) // nbytes))
-        ours, theirs = [], []
-        for i in range(repeats + 3):  # interleaved, the first 3 rounds are warm-up
-            comm.Barrier()
-            s = time.perf_counter()
-            dist.all_reduce(t)
-            a = time.perf_counter() - s
-            comm.Barrier()
-            s = time.perf_counter()
-            comm.Allreduce(MPI.IN_PLACE, raw, op=MPI.SUM)
-            b = time.perf_counter() - s
-            if i >= 3:
-                ours.append(a)
-                theirs.append(b)
-        rows.append((nbytes, float(np.median(ours)), float(np.median(theirs))))
+        # each call its own memory, so that none finds its buffer in cache from another's call; the in-place
+        # raw call on memory from pycnn's allocator (a NumPy view of a tensor), as pycnn's own call: the same
+        # sizes run at different speeds on memory from different allocators (transparent huge pages)
+        raw = np.asarray(pc.tensor(np.random.default_rng(1).standard_normal(n).astype(np.float32))._impl)
+        sent = np.random.default_rng(2).standard_normal(n).astype(np.float32)
+        received = np.empty_like(sent)
+        calls = [
+            lambda: dist.all_reduce(t),
+            lambda: _unchecked(dist.all_reduce, t),
+            lambda: comm.Allreduce(MPI.IN_PLACE, raw, op=MPI.SUM),  # the same in-place semantics
+            lambda: comm.Allreduce(sent, received, op=MPI.SUM),  # the OSU benchmark's out-of-place form
+        ]
+        # OSU-style: each call back to back on its own buffer (its steady state), in blocks that alternate
+        # between the three, so that a change of the machine's pace hits all of them alike
+        inner = max(2, min(200, (16 << 20) // nbytes))
+        times = [[] for _ in calls]
+        for block in range(22):
+            for call, series in zip(calls, times):
+                comm.Barrier()
+                start = time.perf_counter()
+                for _ in range(inner):
+                    call()
+                if block >= 2:  # warm-up
+                    series.append((time.perf_counter() - start) / inner)
+        rows.append((nbytes, *(float(np.min(series)) for series in times)))  # the least disturbed block
     if dist.get_rank() == 0:
         with open(out, "w") as f:
             json.dump({"ranks": dist.get_world_size(), "rows": rows}, f)
+
+
+def _unchecked(collective, *args):
+    """The collective as with PYCNN_DIST_CHECK=0: without the call check."""
+    group = dist._group.current("bench")
+    group.checking = False
+    try:
+        collective(*args)
+    finally:
+        group.checking = True
 
 
 def _batches(model_name, batch):
@@ -162,14 +184,27 @@ def main():
         _mpirun(args.ranks, ["--worker", "allreduce", args.sizes, out])
         report = _read(out)
         p, rows = report["ranks"], []
-        for nbytes, ours, theirs in report["rows"]:
+        for nbytes, ours, unchecked, theirs, osu in report["rows"]:
             busbw = lambda t: nbytes * 2 * (p - 1) / p / t / 1e9
             rows.append((
                 f"{nbytes / 1024:g} KB" if nbytes < 1 << 20 else f"{nbytes >> 20} MB", f"{ours * 1e6:.1f}",
-                f"{theirs * 1e6:.1f}", f"{busbw(ours):.2f}", f"{busbw(theirs):.2f}", f"{(ours / theirs - 1) * 100:+.1f}%",
+                f"{unchecked * 1e6:.1f}", f"{theirs * 1e6:.1f}", f"{osu * 1e6:.1f}", f"{busbw(ours):.2f}", f"{busbw(theirs):.2f}",
+                f"{(ours - theirs) * 1e6:+.1f}", f"{(ours / theirs - 1) * 100:+.1f}%",
+                f"{(unchecked / theirs - 1) * 100:+.1f}%",
             ))  # fmt: skip
-        header = ["message", "pycnn us", "mpi4py us", "pycnn GB/s (bus)", "mpi4py GB/s (bus)", "pycnn overhead"]
-        print_table(f"all_reduce, float32 sum in place, {p} ranks on one machine (medians)", header, rows)
+        header = [
+            "message",
+            "pycnn us",
+            "unchecked us",
+            "mpi4py in place us",
+            "mpi4py out of place us",
+            "pycnn GB/s (bus)",
+            "mpi4py GB/s (bus)",
+            "pycnn - in place us",
+            "overhead",
+            "overhead unchecked",
+        ]
+        print_table(f"all_reduce, float32 sum in place, {p} ranks on one machine (best of 20 blocks)", header, rows)
         rows = []
         for name in args.models.split(","):
             one, many = os.path.join(tmp, f"{name}-1.json"), os.path.join(tmp, f"{name}-n.json")

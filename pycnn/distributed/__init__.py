@@ -146,17 +146,19 @@ def _tensor(op_name, t, what="tensor"):
     return t._impl
 
 
+_COLLECTIVE, _DTYPE, _OP = ({name: i for i, name in enumerate(names)} for names in (_group.COLLECTIVES, _group.DTYPES, _group.REDUCE_OPS))  # fmt: skip
+
+
 def _meta(collective, impl, op="", root=0):
-    shape = list(impl.shape)
-    dims = (shape + [0] * _group._MAX_DIMS)[: _group._MAX_DIMS]
-    kind = 0 if impl.device == "cpu" else 1
-    codes = [_group.COLLECTIVES.index(collective), _group.DTYPES.index(impl.dtype), _group.REDUCE_OPS.index(op)]
-    return [*codes, root, len(shape), impl.numel(), kind, *dims]
+    """The check's description of a call (see _group.describe): codes, root, rank, numel, device, dims."""
+    shape = impl.shape
+    codes = (_COLLECTIVE[collective], _DTYPE[impl.dtype], _OP[op], root, len(shape), impl.numel())
+    return (*codes, impl.device != "cpu", *shape[: _group._MAX_DIMS])
 
 
 def _untyped(collective, root=0):
     """The check's description of a call that moves no tensor (barrier, pickled objects)."""
-    return [_group.COLLECTIVES.index(collective), _group.DTYPES.index(""), 0, root]
+    return (_COLLECTIVE[collective], _DTYPE[""], 0, root)
 
 
 def _reduce_op(op_name, op, impl):
@@ -195,14 +197,19 @@ def _run(group, backend, op_name, call, finish, async_op, buffers):
     """call(async_op) moves the data, finish() writes the results where they belong. The buffers the backend
     reads and writes live until then (the Work holds them while a non-blocking call runs)."""
     if not async_op:
-        group.current_call = (op_name, group.deadline())  # for the watchdog
-        try:
-            call(False)
-        finally:
-            group.current_call = None
+        _blocking(group, op_name, call, False)
         finish()
         return None
     return Work(group, backend, call(True), finish, op_name, buffers)
+
+
+def _blocking(group, op_name, call, *args):
+    """call(*args), a blocking data movement, under the watchdog's eye."""
+    group.current_call = (op_name, group.deadline())
+    try:
+        call(*args)
+    finally:
+        group.current_call = None
 
 
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
@@ -213,6 +220,10 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     backend = pg.backend_for(impl, "all_reduce")
     buf = _staged(impl, backend)
     native = op if op in backend.native_ops else ReduceOp.SUM
+    if buf is impl and native == op and not async_op:  # the common case, in place and without closures
+        _blocking(pg, "all_reduce", backend.all_reduce, impl, op)
+        impl._bump_version()
+        return None
 
     def finish():
         if native != op:  # AVG as SUM, then a division by the world size

@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 import time
+from array import array
 from datetime import timedelta
 
 import numpy as np
@@ -26,6 +27,7 @@ DTYPES = ["float32", "float64", "float16", "bfloat16", "int32", "int64", "uint8"
 REDUCE_OPS = ["", "sum", "avg", "product", "min", "max"]
 _MAX_DIMS = 8
 _META = 8 + _MAX_DIMS  # seq, collective, dtype, op, root, ndim, numel, device, dims
+_ZEROS = (0,) * _META
 _MISMATCH, _TIMEOUT = 1, 2
 _TAG_CALL, _TAG_VERDICT = 11, 12
 
@@ -57,12 +59,15 @@ class ProcessGroup:
         self.timeout = timeout
         self.seq = 0
         self.broken = None
+        # PYCNN_DIST_CHECK=0 skips the call check (one small collective and a synchronisation per call): a
+        # mismatch then hangs or fails inside MPI, and only the watchdog's timeout ends it
+        self.checking = os.environ.get("PYCNN_DIST_CHECK", "1") != "0"
         # Separate communicators: the checks' messages and the collectives' traffic never match each other's,
         # nor a user's own mpi4py calls on COMM_WORLD.
         self.check_comm = world.Dup()
         self.mpi = _mpi.MpiBackend(MPI, world.Dup())
         self.nccl = None  # created at the first CUDA tensor (backend "nccl" or "auto")
-        self._meta, self._calls = np.zeros(_META, np.int64), np.zeros((self.size, _META), np.int64)
+        self._calls = bytearray(self.size * _META * 8)  # every rank's call, as int64s
         # A watchdog for the data movement itself, which MPI cannot time out: a rank that arrives after the others
         # gave up on it completes the check and then waits in the collective for ranks that are gone.
         self.current_call = None  # (op name, deadline) while a blocking collective moves data
@@ -90,22 +95,24 @@ class ProcessGroup:
         if self.broken:
             raise DistributedError(f"[{op_name}] the process group is broken by an earlier error: {self.broken}")
         self.seq += 1
-        meta = self._meta
-        meta[:] = 0
-        meta[0], meta[1 : 1 + len(call)] = self.seq, call
-        if self.size == 1:
+        meta = array("q", (self.seq, *call, *_ZEROS[len(call) + 1 :]))  # array and bytes: ~10x faster than NumPy
+        if self.size == 1 or not self.checking:
             return
         # Every rank gathers every call and compares them all itself: the same verdict everywhere, at the cost
         # of one small collective. Only when it times out do the ranks find out, through rank 0, who is missing.
         request = self.check_comm.Iallgather(meta, self._calls)
-        if _mpi.wait(self.MPI, [request], self.deadline()):
-            differ = np.flatnonzero((self._calls != self._calls[0]).any(axis=1))
-            verdict = (_MISMATCH, int(differ[0]), self._calls[0], self._calls[differ[0]]) if differ.size else None
+        if request.Test() or _mpi.wait(self.MPI, [request], self.deadline()):
+            verdict = None if self._calls == bytes(meta) * self.size else self._find_mismatch()
         else:
             verdict = self._find_missing(meta)
         if verdict is not None:
             self.broken = self._message(verdict)
             raise DistributedError(f"[{op_name}] {self.broken}")
+
+    def _find_mismatch(self):
+        calls = np.frombuffer(self._calls, np.int64).reshape(self.size, _META)
+        bad = int(np.flatnonzero((calls != calls[0]).any(axis=1))[0])
+        return (_MISMATCH, bad, calls[0], calls[bad])
 
     def _find_missing(self, meta):
         """After a timeout: the ranks still here report to rank 0, which names the first one that did not and

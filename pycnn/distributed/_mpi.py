@@ -1,12 +1,10 @@
-"""The MPI backend: collectives on CPU tensors through mpi4py, on the tensors' own memory (NumPy views of it,
-so no copy goes through Python objects).
+"""The MPI backend: collectives on CPU tensors through mpi4py, on the tensors' own memory (the core tensors'
+buffer protocol, so no copy goes through Python objects).
 
 mpi4py is optional: it is imported by ``load()`` with a clear error when missing, never at ``import pycnn``.
 """
 
 import time
-
-import numpy as np
 
 # Floating types MPI reduces natively; float16 and bfloat16 (which MPI lacks) are reduced in float32.
 DTYPES = frozenset({"float32", "float64", "int32", "int64", "uint8", "bool"})
@@ -59,22 +57,20 @@ class MpiBackend:
     def _op(self, impl, op):
         return (self.bool_ops if impl.dtype == "bool" else self.ops)[op]
 
-    def _call(self, name, async_op, *args):
-        # mpi4py's non-blocking forms: Allreduce -> Iallreduce, Bcast -> Ibcast, ...
-        return getattr(self.comm, ("I" + name[0].lower() + name[1:]) if async_op else name)(*args)
-
+    # The core tensors go to mpi4py as they are: they export their memory through the buffer protocol.
     def all_reduce(self, impl, op, async_op=False):
-        return self._call("Allreduce", async_op, self.MPI.IN_PLACE, np.asarray(impl), self._op(impl, op))
+        call = self.comm.Iallreduce if async_op else self.comm.Allreduce
+        return call(self.MPI.IN_PLACE, impl, self._op(impl, op))
 
     def broadcast(self, impl, src, async_op=False):
-        return self._call("Bcast", async_op, np.asarray(impl), src)
+        return (self.comm.Ibcast if async_op else self.comm.Bcast)(impl, src)
 
     def all_gather(self, out_impl, in_impl, async_op=False):
-        return self._call("Allgather", async_op, np.asarray(in_impl), np.asarray(out_impl))
+        return (self.comm.Iallgather if async_op else self.comm.Allgather)(in_impl, out_impl)
 
     def reduce_scatter(self, out_impl, in_impl, op, async_op=False):
-        args = (np.asarray(in_impl), np.asarray(out_impl), self._op(in_impl, op))
-        return self._call("Reduce_scatter_block", async_op, *args)
+        call = self.comm.Ireduce_scatter_block if async_op else self.comm.Reduce_scatter_block
+        return call(in_impl, out_impl, self._op(in_impl, op))
 
     def wait(self, request, deadline):
         return wait(self.MPI, [request], deadline)
