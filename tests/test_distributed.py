@@ -34,6 +34,11 @@ def test_every_collective_dtype_and_layout_matches_numpy():
         assert _lines(done, rank) == [f"rank {rank}: checked 446"], done.stdout
 
 
+def test_collectives_without_the_call_check():
+    done = _ok(mpirun([SCRIPTS / "collectives.py"], timeout=120, env={"PYCNN_DIST_CHECK": "0"}))
+    assert _lines(done, 1) == ["rank 1: checked 446"], done.stdout
+
+
 @pytest.mark.parametrize(
     ("scenario", "names"),
     [
