@@ -14,6 +14,7 @@ reach count as zero), waits for every bucket, divides by the world size and writ
 import contextlib
 import threading
 import time
+import weakref
 
 import numpy as np
 
@@ -60,6 +61,29 @@ def _buckets(params, cap_bytes, first_cap_bytes):
             open_[key] = []
     buckets.extend(_Bucket(group) for group in open_.values() if group)
     return buckets
+
+
+class _Progress:
+    """A thread that tests the started buckets every _POLL_SECONDS while backward runs (MPI moves a non-blocking
+    collective only inside MPI calls), idle otherwise. One per DDP, for its lifetime; it holds the DDP only
+    weakly and ends after it. ``lock``: MPI forbids testing one request from two threads at once."""
+
+    def __init__(self, owner):
+        self.lock, self.active, self._owner = threading.Lock(), threading.Event(), weakref.ref(owner)
+        threading.Thread(target=self._run, name="pycnn-ddp-progress", daemon=True).start()
+
+    def _run(self):
+        while True:
+            if not self.active.wait(timeout=1.0) and self._owner() is None:
+                return
+            with self.lock:
+                owner = self._owner()
+                if owner is None:
+                    return
+                if self.active.is_set():
+                    owner._test_buckets()
+                del owner
+            time.sleep(_POLL_SECONDS)
 
 
 class DistributedDataParallel(Module):
@@ -109,10 +133,9 @@ class DistributedDataParallel(Module):
         self._group = pg
         # Its own communicator: bucket sums run while backward may call other collectives (SyncBatchNorm's).
         self._mpi = MpiBackend(pg.MPI, pg.mpi.comm.Dup()) if pg.size > 1 else None
-        self._lock = threading.Lock()  # MPI forbids testing one request from two threads at once
+        self._progress = _Progress(self) if pg.size > 1 else None
         self._sync_next = False
-        self._pending = self._finishing = False
-        self._progress_thread = None
+        self._pending = False
         self.timeline = {}
         self._hooks = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in self._params]
 
@@ -157,51 +180,41 @@ class DistributedDataParallel(Module):
                 g, view = bucket.params[i].grad, bucket.view(i)
                 _C.copy_(view, g._impl if g is not None else _C.full(list(view.shape), 0.0, view.dtype, view.device))
             bucket.launched, bucket.completed = time.perf_counter(), None
-            with self._lock:
+            with self._progress.lock:
                 bucket.request = self._backend(bucket).all_reduce(bucket.flat, "sum", True)
             self._next_launch += 1
-            if self._progress_thread is None:
-                self._progress_thread = threading.Thread(target=self._progress, name="pycnn-ddp", daemon=True)
-                self._progress_thread.start()
+            self._progress.active.set()
 
     def _backend(self, bucket):
         return self._mpi if bucket.flat.device == "cpu" else self._group.backend_for(bucket.flat, "DDP")
 
-    def _progress(self):
-        """While backward runs: tests the started buckets, so that MPI moves them in the meantime."""
-        while not self._finishing:
-            with self._lock:
-                for b in self._buckets:
-                    if b.request is not None and b.completed is None and self._backend(b).wait(b.request, 0.0):
-                        b.completed = time.perf_counter()
-            time.sleep(_POLL_SECONDS)
-
-    def _stop_progress(self):
-        self._finishing = True
-        if self._progress_thread is not None:
-            self._progress_thread.join()
-            self._progress_thread = None
+    def _test_buckets(self):
+        """One test of every started bucket (the progress thread's work, under its lock)."""
+        for b in self._buckets:
+            if b.request is not None and b.completed is None and self._backend(b).wait(b.request, 0.0):
+                b.completed = time.perf_counter()
 
     def _finish(self):
         """After backward: every bucket started and finished, averaged and written to .grad."""
         self.timeline["backward_end"] = time.perf_counter()
         try:
             self._launch_ready(force=True)
-            self._stop_progress()  # from here on this thread alone tests the requests, without pauses
-            deadline = self._group.deadline()
-            for b in self._buckets:
-                if b.completed is None:
-                    if not self._backend(b).wait(b.request, deadline):
-                        raise dist.DistributedError(
-                            f"[DistributedDataParallel] a gradient bucket did not finish within "
-                            f"{self._group.timeout:g} s on rank {self._group.rank}: another rank died or "
-                            "stopped training"
-                        )
-                    b.completed = time.perf_counter()
+            self._progress.active.clear()
+            with self._progress.lock:  # from here on this thread alone tests the requests, without pauses
+                deadline = self._group.deadline()
+                for b in self._buckets:
+                    if b.completed is None:
+                        if not self._backend(b).wait(b.request, deadline):
+                            raise dist.DistributedError(
+                                f"[DistributedDataParallel] a gradient bucket did not finish within "
+                                f"{self._group.timeout:g} s on rank {self._group.rank}: another rank died or "
+                                "stopped training"
+                            )
+                        b.completed = time.perf_counter()
             self._average_into_grads()
         finally:
-            self._stop_progress()
-            self._pending = self._finishing = False
+            self._progress.active.clear()
+            self._pending = False
         self.timeline["synced"] = time.perf_counter()
         self.timeline["buckets"] = [(b.launched, b.completed, b.flat.numel()) for b in self._buckets]
 
