@@ -328,7 +328,8 @@ def test_state_dict_interchanges_with_batchnorm2d():
     assert nn.BatchNorm2d(3).load_state_dict(sync.state_dict()) is not None
 
 
-def _tree():
+def _tree(nn=nn):
+    """BatchNorms at several depths, one frozen, one in eval mode, among other layers (nn: pycnn's or torch's)."""
     model = nn.Sequential(
         nn.Conv2d(3, 4, 3),
         nn.BatchNorm2d(4, momentum=0.3, eps=1e-3),
@@ -339,13 +340,15 @@ def _tree():
         nn.LayerNorm(5),
     )
     model[1].weight.requires_grad_(False)
-    model(pc.tensor(np.random.default_rng(4).standard_normal((3, 3, 6, 6)).astype(np.float32)))
     model[2].eval()
     return model
 
 
 def test_convert_sync_batchnorm_replaces_every_batchnorm_and_keeps_its_state():
     model = _tree()
+    model[2].train()
+    model(pc.tensor(np.random.default_rng(4).standard_normal((3, 3, 6, 6)).astype(np.float32)))  # some state
+    model[2].eval()
     before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
     old = [model[1], model[2][1], model[5]]
     converted = nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -367,19 +370,7 @@ def test_convert_sync_batchnorm_replaces_every_batchnorm_and_keeps_its_state():
 
 def test_convert_sync_batchnorm_matches_torch_structure():
     torch = pytest.importorskip("torch")
-    tnn = torch.nn
-    theirs = tnn.Sequential(
-        tnn.Conv2d(3, 4, 3),
-        tnn.BatchNorm2d(4, momentum=0.3, eps=1e-3),
-        tnn.Sequential(tnn.ReLU(), tnn.BatchNorm2d(4, affine=False)),
-        tnn.Flatten(),
-        tnn.Linear(4 * 4 * 4, 5),
-        tnn.BatchNorm1d(5, track_running_stats=False),
-        tnn.LayerNorm(5),
-    )
-    theirs[1].weight.requires_grad_(False)
-    theirs[2].eval()
-    theirs = tnn.SyncBatchNorm.convert_sync_batchnorm(theirs)
+    theirs = torch.nn.SyncBatchNorm.convert_sync_batchnorm(_tree(torch.nn))
     ours = nn.SyncBatchNorm.convert_sync_batchnorm(_tree())
 
     def structure(model):
