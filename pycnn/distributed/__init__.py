@@ -4,9 +4,8 @@ Launch N processes with MPI (``mpirun -n 4 python train.py``); each calls ``init
 its rank and the world size from the launcher. Collectives work in place on a tensor's memory: CPU tensors
 through MPI (mpi4py), CUDA tensors through NCCL (loaded at run time; ``backend="nccl"`` or ``"auto"``).
 
-Before moving data every collective checks, through rank 0, that all ranks make the same call (collective,
-dtype, shape, reduce op, root): a mismatch, or a rank that does not arrive within the process group's
-timeout (``init_process_group(timeout=...)`` or ``PYCNN_DIST_TIMEOUT`` seconds; 30 minutes by default),
+Before moving data every collective checks that all ranks make the same call (collective, dtype, shape,
+reduce op, root): a mismatch, or a rank that does not arrive within the process group's timeout (``init_process_group(timeout=...)`` or ``PYCNN_DIST_TIMEOUT`` seconds; 30 minutes by default),
 raises a ``DistributedError`` naming the rank on every rank still running. A rank that stops on an
 uncaught exception aborts the job, so no rank waits forever and the launcher exits non-zero.
 """
@@ -193,6 +192,18 @@ def _written(target, buf):
         _C.copy_(target, buf)
 
 
+def _reduced(pg, impl, buf, op, native):
+    """What finishes a reduction: AVG, reduced as a SUM where the backend has no AVG, is divided by the world
+    size; then the result lands in impl."""
+
+    def finish():
+        if native != op:
+            _group.divide_(buf, pg.size)
+        _written(impl, buf)
+
+    return finish
+
+
 def _run(group, backend, op_name, call, finish, async_op, buffers):
     """call(async_op) moves the data, finish() writes the results where they belong. The buffers the backend
     reads and writes live until then (the Work holds them while a non-blocking call runs)."""
@@ -224,12 +235,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
         _blocking(pg, "all_reduce", backend.all_reduce, impl, op)
         impl._bump_version()
         return None
-
-    def finish():
-        if native != op:  # AVG as SUM, then a division by the world size
-            _C.copy_(buf, _C.binary("div", buf, _C.full([], float(pg.size), buf.dtype, buf.device)))
-        _written(impl, buf)
-
+    finish = _reduced(pg, impl, buf, op, native)
     return _run(pg, backend, "all_reduce", lambda a: backend.all_reduce(buf, native, a), finish, async_op, (buf,))
 
 
@@ -332,12 +338,7 @@ def _reduce_scatter(op_name, pg, impl, big, op, async_op):
     backend = pg.backend_for(impl, op_name)
     src, buf = _staged(big, backend), _staged(impl, backend)
     native = op if op in backend.native_ops else ReduceOp.SUM
-
-    def finish():
-        if native != op:
-            _C.copy_(buf, _C.binary("div", buf, _C.full([], float(pg.size), buf.dtype, buf.device)))
-        _written(impl, buf)
-
+    finish = _reduced(pg, impl, buf, op, native)
     return _run(
         pg, backend, op_name, lambda a: backend.reduce_scatter(buf, src, native, a), finish, async_op, (buf, src)
     )

@@ -17,12 +17,12 @@ from datetime import timedelta
 
 import numpy as np
 
-from .. import threads
+from .. import _C, threads
 from . import _mpi, _nccl
 
 DEFAULT_TIMEOUT = 1800.0  # seconds, torch.distributed's default; PYCNN_DIST_TIMEOUT or timeout= change it
 
-COLLECTIVES = ["barrier", "all_reduce", "broadcast", "all_gather", "reduce_scatter", "object", "bucket"]
+COLLECTIVES = ["barrier", "all_reduce", "broadcast", "all_gather", "reduce_scatter", "object"]
 DTYPES = ["float32", "float64", "float16", "bfloat16", "int32", "int64", "uint8", "bool", ""]
 REDUCE_OPS = ["", "sum", "avg", "product", "min", "max"]
 _MAX_DIMS = 8
@@ -30,6 +30,11 @@ _META = 8 + _MAX_DIMS  # seq, collective, dtype, op, root, ndim, numel, device, 
 _ZEROS = (0,) * _META
 _MISMATCH, _TIMEOUT = 1, 2
 _TAG_CALL, _TAG_VERDICT = 11, 12
+
+
+def divide_(impl, n):
+    """impl /= n in place (an average from a sum over n ranks), on impl's device."""
+    _C.copy_(impl, _C.binary("div", impl, _C.full([], float(n), impl.dtype, impl.device)))
 
 
 class DistributedError(RuntimeError):

@@ -6,7 +6,7 @@ mpi4py is optional: it is imported by ``load()`` with a clear error when missing
 
 import time
 
-# Floating types MPI reduces natively; float16 and bfloat16 (which MPI lacks) are reduced in float32.
+# The dtypes MPI reduces as they are; float16 and bfloat16 (which MPI lacks) are reduced in float32.
 DTYPES = frozenset({"float32", "float64", "int32", "int64", "uint8", "bool"})
 
 
@@ -26,15 +26,16 @@ def load():
 
 
 def wait(MPI, requests, deadline):
-    """Waits for every request until deadline (time.monotonic()); False when time ran out. MPI advances a
-    non-blocking operation only inside MPI calls: each test is such a call. Spins first (a collective among
-    ranks that are all present completes in microseconds), then backs off to sleeps of up to 1 ms."""
+    """Waits for every request until deadline (time.monotonic()); False when time ran out (a deadline already
+    past: one test). MPI advances a non-blocking operation only inside MPI calls: each test is such a call.
+    Spins first (a collective among ranks that are all present completes in microseconds), then backs off to
+    sleeps of up to 1 ms."""
     spins = 0
     while not MPI.Request.Testall(requests):
+        if time.monotonic() > deadline:
+            return False
         spins += 1
         if spins > 1000:
-            if time.monotonic() > deadline:
-                return False
             time.sleep(min(1e-3, 1e-6 * (spins - 1000)))
     return True
 

@@ -49,17 +49,16 @@ class _Bucket:
 
 def _buckets(params, cap_bytes, first_cap_bytes):
     """params (already in reverse registration order) grouped by (dtype, device) into buckets of up to
-    cap_bytes (a parameter larger than that gets its own)."""
-    buckets, open_ = [], {}
+    cap_bytes, the first one closed at first_cap_bytes (a parameter larger than the cap gets its own)."""
+    buckets, open_ = [], {}  # (dtype, device) -> [params, bytes] of the bucket being filled
     for p in params:
-        key = (p._impl.dtype, p._impl.device)
-        group = open_.setdefault(key, [])
-        cap = first_cap_bytes if not buckets and not any(open_.values()) else cap_bytes
-        group.append(p)
-        if sum(q.nbytes for q in group) >= cap:
-            buckets.append(_Bucket(group))
-            open_[key] = []
-    buckets.extend(_Bucket(group) for group in open_.values() if group)
+        group = open_.setdefault((p._impl.dtype, p._impl.device), [[], 0])
+        group[0].append(p)
+        group[1] += p.nbytes
+        if group[1] >= (cap_bytes if buckets else first_cap_bytes):
+            buckets.append(_Bucket(group[0]))
+            group[:] = [[], 0]
+    buckets.extend(_Bucket(members) for members, _ in open_.values() if members)
     return buckets
 
 
@@ -219,9 +218,8 @@ class DistributedDataParallel(Module):
         self.timeline["buckets"] = [(b.launched, b.completed, b.flat.numel()) for b in self._buckets]
 
     def _average_into_grads(self):
-        size = float(self._group.size)
         for b in self._buckets:
-            _C.copy_(b.flat, _C.binary("div", b.flat, _C.full([], size, b.flat.dtype, b.flat.device)))
+            _group.divide_(b.flat, self._group.size)
             for i, p in enumerate(b.params):
                 if p.grad is None:
                     p.grad = Tensor._make(b.view(i).clone())
